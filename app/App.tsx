@@ -1,0 +1,27 @@
+// The studio shell: a tab per step of the path (data → train → compare → export). Features live in
+// app/features/<name>/; this file only lays them out.
+import { useState } from 'react';
+
+const STEPS = ['Data', 'Train', 'Compare', 'Export'] as const;
+type Step = (typeof STEPS)[number];
+
+export function App() {
+  const [step, setStep] = useState<Step>('Data');
+  return (
+    <div className="studio">
+      <header>
+        <h1>SFT Studio</h1>
+        <nav aria-label="Studio steps" role="tablist">
+          {STEPS.map((s) => (
+            <button key={s} role="tab" aria-selected={s === step} onClick={() => setStep(s)}>
+              {s}
+            </button>
+          ))}
+        </nav>
+      </header>
+      <main role="tabpanel" aria-label={step}>
+        <p>{step}</p>
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,273 @@
+// The GPU runtime: one GPUDevice, a pipeline cache, pooled f32 tensors, a uniform ring and one command
+// encoder per step. Every kernel module dispatches through `Gpu.dispatch`; nothing else creates pipelines.
+//
+// Contract:
+//  - Tensors are dense row-major f32 storage buffers. Shapes are written down at each call site.
+//  - `dispatch` records into the current encoder; `flush()` submits it (with the uniforms written for it).
+//    Reading a tensor flushes first. Readback happens only for metrics and tests.
+//  - Buffers come from a pool keyed by byte size: `release` returns them, so a training step that allocates
+//    the same temporaries every step reuses the same buffers (no allocation per step once warm).
+// Not here: kernels themselves (src/ops/*), model layout (src/model/*).
+
+export interface Tensor {
+  readonly buffer: GPUBuffer;
+  readonly shape: readonly number[];
+  readonly size: number; // number of f32 elements
+  readonly label: string;
+}
+
+export type Uniform = { u32?: number[]; f32?: number[] };
+
+export interface DispatchOptions {
+  /** WGSL source; the pipeline cache keys on (code, entryPoint, constants). */
+  code: string;
+  entryPoint: string;
+  label: string;
+  /** Storage buffers at @group(0) @binding(0..n-1), in order. */
+  bindings: (Tensor | GPUBuffer)[];
+  /** Optional params: written to a 256-byte uniform slot bound at @binding(n) after the storage buffers.
+   * Layout: the u32 words first, then the f32 words, each 4 bytes, in the order given. */
+  params?: number[] | { u32: number[]; f32?: number[] };
+  workgroups: [number, number?, number?];
+  /** Pipeline-overridable constants (workgroup size, tile sizes). */
+  constants?: Record<string, number>;
+}
+
+const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment is at most 256 on every adapter
+const UNIFORM_SLOTS = 1024;
+
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export class Gpu {
+  readonly device: GPUDevice;
+  readonly adapterInfo: { vendor: string; architecture: string; description: string };
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly modules = new Map<string, GPUShaderModule>();
+  private readonly pool = new Map<number, GPUBuffer[]>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private readonly uniformBuffer: GPUBuffer;
+  private readonly uniformData = new ArrayBuffer(UNIFORM_SLOT * UNIFORM_SLOTS);
+  private uniformSlot = 0;
+  /** Counters for tests and benchmarks: how much the runtime allocates and dispatches. */
+  readonly stats = { buffersCreated: 0, pipelinesCreated: 0, dispatches: 0, submits: 0 };
+
+  constructor(device: GPUDevice, adapterInfo?: Partial<GPUAdapterInfo>) {
+    this.device = device;
+    this.adapterInfo = {
+      vendor: adapterInfo?.vendor ?? '',
+      architecture: adapterInfo?.architecture ?? '',
+      description: adapterInfo?.description ?? '',
+    };
+    this.uniformBuffer = device.createBuffer({
+      label: 'Gpu.uniformRing',
+      size: this.uniformData.byteLength,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+  }
+
+  /** True on a software rasteriser (SwiftShader), where kernel choices differ from real GPUs. */
+  get isSoftware(): boolean {
+    return this.adapterInfo.architecture === 'swiftshader' || /swiftshader/i.test(this.adapterInfo.description);
+  }
+
+  // ---- tensors ---------------------------------------------------------------------------------
+
+  tensor(shape: readonly number[], label: string): Tensor {
+    const size = numel(shape);
+    const bytes = Math.max(16, Math.ceil((size * 4) / 16) * 16);
+    const free = this.pool.get(bytes);
+    let buffer = free?.pop();
+    if (!buffer) {
+      buffer = this.device.createBuffer({
+        label,
+        size: bytes,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      });
+      this.stats.buffersCreated++;
+    }
+    return { buffer, shape: [...shape], size, label };
+  }
+
+  /** A tensor filled with `data` (length must equal numel(shape)). */
+  fromArray(shape: readonly number[], data: ArrayLike<number>, label: string): Tensor {
+    const t = this.tensor(shape, label);
+    this.write(t, data);
+    return t;
+  }
+
+  zeros(shape: readonly number[], label: string): Tensor {
+    const t = this.tensor(shape, label);
+    this.fill(t, 0);
+    return t;
+  }
+
+  write(t: Tensor, data: ArrayLike<number>, elementOffset = 0): void {
+    const arr = data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
+    if (elementOffset + arr.length > t.size) throw new Error(`write(${t.label}): ${arr.length} values past size ${t.size}`);
+    // Writes are queue-ordered: flush recorded work first so it sees the old contents.
+    this.flush();
+    this.device.queue.writeBuffer(t.buffer, elementOffset * 4, arr.buffer, arr.byteOffset, arr.byteLength);
+  }
+
+  fill(t: Tensor, value: number): void {
+    if (value === 0) {
+      this.commandEncoder().clearBuffer(t.buffer, 0, Math.ceil((t.size * 4) / 4) * 4);
+      return;
+    }
+    this.write(t, new Float32Array(t.size).fill(value));
+  }
+
+  copy(src: Tensor, dst: Tensor, count = src.size, srcOffset = 0, dstOffset = 0): void {
+    this.commandEncoder().copyBufferToBuffer(src.buffer, srcOffset * 4, dst.buffer, dstOffset * 4, count * 4);
+  }
+
+  /** Returns the buffer to the pool; the tensor must not be used afterwards. */
+  release(...ts: (Tensor | null | undefined)[]): void {
+    for (const t of ts) {
+      if (!t) continue;
+      const list = this.pool.get(t.buffer.size) ?? [];
+      list.push(t.buffer);
+      this.pool.set(t.buffer.size, list);
+    }
+  }
+
+  async read(t: Tensor, count = t.size, elementOffset = 0): Promise<Float32Array> {
+    const bytes = count * 4;
+    const staging = this.device.createBuffer({
+      label: `read(${t.label})`,
+      size: Math.ceil(bytes / 4) * 4,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    this.commandEncoder().copyBufferToBuffer(t.buffer, elementOffset * 4, staging, 0, bytes);
+    this.flush();
+    await staging.mapAsync(GPUMapMode.READ);
+    const out = new Float32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+
+  // ---- pipelines and dispatch --------------------------------------------------------------------
+
+  pipeline(code: string, entryPoint: string, label: string, constants?: Record<string, number>): GPUComputePipeline {
+    const key = `${entryPoint}|${JSON.stringify(constants ?? {})}|${code}`;
+    let p = this.pipelines.get(key);
+    if (!p) {
+      let module = this.modules.get(code);
+      if (!module) {
+        module = this.device.createShaderModule({ label: `${label}.module`, code });
+        this.modules.set(code, module);
+      }
+      p = this.device.createComputePipeline({
+        label: `${label}.pipeline`,
+        layout: 'auto',
+        compute: { module, entryPoint, constants },
+      });
+      this.pipelines.set(key, p);
+      this.stats.pipelinesCreated++;
+    }
+    return p;
+  }
+
+  dispatch(o: DispatchOptions): void {
+    const pipeline = this.pipeline(o.code, o.entryPoint, o.label, o.constants);
+    const entries: GPUBindGroupEntry[] = o.bindings.map((b, i) => ({
+      binding: i,
+      resource: { buffer: 'buffer' in b ? b.buffer : b },
+    }));
+    if (o.params) {
+      if (this.uniformSlot === UNIFORM_SLOTS) this.flush();
+      const slot = this.uniformSlot++;
+      const u32 = Array.isArray(o.params) ? o.params : o.params.u32;
+      const f32 = Array.isArray(o.params) ? [] : (o.params.f32 ?? []);
+      const view = new DataView(this.uniformData, slot * UNIFORM_SLOT, UNIFORM_SLOT);
+      u32.forEach((v, i) => view.setUint32(i * 4, v >>> 0, true));
+      f32.forEach((v, i) => view.setFloat32((u32.length + i) * 4, v, true));
+      entries.push({
+        binding: o.bindings.length,
+        resource: { buffer: this.uniformBuffer, offset: slot * UNIFORM_SLOT, size: UNIFORM_SLOT },
+      });
+    }
+    const bindGroup = this.device.createBindGroup({
+      label: `${o.label}.bindGroup`,
+      layout: pipeline.getBindGroupLayout(0),
+      entries,
+    });
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    const [x, y = 1, z = 1] = o.workgroups;
+    if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
+    this.stats.dispatches++;
+  }
+
+  /** Submits everything recorded so far, uniforms first. */
+  flush(): void {
+    if (!this.encoder) return;
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    if (this.uniformSlot > 0) {
+      this.device.queue.writeBuffer(this.uniformBuffer, 0, this.uniformData, 0, this.uniformSlot * UNIFORM_SLOT);
+      this.uniformSlot = 0;
+    }
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.stats.submits++;
+  }
+
+  /** Waits until the GPU has finished everything submitted (flushes first). */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+  }
+
+  private commandEncoder(): GPUCommandEncoder {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    this.encoder ??= this.device.createCommandEncoder({ label: 'Gpu.step' });
+    return this.encoder;
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    if (!this.pass) {
+      this.pass = this.commandEncoder().beginComputePass({ label: 'Gpu.step.pass' });
+    }
+    return this.pass;
+  }
+
+  destroy(): void {
+    this.flush();
+    for (const list of this.pool.values()) for (const b of list) b.destroy();
+    this.pool.clear();
+    this.uniformBuffer.destroy();
+  }
+}
+
+/** Requests an adapter and device from `navigator.gpu` (the page, a worker, or Node after installNodeWebGPU). */
+export async function createGpu(): Promise<Gpu> {
+  const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  if (!gpu) throw new Error('WebGPU is not available here (navigator.gpu is missing).');
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new Error('WebGPU is present but no GPU adapter was found.');
+  const limits = adapter.limits;
+  const device = await adapter.requestDevice({
+    label: 'studio',
+    requiredLimits: {
+      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+      maxBufferSize: limits.maxBufferSize,
+      maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+      maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
+    },
+  });
+  return new Gpu(device, adapter.info);
+}
