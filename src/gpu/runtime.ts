@@ -12,9 +12,16 @@
 export interface Tensor {
   readonly buffer: GPUBuffer;
   readonly shape: readonly number[];
-  readonly size: number; // number of f32 elements
+  readonly size: number; // number of 4-byte elements (f32, or u32 for token ids)
   readonly label: string;
+  /** Element offset into `buffer` (views into a flat table); a multiple of VIEW_ALIGN. */
+  readonly offset: number;
+  /** Views share their parent's buffer and are never returned to the pool. */
+  readonly isView: boolean;
 }
+
+/** Storage-buffer binding offsets must be multiples of 256 bytes: views start on 64-element boundaries. */
+export const VIEW_ALIGN = 64;
 
 export type Uniform = { u32?: number[]; f32?: number[] };
 
@@ -90,7 +97,34 @@ export class Gpu {
       });
       this.stats.buffersCreated++;
     }
-    return { buffer, shape: [...shape], size, label };
+    return { buffer, shape: [...shape], size, label, offset: 0, isView: false };
+  }
+
+  /** A view of `size(shape)` elements of `parent` starting at element `offset` (a multiple of VIEW_ALIGN). */
+  view(parent: Tensor, offset: number, shape: readonly number[], label: string): Tensor {
+    const size = numel(shape);
+    if (offset % VIEW_ALIGN !== 0) throw new Error(`view(${label}): offset ${offset} is not a multiple of ${VIEW_ALIGN}`);
+    if (offset + size > parent.size) throw new Error(`view(${label}): [${offset}, ${offset + size}) past ${parent.label} size ${parent.size}`);
+    return { buffer: parent.buffer, shape: [...shape], size, label, offset: parent.offset + offset, isView: true };
+  }
+
+  /** A tensor of u32 values (token ids, targets) in the same pooled storage. */
+  fromU32(shape: readonly number[], data: ArrayLike<number>, label: string): Tensor {
+    const t = this.tensor(shape, label);
+    this.writeU32(t, data);
+    return t;
+  }
+
+  writeU32(t: Tensor, data: ArrayLike<number>, elementOffset = 0): void {
+    const arr = data instanceof Uint32Array ? data : Uint32Array.from(data as ArrayLike<number>);
+    if (elementOffset + arr.length > t.size) throw new Error(`writeU32(${t.label}): ${arr.length} values past size ${t.size}`);
+    this.flush();
+    this.device.queue.writeBuffer(t.buffer, (t.offset + elementOffset) * 4, arr.buffer, arr.byteOffset, arr.byteLength);
+  }
+
+  async readU32(t: Tensor): Promise<Uint32Array> {
+    const f = await this.read(t);
+    return new Uint32Array(f.buffer, f.byteOffset, f.length);
   }
 
   /** A tensor filled with `data` (length must equal numel(shape)). */
@@ -111,25 +145,25 @@ export class Gpu {
     if (elementOffset + arr.length > t.size) throw new Error(`write(${t.label}): ${arr.length} values past size ${t.size}`);
     // Writes are queue-ordered: flush recorded work first so it sees the old contents.
     this.flush();
-    this.device.queue.writeBuffer(t.buffer, elementOffset * 4, arr.buffer, arr.byteOffset, arr.byteLength);
+    this.device.queue.writeBuffer(t.buffer, (t.offset + elementOffset) * 4, arr.buffer, arr.byteOffset, arr.byteLength);
   }
 
   fill(t: Tensor, value: number): void {
     if (value === 0) {
-      this.commandEncoder().clearBuffer(t.buffer, 0, Math.ceil((t.size * 4) / 4) * 4);
+      this.commandEncoder().clearBuffer(t.buffer, t.offset * 4, t.size * 4);
       return;
     }
     this.write(t, new Float32Array(t.size).fill(value));
   }
 
   copy(src: Tensor, dst: Tensor, count = src.size, srcOffset = 0, dstOffset = 0): void {
-    this.commandEncoder().copyBufferToBuffer(src.buffer, srcOffset * 4, dst.buffer, dstOffset * 4, count * 4);
+    this.commandEncoder().copyBufferToBuffer(src.buffer, (src.offset + srcOffset) * 4, dst.buffer, (dst.offset + dstOffset) * 4, count * 4);
   }
 
-  /** Returns the buffer to the pool; the tensor must not be used afterwards. */
+  /** Returns the buffer to the pool; the tensor must not be used afterwards. Views are not released. */
   release(...ts: (Tensor | null | undefined)[]): void {
     for (const t of ts) {
-      if (!t) continue;
+      if (!t || t.isView) continue;
       const list = this.pool.get(t.buffer.size) ?? [];
       list.push(t.buffer);
       this.pool.set(t.buffer.size, list);
@@ -143,7 +177,7 @@ export class Gpu {
       size: Math.ceil(bytes / 4) * 4,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
-    this.commandEncoder().copyBufferToBuffer(t.buffer, elementOffset * 4, staging, 0, bytes);
+    this.commandEncoder().copyBufferToBuffer(t.buffer, (t.offset + elementOffset) * 4, staging, 0, bytes);
     this.flush();
     await staging.mapAsync(GPUMapMode.READ);
     const out = new Float32Array(staging.getMappedRange().slice(0));
@@ -178,7 +212,7 @@ export class Gpu {
     const pipeline = this.pipeline(o.code, o.entryPoint, o.label, o.constants);
     const entries: GPUBindGroupEntry[] = o.bindings.map((b, i) => ({
       binding: i,
-      resource: { buffer: 'buffer' in b ? b.buffer : b },
+      resource: 'buffer' in b ? { buffer: b.buffer, offset: b.offset * 4, size: Math.max(4, b.size * 4) } : { buffer: b },
     }));
     if (o.params) {
       if (this.uniformSlot === UNIFORM_SLOTS) this.flush();
