@@ -1,0 +1,23 @@
+// Embedding gather: out[n, c] = table[ids[n], c]; rows with an id >= V are written as zeros.
+// One thread per output element (adjacent threads read adjacent channels of one table row).
+// Bindings: ids u32 [N], table [V, C], out [N, C] (all read_write, see elementwise_add.wgsl),
+// params { N, C, V }.
+
+struct Params { N: u32, C: u32, V: u32 }
+
+override WG: u32 = 256;
+
+@group(0) @binding(0) var<storage, read_write> ids: array<u32>;
+@group(0) @binding(1) var<storage, read_write> table: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+@compute @workgroup_size(WG)
+fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= p.N * p.C) { return; }
+  let n = i / p.C;
+  let c = i - n * p.C;
+  let id = ids[n];
+  out[i] = select(0.0, table[id * p.C + c], id < p.V);
+}
