@@ -1,12 +1,13 @@
-// Cross-entropy whose dlogits overwrite the logits (one read_write binding: WebGPU forbids binding the same
-// range twice when one binding is writable). With p.writeGrad = 0 it only reads: the evaluation path, losses only.
-// Prepended with crossentropy_common.wgsl, which holds the row body and the contract.
-// Bindings: logits [N, V] (read_write; becomes dlogits), targets u32 [N], lossMask f32 [N], losses [N], params.
+// Cross-entropy whose dlogits overwrite the logits: one binding, since WebGPU forbids two bindings of one
+// range when either is writable. With p.writeGrad = 0 the logits are only read: the evaluation path (losses only).
+// Prepended with crossentropy_common.wgsl (row body, contract).
+// Bindings: logits [N, V] (becomes dlogits), targets u32 [N], lossMask f32 [N], losses [N], params.
+// Every storage binding is read_write (see crossentropy.wgsl for why).
 // Grid: one workgroup per row, folded 2-D: row = wid.x + wid.y * nwg.x.
 
 @group(0) @binding(0) var<storage, read_write> logits: array<f32>;
-@group(0) @binding(1) var<storage, read> targets: array<u32>;
-@group(0) @binding(2) var<storage, read> lossMask: array<f32>;
+@group(0) @binding(1) var<storage, read_write> targets: array<u32>;
+@group(0) @binding(2) var<storage, read_write> lossMask: array<f32>;
 @group(0) @binding(3) var<storage, read_write> losses: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 

@@ -116,6 +116,25 @@ describe('crossEntropy', () => {
     }
   });
 
+  it('takes every tensor as a view of one flat table (disjoint ranges of one GPUBuffer)', async () => {
+    const gpu = await testGpu();
+    const N = 5, V = 70;
+    const c = makeCase(N, V, 17);
+    const ref = crossEntropyCpu(c.logits, c.targets, c.mask, N, V, c.gradScale);
+    const NV = N * V, span = Math.ceil(NV / 64) * 64; // views start on 64-element boundaries
+    const table = gpu.zeros([2 * span + 3 * 64], 'activations');
+    const logits = gpu.view(table, 0, [N, V], 'logits'), dlogits = gpu.view(table, span, [N, V], 'dlogits');
+    const targets = gpu.view(table, 2 * span, [N], 'targets');
+    const mask = gpu.view(table, 2 * span + 64, [N], 'lossMask'), losses = gpu.view(table, 2 * span + 128, [N], 'losses');
+    gpu.write(logits, c.logits); gpu.writeU32(targets, c.targets); gpu.write(mask, c.mask);
+    crossEntropyForwardBackward(gpu, losses, dlogits, logits, targets, mask, N, V, c.gradScale);
+    expectClose(await gpu.read(losses), ref.losses, LOSS_TOL, 'crossEntropy.table.losses');
+    expectClose(await gpu.read(dlogits), ref.dlogits, GRAD_TOL, 'crossEntropy.table.dlogits');
+    crossEntropyForwardBackward(gpu, losses, logits, logits, targets, mask, N, V, c.gradScale);
+    expectClose(await gpu.read(logits), ref.dlogits, GRAD_TOL, 'crossEntropy.table.inPlace.dlogits');
+    gpu.release(table);
+  });
+
   it('stays finite and accurate for logits of ±80', async () => {
     const gpu = await testGpu();
     const N = 3, V = 513;
