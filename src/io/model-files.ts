@@ -1,0 +1,86 @@
+// `ModelFiles`: a model folder as a flat list of relative paths, wherever its bytes live. The browser
+// adapters (a FileList from <input webkitdirectory>, a drop of files or of a folder) and an in-memory one
+// live here; the Node directory adapter is in node-files.ts so the browser bundle never imports node:fs.
+//
+// Contract: paths are relative to the model folder, '/'-separated, without a leading folder name
+// ('config.json', not 'SmolLM2-135M/config.json'). `read` rejects with an error naming the folder and path
+// when the file is not there.
+
+export interface ModelFiles {
+  /** What to call the folder in messages (its name, or a repository id). */
+  name: string;
+  list(): string[];
+  read(path: string): Promise<Uint8Array>;
+}
+
+export function missingFile(files: Pick<ModelFiles, 'name'>, path: string): Error {
+  return new Error(`${files.name}: missing file ${path}`);
+}
+
+/** In-memory files (downloads, generated models, tests). */
+export function filesFromMap(name: string, map: Map<string, Uint8Array>): ModelFiles {
+  return {
+    name,
+    list: () => [...map.keys()],
+    read: async (path) => {
+      const bytes = map.get(path);
+      if (!bytes) throw missingFile({ name }, path);
+      return bytes;
+    },
+  };
+}
+
+/** Minimal view of a DOM File: what we use of it (so Node's File works in tests too). */
+interface FileLike {
+  name: string;
+  webkitRelativePath?: string;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/**
+ * Files picked with <input type=file multiple webkitdirectory> (paths 'Folder/config.json': the common first
+ * folder is dropped) or dropped loose (plain names).
+ */
+export function filesFromFileList(list: ArrayLike<FileLike>, name?: string): ModelFiles {
+  const entries = Array.from(list).map((f) => ({ path: f.webkitRelativePath || f.name, file: f }));
+  return filesFromEntries(entries, name);
+}
+
+function filesFromEntries(entries: { path: string; file: FileLike }[], name?: string): ModelFiles {
+  const first = entries.map((e) => e.path.split('/')[0]);
+  const common = entries.length > 0 && entries.every((e, i) => e.path.includes('/') && first[i] === first[0]) ? first[0] : null;
+  const map = new Map<string, FileLike>();
+  for (const e of entries) map.set(common ? e.path.slice(common.length + 1) : e.path, e.file);
+  const folder = name ?? common ?? 'dropped files';
+  return {
+    name: folder,
+    list: () => [...map.keys()],
+    read: async (path) => {
+      const file = map.get(path);
+      if (!file) throw missingFile({ name: folder }, path);
+      return new Uint8Array(await file.arrayBuffer());
+    },
+  };
+}
+
+/** A drop event's DataTransfer: loose files, or one folder walked recursively (webkitGetAsEntry). */
+export async function filesFromDataTransfer(dt: DataTransfer, name?: string): Promise<ModelFiles> {
+  const roots = Array.from(dt.items).map((item) => item.webkitGetAsEntry()).filter((e): e is FileSystemEntry => e !== null);
+  const entries: { path: string; file: FileLike }[] = [];
+  const walk = async (entry: FileSystemEntry, prefix: string): Promise<void> => {
+    if (entry.isFile) {
+      const file = await new Promise<File>((resolve, reject) => (entry as FileSystemFileEntry).file(resolve, reject));
+      entries.push({ path: prefix + entry.name, file });
+    } else if (entry.isDirectory) {
+      const reader = (entry as FileSystemDirectoryEntry).createReader();
+      // readEntries returns at most ~100 entries per call: read until it returns none.
+      for (;;) {
+        const batch = await new Promise<FileSystemEntry[]>((resolve, reject) => reader.readEntries(resolve, reject));
+        if (batch.length === 0) break;
+        for (const child of batch) await walk(child, `${prefix}${entry.name}/`);
+      }
+    }
+  };
+  for (const root of roots) await walk(root, '');
+  return filesFromEntries(entries, name);
+}
