@@ -1,0 +1,299 @@
+// Matmul: every linear layer's forward and backward, with LoRA fused in.
+//   out[M,N] (=|+=) alpha · op(a)·op(b) + extra.alpha · extra.a[M,k]·op(extra.b) + bias[N]
+//   op(a) = a [M,K], or a stored [K,M] when transA;  op(b) = b [K,N], or b stored [N,K] when transB.
+//   Training uses all three:  y = x W^T (transB),  dx = dy W,  dW (+)= dy^T x (transA, accumulate).
+// Contract: row-major f32; any M, N, K ≥ 1; tensors may be views (element offset). `out` must not overlap an
+// input's range; it may share a buffer with inputs (views of one table), which switches to a pipeline whose
+// bindings are all read_write, since WebGPU forbids read-only and writable use of one buffer in a dispatch.
+//
+// Two kernel variants, chosen per adapter (src/ops/autotune.ts times them; until then, the default below):
+//  - 'blocked': no workgroup memory; each thread computes a 4×4 (or 1×4 for M < 4) output block straight from
+//    global memory, with vec4 loads wherever the layout makes 4 words contiguous and aligned. About 10× the
+//    tiled kernel on SwiftShader, where barriers are expensive and there is no shared memory to speak of.
+//    Generated here because the load code changes shape with the layouts (matmul_blocked(spec) below).
+//  - 'tiled': matmul_tiled.wgsl, 64×64 output tiles staged through workgroup memory, 4×4 per thread; the
+//    variant for real GPUs.
+// Not here: batching (callers loop over heads or offset views), f16, split-K.
+import type { Gpu, Tensor } from '../gpu/runtime';
+import { ceilDiv } from './grid';
+import tiledWgsl from './matmul_tiled.wgsl?raw';
+
+export interface MatmulOptions {
+  transA?: boolean;      // a is stored [K, M] instead of [M, K]
+  transB?: boolean;      // b is stored [N, K] instead of [K, N]   (HF Linear weight [out,in] => y = x W^T uses transB)
+  bias?: Tensor;         // [N], added to every output row
+  alpha?: number;        // scales op(a)·op(b) (default 1; not the bias)
+  accumulate?: boolean;  // out += result instead of out = result (gradient accumulation)
+  /** A second product summed into the same output in the same kernel: + extra.alpha * extra.a[M,k] · op(extra.b),
+   *  op(b) = b [N,k] transposed when extra.transB, else b is [k,N]. This fuses LoRA into its base matmul:
+   *  forward  y  = x W^T + b + s·(x A^T) B^T       -> extra = { a: u=[M,r], b: B=[N,r], k: r, transB: true,  alpha: s }
+   *  backward dx = dy W + s·(dy B) A               -> extra = { a: dy·B=[M,r], b: A=[r,K], k: r, transB: false, alpha: s } */
+  extra?: { a: Tensor; b: Tensor; k: number; transB: boolean; alpha: number };
+}
+
+export type MatmulVariant = 'blocked' | 'tiled';
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['blocked', 'tiled'];
+
+// ---- variant choice ----------------------------------------------------------------------------------
+
+const chosen = new WeakMap<Gpu, MatmulVariant>();
+
+/** Before autotune has run: register blocking on a software rasteriser, tiling on real GPUs. */
+export function defaultMatmulVariant(gpu: Gpu): MatmulVariant {
+  return gpu.isSoftware ? 'blocked' : 'tiled';
+}
+
+/** The variant `matmul` uses on this device. */
+export function matmulVariant(gpu: Gpu): MatmulVariant {
+  return chosen.get(gpu) ?? defaultMatmulVariant(gpu);
+}
+
+/** Forces a variant on this device (autotune's result, or tests covering each variant); null restores the default. */
+export function setMatmulVariant(gpu: Gpu, variant: MatmulVariant | null): void {
+  if (variant === null) chosen.delete(gpu);
+  else chosen.set(gpu, variant);
+}
+
+// ---- dispatch ------------------------------------------------------------------------------------------
+
+// Params uniform (both kernels): u32 M, N, K, flags, rk; f32 alpha, extraAlpha.
+const HAS_BIAS = 1, ACCUMULATE = 2, EXTRA_TRANS_B = 4;
+
+/** out[M,N] (=|+=) alpha·op(a)·op(b) [+ extra] [+ bias]. All row-major f32; tensors may be views (offset). */
+export function matmul(gpu: Gpu, out: Tensor, a: Tensor, b: Tensor, M: number, N: number, K: number, opts: MatmulOptions = {}): void {
+  for (const [name, v] of [['M', M], ['N', N], ['K', K]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`matmul(${out.label}): ${name} = ${v}, expected an integer ≥ 1`);
+  }
+  const { transA = false, transB = false, bias, alpha = 1, accumulate = false, extra } = opts;
+  need(out, M * N, 'out', out);
+  need(a, M * K, 'a', out);
+  need(b, K * N, 'b', out);
+  if (bias) need(bias, N, 'bias', out);
+  if (extra) {
+    if (!Number.isInteger(extra.k) || extra.k < 1) throw new Error(`matmul(${out.label}): extra.k = ${extra.k}, expected an integer ≥ 1`);
+    need(extra.a, M * extra.k, 'extra.a', out);
+    need(extra.b, extra.k * N, 'extra.b', out);
+  }
+  const inputs = [a, b, bias, extra?.a, extra?.b];
+  const aliasSafe = inputs.some((t) => t && t.buffer === out.buffer);
+  // Absent optional inputs are bound to `b` (never read: flags say so); any buffer would do.
+  const bindings = [out, a, b, bias ?? b, extra?.a ?? b, extra?.b ?? b];
+  const flags = (bias ? HAS_BIAS : 0) | (accumulate ? ACCUMULATE : 0) | (extra?.transB ? EXTRA_TRANS_B : 0);
+  const params = { u32: [M, N, K, flags, extra?.k ?? 0], f32: [alpha, extra?.alpha ?? 0] };
+
+  const variant = matmulVariant(gpu);
+  if (variant === 'tiled') {
+    gpu.dispatch({
+      code: readWriteIf(tiledWgsl, aliasSafe), entryPoint: 'main', label: 'matmul.tiled',
+      bindings, params, constants: { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 },
+      workgroups: [ceilDiv(N, 64), ceilDiv(M, 64)],
+    });
+    return;
+  }
+  const spec = blockedSpec(M, N, K, transA, transB);
+  const [wgX, wgY] = spec.rows === 4 ? [16, 4] : [64, 1];
+  gpu.dispatch({
+    code: readWriteIf(blockedWgsl(spec), aliasSafe), entryPoint: 'main', label: 'matmul.blocked',
+    bindings, params, constants: { WG_X: wgX, WG_Y: wgY },
+    workgroups: [ceilDiv(ceilDiv(N, 4), wgX), ceilDiv(ceilDiv(M, spec.rows), wgY)],
+  });
+}
+
+function need(t: Tensor, n: number, what: string, out: Tensor): void {
+  if (t.size < n) throw new Error(`matmul(${out.label}): ${what} (${t.label}) has ${t.size} elements, needs ${n}`);
+}
+
+function readWriteIf(code: string, aliasSafe: boolean): string {
+  return aliasSafe ? code.replaceAll('var<storage, read>', 'var<storage, read_write>') : code;
+}
+
+// ---- the register-blocked kernel, generated per layout ------------------------------------------------
+
+/** What changes the shape of the blocked kernel's code: layouts, which operands load as vec4, rows per thread. */
+export interface BlockedSpec {
+  transA: boolean;
+  transB: boolean;
+  /** a as vec4: 4 contiguous, 16-byte-aligned words along k (a [M,K], K % 4 = 0) or along m (a [K,M], M % 4 = 0). */
+  vecA: boolean;
+  /** b as vec4: along n (b [K,N], N % 4 = 0) or along k (b [N,K], K % 4 = 0). */
+  vecB: boolean;
+  /** out as vec4 (N % 4 = 0). */
+  vecOut: boolean;
+  /** Output rows per thread: 4, or 1 when M < 4 (decoding) so no thread computes rows that do not exist. */
+  rows: 1 | 4;
+}
+
+export function blockedSpec(M: number, N: number, K: number, transA: boolean, transB: boolean): BlockedSpec {
+  const rows = M < 4 ? 1 : 4;
+  return {
+    transA, transB, rows,
+    vecA: transA ? rows === 4 && M % 4 === 0 : K % 4 === 0,
+    vecB: transB ? K % 4 === 0 : N % 4 === 0,
+    vecOut: N % 4 === 0,
+  };
+}
+
+const blockedCache = new Map<string, string>();
+const XYZW = ['x', 'y', 'z', 'w'];
+
+/**
+ * WGSL for one blocked layout. Thread (gid.x, gid.y) owns out rows m0..m0+rows-1 (m0 = gid.y·rows) and
+ * columns n0..n0+3 (n0 = 4·gid.x); acc_i[j] = Σ_k op(a)[m0+i, k] · op(b)[k, n0+j]. K runs in steps of 4
+ * (one vec4 of each operand where the layout allows), then a scalar tail. Rows and columns past the edge
+ * are clamped for loading and skipped when storing.
+ */
+export function blockedWgsl(s: BlockedSpec): string {
+  const key = JSON.stringify(s);
+  const hit = blockedCache.get(key);
+  if (hit) return hit;
+  const R = [...Array(s.rows).keys()];
+  const J = [0, 1, 2, 3];
+  const vec = (v: boolean) => (v ? 'vec4<f32>' : 'f32');
+  const u = (i: number) => `${i}u`;
+
+  // op(a) in a k-step of 4: 'row' form a{i} = vec4 over kk for row i; 'col' form ac{kk} = vec4 over rows.
+  const aCol = s.transA && s.rows === 4;
+  const loadA = aCol
+    ? J.map((kk) => s.vecA
+      ? `let ac${kk} = a[((k + ${u(kk)}) * M + m0) >> 2u];`
+      : `let ac${kk} = vec4<f32>(${[0, 1, 2, 3].map((i) => `opA(r${i}, k + ${u(kk)})`).join(', ')});`)
+    : R.map((i) => s.vecA && !s.transA
+      ? `let a${i} = a[(r${i} * K + k) >> 2u];`
+      : `let a${i} = vec4<f32>(${J.map((kk) => `opA(r${i}, k + ${u(kk)})`).join(', ')});`);
+  const aik = (i: number, kk: number) => (aCol ? `ac${kk}.${XYZW[i]}` : `a${i}.${XYZW[kk]}`);
+  const aRow = (i: number) => (aCol ? `vec4<f32>(${J.map((kk) => aik(i, kk)).join(', ')})` : `a${i}`);
+
+  // op(b) in a k-step: 'col' form bc{j} = vec4 over kk for column j (b [N,K] as vec4); else 'row' form b{kk}.
+  const bCol = s.transB && s.vecB;
+  const loadB = bCol
+    ? J.map((j) => `let bc${j} = b[(c${j} * K + k) >> 2u];`)
+    : J.map((kk) => !s.transB && s.vecB
+      ? `let b${kk} = b[((k + ${u(kk)}) * N + n0) >> 2u];`
+      : `let b${kk} = vec4<f32>(${J.map((j) => `opB(k + ${u(kk)}, c${j})`).join(', ')});`);
+  const fma = R.map((i) => bCol
+    ? `{ let ar = ${aRow(i)}; acc${i} += vec4<f32>(dot(ar, bc0), dot(ar, bc1), dot(ar, bc2), dot(ar, bc3)); }`
+    : `acc${i} += ${J.map((kk) => `${aik(i, kk)} * b${kk}`).join(' + ')};`);
+  const tailB = !s.transB && s.vecB ? 'b[(k * N + n0) >> 2u]' : `vec4<f32>(${J.map((j) => `opB(k, c${j})`).join(', ')})`;
+
+  const code = `// Matmul, register-blocked (generated by src/ops/matmul.ts for ${key}).
+// out[M,N] (=|+=) alpha · op(a)·op(b) + extraAlpha · ea[M,rk]·op(eb) + bias[N]; see matmul.ts for the contract.
+
+struct Params {
+  M: u32, N: u32, K: u32,
+  flags: u32,      // 1: bias, 2: accumulate into out, 4: extra transB
+  rk: u32,         // inner size of the extra product (0: none)
+  alpha: f32,
+  extraAlpha: f32,
+}
+
+override WG_X: u32 = 16u;
+override WG_Y: u32 = 4u;
+const ROWS: u32 = ${u(s.rows)};
+
+@group(0) @binding(0) var<storage, read_write> out: array<${vec(s.vecOut)}>;
+@group(0) @binding(1) var<storage, read> a: array<${vec(s.vecA)}>;
+@group(0) @binding(2) var<storage, read> b: array<${vec(s.vecB)}>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read> ea: array<f32>;
+@group(0) @binding(5) var<storage, read> eb: array<f32>;
+@group(0) @binding(6) var<uniform> p: Params;
+
+// One word of op(a)[row, k] and op(b)[k, col] (scalar layouts, the K tail).
+fn opA(row: u32, k: u32) -> f32 {
+  let i = ${s.transA ? 'k * p.M + row' : 'row * p.K + k'};
+  return ${s.vecA ? 'a[i >> 2u][i & 3u]' : 'a[i]'};
+}
+fn opB(k: u32, col: u32) -> f32 {
+  let i = ${s.transB ? 'col * p.K + k' : 'k * p.N + col'};
+  return ${s.vecB ? 'b[i >> 2u][i & 3u]' : 'b[i]'};
+}
+
+fn storeRow(row: u32, n0: u32, r: vec4<f32>, accumulate: bool) {
+  var v = r;
+${s.vecOut
+    ? `  let o = (row * p.N + n0) >> 2u;
+  if (accumulate) { v += out[o]; }
+  out[o] = v;`
+    : `  let o = row * p.N + n0;
+  for (var j = 0u; j < 4u; j++) {
+    if (n0 + j >= p.N) { break; }
+    var x = v[j];
+    if (accumulate) { x += out[o + j]; }
+    out[o + j] = x;
+  }`}
+}
+
+@compute @workgroup_size(WG_X, WG_Y)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let M = p.M; let N = p.N; let K = p.K;
+  let n0 = gid.x * 4u;
+  let m0 = gid.y * ROWS;
+  if (n0 >= N || m0 >= M) { return; }
+  // Clamped rows and columns: edge threads load valid words and drop the surplus results when storing.
+${R.map((i) => `  let r${i} = min(m0 + ${u(i)}, M - 1u);`).join('\n')}
+${J.map((j) => `  let c${j} = min(n0 + ${u(j)}, N - 1u);`).join('\n')}
+${R.map((i) => `  var acc${i} = vec4<f32>();`).join('\n')}
+  var k = 0u;
+  for (; k + 4u <= K; k += 4u) {
+${[...loadA, ...loadB, ...fma].map((l) => `    ${l}`).join('\n')}
+  }
+  for (; k < K; k++) {
+    let bk = ${tailB};
+${R.map((i) => `    acc${i} += opA(r${i}, k) * bk;`).join('\n')}
+  }
+
+  // Epilogue: the extra (LoRA) product, bias, alpha, accumulate.
+${R.map((i) => `  var e${i} = vec4<f32>();`).join('\n')}
+  let rk = p.rk;
+  let ebT = (p.flags & 4u) != 0u;
+  for (var kk = 0u; kk < rk; kk++) {
+    var w: vec4<f32>;
+    if (ebT) { w = vec4<f32>(${J.map((j) => `eb[c${j} * rk + kk]`).join(', ')}); }
+    else { w = vec4<f32>(${J.map((j) => `eb[kk * N + c${j}]`).join(', ')}); }
+${R.map((i) => `    e${i} += ea[r${i} * rk + kk] * w;`).join('\n')}
+  }
+  var bv = vec4<f32>();
+  if ((p.flags & 1u) != 0u) { bv = vec4<f32>(${J.map((j) => `bias[c${j}]`).join(', ')}); }
+  let accumulate = (p.flags & 2u) != 0u;
+${R.map((i) => `  ${i > 0 ? `if (m0 + ${u(i)} < M) { ` : ''}storeRow(m0 + ${u(i)}, n0, p.alpha * acc${i} + p.extraAlpha * e${i} + bv, accumulate);${i > 0 ? ' }' : ''}`).join('\n')}
+}
+`;
+  blockedCache.set(key, code);
+  return code;
+}
+
+// ---- CPU reference (float64) --------------------------------------------------------------------------
+
+export interface MatmulCpuOptions {
+  transA?: boolean;
+  transB?: boolean;
+  bias?: ArrayLike<number>;
+  alpha?: number;
+  /** out[M,N] before the call; required with accumulate. */
+  out?: ArrayLike<number>;
+  accumulate?: boolean;
+  extra?: { a: ArrayLike<number>; b: ArrayLike<number>; k: number; transB: boolean; alpha: number };
+}
+
+/** The same semantics as `matmul`, in float64: returns out[M,N]. */
+export function matmulCpu(a: ArrayLike<number>, b: ArrayLike<number>, M: number, N: number, K: number, opts: MatmulCpuOptions = {}): Float64Array {
+  const { transA = false, transB = false, bias, alpha = 1, accumulate = false, extra } = opts;
+  if (accumulate && !opts.out) throw new Error('matmulCpu: accumulate needs opts.out');
+  const out = new Float64Array(M * N);
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += a[transA ? k * M + m : m * K + k] * b[transB ? n * K + k : k * N + n];
+      let v = alpha * s;
+      if (extra) {
+        let e = 0;
+        for (let k = 0; k < extra.k; k++) e += extra.a[m * extra.k + k] * extra.b[extra.transB ? n * extra.k + k : k * N + n];
+        v += extra.alpha * e;
+      }
+      if (bias) v += bias[n];
+      if (accumulate) v += opts.out![m * N + n];
+      out[m * N + n] = v;
+    }
+  }
+  return out;
+}
