@@ -1,0 +1,120 @@
+// The optimizer: global gradient norm and AdamW over ONE flat parameter buffer (params, grads, m, v and the
+// decay mask share one layout, so a single dispatch updates every trainable tensor), and float64 CPU references.
+//
+// Shapes: params, grads, m, v, decayMask: f32 [n] (views allowed); norm: f32 [1].
+// Contract:
+//   gradNorm:    out[0] = sqrt(sum_i grads[i]^2), on the GPU, no readback. Deterministic: a fixed-order two-stage
+//                reduction whose order depends only on n.
+//   adamwUpdate: one torch.optim.AdamW step (decoupled decay p -= lr*wd*p, then the moments, then the
+//                bias-corrected step), with the gradient first multiplied by
+//                clip = min(1, maxGradNorm / (norm[0] + 1e-6)) when maxGradNorm > 0 and norm is given
+//                (torch.nn.utils.clip_grad_norm_). decayMask[i] (1 = decay, 0 = none) lets biases and norms skip
+//                decay. grads are left unscaled. `step` is 1-based (the bias correction of the first update is 1 - beta).
+// Not here: the learning-rate schedule (src/train/schedule.ts), zeroing grads, reading the norm for metrics.
+import { VIEW_ALIGN, type Gpu, type Tensor } from '../gpu/runtime';
+import { elementwiseGrid } from './grid';
+import gradNormWgsl from './optim_gradnorm.wgsl?raw';
+import adamwWgsl from './optim_adamw.wgsl?raw';
+
+const WG = 256;
+/** Stage-1 workgroups of gradNorm, at most: each writes one partial sum that stage 2 adds in one workgroup. */
+const MAX_PARTIALS = 256;
+
+export function gradNorm(gpu: Gpu, out: Tensor, grads: Tensor, n: number): void {
+  if (grads.size < n) throw new Error(`gradNorm: grads (${grads.label}) has ${grads.size} elements, needs ${n}`);
+  const groups = Math.min(MAX_PARTIALS, Math.max(1, Math.ceil(n / WG)));
+  const partials = gpu.tensor([groups], 'gradNorm.partials');
+  gpu.dispatch({
+    code: gradNormWgsl, entryPoint: 'sumSquares', label: 'gradNorm.partials',
+    bindings: [grads, partials], params: [n, 1, 0], workgroups: [groups], constants: { WG },
+  });
+  gpu.dispatch({
+    code: gradNormWgsl, entryPoint: 'sumSquares', label: 'gradNorm.finish',
+    bindings: [partials, out], params: [groups, 0, 1], workgroups: [1], constants: { WG },
+  });
+  gpu.release(partials); // reuse is ordered after these dispatches on the queue
+}
+
+export interface AdamWOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** 1-based optimizer step, for the bias correction. */
+  step: number;
+  /** Clip the global gradient norm to this; 0 = no clipping. */
+  maxGradNorm: number;
+}
+
+/** The scalars of one step, computed in float64 as PyTorch computes them in Python. */
+function stepScalars(o: AdamWOptions) {
+  if (!(o.step >= 1)) throw new Error(`adamw: step is 1-based, got ${o.step}`);
+  return {
+    lrWd: o.lr * o.weightDecay,
+    oneMinusBeta1: 1 - o.beta1,
+    oneMinusBeta2: 1 - o.beta2,
+    stepSize: o.lr / (1 - o.beta1 ** o.step),
+    bc2Sqrt: Math.sqrt(1 - o.beta2 ** o.step),
+  };
+}
+
+/** Bound where an optional input is absent; never read. Two disjoint views: writable bindings may not overlap. */
+const placeholders = new WeakMap<Gpu, { norm: Tensor; decayMask: Tensor }>();
+function placeholder(gpu: Gpu, which: 'norm' | 'decayMask'): Tensor {
+  let p = placeholders.get(gpu);
+  if (!p) {
+    const table = gpu.zeros([2 * VIEW_ALIGN], 'adamw.placeholders');
+    p = { norm: gpu.view(table, 0, [1], 'adamw.noNorm'), decayMask: gpu.view(table, VIEW_ALIGN, [1], 'adamw.noDecayMask') };
+    placeholders.set(gpu, p);
+  }
+  return p[which];
+}
+
+export function adamwUpdate(
+  gpu: Gpu, params: Tensor, grads: Tensor, m: Tensor, v: Tensor, norm: Tensor | null, n: number,
+  opts: AdamWOptions, decayMask?: Tensor,
+): void {
+  for (const [t, name] of [[params, 'params'], [grads, 'grads'], [m, 'm'], [v, 'v'], [decayMask, 'decayMask']] as const) {
+    if (t && t.size < n) throw new Error(`adamw: ${name} (${t.label}) has ${t.size} elements, needs ${n}`);
+  }
+  const useNorm = opts.maxGradNorm > 0 && norm !== null;
+  if (opts.maxGradNorm > 0 && norm === null) throw new Error('adamw: maxGradNorm > 0 needs the norm tensor (gradNorm)');
+  const s = stepScalars(opts);
+  gpu.dispatch({
+    code: adamwWgsl, entryPoint: 'update', label: 'adamw.update',
+    bindings: [params, grads, m, v, useNorm ? norm : placeholder(gpu, 'norm'), decayMask ?? placeholder(gpu, 'decayMask')],
+    params: {
+      u32: [n, useNorm ? 1 : 0, decayMask ? 1 : 0],
+      f32: [s.lrWd, opts.beta1, s.oneMinusBeta1, opts.beta2, s.oneMinusBeta2, s.stepSize, s.bc2Sqrt, opts.eps, opts.maxGradNorm],
+    },
+    workgroups: elementwiseGrid(n, WG), constants: { WG },
+  });
+}
+
+// ---- CPU reference (float64) ----------------------------------------------------------------------
+
+export function gradNormCpu(grads: ArrayLike<number>, n = grads.length): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += grads[i] * grads[i];
+  return Math.sqrt(s);
+}
+
+/** One AdamW step in float64; returns the new params and moments (inputs untouched) and the norm it clipped by. */
+export function adamwCpu(
+  params: ArrayLike<number>, grads: ArrayLike<number>, m: ArrayLike<number>, v: ArrayLike<number>, n: number,
+  opts: AdamWOptions, decayMask?: ArrayLike<number>,
+): { params: Float64Array; m: Float64Array; v: Float64Array; norm: number } {
+  const s = stepScalars(opts);
+  const norm = gradNormCpu(grads, n);
+  const clip = opts.maxGradNorm > 0 ? Math.min(1, opts.maxGradNorm / (norm + 1e-6)) : 1;
+  const p2 = new Float64Array(n), m2 = new Float64Array(n), v2 = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const g = grads[i] * clip;
+    const w = params[i] * (1 - s.lrWd * (decayMask ? decayMask[i] : 1));
+    m2[i] = opts.beta1 * m[i] + s.oneMinusBeta1 * g;
+    v2[i] = opts.beta2 * v[i] + s.oneMinusBeta2 * g * g;
+    p2[i] = w - s.stepSize * (m2[i] / (Math.sqrt(v2[i]) / s.bc2Sqrt + opts.eps));
+  }
+  return { params: p2, m: m2, v: v2, norm };
+}

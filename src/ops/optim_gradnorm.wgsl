@@ -1,0 +1,34 @@
+// Sum of squares, one stage of the deterministic two-stage global grad-norm (see optim.ts):
+//   stage 1: G workgroups, workgroup g writes dst[g] = sum over i ≡ g*WG + lid (mod G*WG) of src[i]^2
+//   stage 2: one workgroup over the G partials, dst[0] = sqrt(sum src[i])   (p.square = 0, p.root = 1)
+// The order of every addition is fixed by (n, G, WG), so the result is the same bit for bit on every run.
+// Bindings: src [n], dst [G or 1], params { n, square, root }. Both read_write: see crossentropy.wgsl.
+
+struct Params { n: u32, square: u32, root: u32 }
+
+override WG: u32 = 256; // a power of two
+
+@group(0) @binding(0) var<storage, read_write> src: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;
+
+var<workgroup> red: array<f32, WG>;
+
+@compute @workgroup_size(WG)
+fn sumSquares(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+  let stride = nwg.x * WG;
+  var acc = 0.0;
+  for (var i = wid.x * WG + lid; i < p.n; i += stride) {
+    let x = src[i];
+    acc += select(x, x * x, p.square != 0u);
+  }
+  red[lid] = acc;
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    workgroupBarrier();
+    if (lid < s) { red[lid] += red[lid + s]; }
+  }
+  if (lid == 0u) {
+    dst[wid.x] = select(red[0], sqrt(red[0]), p.root != 0u);
+  }
+}
