@@ -1,0 +1,79 @@
+// What the studio keeps per example on top of the lead's Conversation (types.ts): the row as it was read,
+// the shape it was read as, and the curator's marks (flag, split, edited). Records are immutable values:
+// every edit makes a new object with a higher `rev`, so the store can keep old arrays for undo and the
+// storage layer can tell unchanged chunks by reference-free keys (id + rev).
+// This file holds types and tiny pure helpers only; parsing lives in import.ts, normalising in shapes.ts.
+import type { ChatMessage, Conversation } from './types';
+
+/** The source shapes the importer recognises; 'mapped' means the user mapped columns by hand. */
+export type ShapeName = 'messages' | 'sharegpt' | 'alpaca' | 'prompt-completion' | 'text' | 'mapped';
+
+export type Split = 'train' | 'validation';
+
+export type FileFormat = 'jsonl' | 'json' | 'csv' | 'tsv' | 'parquet';
+
+export interface DatasetRecord extends Conversation {
+  /** The row as read (after JSON/CSV/Parquet decoding): export in the original shape, split by column. */
+  original: Record<string, unknown>;
+  shape: ShapeName;
+  flagged: boolean;
+  split: Split;
+  /** True once the user changed the messages; the original shape is then rebuilt from messages on export. */
+  edited: boolean;
+  /** Bumped on every change; (id, rev) names one immutable version of the record. */
+  rev: number;
+}
+
+/** A user's map from a file's columns to turns, remembered per column signature. */
+export interface ColumnMap {
+  prompt: string;
+  response: string;
+  input?: string;
+  system?: string;
+}
+
+/**
+ * One problem found while importing. 'error': the row was not imported and can be fixed (edit `raw`,
+ * retry) or dropped. 'warning': the row (or file) was imported and something was adjusted or ignored.
+ * line is 1-based (for Parquet: the row number); 0 means the whole file.
+ */
+export interface ImportIssue {
+  id: string;
+  file: string;
+  line: number;
+  severity: 'error' | 'warning';
+  reason: string;
+  /** The offending text, for fixing by hand (JSON for JSON formats, the CSV row for CSV); may be cut. */
+  raw: string;
+  /** False when raw was cut (a huge row) and so cannot be fixed in place. */
+  fixable: boolean;
+}
+
+export function withMessages(rec: DatasetRecord, messages: ChatMessage[]): DatasetRecord {
+  return { ...rec, messages, edited: true, rev: rec.rev + 1 };
+}
+
+export function withFlag(rec: DatasetRecord, flagged: boolean): DatasetRecord {
+  return { ...rec, flagged, rev: rec.rev + 1 };
+}
+
+export function withSplit(rec: DatasetRecord, split: Split): DatasetRecord {
+  return rec.split === split ? rec : { ...rec, split, rev: rec.rev + 1 };
+}
+
+/** The first user turn (what the table shows as "prompt"). */
+export function promptOf(rec: Pick<Conversation, 'messages'>): string {
+  return rec.messages.find((m) => m.role === 'user')?.content ?? '';
+}
+
+/** The last assistant turn (what the table shows as "response", and what quality checks judge). */
+export function responseOf(rec: Pick<Conversation, 'messages'>): string {
+  for (let i = rec.messages.length - 1; i >= 0; i--) if (rec.messages[i].role === 'assistant') return rec.messages[i].content;
+  return '';
+}
+
+export function charLength(rec: Pick<Conversation, 'messages'>): number {
+  let n = 0;
+  for (const m of rec.messages) n += m.content.length;
+  return n;
+}

@@ -1,0 +1,201 @@
+// Import: each format and its malformed variants (BOM, CRLF, empty lines, invalid UTF-8, huge rows,
+// unknown fields, cut-off files). Every fixture is read through the streaming path with a tiny chunk size
+// so lines straddle chunk boundaries. Expected values come from the fixture's stated contents
+// (tests/fixtures/data/README.md), never from running the importer.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { forEachLine, memorySource } from '../../src/data/bytes';
+import { scanArray } from '../../src/data/formats';
+import { importSource, retryIssue, type FileImport } from '../../src/data/import';
+import type { ImportIssue } from '../../src/data/record';
+
+const fixture = (name: string) => new Uint8Array(readFileSync(`tests/fixtures/data/${name}`));
+
+async function load(name: string, opts: Parameters<typeof importSource>[1] = {}, chunk = 7): Promise<FileImport> {
+  return importSource(memorySource(name, fixture(name), chunk), opts);
+}
+
+const errors = (r: FileImport) => r.issues.filter((i) => i.severity === 'error');
+const warnings = (r: FileImport) => r.issues.filter((i) => i.severity === 'warning');
+const lines = (issues: ImportIssue[]) => issues.map((i) => i.line);
+
+describe('jsonl', () => {
+  it('alpaca with BOM, CRLF, an empty line, a cut-off line and a missing output', async () => {
+    const r = await load('alpaca.jsonl');
+    expect(r.context.shape).toBe('alpaca');
+    expect(r.records.map((x) => x.source.line)).toEqual([1, 3, 6]);
+    expect(r.records[0].messages).toEqual([{ role: 'user', content: 'Name a colour.' }, { role: 'assistant', content: 'Blue is a colour.' }]);
+    expect(r.records[1].messages[0].content).toBe('Add the numbers.\n\n2 and 3');
+    expect(lines(errors(r))).toEqual([4, 5]);
+    expect(errors(r)[0].reason).toMatch(/invalid JSON/);
+    expect(errors(r)[1].reason).toBe("missing field 'output'");
+    expect(errors(r).every((e) => e.file === 'alpaca.jsonl' && e.fixable)).toBe(true);
+    const w = warnings(r).map((i) => i.reason).join('\n');
+    expect(w).toMatch(/1 empty line skipped/);
+    expect(w).toMatch(/unknown field 'category'/);
+    expect(r.records[0].original.category).toBe('open_qa'); // unknown fields are kept
+  });
+
+  it('messages: multi-turn, unknown roles and non-object lines are named', async () => {
+    const r = await load('messages.jsonl');
+    expect(r.context.shape).toBe('messages');
+    expect(r.records.map((x) => x.source.line)).toEqual([1, 2, 5]);
+    expect(r.records[1].messages).toHaveLength(4);
+    expect(errors(r).map((e) => [e.line, e.reason])).toEqual([
+      [3, "messages[1] has unknown role 'tool'"],
+      [4, 'expected a JSON object, got an array'],
+    ]);
+  });
+
+  it('invalid UTF-8 in one line costs only that line, which is kept for fixing', async () => {
+    const r = await load('invalid-utf8.jsonl');
+    expect(r.records.map((x) => x.source.line)).toEqual([1, 3]);
+    expect(errors(r)).toHaveLength(1);
+    expect(errors(r)[0]).toMatchObject({ line: 2, fixable: true });
+    expect(errors(r)[0].reason).toMatch(/invalid UTF-8/);
+    expect(errors(r)[0].raw).toContain('\uFFFD');
+  });
+
+  it('UTF-16LE with a BOM is converted and named', async () => {
+    const r = await load('utf16.jsonl');
+    expect(r.records.map((x) => x.messages[0].content)).toEqual(['utf sixteen']);
+    expect(warnings(r).some((w) => /UTF-16LE/.test(w.reason))).toBe(true);
+  });
+
+  it('a huge single row is reported and skipped without losing its neighbours', async () => {
+    const big = JSON.stringify({ text: 'x'.repeat(5000) });
+    const src = memorySource('big.jsonl', `{"text":"before"}\n${big}\n{"text":"after"}`, 100);
+    const r = await importSource(src, { maxRowBytes: 1000 });
+    expect(r.records.map((x) => x.messages[0].content)).toEqual(['before', 'after']);
+    expect(r.records.map((x) => x.source.line)).toEqual([1, 3]);
+    expect(errors(r)).toHaveLength(1);
+    expect(errors(r)[0]).toMatchObject({ line: 2, fixable: false });
+    expect(errors(r)[0].reason).toMatch(/over 1000 bytes/);
+  });
+
+  it('a last line without a newline and a multi-byte character split across chunks', async () => {
+    const text = '{"text":"é€😀 one"}\n{"text":"two"}';
+    for (const chunk of [1, 2, 3, 5, 64]) {
+      const r = await importSource(memorySource('t.jsonl', text, chunk));
+      expect(r.records.map((x) => x.messages[0].content)).toEqual(['é€😀 one', 'two']);
+      expect(r.issues).toEqual([]);
+    }
+  });
+});
+
+describe('json', () => {
+  it('array: a malformed element is reported by line, the elements after it still import', async () => {
+    const r = await load('sharegpt.json');
+    expect(r.context.shape).toBe('sharegpt');
+    expect(r.records.map((x) => x.source.line)).toEqual([2, 3, 5]);
+    expect(r.records[1].messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant']);
+    expect(r.records[2].messages[0].content).toBe('Last one, with a "quoted" word and a ] bracket.');
+    expect(lines(errors(r))).toEqual([4]);
+    expect(errors(r)[0].reason).toMatch(/element 2: invalid JSON/);
+  });
+
+  it('object of arrays: groups named validation go to the validation split; other keys are named', async () => {
+    const r = await load('splits.json');
+    expect(r.context.shape).toBe('prompt-completion');
+    expect(r.records.map((x) => [x.source.line, x.split])).toEqual([[4, 'train'], [5, 'train'], [8, 'validation']]);
+    expect(warnings(r).map((w) => w.reason)).toEqual(["top-level key 'version' is not a list of rows; ignored"]);
+  });
+
+  it('a file cut short keeps what was complete', async () => {
+    const r = await load('truncated.json');
+    expect(r.records.map((x) => x.messages[0].content)).toEqual(['ok one']);
+    expect(errors(r).map((e) => e.reason).join('\n')).toMatch(/not closed/);
+  });
+
+  it('the scanner finds element boundaries around strings with brackets and escapes', () => {
+    const text = '[{"a":"]\\"},"}, [1,[2]] , "x,y"]';
+    const s = scanArray(text, 0, 1);
+    expect(s.closed).toBe(true);
+    expect(s.spans.map((x) => text.slice(x.start, x.end).trim())).toEqual(['{"a":"]\\"},"}', '[1,[2]]', '"x,y"']);
+  });
+});
+
+describe('csv / tsv', () => {
+  it('CRLF, quoted fields, a multi-line field, a blank line and a short row', async () => {
+    const r = await load('prompt_completion.csv');
+    expect(r.context.format).toBe('csv');
+    expect(r.context.shape).toBe('prompt-completion');
+    expect(r.records.map((x) => x.source.line)).toEqual([2, 3, 7]);
+    expect(r.records[0].messages[0].content).toBe('What is "quoted"?');
+    expect(r.records[0].messages[1].content).toBe('A word in quotes, with a comma.');
+    expect(r.records[1].messages[0].content).toBe('Two\r\nlines');
+    expect(errors(r).map((e) => [e.line, e.raw])).toEqual([[6, 'bad row with too few fields']]);
+    expect(errors(r)[0].reason).toMatch(/Too few fields/);
+    expect(warnings(r).map((w) => w.reason).join()).toMatch(/unknown field 'split'/);
+  });
+
+  it('a fixed CSV row re-imports against the file header', async () => {
+    const r = await load('prompt_completion.csv');
+    const issue = errors(r)[0];
+    const stillBad = retryIssue(issue, 'only one field', r.context);
+    expect('reason' in stillBad && stillBad.reason).toMatch(/Too few fields/);
+    const fixed = retryIssue(issue, '"Fixed prompt","Fixed answer here.",train', r.context);
+    expect('messages' in fixed && fixed.messages.map((m) => m.content)).toEqual(['Fixed prompt', 'Fixed answer here.']);
+    expect('source' in fixed && fixed.source).toEqual({ file: 'prompt_completion.csv', line: 6 });
+  });
+
+  it('tsv with plain text rows', async () => {
+    const r = await load('text.tsv');
+    expect(r.context.format).toBe('tsv');
+    expect(r.context.shape).toBe('text');
+    expect(r.records.map((x) => x.messages)).toEqual([
+      [{ role: 'assistant', content: 'The quick brown fox jumps over the lazy dog.' }],
+      [{ role: 'assistant', content: 'A second plain text example for pretraining style.' }],
+    ]);
+  });
+
+  it('unknown columns ask for a map, and a remembered map is used the next time', async () => {
+    const first = await load('custom.csv');
+    expect(first.records).toEqual([]);
+    expect(first.needsMapping?.columns).toEqual(['question', 'answer', 'topic']);
+    const map = { prompt: 'question', response: 'answer' };
+    const second = await load('custom.csv', { columnMaps: { [first.needsMapping!.signature]: map } });
+    expect(second.context.shape).toBe('mapped');
+    expect(second.records[1].messages).toEqual([
+      { role: 'user', content: 'Who wrote Hamlet?' }, { role: 'assistant', content: 'William Shakespeare wrote Hamlet.' },
+    ]);
+    expect(warnings(second).map((w) => w.reason).join()).toMatch(/unknown field 'topic'/);
+  });
+});
+
+describe('parquet', () => {
+  it('reads nested messages and BigInt columns', async () => {
+    const r = await load('messages.parquet', {}, 64);
+    expect(r.context.shape).toBe('messages');
+    expect(r.records).toHaveLength(3);
+    expect(r.records[1].messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant']);
+    expect(r.records[2].original.score).toBe(3);
+    expect(r.records.map((x) => x.source.line)).toEqual([1, 2, 3]);
+  });
+
+  it('a corrupt file is one issue, not a crash', async () => {
+    const r = await load('corrupt.parquet', {}, 64);
+    expect(r.records).toEqual([]);
+    expect(errors(r)).toHaveLength(1);
+    expect(errors(r)[0]).toMatchObject({ line: 0, file: 'corrupt.parquet' });
+    expect(errors(r)[0].reason).toMatch(/not a readable Parquet file/);
+  });
+});
+
+describe('retry', () => {
+  it('a fixed JSON line becomes a record with its original file and line', async () => {
+    const r = await load('alpaca.jsonl');
+    const cut = errors(r)[0];
+    const rec = retryIssue(cut, '{"instruction": "broken", "output": "now whole"}', r.context);
+    expect('messages' in rec && rec.messages[1].content).toBe('now whole');
+    expect('source' in rec && rec.source).toEqual({ file: 'alpaca.jsonl', line: 4 });
+  });
+});
+
+describe('bytes', () => {
+  it('forEachLine strips CR and BOM and numbers lines from 1', async () => {
+    const got: [number, string][] = [];
+    await forEachLine(memorySource('x', '\uFEFFa\r\nb\n\nc', 2).chunks(), 100, (l) => got.push([l.line, new TextDecoder().decode(l.bytes)]), () => {});
+    expect(got).toEqual([[1, 'a'], [2, 'b'], [3, ''], [4, 'c']]);
+  });
+});
