@@ -1,0 +1,38 @@
+// The data engine: the heavy operations the page must not run on its main thread. One interface, two
+// implementations: createLocalEngine (in-thread; Node tests, and the worker's own body) and the worker
+// client (worker-client.ts), which forwards each call to workers/data-worker.ts and has the same shape.
+import { blobSource } from './bytes';
+import { findDuplicates, type DedupeOptions, type DuplicateGroup } from './dedupe';
+import { importSource, type FileImport, type ImportOptions } from './import';
+import type { Conversation } from './types';
+
+export interface Progress {
+  phase: 'import' | 'duplicates';
+  /** 0..1 */
+  fraction: number;
+  label: string;
+}
+
+export type ImportRequestOptions = Omit<ImportOptions, 'onProgress'>;
+export type DedupeRequestOptions = Omit<DedupeOptions, 'onProgress'>;
+export type DedupeInput = Pick<Conversation, 'id' | 'messages'>;
+
+export interface DataEngine {
+  importFile(file: File | (Blob & { name: string }), opts: ImportRequestOptions, onProgress?: (p: Progress) => void): Promise<FileImport>;
+  findDuplicates(records: readonly DedupeInput[], opts: DedupeRequestOptions, onProgress?: (p: Progress) => void): Promise<DuplicateGroup[]>;
+  dispose(): void;
+}
+
+export function createLocalEngine(): DataEngine {
+  return {
+    importFile(file, opts, onProgress) {
+      return importSource(blobSource(file.name, file), {
+        ...opts, onProgress: (fraction) => onProgress?.({ phase: 'import', fraction, label: file.name }),
+      });
+    },
+    async findDuplicates(records, opts, onProgress) {
+      return findDuplicates(records, { ...opts, onProgress: (fraction) => onProgress?.({ phase: 'duplicates', fraction, label: 'duplicates' }) });
+    },
+    dispose() {},
+  };
+}

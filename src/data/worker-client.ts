@@ -1,0 +1,46 @@
+// The page's side of the data worker: a DataEngine whose calls become DataRequests (workers/
+// protocol-data.ts) and whose promises settle on the matching 'return' / 'throw' reply. Same interface as
+// createLocalEngine, so the store cannot tell them apart.
+import type { DataCalls, DataMethod, DataReply, DataRequest } from '../../workers/protocol-data';
+import type { DataEngine, Progress } from './engine';
+
+interface Pending {
+  method: DataMethod;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  onProgress?: (p: Progress) => void;
+}
+
+export function createWorkerEngine(worker: Worker): DataEngine {
+  let nextId = 1;
+  const pending = new Map<number, Pending>();
+  worker.onmessage = (ev: MessageEvent<DataReply>) => {
+    const reply = ev.data;
+    const p = pending.get(reply.id);
+    if (!p) return;
+    if (reply.kind === 'progress') { p.onProgress?.(reply.progress); return; }
+    pending.delete(reply.id);
+    if (reply.kind === 'return') p.resolve(reply.result);
+    else p.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name }));
+  };
+  worker.onerror = (ev) => {
+    const err = new Error(`data worker failed: ${ev.message}`);
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  };
+
+  function call<M extends DataMethod>(kind: M, args: DataCalls[M]['args'], onProgress?: (p: Progress) => void): Promise<DataCalls[M]['result']> {
+    const id = nextId++;
+    return new Promise<DataCalls[M]['result']>((resolve, reject) => {
+      pending.set(id, { method: kind, resolve: resolve as (v: unknown) => void, reject, onProgress });
+      worker.postMessage({ id, kind, args } as DataRequest);
+    });
+  }
+
+  return {
+    importFile: (file, options, onProgress) => call('import', { file: file as File, name: file.name, options }, onProgress),
+    findDuplicates: (records, options, onProgress) =>
+      call('duplicates', { records: records.map((r) => ({ id: r.id, messages: r.messages })), options }, onProgress),
+    dispose: () => worker.terminate(),
+  };
+}

@@ -1,0 +1,41 @@
+// The data worker: a thin entry point that runs the local engine off the main thread. All logic lives in
+// src/data; this file only unpacks requests (protocol-data.ts) and posts progress and results back.
+/// <reference lib="webworker" />
+import { createLocalEngine } from '../src/data/engine';
+import type { DataReply, DataRequest } from './protocol-data';
+
+const engine = createLocalEngine();
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+
+function post(reply: DataReply) {
+  scope.postMessage(reply);
+}
+
+scope.onmessage = async (ev: MessageEvent<DataRequest>) => {
+  const req = ev.data;
+  // Progress is throttled to ~20 messages a second so a 100k-row import does not flood the page.
+  let last = 0;
+  const progress = (p: DataReply & { kind: 'progress' }) => {
+    const now = performance.now();
+    if (now - last > 50 || p.progress.fraction >= 1) { last = now; post(p); }
+  };
+  try {
+    switch (req.kind) {
+      case 'import': {
+        const { file, name, options } = req.args;
+        const named = Object.assign(file.slice(0, file.size, file.type), { name });
+        const result = await engine.importFile(named, options, (pr) => progress({ id: req.id, kind: 'progress', progress: pr }));
+        post({ id: req.id, kind: 'return', method: 'import', result });
+        break;
+      }
+      case 'duplicates': {
+        const result = await engine.findDuplicates(req.args.records, req.args.options, (pr) => progress({ id: req.id, kind: 'progress', progress: pr }));
+        post({ id: req.id, kind: 'return', method: 'duplicates', result });
+        break;
+      }
+    }
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    post({ id: req.id, kind: 'throw', error: { name: err.name, message: err.message } });
+  }
+};

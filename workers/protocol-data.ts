@@ -1,0 +1,20 @@
+// Messages between the page and workers/data-worker.ts. Requests and replies are discriminated unions
+// keyed by `kind`, matched by `id`; every request gets progress replies, then exactly one 'return' or
+// 'throw'. DataCalls is the one table of method → (args, result), so both ends are typed from it.
+import type { DedupeInput, DedupeRequestOptions, ImportRequestOptions, Progress } from '../src/data/engine';
+import type { DuplicateGroup } from '../src/data/dedupe';
+import type { FileImport } from '../src/data/import';
+
+export interface DataCalls {
+  import: { args: { file: File; name: string; options: ImportRequestOptions }; result: FileImport };
+  duplicates: { args: { records: DedupeInput[]; options: DedupeRequestOptions }; result: DuplicateGroup[] };
+}
+
+export type DataMethod = keyof DataCalls;
+
+export type DataRequest = { [M in DataMethod]: { id: number; kind: M; args: DataCalls[M]['args'] } }[DataMethod];
+
+export type DataReply =
+  | { id: number; kind: 'progress'; progress: Progress }
+  | { [M in DataMethod]: { id: number; kind: 'return'; method: M; result: DataCalls[M]['result'] } }[DataMethod]
+  | { id: number; kind: 'throw'; error: { name: string; message: string } };
