@@ -58,7 +58,7 @@ describe('adamw', () => {
       const M = viewOf(gpu, n, new Float32Array(n), 'm'), Vv = viewOf(gpu, n, new Float32Array(n), 'v');
       const D = mask ? viewOf(gpu, n, decay, 'decayMask') : null;
       const norm = gpu.tensor([1], 'norm');
-      let ref = { params: Float64Array.from(p0), m: new Float64Array(n), v: new Float64Array(n), norm: 0 };
+      let ref: ReturnType<typeof adamwCpu> = { params: Float64Array.from(p0), m: new Float64Array(n), v: new Float64Array(n), norm: 0 };
       for (let step = 1; step <= steps; step++) {
         const g = randn(n, 100 + step, 0.05 * step);
         gpu.write(G.t, g);
