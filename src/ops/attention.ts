@@ -54,6 +54,13 @@ function checkSize(t: Tensor, n: number, what: string): void {
   if (t.size !== n) throw new Error(`attention: ${what} (${t.label}) has ${t.size} elements, expected ${n}`);
 }
 
+/** WebGPU rejects a buffer bound read-only and read-write in one dispatch, even as disjoint views. */
+function checkNoAlias(outputs: Tensor[], inputs: (Tensor | undefined)[]): void {
+  for (const o of outputs) for (const i of inputs) {
+    if (i && o.buffer === i.buffer) throw new Error(`attention: output ${o.label} shares a buffer with input ${i.label}`);
+  }
+}
+
 /** Forward: writes out [B,Tq,H*D] and lse [B,H,Tq]. */
 export function attentionForward(
   gpu: Gpu, out: Tensor, lse: Tensor, q: Tensor, k: Tensor, v: Tensor,
@@ -66,6 +73,7 @@ export function attentionForward(
   checkSize(k, B * kvStride * Hkv * D, 'k');
   checkSize(v, B * kvStride * Hkv * D, 'v');
   if (docStart) checkSize(docStart, B * Tq, 'docStart');
+  checkNoAlias([out, lse], [q, k, v, docStart]);
   const rows = B * H * Tq;
   gpu.dispatch({
     code: withHeadDim(forwardWgsl, D), entryPoint: 'forward', label: 'attention.forward',
@@ -90,6 +98,7 @@ export function attentionBackward(
     [lse, B * H * T, 'lse'],
   ] as const) checkSize(t, n, what);
   if (docStart) checkSize(docStart, B * T, 'docStart');
+  checkNoAlias([dq, dk, dv], [q, k, v, out, dout, lse, docStart]);
   const constants = { WG, HAS_DOC: docStart ? 1 : 0 };
   const params = { u32: [B, T, H, Hkv], f32: [scale] };
   const delta = gpu.tensor([B, H, T], 'attention.delta'); // rowsum(dout ∘ out), from pass 1 to pass 2
