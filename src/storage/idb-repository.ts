@@ -1,0 +1,110 @@
+// DatasetRepository on IndexedDB (via idb). A save writes the chunks that are not stored yet and one
+// version row, in one transaction, so a failed save (quota) leaves the previous version intact.
+import { openDB, type IDBPDatabase } from 'idb';
+import { shortId } from '../data/hash';
+import type { ColumnMap, DatasetRecord } from '../data/record';
+import { chunkRecords } from './chunks';
+import {
+  StorageError, toStorageError,
+  type DatasetMeta, type DatasetRepository, type DatasetSnapshot, type LoadedDataset, type VersionMeta,
+} from './repository';
+import { DB_NAME, DB_VERSION, MIGRATIONS, type StudioDB, type VersionRow } from './schema';
+
+function metaOf(row: VersionRow): VersionMeta {
+  const { datasetId, version, savedAt, message, recordCount } = row;
+  return { datasetId, version, savedAt, message, recordCount };
+}
+
+export async function openIdbRepository(dbName = DB_NAME): Promise<DatasetRepository> {
+  if (typeof indexedDB === 'undefined') throw new StorageError('unavailable', 'IndexedDB is not available in this browser');
+  let db: IDBPDatabase<StudioDB>;
+  try {
+    db = await openDB<StudioDB>(dbName, DB_VERSION, {
+      upgrade(d, oldVersion, _newVersion, tx) {
+        for (let v = oldVersion; v < DB_VERSION; v++) MIGRATIONS[v](d, tx);
+      },
+    });
+  } catch (e) {
+    throw toStorageError(e, 'opening the database');
+  }
+
+  async function guard<T>(doing: string, f: () => Promise<T>): Promise<T> {
+    try { return await f(); } catch (e) { throw toStorageError(e, doing); }
+  }
+
+  return {
+    list: () => guard('listing datasets', async () => (await db.getAll('datasets')).sort((a, b) => b.updatedAt - a.updatedAt)),
+
+    create: (name) => guard('creating a dataset', async () => {
+      const now = Date.now();
+      const meta: DatasetMeta = { id: shortId(), name, createdAt: now, updatedAt: now, head: 0, recordCount: 0 };
+      await db.put('datasets', meta);
+      return meta;
+    }),
+
+    rename: (id, name) => guard('renaming a dataset', async () => {
+      const tx = db.transaction('datasets', 'readwrite');
+      const meta = await tx.store.get(id);
+      if (!meta) throw new StorageError('not-found', `no dataset ${id}`);
+      await tx.store.put({ ...meta, name });
+      await tx.done;
+    }),
+
+    remove: (id) => guard('deleting a dataset', async () => {
+      const tx = db.transaction(['datasets', 'versions', 'chunks'], 'readwrite');
+      await tx.objectStore('datasets').delete(id);
+      await tx.objectStore('versions').delete(IDBKeyRange.bound([id, -Infinity], [id, Infinity]));
+      await tx.objectStore('chunks').delete(IDBKeyRange.bound([id, ''], [id, '\uffff']));
+      await tx.done;
+    }),
+
+    save: (id, snapshot: DatasetSnapshot, message) => guard('saving the dataset', async () => {
+      const chunks = chunkRecords(snapshot.records);
+      const tx = db.transaction(['datasets', 'versions', 'chunks'], 'readwrite');
+      const meta = await tx.objectStore('datasets').get(id);
+      if (!meta) throw new StorageError('not-found', `no dataset ${id}`);
+      const chunkStore = tx.objectStore('chunks');
+      for (const c of chunks) {
+        if ((await chunkStore.getKey([id, c.key])) === undefined) await chunkStore.put({ datasetId: id, key: c.key, records: c.records });
+      }
+      const now = Date.now();
+      const row: VersionRow = {
+        datasetId: id, version: meta.head + 1, savedAt: now, message, recordCount: snapshot.records.length,
+        chunkKeys: chunks.map((c) => c.key), issues: snapshot.issues, files: snapshot.files, splitConfig: snapshot.splitConfig,
+      };
+      await tx.objectStore('versions').put(row);
+      await tx.objectStore('datasets').put({ ...meta, head: row.version, updatedAt: now, recordCount: row.recordCount });
+      await tx.done;
+      return metaOf(row);
+    }),
+
+    load: (id, version) => guard('loading the dataset', async (): Promise<LoadedDataset | null> => {
+      const tx = db.transaction(['datasets', 'versions', 'chunks'], 'readonly');
+      const meta = await tx.objectStore('datasets').get(id);
+      if (!meta || meta.head === 0) return null;
+      const row = await tx.objectStore('versions').get([id, version ?? meta.head]);
+      if (!row) return null;
+      const records: DatasetRecord[] = [];
+      for (const key of row.chunkKeys) {
+        const c = await tx.objectStore('chunks').get([id, key]);
+        if (!c) throw new StorageError('other', `version ${row.version} of ${meta.name} is missing a chunk`);
+        for (const r of c.records) records.push(r);
+      }
+      await tx.done;
+      return { meta, version: metaOf(row), snapshot: { records, issues: row.issues, files: row.files, splitConfig: row.splitConfig } };
+    }),
+
+    versions: (id) => guard('listing versions', async () => {
+      const rows = await db.getAllFromIndex('versions', 'byDataset', id);
+      return rows.map(metaOf).sort((a, b) => b.version - a.version);
+    }),
+
+    columnMaps: () => guard('reading column maps', async () => {
+      const out: Record<string, ColumnMap> = {};
+      for (const r of await db.getAll('columnMaps')) out[r.signature] = r.map;
+      return out;
+    }),
+
+    putColumnMap: (signature, map) => guard('saving a column map', async () => { await db.put('columnMaps', { signature, map }); }),
+  };
+}

@@ -1,0 +1,46 @@
+// DatasetRepository in memory: the same contract as the IndexedDB one (versions, structured-clone
+// copies so callers cannot mutate what was saved), for unit tests and as a fallback where IndexedDB is
+// unavailable (then nothing survives a reload, and the UI says so).
+import { shortId } from '../data/hash';
+import type { ColumnMap } from '../data/record';
+import { StorageError, type DatasetMeta, type DatasetRepository, type DatasetSnapshot, type VersionMeta } from './repository';
+
+export function createMemoryRepository(opts: { failSavesWith?: () => unknown } = {}): DatasetRepository {
+  const metas = new Map<string, DatasetMeta>();
+  const versions = new Map<string, { meta: VersionMeta; snapshot: DatasetSnapshot }[]>();
+  const maps: Record<string, ColumnMap> = {};
+  const get = (id: string) => {
+    const m = metas.get(id);
+    if (!m) throw new StorageError('not-found', `no dataset ${id}`);
+    return m;
+  };
+  return {
+    async list() { return [...metas.values()].sort((a, b) => b.updatedAt - a.updatedAt).map((m) => ({ ...m })); },
+    async create(name) {
+      const now = Date.now();
+      const meta = { id: shortId(), name, createdAt: now, updatedAt: now, head: 0, recordCount: 0 };
+      metas.set(meta.id, meta);
+      versions.set(meta.id, []);
+      return { ...meta };
+    },
+    async rename(id, name) { get(id).name = name; },
+    async remove(id) { metas.delete(id); versions.delete(id); },
+    async save(id, snapshot, message) {
+      const meta = get(id);
+      if (opts.failSavesWith) throw opts.failSavesWith();
+      const v: VersionMeta = { datasetId: id, version: meta.head + 1, savedAt: Date.now(), message, recordCount: snapshot.records.length };
+      versions.get(id)!.push({ meta: v, snapshot: structuredClone(snapshot) });
+      Object.assign(meta, { head: v.version, updatedAt: v.savedAt, recordCount: v.recordCount });
+      return { ...v };
+    },
+    async load(id, version) {
+      const meta = metas.get(id);
+      if (!meta || meta.head === 0) return null;
+      const v = versions.get(id)!.find((x) => x.meta.version === (version ?? meta.head));
+      return v ? { meta: { ...meta }, version: { ...v.meta }, snapshot: structuredClone(v.snapshot) } : null;
+    },
+    async versions(id) { return (versions.get(id) ?? []).map((v) => ({ ...v.meta })).reverse(); },
+    async columnMaps() { return { ...maps }; },
+    async putColumnMap(signature, map) { maps[signature] = map; },
+  };
+}

@@ -1,0 +1,76 @@
+// The one storage interface the app sees. Datasets are saved as versions: every save is a new version the
+// user can return to, and loading without a version gives the newest. Implementations: idb-repository.ts
+// (IndexedDB, the product) and memory-repository.ts (tests, and a fallback when IndexedDB is missing).
+// No component calls IndexedDB; the store calls this.
+// Errors: failures are thrown as StorageError with a kind, so the UI can say "storage is full" instead of
+// swallowing a QuotaExceededError.
+import type { ColumnMap, DatasetRecord, ImportIssue } from '../data/record';
+import type { FileContext } from '../data/import';
+import type { SplitConfig } from '../data/split';
+
+export interface DatasetSnapshot {
+  records: DatasetRecord[];
+  /** Import issues still open (not fixed, not dropped). */
+  issues: ImportIssue[];
+  files: FileContext[];
+  splitConfig: SplitConfig;
+}
+
+export interface DatasetMeta {
+  id: string;
+  name: string;
+  createdAt: number;
+  updatedAt: number;
+  /** Newest version number (0 before the first save). */
+  head: number;
+  recordCount: number;
+}
+
+export interface VersionMeta {
+  datasetId: string;
+  version: number;
+  savedAt: number;
+  message: string;
+  recordCount: number;
+}
+
+export interface LoadedDataset {
+  meta: DatasetMeta;
+  version: VersionMeta;
+  snapshot: DatasetSnapshot;
+}
+
+export interface DatasetRepository {
+  list(): Promise<DatasetMeta[]>;
+  create(name: string): Promise<DatasetMeta>;
+  rename(id: string, name: string): Promise<void>;
+  remove(id: string): Promise<void>;
+  /** Saves the snapshot as version head + 1. */
+  save(id: string, snapshot: DatasetSnapshot, message: string): Promise<VersionMeta>;
+  /** The given version, or the newest; null when the dataset (or version) does not exist. */
+  load(id: string, version?: number): Promise<LoadedDataset | null>;
+  versions(id: string): Promise<VersionMeta[]>;
+  columnMaps(): Promise<Record<string, ColumnMap>>;
+  putColumnMap(signature: string, map: ColumnMap): Promise<void>;
+}
+
+export type StorageErrorKind = 'quota' | 'unavailable' | 'not-found' | 'other';
+
+export class StorageError extends Error {
+  constructor(readonly kind: StorageErrorKind, message: string, readonly cause?: unknown) {
+    super(message);
+    this.name = 'StorageError';
+  }
+}
+
+/** Maps a DOMException (or anything thrown by IndexedDB) to a StorageError with a plain message. */
+export function toStorageError(e: unknown, doing: string): StorageError {
+  if (e instanceof StorageError) return e;
+  const name = (e as { name?: string } | null)?.name ?? '';
+  const msg = (e as { message?: string } | null)?.message ?? String(e);
+  if (name === 'QuotaExceededError' || /quota/i.test(msg)) {
+    return new StorageError('quota', `Browser storage is full while ${doing}. Free space (delete old datasets or versions) and save again.`, e);
+  }
+  if (name === 'InvalidStateError' || name === 'UnknownError') return new StorageError('unavailable', `Browser storage is unavailable while ${doing}: ${msg}`, e);
+  return new StorageError('other', `Storage failed while ${doing}: ${msg}`, e);
+}
