@@ -1,0 +1,208 @@
+// RMSNorm (Llama) and LayerNorm (GPT-2) over the last dimension, forward and backward, with float64 CPU references.
+//   rmsnormForward(out [N, C], rstd [N], inp [N, C], weight [C], eps)          HF LlamaRMSNorm, f32
+//   rmsnormBackward(dinp, dweight | null, dout, inp, weight, rstd)             from what forward saved
+//   layernormForward(out, mean [N], rstd [N], inp, weight, bias, eps)          torch.nn.LayerNorm (biased variance)
+//   layernormBackward(dinp, dweight | null, dbias | null, dout, inp, weight, mean, rstd)
+// Contract:
+//  - dinp is overwritten, or accumulated with opts.accumulate (the residual stream's gradient).
+//  - dweight/dbias are ACCUMULATED (+=); the caller zeroes them once per optimizer step. null = frozen, skipped.
+//  - Everything is deterministic: a row's sums over C run in a fixed order (a tree reduction in one workgroup per
+//    row on GPUs, one thread per row on software adapters: see RowReduction); the sums over N for dweight/dbias run in chunks of SUM_CHUNK_ROWS rows in increasing order, then over the
+//    chunks in order (no atomics), so the bits depend only on the inputs and (N, C).
+//  - Operands may be disjoint views of one buffer; none may overlap another.
+// Not here: fused residual-add + norm (the model calls add() then the norm).
+import type { Gpu, Tensor } from '../gpu/runtime';
+import { ceilDiv, elementwiseGrid } from './grid';
+import { firstElements, SUM_CHUNK_ROWS, sumChunksInto, sumRows } from './elementwise';
+import rmsForwardWgsl from './norm_rms.wgsl?raw';
+import rmsBackwardWgsl from './norm_rms_backward.wgsl?raw';
+import rmsDweightWgsl from './norm_rms_dweight.wgsl?raw';
+import lnForwardWgsl from './norm_layer.wgsl?raw';
+import lnBackwardWgsl from './norm_layer_backward.wgsl?raw';
+import lnDweightWgsl from './norm_layer_dweight.wgsl?raw';
+
+/**
+ * How a row's sums over C are computed. 'workgroup': one workgroup per row, threads striding over C, a tree
+ * reduction in workgroup memory (GPUs; C can be 2048+). 'thread': one thread per row, sequential sums (software
+ * adapters: on SwiftShader a barrier costs more than the parallelism buys; measured 10-30x faster there).
+ * The two give slightly different bits; each is deterministic.
+ */
+export type RowReduction = 'workgroup' | 'thread';
+
+/** 'auto' picks by adapter (gpu.isSoftware); tests force each variant. */
+export const normConfig: { rowReduction: RowReduction | 'auto' } = { rowReduction: 'auto' };
+
+export interface NormBackwardOptions {
+  /** Add dx to dinp instead of overwriting it. */
+  accumulate?: boolean;
+}
+
+export function rmsnormForward(gpu: Gpu, out: Tensor, rstd: Tensor, inp: Tensor, weight: Tensor, N: number, C: number, eps: number): void {
+  if (N === 0 || C === 0) return;
+  gpu.dispatch({
+    code: rmsForwardWgsl, label: 'rmsnorm.forward',
+    bindings: [firstElements(inp, N * C), firstElements(weight, C), firstElements(out, N * C), firstElements(rstd, N)],
+    params: { u32: [N, C], f32: [eps] }, ...rowLaunch(gpu, 'forward', N, C),
+  });
+}
+
+export function rmsnormBackward(
+  gpu: Gpu, dinp: Tensor, dweight: Tensor | null, dout: Tensor, inp: Tensor, weight: Tensor, rstd: Tensor,
+  N: number, C: number, opts: NormBackwardOptions = {},
+): void {
+  if (N === 0 || C === 0) return;
+  const [tDout, tInp, tRstd] = [firstElements(dout, N * C), firstElements(inp, N * C), firstElements(rstd, N)];
+  gpu.dispatch({
+    code: rmsBackwardWgsl, label: 'rmsnorm.backward',
+    bindings: [tDout, tInp, firstElements(weight, C), tRstd, firstElements(dinp, N * C)],
+    params: [N, C, opts.accumulate ? 1 : 0], ...rowLaunch(gpu, 'backward', N, C),
+  });
+  if (dweight) channelGradient(gpu, 'rmsnorm.dweight', rmsDweightWgsl, dweight, [tDout, tInp, tRstd], N, C);
+}
+
+export function layernormForward(
+  gpu: Gpu, out: Tensor, mean: Tensor, rstd: Tensor, inp: Tensor, weight: Tensor, bias: Tensor, N: number, C: number, eps: number,
+): void {
+  if (N === 0 || C === 0) return;
+  gpu.dispatch({
+    code: lnForwardWgsl, label: 'layernorm.forward',
+    bindings: [
+      firstElements(inp, N * C), firstElements(weight, C), firstElements(bias, C), firstElements(out, N * C),
+      firstElements(mean, N), firstElements(rstd, N),
+    ],
+    params: { u32: [N, C], f32: [eps] }, ...rowLaunch(gpu, 'forward', N, C),
+  });
+}
+
+export function layernormBackward(
+  gpu: Gpu, dinp: Tensor, dweight: Tensor | null, dbias: Tensor | null, dout: Tensor, inp: Tensor, weight: Tensor,
+  mean: Tensor, rstd: Tensor, N: number, C: number, opts: NormBackwardOptions = {},
+): void {
+  if (N === 0 || C === 0) return;
+  const [tDout, tInp, tMean, tRstd] = [firstElements(dout, N * C), firstElements(inp, N * C), firstElements(mean, N), firstElements(rstd, N)];
+  gpu.dispatch({
+    code: lnBackwardWgsl, label: 'layernorm.backward',
+    bindings: [tDout, tInp, firstElements(weight, C), tMean, tRstd, firstElements(dinp, N * C)],
+    params: [N, C, opts.accumulate ? 1 : 0], ...rowLaunch(gpu, 'backward', N, C),
+  });
+  if (dweight) channelGradient(gpu, 'layernorm.dweight', lnDweightWgsl, dweight, [tDout, tInp, tMean, tRstd], N, C);
+  if (dbias) sumRows(gpu, dbias, tDout, N, C, true);
+}
+
+export function rowReduction(gpu: Gpu): RowReduction {
+  if (normConfig.rowReduction !== 'auto') return normConfig.rowReduction;
+  return gpu.isSoftware ? 'thread' : 'workgroup';
+}
+
+/** Rows per workgroup of the 'thread' variant. */
+const ROWS_PER_WORKGROUP = 32;
+
+/** Entry point, grid and workgroup size of a row kernel ('forward' / 'backward', or their '_rows' variants). */
+function rowLaunch(gpu: Gpu, entry: 'forward' | 'backward', N: number, C: number) {
+  if (rowReduction(gpu) === 'thread') {
+    return { entryPoint: `${entry}_rows`, workgroups: elementwiseGrid(N, ROWS_PER_WORKGROUP), constants: { WG: ROWS_PER_WORKGROUP } };
+  }
+  // Threads per row: 64 up to C = 256, else 256 (two pipelines per kernel at most).
+  return { entryPoint: entry, workgroups: elementwiseGrid(N, 1), constants: { WG: C <= 256 ? 64 : 256 } };
+}
+
+const CHANNEL_WG = 64;
+
+/**
+ * dweight[c] += sum_n f(n, c), where the kernel `code` computes f from `inputs`: rows in chunks of
+ * SUM_CHUNK_ROWS into a scratch [chunks, C], then the chunks in order into dweight (one pass when N fits one chunk).
+ */
+function channelGradient(gpu: Gpu, label: string, code: string, dweight: Tensor, inputs: Tensor[], N: number, C: number): void {
+  const chunks = ceilDiv(N, SUM_CHUNK_ROWS);
+  const stage = (dst: Tensor, R: number, accumulate: boolean) => gpu.dispatch({
+    code, entryPoint: 'dweight', label, bindings: [...inputs, dst], params: [N, C, R, accumulate ? 1 : 0],
+    workgroups: [ceilDiv(C, CHANNEL_WG), ceilDiv(N, R)], constants: { WG: CHANNEL_WG },
+  });
+  if (chunks <= 1) {
+    stage(firstElements(dweight, C), N, true);
+    return;
+  }
+  const partial = gpu.tensor([chunks, C], `${label}.partial`); // (chunks, C)
+  stage(partial, SUM_CHUNK_ROWS, false);
+  sumChunksInto(gpu, dweight, partial, chunks, C, true);
+  gpu.release(partial);
+}
+
+// ---- CPU references (float64) ----------------------------------------------------------------------
+
+export function rmsnormForwardCpu(
+  inp: ArrayLike<number>, weight: ArrayLike<number>, N: number, C: number, eps: number,
+): { out: Float64Array; rstd: Float64Array } {
+  const out = new Float64Array(N * C), rstd = new Float64Array(N);
+  for (let n = 0; n < N; n++) {
+    let ss = 0;
+    for (let c = 0; c < C; c++) ss += inp[n * C + c] ** 2;
+    const r = 1 / Math.sqrt(ss / C + eps);
+    rstd[n] = r;
+    for (let c = 0; c < C; c++) out[n * C + c] = inp[n * C + c] * r * weight[c];
+  }
+  return { out, rstd };
+}
+
+/** Gradients of one backward call (not accumulated): dinp [N, C], dweight [C]. */
+export function rmsnormBackwardCpu(
+  dout: ArrayLike<number>, inp: ArrayLike<number>, weight: ArrayLike<number>, rstd: ArrayLike<number>, N: number, C: number,
+): { dinp: Float64Array; dweight: Float64Array } {
+  const dinp = new Float64Array(N * C), dweight = new Float64Array(C);
+  for (let n = 0; n < N; n++) {
+    const r = rstd[n];
+    let dot = 0;
+    for (let c = 0; c < C; c++) dot += weight[c] * dout[n * C + c] * inp[n * C + c];
+    for (let c = 0; c < C; c++) {
+      const i = n * C + c;
+      dinp[i] = r * (weight[c] * dout[i] - (inp[i] * r * r * dot) / C);
+      dweight[c] += dout[i] * inp[i] * r;
+    }
+  }
+  return { dinp, dweight };
+}
+
+export function layernormForwardCpu(
+  inp: ArrayLike<number>, weight: ArrayLike<number>, bias: ArrayLike<number>, N: number, C: number, eps: number,
+): { out: Float64Array; mean: Float64Array; rstd: Float64Array } {
+  const out = new Float64Array(N * C), mean = new Float64Array(N), rstd = new Float64Array(N);
+  for (let n = 0; n < N; n++) {
+    let s = 0;
+    for (let c = 0; c < C; c++) s += inp[n * C + c];
+    const m = s / C;
+    let v = 0;
+    for (let c = 0; c < C; c++) v += (inp[n * C + c] - m) ** 2;
+    const r = 1 / Math.sqrt(v / C + eps);
+    mean[n] = m;
+    rstd[n] = r;
+    for (let c = 0; c < C; c++) out[n * C + c] = (inp[n * C + c] - m) * r * weight[c] + bias[c];
+  }
+  return { out, mean, rstd };
+}
+
+/** Gradients of one backward call (not accumulated): dinp [N, C], dweight [C], dbias [C]. */
+export function layernormBackwardCpu(
+  dout: ArrayLike<number>, inp: ArrayLike<number>, weight: ArrayLike<number>, mean: ArrayLike<number>,
+  rstd: ArrayLike<number>, N: number, C: number,
+): { dinp: Float64Array; dweight: Float64Array; dbias: Float64Array } {
+  const dinp = new Float64Array(N * C), dweight = new Float64Array(C), dbias = new Float64Array(C);
+  for (let n = 0; n < N; n++) {
+    const m = mean[n], r = rstd[n];
+    let gMean = 0, gxMean = 0;
+    for (let c = 0; c < C; c++) {
+      const g = weight[c] * dout[n * C + c];
+      gMean += g;
+      gxMean += g * (inp[n * C + c] - m) * r;
+    }
+    gMean /= C;
+    gxMean /= C;
+    for (let c = 0; c < C; c++) {
+      const i = n * C + c;
+      const xhat = (inp[i] - m) * r;
+      dinp[i] = r * (weight[c] * dout[i] - gMean - xhat * gxMean);
+      dweight[c] += dout[i] * xhat;
+      dbias[c] += dout[i];
+    }
+  }
+  return { dinp, dweight, dbias };
+}
