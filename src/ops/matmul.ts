@@ -56,8 +56,9 @@ export function setMatmulVariant(gpu: Gpu, variant: MatmulVariant | null): void 
 
 // ---- dispatch ------------------------------------------------------------------------------------------
 
-// Params uniform (both kernels): u32 M, N, K, flags, rk; f32 alpha, extraAlpha.
-const HAS_BIAS = 1, ACCUMULATE = 2, EXTRA_TRANS_B = 4;
+// Params uniform (both kernels): u32 M, N, K, flags, rk; f32 alpha, extraAlpha. The blocked kernel bakes
+// transA/transB into its code; the tiled one reads them from flags.
+const HAS_BIAS = 1, ACCUMULATE = 2, EXTRA_TRANS_B = 4, TRANS_A = 8, TRANS_B = 16;
 
 /** out[M,N] (=|+=) alpha·op(a)·op(b) [+ extra] [+ bias]. All row-major f32; tensors may be views (offset). */
 export function matmul(gpu: Gpu, out: Tensor, a: Tensor, b: Tensor, M: number, N: number, K: number, opts: MatmulOptions = {}): void {
@@ -78,14 +79,15 @@ export function matmul(gpu: Gpu, out: Tensor, a: Tensor, b: Tensor, M: number, N
   const aliasSafe = inputs.some((t) => t && t.buffer === out.buffer);
   // Absent optional inputs are bound to `b` (never read: flags say so); any buffer would do.
   const bindings = [out, a, b, bias ?? b, extra?.a ?? b, extra?.b ?? b];
-  const flags = (bias ? HAS_BIAS : 0) | (accumulate ? ACCUMULATE : 0) | (extra?.transB ? EXTRA_TRANS_B : 0);
+  const flags = (bias ? HAS_BIAS : 0) | (accumulate ? ACCUMULATE : 0) | (extra?.transB ? EXTRA_TRANS_B : 0)
+    | (transA ? TRANS_A : 0) | (transB ? TRANS_B : 0);
   const params = { u32: [M, N, K, flags, extra?.k ?? 0], f32: [alpha, extra?.alpha ?? 0] };
 
   const variant = matmulVariant(gpu);
   if (variant === 'tiled') {
     gpu.dispatch({
       code: readWriteIf(tiledWgsl, aliasSafe), entryPoint: 'main', label: 'matmul.tiled',
-      bindings, params, constants: { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 },
+      bindings, params,
       workgroups: [ceilDiv(N, 64), ceilDiv(M, 64)],
     });
     return;
@@ -120,7 +122,7 @@ export interface BlockedSpec {
   /** out as vec4 (N % 4 = 0). */
   vecOut: boolean;
   /** Output rows per thread: 4, or 1 when M < 4 (decoding) so no thread computes rows that do not exist. */
-  rows: 1 | 4;
+  rows: number;
 }
 
 export function blockedSpec(M: number, N: number, K: number, transA: boolean, transB: boolean): BlockedSpec {

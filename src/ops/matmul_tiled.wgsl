@@ -1,29 +1,30 @@
 // Matmul, workgroup-memory tiled: the variant for real GPUs.
 //   out[M,N] (=|+=) alpha · op(a) · op(b) + extraAlpha · ea[M,rk] · op(eb) + bias[N]
-//   op(a) = a [M,K], or a stored [K,M] transposed when TRANS_A; op(b) = b [K,N], or b stored [N,K] when TRANS_B.
+//   op(a) = a [M,K], or a stored [K,M] when flags & TRANS_A; op(b) = b [K,N], or b stored [N,K] when flags & TRANS_B.
 //   op(eb) = eb [rk,N], or eb stored [N,rk] when flags & EXTRA_TRANS_B. rk = 0: no extra product.
 // A workgroup of 16×16 threads computes a 64×64 output tile; each thread a 4×4 block strided by 16
 // (rows ty + 16i, cols tx + 16j), so neighbouring threads read neighbouring workgroup-memory words and
 // write neighbouring output words. K is walked in slices of 16 staged through workgroup memory.
 // Any M, N, K ≥ 1: edge tiles load zeros and skip their stores.
+// The layouts are uniform flags, not override constants: SwiftShader takes seconds to compile each pipeline
+// with barriers, and the branch is uniform and outside the inner loop.
 // Bindings: out, a, b, bias, ea, eb (absent ones bound to a dummy; flags say what is present), params.
 
 struct Params {
   M: u32, N: u32, K: u32,
-  flags: u32,      // 1: bias, 2: accumulate into out, 4: extra transB
+  flags: u32,      // 1: bias, 2: accumulate into out, 4: extra transB, 8: transA, 16: transB
   rk: u32,         // inner size of the extra product (0: none)
   alpha: f32,
   extraAlpha: f32,
 }
-
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
 
 const TILE: u32 = 64u;   // output tile edge
 const BK: u32 = 16u;     // K slice per stage
 const HAS_BIAS: u32 = 1u;
 const ACCUMULATE: u32 = 2u;
 const EXTRA_TRANS_B: u32 = 4u;
+const TRANS_A: u32 = 8u;
+const TRANS_B: u32 = 16u;
 
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -41,6 +42,8 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let M = p.M; let N = p.N; let K = p.K;
   let tx = lid.x; let ty = lid.y;
   let t = ty * 16u + tx;
+  let transA = (p.flags & TRANS_A) != 0u;
+  let transB = (p.flags & TRANS_B) != 0u;
   let m0 = wid.y * TILE;
   let n0 = wid.x * TILE;
   var acc0 = vec4<f32>(); var acc1 = vec4<f32>(); var acc2 = vec4<f32>(); var acc3 = vec4<f32>();
@@ -51,20 +54,20 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     for (var r = 0u; r < 4u; r++) {
       let e = t + r * 256u;
       var mm: u32; var kk: u32;
-      if (TRANS_A) { mm = e % TILE; kk = e / TILE; } else { kk = e % BK; mm = e / BK; }
+      if (transA) { mm = e % TILE; kk = e / TILE; } else { kk = e % BK; mm = e / BK; }
       let m = m0 + mm; let ka = k0 + kk;
       var va = 0.0;
       if (m < M && ka < K) {
-        if (TRANS_A) { va = a[ka * M + m]; } else { va = a[m * K + ka]; }
+        if (transA) { va = a[ka * M + m]; } else { va = a[m * K + ka]; }
       }
       As[kk * TILE + mm] = va;
 
       var nn: u32; var kb: u32;
-      if (TRANS_B) { kb = e % BK; nn = e / BK; } else { nn = e % TILE; kb = e / TILE; }
+      if (transB) { kb = e % BK; nn = e / BK; } else { nn = e % TILE; kb = e / TILE; }
       let n = n0 + nn; let kg = k0 + kb;
       var vb = 0.0;
       if (n < N && kg < K) {
-        if (TRANS_B) { vb = b[n * K + kg]; } else { vb = b[kg * N + n]; }
+        if (transB) { vb = b[n * K + kg]; } else { vb = b[kg * N + n]; }
       }
       Bs[kb * TILE + nn] = vb;
     }
