@@ -1,0 +1,30 @@
+// SwiGLU backward, recomputed from the forward's inputs (forward saves nothing else):
+//   s = sigmoid(g),  dup = dout * g s,  dgate = dout * up * s (1 + g (1 - s))
+// Both gradients are overwritten. Bindings: dout, gate, up, dgate, dup (read_write), params { n }.
+
+struct Params { n: u32 }
+
+override WG: u32 = 256;
+
+@group(0) @binding(0) var<storage, read_write> dout: array<f32>;
+@group(0) @binding(1) var<storage, read_write> gate: array<f32>;
+@group(0) @binding(2) var<storage, read_write> up: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dgate: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dup: array<f32>;
+@group(0) @binding(5) var<uniform> p: Params;
+
+fn sigmoid(x: f32) -> f32 {
+  let e = exp(-abs(x));
+  return select(e, 1.0, x >= 0.0) / (1.0 + e);
+}
+
+@compute @workgroup_size(WG)
+fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= p.n) { return; }
+  let g = gate[i];
+  let s = sigmoid(g);
+  let dy = dout[i];
+  dup[i] = dy * g * s;
+  dgate[i] = dy * up[i] * s * (1.0 + g * (1.0 - s));
+}
