@@ -1,0 +1,350 @@
+// The datasets slice's actions. Every change to records goes through `change`, which records an undo
+// entry, clears the redo stack and schedules a debounced save (each save is a new version). Heavy work
+// (parsing, duplicate search) goes to the DataEngine (a worker in the app); storage to the repository.
+import type { StoreApi } from 'zustand/vanilla';
+import type { DataEngine } from '../../../src/data/engine';
+import { retryIssue } from '../../../src/data/import';
+import { withFlag, withMessages, type ColumnMap } from '../../../src/data/record';
+import { assignSplits, type SplitConfig } from '../../../src/data/split';
+import type { ViewQuery } from '../../../src/data/view';
+import type { ChatMessage } from '../../../src/data/types';
+import { createAutosaver, type Autosaver } from '../../../src/storage/autosave';
+import type { DatasetRepository, LoadedDataset } from '../../../src/storage/repository';
+import { datasetsInitialState, type DatasetsState, type UndoEntry } from './initialState';
+
+export interface DatasetsActions {
+  init(): Promise<void>;
+  importFiles(files: File[]): Promise<void>;
+  applyMapping(map: ColumnMap, remember: boolean): Promise<void>;
+  skipMapping(): void;
+  editRecord(id: string, messages: ChatMessage[]): void;
+  setFlag(ids: readonly string[], flagged: boolean): void;
+  deleteRecords(ids: readonly string[]): void;
+  undo(): void;
+  redo(): void;
+  fixIssue(issueId: string, raw: string): void;
+  dropIssues(issueIds: readonly string[]): void;
+  setQuery(q: Partial<ViewQuery>): void;
+  setSelected(ids: readonly string[], selected: boolean): void;
+  clearSelection(): void;
+  findDuplicates(opts?: { near: boolean; threshold: number }): Promise<void>;
+  /** Keeps `keepId` of a duplicate group and deletes the group's other members. */
+  keepOne(groupIndex: number, keepId: string): void;
+  /** Keeps the first member of every duplicate group. */
+  keepFirstOfAll(): void;
+  applySplit(cfg: SplitConfig): void;
+  setQualityOptions(q: Partial<DatasetsState['quality']>): void;
+  setTokenCounts(counts: ReadonlyMap<string, number> | null): void;
+  newDataset(name: string): Promise<void>;
+  openDataset(id: string, version?: number): Promise<void>;
+  deleteDataset(id: string): Promise<void>;
+  renameDataset(name: string): Promise<void>;
+  restoreVersion(version: number): Promise<void>;
+  /** Writes pending changes now (a new version if anything changed). */
+  flush(): Promise<void>;
+  dismissError(): void;
+}
+
+export interface DatasetsDeps {
+  repo: DatasetRepository;
+  engine: DataEngine;
+  autosaveMs?: number;
+  persistent?: boolean;
+}
+
+const UNDO_LIMIT = 50;
+
+type Set_ = StoreApi<DatasetsState & DatasetsActions>['setState'];
+type Get = StoreApi<DatasetsState & DatasetsActions>['getState'];
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): DatasetsActions {
+  let pendingLabel: string[] = [];
+  let saver: Autosaver | null = null;
+
+  async function saveNow(): Promise<void> {
+    const s = get();
+    if (!s.current) return;
+    const label = pendingLabel.length ? [...new Set(pendingLabel)].join(', ') : 'save';
+    pendingLabel = [];
+    set({ save: { kind: 'saving' } });
+    const v = await deps.repo.save(s.current.id, { records: s.records, issues: s.issues, files: s.files, splitConfig: s.splitConfig }, label);
+    const [datasets, versions] = await Promise.all([deps.repo.list(), deps.repo.versions(v.datasetId)]);
+    set({ save: { kind: 'saved', version: v.version }, datasets, versions, current: datasets.find((d) => d.id === v.datasetId) ?? get().current });
+  }
+
+  function autosaver(): Autosaver {
+    saver ??= createAutosaver(saveNow, deps.autosaveMs ?? 800, (e) => set({ save: { kind: 'error', message: message(e) }, error: message(e) }));
+    return saver;
+  }
+
+  function dirty(label: string) {
+    pendingLabel.push(label);
+    set({ save: { kind: 'unsaved' } });
+    autosaver().schedule();
+  }
+
+  function snapshotFor(label: string): UndoEntry {
+    const s = get();
+    return { label, records: s.records, issues: s.issues, files: s.files };
+  }
+
+  /** Applies a change to records/issues/files as one undoable, saved step. */
+  function change(label: string, next: Partial<Pick<DatasetsState, 'records' | 'issues' | 'files' | 'duplicates' | 'splitConfig'>>) {
+    const entry = snapshotFor(label);
+    set((s) => ({ ...next, undoStack: [...s.undoStack, entry].slice(-UNDO_LIMIT), redoStack: [] }));
+    dirty(label);
+  }
+
+  function loadInto(loaded: LoadedDataset) {
+    const { snapshot } = loaded;
+    set({
+      current: loaded.meta, records: snapshot.records, issues: snapshot.issues, files: snapshot.files,
+      splitConfig: snapshot.splitConfig, selection: new Set(), duplicates: null, undoStack: [], redoStack: [],
+      tokenCounts: null, save: { kind: 'saved', version: loaded.version.version },
+    });
+  }
+
+  async function ensureDataset(name: string) {
+    if (get().current) return;
+    const meta = await deps.repo.create(name);
+    set({ current: meta, datasets: await deps.repo.list(), versions: [] });
+  }
+
+  async function guarded(f: () => Promise<void>) {
+    try { await f(); } catch (e) { set({ error: message(e), progress: null }); }
+  }
+
+  async function importOne(file: File, map?: ColumnMap) {
+    const columnMaps = await deps.repo.columnMaps();
+    const result = await deps.engine.importFile(file, { columnMaps, columnMap: map }, (p) => set({ progress: p }));
+    if (result.needsMapping) {
+      set((s) => ({ pendingMappings: [...s.pendingMappings, { file, needs: result.needsMapping! }] }));
+      return;
+    }
+    const s = get();
+    change(`import ${file.name}`, {
+      records: [...s.records, ...result.records],
+      issues: [...s.issues, ...result.issues],
+      files: [...s.files.filter((f) => f.file !== file.name), result.context],
+      duplicates: null,
+    });
+  }
+
+  const byIds = (ids: readonly string[]) => new Set(ids);
+
+  return {
+    async init() {
+      await guarded(async () => {
+        const datasets = await deps.repo.list();
+        set({ datasets, persistent: deps.persistent ?? true });
+        if (datasets.length) await get().openDataset(datasets[0].id);
+      });
+    },
+
+    async importFiles(files) {
+      if (!files.length) return;
+      await guarded(async () => {
+        await ensureDataset(files[0].name.replace(/\.[^.]+$/, ''));
+        for (const f of files) await importOne(f);
+      });
+      set({ progress: null });
+    },
+
+    async applyMapping(map, remember) {
+      const pending = get().pendingMappings[0];
+      if (!pending) return;
+      set((s) => ({ pendingMappings: s.pendingMappings.slice(1) }));
+      await guarded(async () => {
+        if (remember) await deps.repo.putColumnMap(pending.needs.signature, map);
+        await importOne(pending.file, map);
+      });
+      set({ progress: null });
+    },
+
+    skipMapping() {
+      set((s) => ({ pendingMappings: s.pendingMappings.slice(1) }));
+    },
+
+    editRecord(id, messages) {
+      change('edit row', { records: get().records.map((r) => (r.id === id ? withMessages(r, messages) : r)) });
+    },
+
+    setFlag(ids, flagged) {
+      const want = byIds(ids);
+      change(flagged ? `flag ${ids.length}` : `unflag ${ids.length}`, {
+        records: get().records.map((r) => (want.has(r.id) && r.flagged !== flagged ? withFlag(r, flagged) : r)),
+      });
+    },
+
+    deleteRecords(ids) {
+      if (!ids.length) return;
+      const gone = byIds(ids);
+      const s = get();
+      change(`delete ${ids.length} row${ids.length > 1 ? 's' : ''}`, {
+        records: s.records.filter((r) => !gone.has(r.id)),
+        duplicates: s.duplicates
+          ?.map((g) => ({ ...g, ids: g.ids.filter((i) => !gone.has(i)) }))
+          .filter((g) => g.ids.length > 1) ?? null,
+      });
+      set((st) => ({ selection: new Set([...st.selection].filter((i) => !gone.has(i))) }));
+    },
+
+    undo() {
+      const s = get();
+      const entry = s.undoStack[s.undoStack.length - 1];
+      if (!entry) return;
+      set({
+        records: entry.records, issues: entry.issues, files: entry.files,
+        undoStack: s.undoStack.slice(0, -1), redoStack: [...s.redoStack, snapshotFor(entry.label)],
+      });
+      dirty(`undo ${entry.label}`);
+    },
+
+    redo() {
+      const s = get();
+      const entry = s.redoStack[s.redoStack.length - 1];
+      if (!entry) return;
+      set({
+        records: entry.records, issues: entry.issues, files: entry.files,
+        redoStack: s.redoStack.slice(0, -1), undoStack: [...s.undoStack, snapshotFor(entry.label)],
+      });
+      dirty(`redo ${entry.label}`);
+    },
+
+    fixIssue(issueId, raw) {
+      const s = get();
+      const issue = s.issues.find((i) => i.id === issueId);
+      if (!issue) return;
+      const ctx = s.files.find((f) => f.file === issue.file);
+      if (!ctx) { set({ error: `no import context for ${issue.file}` }); return; }
+      const out = retryIssue(issue, raw, ctx);
+      if ('messages' in out) {
+        change(`fix ${issue.file}:${issue.line}`, { records: [...s.records, out], issues: s.issues.filter((i) => i.id !== issueId) });
+      } else {
+        set({ issues: s.issues.map((i) => (i.id === issueId ? out : i)) });
+      }
+    },
+
+    dropIssues(issueIds) {
+      const gone = byIds(issueIds);
+      change(`drop ${issueIds.length} issue${issueIds.length > 1 ? 's' : ''}`, { issues: get().issues.filter((i) => !gone.has(i.id)) });
+    },
+
+    setQuery(q) {
+      set((s) => ({ query: { ...s.query, ...q } }));
+    },
+
+    setSelected(ids, selected) {
+      set((s) => {
+        const next = new Set(s.selection);
+        for (const id of ids) if (selected) next.add(id); else next.delete(id);
+        return { selection: next };
+      });
+    },
+
+    clearSelection() {
+      set({ selection: new Set() });
+    },
+
+    async findDuplicates(opts = { near: true, threshold: 0.8 }) {
+      await guarded(async () => {
+        const groups = await deps.engine.findDuplicates(get().records, opts, (p) => set({ progress: p }));
+        set({ duplicates: groups });
+      });
+      set({ progress: null });
+    },
+
+    keepOne(groupIndex, keepId) {
+      const g = get().duplicates?.[groupIndex];
+      if (!g) return;
+      get().deleteRecords(g.ids.filter((i) => i !== keepId));
+    },
+
+    keepFirstOfAll() {
+      const groups = get().duplicates ?? [];
+      get().deleteRecords(groups.flatMap((g) => g.ids.slice(1)));
+    },
+
+    applySplit(cfg) {
+      change(cfg.kind === 'random' ? `split ${Math.round(cfg.validationFraction * 100)}% (seed ${cfg.seed})` : `split by ${cfg.column}`, {
+        records: assignSplits(get().records, cfg), splitConfig: cfg,
+      });
+    },
+
+    setQualityOptions(q) {
+      set((s) => ({ quality: { ...s.quality, ...q } }));
+    },
+
+    setTokenCounts(counts) {
+      set({ tokenCounts: counts });
+    },
+
+    async newDataset(name) {
+      await guarded(async () => {
+        await get().flush();
+        const meta = await deps.repo.create(name);
+        set({ ...datasetsInitialState, persistent: get().persistent, current: meta, datasets: await deps.repo.list() });
+      });
+    },
+
+    async openDataset(id, version) {
+      await guarded(async () => {
+        await get().flush();
+        const loaded = await deps.repo.load(id, version);
+        if (loaded) loadInto(loaded);
+        else {
+          const meta = (await deps.repo.list()).find((d) => d.id === id) ?? null;
+          set({ ...datasetsInitialState, persistent: get().persistent, datasets: get().datasets, current: meta });
+        }
+        set({ versions: await deps.repo.versions(id) });
+      });
+    },
+
+    async deleteDataset(id) {
+      await guarded(async () => {
+        if (get().current?.id === id) { saver?.cancel(); pendingLabel = []; }
+        await deps.repo.remove(id);
+        const datasets = await deps.repo.list();
+        if (get().current?.id === id) set({ ...datasetsInitialState, persistent: get().persistent, datasets });
+        else set({ datasets });
+      });
+    },
+
+    async renameDataset(name) {
+      const cur = get().current;
+      if (!cur) return;
+      await guarded(async () => {
+        await deps.repo.rename(cur.id, name);
+        const datasets = await deps.repo.list();
+        set({ datasets, current: datasets.find((d) => d.id === cur.id) ?? cur });
+      });
+    },
+
+    async restoreVersion(version) {
+      const cur = get().current;
+      if (!cur) return;
+      await guarded(async () => {
+        await get().flush();
+        const loaded = await deps.repo.load(cur.id, version);
+        if (!loaded) throw new Error(`version ${version} not found`);
+        change(`restore version ${version}`, {
+          records: loaded.snapshot.records, issues: loaded.snapshot.issues, files: loaded.snapshot.files,
+          splitConfig: loaded.snapshot.splitConfig, duplicates: null,
+        });
+        await get().flush();
+      });
+    },
+
+    async flush() {
+      await saver?.flush();
+    },
+
+    dismissError() {
+      set({ error: null });
+    },
+  };
+}

@@ -1,0 +1,62 @@
+// The datasets slice's state: the open dataset (records, open import issues, file contexts, split), the
+// table's query and selection, duplicate groups, progress of long jobs, undo history and save status.
+import type { DuplicateGroup } from '../../../src/data/dedupe';
+import type { Progress } from '../../../src/data/engine';
+import type { FileContext, NeedsMapping } from '../../../src/data/import';
+import { DEFAULT_QUALITY } from '../../../src/data/quality';
+import type { DatasetRecord, ImportIssue } from '../../../src/data/record';
+import { DEFAULT_SPLIT, type SplitConfig } from '../../../src/data/split';
+import { EMPTY_QUERY, type ViewQuery } from '../../../src/data/view';
+import type { DatasetMeta, VersionMeta } from '../../../src/storage/repository';
+
+export interface UndoEntry {
+  label: string;
+  records: DatasetRecord[];
+  issues: ImportIssue[];
+  files: FileContext[];
+}
+
+export interface PendingMapping {
+  file: File;
+  needs: NeedsMapping;
+}
+
+export type SaveStatus =
+  | { kind: 'idle' }
+  | { kind: 'unsaved' }
+  | { kind: 'saving' }
+  | { kind: 'saved'; version: number }
+  | { kind: 'error'; message: string };
+
+export interface DatasetsState {
+  datasets: DatasetMeta[];
+  current: DatasetMeta | null;
+  records: DatasetRecord[];
+  issues: ImportIssue[];
+  files: FileContext[];
+  splitConfig: SplitConfig;
+  versions: VersionMeta[];
+  query: ViewQuery;
+  selection: ReadonlySet<string>;
+  duplicates: DuplicateGroup[] | null;
+  quality: { maxSeqLen: number; minAnswerWords: number };
+  /** Per-record token counts from the chosen tokenizer (token stats); null → estimates. */
+  tokenCounts: ReadonlyMap<string, number> | null;
+  progress: Progress | null;
+  pendingMappings: PendingMapping[];
+  undoStack: UndoEntry[];
+  redoStack: UndoEntry[];
+  save: SaveStatus;
+  /** A message for the user (role=alert); cleared by dismissError. */
+  error: string | null;
+  /** False when running on the in-memory fallback (nothing survives reload). */
+  persistent: boolean;
+}
+
+export const datasetsInitialState: DatasetsState = {
+  datasets: [], current: null, records: [], issues: [], files: [], splitConfig: DEFAULT_SPLIT, versions: [],
+  query: EMPTY_QUERY, selection: new Set(), duplicates: null,
+  quality: { maxSeqLen: DEFAULT_QUALITY.maxSeqLen, minAnswerWords: DEFAULT_QUALITY.minAnswerWords },
+  tokenCounts: null, progress: null, pendingMappings: [], undoStack: [], redoStack: [],
+  save: { kind: 'idle' }, error: null, persistent: true,
+};
