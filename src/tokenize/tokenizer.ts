@@ -81,6 +81,7 @@ class HfBackedTokenizer implements Tokenizer {
   }
 
   decode(ids: number[], opts: { skipSpecialTokens?: boolean } = {}): string {
+    if (ids.length === 0) return ''; // the library refuses an empty list
     // Cleanup of tokenization spaces (" ," → ",") would make decode(encode(x)) != x; never do it.
     return this.inner.decode(ids, { skip_special_tokens: opts.skipSpecialTokens ?? false, clean_up_tokenization_spaces: false });
   }
