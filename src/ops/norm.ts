@@ -7,8 +7,9 @@
 //  - dinp is overwritten, or accumulated with opts.accumulate (the residual stream's gradient).
 //  - dweight/dbias are ACCUMULATED (+=); the caller zeroes them once per optimizer step. null = frozen, skipped.
 //  - Everything is deterministic: a row's sums over C run in a fixed order (a tree reduction in one workgroup per
-//    row on GPUs, one thread per row on software adapters: see RowReduction); the sums over N for dweight/dbias run in chunks of SUM_CHUNK_ROWS rows in increasing order, then over the
-//    chunks in order (no atomics), so the bits depend only on the inputs and (N, C).
+//    row on GPUs, one thread per row on software adapters: see RowReduction); the sums over N for dweight/dbias
+//    run in chunks of SUM_CHUNK_ROWS rows in increasing order, then over the chunks in order (no atomics), so the
+//    bits depend only on the inputs, (N, C) and the adapter kind.
 //  - Operands may be disjoint views of one buffer; none may overlap another.
 // Not here: fused residual-add + norm (the model calls add() then the norm).
 import type { Gpu, Tensor } from '../gpu/runtime';
@@ -24,7 +25,8 @@ import lnDweightWgsl from './norm_layer_dweight.wgsl?raw';
 /**
  * How a row's sums over C are computed. 'workgroup': one workgroup per row, threads striding over C, a tree
  * reduction in workgroup memory (GPUs; C can be 2048+). 'thread': one thread per row, sequential sums (software
- * adapters: on SwiftShader a barrier costs more than the parallelism buys; measured 10-30x faster there).
+ * adapters: on SwiftShader a barrier costs more than the parallelism buys; measured 10-60x faster there at
+ * N = 256, C = 576).
  * The two give slightly different bits; each is deterministic.
  */
 export type RowReduction = 'workgroup' | 'thread';
