@@ -1,16 +1,21 @@
-// Softmax cross-entropy over one row per workgroup: the part shared by crossentropy.wgsl (separate dlogits)
-// and crossentropy_inplace.wgsl (dlogits overwrites logits). crossentropy.ts prepends this file to each; each
-// variant declares the bindings and defines two accessors the row body calls:
+// Softmax cross-entropy, one row at a time: the part shared by crossentropy.wgsl (separate dlogits) and
+// crossentropy_inplace.wgsl (dlogits overwrite logits). crossentropy.ts prepends this file to each; each declares
+// the bindings, two entry points (below), and the accessors the row code calls:
 //   fn logit(i: u32) -> f32          reads logits[i]   (i indexes the flat [N, V] tensor)
 //   fn store_grad(i: u32, g: f32)    writes dlogits[i]
 //
-// Per row r (one workgroup of WG invocations, V reduced in parallel):
-//   lse       = logsumexp(logits[r, :])           one pass, online max/sum per invocation, then a tree merge
+// Per row r:
+//   lse       = logsumexp(logits[r, :])           online max/sum, one read per element
 //   losses[r] = mask[r] * (lse - logits[r, t])    t = targets[r]
 //   dlogits[r, j] = gradScale * mask[r] * (exp(logits[r, j] - lse) - [j == t])   (only when p.writeGrad != 0)
 // Rows with mask 0 skip the reduction: loss 0, and zeros written to their dlogits.
-// In-place safety: invocation `lid` reads and then writes only elements j ≡ lid (mod WG), and the one cross-
-// invocation read (logits[r, t], for the loss) is done by the invocation that owns element t, before its writes.
+// Two layouts of the same arithmetic:
+//   cross_entropy_row         one workgroup per row, V split over WG invocations, (max, sum) pairs merged in a
+//                             fixed tree: for real GPUs and large V.
+//   cross_entropy_row_serial  one invocation per row, no barriers: for software adapters (SwiftShader), where a
+//                             workgroup barrier costs more than a row's worth of arithmetic.
+// In-place safety: an invocation reads and then writes only its own elements (j ≡ first mod step), and the one
+// other read (logits[r, t], for the loss) is made by the invocation that owns element t, before its writes.
 // targets[r] >= V on a row with nonzero mask is a caller error: losses[r] becomes NaN so it shows.
 
 struct Params { N: u32, V: u32, writeGrad: u32, gradScale: f32 }
@@ -25,33 +30,40 @@ var<workgroup> row_mask: f32;
 var<private> NAN_BITS: u32 = 0x7fc00000u; // a var, not a const: WGSL rejects NaN in constant expressions
 
 // Online softmax merge of two (max, sum of exp(x - max)) pairs.
-fn merge(m1: f32, s1: f32, m2: f32, s2: f32) -> vec2<f32> {
-  let m = max(m1, m2);
-  return vec2<f32>(m, s1 * exp(m1 - m) + s2 * exp(m2 - m));
+fn merge(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
+  let m = max(a.x, b.x);
+  return vec2<f32>(m, a.y * exp(a.x - m) + b.y * exp(b.x - m));
 }
 
-// logsumexp of the V logits starting at `base`; every invocation returns the same value.
-fn row_logsumexp(base: u32, V: u32, lid: u32) -> f32 {
+// (max, sum of exp(x - max)) over elements first, first + step, ... of the row at `base`. Online: a second exp
+// only when a new max appears, which is rare after the first few elements.
+fn partial_stats(base: u32, V: u32, first: u32, step: u32) -> vec2<f32> {
   var m = NEG_BIG;
   var s = 0.0;
-  for (var j = lid; j < V; j += WG) {
+  for (var j = first; j < V; j += step) {
     let x = logit(base + j);
     if (x > m) { s = s * exp(m - x) + 1.0; m = x; } else { s += exp(x - m); }
   }
-  red_max[lid] = m;
-  red_sum[lid] = s;
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    workgroupBarrier();
-    if (lid < stride) {
-      let r = merge(red_max[lid], red_sum[lid], red_max[lid + stride], red_sum[lid + stride]);
-      red_max[lid] = r.x;
-      red_sum[lid] = r.y;
-    }
-  }
-  workgroupBarrier();
-  return red_max[0] + log(red_sum[0]);
+  return vec2<f32>(m, s);
 }
 
+fn write_grads(base: u32, V: u32, first: u32, step: u32, lse: f32, t: u32, scale: f32) {
+  for (var j = first; j < V; j += step) {
+    let prob = exp(logit(base + j) - lse);
+    store_grad(base + j, scale * (prob - select(0.0, 1.0, j == t)));
+  }
+}
+
+fn zero_grads(base: u32, V: u32, first: u32, step: u32) {
+  for (var j = first; j < V; j += step) { store_grad(base + j, 0.0); }
+}
+
+fn row_loss(base: u32, V: u32, t: u32, lse: f32, mask: f32) -> f32 {
+  if (t >= V) { return bitcast<f32>(NAN_BITS); }
+  return mask * (lse - logit(base + t));
+}
+
+// One workgroup per row; must be called in uniform control flow (it has barriers).
 fn cross_entropy_row(row: u32, lid: u32) {
   let V = p.V;
   let base = row * V;
@@ -61,24 +73,41 @@ fn cross_entropy_row(row: u32, lid: u32) {
 
   if (mask == 0.0) {
     if (lid == 0u) { losses[row] = 0.0; }
-    if (p.writeGrad != 0u) {
-      for (var j = lid; j < V; j += WG) { store_grad(base + j, 0.0); }
-    }
+    if (p.writeGrad != 0u) { zero_grads(base, V, lid, WG); }
     return;
   }
 
-  let lse = row_logsumexp(base, V, lid);
-  if (t < V) {
-    if (lid == t % WG) { losses[row] = mask * (lse - logit(base + t)); }
-  } else if (lid == 0u) {
-    losses[row] = bitcast<f32>(NAN_BITS); // target out of range
-  }
-
-  if (p.writeGrad != 0u) {
-    let scale = p.gradScale * mask;
-    for (var j = lid; j < V; j += WG) {
-      let prob = exp(logit(base + j) - lse);
-      store_grad(base + j, scale * (prob - select(0.0, 1.0, j == t)));
+  let own = partial_stats(base, V, lid, WG);
+  red_max[lid] = own.x;
+  red_sum[lid] = own.y;
+  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+    workgroupBarrier();
+    if (lid < stride) {
+      let r = merge(vec2<f32>(red_max[lid], red_sum[lid]), vec2<f32>(red_max[lid + stride], red_sum[lid + stride]));
+      red_max[lid] = r.x;
+      red_sum[lid] = r.y;
     }
   }
+  workgroupBarrier();
+  let lse = red_max[0] + log(red_sum[0]);
+
+  if (lid == select(0u, t % WG, t < V)) { losses[row] = row_loss(base, V, t, lse, mask); }
+  if (p.writeGrad != 0u) { write_grads(base, V, lid, WG, lse, t, p.gradScale * mask); }
+}
+
+// One invocation per row.
+fn cross_entropy_row_serial(row: u32) {
+  let V = p.V;
+  let base = row * V;
+  let t = targets[row];
+  let mask = lossMask[row];
+  if (mask == 0.0) {
+    losses[row] = 0.0;
+    if (p.writeGrad != 0u) { zero_grads(base, V, 0u, 1u); }
+    return;
+  }
+  let stats = partial_stats(base, V, 0u, 1u);
+  let lse = stats.x + log(stats.y);
+  losses[row] = row_loss(base, V, t, lse, mask);
+  if (p.writeGrad != 0u) { write_grads(base, V, 0u, 1u, lse, t, p.gradScale * mask); }
 }

@@ -5,7 +5,7 @@
 // The in-place and losses-only variants run the same row body as the separate one: rtol 1e-6 against it.
 import { describe, expect, it } from 'vitest';
 import type { Gpu, Tensor } from '../../src/gpu/runtime';
-import { crossEntropyCpu, crossEntropyForwardBackward } from '../../src/ops/crossentropy';
+import { crossEntropyCpu, crossEntropyForwardBackward, type CrossEntropyLayout } from '../../src/ops/crossentropy';
 import { expectClose, finiteDiff, probeCoords, randn, rng } from '../helpers/check';
 import { testGpu } from '../helpers/gpu';
 
@@ -14,6 +14,10 @@ const GRAD_TOL = { rtol: 1e-4, atol: 1e-8 };
 const SAME_BODY_TOL = { rtol: 1e-6, atol: 1e-12 };
 const GUARD = 64; // elements of sentinel around each view: kernels must not write outside it
 const SENTINEL = 5;
+// Both row layouts run everywhere, whatever crossEntropyLayout would pick for this adapter.
+const LAYOUTS: { layout: CrossEntropyLayout; WG: number }[] = [
+  { layout: 'rowPerWorkgroup', WG: 256 }, { layout: 'rowPerInvocation', WG: 16 },
+];
 
 interface Case { logits: Float32Array; targets: Uint32Array; mask: Float32Array; gradScale: number }
 
@@ -57,7 +61,7 @@ function release(gpu: Gpu, u: Uploaded): void {
   gpu.release(u.logitsTable, u.targets, u.mask, u.losses);
 }
 
-describe('crossEntropy', () => {
+describe.each(LAYOUTS)('crossEntropy ($layout, WG $WG)', (L) => {
   for (const [N, V] of [[5, 1], [7, 7], [9, 1000], [3, 50257]] as const) {
     it(`separate, in-place and losses-only match the CPU reference (N=${N}, V=${V})`, async () => {
       const gpu = await testGpu();
@@ -67,7 +71,7 @@ describe('crossEntropy', () => {
       // separate dlogits (a view; sentinel values that masked rows must overwrite with zeros)
       const a = upload(gpu, c, N, V);
       const d = guardedView(gpu, N * V, 'dlogits');
-      crossEntropyForwardBackward(gpu, a.losses, d.view, a.logits, a.targets, a.mask, N, V, c.gradScale);
+      crossEntropyForwardBackward(gpu, a.losses, d.view, a.logits, a.targets, a.mask, N, V, c.gradScale, L);
       const losses = await gpu.read(a.losses), dlogits = await gpu.read(d.view);
       expectClose(losses, ref.losses, LOSS_TOL, 'crossEntropy.losses');
       expectClose(dlogits, ref.dlogits, GRAD_TOL, 'crossEntropy.dlogits');
@@ -76,14 +80,14 @@ describe('crossEntropy', () => {
 
       // in place: dlogits overwrite logits
       const b = upload(gpu, c, N, V);
-      crossEntropyForwardBackward(gpu, b.losses, b.logits, b.logits, b.targets, b.mask, N, V, c.gradScale);
+      crossEntropyForwardBackward(gpu, b.losses, b.logits, b.logits, b.targets, b.mask, N, V, c.gradScale, L);
       expectClose(await gpu.read(b.losses), losses, SAME_BODY_TOL, 'crossEntropy.inPlace.losses');
       expectClose(await gpu.read(b.logits), dlogits, SAME_BODY_TOL, 'crossEntropy.inPlace.dlogits');
       await expectGuardsIntact(gpu, b.logitsTable, N * V, 'crossEntropy.inPlace');
 
       // losses only: logits untouched
       const e = upload(gpu, c, N, V);
-      crossEntropyForwardBackward(gpu, e.losses, null, e.logits, e.targets, e.mask, N, V, c.gradScale);
+      crossEntropyForwardBackward(gpu, e.losses, null, e.logits, e.targets, e.mask, N, V, c.gradScale, L);
       expectClose(await gpu.read(e.losses), losses, SAME_BODY_TOL, 'crossEntropy.forward.losses');
       expect(Array.from(await gpu.read(e.logits))).toEqual(Array.from(c.logits));
 
@@ -100,7 +104,7 @@ describe('crossEntropy', () => {
       const u = upload(gpu, c, N, V);
       const d = inPlace ? null : guardedView(gpu, N * V, 'dlogits');
       const dlogits = d ? d.view : u.logits;
-      crossEntropyForwardBackward(gpu, u.losses, dlogits, u.logits, u.targets, u.mask, N, V, 0.5);
+      crossEntropyForwardBackward(gpu, u.losses, dlogits, u.logits, u.targets, u.mask, N, V, 0.5, L);
       const losses = await gpu.read(u.losses), grads = await gpu.read(dlogits);
       for (let i = 0; i < N; i++) {
         const row = grads.subarray(i * V, (i + 1) * V);
@@ -127,10 +131,10 @@ describe('crossEntropy', () => {
     const targets = gpu.view(table, 2 * span, [N], 'targets');
     const mask = gpu.view(table, 2 * span + 64, [N], 'lossMask'), losses = gpu.view(table, 2 * span + 128, [N], 'losses');
     gpu.write(logits, c.logits); gpu.writeU32(targets, c.targets); gpu.write(mask, c.mask);
-    crossEntropyForwardBackward(gpu, losses, dlogits, logits, targets, mask, N, V, c.gradScale);
+    crossEntropyForwardBackward(gpu, losses, dlogits, logits, targets, mask, N, V, c.gradScale, L);
     expectClose(await gpu.read(losses), ref.losses, LOSS_TOL, 'crossEntropy.table.losses');
     expectClose(await gpu.read(dlogits), ref.dlogits, GRAD_TOL, 'crossEntropy.table.dlogits');
-    crossEntropyForwardBackward(gpu, losses, logits, logits, targets, mask, N, V, c.gradScale);
+    crossEntropyForwardBackward(gpu, losses, logits, logits, targets, mask, N, V, c.gradScale, L);
     expectClose(await gpu.read(logits), ref.dlogits, GRAD_TOL, 'crossEntropy.table.inPlace.dlogits');
     gpu.release(table);
   });
@@ -145,14 +149,16 @@ describe('crossEntropy', () => {
     c.mask.set([1, 1, 1]);
     const ref = crossEntropyCpu(c.logits, c.targets, c.mask, N, V, 1 / 3);
     const u = upload(gpu, c, N, V);
-    crossEntropyForwardBackward(gpu, u.losses, u.logits, u.logits, u.targets, u.mask, N, V, 1 / 3);
+    crossEntropyForwardBackward(gpu, u.losses, u.logits, u.logits, u.targets, u.mask, N, V, 1 / 3, L);
     const losses = await gpu.read(u.losses), grads = await gpu.read(u.logits);
     expect([...losses, ...grads].every(Number.isFinite)).toBe(true);
     expectClose(losses, ref.losses, LOSS_TOL, 'crossEntropy.large.losses');
     expectClose(grads, ref.dlogits, GRAD_TOL, 'crossEntropy.large.dlogits');
     release(gpu, u);
   });
+});
 
+describe('crossEntropyCpu', () => {
   it('CPU dlogits equal central finite differences of gradScale * sum(losses)', () => {
     const N = 5, V = 11, gradScale = 0.37;
     const c = makeCase(N, V, 3, 3);
