@@ -1,6 +1,7 @@
 // The studio shell: a tab per step of the path (data → train → compare → export). Features live in
 // app/features/<name>/; this file only lays them out.
 import { useState } from 'react';
+import { DatasetsFeature } from './features/datasets';
 
 const STEPS = ['Data', 'Train', 'Compare', 'Export'] as const;
 type Step = (typeof STEPS)[number];
@@ -20,7 +21,7 @@ export function App() {
         </nav>
       </header>
       <main role="tabpanel" aria-label={step}>
-        <p>{step}</p>
+        {step === 'Data' ? <DatasetsFeature /> : <p>{step}</p>}
       </main>
     </div>
   );

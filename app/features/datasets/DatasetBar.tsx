@@ -1,0 +1,50 @@
+// The open dataset: pick another, make a new one, rename, delete; the save status (announced politely);
+// and a warning when storage is not persistent.
+import { useState } from 'react';
+import { useStudio } from '../../store';
+import type { SaveStatus } from '../../store/datasets/initialState';
+
+function statusText(s: SaveStatus): string {
+  switch (s.kind) {
+    case 'idle': return 'Nothing to save';
+    case 'unsaved': return 'Unsaved changes';
+    case 'saving': return 'Saving…';
+    case 'saved': return `Saved (version ${s.version})`;
+    case 'error': return `Not saved: ${s.message}`;
+  }
+}
+
+export function DatasetBar() {
+  const datasets = useStudio((s) => s.datasets);
+  const current = useStudio((s) => s.current);
+  const save = useStudio((s) => s.save);
+  const persistent = useStudio((s) => s.persistent);
+  const openDataset = useStudio((s) => s.openDataset);
+  const newDataset = useStudio((s) => s.newDataset);
+  const renameDataset = useStudio((s) => s.renameDataset);
+  const deleteDataset = useStudio((s) => s.deleteDataset);
+  const [name, setName] = useState('');
+  return (
+    <div className="dataset-bar">
+      <label>
+        Dataset
+        <select value={current?.id ?? ''} onChange={(e) => e.target.value && void openDataset(e.target.value)}>
+          {!current && <option value="">(none yet: import a file)</option>}
+          {datasets.map((d) => <option key={d.id} value={d.id}>{d.name} ({d.recordCount})</option>)}
+        </select>
+      </label>
+      <form onSubmit={(e) => { e.preventDefault(); const n = name.trim(); if (!n) return; void (current ? renameDataset(n) : newDataset(n)); setName(''); }}>
+        <label>Name<input value={name} onChange={(e) => setName(e.target.value)} placeholder={current?.name ?? 'new dataset'} /></label>
+        <button type="submit" disabled={!name.trim() || !current}>Rename</button>
+        <button type="button" disabled={!name.trim()} onClick={() => { void newDataset(name.trim()); setName(''); }}>New dataset</button>
+      </form>
+      {current && (
+        <button type="button" onClick={() => { if (confirm(`Delete dataset “${current.name}” and all its versions?`)) void deleteDataset(current.id); }}>
+          Delete dataset
+        </button>
+      )}
+      <span role="status" aria-live="polite" className={`save-${save.kind}`}>{statusText(save)}</span>
+      {!persistent && <span role="note">Browser storage is unavailable: this data will not survive a reload.</span>}
+    </div>
+  );
+}

@@ -1,0 +1,31 @@
+// Import: the drop zone / picker, progress of the running import, the column mapper when a file's shape
+// is unsure, and the list of rows that could not be imported (fix in place, or drop).
+import { useState } from 'react';
+import { FileDrop } from '../../components/FileDrop';
+import { ProgressBar } from '../../components/ProgressBar';
+import { useStudio } from '../../store';
+import { ColumnMapper } from './ColumnMapper';
+import { IssuesList } from './IssuesList';
+
+export function ImportPanel() {
+  const importFiles = useStudio((s) => s.importFiles);
+  const progress = useStudio((s) => s.progress);
+  const pending = useStudio((s) => s.pendingMappings[0]);
+  const [busy, setBusy] = useState(false);
+  const onFiles = (files: File[]) => {
+    setBusy(true);
+    void importFiles(files).finally(() => setBusy(false));
+  };
+  return (
+    <section aria-labelledby="import-heading" className="panel">
+      <h2 id="import-heading">Import</h2>
+      <FileDrop label="Drop files to import" accept=".jsonl,.ndjson,.json,.csv,.tsv,.parquet" onFiles={onFiles}>
+        <p className="hint">JSONL, JSON, CSV, TSV or Parquet; Alpaca, ShareGPT, messages, prompt/completion or text.</p>
+      </FileDrop>
+      {progress && <ProgressBar label={progress.phase === 'import' ? `Importing ${progress.label}` : 'Finding duplicates'} fraction={progress.fraction} />}
+      {busy && !progress && <p role="status">Reading…</p>}
+      {pending && <ColumnMapper key={pending.file.name + pending.needs.signature} pending={pending} />}
+      <IssuesList />
+    </section>
+  );
+}

@@ -1,0 +1,24 @@
+// The running app's store: IndexedDB for storage (in-memory if the browser refuses it, which the page
+// then says) and the data worker as engine. Created on first use; tests build their own with
+// createStudioStore and inject stand-ins.
+import { createWorkerEngine } from '../../src/data/worker-client';
+import { deferredRepository } from '../../src/storage/deferred';
+import { openIdbRepository } from '../../src/storage/idb-repository';
+import { createMemoryRepository } from '../../src/storage/memory-repository';
+import { createStudioStore, type StudioStore } from './index';
+
+let store: StudioStore | null = null;
+
+export function appStore(): StudioStore {
+  if (store) return store;
+  let persistent = true;
+  const ready = openIdbRepository().catch(() => { persistent = false; return createMemoryRepository(); });
+  const worker = new Worker(new URL('../../workers/data-worker.ts', import.meta.url), { type: 'module', name: 'data' });
+  const s = createStudioStore({ datasets: { repo: deferredRepository(ready), engine: createWorkerEngine(worker) } });
+  store = s;
+  void ready.then(() => { s.setState({ persistent }); return s.getState().init(); });
+  // Unsaved edits are written when the page is hidden (tab switch, reload, close).
+  addEventListener('pagehide', () => { void s.getState().flush(); });
+  document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'hidden') void s.getState().flush(); });
+  return s;
+}

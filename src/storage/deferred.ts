@@ -1,0 +1,15 @@
+// A DatasetRepository usable before its database has opened: each call waits for the real one. Lets the
+// app create its store synchronously at start-up while IndexedDB opens (or falls back to memory).
+import type { DatasetRepository } from './repository';
+
+export function deferredRepository(ready: Promise<DatasetRepository>): DatasetRepository {
+  const call = <K extends keyof DatasetRepository>(k: K) =>
+    (async (...args: unknown[]) => {
+      const repo = await ready;
+      return (repo[k] as (...a: unknown[]) => unknown)(...args);
+    }) as DatasetRepository[K];
+  return {
+    list: call('list'), create: call('create'), rename: call('rename'), remove: call('remove'), save: call('save'),
+    load: call('load'), versions: call('versions'), columnMaps: call('columnMaps'), putColumnMap: call('putColumnMap'),
+  };
+}

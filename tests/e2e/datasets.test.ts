@@ -1,0 +1,111 @@
+// The dataset studio in headless Chromium, as a user meets it: pick files, drop a file, see the bad rows
+// named, fix one, edit a row, flag, delete and undo, find duplicates and keep one, then reload the page
+// and find all of it still there (IndexedDB). Also: markup in user data is shown as text, never run.
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { startApp, type RunningApp } from './helpers/app';
+
+const FIX = 'tests/fixtures/data';
+
+let app: RunningApp;
+let page: Page;
+
+beforeAll(async () => {
+  app = await startApp();
+  page = await app.newPage();
+  page.on('dialog', (d) => { app.errors.push(`unexpected dialog: ${d.message()}`); void d.dismiss(); });
+}, 120_000);
+
+afterAll(async () => { await app?.close(); });
+
+const status = () => page.getByRole('toolbar', { name: 'Bulk actions' }).getByRole('status');
+const table = () => page.getByRole('region', { name: 'Examples table' });
+
+async function dropFile(name: string, text: string) {
+  const dt = await page.evaluateHandle(([n, t]) => {
+    const d = new DataTransfer();
+    d.items.add(new File([t], n, { type: 'application/json' }));
+    return d;
+  }, [name, text] as const);
+  await page.getByRole('region', { name: 'Drop files to import' }).dispatchEvent('drop', { dataTransfer: dt });
+}
+
+describe('dataset studio', () => {
+  it('imports picked and dropped files, names bad rows, and shows markup as text', async () => {
+    await page.getByLabel('Choose files to import').setInputFiles([`${FIX}/alpaca.jsonl`, `${FIX}/messages.jsonl`]);
+    await expect.poll(() => status().textContent()).toBe('6 examples');
+
+    const notImported = page.getByRole('region', { name: 'Rows not imported' });
+    await expect.poll(() => notImported.getByRole('listitem').allTextContents()).toEqual([
+      expect.stringMatching(/^alpaca\.jsonl, line 4: invalid JSON/),
+      expect.stringMatching(/^alpaca\.jsonl, line 5: missing field 'output'/),
+      expect.stringMatching(/^messages\.jsonl, line 3: messages\[1\] has unknown role 'tool'/),
+      expect.stringMatching(/^messages\.jsonl, line 4: expected a JSON object/),
+    ]);
+
+    await dropFile('sharegpt.json', readFileSync(`${FIX}/sharegpt.json`, 'utf8'));
+    await expect.poll(() => status().textContent()).toBe('9 examples');
+
+    // User text is rendered as text: the markup is visible verbatim and no element was made from it.
+    const markup = 'Say <b>hi</b> <script>alert(1)</script>';
+    await expect.poll(() => table().getByRole('cell', { name: markup, exact: true }).count()).toBe(1);
+    expect(await table().locator('b, script, img').count()).toBe(0);
+  });
+
+  it('fixes a bad row, edits, flags, deletes and undoes', async () => {
+    await page.getByRole('button', { name: 'Fix alpaca.jsonl, line 4' }).click();
+    await page.getByLabel('Text of alpaca.jsonl, line 4').fill('{"instruction":"Fixed by hand","output":"A repaired answer that is long enough."}');
+    await page.getByRole('button', { name: 'Retry alpaca.jsonl, line 4' }).click();
+    await expect.poll(() => status().textContent()).toBe('10 examples');
+
+    await page.getByRole('button', { name: 'Edit alpaca.jsonl line 1' }).click();
+    const editor = page.getByRole('dialog', { name: 'Edit example from alpaca.jsonl, line 1' });
+    await editor.getByLabel('Text of turn 2 (assistant)').fill('An edited answer <i>kept as text</i>.');
+    await editor.getByRole('button', { name: 'Save changes' }).click();
+    await expect.poll(() => table().getByRole('cell', { name: 'An edited answer <i>kept as text</i>.' }).count()).toBe(1);
+
+    await page.getByRole('button', { name: 'Flag alpaca.jsonl line 3' }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'Unflag alpaca.jsonl line 3' }).count()).toBe(1);
+
+    await page.getByRole('button', { name: 'Delete sharegpt.json line 3' }).click();
+    await expect.poll(() => status().textContent()).toBe('9 examples');
+    await page.getByRole('button', { name: 'Undo' }).click();
+    await expect.poll(() => status().textContent()).toBe('10 examples');
+  });
+
+  it('finds duplicates and keeps one', async () => {
+    await page.getByRole('button', { name: 'Find duplicates' }).click();
+    const groups = page.getByRole('list', { name: 'Duplicate groups' });
+    await expect.poll(() => groups.getByRole('heading').allTextContents()).toEqual(['Group 1: exact']);
+    await page.getByRole('button', { name: 'Keep messages.jsonl line 1, delete the others in group 1' }).click();
+    await expect.poll(() => status().textContent()).toBe('9 examples');
+    expect(await page.getByRole('button', { name: 'Edit messages.jsonl line 5' }).count()).toBe(0);
+  });
+
+  it('search and filters narrow the table', async () => {
+    await page.getByRole('search').getByLabel('Search').fill('paris');
+    await expect.poll(() => status().textContent()).toBe('0 of 9 examples shown');
+    await page.getByRole('search').getByLabel('Search').fill('joke');
+    await expect.poll(() => status().textContent()).toBe('1 of 9 examples shown');
+    await page.getByRole('search').getByLabel('Search').fill('');
+    await page.getByRole('search').getByLabel('Flag').selectOption('flagged');
+    await expect.poll(() => status().textContent()).toBe('1 of 9 examples shown');
+    await page.getByRole('search').getByLabel('Flag').selectOption('all');
+  });
+
+  it('everything is still there after a reload', async () => {
+    await expect.poll(() => page.getByText(/^Saved \(version \d+\)$/).count(), { timeout: 10_000 }).toBe(1);
+    await page.reload();
+    await expect.poll(() => status().textContent(), { timeout: 15_000 }).toBe('9 examples');
+    expect(await table().getByRole('cell', { name: 'An edited answer <i>kept as text</i>.' }).count()).toBe(1);
+    expect(await table().getByRole('cell', { name: 'A repaired answer that is long enough.' }).count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Unflag alpaca.jsonl line 3' }).count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Edit messages.jsonl line 5' }).count()).toBe(0);
+    // The still-open import issues were saved too (line 4 was fixed).
+    const left = await page.getByRole('region', { name: 'Rows not imported' }).getByRole('listitem').allTextContents();
+    expect(left.map((t) => t.split(':')[0])).toEqual(['alpaca.jsonl, line 5', 'messages.jsonl, line 3', 'messages.jsonl, line 4', 'sharegpt.json, line 4']);
+    expect((await page.getByRole('list', { name: 'Saved versions' }).getByRole('listitem').count())).toBeGreaterThan(1);
+    expect(app.errors).toEqual([]);
+  });
+});
