@@ -1,0 +1,102 @@
+// A linear layer of the model, with its optional bias and LoRA, forward and backward side by side.
+//   HF Linear:  W [out, in],  y = x W^T + b          (Llama family)
+//   Conv1D:     W [in, out],  y = x W   + b          (GPT-2, PEFT's fan_in_fan_out)
+//   LoRA:       y += s · (xd A^T) B^T,  xd = dropout(x),  A [r, in], B [out, r]
+// Forward saves what backward needs (xd and u = xd A^T); the base product and the LoRA product share one
+// fused matmul dispatch. Backward accumulates parameter grads (+=) and writes or accumulates dx.
+import type { Gpu, Tensor } from '../gpu/runtime';
+import { matmul } from '../ops/matmul';
+import { addInPlace, dropoutBackward, dropoutForward, sumRows } from '../ops/elementwise';
+import type { ParamTable } from './params';
+
+export interface LinearSpec {
+  /** Module path, e.g. 'model.layers.0.self_attn.q_proj' (weights are `${name}.weight`, `${name}.bias`). */
+  name: string;
+  inF: number;
+  outF: number;
+  conv1d: boolean;
+  bias: boolean;
+  /** Present when LoRA targets this module. */
+  lora: { rank: number; scale: number; dropout: number } | null;
+}
+
+/** What forward keeps for backward. */
+export interface LinearSaved {
+  x: Tensor;          // [N, in] the input (owned by the caller)
+  xd: Tensor | null;  // [N, in] dropout(x), when LoRA dropout > 0 (owned here)
+  u: Tensor | null;   // [N, r] xd A^T (owned here)
+  seed: number;
+}
+
+export function loraNames(name: string): { A: string; B: string } {
+  return { A: `${name}.lora_A`, B: `${name}.lora_B` };
+}
+
+export function linearForward(gpu: Gpu, p: ParamTable, l: LinearSpec, y: Tensor, x: Tensor, N: number, seed: number): LinearSaved {
+  const W = p.get(`${l.name}.weight`);
+  const bias = l.bias ? p.get(`${l.name}.bias`) : undefined;
+  if (!l.lora) {
+    matmul(gpu, y, x, W, N, l.outF, l.inF, { transB: !l.conv1d, bias });
+    return { x, xd: null, u: null, seed };
+  }
+  const { rank, scale, dropout } = l.lora;
+  const { A, B } = loraNames(l.name);
+  let xd: Tensor | null = null;
+  if (dropout > 0) {
+    xd = gpu.tensor([N, l.inF], `${l.name}.xd`);
+    dropoutForward(gpu, xd, x, N * l.inF, dropout, seed);
+  }
+  const u = gpu.tensor([N, rank], `${l.name}.u`);
+  matmul(gpu, u, xd ?? x, p.get(A), N, rank, l.inF, { transB: true });                     // u = xd A^T   [N, r]
+  matmul(gpu, y, x, W, N, l.outF, l.inF, {                                                  // y = x W^T + b + s u B^T
+    transB: !l.conv1d, bias, extra: { a: u, b: p.get(B), k: rank, transB: true, alpha: scale },
+  });
+  return { x, xd, u, seed };
+}
+
+/**
+ * dy [N, out] → parameter grads (+=) and dx [N, in] (overwritten, or += when accumulateDx).
+ * dx is skipped when null (the first layer's input needs no gradient under LoRA).
+ */
+export function linearBackward(
+  gpu: Gpu, p: ParamTable, l: LinearSpec, dx: Tensor | null, dy: Tensor, s: LinearSaved, N: number, accumulateDx: boolean,
+): void {
+  const W = p.get(`${l.name}.weight`);
+  const dW = p.grad(`${l.name}.weight`);
+  if (dW) {
+    if (l.conv1d) matmul(gpu, dW, s.x, dy, l.inF, l.outF, N, { transA: true, accumulate: true });  // dW[in,out] += x^T dy
+    else matmul(gpu, dW, dy, s.x, l.outF, l.inF, N, { transA: true, accumulate: true });           // dW[out,in] += dy^T x
+  }
+  const db = l.bias ? p.grad(`${l.name}.bias`) : null;
+  if (db) sumRows(gpu, db, dy, N, l.outF, true);
+
+  if (!l.lora) {
+    if (dx) matmul(gpu, dx, dy, W, N, l.inF, l.outF, { transB: l.conv1d, accumulate: accumulateDx });
+    return;
+  }
+  const { rank, scale, dropout } = l.lora;
+  const names = loraNames(l.name);
+  const A = p.get(names.A), B = p.get(names.B);
+  const dA = p.grad(names.A), dB = p.grad(names.B);
+  const g = gpu.tensor([N, rank], `${l.name}.dyB`);
+  matmul(gpu, g, dy, B, N, rank, l.outF);                                                     // g = dy B      [N, r]
+  if (dB) matmul(gpu, dB, dy, s.u!, l.outF, rank, N, { transA: true, alpha: scale, accumulate: true }); // dB += s dy^T u
+  if (dA) matmul(gpu, dA, g, s.xd ?? s.x, rank, l.inF, N, { transA: true, alpha: scale, accumulate: true }); // dA += s g^T xd
+  if (dx) {
+    if (dropout > 0) {
+      // The LoRA path saw dropout(x): its dx goes through the same mask, so it cannot share the base dispatch.
+      matmul(gpu, dx, dy, W, N, l.inF, l.outF, { transB: l.conv1d, accumulate: accumulateDx });
+      const dxd = gpu.tensor([N, l.inF], `${l.name}.dxd`);
+      matmul(gpu, dxd, g, A, N, l.inF, rank, { alpha: scale });                                 // s g A
+      const dxl = gpu.tensor([N, l.inF], `${l.name}.dxl`);
+      dropoutBackward(gpu, dxl, dxd, N * l.inF, dropout, s.seed);
+      addInPlace(gpu, dx, dxl, N * l.inF);
+      gpu.release(dxd, dxl);
+    } else {
+      matmul(gpu, dx, dy, W, N, l.inF, l.outF, {                                              // dx = dy W + s g A
+        transB: l.conv1d, accumulate: accumulateDx, extra: { a: g, b: A, k: rank, transB: false, alpha: scale },
+      });
+    }
+  }
+  gpu.release(g);
+}

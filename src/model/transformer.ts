@@ -1,0 +1,480 @@
+// The decoder-only transformer, forward and backward, for both supported families:
+//   llama: x → [RMSNorm → q,k,v proj → RoPE → causal GQA attention → o_proj → +x] → [RMSNorm → gate,up → SwiGLU → down → +x] → RMSNorm → lm_head
+//   gpt2:  x = wte[ids] + wpe[pos] → [LayerNorm → c_attn → split → causal attention → c_proj → +x] → [LayerNorm → c_fc → GELU → c_proj → +x] → LayerNorm → wte^T
+// Backward walks the forward in reverse (llm.c's gpt2_backward). Training modes: LoRA (base frozen, only
+// A/B trainable), full (every parameter), none (inference). Shapes: N = B·T rows; C hidden; H, Hkv heads; D head dim; F MLP width; V vocab.
+// Activations come from the runtime's pool and go back after backward, so steady-state steps allocate nothing.
+import type { Gpu, Tensor } from '../gpu/runtime';
+import { attentionBackward, attentionForward, type AttentionDims } from '../ops/attention';
+import { copyColumns } from '../ops/columns';
+import { crossEntropyForwardBackward } from '../ops/crossentropy';
+import { add, addInPlace } from '../ops/elementwise';
+import { embeddingBackward, embeddingForward } from '../ops/embedding';
+import { geluBackward, geluForward } from '../ops/gelu';
+import { matmul } from '../ops/matmul';
+import { layernormBackward, layernormForward, rmsnormBackward, rmsnormForward } from '../ops/norm';
+import { ropeBackward, ropeForward, type RopeDims } from '../ops/rope';
+import { swigluBackward, swigluForward } from '../ops/swiglu';
+import type { ModelConfig } from './config';
+import { linearBackward, linearForward, loraNames, type LinearSaved, type LinearSpec } from './linear';
+import { initLoraA, isLoraTarget, loraScale, type LoraConfig } from './lora';
+import { ParamTable, type ParamSpec } from './params';
+import { Rng } from './random';
+
+export type TrainMode = { kind: 'none' } | { kind: 'full' } | { kind: 'lora'; lora: LoraConfig };
+
+export interface NamedWeight { shape: number[]; data: Float32Array }
+
+interface LayerSpec {
+  attnNorm: string;   // norm module path ('.weight' [+ '.bias'])
+  mlpNorm: string;
+  /** llama: q, k, v, o, gate, up, down; gpt2: c_attn, attn.c_proj, c_fc, mlp.c_proj */
+  linears: Record<string, LinearSpec>;
+}
+
+/** Per-batch inputs on the GPU. */
+export interface BatchInputs {
+  B: number;
+  T: number;
+  ids: Uint32Array;          // [B*T]
+  targets?: Uint32Array;     // [B*T] next token per position
+  lossMask?: Float32Array;   // [B*T] 1 where the loss counts
+}
+
+/** Key/value cache for generation: per layer [B, capacity, Hkv*D]. */
+export interface KvCache { capacity: number; B: number; k: Tensor[]; v: Tensor[]; length: number }
+
+type Saved = Record<string, Tensor>;
+interface LayerSaved { t: Saved; lin: Record<string, LinearSaved> }
+
+interface ForwardState {
+  B: number; T: number; N: number;
+  ids: Tensor; idsCpu: Uint32Array;
+  pos: Tensor | null; posCpu: Uint32Array | null;
+  resid: Tensor[];           // resid[l] = input of layer l; resid[L] = final residual
+  layers: LayerSaved[];
+  hf: Tensor; fMean: Tensor | null; fRstd: Tensor;
+  logits: Tensor;
+}
+
+export class Transformer {
+  readonly params: ParamTable;
+  readonly layers: LayerSpec[];
+  private readonly embedName: string;
+  private readonly headName: string;
+  private readonly finalNorm: string;
+  private readonly norm: 'rms' | 'layer';
+
+  constructor(
+    readonly gpu: Gpu,
+    readonly config: ModelConfig,
+    weights: Map<string, NamedWeight>,
+    readonly mode: TrainMode,
+    seed = 0,
+  ) {
+    const c = config;
+    const gpt2 = c.architecture === 'gpt2';
+    this.norm = gpt2 ? 'layer' : 'rms';
+    this.embedName = gpt2 ? 'transformer.wte.weight' : 'model.embed_tokens.weight';
+    this.headName = c.tieWordEmbeddings || gpt2 ? this.embedName : 'lm_head.weight';
+    this.finalNorm = gpt2 ? 'transformer.ln_f' : 'model.norm';
+    const lora = mode.kind === 'lora' ? mode.lora : null;
+    const qDim = c.numHeads * c.headDim, kvDim = c.numKvHeads * c.headDim;
+
+    const linear = (name: string, inF: number, outF: number): LinearSpec => ({
+      name, inF, outF, conv1d: gpt2, bias: weights.has(`${name}.bias`),
+      lora: lora && isLoraTarget(lora, name) ? { rank: lora.rank, scale: loraScale(lora), dropout: lora.dropout } : null,
+    });
+    this.layers = [];
+    for (let l = 0; l < c.numLayers; l++) {
+      if (gpt2) {
+        const p = `transformer.h.${l}`;
+        this.layers.push({
+          attnNorm: `${p}.ln_1`, mlpNorm: `${p}.ln_2`,
+          linears: {
+            c_attn: linear(`${p}.attn.c_attn`, c.hiddenSize, 3 * c.hiddenSize),
+            o: linear(`${p}.attn.c_proj`, c.hiddenSize, c.hiddenSize),
+            fc: linear(`${p}.mlp.c_fc`, c.hiddenSize, c.intermediateSize),
+            proj: linear(`${p}.mlp.c_proj`, c.intermediateSize, c.hiddenSize),
+          },
+        });
+      } else {
+        const p = `model.layers.${l}`;
+        this.layers.push({
+          attnNorm: `${p}.input_layernorm`, mlpNorm: `${p}.post_attention_layernorm`,
+          linears: {
+            q: linear(`${p}.self_attn.q_proj`, c.hiddenSize, qDim),
+            k: linear(`${p}.self_attn.k_proj`, c.hiddenSize, kvDim),
+            v: linear(`${p}.self_attn.v_proj`, c.hiddenSize, kvDim),
+            o: linear(`${p}.self_attn.o_proj`, qDim, c.hiddenSize),
+            gate: linear(`${p}.mlp.gate_proj`, c.hiddenSize, c.intermediateSize),
+            up: linear(`${p}.mlp.up_proj`, c.hiddenSize, c.intermediateSize),
+            down: linear(`${p}.mlp.down_proj`, c.intermediateSize, c.hiddenSize),
+          },
+        });
+      }
+    }
+
+    // The memory table: base weights (frozen unless full mode), then LoRA A/B in layer order.
+    const full = mode.kind === 'full';
+    const specs: ParamSpec[] = [];
+    const base = (name: string) => {
+      const w = weights.get(name);
+      if (!w) throw new Error(`missing weight ${name}`);
+      specs.push({ name, shape: w.shape, trainable: full, decay: w.shape.length === 2, init: w.data });
+    };
+    base(this.embedName);
+    if (gpt2) base('transformer.wpe.weight');
+    for (const L of this.layers) {
+      for (const n of [L.attnNorm, L.mlpNorm]) {
+        base(`${n}.weight`);
+        if (this.norm === 'layer') base(`${n}.bias`);
+      }
+      for (const lin of Object.values(L.linears)) {
+        base(`${lin.name}.weight`);
+        if (lin.bias) base(`${lin.name}.bias`);
+      }
+    }
+    base(`${this.finalNorm}.weight`);
+    if (this.norm === 'layer') base(`${this.finalNorm}.bias`);
+    if (this.headName !== this.embedName) base(this.headName);
+    if (lora) {
+      const rng = new Rng(seed);
+      for (const L of this.layers) {
+        for (const lin of Object.values(L.linears)) {
+          if (!lin.lora) continue;
+          const { A, B } = loraNames(lin.name);
+          specs.push({ name: A, shape: [lin.lora.rank, lin.inF], trainable: true, decay: true, init: initLoraA(lin.lora.rank, lin.inF, () => rng.next()) });
+          specs.push({ name: B, shape: [lin.outF, lin.lora.rank], trainable: true, decay: true, init: new Float32Array(lin.outF * lin.lora.rank) });
+        }
+      }
+    }
+    this.params = new ParamTable(gpu, specs);
+  }
+
+  /** Every LoRA-targetable module path with its shape (for the UI and export). */
+  linearModules(): LinearSpec[] {
+    return this.layers.flatMap((L) => Object.values(L.linears));
+  }
+
+  // ---- forward ------------------------------------------------------------------------------------
+
+  /**
+   * Runs the model on ids [B, T]. With `save`, keeps every activation backward needs (training).
+   * With a cache, the new keys/values are appended at cache.length (B must match, positions continue from it).
+   * `lastOnly` computes logits only for each sequence's last position ([B, V] instead of [B·T, V]).
+   */
+  forward(inp: BatchInputs, opts: { save: boolean; seed?: number; cache?: KvCache; lastOnly?: boolean }): ForwardState {
+    const { gpu, config: c } = this;
+    const { B, T } = inp;
+    const N = B * T;
+    const C = c.hiddenSize;
+    const pastLen = opts.cache?.length ?? 0;
+    if (opts.cache && pastLen + T > opts.cache.capacity) throw new Error(`KV cache full: ${pastLen} + ${T} > ${opts.cache.capacity}`);
+    const ids = gpu.fromU32([N], inp.ids, 'ids');
+    let pos: Tensor | null = null, posCpu: Uint32Array | null = null;
+    const x0 = gpu.tensor([N, C], 'resid.0');
+    embeddingForward(gpu, x0, ids, this.params.get(this.embedName), N, C);
+    if (c.architecture === 'gpt2') {
+      posCpu = new Uint32Array(N);
+      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) posCpu[b * T + t] = pastLen + t;
+      pos = gpu.fromU32([N], posCpu, 'positions');
+      const pe = gpu.tensor([N, C], 'wpe.rows');
+      embeddingForward(gpu, pe, pos, this.params.get('transformer.wpe.weight'), N, C);
+      addInPlace(gpu, x0, pe, N * C);
+      gpu.release(pe);
+    }
+    const resid = [x0];
+    const layers: LayerSaved[] = [];
+    const seed = opts.seed ?? 0;
+    for (let l = 0; l < this.layers.length; l++) {
+      const saved = this.layerForward(l, resid[l], B, T, pastLen, opts.cache, (seed + l * 7919) >>> 0);
+      resid.push(saved.t.out);
+      if (opts.save) layers.push(saved);
+      else {
+        this.releaseLayer(saved);
+        gpu.release(resid[l]);
+      }
+    }
+    if (opts.cache) opts.cache.length += T;
+
+    // Final norm and head; with lastOnly, only each sequence's last row.
+    const rows = opts.lastOnly ? B : N;
+    let xf = resid[resid.length - 1];
+    if (opts.lastOnly && T > 1) {
+      const last = gpu.tensor([B, C], 'resid.last');
+      for (let b = 0; b < B; b++) gpu.copy(xf, last, C, (b * T + T - 1) * C, b * C);
+      if (!opts.save) gpu.release(xf);
+      xf = last;
+    }
+    const hf = gpu.tensor([rows, C], 'final.norm');
+    const fRstd = gpu.tensor([rows], 'final.rstd');
+    const fMean = this.norm === 'layer' ? gpu.tensor([rows], 'final.mean') : null;
+    this.normForward(hf, fMean, fRstd, xf, this.finalNorm, rows);
+    const logits = gpu.tensor([rows, c.vocabSize], 'logits');
+    matmul(gpu, logits, hf, this.params.get(this.headName), rows, c.vocabSize, C, { transB: true });
+    if (!opts.save) gpu.release(xf);
+    return { B, T, N, ids, idsCpu: inp.ids, pos, posCpu, resid: opts.save ? resid : [], layers, hf, fMean, fRstd, logits };
+  }
+
+  private normForward(out: Tensor, mean: Tensor | null, rstd: Tensor, x: Tensor, name: string, N: number): void {
+    const { gpu, config: c } = this;
+    const w = this.params.get(`${name}.weight`);
+    if (this.norm === 'rms') rmsnormForward(gpu, out, rstd, x, w, N, c.hiddenSize, c.normEps);
+    else layernormForward(gpu, out, mean!, rstd, x, w, this.params.get(`${name}.bias`), N, c.hiddenSize, c.normEps);
+  }
+
+  private normBackward(dx: Tensor, dout: Tensor, x: Tensor, mean: Tensor | null, rstd: Tensor, name: string, N: number, accumulate: boolean): void {
+    const { gpu, config: c } = this;
+    const w = this.params.get(`${name}.weight`);
+    const dw = this.params.grad(`${name}.weight`);
+    if (this.norm === 'rms') rmsnormBackward(gpu, dx, dw, dout, x, w, rstd, N, c.hiddenSize, { accumulate });
+    else layernormBackward(gpu, dx, dw, this.params.grad(`${name}.bias`), dout, x, w, mean!, rstd, N, c.hiddenSize, { accumulate });
+  }
+
+  private attentionDims(B: number, T: number, pastLen: number, cache?: KvCache): AttentionDims {
+    const c = this.config;
+    return { B, Tq: T, Tk: pastLen + T, H: c.numHeads, Hkv: c.numKvHeads, D: c.headDim, kvStride: cache ? cache.capacity : T };
+  }
+
+  private ropeDims(B: number, T: number, nHeads: number, pastLen: number): RopeDims {
+    const c = this.config;
+    return { B, T, nHeads, D: c.headDim, theta: c.ropeTheta, posOffset: pastLen };
+  }
+
+  /** Appends k/v rows [B, T, Hkv*D] into the cache at `pastLen`. */
+  private writeCache(cacheT: Tensor, rows: Tensor, B: number, T: number, pastLen: number, capacity: number): void {
+    const w = this.config.numKvHeads * this.config.headDim;
+    for (let b = 0; b < B; b++) this.gpu.copy(rows, cacheT, T * w, b * T * w, (b * capacity + pastLen) * w);
+  }
+
+  private layerForward(l: number, x: Tensor, B: number, T: number, pastLen: number, cache: KvCache | undefined, seed: number): LayerSaved {
+    const { gpu, config: c } = this;
+    const L = this.layers[l];
+    const N = B * T, C = c.hiddenSize, F = c.intermediateSize;
+    const qDim = c.numHeads * c.headDim, kvDim = c.numKvHeads * c.headDim;
+    const t: Saved = {};
+    const lin: Record<string, LinearSaved> = {};
+    const run = (key: string, y: Tensor, xin: Tensor, k: number) => { lin[key] = linearForward(gpu, this.params, L.linears[key], y, xin, N, (seed + k) >>> 0); };
+
+    t.h1 = gpu.tensor([N, C], 'h1');
+    t.rstd1 = gpu.tensor([N], 'rstd1');
+    if (this.norm === 'layer') t.mean1 = gpu.tensor([N], 'mean1');
+    this.normForward(t.h1, t.mean1 ?? null, t.rstd1, x, L.attnNorm, N);
+
+    t.v = gpu.tensor([N, kvDim], 'v');
+    if (c.architecture === 'gpt2') {
+      t.qkv = gpu.tensor([N, 3 * C], 'qkv');
+      run('c_attn', t.qkv, t.h1, 0);
+      t.qr = gpu.tensor([N, C], 'q');
+      t.kr = gpu.tensor([N, C], 'k');
+      copyColumns(gpu, t.qr, C, 0, t.qkv, 3 * C, 0, C, N);
+      copyColumns(gpu, t.kr, C, 0, t.qkv, 3 * C, C, C, N);
+      copyColumns(gpu, t.v, C, 0, t.qkv, 3 * C, 2 * C, C, N);
+    } else {
+      const q = gpu.tensor([N, qDim], 'q'), k = gpu.tensor([N, kvDim], 'k');
+      run('q', q, t.h1, 0);
+      run('k', k, t.h1, 1);
+      run('v', t.v, t.h1, 2);
+      t.qr = gpu.tensor([N, qDim], 'q.rope');
+      t.kr = gpu.tensor([N, kvDim], 'k.rope');
+      ropeForward(gpu, t.qr, q, this.ropeDims(B, T, c.numHeads, pastLen));
+      ropeForward(gpu, t.kr, k, this.ropeDims(B, T, c.numKvHeads, pastLen));
+      gpu.release(q, k);
+    }
+
+    let kAll = t.kr, vAll = t.v;
+    if (cache) {
+      this.writeCache(cache.k[l], t.kr, B, T, pastLen, cache.capacity);
+      this.writeCache(cache.v[l], t.v, B, T, pastLen, cache.capacity);
+      kAll = cache.k[l];
+      vAll = cache.v[l];
+    }
+    t.att = gpu.tensor([N, qDim], 'att');
+    t.lse = gpu.tensor([B, c.numHeads, T], 'lse');
+    attentionForward(gpu, t.att, t.lse, t.qr, kAll, vAll, this.attentionDims(B, T, pastLen, cache), 1 / Math.sqrt(c.headDim));
+
+    const o = gpu.tensor([N, C], 'o');
+    run('o', o, t.att, 3);
+    t.x2 = gpu.tensor([N, C], 'x2');
+    add(gpu, t.x2, x, o, N * C);
+    gpu.release(o);
+
+    t.h2 = gpu.tensor([N, C], 'h2');
+    t.rstd2 = gpu.tensor([N], 'rstd2');
+    if (this.norm === 'layer') t.mean2 = gpu.tensor([N], 'mean2');
+    this.normForward(t.h2, t.mean2 ?? null, t.rstd2, t.x2, L.mlpNorm, N);
+
+    const m = gpu.tensor([N, C], 'mlp.out');
+    t.a = gpu.tensor([N, F], 'mlp.act');
+    if (c.architecture === 'gpt2') {
+      t.f = gpu.tensor([N, F], 'mlp.fc');
+      run('fc', t.f, t.h2, 4);
+      geluForward(gpu, t.a, t.f);
+      run('proj', m, t.a, 5);
+    } else {
+      t.g = gpu.tensor([N, F], 'mlp.gate');
+      t.u = gpu.tensor([N, F], 'mlp.up');
+      run('gate', t.g, t.h2, 4);
+      run('up', t.u, t.h2, 5);
+      swigluForward(gpu, t.a, t.g, t.u, N * F);
+      run('down', m, t.a, 6);
+    }
+    t.out = gpu.tensor([N, C], `resid.${l + 1}`);
+    add(gpu, t.out, t.x2, m, N * C);
+    gpu.release(m);
+    return { t, lin };
+  }
+
+  private releaseLayer(s: LayerSaved): void {
+    for (const [k, v] of Object.entries(s.t)) if (k !== 'out') this.gpu.release(v);
+    for (const v of Object.values(s.lin)) this.gpu.release(v.xd, v.u);
+  }
+
+  /** Releases a forward's activations (after backward, or after reading logits). */
+  release(st: ForwardState): void {
+    const { gpu } = this;
+    for (const s of st.layers) this.releaseLayer(s);
+    gpu.release(...st.resid, st.hf, st.fMean, st.fRstd, st.logits, st.ids, st.pos);
+  }
+
+  // ---- loss and backward --------------------------------------------------------------------------
+
+  /**
+   * Training micro-step: forward, masked cross-entropy with dlogits·gradScale, backward into the flat grads
+   * (accumulated; the trainer zeroes them per optimizer step). Returns per-token losses [N] (release it).
+   */
+  trainStep(inp: BatchInputs, gradScale: number, seed: number): Tensor {
+    const { gpu } = this;
+    const st = this.forward(inp, { save: true, seed });
+    const N = st.N, V = this.config.vocabSize;
+    const targets = gpu.fromU32([N], inp.targets!, 'targets');
+    const mask = gpu.fromArray([N], inp.lossMask!, 'lossMask');
+    const losses = gpu.tensor([N], 'losses');
+    crossEntropyForwardBackward(gpu, losses, st.logits, st.logits, targets, mask, N, V, gradScale);
+    gpu.release(targets, mask);
+    this.backward(st, seed);
+    this.release(st);
+    return losses;
+  }
+
+  /** Evaluation: per-token masked losses [N] without gradients (release it). */
+  evalLosses(inp: BatchInputs): Tensor {
+    const { gpu } = this;
+    const st = this.forward(inp, { save: false });
+    const N = st.N;
+    const targets = gpu.fromU32([N], inp.targets!, 'targets');
+    const mask = gpu.fromArray([N], inp.lossMask!, 'lossMask');
+    const losses = gpu.tensor([N], 'losses');
+    crossEntropyForwardBackward(gpu, losses, null, st.logits, targets, mask, N, this.config.vocabSize, 1);
+    gpu.release(targets, mask);
+    this.release(st);
+    return losses;
+  }
+
+  /** st.logits holds dlogits (cross-entropy ran in place). */
+  private backward(st: ForwardState, _seed: number): void {
+    const { gpu, config: c, params: p } = this;
+    const { B, T, N } = st;
+    const C = c.hiddenSize, V = c.vocabSize;
+    const dlogits = st.logits;
+    const full = this.mode.kind === 'full';
+
+    const dHead = p.grad(this.headName);
+    if (dHead) matmul(gpu, dHead, dlogits, st.hf, V, C, N, { transA: true, accumulate: true });   // dWlm += dlogits^T hf
+    const dhf = gpu.tensor([N, C], 'd.final.norm');
+    matmul(gpu, dhf, dlogits, p.get(this.headName), N, C, V);                                      // dhf = dlogits Wlm
+    const dres = gpu.tensor([N, C], 'd.resid');
+    this.normBackward(dres, dhf, st.resid[st.resid.length - 1], st.fMean, st.fRstd, this.finalNorm, N, false);
+    gpu.release(dhf);
+
+    for (let l = this.layers.length - 1; l >= 0; l--) {
+      this.layerBackward(l, dres, st.resid[l], st.layers[l], B, T, l > 0 || full);
+    }
+
+    if (full) {
+      embeddingBackward(gpu, p.grad(this.embedName)!, dres, st.idsCpu, N, C);
+      if (st.posCpu) embeddingBackward(gpu, p.grad('transformer.wpe.weight')!, dres, st.posCpu, N, C);
+    }
+    gpu.release(dres);
+  }
+
+  /** dres: in = d(layer output), out = d(layer input) (when needInputGrad). */
+  private layerBackward(l: number, dres: Tensor, x: Tensor, s: LayerSaved, B: number, T: number, needInputGrad: boolean): void {
+    const { gpu, config: c, params: p } = this;
+    const L = this.layers[l];
+    const N = B * T, C = c.hiddenSize, F = c.intermediateSize;
+    const qDim = c.numHeads * c.headDim, kvDim = c.numKvHeads * c.headDim;
+    const t = s.t;
+    const back = (key: string, dx: Tensor | null, dy: Tensor, acc: boolean) => linearBackward(gpu, p, L.linears[key], dx, dy, s.lin[key], N, acc);
+
+    // MLP: out = x2 + mlp(norm(x2))
+    const da = gpu.tensor([N, F], 'd.mlp.act');
+    const dh2 = gpu.tensor([N, C], 'd.h2');
+    if (c.architecture === 'gpt2') {
+      back('proj', da, dres, false);
+      const df = gpu.tensor([N, F], 'd.mlp.fc');
+      geluBackward(gpu, df, da, t.f);
+      back('fc', dh2, df, false);
+      gpu.release(df);
+    } else {
+      back('down', da, dres, false);
+      const dg = gpu.tensor([N, F], 'd.gate'), du = gpu.tensor([N, F], 'd.up');
+      swigluBackward(gpu, dg, du, da, t.g, t.u, N * F);
+      back('gate', dh2, dg, false);
+      back('up', dh2, du, true);
+      gpu.release(dg, du);
+    }
+    gpu.release(da);
+    this.normBackward(dres, dh2, t.x2, t.mean2 ?? null, t.rstd2, L.mlpNorm, N, true);              // dres = d x2
+    gpu.release(dh2);
+
+    // Attention: x2 = x + o_proj(attn(norm(x)))
+    const datt = gpu.tensor([N, qDim], 'd.att');
+    back('o', datt, dres, false);
+    const dqr = gpu.tensor([N, qDim], 'd.q'), dkr = gpu.tensor([N, kvDim], 'd.k'), dv = gpu.tensor([N, kvDim], 'd.v');
+    attentionBackward(gpu, dqr, dkr, dv, datt, t.att, t.lse, t.qr, t.kr, t.v, this.attentionDims(B, T, 0), 1 / Math.sqrt(c.headDim));
+    gpu.release(datt);
+    const dh1 = needInputGrad ? gpu.tensor([N, C], 'd.h1') : null;
+    if (c.architecture === 'gpt2') {
+      const dqkv = gpu.tensor([N, 3 * C], 'd.qkv');
+      copyColumns(gpu, dqkv, 3 * C, 0, dqr, C, 0, C, N);
+      copyColumns(gpu, dqkv, 3 * C, C, dkr, C, 0, C, N);
+      copyColumns(gpu, dqkv, 3 * C, 2 * C, dv, C, 0, C, N);
+      back('c_attn', dh1, dqkv, false);
+      gpu.release(dqkv);
+    } else {
+      const dq = gpu.tensor([N, qDim], 'd.q.pre'), dk = gpu.tensor([N, kvDim], 'd.k.pre');
+      ropeBackward(gpu, dq, dqr, this.ropeDims(B, T, c.numHeads, 0));
+      ropeBackward(gpu, dk, dkr, this.ropeDims(B, T, c.numKvHeads, 0));
+      back('q', dh1, dq, false);
+      back('k', dh1, dk, true);
+      back('v', dh1, dv, true);
+      gpu.release(dq, dk);
+    }
+    gpu.release(dqr, dkr, dv);
+    if (dh1) {
+      this.normBackward(dres, dh1, x, t.mean1 ?? null, t.rstd1, L.attnNorm, N, true);              // dres = d x
+      gpu.release(dh1);
+    }
+  }
+
+  // ---- generation support --------------------------------------------------------------------------
+
+  createCache(B: number, capacity: number): KvCache {
+    const w = this.config.numKvHeads * this.config.headDim;
+    return {
+      capacity, B, length: 0,
+      k: this.layers.map((_, l) => this.gpu.tensor([B, capacity, w], `cache.k.${l}`)),
+      v: this.layers.map((_, l) => this.gpu.tensor([B, capacity, w], `cache.v.${l}`)),
+    };
+  }
+
+  releaseCache(cache: KvCache): void {
+    this.gpu.release(...cache.k, ...cache.v);
+  }
+
+  destroy(): void {
+    this.params.destroy();
+  }
+}

@@ -1,0 +1,158 @@
+// The training loop: seeded data order, gradient accumulation, LR schedule, global grad-norm clipping and
+// AdamW, all on the GPU; the only readback per optimizer step is the per-token losses (and the grad norm)
+// for metrics. Deterministic: the same model, data, config and seed give the same losses bit for bit.
+//
+// Loss normalisation: the mean over every counted target token of the whole optimizer step (all its
+// micro-batches), as transformers does with num_items_in_batch, so gradAccumSteps × batchSize behaves like
+// one big batch.
+import type { Tensor } from '../gpu/runtime';
+import { adamwUpdate, gradNorm } from '../ops/optim';
+import { Rng } from '../model/random';
+import type { Transformer } from '../model/transformer';
+import { makeBatch, type Batch, type Example } from './batch';
+import { learningRate, type LrSchedule } from './schedule';
+
+export interface TrainConfig {
+  lr: number;
+  schedule: LrSchedule;
+  warmupSteps: number;
+  /** Optimizer steps to run; when 0, derived from epochs. */
+  maxSteps: number;
+  epochs: number;
+  batchSize: number;
+  gradAccumSteps: number;
+  maxSeqLength: number;
+  weightDecay: number;
+  maxGradNorm: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  seed: number;
+  /** Shuffle the data each epoch (seeded). */
+  shuffle: boolean;
+}
+
+export const DEFAULT_TRAIN: TrainConfig = {
+  lr: 2e-4, schedule: 'linear', warmupSteps: 0, maxSteps: 0, epochs: 1,
+  batchSize: 4, gradAccumSteps: 1, maxSeqLength: 512,
+  weightDecay: 0, maxGradNorm: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8, seed: 42, shuffle: true,
+};
+
+export interface StepMetrics {
+  step: number;        // optimizer steps done (1-based after the first)
+  epoch: number;
+  loss: number;        // mean masked loss of this step
+  lr: number;
+  gradNorm: number;    // before clipping
+  tokens: number;      // counted target tokens in this step
+  seqTokens: number;   // all positions processed (B·T summed)
+}
+
+/** Everything needed to resume exactly (besides the flat params and AdamW moments). */
+export interface TrainerState {
+  step: number;
+  epoch: number;
+  cursor: number;      // index into `order` of the next example
+  order: number[];
+  rngState: number;
+}
+
+export class Trainer {
+  readonly totalSteps: number;
+  state: TrainerState;
+  private readonly rng: Rng;
+  private readonly norm: Tensor;
+
+  constructor(readonly model: Transformer, readonly data: Example[], readonly cfg: TrainConfig, padId = 0) {
+    if (!model.params.flat) throw new Error('nothing to train: the model has no trainable parameters');
+    if (data.length === 0) throw new Error('no training examples');
+    this.padId = padId;
+    const perEpoch = Math.ceil(data.length / (cfg.batchSize * cfg.gradAccumSteps));
+    this.totalSteps = cfg.maxSteps > 0 ? cfg.maxSteps : perEpoch * cfg.epochs;
+    this.rng = new Rng(cfg.seed);
+    this.state = { step: 0, epoch: 0, cursor: 0, order: this.newOrder(), rngState: this.rng.state };
+    this.norm = model.gpu.tensor([1], 'gradNorm');
+  }
+
+  private readonly padId: number;
+
+  private newOrder(): number[] {
+    return this.cfg.shuffle ? this.rng.permutation(this.data.length) : this.data.map((_, i) => i);
+  }
+
+  get done(): boolean {
+    return this.state.step >= this.totalSteps;
+  }
+
+  /** The next micro-batch in data order, wrapping into a new (reshuffled) epoch. */
+  private nextBatch(): Batch {
+    const picked: Example[] = [];
+    while (picked.length < this.cfg.batchSize) {
+      if (this.state.cursor >= this.state.order.length) {
+        this.state.epoch++;
+        this.state.cursor = 0;
+        this.state.order = this.newOrder();
+      }
+      picked.push(this.data[this.state.order[this.state.cursor++]]);
+    }
+    return makeBatch(picked, this.cfg.maxSeqLength, this.padId);
+  }
+
+  /** One optimizer step: gradAccumSteps micro-batches, clip, AdamW. */
+  async step(): Promise<StepMetrics> {
+    const { model, cfg } = this;
+    const { gpu } = model;
+    const flat = model.params.flat!;
+    const batches = Array.from({ length: cfg.gradAccumSteps }, () => this.nextBatch());
+    const tokens = batches.reduce((s, b) => s + b.tokens, 0);
+    const gradScale = tokens > 0 ? 1 / tokens : 0;
+    const epoch = this.state.epoch;
+
+    gpu.fill(flat.grads, 0);
+    const losses: { t: Tensor; n: number }[] = [];
+    batches.forEach((b, i) => {
+      const seed = (cfg.seed * 1_000_003 + this.state.step * 131 + i) >>> 0;
+      losses.push({ t: model.trainStep(b, gradScale, seed), n: b.B * b.T });
+    });
+    gradNorm(gpu, this.norm, flat.grads, flat.size);
+    const lr = learningRate({ schedule: cfg.schedule, lr: cfg.lr, warmupSteps: cfg.warmupSteps, totalSteps: this.totalSteps }, this.state.step);
+    adamwUpdate(gpu, flat.params, flat.grads, flat.m, flat.v, this.norm, flat.size, {
+      lr, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay,
+      step: this.state.step + 1, maxGradNorm: cfg.maxGradNorm,
+    }, flat.decayMask);
+    this.state.step++;
+    this.state.rngState = this.rng.state;
+
+    let lossSum = 0;
+    for (const { t, n } of losses) {
+      const v = await gpu.read(t, n);
+      for (let i = 0; i < n; i++) lossSum += v[i];
+      gpu.release(t);
+    }
+    const norm = (await gpu.read(this.norm))[0];
+    return {
+      step: this.state.step, epoch, loss: tokens > 0 ? lossSum / tokens : 0, lr, gradNorm: norm, tokens,
+      seqTokens: batches.reduce((s, b) => s + b.B * b.T, 0),
+    };
+  }
+
+  /** Restores the data order and RNG for an exact resume (params and moments restored via the ParamTable). */
+  restore(state: TrainerState): void {
+    this.state = { ...state, order: [...state.order] };
+    this.rng.state = state.rngState;
+  }
+}
+
+/** Mean masked loss over a set of examples (validation), no gradients. */
+export async function evaluateLoss(model: Transformer, data: Example[], batchSize: number, maxSeqLength: number, padId = 0): Promise<{ loss: number; tokens: number }> {
+  let sum = 0, tokens = 0;
+  for (let i = 0; i < data.length; i += batchSize) {
+    const b = makeBatch(data.slice(i, i + batchSize), maxSeqLength, padId);
+    const t = model.evalLosses(b);
+    const v = await model.gpu.read(t, b.B * b.T);
+    model.gpu.release(t);
+    for (let j = 0; j < v.length; j++) sum += v[j];
+    tokens += b.tokens;
+  }
+  return { loss: tokens > 0 ? sum / tokens : 0, tokens };
+}
