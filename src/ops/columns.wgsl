@@ -1,7 +1,7 @@
 // dst[n, dstCol + c] = src[n, srcCol + c] for n < N, c < width. One thread per copied element.
 struct Params { N: u32, width: u32, srcCols: u32, srcCol: u32, dstCols: u32, dstCol: u32 }
 
-@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(0) var<storage, read_write> src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 

@@ -9,7 +9,7 @@ const K: f32 = 0.7978845608028654;
 const C: f32 = 0.044715;
 override WG: u32 = 256;
 
-@group(0) @binding(0) var<storage, read> inp: array<f32>;
+@group(0) @binding(0) var<storage, read_write> inp: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 

@@ -7,8 +7,8 @@ const K: f32 = 0.7978845608028654;
 const C: f32 = 0.044715;
 override WG: u32 = 256;
 
-@group(0) @binding(0) var<storage, read> inp: array<f32>;
-@group(0) @binding(1) var<storage, read> dout: array<f32>;
+@group(0) @binding(0) var<storage, read_write> inp: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dout: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dinp: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 

@@ -1,0 +1,70 @@
+// Autoregressive generation on the GPU with a KV cache: one prefill forward over the prompt, then one
+// forward per new token over just that token. Streams token by token (an async generator), stops at any
+// stop token id (EOS and the chat template's end-of-turn), a stop string, or maxNewTokens.
+// Base and tuned share the loaded base weights: the tuned model is the same Transformer with LoRA on.
+import type { Transformer } from '../model/transformer';
+import { Rng } from '../model/random';
+import { sampleToken, type SamplingOptions } from './sampler';
+
+export interface GenerateOptions extends SamplingOptions {
+  maxNewTokens: number;
+  stopTokenIds: number[];
+  stopStrings: string[];
+  /** Turns ids into text, for stop strings and streaming (the tokenizer's decode). */
+  decode?: (ids: number[]) => string;
+}
+
+export interface GenerateStep {
+  token: number;
+  /** Full decoded text so far (when decode is given). */
+  text: string;
+  done: boolean;
+  finishReason: 'stop-token' | 'stop-string' | 'length' | null;
+}
+
+export async function* generate(model: Transformer, prompt: number[], opts: GenerateOptions): AsyncGenerator<GenerateStep> {
+  if (prompt.length === 0) throw new Error('generate: empty prompt');
+  const { gpu } = model;
+  const capacity = Math.min(model.config.maxPositions, prompt.length + opts.maxNewTokens);
+  if (prompt.length >= capacity && model.config.architecture === 'gpt2') {
+    throw new Error(`prompt of ${prompt.length} tokens leaves no room under the model's ${model.config.maxPositions} positions`);
+  }
+  const cache = model.createCache(1, Math.max(capacity, prompt.length + 1));
+  const rng = new Rng(opts.seed);
+  const context = [...prompt];
+  const out: number[] = [];
+  try {
+    let next = prompt;
+    for (let i = 0; i < opts.maxNewTokens; i++) {
+      if (cache.length + next.length > cache.capacity) break;
+      const st = model.forward({ B: 1, T: next.length, ids: Uint32Array.from(next) }, { save: false, cache, lastOnly: true });
+      const logits = await gpu.read(st.logits);
+      model.release(st);
+      const token = sampleToken(logits, opts, rng, context);
+      context.push(token);
+      out.push(token);
+      const stopToken = opts.stopTokenIds.includes(token);
+      const text = opts.decode ? opts.decode(stopToken ? out.slice(0, -1) : out) : '';
+      const stopString = opts.stopStrings.find((s) => s && text.includes(s));
+      const last = i === opts.maxNewTokens - 1;
+      const finishReason = stopToken ? 'stop-token' : stopString ? 'stop-string' : last ? 'length' : null;
+      yield { token, text: stopString ? text.slice(0, text.indexOf(stopString)) : text, done: finishReason !== null, finishReason };
+      if (finishReason) return;
+      next = [token];
+    }
+  } finally {
+    model.releaseCache(cache);
+  }
+}
+
+/** Runs generation to the end and returns the new token ids and text. */
+export async function generateAll(model: Transformer, prompt: number[], opts: GenerateOptions): Promise<{ tokens: number[]; text: string; finishReason: GenerateStep['finishReason'] }> {
+  const tokens: number[] = [];
+  let text = '', finishReason: GenerateStep['finishReason'] = null;
+  for await (const s of generate(model, prompt, opts)) {
+    tokens.push(s.token);
+    text = s.text;
+    finishReason = s.finishReason;
+  }
+  return { tokens, text, finishReason };
+}
