@@ -1,8 +1,11 @@
-// Sum of squares, one stage of the deterministic two-stage global grad-norm (see optim.ts):
-//   stage 1: G workgroups, workgroup g writes dst[g] = sum over i ≡ g*WG + lid (mod G*WG) of src[i]^2
-//   stage 2: one workgroup over the G partials, dst[0] = sqrt(sum src[i])   (p.square = 0, p.root = 1)
-// The order of every addition is fixed by (n, G, WG), so the result is the same bit for bit on every run.
-// Bindings: src [n], dst [G or 1], params { n, square, root }. Both read_write: see crossentropy.wgsl.
+// Sum of squares, one stage of the deterministic two-stage global grad-norm (see optim.ts), in two layouts:
+//   sumSquares (tree, real GPUs):
+//     stage 1: G workgroups, workgroup g writes dst[g] = sum over i ≡ g*WG + lid (mod G*WG) of src[i]^2
+//     stage 2: one workgroup over the G partials, dst[0] = sqrt(sum src[i])   (p.square = 0, p.root = 1)
+//   sumSquaresPerInvocation (software adapters): the same without workgroup memory or barriers, one partial
+//     per invocation; stage 2 is one invocation.
+// The order of every addition is fixed by (n, layout), so the result is the same bit for bit on every run.
+// Bindings: src [n], dst [partials or 1], params { n, square, root }. Both read_write: see crossentropy.wgsl.
 
 struct Params { n: u32, square: u32, root: u32 }
 
@@ -31,4 +34,18 @@ fn sumSquares(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
   if (lid == 0u) {
     dst[wid.x] = select(red[0], sqrt(red[0]), p.root != 0u);
   }
+}
+
+// The same stage without workgroup memory or barriers, for software adapters (SwiftShader), where a barrier
+// costs more than the arithmetic: invocation i of the grid writes dst[i] = sum over k ≡ i (mod grid size).
+// Stage 2 runs it as a single invocation (WG = 1, one workgroup).
+@compute @workgroup_size(WG)
+fn sumSquaresPerInvocation(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let stride = nwg.x * WG;
+  var acc = 0.0;
+  for (var k = gid.x; k < p.n; k += stride) {
+    let x = src[k];
+    acc += select(x, x * x, p.square != 0u);
+  }
+  dst[gid.x] = select(acc, sqrt(acc), p.root != 0u);
 }

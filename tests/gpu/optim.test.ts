@@ -5,7 +5,7 @@
 // v rtol 1e-4 / atol 1e-10 (v ~ g² ~ 1e-3; its (1 - beta2) g² term is the least precise).
 import { describe, expect, it } from 'vitest';
 import type { Gpu, Tensor } from '../../src/gpu/runtime';
-import { adamwCpu, adamwUpdate, gradNorm, gradNormCpu, type AdamWOptions } from '../../src/ops/optim';
+import { adamwCpu, adamwUpdate, gradNorm, gradNormCpu, type AdamWOptions, type GradNormLayout } from '../../src/ops/optim';
 import { expectClose, randn } from '../helpers/check';
 import { testGpu } from '../helpers/gpu';
 
@@ -22,17 +22,18 @@ function viewOf(gpu: Gpu, n: number, data: ArrayLike<number>, label: string): { 
   return { table, t };
 }
 
-describe('gradNorm', () => {
+// Both layouts run everywhere, whatever gradNormLayout would pick for this adapter.
+describe.each(['tree', 'perInvocation'] as GradNormLayout[])('gradNorm (%s)', (layout) => {
   for (const n of [1, 63, 64, 100_003]) {
     it(`matches the CPU norm and repeats bit for bit (n=${n})`, async () => {
       const gpu = await testGpu();
       const g = randn(n, n + 5, 0.1);
       const { table, t } = viewOf(gpu, n, g, 'grads');
       const out = gpu.tensor([1], 'norm');
-      gradNorm(gpu, out, t, n);
+      gradNorm(gpu, out, t, n, layout);
       const first = (await gpu.read(out))[0];
       expectClose([first], [gradNormCpu(g)], NORM_TOL, 'gradNorm');
-      gradNorm(gpu, out, t, n);
+      gradNorm(gpu, out, t, n, layout);
       expect((await gpu.read(out))[0]).toBe(first);
       gpu.release(table, out);
     });
