@@ -14,9 +14,10 @@ const GRAD_TOL = { rtol: 1e-4, atol: 1e-8 };
 const SAME_BODY_TOL = { rtol: 1e-6, atol: 1e-12 };
 const GUARD = 64; // elements of sentinel around each view: kernels must not write outside it
 const SENTINEL = 5;
-// Both row layouts run everywhere, whatever crossEntropyLayout would pick for this adapter.
+// Every layout crossEntropyLayout can pick runs everywhere, whatever it would pick for this adapter:
+// real GPUs take the first, software adapters the other two (by N).
 const LAYOUTS: { layout: CrossEntropyLayout; WG: number }[] = [
-  { layout: 'rowPerWorkgroup', WG: 256 }, { layout: 'rowPerInvocation', WG: 16 },
+  { layout: 'rowPerWorkgroup', WG: 256 }, { layout: 'rowPerWorkgroup', WG: 64 }, { layout: 'rowPerInvocation', WG: 16 },
 ];
 
 interface Case { logits: Float32Array; targets: Uint32Array; mask: Float32Array; gradScale: number }
