@@ -60,7 +60,7 @@ const CASES: TemplateCase[] = [
   { pkg: 'gemma3', endOfTurn: '<end_of_turn>', target: (c) => c.trim() + '<end_of_turn>', prefixStable: true },
 ];
 
-describe.each(CASES)('$pkg chat template', (c) => {
+describe.each(CASES)('$pkg chat template', { timeout: 30_000 }, (c) => {
   let tok: Tokenizer;
   let template: ChatTemplate;
   beforeAll(async () => ({ tok, template } = await real(c.pkg)), 60_000);

@@ -67,7 +67,8 @@ describe('memory estimate', () => {
   });
 });
 
-describe('loading from memory', () => {
+// Loading parses tokenizers and safetensors: allow for a busy machine (the project's default is 5 s).
+describe('loading from memory', { timeout: 60_000 }, () => {
   test('llama-small: config, every expected tensor, tokenizer, ChatML template, generation config', async () => {
     const files = buildTinyModel('llama-small', 3);
     const m = await loadHfModel(filesFromMap('llama-small', files));
@@ -119,7 +120,7 @@ describe('loading from memory', () => {
   });
 });
 
-describe('refusals name the file and the problem', () => {
+describe('refusals name the file and the problem', { timeout: 60_000 }, () => {
   const base = (): Map<string, Uint8Array> => buildTinyModel('llama-small', 7);
   const text = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v));
   const load = (files: Map<string, Uint8Array>): Promise<unknown> => loadHfModel(filesFromMap('m', files));

@@ -46,7 +46,7 @@ const CASES: Case[] = [
   { pkg: 'gemma3', specials: ['<bos>', '<start_of_turn>', '<end_of_turn>', '<eos>', '<pad>'], bos: '<bos>', eos: '<end_of_turn>', pad: '<pad>', addsBos: true },
 ];
 
-describe.each(CASES)('$pkg tokenizer.json', (c) => {
+describe.each(CASES)('$pkg tokenizer.json', { timeout: 30_000 }, (c) => {
   let tok: Tokenizer;
   let reference: { encode(text: string, opts?: { add_special_tokens?: boolean }): number[] };
 
