@@ -33,6 +33,19 @@ scope.onmessage = async (ev: MessageEvent<DataRequest>) => {
         post({ id: req.id, kind: 'return', method: 'duplicates', result });
         break;
       }
+      case 'loadTokenizer': {
+        post({ id: req.id, kind: 'return', method: 'loadTokenizer', result: await engine.loadTokenizer(req.args.files) });
+        break;
+      }
+      case 'tokenStats': {
+        const result = await engine.tokenStats(req.args.records, req.args.options, (pr) => progress({ id: req.id, kind: 'progress', progress: pr }));
+        post({ id: req.id, kind: 'return', method: 'tokenStats', result });
+        break;
+      }
+      case 'previewTokens': {
+        post({ id: req.id, kind: 'return', method: 'previewTokens', result: await engine.previewTokens(req.args.messages, req.args.options) });
+        break;
+      }
     }
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));

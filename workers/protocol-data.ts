@@ -4,10 +4,15 @@
 import type { DedupeInput, DedupeRequestOptions, ImportRequestOptions, Progress } from '../src/data/engine';
 import type { DuplicateGroup } from '../src/data/dedupe';
 import type { FileImport } from '../src/data/import';
+import type { PreviewToken, TokenizerFiles, TokenizerInfo, TokenOptions, TokenStats } from '../src/data/tokens';
+import type { ChatMessage } from '../src/data/types';
 
 export interface DataCalls {
   import: { args: { file: File; name: string; options: ImportRequestOptions }; result: FileImport };
   duplicates: { args: { records: DedupeInput[]; options: DedupeRequestOptions }; result: DuplicateGroup[] };
+  loadTokenizer: { args: { files: TokenizerFiles }; result: TokenizerInfo };
+  tokenStats: { args: { records: DedupeInput[]; options: TokenOptions }; result: TokenStats };
+  previewTokens: { args: { messages: ChatMessage[]; options: TokenOptions }; result: PreviewToken[] };
 }
 
 export type DataMethod = keyof DataCalls;

@@ -4,10 +4,11 @@
 import { blobSource } from './bytes';
 import { findDuplicates, type DedupeOptions, type DuplicateGroup } from './dedupe';
 import { importSource, type FileImport, type ImportOptions } from './import';
-import type { Conversation } from './types';
+import { loadTokenizerFiles, previewTokens, tokenStats, type LoadedTokenizer, type PreviewToken, type TokenizerFiles, type TokenizerInfo, type TokenOptions, type TokenStats } from './tokens';
+import type { ChatMessage, Conversation } from './types';
 
 export interface Progress {
-  phase: 'import' | 'duplicates';
+  phase: 'import' | 'duplicates' | 'tokens';
   /** 0..1 */
   fraction: number;
   label: string;
@@ -20,10 +21,19 @@ export type DedupeInput = Pick<Conversation, 'id' | 'messages'>;
 export interface DataEngine {
   importFile(file: File | (Blob & { name: string }), opts: ImportRequestOptions, onProgress?: (p: Progress) => void): Promise<FileImport>;
   findDuplicates(records: readonly DedupeInput[], opts: DedupeRequestOptions, onProgress?: (p: Progress) => void): Promise<DuplicateGroup[]>;
+  /** Loads the tokenizer (and chat template) the next two calls use; replaces any earlier one. */
+  loadTokenizer(files: TokenizerFiles): Promise<TokenizerInfo>;
+  tokenStats(records: readonly DedupeInput[], opts: TokenOptions, onProgress?: (p: Progress) => void): Promise<TokenStats>;
+  previewTokens(messages: ChatMessage[], opts: TokenOptions): Promise<PreviewToken[]>;
   dispose(): void;
 }
 
 export function createLocalEngine(): DataEngine {
+  let tokenizer: LoadedTokenizer | null = null;
+  const loaded = (): LoadedTokenizer => {
+    if (!tokenizer) throw new Error('no tokenizer loaded');
+    return tokenizer;
+  };
   return {
     importFile(file, opts, onProgress) {
       return importSource(blobSource(file.name, file), {
@@ -32,6 +42,16 @@ export function createLocalEngine(): DataEngine {
     },
     async findDuplicates(records, opts, onProgress) {
       return findDuplicates(records, { ...opts, onProgress: (fraction) => onProgress?.({ phase: 'duplicates', fraction, label: 'duplicates' }) });
+    },
+    async loadTokenizer(files) {
+      tokenizer = await loadTokenizerFiles(files);
+      return tokenizer.info;
+    },
+    async tokenStats(records, opts, onProgress) {
+      return tokenStats(loaded(), records, opts, (fraction) => onProgress?.({ phase: 'tokens', fraction, label: 'tokens' }));
+    },
+    async previewTokens(messages, opts) {
+      return previewTokens(loaded(), messages, opts);
     },
     dispose() {},
   };

@@ -41,6 +41,10 @@ export function createWorkerEngine(worker: Worker): DataEngine {
     importFile: (file, options, onProgress) => call('import', { file: file as File, name: file.name, options }, onProgress),
     findDuplicates: (records, options, onProgress) =>
       call('duplicates', { records: records.map((r) => ({ id: r.id, messages: r.messages })), options }, onProgress),
+    loadTokenizer: (files) => call('loadTokenizer', { files }),
+    tokenStats: (records, options, onProgress) =>
+      call('tokenStats', { records: records.map((r) => ({ id: r.id, messages: r.messages })), options }, onProgress),
+    previewTokens: (messages, options) => call('previewTokens', { messages, options }),
     dispose: () => worker.terminate(),
   };
 }

@@ -1,7 +1,10 @@
 // The dataset studio in headless Chromium, as a user meets it: pick files, drop a file, see the bad rows
 // named, fix one, edit a row, flag, delete and undo, find duplicates and keep one, then reload the page
 // and find all of it still there (IndexedDB). Also: markup in user data is shown as text, never run.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startApp, type RunningApp } from './helpers/app';
@@ -92,6 +95,26 @@ describe('dataset studio', () => {
     await page.getByRole('search').getByLabel('Flag').selectOption('flagged');
     await expect.poll(() => status().textContent()).toBe('1 of 9 examples shown');
     await page.getByRole('search').getByLabel('Flag').selectOption('all');
+  });
+
+  it('counts tokens with a picked tokenizer and previews one example as training sees it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tok-'));
+    const files = buildTinyModel('llama-small', 1);
+    for (const n of ['tokenizer.json', 'tokenizer_config.json']) writeFileSync(join(dir, n), files.get(n)!);
+    await page.getByLabel('Tokenizer files (tokenizer.json, tokenizer_config.json)').setInputFiles([join(dir, 'tokenizer.json'), join(dir, 'tokenizer_config.json')]);
+    const stats = page.getByRole('definition');
+    await expect.poll(() => stats.count(), { timeout: 15_000 }).toBe(3);
+    expect(Number((await stats.first().textContent())!.replace(/,/g, ''))).toBeGreaterThan(0);
+    expect(await page.getByRole('img', { name: /^Token length histogram: 9 examples/ }).count()).toBe(1);
+
+    await page.getByRole('button', { name: 'Preview tokens of alpaca.jsonl line 3' }).click();
+    const preview = page.getByRole('region', { name: 'Training preview' });
+    await expect.poll(() => preview.getByRole('status').textContent()).toMatch(/^\d+ tokens, \d+ trained on$/);
+    const [all, trained] = (await preview.getByRole('status').textContent())!.match(/\d+/g)!.map(Number);
+    expect(trained).toBeGreaterThan(0);
+    expect(trained).toBeLessThan(all);
+    await page.getByLabel('Train on assistant turns only').uncheck();
+    await expect.poll(async () => (await preview.getByRole('status').textContent())!.match(/\d+/g)!.map(Number)).toEqual([all, all - 1]);
   });
 
   it('everything is still there after a reload', async () => {

@@ -43,7 +43,14 @@ export function RecordsTable() {
   const quality = useStudio(sel.quality);
   const selection = useStudio((s) => s.selection);
   const sort = useStudio((s) => s.query.sort);
-  const { setSelected, clearSelection, setFlag, deleteRecords, undo, redo } = useStudio((s) => s);
+  const setSelected = useStudio((s) => s.setSelected);
+  const clearSelection = useStudio((s) => s.clearSelection);
+  const setFlag = useStudio((s) => s.setFlag);
+  const deleteRecords = useStudio((s) => s.deleteRecords);
+  const undo = useStudio((s) => s.undo);
+  const redo = useStudio((s) => s.redo);
+  const previewExample = useStudio((s) => s.previewExample);
+  const hasTokenizer = useStudio((s) => s.tokenizer !== null);
   const canUndo = useStudio(sel.canUndo);
   const canRedo = useStudio(sel.canRedo);
   const [editing, setEditing] = useState<string | null>(null);
@@ -97,11 +104,12 @@ export function RecordsTable() {
             <button type="button" onClick={() => setEditing(r.id)} aria-label={`Edit ${name}`}>Edit</button>
             <button type="button" onClick={() => setFlag([r.id], !r.flagged)} aria-label={`${r.flagged ? 'Unflag' : 'Flag'} ${name}`}>{r.flagged ? 'Unflag' : 'Flag'}</button>
             <button type="button" onClick={() => deleteRecords([r.id])} aria-label={`Delete ${name}`}>Delete</button>
+            {hasTokenizer && <button type="button" onClick={() => void previewExample(r.id)} aria-label={`Preview tokens of ${name}`}>Tokens</button>}
           </>
         );
       },
     }),
-  ]), [quality, selection, setSelected, setFlag, deleteRecords]);
+  ]), [quality, selection, setSelected, setFlag, deleteRecords, hasTokenizer, previewExample]);
 
   const table = useTable({ features, columns, data: rows, getRowId: (r) => r.id });
   const modelRows = table.getRowModel().rows;

@@ -1,9 +1,96 @@
-// Token statistics and the training preview: placeholder until the tokenizer panel lands (next commit).
+// Token statistics with the chosen model's tokenizer, and one example exactly as training sees it.
+// The user picks the model's tokenizer.json and tokenizer_config.json (its chat template); tokenizing
+// runs in the data worker. Shows a length histogram against the max sequence length, total trainable
+// tokens, and — for the example chosen with a row's "Tokens" button — every token coloured by whether the
+// loss counts it (assistant-only by default; a switch trains on the whole sequence). Token text is
+// rendered as text.
+import { datasetsSelectors as sel, useStudio } from '../../store';
+import type { PreviewToken, TokenStats } from '../../../src/data/tokens';
+
+const BINS = 24;
+
+function Histogram({ stats, maxSeqLen }: { stats: TokenStats; maxSeqLen: number }) {
+  const lengths = stats.lengths.map(([, n]) => n);
+  if (!lengths.length) return null;
+  const top = Math.max(maxSeqLen * 1.25, ...lengths.slice(0, 200_000)) + 1;
+  const width = top / BINS;
+  const counts = new Array<number>(BINS).fill(0);
+  for (const n of lengths) counts[Math.min(BINS - 1, Math.floor(n / width))]++;
+  const peak = Math.max(...counts);
+  const over = lengths.filter((n) => n > maxSeqLen).length;
+  const sorted = [...lengths].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  return (
+    <figure>
+      <div className="histogram" role="img" aria-label={`Token length histogram: ${lengths.length} examples, median ${median} tokens, longest ${sorted[sorted.length - 1]}, ${over} longer than ${maxSeqLen}`}>
+        {counts.map((c, i) => (
+          <div key={i} className={(i + 1) * width > maxSeqLen ? 'bar over' : 'bar'} style={{ height: `${(100 * c) / peak}%` }} title={`${Math.round(i * width)}–${Math.round((i + 1) * width)} tokens: ${c}`} />
+        ))}
+      </div>
+      <figcaption>Example lengths in tokens (0–{Math.round(top)}); red bins are past the max sequence length {maxSeqLen}.</figcaption>
+    </figure>
+  );
+}
+
+function Token({ t }: { t: PreviewToken }) {
+  const cls = `tok ${t.target ? 'target' : 'context'}${t.cut ? ' cut' : ''}`;
+  return <span className={cls} title={`#${t.id}${t.target ? ' · trained' : ''}${t.cut ? ' · cut' : ''}`}>{t.text}</span>;
+}
+
 export function TokensPanel() {
+  const tokenizer = useStudio((s) => s.tokenizer);
+  const stats = useStudio((s) => s.tokenStats);
+  const maxSeqLen = useStudio((s) => s.quality.maxSeqLen);
+  const assistantOnly = useStudio((s) => s.assistantOnly);
+  const preview = useStudio((s) => s.preview);
+  const loadTokenizer = useStudio((s) => s.loadTokenizer);
+  const computeTokenStats = useStudio((s) => s.computeTokenStats);
+  const setAssistantOnly = useStudio((s) => s.setAssistantOnly);
+  const byId = useStudio(sel.recordById);
+  const previewRec = preview ? byId.get(preview.id) : undefined;
+  const over = stats ? stats.lengths.filter(([, n]) => n > maxSeqLen).length : 0;
   return (
     <section aria-labelledby="tokens-heading" className="panel">
       <h2 id="tokens-heading">Tokens</h2>
-      <p>Load a tokenizer to see token statistics.</p>
+      <label>
+        Tokenizer files (tokenizer.json, tokenizer_config.json)
+        <input type="file" multiple accept=".json" onChange={(e) => { const f = [...(e.target.files ?? [])]; e.target.value = ''; if (f.length) void loadTokenizer(f); }} />
+      </label>
+      {!tokenizer ? <p className="hint">Pick the chosen model's tokenizer files to count tokens exactly and preview training examples.</p> : (
+        <>
+          <p>
+            Tokenizer: {tokenizer.name} · vocabulary {tokenizer.info.vocabSize} ·{' '}
+            {tokenizer.info.hasTemplate ? 'model chat template' : 'no chat template in the config: plain “### User/Assistant” fallback'}
+          </p>
+          <div className="row">
+            <label><input type="checkbox" checked={assistantOnly} onChange={(e) => setAssistantOnly(e.target.checked)} /> Train on assistant turns only</label>
+            <button type="button" onClick={() => void computeTokenStats()}>Recompute token statistics</button>
+          </div>
+        </>
+      )}
+      {stats && (
+        <>
+          <dl className="token-stats" aria-label="Token statistics">
+            <dt>Total trainable tokens</dt><dd>{stats.trainable.toLocaleString('en-US')}</dd>
+            <dt>Tokens after the cut at {maxSeqLen}</dt><dd>{stats.total.toLocaleString('en-US')}</dd>
+            <dt>Examples longer than {maxSeqLen}</dt><dd>{over} ({stats.cut.toLocaleString('en-US')} tokens cut)</dd>
+          </dl>
+          {stats.failures.length > 0 && <p role="note">{stats.failures.length} examples could not be rendered by the chat template: {stats.failures[0].reason}</p>}
+          <Histogram stats={stats} maxSeqLen={maxSeqLen} />
+        </>
+      )}
+      {preview && previewRec && (
+        <div role="region" aria-label="Training preview">
+          <h3>As training sees {previewRec.source.file} line {previewRec.source.line}</h3>
+          <p role="status">
+            {preview.tokens.length} tokens, {preview.tokens.filter((t) => t.target && !t.cut).length} trained on
+            {preview.tokens.some((t) => t.cut) ? `, ${preview.tokens.filter((t) => t.cut).length} cut by the max sequence length` : ''}
+            {preview.rev !== previewRec.rev ? ' (row edited since: press its Tokens button again)' : ''}
+          </p>
+          <p className="hint">Green: the loss counts the token. Grey: context only. Struck through: cut.</p>
+          <div className="token-preview">{preview.tokens.map((t, i) => <Token key={i} t={t} />)}</div>
+        </div>
+      )}
     </section>
   );
 }

@@ -34,7 +34,11 @@ export interface DatasetsActions {
   keepFirstOfAll(): void;
   applySplit(cfg: SplitConfig): void;
   setQualityOptions(q: Partial<DatasetsState['quality']>): void;
-  setTokenCounts(counts: ReadonlyMap<string, number> | null): void;
+  /** Loads tokenizer.json + tokenizer_config.json (picked together) into the engine. */
+  loadTokenizer(files: File[]): Promise<void>;
+  computeTokenStats(): Promise<void>;
+  setAssistantOnly(on: boolean): void;
+  previewExample(id: string): Promise<void>;
   newDataset(name: string): Promise<void>;
   openDataset(id: string, version?: number): Promise<void>;
   deleteDataset(id: string): Promise<void>;
@@ -140,7 +144,7 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
     async init() {
       await guarded(async () => {
         const datasets = await deps.repo.list();
-        set({ datasets, persistent: deps.persistent ?? true });
+        set(deps.persistent === undefined ? { datasets } : { datasets, persistent: deps.persistent });
         if (datasets.length) await get().openDataset(datasets[0].id);
       });
     },
@@ -279,8 +283,42 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
       set((s) => ({ quality: { ...s.quality, ...q } }));
     },
 
-    setTokenCounts(counts) {
-      set({ tokenCounts: counts });
+    async loadTokenizer(files) {
+      const json = files.find((f) => f.name === 'tokenizer.json') ?? files.find((f) => /tokenizer.*\.json$/.test(f.name) && !/config/.test(f.name));
+      const config = files.find((f) => f.name === 'tokenizer_config.json') ?? files.find((f) => /config.*\.json$/.test(f.name));
+      if (!json) { set({ error: 'Pick the model\'s tokenizer.json (and tokenizer_config.json for its chat template).' }); return; }
+      await guarded(async () => {
+        const info = await deps.engine.loadTokenizer({ tokenizerJson: await json.text(), tokenizerConfig: config ? await config.text() : '' });
+        set({ tokenizer: { name: json.name + (config ? ` + ${config.name}` : ''), info }, tokenStats: null, tokenCounts: null, preview: null });
+        await get().computeTokenStats();
+      });
+    },
+
+    async computeTokenStats() {
+      if (!get().tokenizer) return;
+      await guarded(async () => {
+        const { records, quality, assistantOnly } = get();
+        const stats = await deps.engine.tokenStats(records, { maxSeqLen: quality.maxSeqLen, assistantOnly }, (p) => set({ progress: p }));
+        const rev = new Map(records.map((r) => [r.id, r.rev]));
+        set({ tokenStats: stats, tokenCounts: new Map(stats.lengths.map(([id, n]) => [`${id}:${rev.get(id)}`, n])) });
+      });
+      set({ progress: null });
+    },
+
+    setAssistantOnly(on) {
+      set({ assistantOnly: on });
+      const p = get().preview;
+      if (p) void get().previewExample(p.id);
+      void get().computeTokenStats();
+    },
+
+    async previewExample(id) {
+      const r = get().records.find((x) => x.id === id);
+      if (!r || !get().tokenizer) return;
+      await guarded(async () => {
+        const tokens = await deps.engine.previewTokens(r.messages, { maxSeqLen: get().quality.maxSeqLen, assistantOnly: get().assistantOnly });
+        set({ preview: { id, rev: r.rev, tokens } });
+      });
     },
 
     async newDataset(name) {

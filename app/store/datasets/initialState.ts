@@ -6,6 +6,7 @@ import type { FileContext, NeedsMapping } from '../../../src/data/import';
 import { DEFAULT_QUALITY } from '../../../src/data/quality';
 import type { DatasetRecord, ImportIssue } from '../../../src/data/record';
 import { DEFAULT_SPLIT, type SplitConfig } from '../../../src/data/split';
+import type { PreviewToken, TokenizerInfo, TokenStats } from '../../../src/data/tokens';
 import { EMPTY_QUERY, type ViewQuery } from '../../../src/data/view';
 import type { DatasetMeta, VersionMeta } from '../../../src/storage/repository';
 
@@ -40,8 +41,13 @@ export interface DatasetsState {
   selection: ReadonlySet<string>;
   duplicates: DuplicateGroup[] | null;
   quality: { maxSeqLen: number; minAnswerWords: number };
-  /** Per-record token counts from the chosen tokenizer (token stats); null → estimates. */
+  /** Token counts from the chosen tokenizer keyed by `${id}:${rev}` (edited rows fall back to estimates). */
   tokenCounts: ReadonlyMap<string, number> | null;
+  tokenizer: { name: string; info: TokenizerInfo } | null;
+  tokenStats: TokenStats | null;
+  /** Train on assistant turns only (the default), or on the whole sequence. */
+  assistantOnly: boolean;
+  preview: { id: string; rev: number; tokens: PreviewToken[] } | null;
   progress: Progress | null;
   pendingMappings: PendingMapping[];
   undoStack: UndoEntry[];
@@ -57,6 +63,6 @@ export const datasetsInitialState: DatasetsState = {
   datasets: [], current: null, records: [], issues: [], files: [], splitConfig: DEFAULT_SPLIT, versions: [],
   query: EMPTY_QUERY, selection: new Set(), duplicates: null,
   quality: { maxSeqLen: DEFAULT_QUALITY.maxSeqLen, minAnswerWords: DEFAULT_QUALITY.minAnswerWords },
-  tokenCounts: null, progress: null, pendingMappings: [], undoStack: [], redoStack: [],
+  tokenCounts: null, tokenizer: null, tokenStats: null, assistantOnly: true, preview: null, progress: null, pendingMappings: [], undoStack: [], redoStack: [],
   save: { kind: 'idle' }, error: null, persistent: true,
 };

@@ -1,6 +1,6 @@
 // Derived views of the datasets slice, memoised on the identity of their inputs (the slice replaces
 // arrays on change, never mutates them), so a 100k-row table recomputes only when its inputs change.
-import { checkAll, countChecks, type QualityResult } from '../../../src/data/quality';
+import { checkAll, countChecks, estimateTokens, type QualityResult } from '../../../src/data/quality';
 import { splitCounts } from '../../../src/data/split';
 import { applyView, sourceFiles } from '../../../src/data/view';
 import type { DatasetRecord } from '../../../src/data/record';
@@ -19,7 +19,10 @@ function memo<A extends unknown[], R>(f: (...args: A) => R): (...args: A) => R {
 }
 
 const quality = memo((records: DatasetRecord[], q: DatasetsState['quality'], counts: DatasetsState['tokenCounts']) =>
-  checkAll(records, { ...q, countTokens: counts ? (c) => counts.get((c as DatasetRecord).id) ?? 0 : undefined }));
+  checkAll(records, {
+    ...q,
+    countTokens: counts ? (c) => { const r = c as DatasetRecord; return counts.get(`${r.id}:${r.rev}`) ?? estimateTokens(r); } : undefined,
+  }));
 
 const duplicateIds = memo((groups: DatasetsState['duplicates']) => new Set(groups?.flatMap((g) => g.ids) ?? []));
 

@@ -1,0 +1,63 @@
+// Token statistics and the training preview with a real (small) tokenizer: the tiny 'llama-small' model's
+// own byte-level BPE with a ChatML template (scripts/make-tiny-models.ts). The reference is computed
+// independently from the rendered ChatML text and plain tok.encode, not from tokenizeConversation.
+import { describe, expect, it } from 'vitest';
+import { buildTinyModel } from '../../scripts/make-tiny-models';
+import { createLocalEngine } from '../../src/data/engine';
+import { loadTokenizerFiles, previewTokens, tokenStats } from '../../src/data/tokens';
+import type { ChatMessage } from '../../src/data/types';
+
+const files = buildTinyModel('llama-small', 1);
+const text = (name: string) => new TextDecoder().decode(files.get(name)!);
+const tokFiles = { tokenizerJson: text('tokenizer.json'), tokenizerConfig: text('tokenizer_config.json') };
+
+const conv = (user: string, answer: string): ChatMessage[] => [{ role: 'user', content: user }, { role: 'assistant', content: answer }];
+const chatml = (ms: ChatMessage[]) => ms.map((m) => `<|im_start|>${m.role}\n${m.content}<|im_end|>\n`).join('');
+
+describe('token statistics', () => {
+  it('lengths, trainable tokens and the cut match an independent count', async () => {
+    const lt = await loadTokenizerFiles(tokFiles);
+    expect(lt.info.hasTemplate).toBe(true);
+    expect(lt.info.endOfTurn).toBe('<|im_end|>');
+    const records = [
+      { id: 'a', messages: conv('What is the capital of France?', 'The capital of France is Paris.') },
+      { id: 'b', messages: conv('Say hello.', 'Hello there, it is nice to meet you and talk for a while today.') },
+    ];
+    const enc = (s: string) => lt.tok.encode(s, { addSpecialTokens: false });
+    const full = records.map((r) => enc(chatml(r.messages)).length);
+    const trainable = records.map((r) => enc(r.messages[1].content).length + 1); // answer + <|im_end|>
+    const s = tokenStats(lt, records, { maxSeqLen: 1000, assistantOnly: true });
+    expect(s.lengths).toEqual([['a', full[0]], ['b', full[1]]]);
+    expect(s.trainable).toBe(trainable[0] + trainable[1]);
+    expect(s.total).toBe(full[0] + full[1]);
+    expect(s.cut).toBe(0);
+
+    const maxSeqLen = full[1] - 5;
+    const cut = tokenStats(lt, records, { maxSeqLen, assistantOnly: true });
+    expect(cut.total).toBe(Math.min(full[0], maxSeqLen) + maxSeqLen);
+    expect(cut.cut).toBe(Math.max(0, full[0] - maxSeqLen) + 5);
+    expect(cut.trainable).toBeLessThan(s.trainable);
+
+    const whole = tokenStats(lt, records, { maxSeqLen: 1000, assistantOnly: false });
+    expect(whole.trainable).toBe(full[0] - 1 + full[1] - 1); // every token but the first is a target
+  });
+
+  it('the preview colours exactly the answer and its end of turn, and marks the cut', async () => {
+    const lt = await loadTokenizerFiles(tokFiles);
+    const ms = conv('Name a colour.', 'Blue is a colour.');
+    const toks = previewTokens(lt, ms, { maxSeqLen: 1000, assistantOnly: true });
+    expect(toks.map((t) => t.text).join('')).toBe(chatml(ms));
+    expect(toks.filter((t) => t.target).map((t) => t.text).join('')).toBe('Blue is a colour.<|im_end|>');
+    const cut = previewTokens(lt, ms, { maxSeqLen: 4, assistantOnly: true });
+    expect(cut.map((t) => t.cut)).toEqual(toks.map((_, i) => i >= 4));
+  });
+
+  it('the engine keeps the loaded tokenizer and refuses work without one', async () => {
+    const engine = createLocalEngine();
+    await expect(engine.previewTokens(conv('a', 'b'), { maxSeqLen: 10, assistantOnly: true })).rejects.toThrow(/no tokenizer/);
+    const info = await engine.loadTokenizer(tokFiles);
+    expect(info.vocabSize).toBeGreaterThan(256);
+    const s = await engine.tokenStats([{ id: 'x', messages: conv('a b c', 'd e f') }], { maxSeqLen: 64, assistantOnly: true });
+    expect(s.lengths[0][0]).toBe('x');
+  });
+});
