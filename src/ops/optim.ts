@@ -4,7 +4,7 @@
 // Shapes: params, grads, m, v, decayMask: f32 [n] (views allowed); norm: f32 [1].
 // Contract:
 //   gradNorm:    out[0] = sqrt(sum_i grads[i]^2), on the GPU, no readback. Deterministic: a fixed-order two-stage
-//                reduction whose order depends only on n.
+//                reduction whose order depends only on n and the layout (gradNormLayout: per adapter kind).
 //   adamwUpdate: one torch.optim.AdamW step (decoupled decay p -= lr*wd*p, then the moments, then the
 //                bias-corrected step), with the gradient first multiplied by
 //                clip = min(1, maxGradNorm / (norm[0] + 1e-6)) when maxGradNorm > 0 and norm is given
