@@ -32,26 +32,28 @@ export function loraNames(name: string): { A: string; B: string } {
   return { A: `${name}.lora_A`, B: `${name}.lora_B` };
 }
 
-export function linearForward(gpu: Gpu, p: ParamTable, l: LinearSpec, y: Tensor, x: Tensor, N: number, seed: number): LinearSaved {
+/** `seed` null means inference: LoRA dropout is off. */
+export function linearForward(gpu: Gpu, p: ParamTable, l: LinearSpec, y: Tensor, x: Tensor, N: number, seed: number | null): LinearSaved {
   const W = p.get(`${l.name}.weight`);
   const bias = l.bias ? p.get(`${l.name}.bias`) : undefined;
   if (!l.lora) {
     matmul(gpu, y, x, W, N, l.outF, l.inF, { transB: !l.conv1d, bias });
-    return { x, xd: null, u: null, seed };
+    return { x, xd: null, u: null, seed: 0 };
   }
-  const { rank, scale, dropout } = l.lora;
+  const { rank, scale } = l.lora;
+  const dropout = seed === null ? 0 : l.lora.dropout;
   const { A, B } = loraNames(l.name);
   let xd: Tensor | null = null;
   if (dropout > 0) {
     xd = gpu.tensor([N, l.inF], `${l.name}.xd`);
-    dropoutForward(gpu, xd, x, N * l.inF, dropout, seed);
+    dropoutForward(gpu, xd, x, N * l.inF, dropout, seed!);
   }
   const u = gpu.tensor([N, rank], `${l.name}.u`);
   matmul(gpu, u, xd ?? x, p.get(A), N, rank, l.inF, { transB: true });                     // u = xd A^T   [N, r]
   matmul(gpu, y, x, W, N, l.outF, l.inF, {                                                  // y = x W^T + b + s u B^T
     transB: !l.conv1d, bias, extra: { a: u, b: p.get(B), k: rank, transB: true, alpha: scale },
   });
-  return { x, xd, u, seed };
+  return { x, xd, u, seed: seed ?? 0 };
 }
 
 /**
@@ -74,7 +76,8 @@ export function linearBackward(
     if (dx) matmul(gpu, dx, dy, W, N, l.inF, l.outF, { transB: l.conv1d, accumulate: accumulateDx });
     return;
   }
-  const { rank, scale, dropout } = l.lora;
+  const { rank, scale } = l.lora;
+  const dropout = s.xd ? l.lora.dropout : 0;
   const names = loraNames(l.name);
   const A = p.get(names.A), B = p.get(names.B);
   const dA = p.grad(names.A), dB = p.grad(names.B);

@@ -188,7 +188,9 @@ export class Transformer {
     const layers: LayerSaved[] = [];
     const seed = opts.seed ?? 0;
     for (let l = 0; l < this.layers.length; l++) {
-      const saved = this.layerForward(l, resid[l], B, T, pastLen, opts.cache, (seed + l * 7919) >>> 0);
+      // LoRA dropout only while training (a forward that saves for backward).
+      const layerSeed = opts.save ? (seed + l * 7919) >>> 0 : null;
+      const saved = this.layerForward(l, resid[l], B, T, pastLen, opts.cache, layerSeed);
       resid.push(saved.t.out);
       if (opts.save) layers.push(saved);
       else {
@@ -248,14 +250,16 @@ export class Transformer {
     for (let b = 0; b < B; b++) this.gpu.copy(rows, cacheT, T * w, b * T * w, (b * capacity + pastLen) * w);
   }
 
-  private layerForward(l: number, x: Tensor, B: number, T: number, pastLen: number, cache: KvCache | undefined, seed: number): LayerSaved {
+  private layerForward(l: number, x: Tensor, B: number, T: number, pastLen: number, cache: KvCache | undefined, seed: number | null): LayerSaved {
     const { gpu, config: c } = this;
     const L = this.layers[l];
     const N = B * T, C = c.hiddenSize, F = c.intermediateSize;
     const qDim = c.numHeads * c.headDim, kvDim = c.numKvHeads * c.headDim;
     const t: Saved = {};
     const lin: Record<string, LinearSaved> = {};
-    const run = (key: string, y: Tensor, xin: Tensor, k: number) => { lin[key] = linearForward(gpu, this.params, L.linears[key], y, xin, N, (seed + k) >>> 0); };
+    const run = (key: string, y: Tensor, xin: Tensor, k: number) => {
+      lin[key] = linearForward(gpu, this.params, L.linears[key], y, xin, N, seed === null ? null : (seed + k) >>> 0);
+    };
 
     t.h1 = gpu.tensor([N, C], 'h1');
     t.rstd1 = gpu.tensor([N], 'rstd1');

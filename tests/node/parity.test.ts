@@ -4,10 +4,6 @@
 // (clipping, linear schedule with warm-up, weight decay). Full-parameter mode: every gradient.
 // Tolerances (our f32 against torch f64): logits and loss 1e-4 relative to the largest magnitude,
 // gradients 1e-4 relative to the tensor's largest |grad| (per tensor), loss curve 1e-4 relative.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../src/model/config';
 import { initWeights, tinyConfig } from '../../src/model/init';
@@ -17,9 +13,10 @@ import { makeBatch, type Example } from '../../src/train/batch';
 import { Trainer, DEFAULT_TRAIN, type TrainConfig } from '../../src/train/trainer';
 import { rng } from '../helpers/check';
 import { testGpu } from '../helpers/gpu';
+import { relMax, TorchOracle } from '../helpers/torch';
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const oracles: TorchOracle[] = [];
+afterAll(() => oracles.forEach((o) => o.dispose()));
 
 function examples(V: number, seed: number): Example[] {
   const r = rng(seed);
@@ -31,35 +28,18 @@ function examples(V: number, seed: number): Example[] {
   });
 }
 
-function relMax(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let err = 0, scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    err = Math.max(err, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return err / Math.max(scale, 1e-30);
-}
-
 interface TorchOut { logits: number[]; loss: number; grads: Record<string, number[]>; curve: number[] }
 
 function runTorch(config: ModelConfig, weights: Map<string, NamedWeight>, trainable: string[], decay: string[],
   batch: ReturnType<typeof makeBatch>, lora: LoraConfig | null, train: TrainConfig): TorchOut {
-  const dir = mkdtempSync(join(tmpdir(), 'parity-'));
-  dirs.push(dir);
-  const tensors: Record<string, { file: string; shape: number[] }> = {};
-  let i = 0;
-  for (const [name, w] of weights) {
-    const file = `t${i++}.f32`;
-    writeFileSync(join(dir, file), Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength));
-    tensors[name] = { file, shape: w.shape };
-  }
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({
-    config, tensors, trainable, decay, loraScale: lora ? loraScale(lora) : 0,
+  const oracle = new TorchOracle();
+  oracles.push(oracle);
+  oracle.writeManifest(weights, {
+    config, trainable, decay, loraScale: lora ? loraScale(lora) : 0,
     batch: { B: batch.B, T: batch.T, ids: [...batch.ids], targets: [...batch.targets], lossMask: [...batch.lossMask] },
     train: { steps: train.maxSteps, warmupSteps: train.warmupSteps, lr: train.lr, beta1: train.beta1, beta2: train.beta2, eps: train.eps, weightDecay: train.weightDecay, maxGradNorm: train.maxGradNorm },
-  }));
-  execFileSync('/usr/bin/python3', [join(__dirname, 'parity_torch.py'), dir], { stdio: 'inherit' });
-  return JSON.parse(readFileSync(join(dir, 'torch.json'), 'utf8'));
+  });
+  return oracle.run<TorchOut>('parity_torch.py', [], 'torch.json');
 }
 
 const LORA: LoraConfig = { rank: 4, alpha: 8, dropout: 0, useRslora: false, targetModules: [] };

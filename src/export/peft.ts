@@ -1,0 +1,94 @@
+// PEFT LoRA adapters, exactly as Hugging Face PEFT writes and reads them:
+//   adapter_model.safetensors  keys 'base_model.model.<module path>.lora_A.weight' [r, in] and '.lora_B.weight' [out, r]
+//   adapter_config.json        peft_type LORA, task_type CAUSAL_LM, r, lora_alpha, lora_dropout, target_modules,
+//                              use_rslora, fan_in_fan_out (true for GPT-2's Conv1D), bias 'none', base_model_name_or_path, ...
+// Import checks the adapter against the model it is loaded onto: unknown modules, wrong shapes and a
+// different base are clear errors.
+import { parseSafetensors, readTensorF32, writeSafetensors } from '../io/safetensors';
+import type { LoraConfig } from '../model/lora';
+import type { Transformer } from '../model/transformer';
+
+const PREFIX = 'base_model.model.';
+
+export interface PeftAdapterFiles {
+  'adapter_model.safetensors': Uint8Array;
+  'adapter_config.json': string;
+}
+
+export function peftConfig(model: Transformer, lora: LoraConfig, baseModel: string): Record<string, unknown> {
+  return {
+    alpha_pattern: {},
+    auto_mapping: null,
+    base_model_name_or_path: baseModel,
+    bias: 'none',
+    fan_in_fan_out: model.config.architecture === 'gpt2',
+    inference_mode: true,
+    init_lora_weights: true,
+    layers_pattern: null,
+    layers_to_transform: null,
+    lora_alpha: lora.alpha,
+    lora_dropout: lora.dropout,
+    modules_to_save: null,
+    peft_type: 'LORA',
+    r: lora.rank,
+    rank_pattern: {},
+    revision: null,
+    target_modules: [...lora.targetModules].sort(),
+    task_type: 'CAUSAL_LM',
+    use_dora: false,
+    use_rslora: lora.useRslora,
+  };
+}
+
+export async function exportPeftAdapter(model: Transformer, baseModel: string): Promise<PeftAdapterFiles> {
+  if (model.mode.kind !== 'lora') throw new Error('export: this model has no LoRA adapter');
+  const values = await model.params.readTrainable();
+  const tensors = [...values].map(([name, data]) => ({
+    name: `${PREFIX}${name}.weight`, shape: model.params.specs.get(name)!.shape, data,
+  }));
+  return {
+    'adapter_model.safetensors': writeSafetensors(tensors, { metadata: { format: 'pt' } }),
+    'adapter_config.json': JSON.stringify(peftConfig(model, model.mode.lora, baseModel), null, 2),
+  };
+}
+
+/** Reads adapter_config.json into our LoRA config (refusing what we cannot apply). */
+export function loraFromPeftConfig(text: string, fileName = 'adapter_config.json'): { lora: LoraConfig; baseModel: string | null } {
+  let c: Record<string, unknown>;
+  try {
+    c = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${fileName}: not valid JSON (${(e as Error).message})`);
+  }
+  if (c.peft_type !== 'LORA') throw new Error(`${fileName}: peft_type ${String(c.peft_type)} is not LORA`);
+  if (c.use_dora) throw new Error(`${fileName}: DoRA adapters are not supported`);
+  if (c.bias && c.bias !== 'none') throw new Error(`${fileName}: bias "${String(c.bias)}" is not supported (only "none")`);
+  if (c.rank_pattern && Object.keys(c.rank_pattern as object).length) throw new Error(`${fileName}: per-module rank_pattern is not supported`);
+  if (c.alpha_pattern && Object.keys(c.alpha_pattern as object).length) throw new Error(`${fileName}: per-module alpha_pattern is not supported`);
+  const r = Number(c.r), alpha = Number(c.lora_alpha);
+  if (!(r > 0) || !(alpha > 0)) throw new Error(`${fileName}: r and lora_alpha must be positive numbers`);
+  const targets = typeof c.target_modules === 'string' ? [c.target_modules] : (c.target_modules as string[] | undefined);
+  if (!Array.isArray(targets) || targets.length === 0) throw new Error(`${fileName}: no target_modules`);
+  return {
+    lora: { rank: r, alpha, dropout: Number(c.lora_dropout ?? 0), useRslora: Boolean(c.use_rslora), targetModules: targets },
+    baseModel: typeof c.base_model_name_or_path === 'string' ? c.base_model_name_or_path : null,
+  };
+}
+
+/** Loads adapter weights onto a model built with the adapter's LoRA config. */
+export function applyPeftAdapter(model: Transformer, bytes: Uint8Array, fileName = 'adapter_model.safetensors'): void {
+  const file = parseSafetensors(bytes, fileName);
+  const expected = new Set(model.params.trainableNames());
+  const seen = new Set<string>();
+  for (const key of file.tensors.keys()) {
+    const name = key.startsWith(PREFIX) ? key.slice(PREFIX.length).replace(/\.weight$/, '').replace(/\.default(?=$)/, '') : key;
+    if (!expected.has(name)) throw new Error(`${fileName}: tensor ${key} does not match any LoRA module of this ${model.config.modelType} model`);
+    const { shape, data } = readTensorF32(file, key);
+    const want = model.params.specs.get(name)!.shape;
+    if (shape.join(',') !== want.join(',')) throw new Error(`${fileName}: ${key} has shape [${shape}] but this model needs [${want}]`);
+    model.gpu.write(model.params.get(name), data);
+    seen.add(name);
+  }
+  const missing = [...expected].filter((n) => !seen.has(n));
+  if (missing.length) throw new Error(`${fileName}: missing ${missing.length} LoRA tensors (first: ${PREFIX}${missing[0]}.weight)`);
+}
