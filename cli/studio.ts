@@ -1,0 +1,225 @@
+// The studio's command line: the same core as the browser, in Node through Dawn (the `webgpu` package).
+//   info MODEL [--json]
+//   generate MODEL [--adapter DIR] --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P]
+//            [--repetition-penalty R] [--seed S] [--stop STR]... [--raw] [--json]
+//   train MODEL --data FILE --out DIR [--rank R] [--alpha A] [--dropout P] [--rslora] [--targets q_proj,v_proj]
+//            [--lr LR] [--schedule constant|linear|cosine] [--warmup N] [--epochs E] [--max-steps N] [--batch-size B]
+//            [--grad-accum N] [--max-seq-len T] [--weight-decay W] [--max-grad-norm G] [--seed S] [--all-tokens] [--json]
+//   eval MODEL [--adapter DIR] --data FILE [--max-new-tokens N] [--json]
+//   data FILE [--json]
+// Every failure exits non-zero with one line on stderr: "error: <what went wrong>".
+// --json output is one JSON object on stdout (documented in the README), stable for scripts.
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { memorySource } from '../src/data/bytes';
+import { importSource } from '../src/data/import';
+import type { DatasetRecord } from '../src/data/record';
+import { applyPeftAdapter, exportPeftAdapter, loraFromPeftConfig } from '../src/export/peft';
+import { generateAll } from '../src/generate/generate';
+import { createGpu, type Gpu } from '../src/gpu/runtime';
+import { installNodeWebGPU } from '../src/gpu/node';
+import { estimateMemory, loadHfModel, parameterCount, type LoadedModel } from '../src/io/hf';
+import { filesFromDirectory } from '../src/io/node-files';
+import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
+import { Transformer, type TrainMode } from '../src/model/transformer';
+import { ChatTemplate, tokenizeConversation } from '../src/tokenize/chat';
+import type { Example } from '../src/train/batch';
+import { DEFAULT_TRAIN, evaluateLoss, Trainer, type TrainConfig } from '../src/train/trainer';
+import type { LrSchedule } from '../src/train/schedule';
+import { list, num, parseArgs, str, type Parsed } from './args';
+
+const FLAGS = ['json', 'raw', 'rslora', 'all-tokens', 'help'] as const;
+
+function out(p: Parsed, json: unknown, text: string): void {
+  process.stdout.write(p.flags.has('json') ? `${JSON.stringify(json)}\n` : `${text}\n`);
+}
+
+async function loadModel(dir: string): Promise<LoadedModel> {
+  if (!existsSync(dir)) throw new Error(`model folder not found: ${dir}`);
+  return loadHfModel(filesFromDirectory(dir));
+}
+
+function templateOf(m: LoadedModel): ChatTemplate {
+  const eos = m.tokenizer.eosTokenId;
+  return m.chatTemplate ?? ChatTemplate.plain(eos === null ? null : (m.tokenizer.idToToken(eos) ?? null));
+}
+
+/** Stop ids: EOS and the template's end-of-turn token, when it is a single token. */
+function stopIds(m: LoadedModel): number[] {
+  const ids = new Set<number>();
+  const eos = m.config.eosTokenId;
+  for (const e of Array.isArray(eos) ? eos : eos === null ? [] : [eos]) ids.add(e);
+  if (m.tokenizer.eosTokenId !== null) ids.add(m.tokenizer.eosTokenId);
+  const eot = templateOf(m).endOfTurn;
+  const eotId = eot ? m.tokenizer.tokenToId(eot) : undefined;
+  if (eotId !== undefined) ids.add(eotId);
+  return [...ids];
+}
+
+async function buildModel(gpu: Gpu, m: LoadedModel, adapterDir: string | undefined): Promise<Transformer> {
+  if (!adapterDir) return new Transformer(gpu, m.config, m.weights, { kind: 'none' });
+  const { lora } = loraFromPeftConfig(readFileSync(join(adapterDir, 'adapter_config.json'), 'utf8'), join(adapterDir, 'adapter_config.json'));
+  const model = new Transformer(gpu, m.config, m.weights, { kind: 'lora', lora });
+  applyPeftAdapter(model, new Uint8Array(readFileSync(join(adapterDir, 'adapter_model.safetensors'))), join(adapterDir, 'adapter_model.safetensors'));
+  return model;
+}
+
+async function readRecords(file: string): Promise<{ records: DatasetRecord[]; issues: { line: number; message: string }[]; format: string; shape: string | null; rows: number }> {
+  if (!existsSync(file)) throw new Error(`data file not found: ${file}`);
+  const name = file.split('/').pop()!;
+  const r = await importSource(memorySource(name, new Uint8Array(readFileSync(file))));
+  if (r.needsMapping) throw new Error(`${name}: could not detect the dataset shape (columns: ${r.needsMapping.columns.join(', ')})`);
+  return {
+    records: r.records, rows: r.rowsRead, format: r.context.format, shape: r.context.shape,
+    issues: r.issues.map((i) => ({ line: i.line, message: `${i.severity}: ${i.reason}` })),
+  };
+}
+
+function samplingFrom(p: Parsed) {
+  return {
+    temperature: num(p, 'temperature', 0), topK: num(p, 'top-k', 0), topP: num(p, 'top-p', 1),
+    repetitionPenalty: num(p, 'repetition-penalty', 1), seed: num(p, 'seed', 0),
+    maxNewTokens: num(p, 'max-new-tokens', 64), stopStrings: list(p, 'stop'),
+  };
+}
+
+function promptIds(m: LoadedModel, prompt: string, raw: boolean): number[] {
+  if (raw) return m.tokenizer.encode(prompt, { addSpecialTokens: true });
+  const text = templateOf(m).render([{ role: 'user', content: prompt }], { addGenerationPrompt: true });
+  return m.tokenizer.encode(text, { addSpecialTokens: false });
+}
+
+async function cmdInfo(p: Parsed): Promise<void> {
+  const m = await loadModel(p.positionals[1]);
+  const params = parameterCount(m.config);
+  const mem = estimateMemory(m.config, { training: true, loraRank: DEFAULT_LORA.rank, batchTokens: 4 * 512 });
+  const info = {
+    config: m.config, parameters: params, trainingMemoryBytes: mem.bytes,
+    vocabSize: m.tokenizer.vocabSize, chatTemplate: m.chatTemplate !== null, endOfTurn: templateOf(m).endOfTurn,
+  };
+  out(p, info, [
+    `${m.config.modelType} (${m.config.architecture}): ${m.config.numLayers} layers, hidden ${m.config.hiddenSize}, heads ${m.config.numHeads}/${m.config.numKvHeads}, vocab ${m.config.vocabSize}`,
+    `parameters: ${params.toLocaleString('en')}`,
+    `chat template: ${m.chatTemplate ? `yes (end of turn ${JSON.stringify(info.endOfTurn)})` : 'none (plain fallback)'}`,
+    `training memory (LoRA r=${DEFAULT_LORA.rank}, 4×512 tokens): ${(mem.bytes / 2 ** 20).toFixed(1)} MiB`,
+  ].join('\n'));
+}
+
+async function cmdGenerate(p: Parsed): Promise<void> {
+  const m = await loadModel(p.positionals[1]);
+  const gpu = await createGpu();
+  const model = await buildModel(gpu, m, p.options.get('adapter')?.at(-1));
+  const ids = promptIds(m, str(p, 'prompt'), p.flags.has('raw'));
+  const t0 = performance.now();
+  const r = await generateAll(model, ids, { ...samplingFrom(p), stopTokenIds: stopIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
+  const seconds = (performance.now() - t0) / 1000;
+  out(p, { text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokens.length / seconds }, r.text);
+}
+
+function examplesFrom(m: LoadedModel, records: DatasetRecord[], maxSeqLength: number, assistantOnly: boolean): Example[] {
+  const tpl = templateOf(m);
+  return records.map((r) => tokenizeConversation(m.tokenizer, tpl, r.messages, { assistantOnly, maxLength: maxSeqLength + 1 }));
+}
+
+async function cmdTrain(p: Parsed): Promise<void> {
+  const m = await loadModel(p.positionals[1]);
+  const outDir = str(p, 'out');
+  const data = await readRecords(str(p, 'data'));
+  const train = data.records.filter((r) => r.split === 'train');
+  const lora: LoraConfig = {
+    rank: num(p, 'rank', DEFAULT_LORA.rank), alpha: num(p, 'alpha', DEFAULT_LORA.alpha), dropout: num(p, 'dropout', 0),
+    useRslora: p.flags.has('rslora'),
+    targetModules: p.options.has('targets') ? str(p, 'targets').split(',').map((s) => s.trim()).filter(Boolean) : DEFAULT_LORA.targetModules,
+  };
+  const cfg: TrainConfig = {
+    ...DEFAULT_TRAIN,
+    lr: num(p, 'lr', DEFAULT_TRAIN.lr), schedule: str(p, 'schedule', DEFAULT_TRAIN.schedule) as LrSchedule,
+    warmupSteps: num(p, 'warmup', 0), epochs: num(p, 'epochs', 1), maxSteps: num(p, 'max-steps', 0),
+    batchSize: num(p, 'batch-size', DEFAULT_TRAIN.batchSize), gradAccumSteps: num(p, 'grad-accum', 1),
+    maxSeqLength: num(p, 'max-seq-len', DEFAULT_TRAIN.maxSeqLength), weightDecay: num(p, 'weight-decay', 0),
+    maxGradNorm: num(p, 'max-grad-norm', 1), seed: num(p, 'seed', DEFAULT_TRAIN.seed),
+  };
+  if (!['constant', 'linear', 'cosine'].includes(cfg.schedule)) throw new Error(`--schedule must be constant, linear or cosine`);
+  const examples = examplesFrom(m, train, cfg.maxSeqLength, !p.flags.has('all-tokens'));
+  const gpu = await createGpu();
+  const mode: TrainMode = { kind: 'lora', lora };
+  const model = new Transformer(gpu, m.config, m.weights, mode, cfg.seed);
+  const trainer = new Trainer(model, examples, cfg, m.tokenizer.padTokenId ?? 0);
+  const log: unknown[] = [];
+  const t0 = performance.now();
+  while (!trainer.done) {
+    const s = await trainer.step();
+    log.push(s);
+    if (!p.flags.has('json')) process.stderr.write(`step ${s.step}/${trainer.totalSteps} loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)} grad-norm ${s.gradNorm.toFixed(3)}\n`);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const val = data.records.filter((r) => r.split === 'validation');
+  const valLoss = val.length ? (await evaluateLoss(model, examplesFrom(m, val, cfg.maxSeqLength, true), cfg.batchSize, cfg.maxSeqLength)).loss : null;
+  // Write into a temporary folder and swap it in, so a failed export leaves the previous one intact.
+  const files = await exportPeftAdapter(model, p.positionals[1]);
+  const tmp = `${outDir}.tmp-${process.pid}`;
+  mkdirSync(tmp, { recursive: true });
+  writeFileSync(join(tmp, 'adapter_model.safetensors'), files['adapter_model.safetensors']);
+  writeFileSync(join(tmp, 'adapter_config.json'), files['adapter_config.json']);
+  const summary = { steps: trainer.totalSteps, seconds, finalLoss: (log.at(-1) as { loss: number }).loss, validationLoss: valLoss, examples: examples.length, lora, train: cfg };
+  writeFileSync(join(tmp, 'training_log.json'), JSON.stringify({ ...summary, log }, null, 2));
+  rmSync(outDir, { recursive: true, force: true });
+  renameSync(tmp, outDir);
+  out(p, { ...summary, out: outDir }, `trained ${trainer.totalSteps} steps in ${seconds.toFixed(1)} s; final loss ${summary.finalLoss.toFixed(4)}; adapter written to ${outDir}`);
+}
+
+async function cmdEval(p: Parsed): Promise<void> {
+  const m = await loadModel(p.positionals[1]);
+  const data = await readRecords(str(p, 'data'));
+  const gpu = await createGpu();
+  const model = await buildModel(gpu, m, p.options.get('adapter')?.at(-1));
+  const maxSeqLength = num(p, 'max-seq-len', DEFAULT_TRAIN.maxSeqLength);
+  const { loss, tokens } = await evaluateLoss(model, examplesFrom(m, data.records, maxSeqLength, true), 4, maxSeqLength);
+  // Exact match: greedy answer to the conversation up to its last assistant turn vs that turn's content.
+  let exact = 0, scored = 0;
+  const tpl = templateOf(m);
+  for (const r of data.records) {
+    const lastA = r.messages.map((x) => x.role).lastIndexOf('assistant');
+    if (lastA < 0) continue;
+    const ids = m.tokenizer.encode(tpl.render(r.messages.slice(0, lastA), { addGenerationPrompt: true }), { addSpecialTokens: false });
+    const g = await generateAll(model, ids, { ...samplingFrom(p), temperature: 0, stopTokenIds: stopIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
+    scored++;
+    if (g.text.trim() === r.messages[lastA].content.trim()) exact++;
+  }
+  const res = { loss, perplexity: Math.exp(loss), tokens, exactMatch: scored ? exact / scored : 0, examples: scored };
+  out(p, res, `loss ${loss.toFixed(4)}  perplexity ${res.perplexity.toFixed(3)}  exact match ${(100 * res.exactMatch).toFixed(1)}% of ${scored}`);
+}
+
+async function cmdData(p: Parsed): Promise<void> {
+  const file = p.positionals[1];
+  if (!file) throw new Error('usage: data FILE [--json]');
+  const d = await readRecords(file);
+  const res = { file, format: d.format, shape: d.shape, rows: d.rows, records: d.records.length, errors: d.issues };
+  out(p, res, [`${file}: ${d.format}, shape ${d.shape ?? 'unknown'}, ${d.records.length} records of ${d.rows} rows`, ...d.issues.map((i) => `  line ${i.line}: ${i.message}`)].join('\n'));
+}
+
+const USAGE = 'usage: npm run studio -- <info|generate|train|eval|data|bench> ... (see README)';
+
+async function main(): Promise<void> {
+  const p = parseArgs(process.argv.slice(2), FLAGS);
+  const cmd = p.positionals[0];
+  if (!cmd || p.flags.has('help')) { console.log(USAGE); return; }
+  if (['info', 'generate', 'train', 'eval'].includes(cmd) && !p.positionals[1]) throw new Error(`usage: ${cmd} MODEL_DIR ...`);
+  if (cmd !== 'data' && cmd !== 'info') await installNodeWebGPU();
+  switch (cmd) {
+    case 'info': return cmdInfo(p);
+    case 'generate': return cmdGenerate(p);
+    case 'train': return cmdTrain(p);
+    case 'eval': return cmdEval(p);
+    case 'data': return cmdData(p);
+    default: throw new Error(`unknown command "${cmd}". ${USAGE}`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`error: ${(e as Error).message ?? String(e)}\n`);
+    process.exit(1);
+  },
+);
