@@ -22,7 +22,8 @@
 // How the mask is found without {% generation %} markers (Qwen3, Llama 3.x and Gemma 3 have none):
 //  1. R = the full rendering. The assistant header H is what `add_generation_prompt` appends to the
 //     conversation before the turn (or, for templates that always append it, like the Llama 3.0 one, the
-//     framing text before the assistant message in a probe rendering with placeholder contents).
+//     framing text before the assistant message in a probe rendering with placeholder contents). It is
+//     probed once per template; the conversation's own prefix is rendered only if that header is not found.
 //  2. Walking R left to right, each assistant turn's span starts right after the next H and ends right after
 //     the next end-of-turn marker. Rendering the whole conversation once (not prefixes) makes this robust to
 //     templates that rewrite earlier turns (Qwen3 strips <think> from assistant turns before the last user
@@ -71,6 +72,7 @@ export class ChatTemplate {
   readonly endOfTurn: string;
   private readonly template: Template;
   private probeHeader: string | null = null;
+  private cachedHeader: string | null | undefined = undefined;
 
   private constructor(
     readonly source: string,
@@ -148,9 +150,15 @@ export class ChatTemplate {
     let cursor = 0;
     messages.forEach((message, i) => {
       if (message.role !== 'assistant') return;
-      const header = this.assistantHeader(messages.slice(0, i));
-      const at = text.indexOf(header, cursor);
-      if (header === '' || at < 0) throw new Error(`chat_template: cannot find the header of assistant message ${i} in the rendered conversation`);
+      // The header is almost always the same for every turn: try the one probed once per template first,
+      // and render this conversation's prefix (two renders a turn) only when it is not found.
+      let header = this.genericHeader();
+      let at = header ? text.indexOf(header, cursor) : -1;
+      if (at < 0) {
+        header = this.assistantHeader(messages.slice(0, i));
+        at = header ? text.indexOf(header, cursor) : -1;
+      }
+      if (!header || at < 0) throw new Error(`chat_template: cannot find the header of assistant message ${i} in the rendered conversation`);
       const start = at + header.length;
       const content = visibleContent(message.content);
       let end: number;
@@ -170,6 +178,18 @@ export class ChatTemplate {
       cursor = end;
     });
     return { text, spans };
+  }
+
+  /** The assistant header after a one-user-message probe conversation, computed once; null if it cannot be probed. */
+  private genericHeader(): string | null {
+    if (this.cachedHeader === undefined) {
+      try {
+        this.cachedHeader = this.assistantHeader([{ role: 'user', content: probe(0) }]);
+      } catch {
+        this.cachedHeader = null;
+      }
+    }
+    return this.cachedHeader;
   }
 
   /** The assistant header: what add_generation_prompt appends after `before`, else the probed framing. */

@@ -203,6 +203,17 @@ describe('other templates', () => {
     expect(() => ChatTemplate.fromTokenizerConfig(cfg, { name: 'rag' })).toThrow(/no template named "rag"/);
   });
 
+  test('a header that changes from turn to turn is found by rendering the conversation prefix', async () => {
+    const { tok } = await real('qwen3');
+    const template = ChatTemplate.fromTokenizerConfig({ chat_template:
+      "{% for m in messages %}{% if m.role == 'assistant' %}<a{{ loop.index0 }}>{{ m.content }}</s>{% else %}[{{ m.role }}]{{ m.content }}{% endif %}{% endfor %}" +
+      '{% if add_generation_prompt %}<a{{ messages|length }}>{% endif %}' });
+    const messages: ChatMessage[] = [{ role: 'user', content: 'a1' }, { role: 'assistant', content: 'b2' }, { role: 'user', content: 'c3' }, { role: 'assistant', content: 'd4' }];
+    expect(template.render(messages, { addGenerationPrompt: false })).toBe('[user]a1<a1>b2</s>[user]c3<a3>d4</s>');
+    const r = tokenizeConversation(tok, template, messages, { assistantOnly: true });
+    expect(maskedRuns(tok, r)).toEqual(['b2</s>', 'd4</s>']);
+  }, 60_000);
+
   test('a tokenizer that prepends a space to every piece: whole-text tokenization with mapped spans', async () => {
     const { tok, template } = await real('qwen3');
     // Like Llama 2's sentencepiece: encode('x') starts with '▁x'. Pieces then no longer decode to the text.
