@@ -1,0 +1,199 @@
+// One typed run config (LoRA + trainer + what the run loop around the trainer does), three named presets,
+// the checks that explain an invalid combination before a run starts, a pre-run estimate of GPU memory and
+// time per epoch, and sequence packing. Pure functions: no GPU, no DOM, used by the page and the engine worker.
+//
+// RunConfig = { lora, train, packing, assistantOnly, evalEvery, checkpointEvery, earlyStopPatience }.
+//   evalEvery / checkpointEvery: every N optimizer steps (0 = never); the last step always evaluates and
+//   checkpoints. earlyStopPatience: stop after this many evaluations without a new best validation loss
+//   (0 = off); the best checkpoint is kept either way.
+// Not here: running anything (workers/engine-worker.ts), storing runs (src/storage/runs.ts).
+import type { ModelConfig } from '../model/config';
+import { estimateMemory } from '../io/hf';
+import { DEFAULT_LORA, type LoraConfig } from '../model/lora';
+import type { Example } from './batch';
+import { DEFAULT_TRAIN, type TrainConfig } from './trainer';
+
+export interface RunConfig {
+  lora: LoraConfig;
+  train: TrainConfig;
+  /** Concatenate examples into sequences of maxSeqLength + 1 tokens (TRL's packing=True, no cross-example masking). */
+  packing: boolean;
+  /** Loss on assistant turns only (TRL's assistant_only_loss); otherwise on every token. */
+  assistantOnly: boolean;
+  evalEvery: number;
+  checkpointEvery: number;
+  earlyStopPatience: number;
+}
+
+export type PresetName = 'quick' | 'balanced' | 'thorough';
+
+const BASE: RunConfig = {
+  lora: DEFAULT_LORA, train: DEFAULT_TRAIN, packing: false, assistantOnly: true,
+  evalEvery: 0, checkpointEvery: 0, earlyStopPatience: 0,
+};
+
+/** Presets in the spirit of TRL/LLaMA-Factory defaults, scaled for a browser GPU. */
+export const PRESETS: Record<PresetName, RunConfig> = {
+  quick: {
+    ...BASE,
+    lora: { ...DEFAULT_LORA, rank: 8, alpha: 16, targetModules: ['q_proj', 'v_proj'] },
+    train: { ...DEFAULT_TRAIN, lr: 3e-4, schedule: 'constant', warmupSteps: 0, epochs: 1, maxSteps: 0, batchSize: 4, gradAccumSteps: 1, maxSeqLength: 256 },
+    evalEvery: 20, checkpointEvery: 20,
+  },
+  balanced: {
+    ...BASE,
+    lora: { ...DEFAULT_LORA, rank: 16, alpha: 32, dropout: 0.05, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] },
+    train: { ...DEFAULT_TRAIN, lr: 2e-4, schedule: 'cosine', warmupSteps: 10, epochs: 2, maxSteps: 0, batchSize: 4, gradAccumSteps: 2, maxSeqLength: 512 },
+    evalEvery: 25, checkpointEvery: 25, earlyStopPatience: 0,
+  },
+  thorough: {
+    ...BASE,
+    lora: { ...DEFAULT_LORA, rank: 32, alpha: 64, dropout: 0.05, useRslora: true, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
+    train: { ...DEFAULT_TRAIN, lr: 1e-4, schedule: 'cosine', warmupSteps: 30, epochs: 3, maxSteps: 0, batchSize: 4, gradAccumSteps: 4, maxSeqLength: 1024, weightDecay: 0.01 },
+    evalEvery: 50, checkpointEvery: 50, earlyStopPatience: 3,
+  },
+};
+
+/** GPT-2 names its modules differently; presets name Llama's, and this maps them for a GPT-2 model. */
+const GPT2_EQUIVALENT: Record<string, string[]> = {
+  q_proj: ['c_attn'], k_proj: ['c_attn'], v_proj: ['c_attn'], o_proj: ['attn.c_proj'],
+  gate_proj: ['c_fc'], up_proj: ['c_fc'], down_proj: ['mlp.c_proj'],
+};
+
+/** Short module names LoRA can target in this model (the suffixes PEFT's target_modules uses). */
+export function targetableModules(config: Pick<ModelConfig, 'architecture'>): string[] {
+  return config.architecture === 'gpt2'
+    ? ['c_attn', 'attn.c_proj', 'c_fc', 'mlp.c_proj']
+    : ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+}
+
+/** A preset adapted to a model: target names translated, sequence length capped at the model's context. */
+export function presetFor(name: PresetName, config: Pick<ModelConfig, 'architecture' | 'maxPositions'>): RunConfig {
+  const p = PRESETS[name];
+  const targets = config.architecture === 'gpt2'
+    ? [...new Set(p.lora.targetModules.flatMap((t) => GPT2_EQUIVALENT[t] ?? [t]))]
+    : p.lora.targetModules;
+  return { ...p, lora: { ...p.lora, targetModules: targets }, train: { ...p.train, maxSeqLength: Math.min(p.train.maxSeqLength, config.maxPositions - 1) } };
+}
+
+export interface ConfigProblem {
+  /** Dotted path of the knob ('train.lr', 'lora.rank', 'evalEvery'). */
+  field: string;
+  severity: 'error' | 'warning';
+  message: string;
+}
+
+export interface DataSummary {
+  trainExamples: number;
+  validationExamples: number;
+}
+
+/** Optimizer steps the run will take (as the Trainer computes them). */
+export function totalSteps(train: TrainConfig, trainExamples: number): number {
+  if (train.maxSteps > 0) return train.maxSteps;
+  return Math.ceil(trainExamples / Math.max(1, train.batchSize * train.gradAccumSteps)) * train.epochs;
+}
+
+/** Every problem with this combination, errors first; a run may start only when no error is listed. */
+export function validateRunConfig(cfg: RunConfig, model: Pick<ModelConfig, 'architecture' | 'maxPositions'> | null, data: DataSummary): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const err = (field: string, message: string) => out.push({ field, severity: 'error', message });
+  const warn = (field: string, message: string) => out.push({ field, severity: 'warning', message });
+  const { lora, train } = cfg;
+  const posInt = (v: number) => Number.isInteger(v) && v >= 1;
+
+  if (!posInt(lora.rank)) err('lora.rank', 'LoRA rank must be a whole number of at least 1.');
+  if (!(lora.alpha > 0)) err('lora.alpha', 'LoRA alpha must be greater than 0.');
+  if (!(lora.dropout >= 0 && lora.dropout < 1)) err('lora.dropout', 'LoRA dropout must be at least 0 and below 1.');
+  if (lora.targetModules.length === 0) err('lora.targetModules', 'Pick at least one target module: with none, nothing would be trained.');
+  if (model) {
+    const known = targetableModules(model);
+    const unknown = lora.targetModules.filter((t) => !known.includes(t));
+    if (unknown.length) err('lora.targetModules', `This model has no module named ${unknown.join(', ')}; it has ${known.join(', ')}.`);
+  }
+  if (!(train.lr > 0)) err('train.lr', 'Learning rate must be greater than 0.');
+  else if (train.lr > 1e-2) warn('train.lr', `A learning rate of ${train.lr} is unusually high for LoRA (typical: 1e-4 to 5e-4); the loss may diverge.`);
+  if (!posInt(train.batchSize)) err('train.batchSize', 'Batch size must be a whole number of at least 1.');
+  if (!posInt(train.gradAccumSteps)) err('train.gradAccumSteps', 'Gradient accumulation must be a whole number of at least 1.');
+  if (!(Number.isInteger(train.maxSteps) && train.maxSteps >= 0)) err('train.maxSteps', 'Max steps must be a whole number (0 = use epochs).');
+  if (train.maxSteps === 0 && !(Number.isInteger(train.epochs) && train.epochs >= 1)) err('train.epochs', 'With max steps 0, epochs must be a whole number of at least 1.');
+  if (!(Number.isInteger(train.maxSeqLength) && train.maxSeqLength >= 2)) err('train.maxSeqLength', 'Max sequence length must be a whole number of at least 2.');
+  else if (model && train.maxSeqLength + 1 > model.maxPositions) {
+    err('train.maxSeqLength', `Max sequence length ${train.maxSeqLength} exceeds the model's context of ${model.maxPositions} positions (use at most ${model.maxPositions - 1}).`);
+  }
+  if (!(train.weightDecay >= 0)) err('train.weightDecay', 'Weight decay must be 0 or more.');
+  if (!(train.maxGradNorm >= 0)) err('train.maxGradNorm', 'Gradient clipping must be 0 (off) or more.');
+  if (!(Number.isInteger(train.warmupSteps) && train.warmupSteps >= 0)) err('train.warmupSteps', 'Warm-up must be a whole number of steps, 0 or more.');
+  if (!Number.isInteger(train.seed)) err('train.seed', 'Seed must be a whole number.');
+  for (const k of ['evalEvery', 'checkpointEvery', 'earlyStopPatience'] as const) {
+    if (!(Number.isInteger(cfg[k]) && cfg[k] >= 0)) err(k, `${k} must be a whole number, 0 or more.`);
+  }
+
+  if (data.trainExamples === 0) err('data', 'The dataset has no training examples (unflagged rows in the train split).');
+  const steps = totalSteps(train, data.trainExamples);
+  if (data.trainExamples > 0 && train.warmupSteps >= steps && train.warmupSteps > 0) {
+    err('train.warmupSteps', `Warm-up (${train.warmupSteps} steps) is as long as the whole run (${steps} steps): the learning rate would never reach its peak.`);
+  }
+  if (data.trainExamples > 0 && !cfg.packing && train.batchSize * train.gradAccumSteps > data.trainExamples) {
+    warn('train.batchSize', `One optimizer step uses ${train.batchSize * train.gradAccumSteps} examples but there are ${data.trainExamples}: examples repeat within a step.`);
+  }
+  if (cfg.evalEvery > 0 && data.validationExamples === 0) err('evalEvery', 'Evaluation needs a validation split: split the dataset first, or set "eval every" to 0.');
+  if (cfg.earlyStopPatience > 0 && cfg.evalEvery === 0) err('earlyStopPatience', 'Early stopping watches the validation loss: set "eval every" above 0, or turn early stopping off.');
+  if (cfg.packing && train.batchSize > 1 && data.trainExamples > 0 && data.trainExamples < train.batchSize) {
+    warn('packing', 'With packing, short datasets may fill fewer sequences than one batch; examples then repeat.');
+  }
+  return out.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1));
+}
+
+export interface RunEstimate {
+  /** GPU bytes for training at batch × maxSeqLength tokens (src/io/hf.ts estimateMemory). */
+  memoryBytes: number;
+  stepsPerEpoch: number;
+  totalSteps: number;
+  /** Token positions processed per optimizer step. */
+  tokensPerStep: number;
+  /** Seconds per epoch at the given throughput (a rough figure before the run; measured once it runs). */
+  secondsPerEpoch: number;
+  flopsPerStep: number;
+}
+
+/**
+ * Memory and time before a run. Time uses ~6·P·tokens FLOPs for the base weights' forward and backward
+ * (LoRA still back-propagates through every frozen matmul; the frozen weight gradient itself is skipped, so
+ * ~4·P) and the adapter's sustained FLOP/s, which the caller passes (measured, or a guess by adapter kind).
+ */
+export function estimateRun(cfg: RunConfig, model: ModelConfig, data: DataSummary & { meanTokens: number }, flopsPerSecond: number): RunEstimate {
+  const { train } = cfg;
+  const seqTokens = cfg.packing ? train.maxSeqLength : Math.min(train.maxSeqLength, Math.max(1, Math.round(data.meanTokens)));
+  const batchTokens = train.batchSize * seqTokens;
+  const memoryBytes = estimateMemory(model, { training: true, loraRank: cfg.lora.rank, batchTokens: train.batchSize * train.maxSeqLength }).bytes;
+  const examplesPerEpoch = cfg.packing ? Math.ceil((data.trainExamples * data.meanTokens) / (train.maxSeqLength + 1)) : data.trainExamples;
+  const stepsPerEpoch = Math.max(1, Math.ceil(examplesPerEpoch / Math.max(1, train.batchSize * train.gradAccumSteps)));
+  const params = model.numLayers * (model.hiddenSize * (model.numHeads + 2 * model.numKvHeads) * model.headDim
+    + model.numHeads * model.headDim * model.hiddenSize + 3 * model.hiddenSize * model.intermediateSize) + model.hiddenSize * model.vocabSize;
+  const tokensPerStep = batchTokens * train.gradAccumSteps;
+  const flopsPerStep = 4 * params * tokensPerStep;
+  return {
+    memoryBytes, stepsPerEpoch, totalSteps: train.maxSteps > 0 ? train.maxSteps : stepsPerEpoch * train.epochs,
+    tokensPerStep, flopsPerStep, secondsPerEpoch: (stepsPerEpoch * flopsPerStep) / Math.max(1, flopsPerSecond),
+  };
+}
+
+/**
+ * Sequence packing: examples concatenated in order (with their loss masks) and cut into sequences of
+ * `maxSeqLength + 1` tokens, so every batch row is full. The last, shorter sequence is kept. Deterministic.
+ */
+export function packExamples(examples: Example[], maxSeqLength: number): Example[] {
+  const L = maxSeqLength + 1;
+  const out: Example[] = [];
+  let ids: number[] = [], mask: number[] = [];
+  for (const e of examples) {
+    for (let i = 0; i < e.inputIds.length; i++) {
+      ids.push(e.inputIds[i]);
+      mask.push(e.lossMask[i]);
+      if (ids.length === L) { out.push({ inputIds: ids, lossMask: mask }); ids = []; mask = []; }
+    }
+  }
+  if (ids.length > 1) out.push({ inputIds: ids, lossMask: mask });
+  return out;
+}
