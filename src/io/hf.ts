@@ -225,6 +225,24 @@ export async function loadHfModel(files: ModelFiles): Promise<LoadedModel> {
   return { config, weights, tokenizer, chatTemplate, generationConfig };
 }
 
+/**
+ * The token ids that end generation: config.json's and generation_config.json's eos_token_id (a number or a
+ * list), the tokenizer's EOS, and the chat template's end-of-turn token (Llama 3's <|eot_id|> is not its
+ * EOS). Sorted, without duplicates.
+ */
+export function stopTokenIds(model: Pick<LoadedModel, 'config' | 'tokenizer' | 'chatTemplate' | 'generationConfig'>): number[] {
+  const ids = new Set<number>();
+  const add = (v: unknown): void => {
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0) ids.add(v);
+    else if (Array.isArray(v)) v.forEach(add);
+  };
+  add(model.config.eosTokenId);
+  add((model.generationConfig as { eos_token_id?: unknown } | null)?.eos_token_id);
+  add(model.tokenizer.eosTokenId);
+  if (model.chatTemplate && model.chatTemplate.endOfTurn !== '') add(model.tokenizer.tokenToId(model.chatTemplate.endOfTurn));
+  return [...ids].sort((a, b) => a - b);
+}
+
 // ---- memory estimate ----
 
 export interface MemoryEstimate {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { makeTinyModel, TINY_KINDS, type TinyKind } from '../../scripts/make-tiny-models';
-import { expectedWeights, loadHfModel } from '../../src/io/hf';
+import { expectedWeights, loadHfModel, stopTokenIds } from '../../src/io/hf';
 import { filesFromDirectory } from '../../src/io/node-files';
 import { parseSafetensors, readTensorF32 } from '../../src/io/safetensors';
 import { tokenizeConversation } from '../../src/tokenize/chat';
@@ -49,6 +49,11 @@ describe.each(TINY_KINDS)('tiny %s', (kind) => {
     if (m.config.attentionBias && kind !== 'gpt2') expect(m.weights.has('model.layers.0.self_attn.q_proj.bias')).toBe(true);
 
     expect(m.chatTemplate?.endOfTurn ?? null).toBe(e.endOfTurn);
+    // Generation stops on the end-of-turn token too, even where it is not the EOS (Llama 3's <|eot_id|>).
+    const stops = stopTokenIds(m);
+    expect(stops).toContain(m.tokenizer.eosTokenId);
+    if (e.endOfTurn) expect(stops).toContain(m.tokenizer.tokenToId(e.endOfTurn));
+    expect(stops.every((id) => id < m.tokenizer.vocabSize)).toBe(true);
     expect(m.generationConfig).not.toBeNull();
     if (m.chatTemplate) {
       const r = tokenizeConversation(m.tokenizer, m.chatTemplate, [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello there.' }], { assistantOnly: true });
