@@ -60,6 +60,8 @@ export class Gpu {
   private readonly uniformBuffer: GPUBuffer;
   private readonly uniformData = new ArrayBuffer(UNIFORM_SLOT * UNIFORM_SLOTS);
   private uniformSlot = 0;
+  /** Buffers the unsubmitted encoder touches: a write to one of them must submit first (queue order). */
+  private readonly pending = new Set<GPUBuffer>();
   /** Counters for tests and benchmarks: how much the runtime allocates and dispatches. */
   readonly stats = { buffersCreated: 0, pipelinesCreated: 0, dispatches: 0, submits: 0 };
 
@@ -118,7 +120,7 @@ export class Gpu {
   writeU32(t: Tensor, data: ArrayLike<number>, elementOffset = 0): void {
     const arr = data instanceof Uint32Array ? data : Uint32Array.from(data as ArrayLike<number>);
     if (elementOffset + arr.length > t.size) throw new Error(`writeU32(${t.label}): ${arr.length} values past size ${t.size}`);
-    this.flush();
+    this.beforeWrite(t.buffer);
     this.device.queue.writeBuffer(t.buffer, (t.offset + elementOffset) * 4, arr.buffer, arr.byteOffset, arr.byteLength);
   }
 
@@ -143,20 +145,30 @@ export class Gpu {
   write(t: Tensor, data: ArrayLike<number>, elementOffset = 0): void {
     const arr = data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
     if (elementOffset + arr.length > t.size) throw new Error(`write(${t.label}): ${arr.length} values past size ${t.size}`);
-    // Writes are queue-ordered: flush recorded work first so it sees the old contents.
-    this.flush();
+    this.beforeWrite(t.buffer);
     this.device.queue.writeBuffer(t.buffer, (t.offset + elementOffset) * 4, arr.buffer, arr.byteOffset, arr.byteLength);
   }
 
   fill(t: Tensor, value: number): void {
     if (value === 0) {
+      this.pending.add(t.buffer);
       this.commandEncoder().clearBuffer(t.buffer, t.offset * 4, t.size * 4);
       return;
     }
     this.write(t, new Float32Array(t.size).fill(value));
   }
 
+  /**
+   * queue.writeBuffer lands before any later submit, so a write to a buffer that recorded-but-unsubmitted work
+   * uses would be seen by that earlier work: submit it first. Writes to untouched buffers need no submit,
+   * which keeps a training step (ids, targets, mask uploads between dispatches) in one command buffer.
+   */
+  private beforeWrite(buffer: GPUBuffer): void {
+    if (this.pending.has(buffer)) this.flush();
+  }
+
   copy(src: Tensor, dst: Tensor, count = src.size, srcOffset = 0, dstOffset = 0): void {
+    this.pending.add(src.buffer).add(dst.buffer);
     this.commandEncoder().copyBufferToBuffer(src.buffer, (src.offset + srcOffset) * 4, dst.buffer, (dst.offset + dstOffset) * 4, count * 4);
   }
 
@@ -210,6 +222,7 @@ export class Gpu {
 
   dispatch(o: DispatchOptions): void {
     const pipeline = this.pipeline(o.code, o.entryPoint, o.label, o.constants);
+    for (const b of o.bindings) this.pending.add('buffer' in b ? b.buffer : b);
     const entries: GPUBindGroupEntry[] = o.bindings.map((b, i) => ({
       binding: i,
       resource: 'buffer' in b ? { buffer: b.buffer, offset: b.offset * 4, size: Math.max(4, b.size * 4) } : { buffer: b },
@@ -253,6 +266,7 @@ export class Gpu {
     }
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = null;
+    this.pending.clear();
     this.stats.submits++;
   }
 
