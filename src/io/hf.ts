@@ -1,6 +1,7 @@
 // Load a Hugging Face model folder: config.json → ModelConfig, safetensors weights (single file or sharded
 // index + shards; F32/F16/BF16) → Float32Array by HF name, tokenizer.json + tokenizer_config.json →
-// Tokenizer and ChatTemplate, generation_config.json when present. Plus a memory estimate for the GPU.
+// Tokenizer and ChatTemplate (or chat_template.jinja / chat_template.json, where newer transformers put it),
+// generation_config.json when present. Plus the stop tokens and a memory estimate for the GPU.
 //
 // Contract:
 //  - Supported model_type: llama, mistral, qwen2 (architecture 'llama') and gpt2. Anything else fails with
@@ -209,6 +210,19 @@ export async function loadWeights(files: ModelFiles, config: ModelConfig): Promi
   return weights;
 }
 
+/**
+ * The chat template: tokenizer_config.json's `chat_template`, else (newer transformers save it apart)
+ * chat_template.jinja or chat_template.json's `chat_template`; null when there is none.
+ */
+async function loadChatTemplate(files: ModelFiles, tokenizerConfig: Record<string, unknown>): Promise<ChatTemplate | null> {
+  if (ChatTemplate.hasTemplate(tokenizerConfig)) return ChatTemplate.fromTokenizerConfig(tokenizerConfig);
+  let source: unknown = null;
+  if (has(files, 'chat_template.jinja')) source = new TextDecoder().decode(await files.read('chat_template.jinja'));
+  else if (has(files, 'chat_template.json')) source = (await readJson(files, 'chat_template.json') as { chat_template?: unknown } | null)?.chat_template ?? null;
+  const config = { ...tokenizerConfig, chat_template: source };
+  return ChatTemplate.hasTemplate(config) ? ChatTemplate.fromTokenizerConfig(config) : null;
+}
+
 export async function loadHfModel(files: ModelFiles): Promise<LoadedModel> {
   if (!has(files, 'config.json')) throw missingFile(files, 'config.json');
   const config = configFromHf(await readJson(files, 'config.json'), `${files.name}/config.json`);
@@ -219,7 +233,7 @@ export async function loadHfModel(files: ModelFiles): Promise<LoadedModel> {
   if (tokenizer.vocabSize > config.vocabSize) {
     throw new Error(`${files.name}: tokenizer.json has ${tokenizer.vocabSize} tokens but config.json's vocab_size is ${config.vocabSize}`);
   }
-  const chatTemplate = ChatTemplate.hasTemplate(tokenizerConfig) ? ChatTemplate.fromTokenizerConfig(tokenizerConfig) : null;
+  const chatTemplate = await loadChatTemplate(files, tokenizerConfig as Record<string, unknown>);
   const generationConfig = has(files, 'generation_config.json') ? await readJson(files, 'generation_config.json') : null;
   const weights = await loadWeights(files, config);
   return { config, weights, tokenizer, chatTemplate, generationConfig };

@@ -107,6 +107,21 @@ describe('loading from memory', { timeout: 60_000 }, () => {
     }
   });
 
+  test('a chat template in chat_template.jinja or chat_template.json (newer transformers) is found', async () => {
+    const files = buildTinyModel('llama-small', 3);
+    const config = JSON.parse(new TextDecoder().decode(files.get('tokenizer_config.json')));
+    const { chat_template: source, ...rest } = config;
+    files.set('tokenizer_config.json', new TextEncoder().encode(JSON.stringify(rest)));
+    expect((await loadHfModel(filesFromMap('none', files))).chatTemplate).toBeNull();
+    files.set('chat_template.jinja', new TextEncoder().encode(source));
+    const fromJinja = await loadHfModel(filesFromMap('jinja', files));
+    expect(fromJinja.chatTemplate?.source).toBe(source);
+    expect(fromJinja.chatTemplate?.endOfTurn).toBe('<|im_end|>');
+    files.delete('chat_template.jinja');
+    files.set('chat_template.json', new TextEncoder().encode(JSON.stringify({ chat_template: source })));
+    expect((await loadHfModel(filesFromMap('json', files))).chatTemplate?.source).toBe(source);
+  });
+
   test('the FileList adapter strips the picked folder name and reads through File objects', async () => {
     const files = buildTinyModel('gpt2', 6);
     const list = [...files].map(([path, bytes]) => ({ name: path, webkitRelativePath: `tiny-gpt2/${path}`, arrayBuffer: async () => bytes.slice().buffer }));
