@@ -18,6 +18,8 @@
 //
 // Usage: `vite-node scripts/make-tiny-models.ts -- --tiny-out OUT_DIR [--seed N]` writes OUT_DIR/<kind>/ for every kind;
 // tests call `makeTinyModel(kind, dir, seed)` or `buildTinyModel(kind, seed)` (in-memory files).
+// Committed copies (seed 1) of the two small-vocabulary kinds live in tests/fixtures/models/{llama-small,gpt2}
+// (~0.5 MB) for tests without node:fs; tests/node/hf.test.ts checks they match this script byte for byte.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';

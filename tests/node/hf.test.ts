@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { makeTinyModel, TINY_KINDS, type TinyKind } from '../../scripts/make-tiny-models';
+import { buildTinyModel, makeTinyModel, TINY_KINDS, type TinyKind } from '../../scripts/make-tiny-models';
 import { expectedWeights, loadHfModel, stopTokenIds } from '../../src/io/hf';
 import { filesFromDirectory } from '../../src/io/node-files';
 import { parseSafetensors, readTensorF32 } from '../../src/io/safetensors';
@@ -70,6 +70,17 @@ test('the same seed writes the same bytes; another seed other weights', () => {
   for (const f of ['config.json', 'tokenizer.json', 'model.safetensors']) expect(bytes('a', f).equals(bytes('b', f)), f).toBe(true);
   expect(bytes('a', 'model.safetensors').equals(bytes('c', 'model.safetensors'))).toBe(false);
   expect(bytes('a', 'tokenizer.json').equals(bytes('c', 'tokenizer.json'))).toBe(true);
+});
+
+test('the committed fixtures (tests/fixtures/models/{llama-small,gpt2}, seed 1) are what the script writes', () => {
+  // They exist for tests without node:fs (the browser) and as small embedded defaults; regenerate with
+  // makeTinyModel(kind, 'tests/fixtures/models/<kind>', 1) when the script changes.
+  for (const kind of ['llama-small', 'gpt2'] as const) {
+    const dir = join('tests', 'fixtures', 'models', kind);
+    const built = buildTinyModel(kind, 1);
+    expect(filesFromDirectory(dir).list().sort(), kind).toEqual([...built.keys()].sort());
+    for (const [name, bytes] of built) expect(readFileSync(join(dir, name)).equals(bytes), `${kind}/${name}`).toBe(true);
+  }
 });
 
 test('a directory that is not there', () => {
