@@ -1,18 +1,52 @@
-// Hook for the LoRA training-step benchmark: forward + backward tokens/s of one LoRA step, measured in the
-// same page and on the same adapter as the matmul figures. scripts/bench.mjs calls `benchLoraStep` and
-// puts what it returns under `loraStep` in its JSON; null means "not measured yet" (reported as pending).
+// The LoRA training-step benchmark: forward + backward + AdamW tokens/s of one optimizer step on a fixed
+// small Llama-shaped model, measured in the same page and on the same adapter as the matmul figures.
+// scripts/bench.mjs puts the result under `loraStep` and runs the same step in PyTorch on the CPU beside it
+// (scripts/bench_lora_torch.py, same config) for the ratio.
 import type { Gpu } from '../src/gpu/runtime';
+import { initWeights, tinyConfig } from '../src/model/init';
+import { Transformer } from '../src/model/transformer';
+import { DEFAULT_TRAIN, Trainer } from '../src/train/trainer';
 
 export interface LoraStepResult {
-  /** The model/preset and batch geometry measured, e.g. { model: 'tiny-llama', batch: 4, seqLen: 128, rank: 8 }. */
+  /** The model and batch geometry measured. */
   config: Record<string, string | number>;
-  /** Tokens processed per second over forward + backward (+ optimizer step, if included; say so in config). */
+  /** Tokens processed per second over forward + backward + optimizer step. */
   tokensPerSecond: number;
   /** Milliseconds per step, each timed run. */
   stepMs: number[];
 }
 
-/** To be filled in by the model work: build a small model, run warm-up steps, time a few full steps. */
-export async function benchLoraStep(_gpu: Gpu): Promise<LoraStepResult | null> {
-  return null;
+/** The fixed model and batch, shared with scripts/bench_lora_torch.py (keep them equal). */
+export const LORA_BENCH = {
+  hiddenSize: 128, intermediateSize: 352, numLayers: 4, numHeads: 4, numKvHeads: 2, headDim: 32, vocabSize: 2048,
+  batch: 4, seqLen: 64, rank: 8, alpha: 16, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'], warmup: 2, timed: 5,
+} as const;
+
+export async function benchLoraStep(gpu: Gpu): Promise<LoraStepResult | null> {
+  const b = LORA_BENCH;
+  const config = tinyConfig('llama', {
+    hiddenSize: b.hiddenSize, intermediateSize: b.intermediateSize, numLayers: b.numLayers, numHeads: b.numHeads,
+    numKvHeads: b.numKvHeads, headDim: b.headDim, vocabSize: b.vocabSize, maxPositions: b.seqLen + 1, tieWordEmbeddings: false,
+  });
+  const model = new Transformer(gpu, config, initWeights(config, 1), {
+    kind: 'lora', lora: { rank: b.rank, alpha: b.alpha, dropout: 0, useRslora: false, targetModules: [...b.targets] },
+  });
+  const examples = Array.from({ length: b.batch }, (_, i) => {
+    const inputIds = Array.from({ length: b.seqLen + 1 }, (_, t) => (i * 131 + t * 17) % b.vocabSize);
+    return { inputIds, lossMask: inputIds.map(() => 1) };
+  });
+  const trainer = new Trainer(model, examples, { ...DEFAULT_TRAIN, maxSteps: b.warmup + b.timed, batchSize: b.batch, maxSeqLength: b.seqLen, shuffle: false });
+  const stepMs: number[] = [];
+  for (let i = 0; i < b.warmup + b.timed; i++) {
+    const t0 = performance.now();
+    await trainer.step(); // reads the losses back: the step is complete when it returns
+    if (i >= b.warmup) stepMs.push(performance.now() - t0);
+  }
+  model.destroy();
+  const median = [...stepMs].sort((x, y) => x - y)[Math.floor(stepMs.length / 2)];
+  return {
+    config: { model: 'llama', hidden: b.hiddenSize, layers: b.numLayers, heads: `${b.numHeads}/${b.numKvHeads}`, vocab: b.vocabSize, batch: b.batch, seqLen: b.seqLen, rank: b.rank, targets: b.targets.join(','), includes: 'forward+backward+AdamW' },
+    tokensPerSecond: (b.batch * b.seqLen) / (median / 1000),
+    stepMs,
+  };
 }
