@@ -5,6 +5,7 @@ import { createLocalEngine } from '../src/data/engine';
 import type { DataReply, DataRequest } from './protocol-data';
 
 const engine = createLocalEngine();
+const RECORDS_PER_MESSAGE = 2000;
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 
 function post(reply: DataReply) {
@@ -25,7 +26,10 @@ scope.onmessage = async (ev: MessageEvent<DataRequest>) => {
         const { file, name, options } = req.args;
         const named = Object.assign(file.slice(0, file.size, file.type), { name });
         const result = await engine.importFile(named, options, (pr) => progress({ id: req.id, kind: 'progress', progress: pr }));
-        post({ id: req.id, kind: 'return', method: 'import', result });
+        for (let i = 0; i < result.records.length; i += RECORDS_PER_MESSAGE) {
+          post({ id: req.id, kind: 'records', records: result.records.slice(i, i + RECORDS_PER_MESSAGE) });
+        }
+        post({ id: req.id, kind: 'return', method: 'import', result: { ...result, records: [] } });
         break;
       }
       case 'duplicates': {

@@ -20,7 +20,7 @@ export interface DatasetRecord extends Conversation {
   split: Split;
   /** True once the user changed the messages; the original shape is then rebuilt from messages on export. */
   edited: boolean;
-  /** Bumped on every change; (id, rev) names one immutable version of the record. */
+  /** 0 as imported; a fresh nextRev() on every change, so (id, rev) names one immutable content. */
   rev: number;
 }
 
@@ -49,16 +49,28 @@ export interface ImportIssue {
   fixable: boolean;
 }
 
+let revCounter = 0;
+
+/**
+ * A revision number never handed out before, in this session or (clock permitting) an earlier one:
+ * milliseconds × 1024 + a counter. Undo brings back an old object with its old rev, and a new edit after
+ * it gets a new rev, so one (id, rev) never names two contents (storage chunk keys rely on this).
+ */
+export function nextRev(prev: number): number {
+  revCounter = (revCounter + 1) % 1024;
+  return Math.max(prev + 1, Date.now() * 1024 + revCounter);
+}
+
 export function withMessages(rec: DatasetRecord, messages: ChatMessage[]): DatasetRecord {
-  return { ...rec, messages, edited: true, rev: rec.rev + 1 };
+  return { ...rec, messages, edited: true, rev: nextRev(rec.rev) };
 }
 
 export function withFlag(rec: DatasetRecord, flagged: boolean): DatasetRecord {
-  return { ...rec, flagged, rev: rec.rev + 1 };
+  return { ...rec, flagged, rev: nextRev(rec.rev) };
 }
 
 export function withSplit(rec: DatasetRecord, split: Split): DatasetRecord {
-  return rec.split === split ? rec : { ...rec, split, rev: rec.rev + 1 };
+  return rec.split === split ? rec : { ...rec, split, rev: nextRev(rec.rev) };
 }
 
 /** The first user turn (what the table shows as "prompt"). */

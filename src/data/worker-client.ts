@@ -3,9 +3,12 @@
 // createLocalEngine, so the store cannot tell them apart.
 import type { DataCalls, DataMethod, DataReply, DataRequest } from '../../workers/protocol-data';
 import type { DataEngine, Progress } from './engine';
+import type { DatasetRecord } from './record';
 
 interface Pending {
   method: DataMethod;
+  /** Records sent ahead of an import's 'return'. */
+  parts: DatasetRecord[][];
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   onProgress?: (p: Progress) => void;
@@ -19,8 +22,10 @@ export function createWorkerEngine(worker: Worker): DataEngine {
     const p = pending.get(reply.id);
     if (!p) return;
     if (reply.kind === 'progress') { p.onProgress?.(reply.progress); return; }
+    if (reply.kind === 'records') { p.parts.push(reply.records); return; }
     pending.delete(reply.id);
-    if (reply.kind === 'return') p.resolve(reply.result);
+    if (reply.kind === 'return' && reply.method === 'import') p.resolve({ ...reply.result, records: p.parts.flat() });
+    else if (reply.kind === 'return') p.resolve(reply.result);
     else p.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name }));
   };
   worker.onerror = (ev) => {
@@ -32,7 +37,7 @@ export function createWorkerEngine(worker: Worker): DataEngine {
   function call<M extends DataMethod>(kind: M, args: DataCalls[M]['args'], onProgress?: (p: Progress) => void): Promise<DataCalls[M]['result']> {
     const id = nextId++;
     return new Promise<DataCalls[M]['result']>((resolve, reject) => {
-      pending.set(id, { method: kind, resolve: resolve as (v: unknown) => void, reject, onProgress });
+      pending.set(id, { method: kind, parts: [], resolve: resolve as (v: unknown) => void, reject, onProgress });
       worker.postMessage({ id, kind, args } as DataRequest);
     });
   }

@@ -1,24 +1,13 @@
 // Content-defined chunking of a record list, so saving a new version writes only the chunks that changed.
 // Boundaries fall after records whose id hashes to 0 mod AVG (and at MAX), so inserting or deleting a
 // row changes one chunk, not every chunk after it. A chunk's key is a 64-bit hash (two FNV-1a seeds) of
-// its records' content hashes; a record's content hash is cached per (immutable) record object.
+// its records' (id, rev) pairs: records are immutable and every change takes a fresh rev (record.ts
+// nextRev), so (id, rev) names the content without serialising it.
 import { fnv1a } from '../data/hash';
 import type { DatasetRecord } from '../data/record';
 
 export const AVG_CHUNK = 256;
 export const MAX_CHUNK = 2048;
-
-const contentHash = new WeakMap<DatasetRecord, string>();
-
-function recordHash(r: DatasetRecord): string {
-  let h = contentHash.get(r);
-  if (h === undefined) {
-    const json = JSON.stringify(r);
-    h = fnv1a(json).toString(36) + fnv1a(json, 0x01234567).toString(36);
-    contentHash.set(r, h);
-  }
-  return h;
-}
 
 export interface Chunk {
   key: string;
@@ -35,7 +24,7 @@ export function chunkRecords(records: readonly DatasetRecord[]): Chunk[] {
   };
   for (const r of records) {
     cur.push(r);
-    hashes += recordHash(r) + ',';
+    hashes += `${r.id}:${r.rev},`;
     if (cur.length >= MAX_CHUNK || fnv1a(r.id) % AVG_CHUNK === 0) close();
   }
   if (cur.length) close();

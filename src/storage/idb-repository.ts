@@ -10,6 +10,8 @@ import {
 } from './repository';
 import { DB_NAME, DB_VERSION, MIGRATIONS, type StudioDB, type VersionRow } from './schema';
 
+const BATCH = 16;
+
 function metaOf(row: VersionRow): VersionMeta {
   const { datasetId, version, savedAt, message, recordCount } = row;
   return { datasetId, version, savedAt, message, recordCount };
@@ -64,8 +66,12 @@ export async function openIdbRepository(dbName = DB_NAME): Promise<DatasetReposi
       const meta = await tx.objectStore('datasets').get(id);
       if (!meta) throw new StorageError('not-found', `no dataset ${id}`);
       const chunkStore = tx.objectStore('chunks');
-      for (const c of chunks) {
-        if ((await chunkStore.getKey([id, c.key])) === undefined) await chunkStore.put({ datasetId: id, key: c.key, records: c.records });
+      const stored = new Set((await chunkStore.getAllKeys(IDBKeyRange.bound([id, ''], [id, '\uffff']))).map((k) => k[1]));
+      // Puts go out BATCH chunks at a time: each batch clones ~BATCH×256 records, then the page can paint
+      // while IndexedDB writes them (one put per await would pay a round trip per chunk).
+      const fresh = chunks.filter((c) => !stored.has(c.key) && stored.add(c.key));
+      for (let i = 0; i < fresh.length; i += BATCH) {
+        await Promise.all(fresh.slice(i, i + BATCH).map((c) => chunkStore.put({ datasetId: id, key: c.key, records: c.records })));
       }
       const now = Date.now();
       const row: VersionRow = {
@@ -85,10 +91,12 @@ export async function openIdbRepository(dbName = DB_NAME): Promise<DatasetReposi
       const row = await tx.objectStore('versions').get([id, version ?? meta.head]);
       if (!row) return null;
       const records: DatasetRecord[] = [];
-      for (const key of row.chunkKeys) {
-        const c = await tx.objectStore('chunks').get([id, key]);
-        if (!c) throw new StorageError('other', `version ${row.version} of ${meta.name} is missing a chunk`);
-        for (const r of c.records) records.push(r);
+      for (let i = 0; i < row.chunkKeys.length; i += BATCH) {
+        const got = await Promise.all(row.chunkKeys.slice(i, i + BATCH).map((key) => tx.objectStore('chunks').get([id, key])));
+        for (const c of got) {
+          if (!c) throw new StorageError('other', `version ${row.version} of ${meta.name} is missing a chunk`);
+          for (const r of c.records) records.push(r);
+        }
       }
       await tx.done;
       return { meta, version: metaOf(row), snapshot: { records, issues: row.issues, files: row.files, splitConfig: row.splitConfig } };

@@ -91,7 +91,8 @@ describe('split', () => {
     expect(again.map((r) => r.split)).toEqual(a.map((r) => r.split));
     const other = assignSplits(rs, { kind: 'random', seed: 2, validationFraction: 0.1 });
     expect(other.map((r) => r.split)).not.toEqual(a.map((r) => r.split));
-    expect(a.filter((r, i) => r.split !== rs[i].split).every((r) => r.rev === 1)).toBe(true);
+    expect(a.filter((r, i) => r.split !== rs[i].split).every((r) => r.rev > 0)).toBe(true);
+    expect(a.every((r, i) => r.split !== rs[i].split || r === rs[i])).toBe(true); // unchanged rows keep their object
   });
 
   it('split by column', () => {

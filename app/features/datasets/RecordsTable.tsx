@@ -2,7 +2,7 @@
 // rows in view exist in the DOM (100k rows scroll as smoothly as 100). Rows have a fixed height; long
 // text is cut by CSS and shown whole in the editor. Filtering and sorting happen in the slice's selector
 // (src/data/view.ts); the header's sort buttons write the query. All user text renders as React text.
-import { useMemo, useRef, useState } from 'react';
+import { useCallback, useMemo, useRef, useState } from 'react';
 import { createColumnHelper, tableFeatures, useTable } from '@tanstack/react-table';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import type { QualityCheck } from '../../../src/data/quality';
@@ -113,10 +113,11 @@ export function RecordsTable() {
 
   const table = useTable({ features, columns, data: rows, getRowId: (r) => r.id });
   const modelRows = table.getRowModel().rows;
-  const virtualizer = useVirtualizer({
-    count: modelRows.length, getScrollElement: () => scrollRef.current, estimateSize: () => ROW_HEIGHT, overscan: 12,
-    getItemKey: (i) => modelRows[i].id,
-  });
+  // Stable callbacks: the virtualizer re-measures all rows whenever getItemKey changes identity.
+  const getItemKey = useCallback((i: number) => modelRows[i].id, [modelRows]);
+  const getScrollElement = useCallback(() => scrollRef.current, []);
+  const estimateSize = useCallback(() => ROW_HEIGHT, []);
+  const virtualizer = useVirtualizer({ count: modelRows.length, getScrollElement, estimateSize, overscan: 12, getItemKey });
   const items = virtualizer.getVirtualItems();
   const padTop = items.length ? items[0].start : 0;
   const padBottom = items.length ? virtualizer.getTotalSize() - items[items.length - 1].end : 0;

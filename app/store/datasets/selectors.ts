@@ -1,6 +1,6 @@
 // Derived views of the datasets slice, memoised on the identity of their inputs (the slice replaces
 // arrays on change, never mutates them), so a 100k-row table recomputes only when its inputs change.
-import { checkAll, countChecks, estimateTokens, type QualityResult } from '../../../src/data/quality';
+import { checkRecord, countChecks, estimateTokens, type QualityOptions, type QualityResult } from '../../../src/data/quality';
 import { splitCounts } from '../../../src/data/split';
 import { applyView, sourceFiles } from '../../../src/data/view';
 import type { DatasetRecord } from '../../../src/data/record';
@@ -18,11 +18,25 @@ function memo<A extends unknown[], R>(f: (...args: A) => R): (...args: A) => R {
   };
 }
 
-const quality = memo((records: DatasetRecord[], q: DatasetsState['quality'], counts: DatasetsState['tokenCounts']) =>
-  checkAll(records, {
+// Per-record results are cached on the record object while the options stay the same, so an edit
+// re-checks one record, not 100k.
+let cacheKey: [DatasetsState['quality'], DatasetsState['tokenCounts']] | null = null;
+let cache = new WeakMap<DatasetRecord, QualityResult>();
+
+const quality = memo((records: DatasetRecord[], q: DatasetsState['quality'], counts: DatasetsState['tokenCounts']) => {
+  if (!cacheKey || cacheKey[0] !== q || cacheKey[1] !== counts) { cache = new WeakMap(); cacheKey = [q, counts]; }
+  const opts: QualityOptions = {
     ...q,
     countTokens: counts ? (c) => { const r = c as DatasetRecord; return counts.get(`${r.id}:${r.rev}`) ?? estimateTokens(r); } : undefined,
-  }));
+  };
+  const out = new Map<string, QualityResult>();
+  for (const r of records) {
+    let res = cache.get(r);
+    if (!res) { res = checkRecord(r, opts); cache.set(r, res); }
+    out.set(r.id, res);
+  }
+  return out;
+});
 
 const duplicateIds = memo((groups: DatasetsState['duplicates']) => new Set(groups?.flatMap((g) => g.ids) ?? []));
 

@@ -31,10 +31,18 @@ const ROOT = fileURLToPath(new URL('../../..', import.meta.url)).replace(/\/$/, 
 /** Builds the app into a fresh temporary folder and returns its path. */
 export async function buildApp(): Promise<string> {
   const outDir = await mkdtemp(join(tmpdir(), 'studio-e2e-dist-'));
-  await build({
-    root: ROOT, configFile: join(ROOT, 'vite.config.ts'), logLevel: 'warn',
-    build: { outDir, emptyOutDir: true, sourcemap: false, minify: false },
-  });
+  // vitest sets NODE_ENV=test, which would make Vite and the React plugin build React's development
+  // bundle (jsxDEV, several times slower): build what users get.
+  const env = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({
+      root: ROOT, configFile: join(ROOT, 'vite.config.ts'), logLevel: 'warn', mode: 'production',
+      build: { outDir, emptyOutDir: true, sourcemap: false },
+    });
+  } finally {
+    process.env.NODE_ENV = env;
+  }
   return outDir;
 }
 

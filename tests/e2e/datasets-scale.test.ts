@@ -1,0 +1,99 @@
+// Scale: a 100k-row JSONL file (~25 MB) imported through the page. Checks what can be checked without
+// timing assertions: every row arrives, the import shows progress, the table keeps only a window of rows
+// in the DOM, scrolling to the end reaches the last row, search still works, and the data survives a
+// reload. It prints the measured figures (import time, longest main-thread stall, scroll frame times)
+// for the report; it asserts none of them.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { startApp, type RunningApp } from './helpers/app';
+
+const N = 100_000;
+let app: RunningApp;
+let page: Page;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'scale-'));
+  const lines: string[] = [];
+  for (let i = 0; i < N; i++) {
+    lines.push(JSON.stringify({
+      instruction: `Question number ${i}: what is ${i} plus ${i % 97}? Explain the steps of the addition briefly.`,
+      input: i % 3 === 0 ? `Context for row ${i}.` : '',
+      output: `The answer is ${i + (i % 97)}. Adding ${i % 97} to ${i} gives ${i + (i % 97)}, done step by step for row ${i}.`,
+    }));
+  }
+  writeFileSync(join(dir, 'big.jsonl'), lines.join('\n') + '\n');
+  app = await startApp();
+  page = await app.newPage();
+}, 120_000);
+
+afterAll(async () => { await app?.close(); rmSync(dir, { recursive: true, force: true }); });
+
+const status = () => page.getByRole('toolbar', { name: 'Bulk actions' }).getByRole('status');
+const table = () => page.getByRole('region', { name: 'Examples table' });
+
+describe('100k rows', () => {
+  it('imports with progress, keeps the page responsive, and virtualises the table', async () => {
+    // Watch the main thread: the longest gap between animation frames during the import.
+    await page.evaluate(() => {
+      const w = window as unknown as { __gaps: number[]; __sawProgress: boolean };
+      w.__gaps = []; w.__sawProgress = false;
+      let last = performance.now();
+      const tick = (t: number) => {
+        w.__gaps.push(t - last); last = t;
+        if (document.querySelector('[role=progressbar]')) w.__sawProgress = true;
+        requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    });
+    const t0 = Date.now();
+    await page.getByLabel('Choose files to import').setInputFiles(join(dir, 'big.jsonl'));
+    await expect.poll(() => status().textContent(), { timeout: 90_000, interval: 250 }).toBe(`${N} examples`);
+    const importMs = Date.now() - t0;
+    const { maxGap, sawProgress } = await page.evaluate(() => {
+      const w = window as unknown as { __gaps: number[]; __sawProgress: boolean };
+      return { maxGap: Math.max(...w.__gaps), sawProgress: w.__sawProgress };
+    });
+    expect(sawProgress).toBe(true);
+    const domRows = await table().getByRole('row').count();
+    expect(domRows).toBeLessThan(100);
+
+    const i0 = Date.now();
+    await expect.poll(() => page.getByText(/^Saved \(version \d+\)$/).count(), { timeout: 90_000, interval: 250 }).toBe(1);
+    const saveMs = Date.now() - i0;
+
+    // Scroll through: frame times while scrolling by wheel, then jump to the end.
+    const frames = await page.evaluate(async () => {
+      const el = document.querySelector('[aria-label="Examples table"]') as HTMLElement;
+      const times: number[] = [];
+      let last = performance.now();
+      for (let k = 0; k < 60; k++) {
+        el.scrollTop += 400;
+        await new Promise((r) => requestAnimationFrame(r));
+        const now = performance.now(); times.push(now - last); last = now;
+      }
+      times.sort((a, b) => a - b);
+      return { median: times[30], p95: times[57], max: times[59] };
+    });
+    await table().evaluate((el) => { el.scrollTop = el.scrollHeight; });
+    await expect.poll(() => table().getByRole('cell', { name: `big.jsonl:${N}`, exact: true }).count()).toBe(1);
+
+    const s0 = Date.now();
+    await page.getByRole('search').getByLabel('Search').fill('question number 99999:');
+    await expect.poll(() => status().textContent(), { timeout: 20_000 }).toBe(`1 of ${N} examples shown`);
+    const searchMs = Date.now() - s0;
+    await page.getByRole('search').getByLabel('Search').fill('');
+
+    const r0 = Date.now();
+    await page.reload();
+    await expect.poll(() => status().textContent(), { timeout: 60_000 }).toBe(`${N} examples`);
+    const reloadMs = Date.now() - r0;
+    console.log(`[scale] ${N} rows: import ${importMs} ms, longest frame gap during import ${maxGap.toFixed(0)} ms, ` +
+      `DOM rows ${domRows}, scroll frames median ${frames.median.toFixed(1)} / p95 ${frames.p95.toFixed(1)} / max ${frames.max.toFixed(1)} ms, ` +
+      `search ${searchMs} ms, first save ${saveMs} ms after the rows appeared, reload to table ${reloadMs} ms`);
+    expect(app.errors).toEqual([]);
+  });
+});
