@@ -1,0 +1,89 @@
+// The page's side of the engine worker: an Engine (workers/protocol-engine.ts) whose calls become
+// EngineRequests and whose promises settle on the matching 'return' / 'throw' reply; 'event' replies go to
+// the call's onEvent. No casts on messages: each call names the reply it accepts with a narrowing function.
+import type {
+  Engine, EngineCalls, EngineMethod, EngineReply, EngineRequest, EngineReturn, OnEvent,
+} from '../../workers/protocol-engine';
+
+/** The page's end of the channel: a Worker, or a MessagePort in tests. */
+export interface EngineChannel {
+  postMessage(req: EngineRequest): void;
+  onmessage: ((ev: MessageEvent<EngineReply>) => void) | null;
+  terminate?: () => void;
+}
+
+interface Pending {
+  onEvent: OnEvent;
+  settle: (reply: EngineReturn) => void;
+  reject: (e: Error) => void;
+}
+
+export function createEngineClient(channel: EngineChannel): Engine {
+  let nextId = 1;
+  const pending = new Map<number, Pending>();
+  const unsolicited: OnEvent[] = [];
+
+  channel.onmessage = (ev) => {
+    const reply = ev.data;
+    if (reply.id === 0 && reply.kind === 'event') { for (const l of unsolicited) l(reply.event); return; }
+    const p = pending.get(reply.id);
+    if (!p) return;
+    if (reply.kind === 'event') { p.onEvent(reply.event); return; }
+    pending.delete(reply.id);
+    if (reply.kind === 'return') p.settle(reply);
+    else p.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name }));
+  };
+
+  /** Sends a request; `pick` returns the result when the reply is this method's, undefined otherwise. */
+  function call<M extends EngineMethod>(
+    make: (id: number) => EngineRequest,
+    pick: (r: EngineReturn) => EngineCalls[M]['result'] | undefined,
+    onEvent: OnEvent = () => {},
+  ): Promise<EngineCalls[M]['result']> {
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, {
+        onEvent, reject,
+        settle: (r) => {
+          const v = pick(r);
+          if (v === undefined) reject(new Error(`engine: unexpected '${r.method}' reply to request ${id}`));
+          else resolve(v);
+        },
+      });
+      channel.postMessage(make(id));
+    });
+  }
+
+  return {
+    probe: () => call<'probe'>((id) => ({ id, kind: 'probe', args: {} }), (r) => (r.method === 'probe' ? r.result : undefined)),
+    loadModel: (source, onEvent) => call<'loadModel'>((id) => ({ id, kind: 'loadModel', args: { source } }), (r) => (r.method === 'loadModel' ? r.result : undefined), onEvent),
+    startRun: (args, onEvent) => call<'startRun'>((id) => ({ id, kind: 'startRun', args }), (r) => (r.method === 'startRun' ? r.result : undefined), onEvent),
+    resumeRun: (runId, onEvent) => call<'resumeRun'>((id) => ({ id, kind: 'resumeRun', args: { runId } }), (r) => (r.method === 'resumeRun' ? r.result : undefined), onEvent),
+    control: (runId, action) => call<'control'>((id) => ({ id, kind: 'control', args: { runId, action } }), (r) => (r.method === 'control' ? r.result : undefined)),
+    listRuns: () => call<'listRuns'>((id) => ({ id, kind: 'listRuns', args: {} }), (r) => (r.method === 'listRuns' ? r.result : undefined)),
+    deleteRun: (runId) => call<'deleteRun'>((id) => ({ id, kind: 'deleteRun', args: { runId } }), (r) => (r.method === 'deleteRun' ? r.result : undefined)),
+    generate: (args, onEvent) => call<'generate'>((id) => ({ id, kind: 'generate', args }), (r) => (r.method === 'generate' ? r.result : undefined), onEvent),
+    exportAdapter: (runId, checkpoint) => call<'exportAdapter'>((id) => ({ id, kind: 'exportAdapter', args: { runId, checkpoint } }), (r) => (r.method === 'exportAdapter' ? r.result : undefined)),
+    onUnsolicited: (l) => { unsolicited.push(l); },
+    dispose: () => {
+      const err = new Error('engine closed');
+      for (const p of pending.values()) p.reject(err);
+      pending.clear();
+      channel.terminate?.();
+    },
+  };
+}
+
+/** The app's engine: one dedicated module worker for the page's lifetime. */
+let shared: Engine | null = null;
+export function appEngine(): Engine {
+  if (!shared) {
+    const worker = new Worker(new URL('../../workers/engine-worker.ts', import.meta.url), { type: 'module', name: 'engine' });
+    const client = createEngineClient(worker);
+    worker.onerror = (ev) => { for (const l of errorListeners) l(`The engine worker failed: ${ev.message}`); };
+    shared = client;
+  }
+  return shared;
+}
+const errorListeners: ((message: string) => void)[] = [];
+export function onEngineError(l: (message: string) => void): void { errorListeners.push(l); }

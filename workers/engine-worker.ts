@@ -1,0 +1,465 @@
+// The engine worker: the ONE place that owns the GPUDevice and the loaded model. It loads models (dropped
+// files, a served folder, the hub), runs LoRA training with live metrics, pause/resume/cancel, checkpoints to
+// IndexedDB (src/storage/runs.ts) every N steps and on pause, resumes runs from their last checkpoint after a
+// reload or a lost device, generates (base or any run's adapter) and exports adapters.
+//
+// createEngineCore(deps) is the engine itself (the Engine interface of protocol-engine.ts), usable in-thread
+// by tests; the bottom of this file binds it to worker messages when loaded as a worker.
+//
+// GPU memory: one resident Transformer at a time, built on the loaded base weights. Base and tuned answers
+// share it: a LoRA model with its adapter's values written into the flat table is the tuned model, and the
+// same model with the table zeroed (B = 0 adds exactly 0) is the base model; the run's own values are put
+// back afterwards. Generation and export wait for no one: they are refused while a run is stepping.
+/// <reference lib="webworker" />
+import { exportPeftAdapter } from '../src/export/peft';
+import { generate as generateTokens } from '../src/generate/generate';
+import { createGpu, type Gpu } from '../src/gpu/runtime';
+import { cacheStorageCache, downloadModel, folderUrlFor, hubUrlFor, memoryCache, type ByteCache } from '../src/io/download';
+import { estimateMemory, loadHfModel, parameterCount, type LoadedModel } from '../src/io/hf';
+import type { ModelFiles } from '../src/io/model-files';
+import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
+import { Transformer } from '../src/model/transformer';
+import { createMemoryRunStore, openRunStore, type CheckpointKind, type RunData, type RunRecord, type RunStatus, type RunStore } from '../src/storage/runs';
+import { ChatTemplate, tokenizeConversation } from '../src/tokenize/chat';
+import type { Example } from '../src/train/batch';
+import { applyCheckpoint, captureCheckpoint, deserializeCheckpoint, serializeCheckpoint } from '../src/train/checkpoint';
+import { packExamples, targetableModules, validateRunConfig } from '../src/train/presets';
+import { evaluateLoss, Trainer } from '../src/train/trainer';
+import type {
+  AdapterReport, Engine, EngineEvent, EngineReply, EngineRequest, GenerateArgs, ModelInfo, ModelSource, OnEvent, RunOutcome,
+} from './protocol-engine';
+
+export interface EngineDeps {
+  store: Promise<RunStore>;
+  cache: () => Promise<ByteCache>;
+  createGpu?: () => Promise<Gpu>;
+  fetch?: typeof fetch;
+  /** Clock for ids and timestamps (tests pin it). */
+  now?: () => number;
+}
+
+interface Loaded { info: ModelInfo; model: LoadedModel }
+interface Resident { net: Transformer; key: string }
+interface Control { runId: string; paused: boolean; cancelled: boolean; stepping: boolean; wake: (() => void) | null; lost: string | null }
+
+const noop: OnEvent = () => {};
+
+function templateOf(m: LoadedModel): ChatTemplate {
+  const eos = m.tokenizer.eosTokenId;
+  return m.chatTemplate ?? ChatTemplate.plain(eos === null ? null : (m.tokenizer.idToToken(eos) ?? null));
+}
+
+function stopIds(m: LoadedModel): number[] {
+  const ids = new Set<number>();
+  const eos = m.config.eosTokenId;
+  for (const e of Array.isArray(eos) ? eos : eos === null ? [] : [eos]) ids.add(e);
+  if (m.tokenizer.eosTokenId !== null) ids.add(m.tokenizer.eosTokenId);
+  const eot = templateOf(m).endOfTurn;
+  const eotId = eot ? m.tokenizer.tokenToId(eot) : undefined;
+  if (eotId !== undefined) ids.add(eotId);
+  return [...ids];
+}
+
+/** FNV-1a over the config and a strided sample of every weight: the same model folder gives the same print. */
+function fingerprint(m: LoadedModel): string {
+  let h = 0x811c9dc5;
+  const mix = (x: number) => { h ^= x; h = Math.imul(h, 0x01000193) >>> 0; };
+  for (const c of JSON.stringify(m.config)) mix(c.charCodeAt(0));
+  const bits = new Uint32Array(1), f = new Float32Array(bits.buffer);
+  for (const [name, w] of [...m.weights].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    for (const c of name) mix(c.charCodeAt(0));
+    const stride = Math.max(1, Math.floor(w.data.length / 64));
+    for (let i = 0; i < w.data.length; i += stride) { f[0] = w.data[i]; mix(bits[0]); }
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+function filesFromBlobs(name: string, list: { path: string; file: Blob }[]): ModelFiles {
+  const map = new Map(list.map((e) => [e.path, e.file]));
+  return {
+    name,
+    list: () => [...map.keys()],
+    read: async (path) => {
+      const f = map.get(path);
+      if (!f) throw new Error(`${name}: missing file ${path}`);
+      return new Uint8Array(await f.arrayBuffer());
+    },
+  };
+}
+
+export function createEngineCore(deps: EngineDeps): Engine {
+  const now = deps.now ?? Date.now;
+  let gpu: Gpu | null = null;
+  let loaded: Loaded | null = null;
+  let resident: Resident | null = null;
+  let active: Control | null = null;
+  const unsolicited: OnEvent[] = [];
+  let seenStale = false;
+
+  async function device(): Promise<Gpu> {
+    if (gpu) return gpu;
+    const g = await (deps.createGpu ?? createGpu)();
+    gpu = g;
+    void g.device.lost.then((info) => {
+      if (gpu !== g) return;
+      gpu = null;
+      resident = null;
+      const message = `The GPU device was lost (${info.reason}: ${info.message}).`;
+      if (active) active.lost = message;
+      for (const l of unsolicited) l({ type: 'device-lost', message });
+    });
+    return g;
+  }
+
+  function dropResident(): void {
+    resident?.net.destroy();
+    resident = null;
+  }
+
+  function requireModel(): Loaded {
+    if (!loaded) throw new Error('Load a model first.');
+    return loaded;
+  }
+
+  function refuseWhileStepping(what: string): void {
+    if (active && !active.paused) throw new Error(`A training run is in progress; pause or cancel it before ${what}.`);
+  }
+
+  /** A LoRA model with this config on the loaded weights, reusing the resident one when it matches. */
+  async function residentLora(lora: LoraConfig, seed: number, fresh: boolean): Promise<Transformer> {
+    const key = `lora:${JSON.stringify(lora)}`;
+    if (!fresh && resident?.key === key) return resident.net;
+    if (active && resident) throw new Error('A paused run holds the model; finish or cancel it first.');
+    const m = requireModel();
+    const g = await device();
+    dropResident();
+    const net = new Transformer(g, m.model.config, m.model.weights, { kind: 'lora', lora }, seed);
+    resident = { net, key };
+    return net;
+  }
+
+  async function store(): Promise<RunStore> {
+    const s = await deps.store;
+    if (!seenStale) {
+      // Runs left 'running' or 'paused' by a closed page or a crash are interrupted: resumable from a checkpoint.
+      seenStale = true;
+      for (const r of await s.list()) {
+        if ((r.status === 'running' || r.status === 'paused') && r.id !== active?.runId) await s.put({ ...r, status: 'interrupted', updatedAt: now() });
+      }
+    }
+    return s;
+  }
+
+  async function modelFiles(source: ModelSource, onEvent: OnEvent): Promise<ModelFiles> {
+    const progress = (message: string) => (p: { loaded: number; total: number }) => onEvent({ type: 'load', message, loaded: p.loaded, total: p.total });
+    switch (source.kind) {
+      case 'files': return filesFromBlobs(source.name, source.files);
+      case 'url': return downloadModel(source.name, folderUrlFor(source.baseUrl), { cache: await deps.cache(), fetch: deps.fetch, onProgress: progress(`Loading ${source.name}`) });
+      case 'hub': return downloadModel(source.repo, hubUrlFor(source.repo, source.revision, source.endpoint), { cache: await deps.cache(), fetch: deps.fetch, onProgress: progress(`Downloading ${source.repo}`) });
+    }
+  }
+
+  function tokenized(m: LoadedModel, data: RunData, cfg: RunRecord['config']): { train: Example[]; validation: Example[] } {
+    const tpl = templateOf(m);
+    const tok = (split: 'train' | 'validation', assistantOnly: boolean) => data.records.filter((r) => r.split === split)
+      .map((r) => tokenizeConversation(m.tokenizer, tpl, r.messages, { assistantOnly, maxLength: cfg.train.maxSeqLength + 1 }));
+    const train = tok('train', cfg.assistantOnly);
+    return { train: cfg.packing ? packExamples(train, cfg.train.maxSeqLength) : train, validation: tok('validation', true) };
+  }
+
+  /** The run loop: steps, metrics, evaluation, checkpoints, pause/cancel, early stopping. */
+  async function execute(run: RunRecord, data: RunData, resumeFrom: Uint8Array | null, onEvent: OnEvent): Promise<RunOutcome> {
+    const s = await store();
+    const m = requireModel();
+    const ctl: Control = { runId: run.id, paused: false, cancelled: false, stepping: true, wake: null, lost: null };
+    active = ctl;
+    const setStatus = async (status: RunStatus, error: string | null = null) => {
+      run.status = status; run.error = error; run.updatedAt = now();
+      await s.put(run);
+      onEvent({ type: 'status', runId: run.id, status, error });
+    };
+    try {
+      const { train, validation } = tokenized(m.model, data, run.config);
+      const net = await residentLora(run.config.lora, run.config.train.seed, true);
+      const trainer = new Trainer(net, train, run.config.train, m.model.tokenizer.padTokenId ?? 0);
+      run.totalSteps = trainer.totalSteps;
+      if (resumeFrom) {
+        applyCheckpoint(deserializeCheckpoint(resumeFrom), net, trainer);
+        const at = trainer.state.step;
+        run.metrics = run.metrics.filter((p) => p.step <= at);
+        run.evals = run.evals.filter((e) => e.step <= at);
+        run.bestValLoss = run.evals.length ? Math.min(...run.evals.map((e) => e.valLoss)) : null;
+      }
+      await setStatus('running');
+      onEvent({ type: 'run', run: structuredClone(run) });
+      const { evalEvery, checkpointEvery, earlyStopPatience } = run.config;
+      let sinceBest = 0;
+      for (const e of run.evals) sinceBest = run.bestValLoss !== null && e.valLoss <= run.bestValLoss ? 0 : sinceBest + 1;
+      const elapsed0 = run.metrics.at(-1)?.elapsed ?? 0;
+      const t0 = performance.now();
+      const stepTimes: number[] = [];
+
+      const checkpoint = async (kind: CheckpointKind) => {
+        const bytes = serializeCheckpoint(await captureCheckpoint(net, trainer, { runId: run.id }));
+        await s.putCheckpoint(run.id, kind, trainer.state.step, bytes);
+        run.checkpoints[kind] = trainer.state.step;
+        await s.put(run);
+        onEvent({ type: 'checkpoint', runId: run.id, step: trainer.state.step, kind });
+      };
+      const evaluate = async (): Promise<boolean> => {
+        if (validation.length === 0) return false;
+        const { loss } = await evaluateLoss(net, validation, run.config.train.batchSize, run.config.train.maxSeqLength, m.model.tokenizer.padTokenId ?? 0);
+        const step = trainer.state.step;
+        const best = run.bestValLoss === null || loss < run.bestValLoss;
+        run.evals.push({ step, valLoss: loss });
+        if (best) { run.bestValLoss = loss; sinceBest = 0; await checkpoint('best'); } else sinceBest++;
+        onEvent({ type: 'eval', runId: run.id, step, valLoss: loss, best });
+        return earlyStopPatience > 0 && sinceBest >= earlyStopPatience;
+      };
+
+      let stoppedEarly = false;
+      while (!trainer.done) {
+        if (ctl.lost) throw new Error(ctl.lost);
+        if (ctl.paused) {
+          await checkpoint('last');
+          await setStatus('paused');
+          while (ctl.paused && !ctl.cancelled) await new Promise<void>((wake) => { ctl.wake = wake; });
+          if (!ctl.cancelled) await setStatus('running');
+        }
+        if (ctl.cancelled) break;
+        const ts = performance.now();
+        const st = await trainer.step();
+        const dt = (performance.now() - ts) / 1000;
+        stepTimes.push(dt);
+        if (stepTimes.length > 10) stepTimes.shift();
+        const point = {
+          step: st.step, epoch: st.epoch, loss: st.loss, lr: st.lr, gradNorm: st.gradNorm,
+          tokensPerSecond: st.seqTokens / Math.max(dt, 1e-6), elapsed: elapsed0 + (performance.now() - t0) / 1000,
+        };
+        run.metrics.push(point);
+        run.updatedAt = now();
+        const mean = stepTimes.reduce((a, b) => a + b, 0) / stepTimes.length;
+        onEvent({ type: 'step', runId: run.id, point, totalSteps: trainer.totalSteps, etaSeconds: mean * (trainer.totalSteps - st.step) });
+        const last = trainer.done;
+        if ((evalEvery > 0 && st.step % evalEvery === 0) || last) stoppedEarly = await evaluate();
+        if ((checkpointEvery > 0 && st.step % checkpointEvery === 0) || last || stoppedEarly) await checkpoint('last');
+        else await s.put(run);
+        if (stoppedEarly) break;
+      }
+      if (ctl.cancelled) {
+        await setStatus('cancelled');
+      } else {
+        const lastPoint = run.metrics.at(-1);
+        run.final = {
+          trainLoss: lastPoint?.loss ?? NaN, valLoss: run.evals.at(-1)?.valLoss ?? null,
+          steps: trainer.state.step, seconds: lastPoint?.elapsed ?? 0,
+        };
+        await setStatus(stoppedEarly ? 'stopped-early' : 'completed');
+      }
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      // A lost device or a crash mid-run leaves the last checkpoint: the run can be resumed.
+      await setStatus(ctl.lost || run.checkpoints.last !== null ? 'interrupted' : 'failed', message);
+      throw e;
+    } finally {
+      active = null;
+    }
+    return { runId: run.id, status: run.status, run: structuredClone(run) };
+  }
+
+  /** Runs `f` with a run's checkpoint (or zeros, for the base model) in the resident model, then puts the old values back. */
+  async function withAdapter<T>(choice: GenerateArgs['adapter'], f: (net: Transformer) => Promise<T>): Promise<T> {
+    const m = requireModel();
+    let net: Transformer;
+    let values: Float32Array | null;
+    if (choice.kind === 'base') {
+      if (resident) { net = resident.net; values = net.params.flat ? new Float32Array(net.params.flat.size) : null; }
+      else {
+        const g = await device();
+        net = new Transformer(g, m.model.config, m.model.weights, { kind: 'none' });
+        resident = { net, key: 'none' };
+        values = null;
+      }
+    } else {
+      const s = await store();
+      const run = await s.get(choice.runId);
+      if (!run) throw new Error(`No run ${choice.runId}.`);
+      if (run.model.fingerprint !== m.info.fingerprint) throw new Error(`Run "${run.name}" was trained on ${run.model.name}; load that model first.`);
+      const ck = await s.getCheckpoint(run.id, choice.checkpoint) ?? await s.getCheckpoint(run.id, 'last');
+      if (!ck) throw new Error(`Run "${run.name}" has no checkpoint yet.`);
+      net = await residentLora(run.config.lora, run.config.train.seed, false);
+      values = deserializeCheckpoint(ck.bytes).params;
+    }
+    if (!values || !net.params.flat) return f(net);
+    const saved = await net.params.readFlat('params');
+    net.params.writeFlat('params', values);
+    try { return await f(net); } finally { net.params.writeFlat('params', saved); }
+  }
+
+  const engine: Engine = {
+    async probe(): Promise<AdapterReport> {
+      const none = (reason: string): AdapterReport => ({ available: false, software: false, vendor: '', architecture: '', description: '', maxBufferSize: 0, maxStorageBufferBindingSize: 0, reason });
+      const nav = typeof navigator === 'undefined' ? undefined : navigator;
+      if (!nav?.gpu) return none('This browser does not offer WebGPU. Use a recent Chrome, Edge or Safari, or Firefox with WebGPU enabled.');
+      const adapter = await nav.gpu.requestAdapter({ powerPreference: 'high-performance' });
+      if (!adapter) return none('WebGPU is present but found no GPU adapter: the GPU may be blocklisted or disabled (check chrome://gpu), or this machine has none.');
+      const info = adapter.info;
+      const software = info.isFallbackAdapter === true || info.architecture === 'swiftshader' || /swiftshader|llvmpipe|lavapipe|software/i.test(info.description);
+      return {
+        available: true, software, vendor: info.vendor, architecture: info.architecture, description: info.description,
+        maxBufferSize: adapter.limits.maxBufferSize, maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, reason: null,
+      };
+    },
+
+    async loadModel(source, onEvent = noop) {
+      refuseWhileStepping('loading another model');
+      if (active) throw new Error('A paused run holds the model; finish or cancel it before loading another model.');
+      const files = await modelFiles(source, onEvent);
+      onEvent({ type: 'load', message: `Reading ${files.name}`, loaded: 0, total: 0 });
+      const model = await loadHfModel(files);
+      const infer = estimateMemory(model.config, { training: false, loraRank: 0, batchTokens: 512 });
+      const train = estimateMemory(model.config, { training: true, loraRank: DEFAULT_LORA.rank, batchTokens: 4 * 512 });
+      const g = await device();
+      if (infer.largestBufferBytes > g.device.limits.maxBufferSize) {
+        throw new Error(`${files.name} needs a ${(infer.largestBufferBytes / 2 ** 20).toFixed(0)} MiB buffer; this GPU allows ${(g.device.limits.maxBufferSize / 2 ** 20).toFixed(0)} MiB.`);
+      }
+      dropResident();
+      const tpl = templateOf(model);
+      const info: ModelInfo = {
+        name: files.name, config: model.config, parameters: parameterCount(model.config), fingerprint: fingerprint(model),
+        vocabSize: model.tokenizer.vocabSize, targetModules: targetableModules(model.config),
+        chatTemplate: model.chatTemplate !== null, endOfTurn: tpl.endOfTurn || null,
+        inferenceBytes: infer.inferenceBytes, trainingBytes: train.trainingBytes,
+      };
+      loaded = { info, model };
+      return info;
+    },
+
+    async startRun(args, onEvent = noop) {
+      if (active) throw new Error('A run is already in progress (running or paused).');
+      const m = requireModel();
+      const counts = { trainExamples: args.records.filter((r) => r.split === 'train').length, validationExamples: args.records.filter((r) => r.split === 'validation').length };
+      const errors = validateRunConfig(args.config, m.model.config, counts).filter((p) => p.severity === 'error');
+      if (errors.length) throw new Error(errors.map((p) => p.message).join(' '));
+      const s = await store();
+      const t = now();
+      const run: RunRecord = {
+        id: `run-${t.toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`, name: args.name, createdAt: t, updatedAt: t,
+        status: 'running', error: null,
+        model: { name: m.info.name, parameters: m.info.parameters, fingerprint: m.info.fingerprint },
+        dataset: args.dataset, config: args.config, trainExamples: counts.trainExamples, validationExamples: counts.validationExamples,
+        totalSteps: 0, metrics: [], evals: [], checkpoints: { last: null, best: null }, bestValLoss: null, final: null,
+      };
+      const data: RunData = { records: args.records.map((r) => ({ messages: r.messages, split: r.split })) };
+      await s.putData(run.id, data);
+      await s.put(run);
+      return execute(run, data, null, onEvent);
+    },
+
+    async resumeRun(runId, onEvent = noop) {
+      if (active) throw new Error('A run is already in progress (running or paused).');
+      const m = requireModel();
+      const s = await store();
+      const run = await s.get(runId);
+      if (!run) throw new Error(`No run ${runId}.`);
+      if (run.model.fingerprint !== m.info.fingerprint) throw new Error(`Run "${run.name}" trained on ${run.model.name}; load that model to resume it.`);
+      const data = await s.getData(runId);
+      if (!data) throw new Error(`Run "${run.name}" has lost its data; it cannot be resumed.`);
+      const ck = await s.getCheckpoint(runId, 'last');
+      run.error = null;
+      return execute(run, data, ck?.bytes ?? null, onEvent);
+    },
+
+    async control(runId, action) {
+      if (!active || active.runId !== runId) throw new Error(`Run ${runId} is not running in this session.`);
+      if (action === 'pause') active.paused = true;
+      else if (action === 'resume') active.paused = false;
+      else active.cancelled = true;
+      active.wake?.();
+      active.wake = null;
+      return action === 'pause' ? 'paused' : action === 'resume' ? 'running' : 'cancelled';
+    },
+
+    listRuns: async () => (await store()).list(),
+
+    async deleteRun(runId) {
+      if (active?.runId === runId) throw new Error('Cancel the run before deleting it.');
+      await (await store()).remove(runId);
+      return null;
+    },
+
+    async generate(args, onEvent = noop) {
+      refuseWhileStepping('generating');
+      const m = requireModel();
+      const tok = m.model.tokenizer;
+      const ids = args.prompt.kind === 'raw'
+        ? tok.encode(args.prompt.text, { addSpecialTokens: true })
+        : tok.encode(templateOf(m.model).render(args.prompt.messages, { addGenerationPrompt: true }), { addSpecialTokens: false });
+      return withAdapter(args.adapter, async (net) => {
+        const t0 = performance.now();
+        const tokens: number[] = [];
+        let text = '', finishReason: 'stop-token' | 'stop-string' | 'length' | null = null;
+        for await (const step of generateTokens(net, ids, { ...args.sampling, stopTokenIds: stopIds(m.model), decode: (x) => tok.decode(x, { skipSpecialTokens: true }) })) {
+          tokens.push(step.token);
+          text = step.text;
+          finishReason = step.finishReason;
+          onEvent({ type: 'token', token: step.token, text });
+        }
+        return { text, tokens, finishReason, tokensPerSecond: tokens.length / Math.max(1e-6, (performance.now() - t0) / 1000) };
+      });
+    },
+
+    async exportAdapter(runId, checkpoint) {
+      refuseWhileStepping('exporting');
+      const m = requireModel();
+      return withAdapter({ kind: 'run', runId, checkpoint }, (net) => exportPeftAdapter(net, m.info.name));
+    },
+
+    onUnsolicited(listener) { unsolicited.push(listener); },
+    dispose() { dropResident(); gpu?.destroy(); gpu = null; },
+  };
+  return engine;
+}
+
+// ---- worker binding ---------------------------------------------------------------------------------
+
+/** The worker's end of a message channel (a DedicatedWorkerGlobalScope, or a MessagePort in tests). */
+export interface EnginePort {
+  postMessage(reply: EngineReply): void;
+  onmessage: ((ev: MessageEvent<EngineRequest>) => void) | null;
+}
+
+/** Answers EngineRequests arriving on `port` with the core's results, events and errors. */
+export function serveEngine(core: Engine, port: EnginePort): void {
+  const post = (reply: EngineReply) => port.postMessage(reply);
+  core.onUnsolicited((event) => post({ id: 0, kind: 'event', event }));
+  port.onmessage = async (ev) => {
+    const req = ev.data;
+    const onEvent = (event: EngineEvent) => post({ id: req.id, kind: 'event', event });
+    try {
+      switch (req.kind) {
+        case 'probe': post({ id: req.id, kind: 'return', method: req.kind, result: await core.probe() }); break;
+        case 'loadModel': post({ id: req.id, kind: 'return', method: req.kind, result: await core.loadModel(req.args.source, onEvent) }); break;
+        case 'startRun': post({ id: req.id, kind: 'return', method: req.kind, result: await core.startRun(req.args, onEvent) }); break;
+        case 'resumeRun': post({ id: req.id, kind: 'return', method: req.kind, result: await core.resumeRun(req.args.runId, onEvent) }); break;
+        case 'control': post({ id: req.id, kind: 'return', method: req.kind, result: await core.control(req.args.runId, req.args.action) }); break;
+        case 'listRuns': post({ id: req.id, kind: 'return', method: req.kind, result: await core.listRuns() }); break;
+        case 'deleteRun': post({ id: req.id, kind: 'return', method: req.kind, result: await core.deleteRun(req.args.runId) }); break;
+        case 'generate': post({ id: req.id, kind: 'return', method: req.kind, result: await core.generate(req.args, onEvent) }); break;
+        case 'exportAdapter': post({ id: req.id, kind: 'return', method: req.kind, result: await core.exportAdapter(req.args.runId, req.args.checkpoint) }); break;
+      }
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      post({ id: req.id, kind: 'throw', error: { name: err.name, message: err.message } });
+    }
+  };
+}
+
+// Bind only when this module runs as a dedicated worker (tests import createEngineCore in-thread).
+if (typeof DedicatedWorkerGlobalScope !== 'undefined' && self instanceof DedicatedWorkerGlobalScope) {
+  const core = createEngineCore({
+    store: openRunStore().catch(() => createMemoryRunStore()),
+    cache: () => cacheStorageCache().catch(() => memoryCache()),
+  });
+  serveEngine(core, self);
+}

@@ -1,0 +1,127 @@
+// Messages between the page and workers/engine-worker.ts, the one worker that owns the GPUDevice and the
+// loaded model. Requests and replies are discriminated unions keyed by `kind`, matched by `id`; a request
+// gets any number of 'event' replies, then exactly one 'return' or 'throw'. EngineCalls is the one table of
+// method → (args, result); EngineEvent lists everything a long call reports while it runs.
+// Engine is the interface both ends implement: the worker's core (createEngineCore) and the page's client
+// (app/engine/client.ts), so the store cannot tell them apart and tests can run the core in-thread.
+// Unsolicited replies use id 0 (the device was lost).
+import type { ChatMessage } from '../src/data/types';
+import type { ModelConfig } from '../src/model/config';
+import type { RunConfig } from '../src/train/presets';
+import type { CheckpointKind, MetricPoint, RunRecord, RunStatus } from '../src/storage/runs';
+import type { SamplingOptions } from '../src/generate/sampler';
+
+/** What the browser offers for WebGPU, probed in the worker (where training runs). */
+export interface AdapterReport {
+  available: boolean;
+  /** A software rasteriser (SwiftShader and similar): works, but orders of magnitude slower than a GPU. */
+  software: boolean;
+  vendor: string;
+  architecture: string;
+  description: string;
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+  /** When unavailable: why, in words for the user. */
+  reason: string | null;
+}
+
+/** Where a model comes from. Files keep their folder-relative paths. */
+export type ModelSource =
+  | { kind: 'files'; name: string; files: { path: string; file: Blob }[] }
+  | { kind: 'url'; name: string; baseUrl: string }
+  | { kind: 'hub'; repo: string; revision: string; endpoint: string };
+
+export interface ModelInfo {
+  name: string;
+  config: ModelConfig;
+  parameters: number;
+  /** Identifies these exact weights (config + parameter count + a sample of values): runs resume only on the same model. */
+  fingerprint: string;
+  vocabSize: number;
+  /** Short module names LoRA can target here. */
+  targetModules: string[];
+  chatTemplate: boolean;
+  endOfTurn: string | null;
+  /** Memory for inference and for training at the default LoRA settings (bytes), for the picker. */
+  inferenceBytes: number;
+  trainingBytes: number;
+}
+
+export interface StartRunArgs {
+  name: string;
+  config: RunConfig;
+  records: { messages: ChatMessage[]; split: 'train' | 'validation' }[];
+  dataset: { id: string; name: string; version: number } | null;
+}
+
+export interface RunOutcome { runId: string; status: RunStatus; run: RunRecord }
+
+/** Which weights answer: the base model alone, or with a run's adapter (its last or best checkpoint). */
+export type AdapterChoice = { kind: 'base' } | { kind: 'run'; runId: string; checkpoint: CheckpointKind };
+
+export interface GenerateArgs {
+  adapter: AdapterChoice;
+  /** A conversation rendered with the model's chat template, or raw text. */
+  prompt: { kind: 'chat'; messages: ChatMessage[] } | { kind: 'raw'; text: string };
+  sampling: SamplingOptions & { maxNewTokens: number; stopStrings: string[] };
+}
+
+export interface GenerateResult {
+  text: string;
+  tokens: number[];
+  finishReason: 'stop-token' | 'stop-string' | 'length' | null;
+  tokensPerSecond: number;
+}
+
+export interface AdapterFiles { 'adapter_model.safetensors': Uint8Array; 'adapter_config.json': string }
+
+export interface EngineCalls {
+  probe: { args: Record<string, never>; result: AdapterReport };
+  loadModel: { args: { source: ModelSource }; result: ModelInfo };
+  startRun: { args: StartRunArgs; result: RunOutcome };
+  resumeRun: { args: { runId: string }; result: RunOutcome };
+  control: { args: { runId: string; action: 'pause' | 'resume' | 'cancel' }; result: RunStatus };
+  listRuns: { args: Record<string, never>; result: RunRecord[] };
+  deleteRun: { args: { runId: string }; result: null };
+  generate: { args: GenerateArgs; result: GenerateResult };
+  exportAdapter: { args: { runId: string; checkpoint: CheckpointKind }; result: AdapterFiles };
+}
+
+export type EngineMethod = keyof EngineCalls;
+
+export type EngineEvent =
+  | { type: 'load'; message: string; loaded: number; total: number }
+  | { type: 'run'; run: RunRecord }
+  | { type: 'step'; runId: string; point: MetricPoint; totalSteps: number; etaSeconds: number }
+  | { type: 'eval'; runId: string; step: number; valLoss: number; best: boolean }
+  | { type: 'checkpoint'; runId: string; step: number; kind: CheckpointKind }
+  | { type: 'status'; runId: string; status: RunStatus; error: string | null }
+  | { type: 'token'; token: number; text: string }
+  | { type: 'device-lost'; message: string };
+
+export type EngineRequest = { [M in EngineMethod]: { id: number; kind: M; args: EngineCalls[M]['args'] } }[EngineMethod];
+
+export type EngineReturn = { [M in EngineMethod]: { id: number; kind: 'return'; method: M; result: EngineCalls[M]['result'] } }[EngineMethod];
+
+export type EngineReply =
+  | { id: number; kind: 'event'; event: EngineEvent }
+  | EngineReturn
+  | { id: number; kind: 'throw'; error: { name: string; message: string } };
+
+export type OnEvent = (e: EngineEvent) => void;
+
+/** The engine as both ends see it. `onEvent` receives what the call reports while it runs. */
+export interface Engine {
+  probe(): Promise<AdapterReport>;
+  loadModel(source: ModelSource, onEvent?: OnEvent): Promise<ModelInfo>;
+  startRun(args: StartRunArgs, onEvent?: OnEvent): Promise<RunOutcome>;
+  resumeRun(runId: string, onEvent?: OnEvent): Promise<RunOutcome>;
+  control(runId: string, action: 'pause' | 'resume' | 'cancel'): Promise<RunStatus>;
+  listRuns(): Promise<RunRecord[]>;
+  deleteRun(runId: string): Promise<null>;
+  generate(args: GenerateArgs, onEvent?: OnEvent): Promise<GenerateResult>;
+  exportAdapter(runId: string, checkpoint: CheckpointKind): Promise<AdapterFiles>;
+  /** Events not tied to a call (device lost). */
+  onUnsolicited(listener: OnEvent): void;
+  dispose(): void;
+}
