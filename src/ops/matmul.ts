@@ -54,6 +54,14 @@ export function setMatmulVariant(gpu: Gpu, variant: MatmulVariant | null): void 
   else chosen.set(gpu, variant);
 }
 
+const blocks = new WeakMap<Gpu, { rows: 4 | 8; cols: 4 | 8 }>();
+
+/** Overrides the blocked kernel's block per thread on this device (see blockedSpec); null restores 4×4. */
+export function setBlockedBlock(gpu: Gpu, block: { rows: 4 | 8; cols: 4 | 8 } | null): void {
+  if (block === null) blocks.delete(gpu);
+  else blocks.set(gpu, block);
+}
+
 // ---- dispatch ------------------------------------------------------------------------------------------
 
 // Params uniform (both kernels): u32 M, N, K, flags, rk; f32 alpha, extraAlpha. The blocked kernel bakes
@@ -92,12 +100,12 @@ export function matmul(gpu: Gpu, out: Tensor, a: Tensor, b: Tensor, M: number, N
     });
     return;
   }
-  const spec = blockedSpec(M, N, K, transA, transB);
-  const [wgX, wgY] = spec.rows === 4 ? [16, 4] : [64, 1];
+  const spec = blockedSpec(M, N, K, transA, transB, blocks.get(gpu));
+  const [wgX, wgY] = blockedWorkgroup(spec);
   gpu.dispatch({
     code: readWriteIf(blockedWgsl(spec), aliasSafe), entryPoint: 'main', label: 'matmul.blocked',
     bindings, params, constants: { WG_X: wgX, WG_Y: wgY },
-    workgroups: [ceilDiv(ceilDiv(N, 4), wgX), ceilDiv(ceilDiv(M, spec.rows), wgY)],
+    workgroups: [ceilDiv(ceilDiv(N, spec.cols), wgX), ceilDiv(ceilDiv(M, spec.rows), wgY)],
   });
 }
 
@@ -111,7 +119,7 @@ function readWriteIf(code: string, aliasSafe: boolean): string {
 
 // ---- the register-blocked kernel, generated per layout ------------------------------------------------
 
-/** What changes the shape of the blocked kernel's code: layouts, which operands load as vec4, rows per thread. */
+/** What changes the shape of the blocked kernel's code: layouts, which operands load as vec4, block size. */
 export interface BlockedSpec {
   transA: boolean;
   transB: boolean;
@@ -121,76 +129,102 @@ export interface BlockedSpec {
   vecB: boolean;
   /** out as vec4 (N % 4 = 0). */
   vecOut: boolean;
-  /** Output rows per thread: 4, or 1 when M < 4 (decoding) so no thread computes rows that do not exist. */
+  /** Output rows per thread: 1 (M < 4: decoding), 4 or 8. */
   rows: number;
+  /** Output columns per thread: 4 or 8. */
+  cols: number;
 }
 
-export function blockedSpec(M: number, N: number, K: number, transA: boolean, transB: boolean): BlockedSpec {
-  const rows = M < 4 ? 1 : 4;
+/**
+ * The block per thread: 4×4 (1×4 when M < 4, decoding). On SwiftShader every word a thread loads costs
+ * about three 4-lane multiply-adds (a 4-lane gather with bounds checks; a vec4 is four of them), so speed
+ * follows multiply-adds per loaded word, R·C / (R + C). Measured there (512³, under load): 8×4 and 8×8
+ * blocks ran 1.1–1.4× faster than 4×4 but took 1.5× and 3× as long to compile (0.7 s of CPU for a 4×4
+ * pipeline, 2.1–2.6 s for 8×8), and a training step compiles a dozen layouts. blockedWgsl takes any
+ * rows ∈ {1, 4, 8} and cols ∈ {4, 8}; `block` overrides the choice (tests, experiments).
+ */
+export function blockedSpec(
+  M: number, N: number, K: number, transA: boolean, transB: boolean, block?: { rows: 4 | 8; cols: 4 | 8 },
+): BlockedSpec {
+  const rows = M < 4 ? 1 : (block?.rows ?? 4);
+  const cols = block?.cols ?? 4;
   return {
-    transA, transB, rows,
-    vecA: transA ? rows === 4 && M % 4 === 0 : K % 4 === 0,
+    transA, transB, rows, cols,
+    vecA: transA ? rows >= 4 && M % 4 === 0 : K % 4 === 0,
     vecB: transB ? K % 4 === 0 : N % 4 === 0,
     vecOut: N % 4 === 0,
   };
+}
+
+/** Threads per workgroup (x over column blocks, y over row blocks): 64; one row of threads when decoding. */
+export function blockedWorkgroup(s: BlockedSpec): [number, number] {
+  return s.rows === 1 ? [64, 1] : [8, 8];
 }
 
 const blockedCache = new Map<string, string>();
 const XYZW = ['x', 'y', 'z', 'w'];
 
 /**
- * WGSL for one blocked layout. Thread (gid.x, gid.y) owns out rows m0..m0+rows-1 (m0 = gid.y·rows) and
- * columns n0..n0+3 (n0 = 4·gid.x); acc_i[j] = Σ_k op(a)[m0+i, k] · op(b)[k, n0+j]. K runs in steps of 4
- * (one vec4 of each operand where the layout allows), then a scalar tail. Rows and columns past the edge
- * are clamped for loading and skipped when storing.
+ * WGSL for one blocked layout. Thread (gid.x, gid.y) owns out rows m0 .. m0+R-1 (m0 = R·gid.y) and columns
+ * n0 .. n0+C-1 (n0 = C·gid.x), held as R × C/4 vec4 accumulators acc{i}_{g} (columns n0+4g .. n0+4g+3).
+ * K runs in steps of 4, loading a vec4 of an operand wherever its layout makes 4 words contiguous, then a
+ * scalar tail. Rows and columns past the edge are clamped when loading and skipped when storing.
  */
 export function blockedWgsl(s: BlockedSpec): string {
   const key = JSON.stringify(s);
   const hit = blockedCache.get(key);
   if (hit) return hit;
-  const R = [...Array(s.rows).keys()];
-  const J = [0, 1, 2, 3];
+  const I = [...Array(s.rows).keys()];          // rows of the block
+  const G = [...Array(s.cols / 4).keys()];      // column groups of 4
+  const Cn = [...Array(s.cols).keys()];         // columns of the block
+  const KK = [0, 1, 2, 3];                      // k within a step
   const vec = (v: boolean) => (v ? 'vec4<f32>' : 'f32');
   const u = (i: number) => `${i}u`;
+  const lines = (xs: string[], indent: string) => xs.map((l) => indent + l).join('\n');
 
-  // op(a) in a k-step of 4: 'row' form a{i} = vec4 over kk for row i; 'col' form ac{kk} = vec4 over rows.
-  const aCol = s.transA && s.rows === 4;
+  // op(a) for one k-step. 'col' form (a stored [K,M] as vec4): ac{kk}_{h} = rows 4h..4h+3 at k+kk.
+  // 'row' form: a{i} = vec4 over kk for row i (one vec4 when a is [M,K] as vec4, else 4 words).
+  const aCol = s.transA && s.vecA;
+  const H = [...Array(Math.max(1, s.rows / 4)).keys()];
   const loadA = aCol
-    ? J.map((kk) => s.vecA
-      ? `let ac${kk} = a[((k + ${u(kk)}) * M + m0) >> 2u];`
-      : `let ac${kk} = vec4<f32>(${[0, 1, 2, 3].map((i) => `opA(r${i}, k + ${u(kk)})`).join(', ')});`)
-    : R.map((i) => s.vecA && !s.transA
+    ? KK.flatMap((kk) => H.map((h) => `let ac${kk}_${h} = a[((k + ${u(kk)}) * M + m0 + ${u(4 * h)}) >> 2u];`))
+    : I.map((i) => s.vecA
       ? `let a${i} = a[(r${i} * K + k) >> 2u];`
-      : `let a${i} = vec4<f32>(${J.map((kk) => `opA(r${i}, k + ${u(kk)})`).join(', ')});`);
-  const aik = (i: number, kk: number) => (aCol ? `ac${kk}.${XYZW[i]}` : `a${i}.${XYZW[kk]}`);
-  const aRow = (i: number) => (aCol ? `vec4<f32>(${J.map((kk) => aik(i, kk)).join(', ')})` : `a${i}`);
+      : `let a${i} = vec4<f32>(${KK.map((kk) => `opA(r${i}, k + ${u(kk)})`).join(', ')});`);
+  const aik = (i: number, kk: number) => (aCol ? `ac${kk}_${i >> 2}.${XYZW[i & 3]}` : `a${i}.${XYZW[kk]}`);
+  const aRow = (i: number) => (aCol ? `vec4<f32>(${KK.map((kk) => aik(i, kk)).join(', ')})` : `a${i}`);
 
-  // op(b) in a k-step: 'col' form bc{j} = vec4 over kk for column j (b [N,K] as vec4); else 'row' form b{kk}.
+  // op(b) for one k-step. 'col' form (b stored [N,K] as vec4): bc{n} = vec4 over kk for column n.
+  // 'row' form: b{kk}_{g} = vec4 over the 4 columns of group g at k+kk.
   const bCol = s.transB && s.vecB;
   const loadB = bCol
-    ? J.map((j) => `let bc${j} = b[(c${j} * K + k) >> 2u];`)
-    : J.map((kk) => !s.transB && s.vecB
-      ? `let b${kk} = b[((k + ${u(kk)}) * N + n0) >> 2u];`
-      : `let b${kk} = vec4<f32>(${J.map((j) => `opB(k + ${u(kk)}, c${j})`).join(', ')});`);
-  const fma = R.map((i) => bCol
-    ? `{ let ar = ${aRow(i)}; acc${i} += vec4<f32>(dot(ar, bc0), dot(ar, bc1), dot(ar, bc2), dot(ar, bc3)); }`
-    : `acc${i} += ${J.map((kk) => `${aik(i, kk)} * b${kk}`).join(' + ')};`);
-  const tailB = !s.transB && s.vecB ? 'b[(k * N + n0) >> 2u]' : `vec4<f32>(${J.map((j) => `opB(k, c${j})`).join(', ')})`;
+    ? Cn.map((n) => `let bc${n} = b[(c${n} * K + k) >> 2u];`)
+    : KK.flatMap((kk) => G.map((g) => !s.transB && s.vecB
+      ? `let b${kk}_${g} = b[((k + ${u(kk)}) * N + n0 + ${u(4 * g)}) >> 2u];`
+      : `let b${kk}_${g} = vec4<f32>(${KK.map((j) => `opB(k + ${u(kk)}, c${4 * g + j})`).join(', ')});`));
+  const fma = I.flatMap((i) => bCol
+    ? [`{ let ar = ${aRow(i)};`, ...G.map((g) => `  acc${i}_${g} += vec4<f32>(${KK.map((j) => `dot(ar, bc${4 * g + j})`).join(', ')});`), '}']
+    : G.map((g) => `acc${i}_${g} += ${KK.map((kk) => `${aik(i, kk)} * b${kk}_${g}`).join(' + ')};`));
+  const tailB = (g: number) => !s.transB && s.vecB
+    ? `b[(k * N + n0 + ${u(4 * g)}) >> 2u]`
+    : `vec4<f32>(${KK.map((j) => `opB(k, c${4 * g + j})`).join(', ')})`;
+  const group = (g: number) => `vec4<f32>(${KK.map((j) => `%${4 * g + j}`).join(', ')})`;
 
   const code = `// Matmul, register-blocked (generated by src/ops/matmul.ts for ${key}).
 // out[M,N] (=|+=) alpha · op(a)·op(b) + extraAlpha · ea[M,rk]·op(eb) + bias[N]; see matmul.ts for the contract.
 
 struct Params {
   M: u32, N: u32, K: u32,
-  flags: u32,      // 1: bias, 2: accumulate into out, 4: extra transB
+  flags: u32,      // 1: bias, 2: accumulate into out, 4: extra transB (8, 16: transA, transB, baked in here)
   rk: u32,         // inner size of the extra product (0: none)
   alpha: f32,
   extraAlpha: f32,
 }
 
-override WG_X: u32 = 16u;
-override WG_Y: u32 = 4u;
+override WG_X: u32 = 8u;
+override WG_Y: u32 = 8u;
 const ROWS: u32 = ${u(s.rows)};
+const COLS: u32 = ${u(s.cols)};
 
 @group(0) @binding(0) var<storage, read_write> out: array<${vec(s.vecOut)}>;
 @group(0) @binding(1) var<storage, read> a: array<${vec(s.vecA)}>;
@@ -210,15 +244,16 @@ fn opB(k: u32, col: u32) -> f32 {
   return ${s.vecB ? 'b[i >> 2u][i & 3u]' : 'b[i]'};
 }
 
-fn storeRow(row: u32, n0: u32, r: vec4<f32>, accumulate: bool) {
+// out[row, n .. n+3] (=|+=) r, dropping columns past N.
+fn storeGroup(row: u32, n: u32, r: vec4<f32>, accumulate: bool) {
   var v = r;
 ${s.vecOut
-    ? `  let o = (row * p.N + n0) >> 2u;
+    ? `  let o = (row * p.N + n) >> 2u;
   if (accumulate) { v += out[o]; }
   out[o] = v;`
-    : `  let o = row * p.N + n0;
+    : `  let o = row * p.N + n;
   for (var j = 0u; j < 4u; j++) {
-    if (n0 + j >= p.N) { break; }
+    if (n + j >= p.N) { break; }
     var x = v[j];
     if (accumulate) { x += out[o + j]; }
     out[o + j] = x;
@@ -228,36 +263,42 @@ ${s.vecOut
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let M = p.M; let N = p.N; let K = p.K;
-  let n0 = gid.x * 4u;
+  let n0 = gid.x * COLS;
   let m0 = gid.y * ROWS;
   if (n0 >= N || m0 >= M) { return; }
   // Clamped rows and columns: edge threads load valid words and drop the surplus results when storing.
-${R.map((i) => `  let r${i} = min(m0 + ${u(i)}, M - 1u);`).join('\n')}
-${J.map((j) => `  let c${j} = min(n0 + ${u(j)}, N - 1u);`).join('\n')}
-${R.map((i) => `  var acc${i} = vec4<f32>();`).join('\n')}
+${lines(I.map((i) => `let r${i} = min(m0 + ${u(i)}, M - 1u);`), '  ')}
+${lines(Cn.map((n) => `let c${n} = min(n0 + ${u(n)}, N - 1u);`), '  ')}
+${lines(I.flatMap((i) => G.map((g) => `var acc${i}_${g} = vec4<f32>();`)), '  ')}
   var k = 0u;
   for (; k + 4u <= K; k += 4u) {
-${[...loadA, ...loadB, ...fma].map((l) => `    ${l}`).join('\n')}
+${lines([...loadA, ...loadB, ...fma], '    ')}
   }
   for (; k < K; k++) {
-    let bk = ${tailB};
-${R.map((i) => `    acc${i} += opA(r${i}, k) * bk;`).join('\n')}
+${lines(G.map((g) => `let bk${g} = ${tailB(g)};`), '    ')}
+${lines(I.map((i) => `{ let x = opA(r${i}, k);${G.map((g) => ` acc${i}_${g} += x * bk${g};`).join('')} }`), '    ')}
   }
 
   // Epilogue: the extra (LoRA) product, bias, alpha, accumulate.
-${R.map((i) => `  var e${i} = vec4<f32>();`).join('\n')}
+${lines(I.flatMap((i) => G.map((g) => `var e${i}_${g} = vec4<f32>();`)), '  ')}
   let rk = p.rk;
   let ebT = (p.flags & 4u) != 0u;
   for (var kk = 0u; kk < rk; kk++) {
-    var w: vec4<f32>;
-    if (ebT) { w = vec4<f32>(${J.map((j) => `eb[c${j} * rk + kk]`).join(', ')}); }
-    else { w = vec4<f32>(${J.map((j) => `eb[kk * N + c${j}]`).join(', ')}); }
-${R.map((i) => `    e${i} += ea[r${i} * rk + kk] * w;`).join('\n')}
+${lines(G.flatMap((g) => [
+    `var w${g}: vec4<f32>;`,
+    `if (ebT) { w${g} = ${group(g).replace(/%(\d+)/g, 'eb[c$1 * rk + kk]')}; }`,
+    `else { w${g} = ${group(g).replace(/%(\d+)/g, 'eb[kk * N + c$1]')}; }`,
+  ]), '    ')}
+${lines(I.map((i) => `{ let x = ea[r${i} * rk + kk];${G.map((g) => ` e${i}_${g} += x * w${g};`).join('')} }`), '    ')}
   }
-  var bv = vec4<f32>();
-  if ((p.flags & 1u) != 0u) { bv = vec4<f32>(${J.map((j) => `bias[c${j}]`).join(', ')}); }
+  let hasBias = (p.flags & 1u) != 0u;
+${lines(G.map((g) => `let bias${g} = select(vec4<f32>(), ${group(g).replace(/%(\d+)/g, 'bias[c$1]')}, hasBias);`), '  ')}
   let accumulate = (p.flags & 2u) != 0u;
-${R.map((i) => `  ${i > 0 ? `if (m0 + ${u(i)} < M) { ` : ''}storeRow(m0 + ${u(i)}, n0, p.alpha * acc${i} + p.extraAlpha * e${i} + bv, accumulate);${i > 0 ? ' }' : ''}`).join('\n')}
+${lines(I.flatMap((i) => G.map((g) => {
+    const guard = [i > 0 ? `m0 + ${u(i)} < M` : '', g > 0 ? `n0 + ${u(4 * g)} < N` : ''].filter(Boolean).join(' && ');
+    const st = `storeGroup(m0 + ${u(i)}, n0 + ${u(4 * g)}, p.alpha * acc${i}_${g} + p.extraAlpha * e${i}_${g} + bias${g}, accumulate);`;
+    return guard ? `if (${guard}) { ${st} }` : st;
+  })), '  ')}
 }
 `;
   blockedCache.set(key, code);

@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/runtime';
 import {
-  MATMUL_VARIANTS, blockedSpec, defaultMatmulVariant, matmul, matmulCpu, matmulVariant, setMatmulVariant,
+  MATMUL_VARIANTS, blockedSpec, defaultMatmulVariant, matmul, matmulCpu, matmulVariant, setBlockedBlock, setMatmulVariant,
   type MatmulCpuOptions, type MatmulOptions,
 } from '../../src/ops/matmul';
 import { autotune, autotuneKey, clearAutotuneCache } from '../../src/ops/autotune';
@@ -116,6 +116,23 @@ describe('matmul', () => {
       gpu.release(table);
     }, COMPILE_TIMEOUT);
   }
+
+  it('blocked with 8×8 blocks (two column groups, two row quads): 20×17×12 and 16×24×12', async () => {
+    const gpu = await testGpu();
+    setMatmulVariant(gpu, 'blocked');
+    setBlockedBlock(gpu, { rows: 8, cols: 8 });
+    try {
+      // One scalar layout (all odd) and one where a [K,M] and b [N,K] both load as vec4 (the 'col' forms).
+      for (const [M, N, K, transA, transB] of [[20, 17, 12, false, false], [16, 24, 12, true, true]] as const) {
+        for (const mask of [0, 7]) {
+          const { got, expected, scale } = await runCase(gpu, M, N, K, transA, transB, mask, 100 + mask);
+          expectMatmulClose(got, expected, scale, `blocked 8×8 ${M}×${N}×${K} transA=${transA} transB=${transB} mask=${mask}`);
+        }
+      }
+    } finally {
+      setBlockedBlock(gpu, null);
+    }
+  }, COMPILE_TIMEOUT);
 
   it('every blocked load form is exercised by SHAPES', () => {
     const forms = new Set<string>();
