@@ -1,0 +1,117 @@
+// Merged model export: the LoRA folded into the base weights, written as a Hugging Face model folder
+// (name → bytes) that transformers and this studio's loadHfModel both load.
+//   Linear (llama family)  W [out, in]:  W' = W + s · B A        A [r, in], B [out, r], s = loraScale
+//   Conv1D (GPT-2)         W [in, out]:  W' = W + s · (B A)^T    (PEFT's fan_in_fan_out)
+// The product is accumulated in float64 and W' rounded once to f32, then to f16/bf16 (round to nearest even)
+// when asked. Files: model.safetensors (or an index + shards), config.json (the source's, torch_dtype set),
+// the source's tokenizer files and generation_config.json (one derived from config.json when it has none).
+// Tensor names are Hugging Face's: Llama/Qwen2 as in the source, GPT-2 with the 'transformer.' prefix that
+// GPT2LMHeadModel.save_pretrained writes (loadHfModel reads both spellings). Only parameters the model uses
+// are written (a GPT-2 checkpoint's attn.bias mask buffers are not parameters).
+// Not here: zipping (zip.ts), the model card (card.ts), checking the export (the tests; the UI can reuse
+// mergeLoraWeight to show the same numbers).
+import type { ModelFiles } from '../io/model-files';
+import { writeSafetensors, writeShardedSafetensors, type WriteDtype, type WriteTensor } from '../io/safetensors';
+import { loraNames } from '../model/linear';
+import type { Transformer } from '../model/transformer';
+
+export type ExportFiles = Map<string, Uint8Array>;
+
+export interface MergedOptions {
+  /** Weight dtype of the safetensors (default F32). */
+  dtype?: WriteDtype;
+  /** Split into `model-0000k-of-0000n.safetensors` shards of at most this many bytes, with an index. */
+  maxShardBytes?: number;
+}
+
+/** Tokenizer and chat files copied from the source folder when present. */
+export const TOKENIZER_FILES = [
+  'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json',
+  'vocab.json', 'merges.txt', 'tokenizer.model', 'chat_template.jinja', 'chat_template.json',
+];
+
+const TORCH_DTYPE: Record<WriteDtype, string> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
+
+/**
+ * W' = W + s·B·A (or its transpose for Conv1D), float64 accumulation, one rounding to f32.
+ * W is [out, in] (conv1d false) or [in, out] (conv1d true); A [r, in]; B [out, r].
+ */
+export function mergeLoraWeight(W: Float32Array, A: Float32Array, B: Float32Array, dims: { inF: number; outF: number; rank: number; scale: number; conv1d: boolean }): Float32Array {
+  const { inF, outF, rank, scale, conv1d } = dims;
+  if (W.length !== inF * outF || A.length !== rank * inF || B.length !== outF * rank) {
+    throw new Error(`mergeLoraWeight: sizes W ${W.length}, A ${A.length}, B ${B.length} do not fit in ${inF}, out ${outF}, r ${rank}`);
+  }
+  const out = new Float32Array(W.length);
+  for (let o = 0; o < outF; o++) {
+    for (let i = 0; i < inF; i++) {
+      let d = 0;
+      for (let k = 0; k < rank; k++) d += B[o * rank + k] * A[k * inF + i];
+      const at = conv1d ? i * outF + o : o * inF + i;
+      out[at] = W[at] + scale * d;
+    }
+  }
+  return out;
+}
+
+/** Every parameter of the model as f32, with each LoRA folded into its base weight. */
+export async function mergedWeights(model: Transformer): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
+  const { params, gpu } = model;
+  const lora = model.mode.kind === 'lora' ? await params.readTrainable() : new Map<string, Float32Array>();
+  const loraParams = new Set<string>();
+  for (const lin of model.linearModules()) if (lin.lora) { const n = loraNames(lin.name); loraParams.add(n.A); loraParams.add(n.B); }
+  const out = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [name, spec] of params.specs) {
+    if (loraParams.has(name)) continue;
+    out.set(name, { shape: [...spec.shape], data: await gpu.read(params.get(name)) });
+  }
+  for (const lin of model.linearModules()) {
+    if (!lin.lora) continue;
+    const { A, B } = loraNames(lin.name);
+    const w = out.get(`${lin.name}.weight`)!;
+    w.data = mergeLoraWeight(w.data, lora.get(A)!, lora.get(B)!, { inF: lin.inF, outF: lin.outF, rank: lin.lora.rank, scale: lin.lora.scale, conv1d: lin.conv1d });
+  }
+  return out;
+}
+
+async function readJsonFile(files: ModelFiles, path: string): Promise<Record<string, unknown>> {
+  const text = new TextDecoder().decode(await files.read(path));
+  try {
+    const value = JSON.parse(text);
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch { /* reported below */ }
+  throw new Error(`${files.name}/${path}: not a JSON object`);
+}
+
+const jsonBytes = (value: unknown): Uint8Array => new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
+
+/**
+ * The merged model as a Hugging Face folder. `source` is the base model's folder (config, tokenizer and
+ * generation config are taken from it; its weights are not read: the model on the GPU is the truth).
+ */
+export async function exportMergedModel(model: Transformer, source: ModelFiles, opts: MergedOptions = {}): Promise<ExportFiles> {
+  const dtype = opts.dtype ?? 'F32';
+  const present = new Set(source.list());
+  if (!present.has('config.json')) throw new Error(`${source.name}: missing file config.json (needed for the merged model's config)`);
+  const config = await readJsonFile(source, 'config.json');
+  if (config.model_type !== model.config.modelType) {
+    throw new Error(`${source.name}/config.json: model_type ${String(config.model_type)} is not the loaded model's ${model.config.modelType}`);
+  }
+  const weights = await mergedWeights(model);
+  const tensors: WriteTensor[] = [...weights].map(([name, w]) => ({ name, shape: w.shape, data: w.data }));
+  const files: ExportFiles = new Map();
+  if (opts.maxShardBytes !== undefined) {
+    for (const [name, bytes] of writeShardedSafetensors(tensors, opts.maxShardBytes, { dtype })) files.set(name, bytes);
+  } else {
+    files.set('model.safetensors', writeSafetensors(tensors, { dtype, metadata: { format: 'pt' } }));
+  }
+  files.set('config.json', jsonBytes({ ...config, torch_dtype: TORCH_DTYPE[dtype] }));
+  if (present.has('generation_config.json')) {
+    files.set('generation_config.json', await source.read('generation_config.json'));
+  } else {
+    const gen: Record<string, unknown> = {};
+    for (const key of ['bos_token_id', 'eos_token_id', 'pad_token_id']) if (config[key] != null) gen[key] = config[key];
+    files.set('generation_config.json', jsonBytes(gen));
+  }
+  for (const name of TOKENIZER_FILES) if (present.has(name)) files.set(name, await source.read(name));
+  return files;
+}
