@@ -63,7 +63,7 @@ const CASES: TemplateCase[] = [
 describe.each(CASES)('$pkg chat template', { timeout: 30_000 }, (c) => {
   let tok: Tokenizer;
   let template: ChatTemplate;
-  beforeAll(async () => ({ tok, template } = await real(c.pkg)), 60_000);
+  beforeAll(async () => ({ tok, template } = await real(c.pkg)), 120_000);
 
   test('end-of-turn marker is found in the template and is one special token', () => {
     expect(template.endOfTurn).toBe(c.endOfTurn);
@@ -169,7 +169,7 @@ describe('Qwen3 rewrites earlier assistant turns', () => {
     const r = tokenizeConversation(tok, template, messages, { assistantOnly: true });
     expect(maskedRuns(tok, r)).toEqual(['Answer alpha.<|im_end|>', '<think>\nplan beta\n</think>\n\nAnswer beta.<|im_end|>']);
     expect(unmaskedText(tok, r)).not.toContain('Answer');
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('other templates', () => {
@@ -177,7 +177,7 @@ describe('other templates', () => {
     const { tok, template } = await real('llama3');
     expect(template.endOfTurn).toBe('<|eot_id|>');
     expect(tok.idToToken(tok.eosTokenId!)).toBe('<|end_of_text|>');
-  }, 60_000);
+  }, 120_000);
 
   test('no chat_template: the plain-text fallback, ending assistant turns with EOS', async () => {
     const { tok, config } = await real('qwen3');
@@ -189,7 +189,7 @@ describe('other templates', () => {
     const r = tokenizeConversation(tok, template, CONVERSATION, { assistantOnly: true });
     expect(maskedRuns(tok, r)).toEqual(CONVERSATION.filter((m) => m.role === 'assistant').map((m) => m.content.trim() + '<|endoftext|>'));
     expect(template.render(CONVERSATION.slice(0, 2), { addGenerationPrompt: true }).endsWith('### Assistant:\n')).toBe(true);
-  }, 60_000);
+  }, 120_000);
 
   test('a named list of templates: default unless a name is given', () => {
     const cfg = { eos_token: '</s>', chat_template: [
@@ -212,7 +212,7 @@ describe('other templates', () => {
     expect(template.render(messages, { addGenerationPrompt: false })).toBe('[user]a1<a1>b2</s>[user]c3<a3>d4</s>');
     const r = tokenizeConversation(tok, template, messages, { assistantOnly: true });
     expect(maskedRuns(tok, r)).toEqual(['b2</s>', 'd4</s>']);
-  }, 60_000);
+  }, 120_000);
 
   test('a tokenizer that prepends a space to every piece: whole-text tokenization with mapped spans', async () => {
     const { tok, template } = await real('qwen3');
@@ -222,11 +222,11 @@ describe('other templates', () => {
     const r = tokenizeConversation(prepending, template, messages, { assistantOnly: true });
     expect(r.inputIds).toEqual(prepending.encode(template.render(messages, { addGenerationPrompt: false }), { addSpecialTokens: false }));
     expect(maskedRuns(tok, r)).toEqual(['Four. 🙂<|im_end|>', '<think>\n\n</think>\n\n' + messages[3].content + '<|im_end|>']);
-  }, 60_000);
+  }, 120_000);
 
   test('template errors are reported as template errors', async () => {
     expect(() => ChatTemplate.fromTokenizerConfig({ chat_template: '{% for m in messages %}' })).toThrow(/chat_template: could not be parsed/);
     const { template } = await real('gemma3');
     expect(() => template.render([{ role: 'assistant', content: 'x' }], { addGenerationPrompt: false })).toThrow(/chat_template: rendering failed.*alternate/);
-  }, 60_000);
+  }, 120_000);
 });

@@ -63,7 +63,7 @@ describe.each(CASES)('$pkg tokenizer.json', { timeout: 30_000 }, (c) => {
     expect(tok.eosTokenId).toBe(tok.tokenToId(c.eos));
     expect(tok.padTokenId).toBe(c.pad === null ? null : tok.tokenToId(c.pad));
     expect(tok.eosTokenId).not.toBeNull();
-  }, 60_000);
+  }, 120_000);
 
   test.each(TEXTS.map((t) => [JSON.stringify(t).slice(0, 40), t]))('round-trips %s, with the same ids as the reference implementation', (_, text) => {
     const ids = tok.encode(text, { addSpecialTokens: false });
