@@ -17,6 +17,8 @@ export function appStore(): StudioStore {
   const s = createStudioStore({ datasets: { repo: deferredRepository(ready), engine: createWorkerEngine(worker) } });
   store = s;
   void ready.then(() => { s.setState({ persistent }); return s.getState().init(); });
+  // Ask the browser not to evict the datasets under storage pressure (it may say no; saving still works).
+  void navigator.storage?.persist?.().catch(() => false);
   // Unsaved edits are written when the page is hidden (tab switch, reload, close).
   addEventListener('pagehide', () => { void s.getState().flush(); });
   document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'hidden') void s.getState().flush(); });

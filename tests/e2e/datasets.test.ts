@@ -54,6 +54,8 @@ describe('dataset studio', () => {
     const markup = 'Say <b>hi</b> <script>alert(1)</script>';
     await expect.poll(() => table().getByRole('cell', { name: markup, exact: true }).count()).toBe(1);
     expect(await table().locator('b, script, img').count()).toBe(0);
+    // The import is saved as a version of its own before curation starts.
+    await expect.poll(() => page.getByText(/^Saved \(version \d+\)$/).count(), { timeout: 10_000 }).toBe(1);
   });
 
   it('fixes a bad row, edits, flags, deletes and undoes', async () => {
@@ -75,6 +77,14 @@ describe('dataset studio', () => {
     await expect.poll(() => status().textContent()).toBe('9 examples');
     await page.getByRole('button', { name: 'Undo' }).click();
     await expect.poll(() => status().textContent()).toBe('10 examples');
+
+    // The same commands from the keyboard (declared once for button and shortcut): select, delete, undo.
+    await page.getByLabel('Select sharegpt.json line 3').check();
+    await page.keyboard.press('Delete');
+    await expect.poll(() => status().textContent()).toBe('9 examples');
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => status().textContent()).toBe('10 examples');
+    await page.getByLabel('Select sharegpt.json line 3').uncheck();
   });
 
   it('finds duplicates and keeps one', async () => {

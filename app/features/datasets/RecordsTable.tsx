@@ -8,7 +8,8 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import type { QualityCheck } from '../../../src/data/quality';
 import { charLength, promptOf, responseOf, type DatasetRecord } from '../../../src/data/record';
 import type { SortColumn } from '../../../src/data/view';
-import { datasetsSelectors as sel, useStudio } from '../../store';
+import { datasetsSelectors as sel, useStudio, useStudioStore } from '../../store';
+import { ariaShortcut, TABLE_COMMANDS, useCommandShortcuts } from './commands';
 import { Filters } from './Filters';
 import { RowEditor } from './RowEditor';
 
@@ -47,12 +48,12 @@ export function RecordsTable() {
   const clearSelection = useStudio((s) => s.clearSelection);
   const setFlag = useStudio((s) => s.setFlag);
   const deleteRecords = useStudio((s) => s.deleteRecords);
-  const undo = useStudio((s) => s.undo);
-  const redo = useStudio((s) => s.redo);
+  const store = useStudioStore();
+  // One string of enabled flags, so the table re-renders only when a command's availability changes.
+  const enabled = useStudio((s) => TABLE_COMMANDS.map((c) => (c.enabled(s) ? '1' : '0')).join(''));
+  useCommandShortcuts(store);
   const previewExample = useStudio((s) => s.previewExample);
   const hasTokenizer = useStudio((s) => s.tokenizer !== null);
-  const canUndo = useStudio(sel.canUndo);
-  const canRedo = useStudio(sel.canRedo);
   const [editing, setEditing] = useState<string | null>(null);
   const byId = useStudio(sel.recordById);
   const scrollRef = useRef<HTMLDivElement>(null);
@@ -135,11 +136,11 @@ export function RecordsTable() {
           <input type="checkbox" checked={allVisibleSelected} onChange={(e) => (e.target.checked ? setSelected(rows.map((r) => r.id), true) : clearSelection())} />
           Select all shown
         </label>
-        <button type="button" disabled={!selected.length} onClick={() => setFlag(selected, true)}>Flag selected</button>
-        <button type="button" disabled={!selected.length} onClick={() => setFlag(selected, false)}>Unflag selected</button>
-        <button type="button" disabled={!selected.length} onClick={() => { deleteRecords(selected); clearSelection(); }}>Delete selected</button>
-        <button type="button" disabled={!canUndo} onClick={undo}>Undo</button>
-        <button type="button" disabled={!canRedo} onClick={redo}>Redo</button>
+        {TABLE_COMMANDS.map((c, i) => (
+          <button key={c.id} type="button" disabled={enabled[i] !== '1'} aria-keyshortcuts={ariaShortcut(c.shortcut)} onClick={() => c.perform(store.getState())}>
+            {c.label}
+          </button>
+        ))}
       </div>
       {editRecord && <RowEditor key={editRecord.id + editRecord.rev} record={editRecord} onClose={() => setEditing(null)} />}
       <div ref={scrollRef} className="table-scroll" role="region" aria-label="Examples table" tabIndex={0}>
