@@ -1,0 +1,132 @@
+// Measures what the default model is for: it knows the world's facts as prose but does not answer
+// questions, and the "quick" LoRA preset on the SFT sample teaches it the question/answer format, which then
+// carries over to people the SFT data never asks about.
+//   1. knowledge probe (base): held-out prompts in prose form ("Mira lives in") → does greedy completion
+//      state the right fact? Shows the knowledge is there before tuning.
+//   2. exact match of the base model on the held-out evaluation set (chat template, greedy, stop at end of turn)
+//   3. the quick preset (QUICK below) on the SFT sample, curated as the studio would: the malformed line is
+//      skipped by the importer, duplicates, empty answers and examples longer than the sequence are dropped
+//   4. exact match of the tuned model on the same held-out set
+// Exact match = the generated text, trimmed, equals the reference answer, trimmed (as `studio eval`).
+//
+// Usage: node scripts/run-gpu.mjs scripts/default-model/measure.ts [--model DIR] [--data FILE] [--eval FILE]
+//        [--steps N] [--json]
+import { readFileSync } from 'node:fs';
+import { memorySource } from '../../src/data/bytes';
+import { importSource } from '../../src/data/import';
+import type { ChatMessage } from '../../src/data/types';
+import { generateAll } from '../../src/generate/generate';
+import { createGpu } from '../../src/gpu/runtime';
+import { installNodeWebGPU } from '../../src/gpu/node';
+import { loadHfModel, type LoadedModel } from '../../src/io/hf';
+import { filesFromDirectory } from '../../src/io/node-files';
+import type { LoraConfig } from '../../src/model/lora';
+import { Transformer } from '../../src/model/transformer';
+import { tokenizeConversation } from '../../src/tokenize/chat';
+import { DEFAULT_TRAIN, Trainer, type TrainConfig } from '../../src/train/trainer';
+
+/** The "quick" preset: LoRA on every linear, a high LR for a tiny model, a few epochs over ~80 rows. */
+export const QUICK: { lora: LoraConfig; train: TrainConfig } = {
+  lora: { rank: 8, alpha: 16, dropout: 0, useRslora: false, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
+  train: { ...DEFAULT_TRAIN, lr: 3e-3, schedule: 'linear', warmupSteps: 5, maxSteps: 60, batchSize: 8, maxSeqLength: 64, seed: 42 },
+};
+
+const arg = (name: string, fallback: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+};
+
+async function conversations(file: string): Promise<ChatMessage[][]> {
+  const r = await importSource(memorySource(file.split('/').pop()!, new Uint8Array(readFileSync(file))));
+  return r.records.map((x) => x.messages);
+}
+
+/** Stop at EOS and at the template's end-of-turn token. */
+function stopIds(m: LoadedModel): number[] {
+  const eot = m.chatTemplate?.endOfTurn ? m.tokenizer.tokenToId(m.chatTemplate.endOfTurn) : undefined;
+  return [...new Set([m.tokenizer.eosTokenId, eot].filter((x): x is number => typeof x === 'number'))];
+}
+
+async function answer(model: Transformer, m: LoadedModel, ids: number[]): Promise<string> {
+  const g = await generateAll(model, ids, {
+    temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 0, maxNewTokens: 24, stopStrings: [],
+    stopTokenIds: stopIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }),
+  });
+  return g.text.trim();
+}
+
+export async function exactMatch(model: Transformer, m: LoadedModel, convs: ChatMessage[][]): Promise<{ score: number; samples: { q: string; want: string; got: string }[] }> {
+  let hits = 0;
+  const samples: { q: string; want: string; got: string }[] = [];
+  for (const c of convs) {
+    const prompt = m.tokenizer.encode(m.chatTemplate!.render(c.slice(0, -1), { addGenerationPrompt: true }), { addSpecialTokens: false });
+    const got = await answer(model, m, prompt);
+    const want = c[c.length - 1].content.trim();
+    if (got === want) hits++;
+    samples.push({ q: c[0].content, want, got });
+  }
+  return { score: hits / convs.length, samples };
+}
+
+/** Prose probe: the answer sentence cut before its last word, completed greedily without any template. */
+async function knowledge(model: Transformer, m: LoadedModel, convs: ChatMessage[][]): Promise<number> {
+  let hits = 0;
+  for (const c of convs) {
+    const want = c[c.length - 1].content.trim();
+    const cut = want.lastIndexOf(' ');
+    const got = await answer(model, m, m.tokenizer.encode(want.slice(0, cut), { addSpecialTokens: false }));
+    if (got.startsWith(want.slice(cut + 1, -1))) hits++;
+  }
+  return hits / convs.length;
+}
+
+async function main(): Promise<void> {
+  await installNodeWebGPU();
+  const t0 = performance.now();
+  const dir = arg('model', 'public/models/default');
+  const steps = Number(arg('steps', String(QUICK.train.maxSteps)));
+  const m = await loadHfModel(filesFromDirectory(dir));
+  const tpl = m.chatTemplate!;
+  const heldOut = await conversations(arg('eval', 'public/samples/world-qa.eval.jsonl'));
+  const gpu = await createGpu();
+  const log = (s: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0)} s] ${s}\n`);
+
+  const base = new Transformer(gpu, m.config, m.weights, { kind: 'none' });
+  const probe = await knowledge(base, m, heldOut);
+  log(`base knowledge probe (prose completion, held-out people): ${(100 * probe).toFixed(1)}%`);
+  const baseEm = await exactMatch(base, m, heldOut);
+  log(`base exact match on ${heldOut.length} held-out questions: ${(100 * baseEm.score).toFixed(1)}%  e.g. ${JSON.stringify(baseEm.samples[0])}`);
+  base.destroy();
+
+  // Curate as the studio's tools would, then train.
+  const train = arg('data', 'public/samples/world-qa.messages.jsonl');
+  const seen = new Set<string>();
+  const examples = (await conversations(train)).flatMap((c) => {
+    const key = JSON.stringify(c);
+    if (seen.has(key) || c[c.length - 1].content.trim() === '') return [];
+    seen.add(key);
+    const ex = tokenizeConversation(m.tokenizer, tpl, c, { assistantOnly: true, maxLength: QUICK.train.maxSeqLength + 1 });
+    return ex.truncated > 0 ? [] : [ex];
+  });
+  const tuned = new Transformer(gpu, m.config, m.weights, { kind: 'lora', lora: QUICK.lora }, QUICK.train.seed);
+  const trainer = new Trainer(tuned, examples, { ...QUICK.train, maxSteps: steps }, m.tokenizer.padTokenId ?? 0);
+  const tTrain = performance.now();
+  const losses: number[] = [];
+  while (!trainer.done) {
+    const s = await trainer.step();
+    losses.push(s.loss);
+    if (s.step % 10 === 0 || s.step === 1) log(`lora step ${s.step}/${trainer.totalSteps} loss ${s.loss.toFixed(4)}`);
+  }
+  const trainSeconds = (performance.now() - tTrain) / 1000;
+  const tunedEm = await exactMatch(tuned, m, heldOut);
+  log(`tuned exact match: ${(100 * tunedEm.score).toFixed(1)}% after ${steps} steps on ${examples.length} examples (${trainSeconds.toFixed(0)} s)`);
+  for (const s of tunedEm.samples.filter((x) => x.got !== x.want).slice(0, 8)) log(`  miss: ${JSON.stringify(s)}`);
+  const res = {
+    knowledgeProbe: probe, baseExactMatch: baseEm.score, tunedExactMatch: tunedEm.score, heldOut: heldOut.length,
+    sftExamples: examples.length, steps, trainSeconds, firstLoss: losses[0], lastLoss: losses.at(-1),
+    totalSeconds: (performance.now() - t0) / 1000, preset: QUICK,
+  };
+  if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(res)}\n`);
+}
+
+main().then(() => process.exit(0), (e: unknown) => { console.error(e); process.exit(1); });
