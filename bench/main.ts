@@ -11,7 +11,7 @@ import * as ortWebgpu from 'onnxruntime-web/webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgpu';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
-import { MATMUL_VARIANTS, matmul, matmulVariant, setMatmulVariant, type MatmulVariant } from '../src/ops/matmul';
+import { MATMUL_VARIANTS, matmul, matmulVariant, setBlockedBlock, setMatmulVariant, type MatmulVariant } from '../src/ops/matmul';
 import { autotune } from '../src/ops/autotune';
 import { benchLoraStep } from './lora_step';
 
@@ -33,7 +33,8 @@ async function oursGpu(): Promise<Gpu> {
   return ours;
 }
 
-async function setupOurs(variant: MatmulVariant, M: number, N: number, K: number): Promise<Runner> {
+/** block: the blocked kernel's block per thread when not the default 4×4 (an experiment, not a variant). */
+async function setupOurs(variant: MatmulVariant, M: number, N: number, K: number, block?: { rows: 4 | 8; cols: 4 | 8 }): Promise<Runner> {
   const gpu = await oursGpu();
   const { a, b } = inputs(M, N, K);
   const ta = gpu.fromArray([M * K], a, 'bench.a'), tb = gpu.fromArray([K * N], b, 'bench.b');
@@ -43,8 +44,10 @@ async function setupOurs(variant: MatmulVariant, M: number, N: number, K: number
     async run() {
       const prev = matmulVariant(gpu);
       setMatmulVariant(gpu, variant);
+      if (block) setBlockedBlock(gpu, block);
       matmul(gpu, out, ta, tb, M, N, K);
       setMatmulVariant(gpu, prev);
+      setBlockedBlock(gpu, null);
       await gpu.sync();
     },
     dispose: () => gpu.release(ta, tb, out),
@@ -123,7 +126,8 @@ const api = {
   async setup(impl: string, M: number, N: number, K: number, modelBase64?: string): Promise<{ id: number; io: string; warmMs: number }> {
     const model = modelBase64 ? Uint8Array.from(atob(modelBase64), (c) => c.charCodeAt(0)) : new Uint8Array();
     let r: Runner;
-    if (impl.startsWith('ours.')) {
+    if (impl === 'ours.blocked8x8') r = await setupOurs('blocked', M, N, K, { rows: 8, cols: 8 });
+    else if (impl.startsWith('ours.')) {
       const v = impl.slice(5) === 'auto' ? matmulVariant(await oursGpu()) : (impl.slice(5) as MatmulVariant);
       r = await setupOurs(v, M, N, K);
     }

@@ -30,7 +30,8 @@ const SHAPES = quick
     [1024, 1024, 1024, '1024³', 3],
     [128, 1536, 576, 'LLM [128×576]·[576×1536]', 5],
   ];
-const PAGE_IMPLS = ['ours.blocked', 'ours.tiled', 'ort.webgpu', 'ort.jsep', 'ort.wasm', 'tfjs.webgpu'];
+// ours.blocked8x8: the blocked kernel with 8×8 blocks per thread, an experiment beside the default 4×4.
+const PAGE_IMPLS = ['ours.blocked', 'ours.blocked8x8', 'ours.tiled', 'ort.webgpu', 'ort.jsep', 'ort.wasm', 'tfjs.webgpu'];
 const PEERS = ['ort.webgpu', 'ort.jsep', 'ort.wasm', 'tfjs.webgpu', 'torch.cpu'];
 
 /** A one-node ONNX graph y[M,N] = a[M,K] · b[K,N] (IR 10, opset 21: within what ORT 1.30 accepts). */
@@ -163,7 +164,7 @@ async function main() {
     if (torch.shapes) entry.gflops['torch.cpu'] = stats(torch.shapes[i], 2 * entry.shape.M * entry.shape.N * entry.shape.K);
     if (entry.gflops[oursVariant]) entry.gflops.ours = { variant: oursVariant, ...entry.gflops[oursVariant] };
     entry.ratios = {};
-    for (const ours of ['ours', 'ours.blocked', 'ours.tiled']) {
+    for (const ours of ['ours', 'ours.blocked', 'ours.blocked8x8', 'ours.tiled']) {
       const o = entry.gflops[ours];
       if (!o) continue;
       for (const peer of PEERS) {
