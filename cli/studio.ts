@@ -18,7 +18,7 @@ import { applyPeftAdapter, exportPeftAdapter, loraFromPeftConfig } from '../src/
 import { generateAll } from '../src/generate/generate';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { installNodeWebGPU } from '../src/gpu/node';
-import { estimateMemory, loadHfModel, parameterCount, type LoadedModel } from '../src/io/hf';
+import { estimateMemory, loadHfModel, parameterCount, stopTokenIds, type LoadedModel } from '../src/io/hf';
 import { filesFromDirectory } from '../src/io/node-files';
 import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
 import { Transformer, type TrainMode } from '../src/model/transformer';
@@ -42,18 +42,6 @@ async function loadModel(dir: string): Promise<LoadedModel> {
 function templateOf(m: LoadedModel): ChatTemplate {
   const eos = m.tokenizer.eosTokenId;
   return m.chatTemplate ?? ChatTemplate.plain(eos === null ? null : (m.tokenizer.idToToken(eos) ?? null));
-}
-
-/** Stop ids: EOS and the template's end-of-turn token, when it is a single token. */
-function stopIds(m: LoadedModel): number[] {
-  const ids = new Set<number>();
-  const eos = m.config.eosTokenId;
-  for (const e of Array.isArray(eos) ? eos : eos === null ? [] : [eos]) ids.add(e);
-  if (m.tokenizer.eosTokenId !== null) ids.add(m.tokenizer.eosTokenId);
-  const eot = templateOf(m).endOfTurn;
-  const eotId = eot ? m.tokenizer.tokenToId(eot) : undefined;
-  if (eotId !== undefined) ids.add(eotId);
-  return [...ids];
 }
 
 async function buildModel(gpu: Gpu, m: LoadedModel, adapterDir: string | undefined): Promise<Transformer> {
@@ -111,7 +99,7 @@ async function cmdGenerate(p: Parsed): Promise<void> {
   const model = await buildModel(gpu, m, p.options.get('adapter')?.at(-1));
   const ids = promptIds(m, str(p, 'prompt'), p.flags.has('raw'));
   const t0 = performance.now();
-  const r = await generateAll(model, ids, { ...samplingFrom(p), stopTokenIds: stopIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
+  const r = await generateAll(model, ids, { ...samplingFrom(p), stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
   const seconds = (performance.now() - t0) / 1000;
   out(p, { text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokens.length / seconds }, r.text);
 }
@@ -182,7 +170,7 @@ async function cmdEval(p: Parsed): Promise<void> {
     const lastA = r.messages.map((x) => x.role).lastIndexOf('assistant');
     if (lastA < 0) continue;
     const ids = m.tokenizer.encode(tpl.render(r.messages.slice(0, lastA), { addGenerationPrompt: true }), { addSpecialTokens: false });
-    const g = await generateAll(model, ids, { ...samplingFrom(p), temperature: 0, stopTokenIds: stopIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
+    const g = await generateAll(model, ids, { ...samplingFrom(p), temperature: 0, stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
     scored++;
     if (g.text.trim() === r.messages[lastA].content.trim()) exact++;
   }
