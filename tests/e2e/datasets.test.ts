@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parquetReadObjects } from 'hyparquet';
 import type { Page } from 'playwright-core';
 import { startApp, type RunningApp } from './helpers/app';
 
@@ -125,6 +126,22 @@ describe('dataset studio', () => {
     expect(trained).toBeLessThan(all);
     await page.getByLabel('Train on assistant turns only').uncheck();
     await expect.poll(async () => (await preview.getByRole('status').textContent())!.match(/\d+/g)!.map(Number)).toEqual([all, all - 1]);
+  });
+
+  it('exports the curated set as JSONL and Parquet', async () => {
+    const exportPanel = page.getByRole('region', { name: 'Export' });
+    await exportPanel.getByLabel('Leave out flagged examples').check();
+    await expect.poll(() => exportPanel.getByRole('status').textContent()).toBe('8 examples will be exported.'); // 9 less the flagged one
+    const [jsonl] = await Promise.all([page.waitForEvent('download'), exportPanel.getByRole('button', { name: 'Export JSONL' }).click()]);
+    const rows = readFileSync((await jsonl.path())!, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows).toHaveLength(8);
+    expect(rows.every((r) => Array.isArray(r.messages) && r.messages.length >= 1)).toBe(true);
+    expect(rows.some((r) => r.messages.some((m: { content: string }) => m.content === 'An edited answer <i>kept as text</i>.'))).toBe(true);
+    const [pq] = await Promise.all([page.waitForEvent('download'), exportPanel.getByRole('button', { name: 'Export Parquet' }).click()]);
+    const bytes = readFileSync((await pq.path())!);
+    expect(bytes.subarray(0, 4).toString()).toBe('PAR1');
+    const back = await parquetReadObjects({ file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) });
+    expect(back.map((r) => r.messages)).toEqual(rows.map((r) => r.messages));
   });
 
   it('everything is still there after a reload', async () => {

@@ -85,12 +85,15 @@ export function RecordsTable() {
       id: 'checks', header: () => 'Checks',
       cell: ({ row }) => {
         const r = row.original;
-        const checks = quality.get(r.id)?.checks ?? [];
+        const q = quality.get(r.id);
+        const checks = q?.checks ?? [];
         return (
           <>
             {r.flagged && <span className="badge flag">flagged</span>}
             {r.edited && <span className="badge">edited</span>}
-            {checks.map((c) => <span key={c} className="badge warn">{CHECK_SHORT[c]}</span>)}
+            {checks.map((c) => (
+              <span key={c} className="badge warn">{CHECK_SHORT[c]}{c === 'too-long' && q ? ` (${q.estimated ? '≈' : ''}${q.overBy} cut)` : ''}</span>
+            ))}
           </>
         );
       },

@@ -12,13 +12,15 @@ const BINS = 24;
 function Histogram({ stats, maxSeqLen }: { stats: TokenStats; maxSeqLen: number }) {
   const lengths = stats.lengths.map(([, n]) => n);
   if (!lengths.length) return null;
-  const top = Math.max(maxSeqLen * 1.25, ...lengths.slice(0, 200_000)) + 1;
+  let longest = 0;
+  for (const n of lengths) if (n > longest) longest = n;
+  const top = Math.max(maxSeqLen * 1.25, longest) + 1;
   const width = top / BINS;
   const counts = new Array<number>(BINS).fill(0);
   for (const n of lengths) counts[Math.min(BINS - 1, Math.floor(n / width))]++;
   const peak = Math.max(...counts);
   const over = lengths.filter((n) => n > maxSeqLen).length;
-  const sorted = [...lengths].sort((a, b) => a - b);
+  const sorted = Float64Array.from(lengths).sort();
   const median = sorted[Math.floor(sorted.length / 2)];
   return (
     <figure>
