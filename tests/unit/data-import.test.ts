@@ -139,6 +139,21 @@ describe('csv / tsv', () => {
     expect('source' in fixed && fixed.source).toEqual({ file: 'prompt_completion.csv', line: 6 });
   });
 
+  it('a BOM before the header, and invalid UTF-8 in one row of CSV and of JSON', async () => {
+    const enc = (t: string) => new TextEncoder().encode(t);
+    const join = (...parts: Uint8Array[]) => { const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0)); let o = 0; for (const p of parts) { out.set(p, o); o += p.length; } return out; };
+    const bad = new Uint8Array([0xc3, 0x28]); // a broken two-byte sequence
+    const csv = join(new Uint8Array([0xef, 0xbb, 0xbf]), enc('prompt,completion\nfine,ok answer\nbro'), bad, enc('ken,x\nalso fine,ok\n'));
+    const r = await importSource(memorySource('b.csv', csv, 5));
+    expect(r.context.shape).toBe('prompt-completion');
+    expect(r.records.map((x) => x.source.line)).toEqual([2, 4]);
+    expect(errors(r).map((e) => [e.line, e.reason])).toEqual([[3, 'invalid UTF-8 bytes (shown as \uFFFD)']]);
+    const json = join(enc('[{"text":"one"},\n{"text":"t'), bad, enc('o"},\n{"text":"three"}]'));
+    const j = await importSource(memorySource('b.json', json, 5));
+    expect(j.records.map((x) => x.messages[0].content)).toEqual(['one', 'three']);
+    expect(errors(j).map((e) => e.line)).toEqual([2]);
+  });
+
   it('tsv with plain text rows', async () => {
     const r = await load('text.tsv');
     expect(r.context.format).toBe('tsv');
