@@ -2,6 +2,8 @@
 // app/features/<name>/; this file only lays them out.
 import { useState } from 'react';
 import { DatasetsFeature } from './features/datasets';
+import { ModelBadge } from './features/model';
+import { TrainingFeature } from './features/training';
 
 const STEPS = ['Data', 'Train', 'Compare', 'Export'] as const;
 type Step = (typeof STEPS)[number];
@@ -19,9 +21,10 @@ export function App() {
             </button>
           ))}
         </nav>
+        <ModelBadge />
       </header>
       <main role="tabpanel" aria-label={step}>
-        {step === 'Data' ? <DatasetsFeature /> : <p>{step}</p>}
+        {step === 'Data' ? <DatasetsFeature /> : step === 'Train' ? <TrainingFeature /> : <p>{step}</p>}
       </main>
     </div>
   );

@@ -1,0 +1,143 @@
+// The engine's state on the page, as one zustand store beside the studio's (app/store/** is the dataset
+// studio's): the adapter report, the loaded model, load progress, the run being watched (live curves), the
+// run history, and messages. Actions call the Engine (the worker client in the app, an in-thread core in
+// tests); no component talks to the worker directly.
+import { useStore } from 'zustand';
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { EvalPoint, MetricPoint, RunRecord, RunStatus } from '../../src/storage/runs';
+import type { AdapterReport, Engine, EngineEvent, ModelInfo, ModelSource, StartRunArgs } from '../../workers/protocol-engine';
+import { appEngine, onEngineError } from './client';
+
+export interface LiveRun {
+  runId: string;
+  name: string;
+  status: RunStatus;
+  points: MetricPoint[];
+  evals: EvalPoint[];
+  totalSteps: number;
+  etaSeconds: number | null;
+  lastCheckpoint: number | null;
+}
+
+export interface EngineState {
+  adapter: AdapterReport | null;
+  model: ModelInfo | null;
+  loading: { message: string; loaded: number; total: number } | null;
+  live: LiveRun | null;
+  runs: RunRecord[];
+  /** A message for the user (role=alert). */
+  error: string | null;
+  deviceLost: string | null;
+}
+
+export interface EngineActions {
+  probe(): Promise<void>;
+  loadModel(source: ModelSource): Promise<void>;
+  startRun(args: StartRunArgs): Promise<void>;
+  resumeRun(runId: string): Promise<void>;
+  control(action: 'pause' | 'resume' | 'cancel'): Promise<void>;
+  refreshRuns(): Promise<void>;
+  deleteRun(runId: string): Promise<void>;
+  dismissError(): void;
+}
+
+export type EngineStore = StoreApi<EngineState & EngineActions & { engine: Engine }>;
+
+export const engineInitialState: EngineState = { adapter: null, model: null, loading: null, live: null, runs: [], error: null, deviceLost: null };
+
+const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+export function createEngineStore(engine: Engine): EngineStore {
+  const store: EngineStore = createStore<EngineState & EngineActions & { engine: Engine }>()((set, get) => {
+    /** Folds a run's events into `live`. */
+    const onRunEvent = (e: EngineEvent) => {
+      const live = get().live;
+      switch (e.type) {
+        case 'run':
+          set({ live: { runId: e.run.id, name: e.run.name, status: e.run.status, points: e.run.metrics, evals: e.run.evals, totalSteps: e.run.totalSteps, etaSeconds: null, lastCheckpoint: e.run.checkpoints.last } });
+          break;
+        case 'step':
+          if (live?.runId === e.runId) set({ live: { ...live, points: [...live.points, e.point], totalSteps: e.totalSteps, etaSeconds: e.etaSeconds } });
+          break;
+        case 'eval':
+          if (live?.runId === e.runId) set({ live: { ...live, evals: [...live.evals, { step: e.step, valLoss: e.valLoss }] } });
+          break;
+        case 'checkpoint':
+          if (live?.runId === e.runId && e.kind === 'last') set({ live: { ...live, lastCheckpoint: e.step } });
+          break;
+        case 'status':
+          if (live?.runId === e.runId) set({ live: { ...live, status: e.status, etaSeconds: e.status === 'running' ? live.etaSeconds : null } });
+          void get().refreshRuns();
+          break;
+        default:
+      }
+    };
+    const run = async (f: () => Promise<unknown>) => {
+      try { await f(); } catch (e) { set({ error: messageOf(e) }); } finally { void get().refreshRuns(); }
+    };
+    return {
+      ...engineInitialState,
+      engine,
+      probe: async () => {
+        try { set({ adapter: await engine.probe() }); } catch (e) { set({ error: messageOf(e) }); }
+      },
+      loadModel: async (source) => {
+        set({ loading: { message: 'Starting', loaded: 0, total: 0 }, error: null });
+        try {
+          const model = await engine.loadModel(source, (e) => { if (e.type === 'load') set({ loading: { message: e.message, loaded: e.loaded, total: e.total } }); });
+          set({ model, deviceLost: null });
+        } catch (e) {
+          set({ error: messageOf(e) });
+        } finally {
+          set({ loading: null });
+        }
+      },
+      startRun: (args) => run(() => engine.startRun(args, onRunEvent)),
+      resumeRun: (runId) => run(() => engine.resumeRun(runId, onRunEvent)),
+      control: async (action) => {
+        const live = get().live;
+        if (!live) return;
+        try { await engine.control(live.runId, action); } catch (e) { set({ error: messageOf(e) }); }
+      },
+      refreshRuns: async () => {
+        try { set({ runs: await engine.listRuns() }); } catch (e) { set({ error: messageOf(e) }); }
+      },
+      deleteRun: (runId) => run(() => engine.deleteRun(runId)),
+      dismissError: () => set({ error: null }),
+    };
+  });
+  engine.onUnsolicited((e) => {
+    if (e.type === 'device-lost') store.setState({ deviceLost: e.message, model: null });
+  });
+  return store;
+}
+
+let shared: EngineStore | null = null;
+
+/** The app's engine store, on the engine worker; created on first use. */
+export function appEngineStore(): EngineStore {
+  if (!shared) {
+    const s = createEngineStore(appEngine());
+    onEngineError((message) => s.setState({ error: message }));
+    shared = s;
+    void s.getState().probe();
+    void s.getState().refreshRuns();
+  }
+  return shared;
+}
+
+export function useEngine<T>(selector: (s: EngineState & EngineActions) => T): T {
+  return useStore(appEngineStore(), selector);
+}
+
+export const engineSelectors = {
+  /** Training refused or slow: what to tell the user about WebGPU here. */
+  adapterMessage: (s: EngineState): { level: 'error' | 'warning'; text: string } | null => {
+    const a = s.adapter;
+    if (!a) return null;
+    if (!a.available) return { level: 'error', text: `No WebGPU here: ${a.reason ?? ''} You can still prepare and export datasets, and train them with the command line (npm run studio -- train).` };
+    if (a.software) return { level: 'warning', text: `Only a software GPU adapter is available (${a.architecture || a.description || 'software'}). Training works but is very slow; use a tiny model, or a browser and machine with a real GPU (check chrome://gpu).` };
+    return null;
+  },
+  isRunning: (s: EngineState) => s.live !== null && (s.live.status === 'running' || s.live.status === 'paused'),
+};

@@ -1,0 +1,100 @@
+// The model picker: the embedded default (/models/default/), a dropped or chosen folder or files, or a
+// well-known small model (or any repo id) downloaded from the Hugging Face hub with progress, resumable and
+// cached for offline use (the engine worker does the fetching: src/io/download.ts). Says plainly when there
+// is no WebGPU or only a software adapter. Everything it shows of a model is text, never HTML.
+import { useState, type DragEvent } from 'react';
+import { Alert } from '../../components/Alert';
+import { ProgressBar } from '../../components/ProgressBar';
+import { filesFromDataTransfer, filesFromFileList, type ModelFiles } from '../../../src/io/model-files';
+import { HF_ENDPOINT, KNOWN_MODELS } from '../../../src/io/download';
+import { engineSelectors, useEngine } from '../../engine/store';
+import type { ModelSource } from '../../../workers/protocol-engine';
+
+const DEFAULT_URL = '/models/default/';
+
+/** Reads picked/dropped files on the page (I/O only) into blobs the worker can take. */
+async function toSource(files: ModelFiles): Promise<ModelSource> {
+  const list = await Promise.all(files.list().map(async (path) => ({ path, file: new Blob([(await files.read(path)).slice()]) })));
+  return { kind: 'files', name: files.name, files: list };
+}
+
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(b < 10 * 2 ** 20 ? 1 : 0)} MiB`;
+
+export function ModelPicker() {
+  const model = useEngine((s) => s.model);
+  const loading = useEngine((s) => s.loading);
+  const error = useEngine((s) => s.error);
+  const adapterMsg = useEngine((s) => engineSelectors.adapterMessage(s));
+  const deviceLost = useEngine((s) => s.deviceLost);
+  const running = useEngine((s) => engineSelectors.isRunning(s));
+  const loadModel = useEngine((s) => s.loadModel);
+  const dismissError = useEngine((s) => s.dismissError);
+  const [repo, setRepo] = useState(KNOWN_MODELS[0].repo);
+  const [over, setOver] = useState(false);
+
+  const busy = loading !== null || running;
+  const load = (src: Promise<ModelSource>) => { void src.then(loadModel); };
+  const onDrop = (e: DragEvent) => {
+    e.preventDefault();
+    setOver(false);
+    if (!busy) load(filesFromDataTransfer(e.dataTransfer).then(toSource));
+  };
+
+  return (
+    <section className="panel model-picker" aria-labelledby="model-picker-title">
+      <h2 id="model-picker-title">Model</h2>
+      {adapterMsg && <p role={adapterMsg.level === 'error' ? 'alert' : 'note'} className={adapterMsg.level === 'error' ? 'alert' : 'hint warning'}>{adapterMsg.text}</p>}
+      {deviceLost && <p role="alert" className="alert">{deviceLost} Load the model again, then resume the run from its last checkpoint.</p>}
+      {error && <Alert message={error} onDismiss={dismissError} />}
+      <p aria-live="polite" className="model-status">
+        {model
+          ? `Loaded: ${model.name} — ${model.config.modelType}, ${model.config.numLayers} layers, ${model.parameters.toLocaleString('en')} parameters; about ${mib(model.inferenceBytes)} for inference, ${mib(model.trainingBytes)} to train (LoRA r=8, 4×512 tokens).`
+          : 'No model loaded.'}
+      </p>
+      {loading && <ProgressBar label={loading.message} fraction={loading.total > 0 ? loading.loaded / loading.total : 0} />}
+      <div className="row">
+        <button type="button" disabled={busy} onClick={() => void loadModel({ kind: 'url', name: 'default model', baseUrl: new URL(DEFAULT_URL, location.href).href })}>
+          Load the built-in model
+        </button>
+      </div>
+      <div
+        role="region" aria-label="Drop a model folder" className={over ? 'file-drop over' : 'file-drop'}
+        onDragOver={(e) => { e.preventDefault(); setOver(true); }} onDragLeave={() => setOver(false)} onDrop={onDrop}
+      >
+        <p>Drop a Hugging Face model folder (config.json, tokenizer files, *.safetensors) here, or</p>
+        <label className="file-pick">
+          Choose a folder
+          <input
+            type="file" aria-label="Choose model folder" disabled={busy}
+            ref={(el) => { el?.setAttribute('webkitdirectory', ''); }}
+            onChange={(e) => { const f = e.target.files; if (f?.length) load(toSource(filesFromFileList(f))); e.target.value = ''; }}
+          />
+        </label>
+        <label className="file-pick">
+          Choose files
+          <input
+            type="file" multiple aria-label="Choose model files" disabled={busy}
+            onChange={(e) => { const f = e.target.files; if (f?.length) load(toSource(filesFromFileList(f, 'dropped model'))); e.target.value = ''; }}
+          />
+        </label>
+      </div>
+      <form className="row" onSubmit={(e) => { e.preventDefault(); if (!busy && repo.trim()) void loadModel({ kind: 'hub', repo: repo.trim(), revision: 'main', endpoint: HF_ENDPOINT }); }}>
+        <label>
+          Hugging Face model
+          <input list="known-models" value={repo} onChange={(e) => setRepo(e.target.value)} aria-label="Hugging Face repository id" spellCheck={false} />
+        </label>
+        <datalist id="known-models">
+          {KNOWN_MODELS.map((m) => <option key={m.repo} value={m.repo}>{m.label}</option>)}
+        </datalist>
+        <button type="submit" disabled={busy}>Download and load</button>
+        <span className="hint">Downloads resume where they stopped and are kept in this browser, so the next open works offline.</span>
+      </form>
+    </section>
+  );
+}
+
+/** One line for the header: which model is loaded. */
+export function ModelBadge() {
+  const model = useEngine((s) => s.model);
+  return <span className="model-badge" aria-label="Loaded model">{model ? model.name : 'no model'}</span>;
+}

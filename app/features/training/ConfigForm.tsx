@@ -1,0 +1,108 @@
+// Run configuration: presets (quick / balanced / thorough) and every knob TRL and LLaMA-Factory users expect.
+// Each field is a labelled control; problems found by validateRunConfig are listed next to the form (and the
+// Start button stays disabled while any is an error).
+import { useEffect, useState } from 'react';
+import type { LrSchedule } from '../../../src/train/schedule';
+import { PRESETS, type PresetName, type RunConfig } from '../../../src/train/presets';
+
+function NumberField({ label, value, onChange, hint }: { label: string; value: number; onChange: (v: number) => void; hint?: string }) {
+  // Text, not type=number: '2e-4' must be typeable. Unparseable text becomes NaN, which validation explains.
+  const [text, setText] = useState(String(value));
+  useEffect(() => {
+    if (Number(text) !== value && !(Number.isNaN(value) && Number.isNaN(Number(text)))) setText(String(value));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [value]);
+  return (
+    <label title={hint}>
+      {label}
+      <input
+        type="text" inputMode="decimal" value={text} size={7}
+        onChange={(e) => { setText(e.target.value); onChange(e.target.value.trim() === '' ? Number.NaN : Number(e.target.value)); }}
+      />
+    </label>
+  );
+}
+
+function Check({ label, checked, onChange }: { label: string; checked: boolean; onChange: (v: boolean) => void }) {
+  return (
+    <label>
+      <input type="checkbox" checked={checked} onChange={(e) => onChange(e.target.checked)} />
+      {label}
+    </label>
+  );
+}
+
+export function ConfigForm({ cfg, onChange, modules, preset, onPreset, disabled }: {
+  cfg: RunConfig;
+  onChange: (c: RunConfig) => void;
+  modules: string[];
+  preset: PresetName | null;
+  onPreset: (p: PresetName) => void;
+  disabled: boolean;
+}) {
+  const lora = (p: Partial<RunConfig['lora']>) => onChange({ ...cfg, lora: { ...cfg.lora, ...p } });
+  const train = (p: Partial<RunConfig['train']>) => onChange({ ...cfg, train: { ...cfg.train, ...p } });
+  const { lora: l, train: t } = cfg;
+  return (
+    <fieldset className="config-form" disabled={disabled}>
+      <legend>Configuration</legend>
+      <div role="radiogroup" aria-label="Preset" className="row">
+        {(Object.keys(PRESETS) as PresetName[]).map((p) => (
+          <label key={p}>
+            <input type="radio" name="preset" checked={preset === p} onChange={() => onPreset(p)} />
+            {p[0].toUpperCase() + p.slice(1)}
+          </label>
+        ))}
+        {preset === null && <span className="hint">custom</span>}
+      </div>
+      <fieldset>
+        <legend>LoRA</legend>
+        <NumberField label="LoRA rank" value={l.rank} onChange={(rank) => lora({ rank })} />
+        <NumberField label="LoRA alpha" value={l.alpha} onChange={(alpha) => lora({ alpha })} />
+        <NumberField label="LoRA dropout" value={l.dropout} onChange={(dropout) => lora({ dropout })} />
+        <Check label="rsLoRA (scale alpha/√r)" checked={l.useRslora} onChange={(useRslora) => lora({ useRslora })} />
+        <div role="group" aria-label="Target modules" className="row">
+          <span>Target modules:</span>
+          {modules.map((m) => (
+            <Check
+              key={m} label={m} checked={l.targetModules.includes(m)}
+              onChange={(on) => lora({ targetModules: on ? [...l.targetModules, m] : l.targetModules.filter((x) => x !== m) })}
+            />
+          ))}
+        </div>
+      </fieldset>
+      <fieldset>
+        <legend>Optimisation</legend>
+        <NumberField label="Learning rate" value={t.lr} onChange={(lr) => train({ lr })} />
+        <label>
+          Schedule
+          <select value={t.schedule} onChange={(e) => { const v = e.target.value; if (v === 'constant' || v === 'linear' || v === 'cosine') train({ schedule: v satisfies LrSchedule }); }}>
+            <option value="constant">constant</option>
+            <option value="linear">linear decay</option>
+            <option value="cosine">cosine decay</option>
+          </select>
+        </label>
+        <NumberField label="Warm-up steps" value={t.warmupSteps} onChange={(warmupSteps) => train({ warmupSteps })} />
+        <NumberField label="Epochs" value={t.epochs} onChange={(epochs) => train({ epochs })} />
+        <NumberField label="Max steps" value={t.maxSteps} onChange={(maxSteps) => train({ maxSteps })} hint="0 = run the epochs" />
+        <NumberField label="Batch size" value={t.batchSize} onChange={(batchSize) => train({ batchSize })} />
+        <NumberField label="Gradient accumulation" value={t.gradAccumSteps} onChange={(gradAccumSteps) => train({ gradAccumSteps })} />
+        <NumberField label="Weight decay" value={t.weightDecay} onChange={(weightDecay) => train({ weightDecay })} />
+        <NumberField label="Gradient clipping (max norm)" value={t.maxGradNorm} onChange={(maxGradNorm) => train({ maxGradNorm })} />
+        <NumberField label="Seed" value={t.seed} onChange={(seed) => train({ seed })} />
+      </fieldset>
+      <fieldset>
+        <legend>Data</legend>
+        <NumberField label="Max sequence length" value={t.maxSeqLength} onChange={(maxSeqLength) => train({ maxSeqLength })} />
+        <Check label="Sequence packing" checked={cfg.packing} onChange={(packing) => onChange({ ...cfg, packing })} />
+        <Check label="Loss on assistant turns only" checked={cfg.assistantOnly} onChange={(assistantOnly) => onChange({ ...cfg, assistantOnly })} />
+      </fieldset>
+      <fieldset>
+        <legend>Evaluation and checkpoints</legend>
+        <NumberField label="Evaluate every N steps" value={cfg.evalEvery} onChange={(evalEvery) => onChange({ ...cfg, evalEvery })} hint="0 = only at the end" />
+        <NumberField label="Checkpoint every N steps" value={cfg.checkpointEvery} onChange={(checkpointEvery) => onChange({ ...cfg, checkpointEvery })} hint="0 = only at the end and on pause" />
+        <NumberField label="Early stopping patience" value={cfg.earlyStopPatience} onChange={(earlyStopPatience) => onChange({ ...cfg, earlyStopPatience })} hint="evaluations without a better validation loss; 0 = off" />
+      </fieldset>
+    </fieldset>
+  );
+}

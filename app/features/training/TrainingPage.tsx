@@ -1,0 +1,102 @@
+// The Train screen: pick a model, configure LoRA SFT on the current dataset (unflagged rows; its train and
+// validation splits), see problems and the memory/time estimate before starting, then watch the run live
+// and compare it with earlier runs. Training runs in the engine worker; this page only sends commands and
+// draws events.
+import { useEffect, useMemo, useState } from 'react';
+import { charLength } from '../../../src/data/record';
+import { estimateRun, presetFor, validateRunConfig, type PresetName, type RunConfig } from '../../../src/train/presets';
+import { engineSelectors, useEngine } from '../../engine/store';
+import { useStudio } from '../../store';
+import { ModelPicker } from '../model';
+import { ConfigForm } from './ConfigForm';
+import { fmtSeconds, LivePanel } from './LivePanel';
+import { RunHistory } from './RunHistory';
+
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+const NO_MODEL = { architecture: 'llama' as const, maxPositions: 2048 };
+
+export function TrainingPage() {
+  const model = useEngine((s) => s.model);
+  const adapter = useEngine((s) => s.adapter);
+  const live = useEngine((s) => s.live);
+  const runs = useEngine((s) => s.runs);
+  const running = useEngine((s) => engineSelectors.isRunning(s));
+  const loading = useEngine((s) => s.loading !== null);
+  const { startRun, resumeRun, control, deleteRun } = useEngine((s) => s);
+  const records = useStudio((s) => s.records);
+  const current = useStudio((s) => s.current);
+  const unsaved = useStudio((s) => s.save.kind === 'unsaved');
+
+  const [preset, setPreset] = useState<PresetName | null>('quick');
+  const [cfg, setCfg] = useState<RunConfig>(() => presetFor('quick', NO_MODEL));
+  const [name, setName] = useState('');
+  // A newly loaded model re-applies the chosen preset (module names and context length differ per model).
+  useEffect(() => { if (model && preset) setCfg(presetFor(preset, model.config)); }, [model?.fingerprint]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const usable = useMemo(() => records.filter((r) => !r.flagged), [records]);
+  const counts = useMemo(() => ({
+    trainExamples: usable.filter((r) => r.split === 'train').length,
+    validationExamples: usable.filter((r) => r.split === 'validation').length,
+  }), [usable]);
+  // Before tokenizing: ~4 characters a token plus template overhead. The run itself uses exact counts.
+  const meanTokens = useMemo(() => (usable.length ? usable.reduce((s, r) => s + charLength(r) / 4 + 12, 0) / usable.length : 0), [usable]);
+  const problems = useMemo(() => {
+    const list = validateRunConfig(cfg, model?.config ?? null, counts);
+    return model ? list : [{ field: 'model', severity: 'error' as const, message: 'Load a model first.' }, ...list];
+  }, [cfg, model, counts]);
+  const errors = problems.filter((p) => p.severity === 'error');
+  // Sustained FLOP/s guess until a run measures it: a software adapter does ~2 GFLOP/s, a GPU ~1 TFLOP/s here.
+  const estimate = model && errors.length === 0 ? estimateRun(cfg, model.config, { ...counts, meanTokens }, adapter?.software ? 2e9 : 1e12) : null;
+  const canStart = errors.length === 0 && !running && !loading && adapter?.available !== false;
+
+  const start = () => {
+    const runName = name.trim() || `Run ${runs.length + 1}`;
+    void startRun({
+      name: runName, config: cfg,
+      records: usable.map((r) => ({ messages: r.messages, split: r.split })),
+      dataset: current ? { id: current.id, name: current.name, version: current.head } : null,
+    });
+    setName('');
+  };
+
+  return (
+    <div className="training">
+      <ModelPicker />
+      <section className="panel" aria-labelledby="configure-title">
+        <h2 id="configure-title">Configure</h2>
+        <p>
+          Dataset: {current ? `${current.name} (version ${current.head}${unsaved ? ', with unsaved edits' : ''})` : 'none open'} —{' '}
+          {counts.trainExamples} training and {counts.validationExamples} validation examples (flagged rows are left out).
+        </p>
+        <ConfigForm
+          cfg={cfg} modules={model?.targetModules ?? ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']}
+          onChange={(c) => { setCfg(c); setPreset(null); }} preset={preset}
+          onPreset={(p) => { setPreset(p); setCfg(presetFor(p, model?.config ?? NO_MODEL)); }} disabled={running}
+        />
+        {problems.length > 0 && (
+          <ul aria-label="Problems with this configuration" className="problems">
+            {problems.map((p, i) => <li key={i} className={p.severity}>{p.severity === 'error' ? 'Error' : 'Warning'}: {p.message}</li>)}
+          </ul>
+        )}
+        {estimate && (
+          <p aria-label="Estimate">
+            Estimated GPU memory {mib(estimate.memoryBytes)}; {estimate.stepsPerEpoch} steps per epoch, {estimate.totalSteps} in all;
+            roughly {fmtSeconds(estimate.secondsPerEpoch)} per epoch{adapter?.software ? ' on this software adapter' : ''} (measured once the run starts).
+          </p>
+        )}
+        <div className="row">
+          <label>
+            Run name
+            <input value={name} onChange={(e) => setName(e.target.value)} placeholder={`Run ${runs.length + 1}`} />
+          </label>
+          <button type="button" disabled={!canStart} onClick={start}>Start training</button>
+        </div>
+      </section>
+      {live && <LivePanel live={live} onControl={(a) => void control(a)} />}
+      <RunHistory
+        runs={runs} activeId={running ? live?.runId ?? null : null} canResume={!!model && !running && !loading}
+        onResume={(id) => void resumeRun(id)} onDelete={(id) => void deleteRun(id)}
+      />
+    </div>
+  );
+}
