@@ -1,0 +1,97 @@
+// GGUF LoRA export, checked by an independent Python parser (tests/node/gguf_check.py, numpy + PyTorch, written
+// from the GGUF spec and llama.cpp's loader rules): the container parses (magic, version 3, alignment 32,
+// offsets, padding), the metadata is what llama.cpp requires, every A/B comes back equal to ours (exactly in
+// f32; to f16 rounding in f16) after undoing the q/k row permutation, and (Llama with rsLoRA) merging by
+// llama.cpp's scale rule (alpha / r) into the base reproduces our tuned logits to 1e-4 relative in the
+// independent PyTorch model. Llama (GQA, rsLoRA), Qwen2 (no permutation) and GPT-2 (fused c_attn, Conv1D).
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { exportGgufLora, ggufTensorName, permuteRopeRows, type GgufDtype } from '../../src/export/gguf';
+import { initWeights, tinyConfig } from '../../src/model/init';
+import { loraScale, type LoraConfig } from '../../src/model/lora';
+import { Transformer } from '../../src/model/transformer';
+import { rng } from '../helpers/check';
+import { testGpu } from '../helpers/gpu';
+import { relMax, TorchOracle, type RawTensor } from '../helpers/torch';
+
+const oracles: TorchOracle[] = [];
+afterAll(() => oracles.forEach((o) => o.dispose()));
+
+async function logitsOf(model: Transformer, ids: number[]): Promise<Float32Array> {
+  const st = model.forward({ B: 1, T: ids.length, ids: Uint32Array.from(ids) }, { save: false });
+  const out = await model.gpu.read(st.logits);
+  model.release(st);
+  return out;
+}
+
+// `logits`: also run the PyTorch model (~10 s of torch start-up on this machine, so on the case with every
+// convention at once: q/k permutation, GQA, rsLoRA scale). GPT-2's orientation is pinned by the shape rules on
+// c_attn/c_fc (in ≠ out) and by A/B coming back equal to ours..
+const cases: { kind: 'llama' | 'qwen2' | 'gpt2'; arch: string; lora: LoraConfig; dtype: GgufDtype; logits: boolean }[] = [
+  { kind: 'llama', arch: 'llama', dtype: 'F32', logits: true, lora: { rank: 4, alpha: 8, dropout: 0.05, useRslora: true, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] } },
+  { kind: 'llama', arch: 'llama', dtype: 'F16', logits: false, lora: { rank: 2, alpha: 4, dropout: 0, useRslora: false, targetModules: ['q_proj', 'k_proj'] } },
+  { kind: 'qwen2', arch: 'qwen2', dtype: 'F32', logits: false, lora: { rank: 4, alpha: 16, dropout: 0, useRslora: false, targetModules: ['q_proj', 'k_proj', 'down_proj'] } },
+  { kind: 'gpt2', arch: 'gpt2', dtype: 'F32', logits: false, lora: { rank: 2, alpha: 4, dropout: 0, useRslora: false, targetModules: ['c_attn', 'c_proj', 'c_fc'] } },
+];
+
+describe('GGUF LoRA export', () => {
+  for (const { kind, arch, lora, dtype, logits } of cases) {
+    it(`${kind} ${dtype}${lora.useRslora ? ' rsLoRA' : ''}: parses by the spec, gives back our A/B${logits ? ", and the tuned logits by llama.cpp's rules" : ''}`, async () => {
+      const gpu = await testGpu();
+      const config = tinyConfig(kind);
+      const weights = initWeights(config, 4, 0.2);
+      const model = new Transformer(gpu, config, weights, { kind: 'lora', lora }, 2);
+      const r = rng(17);
+      const manifest = new Map<string, RawTensor>(weights);
+      for (const name of model.params.trainableNames()) {
+        const shape = model.params.specs.get(name)!.shape;
+        const data = Float32Array.from({ length: shape[0] * shape[1] }, () => (r() * 2 - 1) * 0.4);
+        gpu.write(model.params.get(name), data);
+        manifest.set(`lora.${name}`, { shape, data });
+      }
+      const ids = Array.from({ length: 9 }, (_, i) => (i * 29 + 3) % config.vocabSize);
+      const tuned = await logitsOf(model, ids);
+
+      const files = await exportGgufLora(model, { name: `tiny-${kind}`, dtype });
+      const fileName = `adapter-${dtype.toLowerCase()}.gguf`;
+      expect([...files.keys()]).toEqual([fileName]);
+
+      const oracle = new TorchOracle();
+      oracles.push(oracle);
+      const path = join(oracle.dir, fileName);
+      writeFileSync(path, files.get(fileName)!);
+      oracle.writeManifest(manifest, { config, ids, arch, logits });
+      const py = oracle.run<{ logits: number[] | null; modules: string[]; max_diff: number; kv: Record<string, unknown>; alignment: number; version: number }>('gguf_check.py', [path], 'gguf.json');
+      expect(py.version).toBe(3);
+      expect(py.alignment).toBe(32);
+      expect(py.kv).toMatchObject({ 'general.type': 'adapter', 'adapter.type': 'lora', 'general.architecture': arch, 'general.name': `tiny-${kind}`, 'general.file_type': dtype === 'F32' ? 0 : 1 });
+      // llama.cpp's scale is alpha / r: the file's alpha is lora_alpha, or lora_alpha·√r under rsLoRA
+      expect(py.kv['adapter.lora.alpha'] as number).toBeCloseTo(loraScale(lora) * lora.rank, 5);
+      expect(py.modules.length * 2).toBe(model.params.trainableNames().length);
+      // f32 is exact; f16 rounds |x| < 0.5 to within half an ulp of [0.25, 0.5): 2^-13
+      expect(py.max_diff).toBeLessThanOrEqual(dtype === 'F32' ? 0 : 2 ** -13);
+      if (!logits) { model.destroy(); return; }
+      expect(py.logits).not.toBeNull();
+      const err = relMax(tuned, py.logits!);
+      console.log(`${kind} ${dtype}: GGUF-merged logits rel err ${err.toExponential(2)}`);
+      expect(err).toBeLessThan(1e-4);
+      // and the adapter matters: the base model is far from it
+      const base = new Transformer(gpu, config, weights, { kind: 'none' });
+      expect(relMax(await logitsOf(base, ids), py.logits!)).toBeGreaterThan(100 * Math.max(err, 1e-6));
+      base.destroy();
+      model.destroy();
+    });
+  }
+
+  it("names tensors by llama.cpp's map and permutes q/k rows as convert_hf_to_gguf.py does", () => {
+    expect(ggufTensorName('model.layers.3.self_attn.q_proj')).toBe('blk.3.attn_q.weight');
+    expect(ggufTensorName('model.layers.0.mlp.down_proj')).toBe('blk.0.ffn_down.weight');
+    expect(ggufTensorName('transformer.h.1.attn.c_attn')).toBe('blk.1.attn_qkv.weight');
+    expect(ggufTensorName('transformer.h.1.mlp.c_proj')).toBe('blk.1.ffn_down.weight');
+    expect(() => ggufTensorName('lm_head')).toThrow(/no llama.cpp tensor name/);
+    // one head of D = 4 rows [r0 r1 | r2 r3] (rotate-half pairs (r0,r2), (r1,r3)) becomes interleaved [r0 r2 r1 r3]
+    const rows = Float32Array.from([0, 0, 1, 1, 2, 2, 3, 3]);
+    expect([...permuteRopeRows(rows, 4, 2, 1)]).toEqual([0, 0, 2, 2, 1, 1, 3, 3]);
+  });
+});
