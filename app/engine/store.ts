@@ -132,7 +132,7 @@ export function useEngine<T>(selector: (s: EngineState & EngineActions) => T): T
 
 export const engineSelectors = {
   /** Training refused or slow: what to tell the user about WebGPU here. */
-  adapterMessage: (s: EngineState): { level: 'error' | 'warning'; text: string } | null => {
+  adapterMessage: (s: Pick<EngineState, 'adapter'>): { level: 'error' | 'warning'; text: string } | null => {
     const a = s.adapter;
     if (!a) return null;
     if (!a.available) return { level: 'error', text: `No WebGPU here: ${a.reason ?? ''} You can still prepare and export datasets, and train them with the command line (npm run studio -- train).` };

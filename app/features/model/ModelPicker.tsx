@@ -24,7 +24,8 @@ export function ModelPicker() {
   const model = useEngine((s) => s.model);
   const loading = useEngine((s) => s.loading);
   const error = useEngine((s) => s.error);
-  const adapterMsg = useEngine((s) => engineSelectors.adapterMessage(s));
+  const adapter = useEngine((s) => s.adapter);
+  const adapterMsg = engineSelectors.adapterMessage({ adapter });
   const deviceLost = useEngine((s) => s.deviceLost);
   const running = useEngine((s) => engineSelectors.isRunning(s));
   const loadModel = useEngine((s) => s.loadModel);

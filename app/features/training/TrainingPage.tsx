@@ -22,7 +22,10 @@ export function TrainingPage() {
   const runs = useEngine((s) => s.runs);
   const running = useEngine((s) => engineSelectors.isRunning(s));
   const loading = useEngine((s) => s.loading !== null);
-  const { startRun, resumeRun, control, deleteRun } = useEngine((s) => s);
+  const startRun = useEngine((s) => s.startRun);
+  const resumeRun = useEngine((s) => s.resumeRun);
+  const control = useEngine((s) => s.control);
+  const deleteRun = useEngine((s) => s.deleteRun);
   const records = useStudio((s) => s.records);
   const current = useStudio((s) => s.current);
   const unsaved = useStudio((s) => s.save.kind === 'unsaved');
