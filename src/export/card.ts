@@ -1,0 +1,117 @@
+// The README.md model card that goes into every export zip: Hugging Face front matter (base_model,
+// library_name, tags, pipeline_tag, license) and sections on what the export is and how to load it, the
+// training data (name, version, size), the full run config (LoRA + trainer) and the run's metrics.
+// Pure text from plain inputs: the caller gathers the metrics and dataset version.
+import type { RunConfig } from '../train/presets';
+import { loraScale } from '../model/lora';
+import { toYaml } from './trl';
+
+export type ExportKind = 'peft' | 'merged' | 'gguf' | 'training-kit';
+
+export interface CardInput {
+  kind: ExportKind;
+  /** Hugging Face repo id (or name) of the base model. */
+  baseModel: string;
+  /** Title of the card (default: '<base model> LoRA'). */
+  title?: string;
+  dataset: { name: string; version: string | number; records: number; tokens?: number };
+  run: Pick<RunConfig, 'lora' | 'train' | 'packing' | 'assistantOnly'>;
+  /** Named numbers or strings (final train loss, best validation loss, steps, tokens/s, ...), in display order. */
+  metrics: Record<string, number | string>;
+  license?: string;
+  /** ISO date of the export (default: now). */
+  date?: string;
+}
+
+const LIBRARY: Record<ExportKind, string> = { peft: 'peft', merged: 'transformers', gguf: 'gguf', 'training-kit': 'peft' };
+
+function usage(input: CardInput): string {
+  const base = JSON.stringify(input.baseModel);
+  switch (input.kind) {
+    case 'peft': return [
+      '```python',
+      'from peft import PeftModel',
+      'from transformers import AutoModelForCausalLM, AutoTokenizer',
+      `base = AutoModelForCausalLM.from_pretrained(${base})`,
+      'model = PeftModel.from_pretrained(base, "path/to/this/folder")',
+      `tokenizer = AutoTokenizer.from_pretrained(${base})`,
+      '```',
+    ].join('\n');
+    case 'merged': return [
+      '```python',
+      'from transformers import AutoModelForCausalLM, AutoTokenizer',
+      'model = AutoModelForCausalLM.from_pretrained("path/to/this/folder")',
+      'tokenizer = AutoTokenizer.from_pretrained("path/to/this/folder")',
+      '```',
+    ].join('\n');
+    case 'gguf': return [
+      'Convert the base model with llama.cpp\'s `convert_hf_to_gguf.py`, then:',
+      '```sh',
+      'llama-cli -m base-model.gguf --lora adapter-f32.gguf',
+      '```',
+    ].join('\n');
+    case 'training-kit': return [
+      '```sh',
+      'python train_trl.py                # TRL (SFTTrainer + PEFT)',
+      'axolotl train axolotl.yaml         # or Axolotl',
+      '```',
+    ].join('\n');
+  }
+}
+
+function cell(v: unknown): string {
+  const s = Array.isArray(v) ? v.join(', ') : String(v);
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+function table(rows: [string, unknown][]): string {
+  return ['| | |', '| --- | --- |', ...rows.map(([k, v]) => `| ${cell(k)} | ${cell(v)} |`)].join('\n');
+}
+
+export function modelCard(input: CardInput): string {
+  const { lora, train } = input.run;
+  const front: Record<string, unknown> = {
+    base_model: input.baseModel,
+    library_name: LIBRARY[input.kind],
+    pipeline_tag: 'text-generation',
+    tags: ['lora', 'sft', 'webgpu-sft-studio', ...(input.kind === 'gguf' ? ['gguf'] : [])],
+  };
+  if (input.license) front.license = input.license;
+  const title = input.title ?? `${input.baseModel} LoRA`;
+  const what: Record<ExportKind, string> = {
+    peft: 'A PEFT LoRA adapter (adapter_model.safetensors + adapter_config.json) for the base model.',
+    merged: 'The base model with the LoRA adapter merged into its weights: a complete Hugging Face model.',
+    gguf: 'A GGUF LoRA adapter for llama.cpp, to apply on a GGUF conversion of the base model.',
+    'training-kit': 'The curated dataset and ready TRL and Axolotl configs that repeat this run at scale.',
+  };
+  const metrics = Object.entries(input.metrics);
+  return `---\n${toYaml(front)}---\n
+# ${title}
+
+${what[input.kind]} Fine-tuned with supervised fine-tuning (SFT) in WebGPU SFT Studio, in the browser.
+
+- **Base model:** ${input.baseModel}
+- **Dataset:** ${input.dataset.name}, version ${input.dataset.version} (${input.dataset.records} conversations${input.dataset.tokens !== undefined ? `, ${input.dataset.tokens} tokens` : ''})
+- **Exported:** ${input.date ?? new Date().toISOString()}
+
+## Usage
+
+${usage(input)}
+
+## Training configuration
+
+${table([
+    ['LoRA rank (r)', lora.rank], ['LoRA alpha', lora.alpha], ['LoRA scale', loraScale(lora)], ['LoRA dropout', lora.dropout],
+    ['rsLoRA', lora.useRslora], ['Target modules', lora.targetModules],
+    ['Learning rate', train.lr], ['Schedule', train.schedule], ['Warm-up steps', train.warmupSteps],
+    ['Epochs', train.epochs], ['Max steps', train.maxSteps > 0 ? train.maxSteps : 'from epochs'],
+    ['Batch size', train.batchSize], ['Gradient accumulation', train.gradAccumSteps], ['Max sequence length', train.maxSeqLength],
+    ['Weight decay', train.weightDecay], ['Max grad norm', train.maxGradNorm], ['AdamW betas', [train.beta1, train.beta2]],
+    ['AdamW eps', train.eps], ['Seed', train.seed], ['Packing', input.run.packing], ['Loss on assistant turns only', input.run.assistantOnly],
+  ])}
+
+## Metrics
+
+${metrics.length ? table(metrics) : 'No metrics were recorded for this run.'}
+`;
+}

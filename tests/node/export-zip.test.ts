@@ -1,0 +1,76 @@
+// Zip packaging: every export zips to one archive that fflate's own unzip AND Python's zipfile (an independent
+// implementation) read back to the same files, byte for byte; our reader strips a common folder and refuses
+// unsafe names and oversized contents.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { unzipSync, zipSync } from 'fflate';
+import { afterAll, describe, expect, it } from 'vitest';
+import { peftExportFiles, unzipExport, withReadme, zipExport } from '../../src/export/zip';
+import { rng } from '../helpers/check';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function sampleFiles(): Map<string, Uint8Array> {
+  const r = rng(3);
+  const binary = Uint8Array.from({ length: 70_001 }, () => Math.floor(r() * 256));
+  const enc = new TextEncoder();
+  return withReadme(new Map([
+    ['model.safetensors', binary],
+    ['adapter-f32.gguf', binary.subarray(5, 1005)],
+    ['config.json', enc.encode(JSON.stringify({ model_type: 'llama', note: 'ünïcødé' }, null, 2))],
+    ['onnx/model.onnx', binary.subarray(0, 333)],
+    ['empty.txt', new Uint8Array(0)],
+  ]), '# card\n'.repeat(100));
+}
+
+describe('export zips', () => {
+  it('unzip (fflate, Python zipfile, ours) to the same files', () => {
+    const files = sampleFiles();
+    const zip = zipExport(files);
+    const back = unzipSync(zip);
+    expect(new Set(Object.keys(back))).toEqual(new Set(files.keys()));
+    for (const [name, bytes] of files) expect(back[name], name).toEqual(bytes);
+    expect(unzipExport(zip)).toEqual(files);
+    // inside a folder: ours strips it
+    const foldered = zipExport(files, { folder: 'my-export' });
+    expect(Object.keys(unzipSync(foldered)).every((n) => n.startsWith('my-export/'))).toBe(true);
+    expect(unzipExport(foldered)).toEqual(files);
+
+    const dir = mkdtempSync(join(tmpdir(), 'zip-check-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'x.zip'), zip);
+    const listing = JSON.parse(execFileSync('/usr/bin/python3', ['-c',
+      'import hashlib, json, sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; '
+      + 'print(json.dumps({i.filename: [i.file_size, hashlib.sha256(z.read(i)).hexdigest(), i.compress_type] for i in z.infolist()}))',
+      join(dir, 'x.zip')], { encoding: 'utf8' })) as Record<string, [number, string, number]>;
+    for (const [name, bytes] of files) {
+      const [size, sha, method] = listing[name];
+      expect(size, name).toBe(bytes.length);
+      expect(sha, name).toBe(createHash('sha256').update(bytes).digest('hex'));
+      // weights are stored, text deflated
+      if (/\.(safetensors|gguf|onnx)$/.test(name)) expect(method, name).toBe(0);
+    }
+    expect(listing['README.md'][2]).toBe(8);
+  });
+
+  it('PEFT files convert to the same map', () => {
+    const f = peftExportFiles({ 'adapter_model.safetensors': Uint8Array.of(1, 2, 3), 'adapter_config.json': '{"r": 4}' });
+    expect([...f.keys()]).toEqual(['adapter_model.safetensors', 'adapter_config.json']);
+    expect(new TextDecoder().decode(f.get('adapter_config.json'))).toBe('{"r": 4}');
+  });
+
+  it('refuses unsafe names, too many or too large contents, and non-zips', () => {
+    const evil = zipSync({ '../escape.txt': new Uint8Array(3) });
+    expect(() => unzipExport(evil, {}, 'evil.zip')).toThrow(/evil.zip: unsafe file name "..\/escape.txt"/);
+    expect(() => unzipExport(zipSync({ '/abs.txt': new Uint8Array(3) }))).toThrow(/unsafe file name/);
+    const big = zipExport(sampleFiles());
+    expect(() => unzipExport(big, { maxBytes: 50_000 })).toThrow(/contents exceed 50000 bytes/);
+    expect(() => unzipExport(big, { maxFiles: 2 })).toThrow(/more than 2 files/);
+    expect(() => unzipExport(Uint8Array.of(1, 2, 3, 4), {}, 'junk.zip')).toThrow(/junk.zip: not a readable zip/);
+    expect(() => zipExport(new Map([['a/../b', new Uint8Array(1)]]))).toThrow(/unsafe file name/);
+  });
+});
