@@ -1,0 +1,176 @@
+// ONNX export of a merged Llama-family model in the layout transformers.js loads for text generation
+// (see ../shared/onnxruntime-web-notes.md): onnx/model.onnx plus config.json, generation_config.json and the
+// tokenizer files (the same as the merged Hugging Face export, which supplies the merged weights).
+//
+// Graph (standard ONNX ops, opset 17, so every execution provider runs it; float32):
+//   inputs   input_ids int64 [B, S], attention_mask int64 [B, P+S], position_ids int64 [B, S],
+//            past_key_values.{l}.key / .value float [B, Hkv, P, D]   (P = 0 on the first step)
+//   outputs  logits [B, S, V], present.{l}.key / .value [B, Hkv, P+S, D]
+//   per layer: RMSNorm → q/k/v MatMul (+bias) → RoPE (HF rotate-half, cos/sin from position_ids) →
+//   concat past → GQA by expand → softmax(q kᵀ/√D + mask) v → o_proj → +x → RMSNorm → SiLU(gate)·up → down → +x.
+//   The mask allows key j for query i iff j ≤ P + i and attention_mask[b, j] = 1 (large negative bias otherwise).
+// Linear weights are stored transposed ([in, out]) so each projection is one MatMul.
+// Not here (yet): GPT-2, LoRA A/B as graph inputs, fp16/quantised weights, external data for models over
+// protobuf's 2 GB limit, the com.microsoft fused ops the WebGPU provider prefers.
+import { onnx } from 'onnx-proto';
+import type { ModelFiles } from '../io/model-files';
+import type { Transformer } from '../model/transformer';
+import { exportMergedModel, mergedWeights, type ExportFiles } from './merged';
+
+const FLOAT = 1, INT64 = 7, BOOL = 9;
+
+class GraphBuilder {
+  readonly nodes: onnx.INodeProto[] = [];
+  readonly initializers: onnx.ITensorProto[] = [];
+  private n = 0;
+
+  private fresh(hint: string): string { return `${hint}_${this.n++}`; }
+
+  op(opType: string, inputs: string[], attrs: Record<string, number | number[]> = {}, hint = opType): string {
+    const out = this.fresh(hint);
+    this.nodes.push({
+      opType, input: inputs, output: [out], name: `${hint}_node_${this.n}`,
+      attribute: Object.entries(attrs).map(([name, v]) => (Array.isArray(v)
+        ? { name, type: onnx.AttributeProto.AttributeType.INTS, ints: v }
+        : Number.isInteger(v) ? { name, type: onnx.AttributeProto.AttributeType.INT, i: v } : { name, type: onnx.AttributeProto.AttributeType.FLOAT, f: v })),
+    });
+    return out;
+  }
+
+  /** A node writing a named graph output. */
+  opTo(output: string, opType: string, inputs: string[], attrs: Record<string, number> = {}): string {
+    this.nodes.push({ opType, input: inputs, output: [output], name: `${output}_node`, attribute: Object.entries(attrs).map(([name, i]) => ({ name, type: onnx.AttributeProto.AttributeType.INT, i })) });
+    return output;
+  }
+
+  floats(name: string, dims: number[], data: Float32Array): string {
+    this.initializers.push({ name, dims, dataType: FLOAT, rawData: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)) });
+    return name;
+  }
+
+  ints(values: number[], dims: number[] = [values.length]): string {
+    const name = this.fresh('const_i64');
+    this.initializers.push({ name, dims, dataType: INT64, rawData: new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer) });
+    return name;
+  }
+
+  scalar(value: number): string {
+    return this.floats(this.fresh('const_f32'), [], Float32Array.of(value));
+  }
+}
+
+function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c];
+  return out;
+}
+
+const tensorType = (elemType: number, dims: (number | string)[]): onnx.ITypeProto => ({
+  tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } },
+});
+
+/** The merged model as an ONNX graph (bytes of onnx/model.onnx). */
+export async function onnxLlamaGraph(model: Transformer): Promise<Uint8Array> {
+  const c = model.config;
+  if (c.architecture !== 'llama') throw new Error(`ONNX export: only the Llama family for now (not ${c.modelType})`);
+  const W = await mergedWeights(model);
+  const g = new GraphBuilder();
+  const H = c.numHeads, Hkv = c.numKvHeads, D = c.headDim, C = c.hiddenSize;
+  const weight = (name: string): string => g.floats(name, W.get(name)!.shape, W.get(name)!.data);
+  const linear = (x: string, name: string): string => {
+    const w = W.get(`${name}.weight`)!;
+    const [outF, inF] = w.shape;
+    let y = g.op('MatMul', [x, g.floats(`${name}.weight_t`, [inF, outF], transpose(w.data, outF, inF))], {}, name.split('.').pop());
+    if (W.has(`${name}.bias`)) y = g.op('Add', [y, weight(`${name}.bias`)]);
+    return y;
+  };
+  const eps = g.scalar(c.normEps);
+  const rmsnorm = (x: string, name: string): string => {
+    const ms = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: [-1], keepdims: 1 });
+    const inv = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [ms, eps])])]);
+    return g.op('Mul', [g.op('Mul', [x, inv]), weight(`${name}.weight`)], {}, 'rmsnorm');
+  };
+
+  // shapes: S = new tokens, T = P + S
+  const idx0 = g.ints([0], []), idx1 = g.ints([1], []), one = g.ints([1], []);
+  const S = g.op('Gather', [g.op('Shape', ['input_ids']), idx1], { axis: 0 });
+  const T = g.op('Gather', [g.op('Shape', ['attention_mask']), idx1], { axis: 0 });
+  const P = g.op('Sub', [T, S]);
+  // mask bias [B, 1, S, T]: 0 where allowed, -1e9 elsewhere
+  const rows = g.op('Range', [P, T, one]);            // absolute query positions [S]
+  const cols = g.op('Range', [idx0, T, one]);         // key positions [T]
+  const causal = g.op('LessOrEqual', [g.op('Unsqueeze', [cols, g.ints([0])]), g.op('Unsqueeze', [rows, g.ints([1])])]); // [S, T]
+  const keep = g.op('Cast', ['attention_mask'], { to: BOOL });
+  const allowed = g.op('And', [causal, g.op('Unsqueeze', [keep, g.ints([1, 2])])]);    // [B, 1, S, T]
+  const bias = g.op('Where', [allowed, g.scalar(0), g.scalar(-1e9)], {}, 'mask_bias');
+  // RoPE tables [B, 1, S, D] from position_ids
+  const invFreq = Float32Array.from({ length: D / 2 }, (_, i) => 1 / c.ropeTheta ** ((2 * i) / D));
+  const pos = g.op('Unsqueeze', [g.op('Cast', ['position_ids'], { to: FLOAT }), g.ints([2])]); // [B, S, 1]
+  const freqs = g.op('Mul', [pos, g.floats('rope.inv_freq', [D / 2], invFreq)]);             // [B, S, D/2]
+  const emb = g.op('Unsqueeze', [g.op('Concat', [freqs, freqs], { axis: -1 }), g.ints([1])]); // [B, 1, S, D]
+  const cos = g.op('Cos', [emb]), sin = g.op('Sin', [emb]);
+  const halfA = [g.ints([0]), g.ints([D / 2]), g.ints([3])], halfB = [g.ints([D / 2]), g.ints([D]), g.ints([3])];
+  const rope = (x: string): string => {
+    const x1 = g.op('Slice', [x, ...halfA]), x2 = g.op('Slice', [x, ...halfB]);
+    const rotated = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: 3 });
+    return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotated, sin])], {}, 'rope');
+  };
+  const heads = (x: string, n: number): string => g.op('Transpose', [g.op('Reshape', [x, g.ints([0, 0, n, D])])], { perm: [0, 2, 1, 3] }); // [B, n, S, D]
+  const rep = H / Hkv;
+  const expandKv = (x: string): string => (rep === 1 ? x
+    : g.op('Reshape', [g.op('Expand', [g.op('Unsqueeze', [x, g.ints([2])]), g.ints([1, 1, rep, 1, 1])]), g.ints([0, H, -1, D])]));
+  const invSqrtD = g.scalar(1 / Math.sqrt(D));
+
+  let x = g.op('Gather', [weight('model.embed_tokens.weight'), 'input_ids'], { axis: 0 }, 'embed');
+  for (let l = 0; l < c.numLayers; l++) {
+    const p = `model.layers.${l}`;
+    const h = rmsnorm(x, `${p}.input_layernorm`);
+    const q = rope(heads(linear(h, `${p}.self_attn.q_proj`), H));
+    const k = rope(heads(linear(h, `${p}.self_attn.k_proj`), Hkv));
+    const v = heads(linear(h, `${p}.self_attn.v_proj`), Hkv);
+    const kAll = g.opTo(`present.${l}.key`, 'Concat', [`past_key_values.${l}.key`, k], { axis: 2 });
+    const vAll = g.opTo(`present.${l}.value`, 'Concat', [`past_key_values.${l}.value`, v], { axis: 2 });
+    const kt = g.op('Transpose', [expandKv(kAll)], { perm: [0, 1, 3, 2] });
+    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, kt]), invSqrtD]), bias]);
+    const att = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), expandKv(vAll)]);           // [B, H, S, D]
+    const merged = g.op('Reshape', [g.op('Transpose', [att], { perm: [0, 2, 1, 3] }), g.ints([0, 0, H * D])]);
+    x = g.op('Add', [x, linear(merged, `${p}.self_attn.o_proj`)], {}, 'resid');
+    const h2 = rmsnorm(x, `${p}.post_attention_layernorm`);
+    const gate = linear(h2, `${p}.mlp.gate_proj`);
+    const act = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), linear(h2, `${p}.mlp.up_proj`)]);
+    x = g.op('Add', [x, linear(act, `${p}.mlp.down_proj`)], {}, 'resid');
+  }
+  const hf = rmsnorm(x, 'model.norm');
+  const head = W.has('lm_head.weight') ? 'lm_head.weight' : 'model.embed_tokens.weight';
+  const hw = W.get(head)!;
+  g.opTo('logits', 'MatMul', [hf, g.floats(`${head}_t`, [C, c.vocabSize], transpose(hw.data, c.vocabSize, C))]);
+
+  const kvDims = ['batch_size', Hkv, 'past_sequence_length', D];
+  const presentDims = ['batch_size', Hkv, 'total_sequence_length', D];
+  const layers = Array.from({ length: c.numLayers }, (_, l) => l);
+  const graph: onnx.IGraphProto = {
+    name: `${c.modelType}-merged`,
+    node: g.nodes,
+    initializer: g.initializers,
+    input: [
+      { name: 'input_ids', type: tensorType(INT64, ['batch_size', 'sequence_length']) },
+      { name: 'attention_mask', type: tensorType(INT64, ['batch_size', 'total_sequence_length']) },
+      { name: 'position_ids', type: tensorType(INT64, ['batch_size', 'sequence_length']) },
+      ...layers.flatMap((l) => ['key', 'value'].map((kv) => ({ name: `past_key_values.${l}.${kv}`, type: tensorType(FLOAT, kvDims) }))),
+    ],
+    output: [
+      { name: 'logits', type: tensorType(FLOAT, ['batch_size', 'sequence_length', c.vocabSize]) },
+      ...layers.flatMap((l) => ['key', 'value'].map((kv) => ({ name: `present.${l}.${kv}`, type: tensorType(FLOAT, presentDims) }))),
+    ],
+  };
+  const proto = onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }], producerName: 'webgpu-sft-studio', graph });
+  return onnx.ModelProto.encode(proto).finish();
+}
+
+/** transformers.js layout: onnx/model.onnx + config, generation config and tokenizer files of the source. */
+export async function exportOnnxModel(model: Transformer, source: ModelFiles): Promise<ExportFiles> {
+  const hf = await exportMergedModel(model, source);
+  const files: ExportFiles = new Map([...hf].filter(([name]) => !name.endsWith('.safetensors') && name !== 'model.safetensors.index.json'));
+  files.set('onnx/model.onnx', await onnxLlamaGraph(model));
+  return files;
+}

@@ -1,0 +1,80 @@
+// ONNX export of a merged Llama (tiny llama-small folder with a random non-zero LoRA), run by onnxruntime-web's
+// wasm backend in Node: the prompt's logits match our engine's LoRA model (1e-4 relative), and one more step
+// through the KV-cache inputs (past_key_values.* fed from present.*) matches our logits for the longer
+// sequence's last position, so the transformers.js generation loop gets the same next tokens.
+import * as ort from 'onnxruntime-web';
+import { describe, expect, it } from 'vitest';
+import { buildTinyModel } from '../../scripts/make-tiny-models';
+import { exportOnnxModel } from '../../src/export/onnx';
+import { loadHfModel } from '../../src/io/hf';
+import { filesFromMap } from '../../src/io/model-files';
+import type { LoraConfig } from '../../src/model/lora';
+import { Transformer } from '../../src/model/transformer';
+import { rng } from '../helpers/check';
+import { testGpu } from '../helpers/gpu';
+import { relMax } from '../helpers/torch';
+
+async function logitsOf(model: Transformer, ids: number[]): Promise<Float32Array> {
+  const st = model.forward({ B: 1, T: ids.length, ids: Uint32Array.from(ids) }, { save: false });
+  const out = await model.gpu.read(st.logits);
+  model.release(st);
+  return out;
+}
+
+const i64 = (values: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
+
+describe('ONNX export (merged Llama, transformers.js layout)', () => {
+  it('gives our next-token logits in onnxruntime-web (wasm), with and without the KV cache', async () => {
+    const gpu = await testGpu();
+    const source = filesFromMap('tiny-llama-small', buildTinyModel('llama-small', 3));
+    const base = await loadHfModel(source);
+    const lora: LoraConfig = { rank: 4, alpha: 8, dropout: 0, useRslora: false, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'up_proj'] };
+    const model = new Transformer(gpu, base.config, base.weights, { kind: 'lora', lora }, 1);
+    const r = rng(9);
+    for (const name of model.params.trainableNames()) {
+      const shape = model.params.specs.get(name)!.shape;
+      gpu.write(model.params.get(name), Float32Array.from({ length: shape[0] * shape[1] }, () => (r() * 2 - 1) * 0.3));
+    }
+    const files = await exportOnnxModel(model, source);
+    expect([...files.keys()].sort()).toEqual(['config.json', 'generation_config.json', 'onnx/model.onnx', 'tokenizer.json', 'tokenizer_config.json']);
+
+    ort.env.wasm.numThreads = 1;
+    const session = await ort.InferenceSession.create(files.get('onnx/model.onnx')!, { executionProviders: ['wasm'] });
+    const c = base.config;
+    const ids = [5, 77, 140, 3, 250, 12, 99];
+    const S = ids.length, V = c.vocabSize;
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: i64(ids, [1, S]), attention_mask: i64(ids.map(() => 1), [1, S]), position_ids: i64(ids.map((_, i) => i), [1, S]),
+    };
+    for (let l = 0; l < c.numLayers; l++) for (const kv of ['key', 'value']) {
+      feeds[`past_key_values.${l}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, c.numKvHeads, 0, c.headDim]);
+    }
+    const out = await session.run(feeds);
+    const ours = await logitsOf(model, ids);
+    expect(out.logits.dims).toEqual([1, S, V]);
+    const err = relMax(out.logits.data as Float32Array, ours);
+    console.log(`ONNX prompt logits rel err ${err.toExponential(2)}`);
+    expect(err).toBeLessThan(1e-4);
+
+    // one cached step
+    const next = 42;
+    const step: Record<string, ort.Tensor> = {
+      input_ids: i64([next], [1, 1]), attention_mask: i64([...ids, next].map(() => 1), [1, S + 1]), position_ids: i64([S], [1, 1]),
+    };
+    for (let l = 0; l < c.numLayers; l++) for (const kv of ['key', 'value']) {
+      expect(out[`present.${l}.${kv}`].dims).toEqual([1, c.numKvHeads, S, c.headDim]);
+      step[`past_key_values.${l}.${kv}`] = out[`present.${l}.${kv}`];
+    }
+    const out2 = await session.run(step);
+    const full = await logitsOf(model, [...ids, next]);
+    const err2 = relMax(out2.logits.data as Float32Array, full.subarray(S * V));
+    console.log(`ONNX cached-step logits rel err ${err2.toExponential(2)}`);
+    expect(err2).toBeLessThan(1e-4);
+    // and the adapter is in it: the base model's logits differ
+    const plain = new Transformer(gpu, c, base.weights, { kind: 'none' });
+    expect(relMax(await logitsOf(plain, ids), ours)).toBeGreaterThan(1e-2);
+    plain.destroy();
+    await session.release();
+    model.destroy();
+  });
+});
