@@ -125,11 +125,11 @@ export function createEngineCore(deps: EngineDeps): Engine {
     if (active && !active.paused) throw new Error(`A training run is in progress; pause or cancel it before ${what}.`);
   }
 
-  /** A LoRA model with this config on the loaded weights, reusing the resident one when it matches. */
-  async function residentLora(lora: LoraConfig, seed: number, fresh: boolean): Promise<Transformer> {
+  /** A LoRA model with this config on the loaded weights: a fresh one for a run, else the resident one when it matches. */
+  async function residentLora(lora: LoraConfig, seed: number, forRun: boolean): Promise<Transformer> {
     const key = `lora:${JSON.stringify(lora)}`;
-    if (!fresh && resident?.key === key) return resident.net;
-    if (active && resident) throw new Error('A paused run holds the model; finish or cancel it first.');
+    if (!forRun && resident?.key === key) return resident.net;
+    if (!forRun && active) throw new Error('A paused run holds the model; finish or cancel it first.');
     const m = requireModel();
     const g = await device();
     dropResident();
@@ -257,7 +257,10 @@ export function createEngineCore(deps: EngineDeps): Engine {
         await setStatus(stoppedEarly ? 'stopped-early' : 'completed');
       }
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
+      // A failed step may be the first sign of a lost device; its 'lost' promise settles just after.
+      const g = gpu;
+      if (!ctl.lost && g) await Promise.race([g.device.lost, new Promise((ok) => setTimeout(ok, 200))]);
+      const message = ctl.lost ?? (e instanceof Error ? e.message : String(e));
       // A lost device or a crash mid-run leaves the last checkpoint: the run can be resumed.
       await setStatus(ctl.lost || run.checkpoints.last !== null ? 'interrupted' : 'failed', message);
       throw e;

@@ -107,7 +107,8 @@ export function createEngineStore(engine: Engine): EngineStore {
     };
   });
   engine.onUnsolicited((e) => {
-    if (e.type === 'device-lost') store.setState({ deviceLost: e.message, model: null });
+    // The worker keeps the model's weights on the CPU and makes a new device on the next call.
+    if (e.type === 'device-lost') store.setState({ deviceLost: e.message });
   });
   return store;
 }

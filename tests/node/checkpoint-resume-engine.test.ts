@@ -11,7 +11,7 @@ import { createMemoryRunStore, type RunStore } from '../../src/storage/runs';
 import { memoryCache } from '../../src/io/download';
 import { PRESETS, type RunConfig } from '../../src/train/presets';
 import { createEngineCore, serveEngine } from '../../workers/engine-worker';
-import type { Engine, EngineEvent, ModelSource, StartRunArgs } from '../../workers/protocol-engine';
+import type { Engine, EngineEvent, ModelSource, RunOutcome, StartRunArgs } from '../../workers/protocol-engine';
 import { testGpu } from '../helpers/gpu';
 
 const ports: MessagePort[] = [];
@@ -39,16 +39,24 @@ const config: RunConfig = {
 };
 const args: StartRunArgs = { name: 'tiny run', config, records, dataset: { id: 'd1', name: 'qa', version: 1 } };
 
+/** The uninterrupted reference run, computed once and shared by the tests below. */
+let reference: Promise<{ outcome: RunOutcome; events: EngineEvent[] }> | null = null;
+function uninterrupted() {
+  reference ??= (async () => {
+    const a = engineOver(createMemoryRunStore());
+    await a.loadModel(source);
+    const events: EngineEvent[] = [];
+    return { outcome: await a.startRun(args, (e) => events.push(e)), events };
+  })();
+  return reference;
+}
+
 const curve = (ev: EngineEvent[]) => ev.flatMap((e) => (e.type === 'step' ? [[e.point.step, e.point.loss, e.point.lr, e.point.gradNorm]] : []));
 const evals = (ev: EngineEvent[]) => ev.flatMap((e) => (e.type === 'eval' ? [[e.step, e.valLoss]] : []));
 
 describe('engine: train, pause, reload, resume', () => {
   it('resumes after a reload to the same metrics as an uninterrupted run', async () => {
-    const a = engineOver(createMemoryRunStore());
-    const info = await a.loadModel(source);
-    expect(info.targetModules).toContain('q_proj');
-    const straightEvents: EngineEvent[] = [];
-    const straight = await a.startRun(args, (e) => straightEvents.push(e));
+    const { outcome: straight, events: straightEvents } = await uninterrupted();
     expect(straight.status).toBe('completed');
     expect(curve(straightEvents).map((c) => c[0])).toEqual([1, 2, 3, 4, 5, 6]);
     expect(evals(straightEvents).map((e) => e[0])).toEqual([2, 4, 6]);
@@ -103,6 +111,11 @@ describe('engine: train, pause, reload, resume', () => {
     const exported = await c.exportAdapter(runId, 'last');
     expect(JSON.parse(exported['adapter_config.json']).r).toBe(4);
     expect(exported['adapter_model.safetensors'].length).toBeGreaterThan(100);
+
+    // A second run on the same engine replaces the resident model; both runs are listed.
+    const second = await c.startRun({ ...args, name: 'second', config: { ...config, train: { ...config.train, maxSteps: 2 } } });
+    expect(second.status).toBe('completed');
+    expect((await c.listRuns()).map((r) => r.name).sort()).toEqual(['second', 'tiny run']);
   });
 
   it('refuses an invalid combination before anything runs, and says why', async () => {
@@ -111,5 +124,38 @@ describe('engine: train, pause, reload, resume', () => {
     const bad: RunConfig = { ...config, lora: { ...config.lora, targetModules: ['c_attn'] }, earlyStopPatience: 2, evalEvery: 0 };
     await expect(e.startRun({ ...args, config: bad })).rejects.toThrow(/no module named c_attn.*Early stopping watches the validation loss/s);
     expect(await e.listRuns()).toEqual([]);
+  });
+});
+
+describe('engine: a lost GPU device', () => {
+  it('marks the run interrupted, makes a new device, and resumes to the same losses', async () => {
+    const { createGpu } = await import('../../src/gpu/runtime');
+    // Own devices (not the shared test one), so destroying one cannot disturb other tests.
+    const devices: GPUDevice[] = [];
+    const store = createMemoryRunStore();
+    const core = createEngineCore({ store: Promise.resolve(store), cache: async () => memoryCache(), createGpu: async () => { const g = await createGpu(); devices.push(g.device); return g; } });
+    const lostEvents: EngineEvent[] = [];
+    core.onUnsolicited((e) => lostEvents.push(e));
+    const info = await core.loadModel(source);
+    expect(info.targetModules).toContain('q_proj');
+    const { outcome: straight } = await uninterrupted();
+
+    const before: EngineEvent[] = [];
+    let runId = '';
+    const failed = core.startRun(args, (e) => {
+      before.push(e);
+      if (e.type === 'run') runId = e.run.id;
+      if (e.type === 'checkpoint' && e.kind === 'last' && e.step === 2) devices.at(-1)!.destroy();
+    });
+    await expect(failed).rejects.toThrow(/lost|destroyed|abort/i);
+    expect(lostEvents.map((e) => e.type)).toContain('device-lost');
+    const run = (await store.get(runId))!;
+    expect(run.status).toBe('interrupted');
+    expect(run.checkpoints.last).toBe(2);
+    const resumed = await core.resumeRun(runId);
+    expect(devices.length).toBe(2); // a fresh device, the model re-uploaded from the CPU copy
+    expect(resumed.status).toBe('completed');
+    expect(resumed.run.metrics.map((p) => [p.step, p.loss, p.gradNorm])).toEqual(straight.run.metrics.map((p) => [p.step, p.loss, p.gradNorm]));
+    core.dispose();
   });
 });

@@ -45,7 +45,7 @@ export function ModelPicker() {
     <section className="panel model-picker" aria-labelledby="model-picker-title">
       <h2 id="model-picker-title">Model</h2>
       {adapterMsg && <p role={adapterMsg.level === 'error' ? 'alert' : 'note'} className={adapterMsg.level === 'error' ? 'alert' : 'hint warning'}>{adapterMsg.text}</p>}
-      {deviceLost && <p role="alert" className="alert">{deviceLost} Load the model again, then resume the run from its last checkpoint.</p>}
+      {deviceLost && <p role="alert" className="alert">{deviceLost} The run stopped at its last checkpoint: resume it from the run history (a new device is made for it).</p>}
       {error && <Alert message={error} onDismiss={dismissError} />}
       <p aria-live="polite" className="model-status">
         {model
