@@ -22,7 +22,7 @@ const runners = new Map<number, Runner>();
 let nextId = 1;
 let ours: Gpu | null = null;
 
-function inputs(M: number, N: number, K: number): { a: Float32Array; b: Float32Array } {
+function inputs(M: number, N: number, K: number): { a: Float32Array<ArrayBuffer>; b: Float32Array<ArrayBuffer> } {
   let s = 12345;
   const fill = (n: number) => Float32Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1);
   return { a: fill(M * K), b: fill(K * N) };
@@ -42,12 +42,11 @@ async function setupOurs(variant: MatmulVariant, M: number, N: number, K: number
   return {
     io: 'device-resident tensors',
     async run() {
-      const prev = matmulVariant(gpu);
+      const prev = matmulVariant(gpu); // each runner sets variant and block; the block is left as set
       setMatmulVariant(gpu, variant);
-      if (block) setBlockedBlock(gpu, block);
+      setBlockedBlock(gpu, block ?? null);
       matmul(gpu, out, ta, tb, M, N, K);
       setMatmulVariant(gpu, prev);
-      setBlockedBlock(gpu, null);
       await gpu.sync();
     },
     dispose: () => gpu.release(ta, tb, out),
@@ -69,7 +68,7 @@ async function setupOrt(ort: Ort, ep: 'webgpu' | 'wasm', model: Uint8Array, M: n
   // device's queue is idle, as ours ends at gpu.sync(). No upload or readback is timed.
   const session = await ort.InferenceSession.create(model, { executionProviders: ['webgpu'], preferredOutputLocation: 'gpu-buffer' });
   const device = (await ort.env.webgpu.device) as GPUDevice;
-  const buffer = (data: Float32Array) => {
+  const buffer = (data: Float32Array<ArrayBuffer>) => {
     const buf = device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
     device.queue.writeBuffer(buf, 0, data);
     return buf;

@@ -159,7 +159,8 @@ async function main() {
   const torch = torchCpu(SHAPES);
   result.torch = torch.error ? { error: torch.error } : { version: torch.version, threads: torch.threads };
   // 'ours' is the variant autotune picked on this adapter: what `matmul` runs by default after start-up.
-  const oursVariant = `ours.${result.page.autotune.variant}`;
+  const tune = result.page.autotune;
+  const oursVariant = tune.block ? `ours.blocked${tune.block.rows}x${tune.block.cols}` : `ours.${tune.variant}`;
   result.matmul.forEach((entry, i) => {
     if (torch.shapes) entry.gflops['torch.cpu'] = stats(torch.shapes[i], 2 * entry.shape.M * entry.shape.N * entry.shape.K);
     if (entry.gflops[oursVariant]) entry.gflops.ours = { variant: oursVariant, ...entry.gflops[oursVariant] };
@@ -179,7 +180,7 @@ async function main() {
   result.summary = {
     target: 'on SwiftShader, ours ≥ 3× onnxruntime-web WebGPU EP (median ratio, every shape)',
     adapter: `${result.page.adapter.vendor}/${result.page.adapter.architecture}`,
-    oursVariant: result.page.autotune.variant,
+    oursVariant,
     minRatioVsOrtWebgpu: target.length ? Math.min(...target) : null,
     met: target.length > 0 && Math.min(...target) >= 3,
     perShape: result.matmul.map((e) => ({

@@ -1,12 +1,13 @@
 // Autotune: which matmul variant is fastest on this adapter, measured once at start-up.
-// Times every variant in MATMUL_VARIANTS on a few shapes that stand for a training step (y = x W^T,
-// dx = dy W, dW = dy^T x), picks the one with the least total time and makes `matmul` use it on this Gpu.
+// Times every variant in MATMUL_VARIANTS, and the blocked kernel with 8×8 blocks per thread as well as 4×4,
+// on a few shapes that stand for a training step (y = x W^T, dx = dy W, dW = dy^T x), picks the candidate
+// with the least total time and makes `matmul` use it on this Gpu.
 // The winner is cached per adapter (vendor | architecture | description): in a module-level map, and in
 // localStorage where it exists, so later sessions on the same adapter skip the timing.
 // Contract: wall-clock around gpu.sync() (no timestamp queries needed); a variant whose pipeline fails to
 // build on this adapter is skipped. Not here: per-shape choices (one variant serves all shapes).
 import type { Gpu } from '../gpu/runtime';
-import { MATMUL_VARIANTS, matmul, setMatmulVariant, type MatmulVariant } from './matmul';
+import { MATMUL_VARIANTS, matmul, setBlockedBlock, setMatmulVariant, type MatmulVariant } from './matmul';
 
 export interface AutotuneShape { M: number; N: number; K: number; transA?: boolean; transB?: boolean }
 
@@ -14,11 +15,22 @@ export interface AutotuneResult {
   /** The adapter key the result is cached under. */
   key: string;
   variant: MatmulVariant;
+  /** The blocked kernel's block per thread when it is not the default 4×4 (only with variant 'blocked'). */
+  block: Block | null;
   /** True when the result came from the cache (memory or localStorage) rather than a measurement. */
   cached: boolean;
-  /** Milliseconds for one matmul of each shape, summed, per variant measured (empty when cached). */
-  timings: Partial<Record<MatmulVariant, number>>;
+  /** Milliseconds for one matmul of each shape, summed, per candidate measured ('blocked', 'blocked8x8',
+   *  'tiled'; empty when cached). */
+  timings: Record<string, number>;
 }
+
+type Block = { rows: 4 | 8; cols: 4 | 8 };
+interface Candidate { name: string; variant: MatmulVariant; block: Block | null }
+
+// 8×8 blocks do twice the multiply-adds per loaded word of 4×4 ones but compile about 3× longer (matmul.ts).
+const CANDIDATES: Candidate[] = MATMUL_VARIANTS.flatMap((variant): Candidate[] => variant === 'blocked'
+  ? [{ name: 'blocked', variant, block: null }, { name: 'blocked8x8', variant, block: { rows: 8, cols: 8 } }]
+  : [{ name: variant, variant, block: null }]);
 
 export interface AutotuneOptions {
   /** Shapes to time (default: a training step's three layouts, small on software adapters). */
@@ -57,25 +69,32 @@ export async function autotune(gpu: Gpu, opts: AutotuneOptions = {}): Promise<Au
     const hit = memo.get(key) ?? loadStored(key);
     if (hit) {
       memo.set(key, hit);
-      setMatmulVariant(gpu, hit.variant);
+      use(gpu, hit);
       return { ...hit, cached: true, timings: {} };
     }
   }
   const shapes = opts.shapes ?? (gpu.isSoftware ? SOFTWARE_SHAPES : HARDWARE_SHAPES);
   const minMs = opts.minMs ?? 20;
-  const timings: Partial<Record<MatmulVariant, number>> = {};
-  for (const variant of MATMUL_VARIANTS) {
-    setMatmulVariant(gpu, variant);
+  const timings: Record<string, number> = {};
+  let best: Candidate | null = null;
+  for (const c of CANDIDATES) {
+    use(gpu, c);
     const ms = await timeVariant(gpu, shapes, minMs);
-    if (ms !== null) timings[variant] = ms;
+    if (ms === null) continue;
+    timings[c.name] = ms;
+    if (!best || ms < timings[best.name]) best = c;
   }
-  const ranked = (Object.entries(timings) as [MatmulVariant, number][]).sort((x, y) => x[1] - y[1]);
-  if (ranked.length === 0) throw new Error(`autotune: no matmul variant runs on adapter ${key}`);
-  const result: AutotuneResult = { key, variant: ranked[0][0], cached: false, timings };
+  if (!best) throw new Error(`autotune: no matmul variant runs on adapter ${key}`);
+  const result: AutotuneResult = { key, variant: best.variant, block: best.block, cached: false, timings };
   memo.set(key, result);
-  setMatmulVariant(gpu, result.variant);
+  use(gpu, result);
   store(key, result);
   return result;
+}
+
+function use(gpu: Gpu, c: { variant: MatmulVariant; block: Block | null }): void {
+  setMatmulVariant(gpu, c.variant);
+  setBlockedBlock(gpu, c.block);
 }
 
 /** Forgets every cached result (memory and localStorage); for tests and a "re-tune" button. */
@@ -134,7 +153,7 @@ function loadStored(key: string): AutotuneResult | null {
   if (!raw) return null;
   try {
     const r = JSON.parse(raw) as AutotuneResult;
-    return (MATMUL_VARIANTS as readonly string[]).includes(r.variant) ? r : null;
+    return (MATMUL_VARIANTS as readonly string[]).includes(r.variant) ? { ...r, block: r.block ?? null } : null;
   } catch {
     return null;
   }
