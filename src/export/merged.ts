@@ -53,8 +53,8 @@ export function mergeLoraWeight(W: Float32Array, A: Float32Array, B: Float32Arra
   return out;
 }
 
-/** Every parameter of the model as f32, with each LoRA folded into its base weight. */
-export async function mergedWeights(model: Transformer): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
+/** Every parameter of the model as f32, with each LoRA folded into its base weight (fold false: the base alone). */
+export async function mergedWeights(model: Transformer, opts: { fold?: boolean } = {}): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
   const { params, gpu } = model;
   const lora = model.mode.kind === 'lora' ? await params.readTrainable() : new Map<string, Float32Array>();
   const loraParams = new Set<string>();
@@ -65,7 +65,7 @@ export async function mergedWeights(model: Transformer): Promise<Map<string, { s
     out.set(name, { shape: [...spec.shape], data: await gpu.read(params.get(name)) });
   }
   for (const lin of model.linearModules()) {
-    if (!lin.lora) continue;
+    if (!lin.lora || opts.fold === false) continue;
     const { A, B } = loraNames(lin.name);
     const w = out.get(`${lin.name}.weight`)!;
     w.data = mergeLoraWeight(w.data, lora.get(A)!, lora.get(B)!, { inF: lin.inF, outF: lin.outF, rank: lin.lora.rank, scale: lin.lora.scale, conv1d: lin.conv1d });

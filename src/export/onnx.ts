@@ -10,8 +10,12 @@
 //   concat past → GQA by expand → softmax(q kᵀ/√D + mask) v → o_proj → +x → RMSNorm → SiLU(gate)·up → down → +x.
 //   The mask allows key j for query i iff j ≤ P + i and attention_mask[b, j] = 1 (large negative bias otherwise).
 // Linear weights are stored transposed ([in, out]) so each projection is one MatMul.
-// Not here (yet): GPT-2, LoRA A/B as graph inputs, fp16/quantised weights, external data for models over
-// protobuf's 2 GB limit, the com.microsoft fused ops the WebGPU provider prefers.
+// With lora 'inputs' the base weights stay unmerged and every LoRA module of the model gets graph inputs named
+// as in PEFT's adapter_model.safetensors, 'base_model.model.<module>.lora_A.weight' [r, in] and '.lora_B.weight'
+// [out, r] (r symbolic), plus 'lora_scale' (float scalar): y = x Wᵀ + b + lora_scale·(x Aᵀ) Bᵀ. B = 0 is the base
+// model, so one session serves the base and every adapter with the same target modules, at any rank.
+// Not here (yet): GPT-2, fp16/quantised weights, external data for models over protobuf's 2 GB limit, the
+// com.microsoft fused ops the WebGPU provider prefers.
 import { onnx } from 'onnx-proto';
 import type { ModelFiles } from '../io/model-files';
 import type { Transformer } from '../model/transformer';
@@ -69,11 +73,20 @@ const tensorType = (elemType: number, dims: (number | string)[]): onnx.ITypeProt
   tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } },
 });
 
-/** The merged model as an ONNX graph (bytes of onnx/model.onnx). */
-export async function onnxLlamaGraph(model: Transformer): Promise<Uint8Array> {
+export interface OnnxOptions {
+  /** 'merged' (default): LoRA folded into the weights; 'inputs': LoRA A/B and scale as graph inputs. */
+  lora?: 'merged' | 'inputs';
+}
+
+/** The model as an ONNX graph (bytes of onnx/model.onnx). */
+export async function onnxLlamaGraph(model: Transformer, opts: OnnxOptions = {}): Promise<Uint8Array> {
   const c = model.config;
   if (c.architecture !== 'llama') throw new Error(`ONNX export: only the Llama family for now (not ${c.modelType})`);
-  const W = await mergedWeights(model);
+  const loraInputs = opts.lora === 'inputs';
+  if (loraInputs && model.mode.kind !== 'lora') throw new Error('ONNX export: LoRA inputs asked for a model without LoRA');
+  const W = await mergedWeights(model, { fold: !loraInputs });
+  const loraModules = new Map(model.linearModules().filter((l) => l.lora).map((l) => [l.name, l]));
+  const loraGraphInputs: onnx.IValueInfoProto[] = [];
   const g = new GraphBuilder();
   const H = c.numHeads, Hkv = c.numKvHeads, D = c.headDim, C = c.hiddenSize;
   const weight = (name: string): string => g.floats(name, W.get(name)!.shape, W.get(name)!.data);
@@ -82,6 +95,13 @@ export async function onnxLlamaGraph(model: Transformer): Promise<Uint8Array> {
     const [outF, inF] = w.shape;
     let y = g.op('MatMul', [x, g.floats(`${name}.weight_t`, [inF, outF], transpose(w.data, outF, inF))], {}, name.split('.').pop());
     if (W.has(`${name}.bias`)) y = g.op('Add', [y, weight(`${name}.bias`)]);
+    if (loraInputs && loraModules.has(name)) {
+      const A = `base_model.model.${name}.lora_A.weight`, B = `base_model.model.${name}.lora_B.weight`;
+      loraGraphInputs.push({ name: A, type: tensorType(FLOAT, ['lora_rank', inF]) }, { name: B, type: tensorType(FLOAT, [outF, 'lora_rank']) });
+      const u = g.op('MatMul', [x, g.op('Transpose', [A], { perm: [1, 0] })]);                 // [B, S, r]
+      const delta = g.op('MatMul', [u, g.op('Transpose', [B], { perm: [1, 0] })]);             // [B, S, out]
+      y = g.op('Add', [y, g.op('Mul', [delta, 'lora_scale'])], {}, 'lora');
+    }
     return y;
   };
   const eps = g.scalar(c.normEps);
@@ -157,6 +177,7 @@ export async function onnxLlamaGraph(model: Transformer): Promise<Uint8Array> {
       { name: 'attention_mask', type: tensorType(INT64, ['batch_size', 'total_sequence_length']) },
       { name: 'position_ids', type: tensorType(INT64, ['batch_size', 'sequence_length']) },
       ...layers.flatMap((l) => ['key', 'value'].map((kv) => ({ name: `past_key_values.${l}.${kv}`, type: tensorType(FLOAT, kvDims) }))),
+      ...(loraInputs ? [{ name: 'lora_scale', type: tensorType(FLOAT, []) }, ...loraGraphInputs] : []),
     ],
     output: [
       { name: 'logits', type: tensorType(FLOAT, ['batch_size', 'sequence_length', c.vocabSize]) },
@@ -168,9 +189,9 @@ export async function onnxLlamaGraph(model: Transformer): Promise<Uint8Array> {
 }
 
 /** transformers.js layout: onnx/model.onnx + config, generation config and tokenizer files of the source. */
-export async function exportOnnxModel(model: Transformer, source: ModelFiles): Promise<ExportFiles> {
+export async function exportOnnxModel(model: Transformer, source: ModelFiles, opts: OnnxOptions = {}): Promise<ExportFiles> {
   const hf = await exportMergedModel(model, source);
   const files: ExportFiles = new Map([...hf].filter(([name]) => !name.endsWith('.safetensors') && name !== 'model.safetensors.index.json'));
-  files.set('onnx/model.onnx', await onnxLlamaGraph(model));
+  files.set('onnx/model.onnx', await onnxLlamaGraph(model, opts));
   return files;
 }

@@ -2,13 +2,15 @@
 // wasm backend in Node: the prompt's logits match our engine's LoRA model (1e-4 relative), and one more step
 // through the KV-cache inputs (past_key_values.* fed from present.*) matches our logits for the longer
 // sequence's last position, so the transformers.js generation loop gets the same next tokens.
+// The variant with LoRA A/B as graph inputs: our adapter's tensors give the tuned logits, B = 0 the base
+// model's, and another adapter of another rank its own logits, all in one session.
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { exportOnnxModel } from '../../src/export/onnx';
 import { loadHfModel } from '../../src/io/hf';
 import { filesFromMap } from '../../src/io/model-files';
-import type { LoraConfig } from '../../src/model/lora';
+import { loraScale, type LoraConfig } from '../../src/model/lora';
 import { Transformer } from '../../src/model/transformer';
 import { rng } from '../helpers/check';
 import { testGpu } from '../helpers/gpu';
@@ -23,18 +25,34 @@ async function logitsOf(model: Transformer, ids: number[]): Promise<Float32Array
 
 const i64 = (values: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
 
-describe('ONNX export (merged Llama, transformers.js layout)', () => {
-  it('gives our next-token logits in onnxruntime-web (wasm), with and without the KV cache', async () => {
-    const gpu = await testGpu();
-    const source = filesFromMap('tiny-llama-small', buildTinyModel('llama-small', 3));
-    const base = await loadHfModel(source);
-    const lora: LoraConfig = { rank: 4, alpha: 8, dropout: 0, useRslora: false, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'up_proj'] };
-    const model = new Transformer(gpu, base.config, base.weights, { kind: 'lora', lora }, 1);
-    const r = rng(9);
-    for (const name of model.params.trainableNames()) {
-      const shape = model.params.specs.get(name)!.shape;
-      gpu.write(model.params.get(name), Float32Array.from({ length: shape[0] * shape[1] }, () => (r() * 2 - 1) * 0.3));
-    }
+const TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'up_proj'];
+
+/** The tiny llama-small folder and a LoRA model on it with random (non-zero) A and B. */
+async function tuned(rank: number, seed: number) {
+  const gpu = await testGpu();
+  const source = filesFromMap('tiny-llama-small', buildTinyModel('llama-small', 3));
+  const base = await loadHfModel(source);
+  const lora: LoraConfig = { rank, alpha: 2 * rank + 1, dropout: 0, useRslora: false, targetModules: TARGETS };
+  const model = new Transformer(gpu, base.config, base.weights, { kind: 'lora', lora }, 1);
+  const r = rng(seed);
+  for (const name of model.params.trainableNames()) {
+    const shape = model.params.specs.get(name)!.shape;
+    gpu.write(model.params.get(name), Float32Array.from({ length: shape[0] * shape[1] }, () => (r() * 2 - 1) * 0.3));
+  }
+  return { gpu, source, base, model, lora };
+}
+
+function emptyPast(c: { numLayers: number; numKvHeads: number; headDim: number }): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (let l = 0; l < c.numLayers; l++) for (const kv of ['key', 'value']) {
+    feeds[`past_key_values.${l}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, c.numKvHeads, 0, c.headDim]);
+  }
+  return feeds;
+}
+
+describe('ONNX export (Llama, transformers.js layout)', () => {
+  it('merged: gives our next-token logits in onnxruntime-web (wasm), with and without the KV cache', async () => {
+    const { gpu, source, base, model } = await tuned(4, 9);
     const files = await exportOnnxModel(model, source);
     expect([...files.keys()].sort()).toEqual(['config.json', 'generation_config.json', 'onnx/model.onnx', 'tokenizer.json', 'tokenizer_config.json']);
 
@@ -44,11 +62,8 @@ describe('ONNX export (merged Llama, transformers.js layout)', () => {
     const ids = [5, 77, 140, 3, 250, 12, 99];
     const S = ids.length, V = c.vocabSize;
     const feeds: Record<string, ort.Tensor> = {
-      input_ids: i64(ids, [1, S]), attention_mask: i64(ids.map(() => 1), [1, S]), position_ids: i64(ids.map((_, i) => i), [1, S]),
+      input_ids: i64(ids, [1, S]), attention_mask: i64(ids.map(() => 1), [1, S]), position_ids: i64(ids.map((_, i) => i), [1, S]), ...emptyPast(c),
     };
-    for (let l = 0; l < c.numLayers; l++) for (const kv of ['key', 'value']) {
-      feeds[`past_key_values.${l}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, c.numKvHeads, 0, c.headDim]);
-    }
     const out = await session.run(feeds);
     const ours = await logitsOf(model, ids);
     expect(out.logits.dims).toEqual([1, S, V]);
@@ -75,6 +90,42 @@ describe('ONNX export (merged Llama, transformers.js layout)', () => {
     expect(relMax(await logitsOf(plain, ids), ours)).toBeGreaterThan(1e-2);
     plain.destroy();
     await session.release();
+    model.destroy();
+  });
+
+  it('LoRA as graph inputs: one session gives the tuned model, the base (B = 0) and another adapter of another rank', async () => {
+    const { gpu, source, base, model, lora } = await tuned(4, 9);
+    const files = await exportOnnxModel(model, source, { lora: 'inputs' });
+    ort.env.wasm.numThreads = 1;
+    const session = await ort.InferenceSession.create(files.get('onnx/model.onnx')!, { executionProviders: ['wasm'] });
+    const c = base.config;
+    const ids = [9, 31, 200, 7, 64];
+    const S = ids.length;
+    const prompt = { input_ids: i64(ids, [1, S]), attention_mask: i64(ids.map(() => 1), [1, S]), position_ids: i64(ids.map((_, i) => i), [1, S]), ...emptyPast(c) };
+    const adapterFeeds = async (m: Transformer, scale: number, zeroB = false): Promise<Record<string, ort.Tensor>> => {
+      const feeds: Record<string, ort.Tensor> = { lora_scale: new ort.Tensor('float32', Float32Array.of(scale), []) };
+      for (const [name, data] of await m.params.readTrainable()) {
+        const shape = m.params.specs.get(name)!.shape;
+        feeds[`base_model.model.${name}.weight`] = new ort.Tensor('float32', zeroB && name.endsWith('.lora_B') ? new Float32Array(data.length) : data, shape);
+      }
+      return feeds;
+    };
+    const run = async (feeds: Record<string, ort.Tensor>) => (await session.run({ ...prompt, ...feeds })).logits.data as Float32Array;
+
+    const tunedErr = relMax(await run(await adapterFeeds(model, loraScale(lora))), await logitsOf(model, ids));
+    const plain = new Transformer(gpu, c, base.weights, { kind: 'none' });
+    const baseLogits = await logitsOf(plain, ids);
+    plain.destroy();
+    const baseErr = relMax(await run(await adapterFeeds(model, loraScale(lora), true)), baseLogits);
+    const other = await tuned(2, 23);
+    const otherErr = relMax(await run(await adapterFeeds(other.model, loraScale(other.lora))), await logitsOf(other.model, ids));
+    console.log(`ONNX LoRA inputs: tuned ${tunedErr.toExponential(2)}, base ${baseErr.toExponential(2)}, rank-2 adapter ${otherErr.toExponential(2)}`);
+    expect(tunedErr).toBeLessThan(1e-4);
+    expect(baseErr).toBeLessThan(1e-4);
+    expect(otherErr).toBeLessThan(1e-4);
+    expect(relMax(baseLogits, await logitsOf(model, ids))).toBeGreaterThan(1e-2);
+    await session.release();
+    other.model.destroy();
     model.destroy();
   });
 });
