@@ -1,5 +1,5 @@
 // The Train screen in headless Chromium, as a user meets it: drop a small dataset, load a tiny model from
-// its files, set a short run, start it and watch the metrics move (read from the accessible metrics table,
+// its files, set a short run, start it and watch the metrics move, pause and resume it (read from the accessible metrics table,
 // not pixels), reload the page in the middle of the run, load the model again, resume the interrupted run
 // from its checkpoint, and see it finish with a lower loss than it started with. Training happens in the
 // engine worker on SwiftShader's WebGPU.
@@ -78,6 +78,14 @@ describe('training screen', () => {
     await page.getByRole('button', { name: 'Start training' }).click();
     // The metrics move: steps appear one after another while the page stays responsive.
     await expect.poll(async () => (await lossesShown()).length, { timeout: 60_000 }).toBeGreaterThanOrEqual(2);
+    // Pause holds the run at a step boundary (and checkpoints it); Resume carries on.
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(() => runStatus().textContent(), { timeout: 30_000 }).toMatch(/^Paused — step \d+ of 40; last checkpoint at step \d+/);
+    const pausedText = await runStatus().textContent();
+    await page.waitForTimeout(500);
+    expect(await runStatus().textContent()).toBe(pausedText); // nothing moves while paused
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => runStatus().textContent(), { timeout: 30_000 }).toMatch(/^Training/);
     await expect.poll(() => runStatus().textContent(), { timeout: 60_000 }).toMatch(/last checkpoint at step [2-9]/);
     const seen = await lossesShown();
     expect(seen.every((r) => Number.isFinite(r.loss) && r.loss > 0)).toBe(true);
