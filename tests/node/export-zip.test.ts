@@ -1,6 +1,6 @@
 // Zip packaging: every export zips to one archive that fflate's own unzip AND Python's zipfile (an independent
 // implementation) read back to the same files, byte for byte; our reader strips a common folder and refuses
-// unsafe names and oversized contents.
+// unsafe names and oversized contents. A PEFT adapter zip imports onto a fresh model with bit-identical logits.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,8 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unzipSync, zipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
-import { peftExportFiles, unzipExport, withReadme, zipExport } from '../../src/export/zip';
+import { applyPeftAdapter, exportPeftAdapter, loraFromPeftConfig } from '../../src/export/peft';
+import { peftExportFiles, peftFilesFrom, unzipExport, withReadme, zipExport } from '../../src/export/zip';
+import { initWeights, tinyConfig } from '../../src/model/init';
+import { Transformer } from '../../src/model/transformer';
 import { rng } from '../helpers/check';
+import { testGpu } from '../helpers/gpu';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -72,5 +76,36 @@ describe('export zips', () => {
     expect(() => unzipExport(big, { maxFiles: 2 })).toThrow(/more than 2 files/);
     expect(() => unzipExport(Uint8Array.of(1, 2, 3, 4), {}, 'junk.zip')).toThrow(/junk.zip: not a readable zip/);
     expect(() => zipExport(new Map([['a/../b', new Uint8Array(1)]]))).toThrow(/unsafe file name/);
+  });
+
+  it('a PEFT adapter zip (in a folder, with its card) imports onto a fresh model with identical logits', async () => {
+    const gpu = await testGpu();
+    const config = tinyConfig('llama');
+    const weights = initWeights(config, 8, 0.2);
+    const lora = { rank: 2, alpha: 4, dropout: 0, useRslora: false, targetModules: ['q_proj', 'v_proj'] };
+    const model = new Transformer(gpu, config, weights, { kind: 'lora', lora }, 3);
+    const r = rng(4);
+    for (const name of model.params.trainableNames()) {
+      const shape = model.params.specs.get(name)!.shape;
+      gpu.write(model.params.get(name), Float32Array.from({ length: shape[0] * shape[1] }, () => r() - 0.5));
+    }
+    const ids = Uint32Array.from([1, 5, 9, 33]);
+    const logits = async (m: Transformer) => {
+      const st = m.forward({ B: 1, T: ids.length, ids }, { save: false });
+      const out = await m.gpu.read(st.logits);
+      m.release(st);
+      return out;
+    };
+    const zip = zipExport(withReadme(peftExportFiles(await exportPeftAdapter(model, 'tiny-llama')), '# card\n'), { folder: 'my-adapter' });
+    const peft = peftFilesFrom(unzipExport(zip, {}, 'my-adapter.zip'), 'my-adapter.zip');
+    const { lora: back, baseModel } = loraFromPeftConfig(peft['adapter_config.json']);
+    expect(baseModel).toBe('tiny-llama');
+    const fresh = new Transformer(gpu, config, weights, { kind: 'lora', lora: back }, 99);
+    applyPeftAdapter(fresh, peft['adapter_model.safetensors']);
+    expect(await logits(fresh)).toEqual(await logits(model));
+    expect(() => peftFilesFrom(new Map([['adapter_config.json', new Uint8Array(2)], ['adapter_model.bin', new Uint8Array(2)]]), 'x.zip')).toThrow(/x.zip: no adapter_model.safetensors \(adapter_model.bin is PyTorch pickle/);
+    expect(() => peftFilesFrom(new Map(), 'y.zip')).toThrow(/y.zip: no adapter_config.json/);
+    fresh.destroy();
+    model.destroy();
   });
 });
