@@ -127,6 +127,24 @@ describe('engine: train, pause, reload, resume', () => {
   });
 });
 
+describe('engine: early stopping', () => {
+  it('stops at the first evaluation without a new best (patience 1) and keeps the best checkpoint', async () => {
+    const e = engineOver(createMemoryRunStore());
+    await e.loadModel(source);
+    // A learning rate far too high makes the validation loss bounce: deterministic for this seed.
+    const cfg: RunConfig = { ...config, train: { ...config.train, lr: 0.5, schedule: 'constant', warmupSteps: 0, maxSteps: 12 }, evalEvery: 1, earlyStopPatience: 1 };
+    const r = (await e.startRun({ ...args, config: cfg })).run;
+    expect(r.status).toBe('stopped-early');
+    const losses = r.evals.map((x) => x.valLoss);
+    const firstWorse = losses.findIndex((v, i) => i > 0 && v >= Math.min(...losses.slice(0, i)));
+    expect(firstWorse).toBe(losses.length - 1); // it stopped right there, not before, not after
+    expect(r.metrics.at(-1)!.step).toBeLessThan(12);
+    const best = r.evals.reduce((a, b) => (b.valLoss < a.valLoss ? b : a));
+    expect(r.checkpoints.best).toBe(best.step);
+    expect(r.bestValLoss).toBe(best.valLoss);
+  });
+});
+
 describe('engine: a lost GPU device', () => {
   it('marks the run interrupted, makes a new device, and resumes to the same losses', async () => {
     const { createGpu } = await import('../../src/gpu/runtime');

@@ -30,15 +30,25 @@ async function fresh() {
   return { model, trainer: new Trainer(model, examples(), cfg) };
 }
 
+/** The uninterrupted run, once for the whole file. */
+let reference: Promise<{ steps: StepMetrics[]; final: Float32Array }> | null = null;
+function uninterrupted() {
+  reference ??= (async () => {
+    const a = await fresh();
+    const steps: StepMetrics[] = [];
+    while (!a.trainer.done) steps.push(await a.trainer.step());
+    const final = await a.model.params.readFlat('params');
+    a.model.destroy();
+    return { steps, final };
+  })();
+  return reference;
+}
+
 const key = (s: StepMetrics) => [s.step, s.epoch, s.loss, s.gradNorm, s.lr, s.tokens];
 
 describe('checkpoint resume', () => {
   it('continues to the same losses, bit for bit, as a run that never stopped', async () => {
-    const a = await fresh();
-    const straight: StepMetrics[] = [];
-    while (!a.trainer.done) straight.push(await a.trainer.step());
-    const finalStraight = await a.model.params.readFlat('params');
-    a.model.destroy();
+    const { steps: straight, final: finalStraight } = await uninterrupted();
 
     const b = await fresh();
     const first: StepMetrics[] = [];
@@ -59,10 +69,7 @@ describe('checkpoint resume', () => {
   });
 
   it('is not vacuous: restoring params but not the trainer state gives different losses', async () => {
-    const b = await fresh();
-    const straight: number[] = [];
-    while (!b.trainer.done) straight.push((await b.trainer.step()).loss);
-    b.model.destroy();
+    const straight = (await uninterrupted()).steps.map((s) => s.loss);
     const d = await fresh();
     await d.trainer.step(); await d.trainer.step();
     const ck = await captureCheckpoint(d.model, d.trainer);
