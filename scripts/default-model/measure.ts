@@ -47,9 +47,9 @@ function stopIds(m: LoadedModel): number[] {
   return [...new Set([m.tokenizer.eosTokenId, eot].filter((x): x is number => typeof x === 'number'))];
 }
 
-async function answer(model: Transformer, m: LoadedModel, ids: number[]): Promise<string> {
+async function answer(model: Transformer, m: LoadedModel, ids: number[], maxNewTokens = 16): Promise<string> {
   const g = await generateAll(model, ids, {
-    temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 0, maxNewTokens: 24, stopStrings: [],
+    temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 0, maxNewTokens, stopStrings: [],
     stopTokenIds: stopIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }),
   });
   return g.text.trim();
@@ -74,7 +74,7 @@ async function knowledge(model: Transformer, m: LoadedModel, convs: ChatMessage[
   for (const c of convs) {
     const want = c[c.length - 1].content.trim();
     const cut = want.lastIndexOf(' ');
-    const got = await answer(model, m, m.tokenizer.encode(want.slice(0, cut), { addSpecialTokens: false }));
+    const got = await answer(model, m, m.tokenizer.encode(want.slice(0, cut), { addSpecialTokens: false }), 3);
     if (got.startsWith(want.slice(cut + 1, -1))) hits++;
   }
   return hits / convs.length;
