@@ -9,7 +9,8 @@
 // Resume: large files are fetched in parts with `Range: bytes=a-b`; each finished part goes to the cache
 // under `{url}#part-{i}`, so an interrupted download restarts at the first missing part. When every part is
 // there the whole file is cached under its URL and the parts are deleted. A server that ignores Range
-// (200 instead of 206) is read in one piece. An optional file that is 404 is cached as absent.
+// (200 instead of 206) is read in one piece. An optional file that is 404 is cached as absent; so is an
+// HTML page in its place (static servers of single-page apps answer every unknown path with index.html).
 // Cache: any ByteCache; cacheStorageCache() uses Cache Storage (pages and workers), memoryCache() is for
 // tests and for environments without it. Deliberately not here: parsing (src/io/hf.ts reads the files).
 import { filesFromMap, type ModelFiles } from './model-files';
@@ -155,7 +156,10 @@ export async function fetchFile(url: string, opts: FetchFileOptions): Promise<Ui
     parts.push(first);
   } else {
     const res = await f(url, { headers: { Range: `bytes=0-${partBytes - 1}` }, signal: opts.signal });
-    if (res.status === 404 && opts.optional) { await cache?.put(`${url}#absent`, new Uint8Array(1)); return null; }
+    // Single-page-app servers answer unknown paths with index.html (200): none of our files is HTML.
+    const html = res.ok && /^text\/html/i.test(res.headers.get('content-type') ?? '');
+    if ((res.status === 404 || html) && opts.optional) { await res.body?.cancel(); await cache?.put(`${url}#absent`, new Uint8Array(1)); return null; }
+    if (html) throw new DownloadError(url, 404, `${url}: not found (the server sent an HTML page)`);
     if (!res.ok) throw new DownloadError(url, res.status, `${url}: HTTP ${res.status}`);
     const body = await readBody(res, (n) => opts.onBytes(n, Number(res.headers.get('content-length')) || n));
     if (res.status !== 206) {

@@ -1,7 +1,7 @@
 // The Train screen in headless Chromium, as a user meets it: drop a small dataset, load a tiny model from
 // its files, set a short run, start it and watch the metrics move, pause and resume it (read from the accessible metrics table,
 // not pixels), reload the page in the middle of the run, load the model again, resume the interrupted run
-// from its checkpoint, and see it finish with a lower loss than it started with. Training happens in the
+// from its checkpoint, and see it finish with a lower loss than it started with. Then load the embedded default model. Training happens in the
 // engine worker on SwiftShader's WebGPU.
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -108,6 +108,11 @@ describe('training screen', () => {
     console.log(`training e2e: reloaded at step ${beforeReload} of ${STEPS}; loss ${first} -> ${final}`);
     const last = await lossesShown();
     expect(last.at(-1)!.step).toBe(STEPS);
-    expect(app.errors.filter((e) => !/favicon|models\/default/.test(e))).toEqual([]);
+
+    // The embedded default model (public/models/default/) loads from the app's own server.
+    await page.getByRole('button', { name: 'Load the built-in model' }).click();
+    await expect.poll(() => page.locator('.model-status').textContent(), { timeout: 30_000 }).toMatch(/^Loaded: default model/);
+    expect(await page.getByLabel('Loaded model').textContent()).toBe('default model');
+    expect(app.errors).toEqual([]);
   });
 });

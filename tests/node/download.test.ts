@@ -28,10 +28,16 @@ let honourRange = true;
 beforeAll(async () => {
   server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    const m = /^\/(.+?\/.+?)\/resolve\/([^/]+)\/(.+)$/.exec(decodeURIComponent(url.pathname));
+    const m = /^\/(?:spa\/)?(.+?\/.+?)\/resolve\/([^/]+)\/(.+)$/.exec(decodeURIComponent(url.pathname));
     const body = m && m[2] === 'main' ? repos.get(m[1])?.get(m[3]) : undefined;
     const range = req.headers.range ?? null;
-    if (!body) { log.push({ path: url.pathname, range, bytes: 0 }); res.writeHead(404).end('not found'); return; }
+    if (!body) {
+      log.push({ path: url.pathname, range, bytes: 0 });
+      // Like a single-page app's static server: unknown paths under /spa/ get an HTML page with status 200.
+      if (url.pathname.startsWith('/spa/')) res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><p>app</p>');
+      else res.writeHead(404).end('not found');
+      return;
+    }
     let start = 0, end = body.length - 1, status = 200;
     const r = range && honourRange ? /bytes=(\d+)-(\d+)?/.exec(range) : null;
     if (r) { start = Number(r[1]); end = Math.min(end, r[2] ? Number(r[2]) : end); status = 206; }
@@ -121,6 +127,13 @@ describe('hub download', () => {
     await expect(downloadModel('tiny-org/missing', hubUrlFor('tiny-org/missing', 'main', endpoint), { cache: memoryCache() }))
       .rejects.toThrow(/tiny-org\/missing\/resolve\/main\/config\.json: HTTP 404/);
     expect(() => hubUrlFor('not a repo id')).toThrow(/not a repository id/);
+  });
+
+  it('treats an HTML page in place of a file as missing (single-page-app servers answer 200 with index.html)', async () => {
+    const files = await downloadModel(REPO, hubUrlFor(REPO, 'main', `${endpoint}/spa`), { cache: memoryCache() });
+    expect(files.list()).not.toContain('model.safetensors.index.json'); // optional: absent, not HTML bytes
+    expect((await loadHfModel(files)).config.numLayers).toBe(2);
+    await expect(downloadModel('x', hubUrlFor('tiny-org/none', 'main', `${endpoint}/spa`), { cache: memoryCache() })).rejects.toThrow(/config\.json: not found \(the server sent an HTML page\)/);
   });
 
   it('works with a server that ignores Range (one 200 response per file)', async () => {
