@@ -5,7 +5,7 @@
 import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { EvalPoint, MetricPoint, RunRecord, RunStatus } from '../../src/storage/runs';
-import type { AdapterReport, Engine, EngineEvent, ModelInfo, ModelSource, StartRunArgs } from '../../workers/protocol-engine';
+import type { AdapterFiles, AdapterReport, Engine, EngineEvent, ModelInfo, ModelSource, StartRunArgs } from '../../workers/protocol-engine';
 import { appEngine, onEngineError } from './client';
 
 export interface LiveRun {
@@ -38,6 +38,8 @@ export interface EngineActions {
   control(action: 'pause' | 'resume' | 'cancel'): Promise<void>;
   refreshRuns(): Promise<void>;
   deleteRun(runId: string): Promise<void>;
+  /** The run's adapter as PEFT files (adapter_model.safetensors + adapter_config.json), or null on failure (error set). */
+  exportAdapter(runId: string, checkpoint: 'last' | 'best'): Promise<AdapterFiles | null>;
   dismissError(): void;
 }
 
@@ -103,6 +105,9 @@ export function createEngineStore(engine: Engine): EngineStore {
         try { set({ runs: await engine.listRuns() }); } catch (e) { set({ error: messageOf(e) }); }
       },
       deleteRun: (runId) => run(() => engine.deleteRun(runId)),
+      exportAdapter: async (runId, checkpoint) => {
+        try { return await engine.exportAdapter(runId, checkpoint); } catch (e) { set({ error: messageOf(e) }); return null; }
+      },
       dismissError: () => set({ error: null }),
     };
   });

@@ -57,6 +57,8 @@ describe('training screen', () => {
     await expect.poll(() => page.getByRole('toolbar', { name: 'Bulk actions' }).getByRole('status').textContent()).toBe('8 examples');
 
     await tab('Train').click();
+    // SwiftShader is a software adapter: the page says so plainly.
+    await expect.poll(() => page.getByRole('note').first().textContent()).toMatch(/Only a software GPU adapter is available/);
     await loadTinyModel();
     // Nothing is set yet that would refuse a run, except what the test changes below.
     const set = async (label: string, value: string) => { await page.getByLabel(label, { exact: true }).fill(value); };
@@ -108,6 +110,11 @@ describe('training screen', () => {
     console.log(`training e2e: reloaded at step ${beforeReload} of ${STEPS}; loss ${first} -> ${final}`);
     const last = await lossesShown();
     expect(last.at(-1)!.step).toBe(STEPS);
+
+    // The finished run's adapter downloads as PEFT files.
+    const downloaded = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download adapter of Run 1' }).click();
+    expect((await downloaded).suggestedFilename()).toMatch(/^Run_1-adapter_(model\.safetensors|config\.json)$/);
 
     // The embedded default model (public/models/default/) loads from the app's own server.
     await page.getByRole('button', { name: 'Load the built-in model' }).click();

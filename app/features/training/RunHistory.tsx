@@ -26,12 +26,14 @@ function summary(r: RunRecord): [string, string][] {
   ];
 }
 
-export function RunHistory({ runs, activeId, canResume, onResume, onDelete }: {
+export function RunHistory({ runs, activeId, canResume, onResume, onDelete, onExport }: {
   runs: RunRecord[];
   activeId: string | null;
   canResume: boolean;
   onResume: (id: string) => void;
   onDelete: (id: string) => void;
+  /** Download the run's adapter (best checkpoint when there is one); needs the run's model loaded. */
+  onExport: (run: RunRecord) => void;
 }) {
   const [picked, setPicked] = useState<string[]>([]);
   const compared = runs.filter((r) => picked.includes(r.id));
@@ -76,6 +78,9 @@ export function RunHistory({ runs, activeId, canResume, onResume, onDelete }: {
                 <td>
                   {resumable(r) && r.id !== activeId && (
                     <button type="button" disabled={!canResume} onClick={() => onResume(r.id)} aria-label={`Resume ${r.name}`}>Resume</button>
+                  )}
+                  {r.id !== activeId && r.checkpoints.last !== null && (
+                    <button type="button" disabled={!canResume} onClick={() => onExport(r)} aria-label={`Download adapter of ${r.name}`}>Adapter</button>
                   )}
                   {r.id !== activeId && <button type="button" onClick={() => onDelete(r.id)} aria-label={`Delete ${r.name}`}>Delete</button>}
                 </td>

@@ -7,6 +7,8 @@ import { charLength } from '../../../src/data/record';
 import { estimateRun, presetFor, validateRunConfig, type PresetName, type RunConfig } from '../../../src/train/presets';
 import { engineSelectors, useEngine } from '../../engine/store';
 import { useStudio } from '../../store';
+import { download } from '../../components/download';
+import type { RunRecord } from '../../../src/storage/runs';
 import { ModelPicker } from '../model';
 import { ConfigForm } from './ConfigForm';
 import { fmtSeconds, LivePanel } from './LivePanel';
@@ -26,6 +28,7 @@ export function TrainingPage() {
   const resumeRun = useEngine((s) => s.resumeRun);
   const control = useEngine((s) => s.control);
   const deleteRun = useEngine((s) => s.deleteRun);
+  const exportAdapter = useEngine((s) => s.exportAdapter);
   const records = useStudio((s) => s.records);
   const current = useStudio((s) => s.current);
   const unsaved = useStudio((s) => s.save.kind === 'unsaved');
@@ -60,6 +63,14 @@ export function TrainingPage() {
       dataset: current ? { id: current.id, name: current.name, version: current.head } : null,
     });
     setName('');
+  };
+
+  const saveAdapter = async (r: RunRecord) => {
+    const files = await exportAdapter(r.id, r.checkpoints.best !== null ? 'best' : 'last');
+    if (!files) return;
+    const stem = r.name.replace(/[^\w.-]+/g, '_');
+    download(`${stem}-adapter_model.safetensors`, files['adapter_model.safetensors'].slice(), 'application/octet-stream');
+    download(`${stem}-adapter_config.json`, files['adapter_config.json'], 'application/json');
   };
 
   return (
@@ -98,7 +109,7 @@ export function TrainingPage() {
       {live && <LivePanel live={live} onControl={(a) => void control(a)} />}
       <RunHistory
         runs={runs} activeId={running ? live?.runId ?? null : null} canResume={!!model && !running && !loading}
-        onResume={(id) => void resumeRun(id)} onDelete={(id) => void deleteRun(id)}
+        onResume={(id) => void resumeRun(id)} onDelete={(id) => void deleteRun(id)} onExport={(r) => void saveAdapter(r)}
       />
     </div>
   );
