@@ -54,8 +54,14 @@ interface ForwardState {
   resid: Tensor[];           // resid[l] = input of layer l; resid[L] = final residual
   layers: LayerSaved[];
   hf: Tensor; fMean: Tensor | null; fRstd: Tensor;
-  logits: Tensor;
+  logits: Tensor;        // [rows, V]
 }
+
+/** A forward stopped after the final norm: training and evaluation run the head in row chunks (headLoss). */
+type HiddenState = Omit<ForwardState, 'logits'>;
+
+/** Largest logits chunk [rows, V] kept at once in training/evaluation (also bounded by the binding limit). */
+export const HEAD_CHUNK_BYTES = 64 * 2 ** 20;
 
 export class Transformer {
   readonly params: ParamTable;
@@ -64,6 +70,8 @@ export class Transformer {
   private readonly headName: string;
   private readonly finalNorm: string;
   private readonly norm: 'rms' | 'layer';
+  /** Byte budget of one logits chunk in headLoss (tests shrink it to exercise chunking on tiny models). */
+  headChunkBytes = HEAD_CHUNK_BYTES;
 
   constructor(
     readonly gpu: Gpu,
@@ -165,6 +173,14 @@ export class Transformer {
    * `lastOnly` computes logits only for each sequence's last position ([B, V] instead of [B·T, V]).
    */
   forward(inp: BatchInputs, opts: { save: boolean; seed?: number; cache?: KvCache; lastOnly?: boolean }): ForwardState {
+    const st = this.forwardHidden(inp, opts);
+    const rows = st.hf.shape[0];
+    const logits = this.gpu.tensor([rows, this.config.vocabSize], 'logits');
+    matmul(this.gpu, logits, st.hf, this.params.get(this.headName), rows, this.config.vocabSize, this.config.hiddenSize, { transB: true });
+    return { ...st, logits };
+  }
+
+  private forwardHidden(inp: BatchInputs, opts: { save: boolean; seed?: number; cache?: KvCache; lastOnly?: boolean }): HiddenState {
     const { gpu, config: c } = this;
     const { B, T } = inp;
     const N = B * T;
@@ -213,10 +229,8 @@ export class Transformer {
     const fRstd = gpu.tensor([rows], 'final.rstd');
     const fMean = this.norm === 'layer' ? gpu.tensor([rows], 'final.mean') : null;
     this.normForward(hf, fMean, fRstd, xf, this.finalNorm, rows);
-    const logits = gpu.tensor([rows, c.vocabSize], 'logits');
-    matmul(gpu, logits, hf, this.params.get(this.headName), rows, c.vocabSize, C, { transB: true });
     if (!opts.save) gpu.release(xf);
-    return { B, T, N, ids, idsCpu: inp.ids, pos, posCpu, resid: opts.save ? resid : [], layers, hf, fMean, fRstd, logits };
+    return { B, T, N, ids, idsCpu: inp.ids, pos, posCpu, resid: opts.save ? resid : [], layers, hf, fMean, fRstd };
   }
 
   private normForward(out: Tensor, mean: Tensor | null, rstd: Tensor, x: Tensor, name: string, N: number): void {
@@ -336,10 +350,10 @@ export class Transformer {
   }
 
   /** Releases a forward's activations (after backward, or after reading logits). */
-  release(st: ForwardState): void {
+  release(st: HiddenState | ForwardState): void {
     const { gpu } = this;
     for (const s of st.layers) this.releaseLayer(s);
-    gpu.release(...st.resid, st.hf, st.fMean, st.fRstd, st.logits, st.ids, st.pos);
+    gpu.release(...st.resid, st.hf, st.fMean, st.fRstd, 'logits' in st ? st.logits : null, st.ids, st.pos);
   }
 
   // ---- loss and backward --------------------------------------------------------------------------
@@ -349,48 +363,71 @@ export class Transformer {
    * (accumulated; the trainer zeroes them per optimizer step). Returns per-token losses [N] (release it).
    */
   trainStep(inp: BatchInputs, gradScale: number, seed: number): Tensor {
-    const { gpu } = this;
-    const st = this.forward(inp, { save: true, seed });
-    const N = st.N, V = this.config.vocabSize;
-    const targets = gpu.fromU32([N], inp.targets!, 'targets');
-    const mask = gpu.fromArray([N], inp.lossMask!, 'lossMask');
-    const losses = gpu.tensor([N], 'losses');
-    crossEntropyForwardBackward(gpu, losses, st.logits, st.logits, targets, mask, N, V, gradScale);
-    gpu.release(targets, mask);
-    this.backward(st, seed);
+    const st = this.forwardHidden(inp, { save: true, seed });
+    const dhf = this.gpu.tensor([st.N, this.config.hiddenSize], 'd.final.norm');
+    const losses = this.headLoss(st.hf, inp, gradScale, dhf);
+    this.backward(st, dhf);
+    this.gpu.release(dhf);
     this.release(st);
     return losses;
   }
 
   /** Evaluation: per-token masked losses [N] without gradients (release it). */
   evalLosses(inp: BatchInputs): Tensor {
-    const { gpu } = this;
-    const st = this.forward(inp, { save: false });
-    const N = st.N;
-    const targets = gpu.fromU32([N], inp.targets!, 'targets');
-    const mask = gpu.fromArray([N], inp.lossMask!, 'lossMask');
-    const losses = gpu.tensor([N], 'losses');
-    crossEntropyForwardBackward(gpu, losses, null, st.logits, targets, mask, N, this.config.vocabSize, 1);
-    gpu.release(targets, mask);
+    const st = this.forwardHidden(inp, { save: false });
+    const losses = this.headLoss(st.hf, inp, 1, null);
     this.release(st);
     return losses;
   }
 
-  /** st.logits holds dlogits (cross-entropy ran in place). */
-  private backward(st: ForwardState, _seed: number): void {
+  /**
+   * The head and the loss in row chunks, so the logits of a long batch over a large vocabulary never exist
+   * whole (Qwen2's 151936-entry vocabulary × 2048 tokens would be 1.2 GB) and no binding exceeds the
+   * adapter's limit. Per chunk of R rows: logits = hf W^T [R, V]; cross-entropy in place (dlogits);
+   * dhf = dlogits W; dW += dlogits^T hf when the head trains. Returns losses [N].
+   */
+  private headLoss(hf: Tensor, inp: BatchInputs, gradScale: number, dhf: Tensor | null): Tensor {
+    const { gpu, config: c, params: p } = this;
+    const N = inp.B * inp.T, C = c.hiddenSize, V = c.vocabSize;
+    const W = p.get(this.headName);
+    const dW = dhf ? p.grad(this.headName) : null;
+    const limit = Math.min(this.headChunkBytes, gpu.device.limits.maxStorageBufferBindingSize);
+    const R = Math.max(1, Math.min(N, Math.floor(limit / (4 * V))));
+    const losses = gpu.tensor([N], 'losses');
+    for (let r0 = 0; r0 < N; r0 += R) {
+      const rows = Math.min(R, N - r0);
+      const whole = rows === N;
+      // Chunks copy their rows out: a view would need a 64-element-aligned row offset.
+      const h = whole ? hf : gpu.tensor([rows, C], 'head.rows');
+      if (!whole) gpu.copy(hf, h, rows * C, r0 * C, 0);
+      const logits = gpu.tensor([rows, V], 'logits');
+      matmul(gpu, logits, h, W, rows, V, C, { transB: true });
+      const targets = gpu.fromU32([rows], inp.targets!.subarray(r0, r0 + rows), 'targets');
+      const mask = gpu.fromArray([rows], inp.lossMask!.subarray(r0, r0 + rows), 'lossMask');
+      const l = whole ? losses : gpu.tensor([rows], 'losses.rows');
+      crossEntropyForwardBackward(gpu, l, dhf ? logits : null, logits, targets, mask, rows, V, gradScale);
+      if (!whole) gpu.copy(l, losses, rows, 0, r0);
+      if (dhf) {
+        if (dW) matmul(gpu, dW, logits, h, V, C, rows, { transA: true, accumulate: true });        // dW += dlogits^T hf
+        const d = whole ? dhf : gpu.tensor([rows, C], 'd.head.rows');
+        matmul(gpu, d, logits, W, rows, C, V);                                                     // dhf = dlogits W
+        if (!whole) { gpu.copy(d, dhf, rows * C, 0, r0 * C); gpu.release(d); }
+      }
+      gpu.release(logits, targets, mask);
+      if (!whole) gpu.release(h, l);
+    }
+    return losses;
+  }
+
+  /** Walks the forward in reverse from dhf, the gradient of the final norm's output. */
+  private backward(st: HiddenState, dhf: Tensor): void {
     const { gpu, config: c, params: p } = this;
     const { B, T, N } = st;
-    const C = c.hiddenSize, V = c.vocabSize;
-    const dlogits = st.logits;
+    const C = c.hiddenSize;
     const full = this.mode.kind === 'full';
 
-    const dHead = p.grad(this.headName);
-    if (dHead) matmul(gpu, dHead, dlogits, st.hf, V, C, N, { transA: true, accumulate: true });   // dWlm += dlogits^T hf
-    const dhf = gpu.tensor([N, C], 'd.final.norm');
-    matmul(gpu, dhf, dlogits, p.get(this.headName), N, C, V);                                      // dhf = dlogits Wlm
     const dres = gpu.tensor([N, C], 'd.resid');
     this.normBackward(dres, dhf, st.resid[st.resid.length - 1], st.fMean, st.fRstd, this.finalNorm, N, false);
-    gpu.release(dhf);
 
     for (let l = this.layers.length - 1; l >= 0; l--) {
       this.layerBackward(l, dres, st.resid[l], st.layers[l], B, T, l > 0 || full);
