@@ -15,7 +15,7 @@ import { exportPeftAdapter } from '../src/export/peft';
 import { generate as generateTokens } from '../src/generate/generate';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { cacheStorageCache, downloadModel, folderUrlFor, hubUrlFor, memoryCache, type ByteCache } from '../src/io/download';
-import { estimateMemory, loadHfModel, parameterCount, type LoadedModel } from '../src/io/hf';
+import { estimateMemory, loadHfModel, parameterCount, stopTokenIds, type LoadedModel } from '../src/io/hf';
 import type { ModelFiles } from '../src/io/model-files';
 import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
 import { Transformer } from '../src/model/transformer';
@@ -47,17 +47,6 @@ const noop: OnEvent = () => {};
 function templateOf(m: LoadedModel): ChatTemplate {
   const eos = m.tokenizer.eosTokenId;
   return m.chatTemplate ?? ChatTemplate.plain(eos === null ? null : (m.tokenizer.idToToken(eos) ?? null));
-}
-
-function stopIds(m: LoadedModel): number[] {
-  const ids = new Set<number>();
-  const eos = m.config.eosTokenId;
-  for (const e of Array.isArray(eos) ? eos : eos === null ? [] : [eos]) ids.add(e);
-  if (m.tokenizer.eosTokenId !== null) ids.add(m.tokenizer.eosTokenId);
-  const eot = templateOf(m).endOfTurn;
-  const eotId = eot ? m.tokenizer.tokenToId(eot) : undefined;
-  if (eotId !== undefined) ids.add(eotId);
-  return [...ids];
 }
 
 /** FNV-1a over the config and a strided sample of every weight: the same model folder gives the same print. */
@@ -402,7 +391,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
         const t0 = performance.now();
         const tokens: number[] = [];
         let text = '', finishReason: 'stop-token' | 'stop-string' | 'length' | null = null;
-        for await (const step of generateTokens(net, ids, { ...args.sampling, stopTokenIds: stopIds(m.model), decode: (x) => tok.decode(x, { skipSpecialTokens: true }) })) {
+        for await (const step of generateTokens(net, ids, { ...args.sampling, stopTokenIds: stopTokenIds(m.model), decode: (x) => tok.decode(x, { skipSpecialTokens: true }) })) {
           tokens.push(step.token);
           text = step.text;
           finishReason = step.finishReason;
