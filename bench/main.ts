@@ -160,7 +160,10 @@ const api = {
   },
 
   async loraStep() {
-    return benchLoraStep(await oursGpu());
+    // The matmul runners above leave their own variant and block set: put back what autotune chose.
+    const gpu = await oursGpu();
+    await autotune(gpu);
+    return benchLoraStep(gpu);
   },
 };
 
