@@ -9,17 +9,22 @@
 // head h reads kv head floor(h / (H / Hkv)). Every row must see at least one key (docStart <= position),
 // and docStart must be nondecreasing along t (as packing produces it): backward stops on that.
 //
-// Contract: no [B,H,Tq,Tk] score matrix is ever stored. Forward keeps one query row per thread in
-// registers and streams keys with an online softmax; backward recomputes probabilities from lse in two
-// passes: dq (one thread per query row) and dk/dv (one thread per key row, looping over every query head
-// of its group), so no float atomics are used and results are deterministic. Backward overwrites
-// dq/dk/dv. The head dim is baked into the WGSL as a constant (one pipeline per D); any D up to 256.
+// Contract: no [B,H,Tq,Tk] score matrix is ever stored, only a rows x block tile of scores per thread.
+// Forward streams keys through an online softmax; backward recomputes probabilities from lse in two
+// passes: dq (threads own query rows) and dk/dv (threads own key rows and loop over every query head of
+// their kv group), so no float atomics are used and results are deterministic. Backward overwrites
+// dq/dk/dv. Every output row has exactly one owning thread, which accumulates it in place (out, dq, dk,
+// dv serve as their own accumulators), so outputs must not share a buffer with inputs.
+//
+// Kernel shape: a thread owns `rows` rows and scores them against `block` streamed rows at a time, like
+// a register-blocked matmul: a loop over the head dim (in vec4s when D % 4 == 0) loads rows + block
+// vectors and does rows x block dot steps. The WGSL is generated here rather than kept in .wgsl files
+// because that rows x block tile is unrolled (its size changes the code's shape). Why not keep a head
+// row in a private array: on SwiftShader a private array indexed in a loop costs per-lane memory traffic
+// and fully unrolled registers take minutes to compile; this tiling runs in between and compiles fast.
 // Not here: the q/k/v/out projections, RoPE (rope.ts), KV-cache bookkeeping.
 import type { Gpu, Tensor } from '../gpu/runtime';
 import { elementwiseGrid } from './grid';
-import forwardWgsl from './attention_forward.wgsl?raw';
-import backwardDqWgsl from './attention_backward_dq.wgsl?raw';
-import backwardDkDvWgsl from './attention_backward_dkdv.wgsl?raw';
 
 export interface AttentionDims {
   B: number;        // batch
@@ -31,12 +36,18 @@ export interface AttentionDims {
   kvStride?: number;// rows allocated per batch item in k/v (KV-cache capacity); default Tk
 }
 
-const WG = 64;
-export const MAX_HEAD_DIM = 256;
+/**
+ * Tile per thread: `rows` owned rows (query rows in forward and dq, key rows in dk/dv) scored against
+ * `block` streamed rows (keys in forward and dq, queries in dk/dv) per step.
+ */
+export interface AttentionTuning { rows: number; block: number }
 
-/** The WGSL of one kernel with its head dim fixed (private arrays need a constant size). */
-function withHeadDim(code: string, D: number): string {
-  return `const HEAD_DIM: u32 = ${D}u;\n${code}`;
+export const MAX_HEAD_DIM = 256;
+const WG = 64;
+
+/** SwiftShader: a 4 x 4 tile (as its best matmul). Real GPUs: not measured yet; fewer rows, more parallelism. */
+export function defaultAttentionTuning(gpu: Gpu): AttentionTuning {
+  return gpu.isSoftware ? { rows: 2, block: 2 } : { rows: 1, block: 8 };
 }
 
 function checkDims(dims: AttentionDims): Required<AttentionDims> {
@@ -61,10 +72,16 @@ function checkNoAlias(outputs: Tensor[], inputs: (Tensor | undefined)[]): void {
   }
 }
 
+function checkTuning(tuning: AttentionTuning): void {
+  for (const n of [tuning.rows, tuning.block]) {
+    if (!Number.isInteger(n) || n < 1 || n > 16) throw new Error(`attention: tuning ${JSON.stringify(tuning)} outside 1..16`);
+  }
+}
+
 /** Forward: writes out [B,Tq,H*D] and lse [B,H,Tq]. */
 export function attentionForward(
   gpu: Gpu, out: Tensor, lse: Tensor, q: Tensor, k: Tensor, v: Tensor,
-  dims: AttentionDims, scale: number, docStart?: Tensor,
+  dims: AttentionDims, scale: number, docStart?: Tensor, tuning = defaultAttentionTuning(gpu),
 ): void {
   const { B, Tq, Tk, H, Hkv, D, kvStride } = checkDims(dims);
   checkSize(q, B * Tq * H * D, 'q');
@@ -74,13 +91,14 @@ export function attentionForward(
   checkSize(v, B * kvStride * Hkv * D, 'v');
   if (docStart) checkSize(docStart, B * Tq, 'docStart');
   checkNoAlias([out, lse], [q, k, v, docStart]);
-  const rows = B * H * Tq;
+  checkTuning(tuning);
+  const R = tuning.rows;
   gpu.dispatch({
-    code: withHeadDim(forwardWgsl, D), entryPoint: 'forward', label: 'attention.forward',
+    code: kernel('forward', D, tuning), entryPoint: 'forward', label: 'attention.forward',
     // Without packing the docStart slot is never read; q stands in (two read-only bindings may alias).
     bindings: [q, k, v, docStart ?? q, out, lse],
     params: { u32: [B, Tq, Tk, H, Hkv, kvStride], f32: [scale] },
-    workgroups: elementwiseGrid(rows, WG),
+    workgroups: elementwiseGrid(B * H * Math.ceil(Tq / R), WG),
     constants: { WG, HAS_DOC: docStart ? 1 : 0 },
   });
 }
@@ -89,6 +107,7 @@ export function attentionForward(
 export function attentionBackward(
   gpu: Gpu, dq: Tensor, dk: Tensor, dv: Tensor, dout: Tensor, out: Tensor, lse: Tensor,
   q: Tensor, k: Tensor, v: Tensor, dims: AttentionDims, scale: number, docStart?: Tensor,
+  tuning = defaultAttentionTuning(gpu),
 ): void {
   const { B, Tq: T, Tk, H, Hkv, D, kvStride } = checkDims(dims);
   if (Tk !== T || kvStride !== T) throw new Error(`attentionBackward: training shapes only (Tq = Tk = kvStride), got ${T}, ${Tk}, ${kvStride}`);
@@ -99,20 +118,305 @@ export function attentionBackward(
   ] as const) checkSize(t, n, what);
   if (docStart) checkSize(docStart, B * T, 'docStart');
   checkNoAlias([dq, dk, dv], [q, k, v, out, dout, lse, docStart]);
+  checkTuning(tuning);
+  const R = tuning.rows;
   const constants = { WG, HAS_DOC: docStart ? 1 : 0 };
   const params = { u32: [B, T, H, Hkv], f32: [scale] };
   const delta = gpu.tensor([B, H, T], 'attention.delta'); // rowsum(dout ∘ out), from pass 1 to pass 2
   gpu.dispatch({
-    code: withHeadDim(backwardDqWgsl, D), entryPoint: 'backward_dq', label: 'attention.backward.dq',
+    code: kernel('backward_dq', D, tuning), entryPoint: 'backward_dq', label: 'attention.backward.dq',
     bindings: [q, k, v, out, dout, lse, docStart ?? q, dq, delta],
-    params, workgroups: elementwiseGrid(B * H * T, WG), constants,
+    params, workgroups: elementwiseGrid(B * H * Math.ceil(T / R), WG), constants,
   });
   gpu.dispatch({
-    code: withHeadDim(backwardDkDvWgsl, D), entryPoint: 'backward_dkdv', label: 'attention.backward.dkdv',
+    code: kernel('backward_dkdv', D, tuning), entryPoint: 'backward_dkdv', label: 'attention.backward.dkdv',
     bindings: [q, k, v, dout, lse, delta, docStart ?? q, dk, dv],
-    params, workgroups: elementwiseGrid(B * Hkv * T, WG), constants,
+    params, workgroups: elementwiseGrid(B * Hkv * Math.ceil(T / R), WG), constants,
   });
   gpu.release(delta); // safe: later writes to a pooled buffer are queue-ordered after these dispatches
+}
+
+// ---- WGSL generation -----------------------------------------------------------------------------
+// Naming in the generated code: x indexes the rows a thread owns, t the streamed rows of the current
+// block, c the head-dim step (one vec4, or one f32 when D % 4 != 0). Scores live in the log2 domain
+// (scale * log2(e) applied to each dot product), so every exp is an exp2. A row index past the end is
+// clamped to the last row, its results masked out and never stored.
+
+type KernelName = 'forward' | 'backward_dq' | 'backward_dkdv';
+const kernels = new Map<string, string>();
+
+function kernel(name: KernelName, D: number, tuning: AttentionTuning): string {
+  const key = `${name}|${D}|${tuning.rows}|${tuning.block}`;
+  let code = kernels.get(key);
+  if (!code) {
+    const tile = new Tile(D, tuning.rows, tuning.block);
+    code = { forward: forwardKernel, backward_dq: backwardDqKernel, backward_dkdv: backwardDkDvKernel }[name](tile);
+    kernels.set(key, code);
+  }
+  return code;
+}
+
+/** The generated WGSL of one kernel, for reading and debugging. */
+export function attentionKernelSource(name: KernelName, D: number, tuning: AttentionTuning): string {
+  return kernel(name, D, tuning);
+}
+
+/** The rows x block tile of one kernel and the text helpers that unroll it. */
+class Tile {
+  readonly E: string;   // storage element: vec4<f32> when D % 4 == 0, else f32
+  readonly DU: number;  // storage elements per head
+  constructor(readonly D: number, readonly R: number, readonly BK: number) {
+    this.E = D % 4 === 0 ? 'vec4<f32>' : 'f32';
+    this.DU = D % 4 === 0 ? D / 4 : D;
+  }
+  rows(f: (x: number) => string): string { return lines(this.R, f); }
+  block(f: (t: number) => string): string { return lines(this.BK, f); }
+  tile(f: (x: number, t: number) => string): string { return lines(this.R, (x) => lines(this.BK, (t) => f(x, t))); }
+  /** sum_t f(t) as one expression. */
+  sumBlock(f: (t: number) => string): string { return Array.from({ length: this.BK }, (_, t) => f(t)).join(' + '); }
+  maxBlock(f: (t: number) => string): string { return Array.from({ length: this.BK }, (_, t) => f(t)).reduce((a, b) => `max(${a}, ${b})`); }
+  prelude(what: string): string {
+    return `// Generated by src/ops/attention.ts: ${what}; head dim ${this.D}, tile ${this.R} rows x ${this.BK}.
+const DU: u32 = ${this.DU}u; // storage elements (${this.E}) per head
+const LOG2E: f32 = 1.4426950408889634;
+const LN2: f32 = 0.6931471805599453;
+const NEG_BIG: f32 = -3.0e38; // stands in for -inf (WGSL has no infinity literal)
+override WG: u32 = 64;
+override HAS_DOC: bool = false;
+fn dotE(a: ${this.E}, b: ${this.E}) -> f32 { return ${this.E === 'f32' ? 'a * b' : 'dot(a, b)'}; }`;
+  }
+}
+
+function lines(n: number, f: (i: number) => string): string {
+  return Array.from({ length: n }, (_, i) => f(i)).join('\n');
+}
+
+/**
+ * Forward. Thread = R consecutive query rows of one (b, h); keys stream in blocks of BK from the first
+ * any row sees to the last. Per block: S = q k^T (R x BK, log2 domain, masked), online softmax per row
+ * (m' = max(m, max_t S), alpha = 2^(m - m'), P = 2^(S - m')), then out = out alpha + P v in place.
+ * Finally out /= l and lse = (m + log2 l) ln 2. Bindings: q, k, v, docStart, out, lse, params.
+ */
+function forwardKernel(T: Tile): string {
+  return `${T.prelude('flash attention forward')}
+struct Params { B: u32, Tq: u32, Tk: u32, H: u32, Hkv: u32, kvStride: u32, scale: f32 }
+@group(0) @binding(0) var<storage, read> q: array<${T.E}>;
+@group(0) @binding(1) var<storage, read> k: array<${T.E}>;
+@group(0) @binding(2) var<storage, read> v: array<${T.E}>;
+@group(0) @binding(3) var<storage, read> docStart: array<u32>;
+@group(0) @binding(4) var<storage, read_write> out: array<${T.E}>;
+@group(0) @binding(5) var<storage, read_write> lse: array<f32>;
+@group(0) @binding(6) var<uniform> p: Params;
+
+@compute @workgroup_size(WG)
+fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let blocks = (p.Tq + ${T.R - 1}u) / ${T.R}u;
+  let r = gid.x + gid.y * nwg.x * WG;
+  if (r >= p.B * p.H * blocks) { return; }
+  let iBlock = (r % blocks) * ${T.R}u;
+  let h = (r / blocks) % p.H;
+  let b = r / (blocks * p.H);
+  let g = h / (p.H / p.Hkv);
+  let qs = p.scale * LOG2E;
+  var jFirst = 0xffffffffu;
+${T.rows((x) => `  let valid${x} = iBlock + ${x}u < p.Tq;
+  let i${x} = min(iBlock + ${x}u, p.Tq - 1u);
+  let last${x} = p.Tk - p.Tq + i${x};
+  var first${x} = 0u;
+  if (HAS_DOC) { first${x} = docStart[b * p.Tq + i${x}]; }
+  jFirst = min(jFirst, first${x});
+  let qb${x} = ((b * p.Tq + i${x}) * p.H + h) * DU;
+  var m${x} = NEG_BIG;
+  var l${x} = 0.0;`)}
+  let jLast = last${T.R - 1};
+  let kvRow = p.Hkv * DU;
+  let kvBase = b * p.kvStride * kvRow + g * DU;
+  var fresh = true; // the first block overwrites out instead of rescaling it
+  for (var j0 = jFirst; j0 <= jLast; j0 += ${T.BK}u) {
+${T.block((t) => `    let kb${t} = kvBase + min(j0 + ${t}u, jLast) * kvRow;`)}
+${T.tile((x, t) => `    var s${x}_${t} = 0.0;`)}
+    for (var c = 0u; c < DU; c++) {
+${T.block((t) => `      let k${t} = k[kb${t} + c];`)}
+${T.rows((x) => `      let q${x} = q[qb${x} + c];`)}
+${T.tile((x, t) => `      s${x}_${t} += dotE(q${x}, k${t});`)}
+    }
+${T.rows((x) => `${T.block((t) => `    let ok${x}_${t} = j0 + ${t}u >= first${x} && j0 + ${t}u <= last${x};
+    let z${x}_${t} = select(NEG_BIG, s${x}_${t} * qs, ok${x}_${t});`)}
+    let mNew${x} = max(m${x}, ${T.maxBlock((t) => `z${x}_${t}`)});
+    let alpha${x} = exp2(m${x} - mNew${x});
+${T.block((t) => `    let p${x}_${t} = select(0.0, exp2(z${x}_${t} - mNew${x}), ok${x}_${t});`)}
+    l${x} = l${x} * alpha${x} + ${T.sumBlock((t) => `p${x}_${t}`)};
+    m${x} = mNew${x};`)}
+    for (var c = 0u; c < DU; c++) {
+${T.block((t) => `      let v${t} = v[kb${t} + c];`)}
+${T.rows((x) => `      if (valid${x}) {
+        let o = select(out[qb${x} + c] * alpha${x}, ${T.E}(0.0), fresh);
+        out[qb${x} + c] = o + ${T.sumBlock((t) => `p${x}_${t} * v${t}`)};
+      }`)}
+    }
+    fresh = false;
+  }
+${T.rows((x) => `  if (valid${x}) {
+    let inv = 1.0 / l${x};
+    for (var c = 0u; c < DU; c++) { out[qb${x} + c] *= inv; }
+    lse[(b * p.H + h) * p.Tq + i${x}] = (m${x} + log2(l${x})) * LN2;
+  }`)}
+}
+`;
+}
+
+/**
+ * Backward pass 1. Thread = R consecutive query rows of one (b, h). delta = dout·out per row (stored for
+ * pass 2); then per block of BK keys: S = q k^T, dP = dout v^T, P = 2^(S - lse log2 e),
+ * dS = scale P (dP - delta), dq += dS k in place. Bindings: q, k, v, out, dout, lse, docStart, dq, delta.
+ */
+function backwardDqKernel(T: Tile): string {
+  return `${T.prelude('attention backward, dq')}
+struct Params { B: u32, T: u32, H: u32, Hkv: u32, scale: f32 }
+@group(0) @binding(0) var<storage, read> q: array<${T.E}>;
+@group(0) @binding(1) var<storage, read> k: array<${T.E}>;
+@group(0) @binding(2) var<storage, read> v: array<${T.E}>;
+@group(0) @binding(3) var<storage, read> out: array<${T.E}>;
+@group(0) @binding(4) var<storage, read> dout: array<${T.E}>;
+@group(0) @binding(5) var<storage, read> lse: array<f32>;
+@group(0) @binding(6) var<storage, read> docStart: array<u32>;
+@group(0) @binding(7) var<storage, read_write> dq: array<${T.E}>;
+@group(0) @binding(8) var<storage, read_write> delta: array<f32>;
+@group(0) @binding(9) var<uniform> p: Params;
+
+@compute @workgroup_size(WG)
+fn backward_dq(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let blocks = (p.T + ${T.R - 1}u) / ${T.R}u;
+  let r = gid.x + gid.y * nwg.x * WG;
+  if (r >= p.B * p.H * blocks) { return; }
+  let iBlock = (r % blocks) * ${T.R}u;
+  let h = (r / blocks) % p.H;
+  let b = r / (blocks * p.H);
+  let g = h / (p.H / p.Hkv);
+  let qs = p.scale * LOG2E;
+  let stat = (b * p.H + h) * p.T;   // lse/delta row of head h
+  var jFirst = 0xffffffffu;
+${T.rows((x) => `  let valid${x} = iBlock + ${x}u < p.T;
+  let i${x} = min(iBlock + ${x}u, p.T - 1u);
+  var first${x} = 0u;
+  if (HAS_DOC) { first${x} = docStart[b * p.T + i${x}]; }
+  jFirst = min(jFirst, first${x});
+  let rb${x} = ((b * p.T + i${x}) * p.H + h) * DU;
+  var delta${x} = 0.0;
+  for (var c = 0u; c < DU; c++) { delta${x} += dotE(dout[rb${x} + c], out[rb${x} + c]); }
+  if (valid${x}) { delta[stat + i${x}] = delta${x}; }
+  let lse${x} = lse[stat + i${x}] * LOG2E;`)}
+  let jLast = i${T.R - 1};
+  let kvRow = p.Hkv * DU;
+  let kvBase = b * p.T * kvRow + g * DU;
+  var fresh = true; // the first block overwrites dq
+  for (var j0 = jFirst; j0 <= jLast; j0 += ${T.BK}u) {
+${T.block((t) => `    let kb${t} = kvBase + min(j0 + ${t}u, jLast) * kvRow;`)}
+${T.tile((x, t) => `    var s${x}_${t} = 0.0;
+    var dp${x}_${t} = 0.0;`)}
+    for (var c = 0u; c < DU; c++) {
+${T.block((t) => `      let k${t} = k[kb${t} + c];
+      let v${t} = v[kb${t} + c];`)}
+${T.rows((x) => `      let q${x} = q[rb${x} + c];
+      let do${x} = dout[rb${x} + c];`)}
+${T.tile((x, t) => `      s${x}_${t} += dotE(q${x}, k${t});
+      dp${x}_${t} += dotE(do${x}, v${t});`)}
+    }
+${T.tile((x, t) => `    let ds${x}_${t} = select(0.0, exp2(s${x}_${t} * qs - lse${x}) * (dp${x}_${t} - delta${x}) * p.scale,
+        j0 + ${t}u >= first${x} && j0 + ${t}u <= i${x});`)}
+    for (var c = 0u; c < DU; c++) {
+${T.block((t) => `      let k${t} = k[kb${t} + c];`)}
+${T.rows((x) => `      if (valid${x}) {
+        dq[rb${x} + c] = select(dq[rb${x} + c], ${T.E}(0.0), fresh) + ${T.sumBlock((t) => `ds${x}_${t} * k${t}`)};
+      }`)}
+    }
+    fresh = false;
+  }
+}
+`;
+}
+
+/**
+ * Backward pass 2. Thread = R consecutive key rows of one (b, kv head g). It loops over the query heads
+ * of g and, in blocks of BK, the queries that can see any of its keys (from its first key to the end of
+ * its last key's document): S = k q^T, dP = v dout^T, P = 2^(S - lse log2 e), dS = scale P (dP - delta),
+ * then dv += P dout and dk += dS q in place. Each gradient row has one owner: no atomics.
+ * Bindings: q, k, v, dout, lse, delta, docStart, dk, dv, params.
+ */
+function backwardDkDvKernel(T: Tile): string {
+  return `${T.prelude('attention backward, dk and dv')}
+struct Params { B: u32, T: u32, H: u32, Hkv: u32, scale: f32 }
+@group(0) @binding(0) var<storage, read> q: array<${T.E}>;
+@group(0) @binding(1) var<storage, read> k: array<${T.E}>;
+@group(0) @binding(2) var<storage, read> v: array<${T.E}>;
+@group(0) @binding(3) var<storage, read> dout: array<${T.E}>;
+@group(0) @binding(4) var<storage, read> lse: array<f32>;
+@group(0) @binding(5) var<storage, read> delta: array<f32>;
+@group(0) @binding(6) var<storage, read> docStart: array<u32>;
+@group(0) @binding(7) var<storage, read_write> dk: array<${T.E}>;
+@group(0) @binding(8) var<storage, read_write> dv: array<${T.E}>;
+@group(0) @binding(9) var<uniform> p: Params;
+
+@compute @workgroup_size(WG)
+fn backward_dkdv(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let blocks = (p.T + ${T.R - 1}u) / ${T.R}u;
+  let r = gid.x + gid.y * nwg.x * WG;
+  if (r >= p.B * p.Hkv * blocks) { return; }
+  let jBlock = (r % blocks) * ${T.R}u;
+  let g = (r / blocks) % p.Hkv;
+  let b = r / (blocks * p.Hkv);
+  let group = p.H / p.Hkv;
+  let ks = p.scale * LOG2E;
+${T.rows((x) => `  let valid${x} = jBlock + ${x}u < p.T;
+  let j${x} = min(jBlock + ${x}u, p.T - 1u);
+  let kb${x} = ((b * p.T + j${x}) * p.Hkv + g) * DU;`)}
+
+  // Queries past the end of the last key's document see none of these keys (docStart is nondecreasing).
+  var end = p.T;
+  if (HAS_DOC) {
+    for (var i = j${T.R - 1} + 1u; i < p.T; i++) {
+      if (docStart[b * p.T + i] > j${T.R - 1}) { end = i; break; }
+    }
+  }
+
+  let qRow = p.H * DU;
+  var fresh = true; // the first block overwrites dk and dv
+  for (var hh = 0u; hh < group; hh++) {
+    let h = g * group + hh;
+    let stat = (b * p.H + h) * p.T;   // lse/delta row of head h
+    for (var iStart = jBlock; iStart < end; iStart += ${T.BK}u) {
+${T.block((t) => `      let i${t} = min(iStart + ${t}u, end - 1u);
+      let qb${t} = (b * p.T + i${t}) * qRow + h * DU;
+      let lse${t} = lse[stat + i${t}] * LOG2E;
+      let delta${t} = delta[stat + i${t}];
+      var docFirst${t} = 0u;
+      if (HAS_DOC) { docFirst${t} = docStart[b * p.T + i${t}]; }`)}
+${T.tile((x, t) => `      var s${x}_${t} = 0.0;
+      var dp${x}_${t} = 0.0;`)}
+      for (var c = 0u; c < DU; c++) {
+${T.rows((x) => `        let k${x} = k[kb${x} + c];
+        let v${x} = v[kb${x} + c];`)}
+${T.block((t) => `        let q${t} = q[qb${t} + c];
+        let do${t} = dout[qb${t} + c];`)}
+${T.tile((x, t) => `        s${x}_${t} += dotE(k${x}, q${t});
+        dp${x}_${t} += dotE(v${x}, do${t});`)}
+      }
+${T.tile((x, t) => `      let p${x}_${t} = select(0.0, exp2(s${x}_${t} * ks - lse${t}),
+          iStart + ${t}u < end && i${t} >= j${x} && docFirst${t} <= j${x});
+      let ds${x}_${t} = p${x}_${t} * (dp${x}_${t} - delta${t}) * p.scale;`)}
+      for (var c = 0u; c < DU; c++) {
+${T.block((t) => `        let q${t} = q[qb${t} + c];
+        let do${t} = dout[qb${t} + c];`)}
+${T.rows((x) => `        if (valid${x}) {
+          dv[kb${x} + c] = select(dv[kb${x} + c], ${T.E}(0.0), fresh) + ${T.sumBlock((t) => `p${x}_${t} * do${t}`)};
+          dk[kb${x} + c] = select(dk[kb${x} + c], ${T.E}(0.0), fresh) + ${T.sumBlock((t) => `ds${x}_${t} * q${t}`)};
+        }`)}
+      }
+      fresh = false;
+    }
+  }
+}
+`;
 }
 
 // ---- CPU reference (float64): plain softmax(scale QK^T + mask) V -----------------------------------

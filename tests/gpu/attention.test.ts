@@ -5,7 +5,8 @@
 //   out, lse: rtol 1e-4, atol 2e-5;  dq, dk, dv: rtol 1e-3, atol 1e-5 x (largest |gradient| of the case).
 import { describe, expect, it } from 'vitest';
 import {
-  attentionBackward, attentionBackwardCpu, attentionForward, attentionForwardCpu, type AttentionDims,
+  attentionBackward, attentionBackwardCpu, attentionForward, attentionForwardCpu, defaultAttentionTuning,
+  type AttentionDims,
 } from '../../src/ops/attention';
 import type { Gpu, Tensor } from '../../src/gpu/runtime';
 import { dot, expectClose, finiteDiff, pick, probeCoords, randn, type Tolerance } from '../helpers/check';
@@ -64,19 +65,22 @@ describe('attention', () => {
       const docStart = ds ? gpu.fromU32([B, T], ds, 'docStart') : undefined;
       const out = gpu.tensor([B, T, H * D], 'out'), lse = gpu.tensor([B, H, T], 'lse');
       const dq = gpu.tensor([B, T, H * D], 'dq'), dk = gpu.tensor([B, T, Hkv * D], 'dk'), dv = gpu.tensor([B, T, Hkv * D], 'dv');
-      // Backward overwrites: poison the gradients first so accumulation would show.
-      gpu.fill(dq, 7); gpu.fill(dk, 7); gpu.fill(dv, 7);
-
-      attentionForward(gpu, out, lse, q, k, v, dims, scale, docStart);
-      attentionBackward(gpu, dq, dk, dv, dout, out, lse, q, k, v, dims, scale, docStart);
 
       const ref = attentionForwardCpu(qx, kx, vx, dims, scale, ds);
       const grad = attentionBackwardCpu(dy, qx, kx, vx, dims, scale, ds);
-      expectClose(await gpu.read(out), ref.out, FWD_TOL, 'attention.out');
-      expectClose(await gpu.read(lse), ref.lse, FWD_TOL, 'attention.lse');
-      expectClose(await gpu.read(dq), grad.dq, gradTol(grad.dq), 'attention.dq');
-      expectClose(await gpu.read(dk), grad.dk, gradTol(grad.dk), 'attention.dk');
-      expectClose(await gpu.read(dv), grad.dv, gradTol(grad.dv), 'attention.dv');
+      // The adapter's default kernels, plus one row per thread and an odd row count (partial row blocks).
+      for (const tuning of [defaultAttentionTuning(gpu), { rows: 1, block: 1 }, { rows: 3, block: 2 }]) {
+        const tag = `tile ${tuning.rows}x${tuning.block}`;
+        // Backward overwrites: poison the gradients first so accumulation would show.
+        gpu.fill(dq, 7); gpu.fill(dk, 7); gpu.fill(dv, 7);
+        attentionForward(gpu, out, lse, q, k, v, dims, scale, docStart, tuning);
+        attentionBackward(gpu, dq, dk, dv, dout, out, lse, q, k, v, dims, scale, docStart, tuning);
+        expectClose(await gpu.read(out), ref.out, FWD_TOL, `attention.out ${tag}`);
+        expectClose(await gpu.read(lse), ref.lse, FWD_TOL, `attention.lse ${tag}`);
+        expectClose(await gpu.read(dq), grad.dq, gradTol(grad.dq), `attention.dq ${tag}`);
+        expectClose(await gpu.read(dk), grad.dk, gradTol(grad.dk), `attention.dk ${tag}`);
+        expectClose(await gpu.read(dv), grad.dv, gradTol(grad.dv), `attention.dv ${tag}`);
+      }
       gpu.release(q, k, v, dout, docStart, out, lse, dq, dk, dv);
     });
   }
@@ -122,9 +126,11 @@ describe('attention', () => {
       const k = gpu.fromArray([B, kvStride, rowKv], kc, 'kCache'), v = gpu.fromArray([B, kvStride, rowKv], vc, 'vCache');
       const docStart = fullDocs ? gpu.fromU32([B, Tq], docd, 'docStart') : undefined;
       const out = gpu.tensor([B, Tq, rowQ], 'out'), lse = gpu.tensor([B, H, Tq], 'lse');
-      attentionForward(gpu, out, lse, q, k, v, dims, scale, docStart);
-      expectClose(await gpu.read(out), wantOut, FWD_TOL, 'decode.out');
-      expectClose(await gpu.read(lse), wantLse, FWD_TOL, 'decode.lse');
+      for (const tuning of [defaultAttentionTuning(gpu), { rows: 2, block: 3 }]) {
+        attentionForward(gpu, out, lse, q, k, v, dims, scale, docStart, tuning);
+        expectClose(await gpu.read(out), wantOut, FWD_TOL, `decode.out tile ${tuning.rows}x${tuning.block}`);
+        expectClose(await gpu.read(lse), wantLse, FWD_TOL, `decode.lse tile ${tuning.rows}x${tuning.block}`);
+      }
       // The CPU reference's own decode path agrees with its full computation too.
       const cpuDecode = attentionForwardCpu(qd, kc, vc, dims, scale, fullDocs ? docd : undefined);
       expectClose(cpuDecode.out, wantOut, { rtol: 1e-12, atol: 1e-12 }, 'decode.cpu.out');
