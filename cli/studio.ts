@@ -15,6 +15,7 @@ import { memorySource } from '../src/data/bytes';
 import { importSource } from '../src/data/import';
 import type { DatasetRecord } from '../src/data/record';
 import { applyPeftAdapter, exportPeftAdapter, loraFromPeftConfig } from '../src/export/peft';
+import { promptAndReference, summarize, type Generation } from '../src/eval/metrics';
 import { generateAll } from '../src/generate/generate';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { installNodeWebGPU } from '../src/gpu/node';
@@ -163,19 +164,20 @@ async function cmdEval(p: Parsed): Promise<void> {
   const model = await buildModel(gpu, m, p.options.get('adapter')?.at(-1));
   const maxSeqLength = num(p, 'max-seq-len', DEFAULT_TRAIN.maxSeqLength);
   const { loss, tokens } = await evaluateLoss(model, examplesFrom(m, data.records, maxSeqLength, true), 4, maxSeqLength);
-  // Exact match: greedy answer to the conversation up to its last assistant turn vs that turn's content.
-  let exact = 0, scored = 0;
+  // Greedy answer to the conversation up to its last assistant turn, scored against that turn's content by the
+  // metrics the Compare screen's batch evaluation uses (src/eval/metrics.ts).
   const tpl = templateOf(m);
+  const pairs: { output: Generation; reference: string }[] = [];
   for (const r of data.records) {
-    const lastA = r.messages.map((x) => x.role).lastIndexOf('assistant');
-    if (lastA < 0) continue;
-    const ids = m.tokenizer.encode(tpl.render(r.messages.slice(0, lastA), { addGenerationPrompt: true }), { addSpecialTokens: false });
+    const pr = promptAndReference(r.messages);
+    if (!pr) continue;
+    const ids = m.tokenizer.encode(tpl.render(pr.prompt, { addGenerationPrompt: true }), { addSpecialTokens: false });
     const g = await generateAll(model, ids, { ...samplingFrom(p), temperature: 0, stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
-    scored++;
-    if (g.text.trim() === r.messages[lastA].content.trim()) exact++;
+    pairs.push({ output: g, reference: pr.reference });
   }
-  const res = { loss, perplexity: Math.exp(loss), tokens, exactMatch: scored ? exact / scored : 0, examples: scored };
-  out(p, res, `loss ${loss.toFixed(4)}  perplexity ${res.perplexity.toFixed(3)}  exact match ${(100 * res.exactMatch).toFixed(1)}% of ${scored}`);
+  const s = summarize(pairs, loss);
+  const res = { loss, perplexity: Math.exp(loss), tokens, exactMatch: s.exactMatch, rougeL: s.rougeL, averageLength: s.averageLength, cleanStopRate: s.cleanStopRate, examples: s.examples };
+  out(p, res, `loss ${loss.toFixed(4)}  perplexity ${res.perplexity.toFixed(3)}  exact match ${(100 * res.exactMatch).toFixed(1)}%  ROUGE-L ${res.rougeL.toFixed(3)}  length ${res.averageLength.toFixed(1)}  clean stops ${(100 * res.cleanStopRate).toFixed(0)}% of ${s.examples}`);
 }
 
 async function cmdData(p: Parsed): Promise<void> {
