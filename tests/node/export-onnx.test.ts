@@ -1,4 +1,4 @@
-// ONNX export of a merged Llama (tiny llama-small folder with a random non-zero LoRA), run by onnxruntime-web's
+// ONNX export of a merged Llama and GPT-2 (tiny folders with a random non-zero LoRA), run by onnxruntime-web's
 // wasm backend in Node: the prompt's logits match our engine's LoRA model (1e-4 relative), and one more step
 // through the KV-cache inputs (past_key_values.* fed from present.*) matches our logits for the longer
 // sequence's last position, so the transformers.js generation loop gets the same next tokens.
@@ -25,14 +25,14 @@ async function logitsOf(model: Transformer, ids: number[]): Promise<Float32Array
 
 const i64 = (values: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
 
-const TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'up_proj'];
+const TARGETS = { 'llama-small': ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'up_proj'], gpt2: ['c_attn', 'c_proj', 'c_fc'] };
 
-/** The tiny llama-small folder and a LoRA model on it with random (non-zero) A and B. */
-async function tuned(rank: number, seed: number) {
+/** A tiny folder and a LoRA model on it with random (non-zero) A and B. */
+async function tuned(rank: number, seed: number, kind: 'llama-small' | 'gpt2' = 'llama-small') {
   const gpu = await testGpu();
-  const source = filesFromMap('tiny-llama-small', buildTinyModel('llama-small', 3));
+  const source = filesFromMap(`tiny-${kind}`, buildTinyModel(kind, 3));
   const base = await loadHfModel(source);
-  const lora: LoraConfig = { rank, alpha: 2 * rank + 1, dropout: 0, useRslora: false, targetModules: TARGETS };
+  const lora: LoraConfig = { rank, alpha: 2 * rank + 1, dropout: 0, useRslora: false, targetModules: TARGETS[kind] };
   const model = new Transformer(gpu, base.config, base.weights, { kind: 'lora', lora }, 1);
   const r = rng(seed);
   for (const name of model.params.trainableNames()) {
@@ -50,9 +50,9 @@ function emptyPast(c: { numLayers: number; numKvHeads: number; headDim: number }
   return feeds;
 }
 
-describe('ONNX export (Llama, transformers.js layout)', () => {
-  it('merged: gives our next-token logits in onnxruntime-web (wasm), with and without the KV cache', async () => {
-    const { gpu, source, base, model } = await tuned(4, 9);
+describe('ONNX export (transformers.js layout)', () => {
+  for (const kind of ['llama-small', 'gpt2'] as const) it(`${kind} merged: gives our next-token logits in onnxruntime-web (wasm), with and without the KV cache`, async () => {
+    const { gpu, source, base, model } = await tuned(4, 9, kind);
     const files = await exportOnnxModel(model, source);
     expect([...files.keys()].sort()).toEqual(['config.json', 'generation_config.json', 'onnx/model.onnx', 'tokenizer.json', 'tokenizer_config.json']);
 
@@ -68,7 +68,7 @@ describe('ONNX export (Llama, transformers.js layout)', () => {
     const ours = await logitsOf(model, ids);
     expect(out.logits.dims).toEqual([1, S, V]);
     const err = relMax(out.logits.data as Float32Array, ours);
-    console.log(`ONNX prompt logits rel err ${err.toExponential(2)}`);
+    console.log(`${kind} ONNX prompt logits rel err ${err.toExponential(2)}`);
     expect(err).toBeLessThan(1e-4);
 
     // one cached step
@@ -83,7 +83,7 @@ describe('ONNX export (Llama, transformers.js layout)', () => {
     const out2 = await session.run(step);
     const full = await logitsOf(model, [...ids, next]);
     const err2 = relMax(out2.logits.data as Float32Array, full.subarray(S * V));
-    console.log(`ONNX cached-step logits rel err ${err2.toExponential(2)}`);
+    console.log(`${kind} ONNX cached-step logits rel err ${err2.toExponential(2)}`);
     expect(err2).toBeLessThan(1e-4);
     // and the adapter is in it: the base model's logits differ
     const plain = new Transformer(gpu, c, base.weights, { kind: 'none' });
