@@ -7,10 +7,10 @@
 // bindings are all read_write, since WebGPU forbids read-only and writable use of one buffer in a dispatch.
 //
 // Two kernel variants, chosen per adapter (src/ops/autotune.ts times them; until then, the default below):
-//  - 'blocked': no workgroup memory; each thread computes a 4×4 (or 1×4 for M < 4) output block straight from
-//    global memory, with vec4 loads wherever the layout makes 4 words contiguous and aligned. About 10× the
-//    tiled kernel on SwiftShader, where barriers are expensive and there is no shared memory to speak of.
-//    Generated here because the load code changes shape with the layouts (matmul_blocked(spec) below).
+//  - 'blocked': no workgroup memory; each thread computes a 4×4 output block (8×8 when autotune finds it faster,
+//    1×C for M < 4) straight from global memory, with vec4 loads wherever the layout makes 4 words contiguous
+//    and aligned. 2.5–5× the tiled kernel on SwiftShader, where barriers are expensive.
+//    Generated here because the load code changes shape with the layouts (blockedWgsl(spec) below).
 //  - 'tiled': matmul_tiled.wgsl, 64×64 output tiles staged through workgroup memory, 4×4 per thread; the
 //    variant for real GPUs.
 // Not here: batching (callers loop over heads or offset views), f16, split-K.
