@@ -4,7 +4,10 @@
 // f32; to f16 rounding in f16) after undoing the q/k row permutation, and (Llama with rsLoRA) merging by
 // llama.cpp's scale rule (alpha / r) into the base reproduces our tuned logits to 1e-4 relative in the
 // independent PyTorch model. Llama (GQA, rsLoRA), Qwen2 (no permutation) and GPT-2 (fused c_attn, Conv1D).
-import { writeFileSync } from 'node:fs';
+// Where llama.cpp's own gguf-py wheel is on disk, its GGUFReader reads the file too and its TensorNameMap
+// (convert_hf_to_gguf.py's table) names every module as we do.
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exportGgufLora, ggufTensorName, permuteRopeRows, type GgufDtype } from '../../src/export/gguf';
@@ -93,5 +96,44 @@ describe('GGUF LoRA export', () => {
     // one head of D = 4 rows [r0 r1 | r2 r3] (rotate-half pairs (r0,r2), (r1,r3)) becomes interleaved [r0 r2 r1 r3]
     const rows = Float32Array.from([0, 0, 1, 1, 2, 2, 3, 3]);
     expect([...permuteRopeRows(rows, 4, 2, 1)]).toEqual([0, 0, 2, 2, 1, 1, 3, 3]);
+  });
+
+  const WHEEL = '/opt/pypi/files/gguf-0.19.0-py3-none-any.whl';
+  // llama.cpp's gguf-py is not installable from npm or Debian; this machine kind keeps its wheel on disk.
+  it.skipIf(!existsSync(WHEEL))("llama.cpp's gguf-py reads the files and its tensor map gives our names", async () => {
+    const gpu = await testGpu();
+    for (const [kind, arch, targets] of [['llama', 'llama', ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']], ['gpt2', 'gpt2', ['c_attn', 'c_proj', 'c_fc']]] as const) {
+      const config = tinyConfig(kind);
+      const lora: LoraConfig = { rank: 2, alpha: 5, dropout: 0, useRslora: false, targetModules: [...targets] };
+      const model = new Transformer(gpu, config, initWeights(config, 1), { kind: 'lora', lora }, 6);
+      const r = rng(2);
+      const ours = new Map<string, Float32Array>();
+      for (const name of model.params.trainableNames()) {
+        const shape = model.params.specs.get(name)!.shape;
+        const data = Float32Array.from({ length: shape[0] * shape[1] }, () => r() - 0.5);
+        gpu.write(model.params.get(name), data);
+        ours.set(name, data);
+      }
+      const files = await exportGgufLora(model);
+      const oracle = new TorchOracle();
+      oracles.push(oracle);
+      const path = join(oracle.dir, 'adapter.gguf');
+      writeFileSync(path, files.get('adapter-f32.gguf')!);
+      const modules = model.linearModules().filter((l) => l.lora).map((l) => l.name);
+      const out = JSON.parse(execFileSync('/usr/bin/python3', [join(__dirname, 'gguf_official_check.py'), WHEEL, path, arch, String(config.numLayers), JSON.stringify(modules)], { encoding: 'utf8', maxBuffer: 1 << 26 })) as
+        { kv: Record<string, unknown>; tensors: Record<string, { ne: number[]; type: number; data: number[] }>; mapped: Record<string, string>; alignment: number };
+      expect(out.alignment).toBe(32);
+      expect(out.kv).toMatchObject({ 'general.architecture': arch, 'general.type': 'adapter', 'adapter.type': 'lora', 'adapter.lora.alpha': 5 });
+      expect(Object.keys(out.tensors).sort()).toEqual(modules.flatMap((m) => [`${out.mapped[m]}.lora_a`, `${out.mapped[m]}.lora_b`]).sort());
+      for (const lin of model.linearModules().filter((l) => l.lora)) {
+        const name = out.mapped[lin.name];
+        expect(name, lin.name).toBe(ggufTensorName(lin.name));
+        const a = out.tensors[`${name}.lora_a`], b = out.tensors[`${name}.lora_b`];
+        expect([a.ne, b.ne, a.type]).toEqual([[lin.inF, 2], [2, lin.outF], 0]);
+        expect(Float32Array.from(a.data)).toEqual(ours.get(`${lin.name}.lora_A`));
+        if (!/attn_[qk]\./.test(name) || arch !== 'llama') expect(Float32Array.from(b.data)).toEqual(ours.get(`${lin.name}.lora_B`));
+      }
+      model.destroy();
+    }
   });
 });
