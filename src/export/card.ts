@@ -6,7 +6,7 @@ import type { RunConfig } from '../train/presets';
 import { loraScale } from '../model/lora';
 import { toYaml } from './trl';
 
-export type ExportKind = 'peft' | 'merged' | 'gguf' | 'training-kit';
+export type ExportKind = 'peft' | 'merged' | 'gguf' | 'onnx' | 'training-kit';
 
 export interface CardInput {
   kind: ExportKind;
@@ -23,7 +23,7 @@ export interface CardInput {
   date?: string;
 }
 
-const LIBRARY: Record<ExportKind, string> = { peft: 'peft', merged: 'transformers', gguf: 'gguf', 'training-kit': 'peft' };
+const LIBRARY: Record<ExportKind, string> = { peft: 'peft', merged: 'transformers', gguf: 'gguf', onnx: 'transformers.js', 'training-kit': 'peft' };
 
 function usage(input: CardInput): string {
   const base = JSON.stringify(input.baseModel);
@@ -50,6 +50,12 @@ function usage(input: CardInput): string {
       'llama-cli -m base-model.gguf --lora adapter-f32.gguf',
       '```',
     ].join('\n');
+    case 'onnx': return [
+      '```js',
+      "import { pipeline } from '@huggingface/transformers';",
+      "const generate = await pipeline('text-generation', 'path/to/this/folder');",
+      '```',
+    ].join('\n');
     case 'training-kit': return [
       '```sh',
       'python train_trl.py                # TRL (SFTTrainer + PEFT)',
@@ -74,7 +80,7 @@ export function modelCard(input: CardInput): string {
     base_model: input.baseModel,
     library_name: LIBRARY[input.kind],
     pipeline_tag: 'text-generation',
-    tags: ['lora', 'sft', 'webgpu-sft-studio', ...(input.kind === 'gguf' ? ['gguf'] : [])],
+    tags: ['lora', 'sft', 'webgpu-sft-studio', ...(input.kind === 'gguf' || input.kind === 'onnx' ? [input.kind] : [])],
   };
   if (input.license) front.license = input.license;
   const title = input.title ?? `${input.baseModel} LoRA`;
@@ -82,6 +88,7 @@ export function modelCard(input: CardInput): string {
     peft: 'A PEFT LoRA adapter (adapter_model.safetensors + adapter_config.json) for the base model.',
     merged: 'The base model with the LoRA adapter merged into its weights: a complete Hugging Face model.',
     gguf: 'A GGUF LoRA adapter for llama.cpp, to apply on a GGUF conversion of the base model.',
+    onnx: 'The tuned model as ONNX in the layout transformers.js loads for text generation (onnxruntime-web).',
     'training-kit': 'The curated dataset and ready TRL and Axolotl configs that repeat this run at scale.',
   };
   const metrics = Object.entries(input.metrics);
