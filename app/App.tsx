@@ -1,7 +1,9 @@
 // The studio shell: a tab per step of the path (data → train → compare → export). Features live in
 // app/features/<name>/; this file only lays them out.
 import { useState } from 'react';
+import { CompareFeature } from './features/compare';
 import { DatasetsFeature } from './features/datasets';
+import { ExportFeature } from './features/export';
 import { ModelBadge } from './features/model';
 import { TrainingFeature } from './features/training';
 
@@ -24,7 +26,7 @@ export function App() {
         <ModelBadge />
       </header>
       <main role="tabpanel" aria-label={step}>
-        {step === 'Data' ? <DatasetsFeature /> : step === 'Train' ? <TrainingFeature /> : <p>{step}</p>}
+        {step === 'Data' ? <DatasetsFeature /> : step === 'Train' ? <TrainingFeature /> : step === 'Compare' ? <CompareFeature /> : <ExportFeature />}
       </main>
     </div>
   );

@@ -1,0 +1,129 @@
+// Batch evaluation: every column over the validation split with a progress bar, then a table per model
+// (exact match, ROUGE-L, average length, clean stops, tokens/s), a bar chart of the same rates, the
+// per-example answers with a verdict each, and CSV / JSONL downloads.
+import { download } from '../../components/download';
+import { ProgressBar } from '../../components/ProgressBar';
+import { evalCsv, evalJsonl, promptText } from '../../../src/eval/export';
+import type { EvalSummary, Verdict } from '../../../src/eval/metrics';
+import type { BatchState, Column } from './store';
+
+const VERDICTS: Verdict[] = ['base', 'tuned', 'tie'];
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+function RateChart({ columns, summaries }: { columns: Column[]; summaries: Record<string, EvalSummary> }) {
+  const metrics: [string, (s: EvalSummary) => number][] = [['Exact match', (s) => s.exactMatch], ['ROUGE-L', (s) => s.rougeL], ['Clean stops', (s) => s.cleanStopRate]];
+  const barH = 12, groupH = columns.length * barH + 14, width = 360, left = 90;
+  const description = metrics.map(([m, f]) => `${m}: ${columns.map((c) => `${c.label} ${pct(f(summaries[c.id]))}`).join(', ')}`).join('; ');
+  return (
+    <svg role="img" aria-label={`Batch results chart. ${description}`} width={width + left + 50} height={metrics.length * groupH} className="batch-chart">
+      {metrics.map(([m, f], gi) => (
+        <g key={m} transform={`translate(0 ${gi * groupH})`}>
+          <text x={0} y={barH}>{m}</text>
+          {columns.map((c, ci) => {
+            const v = f(summaries[c.id]);
+            return (
+              <g key={c.id}>
+                <rect x={left} y={ci * barH} width={Math.max(1, v * width)} height={barH - 2} className={`bar bar-${ci}`} />
+                <text x={left + Math.max(1, v * width) + 4} y={ci * barH + barH - 3} fontSize={10}>{`${c.label} ${pct(v)}`}</text>
+              </g>
+            );
+          })}
+        </g>
+      ))}
+    </svg>
+  );
+}
+
+export function BatchPanel(props: {
+  batch: BatchState | null;
+  validationCount: number;
+  canRun: boolean;
+  busy: boolean;
+  onRun: () => void;
+  onCancel: () => void;
+  verdictOf: (key: string) => Verdict | null;
+  onMark: (key: string, v: Verdict | null, row: { prompt: BatchState['rows'][number]['prompt']; base: string; tuned: string }) => void;
+}) {
+  const { batch } = props;
+  const tunedId = batch?.columns.find((c) => c.id !== 'base')?.id;
+  const canMark = !!tunedId && batch?.columns.some((c) => c.id === 'base');
+  return (
+    <section className="panel" aria-labelledby="batch-heading">
+      <h3 id="batch-heading">Batch evaluation</h3>
+      <p>
+        Runs every column over the {props.validationCount} validation examples with the sampling settings above (greedy is what the
+        command line&apos;s <code>eval</code> uses): each answers the conversation up to its last assistant turn.
+      </p>
+      <button type="button" disabled={!props.canRun || props.busy || props.validationCount === 0} onClick={props.onRun}>Evaluate the validation split</button>
+      {batch?.running ? <button type="button" onClick={props.onCancel}>Stop evaluation</button> : null}
+      {batch ? <ProgressBar label="Batch evaluation" fraction={batch.total ? batch.done / batch.total : 1} /> : null}
+      {batch ? <p role="status" aria-label="Batch status">{batch.running ? `Evaluating: ${batch.done} of ${batch.total}` : `Done: ${batch.done} of ${batch.total} examples`}{batch.error ? ` — stopped: ${batch.error}` : ''}</p> : null}
+      {batch && !batch.running && batch.rows.length > 0 ? (
+        <>
+          <table aria-label="Batch results">
+            <thead>
+              <tr><th scope="col">Model</th><th scope="col">Examples</th><th scope="col">Exact match</th><th scope="col">ROUGE-L</th><th scope="col">Average length (tokens)</th><th scope="col">Clean stops</th><th scope="col">Tokens/s</th></tr>
+            </thead>
+            <tbody>
+              {batch.columns.map((c) => {
+                const s = batch.summaries[c.id];
+                return (
+                  <tr key={c.id}>
+                    <th scope="row">{c.label}</th>
+                    <td>{s.examples}</td>
+                    <td data-value={s.exactMatch}>{pct(s.exactMatch)}</td>
+                    <td data-value={s.rougeL}>{s.rougeL.toFixed(4)}</td>
+                    <td data-value={s.averageLength}>{s.averageLength.toFixed(2)}</td>
+                    <td data-value={s.cleanStopRate}>{pct(s.cleanStopRate)}</td>
+                    <td>{s.tokensPerSecond === null ? '—' : s.tokensPerSecond.toFixed(1)}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+          <RateChart columns={batch.columns} summaries={batch.summaries} />
+          <div className="toolbar" role="toolbar" aria-label="Batch downloads">
+            <button type="button" onClick={() => download('evaluation.csv', evalCsv(batch.columns.map((c) => c.id), batch.rows), 'text/csv')}>Download results as CSV</button>
+            <button type="button" onClick={() => download('evaluation.jsonl', evalJsonl(batch.columns.map((c) => c.id), batch.rows), 'application/jsonl')}>Download results as JSONL</button>
+          </div>
+          <table aria-label="Batch answers">
+            <thead>
+              <tr>
+                <th scope="col">#</th><th scope="col">Prompt</th><th scope="col">Reference</th>
+                {batch.columns.map((c) => <th key={c.id} scope="col">{c.label}</th>)}
+                {canMark ? <th scope="col">Better answer</th> : null}
+              </tr>
+            </thead>
+            <tbody>
+              {batch.rows.map((r) => {
+                const key = `batch:${r.index}:${promptText(r.prompt)}`;
+                return (
+                  <tr key={r.index}>
+                    <td>{r.index + 1}</td>
+                    <td>{promptText(r.prompt)}</td>
+                    <td>{r.reference}</td>
+                    {batch.columns.map((c) => <td key={c.id}>{r.outputs[c.id]?.text}</td>)}
+                    {canMark ? (
+                      <td>
+                        <select
+                          aria-label={`Better answer for example ${r.index + 1}`}
+                          value={props.verdictOf(key) ?? ''}
+                          onChange={(e) => props.onMark(key, VERDICTS.find((v) => v === e.target.value) ?? null, { prompt: r.prompt, base: r.outputs.base.text, tuned: r.outputs[tunedId!].text })}
+                        >
+                          <option value="">—</option>
+                          <option value="base">Base</option>
+                          <option value="tuned">Tuned</option>
+                          <option value="tie">Tie</option>
+                        </select>
+                      </td>
+                    ) : null}
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </>
+      ) : null}
+    </section>
+  );
+}

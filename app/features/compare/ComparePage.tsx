@@ -1,0 +1,194 @@
+// The Compare screen: pick a dataset row (validation rows first) or type a prompt, and the base model and each
+// chosen run (last or best checkpoint) answer in turn, streaming, with the same sampling settings and seed,
+// beside the reference answer; each tuned answer shows its word differences from the base answer, with
+// tokens/s and length. Mark which answer is better (base, tuned, tie): the tally is a win rate and the marked
+// pairs download as preference JSONL. Below, the batch evaluation over the validation split.
+import { useEffect, useMemo, useState } from 'react';
+import { download } from '../../components/download';
+import { useStudio } from '../../store';
+import { appEngineStore, useEngine } from '../../engine/store';
+import { preferenceJsonl, promptText } from '../../../src/eval/export';
+import { answerLength, promptAndReference, winRate, type Verdict } from '../../../src/eval/metrics';
+import { AnswerDiff } from './AnswerDiff';
+import { BatchPanel } from './BatchPanel';
+import { SamplingControls } from './SamplingControls';
+import { compareStore, useCompare, type Column } from './store';
+
+const store = () => compareStore(() => appEngineStore().getState().engine);
+
+const FINISH: Record<string, string> = { 'stop-token': 'stopped at end of turn', 'stop-string': 'stopped at a stop string', length: 'hit max new tokens' };
+
+export function ComparePage() {
+  const s = store();
+  const model = useEngine((e) => e.model);
+  const runs = useEngine((e) => e.runs);
+  const refreshRuns = useEngine((e) => e.refreshRuns);
+  const records = useStudio((st) => st.records);
+  const sampling = useCompare(s, (x) => x.sampling);
+  const columns = useCompare(s, (x) => x.columns);
+  const current = useCompare(s, (x) => x.current);
+  const answers = useCompare(s, (x) => x.answers);
+  const generating = useCompare(s, (x) => x.generating);
+  const marks = useCompare(s, (x) => x.marks);
+  const batch = useCompare(s, (x) => x.batch);
+  const [typed, setTyped] = useState('');
+  const [pick, setPick] = useState('');
+
+  useEffect(() => { void refreshRuns(); }, [refreshRuns]);
+
+  const runOptions = useMemo(() => runs.flatMap((r) => (['last', 'best'] as const)
+    .filter((k) => r.checkpoints[k] !== null)
+    .map((k): Column => ({ id: `${r.id}:${k}`, label: `${r.name} (${k})`, adapter: { kind: 'run', runId: r.id, checkpoint: k } }))), [runs]);
+
+  // With only the base column, add the newest run's last checkpoint as the tuned column.
+  useEffect(() => {
+    const st = s.getState();
+    if (st.columns.length === 1 && runOptions.length > 0) {
+      const newest = [...runs].sort((a, b) => b.updatedAt - a.updatedAt).find((r) => r.checkpoints.last !== null);
+      const opt = newest && runOptions.find((o) => o.id === `${newest.id}:last`);
+      if (opt) st.addColumn(opt);
+    }
+  }, [runOptions, runs, s]);
+
+  const rows = useMemo(() => {
+    const usable = records.filter((r) => !r.flagged && promptAndReference(r.messages) !== null);
+    return [...usable.filter((r) => r.split === 'validation'), ...usable.filter((r) => r.split !== 'validation')];
+  }, [records]);
+  const validation = useMemo(() => rows.filter((r) => r.split === 'validation'), [rows]);
+
+  const busy = generating || !!batch?.running;
+  const tuned = columns.find((c) => c.id !== 'base');
+  const base = columns.find((c) => c.id === 'base');
+  const tally = winRate(Object.values(marks).map((m) => m.verdict));
+  const currentVerdict = current ? marks[current.key]?.verdict ?? null : null;
+  const canMark = !!current && !!tuned && !!base && !generating && answers[base.id]?.done && answers[tuned.id]?.done;
+
+  const markCurrent = (v: Verdict) => {
+    if (!current || !tuned || !base) return;
+    s.getState().mark(current.key, v, { prompt: current.prompt, base: answers[base.id].text, tuned: answers[tuned.id].text });
+  };
+
+  return (
+    <div className="compare">
+      <h2>Compare</h2>
+      {!model ? <p role="note">Load a model on the Train tab first; the base model and every run of it answer here.</p> : null}
+      <SamplingControls value={sampling} onChange={(p) => s.getState().setSampling(p)} disabled={busy} />
+
+      <section className="panel" aria-labelledby="columns-heading">
+        <h3 id="columns-heading">Models</h3>
+        <ul aria-label="Answering models">
+          {columns.map((c) => (
+            <li key={c.id}>
+              {c.label}
+              {c.id !== 'base' ? <button type="button" disabled={busy} onClick={() => s.getState().removeColumn(c.id)} aria-label={`Remove ${c.label}`}>×</button> : null}
+            </li>
+          ))}
+        </ul>
+        <label>
+          Add a model
+          <select value={pick} disabled={busy} onChange={(e) => setPick(e.target.value)}>
+            <option value="">Choose a run…</option>
+            {!base ? <option value="base">Base</option> : null}
+            {runOptions.filter((o) => !columns.some((c) => c.id === o.id)).map((o) => <option key={o.id} value={o.id}>{o.label}</option>)}
+          </select>
+        </label>
+        <button
+          type="button" disabled={busy || !pick}
+          onClick={() => {
+            const c = pick === 'base' ? { id: 'base', label: 'Base', adapter: { kind: 'base' as const } } : runOptions.find((o) => o.id === pick);
+            if (c) s.getState().setColumns(c.id === 'base' ? [c, ...columns] : [...columns, c]);
+            setPick('');
+          }}
+        >
+          Add
+        </button>
+      </section>
+
+      <section className="panel" aria-labelledby="prompt-heading">
+        <h3 id="prompt-heading">Prompt</h3>
+        <form onSubmit={(e) => { e.preventDefault(); if (typed.trim()) void s.getState().ask({ key: `typed:${typed}`, prompt: sampling.chatTemplate ? { kind: 'chat', messages: [{ role: 'user', content: typed }] } : { kind: 'raw', text: typed }, reference: null }); }}>
+          <label>
+            Your prompt
+            <textarea rows={3} value={typed} onChange={(e) => setTyped(e.target.value)} />
+          </label>
+          <button type="submit" disabled={!model || busy || !typed.trim()}>Generate</button>
+        </form>
+        <details open>
+          <summary>Dataset rows ({validation.length} validation, {rows.length - validation.length} train)</summary>
+          <ul aria-label="Dataset prompts" className="prompt-list">
+            {rows.slice(0, 200).map((r) => {
+              const pr = promptAndReference(r.messages)!;
+              const text = promptText({ kind: 'chat', messages: pr.prompt });
+              return (
+                <li key={r.id}>
+                  <button
+                    type="button" disabled={!model || busy} aria-label={`Compare on: ${text}`}
+                    onClick={() => void s.getState().ask({ key: `row:${r.id}:${r.rev}`, prompt: { kind: 'chat', messages: pr.prompt }, reference: pr.reference })}
+                  >
+                    <span className="split-tag">{r.split === 'validation' ? 'val' : 'train'}</span> {text}
+                  </button>
+                </li>
+              );
+            })}
+          </ul>
+        </details>
+      </section>
+
+      {current ? (
+        <section className="panel answers" aria-labelledby="answers-heading">
+          <h3 id="answers-heading">Answers to: {promptText(current.prompt)}</h3>
+          <div className="answer-grid">
+            {current.reference !== null ? (
+              <article aria-label="Reference answer" className="answer">
+                <h4>Reference</h4>
+                <p className="answer-text">{current.reference}</p>
+              </article>
+            ) : null}
+            {columns.map((c) => {
+              const a = answers[c.id];
+              if (!a) return null;
+              const against = c.id !== 'base' && base && answers[base.id]?.done ? answers[base.id].text : null;
+              return (
+                <article key={c.id} aria-label={`Answer from ${c.label}`} className="answer" aria-busy={!a.done}>
+                  <h4>{c.label}</h4>
+                  <p className="answer-text" aria-live="polite" data-testid={`answer-${c.id}`}><AnswerDiff text={a.text} against={against} /></p>
+                  <p className="answer-stats" aria-label={`Statistics for ${c.label}`}>
+                    {a.error ? `Failed: ${a.error}` : `${answerLength(a)} tokens · ${(a.tokensPerSecond ?? 0).toFixed(1)} tokens/s${a.done && a.finishReason ? ` · ${FINISH[a.finishReason]}` : a.done ? '' : ' · generating…'}`}
+                  </p>
+                </article>
+              );
+            })}
+          </div>
+          {tuned && base ? (
+            <div role="group" aria-label="Which answer is better?">
+              <span>Better answer ({base.label} vs {tuned.label}):</span>
+              {(['base', 'tuned', 'tie'] as const).map((v) => (
+                <button key={v} type="button" aria-pressed={currentVerdict === v} disabled={!canMark} onClick={() => markCurrent(v)}>
+                  {v === 'base' ? 'Base is better' : v === 'tuned' ? 'Tuned is better' : 'Tie'}
+                </button>
+              ))}
+            </div>
+          ) : null}
+        </section>
+      ) : null}
+
+      <section className="panel" aria-labelledby="prefs-heading">
+        <h3 id="prefs-heading">Preferences</h3>
+        <p role="status" aria-label="Win rate">
+          {tally.total === 0 ? 'No answers marked yet.' : `Tuned wins ${tally.tuned}, base wins ${tally.base}, ties ${tally.tie}: win rate ${(100 * tally.winRate!).toFixed(1)}% of ${tally.total}`}
+        </p>
+        <button type="button" disabled={tally.base + tally.tuned === 0} onClick={() => download('preferences.jsonl', preferenceJsonl(Object.values(marks)), 'application/jsonl')}>
+          Download preferences as JSONL
+        </button>
+      </section>
+
+      <BatchPanel
+        batch={batch} validationCount={validation.length} canRun={!!model} busy={busy}
+        onRun={() => void s.getState().runBatch(validation)}
+        onCancel={() => s.getState().cancelBatch()}
+        verdictOf={(k) => marks[k]?.verdict ?? null}
+        onMark={(k, v, row) => s.getState().mark(k, v, row)}
+      />
+    </div>
+  );
+}

@@ -1,0 +1,175 @@
+// The Compare screen's state, as one zustand store that outlives the tab (switching to Train and back keeps the
+// answers, the marks and a finished batch): sampling settings, the columns (base, runs), the current prompt
+// and its answers, per-prompt verdicts, and the batch evaluation.
+//
+// Generation goes through the Engine (app/engine/store.ts's engine); calls are made one after another, never
+// in parallel, because base and every adapter share one resident model in the worker.
+// Not here: scoring (src/eval/metrics.ts), files (src/eval/export.ts), rendering (the components).
+import { useStore } from 'zustand';
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { ChatMessage } from '../../../src/data/types';
+import type { SamplingOptions } from '../../../src/generate/sampler';
+import { promptAndReference, summarize, type EvalSummary, type Generation, type Verdict } from '../../../src/eval/metrics';
+import type { EvalPrompt, EvalRow, PreferenceMark } from '../../../src/eval/export';
+import type { AdapterChoice, Engine, GenerateArgs } from '../../../workers/protocol-engine';
+
+export interface Sampling extends SamplingOptions { maxNewTokens: number; stopStrings: string[]; chatTemplate: boolean }
+
+export const DEFAULT_SAMPLING: Sampling = {
+  temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 0, maxNewTokens: 32, stopStrings: [], chatTemplate: true,
+};
+
+/** One answering model: a label for the user and what the engine loads. */
+export interface Column { id: string; label: string; adapter: AdapterChoice }
+
+export const BASE_COLUMN: Column = { id: 'base', label: 'Base', adapter: { kind: 'base' } };
+
+export interface Answer extends Generation { done: boolean; error: string | null }
+
+/** The prompt on screen: from a dataset row (with its reference) or typed. */
+export interface CurrentPrompt { key: string; prompt: EvalPrompt; reference: string | null }
+
+export interface BatchState {
+  total: number;
+  done: number;
+  running: boolean;
+  columns: Column[];
+  rows: EvalRow[];
+  summaries: Record<string, EvalSummary>;
+  error: string | null;
+}
+
+export interface CompareState {
+  sampling: Sampling;
+  columns: Column[];
+  current: CurrentPrompt | null;
+  answers: Record<string, Answer>;
+  generating: boolean;
+  /** Verdicts keyed by prompt key; base vs the first tuned column. */
+  marks: Record<string, PreferenceMark>;
+  batch: BatchState | null;
+  error: string | null;
+}
+
+export interface CompareActions {
+  setSampling(patch: Partial<Sampling>): void;
+  addColumn(c: Column): void;
+  removeColumn(id: string): void;
+  setColumns(cs: Column[]): void;
+  /** Answers `prompt` with every column in turn, streaming into `answers`. */
+  ask(p: CurrentPrompt): Promise<void>;
+  mark(key: string, verdict: Verdict | null, answers?: { prompt: EvalPrompt; base: string; tuned: string }): void;
+  /** Runs every column over `records` (prompt up to the last assistant turn, its content as reference). */
+  runBatch(records: { messages: ChatMessage[] }[]): Promise<void>;
+  cancelBatch(): void;
+  dismissError(): void;
+}
+
+export type CompareStore = StoreApi<CompareState & CompareActions>;
+
+const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** The prompt sent to the engine: a chat, or with the template off, the raw text of the last user turn. */
+export function enginePrompt(p: EvalPrompt, chatTemplate: boolean): GenerateArgs['prompt'] {
+  if (p.kind === 'raw') return p;
+  if (chatTemplate) return { kind: 'chat', messages: p.messages };
+  return { kind: 'raw', text: p.messages.filter((m) => m.role === 'user').at(-1)?.content ?? '' };
+}
+
+function engineSampling(s: Sampling): GenerateArgs['sampling'] {
+  return { temperature: s.temperature, topK: s.topK, topP: s.topP, repetitionPenalty: s.repetitionPenalty, seed: s.seed, maxNewTokens: s.maxNewTokens, stopStrings: s.stopStrings };
+}
+
+export function createCompareStore(engine: () => Engine): CompareStore {
+  let cancelled = false;
+  return createStore<CompareState & CompareActions>()((set, get) => ({
+    sampling: DEFAULT_SAMPLING,
+    columns: [BASE_COLUMN],
+    current: null,
+    answers: {},
+    generating: false,
+    marks: {},
+    batch: null,
+    error: null,
+
+    setSampling: (patch) => set({ sampling: { ...get().sampling, ...patch } }),
+    addColumn: (c) => { if (!get().columns.some((x) => x.id === c.id)) set({ columns: [...get().columns, c] }); },
+    removeColumn: (id) => set({ columns: get().columns.filter((c) => c.id !== id) }),
+    setColumns: (cs) => set({ columns: cs }),
+
+    ask: async (p) => {
+      if (get().generating || get().batch?.running) return;
+      const { columns, sampling } = get();
+      const empty: Answer = { text: '', tokens: [], finishReason: null, tokensPerSecond: 0, done: false, error: null };
+      set({ current: p, generating: true, error: null, answers: Object.fromEntries(columns.map((c) => [c.id, empty])) });
+      for (const c of columns) {
+        const put = (a: Partial<Answer>) => set({ answers: { ...get().answers, [c.id]: { ...get().answers[c.id], ...a } } });
+        const t0 = performance.now();
+        const tokens: number[] = [];
+        try {
+          const r = await engine().generate({ adapter: c.adapter, prompt: enginePrompt(p.prompt, sampling.chatTemplate), sampling: engineSampling(sampling) }, (e) => {
+            if (e.type !== 'token') return;
+            tokens.push(e.token);
+            put({ text: e.text, tokens: [...tokens], tokensPerSecond: tokens.length / Math.max(1e-3, (performance.now() - t0) / 1000) });
+          });
+          put({ ...r, done: true });
+        } catch (e) {
+          put({ done: true, error: messageOf(e) });
+        }
+      }
+      set({ generating: false });
+    },
+
+    mark: (key, verdict, answers) => {
+      const marks = { ...get().marks };
+      if (verdict === null) delete marks[key];
+      else {
+        const prev = marks[key];
+        const a = answers ?? prev;
+        if (!a) return;
+        marks[key] = { prompt: a.prompt, base: a.base, tuned: a.tuned, verdict };
+      }
+      set({ marks });
+    },
+
+    runBatch: async (records) => {
+      if (get().generating || get().batch?.running) return;
+      cancelled = false;
+      const { columns, sampling } = get();
+      const items = records.map((r) => promptAndReference(r.messages)).filter((x) => x !== null);
+      const batch: BatchState = { total: items.length, done: 0, running: true, columns, rows: [], summaries: {}, error: null };
+      set({ batch });
+      const rows: EvalRow[] = [];
+      try {
+        for (let i = 0; i < items.length && !cancelled; i++) {
+          const prompt: EvalPrompt = { kind: 'chat', messages: items[i].prompt };
+          const outputs: Record<string, Generation> = {};
+          for (const c of columns) {
+            const r = await engine().generate({ adapter: c.adapter, prompt: enginePrompt(prompt, sampling.chatTemplate), sampling: engineSampling(sampling) });
+            outputs[c.id] = { text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokensPerSecond };
+          }
+          rows.push({ index: i, prompt, reference: items[i].reference, outputs });
+          set({ batch: { ...get().batch!, done: i + 1, rows: [...rows] } });
+        }
+      } catch (e) {
+        set({ batch: { ...get().batch!, error: messageOf(e) } });
+      }
+      const summaries = Object.fromEntries(columns.map((c) => [c.id, summarize(rows.map((r) => ({ output: r.outputs[c.id], reference: r.reference })))]));
+      set({ batch: { ...get().batch!, running: false, summaries } });
+    },
+
+    cancelBatch: () => { cancelled = true; },
+    dismissError: () => set({ error: null }),
+  }));
+}
+
+let shared: CompareStore | null = null;
+
+export function compareStore(engine: () => Engine): CompareStore {
+  shared ??= createCompareStore(engine);
+  return shared;
+}
+
+export function useCompare<T>(store: CompareStore, selector: (s: CompareState & CompareActions) => T): T {
+  return useStore(store, selector);
+}

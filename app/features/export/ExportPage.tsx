@@ -1,0 +1,108 @@
+// The Export tab: pick a run and checkpoint, download its PEFT adapter as a zip with a model card, or the
+// training kit (dataset + TRL and Axolotl configs) that repeats the run elsewhere. Every file is built whole
+// before the download starts: a failure shows a message and writes nothing. Formats that need the model's
+// weights in the engine (merged, GGUF, ONNX) are listed as not available here yet.
+import { useEffect, useMemo, useState } from 'react';
+import { Alert } from '../../components/Alert';
+import { download } from '../../components/download';
+import { useStudio } from '../../store';
+import { appEngineStore, useEngine } from '../../engine/store';
+import type { CheckpointKind } from '../../../src/storage/runs';
+import { adapterZip, trainingKitZip } from './build';
+
+const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+export function ExportPage() {
+  const runs = useEngine((e) => e.runs);
+  const model = useEngine((e) => e.model);
+  const refreshRuns = useEngine((e) => e.refreshRuns);
+  const exportAdapter = useEngine((e) => e.exportAdapter);
+  const engineError = useEngine((e) => e.error);
+  const dismissEngineError = useEngine((e) => e.dismissError);
+  const records = useStudio((s) => s.records);
+  const [runId, setRunId] = useState('');
+  const [checkpoint, setCheckpoint] = useState<CheckpointKind>('last');
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+
+  useEffect(() => { void refreshRuns(); }, [refreshRuns]);
+  const exportable = useMemo(() => runs.filter((r) => r.checkpoints.last !== null || r.checkpoints.best !== null), [runs]);
+  const run = exportable.find((r) => r.id === runId) ?? exportable[0] ?? null;
+  const hasCheckpoint = run !== null && run.checkpoints[checkpoint] !== null;
+
+  const perform = async (label: string, make: () => Promise<{ name: string; bytes: Uint8Array }>) => {
+    setBusy(label); setError(null); setDone(null);
+    try {
+      const { name, bytes } = await make();
+      download(name, bytes.slice(), 'application/zip');
+      setDone(`Downloaded ${name} (${(bytes.length / 1024).toFixed(1)} KiB).`);
+    } catch (e) {
+      setError(`${label} failed, nothing was saved: ${messageOf(e)}`);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const peft = () => perform('PEFT adapter export', async () => {
+    if (!run) throw new Error('no run chosen');
+    if (!model) throw new Error('load the run\'s base model on the Train tab first (the adapter is read from the engine)');
+    if (model.fingerprint !== run.model.fingerprint) throw new Error(`this run was trained on ${run.model.name}; load that model first`);
+    dismissEngineError();
+    const files = await exportAdapter(run.id, checkpoint);
+    if (!files) {
+      const why = appEngineStore().getState().error;
+      dismissEngineError();
+      throw new Error(why ?? 'the engine could not export the adapter');
+    }
+    return adapterZip(run, files);
+  });
+
+  const kit = () => perform('Training kit export', async () => {
+    if (!run) throw new Error('no run chosen');
+    const train = records.filter((r) => !r.flagged && r.split === 'train');
+    return trainingKitZip(run, train);
+  });
+
+  return (
+    <div className="export">
+      <h2>Export</h2>
+      {exportable.length === 0 ? <p role="note">No run with a checkpoint yet: train one on the Train tab.</p> : (
+        <fieldset className="panel" aria-label="What to export">
+          <label>
+            Run
+            <select value={run?.id ?? ''} onChange={(e) => setRunId(e.target.value)} disabled={busy !== null}>
+              {exportable.map((r) => <option key={r.id} value={r.id}>{r.name} ({r.status})</option>)}
+            </select>
+          </label>
+          <label>
+            Checkpoint
+            <select value={checkpoint} onChange={(e) => setCheckpoint(e.target.value === 'best' ? 'best' : 'last')} disabled={busy !== null}>
+              <option value="last">Last{run?.checkpoints.last != null ? ` (step ${run.checkpoints.last})` : ' (none)'}</option>
+              <option value="best">Best validation loss{run?.checkpoints.best != null ? ` (step ${run.checkpoints.best})` : ' (none)'}</option>
+            </select>
+          </label>
+        </fieldset>
+      )}
+      <section className="panel" aria-labelledby="export-formats">
+        <h3 id="export-formats">Formats</h3>
+        <ul className="export-list">
+          <li>
+            <button type="button" disabled={!run || !hasCheckpoint || busy !== null} onClick={() => void peft()}>Download PEFT adapter (zip)</button>
+            <span> adapter_model.safetensors + adapter_config.json + README model card, as Hugging Face PEFT loads them.</span>
+          </li>
+          <li>
+            <button type="button" disabled={!run || busy !== null || records.length === 0} onClick={() => void kit()}>Download training kit for TRL and Axolotl (zip)</button>
+            <span> the open dataset&apos;s train split as messages JSONL, a TRL SFTTrainer script and an Axolotl config with this run&apos;s settings.</span>
+          </li>
+          <li><button type="button" disabled>Merged model</button><span> (not available in the app yet: needs the engine&apos;s export call)</span></li>
+          <li><button type="button" disabled>GGUF LoRA adapter for llama.cpp</button><span> (not available in the app yet)</span></li>
+          <li><button type="button" disabled>ONNX for transformers.js</button><span> (not available in the app yet)</span></li>
+        </ul>
+      </section>
+      {busy ? <p role="status" aria-label="Export status">{busy}…</p> : done ? <p role="status" aria-label="Export status">{done}</p> : null}
+      {error ? <Alert message={error} onDismiss={() => setError(null)} /> : null}
+      {engineError && !error ? <Alert message={engineError} onDismiss={dismissEngineError} /> : null}
+    </div>
+  );
+}
