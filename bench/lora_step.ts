@@ -6,6 +6,7 @@ import type { Gpu } from '../src/gpu/runtime';
 import { initWeights, tinyConfig } from '../src/model/init';
 import { Transformer } from '../src/model/transformer';
 import { DEFAULT_TRAIN, Trainer } from '../src/train/trainer';
+import loraBench from './lora_step.json';
 
 export interface LoraStepResult {
   /** The model and batch geometry measured. */
@@ -16,11 +17,8 @@ export interface LoraStepResult {
   stepMs: number[];
 }
 
-/** The fixed model and batch, shared with scripts/bench_lora_torch.py (keep them equal). */
-export const LORA_BENCH = {
-  hiddenSize: 128, intermediateSize: 352, numLayers: 4, numHeads: 4, numKvHeads: 2, headDim: 32, vocabSize: 2048,
-  batch: 4, seqLen: 64, rank: 8, alpha: 16, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'], warmup: 2, timed: 5,
-} as const;
+/** The fixed model and batch, read by scripts/bench.mjs for the PyTorch peer too. */
+export const LORA_BENCH = loraBench;
 
 export async function benchLoraStep(gpu: Gpu): Promise<LoraStepResult | null> {
   const b = LORA_BENCH;

@@ -9,7 +9,7 @@
 //  - `loraStep` is filled by bench/lora_step.ts (forward + backward tokens/s of a LoRA step); pending until then.
 // Progress goes to stderr; stdout is the JSON alone. Options: --quick (small shapes, few rounds).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -153,6 +153,19 @@ async function main() {
     await browser.close();
     await server.close();
     rmSync(profile, { recursive: true, force: true });
+  }
+
+  if (result.loraStep?.tokensPerSecond) {
+    log('loraStep torch');
+    const cfg = JSON.parse(readFileSync(join(root, 'bench/lora_step.json'), 'utf8'));
+    const r = spawnSync('/usr/bin/python3', [join(root, 'scripts/bench_lora_torch.py'), JSON.stringify(cfg)], { encoding: 'utf8' });
+    if (r.status === 0) {
+      const t = JSON.parse(r.stdout.trim().split('\n').at(-1));
+      result.loraStep.torchCpu = t;
+      result.loraStep.ratioVsTorchCpu = +(result.loraStep.tokensPerSecond / t.tokensPerSecond).toFixed(3);
+    } else {
+      result.loraStep.torchCpu = { error: (r.stderr || 'python failed').trim().split('\n').at(-1) };
+    }
   }
 
   log('torch');
