@@ -6,7 +6,7 @@
 // Contract:
 //  - Supported model_type: llama, mistral, qwen2 (architecture 'llama') and gpt2. Anything else fails with
 //    "unsupported architecture X". Config features that would change the maths but that ModelConfig cannot
-//    express (rope_scaling other than none/default, hidden_act other than silu/GELU-tanh, a Llama o_proj bias
+//    express (rope_scaling other than none/default/linear/llama3, hidden_act other than silu/GELU-tanh, a Llama o_proj bias
 //    without MLP bias) fail too, rather than load a model that computes something else. Sliding-window
 //    attention (Mistral, Qwen2) is ignored: it only matters past the window (4096+ tokens).
 //  - Every tensor the architecture needs is present with the shape the config implies, or loading fails
@@ -14,7 +14,7 @@
 //    non-parameter buffers (attn.bias, attn.masked_bias) are dropped. Extra tensors are kept.
 //  - A failure throws before anything is returned: nothing half-loaded is handed out.
 // Not here: GPU upload (src/model), downloads and caching (later: they produce a ModelFiles).
-import type { ModelConfig } from '../model/config';
+import type { ModelConfig, RopeScaling } from '../model/config';
 import { ChatTemplate } from '../tokenize/chat';
 import { loadTokenizer, type Tokenizer } from '../tokenize/tokenizer';
 import { missingFile, type ModelFiles } from './model-files';
@@ -87,9 +87,7 @@ export function configFromHf(json: unknown, fileName = 'config.json'): ModelConf
   if (!LLAMA_TYPES.has(modelType)) throw new Error(`${fileName}: unsupported architecture ${modelType} (supported: llama, mistral, qwen2, gpt2)`);
   const act = c.hidden_act ?? 'silu';
   if (act !== 'silu') throw new Error(`${fileName}: hidden_act ${JSON.stringify(act)} is not supported (only silu)`);
-  const scaling = c.rope_scaling as { rope_type?: string; type?: string } | null | undefined;
-  const scalingType = scaling ? (scaling.rope_type ?? scaling.type) : null;
-  if (scalingType && scalingType !== 'default') throw new Error(`${fileName}: rope_scaling type ${scalingType} is not supported`);
+  const ropeScaling = ropeScalingFromHf(c.rope_scaling, fileName);
   const hiddenSize = int('hidden_size'), numHeads = int('num_attention_heads');
   const numKvHeads = int('num_key_value_heads', numHeads);
   if (numHeads % numKvHeads !== 0) throw new Error(`${fileName}: num_attention_heads ${numHeads} is not a multiple of num_key_value_heads ${numKvHeads}`);
@@ -104,12 +102,30 @@ export function configFromHf(json: unknown, fileName = 'config.json'): ModelConf
     numLayers: int('num_hidden_layers'), numHeads, numKvHeads,
     headDim: c.head_dim == null ? hiddenSize / numHeads : int('head_dim'),
     maxPositions: int('max_position_embeddings', 2048), normEps: num('rms_norm_eps', 1e-6),
-    ropeTheta: num('rope_theta', 10000),
+    ropeTheta: num('rope_theta', 10000), ropeScaling,
     attentionBias: modelType === 'qwen2' || llamaAttnBias, mlpBias,
     // transformers' LlamaConfig/MistralConfig/Qwen2Config default to untied embeddings.
     tieWordEmbeddings: c.tie_word_embeddings === true,
     bosTokenId: tokenId('bos_token_id'), eosTokenId: eos,
   };
+}
+
+/** config.json's rope_scaling → RopeScaling: none/default, linear and llama3; others are refused. */
+function ropeScalingFromHf(value: unknown, fileName: string): RopeScaling | null {
+  if (value == null) return null;
+  const s = value as Record<string, unknown>;
+  const type = (s.rope_type ?? s.type) as string | undefined;
+  const n = (key: string, fallback?: number): number => {
+    const v = s[key] ?? fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`${fileName}: rope_scaling.${key} must be a positive number`);
+    return v;
+  };
+  if (!type || type === 'default') return null;
+  if (type === 'linear') return { type, factor: n('factor') };
+  if (type === 'llama3') {
+    return { type, factor: n('factor'), lowFreqFactor: n('low_freq_factor'), highFreqFactor: n('high_freq_factor'), originalMaxPositions: n('original_max_position_embeddings') };
+  }
+  throw new Error(`${fileName}: rope_scaling type ${type} is not supported (supported: linear, llama3)`);
 }
 
 /** Every parameter tensor the architecture needs, with the shape the config implies. */

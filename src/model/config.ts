@@ -6,6 +6,12 @@
 
 export type Architecture = 'llama' | 'gpt2';
 
+/** RoPE frequency scaling as transformers' rope_scaling: 'linear' divides every frequency by factor;
+ *  'llama3' (Llama 3.1/3.2) divides low frequencies by factor, keeps high ones, and blends in between. */
+export type RopeScaling =
+  | { type: 'linear'; factor: number }
+  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
+
 export interface ModelConfig {
   architecture: Architecture;
   /** HF `model_type` (llama, mistral, qwen2, gpt2, ...), kept for export. */
@@ -21,6 +27,8 @@ export interface ModelConfig {
   normEps: number;
   /** RoPE base (llama family only). */
   ropeTheta: number;
+  /** RoPE scaling (llama family only); absent or null for none. */
+  ropeScaling?: RopeScaling | null;
   /** q/k/v projections carry a bias (Qwen2). GPT-2 always has biases. */
   attentionBias: boolean;
   /** o_proj and MLP projections carry a bias (some llama variants; false for Llama/Qwen2). */

@@ -255,7 +255,7 @@ export class Transformer {
 
   private ropeDims(B: number, T: number, nHeads: number, pastLen: number): RopeDims {
     const c = this.config;
-    return { B, T, nHeads, D: c.headDim, theta: c.ropeTheta, posOffset: pastLen };
+    return { B, T, nHeads, D: c.headDim, theta: c.ropeTheta, posOffset: pastLen, scaling: c.ropeScaling ?? null };
   }
 
   /** Appends k/v rows [B, T, Hkv*D] into the cache at `pastLen`. */

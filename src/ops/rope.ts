@@ -9,19 +9,36 @@
 // by -angle (a rotation's transpose) and needs nothing saved from forward.
 // Not here: partial rotary dims, NTK/YaRN/llama3 frequency scaling (they would only change inv_freq).
 import type { Gpu, Tensor } from '../gpu/runtime';
+import type { RopeScaling } from '../model/config';
 import { elementwiseGrid } from './grid';
 import ropeWgsl from './rope.wgsl?raw';
 
-export interface RopeDims { B: number; T: number; nHeads: number; D: number; theta: number; posOffset?: number }
+export interface RopeDims { B: number; T: number; nHeads: number; D: number; theta: number; posOffset?: number; scaling?: RopeScaling | null }
 
 const WG = 256;
 
-/** inv_freq[i] = 1 / theta^(2i/D) rounded to f32 step by step, as HF's `_compute_default_rope_parameters`. */
-export function ropeInvFreq(D: number, theta: number): Float32Array {
+/**
+ * inv_freq[i] = 1 / theta^(2i/D) rounded to f32 step by step, as HF's `_compute_default_rope_parameters`,
+ * then scaled as `_compute_linear_scaling_rope_parameters` / `_compute_llama3_parameters` do.
+ */
+export function ropeInvFreq(D: number, theta: number, scaling: RopeScaling | null = null): Float32Array {
   const f = new Float32Array(D / 2);
   for (let i = 0; i < D / 2; i++) {
     const exponent = Math.fround((2 * i) / D);   // torch.arange(0, D, 2).float() / D
     f[i] = Math.fround(1 / Math.fround(Math.pow(theta, exponent)));
+  }
+  if (scaling?.type === 'linear') for (let i = 0; i < f.length; i++) f[i] = Math.fround(f[i] / scaling.factor);
+  if (scaling?.type === 'llama3') {
+    const { factor, lowFreqFactor, highFreqFactor, originalMaxPositions: old } = scaling;
+    const lowWavelen = old / lowFreqFactor, highWavelen = old / highFreqFactor;
+    for (let i = 0; i < f.length; i++) {
+      const wavelen = (2 * Math.PI) / f[i];
+      if (wavelen > lowWavelen) f[i] = Math.fround(f[i] / factor);                     // low frequencies: scaled
+      else if (wavelen >= highWavelen) {                                                // medium: blended
+        const smooth = (old / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+        f[i] = Math.fround((1 - smooth) * (f[i] / factor) + smooth * f[i]);
+      }                                                                                 // high: unchanged
+    }
   }
   return f;
 }
@@ -29,12 +46,12 @@ export function ropeInvFreq(D: number, theta: number): Float32Array {
 // One small inv_freq table per (device, D, theta), uploaded on first use.
 const invFreqTables = new WeakMap<Gpu, Map<string, Tensor>>();
 
-function invFreqTensor(gpu: Gpu, D: number, theta: number): Tensor {
+function invFreqTensor(gpu: Gpu, D: number, theta: number, scaling: RopeScaling | null): Tensor {
   let tables = invFreqTables.get(gpu);
   if (!tables) invFreqTables.set(gpu, (tables = new Map()));
-  const key = `${D}|${theta}`;
+  const key = `${D}|${theta}|${JSON.stringify(scaling)}`;
   let t = tables.get(key);
-  if (!t) tables.set(key, (t = gpu.fromArray([D / 2], ropeInvFreq(D, theta), `rope.invFreq(D=${D}, theta=${theta})`)));
+  if (!t) tables.set(key, (t = gpu.fromArray([D / 2], ropeInvFreq(D, theta, scaling), `rope.invFreq(D=${D}, theta=${theta})`)));
   return t;
 }
 
@@ -48,7 +65,7 @@ function rotate(gpu: Gpu, entryPoint: 'forward' | 'backward', dst: Tensor, src: 
   gpu.dispatch({
     code: ropeWgsl, entryPoint, label: `rope.${entryPoint}`,
     // Without packing the positions slot is never read; src stands in (two read-only bindings may alias).
-    bindings: [src, invFreqTensor(gpu, D, theta), positions ?? src, dst],
+    bindings: [src, invFreqTensor(gpu, D, theta, dims.scaling ?? null), positions ?? src, dst],
     params: [B, T, nHeads, D / 2, posOffset],
     workgroups: elementwiseGrid(n / 2, WG),
     constants: { WG, HAS_POS: positions ? 1 : 0 },
@@ -67,7 +84,7 @@ export function ropeBackward(gpu: Gpu, dinp: Tensor, dout: Tensor, dims: RopeDim
 
 function rotateCpu(x: ArrayLike<number>, dims: RopeDims, sign: 1 | -1, positions?: ArrayLike<number>): Float64Array {
   const { B, T, nHeads, D, theta, posOffset = 0 } = dims;
-  const half = D / 2, invFreq = ropeInvFreq(D, theta);
+  const half = D / 2, invFreq = ropeInvFreq(D, theta, dims.scaling ?? null);
   const y = new Float64Array(B * T * nHeads * D);
   for (let row = 0; row < B * T; row++) {
     const pos = positions ? positions[row] : posOffset + (row % T);

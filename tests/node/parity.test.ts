@@ -48,8 +48,10 @@ const TRAIN: TrainConfig = {
   maxSeqLength: 64, weightDecay: 0.01, maxGradNorm: 1.0, shuffle: false, seed: 5,
 };
 
-const cases: { kind: 'llama' | 'qwen2' | 'gpt2'; mode: 'lora' | 'full'; targets: string[] }[] = [
+const cases: { kind: 'llama' | 'qwen2' | 'gpt2'; mode: 'lora' | 'full'; targets: string[]; over?: Partial<ModelConfig> }[] = [
   { kind: 'llama', mode: 'lora', targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
+  // Llama 3.1/3.2's RoPE scaling, with a small original context so all three frequency bands occur at D=8
+  { kind: 'llama', mode: 'lora', targets: ['q_proj', 'k_proj'], over: { ropeTheta: 500000, ropeScaling: { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 400 } } },
   { kind: 'qwen2', mode: 'lora', targets: ['q_proj', 'v_proj', 'down_proj'] },
   { kind: 'gpt2', mode: 'lora', targets: ['c_attn', 'c_proj', 'c_fc'] },
   { kind: 'llama', mode: 'full', targets: [] },
@@ -58,9 +60,9 @@ const cases: { kind: 'llama' | 'qwen2' | 'gpt2'; mode: 'lora' | 'full'; targets:
 
 describe('whole-model parity with PyTorch', () => {
   for (const cs of cases) {
-    it(`${cs.kind} ${cs.mode}: logits, loss, gradients and a 20-step AdamW loss curve`, async () => {
+    it(`${cs.kind}${cs.over?.ropeScaling ? ' (llama3 rope scaling)' : ''} ${cs.mode}: logits, loss, gradients and a 20-step AdamW loss curve`, async () => {
       const gpu = await testGpu();
-      const config = tinyConfig(cs.kind, cs.kind === 'llama' ? { tieWordEmbeddings: false } : {});
+      const config = tinyConfig(cs.kind, { ...(cs.kind === 'llama' ? { tieWordEmbeddings: false } : {}), ...cs.over });
       const weights = initWeights(config, 1234, 0.2, { normJitter: 0.1, biasStd: 0.1 });
       const lora = cs.mode === 'lora' ? { ...LORA, targetModules: cs.targets } : null;
       const mode: TrainMode = lora ? { kind: 'lora', lora } : { kind: 'full' };

@@ -41,8 +41,23 @@ def forward(P, cfg, ids, lora_scale=0.0):
     def layernorm(x, name):
         return F.layer_norm(x, (C,), P[name + ".weight"], P[name + ".bias"], eps)
 
-    def rope(x):  # x [B, T, h, D], HF rotate_half
+    def inv_freq():  # transformers' _compute_default / _linear_scaling / _llama3 rope parameters
         inv = 1.0 / (cfg["ropeTheta"] ** (torch.arange(0, D, 2, dtype=torch.float64) / D))
+        sc = cfg.get("ropeScaling")
+        if not sc:
+            return inv
+        if sc["type"] == "linear":
+            return inv / sc["factor"]
+        factor, lo, hi, old = sc["factor"], sc["lowFreqFactor"], sc["highFreqFactor"], sc["originalMaxPositions"]
+        wavelen = 2 * math.pi / inv
+        scaled = torch.where(wavelen > old / lo, inv / factor, inv)
+        smooth = (old / wavelen - lo) / (hi - lo)
+        smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+        medium = ~(wavelen < old / hi) * ~(wavelen > old / lo)
+        return torch.where(medium, smoothed, scaled)
+
+    def rope(x):  # x [B, T, h, D], HF rotate_half
+        inv = inv_freq()
         freqs = torch.outer(torch.arange(T, dtype=torch.float64), inv)
         emb = torch.cat([freqs, freqs], -1)
         cos, sin = emb.cos()[None, :, None, :], emb.sin()[None, :, None, :]

@@ -32,13 +32,18 @@ describe('config.json → ModelConfig', () => {
     expect(configFromHf(TINYLLAMA)).toMatchObject({ attentionBias: false, tieWordEmbeddings: false, numKvHeads: 4, eosTokenId: 2 });
     expect(configFromHf({ ...TINYLLAMA, eos_token_id: [2, 7], head_dim: 128 })).toMatchObject({ eosTokenId: [2, 7], headDim: 128 });
     expect(configFromHf({ ...TINYLLAMA, num_key_value_heads: undefined })).toMatchObject({ numKvHeads: 32 });
-    expect(configFromHf({ ...TINYLLAMA, rope_scaling: { rope_type: 'default' } }).ropeTheta).toBe(10000);
+    expect(configFromHf({ ...TINYLLAMA, rope_scaling: { rope_type: 'default' } }).ropeScaling).toBeNull();
+    // Llama 3.2's config.json
+    expect(configFromHf({ ...TINYLLAMA, rope_theta: 500000, rope_scaling: { factor: 32, high_freq_factor: 4, low_freq_factor: 1, original_max_position_embeddings: 8192, rope_type: 'llama3' } }).ropeScaling)
+      .toEqual({ type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 });
+    expect(configFromHf({ ...TINYLLAMA, rope_scaling: { type: 'linear', factor: 2 } }).ropeScaling).toEqual({ type: 'linear', factor: 2 });
   });
 
   test.each([
     [{ ...TINYLLAMA, model_type: 'phi3' }, /config\.json: unsupported architecture phi3/],
     [{ ...TINYLLAMA, model_type: undefined }, /no model_type/],
-    [{ ...TINYLLAMA, rope_scaling: { rope_type: 'llama3', factor: 32 } }, /rope_scaling type llama3 is not supported/],
+    [{ ...TINYLLAMA, rope_scaling: { rope_type: 'yarn', factor: 4 } }, /rope_scaling type yarn is not supported/],
+    [{ ...TINYLLAMA, rope_scaling: { rope_type: 'llama3', factor: 32 } }, /rope_scaling.low_freq_factor must be a positive number/],
     [{ ...TINYLLAMA, hidden_act: 'gelu' }, /hidden_act "gelu" is not supported/],
     [{ ...TINYLLAMA, num_key_value_heads: 5 }, /not a multiple of num_key_value_heads 5/],
     [{ ...TINYLLAMA, hidden_size: 0 }, /hidden_size must be a positive integer/],
