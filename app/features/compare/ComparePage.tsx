@@ -122,7 +122,7 @@ export function ComparePage() {
               return (
                 <li key={r.id}>
                   <button
-                    type="button" disabled={!model || busy} aria-label={`Compare on: ${text}`}
+                    type="button" disabled={!model || busy} aria-label={`Compare on ${r.split} row: ${text}`}
                     onClick={() => void s.getState().ask({ key: `row:${r.id}:${r.rev}`, prompt: { kind: 'chat', messages: pr.prompt }, reference: pr.reference })}
                   >
                     <span className="split-tag">{r.split === 'validation' ? 'val' : 'train'}</span> {text}
