@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   // 2. tokenizer
   const bpe = trainBpe(docs, MODEL.merges, [...SPECIALS]);
   const vocabSize = Math.ceil(bpe.vocabSize / 64) * 64;
-  const [endoftext, imStart, imEnd] = SPECIALS.map((s) => bpe.specialIds[s]);
+  const [endoftext, , imEnd] = SPECIALS.map((s) => bpe.specialIds[s]);
   const tokenizerConfig = {
     tokenizer_class: 'GPT2Tokenizer', bos_token: null, eos_token: '<|im_end|>', pad_token: '<|endoftext|>', unk_token: null,
     model_max_length: MODEL.positions, clean_up_tokenization_spaces: false, add_bos_token: false, chat_template: CHATML,
