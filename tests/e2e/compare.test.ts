@@ -4,7 +4,7 @@
 // download the preference JSONL; run the batch evaluation over the validation split; download the run's PEFT
 // adapter zip from Export and check that the CLI's `eval` with that adapter on the same validation records
 // gives the same exact match, ROUGE-L, average length and clean-stop rate as the app's batch table, and the
-// CLI's `generate` gives each tuned answer of the app's JSONL download.
+// CLI's `generate` gives each tuned answer of the app's JSONL download. Last, a refused export downloads nothing.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -183,6 +183,16 @@ describe('compare and export', () => {
     expect(Math.abs(cli.rougeL - rl)).toBeLessThan(TOL);
     expect(Math.abs(cli.averageLength - len)).toBeLessThan(TOL);
     expect(Math.abs(cli.cleanStopRate - stops)).toBeLessThan(TOL);
+
+    // A failed export says why and downloads nothing: after a reload no model is loaded in the engine.
+    await page.reload();
+    await tab('Export').click();
+    let downloads = 0;
+    page.on('download', () => { downloads++; });
+    await page.getByRole('button', { name: 'Download PEFT adapter (zip)' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/^PEFT adapter export failed, nothing was saved: load the run's base model/);
+    await page.waitForTimeout(300);
+    expect(downloads).toBe(0);
     expect(app.errors).toEqual([]);
   });
 });
