@@ -1,7 +1,7 @@
 // The Compare and Export tabs in headless Chromium, as a user meets them: import a dataset with a validation
 // split, load a tiny model, train a short run, then on Compare click a validation row and watch the base model
 // and the run answer (streaming: each column's token count is seen growing), mark the tuned answer better and
-// download the preference JSONL; run the batch evaluation over the validation split; download the run's PEFT
+// download the preference JSONL; add a third column (a second run); run the batch evaluation over the validation split; download the run's PEFT
 // adapter zip from Export and check that the CLI's `eval` with that adapter on the same validation records
 // gives the same exact match, ROUGE-L, average length and clean-stop rate as the app's batch table, and the
 // CLI's `generate` gives each tuned answer of the app's JSONL download. Last, a refused export downloads nothing.
@@ -183,6 +183,21 @@ describe('compare and export', () => {
     expect(Math.abs(cli.rougeL - rl)).toBeLessThan(TOL);
     expect(Math.abs(cli.averageLength - len)).toBeLessThan(TOL);
     expect(Math.abs(cli.cleanStopRate - stops)).toBeLessThan(TOL);
+
+    // More than two columns: a second run (another rank) answers beside the base and the first run.
+    await tab('Train').click();
+    await set('Max steps', '6');
+    await set('LoRA rank', '2');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await expect.poll(() => page.getByRole('status', { name: 'Run status' }).textContent(), { timeout: 60_000 }).toMatch(/^Finished — step 6 of 6/);
+    await tab('Compare').click();
+    await page.getByLabel('Add a model').selectOption({ label: 'Run 2 (last)' });
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    expect(await models.getByRole('listitem').allInnerTexts()).toEqual(['Base', expect.stringMatching(/^Run 1 \(last\)/), expect.stringMatching(/^Run 2 \(last\)/)]);
+    await page.getByRole('button', { name: 'Compare on validation row: Say bye.' }).click();
+    const third = page.getByRole('article', { name: 'Answer from Run 2 (last)' });
+    await expect.poll(() => third.getAttribute('aria-busy'), { timeout: 60_000 }).toBe('false');
+    for (const a of [baseAnswer, tunedAnswer, third]) expect(await a.getByText(/^\d+ tokens · [\d.]+ tokens\/s/).count()).toBe(1);
 
     // A failed export says why and downloads nothing: after a reload no model is loaded in the engine.
     await page.reload();
