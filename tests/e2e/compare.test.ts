@@ -1,10 +1,11 @@
 // The Compare and Export tabs in headless Chromium, as a user meets them: import a dataset with a validation
 // split, load a tiny model, train a short run, then on Compare click a validation row and watch the base model
 // and the run answer (streaming: each column's token count is seen growing), mark the tuned answer better and
-// download the preference JSONL; add a third column (a second run); run the batch evaluation over the validation split; download the run's PEFT
+// download the preference JSONL; run the batch evaluation over the validation split; download the run's PEFT
 // adapter zip from Export and check that the CLI's `eval` with that adapter on the same validation records
 // gives the same exact match, ROUGE-L, average length and clean-stop rate as the app's batch table, and the
-// CLI's `generate` gives each tuned answer of the app's JSONL download. Last, a refused export downloads nothing.
+// CLI's `generate` gives each tuned answer of the app's JSONL download. Then a second run answers as a third
+// column, and a refused export (no model after a reload) downloads nothing.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
