@@ -23,6 +23,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { mulberry32 } from '../src/model/random';
 import { writeSafetensors, writeShardedSafetensors, type WriteDtype, type WriteTensor } from '../src/io/safetensors';
 
 export type TinyKind = 'llama' | 'qwen2' | 'llama-small' | 'gpt2';
@@ -38,17 +39,6 @@ export interface TinyOptions {
 const HIDDEN = 32, LAYERS = 2, HEADS = 4, KV_HEADS = 2, INTERMEDIATE = 64, POSITIONS = 128;
 
 // ---- seeded randomness ----
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function normal(rand: () => number, n: number, std: number, mean = 0): Float32Array {
   const out = new Float32Array(n);

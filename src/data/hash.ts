@@ -21,17 +21,8 @@ export function fmix32(h: number): number {
   return h >>> 0;
 }
 
-/** mulberry32: a seeded PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: a seeded PRNG returning floats in [0, 1) (the project's one generator). */
+export { mulberry32 } from '../model/random';
 
 /** A short random id (base36), enough to tell imports and records apart within one browser profile. */
 export function shortId(): string {

@@ -29,3 +29,9 @@ export class Rng {
     return p;
   }
 }
+
+/** The same generator as a plain function, for code that only needs draws. */
+export function mulberry32(seed: number): () => number {
+  const r = new Rng(seed);
+  return () => r.next();
+}

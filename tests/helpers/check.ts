@@ -3,18 +3,10 @@
 //  - `expectClose`: |a - e| <= atol + rtol |e| elementwise, with the worst element named on failure,
 //  - `finiteDiff`: central differences of a scalar function, in float64, at chosen coordinates.
 import { expect } from 'vitest';
+import { mulberry32 } from '../../src/model/random';
 
-/** Mulberry32: small, seeded, good enough for test inputs. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Mulberry32 (src/model/random.ts): small, seeded, good enough for test inputs. */
+export const rng = mulberry32;
 
 /** n values uniform in [-scale, scale), rounded to f32 so CPU and GPU see identical inputs. */
 export function randn(n: number, seed: number, scale = 1): Float32Array {
