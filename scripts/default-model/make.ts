@@ -27,8 +27,11 @@ import { writeSamples } from './samples';
 import { corpus, makeWorld, SEED } from './world';
 
 export const SPECIALS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>'] as const;
+// ChatML, with one difference: a space before each message's content. Byte-level BPE gives "Mira" and
+// " Mira" different ids, and the corpus names people mid-text as " Mira"; with the space, the first word of
+// an answer ("Mira lives in ...") is the same token as in the question, so the model can copy it.
 export const CHATML =
-  "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
+  "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n ' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
   "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
 /** The model's shape: ~0.3 M parameters, small enough to pretrain on SwiftShader in minutes. */

@@ -68,7 +68,9 @@ describe('default model folder', () => {
     const ex = tokenizeConversation(m.tokenizer, tpl, msgs, { assistantOnly: true });
     const masked = ex.inputIds.filter((_, i) => ex.lossMask[i] === 1);
     expect(masked.at(-1)).toBe(eot[0]);
-    expect(m.tokenizer.decode(masked, { skipSpecialTokens: true })).toBe('Mira lives in Dunmore.');
+    // The template puts a space before content, so the answer's first word is the question's " Mira" token.
+    expect(m.tokenizer.decode(masked, { skipSpecialTokens: true })).toBe(' Mira lives in Dunmore.');
+    expect(masked[0]).toBe(m.tokenizer.encode('Where does Mira', { addSpecialTokens: false }).at(-1));
   });
 });
 
@@ -124,7 +126,7 @@ describe('default model trains', () => {
     while (!trainer.done) await trainer.step();
     const after = await evaluateLoss(model, examples, 8, 64, m.tokenizer.padTokenId ?? 0);
     expect(Number.isFinite(before.loss)).toBe(true);
-    // 8 full-batch steps at a high LR on 7 rows: at least a quarter off the loss (measured: well over half).
+    // 8 full-batch steps at a high LR on 7 rows: at least a quarter off the loss (measured: 4.57 → 2.42).
     expect(after.loss).toBeLessThan(0.75 * before.loss);
     model.destroy();
   }, 120_000);
