@@ -11,6 +11,9 @@
 // same model with the table zeroed (B = 0 adds exactly 0) is the base model; the run's own values are put
 // back afterwards. Generation and export wait for no one: they are refused while a run is stepping.
 /// <reference lib="webworker" />
+import { exportGgufLora } from '../src/export/gguf';
+import { exportMergedModel } from '../src/export/merged';
+import { exportOnnxModel } from '../src/export/onnx';
 import { exportPeftAdapter } from '../src/export/peft';
 import { generate as generateTokens } from '../src/generate/generate';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
@@ -38,7 +41,7 @@ export interface EngineDeps {
   now?: () => number;
 }
 
-interface Loaded { info: ModelInfo; model: LoadedModel }
+interface Loaded { info: ModelInfo; model: LoadedModel; files: ModelFiles }
 interface Resident { net: Transformer; key: string }
 interface Control { runId: string; paused: boolean; cancelled: boolean; stepping: boolean; wake: (() => void) | null; lost: string | null }
 
@@ -323,7 +326,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
         chatTemplate: model.chatTemplate !== null, endOfTurn: tpl.endOfTurn || null,
         inferenceBytes: infer.inferenceBytes, trainingBytes: train.trainingBytes,
       };
-      loaded = { info, model };
+      loaded = { info, model, files };
       return info;
     },
 
@@ -407,6 +410,27 @@ export function createEngineCore(deps: EngineDeps): Engine {
       return withAdapter({ kind: 'run', runId, checkpoint }, (net) => exportPeftAdapter(net, m.info.name));
     },
 
+    async exportModel(args) {
+      refuseWhileStepping('exporting');
+      const m = requireModel();
+      const files = await withAdapter({ kind: 'run', runId: args.runId, checkpoint: args.checkpoint }, (net) => {
+        switch (args.format) {
+          case 'merged': return exportMergedModel(net, m.files, { dtype: args.dtype ?? 'F32' });
+          case 'gguf': return exportGgufLora(net, { name: m.info.name });
+          case 'onnx': return exportOnnxModel(net, m.files, { lora: 'merged' });
+        }
+      });
+      return { files: [...files] };
+    },
+
+    async evaluateLoss(args) {
+      refuseWhileStepping('evaluating');
+      const m = requireModel();
+      const tpl = templateOf(m.model);
+      const examples = args.records.map((r) => tokenizeConversation(m.model.tokenizer, tpl, r.messages, { assistantOnly: true, maxLength: args.maxSeqLength + 1 }));
+      return withAdapter(args.adapter, (net) => evaluateLoss(net, examples, 4, args.maxSeqLength, m.model.tokenizer.padTokenId ?? 0));
+    },
+
     onUnsolicited(listener) { unsolicited.push(listener); },
     dispose() { dropResident(); gpu?.destroy(); gpu = null; },
   };
@@ -439,6 +463,8 @@ export function serveEngine(core: Engine, port: EnginePort): void {
         case 'deleteRun': post({ id: req.id, kind: 'return', method: req.kind, result: await core.deleteRun(req.args.runId) }); break;
         case 'generate': post({ id: req.id, kind: 'return', method: req.kind, result: await core.generate(req.args, onEvent) }); break;
         case 'exportAdapter': post({ id: req.id, kind: 'return', method: req.kind, result: await core.exportAdapter(req.args.runId, req.args.checkpoint) }); break;
+        case 'exportModel': post({ id: req.id, kind: 'return', method: req.kind, result: await core.exportModel(req.args) }); break;
+        case 'evaluateLoss': post({ id: req.id, kind: 'return', method: req.kind, result: await core.evaluateLoss(req.args) }); break;
       }
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));

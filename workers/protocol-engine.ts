@@ -75,6 +75,15 @@ export interface GenerateResult {
 
 export interface AdapterFiles { 'adapter_model.safetensors': Uint8Array; 'adapter_config.json': string }
 
+/** Model exports beyond the PEFT adapter (src/export/*): a merged HF folder, a GGUF LoRA, an ONNX model. */
+export interface ExportModelArgs {
+  runId: string;
+  checkpoint: CheckpointKind;
+  format: 'merged' | 'gguf' | 'onnx';
+  /** merged only */
+  dtype?: 'F32' | 'F16' | 'BF16';
+}
+
 export interface EngineCalls {
   probe: { args: Record<string, never>; result: AdapterReport };
   loadModel: { args: { source: ModelSource }; result: ModelInfo };
@@ -85,6 +94,9 @@ export interface EngineCalls {
   deleteRun: { args: { runId: string }; result: null };
   generate: { args: GenerateArgs; result: GenerateResult };
   exportAdapter: { args: { runId: string; checkpoint: CheckpointKind }; result: AdapterFiles };
+  exportModel: { args: ExportModelArgs; result: { files: [string, Uint8Array][] } };
+  /** Mean assistant-token loss of records under an adapter (the CLI's `eval` loss). */
+  evaluateLoss: { args: { adapter: AdapterChoice; records: { messages: ChatMessage[] }[]; maxSeqLength: number }; result: { loss: number; tokens: number } };
 }
 
 export type EngineMethod = keyof EngineCalls;
@@ -121,6 +133,8 @@ export interface Engine {
   deleteRun(runId: string): Promise<null>;
   generate(args: GenerateArgs, onEvent?: OnEvent): Promise<GenerateResult>;
   exportAdapter(runId: string, checkpoint: CheckpointKind): Promise<AdapterFiles>;
+  exportModel(args: ExportModelArgs): Promise<{ files: [string, Uint8Array][] }>;
+  evaluateLoss(args: EngineCalls['evaluateLoss']['args']): Promise<{ loss: number; tokens: number }>;
   /** Events not tied to a call (device lost). */
   onUnsolicited(listener: OnEvent): void;
   dispose(): void;

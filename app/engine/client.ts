@@ -64,6 +64,8 @@ export function createEngineClient(channel: EngineChannel): Engine {
     deleteRun: (runId) => call<'deleteRun'>((id) => ({ id, kind: 'deleteRun', args: { runId } }), (r) => (r.method === 'deleteRun' ? r.result : undefined)),
     generate: (args, onEvent) => call<'generate'>((id) => ({ id, kind: 'generate', args }), (r) => (r.method === 'generate' ? r.result : undefined), onEvent),
     exportAdapter: (runId, checkpoint) => call<'exportAdapter'>((id) => ({ id, kind: 'exportAdapter', args: { runId, checkpoint } }), (r) => (r.method === 'exportAdapter' ? r.result : undefined)),
+    exportModel: (args) => call<'exportModel'>((id) => ({ id, kind: 'exportModel', args }), (r) => (r.method === 'exportModel' ? r.result : undefined)),
+    evaluateLoss: (args) => call<'evaluateLoss'>((id) => ({ id, kind: 'evaluateLoss', args }), (r) => (r.method === 'evaluateLoss' ? r.result : undefined)),
     onUnsolicited: (l) => { unsolicited.push(l); },
     dispose: () => {
       const err = new Error('engine closed');

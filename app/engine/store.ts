@@ -5,7 +5,7 @@
 import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { EvalPoint, MetricPoint, RunRecord, RunStatus } from '../../src/storage/runs';
-import type { AdapterFiles, AdapterReport, Engine, EngineEvent, ModelInfo, ModelSource, StartRunArgs } from '../../workers/protocol-engine';
+import type { AdapterFiles, AdapterReport, Engine, EngineEvent, ModelInfo, ModelSource, StartRunArgs, ExportModelArgs } from '../../workers/protocol-engine';
 import { appEngine, onEngineError } from './client';
 
 export interface LiveRun {
@@ -40,6 +40,8 @@ export interface EngineActions {
   deleteRun(runId: string): Promise<void>;
   /** The run's adapter as PEFT files (adapter_model.safetensors + adapter_config.json), or null on failure (error set). */
   exportAdapter(runId: string, checkpoint: 'last' | 'best'): Promise<AdapterFiles | null>;
+  /** Merged HF folder, GGUF LoRA or ONNX files of a run's checkpoint (null on failure: see `error`). */
+  exportModel(args: ExportModelArgs): Promise<[string, Uint8Array][] | null>;
   dismissError(): void;
 }
 
@@ -107,6 +109,9 @@ export function createEngineStore(engine: Engine): EngineStore {
       deleteRun: (runId) => run(() => engine.deleteRun(runId)),
       exportAdapter: async (runId, checkpoint) => {
         try { return await engine.exportAdapter(runId, checkpoint); } catch (e) { set({ error: messageOf(e) }); return null; }
+      },
+      exportModel: async (args) => {
+        try { return (await engine.exportModel(args)).files; } catch (e) { set({ error: messageOf(e) }); return null; }
       },
       dismissError: () => set({ error: null }),
     };

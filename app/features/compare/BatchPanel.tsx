@@ -62,7 +62,7 @@ export function BatchPanel(props: {
         <>
           <table aria-label="Batch results">
             <thead>
-              <tr><th scope="col">Model</th><th scope="col">Examples</th><th scope="col">Exact match</th><th scope="col">ROUGE-L</th><th scope="col">Average length (tokens)</th><th scope="col">Clean stops</th><th scope="col">Tokens/s</th></tr>
+              <tr><th scope="col">Model</th><th scope="col">Examples</th><th scope="col">Exact match</th><th scope="col">ROUGE-L</th><th scope="col">Average length (tokens)</th><th scope="col">Clean stops</th><th scope="col">Loss</th><th scope="col">Perplexity</th><th scope="col">Tokens/s</th></tr>
             </thead>
             <tbody>
               {batch.columns.map((c) => {
@@ -75,6 +75,8 @@ export function BatchPanel(props: {
                     <td data-value={s.rougeL}>{s.rougeL.toFixed(4)}</td>
                     <td data-value={s.averageLength}>{s.averageLength.toFixed(2)}</td>
                     <td data-value={s.cleanStopRate}>{pct(s.cleanStopRate)}</td>
+                    <td data-value={s.loss ?? ''}>{s.loss === null ? '—' : s.loss.toFixed(4)}</td>
+                    <td data-value={s.perplexity ?? ''}>{s.perplexity === null ? '—' : s.perplexity.toFixed(3)}</td>
                     <td>{s.tokensPerSecond === null ? '—' : s.tokensPerSecond.toFixed(1)}</td>
                   </tr>
                 );

@@ -9,6 +9,7 @@ import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { ChatMessage } from '../../../src/data/types';
 import type { SamplingOptions } from '../../../src/generate/sampler';
+import { DEFAULT_TRAIN } from '../../../src/train/trainer';
 import { promptAndReference, summarize, type EvalSummary, type Generation, type Verdict } from '../../../src/eval/metrics';
 import type { EvalPrompt, EvalRow, PreferenceMark } from '../../../src/eval/export';
 import type { AdapterChoice, Engine, GenerateArgs } from '../../../workers/protocol-engine';
@@ -136,7 +137,8 @@ export function createCompareStore(engine: () => Engine): CompareStore {
       if (get().generating || get().batch?.running) return;
       cancelled = false;
       const { columns, sampling } = get();
-      const items = records.map((r) => promptAndReference(r.messages)).filter((x) => x !== null);
+      const evaluable = records.filter((r) => promptAndReference(r.messages) !== null);
+      const items = evaluable.map((r) => promptAndReference(r.messages)!);
       const batch: BatchState = { total: items.length, done: 0, running: true, columns, rows: [], summaries: {}, error: null };
       set({ batch });
       const rows: EvalRow[] = [];
@@ -154,7 +156,19 @@ export function createCompareStore(engine: () => Engine): CompareStore {
       } catch (e) {
         set({ batch: { ...get().batch!, error: messageOf(e) } });
       }
-      const summaries = Object.fromEntries(columns.map((c) => [c.id, summarize(rows.map((r) => ({ output: r.outputs[c.id], reference: r.reference })))]));
+      // Loss and perplexity over the same conversations' assistant tokens, as the CLI's `eval` computes them.
+      const losses: Record<string, number | null> = {};
+      for (const c of columns) {
+        if (cancelled || get().batch!.error) { losses[c.id] = null; continue; }
+        try {
+          const r = await engine().evaluateLoss({ adapter: c.adapter, records: evaluable.slice(0, rows.length), maxSeqLength: DEFAULT_TRAIN.maxSeqLength });
+          losses[c.id] = r.tokens > 0 ? r.loss : null;
+        } catch (e) {
+          losses[c.id] = null;
+          set({ batch: { ...get().batch!, error: messageOf(e) } });
+        }
+      }
+      const summaries = Object.fromEntries(columns.map((c) => [c.id, summarize(rows.map((r) => ({ output: r.outputs[c.id], reference: r.reference })), losses[c.id])]));
       set({ batch: { ...get().batch!, running: false, summaries } });
     },
 

@@ -1,14 +1,14 @@
 // The Export tab: pick a run and checkpoint, download its PEFT adapter as a zip with a model card, or the
 // training kit (dataset + TRL and Axolotl configs) that repeats the run elsewhere. Every file is built whole
-// before the download starts: a failure shows a message and writes nothing. Formats that need the model's
-// weights in the engine (merged, GGUF, ONNX) are listed as not available here yet.
+// before the download starts: a failure shows a message and writes nothing. The merged model, GGUF LoRA and
+// ONNX files come from the engine worker, which holds the weights.
 import { useEffect, useMemo, useState } from 'react';
 import { Alert } from '../../components/Alert';
 import { download } from '../../components/download';
 import { useStudio } from '../../store';
 import { appEngineStore, useEngine } from '../../engine/store';
 import type { CheckpointKind } from '../../../src/storage/runs';
-import { adapterZip, trainingKitZip } from './build';
+import { adapterZip, modelZip, trainingKitZip } from './build';
 
 const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -17,11 +17,13 @@ export function ExportPage() {
   const model = useEngine((e) => e.model);
   const refreshRuns = useEngine((e) => e.refreshRuns);
   const exportAdapter = useEngine((e) => e.exportAdapter);
+  const exportModel = useEngine((e) => e.exportModel);
   const engineError = useEngine((e) => e.error);
   const dismissEngineError = useEngine((e) => e.dismissError);
   const records = useStudio((s) => s.records);
   const [runId, setRunId] = useState('');
   const [checkpoint, setCheckpoint] = useState<CheckpointKind>('last');
+  const [mergedDtype, setMergedDtype] = useState<'F32' | 'F16' | 'BF16'>('F32');
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
@@ -44,18 +46,33 @@ export function ExportPage() {
     }
   };
 
-  const peft = () => perform('PEFT adapter export', async () => {
+  /** The run's base model must be the one loaded: the engine reads the weights from it. */
+  const requireRunModel = () => {
     if (!run) throw new Error('no run chosen');
     if (!model) throw new Error('load the run\'s base model on the Train tab first (the adapter is read from the engine)');
     if (model.fingerprint !== run.model.fingerprint) throw new Error(`this run was trained on ${run.model.name}; load that model first`);
     dismissEngineError();
-    const files = await exportAdapter(run.id, checkpoint);
-    if (!files) {
-      const why = appEngineStore().getState().error;
-      dismissEngineError();
-      throw new Error(why ?? 'the engine could not export the adapter');
-    }
-    return adapterZip(run, files);
+    return run;
+  };
+
+  const engineFailure = (fallback: string) => {
+    const why = appEngineStore().getState().error;
+    dismissEngineError();
+    return new Error(why ?? fallback);
+  };
+
+  const modelExport = (kind: 'merged' | 'gguf' | 'onnx', label: string) => perform(label, async () => {
+    const r = requireRunModel();
+    const files = await exportModel({ runId: r.id, checkpoint, format: kind, dtype: kind === 'merged' ? mergedDtype : undefined });
+    if (!files) throw engineFailure(`the engine could not make the ${label}`);
+    return modelZip(r, kind, files);
+  });
+
+  const peft = () => perform('PEFT adapter export', async () => {
+    requireRunModel();
+    const files = await exportAdapter(run!.id, checkpoint);
+    if (!files) throw engineFailure('the engine could not export the adapter');
+    return adapterZip(run!, files);
   });
 
   const kit = () => perform('Training kit export', async () => {
@@ -95,9 +112,21 @@ export function ExportPage() {
             <button type="button" disabled={!run || busy !== null || records.length === 0} onClick={() => void kit()}>Download training kit for TRL and Axolotl (zip)</button>
             <span> the open dataset&apos;s train split as messages JSONL, a TRL SFTTrainer script and an Axolotl config with this run&apos;s settings.</span>
           </li>
-          <li><button type="button" disabled>Merged model</button><span> (not available in the app yet: needs the engine&apos;s export call)</span></li>
-          <li><button type="button" disabled>GGUF LoRA adapter for llama.cpp</button><span> (not available in the app yet)</span></li>
-          <li><button type="button" disabled>ONNX for transformers.js</button><span> (not available in the app yet)</span></li>
+          <li>
+            <button type="button" disabled={!run || !hasCheckpoint || busy !== null} onClick={() => void modelExport('merged', 'merged model')}>Download merged model (zip)</button>
+            <label> weights as{' '}
+              <select value={mergedDtype} onChange={(e) => setMergedDtype(e.target.value === 'F16' ? 'F16' : e.target.value === 'BF16' ? 'BF16' : 'F32')} disabled={busy !== null}>
+                <option value="F32">f32</option><option value="F16">f16</option><option value="BF16">bf16</option>
+              </select>
+            </label>
+            <span> a Hugging Face folder with the LoRA folded into the base weights, loadable here and by transformers.</span>
+          </li>
+          <li>
+            <button type="button" disabled={!run || !hasCheckpoint || busy !== null} onClick={() => void modelExport('gguf', 'GGUF LoRA adapter')}>Download GGUF LoRA adapter for llama.cpp (zip)</button>
+          </li>
+          <li>
+            <button type="button" disabled={!run || !hasCheckpoint || busy !== null} onClick={() => void modelExport('onnx', 'ONNX model')}>Download ONNX model for transformers.js (zip)</button>
+          </li>
         </ul>
       </section>
       {busy ? <p role="status" aria-label="Export status">{busy}…</p> : done ? <p role="status" aria-label="Export status">{done}</p> : null}

@@ -1,8 +1,7 @@
 // The Export tab's files, built whole in memory before anything is offered for download (so a failure
 // leaves nothing half-written): a PEFT adapter zip and a TRL/Axolotl training-kit zip, each with its README
 // model card. Pure functions of a run record and the engine's adapter files or the dataset's records.
-// Not here: the merged model, GGUF and ONNX exports, which need the model's weights in the engine worker
-// (src/export/merged.ts, gguf.ts, onnx.ts; the worker has no call for them yet).
+// The merged model, GGUF and ONNX files are made in the engine worker (exportModel) and only zipped here.
 import { modelCard, type CardInput } from '../../../src/export/card';
 import { exportTrainingKit } from '../../../src/export/trl';
 import { peftExportFiles, withReadme, zipExport } from '../../../src/export/zip';
@@ -37,4 +36,10 @@ export function trainingKitZip(run: RunRecord, records: { messages: ChatMessage[
   const stem = `${fileStem(run.name)}-training-kit`;
   const files = exportTrainingKit({ baseModel: run.model.name, records, run: run.config });
   return { name: `${stem}.zip`, bytes: zipExport(withReadme(files, modelCard(cardInput(run, 'training-kit', date))), { folder: stem }) };
+}
+
+/** A merged HF folder, a GGUF LoRA or an ONNX model (files from the engine's exportModel), zipped with its card. */
+export function modelZip(run: RunRecord, kind: 'merged' | 'gguf' | 'onnx', files: [string, Uint8Array][], date?: string): { name: string; bytes: Uint8Array } {
+  const stem = `${fileStem(run.name)}-${kind}`;
+  return { name: `${stem}.zip`, bytes: zipExport(withReadme(new Map(files), modelCard(cardInput(run, kind, date))), { folder: stem }) };
 }
