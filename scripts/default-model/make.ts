@@ -34,12 +34,13 @@ export const CHATML =
   "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n ' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
   "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
-/** The model's shape: ~0.3 M parameters, small enough to pretrain on SwiftShader in minutes. */
+/** The model's shape: 147,776 parameters (0.6 MB), small enough to pretrain on a loaded 2-core SwiftShader in 15-40 min. */
 export const MODEL = {
   merges: 300,            // BPE merges: with 256 bytes and 3 specials, 559 ids; the embedding is padded to 576
   hidden: 64, intermediate: 128, layers: 2, heads: 4, kvHeads: 2, positions: 256,
 };
-/** Pretraining: packed windows of SEQ+1 tokens from the corpus, cosine LR. */
+/** Pretraining: packed windows of seq+1 tokens from the corpus, cosine LR; loss 6.4 → 0.39 (the floor is the
+ *  corpus's own randomness: sentence order and which facts a document states). */
 export const PRETRAIN = { docs: 8000, seq: 64, batch: 16, steps: 320, lr: 8e-3, warmup: 20 };
 
 const arg = (name: string): string | undefined => {
