@@ -1,6 +1,10 @@
 // The studio shell: a tab per step of the path (data → train → compare → export). Features live in
 // app/features/<name>/; this file only lays them out.
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
+import { appEngineStore } from './engine/store';
+import { appStore, appStoreReady } from './store/appStore';
+import { GuidedPath } from './features/welcome/GuidedPath';
+import { seedFirstRun } from './features/welcome/firstRun';
 import { CompareFeature } from './features/compare';
 import { DatasetsFeature } from './features/datasets';
 import { ExportFeature } from './features/export';
@@ -12,6 +16,7 @@ type Step = (typeof STEPS)[number];
 
 export function App() {
   const [step, setStep] = useState<Step>('Data');
+  useEffect(() => { void appStoreReady().then(() => seedFirstRun(appStore(), appEngineStore())); }, []);
   return (
     <div className="studio">
       <header>
@@ -26,6 +31,7 @@ export function App() {
         <ModelBadge />
       </header>
       <main role="tabpanel" aria-label={step}>
+        <GuidedPath step={step} />
         {step === 'Data' ? <DatasetsFeature /> : step === 'Train' ? <TrainingFeature /> : step === 'Compare' ? <CompareFeature /> : <ExportFeature />}
       </main>
     </div>

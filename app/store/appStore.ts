@@ -8,6 +8,13 @@ import { createMemoryRepository } from '../../src/storage/memory-repository';
 import { createStudioStore, type StudioStore } from './index';
 
 let store: StudioStore | null = null;
+let initialised: Promise<void> | null = null;
+
+/** Resolves once the app store has read what IndexedDB holds (its init has run). */
+export function appStoreReady(): Promise<void> {
+  appStore();
+  return initialised!;
+}
 
 export function appStore(): StudioStore {
   if (store) return store;
@@ -16,7 +23,7 @@ export function appStore(): StudioStore {
   const worker = new Worker(new URL('../../workers/data-worker.ts', import.meta.url), { type: 'module', name: 'data' });
   const s = createStudioStore({ datasets: { repo: deferredRepository(ready), engine: createWorkerEngine(worker) } });
   store = s;
-  void ready.then(() => { s.setState({ persistent }); return s.getState().init(); });
+  initialised = ready.then(() => { s.setState({ persistent }); return s.getState().init(); });
   // Ask the browser not to evict the datasets under storage pressure (it may say no; saving still works).
   void navigator.storage?.persist?.().catch(() => false);
   // Unsaved edits are written when the page is hidden (tab switch, reload, close).

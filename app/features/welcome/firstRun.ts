@@ -1,0 +1,30 @@
+// First run: a studio with no datasets opens on the built-in sample dataset and the built-in model, so a new
+// user can walk curate → train → compare → export at once. Runs once per browser profile (remembered in
+// localStorage); a dataset the user deletes afterwards is not brought back.
+// `?first-run=off` in the URL skips it: the end-to-end tests of other features start from an empty studio.
+import type { StudioStore } from '../../store';
+import type { EngineStore } from '../../engine/store';
+
+const DONE_KEY = 'sft-studio.first-run-done';
+export const SAMPLE_URL = 'samples/world-qa.messages.jsonl';
+export const DEFAULT_MODEL_URL = 'models/default/';
+
+export function firstRunWanted(): boolean {
+  return new URLSearchParams(location.search).get('first-run') !== 'off' && localStorage.getItem(DONE_KEY) !== '1';
+}
+
+/** After the datasets store's init: import the sample when nothing is stored yet, and load the model. */
+export async function seedFirstRun(studio: StudioStore, engine: EngineStore): Promise<void> {
+  if (!firstRunWanted()) return;
+  localStorage.setItem(DONE_KEY, '1');
+  if (studio.getState().datasets.length === 0) {
+    const res = await fetch(new URL(SAMPLE_URL, document.baseURI));
+    if (res.ok) {
+      const file = new File([await res.blob()], 'world-qa.messages.jsonl', { type: 'application/jsonl' });
+      await studio.getState().importFiles([file]);
+    }
+  }
+  if (!engine.getState().model) {
+    await engine.getState().loadModel({ kind: 'url', name: 'built-in model', baseUrl: new URL(DEFAULT_MODEL_URL, document.baseURI).href });
+  }
+}
