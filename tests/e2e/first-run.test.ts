@@ -12,7 +12,9 @@ describe('first run', () => {
   it('opens on the sample dataset and the built-in model, with the guided path', async () => {
     const page = await app.newPage();
     await expect.poll(() => page.getByLabel('Loaded model').textContent(), { timeout: 60_000 }).toBe('built-in model');
-    await expect.poll(() => page.getByText(/^\d+ examples$/).textContent(), { timeout: 60_000 }).toMatch(/^(5\d|6\d) examples$/);
+    await expect.poll(() => page.getByText(/^\d+ examples$/).textContent(), { timeout: 60_000 }).toMatch(/^(8\d) examples$/);
+    // The held-out questions (people the SFT rows never mention) are exactly the validation split.
+    await expect.poll(() => page.getByText(/^Train: \d+ · Validation: \d+$/).textContent(), { timeout: 30_000 }).toMatch(/ · Validation: 24$/);
     const guide = page.getByRole('complementary', { name: 'Guide' });
     await expect.poll(() => guide.textContent()).toMatch(/^1\. Curate .*task format/);
     for (const [tab, title] of [['Train', '2. Train'], ['Compare', '3. Compare'], ['Export', '4. Export']] as const) {

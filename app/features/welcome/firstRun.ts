@@ -7,6 +7,8 @@ import type { EngineStore } from '../../engine/store';
 
 const DONE_KEY = 'sft-studio.first-run-done';
 export const SAMPLE_URL = 'samples/world-qa.messages.jsonl';
+/** Questions about people the SFT set never mentions: the validation split, where tuning must generalise. */
+export const HELD_OUT_URL = 'samples/world-qa.eval.jsonl';
 export const DEFAULT_MODEL_URL = 'models/default/';
 
 export function firstRunWanted(): boolean {
@@ -18,10 +20,15 @@ export async function seedFirstRun(studio: StudioStore, engine: EngineStore): Pr
   if (!firstRunWanted()) return;
   localStorage.setItem(DONE_KEY, '1');
   if (studio.getState().datasets.length === 0) {
-    const res = await fetch(new URL(SAMPLE_URL, document.baseURI));
-    if (res.ok) {
-      const file = new File([await res.blob()], 'world-qa.messages.jsonl', { type: 'application/jsonl' });
-      await studio.getState().importFiles([file]);
+    const [sft, heldOut] = await Promise.all([SAMPLE_URL, HELD_OUT_URL].map((u) => fetch(new URL(u, document.baseURI))));
+    if (sft.ok && heldOut.ok) {
+      // The held-out rows carry split: validation, so a split by that column puts exactly them in validation.
+      const tagged = (await heldOut.text()).split('\n').filter((l) => l.trim()).map((l) => JSON.stringify({ ...JSON.parse(l), split: 'validation' })).join('\n');
+      await studio.getState().importFiles([
+        new File([await sft.blob()], 'world-qa.messages.jsonl', { type: 'application/jsonl' }),
+        new File([tagged + '\n'], 'world-qa.eval.jsonl', { type: 'application/jsonl' }),
+      ]);
+      studio.getState().applySplit({ kind: 'column', column: 'split' });
     }
   }
   if (!engine.getState().model) {
