@@ -71,10 +71,10 @@ describe('training screen', () => {
     // Invalid combinations are explained before the start: evaluation without a validation split.
     await set('Evaluate every N steps', '5');
     const problems = page.getByRole('list', { name: 'Problems with this configuration' });
-    await expect.poll(() => problems.textContent()).toMatch(/Evaluation needs a validation split/);
-    await expect.poll(() => page.getByRole('button', { name: 'Start training' }).isDisabled()).toBe(true);
+    await expect.poll(() => problems.textContent(), { timeout: 10_000 }).toMatch(/Evaluation needs a validation split/);
+    await expect.poll(() => page.getByRole('button', { name: 'Start training' }).isDisabled(), { timeout: 10_000 }).toBe(true);
     await set('Evaluate every N steps', '0');
-    await expect.poll(() => page.getByRole('button', { name: 'Start training' }).isDisabled()).toBe(false);
+    await expect.poll(() => page.getByRole('button', { name: 'Start training' }).isDisabled(), { timeout: 10_000 }).toBe(false);
     expect(await page.getByLabel('Estimate').textContent()).toMatch(/Estimated GPU memory [\d.]+ MiB; 4 steps per epoch, 40 in all/);
 
     await page.getByRole('button', { name: 'Start training' }).click();

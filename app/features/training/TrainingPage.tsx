@@ -15,7 +15,7 @@ import { fmtSeconds, LivePanel } from './LivePanel';
 import { RunHistory } from './RunHistory';
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
-const NO_MODEL = { architecture: 'llama' as const, maxPositions: 2048 };
+const NO_MODEL = { architecture: 'llama' as const, maxPositions: 2048, hiddenSize: 2048 };
 
 export function TrainingPage() {
   const model = useEngine((s) => s.model);
