@@ -4,7 +4,7 @@
 //   1. knowledge probe (base): held-out prompts in prose form ("Mira lives in") → does greedy completion
 //      state the right fact? Shows the knowledge is there before tuning.
 //   2. exact match of the base model on the held-out evaluation set (chat template, greedy, stop at end of turn)
-//   3. the quick preset (QUICK below) on the SFT sample, curated as the studio would: the malformed line is
+//   3. the studio's quick preset on the SFT sample, curated as the studio would: the malformed line is
 //      skipped by the importer, duplicates, empty answers and examples longer than the sequence are dropped
 //   4. exact match of the tuned model on the same held-out set
 // Exact match = the generated text, trimmed, equals the reference answer, trimmed (as `studio eval`).
@@ -23,13 +23,14 @@ import { filesFromDirectory } from '../../src/io/node-files';
 import type { LoraConfig } from '../../src/model/lora';
 import { Transformer } from '../../src/model/transformer';
 import { tokenizeConversation } from '../../src/tokenize/chat';
-import { DEFAULT_TRAIN, Trainer, type TrainConfig } from '../../src/train/trainer';
+import { presetFor } from '../../src/train/presets';
+import { Trainer, type TrainConfig } from '../../src/train/trainer';
 
-/** The "quick" preset: LoRA on every linear, a high LR for a tiny model, ~20 epochs over 56 rows. */
-export const QUICK: { lora: LoraConfig; train: TrainConfig } = {
-  lora: { rank: 8, alpha: 16, dropout: 0, useRslora: false, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
-  train: { ...DEFAULT_TRAIN, lr: 3e-3, schedule: 'linear', warmupSteps: 5, maxSteps: 150, batchSize: 8, maxSeqLength: 64, seed: 42 },
-};
+/** The studio's "quick" preset for this model (src/train/presets.ts: tiny models get every linear and a high LR). */
+function quickPreset(m: LoadedModel): { lora: LoraConfig; train: TrainConfig } {
+  const { lora, train } = presetFor('quick', m.config);
+  return { lora, train };
+}
 
 const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -85,8 +86,9 @@ async function main(): Promise<void> {
   await installNodeWebGPU();
   const t0 = performance.now();
   const dir = arg('model', 'public/models/default');
-  const steps = Number(arg('steps', String(QUICK.train.maxSteps)));
   const m = await loadHfModel(filesFromDirectory(dir));
+  const QUICK = quickPreset(m);
+  const steps = Number(arg('steps', String(QUICK.train.maxSteps)));
   const tpl = m.chatTemplate!;
   const heldOut = await conversations(arg('eval', 'public/samples/world-qa.eval.jsonl'));
   const gpu = await createGpu();
