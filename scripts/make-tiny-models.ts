@@ -24,6 +24,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { mulberry32 } from '../src/model/random';
+import { trainBpe } from './default-model/bpe';
 import { writeSafetensors, writeShardedSafetensors, type WriteDtype, type WriteTensor } from '../src/io/safetensors';
 
 export type TinyKind = 'llama' | 'qwen2' | 'llama-small' | 'gpt2';
@@ -61,19 +62,6 @@ function lenmlFiles(pkg: 'llama3' | 'qwen3'): { tokenizerJson: string; tokenizer
   };
 }
 
-/** GPT-2's reversible byte → printable character map. */
-function bytesToUnicode(): string[] {
-  const bs: number[] = [];
-  for (let b = 0x21; b <= 0x7e; b++) bs.push(b);
-  for (let b = 0xa1; b <= 0xac; b++) bs.push(b);
-  for (let b = 0xae; b <= 0xff; b++) bs.push(b);
-  const map = new Array<string>(256);
-  for (const b of bs) map[b] = String.fromCodePoint(b);
-  let n = 0;
-  for (let b = 0; b < 256; b++) if (map[b] === undefined) map[b] = String.fromCodePoint(256 + n++);
-  return map;
-}
-
 const CORPUS = [
   'The quick brown fox jumps over the lazy dog. A small model learns to answer questions and to stop when it is done.',
   'User: What is the capital of France? Assistant: The capital of France is Paris.',
@@ -82,48 +70,10 @@ const CORPUS = [
   'def add(a, b):\n    return a + b\n\nprint(add(2, 3))\n',
   'One, two, three, four, five. The numbers 1 2 3 4 5 6 7 8 9 10 are here.',
 ].join('\n');
-const PRETOKENIZE = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 
-/** Learn `numMerges` BPE merges on CORPUS (ties broken by the pair's text, so the result is fixed). */
+/** Learn `numMerges` BPE merges on CORPUS with the project's one BPE trainer (ties broken by the pair's text). */
 function ownBpe(numMerges: number, specials: string[]): { tokenizerJson: unknown; vocabSize: number } {
-  const byteChar = bytesToUnicode();
-  const vocab: Record<string, number> = {};
-  byteChar.forEach((ch, b) => { vocab[ch] = b; });
-  const encoder = new TextEncoder();
-  let words: string[][] = (CORPUS.match(PRETOKENIZE) ?? []).map((w) => [...encoder.encode(w)].map((b) => byteChar[b]));
-  const merges: string[] = [];
-  for (let m = 0; m < numMerges; m++) {
-    const counts = new Map<string, number>();
-    for (const w of words) for (let i = 0; i + 1 < w.length; i++) {
-      const key = `${w[i]} ${w[i + 1]}`;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-    }
-    let best: string | null = null, bestCount = 1;
-    for (const [key, count] of counts) if (count > bestCount || (count === bestCount && best !== null && key < best)) { best = key; bestCount = count; }
-    if (best === null) break;
-    const [a, b] = best.split(' ');
-    merges.push(best);
-    vocab[a + b] = 256 + merges.length - 1;
-    words = words.map((w) => {
-      const out: string[] = [];
-      for (let i = 0; i < w.length; i++) {
-        if (i + 1 < w.length && w[i] === a && w[i + 1] === b) { out.push(a + b); i++; } else out.push(w[i]);
-      }
-      return out;
-    });
-  }
-  const firstSpecial = 256 + merges.length;
-  const addedTokens = specials.map((content, k) => ({ id: firstSpecial + k, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }));
-  for (const t of addedTokens) vocab[t.content] = t.id;
-  const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
-  return {
-    tokenizerJson: {
-      version: '1.0', truncation: null, padding: null, added_tokens: addedTokens, normalizer: null,
-      pre_tokenizer: byteLevel, post_processor: { ...byteLevel, trim_offsets: false }, decoder: byteLevel,
-      model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges },
-    },
-    vocabSize: firstSpecial + specials.length,
-  };
+  return trainBpe([CORPUS], numMerges, specials);
 }
 
 const CHATML = "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
