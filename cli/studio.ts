@@ -7,6 +7,7 @@
 //            [--grad-accum N] [--max-seq-len T] [--weight-decay W] [--max-grad-norm G] [--seed S] [--all-tokens] [--json]
 //   eval MODEL [--adapter DIR] --data FILE [--max-new-tokens N] [--json]
 //   data FILE [--json]
+//   bench [--quick]            (the benchmark of scripts/bench.mjs: JSON on stdout)
 // Every failure exits non-zero with one line on stderr: "error: <what went wrong>".
 // --json output is one JSON object on stdout (documented in the README), stable for scripts.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -29,7 +30,7 @@ import { DEFAULT_TRAIN, evaluateLoss, Trainer, type TrainConfig } from '../src/t
 import type { LrSchedule } from '../src/train/schedule';
 import { list, num, parseArgs, str, type Parsed } from './args';
 
-const FLAGS = ['json', 'raw', 'rslora', 'all-tokens', 'help'] as const;
+const FLAGS = ['json', 'raw', 'rslora', 'all-tokens', 'help', 'quick'] as const;
 
 function out(p: Parsed, json: unknown, text: string): void {
   process.stdout.write(p.flags.has('json') ? `${JSON.stringify(json)}\n` : `${text}\n`);
@@ -188,6 +189,13 @@ async function cmdData(p: Parsed): Promise<void> {
   out(p, res, [`${file}: ${d.format}, shape ${d.shape ?? 'unknown'}, ${d.records.length} records of ${d.rows} rows`, ...d.issues.map((i) => `  line ${i.line}: ${i.message}`)].join('\n'));
 }
 
+/** The benchmark runs our kernels and the peers in headless Chromium (scripts/bench.mjs), not in Dawn. */
+async function cmdBench(p: Parsed): Promise<void> {
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync(process.execPath, ['scripts/bench.mjs', ...(p.flags.has('quick') ? ['--quick'] : [])], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`bench failed (exit ${r.status})`);
+}
+
 const USAGE = 'usage: npm run studio -- <info|generate|train|eval|data|bench> ... (see README)';
 
 async function main(): Promise<void> {
@@ -195,13 +203,14 @@ async function main(): Promise<void> {
   const cmd = p.positionals[0];
   if (!cmd || p.flags.has('help')) { console.log(USAGE); return; }
   if (['info', 'generate', 'train', 'eval'].includes(cmd) && !p.positionals[1]) throw new Error(`usage: ${cmd} MODEL_DIR ...`);
-  if (cmd !== 'data' && cmd !== 'info') await installNodeWebGPU();
+  if (!['data', 'info', 'bench'].includes(cmd)) await installNodeWebGPU();
   switch (cmd) {
     case 'info': return cmdInfo(p);
     case 'generate': return cmdGenerate(p);
     case 'train': return cmdTrain(p);
     case 'eval': return cmdEval(p);
     case 'data': return cmdData(p);
+    case 'bench': return cmdBench(p);
     default: throw new Error(`unknown command "${cmd}". ${USAGE}`);
   }
 }
