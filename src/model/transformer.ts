@@ -39,7 +39,11 @@ export interface BatchInputs {
   ids: Uint32Array;          // [B*T]
   targets?: Uint32Array;     // [B*T] next token per position
   lossMask?: Float32Array;   // [B*T] 1 where the loss counts
+  docStart?: Uint32Array;    // [B*T] packed sequences: where each token's document starts (see train/batch.ts)
 }
+
+/** Packed documents on the GPU: attention masks keys before `start`; RoPE positions restart at each document. */
+interface DocTensors { start: Tensor; pos: Tensor }
 
 /** Key/value cache for generation: per layer [B, capacity, Hkv*D]. */
 export interface KvCache { capacity: number; B: number; k: Tensor[]; v: Tensor[]; length: number }
@@ -51,6 +55,7 @@ interface ForwardState {
   B: number; T: number; N: number;
   ids: Tensor; idsCpu: Uint32Array;
   pos: Tensor | null; posCpu: Uint32Array | null;
+  doc: DocTensors | null;
   resid: Tensor[];           // resid[l] = input of layer l; resid[L] = final residual
   layers: LayerSaved[];
   hf: Tensor; fMean: Tensor | null; fRstd: Tensor;
@@ -189,11 +194,17 @@ export class Transformer {
     if (opts.cache && pastLen + T > opts.cache.capacity) throw new Error(`KV cache full: ${pastLen} + ${T} > ${opts.cache.capacity}`);
     const ids = gpu.fromU32([N], inp.ids, 'ids');
     let pos: Tensor | null = null, posCpu: Uint32Array | null = null;
+    if (inp.docStart && opts.cache) throw new Error('packed batches (docStart) are for training, not KV-cache decoding');
+    // Position of each token within its document (packing), or within its sequence.
+    const relPos = new Uint32Array(N);
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) relPos[b * T + t] = pastLen + t - (inp.docStart?.[b * T + t] ?? 0);
+    const doc: DocTensors | null = inp.docStart
+      ? { start: gpu.fromU32([N], inp.docStart, 'docStart'), pos: gpu.fromU32([N], relPos, 'doc.positions') }
+      : null;
     const x0 = gpu.tensor([N, C], 'resid.0');
     embeddingForward(gpu, x0, ids, this.params.get(this.embedName), N, C);
     if (c.architecture === 'gpt2') {
-      posCpu = new Uint32Array(N);
-      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) posCpu[b * T + t] = pastLen + t;
+      posCpu = relPos;
       pos = gpu.fromU32([N], posCpu, 'positions');
       const pe = gpu.tensor([N, C], 'wpe.rows');
       embeddingForward(gpu, pe, pos, this.params.get('transformer.wpe.weight'), N, C);
@@ -206,7 +217,7 @@ export class Transformer {
     for (let l = 0; l < this.layers.length; l++) {
       // LoRA dropout only while training (a forward that saves for backward).
       const layerSeed = opts.save ? (seed + l * 7919) >>> 0 : null;
-      const saved = this.layerForward(l, resid[l], B, T, pastLen, opts.cache, layerSeed);
+      const saved = this.layerForward(l, resid[l], B, T, pastLen, opts.cache, layerSeed, doc);
       resid.push(saved.t.out);
       if (opts.save) layers.push(saved);
       else {
@@ -230,7 +241,8 @@ export class Transformer {
     const fMean = this.norm === 'layer' ? gpu.tensor([rows], 'final.mean') : null;
     this.normForward(hf, fMean, fRstd, xf, this.finalNorm, rows);
     if (!opts.save) gpu.release(xf);
-    return { B, T, N, ids, idsCpu: inp.ids, pos, posCpu, resid: opts.save ? resid : [], layers, hf, fMean, fRstd };
+    if (!opts.save && doc) gpu.release(doc.start, doc.pos);
+    return { B, T, N, ids, idsCpu: inp.ids, pos, posCpu, doc: opts.save ? doc : null, resid: opts.save ? resid : [], layers, hf, fMean, fRstd };
   }
 
   private normForward(out: Tensor, mean: Tensor | null, rstd: Tensor, x: Tensor, name: string, N: number): void {
@@ -264,7 +276,7 @@ export class Transformer {
     for (let b = 0; b < B; b++) this.gpu.copy(rows, cacheT, T * w, b * T * w, (b * capacity + pastLen) * w);
   }
 
-  private layerForward(l: number, x: Tensor, B: number, T: number, pastLen: number, cache: KvCache | undefined, seed: number | null): LayerSaved {
+  private layerForward(l: number, x: Tensor, B: number, T: number, pastLen: number, cache: KvCache | undefined, seed: number | null, doc: DocTensors | null): LayerSaved {
     const { gpu, config: c } = this;
     const L = this.layers[l];
     const N = B * T, C = c.hiddenSize, F = c.intermediateSize;
@@ -296,8 +308,8 @@ export class Transformer {
       run('v', t.v, t.h1, 2);
       t.qr = gpu.tensor([N, qDim], 'q.rope');
       t.kr = gpu.tensor([N, kvDim], 'k.rope');
-      ropeForward(gpu, t.qr, q, this.ropeDims(B, T, c.numHeads, pastLen));
-      ropeForward(gpu, t.kr, k, this.ropeDims(B, T, c.numKvHeads, pastLen));
+      ropeForward(gpu, t.qr, q, this.ropeDims(B, T, c.numHeads, pastLen), doc?.pos);
+      ropeForward(gpu, t.kr, k, this.ropeDims(B, T, c.numKvHeads, pastLen), doc?.pos);
       gpu.release(q, k);
     }
 
@@ -310,7 +322,7 @@ export class Transformer {
     }
     t.att = gpu.tensor([N, qDim], 'att');
     t.lse = gpu.tensor([B, c.numHeads, T], 'lse');
-    attentionForward(gpu, t.att, t.lse, t.qr, kAll, vAll, this.attentionDims(B, T, pastLen, cache), 1 / Math.sqrt(c.headDim));
+    attentionForward(gpu, t.att, t.lse, t.qr, kAll, vAll, this.attentionDims(B, T, pastLen, cache), 1 / Math.sqrt(c.headDim), doc?.start);
 
     const o = gpu.tensor([N, C], 'o');
     run('o', o, t.att, 3);
@@ -353,7 +365,7 @@ export class Transformer {
   release(st: HiddenState | ForwardState): void {
     const { gpu } = this;
     for (const s of st.layers) this.releaseLayer(s);
-    gpu.release(...st.resid, st.hf, st.fMean, st.fRstd, 'logits' in st ? st.logits : null, st.ids, st.pos);
+    gpu.release(...st.resid, st.hf, st.fMean, st.fRstd, 'logits' in st ? st.logits : null, st.ids, st.pos, st.doc?.start, st.doc?.pos);
   }
 
   // ---- loss and backward --------------------------------------------------------------------------
@@ -430,7 +442,7 @@ export class Transformer {
     this.normBackward(dres, dhf, st.resid[st.resid.length - 1], st.fMean, st.fRstd, this.finalNorm, N, false);
 
     for (let l = this.layers.length - 1; l >= 0; l--) {
-      this.layerBackward(l, dres, st.resid[l], st.layers[l], B, T, l > 0 || full);
+      this.layerBackward(l, dres, st.resid[l], st.layers[l], B, T, l > 0 || full, st.doc);
     }
 
     if (full) {
@@ -441,7 +453,7 @@ export class Transformer {
   }
 
   /** dres: in = d(layer output), out = d(layer input) (when needInputGrad). */
-  private layerBackward(l: number, dres: Tensor, x: Tensor, s: LayerSaved, B: number, T: number, needInputGrad: boolean): void {
+  private layerBackward(l: number, dres: Tensor, x: Tensor, s: LayerSaved, B: number, T: number, needInputGrad: boolean, doc: DocTensors | null): void {
     const { gpu, config: c, params: p } = this;
     const L = this.layers[l];
     const N = B * T, C = c.hiddenSize, F = c.intermediateSize;
@@ -474,7 +486,7 @@ export class Transformer {
     const datt = gpu.tensor([N, qDim], 'd.att');
     back('o', datt, dres, false);
     const dqr = gpu.tensor([N, qDim], 'd.q'), dkr = gpu.tensor([N, kvDim], 'd.k'), dv = gpu.tensor([N, kvDim], 'd.v');
-    attentionBackward(gpu, dqr, dkr, dv, datt, t.att, t.lse, t.qr, t.kr, t.v, this.attentionDims(B, T, 0), 1 / Math.sqrt(c.headDim));
+    attentionBackward(gpu, dqr, dkr, dv, datt, t.att, t.lse, t.qr, t.kr, t.v, this.attentionDims(B, T, 0), 1 / Math.sqrt(c.headDim), doc?.start);
     gpu.release(datt);
     const dh1 = needInputGrad ? gpu.tensor([N, C], 'd.h1') : null;
     if (c.architecture === 'gpt2') {
@@ -486,8 +498,8 @@ export class Transformer {
       gpu.release(dqkv);
     } else {
       const dq = gpu.tensor([N, qDim], 'd.q.pre'), dk = gpu.tensor([N, kvDim], 'd.k.pre');
-      ropeBackward(gpu, dq, dqr, this.ropeDims(B, T, c.numHeads, 0));
-      ropeBackward(gpu, dk, dkr, this.ropeDims(B, T, c.numKvHeads, 0));
+      ropeBackward(gpu, dq, dqr, this.ropeDims(B, T, c.numHeads, 0), doc?.pos);
+      ropeBackward(gpu, dk, dkr, this.ropeDims(B, T, c.numKvHeads, 0), doc?.pos);
       back('q', dh1, dq, false);
       back('k', dh1, dk, true);
       back('v', dh1, dv, true);

@@ -7,6 +7,8 @@
 export interface Example {
   inputIds: number[];
   lossMask: number[];
+  /** Packed sequences: per token, the index where its document starts (attention and positions restart there). */
+  docStart?: number[];
 }
 
 export interface Batch {
@@ -17,6 +19,8 @@ export interface Batch {
   lossMask: Float32Array;
   /** Number of positions whose loss counts (sum of lossMask). */
   tokens: number;
+  /** [B, T] document starts when any example is packed (nondecreasing along t, each ≤ t). */
+  docStart?: Uint32Array;
 }
 
 export function makeBatch(examples: Example[], maxSeqLength: number, padId = 0): Batch {
@@ -26,7 +30,13 @@ export function makeBatch(examples: Example[], maxSeqLength: number, padId = 0):
   const targets = new Uint32Array(B * T).fill(padId);
   const lossMask = new Float32Array(B * T);
   let tokens = 0;
+  const packed = examples.some((e) => e.docStart);
+  const docStart = packed ? new Uint32Array(B * T) : undefined;
   examples.forEach((e, b) => {
+    if (docStart) {
+      let last = 0;
+      for (let t = 0; t < T; t++) docStart[b * T + t] = last = t < e.inputIds.length ? (e.docStart?.[t] ?? 0) : last; // pads keep the last document
+    }
     const L = Math.min(e.inputIds.length, T + 1);
     for (let t = 0; t < L; t++) {
       if (t < T) ids[b * T + t] = e.inputIds[t];
@@ -38,5 +48,5 @@ export function makeBatch(examples: Example[], maxSeqLength: number, padId = 0):
       }
     }
   });
-  return { B, T, ids, targets, lossMask, tokens };
+  return { B, T, ids, targets, lossMask, tokens, ...(docStart ? { docStart } : {}) };
 }

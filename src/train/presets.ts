@@ -16,7 +16,7 @@ import { DEFAULT_TRAIN, type TrainConfig } from './trainer';
 export interface RunConfig {
   lora: LoraConfig;
   train: TrainConfig;
-  /** Concatenate examples into sequences of maxSeqLength + 1 tokens (TRL's packing=True, no cross-example masking). */
+  /** Concatenate examples into sequences of maxSeqLength + 1 tokens; attention and positions restart at each example (docStart). */
   packing: boolean;
   /** Loss on assistant turns only (TRL's assistant_only_loss); otherwise on every token. */
   assistantOnly: boolean;
@@ -201,14 +201,16 @@ export function estimateRun(cfg: RunConfig, model: ModelConfig, data: DataSummar
 export function packExamples(examples: Example[], maxSeqLength: number): Example[] {
   const L = maxSeqLength + 1;
   const out: Example[] = [];
-  let ids: number[] = [], mask: number[] = [];
+  let ids: number[] = [], mask: number[] = [], starts: number[] = [];
   for (const e of examples) {
+    let start = ids.length; // the document starts here in the current sequence
     for (let i = 0; i < e.inputIds.length; i++) {
       ids.push(e.inputIds[i]);
       mask.push(e.lossMask[i]);
-      if (ids.length === L) { out.push({ inputIds: ids, lossMask: mask }); ids = []; mask = []; }
+      starts.push(start);
+      if (ids.length === L) { out.push({ inputIds: ids, lossMask: mask, docStart: starts }); ids = []; mask = []; starts = []; start = 0; }
     }
   }
-  if (ids.length > 1) out.push({ inputIds: ids, lossMask: mask });
+  if (ids.length > 1) out.push({ inputIds: ids, lossMask: mask, docStart: starts });
   return out;
 }

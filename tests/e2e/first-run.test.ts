@@ -26,6 +26,7 @@ describe('first run', () => {
     await page.getByRole('tab', { name: 'Data' }).click();
     const examples = await page.getByText(/^\d+ examples$/).textContent();
 
+    await expect.poll(() => page.getByText(/^Saved \(version \d+\)$/).count(), { timeout: 30_000 }).toBe(1);
     await page.reload();
     await expect.poll(() => page.getByText(/^\d+ examples$/).textContent(), { timeout: 60_000 }).toBe(examples); // not imported twice
     expect(await page.getByRole('complementary', { name: 'Guide' }).count()).toBe(0);

@@ -29,6 +29,7 @@ export async function seedFirstRun(studio: StudioStore, engine: EngineStore): Pr
         new File([tagged + '\n'], 'world-qa.eval.jsonl', { type: 'application/jsonl' }),
       ]);
       studio.getState().applySplit({ kind: 'column', column: 'split' });
+      await studio.getState().flush(); // saved now, not after the autosave delay: a quick reload keeps it
     }
   }
   if (!engine.getState().model) {
