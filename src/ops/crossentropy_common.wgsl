@@ -1,6 +1,6 @@
 // Softmax cross-entropy, one row at a time: the part shared by crossentropy.wgsl (separate dlogits) and
 // crossentropy_inplace.wgsl (dlogits overwrite logits). crossentropy.ts prepends this file to each; each declares
-// the bindings, two entry points (below), and the accessors the row code calls:
+// the bindings (with `p`) and the accessors the row code calls; the two entry points are at the end of this file:
 //   fn logit(i: u32) -> f32          reads logits[i]   (i indexes the flat [N, V] tensor)
 //   fn store_grad(i: u32, g: f32)    writes dlogits[i]
 //
@@ -110,4 +110,22 @@ fn cross_entropy_row_serial(row: u32) {
   let lse = stats.x + log(stats.y);
   losses[row] = row_loss(base, V, t, lse, mask);
   if (p.writeGrad != 0u) { write_grads(base, V, 0u, 1u, lse, t, p.gradScale * mask); }
+}
+
+// ---- entry points: rowPerWorkgroup, row = wid.x + wid.y * nwg.x; rowPerInvocation, row = the flat
+// invocation index. Both grids fold to 2-D past 65535 workgroups.
+
+@compute @workgroup_size(WG)
+fn rowPerWorkgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                   @builtin(local_invocation_index) lid: u32) {
+  let row = wid.x + wid.y * nwg.x;
+  if (row >= p.N) { return; }
+  cross_entropy_row(row, lid);
+}
+
+@compute @workgroup_size(WG)
+fn rowPerInvocation(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = gid.x + gid.y * nwg.x * WG;
+  if (row >= p.N) { return; }
+  cross_entropy_row_serial(row);
 }
