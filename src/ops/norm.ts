@@ -15,12 +15,18 @@
 import type { Gpu, Tensor } from '../gpu/runtime';
 import { ceilDiv, elementwiseGrid } from './grid';
 import { firstElements, SUM_CHUNK_ROWS, sumChunksInto, sumRows } from './elementwise';
-import rmsForwardWgsl from './norm_rms.wgsl?raw';
-import rmsBackwardWgsl from './norm_rms_backward.wgsl?raw';
+import reduceWgsl from './norm_reduce.wgsl?raw';
+import rmsForwardSource from './norm_rms.wgsl?raw';
+import rmsBackwardSource from './norm_rms_backward.wgsl?raw';
 import rmsDweightWgsl from './norm_rms_dweight.wgsl?raw';
-import lnForwardWgsl from './norm_layer.wgsl?raw';
+import lnForwardSource from './norm_layer.wgsl?raw';
 import lnBackwardWgsl from './norm_layer_backward.wgsl?raw';
 import lnDweightWgsl from './norm_layer_dweight.wgsl?raw';
+
+// The row-per-workgroup kernels share one tree reduction (norm_reduce.wgsl).
+const rmsForwardWgsl = `${reduceWgsl}\n${rmsForwardSource}`;
+const rmsBackwardWgsl = `${reduceWgsl}\n${rmsBackwardSource}`;
+const lnForwardWgsl = `${reduceWgsl}\n${lnForwardSource}`;
 
 /**
  * How a row's sums over C are computed. 'workgroup': one workgroup per row, threads striding over C, a tree

@@ -8,8 +8,6 @@
 
 struct Params { N: u32, C: u32, eps: f32 }
 
-override WG: u32 = 256;
-
 @group(0) @binding(0) var<storage, read_write> inp: array<f32>;
 @group(0) @binding(1) var<storage, read_write> weight: array<f32>;
 @group(0) @binding(2) var<storage, read_write> bias: array<f32>;
@@ -18,20 +16,7 @@ override WG: u32 = 256;
 @group(0) @binding(5) var<storage, read_write> rstd: array<f32>;
 @group(0) @binding(6) var<uniform> p: Params;
 
-var<workgroup> red: array<f32, 256>;
-
-// Returns the workgroup's sum of v; red may be reused right after (the closing barrier).
-fn reduce_sum(v: f32, lid: u32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier();
-  return total;
-}
+// WG, red and reduce_sum come from norm_reduce.wgsl (prepended by norm.ts).
 
 @compute @workgroup_size(WG)
 fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
