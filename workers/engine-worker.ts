@@ -431,6 +431,13 @@ export function createEngineCore(deps: EngineDeps): Engine {
       return withAdapter(args.adapter, (net) => evaluateLoss(net, examples, 4, args.maxSeqLength, m.model.tokenizer.padTokenId ?? 0));
     },
 
+    async tokenizerFiles() {
+      const m = requireModel();
+      const text = async (path: string) => new TextDecoder().decode(await m.files.read(path));
+      const hasConfig = m.files.list().includes('tokenizer_config.json');
+      return { modelName: m.info.name, tokenizerJson: await text('tokenizer.json'), tokenizerConfig: hasConfig ? await text('tokenizer_config.json') : null };
+    },
+
     onUnsolicited(listener) { unsolicited.push(listener); },
     dispose() { dropResident(); gpu?.destroy(); gpu = null; },
   };
@@ -465,6 +472,7 @@ export function serveEngine(core: Engine, port: EnginePort): void {
         case 'exportAdapter': post({ id: req.id, kind: 'return', method: req.kind, result: await core.exportAdapter(req.args.runId, req.args.checkpoint) }); break;
         case 'exportModel': post({ id: req.id, kind: 'return', method: req.kind, result: await core.exportModel(req.args) }); break;
         case 'evaluateLoss': post({ id: req.id, kind: 'return', method: req.kind, result: await core.evaluateLoss(req.args) }); break;
+        case 'tokenizerFiles': post({ id: req.id, kind: 'return', method: req.kind, result: await core.tokenizerFiles() }); break;
       }
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));

@@ -97,7 +97,12 @@ export interface EngineCalls {
   exportModel: { args: ExportModelArgs; result: { files: [string, Uint8Array][] } };
   /** Mean assistant-token loss of records under an adapter (the CLI's `eval` loss). */
   evaluateLoss: { args: { adapter: AdapterChoice; records: { messages: ChatMessage[] }[]; maxSeqLength: number }; result: { loss: number; tokens: number } };
+  /** The loaded model's tokenizer files, so the data tools count and mask tokens exactly as training will. */
+  tokenizerFiles: { args: Record<string, never>; result: TokenizerFiles };
 }
+
+/** tokenizer.json and tokenizer_config.json (null when the folder has none) as text. */
+export interface TokenizerFiles { modelName: string; tokenizerJson: string; tokenizerConfig: string | null }
 
 export type EngineMethod = keyof EngineCalls;
 
@@ -135,6 +140,7 @@ export interface Engine {
   exportAdapter(runId: string, checkpoint: CheckpointKind): Promise<AdapterFiles>;
   exportModel(args: ExportModelArgs): Promise<{ files: [string, Uint8Array][] }>;
   evaluateLoss(args: EngineCalls['evaluateLoss']['args']): Promise<{ loss: number; tokens: number }>;
+  tokenizerFiles(): Promise<TokenizerFiles>;
   /** Events not tied to a call (device lost). */
   onUnsolicited(listener: OnEvent): void;
   dispose(): void;

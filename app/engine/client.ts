@@ -66,6 +66,7 @@ export function createEngineClient(channel: EngineChannel): Engine {
     exportAdapter: (runId, checkpoint) => call<'exportAdapter'>((id) => ({ id, kind: 'exportAdapter', args: { runId, checkpoint } }), (r) => (r.method === 'exportAdapter' ? r.result : undefined)),
     exportModel: (args) => call<'exportModel'>((id) => ({ id, kind: 'exportModel', args }), (r) => (r.method === 'exportModel' ? r.result : undefined)),
     evaluateLoss: (args) => call<'evaluateLoss'>((id) => ({ id, kind: 'evaluateLoss', args }), (r) => (r.method === 'evaluateLoss' ? r.result : undefined)),
+    tokenizerFiles: () => call<'tokenizerFiles'>((id) => ({ id, kind: 'tokenizerFiles', args: {} }), (r) => (r.method === 'tokenizerFiles' ? r.result : undefined)),
     onUnsolicited: (l) => { unsolicited.push(l); },
     dispose: () => {
       const err = new Error('engine closed');
