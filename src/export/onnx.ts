@@ -21,6 +21,7 @@
 import { onnx } from 'onnx-proto';
 import type { ModelFiles } from '../io/model-files';
 import type { Transformer } from '../model/transformer';
+import { loraScale } from '../model/lora';
 import { exportMergedModel, mergedWeights, type ExportFiles } from './merged';
 
 const FLOAT = 1, INT64 = 7, BOOL = 9;
@@ -75,6 +76,30 @@ const tensorType = (elemType: number, dims: (number | string)[]): onnx.ITypeProt
   tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } },
 });
 
+/** Graph input name of a LoRA tensor of module `module` (PEFT's adapter_model.safetensors key). */
+export const onnxLoraInput = (module: string, ab: 'A' | 'B'): string => `base_model.model.${module}.lora_${ab}.weight`;
+/** Graph input holding the LoRA scale (alpha / r, or alpha / √r with rsLoRA). */
+export const ONNX_LORA_SCALE = 'lora_scale';
+
+/** An adapter as the 'inputs' export takes it: tensors by graph input name, A [r, in] and B [out, r]. */
+export interface OnnxLora {
+  scale: number;
+  tensors: Map<string, { shape: number[]; data: Float32Array }>;
+}
+
+/** The LoRA adapter of a model (our trainable tensors), ready to feed the 'inputs' export. */
+export async function onnxLoraOf(model: Transformer): Promise<OnnxLora> {
+  if (model.mode.kind !== 'lora') throw new Error('ONNX LoRA feeds asked for a model without LoRA');
+  const tensors: OnnxLora['tensors'] = new Map();
+  for (const [name, data] of await model.params.readTrainable()) {
+    // trainable names are '<module>.lora_A' / '<module>.lora_B'
+    const m = /^(.*)\.lora_([AB])$/.exec(name);
+    if (!m) throw new Error(`ONNX LoRA feeds: unexpected trainable tensor ${name}`);
+    tensors.set(onnxLoraInput(m[1], m[2] as 'A' | 'B'), { shape: model.params.specs.get(name)!.shape, data });
+  }
+  return { scale: loraScale(model.mode.lora), tensors };
+}
+
 export interface OnnxOptions {
   /** 'merged' (default): LoRA folded into the weights; 'inputs': LoRA A/B and scale as graph inputs. */
   lora?: 'merged' | 'inputs';
@@ -100,15 +125,15 @@ export async function onnxGraph(model: Transformer, opts: OnnxOptions = {}): Pro
     let y = g.op('MatMul', [x, wt], {}, name.split('.').pop());
     if (W.has(`${name}.bias`)) y = g.op('Add', [y, weight(`${name}.bias`)]);
     if (loraInputs && loraModules.has(name)) {
-      const A = `base_model.model.${name}.lora_A.weight`, B = `base_model.model.${name}.lora_B.weight`;
+      const A = onnxLoraInput(name, 'A'), B = onnxLoraInput(name, 'B');
       loraGraphInputs.push({ name: A, type: tensorType(FLOAT, ['lora_rank', inF]) }, { name: B, type: tensorType(FLOAT, [outF, 'lora_rank']) });
       const u = g.op('MatMul', [x, g.op('Transpose', [A], { perm: [1, 0] })]);                 // [B, S, r]
       const delta = g.op('MatMul', [u, g.op('Transpose', [B], { perm: [1, 0] })]);             // [B, S, out]
-      y = g.op('Add', [y, g.op('Mul', [delta, 'lora_scale'])], {}, 'lora');
+      y = g.op('Add', [y, g.op('Mul', [delta, ONNX_LORA_SCALE])], {}, 'lora');
     }
     return y;
   };
-  const eps = g.scalar(c.normEps);
+  const eps = gpt2 ? '' : g.scalar(c.normEps);   // LayerNormalization takes epsilon as an attribute
   const rmsnorm = (x: string, name: string): string => {
     const ms = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: [-1], keepdims: 1 });
     const inv = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [ms, eps])])]);
@@ -213,7 +238,7 @@ export async function onnxGraph(model: Transformer, opts: OnnxOptions = {}): Pro
       { name: 'attention_mask', type: tensorType(INT64, ['batch_size', 'total_sequence_length']) },
       { name: 'position_ids', type: tensorType(INT64, ['batch_size', 'sequence_length']) },
       ...layers.flatMap((l) => ['key', 'value'].map((kv) => ({ name: `past_key_values.${l}.${kv}`, type: tensorType(FLOAT, kvDims) }))),
-      ...(loraInputs ? [{ name: 'lora_scale', type: tensorType(FLOAT, []) }, ...loraGraphInputs] : []),
+      ...(loraInputs ? [{ name: ONNX_LORA_SCALE, type: tensorType(FLOAT, []) }, ...loraGraphInputs] : []),
     ],
     output: [
       { name: 'logits', type: tensorType(FLOAT, ['batch_size', 'sequence_length', c.vocabSize]) },
@@ -224,10 +249,19 @@ export async function onnxGraph(model: Transformer, opts: OnnxOptions = {}): Pro
   return onnx.ModelProto.encode(proto).finish();
 }
 
-/** transformers.js layout: onnx/model.onnx + config, generation config and tokenizer files of the source. */
+/**
+ * transformers.js layout: onnx/model.onnx + config, generation config and tokenizer files of the source.
+ * config.json gains `"transformers.js_config": { "dtype": "fp32" }`: transformers.js otherwise asks for
+ * onnx/model_quantized.onnx on its wasm device (the browser's default). The 'merged' export loads with
+ * `pipeline('text-generation', folder)`; the 'inputs' one needs the LoRA feeds, which transformers.js does not
+ * give, so it is for our own session (src/generate/onnx-decoder.ts).
+ */
 export async function exportOnnxModel(model: Transformer, source: ModelFiles, opts: OnnxOptions = {}): Promise<ExportFiles> {
   const hf = await exportMergedModel(model, source);
   const files: ExportFiles = new Map([...hf].filter(([name]) => !name.endsWith('.safetensors') && name !== 'model.safetensors.index.json'));
+  const config = JSON.parse(new TextDecoder().decode(files.get('config.json')!)) as Record<string, unknown>;
+  config['transformers.js_config'] = { dtype: 'fp32' };
+  files.set('config.json', new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`));
   files.set('onnx/model.onnx', await onnxGraph(model, opts));
   return files;
 }

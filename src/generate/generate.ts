@@ -1,9 +1,12 @@
-// Autoregressive generation on the GPU with a KV cache: one prefill forward over the prompt, then one
-// forward per new token over just that token. Streams token by token (an async generator), stops at any
-// stop token id (EOS and the chat template's end-of-turn), a stop string, or maxNewTokens.
+// Autoregressive generation with a KV cache: one prefill over the prompt, then one step per new token over
+// just that token. Streams token by token (an async generator), stops at any stop token id (EOS and the chat
+// template's end-of-turn), a stop string, or maxNewTokens. The model is any Decoder (decoder.ts): our WebGPU
+// Transformer (passed as is) or an onnxruntime session over the ONNX export (onnx-decoder.ts); the loop,
+// the sampler and the seed are the same, so both give the same tokens for the same logits.
 // Base and tuned share the loaded base weights: the tuned model is the same Transformer with LoRA on.
-import type { Transformer } from '../model/transformer';
+import { Transformer } from '../model/transformer';
 import { Rng } from '../model/random';
+import { transformerDecoder, type Decoder } from './decoder';
 import { sampleToken, type SamplingOptions } from './sampler';
 
 export interface GenerateOptions extends SamplingOptions {
@@ -22,24 +25,24 @@ export interface GenerateStep {
   finishReason: 'stop-token' | 'stop-string' | 'length' | null;
 }
 
-export async function* generate(model: Transformer, prompt: number[], opts: GenerateOptions): AsyncGenerator<GenerateStep> {
+export async function* generate(model: Transformer | Decoder, prompt: number[], opts: GenerateOptions): AsyncGenerator<GenerateStep> {
   if (prompt.length === 0) throw new Error('generate: empty prompt');
-  const { gpu } = model;
-  const capacity = Math.min(model.config.maxPositions, prompt.length + opts.maxNewTokens);
-  if (prompt.length >= capacity && model.config.architecture === 'gpt2') {
-    throw new Error(`prompt of ${prompt.length} tokens leaves no room under the model's ${model.config.maxPositions} positions`);
+  const decoder = model instanceof Transformer ? transformerDecoder(model) : model;
+  const { config } = decoder;
+  const capacity = Math.min(config.maxPositions, prompt.length + opts.maxNewTokens);
+  // GPT-2's learned position table ends at maxPositions
+  if (prompt.length >= capacity && config.architecture === 'gpt2') {
+    throw new Error(`prompt of ${prompt.length} tokens leaves no room under the model's ${config.maxPositions} positions`);
   }
-  const cache = model.createCache(1, Math.max(capacity, prompt.length + 1));
+  const seq = decoder.open(Math.max(capacity, prompt.length + 1));
   const rng = new Rng(opts.seed);
   const context = [...prompt];
   const out: number[] = [];
   try {
     let next = prompt;
     for (let i = 0; i < opts.maxNewTokens; i++) {
-      if (cache.length + next.length > cache.capacity) break;
-      const st = model.forward({ B: 1, T: next.length, ids: Uint32Array.from(next) }, { save: false, cache, lastOnly: true });
-      const logits = await gpu.read(st.logits);
-      model.release(st);
+      if (seq.length + next.length > seq.capacity) break;
+      const logits = await seq.append(next);
       const token = sampleToken(logits, opts, rng, context);
       context.push(token);
       out.push(token);
@@ -53,12 +56,12 @@ export async function* generate(model: Transformer, prompt: number[], opts: Gene
       next = [token];
     }
   } finally {
-    model.releaseCache(cache);
+    seq.close();
   }
 }
 
 /** Runs generation to the end and returns the new token ids and text. */
-export async function generateAll(model: Transformer, prompt: number[], opts: GenerateOptions): Promise<{ tokens: number[]; text: string; finishReason: GenerateStep['finishReason'] }> {
+export async function generateAll(model: Transformer | Decoder, prompt: number[], opts: GenerateOptions): Promise<{ tokens: number[]; text: string; finishReason: GenerateStep['finishReason'] }> {
   const tokens: number[] = [];
   let text = '', finishReason: GenerateStep['finishReason'] = null;
   for await (const s of generate(model, prompt, opts)) {

@@ -6,15 +6,11 @@
 // model's, and another adapter of another rank its own logits, all in one session.
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
-import { buildTinyModel } from '../../scripts/make-tiny-models';
-import { exportOnnxModel } from '../../src/export/onnx';
-import { loadHfModel } from '../../src/io/hf';
-import { filesFromMap } from '../../src/io/model-files';
-import { loraScale, type LoraConfig } from '../../src/model/lora';
+import { exportOnnxModel, onnxLoraOf } from '../../src/export/onnx';
 import { Transformer } from '../../src/model/transformer';
-import { rng } from '../helpers/check';
 import { testGpu } from '../helpers/gpu';
 import { relMax } from '../helpers/torch';
+import { tunedTiny } from './tuned-model';
 
 async function logitsOf(model: Transformer, ids: number[]): Promise<Float32Array> {
   const st = model.forward({ B: 1, T: ids.length, ids: Uint32Array.from(ids) }, { save: false });
@@ -24,23 +20,6 @@ async function logitsOf(model: Transformer, ids: number[]): Promise<Float32Array
 }
 
 const i64 = (values: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
-
-const TARGETS = { 'llama-small': ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'up_proj'], gpt2: ['c_attn', 'c_proj', 'c_fc'] };
-
-/** A tiny folder and a LoRA model on it with random (non-zero) A and B. */
-async function tuned(rank: number, seed: number, kind: 'llama-small' | 'gpt2' = 'llama-small') {
-  const gpu = await testGpu();
-  const source = filesFromMap(`tiny-${kind}`, buildTinyModel(kind, 3));
-  const base = await loadHfModel(source);
-  const lora: LoraConfig = { rank, alpha: 2 * rank + 1, dropout: 0, useRslora: false, targetModules: TARGETS[kind] };
-  const model = new Transformer(gpu, base.config, base.weights, { kind: 'lora', lora }, 1);
-  const r = rng(seed);
-  for (const name of model.params.trainableNames()) {
-    const shape = model.params.specs.get(name)!.shape;
-    gpu.write(model.params.get(name), Float32Array.from({ length: shape[0] * shape[1] }, () => (r() * 2 - 1) * 0.3));
-  }
-  return { gpu, source, base, model, lora };
-}
 
 function emptyPast(c: { numLayers: number; numKvHeads: number; headDim: number }): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {};
@@ -52,9 +31,12 @@ function emptyPast(c: { numLayers: number; numKvHeads: number; headDim: number }
 
 describe('ONNX export (transformers.js layout)', () => {
   for (const kind of ['llama-small', 'gpt2'] as const) it(`${kind} merged: gives our next-token logits in onnxruntime-web (wasm), with and without the KV cache`, async () => {
-    const { gpu, source, base, model } = await tuned(4, 9, kind);
+    const gpu = await testGpu();
+    const { source, base, model } = await tunedTiny(4, 9, kind);
     const files = await exportOnnxModel(model, source);
     expect([...files.keys()].sort()).toEqual(['config.json', 'generation_config.json', 'onnx/model.onnx', 'tokenizer.json', 'tokenizer_config.json']);
+    // transformers.js picks onnx/model.onnx (fp32) by this, also where its default would be a quantised file
+    expect(JSON.parse(new TextDecoder().decode(files.get('config.json')!))['transformers.js_config']).toEqual({ dtype: 'fp32' });
 
     ort.env.wasm.numThreads = 1;
     const session = await ort.InferenceSession.create(files.get('onnx/model.onnx')!, { executionProviders: ['wasm'] });
@@ -94,7 +76,8 @@ describe('ONNX export (transformers.js layout)', () => {
   });
 
   it('LoRA as graph inputs: one session gives the tuned model, the base (B = 0) and another adapter of another rank', async () => {
-    const { gpu, source, base, model, lora } = await tuned(4, 9);
+    const gpu = await testGpu();
+    const { source, base, model } = await tunedTiny(4, 9);
     const files = await exportOnnxModel(model, source, { lora: 'inputs' });
     ort.env.wasm.numThreads = 1;
     const session = await ort.InferenceSession.create(files.get('onnx/model.onnx')!, { executionProviders: ['wasm'] });
@@ -102,23 +85,23 @@ describe('ONNX export (transformers.js layout)', () => {
     const ids = [9, 31, 200, 7, 64];
     const S = ids.length;
     const prompt = { input_ids: i64(ids, [1, S]), attention_mask: i64(ids.map(() => 1), [1, S]), position_ids: i64(ids.map((_, i) => i), [1, S]), ...emptyPast(c) };
-    const adapterFeeds = async (m: Transformer, scale: number, zeroB = false): Promise<Record<string, ort.Tensor>> => {
-      const feeds: Record<string, ort.Tensor> = { lora_scale: new ort.Tensor('float32', Float32Array.of(scale), []) };
-      for (const [name, data] of await m.params.readTrainable()) {
-        const shape = m.params.specs.get(name)!.shape;
-        feeds[`base_model.model.${name}.weight`] = new ort.Tensor('float32', zeroB && name.endsWith('.lora_B') ? new Float32Array(data.length) : data, shape);
+    const adapterFeeds = async (m: Transformer, zeroB = false): Promise<Record<string, ort.Tensor>> => {
+      const lora = await onnxLoraOf(m);
+      const feeds: Record<string, ort.Tensor> = { lora_scale: new ort.Tensor('float32', Float32Array.of(lora.scale), []) };
+      for (const [name, { shape, data }] of lora.tensors) {
+        feeds[name] = new ort.Tensor('float32', zeroB && name.endsWith('.lora_B.weight') ? new Float32Array(data.length) : data, shape);
       }
       return feeds;
     };
     const run = async (feeds: Record<string, ort.Tensor>) => (await session.run({ ...prompt, ...feeds })).logits.data as Float32Array;
 
-    const tunedErr = relMax(await run(await adapterFeeds(model, loraScale(lora))), await logitsOf(model, ids));
+    const tunedErr = relMax(await run(await adapterFeeds(model)), await logitsOf(model, ids));
     const plain = new Transformer(gpu, c, base.weights, { kind: 'none' });
     const baseLogits = await logitsOf(plain, ids);
     plain.destroy();
-    const baseErr = relMax(await run(await adapterFeeds(model, loraScale(lora), true)), baseLogits);
-    const other = await tuned(2, 23);
-    const otherErr = relMax(await run(await adapterFeeds(other.model, loraScale(other.lora))), await logitsOf(other.model, ids));
+    const baseErr = relMax(await run(await adapterFeeds(model, true)), baseLogits);
+    const other = await tunedTiny(2, 23);
+    const otherErr = relMax(await run(await adapterFeeds(other.model)), await logitsOf(other.model, ids));
     console.log(`ONNX LoRA inputs: tuned ${tunedErr.toExponential(2)}, base ${baseErr.toExponential(2)}, rank-2 adapter ${otherErr.toExponential(2)}`);
     expect(tunedErr).toBeLessThan(1e-4);
     expect(baseErr).toBeLessThan(1e-4);

@@ -1,0 +1,77 @@
+// Generation over onnxruntime-web (wasm, in Node) through the same loop as our engine (src/generate):
+// the ONNX export of a LoRA-tuned tiny Llama and GPT-2 gives the same greedy tokens and the same seeded
+// sampled tokens as our WebGPU Transformer; the 'inputs' export serves the tuned model and the base (B = 0)
+// from one session. Same tokens is the contract: the logits agree to ~1e-6 relative (export-onnx.test.ts),
+// far below the gaps between a row's top logits here, so any loop or cache bug changes the tokens.
+import * as ort from 'onnxruntime-web';
+import { describe, expect, it } from 'vitest';
+import { exportOnnxModel, onnxLoraOf } from '../../src/export/onnx';
+import { generateAll, type GenerateOptions } from '../../src/generate/generate';
+import { OnnxDecoder } from '../../src/generate/onnx-decoder';
+import { GREEDY } from '../../src/generate/sampler';
+import { Transformer } from '../../src/model/transformer';
+import { testGpu } from '../helpers/gpu';
+import { tunedTiny } from './tuned-model';
+
+ort.env.wasm.numThreads = 1;
+const PROMPT = [5, 77, 140, 3, 250, 12, 99];
+const greedy: GenerateOptions = { ...GREEDY, maxNewTokens: 16, stopTokenIds: [], stopStrings: [] };
+const sampled: GenerateOptions = { ...greedy, temperature: 1, topK: 40, topP: 0.95, repetitionPenalty: 1.1, seed: 7 };
+
+describe('generation on onnxruntime-web (wasm) with our loop', () => {
+  for (const kind of ['llama-small', 'gpt2'] as const) it(`${kind} merged export: same greedy and seeded sampled tokens as our engine`, async () => {
+    const { source, base, model } = await tunedTiny(4, 9, kind);
+    const files = await exportOnnxModel(model, source);
+    const onnx = await OnnxDecoder.create(ort, files.get('onnx/model.onnx')!, base.config);
+    for (const opts of [greedy, sampled]) {
+      const ours = await generateAll(model, PROMPT, opts);
+      const theirs = await generateAll(onnx, PROMPT, opts);
+      expect(theirs.tokens).toEqual(ours.tokens);
+      expect(ours.tokens).toHaveLength(opts.maxNewTokens);
+    }
+    // a stop token ends both at the same place (the loop, not the backend, decides)
+    const stopAt = (await generateAll(model, PROMPT, greedy)).tokens[5];
+    const stopped = await generateAll(onnx, PROMPT, { ...greedy, stopTokenIds: [stopAt] });
+    expect(stopped.finishReason).toBe('stop-token');
+    expect(stopped.tokens).toEqual((await generateAll(model, PROMPT, { ...greedy, stopTokenIds: [stopAt] })).tokens);
+    await onnx.release();
+    model.destroy();
+  });
+
+  it("'inputs' export: one session generates as the tuned model and, with no adapter, as the base", async () => {
+    const gpu = await testGpu();
+    const { source, base, model } = await tunedTiny(4, 9);
+    const files = await exportOnnxModel(model, source, { lora: 'inputs' });
+    const session = await OnnxDecoder.create(ort, files.get('onnx/model.onnx')!, base.config);
+    expect(session.takesLora).toBe(true);
+    const plain = new Transformer(gpu, base.config, base.weights, { kind: 'none' });
+
+    const tunedOurs = await generateAll(model, PROMPT, greedy);
+    const baseOurs = await generateAll(plain, PROMPT, greedy);
+    expect(baseOurs.tokens).not.toEqual(tunedOurs.tokens);   // the adapter matters, so the check has teeth
+    expect((await generateAll(session.withAdapter(await onnxLoraOf(model)), PROMPT, greedy)).tokens).toEqual(tunedOurs.tokens);
+    expect((await generateAll(session, PROMPT, greedy)).tokens).toEqual(baseOurs.tokens);
+
+    // a merged export takes no adapter: a clear error, not silently the merged model
+    const merged = await OnnxDecoder.create(ort, (await exportOnnxModel(model, source)).get('onnx/model.onnx')!, base.config);
+    await expect(async () => merged.withAdapter(await onnxLoraOf(model))).rejects.toThrow(/LoRA merged in/);
+    await merged.release();
+    await session.release();
+    plain.destroy();
+    model.destroy();
+  });
+
+  it('refuses an ONNX file that is not a KV-cache text-generation export', async () => {
+    const { base } = await tunedTiny(1, 1);
+    const { onnx } = await import('onnx-proto');
+    const identity = onnx.ModelProto.encode(onnx.ModelProto.create({
+      irVersion: 8, opsetImport: [{ version: 17 }],
+      graph: {
+        name: 'identity', node: [{ opType: 'Identity', input: ['x'], output: ['y'] }],
+        input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }] } } } }],
+        output: [{ name: 'y', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }] } } } }],
+      },
+    })).finish();
+    await expect(OnnxDecoder.create(ort, identity, base.config)).rejects.toThrow(/not a text-generation export.*input_ids/);
+  });
+});
