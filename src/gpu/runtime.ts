@@ -7,6 +7,11 @@
 //    Reading a tensor flushes first. Readback happens only for metrics and tests.
 //  - Buffers come from a pool keyed by byte size: `release` returns them, so a training step that allocates
 //    the same temporaries every step reuses the same buffers (no allocation per step once warm).
+//  - Every buffer `tensor` creates is counted in `liveBuffers` until `free` (or `destroy`) destroys it.
+//  - Memory: WebGPU reports no total. `probeMemory(bytes)` asks the device for that much, in chunks, and
+//    gives it straight back: the measured budget that src/io/hf.ts memoryVerdict compares with an estimate.
+//    `withOomScope(label, f)` turns an allocation the device refuses inside f into one clear error and
+//    destroys every buffer f created, so nothing half-allocated stays.
 // Not here: kernels themselves (src/ops/*), model layout (src/model/*).
 
 export interface Tensor {
@@ -40,6 +45,32 @@ export interface DispatchOptions {
   constants?: Record<string, number>;
 }
 
+/**
+ * What the device could give when asked (Gpu.probeMemory). WebGPU exposes no memory total, so this is a
+ * measurement, not a capacity: `limitedBy` null means everything asked for was given (more may exist).
+ */
+export interface MemoryBudget {
+  requestedBytes: number;
+  /** Bytes actually allocated before the device refused or a cap applied (= requestedBytes when none did). */
+  obtainedBytes: number;
+  /** Why it stopped short ('out of memory: …', or the system-memory cap of a software adapter); null when it did not. */
+  limitedBy: string | null;
+}
+
+/** The device refused memory (or a buffer) while `label` was being built; everything it had allocated is destroyed. */
+export class GpuMemoryError extends Error {
+  constructor(readonly label: string, message: string) {
+    super(message);
+    this.name = 'GpuMemoryError';
+  }
+}
+
+const MiB = 2 ** 20;
+export const mib = (bytes: number): string => `${(bytes / MiB).toLocaleString('en', { maximumFractionDigits: bytes < 10 * MiB ? 1 : 0 })} MiB`;
+
+/** Probe allocations in pieces of at most this: drivers cap single allocations below maxBufferSize (SwiftShader refuses 1 GiB). */
+const PROBE_CHUNK = 256 * MiB;
+
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment is at most 256 on every adapter
 const UNIFORM_SLOTS = 1024;
 
@@ -64,6 +95,10 @@ export class Gpu {
   private readonly pending = new Set<GPUBuffer>();
   /** Counters for tests and benchmarks: how much the runtime allocates and dispatches. */
   readonly stats = { buffersCreated: 0, pipelinesCreated: 0, dispatches: 0, submits: 0 };
+  /** Buffers `tensor` created that no `free`/`destroy`/failed scope has destroyed (in use or pooled). */
+  private readonly live = new Set<GPUBuffer>();
+  /** One list per open withOomScope (innermost last): the buffers created inside it. */
+  private readonly scopes: GPUBuffer[][] = [];
 
   constructor(device: GPUDevice, adapterInfo?: Partial<GPUAdapterInfo>) {
     this.device = device;
@@ -92,12 +127,16 @@ export class Gpu {
     const free = this.pool.get(bytes);
     let buffer = free?.pop();
     if (!buffer) {
+      const max = this.device.limits.maxBufferSize;
+      if (bytes > max) throw new GpuMemoryError(label, `${label}: a buffer of ${mib(bytes)} is larger than this GPU allows for one buffer (maxBufferSize ${mib(max)}).`);
       buffer = this.device.createBuffer({
         label,
         size: bytes,
         usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
       });
       this.stats.buffersCreated++;
+      this.live.add(buffer);
+      for (const created of this.scopes) created.push(buffer);
     }
     return { buffer, shape: [...shape], size, label, offset: 0, isView: false };
   }
@@ -180,6 +219,98 @@ export class Gpu {
       list.push(t.buffer);
       this.pool.set(t.buffer.size, list);
     }
+  }
+
+  /** Destroys the tensors' buffers (not views): for what lives as long as a model (weights, flat tables). */
+  free(...ts: (Tensor | null | undefined)[]): void {
+    for (const t of ts) if (t && !t.isView) this.destroyBuffer(t.buffer);
+  }
+
+  /** Buffers created by `tensor` and not yet destroyed through the runtime (pooled ones included). */
+  get liveBuffers(): number {
+    return this.live.size;
+  }
+
+  /** Destroys the pooled (released, unused) buffers, so their memory counts as free. */
+  trimPool(): void {
+    for (const list of this.pool.values()) for (const b of list) { b.destroy(); this.live.delete(b); }
+    this.pool.clear();
+  }
+
+  private destroyBuffer(buffer: GPUBuffer): void {
+    buffer.destroy();
+    this.live.delete(buffer);
+    const list = this.pool.get(buffer.size);
+    const i = list ? list.indexOf(buffer) : -1;
+    if (i >= 0) list!.splice(i, 1);
+  }
+
+  // ---- memory ------------------------------------------------------------------------------------
+
+  /**
+   * Asks the device for `bytes` (after trimming the pool, whose buffers would be reused anyway), in chunks,
+   * each in its own out-of-memory scope, and destroys them again. A software adapter (SwiftShader) takes
+   * system RAM and the OS may promise more than it has: there the probe stops at navigator.deviceMemory
+   * when the browser reports it. Drivers that page GPU memory out may give more than fits at full speed.
+   */
+  async probeMemory(bytes: number): Promise<MemoryBudget> {
+    this.flush();
+    this.trimPool();
+    const chunk = Math.max(4, Math.min(PROBE_CHUNK, Math.floor(this.device.limits.maxBufferSize / 8) * 4));
+    let cap = bytes;
+    let limitedBy: string | null = null;
+    const gib = (globalThis as { navigator?: { deviceMemory?: number } }).navigator?.deviceMemory;
+    if (this.isSoftware && typeof gib === 'number' && gib > 0 && gib * 2 ** 30 < bytes) {
+      cap = gib * 2 ** 30;
+      limitedBy = `this software adapter uses system memory, and this computer reports about ${gib} GiB`;
+    }
+    const held: GPUBuffer[] = [];
+    let obtained = 0;
+    try {
+      while (obtained < cap) {
+        const size = Math.ceil(Math.min(chunk, cap - obtained) / 4) * 4;
+        this.device.pushErrorScope('out-of-memory');
+        held.push(this.device.createBuffer({ label: 'Gpu.probeMemory', size, usage: GPUBufferUsage.STORAGE }));
+        const error = await this.device.popErrorScope();
+        if (error) { limitedBy = `out of memory (${error.message.split('\n')[0]})`; break; }
+        obtained += size;
+      }
+    } finally {
+      for (const b of held) b.destroy();
+    }
+    return { requestedBytes: bytes, obtainedBytes: Math.min(obtained, bytes), limitedBy };
+  }
+
+  /**
+   * Runs `f` (building a model, a trainer, a first step) inside out-of-memory and validation error scopes,
+   * with the recorded work submitted before they close. If the device refused anything, or f threw, every
+   * buffer created inside is destroyed (pooled ones too) and a GpuMemoryError names `label` and the
+   * device's reason (a buffer over maxBufferSize included); f's other errors are rethrown as they are. The scopes are the device's: work from
+   * elsewhere that interleaves with an async f reports into them too.
+   */
+  async withOomScope<T>(label: string, f: () => T | Promise<T>): Promise<T> {
+    const created: GPUBuffer[] = [];
+    this.scopes.push(created);
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    let result: T | undefined;
+    let failure: { error: unknown } | null = null;
+    try {
+      result = await f();
+    } catch (error) {
+      failure = { error };
+    } finally {
+      this.scopes.splice(this.scopes.indexOf(created), 1);
+      this.flush(); // recorded work reports its errors into these scopes, and runs before any buffer is destroyed
+    }
+    const invalid = await this.device.popErrorScope();
+    const oom = await this.device.popErrorScope();
+    if (!failure && !invalid && !oom) return result as T;
+    for (const b of created) this.destroyBuffer(b);
+    if (failure && !(failure.error instanceof GpuMemoryError)) throw failure.error;
+    const reason = failure ? (failure.error as GpuMemoryError).message
+      : oom ? `the GPU ran out of memory (${oom.message.split('\n')[0]})` : `the GPU refused it (${invalid!.message.split('\n')[0]})`;
+    throw new GpuMemoryError(label, `${label}: ${reason}; everything it had allocated was freed.`);
   }
 
   async read(t: Tensor, count = t.size, elementOffset = 0): Promise<Float32Array> {
@@ -294,8 +425,7 @@ export class Gpu {
 
   destroy(): void {
     this.flush();
-    for (const list of this.pool.values()) for (const b of list) b.destroy();
-    this.pool.clear();
+    this.trimPool();
     this.uniformBuffer.destroy();
   }
 }

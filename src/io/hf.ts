@@ -1,7 +1,8 @@
 // Load a Hugging Face model folder: config.json → ModelConfig, safetensors weights (single file or sharded
 // index + shards; F32/F16/BF16) → Float32Array by HF name, tokenizer.json + tokenizer_config.json →
 // Tokenizer and ChatTemplate (or chat_template.jinja / chat_template.json, where newer transformers put it),
-// generation_config.json when present. Plus the stop tokens and a memory estimate for the GPU.
+// generation_config.json when present. Plus the stop tokens, a memory estimate for the GPU and the verdict
+// that compares it with what the device could give (a measured MemoryBudget: src/gpu/runtime.ts probeMemory).
 //
 // Contract:
 //  - Supported model_type: llama, mistral, qwen2 (architecture 'llama') and gpt2. Anything else fails with
@@ -14,6 +15,7 @@
 //    non-parameter buffers (attn.bias, attn.masked_bias) are dropped. Extra tensors are kept.
 //  - A failure throws before anything is returned: nothing half-loaded is handed out.
 // Not here: GPU upload (src/model), downloads and caching (later: they produce a ModelFiles).
+import { mib, type MemoryBudget } from '../gpu/runtime';
 import type { ModelConfig, RopeScaling } from '../model/config';
 import { ChatTemplate } from '../tokenize/chat';
 import { loadTokenizer, type Tokenizer } from '../tokenize/tokenizer';
@@ -325,4 +327,20 @@ export function estimateMemory(config: ModelConfig, opts: { training: boolean; l
   for (const shape of expectedWeights(config).values()) largest = Math.max(largest, shape.reduce((a, b) => a * b, 1) * F);
   const estimate = { weightsBytes, kvCacheBytes, loraBytes, activationBytes, logitsBytes, inferenceBytes, trainingBytes, largestBufferBytes: largest };
   return { ...estimate, bytes: opts.training ? trainingBytes : inferenceBytes };
+}
+
+/**
+ * Whether a model fits the GPU for `use`, judged against a measured budget: null when it fits, or when the
+ * probe was not asked for that much and so cannot tell (callers probe for what they need); otherwise one
+ * sentence with what is needed, what the adapter allows, and what to change. Single buffers over the
+ * adapter's limits are not judged here: weights are split into blocks that fit (src/model/params.ts).
+ */
+export function memoryVerdict(use: 'inference' | 'training', estimate: MemoryEstimate, budget: MemoryBudget): string | null {
+  const need = use === 'training' ? estimate.trainingBytes : estimate.inferenceBytes;
+  if (budget.limitedBy === null || need <= budget.obtainedBytes) return null;
+  const what = use === 'training'
+    ? `Training needs about ${mib(need)} of GPU memory (weights ${mib(estimate.weightsBytes)}, activations ${mib(estimate.activationBytes + estimate.logitsBytes)}, LoRA ${mib(estimate.loraBytes)})`
+    : `Running this model needs about ${mib(need)} of GPU memory (weights ${mib(estimate.weightsBytes)})`;
+  const change = use === 'training' ? 'Lower the batch size or the max sequence length, or pick a smaller model.' : 'Pick a smaller model.';
+  return `${what}; this GPU could give ${mib(budget.obtainedBytes)} when asked (${budget.limitedBy}). ${change}`;
 }

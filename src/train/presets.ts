@@ -7,8 +7,9 @@
 //   checkpoints. earlyStopPatience: stop after this many evaluations without a new best validation loss
 //   (0 = off); the best checkpoint is kept either way.
 // Not here: running anything (workers/engine-worker.ts), storing runs (src/storage/runs.ts).
+import { mib, type MemoryBudget } from '../gpu/runtime';
 import type { ModelConfig } from '../model/config';
-import { estimateMemory } from '../io/hf';
+import { estimateMemory, memoryVerdict, type MemoryEstimate } from '../io/hf';
 import { DEFAULT_LORA, type LoraConfig } from '../model/lora';
 import type { Example } from './batch';
 import { DEFAULT_TRAIN, type TrainConfig } from './trainer';
@@ -109,8 +110,21 @@ export function totalSteps(train: TrainConfig, trainExamples: number): number {
   return Math.ceil(trainExamples / Math.max(1, train.batchSize * train.gradAccumSteps)) * train.epochs;
 }
 
-/** Every problem with this combination, errors first; a run may start only when no error is listed. */
-export function validateRunConfig(cfg: RunConfig, model: Pick<ModelConfig, 'architecture' | 'maxPositions'> | null, data: DataSummary): ConfigProblem[] {
+/** GPU memory of a run: training at batch × maxSeqLength tokens with the run's LoRA rank. */
+export function runMemoryEstimate(cfg: RunConfig, model: ModelConfig): MemoryEstimate {
+  return estimateMemory(model, { training: true, loraRank: cfg.lora.rank, batchTokens: cfg.train.batchSize * cfg.train.maxSeqLength });
+}
+
+/**
+ * Every problem with this combination, errors first; a run may start only when no error is listed.
+ * With `memory` (the model and a budget measured by Gpu.probeMemory), a run that would not fit is an error
+ * (field 'memory') naming what it needs and what the GPU gave; one larger than the probe asked about is a
+ * warning, since the start of the run measures again.
+ */
+export function validateRunConfig(
+  cfg: RunConfig, model: Pick<ModelConfig, 'architecture' | 'maxPositions'> | null, data: DataSummary,
+  memory?: { model: ModelConfig; budget: MemoryBudget },
+): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   const err = (field: string, message: string) => out.push({ field, severity: 'error', message });
   const warn = (field: string, message: string) => out.push({ field, severity: 'warning', message });
@@ -157,6 +171,14 @@ export function validateRunConfig(cfg: RunConfig, model: Pick<ModelConfig, 'arch
   if (cfg.packing && train.batchSize > 1 && data.trainExamples > 0 && data.trainExamples < train.batchSize) {
     warn('packing', 'With packing, short datasets may fill fewer sequences than one batch; examples then repeat.');
   }
+  if (memory && posInt(train.batchSize) && Number.isInteger(train.maxSeqLength) && posInt(lora.rank)) {
+    const estimate = runMemoryEstimate(cfg, memory.model);
+    const verdict = memoryVerdict('training', estimate, memory.budget);
+    if (verdict) err('memory', verdict);
+    else if (memory.budget.limitedBy === null && estimate.trainingBytes > memory.budget.requestedBytes) {
+      warn('memory', `This run needs about ${mib(estimate.trainingBytes)} of GPU memory; only ${mib(memory.budget.requestedBytes)} was checked so far. Starting the run checks the rest.`);
+    }
+  }
   return out.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1));
 }
 
@@ -181,7 +203,7 @@ export function estimateRun(cfg: RunConfig, model: ModelConfig, data: DataSummar
   const { train } = cfg;
   const seqTokens = cfg.packing ? train.maxSeqLength : Math.min(train.maxSeqLength, Math.max(1, Math.round(data.meanTokens)));
   const batchTokens = train.batchSize * seqTokens;
-  const memoryBytes = estimateMemory(model, { training: true, loraRank: cfg.lora.rank, batchTokens: train.batchSize * train.maxSeqLength }).bytes;
+  const memoryBytes = runMemoryEstimate(cfg, model).trainingBytes;
   const examplesPerEpoch = cfg.packing ? Math.ceil((data.trainExamples * data.meanTokens) / (train.maxSeqLength + 1)) : data.trainExamples;
   const stepsPerEpoch = Math.max(1, Math.ceil(examplesPerEpoch / Math.max(1, train.batchSize * train.gradAccumSteps)));
   const params = model.numLayers * (model.hiddenSize * (model.numHeads + 2 * model.numKvHeads) * model.headDim

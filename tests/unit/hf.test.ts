@@ -4,7 +4,7 @@
 // shapes that disagree with the config, corrupt safetensors.
 import { describe, expect, test } from 'vitest';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
-import { configFromHf, estimateMemory, loadHfModel, parameterCount } from '../../src/io/hf';
+import { configFromHf, estimateMemory, loadHfModel, memoryVerdict, parameterCount } from '../../src/io/hf';
 import { filesFromFileList, filesFromMap } from '../../src/io/model-files';
 import { parseSafetensors, readTensorF32, writeSafetensors } from '../../src/io/safetensors';
 
@@ -69,6 +69,18 @@ describe('memory estimate', () => {
     expect(estimateMemory(config, { ...opts, training: true, batchTokens: 1024 }).trainingBytes).toBeGreaterThan(training.trainingBytes);
     // The largest buffer: the 32000×2048 embedding, or 512×32000 logits, whichever is larger.
     expect(training.largestBufferBytes).toBe(32000 * 2048 * 4);
+  });
+
+  test('the verdict refuses what a measured budget cannot hold, with both numbers, and only then', () => {
+    const estimate = estimateMemory(configFromHf(TINYLLAMA), { training: true, loraRank: 8, batchTokens: 2048 });
+    const GiB = 2 ** 30;
+    const short = { requestedBytes: 8 * GiB, obtainedBytes: 3 * GiB, limitedBy: 'out of memory (vkAllocateMemory failed)' };
+    // TinyLlama's 1,100,048,384 f32 weights alone are 4,196.35 MiB: neither inference nor training fits 3 GiB.
+    expect(memoryVerdict('inference', estimate, short)).toMatch(/^Running this model needs about [\d,]+ MiB of GPU memory \(weights 4,196 MiB\); this GPU could give 3,072 MiB when asked \(out of memory \(vkAllocateMemory failed\)\)\. Pick a smaller model\.$/);
+    expect(memoryVerdict('training', estimate, short)).toMatch(/^Training needs about [\d,]+ MiB .*could give 3,072 MiB.*Lower the batch size/);
+    // Enough given: no verdict. Everything asked for given (limitedBy null): the probe cannot tell, no verdict.
+    expect(memoryVerdict('training', estimate, { ...short, obtainedBytes: estimate.trainingBytes })).toBeNull();
+    expect(memoryVerdict('training', estimate, { requestedBytes: GiB, obtainedBytes: GiB, limitedBy: null })).toBeNull();
   });
 });
 
