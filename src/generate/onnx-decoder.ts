@@ -7,8 +7,9 @@
 // With the 'inputs' export one session serves every adapter: withAdapter(lora) feeds other A/B/scale tensors,
 // withAdapter(null) the base model (rank-1 zeros). Batch 1, float32 only.
 import type * as OrtWeb from 'onnxruntime-web';
-import { ONNX_LORA_SCALE, type OnnxLora } from '../export/onnx';
+import { ONNX_LORA_SCALE, onnxGraph, type OnnxLora } from '../export/onnx';
 import type { ModelConfig } from '../model/config';
+import type { Transformer } from '../model/transformer';
 import type { Decoder, DecoderSequence } from './decoder';
 
 /** What we use of an onnxruntime module (onnxruntime-web and onnxruntime-node share this API). */
@@ -98,6 +99,14 @@ export class OnnxDecoder implements Decoder {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/**
+ * `net` (base, or tuned with its LoRA merged) on onnxruntime: its ONNX graph built in memory, as a Decoder for
+ * generate(). Building the graph reads the weights back from the GPU; keep the decoder while the adapter stays.
+ */
+export async function onnxDecoderOf(ort: Ort, net: Transformer, opts: Omit<OnnxDecoderOptions, 'lora'> = {}): Promise<OnnxDecoder> {
+  return OnnxDecoder.create(ort, await onnxGraph(net), net.config, opts);
 }
 
 /** The constant LoRA feeds for `session`: the adapter's tensors, or the base model (B = 0) when lora is null. */

@@ -3,15 +3,20 @@
 // sampled tokens as our WebGPU Transformer; the 'inputs' export serves the tuned model and the base (B = 0)
 // from one session. Same tokens is the contract: the logits agree to ~1e-6 relative (export-onnx.test.ts),
 // far below the gaps between a row's top logits here, so any loop or cache bug changes the tokens.
+// checkOnnxExport (the studio's check) passes a right export, fails another model's, and reports the speed
+// of both backends (printed: tokens/s of ORT wasm vs our engine on this machine's adapter; not asserted).
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
-import { exportOnnxModel, onnxLoraOf } from '../../src/export/onnx';
+import { exportOnnxModel, onnxGraph, onnxLoraOf } from '../../src/export/onnx';
+import { checkOnnxExport, ONNX_CHECK_RTOL } from '../../src/export/onnx-check';
 import { generateAll, type GenerateOptions } from '../../src/generate/generate';
 import { OnnxDecoder } from '../../src/generate/onnx-decoder';
 import { GREEDY } from '../../src/generate/sampler';
+import { loadHfModel } from '../../src/io/hf';
+import { filesFromDirectory } from '../../src/io/node-files';
 import { Transformer } from '../../src/model/transformer';
 import { testGpu } from '../helpers/gpu';
-import { tunedTiny } from './tuned-model';
+import { tunedTiny, withRandomLora } from './tuned-model';
 
 ort.env.wasm.numThreads = 1;
 const PROMPT = [5, 77, 140, 3, 250, 12, 99];
@@ -73,5 +78,40 @@ describe('generation on onnxruntime-web (wasm) with our loop', () => {
       },
     })).finish();
     await expect(OnnxDecoder.create(ort, identity, base.config)).rejects.toThrow(/not a text-generation export.*input_ids/);
+  });
+});
+
+describe('checkOnnxExport', () => {
+  it('passes the export of the model, fails the export of another, for merged and LoRA-input exports', async () => {
+    const gpu = await testGpu();
+    const { base, model } = await tunedTiny(4, 9);
+    const merged = await checkOnnxExport(ort, model, await onnxGraph(model), PROMPT, { decodeSteps: 8 });
+    expect(merged).toMatchObject({ ok: true, sameArgmax: true, sameTokens: true });
+    expect(merged.maxRelDiff).toBeLessThan(ONNX_CHECK_RTOL);
+    const inputs = await checkOnnxExport(ort, model, await onnxGraph(model, { lora: 'inputs' }), PROMPT, { decodeSteps: 8 });
+    expect(inputs.ok).toBe(true);
+    // the base model's export is not the tuned model
+    const plain = new Transformer(gpu, base.config, base.weights, { kind: 'none' });
+    const wrong = await checkOnnxExport(ort, model, await onnxGraph(plain), PROMPT, { decodeSteps: 8 });
+    expect(wrong.ok).toBe(false);
+    expect(wrong.maxRelDiff).toBeGreaterThan(1e-2);
+    plain.destroy();
+    model.destroy();
+  });
+
+  it('measures greedy decoding speed of both backends (printed, not asserted)', async () => {
+    const source = filesFromDirectory('public/models/default', 'default');
+    const def = await loadHfModel(source);
+    const cases = [
+      { name: 'built-in model (LoRA r8 merged)', ...(await withRandomLora(def, 8, 5, ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'])), ids: def.tokenizer.encode('Calder lives in Tarn. Calder is a', { addSpecialTokens: true }) },
+      { name: 'tiny llama (LoRA r4 merged)', ...(await tunedTiny(4, 9)), ids: PROMPT },
+    ];
+    for (const c of cases) {
+      const r = await checkOnnxExport(ort, c.model, await onnxGraph(c.model), c.ids, { decodeSteps: 32 });
+      console.log(`${c.name}: ORT wasm ${r.ortTokensPerSecond.toFixed(1)} tok/s vs engine ${r.engineTokensPerSecond.toFixed(1)} tok/s `
+        + `(prompt of ${c.ids.length}: ${r.ortMs.toFixed(1)} ms vs ${r.engineMs.toFixed(1)} ms); max rel diff ${r.maxRelDiff.toExponential(2)}, faster: ${r.faster}`);
+      expect(r.ok).toBe(true);
+      c.model.destroy();
+    }
   });
 });
