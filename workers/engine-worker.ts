@@ -1,20 +1,22 @@
 // The engine worker: the ONE place that owns the GPUDevice and the loaded model. It loads models (dropped
 // files, a served folder, the hub), runs LoRA training with live metrics, pause/resume/cancel, checkpoints to
 // IndexedDB (src/storage/runs.ts) every N steps and on pause, resumes runs from their last checkpoint after a
-// reload or a lost device, generates (base or any run's adapter) and exports adapters.
+// reload or a lost device, generates (base, any run's adapter, or an imported PEFT adapter) and exports adapters.
+// It also keeps imported adapters (checked against the loaded model on import, then stored) and the Compare
+// screen's stored batch evaluations in the same run store.
 //
 // createEngineCore(deps) is the engine itself (the Engine interface of protocol-engine.ts), usable in-thread
 // by tests; the bottom of this file binds it to worker messages when loaded as a worker.
 //
 // GPU memory: one resident Transformer at a time, built on the loaded base weights. Base and tuned answers
 // share it: a LoRA model with its adapter's values written into the flat table is the tuned model, and the
-// same model with the table zeroed (B = 0 adds exactly 0) is the base model; the run's own values are put
-// back afterwards. Generation and export wait for no one: they are refused while a run is stepping.
+// same model with the table zeroed (B = 0 adds exactly 0) is the base model, and the same model with an
+// imported PEFT file written into its views is that adapter; the resident values are put back afterwards. Generation and export wait for no one: they are refused while a run is stepping.
 /// <reference lib="webworker" />
 import { exportGgufLora } from '../src/export/gguf';
 import { exportMergedModel } from '../src/export/merged';
 import { exportOnnxModel } from '../src/export/onnx';
-import { exportPeftAdapter } from '../src/export/peft';
+import { applyPeftAdapter, exportPeftAdapter, loraFromPeftConfig, peftFilesFromUpload, type PeftAdapterFiles } from '../src/export/peft';
 import { generate as generateTokens } from '../src/generate/generate';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { cacheStorageCache, downloadModel, folderUrlFor, hubUrlFor, memoryCache, type ByteCache } from '../src/io/download';
@@ -22,14 +24,16 @@ import { estimateMemory, loadHfModel, parameterCount, stopTokenIds, type LoadedM
 import type { ModelFiles } from '../src/io/model-files';
 import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
 import { Transformer } from '../src/model/transformer';
-import { createMemoryRunStore, openRunStore, type CheckpointKind, type RunData, type RunRecord, type RunStatus, type RunStore } from '../src/storage/runs';
+import {
+  createMemoryRunStore, openRunStore, type AdapterRecord, type CheckpointKind, type RunData, type RunRecord, type RunStatus, type RunStore,
+} from '../src/storage/runs';
 import { ChatTemplate, tokenizeConversation } from '../src/tokenize/chat';
 import type { Example } from '../src/train/batch';
 import { applyCheckpoint, captureCheckpoint, deserializeCheckpoint, serializeCheckpoint } from '../src/train/checkpoint';
 import { packExamples, targetableModules, validateRunConfig } from '../src/train/presets';
 import { evaluateLoss, Trainer } from '../src/train/trainer';
 import type {
-  AdapterReport, Engine, EngineEvent, EngineReply, EngineRequest, GenerateArgs, ModelInfo, ModelSource, OnEvent, RunOutcome,
+  AdapterChoice, AdapterReport, Engine, EngineEvent, EngineReply, EngineRequest, ExportSource, ModelInfo, ModelSource, OnEvent, RunOutcome,
 } from './protocol-engine';
 
 export interface EngineDeps {
@@ -175,6 +179,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
       const net = await residentLora(run.config.lora, run.config.train.seed, true);
       const trainer = new Trainer(net, train, run.config.train, m.model.tokenizer.padTokenId ?? 0);
       run.totalSteps = trainer.totalSteps;
+      if (!resumeFrom && data.init) applyPeftAdapter(net, data.init['adapter_model.safetensors'], `${run.init?.name ?? 'imported adapter'}/adapter_model.safetensors`);
       if (resumeFrom) {
         applyCheckpoint(deserializeCheckpoint(resumeFrom), net, trainer);
         const at = trainer.state.step;
@@ -262,34 +267,58 @@ export function createEngineCore(deps: EngineDeps): Engine {
     return { runId: run.id, status: run.status, run: structuredClone(run) };
   }
 
-  /** Runs `f` with a run's checkpoint (or zeros, for the base model) in the resident model, then puts the old values back. */
-  async function withAdapter<T>(choice: GenerateArgs['adapter'], f: (net: Transformer) => Promise<T>): Promise<T> {
+  /** An imported adapter with its files, refused unless it was imported onto the loaded model. */
+  async function importedAdapter(adapterId: string): Promise<{ record: AdapterRecord; files: PeftAdapterFiles }> {
     const m = requireModel();
-    let net: Transformer;
-    let values: Float32Array | null;
-    if (choice.kind === 'base') {
-      if (resident) { net = resident.net; values = net.params.flat ? new Float32Array(net.params.flat.size) : null; }
-      else {
-        const g = await device();
-        net = new Transformer(g, m.model.config, m.model.weights, { kind: 'none' });
-        resident = { net, key: 'none' };
-        values = null;
-      }
-    } else {
-      const s = await store();
-      const run = await s.get(choice.runId);
-      if (!run) throw new Error(`No run ${choice.runId}.`);
-      if (run.model.fingerprint !== m.info.fingerprint) throw new Error(`Run "${run.name}" was trained on ${run.model.name}; load that model first.`);
-      const ck = await s.getCheckpoint(run.id, choice.checkpoint) ?? await s.getCheckpoint(run.id, 'last');
-      if (!ck) throw new Error(`Run "${run.name}" has no checkpoint yet.`);
-      net = await residentLora(run.config.lora, run.config.train.seed, false);
-      values = deserializeCheckpoint(ck.bytes).params;
-    }
-    if (!values || !net.params.flat) return f(net);
-    const saved = await net.params.readFlat('params');
-    net.params.writeFlat('params', values);
-    try { return await f(net); } finally { net.params.writeFlat('params', saved); }
+    const s = await store();
+    const record = await s.getAdapter(adapterId);
+    const files = record && await s.getAdapterFiles(adapterId);
+    if (!record || !files) throw new Error(`No imported adapter ${adapterId}.`);
+    if (record.model.fingerprint !== m.info.fingerprint) throw new Error(`Adapter "${record.name}" was imported onto ${record.model.name}; load that model first.`);
+    return { record, files };
   }
+
+  /** The model that answers for `choice`, and how to write the choice's values into its flat table (null: nothing to write). */
+  async function prepare(choice: AdapterChoice): Promise<{ net: Transformer; load: ((net: Transformer) => void) | null }> {
+    const m = requireModel();
+    switch (choice.kind) {
+      case 'base': {
+        if (resident) return { net: resident.net, load: (net) => net.params.writeFlat('params', new Float32Array(net.params.flat?.size ?? 0)) };
+        const net = new Transformer(await device(), m.model.config, m.model.weights, { kind: 'none' });
+        resident = { net, key: 'none' };
+        return { net, load: null };
+      }
+      case 'run': {
+        const s = await store();
+        const run = await s.get(choice.runId);
+        if (!run) throw new Error(`No run ${choice.runId}.`);
+        if (run.model.fingerprint !== m.info.fingerprint) throw new Error(`Run "${run.name}" was trained on ${run.model.name}; load that model first.`);
+        const ck = await s.getCheckpoint(run.id, choice.checkpoint) ?? await s.getCheckpoint(run.id, 'last');
+        if (!ck) throw new Error(`Run "${run.name}" has no checkpoint yet.`);
+        const values = deserializeCheckpoint(ck.bytes).params;
+        return { net: await residentLora(run.config.lora, run.config.train.seed, false), load: (net) => net.params.writeFlat('params', values) };
+      }
+      case 'imported': {
+        const { record, files } = await importedAdapter(choice.adapterId);
+        return { net: await residentLora(record.lora, 0, false), load: (net) => applyPeftAdapter(net, files['adapter_model.safetensors'], `${record.name}/adapter_model.safetensors`) };
+      }
+    }
+  }
+
+  /** Runs `f` with a choice's values in the resident model (zeros for the base model), then puts the old values back. */
+  async function withAdapter<T>(choice: AdapterChoice, f: (net: Transformer) => Promise<T>): Promise<T> {
+    const { net, load } = await prepare(choice);
+    if (!load || !net.params.flat) return f(net);
+    const saved = await net.params.readFlat('params');
+    try {
+      load(net);
+      return await f(net);
+    } finally {
+      net.params.writeFlat('params', saved);
+    }
+  }
+
+  const exportChoice = (src: ExportSource): AdapterChoice => ('adapterId' in src ? { kind: 'imported', adapterId: src.adapterId } : { kind: 'run', runId: src.runId, checkpoint: src.checkpoint });
 
   const engine: Engine = {
     async probe(): Promise<AdapterReport> {
@@ -334,7 +363,10 @@ export function createEngineCore(deps: EngineDeps): Engine {
       if (active) throw new Error('A run is already in progress (running or paused).');
       const m = requireModel();
       const counts = { trainExamples: args.records.filter((r) => r.split === 'train').length, validationExamples: args.records.filter((r) => r.split === 'validation').length };
-      const errors = validateRunConfig(args.config, m.model.config, counts).filter((p) => p.severity === 'error');
+      // An imported start fixes the LoRA shape (rank, alpha, rsLoRA, targets); dropout stays the run's.
+      const start = args.init ? await importedAdapter(args.init.adapterId) : null;
+      const config = start ? { ...args.config, lora: { ...start.record.lora, dropout: args.config.lora.dropout } } : args.config;
+      const errors = validateRunConfig(config, m.model.config, counts).filter((p) => p.severity === 'error');
       if (errors.length) throw new Error(errors.map((p) => p.message).join(' '));
       const s = await store();
       const t = now();
@@ -342,10 +374,11 @@ export function createEngineCore(deps: EngineDeps): Engine {
         id: `run-${t.toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`, name: args.name, createdAt: t, updatedAt: t,
         status: 'running', error: null,
         model: { name: m.info.name, parameters: m.info.parameters, fingerprint: m.info.fingerprint },
-        dataset: args.dataset, config: args.config, trainExamples: counts.trainExamples, validationExamples: counts.validationExamples,
+        dataset: args.dataset, config, trainExamples: counts.trainExamples, validationExamples: counts.validationExamples,
         totalSteps: 0, metrics: [], evals: [], checkpoints: { last: null, best: null }, bestValLoss: null, final: null,
+        init: start ? { adapterId: start.record.id, name: start.record.name } : null,
       };
-      const data: RunData = { records: args.records.map((r) => ({ messages: r.messages, split: r.split })) };
+      const data: RunData = { records: args.records.map((r) => ({ messages: r.messages, split: r.split })), init: start?.files ?? null };
       await s.putData(run.id, data);
       await s.put(run);
       return execute(run, data, null, onEvent);
@@ -413,7 +446,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
     async exportModel(args) {
       refuseWhileStepping('exporting');
       const m = requireModel();
-      const files = await withAdapter({ kind: 'run', runId: args.runId, checkpoint: args.checkpoint }, (net) => {
+      const files = await withAdapter(exportChoice(args), (net) => {
         switch (args.format) {
           case 'merged': return exportMergedModel(net, m.files, { dtype: args.dtype ?? 'F32' });
           case 'gguf': return exportGgufLora(net, { name: m.info.name });
@@ -437,6 +470,63 @@ export function createEngineCore(deps: EngineDeps): Engine {
       const hasConfig = m.files.list().includes('tokenizer_config.json');
       return { modelName: m.info.name, tokenizerJson: await text('tokenizer.json'), tokenizerConfig: hasConfig ? await text('tokenizer_config.json') : null };
     },
+
+    async importAdapter(args) {
+      refuseWhileStepping('importing an adapter');
+      const m = requireModel();
+      const entries = await Promise.all(args.files.map(async (f) => ({ path: f.path, bytes: new Uint8Array(await f.file.arrayBuffer()) })));
+      const files = peftFilesFromUpload(entries, args.name);
+      const { lora, baseModel } = loraFromPeftConfig(files['adapter_config.json'], `${args.name}/adapter_config.json`);
+      // Every target must name linear modules of this model (PEFT matches by suffix, as isLoraTarget does).
+      const linears = targetableModules(m.model.config);
+      const modules = [...m.model.weights.keys()].map((k) => k.replace(/\.weight$/, '')).filter((p) => linears.some((l) => p.endsWith(`.${l}`)));
+      const unmatched = lora.targetModules.filter((t) => !modules.some((p) => p === t || p.endsWith(`.${t}`)));
+      if (unmatched.length) {
+        throw new Error(`${args.name}/adapter_config.json: target module ${unmatched.join(', ')} is not in this ${m.model.config.modelType} model (its modules: ${linears.join(', ')})`);
+      }
+      const net = await residentLora(lora, 0, false);
+      // Shapes and keys: the file must fill exactly this model's LoRA views. Nothing is stored until it does.
+      await withAdapter({ kind: 'base' }, async (n) => applyPeftAdapter(n, files['adapter_model.safetensors'], `${args.name}/adapter_model.safetensors`));
+      const t = now();
+      const record: AdapterRecord = {
+        id: `adapter-${t.toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`,
+        name: args.name.replace(/\.zip$/i, ''), createdAt: t, source: args.name,
+        model: { name: m.info.name, parameters: m.info.parameters, fingerprint: m.info.fingerprint },
+        baseModel, lora, parameters: [...net.params.offsets.keys()].reduce((sum, k) => sum + net.params.specs.get(k)!.shape.reduce((a, b) => a * b, 1), 0),
+      };
+      await (await store()).putAdapter(record, files);
+      return record;
+    },
+
+    listAdapters: async () => (await store()).listAdapters(),
+
+    async renameAdapter(adapterId, name) {
+      const s = await store();
+      const record = await s.getAdapter(adapterId);
+      if (!record) throw new Error(`No imported adapter ${adapterId}.`);
+      if (!name.trim()) throw new Error('An adapter needs a name.');
+      const renamed = { ...record, name: name.trim() };
+      await s.putAdapter(renamed);
+      return renamed;
+    },
+
+    async deleteAdapter(adapterId) {
+      await (await store()).removeAdapter(adapterId);
+      return null;
+    },
+
+    async adapterFiles(adapterId) {
+      const files = await (await store()).getAdapterFiles(adapterId);
+      if (!files) throw new Error(`No imported adapter ${adapterId}.`);
+      return files;
+    },
+
+    async saveEvaluation(e) {
+      await (await store()).putEvaluation(e);
+      return null;
+    },
+
+    listEvaluations: async (subject) => (await store()).listEvaluations(subject),
 
     onUnsolicited(listener) { unsolicited.push(listener); },
     dispose() { dropResident(); gpu?.destroy(); gpu = null; },
@@ -473,6 +563,13 @@ export function serveEngine(core: Engine, port: EnginePort): void {
         case 'exportModel': post({ id: req.id, kind: 'return', method: req.kind, result: await core.exportModel(req.args) }); break;
         case 'evaluateLoss': post({ id: req.id, kind: 'return', method: req.kind, result: await core.evaluateLoss(req.args) }); break;
         case 'tokenizerFiles': post({ id: req.id, kind: 'return', method: req.kind, result: await core.tokenizerFiles() }); break;
+        case 'importAdapter': post({ id: req.id, kind: 'return', method: req.kind, result: await core.importAdapter(req.args) }); break;
+        case 'listAdapters': post({ id: req.id, kind: 'return', method: req.kind, result: await core.listAdapters() }); break;
+        case 'renameAdapter': post({ id: req.id, kind: 'return', method: req.kind, result: await core.renameAdapter(req.args.adapterId, req.args.name) }); break;
+        case 'deleteAdapter': post({ id: req.id, kind: 'return', method: req.kind, result: await core.deleteAdapter(req.args.adapterId) }); break;
+        case 'adapterFiles': post({ id: req.id, kind: 'return', method: req.kind, result: await core.adapterFiles(req.args.adapterId) }); break;
+        case 'saveEvaluation': post({ id: req.id, kind: 'return', method: req.kind, result: await core.saveEvaluation(req.args) }); break;
+        case 'listEvaluations': post({ id: req.id, kind: 'return', method: req.kind, result: await core.listEvaluations(req.args.subject) }); break;
       }
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));

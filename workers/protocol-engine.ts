@@ -8,7 +8,7 @@
 import type { ChatMessage } from '../src/data/types';
 import type { ModelConfig } from '../src/model/config';
 import type { RunConfig } from '../src/train/presets';
-import type { CheckpointKind, MetricPoint, RunRecord, RunStatus } from '../src/storage/runs';
+import type { AdapterRecord, AdapterRef, CheckpointKind, EvaluationRecord, MetricPoint, RunRecord, RunStatus } from '../src/storage/runs';
 import type { SamplingOptions } from '../src/generate/sampler';
 
 /** What the browser offers for WebGPU, probed in the worker (where training runs). */
@@ -52,12 +52,17 @@ export interface StartRunArgs {
   config: RunConfig;
   records: { messages: ChatMessage[]; split: 'train' | 'validation' }[];
   dataset: { id: string; name: string; version: number } | null;
+  /**
+   * Start from an imported adapter's values instead of a fresh LoRA (B = 0). Its rank, alpha, rsLoRA and
+   * target modules replace config.lora's (dropout stays the run's choice).
+   */
+  init?: { kind: 'imported'; adapterId: string } | null;
 }
 
 export interface RunOutcome { runId: string; status: RunStatus; run: RunRecord }
 
-/** Which weights answer: the base model alone, or with a run's adapter (its last or best checkpoint). */
-export type AdapterChoice = { kind: 'base' } | { kind: 'run'; runId: string; checkpoint: CheckpointKind };
+/** Which weights answer: the base model alone, a run's adapter (its last or best checkpoint), or an imported adapter. */
+export type AdapterChoice = AdapterRef;
 
 export interface GenerateArgs {
   adapter: AdapterChoice;
@@ -75,14 +80,18 @@ export interface GenerateResult {
 
 export interface AdapterFiles { 'adapter_model.safetensors': Uint8Array; 'adapter_config.json': string }
 
+/** A tuned model to export: a run's checkpoint, or an imported adapter. */
+export type ExportSource = { runId: string; checkpoint: CheckpointKind } | { adapterId: string };
+
 /** Model exports beyond the PEFT adapter (src/export/*): a merged HF folder, a GGUF LoRA, an ONNX model. */
-export interface ExportModelArgs {
-  runId: string;
-  checkpoint: CheckpointKind;
+export type ExportModelArgs = ExportSource & {
   format: 'merged' | 'gguf' | 'onnx';
   /** merged only */
   dtype?: 'F32' | 'F16' | 'BF16';
-}
+};
+
+/** A dropped or picked PEFT adapter: one zip, or its files (folder-relative paths). */
+export interface ImportAdapterArgs { name: string; files: { path: string; file: Blob }[] }
 
 export interface EngineCalls {
   probe: { args: Record<string, never>; result: AdapterReport };
@@ -99,6 +108,17 @@ export interface EngineCalls {
   evaluateLoss: { args: { adapter: AdapterChoice; records: { messages: ChatMessage[] }[]; maxSeqLength: number }; result: { loss: number; tokens: number } };
   /** The loaded model's tokenizer files, so the data tools count and mask tokens exactly as training will. */
   tokenizerFiles: { args: Record<string, never>; result: TokenizerFiles };
+  /** Checks a PEFT adapter against the loaded model and stores it; refused whole (nothing stored) on any mismatch. */
+  importAdapter: { args: ImportAdapterArgs; result: AdapterRecord };
+  listAdapters: { args: Record<string, never>; result: AdapterRecord[] };
+  renameAdapter: { args: { adapterId: string; name: string }; result: AdapterRecord };
+  deleteAdapter: { args: { adapterId: string }; result: null };
+  /** An imported adapter's PEFT files, as stored. */
+  adapterFiles: { args: { adapterId: string }; result: AdapterFiles };
+  /** Stores (or replaces, by id) a batch evaluation with the runs and adapters it evaluated. */
+  saveEvaluation: { args: EvaluationRecord; result: null };
+  /** Stored evaluations, newest first; with `subject`, those of that run or adapter. */
+  listEvaluations: { args: { subject?: string }; result: EvaluationRecord[] };
 }
 
 /** tokenizer.json and tokenizer_config.json (null when the folder has none) as text. */
@@ -141,6 +161,13 @@ export interface Engine {
   exportModel(args: ExportModelArgs): Promise<{ files: [string, Uint8Array][] }>;
   evaluateLoss(args: EngineCalls['evaluateLoss']['args']): Promise<{ loss: number; tokens: number }>;
   tokenizerFiles(): Promise<TokenizerFiles>;
+  importAdapter(args: ImportAdapterArgs): Promise<AdapterRecord>;
+  listAdapters(): Promise<AdapterRecord[]>;
+  renameAdapter(adapterId: string, name: string): Promise<AdapterRecord>;
+  deleteAdapter(adapterId: string): Promise<null>;
+  adapterFiles(adapterId: string): Promise<AdapterFiles>;
+  saveEvaluation(e: EvaluationRecord): Promise<null>;
+  listEvaluations(subject?: string): Promise<EvaluationRecord[]>;
   /** Events not tied to a call (device lost). */
   onUnsolicited(listener: OnEvent): void;
   dispose(): void;

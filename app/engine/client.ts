@@ -67,6 +67,13 @@ export function createEngineClient(channel: EngineChannel): Engine {
     exportModel: (args) => call<'exportModel'>((id) => ({ id, kind: 'exportModel', args }), (r) => (r.method === 'exportModel' ? r.result : undefined)),
     evaluateLoss: (args) => call<'evaluateLoss'>((id) => ({ id, kind: 'evaluateLoss', args }), (r) => (r.method === 'evaluateLoss' ? r.result : undefined)),
     tokenizerFiles: () => call<'tokenizerFiles'>((id) => ({ id, kind: 'tokenizerFiles', args: {} }), (r) => (r.method === 'tokenizerFiles' ? r.result : undefined)),
+    importAdapter: (args) => call<'importAdapter'>((id) => ({ id, kind: 'importAdapter', args }), (r) => (r.method === 'importAdapter' ? r.result : undefined)),
+    listAdapters: () => call<'listAdapters'>((id) => ({ id, kind: 'listAdapters', args: {} }), (r) => (r.method === 'listAdapters' ? r.result : undefined)),
+    renameAdapter: (adapterId, name) => call<'renameAdapter'>((id) => ({ id, kind: 'renameAdapter', args: { adapterId, name } }), (r) => (r.method === 'renameAdapter' ? r.result : undefined)),
+    deleteAdapter: (adapterId) => call<'deleteAdapter'>((id) => ({ id, kind: 'deleteAdapter', args: { adapterId } }), (r) => (r.method === 'deleteAdapter' ? r.result : undefined)),
+    adapterFiles: (adapterId) => call<'adapterFiles'>((id) => ({ id, kind: 'adapterFiles', args: { adapterId } }), (r) => (r.method === 'adapterFiles' ? r.result : undefined)),
+    saveEvaluation: (e) => call<'saveEvaluation'>((id) => ({ id, kind: 'saveEvaluation', args: e }), (r) => (r.method === 'saveEvaluation' ? r.result : undefined)),
+    listEvaluations: (subject) => call<'listEvaluations'>((id) => ({ id, kind: 'listEvaluations', args: { subject } }), (r) => (r.method === 'listEvaluations' ? r.result : undefined)),
     onUnsolicited: (l) => { unsolicited.push(l); },
     dispose: () => {
       const err = new Error('engine closed');

@@ -3,10 +3,11 @@
 //   adapter_config.json        peft_type LORA, task_type CAUSAL_LM, r, lora_alpha, lora_dropout, target_modules,
 //                              use_rslora, fan_in_fan_out (true for GPT-2's Conv1D), bias 'none', base_model_name_or_path, ...
 // Import checks the adapter against the model it is loaded onto: unknown modules, wrong shapes and a
-// different base are clear errors.
+// different base are clear errors. peftFilesFromUpload finds the two files in a dropped zip, folder or pair.
 import { parseSafetensors, readTensorF32, writeSafetensors } from '../io/safetensors';
 import type { LoraConfig } from '../model/lora';
 import type { Transformer } from '../model/transformer';
+import { peftFilesFrom, unzipExport } from './zip';
 
 const PREFIX = 'base_model.model.';
 
@@ -91,4 +92,28 @@ export function applyPeftAdapter(model: Transformer, bytes: Uint8Array, fileName
   }
   const missing = [...expected].filter((n) => !seen.has(n));
   if (missing.length) throw new Error(`${fileName}: missing ${missing.length} LoRA tensors (first: ${PREFIX}${missing[0]}.weight)`);
+}
+
+/**
+ * The two PEFT files from what a user dropped: one adapter zip (as our Export writes it, the files at the
+ * top or inside one folder), or the loose files (or a folder of them; paths may carry folder names).
+ * Several adapters at once, or neither form, is a clear error naming what was dropped.
+ */
+export function peftFilesFromUpload(entries: { path: string; bytes: Uint8Array }[], name: string): PeftAdapterFiles {
+  const zips = entries.filter((e) => /\.zip$/i.test(e.path));
+  if (zips.length > 1) throw new Error(`${name}: ${zips.length} zip files; import one adapter at a time`);
+  if (zips.length === 1 && entries.length > 1) throw new Error(`${name}: a zip together with other files; import the zip alone`);
+  const files = zips.length === 1 ? unzipExport(zips[0].bytes, {}, zips[0].path) : new Map<string, Uint8Array>();
+  if (zips.length === 0) {
+    for (const e of entries) {
+      const base = e.path.split('/').at(-1)!;
+      if (files.has(base)) throw new Error(`${name}: two files named ${base}; import one adapter at a time`);
+      files.set(base, e.bytes);
+    }
+  }
+  const nested = [...files.keys()].filter((k) => k.endsWith('/adapter_config.json'));
+  if (!files.has('adapter_config.json') && nested.length > 0) {
+    throw new Error(`${name}: adapter_config.json is in ${nested.length > 1 ? 'several folders' : `folder ${nested[0].split('/').slice(0, -1).join('/')}`}; import one adapter folder at a time`);
+  }
+  return peftFilesFrom(files, name);
 }

@@ -1,19 +1,29 @@
-// Training runs and their checkpoints, in IndexedDB (via idb) under their OWN database name
-// ('sft-studio-runs'), so this schema never meets the dataset studio's. Also an in-memory store with the same
-// interface (tests, and browsers that refuse IndexedDB).
+// Training runs and their checkpoints, imported adapters and stored evaluations, in IndexedDB (via idb) under
+// their OWN database name ('sft-studio-runs'), so this schema never meets the dataset studio's. Also an
+// in-memory store with the same interface (tests, and browsers that refuse IndexedDB).
 //
-// Stores (schema version 1):
-//   runs         RunRecord by id: config, model, dataset version, metric curves, status, final metrics
-//   checkpoints  { runId, kind: 'last' | 'best', step, bytes } by [runId, kind] (bytes: src/train/checkpoint.ts)
-//   data         { runId, records } by runId: the conversations the run trains and validates on, so a resume
-//                after a reload uses exactly the same data even if the dataset was edited since
+// Stores (schema version 2):
+//   runs          RunRecord by id: config, model, dataset version, metric curves, status, final metrics
+//   checkpoints   { runId, kind: 'last' | 'best', step, bytes } by [runId, kind] (bytes: src/train/checkpoint.ts)
+//   data          { runId, records, init } by runId: the conversations the run trains and validates on (and the
+//                 adapter it started from), so a resume after a reload uses exactly the same data and start
+//                 even if the dataset was edited or the adapter deleted since
+//   adapters      AdapterRecord by id (v2): a PEFT adapter imported onto a model, without its weights
+//   adapterFiles  { adapterId, files } by adapterId (v2): the adapter's PEFT files as imported
+//   evaluations   EvaluationRecord by id (v2), indexed by `subjects` (the runs and adapters it evaluated)
+// Deleting a run or an adapter deletes the evaluations that name it.
 // The engine worker is the only writer; pages read through the engine, never through idb.
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { openDB, type DBSchema, type IDBPDatabase, type IDBPObjectStore, type StoreNames } from 'idb';
 import type { ChatMessage } from '../data/types';
+import type { EvalRow, PreferenceMark } from '../eval/export';
+import type { EvalSummary } from '../eval/metrics';
+import type { PeftAdapterFiles } from '../export/peft';
+import type { SamplingOptions } from '../generate/sampler';
+import type { LoraConfig } from '../model/lora';
 import type { RunConfig } from '../train/presets';
 
 export const RUNS_DB_NAME = 'sft-studio-runs';
-const RUNS_DB_VERSION = 1;
+const RUNS_DB_VERSION = 2;
 
 export type RunStatus = 'running' | 'paused' | 'completed' | 'stopped-early' | 'cancelled' | 'failed' | 'interrupted';
 
@@ -49,11 +59,60 @@ export interface RunRecord {
   checkpoints: { last: number | null; best: number | null };
   bestValLoss: number | null;
   final: { trainLoss: number; valLoss: number | null; steps: number; seconds: number } | null;
+  /** The imported adapter the run started from (absent on runs stored before v2, and on fresh runs: null). */
+  init?: { adapterId: string; name: string } | null;
 }
 
-export interface RunData { records: { messages: ChatMessage[]; split: 'train' | 'validation' }[] }
+export interface RunData {
+  records: { messages: ChatMessage[]; split: 'train' | 'validation' }[];
+  /** The PEFT adapter whose values the run starts from, copied at the start (absent: a fresh adapter). */
+  init?: PeftAdapterFiles | null;
+}
 
 export type CheckpointKind = 'last' | 'best';
+
+/** A PEFT LoRA adapter imported onto a model: its config (rank, alpha, targets are fixed by the file). */
+export interface AdapterRecord {
+  id: string;
+  name: string;
+  createdAt: number;
+  /** What was dropped (a zip's or a folder's name). */
+  source: string;
+  /** The model it was checked against on import; it answers only on these weights. */
+  model: { name: string; parameters: number; fingerprint: string };
+  /** base_model_name_or_path from adapter_config.json (informational: the shapes are what is checked). */
+  baseModel: string | null;
+  lora: LoraConfig;
+  /** Trainable values in the adapter. */
+  parameters: number;
+}
+
+/** Which weights answer: the base model alone, a run's adapter (its last or best checkpoint), or an imported adapter. */
+export type AdapterRef = { kind: 'base' } | { kind: 'run'; runId: string; checkpoint: CheckpointKind } | { kind: 'imported'; adapterId: string };
+
+/** A finished (or stopped) batch evaluation from the Compare screen, with everything needed to show it again. */
+export interface EvaluationRecord {
+  id: string;
+  createdAt: number;
+  model: { name: string; fingerprint: string };
+  dataset: { id: string; name: string; version: number } | null;
+  sampling: SamplingOptions & { maxNewTokens: number; stopStrings: string[]; chatTemplate: boolean };
+  columns: { id: string; label: string; adapter: AdapterRef }[];
+  /** Ids of the runs and imported adapters among the columns (the base model has none). */
+  subjects: string[];
+  /** Examples asked for; rows.length < total when it was stopped. */
+  total: number;
+  rows: EvalRow[];
+  summaries: Record<string, EvalSummary>;
+  /** Preference marks on the batch rows, by row key. */
+  marks: Record<string, PreferenceMark>;
+  error: string | null;
+}
+
+/** The run or adapter id a column stands for, or null for the base model. */
+export function subjectOf(a: AdapterRef): string | null {
+  return a.kind === 'run' ? a.runId : a.kind === 'imported' ? a.adapterId : null;
+}
 
 export interface RunStore {
   list(): Promise<RunRecord[]>;
@@ -64,25 +123,47 @@ export interface RunStore {
   getCheckpoint(runId: string, kind: CheckpointKind): Promise<{ step: number; bytes: Uint8Array } | null>;
   putData(runId: string, data: RunData): Promise<void>;
   getData(runId: string): Promise<RunData | null>;
+  listAdapters(): Promise<AdapterRecord[]>;
+  getAdapter(id: string): Promise<AdapterRecord | null>;
+  /** Stores the record and, when given, its files, in one transaction (an import is whole or absent). */
+  putAdapter(record: AdapterRecord, files?: PeftAdapterFiles): Promise<void>;
+  getAdapterFiles(id: string): Promise<PeftAdapterFiles | null>;
+  removeAdapter(id: string): Promise<void>;
+  putEvaluation(e: EvaluationRecord): Promise<void>;
+  /** Newest first; with `subject`, only those that evaluated that run or adapter. */
+  listEvaluations(subject?: string): Promise<EvaluationRecord[]>;
 }
 
 interface RunsDB extends DBSchema {
   runs: { key: string; value: RunRecord };
   checkpoints: { key: [string, CheckpointKind]; value: { runId: string; kind: CheckpointKind; step: number; bytes: Uint8Array } };
   data: { key: string; value: RunData & { runId: string } };
+  adapters: { key: string; value: AdapterRecord };
+  adapterFiles: { key: string; value: { adapterId: string; files: PeftAdapterFiles } };
+  evaluations: { key: string; value: EvaluationRecord; indexes: { subjects: string } };
 }
 
-const byNewest = (a: RunRecord, b: RunRecord) => b.createdAt - a.createdAt;
+const byNewest = (a: { createdAt: number }, b: { createdAt: number }) => b.createdAt - a.createdAt;
+
+/** Deletes, inside the caller's transaction, every evaluation that names `subject`. */
+async function dropEvaluationsOf<S extends StoreNames<RunsDB>[]>(store: IDBPObjectStore<RunsDB, S, 'evaluations', 'readwrite'>, subject: string): Promise<void> {
+  for (const key of await store.index('subjects').getAllKeys(subject)) await store.delete(key);
+}
 
 export async function openRunStore(dbName = RUNS_DB_NAME): Promise<RunStore> {
   if (typeof indexedDB === 'undefined') throw new Error('IndexedDB is not available here');
   const db: IDBPDatabase<RunsDB> = await openDB<RunsDB>(dbName, RUNS_DB_VERSION, {
     upgrade(d, oldVersion) {
-      // Migrations by version; v0 → v1 creates everything.
+      // Migrations by version, each adding stores; existing runs, checkpoints and data are untouched.
       if (oldVersion < 1) {
         d.createObjectStore('runs', { keyPath: 'id' });
         d.createObjectStore('checkpoints', { keyPath: ['runId', 'kind'] });
         d.createObjectStore('data', { keyPath: 'runId' });
+      }
+      if (oldVersion < 2) {
+        d.createObjectStore('adapters', { keyPath: 'id' });
+        d.createObjectStore('adapterFiles', { keyPath: 'adapterId' });
+        d.createObjectStore('evaluations', { keyPath: 'id' }).createIndex('subjects', 'subjects', { multiEntry: true });
       }
     },
   });
@@ -91,10 +172,11 @@ export async function openRunStore(dbName = RUNS_DB_NAME): Promise<RunStore> {
     get: async (id) => (await db.get('runs', id)) ?? null,
     put: async (run) => { await db.put('runs', run); },
     remove: async (id) => {
-      const tx = db.transaction(['runs', 'checkpoints', 'data'], 'readwrite');
+      const tx = db.transaction(['runs', 'checkpoints', 'data', 'evaluations'], 'readwrite');
       await tx.objectStore('runs').delete(id);
       await tx.objectStore('checkpoints').delete(IDBKeyRange.bound([id, ''], [id, '\uffff']));
       await tx.objectStore('data').delete(id);
+      await dropEvaluationsOf(tx.objectStore('evaluations'), id);
       await tx.done;
     },
     putCheckpoint: async (runId, kind, step, bytes) => { await db.put('checkpoints', { runId, kind, step, bytes }); },
@@ -102,11 +184,29 @@ export async function openRunStore(dbName = RUNS_DB_NAME): Promise<RunStore> {
       const row = await db.get('checkpoints', [runId, kind]);
       return row ? { step: row.step, bytes: row.bytes } : null;
     },
-    putData: async (runId, data) => { await db.put('data', { runId, records: data.records }); },
+    putData: async (runId, data) => { await db.put('data', { runId, records: data.records, init: data.init ?? null }); },
     getData: async (runId) => {
       const row = await db.get('data', runId);
-      return row ? { records: row.records } : null;
+      return row ? { records: row.records, init: row.init ?? null } : null;
     },
+    listAdapters: async () => (await db.getAll('adapters')).sort(byNewest),
+    getAdapter: async (id) => (await db.get('adapters', id)) ?? null,
+    putAdapter: async (record, files) => {
+      const tx = db.transaction(['adapters', 'adapterFiles'], 'readwrite');
+      await tx.objectStore('adapters').put(record);
+      if (files) await tx.objectStore('adapterFiles').put({ adapterId: record.id, files });
+      await tx.done;
+    },
+    getAdapterFiles: async (id) => (await db.get('adapterFiles', id))?.files ?? null,
+    removeAdapter: async (id) => {
+      const tx = db.transaction(['adapters', 'adapterFiles', 'evaluations'], 'readwrite');
+      await tx.objectStore('adapters').delete(id);
+      await tx.objectStore('adapterFiles').delete(id);
+      await dropEvaluationsOf(tx.objectStore('evaluations'), id);
+      await tx.done;
+    },
+    putEvaluation: async (e) => { await db.put('evaluations', e); },
+    listEvaluations: async (subject) => (subject === undefined ? await db.getAll('evaluations') : await db.getAllFromIndex('evaluations', 'subjects', subject)).sort(byNewest),
   };
 }
 
@@ -115,6 +215,10 @@ export function createMemoryRunStore(): RunStore {
   const runs = new Map<string, RunRecord>();
   const checkpoints = new Map<string, { step: number; bytes: Uint8Array }>();
   const data = new Map<string, RunData>();
+  const adapters = new Map<string, AdapterRecord>();
+  const adapterFiles = new Map<string, PeftAdapterFiles>();
+  const evaluations = new Map<string, EvaluationRecord>();
+  const dropEvaluations = (subject: string) => { for (const [k, e] of evaluations) if (e.subjects.includes(subject)) evaluations.delete(k); };
   return {
     list: async () => [...runs.values()].map((r) => structuredClone(r)).sort(byNewest),
     get: async (id) => { const r = runs.get(id); return r ? structuredClone(r) : null; },
@@ -122,10 +226,21 @@ export function createMemoryRunStore(): RunStore {
     remove: async (id) => {
       runs.delete(id); data.delete(id);
       for (const k of ['last', 'best']) checkpoints.delete(`${id}/${k}`);
+      dropEvaluations(id);
     },
     putCheckpoint: async (runId, kind, step, bytes) => { checkpoints.set(`${runId}/${kind}`, { step, bytes: bytes.slice() }); },
     getCheckpoint: async (runId, kind) => checkpoints.get(`${runId}/${kind}`) ?? null,
     putData: async (runId, d) => { data.set(runId, structuredClone(d)); },
     getData: async (runId) => data.get(runId) ?? null,
+    listAdapters: async () => [...adapters.values()].map((a) => structuredClone(a)).sort(byNewest),
+    getAdapter: async (id) => { const a = adapters.get(id); return a ? structuredClone(a) : null; },
+    putAdapter: async (record, files) => {
+      adapters.set(record.id, structuredClone(record));
+      if (files) adapterFiles.set(record.id, structuredClone(files));
+    },
+    getAdapterFiles: async (id) => { const f = adapterFiles.get(id); return f ? structuredClone(f) : null; },
+    removeAdapter: async (id) => { adapters.delete(id); adapterFiles.delete(id); dropEvaluations(id); },
+    putEvaluation: async (e) => { evaluations.set(e.id, structuredClone(e)); },
+    listEvaluations: async (subject) => [...evaluations.values()].filter((e) => subject === undefined || e.subjects.includes(subject)).map((e) => structuredClone(e)).sort(byNewest),
   };
 }
