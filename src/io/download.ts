@@ -6,8 +6,10 @@
 // Files fetched: config.json, tokenizer.json, tokenizer_config.json (required), generation_config.json
 // (optional), then model.safetensors.index.json + its shards when the index exists, else model.safetensors.
 //
-// Resume: large files are fetched in parts with `Range: bytes=a-b`; each finished part goes to the cache
-// under `{url}#part-{i}`, so an interrupted download restarts at the first missing part. When every part is
+// Resume: large files are fetched in parts with `Range: bytes=a-b`; a connection that drops mid-part is
+// picked up at once from the first missing byte (`Range: bytes={n}-b`). Each finished part goes to the cache
+// under `{url}#part-{i}`, so a download stopped altogether (closed page, network gone) restarts at the first
+// missing part. When every part is
 // there the whole file is cached under its URL and the parts are deleted. A server that ignores Range
 // (200 instead of 206) is read in one piece. An optional file that is 404 is cached as absent; so is an
 // HTML page in its place (static servers of single-page apps answer every unknown path with index.html).
@@ -161,13 +163,17 @@ export async function fetchFile(url: string, opts: FetchFileOptions): Promise<Ui
     if ((res.status === 404 || html) && opts.optional) { await res.body?.cancel(); await cache?.put(`${url}#absent`, new Uint8Array(1)); return null; }
     if (html) throw new DownloadError(url, 404, `${url}: not found (the server sent an HTML page)`);
     if (!res.ok) throw new DownloadError(url, res.status, `${url}: HTTP ${res.status}`);
-    const body = await readBody(res, (n) => opts.onBytes(n, Number(res.headers.get('content-length')) || n));
     if (res.status !== 206) {
+      const body = await readBody(res, (n) => opts.onBytes(n, Number(res.headers.get('content-length')) || n));
       await cache?.put(url, body);
       opts.onBytes(body.length, body.length);
       return body;
     }
-    total = totalFromContentRange(res.headers.get('content-range'), url);
+    const range = contentRange(res.headers.get('content-range'), url);
+    if (range.start !== 0) throw new DownloadError(url, 206, `${url}: asked for bytes from 0, the server sent ${range.start}-${range.end}`);
+    total = range.total;
+    if (range.end + 1 !== Math.min(total, partBytes)) throw new DownloadError(url, 206, `${url}: asked for bytes 0-${partBytes - 1}, the server sent 0-${range.end}`);
+    const body = await readPart(res, url, 0, range.end, opts, (n) => opts.onBytes(n, total));
     parts.push(body);
     if (total > body.length && cache) {
       await cache.put(`${url}#size`, new TextEncoder().encode(String(total)));
@@ -184,8 +190,7 @@ export async function fetchFile(url: string, opts: FetchFileOptions): Promise<Ui
     const start = i * partBytes, end = Math.min(total, start + partBytes) - 1;
     const res = await f(url, { headers: { Range: `bytes=${start}-${end}` }, signal: opts.signal });
     if (res.status !== 206) throw new DownloadError(url, res.status, `${url}: HTTP ${res.status} for bytes ${start}-${end} (expected 206)`);
-    const body = await readBody(res, (n) => opts.onBytes(done + n, total));
-    if (body.length !== end - start + 1) throw new DownloadError(url, res.status, `${url}: got ${body.length} bytes for ${start}-${end}`);
+    const body = await readPart(res, url, start, end, opts, (n) => opts.onBytes(done + n, total));
     parts.push(body);
     await cache?.put(key, body);
   }
@@ -207,24 +212,61 @@ export async function fetchFile(url: string, opts: FetchFileOptions): Promise<Ui
   }
 }
 
-function totalFromContentRange(h: string | null, url: string): number {
-  const m = h ? /\/(\d+)\s*$/.exec(h) : null;
+/** `bytes a-b/total` → its numbers. */
+function contentRange(h: string | null, url: string): { start: number; end: number; total: number } {
+  const m = h ? /^bytes\s+(\d+)-(\d+)\/(\d+)\s*$/.exec(h) : null;
   if (!m) throw new DownloadError(url, 206, `${url}: 206 without a usable Content-Range (${h ?? 'none'})`);
-  return Number(m[1]);
+  return { start: Number(m[1]), end: Number(m[2]), total: Number(m[3]) };
+}
+
+/** Resumes of one part in a row before giving up (each after the connection dropped mid-body). */
+const RESUMES = 3;
+
+/**
+ * The body of a 206 for bytes [start, end]. When the connection drops mid-body, the rest is asked for again
+ * with `Range: bytes={first missing}-{end}` (up to RESUMES times), so a flaky network costs only what was lost.
+ */
+async function readPart(first: Response, url: string, start: number, end: number, opts: FetchFileOptions, onBytes: (n: number) => void): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let got = 0;
+  let res = first;
+  for (let resumes = 0; ; resumes++) {
+    let why = 'the body ended early';
+    try {
+      await readChunks(res, (c) => { chunks.push(c); got += c.length; onBytes(got); });
+    } catch (e) {
+      if (opts.signal?.aborted) throw e;
+      why = e instanceof Error ? e.message : String(e);
+    }
+    if (got === end - start + 1) return concat(chunks, got);
+    if (got > end - start + 1) throw new DownloadError(url, res.status, `${url}: got ${got} bytes for ${start}-${end}`);
+    if (resumes === RESUMES) throw new DownloadError(url, res.status, `${url}: bytes ${start}-${end} broke off ${RESUMES + 1} times (last: ${why})`);
+    const from = start + got;
+    res = await (opts.fetch ?? fetch)(url, { headers: { Range: `bytes=${from}-${end}` }, signal: opts.signal });
+    if (res.status !== 206) throw new DownloadError(url, res.status, `${url}: HTTP ${res.status} when resuming at byte ${from} (expected 206)`);
+    const r = contentRange(res.headers.get('content-range'), url);
+    if (r.start !== from) throw new DownloadError(url, 206, `${url}: resumed at byte ${from}, the server sent ${r.start}-${r.end}`);
+  }
 }
 
 async function readBody(res: Response, onBytes: (n: number) => void): Promise<Uint8Array> {
-  if (!res.body) return new Uint8Array(await res.arrayBuffer());
-  const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
   let n = 0;
+  await readChunks(res, (c) => { chunks.push(c); n += c.length; onBytes(n); });
+  return concat(chunks, n);
+}
+
+async function readChunks(res: Response, onChunk: (c: Uint8Array) => void): Promise<void> {
+  if (!res.body) { onChunk(new Uint8Array(await res.arrayBuffer())); return; }
+  const reader = res.body.getReader();
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    n += value.length;
-    onBytes(n);
+    if (done) return;
+    onChunk(value);
   }
+}
+
+function concat(chunks: Uint8Array[], n: number): Uint8Array {
   const out = new Uint8Array(n);
   let off = 0;
   for (const c of chunks) { out.set(c, off); off += c.length; }

@@ -1,7 +1,8 @@
 // Hub downloads against a local server on 127.0.0.1 that serves the hub's URL layout
 // ({endpoint}/{repo}/resolve/{revision}/{file}) with Range support; no test reaches the internet.
-// Checks: the files arrive byte-identical and load as a model; an interrupted download resumes at the first
-// missing part (bytes already cached are not fetched again); the second open makes no request at all;
+// Checks: the files arrive byte-identical and load as a model; a connection dropped mid-file is resumed at
+// once from the first missing byte; a download stopped altogether resumes at the first missing part (bytes
+// already cached are not fetched again); the second open makes no request at all;
 // sharded checkpoints follow their index; a missing required file fails naming the file and the status;
 // a server that ignores Range still works.
 import { createServer, type Server } from 'node:http';
@@ -69,20 +70,34 @@ describe('hub download', () => {
     const weights = src.get('model.safetensors')!;
     const part = 16 * 1024;
     expect(weights.length).toBeGreaterThan(4 * part); // enough parts for the resume to mean something
-    const cache = memoryCache();
     const urlFor = hubUrlFor(REPO, 'main', endpoint);
 
-    // 1. The connection drops in the middle of the weights' third part.
+    // 1. The connection drops 100 bytes into the weights' first part: the download picks up at once from
+    //    byte 100 of that part and completes.
     cutAfter = { file: 'model.safetensors', bytes: 100 };
     let start = log.length;
     const progress: DownloadProgress[] = [];
-    const firstTry = downloadModel(REPO, urlFor, { cache, partBytes: part, onProgress: (p) => progress.push(p) });
-    // The cut happens on the first Range request for the weights (part 0): nothing of it is cached.
-    await expect(firstTry).rejects.toThrow();
-    expect(cache.keys().some((k) => k.endsWith('config.json'))).toBe(true);
+    const resumed = await downloadModel(REPO, urlFor, { cache: memoryCache(), partBytes: part, onProgress: (p) => progress.push(p) });
+    const firstThree = log.slice(start).filter((l) => l.path.endsWith('model.safetensors')).slice(0, 3);
+    expect(firstThree).toEqual([
+      { path: expect.any(String), range: `bytes=0-${part - 1}`, bytes: 100 },
+      { path: expect.any(String), range: `bytes=100-${part - 1}`, bytes: part - 100 },
+      { path: expect.any(String), range: `bytes=${part}-${2 * part - 1}`, bytes: part },
+    ]);
+    expect(Buffer.from(await resumed.read('model.safetensors')).equals(Buffer.from(weights))).toBe(true);
 
-    // Cut a later part instead: parts 0..k are cached, k+1 fails.
-    cutAfter = null;
+    // A connection that keeps dropping gives up with a clear error after a few resumes.
+    const dropping: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (!String(input).endsWith('model.safetensors')) return res;
+      const body = new Uint8Array(await res.arrayBuffer()).subarray(0, 10);
+      return new Response(new ReadableStream({ start(c) { c.enqueue(body); c.error(new TypeError('connection reset')); } }), { status: res.status, headers: res.headers });
+    };
+    await expect(downloadModel(REPO, urlFor, { cache: memoryCache(), partBytes: part, fetch: dropping }))
+      .rejects.toThrow(new RegExp(`model\\.safetensors: bytes 0-${part - 1} broke off 4 times \\(last: connection reset\\)`));
+
+    // 2. A download stopped altogether keeps its finished parts: the next one fetches only the rest.
+    const cache = memoryCache();
     const failOn = 3;
     let calls = 0;
     const flaky: typeof fetch = async (input, init) => {
@@ -94,7 +109,6 @@ describe('hub download', () => {
     const partsCached = cache.keys().filter((k) => k.includes('model.safetensors#part-')).length;
     expect(partsCached).toBe(failOn);
 
-    // 2. Resume: only the missing parts of the weights are fetched.
     start = log.length;
     const files = await downloadModel(REPO, urlFor, { cache, partBytes: part, onProgress: (p) => progress.push(p) });
     const weightRequests = log.slice(start).filter((l) => l.path.endsWith('model.safetensors'));
@@ -102,7 +116,7 @@ describe('hub download', () => {
       Array.from({ length: Math.ceil(weights.length / part) - failOn }, (_, i) => `bytes=${(failOn + i) * part}-${Math.min(weights.length, (failOn + i + 1) * part) - 1}`),
     );
     expect(weightRequests.reduce((n, l) => n + l.bytes, 0)).toBe(weights.length - failOn * part);
-    // The JSON files finished in the first tries and come from the cache.
+    // The JSON files finished in the stopped try and come from the cache.
     expect(log.slice(start).filter((l) => l.path.endsWith('.json'))).toEqual([]);
     for (const [name, bytes] of src) expect(Buffer.from(await files.read(name)).equals(Buffer.from(bytes)), name).toBe(true);
     expect(cache.keys().filter((k) => k.includes('#part') || k.includes('#size'))).toEqual([]); // parts were folded into the whole file
