@@ -4,7 +4,10 @@
 //   LoRA:       y += s · (xd A^T) B^T,  xd = dropout(x),  A [r, in], B [out, r]
 // Forward saves what backward needs (xd and u = xd A^T); the base product and the LoRA product share one
 // fused matmul dispatch. Backward accumulates parameter grads (+=) and writes or accumulates dx.
+// W may be row blocks (over the binding limit): its products go through chunks.ts. HF Linear's x W^T is matmulWT
+// and Conv1D's x W is matmulW; backward swaps them (dx = dy W, or dy W^T for Conv1D).
 import type { Gpu, Tensor } from '../gpu/runtime';
+import { accumulateGradATB, matmulW, matmulWT, type RowChunked } from './chunks';
 import { matmul } from '../ops/matmul';
 import { addInPlace, dropoutBackward, dropoutForward, sumRows } from '../ops/elementwise';
 import type { ParamTable } from './params';
@@ -28,16 +31,26 @@ export interface LinearSaved {
   seed: number;
 }
 
+/** y (=|+=) x op(W) (+ opts): op(W) = W^T for HF Linear, W for Conv1D. */
+function timesW(gpu: Gpu, l: LinearSpec, y: Tensor, x: Tensor, W: RowChunked, N: number, opts: Parameters<typeof matmulW>[5]): void {
+  (l.conv1d ? matmulW : matmulWT)(gpu, y, x, W, N, opts);
+}
+
+/** dx (=|+=) dy op(W)^T (+ opts): dy W for HF Linear, dy W^T for Conv1D. */
+function timesWBack(gpu: Gpu, l: LinearSpec, dx: Tensor, dy: Tensor, W: RowChunked, N: number, opts: Parameters<typeof matmulW>[5]): void {
+  (l.conv1d ? matmulWT : matmulW)(gpu, dx, dy, W, N, opts);
+}
+
 export function loraNames(name: string): { A: string; B: string } {
   return { A: `${name}.lora_A`, B: `${name}.lora_B` };
 }
 
 /** `seed` null means inference: LoRA dropout is off. */
 export function linearForward(gpu: Gpu, p: ParamTable, l: LinearSpec, y: Tensor, x: Tensor, N: number, seed: number | null): LinearSaved {
-  const W = p.get(`${l.name}.weight`);
+  const W = p.chunked(`${l.name}.weight`);
   const bias = l.bias ? p.get(`${l.name}.bias`) : undefined;
   if (!l.lora) {
-    matmul(gpu, y, x, W, N, l.outF, l.inF, { transB: !l.conv1d, bias });
+    timesW(gpu, l, y, x, W, N, { bias });
     return { x, xd: null, u: null, seed: 0 };
   }
   const { rank, scale } = l.lora;
@@ -50,9 +63,7 @@ export function linearForward(gpu: Gpu, p: ParamTable, l: LinearSpec, y: Tensor,
   }
   const u = gpu.tensor([N, rank], `${l.name}.u`);
   matmul(gpu, u, xd ?? x, p.get(A), N, rank, l.inF, { transB: true });                     // u = xd A^T   [N, r]
-  matmul(gpu, y, x, W, N, l.outF, l.inF, {                                                  // y = x W^T + b + s u B^T
-    transB: !l.conv1d, bias, extra: { a: u, b: p.get(B), k: rank, transB: true, alpha: scale },
-  });
+  timesW(gpu, l, y, x, W, N, { bias, extra: { a: u, b: p.get(B), k: rank, transB: true, alpha: scale } }); // y = x W^T + b + s u B^T
   return { x, xd, u, seed: seed ?? 0 };
 }
 
@@ -63,17 +74,14 @@ export function linearForward(gpu: Gpu, p: ParamTable, l: LinearSpec, y: Tensor,
 export function linearBackward(
   gpu: Gpu, p: ParamTable, l: LinearSpec, dx: Tensor | null, dy: Tensor, s: LinearSaved, N: number, accumulateDx: boolean,
 ): void {
-  const W = p.get(`${l.name}.weight`);
-  const dW = p.grad(`${l.name}.weight`);
-  if (dW) {
-    if (l.conv1d) matmul(gpu, dW, s.x, dy, l.inF, l.outF, N, { transA: true, accumulate: true });  // dW[in,out] += x^T dy
-    else matmul(gpu, dW, dy, s.x, l.outF, l.inF, N, { transA: true, accumulate: true });           // dW[out,in] += dy^T x
-  }
+  const W = p.chunked(`${l.name}.weight`);
+  if (l.conv1d) accumulateGradATB(gpu, W, s.x, dy, N);  // dW[in,out] += x^T dy (when W trains)
+  else accumulateGradATB(gpu, W, dy, s.x, N);           // dW[out,in] += dy^T x
   const db = l.bias ? p.grad(`${l.name}.bias`) : null;
   if (db) sumRows(gpu, db, dy, N, l.outF, true);
 
   if (!l.lora) {
-    if (dx) matmul(gpu, dx, dy, W, N, l.inF, l.outF, { transB: l.conv1d, accumulate: accumulateDx });
+    if (dx) timesWBack(gpu, l, dx, dy, W, N, { accumulate: accumulateDx });
     return;
   }
   const { rank, scale } = l.lora;
@@ -88,7 +96,7 @@ export function linearBackward(
   if (dx) {
     if (dropout > 0) {
       // The LoRA path saw dropout(x): its dx goes through the same mask, so it cannot share the base dispatch.
-      matmul(gpu, dx, dy, W, N, l.inF, l.outF, { transB: l.conv1d, accumulate: accumulateDx });
+      timesWBack(gpu, l, dx, dy, W, N, { accumulate: accumulateDx });
       const dxd = gpu.tensor([N, l.inF], `${l.name}.dxd`);
       matmul(gpu, dxd, g, A, N, l.inF, rank, { alpha: scale });                                 // s g A
       const dxl = gpu.tensor([N, l.inF], `${l.name}.dxl`);
@@ -96,8 +104,8 @@ export function linearBackward(
       addInPlace(gpu, dx, dxl, N * l.inF);
       gpu.release(dxd, dxl);
     } else {
-      matmul(gpu, dx, dy, W, N, l.inF, l.outF, {                                              // dx = dy W + s g A
-        transB: l.conv1d, accumulate: accumulateDx, extra: { a: g, b: A, k: rank, transB: false, alpha: scale },
+      timesWBack(gpu, l, dx, dy, W, N, {                                                      // dx = dy W + s g A
+        accumulate: accumulateDx, extra: { a: g, b: A, k: rank, transB: false, alpha: scale },
       });
     }
   }

@@ -3,8 +3,12 @@
 //  - Trainable parameters (LoRA A/B, or everything in full mode) are views into ONE flat buffer, with
 //    grads, AdamW m and v, and a weight-decay mask in flat buffers of the same layout, so zeroing grads,
 //    the global grad norm and the optimizer update are one dispatch each.
+//  - A 2-D parameter larger than one storage binding is also described as row blocks (chunks.ts), each within
+//    the limit: views of its one buffer (or of the flat table), or, for a frozen weight over maxBufferSize,
+//    separate buffers (then there is no whole tensor: `get` refuses, `read`/`write` go block by block).
 // Layout of the flat table: trainable specs in the order given, each padded to VIEW_ALIGN elements.
 import { numel, VIEW_ALIGN, type Gpu, type Tensor } from '../gpu/runtime';
+import { planRowBlocks, type RowChunked } from './chunks';
 
 export interface ParamSpec {
   name: string;
@@ -24,6 +28,18 @@ export interface FlatTable {
   decayMask: Tensor;  // [size] 1 where weight decay applies
 }
 
+/** Byte limits the layout respects; default: the device's. Tests shrink them to split tiny models. */
+export interface BufferLimits {
+  /** Largest storage binding (one weight block). */
+  maxBindingBytes: number;
+  /** Largest buffer: a frozen weight above it gets one buffer per block. */
+  maxBufferBytes: number;
+}
+
+export function deviceLimits(gpu: Gpu): BufferLimits {
+  return { maxBindingBytes: gpu.device.limits.maxStorageBufferBindingSize, maxBufferBytes: gpu.device.limits.maxBufferSize };
+}
+
 export class ParamTable {
   readonly tensors = new Map<string, Tensor>();
   readonly grads = new Map<string, Tensor>();
@@ -31,8 +47,10 @@ export class ParamTable {
   /** Element offset of each trainable parameter in the flat table. */
   readonly offsets = new Map<string, number>();
   readonly flat: FlatTable | null;
+  /** Every parameter as row blocks (one block unless it is over the binding limit). */
+  private readonly chunkedMap = new Map<string, RowChunked>();
 
-  constructor(private readonly gpu: Gpu, specs: ParamSpec[]) {
+  constructor(private readonly gpu: Gpu, specs: ParamSpec[], readonly limits: BufferLimits = deviceLimits(gpu)) {
     let size = 0;
     for (const s of specs) {
       if (s.init.length !== numel(s.shape)) throw new Error(`${s.name}: ${s.init.length} values for shape [${s.shape}]`);
@@ -63,26 +81,73 @@ export class ParamTable {
       this.flat = null;
     }
     for (const s of specs) {
+      const [rows, cols = 1] = s.shape.length === 2 ? s.shape : [numel(s.shape)];
+      const plan = s.shape.length === 2 ? planRowBlocks(s.name, rows, cols, limits.maxBindingBytes) : [{ first: 0, rows }];
+      if (s.shape.length !== 2 && rows * 4 > limits.maxBindingBytes) {
+        throw new Error(`${s.name} [${s.shape}] is over the binding limit of ${limits.maxBindingBytes} bytes and is not a matrix to split by rows`);
+      }
+      const blockOf = (whole: Tensor, label: string, first: number, n: number) =>
+        plan.length === 1 ? whole : gpu.view(whole, first * cols, [n, cols], `${label}.rows${first}`);
+      let chunked: RowChunked;
       if (s.trainable) {
         const off = this.offsets.get(s.name)!;
-        this.tensors.set(s.name, gpu.view(this.flat!.params, off, s.shape, s.name));
-        this.grads.set(s.name, gpu.view(this.flat!.grads, off, s.shape, `d.${s.name}`));
+        const w = gpu.view(this.flat!.params, off, s.shape, s.name);
+        const dw = gpu.view(this.flat!.grads, off, s.shape, `d.${s.name}`);
+        this.tensors.set(s.name, w);
+        this.grads.set(s.name, dw);
+        chunked = { name: s.name, rows, cols, blocks: plan.map((b) => ({ ...b, w: blockOf(w, s.name, b.first, b.rows), dw: blockOf(dw, `d.${s.name}`, b.first, b.rows) })) };
+      } else if (s.init.length * 4 <= limits.maxBufferBytes) {
+        const w = gpu.fromArray(s.shape, s.init, s.name);
+        this.tensors.set(s.name, w);
+        chunked = { name: s.name, rows, cols, blocks: plan.map((b) => ({ ...b, w: blockOf(w, s.name, b.first, b.rows), dw: null })) };
       } else {
-        this.tensors.set(s.name, gpu.fromArray(s.shape, s.init, s.name));
+        chunked = {
+          name: s.name, rows, cols,
+          blocks: plan.map((b) => ({
+            ...b, dw: null,
+            w: gpu.fromArray([b.rows, cols], s.init.subarray(b.first * cols, (b.first + b.rows) * cols), `${s.name}.rows${b.first}`),
+          })),
+        };
       }
+      this.chunkedMap.set(s.name, chunked);
     }
     // The CPU copies were only needed to upload.
     for (const s of specs) s.init = new Float32Array(0);
   }
 
+  /** The whole tensor of a parameter (every parameter but a frozen one stored in separate block buffers). */
   get(name: string): Tensor {
     const t = this.tensors.get(name);
-    if (!t) throw new Error(`no parameter named ${name}`);
-    return t;
+    if (t) return t;
+    const c = this.chunkedMap.get(name);
+    if (c) throw new Error(`${name} is stored in ${c.blocks.length} buffers (over maxBufferSize); use chunked(), read() or write()`);
+    throw new Error(`no parameter named ${name}`);
+  }
+
+  /** A parameter as row blocks, each within the binding limit (one block when it fits). */
+  chunked(name: string): RowChunked {
+    const c = this.chunkedMap.get(name);
+    if (!c) throw new Error(`no parameter named ${name}`);
+    return c;
   }
 
   has(name: string): boolean {
-    return this.tensors.has(name);
+    return this.chunkedMap.has(name);
+  }
+
+  /** The values of any parameter, whole (export, tests), however it is stored. */
+  async read(name: string): Promise<Float32Array> {
+    const c = this.chunked(name);
+    const out = new Float32Array(c.rows * c.cols);
+    for (const b of c.blocks) out.set(await this.gpu.read(b.w), b.first * c.cols);
+    return out;
+  }
+
+  /** Overwrites any parameter's values (numel of its shape), however it is stored. */
+  write(name: string, data: Float32Array): void {
+    const c = this.chunked(name);
+    if (data.length !== c.rows * c.cols) throw new Error(`write(${name}): ${data.length} values for [${this.specs.get(name)!.shape}]`);
+    for (const b of c.blocks) this.gpu.write(b.w, data.subarray(b.first * c.cols, (b.first + b.rows) * c.cols));
   }
 
   /** The gradient view of a trainable parameter, or null when it is frozen. */
@@ -115,7 +180,12 @@ export class ParamTable {
   }
 
   destroy(): void {
-    for (const [name, t] of this.tensors) if (!this.offsets.has(name)) t.buffer.destroy();
+    for (const [name, c] of this.chunkedMap) {
+      if (this.offsets.has(name)) continue;
+      const whole = this.tensors.get(name);
+      if (whole) whole.buffer.destroy();
+      else for (const b of c.blocks) b.w.buffer.destroy();
+    }
     if (this.flat) for (const t of [this.flat.params, this.flat.grads, this.flat.m, this.flat.v, this.flat.decayMask]) t.buffer.destroy();
   }
 }

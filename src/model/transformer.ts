@@ -4,21 +4,22 @@
 // Backward walks the forward in reverse (llm.c's gpt2_backward). Training modes: LoRA (base frozen, only
 // A/B trainable), full (every parameter), none (inference). Shapes: N = B·T rows; C hidden; H, Hkv heads; D head dim; F MLP width; V vocab.
 // Activations come from the runtime's pool and go back after backward, so steady-state steps allocate nothing.
+// Weights over the binding limit (a large vocabulary's embedding and head) are row blocks; every product with a
+// weight goes through chunks.ts, which is the plain kernel call when the weight is one block.
 import type { Gpu, Tensor } from '../gpu/runtime';
 import { attentionBackward, attentionForward, type AttentionDims } from '../ops/attention';
 import { copyColumns } from '../ops/columns';
 import { crossEntropyForwardBackward } from '../ops/crossentropy';
 import { add, addInPlace } from '../ops/elementwise';
-import { embeddingBackward, embeddingForward } from '../ops/embedding';
 import { geluBackward, geluForward } from '../ops/gelu';
-import { matmul } from '../ops/matmul';
 import { layernormBackward, layernormForward, rmsnormBackward, rmsnormForward } from '../ops/norm';
 import { ropeBackward, ropeForward, type RopeDims } from '../ops/rope';
 import { swigluBackward, swigluForward } from '../ops/swiglu';
+import { accumulateGradATB, gatherRows, matmulW, matmulWT, scatterRowsGrad } from './chunks';
 import type { ModelConfig } from './config';
 import { linearBackward, linearForward, loraNames, type LinearSaved, type LinearSpec } from './linear';
 import { initLoraA, isLoraTarget, loraScale, type LoraConfig } from './lora';
-import { ParamTable, type ParamSpec } from './params';
+import { deviceLimits, ParamTable, type BufferLimits, type ParamSpec } from './params';
 import { Rng } from './random';
 
 export type TrainMode = { kind: 'none' } | { kind: 'full' } | { kind: 'lora'; lora: LoraConfig };
@@ -84,6 +85,8 @@ export class Transformer {
     weights: Map<string, NamedWeight>,
     readonly mode: TrainMode,
     seed = 0,
+    /** Overrides of the device's buffer limits (tests split tiny models with small ones). */
+    limits: Partial<BufferLimits> = {},
   ) {
     const c = config;
     const gpt2 = c.architecture === 'gpt2';
@@ -162,7 +165,7 @@ export class Transformer {
         }
       }
     }
-    this.params = new ParamTable(gpu, specs);
+    this.params = new ParamTable(gpu, specs, { ...deviceLimits(gpu), ...limits });
   }
 
   /** Every LoRA-targetable module path with its shape (for the UI and export). */
@@ -181,7 +184,7 @@ export class Transformer {
     const st = this.forwardHidden(inp, opts);
     const rows = st.hf.shape[0];
     const logits = this.gpu.tensor([rows, this.config.vocabSize], 'logits');
-    matmul(this.gpu, logits, st.hf, this.params.get(this.headName), rows, this.config.vocabSize, this.config.hiddenSize, { transB: true });
+    matmulWT(this.gpu, logits, st.hf, this.params.chunked(this.headName), rows);
     return { ...st, logits };
   }
 
@@ -202,12 +205,12 @@ export class Transformer {
       ? { start: gpu.fromU32([N], inp.docStart, 'docStart'), pos: gpu.fromU32([N], relPos, 'doc.positions') }
       : null;
     const x0 = gpu.tensor([N, C], 'resid.0');
-    embeddingForward(gpu, x0, ids, this.params.get(this.embedName), N, C);
+    gatherRows(gpu, x0, ids, this.params.chunked(this.embedName), N);
     if (c.architecture === 'gpt2') {
       posCpu = relPos;
       pos = gpu.fromU32([N], posCpu, 'positions');
       const pe = gpu.tensor([N, C], 'wpe.rows');
-      embeddingForward(gpu, pe, pos, this.params.get('transformer.wpe.weight'), N, C);
+      gatherRows(gpu, pe, pos, this.params.chunked('transformer.wpe.weight'), N);
       addInPlace(gpu, x0, pe, N * C);
       gpu.release(pe);
     }
@@ -401,9 +404,8 @@ export class Transformer {
   private headLoss(hf: Tensor, inp: BatchInputs, gradScale: number, dhf: Tensor | null): Tensor {
     const { gpu, config: c, params: p } = this;
     const N = inp.B * inp.T, C = c.hiddenSize, V = c.vocabSize;
-    const W = p.get(this.headName);
-    const dW = dhf ? p.grad(this.headName) : null;
-    const limit = Math.min(this.headChunkBytes, gpu.device.limits.maxStorageBufferBindingSize);
+    const W = p.chunked(this.headName);
+    const limit = Math.min(this.headChunkBytes, p.limits.maxBindingBytes);
     const R = Math.max(1, Math.min(N, Math.floor(limit / (4 * V))));
     const losses = gpu.tensor([N], 'losses');
     for (let r0 = 0; r0 < N; r0 += R) {
@@ -413,16 +415,16 @@ export class Transformer {
       const h = whole ? hf : gpu.tensor([rows, C], 'head.rows');
       if (!whole) gpu.copy(hf, h, rows * C, r0 * C, 0);
       const logits = gpu.tensor([rows, V], 'logits');
-      matmul(gpu, logits, h, W, rows, V, C, { transB: true });
+      matmulWT(gpu, logits, h, W, rows);
       const targets = gpu.fromU32([rows], inp.targets!.subarray(r0, r0 + rows), 'targets');
       const mask = gpu.fromArray([rows], inp.lossMask!.subarray(r0, r0 + rows), 'lossMask');
       const l = whole ? losses : gpu.tensor([rows], 'losses.rows');
       crossEntropyForwardBackward(gpu, l, dhf ? logits : null, logits, targets, mask, rows, V, gradScale);
       if (!whole) gpu.copy(l, losses, rows, 0, r0);
       if (dhf) {
-        if (dW) matmul(gpu, dW, logits, h, V, C, rows, { transA: true, accumulate: true });        // dW += dlogits^T hf
+        accumulateGradATB(gpu, W, logits, h, rows);                                                // dW += dlogits^T hf (when it trains)
         const d = whole ? dhf : gpu.tensor([rows, C], 'd.head.rows');
-        matmul(gpu, d, logits, W, rows, C, V);                                                     // dhf = dlogits W
+        matmulW(gpu, d, logits, W, rows);                                                          // dhf = dlogits W
         if (!whole) { gpu.copy(d, dhf, rows * C, 0, r0 * C); gpu.release(d); }
       }
       gpu.release(logits, targets, mask);
@@ -446,8 +448,8 @@ export class Transformer {
     }
 
     if (full) {
-      embeddingBackward(gpu, p.grad(this.embedName)!, dres, st.idsCpu, N, C);
-      if (st.posCpu) embeddingBackward(gpu, p.grad('transformer.wpe.weight')!, dres, st.posCpu, N, C);
+      scatterRowsGrad(gpu, p.chunked(this.embedName), dres, st.idsCpu, N);
+      if (st.posCpu) scatterRowsGrad(gpu, p.chunked('transformer.wpe.weight'), dres, st.posCpu, N);
     }
     gpu.release(dres);
   }

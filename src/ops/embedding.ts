@@ -5,6 +5,10 @@
 // Backward takes the ids on the CPU (batches are built there): positions are grouped by id with a stable sort,
 // uploaded as one compact u32 list, and each touched table row is summed by one thread per channel in increasing
 // position order. Rows of dtable whose id does not occur are not touched. V is dtable.size / C.
+// A table larger than one storage binding is stored in row blocks (src/model/chunks.ts) and each call handles
+// one block: `first` is the block's first row; the table rows are table.size / C. The block at first = 0 writes
+// zeros for every id outside it, later blocks write only their own ids, so one call per block in order gathers
+// the whole table; backward adds only the ids of its block.
 // Not here: tied output embeddings (that gradient comes from the LM-head matmul).
 import type { Gpu, Tensor } from '../gpu/runtime';
 import { elementwiseGrid } from './grid';
@@ -14,42 +18,53 @@ import backwardWgsl from './embedding_backward.wgsl?raw';
 
 const WG = 256;
 
-export function embeddingForward(gpu: Gpu, out: Tensor, ids: Tensor, table: Tensor, N: number, C: number): void {
+/** out [N, C] = table rows of ids; `table` holds rows [first, first + table.size / C). */
+export function embeddingForward(gpu: Gpu, out: Tensor, ids: Tensor, table: Tensor, N: number, C: number, first = 0): void {
   if (N === 0 || C === 0) return;
   gpu.dispatch({
     code: forwardWgsl, entryPoint: 'forward', label: 'embedding.forward',
     bindings: [firstElements(ids, N), table, firstElements(out, N * C)],
-    params: [N, C, Math.floor(table.size / C)], workgroups: elementwiseGrid(N * C, WG),
+    params: [N, C, first, Math.floor(table.size / C)], workgroups: elementwiseGrid(N * C, WG),
   });
 }
 
-export function embeddingBackward(gpu: Gpu, dtable: Tensor, dout: Tensor, idsCpu: Uint32Array, N: number, C: number): void {
+/**
+ * dtable += scatter of dout by ids; `dtable` holds rows [first, first + dtable.size / C) of a table of V rows.
+ * Every id must be in [0, V); ids outside the block are skipped.
+ */
+export function embeddingBackward(
+  gpu: Gpu, dtable: Tensor, dout: Tensor, idsCpu: Uint32Array, N: number, C: number, first = 0, V = first + Math.floor(dtable.size / C),
+): void {
   if (N === 0 || C === 0) return;
-  const V = Math.floor(dtable.size / C);
-  const list = groupPositionsById(idsCpu, N, V);
-  const U = (list.length - N - 1) / 2;
+  const { list, U } = groupPositionsById(idsCpu, N, V, first, Math.floor(dtable.size / C));
+  if (U === 0) return;
   const groups = gpu.fromU32([list.length], list, 'embedding.backward.groups');
   gpu.dispatch({
     code: backwardWgsl, entryPoint: 'backward', label: 'embedding.backward',
-    bindings: [groups, firstElements(dout, N * C), dtable], params: [U, C], workgroups: elementwiseGrid(U * C, WG),
+    bindings: [groups, firstElements(dout, N * C), dtable], params: [U, C, first], workgroups: elementwiseGrid(U * C, WG),
   });
   gpu.release(groups); // later writes to a reused buffer flush first, so this dispatch still sees the list
 }
 
 /**
- * [ unique ids (U, increasing) | starts (U + 1) | positions (N, grouped by id, increasing within a group) ].
- * Counting over the ids that occur: O(N + U log U).
+ * list = [ unique ids (U, increasing) | starts (U + 1) | positions (grouped by id, increasing within a group) ]
+ * over the positions whose id is in [first, first + rows). Counting over the ids that occur: O(N + U log U).
  */
-export function groupPositionsById(ids: ArrayLike<number>, N: number, V: number): Uint32Array {
+export function groupPositionsById(
+  ids: ArrayLike<number>, N: number, V: number, first = 0, rows = V,
+): { list: Uint32Array; U: number } {
   const counts = new Map<number, number>();
+  let P = 0;
   for (let n = 0; n < N; n++) {
     const id = ids[n];
     if (!(id >= 0 && id < V)) throw new Error(`embeddingBackward: id ${id} at position ${n} is outside [0, ${V})`);
+    if (id < first || id >= first + rows) continue;
     counts.set(id, (counts.get(id) ?? 0) + 1);
+    P++;
   }
   const unique = [...counts.keys()].sort((a, b) => a - b);
   const U = unique.length;
-  const list = new Uint32Array(2 * U + 1 + N);
+  const list = new Uint32Array(2 * U + 1 + P);
   const next = new Map<number, number>(); // id -> next free slot in the positions section
   let start = 0;
   unique.forEach((id, u) => {
@@ -58,14 +73,15 @@ export function groupPositionsById(ids: ArrayLike<number>, N: number, V: number)
     next.set(id, start);
     start += counts.get(id)!;
   });
-  list[2 * U] = N;
+  list[2 * U] = P;
   const base = 2 * U + 1;
   for (let n = 0; n < N; n++) {
-    const slot = next.get(ids[n])!;
+    const slot = next.get(ids[n]);
+    if (slot === undefined) continue;
     list[base + slot] = n;
     next.set(ids[n], slot + 1);
   }
-  return list;
+  return { list, U };
 }
 
 // ---- CPU reference (float64) ----------------------------------------------------------------------

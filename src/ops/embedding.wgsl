@@ -1,9 +1,11 @@
 // Embedding gather: out[n, c] = table[ids[n], c]; rows with an id >= V are written as zeros.
+// The table may be one row block (rows [first, first + rows)) of a larger one: ids in the block are gathered;
+// the block at first = 0 writes zeros for all other ids, later blocks leave them (see embedding.ts).
 // One thread per output element (adjacent threads read adjacent channels of one table row).
-// Bindings: ids u32 [N], table [V, C], out [N, C] (all read_write, see elementwise_add.wgsl),
-// params { N, C, V }.
+// Bindings: ids u32 [N], table [rows, C], out [N, C] (all read_write, see elementwise_add.wgsl),
+// params { N, C, first, rows }.
 
-struct Params { N: u32, C: u32, V: u32 }
+struct Params { N: u32, C: u32, first: u32, rows: u32 }
 
 override WG: u32 = 256;
 
@@ -19,5 +21,9 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
   let n = i / p.C;
   let c = i - n * p.C;
   let id = ids[n];
-  out[i] = select(0.0, table[id * p.C + c], id < p.V);
+  if (id >= p.first && id - p.first < p.rows) {
+    out[i] = table[(id - p.first) * p.C + c];
+  } else if (p.first == 0u) {
+    out[i] = 0.0;
+  }
 }

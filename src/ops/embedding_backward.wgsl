@@ -3,9 +3,10 @@
 //   groups = [ id_0 .. id_{U-1} | start_0 .. start_U | pos_0 .. pos_{N-1} ]
 // where the positions of id_u are pos[start_u .. start_{u+1}), increasing. One thread owns one (u, c) and sums
 // its positions in that order, so each gradient row is written by one thread in a fixed order: deterministic.
-// Bindings: groups u32, dout [N, C], dtable [V, C] (read_write, see elementwise_add.wgsl), params { U, C }.
+// dtable may be one row block of the table, starting at row `first` (the list then holds only the block's ids).
+// Bindings: groups u32, dout [N, C], dtable [rows, C] (read_write, see elementwise_add.wgsl), params { U, C, first }.
 
-struct Params { U: u32, C: u32 }
+struct Params { U: u32, C: u32, first: u32 }
 
 override WG: u32 = 256;
 
@@ -28,5 +29,5 @@ fn backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   for (var k = start; k < end; k++) {
     s += dout[groups[posBase + k] * p.C + c];
   }
-  dtable[id * p.C + c] += s;
+  dtable[(id - p.first) * p.C + c] += s;
 }
