@@ -9,7 +9,7 @@ export function deferredRepository(ready: Promise<DatasetRepository>): DatasetRe
       return (repo[k] as (...a: unknown[]) => unknown)(...args);
     }) as DatasetRepository[K];
   return {
-    list: call('list'), create: call('create'), rename: call('rename'), remove: call('remove'), save: call('save'),
+    list: call('list'), create: call('create'), rename: call('rename'), remove: call('remove'), save: call('save'), appendJournal: call('appendJournal'),
     load: call('load'), versions: call('versions'), columnMaps: call('columnMaps'), putColumnMap: call('putColumnMap'),
   };
 }

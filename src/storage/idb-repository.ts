@@ -1,5 +1,7 @@
 // DatasetRepository on IndexedDB (via idb). A save writes the chunks that are not stored yet and one
-// version row, in one transaction, so a failed save (quota) leaves the previous version intact.
+// version row, and deletes the journal entries it folds in, in one transaction, so a failed save (quota)
+// leaves the previous version and the journal intact. A journal entry is one put in a transaction that is
+// committed explicitly at once, so it reaches the database even when the page unloads right after.
 import { openDB, type IDBPDatabase } from 'idb';
 import { shortId } from '../data/hash';
 import type { ColumnMap, DatasetRecord } from '../data/record';
@@ -11,6 +13,11 @@ import {
 import { DB_NAME, DB_VERSION, MIGRATIONS, type StudioDB, type VersionRow } from './schema';
 
 const BATCH = 16;
+
+/** A dataset's journal entries, all of them or those up to seq `upTo`. */
+function journalRange(id: string, upTo = Infinity): IDBKeyRange {
+  return IDBKeyRange.bound([id, -Infinity], [id, upTo]);
+}
 
 function metaOf(row: VersionRow): VersionMeta {
   const { datasetId, version, savedAt, message, recordCount } = row;
@@ -53,16 +60,17 @@ export async function openIdbRepository(dbName = DB_NAME): Promise<DatasetReposi
     }),
 
     remove: (id) => guard('deleting a dataset', async () => {
-      const tx = db.transaction(['datasets', 'versions', 'chunks'], 'readwrite');
+      const tx = db.transaction(['datasets', 'versions', 'chunks', 'journal'], 'readwrite');
       await tx.objectStore('datasets').delete(id);
       await tx.objectStore('versions').delete(IDBKeyRange.bound([id, -Infinity], [id, Infinity]));
       await tx.objectStore('chunks').delete(IDBKeyRange.bound([id, ''], [id, '\uffff']));
+      await tx.objectStore('journal').delete(journalRange(id));
       await tx.done;
     }),
 
-    save: (id, snapshot: DatasetSnapshot, message) => guard('saving the dataset', async () => {
+    save: (id, snapshot: DatasetSnapshot, message, journalUpTo) => guard('saving the dataset', async () => {
       const chunks = chunkRecords(snapshot.records);
-      const tx = db.transaction(['datasets', 'versions', 'chunks'], 'readwrite');
+      const tx = db.transaction(['datasets', 'versions', 'chunks', 'journal'], 'readwrite');
       const meta = await tx.objectStore('datasets').get(id);
       if (!meta) throw new StorageError('not-found', `no dataset ${id}`);
       const chunkStore = tx.objectStore('chunks');
@@ -80,12 +88,19 @@ export async function openIdbRepository(dbName = DB_NAME): Promise<DatasetReposi
       };
       await tx.objectStore('versions').put(row);
       await tx.objectStore('datasets').put({ ...meta, head: row.version, updatedAt: now, recordCount: row.recordCount });
+      if (journalUpTo !== undefined) await tx.objectStore('journal').delete(journalRange(id, journalUpTo));
       await tx.done;
       return metaOf(row);
     }),
+    appendJournal: (id, entry) => guard('saving a change', async () => {
+      const tx = db.transaction('journal', 'readwrite');
+      const put = tx.store.put({ ...entry, datasetId: id });
+      tx.commit();
+      await Promise.all([put, tx.done]);
+    }),
 
     load: (id, version) => guard('loading the dataset', async (): Promise<LoadedDataset | null> => {
-      const tx = db.transaction(['datasets', 'versions', 'chunks'], 'readonly');
+      const tx = db.transaction(['datasets', 'versions', 'chunks', 'journal'], 'readonly');
       const meta = await tx.objectStore('datasets').get(id);
       if (!meta || meta.head === 0) return null;
       const row = await tx.objectStore('versions').get([id, version ?? meta.head]);
@@ -98,8 +113,11 @@ export async function openIdbRepository(dbName = DB_NAME): Promise<DatasetReposi
           for (const r of c.records) records.push(r);
         }
       }
+      const journal = row.version === meta.head
+        ? (await tx.objectStore('journal').getAll(journalRange(id))).map(({ seq, label, patch }) => ({ seq, label, patch }))
+        : [];
       await tx.done;
-      return { meta, version: metaOf(row), snapshot: { records, issues: row.issues, files: row.files, splitConfig: row.splitConfig } };
+      return { meta, version: metaOf(row), snapshot: { records, issues: row.issues, files: row.files, splitConfig: row.splitConfig }, journal };
     }),
 
     versions: (id) => guard('listing versions', async () => {

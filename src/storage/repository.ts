@@ -7,6 +7,7 @@
 import type { ColumnMap, DatasetRecord, ImportIssue } from '../data/record';
 import type { FileContext } from '../data/import';
 import type { SplitConfig } from '../data/split';
+import type { JournalEntry } from './journal';
 
 export interface DatasetSnapshot {
   records: DatasetRecord[];
@@ -38,6 +39,8 @@ export interface LoadedDataset {
   meta: DatasetMeta;
   version: VersionMeta;
   snapshot: DatasetSnapshot;
+  /** Changes written after this version (newest version only; see journal.ts), oldest first, not applied. */
+  journal: JournalEntry[];
 }
 
 export interface DatasetRepository {
@@ -45,8 +48,16 @@ export interface DatasetRepository {
   create(name: string): Promise<DatasetMeta>;
   rename(id: string, name: string): Promise<void>;
   remove(id: string): Promise<void>;
-  /** Saves the snapshot as version head + 1. */
-  save(id: string, snapshot: DatasetSnapshot, message: string): Promise<VersionMeta>;
+  /**
+   * Saves the snapshot as version head + 1. journalUpTo: the snapshot includes the journal entries up to
+   * this seq, which the same transaction deletes.
+   */
+  save(id: string, snapshot: DatasetSnapshot, message: string, journalUpTo?: number): Promise<VersionMeta>;
+  /**
+   * Writes one change at once, in its own transaction committed immediately, so it is on disk even if the
+   * page goes away right after (a reload does not wait for a debounced save).
+   */
+  appendJournal(id: string, entry: JournalEntry): Promise<void>;
   /** The given version, or the newest; null when the dataset (or version) does not exist. */
   load(id: string, version?: number): Promise<LoadedDataset | null>;
   versions(id: string): Promise<VersionMeta[]>;

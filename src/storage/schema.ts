@@ -4,10 +4,12 @@
 //   versions    key [datasetId, version]       VersionRow (meta + chunk keys + issues/files/split)
 //   chunks      key [datasetId, chunkKey]      { datasetId, key, records }
 //   columnMaps  key signature                  { signature, map }
+//   journal     key [datasetId, seq]           JournalEntry + datasetId: changes since the newest version (v2)
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 import type { ColumnMap, DatasetRecord, ImportIssue } from '../data/record';
 import type { FileContext } from '../data/import';
 import type { SplitConfig } from '../data/split';
+import type { JournalEntry } from './journal';
 import type { DatasetMeta, VersionMeta } from './repository';
 
 export const DB_NAME = 'sft-studio';
@@ -24,6 +26,7 @@ export interface StudioDB extends DBSchema {
   versions: { key: [string, number]; value: VersionRow; indexes: { byDataset: string } };
   chunks: { key: [string, string]; value: { datasetId: string; key: string; records: DatasetRecord[] } };
   columnMaps: { key: string; value: { signature: string; map: ColumnMap } };
+  journal: { key: [string, number]; value: JournalEntry & { datasetId: string } };
 }
 
 type Upgrade = (db: IDBPDatabase<StudioDB>, tx: IDBPTransaction<StudioDB, StoreNames<StudioDB>[], 'versionchange'>) => void;
@@ -36,6 +39,10 @@ export const MIGRATIONS: Upgrade[] = [
     versions.createIndex('byDataset', 'datasetId');
     db.createObjectStore('chunks', { keyPath: ['datasetId', 'key'] });
     db.createObjectStore('columnMaps', { keyPath: 'signature' });
+  },
+  // v2: the write-ahead journal of changes not yet folded into a version.
+  (db) => {
+    db.createObjectStore('journal', { keyPath: ['datasetId', 'seq'] });
   },
 ];
 

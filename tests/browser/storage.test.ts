@@ -1,8 +1,10 @@
 // The IndexedDB repository in real Chromium: versions, unchanged chunks reused, restore of an old version,
-// delete, remembered column maps, a reopen (the "reload"), and quota errors named as such.
+// delete, remembered column maps, a reopen (the "reload"), the write-ahead journal (a change written and
+// not awaited is there when the database is opened afresh; a save folds it in), and quota errors named.
 import { describe, expect, it } from 'vitest';
 import type { DatasetRecord } from '../../src/data/record';
 import { chunkRecords } from '../../src/storage/chunks';
+import { applyPatch, diffSnapshots } from '../../src/storage/journal';
 import { openIdbRepository } from '../../src/storage/idb-repository';
 import { toStorageError, type DatasetSnapshot } from '../../src/storage/repository';
 
@@ -43,6 +45,36 @@ describe('idb repository', () => {
 
     await again.remove(ds.id);
     expect(await again.list()).toEqual([]);
+    expect(await again.load(ds.id)).toBeNull();
+  });
+
+  it('journals a change at once, replays it after a reopen, and a save folds it in', async () => {
+    const name = dbName();
+    const repo = await openIdbRepository(name);
+    const ds = await repo.create('Journaled');
+    const base = snap(Array.from({ length: 600 }, (_, i) => rec(i)));
+    await repo.save(ds.id, base, 'import');
+    const edited = snap(base.records.map((r, i) => (i === 7 ? { ...r, messages: [{ role: 'user' as const, content: 'edited <i>now</i>' }], edited: true, rev: 9 } : r)));
+    const patch = diffSnapshots(base, edited)!;
+    expect(patch.changed).toHaveLength(1);
+    // Not awaited, like a page that reloads right after the edit: the next connection must still see it.
+    void repo.appendJournal(ds.id, { seq: 1, label: 'edit row', patch });
+    const again = await openIdbRepository(name);
+    const loaded = await again.load(ds.id);
+    expect(loaded!.version.version).toBe(1);
+    expect(loaded!.journal.map((e) => [e.seq, e.label])).toEqual([[1, 'edit row']]);
+    expect(applyPatch(loaded!.snapshot, loaded!.journal[0].patch).records).toEqual(edited.records);
+
+    // A change journaled after the save's snapshot (seq 2) outlives the save that folds seq 1.
+    const flagged = snap(edited.records.map((r, i) => (i === 8 ? { ...r, flagged: true, rev: 10 } : r)));
+    await again.appendJournal(ds.id, { seq: 2, label: 'flag 1', patch: diffSnapshots(edited, flagged)! });
+    await again.save(ds.id, edited, 'edit row', 1);
+    const head = await again.load(ds.id);
+    expect(head!.version.version).toBe(2);
+    expect(head!.journal.map((e) => e.seq)).toEqual([2]);
+    expect(applyPatch(head!.snapshot, head!.journal[0].patch).records).toEqual(flagged.records);
+    expect((await again.load(ds.id, 1))!.journal).toEqual([]); // an old version has no journal of its own
+    await again.remove(ds.id);
     expect(await again.load(ds.id)).toBeNull();
   });
 

@@ -1,27 +1,34 @@
 // The dataset studio in headless Chromium, as a user meets it: pick files, drop a file, see the bad rows
 // named, fix one, edit a row, flag, delete and undo, find duplicates and keep one, then reload the page
-// and find all of it still there (IndexedDB). Also: markup in user data is shown as text, never run.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+// and find all of it still there (IndexedDB); an edit followed at once by a reload (no wait for the
+// debounced save) is still there and can be undone. Also: markup in user data is shown as text, never run.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parquetReadObjects } from 'hyparquet';
 import type { Page } from 'playwright-core';
-import { startApp, type RunningApp } from './helpers/app';
+import { memorySource } from '../../src/data/bytes';
+import { importSource } from '../../src/data/import';
+import { DEFAULT_QUALITY } from '../../src/data/quality';
+import { loadTokenizerFiles, tokenStats } from '../../src/data/tokens';
+import { buildApp, startApp, type RunningApp } from './helpers/app';
 
 const FIX = 'tests/fixtures/data';
 
+let dist: string;
 let app: RunningApp;
 let page: Page;
 
 beforeAll(async () => {
-  app = await startApp();
+  dist = await buildApp(); // one build for both apps of this file (the empty studio and the first run)
+  app = await startApp({ dist });
   page = await app.newPage();
   page.on('dialog', (d) => { app.errors.push(`unexpected dialog: ${d.message()}`); void d.dismiss(); });
 }, 120_000);
 
-afterAll(async () => { await app?.close(); });
+afterAll(async () => { await app?.close(); if (dist) rmSync(dist, { recursive: true, force: true }); });
 
 const status = () => page.getByRole('toolbar', { name: 'Bulk actions' }).getByRole('status');
 const table = () => page.getByRole('region', { name: 'Examples table' });
@@ -157,5 +164,54 @@ describe('dataset studio', () => {
     expect(left.map((t) => t.split(':')[0])).toEqual(['alpaca.jsonl, line 5', 'messages.jsonl, line 3', 'messages.jsonl, line 4', 'sharegpt.json, line 4']);
     expect((await page.getByRole('list', { name: 'Saved versions' }).getByRole('listitem').count())).toBeGreaterThan(1);
     expect(app.errors).toEqual([]);
+  });
+
+  it('an edit survives a reload that comes at once, and can still be undone', async () => {
+    await page.getByRole('button', { name: 'Edit alpaca.jsonl line 3' }).click();
+    const editor = page.getByRole('dialog', { name: 'Edit example from alpaca.jsonl, line 3' });
+    await editor.getByLabel('Text of turn 2 (assistant)').fill('Edited just before a reload.');
+    await editor.getByRole('button', { name: 'Save changes' }).click();
+    await page.reload(); // no wait: the debounced save has not run
+    await expect.poll(() => status().textContent(), { timeout: 15_000 }).toBe('9 examples');
+    await expect.poll(() => table().getByRole('cell', { name: 'Edited just before a reload.' }).count()).toBe(1);
+    await page.getByRole('button', { name: 'Undo' }).click();
+    await expect.poll(() => table().getByRole('cell', { name: 'Edited just before a reload.' }).count()).toBe(0);
+    expect(await table().getByRole('cell', { name: 'An edited answer <i>kept as text</i>.' }).count()).toBe(1);
+    expect(app.errors).toEqual([]);
+  });
+});
+
+describe('dataset studio at first run', () => {
+  it('counts tokens and previews an example with the built-in model\'s tokenizer, no file picked', async () => {
+    // Independent of the page: the trainable-token total of the two sample files under the default
+    // model's tokenizer files, computed here in Node from the files on disk.
+    const lt = await loadTokenizerFiles({
+      tokenizerJson: readFileSync('public/models/default/tokenizer.json', 'utf8'),
+      tokenizerConfig: readFileSync('public/models/default/tokenizer_config.json', 'utf8'),
+    });
+    const records = (await Promise.all(['world-qa.messages.jsonl', 'world-qa.eval.jsonl']
+      .map((n) => importSource(memorySource(n, readFileSync(`public/samples/${n}`)))))).flatMap((r) => r.records);
+    const expected = tokenStats(lt, records, { maxSeqLen: DEFAULT_QUALITY.maxSeqLen, assistantOnly: true });
+
+    const first = await startApp({ dist, firstRun: true });
+    try {
+      const p = await first.newPage();
+      await expect.poll(() => p.getByLabel('Loaded model').textContent(), { timeout: 90_000 }).toBe('built-in model');
+      await expect.poll(() => p.getByText(/^Tokenizer of the loaded model: built-in model/).count(), { timeout: 60_000 }).toBe(1);
+      const stats = p.getByRole('definition');
+      await expect.poll(() => stats.count(), { timeout: 60_000 }).toBe(3);
+      await expect.poll(async () => Number((await stats.first().textContent())!.replace(/,/g, ''))).toBe(expected.trainable);
+      expect(await p.getByRole('img', { name: new RegExp(`^Token length histogram: ${records.length} examples`) }).count()).toBe(1);
+
+      await p.getByRole('button', { name: 'Preview tokens of world-qa.messages.jsonl line 1', exact: true }).click();
+      const preview = p.getByRole('region', { name: 'Training preview' });
+      await expect.poll(() => preview.getByRole('status').textContent(), { timeout: 15_000 }).toMatch(/^\d+ tokens, \d+ trained on$/);
+      const [all, trained] = (await preview.getByRole('status').textContent())!.match(/\d+/g)!.map(Number);
+      expect(trained).toBeGreaterThan(0);
+      expect(trained).toBeLessThan(all);
+      expect(first.errors).toEqual([]);
+    } finally {
+      await first.close();
+    }
   });
 });

@@ -1,6 +1,7 @@
 // Token statistics with the chosen model's tokenizer, and one example exactly as training sees it.
-// The user picks the model's tokenizer.json and tokenizer_config.json (its chat template); tokenizing
-// runs in the data worker. Shows a length histogram against the max sequence length, total trainable
+// By default the tokenizer (and chat template) of the model loaded in the studio, taken over when the
+// model loads (app/store/appStore.ts); picking a tokenizer.json and tokenizer_config.json overrides it
+// until the user goes back or another model loads. Tokenizing runs in the data worker. Shows a length histogram against the max sequence length, total trainable
 // tokens, and — for the example chosen with a row's "Tokens" button — every token coloured by whether the
 // loss counts it (assistant-only by default; a switch trains on the whole sequence). Token text is
 // rendered as text.
@@ -41,6 +42,8 @@ function Token({ t }: { t: PreviewToken }) {
 
 export function TokensPanel() {
   const tokenizer = useStudio((s) => s.tokenizer);
+  const modelTokenizer = useStudio((s) => s.modelTokenizer);
+  const useModelTokenizer = useStudio((s) => s.useModelTokenizer);
   const stats = useStudio((s) => s.tokenStats);
   const maxSeqLen = useStudio((s) => s.quality.maxSeqLen);
   const assistantOnly = useStudio((s) => s.assistantOnly);
@@ -58,10 +61,14 @@ export function TokensPanel() {
         Tokenizer files (tokenizer.json, tokenizer_config.json)
         <input type="file" multiple accept=".json" onChange={(e) => { const f = [...(e.target.files ?? [])]; e.target.value = ''; if (f.length) void loadTokenizer(f); }} />
       </label>
-      {!tokenizer ? <p className="hint">Pick the chosen model's tokenizer files to count tokens exactly and preview training examples.</p> : (
+      {tokenizer?.origin === 'files' && modelTokenizer && (
+        <button type="button" onClick={() => void useModelTokenizer()}>Use the tokenizer of {modelTokenizer}</button>
+      )}
+      {!tokenizer ? <p className="hint">Load a model (Train tab) to count tokens with its tokenizer, or pick a tokenizer's files to count tokens exactly and preview training examples.</p> : (
         <>
           <p>
-            Tokenizer: {tokenizer.name} · vocabulary {tokenizer.info.vocabSize} ·{' '}
+            {tokenizer.origin === 'model' ? `Tokenizer of the loaded model: ${tokenizer.name}` : `Tokenizer from picked files: ${tokenizer.name}`}
+            {' '}· vocabulary {tokenizer.info.vocabSize} ·{' '}
             {tokenizer.info.hasTemplate ? 'model chat template' : 'no chat template in the config: plain “### User/Assistant” fallback'}
           </p>
           <div className="row">

@@ -1,15 +1,20 @@
 // The datasets slice's actions. Every change to records goes through `change`, which records an undo
-// entry, clears the redo stack and schedules a debounced save (each save is a new version). Heavy work
-// (parsing, duplicate search) goes to the DataEngine (a worker in the app); storage to the repository.
+// entry, clears the redo stack and makes the change durable at once: a small patch goes to the
+// repository's write-ahead journal (src/storage/journal.ts) in its own transaction, and a debounced save
+// folds the journal into a new version. Changes too big for a patch (imports, restores, splits of many
+// rows) are saved as a version at once instead. Heavy work (parsing, duplicate search) goes to the
+// DataEngine (a worker in the app); storage to the repository.
 import type { StoreApi } from 'zustand/vanilla';
 import type { DataEngine } from '../../../src/data/engine';
 import { retryIssue } from '../../../src/data/import';
 import { withFlag, withMessages, type ColumnMap } from '../../../src/data/record';
 import { assignSplits, type SplitConfig } from '../../../src/data/split';
 import type { ViewQuery } from '../../../src/data/view';
+import type { TokenizerFiles } from '../../../src/data/tokens';
 import type { ChatMessage } from '../../../src/data/types';
 import { createAutosaver, type Autosaver } from '../../../src/storage/autosave';
-import type { DatasetRepository, LoadedDataset } from '../../../src/storage/repository';
+import { applyPatch, diffSnapshots, patchSize } from '../../../src/storage/journal';
+import type { DatasetRepository, DatasetSnapshot, LoadedDataset } from '../../../src/storage/repository';
 import { datasetsInitialState, type DatasetsState, type UndoEntry } from './initialState';
 
 export interface DatasetsActions {
@@ -34,8 +39,13 @@ export interface DatasetsActions {
   keepFirstOfAll(): void;
   applySplit(cfg: SplitConfig): void;
   setQualityOptions(q: Partial<DatasetsState['quality']>): void;
-  /** Loads tokenizer.json + tokenizer_config.json (picked together) into the engine. */
+  /** Loads tokenizer.json + tokenizer_config.json (picked together) into the engine: an override of the model's. */
   loadTokenizer(files: File[]): Promise<void>;
+  /**
+   * Counts with the loaded model's tokenizer: given its files (the model changed), remembers and loads them;
+   * without, goes back to the remembered ones after an override.
+   */
+  useModelTokenizer(files?: ModelTokenizerFiles): Promise<void>;
   computeTokenStats(): Promise<void>;
   setAssistantOnly(on: boolean): void;
   previewExample(id: string): Promise<void>;
@@ -49,6 +59,13 @@ export interface DatasetsActions {
   dismissError(): void;
 }
 
+/** The loaded model's tokenizer as the engine hands it over (workers/protocol-engine.ts TokenizerFiles). */
+export interface ModelTokenizerFiles {
+  modelName: string;
+  tokenizerJson: string;
+  tokenizerConfig: string | null;
+}
+
 export interface DatasetsDeps {
   repo: DatasetRepository;
   engine: DataEngine;
@@ -57,6 +74,8 @@ export interface DatasetsDeps {
 }
 
 const UNDO_LIMIT = 50;
+/** Changes touching more records than this are saved as a version at once rather than journaled. */
+const JOURNAL_MAX_RECORDS = 2000;
 
 type Set_ = StoreApi<DatasetsState & DatasetsActions>['setState'];
 type Get = StoreApi<DatasetsState & DatasetsActions>['getState'];
@@ -68,6 +87,11 @@ function message(e: unknown): string {
 export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): DatasetsActions {
   let pendingLabel: string[] = [];
   let saver: Autosaver | null = null;
+  /** The last journal entry written for the open dataset (a save folds in everything up to it). */
+  let journalSeq = 0;
+  let modelTokenizer: ModelTokenizerFiles | null = null;
+
+  const snapshotOf = (s: DatasetsState): DatasetSnapshot => ({ records: s.records, issues: s.issues, files: s.files, splitConfig: s.splitConfig });
 
   async function saveNow(): Promise<void> {
     const s = get();
@@ -75,7 +99,7 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
     const label = pendingLabel.length ? [...new Set(pendingLabel)].join(', ') : 'save';
     pendingLabel = [];
     set({ save: { kind: 'saving' } });
-    const v = await deps.repo.save(s.current.id, { records: s.records, issues: s.issues, files: s.files, splitConfig: s.splitConfig }, label);
+    const v = await deps.repo.save(s.current.id, snapshotOf(s), label, journalSeq);
     const [datasets, versions] = await Promise.all([deps.repo.list(), deps.repo.versions(v.datasetId)]);
     set({ save: { kind: 'saved', version: v.version }, datasets, versions, current: datasets.find((d) => d.id === v.datasetId) ?? get().current });
   }
@@ -85,10 +109,19 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
     return saver;
   }
 
-  function dirty(label: string) {
+  /**
+   * Makes the step from `before` to the current state durable: journaled at once when it is a small
+   * patch, else saved as a version now. Either way a debounced save follows, which folds the journal.
+   */
+  function persist(label: string, before: DatasetSnapshot, asVersion = false) {
     pendingLabel.push(label);
     set({ save: { kind: 'unsaved' } });
+    const cur = get().current;
+    const patch = asVersion ? null : diffSnapshots(before, snapshotOf(get()));
     autosaver().schedule();
+    if (!cur || !patch || patchSize(patch) > JOURNAL_MAX_RECORDS) { void autosaver().flush(); return; }
+    const entry = { seq: ++journalSeq, label, patch };
+    deps.repo.appendJournal(cur.id, entry).catch((e) => set({ save: { kind: 'error', message: message(e) }, error: message(e) }));
   }
 
   function snapshotFor(label: string): UndoEntry {
@@ -96,25 +129,36 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
     return { label, records: s.records, issues: s.issues, files: s.files };
   }
 
-  /** Applies a change to records/issues/files as one undoable, saved step. */
-  function change(label: string, next: Partial<Pick<DatasetsState, 'records' | 'issues' | 'files' | 'duplicates' | 'splitConfig'>>) {
+  /** Applies a change to records/issues/files as one undoable, durable step. */
+  function change(label: string, next: Partial<Pick<DatasetsState, 'records' | 'issues' | 'files' | 'duplicates' | 'splitConfig'>>, asVersion = false) {
+    const before = snapshotOf(get());
     const entry = snapshotFor(label);
     set((s) => ({ ...next, undoStack: [...s.undoStack, entry].slice(-UNDO_LIMIT), redoStack: [] }));
-    dirty(label);
+    persist(label, before, asVersion);
   }
 
+  /** Opens a loaded version with its journal replayed over it; each replayed change can be undone. */
   function loadInto(loaded: LoadedDataset) {
-    const { snapshot } = loaded;
+    let snapshot = loaded.snapshot;
+    const undoStack: UndoEntry[] = [];
+    for (const e of loaded.journal) {
+      undoStack.push({ label: e.label, records: snapshot.records, issues: snapshot.issues, files: snapshot.files });
+      snapshot = applyPatch(snapshot, e.patch);
+    }
+    journalSeq = loaded.journal.length ? loaded.journal[loaded.journal.length - 1].seq : 0;
+    pendingLabel = loaded.journal.map((e) => e.label);
     set({
       current: loaded.meta, records: snapshot.records, issues: snapshot.issues, files: snapshot.files,
-      splitConfig: snapshot.splitConfig, selection: new Set(), duplicates: null, undoStack: [], redoStack: [],
-      tokenCounts: null, save: { kind: 'saved', version: loaded.version.version },
+      splitConfig: snapshot.splitConfig, selection: new Set(), duplicates: null, undoStack: undoStack.slice(-UNDO_LIMIT), redoStack: [],
+      tokenCounts: null, save: loaded.journal.length ? { kind: 'unsaved' } : { kind: 'saved', version: loaded.version.version },
     });
+    if (loaded.journal.length) autosaver().schedule();
   }
 
   async function ensureDataset(name: string) {
     if (get().current) return;
     const meta = await deps.repo.create(name);
+    journalSeq = 0;
     set({ current: meta, datasets: await deps.repo.list(), versions: [] });
   }
 
@@ -130,15 +174,29 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
       return;
     }
     const s = get();
+    // An import is saved as a version of its own at once (curation then starts from it).
     change(`import ${file.name}`, {
       records: [...s.records, ...result.records],
       issues: [...s.issues, ...result.issues],
       files: [...s.files.filter((f) => f.file !== file.name), result.context],
       duplicates: null,
-    });
+    }, true);
   }
 
   const byIds = (ids: readonly string[]) => new Set(ids);
+
+  /** The state with no dataset open; what belongs to the studio (storage kind, tokenizer, settings) stays. */
+  const emptied = (): DatasetsState => {
+    const { persistent, tokenizer, modelTokenizer, quality, assistantOnly } = get();
+    return { ...datasetsInitialState, persistent, tokenizer, modelTokenizer, quality, assistantOnly };
+  };
+
+  /** Loads a tokenizer into the engine for statistics and previews, then counts with it. */
+  async function useTokenizer(which: { name: string; origin: 'model' | 'files' }, files: TokenizerFiles) {
+    const info = await deps.engine.loadTokenizer(files);
+    set({ tokenizer: { ...which, info }, tokenStats: null, tokenCounts: null, preview: null });
+    await get().computeTokenStats();
+  }
 
   return {
     async init() {
@@ -205,7 +263,7 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
         records: entry.records, issues: entry.issues, files: entry.files,
         undoStack: s.undoStack.slice(0, -1), redoStack: [...s.redoStack, snapshotFor(entry.label)],
       });
-      dirty(`undo ${entry.label}`);
+      persist(`undo ${entry.label}`, snapshotOf(s));
     },
 
     redo() {
@@ -216,7 +274,7 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
         records: entry.records, issues: entry.issues, files: entry.files,
         redoStack: s.redoStack.slice(0, -1), undoStack: [...s.undoStack, snapshotFor(entry.label)],
       });
-      dirty(`redo ${entry.label}`);
+      persist(`redo ${entry.label}`, snapshotOf(s));
     },
 
     fixIssue(issueId, raw) {
@@ -288,10 +346,16 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
       const config = files.find((f) => f.name === 'tokenizer_config.json') ?? files.find((f) => /config.*\.json$/.test(f.name));
       if (!json) { set({ error: 'Pick the model\'s tokenizer.json (and tokenizer_config.json for its chat template).' }); return; }
       await guarded(async () => {
-        const info = await deps.engine.loadTokenizer({ tokenizerJson: await json.text(), tokenizerConfig: config ? await config.text() : '' });
-        set({ tokenizer: { name: json.name + (config ? ` + ${config.name}` : ''), info }, tokenStats: null, tokenCounts: null, preview: null });
-        await get().computeTokenStats();
+        const files = { tokenizerJson: await json.text(), tokenizerConfig: config ? await config.text() : '' };
+        await useTokenizer({ name: json.name + (config ? ` + ${config.name}` : ''), origin: 'files' }, files);
       });
+    },
+
+    async useModelTokenizer(files) {
+      if (files) { modelTokenizer = files; set({ modelTokenizer: files.modelName }); }
+      const m = modelTokenizer;
+      if (!m) return;
+      await guarded(() => useTokenizer({ name: m.modelName, origin: 'model' }, { tokenizerJson: m.tokenizerJson, tokenizerConfig: m.tokenizerConfig ?? '' }));
     },
 
     async computeTokenStats() {
@@ -325,7 +389,8 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
       await guarded(async () => {
         await get().flush();
         const meta = await deps.repo.create(name);
-        set({ ...datasetsInitialState, persistent: get().persistent, current: meta, datasets: await deps.repo.list() });
+        journalSeq = 0;
+        set({ ...emptied(), current: meta, datasets: await deps.repo.list() });
       });
     },
 
@@ -336,7 +401,8 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
         if (loaded) loadInto(loaded);
         else {
           const meta = (await deps.repo.list()).find((d) => d.id === id) ?? null;
-          set({ ...datasetsInitialState, persistent: get().persistent, datasets: get().datasets, current: meta });
+          journalSeq = 0;
+          set({ ...emptied(), datasets: get().datasets, current: meta });
         }
         set({ versions: await deps.repo.versions(id) });
       });
@@ -347,7 +413,7 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
         if (get().current?.id === id) { saver?.cancel(); pendingLabel = []; }
         await deps.repo.remove(id);
         const datasets = await deps.repo.list();
-        if (get().current?.id === id) set({ ...datasetsInitialState, persistent: get().persistent, datasets });
+        if (get().current?.id === id) set({ ...emptied(), datasets });
         else set({ datasets });
       });
     },
@@ -372,7 +438,7 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
         change(`restore version ${version}`, {
           records: loaded.snapshot.records, issues: loaded.snapshot.issues, files: loaded.snapshot.files,
           splitConfig: loaded.snapshot.splitConfig, duplicates: null,
-        });
+        }, true);
         await get().flush();
       });
     },

@@ -43,7 +43,10 @@ export interface DatasetsState {
   quality: { maxSeqLen: number; minAnswerWords: number };
   /** Token counts from the chosen tokenizer keyed by `${id}:${rev}` (edited rows fall back to estimates). */
   tokenCounts: ReadonlyMap<string, number> | null;
-  tokenizer: { name: string; info: TokenizerInfo } | null;
+  /** The tokenizer counting tokens: the loaded model's (origin 'model', named by the model) or picked files. */
+  tokenizer: { name: string; origin: 'model' | 'files'; info: TokenizerInfo } | null;
+  /** Name of the loaded model whose tokenizer the studio has (to go back to it after picking files). */
+  modelTokenizer: string | null;
   tokenStats: TokenStats | null;
   /** Train on assistant turns only (the default), or on the whole sequence. */
   assistantOnly: boolean;
@@ -63,6 +66,6 @@ export const datasetsInitialState: DatasetsState = {
   datasets: [], current: null, records: [], issues: [], files: [], splitConfig: DEFAULT_SPLIT, versions: [],
   query: EMPTY_QUERY, selection: new Set(), duplicates: null,
   quality: { maxSeqLen: DEFAULT_QUALITY.maxSeqLen, minAnswerWords: DEFAULT_QUALITY.minAnswerWords },
-  tokenCounts: null, tokenizer: null, tokenStats: null, assistantOnly: true, preview: null, progress: null, pendingMappings: [], undoStack: [], redoStack: [],
+  tokenCounts: null, tokenizer: null, modelTokenizer: null, tokenStats: null, assistantOnly: true, preview: null, progress: null, pendingMappings: [], undoStack: [], redoStack: [],
   save: { kind: 'idle' }, error: null, persistent: true,
 };

@@ -1,0 +1,87 @@
+// The write-ahead journal: every change to a dataset is written at once as a small patch (the records it
+// touched, not the whole set), so an edit survives a reload that comes before the debounced save. Opening
+// a dataset replays the patches over its newest version; the next save folds them into a new version and
+// clears them in the same transaction (repository.save's journalUpTo), so versions stay meaningful and a
+// 100k-row dataset is not rewritten per edit.
+// A patch is the difference between two snapshots whose surviving records keep their relative order
+// (true of every change the studio makes: edits replace in place, deletes remove, imports and fixes
+// append, undo puts rows back where they were). diffSnapshots returns null when that does not hold, and
+// the caller saves a whole version instead.
+// Pure functions only; storage of the entries lives in the repositories.
+import type { FileContext } from '../data/import';
+import type { DatasetRecord, ImportIssue } from '../data/record';
+import type { SplitConfig } from '../data/split';
+import type { DatasetSnapshot } from './repository';
+
+export interface SnapshotPatch {
+  /** Ids of records no longer present. */
+  removed: string[];
+  /** Records whose content changed, replaced where they stand. */
+  changed: DatasetRecord[];
+  /** New records with their index in the next snapshot, ascending. */
+  inserted: [number, DatasetRecord][];
+  /** Present only when they changed (they are small next to the records). */
+  issues?: ImportIssue[];
+  files?: FileContext[];
+  splitConfig?: SplitConfig;
+}
+
+export interface JournalEntry {
+  /** Ascending per dataset; a save clears the entries up to the seq it folded in. */
+  seq: number;
+  /** What the user did ("edit row"), for the version message and the undo stack. */
+  label: string;
+  patch: SnapshotPatch;
+}
+
+/** Records the patch writes: its size in the terms that cost storage time. */
+export function patchSize(p: SnapshotPatch): number {
+  return p.removed.length + p.changed.length + p.inserted.length;
+}
+
+export function applyPatch(prev: DatasetSnapshot, p: SnapshotPatch): DatasetSnapshot {
+  let records = prev.records;
+  if (patchSize(p) > 0) {
+    const gone = new Set(p.removed);
+    const changed = new Map(p.changed.map((r) => [r.id, r]));
+    const survivors: DatasetRecord[] = [];
+    for (const r of prev.records) if (!gone.has(r.id)) survivors.push(changed.get(r.id) ?? r);
+    // Merge the inserts in at their indices in one pass (splicing each would be quadratic on an import).
+    records = [];
+    let s = 0;
+    for (const [at, r] of p.inserted) {
+      while (records.length < at && s < survivors.length) records.push(survivors[s++]);
+      records.push(r);
+    }
+    while (s < survivors.length) records.push(survivors[s++]);
+  }
+  return {
+    records,
+    issues: p.issues ?? prev.issues,
+    files: p.files ?? prev.files,
+    splitConfig: p.splitConfig ?? prev.splitConfig,
+  };
+}
+
+/** The patch that turns prev into next, or null when next reorders surviving records. */
+export function diffSnapshots(prev: DatasetSnapshot, next: DatasetSnapshot): SnapshotPatch | null {
+  const patch: SnapshotPatch = { removed: [], changed: [], inserted: [] };
+  if (prev.records !== next.records) {
+    const before = new Map(prev.records.map((r) => [r.id, r]));
+    const after = new Set<string>();
+    next.records.forEach((r, i) => {
+      after.add(r.id);
+      const old = before.get(r.id);
+      if (!old) patch.inserted.push([i, r]);
+      else if (old !== r) patch.changed.push(r);
+    });
+    for (const r of prev.records) if (!after.has(r.id)) patch.removed.push(r.id);
+    // The patch keeps survivors in their old order: check that this is next's order.
+    const rebuilt = applyPatch(prev, patch).records;
+    if (rebuilt.length !== next.records.length || rebuilt.some((r, i) => r !== next.records[i])) return null;
+  }
+  if (prev.issues !== next.issues) patch.issues = next.issues;
+  if (prev.files !== next.files) patch.files = next.files;
+  if (prev.splitConfig !== next.splitConfig) patch.splitConfig = next.splitConfig;
+  return patch;
+}
