@@ -1,0 +1,72 @@
+// The runs database in Chromium's real IndexedDB: a version-1 database (runs, checkpoints, data only, as the
+// studio wrote it before imported adapters) opens as version 2 with its runs, checkpoints and data intact and
+// the new stores ready; imported adapters (record + files in one transaction) and evaluations survive a
+// reopen; deleting a run or an adapter deletes the evaluations that name it, and nothing else.
+import { openDB } from 'idb';
+import { describe, expect, it } from 'vitest';
+import { openRunStore, type AdapterRecord, type EvaluationRecord, type RunRecord } from '../../src/storage/runs';
+import { PRESETS } from '../../src/train/presets';
+
+const run = (id: string, createdAt: number): RunRecord => ({
+  id, name: id, createdAt, updatedAt: createdAt, status: 'completed', error: null,
+  model: { name: 'm', parameters: 1, fingerprint: 'fp' }, dataset: null, config: PRESETS.quick,
+  trainExamples: 1, validationExamples: 0, totalSteps: 1, metrics: [], evals: [], checkpoints: { last: 1, best: null }, bestValLoss: null, final: null,
+});
+
+const adapter: AdapterRecord = {
+  id: 'adapter-1', name: 'imported', createdAt: 5, source: 'imported.zip', model: { name: 'm', parameters: 1, fingerprint: 'fp' },
+  baseModel: 'org/base', lora: { rank: 2, alpha: 4, dropout: 0, useRslora: false, targetModules: ['q_proj'] }, parameters: 12,
+};
+
+const evaluation = (id: string, subjects: string[], createdAt: number): EvaluationRecord => ({
+  id, createdAt, model: { name: 'm', fingerprint: 'fp' }, dataset: { id: 'd', name: 'qa', version: 2 },
+  sampling: { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 0, maxNewTokens: 8, stopStrings: [], chatTemplate: true },
+  columns: [{ id: 'base', label: 'Base', adapter: { kind: 'base' } }], subjects, total: 0, rows: [], summaries: {}, marks: {}, error: null,
+});
+
+describe('runs database v2', () => {
+  it('upgrades a v1 database keeping its runs, and stores adapters and evaluations beside them', async () => {
+    const name = `runs-upgrade-${Date.now()}`;
+    const v1 = await openDB(name, 1, {
+      upgrade(d) {
+        d.createObjectStore('runs', { keyPath: 'id' });
+        d.createObjectStore('checkpoints', { keyPath: ['runId', 'kind'] });
+        d.createObjectStore('data', { keyPath: 'runId' });
+      },
+    });
+    await v1.put('runs', run('old', 1));
+    await v1.put('checkpoints', { runId: 'old', kind: 'last', step: 1, bytes: new Uint8Array([1, 2, 3]) });
+    await v1.put('data', { runId: 'old', records: [] });
+    v1.close();
+
+    const s = await openRunStore(name);
+    expect((await s.list()).map((r) => r.id)).toEqual(['old']);
+    expect(await s.getCheckpoint('old', 'last')).toEqual({ step: 1, bytes: new Uint8Array([1, 2, 3]) });
+    expect(await s.getData('old')).toEqual({ records: [], init: null });
+
+    const files = { 'adapter_model.safetensors': new Uint8Array([9, 8, 7]), 'adapter_config.json': '{"r":2}' };
+    await s.putAdapter(adapter, files);
+    await s.put(run('new', 2));
+    await s.putEvaluation(evaluation('e-old', ['old'], 10));
+    await s.putEvaluation(evaluation('e-both', ['new', adapter.id], 20));
+    await s.putEvaluation(evaluation('e-adapter', [adapter.id], 30));
+
+    const again = await openRunStore(name);
+    expect(await again.listAdapters()).toEqual([adapter]);
+    expect(await again.getAdapterFiles(adapter.id)).toEqual(files);
+    expect((await again.listEvaluations()).map((e) => e.id)).toEqual(['e-adapter', 'e-both', 'e-old']);
+    expect((await again.listEvaluations(adapter.id)).map((e) => e.id)).toEqual(['e-adapter', 'e-both']);
+
+    // A rename writes the record only; the files stay.
+    await again.putAdapter({ ...adapter, name: 'renamed' });
+    expect((await again.getAdapter(adapter.id))?.name).toBe('renamed');
+    expect(await again.getAdapterFiles(adapter.id)).toEqual(files);
+
+    await again.remove('old');
+    expect((await again.listEvaluations()).map((e) => e.id)).toEqual(['e-adapter', 'e-both']);
+    await again.removeAdapter(adapter.id);
+    expect(await again.listEvaluations()).toEqual([]);
+    expect(await again.getAdapterFiles(adapter.id)).toBeNull();
+    expect((await again.list()).map((r) => r.id)).toEqual(['new']);
+  });
+});
