@@ -9,6 +9,8 @@ export interface ByteSource {
   name: string;
   size: number;
   chunks(): AsyncIterable<Uint8Array>;
+  /** Bytes [start, end) without reading the rest (Parquet reads its footer and one row group at a time). */
+  slice(start: number, end: number): Promise<ArrayBuffer>;
 }
 
 /** A ByteSource over bytes already in memory (tests, Node), cut in chunks to exercise the streaming path. */
@@ -19,6 +21,7 @@ export function memorySource(name: string, bytes: Uint8Array | string, chunkSize
     async *chunks() {
       for (let i = 0; i < data.byteLength; i += chunkSize) yield data.subarray(i, Math.min(i + chunkSize, data.byteLength));
     },
+    async slice(start, end) { return data.slice(start, end).buffer; },
   };
 }
 
@@ -34,6 +37,7 @@ export function blobSource(name: string, blob: Blob): ByteSource {
         yield value;
       }
     },
+    slice: (start, end) => blob.slice(start, end).arrayBuffer(),
   };
 }
 
@@ -90,8 +94,9 @@ export interface OversizedLine {
 }
 
 /**
- * Splits a byte stream into lines. Calls onLine for each complete line (CR stripped, BOM dropped from
- * line 1) and onOversized for each line longer than maxLineBytes, which is skipped up to its LF.
+ * Splits a byte stream into lines. Calls onLine for each complete line (CR stripped unless keepCr, BOM
+ * dropped from line 1) and onOversized for each line longer than maxLineBytes, which is skipped up to its LF.
+ * keepCr: CSV keeps the CR, since a CRLF inside a quoted field is part of the value.
  */
 export async function forEachLine(
   chunks: AsyncIterable<Uint8Array>,
@@ -99,6 +104,7 @@ export async function forEachLine(
   onLine: (l: Line) => void,
   onOversized: (o: OversizedLine) => void,
   onBytes?: (done: number) => void,
+  keepCr = false,
 ): Promise<number> {
   let carry: Uint8Array[] = [];
   let carryLen = 0;
@@ -121,7 +127,7 @@ export async function forEachLine(
       first = false;
       if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
     }
-    if (bytes.byteLength > 0 && bytes[bytes.byteLength - 1] === 0x0d) bytes = bytes.subarray(0, bytes.byteLength - 1);
+    if (!keepCr && bytes.byteLength > 0 && bytes[bytes.byteLength - 1] === 0x0d) bytes = bytes.subarray(0, bytes.byteLength - 1);
     onLine({ line: lineNo, bytes });
   };
 

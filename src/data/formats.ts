@@ -1,14 +1,17 @@
 // File formats → rows. Each reader turns a ByteSource into plain row objects with their 1-based line (or
 // Parquet row number), and reports every row it cannot read with file, line and reason while reading on.
 // Readers know nothing of shapes (shapes.ts) or records (import.ts).
-//   jsonl   streamed line by line; empty lines skipped and counted; invalid UTF-8 and oversized lines named
+// Every reader streams: the text formats go line by line through bytes.forEachLine (one row in memory at a
+// time besides the rows read), Parquet row group by row group through slices of the file.
+//   jsonl   one row per line; empty lines skipped and counted; invalid UTF-8 and oversized lines named
 //   json    an array of rows, or an object whose values are arrays of rows ({"train": [...], "test": [...]});
-//           elements are found by a string-aware scanner and parsed one by one, so one bad element costs
-//           only itself
-//   csv/tsv papaparse with a header row; rows with the wrong number of fields are reported, not guessed
-//   parquet hyparquet, read in row-group-sized slices for progress; BigInt values become numbers/strings
+//           elements are found by a string-aware push scanner (JsonScanner) and parsed one by one, so one
+//           bad element costs only itself
+//   csv/tsv a header row; lines gathered into records by following quotes, each record parsed by
+//           papaparse; rows with the wrong number of fields are reported, not guessed
+//   parquet hyparquet, one row group at a time for progress; BigInt values become numbers/strings
 import Papa from 'papaparse';
-import { parquetMetadata, parquetReadObjects } from 'hyparquet';
+import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from 'hyparquet';
 import { decodeUtf8, forEachLine, readAll, sniffEncoding, utf16ToUtf8, memorySource, type ByteSource } from './bytes';
 import type { FileFormat } from './record';
 import type { Row } from './shapes';
@@ -81,37 +84,36 @@ export function parseJsonRow(text: string): { ok: true; value: Row } | { ok: fal
   return { ok: true, value: v };
 }
 
-// ---- JSONL ------------------------------------------------------------------------------------------
+// ---- lines (all text formats) -------------------------------------------------------------------------
 
-export async function readJsonl(src: ByteSource, opts: ReadOptions): Promise<ReadResult> {
-  const rows: RawRow[] = [];
-  const problems: RowProblem[] = [];
-  let empty = 0;
+interface TextLine {
+  line: number;
+  text: string;
+  /** False when the line held invalid UTF-8 (its bytes are U+FFFD in text). */
+  valid: boolean;
+}
+
+/**
+ * Streams a text file as decoded lines (BOM dropped; a UTF-16 file converted first, and named). A line
+ * over maxRowBytes is skipped and handed to onOversized; onProgress follows the bytes read.
+ */
+async function readLines(
+  src: ByteSource, opts: ReadOptions, problems: RowProblem[], onLine: (l: TextLine) => void,
+  onOversized: (line: number, seen: number, head: string) => void, keepCr = false,
+): Promise<void> {
   let chunks = src.chunks();
   // UTF-16 files are rare but real (Windows tools); convert once, then read like any other.
-  const head = await readHead(src);
-  const enc = sniffEncoding(head);
+  const enc = sniffEncoding(await readHead(src));
   if (enc === 'utf-16le' || enc === 'utf-16be') {
     chunks = memorySource(src.name, utf16ToUtf8(await readAll(src), enc)).chunks();
     problems.push({ line: 0, severity: 'warning', reason: `file is ${enc.toUpperCase()}; converted to UTF-8`, raw: '', fixable: false });
   }
   await forEachLine(chunks, opts.maxRowBytes,
-    ({ line, bytes }) => {
-      const { text, valid } = decodeUtf8(bytes);
-      if (text.trim() === '') { empty++; return; }
-      if (!valid) {
-        problems.push({ line, severity: 'error', reason: 'invalid UTF-8 bytes (shown as \uFFFD)', raw: text, fixable: true });
-        return;
-      }
-      const r = parseJsonRow(text);
-      if (r.ok) rows.push({ line, value: r.value });
-      else problems.push({ line, severity: 'error', reason: r.reason, raw: text, fixable: true });
-    },
-    (o) => problems.push(oversized(o.line, o.bytesSeen, opts.maxRowBytes, decodeUtf8(o.head).text)),
+    ({ line, bytes }) => onLine({ line, ...decodeUtf8(bytes) }),
+    (o) => onOversized(o.line, o.bytesSeen, decodeUtf8(o.head).text),
     (done) => opts.onProgress?.(src.size ? done / src.size : 1),
+    keepCr,
   );
-  if (empty) problems.push({ line: 0, severity: 'warning', reason: `${empty} empty line${empty > 1 ? 's' : ''} skipped`, raw: '', fixable: false });
-  return { rows, problems };
 }
 
 async function readHead(src: ByteSource): Promise<Uint8Array> {
@@ -119,212 +121,399 @@ async function readHead(src: ByteSource): Promise<Uint8Array> {
   return new Uint8Array(0);
 }
 
-// ---- whole-file text (JSON, CSV) ----------------------------------------------------------------------
+const BAD_UTF8 = 'invalid UTF-8 bytes (shown as \uFFFD)';
 
-interface WholeText {
-  text: string;
-  /** 1-based lines holding invalid UTF-8 (their bytes are U+FFFD in text). */
-  badLines: Set<number>;
-  problems: RowProblem[];
-}
+// ---- JSONL ------------------------------------------------------------------------------------------
 
-async function readText(src: ByteSource, opts: ReadOptions): Promise<WholeText> {
-  let bytes = await readAll(src, (n) => opts.onProgress?.(0.5 * (src.size ? n / src.size : 1)));
+export async function readJsonl(src: ByteSource, opts: ReadOptions): Promise<ReadResult> {
+  const rows: RawRow[] = [];
   const problems: RowProblem[] = [];
-  const enc = sniffEncoding(bytes);
-  if (enc === 'utf-8-bom') bytes = bytes.subarray(3);
-  if (enc === 'utf-16le' || enc === 'utf-16be') {
-    bytes = utf16ToUtf8(bytes, enc);
-    problems.push({ line: 0, severity: 'warning', reason: `file is ${enc.toUpperCase()}; converted to UTF-8`, raw: '', fixable: false });
-  }
-  const whole = decodeUtf8(bytes);
-  const badLines = new Set<number>();
-  if (!whole.valid) {
-    let line = 1, start = 0;
-    for (;;) {
-      const nl = bytes.indexOf(0x0a, start);
-      const end = nl < 0 ? bytes.byteLength : nl;
-      if (!decodeUtf8(bytes.subarray(start, end)).valid) badLines.add(line);
-      if (nl < 0) break;
-      start = nl + 1; line++;
-    }
-  }
-  return { text: whole.text, badLines, problems };
-}
-
-function linesIn(text: string, from: number, to: number): number {
-  let n = 0;
-  for (let i = text.indexOf('\n', from); i >= 0 && i < to; i = text.indexOf('\n', i + 1)) n++;
-  return n;
-}
-
-function touchesBadLine(bad: Set<number>, first: number, last: number): boolean {
-  if (bad.size === 0) return false;
-  for (let l = first; l <= last; l++) if (bad.has(l)) return true;
-  return false;
+  let empty = 0;
+  await readLines(src, opts, problems,
+    ({ line, text, valid }) => {
+      if (text.trim() === '') { empty++; return; }
+      if (!valid) { problems.push({ line, severity: 'error', reason: BAD_UTF8, raw: text, fixable: true }); return; }
+      const r = parseJsonRow(text);
+      if (r.ok) rows.push({ line, value: r.value });
+      else problems.push({ line, severity: 'error', reason: r.reason, raw: text, fixable: true });
+    },
+    (line, seen, head) => problems.push(oversized(line, seen, opts.maxRowBytes, head)),
+  );
+  if (empty) problems.push({ line: 0, severity: 'warning', reason: `${empty} empty line${empty > 1 ? 's' : ''} skipped`, raw: '', fixable: false });
+  return { rows, problems };
 }
 
 // ---- JSON -------------------------------------------------------------------------------------------
 
-interface Span { start: number; end: number; line: number }
+const QUOTE = 0x22, BACKSLASH = 0x5c, COMMA = 0x2c, COLON = 0x3a, NEWLINE = 0x0a;
+const OPEN_OBJ = 0x7b, CLOSE_OBJ = 0x7d, OPEN_ARR = 0x5b, CLOSE_ARR = 0x5d;
 
 function isSpace(c: number): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+  return c === 0x20 || c === NEWLINE || c === 0x0d || c === 0x09;
 }
 
+/** One element of a top-level array, as JsonScanner finds it (not parsed). */
+export interface JsonElement {
+  /** Trimmed text ('' for an empty element: a stray comma); only its head when size > maxRowBytes. */
+  text: string;
+  /** Characters seen. */
+  size: number;
+  line: number;
+  lastLine: number;
+  /** It touched a line holding invalid UTF-8. */
+  bad: boolean;
+  /** The key of the array in an object of arrays ({"train": [...]}). */
+  group?: string;
+  /** Its index in its array. */
+  index: number;
+}
+
+export interface JsonScanEvents {
+  element(e: JsonElement): void;
+  /** A top-level object without any array value: one row on its own. */
+  row(text: string, line: number): void;
+  problem(p: RowProblem): void;
+}
+
+type Mode = 'top' | 'array' | 'key' | 'keyString' | 'colon' | 'value' | 'skip' | 'next' | 'after' | 'done';
+
 /**
- * Finds the top-level elements of the JSON array opening at text[open] without parsing them: tracks
- * strings (with escapes) and bracket depth. Returns each element's span and the index after ']' (or
- * text.length if the array never closes). line is the element's first line.
+ * The top level of a JSON file, fed line by line so a file of any size streams through with only one
+ * element in memory: a top-level array yields its elements; an object yields the elements of each array
+ * value, grouped by key (other values are named and skipped), or is one row when it has no array value.
+ * Elements are found without parsing them, by tracking strings (with escapes) and bracket depth; a closer
+ * that does not match the innermost opener pops down to its opener, so a missing ']' or '}' costs one
+ * element instead of swallowing the rest of the file. The caller parses each element, so one bad element
+ * costs only itself.
  */
-export function scanArray(text: string, open: number, openLine: number): { spans: Span[]; end: number; line: number; closed: boolean } {
-  const spans: Span[] = [];
-  // Open brackets inside the current element. A closer that does not match the top pops down to its
-  // opener, so a missing ']' or '}' costs one element instead of swallowing the rest of the file.
-  const stack: number[] = [];
-  let inStr = false, start = -1, startLine = openLine, line = openLine;
-  for (let i = open + 1; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x0a) line++;
-    if (inStr) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inStr = false;
-      continue;
-    }
-    if (c === 0x22) { inStr = true; if (start < 0) { start = i; startLine = line; } }
-    else if (c === 0x7b || c === 0x5b) { stack.push(c); if (start < 0) { start = i; startLine = line; } }
-    else if (c === 0x7d || c === 0x5d) {
-      const opener = c === 0x7d ? 0x7b : 0x5b;
-      const at = stack.lastIndexOf(opener);
-      if (at < 0 && c === 0x5d && stack.length === 0) {
-        if (start >= 0) spans.push({ start, end: i, line: startLine });
-        return { spans, end: i + 1, line, closed: true };
+export class JsonScanner {
+  private mode: Mode = 'top';
+  private line = 0;
+  private lineBad = false;
+  private seenText = false;
+  // The top-level object, if that is what the file holds.
+  private inObject = false;
+  private objectLine = 0;
+  private key = '';
+  private keyEsc = false;
+  private skipped: RowProblem[] = [];
+  /** The object's whole text while it may still be a single row (no array value seen yet, not too big). */
+  private whole: string[] | null = null;
+  private wholeSize = 0;
+  // The array being walked.
+  private group: string | undefined;
+  private index = 0;
+  // The value being collected (an element, or a skipped non-array value).
+  private started = false;
+  private parts: string[] = [];
+  private size = 0;
+  private startLine = 0;
+  private bad = false;
+  private inStr = false;
+  private esc = false;
+  private stack: number[] = [];
+  // After the top-level value.
+  private closedLine = 0;
+  private trailing = '';
+
+  constructor(private readonly maxRowBytes: number, private readonly on: JsonScanEvents) {}
+
+  /** One line of the file, without its line end. */
+  feed(text: string, line: number, valid = true): void {
+    this.line = line;
+    this.lineBad = !valid;
+    if (this.started && !valid) this.bad = true;
+    if (this.whole && this.mode !== 'top') this.keepWhole(text);
+    let seg = 0; // where the value being collected starts in this line
+    const n = text.length;
+    for (let i = 0; i <= n; i++) {
+      const c = i === n ? NEWLINE : text.charCodeAt(i); // the line end reads as a newline
+      switch (this.mode) {
+        case 'top':
+          if (isSpace(c)) break;
+          this.seenText = true;
+          if (c === OPEN_ARR) this.openArray(undefined);
+          else if (c === OPEN_OBJ) {
+            this.mode = 'key'; this.inObject = true; this.objectLine = line;
+            this.whole = []; this.keepWhole(text.slice(i));
+          } else return this.fail('expected a JSON array or object at the top level', text.slice(i, i + 200));
+          break;
+        case 'key':
+          if (isSpace(c) || c === COMMA) break;
+          if (c === CLOSE_OBJ) this.closeObject();
+          else if (c === QUOTE) { this.mode = 'keyString'; this.key = '"'; this.keyEsc = false; }
+          else return this.fail(`unexpected '${text[i]}' in top-level object`, text.slice(i, i + 200));
+          break;
+        case 'keyString':
+          this.key += i === n ? '\n' : text[i];
+          if (this.keyEsc) this.keyEsc = false;
+          else if (c === BACKSLASH) this.keyEsc = true;
+          else if (c === QUOTE) this.mode = 'colon';
+          break;
+        case 'colon':
+          if (isSpace(c)) break;
+          if (c !== COLON) return this.fail(`expected ':' after key '${this.keyName()}'`, '');
+          this.mode = 'value';
+          break;
+        case 'value':
+          if (isSpace(c)) break;
+          if (c === OPEN_ARR) { this.whole = null; this.openArray(this.keyName()); break; }
+          // A non-array value (metadata such as {"version": 2}): walked like an element, then named.
+          this.mode = 'skip';
+          this.begin(); seg = i;
+          i--; // read this character again as part of the value
+          break;
+        case 'array':
+        case 'skip': {
+          if (this.inStr) {
+            if (this.esc) this.esc = false;
+            else if (c === BACKSLASH) this.esc = true;
+            else if (c === QUOTE) this.inStr = false;
+            break;
+          }
+          const closer = this.mode === 'array' ? CLOSE_ARR : CLOSE_OBJ;
+          if (this.stack.length === 0 && (c === COMMA || c === closer)) {
+            if (this.started) this.take(text.slice(seg, i));
+            this.endValue(c === COMMA);
+            if (c === closer) {
+              if (this.mode === 'array') this.closeArray();
+              else this.closeObject();
+            } else if (this.mode === 'skip') this.mode = 'key';
+            break;
+          }
+          if (!this.started && !isSpace(c)) { this.begin(); seg = i; }
+          if (c === QUOTE) this.inStr = true;
+          else if (c === OPEN_OBJ || c === OPEN_ARR) this.stack.push(c);
+          else if (c === CLOSE_OBJ || c === CLOSE_ARR) {
+            const at = this.stack.lastIndexOf(c === CLOSE_OBJ ? OPEN_OBJ : OPEN_ARR);
+            if (at >= 0) this.stack.length = at;
+          }
+          break;
+        }
+        case 'next':
+          if (isSpace(c)) break;
+          if (c === COMMA) this.mode = 'key';
+          else if (c === CLOSE_OBJ) this.closeObject();
+          else return this.fail(`unexpected '${text[i]}' in top-level object`, text.slice(i, i + 200));
+          break;
+        case 'after':
+          if (this.trailing.length < 200) this.trailing += i === n ? '\n' : text[i];
+          break;
+        case 'done':
+          return;
       }
-      if (at >= 0) stack.length = at;
-    } else if (c === 0x2c && stack.length === 0) {
-      spans.push({ start: start < 0 ? i : start, end: i, line: start < 0 ? line : startLine });
-      start = -1;
-    } else if (!isSpace(c) && start < 0) { start = i; startLine = line; }
+    }
+    if (this.started) this.take(text.slice(seg) + '\n');
   }
-  if (start >= 0) spans.push({ start, end: text.length, line: startLine });
-  return { spans, end: text.length, line, closed: false };
+
+  /** The file ended: reports what was left open. */
+  end(): void {
+    const open = (what: string) => this.on.problem({ line: this.line, severity: 'error', reason: what, raw: '', fixable: false });
+    switch (this.mode) {
+      case 'top':
+        if (!this.seenText) this.on.problem({ line: 0, severity: 'warning', reason: 'file is empty', raw: '', fixable: false });
+        break;
+      case 'array':
+        if (this.started) this.endValue(false);
+        open('JSON array is not closed (file cut short?)');
+        if (this.inObject) open('JSON object is not closed');
+        break;
+      case 'after': {
+        const rest = this.trailing.trim();
+        if (rest) this.on.problem({ line: this.closedLine, severity: 'warning', reason: 'text after the top-level JSON value ignored', raw: rest.slice(0, 200), fixable: false });
+        break;
+      }
+      case 'done':
+        break;
+      default:
+        for (const p of this.skipped) this.on.problem(p);
+        open('JSON object is not closed');
+    }
+  }
+
+  private fail(reason: string, raw: string) {
+    this.on.problem({ line: this.line, severity: 'error', reason, raw, fixable: false });
+    this.mode = 'done';
+  }
+
+  private keyName(): string {
+    try { return JSON.parse(this.key) as string; } catch { return this.key; }
+  }
+
+  private keepWhole(piece: string) {
+    if (!this.whole) return;
+    this.wholeSize += piece.length + 1;
+    if (this.wholeSize > this.maxRowBytes) this.whole = null;
+    else this.whole.push(piece);
+  }
+
+  private openArray(group: string | undefined) {
+    this.mode = 'array'; this.group = group; this.index = 0;
+  }
+
+  private closeArray() {
+    if (this.inObject) this.mode = 'next';
+    else { this.mode = 'after'; this.closedLine = this.line; }
+  }
+
+  private closeObject() {
+    this.mode = 'after'; this.closedLine = this.line;
+    if (this.whole) {
+      // No array value anywhere: the object is one row of its own (cut after its closing brace).
+      const text = this.whole.join('\n');
+      this.whole = null;
+      const end = text.lastIndexOf('}') + 1;
+      if (parseJsonRow(text.slice(0, end)).ok) { this.on.row(text.slice(0, end), this.objectLine); return; }
+    }
+    for (const p of this.skipped) this.on.problem(p);
+  }
+
+  private begin() {
+    this.started = true; this.parts = []; this.size = 0; this.startLine = this.line; this.bad = this.lineBad;
+    this.inStr = false; this.esc = false; this.stack = [];
+  }
+
+  private take(piece: string) {
+    const before = this.size;
+    this.size += piece.length;
+    if (this.size <= this.maxRowBytes) this.parts.push(piece);
+    else if (before <= this.maxRowBytes) this.parts = [(this.parts.join('') + piece).slice(0, RAW_KEEP)]; // keep the head for the report
+  }
+
+  /** The value being collected ended at a ',' (byComma) or at its closer. */
+  private endValue(byComma: boolean) {
+    const started = this.started;
+    this.started = false;
+    if (this.mode === 'skip') {
+      this.skipped.push({ line: this.startLine, severity: 'warning', reason: `top-level key '${this.keyName()}' is not a list of rows; ignored`, raw: '', fixable: false });
+      return;
+    }
+    if (!started) {
+      // '[1,,2]' or '[,1]': an empty element. A trailing comma before ']' is accepted.
+      if (byComma) this.on.element({ text: '', size: 0, line: this.line, lastLine: this.line, bad: false, group: this.group, index: this.index++ });
+      return;
+    }
+    this.on.element({
+      text: this.parts.join('').trim(), size: this.size, line: this.startLine, lastLine: this.line,
+      bad: this.bad || this.lineBad, group: this.group, index: this.index++,
+    });
+  }
 }
 
 export async function readJson(src: ByteSource, opts: ReadOptions): Promise<ReadResult> {
-  const { text, badLines, problems } = await readText(src, opts);
   const rows: RawRow[] = [];
-  let i = 0;
-  while (i < text.length && isSpace(text.charCodeAt(i))) i++;
-  const lineAt = (pos: number) => 1 + linesIn(text, 0, pos);
-  const takeArray = (open: number, openLine: number, group?: string) => {
-    const scan = scanArray(text, open, openLine);
-    if (!scan.closed) problems.push({ line: scan.line, severity: 'error', reason: 'JSON array is not closed (file cut short?)', raw: '', fixable: false });
-    scan.spans.forEach((s, k) => {
-      const raw = text.slice(s.start, s.end).trim();
-      const lastLine = s.line + linesIn(text, s.start, s.end);
-      if (raw === '') {
-        problems.push({ line: s.line, severity: 'error', reason: `empty element ${k} (stray comma?)`, raw: '', fixable: false });
-      } else if (raw.length > opts.maxRowBytes) {
-        problems.push(oversized(s.line, raw.length, opts.maxRowBytes, raw));
-      } else if (touchesBadLine(badLines, s.line, lastLine)) {
-        problems.push({ line: s.line, severity: 'error', reason: 'invalid UTF-8 bytes (shown as \uFFFD)', raw, fixable: true });
-      } else {
-        const r = parseJsonRow(raw);
-        if (r.ok) rows.push({ line: s.line, value: r.value, group });
-        else problems.push({ line: s.line, severity: 'error', reason: `element ${k}: ${r.reason}`, raw, fixable: true });
+  const problems: RowProblem[] = [];
+  const scanner = new JsonScanner(opts.maxRowBytes, {
+    element(e) {
+      const where = { line: e.line, severity: 'error' as const };
+      if (e.text === '') problems.push({ ...where, reason: `empty element ${e.index} (stray comma?)`, raw: '', fixable: false });
+      else if (e.size > opts.maxRowBytes) problems.push(oversized(e.line, e.size, opts.maxRowBytes, e.text));
+      else if (e.bad) problems.push({ ...where, reason: BAD_UTF8, raw: e.text, fixable: true });
+      else {
+        const r = parseJsonRow(e.text);
+        if (r.ok) rows.push({ line: e.line, value: r.value, group: e.group });
+        else problems.push({ ...where, reason: `element ${e.index}: ${r.reason}`, raw: e.text, fixable: true });
       }
-      if ((k & 1023) === 0) opts.onProgress?.(0.5 + 0.5 * (s.end / text.length));
-    });
-    return scan;
-  };
-
-  if (text[i] === '[') {
-    const scan = takeArray(i, lineAt(i));
-    trailing(text, scan.end, scan.line, problems);
-  } else if (text[i] === '{') {
-    // An object of arrays ({"train": [...]}), or one row on its own.
-    let whole: unknown;
-    try { whole = JSON.parse(text); } catch { whole = undefined; }
-    if (isObject(whole) && !Object.values(whole).some(Array.isArray)) {
-      rows.push({ line: lineAt(i), value: whole });
-    } else {
-      readObjectOfArrays(text, i, lineAt(i), takeArray, problems);
-    }
-  } else if (i < text.length) {
-    problems.push({ line: lineAt(i), severity: 'error', reason: 'expected a JSON array or object at the top level', raw: text.slice(i, i + 200), fixable: false });
-  } else {
-    problems.push({ line: 0, severity: 'warning', reason: 'file is empty', raw: '', fixable: false });
-  }
+    },
+    row(text, line) {
+      const r = parseJsonRow(text);
+      if (r.ok) rows.push({ line, value: r.value });
+    },
+    problem: (p) => problems.push(p),
+  });
+  await readLines(src, opts, problems,
+    ({ line, text, valid }) => scanner.feed(text, line, valid),
+    // A line this long is one element (or several) too big to keep: reported, and the scanner reads on.
+    (line, seen, head) => problems.push(oversized(line, seen, opts.maxRowBytes, head)),
+  );
+  scanner.end();
   opts.onProgress?.(1);
   return { rows, problems };
 }
 
-function trailing(text: string, end: number, line: number, problems: RowProblem[]) {
-  const rest = text.slice(end).trim();
-  if (rest) problems.push({ line, severity: 'warning', reason: 'text after the top-level JSON value ignored', raw: rest.slice(0, 200), fixable: false });
-}
-
-/** Walks {"key": [...], ...}; arrays are read element by element, other values are reported. */
-function readObjectOfArrays(
-  text: string, open: number, openLine: number,
-  takeArray: (open: number, line: number, group?: string) => { end: number; line: number },
-  problems: RowProblem[],
-) {
-  let i = open + 1, line = openLine;
-  const skip = () => { while (i < text.length && isSpace(text.charCodeAt(i))) { if (text.charCodeAt(i) === 0x0a) line++; i++; } };
-  for (;;) {
-    skip();
-    if (i >= text.length) { problems.push({ line, severity: 'error', reason: 'JSON object is not closed', raw: '', fixable: false }); return; }
-    if (text[i] === '}') return trailing(text, i + 1, line, problems);
-    if (text[i] === ',') { i++; continue; }
-    if (text[i] !== '"') { problems.push({ line, severity: 'error', reason: `unexpected '${text[i]}' in top-level object`, raw: text.slice(i, i + 200), fixable: false }); return; }
-    let j = i + 1;
-    while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-    const key = JSON.parse(text.slice(i, j + 1)) as string;
-    i = j + 1; skip();
-    if (text[i] !== ':') { problems.push({ line, severity: 'error', reason: `expected ':' after key '${key}'`, raw: '', fixable: false }); return; }
-    i++; skip();
-    if (text[i] === '[') {
-      const scan = takeArray(i, line, key);
-      i = scan.end; line = scan.line;
-    } else {
-      // A non-array value (metadata such as {"version": 2}): skip it by scanning as a one-element array.
-      const fake = scanArray(text, i - 1, line);
-      const span = fake.spans[0];
-      problems.push({ line, severity: 'warning', reason: `top-level key '${key}' is not a list of rows; ignored`, raw: '', fixable: false });
-      i = span ? span.end : text.length;
-      line = span ? span.line + linesIn(text, span.start, span.end) : line;
-    }
-  }
-}
-
 // ---- CSV / TSV ----------------------------------------------------------------------------------------
 
+/**
+ * Whether a CSV record is still inside a quoted field after this line, given the state before it.
+ * As papaparse reads: a quote opens a field only at the field's start, and "" inside one is a quote.
+ */
+function insideQuotesAfter(line: string, delimiter: number, inside: boolean): boolean {
+  let atFieldStart = !inside;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (inside) {
+      if (c === QUOTE) {
+        if (line.charCodeAt(i + 1) === QUOTE) i++;
+        else inside = false;
+      }
+    } else if (c === QUOTE && atFieldStart) {
+      inside = true;
+      atFieldStart = false;
+    } else atFieldStart = c === delimiter;
+  }
+  return inside;
+}
+
+/**
+ * CSV/TSV with a header row, streamed: lines are gathered into records (a quoted field may span lines),
+ * and each record is parsed by papaparse on its own, so memory holds one record, and every row keeps its
+ * first line's number. delimiter '' guesses it from the header line.
+ */
 export async function readCsv(src: ByteSource, opts: ReadOptions, delimiter: ',' | '\t' | '' = ''): Promise<ReadResult> {
-  const { text, badLines, problems } = await readText(src, opts);
   const rows: RawRow[] = [];
+  const problems: RowProblem[] = [];
   let header: string[] | undefined;
-  // Line numbers: the header is line 1 (a quoted newline in a header is not supported); each record
-  // starts after the previous record's end, past any blank lines papaparse skipped.
-  const headerEnd = text.indexOf('\n');
-  let prevCursor = headerEnd < 0 ? text.length : headerEnd + 1, prevLine = 2, count = 0;
-  Papa.parse<Row>(text, {
-    header: true, delimiter, skipEmptyLines: 'greedy',
-    step(res) {
-      const cursor = res.meta.cursor;
-      header ??= res.meta.fields;
-      let start = prevCursor, line = prevLine;
-      while (start < cursor && (text[start] === '\n' || text[start] === '\r')) { if (text[start] === '\n') line++; start++; }
-      const raw = text.slice(start, cursor).replace(/\r?\n$/, '').replace(/\r$/, '');
-      const lastLine = line + linesIn(text, start, start + raw.length);
-      prevLine = line + linesIn(text, start, cursor); prevCursor = cursor;
-      if (raw.length > opts.maxRowBytes) problems.push(oversized(line, raw.length, opts.maxRowBytes, raw));
-      else if (touchesBadLine(badLines, line, lastLine)) problems.push({ line, severity: 'error', reason: 'invalid UTF-8 bytes (shown as \uFFFD)', raw, fixable: true });
-      else if (res.errors.length) problems.push({ line, severity: 'error', reason: res.errors.map((e) => e.message).join('; '), raw, fixable: true });
-      else rows.push({ line, value: res.data });
-      if ((++count & 1023) === 0) opts.onProgress?.(0.5 + 0.5 * cursor / text.length);
+  let delim: string = delimiter;
+  // The record being gathered.
+  let lines: string[] = [];
+  let size = 0, first = 0, bad = false, inside = false;
+
+  const finish = () => {
+    const raw = lines.join('\n').replace(/\r$/, '');
+    const seen = size, wasBad = bad;
+    lines = []; size = 0; bad = false; inside = false;
+    if (seen > opts.maxRowBytes) { problems.push(oversized(first, seen, opts.maxRowBytes, raw)); return; }
+    if (raw.trim() === '') return; // blank lines between records
+    if (!header) {
+      header = Papa.parse<Row>(raw, { header: true, delimiter: delim, newline: '\n' }).meta.fields ?? [];
+      return;
+    }
+    const res = Papa.parse<string[]>(raw, { delimiter: delim, newline: '\n' });
+    const fields = res.data[0] ?? [];
+    if (!res.errors.length && fields.every((f) => f.trim() === '')) return; // a row of empty fields, skipped like a blank line
+    const problem = (reason: string) => problems.push({ line: first, severity: 'error', reason, raw, fixable: true });
+    if (wasBad) return problem(BAD_UTF8);
+    if (res.errors.length) return problem(res.errors.map((e) => e.message).join('; '));
+    if (fields.length !== header.length) {
+      return problem(`Too ${fields.length < header.length ? 'few' : 'many'} fields: expected ${header.length} fields but parsed ${fields.length}`);
+    }
+    const value: Row = {};
+    header.forEach((h, k) => { value[h] = fields[k]; });
+    rows.push({ line: first, value });
+  };
+
+  await readLines(src, opts, problems,
+    ({ line, text, valid }) => {
+      if (!lines.length) {
+        if (!inside && text.trim() === '') return;
+        first = line;
+        delim ||= Papa.parse(text, { preview: 1 }).meta.delimiter || ',';
+      }
+      if (!valid) bad = true;
+      size += text.length + 1;
+      // A record too big to keep: its text is dropped, its quotes still followed to find where it ends.
+      lines.push(size > opts.maxRowBytes ? (lines.length ? '' : text.slice(0, RAW_KEEP)) : text);
+      inside = insideQuotesAfter(text, delim.charCodeAt(0), inside);
+      if (!inside) finish();
     },
-  });
+    (line, seen, head) => {
+      // A line over the limit: whatever record it belongs to is lost; start afresh after it.
+      problems.push(oversized(lines.length ? first : line, seen, opts.maxRowBytes, lines.length ? lines.join('\n') : head));
+      lines = []; size = 0; bad = false; inside = false;
+    },
+    true,
+  );
+  if (lines.length) finish(); // an unclosed quote at the end: papaparse names it
   opts.onProgress?.(1);
   return { rows, problems, header };
 }
@@ -353,28 +542,33 @@ function plain(v: unknown): unknown {
   return v;
 }
 
+/**
+ * Parquet through an AsyncBuffer over the source's slices: the footer first, then one row group at a time
+ * (hyparquet reads only the column chunks of that group), so memory holds one row group, not the file.
+ */
 export async function readParquet(src: ByteSource, opts: ReadOptions): Promise<ReadResult> {
-  const bytes = await readAll(src, (n) => opts.onProgress?.(0.3 * (src.size ? n / src.size : 1)));
-  const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  const file: AsyncBuffer = { byteLength: src.size, slice: (start, end) => src.slice(start, end ?? src.size) };
   const rows: RawRow[] = [];
   const problems: RowProblem[] = [];
-  let numRows: number;
+  let metadata: FileMetaData;
   try {
-    numRows = Number(parquetMetadata(file).num_rows);
+    metadata = await parquetMetadataAsync(file);
   } catch (e) {
     problems.push({ line: 0, severity: 'error', reason: `not a readable Parquet file: ${(e as Error).message}`, raw: '', fixable: false });
     return { rows, problems };
   }
-  const slice = 5000;
-  for (let r = 0; r < numRows; r += slice) {
-    const end = Math.min(r + slice, numRows);
+  const numRows = Number(metadata.num_rows);
+  let start = 0;
+  for (const group of metadata.row_groups) {
+    const end = start + Number(group.num_rows);
     try {
-      const objs = await parquetReadObjects({ file, rowStart: r, rowEnd: end });
-      objs.forEach((o, k) => rows.push({ line: r + k + 1, value: plain(o) as Row }));
+      const objs = await parquetReadObjects({ file, metadata, rowStart: start, rowEnd: end });
+      objs.forEach((o, k) => rows.push({ line: start + k + 1, value: plain(o) as Row }));
     } catch (e) {
-      problems.push({ line: r + 1, severity: 'error', reason: `rows ${r + 1}–${end} could not be read: ${(e as Error).message}`, raw: '', fixable: false });
+      problems.push({ line: start + 1, severity: 'error', reason: `rows ${start + 1}–${end} could not be read: ${(e as Error).message}`, raw: '', fixable: false });
     }
-    opts.onProgress?.(0.3 + 0.7 * end / numRows);
+    start = end;
+    opts.onProgress?.(numRows ? end / numRows : 1);
   }
   return { rows, problems };
 }

@@ -3,9 +3,11 @@
 // so lines straddle chunk boundaries. Expected values come from the fixture's stated contents
 // (tests/fixtures/data/README.md), never from running the importer.
 import { readFileSync } from 'node:fs';
+import Papa from 'papaparse';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { describe, expect, it } from 'vitest';
-import { forEachLine, memorySource } from '../../src/data/bytes';
-import { scanArray } from '../../src/data/formats';
+import { forEachLine, memorySource, type ByteSource } from '../../src/data/bytes';
+import { DEFAULT_MAX_ROW_BYTES, JsonScanner, readCsv, readJson, readParquet } from '../../src/data/formats';
 import { importSource, retryIssue, type FileImport } from '../../src/data/import';
 import type { ImportIssue } from '../../src/data/record';
 
@@ -108,10 +110,11 @@ describe('json', () => {
   });
 
   it('the scanner finds element boundaries around strings with brackets and escapes', () => {
-    const text = '[{"a":"]\\"},"}, [1,[2]] , "x,y"]';
-    const s = scanArray(text, 0, 1);
-    expect(s.closed).toBe(true);
-    expect(s.spans.map((x) => text.slice(x.start, x.end).trim())).toEqual(['{"a":"]\\"},"}', '[1,[2]]', '"x,y"']);
+    const found: string[] = [];
+    const s = new JsonScanner(1 << 20, { element: (e) => found.push(e.text), row: () => {}, problem: (p) => { throw new Error(p.reason); } });
+    s.feed('[{"a":"]\\"},"}, [1,[2]] , "x,y"]', 1);
+    s.end();
+    expect(found).toEqual(['{"a":"]\\"},"}', '[1,[2]]', '"x,y"']);
   });
 });
 
@@ -212,5 +215,74 @@ describe('bytes', () => {
     const got: [number, string][] = [];
     await forEachLine(memorySource('x', '\uFEFFa\r\nb\n\nc', 2).chunks(), 100, (l) => got.push([l.line, new TextDecoder().decode(l.bytes)]), () => {});
     expect(got).toEqual([[1, 'a'], [2, 'b'], [3, ''], [4, 'c']]);
+  });
+});
+
+// The streamed readers against whole-text references (papaparse on the whole text, JSON.parse of the
+// whole file) at every small chunk size, so each quote, escape, CRLF and bracket falls on a boundary.
+describe('streaming', () => {
+  const CHUNKS = Array.from({ length: 23 }, (_, i) => i + 1);
+
+  it('csv: quoted fields with newlines, CRLF, "" and delimiters across chunk boundaries match a whole-text parse', async () => {
+    const csv = 'prompt,completion\r\n' +
+      '"He said ""hi""\r\nthen left","a, b"\r\n' + // lines 2-3
+      '\r\n' + //                                     line 4: blank
+      'plain,"three\nline\n""field"""\r\n' + //       lines 5-7
+      '"x","y"'; //                                   line 8, no line end
+    const reference = Papa.parse<Record<string, string>>(csv, { header: true, skipEmptyLines: 'greedy' });
+    expect(reference.errors).toEqual([]);
+    for (const chunk of CHUNKS) {
+      const r = await readCsv(memorySource('s.csv', csv, chunk), { maxRowBytes: DEFAULT_MAX_ROW_BYTES });
+      expect(r.problems).toEqual([]);
+      expect(r.rows.map((x) => x.value)).toEqual(reference.data);
+      expect(r.rows.map((x) => x.line)).toEqual([2, 5, 8]);
+    }
+  });
+
+  it('csv: a quote left open at the end is named with its first line; rows before it stay', async () => {
+    const r = await readCsv(memorySource('o.csv', 'a,b\n1,2\n"open,3\nmore\n', 4), { maxRowBytes: DEFAULT_MAX_ROW_BYTES });
+    expect(r.rows.map((x) => x.value)).toEqual([{ a: '1', b: '2' }]);
+    expect(r.problems.map((p) => [p.line, p.severity])).toEqual([[3, 'error']]);
+    expect(r.problems[0].reason).toMatch(/Quoted field unterminated/);
+  });
+
+  it('json: elements spanning lines and chunks, with brackets and escapes in strings, match JSON.parse', async () => {
+    const rows = [
+      { text: 'a ] and a [ and a "quote" and a \\ backslash', n: [1, [2, { x: '}' }]] },
+      { messages: [{ role: 'user', content: 'line one\nline two' }, { role: 'assistant', content: 'é ü 字 🙂' }] },
+      { text: '{"not":"parsed"}' },
+    ];
+    const json = '[\n' + rows.map((r) => JSON.stringify(r, null, 2)).join(',\n') + '\n]\n';
+    const starts = [2, 2 + JSON.stringify(rows[0], null, 2).split('\n').length];
+    for (const chunk of CHUNKS) {
+      const r = await readJson(memorySource('s.json', json, chunk), { maxRowBytes: DEFAULT_MAX_ROW_BYTES });
+      expect(r.problems).toEqual([]);
+      expect(r.rows.map((x) => x.value)).toEqual(JSON.parse(json));
+      expect(r.rows.slice(0, 2).map((x) => x.line)).toEqual(starts);
+    }
+  });
+
+  it('json: an element over the row limit is named and skipped; its neighbours import', async () => {
+    const json = `[{"text":"short"},\n{"text":"${'x'.repeat(300)}"},\n{"text":"after"}]`;
+    const r = await readJson(memorySource('big.json', json, 16), { maxRowBytes: 100 });
+    expect(r.rows.map((x) => x.value.text)).toEqual(['short', 'after']);
+    expect(r.problems.map((p) => [p.line, p.fixable])).toEqual([[2, false]]);
+    expect(r.problems[0].reason).toMatch(/over 100 bytes/);
+  });
+
+  it('parquet: read row group by row group through slices, never the whole file at once', async () => {
+    const n = 30;
+    const buf = parquetWriteBuffer({
+      columnData: [{ name: 'prompt', data: Array.from({ length: n }, (_, i) => `p${i}`) }, { name: 'completion', data: Array.from({ length: n }, (_, i) => `c${i}`) }],
+      rowGroupSize: 10,
+    });
+    const inner = memorySource('g.parquet', new Uint8Array(buf));
+    const slices: number[] = [];
+    const src: ByteSource = { ...inner, slice: (a, b) => { slices.push(b - a); return inner.slice(a, b); } };
+    const progress: number[] = [];
+    const r = await readParquet(src, { maxRowBytes: DEFAULT_MAX_ROW_BYTES, onProgress: (f) => progress.push(f) });
+    expect(r.rows.map((x) => [x.line, x.value.prompt, x.value.completion])).toEqual(Array.from({ length: n }, (_, i) => [i + 1, `p${i}`, `c${i}`]));
+    expect(progress.map((f) => f.toFixed(3))).toEqual(['0.333', '0.667', '1.000']);
+    expect(Math.max(...slices.slice(1))).toBeLessThan(buf.byteLength / 2); // after the footer: one group's columns at a time
   });
 });
