@@ -16,7 +16,8 @@ import { loadHfModel } from '../../src/io/hf';
 import { filesFromDirectory } from '../../src/io/node-files';
 import { Transformer } from '../../src/model/transformer';
 import { testGpu } from '../helpers/gpu';
-import { tunedTiny, withRandomLora } from './tuned-model';
+import { withRandomLora } from './random-lora';
+import { tunedTiny } from './tuned-model';
 
 ort.env.wasm.numThreads = 1;
 const PROMPT = [5, 77, 140, 3, 250, 12, 99];

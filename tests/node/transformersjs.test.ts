@@ -15,7 +15,8 @@ import { loadHfModel, type LoadedModel } from '../../src/io/hf';
 import type { ModelFiles } from '../../src/io/model-files';
 import { filesFromDirectory } from '../../src/io/node-files';
 import { Transformer } from '../../src/model/transformer';
-import { tunedTiny, withRandomLora } from './tuned-model';
+import { withRandomLora } from './random-lora';
+import { tunedTiny } from './tuned-model';
 
 env.allowRemoteModels = false;   // a lookup on the hub would be a bug: the folder must be complete
 env.useFSCache = false;
