@@ -399,7 +399,9 @@ export class Transformer {
    * The head and the loss in row chunks, so the logits of a long batch over a large vocabulary never exist
    * whole (Qwen2's 151936-entry vocabulary × 2048 tokens would be 1.2 GB) and no binding exceeds the
    * adapter's limit. Per chunk of R rows: logits = hf W^T [R, V]; cross-entropy in place (dlogits);
-   * dhf = dlogits W; dW += dlogits^T hf when the head trains. Returns losses [N].
+   * dhf = dlogits W; dW += dlogits^T hf when the head trains. Returns losses [N]. A head over the binding limit
+   * is vocabulary blocks (chunks.ts): each block fills its columns of the chunk's logits, so the loss still sees
+   * whole rows and stays exact.
    */
   private headLoss(hf: Tensor, inp: BatchInputs, gradScale: number, dhf: Tensor | null): Tensor {
     const { gpu, config: c, params: p } = this;

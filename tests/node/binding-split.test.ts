@@ -15,6 +15,7 @@
 // eps two exact implementations part ways; a large eps keeps the update proportional to the gradient.
 import { describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/runtime';
+import { gatherRows, planRowBlocks, scatterRowsGrad, type RowChunked } from '../../src/model/chunks';
 import type { ModelConfig } from '../../src/model/config';
 import { initWeights, tinyConfig } from '../../src/model/init';
 import { loraNames } from '../../src/model/linear';
@@ -22,7 +23,8 @@ import type { BufferLimits } from '../../src/model/params';
 import { Transformer, type TrainMode } from '../../src/model/transformer';
 import { makeBatch, type Example } from '../../src/train/batch';
 import { DEFAULT_TRAIN, Trainer } from '../../src/train/trainer';
-import { rng } from '../helpers/check';
+import { embeddingBackwardCpu, embeddingForwardCpu } from '../../src/ops/embedding';
+import { randn, rng } from '../helpers/check';
 import { testGpu } from '../helpers/gpu';
 import { relMax } from '../helpers/torch';
 
@@ -139,6 +141,30 @@ async function greedy(gpu: Gpu, model: Transformer, prompt: number[], steps: num
 }
 
 describe('weights split at the binding limit', () => {
+  it('gathers and scatters over row blocks like one table (ids at block edges and past the end)', async () => {
+    const gpu = await testGpu();
+    const V = 150, C = 8, N = 7;
+    const plan = planRowBlocks('table', V, C, 64 * C * 4);
+    expect(plan).toEqual([{ first: 0, rows: 64 }, { first: 64, rows: 64 }, { first: 128, rows: 22 }]);
+    const table = randn(V * C, 1), dout = randn(N * C, 2);
+    const W: RowChunked = {
+      name: 'table', rows: V, cols: C,
+      blocks: plan.map((b) => ({ ...b, w: gpu.fromArray([b.rows, C], table.subarray(b.first * C, (b.first + b.rows) * C), 't'), dw: gpu.zeros([b.rows, C], 'dt') })),
+    };
+    const ids = Uint32Array.of(149, 0, 63, 64, 127, 128, 64);
+    const idsPast = Uint32Array.of(...ids.slice(0, 6), 400); // an id past the table gathers zeros
+    const out = gpu.tensor([N, C], 'out'), idsT = gpu.fromU32([N], idsPast, 'ids'), doutT = gpu.fromArray([N, C], dout, 'dout');
+    gatherRows(gpu, out, idsT, W, N);
+    expect(Array.from(await gpu.read(out))).toEqual(Array.from(embeddingForwardCpu(idsPast, table, N, C), Math.fround));
+    scatterRowsGrad(gpu, W, doutT, ids, N);
+    const grad = new Float32Array(V * C);
+    for (const b of W.blocks) grad.set(await gpu.read(b.dw!), b.first * C);
+    expect(relMax(grad, embeddingBackwardCpu(dout, ids, V, N, C))).toBeLessThan(1e-6);
+    expect(() => scatterRowsGrad(gpu, W, out, idsPast, N)).toThrow(/id 400 at position 6 is outside \[0, 150\)/);
+    gpu.release(out, idsT, doutT, ...W.blocks.flatMap((blk) => [blk.w, blk.dw]));
+    expect(() => planRowBlocks('wide', 10, 1000, 1000)).toThrow(/wide \[10, 1000\] cannot be split under the binding limit of 1000 bytes/);
+  });
+
   for (const c of cases) {
     it(`${c.name}: full fine-tuning gives the same losses, gradients and AdamW steps`, async () => {
       const gpu = await testGpu();
