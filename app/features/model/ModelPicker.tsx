@@ -1,11 +1,13 @@
 // The model picker: the embedded default (/models/default/), a dropped or chosen folder or files, or a
-// well-known small model (or any repo id) downloaded from the Hugging Face hub with progress, resumable and
-// cached for offline use (the engine worker does the fetching: src/io/download.ts). Says plainly when there
+// well-known small model (or any repo id) downloaded from the Hugging Face hub, or a mirror of it at another
+// endpoint, with progress, resumable and cached for offline use (the engine worker does the fetching:
+// src/io/download.ts). Says plainly when there
 // is no WebGPU or only a software adapter. Everything it shows of a model is text, never HTML.
 import { useState, type DragEvent } from 'react';
 import { Alert } from '../../components/Alert';
 import { ProgressBar } from '../../components/ProgressBar';
 import { filesFromDataTransfer, filesFromFileList, type ModelFiles } from '../../../src/io/model-files';
+import { mib } from '../../../src/gpu/runtime';
 import { HF_ENDPOINT, KNOWN_MODELS } from '../../../src/io/download';
 import { engineSelectors, useEngine } from '../../engine/store';
 import type { ModelSource } from '../../../workers/protocol-engine';
@@ -18,7 +20,15 @@ async function toSource(files: ModelFiles): Promise<ModelSource> {
   return { kind: 'files', name: files.name, files: list };
 }
 
-const mib = (b: number) => `${(b / 2 ** 20).toFixed(b < 10 * 2 ** 20 ? 1 : 0)} MiB`;
+/** The endpoint as the download wants it (no trailing slash), or null when it is not an http(s) address. */
+function hubEndpoint(text: string): string | null {
+  try {
+    const u = new URL(text.trim());
+    return u.protocol === 'https:' || u.protocol === 'http:' ? u.href.replace(/\/+$/, '') : null;
+  } catch {
+    return null;
+  }
+}
 
 export function ModelPicker() {
   const model = useEngine((s) => s.model);
@@ -31,6 +41,8 @@ export function ModelPicker() {
   const loadModel = useEngine((s) => s.loadModel);
   const dismissError = useEngine((s) => s.dismissError);
   const [repo, setRepo] = useState(KNOWN_MODELS[0].repo);
+  const [endpoint, setEndpoint] = useState(HF_ENDPOINT);
+  const [endpointError, setEndpointError] = useState<string | null>(null);
   const [over, setOver] = useState(false);
 
   const busy = loading !== null || running;
@@ -79,7 +91,15 @@ export function ModelPicker() {
           />
         </label>
       </div>
-      <form className="row" onSubmit={(e) => { e.preventDefault(); if (!busy && repo.trim()) void loadModel({ kind: 'hub', repo: repo.trim(), revision: 'main', endpoint: HF_ENDPOINT }); }}>
+      <form
+        className="row" noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          const hub = hubEndpoint(endpoint);
+          setEndpointError(hub ? null : `"${endpoint}" is not a web address: the hub endpoint must start with https:// (or http://), like ${HF_ENDPOINT}.`);
+          if (hub && !busy && repo.trim()) void loadModel({ kind: 'hub', repo: repo.trim(), revision: 'main', endpoint: hub });
+        }}
+      >
         <label>
           Hugging Face model
           <input list="known-models" value={repo} onChange={(e) => setRepo(e.target.value)} aria-label="Hugging Face repository id" spellCheck={false} />
@@ -87,8 +107,18 @@ export function ModelPicker() {
         <datalist id="known-models">
           {KNOWN_MODELS.map((m) => <option key={m.repo} value={m.repo}>{m.label}</option>)}
         </datalist>
+        <label>
+          Hub endpoint
+          <input
+            type="url" value={endpoint} onChange={(e) => setEndpoint(e.target.value)} aria-label="Hub endpoint" spellCheck={false}
+            aria-invalid={endpointError !== null} aria-describedby="hub-endpoint-hint"
+          />
+        </label>
         <button type="submit" disabled={busy}>Download and load</button>
-        <span className="hint">Downloads resume where they stopped and are kept in this browser, so the next open works offline.</span>
+        {endpointError && <p role="alert" className="alert">{endpointError}</p>}
+        <span className="hint" id="hub-endpoint-hint">
+          The endpoint is {HF_ENDPOINT} unless you use a mirror. Downloads resume where they stopped and are kept in this browser, so the next open works offline.
+        </span>
       </form>
     </section>
   );
