@@ -1,11 +1,13 @@
 // The engine's state on the page, as one zustand store beside the studio's (app/store/** is the dataset
 // studio's): the adapter report, the loaded model, load progress, the run being watched (live curves), the
-// run history, and messages. Actions call the Engine (the worker client in the app, an in-thread core in
+// run history, imported PEFT adapters, stored batch evaluations, and messages. Actions call the Engine (the worker client in the app, an in-thread core in
 // tests); no component talks to the worker directly.
 import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type { EvalPoint, MetricPoint, RunRecord, RunStatus } from '../../src/storage/runs';
-import type { AdapterFiles, AdapterReport, Engine, EngineEvent, ModelInfo, ModelSource, StartRunArgs, ExportModelArgs } from '../../workers/protocol-engine';
+import type { AdapterRecord, EvalPoint, EvaluationRecord, MetricPoint, RunRecord, RunStatus } from '../../src/storage/runs';
+import type {
+  AdapterFiles, AdapterReport, Engine, EngineEvent, ExportModelArgs, ImportAdapterArgs, ModelInfo, ModelSource, StartRunArgs,
+} from '../../workers/protocol-engine';
 import { appEngine, onEngineError } from './client';
 
 export interface LiveRun {
@@ -25,6 +27,10 @@ export interface EngineState {
   loading: { message: string; loaded: number; total: number } | null;
   live: LiveRun | null;
   runs: RunRecord[];
+  /** Imported PEFT adapters, newest first. */
+  adapters: AdapterRecord[];
+  /** Stored batch evaluations, newest first. */
+  evaluations: EvaluationRecord[];
   /** A message for the user (role=alert). */
   error: string | null;
   deviceLost: string | null;
@@ -42,12 +48,23 @@ export interface EngineActions {
   exportAdapter(runId: string, checkpoint: 'last' | 'best'): Promise<AdapterFiles | null>;
   /** Merged HF folder, GGUF LoRA or ONNX files of a run's checkpoint (null on failure: see `error`). */
   exportModel(args: ExportModelArgs): Promise<[string, Uint8Array][] | null>;
+  /** Imports onto the loaded model: the stored record, or why it was refused (nothing stored; `error` untouched, the caller shows it). */
+  importAdapter(args: ImportAdapterArgs): Promise<{ record: AdapterRecord } | { refused: string }>;
+  refreshAdapters(): Promise<void>;
+  renameAdapter(adapterId: string, name: string): Promise<void>;
+  deleteAdapter(adapterId: string): Promise<void>;
+  /** An imported adapter's stored PEFT files (null on failure: see `error`). */
+  adapterFiles(adapterId: string): Promise<AdapterFiles | null>;
+  saveEvaluation(e: EvaluationRecord): Promise<void>;
+  refreshEvaluations(): Promise<void>;
   dismissError(): void;
 }
 
 export type EngineStore = StoreApi<EngineState & EngineActions & { engine: Engine }>;
 
-export const engineInitialState: EngineState = { adapter: null, model: null, loading: null, live: null, runs: [], error: null, deviceLost: null };
+export const engineInitialState: EngineState = {
+  adapter: null, model: null, loading: null, live: null, runs: [], adapters: [], evaluations: [], error: null, deviceLost: null,
+};
 
 const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -106,12 +123,39 @@ export function createEngineStore(engine: Engine): EngineStore {
       refreshRuns: async () => {
         try { set({ runs: await engine.listRuns() }); } catch (e) { set({ error: messageOf(e) }); }
       },
-      deleteRun: (runId) => run(() => engine.deleteRun(runId)),
+      deleteRun: (runId) => run(async () => { await engine.deleteRun(runId); await get().refreshEvaluations(); }),
       exportAdapter: async (runId, checkpoint) => {
         try { return await engine.exportAdapter(runId, checkpoint); } catch (e) { set({ error: messageOf(e) }); return null; }
       },
       exportModel: async (args) => {
         try { return (await engine.exportModel(args)).files; } catch (e) { set({ error: messageOf(e) }); return null; }
+      },
+      importAdapter: async (args) => {
+        try {
+          const record = await engine.importAdapter(args);
+          await get().refreshAdapters();
+          return { record };
+        } catch (e) {
+          return { refused: messageOf(e) };
+        }
+      },
+      refreshAdapters: async () => {
+        try { set({ adapters: await engine.listAdapters() }); } catch (e) { set({ error: messageOf(e) }); }
+      },
+      renameAdapter: async (adapterId, name) => {
+        try { await engine.renameAdapter(adapterId, name); } catch (e) { set({ error: messageOf(e) }); } finally { await get().refreshAdapters(); }
+      },
+      deleteAdapter: async (adapterId) => {
+        try { await engine.deleteAdapter(adapterId); } catch (e) { set({ error: messageOf(e) }); } finally { await get().refreshAdapters(); await get().refreshEvaluations(); }
+      },
+      adapterFiles: async (adapterId) => {
+        try { return await engine.adapterFiles(adapterId); } catch (e) { set({ error: messageOf(e) }); return null; }
+      },
+      saveEvaluation: async (e) => {
+        try { await engine.saveEvaluation(e); } catch (err) { set({ error: messageOf(err) }); } finally { await get().refreshEvaluations(); }
+      },
+      refreshEvaluations: async () => {
+        try { set({ evaluations: await engine.listEvaluations() }); } catch (e) { set({ error: messageOf(e) }); }
       },
       dismissError: () => set({ error: null }),
     };
@@ -133,6 +177,8 @@ export function appEngineStore(): EngineStore {
     shared = s;
     void s.getState().probe();
     void s.getState().refreshRuns();
+    void s.getState().refreshAdapters();
+    void s.getState().refreshEvaluations();
   }
   return shared;
 }

@@ -1,14 +1,24 @@
 // Batch evaluation: every column over the validation split with a progress bar, then a table per model
 // (exact match, ROUGE-L, average length, clean stops, tokens/s), a bar chart of the same rates, the
-// per-example answers with a verdict each, and CSV / JSONL downloads.
+// per-example answers with a verdict each, and CSV / JSONL downloads. Finished batches are stored; any stored
+// one can be shown again, with the model, dataset version and sampling settings it was run with.
 import { download } from '../../components/download';
 import { ProgressBar } from '../../components/ProgressBar';
 import { evalCsv, evalJsonl, promptText } from '../../../src/eval/export';
 import type { EvalSummary, Verdict } from '../../../src/eval/metrics';
-import type { BatchState, Column } from './store';
+import type { EvaluationRecord } from '../../../src/storage/runs';
+import { batchKey, type BatchState, type Column, type Sampling } from './store';
 
 const VERDICTS: Verdict[] = ['base', 'tuned', 'tie'];
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const when = (t: number) => new Date(t).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+
+function samplingText(s: Sampling): string {
+  const how = s.temperature === 0 ? 'greedy' : `temperature ${s.temperature}, top-k ${s.topK}, top-p ${s.topP}, seed ${s.seed}`;
+  return `${how}, max ${s.maxNewTokens} new tokens${s.repetitionPenalty !== 1 ? `, repetition penalty ${s.repetitionPenalty}` : ''}${s.stopStrings.length ? `, stops ${s.stopStrings.map((x) => JSON.stringify(x)).join(' ')}` : ''}${s.chatTemplate ? '' : ', raw prompts'}`;
+}
+
+const storedLabel = (e: EvaluationRecord) => `${when(e.createdAt)}: ${e.columns.map((c) => c.label).join(' vs ')} (${e.rows.length} examples)`;
 
 function RateChart({ columns, summaries }: { columns: Column[]; summaries: Record<string, EvalSummary> }) {
   const metrics: [string, (s: EvalSummary) => number][] = [['Exact match', (s) => s.exactMatch], ['ROUGE-L', (s) => s.rougeL], ['Clean stops', (s) => s.cleanStopRate]];
@@ -43,6 +53,9 @@ export function BatchPanel(props: {
   onCancel: () => void;
   verdictOf: (key: string) => Verdict | null;
   onMark: (key: string, v: Verdict | null, row: { prompt: BatchState['rows'][number]['prompt']; base: string; tuned: string }) => void;
+  /** Stored evaluations, newest first. */
+  stored: EvaluationRecord[];
+  onShowStored: (id: string) => void;
 }) {
   const { batch } = props;
   const tunedId = batch?.columns.find((c) => c.id !== 'base')?.id;
@@ -56,10 +69,22 @@ export function BatchPanel(props: {
       </p>
       <button type="button" disabled={!props.canRun || props.busy || props.validationCount === 0} onClick={props.onRun}>Evaluate the validation split</button>
       {batch?.running ? <button type="button" onClick={props.onCancel}>Stop evaluation</button> : null}
+      {props.stored.length > 0 ? (
+        <label>
+          Stored evaluations
+          <select value={props.stored.some((e) => e.id === batch?.id) ? batch!.id : ''} disabled={props.busy} onChange={(e) => props.onShowStored(e.target.value)}>
+            {props.stored.some((e) => e.id === batch?.id) ? null : <option value="">—</option>}
+            {props.stored.map((e) => <option key={e.id} value={e.id}>{storedLabel(e)}</option>)}
+          </select>
+        </label>
+      ) : null}
       {batch ? <ProgressBar label="Batch evaluation" fraction={batch.total ? batch.done / batch.total : 1} /> : null}
       {batch ? <p role="status" aria-label="Batch status">{batch.running ? `Evaluating: ${batch.done} of ${batch.total}` : `Done: ${batch.done} of ${batch.total} examples`}{batch.error ? ` — stopped: ${batch.error}` : ''}</p> : null}
       {batch && !batch.running && batch.rows.length > 0 ? (
         <>
+          <p aria-label="Batch settings">
+            {`Run ${when(batch.createdAt)} on ${batch.context.model.name}, ${batch.context.dataset ? `dataset ${batch.context.dataset.name} version ${batch.context.dataset.version}` : 'no saved dataset'}; ${samplingText(batch.sampling)}.`}
+          </p>
           <table aria-label="Batch results">
             <thead>
               <tr><th scope="col">Model</th><th scope="col">Examples</th><th scope="col">Exact match</th><th scope="col">ROUGE-L</th><th scope="col">Average length (tokens)</th><th scope="col">Clean stops</th><th scope="col">Loss</th><th scope="col">Perplexity</th><th scope="col">Tokens/s</th></tr>
@@ -98,7 +123,7 @@ export function BatchPanel(props: {
             </thead>
             <tbody>
               {batch.rows.map((r) => {
-                const key = `batch:${r.index}:${promptText(r.prompt)}`;
+                const key = batchKey(r);
                 return (
                   <tr key={r.index}>
                     <td>{r.index + 1}</td>

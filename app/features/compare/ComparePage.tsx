@@ -1,14 +1,17 @@
 // The Compare screen: pick a dataset row (validation rows first) or type a prompt, and the base model and each
-// chosen run (last or best checkpoint) answer in turn, streaming, with the same sampling settings and seed,
+// chosen run (last or best checkpoint) or imported adapter answer in turn, streaming, with the same sampling settings and seed,
 // beside the reference answer; each tuned answer shows its word differences from the base answer, with
 // tokens/s and length. Mark which answer is better (base, tuned, tie): the tally is a win rate and the marked
-// pairs download as preference JSONL. Below, the batch evaluation over the validation split.
+// pairs download as preference JSONL. Below, the batch evaluation over the validation split, stored with the
+// runs and adapters it evaluated: after a reload the newest stored one is shown again.
 import { useEffect, useMemo, useState } from 'react';
+import { Alert } from '../../components/Alert';
 import { download } from '../../components/download';
 import { useStudio } from '../../store';
 import { appEngineStore, useEngine } from '../../engine/store';
 import { preferenceJsonl, promptText } from '../../../src/eval/export';
 import { answerLength, promptAndReference, winRate, type Verdict } from '../../../src/eval/metrics';
+import { AdaptersPanel } from './AdaptersPanel';
 import { AnswerDiff } from './AnswerDiff';
 import { BatchPanel } from './BatchPanel';
 import { SamplingControls } from './SamplingControls';
@@ -23,7 +26,13 @@ export function ComparePage() {
   const model = useEngine((e) => e.model);
   const runs = useEngine((e) => e.runs);
   const refreshRuns = useEngine((e) => e.refreshRuns);
+  const adapters = useEngine((e) => e.adapters);
+  const refreshAdapters = useEngine((e) => e.refreshAdapters);
+  const evaluations = useEngine((e) => e.evaluations);
+  const refreshEvaluations = useEngine((e) => e.refreshEvaluations);
   const records = useStudio((st) => st.records);
+  const dataset = useStudio((st) => st.current);
+  const error = useCompare(s, (x) => x.error);
   const sampling = useCompare(s, (x) => x.sampling);
   const columns = useCompare(s, (x) => x.columns);
   const current = useCompare(s, (x) => x.current);
@@ -34,21 +43,28 @@ export function ComparePage() {
   const [typed, setTyped] = useState('');
   const [pick, setPick] = useState('');
 
-  useEffect(() => { void refreshRuns(); }, [refreshRuns]);
+  useEffect(() => { void refreshRuns(); void refreshAdapters(); void refreshEvaluations(); }, [refreshRuns, refreshAdapters, refreshEvaluations]);
 
   const runOptions = useMemo(() => runs.flatMap((r) => (['last', 'best'] as const)
     .filter((k) => r.checkpoints[k] !== null)
     .map((k): Column => ({ id: `${r.id}:${k}`, label: `${r.name} (${k})`, adapter: { kind: 'run', runId: r.id, checkpoint: k } }))), [runs]);
+  const adapterOptions = useMemo(() => adapters.map((a): Column => ({ id: `imported:${a.id}`, label: `${a.name} (imported)`, adapter: { kind: 'imported', adapterId: a.id } })), [adapters]);
+  const options = useMemo(() => [...runOptions, ...adapterOptions], [runOptions, adapterOptions]);
 
-  // With only the base column, add the newest run's last checkpoint as the tuned column.
+  // With only the base column, add the newest run's last checkpoint (or else the newest imported adapter) as the tuned column.
   useEffect(() => {
     const st = s.getState();
-    if (st.columns.length === 1 && runOptions.length > 0) {
-      const newest = [...runs].sort((a, b) => b.updatedAt - a.updatedAt).find((r) => r.checkpoints.last !== null);
-      const opt = newest && runOptions.find((o) => o.id === `${newest.id}:last`);
-      if (opt) st.addColumn(opt);
-    }
-  }, [runOptions, runs, s]);
+    if (st.columns.length !== 1) return;
+    const newest = [...runs].sort((a, b) => b.updatedAt - a.updatedAt).find((r) => r.checkpoints.last !== null);
+    const opt = newest ? runOptions.find((o) => o.id === `${newest.id}:last`) : adapterOptions[0];
+    if (opt) st.addColumn(opt);
+  }, [runOptions, adapterOptions, runs, s]);
+
+  // After a reload (no batch on screen yet), show the newest stored evaluation.
+  useEffect(() => {
+    const st = s.getState();
+    if (!st.batch && evaluations.length > 0) st.showStored(evaluations[0]);
+  }, [evaluations, s]);
 
   const rows = useMemo(() => {
     const usable = records.filter((r) => !r.flagged && promptAndReference(r.messages) !== null);
@@ -71,7 +87,8 @@ export function ComparePage() {
   return (
     <div className="compare">
       <h2>Compare</h2>
-      {!model ? <p role="note">Load a model on the Train tab first; the base model and every run of it answer here.</p> : null}
+      {!model ? <p role="note">Load a model on the Train tab first; the base model, every run of it and imported adapters answer here.</p> : null}
+      {error ? <Alert message={error} onDismiss={() => s.getState().dismissError()} /> : null}
       <SamplingControls value={sampling} onChange={(p) => s.getState().setSampling(p)} disabled={busy} />
 
       <section className="panel" aria-labelledby="columns-heading">
@@ -87,15 +104,15 @@ export function ComparePage() {
         <label>
           Add a model
           <select value={pick} disabled={busy} onChange={(e) => setPick(e.target.value)}>
-            <option value="">Choose a run…</option>
+            <option value="">Choose a run or adapter…</option>
             {!base ? <option value="base">Base</option> : null}
-            {runOptions.filter((o) => !columns.some((c) => c.id === o.id)).map((o) => <option key={o.id} value={o.id}>{o.label}</option>)}
+            {options.filter((o) => !columns.some((c) => c.id === o.id)).map((o) => <option key={o.id} value={o.id}>{o.label}</option>)}
           </select>
         </label>
         <button
           type="button" disabled={busy || !pick}
           onClick={() => {
-            const c = pick === 'base' ? { id: 'base', label: 'Base', adapter: { kind: 'base' as const } } : runOptions.find((o) => o.id === pick);
+            const c = pick === 'base' ? { id: 'base', label: 'Base', adapter: { kind: 'base' as const } } : options.find((o) => o.id === pick);
             if (c) s.getState().setColumns(c.id === 'base' ? [c, ...columns] : [...columns, c]);
             setPick('');
           }}
@@ -103,6 +120,8 @@ export function ComparePage() {
           Add
         </button>
       </section>
+
+      <AdaptersPanel onDeleted={(id) => s.getState().removeColumn(`imported:${id}`)} />
 
       <section className="panel" aria-labelledby="prompt-heading">
         <h3 id="prompt-heading">Prompt</h3>
@@ -184,7 +203,12 @@ export function ComparePage() {
 
       <BatchPanel
         batch={batch} validationCount={validation.length} canRun={!!model} busy={busy}
-        onRun={() => void s.getState().runBatch(validation)}
+        onRun={() => model && void s.getState().runBatch(validation, {
+          model: { name: model.name, fingerprint: model.fingerprint },
+          dataset: dataset ? { id: dataset.id, name: dataset.name, version: dataset.head } : null,
+        })}
+        stored={evaluations}
+        onShowStored={(id) => { const e = evaluations.find((x) => x.id === id); if (e) s.getState().showStored(e); }}
         onCancel={() => s.getState().cancelBatch()}
         verdictOf={(k) => marks[k]?.verdict ?? null}
         onMark={(k, v, row) => s.getState().mark(k, v, row)}

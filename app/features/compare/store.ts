@@ -1,9 +1,11 @@
 // The Compare screen's state, as one zustand store that outlives the tab (switching to Train and back keeps the
-// answers, the marks and a finished batch): sampling settings, the columns (base, runs), the current prompt
-// and its answers, per-prompt verdicts, and the batch evaluation.
+// answers, the marks and a finished batch): sampling settings, the columns (base, runs, imported adapters), the
+// current prompt and its answers, per-prompt verdicts, and the batch evaluation.
 //
 // Generation goes through the Engine (app/engine/store.ts's engine); calls are made one after another, never
-// in parallel, because base and every adapter share one resident model in the worker.
+// in parallel, because base and every adapter share one resident model in the worker. A finished (or stopped)
+// batch is stored through the engine with its sampling settings, dataset version and marks
+// (EvaluationRecord), keyed by the runs and adapters it evaluated; a stored one can be shown again.
 // Not here: scoring (src/eval/metrics.ts), files (src/eval/export.ts), rendering (the components).
 import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
@@ -12,6 +14,8 @@ import type { SamplingOptions } from '../../../src/generate/sampler';
 import { DEFAULT_TRAIN } from '../../../src/train/trainer';
 import { promptAndReference, summarize, type EvalSummary, type Generation, type Verdict } from '../../../src/eval/metrics';
 import type { EvalPrompt, EvalRow, PreferenceMark } from '../../../src/eval/export';
+import { promptText } from '../../../src/eval/export';
+import { subjectOf, type EvaluationRecord } from '../../../src/storage/runs';
 import type { AdapterChoice, Engine, GenerateArgs } from '../../../workers/protocol-engine';
 
 export interface Sampling extends SamplingOptions { maxNewTokens: number; stopStrings: string[]; chatTemplate: boolean }
@@ -30,7 +34,18 @@ export interface Answer extends Generation { done: boolean; error: string | null
 /** The prompt on screen: from a dataset row (with its reference) or typed. */
 export interface CurrentPrompt { key: string; prompt: EvalPrompt; reference: string | null }
 
+/** What a batch was run on, stored with it. */
+export interface BatchContext {
+  model: { name: string; fingerprint: string };
+  dataset: { id: string; name: string; version: number } | null;
+}
+
 export interface BatchState {
+  /** The stored EvaluationRecord's id and time. */
+  id: string;
+  createdAt: number;
+  context: BatchContext;
+  sampling: Sampling;
   total: number;
   done: number;
   running: boolean;
@@ -60,13 +75,28 @@ export interface CompareActions {
   /** Answers `prompt` with every column in turn, streaming into `answers`. */
   ask(p: CurrentPrompt): Promise<void>;
   mark(key: string, verdict: Verdict | null, answers?: { prompt: EvalPrompt; base: string; tuned: string }): void;
-  /** Runs every column over `records` (prompt up to the last assistant turn, its content as reference). */
-  runBatch(records: { messages: ChatMessage[] }[]): Promise<void>;
+  /** Runs every column over `records` (prompt up to the last assistant turn, its content as reference), then stores it. */
+  runBatch(records: { messages: ChatMessage[] }[], context: BatchContext): Promise<void>;
+  /** Shows a stored evaluation as the batch (with its marks). */
+  showStored(e: EvaluationRecord): void;
   cancelBatch(): void;
   dismissError(): void;
 }
 
 export type CompareStore = StoreApi<CompareState & CompareActions>;
+
+/** The verdict key of a batch row (marks on batch rows are stored with the evaluation). */
+export const batchKey = (r: { index: number; prompt: EvalRow['prompt'] }) => `batch:${r.index}:${promptText(r.prompt)}`;
+
+/** The batch as the record the engine stores. */
+export function evaluationRecord(b: BatchState, marks: Record<string, PreferenceMark>): EvaluationRecord {
+  const keys = new Set(b.rows.map(batchKey));
+  return {
+    id: b.id, createdAt: b.createdAt, model: b.context.model, dataset: b.context.dataset, sampling: b.sampling,
+    columns: b.columns, subjects: [...new Set(b.columns.flatMap((c) => subjectOf(c.adapter) ?? []))], total: b.total,
+    rows: b.rows, summaries: b.summaries, marks: Object.fromEntries(Object.entries(marks).filter(([k]) => keys.has(k))), error: b.error,
+  };
+}
 
 const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -81,100 +111,125 @@ function engineSampling(s: Sampling): GenerateArgs['sampling'] {
   return { temperature: s.temperature, topK: s.topK, topP: s.topP, repetitionPenalty: s.repetitionPenalty, seed: s.seed, maxNewTokens: s.maxNewTokens, stopStrings: s.stopStrings };
 }
 
-export function createCompareStore(engine: () => Engine): CompareStore {
+export function createCompareStore(engine: () => Engine, now: () => number = Date.now): CompareStore {
   let cancelled = false;
-  return createStore<CompareState & CompareActions>()((set, get) => ({
-    sampling: DEFAULT_SAMPLING,
-    columns: [BASE_COLUMN],
-    current: null,
-    answers: {},
-    generating: false,
-    marks: {},
-    batch: null,
-    error: null,
+  return createStore<CompareState & CompareActions>()((set, get) => {
+    /** Stores the finished batch; a failure to store is shown, the results stay on screen. */
+    const persist = async () => {
+      const b = get().batch;
+      if (!b || b.running) return;
+      try { await engine().saveEvaluation(evaluationRecord(b, get().marks)); } catch (e) { set({ error: `The results could not be stored: ${messageOf(e)}` }); }
+    };
+    return {
+      sampling: DEFAULT_SAMPLING,
+      columns: [BASE_COLUMN],
+      current: null,
+      answers: {},
+      generating: false,
+      marks: {},
+      batch: null,
+      error: null,
 
-    setSampling: (patch) => set({ sampling: { ...get().sampling, ...patch } }),
-    addColumn: (c) => { if (!get().columns.some((x) => x.id === c.id)) set({ columns: [...get().columns, c] }); },
-    removeColumn: (id) => set({ columns: get().columns.filter((c) => c.id !== id) }),
-    setColumns: (cs) => set({ columns: cs }),
+      setSampling: (patch) => set({ sampling: { ...get().sampling, ...patch } }),
+      addColumn: (c) => { if (!get().columns.some((x) => x.id === c.id)) set({ columns: [...get().columns, c] }); },
+      removeColumn: (id) => set({ columns: get().columns.filter((c) => c.id !== id) }),
+      setColumns: (cs) => set({ columns: cs }),
 
-    ask: async (p) => {
-      if (get().generating || get().batch?.running) return;
-      const { columns, sampling } = get();
-      const empty: Answer = { text: '', tokens: [], finishReason: null, tokensPerSecond: 0, done: false, error: null };
-      set({ current: p, generating: true, error: null, answers: Object.fromEntries(columns.map((c) => [c.id, empty])) });
-      for (const c of columns) {
-        const put = (a: Partial<Answer>) => set({ answers: { ...get().answers, [c.id]: { ...get().answers[c.id], ...a } } });
-        const t0 = performance.now();
-        const tokens: number[] = [];
-        try {
-          const r = await engine().generate({ adapter: c.adapter, prompt: enginePrompt(p.prompt, sampling.chatTemplate), sampling: engineSampling(sampling) }, (e) => {
-            if (e.type !== 'token') return;
-            tokens.push(e.token);
-            put({ text: e.text, tokens: [...tokens], tokensPerSecond: tokens.length / Math.max(1e-3, (performance.now() - t0) / 1000) });
-          });
-          put({ ...r, done: true });
-        } catch (e) {
-          put({ done: true, error: messageOf(e) });
-        }
-      }
-      set({ generating: false });
-    },
-
-    mark: (key, verdict, answers) => {
-      const marks = { ...get().marks };
-      if (verdict === null) delete marks[key];
-      else {
-        const prev = marks[key];
-        const a = answers ?? prev;
-        if (!a) return;
-        marks[key] = { prompt: a.prompt, base: a.base, tuned: a.tuned, verdict };
-      }
-      set({ marks });
-    },
-
-    runBatch: async (records) => {
-      if (get().generating || get().batch?.running) return;
-      cancelled = false;
-      const { columns, sampling } = get();
-      const evaluable = records.filter((r) => promptAndReference(r.messages) !== null);
-      const items = evaluable.map((r) => promptAndReference(r.messages)!);
-      const batch: BatchState = { total: items.length, done: 0, running: true, columns, rows: [], summaries: {}, error: null };
-      set({ batch });
-      const rows: EvalRow[] = [];
-      try {
-        for (let i = 0; i < items.length && !cancelled; i++) {
-          const prompt: EvalPrompt = { kind: 'chat', messages: items[i].prompt };
-          const outputs: Record<string, Generation> = {};
-          for (const c of columns) {
-            const r = await engine().generate({ adapter: c.adapter, prompt: enginePrompt(prompt, sampling.chatTemplate), sampling: engineSampling(sampling) });
-            outputs[c.id] = { text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokensPerSecond };
+      ask: async (p) => {
+        if (get().generating || get().batch?.running) return;
+        const { columns, sampling } = get();
+        const empty: Answer = { text: '', tokens: [], finishReason: null, tokensPerSecond: 0, done: false, error: null };
+        set({ current: p, generating: true, error: null, answers: Object.fromEntries(columns.map((c) => [c.id, empty])) });
+        for (const c of columns) {
+          const put = (a: Partial<Answer>) => set({ answers: { ...get().answers, [c.id]: { ...get().answers[c.id], ...a } } });
+          const t0 = performance.now();
+          const tokens: number[] = [];
+          try {
+            const r = await engine().generate({ adapter: c.adapter, prompt: enginePrompt(p.prompt, sampling.chatTemplate), sampling: engineSampling(sampling) }, (e) => {
+              if (e.type !== 'token') return;
+              tokens.push(e.token);
+              put({ text: e.text, tokens: [...tokens], tokensPerSecond: tokens.length / Math.max(1e-3, (performance.now() - t0) / 1000) });
+            });
+            put({ ...r, done: true });
+          } catch (e) {
+            put({ done: true, error: messageOf(e) });
           }
-          rows.push({ index: i, prompt, reference: items[i].reference, outputs });
-          set({ batch: { ...get().batch!, done: i + 1, rows: [...rows] } });
         }
-      } catch (e) {
-        set({ batch: { ...get().batch!, error: messageOf(e) } });
-      }
-      // Loss and perplexity over the same conversations' assistant tokens, as the CLI's `eval` computes them.
-      const losses: Record<string, number | null> = {};
-      for (const c of columns) {
-        if (cancelled || get().batch!.error) { losses[c.id] = null; continue; }
+        set({ generating: false });
+      },
+
+      mark: (key, verdict, answers) => {
+        const marks = { ...get().marks };
+        if (verdict === null) delete marks[key];
+        else {
+          const prev = marks[key];
+          const a = answers ?? prev;
+          if (!a) return;
+          marks[key] = { prompt: a.prompt, base: a.base, tuned: a.tuned, verdict };
+        }
+        set({ marks });
+        if (key.startsWith('batch:')) void persist();
+      },
+
+      runBatch: async (records, context) => {
+        if (get().generating || get().batch?.running) return;
+        cancelled = false;
+        const { columns, sampling } = get();
+        const evaluable = records.filter((r) => promptAndReference(r.messages) !== null);
+        const items = evaluable.map((r) => promptAndReference(r.messages)!);
+        const t = now();
+        const batch: BatchState = {
+          id: `eval-${t.toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`, createdAt: t, context, sampling,
+          total: items.length, done: 0, running: true, columns, rows: [], summaries: {}, error: null,
+        };
+        set({ batch });
+        const rows: EvalRow[] = [];
         try {
-          const r = await engine().evaluateLoss({ adapter: c.adapter, records: evaluable.slice(0, rows.length), maxSeqLength: DEFAULT_TRAIN.maxSeqLength });
-          losses[c.id] = r.tokens > 0 ? r.loss : null;
+          for (let i = 0; i < items.length && !cancelled; i++) {
+            const prompt: EvalPrompt = { kind: 'chat', messages: items[i].prompt };
+            const outputs: Record<string, Generation> = {};
+            for (const c of columns) {
+              const r = await engine().generate({ adapter: c.adapter, prompt: enginePrompt(prompt, sampling.chatTemplate), sampling: engineSampling(sampling) });
+              outputs[c.id] = { text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokensPerSecond };
+            }
+            rows.push({ index: i, prompt, reference: items[i].reference, outputs });
+            set({ batch: { ...get().batch!, done: i + 1, rows: [...rows] } });
+          }
         } catch (e) {
-          losses[c.id] = null;
           set({ batch: { ...get().batch!, error: messageOf(e) } });
         }
-      }
-      const summaries = Object.fromEntries(columns.map((c) => [c.id, summarize(rows.map((r) => ({ output: r.outputs[c.id], reference: r.reference })), losses[c.id])]));
-      set({ batch: { ...get().batch!, running: false, summaries } });
-    },
+        // Loss and perplexity over the same conversations' assistant tokens, as the CLI's `eval` computes them.
+        const losses: Record<string, number | null> = {};
+        for (const c of columns) {
+          if (cancelled || get().batch!.error) { losses[c.id] = null; continue; }
+          try {
+            const r = await engine().evaluateLoss({ adapter: c.adapter, records: evaluable.slice(0, rows.length), maxSeqLength: DEFAULT_TRAIN.maxSeqLength });
+            losses[c.id] = r.tokens > 0 ? r.loss : null;
+          } catch (e) {
+            losses[c.id] = null;
+            set({ batch: { ...get().batch!, error: messageOf(e) } });
+          }
+        }
+        const summaries = Object.fromEntries(columns.map((c) => [c.id, summarize(rows.map((r) => ({ output: r.outputs[c.id], reference: r.reference })), losses[c.id])]));
+        set({ batch: { ...get().batch!, running: false, summaries } });
+        if (rows.length > 0) await persist();
+      },
 
-    cancelBatch: () => { cancelled = true; },
-    dismissError: () => set({ error: null }),
-  }));
+      showStored: (e) => {
+        if (get().batch?.running) return;
+        set({
+          batch: {
+            id: e.id, createdAt: e.createdAt, context: { model: e.model, dataset: e.dataset }, sampling: e.sampling,
+            total: e.total, done: e.rows.length, running: false, columns: e.columns, rows: e.rows, summaries: e.summaries, error: e.error,
+          },
+          marks: { ...get().marks, ...e.marks },
+        });
+      },
+
+      cancelBatch: () => { cancelled = true; },
+      dismissError: () => set({ error: null }),
+    };
+  });
 }
 
 let shared: CompareStore | null = null;

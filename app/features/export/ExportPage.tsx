@@ -1,5 +1,5 @@
-// The Export tab: pick a run and checkpoint, download its PEFT adapter as a zip with a model card, or the
-// training kit (dataset + TRL and Axolotl configs) that repeats the run elsewhere. Every file is built whole
+// The Export tab: pick a run and checkpoint (or an imported adapter), download its PEFT adapter as a zip with
+// a model card, or the training kit (dataset + TRL and Axolotl configs) that repeats the run elsewhere. Every file is built whole
 // before the download starts: a failure shows a message and writes nothing. The merged model, GGUF LoRA and
 // ONNX files come from the engine worker, which holds the weights.
 import { useEffect, useMemo, useState } from 'react';
@@ -7,8 +7,9 @@ import { Alert } from '../../components/Alert';
 import { download } from '../../components/download';
 import { useStudio } from '../../store';
 import { appEngineStore, useEngine } from '../../engine/store';
+import { peftExportFiles } from '../../../src/export/zip';
 import type { CheckpointKind } from '../../../src/storage/runs';
-import { adapterZip, modelZip, trainingKitZip } from './build';
+import { adapterZip, importedZip, modelZip, trainingKitZip } from './build';
 
 const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -18,20 +19,26 @@ export function ExportPage() {
   const refreshRuns = useEngine((e) => e.refreshRuns);
   const exportAdapter = useEngine((e) => e.exportAdapter);
   const exportModel = useEngine((e) => e.exportModel);
+  const adapters = useEngine((e) => e.adapters);
+  const refreshAdapters = useEngine((e) => e.refreshAdapters);
+  const adapterFiles = useEngine((e) => e.adapterFiles);
   const engineError = useEngine((e) => e.error);
   const dismissEngineError = useEngine((e) => e.dismissError);
   const records = useStudio((s) => s.records);
-  const [runId, setRunId] = useState('');
+  // 'run:<id>' or 'imported:<id>'; empty: the first run (or adapter) listed.
+  const [choice, setChoice] = useState('');
   const [checkpoint, setCheckpoint] = useState<CheckpointKind>('last');
   const [mergedDtype, setMergedDtype] = useState<'F32' | 'F16' | 'BF16'>('F32');
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
 
-  useEffect(() => { void refreshRuns(); }, [refreshRuns]);
+  useEffect(() => { void refreshRuns(); void refreshAdapters(); }, [refreshRuns, refreshAdapters]);
   const exportable = useMemo(() => runs.filter((r) => r.checkpoints.last !== null || r.checkpoints.best !== null), [runs]);
-  const run = exportable.find((r) => r.id === runId) ?? exportable[0] ?? null;
-  const hasCheckpoint = run !== null && run.checkpoints[checkpoint] !== null;
+  const chosenAdapter = adapters.find((a) => `imported:${a.id}` === choice) ?? null;
+  const run = chosenAdapter ? null : exportable.find((r) => `run:${r.id}` === choice) ?? exportable[0] ?? null;
+  const imported = chosenAdapter ?? (run ? null : adapters[0] ?? null);
+  const hasCheckpoint = (run !== null && run.checkpoints[checkpoint] !== null) || imported !== null;
 
   const perform = async (label: string, make: () => Promise<{ name: string; bytes: Uint8Array }>) => {
     setBusy(label); setError(null); setDone(null);
@@ -61,7 +68,21 @@ export function ExportPage() {
     return new Error(why ?? fallback);
   };
 
+  /** An imported adapter exports only onto the model it was imported onto. */
+  const requireAdapterModel = () => {
+    if (!imported) throw new Error('no adapter chosen');
+    if (model?.fingerprint !== imported.model.fingerprint) throw new Error(`this adapter was imported onto ${imported.model.name}; load that model on the Train tab first`);
+    dismissEngineError();
+    return imported;
+  };
+
   const modelExport = (kind: 'merged' | 'gguf' | 'onnx', label: string) => perform(label, async () => {
+    if (imported) {
+      const a = requireAdapterModel();
+      const files = await exportModel({ adapterId: a.id, format: kind, dtype: kind === 'merged' ? mergedDtype : undefined });
+      if (!files) throw engineFailure(`the engine could not make the ${label}`);
+      return importedZip(a, kind, new Map(files));
+    }
     const r = requireRunModel();
     const files = await exportModel({ runId: r.id, checkpoint, format: kind, dtype: kind === 'merged' ? mergedDtype : undefined });
     if (!files) throw engineFailure(`the engine could not make the ${label}`);
@@ -69,6 +90,11 @@ export function ExportPage() {
   });
 
   const peft = () => perform('PEFT adapter export', async () => {
+    if (imported) {
+      const files = await adapterFiles(imported.id);
+      if (!files) throw engineFailure('the engine could not read the adapter');
+      return importedZip(imported, 'peft', peftExportFiles(files));
+    }
     requireRunModel();
     const files = await exportAdapter(run!.id, checkpoint);
     if (!files) throw engineFailure('the engine could not export the adapter');
@@ -84,28 +110,29 @@ export function ExportPage() {
   return (
     <div className="export">
       <h2>Export</h2>
-      {exportable.length === 0 ? <p role="note">No run with a checkpoint yet: train one on the Train tab.</p> : (
+      {exportable.length === 0 && adapters.length === 0 ? <p role="note">No run with a checkpoint yet: train one on the Train tab (or import an adapter on the Compare tab).</p> : (
         <fieldset className="panel" aria-label="What to export">
           <label>
-            Run
-            <select value={run?.id ?? ''} onChange={(e) => setRunId(e.target.value)} disabled={busy !== null}>
-              {exportable.map((r) => <option key={r.id} value={r.id}>{r.name} ({r.status})</option>)}
+            Run or adapter
+            <select value={run ? `run:${run.id}` : imported ? `imported:${imported.id}` : ''} onChange={(e) => setChoice(e.target.value)} disabled={busy !== null}>
+              {exportable.map((r) => <option key={r.id} value={`run:${r.id}`}>{r.name} ({r.status})</option>)}
+              {adapters.map((a) => <option key={a.id} value={`imported:${a.id}`}>{a.name} (imported adapter)</option>)}
             </select>
           </label>
-          <label>
+          {run ? <label>
             Checkpoint
             <select value={checkpoint} onChange={(e) => setCheckpoint(e.target.value === 'best' ? 'best' : 'last')} disabled={busy !== null}>
               <option value="last">Last{run?.checkpoints.last != null ? ` (step ${run.checkpoints.last})` : ' (none)'}</option>
               <option value="best">Best validation loss{run?.checkpoints.best != null ? ` (step ${run.checkpoints.best})` : ' (none)'}</option>
             </select>
-          </label>
+          </label> : null}
         </fieldset>
       )}
       <section className="panel" aria-labelledby="export-formats">
         <h3 id="export-formats">Formats</h3>
         <ul className="export-list">
           <li>
-            <button type="button" disabled={!run || !hasCheckpoint || busy !== null} onClick={() => void peft()}>Download PEFT adapter (zip)</button>
+            <button type="button" disabled={!hasCheckpoint || busy !== null} onClick={() => void peft()}>Download PEFT adapter (zip)</button>
             <span> adapter_model.safetensors + adapter_config.json + README model card, as Hugging Face PEFT loads them.</span>
           </li>
           <li>
@@ -113,7 +140,7 @@ export function ExportPage() {
             <span> the open dataset&apos;s train split as messages JSONL, a TRL SFTTrainer script and an Axolotl config with this run&apos;s settings.</span>
           </li>
           <li>
-            <button type="button" disabled={!run || !hasCheckpoint || busy !== null} onClick={() => void modelExport('merged', 'merged model')}>Download merged model (zip)</button>
+            <button type="button" disabled={!hasCheckpoint || busy !== null} onClick={() => void modelExport('merged', 'merged model')}>Download merged model (zip)</button>
             <label> weights as{' '}
               <select value={mergedDtype} onChange={(e) => setMergedDtype(e.target.value === 'F16' ? 'F16' : e.target.value === 'BF16' ? 'BF16' : 'F32')} disabled={busy !== null}>
                 <option value="F32">f32</option><option value="F16">f16</option><option value="BF16">bf16</option>
@@ -122,10 +149,10 @@ export function ExportPage() {
             <span> a Hugging Face folder with the LoRA folded into the base weights, loadable here and by transformers.</span>
           </li>
           <li>
-            <button type="button" disabled={!run || !hasCheckpoint || busy !== null} onClick={() => void modelExport('gguf', 'GGUF LoRA adapter')}>Download GGUF LoRA adapter for llama.cpp (zip)</button>
+            <button type="button" disabled={!hasCheckpoint || busy !== null} onClick={() => void modelExport('gguf', 'GGUF LoRA adapter')}>Download GGUF LoRA adapter for llama.cpp (zip)</button>
           </li>
           <li>
-            <button type="button" disabled={!run || !hasCheckpoint || busy !== null} onClick={() => void modelExport('onnx', 'ONNX model')}>Download ONNX model for transformers.js (zip)</button>
+            <button type="button" disabled={!hasCheckpoint || busy !== null} onClick={() => void modelExport('onnx', 'ONNX model')}>Download ONNX model for transformers.js (zip)</button>
           </li>
         </ul>
       </section>

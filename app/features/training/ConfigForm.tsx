@@ -1,11 +1,12 @@
 // Run configuration: presets (quick / balanced / thorough) and every knob TRL and LLaMA-Factory users expect.
 // Each field is a labelled control; problems found by validateRunConfig are listed next to the form (and the
-// Start button stays disabled while any is an error).
+// Start button stays disabled while any is an error). A run that starts from an imported adapter has its LoRA
+// shape (rank, alpha, rsLoRA, targets) fixed by that adapter: those fields are shown but not editable.
 import { useEffect, useState } from 'react';
 import type { LrSchedule } from '../../../src/train/schedule';
 import { PRESETS, type PresetName, type RunConfig } from '../../../src/train/presets';
 
-function NumberField({ label, value, onChange, hint }: { label: string; value: number; onChange: (v: number) => void; hint?: string }) {
+function NumberField({ label, value, onChange, hint, disabled }: { label: string; value: number; onChange: (v: number) => void; hint?: string; disabled?: boolean }) {
   // Text, not type=number: '2e-4' must be typeable. Unparseable text becomes NaN, which validation explains.
   const [text, setText] = useState(String(value));
   useEffect(() => {
@@ -16,30 +17,33 @@ function NumberField({ label, value, onChange, hint }: { label: string; value: n
     <label title={hint}>
       {label}
       <input
-        type="text" inputMode="decimal" value={text} size={7}
+        type="text" inputMode="decimal" value={text} size={7} disabled={disabled}
         onChange={(e) => { setText(e.target.value); onChange(e.target.value.trim() === '' ? Number.NaN : Number(e.target.value)); }}
       />
     </label>
   );
 }
 
-function Check({ label, checked, onChange }: { label: string; checked: boolean; onChange: (v: boolean) => void }) {
+function Check({ label, checked, onChange, disabled }: { label: string; checked: boolean; onChange: (v: boolean) => void; disabled?: boolean }) {
   return (
     <label>
-      <input type="checkbox" checked={checked} onChange={(e) => onChange(e.target.checked)} />
+      <input type="checkbox" checked={checked} disabled={disabled} onChange={(e) => onChange(e.target.checked)} />
       {label}
     </label>
   );
 }
 
-export function ConfigForm({ cfg, onChange, modules, preset, onPreset, disabled }: {
+export function ConfigForm({ cfg, onChange, modules, preset, onPreset, disabled, loraFixedBy = null }: {
   cfg: RunConfig;
   onChange: (c: RunConfig) => void;
   modules: string[];
   preset: PresetName | null;
   onPreset: (p: PresetName) => void;
   disabled: boolean;
+  /** The imported adapter's name when the run starts from it (its LoRA shape is fixed). */
+  loraFixedBy?: string | null;
 }) {
+  const fixed = loraFixedBy !== null;
   const lora = (p: Partial<RunConfig['lora']>) => onChange({ ...cfg, lora: { ...cfg.lora, ...p } });
   const train = (p: Partial<RunConfig['train']>) => onChange({ ...cfg, train: { ...cfg.train, ...p } });
   const { lora: l, train: t } = cfg;
@@ -57,15 +61,16 @@ export function ConfigForm({ cfg, onChange, modules, preset, onPreset, disabled 
       </div>
       <fieldset>
         <legend>LoRA</legend>
-        <NumberField label="LoRA rank" value={l.rank} onChange={(rank) => lora({ rank })} />
-        <NumberField label="LoRA alpha" value={l.alpha} onChange={(alpha) => lora({ alpha })} />
+        {fixed ? <p className="hint">Rank, alpha, rsLoRA and target modules are those of the imported adapter {loraFixedBy}.</p> : null}
+        <NumberField label="LoRA rank" value={l.rank} onChange={(rank) => lora({ rank })} disabled={fixed} />
+        <NumberField label="LoRA alpha" value={l.alpha} onChange={(alpha) => lora({ alpha })} disabled={fixed} />
         <NumberField label="LoRA dropout" value={l.dropout} onChange={(dropout) => lora({ dropout })} />
-        <Check label="rsLoRA (scale alpha/√r)" checked={l.useRslora} onChange={(useRslora) => lora({ useRslora })} />
+        <Check label="rsLoRA (scale alpha/√r)" checked={l.useRslora} onChange={(useRslora) => lora({ useRslora })} disabled={fixed} />
         <div role="group" aria-label="Target modules" className="row">
           <span>Target modules:</span>
-          {modules.map((m) => (
+          {(fixed ? [...new Set([...modules, ...l.targetModules])] : modules).map((m) => (
             <Check
-              key={m} label={m} checked={l.targetModules.includes(m)}
+              key={m} label={m} checked={l.targetModules.includes(m)} disabled={fixed}
               onChange={(on) => lora({ targetModules: on ? [...l.targetModules, m] : l.targetModules.filter((x) => x !== m) })}
             />
           ))}

@@ -1,18 +1,29 @@
-// Every run with its config, model, dataset version, curve summary and final metrics; interrupted runs can
-// be resumed from their last checkpoint; any runs can be ticked to compare their loss curves and settings
-// side by side.
+// Every run with its config, model, dataset version, curve summary, final metrics and its latest stored batch
+// evaluation (from Compare); interrupted runs can be resumed from their last checkpoint; any runs can be ticked
+// to compare their loss curves and settings side by side.
 import { useMemo, useState } from 'react';
-import type { RunRecord } from '../../../src/storage/runs';
+import type { EvaluationRecord, RunRecord } from '../../../src/storage/runs';
 import { LineChart } from './LineChart';
 import { fmt } from './LivePanel';
 
 const COLORS = ['#3a7bd5', '#e67e22', '#27ae60', '#8e44ad', '#c0392b', '#16a085'];
 const resumable = (r: RunRecord) => r.status === 'interrupted' || r.status === 'paused' || r.status === 'cancelled' || r.status === 'failed';
 
+/** The run's exact match in the newest stored evaluation that has a column for it. */
+function latestEvaluation(r: RunRecord, evaluations: EvaluationRecord[]): string {
+  for (const e of evaluations) {
+    const c = e.columns.find((x) => x.adapter.kind === 'run' && x.adapter.runId === r.id);
+    const s = c && e.summaries[c.id];
+    if (s) return `${(100 * s.exactMatch).toFixed(1)}% exact match, ROUGE-L ${s.rougeL.toFixed(3)} (${s.examples} examples, ${c.label})`;
+  }
+  return '—';
+}
+
 function summary(r: RunRecord): [string, string][] {
   const { lora: l, train: t } = r.config;
   return [
     ['Model', r.model.name],
+    ['Started from', r.init ? `imported adapter ${r.init.name}` : 'a new adapter'],
     ['Dataset', r.dataset ? `${r.dataset.name} v${r.dataset.version}` : '—'],
     ['Examples (train / validation)', `${r.trainExamples} / ${r.validationExamples}`],
     ['LoRA', `r=${l.rank}, alpha=${l.alpha}${l.useRslora ? ' (rsLoRA)' : ''}, dropout ${l.dropout}, ${l.targetModules.join(' ')}`],
@@ -26,8 +37,10 @@ function summary(r: RunRecord): [string, string][] {
   ];
 }
 
-export function RunHistory({ runs, activeId, canResume, onResume, onDelete, onExport }: {
+export function RunHistory({ runs, evaluations, activeId, canResume, onResume, onDelete, onExport }: {
   runs: RunRecord[];
+  /** Stored batch evaluations, newest first. */
+  evaluations: EvaluationRecord[];
   activeId: string | null;
   canResume: boolean;
   onResume: (id: string) => void;
@@ -56,7 +69,7 @@ export function RunHistory({ runs, activeId, canResume, onResume, onDelete, onEx
           <thead>
             <tr>
               <th scope="col">Compare</th><th scope="col">Run</th><th scope="col">Status</th><th scope="col">Dataset</th>
-              <th scope="col">Steps</th><th scope="col">First loss</th><th scope="col">Final loss</th><th scope="col">Best validation loss</th><th scope="col">Actions</th>
+              <th scope="col">Steps</th><th scope="col">First loss</th><th scope="col">Final loss</th><th scope="col">Best validation loss</th><th scope="col">Latest evaluation</th><th scope="col">Actions</th>
             </tr>
           </thead>
           <tbody>
@@ -75,6 +88,7 @@ export function RunHistory({ runs, activeId, canResume, onResume, onDelete, onEx
                 <td>{fmt(r.metrics[0]?.loss)}</td>
                 <td>{fmt(r.final?.trainLoss ?? r.metrics.at(-1)?.loss)}</td>
                 <td>{fmt(r.bestValLoss)}</td>
+                <td>{latestEvaluation(r, evaluations)}</td>
                 <td>
                   {resumable(r) && r.id !== activeId && (
                     <button type="button" disabled={!canResume} onClick={() => onResume(r.id)} aria-label={`Resume ${r.name}`}>Resume</button>

@@ -1,7 +1,8 @@
 // The Train screen: pick a model, configure LoRA SFT on the current dataset (unflagged rows; its train and
 // validation splits), see problems and the memory/time estimate before starting, then watch the run live
-// and compare it with earlier runs. Training runs in the engine worker; this page only sends commands and
-// draws events.
+// and compare it with earlier runs. A run starts from a fresh adapter or from an imported one (imported on the
+// Compare tab; its LoRA shape is then fixed). Training runs in the engine worker; this page only sends
+// commands and draws events.
 import { useEffect, useMemo, useState } from 'react';
 import { charLength } from '../../../src/data/record';
 import { estimateRun, presetFor, validateRunConfig, type PresetName, type RunConfig } from '../../../src/train/presets';
@@ -29,6 +30,9 @@ export function TrainingPage() {
   const control = useEngine((s) => s.control);
   const deleteRun = useEngine((s) => s.deleteRun);
   const exportAdapter = useEngine((s) => s.exportAdapter);
+  const adapters = useEngine((s) => s.adapters);
+  const evaluations = useEngine((s) => s.evaluations);
+  const refreshEvaluations = useEngine((s) => s.refreshEvaluations);
   const records = useStudio((s) => s.records);
   const current = useStudio((s) => s.current);
   const unsaved = useStudio((s) => s.save.kind === 'unsaved');
@@ -36,6 +40,12 @@ export function TrainingPage() {
   const [preset, setPreset] = useState<PresetName | null>('quick');
   const [cfg, setCfg] = useState<RunConfig>(() => presetFor('quick', NO_MODEL));
   const [name, setName] = useState('');
+  const [startFrom, setStartFrom] = useState('');
+  useEffect(() => { void refreshEvaluations(); }, [refreshEvaluations]);
+  const startable = useMemo(() => adapters.filter((a) => a.model.fingerprint === model?.fingerprint), [adapters, model?.fingerprint]);
+  const from = startable.find((a) => a.id === startFrom) ?? null;
+  // Starting from an imported adapter fixes the LoRA shape to the adapter's (the engine does the same).
+  const run = useMemo<RunConfig>(() => (from ? { ...cfg, lora: { ...from.lora, dropout: cfg.lora.dropout } } : cfg), [cfg, from]);
   // A newly loaded model re-applies the chosen preset (module names and context length differ per model).
   useEffect(() => { if (model && preset) setCfg(presetFor(preset, model.config)); }, [model?.fingerprint]); // eslint-disable-line react-hooks/exhaustive-deps
 
@@ -47,20 +57,21 @@ export function TrainingPage() {
   // Before tokenizing: ~4 characters a token plus template overhead. The run itself uses exact counts.
   const meanTokens = useMemo(() => (usable.length ? usable.reduce((s, r) => s + charLength(r) / 4 + 12, 0) / usable.length : 0), [usable]);
   const problems = useMemo(() => {
-    const list = validateRunConfig(cfg, model?.config ?? null, counts);
+    const list = validateRunConfig(run, model?.config ?? null, counts);
     return model ? list : [{ field: 'model', severity: 'error' as const, message: 'Load a model first.' }, ...list];
-  }, [cfg, model, counts]);
+  }, [run, model, counts]);
   const errors = problems.filter((p) => p.severity === 'error');
   // Sustained FLOP/s guess until a run measures it: a software adapter does ~2 GFLOP/s, a GPU ~1 TFLOP/s here.
-  const estimate = model && errors.length === 0 ? estimateRun(cfg, model.config, { ...counts, meanTokens }, adapter?.software ? 2e9 : 1e12) : null;
+  const estimate = model && errors.length === 0 ? estimateRun(run, model.config, { ...counts, meanTokens }, adapter?.software ? 2e9 : 1e12) : null;
   const canStart = errors.length === 0 && !running && !loading && adapter?.available !== false;
 
   const start = () => {
     const runName = name.trim() || `Run ${runs.length + 1}`;
     void startRun({
-      name: runName, config: cfg,
+      name: runName, config: run,
       records: usable.map((r) => ({ messages: r.messages, split: r.split })),
       dataset: current ? { id: current.id, name: current.name, version: current.head } : null,
+      init: from ? { kind: 'imported', adapterId: from.id } : null,
     });
     setName('');
   };
@@ -82,8 +93,16 @@ export function TrainingPage() {
           Dataset: {current ? `${current.name} (version ${current.head}${unsaved ? ', with unsaved edits' : ''})` : 'none open'} —{' '}
           {counts.trainExamples} training and {counts.validationExamples} validation examples (flagged rows are left out).
         </p>
+        <label>
+          Start from
+          <select value={from?.id ?? ''} disabled={running} onChange={(e) => setStartFrom(e.target.value)}>
+            <option value="">a new adapter</option>
+            {startable.map((a) => <option key={a.id} value={a.id}>imported adapter {a.name}</option>)}
+          </select>
+        </label>
+        {startable.length === 0 ? <span className="hint"> Import a PEFT adapter on the Compare tab to train it further.</span> : null}
         <ConfigForm
-          cfg={cfg} modules={model?.targetModules ?? ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']}
+          cfg={run} loraFixedBy={from?.name ?? null} modules={model?.targetModules ?? ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']}
           onChange={(c) => { setCfg(c); setPreset(null); }} preset={preset}
           onPreset={(p) => { setPreset(p); setCfg(presetFor(p, model?.config ?? NO_MODEL)); }} disabled={running}
         />
@@ -108,7 +127,7 @@ export function TrainingPage() {
       </section>
       {live && <LivePanel live={live} onControl={(a) => void control(a)} />}
       <RunHistory
-        runs={runs} activeId={running ? live?.runId ?? null : null} canResume={!!model && !running && !loading}
+        runs={runs} evaluations={evaluations} activeId={running ? live?.runId ?? null : null} canResume={!!model && !running && !loading}
         onResume={(id) => void resumeRun(id)} onDelete={(id) => void deleteRun(id)} onExport={(r) => void saveAdapter(r)}
       />
     </div>
