@@ -55,14 +55,14 @@ export function mergeLoraWeight(W: Float32Array, A: Float32Array, B: Float32Arra
 
 /** Every parameter of the model as f32, with each LoRA folded into its base weight (fold false: the base alone). */
 export async function mergedWeights(model: Transformer, opts: { fold?: boolean } = {}): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
-  const { params, gpu } = model;
+  const { params } = model;
   const lora = model.mode.kind === 'lora' ? await params.readTrainable() : new Map<string, Float32Array>();
   const loraParams = new Set<string>();
   for (const lin of model.linearModules()) if (lin.lora) { const n = loraNames(lin.name); loraParams.add(n.A); loraParams.add(n.B); }
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, spec] of params.specs) {
     if (loraParams.has(name)) continue;
-    out.set(name, { shape: [...spec.shape], data: await gpu.read(params.get(name)) });
+    out.set(name, { shape: [...spec.shape], data: await params.read(name) });
   }
   for (const lin of model.linearModules()) {
     if (!lin.lora || opts.fold === false) continue;
