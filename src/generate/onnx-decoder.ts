@@ -1,7 +1,7 @@
 // A Decoder (decoder.ts) over an onnxruntime session of our ONNX export (src/export/onnx.ts), so the same
 // generation loop runs on onnxruntime-web's wasm backend (CPU) where that is faster than our WebGPU engine,
-// e.g. on a software adapter. The `ort` module is passed in: the worker imports onnxruntime-web (with its
-// wasm paths set for the built app), Node tests pass onnxruntime-web or onnxruntime-node.
+// e.g. on a software adapter. The `ort` module is passed in: the worker imports onnxruntime-web/wasm (with its
+// wasm path set for the built app), Node tests pass onnxruntime-web (whose Node build runs the same wasm).
 // KV cache: each step feeds the previous step's present.{l}.key/value as past_key_values.{l}.*, with
 // attention_mask all ones over past + new tokens and position_ids continuing from the cache length.
 // With the 'inputs' export one session serves every adapter: withAdapter(lora) feeds other A/B/scale tensors,
@@ -43,6 +43,8 @@ export class OnnxDecoder implements Decoder {
       throw new Error(`ONNX model is not a text-generation export with a KV cache (missing ${missing.length > 0 ? missing.join(', ') : 'logits'})`);
     }
     try {
+      const layers = session.inputNames.filter((n) => /^past_key_values\.\d+\.key$/.test(n)).length;
+      if (layers !== config.numLayers) throw new Error(`ONNX model has ${layers} layers but the model config has ${config.numLayers}: not an export of this model`);
       return new OnnxDecoder(ort, session, config, loraFeedsFor(ort, session, opts.lora ?? null));
     } catch (e) {
       await session.release();

@@ -5,6 +5,7 @@
 // far below the gaps between a row's top logits here, so any loop or cache bug changes the tokens.
 // checkOnnxExport (the studio's check) passes a right export, fails another model's, and reports the speed
 // of both backends (printed: tokens/s of ORT wasm vs our engine on this machine's adapter; not asserted).
+import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { exportOnnxModel, onnxGraph, onnxLoraOf } from '../../src/export/onnx';
@@ -67,9 +68,8 @@ describe('generation on onnxruntime-web (wasm) with our loop', () => {
     model.destroy();
   });
 
-  it('refuses an ONNX file that is not a KV-cache text-generation export', async () => {
-    const { base } = await tunedTiny(1, 1);
-    const { onnx } = await import('onnx-proto');
+  it('refuses an ONNX file that is not a KV-cache text-generation export of this model', async () => {
+    const { base, model } = await tunedTiny(1, 1);
     const identity = onnx.ModelProto.encode(onnx.ModelProto.create({
       irVersion: 8, opsetImport: [{ version: 17 }],
       graph: {
@@ -79,6 +79,9 @@ describe('generation on onnxruntime-web (wasm) with our loop', () => {
       },
     })).finish();
     await expect(OnnxDecoder.create(ort, identity, base.config)).rejects.toThrow(/not a text-generation export.*input_ids/);
+    // nor the export of another model
+    await expect(OnnxDecoder.create(ort, await onnxGraph(model), { ...base.config, numLayers: 3 })).rejects.toThrow(/2 layers but the model config has 3/);
+    model.destroy();
   });
 });
 
