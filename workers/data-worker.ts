@@ -2,6 +2,7 @@
 // src/data; this file only unpacks requests (protocol-data.ts) and posts progress and results back.
 /// <reference lib="webworker" />
 import { createLocalEngine } from '../src/data/engine';
+import { packFacts } from '../src/data/quality';
 import type { DataReply, DataRequest } from './protocol-data';
 
 const engine = createLocalEngine();
@@ -27,7 +28,9 @@ scope.onmessage = async (ev: MessageEvent<DataRequest>) => {
         const named = Object.assign(file.slice(0, file.size, file.type), { name });
         const result = await engine.importFile(named, options, (pr) => progress({ id: req.id, kind: 'progress', progress: pr }));
         for (let i = 0; i < result.records.length; i += RECORDS_PER_MESSAGE) {
-          post({ id: req.id, kind: 'records', records: result.records.slice(i, i + RECORDS_PER_MESSAGE) });
+          const records = result.records.slice(i, i + RECORDS_PER_MESSAGE);
+          const facts = packFacts(records);
+          scope.postMessage({ id: req.id, kind: 'records', records, facts } satisfies DataReply, [facts.flags.buffer, facts.answerWords.buffer, facts.chars.buffer]);
         }
         post({ id: req.id, kind: 'return', method: 'import', result: { ...result, records: [] } });
         break;

@@ -4,6 +4,7 @@
 import type { DedupeInput, DedupeRequestOptions, ImportRequestOptions, Progress } from '../src/data/engine';
 import type { DuplicateGroup } from '../src/data/dedupe';
 import type { FileImport } from '../src/data/import';
+import type { PackedFacts } from '../src/data/quality';
 import type { DatasetRecord } from '../src/data/record';
 import type { PreviewToken, TokenizerFiles, TokenizerInfo, TokenOptions, TokenStats } from '../src/data/tokens';
 import type { ChatMessage } from '../src/data/types';
@@ -23,7 +24,8 @@ export type DataRequest = { [M in DataMethod]: { id: number; kind: M; args: Data
 export type DataReply =
   | { id: number; kind: 'progress'; progress: Progress }
   /** Part of an import's records, sent ahead of its 'return' (which then carries none) so the page
-   *  deserialises 100k records in slices between frames instead of in one long stall. */
-  | { id: number; kind: 'records'; records: DatasetRecord[] }
+   *  deserialises 100k records in slices between frames instead of in one long stall; with their quality
+   *  facts (in order), computed here so the page does not normalise 100k texts on arrival. */
+  | { id: number; kind: 'records'; records: DatasetRecord[]; facts: PackedFacts }
   | { [M in DataMethod]: { id: number; kind: 'return'; method: M; result: DataCalls[M]['result'] } }[DataMethod]
   | { id: number; kind: 'throw'; error: { name: string; message: string } };

@@ -6,6 +6,9 @@
 //   short-answer     the response has fewer than minAnswerWords words (but is not empty)
 // Token counts come from a counter the caller passes (the chosen model's tokenizer); without one they are
 // estimated as ceil(chars / 4) and marked estimated, which the UI must say.
+// The text work (normalising prompt and response) does not depend on the options: it is done once per
+// record as QualityFacts, cached by record object, and for imports computed in the data worker and sent
+// packed beside the records (packFacts / rememberPackedFacts), so 100k rows landing do not stall the page.
 import type { Conversation } from './types';
 import { promptOf, responseOf } from './record';
 
@@ -36,24 +39,81 @@ export interface QualityResult {
 }
 
 export function estimateTokens(c: Pick<Conversation, 'messages'>): number {
-  let chars = 0;
-  for (const m of c.messages) chars += m.content.length;
-  return Math.ceil(chars / 4);
+  return Math.ceil(qualityFacts(c).chars / 4);
 }
 
 function norm(s: string): string {
   return s.replace(/\s+/g, ' ').trim().toLowerCase();
 }
 
-export function checkRecord(c: Pick<Conversation, 'messages'>, opts: QualityOptions = DEFAULT_QUALITY): QualityResult {
-  const checks: QualityCheck[] = [];
+/** What the checks need to know of a record's text, whatever the options. */
+export interface QualityFacts {
+  /** No assistant turn, or only whitespace in the last one. */
+  empty: boolean;
+  repeatsPrompt: boolean;
+  answerWords: number;
+  /** Characters of all turns (for the token estimate). */
+  chars: number;
+}
+
+type Messages = Pick<Conversation, 'messages'>;
+
+const factsCache = new WeakMap<Messages, QualityFacts>();
+
+function computeFacts(c: Messages): QualityFacts {
   const response = norm(responseOf(c));
   const prompt = norm(promptOf(c));
-  const hasAssistant = c.messages.some((m) => m.role === 'assistant');
-  if (!hasAssistant || response === '') checks.push('empty-response');
+  const empty = !c.messages.some((m) => m.role === 'assistant') || response === '';
+  let chars = 0;
+  for (const m of c.messages) chars += m.content.length;
+  return {
+    empty,
+    repeatsPrompt: !empty && prompt !== '' && (response === prompt || (prompt.length >= 20 && response.startsWith(prompt))),
+    answerWords: empty ? 0 : response.split(' ').length,
+    chars,
+  };
+}
+
+/** The record's facts, computed once per record object (records are immutable). */
+export function qualityFacts(c: Messages): QualityFacts {
+  let f = factsCache.get(c);
+  if (!f) { f = computeFacts(c); factsCache.set(c, f); }
+  return f;
+}
+
+/** Facts of many records as three typed arrays (cheap to post from a worker: they are transferred). */
+export interface PackedFacts {
+  /** bit 0: empty, bit 1: repeats the prompt */
+  flags: Uint8Array;
+  answerWords: Uint32Array;
+  chars: Uint32Array;
+}
+
+export function packFacts(records: readonly Messages[]): PackedFacts {
+  const out: PackedFacts = { flags: new Uint8Array(records.length), answerWords: new Uint32Array(records.length), chars: new Uint32Array(records.length) };
+  records.forEach((r, i) => {
+    const f = qualityFacts(r);
+    out.flags[i] = (f.empty ? 1 : 0) | (f.repeatsPrompt ? 2 : 0);
+    out.answerWords[i] = f.answerWords;
+    out.chars[i] = f.chars;
+  });
+  return out;
+}
+
+/** Caches facts computed elsewhere (the worker) for these record objects, in the same order. */
+export function rememberPackedFacts(records: readonly Messages[], p: PackedFacts): void {
+  records.forEach((r, i) => {
+    factsCache.set(r, { empty: (p.flags[i] & 1) !== 0, repeatsPrompt: (p.flags[i] & 2) !== 0, answerWords: p.answerWords[i], chars: p.chars[i] });
+  });
+}
+
+export function checkRecord(c: Messages, opts: QualityOptions = DEFAULT_QUALITY): QualityResult {
+  const checks: QualityCheck[] = [];
+  const f = qualityFacts(c);
+  if (f.empty) checks.push('empty-response');
   else {
-    if (prompt && (response === prompt || (prompt.length >= 20 && response.startsWith(prompt)))) checks.push('repeats-prompt');
-    if (response.split(' ').length < opts.minAnswerWords) checks.push('short-answer');
+    if (f.repeatsPrompt) checks.push('repeats-prompt');
+    if (f.answerWords < opts.minAnswerWords) checks.push('short-answer');
   }
   const tokens = opts.countTokens ? opts.countTokens(c) : estimateTokens(c);
   const overBy = Math.max(0, tokens - opts.maxSeqLen);

@@ -3,6 +3,7 @@
 // createLocalEngine, so the store cannot tell them apart.
 import type { DataCalls, DataMethod, DataReply, DataRequest } from '../../workers/protocol-data';
 import type { DataEngine, Progress } from './engine';
+import { rememberPackedFacts } from './quality';
 import type { DatasetRecord } from './record';
 
 interface Pending {
@@ -22,7 +23,7 @@ export function createWorkerEngine(worker: Worker): DataEngine {
     const p = pending.get(reply.id);
     if (!p) return;
     if (reply.kind === 'progress') { p.onProgress?.(reply.progress); return; }
-    if (reply.kind === 'records') { p.parts.push(reply.records); return; }
+    if (reply.kind === 'records') { rememberPackedFacts(reply.records, reply.facts); p.parts.push(reply.records); return; }
     pending.delete(reply.id);
     if (reply.kind === 'return' && reply.method === 'import') p.resolve({ ...reply.result, records: p.parts.flat() });
     else if (reply.kind === 'return') p.resolve(reply.result);

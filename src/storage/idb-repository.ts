@@ -12,7 +12,7 @@ import {
 } from './repository';
 import { DB_NAME, DB_VERSION, MIGRATIONS, type StudioDB, type VersionRow } from './schema';
 
-const BATCH = 16;
+const BATCH = 4;
 
 /** A dataset's journal entries, all of them or those up to seq `upTo`. */
 function journalRange(id: string, upTo = Infinity): IDBKeyRange {
@@ -75,8 +75,8 @@ export async function openIdbRepository(dbName = DB_NAME): Promise<DatasetReposi
       if (!meta) throw new StorageError('not-found', `no dataset ${id}`);
       const chunkStore = tx.objectStore('chunks');
       const stored = new Set((await chunkStore.getAllKeys(IDBKeyRange.bound([id, ''], [id, '\uffff']))).map((k) => k[1]));
-      // Puts go out BATCH chunks at a time: each batch clones ~BATCH×256 records, then the page can paint
-      // while IndexedDB writes them (one put per await would pay a round trip per chunk).
+      // Puts go out BATCH chunks at a time: each batch clones ~BATCH×256 records (tens of ms), then the page
+      // can paint while IndexedDB writes them (one put per await would pay a round trip per chunk).
       const fresh = chunks.filter((c) => !stored.has(c.key) && stored.add(c.key));
       for (let i = 0; i < fresh.length; i += BATCH) {
         await Promise.all(fresh.slice(i, i + BATCH).map((c) => chunkStore.put({ datasetId: id, key: c.key, records: c.records })));

@@ -119,7 +119,12 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
     const cur = get().current;
     const patch = asVersion ? null : diffSnapshots(before, snapshotOf(get()));
     autosaver().schedule();
-    if (!cur || !patch || patchSize(patch) > JOURNAL_MAX_RECORDS) { void autosaver().flush(); return; }
+    if (!cur || !patch || patchSize(patch) > JOURNAL_MAX_RECORDS) {
+      // Saved in a task of its own, so the page paints the change (100k imported rows) before the save
+      // hashes and clones them.
+      setTimeout(() => void autosaver().flush(), 0);
+      return;
+    }
     const entry = { seq: ++journalSeq, label, patch };
     deps.repo.appendJournal(cur.id, entry).catch((e) => set({ save: { kind: 'error', message: message(e) }, error: message(e) }));
   }
