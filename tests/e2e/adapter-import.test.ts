@@ -1,0 +1,203 @@
+// Imported PEFT adapters in headless Chromium, as a user meets them. A PEFT adapter for the built-in model is
+// written here in Node by the PEFT conventions alone (keys 'base_model.model.<module>.lora_A.weight' [r, in]
+// and '.lora_B.weight' [out, r], seeded random values, a hand-written adapter_config.json), as if trained
+// elsewhere, and zipped inside a folder. On the page: load the built-in model, drop the zip on Compare; it is
+// listed and becomes a column; a typed prompt streams its answer; a batch evaluation over the validation split
+// gives, for the imported column, exactly the answers and the loss of the CLI (`generate` / `eval --adapter`
+// on the same files), and answers unlike the base model's. An adapter for another base (hidden 32 where the
+// model has 64) is refused with the shapes named, and nothing is added. Train starts a run from the imported
+// adapter (its LoRA shape fixed). After a reload the adapter is still listed and the stored batch results are
+// shown again with the same numbers; it can be renamed and deleted.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { strToU8, zipSync } from 'fflate';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeSafetensors, type WriteTensor } from '../../src/io/safetensors';
+import { mulberry32 } from '../../src/model/random';
+import { startApp, type RunningApp } from './helpers/app';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+const MODEL = join(ROOT, 'public/models/default');
+const work = mkdtempSync(join(tmpdir(), 'e2e-adapter-import-'));
+let app: RunningApp;
+let page: Page;
+
+/** A rank-8 PEFT adapter on q_proj and v_proj of a 2-layer Llama with 4 query and 2 KV heads of 16 dims. */
+function peftAdapter(hidden: number, seed: number): { 'adapter_model.safetensors': Uint8Array; 'adapter_config.json': string } {
+  const r = mulberry32(seed);
+  const values = (n: number) => Float32Array.from({ length: n }, () => (r() * 2 - 1) * 0.5);
+  const tensors: WriteTensor[] = [];
+  for (let layer = 0; layer < 2; layer++) {
+    for (const [module, out] of [['q_proj', 4 * 16], ['v_proj', 2 * 16]] as const) {
+      const key = `base_model.model.model.layers.${layer}.self_attn.${module}`;
+      tensors.push({ name: `${key}.lora_A.weight`, shape: [8, hidden], data: values(8 * hidden) });
+      tensors.push({ name: `${key}.lora_B.weight`, shape: [out, 8], data: values(out * 8) });
+    }
+  }
+  const config = {
+    peft_type: 'LORA', task_type: 'CAUSAL_LM', r: 8, lora_alpha: 16, lora_dropout: 0.05, target_modules: ['q_proj', 'v_proj'],
+    bias: 'none', fan_in_fan_out: false, use_rslora: false, base_model_name_or_path: 'elsewhere/world-model', inference_mode: true,
+  };
+  return { 'adapter_model.safetensors': writeSafetensors(tensors, { metadata: { format: 'pt' } }), 'adapter_config.json': JSON.stringify(config, null, 2) };
+}
+
+/** Values in the file, counted from its own header (by the safetensors layout: 8-byte length, JSON header). */
+function valuesIn(files: ReturnType<typeof peftAdapter>): number {
+  const bytes = files['adapter_model.safetensors'];
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as Record<string, { shape?: number[] }>;
+  return Object.values(header).reduce((sum, t) => sum + (t.shape ? t.shape.reduce((a, b) => a * b, 1) : 0), 0);
+}
+
+const zipOf = (folder: string, files: ReturnType<typeof peftAdapter>) => zipSync({
+  [`${folder}/adapter_model.safetensors`]: files['adapter_model.safetensors'],
+  [`${folder}/adapter_config.json`]: strToU8(files['adapter_config.json']),
+});
+
+const adapter = peftAdapter(64, 7);
+const adapterDir = join(work, 'world-adapter');
+mkdirSync(adapterDir);
+for (const [name, bytes] of Object.entries(adapter)) writeFileSync(join(adapterDir, name), bytes);
+
+const chat = (q: string, a: string) => ({ messages: [{ role: 'user', content: q }, { role: 'assistant', content: a }] });
+const VALIDATION = [chat('Where does Juno live?', 'Juno lives in Rookwood.'), chat('What is Calder\'s job?', 'Calder is a sailor.')];
+const TRAIN = [chat('Where does Calder live?', 'Calder lives in Tarn.'), chat('What pet does Juno have?', 'Juno has a goat.')];
+const MAX_NEW = 12;
+
+beforeAll(async () => {
+  app = await startApp();
+  page = await app.newPage();
+}, 180_000);
+
+afterAll(async () => { await app?.close(); });
+
+const tab = (name: string) => page.getByRole('tab', { name });
+
+async function drop(region: string, name: string, bytes: Uint8Array, type: string): Promise<void> {
+  const dt = await page.evaluateHandle(({ name, b64, type }) => {
+    const d = new DataTransfer();
+    d.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, { type }));
+    return d;
+  }, { name, b64: Buffer.from(bytes).toString('base64'), type });
+  await page.getByRole('region', { name: region }).dispatchEvent('drop', { dataTransfer: dt });
+}
+
+function studio(...args: string[]): Record<string, unknown> {
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts/run-gpu.mjs'), 'cli/studio.ts', ...args], { cwd: ROOT, encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+}
+
+async function batchValues(row: string): Promise<number[]> {
+  const cells = page.getByRole('table', { name: 'Batch results' }).getByRole('row', { name: new RegExp(`^${row.replace(/[()]/g, '\\$&')}`) }).locator('td[data-value]');
+  return cells.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-value'))));
+}
+
+describe('imported adapters', () => {
+  it('imports a dropped PEFT zip that answers like the CLI, persists with its batch results, trains further', async () => {
+    await drop('Drop files to import', 'qa.json', strToU8(JSON.stringify({ train: TRAIN, validation: VALIDATION })), 'application/json');
+    await expect.poll(() => page.getByRole('toolbar', { name: 'Bulk actions' }).getByRole('status').textContent()).toBe('4 examples');
+
+    await tab('Train').click();
+    await page.getByRole('button', { name: 'Load the built-in model' }).click();
+    await expect.poll(() => page.getByText(/^Loaded: default model/).count(), { timeout: 60_000 }).toBe(1);
+
+    // Drop the zip on Compare: it is checked, listed, and answers as a column beside the base model.
+    await tab('Compare').click();
+    await drop('Drop a PEFT adapter', 'world-adapter.zip', zipOf('world-adapter', adapter), 'application/zip');
+    await expect.poll(() => page.getByRole('status', { name: 'Adapter import status' }).textContent(), { timeout: 30_000 })
+      .toBe(`Imported world-adapter: LoRA r=8, alpha=16, q_proj v_proj, ${valuesIn(adapter).toLocaleString('en')} values.`);
+    const listed = page.getByRole('table', { name: 'Imported adapters' });
+    expect(await listed.getByRole('row').allInnerTexts()).toEqual([expect.stringMatching(/^Name/), expect.stringMatching(/^world-adapter\tr=8, alpha=16, q_proj v_proj\tdefault model; made for elsewhere\/world-model/)]);
+    const models = page.getByRole('list', { name: 'Answering models' });
+    await expect.poll(() => models.getByRole('listitem').allInnerTexts()).toEqual(['Base', expect.stringMatching(/^world-adapter \(imported\)/)]);
+
+    // An adapter for another base is refused whole, with the shapes named.
+    await drop('Drop a PEFT adapter', 'small.zip', zipOf('small', peftAdapter(32, 8)), 'application/zip');
+    await expect.poll(() => page.getByRole('alert').textContent(), { timeout: 30_000 })
+      .toMatch(/^The adapter was not imported: small\.zip\/adapter_model\.safetensors: base_model\.model\.model\.layers\.0\.self_attn\.q_proj\.lora_A\.weight has shape \[8,32\] but this model needs \[8,64\]/);
+    expect(await listed.getByRole('row').count()).toBe(2);
+
+    // A typed prompt: the imported column's statistics show tokens arriving while it generates.
+    await page.getByLabel('Max new tokens').fill(String(MAX_NEW));
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { __seen: string[] }).__seen = seen;
+      new MutationObserver(() => {
+        const t = document.querySelector('[aria-label="Statistics for world-adapter (imported)"]')?.textContent ?? '';
+        if (t && seen.at(-1) !== t) seen.push(t);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    await page.getByLabel('Your prompt').fill('Where does Juno live?');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    const answer = page.getByRole('article', { name: 'Answer from world-adapter (imported)' });
+    await expect.poll(() => answer.getAttribute('aria-busy'), { timeout: 60_000 }).toBe('false');
+    const seen = await page.evaluate(() => (window as unknown as { __seen: string[] }).__seen);
+    expect(seen.filter((t) => /^[1-9]\d* tokens .*generating…$/.test(t)).length, JSON.stringify(seen)).toBeGreaterThanOrEqual(2);
+
+    // Batch evaluation: the imported column's answers and loss are the CLI's with the same adapter files.
+    await page.getByRole('button', { name: 'Evaluate the validation split' }).click();
+    await expect.poll(() => page.getByRole('status', { name: 'Batch status' }).textContent(), { timeout: 120_000 }).toBe('Done: 2 of 2 examples');
+    const tuned = await batchValues('world-adapter (imported)');
+    const base = await batchValues('Base');
+    const d = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download results as JSONL' }).click();
+    const path = join(work, 'evaluation.jsonl');
+    await (await d).saveAs(path);
+    const lines = readFileSync(path, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { model: string; prompt: string; output: string });
+    const importedLines = lines.filter((l) => l.model.startsWith('imported:'));
+    expect(importedLines.map((l) => l.prompt)).toEqual(VALIDATION.map((v) => v.messages[0].content));
+    for (const l of importedLines) {
+      const cli = studio('generate', MODEL, '--adapter', adapterDir, '--prompt', l.prompt, '--max-new-tokens', String(MAX_NEW), '--json');
+      expect(l.output, l.prompt).toBe(cli.text);
+    }
+    expect(importedLines.map((l) => l.output)).not.toEqual(lines.filter((l) => l.model === 'base').map((l) => l.output));
+    const valFile = join(work, 'validation.jsonl');
+    writeFileSync(valFile, VALIDATION.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const cliEval = studio('eval', MODEL, '--adapter', adapterDir, '--data', valFile, '--max-new-tokens', String(MAX_NEW), '--json') as { loss: number; exactMatch: number };
+    const [em, , , , loss] = tuned;
+    // The same f32 engine on the same tokens in Chromium and in Node; summation order may differ slightly.
+    expect(Math.abs(cliEval.loss - loss) / cliEval.loss).toBeLessThan(1e-5);
+    expect(Math.abs(loss - base[4]) / base[4]).toBeGreaterThan(1e-3);
+    expect(em).toBe(cliEval.exactMatch);
+
+    // Train further from the imported adapter: its LoRA shape is fixed in the form.
+    await tab('Train').click();
+    await page.getByLabel('Start from').selectOption({ label: 'imported adapter world-adapter' });
+    const rank = page.getByLabel('LoRA rank', { exact: true });
+    expect(await rank.inputValue()).toBe('8');
+    expect(await rank.isDisabled()).toBe(true);
+    for (const [label, value] of [['Max steps', '2'], ['Warm-up steps', '0'], ['Batch size', '2'], ['Max sequence length', '40'], ['Evaluate every N steps', '0']]) {
+      await page.getByLabel(label, { exact: true }).fill(value);
+    }
+    expect(await page.getByRole('list', { name: 'Problems with this configuration' }).getByText(/^Error/).allInnerTexts()).toEqual([]);
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await expect.poll(() => page.getByRole('status', { name: 'Run status' }).textContent(), { timeout: 90_000 }).toMatch(/^Finished — step 2 of 2/);
+    await page.getByRole('checkbox', { name: 'Compare Run 1' }).check();
+    expect(await page.getByRole('table', { name: 'Compared runs' }).getByRole('row', { name: /^Started from/ }).innerText()).toMatch(/imported adapter world-adapter$/);
+
+    // Reload: the adapter is still listed and the stored batch results are shown with the same numbers.
+    await page.reload();
+    await tab('Compare').click();
+    await expect.poll(() => listed.getByRole('row').count(), { timeout: 30_000 }).toBe(2);
+    await expect.poll(() => page.getByRole('status', { name: 'Batch status' }).textContent(), { timeout: 30_000 }).toBe('Done: 2 of 2 examples');
+    expect(await batchValues('world-adapter (imported)')).toEqual(tuned);
+    expect(await batchValues('Base')).toEqual(base);
+    expect(await page.getByLabel('Batch settings').textContent()).toMatch(/on default model, dataset qa version \d+; greedy, max 12 new tokens\.$/);
+
+    await page.getByRole('button', { name: 'Rename world-adapter' }).click();
+    await page.getByLabel('New name for world-adapter').fill('Juno adapter');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => listed.getByRole('row').nth(1).innerText()).toMatch(/^Juno adapter\t/);
+    await page.reload();
+    await tab('Compare').click();
+    await expect.poll(() => listed.getByRole('row').nth(1).innerText(), { timeout: 30_000 }).toMatch(/^Juno adapter\t/);
+    await page.getByRole('button', { name: 'Delete Juno adapter' }).click();
+    await expect.poll(() => page.getByText('No adapters imported yet.').count()).toBe(1);
+    expect(app.errors).toEqual([]);
+  });
+});
