@@ -231,6 +231,13 @@ export class Gpu {
     return this.live.size;
   }
 
+  /** Bytes of those buffers: what this runtime holds on the device (the uniform ring and readback staging aside). */
+  get liveBytes(): number {
+    let n = 0;
+    for (const b of this.live) n += b.size;
+    return n;
+  }
+
   /** Destroys the pooled (released, unused) buffers, so their memory counts as free. */
   trimPool(): void {
     for (const list of this.pool.values()) for (const b of list) { b.destroy(); this.live.delete(b); }

@@ -321,7 +321,11 @@ export function estimateMemory(config: ModelConfig, opts: { training: boolean; l
   const workPerToken = 2 * (4 * H + 2 * kvDim + qDim + 3 * I);
   const activationBytes = T * (savedPerToken + workPerToken) * F;
   const logitsBytes = 2 * T * V * F;
-  const inferenceBytes = weightsBytes + kvCacheBytes + T * (2 * H + qDim + 2 * kvDim + 2 * I) * F + T * V * F;
+  // One layer's forward working set per token, all alive at its end (pooled buffers are reused layer to
+  // layer, not across sizes): the residual in and out, both norm outputs, o, x2 and the MLP output (7H); q,
+  // its rotated copy and the attention output (3q); k, its rotated copy and v (3kv); gate, up and their
+  // product (3I); per-head statistics. Then the logits.
+  const inferenceBytes = weightsBytes + kvCacheBytes + T * (7 * H + 3 * qDim + 3 * kvDim + 3 * I + 2 * numHeads) * F + T * V * F;
   const trainingBytes = weightsBytes + loraBytes + activationBytes + logitsBytes;
   let largest = T * V * F;
   for (const shape of expectedWeights(config).values()) largest = Math.max(largest, shape.reduce((a, b) => a * b, 1) * F);
