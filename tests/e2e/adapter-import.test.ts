@@ -7,16 +7,17 @@
 // on the same files), and answers unlike the base model's. An adapter for another base (hidden 32 where the
 // model has 64) is refused with the shapes named, and nothing is added. Train starts a run from the imported
 // adapter (its LoRA shape fixed). After a reload the adapter is still listed and the stored batch results are
-// shown again with the same numbers; it can be renamed and deleted.
+// shown again with the same numbers (and the preference mark); it can be renamed and deleted. The Export tab
+// gives the imported files back as a PEFT zip and a merged model whose weights are W + (alpha/r)·B·A.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { strToU8, zipSync } from 'fflate';
+import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeSafetensors, type WriteTensor } from '../../src/io/safetensors';
+import { parseSafetensors, readTensorF32, writeSafetensors, type WriteTensor } from '../../src/io/safetensors';
 import { mulberry32 } from '../../src/model/random';
 import { startApp, type RunningApp } from './helpers/app';
 
@@ -27,7 +28,7 @@ let app: RunningApp;
 let page: Page;
 
 /** A rank-8 PEFT adapter on q_proj and v_proj of a 2-layer Llama with 4 query and 2 KV heads of 16 dims. */
-function peftAdapter(hidden: number, seed: number): { 'adapter_model.safetensors': Uint8Array; 'adapter_config.json': string } {
+function peftAdapter(hidden: number, seed: number): { 'adapter_model.safetensors': Uint8Array; 'adapter_config.json': string; tensors: WriteTensor[] } {
   const r = mulberry32(seed);
   const values = (n: number) => Float32Array.from({ length: n }, () => (r() * 2 - 1) * 0.5);
   const tensors: WriteTensor[] = [];
@@ -42,7 +43,7 @@ function peftAdapter(hidden: number, seed: number): { 'adapter_model.safetensors
     peft_type: 'LORA', task_type: 'CAUSAL_LM', r: 8, lora_alpha: 16, lora_dropout: 0.05, target_modules: ['q_proj', 'v_proj'],
     bias: 'none', fan_in_fan_out: false, use_rslora: false, base_model_name_or_path: 'elsewhere/world-model', inference_mode: true,
   };
-  return { 'adapter_model.safetensors': writeSafetensors(tensors, { metadata: { format: 'pt' } }), 'adapter_config.json': JSON.stringify(config, null, 2) };
+  return { 'adapter_model.safetensors': writeSafetensors(tensors, { metadata: { format: 'pt' } }), 'adapter_config.json': JSON.stringify(config, null, 2), tensors };
 }
 
 /** Values in the file, counted from its own header (by the safetensors layout: 8-byte length, JSON header). */
@@ -61,7 +62,7 @@ const zipOf = (folder: string, files: ReturnType<typeof peftAdapter>) => zipSync
 const adapter = peftAdapter(64, 7);
 const adapterDir = join(work, 'world-adapter');
 mkdirSync(adapterDir);
-for (const [name, bytes] of Object.entries(adapter)) writeFileSync(join(adapterDir, name), bytes);
+for (const name of ['adapter_model.safetensors', 'adapter_config.json'] as const) writeFileSync(join(adapterDir, name), adapter[name]);
 
 const chat = (q: string, a: string) => ({ messages: [{ role: 'user', content: q }, { role: 'assistant', content: a }] });
 const VALIDATION = [chat('Where does Juno live?', 'Juno lives in Rookwood.'), chat('What is Calder\'s job?', 'Calder is a sailor.')];
@@ -90,6 +91,15 @@ function studio(...args: string[]): Record<string, unknown> {
   const r = spawnSync(process.execPath, [join(ROOT, 'scripts/run-gpu.mjs'), 'cli/studio.ts', ...args], { cwd: ROOT, encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+}
+
+async function download(button: string): Promise<{ name: string; bytes: Uint8Array }> {
+  const d = page.waitForEvent('download');
+  await page.getByRole('button', { name: button }).click();
+  const dl = await d;
+  const path = join(work, dl.suggestedFilename());
+  await dl.saveAs(path);
+  return { name: dl.suggestedFilename(), bytes: new Uint8Array(readFileSync(path)) };
 }
 
 async function batchValues(row: string): Promise<number[]> {
@@ -144,11 +154,8 @@ describe('imported adapters', () => {
     await expect.poll(() => page.getByRole('status', { name: 'Batch status' }).textContent(), { timeout: 120_000 }).toBe('Done: 2 of 2 examples');
     const tuned = await batchValues('world-adapter (imported)');
     const base = await batchValues('Base');
-    const d = page.waitForEvent('download');
-    await page.getByRole('button', { name: 'Download results as JSONL' }).click();
-    const path = join(work, 'evaluation.jsonl');
-    await (await d).saveAs(path);
-    const lines = readFileSync(path, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { model: string; prompt: string; output: string });
+    const jsonl = await download('Download results as JSONL');
+    const lines = new TextDecoder().decode(jsonl.bytes).trimEnd().split('\n').map((l) => JSON.parse(l) as { model: string; prompt: string; output: string });
     const importedLines = lines.filter((l) => l.model.startsWith('imported:'));
     expect(importedLines.map((l) => l.prompt)).toEqual(VALIDATION.map((v) => v.messages[0].content));
     for (const l of importedLines) {
@@ -164,6 +171,34 @@ describe('imported adapters', () => {
     expect(Math.abs(cliEval.loss - loss) / cliEval.loss).toBeLessThan(1e-5);
     expect(Math.abs(loss - base[4]) / base[4]).toBeGreaterThan(1e-3);
     expect(em).toBe(cliEval.exactMatch);
+    await page.getByLabel('Better answer for example 1').selectOption('tuned');
+
+    // Export: the PEFT zip holds the files as imported; the merged model's q_proj is W + (alpha/r)·B·A.
+    await tab('Export').click();
+    await page.getByLabel('Run or adapter').selectOption({ label: 'world-adapter (imported adapter)' });
+    const peft = await download('Download PEFT adapter (zip)');
+    expect(peft.name).toBe('world-adapter-peft-adapter.zip');
+    const peftFiles = unzipSync(peft.bytes);
+    expect(peftFiles['world-adapter-peft-adapter/adapter_model.safetensors']).toEqual(adapter['adapter_model.safetensors']);
+    expect(strFromU8(peftFiles['world-adapter-peft-adapter/adapter_config.json'])).toBe(adapter['adapter_config.json']);
+    expect(strFromU8(peftFiles['world-adapter-peft-adapter/README.md'])).toContain('**Imported from:** world-adapter.zip');
+    const merged = unzipSync((await download('Download merged model (zip)')).bytes);
+    const q = 'model.layers.0.self_attn.q_proj';
+    const mergedW = readTensorF32(parseSafetensors(merged['world-adapter-merged/model.safetensors'], 'merged'), `${q}.weight`);
+    const baseW = readTensorF32(parseSafetensors(new Uint8Array(readFileSync(join(MODEL, 'model.safetensors'))), 'base'), `${q}.weight`);
+    const A = adapter.tensors.find((t) => t.name.endsWith(`${q}.lora_A.weight`))!.data;
+    const B = adapter.tensors.find((t) => t.name.endsWith(`${q}.lora_B.weight`))!.data;
+    const [out, inF] = baseW.shape;
+    let worst = 0;
+    for (let o = 0; o < out; o++) {
+      for (let i = 0; i < inF; i++) {
+        let ba = 0;
+        for (let k = 0; k < 8; k++) ba += B[o * 8 + k] * A[k * inF + i];
+        worst = Math.max(worst, Math.abs(mergedW.data[o * inF + i] - (baseW.data[o * inF + i] + (16 / 8) * ba)));
+      }
+    }
+    expect(mergedW.shape).toEqual(baseW.shape);
+    expect(worst).toBeLessThan(1e-5); // f32 rounding of a rank-8 sum
 
     // Train further from the imported adapter: its LoRA shape is fixed in the form.
     await tab('Train').click();
@@ -187,6 +222,7 @@ describe('imported adapters', () => {
     await expect.poll(() => page.getByRole('status', { name: 'Batch status' }).textContent(), { timeout: 30_000 }).toBe('Done: 2 of 2 examples');
     expect(await batchValues('world-adapter (imported)')).toEqual(tuned);
     expect(await batchValues('Base')).toEqual(base);
+    expect(await page.getByLabel('Better answer for example 1').inputValue()).toBe('tuned');
     expect(await page.getByLabel('Batch settings').textContent()).toMatch(/on default model, dataset qa version \d+; greedy, max 12 new tokens\.$/);
 
     await page.getByRole('button', { name: 'Rename world-adapter' }).click();

@@ -206,7 +206,7 @@ export function ComparePage() {
         onRun={() => model && void s.getState().runBatch(validation, {
           model: { name: model.name, fingerprint: model.fingerprint },
           dataset: dataset ? { id: dataset.id, name: dataset.name, version: dataset.head } : null,
-        })}
+        }).then(refreshEvaluations)}
         stored={evaluations}
         onShowStored={(id) => { const e = evaluations.find((x) => x.id === id); if (e) s.getState().showStored(e); }}
         onCancel={() => s.getState().cancelBatch()}
