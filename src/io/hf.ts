@@ -300,25 +300,52 @@ export function parameterCount(config: ModelConfig): number {
   return n;
 }
 
+/** [in, out] features of each linear LoRA can target, by the short names targetableModules lists. */
+function linearShapes(config: ModelConfig): Record<string, [number, number]> {
+  const { hiddenSize: H, intermediateSize: I } = config;
+  const q = config.numHeads * config.headDim, kv = config.numKvHeads * config.headDim;
+  return config.architecture === 'gpt2'
+    ? { c_attn: [H, 3 * H], 'attn.c_proj': [H, H], c_fc: [H, I], 'mlp.c_proj': [I, H] }
+    : { q_proj: [H, q], k_proj: [H, kv], v_proj: [H, kv], o_proj: [q, H], gate_proj: [H, I], up_proj: [H, I], down_proj: [I, H] };
+}
+
+/** LoRA on q/k/v/o (c_attn, attn.c_proj for GPT-2) without dropout, when an estimate is not told the run's. */
+function defaultLoraTargets(config: ModelConfig): string[] {
+  return config.architecture === 'gpt2' ? ['c_attn', 'attn.c_proj'] : ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
+}
+
 /**
- * Bytes of GPU memory, approximately (f32 everywhere, attention not materialising T×T scores, LoRA on
- * q/k/v/o of every layer). `batchTokens` = sequences × tokens per sequence of one step.
+ * Bytes of GPU memory, approximately and on the high side (f32 everywhere, attention not materialising T×T
+ * scores; tests/node/memory-estimate.test.ts holds it between 1× and 1.5× of what the engine allocates).
+ * `batchTokens` = sequences × tokens per sequence of one step. `lora`: the run's targets and dropout
+ * (default: q/k/v/o, no dropout).
  */
-export function estimateMemory(config: ModelConfig, opts: { training: boolean; loraRank: number; batchTokens: number }): MemoryEstimate & { bytes: number } {
+export function estimateMemory(
+  config: ModelConfig,
+  opts: { training: boolean; loraRank: number; batchTokens: number; lora?: { targetModules: string[]; dropout: number } },
+): MemoryEstimate & { bytes: number } {
   const F = 4;
   const { hiddenSize: H, intermediateSize: I, vocabSize: V, numLayers: L, numHeads, numKvHeads, headDim } = config;
   const T = opts.batchTokens;
+  const r = opts.loraRank;
   const weightsBytes = parameterCount(config) * F;
   const kvCacheBytes = 2 * L * numKvHeads * headDim * T * F;
   const qDim = numHeads * headDim, kvDim = numKvHeads * headDim;
-  // LoRA A [r, in] and B [out, r] for q, k, v, o; ×4 for value, gradient, Adam m and v.
-  const loraParams = L * opts.loraRank * ((H + qDim) + 2 * (H + kvDim) + (qDim + H));
-  const loraBytes = loraParams * F * 4;
+  const shapes = linearShapes(config);
+  const targets = (opts.lora?.targetModules ?? defaultLoraTargets(config)).map((t) => shapes[t]).filter((s) => s !== undefined);
+  const dropout = (opts.lora?.dropout ?? 0) > 0;
+  // LoRA A [r, in] and B [out, r] per targeted linear; ×5 for value, gradient, Adam m and v, decay mask.
+  const loraParams = L * targets.reduce((n, [inF, outF]) => n + r * (inF + outF), 0);
+  const loraBytes = loraParams * F * 5;
   // Per layer per token, saved for backward: 2 norm inputs, q, k, v, attention output, o output,
-  // gate, up, activation product (llama) — about 4H + 2kv + 3I floats; plus per-row statistics.
-  const savedPerToken = L * (4 * H + 2 * kvDim + qDim + 3 * I + 2 * numHeads);
-  // Working set of one layer's backward (gradients of the same tensors) and the residual stream.
-  const workPerToken = 2 * (4 * H + 2 * kvDim + qDim + 3 * I);
+  // gate, up, activation product (llama) — about 4H + 2kv + 3I floats; plus per-row statistics; and per
+  // targeted linear its LoRA u = x A^T (r) and, with dropout, its dropped-out input (in).
+  const loraSaved = targets.reduce((n, [inF]) => n + r + (dropout ? inF : 0), 0);
+  const savedPerToken = L * (4 * H + 2 * kvDim + qDim + 3 * I + 2 * numHeads + loraSaved);
+  // Working set of one layer's backward (gradients of the same tensors) and the residual stream; with
+  // dropout, the LoRA input gradient goes through its own two buffers.
+  const widestInput = Math.max(0, ...targets.map(([inF]) => inF));
+  const workPerToken = 2 * (4 * H + 2 * kvDim + qDim + 3 * I) + (dropout ? 2 * widestInput : 0);
   const activationBytes = T * (savedPerToken + workPerToken) * F;
   const logitsBytes = 2 * T * V * F;
   // One layer's forward working set per token, all alive at its end (pooled buffers are reused layer to

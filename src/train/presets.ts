@@ -110,9 +110,9 @@ export function totalSteps(train: TrainConfig, trainExamples: number): number {
   return Math.ceil(trainExamples / Math.max(1, train.batchSize * train.gradAccumSteps)) * train.epochs;
 }
 
-/** GPU memory of a run: training at batch × maxSeqLength tokens with the run's LoRA rank. */
+/** GPU memory of a run: training at batch × maxSeqLength tokens with the run's LoRA rank, targets and dropout. */
 export function runMemoryEstimate(cfg: RunConfig, model: ModelConfig): MemoryEstimate {
-  return estimateMemory(model, { training: true, loraRank: cfg.lora.rank, batchTokens: cfg.train.batchSize * cfg.train.maxSeqLength });
+  return estimateMemory(model, { training: true, loraRank: cfg.lora.rank, batchTokens: cfg.train.batchSize * cfg.train.maxSeqLength, lora: cfg.lora });
 }
 
 /**

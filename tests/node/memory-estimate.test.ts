@@ -24,18 +24,21 @@ function randomIds(n: number, V: number, seed: number): number[] {
 }
 
 describe('memory estimate against measured allocations', () => {
-  for (const [kind, B, T, V] of [['llama', 4, 64, 2000], ['gpt2', 2, 128, 8000]] as const) {
-    it(`training ${kind}, ${B}×${T} tokens, vocabulary ${V}: the estimate covers one step, within ${SLACK}×`, async () => {
+  const runs = [
+    { kind: 'llama', B: 4, T: 64, V: 2000, lora: { targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], dropout: 0.1 } },
+    { kind: 'gpt2', B: 2, T: 128, V: 8000, lora: { targetModules: ['c_attn', 'attn.c_proj'], dropout: 0 } },
+  ] as const;
+  for (const { kind, B, T, V, lora } of runs) {
+    it(`training ${kind}, ${B}×${T} tokens, vocabulary ${V}, LoRA on ${lora.targetModules.join(' ')}, dropout ${lora.dropout}: the estimate covers one step, within ${SLACK}×`, async () => {
       const gpu = await testGpu();
       gpu.trimPool();
       const config = model(kind, V);
       const before = gpu.liveBytes;
-      const targets = kind === 'gpt2' ? ['c_attn', 'attn.c_proj'] : ['q_proj', 'k_proj', 'v_proj', 'o_proj']; // what the estimate assumes
-      const net = new Transformer(gpu, config, initWeights(config, 1, 0.2), { kind: 'lora', lora: { rank: 8, alpha: 16, dropout: 0, useRslora: false, targetModules: targets } }, 1);
+      const net = new Transformer(gpu, config, initWeights(config, 1, 0.2), { kind: 'lora', lora: { rank: 8, alpha: 16, useRslora: false, dropout: lora.dropout, targetModules: [...lora.targetModules] } }, 1);
       const data = Array.from({ length: B }, (_, i) => { const inputIds = randomIds(T + 1, V, i); return { inputIds, lossMask: inputIds.map(() => 1) }; });
       await new Trainer(net, data, { ...DEFAULT_TRAIN, batchSize: B, maxSeqLength: T, maxSteps: 1 }).step();
       const measured = gpu.liveBytes - before;
-      const estimate = estimateMemory(config, { training: true, loraRank: 8, batchTokens: B * T }).trainingBytes;
+      const estimate = estimateMemory(config, { training: true, loraRank: 8, batchTokens: B * T, lora: { targetModules: [...lora.targetModules], dropout: lora.dropout } }).trainingBytes;
       console.log(`training ${kind} ${B}×${T} V=${V}: measured ${(measured / 2 ** 20).toFixed(2)} MiB, estimate ${(estimate / 2 ** 20).toFixed(2)} MiB`);
       expect(estimate).toBeGreaterThanOrEqual(measured);
       expect(estimate).toBeLessThanOrEqual(SLACK * measured);

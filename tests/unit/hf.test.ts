@@ -64,8 +64,14 @@ describe('memory estimate', () => {
     const training = estimateMemory(config, { ...opts, training: true });
     expect(training.bytes).toBe(training.trainingBytes);
     expect(training.trainingBytes).toBeGreaterThan(training.inferenceBytes);
-    // LoRA r=8 on q,k,v,o of 22 layers: r·(in+out) each, ×4 for value, gradient and two Adam moments.
-    expect(training.loraBytes).toBe(22 * 8 * ((2048 + 2048) + 2 * (2048 + 256) + (2048 + 2048)) * 4 * 4);
+    // LoRA r=8 on q,k,v,o of 22 layers by default: r·(in+out) each, ×5 for value, gradient, two Adam moments
+    // and the weight-decay mask; on every linear, the MLP's three (in+out = 2048+5632) add to it.
+    expect(training.loraBytes).toBe(22 * 8 * ((2048 + 2048) + 2 * (2048 + 256) + (2048 + 2048)) * 4 * 5);
+    const allLinear = estimateMemory(config, { ...opts, training: true, lora: { targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], dropout: 0 } });
+    expect(allLinear.loraBytes).toBe(training.loraBytes + 22 * 8 * 3 * (2048 + 5632) * 4 * 5);
+    // Dropout keeps each targeted linear's dropped-out input for backward: more activation memory.
+    const withDropout = estimateMemory(config, { ...opts, training: true, lora: { targetModules: ['q_proj'], dropout: 0.1 } });
+    expect(withDropout.activationBytes).toBeGreaterThan(estimateMemory(config, { ...opts, training: true, lora: { targetModules: ['q_proj'], dropout: 0 } }).activationBytes);
     expect(estimateMemory(config, { ...opts, training: true, batchTokens: 1024 }).trainingBytes).toBeGreaterThan(training.trainingBytes);
     // The largest buffer: the 32000×2048 embedding, or 512×32000 logits, whichever is larger.
     expect(training.largestBufferBytes).toBe(32000 * 2048 * 4);
