@@ -263,7 +263,7 @@ export class Gpu {
   async probeMemory(bytes: number): Promise<MemoryBudget> {
     this.flush();
     this.trimPool();
-    const chunk = Math.max(4, Math.min(PROBE_CHUNK, Math.floor(this.device.limits.maxBufferSize / 8) * 4));
+    const chunk = Math.max(4, Math.min(PROBE_CHUNK, Math.floor(this.device.limits.maxBufferSize / 2 / 4) * 4)); // 4-byte multiples
     let cap = bytes;
     let limitedBy: string | null = null;
     const gib = (globalThis as { navigator?: { deviceMemory?: number } }).navigator?.deviceMemory;
