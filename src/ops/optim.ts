@@ -1,22 +1,44 @@
 // The optimizer: global gradient norm and AdamW over ONE flat parameter buffer (params, grads, m, v and the
-// decay mask share one layout, so a single dispatch updates every trainable tensor), and float64 CPU references.
+// decay mask share one layout, so one dispatch per binding window updates every trainable tensor), and float64
+// CPU references.
 //
 // Shapes: params, grads, m, v, decayMask: f32 [n] (views allowed); norm: f32 [1].
 // Contract:
 //   gradNorm:    out[0] = sqrt(sum_i grads[i]^2), on the GPU, no readback. Deterministic: a fixed-order two-stage
-//                reduction whose order depends only on n and the layout (gradNormLayout: per adapter kind).
+//                reduction whose order depends only on n, the layout (gradNormLayout: per adapter kind) and the
+//                binding windows.
 //   adamwUpdate: one torch.optim.AdamW step (decoupled decay p -= lr*wd*p, then the moments, then the
 //                bias-corrected step), with the gradient first multiplied by
 //                clip = min(1, maxGradNorm / (norm[0] + 1e-6)) when maxGradNorm > 0 and norm is given
 //                (torch.nn.utils.clip_grad_norm_). decayMask[i] (1 = decay, 0 = none) lets biases and norms skip
 //                decay. grads are left unscaled. `step` is 1-based (the bias correction of the first update is 1 - beta).
+// Binding windows: a flat table over maxStorageBufferBindingSize (full fine-tuning past ~33M parameters at the
+//   default 128 MiB) cannot be bound whole, so both ops run over consecutive windows of it, each within
+//   `maxBindingBytes` and starting on a view boundary (planRowBlocks with one column). gradNorm's first stage
+//   writes every window's partial sums into one partials buffer and a single finish pass adds them all before
+//   the square root; AdamW runs per window with the same scalars and the same norm. When n fits one binding
+//   there is one window: the same dispatches as an unwindowed op.
 // Not here: the learning-rate schedule (src/train/schedule.ts), zeroing grads, reading the norm for metrics.
 import { VIEW_ALIGN, type Gpu, type Tensor } from '../gpu/runtime';
+import { planRowBlocks } from '../model/chunks';
+import { deviceLimits } from '../model/params';
 import { elementwiseGrid } from './grid';
 import gradNormWgsl from './optim_gradnorm.wgsl?raw';
 import adamwWgsl from './optim_adamw.wgsl?raw';
 
 const WG = 256;
+
+/** n consecutive elements of the flat buffers; `of(t)` is t's part (t itself when there is one window). */
+interface BindingWindow { n: number; of(t: Tensor): Tensor }
+
+/** [0, n) cut into windows of at most maxBindingBytes each: the row blocks of an [n, 1] tensor (chunks.ts). */
+function bindingWindows(gpu: Gpu, op: string, n: number, maxBindingBytes: number): BindingWindow[] {
+  const plan = planRowBlocks(op, n, 1, maxBindingBytes);
+  return plan.map(({ first, rows }) => ({
+    n: rows,
+    of: (t: Tensor) => (plan.length === 1 ? t : gpu.view(t, first, [rows], `${t.label}[${first}:${first + rows}]`)),
+  }));
+}
 
 /** gradNorm's layout (optim_gradnorm.wgsl): a workgroup-memory tree, or one partial per invocation. */
 export type GradNormLayout = 'tree' | 'perInvocation';
@@ -40,17 +62,34 @@ function gradNormGrid(layout: GradNormLayout, n: number) {
   return { entryPoint: 'sumSquares', WG, groups, partials: groups, finishWG: WG };
 }
 
-export function gradNorm(gpu: Gpu, out: Tensor, grads: Tensor, n: number, layout = gradNormLayout(gpu)): void {
+export interface GradNormOptions {
+  /** Default: gradNormLayout(gpu). */
+  layout?: GradNormLayout;
+  /** Largest storage binding in bytes; default the device's (the model's is ParamTable.limits.maxBindingBytes). */
+  maxBindingBytes?: number;
+}
+
+export function gradNorm(gpu: Gpu, out: Tensor, grads: Tensor, n: number, opts: GradNormOptions = {}): void {
+  const { layout = gradNormLayout(gpu), maxBindingBytes = deviceLimits(gpu).maxBindingBytes } = opts;
   if (grads.size < n) throw new Error(`gradNorm: grads (${grads.label}) has ${grads.size} elements, needs ${n}`);
-  const L = gradNormGrid(layout, n);
-  const partials = gpu.tensor([L.partials], 'gradNorm.partials');
+  // Stage 1 per window into its own slice of one partials buffer: [window 0's partials, window 1's, ...].
+  const windows = bindingWindows(gpu, `gradNorm(${grads.label})`, n, maxBindingBytes)
+    .map((w) => ({ ...w, grid: gradNormGrid(layout, w.n) }));
+  const total = windows.reduce((s, w) => s + w.grid.partials, 0);
+  const partials = gpu.tensor([total], 'gradNorm.partials');
+  let dstOffset = 0;
+  for (const w of windows) {
+    gpu.dispatch({
+      code: gradNormWgsl, entryPoint: w.grid.entryPoint, label: `gradNorm.partials.${w.grid.entryPoint}`,
+      bindings: [w.of(grads), partials], params: [w.n, 1, 0, dstOffset], workgroups: [w.grid.groups],
+      constants: { WG: w.grid.WG },
+    });
+    dstOffset += w.grid.partials;
+  }
+  const { entryPoint, finishWG } = windows[0].grid;
   gpu.dispatch({
-    code: gradNormWgsl, entryPoint: L.entryPoint, label: `gradNorm.partials.${L.entryPoint}`,
-    bindings: [grads, partials], params: [n, 1, 0], workgroups: [L.groups], constants: { WG: L.WG },
-  });
-  gpu.dispatch({
-    code: gradNormWgsl, entryPoint: L.entryPoint, label: `gradNorm.finish.${L.entryPoint}`,
-    bindings: [partials, out], params: [L.partials, 0, 1], workgroups: [1], constants: { WG: L.finishWG },
+    code: gradNormWgsl, entryPoint, label: `gradNorm.finish.${entryPoint}`,
+    bindings: [partials, out], params: [total, 0, 1, 0], workgroups: [1], constants: { WG: finishWG },
   });
   gpu.release(partials); // reuse is ordered after these dispatches on the queue
 }
@@ -91,9 +130,10 @@ function placeholder(gpu: Gpu, which: 'norm' | 'decayMask'): Tensor {
   return p[which];
 }
 
+/** maxBindingBytes: the largest storage binding; default the device's (the model's is ParamTable.limits.maxBindingBytes). */
 export function adamwUpdate(
   gpu: Gpu, params: Tensor, grads: Tensor, m: Tensor, v: Tensor, norm: Tensor | null, n: number,
-  opts: AdamWOptions, decayMask?: Tensor,
+  opts: AdamWOptions, decayMask?: Tensor, maxBindingBytes = deviceLimits(gpu).maxBindingBytes,
 ): void {
   for (const [t, name] of [[params, 'params'], [grads, 'grads'], [m, 'm'], [v, 'v'], [decayMask, 'decayMask']] as const) {
     if (t && t.size < n) throw new Error(`adamw: ${name} (${t.label}) has ${t.size} elements, needs ${n}`);
@@ -101,15 +141,18 @@ export function adamwUpdate(
   const useNorm = opts.maxGradNorm > 0 && norm !== null;
   if (opts.maxGradNorm > 0 && norm === null) throw new Error('adamw: maxGradNorm > 0 needs the norm tensor (gradNorm)');
   const s = stepScalars(opts);
-  gpu.dispatch({
-    code: adamwWgsl, entryPoint: 'update', label: 'adamw.update',
-    bindings: [params, grads, m, v, useNorm ? norm : placeholder(gpu, 'norm'), decayMask ?? placeholder(gpu, 'decayMask')],
-    params: {
-      u32: [n, useNorm ? 1 : 0, decayMask ? 1 : 0],
-      f32: [s.lrWd, opts.beta1, s.oneMinusBeta1, opts.beta2, s.oneMinusBeta2, s.stepSize, s.bc2Sqrt, opts.eps, opts.maxGradNorm],
-    },
-    workgroups: elementwiseGrid(n, WG), constants: { WG },
-  });
+  const normBinding = useNorm ? norm : placeholder(gpu, 'norm');
+  for (const w of bindingWindows(gpu, 'adamw', n, maxBindingBytes)) {
+    gpu.dispatch({
+      code: adamwWgsl, entryPoint: 'update', label: 'adamw.update',
+      bindings: [w.of(params), w.of(grads), w.of(m), w.of(v), normBinding, decayMask ? w.of(decayMask) : placeholder(gpu, 'decayMask')],
+      params: {
+        u32: [w.n, useNorm ? 1 : 0, decayMask ? 1 : 0],
+        f32: [s.lrWd, opts.beta1, s.oneMinusBeta1, opts.beta2, s.oneMinusBeta2, s.stepSize, s.bc2Sqrt, opts.eps, opts.maxGradNorm],
+      },
+      workgroups: elementwiseGrid(w.n, WG), constants: { WG },
+    });
+  }
 }
 
 // ---- CPU reference (float64) ----------------------------------------------------------------------

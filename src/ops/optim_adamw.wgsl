@@ -1,5 +1,5 @@
-// AdamW over one flat parameter buffer (PyTorch torch.optim.AdamW, amsgrad off), with the gradient first
-// scaled by clip_grad_norm_'s factor read from the GPU:
+// AdamW over one flat parameter buffer, or one binding window of it (PyTorch torch.optim.AdamW, amsgrad off),
+// with the gradient first scaled by clip_grad_norm_'s factor read from the GPU:
 //   clip = min(1, maxGradNorm / (norm[0] + 1e-6))   if p.useNorm, else 1
 //   g    = grads[i] * clip
 //   w    = param[i] * (1 - lr * wd * decayMask[i])  (decayMask[i] = 1 unless p.useDecayMask)

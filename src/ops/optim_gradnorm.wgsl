@@ -1,13 +1,14 @@
 // Sum of squares, one stage of the deterministic two-stage global grad-norm (see optim.ts), in two layouts:
 //   sumSquares (tree, real GPUs):
-//     stage 1: G workgroups, workgroup g writes dst[g] = sum over i ≡ g*WG + lid (mod G*WG) of src[i]^2
-//     stage 2: one workgroup over the G partials, dst[0] = sqrt(sum src[i])   (p.square = 0, p.root = 1)
+//     stage 1: G workgroups, workgroup g writes dst[p.dstOffset + g] = sum over i ≡ g*WG + lid (mod G*WG) of
+//              src[i]^2; once per binding window of the gradients, each window into its own slice of dst
+//     stage 2: one workgroup over all windows' partials, dst[0] = sqrt(sum src[i])   (p.square = 0, p.root = 1)
 //   sumSquaresPerInvocation (software adapters): the same without workgroup memory or barriers, one partial
 //     per invocation; stage 2 is one invocation.
-// The order of every addition is fixed by (n, layout), so the result is the same bit for bit on every run.
-// Bindings: src [n], dst [partials or 1], params { n, square, root }. Both read_write: see crossentropy.wgsl.
+// The order of every addition is fixed by (n, layout, windows), so the result is the same bit for bit on every run.
+// Bindings: src [n], dst [partials or 1], params { n, square, root, dstOffset }. Both read_write: see crossentropy.wgsl.
 
-struct Params { n: u32, square: u32, root: u32 }
+struct Params { n: u32, square: u32, root: u32, dstOffset: u32 }
 
 override WG: u32 = 256; // a power of two
 
@@ -32,12 +33,12 @@ fn sumSquares(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     if (lid < s) { red[lid] += red[lid + s]; }
   }
   if (lid == 0u) {
-    dst[wid.x] = select(red[0], sqrt(red[0]), p.root != 0u);
+    dst[p.dstOffset + wid.x] = select(red[0], sqrt(red[0]), p.root != 0u);
   }
 }
 
 // The same stage without workgroup memory or barriers, for software adapters (SwiftShader), where a barrier
-// costs more than the arithmetic: invocation i of the grid writes dst[i] = sum over k ≡ i (mod grid size).
+// costs more than the arithmetic: invocation i of the grid writes dst[p.dstOffset + i] = sum over k ≡ i (mod grid size).
 // Stage 2 runs it as a single invocation (WG = 1, one workgroup).
 @compute @workgroup_size(WG)
 fn sumSquaresPerInvocation(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -47,5 +48,5 @@ fn sumSquaresPerInvocation(@builtin(global_invocation_id) gid: vec3<u32>, @built
     let x = src[k];
     acc += select(x, x * x, p.square != 0u);
   }
-  dst[gid.x] = select(acc, sqrt(acc), p.root != 0u);
+  dst[p.dstOffset + gid.x] = select(acc, sqrt(acc), p.root != 0u);
 }
