@@ -5,7 +5,8 @@
 // adapter zip from Export and check that the CLI's `eval` with that adapter on the same validation records
 // gives the same exact match, ROUGE-L, average length and clean-stop rate as the app's batch table, and the
 // CLI's `generate` gives each tuned answer of the app's JSONL download. Then a second run answers as a third
-// column, and a refused export (no model after a reload) downloads nothing.
+// column (the run history shows the first run's stored evaluation), and a refused export (no model after a
+// reload) downloads nothing.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -189,7 +190,10 @@ describe('compare and export', () => {
     expect(Math.abs(cli.cleanStopRate - stops)).toBeLessThan(TOL);
 
     // More than two columns: a second run (another rank) answers beside the base and the first run.
+    // The run history shows the run's latest stored batch evaluation.
     await tab('Train').click();
+    await expect.poll(() => page.getByRole('table', { name: 'Runs' }).getByRole('row', { name: /Run 1/ }).innerText())
+      .toContain(`${(100 * em).toFixed(1)}% exact match, ROUGE-L ${rl.toFixed(3)} (3 examples, Run 1 (last))`);
     await set('Max steps', '6');
     await set('LoRA rank', '2');
     await page.getByRole('button', { name: 'Start training' }).click();
