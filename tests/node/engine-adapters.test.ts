@@ -159,7 +159,12 @@ describe('engine: imported PEFT adapters', () => {
     for (const [what, args, message] of cases) await expect(engine.importAdapter(args), what).rejects.toThrow(message);
     expect(await engine.listAdapters()).toEqual([]);
     // The refusals left the resident model usable: a good adapter still imports.
-    expect((await engine.importAdapter(upload('ok', [['adapter_config.json', good['adapter_config.json']], ['adapter_model.safetensors', good['adapter_model.safetensors']]]))).name).toBe('ok');
+    const ok = await engine.importAdapter(upload('ok', [['adapter_config.json', good['adapter_config.json']], ['adapter_model.safetensors', good['adapter_model.safetensors']]]));
+    expect(ok.name).toBe('ok');
+    // Other weights of the same shapes (another seed): the adapter answers only on the model it was imported onto.
+    await engine.loadModel({ ...source, name: 'other-llama', files: [...buildTinyModel('llama-small', 5)].map(([path, bytes]) => ({ path, file: new Blob([bytes.slice()]) })) });
+    await expect(engine.generate({ adapter: { kind: 'imported', adapterId: ok.id }, prompt: { kind: 'raw', text: 'hi' }, sampling }))
+      .rejects.toThrow('Adapter "ok" was imported onto tiny-llama; load that model first.');
     engine.dispose();
   });
 
