@@ -30,6 +30,8 @@ export default defineConfig({
       },
       {
         extends: true,
+        // Pre-bundled up front: found mid-test, Vite would re-optimise and reload the page under a running test.
+        optimizeDeps: { include: ['onnx-proto', 'onnxruntime-web/wasm'] },
         test: {
           name: 'browser',
           include: ['tests/gpu/**/*.test.ts', 'tests/browser/**/*.test.ts'],

@@ -10,6 +10,7 @@ import type { ModelConfig } from '../src/model/config';
 import type { RunConfig } from '../src/train/presets';
 import type { AdapterRecord, AdapterRef, CheckpointKind, EvaluationRecord, MetricPoint, RunRecord, RunStatus } from '../src/storage/runs';
 import type { SamplingOptions } from '../src/generate/sampler';
+import type { OnnxCheck } from '../src/export/onnx-check';
 
 /** What the browser offers for WebGPU, probed in the worker (where training runs). */
 export interface AdapterReport {
@@ -69,13 +70,20 @@ export interface GenerateArgs {
   /** A conversation rendered with the model's chat template, or raw text. */
   prompt: { kind: 'chat'; messages: ChatMessage[] } | { kind: 'raw'; text: string };
   sampling: SamplingOptions & { maxNewTokens: number; stopStrings: string[] };
+  /** Who decodes: our WebGPU engine, onnxruntime-web's wasm backend on the ONNX export of the same weights
+   * (much faster on a software adapter), or 'auto' (default): onnx on a software adapter, else the engine. */
+  backend?: GenerateBackend;
 }
+
+export type GenerateBackend = 'auto' | 'engine' | 'onnx';
 
 export interface GenerateResult {
   text: string;
   tokens: number[];
   finishReason: 'stop-token' | 'stop-string' | 'length' | null;
   tokensPerSecond: number;
+  /** Which backend answered. */
+  backend: 'engine' | 'onnx';
 }
 
 export interface AdapterFiles { 'adapter_model.safetensors': Uint8Array; 'adapter_config.json': string }
@@ -108,6 +116,8 @@ export interface EngineCalls {
   evaluateLoss: { args: { adapter: AdapterChoice; records: { messages: ChatMessage[] }[]; maxSeqLength: number }; result: { loss: number; tokens: number } };
   /** The loaded model's tokenizer files, so the data tools count and mask tokens exactly as training will. */
   tokenizerFiles: { args: Record<string, never>; result: TokenizerFiles };
+  /** Runs the ONNX export of an adapter's weights in onnxruntime-web (wasm) against our engine on a prompt. */
+  checkOnnx: { args: { adapter: AdapterChoice; prompt: string }; result: OnnxCheck };
   /** Checks a PEFT adapter against the loaded model and stores it; refused whole (nothing stored) on any mismatch. */
   importAdapter: { args: ImportAdapterArgs; result: AdapterRecord };
   listAdapters: { args: Record<string, never>; result: AdapterRecord[] };
@@ -161,6 +171,7 @@ export interface Engine {
   exportModel(args: ExportModelArgs): Promise<{ files: [string, Uint8Array][] }>;
   evaluateLoss(args: EngineCalls['evaluateLoss']['args']): Promise<{ loss: number; tokens: number }>;
   tokenizerFiles(): Promise<TokenizerFiles>;
+  checkOnnx(args: EngineCalls['checkOnnx']['args']): Promise<OnnxCheck>;
   importAdapter(args: ImportAdapterArgs): Promise<AdapterRecord>;
   listAdapters(): Promise<AdapterRecord[]>;
   renameAdapter(adapterId: string, name: string): Promise<AdapterRecord>;

@@ -67,6 +67,7 @@ export function createEngineClient(channel: EngineChannel): Engine {
     exportModel: (args) => call<'exportModel'>((id) => ({ id, kind: 'exportModel', args }), (r) => (r.method === 'exportModel' ? r.result : undefined)),
     evaluateLoss: (args) => call<'evaluateLoss'>((id) => ({ id, kind: 'evaluateLoss', args }), (r) => (r.method === 'evaluateLoss' ? r.result : undefined)),
     tokenizerFiles: () => call<'tokenizerFiles'>((id) => ({ id, kind: 'tokenizerFiles', args: {} }), (r) => (r.method === 'tokenizerFiles' ? r.result : undefined)),
+    checkOnnx: (args) => call<'checkOnnx'>((id) => ({ id, kind: 'checkOnnx', args }), (r) => (r.method === 'checkOnnx' ? r.result : undefined)),
     importAdapter: (args) => call<'importAdapter'>((id) => ({ id, kind: 'importAdapter', args }), (r) => (r.method === 'importAdapter' ? r.result : undefined)),
     listAdapters: () => call<'listAdapters'>((id) => ({ id, kind: 'listAdapters', args: {} }), (r) => (r.method === 'listAdapters' ? r.result : undefined)),
     renameAdapter: (adapterId, name) => call<'renameAdapter'>((id) => ({ id, kind: 'renameAdapter', args: { adapterId, name } }), (r) => (r.method === 'renameAdapter' ? r.result : undefined)),
