@@ -27,7 +27,8 @@ export const EMPTY_QUERY: ViewQuery = {
 };
 
 export interface ViewContext {
-  quality: ReadonlyMap<string, QualityResult>;
+  /** A record's quality verdict (computed lazily and cached by the caller: only filters and sorts ask). */
+  quality: (r: DatasetRecord) => QualityResult;
   duplicateIds: ReadonlySet<string>;
 }
 
@@ -48,7 +49,7 @@ function sortValue(r: DatasetRecord, col: SortColumn, ctx: ViewContext): string 
     case 'prompt': return promptOf(r).toLowerCase();
     case 'response': return responseOf(r).toLowerCase();
     case 'length': return charLength(r);
-    case 'tokens': return ctx.quality.get(r.id)?.tokens ?? 0;
+    case 'tokens': return ctx.quality(r).tokens;
     case 'turns': return r.messages.length;
     case 'split': return r.split;
   }
@@ -63,7 +64,7 @@ export function applyView(records: readonly DatasetRecord[], q: ViewQuery, ctx: 
     if (q.flag === 'unflagged' && r.flagged) return false;
     if (q.split !== 'all' && r.split !== q.split) return false;
     if (q.file !== 'all' && r.source.file !== q.file) return false;
-    if (q.check !== 'all' && !ctx.quality.get(r.id)?.checks.includes(q.check)) return false;
+    if (q.check !== 'all' && !ctx.quality(r).checks.includes(q.check)) return false;
     if (q.duplicates === 'duplicates' && !ctx.duplicateIds.has(r.id)) return false;
     if (q.minChars !== null || q.maxChars !== null) {
       const n = charLength(r);
@@ -82,8 +83,4 @@ export function applyView(records: readonly DatasetRecord[], q: ViewQuery, ctx: 
     return keyed.map((x) => x.r);
   }
   return out;
-}
-
-export function sourceFiles(records: readonly DatasetRecord[]): string[] {
-  return [...new Set(records.map((r) => r.source.file))].sort();
 }

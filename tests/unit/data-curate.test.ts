@@ -106,7 +106,8 @@ describe('view', () => {
     rec('r2', 'Banana bread', 'Mash the bananas first, then bake.', { flagged: true, split: 'validation' }),
     rec('r3', 'Cherry tart', 'x'),
   ];
-  const ctx = { quality: checkAll(rs), duplicateIds: new Set(['r3']) };
+  const verdicts = checkAll(rs);
+  const ctx = { quality: (r: DatasetRecord) => verdicts.get(r.id)!, duplicateIds: new Set(['r3']) };
   const ids = (q: Partial<typeof EMPTY_QUERY>) => applyView(rs, { ...EMPTY_QUERY, ...q }, ctx).map((r) => r.id);
 
   it('search, column filters, flags, split, checks, duplicates, length', () => {

@@ -6,7 +6,7 @@ import { useCallback, useMemo, useRef, useState } from 'react';
 import { createColumnHelper, tableFeatures, useTable } from '@tanstack/react-table';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import type { QualityCheck } from '../../../src/data/quality';
-import { charLength, promptOf, responseOf, type DatasetRecord } from '../../../src/data/record';
+import { promptOf, responseOf, type DatasetRecord } from '../../../src/data/record';
 import type { SortColumn } from '../../../src/data/view';
 import { datasetsSelectors as sel, useStudio, useStudioStore } from '../../store';
 import { ariaShortcut, TABLE_COMMANDS, useCommandShortcuts } from './commands';
@@ -77,22 +77,22 @@ export function RecordsTable() {
     helper.display({
       id: 'tokens', header: () => <SortButton column="tokens" label="Tokens" />,
       cell: ({ row }) => {
-        const q = quality.get(row.original.id);
-        return q ? `${q.estimated ? '≈' : ''}${q.tokens}` : charLength(row.original);
+        const q = quality(row.original);
+        return `${q.estimated ? '≈' : ''}${q.tokens}`;
       },
     }),
     helper.display({
       id: 'checks', header: () => 'Checks',
       cell: ({ row }) => {
         const r = row.original;
-        const q = quality.get(r.id);
-        const checks = q?.checks ?? [];
+        const q = quality(r);
+        const { checks } = q;
         return (
           <>
             {r.flagged && <span className="badge flag">flagged</span>}
             {r.edited && <span className="badge">edited</span>}
             {checks.map((c) => (
-              <span key={c} className="badge warn">{CHECK_SHORT[c]}{c === 'too-long' && q ? ` (${q.estimated ? '≈' : ''}${q.overBy} cut)` : ''}</span>
+              <span key={c} className="badge warn">{CHECK_SHORT[c]}{c === 'too-long' ? ` (${q.estimated ? '≈' : ''}${q.overBy} cut)` : ''}</span>
             ))}
           </>
         );
@@ -115,14 +115,17 @@ export function RecordsTable() {
     }),
   ]), [quality, selection, setSelected, setFlag, deleteRecords, hasTokenizer, previewExample]);
 
-  const table = useTable({ features, columns, data: rows, getRowId: (r) => r.id });
-  const modelRows = table.getRowModel().rows;
   // Stable callbacks: the virtualizer re-measures all rows whenever getItemKey changes identity.
-  const getItemKey = useCallback((i: number) => modelRows[i].id, [modelRows]);
+  const getItemKey = useCallback((i: number) => rows[i].id, [rows]);
   const getScrollElement = useCallback(() => scrollRef.current, []);
   const estimateSize = useCallback(() => ROW_HEIGHT, []);
-  const virtualizer = useVirtualizer({ count: modelRows.length, getScrollElement, estimateSize, overscan: 12, getItemKey });
+  const virtualizer = useVirtualizer({ count: rows.length, getScrollElement, estimateSize, overscan: 12, getItemKey });
   const items = virtualizer.getVirtualItems();
+  // The table model holds only the rows on screen: a model of all 100k would build 100k row objects on
+  // every change of the records.
+  const windowRows = useMemo(() => items.map((it) => rows[it.index]), [items, rows]);
+  const table = useTable({ features, columns, data: windowRows, getRowId: (r) => r.id });
+  const modelRows = table.getRowModel().rows;
   const padTop = items.length ? items[0].start : 0;
   const padBottom = items.length ? virtualizer.getTotalSize() - items[items.length - 1].end : 0;
   const selected = [...selection];
@@ -161,8 +164,8 @@ export function RecordsTable() {
           </thead>
           <tbody>
             {padTop > 0 && <tr aria-hidden="true"><td style={{ height: padTop }} colSpan={columns.length} /></tr>}
-            {items.map((it) => {
-              const row = modelRows[it.index];
+            {items.map((it, k) => {
+              const row = modelRows[k];
               return (
                 <tr key={row.id} aria-rowindex={it.index + 2} className={row.original.flagged ? 'flagged' : undefined} style={{ height: ROW_HEIGHT }}>
                   {row.getAllCells().map((c) => (
