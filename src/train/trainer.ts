@@ -114,12 +114,14 @@ export class Trainer {
       const seed = (cfg.seed * 1_000_003 + this.state.step * 131 + i) >>> 0;
       losses.push({ t: model.trainStep(b, gradScale, seed), n: b.B * b.T });
     });
-    gradNorm(gpu, this.norm, flat.grads, flat.size);
+    // The flat table may be over the binding limit (full fine-tuning of a larger model): the optimizer runs in windows.
+    const { maxBindingBytes } = model.params.limits;
+    gradNorm(gpu, this.norm, flat.grads, flat.size, { maxBindingBytes });
     const lr = learningRate({ schedule: cfg.schedule, lr: cfg.lr, warmupSteps: cfg.warmupSteps, totalSteps: this.totalSteps }, this.state.step);
     adamwUpdate(gpu, flat.params, flat.grads, flat.m, flat.v, this.norm, flat.size, {
       lr, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay,
       step: this.state.step + 1, maxGradNorm: cfg.maxGradNorm,
-    }, flat.decayMask);
+    }, flat.decayMask, maxBindingBytes);
     this.state.step++;
     this.state.rngState = this.rng.state;
 
