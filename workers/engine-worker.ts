@@ -9,9 +9,10 @@
 // by tests; the bottom of this file binds it to worker messages when loaded as a worker.
 //
 // GPU memory: one resident Transformer at a time, built on the loaded base weights. Base and tuned answers
-// share it: a LoRA model with its adapter's values written into the flat table is the tuned model, and the
-// same model with the table zeroed (B = 0 adds exactly 0) is the base model, and the same model with an
-// imported PEFT file written into its views is that adapter; the resident values are put back afterwards. Generation and export wait for no one: they are refused while a run is stepping.
+// share it: a LoRA model with a run's values written into the flat table is that run's tuned model, with an
+// imported PEFT file written into its views it is that adapter, and with the table zeroed (B = 0 adds exactly
+// 0) it is the base model; the resident values are put back afterwards. Generation and export wait for no
+// one: they are refused while a run is stepping.
 /// <reference lib="webworker" />
 import { exportGgufLora } from '../src/export/gguf';
 import { exportMergedModel } from '../src/export/merged';
