@@ -1,12 +1,14 @@
 // The IndexedDB repository in real Chromium: versions, unchanged chunks reused, restore of an old version,
 // delete, remembered column maps, a reopen (the "reload"), the write-ahead journal (a change written and
 // not awaited is there when the database is opened afresh; a save folds it in), and quota errors named.
+import { openDB } from 'idb';
 import { describe, expect, it } from 'vitest';
 import type { DatasetRecord } from '../../src/data/record';
 import { chunkRecords } from '../../src/storage/chunks';
 import { applyPatch, diffSnapshots } from '../../src/storage/journal';
 import { openIdbRepository } from '../../src/storage/idb-repository';
 import { toStorageError, type DatasetSnapshot } from '../../src/storage/repository';
+import { MIGRATIONS, type StudioDB } from '../../src/storage/schema';
 
 function rec(i: number, answer = `answer ${i}`): DatasetRecord {
   return {
@@ -76,6 +78,18 @@ describe('idb repository', () => {
     expect((await again.load(ds.id, 1))!.journal).toEqual([]); // an old version has no journal of its own
     await again.remove(ds.id);
     expect(await again.load(ds.id)).toBeNull();
+  });
+
+  it('upgrades a database written before the journal existed (schema v1) in place', async () => {
+    const name = dbName();
+    const v1 = await openDB<StudioDB>(name, 1, { upgrade(d, _old, _new, tx) { MIGRATIONS[0](d, tx); } });
+    await v1.put('datasets', { id: 'old', name: 'Old set', createdAt: 1, updatedAt: 1, head: 0, recordCount: 0 });
+    v1.close();
+    const repo = await openIdbRepository(name);
+    expect((await repo.list()).map((d) => d.name)).toEqual(['Old set']);
+    await repo.save('old', snap([rec(1)]), 'import');
+    await repo.appendJournal('old', { seq: 1, label: 'flag 1', patch: { removed: [], changed: [{ ...rec(1), flagged: true, rev: 2 }], inserted: [] } });
+    expect((await repo.load('old'))!.journal.map((e) => e.label)).toEqual(['flag 1']);
   });
 
   it('an edit changes one chunk, not every chunk after it', () => {
