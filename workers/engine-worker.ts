@@ -24,7 +24,7 @@ import { applyPeftAdapter, exportPeftAdapter, loraFromPeftConfig, peftFilesFromU
 import { generate as generateTokens } from '../src/generate/generate';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { cacheStorageCache, downloadModel, folderUrlFor, hubUrlFor, memoryCache, type ByteCache } from '../src/io/download';
-import { estimateMemory, loadHfModel, parameterCount, stopTokenIds, type LoadedModel } from '../src/io/hf';
+import { estimateMemory, loadHfModel, memoryVerdict, parameterCount, stopTokenIds, type LoadedModel } from '../src/io/hf';
 import type { ModelFiles } from '../src/io/model-files';
 import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
 import { Transformer } from '../src/model/transformer';
@@ -34,7 +34,7 @@ import {
 import { ChatTemplate, tokenizeConversation } from '../src/tokenize/chat';
 import type { Example } from '../src/train/batch';
 import { applyCheckpoint, captureCheckpoint, deserializeCheckpoint, serializeCheckpoint } from '../src/train/checkpoint';
-import { packExamples, targetableModules, validateRunConfig } from '../src/train/presets';
+import { packExamples, runMemoryEstimate, targetableModules, validateRunConfig, type RunConfig } from '../src/train/presets';
 import { evaluateLoss, Trainer } from '../src/train/trainer';
 import type {
   AdapterChoice, AdapterReport, Engine, EngineEvent, EngineReply, EngineRequest, ExportSource, GenerateResult, ModelInfo, ModelSource, OnEvent, RunOutcome,
@@ -156,9 +156,18 @@ export function createEngineCore(deps: EngineDeps): Engine {
     const m = requireModel();
     const g = await device();
     dropResident();
-    const net = new Transformer(g, m.model.config, m.model.weights, { kind: 'lora', lora }, seed);
+    const net = await g.withOomScope(`Loading ${m.info.name} onto the GPU`, () => new Transformer(g, m.model.config, m.model.weights, { kind: 'lora', lora }, seed));
     resident = { net, key };
     return net;
+  }
+
+  /** Refuses a run the GPU cannot hold: asks the device for the run's estimated memory (the resident model dropped first: the run rebuilds it). */
+  async function requireTrainingMemory(config: RunConfig): Promise<void> {
+    const g = await device();
+    dropResident();
+    const estimate = runMemoryEstimate(config, requireModel().model.config);
+    const refusal = memoryVerdict('training', estimate, await g.probeMemory(estimate.trainingBytes));
+    if (refusal) throw new Error(refusal);
   }
 
   async function store(): Promise<RunStore> {
@@ -252,7 +261,8 @@ export function createEngineCore(deps: EngineDeps): Engine {
         }
         if (ctl.cancelled) break;
         const ts = performance.now();
-        const st = await trainer.step();
+        // The first step allocates the activations: a device that cannot hold them fails it with one clear error.
+        const st = stepTimes.length === 0 ? await net.gpu.withOomScope(`Training step ${trainer.state.step + 1}`, () => trainer.step()) : await trainer.step();
         const dt = (performance.now() - ts) / 1000;
         stepTimes.push(dt);
         if (stepTimes.length > 10) stepTimes.shift();
@@ -311,7 +321,8 @@ export function createEngineCore(deps: EngineDeps): Engine {
     switch (choice.kind) {
       case 'base': {
         if (resident) return { net: resident.net, load: (net) => net.params.writeFlat('params', new Float32Array(net.params.flat?.size ?? 0)) };
-        const net = new Transformer(await device(), m.model.config, m.model.weights, { kind: 'none' });
+        const g = await device();
+        const net = await g.withOomScope(`Loading ${m.info.name} onto the GPU`, () => new Transformer(g, m.model.config, m.model.weights, { kind: 'none' }));
         resident = { net, key: 'none' };
         return { net, load: null };
       }
@@ -396,17 +407,17 @@ export function createEngineCore(deps: EngineDeps): Engine {
       const infer = estimateMemory(model.config, { training: false, loraRank: 0, batchTokens: 512 });
       const train = estimateMemory(model.config, { training: true, loraRank: DEFAULT_LORA.rank, batchTokens: 4 * 512 });
       const g = await device();
-      if (infer.largestBufferBytes > g.device.limits.maxBufferSize) {
-        throw new Error(`${files.name} needs a ${(infer.largestBufferBytes / 2 ** 20).toFixed(0)} MiB buffer; this GPU allows ${(g.device.limits.maxBufferSize / 2 ** 20).toFixed(0)} MiB.`);
-      }
-      dropResident();
+      dropResident(); // rebuilt on demand from the loaded weights: its memory counts as free for the probe
+      const memoryBudget = await g.probeMemory(Math.max(infer.inferenceBytes, train.trainingBytes));
+      const refusal = memoryVerdict('inference', infer, memoryBudget);
+      if (refusal) throw new Error(`${files.name}: ${refusal}`);
       dropOnnx();
       const tpl = templateOf(model);
       const info: ModelInfo = {
         name: files.name, config: model.config, parameters: parameterCount(model.config), fingerprint: fingerprint(model),
         vocabSize: model.tokenizer.vocabSize, targetModules: targetableModules(model.config),
         chatTemplate: model.chatTemplate !== null, endOfTurn: tpl.endOfTurn || null,
-        inferenceBytes: infer.inferenceBytes, trainingBytes: train.trainingBytes,
+        inferenceBytes: infer.inferenceBytes, trainingBytes: train.trainingBytes, memoryBudget,
       };
       loaded = { info, model, files };
       return info;
@@ -421,6 +432,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
       const config = start ? { ...args.config, lora: { ...start.record.lora, dropout: args.config.lora.dropout } } : args.config;
       const errors = validateRunConfig(config, m.model.config, counts).filter((p) => p.severity === 'error');
       if (errors.length) throw new Error(errors.map((p) => p.message).join(' '));
+      await requireTrainingMemory(config);
       const s = await store();
       const t = now();
       const run: RunRecord = {
@@ -447,6 +459,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
       const data = await s.getData(runId);
       if (!data) throw new Error(`Run "${run.name}" has lost its data; it cannot be resumed.`);
       const ck = await s.getCheckpoint(runId, 'last');
+      await requireTrainingMemory(run.config);
       run.error = null;
       return execute(run, data, ck?.bytes ?? null, onEvent);
     },

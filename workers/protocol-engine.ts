@@ -6,6 +6,7 @@
 // (app/engine/client.ts), so the store cannot tell them apart and tests can run the core in-thread.
 // Unsolicited replies use id 0 (the device was lost).
 import type { ChatMessage } from '../src/data/types';
+import type { MemoryBudget } from '../src/gpu/runtime';
 import type { ModelConfig } from '../src/model/config';
 import type { RunConfig } from '../src/train/presets';
 import type { AdapterRecord, AdapterRef, CheckpointKind, EvaluationRecord, MetricPoint, RunRecord, RunStatus } from '../src/storage/runs';
@@ -46,6 +47,8 @@ export interface ModelInfo {
   /** Memory for inference and for training at the default LoRA settings (bytes), for the picker. */
   inferenceBytes: number;
   trainingBytes: number;
+  /** What the GPU gave when asked for the larger of the two at load (Gpu.probeMemory): the Training tab refuses runs beyond it. */
+  memoryBudget: MemoryBudget;
 }
 
 export interface StartRunArgs {

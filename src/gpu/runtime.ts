@@ -245,6 +245,9 @@ export class Gpu {
   }
 
   private destroyBuffer(buffer: GPUBuffer): void {
+    // Work recorded against it (a fresh model's zeroing, say) must be submitted before it goes, or the
+    // submit fails validation; submitted work still completes after destroy().
+    if (this.pending.has(buffer)) this.flush();
     buffer.destroy();
     this.live.delete(buffer);
     const list = this.pool.get(buffer.size);

@@ -183,9 +183,9 @@ export class ParamTable {
     for (const [name, c] of this.chunkedMap) {
       if (this.offsets.has(name)) continue;
       const whole = this.tensors.get(name);
-      if (whole) whole.buffer.destroy();
-      else for (const b of c.blocks) b.w.buffer.destroy();
+      if (whole) this.gpu.free(whole);
+      else this.gpu.free(...c.blocks.map((b) => b.w));
     }
-    if (this.flat) for (const t of [this.flat.params, this.flat.grads, this.flat.m, this.flat.v, this.flat.decayMask]) t.buffer.destroy();
+    if (this.flat) this.gpu.free(this.flat.params, this.flat.grads, this.flat.m, this.flat.v, this.flat.decayMask);
   }
 }

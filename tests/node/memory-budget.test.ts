@@ -127,3 +127,20 @@ describe('withOomScope', () => {
     expect(gpu.liveBuffers).toBe(live);
   });
 });
+
+describe('destroying a model', () => {
+  it('frees every buffer, even one destroyed before its zeroing was submitted', async () => {
+    const gpu = await testGpu();
+    gpu.flush();
+    const live = gpu.liveBuffers;
+    const config = tinyConfig('llama');
+    gpu.device.pushErrorScope('validation');
+    // A fresh LoRA model records the zeroing of its flat table (grads, Adam moments) without submitting it.
+    const net = new Transformer(gpu, config, initWeights(config, 5, 0.2), { kind: 'lora', lora: { rank: 2, alpha: 4, dropout: 0, useRslora: false, targetModules: ['q_proj'] } });
+    expect(gpu.liveBuffers).toBeGreaterThan(live);
+    net.destroy();
+    gpu.flush();
+    expect(await gpu.device.popErrorScope()).toBeNull();
+    expect(gpu.liveBuffers).toBe(live);
+  });
+});

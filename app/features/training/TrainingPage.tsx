@@ -57,7 +57,7 @@ export function TrainingPage() {
   // Before tokenizing: ~4 characters a token plus template overhead. The run itself uses exact counts.
   const meanTokens = useMemo(() => (usable.length ? usable.reduce((s, r) => s + charLength(r) / 4 + 12, 0) / usable.length : 0), [usable]);
   const problems = useMemo(() => {
-    const list = validateRunConfig(run, model?.config ?? null, counts);
+    const list = validateRunConfig(run, model?.config ?? null, counts, model ? { model: model.config, budget: model.memoryBudget } : undefined);
     return model ? list : [{ field: 'model', severity: 'error' as const, message: 'Load a model first.' }, ...list];
   }, [run, model, counts]);
   const errors = problems.filter((p) => p.severity === 'error');

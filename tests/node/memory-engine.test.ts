@@ -1,0 +1,51 @@
+// The engine refuses what the GPU cannot hold, before anything is half-built: loading a model whose
+// inference estimate exceeds what the device gives, and starting a run whose training estimate does.
+// The device here is SwiftShader, which takes system RAM: navigator.deviceMemory (what a browser reports)
+// caps its probe, which is how these tests make a small "GPU".
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildTinyModel } from '../../scripts/make-tiny-models';
+import { mib } from '../../src/gpu/runtime';
+import { configFromHf, estimateMemory } from '../../src/io/hf';
+import { memoryCache } from '../../src/io/download';
+import { createMemoryRunStore } from '../../src/storage/runs';
+import { PRESETS, runMemoryEstimate, type RunConfig } from '../../src/train/presets';
+import { createEngineCore } from '../../workers/engine-worker';
+import type { ModelSource, StartRunArgs } from '../../workers/protocol-engine';
+import { testGpu } from '../helpers/gpu';
+
+const nav = globalThis.navigator as { deviceMemory?: number };
+afterEach(() => { delete nav.deviceMemory; });
+
+const files = buildTinyModel('llama-small', 4);
+const source: ModelSource = { kind: 'files', name: 'tiny-llama', files: [...files].map(([path, bytes]) => ({ path, file: new Blob([bytes.slice()]) })) };
+const modelConfig = configFromHf(JSON.parse(new TextDecoder().decode(files.get('config.json')!)));
+const records: StartRunArgs['records'] = Array.from({ length: 4 }, (_, i) => ({ messages: [{ role: 'user', content: `q${i}` }, { role: 'assistant', content: `a${i}` }], split: 'train' as const }));
+
+describe('engine memory checks', () => {
+  it('refuses to load a model the GPU could not run, keeping nothing', async () => {
+    const engine = createEngineCore({ store: Promise.resolve(createMemoryRunStore()), cache: async () => memoryCache(), createGpu: testGpu });
+    const need = estimateMemory(modelConfig, { training: false, loraRank: 0, batchTokens: 512 }).inferenceBytes;
+    nav.deviceMemory = need / 2 / 2 ** 30;
+    await expect(engine.loadModel(source)).rejects.toThrow(`tiny-llama: Running this model needs about ${mib(need)} of GPU memory`);
+    await expect(engine.loadModel(source)).rejects.toThrow(`could give ${mib(need / 2)}`);
+    await expect(engine.tokenizerFiles()).rejects.toThrow(/Load a model first/);
+    delete nav.deviceMemory;
+    const info = await engine.loadModel(source);
+    expect(info.memoryBudget.obtainedBytes).toBe(info.memoryBudget.requestedBytes);
+  });
+
+  it('refuses a run the GPU could not hold, before any run is recorded', async () => {
+    const store = createMemoryRunStore();
+    const engine = createEngineCore({ store: Promise.resolve(store), cache: async () => memoryCache(), createGpu: testGpu });
+    await engine.loadModel(source);
+    const config: RunConfig = { ...PRESETS.quick, evalEvery: 0, checkpointEvery: 0, lora: { ...PRESETS.quick.lora, targetModules: ['q_proj', 'v_proj'] }, train: { ...PRESETS.quick.train, maxSteps: 1, batchSize: 8, maxSeqLength: 64 } };
+    const need = runMemoryEstimate(config, modelConfig).trainingBytes;
+    nav.deviceMemory = need / 2 / 2 ** 30;
+    await expect(engine.startRun({ name: 'too big', config, records, dataset: { id: 'd', name: 'd', version: 1 } }))
+      .rejects.toThrow(new RegExp(`^Training needs about ${mib(need)} .*could give ${mib(need / 2)}.*Lower the batch size`));
+    expect(await store.list()).toEqual([]);
+    delete nav.deviceMemory;
+    const done = await engine.startRun({ name: 'fits', config, records, dataset: { id: 'd', name: 'd', version: 1 } });
+    expect(done.status).toBe('completed');
+  });
+});
