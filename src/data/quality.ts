@@ -8,7 +8,8 @@
 // estimated as ceil(chars / 4) and marked estimated, which the UI must say.
 // The text work (normalising prompt and response) does not depend on the options: it is done once per
 // record as QualityFacts, cached by record object, and for imports computed in the data worker and sent
-// packed beside the records (packFacts / rememberPackedFacts), so 100k rows landing do not stall the page.
+// packed beside the records (packFacts / rememberPackedFacts), so 100k rows landing do not stall the page;
+// records loaded from storage are warmed in slices (warmQualityFacts).
 import type { Conversation } from './types';
 import { promptOf, responseOf } from './record';
 
@@ -79,6 +80,17 @@ export function qualityFacts(c: Messages): QualityFacts {
   let f = factsCache.get(c);
   if (!f) { f = computeFacts(c); factsCache.set(c, f); }
   return f;
+}
+
+/**
+ * Computes and caches the facts of many records a slice at a time, yielding to the event loop between
+ * slices, so records read from storage on the page (a reload of 100k rows) do not stall it.
+ */
+export async function warmQualityFacts(records: readonly Messages[], slice = 2000): Promise<void> {
+  for (let i = 0; i < records.length; i += slice) {
+    for (let k = i; k < Math.min(i + slice, records.length); k++) qualityFacts(records[k]);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
 }
 
 /** Facts of many records as three typed arrays (cheap to post from a worker: they are transferred). */

@@ -56,6 +56,7 @@ describe('durable edits in the store', () => {
     const repo = createMemoryRepository();
     const a = open(repo);
     await a.getState().importFiles([file('alpaca.jsonl')]);
+    await new Promise((r) => setTimeout(r, 0)); // the import's version is saved in a task of its own
     await a.getState().flush();
     const first = a.getState().records[0];
     a.getState().editRecord(first.id, [{ role: 'user', content: 'Edited prompt' }, { role: 'assistant', content: 'Edited answer' }]);

@@ -7,6 +7,7 @@
 import type { StoreApi } from 'zustand/vanilla';
 import type { DataEngine } from '../../../src/data/engine';
 import { retryIssue } from '../../../src/data/import';
+import { warmQualityFacts } from '../../../src/data/quality';
 import { withFlag, withMessages, type ColumnMap } from '../../../src/data/record';
 import { assignSplits, type SplitConfig } from '../../../src/data/split';
 import type { ViewQuery } from '../../../src/data/view';
@@ -403,7 +404,7 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
       await guarded(async () => {
         await get().flush();
         const loaded = await deps.repo.load(id, version);
-        if (loaded) loadInto(loaded);
+        if (loaded) { await warmQualityFacts(loaded.snapshot.records); loadInto(loaded); }
         else {
           const meta = (await deps.repo.list()).find((d) => d.id === id) ?? null;
           journalSeq = 0;
