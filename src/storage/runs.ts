@@ -96,7 +96,7 @@ export interface EvaluationRecord {
   createdAt: number;
   model: { name: string; fingerprint: string };
   dataset: { id: string; name: string; version: number } | null;
-  sampling: SamplingOptions & { maxNewTokens: number; stopStrings: string[]; chatTemplate: boolean };
+  sampling: SamplingOptions & { maxNewTokens: number; stopStrings: string[]; chatTemplate: boolean; backend?: 'auto' | 'engine' | 'onnx' };
   columns: { id: string; label: string; adapter: AdapterRef }[];
   /** Ids of the runs and imported adapters among the columns (the base model has none). */
   subjects: string[];

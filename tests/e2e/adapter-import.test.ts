@@ -2,13 +2,15 @@
 // written here in Node by the PEFT conventions alone (keys 'base_model.model.<module>.lora_A.weight' [r, in]
 // and '.lora_B.weight' [out, r], seeded random values, a hand-written adapter_config.json), as if trained
 // elsewhere, and zipped inside a folder. On the page: load the built-in model, drop the zip on Compare; it is
-// listed and becomes a column; a typed prompt streams its answer; a batch evaluation over the validation split
+// listed and becomes a column; a typed prompt streams its answer (decoded by onnxruntime-web, the automatic
+// choice on this software adapter, and the same again from the WebGPU engine chosen by hand); a batch evaluation over the validation split
 // gives, for the imported column, exactly the answers and the loss of the CLI (`generate` / `eval --adapter`
 // on the same files), and answers unlike the base model's. An adapter for another base (hidden 32 where the
 // model has 64) is refused with the shapes named, and nothing is added. Train starts a run from the imported
 // adapter (its LoRA shape fixed). After a reload the adapter is still listed and the stored batch results are
 // shown again with the same numbers (and the preference mark); it can be renamed and deleted. The Export tab
-// gives the imported files back as a PEFT zip and a merged model whose weights are W + (alpha/r)·B·A.
+// gives the imported files back as a PEFT zip and a merged model whose weights are W + (alpha/r)·B·A, and its
+// ONNX check finds the export in agreement with the engine.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -148,6 +150,18 @@ describe('imported adapters', () => {
     await expect.poll(() => answer.getAttribute('aria-busy'), { timeout: 60_000 }).toBe('false');
     const seen = await page.evaluate(() => (window as unknown as { __seen: string[] }).__seen);
     expect(seen.filter((t) => /^[1-9]\d* tokens .*generating…$/.test(t)).length, JSON.stringify(seen)).toBeGreaterThanOrEqual(2);
+    // On this software adapter the automatic decoder is onnxruntime-web (wasm); our WebGPU engine, chosen by hand,
+    // gives the same greedy answer.
+    const stats = page.getByLabel('Statistics for world-adapter (imported)');
+    const answerText = answer.locator('[aria-live="polite"]');
+    expect(await stats.textContent()).toMatch(/ · onnxruntime-web · /);
+    const viaOnnx = await answerText.innerText();
+    expect(viaOnnx.length).toBeGreaterThan(0);
+    await page.getByLabel('Decoder').selectOption({ label: 'WebGPU engine' });
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await expect.poll(() => stats.textContent(), { timeout: 60_000 }).toMatch(/ · WebGPU engine · /);
+    expect(await answerText.innerText()).toBe(viaOnnx);
+    await page.getByLabel('Decoder').selectOption({ label: 'Automatic (fastest here)' });
 
     // Batch evaluation: the imported column's answers and loss are the CLI's with the same adapter files.
     await page.getByRole('button', { name: 'Evaluate the validation split' }).click();
@@ -199,6 +213,9 @@ describe('imported adapters', () => {
     }
     expect(mergedW.shape).toEqual(baseW.shape);
     expect(worst).toBeLessThan(1e-5); // f32 rounding of a rank-8 sum
+    // The studio's own proof of the ONNX export: onnxruntime-web beside the engine on a dataset prompt.
+    await page.getByRole('button', { name: 'Check the ONNX export in onnxruntime-web' }).click();
+    await expect.poll(() => page.getByRole('status', { name: 'ONNX check' }).textContent(), { timeout: 60_000 }).toMatch(/^The ONNX export matches the engine/);
 
     // Train further from the imported adapter: its LoRA shape is fixed in the form.
     await tab('Train').click();

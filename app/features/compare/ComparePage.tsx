@@ -20,6 +20,7 @@ import { compareStore, useCompare, type Column } from './store';
 const store = () => compareStore(() => appEngineStore().getState().engine);
 
 const FINISH: Record<string, string> = { 'stop-token': 'stopped at end of turn', 'stop-string': 'stopped at a stop string', length: 'hit max new tokens' };
+const BACKEND: Record<'engine' | 'onnx', string> = { engine: 'WebGPU engine', onnx: 'onnxruntime-web' };
 
 export function ComparePage() {
   const s = store();
@@ -172,7 +173,7 @@ export function ComparePage() {
                   <h4>{c.label}</h4>
                   <p className="answer-text" aria-live="polite" data-testid={`answer-${c.id}`}><AnswerDiff text={a.text} against={against} /></p>
                   <p className="answer-stats" aria-label={`Statistics for ${c.label}`}>
-                    {a.error ? `Failed: ${a.error}` : `${answerLength(a)} tokens · ${(a.tokensPerSecond ?? 0).toFixed(1)} tokens/s${a.done && a.finishReason ? ` · ${FINISH[a.finishReason]}` : a.done ? '' : ' · generating…'}`}
+                    {a.error ? `Failed: ${a.error}` : `${answerLength(a)} tokens · ${(a.tokensPerSecond ?? 0).toFixed(1)} tokens/s${a.backend ? ` · ${BACKEND[a.backend]}` : ''}${a.done && a.finishReason ? ` · ${FINISH[a.finishReason]}` : a.done ? '' : ' · generating…'}`}
                   </p>
                 </article>
               );

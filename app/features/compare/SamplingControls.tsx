@@ -1,5 +1,7 @@
 // Sampling settings shared by every column and the batch evaluation: greedy or temperature / top-p / top-k,
-// max new tokens, stop strings (one per line), seed, repetition penalty, and the chat template on or off.
+// max new tokens, stop strings (one per line), seed, repetition penalty, the chat template on or off, and the
+// decoder: our WebGPU engine or onnxruntime-web on the ONNX export of the same weights (same tokens; the
+// automatic choice takes onnxruntime on a software adapter, where it decodes several times faster).
 import { useState } from 'react';
 import type { Sampling } from './store';
 
@@ -39,6 +41,14 @@ export function SamplingControls({ value, onChange, disabled }: { value: Samplin
       <label>
         <input type="checkbox" checked={value.chatTemplate} disabled={disabled} onChange={(e) => onChange({ chatTemplate: e.target.checked })} />
         Use the chat template
+      </label>
+      <label>
+        Decoder
+        <select value={value.backend} disabled={disabled} onChange={(e) => onChange({ backend: e.target.value as Sampling['backend'] })}>
+          <option value="auto">Automatic (fastest here)</option>
+          <option value="engine">WebGPU engine</option>
+          <option value="onnx">onnxruntime-web (wasm)</option>
+        </select>
       </label>
     </fieldset>
   );

@@ -16,12 +16,12 @@ import { promptAndReference, summarize, type EvalSummary, type Generation, type 
 import type { EvalPrompt, EvalRow, PreferenceMark } from '../../../src/eval/export';
 import { promptText } from '../../../src/eval/export';
 import { subjectOf, type EvaluationRecord } from '../../../src/storage/runs';
-import type { AdapterChoice, Engine, GenerateArgs } from '../../../workers/protocol-engine';
+import type { AdapterChoice, Engine, GenerateArgs, GenerateBackend, GenerateResult } from '../../../workers/protocol-engine';
 
-export interface Sampling extends SamplingOptions { maxNewTokens: number; stopStrings: string[]; chatTemplate: boolean }
+export interface Sampling extends SamplingOptions { maxNewTokens: number; stopStrings: string[]; chatTemplate: boolean; backend: GenerateBackend }
 
 export const DEFAULT_SAMPLING: Sampling = {
-  temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 0, maxNewTokens: 32, stopStrings: [], chatTemplate: true,
+  temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 0, maxNewTokens: 32, stopStrings: [], chatTemplate: true, backend: 'auto',
 };
 
 /** One answering model: a label for the user and what the engine loads. */
@@ -29,7 +29,7 @@ export interface Column { id: string; label: string; adapter: AdapterChoice }
 
 export const BASE_COLUMN: Column = { id: 'base', label: 'Base', adapter: { kind: 'base' } };
 
-export interface Answer extends Generation { done: boolean; error: string | null }
+export interface Answer extends Generation { done: boolean; error: string | null; backend?: GenerateResult['backend'] }
 
 /** The prompt on screen: from a dataset row (with its reference) or typed. */
 export interface CurrentPrompt { key: string; prompt: EvalPrompt; reference: string | null }
@@ -145,7 +145,7 @@ export function createCompareStore(engine: () => Engine, now: () => number = Dat
           const t0 = performance.now();
           const tokens: number[] = [];
           try {
-            const r = await engine().generate({ adapter: c.adapter, prompt: enginePrompt(p.prompt, sampling.chatTemplate), sampling: engineSampling(sampling) }, (e) => {
+            const r = await engine().generate({ adapter: c.adapter, prompt: enginePrompt(p.prompt, sampling.chatTemplate), sampling: engineSampling(sampling), backend: sampling.backend }, (e) => {
               if (e.type !== 'token') return;
               tokens.push(e.token);
               put({ text: e.text, tokens: [...tokens], tokensPerSecond: tokens.length / Math.max(1e-3, (performance.now() - t0) / 1000) });
@@ -189,7 +189,7 @@ export function createCompareStore(engine: () => Engine, now: () => number = Dat
             const prompt: EvalPrompt = { kind: 'chat', messages: items[i].prompt };
             const outputs: Record<string, Generation> = {};
             for (const c of columns) {
-              const r = await engine().generate({ adapter: c.adapter, prompt: enginePrompt(prompt, sampling.chatTemplate), sampling: engineSampling(sampling) });
+              const r = await engine().generate({ adapter: c.adapter, prompt: enginePrompt(prompt, sampling.chatTemplate), sampling: engineSampling(sampling), backend: sampling.backend });
               outputs[c.id] = { text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokensPerSecond };
             }
             rows.push({ index: i, prompt, reference: items[i].reference, outputs });
@@ -219,7 +219,7 @@ export function createCompareStore(engine: () => Engine, now: () => number = Dat
         if (get().batch?.running) return;
         set({
           batch: {
-            id: e.id, createdAt: e.createdAt, context: { model: e.model, dataset: e.dataset }, sampling: e.sampling,
+            id: e.id, createdAt: e.createdAt, context: { model: e.model, dataset: e.dataset }, sampling: { ...e.sampling, backend: e.sampling.backend ?? 'auto' },
             total: e.total, done: e.rows.length, running: false, columns: e.columns, rows: e.rows, summaries: e.summaries, error: e.error,
           },
           marks: { ...get().marks, ...e.marks },

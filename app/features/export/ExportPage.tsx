@@ -1,7 +1,8 @@
 // The Export tab: pick a run and checkpoint (or an imported adapter), download its PEFT adapter as a zip with
 // a model card, or the training kit (dataset + TRL and Axolotl configs) that repeats the run elsewhere. Every file is built whole
 // before the download starts: a failure shows a message and writes nothing. The merged model, GGUF LoRA and
-// ONNX files come from the engine worker, which holds the weights.
+// ONNX files come from the engine worker, which holds the weights; the ONNX check runs the export in
+// onnxruntime-web beside our engine and says whether they agree and which decodes faster here.
 import { useEffect, useMemo, useState } from 'react';
 import { Alert } from '../../components/Alert';
 import { download } from '../../components/download';
@@ -9,6 +10,7 @@ import { useStudio } from '../../store';
 import { appEngineStore, useEngine } from '../../engine/store';
 import { peftExportFiles } from '../../../src/export/zip';
 import type { CheckpointKind } from '../../../src/storage/runs';
+import type { AdapterChoice } from '../../../workers/protocol-engine';
 import { adapterZip, importedZip, modelZip, trainingKitZip } from './build';
 
 const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -32,6 +34,7 @@ export function ExportPage() {
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
+  const [onnxCheck, setOnnxCheck] = useState<string | null>(null);
 
   useEffect(() => { void refreshRuns(); void refreshAdapters(); }, [refreshRuns, refreshAdapters]);
   const exportable = useMemo(() => runs.filter((r) => r.checkpoints.last !== null || r.checkpoints.best !== null), [runs]);
@@ -101,6 +104,24 @@ export function ExportPage() {
     return adapterZip(run!, files);
   });
 
+  /** Runs the ONNX export of the chosen weights in onnxruntime-web beside our engine, on a prompt of the dataset. */
+  const checkOnnx = async () => {
+    setBusy('Checking the ONNX export'); setError(null); setDone(null); setOnnxCheck(null);
+    try {
+      const adapter: AdapterChoice = imported ? { kind: 'imported', adapterId: requireAdapterModel().id } : { kind: 'run', runId: requireRunModel().id, checkpoint };
+      const prompt = records.find((r) => r.split === 'validation')?.messages.find((m) => m.role === 'user')?.content
+        ?? records[0]?.messages.find((m) => m.role === 'user')?.content ?? 'Hello.';
+      const c = await appEngineStore().getState().engine.checkOnnx({ adapter, prompt });
+      setOnnxCheck(c.ok
+        ? `The ONNX export matches the engine: next-token logits within ${c.maxRelDiff.toExponential(1)} (relative), the same next token and the same greedy tokens. Decoding here: onnxruntime-web ${c.ortTokensPerSecond.toFixed(0)} tokens/s, WebGPU engine ${c.engineTokensPerSecond.toFixed(0)} tokens/s.`
+        : `The ONNX export does NOT match the engine: logits differ by up to ${c.maxRelDiff.toExponential(1)} (relative)${c.sameArgmax ? '' : ', another next token'}${c.sameTokens ? '' : ', other greedy tokens'}.`);
+    } catch (e) {
+      setError(`ONNX check failed: ${messageOf(e)}`);
+    } finally {
+      setBusy(null);
+    }
+  };
+
   const kit = () => perform('Training kit export', async () => {
     if (!run) throw new Error('no run chosen');
     const train = records.filter((r) => !r.flagged && r.split === 'train');
@@ -153,6 +174,8 @@ export function ExportPage() {
           </li>
           <li>
             <button type="button" disabled={!hasCheckpoint || busy !== null} onClick={() => void modelExport('onnx', 'ONNX model')}>Download ONNX model for transformers.js (zip)</button>
+            {' '}<button type="button" disabled={!hasCheckpoint || busy !== null} onClick={() => void checkOnnx()}>Check the ONNX export in onnxruntime-web</button>
+            {onnxCheck ? <p role="status" aria-label="ONNX check">{onnxCheck}</p> : null}
           </li>
         </ul>
       </section>
