@@ -44,7 +44,7 @@ function followLoadedModel(studio: StudioStore) {
     if (!model || model === last) return;
     last = model;
     engineStore.getState().engine.tokenizerFiles().then(
-      (files) => studio.getState().useModelTokenizer(files),
+      (files) => studio.getState().countWithModelTokenizer(files),
       (e: unknown) => studio.setState({ error: `Could not read the tokenizer of ${model.name}: ${e instanceof Error ? e.message : String(e)}` }),
     );
   };

@@ -1,10 +1,14 @@
 // Token statistics and the training preview with a real (small) tokenizer: the tiny 'llama-small' model's
 // own byte-level BPE with a ChatML template (scripts/make-tiny-models.ts). The reference is computed
-// independently from the rendered ChatML text and plain tok.encode, not from tokenizeConversation.
+// independently from the rendered ChatML text and plain tok.encode, not from tokenizeConversation. The
+// studio store takes the loaded model's tokenizer by default; picked files override it.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { createStudioStore } from '../../app/store';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { createLocalEngine } from '../../src/data/engine';
 import { loadTokenizerFiles, previewTokens, tokenStats } from '../../src/data/tokens';
+import { createMemoryRepository } from '../../src/storage/memory-repository';
 import type { ChatMessage } from '../../src/data/types';
 
 const files = buildTinyModel('llama-small', 1);
@@ -59,5 +63,31 @@ describe('token statistics', () => {
     expect(info.vocabSize).toBeGreaterThan(256);
     const s = await engine.tokenStats([{ id: 'x', messages: conv('a b c', 'd e f') }], { maxSeqLen: 64, assistantOnly: true });
     expect(s.lengths[0][0]).toBe('x');
+  });
+});
+
+describe('the studio counts with the loaded model\'s tokenizer', () => {
+  it('takes the model\'s files by default, lets picked files override, and goes back', async () => {
+    const store = createStudioStore({ datasets: { repo: createMemoryRepository(), engine: createLocalEngine(), autosaveMs: 5 } });
+    const s = () => store.getState();
+    await s().importFiles([new File([readFileSync('tests/fixtures/data/alpaca.jsonl')], 'alpaca.jsonl')]);
+    const opts = { maxSeqLen: s().quality.maxSeqLen, assistantOnly: true };
+
+    // The model's folder without tokenizer_config.json: the plain fallback template.
+    await s().countWithModelTokenizer({ modelName: 'tiny llama', tokenizerJson: tokFiles.tokenizerJson, tokenizerConfig: null });
+    const plain = tokenStats(await loadTokenizerFiles({ tokenizerJson: tokFiles.tokenizerJson, tokenizerConfig: '' }), s().records, opts);
+    expect(s().tokenizer).toMatchObject({ name: 'tiny llama', origin: 'model', info: { hasTemplate: false } });
+    expect(s().modelTokenizer).toBe('tiny llama');
+    expect(s().tokenStats!.trainable).toBe(plain.trainable);
+
+    await s().loadTokenizer([new File([tokFiles.tokenizerJson], 'tokenizer.json'), new File([tokFiles.tokenizerConfig], 'tokenizer_config.json')]);
+    const chat = tokenStats(await loadTokenizerFiles(tokFiles), s().records, opts);
+    expect(s().tokenizer).toMatchObject({ origin: 'files', info: { hasTemplate: true } });
+    expect(s().tokenStats!.trainable).toBe(chat.trainable);
+    expect(chat.trainable).not.toBe(plain.trainable); // the two templates differ, so the check can tell them apart
+
+    await s().countWithModelTokenizer();
+    expect(s().tokenizer).toMatchObject({ name: 'tiny llama', origin: 'model' });
+    expect(s().tokenStats!.trainable).toBe(plain.trainable);
   });
 });

@@ -43,7 +43,7 @@ function Token({ t }: { t: PreviewToken }) {
 export function TokensPanel() {
   const tokenizer = useStudio((s) => s.tokenizer);
   const modelTokenizer = useStudio((s) => s.modelTokenizer);
-  const useModelTokenizer = useStudio((s) => s.useModelTokenizer);
+  const countWithModelTokenizer = useStudio((s) => s.countWithModelTokenizer);
   const stats = useStudio((s) => s.tokenStats);
   const maxSeqLen = useStudio((s) => s.quality.maxSeqLen);
   const assistantOnly = useStudio((s) => s.assistantOnly);
@@ -62,7 +62,7 @@ export function TokensPanel() {
         <input type="file" multiple accept=".json" onChange={(e) => { const f = [...(e.target.files ?? [])]; e.target.value = ''; if (f.length) void loadTokenizer(f); }} />
       </label>
       {tokenizer?.origin === 'files' && modelTokenizer && (
-        <button type="button" onClick={() => void useModelTokenizer()}>Use the tokenizer of {modelTokenizer}</button>
+        <button type="button" onClick={() => void countWithModelTokenizer()}>Use the tokenizer of {modelTokenizer}</button>
       )}
       {!tokenizer ? <p className="hint">Load a model (Train tab) to count tokens with its tokenizer, or pick a tokenizer's files to count tokens exactly and preview training examples.</p> : (
         <>

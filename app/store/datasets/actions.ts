@@ -46,7 +46,7 @@ export interface DatasetsActions {
    * Counts with the loaded model's tokenizer: given its files (the model changed), remembers and loads them;
    * without, goes back to the remembered ones after an override.
    */
-  useModelTokenizer(files?: ModelTokenizerFiles): Promise<void>;
+  countWithModelTokenizer(files?: ModelTokenizerFiles): Promise<void>;
   computeTokenStats(): Promise<void>;
   setAssistantOnly(on: boolean): void;
   previewExample(id: string): Promise<void>;
@@ -198,7 +198,7 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
   };
 
   /** Loads a tokenizer into the engine for statistics and previews, then counts with it. */
-  async function useTokenizer(which: { name: string; origin: 'model' | 'files' }, files: TokenizerFiles) {
+  async function switchTokenizer(which: { name: string; origin: 'model' | 'files' }, files: TokenizerFiles) {
     const info = await deps.engine.loadTokenizer(files);
     set({ tokenizer: { ...which, info }, tokenStats: null, tokenCounts: null, preview: null });
     await get().computeTokenStats();
@@ -353,15 +353,15 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
       if (!json) { set({ error: 'Pick the model\'s tokenizer.json (and tokenizer_config.json for its chat template).' }); return; }
       await guarded(async () => {
         const files = { tokenizerJson: await json.text(), tokenizerConfig: config ? await config.text() : '' };
-        await useTokenizer({ name: json.name + (config ? ` + ${config.name}` : ''), origin: 'files' }, files);
+        await switchTokenizer({ name: json.name + (config ? ` + ${config.name}` : ''), origin: 'files' }, files);
       });
     },
 
-    async useModelTokenizer(files) {
+    async countWithModelTokenizer(files) {
       if (files) { modelTokenizer = files; set({ modelTokenizer: files.modelName }); }
       const m = modelTokenizer;
       if (!m) return;
-      await guarded(() => useTokenizer({ name: m.modelName, origin: 'model' }, { tokenizerJson: m.tokenizerJson, tokenizerConfig: m.tokenizerConfig ?? '' }));
+      await guarded(() => switchTokenizer({ name: m.modelName, origin: 'model' }, { tokenizerJson: m.tokenizerJson, tokenizerConfig: m.tokenizerConfig ?? '' }));
     },
 
     async computeTokenStats() {
