@@ -121,6 +121,72 @@ async function readHead(src: ByteSource): Promise<Uint8Array> {
   return new Uint8Array(0);
 }
 
+/** How much of a line is held before its text is handed on in pieces (JSON only). */
+const PIECE_BYTES = 1 << 20;
+
+/**
+ * Streams a text file as decoded pieces for the JSON scanner: whole lines, and lines longer than
+ * PIECE_BYTES (a minified array on one line) in pieces cut between characters, so no line is held whole
+ * and none is too long to read. BOM dropped; UTF-16 converted first, and named.
+ */
+async function readPieces(
+  src: ByteSource, opts: ReadOptions, problems: RowProblem[],
+  onPiece: (text: string, line: number, valid: boolean, endsLine: boolean) => void,
+): Promise<void> {
+  let chunks = src.chunks();
+  const enc = sniffEncoding(await readHead(src));
+  if (enc === 'utf-16le' || enc === 'utf-16be') {
+    chunks = memorySource(src.name, utf16ToUtf8(await readAll(src), enc)).chunks();
+    problems.push({ line: 0, severity: 'warning', reason: `file is ${enc.toUpperCase()}; converted to UTF-8`, raw: '', fixable: false });
+  }
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  let line = 1, done = 0, first = true;
+  const take = (tail: Uint8Array): Uint8Array => {
+    let bytes = tail;
+    if (pending.length) {
+      bytes = new Uint8Array(pendingBytes + tail.byteLength);
+      let o = 0;
+      for (const p of pending) { bytes.set(p, o); o += p.byteLength; }
+      bytes.set(tail, o);
+      pending = []; pendingBytes = 0;
+    }
+    if (first) {
+      first = false;
+      if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+    }
+    return bytes;
+  };
+  const emit = (bytes: Uint8Array, endsLine: boolean) => {
+    const { text, valid } = decodeUtf8(bytes);
+    onPiece(text, line, valid, endsLine);
+  };
+  for await (const chunk of chunks) {
+    let start = 0;
+    for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
+      emit(take(chunk.subarray(start, nl)), true);
+      line++;
+      start = nl + 1;
+    }
+    if (start < chunk.byteLength) {
+      // Keep a copy: the stream may reuse its chunk buffers.
+      pending.push(chunk.slice(start)); pendingBytes += chunk.byteLength - start;
+      if (pendingBytes > PIECE_BYTES) {
+        const bytes = take(new Uint8Array(0));
+        let cut = bytes.byteLength;
+        while (cut > 0 && (bytes[cut - 1] & 0xc0) === 0x80) cut--; // back to a character's first byte...
+        if (cut > 0 && bytes[cut - 1] >= 0xc0) cut--; //                 ...and before it
+        if (cut === 0) cut = bytes.byteLength; // no character start at all: invalid bytes, decoded as they are
+        emit(bytes.subarray(0, cut), false);
+        if (cut < bytes.byteLength) { pending = [bytes.slice(cut)]; pendingBytes = bytes.byteLength - cut; }
+      }
+    }
+    done += chunk.byteLength;
+    opts.onProgress?.(src.size ? done / src.size : 1);
+  }
+  if (pendingBytes) emit(take(new Uint8Array(0)), true);
+}
+
 const BAD_UTF8 = 'invalid UTF-8 bytes (shown as \uFFFD)';
 
 // ---- JSONL ------------------------------------------------------------------------------------------
@@ -218,15 +284,20 @@ export class JsonScanner {
 
   constructor(private readonly maxRowBytes: number, private readonly on: JsonScanEvents) {}
 
-  /** One line of the file, without its line end. */
-  feed(text: string, line: number, valid = true): void {
+  /**
+   * Text of one line of the file (its line number), without the line end; endsLine false when the line
+   * goes on in the next call (a line too long to hold whole, such as a minified array on one line).
+   */
+  feed(text: string, line: number, valid = true, endsLine = true): void {
     this.line = line;
     this.lineBad = !valid;
     if (this.started && !valid) this.bad = true;
-    if (this.whole && this.mode !== 'top') this.keepWhole(text);
+    const eol = endsLine ? '\n' : '';
+    if (this.whole && this.mode !== 'top') this.keepWhole(text + eol);
     let seg = 0; // where the value being collected starts in this line
     const n = text.length;
-    for (let i = 0; i <= n; i++) {
+    const last = endsLine ? n : n - 1;
+    for (let i = 0; i <= last; i++) {
       const c = i === n ? NEWLINE : text.charCodeAt(i); // the line end reads as a newline
       switch (this.mode) {
         case 'top':
@@ -235,7 +306,7 @@ export class JsonScanner {
           if (c === OPEN_ARR) this.openArray(undefined);
           else if (c === OPEN_OBJ) {
             this.mode = 'key'; this.inObject = true; this.objectLine = line;
-            this.whole = []; this.keepWhole(text.slice(i));
+            this.whole = []; this.keepWhole(text.slice(i) + eol);
           } else return this.fail('expected a JSON array or object at the top level', text.slice(i, i + 200));
           break;
         case 'key':
@@ -303,7 +374,7 @@ export class JsonScanner {
           return;
       }
     }
-    if (this.started) this.take(text.slice(seg) + '\n');
+    if (this.started) this.take(text.slice(seg) + eol);
   }
 
   /** The file ended: reports what was left open. */
@@ -342,7 +413,7 @@ export class JsonScanner {
 
   private keepWhole(piece: string) {
     if (!this.whole) return;
-    this.wholeSize += piece.length + 1;
+    this.wholeSize += piece.length;
     if (this.wholeSize > this.maxRowBytes) this.whole = null;
     else this.whole.push(piece);
   }
@@ -360,7 +431,7 @@ export class JsonScanner {
     this.mode = 'after'; this.closedLine = this.line;
     if (this.whole) {
       // No array value anywhere: the object is one row of its own (cut after its closing brace).
-      const text = this.whole.join('\n');
+      const text = this.whole.join('');
       this.whole = null;
       const end = text.lastIndexOf('}') + 1;
       if (parseJsonRow(text.slice(0, end)).ok) { this.on.row(text.slice(0, end), this.objectLine); return; }
@@ -421,11 +492,7 @@ export async function readJson(src: ByteSource, opts: ReadOptions): Promise<Read
     },
     problem: (p) => problems.push(p),
   });
-  await readLines(src, opts, problems,
-    ({ line, text, valid }) => scanner.feed(text, line, valid),
-    // A line this long is one element (or several) too big to keep: reported, and the scanner reads on.
-    (line, seen, head) => problems.push(oversized(line, seen, opts.maxRowBytes, head)),
-  );
+  await readPieces(src, opts, problems, (text, line, valid, endsLine) => scanner.feed(text, line, valid, endsLine));
   scanner.end();
   opts.onProgress?.(1);
   return { rows, problems };

@@ -286,3 +286,15 @@ describe('streaming', () => {
     expect(Math.max(...slices.slice(1))).toBeLessThan(buf.byteLength / 2); // after the footer: one group's columns at a time
   });
 });
+
+describe('streaming a minified JSON array', () => {
+  it('a one-line array far longer than a piece is read element by element, multi-byte characters intact', async () => {
+    const rows = Array.from({ length: 20_000 }, (_, i) => ({ prompt: `Frage ${i}: é 字 🙂?`, completion: `Antwort ${i} — ${'ü'.repeat(i % 40)}` }));
+    const json = JSON.stringify(rows); // ~1.9 MB on one line: cut into pieces at 1 MiB, inside characters
+    expect(json.includes('\n')).toBe(false);
+    const r = await readJson(memorySource('min.json', json, 4096), { maxRowBytes: 1000 });
+    expect(r.problems).toEqual([]);
+    expect(r.rows.map((x) => x.value)).toEqual(rows);
+    expect(new Set(r.rows.map((x) => x.line))).toEqual(new Set([1]));
+  });
+});
