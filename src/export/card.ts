@@ -14,8 +14,10 @@ export interface CardInput {
   baseModel: string;
   /** Title of the card (default: '<base model> LoRA'). */
   title?: string;
-  dataset: { name: string; version: string | number; records: number; tokens?: number };
-  run: Pick<RunConfig, 'lora' | 'train' | 'packing' | 'assistantOnly'>;
+  /** null for an adapter trained elsewhere (imported): its data is not known here. */
+  dataset: { name: string; version: string | number; records: number; tokens?: number } | null;
+  /** The run's settings; an imported adapter has only its LoRA shape (and `importedFrom`, the file it came in). */
+  run: Pick<RunConfig, 'lora' | 'train' | 'packing' | 'assistantOnly'> | { lora: RunConfig['lora']; importedFrom: string };
   /** Named numbers or strings (final train loss, best validation loss, steps, tokens/s, ...), in display order. */
   metrics: Record<string, number | string>;
   license?: string;
@@ -74,8 +76,19 @@ function table(rows: [string, unknown][]): string {
   return ['| | |', '| --- | --- |', ...rows.map(([k, v]) => `| ${cell(k)} | ${cell(v)} |`)].join('\n');
 }
 
+function trainingRows({ train, packing, assistantOnly }: Pick<RunConfig, 'train' | 'packing' | 'assistantOnly'>): [string, unknown][] {
+  return [
+    ['Learning rate', train.lr], ['Schedule', train.schedule], ['Warm-up steps', train.warmupSteps],
+    ['Epochs', train.epochs], ['Max steps', train.maxSteps > 0 ? train.maxSteps : 'from epochs'],
+    ['Batch size', train.batchSize], ['Gradient accumulation', train.gradAccumSteps], ['Max sequence length', train.maxSeqLength],
+    ['Weight decay', train.weightDecay], ['Max grad norm', train.maxGradNorm], ['AdamW betas', [train.beta1, train.beta2]],
+    ['AdamW eps', train.eps], ['Seed', train.seed], ['Packing', packing], ['Loss on assistant turns only', assistantOnly],
+  ];
+}
+
 export function modelCard(input: CardInput): string {
-  const { lora, train } = input.run;
+  const { lora } = input.run;
+  const trained = 'train' in input.run ? input.run : null;
   const front: Record<string, unknown> = {
     base_model: input.baseModel,
     library_name: LIBRARY[input.kind],
@@ -95,10 +108,10 @@ export function modelCard(input: CardInput): string {
   return `---\n${toYaml(front)}---\n
 # ${title}
 
-${what[input.kind]} Fine-tuned with supervised fine-tuning (SFT) in WebGPU SFT Studio, in the browser.
+${what[input.kind]} ${trained ? 'Fine-tuned with supervised fine-tuning (SFT) in WebGPU SFT Studio, in the browser.' : 'The adapter was trained elsewhere and imported into WebGPU SFT Studio; its training data and settings are not recorded here.'}
 
 - **Base model:** ${input.baseModel}
-- **Dataset:** ${input.dataset.name}, version ${input.dataset.version} (${input.dataset.records} conversations${input.dataset.tokens !== undefined ? `, ${input.dataset.tokens} tokens` : ''})
+${input.dataset ? `- **Dataset:** ${input.dataset.name}, version ${input.dataset.version} (${input.dataset.records} conversations${input.dataset.tokens !== undefined ? `, ${input.dataset.tokens} tokens` : ''})` : ''}${'importedFrom' in input.run ? `- **Imported from:** ${input.run.importedFrom}` : ''}
 - **Exported:** ${input.date ?? new Date().toISOString()}
 
 ## Usage
@@ -110,15 +123,11 @@ ${usage(input)}
 ${table([
     ['LoRA rank (r)', lora.rank], ['LoRA alpha', lora.alpha], ['LoRA scale', loraScale(lora)], ['LoRA dropout', lora.dropout],
     ['rsLoRA', lora.useRslora], ['Target modules', lora.targetModules],
-    ['Learning rate', train.lr], ['Schedule', train.schedule], ['Warm-up steps', train.warmupSteps],
-    ['Epochs', train.epochs], ['Max steps', train.maxSteps > 0 ? train.maxSteps : 'from epochs'],
-    ['Batch size', train.batchSize], ['Gradient accumulation', train.gradAccumSteps], ['Max sequence length', train.maxSeqLength],
-    ['Weight decay', train.weightDecay], ['Max grad norm', train.maxGradNorm], ['AdamW betas', [train.beta1, train.beta2]],
-    ['AdamW eps', train.eps], ['Seed', train.seed], ['Packing', input.run.packing], ['Loss on assistant turns only', input.run.assistantOnly],
+    ...(trained ? trainingRows(trained) : []),
   ])}
 
 ## Metrics
 
-${metrics.length ? table(metrics) : 'No metrics were recorded for this run.'}
+${metrics.length ? table(metrics) : `No metrics were recorded ${trained ? 'for this run' : 'here'}.`}
 `;
 }

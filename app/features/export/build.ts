@@ -2,8 +2,7 @@
 // leaves nothing half-written): a PEFT adapter zip and a TRL/Axolotl training-kit zip, each with its README
 // model card. Pure functions of a run record and the engine's adapter files or the dataset's records.
 // The merged model, GGUF and ONNX files are made in the engine worker (exportModel) and only zipped here.
-// An imported adapter has no training record: its zips carry a short README saying what it is and where it
-// came from instead of the run card.
+// An imported adapter has no training record: its card gives its LoRA shape and where it came from.
 import { modelCard, type CardInput } from '../../../src/export/card';
 import { exportTrainingKit } from '../../../src/export/trl';
 import { peftExportFiles, withReadme, zipExport } from '../../../src/export/zip';
@@ -46,33 +45,9 @@ export function modelZip(run: RunRecord, kind: 'merged' | 'gguf' | 'onnx', files
   return { name: `${stem}.zip`, bytes: zipExport(withReadme(new Map(files), modelCard(cardInput(run, kind, date))), { folder: stem }) };
 }
 
-const IMPORTED_WHAT: Record<'peft' | 'merged' | 'gguf' | 'onnx', string> = {
-  peft: 'The PEFT LoRA adapter files as they were imported (adapter_model.safetensors + adapter_config.json).',
-  merged: 'The base model with the imported LoRA adapter merged into its weights: a complete Hugging Face model.',
-  gguf: 'The imported LoRA adapter as a GGUF LoRA for llama.cpp, to apply on a GGUF conversion of the base model.',
-  onnx: 'The base model with the imported adapter merged, as ONNX in the layout transformers.js loads.',
-};
-
-/** README of an imported adapter's export: what it is, its LoRA shape, and that no training record exists here. */
-export function importedReadme(a: AdapterRecord, kind: keyof typeof IMPORTED_WHAT, date = new Date().toISOString()): string {
-  const l = a.lora;
-  return [
-    `# ${a.name}`,
-    '',
-    IMPORTED_WHAT[kind],
-    '',
-    `- **Base model:** ${a.model.name}${a.baseModel && a.baseModel !== a.model.name ? ` (the adapter names ${a.baseModel})` : ''}`,
-    `- **Imported from:** ${a.source}`,
-    `- **LoRA:** r=${l.rank}, alpha=${l.alpha}${l.useRslora ? ' (rsLoRA)' : ''}, dropout ${l.dropout}, targets ${l.targetModules.join(', ')}`,
-    `- **Exported:** ${date}`,
-    '',
-    'This adapter was trained elsewhere and imported into WebGPU SFT Studio; its training data and settings are not recorded here.',
-    '',
-  ].join('\n');
-}
-
 /** An imported adapter's PEFT files or engine export (merged, GGUF, ONNX), zipped with its README. */
-export function importedZip(a: AdapterRecord, kind: keyof typeof IMPORTED_WHAT, files: Map<string, Uint8Array>, date?: string): { name: string; bytes: Uint8Array } {
+export function importedZip(a: AdapterRecord, kind: 'peft' | 'merged' | 'gguf' | 'onnx', files: Map<string, Uint8Array>, date?: string): { name: string; bytes: Uint8Array } {
   const stem = `${fileStem(a.name)}-${kind === 'peft' ? 'peft-adapter' : kind}`;
-  return { name: `${stem}.zip`, bytes: zipExport(withReadme(files, importedReadme(a, kind, date)), { folder: stem }) };
+  const card = modelCard({ kind, baseModel: a.model.name, title: a.name, date, dataset: null, run: { lora: a.lora, importedFrom: a.source }, metrics: {} });
+  return { name: `${stem}.zip`, bytes: zipExport(withReadme(files, card), { folder: stem }) };
 }
