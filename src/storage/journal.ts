@@ -63,10 +63,19 @@ export function applyPatch(prev: DatasetSnapshot, p: SnapshotPatch): DatasetSnap
   };
 }
 
+function sameIds(a: readonly DatasetRecord[], b: readonly DatasetRecord[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && a[i].id !== b[i].id) return false;
+  return true;
+}
+
 /** The patch that turns prev into next, or null when next reorders surviving records. */
 export function diffSnapshots(prev: DatasetSnapshot, next: DatasetSnapshot): SnapshotPatch | null {
   const patch: SnapshotPatch = { removed: [], changed: [], inserted: [] };
-  if (prev.records !== next.records) {
+  if (prev.records !== next.records && sameIds(prev.records, next.records)) {
+    // The common case (edits, flags, splits): the same rows in the same order, some replaced.
+    next.records.forEach((r, i) => { if (r !== prev.records[i]) patch.changed.push(r); });
+  } else if (prev.records !== next.records) {
     const before = new Map(prev.records.map((r) => [r.id, r]));
     const after = new Set<string>();
     next.records.forEach((r, i) => {

@@ -41,6 +41,18 @@ describe('journal patches', () => {
     expect(applyPatch(base, p3)).toEqual(issues);
   });
 
+  it('an in-place edit patches one record; same length with other ids is a delete plus an insert', () => {
+    const base = snap(Array.from({ length: 50 }, (_, i) => rec(i)));
+    const flagged = snap(base.records.map((r, i) => (i === 5 ? { ...r, flagged: true, rev: 3 } : r)));
+    const p = diffSnapshots(base, flagged)!;
+    expect([p.removed, p.changed, p.inserted]).toEqual([[], [flagged.records[5]], []]);
+    expect(applyPatch(base, p).records).toEqual(flagged.records);
+    const shifted = snap([...base.records.slice(1), rec(200)]);
+    const q = diffSnapshots(base, shifted)!;
+    expect([q.removed, q.changed, q.inserted]).toEqual([['r0'], [], [[49, rec(200)]]]);
+    expect(applyPatch(base, q).records).toEqual(shifted.records);
+  });
+
   it('refuses a reorder (the caller saves a version instead)', () => {
     const base = snap([rec(0), rec(1), rec(2)]);
     expect(diffSnapshots(base, snap([base.records[2], base.records[0], base.records[1]]))).toBeNull();
