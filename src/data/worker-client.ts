@@ -5,6 +5,10 @@ import type { DataCalls, DataMethod, DataReply, DataRequest } from '../../worker
 import type { DataEngine, Progress } from './engine';
 import { rememberPackedFacts } from './quality';
 import type { DatasetRecord } from './record';
+import type { TokenStats } from './tokens';
+
+/** Records per message when the page sends records to the worker (as the worker sends imports back). */
+const RECORDS_PER_POST = 2000;
 
 interface Pending {
   method: DataMethod;
@@ -48,8 +52,19 @@ export function createWorkerEngine(worker: Worker): DataEngine {
     findDuplicates: (records, options, onProgress) =>
       call('duplicates', { records: records.map((r) => ({ id: r.id, messages: r.messages })), options }, onProgress),
     loadTokenizer: (files) => call('loadTokenizer', { files }),
-    tokenStats: (records, options, onProgress) =>
-      call('tokenStats', { records: records.map((r) => ({ id: r.id, messages: r.messages })), options }, onProgress),
+    async tokenStats(records, options, onProgress) {
+      // Posted in slices: cloning 100k conversations into one message would stall the page for seconds.
+      // The statistics of the slices add up (lengths and failures listed, token sums summed).
+      const out: TokenStats = { lengths: [], trainable: 0, total: 0, cut: 0, failures: [] };
+      for (let i = 0; i < records.length || i === 0; i += RECORDS_PER_POST) {
+        const slice = records.slice(i, i + RECORDS_PER_POST).map((r) => ({ id: r.id, messages: r.messages }));
+        const part = await call('tokenStats', { records: slice, options }, (p) => onProgress?.({ ...p, fraction: (i + p.fraction * slice.length) / Math.max(1, records.length) }));
+        for (const l of part.lengths) out.lengths.push(l);
+        for (const f of part.failures) out.failures.push(f);
+        out.trainable += part.trainable; out.total += part.total; out.cut += part.cut;
+      }
+      return out;
+    },
     previewTokens: (messages, options) => call('previewTokens', { messages, options }),
     dispose: () => worker.terminate(),
   };

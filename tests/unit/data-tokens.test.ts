@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { createStudioStore } from '../../app/store';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { createLocalEngine } from '../../src/data/engine';
+import { createWorkerEngine } from '../../src/data/worker-client';
 import { loadTokenizerFiles, previewTokens, tokenStats } from '../../src/data/tokens';
 import { createMemoryRepository } from '../../src/storage/memory-repository';
 import type { ChatMessage } from '../../src/data/types';
@@ -89,5 +90,35 @@ describe('the studio counts with the loaded model\'s tokenizer', () => {
     await s().countWithModelTokenizer();
     expect(s().tokenizer).toMatchObject({ name: 'tiny llama', origin: 'model' });
     expect(s().tokenStats!.trainable).toBe(plain.trainable);
+  });
+});
+
+describe('the worker client', () => {
+  it('sends token statistics work in slices whose results add up to the whole', async () => {
+    // A stand-in worker answering with the in-thread engine, as workers/data-worker.ts does.
+    const local = createLocalEngine();
+    const posts: number[] = [];
+    const worker = {
+      onmessage: null as ((ev: MessageEvent) => void) | null,
+      onerror: null,
+      postMessage(req: { id: number; kind: string; args: { files: never; records: never[]; options: never } }) {
+        const reply = (v: object) => queueMicrotask(() => this.onmessage?.({ data: { id: req.id, ...v } } as MessageEvent));
+        if (req.kind === 'loadTokenizer') void local.loadTokenizer(req.args.files).then((result) => reply({ kind: 'return', method: req.kind, result }));
+        if (req.kind === 'tokenStats') {
+          posts.push(req.args.records.length);
+          void local.tokenStats(req.args.records, req.args.options).then((result) => reply({ kind: 'return', method: req.kind, result }));
+        }
+      },
+      terminate() {},
+    };
+    const engine = createWorkerEngine(worker as unknown as Worker);
+    await engine.loadTokenizer(tokFiles);
+    const records = Array.from({ length: 4500 }, (_, i) => ({ id: `r${i}`, messages: conv(`q${i}`, i % 7 ? `a${i}` : 'a longer answer '.repeat(i % 30)) }));
+    const opts = { maxSeqLen: 64, assistantOnly: true };
+    const sliced = await engine.tokenStats(records, opts);
+    expect(posts).toEqual([2000, 2000, 500]);
+    const whole = await local.tokenStats(records, opts);
+    expect(sliced).toEqual(whole);
+    expect(whole.cut).toBeGreaterThan(0); // the cut is exercised too
   });
 });
