@@ -4,29 +4,18 @@
 // from the checkpoint and finish. The resumed run's losses, learning rates, grad norms and validation losses
 // equal an uninterrupted run's, bit for bit. Also: base vs tuned generation share one model, invalid configs
 // are refused before anything runs, and the adapter exports.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
-import { createEngineClient } from '../../app/engine/client';
-import { createMemoryRunStore, type RunStore } from '../../src/storage/runs';
 import { memoryCache } from '../../src/io/download';
+import { createMemoryRunStore } from '../../src/storage/runs';
 import { PRESETS, type RunConfig } from '../../src/train/presets';
-import { createEngineCore, serveEngine } from '../../workers/engine-worker';
-import type { Engine, EngineEvent, ModelSource, RunOutcome, StartRunArgs } from '../../workers/protocol-engine';
-import { testGpu } from '../helpers/gpu';
+import { createEngineCore } from '../../workers/engine-worker';
+import type { EngineEvent, RunOutcome, StartRunArgs } from '../../workers/protocol-engine';
+import { droppedFiles, engineOver } from '../helpers/engine';
 
-const ports: MessagePort[] = [];
-afterAll(() => { for (const p of ports) p.close(); });
-
-function engineOver(store: RunStore): Engine {
-  const core = createEngineCore({ store: Promise.resolve(store), cache: async () => memoryCache(), createGpu: testGpu });
-  const { port1, port2 } = new MessageChannel();
-  ports.push(port1, port2);
-  serveEngine(core, port2);
-  return createEngineClient(port1);
-}
 
 const files = buildTinyModel('llama-small', 4);
-const source: ModelSource = { kind: 'files', name: 'tiny-llama', files: [...files].map(([path, bytes]) => ({ path, file: new Blob([bytes.slice()]) })) };
+const source = droppedFiles('tiny-llama', files);
 
 const QA = [['What is 2+2?', 'Four.'], ['Name a colour.', 'Blue.'], ['Say hi.', 'Hi there!'], ['Capital of France?', 'Paris.'], ['Opposite of up?', 'Down.'], ['A fruit?', 'An apple.']];
 const records: StartRunArgs['records'] = QA.map(([q, a], i) => ({ messages: [{ role: 'user', content: q }, { role: 'assistant', content: a }], split: i < 5 ? 'train' : 'validation' }));

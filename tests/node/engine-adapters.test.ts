@@ -5,13 +5,11 @@
 // broken adapters are refused with messages that name the problem, and nothing is stored; a run can start
 // from an imported adapter (its first loss is the adapter's loss, not a fresh LoRA's) and resumes after a
 // "reload" to the same losses bit for bit; batch evaluations are stored with their runs and adapters.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
-import { createEngineClient } from '../../app/engine/client';
 import { applyPeftAdapter, exportPeftAdapter, loraFromPeftConfig, type PeftAdapterFiles } from '../../src/export/peft';
 import { peftExportFiles, zipExport } from '../../src/export/zip';
 import { generateAll } from '../../src/generate/generate';
-import { memoryCache } from '../../src/io/download';
 import { loadHfModel, stopTokenIds } from '../../src/io/hf';
 import { filesFromMap } from '../../src/io/model-files';
 import { filesFromDirectory } from '../../src/io/node-files';
@@ -19,27 +17,17 @@ import { parseSafetensors, readTensorF32, writeSafetensors } from '../../src/io/
 import type { LoraConfig } from '../../src/model/lora';
 import { mulberry32 } from '../../src/model/random';
 import { Transformer } from '../../src/model/transformer';
-import { createMemoryRunStore, type EvaluationRecord, type RunStore } from '../../src/storage/runs';
+import { createMemoryRunStore, type EvaluationRecord } from '../../src/storage/runs';
 import { tokenizeConversation } from '../../src/tokenize/chat';
 import { PRESETS, type RunConfig } from '../../src/train/presets';
 import { evaluateLoss } from '../../src/train/trainer';
-import { createEngineCore, serveEngine } from '../../workers/engine-worker';
-import type { Engine, EngineEvent, ModelSource, StartRunArgs } from '../../workers/protocol-engine';
+import type { EngineEvent, StartRunArgs } from '../../workers/protocol-engine';
+import { droppedFiles, engineOver } from '../helpers/engine';
 import { testGpu } from '../helpers/gpu';
 
-const ports: MessagePort[] = [];
-afterAll(() => { for (const p of ports) p.close(); });
-
-function engineOver(store: RunStore): Engine {
-  const core = createEngineCore({ store: Promise.resolve(store), cache: async () => memoryCache(), createGpu: testGpu });
-  const { port1, port2 } = new MessageChannel();
-  ports.push(port1, port2);
-  serveEngine(core, port2);
-  return createEngineClient(port1);
-}
 
 const modelFiles = buildTinyModel('llama-small', 4);
-const source: ModelSource = { kind: 'files', name: 'tiny-llama', files: [...modelFiles].map(([path, bytes]) => ({ path, file: new Blob([bytes.slice()]) })) };
+const source = droppedFiles('tiny-llama', modelFiles);
 const LORA: LoraConfig = { rank: 4, alpha: 8, dropout: 0, useRslora: false, targetModules: ['q_proj', 'v_proj', 'down_proj'] };
 
 /** A PEFT adapter for a model folder with seeded random values in every A and B (B ≠ 0: it changes answers). */
@@ -162,7 +150,7 @@ describe('engine: imported PEFT adapters', () => {
     const ok = await engine.importAdapter(upload('ok', [['adapter_config.json', good['adapter_config.json']], ['adapter_model.safetensors', good['adapter_model.safetensors']]]));
     expect(ok.name).toBe('ok');
     // Other weights of the same shapes (another seed): the adapter answers only on the model it was imported onto.
-    await engine.loadModel({ ...source, name: 'other-llama', files: [...buildTinyModel('llama-small', 5)].map(([path, bytes]) => ({ path, file: new Blob([bytes.slice()]) })) });
+    await engine.loadModel(droppedFiles('other-llama', buildTinyModel('llama-small', 5)));
     await expect(engine.generate({ adapter: { kind: 'imported', adapterId: ok.id }, prompt: { kind: 'raw', text: 'hi' }, sampling }))
       .rejects.toThrow('Adapter "ok" was imported onto tiny-llama; load that model first.');
     engine.dispose();

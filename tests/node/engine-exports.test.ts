@@ -2,31 +2,21 @@
 // exportModel gives a merged HF folder that loads back through loadHfModel, a GGUF file with the GGUF magic,
 // and an ONNX model; evaluateLoss counts the same tokens under base and adapter, and the adapter's loss on
 // the rows it trained on is lower than the base model's.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
-import { createEngineClient } from '../../app/engine/client';
 import { loadHfModel } from '../../src/io/hf';
 import { filesFromMap } from '../../src/io/model-files';
-import { memoryCache } from '../../src/io/download';
-import { createMemoryRunStore } from '../../src/storage/runs';
 import { PRESETS, type RunConfig } from '../../src/train/presets';
-import { createEngineCore, serveEngine } from '../../workers/engine-worker';
-import type { ModelSource, StartRunArgs } from '../../workers/protocol-engine';
-import { testGpu } from '../helpers/gpu';
+import type { StartRunArgs } from '../../workers/protocol-engine';
+import { droppedFiles, engineOver } from '../helpers/engine';
 
-const ports: MessagePort[] = [];
-afterAll(() => { for (const p of ports) p.close(); });
 
 describe('engine exports and evaluation', () => {
   it('exports merged, GGUF and ONNX files and evaluates loss under an adapter', async () => {
-    const core = createEngineCore({ store: Promise.resolve(createMemoryRunStore()), cache: async () => memoryCache(), createGpu: testGpu });
-    const { port1, port2 } = new MessageChannel();
-    ports.push(port1, port2);
-    serveEngine(core, port2);
-    const engine = createEngineClient(port1);
+    const engine = engineOver();
 
     const files = buildTinyModel('llama-small', 2);
-    const source: ModelSource = { kind: 'files', name: 'tiny', files: [...files].map(([path, bytes]) => ({ path, file: new Blob([bytes.slice()]) })) };
+    const source = droppedFiles('tiny', files);
     await engine.loadModel(source);
     const records: StartRunArgs['records'] = [['Say hi.', 'Hi!'], ['Say bye.', 'Bye!'], ['Count.', 'One two.']].map(([q, a]) => ({
       messages: [{ role: 'user', content: q }, { role: 'assistant', content: a }], split: 'train',

@@ -3,29 +3,20 @@
 // ONNX export of the same weights, for greedy and seeded sampling; 'auto' on this software adapter picks onnx;
 // checkOnnx passes for the run's adapter. The base model's answers differ from the tuned ones (so the
 // comparison can fail), and another run's adapter gets its own ONNX session, not the cached one.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
-import { createEngineClient } from '../../app/engine/client';
-import { memoryCache } from '../../src/io/download';
-import { createMemoryRunStore } from '../../src/storage/runs';
 import { PRESETS, type RunConfig } from '../../src/train/presets';
-import { createEngineCore, serveEngine } from '../../workers/engine-worker';
-import type { GenerateArgs, ModelSource, StartRunArgs } from '../../workers/protocol-engine';
+import type { GenerateArgs, StartRunArgs } from '../../workers/protocol-engine';
+import { droppedFiles, engineOver } from '../helpers/engine';
 import { testGpu } from '../helpers/gpu';
 
-const ports: MessagePort[] = [];
-afterAll(() => { for (const p of ports) p.close(); });
 
 describe('engine generation backends', () => {
   it('answers with the same tokens from the WebGPU engine and onnxruntime-web, and checks the export', async () => {
-    const core = createEngineCore({ store: Promise.resolve(createMemoryRunStore()), cache: async () => memoryCache(), createGpu: testGpu });
-    const { port1, port2 } = new MessageChannel();
-    ports.push(port1, port2);
-    serveEngine(core, port2);
-    const engine = createEngineClient(port1);
+    const engine = engineOver();
 
     const files = buildTinyModel('llama-small', 4);
-    const source: ModelSource = { kind: 'files', name: 'tiny', files: [...files].map(([path, bytes]) => ({ path, file: new Blob([bytes.slice()]) })) };
+    const source = droppedFiles('tiny', files);
     await engine.loadModel(source);
     const records: StartRunArgs['records'] = [['Say hi.', 'Hi there!'], ['Say bye.', 'Bye now!'], ['Count.', 'One two three.']].map(([q, a]) => ({
       messages: [{ role: 'user', content: q }, { role: 'assistant', content: a }], split: 'train',

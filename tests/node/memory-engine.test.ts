@@ -10,14 +10,15 @@ import { memoryCache } from '../../src/io/download';
 import { createMemoryRunStore } from '../../src/storage/runs';
 import { PRESETS, runMemoryEstimate, type RunConfig } from '../../src/train/presets';
 import { createEngineCore } from '../../workers/engine-worker';
-import type { ModelSource, StartRunArgs } from '../../workers/protocol-engine';
+import type { StartRunArgs } from '../../workers/protocol-engine';
+import { droppedFiles } from '../helpers/engine';
 import { testGpu } from '../helpers/gpu';
 
 const nav = globalThis.navigator as { deviceMemory?: number };
 afterEach(() => { delete nav.deviceMemory; });
 
 const files = buildTinyModel('llama-small', 4);
-const source: ModelSource = { kind: 'files', name: 'tiny-llama', files: [...files].map(([path, bytes]) => ({ path, file: new Blob([bytes.slice()]) })) };
+const source = droppedFiles('tiny-llama', files);
 const modelConfig = configFromHf(JSON.parse(new TextDecoder().decode(files.get('config.json')!)));
 const records: StartRunArgs['records'] = Array.from({ length: 4 }, (_, i) => ({ messages: [{ role: 'user', content: `q${i}` }, { role: 'assistant', content: `a${i}` }], split: 'train' as const }));
 
