@@ -1,11 +1,11 @@
 // The studio's command line: the same core as the browser, in Node through Dawn (the `webgpu` package).
 //   info MODEL [--json]
 //   generate MODEL [--adapter DIR] --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P]
-//            [--repetition-penalty R] [--seed S] [--stop STR]... [--raw] [--json]
+//            [--repetition-penalty R] [--seed S] [--stop STR]... [--raw] [--backend engine|onnx] [--json]
 //   train MODEL --data FILE --out DIR [--rank R] [--alpha A] [--dropout P] [--rslora] [--targets q_proj,v_proj]
 //            [--lr LR] [--schedule constant|linear|cosine] [--warmup N] [--epochs E] [--max-steps N] [--batch-size B]
 //            [--grad-accum N] [--max-seq-len T] [--weight-decay W] [--max-grad-norm G] [--seed S] [--all-tokens] [--json]
-//   eval MODEL [--adapter DIR] --data FILE [--max-new-tokens N] [--json]
+//   eval MODEL [--adapter DIR] --data FILE [--max-new-tokens N] [--backend engine|onnx] [--json]
 //   data FILE [--json]
 //   bench [--quick]            (the benchmark of scripts/bench.mjs: JSON on stdout)
 // Every failure exits non-zero with one line on stderr: "error: <what went wrong>".
@@ -17,7 +17,9 @@ import { importSource } from '../src/data/import';
 import type { DatasetRecord } from '../src/data/record';
 import { applyPeftAdapter, exportPeftAdapter, loraFromPeftConfig } from '../src/export/peft';
 import { promptAndReference, summarize, type Generation } from '../src/eval/metrics';
+import type { Decoder } from '../src/generate/decoder';
 import { generateAll } from '../src/generate/generate';
+import { onnxDecoderOf } from '../src/generate/onnx-decoder';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { installNodeWebGPU } from '../src/gpu/node';
 import { estimateMemory, loadHfModel, parameterCount, stopTokenIds, type LoadedModel } from '../src/io/hf';
@@ -73,6 +75,21 @@ function samplingFrom(p: Parsed) {
   };
 }
 
+/** Who decodes: our WebGPU engine (default) or onnxruntime-web's wasm backend on the ONNX export of the same
+ * weights: the same tokens, and several times faster where WebGPU is a software rasteriser. */
+function backendOf(p: Parsed): 'engine' | 'onnx' {
+  const backend = str(p, 'backend', 'engine');
+  if (backend !== 'engine' && backend !== 'onnx') throw new Error(`--backend must be engine or onnx, not ${backend}`);
+  return backend;
+}
+
+async function decoderFor(backend: 'engine' | 'onnx', model: Transformer): Promise<Transformer | Decoder> {
+  if (backend === 'engine') return model;
+  const ort = await import('onnxruntime-web');
+  ort.env.wasm.numThreads = 1;
+  return onnxDecoderOf(ort, model);
+}
+
 function promptIds(m: LoadedModel, prompt: string, raw: boolean): number[] {
   if (raw) return m.tokenizer.encode(prompt, { addSpecialTokens: true });
   const text = templateOf(m).render([{ role: 'user', content: prompt }], { addGenerationPrompt: true });
@@ -96,12 +113,14 @@ async function cmdInfo(p: Parsed): Promise<void> {
 }
 
 async function cmdGenerate(p: Parsed): Promise<void> {
+  const backend = backendOf(p);
   const m = await loadModel(p.positionals[1]);
   const gpu = await createGpu();
   const model = await buildModel(gpu, m, p.options.get('adapter')?.at(-1));
   const ids = promptIds(m, str(p, 'prompt'), p.flags.has('raw'));
+  const decoder = await decoderFor(backend, model);
   const t0 = performance.now();
-  const r = await generateAll(model, ids, { ...samplingFrom(p), stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
+  const r = await generateAll(decoder, ids, { ...samplingFrom(p), stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
   const seconds = (performance.now() - t0) / 1000;
   out(p, { text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokens.length / seconds }, r.text);
 }
@@ -159,6 +178,7 @@ async function cmdTrain(p: Parsed): Promise<void> {
 }
 
 async function cmdEval(p: Parsed): Promise<void> {
+  const backend = backendOf(p);
   const m = await loadModel(p.positionals[1]);
   const data = await readRecords(str(p, 'data'));
   const gpu = await createGpu();
@@ -168,12 +188,13 @@ async function cmdEval(p: Parsed): Promise<void> {
   // Greedy answer to the conversation up to its last assistant turn, scored against that turn's content by the
   // metrics the Compare screen's batch evaluation uses (src/eval/metrics.ts).
   const tpl = templateOf(m);
+  const decoder = await decoderFor(backend, model);
   const pairs: { output: Generation; reference: string }[] = [];
   for (const r of data.records) {
     const pr = promptAndReference(r.messages);
     if (!pr) continue;
     const ids = m.tokenizer.encode(tpl.render(pr.prompt, { addGenerationPrompt: true }), { addSpecialTokens: false });
-    const g = await generateAll(model, ids, { ...samplingFrom(p), temperature: 0, stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
+    const g = await generateAll(decoder, ids, { ...samplingFrom(p), temperature: 0, stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
     pairs.push({ output: g, reference: pr.reference });
   }
   const s = summarize(pairs, loss);

@@ -26,7 +26,10 @@ const status = run('npx', ['vitest', 'run', '--reporter=default', '--reporter=js
 let passed = 0, failed = 0, skipped = 0;
 if (existsSync(out)) {
   const r = JSON.parse(readFileSync(out, 'utf8'));
-  passed = r.numPassedTests; failed = r.numFailedTests + (r.numFailedTestSuites ?? 0);
+  // A file that fails without a failing test (it did not load, a hook threw) counts as one failure; the
+  // suites around a failing test do not count again.
+  const brokenFiles = (r.testResults ?? []).filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed')).length;
+  passed = r.numPassedTests; failed = r.numFailedTests + brokenFiles;
   skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
 } else {
   failed = 1;
