@@ -12,21 +12,14 @@
 //    bits depend only on the inputs, (N, C) and the adapter kind.
 //  - Operands may be disjoint views of one buffer; none may overlap another.
 // Not here: fused residual-add + norm (the model calls add() then the norm).
-import type { Gpu, Tensor } from '../gpu/runtime';
+import { type Gpu, type Tensor, VIEW_ALIGN } from '../gpu/runtime';
 import { ceilDiv, elementwiseGrid } from './grid';
 import { firstElements, SUM_CHUNK_ROWS, sumChunksInto, sumRows } from './elementwise';
-import reduceWgsl from './norm_reduce.wgsl?raw';
-import rmsForwardSource from './norm_rms.wgsl?raw';
-import rmsBackwardSource from './norm_rms_backward.wgsl?raw';
-import rmsDweightWgsl from './norm_rms_dweight.wgsl?raw';
-import lnForwardSource from './norm_layer.wgsl?raw';
-import lnBackwardWgsl from './norm_layer_backward.wgsl?raw';
-import lnDweightWgsl from './norm_layer_dweight.wgsl?raw';
-
-// The row-per-workgroup kernels share one tree reduction (norm_reduce.wgsl).
-const rmsForwardWgsl = `${reduceWgsl}\n${rmsForwardSource}`;
-const rmsBackwardWgsl = `${reduceWgsl}\n${rmsBackwardSource}`;
-const lnForwardWgsl = `${reduceWgsl}\n${lnForwardSource}`;
+import rowsWorkgroupWgsl from './norm_rows_workgroup.wgsl?raw';
+import rowsThreadWgsl from './norm_rows_thread.wgsl?raw';
+import forwardSource from './norm_forward.wgsl?raw';
+import backwardSource from './norm_backward.wgsl?raw';
+import dweightWgsl from './norm_dweight.wgsl?raw';
 
 /**
  * How a row's sums over C are computed. 'workgroup': one workgroup per row, threads striding over C, a tree
@@ -45,56 +38,92 @@ export interface NormBackwardOptions {
   accumulate?: boolean;
 }
 
+// One kernel per pass serves both norms (LayerNorm sets the override CENTERED; RMSNorm is LayerNorm without the
+// mean and the bias), written once over a row and completed by the file that says how a row is split.
+const rowKernel = (source: string): Record<RowReduction, string> => ({
+  workgroup: `${rowsWorkgroupWgsl}\n${source}`,
+  thread: `${rowsThreadWgsl}\n${source}`,
+});
+const forwardWgsl = rowKernel(forwardSource);
+const backwardWgsl = rowKernel(backwardSource);
+
+/** What a norm is: LayerNorm saves and subtracts the row mean and adds a bias; RMSNorm does neither. */
+interface NormKind {
+  name: 'layernorm' | 'rmsnorm';
+  centered: boolean;
+}
+const LAYERNORM: NormKind = { name: 'layernorm', centered: true };
+const RMSNORM: NormKind = { name: 'rmsnorm', centered: false };
+
 export function rmsnormForward(gpu: Gpu, out: Tensor, rstd: Tensor, inp: Tensor, weight: Tensor, N: number, C: number, eps: number): void {
-  if (N === 0 || C === 0) return;
-  gpu.dispatch({
-    code: rmsForwardWgsl, label: 'rmsnorm.forward',
-    bindings: [firstElements(inp, N * C), firstElements(weight, C), firstElements(out, N * C), firstElements(rstd, N)],
-    params: { u32: [N, C], f32: [eps] }, ...rowLaunch(gpu, 'forward', N, C),
-  });
+  normForward(gpu, RMSNORM, out, null, rstd, inp, weight, null, N, C, eps);
 }
 
 export function rmsnormBackward(
   gpu: Gpu, dinp: Tensor, dweight: Tensor | null, dout: Tensor, inp: Tensor, weight: Tensor, rstd: Tensor,
   N: number, C: number, opts: NormBackwardOptions = {},
 ): void {
-  if (N === 0 || C === 0) return;
-  const [tDout, tInp, tRstd] = [firstElements(dout, N * C), firstElements(inp, N * C), firstElements(rstd, N)];
-  gpu.dispatch({
-    code: rmsBackwardWgsl, label: 'rmsnorm.backward',
-    bindings: [tDout, tInp, firstElements(weight, C), tRstd, firstElements(dinp, N * C)],
-    params: [N, C, opts.accumulate ? 1 : 0], ...rowLaunch(gpu, 'backward', N, C),
-  });
-  if (dweight) channelGradient(gpu, 'rmsnorm.dweight', rmsDweightWgsl, dweight, [tDout, tInp, tRstd], N, C);
+  normBackward(gpu, RMSNORM, dinp, dweight, null, dout, inp, weight, null, rstd, N, C, opts);
 }
 
 export function layernormForward(
   gpu: Gpu, out: Tensor, mean: Tensor, rstd: Tensor, inp: Tensor, weight: Tensor, bias: Tensor, N: number, C: number, eps: number,
 ): void {
-  if (N === 0 || C === 0) return;
-  gpu.dispatch({
-    code: lnForwardWgsl, label: 'layernorm.forward',
-    bindings: [
-      firstElements(inp, N * C), firstElements(weight, C), firstElements(bias, C), firstElements(out, N * C),
-      firstElements(mean, N), firstElements(rstd, N),
-    ],
-    params: { u32: [N, C], f32: [eps] }, ...rowLaunch(gpu, 'forward', N, C),
-  });
+  normForward(gpu, LAYERNORM, out, mean, rstd, inp, weight, bias, N, C, eps);
 }
 
 export function layernormBackward(
   gpu: Gpu, dinp: Tensor, dweight: Tensor | null, dbias: Tensor | null, dout: Tensor, inp: Tensor, weight: Tensor,
   mean: Tensor, rstd: Tensor, N: number, C: number, opts: NormBackwardOptions = {},
 ): void {
+  normBackward(gpu, LAYERNORM, dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C, opts);
+}
+
+/** mean and bias are null for RMSNorm (placeholders are bound; the kernel never touches them). */
+function normForward(
+  gpu: Gpu, kind: NormKind, out: Tensor, mean: Tensor | null, rstd: Tensor, inp: Tensor, weight: Tensor,
+  bias: Tensor | null, N: number, C: number, eps: number,
+): void {
   if (N === 0 || C === 0) return;
-  const [tDout, tInp, tMean, tRstd] = [firstElements(dout, N * C), firstElements(inp, N * C), firstElements(mean, N), firstElements(rstd, N)];
+  const { code, ...launch } = rowLaunch(gpu, forwardWgsl, kind, N, C);
   gpu.dispatch({
-    code: lnBackwardWgsl, label: 'layernorm.backward',
-    bindings: [tDout, tInp, firstElements(weight, C), tMean, tRstd, firstElements(dinp, N * C)],
-    params: [N, C, opts.accumulate ? 1 : 0], ...rowLaunch(gpu, 'backward', N, C),
+    code, entryPoint: 'forward', label: `${kind.name}.forward`,
+    bindings: [
+      firstElements(inp, N * C), firstElements(weight, C), bias ? firstElements(bias, C) : placeholder(gpu, 0),
+      firstElements(out, N * C), mean ? firstElements(mean, N) : placeholder(gpu, 1), firstElements(rstd, N),
+    ],
+    params: { u32: [N, C], f32: [eps] }, ...launch,
   });
-  if (dweight) channelGradient(gpu, 'layernorm.dweight', lnDweightWgsl, dweight, [tDout, tInp, tMean, tRstd], N, C);
+}
+
+/** mean is null for RMSNorm, and so is dbias. */
+function normBackward(
+  gpu: Gpu, kind: NormKind, dinp: Tensor, dweight: Tensor | null, dbias: Tensor | null, dout: Tensor, inp: Tensor,
+  weight: Tensor, mean: Tensor | null, rstd: Tensor, N: number, C: number, opts: NormBackwardOptions,
+): void {
+  if (N === 0 || C === 0) return;
+  const [tDout, tInp, tRstd] = [firstElements(dout, N * C), firstElements(inp, N * C), firstElements(rstd, N)];
+  const tMean = mean ? firstElements(mean, N) : placeholder(gpu, 0);
+  const { code, ...launch } = rowLaunch(gpu, backwardWgsl, kind, N, C);
+  gpu.dispatch({
+    code, entryPoint: 'backward', label: `${kind.name}.backward`,
+    bindings: [tDout, tInp, firstElements(weight, C), tMean, tRstd, firstElements(dinp, N * C)],
+    params: [N, C, opts.accumulate ? 1 : 0], ...launch,
+  });
+  if (dweight) channelGradient(gpu, kind, dweight, [tDout, tInp, tMean, tRstd], N, C);
   if (dbias) sumRows(gpu, dbias, tDout, N, C, true);
+}
+
+/** Bound where RMSNorm has no mean or bias; never touched. Two disjoint views: writable bindings may not overlap. */
+const placeholders = new WeakMap<Gpu, [Tensor, Tensor]>();
+function placeholder(gpu: Gpu, which: 0 | 1): Tensor {
+  let p = placeholders.get(gpu);
+  if (!p) {
+    const table = gpu.zeros([2 * VIEW_ALIGN], 'norm.placeholders');
+    p = [gpu.view(table, 0, [1], 'norm.absent0'), gpu.view(table, VIEW_ALIGN, [1], 'norm.absent1')];
+    placeholders.set(gpu, p);
+  }
+  return p[which];
 }
 
 export function rowReduction(gpu: Gpu): RowReduction {
@@ -105,26 +134,28 @@ export function rowReduction(gpu: Gpu): RowReduction {
 /** Rows per workgroup of the 'thread' variant. */
 const ROWS_PER_WORKGROUP = 32;
 
-/** Entry point, grid and workgroup size of a row kernel ('forward' / 'backward', or their '_rows' variants). */
-function rowLaunch(gpu: Gpu, entry: 'forward' | 'backward', N: number, C: number) {
+/** Code, grid and constants of a row kernel for this adapter's RowReduction. */
+function rowLaunch(gpu: Gpu, kernel: Record<RowReduction, string>, kind: NormKind, N: number, C: number) {
+  const CENTERED = kind.centered ? 1 : 0;
   if (rowReduction(gpu) === 'thread') {
-    return { entryPoint: `${entry}_rows`, workgroups: elementwiseGrid(N, ROWS_PER_WORKGROUP), constants: { WG: ROWS_PER_WORKGROUP } };
+    return { code: kernel.thread, workgroups: elementwiseGrid(N, ROWS_PER_WORKGROUP), constants: { WG: ROWS_PER_WORKGROUP, CENTERED } };
   }
   // Threads per row: 64 up to C = 256, else 256 (two pipelines per kernel at most).
-  return { entryPoint: entry, workgroups: elementwiseGrid(N, 1), constants: { WG: C <= 256 ? 64 : 256 } };
+  return { code: kernel.workgroup, workgroups: elementwiseGrid(N, 1), constants: { WG: C <= 256 ? 64 : 256, CENTERED } };
 }
 
 const CHANNEL_WG = 64;
 
 /**
- * dweight[c] += sum_n f(n, c), where the kernel `code` computes f from `inputs`: rows in chunks of
+ * dweight[c] += sum_n dout[n, c] xhat[n, c] (norm_dweight.wgsl, inputs dout, inp, mean, rstd): rows in chunks of
  * SUM_CHUNK_ROWS into a scratch [chunks, C], then the chunks in order into dweight (one pass when N fits one chunk).
  */
-function channelGradient(gpu: Gpu, label: string, code: string, dweight: Tensor, inputs: Tensor[], N: number, C: number): void {
+function channelGradient(gpu: Gpu, kind: NormKind, dweight: Tensor, inputs: Tensor[], N: number, C: number): void {
+  const label = `${kind.name}.dweight`;
   const chunks = ceilDiv(N, SUM_CHUNK_ROWS);
   const stage = (dst: Tensor, R: number, accumulate: boolean) => gpu.dispatch({
-    code, entryPoint: 'dweight', label, bindings: [...inputs, dst], params: [N, C, R, accumulate ? 1 : 0],
-    workgroups: [ceilDiv(C, CHANNEL_WG), ceilDiv(N, R)], constants: { WG: CHANNEL_WG },
+    code: dweightWgsl, entryPoint: 'dweight', label, bindings: [...inputs, dst], params: [N, C, R, accumulate ? 1 : 0],
+    workgroups: [ceilDiv(C, CHANNEL_WG), ceilDiv(N, R)], constants: { WG: CHANNEL_WG, CENTERED: kind.centered ? 1 : 0 },
   });
   if (chunks <= 1) {
     stage(firstElements(dweight, C), N, true);

@@ -1,0 +1,52 @@
+// LayerNorm and RMSNorm forward over the last dimension, in f32 as PyTorch computes them:
+//   LayerNorm (CENTERED, torch.nn.LayerNorm, biased variance, two passes):
+//     mean[n] = mean_c x[n, c],  rstd[n] = 1 / sqrt(mean_c (x[n, c] - mean[n])^2 + eps)
+//     out[n, c] = (x[n, c] - mean[n]) rstd[n] w[c] + b[c]
+//   RMSNorm (!CENTERED, Hugging Face LlamaRMSNorm): the same with mean = 0 and no bias:
+//     rstd[n] = 1 / sqrt(mean_c x[n, c]^2 + eps),  out[n, c] = (x[n, c] rstd[n]) w[c]
+// How a row is split among threads (row_index, first_column, STRIDE, row_sum) comes from the prepended
+// norm_rows_workgroup.wgsl or norm_rows_thread.wgsl; either way every sum runs in an order fixed by C and WG.
+// Bindings: inp [N, C], weight [C], bias [C], out [N, C], mean [N], rstd [N] (read_write, see
+// elementwise_add.wgsl; for RMSNorm bias and mean are placeholders, never touched), params { N, C, eps }.
+
+struct Params { N: u32, C: u32, eps: f32 }
+
+override CENTERED: bool;
+
+@group(0) @binding(0) var<storage, read_write> inp: array<f32>;
+@group(0) @binding(1) var<storage, read_write> weight: array<f32>;
+@group(0) @binding(2) var<storage, read_write> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read_write> mean: array<f32>;
+@group(0) @binding(5) var<storage, read_write> rstd: array<f32>;
+@group(0) @binding(6) var<uniform> p: Params;
+
+@compute @workgroup_size(WG)
+fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(global_invocation_id) gid: vec3<u32>,
+           @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = row_index(wid, gid, nwg);
+  if (row >= p.N) { return; }
+  let base = row * p.C;
+  let c0 = first_column(lid);
+  var m = 0.0;
+  if (CENTERED) {
+    var s = 0.0;
+    for (var c = c0; c < p.C; c += STRIDE) { s += inp[base + c]; }
+    m = row_sum(s, lid) / f32(p.C);
+  }
+  var v = 0.0;
+  for (var c = c0; c < p.C; c += STRIDE) {
+    let d = inp[base + c] - m;
+    v += d * d;
+  }
+  let r = 1.0 / sqrt(row_sum(v, lid) / f32(p.C) + p.eps);
+  if (c0 == 0u) {
+    rstd[row] = r;
+    if (CENTERED) { mean[row] = m; }
+  }
+  for (var c = c0; c < p.C; c += STRIDE) {
+    var y = (inp[base + c] - m) * r * weight[c];
+    if (CENTERED) { y += bias[c]; }
+    out[base + c] = y;
+  }
+}
