@@ -190,7 +190,61 @@ override WG: u32 = 64;
 override HAS_DOC: bool = false;
 fn dotE(a: ${this.E}, b: ${this.E}) -> f32 { return ${this.E === 'f32' ? 'a * b' : 'dot(a, b)'}; }`;
   }
+  /**
+   * The Params struct, then the storage bindings in dispatch order (read-only ones first, then the written ones),
+   * then the params uniform. Head rows are arrays of E; the per-row statistics and docStart are scalars.
+   */
+  bindings(params: string, read: string[], written: string[]): string {
+    const binding = (name: string, i: number, access: string) =>
+      `@group(0) @binding(${i}) var<storage, ${access}> ${name}: array<${SCALAR_BINDINGS[name] ?? this.E}>;`;
+    return [
+      `struct Params { ${params} }`,
+      ...read.map((name, i) => binding(name, i, 'read')),
+      ...written.map((name, i) => binding(name, read.length + i, 'read_write')),
+      `@group(0) @binding(${read.length + written.length}) var<uniform> p: Params;`,
+    ].join('\n');
+  }
+  /**
+   * The entry point's opening: thread r owns R consecutive rows (from `first`) of one (b, `head`), where
+   * `rows` rows (p.Tq or p.T) are split into blocks of R per head and `heads` (p.H or p.Hkv) heads per batch item.
+   */
+  entry(name: string, rows: string, heads: string, first: string, head: string): string {
+    return `@compute @workgroup_size(WG)
+fn ${name}(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let blocks = (${rows} + ${this.R - 1}u) / ${this.R}u;
+  let r = gid.x + gid.y * nwg.x * WG;
+  if (r >= p.B * ${heads} * blocks) { return; }
+  let ${first} = (r % blocks) * ${this.R}u;
+  let ${head} = (r / blocks) % ${heads};
+  let b = r / (blocks * ${heads});`;
+  }
 }
+
+/**
+ * Both backward passes' R x BK tiles of s = q·k (scores, unscaled) and dp = dout·v, zeroed then summed over
+ * the head dim. `owned` says which side the thread's R rows are (queries in dq, keys in dk/dv; the other side
+ * is the streamed block); query rows are read at qBase<i>, key rows at kBase<i>. Tile names are s<x>_<t>,
+ * dp<x>_<t>, x always an owned row.
+ */
+function backwardDots(T: Tile, indent: string, owned: 'queries' | 'keys', qBase: string, kBase: string): string {
+  const queriesOwned = owned === 'queries';
+  const [queries, keys] = queriesOwned ? [T.rows.bind(T), T.block.bind(T)] : [T.block.bind(T), T.rows.bind(T)];
+  const dots = (x: number, t: number) => (queriesOwned
+    ? [`s${x}_${t} += dotE(q${x}, k${t})`, `dp${x}_${t} += dotE(do${x}, v${t})`]
+    : [`s${x}_${t} += dotE(k${x}, q${t})`, `dp${x}_${t} += dotE(v${x}, do${t})`]);
+  return `${T.tile((x, t) => `${indent}var s${x}_${t} = 0.0;
+${indent}var dp${x}_${t} = 0.0;`)}
+${indent}for (var c = 0u; c < DU; c++) {
+${keys((i) => `${indent}  let k${i} = k[${kBase}${i} + c];
+${indent}  let v${i} = v[${kBase}${i} + c];`)}
+${queries((i) => `${indent}  let q${i} = q[${qBase}${i} + c];
+${indent}  let do${i} = dout[${qBase}${i} + c];`)}
+${T.tile((x, t) => dots(x, t).map((d) => `${indent}  ${d};`).join('\n'))}
+${indent}}`;
+}
+
+/** Bindings whose elements are scalars rather than head-row elements E. */
+const SCALAR_BINDINGS: Record<string, string> = { docStart: 'u32', lse: 'f32', delta: 'f32' };
 
 function lines(n: number, f: (i: number) => string): string {
   return Array.from({ length: n }, (_, i) => f(i)).join('\n');
@@ -204,23 +258,9 @@ function lines(n: number, f: (i: number) => string): string {
  */
 function forwardKernel(T: Tile): string {
   return `${T.prelude('flash attention forward')}
-struct Params { B: u32, Tq: u32, Tk: u32, H: u32, Hkv: u32, kvStride: u32, scale: f32 }
-@group(0) @binding(0) var<storage, read> q: array<${T.E}>;
-@group(0) @binding(1) var<storage, read> k: array<${T.E}>;
-@group(0) @binding(2) var<storage, read> v: array<${T.E}>;
-@group(0) @binding(3) var<storage, read> docStart: array<u32>;
-@group(0) @binding(4) var<storage, read_write> out: array<${T.E}>;
-@group(0) @binding(5) var<storage, read_write> lse: array<f32>;
-@group(0) @binding(6) var<uniform> p: Params;
+${T.bindings('B: u32, Tq: u32, Tk: u32, H: u32, Hkv: u32, kvStride: u32, scale: f32', ['q', 'k', 'v', 'docStart'], ['out', 'lse'])}
 
-@compute @workgroup_size(WG)
-fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let blocks = (p.Tq + ${T.R - 1}u) / ${T.R}u;
-  let r = gid.x + gid.y * nwg.x * WG;
-  if (r >= p.B * p.H * blocks) { return; }
-  let iBlock = (r % blocks) * ${T.R}u;
-  let h = (r / blocks) % p.H;
-  let b = r / (blocks * p.H);
+${T.entry('forward', 'p.Tq', 'p.H', 'iBlock', 'h')}
   let g = h / (p.H / p.Hkv);
   let qs = p.scale * LOG2E;
   var jFirst = 0xffffffffu;
@@ -270,6 +310,9 @@ ${T.rows((x) => `  if (valid${x}) {
 `;
 }
 
+/** The backward kernels' params, as attentionBackward writes them. */
+const BACKWARD_PARAMS = 'B: u32, T: u32, H: u32, Hkv: u32, scale: f32';
+
 /**
  * Backward pass 1. Thread = R consecutive query rows of one (b, h). delta = dout·out per row (stored for
  * pass 2); then per block of BK keys: S = q k^T, dP = dout v^T, P = 2^(S - lse log2 e),
@@ -277,26 +320,9 @@ ${T.rows((x) => `  if (valid${x}) {
  */
 function backwardDqKernel(T: Tile): string {
   return `${T.prelude('attention backward, dq')}
-struct Params { B: u32, T: u32, H: u32, Hkv: u32, scale: f32 }
-@group(0) @binding(0) var<storage, read> q: array<${T.E}>;
-@group(0) @binding(1) var<storage, read> k: array<${T.E}>;
-@group(0) @binding(2) var<storage, read> v: array<${T.E}>;
-@group(0) @binding(3) var<storage, read> out: array<${T.E}>;
-@group(0) @binding(4) var<storage, read> dout: array<${T.E}>;
-@group(0) @binding(5) var<storage, read> lse: array<f32>;
-@group(0) @binding(6) var<storage, read> docStart: array<u32>;
-@group(0) @binding(7) var<storage, read_write> dq: array<${T.E}>;
-@group(0) @binding(8) var<storage, read_write> delta: array<f32>;
-@group(0) @binding(9) var<uniform> p: Params;
+${T.bindings(BACKWARD_PARAMS, ['q', 'k', 'v', 'out', 'dout', 'lse', 'docStart'], ['dq', 'delta'])}
 
-@compute @workgroup_size(WG)
-fn backward_dq(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let blocks = (p.T + ${T.R - 1}u) / ${T.R}u;
-  let r = gid.x + gid.y * nwg.x * WG;
-  if (r >= p.B * p.H * blocks) { return; }
-  let iBlock = (r % blocks) * ${T.R}u;
-  let h = (r / blocks) % p.H;
-  let b = r / (blocks * p.H);
+${T.entry('backward_dq', 'p.T', 'p.H', 'iBlock', 'h')}
   let g = h / (p.H / p.Hkv);
   let qs = p.scale * LOG2E;
   let stat = (b * p.H + h) * p.T;   // lse/delta row of head h
@@ -317,16 +343,7 @@ ${T.rows((x) => `  let valid${x} = iBlock + ${x}u < p.T;
   var fresh = true; // the first block overwrites dq
   for (var j0 = jFirst; j0 <= jLast; j0 += ${T.BK}u) {
 ${T.block((t) => `    let kb${t} = kvBase + min(j0 + ${t}u, jLast) * kvRow;`)}
-${T.tile((x, t) => `    var s${x}_${t} = 0.0;
-    var dp${x}_${t} = 0.0;`)}
-    for (var c = 0u; c < DU; c++) {
-${T.block((t) => `      let k${t} = k[kb${t} + c];
-      let v${t} = v[kb${t} + c];`)}
-${T.rows((x) => `      let q${x} = q[rb${x} + c];
-      let do${x} = dout[rb${x} + c];`)}
-${T.tile((x, t) => `      s${x}_${t} += dotE(q${x}, k${t});
-      dp${x}_${t} += dotE(do${x}, v${t});`)}
-    }
+${backwardDots(T, '    ', 'queries', 'rb', 'kb')}
 ${T.tile((x, t) => `    let ds${x}_${t} = select(0.0, exp2(s${x}_${t} * qs - lse${x}) * (dp${x}_${t} - delta${x}) * p.scale,
         j0 + ${t}u >= first${x} && j0 + ${t}u <= i${x});`)}
     for (var c = 0u; c < DU; c++) {
@@ -350,26 +367,9 @@ ${T.rows((x) => `      if (valid${x}) {
  */
 function backwardDkDvKernel(T: Tile): string {
   return `${T.prelude('attention backward, dk and dv')}
-struct Params { B: u32, T: u32, H: u32, Hkv: u32, scale: f32 }
-@group(0) @binding(0) var<storage, read> q: array<${T.E}>;
-@group(0) @binding(1) var<storage, read> k: array<${T.E}>;
-@group(0) @binding(2) var<storage, read> v: array<${T.E}>;
-@group(0) @binding(3) var<storage, read> dout: array<${T.E}>;
-@group(0) @binding(4) var<storage, read> lse: array<f32>;
-@group(0) @binding(5) var<storage, read> delta: array<f32>;
-@group(0) @binding(6) var<storage, read> docStart: array<u32>;
-@group(0) @binding(7) var<storage, read_write> dk: array<${T.E}>;
-@group(0) @binding(8) var<storage, read_write> dv: array<${T.E}>;
-@group(0) @binding(9) var<uniform> p: Params;
+${T.bindings(BACKWARD_PARAMS, ['q', 'k', 'v', 'dout', 'lse', 'delta', 'docStart'], ['dk', 'dv'])}
 
-@compute @workgroup_size(WG)
-fn backward_dkdv(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let blocks = (p.T + ${T.R - 1}u) / ${T.R}u;
-  let r = gid.x + gid.y * nwg.x * WG;
-  if (r >= p.B * p.Hkv * blocks) { return; }
-  let jBlock = (r % blocks) * ${T.R}u;
-  let g = (r / blocks) % p.Hkv;
-  let b = r / (blocks * p.Hkv);
+${T.entry('backward_dkdv', 'p.T', 'p.Hkv', 'jBlock', 'g')}
   let group = p.H / p.Hkv;
   let ks = p.scale * LOG2E;
 ${T.rows((x) => `  let valid${x} = jBlock + ${x}u < p.T;
@@ -396,16 +396,7 @@ ${T.block((t) => `      let i${t} = min(iStart + ${t}u, end - 1u);
       let delta${t} = delta[stat + i${t}];
       var docFirst${t} = 0u;
       if (HAS_DOC) { docFirst${t} = docStart[b * p.T + i${t}]; }`)}
-${T.tile((x, t) => `      var s${x}_${t} = 0.0;
-      var dp${x}_${t} = 0.0;`)}
-      for (var c = 0u; c < DU; c++) {
-${T.rows((x) => `        let k${x} = k[kb${x} + c];
-        let v${x} = v[kb${x} + c];`)}
-${T.block((t) => `        let q${t} = q[qb${t} + c];
-        let do${t} = dout[qb${t} + c];`)}
-${T.tile((x, t) => `        s${x}_${t} += dotE(k${x}, q${t});
-        dp${x}_${t} += dotE(v${x}, do${t});`)}
-      }
+${backwardDots(T, '      ', 'keys', 'qb', 'kb')}
 ${T.tile((x, t) => `      let p${x}_${t} = select(0.0, exp2(s${x}_${t} * ks - lse${t}),
           iStart + ${t}u < end && i${t} >= j${x} && docFirst${t} <= j${x});
       let ds${x}_${t} = p${x}_${t} * (dp${x}_${t} - delta${t}) * p.scale;`)}
