@@ -18,6 +18,8 @@
 //    an empty '<think>\n\n</think>\n\n' into the last assistant turn) is part of what the model generates
 //    after the generation prompt, so it is a target too. System and user text and the assistant header
 //    never are. Without `assistantOnly`, every token but the first is a target.
+//  - `examplesFromRecords` is the one way records become training and evaluation examples: each conversation as
+//    above, cut to maxSeqLength + 1 tokens (a batch row's maxSeqLength positions, plus the last target).
 //
 // How the mask is found without {% generation %} markers (Qwen3, Llama 3.x and Gemma 3 have none):
 //  1. R = the full rendering. The assistant header H is what `add_generation_prompt` appends to the
@@ -275,6 +277,22 @@ export function tokenizeConversation(
 }
 
 /** Tokenize `text` so that every span boundary falls on a token boundary, and mark the spans' tokens. */
+/**
+ * The training (or evaluation) examples of a list of records: each conversation tokenized as
+ * tokenizeConversation does, cut to maxSeqLength + 1 tokens. Why + 1: an example of L tokens gives L - 1
+ * (input, next-token target) positions (makeBatch in src/train/batch.ts shifts the targets by one), so
+ * maxSeqLength + 1 tokens fill exactly the maxSeqLength positions a batch row has.
+ */
+export function examplesFromRecords(
+  tok: Tokenizer,
+  template: ChatTemplate,
+  records: readonly { messages: ChatMessage[] }[],
+  opts: { assistantOnly: boolean; maxSeqLength: number },
+): TokenizedConversation[] {
+  const maxLength = opts.maxSeqLength + 1;
+  return records.map((r) => tokenizeConversation(tok, template, r.messages, { assistantOnly: opts.assistantOnly, maxLength }));
+}
+
 export function tokenizeWithSpans(tok: Tokenizer, { text, spans }: { text: string; spans: Span[] }): { inputIds: number[]; lossMask: number[] } {
   const inputIds: number[] = [];
   const lossMask: number[] = [];
