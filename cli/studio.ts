@@ -26,7 +26,7 @@ import { estimateMemory, loadHfModel, parameterCount, stopTokenIds, type LoadedM
 import { filesFromDirectory } from '../src/io/node-files';
 import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
 import { Transformer, type TrainMode } from '../src/model/transformer';
-import { ChatTemplate, tokenizeConversation } from '../src/tokenize/chat';
+import { ChatTemplate, examplesFromRecords } from '../src/tokenize/chat';
 import type { Example } from '../src/train/batch';
 import { DEFAULT_TRAIN, evaluateLoss, Trainer, type TrainConfig } from '../src/train/trainer';
 import type { LrSchedule } from '../src/train/schedule';
@@ -126,8 +126,7 @@ async function cmdGenerate(p: Parsed): Promise<void> {
 }
 
 function examplesFrom(m: LoadedModel, records: DatasetRecord[], maxSeqLength: number, assistantOnly: boolean): Example[] {
-  const tpl = templateOf(m);
-  return records.map((r) => tokenizeConversation(m.tokenizer, tpl, r.messages, { assistantOnly, maxLength: maxSeqLength + 1 }));
+  return examplesFromRecords(m.tokenizer, templateOf(m), records, { assistantOnly, maxSeqLength });
 }
 
 async function cmdTrain(p: Parsed): Promise<void> {

@@ -31,7 +31,7 @@ import { Transformer } from '../src/model/transformer';
 import {
   createMemoryRunStore, openRunStore, type AdapterRecord, type CheckpointKind, type RunData, type RunRecord, type RunStatus, type RunStore,
 } from '../src/storage/runs';
-import { ChatTemplate, tokenizeConversation } from '../src/tokenize/chat';
+import { ChatTemplate, examplesFromRecords } from '../src/tokenize/chat';
 import type { Example } from '../src/train/batch';
 import { applyCheckpoint, captureCheckpoint, deserializeCheckpoint, serializeCheckpoint } from '../src/train/checkpoint';
 import { packExamples, runMemoryEstimate, targetableModules, validateRunConfig, type RunConfig } from '../src/train/presets';
@@ -193,8 +193,8 @@ export function createEngineCore(deps: EngineDeps): Engine {
 
   function tokenized(m: LoadedModel, data: RunData, cfg: RunRecord['config']): { train: Example[]; validation: Example[] } {
     const tpl = templateOf(m);
-    const tok = (split: 'train' | 'validation', assistantOnly: boolean) => data.records.filter((r) => r.split === split)
-      .map((r) => tokenizeConversation(m.tokenizer, tpl, r.messages, { assistantOnly, maxLength: cfg.train.maxSeqLength + 1 }));
+    const tok = (split: 'train' | 'validation', assistantOnly: boolean) => examplesFromRecords(
+      m.tokenizer, tpl, data.records.filter((r) => r.split === split), { assistantOnly, maxSeqLength: cfg.train.maxSeqLength });
     const train = tok('train', cfg.assistantOnly);
     return { train: cfg.packing ? packExamples(train, cfg.train.maxSeqLength) : train, validation: tok('validation', true) };
   }
@@ -530,8 +530,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
     async evaluateLoss(args) {
       refuseWhileStepping('evaluating');
       const m = requireModel();
-      const tpl = templateOf(m.model);
-      const examples = args.records.map((r) => tokenizeConversation(m.model.tokenizer, tpl, r.messages, { assistantOnly: true, maxLength: args.maxSeqLength + 1 }));
+      const examples = examplesFromRecords(m.model.tokenizer, templateOf(m.model), args.records, { assistantOnly: true, maxSeqLength: args.maxSeqLength });
       return withAdapter(args.adapter, (net) => evaluateLoss(net, examples, 4, args.maxSeqLength, m.model.tokenizer.padTokenId ?? 0));
     },
 
