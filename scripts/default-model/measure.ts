@@ -22,7 +22,7 @@ import { loadHfModel, type LoadedModel } from '../../src/io/hf';
 import { filesFromDirectory } from '../../src/io/node-files';
 import type { LoraConfig } from '../../src/model/lora';
 import { Transformer } from '../../src/model/transformer';
-import { tokenizeConversation } from '../../src/tokenize/chat';
+import { examplesFromRecords } from '../../src/tokenize/chat';
 import { presetFor } from '../../src/train/presets';
 import { Trainer, type TrainConfig } from '../../src/train/trainer';
 
@@ -104,13 +104,14 @@ async function main(): Promise<void> {
   // Curate as the studio's tools would, then train.
   const train = arg('data', 'public/samples/world-qa.messages.jsonl');
   const seen = new Set<string>();
-  const examples = (await conversations(train)).flatMap((c) => {
+  const kept = (await conversations(train)).filter((c) => {
     const key = JSON.stringify(c);
-    if (seen.has(key) || c[c.length - 1].content.trim() === '') return [];
+    if (seen.has(key) || c[c.length - 1].content.trim() === '') return false;
     seen.add(key);
-    const ex = tokenizeConversation(m.tokenizer, tpl, c, { assistantOnly: true, maxLength: QUICK.train.maxSeqLength + 1 });
-    return ex.truncated > 0 ? [] : [ex];
+    return true;
   });
+  const examples = examplesFromRecords(m.tokenizer, tpl, kept.map((messages) => ({ messages })), { assistantOnly: true, maxSeqLength: QUICK.train.maxSeqLength })
+    .filter((ex) => ex.truncated === 0);
   const tuned = new Transformer(gpu, m.config, m.weights, { kind: 'lora', lora: QUICK.lora }, QUICK.train.seed);
   const trainer = new Trainer(tuned, examples, { ...QUICK.train, maxSteps: steps }, m.tokenizer.padTokenId ?? 0);
   const tTrain = performance.now();
