@@ -11,7 +11,10 @@ import type { ChatMessage } from '../src/data/types';
 
 export interface DataCalls {
   import: { args: { file: File; name: string; options: ImportRequestOptions }; result: FileImport };
-  duplicates: { args: { records: DedupeInput[]; options: DedupeRequestOptions }; result: DuplicateGroup[] };
+  /** Part of the records of duplicate search `batch`, in order; answers how many the batch holds now. */
+  dedupeRecords: { args: { batch: number; records: DedupeInput[] }; result: number };
+  /** Searches the records sent for `batch` (then forgets them). */
+  duplicates: { args: { batch: number; options: DedupeRequestOptions }; result: DuplicateGroup[] };
   loadTokenizer: { args: { files: TokenizerFiles }; result: TokenizerInfo };
   tokenStats: { args: { records: DedupeInput[]; options: TokenOptions }; result: TokenStats };
   previewTokens: { args: { messages: ChatMessage[]; options: TokenOptions }; result: PreviewToken[] };

@@ -5,6 +5,7 @@ import { blobSource } from './bytes';
 import { findDuplicates, type DedupeOptions, type DuplicateGroup } from './dedupe';
 import { importSource, type FileImport, type ImportOptions } from './import';
 import { loadTokenizerFiles, previewTokens, tokenStats, type LoadedTokenizer, type PreviewToken, type TokenizerFiles, type TokenizerInfo, type TokenOptions, type TokenStats } from './tokens';
+import type { DatasetRecord } from './record';
 import type { ChatMessage, Conversation } from './types';
 
 export interface Progress {
@@ -14,12 +15,23 @@ export interface Progress {
   label: string;
 }
 
+/** Records per message between the page and the worker, either way: one message of 100k records would
+ *  stall the thread that clones it for seconds; 2000 take a few milliseconds. */
+export const RECORDS_PER_MESSAGE = 2000;
+
 export type ImportRequestOptions = Omit<ImportOptions, 'onProgress'>;
 export type DedupeRequestOptions = Omit<DedupeOptions, 'onProgress'>;
 export type DedupeInput = Pick<Conversation, 'id' | 'messages'>;
 
 export interface DataEngine {
-  importFile(file: File | (Blob & { name: string }), opts: ImportRequestOptions, onProgress?: (p: Progress) => void): Promise<FileImport>;
+  /**
+   * onRecords gets the imported records in slices as they arrive, ahead of the result (which still holds
+   * them all), so the caller can store them while the import runs.
+   */
+  importFile(
+    file: File | (Blob & { name: string }), opts: ImportRequestOptions,
+    onProgress?: (p: Progress) => void, onRecords?: (records: DatasetRecord[]) => void,
+  ): Promise<FileImport>;
   findDuplicates(records: readonly DedupeInput[], opts: DedupeRequestOptions, onProgress?: (p: Progress) => void): Promise<DuplicateGroup[]>;
   /** Loads the tokenizer (and chat template) the next two calls use; replaces any earlier one. */
   loadTokenizer(files: TokenizerFiles): Promise<TokenizerInfo>;
@@ -35,10 +47,12 @@ export function createLocalEngine(): DataEngine {
     return tokenizer;
   };
   return {
-    importFile(file, opts, onProgress) {
-      return importSource(blobSource(file.name, file), {
+    async importFile(file, opts, onProgress, onRecords) {
+      const result = await importSource(blobSource(file.name, file), {
         ...opts, onProgress: (fraction) => onProgress?.({ phase: 'import', fraction, label: file.name }),
       });
+      for (let i = 0; i < result.records.length; i += RECORDS_PER_MESSAGE) onRecords?.(result.records.slice(i, i + RECORDS_PER_MESSAGE));
+      return result;
     },
     async findDuplicates(records, opts, onProgress) {
       return findDuplicates(records, { ...opts, onProgress: (fraction) => onProgress?.({ phase: 'duplicates', fraction, label: 'duplicates' }) });

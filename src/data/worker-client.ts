@@ -2,13 +2,13 @@
 // protocol-data.ts) and whose promises settle on the matching 'return' / 'throw' reply. Same interface as
 // createLocalEngine, so the store cannot tell them apart.
 import type { DataCalls, DataMethod, DataReply, DataRequest } from '../../workers/protocol-data';
-import type { DataEngine, Progress } from './engine';
+import { RECORDS_PER_MESSAGE, type DataEngine, type Progress } from './engine';
 import { rememberPackedFacts } from './quality';
 import type { DatasetRecord } from './record';
 import type { TokenStats } from './tokens';
 
-/** Records per message when the page sends records to the worker (as the worker sends imports back). */
-const RECORDS_PER_POST = 2000;
+/** The part of a duplicate search's progress bar given to sending the records. */
+const SENDING_SHARE = 0.1;
 
 interface Pending {
   method: DataMethod;
@@ -17,17 +17,19 @@ interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   onProgress?: (p: Progress) => void;
+  onRecords?: (records: DatasetRecord[]) => void;
 }
 
 export function createWorkerEngine(worker: Worker): DataEngine {
   let nextId = 1;
+  let nextBatch = 1;
   const pending = new Map<number, Pending>();
   worker.onmessage = (ev: MessageEvent<DataReply>) => {
     const reply = ev.data;
     const p = pending.get(reply.id);
     if (!p) return;
     if (reply.kind === 'progress') { p.onProgress?.(reply.progress); return; }
-    if (reply.kind === 'records') { rememberPackedFacts(reply.records, reply.facts); p.parts.push(reply.records); return; }
+    if (reply.kind === 'records') { rememberPackedFacts(reply.records, reply.facts); p.parts.push(reply.records); p.onRecords?.(reply.records); return; }
     pending.delete(reply.id);
     if (reply.kind === 'return' && reply.method === 'import') p.resolve({ ...reply.result, records: p.parts.flat() });
     else if (reply.kind === 'return') p.resolve(reply.result);
@@ -39,25 +41,36 @@ export function createWorkerEngine(worker: Worker): DataEngine {
     pending.clear();
   };
 
-  function call<M extends DataMethod>(kind: M, args: DataCalls[M]['args'], onProgress?: (p: Progress) => void): Promise<DataCalls[M]['result']> {
+  function call<M extends DataMethod>(
+    kind: M, args: DataCalls[M]['args'], onProgress?: (p: Progress) => void, onRecords?: (records: DatasetRecord[]) => void,
+  ): Promise<DataCalls[M]['result']> {
     const id = nextId++;
     return new Promise<DataCalls[M]['result']>((resolve, reject) => {
-      pending.set(id, { method: kind, parts: [], resolve: resolve as (v: unknown) => void, reject, onProgress });
+      pending.set(id, { method: kind, parts: [], resolve: resolve as (v: unknown) => void, reject, onProgress, onRecords });
       worker.postMessage({ id, kind, args } as DataRequest);
     });
   }
 
   return {
-    importFile: (file, options, onProgress) => call('import', { file: file as File, name: file.name, options }, onProgress),
-    findDuplicates: (records, options, onProgress) =>
-      call('duplicates', { records: records.map((r) => ({ id: r.id, messages: r.messages })), options }, onProgress),
+    importFile: (file, options, onProgress, onRecords) => call('import', { file: file as File, name: file.name, options }, onProgress, onRecords),
+    async findDuplicates(records, options, onProgress) {
+      // The records go over in slices, one message each awaited (so the page runs between them), and the
+      // worker searches them as one list: the groups are those of one whole run.
+      const batch = nextBatch++;
+      const progress = (fraction: number) => onProgress?.({ phase: 'duplicates', fraction, label: 'duplicates' });
+      for (let i = 0; i < records.length; i += RECORDS_PER_MESSAGE) {
+        progress(SENDING_SHARE * i / records.length);
+        await call('dedupeRecords', { batch, records: records.slice(i, i + RECORDS_PER_MESSAGE).map((r) => ({ id: r.id, messages: r.messages })) });
+      }
+      return call('duplicates', { batch, options }, (p) => progress(SENDING_SHARE + (1 - SENDING_SHARE) * p.fraction));
+    },
     loadTokenizer: (files) => call('loadTokenizer', { files }),
     async tokenStats(records, options, onProgress) {
       // Posted in slices: cloning 100k conversations into one message would stall the page for seconds.
       // The statistics of the slices add up (lengths and failures listed, token sums summed).
       const out: TokenStats = { lengths: [], trainable: 0, total: 0, cut: 0, failures: [] };
-      for (let i = 0; i < records.length || i === 0; i += RECORDS_PER_POST) {
-        const slice = records.slice(i, i + RECORDS_PER_POST).map((r) => ({ id: r.id, messages: r.messages }));
+      for (let i = 0; i < records.length || i === 0; i += RECORDS_PER_MESSAGE) {
+        const slice = records.slice(i, i + RECORDS_PER_MESSAGE).map((r) => ({ id: r.id, messages: r.messages }));
         const part = await call('tokenStats', { records: slice, options }, (p) => onProgress?.({ ...p, fraction: (i + p.fraction * slice.length) / Math.max(1, records.length) }));
         for (const l of part.lengths) out.lengths.push(l);
         for (const f of part.failures) out.failures.push(f);

@@ -7,7 +7,7 @@ import { shortId } from '../data/hash';
 import type { ColumnMap, DatasetRecord } from '../data/record';
 import { chunkRecords } from './chunks';
 import {
-  StorageError, toStorageError,
+  StorageError, toStorageError, versionZero,
   type DatasetMeta, type DatasetRepository, type DatasetSnapshot, type LoadedDataset, type VersionMeta,
 } from './repository';
 import { DB_NAME, DB_VERSION, MIGRATIONS, type StudioDB, type VersionRow } from './schema';
@@ -102,7 +102,12 @@ export async function openIdbRepository(dbName = DB_NAME): Promise<DatasetReposi
     load: (id, version) => guard('loading the dataset', async (): Promise<LoadedDataset | null> => {
       const tx = db.transaction(['datasets', 'versions', 'chunks', 'journal'], 'readonly');
       const meta = await tx.objectStore('datasets').get(id);
-      if (!meta || meta.head === 0) return null;
+      if (!meta) return null;
+      const journal = async () => (await tx.objectStore('journal').getAll(journalRange(id))).map(({ datasetId: _, ...entry }) => entry);
+      if (meta.head === 0) {
+        const entries = version ? [] : await journal();
+        return entries.length ? { meta, ...versionZero(meta), journal: entries } : null;
+      }
       const row = await tx.objectStore('versions').get([id, version ?? meta.head]);
       if (!row) return null;
       const records: DatasetRecord[] = [];
@@ -113,11 +118,9 @@ export async function openIdbRepository(dbName = DB_NAME): Promise<DatasetReposi
           for (const r of c.records) records.push(r);
         }
       }
-      const journal = row.version === meta.head
-        ? (await tx.objectStore('journal').getAll(journalRange(id))).map(({ seq, label, patch }) => ({ seq, label, patch }))
-        : [];
+      const entries = row.version === meta.head ? await journal() : [];
       await tx.done;
-      return { meta, version: metaOf(row), snapshot: { records, issues: row.issues, files: row.files, splitConfig: row.splitConfig }, journal };
+      return { meta, version: metaOf(row), snapshot: { records, issues: row.issues, files: row.files, splitConfig: row.splitConfig }, journal: entries };
     }),
 
     versions: (id) => guard('listing versions', async () => {

@@ -7,6 +7,10 @@
 // (true of every change the studio makes: edits replace in place, deletes remove, imports and fixes
 // append, undo puts rows back where they were). diffSnapshots returns null when that does not hold, and
 // the caller saves a whole version instead.
+// An import too big for one entry is written as it arrives: each slice of records as a staged entry (no
+// change by itself), then one entry whose patch inserts the staged slices by seq, written in the task that
+// shows the rows. Replay applies an import whole or not at all: slices whose inserting entry never got
+// written are ignored, and the next save clears them with the rest.
 // Pure functions only; storage of the entries lives in the repositories.
 import type { FileContext } from '../data/import';
 import type { DatasetRecord, ImportIssue } from '../data/record';
@@ -24,6 +28,8 @@ export interface SnapshotPatch {
   issues?: ImportIssue[];
   files?: FileContext[];
   splitConfig?: SplitConfig;
+  /** The records of these staged entries, in seq order, inserted from index `at` on (after `inserted`). */
+  insertStaged?: { at: number; seqs: number[] };
 }
 
 export interface JournalEntry {
@@ -32,6 +38,45 @@ export interface JournalEntry {
   /** What the user did ("edit row"), for the version message and the undo stack. */
   label: string;
   patch: SnapshotPatch;
+  /** Records written ahead of the entry that inserts them (see insertStaged); the patch is then empty. */
+  staged?: DatasetRecord[];
+}
+
+/** A patch that changes nothing: the patch of a staged entry. */
+export const EMPTY_PATCH: SnapshotPatch = { removed: [], changed: [], inserted: [] };
+
+/** One replayed change: its label and the snapshot before it (what undo returns to). */
+export interface ReplayStep {
+  label: string;
+  before: DatasetSnapshot;
+}
+
+/** Applies a dataset's journal (oldest first) over the version it follows. */
+export function replayJournal(base: DatasetSnapshot, entries: readonly JournalEntry[]): { snapshot: DatasetSnapshot; steps: ReplayStep[] } {
+  const staged = new Map<number, DatasetRecord[]>();
+  const steps: ReplayStep[] = [];
+  let snapshot = base;
+  for (const e of entries) {
+    if (e.staged) { staged.set(e.seq, e.staged); continue; }
+    steps.push({ label: e.label, before: snapshot });
+    snapshot = applyPatch(snapshot, withStaged(e, staged));
+  }
+  return { snapshot, steps };
+}
+
+/** The entry's patch with its staged records listed as inserts. */
+function withStaged(e: JournalEntry, staged: ReadonlyMap<number, DatasetRecord[]>): SnapshotPatch {
+  const from = e.patch.insertStaged;
+  if (!from) return e.patch;
+  const inserted = [...e.patch.inserted];
+  let at = from.at;
+  for (const seq of from.seqs) {
+    const part = staged.get(seq);
+    // Saves never fold a staged slice before the entry that inserts it (the store waits for the import).
+    if (!part) throw new Error(`the saved change "${e.label}" is missing part of its records (journal entry ${seq}); open an earlier version`);
+    for (const r of part) inserted.push([at++, r]);
+  }
+  return { ...e.patch, inserted };
 }
 
 /** Records the patch writes: its size in the terms that cost storage time. */

@@ -4,7 +4,7 @@
 import { shortId } from '../data/hash';
 import type { ColumnMap } from '../data/record';
 import type { JournalEntry } from './journal';
-import { StorageError, type DatasetMeta, type DatasetRepository, type DatasetSnapshot, type VersionMeta } from './repository';
+import { StorageError, versionZero, type DatasetMeta, type DatasetRepository, type DatasetSnapshot, type VersionMeta } from './repository';
 
 export function createMemoryRepository(opts: { failSavesWith?: () => unknown } = {}): DatasetRepository {
   const metas = new Map<string, DatasetMeta>();
@@ -42,7 +42,11 @@ export function createMemoryRepository(opts: { failSavesWith?: () => unknown } =
     },
     async load(id, version) {
       const meta = metas.get(id);
-      if (!meta || meta.head === 0) return null;
+      if (!meta) return null;
+      if (meta.head === 0) {
+        const journal = journals.get(id) ?? [];
+        return version || !journal.length ? null : { meta: { ...meta }, ...versionZero(meta), journal: structuredClone(journal) };
+      }
       const v = versions.get(id)!.find((x) => x.meta.version === (version ?? meta.head));
       if (!v) return null;
       const journal = v.meta.version === meta.head ? structuredClone(journals.get(id) ?? []) : [];

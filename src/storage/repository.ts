@@ -6,7 +6,7 @@
 // swallowing a QuotaExceededError.
 import type { ColumnMap, DatasetRecord, ImportIssue } from '../data/record';
 import type { FileContext } from '../data/import';
-import type { SplitConfig } from '../data/split';
+import { DEFAULT_SPLIT, type SplitConfig } from '../data/split';
 import type { JournalEntry } from './journal';
 
 export interface DatasetSnapshot {
@@ -58,11 +58,23 @@ export interface DatasetRepository {
    * page goes away right after (a reload does not wait for a debounced save).
    */
   appendJournal(id: string, entry: JournalEntry): Promise<void>;
-  /** The given version, or the newest; null when the dataset (or version) does not exist. */
+  /**
+   * The given version, or the newest; null when the dataset (or version) does not exist. A dataset with
+   * changes journaled but no version saved yet (an import the page left before its save) loads as
+   * version 0, empty, with its journal.
+   */
   load(id: string, version?: number): Promise<LoadedDataset | null>;
   versions(id: string): Promise<VersionMeta[]>;
   columnMaps(): Promise<Record<string, ColumnMap>>;
   putColumnMap(signature: string, map: ColumnMap): Promise<void>;
+}
+
+/** Version 0: the empty dataset that a journal written before the first save applies to. */
+export function versionZero(meta: DatasetMeta): { version: VersionMeta; snapshot: DatasetSnapshot } {
+  return {
+    version: { datasetId: meta.id, version: 0, savedAt: meta.createdAt, message: 'new dataset', recordCount: 0 },
+    snapshot: { records: [], issues: [], files: [], splitConfig: DEFAULT_SPLIT },
+  };
 }
 
 export type StorageErrorKind = 'quota' | 'unavailable' | 'not-found' | 'other';

@@ -1,11 +1,12 @@
 // The IndexedDB repository in real Chromium: versions, unchanged chunks reused, restore of an old version,
 // delete, remembered column maps, a reopen (the "reload"), the write-ahead journal (a change written and
-// not awaited is there when the database is opened afresh; a save folds it in), and quota errors named.
+// not awaited is there when the database is opened afresh; a save folds it in; an import staged in slices
+// before any version loads as version 0 with its journal), and quota errors named.
 import { openDB } from 'idb';
 import { describe, expect, it } from 'vitest';
 import type { DatasetRecord } from '../../src/data/record';
 import { chunkRecords } from '../../src/storage/chunks';
-import { applyPatch, diffSnapshots } from '../../src/storage/journal';
+import { applyPatch, diffSnapshots, EMPTY_PATCH, replayJournal } from '../../src/storage/journal';
 import { openIdbRepository } from '../../src/storage/idb-repository';
 import { toStorageError, type DatasetSnapshot } from '../../src/storage/repository';
 import { MIGRATIONS, type StudioDB } from '../../src/storage/schema';
@@ -78,6 +79,26 @@ describe('idb repository', () => {
     expect((await again.load(ds.id, 1))!.journal).toEqual([]); // an old version has no journal of its own
     await again.remove(ds.id);
     expect(await again.load(ds.id)).toBeNull();
+  });
+
+  it('an import staged before the first version loads as version 0 with its journal, whole', async () => {
+    const name = dbName();
+    const repo = await openIdbRepository(name);
+    const ds = await repo.create('Imported');
+    const rows = Array.from({ length: 3000 }, (_, i) => rec(i));
+    // Written and not awaited, as the page does while the rows arrive and then shows them.
+    void repo.appendJournal(ds.id, { seq: 1, label: 'import a.jsonl', patch: EMPTY_PATCH, staged: rows.slice(0, 2000) });
+    void repo.appendJournal(ds.id, { seq: 2, label: 'import a.jsonl', patch: EMPTY_PATCH, staged: rows.slice(2000) });
+    void repo.appendJournal(ds.id, { seq: 3, label: 'import a.jsonl', patch: { ...EMPTY_PATCH, insertStaged: { at: 0, seqs: [1, 2] } } });
+    const again = await openIdbRepository(name);
+    const loaded = (await again.load(ds.id))!;
+    expect([loaded.version.version, loaded.snapshot.records]).toEqual([0, []]);
+    expect(replayJournal(loaded.snapshot, loaded.journal).snapshot.records).toEqual(rows);
+    expect(await again.load(ds.id, 1)).toBeNull();
+    // The save folds all three entries; the dataset then loads from its version.
+    await again.save(ds.id, snap(rows), 'import a.jsonl', 3);
+    const head = (await again.load(ds.id))!;
+    expect([head.version.version, head.journal, head.snapshot.records.length]).toEqual([1, [], 3000]);
   });
 
   it('upgrades a database written before the journal existed (schema v1) in place', async () => {

@@ -1,7 +1,8 @@
 // The dataset studio in headless Chromium, as a user meets it: pick files, drop a file, see the bad rows
 // named, fix one, edit a row, flag, delete and undo, find duplicates and keep one, then reload the page
 // and find all of it still there (IndexedDB); an edit followed at once by a reload (no wait for the
-// debounced save) is still there and can be undone. Also: markup in user data is shown as text, never run.
+// debounced save) is still there and can be undone, and so is a dropped file whose rows had just
+// appeared (its version save not done). Also: markup in user data is shown as text, never run.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -177,6 +178,20 @@ describe('dataset studio', () => {
     await page.getByRole('button', { name: 'Undo' }).click();
     await expect.poll(() => table().getByRole('cell', { name: 'Edited just before a reload.' }).count()).toBe(0);
     expect(await table().getByRole('cell', { name: 'An edited answer <i>kept as text</i>.' }).count()).toBe(1);
+    expect(app.errors).toEqual([]);
+  });
+
+  it('a dropped file survives a reload that comes as soon as its rows appear', async () => {
+    // 6000 rows: three slices as they come from the worker, and a version save long enough to cut short.
+    const n = 6000;
+    const text = Array.from({ length: n }, (_, i) => JSON.stringify({ instruction: `Dropped question ${i}`, output: `Dropped answer ${i}.` })).join('\n');
+    await dropFile('dropped.jsonl', text);
+    await expect.poll(() => status().textContent(), { timeout: 30_000, interval: 20 }).toBe(`${9 + n} examples`);
+    await page.reload(); // no wait for the import's version save
+    await expect.poll(() => status().textContent(), { timeout: 30_000 }).toBe(`${9 + n} examples`);
+    await page.getByRole('search').getByLabel('Search').fill(`dropped answer ${n - 1}.`);
+    await expect.poll(() => status().textContent()).toBe(`1 of ${9 + n} examples shown`);
+    await page.getByRole('search').getByLabel('Search').fill('');
     expect(app.errors).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createLocalEngine } from '../../src/data/engine';
 import type { DatasetRecord } from '../../src/data/record';
-import { applyPatch, diffSnapshots, patchSize } from '../../src/storage/journal';
+import { applyPatch, diffSnapshots, EMPTY_PATCH, patchSize, replayJournal } from '../../src/storage/journal';
 import { createMemoryRepository } from '../../src/storage/memory-repository';
 import type { DatasetSnapshot } from '../../src/storage/repository';
 import { createStudioStore } from '../../app/store';
@@ -59,6 +59,23 @@ describe('journal patches', () => {
   });
 });
 
+describe('staged imports', () => {
+  it('insert their slices whole at the named index; slices never inserted are ignored; a missing slice is named', () => {
+    const base = snap([rec(0), rec(1)]);
+    const journal = [
+      { seq: 1, label: 'import b', patch: EMPTY_PATCH, staged: [rec(10), rec(11)] },
+      { seq: 2, label: 'edit row', patch: { ...EMPTY_PATCH, changed: [rec(0, 'edited')] } },
+      { seq: 3, label: 'import b', patch: EMPTY_PATCH, staged: [rec(12)] },
+      { seq: 4, label: 'import b', patch: { ...EMPTY_PATCH, insertStaged: { at: 2, seqs: [1, 3] } } },
+      { seq: 5, label: 'import c', patch: EMPTY_PATCH, staged: [rec(20)] }, // an import cut off by a reload
+    ];
+    const { snapshot, steps } = replayJournal(base, journal);
+    expect(snapshot.records).toEqual([rec(0, 'edited'), rec(1), rec(10), rec(11), rec(12)]);
+    expect(steps.map((s) => [s.label, s.before.records.length])).toEqual([['edit row', 2], ['import b', 2]]);
+    expect(() => replayJournal(base, journal.slice(1))).toThrow(/"import b" is missing part of its records \(journal entry 1\)/);
+  });
+});
+
 describe('durable edits in the store', () => {
   const file = (name: string) => new File([readFileSync(`tests/fixtures/data/${name}`)], name);
   const open = (repo: ReturnType<typeof createMemoryRepository>) =>
@@ -93,5 +110,31 @@ describe('durable edits in the store', () => {
     expect(head!.journal).toEqual([]);
     expect(head!.snapshot.records[0].messages[1].content).toBe('Edited answer');
     expect(head!.snapshot.records).toHaveLength(3);
+  });
+
+  it('an import is on disk when its rows appear, even if the page goes away during its version save', async () => {
+    const repo = createMemoryRepository();
+    // The first page's saves never finish: the reload comes in the middle of the import's version save.
+    const a = createStudioStore({ datasets: { repo: { ...repo, save: () => new Promise(() => {}) }, engine: createLocalEngine(), autosaveMs: 60_000 } });
+    const n = 4500; // three slices of RECORDS_PER_MESSAGE
+    const text = Array.from({ length: n }, (_, i) => JSON.stringify({ instruction: `q ${i}`, output: `a ${i}` })).join('\n');
+    await a.getState().importFiles([file('alpaca.jsonl')]);
+    await a.getState().importFiles([new File([text], 'big.jsonl')]);
+    expect(a.getState().records).toHaveLength(3 + n);
+    expect(await repo.versions(a.getState().current!.id)).toEqual([]);
+
+    const b = open(repo);
+    await b.getState().init();
+    expect(b.getState().records).toEqual(a.getState().records);
+    expect(b.getState().issues).toEqual(a.getState().issues);
+    expect(b.getState().files).toEqual(a.getState().files);
+    expect(b.getState().undoStack.map((u) => u.label)).toEqual(['import alpaca.jsonl', 'import big.jsonl']);
+    b.getState().undo();
+    expect(b.getState().records).toHaveLength(3);
+    b.getState().redo();
+    await b.getState().flush();
+    const head = await repo.load(b.getState().current!.id);
+    expect(head!.journal).toEqual([]);
+    expect(head!.snapshot.records).toEqual(a.getState().records);
   });
 });

@@ -1,20 +1,22 @@
 // The datasets slice's actions. Every change to records goes through `change`, which records an undo
 // entry, clears the redo stack and makes the change durable at once: a small patch goes to the
 // repository's write-ahead journal (src/storage/journal.ts) in its own transaction, and a debounced save
-// folds the journal into a new version. Changes too big for a patch (imports, restores, splits of many
-// rows) are saved as a version at once instead. Heavy work (parsing, duplicate search) goes to the
+// folds the journal into a new version. An import is journaled as it arrives (its records staged slice by
+// slice, then one entry that inserts them, written as the rows appear) and saved as a version of its own
+// in the next task. Other changes too big for a patch (restores, splits of many rows) are saved as a
+// version at once instead. Heavy work (parsing, duplicate search) goes to the
 // DataEngine (a worker in the app); storage to the repository.
 import type { StoreApi } from 'zustand/vanilla';
 import type { DataEngine } from '../../../src/data/engine';
 import { retryIssue } from '../../../src/data/import';
 import { warmQualityFacts } from '../../../src/data/quality';
-import { withFlag, withMessages, type ColumnMap } from '../../../src/data/record';
+import { withFlag, withMessages, type ColumnMap, type DatasetRecord } from '../../../src/data/record';
 import { assignSplits, type SplitConfig } from '../../../src/data/split';
 import type { ViewQuery } from '../../../src/data/view';
 import type { TokenizerFiles } from '../../../src/data/tokens';
 import type { ChatMessage } from '../../../src/data/types';
 import { createAutosaver, type Autosaver } from '../../../src/storage/autosave';
-import { applyPatch, diffSnapshots, patchSize } from '../../../src/storage/journal';
+import { diffSnapshots, EMPTY_PATCH, patchSize, replayJournal, type SnapshotPatch } from '../../../src/storage/journal';
 import type { DatasetRepository, DatasetSnapshot, LoadedDataset } from '../../../src/storage/repository';
 import { datasetsInitialState, type DatasetsState, type UndoEntry } from './initialState';
 
@@ -78,6 +80,13 @@ const UNDO_LIMIT = 50;
 /** Changes touching more records than this are saved as a version at once rather than journaled. */
 const JOURNAL_MAX_RECORDS = 2000;
 
+/**
+ * How a change reaches the disk: 'diff' journals the patch from the state before (or saves a version when
+ * it is too big), 'version' saves a version in the next task, and a given patch is journaled as it is and
+ * followed by a version in the next task.
+ */
+type Durability = 'diff' | 'version' | SnapshotPatch;
+
 type Set_ = StoreApi<DatasetsState & DatasetsActions>['setState'];
 type Get = StoreApi<DatasetsState & DatasetsActions>['getState'];
 
@@ -91,10 +100,15 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
   /** The last journal entry written for the open dataset (a save folds in everything up to it). */
   let journalSeq = 0;
   let modelTokenizer: ModelTokenizerFiles | null = null;
+  /** Settles when the import staging records now has written the entry that inserts them. */
+  let staging: Promise<void> | null = null;
 
   const snapshotOf = (s: DatasetsState): DatasetSnapshot => ({ records: s.records, issues: s.issues, files: s.files, splitConfig: s.splitConfig });
 
   async function saveNow(): Promise<void> {
+    // A save folds the journal up to journalSeq, which may hold an import's staged slices: wait until the
+    // entry that inserts them is written, or a reload would find the slices gone and the entry broken.
+    while (staging) await staging;
     const s = get();
     if (!s.current) return;
     const label = pendingLabel.length ? [...new Set(pendingLabel)].join(', ') : 'save';
@@ -114,20 +128,28 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
    * Makes the step from `before` to the current state durable: journaled at once when it is a small
    * patch, else saved as a version now. Either way a debounced save follows, which folds the journal.
    */
-  function persist(label: string, before: DatasetSnapshot, asVersion = false) {
+  function persist(label: string, before: DatasetSnapshot, durability: Durability = 'diff') {
     pendingLabel.push(label);
     set({ save: { kind: 'unsaved' } });
     const cur = get().current;
-    const patch = asVersion ? null : diffSnapshots(before, snapshotOf(get()));
+    const patch = durability === 'version' ? null : durability === 'diff' ? diffSnapshots(before, snapshotOf(get())) : durability;
     autosaver().schedule();
-    if (!cur || !patch || patchSize(patch) > JOURNAL_MAX_RECORDS) {
+    if (cur && patch) journal(cur.id, label, patch);
+    if (!cur || !patch || durability !== 'diff' || patchSize(patch) > JOURNAL_MAX_RECORDS) {
       // Saved in a task of its own, so the page paints the change (100k imported rows) before the save
       // hashes and clones them.
       setTimeout(() => void autosaver().flush(), 0);
-      return;
     }
-    const entry = { seq: ++journalSeq, label, patch };
-    deps.repo.appendJournal(cur.id, entry).catch((e) => set({ save: { kind: 'error', message: message(e) }, error: message(e) }));
+  }
+
+  /** Writes one journal entry now (a whole-dataset patch too big to journal is left to the version save). */
+  function journal(datasetId: string, label: string, patch: SnapshotPatch, staged?: DatasetRecord[]): number {
+    const seq = ++journalSeq;
+    if (staged || patch.insertStaged || patchSize(patch) <= JOURNAL_MAX_RECORDS) {
+      deps.repo.appendJournal(datasetId, { seq, label, patch, staged })
+        .catch((e) => set({ save: { kind: 'error', message: message(e) }, error: message(e) }));
+    }
+    return seq;
   }
 
   function snapshotFor(label: string): UndoEntry {
@@ -136,23 +158,22 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
   }
 
   /** Applies a change to records/issues/files as one undoable, durable step. */
-  function change(label: string, next: Partial<Pick<DatasetsState, 'records' | 'issues' | 'files' | 'duplicates' | 'splitConfig'>>, asVersion = false) {
+  function change(label: string, next: Partial<Pick<DatasetsState, 'records' | 'issues' | 'files' | 'duplicates' | 'splitConfig'>>, durability: Durability = 'diff') {
     const before = snapshotOf(get());
     const entry = snapshotFor(label);
     set((s) => ({ ...next, undoStack: [...s.undoStack, entry].slice(-UNDO_LIMIT), redoStack: [] }));
-    persist(label, before, asVersion);
+    persist(label, before, durability);
   }
 
   /** Opens a loaded version with its journal replayed over it; each replayed change can be undone. */
-  function loadInto(loaded: LoadedDataset) {
-    let snapshot = loaded.snapshot;
-    const undoStack: UndoEntry[] = [];
-    for (const e of loaded.journal) {
-      undoStack.push({ label: e.label, records: snapshot.records, issues: snapshot.issues, files: snapshot.files });
-      snapshot = applyPatch(snapshot, e.patch);
-    }
+  async function loadInto(loaded: LoadedDataset) {
+    const { snapshot, steps } = replayJournal(loaded.snapshot, loaded.journal);
+    // Quality facts in slices between tasks: a replayed import may hold 100k records.
+    await warmQualityFacts(snapshot.records);
+    const undoStack: UndoEntry[] = steps.map(({ label, before }) => ({ label, records: before.records, issues: before.issues, files: before.files }));
+    // Past every entry, staged slices of an import that never finished included: the next save clears them.
     journalSeq = loaded.journal.length ? loaded.journal[loaded.journal.length - 1].seq : 0;
-    pendingLabel = loaded.journal.map((e) => e.label);
+    pendingLabel = steps.map((e) => e.label);
     set({
       current: loaded.meta, records: snapshot.records, issues: snapshot.issues, files: snapshot.files,
       splitConfig: snapshot.splitConfig, selection: new Set(), duplicates: null, undoStack: undoStack.slice(-UNDO_LIMIT), redoStack: [],
@@ -172,21 +193,34 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
     try { await f(); } catch (e) { set({ error: message(e), progress: null }); }
   }
 
+  /**
+   * Imports one file into the open dataset. Its records are journaled as staged slices while they arrive,
+   * and the entry that inserts them is written in the task that shows them, so the rows are on disk when
+   * they appear; a version of its own follows (curation then starts from it).
+   */
   async function importOne(file: File, map?: ColumnMap) {
     const columnMaps = await deps.repo.columnMaps();
-    const result = await deps.engine.importFile(file, { columnMaps, columnMap: map }, (p) => set({ progress: p }));
-    if (result.needsMapping) {
-      set((s) => ({ pendingMappings: [...s.pendingMappings, { file, needs: result.needsMapping! }] }));
-      return;
+    const datasetId = get().current!.id;
+    const label = `import ${file.name}`;
+    const seqs: number[] = [];
+    let staged!: () => void;
+    staging = new Promise((resolve) => { staged = resolve; });
+    try {
+      const result = await deps.engine.importFile(file, { columnMaps, columnMap: map }, (p) => set({ progress: p }),
+        (records) => { seqs.push(journal(datasetId, label, EMPTY_PATCH, records)); });
+      if (result.needsMapping) {
+        set((s) => ({ pendingMappings: [...s.pendingMappings, { file, needs: result.needsMapping! }] }));
+        return;
+      }
+      const s = get();
+      const issues = [...s.issues, ...result.issues];
+      const files = [...s.files.filter((f) => f.file !== file.name), result.context];
+      change(label, { records: [...s.records, ...result.records], issues, files, duplicates: null },
+        { ...EMPTY_PATCH, issues, files, insertStaged: { at: s.records.length, seqs } });
+    } finally {
+      staging = null;
+      staged();
     }
-    const s = get();
-    // An import is saved as a version of its own at once (curation then starts from it).
-    change(`import ${file.name}`, {
-      records: [...s.records, ...result.records],
-      issues: [...s.issues, ...result.issues],
-      files: [...s.files.filter((f) => f.file !== file.name), result.context],
-      duplicates: null,
-    }, true);
   }
 
   const byIds = (ids: readonly string[]) => new Set(ids);
@@ -404,7 +438,7 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
       await guarded(async () => {
         await get().flush();
         const loaded = await deps.repo.load(id, version);
-        if (loaded) { await warmQualityFacts(loaded.snapshot.records); loadInto(loaded); }
+        if (loaded) await loadInto(loaded);
         else {
           const meta = (await deps.repo.list()).find((d) => d.id === id) ?? null;
           journalSeq = 0;
@@ -444,7 +478,7 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
         change(`restore version ${version}`, {
           records: loaded.snapshot.records, issues: loaded.snapshot.issues, files: loaded.snapshot.files,
           splitConfig: loaded.snapshot.splitConfig, duplicates: null,
-        }, true);
+        }, 'version');
         await get().flush();
       });
     },

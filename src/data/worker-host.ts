@@ -1,0 +1,71 @@
+// The worker's side of the data protocol (workers/protocol-data.ts): answers each DataRequest with the
+// local engine, posting progress, then one 'return' or 'throw'. Kept apart from workers/data-worker.ts
+// (which only wires it to the worker's global scope) so tests drive the real host and the real client
+// (worker-client.ts) over a stand-in channel.
+// State it keeps between requests: the loaded tokenizer (in the engine) and the records of duplicate
+// searches being sent in slices, keyed by batch until the search that takes them.
+import type { DataReply, DataRequest } from '../../workers/protocol-data';
+import { createLocalEngine, RECORDS_PER_MESSAGE, type DedupeInput } from './engine';
+import { packFacts } from './quality';
+
+export type PostReply = (reply: DataReply, transfer?: Transferable[]) => void;
+
+export function createDataHost(post: PostReply): (req: DataRequest) => Promise<void> {
+  const engine = createLocalEngine();
+  const batches = new Map<number, DedupeInput[]>();
+
+  return async (req) => {
+    // Progress is throttled to ~20 messages a second so a 100k-row import does not flood the page.
+    let last = 0;
+    const progress = (p: DataReply & { kind: 'progress' }) => {
+      const now = performance.now();
+      if (now - last > 50 || p.progress.fraction >= 1) { last = now; post(p); }
+    };
+    try {
+      switch (req.kind) {
+        case 'import': {
+          const { file, name, options } = req.args;
+          const named = Object.assign(file.slice(0, file.size, file.type), { name });
+          const result = await engine.importFile(named, options, (pr) => progress({ id: req.id, kind: 'progress', progress: pr }));
+          for (let i = 0; i < result.records.length; i += RECORDS_PER_MESSAGE) {
+            const records = result.records.slice(i, i + RECORDS_PER_MESSAGE);
+            const facts = packFacts(records);
+            post({ id: req.id, kind: 'records', records, facts }, [facts.flags.buffer, facts.answerWords.buffer, facts.chars.buffer]);
+          }
+          post({ id: req.id, kind: 'return', method: 'import', result: { ...result, records: [] } });
+          break;
+        }
+        case 'dedupeRecords': {
+          const list = batches.get(req.args.batch) ?? [];
+          for (const r of req.args.records) list.push(r);
+          batches.set(req.args.batch, list);
+          post({ id: req.id, kind: 'return', method: 'dedupeRecords', result: list.length });
+          break;
+        }
+        case 'duplicates': {
+          const records = batches.get(req.args.batch) ?? [];
+          batches.delete(req.args.batch);
+          const result = await engine.findDuplicates(records, req.args.options, (pr) => progress({ id: req.id, kind: 'progress', progress: pr }));
+          post({ id: req.id, kind: 'return', method: 'duplicates', result });
+          break;
+        }
+        case 'loadTokenizer': {
+          post({ id: req.id, kind: 'return', method: 'loadTokenizer', result: await engine.loadTokenizer(req.args.files) });
+          break;
+        }
+        case 'tokenStats': {
+          const result = await engine.tokenStats(req.args.records, req.args.options, (pr) => progress({ id: req.id, kind: 'progress', progress: pr }));
+          post({ id: req.id, kind: 'return', method: 'tokenStats', result });
+          break;
+        }
+        case 'previewTokens': {
+          post({ id: req.id, kind: 'return', method: 'previewTokens', result: await engine.previewTokens(req.args.messages, req.args.options) });
+          break;
+        }
+      }
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      post({ id: req.id, kind: 'throw', error: { name: err.name, message: err.message } });
+    }
+  };
+}
