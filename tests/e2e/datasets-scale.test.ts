@@ -1,8 +1,9 @@
 // Scale: a 100k-row JSONL file (~25 MB) imported through the page. Checks what can be checked without
 // timing assertions: every row arrives, the import shows progress, the table keeps only a window of rows
 // in the DOM, scrolling to the end reaches the last row, search still works, and the data survives a
-// reload. It prints the measured figures (import time, longest main-thread stall, scroll frame times)
-// for the report; it asserts none of them.
+// reload, and duplicates are found among the 100k (every thousandth row repeats the one before it). It
+// prints the measured figures (import time, longest main-thread stall, scroll frame times, the longest
+// task while duplicates are found) for the report; it asserts none of them.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,8 @@ let dir: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'scale-'));
   const lines: string[] = [];
-  for (let i = 0; i < N; i++) {
+  for (let row = 0; row < N; row++) {
+    const i = row % 1000 === 500 ? row - 1 : row; // N / 1000 exact duplicates
     lines.push(JSON.stringify({
       instruction: `Question number ${i}: what is ${i} plus ${i % 97}? Explain the steps of the addition briefly.`,
       input: i % 3 === 0 ? `Context for row ${i}.` : '',
@@ -108,6 +110,21 @@ describe('100k rows', () => {
       `long tasks ${longCount} (longest ${longest.toFixed(0)} ms, total ${longTotal.toFixed(0)} ms), ` +
       `DOM rows ${domRows}, scroll frames median ${frames.median.toFixed(1)} / p95 ${frames.p95.toFixed(1)} / max ${frames.max.toFixed(1)} ms, ` +
       `search ${searchMs} ms, first save ${saveMs} ms after the rows appeared, reload to table ${reloadMs} ms (longest task ${reloadLongest.toFixed(0)} ms)`);
+    expect(app.errors).toEqual([]);
+  });
+
+  it('finds the duplicates among 100k rows with the page still running', async () => {
+    // The long-task observer installed before the reload still pushes to window.__long: start it afresh.
+    await page.evaluate(() => { (window as unknown as { __long: number[] }).__long = []; });
+    const d0 = Date.now();
+    const panel = page.getByRole('region', { name: 'Duplicates' });
+    await panel.getByRole('button', { name: 'Find duplicates' }).click();
+    await expect.poll(() => panel.getByRole('status').count(), { timeout: 120_000, interval: 250 }).toBe(1);
+    const dedupeMs = Date.now() - d0;
+    await page.waitForTimeout(500); // the groups' first paint
+    expect(await panel.getByRole('status').textContent()).toBe(`${N / 1000} duplicate groups, ${N / 1000} extra examples.`);
+    const longest = await page.evaluate(() => Math.max(0, ...(window as unknown as { __long: number[] }).__long));
+    console.log(`[scale] duplicates among ${N} rows: ${dedupeMs} ms to the groups, longest main-thread task ${longest.toFixed(0)} ms`);
     expect(app.errors).toEqual([]);
   });
 });

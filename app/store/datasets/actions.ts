@@ -10,13 +10,13 @@ import type { StoreApi } from 'zustand/vanilla';
 import type { DataEngine } from '../../../src/data/engine';
 import { retryIssue } from '../../../src/data/import';
 import { warmQualityFacts } from '../../../src/data/quality';
-import { withFlag, withMessages, type ColumnMap, type DatasetRecord } from '../../../src/data/record';
+import { withFlag, withMessages, type ColumnMap } from '../../../src/data/record';
 import { assignSplits, type SplitConfig } from '../../../src/data/split';
 import type { ViewQuery } from '../../../src/data/view';
 import type { TokenizerFiles } from '../../../src/data/tokens';
 import type { ChatMessage } from '../../../src/data/types';
 import { createAutosaver, type Autosaver } from '../../../src/storage/autosave';
-import { diffSnapshots, EMPTY_PATCH, patchSize, replayJournal, type SnapshotPatch } from '../../../src/storage/journal';
+import { diffSnapshots, EMPTY_PATCH, patchSize, replayJournal, type JournalEntry, type SnapshotPatch } from '../../../src/storage/journal';
 import type { DatasetRepository, DatasetSnapshot, LoadedDataset } from '../../../src/storage/repository';
 import { datasetsInitialState, type DatasetsState, type UndoEntry } from './initialState';
 
@@ -77,6 +77,7 @@ export interface DatasetsDeps {
 }
 
 const UNDO_LIMIT = 50;
+const nextTask = () => new Promise<void>((resolve) => { setTimeout(resolve, 0); });
 /** Changes touching more records than this are saved as a version at once rather than journaled. */
 const JOURNAL_MAX_RECORDS = 2000;
 
@@ -143,13 +144,13 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
   }
 
   /** Writes one journal entry now (a whole-dataset patch too big to journal is left to the version save). */
-  function journal(datasetId: string, label: string, patch: SnapshotPatch, staged?: DatasetRecord[]): number {
+  function journal(datasetId: string, label: string, patch: SnapshotPatch) {
     const seq = ++journalSeq;
-    if (staged || patch.insertStaged || patchSize(patch) <= JOURNAL_MAX_RECORDS) {
-      deps.repo.appendJournal(datasetId, { seq, label, patch, staged })
-        .catch((e) => set({ save: { kind: 'error', message: message(e) }, error: message(e) }));
-    }
-    return seq;
+    if (patch.insertStaged || patchSize(patch) <= JOURNAL_MAX_RECORDS) write(datasetId, { seq, label, patch });
+  }
+
+  function write(datasetId: string, entry: JournalEntry) {
+    deps.repo.appendJournal(datasetId, entry).catch((e) => set({ save: { kind: 'error', message: message(e) }, error: message(e) }));
   }
 
   function snapshotFor(label: string): UndoEntry {
@@ -203,11 +204,20 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
     const datasetId = get().current!.id;
     const label = `import ${file.name}`;
     const seqs: number[] = [];
+    /** Settles when every staged slice's write is issued (each in a task of its own: the message that
+     *  brought the slice has just spent its time deserialising it, and the write clones it once more). */
+    let issued = Promise.resolve();
     let staged!: () => void;
     staging = new Promise((resolve) => { staged = resolve; });
     try {
       const result = await deps.engine.importFile(file, { columnMaps, columnMap: map }, (p) => set({ progress: p }),
-        (records) => { seqs.push(journal(datasetId, label, EMPTY_PATCH, records)); });
+        (records) => {
+          const entry = { seq: ++journalSeq, label, patch: EMPTY_PATCH, staged: records };
+          seqs.push(entry.seq);
+          issued = issued.then(nextTask).then(() => write(datasetId, entry));
+        });
+      // Before the entry that inserts them: IndexedDB commits transactions in the order they were made.
+      await issued;
       if (result.needsMapping) {
         set((s) => ({ pendingMappings: [...s.pendingMappings, { file, needs: result.needsMapping! }] }));
         return;
