@@ -38,8 +38,9 @@ export interface NormBackwardOptions {
   accumulate?: boolean;
 }
 
-// One kernel per pass serves both norms (LayerNorm sets the override CENTERED; RMSNorm is LayerNorm without the
-// mean and the bias), written once over a row and completed by the file that says how a row is split.
+// One WGSL module per pass serves both norms: RMSNorm is LayerNorm without the mean and the bias, and each module
+// has an entry point per norm (named as Norm) around one shared body. The row kernels are written once over a row
+// and completed by the file that says how a row is split among threads.
 const rowKernel = (source: string): Record<RowReduction, string> => ({
   workgroup: `${rowsWorkgroupWgsl}\n${source}`,
   thread: `${rowsThreadWgsl}\n${source}`,
@@ -47,47 +48,42 @@ const rowKernel = (source: string): Record<RowReduction, string> => ({
 const forwardWgsl = rowKernel(forwardSource);
 const backwardWgsl = rowKernel(backwardSource);
 
-/** What a norm is: LayerNorm saves and subtracts the row mean and adds a bias; RMSNorm does neither. */
-interface NormKind {
-  name: 'layernorm' | 'rmsnorm';
-  centered: boolean;
-}
-const LAYERNORM: NormKind = { name: 'layernorm', centered: true };
-const RMSNORM: NormKind = { name: 'rmsnorm', centered: false };
+/** The norm, and its entry point in each module: LayerNorm subtracts the row mean and adds a bias; RMSNorm does neither. */
+type Norm = 'layernorm' | 'rmsnorm';
 
 export function rmsnormForward(gpu: Gpu, out: Tensor, rstd: Tensor, inp: Tensor, weight: Tensor, N: number, C: number, eps: number): void {
-  normForward(gpu, RMSNORM, out, null, rstd, inp, weight, null, N, C, eps);
+  normForward(gpu, 'rmsnorm', out, null, rstd, inp, weight, null, N, C, eps);
 }
 
 export function rmsnormBackward(
   gpu: Gpu, dinp: Tensor, dweight: Tensor | null, dout: Tensor, inp: Tensor, weight: Tensor, rstd: Tensor,
   N: number, C: number, opts: NormBackwardOptions = {},
 ): void {
-  normBackward(gpu, RMSNORM, dinp, dweight, null, dout, inp, weight, null, rstd, N, C, opts);
+  normBackward(gpu, 'rmsnorm', dinp, dweight, null, dout, inp, weight, null, rstd, N, C, opts);
 }
 
 export function layernormForward(
   gpu: Gpu, out: Tensor, mean: Tensor, rstd: Tensor, inp: Tensor, weight: Tensor, bias: Tensor, N: number, C: number, eps: number,
 ): void {
-  normForward(gpu, LAYERNORM, out, mean, rstd, inp, weight, bias, N, C, eps);
+  normForward(gpu, 'layernorm', out, mean, rstd, inp, weight, bias, N, C, eps);
 }
 
 export function layernormBackward(
   gpu: Gpu, dinp: Tensor, dweight: Tensor | null, dbias: Tensor | null, dout: Tensor, inp: Tensor, weight: Tensor,
   mean: Tensor, rstd: Tensor, N: number, C: number, opts: NormBackwardOptions = {},
 ): void {
-  normBackward(gpu, LAYERNORM, dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C, opts);
+  normBackward(gpu, 'layernorm', dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C, opts);
 }
 
 /** mean and bias are null for RMSNorm (placeholders are bound; the kernel never touches them). */
 function normForward(
-  gpu: Gpu, kind: NormKind, out: Tensor, mean: Tensor | null, rstd: Tensor, inp: Tensor, weight: Tensor,
+  gpu: Gpu, norm: Norm, out: Tensor, mean: Tensor | null, rstd: Tensor, inp: Tensor, weight: Tensor,
   bias: Tensor | null, N: number, C: number, eps: number,
 ): void {
   if (N === 0 || C === 0) return;
-  const { code, ...launch } = rowLaunch(gpu, forwardWgsl, kind, N, C);
+  const { code, ...launch } = rowLaunch(gpu, forwardWgsl, N, C);
   gpu.dispatch({
-    code, entryPoint: 'forward', label: `${kind.name}.forward`,
+    code, entryPoint: norm, label: `${norm}.forward`,
     bindings: [
       firstElements(inp, N * C), firstElements(weight, C), bias ? firstElements(bias, C) : placeholder(gpu, 0),
       firstElements(out, N * C), mean ? firstElements(mean, N) : placeholder(gpu, 1), firstElements(rstd, N),
@@ -98,19 +94,19 @@ function normForward(
 
 /** mean is null for RMSNorm, and so is dbias. */
 function normBackward(
-  gpu: Gpu, kind: NormKind, dinp: Tensor, dweight: Tensor | null, dbias: Tensor | null, dout: Tensor, inp: Tensor,
+  gpu: Gpu, norm: Norm, dinp: Tensor, dweight: Tensor | null, dbias: Tensor | null, dout: Tensor, inp: Tensor,
   weight: Tensor, mean: Tensor | null, rstd: Tensor, N: number, C: number, opts: NormBackwardOptions,
 ): void {
   if (N === 0 || C === 0) return;
   const [tDout, tInp, tRstd] = [firstElements(dout, N * C), firstElements(inp, N * C), firstElements(rstd, N)];
   const tMean = mean ? firstElements(mean, N) : placeholder(gpu, 0);
-  const { code, ...launch } = rowLaunch(gpu, backwardWgsl, kind, N, C);
+  const { code, ...launch } = rowLaunch(gpu, backwardWgsl, N, C);
   gpu.dispatch({
-    code, entryPoint: 'backward', label: `${kind.name}.backward`,
+    code, entryPoint: norm, label: `${norm}.backward`,
     bindings: [tDout, tInp, firstElements(weight, C), tMean, tRstd, firstElements(dinp, N * C)],
     params: [N, C, opts.accumulate ? 1 : 0], ...launch,
   });
-  if (dweight) channelGradient(gpu, kind, dweight, [tDout, tInp, tMean, tRstd], N, C);
+  if (dweight) channelGradient(gpu, norm, dweight, [tDout, tInp, tMean, tRstd], N, C);
   if (dbias) sumRows(gpu, dbias, tDout, N, C, true);
 }
 
@@ -135,13 +131,12 @@ export function rowReduction(gpu: Gpu): RowReduction {
 const ROWS_PER_WORKGROUP = 32;
 
 /** Code, grid and constants of a row kernel for this adapter's RowReduction. */
-function rowLaunch(gpu: Gpu, kernel: Record<RowReduction, string>, kind: NormKind, N: number, C: number) {
-  const CENTERED = kind.centered ? 1 : 0;
+function rowLaunch(gpu: Gpu, kernel: Record<RowReduction, string>, N: number, C: number) {
   if (rowReduction(gpu) === 'thread') {
-    return { code: kernel.thread, workgroups: elementwiseGrid(N, ROWS_PER_WORKGROUP), constants: { WG: ROWS_PER_WORKGROUP, CENTERED } };
+    return { code: kernel.thread, workgroups: elementwiseGrid(N, ROWS_PER_WORKGROUP), constants: { WG: ROWS_PER_WORKGROUP } };
   }
   // Threads per row: 64 up to C = 256, else 256 (two pipelines per kernel at most).
-  return { code: kernel.workgroup, workgroups: elementwiseGrid(N, 1), constants: { WG: C <= 256 ? 64 : 256, CENTERED } };
+  return { code: kernel.workgroup, workgroups: elementwiseGrid(N, 1), constants: { WG: C <= 256 ? 64 : 256 } };
 }
 
 const CHANNEL_WG = 64;
@@ -150,12 +145,12 @@ const CHANNEL_WG = 64;
  * dweight[c] += sum_n dout[n, c] xhat[n, c] (norm_dweight.wgsl, inputs dout, inp, mean, rstd): rows in chunks of
  * SUM_CHUNK_ROWS into a scratch [chunks, C], then the chunks in order into dweight (one pass when N fits one chunk).
  */
-function channelGradient(gpu: Gpu, kind: NormKind, dweight: Tensor, inputs: Tensor[], N: number, C: number): void {
-  const label = `${kind.name}.dweight`;
+function channelGradient(gpu: Gpu, norm: Norm, dweight: Tensor, inputs: Tensor[], N: number, C: number): void {
+  const label = `${norm}.dweight`;
   const chunks = ceilDiv(N, SUM_CHUNK_ROWS);
   const stage = (dst: Tensor, R: number, accumulate: boolean) => gpu.dispatch({
-    code: dweightWgsl, entryPoint: 'dweight', label, bindings: [...inputs, dst], params: [N, C, R, accumulate ? 1 : 0],
-    workgroups: [ceilDiv(C, CHANNEL_WG), ceilDiv(N, R)], constants: { WG: CHANNEL_WG, CENTERED: kind.centered ? 1 : 0 },
+    code: dweightWgsl, entryPoint: norm, label, bindings: [...inputs, dst], params: [N, C, R, accumulate ? 1 : 0],
+    workgroups: [ceilDiv(C, CHANNEL_WG), ceilDiv(N, R)], constants: { WG: CHANNEL_WG },
   });
   if (chunks <= 1) {
     stage(firstElements(dweight, C), N, true);
