@@ -22,11 +22,11 @@ import { generateAll } from '../src/generate/generate';
 import { onnxDecoderOf } from '../src/generate/onnx-decoder';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { installNodeWebGPU } from '../src/gpu/node';
-import { estimateMemory, loadHfModel, parameterCount, stopTokenIds, type LoadedModel } from '../src/io/hf';
+import { estimateMemory, loadHfModel, parameterCount, stopTokenIds, templateOf, type LoadedModel } from '../src/io/hf';
 import { filesFromDirectory } from '../src/io/node-files';
 import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
 import { Transformer, type TrainMode } from '../src/model/transformer';
-import { ChatTemplate, examplesFromRecords } from '../src/tokenize/chat';
+import { examplesFromRecords } from '../src/tokenize/chat';
 import type { Example } from '../src/train/batch';
 import { DEFAULT_TRAIN, evaluateLoss, Trainer, type TrainConfig } from '../src/train/trainer';
 import type { LrSchedule } from '../src/train/schedule';
@@ -41,11 +41,6 @@ function out(p: Parsed, json: unknown, text: string): void {
 async function loadModel(dir: string): Promise<LoadedModel> {
   if (!existsSync(dir)) throw new Error(`model folder not found: ${dir}`);
   return loadHfModel(filesFromDirectory(dir));
-}
-
-function templateOf(m: LoadedModel): ChatTemplate {
-  const eos = m.tokenizer.eosTokenId;
-  return m.chatTemplate ?? ChatTemplate.plain(eos === null ? null : (m.tokenizer.idToToken(eos) ?? null));
 }
 
 async function buildModel(gpu: Gpu, m: LoadedModel, adapterDir: string | undefined): Promise<Transformer> {

@@ -24,14 +24,14 @@ import { applyPeftAdapter, exportPeftAdapter, loraFromPeftConfig, peftFilesFromU
 import { generate as generateTokens } from '../src/generate/generate';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { cacheStorageCache, downloadModel, folderUrlFor, hubUrlFor, memoryCache, type ByteCache } from '../src/io/download';
-import { estimateMemory, loadHfModel, memoryVerdict, parameterCount, stopTokenIds, type LoadedModel } from '../src/io/hf';
+import { estimateMemory, loadHfModel, memoryVerdict, parameterCount, stopTokenIds, templateOf, type LoadedModel } from '../src/io/hf';
 import type { ModelFiles } from '../src/io/model-files';
 import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
 import { Transformer } from '../src/model/transformer';
 import {
   createMemoryRunStore, openRunStore, type AdapterRecord, type CheckpointKind, type RunData, type RunRecord, type RunStatus, type RunStore,
 } from '../src/storage/runs';
-import { ChatTemplate, examplesFromRecords } from '../src/tokenize/chat';
+import { examplesFromRecords } from '../src/tokenize/chat';
 import type { Example } from '../src/train/batch';
 import { applyCheckpoint, captureCheckpoint, deserializeCheckpoint, serializeCheckpoint } from '../src/train/checkpoint';
 import { packExamples, runMemoryEstimate, targetableModules, validateRunConfig, type RunConfig } from '../src/train/presets';
@@ -76,11 +76,6 @@ function defaultOrt(): Promise<Ort> {
   if (typeof window !== 'undefined' || typeof WorkerGlobalScope !== 'undefined') return browserOrt();
   const nodeEntry = 'onnxruntime-web';
   return import(/* @vite-ignore */ nodeEntry) as Promise<Ort>;
-}
-
-function templateOf(m: LoadedModel): ChatTemplate {
-  const eos = m.tokenizer.eosTokenId;
-  return m.chatTemplate ?? ChatTemplate.plain(eos === null ? null : (m.tokenizer.idToToken(eos) ?? null));
 }
 
 /** FNV-1a over the config and a strided sample of every weight: the same model folder gives the same print. */

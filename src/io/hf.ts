@@ -257,6 +257,12 @@ export async function loadHfModel(files: ModelFiles): Promise<LoadedModel> {
   return { config, weights, tokenizer, chatTemplate, generationConfig };
 }
 
+/** The template conversations are rendered with: the model's own, else a plain one ending turns with its EOS. */
+export function templateOf(m: Pick<LoadedModel, 'tokenizer' | 'chatTemplate'>): ChatTemplate {
+  const eos = m.tokenizer.eosTokenId;
+  return m.chatTemplate ?? ChatTemplate.plain(eos === null ? null : (m.tokenizer.idToToken(eos) ?? null));
+}
+
 /**
  * The token ids that end generation: config.json's and generation_config.json's eos_token_id (a number or a
  * list), the tokenizer's EOS, and the chat template's end-of-turn token (Llama 3's <|eot_id|> is not its

@@ -276,7 +276,6 @@ export function tokenizeConversation(
   return { inputIds, lossMask, truncated };
 }
 
-/** Tokenize `text` so that every span boundary falls on a token boundary, and mark the spans' tokens. */
 /**
  * The training (or evaluation) examples of a list of records: each conversation tokenized as
  * tokenizeConversation does, cut to maxSeqLength + 1 tokens. Why + 1: an example of L tokens gives L - 1
@@ -293,6 +292,7 @@ export function examplesFromRecords(
   return records.map((r) => tokenizeConversation(tok, template, r.messages, { assistantOnly: opts.assistantOnly, maxLength }));
 }
 
+/** Tokenize `text` so that every span boundary falls on a token boundary, and mark the spans' tokens. */
 export function tokenizeWithSpans(tok: Tokenizer, { text, spans }: { text: string; spans: Span[] }): { inputIds: number[]; lossMask: number[] } {
   const inputIds: number[] = [];
   const lossMask: number[] = [];
