@@ -97,6 +97,7 @@ export class Gpu {
   readonly stats = { buffersCreated: 0, pipelinesCreated: 0, dispatches: 0, submits: 0 };
   /** Buffers `tensor` created that no `free`/`destroy`/failed scope has destroyed (in use or pooled). */
   private readonly live = new Set<GPUBuffer>();
+  private absent_: [Tensor, Tensor] | null = null;
   /** One list per open withOomScope (innermost last): the buffers created inside it. */
   private readonly scopes: GPUBuffer[][] = [];
 
@@ -139,6 +140,20 @@ export class Gpu {
       for (const created of this.scopes) created.push(buffer);
     }
     return { buffer, shape: [...shape], size, label, offset: 0, isView: false };
+  }
+
+  /**
+   * A one-element tensor for a binding the kernel will not touch this time (a bias RMSNorm lacks, AdamW without
+   * clipping): a WGSL layout is fixed and WebGPU wants a buffer in every slot. Each `slot` is its own range of
+   * one shared table, so two absent read_write bindings of one dispatch do not alias.
+   */
+  absent(slot: 0 | 1): Tensor {
+    // Made again if a failed withOomScope destroyed it with everything else it allocated.
+    if (!this.absent_ || !this.live.has(this.absent_[0].buffer)) {
+      const table = this.zeros([2 * VIEW_ALIGN], 'absent');
+      this.absent_ = [this.view(table, 0, [1], 'absent0'), this.view(table, VIEW_ALIGN, [1], 'absent1')];
+    }
+    return this.absent_[slot];
   }
 
   /** A view of `size(shape)` elements of `parent` starting at element `offset` (a multiple of VIEW_ALIGN). */

@@ -12,7 +12,7 @@
 //    bits depend only on the inputs, (N, C) and the adapter kind.
 //  - Operands may be disjoint views of one buffer; none may overlap another.
 // Not here: fused residual-add + norm (the model calls add() then the norm).
-import { type Gpu, type Tensor, VIEW_ALIGN } from '../gpu/runtime';
+import type { Gpu, Tensor } from '../gpu/runtime';
 import { ceilDiv, elementwiseGrid } from './grid';
 import { firstElements, SUM_CHUNK_ROWS, sumChunksInto, sumRows } from './elementwise';
 import rowsWorkgroupWgsl from './norm_rows_workgroup.wgsl?raw';
@@ -75,7 +75,7 @@ export function layernormBackward(
   normBackward(gpu, 'layernorm', dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C, opts);
 }
 
-/** mean and bias are null for RMSNorm (placeholders are bound; the kernel never touches them). */
+/** mean and bias are null for RMSNorm (gpu.absent is bound; the kernel never touches it). */
 function normForward(
   gpu: Gpu, norm: Norm, out: Tensor, mean: Tensor | null, rstd: Tensor, inp: Tensor, weight: Tensor,
   bias: Tensor | null, N: number, C: number, eps: number,
@@ -85,8 +85,8 @@ function normForward(
   gpu.dispatch({
     code, entryPoint: norm, label: `${norm}.forward`,
     bindings: [
-      firstElements(inp, N * C), firstElements(weight, C), bias ? firstElements(bias, C) : placeholder(gpu, 0),
-      firstElements(out, N * C), mean ? firstElements(mean, N) : placeholder(gpu, 1), firstElements(rstd, N),
+      firstElements(inp, N * C), firstElements(weight, C), bias ? firstElements(bias, C) : gpu.absent(0),
+      firstElements(out, N * C), mean ? firstElements(mean, N) : gpu.absent(1), firstElements(rstd, N),
     ],
     params: { u32: [N, C], f32: [eps] }, ...launch,
   });
@@ -99,7 +99,7 @@ function normBackward(
 ): void {
   if (N === 0 || C === 0) return;
   const [tDout, tInp, tRstd] = [firstElements(dout, N * C), firstElements(inp, N * C), firstElements(rstd, N)];
-  const tMean = mean ? firstElements(mean, N) : placeholder(gpu, 0);
+  const tMean = mean ? firstElements(mean, N) : gpu.absent(0);
   const { code, ...launch } = rowLaunch(gpu, backwardWgsl, N, C);
   gpu.dispatch({
     code, entryPoint: norm, label: `${norm}.backward`,
@@ -108,18 +108,6 @@ function normBackward(
   });
   if (dweight) channelGradient(gpu, norm, dweight, [tDout, tInp, tMean, tRstd], N, C);
   if (dbias) sumRows(gpu, dbias, tDout, N, C, true);
-}
-
-/** Bound where RMSNorm has no mean or bias; never touched. Two disjoint views: writable bindings may not overlap. */
-const placeholders = new WeakMap<Gpu, [Tensor, Tensor]>();
-function placeholder(gpu: Gpu, which: 0 | 1): Tensor {
-  let p = placeholders.get(gpu);
-  if (!p) {
-    const table = gpu.zeros([2 * VIEW_ALIGN], 'norm.placeholders');
-    p = [gpu.view(table, 0, [1], 'norm.absent0'), gpu.view(table, VIEW_ALIGN, [1], 'norm.absent1')];
-    placeholders.set(gpu, p);
-  }
-  return p[which];
 }
 
 export function rowReduction(gpu: Gpu): RowReduction {

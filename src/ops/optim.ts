@@ -19,7 +19,7 @@
 //   the square root; AdamW runs per window with the same scalars and the same norm. When n fits one binding
 //   there is one window: the same dispatches as an unwindowed op.
 // Not here: the learning-rate schedule (src/train/schedule.ts), zeroing grads, reading the norm for metrics.
-import { VIEW_ALIGN, type Gpu, type Tensor } from '../gpu/runtime';
+import type { Gpu, Tensor } from '../gpu/runtime';
 import { planRowBlocks } from '../model/chunks';
 import { deviceLimits } from '../model/params';
 import { elementwiseGrid } from './grid';
@@ -118,18 +118,6 @@ function stepScalars(o: AdamWOptions) {
   };
 }
 
-/** Bound where an optional input is absent; never read. Two disjoint views: writable bindings may not overlap. */
-const placeholders = new WeakMap<Gpu, { norm: Tensor; decayMask: Tensor }>();
-function placeholder(gpu: Gpu, which: 'norm' | 'decayMask'): Tensor {
-  let p = placeholders.get(gpu);
-  if (!p) {
-    const table = gpu.zeros([2 * VIEW_ALIGN], 'adamw.placeholders');
-    p = { norm: gpu.view(table, 0, [1], 'adamw.noNorm'), decayMask: gpu.view(table, VIEW_ALIGN, [1], 'adamw.noDecayMask') };
-    placeholders.set(gpu, p);
-  }
-  return p[which];
-}
-
 /** maxBindingBytes: the largest storage binding; default the device's (the model's is ParamTable.limits.maxBindingBytes). */
 export function adamwUpdate(
   gpu: Gpu, params: Tensor, grads: Tensor, m: Tensor, v: Tensor, norm: Tensor | null, n: number,
@@ -141,11 +129,11 @@ export function adamwUpdate(
   const useNorm = opts.maxGradNorm > 0 && norm !== null;
   if (opts.maxGradNorm > 0 && norm === null) throw new Error('adamw: maxGradNorm > 0 needs the norm tensor (gradNorm)');
   const s = stepScalars(opts);
-  const normBinding = useNorm ? norm : placeholder(gpu, 'norm');
+  const normBinding = useNorm ? norm : gpu.absent(0);
   for (const w of bindingWindows(gpu, 'adamw', n, maxBindingBytes)) {
     gpu.dispatch({
       code: adamwWgsl, entryPoint: 'update', label: 'adamw.update',
-      bindings: [w.of(params), w.of(grads), w.of(m), w.of(v), normBinding, decayMask ? w.of(decayMask) : placeholder(gpu, 'decayMask')],
+      bindings: [w.of(params), w.of(grads), w.of(m), w.of(v), normBinding, decayMask ? w.of(decayMask) : gpu.absent(1)],
       params: {
         u32: [w.n, useNorm ? 1 : 0, decayMask ? 1 : 0],
         f32: [s.lrWd, opts.beta1, s.oneMinusBeta1, opts.beta2, s.oneMinusBeta2, s.stepSize, s.bc2Sqrt, opts.eps, opts.maxGradNorm],
