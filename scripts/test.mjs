@@ -3,6 +3,8 @@
 // Extra arguments go to vitest (e.g. `npm test -- tests/gpu/gelu.test.ts`).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts });
@@ -10,6 +12,13 @@ function run(cmd, args, opts = {}) {
 }
 
 if (run('bash', ['scripts/ensure-system-deps.sh']) !== 0) process.exit(1);
+
+// Vulkan's loader (Dawn in Node) prints an error for every device when the session has no runtime folder
+// (root shells, CI): give it one, as scripts/run-gpu.mjs does, so test logs show only the tests.
+if (!process.env.XDG_RUNTIME_DIR) {
+  process.env.XDG_RUNTIME_DIR = join(tmpdir(), `runtime-${process.getuid?.() ?? 'user'}`);
+  mkdirSync(process.env.XDG_RUNTIME_DIR, { recursive: true, mode: 0o700 });
+}
 
 const extra = process.argv.slice(2);
 const full = extra.length === 0;
