@@ -57,8 +57,25 @@ export async function readAll(src: ByteSource, onBytes?: (done: number) => void)
 
 export type Encoding = 'utf-8' | 'utf-8-bom' | 'utf-16le' | 'utf-16be';
 
+const hasUtf8Bom = (b: Uint8Array): boolean => b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf;
+
+/** `bytes` without a leading UTF-8 byte-order mark. */
+export function withoutBom(bytes: Uint8Array): Uint8Array {
+  return hasUtf8Bom(bytes) ? bytes.subarray(3) : bytes;
+}
+
+/** The bytes held back from earlier chunks (`parts`, `partsBytes` in all) followed by `tail`, as one array. */
+export function joinBytes(parts: readonly Uint8Array[], partsBytes: number, tail: Uint8Array): Uint8Array {
+  if (parts.length === 0) return tail;
+  const bytes = new Uint8Array(partsBytes + tail.byteLength);
+  let o = 0;
+  for (const p of parts) { bytes.set(p, o); o += p.byteLength; }
+  bytes.set(tail, o);
+  return bytes;
+}
+
 export function sniffEncoding(head: Uint8Array): Encoding {
-  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return 'utf-8-bom';
+  if (hasUtf8Bom(head)) return 'utf-8-bom';
   if (head[0] === 0xff && head[1] === 0xfe) return 'utf-16le';
   if (head[0] === 0xfe && head[1] === 0xff) return 'utf-16be';
   return 'utf-8';
@@ -114,19 +131,9 @@ export async function forEachLine(
   let consumed = 0;
 
   const emit = (tail: Uint8Array) => {
-    let bytes: Uint8Array;
-    if (carry.length === 0) bytes = tail;
-    else {
-      bytes = new Uint8Array(carryLen + tail.byteLength);
-      let o = 0;
-      for (const c of carry) { bytes.set(c, o); o += c.byteLength; }
-      bytes.set(tail, o);
-    }
+    let bytes = joinBytes(carry, carryLen, tail);
     carry = []; carryLen = 0;
-    if (first) {
-      first = false;
-      if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
-    }
+    if (first) { first = false; bytes = withoutBom(bytes); }
     if (!keepCr && bytes.byteLength > 0 && bytes[bytes.byteLength - 1] === 0x0d) bytes = bytes.subarray(0, bytes.byteLength - 1);
     onLine({ line: lineNo, bytes });
   };

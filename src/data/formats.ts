@@ -12,7 +12,7 @@
 //   parquet hyparquet, one row group at a time for progress; BigInt values become numbers/strings
 import Papa from 'papaparse';
 import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from 'hyparquet';
-import { decodeUtf8, forEachLine, readAll, sniffEncoding, utf16ToUtf8, memorySource, type ByteSource } from './bytes';
+import { decodeUtf8, forEachLine, joinBytes, readAll, sniffEncoding, utf16ToUtf8, memorySource, withoutBom, type ByteSource } from './bytes';
 import type { FileFormat } from './record';
 import type { Row } from './shapes';
 
@@ -101,19 +101,20 @@ async function readLines(
   src: ByteSource, opts: ReadOptions, problems: RowProblem[], onLine: (l: TextLine) => void,
   onOversized: (line: number, seen: number, head: string) => void, keepCr = false,
 ): Promise<void> {
-  let chunks = src.chunks();
-  // UTF-16 files are rare but real (Windows tools); convert once, then read like any other.
-  const enc = sniffEncoding(await readHead(src));
-  if (enc === 'utf-16le' || enc === 'utf-16be') {
-    chunks = memorySource(src.name, utf16ToUtf8(await readAll(src), enc)).chunks();
-    problems.push({ line: 0, severity: 'warning', reason: `file is ${enc.toUpperCase()}; converted to UTF-8`, raw: '', fixable: false });
-  }
-  await forEachLine(chunks, opts.maxRowBytes,
+  await forEachLine(await utf8Chunks(src, problems), opts.maxRowBytes,
     ({ line, bytes }) => onLine({ line, ...decodeUtf8(bytes) }),
     (o) => onOversized(o.line, o.bytesSeen, decodeUtf8(o.head).text),
     (done) => opts.onProgress?.(src.size ? done / src.size : 1),
     keepCr,
   );
+}
+
+/** The file's bytes as UTF-8 chunks. UTF-16 files are rare but real (Windows tools): converted once, and named. */
+async function utf8Chunks(src: ByteSource, problems: RowProblem[]): Promise<AsyncIterable<Uint8Array>> {
+  const enc = sniffEncoding(await readHead(src));
+  if (enc !== 'utf-16le' && enc !== 'utf-16be') return src.chunks();
+  problems.push({ line: 0, severity: 'warning', reason: `file is ${enc.toUpperCase()}; converted to UTF-8`, raw: '', fixable: false });
+  return memorySource(src.name, utf16ToUtf8(await readAll(src), enc)).chunks();
 }
 
 async function readHead(src: ByteSource): Promise<Uint8Array> {
@@ -133,28 +134,14 @@ async function readPieces(
   src: ByteSource, opts: ReadOptions, problems: RowProblem[],
   onPiece: (text: string, line: number, valid: boolean, endsLine: boolean) => void,
 ): Promise<void> {
-  let chunks = src.chunks();
-  const enc = sniffEncoding(await readHead(src));
-  if (enc === 'utf-16le' || enc === 'utf-16be') {
-    chunks = memorySource(src.name, utf16ToUtf8(await readAll(src), enc)).chunks();
-    problems.push({ line: 0, severity: 'warning', reason: `file is ${enc.toUpperCase()}; converted to UTF-8`, raw: '', fixable: false });
-  }
+  const chunks = await utf8Chunks(src, problems);
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
   let line = 1, done = 0, first = true;
   const take = (tail: Uint8Array): Uint8Array => {
-    let bytes = tail;
-    if (pending.length) {
-      bytes = new Uint8Array(pendingBytes + tail.byteLength);
-      let o = 0;
-      for (const p of pending) { bytes.set(p, o); o += p.byteLength; }
-      bytes.set(tail, o);
-      pending = []; pendingBytes = 0;
-    }
-    if (first) {
-      first = false;
-      if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
-    }
+    let bytes = joinBytes(pending, pendingBytes, tail);
+    pending = []; pendingBytes = 0;
+    if (first) { first = false; bytes = withoutBom(bytes); }
     return bytes;
   };
   const emit = (bytes: Uint8Array, endsLine: boolean) => {
