@@ -39,6 +39,7 @@ import { evaluateLoss, Trainer } from '../src/train/trainer';
 import type {
   AdapterChoice, AdapterReport, Engine, EngineEvent, EngineReply, EngineRequest, ExportSource, GenerateResult, ModelInfo, ModelSource, OnEvent, RunOutcome,
 } from './protocol-engine';
+import { errorMessage } from '../src/errors';
 
 export interface EngineDeps {
   store: Promise<RunStore>;
@@ -289,7 +290,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
       // A failed step may be the first sign of a lost device; its 'lost' promise settles just after.
       const g = gpu;
       if (!ctl.lost && g) await Promise.race([g.device.lost, new Promise((ok) => setTimeout(ok, 200))]);
-      const message = ctl.lost ?? (e instanceof Error ? e.message : String(e));
+      const message = ctl.lost ?? errorMessage(e);
       // A lost device or a crash mid-run leaves the last checkpoint: the run can be resumed.
       await setStatus(ctl.lost || run.checkpoints.last !== null ? 'interrupted' : 'failed', message);
       throw e;

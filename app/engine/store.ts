@@ -9,6 +9,7 @@ import type {
   AdapterFiles, AdapterReport, Engine, EngineEvent, ExportModelArgs, ImportAdapterArgs, ModelInfo, ModelSource, StartRunArgs,
 } from '../../workers/protocol-engine';
 import { appEngine, onEngineError } from './client';
+import { errorMessage } from '../../src/errors';
 
 export interface LiveRun {
   runId: string;
@@ -66,8 +67,6 @@ export const engineInitialState: EngineState = {
   adapter: null, model: null, loading: null, live: null, runs: [], adapters: [], evaluations: [], error: null, deviceLost: null,
 };
 
-const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
-
 export function createEngineStore(engine: Engine): EngineStore {
   const store: EngineStore = createStore<EngineState & EngineActions & { engine: Engine }>()((set, get) => {
     /** Folds a run's events into `live`. */
@@ -94,13 +93,13 @@ export function createEngineStore(engine: Engine): EngineStore {
       }
     };
     const run = async (f: () => Promise<unknown>) => {
-      try { await f(); } catch (e) { set({ error: messageOf(e) }); } finally { void get().refreshRuns(); }
+      try { await f(); } catch (e) { set({ error: errorMessage(e) }); } finally { void get().refreshRuns(); }
     };
     return {
       ...engineInitialState,
       engine,
       probe: async () => {
-        try { set({ adapter: await engine.probe() }); } catch (e) { set({ error: messageOf(e) }); }
+        try { set({ adapter: await engine.probe() }); } catch (e) { set({ error: errorMessage(e) }); }
       },
       loadModel: async (source) => {
         set({ loading: { message: 'Starting', loaded: 0, total: 0 }, error: null });
@@ -108,7 +107,7 @@ export function createEngineStore(engine: Engine): EngineStore {
           const model = await engine.loadModel(source, (e) => { if (e.type === 'load') set({ loading: { message: e.message, loaded: e.loaded, total: e.total } }); });
           set({ model, deviceLost: null });
         } catch (e) {
-          set({ error: messageOf(e) });
+          set({ error: errorMessage(e) });
         } finally {
           set({ loading: null });
         }
@@ -118,17 +117,17 @@ export function createEngineStore(engine: Engine): EngineStore {
       control: async (action) => {
         const live = get().live;
         if (!live) return;
-        try { await engine.control(live.runId, action); } catch (e) { set({ error: messageOf(e) }); }
+        try { await engine.control(live.runId, action); } catch (e) { set({ error: errorMessage(e) }); }
       },
       refreshRuns: async () => {
-        try { set({ runs: await engine.listRuns() }); } catch (e) { set({ error: messageOf(e) }); }
+        try { set({ runs: await engine.listRuns() }); } catch (e) { set({ error: errorMessage(e) }); }
       },
       deleteRun: (runId) => run(async () => { await engine.deleteRun(runId); await get().refreshEvaluations(); }),
       exportAdapter: async (runId, checkpoint) => {
-        try { return await engine.exportAdapter(runId, checkpoint); } catch (e) { set({ error: messageOf(e) }); return null; }
+        try { return await engine.exportAdapter(runId, checkpoint); } catch (e) { set({ error: errorMessage(e) }); return null; }
       },
       exportModel: async (args) => {
-        try { return (await engine.exportModel(args)).files; } catch (e) { set({ error: messageOf(e) }); return null; }
+        try { return (await engine.exportModel(args)).files; } catch (e) { set({ error: errorMessage(e) }); return null; }
       },
       importAdapter: async (args) => {
         try {
@@ -136,26 +135,26 @@ export function createEngineStore(engine: Engine): EngineStore {
           await get().refreshAdapters();
           return { record };
         } catch (e) {
-          return { refused: messageOf(e) };
+          return { refused: errorMessage(e) };
         }
       },
       refreshAdapters: async () => {
-        try { set({ adapters: await engine.listAdapters() }); } catch (e) { set({ error: messageOf(e) }); }
+        try { set({ adapters: await engine.listAdapters() }); } catch (e) { set({ error: errorMessage(e) }); }
       },
       renameAdapter: async (adapterId, name) => {
-        try { await engine.renameAdapter(adapterId, name); } catch (e) { set({ error: messageOf(e) }); } finally { await get().refreshAdapters(); }
+        try { await engine.renameAdapter(adapterId, name); } catch (e) { set({ error: errorMessage(e) }); } finally { await get().refreshAdapters(); }
       },
       deleteAdapter: async (adapterId) => {
-        try { await engine.deleteAdapter(adapterId); } catch (e) { set({ error: messageOf(e) }); } finally { await get().refreshAdapters(); await get().refreshEvaluations(); }
+        try { await engine.deleteAdapter(adapterId); } catch (e) { set({ error: errorMessage(e) }); } finally { await get().refreshAdapters(); await get().refreshEvaluations(); }
       },
       adapterFiles: async (adapterId) => {
-        try { return await engine.adapterFiles(adapterId); } catch (e) { set({ error: messageOf(e) }); return null; }
+        try { return await engine.adapterFiles(adapterId); } catch (e) { set({ error: errorMessage(e) }); return null; }
       },
       saveEvaluation: async (e) => {
-        try { await engine.saveEvaluation(e); } catch (err) { set({ error: messageOf(err) }); } finally { await get().refreshEvaluations(); }
+        try { await engine.saveEvaluation(e); } catch (err) { set({ error: errorMessage(err) }); } finally { await get().refreshEvaluations(); }
       },
       refreshEvaluations: async () => {
-        try { set({ evaluations: await engine.listEvaluations() }); } catch (e) { set({ error: messageOf(e) }); }
+        try { set({ evaluations: await engine.listEvaluations() }); } catch (e) { set({ error: errorMessage(e) }); }
       },
       dismissError: () => set({ error: null }),
     };

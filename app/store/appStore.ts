@@ -10,6 +10,7 @@ import { deferredRepository } from '../../src/storage/deferred';
 import { openIdbRepository } from '../../src/storage/idb-repository';
 import { createMemoryRepository } from '../../src/storage/memory-repository';
 import { createStudioStore, type StudioStore } from './index';
+import { errorMessage } from '../../src/errors';
 
 let store: StudioStore | null = null;
 let initialised: Promise<void> | null = null;
@@ -45,7 +46,7 @@ function followLoadedModel(studio: StudioStore) {
     last = model;
     engineStore.getState().engine.tokenizerFiles().then(
       (files) => studio.getState().countWithModelTokenizer(files),
-      (e: unknown) => studio.setState({ error: `Could not read the tokenizer of ${model.name}: ${e instanceof Error ? e.message : String(e)}` }),
+      (e: unknown) => studio.setState({ error: `Could not read the tokenizer of ${model.name}: ${errorMessage(e)}` }),
     );
   };
   sync(engineStore.getState().model);

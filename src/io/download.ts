@@ -16,6 +16,7 @@
 // Cache: any ByteCache; cacheStorageCache() uses Cache Storage (pages and workers), memoryCache() is for
 // tests and for environments without it. Deliberately not here: parsing (src/io/hf.ts reads the files).
 import { filesFromMap, type ModelFiles } from './model-files';
+import { errorMessage } from '../errors';
 
 export interface ByteCache {
   get(key: string): Promise<Uint8Array | null>;
@@ -236,7 +237,7 @@ async function readPart(first: Response, url: string, start: number, end: number
       await readChunks(res, (c) => { chunks.push(c); got += c.length; onBytes(got); });
     } catch (e) {
       if (opts.signal?.aborted) throw e;
-      why = e instanceof Error ? e.message : String(e);
+      why = errorMessage(e);
     }
     if (got === end - start + 1) return concat(chunks, got);
     if (got > end - start + 1) throw new DownloadError(url, res.status, `${url}: got ${got} bytes for ${start}-${end}`);

@@ -17,6 +17,7 @@ import type { EvalPrompt, EvalRow, PreferenceMark } from '../../../src/eval/expo
 import { promptText } from '../../../src/eval/export';
 import { subjectOf, type EvaluationRecord } from '../../../src/storage/runs';
 import type { AdapterChoice, Engine, GenerateArgs, GenerateBackend, GenerateResult } from '../../../workers/protocol-engine';
+import { errorMessage } from '../../../src/errors';
 
 export interface Sampling extends SamplingOptions { maxNewTokens: number; stopStrings: string[]; chatTemplate: boolean; backend: GenerateBackend }
 
@@ -98,8 +99,6 @@ export function evaluationRecord(b: BatchState, marks: Record<string, Preference
   };
 }
 
-const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
-
 /** The prompt sent to the engine: a chat, or with the template off, the raw text of the last user turn. */
 export function enginePrompt(p: EvalPrompt, chatTemplate: boolean): GenerateArgs['prompt'] {
   if (p.kind === 'raw') return p;
@@ -118,7 +117,7 @@ export function createCompareStore(engine: () => Engine, now: () => number = Dat
     const persist = async () => {
       const b = get().batch;
       if (!b || b.running) return;
-      try { await engine().saveEvaluation(evaluationRecord(b, get().marks)); } catch (e) { set({ error: `The results could not be stored: ${messageOf(e)}` }); }
+      try { await engine().saveEvaluation(evaluationRecord(b, get().marks)); } catch (e) { set({ error: `The results could not be stored: ${errorMessage(e)}` }); }
     };
     return {
       sampling: DEFAULT_SAMPLING,
@@ -152,7 +151,7 @@ export function createCompareStore(engine: () => Engine, now: () => number = Dat
             });
             put({ ...r, done: true });
           } catch (e) {
-            put({ done: true, error: messageOf(e) });
+            put({ done: true, error: errorMessage(e) });
           }
         }
         set({ generating: false });
@@ -196,7 +195,7 @@ export function createCompareStore(engine: () => Engine, now: () => number = Dat
             set({ batch: { ...get().batch!, done: i + 1, rows: [...rows] } });
           }
         } catch (e) {
-          set({ batch: { ...get().batch!, error: messageOf(e) } });
+          set({ batch: { ...get().batch!, error: errorMessage(e) } });
         }
         // Loss and perplexity over the same conversations' assistant tokens, as the CLI's `eval` computes them.
         const losses: Record<string, number | null> = {};
@@ -207,7 +206,7 @@ export function createCompareStore(engine: () => Engine, now: () => number = Dat
             losses[c.id] = r.tokens > 0 ? r.loss : null;
           } catch (e) {
             losses[c.id] = null;
-            set({ batch: { ...get().batch!, error: messageOf(e) } });
+            set({ batch: { ...get().batch!, error: errorMessage(e) } });
           }
         }
         const summaries = Object.fromEntries(columns.map((c) => [c.id, summarize(rows.map((r) => ({ output: r.outputs[c.id], reference: r.reference })), losses[c.id])]));

@@ -12,8 +12,7 @@ import { peftExportFiles } from '../../../src/export/zip';
 import type { CheckpointKind } from '../../../src/storage/runs';
 import type { AdapterChoice } from '../../../workers/protocol-engine';
 import { adapterZip, importedZip, modelZip, trainingKitZip } from './build';
-
-const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
+import { errorMessage } from '../../../src/errors';
 
 export function ExportPage() {
   const runs = useEngine((e) => e.runs);
@@ -50,7 +49,7 @@ export function ExportPage() {
       download(name, bytes.slice(), 'application/zip');
       setDone(`Downloaded ${name} (${(bytes.length / 1024).toFixed(1)} KiB).`);
     } catch (e) {
-      setError(`${label} failed, nothing was saved: ${messageOf(e)}`);
+      setError(`${label} failed, nothing was saved: ${errorMessage(e)}`);
     } finally {
       setBusy(null);
     }
@@ -116,7 +115,7 @@ export function ExportPage() {
         ? `The ONNX export matches the engine: next-token logits within ${c.maxRelDiff.toExponential(1)} (relative), the same next token and the same greedy tokens. Decoding here: onnxruntime-web ${c.ortTokensPerSecond.toFixed(0)} tokens/s, WebGPU engine ${c.engineTokensPerSecond.toFixed(0)} tokens/s.`
         : `The ONNX export does NOT match the engine: logits differ by up to ${c.maxRelDiff.toExponential(1)} (relative)${c.sameArgmax ? '' : ', another next token'}${c.sameTokens ? '' : ', other greedy tokens'}.`);
     } catch (e) {
-      setError(`ONNX check failed: ${messageOf(e)}`);
+      setError(`ONNX check failed: ${errorMessage(e)}`);
     } finally {
       setBusy(null);
     }

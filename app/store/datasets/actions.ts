@@ -19,6 +19,7 @@ import { createAutosaver, type Autosaver } from '../../../src/storage/autosave';
 import { diffSnapshots, EMPTY_PATCH, patchSize, replayJournal, type JournalEntry, type SnapshotPatch } from '../../../src/storage/journal';
 import type { DatasetRepository, DatasetSnapshot, LoadedDataset } from '../../../src/storage/repository';
 import { datasetsInitialState, type DatasetsState, type UndoEntry } from './initialState';
+import { errorMessage } from '../../../src/errors';
 
 export interface DatasetsActions {
   init(): Promise<void>;
@@ -91,10 +92,6 @@ type Durability = 'diff' | 'version' | SnapshotPatch;
 type Set_ = StoreApi<DatasetsState & DatasetsActions>['setState'];
 type Get = StoreApi<DatasetsState & DatasetsActions>['getState'];
 
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): DatasetsActions {
   let pendingLabel: string[] = [];
   let saver: Autosaver | null = null;
@@ -121,7 +118,7 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
   }
 
   function autosaver(): Autosaver {
-    saver ??= createAutosaver(saveNow, deps.autosaveMs ?? 800, (e) => set({ save: { kind: 'error', message: message(e) }, error: message(e) }));
+    saver ??= createAutosaver(saveNow, deps.autosaveMs ?? 800, (e) => set({ save: { kind: 'error', message: errorMessage(e) }, error: errorMessage(e) }));
     return saver;
   }
 
@@ -150,7 +147,7 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
   }
 
   function write(datasetId: string, entry: JournalEntry) {
-    deps.repo.appendJournal(datasetId, entry).catch((e) => set({ save: { kind: 'error', message: message(e) }, error: message(e) }));
+    deps.repo.appendJournal(datasetId, entry).catch((e) => set({ save: { kind: 'error', message: errorMessage(e) }, error: errorMessage(e) }));
   }
 
   function snapshotFor(label: string): UndoEntry {
@@ -191,7 +188,7 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
   }
 
   async function guarded(f: () => Promise<void>) {
-    try { await f(); } catch (e) { set({ error: message(e), progress: null }); }
+    try { await f(); } catch (e) { set({ error: errorMessage(e), progress: null }); }
   }
 
   /**
