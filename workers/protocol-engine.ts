@@ -10,6 +10,7 @@ import type { MemoryBudget } from '../src/gpu/runtime';
 import type { ModelConfig } from '../src/model/config';
 import type { RunConfig } from '../src/train/presets';
 import type { AdapterRecord, AdapterRef, CheckpointKind, EvaluationRecord, MetricPoint, RunRecord, RunStatus } from '../src/storage/runs';
+import type { GenerateBackend } from '../src/generate/decoder';
 import type { SamplingOptions } from '../src/generate/sampler';
 import type { OnnxCheck } from '../src/export/onnx-check';
 
@@ -78,7 +79,6 @@ export interface GenerateArgs {
   backend?: GenerateBackend;
 }
 
-export type GenerateBackend = 'auto' | 'engine' | 'onnx';
 
 export interface GenerateResult {
   text: string;

@@ -5,6 +5,10 @@
 import type { ModelConfig } from '../model/config';
 import type { Transformer } from '../model/transformer';
 
+/** Who decodes: our WebGPU engine, onnxruntime on the ONNX export of the same weights, or 'auto' (the
+ * engine worker picks onnxruntime on a software adapter, where it decodes several times faster). */
+export type GenerateBackend = 'auto' | 'engine' | 'onnx';
+
 export interface DecoderSequence {
   /** Tokens the cache holds. */
   readonly length: number;

@@ -18,6 +18,7 @@ import type { ChatMessage } from '../data/types';
 import type { EvalRow, PreferenceMark } from '../eval/export';
 import type { EvalSummary } from '../eval/metrics';
 import type { PeftAdapterFiles } from '../export/peft';
+import type { GenerateBackend } from '../generate/decoder';
 import type { SamplingOptions } from '../generate/sampler';
 import type { LoraConfig } from '../model/lora';
 import type { RunConfig } from '../train/presets';
@@ -96,7 +97,7 @@ export interface EvaluationRecord {
   createdAt: number;
   model: { name: string; fingerprint: string };
   dataset: { id: string; name: string; version: number } | null;
-  sampling: SamplingOptions & { maxNewTokens: number; stopStrings: string[]; chatTemplate: boolean; backend?: 'auto' | 'engine' | 'onnx' };
+  sampling: SamplingOptions & { maxNewTokens: number; stopStrings: string[]; chatTemplate: boolean; backend?: GenerateBackend };
   columns: { id: string; label: string; adapter: AdapterRef }[];
   /** Ids of the runs and imported adapters among the columns (the base model has none). */
   subjects: string[];

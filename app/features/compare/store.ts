@@ -16,7 +16,8 @@ import { promptAndReference, summarize, type EvalSummary, type Generation, type 
 import type { EvalPrompt, EvalRow, PreferenceMark } from '../../../src/eval/export';
 import { promptText } from '../../../src/eval/export';
 import { subjectOf, type EvaluationRecord } from '../../../src/storage/runs';
-import type { AdapterChoice, Engine, GenerateArgs, GenerateBackend, GenerateResult } from '../../../workers/protocol-engine';
+import type { GenerateBackend } from '../../../src/generate/decoder';
+import type { AdapterChoice, Engine, GenerateArgs, GenerateResult } from '../../../workers/protocol-engine';
 import { errorMessage } from '../../../src/errors';
 
 export interface Sampling extends SamplingOptions { maxNewTokens: number; stopStrings: string[]; chatTemplate: boolean; backend: GenerateBackend }
