@@ -1,4 +1,4 @@
-// ONNX export of a tuned Llama-family or GPT-2 model in the layout transformers.js loads for text generation
+// ONNX export of a tuned model of any family in the layout transformers.js loads for text generation
 // (see ../shared/onnxruntime-web-notes.md): onnx/model.onnx plus config.json, generation_config.json and the
 // tokenizer files (the same as the merged Hugging Face export, which supplies the merged weights).
 //
@@ -6,11 +6,13 @@
 //   inputs   input_ids int64 [B, S], attention_mask int64 [B, P+S], position_ids int64 [B, S],
 //            past_key_values.{l}.key / .value float [B, Hkv, P, D]   (P = 0 on the first step)
 //   outputs  logits [B, S, V], present.{l}.key / .value [B, Hkv, P+S, D]
-//   Llama per layer: RMSNorm → q/k/v MatMul (+bias) → RoPE (HF rotate-half, cos/sin from position_ids) →
-//   concat past → GQA by expand → softmax(q kᵀ/√D + mask) v → o_proj → +x → RMSNorm → SiLU(gate)·up → down → +x.
-//   GPT-2: wte[ids] + wpe[position_ids]; per layer LayerNorm → c_attn → slice q/k/v → the same attention →
-//   c_proj → +x → LayerNorm → c_fc → GELU (tanh) → c_proj → +x; logits against wteᵀ.
-//   The mask allows key j for query i iff j ≤ P + i and attention_mask[b, j] = 1 (large negative bias otherwise).
+//   The graph walks the model's recipe (src/model/arch), the one the engine runs: embed (× scale) (+ positions);
+//   per block norm → q/k/v MatMul (+bias) or fused qkv sliced → per-head q/k norm → RoPE (HF rotate-half, cos/sin
+//   from position_ids with the layer's base and scaling: ropeInvFreq, as the engine) → concat past → GQA by expand
+//   → softmax(q kᵀ·scale + mask) v → o → post-norm? → +x → norm → act(gate)·up or act(up) → down → post-norm? → +x;
+//   final norm; logits against the head.
+//   The mask allows key j for query i iff j ≤ P + i, attention_mask[b, j] = 1 and, on a sliding layer,
+//   j > P + i - window (large negative bias otherwise).
 // Linear weights are stored transposed ([in, out]; GPT-2's Conv1D already is) so each projection is one MatMul.
 // With lora 'inputs' the base weights stay unmerged and every LoRA module of the model gets graph inputs named
 // as in PEFT's adapter_model.safetensors, 'base_model.model.<module>.lora_A.weight' [r, in] and '.lora_B.weight'
@@ -20,7 +22,9 @@
 // com.microsoft fused ops the WebGPU provider prefers.
 import { onnx } from 'onnx-proto';
 import type { ModelFiles } from '../io/model-files';
+import type { BlockRecipe } from '../model/arch';
 import type { Transformer } from '../model/transformer';
+import { ropeInvFreq } from '../ops/rope';
 import { loraScale } from '../model/lora';
 import { exportMergedModel, mergedWeights, type ExportFiles } from './merged';
 
@@ -105,10 +109,10 @@ export interface OnnxOptions {
   lora?: 'merged' | 'inputs';
 }
 
-/** The model as an ONNX graph (bytes of onnx/model.onnx). */
+/** The model as an ONNX graph (bytes of onnx/model.onnx), built from the same recipe the engine runs. */
 export async function onnxGraph(model: Transformer, opts: OnnxOptions = {}): Promise<Uint8Array> {
   const c = model.config;
-  const gpt2 = c.architecture === 'gpt2';
+  const r = model.recipe;
   const loraInputs = opts.lora === 'inputs';
   if (loraInputs && model.mode.kind !== 'lora') throw new Error('ONNX export: LoRA inputs asked for a model without LoRA');
   const W = await mergedWeights(model, { fold: !loraInputs });
@@ -119,9 +123,9 @@ export async function onnxGraph(model: Transformer, opts: OnnxOptions = {}): Pro
   const weight = (name: string): string => g.floats(name, W.get(name)!.shape, W.get(name)!.data);
   const linear = (x: string, name: string): string => {
     const w = W.get(`${name}.weight`)!;
-    const [outF, inF] = gpt2 ? [w.shape[1], w.shape[0]] : w.shape;
+    const [outF, inF] = r.conv1d ? [w.shape[1], w.shape[0]] : w.shape;
     // Conv1D weights are already [in, out]
-    const wt = gpt2 ? weight(`${name}.weight`) : g.floats(`${name}.weight_t`, [inF, outF], transpose(w.data, outF, inF));
+    const wt = r.conv1d ? weight(`${name}.weight`) : g.floats(`${name}.weight_t`, [inF, outF], transpose(w.data, outF, inF));
     let y = g.op('MatMul', [x, wt], {}, name.split('.').pop());
     if (W.has(`${name}.bias`)) y = g.op('Add', [y, weight(`${name}.bias`)]);
     if (loraInputs && loraModules.has(name)) {
@@ -133,98 +137,104 @@ export async function onnxGraph(model: Transformer, opts: OnnxOptions = {}): Pro
     }
     return y;
   };
-  const eps = gpt2 ? '' : g.scalar(c.normEps);   // LayerNormalization takes epsilon as an attribute
+  // RMSNorm over the last axis (any leading shape: rows of the hidden state, or [B, n, S, D] heads for q/k norms);
+  // Gemma's x·(1 + w) stores 1 + w rounded to f32, the value HF's (1.0 + weight.float()) computes.
+  const eps = r.norm.kind === 'rms' ? g.scalar(r.norm.eps) : '';   // LayerNormalization takes epsilon as an attribute
   const rmsnorm = (x: string, name: string): string => {
     const ms = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: [-1], keepdims: 1 });
     const inv = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [ms, eps])])]);
-    return g.op('Mul', [g.op('Mul', [x, inv]), weight(`${name}.weight`)], {}, 'rmsnorm');
+    const w = W.get(`${name}.weight`)!;
+    const scaleW = r.norm.offset ? g.floats(`${name}.weight_plus_1`, w.shape, w.data.map((v) => Math.fround(v + 1))) : weight(`${name}.weight`);
+    return g.op('Mul', [g.op('Mul', [x, inv]), scaleW], {}, 'rmsnorm');
   };
   const layernorm = (x: string, name: string): string =>
-    g.op('LayerNormalization', [x, weight(`${name}.weight`), weight(`${name}.bias`)], { axis: -1, epsilon: c.normEps }, 'layernorm');
-  const norm = gpt2 ? layernorm : rmsnorm;
+    g.op('LayerNormalization', [x, weight(`${name}.weight`), weight(`${name}.bias`)], { axis: -1, epsilon: r.norm.eps }, 'layernorm');
+  const norm = r.norm.kind === 'layer' ? layernorm : rmsnorm;
+  const half = g.scalar(0.5), one = g.scalar(1), k0 = g.scalar(Math.sqrt(2 / Math.PI)), k1 = g.scalar(0.044715);
+  const geluTanh = (u: string): string => { // 0.5 u (1 + tanh(√(2/π) (u + 0.044715 u³)))
+    const inner = g.op('Mul', [k0, g.op('Add', [u, g.op('Mul', [k1, g.op('Mul', [u, g.op('Mul', [u, u])])])])]);
+    return g.op('Mul', [g.op('Mul', [half, u]), g.op('Add', [one, g.op('Tanh', [inner])])], {}, 'gelu');
+  };
+  const act = (u: string): string => (r.mlp.activation === 'silu' ? g.op('Mul', [u, g.op('Sigmoid', [u])]) : geluTanh(u));
 
   // shapes: S = new tokens, T = P + S
-  const idx0 = g.ints([0], []), idx1 = g.ints([1], []), one = g.ints([1], []);
+  const idx0 = g.ints([0], []), idx1 = g.ints([1], []), oneI = g.ints([1], []);
   const S = g.op('Gather', [g.op('Shape', ['input_ids']), idx1], { axis: 0 });
   const T = g.op('Gather', [g.op('Shape', ['attention_mask']), idx1], { axis: 0 });
   const P = g.op('Sub', [T, S]);
-  // mask bias [B, 1, S, T]: 0 where allowed, -1e9 elsewhere
-  const rows = g.op('Range', [P, T, one]);            // absolute query positions [S]
-  const cols = g.op('Range', [idx0, T, one]);         // key positions [T]
-  const causal = g.op('LessOrEqual', [g.op('Unsqueeze', [cols, g.ints([0])]), g.op('Unsqueeze', [rows, g.ints([1])])]); // [S, T]
-  const keep = g.op('Cast', ['attention_mask'], { to: BOOL });
-  const allowed = g.op('And', [causal, g.op('Unsqueeze', [keep, g.ints([1, 2])])]);    // [B, 1, S, T]
-  const bias = g.op('Where', [allowed, g.scalar(0), g.scalar(-1e9)], {}, 'mask_bias');
-  // RoPE (Llama family): tables [B, 1, S, D] from position_ids, then x·cos + rotate_half(x)·sin
-  const makeRope = (): ((x: string) => string) => {
-    const invFreq = Float32Array.from({ length: D / 2 }, (_, i) => 1 / c.ropeTheta ** ((2 * i) / D));
-    const pos = g.op('Unsqueeze', [g.op('Cast', ['position_ids'], { to: FLOAT }), g.ints([2])]); // [B, S, 1]
-    const freqs = g.op('Mul', [pos, g.floats('rope.inv_freq', [D / 2], invFreq)]);             // [B, S, D/2]
-    const emb = g.op('Unsqueeze', [g.op('Concat', [freqs, freqs], { axis: -1 }), g.ints([1])]); // [B, 1, S, D]
-    const cos = g.op('Cos', [emb]), sin = g.op('Sin', [emb]);
-    const halfA = [g.ints([0]), g.ints([D / 2]), g.ints([3])], halfB = [g.ints([D / 2]), g.ints([D]), g.ints([3])];
-    return (x) => {
-      const x1 = g.op('Slice', [x, ...halfA]), x2 = g.op('Slice', [x, ...halfB]);
-      const rotated = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: 3 });
-      return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotated, sin])], {}, 'rope');
-    };
+  // mask bias [B, 1, S, T]: 0 where allowed, -1e9 elsewhere; a sliding layer also needs key > query - window
+  const rows = g.op('Range', [P, T, oneI]);            // absolute query positions [S]
+  const cols = g.op('Range', [idx0, T, oneI]);         // key positions [T]
+  const keyPos = g.op('Unsqueeze', [cols, g.ints([0])]), queryPos = g.op('Unsqueeze', [rows, g.ints([1])]);
+  const causal = g.op('LessOrEqual', [keyPos, queryPos]); // [S, T]
+  const keep = g.op('Unsqueeze', [g.op('Cast', ['attention_mask'], { to: BOOL }), g.ints([1, 2])]);
+  const maskBias = (allowed: string) => g.op('Where', [g.op('And', [allowed, keep]), g.scalar(0), g.scalar(-1e9)], {}, 'mask_bias'); // [B, 1, S, T]
+  const biases = new Map<number | null, string>();
+  const biasFor = (window: number | null): string => {
+    if (!biases.has(window)) {
+      const allowed = window === null ? causal
+        : g.op('And', [causal, g.op('Greater', [keyPos, g.op('Sub', [queryPos, g.ints([window], [])])])]);
+      biases.set(window, maskBias(allowed));
+    }
+    return biases.get(window)!;
+  };
+  // RoPE: per (base, scaling) one pair of tables [B, 1, S, D] from position_ids, then x·cos + rotate_half(x)·sin
+  const pos = g.op('Unsqueeze', [g.op('Cast', ['position_ids'], { to: FLOAT }), g.ints([2])]); // [B, S, 1]
+  const halfA = [g.ints([0]), g.ints([D / 2]), g.ints([3])], halfB = [g.ints([D / 2]), g.ints([D]), g.ints([3])];
+  const ropeTables = new Map<string, [string, string]>();
+  const rope = (x: string, spec: NonNullable<BlockRecipe['attention']['rope']>): string => {
+    const key = JSON.stringify(spec);
+    if (!ropeTables.has(key)) {
+      const freqs = g.op('Mul', [pos, g.floats(`rope.inv_freq.${ropeTables.size}`, [D / 2], ropeInvFreq(D, spec.theta, spec.scaling))]); // [B, S, D/2]
+      const emb = g.op('Unsqueeze', [g.op('Concat', [freqs, freqs], { axis: -1 }), g.ints([1])]); // [B, 1, S, D]
+      ropeTables.set(key, [g.op('Cos', [emb]), g.op('Sin', [emb])]);
+    }
+    const [cos, sin] = ropeTables.get(key)!;
+    const x1 = g.op('Slice', [x, ...halfA]), x2 = g.op('Slice', [x, ...halfB]);
+    const rotated = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: 3 });
+    return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotated, sin])], {}, 'rope');
   };
   const heads = (x: string, n: number): string => g.op('Transpose', [g.op('Reshape', [x, g.ints([0, 0, n, D])])], { perm: [0, 2, 1, 3] }); // [B, n, S, D]
   const rep = H / Hkv;
   const expandKv = (x: string): string => (rep === 1 ? x
     : g.op('Reshape', [g.op('Expand', [g.op('Unsqueeze', [x, g.ints([2])]), g.ints([1, 1, rep, 1, 1])]), g.ints([0, H, -1, D])]));
-  const invSqrtD = g.scalar(1 / Math.sqrt(D));
 
-  const attention = (q: string, k: string, v: string, l: number): string => {
+  const attention = (q: string, k: string, v: string, l: number, spec: BlockRecipe['attention']): string => {
     const kAll = g.opTo(`present.${l}.key`, 'Concat', [`past_key_values.${l}.key`, k], { axis: 2 });
     const vAll = g.opTo(`present.${l}.value`, 'Concat', [`past_key_values.${l}.value`, v], { axis: 2 });
     const kt = g.op('Transpose', [expandKv(kAll)], { perm: [0, 1, 3, 2] });
-    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, kt]), invSqrtD]), bias]);
+    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, kt]), g.scalar(spec.scale)]), biasFor(spec.window)]);
     const att = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), expandKv(vAll)]);           // [B, H, S, D]
     return g.op('Reshape', [g.op('Transpose', [att], { perm: [0, 2, 1, 3] }), g.ints([0, 0, H * D])]);
   };
+  const residual = (x: string, sub: string, postNorm: string | null): string => g.op('Add', [x, postNorm ? norm(sub, postNorm) : sub], {}, 'resid');
 
-  let x: string;
-  if (gpt2) {
-    const half = g.scalar(0.5), one = g.scalar(1), k0 = g.scalar(Math.sqrt(2 / Math.PI)), k1 = g.scalar(0.044715);
-    const geluTanh = (u: string): string => { // 0.5 u (1 + tanh(√(2/π) (u + 0.044715 u³)))
-      const inner = g.op('Mul', [k0, g.op('Add', [u, g.op('Mul', [k1, g.op('Mul', [u, g.op('Mul', [u, u])])])])]);
-      return g.op('Mul', [g.op('Mul', [half, u]), g.op('Add', [one, g.op('Tanh', [inner])])], {}, 'gelu');
-    };
-    const cols3 = (i: number): string[] => [g.ints([i * C]), g.ints([(i + 1) * C]), g.ints([2])];
-    x = g.op('Add', [
-      g.op('Gather', [weight('transformer.wte.weight'), 'input_ids'], { axis: 0 }, 'wte'),
-      g.op('Gather', [weight('transformer.wpe.weight'), 'position_ids'], { axis: 0 }, 'wpe'),
-    ]);
-    for (let l = 0; l < c.numLayers; l++) {
-      const p = `transformer.h.${l}`;
-      const qkv = linear(norm(x, `${p}.ln_1`), `${p}.attn.c_attn`);                          // [B, S, 3C]
-      const [q, k, v] = [0, 1, 2].map((i) => heads(g.op('Slice', [qkv, ...cols3(i)]), H));
-      x = g.op('Add', [x, linear(attention(q, k, v, l), `${p}.attn.c_proj`)], {}, 'resid');
-      const fc = geluTanh(linear(norm(x, `${p}.ln_2`), `${p}.mlp.c_fc`));
-      x = g.op('Add', [x, linear(fc, `${p}.mlp.c_proj`)], {}, 'resid');
+  let x = g.op('Gather', [weight(r.embed), 'input_ids'], { axis: 0 }, 'embed');
+  if (r.embedScale !== 1) x = g.op('Mul', [x, g.scalar(Math.fround(r.embedScale))], {}, 'embed_scale');
+  if (r.positions) x = g.op('Add', [x, g.op('Gather', [weight(r.positions), 'position_ids'], { axis: 0 }, 'positions')]);
+  model.layers.forEach((L, l) => {
+    const h = norm(x, L.attnNorm);
+    let q: string, k: string, v: string;
+    if (L.linears.qkv) {
+      const qkv = linear(h, L.linears.qkv.name);                                                    // [B, S, q | k | v]
+      const cols3 = (from: number, to: number): string[] => [g.ints([from]), g.ints([to]), g.ints([2])];
+      const qDim = H * D, kvDim = Hkv * D;
+      [q, k, v] = [heads(g.op('Slice', [qkv, ...cols3(0, qDim)]), H), heads(g.op('Slice', [qkv, ...cols3(qDim, qDim + kvDim)]), Hkv),
+        heads(g.op('Slice', [qkv, ...cols3(qDim + kvDim, qDim + 2 * kvDim)]), Hkv)];
+    } else {
+      [q, k, v] = [heads(linear(h, L.linears.q!.name), H), heads(linear(h, L.linears.k!.name), Hkv), heads(linear(h, L.linears.v!.name), Hkv)];
     }
-  } else {
-    const rope = makeRope();
-    x = g.op('Gather', [weight('model.embed_tokens.weight'), 'input_ids'], { axis: 0 }, 'embed');
-    for (let l = 0; l < c.numLayers; l++) {
-      const p = `model.layers.${l}`;
-      const h = norm(x, `${p}.input_layernorm`);
-      const q = rope(heads(linear(h, `${p}.self_attn.q_proj`), H));
-      const k = rope(heads(linear(h, `${p}.self_attn.k_proj`), Hkv));
-      const v = heads(linear(h, `${p}.self_attn.v_proj`), Hkv);
-      x = g.op('Add', [x, linear(attention(q, k, v, l), `${p}.self_attn.o_proj`)], {}, 'resid');
-      const h2 = norm(x, `${p}.post_attention_layernorm`);
-      const gate = linear(h2, `${p}.mlp.gate_proj`);
-      const act = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), linear(h2, `${p}.mlp.up_proj`)]);
-      x = g.op('Add', [x, linear(act, `${p}.mlp.down_proj`)], {}, 'resid');
-    }
-  }
-  const hf = norm(x, gpt2 ? 'transformer.ln_f' : 'model.norm');
-  const embedName = gpt2 ? 'transformer.wte.weight' : 'model.embed_tokens.weight';
-  const head = W.has('lm_head.weight') ? 'lm_head.weight' : embedName;
-  const hw = W.get(head)!;
-  g.opTo('logits', 'MatMul', [hf, g.floats(`${head}_t`, [C, c.vocabSize], transpose(hw.data, c.vocabSize, C))]);
+    if (L.qNorm) q = norm(q, L.qNorm);
+    if (L.kNorm) k = norm(k, L.kNorm);
+    if (L.attention.rope) { q = rope(q, L.attention.rope); k = rope(k, L.attention.rope); }
+    x = residual(x, linear(attention(q, k, v, l, L.attention), L.linears.o!.name), L.postAttnNorm);
+    const h2 = norm(x, L.mlpNorm);
+    const hidden = L.linears.gate ? g.op('Mul', [act(linear(h2, L.linears.gate.name)), linear(h2, L.linears.up!.name)]) : act(linear(h2, L.linears.up!.name));
+    x = residual(x, linear(hidden, L.linears.down!.name), L.postMlpNorm);
+  });
+  const hf = norm(x, r.finalNorm);
+  const hw = W.get(r.head)!;
+  g.opTo('logits', 'MatMul', [hf, g.floats(`${r.head}_t`, [C, c.vocabSize], transpose(hw.data, c.vocabSize, C))]);
 
   const kvDims = ['batch_size', Hkv, 'past_sequence_length', D];
   const presentDims = ['batch_size', Hkv, 'total_sequence_length', D];

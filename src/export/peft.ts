@@ -22,7 +22,7 @@ export function peftConfig(model: Transformer, lora: LoraConfig, baseModel: stri
     auto_mapping: null,
     base_model_name_or_path: baseModel,
     bias: 'none',
-    fan_in_fan_out: model.config.architecture === 'gpt2',
+    fan_in_fan_out: model.recipe.conv1d,
     inference_mode: true,
     init_lora_weights: true,
     layers_pattern: null,

@@ -4,6 +4,7 @@
 // Transformer (passed as is) or an onnxruntime session over the ONNX export (onnx-decoder.ts); the loop,
 // the sampler and the seed are the same, so both give the same tokens for the same logits.
 // Base and tuned share the loaded base weights: the tuned model is the same Transformer with LoRA on.
+import { recipeOf } from '../model/arch';
 import { Transformer } from '../model/transformer';
 import { Rng } from '../model/random';
 import { transformerDecoder, type Decoder } from './decoder';
@@ -30,8 +31,8 @@ export async function* generate(model: Transformer | Decoder, prompt: number[], 
   const decoder = model instanceof Transformer ? transformerDecoder(model) : model;
   const { config } = decoder;
   const capacity = Math.min(config.maxPositions, prompt.length + opts.maxNewTokens);
-  // GPT-2's learned position table ends at maxPositions
-  if (prompt.length >= capacity && config.architecture === 'gpt2') {
+  // A learned position table (GPT-2's) ends at maxPositions
+  if (prompt.length >= capacity && recipeOf(config).positions !== null) {
     throw new Error(`prompt of ${prompt.length} tokens leaves no room under the model's ${config.maxPositions} positions`);
   }
   const seq = decoder.open(Math.max(capacity, prompt.length + 1));

@@ -1,10 +1,17 @@
-// One typed model config for every supported architecture, mapped from Hugging Face's config.json.
+// One typed model config for every supported architecture, mapped from Hugging Face's config.json by the
+// family's descriptor (src/model/arch/<family>.ts says which fields it sets and what they mean there):
 //  - 'llama' covers Llama, Mistral, SmolLM/SmolLM2, TinyLlama and Qwen2/Qwen2.5 (Qwen2 = q/k/v bias).
 //  - 'gpt2' is GPT-2: learned positions, LayerNorm, GELU (tanh), Conv1D weights stored [in, out].
+//  - 'qwen3' is Qwen3: the Llama block with RMSNorm on each head's q and k before RoPE.
+//  - 'gemma3' is Gemma 3's text model: four norms per block, GeGLU, scaled embeddings, local/global layers.
 // Weights are named as in Hugging Face checkpoints (e.g. 'model.layers.0.self_attn.q_proj.weight'); GPT-2
-// names are normalised to the 'transformer.' prefix.
+// names are normalised to the 'transformer.' prefix, Gemma 3's multimodal checkpoints to the text model's.
 
-export type Architecture = 'llama' | 'gpt2';
+/** The family: which descriptor in src/model/arch/ describes this model. */
+export type Architecture = 'llama' | 'gpt2' | 'qwen3' | 'gemma3';
+
+/** Attention kind of one layer: full causal, or a sliding window of `slidingWindow` keys (Gemma 3's local layers). */
+export type LayerType = 'full' | 'sliding';
 
 /** RoPE frequency scaling as transformers' rope_scaling: 'linear' divides every frequency by factor;
  *  'llama3' (Llama 3.1/3.2) divides low frequencies by factor, keeps high ones, and blends in between. */
@@ -36,4 +43,11 @@ export interface ModelConfig {
   tieWordEmbeddings: boolean;
   bosTokenId: number | null;
   eosTokenId: number | number[] | null;
+  // Gemma 3 only (absent elsewhere, so the other families' configs and fingerprints are unchanged):
+  /** Attention scores are scaled by queryPreAttnScalar^-1/2 instead of headDim^-1/2. */
+  queryPreAttnScalar?: number;
+  /** Per layer: 'sliding' layers see only the last slidingWindow keys and use RoPE base ropeLocalTheta unscaled. */
+  layerTypes?: LayerType[];
+  slidingWindow?: number;
+  ropeLocalTheta?: number;
 }

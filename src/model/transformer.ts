@@ -1,7 +1,9 @@
-// The decoder-only transformer, forward and backward, for both supported families:
-//   llama: x → [RMSNorm → q,k,v proj → RoPE → causal GQA attention → o_proj → +x] → [RMSNorm → gate,up → SwiGLU → down → +x] → RMSNorm → lm_head
-//   gpt2:  x = wte[ids] + wpe[pos] → [LayerNorm → c_attn → split → causal attention → c_proj → +x] → [LayerNorm → c_fc → GELU → c_proj → +x] → LayerNorm → wte^T
-// Backward walks the forward in reverse (llm.c's gpt2_backward). Training modes: LoRA (base frozen, only
+// The decoder-only transformer, forward and backward, for every family, following its descriptor's recipe
+// (src/model/arch): x = embed[ids]·embedScale (+ positions[pos]) → per block
+//   [norm → q, k, v (or fused qkv, split) → per-head q/k norm? → RoPE? → causal GQA attention (window?) → o → norm? → +x]
+//   [norm → act(gate)·up or act(up) → down → norm? → +x]
+// → final norm → head. The recipe says which norms exist, their kind, the MLP, and each layer's attention options;
+// nothing here branches on a family's name. Backward walks the forward in reverse (llm.c's gpt2_backward). Training modes: LoRA (base frozen, only
 // A/B trainable), full (every parameter), none (inference). Shapes: N = B·T rows; C hidden; H, Hkv heads; D head dim; F MLP width; V vocab.
 // Activations come from the runtime's pool and go back after backward, so steady-state steps allocate nothing.
 // Weights over the binding limit (a large vocabulary's embedding and head) are row blocks; every product with a
@@ -10,11 +12,12 @@ import type { Gpu, Tensor } from '../gpu/runtime';
 import { attentionBackward, attentionForward, type AttentionDims } from '../ops/attention';
 import { copyColumns } from '../ops/columns';
 import { crossEntropyForwardBackward } from '../ops/crossentropy';
-import { add, addInPlace } from '../ops/elementwise';
+import { add, addInPlace, scale } from '../ops/elementwise';
 import { geluBackward, geluForward } from '../ops/gelu';
+import { gluBackward, gluForward } from '../ops/glu';
 import { layernormBackward, layernormForward, rmsnormBackward, rmsnormForward } from '../ops/norm';
 import { ropeBackward, ropeForward, type RopeDims } from '../ops/rope';
-import { swigluBackward, swigluForward } from '../ops/swiglu';
+import { recipeOf, weightTable, type BlockRecipe, type LinearRole, type ModelRecipe } from './arch';
 import { accumulateGradATB, gatherRows, matmulW, matmulWT, scatterRowsGrad } from './chunks';
 import type { ModelConfig } from './config';
 import { linearBackward, linearForward, loraNames, type LinearSaved, type LinearSpec } from './linear';
@@ -26,11 +29,9 @@ export type TrainMode = { kind: 'none' } | { kind: 'full' } | { kind: 'lora'; lo
 
 export interface NamedWeight { shape: number[]; data: Float32Array }
 
-interface LayerSpec {
-  attnNorm: string;   // norm module path ('.weight' [+ '.bias'])
-  mlpNorm: string;
-  /** llama: q, k, v, o, gate, up, down; gpt2: c_attn, attn.c_proj, c_fc, mlp.c_proj */
-  linears: Record<string, LinearSpec>;
+/** A block of the recipe with its linears' LoRA settings. */
+interface LayerSpec extends Omit<BlockRecipe, 'linears'> {
+  linears: Partial<Record<LinearRole, LinearSpec>>;
 }
 
 /** Per-batch inputs on the GPU. */
@@ -50,7 +51,7 @@ interface DocTensors { start: Tensor; pos: Tensor }
 export interface KvCache { capacity: number; B: number; k: Tensor[]; v: Tensor[]; length: number }
 
 type Saved = Record<string, Tensor>;
-interface LayerSaved { t: Saved; lin: Record<string, LinearSaved> }
+interface LayerSaved { t: Saved; lin: Partial<Record<LinearRole, LinearSaved>> }
 
 interface ForwardState {
   B: number; T: number; N: number;
@@ -63,6 +64,15 @@ interface ForwardState {
   logits: Tensor;        // [rows, V]
 }
 
+/**
+ * The LoRA dropout stream of each linear (its seed is the layer's plus this): the numbering the Llama and GPT-2
+ * blocks had before the recipe, so a seed gives the same masks as it did.
+ */
+function dropoutStream(role: LinearRole, gated: boolean): number {
+  const streams: Record<LinearRole, number> = { q: 0, qkv: 0, k: 1, v: 2, o: 3, gate: 4, up: gated ? 5 : 4, down: gated ? 6 : 5 };
+  return streams[role];
+}
+
 /** A forward stopped after the final norm: training and evaluation run the head in row chunks (headLoss). */
 type HiddenState = Omit<ForwardState, 'logits'>;
 
@@ -71,11 +81,9 @@ export const HEAD_CHUNK_BYTES = 64 * 2 ** 20;
 
 export class Transformer {
   readonly params: ParamTable;
+  /** The descriptor's recipe: what the forward and backward below follow. */
+  readonly recipe: ModelRecipe;
   readonly layers: LayerSpec[];
-  private readonly embedName: string;
-  private readonly headName: string;
-  private readonly finalNorm: string;
-  private readonly norm: 'rms' | 'layer';
   /** Byte budget of one logits chunk in headLoss (tests shrink it to exercise chunking on tiny models). */
   headChunkBytes = HEAD_CHUNK_BYTES;
 
@@ -88,72 +96,24 @@ export class Transformer {
     /** Overrides of the device's buffer limits (tests split tiny models with small ones). */
     limits: Partial<BufferLimits> = {},
   ) {
-    const c = config;
-    const gpt2 = c.architecture === 'gpt2';
-    this.norm = gpt2 ? 'layer' : 'rms';
-    this.embedName = gpt2 ? 'transformer.wte.weight' : 'model.embed_tokens.weight';
-    this.headName = c.tieWordEmbeddings || gpt2 ? this.embedName : 'lm_head.weight';
-    this.finalNorm = gpt2 ? 'transformer.ln_f' : 'model.norm';
+    const r = this.recipe = recipeOf(config);
+    if (!r.mlp.gated && r.mlp.activation !== 'gelu_tanh') throw new Error(`ungated MLP with ${r.mlp.activation}: no kernel`);
     const lora = mode.kind === 'lora' ? mode.lora : null;
-    const qDim = c.numHeads * c.headDim, kvDim = c.numKvHeads * c.headDim;
+    this.layers = r.blocks.map((b) => ({
+      ...b,
+      linears: Object.fromEntries(Object.entries(b.linears).map(([role, l]) => [role, {
+        name: l.name, inF: l.inF, outF: l.outF, conv1d: r.conv1d, bias: l.bias,
+        lora: lora && isLoraTarget(lora, l.name) ? { rank: lora.rank, scale: loraScale(lora), dropout: lora.dropout } : null,
+      }])),
+    }));
 
-    const linear = (name: string, inF: number, outF: number): LinearSpec => ({
-      name, inF, outF, conv1d: gpt2, bias: weights.has(`${name}.bias`),
-      lora: lora && isLoraTarget(lora, name) ? { rank: lora.rank, scale: loraScale(lora), dropout: lora.dropout } : null,
-    });
-    this.layers = [];
-    for (let l = 0; l < c.numLayers; l++) {
-      if (gpt2) {
-        const p = `transformer.h.${l}`;
-        this.layers.push({
-          attnNorm: `${p}.ln_1`, mlpNorm: `${p}.ln_2`,
-          linears: {
-            c_attn: linear(`${p}.attn.c_attn`, c.hiddenSize, 3 * c.hiddenSize),
-            o: linear(`${p}.attn.c_proj`, c.hiddenSize, c.hiddenSize),
-            fc: linear(`${p}.mlp.c_fc`, c.hiddenSize, c.intermediateSize),
-            proj: linear(`${p}.mlp.c_proj`, c.intermediateSize, c.hiddenSize),
-          },
-        });
-      } else {
-        const p = `model.layers.${l}`;
-        this.layers.push({
-          attnNorm: `${p}.input_layernorm`, mlpNorm: `${p}.post_attention_layernorm`,
-          linears: {
-            q: linear(`${p}.self_attn.q_proj`, c.hiddenSize, qDim),
-            k: linear(`${p}.self_attn.k_proj`, c.hiddenSize, kvDim),
-            v: linear(`${p}.self_attn.v_proj`, c.hiddenSize, kvDim),
-            o: linear(`${p}.self_attn.o_proj`, qDim, c.hiddenSize),
-            gate: linear(`${p}.mlp.gate_proj`, c.hiddenSize, c.intermediateSize),
-            up: linear(`${p}.mlp.up_proj`, c.hiddenSize, c.intermediateSize),
-            down: linear(`${p}.mlp.down_proj`, c.intermediateSize, c.hiddenSize),
-          },
-        });
-      }
-    }
-
-    // The memory table: base weights (frozen unless full mode), then LoRA A/B in layer order.
+    // The memory table: base weights in the descriptor's order (frozen unless full mode), then LoRA A/B in layer order.
     const full = mode.kind === 'full';
-    const specs: ParamSpec[] = [];
-    const base = (name: string) => {
+    const specs: ParamSpec[] = weightTable(config).map(({ name, shape }) => {
       const w = weights.get(name);
       if (!w) throw new Error(`missing weight ${name}`);
-      specs.push({ name, shape: w.shape, trainable: full, decay: w.shape.length === 2, init: w.data });
-    };
-    base(this.embedName);
-    if (gpt2) base('transformer.wpe.weight');
-    for (const L of this.layers) {
-      for (const n of [L.attnNorm, L.mlpNorm]) {
-        base(`${n}.weight`);
-        if (this.norm === 'layer') base(`${n}.bias`);
-      }
-      for (const lin of Object.values(L.linears)) {
-        base(`${lin.name}.weight`);
-        if (lin.bias) base(`${lin.name}.bias`);
-      }
-    }
-    base(`${this.finalNorm}.weight`);
-    if (this.norm === 'layer') base(`${this.finalNorm}.bias`);
-    if (this.headName !== this.embedName) base(this.headName);
+      return { name, shape: w.shape, trainable: full, decay: shape.length === 2, init: w.data };
+    });
     if (lora) {
       const rng = new Rng(seed);
       for (const L of this.layers) {
@@ -184,7 +144,7 @@ export class Transformer {
     const st = this.forwardHidden(inp, opts);
     const rows = st.hf.shape[0];
     const logits = this.gpu.tensor([rows, this.config.vocabSize], 'logits');
-    matmulWT(this.gpu, logits, st.hf, this.params.chunked(this.headName), rows);
+    matmulWT(this.gpu, logits, st.hf, this.params.chunked(this.recipe.head), rows);
     return { ...st, logits };
   }
 
@@ -204,13 +164,15 @@ export class Transformer {
     const doc: DocTensors | null = inp.docStart
       ? { start: gpu.fromU32([N], inp.docStart, 'docStart'), pos: gpu.fromU32([N], relPos, 'doc.positions') }
       : null;
+    const r = this.recipe;
     const x0 = gpu.tensor([N, C], 'resid.0');
-    gatherRows(gpu, x0, ids, this.params.chunked(this.embedName), N);
-    if (c.architecture === 'gpt2') {
+    gatherRows(gpu, x0, ids, this.params.chunked(r.embed), N);
+    if (r.embedScale !== 1) scale(gpu, x0, Math.fround(r.embedScale), N * C);   // Gemma: × √C, rounded to the weights' f32 as HF does
+    if (r.positions) {
       posCpu = relPos;
       pos = gpu.fromU32([N], posCpu, 'positions');
-      const pe = gpu.tensor([N, C], 'wpe.rows');
-      gatherRows(gpu, pe, pos, this.params.chunked('transformer.wpe.weight'), N);
+      const pe = gpu.tensor([N, C], 'positions.rows');
+      gatherRows(gpu, pe, pos, this.params.chunked(r.positions), N);
       addInPlace(gpu, x0, pe, N * C);
       gpu.release(pe);
     }
@@ -241,36 +203,45 @@ export class Transformer {
     }
     const hf = gpu.tensor([rows, C], 'final.norm');
     const fRstd = gpu.tensor([rows], 'final.rstd');
-    const fMean = this.norm === 'layer' ? gpu.tensor([rows], 'final.mean') : null;
-    this.normForward(hf, fMean, fRstd, xf, this.finalNorm, rows);
+    const fMean = r.norm.kind === 'layer' ? gpu.tensor([rows], 'final.mean') : null;
+    this.normForward(hf, fMean, fRstd, xf, r.finalNorm, rows);
     if (!opts.save) gpu.release(xf);
     if (!opts.save && doc) gpu.release(doc.start, doc.pos);
     return { B, T, N, ids, idsCpu: inp.ids, pos, posCpu, doc: opts.save ? doc : null, resid: opts.save ? resid : [], layers, hf, fMean, fRstd };
   }
 
-  private normForward(out: Tensor, mean: Tensor | null, rstd: Tensor, x: Tensor, name: string, N: number): void {
-    const { gpu, config: c } = this;
+  /** The recipe's norm over rows of width `width` (the hidden size, or head_dim for q/k norms). */
+  private normForward(out: Tensor, mean: Tensor | null, rstd: Tensor, x: Tensor, name: string, N: number, width = this.config.hiddenSize): void {
+    const { gpu } = this;
+    const { kind, offset, eps } = this.recipe.norm;
     const w = this.params.get(`${name}.weight`);
-    if (this.norm === 'rms') rmsnormForward(gpu, out, rstd, x, w, N, c.hiddenSize, c.normEps);
-    else layernormForward(gpu, out, mean!, rstd, x, w, this.params.get(`${name}.bias`), N, c.hiddenSize, c.normEps);
+    if (kind === 'rms') rmsnormForward(gpu, out, rstd, x, w, N, width, eps, offset);
+    else layernormForward(gpu, out, mean!, rstd, x, w, this.params.get(`${name}.bias`), N, width, eps);
   }
 
-  private normBackward(dx: Tensor, dout: Tensor, x: Tensor, mean: Tensor | null, rstd: Tensor, name: string, N: number, accumulate: boolean): void {
-    const { gpu, config: c } = this;
+  private normBackward(dx: Tensor, dout: Tensor, x: Tensor, mean: Tensor | null, rstd: Tensor, name: string, N: number, accumulate: boolean, width = this.config.hiddenSize): void {
+    const { gpu } = this;
+    const { kind, offset } = this.recipe.norm;
     const w = this.params.get(`${name}.weight`);
     const dw = this.params.grad(`${name}.weight`);
-    if (this.norm === 'rms') rmsnormBackward(gpu, dx, dw, dout, x, w, rstd, N, c.hiddenSize, { accumulate });
-    else layernormBackward(gpu, dx, dw, this.params.grad(`${name}.bias`), dout, x, w, mean!, rstd, N, c.hiddenSize, { accumulate });
+    if (kind === 'rms') rmsnormBackward(gpu, dx, dw, dout, x, w, rstd, N, width, { accumulate, offset });
+    else layernormBackward(gpu, dx, dw, this.params.grad(`${name}.bias`), dout, x, w, mean!, rstd, N, width, { accumulate });
   }
 
-  private attentionDims(B: number, T: number, pastLen: number, cache?: KvCache): AttentionDims {
-    const c = this.config;
-    return { B, Tq: T, Tk: pastLen + T, H: c.numHeads, Hkv: c.numKvHeads, D: c.headDim, kvStride: cache ? cache.capacity : T };
+  /** A fresh [rows] statistics tensor per norm: rstd, and the mean for LayerNorm. */
+  private normStats(t: Saved, key: string, rows: number): void {
+    t[`rstd.${key}`] = this.gpu.tensor([rows], `rstd.${key}`);
+    if (this.recipe.norm.kind === 'layer') t[`mean.${key}`] = this.gpu.tensor([rows], `mean.${key}`);
   }
 
-  private ropeDims(B: number, T: number, nHeads: number, pastLen: number): RopeDims {
+  private attentionDims(L: LayerSpec, B: number, T: number, pastLen: number, cache?: KvCache): AttentionDims {
     const c = this.config;
-    return { B, T, nHeads, D: c.headDim, theta: c.ropeTheta, posOffset: pastLen, scaling: c.ropeScaling ?? null };
+    return { B, Tq: T, Tk: pastLen + T, H: c.numHeads, Hkv: c.numKvHeads, D: c.headDim, kvStride: cache ? cache.capacity : T, window: L.attention.window };
+  }
+
+  private ropeDims(L: LayerSpec, B: number, T: number, nHeads: number, pastLen: number): RopeDims {
+    const { theta, scaling } = L.attention.rope!;
+    return { B, T, nHeads, D: this.config.headDim, theta, posOffset: pastLen, scaling };
   }
 
   /** Appends k/v rows [B, T, Hkv*D] into the cache at `pastLen`. */
@@ -279,41 +250,73 @@ export class Transformer {
     for (let b = 0; b < B; b++) this.gpu.copy(rows, cacheT, T * w, b * T * w, (b * capacity + pastLen) * w);
   }
 
+  /** out = x + sub, through the recipe's post-norm (saved as `key`) when the block has one; sub is consumed. */
+  private residual(t: Saved, key: string, out: Tensor, x: Tensor, sub: Tensor, postNorm: string | null, N: number): void {
+    const { gpu } = this;
+    if (!postNorm) {
+      add(gpu, out, x, sub, N * this.config.hiddenSize);
+      gpu.release(sub);
+      return;
+    }
+    t[`${key}.in`] = sub;
+    this.normStats(t, key, N);
+    const y = gpu.tensor([N, this.config.hiddenSize], `${key}.out`);
+    this.normForward(y, t[`mean.${key}`] ?? null, t[`rstd.${key}`], sub, postNorm, N);
+    add(gpu, out, x, y, N * this.config.hiddenSize);
+    gpu.release(y);
+  }
+
+  /** Per-head RMSNorm over head_dim of q or k [N, heads·D] (its input saved as `${key}.in`), or x itself. */
+  private headNorm(t: Saved, key: 'q' | 'k', x: Tensor, name: string | null, N: number, heads: number): Tensor {
+    if (!name) return x;
+    const D = this.config.headDim;
+    t[`${key}.in`] = x;
+    this.normStats(t, key, N * heads);
+    const y = this.gpu.tensor([N, heads * D], `${key}.norm`);
+    this.normForward(y, t[`mean.${key}`] ?? null, t[`rstd.${key}`], x, name, N * heads, D);
+    return y;
+  }
+
   private layerForward(l: number, x: Tensor, B: number, T: number, pastLen: number, cache: KvCache | undefined, seed: number | null, doc: DocTensors | null): LayerSaved {
     const { gpu, config: c } = this;
     const L = this.layers[l];
-    const N = B * T, C = c.hiddenSize, F = c.intermediateSize;
-    const qDim = c.numHeads * c.headDim, kvDim = c.numKvHeads * c.headDim;
+    const { gated, activation } = this.recipe.mlp;
+    const N = B * T, C = c.hiddenSize, F = c.intermediateSize, H = c.numHeads, Hkv = c.numKvHeads;
+    const qDim = H * c.headDim, kvDim = Hkv * c.headDim;
     const t: Saved = {};
-    const lin: Record<string, LinearSaved> = {};
-    const run = (key: string, y: Tensor, xin: Tensor, k: number) => {
-      lin[key] = linearForward(gpu, this.params, L.linears[key], y, xin, N, seed === null ? null : (seed + k) >>> 0);
+    const lin: LayerSaved['lin'] = {};
+    const run = (role: LinearRole, y: Tensor, xin: Tensor) => {
+      lin[role] = linearForward(gpu, this.params, L.linears[role]!, y, xin, N, seed === null ? null : (seed + dropoutStream(role, gated)) >>> 0);
     };
 
+    // Attention: x2 = x + post?(o(attn(rope(qnorm?(q)), rope(knorm?(k)), v)))
     t.h1 = gpu.tensor([N, C], 'h1');
-    t.rstd1 = gpu.tensor([N], 'rstd1');
-    if (this.norm === 'layer') t.mean1 = gpu.tensor([N], 'mean1');
-    this.normForward(t.h1, t.mean1 ?? null, t.rstd1, x, L.attnNorm, N);
-
+    this.normStats(t, 'attn', N);
+    this.normForward(t.h1, t['mean.attn'] ?? null, t['rstd.attn'], x, L.attnNorm, N);
     t.v = gpu.tensor([N, kvDim], 'v');
-    if (c.architecture === 'gpt2') {
-      t.qkv = gpu.tensor([N, 3 * C], 'qkv');
-      run('c_attn', t.qkv, t.h1, 0);
-      t.qr = gpu.tensor([N, C], 'q');
-      t.kr = gpu.tensor([N, C], 'k');
-      copyColumns(gpu, t.qr, C, 0, t.qkv, 3 * C, 0, C, N);
-      copyColumns(gpu, t.kr, C, 0, t.qkv, 3 * C, C, C, N);
-      copyColumns(gpu, t.v, C, 0, t.qkv, 3 * C, 2 * C, C, N);
+    const q = gpu.tensor([N, qDim], 'q'), k = gpu.tensor([N, kvDim], 'k');
+    if (L.linears.qkv) {                                                       // fused: columns q | k | v
+      const W = qDim + 2 * kvDim;
+      t.qkv = gpu.tensor([N, W], 'qkv');
+      run('qkv', t.qkv, t.h1);
+      copyColumns(gpu, q, qDim, 0, t.qkv, W, 0, qDim, N);
+      copyColumns(gpu, k, kvDim, 0, t.qkv, W, qDim, kvDim, N);
+      copyColumns(gpu, t.v, kvDim, 0, t.qkv, W, qDim + kvDim, kvDim, N);
     } else {
-      const q = gpu.tensor([N, qDim], 'q'), k = gpu.tensor([N, kvDim], 'k');
-      run('q', q, t.h1, 0);
-      run('k', k, t.h1, 1);
-      run('v', t.v, t.h1, 2);
+      run('q', q, t.h1);
+      run('k', k, t.h1);
+      run('v', t.v, t.h1);
+    }
+    const qn = this.headNorm(t, 'q', q, L.qNorm, N, H), kn = this.headNorm(t, 'k', k, L.kNorm, N, Hkv);
+    if (L.attention.rope) {
       t.qr = gpu.tensor([N, qDim], 'q.rope');
       t.kr = gpu.tensor([N, kvDim], 'k.rope');
-      ropeForward(gpu, t.qr, q, this.ropeDims(B, T, c.numHeads, pastLen), doc?.pos);
-      ropeForward(gpu, t.kr, k, this.ropeDims(B, T, c.numKvHeads, pastLen), doc?.pos);
-      gpu.release(q, k);
+      ropeForward(gpu, t.qr, qn, this.ropeDims(L, B, T, H, pastLen), doc?.pos);
+      ropeForward(gpu, t.kr, kn, this.ropeDims(L, B, T, Hkv, pastLen), doc?.pos);
+      gpu.release(qn, kn);                                                     // q/k themselves stay when a head norm saved them
+    } else {
+      t.qr = qn;
+      t.kr = kn;
     }
 
     let kAll = t.kr, vAll = t.v;
@@ -324,38 +327,33 @@ export class Transformer {
       vAll = cache.v[l];
     }
     t.att = gpu.tensor([N, qDim], 'att');
-    t.lse = gpu.tensor([B, c.numHeads, T], 'lse');
-    attentionForward(gpu, t.att, t.lse, t.qr, kAll, vAll, this.attentionDims(B, T, pastLen, cache), 1 / Math.sqrt(c.headDim), doc?.start);
-
+    t.lse = gpu.tensor([B, H, T], 'lse');
+    attentionForward(gpu, t.att, t.lse, t.qr, kAll, vAll, this.attentionDims(L, B, T, pastLen, cache), L.attention.scale, doc?.start);
     const o = gpu.tensor([N, C], 'o');
-    run('o', o, t.att, 3);
+    run('o', o, t.att);
     t.x2 = gpu.tensor([N, C], 'x2');
-    add(gpu, t.x2, x, o, N * C);
-    gpu.release(o);
+    this.residual(t, 'post.attn', t.x2, x, o, L.postAttnNorm, N);
 
+    // MLP: out = x2 + post?(down(act(gate)·up)) or x2 + post?(down(act(up)))
     t.h2 = gpu.tensor([N, C], 'h2');
-    t.rstd2 = gpu.tensor([N], 'rstd2');
-    if (this.norm === 'layer') t.mean2 = gpu.tensor([N], 'mean2');
-    this.normForward(t.h2, t.mean2 ?? null, t.rstd2, t.x2, L.mlpNorm, N);
-
+    this.normStats(t, 'mlp', N);
+    this.normForward(t.h2, t['mean.mlp'] ?? null, t['rstd.mlp'], t.x2, L.mlpNorm, N);
     const m = gpu.tensor([N, C], 'mlp.out');
     t.a = gpu.tensor([N, F], 'mlp.act');
-    if (c.architecture === 'gpt2') {
-      t.f = gpu.tensor([N, F], 'mlp.fc');
-      run('fc', t.f, t.h2, 4);
-      geluForward(gpu, t.a, t.f);
-      run('proj', m, t.a, 5);
-    } else {
+    if (gated) {
       t.g = gpu.tensor([N, F], 'mlp.gate');
       t.u = gpu.tensor([N, F], 'mlp.up');
-      run('gate', t.g, t.h2, 4);
-      run('up', t.u, t.h2, 5);
-      swigluForward(gpu, t.a, t.g, t.u, N * F);
-      run('down', m, t.a, 6);
+      run('gate', t.g, t.h2);
+      run('up', t.u, t.h2);
+      gluForward(gpu, t.a, t.g, t.u, N * F, activation);
+    } else {
+      t.u = gpu.tensor([N, F], 'mlp.up');
+      run('up', t.u, t.h2);
+      geluForward(gpu, t.a, t.u);
     }
+    run('down', m, t.a);
     t.out = gpu.tensor([N, C], `resid.${l + 1}`);
-    add(gpu, t.out, t.x2, m, N * C);
-    gpu.release(m);
+    this.residual(t, 'post.mlp', t.out, t.x2, m, L.postMlpNorm, N);
     return { t, lin };
   }
 
@@ -406,7 +404,7 @@ export class Transformer {
   private headLoss(hf: Tensor, inp: BatchInputs, gradScale: number, dhf: Tensor | null): Tensor {
     const { gpu, config: c, params: p } = this;
     const N = inp.B * inp.T, C = c.hiddenSize, V = c.vocabSize;
-    const W = p.chunked(this.headName);
+    const W = p.chunked(this.recipe.head);
     const limit = Math.min(this.headChunkBytes, p.limits.maxBindingBytes);
     const R = Math.max(1, Math.min(N, Math.floor(limit / (4 * V))));
     const losses = gpu.tensor([N], 'losses');
@@ -437,81 +435,110 @@ export class Transformer {
 
   /** Walks the forward in reverse from dhf, the gradient of the final norm's output. */
   private backward(st: HiddenState, dhf: Tensor): void {
-    const { gpu, config: c, params: p } = this;
+    const { gpu, config: c, params: p, recipe: r } = this;
     const { B, T, N } = st;
     const C = c.hiddenSize;
     const full = this.mode.kind === 'full';
 
     const dres = gpu.tensor([N, C], 'd.resid');
-    this.normBackward(dres, dhf, st.resid[st.resid.length - 1], st.fMean, st.fRstd, this.finalNorm, N, false);
+    this.normBackward(dres, dhf, st.resid[st.resid.length - 1], st.fMean, st.fRstd, r.finalNorm, N, false);
 
     for (let l = this.layers.length - 1; l >= 0; l--) {
       this.layerBackward(l, dres, st.resid[l], st.layers[l], B, T, l > 0 || full, st.doc);
     }
 
     if (full) {
-      scatterRowsGrad(gpu, p.chunked(this.embedName), dres, st.idsCpu, N);
-      if (st.posCpu) scatterRowsGrad(gpu, p.chunked('transformer.wpe.weight'), dres, st.posCpu, N);
+      if (st.posCpu) scatterRowsGrad(gpu, p.chunked(r.positions!), dres, st.posCpu, N);
+      if (r.embedScale !== 1) scale(gpu, dres, Math.fround(r.embedScale), N * C);                  // d(embed rows) = d x0 · scale
+      scatterRowsGrad(gpu, p.chunked(r.embed), dres, st.idsCpu, N);
     }
     gpu.release(dres);
+  }
+
+  /** d(sub) of out = x + post?(sub) from dres = d out: dres itself, or a fresh tensor through the post-norm's backward. */
+  private residualBackward(t: Saved, key: string, dres: Tensor, postNorm: string | null, N: number): Tensor {
+    if (!postNorm) return dres;
+    const d = this.gpu.tensor([N, this.config.hiddenSize], `d.${key}`);
+    this.normBackward(d, dres, t[`${key}.in`], t[`mean.${key}`] ?? null, t[`rstd.${key}`], postNorm, N, false);
+    return d;
+  }
+
+  /** d(q or k) before its head norm, from d(after): the same tensor when the block has no head norm (consumed otherwise). */
+  private headNormBackward(t: Saved, key: 'q' | 'k', dy: Tensor, name: string | null, N: number, heads: number): Tensor {
+    if (!name) return dy;
+    const D = this.config.headDim;
+    const dx = this.gpu.tensor([N, heads * D], `d.${key}.in`);
+    this.normBackward(dx, dy, t[`${key}.in`], t[`mean.${key}`] ?? null, t[`rstd.${key}`], name, N * heads, false, D);
+    this.gpu.release(dy);
+    return dx;
   }
 
   /** dres: in = d(layer output), out = d(layer input) (when needInputGrad). */
   private layerBackward(l: number, dres: Tensor, x: Tensor, s: LayerSaved, B: number, T: number, needInputGrad: boolean, doc: DocTensors | null): void {
     const { gpu, config: c, params: p } = this;
     const L = this.layers[l];
-    const N = B * T, C = c.hiddenSize, F = c.intermediateSize;
-    const qDim = c.numHeads * c.headDim, kvDim = c.numKvHeads * c.headDim;
+    const { gated, activation } = this.recipe.mlp;
+    const N = B * T, C = c.hiddenSize, F = c.intermediateSize, H = c.numHeads, Hkv = c.numKvHeads;
+    const qDim = H * c.headDim, kvDim = Hkv * c.headDim;
     const t = s.t;
-    const back = (key: string, dx: Tensor | null, dy: Tensor, acc: boolean) => linearBackward(gpu, p, L.linears[key], dx, dy, s.lin[key], N, acc);
+    const back = (role: LinearRole, dx: Tensor | null, dy: Tensor, acc: boolean) => linearBackward(gpu, p, L.linears[role]!, dx, dy, s.lin[role]!, N, acc);
 
-    // MLP: out = x2 + mlp(norm(x2))
+    // MLP: out = x2 + post?(down(act(...)))
+    const dm = this.residualBackward(t, 'post.mlp', dres, L.postMlpNorm, N);
     const da = gpu.tensor([N, F], 'd.mlp.act');
     const dh2 = gpu.tensor([N, C], 'd.h2');
-    if (c.architecture === 'gpt2') {
-      back('proj', da, dres, false);
-      const df = gpu.tensor([N, F], 'd.mlp.fc');
-      geluBackward(gpu, df, da, t.f);
-      back('fc', dh2, df, false);
-      gpu.release(df);
-    } else {
-      back('down', da, dres, false);
+    back('down', da, dm, false);
+    if (dm !== dres) gpu.release(dm);
+    if (gated) {
       const dg = gpu.tensor([N, F], 'd.gate'), du = gpu.tensor([N, F], 'd.up');
-      swigluBackward(gpu, dg, du, da, t.g, t.u, N * F);
+      gluBackward(gpu, dg, du, da, t.g, t.u, N * F, activation);
       back('gate', dh2, dg, false);
       back('up', dh2, du, true);
       gpu.release(dg, du);
+    } else {
+      const du = gpu.tensor([N, F], 'd.up');
+      geluBackward(gpu, du, da, t.u);
+      back('up', dh2, du, false);
+      gpu.release(du);
     }
     gpu.release(da);
-    this.normBackward(dres, dh2, t.x2, t.mean2 ?? null, t.rstd2, L.mlpNorm, N, true);              // dres = d x2
+    this.normBackward(dres, dh2, t.x2, t['mean.mlp'] ?? null, t['rstd.mlp'], L.mlpNorm, N, true);      // dres = d x2
     gpu.release(dh2);
 
-    // Attention: x2 = x + o_proj(attn(norm(x)))
+    // Attention: x2 = x + post?(o(attn(...)))
+    const dO = this.residualBackward(t, 'post.attn', dres, L.postAttnNorm, N);
     const datt = gpu.tensor([N, qDim], 'd.att');
-    back('o', datt, dres, false);
+    back('o', datt, dO, false);
+    if (dO !== dres) gpu.release(dO);
     const dqr = gpu.tensor([N, qDim], 'd.q'), dkr = gpu.tensor([N, kvDim], 'd.k'), dv = gpu.tensor([N, kvDim], 'd.v');
-    attentionBackward(gpu, dqr, dkr, dv, datt, t.att, t.lse, t.qr, t.kr, t.v, this.attentionDims(B, T, 0), 1 / Math.sqrt(c.headDim), doc?.start);
+    attentionBackward(gpu, dqr, dkr, dv, datt, t.att, t.lse, t.qr, t.kr, t.v, this.attentionDims(L, B, T, 0), L.attention.scale, doc?.start);
     gpu.release(datt);
+    let dqn = dqr, dkn = dkr;
+    if (L.attention.rope) {
+      dqn = gpu.tensor([N, qDim], 'd.q.pre');
+      dkn = gpu.tensor([N, kvDim], 'd.k.pre');
+      ropeBackward(gpu, dqn, dqr, this.ropeDims(L, B, T, H, 0), doc?.pos);
+      ropeBackward(gpu, dkn, dkr, this.ropeDims(L, B, T, Hkv, 0), doc?.pos);
+      gpu.release(dqr, dkr);
+    }
+    const dq = this.headNormBackward(t, 'q', dqn, L.qNorm, N, H), dk = this.headNormBackward(t, 'k', dkn, L.kNorm, N, Hkv);
     const dh1 = needInputGrad ? gpu.tensor([N, C], 'd.h1') : null;
-    if (c.architecture === 'gpt2') {
-      const dqkv = gpu.tensor([N, 3 * C], 'd.qkv');
-      copyColumns(gpu, dqkv, 3 * C, 0, dqr, C, 0, C, N);
-      copyColumns(gpu, dqkv, 3 * C, C, dkr, C, 0, C, N);
-      copyColumns(gpu, dqkv, 3 * C, 2 * C, dv, C, 0, C, N);
-      back('c_attn', dh1, dqkv, false);
+    if (L.linears.qkv) {
+      const W = qDim + 2 * kvDim;
+      const dqkv = gpu.tensor([N, W], 'd.qkv');
+      copyColumns(gpu, dqkv, W, 0, dq, qDim, 0, qDim, N);
+      copyColumns(gpu, dqkv, W, qDim, dk, kvDim, 0, kvDim, N);
+      copyColumns(gpu, dqkv, W, qDim + kvDim, dv, kvDim, 0, kvDim, N);
+      back('qkv', dh1, dqkv, false);
       gpu.release(dqkv);
     } else {
-      const dq = gpu.tensor([N, qDim], 'd.q.pre'), dk = gpu.tensor([N, kvDim], 'd.k.pre');
-      ropeBackward(gpu, dq, dqr, this.ropeDims(B, T, c.numHeads, 0), doc?.pos);
-      ropeBackward(gpu, dk, dkr, this.ropeDims(B, T, c.numKvHeads, 0), doc?.pos);
       back('q', dh1, dq, false);
       back('k', dh1, dk, true);
       back('v', dh1, dv, true);
-      gpu.release(dq, dk);
     }
-    gpu.release(dqr, dkr, dv);
+    gpu.release(dq, dk, dv);
     if (dh1) {
-      this.normBackward(dres, dh1, x, t.mean1 ?? null, t.rstd1, L.attnNorm, N, true);              // dres = d x
+      this.normBackward(dres, dh1, x, t['mean.attn'] ?? null, t['rstd.attn'], L.attnNorm, N, true);     // dres = d x
       gpu.release(dh1);
     }
   }

@@ -5,7 +5,8 @@
 //   q, out, dout, dq  [B, Tq, H*D]        k, v  [B, kvStride, Hkv*D]       dk, dv  [B, T, Hkv*D]
 //   lse               [B, H, Tq]  natural-log log-sum-exp of each row's scaled scores (forward saves it)
 //   docStart          u32 [B, Tq] optional: first absolute position of each query's document (packing)
-// Query i sits at absolute position Tk - Tq + i and sees keys docStart[b,i] <= j <= Tk - Tq + i; query
+// Query i sits at absolute position Tk - Tq + i and sees keys docStart[b,i] <= j <= Tk - Tq + i, and with a
+// sliding window W (Gemma 3's local layers) only the last W of them: j > Tk - Tq + i - W. Query
 // head h reads kv head floor(h / (H / Hkv)). Every row must see at least one key (docStart <= position),
 // and docStart must be nondecreasing along t (as packing produces it): backward stops on that.
 //
@@ -34,6 +35,7 @@ export interface AttentionDims {
   Hkv: number;      // key/value heads (H % Hkv == 0; grouped-query attention: head h uses kv head floor(h / (H/Hkv)))
   D: number;        // head dim (any, e.g. 8, 16, 32, 64, 80, 128)
   kvStride?: number;// rows allocated per batch item in k/v (KV-cache capacity); default Tk
+  window?: number | null; // sliding window: query at position i sees keys j with i - j < window; default none
 }
 
 /**
@@ -55,15 +57,20 @@ export function defaultAttentionTuning(gpu: Gpu): AttentionTuning {
   return gpu.isSoftware ? { rows: 2, block: 2 } : { rows: 1, block: 8 };
 }
 
-function checkDims(dims: AttentionDims): Required<AttentionDims> {
+/** The window as the kernels' u32 param: NO_WINDOW (never reached) when there is none. */
+const NO_WINDOW = 0xffffffff;
+
+function checkDims(dims: AttentionDims): Required<AttentionDims> & { window: number } {
   const { B, Tq, Tk, H, Hkv, D } = dims;
   const kvStride = dims.kvStride ?? Tk;
+  const window = dims.window ?? NO_WINDOW;
+  if (!Number.isInteger(window) || window < 1) throw new Error(`attention: window ${dims.window} must be a positive integer`);
   const ints = [B, Tq, Tk, H, Hkv, D, kvStride];
   if (!ints.every((x) => Number.isInteger(x) && x > 0)) throw new Error(`attention: bad dims ${JSON.stringify(dims)}`);
   if (H % Hkv !== 0) throw new Error(`attention: H=${H} is not a multiple of Hkv=${Hkv}`);
   if (Tq > Tk || Tk > kvStride) throw new Error(`attention: need Tq <= Tk <= kvStride, got ${Tq}, ${Tk}, ${kvStride}`);
   if (D > MAX_HEAD_DIM) throw new Error(`attention: head dim ${D} > ${MAX_HEAD_DIM}`);
-  return { B, Tq, Tk, H, Hkv, D, kvStride };
+  return { B, Tq, Tk, H, Hkv, D, kvStride, window };
 }
 
 function checkSize(t: Tensor, n: number, what: string): void {
@@ -88,7 +95,7 @@ export function attentionForward(
   gpu: Gpu, out: Tensor, lse: Tensor, q: Tensor, k: Tensor, v: Tensor,
   dims: AttentionDims, scale: number, docStart?: Tensor, tuning = defaultAttentionTuning(gpu),
 ): void {
-  const { B, Tq, Tk, H, Hkv, D, kvStride } = checkDims(dims);
+  const { B, Tq, Tk, H, Hkv, D, kvStride, window } = checkDims(dims);
   checkSize(q, B * Tq * H * D, 'q');
   checkSize(out, B * Tq * H * D, 'out');
   checkSize(lse, B * H * Tq, 'lse');
@@ -102,7 +109,7 @@ export function attentionForward(
     code: kernel('forward', D, tuning), entryPoint: 'forward', label: 'attention.forward',
     // Without packing the docStart slot is never read; q stands in (two read-only bindings may alias).
     bindings: [q, k, v, docStart ?? q, out, lse],
-    params: { u32: [B, Tq, Tk, H, Hkv, kvStride], f32: [scale] },
+    params: { u32: [B, Tq, Tk, H, Hkv, kvStride, window], f32: [scale] },
     workgroups: elementwiseGrid(B * H * Math.ceil(Tq / R), WG),
     constants: { WG, HAS_DOC: docStart ? 1 : 0 },
   });
@@ -114,7 +121,7 @@ export function attentionBackward(
   q: Tensor, k: Tensor, v: Tensor, dims: AttentionDims, scale: number, docStart?: Tensor,
   tuning = defaultAttentionTuning(gpu),
 ): void {
-  const { B, Tq: T, Tk, H, Hkv, D, kvStride } = checkDims(dims);
+  const { B, Tq: T, Tk, H, Hkv, D, kvStride, window } = checkDims(dims);
   if (Tk !== T || kvStride !== T) throw new Error(`attentionBackward: training shapes only (Tq = Tk = kvStride), got ${T}, ${Tk}, ${kvStride}`);
   for (const [t, n, what] of [
     [q, B * T * H * D, 'q'], [out, B * T * H * D, 'out'], [dout, B * T * H * D, 'dout'], [dq, B * T * H * D, 'dq'],
@@ -126,7 +133,7 @@ export function attentionBackward(
   checkTuning(tuning);
   const R = tuning.rows;
   const constants = { WG, HAS_DOC: docStart ? 1 : 0 };
-  const params = { u32: [B, T, H, Hkv], f32: [scale] };
+  const params = { u32: [B, T, H, Hkv, window], f32: [scale] };
   const delta = gpu.tensor([B, H, T], 'attention.delta'); // rowsum(dout ∘ out), from pass 1 to pass 2
   gpu.dispatch({
     code: kernel('backward_dq', D, tuning), entryPoint: 'backward_dq', label: 'attention.backward.dq',
@@ -258,7 +265,7 @@ function lines(n: number, f: (i: number) => string): string {
  */
 function forwardKernel(T: Tile): string {
   return `${T.prelude('flash attention forward')}
-${T.bindings('B: u32, Tq: u32, Tk: u32, H: u32, Hkv: u32, kvStride: u32, scale: f32', ['q', 'k', 'v', 'docStart'], ['out', 'lse'])}
+${T.bindings('B: u32, Tq: u32, Tk: u32, H: u32, Hkv: u32, kvStride: u32, window: u32, scale: f32', ['q', 'k', 'v', 'docStart'], ['out', 'lse'])}
 
 ${T.entry('forward', 'p.Tq', 'p.H', 'iBlock', 'h')}
   let g = h / (p.H / p.Hkv);
@@ -269,6 +276,7 @@ ${T.rows((x) => `  let valid${x} = iBlock + ${x}u < p.Tq;
   let last${x} = p.Tk - p.Tq + i${x};
   var first${x} = 0u;
   if (HAS_DOC) { first${x} = docStart[b * p.Tq + i${x}]; }
+  if (last${x} + 1u > p.window) { first${x} = max(first${x}, last${x} + 1u - p.window); }
   jFirst = min(jFirst, first${x});
   let qb${x} = ((b * p.Tq + i${x}) * p.H + h) * DU;
   var m${x} = NEG_BIG;
@@ -311,7 +319,7 @@ ${T.rows((x) => `  if (valid${x}) {
 }
 
 /** The backward kernels' params, as attentionBackward writes them. */
-const BACKWARD_PARAMS = 'B: u32, T: u32, H: u32, Hkv: u32, scale: f32';
+const BACKWARD_PARAMS = 'B: u32, T: u32, H: u32, Hkv: u32, window: u32, scale: f32';
 
 /**
  * Backward pass 1. Thread = R consecutive query rows of one (b, h). delta = dout·out per row (stored for
@@ -331,6 +339,7 @@ ${T.rows((x) => `  let valid${x} = iBlock + ${x}u < p.T;
   let i${x} = min(iBlock + ${x}u, p.T - 1u);
   var first${x} = 0u;
   if (HAS_DOC) { first${x} = docStart[b * p.T + i${x}]; }
+  if (i${x} + 1u > p.window) { first${x} = max(first${x}, i${x} + 1u - p.window); }
   jFirst = min(jFirst, first${x});
   let rb${x} = ((b * p.T + i${x}) * p.H + h) * DU;
   var delta${x} = 0.0;
@@ -376,8 +385,10 @@ ${T.rows((x) => `  let valid${x} = jBlock + ${x}u < p.T;
   let j${x} = min(jBlock + ${x}u, p.T - 1u);
   let kb${x} = ((b * p.T + j${x}) * p.Hkv + g) * DU;`)}
 
-  // Queries past the end of the last key's document see none of these keys (docStart is nondecreasing).
+  // Queries past the end of the last key's document see none of these keys (docStart is nondecreasing), nor
+  // do queries a window or more past the last key.
   var end = p.T;
+  if (p.window < p.T) { end = min(end, j${T.R - 1} + p.window); }
   if (HAS_DOC) {
     for (var i = j${T.R - 1} + 1u; i < p.T; i++) {
       if (docStart[b * p.T + i] > j${T.R - 1}) { end = i; break; }
@@ -398,7 +409,7 @@ ${T.block((t) => `      let i${t} = min(iStart + ${t}u, end - 1u);
       if (HAS_DOC) { docFirst${t} = docStart[b * p.T + i${t}]; }`)}
 ${backwardDots(T, '      ', 'keys', 'qb', 'kb')}
 ${T.tile((x, t) => `      let p${x}_${t} = select(0.0, exp2(s${x}_${t} * ks - lse${t}),
-          iStart + ${t}u < end && i${t} >= j${x} && docFirst${t} <= j${x});
+          iStart + ${t}u < end && i${t} >= j${x} && i${t} - j${x} < p.window && docFirst${t} <= j${x});
       let ds${x}_${t} = p${x}_${t} * (dp${x}_${t} - delta${t}) * p.scale;`)}
       for (var c = 0u; c < DU; c++) {
 ${T.block((t) => `        let q${t} = q[qb${t} + c];
@@ -419,7 +430,9 @@ ${T.rows((x) => `        if (valid${x}) {
 
 /** Visible key range [first, last] of query i in batch item b. */
 function keyRange(dims: Required<AttentionDims>, b: number, i: number, docStart?: ArrayLike<number>): [number, number] {
-  return [docStart ? docStart[b * dims.Tq + i] : 0, dims.Tk - dims.Tq + i];
+  const last = dims.Tk - dims.Tq + i;
+  const first = Math.max(docStart ? docStart[b * dims.Tq + i] : 0, last + 1 - (dims.window ?? Infinity));
+  return [first, last];
 }
 
 /** Probabilities of one query row over keys first..last (float64), and the row's log-sum-exp. */

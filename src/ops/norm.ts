@@ -1,5 +1,6 @@
 // RMSNorm (Llama) and LayerNorm (GPT-2) over the last dimension, forward and backward, with float64 CPU references.
-//   rmsnormForward(out [N, C], rstd [N], inp [N, C], weight [C], eps)          HF LlamaRMSNorm, f32
+//   rmsnormForward(out [N, C], rstd [N], inp [N, C], weight [C], eps, offset)  HF LlamaRMSNorm, f32; offset 1 is
+//                                                                              Gemma's x·(1 + w), 0 everyone else
 //   rmsnormBackward(dinp, dweight | null, dout, inp, weight, rstd)             from what forward saved
 //   layernormForward(out, mean [N], rstd [N], inp, weight, bias, eps)          torch.nn.LayerNorm (biased variance)
 //   layernormBackward(dinp, dweight | null, dbias | null, dout, inp, weight, mean, rstd)
@@ -36,6 +37,8 @@ export const normConfig: { rowReduction: RowReduction | 'auto' } = { rowReductio
 export interface NormBackwardOptions {
   /** Add dx to dinp instead of overwriting it. */
   accumulate?: boolean;
+  /** RMSNorm's weight offset, as given to the forward (Gemma: 1). */
+  offset?: number;
 }
 
 // One WGSL module per pass serves both norms: RMSNorm is LayerNorm without the mean and the bias, and each module
@@ -51,8 +54,8 @@ const backwardWgsl = rowKernel(backwardSource);
 /** The norm, and its entry point in each module: LayerNorm subtracts the row mean and adds a bias; RMSNorm does neither. */
 type Norm = 'layernorm' | 'rmsnorm';
 
-export function rmsnormForward(gpu: Gpu, out: Tensor, rstd: Tensor, inp: Tensor, weight: Tensor, N: number, C: number, eps: number): void {
-  normForward(gpu, 'rmsnorm', out, null, rstd, inp, weight, null, N, C, eps);
+export function rmsnormForward(gpu: Gpu, out: Tensor, rstd: Tensor, inp: Tensor, weight: Tensor, N: number, C: number, eps: number, offset = 0): void {
+  normForward(gpu, 'rmsnorm', out, null, rstd, inp, weight, null, N, C, eps, offset);
 }
 
 export function rmsnormBackward(
@@ -65,7 +68,7 @@ export function rmsnormBackward(
 export function layernormForward(
   gpu: Gpu, out: Tensor, mean: Tensor, rstd: Tensor, inp: Tensor, weight: Tensor, bias: Tensor, N: number, C: number, eps: number,
 ): void {
-  normForward(gpu, 'layernorm', out, mean, rstd, inp, weight, bias, N, C, eps);
+  normForward(gpu, 'layernorm', out, mean, rstd, inp, weight, bias, N, C, eps, 0);
 }
 
 export function layernormBackward(
@@ -78,10 +81,10 @@ export function layernormBackward(
 /** mean and bias are null for RMSNorm (gpu.absent is bound; the kernel never touches it). */
 function normForward(
   gpu: Gpu, norm: Norm, out: Tensor, mean: Tensor | null, rstd: Tensor, inp: Tensor, weight: Tensor,
-  bias: Tensor | null, N: number, C: number, eps: number,
+  bias: Tensor | null, N: number, C: number, eps: number, offset: number,
 ): void {
   if (N === 0 || C === 0) return;
-  const { code, ...launch } = rowLaunch(gpu, forwardWgsl, N, C);
+  const { code, ...launch } = rowLaunch(gpu, forwardWgsl, N, C, offset);
   gpu.dispatch({
     code, entryPoint: norm, label: `${norm}.forward`,
     bindings: [
@@ -100,7 +103,7 @@ function normBackward(
   if (N === 0 || C === 0) return;
   const [tDout, tInp, tRstd] = [firstElements(dout, N * C), firstElements(inp, N * C), firstElements(rstd, N)];
   const tMean = mean ? firstElements(mean, N) : gpu.absent(0);
-  const { code, ...launch } = rowLaunch(gpu, backwardWgsl, N, C);
+  const { code, ...launch } = rowLaunch(gpu, backwardWgsl, N, C, opts.offset ?? 0);
   gpu.dispatch({
     code, entryPoint: norm, label: `${norm}.backward`,
     bindings: [tDout, tInp, firstElements(weight, C), tMean, tRstd, firstElements(dinp, N * C)],
@@ -118,13 +121,13 @@ export function rowReduction(gpu: Gpu): RowReduction {
 /** Rows per workgroup of the 'thread' variant. */
 const ROWS_PER_WORKGROUP = 32;
 
-/** Code, grid and constants of a row kernel for this adapter's RowReduction. */
-function rowLaunch(gpu: Gpu, kernel: Record<RowReduction, string>, N: number, C: number) {
+/** Code, grid and constants of a row kernel for this adapter's RowReduction (OFFSET: the weight's offset). */
+function rowLaunch(gpu: Gpu, kernel: Record<RowReduction, string>, N: number, C: number, offset: number) {
   if (rowReduction(gpu) === 'thread') {
-    return { code: kernel.thread, workgroups: elementwiseGrid(N, ROWS_PER_WORKGROUP), constants: { WG: ROWS_PER_WORKGROUP } };
+    return { code: kernel.thread, workgroups: elementwiseGrid(N, ROWS_PER_WORKGROUP), constants: { WG: ROWS_PER_WORKGROUP, OFFSET: offset } };
   }
   // Threads per row: 64 up to C = 256, else 256 (two pipelines per kernel at most).
-  return { code: kernel.workgroup, workgroups: elementwiseGrid(N, 1), constants: { WG: C <= 256 ? 64 : 256 } };
+  return { code: kernel.workgroup, workgroups: elementwiseGrid(N, 1), constants: { WG: C <= 256 ? 64 : 256, OFFSET: offset } };
 }
 
 const CHANNEL_WG = 64;
@@ -153,7 +156,7 @@ function channelGradient(gpu: Gpu, norm: Norm, dweight: Tensor, inputs: Tensor[]
 // ---- CPU references (float64) ----------------------------------------------------------------------
 
 export function rmsnormForwardCpu(
-  inp: ArrayLike<number>, weight: ArrayLike<number>, N: number, C: number, eps: number,
+  inp: ArrayLike<number>, weight: ArrayLike<number>, N: number, C: number, eps: number, offset = 0,
 ): { out: Float64Array; rstd: Float64Array } {
   const out = new Float64Array(N * C), rstd = new Float64Array(N);
   for (let n = 0; n < N; n++) {
@@ -161,7 +164,7 @@ export function rmsnormForwardCpu(
     for (let c = 0; c < C; c++) ss += inp[n * C + c] ** 2;
     const r = 1 / Math.sqrt(ss / C + eps);
     rstd[n] = r;
-    for (let c = 0; c < C; c++) out[n * C + c] = inp[n * C + c] * r * weight[c];
+    for (let c = 0; c < C; c++) out[n * C + c] = inp[n * C + c] * r * (offset + weight[c]);
   }
   return { out, rstd };
 }
@@ -169,15 +172,16 @@ export function rmsnormForwardCpu(
 /** Gradients of one backward call (not accumulated): dinp [N, C], dweight [C]. */
 export function rmsnormBackwardCpu(
   dout: ArrayLike<number>, inp: ArrayLike<number>, weight: ArrayLike<number>, rstd: ArrayLike<number>, N: number, C: number,
+  offset = 0,
 ): { dinp: Float64Array; dweight: Float64Array } {
   const dinp = new Float64Array(N * C), dweight = new Float64Array(C);
   for (let n = 0; n < N; n++) {
     const r = rstd[n];
     let dot = 0;
-    for (let c = 0; c < C; c++) dot += weight[c] * dout[n * C + c] * inp[n * C + c];
+    for (let c = 0; c < C; c++) dot += (offset + weight[c]) * dout[n * C + c] * inp[n * C + c];
     for (let c = 0; c < C; c++) {
       const i = n * C + c;
-      dinp[i] = r * (weight[c] * dout[i] - (inp[i] * r * r * dot) / C);
+      dinp[i] = r * ((offset + weight[c]) * dout[i] - (inp[i] * r * r * dot) / C);
       dweight[c] += dout[i] * inp[i] * r;
     }
   }

@@ -1,5 +1,5 @@
 // LayerNorm and RMSNorm backward to the input, from what forward saved (rstd, and mean for LayerNorm):
-//   xhat = (x - mean) rstd,  g = w dy
+//   xhat = (x - mean) rstd,  g = w dy   (w = OFFSET + weight, as in norm_forward.wgsl)
 //   LayerNorm (entry point layernorm): dx[c] = rstd (g[c] - mean_j g[j] - xhat[c] mean_j(g[j] xhat[j]))
 //   RMSNorm (entry point rmsnorm): the same with mean = 0 and without the mean_j g[j] term (nothing was
 //     subtracted), i.e. dx[c] = rstd (w[c] dy[c] - x[c] rstd^2 mean_j(w[j] dy[j] x[j]))
@@ -10,6 +10,8 @@
 // placeholder, never read), params { N, C, accumulate }.
 
 struct Params { N: u32, C: u32, accumulate: u32 }
+
+override OFFSET: f32 = 0.0;
 
 @group(0) @binding(0) var<storage, read_write> dout: array<f32>;
 @group(0) @binding(1) var<storage, read_write> inp: array<f32>;
@@ -34,7 +36,7 @@ fn saved_mean(row: u32, centered: bool) -> f32 {
 fn partial_sums(base: u32, c0: u32, m: f32, r: f32) -> vec2<f32> {
   var acc = vec2<f32>(0.0);
   for (var c = c0; c < p.C; c += STRIDE) {
-    let g = weight[c] * dout[base + c];
+    let g = (OFFSET + weight[c]) * dout[base + c];
     let xhat = (inp[base + c] - m) * r;
     acc += vec2<f32>(g, g * xhat);
   }
@@ -44,7 +46,7 @@ fn partial_sums(base: u32, c0: u32, m: f32, r: f32) -> vec2<f32> {
 // dx = r (g - meanG - xhat meanGX) for this thread's share of the row.
 fn write_dx(base: u32, c0: u32, m: f32, r: f32, meanG: f32, meanGX: f32) {
   for (var c = c0; c < p.C; c += STRIDE) {
-    let g = weight[c] * dout[base + c];
+    let g = (OFFSET + weight[c]) * dout[base + c];
     let xhat = (inp[base + c] - m) * r;
     var dx = r * (g - meanG - xhat * meanGX);
     if (p.accumulate != 0u) { dx += dinp[base + c]; }

@@ -4,12 +4,16 @@
 //     out[n, c] = (x[n, c] - mean[n]) rstd[n] w[c] + b[c]
 //   RMSNorm (entry point rmsnorm, Hugging Face LlamaRMSNorm): the same with mean = 0 and no bias:
 //     rstd[n] = 1 / sqrt(mean_c x[n, c]^2 + eps),  out[n, c] = (x[n, c] rstd[n]) w[c]
+// The weight enters as (OFFSET + w[c]): OFFSET = 1 is Gemma's RMSNorm, x·(1 + w) (its weights are stored as
+// offsets from one); 0 + w is w exactly, so OFFSET = 0 changes no bit of the others.
 // How a row is split among threads (row_index, first_column, STRIDE, row_sum) comes from the prepended
 // norm_rows_workgroup.wgsl or norm_rows_thread.wgsl; either way every sum runs in an order fixed by C and WG.
 // Bindings: inp [N, C], weight [C], bias [C], out [N, C], mean [N], rstd [N] (read_write, see
 // elementwise_add.wgsl; for RMSNorm bias and mean are placeholders, never touched), params { N, C, eps }.
 
 struct Params { N: u32, C: u32, eps: f32 }
+
+override OFFSET: f32 = 0.0;
 
 @group(0) @binding(0) var<storage, read_write> inp: array<f32>;
 @group(0) @binding(1) var<storage, read_write> weight: array<f32>;
@@ -41,7 +45,7 @@ fn normalize(row: u32, c0: u32, m: f32, r: f32, centered: bool) {
   }
   let base = row * p.C;
   for (var c = c0; c < p.C; c += STRIDE) {
-    var y = (inp[base + c] - m) * r * weight[c];
+    var y = (inp[base + c] - m) * r * (OFFSET + weight[c]);
     if (centered) { y += bias[c]; }
     out[base + c] = y;
   }

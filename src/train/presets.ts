@@ -7,6 +7,7 @@
 //   checkpoints. earlyStopPatience: stop after this many evaluations without a new best validation loss
 //   (0 = off); the best checkpoint is kept either way.
 // Not here: running anything (workers/engine-worker.ts), storing runs (src/storage/runs.ts).
+import { descriptorOf } from '../model/arch';
 import { mib, type MemoryBudget } from '../gpu/runtime';
 import type { ModelConfig } from '../model/config';
 import { estimateMemory, memoryVerdict, type MemoryEstimate } from '../io/hf';
@@ -55,17 +56,9 @@ export const PRESETS: Record<PresetName, RunConfig> = {
   },
 };
 
-/** GPT-2 names its modules differently; presets name Llama's, and this maps them for a GPT-2 model. */
-const GPT2_EQUIVALENT: Record<string, string[]> = {
-  q_proj: ['c_attn'], k_proj: ['c_attn'], v_proj: ['c_attn'], o_proj: ['attn.c_proj'],
-  gate_proj: ['c_fc'], up_proj: ['c_fc'], down_proj: ['mlp.c_proj'],
-};
-
-/** Short module names LoRA can target in this model (the suffixes PEFT's target_modules uses). */
+/** Short module names LoRA can target in this model (the suffixes PEFT's target_modules uses), from its descriptor. */
 export function targetableModules(config: Pick<ModelConfig, 'architecture'>): string[] {
-  return config.architecture === 'gpt2'
-    ? ['c_attn', 'attn.c_proj', 'c_fc', 'mlp.c_proj']
-    : ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+  return [...descriptorOf(config).loraTargets];
 }
 
 /** A preset adapted to a model: target names translated, sequence length capped at the model's context. */
@@ -82,12 +75,12 @@ const TINY: Record<PresetName, Pick<TrainConfig, 'lr' | 'schedule' | 'warmupStep
 };
 const ALL_LINEAR = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
 
-/** A preset for this model: module names as the architecture spells them, lengths within its context. */
+/** A preset for this model: module names as its descriptor spells them (presets name Llama's), lengths within its context. */
 export function presetFor(name: PresetName, config: Pick<ModelConfig, 'architecture' | 'maxPositions' | 'hiddenSize'>): RunConfig {
   const tiny = config.hiddenSize < TINY_HIDDEN;
   const p = PRESETS[name];
   const wanted = tiny ? ALL_LINEAR : p.lora.targetModules;
-  const targets = config.architecture === 'gpt2' ? [...new Set(wanted.flatMap((t) => GPT2_EQUIVALENT[t] ?? [t]))] : wanted;
+  const targets = descriptorOf(config).presetTargets(wanted);
   const train = tiny ? { ...p.train, ...TINY[name] } : p.train;
   return { ...p, lora: { ...p.lora, targetModules: targets }, train: { ...train, maxSeqLength: Math.min(train.maxSeqLength, config.maxPositions - 1) } };
 }

@@ -1,6 +1,7 @@
 // Causal grouped-query attention: GPU forward/backward vs the float64 CPU reference (plain softmax with
 // the same masks), the CPU backward vs central finite differences, KV-cache decode rows vs the full
-// causal computation, and document masking for packed sequences.
+// causal computation, document masking for packed sequences, and sliding windows (Gemma 3's local layers), alone
+// and with packing.
 // Tolerances: f32 dot products of length D and softmax sums over up to T keys, against float64:
 //   out, lse: rtol 1e-4, atol 2e-5;  dq, dk, dv: rtol 1e-3, atol 1e-5 x (largest |gradient| of the case).
 import { describe, expect, it } from 'vitest';
@@ -29,7 +30,7 @@ function docStarts(lengthsPerBatch: number[][]): number[] {
   return out;
 }
 
-interface Case { B: number; T: number; H: number; Hkv: number; D: number; qScale?: number; docs?: number[][] }
+interface Case { B: number; T: number; H: number; Hkv: number; D: number; qScale?: number; docs?: number[][]; window?: number }
 
 const CASES: Case[] = [
   { B: 2, T: 1, H: 2, Hkv: 2, D: 8 },                  // a single row: softmax of one key
@@ -38,10 +39,13 @@ const CASES: Case[] = [
   { B: 2, T: 67, H: 6, Hkv: 1, D: 20, qScale: 6 },     // MQA, peaked softmax (large scores)
   { B: 1, T: 300, H: 2, Hkv: 1, D: 8 },                // long rows, many online-softmax blocks
   { B: 2, T: 23, H: 4, Hkv: 2, D: 20, docs: [[10, 7, 6], [23]] }, // sequence packing
+  { B: 2, T: 37, H: 4, Hkv: 2, D: 8, window: 5 },      // sliding window shorter than the rows
+  { B: 1, T: 9, H: 2, Hkv: 1, D: 8, window: 1 },       // a window of one: each query sees itself only
+  { B: 2, T: 23, H: 4, Hkv: 2, D: 20, docs: [[10, 7, 6], [23]], window: 8 }, // window and packing together
 ];
 
 function caseName(c: Case): string {
-  return `B=${c.B} T=${c.T} H=${c.H} Hkv=${c.Hkv} D=${c.D}${c.qScale ? ` qScale=${c.qScale}` : ''}${c.docs ? ` docs=${JSON.stringify(c.docs)}` : ''}`;
+  return `B=${c.B} T=${c.T} H=${c.H} Hkv=${c.Hkv} D=${c.D}${c.qScale ? ` qScale=${c.qScale}` : ''}${c.docs ? ` docs=${JSON.stringify(c.docs)}` : ''}${c.window ? ` window=${c.window}` : ''}`;
 }
 
 async function upload(gpu: Gpu, shape: number[], data: Float32Array, label: string): Promise<Tensor> {
@@ -53,7 +57,7 @@ describe('attention', () => {
     it(`forward and backward match the CPU reference (${caseName(c)})`, async () => {
       const gpu = await testGpu();
       const { B, T, H, Hkv, D } = c;
-      const dims: AttentionDims = { B, Tq: T, Tk: T, H, Hkv, D };
+      const dims: AttentionDims = { B, Tq: T, Tk: T, H, Hkv, D, window: c.window };
       const scale = 1 / Math.sqrt(D);
       const seed = B * 1000 + T * 10 + D;
       const qx = randn(B * T * H * D, seed, c.qScale ?? 1), kx = randn(B * T * Hkv * D, seed + 1);
@@ -87,17 +91,18 @@ describe('attention', () => {
 
   // KV-cache decode: Tq new rows against Tk = pastLen + Tq cached keys in a buffer of kvStride rows;
   // the rows must equal the last Tq rows of the full causal computation over Tk positions.
-  const DECODE: { Tq: number; past: number; kvStride: number; H: number; Hkv: number; D: number; docs?: number[][] }[] = [
+  const DECODE: { Tq: number; past: number; kvStride: number; H: number; Hkv: number; D: number; docs?: number[][]; window?: number }[] = [
     { Tq: 1, past: 6, kvStride: 16, H: 4, Hkv: 2, D: 20 },
     { Tq: 2, past: 9, kvStride: 13, H: 6, Hkv: 1, D: 8 },
     { Tq: 3, past: 40, kvStride: 64, H: 2, Hkv: 2, D: 64 },
     { Tq: 3, past: 8, kvStride: 12, H: 4, Hkv: 2, D: 8, docs: [[5, 6], [11]] },
+    { Tq: 2, past: 20, kvStride: 24, H: 4, Hkv: 2, D: 8, window: 6 },
   ];
   for (const c of DECODE) {
-    it(`decode rows equal the full computation's last rows (Tq=${c.Tq} past=${c.past} kvStride=${c.kvStride} H=${c.H} Hkv=${c.Hkv} D=${c.D}${c.docs ? ' docs' : ''})`, async () => {
+    it(`decode rows equal the full computation's last rows (Tq=${c.Tq} past=${c.past} kvStride=${c.kvStride} H=${c.H} Hkv=${c.Hkv} D=${c.D}${c.docs ? ' docs' : ''}${c.window ? ` window=${c.window}` : ''})`, async () => {
       const gpu = await testGpu();
       const { Tq, H, Hkv, D, kvStride } = c, B = 2, Tk = c.past + Tq, scale = 1 / Math.sqrt(D);
-      const full: AttentionDims = { B, Tq: Tk, Tk, H, Hkv, D };
+      const full: AttentionDims = { B, Tq: Tk, Tk, H, Hkv, D, window: c.window };
       const qx = randn(B * Tk * H * D, 11 + Tq, 2), kx = randn(B * Tk * Hkv * D, 12 + Tq), vx = randn(B * Tk * Hkv * D, 13 + Tq);
       const fullDocs = c.docs ? docStarts(c.docs) : undefined;
       const ref = attentionForwardCpu(qx, kx, vx, full, scale, fullDocs);
@@ -121,7 +126,7 @@ describe('attention', () => {
         }
       }
 
-      const dims: AttentionDims = { B, Tq, Tk, H, Hkv, D, kvStride };
+      const dims: AttentionDims = { B, Tq, Tk, H, Hkv, D, kvStride, window: c.window };
       const q = gpu.fromArray([B, Tq, rowQ], qd, 'q');
       const k = gpu.fromArray([B, kvStride, rowKv], kc, 'kCache'), v = gpu.fromArray([B, kvStride, rowKv], vc, 'vCache');
       const docStart = fullDocs ? gpu.fromU32([B, Tq], docd, 'docStart') : undefined;
@@ -142,10 +147,11 @@ describe('attention', () => {
   for (const c of [
     { B: 2, T: 4, H: 4, Hkv: 2, D: 3 },
     { B: 1, T: 7, H: 3, Hkv: 1, D: 5, docs: [[3, 4]] },
+    { B: 1, T: 7, H: 2, Hkv: 1, D: 4, window: 3 },
   ] as Case[]) {
     it(`CPU backward equals finite differences (${caseName(c)})`, () => {
       const { B, T, H, Hkv, D } = c, scale = 0.7;
-      const dims: AttentionDims = { B, Tq: T, Tk: T, H, Hkv, D };
+      const dims: AttentionDims = { B, Tq: T, Tk: T, H, Hkv, D, window: c.window };
       const qx = randn(B * T * H * D, 21, 1.5), kx = randn(B * T * Hkv * D, 22, 1.5), vx = randn(B * T * Hkv * D, 23);
       const dy = randn(B * T * H * D, 24), ds = c.docs ? docStarts(c.docs) : undefined;
       const grad = attentionBackwardCpu(dy, qx, kx, vx, dims, scale, ds);

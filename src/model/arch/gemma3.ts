@@ -1,0 +1,115 @@
+// Gemma 3's text model (model_type gemma3_text, and gemma3 multimodal configs through their text_config).
+// Block: x → RMSNorm → q, k, v → RMSNorm per head on q and k → RoPE → attention → o → RMSNorm → +x
+//          → RMSNorm → gelu_tanh(gate)·up → down → RMSNorm → +x
+// Every RMSNorm is x·(1 + w) (weights stored as offsets from one). Embedding rows × √hidden. Scores × query_pre_attn_scalar^-1/2.
+// layer_types (or sliding_window_pattern, default every 6th layer global) makes layers 'sliding': a window of
+// sliding_window keys and the local RoPE base (rope_local_base_freq, or rope_parameters.sliding_attention);
+// global layers use rope_theta with rope_scaling (or rope_parameters.full_attention). Tied embeddings.
+// Softcapping (attn_logit_softcapping, final_logit_softcapping) is Gemma 2's; null in every Gemma 3 config, refused when set.
+// The multimodal checkpoint's language-model tensors (language_model.model.*, or model.language_model.* as
+// transformers v5 saves them) are read as model.*; its vision tower and projector are dropped by name (only the text
+// model is tuned); any other tensor the recipe does not consume is refused by the loader.
+import type { LayerType, ModelConfig } from '../config';
+import { HfConfig, ropeScalingToHf } from './hf-config';
+import { LLAMA_GGUF_MODULES, LLAMA_LORA_TARGETS, llamaBlock, llamaRecipe, llamaStyleHf, tinyLlamaStyle } from './llama';
+import type { ArchitectureDescriptor } from './types';
+
+function layerTypes(h: HfConfig, numLayers: number): LayerType[] {
+  const given = h.json.layer_types;
+  if (Array.isArray(given)) {
+    if (given.length !== numLayers) h.fail(`layer_types has ${given.length} entries for ${numLayers} layers`);
+    return given.map((t, i) => {
+      if (t === 'sliding_attention') return 'sliding';
+      if (t === 'full_attention') return 'full';
+      return h.fail(`layer_types[${i}] ${JSON.stringify(t)} is not sliding_attention or full_attention`);
+    });
+  }
+  const pattern = h.int('sliding_window_pattern', 6);
+  return Array.from({ length: numLayers }, (_, i) => ((i + 1) % pattern === 0 ? 'full' : 'sliding'));
+}
+
+export const gemma3: ArchitectureDescriptor = {
+  family: 'gemma3',
+  modelTypes: ['gemma3_text', 'gemma3'],
+
+  fromHf(outer, fileName) {
+    // gemma3 (multimodal) nests the text model's config; its tokens ids may sit at either level.
+    const json = outer.model_type === 'gemma3'
+      ? { bos_token_id: outer.bos_token_id, eos_token_id: outer.eos_token_id, ...(outer.text_config as Record<string, unknown> ?? {}) }
+      : outer;
+    if (outer.model_type === 'gemma3' && (outer.text_config == null || typeof outer.text_config !== 'object')) throw new Error(`${fileName}: gemma3 config without a text_config`);
+    const h = new HfConfig(json, outer.model_type === 'gemma3' ? `${fileName} text_config` : fileName);
+    const act = json.hidden_activation ?? json.hidden_act ?? 'gelu_pytorch_tanh';
+    if (act !== 'gelu_pytorch_tanh') h.fail(`hidden_activation ${JSON.stringify(act)} is not supported (only gelu_pytorch_tanh)`);
+    h.refuse('attn_logit_softcapping', 'Gemma 3 has none');
+    h.refuse('final_logit_softcapping', 'Gemma 3 has none');
+    h.refuse('use_bidirectional_attention', 'a causal language model is tuned here');
+    const hiddenSize = h.int('hidden_size'), numHeads = h.int('num_attention_heads'), numLayers = h.int('num_hidden_layers');
+    const global = h.rope('full_attention', { theta: 1_000_000, scaling: true });
+    const local = h.rope('sliding_attention', { theta: 10_000, thetaKey: 'rope_local_base_freq', scaling: false });
+    if (local.scaling) h.fail('RoPE scaling on sliding layers is not supported');
+    const headDim = h.int('head_dim', 256);
+    return {
+      architecture: 'gemma3', modelType: 'gemma3_text',
+      vocabSize: h.int('vocab_size', 262_208), hiddenSize, intermediateSize: h.int('intermediate_size'),
+      numLayers, numHeads, numKvHeads: h.kvHeads(numHeads), headDim,
+      maxPositions: h.int('max_position_embeddings', 131_072), normEps: h.num('rms_norm_eps', 1e-6),
+      ropeTheta: global.theta, ropeScaling: global.scaling,
+      attentionBias: json.attention_bias === true, mlpBias: false,
+      tieWordEmbeddings: json.tie_word_embeddings !== false,
+      bosTokenId: h.tokenId('bos_token_id'), eosTokenId: h.eos(),
+      queryPreAttnScalar: h.num('query_pre_attn_scalar', 256),
+      layerTypes: layerTypes(h, numLayers), slidingWindow: h.int('sliding_window', 4096), ropeLocalTheta: local.theta,
+    };
+  },
+
+  toHf: (c) => ({
+    architectures: ['Gemma3ForCausalLM'], model_type: 'gemma3_text', ...llamaStyleHf(c), hidden_activation: 'gelu_pytorch_tanh',
+    attention_bias: c.attentionBias, query_pre_attn_scalar: c.queryPreAttnScalar, sliding_window: c.slidingWindow,
+    layer_types: c.layerTypes!.map((t) => (t === 'sliding' ? 'sliding_attention' : 'full_attention')),
+    rope_parameters: {
+      full_attention: { rope_type: 'default', rope_theta: c.ropeTheta, ...(ropeScalingToHf(c.ropeScaling) ?? {}) },
+      sliding_attention: { rope_type: 'default', rope_theta: c.ropeLocalTheta },
+    },
+    final_logit_softcapping: null, attn_logit_softcapping: null,
+  }),
+
+  recipe(c) {
+    const scale = (c.queryPreAttnScalar ?? c.headDim) ** -0.5;
+    return llamaRecipe(c, (l) => {
+      const p = `model.layers.${l}`;
+      const sliding = c.layerTypes?.[l] === 'sliding';
+      const b = llamaBlock(c, l, {
+        postAttnNorm: `${p}.post_attention_layernorm`, mlpNorm: `${p}.pre_feedforward_layernorm`, postMlpNorm: `${p}.post_feedforward_layernorm`,
+        qNorm: `${p}.self_attn.q_norm`, kNorm: `${p}.self_attn.k_norm`,
+        attention: {
+          scale, window: sliding ? c.slidingWindow ?? null : null,
+          rope: sliding ? { theta: c.ropeLocalTheta ?? 10_000, scaling: null } : { theta: c.ropeTheta, scaling: c.ropeScaling ?? null },
+        },
+      });
+      b.linears.o = { ...b.linears.o!, bias: c.attentionBias };
+      return b;
+    }, { norm: { kind: 'rms', offset: 1, eps: c.normEps }, embedScale: Math.sqrt(c.hiddenSize), mlp: { gated: true, activation: 'gelu_tanh' } });
+  },
+
+  normaliseName(name) {
+    if (/^(model\.)?(vision_tower|multi_modal_projector)\./.test(name)) return null;
+    if (name.startsWith('language_model.model.')) return name.slice('language_model.'.length);
+    if (name.startsWith('model.language_model.')) return `model.${name.slice('model.language_model.'.length)}`;
+    return name;
+  },
+  loraTargets: LLAMA_LORA_TARGETS,
+  presetTargets: (names) => [...names],
+  gguf: () => ({
+    architecture: 'gemma3', permuteQk: false,
+    modules: {
+      ...LLAMA_GGUF_MODULES, 'self_attn.q_norm': 'attn_q_norm', 'self_attn.k_norm': 'attn_k_norm',
+      post_attention_layernorm: 'post_attention_norm', pre_feedforward_layernorm: 'ffn_norm', post_feedforward_layernorm: 'post_ffw_norm',
+    },
+  }),
+  // Layers 0 and 2 sliding (window 3, so the window bites at the tests' lengths), layer 1 global; head_dim 16.
+  tiny: (over: Partial<ModelConfig> = {}) => tinyLlamaStyle('gemma3', 'gemma3_text', {
+    headDim: 16, numLayers: 3, tieWordEmbeddings: true, queryPreAttnScalar: 24, layerTypes: ['sliding', 'full', 'sliding'],
+    slidingWindow: 3, ropeLocalTheta: 10_000, ...over,
+  }),
+};

@@ -1,0 +1,53 @@
+// Qwen3 (model_type qwen3): the Llama block with an RMSNorm over head_dim on each head of q and of k before RoPE
+// (self_attn.q_norm, self_attn.k_norm), head_dim independent of hidden / heads, no q/k/v bias unless
+// attention_bias, tied embeddings on the small models. Sliding-window attention is off in every released config
+// (use_sliding_window false) and refused when on.
+import { HfConfig, ropeScalingToHf } from './hf-config';
+import { LLAMA_GGUF_MODULES, LLAMA_LORA_TARGETS, llamaBlock, llamaRecipe, llamaStyleHf, tinyLlamaStyle } from './llama';
+import type { ArchitectureDescriptor } from './types';
+
+export const qwen3: ArchitectureDescriptor = {
+  family: 'qwen3',
+  modelTypes: ['qwen3'],
+
+  fromHf(json, fileName) {
+    const h = new HfConfig(json, fileName);
+    const act = json.hidden_act ?? 'silu';
+    if (act !== 'silu') h.fail(`hidden_act ${JSON.stringify(act)} is not supported (only silu)`);
+    h.refuse('use_sliding_window', 'sliding-window Qwen3 layers are not implemented');
+    const hiddenSize = h.int('hidden_size'), numHeads = h.int('num_attention_heads');
+    const bias = json.attention_bias === true;
+    const rope = h.rope('full_attention', { theta: 1_000_000, scaling: true });
+    return {
+      architecture: 'qwen3', modelType: 'qwen3',
+      vocabSize: h.int('vocab_size'), hiddenSize, intermediateSize: h.int('intermediate_size'),
+      numLayers: h.int('num_hidden_layers'), numHeads, numKvHeads: h.kvHeads(numHeads), headDim: h.headDim(hiddenSize, numHeads),
+      maxPositions: h.int('max_position_embeddings', 40960), normEps: h.num('rms_norm_eps', 1e-6),
+      ropeTheta: rope.theta, ropeScaling: rope.scaling,
+      // Qwen3's attention_bias is on q, k, v and o alike; the MLP never has one.
+      attentionBias: bias, mlpBias: false,
+      tieWordEmbeddings: json.tie_word_embeddings === true,
+      bosTokenId: h.tokenId('bos_token_id'), eosTokenId: h.eos(),
+    };
+  },
+
+  toHf: (c) => ({
+    architectures: ['Qwen3ForCausalLM'], model_type: 'qwen3', ...llamaStyleHf(c), hidden_act: 'silu',
+    rope_theta: c.ropeTheta, rope_scaling: ropeScalingToHf(c.ropeScaling), attention_bias: c.attentionBias, use_sliding_window: false,
+  }),
+
+  recipe(c) {
+    return llamaRecipe(c, (l) => {
+      const b = llamaBlock(c, l, { qNorm: `model.layers.${l}.self_attn.q_norm`, kNorm: `model.layers.${l}.self_attn.k_norm` });
+      // attention_bias covers o_proj too in Qwen3 (llamaBlock gives o the MLP's bias flag).
+      b.linears.o = { ...b.linears.o!, bias: c.attentionBias };
+      return b;
+    });
+  },
+  normaliseName: (name) => name,
+  loraTargets: LLAMA_LORA_TARGETS,
+  presetTargets: (names) => [...names],
+  gguf: () => ({ architecture: 'qwen3', permuteQk: false, modules: { ...LLAMA_GGUF_MODULES, 'self_attn.q_norm': 'attn_q_norm', 'self_attn.k_norm': 'attn_k_norm' } }),
+  // head_dim 16 with hidden 32 and 4 heads: q is wider than the hidden size, as in Qwen3-0.6B (16 × 128 > 1024).
+  tiny: (over = {}) => tinyLlamaStyle('qwen3', 'qwen3', { headDim: 16, tieWordEmbeddings: true, ...over }),
+};
