@@ -128,7 +128,11 @@ export async function loadHfModel(files: ModelFiles): Promise<LoadedModel> {
   const tokenizerJson = await readJson(files, 'tokenizer.json');
   const tokenizerConfig = has(files, 'tokenizer_config.json') ? await readJson(files, 'tokenizer_config.json') : {};
   const tokenizer = await loadTokenizer(tokenizerJson, tokenizerConfig);
-  if (tokenizer.vocabSize > config.vocabSize) {
+  // Special added tokens past the embedding are allowed (Gemma 3 1B's <image_soft_token> is id 262144 of a 262144-row
+  // table: the text model never sees it); any other token past it would index nothing.
+  const beyond = ((tokenizerJson as { added_tokens?: { id: number; special?: boolean }[] }).added_tokens ?? [])
+    .filter((t) => t.id >= config.vocabSize && t.special === true).length;
+  if (tokenizer.vocabSize - beyond > config.vocabSize) {
     throw new Error(`${files.name}: tokenizer.json has ${tokenizer.vocabSize} tokens but config.json's vocab_size is ${config.vocabSize}`);
   }
   const chatTemplate = await loadChatTemplate(files, tokenizerConfig as Record<string, unknown>);

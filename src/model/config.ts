@@ -4,11 +4,12 @@
 //  - 'gpt2' is GPT-2: learned positions, LayerNorm, GELU (tanh), Conv1D weights stored [in, out].
 //  - 'qwen3' is Qwen3: the Llama block with RMSNorm on each head's q and k before RoPE.
 //  - 'gemma3' is Gemma 3's text model: four norms per block, GeGLU, scaled embeddings, local/global layers.
+//  - 'smollm3' is SmolLM3: the Llama block with RoPE left out of every fourth layer (no_rope_layers).
 // Weights are named as in Hugging Face checkpoints (e.g. 'model.layers.0.self_attn.q_proj.weight'); GPT-2
 // names are normalised to the 'transformer.' prefix, Gemma 3's multimodal checkpoints to the text model's.
 
 /** The family: which descriptor in src/model/arch/ describes this model. */
-export type Architecture = 'llama' | 'gpt2' | 'qwen3' | 'gemma3';
+export type Architecture = 'llama' | 'gpt2' | 'qwen3' | 'gemma3' | 'smollm3';
 
 /** Attention kind of one layer: full causal, or a sliding window of `slidingWindow` keys (Gemma 3's local layers). */
 export type LayerType = 'full' | 'sliding';
@@ -50,4 +51,7 @@ export interface ModelConfig {
   layerTypes?: LayerType[];
   slidingWindow?: number;
   ropeLocalTheta?: number;
+  // SmolLM3 only:
+  /** Per layer: whether q and k are rotated (SmolLM3's no_rope_layers, 1 = RoPE, 0 = none). */
+  ropeLayers?: boolean[];
 }

@@ -1,6 +1,7 @@
 // RMSNorm and LayerNorm: GPU forward/backward vs the float64 CPU reference on odd shapes, with every tensor a
 // view into shared flat tables (as the model lays them out); dinp overwrite vs accumulate; dweight/dbias
-// accumulate, null (frozen) weights, bit-for-bit determinism; and the CPU backward vs central finite differences.
+// accumulate, null (frozen) weights, bit-for-bit determinism; RMSNorm's weight offset (Gemma's x·(1 + w)); and the
+// CPU backward vs central finite differences.
 // Both row-reduction variants run here ('thread' on every shape, 'workgroup' on a few: its pipelines compile
 // slowly on SwiftShader), whatever the adapter would pick.
 // Tolerances (f32 kernels vs float64, inputs in [-1, 1) plus an offset, weights around 1):
@@ -94,16 +95,40 @@ describe('rmsnorm', () => {
     }));
   }
 
-  it('CPU backward equals central finite differences of the CPU forward', () => {
+  // Gemma's x·(1 + w): weights stored as offsets from one (around 0), on both row variants; the rows are heads
+  // (C = head_dim) as the q/k norms run it.
+  for (const variant of ['thread', 'workgroup'] as RowReduction[]) {
+    it(`weight offset 1 (Gemma) matches the CPU reference (${variant})`, () => withVariant(variant, async () => {
+      const gpu = await testGpu();
+      const N = 37, C = 16;
+      const x = offset(randn(N * C, 41, 2), 0.3), w = randn(C, 42, 0.3), dy = randn(N * C, 43);
+      const [tx, tw, tdy] = [gpu.fromArray([N, C], x, 'x'), gpu.fromArray([C], w, 'w'), gpu.fromArray([N, C], dy, 'dy')];
+      const [y, rstd, dx, dw] = [gpu.tensor([N, C], 'y'), gpu.tensor([N], 'rstd'), gpu.tensor([N, C], 'dx'), gpu.zeros([C], 'dw')];
+      rmsnormForward(gpu, y, rstd, tx, tw, N, C, EPS, 1);
+      rmsnormBackward(gpu, dx, dw, tdy, tx, tw, rstd, N, C, { offset: 1 });
+      const ref = rmsnormForwardCpu(x, w, N, C, EPS, 1), g = rmsnormBackwardCpu(dy, x, w, ref.rstd, N, C, 1);
+      expectClose(await gpu.read(y), ref.out, FWD_TOL, 'rmsnorm+1.out');
+      expectClose(await gpu.read(dx), g.dinp, DX_TOL, 'rmsnorm+1.dinp');
+      expectClose(await gpu.read(dw), g.dweight, DW_TOL, 'rmsnorm+1.dweight');
+      // and it is not the plain norm's answer
+      expect(Math.abs(ref.out[0] - rmsnormForwardCpu(x, w, N, C, EPS).out[0])).toBeGreaterThan(1e-3);
+      gpu.release(tx, tw, tdy, y, rstd, dx, dw);
+    }));
+  }
+
+  it('CPU backward equals central finite differences of the CPU forward (offset 0 and 1)', () => {
     const N = 3, C = 5, x = offset(randn(N * C, 1, 2), 0.3), w = weights(C, 2), dy = randn(N * C, 3);
-    const { rstd } = rmsnormForwardCpu(x, w, N, C, EPS);
-    const g = rmsnormBackwardCpu(dy, x, w, rstd, N, C);
-    const cx = probeCoords(N * C, 10), cw = probeCoords(C, 5);
-    const fdx = finiteDiff((xx) => dot(rmsnormForwardCpu(xx, w, N, C, EPS).out, dy), x, cx);
-    const fdw = finiteDiff((ww) => dot(rmsnormForwardCpu(x, ww, N, C, EPS).out, dy), w, cw);
-    expectClose(pick(g.dinp, cx), fdx, { rtol: 1e-6, atol: 1e-8 }, 'rmsnorm.fd.dinp');
-    expectClose(pick(g.dweight, cw), fdw, { rtol: 1e-6, atol: 1e-8 }, 'rmsnorm.fd.dweight');
+    for (const off of [0, 1]) {
+      const { rstd } = rmsnormForwardCpu(x, w, N, C, EPS, off);
+      const g = rmsnormBackwardCpu(dy, x, w, rstd, N, C, off);
+      const cx = probeCoords(N * C, 10), cw = probeCoords(C, 5);
+      const fdx = finiteDiff((xx) => dot(rmsnormForwardCpu(xx, w, N, C, EPS, off).out, dy), x, cx);
+      const fdw = finiteDiff((ww) => dot(rmsnormForwardCpu(x, ww, N, C, EPS, off).out, dy), w, cw);
+      expectClose(pick(g.dinp, cx), fdx, { rtol: 1e-6, atol: 1e-8 }, `rmsnorm.fd.dinp offset ${off}`);
+      expectClose(pick(g.dweight, cw), fdw, { rtol: 1e-6, atol: 1e-8 }, `rmsnorm.fd.dweight offset ${off}`);
+    }
   });
+
 });
 
 describe('layernorm', () => {

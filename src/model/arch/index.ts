@@ -6,11 +6,12 @@ import { gemma3 } from './gemma3';
 import { gpt2 } from './gpt2';
 import { llama } from './llama';
 import { qwen3 } from './qwen3';
+import { smollm3 } from './smollm3';
 import type { ArchitectureDescriptor, ModelRecipe } from './types';
 
 export type { ArchitectureDescriptor, BlockRecipe, LinearRecipe, LinearRole, ModelRecipe } from './types';
 
-export const DESCRIPTORS: readonly ArchitectureDescriptor[] = [llama, gpt2, qwen3, gemma3];
+export const DESCRIPTORS: readonly ArchitectureDescriptor[] = [llama, gpt2, qwen3, gemma3, smollm3];
 
 /** Every config.json model_type the studio loads. */
 export const SUPPORTED_MODEL_TYPES: readonly string[] = DESCRIPTORS.flatMap((d) => d.modelTypes);
