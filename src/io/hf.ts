@@ -19,8 +19,8 @@ import { mib, type MemoryBudget } from '../gpu/runtime';
 import type { ModelConfig, RopeScaling } from '../model/config';
 import { ChatTemplate } from '../tokenize/chat';
 import { loadTokenizer, type Tokenizer } from '../tokenize/tokenizer';
-import { missingFile, type ModelFiles } from './model-files';
-import { parseSafetensors, parseShardIndex, readTensorF32, SafetensorsError } from './safetensors';
+import { missingFile, openFile, type ModelFiles } from './model-files';
+import { openSafetensors, parseShardIndex, SafetensorsError, type SafetensorsReader } from './safetensors';
 
 export type { ModelFiles } from './model-files';
 
@@ -179,8 +179,15 @@ function normaliseName(config: ModelConfig, name: string): string | null {
   return `transformer.${name}`;
 }
 
-/** Read every tensor of the checkpoint (single file, or index + shards) as f32, by normalised name. */
-export async function loadWeights(files: ModelFiles, config: ModelConfig): Promise<Map<string, Weight>> {
+/** Tensor bytes of the checkpoint read so far, of all its files' total; reported after each tensor. */
+export type LoadProgress = (p: { loaded: number; total: number }) => void;
+
+/**
+ * Read every tensor of the checkpoint (single file, or index + shards) as f32, by normalised name. Each file is
+ * opened for ranged reads (ModelFiles.open) and read one tensor at a time: the host holds the weights read so
+ * far plus one tensor's bytes, never a whole file.
+ */
+export async function loadWeights(files: ModelFiles, config: ModelConfig, onProgress?: LoadProgress): Promise<Map<string, Weight>> {
   const weights = new Map<string, Weight>();
   const origin = new Map<string, string>();
   let shardNames: string[];
@@ -197,18 +204,29 @@ export async function loadWeights(files: ModelFiles, config: ModelConfig): Promi
   } else {
     throw new Error(`${files.name}: no weights: neither model.safetensors nor model.safetensors.index.json (only safetensors checkpoints are supported)`);
   }
-  for (const shard of shardNames) {
-    const file = parseSafetensors(await files.read(shard), `${files.name}/${shard}`);
-    for (const info of file.tensors.values()) {
-      if (indexMap && indexMap.get(info.name) !== shard) {
-        throw new SafetensorsError(file.name, `tensor "${info.name}" is not listed for this shard in ${indexName}`);
+  // Every header first: a bad shard fails before any tensor is read, and the total for progress is known.
+  const shards: { shard: string; file: SafetensorsReader }[] = [];
+  try {
+    for (const shard of shardNames) shards.push({ shard, file: await openSafetensors(await openFile(files, shard), `${files.name}/${shard}`) });
+    const total = shards.reduce((n, s) => n + [...s.file.tensors.values()].reduce((m, t) => m + t.byteLength, 0), 0);
+    let loaded = 0;
+    onProgress?.({ loaded, total });
+    for (const { shard, file } of shards) {
+      for (const info of file.tensors.values()) {
+        if (indexMap && indexMap.get(info.name) !== shard) {
+          throw new SafetensorsError(file.name, `tensor "${info.name}" is not listed for this shard in ${indexName}`);
+        }
+        const name = normaliseName(config, info.name);
+        if (name === null) continue;
+        if (weights.has(name)) throw new SafetensorsError(file.name, `tensor "${info.name}" also appears in ${origin.get(name)}`);
+        weights.set(name, await file.readF32(info.name));
+        origin.set(name, shard);
+        loaded += info.byteLength;
+        onProgress?.({ loaded, total });
       }
-      const name = normaliseName(config, info.name);
-      if (name === null) continue;
-      if (weights.has(name)) throw new SafetensorsError(file.name, `tensor "${info.name}" also appears in ${origin.get(name)}`);
-      weights.set(name, readTensorF32(file, info.name));
-      origin.set(name, shard);
     }
+  } finally {
+    await Promise.all(shards.map((s) => s.file.close()));
   }
   if (indexMap) {
     for (const [tensor, shard] of indexMap) {
@@ -241,7 +259,7 @@ async function loadChatTemplate(files: ModelFiles, tokenizerConfig: Record<strin
   return ChatTemplate.hasTemplate(config) ? ChatTemplate.fromTokenizerConfig(config) : null;
 }
 
-export async function loadHfModel(files: ModelFiles): Promise<LoadedModel> {
+export async function loadHfModel(files: ModelFiles, onProgress?: LoadProgress): Promise<LoadedModel> {
   if (!has(files, 'config.json')) throw missingFile(files, 'config.json');
   const config = configFromHf(await readJson(files, 'config.json'), `${files.name}/config.json`);
   if (!has(files, 'tokenizer.json')) throw missingFile(files, 'tokenizer.json (only fast-tokenizer files are supported)');
@@ -253,7 +271,7 @@ export async function loadHfModel(files: ModelFiles): Promise<LoadedModel> {
   }
   const chatTemplate = await loadChatTemplate(files, tokenizerConfig as Record<string, unknown>);
   const generationConfig = has(files, 'generation_config.json') ? await readJson(files, 'generation_config.json') : null;
-  const weights = await loadWeights(files, config);
+  const weights = await loadWeights(files, config, onProgress);
   return { config, weights, tokenizer, chatTemplate, generationConfig };
 }
 
