@@ -19,8 +19,9 @@ import { mib, type MemoryBudget } from '../gpu/runtime';
 import type { ModelConfig, RopeScaling } from '../model/config';
 import { ChatTemplate } from '../tokenize/chat';
 import { loadTokenizer, type Tokenizer } from '../tokenize/tokenizer';
-import { missingFile, openFile, type ModelFiles } from './model-files';
-import { openSafetensors, parseShardIndex, SafetensorsError, type SafetensorsReader } from './safetensors';
+import { openCheckpoint, type CheckpointTensor } from './checkpoint';
+import { missingFile, type ModelFiles } from './model-files';
+import { SafetensorsError } from './safetensors';
 
 export type { ModelFiles } from './model-files';
 
@@ -183,67 +184,41 @@ function normaliseName(config: ModelConfig, name: string): string | null {
 export type LoadProgress = (p: { loaded: number; total: number }) => void;
 
 /**
- * Read every tensor of the checkpoint (single file, or index + shards) as f32, by normalised name. Each file is
- * opened for ranged reads (ModelFiles.open) and read one tensor at a time: the host holds the weights read so
- * far plus one tensor's bytes, never a whole file.
+ * Read every tensor of the checkpoint (single file, or index + shards) as f32, by normalised name, one tensor at
+ * a time by byte range (src/io/checkpoint.ts): the host holds the weights read so far plus one tensor's bytes,
+ * never a whole file. Names and shapes are checked from the headers before any data is read.
  */
 export async function loadWeights(files: ModelFiles, config: ModelConfig, onProgress?: LoadProgress): Promise<Map<string, Weight>> {
-  const weights = new Map<string, Weight>();
-  const origin = new Map<string, string>();
-  let shardNames: string[];
-  let indexName: string | null = null;
-  let indexMap: Map<string, string> | null = null;
-  if (has(files, 'model.safetensors')) {
-    shardNames = ['model.safetensors'];
-  } else if (has(files, 'model.safetensors.index.json')) {
-    indexName = 'model.safetensors.index.json';
-    const index = parseShardIndex(new TextDecoder().decode(await files.read(indexName)), `${files.name}/${indexName}`);
-    indexMap = index.weightMap;
-    shardNames = [...new Set(index.weightMap.values())];
-    for (const shard of shardNames) if (!has(files, shard)) throw new Error(`${files.name}: missing file ${shard} (listed in ${indexName})`);
-  } else {
-    throw new Error(`${files.name}: no weights: neither model.safetensors nor model.safetensors.index.json (only safetensors checkpoints are supported)`);
-  }
-  // Every header first: a bad shard fails before any tensor is read, and the total for progress is known.
-  const shards: { shard: string; file: SafetensorsReader }[] = [];
+  const source = await openCheckpoint(files);
   try {
-    for (const shard of shardNames) shards.push({ shard, file: await openSafetensors(await openFile(files, shard), `${files.name}/${shard}`) });
-    const total = shards.reduce((n, s) => n + [...s.file.tensors.values()].reduce((m, t) => m + t.byteLength, 0), 0);
+    const found = new Map<string, CheckpointTensor>();
+    for (const t of source.tensors.values()) {
+      const name = normaliseName(config, t.name);
+      if (name === null) continue;
+      const other = found.get(name);
+      if (other) throw new SafetensorsError(`${files.name}/${t.shard}`, `tensor "${t.name}" also appears in ${other.shard}`);
+      found.set(name, t);
+    }
+    for (const [name, shape] of expectedWeights(config)) {
+      const t = found.get(name);
+      if (!t) throw new Error(`${files.name}/${source.where}: missing tensor ${name}`);
+      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+        throw new Error(`${files.name}/${t.shard}: tensor ${name} has shape [${t.shape.join(', ')}], config.json implies [${shape.join(', ')}]`);
+      }
+    }
+    const weights = new Map<string, Weight>();
+    const total = [...found.values()].reduce((n, t) => n + t.byteLength, 0);
     let loaded = 0;
     onProgress?.({ loaded, total });
-    for (const { shard, file } of shards) {
-      for (const info of file.tensors.values()) {
-        if (indexMap && indexMap.get(info.name) !== shard) {
-          throw new SafetensorsError(file.name, `tensor "${info.name}" is not listed for this shard in ${indexName}`);
-        }
-        const name = normaliseName(config, info.name);
-        if (name === null) continue;
-        if (weights.has(name)) throw new SafetensorsError(file.name, `tensor "${info.name}" also appears in ${origin.get(name)}`);
-        weights.set(name, await file.readF32(info.name));
-        origin.set(name, shard);
-        loaded += info.byteLength;
-        onProgress?.({ loaded, total });
-      }
+    for (const [name, t] of found) {
+      weights.set(name, await source.readF32(t.name));
+      loaded += t.byteLength;
+      onProgress?.({ loaded, total });
     }
+    return weights;
   } finally {
-    await Promise.all(shards.map((s) => s.file.close()));
+    await source.close();
   }
-  if (indexMap) {
-    for (const [tensor, shard] of indexMap) {
-      if (!origin.has(normaliseName(config, tensor) ?? tensor) && normaliseName(config, tensor) !== null) {
-        throw new SafetensorsError(`${files.name}/${shard}`, `tensor "${tensor}" listed in ${indexName} is missing`);
-      }
-    }
-  }
-  const where = indexName ?? 'model.safetensors';
-  for (const [name, shape] of expectedWeights(config)) {
-    const w = weights.get(name);
-    if (!w) throw new Error(`${files.name}/${where}: missing tensor ${name}`);
-    if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i])) {
-      throw new Error(`${files.name}/${origin.get(name)}: tensor ${name} has shape [${w.shape.join(', ')}], config.json implies [${shape.join(', ')}]`);
-    }
-  }
-  return weights;
 }
 
 /**
