@@ -206,6 +206,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
         run.evals = run.evals.filter((e) => e.step <= at);
         run.bestValLoss = run.evals.length ? Math.min(...run.evals.map((e) => e.valLoss)) : null;
       }
+      if (!trainer.done) await trainer.prepare(); // the first step's pipelines, compiled in parallel
       await setStatus('running');
       onEvent({ type: 'run', run: structuredClone(run) });
       const { evalEvery, checkpointEvery, earlyStopPatience } = run.config;
