@@ -183,15 +183,27 @@ function normaliseName(config: ModelConfig, name: string): string | null {
 /** Tensor bytes of the checkpoint read so far, of all its files' total; reported after each tensor. */
 export type LoadProgress = (p: { loaded: number; total: number }) => void;
 
+/** The checkpoint opened for streaming: names and shapes known, data read on demand (openWeights). */
+export interface WeightStream {
+  /** Every tensor by normalised name with its header shape and no data: what a model allocates before the data arrive. */
+  shapes: Map<string, { shape: number[]; data: null }>;
+  /**
+   * Reads the tensors one at a time in file order, handing each to `use` before the next is read (upload it and
+   * drop it: the host then never holds more than one tensor), then closes the files.
+   */
+  read(use: (name: string, weight: Weight) => void, onProgress?: LoadProgress): Promise<void>;
+  /** Closes the files without reading (after `read`, nothing to do). */
+  close(): Promise<void>;
+}
+
 /**
- * Read every tensor of the checkpoint (single file, or index + shards) as f32, by normalised name, one tensor at
- * a time by byte range (src/io/checkpoint.ts): the host holds the weights read so far plus one tensor's bytes,
- * never a whole file. Names and shapes are checked from the headers before any data is read.
+ * Opens the checkpoint (single file, or index + shards; src/io/checkpoint.ts) and checks every name and shape
+ * the architecture needs from the headers, before any data is read: a wrong config fails at once.
  */
-export async function loadWeights(files: ModelFiles, config: ModelConfig, onProgress?: LoadProgress): Promise<Map<string, Weight>> {
+export async function openWeights(files: ModelFiles, config: ModelConfig): Promise<WeightStream> {
   const source = await openCheckpoint(files);
+  const found = new Map<string, CheckpointTensor>();
   try {
-    const found = new Map<string, CheckpointTensor>();
     for (const t of source.tensors.values()) {
       const name = normaliseName(config, t.name);
       if (name === null) continue;
@@ -206,19 +218,35 @@ export async function loadWeights(files: ModelFiles, config: ModelConfig, onProg
         throw new Error(`${files.name}/${t.shard}: tensor ${name} has shape [${t.shape.join(', ')}], config.json implies [${shape.join(', ')}]`);
       }
     }
-    const weights = new Map<string, Weight>();
-    const total = [...found.values()].reduce((n, t) => n + t.byteLength, 0);
-    let loaded = 0;
-    onProgress?.({ loaded, total });
-    for (const [name, t] of found) {
-      weights.set(name, await source.readF32(t.name));
-      loaded += t.byteLength;
-      onProgress?.({ loaded, total });
-    }
-    return weights;
-  } finally {
+  } catch (e) {
     await source.close();
+    throw e;
   }
+  return {
+    shapes: new Map([...found].map(([name, t]) => [name, { shape: [...t.shape], data: null }])),
+    read: async (use, onProgress) => {
+      try {
+        const total = [...found.values()].reduce((n, t) => n + t.byteLength, 0);
+        let loaded = 0;
+        onProgress?.({ loaded, total });
+        for (const [name, t] of found) {
+          use(name, await source.readF32(t.name));
+          loaded += t.byteLength;
+          onProgress?.({ loaded, total });
+        }
+      } finally {
+        await source.close();
+      }
+    },
+    close: () => source.close(),
+  };
+}
+
+/** Every tensor of the checkpoint as f32 by normalised name (openWeights, kept in a Map). */
+export async function loadWeights(files: ModelFiles, config: ModelConfig, onProgress?: LoadProgress): Promise<Map<string, Weight>> {
+  const weights = new Map<string, Weight>();
+  await (await openWeights(files, config)).read((name, w) => weights.set(name, w), onProgress);
+  return weights;
 }
 
 /**
