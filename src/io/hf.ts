@@ -14,6 +14,9 @@
 //    naming the file and the tensor. GPT-2 names are normalised to the 'transformer.' prefix, and GPT-2's
 //    non-parameter buffers (attn.bias, attn.masked_bias) are dropped. Extra tensors are kept.
 //  - A failure throws before anything is returned: nothing half-loaded is handed out.
+//  - Weights are read by byte range, one tensor at a time, after every name and shape has been checked from the
+//    headers (openWeights): `loadWeights` keeps them in a Map; `openWeights(...).read` hands each to a consumer
+//    (an upload) so the whole model is never in host memory.
 // Not here: GPU upload (src/model), downloads and caching (later: they produce a ModelFiles).
 import { mib, type MemoryBudget } from '../gpu/runtime';
 import type { ModelConfig, RopeScaling } from '../model/config';

@@ -100,8 +100,9 @@ export class Trainer {
 
   /**
    * Compiles the pipelines the next step uses, in parallel, before it runs (Gpu.recordPipelines: a dry run of
-   * that step, which changes neither the device nor this trainer's state). Optional: without it the first step
-   * compiles them one by one as it dispatches. Resolves with how many pipelines were compiled.
+   * that step, which leaves the parameters, the optimizer state and this trainer's data order and RNG as they
+   * were). Optional: without it the first step compiles them one by one as it dispatches. Resolves with how many
+   * pipelines were compiled.
    */
   async prepare(): Promise<number> {
     const state = { ...this.state, order: [...this.state.order] }, rngState = this.rng.state;
