@@ -13,7 +13,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { MATMUL_VARIANTS, matmul, matmulVariant, setBlockedBlock, setMatmulVariant, type MatmulVariant } from '../src/ops/matmul';
 import { autotune } from '../src/ops/autotune';
-import { benchLoraStep } from './lora_step';
+import { benchFirstStep, benchLoraStep } from './lora_step';
 
 type Ort = typeof ortJsep;
 interface Runner { run(): Promise<void>; dispose(): void; io: string }
@@ -165,6 +165,9 @@ const api = {
     await autotune(gpu);
     return benchLoraStep(gpu);
   },
+
+  /** Start to first step on fresh devices, without and with Trainer.prepare (bench/lora_step.ts). */
+  firstStep: () => benchFirstStep(),
 };
 
 (globalThis as unknown as { bench: typeof api }).bench = api;

@@ -25,7 +25,7 @@ import { generate as generateTokens } from '../src/generate/generate';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { cacheStorageCache, downloadModel, folderUrlFor, hubUrlFor, memoryCache, type ByteCache } from '../src/io/download';
 import { estimateMemory, loadHfModel, memoryVerdict, parameterCount, stopTokenIds, templateOf, type LoadedModel } from '../src/io/hf';
-import type { ModelFiles } from '../src/io/model-files';
+import { filesFromBlobs, type ModelFiles } from '../src/io/model-files';
 import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
 import { Transformer } from '../src/model/transformer';
 import {
@@ -91,19 +91,6 @@ function fingerprint(m: LoadedModel): string {
     for (let i = 0; i < w.data.length; i += stride) { f[0] = w.data[i]; mix(bits[0]); }
   }
   return h.toString(16).padStart(8, '0');
-}
-
-function filesFromBlobs(name: string, list: { path: string; file: Blob }[]): ModelFiles {
-  const map = new Map(list.map((e) => [e.path, e.file]));
-  return {
-    name,
-    list: () => [...map.keys()],
-    read: async (path) => {
-      const f = map.get(path);
-      if (!f) throw new Error(`${name}: missing file ${path}`);
-      return new Uint8Array(await f.arrayBuffer());
-    },
-  };
 }
 
 export function createEngineCore(deps: EngineDeps): Engine {
@@ -219,6 +206,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
         run.evals = run.evals.filter((e) => e.step <= at);
         run.bestValLoss = run.evals.length ? Math.min(...run.evals.map((e) => e.valLoss)) : null;
       }
+      if (!trainer.done) await trainer.prepare(); // the first step's pipelines, compiled in parallel
       await setStatus('running');
       onEvent({ type: 'run', run: structuredClone(run) });
       const { evalEvery, checkpointEvery, earlyStopPatience } = run.config;
@@ -398,8 +386,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
       refuseWhileStepping('loading another model');
       if (active) throw new Error('A paused run holds the model; finish or cancel it before loading another model.');
       const files = await modelFiles(source, onEvent);
-      onEvent({ type: 'load', message: `Reading ${files.name}`, loaded: 0, total: 0 });
-      const model = await loadHfModel(files);
+      const model = await loadHfModel(files, (p) => onEvent({ type: 'load', message: `Reading ${files.name}`, ...p }));
       const infer = estimateMemory(model.config, { training: false, loraRank: 0, batchTokens: 512 });
       const train = estimateMemory(model.config, { training: true, loraRank: DEFAULT_LORA.rank, batchTokens: 4 * 512 });
       const g = await device();

@@ -12,6 +12,11 @@
 //    gives it straight back: the measured budget that src/io/hf.ts memoryVerdict compares with an estimate.
 //    `withOomScope(label, f)` turns an allocation the device refuses inside f into one clear error and
 //    destroys every buffer f created, so nothing half-allocated stays.
+//  - Pipelines: `dispatch` compiles what it has not seen synchronously (the fallback that always works).
+//    Before a first step, `recordPipelines(f)` runs f as a dry run (dispatches recorded, not run; clears and
+//    copies dropped; reads giving zeros) to learn the pipelines it uses, and
+//    `preparePipelines` compiles those with createComputePipelineAsync, all at once, into the same cache, so the
+//    step's dispatches find them compiled (src/train/trainer.ts prepare).
 // Not here: kernels themselves (src/ops/*), model layout (src/model/*).
 
 export interface Tensor {
@@ -29,6 +34,14 @@ export interface Tensor {
 export const VIEW_ALIGN = 64;
 
 export type Uniform = { u32?: number[]; f32?: number[] };
+
+/** What identifies a compiled pipeline: the cache key is (code, entryPoint, constants); the label names it. */
+export interface PipelineSpec {
+  code: string;
+  entryPoint: string;
+  label: string;
+  constants?: Record<string, number>;
+}
 
 export interface DispatchOptions {
   /** WGSL source; the pipeline cache keys on (code, entryPoint, constants). */
@@ -100,6 +113,8 @@ export class Gpu {
   private absent_: [Tensor, Tensor] | null = null;
   /** One list per open withOomScope (innermost last): the buffers created inside it. */
   private readonly scopes: GPUBuffer[][] = [];
+  /** While recordPipelines runs: the pipelines dispatched, by cache key. */
+  private recording: Map<string, PipelineSpec> | null = null;
 
   constructor(device: GPUDevice, adapterInfo?: Partial<GPUAdapterInfo>) {
     this.device = device;
@@ -204,6 +219,7 @@ export class Gpu {
   }
 
   fill(t: Tensor, value: number): void {
+    if (this.recording) return;
     if (value === 0) {
       this.pending.add(t.buffer);
       this.commandEncoder().clearBuffer(t.buffer, t.offset * 4, t.size * 4);
@@ -222,6 +238,7 @@ export class Gpu {
   }
 
   copy(src: Tensor, dst: Tensor, count = src.size, srcOffset = 0, dstOffset = 0): void {
+    if (this.recording) return;
     this.pending.add(src.buffer).add(dst.buffer);
     this.commandEncoder().copyBufferToBuffer(src.buffer, (src.offset + srcOffset) * 4, dst.buffer, (dst.offset + dstOffset) * 4, count * 4);
   }
@@ -339,6 +356,7 @@ export class Gpu {
   }
 
   async read(t: Tensor, count = t.size, elementOffset = 0): Promise<Float32Array> {
+    if (this.recording) return new Float32Array(count);
     const bytes = count * 4;
     const staging = this.device.createBuffer({
       label: `read(${t.label})`,
@@ -356,27 +374,76 @@ export class Gpu {
 
   // ---- pipelines and dispatch --------------------------------------------------------------------
 
+  private static pipelineKey(p: PipelineSpec): string {
+    return `${p.entryPoint}|${JSON.stringify(p.constants ?? {})}|${p.code}`;
+  }
+
+  private shaderModule(code: string, label: string): GPUShaderModule {
+    let module = this.modules.get(code);
+    if (!module) {
+      module = this.device.createShaderModule({ label: `${label}.module`, code });
+      this.modules.set(code, module);
+    }
+    return module;
+  }
+
+  private pipelineDescriptor(p: PipelineSpec): GPUComputePipelineDescriptor {
+    return { label: `${p.label}.pipeline`, layout: 'auto', compute: { module: this.shaderModule(p.code, p.label), entryPoint: p.entryPoint, constants: p.constants } };
+  }
+
+  /** The cached pipeline, compiled now (synchronously) when it is not there yet. */
   pipeline(code: string, entryPoint: string, label: string, constants?: Record<string, number>): GPUComputePipeline {
-    const key = `${entryPoint}|${JSON.stringify(constants ?? {})}|${code}`;
+    const spec = { code, entryPoint, label, constants };
+    const key = Gpu.pipelineKey(spec);
     let p = this.pipelines.get(key);
     if (!p) {
-      let module = this.modules.get(code);
-      if (!module) {
-        module = this.device.createShaderModule({ label: `${label}.module`, code });
-        this.modules.set(code, module);
-      }
-      p = this.device.createComputePipeline({
-        label: `${label}.pipeline`,
-        layout: 'auto',
-        compute: { module, entryPoint, constants },
-      });
+      p = this.device.createComputePipeline(this.pipelineDescriptor(spec));
       this.pipelines.set(key, p);
       this.stats.pipelinesCreated++;
     }
     return p;
   }
 
+  /**
+   * Runs `f` as a dry run and returns the pipelines its dispatches would use. Meanwhile dispatches, clears and
+   * copies are dropped and reads give zeros; writes still land: they are f's inputs and the tables it builds once
+   * (RoPE frequencies), which the real run writes alike. So only buffers f writes from the CPU change (and the
+   * pool). Nothing else may use this Gpu until it resolves.
+   */
+  async recordPipelines(f: () => unknown): Promise<PipelineSpec[]> {
+    if (this.recording) throw new Error('recordPipelines: already recording');
+    this.flush();
+    const recorded = new Map<string, PipelineSpec>();
+    this.recording = recorded;
+    try {
+      await f();
+    } finally {
+      this.recording = null;
+    }
+    return [...recorded.values()];
+  }
+
+  /**
+   * Compiles the pipelines not in the cache yet with createComputePipelineAsync, all started at once so the
+   * implementation may compile them in parallel, and caches them for `dispatch`. Resolves with how many it compiled.
+   */
+  async preparePipelines(specs: PipelineSpec[]): Promise<number> {
+    const todo = new Map(specs.map((p) => [Gpu.pipelineKey(p), p]));
+    for (const key of todo.keys()) if (this.pipelines.has(key)) todo.delete(key);
+    await Promise.all([...todo].map(async ([key, spec]) => {
+      const p = await this.device.createComputePipelineAsync(this.pipelineDescriptor(spec));
+      if (this.pipelines.has(key)) return; // a dispatch compiled it meanwhile
+      this.pipelines.set(key, p);
+      this.stats.pipelinesCreated++;
+    }));
+    return todo.size;
+  }
+
   dispatch(o: DispatchOptions): void {
+    if (this.recording) {
+      this.recording.set(Gpu.pipelineKey(o), { code: o.code, entryPoint: o.entryPoint, label: o.label, constants: o.constants });
+      return;
+    }
     const pipeline = this.pipeline(o.code, o.entryPoint, o.label, o.constants);
     for (const b of o.bindings) this.pending.add('buffer' in b ? b.buffer : b);
     const entries: GPUBindGroupEntry[] = o.bindings.map((b, i) => ({

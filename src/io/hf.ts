@@ -12,14 +12,18 @@
 //    such as GPT-2's attention-mask buffers); otherwise loading fails naming the file and the tensor. A Llama
 //    checkpoint carrying q_norm tensors is refused, not loaded with them ignored.
 //  - A failure throws before anything is returned: nothing half-loaded is handed out.
+//  - Weights are read by byte range, one tensor at a time, after every name and shape has been checked from the
+//    headers (openWeights): `loadWeights` keeps them in a Map; `openWeights(...).read` hands each to a consumer
+//    (an upload) so the whole model is never in host memory.
 // Not here: GPU upload (src/model), downloads and caching (later: they produce a ModelFiles).
 import { mib, type MemoryBudget } from '../gpu/runtime';
 import { configFromHf, descriptorOf, expectedWeights, loraTargetShapes, recipeOf, weightTable } from '../model/arch';
 import type { ModelConfig } from '../model/config';
 import { ChatTemplate } from '../tokenize/chat';
 import { loadTokenizer, type Tokenizer } from '../tokenize/tokenizer';
+import { openCheckpoint, type CheckpointTensor } from './checkpoint';
 import { missingFile, type ModelFiles } from './model-files';
-import { parseSafetensors, parseShardIndex, readTensorF32, SafetensorsError } from './safetensors';
+import { SafetensorsError } from './safetensors';
 
 export type { ModelFiles } from './model-files';
 
@@ -52,59 +56,79 @@ function has(files: ModelFiles, path: string): boolean {
 
 export { configFromHf, expectedWeights } from '../model/arch';
 
-/** Read every tensor of the checkpoint (single file, or index + shards) as f32, by normalised name. */
-export async function loadWeights(files: ModelFiles, config: ModelConfig): Promise<Map<string, Weight>> {
-  const weights = new Map<string, Weight>();
-  const origin = new Map<string, string>();
+/** Tensor bytes of the checkpoint read so far, of all its files' total; reported after each tensor. */
+export type LoadProgress = (p: { loaded: number; total: number }) => void;
+
+/** The checkpoint opened for streaming: names and shapes known, data read on demand (openWeights). */
+export interface WeightStream {
+  /** Every tensor by normalised name with its header shape and no data: what a model allocates before the data arrive. */
+  shapes: Map<string, { shape: number[]; data: null }>;
+  /**
+   * Reads the tensors one at a time in file order, handing each to `use` before the next is read (upload it and
+   * drop it: the host then never holds more than one tensor), then closes the files.
+   */
+  read(use: (name: string, weight: Weight) => void, onProgress?: LoadProgress): Promise<void>;
+  /** Closes the files without reading (after `read`, nothing to do). */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the checkpoint (single file, or index + shards; src/io/checkpoint.ts) and checks every name and shape
+ * the architecture needs from the headers, before any data is read: a wrong config fails at once.
+ */
+export async function openWeights(files: ModelFiles, config: ModelConfig): Promise<WeightStream> {
+  const source = await openCheckpoint(files);
+  const found = new Map<string, CheckpointTensor>();
   const { normaliseName } = descriptorOf(config);
-  let shardNames: string[];
-  let indexName: string | null = null;
-  let indexMap: Map<string, string> | null = null;
-  if (has(files, 'model.safetensors')) {
-    shardNames = ['model.safetensors'];
-  } else if (has(files, 'model.safetensors.index.json')) {
-    indexName = 'model.safetensors.index.json';
-    const index = parseShardIndex(new TextDecoder().decode(await files.read(indexName)), `${files.name}/${indexName}`);
-    indexMap = index.weightMap;
-    shardNames = [...new Set(index.weightMap.values())];
-    for (const shard of shardNames) if (!has(files, shard)) throw new Error(`${files.name}: missing file ${shard} (listed in ${indexName})`);
-  } else {
-    throw new Error(`${files.name}: no weights: neither model.safetensors nor model.safetensors.index.json (only safetensors checkpoints are supported)`);
-  }
-  for (const shard of shardNames) {
-    const file = parseSafetensors(await files.read(shard), `${files.name}/${shard}`);
-    for (const info of file.tensors.values()) {
-      if (indexMap && indexMap.get(info.name) !== shard) {
-        throw new SafetensorsError(file.name, `tensor "${info.name}" is not listed for this shard in ${indexName}`);
-      }
-      const name = normaliseName(info.name);
+  try {
+    for (const t of source.tensors.values()) {
+      const name = normaliseName(t.name);
       if (name === null) continue;
-      if (weights.has(name)) throw new SafetensorsError(file.name, `tensor "${info.name}" also appears in ${origin.get(name)}`);
-      weights.set(name, readTensorF32(file, info.name));
-      origin.set(name, shard);
+      const other = found.get(name);
+      if (other) throw new SafetensorsError(`${files.name}/${t.shard}`, `tensor "${t.name}" also appears in ${other.shard}`);
+      found.set(name, t);
     }
-  }
-  if (indexMap) {
-    for (const [tensor, shard] of indexMap) {
-      if (!origin.has(normaliseName(tensor) ?? tensor) && normaliseName(tensor) !== null) {
-        throw new SafetensorsError(`${files.name}/${shard}`, `tensor "${tensor}" listed in ${indexName} is missing`);
+    const expected = expectedWeights(config);
+    for (const [name, t] of found) {
+      if (!expected.has(name)) {
+        throw new Error(`${files.name}/${t.shard}: tensor ${name} is not part of a ${config.modelType} model as the studio reads it (another architecture, or a feature it does not implement); refusing rather than ignoring it`);
       }
     }
-  }
-  const where = indexName ?? 'model.safetensors';
-  const expected = expectedWeights(config);
-  for (const name of weights.keys()) {
-    if (!expected.has(name)) {
-      throw new Error(`${files.name}/${origin.get(name)}: tensor ${name} is not part of a ${config.modelType} model as the studio reads it (another architecture, or a feature it does not implement); refusing rather than ignoring it`);
+    for (const [name, shape] of expected) {
+      const t = found.get(name);
+      if (!t) throw new Error(`${files.name}/${source.where}: missing tensor ${name}`);
+      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+        throw new Error(`${files.name}/${t.shard}: tensor ${name} has shape [${t.shape.join(', ')}], config.json implies [${shape.join(', ')}]`);
+      }
     }
+  } catch (e) {
+    await source.close();
+    throw e;
   }
-  for (const [name, shape] of expected) {
-    const w = weights.get(name);
-    if (!w) throw new Error(`${files.name}/${where}: missing tensor ${name}`);
-    if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i])) {
-      throw new Error(`${files.name}/${origin.get(name)}: tensor ${name} has shape [${w.shape.join(', ')}], config.json implies [${shape.join(', ')}]`);
-    }
-  }
+  return {
+    shapes: new Map([...found].map(([name, t]) => [name, { shape: [...t.shape], data: null }])),
+    read: async (use, onProgress) => {
+      try {
+        const total = [...found.values()].reduce((n, t) => n + t.byteLength, 0);
+        let loaded = 0;
+        onProgress?.({ loaded, total });
+        for (const [name, t] of found) {
+          use(name, await source.readF32(t.name));
+          loaded += t.byteLength;
+          onProgress?.({ loaded, total });
+        }
+      } finally {
+        await source.close();
+      }
+    },
+    close: () => source.close(),
+  };
+}
+
+/** Every tensor of the checkpoint as f32 by normalised name (openWeights, kept in a Map). */
+export async function loadWeights(files: ModelFiles, config: ModelConfig, onProgress?: LoadProgress): Promise<Map<string, Weight>> {
+  const weights = new Map<string, Weight>();
+  await (await openWeights(files, config)).read((name, w) => weights.set(name, w), onProgress);
   return weights;
 }
 
@@ -121,7 +145,7 @@ async function loadChatTemplate(files: ModelFiles, tokenizerConfig: Record<strin
   return ChatTemplate.hasTemplate(config) ? ChatTemplate.fromTokenizerConfig(config) : null;
 }
 
-export async function loadHfModel(files: ModelFiles): Promise<LoadedModel> {
+export async function loadHfModel(files: ModelFiles, onProgress?: LoadProgress): Promise<LoadedModel> {
   if (!has(files, 'config.json')) throw missingFile(files, 'config.json');
   const config = configFromHf(await readJson(files, 'config.json'), `${files.name}/config.json`);
   if (!has(files, 'tokenizer.json')) throw missingFile(files, 'tokenizer.json (only fast-tokenizer files are supported)');
@@ -137,7 +161,7 @@ export async function loadHfModel(files: ModelFiles): Promise<LoadedModel> {
   }
   const chatTemplate = await loadChatTemplate(files, tokenizerConfig as Record<string, unknown>);
   const generationConfig = has(files, 'generation_config.json') ? await readJson(files, 'generation_config.json') : null;
-  const weights = await loadWeights(files, config);
+  const weights = await loadWeights(files, config, onProgress);
   return { config, weights, tokenizer, chatTemplate, generationConfig };
 }
 

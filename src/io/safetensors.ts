@@ -13,6 +13,9 @@
 //  - `readTensorF32` converts F32/F16/BF16 (and F64, integer types) to a fresh Float32Array; `readTensor`
 //    returns integer dtypes in their own typed array (I64 as BigInt64Array). Data are copied, never aliased,
 //    so the file's bytes can be dropped after loading and unaligned data offsets are fine.
+//  - `openSafetensors(source, fileName)` does the same validation reading only the header from a ByteSource
+//    (random access: a file handle, File.slice), then each tensor's byte range on request, so files over
+//    2 GiB (or over what one ArrayBuffer may hold) load in the memory of their largest tensor.
 //  - `writeSafetensors` writes F32, F16 or BF16 (round to nearest even), tensors in the order given,
 //    the header padded with spaces to a multiple of 8 bytes, as the reference writer does.
 // Not here: which tensors a model needs (src/io/hf.ts), reading files from disk (ModelFiles adapters).
@@ -48,23 +51,46 @@ export interface SafetensorsFile {
   bytes: Uint8Array;
 }
 
-export function parseSafetensors(bytes: Uint8Array, fileName: string): SafetensorsFile {
+/** Random access to a file's bytes: a file handle (Node), File.slice (browser), or bytes in memory. */
+export interface ByteSource {
+  /** Bytes in the file. */
+  readonly size: number;
+  /** Bytes [offset, offset + length), which must lie inside the file, as a fresh array the caller owns (byteOffset 0). */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  /** Releases what the source holds open (a file handle); reads after it fail. */
+  close(): Promise<void>;
+}
+
+/** Bytes in memory as a ByteSource (reads copy, so the caller may keep or drop the result freely). */
+export function bytesSource(bytes: Uint8Array): ByteSource {
+  return {
+    size: bytes.byteLength,
+    read: async (offset, length) => bytes.slice(offset, offset + length),
+    close: async () => {},
+  };
+}
+
+/** The JSON header's length N from the file's first 8 bytes, checked against the limit and the file size. */
+function headerLength(first8: Uint8Array, fileSize: number, fail: (problem: string) => never): number {
+  if (fileSize < 8) fail(`truncated: ${fileSize} bytes, not even the 8-byte header length`);
+  const n = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(MAX_HEADER_BYTES)) fail(`header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit (corrupt or not a safetensors file)`);
+  if (8 + Number(n) > fileSize) fail(`truncated: header length ${n} runs past the end of the file (${fileSize} bytes)`);
+  return Number(n);
+}
+
+/** Validates the JSON header (the file header's contract) given the size of the whole file; tensors in file order. */
+function parseHeader(json: Uint8Array, fileSize: number, fileName: string): { metadata: Record<string, string>; tensors: Map<string, TensorInfo> } {
   const fail = (problem: string): never => { throw new SafetensorsError(fileName, problem); };
-  if (bytes.byteLength < 8) fail(`truncated: ${bytes.byteLength} bytes, not even the 8-byte header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getBigUint64(0, true);
-  if (headerLength > BigInt(MAX_HEADER_BYTES)) fail(`header length ${headerLength} exceeds the ${MAX_HEADER_BYTES}-byte limit (corrupt or not a safetensors file)`);
-  const n = Number(headerLength);
-  if (8 + n > bytes.byteLength) fail(`truncated: header length ${n} runs past the end of the file (${bytes.byteLength} bytes)`);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
   } catch (e) {
     fail(`header is not valid JSON (${(e as Error).message})`);
   }
   if (!header || typeof header !== 'object' || Array.isArray(header)) fail('header is not a JSON object');
-  const dataStart = 8 + n;
-  const dataLength = bytes.byteLength - dataStart;
+  const dataStart = 8 + json.byteLength;
+  const dataLength = fileSize - dataStart;
   const metadata: Record<string, string> = {};
   const infos: TensorInfo[] = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
@@ -101,8 +127,56 @@ export function parseSafetensors(bytes: Uint8Array, fileName: string): Safetenso
     if (t.byteOffset > cursor) fail(`hole of ${t.byteOffset - cursor} bytes in the data before tensor "${t.name}"`);
     cursor = t.byteOffset + t.byteLength;
   }
-  if (cursor !== bytes.byteLength) fail(`${bytes.byteLength - cursor} bytes after the last tensor are not described by the header`);
-  return { name: fileName, metadata, tensors: new Map(infos.map((t) => [t.name, t])), bytes };
+  if (cursor !== fileSize) fail(`${fileSize - cursor} bytes after the last tensor are not described by the header`);
+  return { metadata, tensors: new Map(infos.map((t) => [t.name, t])) };
+}
+
+export function parseSafetensors(bytes: Uint8Array, fileName: string): SafetensorsFile {
+  const fail = (problem: string): never => { throw new SafetensorsError(fileName, problem); };
+  const n = headerLength(bytes, bytes.byteLength, fail);
+  return { name: fileName, ...parseHeader(bytes.subarray(8, 8 + n), bytes.byteLength, fileName), bytes };
+}
+
+/** A safetensors file read in place: the header up front, each tensor's bytes only when asked for. */
+export interface SafetensorsReader {
+  name: string;
+  metadata: Record<string, string>;
+  /** In file order (by offset). */
+  tensors: Map<string, TensorInfo>;
+  /** Bytes in the file. */
+  size: number;
+  /** One tensor, converted as readTensorF32 does; reads only its byte range. */
+  readF32(name: string): Promise<{ shape: number[]; data: Float32Array }>;
+  close(): Promise<void>;
+}
+
+/**
+ * Reads and validates the header (two reads: the length, then the JSON) and nothing else: a file of any size
+ * (over 2 GiB, over what one ArrayBuffer may hold) opens in the memory of its header. The reader owns `source`
+ * (closed on failure here, else by `close`).
+ */
+export async function openSafetensors(source: ByteSource, fileName: string): Promise<SafetensorsReader> {
+  const fail = (problem: string): never => { throw new SafetensorsError(fileName, problem); };
+  let header: ReturnType<typeof parseHeader>;
+  try {
+    const n = headerLength(source.size < 8 ? new Uint8Array(8) : await source.read(0, 8), source.size, fail);
+    header = parseHeader(await source.read(8, n), source.size, fileName);
+  } catch (e) {
+    await source.close();
+    throw e;
+  }
+  const { metadata, tensors } = header;
+  return {
+    name: fileName, metadata, tensors, size: source.size,
+    readF32: async (name) => {
+      const info = tensors.get(name);
+      if (!info) throw new SafetensorsError(fileName, `no tensor "${name}"`);
+      let bytes = await source.read(info.byteOffset, info.byteLength);
+      if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = bytes.slice(); // a view into a pool: own it
+      return toF32(decodeTensor(info, bytes.buffer as ArrayBuffer));
+    },
+    close: () => source.close(),
+  };
 }
 
 function tensorInfo(file: SafetensorsFile, name: string): TensorInfo {
@@ -123,7 +197,11 @@ export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Arra
 /** The tensor in its own dtype (F16/BF16 widened to Float32Array; BOOL as Uint8Array). Little-endian hosts only. */
 export function readTensor(file: SafetensorsFile, name: string): { dtype: Dtype; shape: number[]; data: TensorData } {
   const info = tensorInfo(file, name);
-  const buf = copyBytes(file, info);
+  return decodeTensor(info, copyBytes(file, info));
+}
+
+/** `buf`: exactly the tensor's bytes, in a buffer the result may take over. */
+function decodeTensor(info: TensorInfo, buf: ArrayBuffer): { dtype: Dtype; shape: number[]; data: TensorData } {
   const shape = [...info.shape];
   switch (info.dtype) {
     case 'F32': return { dtype: info.dtype, shape, data: new Float32Array(buf) };
@@ -140,7 +218,10 @@ export function readTensor(file: SafetensorsFile, name: string): { dtype: Dtype;
 
 /** The tensor as f32 whatever its dtype (integers converted; I64 beyond 2^53 loses precision). */
 export function readTensorF32(file: SafetensorsFile, name: string): { shape: number[]; data: Float32Array } {
-  const { shape, data } = readTensor(file, name);
+  return toF32(readTensor(file, name));
+}
+
+function toF32({ shape, data }: { shape: number[]; data: TensorData }): { shape: number[]; data: Float32Array } {
   if (data instanceof Float32Array) return { shape, data };
   const out = new Float32Array(data.length);
   for (let i = 0; i < data.length; i++) out[i] = Number(data[i]);

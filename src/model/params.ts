@@ -16,7 +16,8 @@ export interface ParamSpec {
   trainable: boolean;
   /** AdamW weight decay applies (false for biases and norm weights, as TRL/HF group them). */
   decay: boolean;
-  init: Float32Array;
+  /** Initial values; null: allocated only, the values written later with `write` (weights streamed from a checkpoint). */
+  init: Float32Array | null;
 }
 
 export interface FlatTable {
@@ -53,7 +54,7 @@ export class ParamTable {
   constructor(private readonly gpu: Gpu, specs: ParamSpec[], readonly limits: BufferLimits = deviceLimits(gpu)) {
     let size = 0;
     for (const s of specs) {
-      if (s.init.length !== numel(s.shape)) throw new Error(`${s.name}: ${s.init.length} values for shape [${s.shape}]`);
+      if (s.init && s.init.length !== numel(s.shape)) throw new Error(`${s.name}: ${s.init.length} values for shape [${s.shape}]`);
       this.specs.set(s.name, s);
       if (!s.trainable) continue;
       this.offsets.set(s.name, size);
@@ -66,8 +67,8 @@ export class ParamTable {
       for (const s of specs) {
         if (!s.trainable) continue;
         const off = this.offsets.get(s.name)!;
-        init.set(s.init, off);
-        if (s.decay) decay.fill(1, off, off + s.init.length);
+        if (s.init) init.set(s.init, off);
+        if (s.decay) decay.fill(1, off, off + numel(s.shape));
       }
       gpu.write(params, init);
       this.flat = {
@@ -96,8 +97,8 @@ export class ParamTable {
         this.tensors.set(s.name, w);
         this.grads.set(s.name, dw);
         chunked = { name: s.name, rows, cols, blocks: plan.map((b) => ({ ...b, w: blockOf(w, s.name, b.first, b.rows), dw: blockOf(dw, `d.${s.name}`, b.first, b.rows) })) };
-      } else if (s.init.length * 4 <= limits.maxBufferBytes) {
-        const w = gpu.fromArray(s.shape, s.init, s.name);
+      } else if (numel(s.shape) * 4 <= limits.maxBufferBytes) {
+        const w = s.init ? gpu.fromArray(s.shape, s.init, s.name) : gpu.tensor(s.shape, s.name);
         this.tensors.set(s.name, w);
         chunked = { name: s.name, rows, cols, blocks: plan.map((b) => ({ ...b, w: blockOf(w, s.name, b.first, b.rows), dw: null })) };
       } else {
@@ -105,7 +106,7 @@ export class ParamTable {
           name: s.name, rows, cols,
           blocks: plan.map((b) => ({
             ...b, dw: null,
-            w: gpu.fromArray([b.rows, cols], s.init.subarray(b.first * cols, (b.first + b.rows) * cols), `${s.name}.rows${b.first}`),
+            w: s.init ? gpu.fromArray([b.rows, cols], s.init.subarray(b.first * cols, (b.first + b.rows) * cols), `${s.name}.rows${b.first}`) : gpu.tensor([b.rows, cols], `${s.name}.rows${b.first}`),
           })),
         };
       }

@@ -90,7 +90,8 @@ export class Transformer {
   constructor(
     readonly gpu: Gpu,
     readonly config: ModelConfig,
-    weights: Map<string, NamedWeight>,
+    /** data null: the parameter is allocated, and its values written after construction (params.write; hf.ts openWeights). */
+    weights: Map<string, { shape: number[]; data: Float32Array | null }>,
     readonly mode: TrainMode,
     seed = 0,
     /** Overrides of the device's buffer limits (tests split tiny models with small ones). */

@@ -98,6 +98,20 @@ export class Trainer {
     return makeBatch(picked, this.cfg.maxSeqLength, this.padId);
   }
 
+  /**
+   * Compiles the pipelines the next step uses, in parallel, before it runs (Gpu.recordPipelines: a dry run of
+   * that step, which leaves the parameters, the optimizer state and this trainer's data order and RNG as they
+   * were). Optional: without it the first step compiles them one by one as it dispatches. Resolves with how many
+   * pipelines were compiled.
+   */
+  async prepare(): Promise<number> {
+    const state = { ...this.state, order: [...this.state.order] }, rngState = this.rng.state;
+    const specs = await this.model.gpu.recordPipelines(() => this.step());
+    this.state = state;
+    this.rng.state = rngState;
+    return this.model.gpu.preparePipelines(specs);
+  }
+
   /** One optimizer step: gradAccumSteps micro-batches, clip, AdamW. */
   async step(): Promise<StepMetrics> {
     const { model, cfg } = this;

@@ -147,13 +147,13 @@ describe('loading from memory', { timeout: 60_000 }, () => {
 
   test('the FileList adapter strips the picked folder name and reads through File objects', async () => {
     const files = buildTinyModel('gpt2', 6);
-    const list = [...files].map(([path, bytes]) => ({ name: path, webkitRelativePath: `tiny-gpt2/${path}`, arrayBuffer: async () => bytes.slice().buffer }));
+    const list = [...files].map(([path, bytes]) => Object.assign(new File([bytes.slice()], path), { webkitRelativePath: `tiny-gpt2/${path}` }));
     const adapted = filesFromFileList(list);
     expect(adapted.name).toBe('tiny-gpt2');
     expect(adapted.list().sort()).toEqual([...files.keys()].sort());
     expect((await loadHfModel(adapted)).weights.size).toBe(4 + 12 * 2);
     await expect(adapted.read('nope.json')).rejects.toThrow('tiny-gpt2: missing file nope.json');
-    const loose = filesFromFileList(list.map((f) => ({ ...f, webkitRelativePath: '' })), 'dropped');
+    const loose = filesFromFileList(list.map((f) => Object.assign(new File([f], f.name), { webkitRelativePath: '' })), 'dropped');
     expect(loose.list()).toContain('config.json');
   });
 });

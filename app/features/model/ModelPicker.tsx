@@ -14,9 +14,9 @@ import type { ModelSource } from '../../../workers/protocol-engine';
 
 const DEFAULT_URL = '/models/default/';
 
-/** Reads picked/dropped files on the page (I/O only) into blobs the worker can take. */
+/** Picked/dropped files as blobs the worker can take: the Files themselves, unread (the worker reads them by slices). */
 async function toSource(files: ModelFiles): Promise<ModelSource> {
-  const list = await Promise.all(files.list().map(async (path) => ({ path, file: new Blob([(await files.read(path)).slice()]) })));
+  const list = await Promise.all(files.list().map(async (path) => ({ path, file: files.blob?.(path) ?? new Blob([(await files.read(path)).slice()]) })));
   return { kind: 'files', name: files.name, files: list };
 }
 
