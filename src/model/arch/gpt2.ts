@@ -77,7 +77,7 @@ export const gpt2: ArchitectureDescriptor = {
   tiny: (over: Partial<ModelConfig> = {}) => ({
     architecture: 'gpt2', modelType: 'gpt2',
     vocabSize: 97, hiddenSize: 32, intermediateSize: 128, numLayers: 2, numHeads: 4, numKvHeads: 4, headDim: 8, maxPositions: 64,
-    normEps: 1e-5, ropeTheta: 10000, attentionBias: false, mlpBias: false, tieWordEmbeddings: true, bosTokenId: null, eosTokenId: null,
+    normEps: 1e-5, ropeTheta: 0, attentionBias: true, mlpBias: true, tieWordEmbeddings: true, bosTokenId: null, eosTokenId: null,
     ...over,
   }),
 };

@@ -59,7 +59,7 @@ export function tinyLlamaStyle(family: ModelConfig['architecture'], modelType: s
   return {
     architecture: family, modelType,
     vocabSize: 97, hiddenSize: 32, intermediateSize: 64, numLayers: 2, numHeads: 4, numKvHeads: 2, headDim: 8, maxPositions: 64,
-    normEps: 1e-6, ropeTheta: 10000, attentionBias: false, mlpBias: false, tieWordEmbeddings: false, bosTokenId: null, eosTokenId: null,
+    normEps: 1e-6, ropeTheta: 10000, ropeScaling: null, attentionBias: false, mlpBias: false, tieWordEmbeddings: false, bosTokenId: null, eosTokenId: null,
     ...over,
   };
 }
