@@ -44,11 +44,13 @@ export interface DownloadOptions {
 
 export const HF_ENDPOINT = 'https://huggingface.co';
 
-/** Well-known small models the picker offers (all supported architectures, ≤ ~500M parameters). */
+/** Well-known small models the picker offers (the families people tune, ≤ ~600M parameters). */
 export const KNOWN_MODELS: { repo: string; label: string }[] = [
   { repo: 'HuggingFaceTB/SmolLM2-135M-Instruct', label: 'SmolLM2 135M Instruct' },
+  { repo: 'unsloth/gemma-3-270m-it', label: 'Gemma 3 270M Instruct (an ungated copy of google/gemma-3-270m-it)' },
   { repo: 'HuggingFaceTB/SmolLM2-360M-Instruct', label: 'SmolLM2 360M Instruct' },
   { repo: 'Qwen/Qwen2.5-0.5B-Instruct', label: 'Qwen2.5 0.5B Instruct' },
+  { repo: 'Qwen/Qwen3-0.6B', label: 'Qwen3 0.6B' },
   { repo: 'openai-community/gpt2', label: 'GPT-2 (124M)' },
 ];
 
