@@ -2,8 +2,12 @@
 // Shapes: any; elementwise over n = numel(inp). Backward recomputes from the forward's input.
 import type { Gpu, Tensor } from '../gpu/runtime';
 import { elementwiseGrid } from './grid';
-import forwardWgsl from './gelu.wgsl?raw';
-import backwardWgsl from './gelu_backward.wgsl?raw';
+import forwardWgslSource from './gelu.wgsl?raw';
+import backwardWgslSource from './gelu_backward.wgsl?raw';
+import activationsWgsl from './activations.wgsl?raw';
+
+const forwardWgsl = `${activationsWgsl}\n${forwardWgslSource}`;
+const backwardWgsl = `${activationsWgsl}\n${backwardWgslSource}`;
 
 export function geluForward(gpu: Gpu, out: Tensor, inp: Tensor): void {
   gpu.dispatch({

@@ -8,8 +8,12 @@ import type { Gpu, Tensor } from '../gpu/runtime';
 import { elementwiseGrid } from './grid';
 import { firstElements } from './elementwise';
 import { geluBackwardCpu, geluForwardCpu } from './gelu';
-import forwardWgsl from './glu.wgsl?raw';
-import backwardWgsl from './glu_backward.wgsl?raw';
+import forwardWgslSource from './glu.wgsl?raw';
+import backwardWgslSource from './glu_backward.wgsl?raw';
+import activationsWgsl from './activations.wgsl?raw';
+
+const forwardWgsl = `${activationsWgsl}\n${forwardWgslSource}`;
+const backwardWgsl = `${activationsWgsl}\n${backwardWgslSource}`;
 
 export type GluActivation = 'silu' | 'gelu_tanh';
 
