@@ -48,10 +48,12 @@ def build_model(config_json, weights):
     return model
 
 
-def peft_name(ours):
-    """'X.lora_A' -> PEFT's 'base_model.model.X.lora_A.default.weight'."""
-    module, kind = ours.rsplit(".", 1)
-    return f"{PEFT_PREFIX}{module}.{kind}.default.weight"
+def from_pretrained(folder):
+    """AutoModelForCausalLM.from_pretrained(folder) in float64, eager attention; every weight present, none left over."""
+    model, info = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float64, attn_implementation="eager", output_loading_info=True)
+    bad = {k: v for k, v in info.items() if v and k in ("missing_keys", "unexpected_keys", "mismatched_keys")}
+    assert not bad, f"{folder}: {bad}"
+    return model.eval()
 
 
 def our_name(peft):
