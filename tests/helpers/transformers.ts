@@ -92,6 +92,18 @@ export function transformersSelfCheck(cases: { config: Record<string, unknown>; 
   }
 }
 
+/** Prompt logits and greedy tokens of transformers' from_pretrained(folder) (tests/oracle/greedy.py). */
+export function transformersGreedy(folder: string, prompt: number[], steps: number): { tokens: number[]; logits: number[] } {
+  const o = new TorchOracle();
+  try {
+    o.writeManifest(new Map(), { model: folder, prompt, steps });
+    runOracle('greedy.py', [o.dir]);
+    return o.readJson('greedy.json');
+  } finally {
+    o.dispose();
+  }
+}
+
 /** Greedy tokens and prompt logits of real PEFT: PeftModel.from_pretrained(from_pretrained(baseDir), adapterDir). */
 export function peftGreedy(baseDir: string, adapterDir: string, prompt: number[], steps: number): { tokens: number[]; logits: number[] } {
   const o = new TorchOracle();
