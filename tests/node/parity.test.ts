@@ -8,9 +8,9 @@
 // Families marked pending (Qwen3, Gemma 3) skip, naming the engine's refusal, until configFromHf loads them; the
 // oracle is checked on them alone meanwhile (the self-check below).
 // Tolerances (our f32 against transformers' f64): logits 2e-5 relative to the largest |logit|, loss 1e-5
-// relative, gradients 5e-5 relative to each tensor's largest |grad|, loss curve 2e-5 relative; greedy tokens
-// identical. Measured on SwiftShader: logits <= 2e-6, loss <= 2e-7, gradients <= 2e-5, curve <= 2e-7 (see the
-// 'parity <family> <mode>' lines this test prints).
+// relative, gradients 2e-5 relative to each tensor's largest |grad|, loss curve 2e-5 relative; greedy tokens
+// identical. Measured on SwiftShader (the 'parity <family> <mode>' lines this test prints), worst over families
+// and modes: logits 1.1e-6, loss 1.8e-7, gradients 3.6e-6, curve 1.8e-7.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorMessage } from '../../src/errors';
 import { generateAll } from '../../src/generate/generate';
@@ -148,7 +148,7 @@ describe('whole-model parity with transformers', () => {
       for (const name of c.trainable!) {
         const e = relMax(grads.get(name)!, ref.grads[name]);
         errors.worstGrad = Math.max(errors.worstGrad, e);
-        expect(e, `grad ${name}`).toBeLessThan(5e-5);
+        expect(e, `grad ${name}`).toBeLessThan(2e-5);
       }
 
       // 3. greedy tokens through our KV cache: transformers' cached and uncached decoding agree with each other and with us
