@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorMessage } from '../../src/errors';
 import { generateAll } from '../../src/generate/generate';
 import { GREEDY } from '../../src/generate/sampler';
-import { configFromHf } from '../../src/io/hf';
+import { configFromHf, expectedWeights } from '../../src/io/hf';
 import type { ModelConfig } from '../../src/model/config';
 import { initWeights } from '../../src/model/init';
 import type { LoraConfig } from '../../src/model/lora';
@@ -170,8 +170,9 @@ describe('whole-model parity with transformers', () => {
 });
 
 // The oracle on its own, on every family (the pending ones included): transformers' and PEFT's own ways of
-// computing the same thing agree (float64; the model's own loss is computed in float32, hence 1e-6), the LoRA
-// matters, and cached, uncached and model.generate greedy decoding give the same tokens.
+// computing the same thing agree (float64; the model's own loss is computed in float32, hence 1e-5), the LoRA
+// matters, and cached, uncached and model.generate greedy decoding give the same tokens. For the families the
+// engine loads, its expected weight table (src/io/hf.ts expectedWeights) is transformers' parameter table.
 describe('the transformers oracle, alone', () => {
   it('agrees with itself on a random model of every family', () => {
     const checks = transformersSelfCheck(FAMILIES.map((f) => ({
@@ -190,6 +191,9 @@ describe('the transformers oracle, alone', () => {
       // PEFT wraps every linear whose name ends in a target (GPT-2's 'c_proj' is attn.c_proj and mlp.c_proj)
       const linears = Object.entries(s.weights).filter(([n, shape]) => shape.length === 2 && n.endsWith('.weight') && !/embed|wte|wpe/.test(n)).map(([n]) => n.slice(0, -'.weight'.length));
       expect(s.loraModules, `${f.name} LoRA modules`).toEqual(linears.filter((m) => f.loraTargets.includes(m.split('.').at(-1)!)).sort());
+      // the engine's weight table for the config is transformers' parameter table, name for name and shape for shape
+      const config = engineConfig(f);
+      if (typeof config !== 'string') expect(Object.fromEntries(expectedWeights(config)), `${f.name} weight table`).toEqual(s.weights);
     });
   }, 300_000);
 });
