@@ -5,7 +5,7 @@
 // interleaves implementations round by round, so load from other processes hits all of them alike.
 // Peers: onnxruntime-web's WebGPU EP (the C++ provider, `onnxruntime-web/webgpu`, as transformers.js uses),
 // its JS WebGPU EP (JSEP, the default bundle), its wasm EP, and @tensorflow/tfjs-backend-webgpu.
-// Not here: PyTorch (the driver runs it with /usr/bin/python3), choosing shapes or rounds (the driver's).
+// Not here: PyTorch (the driver runs it with the .venv's Python), choosing shapes or rounds (the driver's).
 import * as ortJsep from 'onnxruntime-web';
 import * as ortWebgpu from 'onnxruntime-web/webgpu';
 import * as tf from '@tensorflow/tfjs-core';

@@ -2,7 +2,7 @@
 //  - Serves bench/ with Vite from 127.0.0.1 (navigator.gpu needs a secure context), opens it in headless
 //    Debian Chromium (WebGPU on SwiftShader when there is no GPU), and drives window.bench (bench/main.ts):
 //    our variants, onnxruntime-web (WebGPU EP, JS WebGPU EP, wasm EP) and tfjs-backend-webgpu all run in
-//    that one page, on one adapter. PyTorch (CPU, /usr/bin/python3) runs after the page work.
+//    that one page, on one adapter. PyTorch (CPU, the .venv's: scripts/ensure-python-venv.sh) runs after the page work.
 //  - Per shape, every implementation is set up and warmed (untimed), then timed round-robin: one run of
 //    each per round, so load from other processes falls on all of them alike. GFLOP/s = 2·M·N·K / time;
 //    we report the median and the best run; ratios are ours / peer, on medians and on best runs.
@@ -20,6 +20,8 @@ import { chromium } from 'playwright-core';
 import onnxProto from 'onnx-proto';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+// The .venv's Python (real torch; scripts/ensure-python-venv.sh builds it).
+const PYTHON = join(root, '.venv/bin/python');
 const quick = process.argv.includes('--quick');
 const log = (...a) => console.error('[bench]', ...a);
 
@@ -78,12 +80,14 @@ for M, N, K, rounds in json.loads(sys.argv[1]):
     out["shapes"].append(ms)
 print(json.dumps(out))
 `;
-  const r = spawnSync('/usr/bin/python3', ['-c', code, JSON.stringify(shapes.map(([M, N, K, , rounds]) => [M, N, K, rounds]))], { encoding: 'utf8' });
+  const r = spawnSync(PYTHON, ['-c', code, JSON.stringify(shapes.map(([M, N, K, , rounds]) => [M, N, K, rounds]))], { encoding: 'utf8' });
   if (r.status !== 0) return { error: (r.stderr || r.error?.message || 'python3 failed').trim().split('\n').slice(-3).join(' | ') };
   return JSON.parse(r.stdout);
 }
 
 async function main() {
+  // stdout is the JSON alone: the venv script's output goes to stderr
+  if (spawnSync('bash', [join(root, 'scripts/ensure-python-venv.sh')], { stdio: ['ignore', process.stderr, 'inherit'] }).status !== 0) process.exit(1);
   const load = [loadavg()[0]];
   const server = await createServer({
     root: join(root, 'bench'),
@@ -162,7 +166,7 @@ async function main() {
   if (result.loraStep?.tokensPerSecond) {
     log('loraStep torch');
     const cfg = JSON.parse(readFileSync(join(root, 'bench/lora_step.json'), 'utf8'));
-    const r = spawnSync('/usr/bin/python3', [join(root, 'scripts/bench_lora_torch.py'), JSON.stringify(cfg)], { encoding: 'utf8' });
+    const r = spawnSync(PYTHON, [join(root, 'scripts/bench_lora_torch.py'), JSON.stringify(cfg)], { encoding: 'utf8' });
     if (r.status === 0) {
       const t = JSON.parse(r.stdout.trim().split('\n').at(-1));
       result.loraStep.torchCpu = t;

@@ -2,15 +2,13 @@
 # Installs the system packages the test suite needs, from Debian, when they are missing:
 #   chromium     headless browser for WebGPU/IndexedDB/UI tests, and its SwiftShader Vulkan ICD for Dawn in Node
 #   libvulkan1   the Vulkan loader Dawn (the `webgpu` npm package) opens
-#   python3-torch, python3-numpy   the independent numerical oracle for parity tests (Debian's /usr/bin/python3)
+# (The tests' Python oracle, real torch + transformers, is .venv: scripts/ensure-python-venv.sh.)
 # Fails loudly (non-zero) when something is missing and cannot be installed; it never skips.
 set -euo pipefail
 
 missing=()
 [ -x /usr/bin/chromium ] && [ -f /usr/lib/chromium/vk_swiftshader_icd.json ] || missing+=(chromium)
 ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1' || missing+=(libvulkan1)
-/usr/bin/python3 -c 'import torch' 2>/dev/null || missing+=(python3-torch)
-/usr/bin/python3 -c 'import numpy' 2>/dev/null || missing+=(python3-numpy)
 
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 
@@ -24,4 +22,3 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Check again: an install that "succeeded" without the files is still a failure.
 [ -x /usr/bin/chromium ] || { echo "ensure-system-deps: chromium still missing" >&2; exit 1; }
-/usr/bin/python3 -c 'import torch, numpy' || { echo "ensure-system-deps: torch/numpy still missing" >&2; exit 1; }

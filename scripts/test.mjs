@@ -1,4 +1,4 @@
-// `npm test`: the whole suite. Installs missing system packages, type-checks, runs every vitest project
+// `npm test`: the whole suite. Installs missing system packages and the Python oracle's .venv, type-checks, runs every vitest project
 // (Node + Dawn, headless Chromium) and prints one closing line "Tests: N passed, N failed, N skipped".
 // Extra arguments go to vitest (e.g. `npm test -- tests/gpu/gelu.test.ts`).
 import { spawnSync } from 'node:child_process';
@@ -12,6 +12,8 @@ function run(cmd, args, opts = {}) {
 }
 
 if (run('bash', ['scripts/ensure-system-deps.sh']) !== 0) process.exit(1);
+// .venv: real torch + transformers + peft, the oracle of the parity and export tests (built offline from the local mirror).
+if (run('bash', ['scripts/ensure-python-venv.sh']) !== 0) process.exit(1);
 
 // Vulkan's loader (Dawn in Node) prints an error for every device when the session has no runtime folder
 // (root shells, CI): give it one, as scripts/run-gpu.mjs does, so test logs show only the tests.

@@ -1,9 +1,17 @@
-// Hands weights to the independent PyTorch oracle (tests/node/*.py): raw float32 files + a JSON manifest
-// in a temporary folder, run Debian's /usr/bin/python3 (python3-torch), read back its JSON.
+// Hands weights to a Python oracle (tests/node/*.py, tests/oracle/*.py): raw float32 files + a JSON manifest
+// in a temporary folder, run the repository's .venv Python (real torch; scripts/ensure-python-venv.sh), read back
+// its JSON. transformers.ts builds the transformers reference on this exchange format.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+
+/** The .venv Python (real torch, transformers, peft); a clear error when the venv was not built. */
+export function venvPython(): string {
+  const python = resolve(__dirname, '..', '..', '.venv', 'bin', 'python');
+  if (!existsSync(python)) throw new Error(`${python} is missing: run scripts/ensure-python-venv.sh (npm test does)`);
+  return python;
+}
 
 export interface RawTensor { shape: number[]; data: Float32Array }
 
@@ -22,8 +30,12 @@ export class TorchOracle {
   }
 
   run<T>(script: string, args: string[], resultFile: string): T {
-    execFileSync('/usr/bin/python3', [join(__dirname, '..', 'node', script), this.dir, ...args], { stdio: 'inherit' });
-    return JSON.parse(readFileSync(join(this.dir, resultFile), 'utf8')) as T;
+    execFileSync(venvPython(), [join(__dirname, '..', 'node', script), this.dir, ...args], { stdio: 'inherit' });
+    return this.readJson<T>(resultFile);
+  }
+
+  readJson<T>(file: string): T {
+    return JSON.parse(readFileSync(join(this.dir, file), 'utf8')) as T;
   }
 
   dispose(): void {

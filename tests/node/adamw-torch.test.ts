@@ -1,19 +1,18 @@
-// AdamW + clip_grad_norm_ against PyTorch itself (Debian's python3-torch at /usr/bin/python3; the oracle is
+// AdamW + clip_grad_norm_ against PyTorch itself (the .venv's torch, scripts/ensure-python-venv.sh; the oracle is
 // tests/node/adamw_torch.py, run once for all cases): 5 steps on the same f32 numbers, with the learning rate of
 // a warm-up + cosine schedule (step 0 runs at lr 0, as in transformers), weight decay with a decay mask,
 // clipping on and off.
 // Tolerance: both sides compute in f32 with the same formula; rtol 1e-5, with atol for values crossing zero:
 // params 1e-7 (f32 ulp at |p| ~ 1 is 6e-8), m 1e-9, v 1e-12 (v ~ 1e-6).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adamwUpdate, gradNorm } from '../../src/ops/optim';
 import { learningRate } from '../../src/train/schedule';
 import { expectClose, randn } from '../helpers/check';
 import { testGpu } from '../helpers/gpu';
+import { venvPython } from '../helpers/torch';
 
-const PYTHON = '/usr/bin/python3';
 const ORACLE = fileURLToPath(new URL('./adamw_torch.py', import.meta.url));
 const TIMEOUT = 60_000; // importing torch takes seconds on a loaded 2-core machine
 
@@ -36,22 +35,18 @@ function makeCase(maxGradNorm: number): Case {
 
 const CASES = [makeCase(0.3), makeCase(0)];
 
-/** null when /usr/bin/python3 has no torch (the tests then skip and say so). */
-function runTorch(cases: Case[]): TorchResult[] | null {
-  if (!existsSync(PYTHON)) return null;
-  const r = spawnSync(PYTHON, [ORACLE], { input: JSON.stringify(cases), encoding: 'utf8', timeout: TIMEOUT, maxBuffer: 64 << 20 });
-  if (r.status !== 0 && /No module named 'torch'/.test(r.stderr)) return null;
+function runTorch(cases: Case[]): TorchResult[] {
+  const r = spawnSync(venvPython(), [ORACLE], { input: JSON.stringify(cases), encoding: 'utf8', timeout: TIMEOUT, maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`adamw_torch.py failed (${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout) as TorchResult[];
 }
 
 describe('adamw vs PyTorch', () => {
-  let torch: TorchResult[] | null = null;
+  let torch: TorchResult[] = [];
   beforeAll(() => { torch = runTorch(CASES); }, TIMEOUT);
 
   CASES.forEach((c, k) => {
-    it(`5 steps match torch.optim.AdamW${c.maxGradNorm ? ' + clip_grad_norm_' : ''}`, async (ctx) => {
-      if (!torch) return ctx.skip('no torch at /usr/bin/python3 (apt-get install python3-torch)');
+    it(`5 steps match torch.optim.AdamW${c.maxGradNorm ? ' + clip_grad_norm_' : ''}`, async () => {
       const ref = torch[k];
       const gpu = await testGpu();
       const n = c.p0.length;

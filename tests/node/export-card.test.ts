@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { modelCard, type CardInput } from '../../src/export/card';
 import { loraScale } from '../../src/model/lora';
 import { PRESETS } from '../../src/train/presets';
+import { venvPython } from '../helpers/torch';
 
 const run = { ...PRESETS.thorough, lora: { ...PRESETS.thorough.lora, rank: 12, alpha: 20 } };
 const input: CardInput = {
@@ -22,7 +23,7 @@ describe('model card', () => {
       const card = modelCard({ ...input, kind });
       const m = /^---\n([\s\S]*?)\n---\n/.exec(card);
       expect(m).not.toBeNull();
-      const front = JSON.parse(execFileSync('/usr/bin/python3', ['-c', 'import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin.read())))'], { input: m![1], encoding: 'utf8' }));
+      const front = JSON.parse(execFileSync(venvPython(), ['-c', 'import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin.read())))'], { input: m![1], encoding: 'utf8' }));
       expect(front).toMatchObject({ base_model: input.baseModel, license: 'apache-2.0', pipeline_tag: 'text-generation' });
       expect(front.library_name).toBe({ peft: 'peft', merged: 'transformers', gguf: 'gguf', onnx: 'transformers.js', 'training-kit': 'peft' }[kind]);
       const { lora, train } = run;

@@ -16,7 +16,7 @@ import { loraScale, type LoraConfig } from '../../src/model/lora';
 import { Transformer } from '../../src/model/transformer';
 import { rng } from '../helpers/check';
 import { testGpu } from '../helpers/gpu';
-import { relMax, TorchOracle, type RawTensor } from '../helpers/torch';
+import { relMax, TorchOracle, venvPython, type RawTensor } from '../helpers/torch';
 
 const oracles: TorchOracle[] = [];
 afterAll(() => oracles.forEach((o) => o.dispose()));
@@ -120,7 +120,7 @@ describe('GGUF LoRA export', () => {
       const path = join(oracle.dir, 'adapter.gguf');
       writeFileSync(path, files.get('adapter-f32.gguf')!);
       const modules = model.linearModules().filter((l) => l.lora).map((l) => l.name);
-      const out = JSON.parse(execFileSync('/usr/bin/python3', [join(__dirname, 'gguf_official_check.py'), WHEEL, path, arch, String(config.numLayers), JSON.stringify(modules)], { encoding: 'utf8', maxBuffer: 1 << 26 })) as
+      const out = JSON.parse(execFileSync(venvPython(), [join(__dirname, 'gguf_official_check.py'), WHEEL, path, arch, String(config.numLayers), JSON.stringify(modules)], { encoding: 'utf8', maxBuffer: 1 << 26 })) as
         { kv: Record<string, unknown>; tensors: Record<string, { ne: number[]; type: number; data: number[] }>; mapped: Record<string, string>; alignment: number };
       expect(out.alignment).toBe(32);
       expect(out.kv).toMatchObject({ 'general.architecture': arch, 'general.type': 'adapter', 'adapter.type': 'lora', 'adapter.lora.alpha': 5 });

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { axolotlConfig, exportTrainingKit, type TrainingKitInput } from '../../src/export/trl';
 import { PRESETS } from '../../src/train/presets';
+import { venvPython } from '../helpers/torch';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -74,7 +75,7 @@ describe('TRL and Axolotl training kit', () => {
 
     const { lora, train } = input.run;
     // Axolotl YAML through PyYAML
-    const yamlJson = execFileSync('/usr/bin/python3', ['-c',
+    const yamlJson = execFileSync(venvPython(), ['-c',
       'import json, sys, yaml; c = yaml.safe_load(open(sys.argv[1])); print(json.dumps({"c": c, "types": {k: type(v).__name__ for k, v in c.items()}}))',
       join(dir, 'axolotl.yaml')], { encoding: 'utf8' });
     const { c: ax, types } = JSON.parse(yamlJson) as { c: Record<string, unknown>; types: Record<string, string> };
@@ -90,10 +91,10 @@ describe('TRL and Axolotl training kit', () => {
     expect(types).toMatchObject({ learning_rate: 'float', adam_epsilon: 'float', lora_dropout: 'float', weight_decay: 'float', lora_r: 'int', peft_use_rslora: 'bool' });
 
     // TRL script: compiles, and builds its objects with the run's values
-    execFileSync('/usr/bin/python3', ['-m', 'py_compile', join(dir, 'train_trl.py')]);
+    execFileSync(venvPython(), ['-m', 'py_compile', join(dir, 'train_trl.py')]);
     for (const [name, text] of Object.entries(STUBS)) writeFileSync(join(dir, name), text);
     const capture = join(dir, 'capture.json');
-    execFileSync('/usr/bin/python3', ['train_trl.py'], { cwd: dir, env: { ...process.env, PYTHONPATH: dir, CAPTURE: capture } });
+    execFileSync(venvPython(), ['train_trl.py'], { cwd: dir, env: { ...process.env, PYTHONPATH: dir, CAPTURE: capture } });
     const got = JSON.parse(readFileSync(capture, 'utf8'));
     expect(got.load_dataset).toEqual({ kind: 'json', data_files: 'train.jsonl', split: 'train', rows: records.length });
     expect(got.LoraConfig).toEqual({

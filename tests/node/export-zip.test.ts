@@ -14,6 +14,7 @@ import { initWeights, tinyConfig } from '../../src/model/init';
 import { Transformer } from '../../src/model/transformer';
 import { rng } from '../helpers/check';
 import { testGpu } from '../helpers/gpu';
+import { venvPython } from '../helpers/torch';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -47,7 +48,7 @@ describe('export zips', () => {
     const dir = mkdtempSync(join(tmpdir(), 'zip-check-'));
     dirs.push(dir);
     writeFileSync(join(dir, 'x.zip'), zip);
-    const listing = JSON.parse(execFileSync('/usr/bin/python3', ['-c',
+    const listing = JSON.parse(execFileSync(venvPython(), ['-c',
       'import hashlib, json, sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; '
       + 'print(json.dumps({i.filename: [i.file_size, hashlib.sha256(z.read(i)).hexdigest(), i.compress_type] for i in z.infolist()}))',
       join(dir, 'x.zip')], { encoding: 'utf8' })) as Record<string, [number, string, number]>;

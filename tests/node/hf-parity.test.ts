@@ -1,7 +1,8 @@
 // Models loaded from Hugging Face folders (the committed tiny llama-small and GPT-2 fixtures, and a Qwen2
 // folder with q/k/v biases written by the tiny-model script) through loadHfModel: prompt logits and greedy
-// generation (our KV-cache path) match the independent PyTorch model (tests/node/torch_model.py) run on the
-// weights as loaded. Tolerance: logits 2e-5 relative to the largest |logit|; greedy tokens identical.
+// generation (our KV-cache path) match transformers itself loading the same folder (tests/oracle/greedy.py:
+// AutoModelForCausalLM.from_pretrained, float64, eager attention, every weight used). Tolerance: logits 2e-5
+// relative to the largest |logit|; greedy tokens identical.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,16 +14,16 @@ import { loadHfModel } from '../../src/io/hf';
 import { filesFromDirectory } from '../../src/io/node-files';
 import { Transformer } from '../../src/model/transformer';
 import { testGpu } from '../helpers/gpu';
-import { relMax, TorchOracle } from '../helpers/torch';
+import { relMax } from '../helpers/torch';
+import { transformersGreedy } from '../helpers/transformers';
 
 const tmp = mkdtempSync(join(tmpdir(), 'hf-parity-'));
-const oracles: TorchOracle[] = [];
-afterAll(() => { oracles.forEach((o) => o.dispose()); rmSync(tmp, { recursive: true, force: true }); });
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'models');
 const STEPS = 8;
 
-describe('HF folders: logits and greedy generation match PyTorch', () => {
+describe('HF folders: logits and greedy generation match transformers', () => {
   for (const kind of ['llama-small', 'gpt2', 'qwen2'] as const) {
     it(kind, async () => {
       let dir = join(FIXTURES, kind);
@@ -37,12 +38,11 @@ describe('HF folders: logits and greedy generation match PyTorch', () => {
       model.release(st);
       const ours = await generateAll(model, ids, { ...GREEDY, maxNewTokens: STEPS, stopTokenIds: [], stopStrings: [] });
 
-      const oracle = new TorchOracle();
-      oracles.push(oracle);
-      oracle.writeManifest(m.weights, { config: m.config, ids, steps: STEPS });
-      const torch = oracle.run<{ logits: number[]; tokens: number[] }>('greedy_torch.py', [], 'greedy.json');
-      expect(relMax(logits, torch.logits)).toBeLessThan(2e-5);
-      expect(ours.tokens).toEqual(torch.tokens);
+      const ref = transformersGreedy(dir, ids, STEPS);
+      const err = relMax(logits, ref.logits);
+      console.log(`hf-parity ${kind}: logits ${err.toExponential(2)}, tokens ${ours.tokens.join(',')}`);
+      expect(err).toBeLessThan(2e-5);
+      expect(ours.tokens).toEqual(ref.tokens);
       model.destroy();
     });
   }

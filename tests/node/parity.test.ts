@@ -1,22 +1,35 @@
-// Whole-model parity against an independent PyTorch implementation (tests/node/parity_torch.py, float64,
-// Debian's python3-torch) on the same weights and batch, for tiny random Llama, Qwen2 (q/k/v bias) and
-// GPT-2 configs: logits, loss, every LoRA gradient after one backward, and the loss over 20 AdamW steps
-// (clipping, linear schedule with warm-up, weight decay). Full-parameter mode: every gradient.
-// Tolerances (our f32 against torch f64): logits 2e-5 relative to the largest magnitude, loss 1e-5,
-// gradients 2e-5 relative to the tensor's largest |grad| (per tensor), loss curve 2e-5 relative (measured: ~1e-6, ~4e-6, ~1e-7).
-import { afterAll, describe, expect, it } from 'vitest';
-import type { ModelConfig } from '../../src/model/config';
-import { initWeights, tinyConfig } from '../../src/model/init';
-import { loraScale, type LoraConfig } from '../../src/model/lora';
-import { Transformer, type NamedWeight, type TrainMode } from '../../src/model/transformer';
-import { makeBatch, type Example } from '../../src/train/batch';
-import { Trainer, DEFAULT_TRAIN, type TrainConfig } from '../../src/train/trainer';
+// Whole-model parity against real transformers (tests/oracle/parity.py: AutoModelForCausalLM.from_config of the
+// family's config.json, eager attention, float64, real PEFT LoRA; tests/helpers/transformers.ts) on the same
+// weights and batch, for every family of tests/helpers/hf-families.ts in LoRA and full fine-tuning modes:
+// logits, loss, every trainable gradient after one backward (named as ours; PEFT must choose exactly our LoRA
+// tensors, full mode every parameter), greedy tokens (our KV cache against transformers' KV cache and against
+// full recomputation) and the loss over 20 AdamW steps (torch.optim.AdamW + clip_grad_norm_ + the same linear
+// warm-up schedule). The engine's ModelConfig is configFromHf(config.json), the reference's is transformers' own.
+// Tolerances (our f32 against transformers' f64): logits 2e-5 relative to the largest |logit|, loss 1e-5
+// relative, gradients 2e-5 relative to each tensor's largest |grad|, loss curve 2e-5 relative; greedy tokens
+// identical. Measured on SwiftShader (the 'parity <family> <mode>' lines this test prints), worst over families
+// and modes: logits 1.1e-6, loss 1.8e-7, gradients 3.6e-6, curve 1.8e-7.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateAll } from '../../src/generate/generate';
+import { GREEDY } from '../../src/generate/sampler';
+import { configFromHf, expectedWeights } from '../../src/io/hf';
+import { initWeights } from '../../src/model/init';
+import type { LoraConfig } from '../../src/model/lora';
+import { Transformer, type TrainMode } from '../../src/model/transformer';
+import { makeBatch, type Batch, type Example } from '../../src/train/batch';
+import { DEFAULT_TRAIN, Trainer, type TrainConfig } from '../../src/train/trainer';
 import { rng } from '../helpers/check';
 import { testGpu } from '../helpers/gpu';
-import { relMax, TorchOracle } from '../helpers/torch';
+import { FAMILIES, type HfFamily } from '../helpers/hf-families';
+import { relMax, type RawTensor } from '../helpers/torch';
+import { transformersParity, transformersSelfCheck, type ParityCase, type ParityReference } from '../helpers/transformers';
 
-const oracles: TorchOracle[] = [];
-afterAll(() => oracles.forEach((o) => o.dispose()));
+const LORA = { rank: 4, alpha: 8, dropout: 0, useRslora: false };
+const TRAIN: TrainConfig = {
+  ...DEFAULT_TRAIN, lr: 1e-2, schedule: 'linear', warmupSteps: 3, maxSteps: 20, batchSize: 2, gradAccumSteps: 1,
+  maxSeqLength: 64, weightDecay: 0.01, maxGradNorm: 1.0, shuffle: false, seed: 5,
+};
+const GREEDY_STEPS = 8;
 
 function examples(V: number, seed: number): Example[] {
   const r = rng(seed);
@@ -28,49 +41,38 @@ function examples(V: number, seed: number): Example[] {
   });
 }
 
-interface TorchOut { logits: number[]; loss: number; grads: Record<string, number[]>; curve: number[] }
-
-function runTorch(config: ModelConfig, weights: Map<string, NamedWeight>, trainable: string[], decay: string[],
-  batch: ReturnType<typeof makeBatch>, lora: LoraConfig | null, train: TrainConfig): TorchOut {
-  const oracle = new TorchOracle();
-  oracles.push(oracle);
-  oracle.writeManifest(weights, {
-    config, trainable, decay, loraScale: lora ? loraScale(lora) : 0,
-    batch: { B: batch.B, T: batch.T, ids: [...batch.ids], targets: [...batch.targets], lossMask: [...batch.lossMask] },
-    train: { steps: train.maxSteps, warmupSteps: train.warmupSteps, lr: train.lr, beta1: train.beta1, beta2: train.beta2, eps: train.eps, weightDecay: train.weightDecay, maxGradNorm: train.maxGradNorm },
-  });
-  return oracle.run<TorchOut>('parity_torch.py', [], 'torch.json');
+interface Case {
+  family: HfFamily;
+  mode: 'lora' | 'full';
+  model?: Transformer;
+  data?: Example[];
+  batch?: Batch;
+  prompt?: number[];
+  trainable?: string[];
+  input?: ParityCase;
+  ref?: ParityReference;
 }
 
-const LORA: LoraConfig = { rank: 4, alpha: 8, dropout: 0, useRslora: false, targetModules: [] };
-const TRAIN: TrainConfig = {
-  ...DEFAULT_TRAIN, lr: 1e-2, schedule: 'linear', warmupSteps: 3, maxSteps: 20, batchSize: 2, gradAccumSteps: 1,
-  maxSeqLength: 64, weightDecay: 0.01, maxGradNorm: 1.0, shuffle: false, seed: 5,
-};
+const cases: Case[] = FAMILIES.flatMap((family) => (['lora', 'full'] as const).map((mode) => ({ family, mode })));
 
-const cases: { kind: 'llama' | 'qwen2' | 'gpt2'; mode: 'lora' | 'full'; targets: string[]; over?: Partial<ModelConfig> }[] = [
-  { kind: 'llama', mode: 'lora', targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
-  // Llama 3.1/3.2's RoPE scaling, with a small original context so all three frequency bands occur at D=8
-  { kind: 'llama', mode: 'lora', targets: ['q_proj', 'k_proj'], over: { ropeTheta: 500000, ropeScaling: { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 400 } } },
-  { kind: 'qwen2', mode: 'lora', targets: ['q_proj', 'v_proj', 'down_proj'] },
-  { kind: 'gpt2', mode: 'lora', targets: ['c_attn', 'c_proj', 'c_fc'] },
-  { kind: 'llama', mode: 'full', targets: [] },
-  { kind: 'gpt2', mode: 'full', targets: [] },
-];
+describe('whole-model parity with transformers', () => {
+  let disposeOracle = (): void => {};
+  afterAll(() => {
+    disposeOracle();
+    for (const c of cases) c.model?.destroy();
+  });
 
-describe('whole-model parity with PyTorch', () => {
-  for (const cs of cases) {
-    it(`${cs.kind}${cs.over?.ropeScaling ? ' (llama3 rope scaling)' : ''} ${cs.mode}: logits, loss, gradients and a 20-step AdamW loss curve`, async () => {
-      const gpu = await testGpu();
-      const config = tinyConfig(cs.kind, { ...(cs.kind === 'llama' ? { tieWordEmbeddings: false } : {}), ...cs.over });
+  // Every case's model is built first so that transformers runs once for all of them (one Python start).
+  beforeAll(async () => {
+    const gpu = await testGpu();
+    const ready: Case[] = [];
+    for (const c of cases) {
+      const config = configFromHf(c.family.config);
       const weights = initWeights(config, 1234, 0.2, { normJitter: 0.1, biasStd: 0.1 });
-      const lora = cs.mode === 'lora' ? { ...LORA, targetModules: cs.targets } : null;
+      const lora: LoraConfig | null = c.mode === 'lora' ? { ...LORA, targetModules: c.family.loraTargets } : null;
       const mode: TrainMode = lora ? { kind: 'lora', lora } : { kind: 'full' };
-      const data = examples(config.vocabSize, 99);
-      const batch = makeBatch(data, TRAIN.maxSeqLength);
-
-      const model = new Transformer(gpu, config, weights, mode, 7);
-      const p = model.params;
+      c.model = new Transformer(gpu, config, weights, mode, 7);
+      const p = c.model.params;
       // LoRA B starts at zero in real training; give it values so every A gradient is non-trivial here.
       if (lora) {
         const r = rng(3);
@@ -80,18 +82,38 @@ describe('whole-model parity with PyTorch', () => {
         }
       }
       // The weights both sides start from, LoRA tensors included.
-      const all = new Map(weights);
+      const tensors = new Map<string, RawTensor>(weights);
       const init = await p.readTrainable();
-      for (const name of p.trainableNames()) all.set(name, { shape: p.specs.get(name)!.shape, data: init.get(name)! });
-      const trainable = p.trainableNames();
-      const decay = trainable.filter((n) => p.specs.get(n)!.decay);
-      const torch = runTorch(config, all, trainable, decay, batch, lora, TRAIN);
+      c.trainable = p.trainableNames();
+      for (const name of c.trainable) tensors.set(name, { shape: p.specs.get(name)!.shape, data: init.get(name)! });
+      c.data = examples(config.vocabSize, 99);
+      c.batch = makeBatch(c.data, TRAIN.maxSeqLength);
+      c.prompt = c.data[0].inputIds.slice(0, 6);
+      ready.push(c);
+      const b = c.batch;
+      c.input = {
+        config: c.family.config, tensors,
+        lora: lora ? { targets: lora.targetModules, r: lora.rank, alpha: lora.alpha, rslora: lora.useRslora } : null,
+        trainable: c.trainable, decay: c.trainable.filter((n) => p.specs.get(n)!.decay),
+        batch: { B: b.B, T: b.T, ids: [...b.ids], targets: [...b.targets], lossMask: [...b.lossMask] },
+        greedy: { prompt: c.prompt, steps: GREEDY_STEPS },
+        train: { steps: TRAIN.maxSteps, warmupSteps: TRAIN.warmupSteps, lr: TRAIN.lr, beta1: TRAIN.beta1, beta2: TRAIN.beta2, eps: TRAIN.eps, weightDecay: TRAIN.weightDecay, maxGradNorm: TRAIN.maxGradNorm },
+      };
+    }
+    const oracle = transformersParity(ready.map((c) => c.input!));
+    disposeOracle = oracle.dispose;
+    ready.forEach((c, i) => { c.ref = oracle.results[i]; });
+  }, 600_000);
+
+  for (const c of cases) {
+    it(`${c.family.name} ${c.mode}: logits, loss, gradients, greedy tokens and a 20-step AdamW loss curve`, async () => {
+      const model = c.model!, ref = c.ref!, batch = c.batch!, gpu = model.gpu, p = model.params;
 
       // 1. logits of a plain forward
       const st = model.forward(batch, { save: false });
       const logits = await gpu.read(st.logits);
       model.release(st);
-      const errors: Record<string, number> = { logits: relMax(logits, torch.logits) };
+      const errors: Record<string, number> = { logits: relMax(logits, ref.logits) };
       expect(errors.logits, 'logits').toBeLessThan(2e-5);
 
       // 2. loss and every trainable gradient after one backward
@@ -100,26 +122,59 @@ describe('whole-model parity with PyTorch', () => {
       const losses = await gpu.read(lossT);
       gpu.release(lossT);
       const loss = losses.reduce((a, b) => a + b, 0) / batch.tokens;
-      expect(Math.abs(loss - torch.loss) / Math.abs(torch.loss), 'loss').toBeLessThan(1e-5);
+      errors.loss = Math.abs(loss - ref.loss) / Math.abs(ref.loss);
+      expect(errors.loss, 'loss').toBeLessThan(1e-5);
       const grads = await p.readTrainable('grads');
-      errors.loss = Math.abs(loss - torch.loss) / Math.abs(torch.loss);
+      expect(Object.keys(ref.grads).sort()).toEqual([...c.trainable!].sort());
       errors.worstGrad = 0;
-      for (const name of trainable) {
-        const e = relMax(grads.get(name)!, torch.grads[name]);
+      for (const name of c.trainable!) {
+        const e = relMax(grads.get(name)!, ref.grads[name]);
         errors.worstGrad = Math.max(errors.worstGrad, e);
         expect(e, `grad ${name}`).toBeLessThan(2e-5);
       }
 
-      // 3. 20 AdamW steps on the same batch: the loss curves agree
-      const trainer = new Trainer(model, data, TRAIN);
+      // 3. greedy tokens through our KV cache: transformers' cached and uncached decoding agree with each other and with us
+      const ours = await generateAll(model, c.prompt!, { ...GREEDY, maxNewTokens: GREEDY_STEPS, stopTokenIds: [], stopStrings: [] });
+      expect(ref.tokensNoCache, 'transformers cached vs uncached').toEqual(ref.tokens);
+      expect(ours.tokens, 'greedy tokens').toEqual(ref.tokens);
+
+      // 4. 20 AdamW steps on the same batch: the loss curves agree
+      const trainer = new Trainer(model, c.data!, TRAIN);
       const curve: number[] = [];
       while (!trainer.done) curve.push((await trainer.step()).loss);
       expect(curve.length).toBe(20);
       expect(curve[19]).toBeLessThan(curve[0] * 0.8); // it learns
-      errors.curve = relMax(curve, torch.curve);
+      errors.curve = relMax(curve, ref.curve);
       expect(errors.curve, 'loss curve').toBeLessThan(2e-5);
-      console.log(`parity ${cs.kind} ${cs.mode}: ${JSON.stringify(errors)}`);
-      model.destroy();
+      console.log(`parity ${c.family.name} ${c.mode}: ${JSON.stringify(errors)}`);
     });
   }
+});
+
+// The oracle on its own, on every family: transformers' and PEFT's own ways of
+// computing the same thing agree (float64; the model's own loss is computed in float32, hence 1e-5), the LoRA
+// matters, and cached, uncached and model.generate greedy decoding give the same tokens. For the families the
+// engine loads, its expected weight table (the descriptor's, src/model/arch) is transformers' parameter table.
+describe('the transformers oracle, alone', () => {
+  it('agrees with itself on a random model of every family', () => {
+    const checks = transformersSelfCheck(FAMILIES.map((f) => ({
+      config: f.config, lora: { targets: f.loraTargets, r: 4, alpha: 8, rslora: f.name.startsWith('gemma3') }, ids: [5, 17, 99, 230, 4, 8, 150, 42, 7, 199, 1], steps: GREEDY_STEPS,
+    })));
+    FAMILIES.forEach((f, i) => {
+      const s = checks[i];
+      console.log(`oracle ${f.name}: ${JSON.stringify(s.errors)} loraEffect ${s.loraEffect.toFixed(3)} tokens ${s.tokens.join(',')} config ${JSON.stringify(s.config)}`);
+      expect(s.errors.loss, `${f.name} loss`).toBeLessThan(1e-5);
+      expect(s.errors.loraZeroB, `${f.name} LoRA with B = 0`).toBe(0);
+      expect(s.errors.loraMerged, `${f.name} LoRA merged`).toBeLessThan(1e-10);
+      expect(s.errors.reload, `${f.name} reload`).toBe(0);
+      expect(s.loraEffect, `${f.name} LoRA effect`).toBeGreaterThan(1e-2);
+      expect(s.tokensNoCache, `${f.name} uncached`).toEqual(s.tokens);
+      expect(s.tokensGenerate, `${f.name} generate`).toEqual(s.tokens);
+      // PEFT wraps every linear whose name ends in a target (GPT-2's 'c_proj' is attn.c_proj and mlp.c_proj)
+      const linears = Object.entries(s.weights).filter(([n, shape]) => shape.length === 2 && n.endsWith('.weight') && !/embed|wte|wpe/.test(n)).map(([n]) => n.slice(0, -'.weight'.length));
+      expect(s.loraModules, `${f.name} LoRA modules`).toEqual(linears.filter((m) => f.loraTargets.includes(m.split('.').at(-1)!)).sort());
+      // the engine's weight table for the config is transformers' parameter table, name for name and shape for shape
+      expect(Object.fromEntries(expectedWeights(configFromHf(f.config))), `${f.name} weight table`).toEqual(s.weights);
+    });
+  }, 300_000);
 });

@@ -1,6 +1,7 @@
 # An independent PyTorch implementation of our two model families (float64), written from the Hugging Face
 # modelling code's definitions (LlamaForCausalLM / Qwen2 / GPT2LMHeadModel). Shares nothing with the
-# TypeScript engine. Used as the oracle by parity_torch.py (training parity) and peft_check.py (exports).
+# TypeScript engine. Used by peft_check.py and gguf_check.py (exports); the parity tests use real transformers
+# (tests/oracle/).
 import json, math
 import numpy as np
 import torch
