@@ -61,15 +61,30 @@ export function formatFromName(name: string): FileFormat | null {
   return null;
 }
 
-/** Format from name, else from the first bytes: PAR1 → parquet, '[' → json, '{' → jsonl, else csv. */
+/**
+ * Format from the first bytes where they are unmistakable, else from the name, else from the bytes: PAR1 →
+ * parquet whatever the name; a .json file whose first line is a whole object followed by another object
+ * line is JSON Lines (read as one JSON value it would give its first row only); a .jsonl or .csv file that
+ * opens with '[' is a JSON array; a .parquet without the magic is read as text.
+ */
 export function sniffFormat(name: string, head: Uint8Array): FileFormat {
-  const byName = formatFromName(name);
-  if (byName) return byName;
   if (head[0] === 0x50 && head[1] === 0x41 && head[2] === 0x52 && head[3] === 0x31) return 'parquet';
-  const text = decodeUtf8(head.subarray(0, 256)).text.replace(/^\uFEFF/, '').trimStart();
+  const text = decodeUtf8(head.subarray(0, 512)).text.replace(/^\uFEFF/, '').trimStart();
+  const byName = formatFromName(name);
+  if (byName === 'json' && text.startsWith('{') && looksLikeJsonLines(text)) return 'jsonl';
+  if ((byName === 'jsonl' || byName === 'csv') && text.startsWith('[')) return 'json';
+  if (byName && byName !== 'parquet') return byName;
   if (text.startsWith('[')) return 'json';
   if (text.startsWith('{')) return 'jsonl';
   return text.includes('\t') && !text.includes(',') ? 'tsv' : 'csv';
+}
+
+/** The first line parses as a JSON object on its own and the next non-empty line opens another. */
+function looksLikeJsonLines(text: string): boolean {
+  const lines = text.split('\n');
+  if (lines.length < 2 || !parseJsonRow(lines[0]).ok) return false;
+  const next = lines.slice(1).find((l) => l.trim() !== '');
+  return next !== undefined && next.trimStart().startsWith('{');
 }
 
 function oversized(line: number, seen: number, max: number, head: string): RowProblem {

@@ -21,6 +21,7 @@ import { ChatTemplate } from '../tokenize/chat';
 import { loadTokenizer, type Tokenizer } from '../tokenize/tokenizer';
 import { missingFile, type ModelFiles } from './model-files';
 import { parseSafetensors, parseShardIndex, readTensorF32, SafetensorsError } from './safetensors';
+import { assertFinite, validateModelConfig } from './validate';
 
 export type { ModelFiles } from './model-files';
 
@@ -244,6 +245,7 @@ async function loadChatTemplate(files: ModelFiles, tokenizerConfig: Record<strin
 export async function loadHfModel(files: ModelFiles): Promise<LoadedModel> {
   if (!has(files, 'config.json')) throw missingFile(files, 'config.json');
   const config = configFromHf(await readJson(files, 'config.json'), `${files.name}/config.json`);
+  validateModelConfig(config, `${files.name}/config.json`);
   if (!has(files, 'tokenizer.json')) throw missingFile(files, 'tokenizer.json (only fast-tokenizer files are supported)');
   const tokenizerJson = await readJson(files, 'tokenizer.json');
   const tokenizerConfig = has(files, 'tokenizer_config.json') ? await readJson(files, 'tokenizer_config.json') : {};
@@ -254,6 +256,7 @@ export async function loadHfModel(files: ModelFiles): Promise<LoadedModel> {
   const chatTemplate = await loadChatTemplate(files, tokenizerConfig as Record<string, unknown>);
   const generationConfig = has(files, 'generation_config.json') ? await readJson(files, 'generation_config.json') : null;
   const weights = await loadWeights(files, config);
+  for (const [name, w] of weights) assertFinite(w.data, files.name, name);
   return { config, weights, tokenizer, chatTemplate, generationConfig };
 }
 
