@@ -91,8 +91,30 @@ function oversized(line: number, seen: number, max: number, head: string): RowPr
   return { line, severity: 'error', reason: `row is over ${max} bytes (${seen}+ bytes seen); skipped`, raw: head.slice(0, RAW_KEEP), fixable: false };
 }
 
+/**
+ * Deepest nesting a row may have. Real rows nest a few levels (messages → message → content parts); 100 000
+ * brackets would otherwise parse and then overflow the stack of whatever walks the value next.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether the JSON text nests arrays and objects deeper than `max` (brackets inside strings skipped). */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0, inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) { if (++depth > max) return true; }
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
 /** Parses one JSON row; the reason names what is wrong. */
 export function parseJsonRow(text: string): { ok: true; value: Row } | { ok: false; reason: string } {
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return { ok: false, reason: `nested more than ${MAX_JSON_DEPTH} levels deep` };
   let v: unknown;
   try { v = JSON.parse(text); } catch (e) { return { ok: false, reason: `invalid JSON: ${(e as Error).message}` }; }
   if (!isObject(v)) return { ok: false, reason: `expected a JSON object, got ${Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v}` };

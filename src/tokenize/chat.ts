@@ -54,15 +54,26 @@ export const RENDER_BUDGET = { milliseconds: 2000, outputChars: 16 * 1024 * 1024
 interface Budget { deadline: number; nodes: number }
 let active: Budget | null = null;
 
+function spend(budget: Budget): void {
+  if (++budget.nodes % 1024 === 0 && performance.now() > budget.deadline) throw new Error(`took longer than ${RENDER_BUDGET.milliseconds} ms`);
+}
+
 const evaluate = Interpreter.prototype.evaluate;
 Interpreter.prototype.evaluate = function (this: Interpreter, ...args: Parameters<typeof evaluate>) {
   const value = evaluate.apply(this, args);
-  const budget = active;
-  if (budget) {
-    if (++budget.nodes % 1024 === 0 && performance.now() > budget.deadline) throw new Error(`took longer than ${RENDER_BUDGET.milliseconds} ms`);
+  if (active) {
+    spend(active);
     if (typeof value.value === 'string' && value.value.length > RENDER_BUDGET.outputChars) throw new Error(`produced more than ${RENDER_BUDGET.outputChars} characters`);
   }
   return value;
+};
+// A loop with an empty body evaluates no node per iteration, but its body's block still runs: count that too.
+// (evaluateBlock is private in the typings, public at run time.)
+const blocks = Interpreter.prototype as unknown as { evaluateBlock: (...args: unknown[]) => unknown };
+const evaluateBlock = blocks.evaluateBlock;
+blocks.evaluateBlock = function (this: Interpreter, ...args: unknown[]) {
+  if (active) spend(active);
+  return evaluateBlock.apply(this, args);
 };
 
 const set = Environment.prototype.set;
