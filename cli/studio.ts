@@ -322,12 +322,13 @@ async function main(): Promise<void> {
 /** Whether --json was given (known once the arguments parse): a failure then also prints {"error": ...} on stdout. */
 let json = false;
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    const message = errorMessage(e);
-    if (json) process.stdout.write(`${JSON.stringify({ error: message })}\n`);
-    process.stderr.write(`error: ${oneLine(message)}\n`);
-    process.exit(1);
-  },
-);
+function fail(e: unknown): never {
+  const message = errorMessage(e);
+  if (json) process.stdout.write(`${JSON.stringify({ error: message })}\n`);
+  process.stderr.write(`error: ${oneLine(message)}\n`);
+  process.exit(1);
+}
+
+// A library that lets a rejection go unobserved (hyparquet on a damaged column chunk) still ends in one line.
+process.on('unhandledRejection', fail);
+main().then(() => process.exit(0), fail);

@@ -11,7 +11,7 @@
 //           papaparse; rows with the wrong number of fields are reported, not guessed
 //   parquet hyparquet, one row group at a time for progress; BigInt values become numbers/strings
 import Papa from 'papaparse';
-import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from 'hyparquet';
+import { parquetMetadataAsync, parquetReadObjects, parquetSchema, type AsyncBuffer, type FileMetaData } from 'hyparquet';
 import { decodeUtf8, forEachLine, joinBytes, readAll, sniffEncoding, utf16ToUtf8, memorySource, withoutBom, type ByteSource } from './bytes';
 import type { FileFormat } from './record';
 import type { Row } from './shapes';
@@ -649,9 +649,24 @@ export async function readParquet(src: ByteSource, opts: ReadOptions): Promise<R
     return { rows, problems };
   }
   const numRows = Number(metadata.num_rows);
+  // Column chunks that belong to no top-level field of the schema (a damaged footer) are read by hyparquet
+  // but never awaited: their failure would escape as an unhandled rejection. Such a group is a problem here.
+  let fields: Set<string>;
+  try {
+    fields = new Set(parquetSchema(metadata).children.map((c) => c.element.name));
+  } catch (e) {
+    problems.push({ line: 0, severity: 'error', reason: `not a readable Parquet file: ${(e as Error).message}`, raw: '', fixable: false });
+    return { rows, problems };
+  }
   let start = 0;
   for (const group of metadata.row_groups) {
     const end = start + Number(group.num_rows);
+    const stray = group.columns.find((c) => !fields.has(c.meta_data?.path_in_schema?.[0] ?? ''));
+    if (stray) {
+      problems.push({ line: start + 1, severity: 'error', reason: `rows ${start + 1}–${end} could not be read: a column chunk outside the schema (damaged file)`, raw: '', fixable: false });
+      start = end;
+      continue;
+    }
     try {
       const objs = await parquetReadObjects({ file, metadata, rowStart: start, rowEnd: end });
       objs.forEach((o, k) => rows.push({ line: start + k + 1, value: plain(o) as Row }));

@@ -3,9 +3,13 @@
 // rendering. Each parser either returns something well-formed or throws an Error of its own with a message;
 // never a TypeError/RangeError from deep inside, never a hang; and what is written reads back the same.
 //
-// Runs: FUZZ_RUNS per property (default 100 in `npm test`, a few seconds in all); an opt-in deeper run:
-//   FUZZ_RUNS=5000 npm test -- tests/unit/fuzz.test.ts
+// Runs: FUZZ_RUNS per property (default 100 in `npm test`, about 4 s in all, from the fixed seed FUZZ_SEED=1
+// so that `npm test` is repeatable); an opt-in deeper run, from a fresh random seed:
+//   FUZZ_RUNS=5000 FUZZ_SEED=random npm test -- tests/unit/fuzz.test.ts
 // A failure prints fast-check's seed and shrunk counterexample; replay it with FUZZ_SEED=<seed>.
+// Found by the deep run, fixed in readParquet: a damaged footer whose column chunk belongs to no schema field
+// made hyparquet read a chunk nobody awaited, and its failure escaped as an unhandled rejection (Vitest
+// reports those as errors of this file, so the property also guards against that).
 import fc from 'fast-check';
 import Papa from 'papaparse';
 import { parquetWriteBuffer } from 'hyparquet-writer';
@@ -19,7 +23,7 @@ import { f16ToF32, f32ToF16, parseSafetensors, readTensorF32, SafetensorsError, 
 import { ChatTemplate } from '../../src/tokenize/chat';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100);
-const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
+const SEED = process.env.FUZZ_SEED === 'random' ? undefined : Number(process.env.FUZZ_SEED ?? 1);
 const params = { numRuns: RUNS, seed: SEED };
 const OPTS = { maxRowBytes: DEFAULT_MAX_ROW_BYTES };
 
