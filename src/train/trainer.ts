@@ -141,7 +141,7 @@ export class Trainer {
     const norm = (await gpu.read(this.norm))[0];
     // A step that went non-finite has already poisoned the weights: stop here, before anyone saves them.
     if (!Number.isFinite(lossSum) || !Number.isFinite(norm)) {
-      throw new Error(`training diverged at step ${this.state.step}: loss ${lossSum / Math.max(tokens, 1)}, gradient norm ${norm}; nothing was saved (lower the learning rate, or check the model's weights)`);
+      throw new Error(`training diverged at step ${this.state.step} (loss ${lossSum / Math.max(tokens, 1)}, gradient norm ${norm}): stopped before this step's weights were saved; lower the learning rate, or check the model's weights`);
     }
     return {
       step: this.state.step, epoch, loss: tokens > 0 ? lossSum / tokens : 0, lr, gradNorm: norm, tokens,
