@@ -17,6 +17,8 @@ let dir = '';
 let model = '';
 let data = '';
 let adapter = '';
+/** Enough rows for a run that is still training when it is stopped. */
+let big = '';
 
 function studio(...args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [launcher, 'cli/studio.ts', ...args], { cwd: root, encoding: 'utf8' });
@@ -71,6 +73,8 @@ beforeAll(() => {
   makeTinyModel('llama-small', model, 3);
   data = join(dir, 'train.jsonl');
   writeFileSync(data, ROWS.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  big = join(dir, 'big.jsonl');
+  writeFileSync(big, Array.from({ length: 200 }, (_, i) => JSON.stringify({ instruction: `Say hi ${i}`, input: '', output: 'hi there' })).join('\n'));
   adapter = join(dir, 'adapter');
   const t = studio('train', model, '--data', data, '--out', adapter, '--max-steps', '2', '--rank', '4', '--json');
   expect(t.code, t.stderr).toBe(0);
@@ -100,8 +104,6 @@ describe('outputs never destroy inputs', () => {
 describe('a stop is a stop', () => {
   it('SIGTERM to the launcher ends the run with the previous adapter untouched and no staging left', async () => {
     const before = snapshot(adapter);
-    const big = join(dir, 'big.jsonl');
-    writeFileSync(big, Array.from({ length: 200 }, (_, i) => JSON.stringify({ instruction: `Say hi ${i}`, input: '', output: 'hi there' })).join('\n'));
     const child = spawn(process.execPath, [launcher, 'cli/studio.ts', 'train', model, '--data', big, '--out', adapter, '--max-steps', '100000', '--rank', '4'], { cwd: root });
     let stderr = '';
     // Stopped once training has started (its first step line), so the stop lands mid-run.
@@ -112,6 +114,22 @@ describe('a stop is a stop', () => {
     expect(stderr.trim().split('\n').at(-1)).toBe('error: interrupted by SIGTERM; nothing was written');
     expect(snapshot(adapter)).toEqual(before);
     expect(readdirSync(dir).filter((n) => n.includes('.studio-'))).toEqual([]);
+  });
+});
+
+describe('a stop is a stop, even for kill -9', () => {
+  it('kill -9 of the launcher: the command notices, removes its staging folder and exits; the adapter stays', async () => {
+    const before = snapshot(adapter);
+    const child = spawn(process.execPath, [launcher, 'cli/studio.ts', 'train', model, '--data', big, '--out', adapter, '--max-steps', '100000', '--rank', '4'], { cwd: root });
+    let stderr = '';
+    await new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => { stderr += d; if (stderr.includes('step ')) resolve(); }));
+    expect(readdirSync(dir).filter((n) => n.startsWith('adapter.studio-new-'))).toHaveLength(1);
+    child.kill('SIGKILL');
+    // The command (the launcher's child, out of our reach) removes its staging folder as it stops.
+    const deadline = Date.now() + 20_000;
+    while (readdirSync(dir).some((n) => n.includes('.studio-')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(readdirSync(dir).filter((n) => n.includes('.studio-'))).toEqual([]);
+    expect(snapshot(adapter)).toEqual(before);
   });
 });
 
