@@ -119,13 +119,17 @@ function roomAfter(m: LoadedModel, promptTokens: number, asked: number, p: Parse
   return Math.min(asked, room);
 }
 
-/** Conversations tokenized in chunks, with a progress line on stderr every chunk for large data. */
-function tokenizeWithProgress(m: LoadedModel, records: readonly DatasetRecord[], maxSeqLength: number, assistantOnly: boolean, p: Parsed): Example[] {
+/**
+ * Conversations tokenized in chunks, with a progress line on stderr every chunk for large data; between
+ * chunks the event loop runs, so a signal stops a long tokenization too.
+ */
+async function tokenizeWithProgress(m: LoadedModel, records: readonly DatasetRecord[], maxSeqLength: number, assistantOnly: boolean, p: Parsed): Promise<Example[]> {
   const show = records.length > 2 * TOKENIZE_CHUNK && !p.flags.has('json');
   const examples: Example[] = [];
   for (let i = 0; i < records.length; i += TOKENIZE_CHUNK) {
-    examples.push(...examplesFrom(m, records.slice(i, i + TOKENIZE_CHUNK) as DatasetRecord[], maxSeqLength, assistantOnly));
+    examples.push(...examplesFrom(m, records.slice(i, i + TOKENIZE_CHUNK), maxSeqLength, assistantOnly));
     if (show) process.stderr.write(`tokenized ${examples.length} of ${records.length} conversations\n`);
+    await new Promise((resolve) => setImmediate(resolve));
   }
   return examples;
 }
@@ -182,7 +186,7 @@ async function cmdGenerate(p: Parsed): Promise<void> {
   out(p, { text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokens.length / seconds }, r.text);
 }
 
-function examplesFrom(m: LoadedModel, records: DatasetRecord[], maxSeqLength: number, assistantOnly: boolean): Example[] {
+function examplesFrom(m: LoadedModel, records: readonly DatasetRecord[], maxSeqLength: number, assistantOnly: boolean): Example[] {
   return examplesFromRecords(m.tokenizer, templateOf(m), records, { assistantOnly, maxSeqLength });
 }
 
@@ -226,7 +230,7 @@ async function cmdTrain(p: Parsed): Promise<void> {
     validateLora(lora, linearsOf(m.weights), 'LoRA settings');
     const data = await readRecords(dataFile);
     const train = data.records.filter((r) => r.split === 'train');
-    const examples = tokenizeWithProgress(m, train, cfg.maxSeqLength, !p.flags.has('all-tokens'), p);
+    const examples = await tokenizeWithProgress(m, train, cfg.maxSeqLength, !p.flags.has('all-tokens'), p);
     const gpu = await createGpu();
     const mode: TrainMode = { kind: 'lora', lora };
     const model = new Transformer(gpu, m.config, m.weights, mode, cfg.seed);
@@ -257,7 +261,7 @@ async function cmdEval(p: Parsed): Promise<void> {
   const maxSeqLength = num(p, 'max-seq-len', DEFAULT_TRAIN.maxSeqLength, { min: 2, integer: true });
   const m = await loadModel(p.positionals[1]);
   const data = await readRecords(str(p, 'data'));
-  const examples = tokenizeWithProgress(m, data.records, maxSeqLength, true, p);
+  const examples = await tokenizeWithProgress(m, data.records, maxSeqLength, true, p);
   if (targetTokens(examples, maxSeqLength) === 0) throw new Error(`nothing to evaluate: none of the ${examples.length} conversations has an assistant turn within --max-seq-len ${maxSeqLength}`);
   const gpu = await createGpu();
   const model = await buildModel(gpu, m, p.positionals[1], p);
