@@ -1,16 +1,20 @@
 // The studio's command line: the same core as the browser, in Node through Dawn (the `webgpu` package).
 //   info MODEL [--json]
-//   generate MODEL [--adapter DIR] --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P]
+//   generate MODEL [--adapter DIR [--ignore-base-model]] --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P]
 //            [--repetition-penalty R] [--seed S] [--stop STR]... [--raw] [--backend engine|onnx] [--json]
 //   train MODEL --data FILE --out DIR [--rank R] [--alpha A] [--dropout P] [--rslora] [--targets q_proj,v_proj]
 //            [--lr LR] [--schedule constant|linear|cosine] [--warmup N] [--epochs E] [--max-steps N] [--batch-size B]
 //            [--grad-accum N] [--max-seq-len T] [--weight-decay W] [--max-grad-norm G] [--seed S] [--all-tokens] [--json]
-//   eval MODEL [--adapter DIR] --data FILE [--max-new-tokens N] [--backend engine|onnx] [--json]
+//   eval MODEL [--adapter DIR [--ignore-base-model]] --data FILE [--max-new-tokens N] [--backend engine|onnx] [--json]
 //   data FILE [--json]
 //   bench [--quick]            (the benchmark of scripts/bench.mjs: JSON on stdout)
-// Every failure exits non-zero with one line on stderr: "error: <what went wrong>".
+// Every failure exits non-zero with one line on stderr: "error: <what went wrong>" (control characters escaped,
+// capped in length; with --json the whole message is also on stdout as {"error": ...}). Unknown options and
+// numbers out of range are refused before anything loads. `train` writes only into a new folder or one it
+// wrote before (src/io/output.ts), never over its inputs, and replaces the previous adapter only after a
+// run that finished; a signal or the launcher's death stops it with nothing replaced (cli/stop.ts).
 // --json output is one JSON object on stdout (documented in the README), stable for scripts.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { memorySource } from '../src/data/bytes';
 import { importSource } from '../src/data/import';
@@ -22,17 +26,36 @@ import { generateAll } from '../src/generate/generate';
 import { onnxDecoderOf } from '../src/generate/onnx-decoder';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { installNodeWebGPU } from '../src/gpu/node';
+import { errorMessage, oneLine } from '../src/errors';
 import { estimateMemory, loadHfModel, parameterCount, stopTokenIds, templateOf, type LoadedModel } from '../src/io/hf';
 import { filesFromDirectory } from '../src/io/node-files';
+import { abandon, claimOutputFolder, commit } from '../src/io/output';
+import { baseModelMismatch, linearsOf, MAX_LORA_RANK, validateLora } from '../src/io/validate';
 import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
 import { Transformer, type TrainMode } from '../src/model/transformer';
 import { examplesFromRecords } from '../src/tokenize/chat';
 import type { Example } from '../src/train/batch';
-import { DEFAULT_TRAIN, evaluateLoss, Trainer, type TrainConfig } from '../src/train/trainer';
+import { DEFAULT_TRAIN, evaluateLoss, targetTokens, Trainer, type TrainConfig } from '../src/train/trainer';
 import type { LrSchedule } from '../src/train/schedule';
-import { list, num, parseArgs, str, type Parsed } from './args';
+import { list, num, parseArgs, str, type Grammar, type Parsed } from './args';
+import { installStopHandlers, onStop } from './stop';
 
-const FLAGS = ['json', 'raw', 'rslora', 'all-tokens', 'help', 'quick'] as const;
+const SAMPLING = ['max-new-tokens', 'temperature', 'top-k', 'top-p', 'repetition-penalty', 'seed', 'stop'];
+/** What each command accepts; anything else is an error. */
+const GRAMMARS: Record<string, Grammar> = {
+  info: { flags: ['json', 'help'], options: [] },
+  generate: { flags: ['json', 'help', 'raw', 'ignore-base-model'], options: ['adapter', 'prompt', 'backend', ...SAMPLING] },
+  train: {
+    flags: ['json', 'help', 'rslora', 'all-tokens'],
+    options: ['data', 'out', 'rank', 'alpha', 'dropout', 'targets', 'lr', 'schedule', 'warmup', 'epochs', 'max-steps',
+      'batch-size', 'grad-accum', 'max-seq-len', 'weight-decay', 'max-grad-norm', 'seed'],
+  },
+  eval: { flags: ['json', 'help', 'ignore-base-model'], options: ['adapter', 'data', 'backend', 'max-seq-len', ...SAMPLING] },
+  data: { flags: ['json', 'help'], options: [] },
+  bench: { flags: ['json', 'help', 'quick'], options: [] },
+};
+/** Conversations tokenized between two progress lines, and the size from which progress is shown. */
+const TOKENIZE_CHUNK = 5000;
 
 function out(p: Parsed, json: unknown, text: string): void {
   process.stdout.write(p.flags.has('json') ? `${JSON.stringify(json)}\n` : `${text}\n`);
@@ -43,9 +66,15 @@ async function loadModel(dir: string): Promise<LoadedModel> {
   return loadHfModel(filesFromDirectory(dir));
 }
 
-async function buildModel(gpu: Gpu, m: LoadedModel, adapterDir: string | undefined): Promise<Transformer> {
+async function buildModel(gpu: Gpu, m: LoadedModel, modelDir: string, p: Parsed): Promise<Transformer> {
+  const adapterDir = p.options.get('adapter')?.at(-1);
   if (!adapterDir) return new Transformer(gpu, m.config, m.weights, { kind: 'none' });
-  const { lora } = loraFromPeftConfig(readFileSync(join(adapterDir, 'adapter_config.json'), 'utf8'), join(adapterDir, 'adapter_config.json'));
+  const configFile = join(adapterDir, 'adapter_config.json');
+  if (!existsSync(configFile)) throw new Error(`${adapterDir}: no adapter_config.json (not a PEFT adapter folder)`);
+  const { lora, baseModel } = loraFromPeftConfig(readFileSync(configFile, 'utf8'), configFile);
+  const mismatch = baseModelMismatch(baseModel, modelDir);
+  if (mismatch && !p.flags.has('ignore-base-model')) throw new Error(`${configFile}: ${mismatch} (pass --ignore-base-model if they are the same model)`);
+  validateLora(lora, linearsOf(m.weights), configFile);
   const model = new Transformer(gpu, m.config, m.weights, { kind: 'lora', lora });
   applyPeftAdapter(model, new Uint8Array(readFileSync(join(adapterDir, 'adapter_model.safetensors'))), join(adapterDir, 'adapter_model.safetensors'));
   return model;
@@ -55,7 +84,14 @@ async function readRecords(file: string): Promise<{ records: DatasetRecord[]; is
   if (!existsSync(file)) throw new Error(`data file not found: ${file}`);
   const name = file.split('/').pop()!;
   const r = await importSource(memorySource(name, new Uint8Array(readFileSync(file))));
-  if (r.needsMapping) throw new Error(`${name}: could not detect the dataset shape (columns: ${r.needsMapping.columns.join(', ')})`);
+  if (r.needsMapping) {
+    const cols = r.needsMapping.columns;
+    throw new Error(`${name}: could not detect the dataset shape (${cols.length} columns: ${cols.slice(0, 10).join(', ')}${cols.length > 10 ? ', …' : ''})`);
+  }
+  // One JSON value followed by more: most likely JSON Lines under a .json name; reading on would train on its first row.
+  if (r.context.format === 'json' && r.issues.some((i) => i.reason.startsWith('text after the top-level JSON value'))) {
+    throw new Error(`${name}: more than one JSON value; if it is JSON Lines (one object per line), name it .jsonl`);
+  }
   return {
     records: r.records, rows: r.rowsRead, format: r.context.format, shape: r.context.shape,
     issues: r.issues.map((i) => ({ line: i.line, message: `${i.severity}: ${i.reason}` })),
@@ -64,10 +100,38 @@ async function readRecords(file: string): Promise<{ records: DatasetRecord[]; is
 
 function samplingFrom(p: Parsed) {
   return {
-    temperature: num(p, 'temperature', 0), topK: num(p, 'top-k', 0), topP: num(p, 'top-p', 1),
-    repetitionPenalty: num(p, 'repetition-penalty', 1), seed: num(p, 'seed', 0),
-    maxNewTokens: num(p, 'max-new-tokens', 64), stopStrings: list(p, 'stop'),
+    temperature: num(p, 'temperature', 0, { min: 0 }), topK: num(p, 'top-k', 0, { min: 0, integer: true }),
+    topP: num(p, 'top-p', 1, { min: 0, minExclusive: true, max: 1 }),
+    repetitionPenalty: num(p, 'repetition-penalty', 1, { min: 0, minExclusive: true }), seed: num(p, 'seed', 0, { integer: true }),
+    maxNewTokens: num(p, 'max-new-tokens', 64, { min: 1, integer: true }), stopStrings: list(p, 'stop'),
   };
+}
+
+/**
+ * New tokens that fit after a prompt of `promptTokens` in the model's context: the prompt must leave room
+ * for one; fewer than asked are generated when it leaves less room (said on stderr).
+ */
+function roomAfter(m: LoadedModel, promptTokens: number, asked: number, p: Parsed): number {
+  const context = m.config.maxPositions;
+  if (promptTokens >= context) throw new Error(`the prompt is ${promptTokens} tokens; this model's context is ${context} positions`);
+  const room = context - promptTokens;
+  if (room < asked && !p.flags.has('json')) process.stderr.write(`note: the prompt leaves room for ${room} of the ${asked} new tokens asked (context ${context})\n`);
+  return Math.min(asked, room);
+}
+
+/**
+ * Conversations tokenized in chunks, with a progress line on stderr every chunk for large data; between
+ * chunks the event loop runs, so a signal stops a long tokenization too.
+ */
+async function tokenizeWithProgress(m: LoadedModel, records: readonly DatasetRecord[], maxSeqLength: number, assistantOnly: boolean, p: Parsed): Promise<Example[]> {
+  const show = records.length > 2 * TOKENIZE_CHUNK && !p.flags.has('json');
+  const examples: Example[] = [];
+  for (let i = 0; i < records.length; i += TOKENIZE_CHUNK) {
+    examples.push(...examplesFrom(m, records.slice(i, i + TOKENIZE_CHUNK), maxSeqLength, assistantOnly));
+    if (show) process.stderr.write(`tokenized ${examples.length} of ${records.length} conversations\n`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return examples;
 }
 
 /** Who decodes: our WebGPU engine (default) or onnxruntime-web's wasm backend on the ONNX export of the same
@@ -109,76 +173,99 @@ async function cmdInfo(p: Parsed): Promise<void> {
 
 async function cmdGenerate(p: Parsed): Promise<void> {
   const backend = backendOf(p);
+  const sampling = samplingFrom(p);
   const m = await loadModel(p.positionals[1]);
-  const gpu = await createGpu();
-  const model = await buildModel(gpu, m, p.options.get('adapter')?.at(-1));
   const ids = promptIds(m, str(p, 'prompt'), p.flags.has('raw'));
+  const maxNewTokens = roomAfter(m, ids.length, sampling.maxNewTokens, p);
+  const gpu = await createGpu();
+  const model = await buildModel(gpu, m, p.positionals[1], p);
   const decoder = await decoderFor(backend, model);
   const t0 = performance.now();
-  const r = await generateAll(decoder, ids, { ...samplingFrom(p), stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
+  const r = await generateAll(decoder, ids, { ...sampling, maxNewTokens, stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
   const seconds = (performance.now() - t0) / 1000;
   out(p, { text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokens.length / seconds }, r.text);
 }
 
-function examplesFrom(m: LoadedModel, records: DatasetRecord[], maxSeqLength: number, assistantOnly: boolean): Example[] {
+function examplesFrom(m: LoadedModel, records: readonly DatasetRecord[], maxSeqLength: number, assistantOnly: boolean): Example[] {
   return examplesFromRecords(m.tokenizer, templateOf(m), records, { assistantOnly, maxSeqLength });
 }
 
-async function cmdTrain(p: Parsed): Promise<void> {
-  const m = await loadModel(p.positionals[1]);
-  const outDir = str(p, 'out');
-  const data = await readRecords(str(p, 'data'));
-  const train = data.records.filter((r) => r.split === 'train');
+/** The run's LoRA and training settings from the flags, each checked against its range before anything loads. */
+function trainSettings(p: Parsed): { lora: LoraConfig; cfg: TrainConfig } {
   const lora: LoraConfig = {
-    rank: num(p, 'rank', DEFAULT_LORA.rank), alpha: num(p, 'alpha', DEFAULT_LORA.alpha), dropout: num(p, 'dropout', 0),
+    rank: num(p, 'rank', DEFAULT_LORA.rank, { min: 1, max: MAX_LORA_RANK, integer: true }),
+    alpha: num(p, 'alpha', DEFAULT_LORA.alpha, { min: 0, minExclusive: true }),
+    dropout: num(p, 'dropout', 0, { min: 0, max: 1, maxExclusive: true }),
     useRslora: p.flags.has('rslora'),
     targetModules: p.options.has('targets') ? str(p, 'targets').split(',').map((s) => s.trim()).filter(Boolean) : DEFAULT_LORA.targetModules,
   };
+  if (lora.targetModules.length === 0) throw new Error('--targets names no module');
   const cfg: TrainConfig = {
     ...DEFAULT_TRAIN,
-    lr: num(p, 'lr', DEFAULT_TRAIN.lr), schedule: str(p, 'schedule', DEFAULT_TRAIN.schedule) as LrSchedule,
-    warmupSteps: num(p, 'warmup', 0), epochs: num(p, 'epochs', 1), maxSteps: num(p, 'max-steps', 0),
-    batchSize: num(p, 'batch-size', DEFAULT_TRAIN.batchSize), gradAccumSteps: num(p, 'grad-accum', 1),
-    maxSeqLength: num(p, 'max-seq-len', DEFAULT_TRAIN.maxSeqLength), weightDecay: num(p, 'weight-decay', 0),
-    maxGradNorm: num(p, 'max-grad-norm', 1), seed: num(p, 'seed', DEFAULT_TRAIN.seed),
+    lr: num(p, 'lr', DEFAULT_TRAIN.lr, { min: 0, minExclusive: true }), schedule: str(p, 'schedule', DEFAULT_TRAIN.schedule) as LrSchedule,
+    warmupSteps: num(p, 'warmup', 0, { min: 0, integer: true }), epochs: num(p, 'epochs', 1, { min: 1, integer: true }),
+    maxSteps: num(p, 'max-steps', 0, { min: 0, integer: true }),
+    batchSize: num(p, 'batch-size', DEFAULT_TRAIN.batchSize, { min: 1, integer: true }),
+    gradAccumSteps: num(p, 'grad-accum', 1, { min: 1, integer: true }),
+    maxSeqLength: num(p, 'max-seq-len', DEFAULT_TRAIN.maxSeqLength, { min: 2, integer: true }),
+    weightDecay: num(p, 'weight-decay', 0, { min: 0 }), maxGradNorm: num(p, 'max-grad-norm', 1, { min: 0 }),
+    seed: num(p, 'seed', DEFAULT_TRAIN.seed, { integer: true }),
   };
   if (!['constant', 'linear', 'cosine'].includes(cfg.schedule)) throw new Error(`--schedule must be constant, linear or cosine`);
-  const examples = examplesFrom(m, train, cfg.maxSeqLength, !p.flags.has('all-tokens'));
-  const gpu = await createGpu();
-  const mode: TrainMode = { kind: 'lora', lora };
-  const model = new Transformer(gpu, m.config, m.weights, mode, cfg.seed);
-  const trainer = new Trainer(model, examples, cfg, m.tokenizer.padTokenId ?? 0);
-  const log: unknown[] = [];
-  const t0 = performance.now();
-  while (!trainer.done) {
-    const s = await trainer.step();
-    log.push(s);
-    if (!p.flags.has('json')) process.stderr.write(`step ${s.step}/${trainer.totalSteps} loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)} grad-norm ${s.gradNorm.toFixed(3)}\n`);
+  return { lora, cfg };
+}
+
+async function cmdTrain(p: Parsed): Promise<void> {
+  const { lora, cfg } = trainSettings(p);
+  const modelDir = p.positionals[1], dataFile = str(p, 'data'), outDir = str(p, 'out');
+  // Claimed first: a refused or unwritable --out fails before any loading or training.
+  const claim = claimOutputFolder(outDir, [{ path: modelDir, what: 'the model folder' }, { path: dataFile, what: 'the data file' }]);
+  const release = onStop(() => abandon(claim));
+  try {
+    const m = await loadModel(modelDir);
+    if (cfg.maxSeqLength + 1 > m.config.maxPositions) {
+      if (p.options.has('max-seq-len')) throw new Error(`--max-seq-len ${cfg.maxSeqLength} exceeds the model's context of ${m.config.maxPositions} positions (use at most ${m.config.maxPositions - 1})`);
+      cfg.maxSeqLength = m.config.maxPositions - 1; // the default, fitted to a short-context model
+    }
+    validateLora(lora, linearsOf(m.weights), 'LoRA settings');
+    const data = await readRecords(dataFile);
+    const train = data.records.filter((r) => r.split === 'train');
+    const examples = await tokenizeWithProgress(m, train, cfg.maxSeqLength, !p.flags.has('all-tokens'), p);
+    const gpu = await createGpu();
+    const mode: TrainMode = { kind: 'lora', lora };
+    const model = new Transformer(gpu, m.config, m.weights, mode, cfg.seed);
+    const trainer = new Trainer(model, examples, cfg, m.tokenizer.padTokenId ?? 0);
+    const log: unknown[] = [];
+    const t0 = performance.now();
+    while (!trainer.done) {
+      const s = await trainer.step();
+      log.push(s);
+      if (!p.flags.has('json')) process.stderr.write(`step ${s.step}/${trainer.totalSteps} loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)} grad-norm ${s.gradNorm.toFixed(3)}\n`);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const val = data.records.filter((r) => r.split === 'validation');
+    const valLoss = val.length ? (await evaluateLoss(model, examplesFrom(m, val, cfg.maxSeqLength, true), cfg.batchSize, cfg.maxSeqLength)).loss : null;
+    const files = await exportPeftAdapter(model, modelDir);
+    const summary = { steps: trainer.totalSteps, seconds, finalLoss: (log.at(-1) as { loss: number }).loss, validationLoss: valLoss, examples: examples.length, lora, train: cfg };
+    commit(claim, 'peft-adapter', { ...files, 'training_log.json': JSON.stringify({ ...summary, log }, null, 2) });
+    out(p, { ...summary, out: outDir }, `trained ${trainer.totalSteps} steps in ${seconds.toFixed(1)} s; final loss ${summary.finalLoss.toFixed(4)}; adapter written to ${outDir}`);
+  } finally {
+    release();
+    abandon(claim);
   }
-  const seconds = (performance.now() - t0) / 1000;
-  const val = data.records.filter((r) => r.split === 'validation');
-  const valLoss = val.length ? (await evaluateLoss(model, examplesFrom(m, val, cfg.maxSeqLength, true), cfg.batchSize, cfg.maxSeqLength)).loss : null;
-  // Write into a temporary folder and swap it in, so a failed export leaves the previous one intact.
-  const files = await exportPeftAdapter(model, p.positionals[1]);
-  const tmp = `${outDir}.tmp-${process.pid}`;
-  mkdirSync(tmp, { recursive: true });
-  writeFileSync(join(tmp, 'adapter_model.safetensors'), files['adapter_model.safetensors']);
-  writeFileSync(join(tmp, 'adapter_config.json'), files['adapter_config.json']);
-  const summary = { steps: trainer.totalSteps, seconds, finalLoss: (log.at(-1) as { loss: number }).loss, validationLoss: valLoss, examples: examples.length, lora, train: cfg };
-  writeFileSync(join(tmp, 'training_log.json'), JSON.stringify({ ...summary, log }, null, 2));
-  rmSync(outDir, { recursive: true, force: true });
-  renameSync(tmp, outDir);
-  out(p, { ...summary, out: outDir }, `trained ${trainer.totalSteps} steps in ${seconds.toFixed(1)} s; final loss ${summary.finalLoss.toFixed(4)}; adapter written to ${outDir}`);
 }
 
 async function cmdEval(p: Parsed): Promise<void> {
   const backend = backendOf(p);
+  const sampling = samplingFrom(p);
+  const maxSeqLength = num(p, 'max-seq-len', DEFAULT_TRAIN.maxSeqLength, { min: 2, integer: true });
   const m = await loadModel(p.positionals[1]);
   const data = await readRecords(str(p, 'data'));
+  const examples = await tokenizeWithProgress(m, data.records, maxSeqLength, true, p);
+  if (targetTokens(examples, maxSeqLength) === 0) throw new Error(`nothing to evaluate: none of the ${examples.length} conversations has an assistant turn within --max-seq-len ${maxSeqLength}`);
   const gpu = await createGpu();
-  const model = await buildModel(gpu, m, p.options.get('adapter')?.at(-1));
-  const maxSeqLength = num(p, 'max-seq-len', DEFAULT_TRAIN.maxSeqLength);
-  const { loss, tokens } = await evaluateLoss(model, examplesFrom(m, data.records, maxSeqLength, true), 4, maxSeqLength);
+  const model = await buildModel(gpu, m, p.positionals[1], p);
+  const { loss, tokens } = await evaluateLoss(model, examples, 4, maxSeqLength);
   // Greedy answer to the conversation up to its last assistant turn, scored against that turn's content by the
   // metrics the Compare screen's batch evaluation uses (src/eval/metrics.ts).
   const tpl = templateOf(m);
@@ -188,7 +275,8 @@ async function cmdEval(p: Parsed): Promise<void> {
     const pr = promptAndReference(r.messages);
     if (!pr) continue;
     const ids = m.tokenizer.encode(tpl.render(pr.prompt, { addGenerationPrompt: true }), { addSpecialTokens: false });
-    const g = await generateAll(decoder, ids, { ...samplingFrom(p), temperature: 0, stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
+    const maxNewTokens = roomAfter(m, ids.length, sampling.maxNewTokens, p);
+    const g = await generateAll(decoder, ids, { ...sampling, maxNewTokens, temperature: 0, stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
     pairs.push({ output: g, reference: pr.reference });
   }
   const s = summarize(pairs, loss);
@@ -214,10 +302,16 @@ async function cmdBench(p: Parsed): Promise<void> {
 const USAGE = 'usage: npm run studio -- <info|generate|train|eval|data|bench> ... (see README)';
 
 async function main(): Promise<void> {
-  const p = parseArgs(process.argv.slice(2), FLAGS);
-  const cmd = p.positionals[0];
-  if (!cmd || p.flags.has('help')) { console.log(USAGE); return; }
+  const argv = process.argv.slice(2).filter((a) => a !== '--');
+  const cmd = argv.find((a) => !a.startsWith('--'));
+  if (!cmd || argv.includes('--help')) { console.log(USAGE); return; }
+  const grammar = GRAMMARS[cmd];
+  if (!grammar) throw new Error(`unknown command "${cmd}". ${USAGE}`);
+  const p = parseArgs(argv, grammar);
+  json = p.flags.has('json');
   if (['info', 'generate', 'train', 'eval'].includes(cmd) && !p.positionals[1]) throw new Error(`usage: ${cmd} MODEL_DIR ...`);
+  if (p.positionals.length > (cmd === 'bench' ? 1 : 2)) throw new Error(`unexpected argument "${p.positionals.at(-1)}"`);
+  installStopHandlers();
   if (!['data', 'info', 'bench'].includes(cmd)) await installNodeWebGPU();
   switch (cmd) {
     case 'info': return cmdInfo(p);
@@ -226,14 +320,19 @@ async function main(): Promise<void> {
     case 'eval': return cmdEval(p);
     case 'data': return cmdData(p);
     case 'bench': return cmdBench(p);
-    default: throw new Error(`unknown command "${cmd}". ${USAGE}`);
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    process.stderr.write(`error: ${(e as Error).message ?? String(e)}\n`);
-    process.exit(1);
-  },
-);
+/** Whether --json was given (known once the arguments parse): a failure then also prints {"error": ...} on stdout. */
+let json = false;
+
+function fail(e: unknown): never {
+  const message = errorMessage(e);
+  if (json) process.stdout.write(`${JSON.stringify({ error: message })}\n`);
+  process.stderr.write(`error: ${oneLine(message)}\n`);
+  process.exit(1);
+}
+
+// A library that lets a rejection go unobserved (hyparquet on a damaged column chunk) still ends in one line.
+process.on('unhandledRejection', fail);
+main().then(() => process.exit(0), fail);

@@ -1,11 +1,16 @@
 // Runs a TypeScript entry point of ours under vite-node (WGSL is imported with ?raw) with WebGPU available
 // in Node: Dawn reads VK_ICD_FILENAMES once at start-up, so this probes for a real adapter first and, when
 // there is none, points Dawn at SwiftShader (shipped by Debian's chromium package).
+// Signals: SIGINT, SIGTERM and SIGHUP are passed on to the command, and if this launcher's own launcher goes
+// (`npm run studio` killed with -9) the command is sent SIGTERM; the command watches for this launcher's
+// death itself (cli/stop.ts). vite-node runs in one child process, started directly (not through npx, which
+// would add a process that does not pass signals on).
 // Usage: node scripts/run-gpu.mjs FILE.ts [args...]
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const [entry, ...args] = process.argv.slice(2);
@@ -25,5 +30,15 @@ if (!env.XDG_RUNTIME_DIR) {
   env.XDG_RUNTIME_DIR = join(tmpdir(), `runtime-${process.getuid?.() ?? 'user'}`);
   mkdirSync(env.XDG_RUNTIME_DIR, { recursive: true, mode: 0o700 });
 }
-const r = spawnSync('npx', ['vite-node', entry, '--', ...args], { stdio: 'inherit', env });
-process.exit(r.status ?? 1);
+const require = createRequire(import.meta.url);
+const viteNode = join(dirname(require.resolve('vite-node/package.json')), require('vite-node/package.json').bin['vite-node']);
+const child = spawn(process.execPath, [viteNode, entry, '--', ...args], { stdio: 'inherit', env });
+const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 };
+for (const signal of Object.keys(SIGNALS)) process.on(signal, () => child.kill(signal));
+// `npm run` starts us through `sh -c`, which outlives a killed npm: watch the parent and its parent (Linux's
+// /proc; elsewhere the parent only) and stop the command when either goes.
+const parentOf = (pid) => { try { return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]); } catch { return null; } };
+const launchers = () => [process.ppid, parentOf(process.ppid)];
+const first = launchers();
+setInterval(() => { if (launchers().some((pid, i) => pid !== first[i])) child.kill('SIGTERM'); }, 500).unref();
+child.on('exit', (code, signal) => process.exit(code ?? 128 + (SIGNALS[signal] ?? 9)));

@@ -21,6 +21,7 @@ import { checkOnnxExport } from '../src/export/onnx-check';
 import type { Decoder } from '../src/generate/decoder';
 import { onnxDecoderOf, type OnnxDecoder, type Ort } from '../src/generate/onnx-decoder';
 import { applyPeftAdapter, exportPeftAdapter, loraFromPeftConfig, peftFilesFromUpload, type PeftAdapterFiles } from '../src/export/peft';
+import { linearsOf, validateLora } from '../src/io/validate';
 import { generate as generateTokens } from '../src/generate/generate';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { cacheStorageCache, downloadModel, folderUrlFor, hubUrlFor, memoryCache, type ByteCache } from '../src/io/download';
@@ -546,6 +547,8 @@ export function createEngineCore(deps: EngineDeps): Engine {
       if (unmatched.length) {
         throw new Error(`${args.name}/adapter_config.json: target module ${unmatched.join(', ')} is not in this ${m.model.config.modelType} model (its modules: ${linears.join(', ')})`);
       }
+      // Rank against the targeted layers, alpha and dropout, before the LoRA views are allocated.
+      validateLora(lora, linearsOf(m.model.weights), `${args.name}/adapter_config.json`);
       const net = await residentLora(lora, 0, false);
       // Shapes and keys: the file must fill exactly this model's LoRA views. Nothing is stored until it does.
       await withAdapter({ kind: 'base' }, async (n) => applyPeftAdapter(n, files['adapter_model.safetensors'], `${args.name}/adapter_model.safetensors`));

@@ -11,7 +11,7 @@
 //           papaparse; rows with the wrong number of fields are reported, not guessed
 //   parquet hyparquet, one row group at a time for progress; BigInt values become numbers/strings
 import Papa from 'papaparse';
-import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData } from 'hyparquet';
+import { parquetMetadataAsync, parquetReadObjects, parquetSchema, type AsyncBuffer, type FileMetaData } from 'hyparquet';
 import { decodeUtf8, forEachLine, joinBytes, readAll, sniffEncoding, utf16ToUtf8, memorySource, withoutBom, type ByteSource } from './bytes';
 import type { FileFormat } from './record';
 import type { Row } from './shapes';
@@ -61,23 +61,60 @@ export function formatFromName(name: string): FileFormat | null {
   return null;
 }
 
-/** Format from name, else from the first bytes: PAR1 → parquet, '[' → json, '{' → jsonl, else csv. */
+/**
+ * Format from the first bytes where they are unmistakable, else from the name, else from the bytes: PAR1 →
+ * parquet whatever the name; a .json file whose first line is a whole object followed by another object
+ * line is JSON Lines (read as one JSON value it would give its first row only); a .jsonl or .csv file that
+ * opens with '[' is a JSON array; a .parquet without the magic is read as text.
+ */
 export function sniffFormat(name: string, head: Uint8Array): FileFormat {
-  const byName = formatFromName(name);
-  if (byName) return byName;
   if (head[0] === 0x50 && head[1] === 0x41 && head[2] === 0x52 && head[3] === 0x31) return 'parquet';
-  const text = decodeUtf8(head.subarray(0, 256)).text.replace(/^\uFEFF/, '').trimStart();
+  const text = decodeUtf8(head.subarray(0, 512)).text.replace(/^\uFEFF/, '').trimStart();
+  const byName = formatFromName(name);
+  if (byName === 'json' && text.startsWith('{') && looksLikeJsonLines(text)) return 'jsonl';
+  if ((byName === 'jsonl' || byName === 'csv') && text.startsWith('[')) return 'json';
+  if (byName && byName !== 'parquet') return byName;
   if (text.startsWith('[')) return 'json';
   if (text.startsWith('{')) return 'jsonl';
   return text.includes('\t') && !text.includes(',') ? 'tsv' : 'csv';
+}
+
+/** The first line parses as a JSON object on its own and the next non-empty line opens another. */
+function looksLikeJsonLines(text: string): boolean {
+  const lines = text.split('\n');
+  if (lines.length < 2 || !parseJsonRow(lines[0]).ok) return false;
+  const next = lines.slice(1).find((l) => l.trim() !== '');
+  return next !== undefined && next.trimStart().startsWith('{');
 }
 
 function oversized(line: number, seen: number, max: number, head: string): RowProblem {
   return { line, severity: 'error', reason: `row is over ${max} bytes (${seen}+ bytes seen); skipped`, raw: head.slice(0, RAW_KEEP), fixable: false };
 }
 
+/**
+ * Deepest nesting a row may have. Real rows nest a few levels (messages → message → content parts); 100 000
+ * brackets would otherwise parse and then overflow the stack of whatever walks the value next.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether the JSON text nests arrays and objects deeper than `max` (brackets inside strings skipped). */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0, inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) { if (++depth > max) return true; }
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
 /** Parses one JSON row; the reason names what is wrong. */
 export function parseJsonRow(text: string): { ok: true; value: Row } | { ok: false; reason: string } {
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return { ok: false, reason: `nested more than ${MAX_JSON_DEPTH} levels deep` };
   let v: unknown;
   try { v = JSON.parse(text); } catch (e) { return { ok: false, reason: `invalid JSON: ${(e as Error).message}` }; }
   if (!isObject(v)) return { ok: false, reason: `expected a JSON object, got ${Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v}` };
@@ -612,9 +649,24 @@ export async function readParquet(src: ByteSource, opts: ReadOptions): Promise<R
     return { rows, problems };
   }
   const numRows = Number(metadata.num_rows);
+  // Column chunks that belong to no top-level field of the schema (a damaged footer) are read by hyparquet
+  // but never awaited: their failure would escape as an unhandled rejection. Such a group is a problem here.
+  let fields: Set<string>;
+  try {
+    fields = new Set(parquetSchema(metadata).children.map((c) => c.element.name));
+  } catch (e) {
+    problems.push({ line: 0, severity: 'error', reason: `not a readable Parquet file: ${(e as Error).message}`, raw: '', fixable: false });
+    return { rows, problems };
+  }
   let start = 0;
   for (const group of metadata.row_groups) {
     const end = start + Number(group.num_rows);
+    const stray = group.columns.find((c) => !fields.has(c.meta_data?.path_in_schema?.[0] ?? ''));
+    if (stray) {
+      problems.push({ line: start + 1, severity: 'error', reason: `rows ${start + 1}–${end} could not be read: a column chunk outside the schema (damaged file)`, raw: '', fixable: false });
+      start = end;
+      continue;
+    }
     try {
       const objs = await parquetReadObjects({ file, metadata, rowStart: start, rowEnd: end });
       objs.forEach((o, k) => rows.push({ line: start + k + 1, value: plain(o) as Row }));

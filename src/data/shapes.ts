@@ -9,6 +9,7 @@
 // exactly why it cannot. Neither throws. Nothing here knows about files or formats.
 import type { ChatMessage, Role } from './types';
 import type { ColumnMap, ShapeName } from './record';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './formats';
 
 export type Row = Record<string, unknown>;
 
@@ -36,7 +37,7 @@ function isRecord(v: unknown): v is Row {
 function maybeJson(v: unknown): unknown {
   if (typeof v === 'string') {
     const t = v.trimStart();
-    if (t.startsWith('[') || t.startsWith('{')) {
+    if ((t.startsWith('[') || t.startsWith('{')) && !nestsDeeperThan(t, MAX_JSON_DEPTH)) {
       try { return JSON.parse(v); } catch { return v; }
     }
   }

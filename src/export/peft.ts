@@ -5,6 +5,7 @@
 // Import checks the adapter against the model it is loaded onto: unknown modules, wrong shapes and a
 // different base are clear errors. peftFilesFromUpload finds the two files in a dropped zip, folder or pair.
 import { parseSafetensors, readTensorF32, writeSafetensors } from '../io/safetensors';
+import { assertFinite, MAX_LORA_RANK } from '../io/validate';
 import type { LoraConfig } from '../model/lora';
 import type { Transformer } from '../model/transformer';
 import { peftFilesFrom, unzipExport } from './zip';
@@ -68,6 +69,8 @@ export function loraFromPeftConfig(text: string, fileName = 'adapter_config.json
   if (c.alpha_pattern && Object.keys(c.alpha_pattern as object).length) throw new Error(`${fileName}: per-module alpha_pattern is not supported`);
   const r = Number(c.r), alpha = Number(c.lora_alpha);
   if (!(r > 0) || !(alpha > 0)) throw new Error(`${fileName}: r and lora_alpha must be positive numbers`);
+  // Checked before any model is built: r sizes every LoRA buffer (r = 50 000 000 would exhaust memory first).
+  if (!Number.isInteger(r) || r > MAX_LORA_RANK) throw new Error(`${fileName}: r must be a whole number up to ${MAX_LORA_RANK} (got ${String(c.r)})`);
   const targets = typeof c.target_modules === 'string' ? [c.target_modules] : (c.target_modules as string[] | undefined);
   if (!Array.isArray(targets) || targets.length === 0) throw new Error(`${fileName}: no target_modules`);
   return {
@@ -85,6 +88,7 @@ export function applyPeftAdapter(model: Transformer, bytes: Uint8Array, fileName
     const name = key.startsWith(PREFIX) ? key.slice(PREFIX.length).replace(/\.weight$/, '').replace(/\.default(?=$)/, '') : key;
     if (!expected.has(name)) throw new Error(`${fileName}: tensor ${key} does not match any LoRA module of this ${model.config.modelType} model`);
     const { shape, data } = readTensorF32(file, key);
+    assertFinite(data, fileName, key);
     const want = model.params.specs.get(name)!.shape;
     if (shape.join(',') !== want.join(',')) throw new Error(`${fileName}: ${key} has shape [${shape}] but this model needs [${want}]`);
     model.gpu.write(model.params.get(name), data);

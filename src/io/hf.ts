@@ -24,6 +24,7 @@ import { loadTokenizer, type Tokenizer } from '../tokenize/tokenizer';
 import { openCheckpoint, type CheckpointTensor } from './checkpoint';
 import { missingFile, type ModelFiles } from './model-files';
 import { SafetensorsError } from './safetensors';
+import { assertFinite, validateModelConfig } from './validate';
 
 export type { ModelFiles } from './model-files';
 
@@ -113,7 +114,9 @@ export async function openWeights(files: ModelFiles, config: ModelConfig): Promi
         let loaded = 0;
         onProgress?.({ loaded, total });
         for (const [name, t] of found) {
-          use(name, await source.readF32(t.name));
+          const w = await source.readF32(t.name);
+          assertFinite(w.data, files.name, name);   // NaN/Inf weights are refused before they reach a model
+          use(name, w);
           loaded += t.byteLength;
           onProgress?.({ loaded, total });
         }
@@ -148,6 +151,7 @@ async function loadChatTemplate(files: ModelFiles, tokenizerConfig: Record<strin
 export async function loadHfModel(files: ModelFiles, onProgress?: LoadProgress): Promise<LoadedModel> {
   if (!has(files, 'config.json')) throw missingFile(files, 'config.json');
   const config = configFromHf(await readJson(files, 'config.json'), `${files.name}/config.json`);
+  validateModelConfig(config, `${files.name}/config.json`);
   if (!has(files, 'tokenizer.json')) throw missingFile(files, 'tokenizer.json (only fast-tokenizer files are supported)');
   const tokenizerJson = await readJson(files, 'tokenizer.json');
   const tokenizerConfig = has(files, 'tokenizer_config.json') ? await readJson(files, 'tokenizer_config.json') : {};

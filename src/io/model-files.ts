@@ -80,13 +80,16 @@ export function filesFromFileList(list: ArrayLike<FileLike>, name?: string): Mod
   return filesFromEntries(entries, name);
 }
 
+/** The name of loose dropped files that came without a folder: no model name at all. */
+export const UNNAMED_FILES = 'dropped files';
+
 /** `stripFolder`: drop the first path segment when every path shares it (a picked folder's own name). */
 function filesFromEntries(entries: { path: string; file: BlobLike }[], name?: string, stripFolder = true): ModelFiles {
   const first = entries.map((e) => e.path.split('/')[0]);
   const common = stripFolder && entries.length > 0 && entries.every((e, i) => e.path.includes('/') && first[i] === first[0]) ? first[0] : null;
   const map = new Map<string, BlobLike>();
   for (const e of entries) map.set(common ? e.path.slice(common.length + 1) : e.path, e.file);
-  const folder = name ?? common ?? 'dropped files';
+  const folder = name ?? common ?? UNNAMED_FILES;
   return {
     name: folder,
     list: () => [...map.keys()],

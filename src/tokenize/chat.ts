@@ -38,9 +38,56 @@
 //     sentencepiece), the whole text is tokenized at once and spans are mapped through decoded prefix
 //     lengths instead (a token straddling a span start is left out of the mask).
 // Not here: the tokenizer itself (tokenizer.ts), batching and padding (the training data pipeline).
-import { Template } from '@huggingface/jinja';
+import { Environment, Interpreter, Template } from '@huggingface/jinja';
 import type { ChatMessage } from '../data/types';
 import { specialTokenText, type Tokenizer } from './tokenizer';
+
+// ---- render budget ----
+// A chat template is code from the model folder: `range(100000000)` or a loop nested three deep must end in
+// an error, not in gigabytes and a crash. Rendering is synchronous, so the budget is checked from inside
+// the interpreter: every evaluated node counts against a time limit and every string it produces against
+// an output limit; the global `range` is replaced (as the environment is set up) by one that refuses long
+// sequences before building them. Outside ChatTemplate.render the interpreter behaves as shipped.
+/** Limits of one render: far above what any real chat template needs for a conversation. */
+export const RENDER_BUDGET = { milliseconds: 2000, outputChars: 16 * 1024 * 1024, rangeLength: 100_000 };
+
+interface Budget { deadline: number; nodes: number }
+let active: Budget | null = null;
+
+function spend(budget: Budget): void {
+  if (++budget.nodes % 1024 === 0 && performance.now() > budget.deadline) throw new Error(`took longer than ${RENDER_BUDGET.milliseconds} ms`);
+}
+
+const evaluate = Interpreter.prototype.evaluate;
+Interpreter.prototype.evaluate = function (this: Interpreter, ...args: Parameters<typeof evaluate>) {
+  const value = evaluate.apply(this, args);
+  if (active) {
+    spend(active);
+    if (typeof value.value === 'string' && value.value.length > RENDER_BUDGET.outputChars) throw new Error(`produced more than ${RENDER_BUDGET.outputChars} characters`);
+  }
+  return value;
+};
+// A loop with an empty body evaluates no node per iteration, but its body's block still runs: count that too.
+// (evaluateBlock is private in the typings, public at run time.)
+const blocks = Interpreter.prototype as unknown as { evaluateBlock: (...args: unknown[]) => unknown };
+const evaluateBlock = blocks.evaluateBlock;
+blocks.evaluateBlock = function (this: Interpreter, ...args: unknown[]) {
+  if (active) spend(active);
+  return evaluateBlock.apply(this, args);
+};
+
+const set = Environment.prototype.set;
+Environment.prototype.set = function (this: Environment, name: string, value: unknown) {
+  return set.call(this, name, active && name === 'range' ? boundedRange : value);
+};
+
+function boundedRange(start: number, stop?: number, step = 1): number[] {
+  if (stop === undefined) { stop = start; start = 0; }
+  if (step === 0) throw new Error('range() step must not be zero');
+  const length = Math.max(0, Math.ceil((stop - start) / step));
+  if (!(length <= RENDER_BUDGET.rangeLength)) throw new Error(`range() of ${length} items is over the limit of ${RENDER_BUDGET.rangeLength}`);
+  return Array.from({ length }, (_, i) => start + i * step);
+}
 
 /** A character span [start, end) of the rendered text. */
 export interface Span {
@@ -130,6 +177,8 @@ export class ChatTemplate {
   }
 
   render(messages: ChatMessage[], opts: { addGenerationPrompt: boolean }): string {
+    const outer = active;
+    active ??= { deadline: performance.now() + RENDER_BUDGET.milliseconds, nodes: 0 };
     try {
       return this.template.render({
         messages: messages.map((m) => ({ role: m.role, content: m.content })),
@@ -139,6 +188,8 @@ export class ChatTemplate {
       });
     } catch (e) {
       throw new Error(`chat_template: rendering failed (${(e as Error).message})`);
+    } finally {
+      active = outer;
     }
   }
 

@@ -66,9 +66,16 @@ export class Trainer {
   constructor(readonly model: Transformer, readonly data: Example[], readonly cfg: TrainConfig, padId = 0) {
     if (!model.params.flat) throw new Error('nothing to train: the model has no trainable parameters');
     if (data.length === 0) throw new Error('no training examples');
+    for (const key of ['batchSize', 'gradAccumSteps', 'maxSeqLength'] as const) {
+      if (!Number.isInteger(cfg[key]) || cfg[key] < 1) throw new Error(`nothing to train: ${key} must be a whole number ≥ 1 (got ${cfg[key]})`);
+    }
+    if (targetTokens(data, cfg.maxSeqLength) === 0) {
+      throw new Error(`nothing to learn: none of the ${data.length} examples has a target token within the first ${cfg.maxSeqLength} positions (no assistant turns, or all cut off)`);
+    }
     this.padId = padId;
     const perEpoch = Math.ceil(data.length / (cfg.batchSize * cfg.gradAccumSteps));
     this.totalSteps = cfg.maxSteps > 0 ? cfg.maxSteps : perEpoch * cfg.epochs;
+    if (!(this.totalSteps >= 1)) throw new Error(`nothing to train: ${cfg.epochs} epochs of ${data.length} examples make no optimizer step`);
     this.rng = new Rng(cfg.seed);
     this.state = { step: 0, epoch: 0, cursor: 0, order: this.newOrder(), rngState: this.rng.state };
     this.norm = model.gpu.tensor([1], 'gradNorm');
@@ -146,6 +153,10 @@ export class Trainer {
       gpu.release(t);
     }
     const norm = (await gpu.read(this.norm))[0];
+    // A step that went non-finite has already poisoned the weights: stop here, before anyone saves them.
+    if (!Number.isFinite(lossSum) || !Number.isFinite(norm)) {
+      throw new Error(`training diverged at step ${this.state.step} (loss ${lossSum / Math.max(tokens, 1)}, gradient norm ${norm}): stopped before this step's weights were saved; lower the learning rate, or check the model's weights`);
+    }
     return {
       step: this.state.step, epoch, loss: tokens > 0 ? lossSum / tokens : 0, lr, gradNorm: norm, tokens,
       seqTokens: batches.reduce((s, b) => s + b.B * b.T, 0),
@@ -157,6 +168,13 @@ export class Trainer {
     this.state = { ...state, order: [...state.order] };
     this.rng.state = state.rngState;
   }
+}
+
+/** Target tokens the examples give a batch of maxSeqLength positions (token i > 0 is predicted at position i - 1). */
+export function targetTokens(data: readonly Example[], maxSeqLength: number): number {
+  let n = 0;
+  for (const e of data) for (let i = 1; i < Math.min(e.lossMask.length, maxSeqLength + 1); i++) n += e.lossMask[i];
+  return n;
 }
 
 /** Mean masked loss over a set of examples (validation), no gradients. */

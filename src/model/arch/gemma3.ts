@@ -46,7 +46,7 @@ export const gemma3: ArchitectureDescriptor = {
     h.refuse('attn_logit_softcapping', 'Gemma 3 has none');
     h.refuse('final_logit_softcapping', 'Gemma 3 has none');
     h.refuse('use_bidirectional_attention', 'a causal language model is tuned here');
-    const hiddenSize = h.int('hidden_size'), numHeads = h.int('num_attention_heads'), numLayers = h.int('num_hidden_layers');
+    const hiddenSize = h.int('hidden_size'), numHeads = h.int('num_attention_heads'), numLayers = h.layers();
     const global = h.rope('full_attention', { theta: 1_000_000, scaling: true });
     const local = h.rope('sliding_attention', { theta: 10_000, thetaKey: 'rope_local_base_freq', scaling: false });
     if (local.scaling) h.fail('RoPE scaling on sliding layers is not supported');

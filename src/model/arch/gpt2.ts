@@ -25,7 +25,7 @@ export const gpt2: ArchitectureDescriptor = {
     return {
       architecture: 'gpt2', modelType: 'gpt2',
       vocabSize: h.int('vocab_size'), hiddenSize, intermediateSize: json.n_inner == null ? 4 * hiddenSize : h.int('n_inner'),
-      numLayers: h.int('n_layer'), numHeads, numKvHeads: numHeads, headDim: hiddenSize / numHeads,
+      numLayers: h.layers('n_layer'), numHeads, numKvHeads: numHeads, headDim: hiddenSize / numHeads,
       maxPositions: h.int('n_positions', json.n_ctx as number | undefined), normEps: h.num('layer_norm_epsilon', 1e-5),
       ropeTheta: 0, attentionBias: true, mlpBias: true, tieWordEmbeddings: json.tie_word_embeddings !== false,
       bosTokenId: h.tokenId('bos_token_id'), eosTokenId: h.eos(),

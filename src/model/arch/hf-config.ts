@@ -2,6 +2,10 @@
 // field, and the pieces several families share (token ids, rope_scaling / rope_parameters).
 import type { RopeScaling } from '../config';
 
+/** More layers than any open model has (Llama 3.1 405B: 126): a larger num_hidden_layers is a corrupt config, refused
+ *  before a descriptor builds a per-layer list from it (src/io/validate.ts checks every other size after mapping). */
+export const MAX_LAYERS = 1024;
+
 export class HfConfig {
   constructor(readonly json: Record<string, unknown>, readonly fileName: string) {}
 
@@ -14,6 +18,13 @@ export class HfConfig {
     const v = this.json[key] ?? fallback;
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) this.fail(`${key} must be a positive integer (got ${JSON.stringify(this.json[key])})`);
     return v;
+  }
+
+  /** num_hidden_layers (or the key given), at most MAX_LAYERS. */
+  layers(key = 'num_hidden_layers'): number {
+    const n = this.int(key);
+    if (n > MAX_LAYERS) this.fail(`${key} must be a whole number from 1 to ${MAX_LAYERS} (got ${n})`);
+    return n;
   }
 
   /** A finite number (or the fallback when absent). */

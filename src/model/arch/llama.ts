@@ -82,7 +82,7 @@ export const llama: ArchitectureDescriptor = {
     return {
       architecture: 'llama', modelType,
       vocabSize: h.int('vocab_size'), hiddenSize, intermediateSize: h.int('intermediate_size'),
-      numLayers: h.int('num_hidden_layers'), numHeads, numKvHeads: h.kvHeads(numHeads), headDim: h.headDim(hiddenSize, numHeads),
+      numLayers: h.layers(), numHeads, numKvHeads: h.kvHeads(numHeads), headDim: h.headDim(hiddenSize, numHeads),
       maxPositions: h.int('max_position_embeddings', 2048), normEps: h.num('rms_norm_eps', 1e-6),
       ropeTheta: rope.theta, ropeScaling: rope.scaling,
       attentionBias: modelType === 'qwen2' || llamaAttnBias, mlpBias,

@@ -21,7 +21,7 @@ export const qwen3: ArchitectureDescriptor = {
     return {
       architecture: 'qwen3', modelType: 'qwen3',
       vocabSize: h.int('vocab_size'), hiddenSize, intermediateSize: h.int('intermediate_size'),
-      numLayers: h.int('num_hidden_layers'), numHeads, numKvHeads: h.kvHeads(numHeads), headDim: h.headDim(hiddenSize, numHeads),
+      numLayers: h.layers(), numHeads, numKvHeads: h.kvHeads(numHeads), headDim: h.headDim(hiddenSize, numHeads),
       maxPositions: h.int('max_position_embeddings', 40960), normEps: h.num('rms_norm_eps', 1e-6),
       ropeTheta: rope.theta, ropeScaling: rope.scaling,
       // Qwen3's attention_bias is on q, k, v and o alike; the MLP never has one.
