@@ -9,6 +9,7 @@ import type {
   AdapterFiles, AdapterReport, Engine, EngineEvent, ExportModelArgs, ImportAdapterArgs, ModelInfo, ModelSource, StartRunArgs,
 } from '../../workers/protocol-engine';
 import { appEngine, onEngineError } from './client';
+import { rememberModel } from './lastModel';
 import { errorMessage } from '../../src/errors';
 
 export interface LiveRun {
@@ -106,6 +107,7 @@ export function createEngineStore(engine: Engine): EngineStore {
         try {
           const model = await engine.loadModel(source, (e) => { if (e.type === 'load') set({ loading: { message: e.message, loaded: e.loaded, total: e.total } }); });
           set({ model, deviceLost: null });
+          rememberModel(source);
         } catch (e) {
           set({ error: errorMessage(e) });
         } finally {
