@@ -69,9 +69,19 @@ describe('studio UI', () => {
     await page.getByLabel('Filter answers').fill('Calder');
     await expect.poll(() => answers.getByRole('row').count()).toBe(1 + 4); // Calder's four held-out questions
     await page.getByLabel('Filter answers').fill('');
-    await answers.getByRole('button', { name: '#' }).click(); // ascending: as run
+    const firstIndex = () => answers.getByRole('row').nth(1).getByRole('cell').first().textContent();
+    const references = () => answers.locator('tbody tr td:nth-child(3)').allInnerTexts();
+    await answers.getByRole('button', { name: /^Reference/ }).click(); // ascending by reference text
+    expect(await answers.getByRole('columnheader', { name: /^Reference/ }).getAttribute('aria-sort')).toBe('ascending');
+    const ascending = await references();
+    expect(new Set(ascending).size).toBe(24);
+    await answers.getByRole('button', { name: /^Reference/ }).click(); // descending
+    expect(await references()).toEqual([...ascending].reverse());
+    await answers.getByRole('button', { name: /^Reference/ }).click(); // unsorted: the run's order
+    expect(await firstIndex()).toBe('1');
+    await answers.getByRole('button', { name: /^#/ }).click();
     await answers.getByRole('button', { name: /^#/ }).click(); // descending
-    expect(await answers.getByRole('row').nth(1).getByRole('cell').first().textContent()).toBe('24');
+    expect(await firstIndex()).toBe('24');
     await answers.getByRole('button', { name: /^#/ }).click(); // back to the run's order
     await page.getByRole('button', { name: 'Hide the guide' }).click(); // more of each page in its photograph
 

@@ -38,6 +38,7 @@ export function BatchAnswersTable({ batch, canMark, tunedId, verdictOf, onMark }
   const table = useTable({
     features, columns, data: batch.rows, getRowId: (r) => String(r.index),
     state: { sorting, globalFilter }, onSortingChange: setSorting, onGlobalFilterChange: setGlobalFilter, globalFilterFn: 'includesString',
+    sortDescFirst: false, // a first click sorts ascending on every column, numbers included
   });
   const rows = table.getRowModel().rows;
   return (
@@ -49,7 +50,7 @@ export function BatchAnswersTable({ batch, canMark, tunedId, verdictOf, onMark }
         </label>
         <span className="hint" role="status" aria-label="Answers shown">{rows.length === batch.rows.length ? `${rows.length} examples` : `${rows.length} of ${batch.rows.length} examples`}</span>
       </div>
-      <div className="table-wrap">
+      <div className="table-wrap" role="region" aria-label="Batch answers table" tabIndex={0}>
         <table aria-label="Batch answers" className="data-table">
           <thead>
             {table.getHeaderGroups().map((g) => (

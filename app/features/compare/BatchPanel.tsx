@@ -99,7 +99,7 @@ export function BatchPanel(props: {
           <p aria-label="Batch settings">
             {`Run ${when(batch.createdAt)} on ${batch.context.model.name}, ${batch.context.dataset ? `dataset ${batch.context.dataset.name} version ${batch.context.dataset.version}` : 'no saved dataset'}; ${samplingText(batch.sampling)}.`}
           </p>
-          <div className="table-wrap">
+          <div className="table-wrap" role="region" aria-label="Batch results table" tabIndex={0}>
           <table aria-label="Batch results">
             <thead>
               <tr><th scope="col">Model</th><th scope="col">Examples</th><th scope="col">Exact match</th><th scope="col">ROUGE-L</th><th scope="col">Average length (tokens)</th><th scope="col">Clean stops</th><th scope="col">Loss</th><th scope="col">Perplexity</th><th scope="col">Tokens/s</th></tr>
