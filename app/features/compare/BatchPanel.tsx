@@ -81,7 +81,7 @@ export function BatchPanel(props: {
         Runs every column over the {props.validationCount} validation examples with the sampling settings above (greedy is what the
         command line&apos;s <code>eval</code> uses): each answers the conversation up to its last assistant turn.
       </p>
-      <button type="button" disabled={!props.canRun || props.busy || props.validationCount === 0} onClick={props.onRun}>Evaluate the validation split</button>
+      <button type="button" className="primary" disabled={!props.canRun || props.busy || props.validationCount === 0} onClick={props.onRun}>Evaluate the validation split</button>
       {batch?.running ? <button type="button" onClick={props.onCancel}>Stop evaluation</button> : null}
       {props.stored.length > 0 ? (
         <label>

@@ -87,6 +87,8 @@ export function TrainingPage() {
   return (
     <div className="training">
       <ModelPicker />
+      {/* The run being watched comes before the form: its charts are what the page is for while it runs. */}
+      {live && <LivePanel live={live} onControl={(a) => void control(a)} />}
       <section className="panel" aria-labelledby="configure-title">
         <h2 id="configure-title">Configure</h2>
         <p>
@@ -122,10 +124,9 @@ export function TrainingPage() {
             Run name
             <input value={name} onChange={(e) => setName(e.target.value)} placeholder={`Run ${runs.length + 1}`} />
           </label>
-          <button type="button" disabled={!canStart} onClick={start}>Start training</button>
+          <button type="button" className="primary" disabled={!canStart} onClick={start}>Start training</button>
         </div>
       </section>
-      {live && <LivePanel live={live} onControl={(a) => void control(a)} />}
       <RunHistory
         runs={runs} evaluations={evaluations} activeId={running ? live?.runId ?? null : null} canResume={!!model && !running && !loading}
         onResume={(id) => void resumeRun(id)} onDelete={(id) => void deleteRun(id)} onExport={(r) => void saveAdapter(r)}
