@@ -9,6 +9,7 @@ import {
 import { promptText } from '../../../src/eval/export';
 import type { Verdict } from '../../../src/eval/metrics';
 import { batchKey, type BatchState } from './store';
+import { ScrollRegion } from '../../components/ScrollRegion';
 
 type Row = BatchState['rows'][number];
 const VERDICTS: Verdict[] = ['base', 'tuned', 'tie'];
@@ -50,7 +51,7 @@ export function BatchAnswersTable({ batch, canMark, tunedId, verdictOf, onMark }
         </label>
         <span className="hint" role="status" aria-label="Answers shown">{rows.length === batch.rows.length ? `${rows.length} examples` : `${rows.length} of ${batch.rows.length} examples`}</span>
       </div>
-      <div className="table-wrap" role="region" aria-label="Batch answers table" tabIndex={0}>
+      <ScrollRegion label="Batch answers table">
         <table aria-label="Batch answers" className="data-table">
           <thead>
             {table.getHeaderGroups().map((g) => (
@@ -95,7 +96,7 @@ export function BatchAnswersTable({ batch, canMark, tunedId, verdictOf, onMark }
             })}
           </tbody>
         </table>
-      </div>
+      </ScrollRegion>
     </>
   );
 }

@@ -9,6 +9,7 @@ import type { EvalSummary, Verdict } from '../../../src/eval/metrics';
 import type { EvaluationRecord } from '../../../src/storage/runs';
 import { BatchAnswersTable } from './BatchAnswersTable';
 import { type BatchState, type Column, type Sampling } from './store';
+import { ScrollRegion } from '../../components/ScrollRegion';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const when = (t: number) => new Date(t).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
@@ -99,7 +100,7 @@ export function BatchPanel(props: {
           <p aria-label="Batch settings">
             {`Run ${when(batch.createdAt)} on ${batch.context.model.name}, ${batch.context.dataset ? `dataset ${batch.context.dataset.name} version ${batch.context.dataset.version}` : 'no saved dataset'}; ${samplingText(batch.sampling)}.`}
           </p>
-          <div className="table-wrap" role="region" aria-label="Batch results table" tabIndex={0}>
+          <ScrollRegion label="Batch results table">
           <table aria-label="Batch results">
             <thead>
               <tr><th scope="col">Model</th><th scope="col">Examples</th><th scope="col">Exact match</th><th scope="col">ROUGE-L</th><th scope="col">Average length (tokens)</th><th scope="col">Clean stops</th><th scope="col">Loss</th><th scope="col">Perplexity</th><th scope="col">Tokens/s</th></tr>
@@ -123,7 +124,7 @@ export function BatchPanel(props: {
               })}
             </tbody>
           </table>
-          </div>
+          </ScrollRegion>
           <RateChart columns={batch.columns} summaries={batch.summaries} />
           <div className="toolbar" role="toolbar" aria-label="Batch downloads">
             <button type="button" onClick={() => download('evaluation.csv', evalCsv(batch.columns.map((c) => c.id), batch.rows), 'text/csv')}>Download results as CSV</button>
