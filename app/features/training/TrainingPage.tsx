@@ -14,6 +14,7 @@ import { ModelPicker } from '../model';
 import { ConfigForm } from './ConfigForm';
 import { fmtSeconds, LivePanel } from './LivePanel';
 import { RunHistory } from './RunHistory';
+import { loadRunSettings, saveRunSettings } from './runSettings';
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 const NO_MODEL = { architecture: 'llama' as const, maxPositions: 2048, hiddenSize: 2048 };
@@ -37,8 +38,11 @@ export function TrainingPage() {
   const current = useStudio((s) => s.current);
   const unsaved = useStudio((s) => s.save.kind === 'unsaved');
 
-  const [preset, setPreset] = useState<PresetName | null>('quick');
-  const [cfg, setCfg] = useState<RunConfig>(() => presetFor('quick', NO_MODEL));
+  // The form's settings outlive a tab switch and a reload (runSettings.ts).
+  const [stored] = useState(() => loadRunSettings(() => ({ preset: 'quick', cfg: presetFor('quick', NO_MODEL) })));
+  const [preset, setPreset] = useState<PresetName | null>(stored.preset);
+  const [cfg, setCfg] = useState<RunConfig>(stored.cfg);
+  useEffect(() => saveRunSettings({ preset, cfg }), [preset, cfg]);
   const [name, setName] = useState('');
   const [startFrom, setStartFrom] = useState('');
   useEffect(() => { void refreshEvaluations(); }, [refreshEvaluations]);
