@@ -8,12 +8,19 @@ import 'uplot/dist/uPlot.min.css';
 /** Tick spacings for the step axis: steps are whole numbers. */
 const STEP_TICKS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000, 20000, 50000];
 
-/** Axis ink and grid lines from the page's theme tokens (app/styles.css), read when the chart is made. */
+/** Axis ink and grid lines from the page's theme tokens (app/styles.css), resolved to colours a canvas takes
+ *  (a token holds light-dark(), which only CSS resolves), read when the chart is made. */
 function axis(el: HTMLElement): uPlot.Axis {
-  const css = getComputedStyle(el);
-  const ink = css.getPropertyValue('--text-muted').trim() || '#555';
-  const line = css.getPropertyValue('--border').trim() || '#ddd';
-  return { stroke: ink, grid: { stroke: line, width: 1 }, ticks: { stroke: line, width: 1 } };
+  const resolve = (token: string) => {
+    const probe = document.createElement('span');
+    probe.style.color = `var(${token})`;
+    el.appendChild(probe);
+    const c = getComputedStyle(probe).color;
+    probe.remove();
+    return c;
+  };
+  const line = resolve('--border');
+  return { stroke: resolve('--text-muted'), grid: { stroke: line, width: 1 }, ticks: { stroke: line, width: 1 } };
 }
 
 export interface Series { label: string; color: string; values: (number | null)[] }
