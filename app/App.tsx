@@ -1,8 +1,14 @@
-// The studio shell: a tab per step of the path (data → train → compare → export). Features live in
-// app/features/<name>/; this file only lays them out.
+// The studio shell: a header with the four steps of the path (data → train → compare → export) as navigation
+// (Radix Tabs: arrow keys move between steps; each shows its number, or a tick once done), the loaded model
+// and the theme toggle; below it the current step's page. Features live in app/features/<name>/; this file
+// only lays them out. Notifications (app/components/toasts.tsx) are mounted here once.
 import { useEffect, useState } from 'react';
-import { appEngineStore } from './engine/store';
+import { Tabs } from 'radix-ui';
+import { useStore } from 'zustand';
+import { appEngineStore, useEngine } from './engine/store';
 import { appStore, appStoreReady } from './store/appStore';
+import { Toasts } from './components/toasts';
+import { useTheme } from './shell/theme';
 import { GuidedPath } from './features/welcome/GuidedPath';
 import { seedFirstRun } from './features/welcome/firstRun';
 import { CompareFeature } from './features/compare';
@@ -13,27 +19,46 @@ import { TrainingFeature } from './features/training';
 
 const STEPS = ['Data', 'Train', 'Compare', 'Export'] as const;
 type Step = (typeof STEPS)[number];
+const isStep = (v: string): v is Step => (STEPS as readonly string[]).includes(v);
+
+/** Which steps are done: data imported, a run with a checkpoint, a stored batch evaluation. */
+function useDone(): Record<Step, boolean> {
+  const data = useStore(appStore(), (s) => s.records.length > 0);
+  const train = useEngine((s) => s.runs.some((r) => r.checkpoints.last !== null || r.checkpoints.best !== null));
+  const compare = useEngine((s) => s.evaluations.length > 0);
+  return { Data: data, Train: train, Compare: compare, Export: false };
+}
 
 export function App() {
   const [step, setStep] = useState<Step>('Data');
+  const [theme, nextTheme] = useTheme();
+  const done = useDone();
   useEffect(() => { void appStoreReady().then(() => seedFirstRun(appStore(), appEngineStore())); }, []);
   return (
-    <div className="studio">
-      <header>
-        <h1>SFT Studio</h1>
-        <nav aria-label="Studio steps" role="tablist">
-          {STEPS.map((s) => (
-            <button key={s} role="tab" aria-selected={s === step} onClick={() => setStep(s)}>
+    <Tabs.Root className="studio" value={step} onValueChange={(v) => { if (isStep(v)) setStep(v); }}>
+      <header className="shell-header">
+        <h1 className="brand"><img src="/favicon.svg" alt="" />SFT Studio</h1>
+        <Tabs.List className="steps" aria-label="Studio steps">
+          {STEPS.map((s, i) => (
+            <Tabs.Trigger key={s} value={s} className={done[s] ? 'step done' : 'step'}>
+              <span className="step-num" aria-hidden="true">{done[s] ? '✓' : i + 1}</span>
               {s}
-            </button>
+              {done[s] ? <span className="visually-hidden"> (done)</span> : null}
+            </Tabs.Trigger>
           ))}
-        </nav>
-        <ModelBadge />
+        </Tabs.List>
+        <div className="shell-tools">
+          <ModelBadge />
+          <button type="button" className="ghost" onClick={nextTheme} aria-label={`Theme: ${theme}. Change theme`}>
+            {theme === 'dark' ? '☾ Dark' : theme === 'light' ? '☀ Light' : '◐ System'}
+          </button>
+        </div>
       </header>
-      <main role="tabpanel" aria-label={step}>
+      <Tabs.Content value={step} className="shell-main">
         <GuidedPath step={step} />
         {step === 'Data' ? <DatasetsFeature /> : step === 'Train' ? <TrainingFeature /> : step === 'Compare' ? <CompareFeature /> : <ExportFeature />}
-      </main>
-    </div>
+      </Tabs.Content>
+      <Toasts />
+    </Tabs.Root>
   );
 }

@@ -9,6 +9,7 @@ import type {
   AdapterFiles, AdapterReport, Engine, EngineEvent, ExportModelArgs, ImportAdapterArgs, ModelInfo, ModelSource, StartRunArgs,
 } from '../../workers/protocol-engine';
 import { appEngine, onEngineError } from './client';
+import { rememberModel } from './lastModel';
 import { errorMessage } from '../../src/errors';
 
 export interface LiveRun {
@@ -75,6 +76,7 @@ export function createEngineStore(engine: Engine): EngineStore {
       switch (e.type) {
         case 'run':
           set({ live: { runId: e.run.id, name: e.run.name, status: e.run.status, points: e.run.metrics, evals: e.run.evals, totalSteps: e.run.totalSteps, etaSeconds: null, lastCheckpoint: e.run.checkpoints.last } });
+          void get().refreshRuns(); // the run history lists the new run at once
           break;
         case 'step':
           if (live?.runId === e.runId) set({ live: { ...live, points: [...live.points, e.point], totalSteps: e.totalSteps, etaSeconds: e.etaSeconds } });
@@ -84,6 +86,7 @@ export function createEngineStore(engine: Engine): EngineStore {
           break;
         case 'checkpoint':
           if (live?.runId === e.runId && e.kind === 'last') set({ live: { ...live, lastCheckpoint: e.step } });
+          void get().refreshRuns(); // the stored record moved on: the history follows the run while it goes
           break;
         case 'status':
           if (live?.runId === e.runId) set({ live: { ...live, status: e.status, etaSeconds: e.status === 'running' ? live.etaSeconds : null } });
@@ -106,6 +109,7 @@ export function createEngineStore(engine: Engine): EngineStore {
         try {
           const model = await engine.loadModel(source, (e) => { if (e.type === 'load') set({ loading: { message: e.message, loaded: e.loaded, total: e.total } }); });
           set({ model, deviceLost: null });
+          rememberModel(source);
         } catch (e) {
           set({ error: errorMessage(e) });
         } finally {

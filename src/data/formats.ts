@@ -136,9 +136,9 @@ interface TextLine {
  */
 async function readLines(
   src: ByteSource, opts: ReadOptions, problems: RowProblem[], onLine: (l: TextLine) => void,
-  onOversized: (line: number, seen: number, head: string) => void, keepCr = false,
+  onOversized: (line: number, seen: number, head: string) => void, keepCr = false, legacy8bit = false,
 ): Promise<void> {
-  await forEachLine(await utf8Chunks(src, problems), opts.maxRowBytes,
+  await forEachLine(await utf8Chunks(src, problems, legacy8bit), opts.maxRowBytes,
     ({ line, bytes }) => onLine({ line, ...decodeUtf8(bytes) }),
     (o) => onOversized(o.line, o.bytesSeen, decodeUtf8(o.head).text),
     (done) => opts.onProgress?.(src.size ? done / src.size : 1),
@@ -146,17 +146,58 @@ async function readLines(
   );
 }
 
-/** The file's bytes as UTF-8 chunks. UTF-16 files are rare but real (Windows tools): converted once, and named. */
-async function utf8Chunks(src: ByteSource, problems: RowProblem[]): Promise<AsyncIterable<Uint8Array>> {
-  const enc = sniffEncoding(await readHead(src));
+/**
+ * The file's bytes as UTF-8 chunks. UTF-16 files are rare but real (Windows tools): converted once, and named.
+ * With legacy8bit (CSV/TSV: Excel saves them in the system's 8-bit code page), a file whose first
+ * LEGACY_SNIFF_BYTES hold bytes above 0x7F and not one well-formed UTF-8 sequence is read as Windows-1252
+ * (a superset of Latin-1's printable characters), chunk by chunk (one byte is one character), and named.
+ */
+async function utf8Chunks(src: ByteSource, problems: RowProblem[], legacy8bit = false): Promise<AsyncIterable<Uint8Array>> {
+  const head = await readHead(src, legacy8bit ? LEGACY_SNIFF_BYTES : 4);
+  const enc = sniffEncoding(head);
+  if (enc === 'utf-8' && legacy8bit && looksWindows1252(head)) {
+    problems.push({ line: 0, severity: 'warning', reason: 'file is not UTF-8: read as Windows-1252 (Latin-1), as Excel saves CSV; check accented letters', raw: '', fixable: false });
+    return windows1252ToUtf8(src.chunks());
+  }
   if (enc !== 'utf-16le' && enc !== 'utf-16be') return src.chunks();
   problems.push({ line: 0, severity: 'warning', reason: `file is ${enc.toUpperCase()}; converted to UTF-8`, raw: '', fixable: false });
   return memorySource(src.name, utf16ToUtf8(await readAll(src), enc)).chunks();
 }
 
-async function readHead(src: ByteSource): Promise<Uint8Array> {
-  for await (const c of src.chunks()) return c.slice(0, 4);
-  return new Uint8Array(0);
+/** How much of a CSV is looked at to tell UTF-8 from an 8-bit code page. */
+const LEGACY_SNIFF_BYTES = 64 * 1024;
+
+async function readHead(src: ByteSource, bytes: number): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of src.chunks()) {
+    parts.push(c.slice(0, bytes - n));
+    n += parts[parts.length - 1].byteLength;
+    if (n >= bytes) break;
+  }
+  return joinBytes(parts.slice(0, -1), n - (parts.at(-1)?.byteLength ?? 0), parts.at(-1) ?? new Uint8Array(0));
+}
+
+/** Bytes above 0x7F, none of them part of a well-formed UTF-8 sequence: an 8-bit code page, not broken UTF-8. */
+export function looksWindows1252(head: Uint8Array): boolean {
+  let high = false;
+  for (let i = 0; i < head.length; i++) {
+    const b = head[i];
+    if (b < 0x80) continue;
+    high = true;
+    const len = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    if (len === 0 || i + len > head.length) continue;
+    let ok = true;
+    for (let k = 1; k < len; k++) if ((head[i + k] & 0xc0) !== 0x80) ok = false;
+    if (ok) return false;
+  }
+  return high;
+}
+
+async function* windows1252ToUtf8(chunks: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  const decoder = new TextDecoder('windows-1252');
+  const encoder = new TextEncoder();
+  for await (const c of chunks) yield encoder.encode(decoder.decode(c, { stream: true }));
 }
 
 /** How much of a line is held before its text is handed on in pieces (JSON only). */
@@ -229,7 +270,10 @@ export async function readJsonl(src: ByteSource, opts: ReadOptions): Promise<Rea
     },
     (line, seen, head) => problems.push(oversized(line, seen, opts.maxRowBytes, head)),
   );
-  if (empty) problems.push({ line: 0, severity: 'warning', reason: `${empty} empty line${empty > 1 ? 's' : ''} skipped`, raw: '', fixable: false });
+  const blank = empty ? `${empty} empty line${empty > 1 ? 's' : ''}` : '';
+  // An empty file says so in words (otherwise it imports nothing without a reason).
+  if (rows.length === 0 && problems.length === 0) problems.push({ line: 0, severity: 'warning', reason: `file is empty${blank ? ` (${blank})` : ''}`, raw: '', fixable: false });
+  else if (empty) problems.push({ line: 0, severity: 'warning', reason: `${blank} skipped`, raw: '', fixable: false });
   return { rows, problems };
 }
 
@@ -602,9 +646,14 @@ export async function readCsv(src: ByteSource, opts: ReadOptions, delimiter: ','
       problems.push(oversized(lines.length ? first : line, seen, opts.maxRowBytes, lines.length ? lines.join('\n') : head));
       lines = []; size = 0; bad = false; inside = false;
     },
-    true,
+    true, true,
   );
   if (lines.length) finish(); // an unclosed quote at the end: papaparse names it
+  // Said in words: otherwise an empty or header-only file imports nothing without a reason.
+  if (!header && !problems.some((p) => p.severity === 'error')) problems.push({ line: 0, severity: 'warning', reason: 'file is empty', raw: '', fixable: false });
+  else if (header && rows.length === 0 && !problems.some((p) => p.severity === 'error')) {
+    problems.push({ line: 0, severity: 'warning', reason: `only a header row (${header.join(', ').slice(0, 200)}), no data rows`, raw: '', fixable: false });
+  }
   opts.onProgress?.(1);
   return { rows, problems, header };
 }

@@ -4,12 +4,13 @@
 // one can be shown again, with the model, dataset version and sampling settings it was run with.
 import { download } from '../../components/download';
 import { ProgressBar } from '../../components/ProgressBar';
-import { evalCsv, evalJsonl, promptText } from '../../../src/eval/export';
+import { evalCsv, evalJsonl } from '../../../src/eval/export';
 import type { EvalSummary, Verdict } from '../../../src/eval/metrics';
 import type { EvaluationRecord } from '../../../src/storage/runs';
-import { batchKey, type BatchState, type Column, type Sampling } from './store';
+import { BatchAnswersTable } from './BatchAnswersTable';
+import { type BatchState, type Column, type Sampling } from './store';
+import { ScrollRegion } from '../../components/ScrollRegion';
 
-const VERDICTS: Verdict[] = ['base', 'tuned', 'tie'];
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const when = (t: number) => new Date(t).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
 
@@ -20,21 +21,35 @@ function samplingText(s: Sampling): string {
 
 const storedLabel = (e: EvaluationRecord) => `${when(e.createdAt)}: ${e.columns.map((c) => c.label).join(' vs ')} (${e.rows.length} examples)`;
 
+/** Column names longer than this are cut with an ellipsis in the chart (the full name is in its <title>). */
+const CHART_LABEL_CHARS = 26;
+const short = (t: string) => (t.length > CHART_LABEL_CHARS ? `${t.slice(0, CHART_LABEL_CHARS - 1)}…` : t);
+
+/**
+ * A horizontal bar per column and metric, in a fixed coordinate space scaled to the panel (viewBox): the metric
+ * name on its own line, the column's name in a left gutter wide enough for CHART_LABEL_CHARS, the value after
+ * the bar inside a reserved right margin, so no label overlaps another or is cut.
+ */
 function RateChart({ columns, summaries }: { columns: Column[]; summaries: Record<string, EvalSummary> }) {
   const metrics: [string, (s: EvalSummary) => number][] = [['Exact match', (s) => s.exactMatch], ['ROUGE-L', (s) => s.rougeL], ['Clean stops', (s) => s.cleanStopRate]];
-  const barH = 12, groupH = columns.length * barH + 14, width = 360, left = 90;
+  const barH = 22, head = 24, gap = 14, gutter = 200, barW = 320, valueW = 64;
+  const groupH = head + columns.length * barH + gap;
+  const width = gutter + barW + valueW;
   const description = metrics.map(([m, f]) => `${m}: ${columns.map((c) => `${c.label} ${pct(f(summaries[c.id]))}`).join(', ')}`).join('; ');
   return (
-    <svg role="img" aria-label={`Batch results chart. ${description}`} width={width + left + 50} height={metrics.length * groupH} className="batch-chart">
+    <svg role="img" aria-label={`Batch results chart. ${description}`} viewBox={`0 0 ${width} ${metrics.length * groupH}`} width={width} className="batch-chart">
       {metrics.map(([m, f], gi) => (
         <g key={m} transform={`translate(0 ${gi * groupH})`}>
-          <text x={0} y={barH}>{m}</text>
+          <text x={0} y={16} fontSize={14} fontWeight={600}>{m}</text>
+          <line className="axis" x1={gutter} x2={gutter} y1={head - 2} y2={head + columns.length * barH} />
           {columns.map((c, ci) => {
             const v = f(summaries[c.id]);
+            const y = head + ci * barH;
             return (
               <g key={c.id}>
-                <rect x={left} y={ci * barH} width={Math.max(1, v * width)} height={barH - 2} className={`bar bar-${ci}`} />
-                <text x={left + Math.max(1, v * width) + 4} y={ci * barH + barH - 3} fontSize={10}>{`${c.label} ${pct(v)}`}</text>
+                <text x={gutter - 8} y={y + barH / 2 + 4} fontSize={12} textAnchor="end"><title>{c.label}</title>{short(c.label)}</text>
+                <rect x={gutter} y={y + 3} width={Math.max(1, v * barW)} height={barH - 6} rx={3} className={`bar bar-${ci % 5}`} />
+                <text x={gutter + Math.max(1, v * barW) + 6} y={y + barH / 2 + 4} fontSize={12}>{pct(v)}</text>
               </g>
             );
           })}
@@ -67,7 +82,7 @@ export function BatchPanel(props: {
         Runs every column over the {props.validationCount} validation examples with the sampling settings above (greedy is what the
         command line&apos;s <code>eval</code> uses): each answers the conversation up to its last assistant turn.
       </p>
-      <button type="button" disabled={!props.canRun || props.busy || props.validationCount === 0} onClick={props.onRun}>Evaluate the validation split</button>
+      <button type="button" className="primary" disabled={!props.canRun || props.busy || props.validationCount === 0} onClick={props.onRun}>Evaluate the validation split</button>
       {batch?.running ? <button type="button" onClick={props.onCancel}>Stop evaluation</button> : null}
       {props.stored.length > 0 ? (
         <label>
@@ -85,6 +100,7 @@ export function BatchPanel(props: {
           <p aria-label="Batch settings">
             {`Run ${when(batch.createdAt)} on ${batch.context.model.name}, ${batch.context.dataset ? `dataset ${batch.context.dataset.name} version ${batch.context.dataset.version}` : 'no saved dataset'}; ${samplingText(batch.sampling)}.`}
           </p>
+          <ScrollRegion label="Batch results table">
           <table aria-label="Batch results">
             <thead>
               <tr><th scope="col">Model</th><th scope="col">Examples</th><th scope="col">Exact match</th><th scope="col">ROUGE-L</th><th scope="col">Average length (tokens)</th><th scope="col">Clean stops</th><th scope="col">Loss</th><th scope="col">Perplexity</th><th scope="col">Tokens/s</th></tr>
@@ -108,47 +124,13 @@ export function BatchPanel(props: {
               })}
             </tbody>
           </table>
+          </ScrollRegion>
           <RateChart columns={batch.columns} summaries={batch.summaries} />
           <div className="toolbar" role="toolbar" aria-label="Batch downloads">
             <button type="button" onClick={() => download('evaluation.csv', evalCsv(batch.columns.map((c) => c.id), batch.rows), 'text/csv')}>Download results as CSV</button>
             <button type="button" onClick={() => download('evaluation.jsonl', evalJsonl(batch.columns.map((c) => c.id), batch.rows), 'application/jsonl')}>Download results as JSONL</button>
           </div>
-          <table aria-label="Batch answers">
-            <thead>
-              <tr>
-                <th scope="col">#</th><th scope="col">Prompt</th><th scope="col">Reference</th>
-                {batch.columns.map((c) => <th key={c.id} scope="col">{c.label}</th>)}
-                {canMark ? <th scope="col">Better answer</th> : null}
-              </tr>
-            </thead>
-            <tbody>
-              {batch.rows.map((r) => {
-                const key = batchKey(r);
-                return (
-                  <tr key={r.index}>
-                    <td>{r.index + 1}</td>
-                    <td>{promptText(r.prompt)}</td>
-                    <td>{r.reference}</td>
-                    {batch.columns.map((c) => <td key={c.id}>{r.outputs[c.id]?.text}</td>)}
-                    {canMark ? (
-                      <td>
-                        <select
-                          aria-label={`Better answer for example ${r.index + 1}`}
-                          value={props.verdictOf(key) ?? ''}
-                          onChange={(e) => props.onMark(key, VERDICTS.find((v) => v === e.target.value) ?? null, { prompt: r.prompt, base: r.outputs.base.text, tuned: r.outputs[tunedId!].text })}
-                        >
-                          <option value="">—</option>
-                          <option value="base">Base</option>
-                          <option value="tuned">Tuned</option>
-                          <option value="tie">Tie</option>
-                        </select>
-                      </td>
-                    ) : null}
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+          <BatchAnswersTable batch={batch} canMark={!!canMark} tunedId={tunedId} verdictOf={props.verdictOf} onMark={props.onMark} />
         </>
       ) : null}
     </section>

@@ -3,17 +3,21 @@
 // beside the reference answer; each tuned answer shows its word differences from the base answer, with
 // tokens/s and length. Mark which answer is better (base, tuned, tie): the tally is a win rate and the marked
 // pairs download as preference JSONL. Below, the batch evaluation over the validation split, stored with the
-// runs and adapters it evaluated: after a reload the newest stored one is shown again.
-import { useEffect, useMemo, useState } from 'react';
+// runs and adapters it evaluated: after a reload the newest stored one is shown again. Answers stand in
+// columns side by side (app/styles.css .answer-grid scrolls sideways past three); keyboard shortcuts step
+// through the rows and mark the better answer.
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { Alert } from '../../components/Alert';
 import { download } from '../../components/download';
 import { useStudio } from '../../store';
 import { appEngineStore, useEngine } from '../../engine/store';
 import { preferenceJsonl, promptText } from '../../../src/eval/export';
 import { answerLength, promptAndReference, winRate, type Verdict } from '../../../src/eval/metrics';
+import { LastModelOffer } from '../model';
 import { AdaptersPanel } from './AdaptersPanel';
 import { AnswerDiff } from './AnswerDiff';
 import { BatchPanel } from './BatchPanel';
+import { RowPicker, type PickRow } from './RowPicker';
 import { SamplingControls } from './SamplingControls';
 import { compareStore, useCompare, type Column } from './store';
 
@@ -67,11 +71,14 @@ export function ComparePage() {
     if (!st.batch && evaluations.length > 0) st.showStored(evaluations[0]);
   }, [evaluations, s]);
 
-  const rows = useMemo(() => {
+  const rows = useMemo((): PickRow[] => {
     const usable = records.filter((r) => !r.flagged && promptAndReference(r.messages) !== null);
-    return [...usable.filter((r) => r.split === 'validation'), ...usable.filter((r) => r.split !== 'validation')];
+    return [...usable.filter((r) => r.split === 'validation'), ...usable.filter((r) => r.split !== 'validation')].map((r) => {
+      const pr = promptAndReference(r.messages)!;
+      return { id: r.id, split: r.split, text: promptText({ kind: 'chat', messages: pr.prompt }), prompt: pr.prompt, reference: pr.reference, key: `row:${r.id}:${r.rev}` };
+    });
   }, [records]);
-  const validation = useMemo(() => rows.filter((r) => r.split === 'validation'), [rows]);
+  const validation = useMemo(() => records.filter((r) => r.split === 'validation' && !r.flagged && promptAndReference(r.messages) !== null), [records]);
 
   const busy = generating || !!batch?.running;
   const tuned = columns.find((c) => c.id !== 'base');
@@ -84,82 +91,56 @@ export function ComparePage() {
     if (!current || !tuned || !base) return;
     s.getState().mark(current.key, v, { prompt: current.prompt, base: answers[base.id].text, tuned: answers[tuned.id].text });
   };
+  const askRow = (r: PickRow) => { void s.getState().ask({ key: r.key, prompt: { kind: 'chat', messages: r.prompt }, reference: r.reference }); };
+
+  // Keyboard shortcuts (not while typing): J / K next / previous dataset row, 1 / 2 / 3 base better / tuned better / tie.
+  const keys = useRef({ rows, current, canMark, busy, model, askRow, markCurrent });
+  keys.current = { rows, current, canMark, busy, model, askRow, markCurrent };
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.altKey || e.ctrlKey || e.metaKey || (e.target instanceof HTMLElement && e.target.closest('input, textarea, select, [contenteditable]'))) return;
+      const k = keys.current;
+      const key = e.key.toLowerCase();
+      if ((key === 'j' || key === 'k') && k.model && !k.busy && k.rows.length > 0) {
+        const at = k.rows.findIndex((r) => r.key === k.current?.key);
+        const next = key === 'j' ? (at + 1) % k.rows.length : (at <= 0 ? k.rows.length - 1 : at - 1);
+        k.askRow(k.rows[next]);
+        e.preventDefault();
+      } else if (k.canMark && (key === '1' || key === '2' || key === '3')) {
+        k.markCurrent(key === '1' ? 'base' : key === '2' ? 'tuned' : 'tie');
+        e.preventDefault();
+      }
+    };
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  }, []);
 
   return (
     <div className="compare">
-      <h2>Compare</h2>
-      {!model ? <p role="note">Load a model on the Train tab first; the base model, every run of it and imported adapters answer here.</p> : null}
+      <div className="page-head"><h2>Compare</h2><span className="shortcuts">Shortcuts: <kbd>J</kbd> / <kbd>K</kbd> next / previous row, <kbd>1</kbd> <kbd>2</kbd> <kbd>3</kbd> base better / tuned better / tie</span></div>
+      <LastModelOffer why="The base model, every run of it and imported adapters answer here." />
       {error ? <Alert message={error} onDismiss={() => s.getState().dismissError()} /> : null}
-      <SamplingControls value={sampling} onChange={(p) => s.getState().setSampling(p)} disabled={busy} />
 
-      <section className="panel" aria-labelledby="columns-heading">
-        <h3 id="columns-heading">Models</h3>
-        <ul aria-label="Answering models">
-          {columns.map((c) => (
-            <li key={c.id}>
-              {c.label}
-              {c.id !== 'base' ? <button type="button" disabled={busy} onClick={() => s.getState().removeColumn(c.id)} aria-label={`Remove ${c.label}`}>×</button> : null}
-            </li>
-          ))}
-        </ul>
-        <label>
-          Add a model
-          <select value={pick} disabled={busy} onChange={(e) => setPick(e.target.value)}>
-            <option value="">Choose a run or adapter…</option>
-            {!base ? <option value="base">Base</option> : null}
-            {options.filter((o) => !columns.some((c) => c.id === o.id)).map((o) => <option key={o.id} value={o.id}>{o.label}</option>)}
-          </select>
-        </label>
-        <button
-          type="button" disabled={busy || !pick}
-          onClick={() => {
-            const c = pick === 'base' ? { id: 'base', label: 'Base', adapter: { kind: 'base' as const } } : options.find((o) => o.id === pick);
-            if (c) s.getState().setColumns(c.id === 'base' ? [c, ...columns] : [...columns, c]);
-            setPick('');
-          }}
-        >
-          Add
-        </button>
-      </section>
-
-      <AdaptersPanel onDeleted={(id) => s.getState().removeColumn(`imported:${id}`)} />
-
-      <section className="panel" aria-labelledby="prompt-heading">
+      <section className="panel prompt-panel" aria-labelledby="prompt-heading">
         <h3 id="prompt-heading">Prompt</h3>
-        <form onSubmit={(e) => { e.preventDefault(); if (typed.trim()) void s.getState().ask({ key: `typed:${typed}`, prompt: sampling.chatTemplate ? { kind: 'chat', messages: [{ role: 'user', content: typed }] } : { kind: 'raw', text: typed }, reference: null }); }}>
-          <label>
-            Your prompt
-            <textarea rows={3} value={typed} onChange={(e) => setTyped(e.target.value)} />
-          </label>
-          <button type="submit" disabled={!model || busy || !typed.trim()}>Generate</button>
-        </form>
-        <details open>
-          <summary>Dataset rows ({validation.length} validation, {rows.length - validation.length} train)</summary>
-          <ul aria-label="Dataset prompts" className="prompt-list">
-            {rows.slice(0, 200).map((r) => {
-              const pr = promptAndReference(r.messages)!;
-              const text = promptText({ kind: 'chat', messages: pr.prompt });
-              return (
-                <li key={r.id}>
-                  <button
-                    type="button" disabled={!model || busy} aria-label={`Compare on ${r.split} row: ${text}`}
-                    onClick={() => void s.getState().ask({ key: `row:${r.id}:${r.rev}`, prompt: { kind: 'chat', messages: pr.prompt }, reference: pr.reference })}
-                  >
-                    <span className="split-tag">{r.split === 'validation' ? 'val' : 'train'}</span> {text}
-                  </button>
-                </li>
-              );
-            })}
-          </ul>
-        </details>
+        <div className="prompt-columns">
+          <form className="prompt-form" onSubmit={(e) => { e.preventDefault(); if (typed.trim()) void s.getState().ask({ key: `typed:${typed}`, prompt: sampling.chatTemplate ? { kind: 'chat', messages: [{ role: 'user', content: typed }] } : { kind: 'raw', text: typed }, reference: null }); }}>
+            <label>
+              Your prompt
+              <textarea rows={3} value={typed} onChange={(e) => setTyped(e.target.value)} />
+            </label>
+            <button type="submit" className="primary" disabled={!model || busy || !typed.trim()}>Generate</button>
+          </form>
+          <RowPicker rows={rows} currentKey={current?.key ?? null} disabled={!model || busy} onPick={askRow} />
+        </div>
       </section>
 
       {current ? (
         <section className="panel answers" aria-labelledby="answers-heading">
           <h3 id="answers-heading">Answers to: {promptText(current.prompt)}</h3>
-          <div className="answer-grid">
+          <div className="answer-grid" role="group" aria-label="Answers side by side" tabIndex={0}>
             {current.reference !== null ? (
-              <article aria-label="Reference answer" className="answer">
+              <article aria-label="Reference answer" className="answer reference">
                 <h4>Reference</h4>
                 <p className="answer-text">{current.reference}</p>
               </article>
@@ -180,7 +161,7 @@ export function ComparePage() {
             })}
           </div>
           {tuned && base ? (
-            <div role="group" aria-label="Which answer is better?">
+            <div role="group" aria-label="Which answer is better?" className="verdicts">
               <span>Better answer ({base.label} vs {tuned.label}):</span>
               {(['base', 'tuned', 'tie'] as const).map((v) => (
                 <button key={v} type="button" aria-pressed={currentVerdict === v} disabled={!canMark} onClick={() => markCurrent(v)}>
@@ -190,7 +171,47 @@ export function ComparePage() {
             </div>
           ) : null}
         </section>
-      ) : null}
+      ) : (
+        <section className="panel answers" aria-label="Answers">
+          <p className="empty"><strong>No answers yet</strong>Pick a dataset row or type a prompt: every model in the list answers it, side by side.</p>
+        </section>
+      )}
+
+      <div className="compare-settings">
+          <section className="panel" aria-labelledby="columns-heading">
+            <h3 id="columns-heading">Models</h3>
+            <ul aria-label="Answering models" className="models-list">
+              {columns.map((c) => (
+                <li key={c.id}>
+                  {c.label}
+                  {c.id !== 'base' ? <button type="button" disabled={busy} onClick={() => s.getState().removeColumn(c.id)} aria-label={`Remove ${c.label}`}>×</button> : null}
+                </li>
+              ))}
+            </ul>
+            <div className="row">
+              <label>
+                Add a model
+                <select value={pick} disabled={busy} onChange={(e) => setPick(e.target.value)}>
+                  <option value="">Choose a run or adapter…</option>
+                  {!base ? <option value="base">Base</option> : null}
+                  {options.filter((o) => !columns.some((c) => c.id === o.id)).map((o) => <option key={o.id} value={o.id}>{o.label}</option>)}
+                </select>
+              </label>
+              <button
+                type="button" disabled={busy || !pick}
+                onClick={() => {
+                  const c = pick === 'base' ? { id: 'base', label: 'Base', adapter: { kind: 'base' as const } } : options.find((o) => o.id === pick);
+                  if (c) s.getState().setColumns(c.id === 'base' ? [c, ...columns] : [...columns, c]);
+                  setPick('');
+                }}
+              >
+                Add
+              </button>
+            </div>
+          </section>
+          <SamplingControls value={sampling} onChange={(p) => s.getState().setSampling(p)} disabled={busy} />
+      </div>
+
 
       <section className="panel" aria-labelledby="prefs-heading">
         <h3 id="prefs-heading">Preferences</h3>
@@ -214,6 +235,8 @@ export function ComparePage() {
         verdictOf={(k) => marks[k]?.verdict ?? null}
         onMark={(k, v, row) => s.getState().mark(k, v, row)}
       />
+
+      <AdaptersPanel onDeleted={(id) => s.getState().removeColumn(`imported:${id}`)} />
     </div>
   );
 }

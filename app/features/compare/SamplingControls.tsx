@@ -21,35 +21,37 @@ export function SamplingControls({ value, onChange, disabled }: { value: Samplin
   return (
     <fieldset className="panel sampling" aria-label="Sampling settings">
       <legend>Sampling</legend>
-      <label>
-        <input type="checkbox" checked={greedy} disabled={disabled} onChange={(e) => onChange({ temperature: e.target.checked ? 0 : 0.7 })} />
-        Greedy
-      </label>
-      {num('Temperature', 'temperature', 0.05, 0, 5)}
-      {num('Top-p', 'topP', 0.05, 0, 1)}
-      {num('Top-k', 'topK', 1, 0)}
-      {num('Max new tokens', 'maxNewTokens', 1, 1, 4096)}
-      {num('Seed', 'seed', 1, 0)}
-      {num('Repetition penalty', 'repetitionPenalty', 0.05, 1, 3)}
-      <label>
-        Stop strings (one per line)
-        <textarea
-          rows={2} disabled={disabled} value={stops}
-          onChange={(e) => { setStops(e.target.value); onChange({ stopStrings: e.target.value.split('\n').filter((s) => s.length > 0) }); }}
-        />
-      </label>
-      <label>
-        <input type="checkbox" checked={value.chatTemplate} disabled={disabled} onChange={(e) => onChange({ chatTemplate: e.target.checked })} />
-        Use the chat template
-      </label>
-      <label>
-        Decoder
-        <select value={value.backend} disabled={disabled} onChange={(e) => onChange({ backend: e.target.value as Sampling['backend'] })}>
-          <option value="auto">Automatic (fastest here)</option>
-          <option value="engine">WebGPU engine</option>
-          <option value="onnx">onnxruntime-web (wasm)</option>
-        </select>
-      </label>
+      <div className="sampling-grid">
+        <label>
+          <input type="checkbox" checked={greedy} disabled={disabled} onChange={(e) => onChange({ temperature: e.target.checked ? 0 : 0.7 })} />
+          Greedy
+        </label>
+        {num('Temperature', 'temperature', 0.05, 0, 5)}
+        {num('Top-p', 'topP', 0.05, 0, 1)}
+        {num('Top-k', 'topK', 1, 0)}
+        {num('Max new tokens', 'maxNewTokens', 1, 1, 4096)}
+        {num('Seed', 'seed', 1, 0)}
+        {num('Repetition penalty', 'repetitionPenalty', 0.05, 1, 3)}
+        <label>
+          Stop strings (one per line)
+          <textarea
+            rows={2} disabled={disabled} value={stops}
+            onChange={(e) => { setStops(e.target.value); onChange({ stopStrings: e.target.value.split('\n').filter((s) => s.length > 0) }); }}
+          />
+        </label>
+        <label>
+          <input type="checkbox" checked={value.chatTemplate} disabled={disabled} onChange={(e) => onChange({ chatTemplate: e.target.checked })} />
+          Use the chat template
+        </label>
+        <label>
+          Decoder
+          <select value={value.backend} disabled={disabled} onChange={(e) => onChange({ backend: e.target.value as Sampling['backend'] })}>
+            <option value="auto">Automatic (fastest here)</option>
+            <option value="engine">WebGPU engine</option>
+            <option value="onnx">onnxruntime-web (wasm)</option>
+          </select>
+        </label>
+      </div>
     </fieldset>
   );
 }

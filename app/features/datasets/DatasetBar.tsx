@@ -1,7 +1,9 @@
-// The open dataset: pick another, make a new one, rename, delete; the save status (announced politely);
+// The open dataset: pick another, make a new one, rename, delete (after a confirmation dialog); the save status (announced politely);
 // and a warning when storage is not persistent.
 import { useState } from 'react';
 import { useStudio } from '../../store';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
+import { notify } from '../../components/toasts';
 import type { SaveStatus } from '../../store/datasets/initialState';
 
 function statusText(s: SaveStatus): string {
@@ -39,9 +41,12 @@ export function DatasetBar() {
         <button type="button" disabled={!name.trim()} onClick={() => { void newDataset(name.trim()); setName(''); }}>New dataset</button>
       </form>
       {current && (
-        <button type="button" onClick={() => { if (confirm(`Delete dataset “${current.name}” and all its versions?`)) void deleteDataset(current.id); }}>
-          Delete dataset
-        </button>
+        <ConfirmDialog
+          trigger={<button type="button" className="danger">Delete dataset</button>}
+          title={`Delete dataset “${current.name}”?`} description="All its versions are deleted from this browser. This cannot be undone."
+          confirmLabel="Delete dataset"
+          onConfirm={() => { const n = current.name; void deleteDataset(current.id).then(() => notify(`Deleted dataset “${n}”.`, 'success')); }}
+        />
       )}
       <span role="status" aria-live="polite" className={`save-${save.kind}`}>{statusText(save)}</span>
       {!persistent && <span role="note">Browser storage is unavailable: this data will not survive a reload.</span>}

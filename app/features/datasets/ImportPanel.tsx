@@ -1,10 +1,11 @@
 // Import: the drop zone / picker, progress of the running import, the column mapper when a file's shape
-// is unsure, and the list of rows that could not be imported (fix in place, or drop).
+// is unsure, what each imported file was read as (ImportedFiles), and the list of rows that could not be imported (fix in place, or drop).
 import { useState } from 'react';
 import { FileDrop } from '../../components/FileDrop';
 import { ProgressBar } from '../../components/ProgressBar';
 import { useStudio } from '../../store';
 import { ColumnMapper } from './ColumnMapper';
+import { ImportedFiles } from './ImportedFiles';
 import { IssuesList } from './IssuesList';
 
 export function ImportPanel() {
@@ -25,6 +26,7 @@ export function ImportPanel() {
       {progress && <ProgressBar label={progress.phase === 'import' ? `Importing ${progress.label}` : 'Finding duplicates'} fraction={progress.fraction} />}
       {busy && !progress && <p role="status">Reading…</p>}
       {pending && <ColumnMapper key={pending.file.name + pending.needs.signature} pending={pending} />}
+      <ImportedFiles />
       <IssuesList />
     </section>
   );

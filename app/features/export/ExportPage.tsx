@@ -5,6 +5,8 @@
 // onnxruntime-web beside our engine and says whether they agree and which decodes faster here.
 import { useEffect, useMemo, useState } from 'react';
 import { Alert } from '../../components/Alert';
+import { notify } from '../../components/toasts';
+import { LastModelOffer } from '../model';
 import { download } from '../../components/download';
 import { useStudio } from '../../store';
 import { appEngineStore, useEngine } from '../../engine/store';
@@ -48,6 +50,7 @@ export function ExportPage() {
       const { name, bytes } = await make();
       download(name, bytes.slice(), 'application/zip');
       setDone(`Downloaded ${name} (${(bytes.length / 1024).toFixed(1)} KiB).`);
+      notify(`Downloaded ${name}.`, 'success');
     } catch (e) {
       setError(`${label} failed, nothing was saved: ${errorMessage(e)}`);
     } finally {
@@ -130,7 +133,7 @@ export function ExportPage() {
   return (
     <div className="export">
       <h2>Export</h2>
-      {exportable.length === 0 && adapters.length === 0 ? <p role="note">No run with a checkpoint yet: train one on the Train tab (or import an adapter on the Compare tab).</p> : (
+      {exportable.length === 0 && adapters.length === 0 ? <p role="note" className="empty"><strong>Nothing to export yet</strong>No run with a checkpoint yet: train one on the Train tab (or import an adapter on the Compare tab).</p> : (
         <fieldset className="panel" aria-label="What to export">
           <label>
             Run or adapter
@@ -148,6 +151,7 @@ export function ExportPage() {
           </label> : null}
         </fieldset>
       )}
+      {exportable.length > 0 || adapters.length > 0 ? <LastModelOffer why="Exports read the adapter through the engine, which needs the run's base model loaded." /> : null}
       <section className="panel" aria-labelledby="export-formats">
         <h3 id="export-formats">Formats</h3>
         <ul className="export-list">

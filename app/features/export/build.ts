@@ -15,13 +15,21 @@ export function fileStem(name: string): string {
   return name.replace(/[^\w.-]+/g, '_').replace(/^[._]+|_+$/g, '') || 'run';
 }
 
+/** The studio's built-in model as the page names it (first run; the Train step's button). */
+const BUILT_IN_NAMES = new Set(['built-in model', 'default model']);
+/** Its folder in the studio's repository: what from_pretrained loads for the model card's snippet to run. */
+export const BUILT_IN_PATH = 'public/models/default';
+
+/** The base model as exports name it: a hub id as loaded, the built-in model by its folder, else its name. */
+export const baseModelId = (name: string) => (BUILT_IN_NAMES.has(name) ? BUILT_IN_PATH : name);
+
 function cardInput(run: RunRecord, kind: CardInput['kind'], date?: string): CardInput {
   const metrics: Record<string, number | string> = { Steps: run.final?.steps ?? run.metrics.at(-1)?.step ?? 0 };
   const lastLoss = run.final?.trainLoss ?? run.metrics.at(-1)?.loss;
   if (lastLoss !== undefined) metrics['Final train loss'] = Number(lastLoss.toFixed(4));
   if (run.bestValLoss !== null) metrics['Best validation loss'] = Number(run.bestValLoss.toFixed(4));
   return {
-    kind, baseModel: run.model.name, date,
+    kind, baseModel: baseModelId(run.model.name), date,
     dataset: { name: run.dataset?.name ?? 'unnamed dataset', version: run.dataset?.version ?? '—', records: run.trainExamples + run.validationExamples },
     run: run.config, metrics,
   };
@@ -35,7 +43,7 @@ export function adapterZip(run: RunRecord, files: AdapterFiles, date?: string): 
 
 export function trainingKitZip(run: RunRecord, records: { messages: ChatMessage[] }[], date?: string): { name: string; bytes: Uint8Array } {
   const stem = `${fileStem(run.name)}-training-kit`;
-  const files = exportTrainingKit({ baseModel: run.model.name, records, run: run.config });
+  const files = exportTrainingKit({ baseModel: baseModelId(run.model.name), records, run: run.config });
   return { name: `${stem}.zip`, bytes: zipExport(withReadme(files, modelCard(cardInput(run, 'training-kit', date))), { folder: stem }) };
 }
 
@@ -48,6 +56,6 @@ export function modelZip(run: RunRecord, kind: 'merged' | 'gguf' | 'onnx', files
 /** An imported adapter's PEFT files or engine export (merged, GGUF, ONNX), zipped with its README. */
 export function importedZip(a: AdapterRecord, kind: 'peft' | 'merged' | 'gguf' | 'onnx', files: Map<string, Uint8Array>, date?: string): { name: string; bytes: Uint8Array } {
   const stem = `${fileStem(a.name)}-${kind === 'peft' ? 'peft-adapter' : kind}`;
-  const card = modelCard({ kind, baseModel: a.model.name, title: a.name, date, dataset: null, run: { lora: a.lora, importedFrom: a.source }, metrics: {} });
+  const card = modelCard({ kind, baseModel: baseModelId(a.model.name), title: a.name, date, dataset: null, run: { lora: a.lora, importedFrom: a.source }, metrics: {} });
   return { name: `${stem}.zip`, bytes: zipExport(withReadme(files, card), { folder: stem }) };
 }

@@ -2,7 +2,8 @@
 // well-known small model (or any repo id) downloaded from the Hugging Face hub, or a mirror of it at another
 // endpoint, with progress, resumable and cached for offline use (the engine worker does the fetching:
 // src/io/download.ts). Says plainly when there
-// is no WebGPU or only a software adapter. Everything it shows of a model is text, never HTML.
+// is no WebGPU or only a software adapter. With a model loaded, the other sources fold away under a summary.
+// After a reload it offers the last session's model (LastModelOffer). Everything it shows of a model is text, never HTML.
 import { useState, type DragEvent } from 'react';
 import { Alert } from '../../components/Alert';
 import { ProgressBar } from '../../components/ProgressBar';
@@ -10,6 +11,7 @@ import { filesFromDataTransfer, filesFromFileList, type ModelFiles } from '../..
 import { mib } from '../../../src/gpu/runtime';
 import { HF_ENDPOINT, KNOWN_MODELS } from '../../../src/io/download';
 import { engineSelectors, useEngine } from '../../engine/store';
+import { LastModelOffer } from './LastModelOffer';
 import type { ModelSource } from '../../../workers/protocol-engine';
 
 const DEFAULT_URL = '/models/default/';
@@ -61,15 +63,18 @@ export function ModelPicker() {
       {error && <Alert message={error} onDismiss={dismissError} />}
       <p aria-live="polite" className="model-status">
         {model
-          ? `Loaded: ${model.name} — ${model.config.modelType}, ${model.config.numLayers} layers, ${model.parameters.toLocaleString('en')} parameters; about ${mib(model.inferenceBytes)} for inference, ${mib(model.trainingBytes)} to train (LoRA r=8, 4×512 tokens).`
+          ? `Loaded: ${model.name} — ${model.config.modelType}, ${model.config.numLayers} layers, ${model.parameters.toLocaleString('en')} parameters; about ${mib(model.inferenceBytes)} for inference (training memory is estimated below for the run's own settings).`
           : 'No model loaded.'}
       </p>
       {loading && <ProgressBar label={loading.message} fraction={loading.total > 0 ? loading.loaded / loading.total : 0} />}
+      <LastModelOffer why="Training, Compare and Export all need one." />
       <div className="row">
         <button type="button" disabled={busy} onClick={() => void loadModel({ kind: 'url', name: 'default model', baseUrl: new URL(DEFAULT_URL, location.href).href })}>
           Load the built-in model
         </button>
       </div>
+      <details className="other-models" open={!model}>
+        <summary>{model ? 'Load another model: a folder, files or a Hugging Face repository' : 'Or load a folder, files or a Hugging Face repository'}</summary>
       <div
         role="region" aria-label="Drop a model folder" className={over ? 'file-drop over' : 'file-drop'}
         onDragOver={(e) => { e.preventDefault(); setOver(true); }} onDragLeave={() => setOver(false)} onDrop={onDrop}
@@ -120,6 +125,7 @@ export function ModelPicker() {
           The endpoint is {HF_ENDPOINT} unless you use a mirror. Downloads resume where they stopped and are kept in this browser, so the next open works offline.
         </span>
       </form>
+      </details>
     </section>
   );
 }

@@ -52,7 +52,7 @@ export function LivePanel({ live, onControl }: { live: LiveRun; onControl: (a: '
         </div>
       )}
       <div className="charts">
-        <LineChart title="Loss" x={charts.x} series={charts.loss} />
+        <LineChart title="Loss" x={charts.x} series={charts.loss} height={280} />
         <LineChart title="Learning rate" x={charts.x} series={charts.lr} />
         <LineChart title="Gradient norm" x={charts.x} series={charts.grad} />
         <LineChart title="Tokens per second" x={charts.x} series={charts.speed} />

@@ -14,6 +14,7 @@ import { ModelPicker } from '../model';
 import { ConfigForm } from './ConfigForm';
 import { fmtSeconds, LivePanel } from './LivePanel';
 import { RunHistory } from './RunHistory';
+import { loadRunSettings, saveRunSettings } from './runSettings';
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 const NO_MODEL = { architecture: 'llama' as const, maxPositions: 2048, hiddenSize: 2048 };
@@ -37,8 +38,11 @@ export function TrainingPage() {
   const current = useStudio((s) => s.current);
   const unsaved = useStudio((s) => s.save.kind === 'unsaved');
 
-  const [preset, setPreset] = useState<PresetName | null>('quick');
-  const [cfg, setCfg] = useState<RunConfig>(() => presetFor('quick', NO_MODEL));
+  // The form's settings outlive a tab switch and a reload (runSettings.ts).
+  const [stored] = useState(() => loadRunSettings(() => ({ preset: 'quick', cfg: presetFor('quick', NO_MODEL) })));
+  const [preset, setPreset] = useState<PresetName | null>(stored.preset);
+  const [cfg, setCfg] = useState<RunConfig>(stored.cfg);
+  useEffect(() => saveRunSettings({ preset, cfg }), [preset, cfg]);
   const [name, setName] = useState('');
   const [startFrom, setStartFrom] = useState('');
   useEffect(() => { void refreshEvaluations(); }, [refreshEvaluations]);
@@ -87,6 +91,8 @@ export function TrainingPage() {
   return (
     <div className="training">
       <ModelPicker />
+      {/* The run being watched comes before the form: its charts are what the page is for while it runs. */}
+      {live && <LivePanel live={live} onControl={(a) => void control(a)} />}
       <section className="panel" aria-labelledby="configure-title">
         <h2 id="configure-title">Configure</h2>
         <p>
@@ -122,10 +128,9 @@ export function TrainingPage() {
             Run name
             <input value={name} onChange={(e) => setName(e.target.value)} placeholder={`Run ${runs.length + 1}`} />
           </label>
-          <button type="button" disabled={!canStart} onClick={start}>Start training</button>
+          <button type="button" className="primary" disabled={!canStart} onClick={start}>Start training</button>
         </div>
       </section>
-      {live && <LivePanel live={live} onControl={(a) => void control(a)} />}
       <RunHistory
         runs={runs} evaluations={evaluations} activeId={running ? live?.runId ?? null : null} canResume={!!model && !running && !loading}
         onResume={(id) => void resumeRun(id)} onDelete={(id) => void deleteRun(id)} onExport={(r) => void saveAdapter(r)}

@@ -1,0 +1,27 @@
+// The model the last session loaded, remembered in localStorage so that after a reload the studio can offer
+// it again in one click (the weights of a URL or hub model are in the browser's cache; a model picked from
+// disk must be picked again, which the offer says). Only the source's address is stored, never file contents.
+import type { ModelSource } from '../../workers/protocol-engine';
+
+const KEY = 'sft-studio.last-model';
+
+export type LastModel =
+  | { kind: 'url'; name: string; baseUrl: string }
+  | { kind: 'hub'; repo: string; revision: string; endpoint: string }
+  | { kind: 'files'; name: string };
+
+export function rememberModel(source: ModelSource): void {
+  const last: LastModel = source.kind === 'files' ? { kind: 'files', name: source.name } : source;
+  globalThis.localStorage?.setItem(KEY, JSON.stringify(last));
+}
+
+export function lastModel(): LastModel | null {
+  try {
+    const v = JSON.parse(globalThis.localStorage?.getItem(KEY) ?? 'null') as LastModel | null;
+    return v && (v.kind === 'url' || v.kind === 'hub' || v.kind === 'files') ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+export const lastModelName = (m: LastModel) => (m.kind === 'hub' ? m.repo : m.name);
