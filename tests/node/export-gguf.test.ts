@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exportGgufLora, ggufTensorName, permuteRopeRows, type GgufDtype } from '../../src/export/gguf';
+import { exportGgufLora, ggufTensorName, permuteRopeRows, type GgufLoraOptions } from '../../src/export/gguf';
 import { initWeights, tinyConfig } from '../../src/model/init';
 import { loraScale, type LoraConfig } from '../../src/model/lora';
 import { Transformer } from '../../src/model/transformer';
@@ -31,7 +31,7 @@ async function logitsOf(model: Transformer, ids: number[]): Promise<Float32Array
 // `logits`: also run the PyTorch model (~10 s of torch start-up on this machine, so on the case with every
 // convention at once: q/k permutation, GQA, rsLoRA scale). GPT-2's orientation is pinned by the shape rules on
 // c_attn/c_fc (in ≠ out) and by A/B coming back equal to ours..
-const cases: { kind: 'llama' | 'qwen2' | 'gpt2'; arch: string; lora: LoraConfig; dtype: GgufDtype; logits: boolean }[] = [
+const cases: { kind: 'llama' | 'qwen2' | 'gpt2'; arch: string; lora: LoraConfig; dtype: NonNullable<GgufLoraOptions['dtype']>; logits: boolean }[] = [
   { kind: 'llama', arch: 'llama', dtype: 'F32', logits: true, lora: { rank: 4, alpha: 8, dropout: 0.05, useRslora: true, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] } },
   { kind: 'llama', arch: 'llama', dtype: 'F16', logits: false, lora: { rank: 2, alpha: 4, dropout: 0, useRslora: false, targetModules: ['q_proj', 'k_proj'] } },
   { kind: 'qwen2', arch: 'qwen2', dtype: 'F32', logits: false, lora: { rank: 4, alpha: 16, dropout: 0, useRslora: false, targetModules: ['q_proj', 'k_proj', 'down_proj'] } },

@@ -1,0 +1,143 @@
+// Our GGUF exports in llama.cpp itself (node-llama-cpp's prebuilt CPU binary, never downloaded or built here):
+// for tiny Llama (Llama 3 tokenizer) and Qwen2 (Qwen3 tokenizer) models with a random LoRA, and for the built-in
+// model after a few real training steps,
+//  - the merged GGUF (f16) and the base GGUF + GGUF LoRA load, llama.cpp renders the conversation with the
+//    file's own chat template (node-llama-cpp's template handling of tokenizer.chat_template) and tokenises it
+//    to the ids our tokenizer gives for our rendering, and greedy decoding gives our engine's tokens and stops
+//    where the engine stops (llama.cpp's end-of-generation set covers every id the studio stops on);
+//  - q8_0 agreement with the engine's greedy tokens is measured and printed (at least the first token agrees).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getLlama, JinjaTemplateChatWrapper, LlamaText, type Llama, type LlamaModel } from 'node-llama-cpp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTinyModel } from '../../scripts/make-tiny-models';
+import { exportGgufLora } from '../../src/export/gguf';
+import { exportGgufModel } from '../../src/export/gguf-model';
+import { GREEDY } from '../../src/generate/sampler';
+import { generateAll } from '../../src/generate/generate';
+import { loadHfModel, stopTokenIds, templateOf, type LoadedModel } from '../../src/io/hf';
+import { filesFromMap } from '../../src/io/model-files';
+import type { Transformer } from '../../src/model/transformer';
+import type { ChatMessage } from '../../src/data/types';
+import { withRandomLora } from './random-lora';
+
+const dir = mkdtempSync(join(tmpdir(), 'gguf-llama-'));
+let llama: Llama;
+beforeAll(async () => { llama = await getLlama({ gpu: false, build: 'never', progressLogs: false, logLevel: 'error' as never }); });
+afterAll(async () => { await llama?.dispose(); rmSync(dir, { recursive: true, force: true }); });
+
+const CONVERSATIONS: ChatMessage[][] = [
+  [{ role: 'user', content: 'What is the capital of France?' }],
+  [{ role: 'user', content: 'Hi there!' }, { role: 'assistant', content: 'Hello. How can I help?' }, { role: 'user', content: 'Count to 3, please.' }],
+];
+
+/** llama.cpp's rendering of a conversation by the GGUF's own chat template, tokenised by llama.cpp. */
+function llamaPromptIds(model: LlamaModel, messages: ChatMessage[]): number[] {
+  const template = model.fileInfo.metadata.tokenizer.chat_template;
+  if (typeof template !== 'string') throw new Error('no tokenizer.chat_template in the GGUF');
+  const wrapper = new JinjaTemplateChatWrapper({ template, tokenizer: model.tokenizer });
+  const history = messages.map((m) => (m.role === 'assistant' ? { type: 'model' as const, response: [m.content] } : { type: m.role as 'user' | 'system', text: m.content }));
+  const { contextText } = wrapper.generateContextState({ chatHistory: [...history, { type: 'model', response: [] }] });
+  return LlamaText(contextText).tokenize(model.tokenizer) as number[];
+}
+
+/** llama.cpp's greedy continuation, up to its end-of-generation token (not included) or `max` tokens. */
+async function llamaGreedy(model: LlamaModel, prompt: number[], max: number, lora?: string): Promise<{ tokens: number[]; stopped: boolean }> {
+  const context = await model.createContext({ contextSize: 256, batchSize: 256, threads: 2, ...(lora ? { lora: { adapters: [{ filePath: lora }] } } : {}) });
+  const seq = context.getSequence();
+  const tokens: number[] = [];
+  let stopped = false;
+  for await (const t of seq.evaluate(prompt as never, { temperature: 0 })) {
+    if (model.isEogToken(t)) { stopped = true; break; }
+    tokens.push(t);
+    if (tokens.length >= max) break;
+  }
+  await context.dispose();
+  return { tokens, stopped };
+}
+
+/** Below this gap between the engine's two best logits a greedy step is a near-tie: f16 KV cache and summation
+ *  order in llama.cpp may pick the other token, and the two continuations part from there. */
+const NEAR_TIE = 0.02;
+
+/**
+ * The engine's greedy continuation (end-of-turn token not included), and how many of its steps are decisive:
+ * the steps before the first near-tie (all of them, and the stop, when there is none).
+ */
+async function engineGreedy(m: LoadedModel, model: Transformer, prompt: number[], max: number): Promise<{ tokens: number[]; stopped: boolean; decisive: number }> {
+  const r = await generateAll(model, prompt, { ...GREEDY, maxNewTokens: max, stopTokenIds: stopTokenIds(m), stopStrings: [] });
+  const ids = [...prompt, ...r.tokens];
+  const st = model.forward({ B: 1, T: ids.length, ids: Uint32Array.from(ids) }, { save: false });
+  const logits = await model.gpu.read(st.logits);
+  model.release(st);
+  const V = m.config.vocabSize;
+  let decisive = 0;
+  for (; decisive < r.tokens.length; decisive++) {
+    const row = logits.subarray((prompt.length - 1 + decisive) * V, (prompt.length + decisive) * V);
+    let best = -Infinity, second = -Infinity;
+    for (const v of row) if (v > best) { second = best; best = v; } else if (v > second) second = v;
+    if (best - second < NEAR_TIE) break;
+  }
+  const stopped = r.finishReason === 'stop-token';
+  return { tokens: stopped ? r.tokens.slice(0, -1) : r.tokens, stopped, decisive };
+}
+
+/** llama.cpp's greedy run agrees with the engine's on every decisive step (and on stopping, when all are). */
+function expectSameGreedy(got: { tokens: number[]; stopped: boolean }, engine: { tokens: number[]; stopped: boolean; decisive: number }, what: string): void {
+  if (engine.decisive >= engine.tokens.length + (engine.stopped ? 1 : 0)) { expect(got, what).toEqual({ tokens: engine.tokens, stopped: engine.stopped }); return; }
+  expect(got.tokens.slice(0, engine.decisive), what).toEqual(engine.tokens.slice(0, engine.decisive));
+}
+
+const agreement = (a: number[], b: number[]): number => { let i = 0; while (i < a.length && i < b.length && a[i] === b[i]) i++; return i; };
+
+describe('GGUF exports in llama.cpp', () => {
+  // node-llama-cpp opens the answer by rendering an empty assistant turn and cutting it at the content, not by
+  // add_generation_prompt: Qwen3's template then adds its empty thinking block (its "thinking off" opening), a
+  // rendering the model was trained on too. The studio's prompt is that rendering's prefix.
+  const llamaCppOpening = { llama: '', qwen2: '<think>\n\n</think>\n\n' };
+  for (const kind of ['llama', 'qwen2'] as const) {
+    it(`tiny ${kind} with real tokenizer: merged f16 and base + LoRA give the engine's greedy tokens`, async () => {
+      const source = filesFromMap(`tiny-${kind}`, buildTinyModel(kind, 3));
+      const base = await loadHfModel(source);
+      const { model } = await withRandomLora(base, 4, 5, ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'up_proj']);
+      const paths = {
+        merged: join(dir, `${kind}-merged-f16.gguf`), q8: join(dir, `${kind}-merged-q8_0.gguf`),
+        base: join(dir, `${kind}-base-f32.gguf`), lora: join(dir, `${kind}-lora.gguf`),
+      };
+      writeFileSync(paths.merged, await exportGgufModel(model, base, source, { dtype: 'F16', name: kind }));
+      writeFileSync(paths.q8, await exportGgufModel(model, base, source, { dtype: 'Q8_0' }));
+      // f32 base: the random tiny models' top logits lie close enough that f16 rounding of the base alone (the
+      // LoRA is applied unrounded) flips a late greedy token now and then; the merged f16 file rounds W + sBA once.
+      writeFileSync(paths.base, await exportGgufModel(model, base, source, { dtype: 'F32', fold: false }));
+      writeFileSync(paths.lora, [...(await exportGgufLora(model)).values()][0]);
+
+      const merged = await llama.loadModel({ modelPath: paths.merged });
+      for (const id of stopTokenIds(base)) expect(merged.isEogToken(id as never), `stop id ${id}`).toBe(true);
+      const baseModel = await llama.loadModel({ modelPath: paths.base });
+      const q8Model = await llama.loadModel({ modelPath: paths.q8 });
+      const q8Agree: number[] = [];
+      const tpl = templateOf(base);
+      const max = 12;
+      for (const messages of CONVERSATIONS) {
+        const ours = base.tokenizer.encode(tpl.render(messages, { addGenerationPrompt: true }), { addSpecialTokens: false });
+        const theirs = llamaPromptIds(merged, messages);
+        expect(theirs.slice(0, ours.length)).toEqual(ours);
+        expect(base.tokenizer.decode(theirs.slice(ours.length))).toBe(llamaCppOpening[kind]);
+        const engine = await engineGreedy(base, model, ours, max);
+        expect(engine.decisive, 'decisive greedy steps').toBeGreaterThanOrEqual(3);
+        const got = await llamaGreedy(merged, ours, max);
+        expectSameGreedy(got, engine, 'merged f16');
+        const withLora = await llamaGreedy(baseModel, ours, max, paths.lora);
+        expectSameGreedy(withLora, engine, 'base f32 + GGUF LoRA');
+        const q8 = await llamaGreedy(q8Model, ours, max);
+        q8Agree.push(agreement(q8.tokens, engine.tokens) / Math.max(1, engine.tokens.length));
+        console.log(`${kind}: engine ${JSON.stringify(engine)}; merged f16 ${JSON.stringify(got)}; base + LoRA ${JSON.stringify(withLora)}; q8_0 ${JSON.stringify(q8)}`);
+      }
+      console.log(`${kind}: q8_0 greedy prefix agreement per conversation ${q8Agree.map((x) => x.toFixed(2)).join(', ')}`);
+      expect(Math.min(...q8Agree)).toBeGreaterThan(0);
+      await Promise.all([merged.dispose(), baseModel.dispose(), q8Model.dispose()]);
+      model.destroy();
+    });
+  }
+});
