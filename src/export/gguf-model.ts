@@ -18,13 +18,14 @@
 // <|endoftext|>, <|eot_id|>, <end_of_turn>, ...); tests/node/gguf-llama.test.ts checks that this covers every id
 // the studio stops on.
 // Not here: Q4_K and other k-quants (run llama.cpp's `llama-quantize model-f16.gguf model-Q4_K_M.gguf Q4_K_M`
-// on the F16 file), SentencePiece tokenizers (Gemma, Llama 2), the Modelfile (modelfile.ts).
-import { templateOf, type LoadedModel } from '../io/hf';
+// on the F16 file), SentencePiece tokenizers (Gemma, Llama 2), the Modelfile's template (modelfile.ts).
+import { stopTokenIds, templateOf, type LoadedModel } from '../io/hf';
 import type { ModelFiles } from '../io/model-files';
 import type { Transformer } from '../model/transformer';
-import { GGUF_FILE_TYPE, permuteRopeRows, writeGguf, Q8_0_BLOCK, type GgufDtype, type GgufTensor, type GgufValue } from './gguf';
+import { exportGgufLora, GGUF_FILE_TYPE, permuteRopeRows, writeGguf, Q8_0_BLOCK, type GgufDtype, type GgufTensor, type GgufValue } from './gguf';
 import { ggufArch, ggufParamName, type GgufArch } from './gguf-arch';
-import { mergedWeights } from './merged';
+import { mergedWeights, type ExportFiles } from './merged';
+import { ollamaModelfile } from './modelfile';
 
 export type GgufModelDtype = 'F32' | 'F16' | 'Q8_0';
 export type TokenizerInfo = Pick<LoadedModel, 'config' | 'tokenizer' | 'chatTemplate' | 'generationConfig'>;
@@ -162,6 +163,11 @@ export function ggufModelFileName(dtype: GgufModelDtype, fold = true): string {
   return `${fold ? 'model' : 'base'}-${dtype.toLowerCase()}.gguf`;
 }
 
+async function readTokenizerJson(source: ModelFiles): Promise<TokenizerJson> {
+  if (!source.list().includes('tokenizer.json')) throw new Error(`${source.name}: missing file tokenizer.json (needed for the GGUF vocabulary)`);
+  return JSON.parse(new TextDecoder().decode(await source.read('tokenizer.json'))) as TokenizerJson;
+}
+
 /**
  * The model (LoRA folded in unless fold is false) as one GGUF file. `info` is the loaded model's tokenizer,
  * template and configs; `source` its folder (tokenizer.json is read from it for the vocabulary and merges).
@@ -171,8 +177,7 @@ export async function exportGgufModel(model: Transformer, info: TokenizerInfo, s
   const fold = opts.fold ?? true;
   const c = model.config;
   const arch = ggufArch(c.modelType);
-  if (!source.list().includes('tokenizer.json')) throw new Error(`${source.name}: missing file tokenizer.json (needed for the GGUF vocabulary)`);
-  const tokenizerJson = JSON.parse(new TextDecoder().decode(await source.read('tokenizer.json'))) as unknown;
+  const tokenizerJson = await readTokenizerJson(source);
   const kv: [string, GgufValue][] = [
     ['general.architecture', { type: 'string', value: arch.name }],
     ['general.type', { type: 'string', value: 'model' }],
@@ -186,4 +191,26 @@ export async function exportGgufModel(model: Transformer, info: TokenizerInfo, s
   }
   kv.push(...ggufTokenizerKv(tokenizerJson, info));
   return writeGguf(kv, await ggufTensors(model, arch, dtype, fold));
+}
+
+/**
+ * What the Export tab and `studio export` hand to llama.cpp and Ollama, with a Modelfile:
+ *  - 'gguf' (merged): model-<dtype>.gguf, Modelfile FROM it;
+ *  - 'gguf-lora': adapter-f32.gguf, the base model as base-<dtype>.gguf, Modelfile FROM the base with ADAPTER.
+ */
+export async function exportGgufFiles(model: Transformer, info: TokenizerInfo, source: ModelFiles, opts: { format: 'gguf' | 'gguf-lora'; dtype?: GgufModelDtype; name?: string }): Promise<ExportFiles> {
+  const dtype = opts.dtype ?? 'F16';
+  const lora = opts.format === 'gguf-lora';
+  const files: ExportFiles = lora ? await exportGgufLora(model, { name: opts.name }) : new Map();
+  const gguf = ggufModelFileName(dtype, !lora);
+  files.set(gguf, await exportGgufModel(model, info, source, { dtype, fold: !lora, name: opts.name }));
+  const template = templateOf(info);
+  const bos = info.tokenizer.bosTokenId;
+  const stops = [template.endOfTurn, ...stopTokenIds(info).map((id) => info.tokenizer.idToToken(id) ?? '')];
+  files.set('Modelfile', new TextEncoder().encode(ollamaModelfile({
+    from: `./${gguf}`, adapter: lora ? `./${[...files.keys()][0]}` : undefined, template, stops,
+    generationConfig: info.generationConfig, contextLength: info.config.maxPositions,
+    dropLeading: addsBos(await readTokenizerJson(source)) && bos !== null ? info.tokenizer.idToToken(bos) : undefined,
+  })));
+  return files;
 }
