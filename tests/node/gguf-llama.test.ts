@@ -13,7 +13,15 @@ import { getLlama, JinjaTemplateChatWrapper, LlamaText, type Llama, type LlamaMo
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { exportGgufLora } from '../../src/export/gguf';
-import { exportGgufModel } from '../../src/export/gguf-model';
+import { exportGgufFiles, exportGgufModel } from '../../src/export/gguf-model';
+import { memorySource } from '../../src/data/bytes';
+import { importSource } from '../../src/data/import';
+import { filesFromDirectory } from '../../src/io/node-files';
+import { Transformer as Model } from '../../src/model/transformer';
+import { tokenizeConversation } from '../../src/tokenize/chat';
+import { DEFAULT_TRAIN, Trainer } from '../../src/train/trainer';
+import { testGpu } from '../helpers/gpu';
+import { readFileSync } from 'node:fs';
 import { GREEDY } from '../../src/generate/sampler';
 import { generateAll } from '../../src/generate/generate';
 import { loadHfModel, stopTokenIds, templateOf, type LoadedModel } from '../../src/io/hf';
@@ -42,13 +50,25 @@ function llamaPromptIds(model: LlamaModel, messages: ChatMessage[]): number[] {
   return LlamaText(contextText).tokenize(model.tokenizer) as number[];
 }
 
+/**
+ * node-llama-cpp opens the answer by rendering an empty assistant turn and cutting it where the content would
+ * start, not by add_generation_prompt: the same text as ours plus whatever the template puts before an
+ * assistant's content beyond its generation prompt (Qwen3: its empty thinking block; the built-in model: the
+ * space before content). That rendering, by our template, tokenised by our tokenizer.
+ */
+function llamaCppPrompt(m: LoadedModel, messages: ChatMessage[]): number[] {
+  const mark = 'Q7answerQ7';
+  const text = templateOf(m).render([...messages, { role: 'assistant', content: mark }], { addGenerationPrompt: false });
+  return m.tokenizer.encode(text.slice(0, text.indexOf(mark)), { addSpecialTokens: false });
+}
+
 /** llama.cpp's greedy continuation, up to its end-of-generation token (not included) or `max` tokens. */
 async function llamaGreedy(model: LlamaModel, prompt: number[], max: number, lora?: string): Promise<{ tokens: number[]; stopped: boolean }> {
   const context = await model.createContext({ contextSize: 256, batchSize: 256, threads: 2, ...(lora ? { lora: { adapters: [{ filePath: lora }] } } : {}) });
   const seq = context.getSequence();
   const tokens: number[] = [];
   let stopped = false;
-  for await (const t of seq.evaluate(prompt as never, { temperature: 0 })) {
+  for await (const t of seq.evaluate(prompt as never, { temperature: 0, yieldEogToken: true })) {
     if (model.isEogToken(t)) { stopped = true; break; }
     tokens.push(t);
     if (tokens.length >= max) break;
@@ -92,10 +112,6 @@ function expectSameGreedy(got: { tokens: number[]; stopped: boolean }, engine: {
 const agreement = (a: number[], b: number[]): number => { let i = 0; while (i < a.length && i < b.length && a[i] === b[i]) i++; return i; };
 
 describe('GGUF exports in llama.cpp', () => {
-  // node-llama-cpp opens the answer by rendering an empty assistant turn and cutting it at the content, not by
-  // add_generation_prompt: Qwen3's template then adds its empty thinking block (its "thinking off" opening), a
-  // rendering the model was trained on too. The studio's prompt is that rendering's prefix.
-  const llamaCppOpening = { llama: '', qwen2: '<think>\n\n</think>\n\n' };
   for (const kind of ['llama', 'qwen2'] as const) {
     it(`tiny ${kind} with real tokenizer: merged f16 and base + LoRA give the engine's greedy tokens`, async () => {
       const source = filesFromMap(`tiny-${kind}`, buildTinyModel(kind, 3));
@@ -121,9 +137,7 @@ describe('GGUF exports in llama.cpp', () => {
       const max = 12;
       for (const messages of CONVERSATIONS) {
         const ours = base.tokenizer.encode(tpl.render(messages, { addGenerationPrompt: true }), { addSpecialTokens: false });
-        const theirs = llamaPromptIds(merged, messages);
-        expect(theirs.slice(0, ours.length)).toEqual(ours);
-        expect(base.tokenizer.decode(theirs.slice(ours.length))).toBe(llamaCppOpening[kind]);
+        expect(llamaPromptIds(merged, messages)).toEqual(llamaCppPrompt(base, messages));
         const engine = await engineGreedy(base, model, ours, max);
         expect(engine.decisive, 'decisive greedy steps').toBeGreaterThanOrEqual(3);
         const got = await llamaGreedy(merged, ours, max);
@@ -140,4 +154,51 @@ describe('GGUF exports in llama.cpp', () => {
       model.destroy();
     });
   }
+
+  it('the built-in model after a short LoRA run: merged f16 and base f16 + LoRA answer as the engine and stop at end of turn', async () => {
+    const source = filesFromDirectory('public/models/default');
+    const m = await loadHfModel(source);
+    const tpl = templateOf(m);
+    const rows = (await importSource(memorySource('qa.jsonl', new Uint8Array(readFileSync('public/samples/world-qa.messages.jsonl'))))).records
+      .filter((r) => r.messages.at(-1)!.content.length > 0 && r.messages.at(-1)!.content.length < 200).slice(0, 6);
+    const examples = rows.map((r) => tokenizeConversation(m.tokenizer, tpl, r.messages, { assistantOnly: true, maxLength: 65 }));
+    const lora = { rank: 4, alpha: 8, dropout: 0, useRslora: false, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'down_proj'] };
+    const model = new Model(await testGpu(), m.config, m.weights, { kind: 'lora', lora }, 7);
+    const trainer = new Trainer(model, examples, { ...DEFAULT_TRAIN, lr: 5e-3, schedule: 'constant', maxSteps: 6, batchSize: examples.length, maxSeqLength: 64 }, m.tokenizer.padTokenId ?? 0);
+    while (!trainer.done) await trainer.step();
+
+    const merged = await exportGgufFiles(model, m, source, { format: 'gguf', dtype: 'F16', name: 'default' });
+    const split = await exportGgufFiles(model, m, source, { format: 'gguf-lora', dtype: 'F16' });
+    expect([...merged.keys()]).toEqual(['model-f16.gguf', 'Modelfile']);
+    expect([...split.keys()]).toEqual(['adapter-f32.gguf', 'base-f16.gguf', 'Modelfile']);
+    const modelfile = new TextDecoder().decode(merged.get('Modelfile'));
+    expect(modelfile).toContain('FROM ./model-f16.gguf\n');
+    expect(modelfile).toContain('PARAMETER stop "<|im_end|>"\n');
+    expect(new TextDecoder().decode(split.get('Modelfile'))).toContain('FROM ./base-f16.gguf\nADAPTER ./adapter-f32.gguf\n');
+    const write = (files: Map<string, Uint8Array>, name: string): string => { const p = join(dir, `default-${name}`); writeFileSync(p, files.get(name)!); return p; };
+    const paths = { merged: write(merged, 'model-f16.gguf'), base: write(split, 'base-f16.gguf'), lora: write(split, 'adapter-f32.gguf'), q8: join(dir, 'default-q8_0.gguf') };
+    writeFileSync(paths.q8, await exportGgufModel(model, m, source, { dtype: 'Q8_0' }));
+    const [mergedModel, baseModel, q8Model] = await Promise.all([paths.merged, paths.base, paths.q8].map((modelPath) => llama.loadModel({ modelPath })));
+    for (const id of stopTokenIds(m)) expect(mergedModel.isEogToken(id as never), `stop id ${id}`).toBe(true);
+
+    let stops = 0;
+    const q8Agree: number[] = [];
+    for (const r of rows.slice(0, 3)) {
+      const messages = r.messages.slice(0, -1);
+      const ours = m.tokenizer.encode(tpl.render(messages, { addGenerationPrompt: true }), { addSpecialTokens: false });
+      expect(llamaPromptIds(mergedModel, messages)).toEqual(llamaCppPrompt(m, messages));
+      const engine = await engineGreedy(m, model, ours, 40);
+      expectSameGreedy(await llamaGreedy(mergedModel, ours, 40), engine, 'merged f16');
+      expectSameGreedy(await llamaGreedy(baseModel, ours, 40, paths.lora), engine, 'base f16 + GGUF LoRA');
+      const q8 = await llamaGreedy(q8Model, ours, 40);
+      q8Agree.push(agreement(q8.tokens, engine.tokens) / Math.max(1, engine.tokens.length));
+      if (engine.stopped) stops++;
+      console.log(`built-in: "${m.tokenizer.decode(engine.tokens)}" stopped ${engine.stopped}, decisive ${engine.decisive}; q8_0 "${m.tokenizer.decode(q8.tokens)}" stopped ${q8.stopped}`);
+    }
+    console.log(`built-in: q8_0 greedy prefix agreement per conversation ${q8Agree.map((x) => x.toFixed(2)).join(', ')}`);
+    expect(stops, 'answers that end at <|im_end|>').toBeGreaterThan(0);
+    expect(Math.min(...q8Agree)).toBeGreaterThan(0);
+    await Promise.all([mergedModel, baseModel, q8Model].map((x) => x.dispose()));
+    model.destroy();
+  });
 });
