@@ -7,6 +7,7 @@
 //            [--grad-accum N] [--max-seq-len T] [--weight-decay W] [--max-grad-norm G] [--seed S] [--all-tokens] [--json]
 //   eval MODEL [--adapter DIR] --data FILE [--max-new-tokens N] [--backend engine|onnx] [--json]
 //   data FILE [--json]
+//   export MODEL [--adapter DIR] --format peft|merged|gguf|gguf-lora|onnx|kit [--dtype D] [--data FILE] --out PATH [--json]   (cli/export.ts)
 //   bench [--quick]            (the benchmark of scripts/bench.mjs: JSON on stdout)
 // Every failure exits non-zero with one line on stderr: "error: <what went wrong>".
 // --json output is one JSON object on stdout (documented in the README), stable for scripts.
@@ -31,6 +32,7 @@ import type { Example } from '../src/train/batch';
 import { DEFAULT_TRAIN, evaluateLoss, Trainer, type TrainConfig } from '../src/train/trainer';
 import type { LrSchedule } from '../src/train/schedule';
 import { list, num, parseArgs, str, type Parsed } from './args';
+import { cmdExport } from './export';
 
 const FLAGS = ['json', 'raw', 'rslora', 'all-tokens', 'help', 'quick'] as const;
 
@@ -211,13 +213,13 @@ async function cmdBench(p: Parsed): Promise<void> {
   if (r.status !== 0) throw new Error(`bench failed (exit ${r.status})`);
 }
 
-const USAGE = 'usage: npm run studio -- <info|generate|train|eval|data|bench> ... (see README)';
+const USAGE = 'usage: npm run studio -- <info|generate|train|eval|data|export|bench> ... (see README)';
 
 async function main(): Promise<void> {
   const p = parseArgs(process.argv.slice(2), FLAGS);
   const cmd = p.positionals[0];
   if (!cmd || p.flags.has('help')) { console.log(USAGE); return; }
-  if (['info', 'generate', 'train', 'eval'].includes(cmd) && !p.positionals[1]) throw new Error(`usage: ${cmd} MODEL_DIR ...`);
+  if (['info', 'generate', 'train', 'eval', 'export'].includes(cmd) && !p.positionals[1]) throw new Error(`usage: ${cmd} MODEL_DIR ...`);
   if (!['data', 'info', 'bench'].includes(cmd)) await installNodeWebGPU();
   switch (cmd) {
     case 'info': return cmdInfo(p);
@@ -226,6 +228,7 @@ async function main(): Promise<void> {
     case 'eval': return cmdEval(p);
     case 'data': return cmdData(p);
     case 'bench': return cmdBench(p);
+    case 'export': { const r = await cmdExport(p, { loadModel, buildModel, createGpu, readRecords }); return out(p, r.json, r.text); }
     default: throw new Error(`unknown command "${cmd}". ${USAGE}`);
   }
 }
