@@ -1,6 +1,6 @@
 // Our GGUF exports in llama.cpp itself (node-llama-cpp's prebuilt CPU binary, never downloaded or built here):
-// for tiny Llama (Llama 3 tokenizer) and Qwen2 (Qwen3 tokenizer) models with a random LoRA, and for the built-in
-// model after a few real training steps,
+// for tiny Llama (Llama 3 tokenizer), Qwen2 (Qwen3 tokenizer) and GPT-2 (own BPE, the plain fallback template)
+// models with a random LoRA, and for the built-in model after a few real training steps,
 //  - the merged GGUF (f16) and the base GGUF + GGUF LoRA load, llama.cpp renders the conversation with the
 //    file's own chat template (node-llama-cpp's template handling of tokenizer.chat_template) and tokenises it
 //    to the ids our tokenizer gives for our rendering, and greedy decoding gives our engine's tokens and stops
@@ -112,11 +112,12 @@ function expectSameGreedy(got: { tokens: number[]; stopped: boolean }, engine: {
 const agreement = (a: number[], b: number[]): number => { let i = 0; while (i < a.length && i < b.length && a[i] === b[i]) i++; return i; };
 
 describe('GGUF exports in llama.cpp', () => {
-  for (const kind of ['llama', 'qwen2'] as const) {
-    it(`tiny ${kind} with real tokenizer: merged f16 and base + LoRA give the engine's greedy tokens`, async () => {
+  const TARGETS = { llama: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'up_proj'], qwen2: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'up_proj'], gpt2: ['c_attn', 'c_proj', 'c_fc'] };
+  for (const kind of ['llama', 'qwen2', 'gpt2'] as const) {
+    it(`tiny ${kind}${kind === 'gpt2' ? ' (own BPE, plain template)' : ' with real tokenizer'}: merged f16 and base + LoRA give the engine's greedy tokens`, async () => {
       const source = filesFromMap(`tiny-${kind}`, buildTinyModel(kind, 3));
       const base = await loadHfModel(source);
-      const { model } = await withRandomLora(base, 4, 5, ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'up_proj']);
+      const { model } = await withRandomLora(base, 4, 5, TARGETS[kind]);
       const paths = {
         merged: join(dir, `${kind}-merged-f16.gguf`), q8: join(dir, `${kind}-merged-q8_0.gguf`),
         base: join(dir, `${kind}-base-f32.gguf`), lora: join(dir, `${kind}-lora.gguf`),
