@@ -2,37 +2,37 @@
 // for tiny Llama (Llama 3 tokenizer), Qwen2 (Qwen3 tokenizer) and GPT-2 (own BPE, the plain fallback template)
 // models with a random LoRA, and for the built-in model after a few real training steps,
 //  - the merged GGUF (f16) and the base GGUF + GGUF LoRA load, llama.cpp renders the conversation with the
-//    file's own chat template (node-llama-cpp's template handling of tokenizer.chat_template) and tokenises it
-//    to the ids our tokenizer gives for our rendering, and greedy decoding gives our engine's tokens and stops
-//    where the engine stops (llama.cpp's end-of-generation set covers every id the studio stops on);
+//    file's own chat template (node-llama-cpp's handling of tokenizer.chat_template) and tokenises it to the
+//    ids our tokenizer gives for the same rendering by our template, and greedy decoding from the studio's
+//    prompt gives our engine's tokens on every decisive step (see NEAR_TIE) and stops where the engine stops
+//    (llama.cpp's end-of-generation set covers every id the studio stops on);
 //  - q8_0 agreement with the engine's greedy tokens is measured and printed (at least the first token agrees).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// Files go to a temporary folder removed after the file; llama.cpp runs on 2 threads with a 256-token context.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getLlama, JinjaTemplateChatWrapper, LlamaText, type Llama, type LlamaModel } from 'node-llama-cpp';
+import { getLlama, JinjaTemplateChatWrapper, LlamaLogLevel, LlamaText, type Llama, type LlamaModel } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
-import { exportGgufLora } from '../../src/export/gguf';
-import { exportGgufFiles, exportGgufModel } from '../../src/export/gguf-model';
 import { memorySource } from '../../src/data/bytes';
 import { importSource } from '../../src/data/import';
+import type { ChatMessage } from '../../src/data/types';
+import { exportGgufLora } from '../../src/export/gguf';
+import { exportGgufFiles, exportGgufModel } from '../../src/export/gguf-model';
+import { generateAll } from '../../src/generate/generate';
+import { GREEDY } from '../../src/generate/sampler';
+import { loadHfModel, stopTokenIds, templateOf, type LoadedModel } from '../../src/io/hf';
+import { filesFromMap } from '../../src/io/model-files';
 import { filesFromDirectory } from '../../src/io/node-files';
-import { Transformer as Model } from '../../src/model/transformer';
+import { Transformer } from '../../src/model/transformer';
 import { tokenizeConversation } from '../../src/tokenize/chat';
 import { DEFAULT_TRAIN, Trainer } from '../../src/train/trainer';
 import { testGpu } from '../helpers/gpu';
-import { readFileSync } from 'node:fs';
-import { GREEDY } from '../../src/generate/sampler';
-import { generateAll } from '../../src/generate/generate';
-import { loadHfModel, stopTokenIds, templateOf, type LoadedModel } from '../../src/io/hf';
-import { filesFromMap } from '../../src/io/model-files';
-import type { Transformer } from '../../src/model/transformer';
-import type { ChatMessage } from '../../src/data/types';
 import { withRandomLora } from './random-lora';
 
 const dir = mkdtempSync(join(tmpdir(), 'gguf-llama-'));
 let llama: Llama;
-beforeAll(async () => { llama = await getLlama({ gpu: false, build: 'never', progressLogs: false, logLevel: 'error' as never }); });
+beforeAll(async () => { llama = await getLlama({ gpu: false, build: 'never', progressLogs: false, logLevel: LlamaLogLevel.error }); });
 afterAll(async () => { await llama?.dispose(); rmSync(dir, { recursive: true, force: true }); });
 
 const CONVERSATIONS: ChatMessage[][] = [
@@ -135,7 +135,7 @@ describe('GGUF exports in llama.cpp', () => {
       const q8Model = await llama.loadModel({ modelPath: paths.q8 });
       const q8Agree: number[] = [];
       const tpl = templateOf(base);
-      const max = 12;
+      const max = 8;
       for (const messages of CONVERSATIONS) {
         const ours = base.tokenizer.encode(tpl.render(messages, { addGenerationPrompt: true }), { addSpecialTokens: false });
         expect(llamaPromptIds(merged, messages)).toEqual(llamaCppPrompt(base, messages));
@@ -164,7 +164,7 @@ describe('GGUF exports in llama.cpp', () => {
       .filter((r) => r.messages.at(-1)!.content.length > 0 && r.messages.at(-1)!.content.length < 200).slice(0, 6);
     const examples = rows.map((r) => tokenizeConversation(m.tokenizer, tpl, r.messages, { assistantOnly: true, maxLength: 65 }));
     const lora = { rank: 4, alpha: 8, dropout: 0, useRslora: false, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'down_proj'] };
-    const model = new Model(await testGpu(), m.config, m.weights, { kind: 'lora', lora }, 7);
+    const model = new Transformer(await testGpu(), m.config, m.weights, { kind: 'lora', lora }, 7);
     const trainer = new Trainer(model, examples, { ...DEFAULT_TRAIN, lr: 5e-3, schedule: 'constant', maxSteps: 6, batchSize: examples.length, maxSeqLength: 64 }, m.tokenizer.padTokenId ?? 0);
     while (!trainer.done) await trainer.step();
 
@@ -184,7 +184,7 @@ describe('GGUF exports in llama.cpp', () => {
 
     let stops = 0;
     const q8Agree: number[] = [];
-    for (const r of rows.slice(0, 3)) {
+    for (const r of rows.slice(0, 2)) {
       const messages = r.messages.slice(0, -1);
       const ours = m.tokenizer.encode(tpl.render(messages, { addGenerationPrompt: true }), { addSpecialTokens: false });
       expect(llamaPromptIds(mergedModel, messages)).toEqual(llamaCppPrompt(m, messages));
