@@ -61,6 +61,8 @@ export interface GgufTensor {
   dtype: GgufDtype;
 }
 
+const utf8 = new TextEncoder();
+
 class ByteWriter {
   private buf = new Uint8Array(1 << 16);
   private view = new DataView(this.buf.buffer);
@@ -79,7 +81,7 @@ class ByteWriter {
   f32(v: number): void { this.reserve(4); this.view.setFloat32(this.length, v, true); this.length += 4; }
   u64(v: number): void { this.reserve(8); this.view.setBigUint64(this.length, BigInt(v), true); this.length += 8; }
   bytes(b: Uint8Array): void { this.reserve(b.length); this.buf.set(b, this.length); this.length += b.length; }
-  string(s: string): void { const b = new TextEncoder().encode(s); this.u64(b.length); this.bytes(b); }
+  string(s: string): void { const b = utf8.encode(s); this.u64(b.length); this.bytes(b); }
   pad(alignment: number): void { while (this.length % alignment) this.u8(0); }
   result(): Uint8Array { return this.buf.slice(0, this.length); }
 }
@@ -133,7 +135,7 @@ export function writeGguf(kv: [string, GgufValue][], tensors: GgufTensor[], alig
   const pairs = kv.some(([k]) => k === 'general.alignment') ? kv : [...kv, ['general.alignment', { type: 'u32', value: alignment }] as [string, GgufValue]];
   const names = new Set<string>();
   const w = new ByteWriter();
-  w.bytes(new TextEncoder().encode('GGUF'));
+  w.bytes(utf8.encode('GGUF'));
   w.u32(3);
   w.u64(tensors.length);
   w.u64(pairs.length);
