@@ -7,6 +7,7 @@
 //            [--grad-accum N] [--max-seq-len T] [--weight-decay W] [--max-grad-norm G] [--seed S] [--all-tokens] [--json]
 //   eval MODEL [--adapter DIR [--ignore-base-model]] --data FILE [--max-new-tokens N] [--backend engine|onnx] [--json]
 //   data FILE [--json]
+//   export MODEL [--adapter DIR] --format peft|merged|gguf|gguf-lora|onnx|kit [--dtype D] [--data FILE] --out PATH [--json]   (cli/export.ts)
 //   bench [--quick]            (the benchmark of scripts/bench.mjs: JSON on stdout)
 // Every failure exits non-zero with one line on stderr: "error: <what went wrong>" (control characters escaped,
 // capped in length; with --json the whole message is also on stdout as {"error": ...}). Unknown options and
@@ -38,6 +39,7 @@ import type { Example } from '../src/train/batch';
 import { DEFAULT_TRAIN, evaluateLoss, targetTokens, Trainer, type TrainConfig } from '../src/train/trainer';
 import type { LrSchedule } from '../src/train/schedule';
 import { list, num, parseArgs, str, type Grammar, type Parsed } from './args';
+import { cmdExport } from './export';
 import { installStopHandlers, onStop } from './stop';
 
 const SAMPLING = ['max-new-tokens', 'temperature', 'top-k', 'top-p', 'repetition-penalty', 'seed', 'stop'];
@@ -53,6 +55,7 @@ const GRAMMARS: Record<string, Grammar> = {
   eval: { flags: ['json', 'help', 'ignore-base-model'], options: ['adapter', 'data', 'backend', 'max-seq-len', ...SAMPLING] },
   data: { flags: ['json', 'help'], options: [] },
   bench: { flags: ['json', 'help', 'quick'], options: [] },
+  export: { flags: ['json', 'help', 'ignore-base-model'], options: ['adapter', 'format', 'dtype', 'data', 'out'] },
 };
 /** Conversations tokenized between two progress lines, and the size from which progress is shown. */
 const TOKENIZE_CHUNK = 5000;
@@ -299,7 +302,7 @@ async function cmdBench(p: Parsed): Promise<void> {
   if (r.status !== 0) throw new Error(`bench failed (exit ${r.status})`);
 }
 
-const USAGE = 'usage: npm run studio -- <info|generate|train|eval|data|bench> ... (see README)';
+const USAGE = 'usage: npm run studio -- <info|generate|train|eval|data|export|bench> ... (see README)';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2).filter((a) => a !== '--');
@@ -309,7 +312,7 @@ async function main(): Promise<void> {
   if (!grammar) throw new Error(`unknown command "${cmd}". ${USAGE}`);
   const p = parseArgs(argv, grammar);
   json = p.flags.has('json');
-  if (['info', 'generate', 'train', 'eval'].includes(cmd) && !p.positionals[1]) throw new Error(`usage: ${cmd} MODEL_DIR ...`);
+  if (['info', 'generate', 'train', 'eval', 'export'].includes(cmd) && !p.positionals[1]) throw new Error(`usage: ${cmd} MODEL_DIR ...`);
   if (p.positionals.length > (cmd === 'bench' ? 1 : 2)) throw new Error(`unexpected argument "${p.positionals.at(-1)}"`);
   installStopHandlers();
   if (!['data', 'info', 'bench'].includes(cmd)) await installNodeWebGPU();
@@ -320,6 +323,10 @@ async function main(): Promise<void> {
     case 'eval': return cmdEval(p);
     case 'data': return cmdData(p);
     case 'bench': return cmdBench(p);
+    case 'export': {
+      const r = await cmdExport(p, { loadModel, buildModel: (gpu, m) => buildModel(gpu, m, p.positionals[1], p), createGpu, readRecords });
+      return out(p, r.json, r.text);
+    }
   }
 }
 

@@ -14,7 +14,7 @@
 // 0) it is the base model; the resident values are put back afterwards. Generation and export wait for no
 // one: they are refused while a run is stepping.
 /// <reference lib="webworker" />
-import { exportGgufLora } from '../src/export/gguf';
+import { exportGgufFiles } from '../src/export/gguf-model';
 import { exportMergedModel } from '../src/export/merged';
 import { exportOnnxModel, onnxGraph } from '../src/export/onnx';
 import { checkOnnxExport } from '../src/export/onnx-check';
@@ -504,7 +504,8 @@ export function createEngineCore(deps: EngineDeps): Engine {
       const files = await withAdapter(exportChoice(args), (net) => {
         switch (args.format) {
           case 'merged': return exportMergedModel(net, m.files, { dtype: args.dtype ?? 'F32' });
-          case 'gguf': return exportGgufLora(net, { name: m.info.name });
+          case 'gguf': return exportGgufFiles(net, m.model, m.files, { format: 'gguf-lora', dtype: args.ggufDtype, name: m.info.name });
+          case 'gguf-model': return exportGgufFiles(net, m.model, m.files, { format: 'gguf', dtype: args.ggufDtype, name: m.info.name });
           case 'onnx': return exportOnnxModel(net, m.files, { lora: 'merged' });
         }
       });

@@ -94,11 +94,14 @@ export interface AdapterFiles { 'adapter_model.safetensors': Uint8Array; 'adapte
 /** A tuned model to export: a run's checkpoint, or an imported adapter. */
 export type ExportSource = { runId: string; checkpoint: CheckpointKind } | { adapterId: string };
 
-/** Model exports beyond the PEFT adapter (src/export/*): a merged HF folder, a GGUF LoRA, an ONNX model. */
+/** Model exports beyond the PEFT adapter (src/export/*): a merged HF folder, a GGUF LoRA (with the base GGUF
+ *  and an Ollama Modelfile), a merged GGUF model (with a Modelfile), an ONNX model. */
 export type ExportModelArgs = ExportSource & {
-  format: 'merged' | 'gguf' | 'onnx';
+  format: 'merged' | 'gguf' | 'gguf-model' | 'onnx';
   /** merged only */
   dtype?: 'F32' | 'F16' | 'BF16';
+  /** GGUF weights (gguf: the base model's; gguf-model: the merged model's); default F16 */
+  ggufDtype?: 'F16' | 'Q8_0';
 };
 
 /** A dropped or picked PEFT adapter: one zip, or its files (folder-relative paths). */

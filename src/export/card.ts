@@ -6,7 +6,8 @@ import type { RunConfig } from '../train/presets';
 import { loraScale } from '../model/lora';
 import { toYaml } from './trl';
 
-export type ExportKind = 'peft' | 'merged' | 'gguf' | 'onnx' | 'training-kit';
+/** 'gguf': the GGUF LoRA (with the base GGUF and an Ollama Modelfile); 'gguf-model': the merged GGUF model. */
+export type ExportKind = 'peft' | 'merged' | 'gguf' | 'gguf-model' | 'onnx' | 'training-kit';
 
 export interface CardInput {
   kind: ExportKind;
@@ -25,7 +26,7 @@ export interface CardInput {
   date?: string;
 }
 
-const LIBRARY: Record<ExportKind, string> = { peft: 'peft', merged: 'transformers', gguf: 'gguf', onnx: 'transformers.js', 'training-kit': 'peft' };
+const LIBRARY: Record<ExportKind, string> = { peft: 'peft', merged: 'transformers', gguf: 'gguf', 'gguf-model': 'gguf', onnx: 'transformers.js', 'training-kit': 'peft' };
 
 function usage(input: CardInput): string {
   const base = JSON.stringify(input.baseModel);
@@ -47,10 +48,21 @@ function usage(input: CardInput): string {
       '```',
     ].join('\n');
     case 'gguf': return [
-      'Convert the base model with llama.cpp\'s `convert_hf_to_gguf.py`, then:',
+      'With Ollama (the Modelfile applies the adapter to the base model in this folder), then llama.cpp:',
       '```sh',
-      'llama-cli -m base-model.gguf --lora adapter-f32.gguf',
+      'ollama create my-model -f Modelfile',
+      'ollama run my-model',
+      'llama-cli -m base-f16.gguf --lora adapter-f32.gguf -cnv',
       '```',
+    ].join('\n');
+    case 'gguf-model': return [
+      'With Ollama (the Modelfile carries the chat template, stop tokens and sampling defaults), then llama.cpp:',
+      '```sh',
+      'ollama create my-model -f Modelfile',
+      'ollama run my-model',
+      'llama-cli -m model-f16.gguf -cnv       # or model-q8_0.gguf',
+      '```',
+      'Smaller files: `llama-quantize model-f16.gguf model-Q4_K_M.gguf Q4_K_M` (llama.cpp\'s own quantiser).',
     ].join('\n');
     case 'onnx': return [
       '```js',
@@ -93,14 +105,15 @@ export function modelCard(input: CardInput): string {
     base_model: input.baseModel,
     library_name: LIBRARY[input.kind],
     pipeline_tag: 'text-generation',
-    tags: ['lora', 'sft', 'webgpu-sft-studio', ...(input.kind === 'gguf' || input.kind === 'onnx' ? [input.kind] : [])],
+    tags: ['lora', 'sft', 'webgpu-sft-studio', ...(input.kind === 'gguf' || input.kind === 'gguf-model' ? ['gguf', 'ollama'] : input.kind === 'onnx' ? ['onnx'] : [])],
   };
   if (input.license) front.license = input.license;
   const title = input.title ?? `${input.baseModel} LoRA`;
   const what: Record<ExportKind, string> = {
     peft: 'A PEFT LoRA adapter (adapter_model.safetensors + adapter_config.json) for the base model.',
     merged: 'The base model with the LoRA adapter merged into its weights: a complete Hugging Face model.',
-    gguf: 'A GGUF LoRA adapter for llama.cpp, to apply on a GGUF conversion of the base model.',
+    gguf: 'A GGUF LoRA adapter for llama.cpp and Ollama, with the base model as GGUF and an Ollama Modelfile.',
+    'gguf-model': 'The tuned model (LoRA merged) as one GGUF file for llama.cpp, Ollama and LM Studio, with an Ollama Modelfile.',
     onnx: 'The tuned model as ONNX in the layout transformers.js loads for text generation (onnxruntime-web).',
     'training-kit': 'The curated dataset and ready TRL and Axolotl configs that repeat this run at scale.',
   };

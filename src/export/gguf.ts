@@ -23,19 +23,24 @@
 //    is wrong for rsLoRA adapters).
 //  - GPT-2: llama.cpp stores Conv1D weights transposed to [out, in] like a Linear, so the PEFT shapes
 //    A [r, in], B [out, r] already fit (convert_lora_to_gguf.py's transpose of the LoRA pair would swap them).
-// Not here: quantised types (f32, f16, bf16 only), tokenizer or base weights (an adapter carries neither).
+// The container writer (writeGguf) and the tensor encodings (f32, f16, bf16, q8_0) are shared with the merged
+// model writer (gguf-model.ts); the family facts (names, permutation) come from gguf-arch.ts.
+// Not here: tokenizer or base weights (an adapter carries neither).
 import { f32ToBf16, f32ToF16 } from '../io/safetensors';
 import { loraNames } from '../model/linear';
 import type { Transformer } from '../model/transformer';
+import { GGUF_ARCHES, ggufArch, ggufParamName } from './gguf-arch';
 import type { ExportFiles } from './merged';
 
 export const GGUF_ALIGNMENT = 32;
 
 // gguf_type
 const T = { u8: 0, i8: 1, u16: 2, i16: 3, u32: 4, i32: 5, f32: 6, bool: 7, string: 8, array: 9, u64: 10, i64: 11, f64: 12 } as const;
-// ggml_type and llama_ftype of the tensor dtypes we write
-const GGML_TYPE = { F32: 0, F16: 1, BF16: 30 } as const;
-const FILE_TYPE = { F32: 0, F16: 1, BF16: 32 } as const;
+// ggml_type and llama_ftype (general.file_type) of the tensor dtypes we write
+const GGML_TYPE = { F32: 0, F16: 1, Q8_0: 8, BF16: 30 } as const;
+export const GGUF_FILE_TYPE = { F32: 0, F16: 1, Q8_0: 7, BF16: 32 } as const;
+/** ggml's Q8_0 block: 32 weights as one f16 scale d and 32 int8 q, x ≈ d·q. */
+export const Q8_0_BLOCK = 32;
 
 export type GgufDtype = keyof typeof GGML_TYPE;
 
@@ -45,6 +50,7 @@ export type GgufValue =
   | { type: 'f32'; value: number }
   | { type: 'bool'; value: boolean }
   | { type: 'u32[]'; value: number[] }
+  | { type: 'i32[]'; value: number[] }
   | { type: 'string[]'; value: string[] };
 
 export interface GgufTensor {
@@ -54,6 +60,8 @@ export interface GgufTensor {
   data: Float32Array;
   dtype: GgufDtype;
 }
+
+const utf8 = new TextEncoder();
 
 class ByteWriter {
   private buf = new Uint8Array(1 << 16);
@@ -73,7 +81,7 @@ class ByteWriter {
   f32(v: number): void { this.reserve(4); this.view.setFloat32(this.length, v, true); this.length += 4; }
   u64(v: number): void { this.reserve(8); this.view.setBigUint64(this.length, BigInt(v), true); this.length += 8; }
   bytes(b: Uint8Array): void { this.reserve(b.length); this.buf.set(b, this.length); this.length += b.length; }
-  string(s: string): void { const b = new TextEncoder().encode(s); this.u64(b.length); this.bytes(b); }
+  string(s: string): void { const b = utf8.encode(s); this.u64(b.length); this.bytes(b); }
   pad(alignment: number): void { while (this.length % alignment) this.u8(0); }
   result(): Uint8Array { return this.buf.slice(0, this.length); }
 }
@@ -85,11 +93,39 @@ function writeValue(w: ByteWriter, v: GgufValue): void {
     case 'f32': w.u32(T.f32); w.f32(v.value); break;
     case 'bool': w.u32(T.bool); w.u8(v.value ? 1 : 0); break;
     case 'u32[]': w.u32(T.array); w.u32(T.u32); w.u64(v.value.length); v.value.forEach((x) => w.u32(x)); break;
+    case 'i32[]': w.u32(T.array); w.u32(T.i32); w.u64(v.value.length); v.value.forEach((x) => w.u32(x >>> 0)); break;
     case 'string[]': w.u32(T.array); w.u32(T.string); w.u64(v.value.length); v.value.forEach((x) => w.string(x)); break;
   }
 }
 
+/**
+ * ggml's quantize_row_q8_0_ref: per block of 32, d = max|x| / 127 (stored f16), q = round(x / d) half away
+ * from zero (C's roundf), d = 0 for an all-zero block. Rows must be whole blocks.
+ */
+export function quantizeQ8_0(x: Float32Array): Uint8Array {
+  if (x.length % Q8_0_BLOCK) throw new Error(`quantizeQ8_0: ${x.length} values are not whole blocks of ${Q8_0_BLOCK}`);
+  const blocks = x.length / Q8_0_BLOCK;
+  const out = new Uint8Array(blocks * (2 + Q8_0_BLOCK));
+  const view = new DataView(out.buffer);
+  const scale = new Float32Array(1);
+  for (let b = 0; b < blocks; b++) {
+    const row = x.subarray(b * Q8_0_BLOCK, (b + 1) * Q8_0_BLOCK);
+    let amax = 0;
+    for (const v of row) amax = Math.max(amax, Math.abs(v));
+    scale[0] = amax / 127;
+    const id = scale[0] ? Math.fround(1 / scale[0]) : 0;
+    const at = b * (2 + Q8_0_BLOCK);
+    view.setUint16(at, f32ToF16(scale)[0], true);
+    for (let i = 0; i < Q8_0_BLOCK; i++) {
+      const v = Math.fround(row[i] * id);
+      view.setInt8(at + 2 + i, Math.sign(v) * Math.round(Math.abs(v)));
+    }
+  }
+  return out;
+}
+
 function tensorBytes(t: GgufTensor): Uint8Array {
+  if (t.dtype === 'Q8_0') return quantizeQ8_0(t.data);
   if (t.dtype === 'F32') return new Uint8Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + t.data.byteLength));
   return new Uint8Array((t.dtype === 'F16' ? f32ToF16(t.data) : f32ToBf16(t.data)).buffer);
 }
@@ -99,7 +135,7 @@ export function writeGguf(kv: [string, GgufValue][], tensors: GgufTensor[], alig
   const pairs = kv.some(([k]) => k === 'general.alignment') ? kv : [...kv, ['general.alignment', { type: 'u32', value: alignment }] as [string, GgufValue]];
   const names = new Set<string>();
   const w = new ByteWriter();
-  w.bytes(new TextEncoder().encode('GGUF'));
+  w.bytes(utf8.encode('GGUF'));
   w.u32(3);
   w.u64(tensors.length);
   w.u64(pairs.length);
@@ -122,27 +158,13 @@ export function writeGguf(kv: [string, GgufValue][], tensors: GgufTensor[], alig
   return w.result();
 }
 
-/** llama.cpp's architecture name for a Hugging Face model_type. */
-export function ggufArchitecture(modelType: string): 'llama' | 'qwen2' | 'gpt2' {
-  if (modelType === 'llama' || modelType === 'mistral') return 'llama';
-  if (modelType === 'qwen2' || modelType === 'gpt2') return modelType;
-  throw new Error(`GGUF export: no llama.cpp architecture for model_type ${modelType}`);
-}
-
-const LLAMA_NAMES: Record<string, string> = {
-  'self_attn.q_proj': 'attn_q', 'self_attn.k_proj': 'attn_k', 'self_attn.v_proj': 'attn_v', 'self_attn.o_proj': 'attn_output',
-  'mlp.gate_proj': 'ffn_gate', 'mlp.up_proj': 'ffn_up', 'mlp.down_proj': 'ffn_down',
-};
-const GPT2_NAMES: Record<string, string> = {
-  'attn.c_attn': 'attn_qkv', 'attn.c_proj': 'attn_output', 'mlp.c_fc': 'ffn_up', 'mlp.c_proj': 'ffn_down',
-};
-
 /** HF module path → llama.cpp base tensor name ('model.layers.3.self_attn.q_proj' → 'blk.3.attn_q.weight'). */
 export function ggufTensorName(modulePath: string): string {
-  const m = /^(?:model\.layers|transformer\.h|h)\.(\d+)\.(.+)$/.exec(modulePath);
-  const short = m && (LLAMA_NAMES[m[2]] ?? GPT2_NAMES[m[2]]);
-  if (!m || !short) throw new Error(`GGUF export: no llama.cpp tensor name for module ${modulePath}`);
-  return `blk.${m[1]}.${short}.weight`;
+  for (const arch of GGUF_ARCHES) {
+    const mapped = ggufParamName(arch, `${modulePath}.weight`);
+    if (mapped?.short) return mapped.name;
+  }
+  throw new Error(`GGUF export: no llama.cpp tensor name for module ${modulePath}`);
 }
 
 /**
@@ -164,7 +186,7 @@ export interface GgufLoraOptions {
   /** general.name (default: 'LoRA adapter'). */
   name?: string;
   /** Tensor dtype (default F32; llama.cpp's converter defaults to f32 too). */
-  dtype?: GgufDtype;
+  dtype?: Exclude<GgufDtype, 'Q8_0'>;
 }
 
 /** The model's LoRA adapter as one GGUF file: `adapter-<dtype>.gguf`. */
@@ -172,7 +194,7 @@ export async function exportGgufLora(model: Transformer, opts: GgufLoraOptions =
   if (model.mode.kind !== 'lora') throw new Error('GGUF export: this model has no LoRA adapter');
   const dtype = opts.dtype ?? 'F32';
   const c = model.config;
-  const arch = ggufArchitecture(c.modelType);
+  const arch = ggufArch(c.modelType);
   const values = await model.params.readTrainable();
   const tensors: GgufTensor[] = [];
   let rank = 0, scale = 0;
@@ -183,20 +205,20 @@ export async function exportGgufLora(model: Transformer, opts: GgufLoraOptions =
     const base = ggufTensorName(lin.name);
     let b = values.get(B)!;
     const short = base.split('.')[2];
-    if (arch === 'llama' && (short === 'attn_q' || short === 'attn_k')) {
+    if (arch.ropePermute && (short === 'attn_q' || short === 'attn_k')) {
       b = permuteRopeRows(b, lin.outF, rank, short === 'attn_q' ? c.numHeads : c.numKvHeads);
     }
     tensors.push({ name: `${base}.lora_a`, shape: [rank, lin.inF], data: values.get(A)!, dtype });
     tensors.push({ name: `${base}.lora_b`, shape: [lin.outF, rank], data: b, dtype });
   }
   const kv: [string, GgufValue][] = [
-    ['general.architecture', { type: 'string', value: arch }],
+    ['general.architecture', { type: 'string', value: arch.name }],
     ['general.type', { type: 'string', value: 'adapter' }],
     ['adapter.type', { type: 'string', value: 'lora' }],
     // llama.cpp applies alpha / r; alpha = s·r makes that our scale s (= lora_alpha unless rsLoRA)
     ['adapter.lora.alpha', { type: 'f32', value: scale * rank }],
     ['general.name', { type: 'string', value: opts.name ?? 'LoRA adapter' }],
-    ['general.file_type', { type: 'u32', value: FILE_TYPE[dtype] }],
+    ['general.file_type', { type: 'u32', value: GGUF_FILE_TYPE[dtype] }],
     ['general.quantization_version', { type: 'u32', value: 2 }],
     ['general.alignment', { type: 'u32', value: GGUF_ALIGNMENT }],
   ];

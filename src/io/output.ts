@@ -96,6 +96,7 @@ export function claimOutputFolder(out: string, inputs: readonly OutputInput[]): 
 }
 
 function writeSynced(path: string, data: Uint8Array | string): void {
+  mkdirSync(dirname(path), { recursive: true });   // exports nest files (onnx/model.onnx)
   const fd = openSync(path, 'w');
   try {
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;

@@ -1,5 +1,6 @@
 // The engine's model exports and evaluation loss, through its real message protocol: after a short run,
-// exportModel gives a merged HF folder that loads back through loadHfModel, a GGUF file with the GGUF magic,
+// exportModel gives a merged HF folder that loads back through loadHfModel, a GGUF LoRA (with its base GGUF and
+// Modelfile) and a merged GGUF model with their Modelfiles,
 // and an ONNX model; evaluateLoss counts the same tokens under base and adapter, and the adapter's loss on
 // the rows it trained on is lower than the base model's.
 import { describe, expect, it } from 'vitest';
@@ -38,6 +39,10 @@ describe('engine exports and evaluation', () => {
     const gguf = new Map((await engine.exportModel({ runId, checkpoint: 'last', format: 'gguf' })).files);
     const [ggufBytes] = [...gguf.values()];
     expect(new TextDecoder().decode(ggufBytes.slice(0, 4))).toBe('GGUF');
+    expect([...gguf.keys()]).toEqual(['adapter-f32.gguf', 'base-f16.gguf', 'Modelfile']);
+    const ggufModel = new Map((await engine.exportModel({ runId, checkpoint: 'last', format: 'gguf-model', ggufDtype: 'Q8_0' })).files);
+    expect([...ggufModel.keys()]).toEqual(['model-q8_0.gguf', 'Modelfile']);
+    expect(new TextDecoder().decode(ggufModel.get('Modelfile'))).toContain('FROM ./model-q8_0.gguf\n');
 
     const onnx = new Map((await engine.exportModel({ runId, checkpoint: 'last', format: 'onnx' })).files);
     expect(onnx.has('onnx/model.onnx')).toBe(true);

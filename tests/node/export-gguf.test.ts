@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exportGgufLora, ggufTensorName, permuteRopeRows, type GgufDtype } from '../../src/export/gguf';
+import { exportGgufLora, ggufTensorName, permuteRopeRows, quantizeQ8_0, type GgufLoraOptions } from '../../src/export/gguf';
 import { initWeights, tinyConfig } from '../../src/model/init';
 import { loraScale, type LoraConfig } from '../../src/model/lora';
 import { Transformer } from '../../src/model/transformer';
@@ -31,7 +31,7 @@ async function logitsOf(model: Transformer, ids: number[]): Promise<Float32Array
 // `logits`: also run the PyTorch model (~10 s of torch start-up on this machine, so on the case with every
 // convention at once: q/k permutation, GQA, rsLoRA scale). GPT-2's orientation is pinned by the shape rules on
 // c_attn/c_fc (in ≠ out) and by A/B coming back equal to ours..
-const cases: { kind: 'llama' | 'qwen2' | 'gpt2'; arch: string; lora: LoraConfig; dtype: GgufDtype; logits: boolean }[] = [
+const cases: { kind: 'llama' | 'qwen2' | 'gpt2'; arch: string; lora: LoraConfig; dtype: NonNullable<GgufLoraOptions['dtype']>; logits: boolean }[] = [
   { kind: 'llama', arch: 'llama', dtype: 'F32', logits: true, lora: { rank: 4, alpha: 8, dropout: 0.05, useRslora: true, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] } },
   { kind: 'llama', arch: 'llama', dtype: 'F16', logits: false, lora: { rank: 2, alpha: 4, dropout: 0, useRslora: false, targetModules: ['q_proj', 'k_proj'] } },
   { kind: 'qwen2', arch: 'qwen2', dtype: 'F32', logits: false, lora: { rank: 4, alpha: 16, dropout: 0, useRslora: false, targetModules: ['q_proj', 'k_proj', 'down_proj'] } },
@@ -135,5 +135,17 @@ describe('GGUF LoRA export', () => {
       }
       model.destroy();
     }
+  });
+
+  it.skipIf(!existsSync(WHEEL))("Q8_0 blocks are byte for byte gguf-py's (convert_hf_to_gguf.py --outtype q8_0)", () => {
+    const r = rng(5);
+    // outliers, an all-zero block, values on the rounding half-way points, tiny and huge magnitudes
+    const x = Float32Array.from({ length: 32 * 512 }, (_, i) => (i < 32 ? 0 : i < 64 ? (i - 48) * 0.5 : i < 96 ? (i - 80) * 1e-30 : (r() * 2 - 1) * (i % 97 === 0 ? 50 : 1) * (i % 1000 === 1 ? 1e20 : 1)));
+    const oracle = new TorchOracle();
+    oracles.push(oracle);
+    writeFileSync(join(oracle.dir, 'x.f32'), new Uint8Array(x.buffer));
+    writeFileSync(join(oracle.dir, 'ours.q8_0'), quantizeQ8_0(x));
+    const out = JSON.parse(execFileSync('/usr/bin/python3', [join(__dirname, 'gguf_q8_check.py'), WHEEL, join(oracle.dir, 'x.f32'), join(oracle.dir, 'ours.q8_0')], { encoding: 'utf8' })) as { bytes: number; differ: number };
+    expect(out).toEqual({ bytes: 512 * 34, differ: 0 });
   });
 });

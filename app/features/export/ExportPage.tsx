@@ -32,6 +32,7 @@ export function ExportPage() {
   const [choice, setChoice] = useState('');
   const [checkpoint, setCheckpoint] = useState<CheckpointKind>('last');
   const [mergedDtype, setMergedDtype] = useState<'F32' | 'F16' | 'BF16'>('F32');
+  const [ggufDtype, setGgufDtype] = useState<'F16' | 'Q8_0'>('F16');
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
@@ -81,15 +82,16 @@ export function ExportPage() {
     return imported;
   };
 
-  const modelExport = (kind: 'merged' | 'gguf' | 'onnx', label: string) => perform(label, async () => {
+  const modelExport = (kind: 'merged' | 'gguf' | 'gguf-model' | 'onnx', label: string) => perform(label, async () => {
+    const dtypes = { dtype: kind === 'merged' ? mergedDtype : undefined, ggufDtype: kind.startsWith('gguf') ? ggufDtype : undefined };
     if (imported) {
       const a = requireAdapterModel();
-      const files = await exportModel({ adapterId: a.id, format: kind, dtype: kind === 'merged' ? mergedDtype : undefined });
+      const files = await exportModel({ adapterId: a.id, format: kind, ...dtypes });
       if (!files) throw engineFailure(`the engine could not make the ${label}`);
       return importedZip(a, kind, new Map(files));
     }
     const r = requireRunModel();
-    const files = await exportModel({ runId: r.id, checkpoint, format: kind, dtype: kind === 'merged' ? mergedDtype : undefined });
+    const files = await exportModel({ runId: r.id, checkpoint, format: kind, ...dtypes });
     if (!files) throw engineFailure(`the engine could not make the ${label}`);
     return modelZip(r, kind, files);
   });
@@ -173,7 +175,14 @@ export function ExportPage() {
             <span> a Hugging Face folder with the LoRA folded into the base weights, loadable here and by transformers.</span>
           </li>
           <li>
-            <button type="button" disabled={!hasCheckpoint || busy !== null} onClick={() => void modelExport('gguf', 'GGUF LoRA adapter')}>Download GGUF LoRA adapter for llama.cpp (zip)</button>
+            <button type="button" disabled={!hasCheckpoint || busy !== null} onClick={() => void modelExport('gguf-model', 'GGUF model')}>Download GGUF model for llama.cpp and Ollama (zip)</button>
+            {' '}<button type="button" disabled={!hasCheckpoint || busy !== null} onClick={() => void modelExport('gguf', 'GGUF LoRA adapter')}>Download GGUF LoRA adapter + base (zip)</button>
+            <label> weights as{' '}
+              <select value={ggufDtype} onChange={(e) => setGgufDtype(e.target.value === 'Q8_0' ? 'Q8_0' : 'F16')} disabled={busy !== null}>
+                <option value="F16">f16</option><option value="Q8_0">q8_0</option>
+              </select>
+            </label>
+            <span> with an Ollama Modelfile (chat template, stop tokens, sampling defaults); the README says the two commands to run it.</span>
           </li>
           <li>
             <button type="button" disabled={!hasCheckpoint || busy !== null} onClick={() => void modelExport('onnx', 'ONNX model')}>Download ONNX model for transformers.js (zip)</button>

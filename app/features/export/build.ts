@@ -47,14 +47,14 @@ export function trainingKitZip(run: RunRecord, records: { messages: ChatMessage[
   return { name: `${stem}.zip`, bytes: zipExport(withReadme(files, modelCard(cardInput(run, 'training-kit', date))), { folder: stem }) };
 }
 
-/** A merged HF folder, a GGUF LoRA or an ONNX model (files from the engine's exportModel), zipped with its card. */
-export function modelZip(run: RunRecord, kind: 'merged' | 'gguf' | 'onnx', files: [string, Uint8Array][], date?: string): { name: string; bytes: Uint8Array } {
+/** A merged HF folder, a GGUF LoRA or model (with its Modelfile) or an ONNX model (files from the engine's exportModel), zipped with its card. */
+export function modelZip(run: RunRecord, kind: 'merged' | 'gguf' | 'gguf-model' | 'onnx', files: [string, Uint8Array][], date?: string): { name: string; bytes: Uint8Array } {
   const stem = `${fileStem(run.name)}-${kind}`;
   return { name: `${stem}.zip`, bytes: zipExport(withReadme(new Map(files), modelCard(cardInput(run, kind, date))), { folder: stem }) };
 }
 
 /** An imported adapter's PEFT files or engine export (merged, GGUF, ONNX), zipped with its README. */
-export function importedZip(a: AdapterRecord, kind: 'peft' | 'merged' | 'gguf' | 'onnx', files: Map<string, Uint8Array>, date?: string): { name: string; bytes: Uint8Array } {
+export function importedZip(a: AdapterRecord, kind: 'peft' | 'merged' | 'gguf' | 'gguf-model' | 'onnx', files: Map<string, Uint8Array>, date?: string): { name: string; bytes: Uint8Array } {
   const stem = `${fileStem(a.name)}-${kind === 'peft' ? 'peft-adapter' : kind}`;
   const card = modelCard({ kind, baseModel: baseModelId(a.model.name), title: a.name, date, dataset: null, run: { lora: a.lora, importedFrom: a.source }, metrics: {} });
   return { name: `${stem}.zip`, bytes: zipExport(withReadme(files, card), { folder: stem }) };

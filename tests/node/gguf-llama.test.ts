@@ -1,0 +1,205 @@
+// Our GGUF exports in llama.cpp itself (node-llama-cpp's prebuilt CPU binary, never downloaded or built here):
+// for tiny Llama (Llama 3 tokenizer), Qwen2 (Qwen3 tokenizer) and GPT-2 (own BPE, the plain fallback template)
+// models with a random LoRA, and for the built-in model after a few real training steps,
+//  - the merged GGUF (f16) and the base GGUF + GGUF LoRA load, llama.cpp renders the conversation with the
+//    file's own chat template (node-llama-cpp's handling of tokenizer.chat_template) and tokenises it to the
+//    ids our tokenizer gives for the same rendering by our template, and greedy decoding from the studio's
+//    prompt gives our engine's tokens on every decisive step (see NEAR_TIE) and stops where the engine stops
+//    (llama.cpp's end-of-generation set covers every id the studio stops on);
+//  - q8_0 agreement with the engine's greedy tokens is measured and printed (at least the first token agrees).
+// Files go to a temporary folder removed after the file; llama.cpp runs on 2 threads with a 256-token context.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getLlama, JinjaTemplateChatWrapper, LlamaLogLevel, LlamaText, type Llama, type LlamaModel } from 'node-llama-cpp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTinyModel } from '../../scripts/make-tiny-models';
+import { memorySource } from '../../src/data/bytes';
+import { importSource } from '../../src/data/import';
+import type { ChatMessage } from '../../src/data/types';
+import { exportGgufLora } from '../../src/export/gguf';
+import { exportGgufFiles, exportGgufModel } from '../../src/export/gguf-model';
+import { generateAll } from '../../src/generate/generate';
+import { GREEDY } from '../../src/generate/sampler';
+import { loadHfModel, stopTokenIds, templateOf, type LoadedModel } from '../../src/io/hf';
+import { filesFromMap } from '../../src/io/model-files';
+import { filesFromDirectory } from '../../src/io/node-files';
+import { Transformer } from '../../src/model/transformer';
+import { tokenizeConversation } from '../../src/tokenize/chat';
+import { DEFAULT_TRAIN, Trainer } from '../../src/train/trainer';
+import { testGpu } from '../helpers/gpu';
+import { withRandomLora } from './random-lora';
+
+const dir = mkdtempSync(join(tmpdir(), 'gguf-llama-'));
+let llama: Llama;
+beforeAll(async () => { llama = await getLlama({ gpu: false, build: 'never', progressLogs: false, logLevel: LlamaLogLevel.error }); });
+afterAll(async () => { await llama?.dispose(); rmSync(dir, { recursive: true, force: true }); });
+
+const CONVERSATIONS: ChatMessage[][] = [
+  [{ role: 'user', content: 'What is the capital of France?' }],
+  [{ role: 'user', content: 'Hi there!' }, { role: 'assistant', content: 'Hello. How can I help?' }, { role: 'user', content: 'Count to 3, please.' }],
+];
+
+/** llama.cpp's rendering of a conversation by the GGUF's own chat template, tokenised by llama.cpp. */
+function llamaPromptIds(model: LlamaModel, messages: ChatMessage[]): number[] {
+  const template = model.fileInfo.metadata.tokenizer.chat_template;
+  if (typeof template !== 'string') throw new Error('no tokenizer.chat_template in the GGUF');
+  const wrapper = new JinjaTemplateChatWrapper({ template, tokenizer: model.tokenizer });
+  const history = messages.map((m) => (m.role === 'assistant' ? { type: 'model' as const, response: [m.content] } : { type: m.role as 'user' | 'system', text: m.content }));
+  const { contextText } = wrapper.generateContextState({ chatHistory: [...history, { type: 'model', response: [] }] });
+  return LlamaText(contextText).tokenize(model.tokenizer) as number[];
+}
+
+/**
+ * node-llama-cpp opens the answer by rendering an empty assistant turn and cutting it where the content would
+ * start, not by add_generation_prompt: the same text as ours plus whatever the template puts before an
+ * assistant's content beyond its generation prompt (Qwen3: its empty thinking block; the built-in model: the
+ * space before content). That rendering, by our template, tokenised by our tokenizer.
+ */
+function llamaCppPrompt(m: LoadedModel, messages: ChatMessage[]): number[] {
+  const mark = 'Q7answerQ7';
+  const text = templateOf(m).render([...messages, { role: 'assistant', content: mark }], { addGenerationPrompt: false });
+  return m.tokenizer.encode(text.slice(0, text.indexOf(mark)), { addSpecialTokens: false });
+}
+
+/** llama.cpp's greedy continuation, up to its end-of-generation token (not included) or `max` tokens. */
+async function llamaGreedy(model: LlamaModel, prompt: number[], max: number, lora?: string): Promise<{ tokens: number[]; stopped: boolean }> {
+  const context = await model.createContext({ contextSize: 256, batchSize: 256, threads: 2, ...(lora ? { lora: { adapters: [{ filePath: lora }] } } : {}) });
+  const seq = context.getSequence();
+  const tokens: number[] = [];
+  let stopped = false;
+  for await (const t of seq.evaluate(prompt as never, { temperature: 0, yieldEogToken: true })) {
+    if (model.isEogToken(t)) { stopped = true; break; }
+    tokens.push(t);
+    if (tokens.length >= max) break;
+  }
+  await context.dispose();
+  return { tokens, stopped };
+}
+
+/** Below this gap between the engine's two best logits a greedy step is a near-tie: f16 KV cache and summation
+ *  order in llama.cpp may pick the other token, and the two continuations part from there. */
+const NEAR_TIE = 0.02;
+
+/**
+ * The engine's greedy continuation (end-of-turn token not included), and how many of its steps are decisive:
+ * the steps before the first near-tie (all of them, and the stop, when there is none).
+ */
+async function engineGreedy(m: LoadedModel, model: Transformer, prompt: number[], max: number): Promise<{ tokens: number[]; stopped: boolean; decisive: number }> {
+  const r = await generateAll(model, prompt, { ...GREEDY, maxNewTokens: max, stopTokenIds: stopTokenIds(m), stopStrings: [] });
+  const ids = [...prompt, ...r.tokens];
+  const st = model.forward({ B: 1, T: ids.length, ids: Uint32Array.from(ids) }, { save: false });
+  const logits = await model.gpu.read(st.logits);
+  model.release(st);
+  const V = m.config.vocabSize;
+  let decisive = 0;
+  for (; decisive < r.tokens.length; decisive++) {
+    const row = logits.subarray((prompt.length - 1 + decisive) * V, (prompt.length + decisive) * V);
+    let best = -Infinity, second = -Infinity;
+    for (const v of row) if (v > best) { second = best; best = v; } else if (v > second) second = v;
+    if (best - second < NEAR_TIE) break;
+  }
+  const stopped = r.finishReason === 'stop-token';
+  return { tokens: stopped ? r.tokens.slice(0, -1) : r.tokens, stopped, decisive };
+}
+
+/** llama.cpp's greedy run agrees with the engine's on every decisive step (and on stopping, when all are). */
+function expectSameGreedy(got: { tokens: number[]; stopped: boolean }, engine: { tokens: number[]; stopped: boolean; decisive: number }, what: string): void {
+  if (engine.decisive >= engine.tokens.length + (engine.stopped ? 1 : 0)) { expect(got, what).toEqual({ tokens: engine.tokens, stopped: engine.stopped }); return; }
+  expect(got.tokens.slice(0, engine.decisive), what).toEqual(engine.tokens.slice(0, engine.decisive));
+}
+
+const agreement = (a: number[], b: number[]): number => { let i = 0; while (i < a.length && i < b.length && a[i] === b[i]) i++; return i; };
+
+describe('GGUF exports in llama.cpp', () => {
+  const TARGETS = { llama: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'up_proj'], qwen2: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'up_proj'], gpt2: ['c_attn', 'c_proj', 'c_fc'] };
+  for (const kind of ['llama', 'qwen2', 'gpt2'] as const) {
+    it(`tiny ${kind}${kind === 'gpt2' ? ' (own BPE, plain template)' : ' with real tokenizer'}: merged f16 and base + LoRA give the engine's greedy tokens`, async () => {
+      const source = filesFromMap(`tiny-${kind}`, buildTinyModel(kind, 3));
+      const base = await loadHfModel(source);
+      const { model } = await withRandomLora(base, 4, 5, TARGETS[kind]);
+      const paths = {
+        merged: join(dir, `${kind}-merged-f16.gguf`), q8: join(dir, `${kind}-merged-q8_0.gguf`),
+        base: join(dir, `${kind}-base-f32.gguf`), lora: join(dir, `${kind}-lora.gguf`),
+      };
+      writeFileSync(paths.merged, await exportGgufModel(model, base, source, { dtype: 'F16', name: kind }));
+      writeFileSync(paths.q8, await exportGgufModel(model, base, source, { dtype: 'Q8_0' }));
+      // f32 base: the random tiny models' top logits lie close enough that f16 rounding of the base alone (the
+      // LoRA is applied unrounded) flips a late greedy token now and then; the merged f16 file rounds W + sBA once.
+      writeFileSync(paths.base, await exportGgufModel(model, base, source, { dtype: 'F32', fold: false }));
+      writeFileSync(paths.lora, [...(await exportGgufLora(model)).values()][0]);
+
+      const merged = await llama.loadModel({ modelPath: paths.merged });
+      for (const id of stopTokenIds(base)) expect(merged.isEogToken(id as never), `stop id ${id}`).toBe(true);
+      const baseModel = await llama.loadModel({ modelPath: paths.base });
+      const q8Model = await llama.loadModel({ modelPath: paths.q8 });
+      const q8Agree: number[] = [];
+      const tpl = templateOf(base);
+      const max = 8;
+      for (const messages of CONVERSATIONS) {
+        const ours = base.tokenizer.encode(tpl.render(messages, { addGenerationPrompt: true }), { addSpecialTokens: false });
+        expect(llamaPromptIds(merged, messages)).toEqual(llamaCppPrompt(base, messages));
+        const engine = await engineGreedy(base, model, ours, max);
+        expect(engine.decisive, 'decisive greedy steps').toBeGreaterThanOrEqual(3);
+        const got = await llamaGreedy(merged, ours, max);
+        expectSameGreedy(got, engine, 'merged f16');
+        const withLora = await llamaGreedy(baseModel, ours, max, paths.lora);
+        expectSameGreedy(withLora, engine, 'base f32 + GGUF LoRA');
+        const q8 = await llamaGreedy(q8Model, ours, max);
+        q8Agree.push(agreement(q8.tokens, engine.tokens) / Math.max(1, engine.tokens.length));
+        console.log(`${kind}: engine ${JSON.stringify(engine)}; merged f16 ${JSON.stringify(got)}; base + LoRA ${JSON.stringify(withLora)}; q8_0 ${JSON.stringify(q8)}`);
+      }
+      console.log(`${kind}: q8_0 greedy prefix agreement per conversation ${q8Agree.map((x) => x.toFixed(2)).join(', ')}`);
+      expect(Math.min(...q8Agree)).toBeGreaterThan(0);
+      await Promise.all([merged.dispose(), baseModel.dispose(), q8Model.dispose()]);
+      model.destroy();
+    });
+  }
+
+  it('the built-in model after a short LoRA run: merged f16 and base f16 + LoRA answer as the engine and stop at end of turn', async () => {
+    const source = filesFromDirectory('public/models/default');
+    const m = await loadHfModel(source);
+    const tpl = templateOf(m);
+    const rows = (await importSource(memorySource('qa.jsonl', new Uint8Array(readFileSync('public/samples/world-qa.messages.jsonl'))))).records
+      .filter((r) => r.messages.at(-1)!.content.length > 0 && r.messages.at(-1)!.content.length < 200).slice(0, 6);
+    const examples = rows.map((r) => tokenizeConversation(m.tokenizer, tpl, r.messages, { assistantOnly: true, maxLength: 65 }));
+    const lora = { rank: 4, alpha: 8, dropout: 0, useRslora: false, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'down_proj'] };
+    const model = new Transformer(await testGpu(), m.config, m.weights, { kind: 'lora', lora }, 7);
+    const trainer = new Trainer(model, examples, { ...DEFAULT_TRAIN, lr: 5e-3, schedule: 'constant', maxSteps: 6, batchSize: examples.length, maxSeqLength: 64 }, m.tokenizer.padTokenId ?? 0);
+    while (!trainer.done) await trainer.step();
+
+    const merged = await exportGgufFiles(model, m, source, { format: 'gguf', dtype: 'F16', name: 'default' });
+    const split = await exportGgufFiles(model, m, source, { format: 'gguf-lora', dtype: 'F16' });
+    expect([...merged.keys()]).toEqual(['model-f16.gguf', 'Modelfile']);
+    expect([...split.keys()]).toEqual(['adapter-f32.gguf', 'base-f16.gguf', 'Modelfile']);
+    const modelfile = new TextDecoder().decode(merged.get('Modelfile'));
+    expect(modelfile).toContain('FROM ./model-f16.gguf\n');
+    expect(modelfile).toContain('PARAMETER stop "<|im_end|>"\n');
+    expect(new TextDecoder().decode(split.get('Modelfile'))).toContain('FROM ./base-f16.gguf\nADAPTER ./adapter-f32.gguf\n');
+    const write = (files: Map<string, Uint8Array>, name: string): string => { const p = join(dir, `default-${name}`); writeFileSync(p, files.get(name)!); return p; };
+    const paths = { merged: write(merged, 'model-f16.gguf'), base: write(split, 'base-f16.gguf'), lora: write(split, 'adapter-f32.gguf'), q8: join(dir, 'default-q8_0.gguf') };
+    writeFileSync(paths.q8, await exportGgufModel(model, m, source, { dtype: 'Q8_0' }));
+    const [mergedModel, baseModel, q8Model] = await Promise.all([paths.merged, paths.base, paths.q8].map((modelPath) => llama.loadModel({ modelPath })));
+    for (const id of stopTokenIds(m)) expect(mergedModel.isEogToken(id as never), `stop id ${id}`).toBe(true);
+
+    let stops = 0;
+    const q8Agree: number[] = [];
+    for (const r of rows.slice(0, 2)) {
+      const messages = r.messages.slice(0, -1);
+      const ours = m.tokenizer.encode(tpl.render(messages, { addGenerationPrompt: true }), { addSpecialTokens: false });
+      expect(llamaPromptIds(mergedModel, messages)).toEqual(llamaCppPrompt(m, messages));
+      const engine = await engineGreedy(m, model, ours, 40);
+      expectSameGreedy(await llamaGreedy(mergedModel, ours, 40), engine, 'merged f16');
+      expectSameGreedy(await llamaGreedy(baseModel, ours, 40, paths.lora), engine, 'base f16 + GGUF LoRA');
+      const q8 = await llamaGreedy(q8Model, ours, 40);
+      q8Agree.push(agreement(q8.tokens, engine.tokens) / Math.max(1, engine.tokens.length));
+      if (engine.stopped) stops++;
+      console.log(`built-in: "${m.tokenizer.decode(engine.tokens)}" stopped ${engine.stopped}, decisive ${engine.decisive}; q8_0 "${m.tokenizer.decode(q8.tokens)}" stopped ${q8.stopped}`);
+    }
+    console.log(`built-in: q8_0 greedy prefix agreement per conversation ${q8Agree.map((x) => x.toFixed(2)).join(', ')}`);
+    expect(stops, 'answers that end at <|im_end|>').toBeGreaterThan(0);
+    expect(Math.min(...q8Agree)).toBeGreaterThan(0);
+    await Promise.all([mergedModel, baseModel, q8Model].map((x) => x.dispose()));
+    model.destroy();
+  });
+});
