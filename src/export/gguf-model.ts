@@ -176,7 +176,7 @@ export async function exportGgufModel(model: Transformer, info: TokenizerInfo, s
   const dtype = opts.dtype ?? 'F16';
   const fold = opts.fold ?? true;
   const c = model.config;
-  const arch = ggufArch(c.modelType);
+  const arch = ggufArch(c);
   const tokenizerJson = await readTokenizerJson(source);
   const kv: [string, GgufValue][] = [
     ['general.architecture', { type: 'string', value: arch.name }],
@@ -185,7 +185,11 @@ export async function exportGgufModel(model: Transformer, info: TokenizerInfo, s
     ['general.file_type', { type: 'u32', value: GGUF_FILE_TYPE[dtype] }],
     ['general.quantization_version', { type: 'u32', value: 2 }],
   ];
-  for (const [key, field, type] of arch.hparams) kv.push([`${arch.name}.${key}`, { type, value: c[field] }]);
+  for (const [key, field, type] of arch.hparams) {
+    const value = c[field];
+    if (typeof value !== 'number') throw new Error(`GGUF export: ${field} is not set in this ${c.modelType} config (needed for ${arch.name}.${key})`);
+    kv.push([`${arch.name}.${key}`, { type, value }]);
+  }
   if (arch.rope && c.ropeScaling?.type === 'linear') {
     kv.push([`${arch.name}.rope.scaling.type`, { type: 'string', value: 'linear' }], [`${arch.name}.rope.scaling.factor`, { type: 'f32', value: c.ropeScaling.factor }]);
   }

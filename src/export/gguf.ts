@@ -29,7 +29,8 @@
 import { f32ToBf16, f32ToF16 } from '../io/safetensors';
 import { loraNames } from '../model/linear';
 import type { Transformer } from '../model/transformer';
-import { GGUF_ARCHES, ggufArch, ggufParamName } from './gguf-arch';
+import type { ModelConfig } from '../model/config';
+import { ggufArch, ggufParamName } from './gguf-arch';
 import type { ExportFiles } from './merged';
 
 export const GGUF_ALIGNMENT = 32;
@@ -159,12 +160,10 @@ export function writeGguf(kv: [string, GgufValue][], tensors: GgufTensor[], alig
 }
 
 /** HF module path → llama.cpp base tensor name ('model.layers.3.self_attn.q_proj' → 'blk.3.attn_q.weight'). */
-export function ggufTensorName(modulePath: string): string {
-  for (const arch of GGUF_ARCHES) {
-    const mapped = ggufParamName(arch, `${modulePath}.weight`);
-    if (mapped?.short) return mapped.name;
-  }
-  throw new Error(`GGUF export: no llama.cpp tensor name for module ${modulePath}`);
+export function ggufTensorName(modulePath: string, config: ModelConfig): string {
+  const mapped = ggufParamName(ggufArch(config), `${modulePath}.weight`);
+  if (!mapped?.short) throw new Error(`GGUF export: no llama.cpp tensor name for module ${modulePath}`);
+  return mapped.name;
 }
 
 /**
@@ -194,7 +193,7 @@ export async function exportGgufLora(model: Transformer, opts: GgufLoraOptions =
   if (model.mode.kind !== 'lora') throw new Error('GGUF export: this model has no LoRA adapter');
   const dtype = opts.dtype ?? 'F32';
   const c = model.config;
-  const arch = ggufArch(c.modelType);
+  const arch = ggufArch(c);
   const values = await model.params.readTrainable();
   const tensors: GgufTensor[] = [];
   let rank = 0, scale = 0;
@@ -202,7 +201,7 @@ export async function exportGgufLora(model: Transformer, opts: GgufLoraOptions =
     if (!lin.lora) continue;
     ({ rank, scale } = lin.lora);
     const { A, B } = loraNames(lin.name);
-    const base = ggufTensorName(lin.name);
+    const base = ggufTensorName(lin.name, c);
     let b = values.get(B)!;
     const short = base.split('.')[2];
     if (arch.ropePermute && (short === 'attn_q' || short === 'attn_k')) {

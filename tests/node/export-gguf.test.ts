@@ -88,11 +88,14 @@ describe('GGUF LoRA export', () => {
   }
 
   it("names tensors by llama.cpp's map and permutes q/k rows as convert_hf_to_gguf.py does", () => {
-    expect(ggufTensorName('model.layers.3.self_attn.q_proj')).toBe('blk.3.attn_q.weight');
-    expect(ggufTensorName('model.layers.0.mlp.down_proj')).toBe('blk.0.ffn_down.weight');
-    expect(ggufTensorName('transformer.h.1.attn.c_attn')).toBe('blk.1.attn_qkv.weight');
-    expect(ggufTensorName('transformer.h.1.mlp.c_proj')).toBe('blk.1.ffn_down.weight');
-    expect(() => ggufTensorName('lm_head')).toThrow(/no llama.cpp tensor name/);
+    const llama = tinyConfig('llama'), gpt2 = tinyConfig('gpt2'), qwen3 = tinyConfig('qwen3'), gemma3 = tinyConfig('gemma3');
+    expect(ggufTensorName('model.layers.3.self_attn.q_proj', llama)).toBe('blk.3.attn_q.weight');
+    expect(ggufTensorName('model.layers.0.mlp.down_proj', llama)).toBe('blk.0.ffn_down.weight');
+    expect(ggufTensorName('transformer.h.1.attn.c_attn', gpt2)).toBe('blk.1.attn_qkv.weight');
+    expect(ggufTensorName('transformer.h.1.mlp.c_proj', gpt2)).toBe('blk.1.ffn_down.weight');
+    expect(ggufTensorName('model.layers.2.mlp.up_proj', qwen3)).toBe('blk.2.ffn_up.weight');
+    expect(ggufTensorName('model.layers.1.self_attn.o_proj', gemma3)).toBe('blk.1.attn_output.weight');
+    expect(() => ggufTensorName('lm_head', llama)).toThrow(/no llama.cpp tensor name/);
     // one head of D = 4 rows [r0 r1 | r2 r3] (rotate-half pairs (r0,r2), (r1,r3)) becomes interleaved [r0 r2 r1 r3]
     const rows = Float32Array.from([0, 0, 1, 1, 2, 2, 3, 3]);
     expect([...permuteRopeRows(rows, 4, 2, 1)]).toEqual([0, 0, 2, 2, 1, 1, 3, 3]);
@@ -127,7 +130,7 @@ describe('GGUF LoRA export', () => {
       expect(Object.keys(out.tensors).sort()).toEqual(modules.flatMap((m) => [`${out.mapped[m]}.lora_a`, `${out.mapped[m]}.lora_b`]).sort());
       for (const lin of model.linearModules().filter((l) => l.lora)) {
         const name = out.mapped[lin.name];
-        expect(name, lin.name).toBe(ggufTensorName(lin.name));
+        expect(name, lin.name).toBe(ggufTensorName(lin.name, model.config));
         const a = out.tensors[`${name}.lora_a`], b = out.tensors[`${name}.lora_b`];
         expect([a.ne, b.ne, a.type]).toEqual([[lin.inF, 2], [2, lin.outF], 0]);
         expect(Float32Array.from(a.data)).toEqual(ours.get(`${lin.name}.lora_A`));

@@ -13,7 +13,7 @@
 // model is tuned); any other tensor the recipe does not consume is refused by the loader.
 import type { LayerType, ModelConfig } from '../config';
 import { HfConfig, ropeScalingToHf } from './hf-config';
-import { LLAMA_GGUF_MODULES, LLAMA_LORA_TARGETS, llamaBlock, llamaRecipe, llamaStyleHf, tinyLlamaStyle } from './llama';
+import { LLAMA_LORA_TARGETS, llamaBlock, llamaGguf, llamaRecipe, llamaStyleHf, QK_NORM_GGUF, tinyLlamaStyle } from './llama';
 import type { ArchitectureDescriptor } from './types';
 
 function layerTypes(h: HfConfig, numLayers: number): LayerType[] {
@@ -102,13 +102,19 @@ export const gemma3: ArchitectureDescriptor = {
   },
   loraTargets: LLAMA_LORA_TARGETS,
   presetTargets: (names) => [...names],
-  gguf: () => ({
-    architecture: 'gemma3', permuteQk: false,
-    modules: {
-      ...LLAMA_GGUF_MODULES, 'self_attn.q_norm': 'attn_q_norm', 'self_attn.k_norm': 'attn_k_norm',
-      post_attention_layernorm: 'post_attention_norm', pre_feedforward_layernorm: 'ffn_norm', post_feedforward_layernorm: 'post_ffw_norm',
-    },
-  }),
+  // llama.cpp applies the √hidden embedding scale itself and multiplies its norms by w: the converter writes 1 + w.
+  // (Its Gemma 3 also fixes the local/global pattern at 6 and the score scale at head_dim^-1/2, as every released
+  // Gemma 3 text model has them.)
+  gguf: () => {
+    const g = llamaGguf('gemma3', { normShift: 1 });
+    return {
+      ...g, hparams: [...g.hparams, ['attention.sliding_window', 'slidingWindow', 'u32']],
+      block: {
+        ...g.block, ...QK_NORM_GGUF, post_attention_layernorm: 'post_attention_norm', pre_feedforward_layernorm: 'ffn_norm',
+        post_feedforward_layernorm: 'post_ffw_norm',
+      },
+    };
+  },
   // Layers 0 and 2 sliding (window 3, so the window bites at the tests' lengths), layer 1 global; head_dim 16.
   tiny: (over: Partial<ModelConfig> = {}) => tinyLlamaStyle('gemma3', 'gemma3_text', {
     headDim: 16, numLayers: 3, tieWordEmbeddings: true, queryPreAttnScalar: 24, layerTypes: ['sliding', 'full', 'sliding'],

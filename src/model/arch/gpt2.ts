@@ -71,8 +71,19 @@ export const gpt2: ArchitectureDescriptor = {
   loraTargets: ['c_attn', 'attn.c_proj', 'c_fc', 'mlp.c_proj'],
   presetTargets: (names) => [...new Set(names.flatMap((t) => FROM_LLAMA[t] ?? [t]))],
   gguf: () => ({
-    architecture: 'gpt2', permuteQk: false,
-    modules: { 'attn.c_attn': 'attn_qkv', 'attn.c_proj': 'attn_output', 'mlp.c_fc': 'ffn_up', 'mlp.c_proj': 'ffn_down', ln_1: 'attn_norm', ln_2: 'ffn_norm' },
+    name: 'gpt2',
+    global: {
+      'transformer.wte.weight': 'token_embd.weight', 'transformer.wpe.weight': 'position_embd.weight',
+      'transformer.ln_f.weight': 'output_norm.weight', 'transformer.ln_f.bias': 'output_norm.bias', 'lm_head.weight': 'output.weight',
+    },
+    layerPrefixes: ['transformer.h.', 'h.'],
+    block: { ln_1: 'attn_norm', ln_2: 'ffn_norm', 'attn.c_attn': 'attn_qkv', 'attn.c_proj': 'attn_output', 'mlp.c_fc': 'ffn_up', 'mlp.c_proj': 'ffn_down' },
+    hparams: [
+      ['context_length', 'maxPositions', 'u32'], ['embedding_length', 'hiddenSize', 'u32'], ['block_count', 'numLayers', 'u32'],
+      ['feed_forward_length', 'intermediateSize', 'u32'], ['attention.head_count', 'numHeads', 'u32'],
+      ['attention.layer_norm_epsilon', 'normEps', 'f32'],
+    ],
+    ropePermute: false, rope: false, conv1d: true, normShift: 0,
   }),
   tiny: (over: Partial<ModelConfig> = {}) => ({
     architecture: 'gpt2', modelType: 'gpt2',

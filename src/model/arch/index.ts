@@ -9,7 +9,7 @@ import { qwen3 } from './qwen3';
 import { smollm3 } from './smollm3';
 import type { ArchitectureDescriptor, ModelRecipe } from './types';
 
-export type { ArchitectureDescriptor, BlockRecipe, LinearRecipe, LinearRole, ModelRecipe } from './types';
+export type { ArchitectureDescriptor, BlockRecipe, GgufArch, LinearRecipe, LinearRole, ModelRecipe } from './types';
 
 export const DESCRIPTORS: readonly ArchitectureDescriptor[] = [llama, gpt2, qwen3, gemma3, smollm3];
 

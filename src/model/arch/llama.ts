@@ -5,7 +5,7 @@
 // llamaBlocks is the block layout Qwen3 and Gemma 3 extend.
 import type { ModelConfig } from '../config';
 import { HfConfig, ropeScalingToHf } from './hf-config';
-import type { ArchitectureDescriptor, BlockRecipe, LinearRecipe, ModelRecipe } from './types';
+import type { ArchitectureDescriptor, BlockRecipe, GgufArch, LinearRecipe, ModelRecipe } from './types';
 
 /** The Llama-style block's module paths and shapes, for layer l (biases per config). */
 export function llamaBlock(c: ModelConfig, l: number, extra: Partial<BlockRecipe> = {}): BlockRecipe {
@@ -48,11 +48,31 @@ export function llamaStyleHf(c: ModelConfig): Record<string, unknown> {
 
 export const LLAMA_LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 
-export const LLAMA_GGUF_MODULES: Record<string, string> = {
+const LLAMA_BLOCK: Record<string, string> = {
+  input_layernorm: 'attn_norm', post_attention_layernorm: 'ffn_norm',
   'self_attn.q_proj': 'attn_q', 'self_attn.k_proj': 'attn_k', 'self_attn.v_proj': 'attn_v', 'self_attn.o_proj': 'attn_output',
   'mlp.gate_proj': 'ffn_gate', 'mlp.up_proj': 'ffn_up', 'mlp.down_proj': 'ffn_down',
-  input_layernorm: 'attn_norm', post_attention_layernorm: 'ffn_norm',
 };
+
+/** llama.cpp's Llama architecture; the Llama-style families are this with another name and a few more tensors. */
+export function llamaGguf(name: string, over: Partial<GgufArch> = {}): GgufArch {
+  return {
+    name, layerPrefixes: ['model.layers.'], block: LLAMA_BLOCK,
+    global: { 'model.embed_tokens.weight': 'token_embd.weight', 'model.norm.weight': 'output_norm.weight', 'lm_head.weight': 'output.weight' },
+    hparams: [
+      ['context_length', 'maxPositions', 'u32'], ['embedding_length', 'hiddenSize', 'u32'], ['block_count', 'numLayers', 'u32'],
+      ['feed_forward_length', 'intermediateSize', 'u32'], ['attention.head_count', 'numHeads', 'u32'],
+      ['attention.head_count_kv', 'numKvHeads', 'u32'], ['attention.key_length', 'headDim', 'u32'],
+      ['attention.value_length', 'headDim', 'u32'], ['rope.dimension_count', 'headDim', 'u32'],
+      ['rope.freq_base', 'ropeTheta', 'f32'], ['attention.layer_norm_rms_epsilon', 'normEps', 'f32'], ['vocab_size', 'vocabSize', 'u32'],
+    ],
+    ropePermute: false, rope: true, conv1d: false, normShift: 0,
+    ...over,
+  };
+}
+
+/** The q/k norms of Qwen3 and Gemma 3 in llama.cpp's names. */
+export const QK_NORM_GGUF = { 'self_attn.q_norm': 'attn_q_norm', 'self_attn.k_norm': 'attn_k_norm' };
 
 /** A tiny Llama-style config for tests. */
 export function tinyLlamaStyle(family: ModelConfig['architecture'], modelType: string, over: Partial<ModelConfig>): ModelConfig {
@@ -106,9 +126,7 @@ export const llama: ArchitectureDescriptor = {
   normaliseName: (name) => name,
   loraTargets: LLAMA_LORA_TARGETS,
   presetTargets: (names) => [...names],
-  // llama.cpp's converter has its own Qwen2 architecture, which keeps HF's q/k row order.
-  gguf: (c) => (c.modelType === 'qwen2'
-    ? { architecture: 'qwen2', modules: LLAMA_GGUF_MODULES, permuteQk: false }
-    : { architecture: 'llama', modules: LLAMA_GGUF_MODULES, permuteQk: true }),
+  // llama.cpp's converter has its own Qwen2 architecture, which keeps HF's q/k row order; Llama's permutes it.
+  gguf: (c) => (c.modelType === 'qwen2' ? llamaGguf('qwen2') : llamaGguf('llama', { ropePermute: true })),
   tiny: (over = {}) => tinyLlamaStyle('llama', over.modelType ?? 'llama', { attentionBias: over.modelType === 'qwen2', ...over }),
 };

@@ -3,7 +3,7 @@
 // attention_bias, tied embeddings on the small models. Sliding-window attention is off in every released config
 // (use_sliding_window false) and refused when on.
 import { HfConfig, ropeScalingToHf } from './hf-config';
-import { LLAMA_GGUF_MODULES, LLAMA_LORA_TARGETS, llamaBlock, llamaRecipe, llamaStyleHf, tinyLlamaStyle } from './llama';
+import { LLAMA_LORA_TARGETS, llamaBlock, llamaGguf, llamaRecipe, llamaStyleHf, QK_NORM_GGUF, tinyLlamaStyle } from './llama';
 import type { ArchitectureDescriptor } from './types';
 
 export const qwen3: ArchitectureDescriptor = {
@@ -47,7 +47,7 @@ export const qwen3: ArchitectureDescriptor = {
   normaliseName: (name) => name,
   loraTargets: LLAMA_LORA_TARGETS,
   presetTargets: (names) => [...names],
-  gguf: () => ({ architecture: 'qwen3', permuteQk: false, modules: { ...LLAMA_GGUF_MODULES, 'self_attn.q_norm': 'attn_q_norm', 'self_attn.k_norm': 'attn_k_norm' } }),
+  gguf: () => { const g = llamaGguf('qwen3'); return { ...g, block: { ...g.block, ...QK_NORM_GGUF } }; },
   // head_dim 16 with hidden 32 and 4 heads: q is wider than the hidden size, as in Qwen3-0.6B (16 × 128 > 1024).
   tiny: (over = {}) => tinyLlamaStyle('qwen3', 'qwen3', { headDim: 16, tieWordEmbeddings: true, ...over }),
 };

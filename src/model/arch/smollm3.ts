@@ -2,7 +2,7 @@
 // default every fourth layer has none: no_rope_layer_interval 4), tied embeddings. Sliding-window layers exist in
 // the config (use_sliding_window) but are off in the released models; refused when on.
 import { HfConfig, ropeScalingToHf } from './hf-config';
-import { llama, LLAMA_GGUF_MODULES, LLAMA_LORA_TARGETS, llamaBlock, llamaRecipe, llamaStyleHf, tinyLlamaStyle } from './llama';
+import { llama, LLAMA_LORA_TARGETS, llamaBlock, llamaGguf, llamaRecipe, llamaStyleHf, tinyLlamaStyle } from './llama';
 import type { ArchitectureDescriptor } from './types';
 
 export const smollm3: ArchitectureDescriptor = {
@@ -35,7 +35,8 @@ export const smollm3: ArchitectureDescriptor = {
   normaliseName: (name) => name,
   loraTargets: LLAMA_LORA_TARGETS,
   presetTargets: (names) => [...names],
-  gguf: () => ({ architecture: 'smollm3', modules: LLAMA_GGUF_MODULES, permuteQk: true }),
+  // llama.cpp's SmolLM3 leaves RoPE out of every fourth layer itself (its no_rope_layer_interval, fixed at 4).
+  gguf: () => llamaGguf('smollm3', { ropePermute: true }),
   // Layer 1 without RoPE.
   tiny: (over = {}) => tinyLlamaStyle('smollm3', 'smollm3', { tieWordEmbeddings: true, ropeLayers: [true, false], ...over }),
 };

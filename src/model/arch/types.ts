@@ -2,7 +2,7 @@
 //
 // A descriptor (one file per family in this folder) owns everything that differs between families: the
 // config.json mapping both ways, the block recipe (which norms where and of what kind, the MLP, attention options
-// per layer, embedding scale), the module names LoRA targets, and llama.cpp's names. The transformer, the HF
+// per layer, embedding scale), the module names LoRA targets, and llama.cpp's names and conventions (GgufArch). The transformer, the HF
 // loader, init, the memory estimate, the ONNX and GGUF exports, presets, the tiny-model maker and the parity tests
 // read the recipe (weightShapes derives the weight table from it), so none of them branches on a family's name.
 // Not here: the kernels (src/ops), the maths of a step (src/model/transformer.ts).
@@ -60,13 +60,33 @@ export interface ModelRecipe {
   blocks: BlockRecipe[];
 }
 
-/** llama.cpp's names: general.architecture and the per-block tensor names of each module. */
-export interface GgufNames {
-  architecture: string;
-  /** Module path within a block ('self_attn.q_proj') → llama.cpp's name ('attn_q'). */
-  modules: Record<string, string>;
-  /** Whether llama.cpp's converter permutes q/k rows for its RoPE layout (LlamaModel.permute): Llama only. */
-  permuteQk: boolean;
+/** A numeric field of the config (optional ones too: a family names only fields its configs set). */
+type NumericField = Exclude<{ [K in keyof ModelConfig]-?: NonNullable<ModelConfig[K]> extends number ? K : never }[keyof ModelConfig], undefined>;
+
+/**
+ * What llama.cpp calls the family, as convert_hf_to_gguf.py encodes it in its Model subclass: the GGUF architecture
+ * name, the Hugging Face → GGUF tensor names (llama.cpp's tensor_mapping.py), the hyper-parameter keys
+ * (`<name>.<key>`), and the weight conventions that differ. Read by the GGUF model and LoRA writers (src/export).
+ */
+export interface GgufArch {
+  /** general.architecture, and the prefix of the hyper-parameter keys. */
+  name: string;
+  /** Whole-model tensors: HF parameter name → GGUF tensor name. */
+  global: Record<string, string>;
+  /** HF layer prefixes before the block index ('model.layers.' → 'model.layers.3.…'). */
+  layerPrefixes: string[];
+  /** Per-block modules: HF module path inside a block → GGUF short name (blk.N.<short>.weight|bias). */
+  block: Record<string, string>;
+  /** `<name>.<key>` hyper-parameters taken from the config (u32 for integers, f32 for floats). */
+  hparams: [key: string, field: NumericField, type: 'u32' | 'f32'][];
+  /** q/k rows go from HF's rotate-half RoPE layout to ggml's interleaved one (LlamaModel.permute). */
+  ropePermute: boolean;
+  /** RoPE keys and llama3 rope_freqs are written (families with rotary positions). */
+  rope: boolean;
+  /** Weights stored [in, out] (GPT-2 Conv1D) are transposed to [out, in], llama.cpp's layout for every matmul. */
+  conv1d: boolean;
+  /** Added to every norm weight (Gemma: 1; llama.cpp multiplies by w where Gemma multiplies by 1 + w). */
+  normShift: number;
 }
 
 export interface ArchitectureDescriptor {
@@ -83,7 +103,8 @@ export interface ArchitectureDescriptor {
   /** Short module names LoRA can target (PEFT's target_modules suffixes), and how a Llama-named preset maps onto them. */
   loraTargets: readonly string[];
   presetTargets(llamaNames: readonly string[]): string[];
-  gguf(config: ModelConfig): GgufNames;
+  /** llama.cpp's names and conventions for this config (Llama and Qwen2 are two llama.cpp architectures). */
+  gguf(config: ModelConfig): GgufArch;
   /** A tiny config of this family for tests (vocab 97, hidden 32, 2 layers unless overridden). */
   tiny(over?: Partial<ModelConfig>): ModelConfig;
 }
