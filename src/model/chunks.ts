@@ -51,8 +51,8 @@ export function gatherRows(gpu: Gpu, out: Tensor, ids: Tensor, W: RowChunked, N:
 }
 
 /** dW[ids[n]] += dout[n] for the blocks that train; ids must be in [0, rows). */
-export function scatterRowsGrad(gpu: Gpu, W: RowChunked, dout: Tensor, idsCpu: Uint32Array, N: number): void {
-  for (const b of W.blocks) if (b.dw) embeddingBackward(gpu, b.dw, dout, idsCpu, N, W.cols, b.first, W.rows);
+export function scatterRowsGrad(gpu: Gpu, W: RowChunked, dout: Tensor, idsCpu: Uint32Array, N: number, skipId = -1): void {
+  for (const b of W.blocks) if (b.dw) embeddingBackward(gpu, b.dw, dout, idsCpu, N, W.cols, b.first, W.rows, skipId);
 }
 
 type ChunkedOptions = Pick<MatmulOptions, 'bias' | 'accumulate' | 'extra'>;

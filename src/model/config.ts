@@ -44,6 +44,8 @@ export interface ModelConfig {
   tieWordEmbeddings: boolean;
   bosTokenId: number | null;
   eosTokenId: number | number[] | null;
+  /** pad_token_id where the family's embedding takes it as torch's padding_idx (its row gets no gradient); absent otherwise. */
+  padTokenId?: number;
   // Gemma 3 only (absent elsewhere, so the other families' configs and fingerprints are unchanged):
   /** Attention scores are scaled by queryPreAttnScalar^-1/2 instead of headDim^-1/2. */
   queryPreAttnScalar?: number;

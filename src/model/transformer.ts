@@ -451,7 +451,7 @@ export class Transformer {
     if (full) {
       if (st.posCpu) scatterRowsGrad(gpu, p.chunked(r.positions!), dres, st.posCpu, N);
       if (r.embedScale !== 1) scale(gpu, dres, Math.fround(r.embedScale), N * C);                  // d(embed rows) = d x0 · scale
-      scatterRowsGrad(gpu, p.chunked(r.embed), dres, st.idsCpu, N);
+      scatterRowsGrad(gpu, p.chunked(r.embed), dres, st.idsCpu, N, c.padTokenId ?? -1);      // torch's padding_idx row gets none
     }
     gpu.release(dres);
   }

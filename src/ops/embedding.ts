@@ -30,13 +30,15 @@ export function embeddingForward(gpu: Gpu, out: Tensor, ids: Tensor, table: Tens
 
 /**
  * dtable += scatter of dout by ids; `dtable` holds rows [first, first + dtable.size / C) of a table of V rows.
- * Every id must be in [0, V); ids outside the block are skipped.
+ * Every id must be in [0, V); ids outside the block are skipped, and so is `skipId` (torch's padding_idx: the
+ * padding row gets no gradient).
  */
 export function embeddingBackward(
   gpu: Gpu, dtable: Tensor, dout: Tensor, idsCpu: Uint32Array, N: number, C: number, first = 0, V = first + Math.floor(dtable.size / C),
+  skipId = -1,
 ): void {
   if (N === 0 || C === 0) return;
-  const { list, U } = groupPositionsById(idsCpu, N, V, first, Math.floor(dtable.size / C));
+  const { list, U } = groupPositionsById(idsCpu, N, V, first, Math.floor(dtable.size / C), skipId);
   if (U === 0) return;
   const groups = gpu.fromU32([list.length], list, 'embedding.backward.groups');
   gpu.dispatch({
@@ -51,14 +53,14 @@ export function embeddingBackward(
  * over the positions whose id is in [first, first + rows). Counting over the ids that occur: O(N + U log U).
  */
 export function groupPositionsById(
-  ids: ArrayLike<number>, N: number, V: number, first = 0, rows = V,
+  ids: ArrayLike<number>, N: number, V: number, first = 0, rows = V, skipId = -1,
 ): { list: Uint32Array; U: number } {
   const counts = new Map<number, number>();
   let P = 0;
   for (let n = 0; n < N; n++) {
     const id = ids[n];
     if (!(id >= 0 && id < V)) throw new Error(`embeddingBackward: id ${id} at position ${n} is outside [0, ${V})`);
-    if (id < first || id >= first + rows) continue;
+    if (id < first || id >= first + rows || id === skipId) continue;
     counts.set(id, (counts.get(id) ?? 0) + 1);
     P++;
   }

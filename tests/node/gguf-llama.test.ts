@@ -112,8 +112,9 @@ function expectSameGreedy(got: { tokens: number[]; stopped: boolean }, engine: {
 const agreement = (a: number[], b: number[]): number => { let i = 0; while (i < a.length && i < b.length && a[i] === b[i]) i++; return i; };
 
 describe('GGUF exports in llama.cpp', () => {
-  const TARGETS = { llama: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'up_proj'], qwen2: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'up_proj'], gpt2: ['c_attn', 'c_proj', 'c_fc'] };
-  for (const kind of ['llama', 'qwen2', 'gpt2'] as const) {
+  const LLAMA_STYLE = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'up_proj'];
+  const TARGETS = { llama: LLAMA_STYLE, qwen2: LLAMA_STYLE, qwen3: LLAMA_STYLE, gpt2: ['c_attn', 'c_proj', 'c_fc'] };
+  for (const kind of ['llama', 'qwen2', 'qwen3', 'gpt2'] as const) {
     it(`tiny ${kind}${kind === 'gpt2' ? ' (own BPE, plain template)' : ' with real tokenizer'}: merged f16 and base + LoRA give the engine's greedy tokens`, async () => {
       const source = filesFromMap(`tiny-${kind}`, buildTinyModel(kind, 3));
       const base = await loadHfModel(source);

@@ -5,8 +5,6 @@
 // layer_types (or sliding_window_pattern, default every 6th layer global) makes layers 'sliding': a window of
 // sliding_window keys and the local RoPE base (rope_local_base_freq, or rope_parameters.sliding_attention);
 // global layers use rope_theta with rope_scaling (or rope_parameters.full_attention). Tied embeddings.
-// Full fine-tuning updates every embedding row; transformers zeroes the gradient of the pad row (pad_token_id 0 is
-// the embedding's padding_idx), which no training example contains.
 // Softcapping (attn_logit_softcapping, final_logit_softcapping) is Gemma 2's; null in every Gemma 3 config, refused when set.
 // The multimodal checkpoint's language-model tensors (language_model.model.*, or model.language_model.* as
 // transformers v5 saves them) are read as model.*; its vision tower and projector are dropped by name (only the text
@@ -59,7 +57,7 @@ export const gemma3: ArchitectureDescriptor = {
       ropeTheta: global.theta, ropeScaling: global.scaling,
       attentionBias: json.attention_bias === true, mlpBias: false,
       tieWordEmbeddings: json.tie_word_embeddings !== false,
-      bosTokenId: h.tokenId('bos_token_id'), eosTokenId: h.eos(),
+      bosTokenId: h.tokenId('bos_token_id'), eosTokenId: h.eos(), ...h.pad(),
       queryPreAttnScalar: h.num('query_pre_attn_scalar', 256),
       layerTypes: layerTypes(h, numLayers), slidingWindow: h.int('sliding_window', 4096), ropeLocalTheta: local.theta,
     };

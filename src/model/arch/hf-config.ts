@@ -38,6 +38,12 @@ export class HfConfig {
     return typeof this.json[key] === 'number' ? (this.json[key] as number) : null;
   }
 
+  /** { padTokenId } when pad_token_id is set (the Llama-style embeddings' padding_idx), else nothing. */
+  pad(): { padTokenId?: number } {
+    const id = this.tokenId('pad_token_id');
+    return id === null ? {} : { padTokenId: id };
+  }
+
   eos(): number | number[] | null {
     return Array.isArray(this.json.eos_token_id) ? (this.json.eos_token_id as number[]) : this.tokenId('eos_token_id');
   }

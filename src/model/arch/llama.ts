@@ -42,7 +42,7 @@ export function llamaStyleHf(c: ModelConfig): Record<string, unknown> {
     vocab_size: c.vocabSize, hidden_size: c.hiddenSize, intermediate_size: c.intermediateSize,
     num_hidden_layers: c.numLayers, num_attention_heads: c.numHeads, num_key_value_heads: c.numKvHeads, head_dim: c.headDim,
     max_position_embeddings: c.maxPositions, rms_norm_eps: c.normEps, tie_word_embeddings: c.tieWordEmbeddings,
-    bos_token_id: c.bosTokenId, eos_token_id: c.eosTokenId, pad_token_id: null,
+    bos_token_id: c.bosTokenId, eos_token_id: c.eosTokenId, pad_token_id: c.padTokenId ?? null,
   };
 }
 
@@ -108,7 +108,7 @@ export const llama: ArchitectureDescriptor = {
       attentionBias: modelType === 'qwen2' || llamaAttnBias, mlpBias,
       // transformers' LlamaConfig/MistralConfig/Qwen2Config default to untied embeddings.
       tieWordEmbeddings: json.tie_word_embeddings === true,
-      bosTokenId: h.tokenId('bos_token_id'), eosTokenId: h.eos(),
+      bosTokenId: h.tokenId('bos_token_id'), eosTokenId: h.eos(), ...h.pad(),
     };
   },
 

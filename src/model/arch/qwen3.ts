@@ -27,7 +27,7 @@ export const qwen3: ArchitectureDescriptor = {
       // Qwen3's attention_bias is on q, k, v and o alike; the MLP never has one.
       attentionBias: bias, mlpBias: false,
       tieWordEmbeddings: json.tie_word_embeddings === true,
-      bosTokenId: h.tokenId('bos_token_id'), eosTokenId: h.eos(),
+      bosTokenId: h.tokenId('bos_token_id'), eosTokenId: h.eos(), ...h.pad(),
     };
   },
 
