@@ -5,13 +5,15 @@
 //   train MODEL --data FILE --out DIR [--rank R] [--alpha A] [--dropout P] [--rslora] [--targets q_proj,v_proj]
 //            [--lr LR] [--schedule constant|linear|cosine] [--warmup N] [--epochs E] [--max-steps N] [--batch-size B]
 //            [--grad-accum N] [--max-seq-len T] [--weight-decay W] [--max-grad-norm G] [--seed S] [--all-tokens] [--json]
+//            [--method sft|dpo|orpo [--beta B] [--label-smoothing E] [--reference start|base] [--adapter DIR]]
+//            (dpo/orpo: --data is TRL preference JSONL, prompt/chosen/rejected; --adapter starts from an SFT adapter)
 //   eval MODEL [--adapter DIR] --data FILE [--max-new-tokens N] [--backend engine|onnx] [--json]
 //   data FILE [--json]
 //   bench [--quick]            (the benchmark of scripts/bench.mjs: JSON on stdout)
 // Every failure exits non-zero with one line on stderr: "error: <what went wrong>".
 // --json output is one JSON object on stdout (documented in the README), stable for scripts.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { memorySource } from '../src/data/bytes';
 import { importSource } from '../src/data/import';
 import type { DatasetRecord } from '../src/data/record';
@@ -28,7 +30,8 @@ import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
 import { Transformer, type TrainMode } from '../src/model/transformer';
 import { examplesFromRecords } from '../src/tokenize/chat';
 import type { Example } from '../src/train/batch';
-import { DEFAULT_TRAIN, evaluateLoss, Trainer, type TrainConfig } from '../src/train/trainer';
+import { DEFAULT_PREFERENCE, preferencePairsFromJsonl, PreferenceTrainer, tokenizePreference, type PreferenceConfig, type PreferenceMetrics } from '../src/train/preference';
+import { DEFAULT_TRAIN, evaluateLoss, Trainer, type StepMetrics, type TrainConfig } from '../src/train/trainer';
 import type { LrSchedule } from '../src/train/schedule';
 import { list, num, parseArgs, str, type Parsed } from './args';
 
@@ -124,11 +127,23 @@ function examplesFrom(m: LoadedModel, records: DatasetRecord[], maxSeqLength: nu
   return examplesFromRecords(m.tokenizer, templateOf(m), records, { assistantOnly, maxSeqLength });
 }
 
+/** --method dpo|orpo: the preference settings, or null for SFT. */
+function preferenceFrom(p: Parsed): PreferenceConfig | null {
+  const method = str(p, 'method', 'sft');
+  if (method === 'sft') return null;
+  if (method !== 'dpo' && method !== 'orpo') throw new Error(`--method must be sft, dpo or orpo, not ${method}`);
+  const reference = str(p, 'reference', DEFAULT_PREFERENCE.reference);
+  if (reference !== 'start' && reference !== 'base') throw new Error(`--reference must be start or base, not ${reference}`);
+  return { method, reference, beta: num(p, 'beta', DEFAULT_PREFERENCE.beta), labelSmoothing: num(p, 'label-smoothing', 0) };
+}
+
 async function cmdTrain(p: Parsed): Promise<void> {
   const m = await loadModel(p.positionals[1]);
   const outDir = str(p, 'out');
-  const data = await readRecords(str(p, 'data'));
-  const train = data.records.filter((r) => r.split === 'train');
+  const pref = preferenceFrom(p);
+  const dataFile = str(p, 'data');
+  const data = pref ? null : await readRecords(dataFile);
+  const train = data ? data.records.filter((r) => r.split === 'train') : [];
   const lora: LoraConfig = {
     rank: num(p, 'rank', DEFAULT_LORA.rank), alpha: num(p, 'alpha', DEFAULT_LORA.alpha), dropout: num(p, 'dropout', 0),
     useRslora: p.flags.has('rslora'),
@@ -143,20 +158,36 @@ async function cmdTrain(p: Parsed): Promise<void> {
     maxGradNorm: num(p, 'max-grad-norm', 1), seed: num(p, 'seed', DEFAULT_TRAIN.seed),
   };
   if (!['constant', 'linear', 'cosine'].includes(cfg.schedule)) throw new Error(`--schedule must be constant, linear or cosine`);
-  const examples = examplesFrom(m, train, cfg.maxSeqLength, !p.flags.has('all-tokens'));
   const gpu = await createGpu();
-  const mode: TrainMode = { kind: 'lora', lora };
-  const model = new Transformer(gpu, m.config, m.weights, mode, cfg.seed);
-  const trainer = new Trainer(model, examples, cfg, m.tokenizer.padTokenId ?? 0);
+  const padId = m.tokenizer.padTokenId ?? 0;
+  let model: Transformer, trainer: { done: boolean; totalSteps: number; step(): Promise<StepMetrics | PreferenceMetrics> }, examples: number;
+  if (pref) {
+    // Preference tuning continues an adapter when given one (its own LoRA settings), or starts a fresh one.
+    if (!existsSync(dataFile)) throw new Error(`data file not found: ${dataFile}`);
+    const pairs = preferencePairsFromJsonl(readFileSync(dataFile, 'utf8'), dataFile.split('/').pop());
+    const tokenized = pairs.map((pair) => tokenizePreference(m.tokenizer, templateOf(m), pair, cfg.maxSeqLength));
+    const start = p.options.get('adapter')?.at(-1);
+    if (start && resolve(start) === resolve(outDir)) throw new Error('--out must not be the --adapter folder the run starts from');
+    model = start ? await buildModel(gpu, m, start) : new Transformer(gpu, m.config, m.weights, { kind: 'lora', lora }, cfg.seed);
+    trainer = new PreferenceTrainer(model, tokenized, cfg, pref, padId);
+    examples = pairs.length;
+  } else {
+    if (p.options.has('adapter')) throw new Error('--adapter (an adapter to continue) is for --method dpo or orpo');
+    const sft = examplesFrom(m, train, cfg.maxSeqLength, !p.flags.has('all-tokens'));
+    const mode: TrainMode = { kind: 'lora', lora };
+    model = new Transformer(gpu, m.config, m.weights, mode, cfg.seed);
+    trainer = new Trainer(model, sft, cfg, padId);
+    examples = sft.length;
+  }
   const log: unknown[] = [];
   const t0 = performance.now();
   while (!trainer.done) {
     const s = await trainer.step();
     log.push(s);
-    if (!p.flags.has('json')) process.stderr.write(`step ${s.step}/${trainer.totalSteps} loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)} grad-norm ${s.gradNorm.toFixed(3)}\n`);
+    if (!p.flags.has('json')) process.stderr.write(`step ${s.step}/${trainer.totalSteps} loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)} grad-norm ${s.gradNorm.toFixed(3)}${'margins' in s ? ` margin ${s.margins.toFixed(4)} accuracy ${s.accuracy.toFixed(2)}` : ''}\n`);
   }
   const seconds = (performance.now() - t0) / 1000;
-  const val = data.records.filter((r) => r.split === 'validation');
+  const val = data ? data.records.filter((r) => r.split === 'validation') : [];
   const valLoss = val.length ? (await evaluateLoss(model, examplesFrom(m, val, cfg.maxSeqLength, true), cfg.batchSize, cfg.maxSeqLength)).loss : null;
   // Write into a temporary folder and swap it in, so a failed export leaves the previous one intact.
   const files = await exportPeftAdapter(model, p.positionals[1]);
@@ -164,7 +195,10 @@ async function cmdTrain(p: Parsed): Promise<void> {
   mkdirSync(tmp, { recursive: true });
   writeFileSync(join(tmp, 'adapter_model.safetensors'), files['adapter_model.safetensors']);
   writeFileSync(join(tmp, 'adapter_config.json'), files['adapter_config.json']);
-  const summary = { steps: trainer.totalSteps, seconds, finalLoss: (log.at(-1) as { loss: number }).loss, validationLoss: valLoss, examples: examples.length, lora, train: cfg };
+  const last = log.at(-1) as StepMetrics | PreferenceMetrics;
+  const preference = pref && 'margins' in last
+    ? { ...pref, rewardsChosen: last.rewardsChosen, rewardsRejected: last.rewardsRejected, margins: last.margins, accuracy: last.accuracy } : null;
+  const summary = { steps: trainer.totalSteps, seconds, finalLoss: last.loss, validationLoss: valLoss, examples, lora: model.mode.kind === 'lora' ? model.mode.lora : lora, train: cfg, ...(preference ? { preference } : {}) };
   writeFileSync(join(tmp, 'training_log.json'), JSON.stringify({ ...summary, log }, null, 2));
   rmSync(outDir, { recursive: true, force: true });
   renameSync(tmp, outDir);

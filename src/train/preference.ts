@@ -101,6 +101,21 @@ export function preferencePairOf(row: unknown): PreferencePair {
   return { prompt, chosen, rejected };
 }
 
+/** JSONL of TRL preference rows (blank lines skipped); the first bad row is an error naming its line. */
+export function preferencePairsFromJsonl(text: string, name = 'data'): PreferencePair[] {
+  const pairs: PreferencePair[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      pairs.push(preferencePairOf(JSON.parse(line)));
+    } catch (e) {
+      throw new Error(`${name} line ${i + 1}: ${(e as Error).message.slice(0, 200)}`);
+    }
+  });
+  if (pairs.length === 0) throw new Error(`${name}: no preference rows`);
+  return pairs;
+}
+
 export interface PreferenceExample { chosen: Example; rejected: Example }
 
 /** prompt + answer through the template, the mask on the answer's turns only (the prompt's assistant turns are context). */
