@@ -229,7 +229,7 @@ export class PreferenceTrainer {
     private readonly padId = 0,
   ) {
     if (!model.params.flat) throw new Error('nothing to train: the model has no trainable parameters');
-    if (model.mode.kind !== 'lora') throw new Error('preference tuning trains a LoRA adapter (the reference is the model with it switched off)');
+    if (model.mode.kind !== 'lora') throw new Error('preference tuning trains a LoRA adapter');
     if (model.mode.lora.dropout !== 0) throw new Error('preference tuning needs LoRA dropout 0 (the sequence weights come from a dropout-free forward)');
     if (data.length === 0) throw new Error('no preference pairs');
     if (!(pref.beta > 0)) throw new Error(`beta must be > 0, not ${pref.beta}`);

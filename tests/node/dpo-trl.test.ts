@@ -6,7 +6,8 @@
 //    TRL's choice; and the adapter switched off), cDPO label smoothing, and ORPO's odds-ratio loss + NLL.
 // Tolerances: scalars 2e-5 relative (+1e-6 absolute); gradients 5e-5 of the largest |gradient| per case (measured
 // 1.1e-6 to 4.2e-6 on 2026-12-02: our f32 WebGPU forward and backward against torch's f32).
-// Also: the adapter switch gives the base model bit for bit; a few DPO steps raise the margin on the pairs.
+// Also: the adapter switch gives the base model bit for bit; gradient accumulation equals one big batch; a few DPO
+// steps raise the margin on the pairs.
 // Python: STUDIO_PYTHON, else the project's venv (.venv/bin/python, scripts/ensure-python-venv.sh).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -140,6 +141,22 @@ describe('preference tuning equals TRL', () => {
       model.destroy();
     }
     console.log(report.join('\n'));
+  });
+
+  it('gradient accumulation: 3 micro-batches of 1 pair give the gradients of one batch of 3', async () => {
+    await setup();
+    const grads = async (batchSize: number, gradAccumSteps: number) => {
+      const model = await startingModel();
+      const trainer = new PreferenceTrainer(model, pairs, { ...cfg, batchSize, gradAccumSteps }, { ...DEFAULT_PREFERENCE, beta: 0.05, reference: 'base' });
+      const s = await trainer.step();
+      const g = await model.gpu.read(model.params.flat!.grads);
+      model.destroy();
+      return { s, g };
+    };
+    const one = await grads(3, 1), acc = await grads(1, 3);
+    close(acc.s.loss, one.s.loss);
+    close(acc.s.margins, one.s.margins);
+    expect(relMax(acc.g, one.g)).toBeLessThan(1e-5);
   });
 
   it('a few DPO steps raise the preference margin on the training pairs', async () => {
