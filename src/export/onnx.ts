@@ -150,8 +150,11 @@ export async function onnxGraph(model: Transformer, opts: OnnxOptions = {}): Pro
   const layernorm = (x: string, name: string): string =>
     g.op('LayerNormalization', [x, weight(`${name}.weight`), weight(`${name}.bias`)], { axis: -1, epsilon: r.norm.eps }, 'layernorm');
   const norm = r.norm.kind === 'layer' ? layernorm : rmsnorm;
-  const half = g.scalar(0.5), one = g.scalar(1), k0 = g.scalar(Math.sqrt(2 / Math.PI)), k1 = g.scalar(0.044715);
+  // GELU's constants exist only in graphs that use it: onnxruntime warns about every unused initializer.
+  let geluConsts: { half: string; one: string; k0: string; k1: string } | null = null;
   const geluTanh = (u: string): string => { // 0.5 u (1 + tanh(√(2/π) (u + 0.044715 u³)))
+    geluConsts ??= { half: g.scalar(0.5), one: g.scalar(1), k0: g.scalar(Math.sqrt(2 / Math.PI)), k1: g.scalar(0.044715) };
+    const { half, one, k0, k1 } = geluConsts;
     const inner = g.op('Mul', [k0, g.op('Add', [u, g.op('Mul', [k1, g.op('Mul', [u, g.op('Mul', [u, u])])])])]);
     return g.op('Mul', [g.op('Mul', [half, u]), g.op('Add', [one, g.op('Tanh', [inner])])], {}, 'gelu');
   };

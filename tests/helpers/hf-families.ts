@@ -67,6 +67,17 @@ export const FAMILIES: HfFamily[] = [
     loraTargets: LLAMA_TARGETS,
   },
   {
+    // SmolLM3 3B layout: GQA 4:1, tied head, no RoPE on every fourth layer (here layer 1 of 2, as no_rope_layers says)
+    name: 'smollm3',
+    config: {
+      architectures: ['SmolLM3ForCausalLM'], model_type: 'smollm3', vocab_size: 256, hidden_size: 32, intermediate_size: 64,
+      num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 1, max_position_embeddings: 64, rms_norm_eps: 1e-6,
+      rope_theta: 5000000, hidden_act: 'silu', tie_word_embeddings: true, no_rope_layers: [1, 0], use_sliding_window: false,
+      pad_token_id: null,
+    },
+    loraTargets: LLAMA_TARGETS,
+  },
+  {
     // Gemma 3 270M layout: 1 kv head, head_dim 2 x hidden/heads, sliding layers before a full one (window 4, so it
     // bites on 11-token rows), local and global RoPE bases as the Hub's configs spell them (rope_theta,
     // rope_local_base_freq), query_pre_attn_scalar differing from head_dim (as Gemma 3 27B's), tied head
