@@ -35,7 +35,7 @@ import {
 import { examplesFromRecords } from '../src/tokenize/chat';
 import type { Example } from '../src/train/batch';
 import { applyCheckpoint, captureCheckpoint, deserializeCheckpoint, serializeCheckpoint } from '../src/train/checkpoint';
-import { packExamples, runMemoryEstimate, targetableModules, validateRunConfig, type RunConfig } from '../src/train/presets';
+import { activationCheckpointingFor, packExamples, runMemoryEstimate, targetableModules, validateRunConfig, type RunConfig } from '../src/train/presets';
 import { evaluateLoss, Trainer } from '../src/train/trainer';
 import type {
   AdapterChoice, AdapterReport, Engine, EngineEvent, EngineReply, EngineRequest, ExportSource, GenerateResult, ModelInfo, ModelSource, OnEvent, RunOutcome,
@@ -145,13 +145,20 @@ export function createEngineCore(deps: EngineDeps): Engine {
     return net;
   }
 
-  /** Refuses a run the GPU cannot hold: asks the device for the run's estimated memory (the resident model dropped first: the run rebuilds it). */
-  async function requireTrainingMemory(config: RunConfig): Promise<void> {
+  /**
+   * Refuses a run the GPU cannot hold: asks the device for the run's estimated memory (the resident model dropped
+   * first: the run rebuilds it). Returns whether the run checkpoints activations ('auto': when it would not fit
+   * without; the verdict then judges the checkpointed estimate).
+   */
+  async function requireTrainingMemory(config: RunConfig): Promise<boolean> {
     const g = await device();
     dropResident();
-    const estimate = runMemoryEstimate(config, requireModel().model.config);
-    const refusal = memoryVerdict('training', estimate, await g.probeMemory(estimate.trainingBytes));
+    const model = requireModel().model.config;
+    const budget = await g.probeMemory(runMemoryEstimate(config, model).trainingBytes);
+    const checkpointing = activationCheckpointingFor(config, model, budget);
+    const refusal = memoryVerdict('training', runMemoryEstimate(config, model, checkpointing), budget);
     if (refusal) throw new Error(refusal);
+    return checkpointing;
   }
 
   async function store(): Promise<RunStore> {
@@ -184,7 +191,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
   }
 
   /** The run loop: steps, metrics, evaluation, checkpoints, pause/cancel, early stopping. */
-  async function execute(run: RunRecord, data: RunData, resumeFrom: Uint8Array | null, onEvent: OnEvent): Promise<RunOutcome> {
+  async function execute(run: RunRecord, data: RunData, resumeFrom: Uint8Array | null, checkpointing: boolean, onEvent: OnEvent): Promise<RunOutcome> {
     const s = await store();
     const m = requireModel();
     const ctl: Control = { runId: run.id, paused: false, cancelled: false, stepping: true, wake: null, lost: null };
@@ -197,6 +204,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
     try {
       const { train, validation } = tokenized(m.model, data, run.config);
       const net = await residentLora(run.config.lora, run.config.train.seed, true);
+      net.checkpointActivations = checkpointing;
       const trainer = new Trainer(net, train, run.config.train, m.model.tokenizer.padTokenId ?? 0);
       run.totalSteps = trainer.totalSteps;
       if (!resumeFrom && data.init) applyPeftAdapter(net, data.init['adapter_model.safetensors'], `${run.init?.name ?? 'imported adapter'}/adapter_model.safetensors`);
@@ -416,7 +424,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
       const config = start ? { ...args.config, lora: { ...start.record.lora, dropout: args.config.lora.dropout } } : args.config;
       const errors = validateRunConfig(config, m.model.config, counts).filter((p) => p.severity === 'error');
       if (errors.length) throw new Error(errors.map((p) => p.message).join(' '));
-      await requireTrainingMemory(config);
+      const checkpointing = await requireTrainingMemory(config);
       const s = await store();
       const t = now();
       const run: RunRecord = {
@@ -430,7 +438,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
       const data: RunData = { records: args.records.map((r) => ({ messages: r.messages, split: r.split })), init: start?.files ?? null };
       await s.putData(run.id, data);
       await s.put(run);
-      return execute(run, data, null, onEvent);
+      return execute(run, data, null, checkpointing, onEvent);
     },
 
     async resumeRun(runId, onEvent = noop) {
@@ -443,9 +451,9 @@ export function createEngineCore(deps: EngineDeps): Engine {
       const data = await s.getData(runId);
       if (!data) throw new Error(`Run "${run.name}" has lost its data; it cannot be resumed.`);
       const ck = await s.getCheckpoint(runId, 'last');
-      await requireTrainingMemory(run.config);
+      const checkpointing = await requireTrainingMemory(run.config);
       run.error = null;
-      return execute(run, data, ck?.bytes ?? null, onEvent);
+      return execute(run, data, ck?.bytes ?? null, checkpointing, onEvent);
     },
 
     async control(runId, action) {
