@@ -149,7 +149,11 @@ async function loadChatTemplate(files: ModelFiles, tokenizerConfig: Record<strin
   return ChatTemplate.hasTemplate(config) ? ChatTemplate.fromTokenizerConfig(config) : null;
 }
 
-export async function loadHfModel(files: ModelFiles, onProgress?: LoadProgress): Promise<LoadedModel> {
+/** A model without its weights: what openWeights streams onto the GPU (src/model/load.ts) goes with it. */
+export type ModelMeta = Omit<LoadedModel, 'weights'>;
+
+/** config.json, tokenizer, chat template and generation config; the checkpoint's data is not read. */
+export async function loadHfModelMeta(files: ModelFiles): Promise<ModelMeta> {
   if (!has(files, 'config.json')) throw missingFile(files, 'config.json');
   const config = configFromHf(await readJson(files, 'config.json'), `${files.name}/config.json`);
   validateModelConfig(config, `${files.name}/config.json`);
@@ -166,8 +170,13 @@ export async function loadHfModel(files: ModelFiles, onProgress?: LoadProgress):
   }
   const chatTemplate = await loadChatTemplate(files, tokenizerConfig as Record<string, unknown>);
   const generationConfig = has(files, 'generation_config.json') ? await readJson(files, 'generation_config.json') : null;
-  const weights = await loadWeights(files, config, onProgress);
-  return { config, weights, tokenizer, chatTemplate, generationConfig };
+  return { config, tokenizer, chatTemplate, generationConfig };
+}
+
+/** The model with every weight as f32 in host memory (loadHfModelMeta + loadWeights). */
+export async function loadHfModel(files: ModelFiles, onProgress?: LoadProgress): Promise<LoadedModel> {
+  const meta = await loadHfModelMeta(files);
+  return { ...meta, weights: await loadWeights(files, meta.config, onProgress) };
 }
 
 /** The template conversations are rendered with: the model's own, else a plain one ending turns with its EOS. */
