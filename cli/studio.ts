@@ -246,7 +246,7 @@ async function cmdTrain(p: Parsed): Promise<void> {
     const examples = await tokenizeWithProgress(m, train, cfg.maxSeqLength, !p.flags.has('all-tokens'), p);
     const gpu = await createGpu();
     const mode: TrainMode = { kind: 'lora', lora };
-    const model = await loadTransformer(gpu, m.files, m.config, mode, cfg.seed);
+    const model = await loadTransformer(gpu, m.files, m.config, mode, { seed: cfg.seed });
     const trainer = new Trainer(model, examples, cfg, m.tokenizer.padTokenId ?? 0);
     const log: unknown[] = [];
     const t0 = performance.now();

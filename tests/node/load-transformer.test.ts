@@ -20,7 +20,7 @@ describe('loadTransformer', () => {
     expect(meta.config).toEqual(eager.config);
     const whole = new Transformer(gpu, eager.config, eager.weights, { kind: 'none' });
     const progress: { loaded: number; total: number }[] = [];
-    const streamed = await loadTransformer(gpu, files, meta.config, { kind: 'none' }, 0, (p) => progress.push(p));
+    const streamed = await loadTransformer(gpu, files, meta.config, { kind: 'none' }, { onProgress: (p) => progress.push(p) });
     for (const name of eager.weights.keys()) expect(await streamed.params.read(name), name).toEqual(await whole.params.read(name));
     expect(progress.length).toBe(eager.weights.size + 1);
     expect(progress.at(-1)!.loaded).toBe(progress.at(-1)!.total);
@@ -44,7 +44,7 @@ describe('loadTransformer', () => {
     gpu.trimPool();
     const before = gpu.liveBytes;
     const progress: number[] = [];
-    await expect(loadTransformer(gpu, files, meta.config, { kind: 'none' }, 0, (p) => progress.push(p.loaded))).rejects.toThrow('disk gone');
+    await expect(loadTransformer(gpu, files, meta.config, { kind: 'none' }, { onProgress: (p) => progress.push(p.loaded) })).rejects.toThrow('disk gone');
     expect(progress.length).toBeGreaterThan(2);          // it failed after some tensors were uploaded
     expect(gpu.liveBytes).toBe(before);
   });
