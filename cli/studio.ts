@@ -28,7 +28,7 @@ import { onnxDecoderOf } from '../src/generate/onnx-decoder';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { installNodeWebGPU } from '../src/gpu/node';
 import { errorMessage, oneLine } from '../src/errors';
-import { estimateMemory, expectedWeights, loadHfModelMeta, parameterCount, stopTokenIds, templateOf, type ModelFiles, type ModelMeta } from '../src/io/hf';
+import { estimateMemory, loadHfModelMeta, parameterCount, stopTokenIds, templateOf, weightShapes, type ModelFiles, type ModelMeta } from '../src/io/hf';
 import { filesFromDirectory } from '../src/io/node-files';
 import { abandon, claimOutputFolder, commit } from '../src/io/output';
 import { baseModelMismatch, linearsOf, MAX_LORA_RANK, validateLora } from '../src/io/validate';
@@ -74,11 +74,6 @@ async function loadModel(dir: string): Promise<CliModel> {
   return { ...await loadHfModelMeta(files), files };
 }
 
-/** The model's linear layers with their shapes, from the config (the weights themselves are not in host memory). */
-function linearShapes(m: CliModel): ReturnType<typeof linearsOf> {
-  return linearsOf(new Map([...expectedWeights(m.config)].map(([name, shape]) => [name, { shape }])));
-}
-
 async function buildModel(gpu: Gpu, m: CliModel, modelDir: string, p: Parsed): Promise<Transformer> {
   const adapterDir = p.options.get('adapter')?.at(-1);
   if (!adapterDir) return loadTransformer(gpu, m.files, m.config, { kind: 'none' });
@@ -87,7 +82,7 @@ async function buildModel(gpu: Gpu, m: CliModel, modelDir: string, p: Parsed): P
   const { lora, baseModel } = loraFromPeftConfig(readFileSync(configFile, 'utf8'), configFile);
   const mismatch = baseModelMismatch(baseModel, modelDir);
   if (mismatch && !p.flags.has('ignore-base-model')) throw new Error(`${configFile}: ${mismatch} (pass --ignore-base-model if they are the same model)`);
-  validateLora(lora, linearShapes(m), configFile);
+  validateLora(lora, linearsOf(weightShapes(m.config)), configFile);
   const model = await loadTransformer(gpu, m.files, m.config, { kind: 'lora', lora });
   applyPeftAdapter(model, new Uint8Array(readFileSync(join(adapterDir, 'adapter_model.safetensors'))), join(adapterDir, 'adapter_model.safetensors'));
   return model;
@@ -240,7 +235,7 @@ async function cmdTrain(p: Parsed): Promise<void> {
       if (p.options.has('max-seq-len')) throw new Error(`--max-seq-len ${cfg.maxSeqLength} exceeds the model's context of ${m.config.maxPositions} positions (use at most ${m.config.maxPositions - 1})`);
       cfg.maxSeqLength = m.config.maxPositions - 1; // the default, fitted to a short-context model
     }
-    validateLora(lora, linearShapes(m), 'LoRA settings');
+    validateLora(lora, linearsOf(weightShapes(m.config)), 'LoRA settings');
     const data = await readRecords(dataFile);
     const train = data.records.filter((r) => r.split === 'train');
     const examples = await tokenizeWithProgress(m, train, cfg.maxSeqLength, !p.flags.has('all-tokens'), p);

@@ -26,7 +26,7 @@ import { linearsOf, validateLora } from '../src/io/validate';
 import { generate as generateTokens } from '../src/generate/generate';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { cacheStorageCache, downloadModel, folderUrlFor, hubUrlFor, memoryCache, type ByteCache } from '../src/io/download';
-import { estimateMemory, expectedWeights, loadHfModelMeta, memoryVerdict, parameterCount, stopTokenIds, templateOf, type ModelMeta, type Weight } from '../src/io/hf';
+import { estimateMemory, expectedWeights, loadHfModelMeta, memoryVerdict, parameterCount, stopTokenIds, templateOf, weightShapes, type ModelMeta, type Weight } from '../src/io/hf';
 import { filesFromBlobs, type ModelFiles } from '../src/io/model-files';
 import { loadTransformer } from '../src/model/load';
 import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
@@ -577,7 +577,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
         throw new Error(`${args.name}/adapter_config.json: target module ${unmatched.join(', ')} is not in this ${m.model.config.modelType} model (its modules: ${linears.join(', ')})`);
       }
       // Rank against the targeted layers, alpha and dropout, before the LoRA views are allocated.
-      validateLora(lora, linearsOf(m.model.weights), `${args.name}/adapter_config.json`);
+      validateLora(lora, linearsOf(weightShapes(m.model.config)), `${args.name}/adapter_config.json`);
       const net = await residentLora(lora, 0, false);
       // Shapes and keys: the file must fill exactly this model's LoRA views. Nothing is stored until it does.
       await withAdapter({ kind: 'base' }, async (n) => applyPeftAdapter(n, files['adapter_model.safetensors'], `${args.name}/adapter_model.safetensors`));

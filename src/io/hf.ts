@@ -58,6 +58,11 @@ function has(files: ModelFiles, path: string): boolean {
 
 export { configFromHf, expectedWeights } from '../model/arch';
 
+/** Every weight's shape by name, as a loaded Map holds them, from the config alone (checks that need no data). */
+export function weightShapes(config: ModelConfig): Map<string, { shape: number[] }> {
+  return new Map([...expectedWeights(config)].map(([name, shape]) => [name, { shape }]));
+}
+
 /** Tensor bytes of the checkpoint read so far, of all its files' total; reported after each tensor. */
 export type LoadProgress = (p: { loaded: number; total: number }) => void;
 
