@@ -28,7 +28,7 @@ import { onnxDecoderOf } from '../src/generate/onnx-decoder';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { installNodeWebGPU } from '../src/gpu/node';
 import { errorMessage, oneLine } from '../src/errors';
-import { estimateMemory, loadHfModelMeta, parameterCount, stopTokenIds, templateOf, weightShapes, type ModelFiles, type ModelMeta } from '../src/io/hf';
+import { estimateMemory, loadHfModelMeta, openWeights, parameterCount, stopTokenIds, templateOf, weightShapes, type ModelFiles, type ModelMeta } from '../src/io/hf';
 import { filesFromDirectory } from '../src/io/node-files';
 import { abandon, claimOutputFolder, commit } from '../src/io/output';
 import { baseModelMismatch, linearsOf, MAX_LORA_RANK, validateLora } from '../src/io/validate';
@@ -165,6 +165,8 @@ function promptIds(m: ModelMeta, prompt: string, raw: boolean): number[] {
 
 async function cmdInfo(p: Parsed): Promise<void> {
   const m = await loadModel(p.positionals[1]);
+  // Every tensor is read once and dropped (one at a time): info vouches for the checkpoint (names, shapes, no NaN).
+  await (await openWeights(m.files, m.config)).read(() => {});
   const params = parameterCount(m.config);
   const mem = estimateMemory(m.config, { training: true, loraRank: DEFAULT_LORA.rank, batchTokens: 4 * 512 });
   const info = {
