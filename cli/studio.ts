@@ -5,6 +5,8 @@
 //   train MODEL --data FILE --out DIR [--rank R] [--alpha A] [--dropout P] [--rslora] [--targets q_proj,v_proj]
 //            [--lr LR] [--schedule constant|linear|cosine] [--warmup N] [--epochs E] [--max-steps N] [--batch-size B]
 //            [--grad-accum N] [--max-seq-len T] [--weight-decay W] [--max-grad-norm G] [--seed S] [--all-tokens] [--json]
+//            [--method sft|dpo|orpo [--beta B] [--label-smoothing E] [--reference start|base] [--adapter DIR]]
+//            (dpo/orpo: --data is TRL preference JSONL, prompt/chosen/rejected; --adapter starts from an SFT adapter)
 //   eval MODEL [--adapter DIR [--ignore-base-model]] --data FILE [--max-new-tokens N] [--backend engine|onnx] [--json]
 //   data FILE [--json]
 //   export MODEL [--adapter DIR] --format peft|merged|gguf|gguf-lora|onnx|kit [--dtype D] [--data FILE] --out PATH [--json]   (cli/export.ts)
@@ -16,7 +18,7 @@
 // run that finished; a signal or the launcher's death stops it with nothing replaced (cli/stop.ts).
 // --json output is one JSON object on stdout (documented in the README), stable for scripts.
 import { readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { memorySource } from '../src/data/bytes';
 import { importSource } from '../src/data/import';
 import type { DatasetRecord } from '../src/data/record';
@@ -34,10 +36,11 @@ import { abandon, claimOutputFolder, commit } from '../src/io/output';
 import { baseModelMismatch, linearsOf, MAX_LORA_RANK, validateLora } from '../src/io/validate';
 import { loadTransformer } from '../src/model/load';
 import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
-import { Transformer, type TrainMode } from '../src/model/transformer';
+import { Transformer } from '../src/model/transformer';
 import { examplesFromRecords } from '../src/tokenize/chat';
 import type { Example } from '../src/train/batch';
-import { DEFAULT_TRAIN, evaluateLoss, targetTokens, Trainer, type TrainConfig } from '../src/train/trainer';
+import { DEFAULT_PREFERENCE, preferencePairsFromJsonl, PreferenceTrainer, tokenizePreference, type PreferenceConfig, type PreferenceMetrics } from '../src/train/preference';
+import { DEFAULT_TRAIN, evaluateLoss, targetTokens, Trainer, type StepMetrics, type TrainConfig } from '../src/train/trainer';
 import type { LrSchedule } from '../src/train/schedule';
 import { list, num, parseArgs, str, type Grammar, type Parsed } from './args';
 import { cmdExport } from './export';
@@ -49,9 +52,10 @@ const GRAMMARS: Record<string, Grammar> = {
   info: { flags: ['json', 'help'], options: [] },
   generate: { flags: ['json', 'help', 'raw', 'ignore-base-model'], options: ['adapter', 'prompt', 'backend', ...SAMPLING] },
   train: {
-    flags: ['json', 'help', 'rslora', 'all-tokens'],
+    flags: ['json', 'help', 'rslora', 'all-tokens', 'ignore-base-model'],
     options: ['data', 'out', 'rank', 'alpha', 'dropout', 'targets', 'lr', 'schedule', 'warmup', 'epochs', 'max-steps',
-      'batch-size', 'grad-accum', 'max-seq-len', 'weight-decay', 'max-grad-norm', 'seed'],
+      'batch-size', 'grad-accum', 'max-seq-len', 'weight-decay', 'max-grad-norm', 'seed',
+      'method', 'beta', 'label-smoothing', 'reference', 'adapter'],
   },
   eval: { flags: ['json', 'help', 'ignore-base-model'], options: ['adapter', 'data', 'backend', 'max-seq-len', ...SAMPLING] },
   data: { flags: ['json', 'help'], options: [] },
@@ -225,11 +229,28 @@ function trainSettings(p: Parsed): { lora: LoraConfig; cfg: TrainConfig } {
   return { lora, cfg };
 }
 
+/** --method dpo|orpo: the preference settings, or null for SFT. */
+function preferenceFrom(p: Parsed): PreferenceConfig | null {
+  const method = str(p, 'method', 'sft');
+  if (method === 'sft') return null;
+  if (method !== 'dpo' && method !== 'orpo') throw new Error(`--method must be sft, dpo or orpo, not ${method}`);
+  const reference = str(p, 'reference', DEFAULT_PREFERENCE.reference);
+  if (reference !== 'start' && reference !== 'base') throw new Error(`--reference must be start or base, not ${reference}`);
+  return { method, reference, beta: num(p, 'beta', DEFAULT_PREFERENCE.beta), labelSmoothing: num(p, 'label-smoothing', 0) };
+}
+
 async function cmdTrain(p: Parsed): Promise<void> {
   const { lora, cfg } = trainSettings(p);
+  const pref = preferenceFrom(p);
   const modelDir = p.positionals[1], dataFile = str(p, 'data'), outDir = str(p, 'out');
+  const start = p.options.get('adapter')?.at(-1);
+  if (start && !pref) throw new Error('--adapter (an adapter to continue) is for --method dpo or orpo');
+  if (start && resolve(start) === resolve(outDir)) throw new Error('--out must not be the --adapter folder the run starts from');
   // Claimed first: a refused or unwritable --out fails before any loading or training.
-  const claim = claimOutputFolder(outDir, [{ path: modelDir, what: 'the model folder' }, { path: dataFile, what: 'the data file' }]);
+  const claim = claimOutputFolder(outDir, [
+    { path: modelDir, what: 'the model folder' }, { path: dataFile, what: 'the data file' },
+    ...(start ? [{ path: start, what: 'the adapter the run starts from' }] : []),
+  ]);
   const release = onStop(() => abandon(claim));
   try {
     const m = await loadModel(modelDir);
@@ -238,25 +259,43 @@ async function cmdTrain(p: Parsed): Promise<void> {
       cfg.maxSeqLength = m.config.maxPositions - 1; // the default, fitted to a short-context model
     }
     validateLora(lora, linearsOf(weightShapes(m.config)), 'LoRA settings');
-    const data = await readRecords(dataFile);
-    const train = data.records.filter((r) => r.split === 'train');
-    const examples = await tokenizeWithProgress(m, train, cfg.maxSeqLength, !p.flags.has('all-tokens'), p);
     const gpu = await createGpu();
-    const mode: TrainMode = { kind: 'lora', lora };
-    const model = await loadTransformer(gpu, m.files, m.config, mode, { seed: cfg.seed });
-    const trainer = new Trainer(model, examples, cfg, m.tokenizer.padTokenId ?? 0);
-    const log: unknown[] = [];
+    const padId = m.tokenizer.padTokenId ?? 0;
+    let model: Transformer, trainer: { done: boolean; totalSteps: number; step(): Promise<StepMetrics | PreferenceMetrics> }, examples: number;
+    let val: DatasetRecord[] = [];
+    if (pref) {
+      // Preference tuning continues an adapter when given one (its own LoRA settings), or starts a fresh one.
+      if (!existsSync(dataFile)) throw new Error(`data file not found: ${dataFile}`);
+      const pairs = preferencePairsFromJsonl(readFileSync(dataFile, 'utf8'), dataFile.split('/').pop());
+      const tokenized = pairs.map((pair) => tokenizePreference(m.tokenizer, templateOf(m), pair, cfg.maxSeqLength));
+      model = start ? await buildModel(gpu, m, modelDir, p) : await loadTransformer(gpu, m.files, m.config, { kind: 'lora', lora }, { seed: cfg.seed });
+      trainer = new PreferenceTrainer(model, tokenized, cfg, pref, padId);
+      examples = pairs.length;
+    } else {
+      const data = await readRecords(dataFile);
+      val = data.records.filter((r) => r.split === 'validation');
+      const sft = await tokenizeWithProgress(m, data.records.filter((r) => r.split === 'train'), cfg.maxSeqLength, !p.flags.has('all-tokens'), p);
+      model = await loadTransformer(gpu, m.files, m.config, { kind: 'lora', lora }, { seed: cfg.seed });
+      trainer = new Trainer(model, sft, cfg, padId);
+      examples = sft.length;
+    }
+    const log: (StepMetrics | PreferenceMetrics)[] = [];
     const t0 = performance.now();
     while (!trainer.done) {
       const s = await trainer.step();
       log.push(s);
-      if (!p.flags.has('json')) process.stderr.write(`step ${s.step}/${trainer.totalSteps} loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)} grad-norm ${s.gradNorm.toFixed(3)}\n`);
+      if (!p.flags.has('json')) process.stderr.write(`step ${s.step}/${trainer.totalSteps} loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)} grad-norm ${s.gradNorm.toFixed(3)}${'margins' in s ? ` margin ${s.margins.toFixed(4)} accuracy ${s.accuracy.toFixed(2)}` : ''}\n`);
     }
     const seconds = (performance.now() - t0) / 1000;
-    const val = data.records.filter((r) => r.split === 'validation');
     const valLoss = val.length ? (await evaluateLoss(model, examplesFrom(m, val, cfg.maxSeqLength, true), cfg.batchSize, cfg.maxSeqLength)).loss : null;
     const files = await exportPeftAdapter(model, modelDir);
-    const summary = { steps: trainer.totalSteps, seconds, finalLoss: (log.at(-1) as { loss: number }).loss, validationLoss: valLoss, examples: examples.length, lora, train: cfg };
+    const last = log.at(-1)!;
+    const preference = pref && 'margins' in last
+      ? { ...pref, rewardsChosen: last.rewardsChosen, rewardsRejected: last.rewardsRejected, margins: last.margins, accuracy: last.accuracy } : null;
+    const summary = {
+      steps: trainer.totalSteps, seconds, finalLoss: last.loss, validationLoss: valLoss, examples,
+      lora: model.mode.kind === 'lora' ? model.mode.lora : lora, train: cfg, ...(preference ? { preference } : {}),
+    };
     commit(claim, 'peft-adapter', { ...files, 'training_log.json': JSON.stringify({ ...summary, log }, null, 2) });
     out(p, { ...summary, out: outDir }, `trained ${trainer.totalSteps} steps in ${seconds.toFixed(1)} s; final loss ${summary.finalLoss.toFixed(4)}; adapter written to ${outDir}`);
   } finally {

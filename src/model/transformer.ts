@@ -98,6 +98,11 @@ export class Transformer {
   headChunkBytes = HEAD_CHUNK_BYTES;
   /** Training keeps only each layer's input and recomputes the layer before its backward (see the header). */
   checkpointActivations = false;
+  /**
+   * False: forwards skip every LoRA product, so the model is its base weights (preference tuning's reference
+   * policy, with no second copy of the model). Only for forwards without backward: trainStep refuses it.
+   */
+  adapterEnabled = true;
 
   constructor(
     readonly gpu: Gpu,
@@ -300,7 +305,8 @@ export class Transformer {
     const t: Saved = {};
     const lin: LayerSaved['lin'] = {};
     const run = (role: LinearRole, y: Tensor, xin: Tensor) => {
-      lin[role] = linearForward(gpu, this.params, L.linears[role]!, y, xin, N, seed === null ? null : (seed + dropoutStream(role, gated)) >>> 0);
+      const spec = this.adapterEnabled ? L.linears[role]! : { ...L.linears[role]!, lora: null };
+      lin[role] = linearForward(gpu, this.params, spec, y, xin, N, seed === null ? null : (seed + dropoutStream(role, gated)) >>> 0);
     };
 
     // Attention: x2 = x + post?(o(attn(rope(qnorm?(q)), rope(knorm?(k)), v)))
@@ -390,6 +396,7 @@ export class Transformer {
    * (accumulated; the trainer zeroes them per optimizer step). Returns per-token losses [N] (release it).
    */
   trainStep(inp: BatchInputs, gradScale: number, seed: number): Tensor {
+    if (!this.adapterEnabled) throw new Error('trainStep with the adapter switched off: the reference policy is for forwards only');
     const st = this.forwardHidden(inp, { save: true, seed });
     const dhf = this.gpu.tensor([st.N, this.config.hiddenSize], 'd.final.norm');
     const losses = this.headLoss(st.hf, inp, gradScale, dhf);

@@ -141,14 +141,7 @@ export class Trainer {
       const seed = (cfg.seed * 1_000_003 + this.state.step * 131 + i) >>> 0;
       losses.push({ t: model.trainStep(b, gradScale, seed), n: b.B * b.T });
     });
-    // The flat table may be over the binding limit (full fine-tuning of a larger model): the optimizer runs in windows.
-    const { maxBindingBytes } = model.params.limits;
-    gradNorm(gpu, this.norm, flat.grads, flat.size, { maxBindingBytes });
-    const lr = learningRate({ schedule: cfg.schedule, lr: cfg.lr, warmupSteps: cfg.warmupSteps, totalSteps: this.totalSteps }, this.state.step);
-    adamwUpdate(gpu, flat.params, flat.grads, flat.m, flat.v, this.norm, flat.size, {
-      lr, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay,
-      step: this.state.step + 1, maxGradNorm: cfg.maxGradNorm,
-    }, flat.decayMask, maxBindingBytes);
+    const lr = optimizerUpdate(model, this.norm, cfg, this.state.step, this.totalSteps);
     this.state.step++;
     this.state.rngState = this.rng.state;
 
@@ -181,6 +174,25 @@ export function targetTokens(data: readonly Example[], maxSeqLength: number): nu
   let n = 0;
   for (const e of data) for (let i = 1; i < Math.min(e.lossMask.length, maxSeqLength + 1); i++) n += e.lossMask[i];
   return n;
+}
+
+/**
+ * The update every trainer applies once its micro-batches have accumulated the step's gradients: global grad
+ * norm (into `norm`, read back by the caller for metrics), the schedule's rate for 0-based step `step`, clipping
+ * and AdamW. Returns the rate.
+ */
+export function optimizerUpdate(model: Transformer, norm: Tensor, cfg: TrainConfig, step: number, totalSteps: number): number {
+  const { gpu } = model;
+  const flat = model.params.flat!;
+  // The flat table may be over the binding limit (full fine-tuning of a larger model): the optimizer runs in windows.
+  const { maxBindingBytes } = model.params.limits;
+  gradNorm(gpu, norm, flat.grads, flat.size, { maxBindingBytes });
+  const lr = learningRate({ schedule: cfg.schedule, lr: cfg.lr, warmupSteps: cfg.warmupSteps, totalSteps }, step);
+  adamwUpdate(gpu, flat.params, flat.grads, flat.m, flat.v, norm, flat.size, {
+    lr, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay,
+    step: step + 1, maxGradNorm: cfg.maxGradNorm,
+  }, flat.decayMask, maxBindingBytes);
+  return lr;
 }
 
 /** Mean masked loss over a set of examples (validation), no gradients. */

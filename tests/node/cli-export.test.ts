@@ -47,7 +47,7 @@ describe('studio export', () => {
       const j = JSON.parse(r.stdout) as { format: string; out: string; files: { name: string; bytes: number }[] };
       const expected = await exportGgufFiles(model, base, filesFromDirectory(modelDir), { format, dtype, name: 'tiny' });
       expect(j.files.map((f) => f.name).sort()).toEqual([...expected.keys(), 'README.md'].sort());
-      expect(readdirSync(out).sort()).toEqual(j.files.map((f) => f.name).sort());
+      expect(readdirSync(out).sort()).toEqual([...j.files.map((f) => f.name), '.studio-output.json'].sort());   // + the studio's manifest
       for (const [name, bytes] of expected) expect(Buffer.compare(readFileSync(join(out, name)), bytes), name).toBe(0);
       const card = readFileSync(join(out, 'README.md'), 'utf8');
       expect(card).toContain('ollama create my-model -f Modelfile');
@@ -55,17 +55,23 @@ describe('studio export', () => {
     }
   });
 
-  it('merged: a Hugging Face folder that loads back; an existing --out is refused and kept', async () => {
+  it('merged: a Hugging Face folder that loads back; a folder the studio wrote is replaced, one it did not is refused and kept', async () => {
     const out = join(dir, 'out-merged');
     const r = studio('export', modelDir, '--adapter', adapterDir, '--format', 'merged', '--dtype', 'F16', '--out', out);
     expect(r.code, r.stderr).toBe(0);
     const back = await loadHfModel(filesFromDirectory(out));
     expect(back.config.numLayers).toBe(base.config.numLayers);
     const again = studio('export', modelDir, '--format', 'gguf', '--out', out);
-    expect(again.code).toBe(1);
-    expect(again.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: --out .* already exists and is not an empty folder/)]);
-    expect(existsSync(join(out, 'model.safetensors'))).toBe(true);
-    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(existsSync(join(out, 'model.safetensors'))).toBe(false);   // replaced whole, as train's outputs are
+    const foreign = join(dir, 'mine');
+    mkdirSync(foreign);
+    writeFileSync(join(foreign, 'notes.txt'), 'keep me');
+    const refused = studio('export', modelDir, '--format', 'gguf', '--out', foreign);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: /)]);
+    expect(readdirSync(foreign)).toEqual(['notes.txt']);
+    expect(readdirSync(dir).filter((f) => f.includes('.studio-new-'))).toEqual([]);
   });
 
   it('bad --format or --dtype: one line, nothing written', () => {

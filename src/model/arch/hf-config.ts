@@ -83,7 +83,7 @@ export class HfConfig {
       }
     }
     const theta = this.num(fallbacks.thetaKey ?? 'rope_theta', fallbacks.theta);
-    if (!(theta > 0)) this.fail(`${fallbacks.thetaKey ?? 'rope_theta'} must be positive`);
+    if (!(theta > 0)) this.fail(`${fallbacks.thetaKey ?? 'rope_theta'} must be a positive number (got ${theta})`);
     return { theta, scaling: fallbacks.scaling ? ropeScaling(this.json.rope_scaling, `${this.fileName}: rope_scaling`) : null };
   }
 }

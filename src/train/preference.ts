@@ -1,0 +1,344 @@
+// Preference tuning on the same engine as SFT: DPO (TRL's `sigmoid` loss, with cDPO label smoothing) and ORPO.
+//
+// Data: a pair is a prompt (messages) and two answers, chosen and rejected (assistant messages). TRL's rows are read
+// as they come: explicit prompt ({prompt, chosen, rejected}, each a string or a message list) or implicit prompt
+// (chosen and rejected are whole conversations sharing everything but their last assistant turn).
+// Tokens: prompt + answer through the chat template (tokenizeConversation); the mask marks the answer's turns
+// only (what the model generates after the prompt's generation header), never an assistant turn of the prompt.
+//
+// Why the engine needs no new kernel: every loss here depends on the policy only through each sequence's summed
+// answer log-probability π = Σ_t mask_t log p(t). So dL/d(log p(t)) = dL/dπ for every answer token t of that
+// sequence, and the cross-entropy kernel, which multiplies each token's gradient by its lossMask value, computes
+// the exact gradient when lossMask_t = -dL/dπ (CE = -log p, so a mask w gives the gradient of -w·log p).
+// One optimizer step: per micro-batch, a forward without gradients gives π for the chosen and rejected rows; the
+// losses and per-sequence weights are computed here in float64; trainStep runs the backward with the weighted mask;
+// then the SFT trainer's update (optimizerUpdate: clipping, schedule, AdamW).
+//
+// DPO (Rafailov et al.): m = (πc - πr) - (refc - refr). The reference log-probs are computed once per pair, before
+// the first update, and cached: from the model as the run starts (TRL's reference for a PEFT model: a fresh adapter
+// is the base model, an SFT adapter its own reference), or from the model with its adapter switched off
+// (Transformer.adapterEnabled = false). Either way no second copy of the model. L = -(1-ε)·logσ(β·m) - ε·logσ(-β·m), averaged over the step's pairs. Rewards β·(π - ref).
+// TRL ≥ 1.x's `sigmoid` is this with ε = 0 (label smoothing moved to its other loss types); ε is the cDPO form
+// older TRL's `sigmoid` used.
+// ORPO (Hong et al., TRL's ORPOTrainer): reference-free. P = π / answer length (mean log-prob),
+// logodds = (Pc - Pr) - (log(1 - e^Pc) - log(1 - e^Pr)), L = NLL(chosen answers, mean over the step's chosen tokens)
+// - λ·mean(logσ(logodds)), λ = beta. Rewards β·P. Chosen over SimPO because its NLL term keeps the answers' own
+// likelihood up, so it can start from a base model with no SFT run, and it needs no reference forward at all.
+// LoRA dropout must be 0: the weights come from a dropout-free forward, which must be the forward backward sees.
+// Not here: the chat template itself (tokenize/chat.ts), batching (batch.ts), the optimizer (trainer.ts).
+import type { ChatMessage, Role } from '../data/types';
+import type { Tensor } from '../gpu/runtime';
+import { Rng } from '../model/random';
+import type { Transformer } from '../model/transformer';
+import { tokenizeConversation, type ChatTemplate } from '../tokenize/chat';
+import type { Tokenizer } from '../tokenize/tokenizer';
+import { makeBatch, type Batch, type Example } from './batch';
+import { optimizerUpdate, type StepMetrics, type TrainConfig } from './trainer';
+
+export interface PreferencePair {
+  prompt: ChatMessage[];
+  /** The preferred answer: one or more assistant turns. */
+  chosen: ChatMessage[];
+  rejected: ChatMessage[];
+}
+
+export type PreferenceMethod = 'dpo' | 'orpo';
+
+export interface PreferenceConfig {
+  method: PreferenceMethod;
+  /** DPO's β (strength of the pull towards the reference); ORPO's λ (weight of the odds-ratio term). */
+  beta: number;
+  /** DPO only: ε, the assumed rate of flipped labels (0: plain DPO). */
+  labelSmoothing: number;
+  /**
+   * DPO only: the reference policy. 'start': the model as the run starts (TRL's choice: a fresh adapter starts as
+   * the base model; an SFT adapter to continue from is its own reference). 'base': the adapter switched off.
+   */
+  reference: 'start' | 'base';
+}
+
+/** TRL's defaults: DPOConfig.beta 0.1, ORPOConfig.beta 0.1. */
+export const DEFAULT_PREFERENCE: PreferenceConfig = { method: 'dpo', beta: 0.1, labelSmoothing: 0, reference: 'start' };
+
+// ---- data ----------------------------------------------------------------------------------------
+
+const ROLES: Role[] = ['system', 'user', 'assistant'];
+
+function messagesOf(value: unknown, field: string, defaultRole: Role): ChatMessage[] {
+  if (typeof value === 'string') return [{ role: defaultRole, content: value }];
+  if (!Array.isArray(value) || value.length === 0) throw new Error(`${field}: expected a string or a non-empty list of messages`);
+  return value.map((m, i) => {
+    const { role, content } = (m ?? {}) as { role?: unknown; content?: unknown };
+    if (!ROLES.includes(role as Role) || typeof content !== 'string') throw new Error(`${field}[${i}]: expected {role: system|user|assistant, content: string}`);
+    return { role: role as Role, content };
+  });
+}
+
+/** A row in one of TRL's preference formats (explicit or implicit prompt), as a pair; clear errors otherwise. */
+export function preferencePairOf(row: unknown): PreferencePair {
+  const r = (row && typeof row === 'object' ? row : {}) as Record<string, unknown>;
+  if (!('chosen' in r) || !('rejected' in r)) throw new Error('a preference row needs "chosen" and "rejected"');
+  let prompt: ChatMessage[], chosen: ChatMessage[], rejected: ChatMessage[];
+  if ('prompt' in r) {
+    prompt = messagesOf(r.prompt, 'prompt', 'user');
+    chosen = messagesOf(r.chosen, 'chosen', 'assistant');
+    rejected = messagesOf(r.rejected, 'rejected', 'assistant');
+  } else {
+    // Implicit prompt: the longest shared prefix of whole messages, cut back to before the first answer turn.
+    const c = messagesOf(r.chosen, 'chosen', 'assistant'), j = messagesOf(r.rejected, 'rejected', 'assistant');
+    let k = 0;
+    while (k < c.length && k < j.length && c[k].role === j[k].role && c[k].content === j[k].content) k++;
+    while (k > 0 && c[k - 1].role === 'assistant' && (c[k]?.role === 'assistant' || j[k]?.role === 'assistant')) k--;
+    prompt = c.slice(0, k);
+    chosen = c.slice(k);
+    rejected = j.slice(k);
+    if (prompt.length === 0) throw new Error('chosen and rejected share no prompt (implicit-prompt rows must start with the same messages)');
+  }
+  for (const [name, answer] of [['chosen', chosen], ['rejected', rejected]] as const) {
+    if (answer.length === 0 || answer.some((m) => m.role !== 'assistant')) throw new Error(`${name}: the answer must be assistant messages after the prompt`);
+  }
+  if (prompt.at(-1)?.role === 'assistant') throw new Error('prompt: must not end with an assistant message');
+  return { prompt, chosen, rejected };
+}
+
+/** JSONL of TRL preference rows (blank lines skipped); the first bad row is an error naming its line. */
+export function preferencePairsFromJsonl(text: string, name = 'data'): PreferencePair[] {
+  const pairs: PreferencePair[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      pairs.push(preferencePairOf(JSON.parse(line)));
+    } catch (e) {
+      throw new Error(`${name} line ${i + 1}: ${(e as Error).message.slice(0, 200)}`);
+    }
+  });
+  if (pairs.length === 0) throw new Error(`${name}: no preference rows`);
+  return pairs;
+}
+
+export interface PreferenceExample { chosen: Example; rejected: Example }
+
+/** prompt + answer through the template, the mask on the answer's turns only (the prompt's assistant turns are context). */
+function tokenizeAnswer(tok: Tokenizer, tpl: ChatTemplate, prompt: ChatMessage[], answer: ChatMessage[], maxLength: number): Example {
+  const { inputIds, lossMask } = tokenizeConversation(tok, tpl, [...prompt, ...answer], { assistantOnly: true, maxLength });
+  // Each assistant turn is one run of ones; the first `inPrompt` runs belong to the prompt.
+  let runs = 0;
+  const inPrompt = prompt.filter((m) => m.role === 'assistant').length;
+  const mask = lossMask.map((m, i) => {
+    if (m && !lossMask[i - 1]) runs++;
+    return m && runs > inPrompt ? 1 : 0;
+  });
+  if (!mask.some(Boolean)) throw new Error(`no answer tokens left within ${maxLength} tokens (the prompt fills the sequence)`);
+  return { inputIds, lossMask: mask };
+}
+
+export function tokenizePreference(tok: Tokenizer, tpl: ChatTemplate, pair: PreferencePair, maxSeqLength: number): PreferenceExample {
+  return {
+    chosen: tokenizeAnswer(tok, tpl, pair.prompt, pair.chosen, maxSeqLength + 1),
+    rejected: tokenizeAnswer(tok, tpl, pair.prompt, pair.rejected, maxSeqLength + 1),
+  };
+}
+
+// ---- losses (float64, per pair) -----------------------------------------------------------------
+
+/** log σ(x), stable for large |x|. */
+export function logSigmoid(x: number): number {
+  return x >= 0 ? -Math.log1p(Math.exp(-x)) : x - Math.log1p(Math.exp(x));
+}
+
+const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+
+/** log(1 - e^x) for x < 0 (Mächler's log1mexp). */
+function log1mexp(x: number): number {
+  return x > -Math.LN2 ? Math.log(-Math.expm1(x)) : Math.log1p(-Math.exp(x));
+}
+
+/** The policy's summed answer log-probabilities of a pair, and its answers' token counts. */
+export interface PairLogps { chosen: number; rejected: number; chosenTokens: number; rejectedTokens: number }
+
+/** One pair's loss, its derivatives by the summed log-probs πc and πr, and its rewards. */
+export interface PairTerms { loss: number; dChosen: number; dRejected: number; rewardChosen: number; rewardRejected: number }
+
+export function dpoTerms(p: PairLogps, ref: { chosen: number; rejected: number }, beta: number, eps: number): PairTerms {
+  const m = (p.chosen - p.rejected) - (ref.chosen - ref.rejected);
+  const loss = -(1 - eps) * logSigmoid(beta * m) - eps * logSigmoid(-beta * m);
+  const dm = -(1 - eps) * beta * sigmoid(-beta * m) + eps * beta * sigmoid(beta * m);
+  return { loss, dChosen: dm, dRejected: -dm, rewardChosen: beta * (p.chosen - ref.chosen), rewardRejected: beta * (p.rejected - ref.rejected) };
+}
+
+/** ORPO's odds-ratio term -λ·logσ(logodds) (the NLL term is added per token by the trainer). */
+export function orpoTerms(p: PairLogps, lambda: number): PairTerms {
+  const pc = p.chosen / p.chosenTokens, pr = p.rejected / p.rejectedTokens;
+  const logodds = (pc - pr) - (log1mexp(pc) - log1mexp(pr));
+  const g = -lambda * sigmoid(-logodds);                               // d(-λ logσ(lo)) / d lo
+  return {
+    loss: -lambda * logSigmoid(logodds),
+    dChosen: g / (1 - Math.exp(pc)) / p.chosenTokens,                  // d lo / d Pc = 1 / (1 - e^Pc); d Pc / d πc = 1 / n
+    dRejected: -g / (1 - Math.exp(pr)) / p.rejectedTokens,
+    rewardChosen: lambda * pc, rewardRejected: lambda * pr,
+  };
+}
+
+// ---- trainer -------------------------------------------------------------------------------------
+
+export interface PreferenceMetrics extends StepMetrics {
+  /** Means over the step's pairs. */
+  rewardsChosen: number;
+  rewardsRejected: number;
+  margins: number;
+  /** Share of pairs whose chosen reward beats the rejected one. */
+  accuracy: number;
+}
+
+/** The rows of a micro-batch: the pairs' chosen answers, then their rejected ones (TRL's layout). */
+function pairBatch(pairs: PreferenceExample[], maxSeqLength: number, padId: number): Batch {
+  return makeBatch([...pairs.map((p) => p.chosen), ...pairs.map((p) => p.rejected)], maxSeqLength, padId);
+}
+
+/** Per row of a batch: the summed log-probability of its masked tokens (float64), from a forward without gradients. */
+async function rowLogps(model: Transformer, b: Batch): Promise<Float64Array> {
+  const t = model.evalLosses(b);
+  const v = await model.gpu.read(t, b.B * b.T);
+  model.gpu.release(t);
+  const out = new Float64Array(b.B);
+  for (let r = 0; r < b.B; r++) for (let i = 0; i < b.T; i++) out[r] -= v[r * b.T + i];
+  return out;
+}
+
+function rowTokens(b: Batch): number[] {
+  return Array.from({ length: b.B }, (_, r) => b.lossMask.subarray(r * b.T, (r + 1) * b.T).reduce((s, x) => s + x, 0));
+}
+
+export class PreferenceTrainer {
+  readonly totalSteps: number;
+  /** Optimizer steps done. */
+  stepsDone = 0;
+  private epoch = 0;
+  private cursor = 0;
+  private order: number[];
+  private readonly rng: Rng;
+  private readonly norm: Tensor;
+  /** Reference log-probs per pair (DPO), computed before the first update (prepareReference). */
+  private ref: { chosen: number; rejected: number }[] | null = null;
+
+  constructor(
+    readonly model: Transformer,
+    readonly data: PreferenceExample[],
+    readonly cfg: TrainConfig,
+    readonly pref: PreferenceConfig,
+    private readonly padId = 0,
+  ) {
+    if (!model.params.flat) throw new Error('nothing to train: the model has no trainable parameters');
+    if (model.mode.kind !== 'lora') throw new Error('preference tuning trains a LoRA adapter');
+    if (model.mode.lora.dropout !== 0) throw new Error('preference tuning needs LoRA dropout 0 (the sequence weights come from a dropout-free forward)');
+    if (data.length === 0) throw new Error('no preference pairs');
+    if (!(pref.beta > 0)) throw new Error(`beta must be > 0, not ${pref.beta}`);
+    if (!(pref.labelSmoothing >= 0 && pref.labelSmoothing < 0.5)) throw new Error(`label smoothing must be in [0, 0.5), not ${pref.labelSmoothing}`);
+    const perEpoch = Math.ceil(data.length / (cfg.batchSize * cfg.gradAccumSteps));
+    this.totalSteps = cfg.maxSteps > 0 ? cfg.maxSteps : perEpoch * cfg.epochs;
+    this.rng = new Rng(cfg.seed);
+    this.order = this.newOrder();
+    this.norm = model.gpu.tensor([1], 'gradNorm');
+  }
+
+  get done(): boolean {
+    return this.stepsDone >= this.totalSteps;
+  }
+
+  private newOrder(): number[] {
+    return this.cfg.shuffle ? this.rng.permutation(this.data.length) : this.data.map((_, i) => i);
+  }
+
+  private nextIndices(): number[] {
+    const picked: number[] = [];
+    while (picked.length < this.cfg.batchSize) {
+      if (this.cursor >= this.order.length) {
+        this.epoch++;
+        this.cursor = 0;
+        this.order = this.newOrder();
+      }
+      picked.push(this.order[this.cursor++]);
+    }
+    return picked;
+  }
+
+  /**
+   * Every pair's reference log-probs, once, in micro-batches: the model as it is now (before any update), or with
+   * its adapter switched off. step() calls it first; a caller may call it earlier (to show progress).
+   */
+  async prepareReference(): Promise<void> {
+    if (this.ref || this.pref.method !== 'dpo') return;
+    const ref: { chosen: number; rejected: number }[] = [];
+    this.model.adapterEnabled = this.pref.reference === 'start';
+    try {
+      for (let i = 0; i < this.data.length; i += this.cfg.batchSize) {
+        const pairs = this.data.slice(i, i + this.cfg.batchSize);
+        const lp = await rowLogps(this.model, pairBatch(pairs, this.cfg.maxSeqLength, this.padId));
+        pairs.forEach((_, k) => ref.push({ chosen: lp[k], rejected: lp[pairs.length + k] }));
+      }
+    } finally {
+      this.model.adapterEnabled = true;
+    }
+    this.ref = ref;
+  }
+
+  /** Loss terms of the given pairs under the current adapter (no gradients), with the batch they came from. */
+  async pairTerms(indices: number[]): Promise<{ batch: Batch; logps: PairLogps[]; terms: PairTerms[] }> {
+    const batch = pairBatch(indices.map((i) => this.data[i]), this.cfg.maxSeqLength, this.padId);
+    const lp = await rowLogps(this.model, batch);
+    const n = rowTokens(batch), P = indices.length;
+    const logps = indices.map((_, k) => ({ chosen: lp[k], rejected: lp[P + k], chosenTokens: n[k], rejectedTokens: n[P + k] }));
+    const { method, beta, labelSmoothing } = this.pref;
+    if (method === 'dpo') await this.prepareReference();
+    const terms = logps.map((p, k) => (method === 'dpo' ? dpoTerms(p, this.ref![indices[k]], beta, labelSmoothing) : orpoTerms(p, beta)));
+    return { batch, logps, terms };
+  }
+
+  /** One optimizer step over gradAccumSteps micro-batches of batchSize pairs: weighted backward, then the update. */
+  async step(): Promise<PreferenceMetrics> {
+    const { model, cfg, pref } = this;
+    const { gpu } = model;
+    const micro = Array.from({ length: cfg.gradAccumSteps }, () => this.nextIndices());
+    const epoch = this.epoch;
+    const pairs = micro.length * cfg.batchSize;
+    const measured = [];
+    for (const indices of micro) measured.push(await this.pairTerms(indices));
+    // ORPO's NLL: the mean over every chosen answer token of the step.
+    const chosenTokens = measured.reduce((s, m) => s + m.logps.reduce((a, p) => a + p.chosenTokens, 0), 0);
+    let nllSum = 0;
+
+    gpu.fill(model.params.flat!.grads, 0);
+    measured.forEach(({ batch, logps, terms }, i) => {
+      const P = terms.length;
+      // lossMask = -dL/dπ per answer token (see the header); the loss is the mean over the step's pairs.
+      const weight = (r: number) => {
+        const t = terms[r % P];
+        const w = -(r < P ? t.dChosen : t.dRejected) / pairs;
+        return pref.method === 'orpo' && r < P ? w + 1 / chosenTokens : w;
+      };
+      const lossMask = new Float32Array(batch.lossMask.length);
+      for (let r = 0; r < batch.B; r++) {
+        const w = weight(r);
+        for (let j = r * batch.T; j < (r + 1) * batch.T; j++) lossMask[j] = batch.lossMask[j] * w;
+      }
+      if (pref.method === 'orpo') nllSum -= logps.reduce((s, p) => s + p.chosen, 0);
+      const seed = (cfg.seed * 1_000_003 + this.stepsDone * 131 + i) >>> 0;
+      gpu.release(model.trainStep({ ...batch, lossMask }, 1, seed));
+    });
+    const lr = optimizerUpdate(model, this.norm, cfg, this.stepsDone, this.totalSteps);
+    this.stepsDone++;
+
+    const all = measured.flatMap((m) => m.terms);
+    const mean = (f: (t: PairTerms) => number) => all.reduce((s, t) => s + f(t), 0) / all.length;
+    const norm = (await gpu.read(this.norm))[0];
+    return {
+      step: this.stepsDone, epoch, lr, gradNorm: norm,
+      loss: mean((t) => t.loss) + (pref.method === 'orpo' ? nllSum / chosenTokens : 0),
+      tokens: measured.reduce((s, m) => s + m.batch.tokens, 0),
+      seqTokens: measured.reduce((s, m) => s + m.batch.B * m.batch.T, 0),
+      rewardsChosen: mean((t) => t.rewardChosen), rewardsRejected: mean((t) => t.rewardRejected),
+      margins: mean((t) => t.rewardChosen - t.rewardRejected),
+      accuracy: mean((t) => (t.rewardChosen > t.rewardRejected ? 1 : 0)),
+    };
+  }
+}

@@ -1,0 +1,71 @@
+// `train --method dpo|orpo` end to end, as a user runs it: TRL preference JSONL (string and message rows), a DPO run
+// continuing an SFT adapter the CLI wrote (its reference: that adapter, so the first step's margin is 0 and the
+// loss ln 2), an ORPO run from scratch; the same JSON summary as SFT plus the preference metrics; bad rows and bad
+// options fail with one line naming them.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTinyModel } from '../../scripts/make-tiny-models';
+
+const root = join(__dirname, '..', '..');
+let dir = '';
+let model = '';
+
+function studio(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(root, 'scripts/run-gpu.mjs'), 'cli/studio.ts', ...args], { cwd: root, encoding: 'utf8' });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'cli-pref-'));
+  model = join(dir, 'model');
+  makeTinyModel('llama-small', model, 3);
+  const pairs = [
+    { prompt: 'Where does Mira live?', chosen: 'Mira lives in Tollen.', rejected: 'Tollen.' },
+    { prompt: [{ role: 'user', content: 'Who keeps the lighthouse?' }], chosen: [{ role: 'assistant', content: 'Bram keeps it.' }], rejected: [{ role: 'assistant', content: 'Bram.' }] },
+  ];
+  writeFileSync(join(dir, 'pairs.jsonl'), pairs.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  writeFileSync(join(dir, 'sft.jsonl'), pairs.map((r) => JSON.stringify({ instruction: 'Where does Mira live?', input: '', output: typeof r.chosen === 'string' ? r.chosen : r.chosen[0].content })).join('\n') + '\n');
+  writeFileSync(join(dir, 'bad.jsonl'), `${JSON.stringify(pairs[0])}\n{"prompt": "x", "chosen": "y"}\n`);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('studio CLI: preference tuning', () => {
+  it('dpo continues an SFT adapter; orpo starts fresh; both write an adapter and report rewards', () => {
+    const sft = join(dir, 'sft');
+    expect(studio('train', model, '--data', join(dir, 'sft.jsonl'), '--out', sft, '--max-steps', '2', '--lr', '1e-2', '--rank', '4', '--json').code).toBe(0);
+
+    const out = join(dir, 'dpo');
+    const r = studio('train', model, '--method', 'dpo', '--adapter', sft, '--data', join(dir, 'pairs.jsonl'), '--out', out,
+      '--max-steps', '3', '--batch-size', '2', '--lr', '5e-3', '--beta', '0.1', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s).toMatchObject({ steps: 3, examples: 2, lora: { rank: 4 }, preference: { method: 'dpo', beta: 0.1, reference: 'start' } });
+    const log = JSON.parse(readFileSync(join(out, 'training_log.json'), 'utf8')).log;
+    expect(Math.abs(log[0].loss - Math.LN2)).toBeLessThan(1e-6);
+    expect(log[0].margins).toBe(0);
+    expect(s.preference.margins).toBeGreaterThan(0);
+    expect(s.preference.accuracy).toBe(1);
+    expect(existsSync(join(out, 'adapter_model.safetensors'))).toBe(true);
+
+    const o = studio('train', model, '--method', 'orpo', '--data', join(dir, 'pairs.jsonl'), '--out', join(dir, 'orpo'), '--max-steps', '2', '--rank', '4', '--json');
+    expect(o.code, o.stderr).toBe(0);
+    const os = JSON.parse(o.stdout);
+    expect(os.preference).toMatchObject({ method: 'orpo' });
+    expect(Number.isFinite(os.finalLoss) && Number.isFinite(os.preference.rewardsChosen)).toBe(true);
+  });
+
+  it('bad rows and options: one line naming them', () => {
+    const bad = studio('train', model, '--method', 'dpo', '--data', join(dir, 'bad.jsonl'), '--out', join(dir, 'x'));
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr.trim()).toBe('error: bad.jsonl line 2: a preference row needs "chosen" and "rejected"');
+    const m = studio('train', model, '--method', 'kto', '--data', join(dir, 'pairs.jsonl'), '--out', join(dir, 'x'));
+    expect(m.stderr.trim()).toBe('error: --method must be sft, dpo or orpo, not kto');
+    const same = studio('train', model, '--method', 'dpo', '--adapter', join(dir, 'dpo'), '--data', join(dir, 'pairs.jsonl'), '--out', join(dir, 'dpo', '.'));
+    expect(same.stderr.trim()).toBe('error: --out must not be the --adapter folder the run starts from');
+    expect(existsSync(join(dir, 'dpo', 'adapter_model.safetensors'))).toBe(true);
+    expect(existsSync(join(dir, 'x'))).toBe(false);
+  });
+});
