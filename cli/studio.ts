@@ -30,10 +30,11 @@ import { onnxDecoderOf } from '../src/generate/onnx-decoder';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { installNodeWebGPU } from '../src/gpu/node';
 import { errorMessage, oneLine } from '../src/errors';
-import { estimateMemory, loadHfModel, parameterCount, stopTokenIds, templateOf, type LoadedModel } from '../src/io/hf';
+import { estimateMemory, loadHfModelMeta, openWeights, parameterCount, stopTokenIds, templateOf, weightShapes, type ModelFiles, type ModelMeta } from '../src/io/hf';
 import { filesFromDirectory } from '../src/io/node-files';
 import { abandon, claimOutputFolder, commit } from '../src/io/output';
 import { baseModelMismatch, linearsOf, MAX_LORA_RANK, validateLora } from '../src/io/validate';
+import { loadTransformer } from '../src/model/load';
 import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
 import { Transformer } from '../src/model/transformer';
 import { examplesFromRecords } from '../src/tokenize/chat';
@@ -68,21 +69,25 @@ function out(p: Parsed, json: unknown, text: string): void {
   process.stdout.write(p.flags.has('json') ? `${JSON.stringify(json)}\n` : `${text}\n`);
 }
 
-async function loadModel(dir: string): Promise<LoadedModel> {
+/** The model without its weights: they stream onto the GPU when a command builds it (loadTransformer). */
+export type CliModel = ModelMeta & { files: ModelFiles };
+
+async function loadModel(dir: string): Promise<CliModel> {
   if (!existsSync(dir)) throw new Error(`model folder not found: ${dir}`);
-  return loadHfModel(filesFromDirectory(dir));
+  const files = filesFromDirectory(dir);
+  return { ...await loadHfModelMeta(files), files };
 }
 
-async function buildModel(gpu: Gpu, m: LoadedModel, modelDir: string, p: Parsed): Promise<Transformer> {
+async function buildModel(gpu: Gpu, m: CliModel, modelDir: string, p: Parsed): Promise<Transformer> {
   const adapterDir = p.options.get('adapter')?.at(-1);
-  if (!adapterDir) return new Transformer(gpu, m.config, m.weights, { kind: 'none' });
+  if (!adapterDir) return loadTransformer(gpu, m.files, m.config, { kind: 'none' });
   const configFile = join(adapterDir, 'adapter_config.json');
   if (!existsSync(configFile)) throw new Error(`${adapterDir}: no adapter_config.json (not a PEFT adapter folder)`);
   const { lora, baseModel } = loraFromPeftConfig(readFileSync(configFile, 'utf8'), configFile);
   const mismatch = baseModelMismatch(baseModel, modelDir);
   if (mismatch && !p.flags.has('ignore-base-model')) throw new Error(`${configFile}: ${mismatch} (pass --ignore-base-model if they are the same model)`);
-  validateLora(lora, linearsOf(m.weights), configFile);
-  const model = new Transformer(gpu, m.config, m.weights, { kind: 'lora', lora });
+  validateLora(lora, linearsOf(weightShapes(m.config)), configFile);
+  const model = await loadTransformer(gpu, m.files, m.config, { kind: 'lora', lora });
   applyPeftAdapter(model, new Uint8Array(readFileSync(join(adapterDir, 'adapter_model.safetensors'))), join(adapterDir, 'adapter_model.safetensors'));
   return model;
 }
@@ -118,7 +123,7 @@ function samplingFrom(p: Parsed) {
  * New tokens that fit after a prompt of `promptTokens` in the model's context: the prompt must leave room
  * for one; fewer than asked are generated when it leaves less room (said on stderr).
  */
-function roomAfter(m: LoadedModel, promptTokens: number, asked: number, p: Parsed): number {
+function roomAfter(m: ModelMeta, promptTokens: number, asked: number, p: Parsed): number {
   const context = m.config.maxPositions;
   if (promptTokens >= context) throw new Error(`the prompt is ${promptTokens} tokens; this model's context is ${context} positions`);
   const room = context - promptTokens;
@@ -130,7 +135,7 @@ function roomAfter(m: LoadedModel, promptTokens: number, asked: number, p: Parse
  * Conversations tokenized in chunks, with a progress line on stderr every chunk for large data; between
  * chunks the event loop runs, so a signal stops a long tokenization too.
  */
-async function tokenizeWithProgress(m: LoadedModel, records: readonly DatasetRecord[], maxSeqLength: number, assistantOnly: boolean, p: Parsed): Promise<Example[]> {
+async function tokenizeWithProgress(m: ModelMeta, records: readonly DatasetRecord[], maxSeqLength: number, assistantOnly: boolean, p: Parsed): Promise<Example[]> {
   const show = records.length > 2 * TOKENIZE_CHUNK && !p.flags.has('json');
   const examples: Example[] = [];
   for (let i = 0; i < records.length; i += TOKENIZE_CHUNK) {
@@ -156,7 +161,7 @@ async function decoderFor(backend: 'engine' | 'onnx', model: Transformer): Promi
   return onnxDecoderOf(ort, model);
 }
 
-function promptIds(m: LoadedModel, prompt: string, raw: boolean): number[] {
+function promptIds(m: ModelMeta, prompt: string, raw: boolean): number[] {
   if (raw) return m.tokenizer.encode(prompt, { addSpecialTokens: true });
   const text = templateOf(m).render([{ role: 'user', content: prompt }], { addGenerationPrompt: true });
   return m.tokenizer.encode(text, { addSpecialTokens: false });
@@ -164,6 +169,8 @@ function promptIds(m: LoadedModel, prompt: string, raw: boolean): number[] {
 
 async function cmdInfo(p: Parsed): Promise<void> {
   const m = await loadModel(p.positionals[1]);
+  // Every tensor is read once and dropped (one at a time): info vouches for the checkpoint (names, shapes, no NaN).
+  await (await openWeights(m.files, m.config)).read(() => {});
   const params = parameterCount(m.config);
   const mem = estimateMemory(m.config, { training: true, loraRank: DEFAULT_LORA.rank, batchTokens: 4 * 512 });
   const info = {
@@ -193,7 +200,7 @@ async function cmdGenerate(p: Parsed): Promise<void> {
   out(p, { text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokens.length / seconds }, r.text);
 }
 
-function examplesFrom(m: LoadedModel, records: readonly DatasetRecord[], maxSeqLength: number, assistantOnly: boolean): Example[] {
+function examplesFrom(m: ModelMeta, records: readonly DatasetRecord[], maxSeqLength: number, assistantOnly: boolean): Example[] {
   return examplesFromRecords(m.tokenizer, templateOf(m), records, { assistantOnly, maxSeqLength });
 }
 
@@ -251,7 +258,7 @@ async function cmdTrain(p: Parsed): Promise<void> {
       if (p.options.has('max-seq-len')) throw new Error(`--max-seq-len ${cfg.maxSeqLength} exceeds the model's context of ${m.config.maxPositions} positions (use at most ${m.config.maxPositions - 1})`);
       cfg.maxSeqLength = m.config.maxPositions - 1; // the default, fitted to a short-context model
     }
-    validateLora(lora, linearsOf(m.weights), 'LoRA settings');
+    validateLora(lora, linearsOf(weightShapes(m.config)), 'LoRA settings');
     const gpu = await createGpu();
     const padId = m.tokenizer.padTokenId ?? 0;
     let model: Transformer, trainer: { done: boolean; totalSteps: number; step(): Promise<StepMetrics | PreferenceMetrics> }, examples: number;
@@ -261,14 +268,14 @@ async function cmdTrain(p: Parsed): Promise<void> {
       if (!existsSync(dataFile)) throw new Error(`data file not found: ${dataFile}`);
       const pairs = preferencePairsFromJsonl(readFileSync(dataFile, 'utf8'), dataFile.split('/').pop());
       const tokenized = pairs.map((pair) => tokenizePreference(m.tokenizer, templateOf(m), pair, cfg.maxSeqLength));
-      model = start ? await buildModel(gpu, m, modelDir, p) : new Transformer(gpu, m.config, m.weights, { kind: 'lora', lora }, cfg.seed);
+      model = start ? await buildModel(gpu, m, modelDir, p) : await loadTransformer(gpu, m.files, m.config, { kind: 'lora', lora }, { seed: cfg.seed });
       trainer = new PreferenceTrainer(model, tokenized, cfg, pref, padId);
       examples = pairs.length;
     } else {
       const data = await readRecords(dataFile);
       val = data.records.filter((r) => r.split === 'validation');
       const sft = await tokenizeWithProgress(m, data.records.filter((r) => r.split === 'train'), cfg.maxSeqLength, !p.flags.has('all-tokens'), p);
-      model = new Transformer(gpu, m.config, m.weights, { kind: 'lora', lora }, cfg.seed);
+      model = await loadTransformer(gpu, m.files, m.config, { kind: 'lora', lora }, { seed: cfg.seed });
       trainer = new Trainer(model, sft, cfg, padId);
       examples = sft.length;
     }

@@ -8,7 +8,8 @@
 // createEngineCore(deps) is the engine itself (the Engine interface of protocol-engine.ts), usable in-thread
 // by tests; the bottom of this file binds it to worker messages when loaded as a worker.
 //
-// GPU memory: one resident Transformer at a time, built on the loaded base weights. Base and tuned answers
+// GPU memory: one resident Transformer at a time, its base weights streamed from the model's files (src/model/load.ts:
+// the host never holds the model as f32; a rebuild reads the files again). Base and tuned answers
 // share it: a LoRA model with a run's values written into the flat table is that run's tuned model, with an
 // imported PEFT file written into its views it is that adapter, and with the table zeroed (B = 0 adds exactly
 // 0) it is the base model; the resident values are put back afterwards. Generation and export wait for no
@@ -25,8 +26,9 @@ import { linearsOf, validateLora } from '../src/io/validate';
 import { generate as generateTokens } from '../src/generate/generate';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { cacheStorageCache, downloadModel, folderUrlFor, hubUrlFor, memoryCache, type ByteCache } from '../src/io/download';
-import { estimateMemory, loadHfModel, memoryVerdict, parameterCount, stopTokenIds, templateOf, type LoadedModel } from '../src/io/hf';
+import { estimateMemory, expectedWeights, loadHfModelMeta, memoryVerdict, parameterCount, stopTokenIds, templateOf, weightShapes, type ModelMeta, type Weight } from '../src/io/hf';
 import { filesFromBlobs, type ModelFiles } from '../src/io/model-files';
+import { loadTransformer } from '../src/model/load';
 import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
 import { Transformer } from '../src/model/transformer';
 import {
@@ -35,7 +37,7 @@ import {
 import { examplesFromRecords } from '../src/tokenize/chat';
 import type { Example } from '../src/train/batch';
 import { applyCheckpoint, captureCheckpoint, deserializeCheckpoint, serializeCheckpoint } from '../src/train/checkpoint';
-import { packExamples, runMemoryEstimate, targetableModules, validateRunConfig, type RunConfig } from '../src/train/presets';
+import { activationCheckpointingFor, packExamples, runMemoryEstimate, targetableModules, validateRunConfig, type RunConfig } from '../src/train/presets';
 import { evaluateLoss, Trainer } from '../src/train/trainer';
 import type {
   AdapterChoice, AdapterReport, Engine, EngineEvent, EngineReply, EngineRequest, ExportSource, GenerateResult, ModelInfo, ModelSource, OnEvent, RunOutcome,
@@ -53,7 +55,8 @@ export interface EngineDeps {
   now?: () => number;
 }
 
-interface Loaded { info: ModelInfo; model: LoadedModel; files: ModelFiles }
+/** The model's files stay open to read from: its weights stream onto the GPU whenever a model is built (loadTransformer). */
+interface Loaded { info: ModelInfo; model: ModelMeta; files: ModelFiles }
 interface Resident { net: Transformer; key: string }
 interface Control { runId: string; paused: boolean; cancelled: boolean; stepping: boolean; wake: (() => void) | null; lost: string | null }
 
@@ -80,18 +83,29 @@ function defaultOrt(): Promise<Ort> {
   return import(/* @vite-ignore */ nodeEntry) as Promise<Ort>;
 }
 
-/** FNV-1a over the config and a strided sample of every weight: the same model folder gives the same print. */
-function fingerprint(m: LoadedModel): string {
-  let h = 0x811c9dc5;
-  const mix = (x: number) => { h ^= x; h = Math.imul(h, 0x01000193) >>> 0; };
-  for (const c of JSON.stringify(m.config)) mix(c.charCodeAt(0));
-  const bits = new Uint32Array(1), f = new Float32Array(bits.buffer);
-  for (const [name, w] of [...m.weights].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    for (const c of name) mix(c.charCodeAt(0));
-    const stride = Math.max(1, Math.floor(w.data.length / 64));
-    for (let i = 0; i < w.data.length; i += stride) { f[0] = w.data[i]; mix(bits[0]); }
-  }
-  return h.toString(16).padStart(8, '0');
+/**
+ * FNV-1a over the config and a strided sample of every weight (by name order): the same model folder gives the
+ * same print. Weights arrive one at a time as they stream to the GPU (`sample`); only the samples are kept.
+ */
+function fingerprinter(config: ModelMeta['config']): { sample(name: string, w: Weight): void; digest(): string } {
+  const samples = new Map<string, Float32Array>();
+  return {
+    sample(name, w) {
+      const stride = Math.max(1, Math.floor(w.data.length / 64));
+      samples.set(name, Float32Array.from({ length: Math.ceil(w.data.length / stride) }, (_, k) => w.data[k * stride]));
+    },
+    digest() {
+      let h = 0x811c9dc5;
+      const mix = (x: number) => { h ^= x; h = Math.imul(h, 0x01000193) >>> 0; };
+      for (const c of JSON.stringify(config)) mix(c.charCodeAt(0));
+      const bits = new Uint32Array(1), f = new Float32Array(bits.buffer);
+      for (const [name, values] of [...samples].sort(([a], [b]) => (a < b ? -1 : 1))) {
+        for (const c of name) mix(c.charCodeAt(0));
+        for (const v of values) { f[0] = v; mix(bits[0]); }
+      }
+      return h.toString(16).padStart(8, '0');
+    },
+  };
 }
 
 export function createEngineCore(deps: EngineDeps): Engine {
@@ -140,18 +154,25 @@ export function createEngineCore(deps: EngineDeps): Engine {
     const m = requireModel();
     const g = await device();
     dropResident();
-    const net = await g.withOomScope(`Loading ${m.info.name} onto the GPU`, () => new Transformer(g, m.model.config, m.model.weights, { kind: 'lora', lora }, seed));
+    const net = await g.withOomScope(`Loading ${m.info.name} onto the GPU`, () => loadTransformer(g, m.files, m.model.config, { kind: 'lora', lora }, { seed }));
     resident = { net, key };
     return net;
   }
 
-  /** Refuses a run the GPU cannot hold: asks the device for the run's estimated memory (the resident model dropped first: the run rebuilds it). */
-  async function requireTrainingMemory(config: RunConfig): Promise<void> {
+  /**
+   * Refuses a run the GPU cannot hold: asks the device for the run's estimated memory (the resident model dropped
+   * first: the run rebuilds it). Returns whether the run checkpoints activations ('auto': when it would not fit
+   * without; the verdict then judges the checkpointed estimate).
+   */
+  async function requireTrainingMemory(config: RunConfig): Promise<boolean> {
     const g = await device();
     dropResident();
-    const estimate = runMemoryEstimate(config, requireModel().model.config);
-    const refusal = memoryVerdict('training', estimate, await g.probeMemory(estimate.trainingBytes));
+    const model = requireModel().model.config;
+    const budget = await g.probeMemory(runMemoryEstimate(config, model).trainingBytes);
+    const checkpointing = activationCheckpointingFor(config, model, budget);
+    const refusal = memoryVerdict('training', runMemoryEstimate(config, model, checkpointing), budget);
     if (refusal) throw new Error(refusal);
+    return checkpointing;
   }
 
   async function store(): Promise<RunStore> {
@@ -175,7 +196,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
     }
   }
 
-  function tokenized(m: LoadedModel, data: RunData, cfg: RunRecord['config']): { train: Example[]; validation: Example[] } {
+  function tokenized(m: ModelMeta, data: RunData, cfg: RunRecord['config']): { train: Example[]; validation: Example[] } {
     const tpl = templateOf(m);
     const tok = (split: 'train' | 'validation', assistantOnly: boolean) => examplesFromRecords(
       m.tokenizer, tpl, data.records.filter((r) => r.split === split), { assistantOnly, maxSeqLength: cfg.train.maxSeqLength });
@@ -184,7 +205,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
   }
 
   /** The run loop: steps, metrics, evaluation, checkpoints, pause/cancel, early stopping. */
-  async function execute(run: RunRecord, data: RunData, resumeFrom: Uint8Array | null, onEvent: OnEvent): Promise<RunOutcome> {
+  async function execute(run: RunRecord, data: RunData, resumeFrom: Uint8Array | null, checkpointing: boolean, onEvent: OnEvent): Promise<RunOutcome> {
     const s = await store();
     const m = requireModel();
     const ctl: Control = { runId: run.id, paused: false, cancelled: false, stepping: true, wake: null, lost: null };
@@ -197,6 +218,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
     try {
       const { train, validation } = tokenized(m.model, data, run.config);
       const net = await residentLora(run.config.lora, run.config.train.seed, true);
+      net.checkpointActivations = checkpointing;
       const trainer = new Trainer(net, train, run.config.train, m.model.tokenizer.padTokenId ?? 0);
       run.totalSteps = trainer.totalSteps;
       if (!resumeFrom && data.init) applyPeftAdapter(net, data.init['adapter_model.safetensors'], `${run.init?.name ?? 'imported adapter'}/adapter_model.safetensors`);
@@ -307,7 +329,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
       case 'base': {
         if (resident) return { net: resident.net, load: (net) => net.params.writeFlat('params', new Float32Array(net.params.flat?.size ?? 0)) };
         const g = await device();
-        const net = await g.withOomScope(`Loading ${m.info.name} onto the GPU`, () => new Transformer(g, m.model.config, m.model.weights, { kind: 'none' }));
+        const net = await g.withOomScope(`Loading ${m.info.name} onto the GPU`, () => loadTransformer(g, m.files, m.model.config, { kind: 'none' }));
         resident = { net, key: 'none' };
         return { net, load: null };
       }
@@ -387,18 +409,24 @@ export function createEngineCore(deps: EngineDeps): Engine {
       refuseWhileStepping('loading another model');
       if (active) throw new Error('A paused run holds the model; finish or cancel it before loading another model.');
       const files = await modelFiles(source, onEvent);
-      const model = await loadHfModel(files, (p) => onEvent({ type: 'load', message: `Reading ${files.name}`, ...p }));
+      const model = await loadHfModelMeta(files);
       const infer = estimateMemory(model.config, { training: false, loraRank: 0, batchTokens: 512 });
       const train = estimateMemory(model.config, { training: true, loraRank: DEFAULT_LORA.rank, batchTokens: 4 * 512 });
       const g = await device();
-      dropResident(); // rebuilt on demand from the loaded weights: its memory counts as free for the probe
+      dropResident(); // its memory counts as free for the probe
       const memoryBudget = await g.probeMemory(Math.max(infer.inferenceBytes, train.trainingBytes));
       const refusal = memoryVerdict('inference', infer, memoryBudget);
       if (refusal) throw new Error(`${files.name}: ${refusal}`);
+      // The weights go straight to the GPU (the base model, resident), fingerprinted on the way.
+      const print = fingerprinter(model.config);
+      const net = await g.withOomScope(`Loading ${files.name} onto the GPU`, () => loadTransformer(g, files, model.config, { kind: 'none' }, {
+        onProgress: (p) => onEvent({ type: 'load', message: `Reading ${files.name}`, ...p }), onTensor: print.sample,
+      }));
+      resident = { net, key: 'none' };
       dropOnnx();
       const tpl = templateOf(model);
       const info: ModelInfo = {
-        name: files.name, config: model.config, parameters: parameterCount(model.config), fingerprint: fingerprint(model),
+        name: files.name, config: model.config, parameters: parameterCount(model.config), fingerprint: print.digest(),
         vocabSize: model.tokenizer.vocabSize, targetModules: targetableModules(model.config),
         chatTemplate: model.chatTemplate !== null, endOfTurn: tpl.endOfTurn || null,
         inferenceBytes: infer.inferenceBytes, trainingBytes: train.trainingBytes, memoryBudget,
@@ -416,7 +444,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
       const config = start ? { ...args.config, lora: { ...start.record.lora, dropout: args.config.lora.dropout } } : args.config;
       const errors = validateRunConfig(config, m.model.config, counts).filter((p) => p.severity === 'error');
       if (errors.length) throw new Error(errors.map((p) => p.message).join(' '));
-      await requireTrainingMemory(config);
+      const checkpointing = await requireTrainingMemory(config);
       const s = await store();
       const t = now();
       const run: RunRecord = {
@@ -430,7 +458,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
       const data: RunData = { records: args.records.map((r) => ({ messages: r.messages, split: r.split })), init: start?.files ?? null };
       await s.putData(run.id, data);
       await s.put(run);
-      return execute(run, data, null, onEvent);
+      return execute(run, data, null, checkpointing, onEvent);
     },
 
     async resumeRun(runId, onEvent = noop) {
@@ -443,9 +471,9 @@ export function createEngineCore(deps: EngineDeps): Engine {
       const data = await s.getData(runId);
       if (!data) throw new Error(`Run "${run.name}" has lost its data; it cannot be resumed.`);
       const ck = await s.getCheckpoint(runId, 'last');
-      await requireTrainingMemory(run.config);
+      const checkpointing = await requireTrainingMemory(run.config);
       run.error = null;
-      return execute(run, data, ck?.bytes ?? null, onEvent);
+      return execute(run, data, ck?.bytes ?? null, checkpointing, onEvent);
     },
 
     async control(runId, action) {
@@ -543,13 +571,13 @@ export function createEngineCore(deps: EngineDeps): Engine {
       const { lora, baseModel } = loraFromPeftConfig(files['adapter_config.json'], `${args.name}/adapter_config.json`);
       // Every target must name linear modules of this model (PEFT matches by suffix, as isLoraTarget does).
       const linears = targetableModules(m.model.config);
-      const modules = [...m.model.weights.keys()].map((k) => k.replace(/\.weight$/, '')).filter((p) => linears.some((l) => p.endsWith(`.${l}`)));
+      const modules = [...expectedWeights(m.model.config).keys()].map((k) => k.replace(/\.weight$/, '')).filter((p) => linears.some((l) => p.endsWith(`.${l}`)));
       const unmatched = lora.targetModules.filter((t) => !modules.some((p) => p === t || p.endsWith(`.${t}`)));
       if (unmatched.length) {
         throw new Error(`${args.name}/adapter_config.json: target module ${unmatched.join(', ')} is not in this ${m.model.config.modelType} model (its modules: ${linears.join(', ')})`);
       }
       // Rank against the targeted layers, alpha and dropout, before the LoRA views are allocated.
-      validateLora(lora, linearsOf(m.model.weights), `${args.name}/adapter_config.json`);
+      validateLora(lora, linearsOf(weightShapes(m.model.config)), `${args.name}/adapter_config.json`);
       const net = await residentLora(lora, 0, false);
       // Shapes and keys: the file must fill exactly this model's LoRA views. Nothing is stored until it does.
       await withAdapter({ kind: 'base' }, async (n) => applyPeftAdapter(n, files['adapter_model.safetensors'], `${args.name}/adapter_model.safetensors`));

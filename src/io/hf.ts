@@ -19,6 +19,7 @@
 import { mib, type MemoryBudget } from '../gpu/runtime';
 import { configFromHf, descriptorOf, expectedWeights, loraTargetShapes, recipeOf, weightTable } from '../model/arch';
 import type { ModelConfig } from '../model/config';
+import { headChunkRows } from '../model/head-chunk';
 import { ChatTemplate } from '../tokenize/chat';
 import { loadTokenizer, type Tokenizer } from '../tokenize/tokenizer';
 import { openCheckpoint, type CheckpointTensor } from './checkpoint';
@@ -56,6 +57,11 @@ function has(files: ModelFiles, path: string): boolean {
 }
 
 export { configFromHf, expectedWeights } from '../model/arch';
+
+/** Every weight's shape by name, as a loaded Map holds them, from the config alone (checks that need no data). */
+export function weightShapes(config: ModelConfig): Map<string, { shape: number[] }> {
+  return new Map([...expectedWeights(config)].map(([name, shape]) => [name, { shape }]));
+}
 
 /** Tensor bytes of the checkpoint read so far, of all its files' total; reported after each tensor. */
 export type LoadProgress = (p: { loaded: number; total: number }) => void;
@@ -148,7 +154,11 @@ async function loadChatTemplate(files: ModelFiles, tokenizerConfig: Record<strin
   return ChatTemplate.hasTemplate(config) ? ChatTemplate.fromTokenizerConfig(config) : null;
 }
 
-export async function loadHfModel(files: ModelFiles, onProgress?: LoadProgress): Promise<LoadedModel> {
+/** A model without its weights: what openWeights streams onto the GPU (src/model/load.ts) goes with it. */
+export type ModelMeta = Omit<LoadedModel, 'weights'>;
+
+/** config.json, tokenizer, chat template and generation config; the checkpoint's data is not read. */
+export async function loadHfModelMeta(files: ModelFiles): Promise<ModelMeta> {
   if (!has(files, 'config.json')) throw missingFile(files, 'config.json');
   const config = configFromHf(await readJson(files, 'config.json'), `${files.name}/config.json`);
   validateModelConfig(config, `${files.name}/config.json`);
@@ -165,8 +175,13 @@ export async function loadHfModel(files: ModelFiles, onProgress?: LoadProgress):
   }
   const chatTemplate = await loadChatTemplate(files, tokenizerConfig as Record<string, unknown>);
   const generationConfig = has(files, 'generation_config.json') ? await readJson(files, 'generation_config.json') : null;
-  const weights = await loadWeights(files, config, onProgress);
-  return { config, weights, tokenizer, chatTemplate, generationConfig };
+  return { config, tokenizer, chatTemplate, generationConfig };
+}
+
+/** The model with every weight as f32 in host memory (loadHfModelMeta + loadWeights). */
+export async function loadHfModel(files: ModelFiles, onProgress?: LoadProgress): Promise<LoadedModel> {
+  const meta = await loadHfModelMeta(files);
+  return { ...meta, weights: await loadWeights(files, meta.config, onProgress) };
 }
 
 /** The template conversations are rendered with: the model's own, else a plain one ending turns with its EOS. */
@@ -202,12 +217,14 @@ export interface MemoryEstimate {
   kvCacheBytes: number;
   /** LoRA parameters, their gradients and two Adam moments (training). */
   loraBytes: number;
-  /** Activations kept for backward, plus their gradients' working set (training). */
+  /** Activations kept for backward (every layer's, or each layer's input when checkpointed), plus one layer's working set (training). */
   activationBytes: number;
-  /** Logits and their gradient for batchTokens rows. */
+  /** The head's logits: training, one row chunk (its gradient in place) with its row copies; inference, every row. */
   logitsBytes: number;
   inferenceBytes: number;
   trainingBytes: number;
+  /** Whether trainingBytes assumes activation checkpointing. */
+  checkpointing: boolean;
   /** The largest single buffer (compare with the adapter's maxStorageBufferBindingSize; larger ones are split). */
   largestBufferBytes: number;
 }
@@ -221,22 +238,33 @@ function defaultLoraTargets(config: ModelConfig): string[] {
   return descriptorOf(config).presetTargets(['q_proj', 'k_proj', 'v_proj', 'o_proj']);
 }
 
+/** WebGPU's default maxStorageBufferBindingSize, when an estimate is not told the adapter's. */
+const DEFAULT_BINDING_BYTES = 128 * 2 ** 20;
+
 /**
- * Bytes of GPU memory, approximately and on the high side (f32 everywhere, attention not materialising T×T
- * scores; tests/node/memory-estimate.test.ts holds it between 1× and 1.5× of what the engine allocates).
- * `batchTokens` = sequences × tokens per sequence of one step. `lora`: the run's targets and dropout
- * (default: q/k/v/o, no dropout).
+ * Bytes of GPU memory, on the high side of what the engine allocates (f32 everywhere, attention not
+ * materialising T×T scores; tests/node/memory-estimate.test.ts holds it between 1× and 1.3× of the bytes the
+ * runtime holds after a step, pooled temporaries included). Training counts what src/model/transformer.ts keeps:
+ * every layer's saved activations, or with `checkpointing` each layer's input plus one layer's (recomputed before its
+ * backward); one layer's backward working set; and the head's logits one row chunk at a time (head-chunk.ts), the
+ * cross-entropy gradient written over them. `batchTokens` = sequences × tokens per sequence of one step. `lora`: the
+ * run's targets and dropout (default: q/k/v/o, no dropout). `maxBindingBytes`: the adapter's binding limit, which
+ * also bounds a head chunk (default WebGPU's 128 MiB); `headChunkBytes`: Transformer.headChunkBytes when changed.
  */
 export function estimateMemory(
   config: ModelConfig,
-  opts: { training: boolean; loraRank: number; batchTokens: number; lora?: { targetModules: string[]; dropout: number } },
+  opts: {
+    training: boolean; loraRank: number; batchTokens: number; lora?: { targetModules: string[]; dropout: number };
+    checkpointing?: boolean; maxBindingBytes?: number; headChunkBytes?: number;
+  },
 ): MemoryEstimate & { bytes: number } {
   const F = 4;
-  const { hiddenSize: H, intermediateSize: I, vocabSize: V, numLayers: L, numHeads, numKvHeads, headDim } = config;
-  const T = opts.batchTokens;
+  const { hiddenSize: C, intermediateSize: I, vocabSize: V, numLayers: L, numHeads, numKvHeads, headDim } = config;
+  const N = opts.batchTokens;
   const r = opts.loraRank;
+  const checkpointing = opts.checkpointing ?? false;
   const weightsBytes = parameterCount(config) * F;
-  const kvCacheBytes = 2 * L * numKvHeads * headDim * T * F;
+  const kvCacheBytes = 2 * L * numKvHeads * headDim * N * F;
   const qDim = numHeads * headDim, kvDim = numKvHeads * headDim;
   const shapes = loraTargetShapes(config);
   const targets = (opts.lora?.targetModules ?? defaultLoraTargets(config)).map((t) => shapes[t]).filter((s) => s !== undefined);
@@ -244,29 +272,49 @@ export function estimateMemory(
   // LoRA A [r, in] and B [out, r] per targeted linear; ×5 for value, gradient, Adam m and v, decay mask.
   const loraParams = L * targets.reduce((n, [inF, outF]) => n + r * (inF + outF), 0);
   const loraBytes = loraParams * F * 5;
-  // Per layer per token, saved for backward: 2 norm inputs, q, k, v, attention output, o output,
-  // gate, up, activation product (llama) — about 4H + 2kv + 3I floats; plus per-row statistics; and per
-  // targeted linear its LoRA u = x A^T (r) and, with dropout, its dropped-out input (in).
+
+  // One layer's saved activations per token (layerForward's `t` and its linears' LoRA tensors; block 0 speaks for all).
+  const recipe = recipeOf(config);
+  const block = recipe.blocks[0];
+  const stats = recipe.norm.kind === 'layer' ? 2 : 1;                     // rstd, and the mean for LayerNorm
+  const gated = recipe.mlp.gated;
   const loraSaved = targets.reduce((n, [inF]) => n + r + (dropout ? inF : 0), 0);
-  // Recipes with per-head q/k norms keep their inputs and statistics; post-norms keep their inputs (block 0 speaks for all).
-  const block = recipeOf(config).blocks[0];
-  const normSaved = (block?.qNorm ? qDim + kvDim + numHeads + numKvHeads : 0) + (block?.postAttnNorm ? H + 1 : 0) + (block?.postMlpNorm ? H + 1 : 0);
-  const savedPerToken = L * (4 * H + 2 * kvDim + qDim + 3 * I + 2 * numHeads + loraSaved + normSaved);
-  // Working set of one layer's backward (gradients of the same tensors) and the residual stream; with
-  // dropout, the LoRA input gradient goes through its own two buffers.
+  const headNorms = block?.qNorm ? qDim + kvDim + stats * (numHeads + numKvHeads) : 0;
+  const postNorms = (block?.postAttnNorm ? C + stats : 0) + (block?.postMlpNorm ? C + stats : 0);
+  const fused = block?.linears.qkv ? qDim + 2 * kvDim : 0;
+  // h1, x2, h2 and the output; v and rotated k; rotated q and the attention output; lse; the norms' statistics;
+  // gate, up and their product (up and its activation when ungated).
+  const layerSaved = 4 * C + 2 * kvDim + 2 * qDim + numHeads + 2 * stats + (gated ? 3 : 2) * I + loraSaved + headNorms + postNorms + fused;
+  // What a layer's forward allocates and returns to the pool (q, k before RoPE; o and the MLP output).
+  const layerTransient = qDim + kvDim + 2 * C;
+  const savedPerToken = checkpointing ? L * C + layerSaved + layerTransient : L * layerSaved + layerTransient;
+  // One layer's backward, every gradient tensor it allocates (the pool keeps each size): d resid, d h2, d h1 and the
+  // post-norms' d; d act, d gate, d up; d att, d q, d k, d v and their pre-RoPE and pre-head-norm copies; d qkv;
+  // per targeted linear g = dy B, and with dropout the LoRA input gradient's two buffers.
   const widestInput = Math.max(0, ...targets.map(([inF]) => inF));
-  const workPerToken = 2 * (4 * H + 2 * kvDim + qDim + 3 * I) + (dropout ? 2 * widestInput : 0);
-  const activationBytes = T * (savedPerToken + workPerToken) * F;
-  const logitsBytes = 2 * T * V * F;
+  const workPerToken = 3 * C + (block?.postAttnNorm ? C : 0) + (block?.postMlpNorm ? C : 0) + (gated ? 3 : 2) * I
+    + 3 * qDim + 3 * kvDim + (block?.qNorm ? qDim + kvDim : 0) + fused + targets.length * r + (dropout ? 2 * widestInput : 0);
+  // The residual stream's end: the final norm's output and statistics, its gradient, the last residual (counted in L·C
+  // when checkpointed) and the per-token ids, positions, targets, mask and losses.
+  const finalPerToken = 2 * C + stats + (checkpointing ? 0 : C) + 8;
+  const activationBytes = N * (savedPerToken + workPerToken + finalPerToken) * F;
+  const R = headChunkRows(N, V, opts.maxBindingBytes ?? DEFAULT_BINDING_BYTES, opts.headChunkBytes);
+  // A chunk's logits (cross-entropy writes d logits over them), and when there are several chunks, its rows of the
+  // final norm's output and of their gradient.
+  const headBytes = R * (V + (R < N ? 2 * C + 3 : 0)) * F;
+  const inferenceLogits = N * V * F;
   // One layer's forward working set per token, all alive at its end (pooled buffers are reused layer to
-  // layer, not across sizes): the residual in and out, both norm outputs, o, x2 and the MLP output (7H); q,
+  // layer, not across sizes): the residual in and out, both norm outputs, o, x2 and the MLP output (7C); q,
   // its rotated copy and the attention output (3q); k, its rotated copy and v (3kv); gate, up and their
   // product (3I); per-head statistics. Then the logits.
-  const inferenceBytes = weightsBytes + kvCacheBytes + T * (7 * H + 3 * qDim + 3 * kvDim + 3 * I + 2 * numHeads) * F + T * V * F;
-  const trainingBytes = weightsBytes + loraBytes + activationBytes + logitsBytes;
-  let largest = T * V * F;
+  const inferenceBytes = weightsBytes + kvCacheBytes + N * (7 * C + 3 * qDim + 3 * kvDim + 3 * I + 2 * numHeads) * F + inferenceLogits;
+  const trainingBytes = weightsBytes + loraBytes + activationBytes + headBytes;
+  let largest = Math.max(inferenceLogits, N * Math.max(C, I, qDim + 2 * kvDim) * F);
   for (const shape of expectedWeights(config).values()) largest = Math.max(largest, shape.reduce((a, b) => a * b, 1) * F);
-  const estimate = { weightsBytes, kvCacheBytes, loraBytes, activationBytes, logitsBytes, inferenceBytes, trainingBytes, largestBufferBytes: largest };
+  const estimate = {
+    weightsBytes, kvCacheBytes, loraBytes, activationBytes, logitsBytes: opts.training ? headBytes : inferenceLogits,
+    inferenceBytes, trainingBytes, checkpointing, largestBufferBytes: largest,
+  };
   return { ...estimate, bytes: opts.training ? trainingBytes : inferenceBytes };
 }
 

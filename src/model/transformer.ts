@@ -6,6 +6,10 @@
 // nothing here branches on a family's name. Backward walks the forward in reverse (llm.c's gpt2_backward). Training modes: LoRA (base frozen, only
 // A/B trainable), full (every parameter), none (inference). Shapes: N = B·T rows; C hidden; H, Hkv heads; D head dim; F MLP width; V vocab.
 // Activations come from the runtime's pool and go back after backward, so steady-state steps allocate nothing.
+// Activation checkpointing (checkpointActivations): training keeps only each layer's input (resid[l]) and runs
+// the layer's forward again, with the same dropout seed, right before its backward; the kernels are deterministic,
+// so losses and gradients are the same bit for bit, for one more forward's time and L rows of [N, C] instead of
+// every layer's activations.
 // Weights over the binding limit (a large vocabulary's embedding and head) are row blocks; every product with a
 // weight goes through chunks.ts, which is the plain kernel call when the weight is one block.
 import type { Gpu, Tensor } from '../gpu/runtime';
@@ -22,6 +26,7 @@ import { accumulateGradATB, gatherRows, matmulW, matmulWT, scatterRowsGrad } fro
 import type { ModelConfig } from './config';
 import { linearBackward, linearForward, loraNames, type LinearSaved, type LinearSpec } from './linear';
 import { initLoraA, isLoraTarget, loraScale, type LoraConfig } from './lora';
+import { HEAD_CHUNK_BYTES, headChunkRows } from './head-chunk';
 import { deviceLimits, ParamTable, type BufferLimits, type ParamSpec } from './params';
 import { Rng } from './random';
 
@@ -59,7 +64,9 @@ interface ForwardState {
   pos: Tensor | null; posCpu: Uint32Array | null;
   doc: DocTensors | null;
   resid: Tensor[];           // resid[l] = input of layer l; resid[L] = final residual
-  layers: LayerSaved[];
+  layers: LayerSaved[];      // empty when checkpointed: backward recomputes each layer from resid[l]
+  checkpointed: boolean;
+  seed: number;
   hf: Tensor; fMean: Tensor | null; fRstd: Tensor;
   logits: Tensor;        // [rows, V]
 }
@@ -73,11 +80,14 @@ function dropoutStream(role: LinearRole, gated: boolean): number {
   return streams[role];
 }
 
+/** Layer l's LoRA dropout seed in a training forward with this step seed (the recomputation of a checkpointed layer uses it too). */
+function layerDropoutSeed(seed: number, l: number): number {
+  return (seed + l * 7919) >>> 0;
+}
+
 /** A forward stopped after the final norm: training and evaluation run the head in row chunks (headLoss). */
 type HiddenState = Omit<ForwardState, 'logits'>;
 
-/** Largest logits chunk [rows, V] kept at once in training/evaluation (also bounded by the binding limit). */
-export const HEAD_CHUNK_BYTES = 64 * 2 ** 20;
 
 export class Transformer {
   readonly params: ParamTable;
@@ -86,6 +96,8 @@ export class Transformer {
   readonly layers: LayerSpec[];
   /** Byte budget of one logits chunk in headLoss (tests shrink it to exercise chunking on tiny models). */
   headChunkBytes = HEAD_CHUNK_BYTES;
+  /** Training keeps only each layer's input and recomputes the layer before its backward (see the header). */
+  checkpointActivations = false;
   /**
    * False: forwards skip every LoRA product, so the model is its base weights (preference tuning's reference
    * policy, with no second copy of the model). Only for forwards without backward: trainStep refuses it.
@@ -185,15 +197,16 @@ export class Transformer {
     const resid = [x0];
     const layers: LayerSaved[] = [];
     const seed = opts.seed ?? 0;
+    const checkpointed = opts.save && this.checkpointActivations;
     for (let l = 0; l < this.layers.length; l++) {
       // LoRA dropout only while training (a forward that saves for backward).
-      const layerSeed = opts.save ? (seed + l * 7919) >>> 0 : null;
+      const layerSeed = opts.save ? layerDropoutSeed(seed, l) : null;
       const saved = this.layerForward(l, resid[l], B, T, pastLen, opts.cache, layerSeed, doc);
       resid.push(saved.t.out);
-      if (opts.save) layers.push(saved);
+      if (opts.save && !checkpointed) layers.push(saved);
       else {
         this.releaseLayer(saved);
-        gpu.release(resid[l]);
+        if (!opts.save) gpu.release(resid[l]);
       }
     }
     if (opts.cache) opts.cache.length += T;
@@ -213,7 +226,7 @@ export class Transformer {
     this.normForward(hf, fMean, fRstd, xf, r.finalNorm, rows);
     if (!opts.save) gpu.release(xf);
     if (!opts.save && doc) gpu.release(doc.start, doc.pos);
-    return { B, T, N, ids, idsCpu: inp.ids, pos, posCpu, doc: opts.save ? doc : null, resid: opts.save ? resid : [], layers, hf, fMean, fRstd };
+    return { B, T, N, ids, idsCpu: inp.ids, pos, posCpu, doc: opts.save ? doc : null, resid: opts.save ? resid : [], layers, checkpointed, seed, hf, fMean, fRstd };
   }
 
   /** The recipe's norm over rows of width `width` (the hidden size, or head_dim for q/k norms). */
@@ -413,8 +426,7 @@ export class Transformer {
     const { gpu, config: c, params: p } = this;
     const N = inp.B * inp.T, C = c.hiddenSize, V = c.vocabSize;
     const W = p.chunked(this.recipe.head);
-    const limit = Math.min(this.headChunkBytes, p.limits.maxBindingBytes);
-    const R = Math.max(1, Math.min(N, Math.floor(limit / (4 * V))));
+    const R = headChunkRows(N, V, p.limits.maxBindingBytes, this.headChunkBytes);
     const losses = gpu.tensor([N], 'losses');
     for (let r0 = 0; r0 < N; r0 += R) {
       const rows = Math.min(R, N - r0);
@@ -452,7 +464,15 @@ export class Transformer {
     this.normBackward(dres, dhf, st.resid[st.resid.length - 1], st.fMean, st.fRstd, r.finalNorm, N, false);
 
     for (let l = this.layers.length - 1; l >= 0; l--) {
-      this.layerBackward(l, dres, st.resid[l], st.layers[l], B, T, l > 0 || full, st.doc);
+      if (!st.checkpointed) {
+        this.layerBackward(l, dres, st.resid[l], st.layers[l], B, T, l > 0 || full, st.doc);
+        continue;
+      }
+      // The same forward as before (same input, same dropout seed): its output equals resid[l + 1], which is kept.
+      const saved = this.layerForward(l, st.resid[l], B, T, 0, undefined, layerDropoutSeed(st.seed, l), st.doc);
+      gpu.release(saved.t.out);
+      this.layerBackward(l, dres, st.resid[l], saved, B, T, l > 0 || full, st.doc);
+      this.releaseLayer(saved);
     }
 
     if (full) {

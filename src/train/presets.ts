@@ -103,9 +103,24 @@ export function totalSteps(train: TrainConfig, trainExamples: number): number {
   return Math.ceil(trainExamples / Math.max(1, train.batchSize * train.gradAccumSteps)) * train.epochs;
 }
 
-/** GPU memory of a run: training at batch × maxSeqLength tokens with the run's LoRA rank, targets and dropout. */
-export function runMemoryEstimate(cfg: RunConfig, model: ModelConfig): MemoryEstimate {
-  return estimateMemory(model, { training: true, loraRank: cfg.lora.rank, batchTokens: cfg.train.batchSize * cfg.train.maxSeqLength, lora: cfg.lora });
+/**
+ * GPU memory of a run: training at batch × maxSeqLength tokens with the run's LoRA rank, targets and dropout, with
+ * activation checkpointing or without (by default, as activationCheckpointingFor decides with no budget measured).
+ */
+export function runMemoryEstimate(cfg: RunConfig, model: ModelConfig, checkpointing = activationCheckpointingFor(cfg, model, null)): MemoryEstimate {
+  return estimateMemory(model, { training: true, loraRank: cfg.lora.rank, batchTokens: cfg.train.batchSize * cfg.train.maxSeqLength, lora: cfg.lora, checkpointing });
+}
+
+/**
+ * Whether a run checkpoints activations: 'on' and 'off' as set; 'auto' (or unset) only when the run without it
+ * would not fit a measured budget (recomputing every layer's forward costs about a third more time per step, so a
+ * run that fits keeps its activations; with no budget measured, it keeps them).
+ */
+export function activationCheckpointingFor(cfg: RunConfig, model: ModelConfig, budget: MemoryBudget | null): boolean {
+  const knob = cfg.train.activationCheckpointing ?? 'auto';
+  if (knob !== 'auto') return knob === 'on';
+  if (!budget || budget.limitedBy === null) return false;
+  return runMemoryEstimate(cfg, model, false).trainingBytes > budget.obtainedBytes;
 }
 
 /**
@@ -147,6 +162,7 @@ export function validateRunConfig(
   if (!(train.maxGradNorm >= 0)) err('train.maxGradNorm', 'Gradient clipping must be 0 (off) or more.');
   if (!(Number.isInteger(train.warmupSteps) && train.warmupSteps >= 0)) err('train.warmupSteps', 'Warm-up must be a whole number of steps, 0 or more.');
   if (!Number.isInteger(train.seed)) err('train.seed', 'Seed must be a whole number.');
+  if (!['auto', 'on', 'off', undefined].includes(train.activationCheckpointing)) err('train.activationCheckpointing', 'Activation checkpointing must be auto, on or off.');
   for (const k of ['evalEvery', 'checkpointEvery', 'earlyStopPatience'] as const) {
     if (!(Number.isInteger(cfg[k]) && cfg[k] >= 0)) err(k, `${k} must be a whole number, 0 or more.`);
   }
@@ -165,7 +181,7 @@ export function validateRunConfig(
     warn('packing', 'With packing, short datasets may fill fewer sequences than one batch; examples then repeat.');
   }
   if (memory && posInt(train.batchSize) && Number.isInteger(train.maxSeqLength) && posInt(lora.rank)) {
-    const estimate = runMemoryEstimate(cfg, memory.model);
+    const estimate = runMemoryEstimate(cfg, memory.model, activationCheckpointingFor(cfg, memory.model, memory.budget));
     const verdict = memoryVerdict('training', estimate, memory.budget);
     if (verdict) err('memory', verdict);
     else if (memory.budget.limitedBy === null && estimate.trainingBytes > memory.budget.requestedBytes) {
@@ -176,7 +192,7 @@ export function validateRunConfig(
 }
 
 export interface RunEstimate {
-  /** GPU bytes for training at batch × maxSeqLength tokens (src/io/hf.ts estimateMemory). */
+  /** GPU bytes for training at batch × maxSeqLength tokens (src/io/hf.ts estimateMemory; checkpointing as 'on'/'off' say, else without). */
   memoryBytes: number;
   stepsPerEpoch: number;
   totalSteps: number;

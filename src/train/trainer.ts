@@ -30,6 +30,12 @@ export interface TrainConfig {
   seed: number;
   /** Shuffle the data each epoch (seeded). */
   shuffle: boolean;
+  /**
+   * Keep only each layer's input and recompute the layer in backward (Transformer.checkpointActivations): 'on',
+   * 'off', or 'auto' (absent too: runs stored before the knob) when the run would not fit the GPU without it.
+   * Resolved by the run's caller (presets.ts activationCheckpointingFor), not by the Trainer.
+   */
+  activationCheckpointing?: 'auto' | 'on' | 'off';
 }
 
 export const DEFAULT_TRAIN: TrainConfig = {

@@ -36,7 +36,10 @@ describe('probeMemory', () => {
     const gpu = await testGpu();
     // SwiftShader allocates system RAM; the browser's navigator.deviceMemory caps the probe there.
     expect(software).toBe(true);
-    const { model, cfg } = bigRun();
+    const big = bigRun();
+    const model = big.model;
+    // Checkpointing off: under 'auto' the verdict would judge the checkpointed run (memory-engine.test.ts covers that).
+    const cfg = { ...big.cfg, train: { ...big.cfg.train, activationCheckpointing: 'off' as const } };
     const need = runMemoryEstimate(cfg, model).trainingBytes;
     expect(need).toBeGreaterThan(16 * 2 ** 20); // the run is big enough for the cap below to matter
     nav.deviceMemory = (need / 2) / 2 ** 30; // "this computer has half of what the run needs"

@@ -1,5 +1,6 @@
 // The engine refuses what the GPU cannot hold, before anything is half-built: loading a model whose
-// inference estimate exceeds what the device gives, and starting a run whose training estimate does.
+// inference estimate exceeds what the device gives, and starting a run whose training estimate does; with
+// activation checkpointing 'auto', a run that fits only with checkpointing starts (and 'off' refuses it).
 // The device here is SwiftShader, which takes system RAM: navigator.deviceMemory (what a browser reports)
 // caps its probe, which is how these tests make a small "GPU".
 import { afterEach, describe, expect, it } from 'vitest';
@@ -40,7 +41,7 @@ describe('engine memory checks', () => {
     const engine = createEngineCore({ store: Promise.resolve(store), cache: async () => memoryCache(), createGpu: testGpu });
     await engine.loadModel(source);
     const config: RunConfig = { ...PRESETS.quick, evalEvery: 0, checkpointEvery: 0, lora: { ...PRESETS.quick.lora, targetModules: ['q_proj', 'v_proj'] }, train: { ...PRESETS.quick.train, maxSteps: 1, batchSize: 8, maxSeqLength: 64 } };
-    const need = runMemoryEstimate(config, modelConfig).trainingBytes;
+    const need = runMemoryEstimate(config, modelConfig, true).trainingBytes;   // 'auto' judges the checkpointed run
     nav.deviceMemory = need / 2 / 2 ** 30;
     await expect(engine.startRun({ name: 'too big', config, records, dataset: { id: 'd', name: 'd', version: 1 } }))
       .rejects.toThrow(new RegExp(`^Training needs about ${mib(need)} .*could give ${mib(need / 2)}.*Lower the batch size`));
@@ -48,5 +49,22 @@ describe('engine memory checks', () => {
     delete nav.deviceMemory;
     const done = await engine.startRun({ name: 'fits', config, records, dataset: { id: 'd', name: 'd', version: 1 } });
     expect(done.status).toBe('completed');
+  });
+
+  it("with checkpointing 'auto', starts a run that fits only with it; 'off' refuses the same run", async () => {
+    const store = createMemoryRunStore();
+    const engine = createEngineCore({ store: Promise.resolve(store), cache: async () => memoryCache(), createGpu: testGpu });
+    await engine.loadModel(source);
+    const train = { ...PRESETS.quick.train, maxSteps: 1, batchSize: 8, maxSeqLength: 64 };
+    const config: RunConfig = { ...PRESETS.quick, evalEvery: 0, checkpointEvery: 0, lora: { ...PRESETS.quick.lora, targetModules: ['q_proj', 'v_proj'] }, train };
+    const kept = runMemoryEstimate(config, modelConfig, false).trainingBytes, recomputed = runMemoryEstimate(config, modelConfig, true).trainingBytes;
+    expect(recomputed).toBeLessThan(kept);
+    nav.deviceMemory = (kept + recomputed) / 2 / 2 ** 30;
+    const off = { ...config, train: { ...train, activationCheckpointing: 'off' as const } };
+    await expect(engine.startRun({ name: 'off', config: off, records, dataset: { id: 'd', name: 'd', version: 1 } }))
+      .rejects.toThrow(new RegExp(`^Training needs about ${mib(kept)} `));
+    const done = await engine.startRun({ name: 'auto', config, records, dataset: { id: 'd', name: 'd', version: 1 } });
+    expect(done.status).toBe('completed');
+    expect((await store.list()).map((r) => r.name)).toEqual(['auto']);
   });
 });
