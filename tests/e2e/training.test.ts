@@ -40,9 +40,10 @@ async function loadTinyModel() {
   await expect.poll(() => page.locator('.model-status').textContent(), { timeout: 30_000 }).toMatch(/^Loaded: dropped model/);
 }
 
+/** The metrics table's rows, read cell by cell in one evaluation (the table re-renders every step; innerText's tabs depend on CSS). */
 async function lossesShown(): Promise<{ step: number; loss: number }[]> {
-  const rows = await metricsRows().allInnerTexts();
-  return rows.map((r) => r.split('\t')).map((c) => ({ step: Number(c[0]), loss: Number(c[1]) }));
+  const rows = await metricsRows().evaluateAll((trs) => trs.map((tr) => [...(tr as HTMLTableRowElement).cells].map((c) => c.textContent ?? '')));
+  return rows.map((c) => ({ step: Number(c[0]), loss: Number(c[1]) }));
 }
 
 describe('training screen', () => {
@@ -90,7 +91,7 @@ describe('training screen', () => {
     await expect.poll(() => runStatus().textContent(), { timeout: 30_000 }).toMatch(/^Training/);
     await expect.poll(() => runStatus().textContent(), { timeout: 60_000 }).toMatch(/last checkpoint at step [2-9]/);
     const seen = await lossesShown();
-    expect(seen.every((r) => Number.isFinite(r.loss) && r.loss > 0)).toBe(true);
+    expect(seen.every((r) => Number.isFinite(r.loss) && r.loss > 0), JSON.stringify(seen)).toBe(true);
     const beforeReload = Number(/step (\d+) of/.exec((await runStatus().textContent()) ?? '')![1]);
     expect(beforeReload).toBeLessThan(STEPS); // the reload below really is mid-run
 
