@@ -11,7 +11,6 @@
 // shown again with the same numbers (and the preference mark); it can be renamed and deleted. The Export tab
 // gives the imported files back as a PEFT zip and a merged model whose weights are W + (alpha/r)·B·A, and its
 // ONNX check finds the export in agreement with the engine.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSafetensors, readTensorF32, writeSafetensors, type WriteTensor } from '../../src/io/safetensors';
 import { mulberry32 } from '../../src/model/random';
 import { startApp, type RunningApp } from './helpers/app';
+import { studioJson } from '../helpers/cli';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 const MODEL = join(ROOT, 'public/models/default');
@@ -87,12 +87,6 @@ async function drop(region: string, name: string, bytes: Uint8Array, type: strin
     return d;
   }, { name, b64: Buffer.from(bytes).toString('base64'), type });
   await page.getByRole('region', { name: region }).dispatchEvent('drop', { dataTransfer: dt });
-}
-
-function studio(...args: string[]): Record<string, unknown> {
-  const r = spawnSync(process.execPath, [join(ROOT, 'scripts/run-gpu.mjs'), 'cli/studio.ts', ...args], { cwd: ROOT, encoding: 'utf8' });
-  expect(r.status, r.stderr).toBe(0);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
 }
 
 async function download(button: string): Promise<{ name: string; bytes: Uint8Array }> {
@@ -174,13 +168,13 @@ describe('imported adapters', () => {
     expect(importedLines.map((l) => l.prompt)).toEqual(VALIDATION.map((v) => v.messages[0].content));
     // The adapter's config names another folder ('elsewhere/world-model') for the same weights: the CLI is told so.
     for (const l of importedLines) {
-      const cli = studio('generate', MODEL, '--adapter', adapterDir, '--ignore-base-model', '--prompt', l.prompt, '--max-new-tokens', String(MAX_NEW), '--json');
+      const cli = studioJson('generate', MODEL, '--adapter', adapterDir, '--ignore-base-model', '--prompt', l.prompt, '--max-new-tokens', String(MAX_NEW), '--json');
       expect(l.output, l.prompt).toBe(cli.text);
     }
     expect(importedLines.map((l) => l.output)).not.toEqual(lines.filter((l) => l.model === 'base').map((l) => l.output));
     const valFile = join(work, 'validation.jsonl');
     writeFileSync(valFile, VALIDATION.map((r) => JSON.stringify(r)).join('\n') + '\n');
-    const cliEval = studio('eval', MODEL, '--adapter', adapterDir, '--ignore-base-model', '--data', valFile, '--max-new-tokens', String(MAX_NEW), '--json') as { loss: number; exactMatch: number };
+    const cliEval = studioJson('eval', MODEL, '--adapter', adapterDir, '--ignore-base-model', '--data', valFile, '--max-new-tokens', String(MAX_NEW), '--json') as { loss: number; exactMatch: number };
     const [em, , , , loss] = tuned;
     // The same f32 engine on the same tokens in Chromium and in Node; summation order may differ slightly.
     expect(Math.abs(cliEval.loss - loss) / cliEval.loss).toBeLessThan(1e-5);

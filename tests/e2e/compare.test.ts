@@ -7,18 +7,16 @@
 // CLI's `generate` gives each tuned answer of the app's JSONL download. Then a second run answers as a third
 // column (the run history shows the first run's stored evaluation), and a refused export (no model after a
 // reload) downloads nothing.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { unzipSync } from 'fflate';
 import { makeTinyModel } from '../../scripts/make-tiny-models';
 import { startApp, type RunningApp } from './helpers/app';
+import { studioJson } from '../helpers/cli';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 let app: RunningApp;
 let page: Page;
 const work = mkdtempSync(join(tmpdir(), 'e2e-compare-'));
@@ -167,17 +165,13 @@ describe('compare and export', () => {
     // The CLI's eval with that adapter on the validation records gives the app's numbers.
     const valFile = join(work, 'validation.jsonl');
     writeFileSync(valFile, VALIDATION.map((r) => JSON.stringify(r)).join('\n') + '\n');
-    const studio = (...args: string[]) => {
-      const r = spawnSync(process.execPath, [join(ROOT, 'scripts/run-gpu.mjs'), 'cli/studio.ts', ...args], { cwd: ROOT, encoding: 'utf8' });
-      expect(r.status, r.stderr).toBe(0);
-      return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
-    };
     // The page names the model it exported the adapter from 'dropped model'; the CLI reads the same weights from a
     // folder of another name, so the name check is overridden (the shapes are still checked tensor by tensor).
-    const cli = studio('eval', modelDir, '--adapter', adapterDir, '--ignore-base-model', '--data', valFile, '--max-new-tokens', String(MAX_NEW), '--json');
+    const cli = studioJson('eval', modelDir, '--adapter', adapterDir, '--ignore-base-model', '--data', valFile, '--max-new-tokens', String(MAX_NEW), '--json') as
+      { examples: number; loss: number; perplexity: number; exactMatch: number; rougeL: number; averageLength: number; cleanStopRate: number };
     // Beyond the means: each tuned answer in the app's JSONL is the CLI's greedy answer to the same prompt.
     for (const l of appLines.filter((x) => x.model !== 'base')) {
-      const g = studio('generate', modelDir, '--adapter', adapterDir, '--ignore-base-model', '--prompt', l.prompt, '--max-new-tokens', String(MAX_NEW), '--json');
+      const g = studioJson('generate', modelDir, '--adapter', adapterDir, '--ignore-base-model', '--prompt', l.prompt, '--max-new-tokens', String(MAX_NEW), '--json');
       expect(l.output, l.prompt).toBe(g.text);
     }
     expect(cli.examples).toBe(3);

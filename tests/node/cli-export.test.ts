@@ -2,7 +2,6 @@
 // Modelfile + model card), as GGUF LoRA + base, and as a merged HF folder; the files are byte for byte what the
 // Export tab's code (src/export, called in-process here) makes from the same weights; an --out that exists and
 // is not empty is refused and left as it was; a bad --format or --dtype exits non-zero with one line.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,15 +13,11 @@ import { loadHfModel, type LoadedModel } from '../../src/io/hf';
 import { filesFromDirectory } from '../../src/io/node-files';
 import type { Transformer } from '../../src/model/transformer';
 import { withRandomLora } from './random-lora';
+import { studio } from '../helpers/cli';
 
-const root = join(__dirname, '..', '..');
 let dir = '', modelDir = '', adapterDir = '';
 let base: LoadedModel, model: Transformer;
 
-function studio(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(root, 'scripts/run-gpu.mjs'), 'cli/studio.ts', ...args], { cwd: root, encoding: 'utf8' });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cli-export-'));

@@ -3,16 +3,15 @@
 // untouched, or (for the cases the studio accepts) do what was meant. Issue 17's classes, one test each:
 // outputs never destroy inputs, a stop is a stop, nothing to learn is an error, validation before
 // allocation, one-line errors, content over extension, adapters for another model.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTinyModel } from '../../scripts/make-tiny-models';
 import { parseSafetensors, readTensorF32, writeSafetensors } from '../../src/io/safetensors';
+import { REPO_ROOT, STUDIO_LAUNCHER, studio } from '../helpers/cli';
 
-const root = join(__dirname, '..', '..');
-const launcher = join(root, 'scripts/run-gpu.mjs');
 let dir = '';
 let model = '';
 let data = '';
@@ -20,10 +19,6 @@ let adapter = '';
 /** Enough rows for a run that is still training when it is stopped. */
 let big = '';
 
-function studio(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [launcher, 'cli/studio.ts', ...args], { cwd: root, encoding: 'utf8' });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** A failure as the CLI must report it: non-zero, exactly one stderr line "error: ...", matching `why`. */
 function expectRefused(r: ReturnType<typeof studio>, why: RegExp): void {
@@ -104,7 +99,7 @@ describe('outputs never destroy inputs', () => {
 describe('a stop is a stop', () => {
   it('SIGTERM to the launcher ends the run with the previous adapter untouched and no staging left', async () => {
     const before = snapshot(adapter);
-    const child = spawn(process.execPath, [launcher, 'cli/studio.ts', 'train', model, '--data', big, '--out', adapter, '--max-steps', '100000', '--rank', '4'], { cwd: root });
+    const child = spawn(process.execPath, [STUDIO_LAUNCHER, 'cli/studio.ts', 'train', model, '--data', big, '--out', adapter, '--max-steps', '100000', '--rank', '4'], { cwd: REPO_ROOT });
     let stderr = '';
     // Stopped once training has started (its first step line), so the stop lands mid-run.
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -120,7 +115,7 @@ describe('a stop is a stop', () => {
 describe('a stop is a stop, even for kill -9', () => {
   it('kill -9 of the launcher: the command notices, removes its staging folder and exits; the adapter stays', async () => {
     const before = snapshot(adapter);
-    const child = spawn(process.execPath, [launcher, 'cli/studio.ts', 'train', model, '--data', big, '--out', adapter, '--max-steps', '100000', '--rank', '4'], { cwd: root });
+    const child = spawn(process.execPath, [STUDIO_LAUNCHER, 'cli/studio.ts', 'train', model, '--data', big, '--out', adapter, '--max-steps', '100000', '--rank', '4'], { cwd: REPO_ROOT });
     let stderr = '';
     await new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => { stderr += d; if (stderr.includes('step ')) resolve(); }));
     expect(readdirSync(dir).filter((n) => n.startsWith('adapter.studio-new-'))).toHaveLength(1);

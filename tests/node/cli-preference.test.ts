@@ -2,21 +2,16 @@
 // continuing an SFT adapter the CLI wrote (its reference: that adapter, so the first step's margin is 0 and the
 // loss ln 2), an ORPO run from scratch; the same JSON summary as SFT plus the preference metrics; bad rows and bad
 // options fail with one line naming them.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTinyModel } from '../../scripts/make-tiny-models';
+import { studio } from '../helpers/cli';
 
-const root = join(__dirname, '..', '..');
 let dir = '';
 let model = '';
 
-function studio(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(root, 'scripts/run-gpu.mjs'), 'cli/studio.ts', ...args], { cwd: root, encoding: 'utf8' });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'cli-pref-'));

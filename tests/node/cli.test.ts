@@ -1,21 +1,16 @@
 // The command line end to end, as a user runs it (`npm run studio -- ...` = scripts/run-gpu.mjs cli/studio.ts):
 // data, info, train (writes a PEFT adapter + log), eval and generate with that adapter, --json output
 // shapes, and failures that exit non-zero with one clear line.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTinyModel } from '../../scripts/make-tiny-models';
+import { studio } from '../helpers/cli';
 
-const root = join(__dirname, '..', '..');
 let dir = '';
 let model = '';
 
-function studio(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(root, 'scripts/run-gpu.mjs'), 'cli/studio.ts', ...args], { cwd: root, encoding: 'utf8' });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'cli-'));

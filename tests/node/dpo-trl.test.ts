@@ -23,6 +23,7 @@ import { DEFAULT_PREFERENCE, preferencePairOf, PreferenceTrainer, tokenizePrefer
 import { DEFAULT_TRAIN, Trainer, type TrainConfig } from '../../src/train/trainer';
 import { testGpu } from '../helpers/gpu';
 import { relMax } from '../helpers/torch';
+import { logitsOf } from '../helpers/model';
 
 const ROOT = join(__dirname, '..', '..');
 const MODEL = join(ROOT, 'tests', 'fixtures', 'models', 'llama-small');
@@ -99,7 +100,7 @@ describe('preference tuning equals TRL', () => {
     const model = await startingModel();
     const base = new Transformer(gpu, loaded.config, loaded.weights, { kind: 'none' });
     const ids = Uint32Array.from(pairs[0].chosen.inputIds);
-    const logits = async (m: Transformer) => { const st = m.forward({ B: 1, T: ids.length, ids }, { save: false }); const v = await gpu.read(st.logits); m.release(st); return v; };
+    const logits = (m: Transformer) => logitsOf(m, ids);
     const on = await logits(model);
     model.adapterEnabled = false;
     expect(await logits(model)).toEqual(await logits(base));

@@ -17,16 +17,11 @@ import { Transformer } from '../../src/model/transformer';
 import { rng } from '../helpers/check';
 import { testGpu } from '../helpers/gpu';
 import { relMax, TorchOracle, venvPython, type RawTensor } from '../helpers/torch';
+import { logitsOf } from '../helpers/model';
 
 const oracles: TorchOracle[] = [];
 afterAll(() => oracles.forEach((o) => o.dispose()));
 
-async function logitsOf(model: Transformer, ids: number[]): Promise<Float32Array> {
-  const st = model.forward({ B: 1, T: ids.length, ids: Uint32Array.from(ids) }, { save: false });
-  const out = await model.gpu.read(st.logits);
-  model.release(st);
-  return out;
-}
 
 // `logits`: also run the PyTorch model (~10 s of torch start-up on this machine, so on the case with every
 // convention at once: q/k permutation, GQA, rsLoRA scale). GPT-2's orientation is pinned by the shape rules on

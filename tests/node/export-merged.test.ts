@@ -17,13 +17,8 @@ import { Transformer } from '../../src/model/transformer';
 import { rng } from '../helpers/check';
 import { testGpu } from '../helpers/gpu';
 import { relMax } from '../helpers/torch';
+import { logitsOf } from '../helpers/model';
 
-async function logitsOf(model: Transformer, ids: number[]): Promise<Float32Array> {
-  const st = model.forward({ B: 1, T: ids.length, ids: Uint32Array.from(ids) }, { save: false });
-  const out = await model.gpu.read(st.logits);
-  model.release(st);
-  return out;
-}
 
 /** A LoRA model on the tiny folder with random (non-zero) A and B, as after training. */
 async function tunedModel(kind: 'llama-small' | 'gpt2', lora: LoraConfig) {

@@ -11,13 +11,8 @@ import { Transformer } from '../../src/model/transformer';
 import { testGpu } from '../helpers/gpu';
 import { relMax } from '../helpers/torch';
 import { tunedTiny } from './tuned-model';
+import { logitsOf } from '../helpers/model';
 
-async function logitsOf(model: Transformer, ids: number[]): Promise<Float32Array> {
-  const st = model.forward({ B: 1, T: ids.length, ids: Uint32Array.from(ids) }, { save: false });
-  const out = await model.gpu.read(st.logits);
-  model.release(st);
-  return out;
-}
 
 const i64 = (values: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
 

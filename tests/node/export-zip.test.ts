@@ -15,6 +15,7 @@ import { Transformer } from '../../src/model/transformer';
 import { rng } from '../helpers/check';
 import { testGpu } from '../helpers/gpu';
 import { venvPython } from '../helpers/torch';
+import { logitsOf } from '../helpers/model';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -91,12 +92,7 @@ describe('export zips', () => {
       gpu.write(model.params.get(name), Float32Array.from({ length: shape[0] * shape[1] }, () => r() - 0.5));
     }
     const ids = Uint32Array.from([1, 5, 9, 33]);
-    const logits = async (m: Transformer) => {
-      const st = m.forward({ B: 1, T: ids.length, ids }, { save: false });
-      const out = await m.gpu.read(st.logits);
-      m.release(st);
-      return out;
-    };
+    const logits = (m: Transformer) => logitsOf(m, ids);
     const zip = zipExport(withReadme(peftExportFiles(await exportPeftAdapter(model, 'tiny-llama')), '# card\n'), { folder: 'my-adapter' });
     const peft = peftFilesFrom(unzipExport(zip, {}, 'my-adapter.zip'), 'my-adapter.zip');
     const { lora: back, baseModel } = loraFromPeftConfig(peft['adapter_config.json']);

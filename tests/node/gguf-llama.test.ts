@@ -29,6 +29,7 @@ import { tokenizeConversation } from '../../src/tokenize/chat';
 import { DEFAULT_TRAIN, Trainer } from '../../src/train/trainer';
 import { testGpu } from '../helpers/gpu';
 import { withRandomLora } from './random-lora';
+import { logitsOf } from '../helpers/model';
 
 const dir = mkdtempSync(join(tmpdir(), 'gguf-llama-'));
 let llama: Llama;
@@ -88,9 +89,7 @@ const NEAR_TIE = 0.02;
 async function engineGreedy(m: LoadedModel, model: Transformer, prompt: number[], max: number): Promise<{ tokens: number[]; stopped: boolean; decisive: number }> {
   const r = await generateAll(model, prompt, { ...GREEDY, maxNewTokens: max, stopTokenIds: stopTokenIds(m), stopStrings: [] });
   const ids = [...prompt, ...r.tokens];
-  const st = model.forward({ B: 1, T: ids.length, ids: Uint32Array.from(ids) }, { save: false });
-  const logits = await model.gpu.read(st.logits);
-  model.release(st);
+  const logits = await logitsOf(model, ids);
   const V = m.config.vocabSize;
   let decisive = 0;
   for (; decisive < r.tokens.length; decisive++) {

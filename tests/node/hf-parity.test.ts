@@ -16,6 +16,7 @@ import { Transformer } from '../../src/model/transformer';
 import { testGpu } from '../helpers/gpu';
 import { relMax } from '../helpers/torch';
 import { transformersGreedy } from '../helpers/transformers';
+import { logitsOf } from '../helpers/model';
 
 const tmp = mkdtempSync(join(tmpdir(), 'hf-parity-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -33,9 +34,7 @@ describe('HF folders: logits and greedy generation match transformers', () => {
       const model = new Transformer(gpu, m.config, m.weights, { kind: 'none' });
       const ids = m.tokenizer.encode('The quick brown fox jumps over', { addSpecialTokens: false });
 
-      const st = model.forward({ B: 1, T: ids.length, ids: Uint32Array.from(ids) }, { save: false });
-      const logits = await gpu.read(st.logits);
-      model.release(st);
+      const logits = await logitsOf(model, ids);
       const ours = await generateAll(model, ids, { ...GREEDY, maxNewTokens: STEPS, stopTokenIds: [], stopStrings: [] });
 
       const ref = transformersGreedy(dir, ids, STEPS);

@@ -15,6 +15,7 @@ import { DEFAULT_TRAIN, Trainer } from '../../src/train/trainer';
 import { rng } from '../helpers/check';
 import { testGpu } from '../helpers/gpu';
 import { relMax, TorchOracle } from '../helpers/torch';
+import { logitsOf } from '../helpers/model';
 
 const oracles: TorchOracle[] = [];
 afterAll(() => oracles.forEach((o) => o.dispose()));
@@ -24,12 +25,6 @@ const cases: { kind: 'llama' | 'gpt2'; lora: LoraConfig }[] = [
   { kind: 'gpt2', lora: { rank: 2, alpha: 4, dropout: 0, useRslora: true, targetModules: ['c_attn', 'c_proj'] } },
 ];
 
-async function logitsOf(model: Transformer, ids: number[]): Promise<Float32Array> {
-  const st = model.forward({ B: 1, T: ids.length, ids: Uint32Array.from(ids) }, { save: false });
-  const out = await model.gpu.read(st.logits);
-  model.release(st);
-  return out;
-}
 
 describe('PEFT adapter export', () => {
   for (const { kind, lora } of cases) {

@@ -21,17 +21,12 @@ import { testGpu } from '../helpers/gpu';
 import { FAMILIES } from '../helpers/hf-families';
 import { relMax } from '../helpers/torch';
 import { peftGreedy } from '../helpers/transformers';
+import { logitsOf } from '../helpers/model';
 
 const tmp = mkdtempSync(join(tmpdir(), 'peft-roundtrip-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const STEPS = 8;
 
-async function promptLogits(model: Transformer, ids: number[]): Promise<Float32Array> {
-  const st = model.forward({ B: 1, T: ids.length, ids: Uint32Array.from(ids) }, { save: false });
-  const out = await model.gpu.read(st.logits);
-  model.release(st);
-  return out;
-}
 
 describe('our PEFT adapter in real PEFT', () => {
   for (const family of FAMILIES) {
@@ -60,14 +55,14 @@ describe('our PEFT adapter in real PEFT', () => {
 
       const prompt = data[0].inputIds.slice(0, 6);
       const ours = await generateAll(model, prompt, { ...GREEDY, maxNewTokens: STEPS, stopTokenIds: [], stopStrings: [] });
-      const tuned = await promptLogits(model, prompt);
+      const tuned = await logitsOf(model, prompt);
       const peft = peftGreedy(base, adapter, prompt, STEPS);
       const err = relMax(tuned, peft.logits);
       console.log(`peft ${family.name}: logits ${err.toExponential(2)}, tokens ${ours.tokens.join(',')}`);
       expect(err).toBeLessThan(2e-5);
       expect(ours.tokens).toEqual(peft.tokens);
       const plain = new Transformer(gpu, config, weights, { kind: 'none' });
-      expect(relMax(await promptLogits(plain, prompt), peft.logits)).toBeGreaterThan(100 * Math.max(err, 1e-7));
+      expect(relMax(await logitsOf(plain, prompt), peft.logits)).toBeGreaterThan(100 * Math.max(err, 1e-7));
       plain.destroy();
       model.destroy();
     }, 120_000);
