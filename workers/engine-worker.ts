@@ -22,7 +22,7 @@ import { checkOnnxExport } from '../src/export/onnx-check';
 import type { Decoder } from '../src/generate/decoder';
 import { onnxDecoderOf, type OnnxDecoder, type Ort } from '../src/generate/onnx-decoder';
 import { applyPeftAdapter, exportPeftAdapter, loraFromPeftConfig, peftFilesFromUpload, type PeftAdapterFiles } from '../src/export/peft';
-import { linearsOf, validateLora } from '../src/io/validate';
+import { BASE_MODEL_MISMATCH, baseModelMismatch, linearsOf, validateLora } from '../src/io/validate';
 import { generate as generateTokens } from '../src/generate/generate';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { cacheStorageCache, downloadModel, folderUrlFor, hubUrlFor, memoryCache, type ByteCache } from '../src/io/download';
@@ -569,6 +569,8 @@ export function createEngineCore(deps: EngineDeps): Engine {
       const entries = await Promise.all(args.files.map(async (f) => ({ path: f.path, bytes: new Uint8Array(await f.file.arrayBuffer()) })));
       const files = peftFilesFromUpload(entries, args.name);
       const { lora, baseModel } = loraFromPeftConfig(files['adapter_config.json'], `${args.name}/adapter_config.json`);
+      const mismatch = baseModelMismatch(baseModel, m.info.name);
+      if (mismatch && !args.ignoreBaseModel) throw Object.assign(new Error(`${args.name}/adapter_config.json: ${mismatch}`), { name: BASE_MODEL_MISMATCH });
       // Every target must name linear modules of this model (PEFT matches by suffix, as isLoraTarget does).
       const linears = targetableModules(m.model.config);
       const modules = [...expectedWeights(m.model.config).keys()].map((k) => k.replace(/\.weight$/, '')).filter((p) => linears.some((l) => p.endsWith(`.${l}`)));

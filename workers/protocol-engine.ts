@@ -104,8 +104,12 @@ export type ExportModelArgs = ExportSource & {
   ggufDtype?: 'F16' | 'Q8_0';
 };
 
-/** A dropped or picked PEFT adapter: one zip, or its files (folder-relative paths). */
-export interface ImportAdapterArgs { name: string; files: { path: string; file: Blob }[] }
+/**
+ * A dropped or picked PEFT adapter: one zip, or its files (folder-relative paths). An adapter whose
+ * base_model_name_or_path names another model is refused (error name BASE_MODEL_MISMATCH) unless
+ * ignoreBaseModel: the user's "Import anyway", like the CLI's --ignore-base-model. Shapes are checked either way.
+ */
+export interface ImportAdapterArgs { name: string; files: { path: string; file: Blob }[]; ignoreBaseModel?: boolean }
 
 export interface EngineCalls {
   probe: { args: Record<string, never>; result: AdapterReport };

@@ -11,6 +11,7 @@ import type {
 import { appEngine, onEngineError } from './client';
 import { rememberModel } from './lastModel';
 import { errorMessage } from '../../src/errors';
+import { BASE_MODEL_MISMATCH } from '../../src/io/validate';
 
 export interface LiveRun {
   runId: string;
@@ -50,8 +51,12 @@ export interface EngineActions {
   exportAdapter(runId: string, checkpoint: 'last' | 'best'): Promise<AdapterFiles | null>;
   /** Merged HF folder, GGUF LoRA or ONNX files of a run's checkpoint (null on failure: see `error`). */
   exportModel(args: ExportModelArgs): Promise<[string, Uint8Array][] | null>;
-  /** Imports onto the loaded model: the stored record, or why it was refused (nothing stored; `error` untouched, the caller shows it). */
-  importAdapter(args: ImportAdapterArgs): Promise<{ record: AdapterRecord } | { refused: string }>;
+  /**
+   * Imports onto the loaded model: the stored record, or why it was refused (nothing stored; `error` untouched,
+   * the caller shows it). `otherBaseModel`: refused only because it names another base model (the caller may
+   * offer to import it anyway with ignoreBaseModel).
+   */
+  importAdapter(args: ImportAdapterArgs): Promise<{ record: AdapterRecord } | { refused: string; otherBaseModel: boolean }>;
   refreshAdapters(): Promise<void>;
   renameAdapter(adapterId: string, name: string): Promise<void>;
   deleteAdapter(adapterId: string): Promise<void>;
@@ -139,7 +144,7 @@ export function createEngineStore(engine: Engine): EngineStore {
           await get().refreshAdapters();
           return { record };
         } catch (e) {
-          return { refused: errorMessage(e) };
+          return { refused: errorMessage(e), otherBaseModel: e instanceof Error && e.name === BASE_MODEL_MISMATCH };
         }
       },
       refreshAdapters: async () => {

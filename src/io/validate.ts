@@ -98,14 +98,26 @@ export function assertFinite(data: Float32Array, where: string, name: string): v
   }
 }
 
+/** The studio's built-in model as the page names it (first run; the Train step's button). */
+const BUILT_IN_NAMES = new Set(['built-in model', 'default model']);
+/** Its folder in the studio's repository: what exports record as the base model and the CLI loads. */
+export const BUILT_IN_PATH = 'public/models/default';
+
+/** The base model as exports name it: a hub id as loaded, the built-in model by its folder, else its name. */
+export const baseModelId = (name: string) => (BUILT_IN_NAMES.has(name) ? BUILT_IN_PATH : name);
+
+/** The name of the error a base-model mismatch throws, so a page can offer the override across a worker. */
+export const BASE_MODEL_MISMATCH = 'BaseModelMismatch';
+
 /**
  * The model an adapter was trained on must be the one it is applied to: base_model_name_or_path and the
- * model's name agree on their last path segment, case aside ('HuggingFaceTB/SmolLM2-135M' matches a folder
- * '/models/smollm2-135m'). Passes when either side has no name (an adapter without the field, loose dropped
- * files). Shapes are checked tensor by tensor when the weights are applied. Returns the mismatch, or null.
+ * model's name (as exports record it: the page's "default model" is public/models/default) agree on their
+ * last path segment, case aside ('HuggingFaceTB/SmolLM2-135M' matches a folder '/models/smollm2-135m').
+ * Passes when either side has no name (an adapter without the field, loose dropped files). Shapes are
+ * checked tensor by tensor when the weights are applied. Returns the mismatch, or null.
  */
 export function baseModelMismatch(recorded: string | null, modelName: string): string | null {
   const last = (s: string) => s.replace(/[\\/]+$/, '').split(/[\\/]/).pop()!.toLowerCase();
   if (!recorded || !modelName || modelName === UNNAMED_FILES || recorded === UNNAMED_FILES) return null;
-  return last(recorded) === last(modelName) ? null : `the adapter was trained on ${recorded}, not on ${modelName}`;
+  return last(recorded) === last(baseModelId(modelName)) ? null : `the adapter was trained on ${recorded}, not on ${modelName}`;
 }

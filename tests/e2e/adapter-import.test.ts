@@ -1,12 +1,13 @@
 // Imported PEFT adapters in headless Chromium, as a user meets them. A PEFT adapter for the built-in model is
 // written here in Node by the PEFT conventions alone (keys 'base_model.model.<module>.lora_A.weight' [r, in]
 // and '.lora_B.weight' [out, r], seeded random values, a hand-written adapter_config.json), as if trained
-// elsewhere, and zipped inside a folder. On the page: load the built-in model, drop the zip on Compare; it is
-// listed and becomes a column; a typed prompt streams its answer (decoded by onnxruntime-web, the automatic
+// elsewhere for a model of another name, and zipped inside a folder. On the page: load the built-in model, drop
+// the zip on Compare; it is refused for naming another base model, imported on "Import anyway", listed and
+// becomes a column; a typed prompt streams its answer (decoded by onnxruntime-web, the automatic
 // choice on this software adapter, and the same again from the WebGPU engine chosen by hand); a batch evaluation over the validation split
 // gives, for the imported column, exactly the answers and the loss of the CLI (`generate` / `eval --adapter`
 // on the same files), and answers unlike the base model's. An adapter for another base (hidden 32 where the
-// model has 64) is refused with the shapes named, and nothing is added. Train starts a run from the imported
+// model has 64) is refused with the shapes named even on "Import anyway", and nothing is added. Train starts a run from the imported
 // adapter (its LoRA shape fixed). After a reload the adapter is still listed and the stored batch results are
 // shown again with the same numbers (and the preference mark); it can be renamed and deleted. The Export tab
 // gives the imported files back as a PEFT zip and a merged model whose weights are W + (alpha/r)·B·A, and its
@@ -114,7 +115,12 @@ describe('imported adapters', () => {
 
     // Drop the zip on Compare: it is checked, listed, and answers as a column beside the base model.
     await tab('Compare').click();
+    // Its config names another base model ('elsewhere/world-model'): refused, then imported on the user's say-so.
     await drop('Drop a PEFT adapter', 'world-adapter.zip', zipOf('world-adapter', adapter), 'application/zip');
+    await expect.poll(() => page.getByRole('alert').textContent(), { timeout: 30_000 })
+      .toMatch(/^The adapter was not imported: world-adapter\.zip\/adapter_config\.json: the adapter was trained on elsewhere\/world-model, not on default model/);
+    expect(await page.getByRole('table', { name: 'Imported adapters' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Import anyway' }).click();
     await expect.poll(() => page.getByRole('status', { name: 'Adapter import status' }).textContent(), { timeout: 30_000 })
       .toBe(`Imported world-adapter: LoRA r=8, alpha=16, q_proj v_proj, ${valuesIn(adapter).toLocaleString('en')} values.`);
     const listed = page.getByRole('table', { name: 'Imported adapters' });
@@ -122,8 +128,10 @@ describe('imported adapters', () => {
     const models = page.getByRole('list', { name: 'Answering models' });
     await expect.poll(() => models.getByRole('listitem').allInnerTexts()).toEqual(['Base', expect.stringMatching(/^world-adapter \(imported\)/)]);
 
-    // An adapter for another base is refused whole, with the shapes named.
+    // An adapter for another base is refused whole, with the shapes named, even when the name check is overridden.
     await drop('Drop a PEFT adapter', 'small.zip', zipOf('small', peftAdapter(32, 8)), 'application/zip');
+    await expect.poll(() => page.getByRole('alert').textContent(), { timeout: 30_000 }).toMatch(/trained on elsewhere\/world-model, not on default model/);
+    await page.getByRole('button', { name: 'Import anyway' }).click();
     await expect.poll(() => page.getByRole('alert').textContent(), { timeout: 30_000 })
       .toMatch(/^The adapter was not imported: small\.zip\/adapter_model\.safetensors: base_model\.model\.model\.layers\.0\.self_attn\.q_proj\.lora_A\.weight has shape \[8,32\] but this model needs \[8,64\]/);
     expect(await listed.getByRole('row').count()).toBe(2);

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { baseModelId, BUILT_IN_PATH } from '../../app/features/export/build';
+import { baseModelId, BUILT_IN_PATH } from '../../src/io/validate';
 
 describe('base model id in exports', () => {
   it('names the built-in model by its folder and leaves hub ids and other names as they are', () => {

@@ -145,6 +145,9 @@ describe('model config and LoRA validation', () => {
     expect(baseModelMismatch('org/a', 'b')).toBe('the adapter was trained on org/a, not on b');
     expect(baseModelMismatch(null, 'b')).toBeNull();
     expect(baseModelMismatch('dropped files', 'b')).toBeNull();
+    // The page calls the built-in model "default model"; the studio's exports record its folder.
+    expect(baseModelMismatch('public/models/default', 'default model')).toBeNull();
+    expect(baseModelMismatch('elsewhere/world-model', 'default model')).toBe('the adapter was trained on elsewhere/world-model, not on default model');
   });
 });
 

@@ -1,7 +1,8 @@
 // Imported PEFT adapters: drop or pick an adapter zip (as the Export tab writes it), its two files, or its
-// folder; the engine checks it against the loaded model (targets, keys, shapes) and stores it, or refuses it
-// whole and says why. Listed with their LoRA shape, renamable and deletable. Used on the Compare tab (as
-// columns) and the Train tab (as a starting point). Names and messages are text, never HTML.
+// folder; the engine checks it against the loaded model (base model name, targets, keys, shapes) and stores
+// it, or refuses it whole and says why; a base model name that differs can be overridden ("Import anyway",
+// the CLI's --ignore-base-model). Listed with their LoRA shape, renamable and deletable. Used on the Compare
+// tab (as columns) and the Train tab (as a starting point). Names and messages are text, never HTML.
 import { useState, type DragEvent } from 'react';
 import { Alert } from '../../components/Alert';
 import { filesFromDataTransfer, filesFromFileList, type ModelFiles } from '../../../src/io/model-files';
@@ -50,18 +51,24 @@ export function AdaptersPanel({ onDeleted = () => {} }: { onDeleted?: (adapterId
   const [busy, setBusy] = useState(false);
   const [status, setStatus] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // An adapter refused only for naming another base model: kept so the user can import it anyway.
+  const [otherBase, setOtherBase] = useState<ImportAdapterArgs | null>(null);
   const [over, setOver] = useState(false);
 
-  const start = async (files: Promise<ModelFiles>) => {
-    setBusy(true); setError(null); setStatus('Checking the adapter against the loaded model…');
+  const check = async (args: ImportAdapterArgs) => {
+    setBusy(true); setError(null); setOtherBase(null); setStatus('Checking the adapter against the loaded model…');
     try {
-      const r = await importAdapter(await toImport(await files));
+      const r = await importAdapter(args);
       if ('record' in r) setStatus(`Imported ${r.record.name}: LoRA ${loraSummary(r.record)}, ${r.record.parameters.toLocaleString('en')} values.`);
-      else { setStatus(null); setError(`The adapter was not imported: ${r.refused}`); }
+      else {
+        setStatus(null); setError(`The adapter was not imported: ${r.refused}`);
+        if (r.otherBaseModel) setOtherBase({ ...args, ignoreBaseModel: true });
+      }
     } finally {
       setBusy(false);
     }
   };
+  const start = async (files: Promise<ModelFiles>) => check(await toImport(await files));
   const onDrop = (e: DragEvent) => {
     e.preventDefault();
     setOver(false);
@@ -101,7 +108,13 @@ export function AdaptersPanel({ onDeleted = () => {} }: { onDeleted?: (adapterId
         </label>
       </div>
       {status ? <p role="status" aria-label="Adapter import status">{status}</p> : null}
-      {error ? <Alert message={error} onDismiss={() => setError(null)} /> : null}
+      {error ? <Alert message={error} onDismiss={() => { setError(null); setOtherBase(null); }} /> : null}
+      {otherBase ? (
+        <p>
+          If it was trained on the same weights under another name, import it anyway; its tensors are still checked against this model.{' '}
+          <button type="button" disabled={busy || !model} onClick={() => void check(otherBase)}>Import anyway</button>
+        </p>
+      ) : null}
       {adapters.length > 0 ? (
         <table aria-label="Imported adapters">
           <thead><tr><th scope="col">Name</th><th scope="col">LoRA</th><th scope="col">Imported onto</th><th scope="col">Actions</th></tr></thead>

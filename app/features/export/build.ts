@@ -8,6 +8,7 @@ import { exportTrainingKit } from '../../../src/export/trl';
 import { peftExportFiles, withReadme, zipExport } from '../../../src/export/zip';
 import type { ChatMessage } from '../../../src/data/types';
 import type { AdapterRecord, RunRecord } from '../../../src/storage/runs';
+import { baseModelId } from '../../../src/io/validate';
 import type { AdapterFiles } from '../../../workers/protocol-engine';
 
 /** A file-system-safe stem from a run's name ('Run 1' → 'Run_1'). */
@@ -15,13 +16,6 @@ export function fileStem(name: string): string {
   return name.replace(/[^\w.-]+/g, '_').replace(/^[._]+|_+$/g, '') || 'run';
 }
 
-/** The studio's built-in model as the page names it (first run; the Train step's button). */
-const BUILT_IN_NAMES = new Set(['built-in model', 'default model']);
-/** Its folder in the studio's repository: what from_pretrained loads for the model card's snippet to run. */
-export const BUILT_IN_PATH = 'public/models/default';
-
-/** The base model as exports name it: a hub id as loaded, the built-in model by its folder, else its name. */
-export const baseModelId = (name: string) => (BUILT_IN_NAMES.has(name) ? BUILT_IN_PATH : name);
 
 function cardInput(run: RunRecord, kind: CardInput['kind'], date?: string): CardInput {
   const metrics: Record<string, number | string> = { Steps: run.final?.steps ?? run.metrics.at(-1)?.step ?? 0 };
