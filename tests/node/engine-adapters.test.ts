@@ -14,6 +14,7 @@ import { loadHfModel, stopTokenIds } from '../../src/io/hf';
 import { filesFromMap } from '../../src/io/model-files';
 import { filesFromDirectory } from '../../src/io/node-files';
 import { parseSafetensors, readTensorF32, writeSafetensors } from '../../src/io/safetensors';
+import { BASE_MODEL_MISMATCH } from '../../src/io/validate';
 import type { LoraConfig } from '../../src/model/lora';
 import { mulberry32 } from '../../src/model/random';
 import { Transformer } from '../../src/model/transformer';
@@ -21,7 +22,7 @@ import { createMemoryRunStore, type EvaluationRecord } from '../../src/storage/r
 import { tokenizeConversation } from '../../src/tokenize/chat';
 import { PRESETS, type RunConfig } from '../../src/train/presets';
 import { evaluateLoss } from '../../src/train/trainer';
-import type { EngineEvent, StartRunArgs } from '../../workers/protocol-engine';
+import type { EngineEvent, ImportAdapterArgs, StartRunArgs } from '../../workers/protocol-engine';
 import { droppedFiles, engineOver } from '../helpers/engine';
 import { testGpu } from '../helpers/gpu';
 
@@ -31,12 +32,13 @@ const source = droppedFiles('tiny-llama', modelFiles);
 const LORA: LoraConfig = { rank: 4, alpha: 8, dropout: 0, useRslora: false, targetModules: ['q_proj', 'v_proj', 'down_proj'] };
 
 /** A PEFT adapter for a model folder with seeded random values in every A and B (B ≠ 0: it changes answers). */
-async function randomAdapter(files: Map<string, Uint8Array> | ReturnType<typeof filesFromDirectory>, lora: LoraConfig, seed: number): Promise<PeftAdapterFiles> {
+/** A random adapter whose adapter_config.json names `baseModel` (the tiny model's folder unless said otherwise). */
+async function randomAdapter(files: Map<string, Uint8Array> | ReturnType<typeof filesFromDirectory>, lora: LoraConfig, seed: number, baseModel = 'models/tiny-llama'): Promise<PeftAdapterFiles> {
   const m = await loadHfModel(files instanceof Map ? filesFromMap('base', files) : files);
   const net = new Transformer(await testGpu(), m.config, m.weights, { kind: 'lora', lora }, seed);
   const r = mulberry32(seed);
   net.params.writeFlat('params', Float32Array.from({ length: net.params.flat!.size }, () => (r() * 2 - 1) * 0.5));
-  const out = await exportPeftAdapter(net, 'base');
+  const out = await exportPeftAdapter(net, baseModel);
   net.destroy();
   return out;
 }
@@ -128,9 +130,11 @@ describe('engine: imported PEFT adapters', () => {
       ...extra,
     ]);
     // The built-in default model: hidden 64 where this one has 32.
-    const otherBase = await randomAdapter(filesFromDirectory('public/models/default'), LORA, 13);
-    const cases: [string, ReturnType<typeof upload>, RegExp][] = [
-      ['other base (shapes)', upload('default.zip', [['default.zip', zipOf(otherBase)]]), /default\.zip\/adapter_model\.safetensors: base_model\.model\.model\.layers\.0\.\S+ has shape \[4,64\] but this model needs \[4,32\]/],
+    const otherBase = await randomAdapter(filesFromDirectory('public/models/default'), LORA, 13, 'public/models/default');
+    const cases: [string, ImportAdapterArgs, RegExp][] = [
+      ['other base (name)', upload('default.zip', [['default.zip', zipOf(otherBase)]]), /^default\.zip\/adapter_config\.json: the adapter was trained on public\/models\/default, not on tiny-llama$/],
+      // "Import anyway" overrides the name, never the shapes.
+      ['other base (shapes)', { ...upload('default.zip', [['default.zip', zipOf(otherBase)]]), ignoreBaseModel: true }, /default\.zip\/adapter_model\.safetensors: base_model\.model\.model\.layers\.0\.\S+ has shape \[4,64\] but this model needs \[4,32\]/],
       ['GPT-2 targets on a Llama', upload('gpt2', [['gpt2/adapter_config.json', JSON.stringify({ ...cfg, target_modules: ['c_attn', 'q_proj'] })], ['gpt2/adapter_model.safetensors', good['adapter_model.safetensors']]]),
         /gpt2\/adapter_config\.json: target module c_attn is not in this llama model \(its modules: q_proj, k_proj/],
       ['unknown key', upload('extra', [['adapter_config.json', good['adapter_config.json']], ['adapter_model.safetensors', rewrite((name, shape, data) => ({ name, shape, data }), [{ name: 'base_model.model.model.layers.7.self_attn.q_proj.lora_A.weight', shape: [4, 32], data: new Float32Array(128) }])]]),
@@ -145,6 +149,8 @@ describe('engine: imported PEFT adapters', () => {
       ['truncated weights', upload('cut', [['adapter_config.json', good['adapter_config.json']], ['adapter_model.safetensors', good['adapter_model.safetensors'].slice(0, 200)]]), /cut\/adapter_model\.safetensors/],
     ];
     for (const [what, args, message] of cases) await expect(engine.importAdapter(args), what).rejects.toThrow(message);
+    // The name refusal is told apart (by the error's name, which crosses the worker) so the page can offer the override.
+    await expect(engine.importAdapter(cases[0][1])).rejects.toMatchObject({ name: BASE_MODEL_MISMATCH });
     expect(await engine.listAdapters()).toEqual([]);
     // The refusals left the resident model usable: a good adapter still imports.
     const ok = await engine.importAdapter(upload('ok', [['adapter_config.json', good['adapter_config.json']], ['adapter_model.safetensors', good['adapter_model.safetensors']]]));
