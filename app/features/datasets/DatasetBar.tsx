@@ -4,7 +4,7 @@ import { useState } from 'react';
 import { useStudio } from '../../store';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { notify } from '../../components/toasts';
-import type { SaveStatus } from '../../store/datasets/initialState';
+import type { SaveStatus } from '../../../src/storage/dataset-log';
 
 function statusText(s: SaveStatus): string {
   switch (s.kind) {

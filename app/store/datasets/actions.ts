@@ -1,11 +1,7 @@
 // The datasets slice's actions. Every change to records goes through `change`, which records an undo
-// entry, clears the redo stack and makes the change durable at once: a small patch goes to the
-// repository's write-ahead journal (src/storage/journal.ts) in its own transaction, and a debounced save
-// folds the journal into a new version. An import is journaled as it arrives (its records staged slice by
-// slice, then one entry that inserts them, written as the rows appear) and saved as a version of its own
-// in the next task. Other changes too big for a patch (restores, splits of many rows) are saved as a
-// version at once instead. Heavy work (parsing, duplicate search) goes to the
-// DataEngine (a worker in the app); storage to the repository.
+// entry, clears the redo stack and hands the step to the dataset log (src/storage/dataset-log.ts), which
+// makes it durable at once (journal, then versions). Heavy work (parsing, duplicate search) goes to the
+// DataEngine (a worker in the app); storage to the repository and the log.
 import type { StoreApi } from 'zustand/vanilla';
 import type { DataEngine } from '../../../src/data/engine';
 import { retryIssue } from '../../../src/data/import';
@@ -15,8 +11,8 @@ import { assignSplits, type SplitConfig } from '../../../src/data/split';
 import type { ViewQuery } from '../../../src/data/view';
 import type { TokenizerFiles } from '../../../src/data/tokens';
 import type { ChatMessage } from '../../../src/data/types';
-import { createAutosaver, type Autosaver } from '../../../src/storage/autosave';
-import { diffSnapshots, EMPTY_PATCH, patchSize, replayJournal, type JournalEntry, type SnapshotPatch } from '../../../src/storage/journal';
+import { createDatasetLog, type Durability } from '../../../src/storage/dataset-log';
+import { EMPTY_PATCH, replayJournal } from '../../../src/storage/journal';
 import type { DatasetRepository, DatasetSnapshot, LoadedDataset } from '../../../src/storage/repository';
 import { datasetsInitialState, type DatasetsState, type UndoEntry } from './initialState';
 import { errorMessage } from '../../../src/errors';
@@ -78,77 +74,25 @@ export interface DatasetsDeps {
 }
 
 const UNDO_LIMIT = 50;
-const nextTask = () => new Promise<void>((resolve) => { setTimeout(resolve, 0); });
-/** Changes touching more records than this are saved as a version at once rather than journaled. */
-const JOURNAL_MAX_RECORDS = 2000;
-
-/**
- * How a change reaches the disk: 'diff' journals the patch from the state before (or saves a version when
- * it is too big), 'version' saves a version in the next task, and a given patch is journaled as it is and
- * followed by a version in the next task.
- */
-type Durability = 'diff' | 'version' | SnapshotPatch;
 
 type Set_ = StoreApi<DatasetsState & DatasetsActions>['setState'];
 type Get = StoreApi<DatasetsState & DatasetsActions>['getState'];
 
 export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): DatasetsActions {
-  let pendingLabel: string[] = [];
-  let saver: Autosaver | null = null;
-  /** The last journal entry written for the open dataset (a save folds in everything up to it). */
-  let journalSeq = 0;
   let modelTokenizer: ModelTokenizerFiles | null = null;
-  /** Settles when the import staging records now has written the entry that inserts them. */
-  let staging: Promise<void> | null = null;
 
   const snapshotOf = (s: DatasetsState): DatasetSnapshot => ({ records: s.records, issues: s.issues, files: s.files, splitConfig: s.splitConfig });
 
-  async function saveNow(): Promise<void> {
-    // A save folds the journal up to journalSeq, which may hold an import's staged slices: wait until the
-    // entry that inserts them is written, or a reload would find the slices gone and the entry broken.
-    while (staging) await staging;
-    const s = get();
-    if (!s.current) return;
-    const label = pendingLabel.length ? [...new Set(pendingLabel)].join(', ') : 'save';
-    pendingLabel = [];
-    set({ save: { kind: 'saving' } });
-    const v = await deps.repo.save(s.current.id, snapshotOf(s), label, journalSeq);
-    const [datasets, versions] = await Promise.all([deps.repo.list(), deps.repo.versions(v.datasetId)]);
-    set({ save: { kind: 'saved', version: v.version }, datasets, versions, current: datasets.find((d) => d.id === v.datasetId) ?? get().current });
-  }
-
-  function autosaver(): Autosaver {
-    saver ??= createAutosaver(saveNow, deps.autosaveMs ?? 800, (e) => set({ save: { kind: 'error', message: errorMessage(e) }, error: errorMessage(e) }));
-    return saver;
-  }
-
-  /**
-   * Makes the step from `before` to the current state durable: journaled at once when it is a small
-   * patch, else saved as a version now. Either way a debounced save follows, which folds the journal.
-   */
-  function persist(label: string, before: DatasetSnapshot, durability: Durability = 'diff') {
-    pendingLabel.push(label);
-    set({ save: { kind: 'unsaved' } });
-    const cur = get().current;
-    const patch = durability === 'version' ? null : durability === 'diff' ? diffSnapshots(before, snapshotOf(get())) : durability;
-    autosaver().schedule();
-    if (cur && patch) journal(cur.id, label, patch);
-    if (!cur || !patch || durability !== 'diff' || patchSize(patch) > JOURNAL_MAX_RECORDS) {
-      // Saved in a task of its own, so the page paints the change (100k imported rows) before the save
-      // hashes and clones them.
-      setTimeout(() => void autosaver().flush(), 0);
-    }
-  }
-
-  /** Writes one journal entry now (a whole-dataset patch too big to journal is left to the version save). */
-  function journal(datasetId: string, label: string, patch: SnapshotPatch) {
-    const seq = ++journalSeq;
-    if (patch.insertStaged || patchSize(patch) <= JOURNAL_MAX_RECORDS) write(datasetId, { seq, label, patch });
-  }
-
-  function write(datasetId: string, entry: JournalEntry) {
-    deps.repo.appendJournal(datasetId, entry).catch((e) => set({ save: { kind: 'error', message: errorMessage(e) }, error: errorMessage(e) }));
-  }
+  const log = createDatasetLog({
+    repo: deps.repo,
+    autosaveMs: deps.autosaveMs,
+    current: () => { const s = get(); return s.current ? { datasetId: s.current.id, snapshot: snapshotOf(s) } : null; },
+    onStatus: (save) => set(save.kind === 'error' ? { save, error: save.message } : { save }),
+    async onSaved(v) {
+      const [datasets, versions] = await Promise.all([deps.repo.list(), deps.repo.versions(v.datasetId)]);
+      set({ datasets, versions, current: datasets.find((d) => d.id === v.datasetId) ?? get().current });
+    },
+  });
 
   function snapshotFor(label: string): UndoEntry {
     const s = get();
@@ -160,7 +104,7 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
     const before = snapshotOf(get());
     const entry = snapshotFor(label);
     set((s) => ({ ...next, undoStack: [...s.undoStack, entry].slice(-UNDO_LIMIT), redoStack: [] }));
-    persist(label, before, durability);
+    log.record(label, before, durability);
   }
 
   /** Opens a loaded version with its journal replayed over it; each replayed change can be undone. */
@@ -169,21 +113,18 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
     // Quality facts in slices between tasks: a replayed import may hold 100k records.
     await warmQualityFacts(snapshot.records);
     const undoStack: UndoEntry[] = steps.map(({ label, before }) => ({ label, records: before.records, issues: before.issues, files: before.files }));
-    // Past every entry, staged slices of an import that never finished included: the next save clears them.
-    journalSeq = loaded.journal.length ? loaded.journal[loaded.journal.length - 1].seq : 0;
-    pendingLabel = steps.map((e) => e.label);
     set({
       current: loaded.meta, records: snapshot.records, issues: snapshot.issues, files: snapshot.files,
       splitConfig: snapshot.splitConfig, selection: new Set(), duplicates: null, undoStack: undoStack.slice(-UNDO_LIMIT), redoStack: [],
       tokenCounts: null, save: loaded.journal.length ? { kind: 'unsaved' } : { kind: 'saved', version: loaded.version.version },
     });
-    if (loaded.journal.length) autosaver().schedule();
+    log.opened(loaded.journal, steps.map((e) => e.label));
   }
 
   async function ensureDataset(name: string) {
     if (get().current) return;
     const meta = await deps.repo.create(name);
-    journalSeq = 0;
+    log.reset();
     set({ current: meta, datasets: await deps.repo.list(), versions: [] });
   }
 
@@ -198,23 +139,11 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
    */
   async function importOne(file: File, map?: ColumnMap) {
     const columnMaps = await deps.repo.columnMaps();
-    const datasetId = get().current!.id;
     const label = `import ${file.name}`;
-    const seqs: number[] = [];
-    /** Settles when every staged slice's write is issued (each in a task of its own: the message that
-     *  brought the slice has just spent its time deserialising it, and the write clones it once more). */
-    let issued = Promise.resolve();
-    let staged!: () => void;
-    staging = new Promise((resolve) => { staged = resolve; });
+    const staging = log.beginImport(label);
     try {
-      const result = await deps.engine.importFile(file, { columnMaps, columnMap: map }, (p) => set({ progress: p }),
-        (records) => {
-          const entry = { seq: ++journalSeq, label, patch: EMPTY_PATCH, staged: records };
-          seqs.push(entry.seq);
-          issued = issued.then(nextTask).then(() => write(datasetId, entry));
-        });
-      // Before the entry that inserts them: IndexedDB commits transactions in the order they were made.
-      await issued;
+      const result = await deps.engine.importFile(file, { columnMaps, columnMap: map }, (p) => set({ progress: p }), (records) => staging.stage(records));
+      const seqs = await staging.written();
       if (result.needsMapping) {
         set((s) => ({ pendingMappings: [...s.pendingMappings, { file, needs: result.needsMapping! }] }));
         return;
@@ -225,8 +154,7 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
       change(label, { records: [...s.records, ...result.records], issues, files, duplicates: null },
         { ...EMPTY_PATCH, issues, files, insertStaged: { at: s.records.length, seqs } });
     } finally {
-      staging = null;
-      staged();
+      staging.end();
     }
   }
 
@@ -310,7 +238,7 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
         records: entry.records, issues: entry.issues, files: entry.files,
         undoStack: s.undoStack.slice(0, -1), redoStack: [...s.redoStack, snapshotFor(entry.label)],
       });
-      persist(`undo ${entry.label}`, snapshotOf(s));
+      log.record(`undo ${entry.label}`, snapshotOf(s));
     },
 
     redo() {
@@ -321,7 +249,7 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
         records: entry.records, issues: entry.issues, files: entry.files,
         redoStack: s.redoStack.slice(0, -1), undoStack: [...s.undoStack, snapshotFor(entry.label)],
       });
-      persist(`redo ${entry.label}`, snapshotOf(s));
+      log.record(`redo ${entry.label}`, snapshotOf(s));
     },
 
     fixIssue(issueId, raw) {
@@ -436,7 +364,7 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
       await guarded(async () => {
         await get().flush();
         const meta = await deps.repo.create(name);
-        journalSeq = 0;
+        log.reset();
         set({ ...emptied(), current: meta, datasets: await deps.repo.list() });
       });
     },
@@ -448,7 +376,7 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
         if (loaded) await loadInto(loaded);
         else {
           const meta = (await deps.repo.list()).find((d) => d.id === id) ?? null;
-          journalSeq = 0;
+          log.reset();
           set({ ...emptied(), datasets: get().datasets, current: meta });
         }
         set({ versions: await deps.repo.versions(id) });
@@ -457,7 +385,7 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
 
     async deleteDataset(id) {
       await guarded(async () => {
-        if (get().current?.id === id) { saver?.cancel(); pendingLabel = []; }
+        if (get().current?.id === id) log.discard();
         await deps.repo.remove(id);
         const datasets = await deps.repo.list();
         if (get().current?.id === id) set({ ...emptied(), datasets });
@@ -490,9 +418,7 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
       });
     },
 
-    async flush() {
-      await saver?.flush();
-    },
+    flush: () => log.flush(),
 
     dismissError() {
       set({ error: null });

@@ -8,6 +8,7 @@ import type { DatasetRecord, ImportIssue } from '../../../src/data/record';
 import { DEFAULT_SPLIT, type SplitConfig } from '../../../src/data/split';
 import type { PreviewToken, TokenizerInfo, TokenStats } from '../../../src/data/tokens';
 import { EMPTY_QUERY, type ViewQuery } from '../../../src/data/view';
+import type { SaveStatus } from '../../../src/storage/dataset-log';
 import type { DatasetMeta, VersionMeta } from '../../../src/storage/repository';
 
 export interface UndoEntry {
@@ -22,12 +23,6 @@ export interface PendingMapping {
   needs: NeedsMapping;
 }
 
-export type SaveStatus =
-  | { kind: 'idle' }
-  | { kind: 'unsaved' }
-  | { kind: 'saving' }
-  | { kind: 'saved'; version: number }
-  | { kind: 'error'; message: string };
 
 export interface DatasetsState {
   datasets: DatasetMeta[];
