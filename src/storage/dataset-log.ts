@@ -10,8 +10,8 @@
 // written: it folds the journal up to the newest seq, which may hold staged slices, and a reload would
 // otherwise find the slices gone and the inserting entry broken.
 import { createAutosaver, type Autosaver } from './autosave';
-import { diffSnapshots, EMPTY_PATCH, patchSize, type JournalEntry, type SnapshotPatch } from './journal';
-import type { DatasetRepository, DatasetSnapshot, VersionMeta } from './repository';
+import { diffSnapshots, EMPTY_PATCH, patchSize, type DatasetSnapshot, type JournalEntry, type SnapshotPatch } from './journal';
+import type { DatasetRepository, VersionMeta } from './repository';
 import type { DatasetRecord } from '../data/record';
 import { errorMessage } from '../errors';
 

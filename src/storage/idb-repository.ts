@@ -6,9 +6,10 @@ import { openDB, type IDBPDatabase } from 'idb';
 import { shortId } from '../data/hash';
 import type { ColumnMap, DatasetRecord } from '../data/record';
 import { chunkRecords } from './chunks';
+import type { DatasetSnapshot } from './journal';
 import {
   StorageError, toStorageError, versionZero,
-  type DatasetMeta, type DatasetRepository, type DatasetSnapshot, type LoadedDataset, type VersionMeta,
+  type DatasetMeta, type DatasetRepository, type LoadedDataset, type VersionMeta,
 } from './repository';
 import { DB_NAME, DB_VERSION, MIGRATIONS, type StudioDB, type VersionRow } from './schema';
 

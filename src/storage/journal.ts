@@ -15,7 +15,15 @@
 import type { FileContext } from '../data/import';
 import type { DatasetRecord, ImportIssue } from '../data/record';
 import type { SplitConfig } from '../data/split';
-import type { DatasetSnapshot } from './repository';
+
+/** A dataset's whole content at one point: a saved version, or a version with its journal replayed. */
+export interface DatasetSnapshot {
+  records: DatasetRecord[];
+  /** Import issues still open (not fixed, not dropped). */
+  issues: ImportIssue[];
+  files: FileContext[];
+  splitConfig: SplitConfig;
+}
 
 export interface SnapshotPatch {
   /** Ids of records no longer present. */

@@ -3,8 +3,8 @@
 // unavailable (then nothing survives a reload, and the UI says so).
 import { shortId } from '../data/hash';
 import type { ColumnMap } from '../data/record';
-import type { JournalEntry } from './journal';
-import { StorageError, versionZero, type DatasetMeta, type DatasetRepository, type DatasetSnapshot, type VersionMeta } from './repository';
+import type { DatasetSnapshot, JournalEntry } from './journal';
+import { StorageError, versionZero, type DatasetMeta, type DatasetRepository, type VersionMeta } from './repository';
 
 export function createMemoryRepository(opts: { failSavesWith?: () => unknown } = {}): DatasetRepository {
   const metas = new Map<string, DatasetMeta>();

@@ -4,18 +4,9 @@
 // No component calls IndexedDB; the store calls this.
 // Errors: failures are thrown as StorageError with a kind, so the UI can say "storage is full" instead of
 // swallowing a QuotaExceededError.
-import type { ColumnMap, DatasetRecord, ImportIssue } from '../data/record';
-import type { FileContext } from '../data/import';
-import { DEFAULT_SPLIT, type SplitConfig } from '../data/split';
-import type { JournalEntry } from './journal';
-
-export interface DatasetSnapshot {
-  records: DatasetRecord[];
-  /** Import issues still open (not fixed, not dropped). */
-  issues: ImportIssue[];
-  files: FileContext[];
-  splitConfig: SplitConfig;
-}
+import type { ColumnMap } from '../data/record';
+import { DEFAULT_SPLIT } from '../data/split';
+import type { DatasetSnapshot, JournalEntry } from './journal';
 
 export interface DatasetMeta {
   id: string;

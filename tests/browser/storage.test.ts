@@ -8,7 +8,8 @@ import type { DatasetRecord } from '../../src/data/record';
 import { chunkRecords } from '../../src/storage/chunks';
 import { applyPatch, diffSnapshots, EMPTY_PATCH, replayJournal } from '../../src/storage/journal';
 import { openIdbRepository } from '../../src/storage/idb-repository';
-import { toStorageError, type DatasetSnapshot } from '../../src/storage/repository';
+import { toStorageError } from '../../src/storage/repository';
+import type { DatasetSnapshot } from '../../src/storage/journal';
 import { MIGRATIONS, type StudioDB } from '../../src/storage/schema';
 
 function rec(i: number, answer = `answer ${i}`): DatasetRecord {

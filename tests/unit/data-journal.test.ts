@@ -6,9 +6,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createLocalEngine } from '../../src/data/engine';
 import type { DatasetRecord } from '../../src/data/record';
-import { applyPatch, diffSnapshots, EMPTY_PATCH, patchSize, replayJournal } from '../../src/storage/journal';
+import { applyPatch, diffSnapshots, EMPTY_PATCH, patchSize, replayJournal, type DatasetSnapshot } from '../../src/storage/journal';
 import { createMemoryRepository } from '../../src/storage/memory-repository';
-import type { DatasetSnapshot } from '../../src/storage/repository';
 import { createStudioStore } from '../../app/store';
 
 function rec(i: number, answer = `answer ${i}`): DatasetRecord {

@@ -6,9 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import type { DatasetRecord } from '../../src/data/record';
 import { createDatasetLog, JOURNAL_MAX_RECORDS, type SaveStatus } from '../../src/storage/dataset-log';
-import { EMPTY_PATCH, replayJournal } from '../../src/storage/journal';
+import { EMPTY_PATCH, replayJournal, type DatasetSnapshot } from '../../src/storage/journal';
 import { createMemoryRepository } from '../../src/storage/memory-repository';
-import type { DatasetRepository, DatasetSnapshot } from '../../src/storage/repository';
+import type { DatasetRepository } from '../../src/storage/repository';
 
 const rec = (i: number, answer = `answer ${i}`): DatasetRecord => ({
   id: `r${i}`, messages: [{ role: 'user', content: `q ${i}` }, { role: 'assistant', content: answer }],

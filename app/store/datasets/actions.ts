@@ -12,8 +12,8 @@ import type { ViewQuery } from '../../../src/data/view';
 import type { TokenizerFiles } from '../../../src/data/tokens';
 import type { ChatMessage } from '../../../src/data/types';
 import { createDatasetLog, type Durability } from '../../../src/storage/dataset-log';
-import { EMPTY_PATCH, replayJournal } from '../../../src/storage/journal';
-import type { DatasetRepository, DatasetSnapshot, LoadedDataset } from '../../../src/storage/repository';
+import { EMPTY_PATCH, replayJournal, type DatasetSnapshot } from '../../../src/storage/journal';
+import type { DatasetRepository, LoadedDataset } from '../../../src/storage/repository';
 import { datasetsInitialState, type DatasetsState, type UndoEntry } from './initialState';
 import { errorMessage } from '../../../src/errors';
 
