@@ -1,16 +1,14 @@
-// One file → records + issues. Reads rows with the format's reader (formats.ts), detects the shape on a
+// One file → records + issues. Reads rows with the format's reader (formats/), detects the shape on a
 // sample (shapes.ts), normalises every row, and reports what it could not use. When the shape is unsure
 // and no remembered ColumnMap fits the file's columns, it returns needsMapping (columns + sample rows)
 // and no records: the caller asks the user and imports again with the map.
 // Contract: never throws for bad input; a file that cannot be read at all is one issue at line 0.
 import { blobSource, type ByteSource } from './bytes';
-import {
-  DEFAULT_MAX_ROW_BYTES, parseCsvRow, parseJsonRow, readCsv, readJson, readJsonl, readParquet, sniffFormat,
-  type RawRow, type ReadResult,
-} from './formats';
+import { READERS, sniffFormat, type FileFormat } from './formats';
+import { DEFAULT_MAX_ROW_BYTES, type RawRow, type Row } from './formats/rows';
 import { shortId } from './hash';
-import type { ColumnMap, DatasetRecord, FileFormat, ImportIssue, ShapeName, Split } from './record';
-import { columnSignature, columnsOf, detectShape, normaliseRow, unknownFields, type Row } from './shapes';
+import type { ColumnMap, DatasetRecord, ImportIssue, ShapeName, Split } from './record';
+import { columnSignature, columnsOf, detectShape, normaliseRow, unknownFields } from './shapes';
 
 export interface ImportOptions {
   /** Remembered maps by column signature (shapes.columnSignature). */
@@ -53,14 +51,7 @@ export async function importSource(src: ByteSource, opts: ImportOptions = {}): P
   const head = await firstBytes(src);
   const format = sniffFormat(src.name, head);
   const readOpts = { maxRowBytes, onProgress: (f: number) => opts.onProgress?.(0.9 * f) };
-  let read: ReadResult;
-  switch (format) {
-    case 'jsonl': read = await readJsonl(src, readOpts); break;
-    case 'json': read = await readJson(src, readOpts); break;
-    case 'csv': read = await readCsv(src, readOpts, ''); break;
-    case 'tsv': read = await readCsv(src, readOpts, '\t'); break;
-    case 'parquet': read = await readParquet(src, readOpts); break;
-  }
+  const read = await READERS[format].read(src, readOpts);
   const issues: ImportIssue[] = read.problems.map((p) => ({ id: shortId(), file: src.name, ...p }));
   const sample = read.rows.slice(0, SAMPLE).map((r) => r.value);
   const columns = read.header ?? columnsOf(sample);
@@ -108,13 +99,7 @@ function toRecord(row: RawRow, ctx: FileContext, id: string): DatasetRecord | Im
 }
 
 function rawText(row: Row, ctx: FileContext): string {
-  if ((ctx.format === 'csv' || ctx.format === 'tsv') && ctx.header) {
-    return ctx.header.map((h) => {
-      const v = row[h] == null ? '' : String(row[h]);
-      return /[",\t\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-    }).join(ctx.format === 'tsv' ? '\t' : ',');
-  }
-  return JSON.stringify(row);
+  return READERS[ctx.format].rowText(row, ctx.header);
 }
 
 /** Imports a browser File/Blob (streamed). */
@@ -128,9 +113,7 @@ export function importBlob(name: string, blob: Blob, opts: ImportOptions = {}): 
  */
 export function retryIssue(issue: ImportIssue, raw: string, ctx: FileContext): DatasetRecord | ImportIssue {
   const again = (reason: string): ImportIssue => ({ ...issue, raw, reason });
-  const parsed = ctx.format === 'csv' || ctx.format === 'tsv'
-    ? (ctx.header ? parseCsvRow(raw, ctx.header, ctx.format === 'tsv' ? '\t' : ',') : { ok: false as const, reason: 'no header known for this file' })
-    : parseJsonRow(raw);
+  const parsed = READERS[ctx.format].parseRow(raw, ctx.header);
   if (!parsed.ok) return again(parsed.reason);
   if (!ctx.shape) return again('the file needs a column map first');
   const rec = toRecord({ line: issue.line, value: parsed.value }, ctx, `${shortId()}-fix`);

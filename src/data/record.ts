@@ -10,8 +10,6 @@ export type ShapeName = 'messages' | 'sharegpt' | 'alpaca' | 'prompt-completion'
 
 export type Split = 'train' | 'validation';
 
-export type FileFormat = 'jsonl' | 'json' | 'csv' | 'tsv' | 'parquet';
-
 export interface DatasetRecord extends Conversation {
   /** The row as read (after JSON/CSV/Parquet decoding): export in the original shape, split by column. */
   original: Record<string, unknown>;

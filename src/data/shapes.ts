@@ -9,9 +9,7 @@
 // exactly why it cannot. Neither throws. Nothing here knows about files or formats.
 import type { ChatMessage, Role } from './types';
 import type { ColumnMap, ShapeName } from './record';
-import { MAX_JSON_DEPTH, nestsDeeperThan } from './formats';
-
-export type Row = Record<string, unknown>;
+import { MAX_JSON_DEPTH, nestsDeeperThan, type Row } from './formats/rows';
 
 export type Normalised = { ok: true; messages: ChatMessage[] } | { ok: false; reason: string };
 

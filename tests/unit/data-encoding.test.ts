@@ -4,7 +4,7 @@
 // read through the streaming path in 3-byte chunks, so multi-byte characters and lines straddle chunks.
 import { describe, expect, it } from 'vitest';
 import { memorySource } from '../../src/data/bytes';
-import { looksWindows1252 } from '../../src/data/formats';
+import { looksWindows1252 } from '../../src/data/formats/rows';
 import { importSource, retryIssue } from '../../src/data/import';
 
 const ascii = (t: string) => [...t].map((c) => c.charCodeAt(0));

@@ -7,7 +7,10 @@ import Papa from 'papaparse';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { describe, expect, it } from 'vitest';
 import { forEachLine, memorySource, type ByteSource } from '../../src/data/bytes';
-import { DEFAULT_MAX_ROW_BYTES, JsonScanner, readCsv, readJson, readParquet } from '../../src/data/formats';
+import { readCsv } from '../../src/data/formats/csv';
+import { JsonScanner, readJson } from '../../src/data/formats/json';
+import { readParquet } from '../../src/data/formats/parquet';
+import { DEFAULT_MAX_ROW_BYTES } from '../../src/data/formats/rows';
 import { importSource, retryIssue, type FileImport } from '../../src/data/import';
 import type { ImportIssue } from '../../src/data/record';
 
