@@ -4,18 +4,17 @@
 // only lays them out. Notifications (app/components/toasts.tsx) are mounted here once.
 import { useEffect, useState } from 'react';
 import { Tabs } from 'radix-ui';
-import { useStore } from 'zustand';
 import { appEngineStore, useEngine } from './engine/store';
-import { appStore, appStoreReady } from './store/appStore';
+import { appDatasetsStore, datasetsStoreReady, useDatasets } from './store';
 import { Toasts } from './components/toasts';
 import { useTheme } from './shell/theme';
 import { GuidedPath } from './features/welcome/GuidedPath';
 import { seedFirstRun } from './features/welcome/firstRun';
-import { CompareFeature } from './features/compare';
-import { DatasetsFeature } from './features/datasets';
-import { ExportFeature } from './features/export';
+import { ComparePage } from './features/compare/ComparePage';
+import { DatasetsPage } from './features/datasets/DatasetsPage';
+import { ExportPage } from './features/export/ExportPage';
 import { ModelBadge } from './features/model';
-import { TrainingFeature } from './features/training';
+import { TrainingPage } from './features/training/TrainingPage';
 
 const STEPS = ['Data', 'Train', 'Compare', 'Export'] as const;
 type Step = (typeof STEPS)[number];
@@ -23,7 +22,7 @@ const isStep = (v: string): v is Step => (STEPS as readonly string[]).includes(v
 
 /** Which steps are done: data imported, a run with a checkpoint, a stored batch evaluation. */
 function useDone(): Record<Step, boolean> {
-  const data = useStore(appStore(), (s) => s.records.length > 0);
+  const data = useDatasets((s) => s.records.length > 0);
   const train = useEngine((s) => s.runs.some((r) => r.checkpoints.last !== null || r.checkpoints.best !== null));
   const compare = useEngine((s) => s.evaluations.length > 0);
   return { Data: data, Train: train, Compare: compare, Export: false };
@@ -33,7 +32,7 @@ export function App() {
   const [step, setStep] = useState<Step>('Data');
   const [theme, nextTheme] = useTheme();
   const done = useDone();
-  useEffect(() => { void appStoreReady().then(() => seedFirstRun(appStore(), appEngineStore())); }, []);
+  useEffect(() => { void datasetsStoreReady().then(() => seedFirstRun(appDatasetsStore(), appEngineStore())); }, []);
   return (
     <Tabs.Root className="studio" value={step} onValueChange={(v) => { if (isStep(v)) setStep(v); }}>
       <header className="shell-header">
@@ -56,7 +55,7 @@ export function App() {
       </header>
       <Tabs.Content value={step} className="shell-main">
         <GuidedPath step={step} />
-        {step === 'Data' ? <DatasetsFeature /> : step === 'Train' ? <TrainingFeature /> : step === 'Compare' ? <CompareFeature /> : <ExportFeature />}
+        {step === 'Data' ? <DatasetsPage /> : step === 'Train' ? <TrainingPage /> : step === 'Compare' ? <ComparePage /> : <ExportPage />}
       </Tabs.Content>
       <Toasts />
     </Tabs.Root>

@@ -2,22 +2,23 @@
 // appears bottom-right, is announced politely to screen readers, and goes after a few seconds (errors stay
 // until dismissed). Replaces window.alert: nothing here stops the page. Text only, never HTML.
 import { Toast } from 'radix-ui';
-import { create } from 'zustand';
+import { useStore } from 'zustand';
+import { createStore } from 'zustand/vanilla';
 
 export type ToastTone = 'info' | 'success' | 'error';
 interface Note { id: number; text: string; tone: ToastTone }
 
-const useToasts = create<{ notes: Note[] }>(() => ({ notes: [] }));
+const toasts = createStore<{ notes: Note[] }>(() => ({ notes: [] }));
 let nextId = 1;
 
 export function notify(text: string, tone: ToastTone = 'info') {
-  useToasts.setState((s) => ({ notes: [...s.notes.slice(-3), { id: nextId++, text, tone }] }));
+  toasts.setState((s) => ({ notes: [...s.notes.slice(-3), { id: nextId++, text, tone }] }));
 }
 
-const drop = (id: number) => useToasts.setState((s) => ({ notes: s.notes.filter((n) => n.id !== id) }));
+const drop = (id: number) => toasts.setState((s) => ({ notes: s.notes.filter((n) => n.id !== id) }));
 
 export function Toasts() {
-  const notes = useToasts((s) => s.notes);
+  const notes = useStore(toasts, (s) => s.notes);
   return (
     <Toast.Provider swipeDirection="right" label="Notification">
       {notes.map((n) => (

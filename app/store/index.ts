@@ -1,38 +1,64 @@
-// The studio's one zustand store, composed from per-feature slices (datasets now; training, compare and
-// export add theirs beside it). Dependencies (storage, workers) are injected so tests run the same store
-// on the in-memory repository and the in-thread engine.
-import { createContext, createElement, useContext, type ReactNode } from 'react';
+// The page's datasets store: IndexedDB for storage (in-memory if the browser refuses it, which the page
+// then says) and the data worker as engine. Created on first use; tests build their own with
+// createDatasetsStore (./datasets) and inject stand-ins. Every store on the page is built the same way:
+// createXStore(deps) builds one, appXStore() is the page's own made on first use, and useX(selector) reads it
+// in components (engine: app/engine/store.ts; compare: app/features/compare/store.ts). It follows the engine's loaded model: each time a model loads,
+// the data tools take its tokenizer (engine.tokenizerFiles), so token counts and the loss-mask preview
+// match what training will do.
+import { createWorkerEngine } from '../../src/data/worker-client';
+import type { ModelInfo } from '../../workers/protocol-engine';
+import { appEngineStore } from '../engine/store';
+import { deferredRepository } from '../../src/storage/deferred';
+import { openIdbRepository } from '../../src/storage/idb-repository';
+import { createMemoryRepository } from '../../src/storage/memory-repository';
 import { useStore } from 'zustand';
-import { createStore, type StoreApi } from 'zustand/vanilla';
-import { createDatasetsSlice, type DatasetsDeps, type DatasetsSlice } from './datasets';
+import type { DatasetsSlice } from './datasets';
+import { createDatasetsStore, type DatasetsStore } from './datasets';
+import { errorMessage } from '../../src/errors';
 
-export type StudioState = DatasetsSlice;
-export type StudioStore = StoreApi<StudioState>;
+let store: DatasetsStore | null = null;
+let initialised: Promise<void> | null = null;
 
-export interface StudioDeps {
-  datasets: DatasetsDeps;
+/** Resolves once the datasets store has read what IndexedDB holds (its init has run). */
+export function datasetsStoreReady(): Promise<void> {
+  appDatasetsStore();
+  return initialised!;
 }
 
-export function createStudioStore(deps: StudioDeps): StudioStore {
-  return createStore<StudioState>()((set, get) => ({
-    ...createDatasetsSlice(set, get, deps.datasets),
-  }));
+export function useDatasets<T>(selector: (s: DatasetsSlice) => T): T {
+  return useStore(appDatasetsStore(), selector);
 }
 
-const StudioContext = createContext<StudioStore | null>(null);
-
-export function StudioProvider({ store, children }: { store: StudioStore; children: ReactNode }) {
-  return createElement(StudioContext.Provider, { value: store }, children);
+export function appDatasetsStore(): DatasetsStore {
+  if (store) return store;
+  let persistent = true;
+  const ready = openIdbRepository().catch(() => { persistent = false; return createMemoryRepository(); });
+  const worker = new Worker(new URL('../../workers/data-worker.ts', import.meta.url), { type: 'module', name: 'data' });
+  const s = createDatasetsStore({ repo: deferredRepository(ready), engine: createWorkerEngine(worker) });
+  store = s;
+  initialised = ready.then(() => { s.setState({ persistent }); return s.getState().init(); });
+  followLoadedModel(s);
+  // Ask the browser not to evict the datasets under storage pressure (it may say no; saving still works).
+  void navigator.storage?.persist?.().catch(() => false);
+  // Unsaved edits are written when the page is hidden (tab switch, reload, close).
+  addEventListener('pagehide', () => { void s.getState().flush(); });
+  document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'hidden') void s.getState().flush(); });
+  return s;
 }
 
-export function useStudioStore(): StudioStore {
-  const store = useContext(StudioContext);
-  if (!store) throw new Error('useStudio outside <StudioProvider>');
-  return store;
-}
-
-export function useStudio<T>(selector: (s: StudioState) => T): T {
-  return useStore(useStudioStore(), selector);
+function followLoadedModel(studio: DatasetsStore) {
+  const engineStore = appEngineStore();
+  let last: ModelInfo | null = null;
+  const sync = (model: ModelInfo | null) => {
+    if (!model || model === last) return;
+    last = model;
+    engineStore.getState().engine.tokenizerFiles().then(
+      (files) => studio.getState().countWithModelTokenizer(files),
+      (e: unknown) => studio.setState({ error: `Could not read the tokenizer of ${model.name}: ${errorMessage(e)}` }),
+    );
+  };
+  sync(engineStore.getState().model);
+  engineStore.subscribe((st) => sync(st.model));
 }
 
 export { datasetsSelectors } from './datasets';

@@ -5,12 +5,12 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createLocalEngine } from '../../src/data/engine';
 import { createMemoryRepository } from '../../src/storage/memory-repository';
-import { createStudioStore, datasetsSelectors as sel } from '../../app/store';
+import { createDatasetsStore, datasetsSelectors as sel } from '../../app/store/datasets';
 
 const file = (name: string) => new File([readFileSync(`tests/fixtures/data/${name}`)], name);
 
 function setup(repo = createMemoryRepository()) {
-  const store = createStudioStore({ datasets: { repo, engine: createLocalEngine(), autosaveMs: 5 } });
+  const store = createDatasetsStore({ repo, engine: createLocalEngine(), autosaveMs: 5 });
   return { store, repo, s: () => store.getState() };
 }
 

@@ -1,10 +1,10 @@
 // Token statistics and the training preview with a real (small) tokenizer: the tiny 'llama-small' model's
 // own byte-level BPE with a ChatML template (scripts/make-tiny-models.ts). The reference is computed
 // independently from the rendered ChatML text and plain tok.encode, not from tokenizeConversation. The
-// studio store takes the loaded model's tokenizer by default; picked files override it.
+// datasets store takes the loaded model's tokenizer by default; picked files override it.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createStudioStore } from '../../app/store';
+import { createDatasetsStore } from '../../app/store/datasets';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { createLocalEngine } from '../../src/data/engine';
 import { createWorkerEngine } from '../../src/data/worker-client';
@@ -69,7 +69,7 @@ describe('token statistics', () => {
 
 describe('the studio counts with the loaded model\'s tokenizer', () => {
   it('takes the model\'s files by default, lets picked files override, and goes back', async () => {
-    const store = createStudioStore({ datasets: { repo: createMemoryRepository(), engine: createLocalEngine(), autosaveMs: 5 } });
+    const store = createDatasetsStore({ repo: createMemoryRepository(), engine: createLocalEngine(), autosaveMs: 5 });
     const s = () => store.getState();
     await s().importFiles([new File([readFileSync('tests/fixtures/data/alpaca.jsonl')], 'alpaca.jsonl')]);
     const opts = { maxSeqLen: s().quality.maxSeqLen, assistantOnly: true };

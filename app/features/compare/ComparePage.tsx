@@ -9,7 +9,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { Alert } from '../../components/Alert';
 import { download } from '../../components/download';
-import { useStudio } from '../../store';
+import { useDatasets } from '../../store';
 import { appEngineStore, useEngine } from '../../engine/store';
 import { preferenceJsonl, promptText } from '../../../src/eval/export';
 import { answerLength, promptAndReference, winRate, type Verdict } from '../../../src/eval/metrics';
@@ -35,8 +35,8 @@ export function ComparePage() {
   const refreshAdapters = useEngine((e) => e.refreshAdapters);
   const evaluations = useEngine((e) => e.evaluations);
   const refreshEvaluations = useEngine((e) => e.refreshEvaluations);
-  const records = useStudio((st) => st.records);
-  const dataset = useStudio((st) => st.current);
+  const records = useDatasets((st) => st.records);
+  const dataset = useDatasets((st) => st.current);
   const error = useCompare(s, (x) => x.error);
   const sampling = useCompare(s, (x) => x.sampling);
   const columns = useCompare(s, (x) => x.columns);

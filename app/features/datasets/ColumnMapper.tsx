@@ -3,7 +3,7 @@
 // for files with the same columns.
 import { useState } from 'react';
 import type { ColumnMap } from '../../../src/data/record';
-import { useStudio } from '../../store';
+import { useDatasets } from '../../store';
 import type { PendingMapping } from '../../store/datasets/initialState';
 
 const ROLES: { key: keyof ColumnMap; label: string; required: boolean }[] = [
@@ -14,8 +14,8 @@ const ROLES: { key: keyof ColumnMap; label: string; required: boolean }[] = [
 ];
 
 export function ColumnMapper({ pending }: { pending: PendingMapping }) {
-  const applyMapping = useStudio((s) => s.applyMapping);
-  const skipMapping = useStudio((s) => s.skipMapping);
+  const applyMapping = useDatasets((s) => s.applyMapping);
+  const skipMapping = useDatasets((s) => s.skipMapping);
   const cols = pending.needs.columns;
   const [map, setMap] = useState<Partial<ColumnMap>>({ prompt: cols[0], response: cols[1] ?? cols[0] });
   const [remember, setRemember] = useState(true);

@@ -1,7 +1,7 @@
 // The open dataset: pick another, make a new one, rename, delete (after a confirmation dialog); the save status (announced politely);
 // and a warning when storage is not persistent.
 import { useState } from 'react';
-import { useStudio } from '../../store';
+import { useDatasets } from '../../store';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { notify } from '../../components/toasts';
 import type { SaveStatus } from '../../../src/storage/dataset-log';
@@ -17,14 +17,14 @@ function statusText(s: SaveStatus): string {
 }
 
 export function DatasetBar() {
-  const datasets = useStudio((s) => s.datasets);
-  const current = useStudio((s) => s.current);
-  const save = useStudio((s) => s.save);
-  const persistent = useStudio((s) => s.persistent);
-  const openDataset = useStudio((s) => s.openDataset);
-  const newDataset = useStudio((s) => s.newDataset);
-  const renameDataset = useStudio((s) => s.renameDataset);
-  const deleteDataset = useStudio((s) => s.deleteDataset);
+  const datasets = useDatasets((s) => s.datasets);
+  const current = useDatasets((s) => s.current);
+  const save = useDatasets((s) => s.save);
+  const persistent = useDatasets((s) => s.persistent);
+  const openDataset = useDatasets((s) => s.openDataset);
+  const newDataset = useDatasets((s) => s.newDataset);
+  const renameDataset = useDatasets((s) => s.renameDataset);
+  const deleteDataset = useDatasets((s) => s.deleteDataset);
   const [name, setName] = useState('');
   return (
     <div className="dataset-bar">

@@ -1,5 +1,5 @@
 // The Data step: import, curate, split, check, and hand on. Panels in the order a user meets them.
-import { useStudio } from '../../store';
+import { useDatasets } from '../../store';
 import { Alert } from '../../components/Alert';
 import { DatasetBar } from './DatasetBar';
 import { DuplicatesPanel } from './DuplicatesPanel';
@@ -12,8 +12,8 @@ import { TokensPanel } from './TokensPanel';
 import { VersionsPanel } from './VersionsPanel';
 
 export function DatasetsPage() {
-  const error = useStudio((s) => s.error);
-  const dismissError = useStudio((s) => s.dismissError);
+  const error = useDatasets((s) => s.error);
+  const dismissError = useDatasets((s) => s.dismissError);
   return (
     <div className="datasets">
       <DatasetBar />

@@ -2,15 +2,15 @@
 // similarity), then review each group and keep one — or keep the first of every group at once.
 import { useState } from 'react';
 import { promptOf, responseOf } from '../../../src/data/record';
-import { datasetsSelectors as sel, useStudio } from '../../store';
+import { datasetsSelectors as sel, useDatasets } from '../../store';
 
 export function DuplicatesPanel() {
-  const groups = useStudio((s) => s.duplicates);
-  const findDuplicates = useStudio((s) => s.findDuplicates);
-  const keepOne = useStudio((s) => s.keepOne);
-  const keepFirstOfAll = useStudio((s) => s.keepFirstOfAll);
-  const byId = useStudio(sel.recordById);
-  const count = useStudio((s) => s.records.length);
+  const groups = useDatasets((s) => s.duplicates);
+  const findDuplicates = useDatasets((s) => s.findDuplicates);
+  const keepOne = useDatasets((s) => s.keepOne);
+  const keepFirstOfAll = useDatasets((s) => s.keepFirstOfAll);
+  const byId = useDatasets(sel.recordById);
+  const count = useDatasets((s) => s.records.length);
   const [near, setNear] = useState(true);
   const [threshold, setThreshold] = useState(0.8);
   const [busy, setBusy] = useState(false);

@@ -4,12 +4,12 @@ import { useState } from 'react';
 import { exportJsonl, exportParquet, type JsonlForm } from '../../../src/data/export';
 import type { ColumnMap } from '../../../src/data/record';
 import { download } from '../../components/download';
-import { useStudio } from '../../store';
+import { useDatasets } from '../../store';
 
 export function ExportPanel() {
-  const records = useStudio((s) => s.records);
-  const files = useStudio((s) => s.files);
-  const name = useStudio((s) => s.current?.name ?? 'dataset');
+  const records = useDatasets((s) => s.records);
+  const files = useDatasets((s) => s.files);
+  const name = useDatasets((s) => s.current?.name ?? 'dataset');
   const [which, setWhich] = useState<'all' | 'train' | 'validation'>('all');
   const [skipFlagged, setSkipFlagged] = useState(true);
   const [form, setForm] = useState<JsonlForm>('messages');

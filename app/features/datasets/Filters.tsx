@@ -1,14 +1,14 @@
 // The table's search and filters: full-text search, prompt/response column filters, flag, split, source
 // file, quality check, duplicates and length. Each control is labelled; all write the slice's query.
 import { QUALITY_CHECKS } from '../../../src/data/quality';
-import { datasetsSelectors as sel, useStudio } from '../../store';
+import { datasetsSelectors as sel, useDatasets } from '../../store';
 import type { ViewQuery } from '../../../src/data/view';
 
 export function Filters() {
-  const q = useStudio((s) => s.query);
-  const setQuery = useStudio((s) => s.setQuery);
-  const files = useStudio(sel.sourceFiles);
-  const hasDups = useStudio((s) => s.duplicates !== null);
+  const q = useDatasets((s) => s.query);
+  const setQuery = useDatasets((s) => s.setQuery);
+  const files = useDatasets(sel.sourceFiles);
+  const hasDups = useDatasets((s) => s.duplicates !== null);
   const num = (v: string) => (v.trim() === '' ? null : Math.max(0, Number(v)));
   return (
     <div className="filters" role="search" aria-label="Filter examples">

@@ -3,15 +3,15 @@
 import { useState } from 'react';
 import { FileDrop } from '../../components/FileDrop';
 import { ProgressBar } from '../../components/ProgressBar';
-import { useStudio } from '../../store';
+import { useDatasets } from '../../store';
 import { ColumnMapper } from './ColumnMapper';
 import { ImportedFiles } from './ImportedFiles';
 import { IssuesList } from './IssuesList';
 
 export function ImportPanel() {
-  const importFiles = useStudio((s) => s.importFiles);
-  const progress = useStudio((s) => s.progress);
-  const pending = useStudio((s) => s.pendingMappings[0]);
+  const importFiles = useDatasets((s) => s.importFiles);
+  const progress = useDatasets((s) => s.progress);
+  const pending = useDatasets((s) => s.pendingMappings[0]);
   const [busy, setBusy] = useState(false);
   const onFiles = (files: File[]) => {
     setBusy(true);

@@ -4,7 +4,7 @@
 // file's own notes: empty, header only, read as Windows-1252 or UTF-16).
 import { useMemo } from 'react';
 import type { ShapeName } from '../../../src/data/record';
-import { useStudio } from '../../store';
+import { useDatasets } from '../../store';
 import { ScrollRegion } from '../../components/ScrollRegion';
 
 const SHAPE: Record<ShapeName, string> = {
@@ -13,9 +13,9 @@ const SHAPE: Record<ShapeName, string> = {
 };
 
 export function ImportedFiles() {
-  const files = useStudio((s) => s.files);
-  const records = useStudio((s) => s.records);
-  const issues = useStudio((s) => s.issues);
+  const files = useDatasets((s) => s.files);
+  const records = useDatasets((s) => s.records);
+  const issues = useDatasets((s) => s.issues);
   const rows = useMemo(() => {
     const n = new Map<string, number>();
     for (const r of records) n.set(r.source.file, (n.get(r.source.file) ?? 0) + 1);

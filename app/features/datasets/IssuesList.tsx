@@ -3,15 +3,15 @@
 // were adjusted, such as skipped empty lines or unknown fields) are listed for the record.
 import { useState } from 'react';
 import type { ImportIssue } from '../../../src/data/record';
-import { useStudio } from '../../store';
+import { useDatasets } from '../../store';
 
 function where(i: ImportIssue): string {
   return i.line > 0 ? `${i.file}, line ${i.line}` : i.file;
 }
 
 function IssueRow({ issue }: { issue: ImportIssue }) {
-  const fixIssue = useStudio((s) => s.fixIssue);
-  const dropIssues = useStudio((s) => s.dropIssues);
+  const fixIssue = useDatasets((s) => s.fixIssue);
+  const dropIssues = useDatasets((s) => s.dropIssues);
   const [open, setOpen] = useState(false);
   const [raw, setRaw] = useState(issue.raw);
   return (
@@ -37,8 +37,8 @@ function IssueRow({ issue }: { issue: ImportIssue }) {
 }
 
 export function IssuesList() {
-  const issues = useStudio((s) => s.issues);
-  const dropIssues = useStudio((s) => s.dropIssues);
+  const issues = useDatasets((s) => s.issues);
+  const dropIssues = useDatasets((s) => s.dropIssues);
   const errors = issues.filter((i) => i.severity === 'error');
   const warnings = issues.filter((i) => i.severity === 'warning');
   if (!issues.length) return null;

@@ -2,15 +2,15 @@
 // and the short-answer word count are settings here (token counts are estimates until a tokenizer is
 // loaded in the Tokens panel, and the panel says so).
 import { QUALITY_CHECKS } from '../../../src/data/quality';
-import { datasetsSelectors as sel, useStudio } from '../../store';
+import { datasetsSelectors as sel, useDatasets } from '../../store';
 
 export function QualityPanel() {
-  const counts = useStudio(sel.checkCounts);
-  const q = useStudio((s) => s.quality);
-  const setQualityOptions = useStudio((s) => s.setQualityOptions);
-  const check = useStudio((s) => s.query.check);
-  const setQuery = useStudio((s) => s.setQuery);
-  const estimated = useStudio((s) => s.tokenCounts === null);
+  const counts = useDatasets(sel.checkCounts);
+  const q = useDatasets((s) => s.quality);
+  const setQualityOptions = useDatasets((s) => s.setQualityOptions);
+  const check = useDatasets((s) => s.query.check);
+  const setQuery = useDatasets((s) => s.setQuery);
+  const estimated = useDatasets((s) => s.tokenCounts === null);
   return (
     <section aria-labelledby="quality-heading" className="panel">
       <h2 id="quality-heading">Quality checks</h2>

@@ -8,7 +8,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import type { QualityCheck } from '../../../src/data/quality';
 import { promptOf, responseOf, type DatasetRecord } from '../../../src/data/record';
 import type { SortColumn } from '../../../src/data/view';
-import { datasetsSelectors as sel, useStudio, useStudioStore } from '../../store';
+import { appDatasetsStore, datasetsSelectors as sel, useDatasets } from '../../store';
 import { ariaShortcut, TABLE_COMMANDS, useCommandShortcuts } from './commands';
 import { Filters } from './Filters';
 import { RowEditor } from './RowEditor';
@@ -23,8 +23,8 @@ const features = tableFeatures({});
 const helper = createColumnHelper<typeof features, DatasetRecord>();
 
 function SortButton({ column, label }: { column: SortColumn; label: string }) {
-  const sort = useStudio((s) => s.query.sort);
-  const setQuery = useStudio((s) => s.setQuery);
+  const sort = useDatasets((s) => s.query.sort);
+  const setQuery = useDatasets((s) => s.setQuery);
   const active = sort?.column === column;
   const next = !active ? { column, desc: false } : !sort.desc ? { column, desc: true } : null;
   return (
@@ -39,23 +39,23 @@ function ariaSort(sort: { column: SortColumn; desc: boolean } | null, column: So
 }
 
 export function RecordsTable() {
-  const rows = useStudio(sel.visibleRecords);
-  const total = useStudio((s) => s.records.length);
-  const quality = useStudio(sel.quality);
-  const selection = useStudio((s) => s.selection);
-  const sort = useStudio((s) => s.query.sort);
-  const setSelected = useStudio((s) => s.setSelected);
-  const clearSelection = useStudio((s) => s.clearSelection);
-  const setFlag = useStudio((s) => s.setFlag);
-  const deleteRecords = useStudio((s) => s.deleteRecords);
-  const store = useStudioStore();
+  const rows = useDatasets(sel.visibleRecords);
+  const total = useDatasets((s) => s.records.length);
+  const quality = useDatasets(sel.quality);
+  const selection = useDatasets((s) => s.selection);
+  const sort = useDatasets((s) => s.query.sort);
+  const setSelected = useDatasets((s) => s.setSelected);
+  const clearSelection = useDatasets((s) => s.clearSelection);
+  const setFlag = useDatasets((s) => s.setFlag);
+  const deleteRecords = useDatasets((s) => s.deleteRecords);
+  const store = appDatasetsStore();
   // One string of enabled flags, so the table re-renders only when a command's availability changes.
-  const enabled = useStudio((s) => TABLE_COMMANDS.map((c) => (c.enabled(s) ? '1' : '0')).join(''));
+  const enabled = useDatasets((s) => TABLE_COMMANDS.map((c) => (c.enabled(s) ? '1' : '0')).join(''));
   useCommandShortcuts(store);
-  const previewExample = useStudio((s) => s.previewExample);
-  const hasTokenizer = useStudio((s) => s.tokenizer !== null);
+  const previewExample = useDatasets((s) => s.previewExample);
+  const hasTokenizer = useDatasets((s) => s.tokenizer !== null);
   const [editing, setEditing] = useState<string | null>(null);
-  const byId = useStudio(sel.recordById);
+  const byId = useDatasets(sel.recordById);
   const scrollRef = useRef<HTMLDivElement>(null);
 
   const columns = useMemo(() => helper.columns([

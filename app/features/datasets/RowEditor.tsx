@@ -3,10 +3,10 @@
 import { useState } from 'react';
 import type { DatasetRecord } from '../../../src/data/record';
 import type { ChatMessage, Role } from '../../../src/data/types';
-import { useStudio } from '../../store';
+import { useDatasets } from '../../store';
 
 export function RowEditor({ record, onClose }: { record: DatasetRecord; onClose: () => void }) {
-  const editRecord = useStudio((s) => s.editRecord);
+  const editRecord = useDatasets((s) => s.editRecord);
   const [messages, setMessages] = useState<ChatMessage[]>(record.messages);
   const where = `${record.source.file}, line ${record.source.line}`;
   const update = (i: number, m: Partial<ChatMessage>) => setMessages(messages.map((x, k) => (k === i ? { ...x, ...m } : x)));

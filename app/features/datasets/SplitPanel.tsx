@@ -1,13 +1,13 @@
 // Train / validation split: seeded random with a validation share, or by a column of the original rows;
 // applying it is one undoable step. Counts are always shown.
 import { useState } from 'react';
-import { datasetsSelectors as sel, useStudio } from '../../store';
+import { datasetsSelectors as sel, useDatasets } from '../../store';
 
 export function SplitPanel() {
-  const counts = useStudio(sel.splitCounts);
-  const cfg = useStudio((s) => s.splitConfig);
-  const applySplit = useStudio((s) => s.applySplit);
-  const records = useStudio((s) => s.records);
+  const counts = useDatasets(sel.splitCounts);
+  const cfg = useDatasets((s) => s.splitConfig);
+  const applySplit = useDatasets((s) => s.applySplit);
+  const records = useDatasets((s) => s.records);
   const [kind, setKind] = useState(cfg.kind);
   const [seed, setSeed] = useState(cfg.kind === 'random' ? cfg.seed : 42);
   const [pct, setPct] = useState(cfg.kind === 'random' ? Math.round(cfg.validationFraction * 100) : 10);

@@ -1,11 +1,11 @@
 // Token statistics with the chosen model's tokenizer, and one example exactly as training sees it.
 // By default the tokenizer (and chat template) of the model loaded in the studio, taken over when the
-// model loads (app/store/appStore.ts); picking a tokenizer.json and tokenizer_config.json overrides it
+// model loads (app/store/index.ts); picking a tokenizer.json and tokenizer_config.json overrides it
 // until the user goes back or another model loads. Tokenizing runs in the data worker. Shows a length histogram against the max sequence length, total trainable
 // tokens, and — for the example chosen with a row's "Tokens" button — every token coloured by whether the
 // loss counts it (assistant-only by default; a switch trains on the whole sequence). Token text is
 // rendered as text.
-import { datasetsSelectors as sel, useStudio } from '../../store';
+import { datasetsSelectors as sel, useDatasets } from '../../store';
 import type { PreviewToken, TokenStats } from '../../../src/data/tokens';
 
 const BINS = 24;
@@ -41,17 +41,17 @@ function Token({ t }: { t: PreviewToken }) {
 }
 
 export function TokensPanel() {
-  const tokenizer = useStudio((s) => s.tokenizer);
-  const modelTokenizer = useStudio((s) => s.modelTokenizer);
-  const countWithModelTokenizer = useStudio((s) => s.countWithModelTokenizer);
-  const stats = useStudio((s) => s.tokenStats);
-  const maxSeqLen = useStudio((s) => s.quality.maxSeqLen);
-  const assistantOnly = useStudio((s) => s.assistantOnly);
-  const preview = useStudio((s) => s.preview);
-  const loadTokenizer = useStudio((s) => s.loadTokenizer);
-  const computeTokenStats = useStudio((s) => s.computeTokenStats);
-  const setAssistantOnly = useStudio((s) => s.setAssistantOnly);
-  const byId = useStudio(sel.recordById);
+  const tokenizer = useDatasets((s) => s.tokenizer);
+  const modelTokenizer = useDatasets((s) => s.modelTokenizer);
+  const countWithModelTokenizer = useDatasets((s) => s.countWithModelTokenizer);
+  const stats = useDatasets((s) => s.tokenStats);
+  const maxSeqLen = useDatasets((s) => s.quality.maxSeqLen);
+  const assistantOnly = useDatasets((s) => s.assistantOnly);
+  const preview = useDatasets((s) => s.preview);
+  const loadTokenizer = useDatasets((s) => s.loadTokenizer);
+  const computeTokenStats = useDatasets((s) => s.computeTokenStats);
+  const setAssistantOnly = useDatasets((s) => s.setAssistantOnly);
+  const byId = useDatasets(sel.recordById);
   const previewRec = preview ? byId.get(preview.id) : undefined;
   const over = stats ? stats.lengths.filter(([, n]) => n > maxSeqLen).length : 0;
   return (

@@ -1,11 +1,11 @@
 // Saved versions of the open dataset, newest first; restoring one saves it again as the newest version,
 // so nothing is ever lost by going back.
-import { useStudio } from '../../store';
+import { useDatasets } from '../../store';
 
 export function VersionsPanel() {
-  const versions = useStudio((s) => s.versions);
-  const restoreVersion = useStudio((s) => s.restoreVersion);
-  const flush = useStudio((s) => s.flush);
+  const versions = useDatasets((s) => s.versions);
+  const restoreVersion = useDatasets((s) => s.restoreVersion);
+  const flush = useDatasets((s) => s.flush);
   const head = versions[0]?.version;
   return (
     <section aria-labelledby="versions-heading" className="panel">

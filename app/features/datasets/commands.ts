@@ -2,7 +2,7 @@
 // bulk-actions toolbar renders buttons from this list and useCommandShortcuts binds the same shortcuts,
 // so a button and its key can never disagree. Shortcuts are ignored while typing in a text field.
 import { useEffect } from 'react';
-import type { StudioState, StudioStore } from '../../store';
+import type { DatasetsSlice, DatasetsStore } from '../../store/datasets';
 
 export interface Shortcut {
   key: string;
@@ -14,11 +14,11 @@ export interface Command {
   id: string;
   label: string;
   shortcut?: Shortcut;
-  enabled(s: StudioState): boolean;
-  perform(s: StudioState): void;
+  enabled(s: DatasetsSlice): boolean;
+  perform(s: DatasetsSlice): void;
 }
 
-const selected = (s: StudioState) => [...s.selection];
+const selected = (s: DatasetsSlice) => [...s.selection];
 
 export const TABLE_COMMANDS: readonly Command[] = [
   { id: 'flag-selected', label: 'Flag selected', shortcut: { key: 'f', mod: true, shift: true }, enabled: (s) => s.selection.size > 0, perform: (s) => s.setFlag(selected(s), true) },
@@ -44,7 +44,7 @@ function typing(t: EventTarget | null): boolean {
     || (t instanceof HTMLInputElement && !['checkbox', 'radio', 'button', 'submit', 'file'].includes(t.type));
 }
 
-export function useCommandShortcuts(store: StudioStore, commands: readonly Command[] = TABLE_COMMANDS): void {
+export function useCommandShortcuts(store: DatasetsStore, commands: readonly Command[] = TABLE_COMMANDS): void {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (typing(e.target)) return;

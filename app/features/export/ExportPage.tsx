@@ -8,7 +8,7 @@ import { Alert } from '../../components/Alert';
 import { notify } from '../../components/toasts';
 import { LastModelOffer } from '../model';
 import { download } from '../../components/download';
-import { useStudio } from '../../store';
+import { useDatasets } from '../../store';
 import { appEngineStore, useEngine } from '../../engine/store';
 import { peftExportFiles } from '../../../src/export/zip';
 import type { CheckpointKind } from '../../../src/storage/runs';
@@ -27,7 +27,7 @@ export function ExportPage() {
   const adapterFiles = useEngine((e) => e.adapterFiles);
   const engineError = useEngine((e) => e.error);
   const dismissEngineError = useEngine((e) => e.dismissError);
-  const records = useStudio((s) => s.records);
+  const records = useDatasets((s) => s.records);
   // 'run:<id>' or 'imported:<id>'; empty: the first run (or adapter) listed.
   const [choice, setChoice] = useState('');
   const [checkpoint, setCheckpoint] = useState<CheckpointKind>('last');

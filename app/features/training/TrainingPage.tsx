@@ -7,7 +7,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { charLength } from '../../../src/data/record';
 import { estimateRun, presetFor, validateRunConfig, type PresetName, type RunConfig } from '../../../src/train/presets';
 import { engineSelectors, useEngine } from '../../engine/store';
-import { useStudio } from '../../store';
+import { useDatasets } from '../../store';
 import { download } from '../../components/download';
 import type { RunRecord } from '../../../src/storage/runs';
 import { ModelPicker } from '../model';
@@ -34,9 +34,9 @@ export function TrainingPage() {
   const adapters = useEngine((s) => s.adapters);
   const evaluations = useEngine((s) => s.evaluations);
   const refreshEvaluations = useEngine((s) => s.refreshEvaluations);
-  const records = useStudio((s) => s.records);
-  const current = useStudio((s) => s.current);
-  const unsaved = useStudio((s) => s.save.kind === 'unsaved');
+  const records = useDatasets((s) => s.records);
+  const current = useDatasets((s) => s.current);
+  const unsaved = useDatasets((s) => s.save.kind === 'unsaved');
 
   // The form's settings outlive a tab switch and a reload (runSettings.ts).
   const [stored] = useState(() => loadRunSettings(() => ({ preset: 'quick', cfg: presetFor('quick', NO_MODEL) })));

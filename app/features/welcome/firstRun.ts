@@ -2,7 +2,7 @@
 // user can walk curate → train → compare → export at once. Runs once per browser profile (remembered in
 // localStorage); a dataset the user deletes afterwards is not brought back.
 // `?first-run=off` in the URL skips it: the end-to-end tests of other features start from an empty studio.
-import type { StudioStore } from '../../store';
+import type { DatasetsStore } from '../../store/datasets';
 import type { EngineStore } from '../../engine/store';
 
 const DONE_KEY = 'sft-studio.first-run-done';
@@ -16,7 +16,7 @@ export function firstRunWanted(): boolean {
 }
 
 /** After the datasets store's init: import the sample when nothing is stored yet, and load the model. */
-export async function seedFirstRun(studio: StudioStore, engine: EngineStore): Promise<void> {
+export async function seedFirstRun(studio: DatasetsStore, engine: EngineStore): Promise<void> {
   if (!firstRunWanted()) return;
   localStorage.setItem(DONE_KEY, '1');
   if (studio.getState().datasets.length === 0) {
