@@ -9,7 +9,8 @@ import type { ChatMessage } from '../src/data/types';
 import type { MemoryBudget } from '../src/gpu/runtime';
 import type { ModelConfig } from '../src/model/config';
 import type { RunConfig } from '../src/train/presets';
-import type { AdapterRecord, AdapterRef, CheckpointKind, EvaluationRecord, MetricPoint, RunRecord, RunStatus } from '../src/storage/runs';
+import type { AdapterRecord, AdapterRef, CheckpointKind, EvaluationRecord, RunRecord, RunStatus } from '../src/storage/runs';
+import type { SessionEvent } from '../src/engine/session';
 import type { GenerateBackend } from '../src/generate/decoder';
 import type { SamplingOptions } from '../src/generate/sampler';
 import type { OnnxCheck } from '../src/export/onnx-check';
@@ -142,13 +143,10 @@ export interface TokenizerFiles { modelName: string; tokenizerJson: string; toke
 
 export type EngineMethod = keyof EngineCalls;
 
+/** A run's events are the training session's (src/engine/session.ts). */
 export type EngineEvent =
+  | SessionEvent
   | { type: 'load'; message: string; loaded: number; total: number }
-  | { type: 'run'; run: RunRecord }
-  | { type: 'step'; runId: string; point: MetricPoint; totalSteps: number; etaSeconds: number }
-  | { type: 'eval'; runId: string; step: number; valLoss: number; best: boolean }
-  | { type: 'checkpoint'; runId: string; step: number; kind: CheckpointKind }
-  | { type: 'status'; runId: string; status: RunStatus; error: string | null }
   | { type: 'token'; token: number; text: string }
   | { type: 'device-lost'; message: string };
 
