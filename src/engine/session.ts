@@ -36,34 +36,39 @@ export type RunSink = Pick<RunStore, 'put' | 'putCheckpoint'>;
 export interface RunExamples { train: Example[]; validation: Example[] }
 
 /** Conversations tokenized between two yields to the event loop (and progress reports). */
-const TOKENIZE_CHUNK = 5000;
+export const TOKENIZE_CHUNK = 5000;
+
+/**
+ * Conversations tokenized in chunks with the event loop let in between, so a host can report progress
+ * (`onProgress(done)`) and a stop lands during a long tokenization. The same examples as one examplesFromRecords.
+ */
+export async function tokenizeChunked(
+  m: ModelMeta, records: readonly { messages: ChatMessage[] }[], opts: { assistantOnly: boolean; maxSeqLength: number }, onProgress?: (done: number) => void,
+): Promise<Example[]> {
+  const tpl = templateOf(m);
+  const out: Example[] = [];
+  for (let i = 0; i < records.length; i += TOKENIZE_CHUNK) {
+    out.push(...examplesFromRecords(m.tokenizer, tpl, records.slice(i, i + TOKENIZE_CHUNK), opts));
+    onProgress?.(out.length);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  return out;
+}
 
 /**
  * A run's training and validation examples: the train split with the run's loss mask (packed when the run
- * packs), the validation split on assistant turns. Tokenized in chunks with the event loop let in between,
- * so a host can report progress (`onProgress(done, total)`) and a stop lands during a long tokenization.
+ * packs), the validation split on assistant turns. `onProgress(done, total)` counts conversations.
  */
 export async function runExamples(
   m: ModelMeta, records: readonly { messages: ChatMessage[]; split: 'train' | 'validation' }[], config: RunConfig,
   onProgress?: (done: number, total: number) => void,
 ): Promise<RunExamples> {
-  const tpl = templateOf(m);
-  const total = records.length;
-  let done = 0;
-  const tok = async (split: 'train' | 'validation', assistantOnly: boolean) => {
-    const picked = records.filter((r) => r.split === split);
-    const out: Example[] = [];
-    for (let i = 0; i < picked.length; i += TOKENIZE_CHUNK) {
-      out.push(...examplesFromRecords(m.tokenizer, tpl, picked.slice(i, i + TOKENIZE_CHUNK), { assistantOnly, maxSeqLength: config.train.maxSeqLength }));
-      done += Math.min(TOKENIZE_CHUNK, picked.length - i);
-      onProgress?.(done, total);
-      await new Promise((resolve) => setTimeout(resolve, 0));
-    }
-    return out;
-  };
-  const train = await tok('train', config.assistantOnly);
-  const validation = await tok('validation', true);
-  return { train: config.packing ? packExamples(train, config.train.maxSeqLength) : train, validation };
+  const maxSeqLength = config.train.maxSeqLength;
+  const trainRecords = records.filter((r) => r.split === 'train');
+  const report = (offset: number) => (done: number) => onProgress?.(offset + done, records.length);
+  const train = await tokenizeChunked(m, trainRecords, { assistantOnly: config.assistantOnly, maxSeqLength }, report(0));
+  const validation = await tokenizeChunked(m, records.filter((r) => r.split === 'validation'), { assistantOnly: true, maxSeqLength }, report(trainRecords.length));
+  return { train: config.packing ? packExamples(train, maxSeqLength) : train, validation };
 }
 
 /** Pause, resume, cancel and device loss, as seen by a running session (set from anywhere, read at step boundaries). */
@@ -89,6 +94,16 @@ export class RunControl {
   async whilePaused(): Promise<void> {
     while (this.paused && !this.cancelled) await new Promise<void>((wake) => { this.wake = wake; });
   }
+}
+
+/** A fresh run's record: nothing trained yet. */
+export function newRunRecord(
+  a: Pick<RunRecord, 'name' | 'model' | 'dataset' | 'config' | 'trainExamples' | 'validationExamples'> & { init?: RunRecord['init'] }, t: number,
+): RunRecord {
+  return {
+    id: `run-${t.toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`, createdAt: t, updatedAt: t, status: 'running', error: null,
+    ...a, init: a.init ?? null, totalSteps: 0, metrics: [], evals: [], checkpoints: { last: null, best: null }, bestValLoss: null, final: null,
+  };
 }
 
 export interface SessionArgs {
