@@ -26,7 +26,6 @@ import { memorySource } from '../src/data/bytes';
 import { importSource } from '../src/data/import';
 import type { DatasetRecord } from '../src/data/record';
 import { applyPeftAdapter, exportPeftAdapter, loraFromPeftConfig, type PeftAdapterFiles } from '../src/export/peft';
-import { promptAndReference, summarize, type Generation } from '../src/eval/metrics';
 import type { Decoder } from '../src/generate/decoder';
 import { generateAll } from '../src/generate/generate';
 import { onnxDecoderOf } from '../src/generate/onnx-decoder';
@@ -38,6 +37,7 @@ import { filesFromDirectory } from '../src/io/node-files';
 import { abandon, claimOutputFolder, commit, keepPartial, partialOf, type OutputClaim } from '../src/io/output';
 import { fingerprinter } from '../src/engine/fingerprint';
 import { copyRunFiles, dropRunFiles, folderRunSink, readRunFolder } from '../src/engine/run-folder';
+import { evaluateBatch, promptIds } from '../src/engine/evaluate';
 import { newRunRecord, RunControl, runExamples, runSession, tokenizeChunked, TOKENIZE_CHUNK } from '../src/engine/session';
 import { fnv1a } from '../src/data/hash';
 import { baseModelMismatch, linearsOf, MAX_LORA_RANK, validateLora } from '../src/io/validate';
@@ -156,12 +156,6 @@ async function decoderFor(backend: 'engine' | 'onnx', model: Transformer): Promi
   return onnxDecoderOf(ort, model);
 }
 
-function promptIds(m: ModelMeta, prompt: string, raw: boolean): number[] {
-  if (raw) return m.tokenizer.encode(prompt, { addSpecialTokens: true });
-  const text = templateOf(m).render([{ role: 'user', content: prompt }], { addGenerationPrompt: true });
-  return m.tokenizer.encode(text, { addSpecialTokens: false });
-}
-
 async function cmdInfo(p: Parsed): Promise<void> {
   const m = await loadModel(p.positionals[1]);
   // Every tensor is read once and dropped (one at a time): info vouches for the checkpoint (names, shapes, no NaN).
@@ -184,7 +178,8 @@ async function cmdGenerate(p: Parsed): Promise<void> {
   const backend = backendOf(p);
   const sampling = samplingFrom(p);
   const m = await loadModel(p.positionals[1]);
-  const ids = promptIds(m, str(p, 'prompt'), p.flags.has('raw'));
+  const prompt = str(p, 'prompt');
+  const ids = promptIds(m, p.flags.has('raw') ? { kind: 'raw', text: prompt } : { kind: 'chat', messages: [{ role: 'user', content: prompt }] });
   const maxNewTokens = roomAfter(m, ids.length, sampling.maxNewTokens, p);
   const gpu = await createGpu();
   const model = await buildModel(gpu, m, p.positionals[1], p);
@@ -378,6 +373,10 @@ async function trainPreference(p: Parsed, m: CliModel, gpu: Gpu, lora: LoraConfi
   };
 }
 
+/**
+ * The batch evaluation of the Compare screen (src/engine/evaluate.ts) with one model, the base or --adapter:
+ * greedy answers scored against each conversation's last assistant turn, and the loss over the same turns.
+ */
 async function cmdEval(p: Parsed): Promise<void> {
   const backend = backendOf(p);
   const sampling = samplingFrom(p);
@@ -386,23 +385,26 @@ async function cmdEval(p: Parsed): Promise<void> {
   const data = await readRecords(str(p, 'data'));
   const examples = await tokenizeWithProgress(m, data.records, maxSeqLength, true, p);
   if (targetTokens(examples, maxSeqLength) === 0) throw new Error(`nothing to evaluate: none of the ${examples.length} conversations has an assistant turn within --max-seq-len ${maxSeqLength}`);
+  const exampleOf = new Map<{ messages: unknown }, Example>(data.records.map((r, i) => [r, examples[i]]));
   const gpu = await createGpu();
   const model = await buildModel(gpu, m, p.positionals[1], p);
-  const { loss, tokens } = await evaluateLoss(model, examples, 4, maxSeqLength);
-  // Greedy answer to the conversation up to its last assistant turn, scored against that turn's content by the
-  // metrics the Compare screen's batch evaluation uses (src/eval/metrics.ts).
-  const tpl = templateOf(m);
   const decoder = await decoderFor(backend, model);
-  const pairs: { output: Generation; reference: string }[] = [];
-  for (const r of data.records) {
-    const pr = promptAndReference(r.messages);
-    if (!pr) continue;
-    const ids = m.tokenizer.encode(tpl.render(pr.prompt, { addGenerationPrompt: true }), { addSpecialTokens: false });
-    const maxNewTokens = roomAfter(m, ids.length, sampling.maxNewTokens, p);
-    const g = await generateAll(decoder, ids, { ...sampling, maxNewTokens, temperature: 0, stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
-    pairs.push({ output: g, reference: pr.reference });
-  }
-  const s = summarize(pairs, loss);
+  let tokens = 0;
+  const r = await evaluateBatch<null>({
+    generate: async (_, prompt) => {
+      const ids = promptIds(m, prompt);
+      const maxNewTokens = roomAfter(m, ids.length, sampling.maxNewTokens, p);
+      return generateAll(decoder, ids, { ...sampling, maxNewTokens, temperature: 0, stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
+    },
+    loss: async (_, records) => {
+      const scored = await evaluateLoss(model, records.map((x) => exampleOf.get(x)!), 4, maxSeqLength);
+      tokens = scored.tokens;
+      return scored;
+    },
+  }, { records: data.records, columns: [{ id: 'model', adapter: null }], chatTemplate: true });
+  if (r.error) throw new Error(r.error);
+  const s = r.summaries.model;
+  const loss = s.loss ?? NaN;
   const res = { loss, perplexity: Math.exp(loss), tokens, exactMatch: s.exactMatch, rougeL: s.rougeL, averageLength: s.averageLength, cleanStopRate: s.cleanStopRate, examples: s.examples };
   out(p, res, `loss ${loss.toFixed(4)}  perplexity ${res.perplexity.toFixed(3)}  exact match ${(100 * res.exactMatch).toFixed(1)}%  ROUGE-L ${res.rougeL.toFixed(3)}  length ${res.averageLength.toFixed(1)}  clean stops ${(100 * res.cleanStopRate).toFixed(0)}% of ${s.examples}`);
 }

@@ -3,7 +3,8 @@
 // IndexedDB (src/storage/runs.ts) every N steps and on pause, resumes runs from their last checkpoint after a
 // reload or a lost device, generates (base, any run's adapter, or an imported PEFT adapter) and exports adapters.
 // It also keeps imported adapters (checked against the loaded model on import, then stored) and the Compare
-// screen's stored batch evaluations in the same run store.
+// screen's stored batch evaluations in the same run store. The run loop (src/engine/session.ts) and the batch
+// evaluation (src/engine/evaluate.ts) are core modules; this file holds the model, the device and the store for them.
 //
 // createEngineCore(deps) is the engine itself (the Engine interface of protocol-engine.ts), usable in-thread
 // by tests; the bottom of this file binds it to worker messages when loaded as a worker.
@@ -38,8 +39,9 @@ import { examplesFromRecords } from '../src/tokenize/chat';
 import { deserializeCheckpoint } from '../src/train/checkpoint';
 import { activationCheckpointingFor, runMemoryEstimate, targetableModules, validateRunConfig, type RunConfig } from '../src/train/presets';
 import { evaluateLoss } from '../src/train/trainer';
+import { evaluateBatch, promptIds } from '../src/engine/evaluate';
 import { fingerprinter } from '../src/engine/fingerprint';
-import { RunControl, runExamples, runSession } from '../src/engine/session';
+import { newRunRecord, RunControl, runExamples, runSession } from '../src/engine/session';
 import type {
   AdapterChoice, AdapterReport, Engine, EngineEvent, EngineReply, EngineRequest, ExportSource, GenerateResult, ModelInfo, ModelSource, OnEvent, RunOutcome,
 } from './protocol-engine';
@@ -88,6 +90,8 @@ export function createEngineCore(deps: EngineDeps): Engine {
   let loaded: Loaded | null = null;
   let resident: Resident | null = null;
   let active: RunControl | null = null;
+  /** The batch evaluation in progress, stopped between rows by stopEvaluation. */
+  let evaluation: { stopped: boolean } | null = null;
   const unsolicited: OnEvent[] = [];
   let seenStale = false;
 
@@ -330,15 +334,10 @@ export function createEngineCore(deps: EngineDeps): Engine {
       if (errors.length) throw new Error(errors.map((p) => p.message).join(' '));
       const checkpointing = await requireTrainingMemory(config);
       const s = await store();
-      const t = now();
-      const run: RunRecord = {
-        id: `run-${t.toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`, name: args.name, createdAt: t, updatedAt: t,
-        status: 'running', error: null,
-        model: { name: m.info.name, parameters: m.info.parameters, fingerprint: m.info.fingerprint },
-        dataset: args.dataset, config, trainExamples: counts.trainExamples, validationExamples: counts.validationExamples,
-        totalSteps: 0, metrics: [], evals: [], checkpoints: { last: null, best: null }, bestValLoss: null, final: null,
-        init: start ? { adapterId: start.record.id, name: start.record.name } : null,
-      };
+      const run = newRunRecord({
+        name: args.name, model: { name: m.info.name, parameters: m.info.parameters, fingerprint: m.info.fingerprint },
+        dataset: args.dataset, config, ...counts, init: start ? { adapterId: start.record.id, name: start.record.name } : null,
+      }, now());
       const data: RunData = { records: args.records.map((r) => ({ messages: r.messages, split: r.split })), init: start?.files ?? null };
       await s.putData(run.id, data);
       await s.put(run);
@@ -377,9 +376,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
       refuseWhileStepping('generating');
       const m = requireModel();
       const tok = m.model.tokenizer;
-      const ids = args.prompt.kind === 'raw'
-        ? tok.encode(args.prompt.text, { addSpecialTokens: true })
-        : tok.encode(templateOf(m.model).render(args.prompt.messages, { addGenerationPrompt: true }), { addSpecialTokens: false });
+      const ids = promptIds(m.model, args.prompt);
       const decode = async (decoder: Transformer | Decoder, backend: GenerateResult['backend']): Promise<GenerateResult> => {
         const t0 = performance.now();
         const tokens: number[] = [];
@@ -439,7 +436,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
       const m = requireModel();
       const text = async (path: string) => new TextDecoder().decode(await m.files.read(path));
       const hasConfig = m.files.list().includes('tokenizer_config.json');
-      return { modelName: m.info.name, tokenizerJson: await text('tokenizer.json'), tokenizerConfig: hasConfig ? await text('tokenizer_config.json') : null };
+      return { name: m.info.name, tokenizerJson: await text('tokenizer.json'), tokenizerConfig: hasConfig ? await text('tokenizer_config.json') : null };
     },
 
     async importAdapter(args) {
@@ -494,6 +491,24 @@ export function createEngineCore(deps: EngineDeps): Engine {
       return files;
     },
 
+    async evaluate(args, onEvent = noop) {
+      const mine = { stopped: false };
+      evaluation = mine;
+      try {
+        return await evaluateBatch({
+          generate: (adapter, prompt) => engine.generate({ adapter, prompt, sampling: args.sampling, backend: args.backend }),
+          loss: (adapter, records) => engine.evaluateLoss({ adapter, records, maxSeqLength: args.maxSeqLength }),
+        }, args, onEvent, () => mine.stopped);
+      } finally {
+        if (evaluation === mine) evaluation = null;
+      }
+    },
+
+    async stopEvaluation() {
+      if (evaluation) evaluation.stopped = true;
+      return null;
+    },
+
     async saveEvaluation(e) {
       await (await store()).putEvaluation(e);
       return null;
@@ -542,6 +557,8 @@ export function serveEngine(core: Engine, port: EnginePort): void {
         case 'renameAdapter': post({ id: req.id, kind: 'return', method: req.kind, result: await core.renameAdapter(req.args.adapterId, req.args.name) }); break;
         case 'deleteAdapter': post({ id: req.id, kind: 'return', method: req.kind, result: await core.deleteAdapter(req.args.adapterId) }); break;
         case 'adapterFiles': post({ id: req.id, kind: 'return', method: req.kind, result: await core.adapterFiles(req.args.adapterId) }); break;
+        case 'evaluate': post({ id: req.id, kind: 'return', method: req.kind, result: await core.evaluate(req.args, onEvent) }); break;
+        case 'stopEvaluation': post({ id: req.id, kind: 'return', method: req.kind, result: await core.stopEvaluation() }); break;
         case 'saveEvaluation': post({ id: req.id, kind: 'return', method: req.kind, result: await core.saveEvaluation(req.args) }); break;
         case 'listEvaluations': post({ id: req.id, kind: 'return', method: req.kind, result: await core.listEvaluations(req.args.subject) }); break;
       }
