@@ -237,7 +237,7 @@ async function cmdTrain(p: Parsed): Promise<void> {
   const resumeDir = p.options.get('resume')?.at(-1);
   if (start && !pref) throw new Error('--adapter (an adapter to continue) is for --method dpo or orpo');
   if (start && resolve(start) === resolve(outDir)) throw new Error('--out must not be the --adapter folder the run starts from');
-  if (pref && ['resume', 'checkpoint-every', 'eval-every'].some((o) => p.options.has(o)) || pref && p.flags.has('packing')) {
+  if (pref && (['resume', 'checkpoint-every', 'eval-every'].some((o) => p.options.has(o)) || p.flags.has('packing'))) {
     throw new Error('--resume, --checkpoint-every, --eval-every and --packing are for --method sft');
   }
   const fixed = resumeDir ? RUN_SETTINGS.filter((o) => p.options.has(o)).concat(['rslora', 'all-tokens', 'packing'].filter((f) => p.flags.has(f))) : [];

@@ -179,6 +179,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
     const s = await store();
     const m = requireModel();
     const ctl = new RunControl(run.id);
+    const init = data.init;
     active = ctl;
     try {
       await runSession({
@@ -189,7 +190,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
           net.checkpointActivations = checkpointing;
           return { net, examples };
         },
-        init: data.init ? (net) => applyPeftAdapter(net, data.init!['adapter_model.safetensors'], `${run.init?.name ?? 'imported adapter'}/adapter_model.safetensors`) : null,
+        init: init ? (net) => applyPeftAdapter(net, init['adapter_model.safetensors'], `${run.init?.name ?? 'imported adapter'}/adapter_model.safetensors`) : null,
         // A failed step may be the first sign of a lost device; its 'lost' promise settles just after.
         beforeFailure: async () => { if (gpu) await Promise.race([gpu.device.lost, new Promise((ok) => setTimeout(ok, 200))]); },
       });

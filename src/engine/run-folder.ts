@@ -33,8 +33,17 @@ export function folderRunSink(claim: OutputClaim): RunSink {
 export function readRunFolder(dir: string): { run: RunRecord; last: Uint8Array } {
   const runFile = join(dir, RUN_JSON), last = join(dir, CHECKPOINT.last);
   if (!existsSync(runFile) || !existsSync(last)) throw new Error(`--resume ${dir}: not a run folder with a checkpoint (no ${RUN_JSON} or ${CHECKPOINT.last})`);
-  const run = JSON.parse(readFileSync(runFile, 'utf8')) as RunRecord;
+  const run: unknown = JSON.parse(readFileSync(runFile, 'utf8'));
+  if (!isRun(run)) throw new Error(`--resume ${dir}: ${RUN_JSON} is not a run record`);
   return { run, last: new Uint8Array(readFileSync(last)) };
+}
+
+/** Enough of a RunRecord to resume: what the session and the CLI read from it. */
+function isRun(x: unknown): x is RunRecord {
+  if (typeof x !== 'object' || x === null) return false;
+  const r = x as Partial<Record<keyof RunRecord, unknown>>;
+  return typeof r.id === 'string' && typeof r.config === 'object' && r.config !== null && typeof r.model === 'object' && r.model !== null
+    && Array.isArray(r.metrics) && Array.isArray(r.evals) && typeof r.checkpoints === 'object' && r.checkpoints !== null;
 }
 
 /** Copies a run folder's files into this run's staging folder, so a second stop keeps them too. */
