@@ -257,11 +257,14 @@ async function cmdTrain(p: Parsed): Promise<void> {
   let finished = false;
   try {
     const m = await loadModel(modelDir);
-    if (cfg.maxSeqLength + 1 > m.config.maxPositions) {
-      if (p.options.has('max-seq-len')) throw new Error(`--max-seq-len ${cfg.maxSeqLength} exceeds the model's context of ${m.config.maxPositions} positions (use at most ${m.config.maxPositions - 1})`);
-      cfg.maxSeqLength = m.config.maxPositions - 1; // the default, fitted to a short-context model
+    // A resumed run keeps the settings it was checked with when it started.
+    if (!resumeDir) {
+      if (cfg.maxSeqLength + 1 > m.config.maxPositions) {
+        if (p.options.has('max-seq-len')) throw new Error(`--max-seq-len ${cfg.maxSeqLength} exceeds the model's context of ${m.config.maxPositions} positions (use at most ${m.config.maxPositions - 1})`);
+        cfg.maxSeqLength = m.config.maxPositions - 1; // the default, fitted to a short-context model
+      }
+      validateLora(lora, linearsOf(weightShapes(m.config)), 'LoRA settings');
     }
-    validateLora(lora, linearsOf(weightShapes(m.config)), 'LoRA settings');
     const gpu = await createGpu();
     const r = pref ? await trainPreference(p, m, gpu, lora, cfg, pref) : await trainSft(p, m, gpu, claim, lora, cfg, resumeDir);
     commit(claim, 'peft-adapter', { ...r.files, 'training_log.json': JSON.stringify({ ...r.summary, log: r.log, ...(r.evals ? { evals: r.evals } : {}) }, null, 2) });
