@@ -1,23 +1,24 @@
 // A stop is a stop: SIGINT, SIGTERM and SIGHUP end the command at once, and so does the death of the
 // process that started it (scripts/run-gpu.mjs, killed with -9, can pass nothing on: the command notices
 // that its parent changed). Before exiting, the cleanups registered by the running command run (remove a
-// staging folder), so an interrupted run replaces nothing.
+// staging folder, or keep a checkpointed run's for --resume and say where), so an interrupted run replaces nothing.
 //
 // Output replacement (src/io/output.ts commit) is synchronous: a signal is handled only between JavaScript
 // tasks, so it never lands between the two renames.
-const cleanups = new Set<() => void>();
+const cleanups = new Set<() => string | void>();
 
-/** Runs `f` if the command is stopped before the returned function is called. */
-export function onStop(f: () => void): () => void {
+/** Runs `f` if the command is stopped before the returned function is called; what it returns is said on the stop line. */
+export function onStop(f: () => string | void): () => void {
   cleanups.add(f);
   return () => cleanups.delete(f);
 }
 
 function stop(why: string, code: number): never {
+  const notes: string[] = [];
   for (const f of cleanups) {
-    try { f(); } catch { /* exiting anyway; the next run's claim cleans up what is left */ }
+    try { const note = f(); if (note) notes.push(note); } catch { /* exiting anyway; the next run's claim cleans up what is left */ }
   }
-  process.stderr.write(`error: ${why}; nothing was written\n`);
+  process.stderr.write(`error: ${why}; ${notes.length ? notes.join('; ') : 'nothing was written'}\n`);
   process.exit(code);
 }
 

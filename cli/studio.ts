@@ -4,7 +4,10 @@
 //            [--repetition-penalty R] [--seed S] [--stop STR]... [--raw] [--backend engine|onnx] [--json]
 //   train MODEL --data FILE --out DIR [--rank R] [--alpha A] [--dropout P] [--rslora] [--targets q_proj,v_proj]
 //            [--lr LR] [--schedule constant|linear|cosine] [--warmup N] [--epochs E] [--max-steps N] [--batch-size B]
-//            [--grad-accum N] [--max-seq-len T] [--weight-decay W] [--max-grad-norm G] [--seed S] [--all-tokens] [--json]
+//            [--grad-accum N] [--max-seq-len T] [--weight-decay W] [--max-grad-norm G] [--seed S] [--all-tokens] [--packing]
+//            [--eval-every N] [--checkpoint-every N] [--resume DIR] [--json]
+//            (sft runs the engine's training session, src/engine/session.ts: a stopped run with a checkpoint keeps it
+//             in OUT.studio-partial; --resume that folder continues it to the losses of a run that never stopped)
 //            [--method sft|dpo|orpo [--beta B] [--label-smoothing E] [--reference start|base] [--adapter DIR]]
 //            (dpo/orpo: --data is TRL preference JSONL, prompt/chosen/rejected; --adapter starts from an SFT adapter)
 //   eval MODEL [--adapter DIR [--ignore-base-model]] --data FILE [--max-new-tokens N] [--backend engine|onnx] [--json]
@@ -17,13 +20,12 @@
 // wrote before (src/io/output.ts), never over its inputs, and replaces the previous adapter only after a
 // run that finished; a signal or the launcher's death stops it with nothing replaced (cli/stop.ts).
 // --json output is one JSON object on stdout (documented in the README), stable for scripts.
-import { readFileSync, existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync, existsSync, rmSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { memorySource } from '../src/data/bytes';
 import { importSource } from '../src/data/import';
 import type { DatasetRecord } from '../src/data/record';
-import { applyPeftAdapter, exportPeftAdapter, loraFromPeftConfig } from '../src/export/peft';
-import { promptAndReference, summarize, type Generation } from '../src/eval/metrics';
+import { applyPeftAdapter, exportPeftAdapter, loraFromPeftConfig, type PeftAdapterFiles } from '../src/export/peft';
 import type { Decoder } from '../src/generate/decoder';
 import { generateAll } from '../src/generate/generate';
 import { onnxDecoderOf } from '../src/generate/onnx-decoder';
@@ -32,15 +34,19 @@ import { installNodeWebGPU } from '../src/gpu/node';
 import { errorMessage, oneLine } from '../src/errors';
 import { estimateMemory, loadHfModelMeta, openWeights, parameterCount, stopTokenIds, templateOf, weightShapes, type ModelFiles, type ModelMeta } from '../src/io/hf';
 import { filesFromDirectory } from '../src/io/node-files';
-import { abandon, claimOutputFolder, commit } from '../src/io/output';
+import { abandon, claimOutputFolder, commit, keepPartial, partialOf, type OutputClaim } from '../src/io/output';
+import { fingerprinter } from '../src/engine/fingerprint';
+import { copyRunFiles, dropRunFiles, folderRunSink, readRunFolder } from '../src/engine/run-folder';
+import { evaluateBatch, promptIds } from '../src/engine/evaluate';
+import { newRunRecord, RunControl, runExamples, runSession, tokenizeChunked, TOKENIZE_CHUNK } from '../src/engine/session';
+import { fnv1a } from '../src/data/hash';
 import { baseModelMismatch, linearsOf, MAX_LORA_RANK, validateLora } from '../src/io/validate';
 import { loadTransformer } from '../src/model/load';
 import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
 import { Transformer } from '../src/model/transformer';
-import { examplesFromRecords } from '../src/tokenize/chat';
 import type { Example } from '../src/train/batch';
 import { DEFAULT_PREFERENCE, preferencePairsFromJsonl, PreferenceTrainer, tokenizePreference, type PreferenceConfig, type PreferenceMetrics } from '../src/train/preference';
-import { DEFAULT_TRAIN, evaluateLoss, targetTokens, Trainer, type StepMetrics, type TrainConfig } from '../src/train/trainer';
+import { DEFAULT_TRAIN, evaluateLoss, targetTokens, type TrainConfig } from '../src/train/trainer';
 import type { LrSchedule } from '../src/train/schedule';
 import { list, num, parseArgs, str, type Grammar, type Parsed } from './args';
 import { cmdExport } from './export';
@@ -52,9 +58,9 @@ const GRAMMARS: Record<string, Grammar> = {
   info: { flags: ['json', 'help'], options: [] },
   generate: { flags: ['json', 'help', 'raw', 'ignore-base-model'], options: ['adapter', 'prompt', 'backend', ...SAMPLING] },
   train: {
-    flags: ['json', 'help', 'rslora', 'all-tokens', 'ignore-base-model'],
+    flags: ['json', 'help', 'rslora', 'all-tokens', 'packing', 'ignore-base-model'],
     options: ['data', 'out', 'rank', 'alpha', 'dropout', 'targets', 'lr', 'schedule', 'warmup', 'epochs', 'max-steps',
-      'batch-size', 'grad-accum', 'max-seq-len', 'weight-decay', 'max-grad-norm', 'seed',
+      'batch-size', 'grad-accum', 'max-seq-len', 'weight-decay', 'max-grad-norm', 'seed', 'eval-every', 'checkpoint-every', 'resume',
       'method', 'beta', 'label-smoothing', 'reference', 'adapter'],
   },
   eval: { flags: ['json', 'help', 'ignore-base-model'], options: ['adapter', 'data', 'backend', 'max-seq-len', ...SAMPLING] },
@@ -62,8 +68,6 @@ const GRAMMARS: Record<string, Grammar> = {
   bench: { flags: ['json', 'help', 'quick'], options: [] },
   export: { flags: ['json', 'help', 'ignore-base-model'], options: ['adapter', 'format', 'dtype', 'data', 'out'] },
 };
-/** Conversations tokenized between two progress lines, and the size from which progress is shown. */
-const TOKENIZE_CHUNK = 5000;
 
 function out(p: Parsed, json: unknown, text: string): void {
   process.stdout.write(p.flags.has('json') ? `${JSON.stringify(json)}\n` : `${text}\n`);
@@ -131,19 +135,10 @@ function roomAfter(m: ModelMeta, promptTokens: number, asked: number, p: Parsed)
   return Math.min(asked, room);
 }
 
-/**
- * Conversations tokenized in chunks, with a progress line on stderr every chunk for large data; between
- * chunks the event loop runs, so a signal stops a long tokenization too.
- */
-async function tokenizeWithProgress(m: ModelMeta, records: readonly DatasetRecord[], maxSeqLength: number, assistantOnly: boolean, p: Parsed): Promise<Example[]> {
+/** Conversations tokenized with a progress line on stderr every chunk for large data (src/engine/session.ts). */
+function tokenizeWithProgress(m: ModelMeta, records: readonly DatasetRecord[], maxSeqLength: number, assistantOnly: boolean, p: Parsed): Promise<Example[]> {
   const show = records.length > 2 * TOKENIZE_CHUNK && !p.flags.has('json');
-  const examples: Example[] = [];
-  for (let i = 0; i < records.length; i += TOKENIZE_CHUNK) {
-    examples.push(...examplesFrom(m, records.slice(i, i + TOKENIZE_CHUNK), maxSeqLength, assistantOnly));
-    if (show) process.stderr.write(`tokenized ${examples.length} of ${records.length} conversations\n`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  return examples;
+  return tokenizeChunked(m, records, { assistantOnly, maxSeqLength }, (done) => { if (show) process.stderr.write(`tokenized ${done} of ${records.length} conversations\n`); });
 }
 
 /** Who decodes: our WebGPU engine (default) or onnxruntime-web's wasm backend on the ONNX export of the same
@@ -159,12 +154,6 @@ async function decoderFor(backend: 'engine' | 'onnx', model: Transformer): Promi
   const ort = await import('onnxruntime-web');
   ort.env.wasm.numThreads = 1;
   return onnxDecoderOf(ort, model);
-}
-
-function promptIds(m: ModelMeta, prompt: string, raw: boolean): number[] {
-  if (raw) return m.tokenizer.encode(prompt, { addSpecialTokens: true });
-  const text = templateOf(m).render([{ role: 'user', content: prompt }], { addGenerationPrompt: true });
-  return m.tokenizer.encode(text, { addSpecialTokens: false });
 }
 
 async function cmdInfo(p: Parsed): Promise<void> {
@@ -189,7 +178,8 @@ async function cmdGenerate(p: Parsed): Promise<void> {
   const backend = backendOf(p);
   const sampling = samplingFrom(p);
   const m = await loadModel(p.positionals[1]);
-  const ids = promptIds(m, str(p, 'prompt'), p.flags.has('raw'));
+  const prompt = str(p, 'prompt');
+  const ids = promptIds(m, p.flags.has('raw') ? { kind: 'raw', text: prompt } : { kind: 'chat', messages: [{ role: 'user', content: prompt }] });
   const maxNewTokens = roomAfter(m, ids.length, sampling.maxNewTokens, p);
   const gpu = await createGpu();
   const model = await buildModel(gpu, m, p.positionals[1], p);
@@ -198,10 +188,6 @@ async function cmdGenerate(p: Parsed): Promise<void> {
   const r = await generateAll(decoder, ids, { ...sampling, maxNewTokens, stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
   const seconds = (performance.now() - t0) / 1000;
   out(p, { text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokens.length / seconds }, r.text);
-}
-
-function examplesFrom(m: ModelMeta, records: readonly DatasetRecord[], maxSeqLength: number, assistantOnly: boolean): Example[] {
-  return examplesFromRecords(m.tokenizer, templateOf(m), records, { assistantOnly, maxSeqLength });
 }
 
 /** The run's LoRA and training settings from the flags, each checked against its range before anything loads. */
@@ -239,71 +225,161 @@ function preferenceFrom(p: Parsed): PreferenceConfig | null {
   return { method, reference, beta: num(p, 'beta', DEFAULT_PREFERENCE.beta), labelSmoothing: num(p, 'label-smoothing', 0) };
 }
 
+/** The training settings an SFT run keeps in its folder: with --resume they come from there, not from flags. */
+const RUN_SETTINGS = ['rank', 'alpha', 'dropout', 'targets', 'lr', 'schedule', 'warmup', 'epochs', 'max-steps', 'batch-size', 'grad-accum',
+  'max-seq-len', 'weight-decay', 'max-grad-norm', 'seed', 'eval-every', 'checkpoint-every'];
+
 async function cmdTrain(p: Parsed): Promise<void> {
   const { lora, cfg } = trainSettings(p);
   const pref = preferenceFrom(p);
   const modelDir = p.positionals[1], dataFile = str(p, 'data'), outDir = str(p, 'out');
   const start = p.options.get('adapter')?.at(-1);
+  const resumeDir = p.options.get('resume')?.at(-1);
   if (start && !pref) throw new Error('--adapter (an adapter to continue) is for --method dpo or orpo');
   if (start && resolve(start) === resolve(outDir)) throw new Error('--out must not be the --adapter folder the run starts from');
+  if (pref && (['resume', 'checkpoint-every', 'eval-every'].some((o) => p.options.has(o)) || p.flags.has('packing'))) {
+    throw new Error('--resume, --checkpoint-every, --eval-every and --packing are for --method sft');
+  }
+  const fixed = resumeDir ? RUN_SETTINGS.filter((o) => p.options.has(o)).concat(['rslora', 'all-tokens', 'packing'].filter((f) => p.flags.has(f))) : [];
+  if (fixed.length) throw new Error(`--resume continues the run with its own settings; drop --${fixed.join(', --')}`);
   // Claimed first: a refused or unwritable --out fails before any loading or training.
   const claim = claimOutputFolder(outDir, [
     { path: modelDir, what: 'the model folder' }, { path: dataFile, what: 'the data file' },
     ...(start ? [{ path: start, what: 'the adapter the run starts from' }] : []),
+    ...(resumeDir ? [{ path: resumeDir, what: 'the run folder --resume continues' }] : []),
   ]);
-  const release = onStop(() => abandon(claim));
+  // A stopped run keeps its checkpoint (if it has one) for --resume; nothing is replaced either way.
+  const keep = () => {
+    const partial = keepPartial(claim);
+    return partial ? `nothing was replaced; its checkpoint is kept: continue with --resume ${partial}` : undefined;
+  };
+  const release = onStop(keep);
+  let finished = false;
   try {
     const m = await loadModel(modelDir);
-    if (cfg.maxSeqLength + 1 > m.config.maxPositions) {
-      if (p.options.has('max-seq-len')) throw new Error(`--max-seq-len ${cfg.maxSeqLength} exceeds the model's context of ${m.config.maxPositions} positions (use at most ${m.config.maxPositions - 1})`);
-      cfg.maxSeqLength = m.config.maxPositions - 1; // the default, fitted to a short-context model
+    // A resumed run keeps the settings it was checked with when it started.
+    if (!resumeDir) {
+      if (cfg.maxSeqLength + 1 > m.config.maxPositions) {
+        if (p.options.has('max-seq-len')) throw new Error(`--max-seq-len ${cfg.maxSeqLength} exceeds the model's context of ${m.config.maxPositions} positions (use at most ${m.config.maxPositions - 1})`);
+        cfg.maxSeqLength = m.config.maxPositions - 1; // the default, fitted to a short-context model
+      }
+      validateLora(lora, linearsOf(weightShapes(m.config)), 'LoRA settings');
     }
-    validateLora(lora, linearsOf(weightShapes(m.config)), 'LoRA settings');
     const gpu = await createGpu();
-    const padId = m.tokenizer.padTokenId ?? 0;
-    let model: Transformer, trainer: { done: boolean; totalSteps: number; step(): Promise<StepMetrics | PreferenceMetrics> }, examples: number;
-    let val: DatasetRecord[] = [];
-    if (pref) {
-      // Preference tuning continues an adapter when given one (its own LoRA settings), or starts a fresh one.
-      if (!existsSync(dataFile)) throw new Error(`data file not found: ${dataFile}`);
-      const pairs = preferencePairsFromJsonl(readFileSync(dataFile, 'utf8'), dataFile.split('/').pop());
-      const tokenized = pairs.map((pair) => tokenizePreference(m.tokenizer, templateOf(m), pair, cfg.maxSeqLength));
-      model = start ? await buildModel(gpu, m, modelDir, p) : await loadTransformer(gpu, m.files, m.config, { kind: 'lora', lora }, { seed: cfg.seed });
-      trainer = new PreferenceTrainer(model, tokenized, cfg, pref, padId);
-      examples = pairs.length;
-    } else {
-      const data = await readRecords(dataFile);
-      val = data.records.filter((r) => r.split === 'validation');
-      const sft = await tokenizeWithProgress(m, data.records.filter((r) => r.split === 'train'), cfg.maxSeqLength, !p.flags.has('all-tokens'), p);
-      model = await loadTransformer(gpu, m.files, m.config, { kind: 'lora', lora }, { seed: cfg.seed });
-      trainer = new Trainer(model, sft, cfg, padId);
-      examples = sft.length;
-    }
-    const log: (StepMetrics | PreferenceMetrics)[] = [];
-    const t0 = performance.now();
-    while (!trainer.done) {
-      const s = await trainer.step();
-      log.push(s);
-      if (!p.flags.has('json')) process.stderr.write(`step ${s.step}/${trainer.totalSteps} loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)} grad-norm ${s.gradNorm.toFixed(3)}${'margins' in s ? ` margin ${s.margins.toFixed(4)} accuracy ${s.accuracy.toFixed(2)}` : ''}\n`);
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    const valLoss = val.length ? (await evaluateLoss(model, examplesFrom(m, val, cfg.maxSeqLength, true), cfg.batchSize, cfg.maxSeqLength)).loss : null;
-    const files = await exportPeftAdapter(model, modelDir);
-    const last = log.at(-1)!;
-    const preference = pref && 'margins' in last
-      ? { ...pref, rewardsChosen: last.rewardsChosen, rewardsRejected: last.rewardsRejected, margins: last.margins, accuracy: last.accuracy } : null;
-    const summary = {
-      steps: trainer.totalSteps, seconds, finalLoss: last.loss, validationLoss: valLoss, examples,
-      lora: model.mode.kind === 'lora' ? model.mode.lora : lora, train: cfg, ...(preference ? { preference } : {}),
-    };
-    commit(claim, 'peft-adapter', { ...files, 'training_log.json': JSON.stringify({ ...summary, log }, null, 2) });
-    out(p, { ...summary, out: outDir }, `trained ${trainer.totalSteps} steps in ${seconds.toFixed(1)} s; final loss ${summary.finalLoss.toFixed(4)}; adapter written to ${outDir}`);
+    const r = pref ? await trainPreference(p, m, gpu, lora, cfg, pref) : await trainSft(p, m, gpu, claim, lora, cfg, resumeDir);
+    commit(claim, 'peft-adapter', { ...r.files, 'training_log.json': JSON.stringify({ ...r.summary, log: r.log, ...(r.evals ? { evals: r.evals } : {}) }, null, 2) });
+    finished = true;
+    // The partial run this one continued is finished: its output is in place.
+    if (resumeDir && resolve(resumeDir) === partialOf(claim.dir)) rmSync(resumeDir, { recursive: true, force: true });
+    const s = r.summary;
+    out(p, { ...s, out: outDir }, `trained ${s.steps} steps in ${s.seconds.toFixed(1)} s; final loss ${s.finalLoss.toFixed(4)}; adapter written to ${outDir}`);
+  } catch (e) {
+    const note = keep();
+    throw note ? new Error(`${errorMessage(e)}; ${note}`) : e;
   } finally {
     release();
-    abandon(claim);
+    if (!finished) abandon(claim);
   }
 }
 
+interface Trained {
+  files: PeftAdapterFiles;
+  summary: {
+    steps: number; seconds: number; finalLoss: number; validationLoss: number | null; examples: number; lora: LoraConfig; train: TrainConfig;
+    preference?: PreferenceConfig & Pick<PreferenceMetrics, 'rewardsChosen' | 'rewardsRejected' | 'margins' | 'accuracy'>;
+  };
+  log: unknown[];
+  evals?: unknown[];
+}
+
+/**
+ * SFT through the engine's training session (src/engine/session.ts), the loop the Training tab runs: packing,
+ * validation every --eval-every steps and at the end, checkpoints every --checkpoint-every steps into the
+ * output's staging folder, and --resume from the folder an interrupted run kept.
+ */
+async function trainSft(p: Parsed, m: CliModel, gpu: Gpu, claim: OutputClaim, lora: LoraConfig, cfg: TrainConfig, resumeDir: string | undefined): Promise<Trained> {
+  const modelDir = p.positionals[1];
+  const data = await readRecords(str(p, 'data'));
+  const records = data.records.map((r) => ({ messages: r.messages, split: r.split }));
+  // The data's identity: a resume must train on exactly the same conversations.
+  const dataId = fnv1a(JSON.stringify(records)).toString(16);
+  const saved = resumeDir ? readRunFolder(resumeDir) : null;
+  if (saved && saved.run.dataset?.id !== dataId) throw new Error(`--resume ${resumeDir}: the run trained on other data than ${str(p, 'data')}`);
+  const run = saved?.run ?? newRunRecord({
+    name: basename(claim.dir), model: { name: basename(resolve(modelDir)), parameters: parameterCount(m.config), fingerprint: '' },
+    dataset: { id: dataId, name: basename(str(p, 'data')), version: 1 },
+    config: {
+      lora, train: cfg, packing: p.flags.has('packing'), assistantOnly: !p.flags.has('all-tokens'),
+      evalEvery: num(p, 'eval-every', 0, { min: 0, integer: true }), checkpointEvery: num(p, 'checkpoint-every', 0, { min: 0, integer: true }), earlyStopPatience: 0,
+    },
+    trainExamples: records.filter((r) => r.split === 'train').length, validationExamples: records.filter((r) => r.split === 'validation').length,
+  }, Date.now());
+  if (saved) copyRunFiles(resumeDir!, claim);
+  const json = p.flags.has('json');
+  const showTokenizing = records.length > 2 * TOKENIZE_CHUNK && !json;
+  let net: Transformer | null = null;
+  const t0 = performance.now();
+  await runSession({
+    run, sink: folderRunSink(claim), control: new RunControl(run.id), resumeFrom: saved?.last ?? null, padId: m.tokenizer.padTokenId ?? 0,
+    setup: async () => {
+      const examples = await runExamples(m, records, run.config, (done, total) => { if (showTokenizing) process.stderr.write(`tokenized ${done} of ${total} conversations\n`); });
+      const print = fingerprinter(m.config);
+      net = await loadTransformer(gpu, m.files, m.config, { kind: 'lora', lora: run.config.lora }, { seed: run.config.train.seed, onTensor: print.sample });
+      if (saved && print.digest() !== run.model.fingerprint) throw new Error(`--resume ${resumeDir}: the run trained on other weights than ${modelDir}`);
+      run.model.fingerprint = print.digest();
+      return { net, examples };
+    },
+    onEvent: (e) => {
+      if (json) return;
+      if (e.type === 'step') process.stderr.write(`step ${e.point.step}/${e.totalSteps} loss ${e.point.loss.toFixed(4)} lr ${e.point.lr.toExponential(2)} grad-norm ${e.point.gradNorm.toFixed(3)}\n`);
+      if (e.type === 'eval') process.stderr.write(`step ${e.step} validation loss ${e.valLoss.toFixed(4)}${e.best ? ' (best)' : ''}\n`);
+    },
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const files = await exportPeftAdapter(net!, modelDir);
+  dropRunFiles(claim);
+  return {
+    files, log: run.metrics, evals: run.evals,
+    summary: {
+      steps: run.totalSteps, seconds, finalLoss: run.metrics.at(-1)!.loss, validationLoss: run.final?.valLoss ?? null,
+      examples: run.trainExamples, lora: run.config.lora, train: run.config.train,
+    },
+  };
+}
+
+/** DPO / ORPO (src/train/preference.ts): its own loop, no checkpoints (PreferenceTrainer has no resumable state yet). */
+async function trainPreference(p: Parsed, m: CliModel, gpu: Gpu, lora: LoraConfig, cfg: TrainConfig, pref: PreferenceConfig): Promise<Trained> {
+  const modelDir = p.positionals[1], dataFile = str(p, 'data');
+  const start = p.options.get('adapter')?.at(-1);
+  // Preference tuning continues an adapter when given one (its own LoRA settings), or starts a fresh one.
+  if (!existsSync(dataFile)) throw new Error(`data file not found: ${dataFile}`);
+  const pairs = preferencePairsFromJsonl(readFileSync(dataFile, 'utf8'), dataFile.split('/').pop());
+  const tokenized = pairs.map((pair) => tokenizePreference(m.tokenizer, templateOf(m), pair, cfg.maxSeqLength));
+  const model = start ? await buildModel(gpu, m, modelDir, p) : await loadTransformer(gpu, m.files, m.config, { kind: 'lora', lora }, { seed: cfg.seed });
+  const trainer = new PreferenceTrainer(model, tokenized, cfg, pref, m.tokenizer.padTokenId ?? 0);
+  const log: PreferenceMetrics[] = [];
+  const t0 = performance.now();
+  while (!trainer.done) {
+    const s = await trainer.step();
+    log.push(s);
+    if (!p.flags.has('json')) process.stderr.write(`step ${s.step}/${trainer.totalSteps} loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)} grad-norm ${s.gradNorm.toFixed(3)} margin ${s.margins.toFixed(4)} accuracy ${s.accuracy.toFixed(2)}\n`);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const last = log.at(-1)!;
+  return {
+    files: await exportPeftAdapter(model, modelDir), log,
+    summary: {
+      steps: trainer.totalSteps, seconds, finalLoss: last.loss, validationLoss: null, examples: pairs.length,
+      lora: model.mode.kind === 'lora' ? model.mode.lora : lora, train: cfg,
+      preference: { ...pref, rewardsChosen: last.rewardsChosen, rewardsRejected: last.rewardsRejected, margins: last.margins, accuracy: last.accuracy },
+    },
+  };
+}
+
+/**
+ * The batch evaluation of the Compare screen (src/engine/evaluate.ts) with one model, the base or --adapter:
+ * greedy answers scored against each conversation's last assistant turn, and the loss over the same turns.
+ */
 async function cmdEval(p: Parsed): Promise<void> {
   const backend = backendOf(p);
   const sampling = samplingFrom(p);
@@ -312,23 +388,26 @@ async function cmdEval(p: Parsed): Promise<void> {
   const data = await readRecords(str(p, 'data'));
   const examples = await tokenizeWithProgress(m, data.records, maxSeqLength, true, p);
   if (targetTokens(examples, maxSeqLength) === 0) throw new Error(`nothing to evaluate: none of the ${examples.length} conversations has an assistant turn within --max-seq-len ${maxSeqLength}`);
+  const exampleOf = new Map<{ messages: unknown }, Example>(data.records.map((r, i) => [r, examples[i]]));
   const gpu = await createGpu();
   const model = await buildModel(gpu, m, p.positionals[1], p);
-  const { loss, tokens } = await evaluateLoss(model, examples, 4, maxSeqLength);
-  // Greedy answer to the conversation up to its last assistant turn, scored against that turn's content by the
-  // metrics the Compare screen's batch evaluation uses (src/eval/metrics.ts).
-  const tpl = templateOf(m);
   const decoder = await decoderFor(backend, model);
-  const pairs: { output: Generation; reference: string }[] = [];
-  for (const r of data.records) {
-    const pr = promptAndReference(r.messages);
-    if (!pr) continue;
-    const ids = m.tokenizer.encode(tpl.render(pr.prompt, { addGenerationPrompt: true }), { addSpecialTokens: false });
-    const maxNewTokens = roomAfter(m, ids.length, sampling.maxNewTokens, p);
-    const g = await generateAll(decoder, ids, { ...sampling, maxNewTokens, temperature: 0, stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
-    pairs.push({ output: g, reference: pr.reference });
-  }
-  const s = summarize(pairs, loss);
+  let tokens = 0;
+  const r = await evaluateBatch<null>({
+    generate: async (_, prompt) => {
+      const ids = promptIds(m, prompt);
+      const maxNewTokens = roomAfter(m, ids.length, sampling.maxNewTokens, p);
+      return generateAll(decoder, ids, { ...sampling, maxNewTokens, temperature: 0, stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
+    },
+    loss: async (_, records) => {
+      const scored = await evaluateLoss(model, records.map((x) => exampleOf.get(x)!), 4, maxSeqLength);
+      tokens = scored.tokens;
+      return scored;
+    },
+  }, { records: data.records, columns: [{ id: 'model', adapter: null }], chatTemplate: true });
+  if (r.error) throw new Error(r.error);
+  const s = r.summaries.model;
+  const loss = s.loss ?? NaN;
   const res = { loss, perplexity: Math.exp(loss), tokens, exactMatch: s.exactMatch, rougeL: s.rougeL, averageLength: s.averageLength, cleanStopRate: s.cleanStopRate, examples: s.examples };
   out(p, res, `loss ${loss.toFixed(4)}  perplexity ${res.perplexity.toFixed(3)}  exact match ${(100 * res.exactMatch).toFixed(1)}%  ROUGE-L ${res.rougeL.toFixed(3)}  length ${res.averageLength.toFixed(1)}  clean stops ${(100 * res.cleanStopRate).toFixed(0)}% of ${s.examples}`);
 }

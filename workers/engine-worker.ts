@@ -3,7 +3,8 @@
 // IndexedDB (src/storage/runs.ts) every N steps and on pause, resumes runs from their last checkpoint after a
 // reload or a lost device, generates (base, any run's adapter, or an imported PEFT adapter) and exports adapters.
 // It also keeps imported adapters (checked against the loaded model on import, then stored) and the Compare
-// screen's stored batch evaluations in the same run store.
+// screen's stored batch evaluations in the same run store. The run loop (src/engine/session.ts) and the batch
+// evaluation (src/engine/evaluate.ts) are core modules; this file holds the model, the device and the store for them.
 //
 // createEngineCore(deps) is the engine itself (the Engine interface of protocol-engine.ts), usable in-thread
 // by tests; the bottom of this file binds it to worker messages when loaded as a worker.
@@ -26,23 +27,24 @@ import { BASE_MODEL_MISMATCH, baseModelMismatch, linearsOf, validateLora } from 
 import { generate as generateTokens } from '../src/generate/generate';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { cacheStorageCache, downloadModel, folderUrlFor, hubUrlFor, memoryCache, type ByteCache } from '../src/io/download';
-import { estimateMemory, expectedWeights, loadHfModelMeta, memoryVerdict, parameterCount, stopTokenIds, templateOf, weightShapes, type ModelMeta, type Weight } from '../src/io/hf';
+import { estimateMemory, expectedWeights, loadHfModelMeta, memoryVerdict, parameterCount, stopTokenIds, templateOf, weightShapes, type ModelMeta } from '../src/io/hf';
 import { filesFromBlobs, type ModelFiles } from '../src/io/model-files';
 import { loadTransformer } from '../src/model/load';
 import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
 import { Transformer } from '../src/model/transformer';
 import {
-  createMemoryRunStore, openRunStore, type AdapterRecord, type CheckpointKind, type RunData, type RunRecord, type RunStatus, type RunStore,
+  createMemoryRunStore, openRunStore, type AdapterRecord, type RunData, type RunRecord, type RunStore,
 } from '../src/storage/runs';
 import { examplesFromRecords } from '../src/tokenize/chat';
-import type { Example } from '../src/train/batch';
-import { applyCheckpoint, captureCheckpoint, deserializeCheckpoint, serializeCheckpoint } from '../src/train/checkpoint';
-import { activationCheckpointingFor, packExamples, runMemoryEstimate, targetableModules, validateRunConfig, type RunConfig } from '../src/train/presets';
-import { evaluateLoss, Trainer } from '../src/train/trainer';
+import { deserializeCheckpoint } from '../src/train/checkpoint';
+import { activationCheckpointingFor, runMemoryEstimate, targetableModules, validateRunConfig, type RunConfig } from '../src/train/presets';
+import { evaluateLoss } from '../src/train/trainer';
+import { evaluateBatch, promptIds } from '../src/engine/evaluate';
+import { fingerprinter } from '../src/engine/fingerprint';
+import { newRunRecord, RunControl, runExamples, runSession } from '../src/engine/session';
 import type {
   AdapterChoice, AdapterReport, Engine, EngineEvent, EngineReply, EngineRequest, ExportSource, GenerateResult, ModelInfo, ModelSource, OnEvent, RunOutcome,
 } from './protocol-engine';
-import { errorMessage } from '../src/errors';
 
 export interface EngineDeps {
   store: Promise<RunStore>;
@@ -58,7 +60,6 @@ export interface EngineDeps {
 /** The model's files stay open to read from: its weights stream onto the GPU whenever a model is built (loadTransformer). */
 interface Loaded { info: ModelInfo; model: ModelMeta; files: ModelFiles }
 interface Resident { net: Transformer; key: string }
-interface Control { runId: string; paused: boolean; cancelled: boolean; stepping: boolean; wake: (() => void) | null; lost: string | null }
 
 const noop: OnEvent = () => {};
 
@@ -83,37 +84,14 @@ function defaultOrt(): Promise<Ort> {
   return import(/* @vite-ignore */ nodeEntry) as Promise<Ort>;
 }
 
-/**
- * FNV-1a over the config and a strided sample of every weight (by name order): the same model folder gives the
- * same print. Weights arrive one at a time as they stream to the GPU (`sample`); only the samples are kept.
- */
-function fingerprinter(config: ModelMeta['config']): { sample(name: string, w: Weight): void; digest(): string } {
-  const samples = new Map<string, Float32Array>();
-  return {
-    sample(name, w) {
-      const stride = Math.max(1, Math.floor(w.data.length / 64));
-      samples.set(name, Float32Array.from({ length: Math.ceil(w.data.length / stride) }, (_, k) => w.data[k * stride]));
-    },
-    digest() {
-      let h = 0x811c9dc5;
-      const mix = (x: number) => { h ^= x; h = Math.imul(h, 0x01000193) >>> 0; };
-      for (const c of JSON.stringify(config)) mix(c.charCodeAt(0));
-      const bits = new Uint32Array(1), f = new Float32Array(bits.buffer);
-      for (const [name, values] of [...samples].sort(([a], [b]) => (a < b ? -1 : 1))) {
-        for (const c of name) mix(c.charCodeAt(0));
-        for (const v of values) { f[0] = v; mix(bits[0]); }
-      }
-      return h.toString(16).padStart(8, '0');
-    },
-  };
-}
-
 export function createEngineCore(deps: EngineDeps): Engine {
   const now = deps.now ?? Date.now;
   let gpu: Gpu | null = null;
   let loaded: Loaded | null = null;
   let resident: Resident | null = null;
-  let active: Control | null = null;
+  let active: RunControl | null = null;
+  /** The batch evaluation in progress, stopped between rows by stopEvaluation. */
+  let evaluation: { stopped: boolean } | null = null;
   const unsolicited: OnEvent[] = [];
   let seenStale = false;
 
@@ -196,115 +174,26 @@ export function createEngineCore(deps: EngineDeps): Engine {
     }
   }
 
-  function tokenized(m: ModelMeta, data: RunData, cfg: RunRecord['config']): { train: Example[]; validation: Example[] } {
-    const tpl = templateOf(m);
-    const tok = (split: 'train' | 'validation', assistantOnly: boolean) => examplesFromRecords(
-      m.tokenizer, tpl, data.records.filter((r) => r.split === split), { assistantOnly, maxSeqLength: cfg.train.maxSeqLength });
-    const train = tok('train', cfg.assistantOnly);
-    return { train: cfg.packing ? packExamples(train, cfg.train.maxSeqLength) : train, validation: tok('validation', true) };
-  }
-
-  /** The run loop: steps, metrics, evaluation, checkpoints, pause/cancel, early stopping. */
+  /** Runs a session (src/engine/session.ts) on the loaded model, with the run store as its sink. */
   async function execute(run: RunRecord, data: RunData, resumeFrom: Uint8Array | null, checkpointing: boolean, onEvent: OnEvent): Promise<RunOutcome> {
     const s = await store();
     const m = requireModel();
-    const ctl: Control = { runId: run.id, paused: false, cancelled: false, stepping: true, wake: null, lost: null };
+    const ctl = new RunControl(run.id);
+    const init = data.init;
     active = ctl;
-    const setStatus = async (status: RunStatus, error: string | null = null) => {
-      run.status = status; run.error = error; run.updatedAt = now();
-      await s.put(run);
-      onEvent({ type: 'status', runId: run.id, status, error });
-    };
     try {
-      const { train, validation } = tokenized(m.model, data, run.config);
-      const net = await residentLora(run.config.lora, run.config.train.seed, true);
-      net.checkpointActivations = checkpointing;
-      const trainer = new Trainer(net, train, run.config.train, m.model.tokenizer.padTokenId ?? 0);
-      run.totalSteps = trainer.totalSteps;
-      if (!resumeFrom && data.init) applyPeftAdapter(net, data.init['adapter_model.safetensors'], `${run.init?.name ?? 'imported adapter'}/adapter_model.safetensors`);
-      if (resumeFrom) {
-        applyCheckpoint(deserializeCheckpoint(resumeFrom), net, trainer);
-        const at = trainer.state.step;
-        run.metrics = run.metrics.filter((p) => p.step <= at);
-        run.evals = run.evals.filter((e) => e.step <= at);
-        run.bestValLoss = run.evals.length ? Math.min(...run.evals.map((e) => e.valLoss)) : null;
-      }
-      if (!trainer.done) await trainer.prepare(); // the first step's pipelines, compiled in parallel
-      await setStatus('running');
-      onEvent({ type: 'run', run: structuredClone(run) });
-      const { evalEvery, checkpointEvery, earlyStopPatience } = run.config;
-      let sinceBest = 0;
-      for (const e of run.evals) sinceBest = run.bestValLoss !== null && e.valLoss <= run.bestValLoss ? 0 : sinceBest + 1;
-      const elapsed0 = run.metrics.at(-1)?.elapsed ?? 0;
-      const t0 = performance.now();
-      const stepTimes: number[] = [];
-
-      const checkpoint = async (kind: CheckpointKind) => {
-        const bytes = serializeCheckpoint(await captureCheckpoint(net, trainer, { runId: run.id }));
-        await s.putCheckpoint(run.id, kind, trainer.state.step, bytes);
-        run.checkpoints[kind] = trainer.state.step;
-        await s.put(run);
-        onEvent({ type: 'checkpoint', runId: run.id, step: trainer.state.step, kind });
-      };
-      const evaluate = async (): Promise<boolean> => {
-        if (validation.length === 0) return false;
-        const { loss } = await evaluateLoss(net, validation, run.config.train.batchSize, run.config.train.maxSeqLength, m.model.tokenizer.padTokenId ?? 0);
-        const step = trainer.state.step;
-        const best = run.bestValLoss === null || loss < run.bestValLoss;
-        run.evals.push({ step, valLoss: loss });
-        if (best) { run.bestValLoss = loss; sinceBest = 0; await checkpoint('best'); } else sinceBest++;
-        onEvent({ type: 'eval', runId: run.id, step, valLoss: loss, best });
-        return earlyStopPatience > 0 && sinceBest >= earlyStopPatience;
-      };
-
-      let stoppedEarly = false;
-      while (!trainer.done) {
-        if (ctl.lost) throw new Error(ctl.lost);
-        if (ctl.paused) {
-          await checkpoint('last');
-          await setStatus('paused');
-          while (ctl.paused && !ctl.cancelled) await new Promise<void>((wake) => { ctl.wake = wake; });
-          if (!ctl.cancelled) await setStatus('running');
-        }
-        if (ctl.cancelled) break;
-        const ts = performance.now();
-        // The first step allocates the activations: a device that cannot hold them fails it with one clear error.
-        const st = stepTimes.length === 0 ? await net.gpu.withOomScope(`Training step ${trainer.state.step + 1}`, () => trainer.step()) : await trainer.step();
-        const dt = (performance.now() - ts) / 1000;
-        stepTimes.push(dt);
-        if (stepTimes.length > 10) stepTimes.shift();
-        const point = {
-          step: st.step, epoch: st.epoch, loss: st.loss, lr: st.lr, gradNorm: st.gradNorm,
-          tokensPerSecond: st.seqTokens / Math.max(dt, 1e-6), elapsed: elapsed0 + (performance.now() - t0) / 1000,
-        };
-        run.metrics.push(point);
-        run.updatedAt = now();
-        const mean = stepTimes.reduce((a, b) => a + b, 0) / stepTimes.length;
-        onEvent({ type: 'step', runId: run.id, point, totalSteps: trainer.totalSteps, etaSeconds: mean * (trainer.totalSteps - st.step) });
-        const last = trainer.done;
-        if ((evalEvery > 0 && st.step % evalEvery === 0) || last) stoppedEarly = await evaluate();
-        if ((checkpointEvery > 0 && st.step % checkpointEvery === 0) || last || stoppedEarly) await checkpoint('last');
-        else await s.put(run);
-        if (stoppedEarly) break;
-      }
-      if (ctl.cancelled) {
-        await setStatus('cancelled');
-      } else {
-        const lastPoint = run.metrics.at(-1);
-        run.final = {
-          trainLoss: lastPoint?.loss ?? NaN, valLoss: run.evals.at(-1)?.valLoss ?? null,
-          steps: trainer.state.step, seconds: lastPoint?.elapsed ?? 0,
-        };
-        await setStatus(stoppedEarly ? 'stopped-early' : 'completed');
-      }
-    } catch (e) {
-      // A failed step may be the first sign of a lost device; its 'lost' promise settles just after.
-      const g = gpu;
-      if (!ctl.lost && g) await Promise.race([g.device.lost, new Promise((ok) => setTimeout(ok, 200))]);
-      const message = ctl.lost ?? errorMessage(e);
-      // A lost device or a crash mid-run leaves the last checkpoint: the run can be resumed.
-      await setStatus(ctl.lost || run.checkpoints.last !== null ? 'interrupted' : 'failed', message);
-      throw e;
+      await runSession({
+        run, sink: s, control: ctl, resumeFrom, onEvent, now, padId: m.model.tokenizer.padTokenId ?? 0,
+        setup: async () => {
+          const examples = await runExamples(m.model, data.records, run.config);
+          const net = await residentLora(run.config.lora, run.config.train.seed, true);
+          net.checkpointActivations = checkpointing;
+          return { net, examples };
+        },
+        init: init ? (net) => applyPeftAdapter(net, init['adapter_model.safetensors'], `${run.init?.name ?? 'imported adapter'}/adapter_model.safetensors`) : null,
+        // A failed step may be the first sign of a lost device; its 'lost' promise settles just after.
+        beforeFailure: async () => { if (gpu) await Promise.race([gpu.device.lost, new Promise((ok) => setTimeout(ok, 200))]); },
+      });
     } finally {
       active = null;
     }
@@ -446,15 +335,10 @@ export function createEngineCore(deps: EngineDeps): Engine {
       if (errors.length) throw new Error(errors.map((p) => p.message).join(' '));
       const checkpointing = await requireTrainingMemory(config);
       const s = await store();
-      const t = now();
-      const run: RunRecord = {
-        id: `run-${t.toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`, name: args.name, createdAt: t, updatedAt: t,
-        status: 'running', error: null,
-        model: { name: m.info.name, parameters: m.info.parameters, fingerprint: m.info.fingerprint },
-        dataset: args.dataset, config, trainExamples: counts.trainExamples, validationExamples: counts.validationExamples,
-        totalSteps: 0, metrics: [], evals: [], checkpoints: { last: null, best: null }, bestValLoss: null, final: null,
-        init: start ? { adapterId: start.record.id, name: start.record.name } : null,
-      };
+      const run = newRunRecord({
+        name: args.name, model: { name: m.info.name, parameters: m.info.parameters, fingerprint: m.info.fingerprint },
+        dataset: args.dataset, config, ...counts, init: start ? { adapterId: start.record.id, name: start.record.name } : null,
+      }, now());
       const data: RunData = { records: args.records.map((r) => ({ messages: r.messages, split: r.split })), init: start?.files ?? null };
       await s.putData(run.id, data);
       await s.put(run);
@@ -478,12 +362,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
 
     async control(runId, action) {
       if (!active || active.runId !== runId) throw new Error(`Run ${runId} is not running in this session.`);
-      if (action === 'pause') active.paused = true;
-      else if (action === 'resume') active.paused = false;
-      else active.cancelled = true;
-      active.wake?.();
-      active.wake = null;
-      return action === 'pause' ? 'paused' : action === 'resume' ? 'running' : 'cancelled';
+      return active.set(action);
     },
 
     listRuns: async () => (await store()).list(),
@@ -498,9 +377,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
       refuseWhileStepping('generating');
       const m = requireModel();
       const tok = m.model.tokenizer;
-      const ids = args.prompt.kind === 'raw'
-        ? tok.encode(args.prompt.text, { addSpecialTokens: true })
-        : tok.encode(templateOf(m.model).render(args.prompt.messages, { addGenerationPrompt: true }), { addSpecialTokens: false });
+      const ids = promptIds(m.model, args.prompt);
       const decode = async (decoder: Transformer | Decoder, backend: GenerateResult['backend']): Promise<GenerateResult> => {
         const t0 = performance.now();
         const tokens: number[] = [];
@@ -560,7 +437,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
       const m = requireModel();
       const text = async (path: string) => new TextDecoder().decode(await m.files.read(path));
       const hasConfig = m.files.list().includes('tokenizer_config.json');
-      return { modelName: m.info.name, tokenizerJson: await text('tokenizer.json'), tokenizerConfig: hasConfig ? await text('tokenizer_config.json') : null };
+      return { name: m.info.name, tokenizerJson: await text('tokenizer.json'), tokenizerConfig: hasConfig ? await text('tokenizer_config.json') : null };
     },
 
     async importAdapter(args) {
@@ -617,6 +494,24 @@ export function createEngineCore(deps: EngineDeps): Engine {
       return files;
     },
 
+    async evaluate(args, onEvent = noop) {
+      const mine = { stopped: false };
+      evaluation = mine;
+      try {
+        return await evaluateBatch({
+          generate: (adapter, prompt) => engine.generate({ adapter, prompt, sampling: args.sampling, backend: args.backend }),
+          loss: (adapter, records) => engine.evaluateLoss({ adapter, records, maxSeqLength: args.maxSeqLength }),
+        }, args, onEvent, () => mine.stopped);
+      } finally {
+        if (evaluation === mine) evaluation = null;
+      }
+    },
+
+    async stopEvaluation() {
+      if (evaluation) evaluation.stopped = true;
+      return null;
+    },
+
     async saveEvaluation(e) {
       await (await store()).putEvaluation(e);
       return null;
@@ -665,6 +560,8 @@ export function serveEngine(core: Engine, port: EnginePort): void {
         case 'renameAdapter': post({ id: req.id, kind: 'return', method: req.kind, result: await core.renameAdapter(req.args.adapterId, req.args.name) }); break;
         case 'deleteAdapter': post({ id: req.id, kind: 'return', method: req.kind, result: await core.deleteAdapter(req.args.adapterId) }); break;
         case 'adapterFiles': post({ id: req.id, kind: 'return', method: req.kind, result: await core.adapterFiles(req.args.adapterId) }); break;
+        case 'evaluate': post({ id: req.id, kind: 'return', method: req.kind, result: await core.evaluate(req.args, onEvent) }); break;
+        case 'stopEvaluation': post({ id: req.id, kind: 'return', method: req.kind, result: await core.stopEvaluation() }); break;
         case 'saveEvaluation': post({ id: req.id, kind: 'return', method: req.kind, result: await core.saveEvaluation(req.args) }); break;
         case 'listEvaluations': post({ id: req.id, kind: 'return', method: req.kind, result: await core.listEvaluations(req.args.subject) }); break;
       }

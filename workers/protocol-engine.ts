@@ -5,11 +5,14 @@
 // Engine is the interface both ends implement: the worker's core (createEngineCore) and the page's client
 // (app/engine/client.ts), so the store cannot tell them apart and tests can run the core in-thread.
 // Unsolicited replies use id 0 (the device was lost).
+import type { TokenizerFiles } from '../src/data/tokens';
 import type { ChatMessage } from '../src/data/types';
 import type { MemoryBudget } from '../src/gpu/runtime';
 import type { ModelConfig } from '../src/model/config';
 import type { RunConfig } from '../src/train/presets';
-import type { AdapterRecord, AdapterRef, CheckpointKind, EvaluationRecord, MetricPoint, RunRecord, RunStatus } from '../src/storage/runs';
+import type { AdapterRecord, AdapterRef, CheckpointKind, EvaluationRecord, RunRecord, RunStatus } from '../src/storage/runs';
+import type { SessionEvent } from '../src/engine/session';
+import type { EvaluateArgs, EvaluateEvent, EvaluateResult } from '../src/engine/evaluate';
 import type { GenerateBackend } from '../src/generate/decoder';
 import type { SamplingOptions } from '../src/generate/sampler';
 import type { OnnxCheck } from '../src/export/onnx-check';
@@ -135,24 +138,31 @@ export interface EngineCalls {
   deleteAdapter: { args: { adapterId: string }; result: null };
   /** An imported adapter's PEFT files, as stored. */
   adapterFiles: { args: { adapterId: string }; result: AdapterFiles };
+  /** Batch evaluation of conversations × models (src/engine/evaluate.ts): an 'evaluate' event per row, then the rows and summaries. */
+  evaluate: { args: EvaluateCallArgs; result: EvaluateResult };
+  /** Stops the running batch evaluation after its current row (it then returns what it finished). */
+  stopEvaluation: { args: Record<string, never>; result: null };
   /** Stores (or replaces, by id) a batch evaluation with the runs and adapters it evaluated. */
   saveEvaluation: { args: EvaluationRecord; result: null };
   /** Stored evaluations, newest first; with `subject`, those of that run or adapter. */
   listEvaluations: { args: { subject?: string }; result: EvaluationRecord[] };
 }
 
-/** tokenizer.json and tokenizer_config.json (null when the folder has none) as text. */
-export interface TokenizerFiles { modelName: string; tokenizerJson: string; tokenizerConfig: string | null }
+export type EvaluateCallArgs = EvaluateArgs<AdapterChoice> & {
+  sampling: GenerateArgs['sampling'];
+  backend?: GenerateBackend;
+  /** Positions scored by the loss (the conversations cut there, as training cuts them). */
+  maxSeqLength: number;
+};
+
 
 export type EngineMethod = keyof EngineCalls;
 
+/** A run's events are the training session's (src/engine/session.ts). */
 export type EngineEvent =
+  | SessionEvent
+  | EvaluateEvent
   | { type: 'load'; message: string; loaded: number; total: number }
-  | { type: 'run'; run: RunRecord }
-  | { type: 'step'; runId: string; point: MetricPoint; totalSteps: number; etaSeconds: number }
-  | { type: 'eval'; runId: string; step: number; valLoss: number; best: boolean }
-  | { type: 'checkpoint'; runId: string; step: number; kind: CheckpointKind }
-  | { type: 'status'; runId: string; status: RunStatus; error: string | null }
   | { type: 'token'; token: number; text: string }
   | { type: 'device-lost'; message: string };
 
@@ -187,6 +197,8 @@ export interface Engine {
   renameAdapter(adapterId: string, name: string): Promise<AdapterRecord>;
   deleteAdapter(adapterId: string): Promise<null>;
   adapterFiles(adapterId: string): Promise<AdapterFiles>;
+  evaluate(args: EvaluateCallArgs, onEvent?: OnEvent): Promise<EvaluateResult>;
+  stopEvaluation(): Promise<null>;
   saveEvaluation(e: EvaluationRecord): Promise<null>;
   listEvaluations(subject?: string): Promise<EvaluationRecord[]>;
   /** Events not tied to a call (device lost). */

@@ -73,6 +73,8 @@ export function createEngineClient(channel: EngineChannel): Engine {
     renameAdapter: (adapterId, name) => call<'renameAdapter'>((id) => ({ id, kind: 'renameAdapter', args: { adapterId, name } }), (r) => (r.method === 'renameAdapter' ? r.result : undefined)),
     deleteAdapter: (adapterId) => call<'deleteAdapter'>((id) => ({ id, kind: 'deleteAdapter', args: { adapterId } }), (r) => (r.method === 'deleteAdapter' ? r.result : undefined)),
     adapterFiles: (adapterId) => call<'adapterFiles'>((id) => ({ id, kind: 'adapterFiles', args: { adapterId } }), (r) => (r.method === 'adapterFiles' ? r.result : undefined)),
+    evaluate: (args, onEvent) => call<'evaluate'>((id) => ({ id, kind: 'evaluate', args }), (r) => (r.method === 'evaluate' ? r.result : undefined), onEvent),
+    stopEvaluation: () => call<'stopEvaluation'>((id) => ({ id, kind: 'stopEvaluation', args: {} }), (r) => (r.method === 'stopEvaluation' ? r.result : undefined)),
     saveEvaluation: (e) => call<'saveEvaluation'>((id) => ({ id, kind: 'saveEvaluation', args: e }), (r) => (r.method === 'saveEvaluation' ? r.result : undefined)),
     listEvaluations: (subject) => call<'listEvaluations'>((id) => ({ id, kind: 'listEvaluations', args: { subject } }), (r) => (r.method === 'listEvaluations' ? r.result : undefined)),
     onUnsolicited: (l) => { unsolicited.push(l); },

@@ -10,11 +10,14 @@ import { ChatTemplate, tokenizeConversation } from '../tokenize/chat';
 import { loadTokenizer, type Tokenizer } from '../tokenize/tokenizer';
 import type { ChatMessage, Conversation } from './types';
 
+/** A tokenizer as it travels: the engine worker hands the loaded model's to the page, the page to the data worker. */
 export interface TokenizerFiles {
+  /** Where it comes from, for the user: the model's name, or the picked files' names. */
+  name: string;
   /** tokenizer.json, as text. */
   tokenizerJson: string;
-  /** tokenizer_config.json, as text (carries the chat template); may be empty. */
-  tokenizerConfig: string;
+  /** tokenizer_config.json, as text (carries the chat template); null (or empty) when there is none. */
+  tokenizerConfig: string | null;
 }
 
 export interface TokenizerInfo {
@@ -56,7 +59,7 @@ export interface PreviewToken {
 
 export async function loadTokenizerFiles(files: TokenizerFiles): Promise<LoadedTokenizer> {
   const json = JSON.parse(files.tokenizerJson) as unknown;
-  const config = files.tokenizerConfig.trim() ? JSON.parse(files.tokenizerConfig) as unknown : {};
+  const config = files.tokenizerConfig?.trim() ? JSON.parse(files.tokenizerConfig) as unknown : {};
   const tok = await loadTokenizer(json, config);
   const template = ChatTemplate.fromTokenizerConfig(config);
   return { tok, template, info: { vocabSize: tok.vocabSize, hasTemplate: !template.isFallback, endOfTurn: template.endOfTurn } };

@@ -12,6 +12,10 @@
 //  - The previous output survives any failure and kill -9: until the first rename it is untouched; between
 //    the renames it lives at `<out>.studio-old-<pid>`, and the next claim of `out` renames it back. Staging
 //    folders left by a killed run are removed by the next claim once their process is gone.
+//  - A run that checkpoints (cli train --checkpoint-every) writes its checkpoint into the staging folder
+//    (writeStaged: whole files or none). A run that will not commit but holds a checkpoint (RESUME_FILE) keeps
+//    its staging folder as `<out>.studio-partial` (keepPartial; the next claim does the same for a killed
+//    run's), replacing an older partial and nothing else; `train --resume` continues from it.
 import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 
@@ -60,12 +64,29 @@ function isStudioOutput(dir: string): boolean {
   }
 }
 
-/** Finish or undo what a killed run left: the previous output back in place, dead staging folders gone. */
+/** The file whose presence makes a staging folder worth keeping: a checkpoint the run can resume from. */
+export const RESUME_FILE = 'checkpoint-last.ckpt';
+
+/** Where an interrupted run of `dir` that holds a checkpoint is kept. */
+export const partialOf = (dir: string): string => `${dir}.studio-partial`;
+
+function movePartial(staging: string, dir: string): string {
+  const partial = partialOf(dir);
+  rmSync(partial, { recursive: true, force: true });
+  renameSync(staging, partial);
+  return partial;
+}
+
+/** Finish or undo what a killed run left: the previous output back in place, dead staging folders gone (or kept as the partial run). */
 function recover(dir: string): void {
   const old = siblings(dir, 'old').filter((s) => !alive(s.pid) && isStudioOutput(s.path));
   if (!existsSync(dir) && old.length > 0) renameSync(old[0].path, dir);
   for (const s of siblings(dir, 'old')) if (!alive(s.pid) && isStudioOutput(s.path)) rmSync(s.path, { recursive: true, force: true });
-  for (const s of siblings(dir, 'new')) if (!alive(s.pid)) rmSync(s.path, { recursive: true, force: true });
+  for (const s of siblings(dir, 'new')) {
+    if (alive(s.pid)) continue;
+    if (existsSync(join(s.path, RESUME_FILE))) movePartial(s.path, dir);
+    else rmSync(s.path, { recursive: true, force: true });
+  }
 }
 
 export function claimOutputFolder(out: string, inputs: readonly OutputInput[]): OutputClaim {
@@ -116,6 +137,23 @@ export function commit(claim: OutputClaim, kind: string, files: Record<string, U
   if (hadPrevious) renameSync(claim.dir, old);
   renameSync(claim.staging, claim.dir);
   if (hadPrevious) rmSync(old, { recursive: true, force: true });
+}
+
+/** Writes one file into the staging folder whole: a kill leaves the previous version or the new one, never half. */
+export function writeStaged(claim: OutputClaim, name: string, data: Uint8Array | string): void {
+  const path = join(claim.staging, name), partial = `${path}.part`;
+  writeSynced(partial, data);
+  renameSync(partial, path);
+}
+
+/**
+ * For a run that will not commit: keeps the staging folder as `<out>.studio-partial` when it holds a checkpoint
+ * (returns that path), else removes it (returns null).
+ */
+export function keepPartial(claim: OutputClaim): string | null {
+  if (existsSync(join(claim.staging, RESUME_FILE))) return movePartial(claim.staging, claim.dir);
+  abandon(claim);
+  return null;
 }
 
 /** Removes the staging folder of a run that will not commit. */

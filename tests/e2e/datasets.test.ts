@@ -201,6 +201,7 @@ describe('dataset studio at first run', () => {
     // Independent of the page: the trainable-token total of the two sample files under the default
     // model's tokenizer files, computed here in Node from the files on disk.
     const lt = await loadTokenizerFiles({
+      name: 'default',
       tokenizerJson: readFileSync('public/models/default/tokenizer.json', 'utf8'),
       tokenizerConfig: readFileSync('public/models/default/tokenizer_config.json', 'utf8'),
     });

@@ -14,7 +14,7 @@ import type { ChatMessage } from '../../src/data/types';
 
 const files = buildTinyModel('llama-small', 1);
 const text = (name: string) => new TextDecoder().decode(files.get(name)!);
-const tokFiles = { tokenizerJson: text('tokenizer.json'), tokenizerConfig: text('tokenizer_config.json') };
+const tokFiles = { name: 'tiny llama', tokenizerJson: text('tokenizer.json'), tokenizerConfig: text('tokenizer_config.json') };
 
 const conv = (user: string, answer: string): ChatMessage[] => [{ role: 'user', content: user }, { role: 'assistant', content: answer }];
 const chatml = (ms: ChatMessage[]) => ms.map((m) => `<|im_start|>${m.role}\n${m.content}<|im_end|>\n`).join('');
@@ -75,8 +75,8 @@ describe('the studio counts with the loaded model\'s tokenizer', () => {
     const opts = { maxSeqLen: s().quality.maxSeqLen, assistantOnly: true };
 
     // The model's folder without tokenizer_config.json: the plain fallback template.
-    await s().countWithModelTokenizer({ modelName: 'tiny llama', tokenizerJson: tokFiles.tokenizerJson, tokenizerConfig: null });
-    const plain = tokenStats(await loadTokenizerFiles({ tokenizerJson: tokFiles.tokenizerJson, tokenizerConfig: '' }), s().records, opts);
+    await s().countWithModelTokenizer({ ...tokFiles, tokenizerConfig: null });
+    const plain = tokenStats(await loadTokenizerFiles({ ...tokFiles, tokenizerConfig: null }), s().records, opts);
     expect(s().tokenizer).toMatchObject({ name: 'tiny llama', origin: 'model', info: { hasTemplate: false } });
     expect(s().modelTokenizer).toBe('tiny llama');
     expect(s().tokenStats!.trainable).toBe(plain.trainable);

@@ -11,7 +11,7 @@ import { sniffFormat } from '../../src/data/formats';
 import { nestsDeeperThan, parseJsonRow } from '../../src/data/formats/rows';
 import { oneLine } from '../../src/errors';
 import type { ModelConfig } from '../../src/model/config';
-import { abandon, claimOutputFolder, commit, MANIFEST } from '../../src/io/output';
+import { abandon, claimOutputFolder, commit, keepPartial, MANIFEST, partialOf, RESUME_FILE, writeStaged } from '../../src/io/output';
 import { assertFinite, baseModelMismatch, validateLora, validateModelConfig } from '../../src/io/validate';
 import { DEFAULT_LORA } from '../../src/model/lora';
 
@@ -99,6 +99,26 @@ describe('output folders', () => {
     expect(readFileSync(join(out, 'w.bin'), 'utf8')).toBe('v1');
     expect(readdirSync(root).sort()).toEqual(['adapter', `adapter.studio-new-${process.pid}`]);
     abandon(claim);
+  });
+
+  it('a run with a checkpoint that will not commit keeps it as the partial run, whole, and replaces nothing else', () => {
+    const out = join(root, 'adapter');
+    commit(claimOutputFolder(out, []), 'test', { 'w.bin': 'v1' });
+    // Stopped: the staging folder with its checkpoint becomes <out>.studio-partial; one without is removed.
+    const claim = claimOutputFolder(out, []);
+    writeStaged(claim, RESUME_FILE, 'step 4');
+    expect(readdirSync(claim.staging)).toEqual([RESUME_FILE]); // written whole: no .part left
+    expect(keepPartial(claim)).toBe(partialOf(claim.dir));
+    expect(keepPartial(claimOutputFolder(out, []))).toBeNull();
+    expect(readFileSync(join(partialOf(claim.dir), RESUME_FILE), 'utf8')).toBe('step 4');
+    // Killed with -9: the next claim keeps the dead run's checkpoint as the partial run (the newer one).
+    const dead = 2 ** 22 + 7;
+    mkdirSync(`${out}.studio-new-${dead}`);
+    writeFileSync(join(`${out}.studio-new-${dead}`, RESUME_FILE), 'step 6');
+    abandon(claimOutputFolder(out, []));
+    expect(readFileSync(join(partialOf(claim.dir), RESUME_FILE), 'utf8')).toBe('step 6');
+    expect(readFileSync(join(out, 'w.bin'), 'utf8')).toBe('v1');
+    expect(readdirSync(root).sort()).toEqual(['adapter', 'adapter.studio-partial']);
   });
 });
 

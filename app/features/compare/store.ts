@@ -3,7 +3,8 @@
 // current prompt and its answers, per-prompt verdicts, and the batch evaluation.
 //
 // Generation goes through the Engine (app/engine/store.ts's engine); calls are made one after another, never
-// in parallel, because base and every adapter share one resident model in the worker. A finished (or stopped)
+// in parallel, because base and every adapter share one resident model in the worker. A batch is one engine
+// call (evaluate: src/engine/evaluate.ts), its rows arriving as progress and its summaries at the end. A finished (or stopped)
 // batch is stored through the engine with its sampling settings, dataset version and marks
 // (EvaluationRecord), keyed by the runs and adapters it evaluated; a stored one can be shown again.
 // Not here: scoring (src/eval/metrics.ts), files (src/eval/export.ts), rendering (the components).
@@ -12,12 +13,13 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { ChatMessage } from '../../../src/data/types';
 import type { SamplingOptions } from '../../../src/generate/sampler';
 import { DEFAULT_TRAIN } from '../../../src/train/trainer';
-import { promptAndReference, summarize, type EvalSummary, type Generation, type Verdict } from '../../../src/eval/metrics';
+import { promptAndReference, type EvalSummary, type Generation, type Verdict } from '../../../src/eval/metrics';
 import type { EvalPrompt, EvalRow, PreferenceMark } from '../../../src/eval/export';
 import { promptText } from '../../../src/eval/export';
 import { subjectOf, type EvaluationRecord } from '../../../src/storage/runs';
 import type { GenerateBackend } from '../../../src/generate/decoder';
 import type { AdapterChoice, Engine, GenerateArgs, GenerateResult } from '../../../workers/protocol-engine';
+import { enginePrompt } from '../../../src/engine/evaluate';
 import { errorMessage } from '../../../src/errors';
 
 export interface Sampling extends SamplingOptions { maxNewTokens: number; stopStrings: string[]; chatTemplate: boolean; backend: GenerateBackend }
@@ -100,19 +102,11 @@ export function evaluationRecord(b: BatchState, marks: Record<string, Preference
   };
 }
 
-/** The prompt sent to the engine: a chat, or with the template off, the raw text of the last user turn. */
-export function enginePrompt(p: EvalPrompt, chatTemplate: boolean): GenerateArgs['prompt'] {
-  if (p.kind === 'raw') return p;
-  if (chatTemplate) return { kind: 'chat', messages: p.messages };
-  return { kind: 'raw', text: p.messages.filter((m) => m.role === 'user').at(-1)?.content ?? '' };
-}
-
 function engineSampling(s: Sampling): GenerateArgs['sampling'] {
   return { temperature: s.temperature, topK: s.topK, topP: s.topP, repetitionPenalty: s.repetitionPenalty, seed: s.seed, maxNewTokens: s.maxNewTokens, stopStrings: s.stopStrings };
 }
 
 export function createCompareStore(engine: () => Engine, now: () => number = Date.now): CompareStore {
-  let cancelled = false;
   return createStore<CompareState & CompareActions>()((set, get) => {
     /** Stores the finished batch; a failure to store is shown, the results stay on screen. */
     const persist = async () => {
@@ -173,46 +167,25 @@ export function createCompareStore(engine: () => Engine, now: () => number = Dat
 
       runBatch: async (records, context) => {
         if (get().generating || get().batch?.running) return;
-        cancelled = false;
         const { columns, sampling } = get();
-        const evaluable = records.filter((r) => promptAndReference(r.messages) !== null);
-        const items = evaluable.map((r) => promptAndReference(r.messages)!);
         const t = now();
-        const batch: BatchState = {
-          id: `eval-${t.toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`, createdAt: t, context, sampling,
-          total: items.length, done: 0, running: true, columns, rows: [], summaries: {}, error: null,
-        };
-        set({ batch });
-        const rows: EvalRow[] = [];
+        set({
+          batch: {
+            id: `eval-${t.toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`, createdAt: t, context, sampling,
+            total: records.filter((r) => promptAndReference(r.messages) !== null).length, done: 0, running: true, columns, rows: [], summaries: {}, error: null,
+          },
+        });
         try {
-          for (let i = 0; i < items.length && !cancelled; i++) {
-            const prompt: EvalPrompt = { kind: 'chat', messages: items[i].prompt };
-            const outputs: Record<string, Generation> = {};
-            for (const c of columns) {
-              const r = await engine().generate({ adapter: c.adapter, prompt: enginePrompt(prompt, sampling.chatTemplate), sampling: engineSampling(sampling), backend: sampling.backend });
-              outputs[c.id] = { text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokensPerSecond };
-            }
-            rows.push({ index: i, prompt, reference: items[i].reference, outputs });
-            set({ batch: { ...get().batch!, done: i + 1, rows: [...rows] } });
-          }
+          // One engine call: the rows arrive as progress, the summaries (loss and perplexity as the CLI's `eval` computes them) at the end.
+          const r = await engine().evaluate({
+            records, columns: columns.map((c) => ({ id: c.id, adapter: c.adapter })), chatTemplate: sampling.chatTemplate,
+            sampling: engineSampling(sampling), backend: sampling.backend, maxSeqLength: DEFAULT_TRAIN.maxSeqLength,
+          }, (e) => { if (e.type === 'evaluate') set({ batch: { ...get().batch!, done: e.done, rows: [...get().batch!.rows, e.row] } }); });
+          set({ batch: { ...get().batch!, running: false, total: r.total, done: r.rows.length, rows: r.rows, summaries: r.summaries, error: r.error } });
         } catch (e) {
-          set({ batch: { ...get().batch!, error: errorMessage(e) } });
+          set({ batch: { ...get().batch!, running: false, error: errorMessage(e) } });
         }
-        // Loss and perplexity over the same conversations' assistant tokens, as the CLI's `eval` computes them.
-        const losses: Record<string, number | null> = {};
-        for (const c of columns) {
-          if (cancelled || get().batch!.error) { losses[c.id] = null; continue; }
-          try {
-            const r = await engine().evaluateLoss({ adapter: c.adapter, records: evaluable.slice(0, rows.length), maxSeqLength: DEFAULT_TRAIN.maxSeqLength });
-            losses[c.id] = r.tokens > 0 ? r.loss : null;
-          } catch (e) {
-            losses[c.id] = null;
-            set({ batch: { ...get().batch!, error: errorMessage(e) } });
-          }
-        }
-        const summaries = Object.fromEntries(columns.map((c) => [c.id, summarize(rows.map((r) => ({ output: r.outputs[c.id], reference: r.reference })), losses[c.id])]));
-        set({ batch: { ...get().batch!, running: false, summaries } });
-        if (rows.length > 0) await persist();
+        if (get().batch!.rows.length > 0) await persist();
       },
 
       showStored: (e) => {
@@ -226,7 +199,7 @@ export function createCompareStore(engine: () => Engine, now: () => number = Dat
         });
       },
 
-      cancelBatch: () => { cancelled = true; },
+      cancelBatch: () => { void engine().stopEvaluation(); },
       dismissError: () => set({ error: null }),
     };
   });

@@ -45,7 +45,7 @@ export interface DatasetsActions {
    * Counts with the loaded model's tokenizer: given its files (the model changed), remembers and loads them;
    * without, goes back to the remembered ones after an override.
    */
-  countWithModelTokenizer(files?: ModelTokenizerFiles): Promise<void>;
+  countWithModelTokenizer(files?: TokenizerFiles): Promise<void>;
   computeTokenStats(): Promise<void>;
   setAssistantOnly(on: boolean): void;
   previewExample(id: string): Promise<void>;
@@ -57,13 +57,6 @@ export interface DatasetsActions {
   /** Writes pending changes now (a new version if anything changed). */
   flush(): Promise<void>;
   dismissError(): void;
-}
-
-/** The loaded model's tokenizer as the engine hands it over (workers/protocol-engine.ts TokenizerFiles). */
-export interface ModelTokenizerFiles {
-  modelName: string;
-  tokenizerJson: string;
-  tokenizerConfig: string | null;
 }
 
 export interface DatasetsDeps {
@@ -79,7 +72,7 @@ type Set_ = StoreApi<DatasetsState & DatasetsActions>['setState'];
 type Get = StoreApi<DatasetsState & DatasetsActions>['getState'];
 
 export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): DatasetsActions {
-  let modelTokenizer: ModelTokenizerFiles | null = null;
+  let modelTokenizer: TokenizerFiles | null = null;
 
   const snapshotOf = (s: DatasetsState): DatasetSnapshot => ({ records: s.records, issues: s.issues, files: s.files, splitConfig: s.splitConfig });
 
@@ -167,9 +160,9 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
   };
 
   /** Loads a tokenizer into the engine for statistics and previews, then counts with it. */
-  async function switchTokenizer(which: { name: string; origin: 'model' | 'files' }, files: TokenizerFiles) {
+  async function switchTokenizer(origin: 'model' | 'files', files: TokenizerFiles) {
     const info = await deps.engine.loadTokenizer(files);
-    set({ tokenizer: { ...which, info }, tokenStats: null, tokenCounts: null, preview: null });
+    set({ tokenizer: { name: files.name, origin, info }, tokenStats: null, tokenCounts: null, preview: null });
     await get().computeTokenStats();
   }
 
@@ -321,16 +314,16 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
       const config = files.find((f) => f.name === 'tokenizer_config.json') ?? files.find((f) => /config.*\.json$/.test(f.name));
       if (!json) { set({ error: 'Pick the model\'s tokenizer.json (and tokenizer_config.json for its chat template).' }); return; }
       await guarded(async () => {
-        const files = { tokenizerJson: await json.text(), tokenizerConfig: config ? await config.text() : '' };
-        await switchTokenizer({ name: json.name + (config ? ` + ${config.name}` : ''), origin: 'files' }, files);
+        const files = { name: json.name + (config ? ` + ${config.name}` : ''), tokenizerJson: await json.text(), tokenizerConfig: config ? await config.text() : null };
+        await switchTokenizer('files', files);
       });
     },
 
     async countWithModelTokenizer(files) {
-      if (files) { modelTokenizer = files; set({ modelTokenizer: files.modelName }); }
+      if (files) { modelTokenizer = files; set({ modelTokenizer: files.name }); }
       const m = modelTokenizer;
       if (!m) return;
-      await guarded(() => switchTokenizer({ name: m.modelName, origin: 'model' }, { tokenizerJson: m.tokenizerJson, tokenizerConfig: m.tokenizerConfig ?? '' }));
+      await guarded(() => switchTokenizer('model', m));
     },
 
     async computeTokenStats() {

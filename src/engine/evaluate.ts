@@ -1,0 +1,93 @@
+// Batch evaluation: N conversations × M models (the base model, runs' checkpoints, imported adapters), the one
+// loop behind the Compare screen's batch (through the engine worker's `evaluate` call) and the CLI's `eval`.
+// Each conversation's prompt (up to its last assistant turn) is answered by every model in turn, a progress
+// event per row; then each model's loss over the same conversations' assistant tokens; then one summary per
+// model (src/eval/metrics.ts summarize).
+//
+// Contract: rows run in order, models in the order given, one generation at a time (every model shares one
+// resident Transformer in the worker). `stopped()` is read between rows: a stopped or failed batch returns
+// the rows it finished, summarised, with `error` saying why it stopped early (no losses then); a failure
+// never loses the rows already done.
+// Not here: generating or scoring a loss (the host's `generate` and `loss`: the engine worker, or the CLI's
+// one model), storing the result (the page stores it with its marks through saveEvaluation).
+import type { ChatMessage } from '../data/types';
+import { errorMessage } from '../errors';
+import type { EvalPrompt, EvalRow } from '../eval/export';
+import { promptAndReference, summarize, type EvalSummary, type Generation } from '../eval/metrics';
+import { templateOf, type ModelMeta } from '../io/hf';
+
+/** The prompt a model is sent: a chat, or with the template off, the raw text of the last user turn. */
+export type EnginePrompt = { kind: 'chat'; messages: ChatMessage[] } | { kind: 'raw'; text: string };
+
+export function enginePrompt(p: EvalPrompt, chatTemplate: boolean): EnginePrompt {
+  if (p.kind === 'raw') return p;
+  if (chatTemplate) return { kind: 'chat', messages: p.messages };
+  return { kind: 'raw', text: p.messages.filter((m) => m.role === 'user').at(-1)?.content ?? '' };
+}
+
+/** The token ids a model is given for a prompt: a chat through the model's template, raw text as it is. */
+export function promptIds(m: ModelMeta, prompt: EnginePrompt): number[] {
+  if (prompt.kind === 'raw') return m.tokenizer.encode(prompt.text, { addSpecialTokens: true });
+  return m.tokenizer.encode(templateOf(m).render(prompt.messages, { addGenerationPrompt: true }), { addSpecialTokens: false });
+}
+
+/** What a batch needs from whoever holds the models; `M` names a model (an AdapterRef in the worker). */
+export interface EvaluateHost<M> {
+  generate(model: M, prompt: EnginePrompt): Promise<Generation>;
+  /** Mean assistant-token loss of the conversations under `model`, and how many tokens it counted. */
+  loss(model: M, records: { messages: ChatMessage[] }[]): Promise<{ loss: number; tokens: number }>;
+}
+
+export interface EvaluateArgs<M> {
+  records: { messages: ChatMessage[] }[];
+  /** The models, each with an id the result is keyed by. */
+  columns: { id: string; adapter: M }[];
+  chatTemplate: boolean;
+}
+
+export type EvaluateEvent = { type: 'evaluate'; done: number; total: number; row: EvalRow };
+
+export interface EvaluateResult {
+  /** Conversations with an assistant turn to score against (rows.length < total when stopped). */
+  total: number;
+  rows: EvalRow[];
+  summaries: Record<string, EvalSummary>;
+  error: string | null;
+}
+
+export async function evaluateBatch<M>(
+  host: EvaluateHost<M>, args: EvaluateArgs<M>, onEvent: (e: EvaluateEvent) => void = () => {}, stopped: () => boolean = () => false,
+): Promise<EvaluateResult> {
+  const evaluable = args.records.filter((r) => promptAndReference(r.messages) !== null);
+  const rows: EvalRow[] = [];
+  let error: string | null = null;
+  try {
+    for (let i = 0; i < evaluable.length && !stopped(); i++) {
+      const { prompt: messages, reference } = promptAndReference(evaluable[i].messages)!;
+      const prompt: EvalPrompt = { kind: 'chat', messages };
+      const outputs: Record<string, Generation> = {};
+      for (const c of args.columns) {
+        const r = await host.generate(c.adapter, enginePrompt(prompt, args.chatTemplate));
+        outputs[c.id] = { text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokensPerSecond };
+      }
+      const row: EvalRow = { index: i, prompt, reference, outputs };
+      rows.push(row);
+      onEvent({ type: 'evaluate', done: rows.length, total: evaluable.length, row });
+    }
+  } catch (e) {
+    error = errorMessage(e);
+  }
+  const losses: Record<string, number | null> = {};
+  for (const c of args.columns) {
+    losses[c.id] = null;
+    if (stopped() || error !== null || rows.length === 0) continue;
+    try {
+      const r = await host.loss(c.adapter, evaluable.slice(0, rows.length));
+      losses[c.id] = r.tokens > 0 ? r.loss : null;
+    } catch (e) {
+      error = errorMessage(e);
+    }
+  }
+  const summaries = Object.fromEntries(args.columns.map((c) => [c.id, summarize(rows.map((r) => ({ output: r.outputs[c.id], reference: r.reference })), losses[c.id])]));
+  return { total: evaluable.length, rows, summaries, error };
+}

@@ -1,0 +1,224 @@
+// A training session: the ONE SFT run loop, used by the engine worker (runs in IndexedDB) and the CLI's `train`
+// (runs in its output folder). It steps a Trainer on a run's examples and keeps the RunRecord up to date: the
+// metric curve, validation evaluations (every config.evalEvery steps and at the end), checkpoints through a
+// RunSink ('last' every config.checkpointEvery steps, on pause and at the end; 'best' at each new best
+// validation loss), early stopping, pause/resume/cancel through a RunControl, and the run's status.
+//
+// Contract: `runSession` resolves with the final status ('completed' | 'stopped-early' | 'cancelled'); on any
+// failure it stores the run as 'interrupted' (a checkpoint exists, or the device was lost) or 'failed', then
+// rethrows. A resume (`resumeFrom`: bytes of a 'last' checkpoint) builds the same model and trainer and applies
+// them: the following steps give the same losses bit for bit as a run that never stopped. The guards against
+// non-finite steps and data with nothing to learn are the Trainer's (src/train/trainer.ts).
+// Not here: where runs are stored, which model is resident, memory checks (the worker; the CLI).
+import { errorMessage } from '../errors';
+import type { ChatMessage } from '../data/types';
+import type { ModelMeta } from '../io/hf';
+import { templateOf } from '../io/hf';
+import type { Transformer } from '../model/transformer';
+import type { CheckpointKind, MetricPoint, RunRecord, RunStatus, RunStore } from '../storage/runs';
+import { examplesFromRecords } from '../tokenize/chat';
+import type { Example } from '../train/batch';
+import { applyCheckpoint, captureCheckpoint, deserializeCheckpoint, serializeCheckpoint } from '../train/checkpoint';
+import { packExamples, type RunConfig } from '../train/presets';
+import { evaluateLoss, Trainer } from '../train/trainer';
+
+/** What a session reports while it runs. */
+export type SessionEvent =
+  | { type: 'run'; run: RunRecord }
+  | { type: 'step'; runId: string; point: MetricPoint; totalSteps: number; etaSeconds: number }
+  | { type: 'eval'; runId: string; step: number; valLoss: number; best: boolean }
+  | { type: 'checkpoint'; runId: string; step: number; kind: CheckpointKind }
+  | { type: 'status'; runId: string; status: RunStatus; error: string | null };
+
+/** Where a session keeps its run: the worker's RunStore, or the CLI's output folder. */
+export type RunSink = Pick<RunStore, 'put' | 'putCheckpoint'>;
+
+export interface RunExamples { train: Example[]; validation: Example[] }
+
+/** Conversations tokenized between two yields to the event loop (and progress reports). */
+export const TOKENIZE_CHUNK = 5000;
+
+/**
+ * Conversations tokenized in chunks with the event loop let in between, so a host can report progress
+ * (`onProgress(done)`) and a stop lands during a long tokenization. The same examples as one examplesFromRecords.
+ */
+export async function tokenizeChunked(
+  m: ModelMeta, records: readonly { messages: ChatMessage[] }[], opts: { assistantOnly: boolean; maxSeqLength: number }, onProgress?: (done: number) => void,
+): Promise<Example[]> {
+  const tpl = templateOf(m);
+  const out: Example[] = [];
+  for (let i = 0; i < records.length; i += TOKENIZE_CHUNK) {
+    out.push(...examplesFromRecords(m.tokenizer, tpl, records.slice(i, i + TOKENIZE_CHUNK), opts));
+    onProgress?.(out.length);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  return out;
+}
+
+/**
+ * A run's training and validation examples: the train split with the run's loss mask (packed when the run
+ * packs), the validation split on assistant turns. `onProgress(done, total)` counts conversations.
+ */
+export async function runExamples(
+  m: ModelMeta, records: readonly { messages: ChatMessage[]; split: 'train' | 'validation' }[], config: RunConfig,
+  onProgress?: (done: number, total: number) => void,
+): Promise<RunExamples> {
+  const maxSeqLength = config.train.maxSeqLength;
+  const trainRecords = records.filter((r) => r.split === 'train');
+  const report = (offset: number) => (done: number) => onProgress?.(offset + done, records.length);
+  const train = await tokenizeChunked(m, trainRecords, { assistantOnly: config.assistantOnly, maxSeqLength }, report(0));
+  const validation = await tokenizeChunked(m, records.filter((r) => r.split === 'validation'), { assistantOnly: true, maxSeqLength }, report(trainRecords.length));
+  return { train: config.packing ? packExamples(train, maxSeqLength) : train, validation };
+}
+
+/** Pause, resume, cancel and device loss, as seen by a running session (set from anywhere, read at step boundaries). */
+export class RunControl {
+  paused = false;
+  cancelled = false;
+  /** Why the device was lost, once it is: the session stops at its next step boundary. */
+  lost: string | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(readonly runId: string) {}
+
+  set(action: 'pause' | 'resume' | 'cancel'): RunStatus {
+    if (action === 'pause') this.paused = true;
+    else if (action === 'resume') this.paused = false;
+    else this.cancelled = true;
+    this.wake?.();
+    this.wake = null;
+    return action === 'pause' ? 'paused' : action === 'resume' ? 'running' : 'cancelled';
+  }
+
+  /** Resolves once resumed or cancelled. */
+  async whilePaused(): Promise<void> {
+    while (this.paused && !this.cancelled) await new Promise<void>((wake) => { this.wake = wake; });
+  }
+}
+
+/** A fresh run's record: nothing trained yet. */
+export function newRunRecord(
+  a: Pick<RunRecord, 'name' | 'model' | 'dataset' | 'config' | 'trainExamples' | 'validationExamples'> & { init?: RunRecord['init'] }, t: number,
+): RunRecord {
+  return {
+    id: `run-${t.toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`, createdAt: t, updatedAt: t, status: 'running', error: null,
+    ...a, init: a.init ?? null, totalSteps: 0, metrics: [], evals: [], checkpoints: { last: null, best: null }, bestValLoss: null, final: null,
+  };
+}
+
+export interface SessionArgs {
+  /** The run: config, and (on resume) the curves so far. Updated in place as the session runs. */
+  run: RunRecord;
+  /** Builds the run's LoRA model (seeded with run.config.train.seed) and its examples; failures count as the run's. */
+  setup: () => Promise<{ net: Transformer; examples: RunExamples }>;
+  padId: number;
+  sink: RunSink;
+  control: RunControl;
+  /** A 'last' checkpoint to continue from, or null for a fresh start. */
+  resumeFrom: Uint8Array | null;
+  /** Writes starting values into a fresh run's model (an imported adapter); not called on resume. */
+  init?: ((net: Transformer) => void) | null;
+  onEvent?: (e: SessionEvent) => void;
+  /** Awaited before a failure is recorded (the worker lets a lost device report itself first). */
+  beforeFailure?: () => Promise<void>;
+  now?: () => number;
+}
+
+export async function runSession(args: SessionArgs): Promise<RunStatus> {
+  const { run, sink, control: ctl } = args;
+  const now = args.now ?? Date.now;
+  const onEvent = args.onEvent ?? (() => {});
+  const setStatus = async (status: RunStatus, error: string | null = null) => {
+    run.status = status; run.error = error; run.updatedAt = now();
+    await sink.put(run);
+    onEvent({ type: 'status', runId: run.id, status, error });
+  };
+  try {
+    const { net, examples: { train, validation } } = await args.setup();
+    const trainer = new Trainer(net, train, run.config.train, args.padId);
+    run.totalSteps = trainer.totalSteps;
+    if (!args.resumeFrom) args.init?.(net);
+    else {
+      applyCheckpoint(deserializeCheckpoint(args.resumeFrom), net, trainer);
+      const at = trainer.state.step;
+      run.metrics = run.metrics.filter((p) => p.step <= at);
+      run.evals = run.evals.filter((e) => e.step <= at);
+      run.bestValLoss = run.evals.length ? Math.min(...run.evals.map((e) => e.valLoss)) : null;
+    }
+    if (!trainer.done) await trainer.prepare(); // the first step's pipelines, compiled in parallel
+    await setStatus('running');
+    onEvent({ type: 'run', run: structuredClone(run) });
+    const { evalEvery, checkpointEvery, earlyStopPatience } = run.config;
+    let sinceBest = 0;
+    for (const e of run.evals) sinceBest = run.bestValLoss !== null && e.valLoss <= run.bestValLoss ? 0 : sinceBest + 1;
+    const elapsed0 = run.metrics.at(-1)?.elapsed ?? 0;
+    const t0 = performance.now();
+    const stepTimes: number[] = [];
+
+    const checkpoint = async (kind: CheckpointKind) => {
+      const bytes = serializeCheckpoint(await captureCheckpoint(net, trainer, { runId: run.id }));
+      await sink.putCheckpoint(run.id, kind, trainer.state.step, bytes);
+      run.checkpoints[kind] = trainer.state.step;
+      await sink.put(run);
+      onEvent({ type: 'checkpoint', runId: run.id, step: trainer.state.step, kind });
+    };
+    /** Evaluates the validation split; true when early stopping says stop. */
+    const evaluate = async (): Promise<boolean> => {
+      if (validation.length === 0) return false;
+      const { loss } = await evaluateLoss(net, validation, run.config.train.batchSize, run.config.train.maxSeqLength, args.padId);
+      const step = trainer.state.step;
+      const best = run.bestValLoss === null || loss < run.bestValLoss;
+      run.evals.push({ step, valLoss: loss });
+      if (best) { run.bestValLoss = loss; sinceBest = 0; await checkpoint('best'); } else sinceBest++;
+      onEvent({ type: 'eval', runId: run.id, step, valLoss: loss, best });
+      return earlyStopPatience > 0 && sinceBest >= earlyStopPatience;
+    };
+
+    let stoppedEarly = false;
+    while (!trainer.done) {
+      if (ctl.lost) throw new Error(ctl.lost);
+      if (ctl.paused) {
+        await checkpoint('last');
+        await setStatus('paused');
+        await ctl.whilePaused();
+        if (!ctl.cancelled) await setStatus('running');
+      }
+      if (ctl.cancelled) break;
+      const ts = performance.now();
+      // The first step allocates the activations: a device that cannot hold them fails it with one clear error.
+      const st = stepTimes.length === 0 ? await net.gpu.withOomScope(`Training step ${trainer.state.step + 1}`, () => trainer.step()) : await trainer.step();
+      const dt = (performance.now() - ts) / 1000;
+      stepTimes.push(dt);
+      if (stepTimes.length > 10) stepTimes.shift();
+      const point: MetricPoint = {
+        step: st.step, epoch: st.epoch, loss: st.loss, lr: st.lr, gradNorm: st.gradNorm,
+        tokensPerSecond: st.seqTokens / Math.max(dt, 1e-6), elapsed: elapsed0 + (performance.now() - t0) / 1000,
+      };
+      run.metrics.push(point);
+      run.updatedAt = now();
+      const mean = stepTimes.reduce((a, b) => a + b, 0) / stepTimes.length;
+      onEvent({ type: 'step', runId: run.id, point, totalSteps: trainer.totalSteps, etaSeconds: mean * (trainer.totalSteps - st.step) });
+      const last = trainer.done;
+      if ((evalEvery > 0 && st.step % evalEvery === 0) || last) stoppedEarly = await evaluate();
+      if ((checkpointEvery > 0 && st.step % checkpointEvery === 0) || last || stoppedEarly) await checkpoint('last');
+      else await sink.put(run);
+      if (stoppedEarly) break;
+    }
+    if (ctl.cancelled) {
+      await setStatus('cancelled');
+    } else {
+      const lastPoint = run.metrics.at(-1);
+      run.final = {
+        trainLoss: lastPoint?.loss ?? NaN, valLoss: run.evals.at(-1)?.valLoss ?? null,
+        steps: trainer.state.step, seconds: lastPoint?.elapsed ?? 0,
+      };
+      await setStatus(stoppedEarly ? 'stopped-early' : 'completed');
+    }
+    return run.status;
+  } catch (e) {
+    if (!ctl.lost) await args.beforeFailure?.();
+    // A lost device or a crash mid-run leaves the last checkpoint: the run can be resumed.
+    await setStatus(ctl.lost || run.checkpoints.last !== null ? 'interrupted' : 'failed', ctl.lost ?? errorMessage(e));
+    throw e;
+  }
+}
