@@ -10,7 +10,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { Alert } from '../../components/Alert';
 import { download } from '../../components/download';
 import { useDatasets } from '../../store';
-import { appEngineStore, useEngine } from '../../engine/store';
+import { useEngine } from '../../engine/store';
 import { preferenceJsonl, promptText } from '../../../src/eval/export';
 import { answerLength, promptAndReference, winRate, type Verdict } from '../../../src/eval/metrics';
 import { LastModelOffer } from '../model';
@@ -19,15 +19,14 @@ import { AnswerDiff } from './AnswerDiff';
 import { BatchPanel } from './BatchPanel';
 import { RowPicker, type PickRow } from './RowPicker';
 import { SamplingControls } from './SamplingControls';
-import { compareStore, useCompare, type Column } from './store';
+import { appCompareStore, useCompare, type Column } from './store';
 
-const store = () => compareStore(() => appEngineStore().getState().engine);
 
 const FINISH: Record<string, string> = { 'stop-token': 'stopped at end of turn', 'stop-string': 'stopped at a stop string', length: 'hit max new tokens' };
 const BACKEND: Record<'engine' | 'onnx', string> = { engine: 'WebGPU engine', onnx: 'onnxruntime-web' };
 
 export function ComparePage() {
-  const s = store();
+  const s = appCompareStore();
   const model = useEngine((e) => e.model);
   const runs = useEngine((e) => e.runs);
   const refreshRuns = useEngine((e) => e.refreshRuns);
@@ -37,14 +36,14 @@ export function ComparePage() {
   const refreshEvaluations = useEngine((e) => e.refreshEvaluations);
   const records = useDatasets((st) => st.records);
   const dataset = useDatasets((st) => st.current);
-  const error = useCompare(s, (x) => x.error);
-  const sampling = useCompare(s, (x) => x.sampling);
-  const columns = useCompare(s, (x) => x.columns);
-  const current = useCompare(s, (x) => x.current);
-  const answers = useCompare(s, (x) => x.answers);
-  const generating = useCompare(s, (x) => x.generating);
-  const marks = useCompare(s, (x) => x.marks);
-  const batch = useCompare(s, (x) => x.batch);
+  const error = useCompare((x) => x.error);
+  const sampling = useCompare((x) => x.sampling);
+  const columns = useCompare((x) => x.columns);
+  const current = useCompare((x) => x.current);
+  const answers = useCompare((x) => x.answers);
+  const generating = useCompare((x) => x.generating);
+  const marks = useCompare((x) => x.marks);
+  const batch = useCompare((x) => x.batch);
   const [typed, setTyped] = useState('');
   const [pick, setPick] = useState('');
 

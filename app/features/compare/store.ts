@@ -21,6 +21,7 @@ import type { GenerateBackend } from '../../../src/generate/decoder';
 import type { AdapterChoice, Engine, GenerateArgs, GenerateResult } from '../../../workers/protocol-engine';
 import { enginePrompt } from '../../../src/engine/evaluate';
 import { errorMessage } from '../../../src/errors';
+import { appEngineStore } from '../../engine/store';
 
 export interface Sampling extends SamplingOptions { maxNewTokens: number; stopStrings: string[]; chatTemplate: boolean; backend: GenerateBackend }
 
@@ -207,11 +208,12 @@ export function createCompareStore(engine: () => Engine, now: () => number = Dat
 
 let shared: CompareStore | null = null;
 
-export function compareStore(engine: () => Engine): CompareStore {
-  shared ??= createCompareStore(engine);
+/** The page's Compare store, on the page's engine; made on first use. */
+export function appCompareStore(): CompareStore {
+  shared ??= createCompareStore(() => appEngineStore().getState().engine);
   return shared;
 }
 
-export function useCompare<T>(store: CompareStore, selector: (s: CompareState & CompareActions) => T): T {
-  return useStore(store, selector);
+export function useCompare<T>(selector: (s: CompareState & CompareActions) => T): T {
+  return useStore(appCompareStore(), selector);
 }
