@@ -1,7 +1,7 @@
-// The data worker: a thin entry point that runs the data host (src/data/worker-host.ts) off the main
+// The data worker: a thin entry point that runs the data host (data-host.ts) off the main
 // thread. All logic lives in src/data; this file only wires requests in and replies out.
 /// <reference lib="webworker" />
-import { createDataHost } from '../src/data/worker-host';
+import { createDataHost } from './data-host';
 import type { DataRequest } from './protocol-data';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;

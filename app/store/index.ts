@@ -5,7 +5,7 @@
 // in components (engine: app/engine/store.ts; compare: app/features/compare/store.ts). It follows the engine's loaded model: each time a model loads,
 // the data tools take its tokenizer (engine.tokenizerFiles), so token counts and the loss-mask preview
 // match what training will do.
-import { createWorkerEngine } from '../../src/data/worker-client';
+import { createWorkerEngine } from '../../workers/data-client';
 import type { ModelInfo } from '../../workers/protocol-engine';
 import { appEngineStore } from '../engine/store';
 import { deferredRepository } from '../../src/storage/deferred';

@@ -1,6 +1,6 @@
 // The data engine: the heavy operations the page must not run on its main thread. One interface, two
 // implementations: createLocalEngine (in-thread; Node tests, and the worker's own body) and the worker
-// client (worker-client.ts), which forwards each call to workers/data-worker.ts and has the same shape.
+// client (workers/data-client.ts), which forwards each call to workers/data-worker.ts and has the same shape.
 import { blobSource } from './bytes';
 import { findDuplicates, type DedupeOptions, type DuplicateGroup } from './dedupe';
 import { importSource, type FileImport, type ImportOptions } from './import';

@@ -1,5 +1,5 @@
-// Duplicate search through the worker protocol: the real client (src/data/worker-client.ts) and the real
-// host (src/data/worker-host.ts, what workers/data-worker.ts runs) joined by a stand-in channel that
+// Duplicate search through the worker protocol: the real client (workers/data-client.ts) and the real
+// host (workers/data-host.ts, what workers/data-worker.ts runs) joined by a stand-in channel that
 // clones each message and delivers it in a later task, as postMessage does. The records cross in
 // slices, and the groups must be exactly those of one whole run of findDuplicates (the reference),
 // including groups whose members sit in different slices.
@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { findDuplicates } from '../../src/data/dedupe';
 import { RECORDS_PER_MESSAGE } from '../../src/data/engine';
 import { mulberry32 } from '../../src/data/hash';
-import { createDataHost } from '../../src/data/worker-host';
-import { createWorkerEngine } from '../../src/data/worker-client';
+import { createDataHost } from '../../workers/data-host';
+import { createWorkerEngine } from '../../workers/data-client';
 import type { DataReply, DataRequest } from '../../workers/protocol-data';
 
 function channel() {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { createDatasetsStore } from '../../app/store/datasets';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { createLocalEngine } from '../../src/data/engine';
-import { createWorkerEngine } from '../../src/data/worker-client';
+import { createWorkerEngine } from '../../workers/data-client';
 import { loadTokenizerFiles, previewTokens, tokenStats } from '../../src/data/tokens';
 import { createMemoryRepository } from '../../src/storage/memory-repository';
 import type { ChatMessage } from '../../src/data/types';

@@ -1,12 +1,12 @@
 // The worker's side of the data protocol (workers/protocol-data.ts): answers each DataRequest with the
 // local engine, posting progress, then one 'return' or 'throw'. Kept apart from workers/data-worker.ts
 // (which only wires it to the worker's global scope) so tests drive the real host and the real client
-// (worker-client.ts) over a stand-in channel.
+// (data-client.ts) over a stand-in channel.
 // State it keeps between requests: the loaded tokenizer (in the engine) and the records of duplicate
 // searches being sent in slices, keyed by batch until the search that takes them.
-import type { DataReply, DataRequest } from '../../workers/protocol-data';
-import { createLocalEngine, RECORDS_PER_MESSAGE, type DedupeInput } from './engine';
-import { packFacts } from './quality';
+import type { DataReply, DataRequest } from './protocol-data';
+import { createLocalEngine, RECORDS_PER_MESSAGE, type DedupeInput } from '../src/data/engine';
+import { packFacts } from '../src/data/quality';
 
 export type PostReply = (reply: DataReply, transfer?: Transferable[]) => void;
 

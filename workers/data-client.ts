@@ -1,11 +1,10 @@
-// The page's side of the data worker: a DataEngine whose calls become DataRequests (workers/
-// protocol-data.ts) and whose promises settle on the matching 'return' / 'throw' reply. Same interface as
+// The page's side of the data worker: a DataEngine whose calls become DataRequests (protocol-data.ts) and whose promises settle on the matching 'return' / 'throw' reply. Same interface as
 // createLocalEngine, so the store cannot tell them apart.
-import type { DataCalls, DataMethod, DataReply, DataRequest } from '../../workers/protocol-data';
-import { RECORDS_PER_MESSAGE, type DataEngine, type Progress } from './engine';
-import { rememberPackedFacts } from './quality';
-import type { DatasetRecord } from './record';
-import type { TokenStats } from './tokens';
+import type { DataCalls, DataMethod, DataReply, DataRequest } from './protocol-data';
+import { RECORDS_PER_MESSAGE, type DataEngine, type Progress } from '../src/data/engine';
+import { rememberPackedFacts } from '../src/data/quality';
+import type { DatasetRecord } from '../src/data/record';
+import type { TokenStats } from '../src/data/tokens';
 
 /** The part of a duplicate search's progress bar given to sending the records. */
 const SENDING_SHARE = 0.1;
