@@ -141,7 +141,7 @@ export interface BlockedSpec {
   rows: number;
   /** Output columns per thread: 4 or 8. */
   cols: number;
-  /** b is a packed frozen weight (`wq: array<u32>`, read one value at a time through weight_load.wgsl's weightAt). */
+  /** b is a packed frozen weight (`wq: array<u32>`, read through weight_load.wgsl: weightQuad where vecB, else weightAt). */
   packedB: boolean;
 }
 
@@ -161,7 +161,7 @@ export function blockedSpec(
   return {
     transA, transB, rows, cols, packedB,
     vecA: transA ? rows >= 4 && M % 4 === 0 : K % 4 === 0,
-    vecB: !packedB && (transB ? K % 4 === 0 : N % 4 === 0),
+    vecB: transB ? K % 4 === 0 : N % 4 === 0,
     vecOut: N % 4 === 0,
   };
 }
@@ -207,16 +207,18 @@ export function blockedWgsl(s: BlockedSpec): string {
   // op(b) for one k-step. 'col' form (b stored [N,K] as vec4): bc{n} = vec4 over kk for column n.
   // 'row' form: b{kk}_{g} = vec4 over the 4 columns of group g at k+kk.
   const bCol = s.transB && s.vecB;
+  // 4 contiguous values of b from element index i (a multiple of 4): a vec4 word, or 4 widened from a packed weight.
+  const quadB = (i: string) => (s.packedB ? `weightQuad(${i}, p.bScales)` : `b[(${i}) >> 2u]`);
   const loadB = bCol
-    ? Cn.map((n) => `let bc${n} = b[(c${n} * K + k) >> 2u];`)
+    ? Cn.map((n) => `let bc${n} = ${quadB(`c${n} * K + k`)};`)
     : KK.flatMap((kk) => G.map((g) => !s.transB && s.vecB
-      ? `let b${kk}_${g} = b[((k + ${u(kk)}) * N + n0 + ${u(4 * g)}) >> 2u];`
+      ? `let b${kk}_${g} = ${quadB(`(k + ${u(kk)}) * N + n0 + ${u(4 * g)}`)};`
       : `let b${kk}_${g} = vec4<f32>(${KK.map((j) => `opB(k + ${u(kk)}, c${4 * g + j})`).join(', ')});`));
   const fma = I.flatMap((i) => bCol
     ? [`{ let ar = ${aRow(i)};`, ...G.map((g) => `  acc${i}_${g} += vec4<f32>(${KK.map((j) => `dot(ar, bc${4 * g + j})`).join(', ')});`), '}']
     : G.map((g) => `acc${i}_${g} += ${KK.map((kk) => `${aik(i, kk)} * b${kk}_${g}`).join(' + ')};`));
   const tailB = (g: number) => !s.transB && s.vecB
-    ? `b[(k * N + n0 + ${u(4 * g)}) >> 2u]`
+    ? quadB(`k * N + n0 + ${u(4 * g)}`)
     : `vec4<f32>(${KK.map((j) => `opB(k, c${4 * g + j})`).join(', ')})`;
   const group = (g: number) => `vec4<f32>(${KK.map((j) => `%${4 * g + j}`).join(', ')})`;
 

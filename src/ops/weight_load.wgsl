@@ -16,6 +16,32 @@ fn blockScale(scales: u32, blk: u32) -> f32 {
   return unpack2x16float(wq[scales + (blk >> 1u)])[blk & 1u];
 }
 
+// Values i .. i+3 (i a multiple of 4): whole words, and one quantisation block (blocks are multiples of 4 long).
+fn weightQuad(i: u32, scales: u32) -> vec4<f32> {
+  switch W_STORAGE {
+    case 1u: {
+      let x = wq[i >> 1u]; let y = wq[(i >> 1u) + 1u];
+      return bitcast<vec4<f32>>(vec4<u32>(x << 16u, x & 0xffff0000u, y << 16u, y & 0xffff0000u));
+    }
+    case 2u: {
+      return vec4<f32>(unpack2x16float(wq[i >> 1u]), unpack2x16float(wq[(i >> 1u) + 1u]));
+    }
+    case 3u: {
+      let x = bitcast<i32>(wq[i >> 2u]);
+      let q = vec4<i32>(extractBits(x, 0u, 8u), extractBits(x, 8u, 8u), extractBits(x, 16u, 8u), extractBits(x, 24u, 8u));
+      return vec4<f32>(q) * blockScale(scales, i >> 5u);
+    }
+    case 4u: {
+      let x = wq[i >> 3u] >> ((i & 4u) * 4u);
+      let q = vec4<f32>(NF4_LEVELS[x & 15u], NF4_LEVELS[(x >> 4u) & 15u], NF4_LEVELS[(x >> 8u) & 15u], NF4_LEVELS[(x >> 12u) & 15u]);
+      return q * blockScale(scales, i >> 6u);
+    }
+    default: {
+      return bitcast<vec4<f32>>(vec4<u32>(wq[i], wq[i + 1u], wq[i + 2u], wq[i + 3u]));
+    }
+  }
+}
+
 fn weightAt(i: u32, scales: u32) -> f32 {
   switch W_STORAGE {
     case 1u: {
