@@ -5,11 +5,12 @@
 //    live bytes after a step by tests/node/memory-estimate.test.ts (1.01-1.15× measured, bf16 and 4-bit included);
 //  - live: for the models up to --live-max-params (default 0.6e9) the model is really built on this machine's
 //    adapter in each storage, weights streamed tensor by tensor: the GPU bytes it holds (weights + LoRA state), the
-//    estimate's count of the same, the load time, and the host's peak RSS. Bigger models are estimated only: on
-//    SwiftShader the GPU is host memory and this machine has 23 GiB. A training step at 512 tokens of real widths
+//    estimate's count of the same, the load time (random draws and quantisation on the host included), and the host
+//    RSS after the load (SwiftShader's GPU memory is in it). Bigger models are estimated only: on SwiftShader the GPU
+//    is host memory and this machine has 23 GiB. A training step at 512 tokens of real widths
 //    takes many minutes on SwiftShader, so the step's activations are the estimate's (see above for its measured
 //    accuracy), not measured here;
-//  - pytorchPeftBytes: what PyTorch + PEFT need for the same run, by arithmetic (pytorchBytes below), not measured.
+//  - pytorchPeftGiB: what PyTorch + PEFT need for the same run, by arithmetic (pytorchBytes below), not measured.
 // Usage: npm run scale [-- --live-max-params N]
 import { estimateMemory, expectedWeights, parameterCount } from '../src/io/hf';
 import { configFromHf } from '../src/model/arch';
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
         const loadSeconds = (performance.now() - t0) / 1000;
         const measured = gpu.liveBytes - before;
         const e = estimateMemory(config, { training: true, loraRank: DEFAULT_LORA.rank, batchTokens: 512, lora: LORA, weights });
-        live.push({ weights, modelBytes: measured, estimatedModelBytes: e.weightsBytes + e.loraBytes, loadSeconds: Number(loadSeconds.toFixed(1)), hostPeakRssBytes: process.memoryUsage().rss });
+        live.push({ weights, modelBytes: measured, estimatedModelBytes: e.weightsBytes + e.loraBytes, loadSeconds: Number(loadSeconds.toFixed(1)), hostRssBytes: process.memoryUsage().rss });
         net.destroy();
         gpu.trimPool();
         process.stderr.write(`${m.name} ${weights}: ${gib(measured)} GiB live (estimate ${gib(e.weightsBytes + e.loraBytes)}), ${loadSeconds.toFixed(1)} s\n`);
