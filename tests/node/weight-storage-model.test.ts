@@ -7,12 +7,14 @@
 //  - an F32 checkpoint stored as bf16 is the f32 model within bf16 rounding (stated below), greedy tokens equal;
 //  - 8-bit and 4-bit storage against bf16 on the same checkpoint: loss on a bf16-greedy continuation and top-1
 //    agreement, measured and printed, with floors;
-//  - the estimate counts what the weights take: live bytes of the model vs estimateMemory's weights.
+//  - the estimate counts what the weights take: live bytes of the model vs estimateMemory's weights;
+//  - a quantised base is refused for merged exports, and dequantised for the ONNX decoder.
 // Node + Dawn on SwiftShader.
 import { describe, expect, it } from 'vitest';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { generateAll } from '../../src/generate/generate';
 import { GREEDY } from '../../src/generate/sampler';
+import { exportMergedModel, mergedWeights } from '../../src/export/merged';
 import { estimateMemory, loadHfModelMeta, type ModelMeta } from '../../src/io/hf';
 import { filesFromMap, type ModelFiles } from '../../src/io/model-files';
 import { loadTransformer } from '../../src/model/load';
@@ -148,4 +150,14 @@ describe('frozen weights in 16-bit and quantised storage', () => {
       model.destroy();
     }
   }, 300_000);
+
+  it('a 4-bit base is refused for merged exports (the file would carry its error) and dequantised for ONNX decoding', async () => {
+    const gpu = await testGpu();
+    const { files, meta } = await open('llama-small', 'BF16');
+    const model = await loadTransformer(gpu, files, meta.config, { kind: 'none' }, { weights: 'q4' });
+    await expect(exportMergedModel(model, files)).rejects.toThrow('The base model is kept 4-bit on the GPU; load it with its weights as shipped to export it merged');
+    const W = await mergedWeights(model, { dequantised: true });
+    expect(W.get('model.embed_tokens.weight')!.data).toEqual(await model.params.read('model.embed_tokens.weight'));
+    model.destroy();
+  });
 });
