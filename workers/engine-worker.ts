@@ -154,7 +154,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
     const m = requireModel();
     const g = await device();
     dropResident();
-    const net = await g.withOomScope(`Loading ${m.info.name} onto the GPU`, () => loadTransformer(g, m.files, m.model.config, { kind: 'lora', lora }, { seed, weights: m.info.weights ?? undefined }));
+    const net = await g.withOomScope(`Loading ${m.info.name} onto the GPU`, () => loadTransformer(g, m.files, m.model.config, { kind: 'lora', lora }, { seed, weights: m.info.weights }));
     resident = { net, key };
     return net;
   }
@@ -167,10 +167,12 @@ export function createEngineCore(deps: EngineDeps): Engine {
   async function requireTrainingMemory(config: RunConfig): Promise<boolean> {
     const g = await device();
     dropResident();
-    const model = requireModel().model.config;
-    const budget = await g.probeMemory(runMemoryEstimate(config, model).trainingBytes);
-    const checkpointing = activationCheckpointingFor(config, model, budget);
-    const refusal = memoryVerdict('training', runMemoryEstimate(config, model, checkpointing), budget);
+    const m = requireModel();
+    const model = m.model.config;
+    const run = { ...config, train: { ...config.train, weights: m.info.weights } };   // the base as it is kept
+    const budget = await g.probeMemory(runMemoryEstimate(run, model).trainingBytes);
+    const checkpointing = activationCheckpointingFor(run, model, budget);
+    const refusal = memoryVerdict('training', runMemoryEstimate(run, model, checkpointing), budget);
     if (refusal) throw new Error(refusal);
     return checkpointing;
   }
@@ -329,7 +331,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
       case 'base': {
         if (resident) return { net: resident.net, load: (net) => net.params.writeFlat('params', new Float32Array(net.params.flat?.size ?? 0)) };
         const g = await device();
-        const net = await g.withOomScope(`Loading ${m.info.name} onto the GPU`, () => loadTransformer(g, m.files, m.model.config, { kind: 'none' }, { weights: m.info.weights ?? undefined }));
+        const net = await g.withOomScope(`Loading ${m.info.name} onto the GPU`, () => loadTransformer(g, m.files, m.model.config, { kind: 'none' }, { weights: m.info.weights }));
         resident = { net, key: 'none' };
         return { net, load: null };
       }
@@ -429,7 +431,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
         name: files.name, config: model.config, parameters: parameterCount(model.config), fingerprint: print.digest(),
         vocabSize: model.tokenizer.vocabSize, targetModules: targetableModules(model.config),
         chatTemplate: model.chatTemplate !== null, endOfTurn: tpl.endOfTurn || null,
-        inferenceBytes: infer.inferenceBytes, trainingBytes: train.trainingBytes, memoryBudget, weights: weights ?? null,
+        inferenceBytes: infer.inferenceBytes, trainingBytes: train.trainingBytes, memoryBudget, weights: net.frozenStorage,
       };
       loaded = { info, model, files };
       return info;

@@ -51,8 +51,8 @@ export interface ModelInfo {
   trainingBytes: number;
   /** What the GPU gave when asked for the larger of the two at load (Gpu.probeMemory): the Training tab refuses runs beyond it. */
   memoryBudget: MemoryBudget;
-  /** How the frozen base is kept on the GPU (src/model/storage.ts); null: as the checkpoint ships it. */
-  weights: WeightStorage | null;
+  /** How the frozen base is kept on the GPU (src/model/storage.ts): the load's option, or the checkpoint's own. */
+  weights: WeightStorage;
 }
 
 export interface StartRunArgs {

@@ -80,7 +80,7 @@ export function ModelPicker() {
       {error && <Alert message={error} onDismiss={dismissError} />}
       <p aria-live="polite" className="model-status">
         {model
-          ? `Loaded: ${model.name} — ${model.config.modelType}, ${model.config.numLayers} layers, ${model.parameters.toLocaleString('en')} parameters, weights ${model.weights ?? 'as shipped'}; about ${mib(model.inferenceBytes)} for inference (training memory is estimated below for the run's own settings).`
+          ? `Loaded: ${model.name} — ${model.config.modelType}, ${model.config.numLayers} layers, ${model.parameters.toLocaleString('en')} parameters, weights ${model.weights}; about ${mib(model.inferenceBytes)} for inference (training memory is estimated below for the run's own settings).`
           : 'No model loaded.'}
       </p>
       {loading && <ProgressBar label={loading.message} fraction={loading.total > 0 ? loading.loaded / loading.total : 0} />}
