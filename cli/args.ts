@@ -91,6 +91,17 @@ function describe({ min, max, minExclusive, maxExclusive }: Range): string {
   return lo && hi ? `${lo} and ${hi}` : lo || hi;
 }
 
+/** An option that takes one of `allowed` (the last given wins), or `fallback` when absent. */
+export function choice<T extends string>(p: Parsed, name: string, allowed: readonly T[], fallback: T): T;
+export function choice<T extends string>(p: Parsed, name: string, allowed: readonly T[]): T | undefined;
+export function choice<T extends string>(p: Parsed, name: string, allowed: readonly T[], fallback?: T): T | undefined {
+  const v = p.options.get(name)?.at(-1);
+  if (v === undefined) return fallback;
+  const hit = allowed.find((a) => a === v);
+  if (hit === undefined) throw new Error(`--${name} must be ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}, got "${v}"`);
+  return hit;
+}
+
 export function list(p: Parsed, name: string): string[] {
   return p.options.get(name) ?? [];
 }

@@ -1,5 +1,5 @@
 // The studio's command line: the same core as the browser, in Node through Dawn (the `webgpu` package).
-//   info MODEL [--json]
+//   info MODEL [--weights W] [--json]
 //   generate MODEL [--adapter DIR [--ignore-base-model]] --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P]
 //            [--repetition-penalty R] [--seed S] [--stop STR]... [--raw] [--backend engine|onnx] [--json]
 //   train MODEL --data FILE --out DIR [--rank R] [--alpha A] [--dropout P] [--rslora] [--targets q_proj,v_proj]
@@ -9,8 +9,11 @@
 //            (sft runs the engine's training session, src/engine/session.ts: a stopped run with a checkpoint keeps it
 //             in OUT.studio-partial; --resume that folder continues it to the losses of a run that never stopped)
 //            [--method sft|dpo|orpo [--beta B] [--label-smoothing E] [--reference start|base] [--adapter DIR]]
+//            [--activation-checkpointing auto|on|off]
 //            (dpo/orpo: --data is TRL preference JSONL, prompt/chosen/rejected; --adapter starts from an SFT adapter)
 //   eval MODEL [--adapter DIR [--ignore-base-model]] --data FILE [--max-new-tokens N] [--backend engine|onnx] [--json]
+//   generate, train, eval, info: [--weights f32|bf16|f16|q8|q4] how the frozen base is kept on the GPU (default: as the
+//            checkpoint ships it; src/model/storage.ts)
 //   data FILE [--json]
 //   export MODEL [--adapter DIR] --format peft|merged|gguf|gguf-lora|onnx|kit [--dtype D] [--data FILE] --out PATH [--json]   (cli/export.ts)
 //   bench [--quick]            (the benchmark of scripts/bench.mjs: JSON on stdout)
@@ -42,28 +45,30 @@ import { newRunRecord, RunControl, runExamples, runSession, tokenizeChunked, TOK
 import { fnv1a } from '../src/data/hash';
 import { baseModelMismatch, linearsOf, MAX_LORA_RANK, validateLora } from '../src/io/validate';
 import { loadTransformer } from '../src/model/load';
+import { WEIGHT_STORAGES, type WeightStorage } from '../src/model/storage';
 import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
 import { Transformer } from '../src/model/transformer';
 import type { Example } from '../src/train/batch';
 import { DEFAULT_PREFERENCE, preferencePairsFromJsonl, PreferenceTrainer, tokenizePreference, type PreferenceConfig, type PreferenceMetrics } from '../src/train/preference';
+import { activationCheckpointingFor, runMemoryEstimate } from '../src/train/presets';
 import { DEFAULT_TRAIN, evaluateLoss, targetTokens, type TrainConfig } from '../src/train/trainer';
 import type { LrSchedule } from '../src/train/schedule';
-import { list, num, parseArgs, str, type Grammar, type Parsed } from './args';
+import { choice, list, num, parseArgs, str, type Grammar, type Parsed } from './args';
 import { cmdExport } from './export';
 import { installStopHandlers, onStop } from './stop';
 
 const SAMPLING = ['max-new-tokens', 'temperature', 'top-k', 'top-p', 'repetition-penalty', 'seed', 'stop'];
 /** What each command accepts; anything else is an error. */
 const GRAMMARS: Record<string, Grammar> = {
-  info: { flags: ['json', 'help'], options: [] },
-  generate: { flags: ['json', 'help', 'raw', 'ignore-base-model'], options: ['adapter', 'prompt', 'backend', ...SAMPLING] },
+  info: { flags: ['json', 'help'], options: ['weights'] },
+  generate: { flags: ['json', 'help', 'raw', 'ignore-base-model'], options: ['adapter', 'prompt', 'backend', 'weights', ...SAMPLING] },
   train: {
     flags: ['json', 'help', 'rslora', 'all-tokens', 'packing', 'ignore-base-model'],
     options: ['data', 'out', 'rank', 'alpha', 'dropout', 'targets', 'lr', 'schedule', 'warmup', 'epochs', 'max-steps',
       'batch-size', 'grad-accum', 'max-seq-len', 'weight-decay', 'max-grad-norm', 'seed', 'eval-every', 'checkpoint-every', 'resume',
-      'method', 'beta', 'label-smoothing', 'reference', 'adapter'],
+      'method', 'beta', 'label-smoothing', 'reference', 'adapter', 'weights', 'activation-checkpointing'],
   },
-  eval: { flags: ['json', 'help', 'ignore-base-model'], options: ['adapter', 'data', 'backend', 'max-seq-len', ...SAMPLING] },
+  eval: { flags: ['json', 'help', 'ignore-base-model'], options: ['adapter', 'data', 'backend', 'max-seq-len', 'weights', ...SAMPLING] },
   data: { flags: ['json', 'help'], options: [] },
   bench: { flags: ['json', 'help', 'quick'], options: [] },
   export: { flags: ['json', 'help', 'ignore-base-model'], options: ['adapter', 'format', 'dtype', 'data', 'out'] },
@@ -82,16 +87,21 @@ async function loadModel(dir: string): Promise<CliModel> {
   return { ...await loadHfModelMeta(files), files };
 }
 
+/** --weights: how the frozen base is stored; undefined: as the checkpoint ships it. */
+function weightsOf(p: Parsed): WeightStorage | undefined {
+  return choice(p, 'weights', WEIGHT_STORAGES);
+}
+
 async function buildModel(gpu: Gpu, m: CliModel, modelDir: string, p: Parsed): Promise<Transformer> {
   const adapterDir = p.options.get('adapter')?.at(-1);
-  if (!adapterDir) return loadTransformer(gpu, m.files, m.config, { kind: 'none' });
+  if (!adapterDir) return loadTransformer(gpu, m.files, m.config, { kind: 'none' }, { weights: weightsOf(p) });
   const configFile = join(adapterDir, 'adapter_config.json');
   if (!existsSync(configFile)) throw new Error(`${adapterDir}: no adapter_config.json (not a PEFT adapter folder)`);
   const { lora, baseModel } = loraFromPeftConfig(readFileSync(configFile, 'utf8'), configFile);
   const mismatch = baseModelMismatch(baseModel, modelDir);
   if (mismatch && !p.flags.has('ignore-base-model')) throw new Error(`${configFile}: ${mismatch} (pass --ignore-base-model if they are the same model)`);
   validateLora(lora, linearsOf(weightShapes(m.config)), configFile);
-  const model = await loadTransformer(gpu, m.files, m.config, { kind: 'lora', lora });
+  const model = await loadTransformer(gpu, m.files, m.config, { kind: 'lora', lora }, { weights: weightsOf(p) });
   applyPeftAdapter(model, new Uint8Array(readFileSync(join(adapterDir, 'adapter_model.safetensors'))), join(adapterDir, 'adapter_model.safetensors'));
   return model;
 }
@@ -161,7 +171,7 @@ async function cmdInfo(p: Parsed): Promise<void> {
   // Every tensor is read once and dropped (one at a time): info vouches for the checkpoint (names, shapes, no NaN).
   await (await openWeights(m.files, m.config)).read(() => {});
   const params = parameterCount(m.config);
-  const mem = estimateMemory(m.config, { training: true, loraRank: DEFAULT_LORA.rank, batchTokens: 4 * 512 });
+  const mem = estimateMemory(m.config, { training: true, loraRank: DEFAULT_LORA.rank, batchTokens: 4 * 512, weights: weightsOf(p) });
   const info = {
     config: m.config, parameters: params, trainingMemoryBytes: mem.bytes,
     vocabSize: m.tokenizer.vocabSize, chatTemplate: m.chatTemplate !== null, endOfTurn: templateOf(m).endOfTurn,
@@ -170,7 +180,7 @@ async function cmdInfo(p: Parsed): Promise<void> {
     `${m.config.modelType} (${m.config.architecture}): ${m.config.numLayers} layers, hidden ${m.config.hiddenSize}, heads ${m.config.numHeads}/${m.config.numKvHeads}, vocab ${m.config.vocabSize}`,
     `parameters: ${params.toLocaleString('en')}`,
     `chat template: ${m.chatTemplate ? `yes (end of turn ${JSON.stringify(info.endOfTurn)})` : 'none (plain fallback)'}`,
-    `training memory (LoRA r=${DEFAULT_LORA.rank}, 4×512 tokens): ${(mem.bytes / 2 ** 20).toFixed(1)} MiB`,
+    `training memory (LoRA r=${DEFAULT_LORA.rank}, 4×512 tokens, weights ${weightsOf(p) ?? 'f32'}): ${(mem.bytes / 2 ** 20).toFixed(1)} MiB`,
   ].join('\n'));
 }
 
@@ -210,6 +220,8 @@ function trainSettings(p: Parsed): { lora: LoraConfig; cfg: TrainConfig } {
     maxSeqLength: num(p, 'max-seq-len', DEFAULT_TRAIN.maxSeqLength, { min: 2, integer: true }),
     weightDecay: num(p, 'weight-decay', 0, { min: 0 }), maxGradNorm: num(p, 'max-grad-norm', 1, { min: 0 }),
     seed: num(p, 'seed', DEFAULT_TRAIN.seed, { integer: true }),
+    activationCheckpointing: choice(p, 'activation-checkpointing', ['auto', 'on', 'off'] as const, 'auto'),
+    ...(p.options.has('weights') ? { weights: weightsOf(p) } : {}),
   };
   if (!['constant', 'linear', 'cosine'].includes(cfg.schedule)) throw new Error(`--schedule must be constant, linear or cosine`);
   return { lora, cfg };
@@ -292,6 +304,12 @@ interface Trained {
   evals?: unknown[];
 }
 
+/** --activation-checkpointing: 'auto' turns it on only when the run would not fit what the device gives when asked (as the engine decides). */
+async function activationCheckpointing(gpu: Gpu, m: CliModel, lora: LoraConfig, cfg: TrainConfig): Promise<boolean> {
+  const budget = cfg.activationCheckpointing === 'auto' ? await gpu.probeMemory(runMemoryEstimate({ lora, train: cfg }, m.config, false).trainingBytes) : null;
+  return activationCheckpointingFor({ lora, train: cfg }, m.config, budget);
+}
+
 /**
  * SFT through the engine's training session (src/engine/session.ts), the loop the Training tab runs: packing,
  * validation every --eval-every steps and at the end, checkpoints every --checkpoint-every steps into the
@@ -324,7 +342,8 @@ async function trainSft(p: Parsed, m: CliModel, gpu: Gpu, claim: OutputClaim, lo
     setup: async () => {
       const examples = await runExamples(m, records, run.config, (done, total) => { if (showTokenizing) process.stderr.write(`tokenized ${done} of ${total} conversations\n`); });
       const print = fingerprinter(m.config);
-      net = await loadTransformer(gpu, m.files, m.config, { kind: 'lora', lora: run.config.lora }, { seed: run.config.train.seed, onTensor: print.sample });
+      net = await loadTransformer(gpu, m.files, m.config, { kind: 'lora', lora: run.config.lora }, { seed: run.config.train.seed, weights: run.config.train.weights, onTensor: print.sample });
+      net.checkpointActivations = await activationCheckpointing(gpu, m, run.config.lora, run.config.train);
       if (saved && print.digest() !== run.model.fingerprint) throw new Error(`--resume ${resumeDir}: the run trained on other weights than ${modelDir}`);
       run.model.fingerprint = print.digest();
       return { net, examples };
@@ -355,7 +374,8 @@ async function trainPreference(p: Parsed, m: CliModel, gpu: Gpu, lora: LoraConfi
   if (!existsSync(dataFile)) throw new Error(`data file not found: ${dataFile}`);
   const pairs = preferencePairsFromJsonl(readFileSync(dataFile, 'utf8'), dataFile.split('/').pop());
   const tokenized = pairs.map((pair) => tokenizePreference(m.tokenizer, templateOf(m), pair, cfg.maxSeqLength));
-  const model = start ? await buildModel(gpu, m, modelDir, p) : await loadTransformer(gpu, m.files, m.config, { kind: 'lora', lora }, { seed: cfg.seed });
+  const model = start ? await buildModel(gpu, m, modelDir, p) : await loadTransformer(gpu, m.files, m.config, { kind: 'lora', lora }, { seed: cfg.seed, weights: cfg.weights });
+  model.checkpointActivations = await activationCheckpointing(gpu, m, model.mode.kind === 'lora' ? model.mode.lora : lora, cfg);
   const trainer = new PreferenceTrainer(model, tokenized, cfg, pref, m.tokenizer.padTokenId ?? 0);
   const log: PreferenceMetrics[] = [];
   const t0 = performance.now();

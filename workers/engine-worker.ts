@@ -132,7 +132,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
     const m = requireModel();
     const g = await device();
     dropResident();
-    const net = await g.withOomScope(`Loading ${m.info.name} onto the GPU`, () => loadTransformer(g, m.files, m.model.config, { kind: 'lora', lora }, { seed }));
+    const net = await g.withOomScope(`Loading ${m.info.name} onto the GPU`, () => loadTransformer(g, m.files, m.model.config, { kind: 'lora', lora }, { seed, weights: m.info.weights }));
     resident = { net, key };
     return net;
   }
@@ -145,10 +145,12 @@ export function createEngineCore(deps: EngineDeps): Engine {
   async function requireTrainingMemory(config: RunConfig): Promise<boolean> {
     const g = await device();
     dropResident();
-    const model = requireModel().model.config;
-    const budget = await g.probeMemory(runMemoryEstimate(config, model).trainingBytes);
-    const checkpointing = activationCheckpointingFor(config, model, budget);
-    const refusal = memoryVerdict('training', runMemoryEstimate(config, model, checkpointing), budget);
+    const m = requireModel();
+    const model = m.model.config;
+    const run = { ...config, train: { ...config.train, weights: m.info.weights } };   // the base as it is kept
+    const budget = await g.probeMemory(runMemoryEstimate(run, model).trainingBytes);
+    const checkpointing = activationCheckpointingFor(run, model, budget);
+    const refusal = memoryVerdict('training', runMemoryEstimate(run, model, checkpointing), budget);
     if (refusal) throw new Error(refusal);
     return checkpointing;
   }
@@ -218,7 +220,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
       case 'base': {
         if (resident) return { net: resident.net, load: (net) => net.params.writeFlat('params', new Float32Array(net.params.flat?.size ?? 0)) };
         const g = await device();
-        const net = await g.withOomScope(`Loading ${m.info.name} onto the GPU`, () => loadTransformer(g, m.files, m.model.config, { kind: 'none' }));
+        const net = await g.withOomScope(`Loading ${m.info.name} onto the GPU`, () => loadTransformer(g, m.files, m.model.config, { kind: 'none' }, { weights: m.info.weights }));
         resident = { net, key: 'none' };
         return { net, load: null };
       }
@@ -294,13 +296,13 @@ export function createEngineCore(deps: EngineDeps): Engine {
       };
     },
 
-    async loadModel(source, onEvent = noop) {
+    async loadModel(source, onEvent = noop, weights) {
       refuseWhileStepping('loading another model');
       if (active) throw new Error('A paused run holds the model; finish or cancel it before loading another model.');
       const files = await modelFiles(source, onEvent);
       const model = await loadHfModelMeta(files);
-      const infer = estimateMemory(model.config, { training: false, loraRank: 0, batchTokens: 512 });
-      const train = estimateMemory(model.config, { training: true, loraRank: DEFAULT_LORA.rank, batchTokens: 4 * 512 });
+      const infer = estimateMemory(model.config, { training: false, loraRank: 0, batchTokens: 512, weights });
+      const train = estimateMemory(model.config, { training: true, loraRank: DEFAULT_LORA.rank, batchTokens: 4 * 512, weights });
       const g = await device();
       dropResident(); // its memory counts as free for the probe
       const memoryBudget = await g.probeMemory(Math.max(infer.inferenceBytes, train.trainingBytes));
@@ -309,7 +311,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
       // The weights go straight to the GPU (the base model, resident), fingerprinted on the way.
       const print = fingerprinter(model.config);
       const net = await g.withOomScope(`Loading ${files.name} onto the GPU`, () => loadTransformer(g, files, model.config, { kind: 'none' }, {
-        onProgress: (p) => onEvent({ type: 'load', message: `Reading ${files.name}`, ...p }), onTensor: print.sample,
+        weights, onProgress: (p) => onEvent({ type: 'load', message: `Reading ${files.name}`, ...p }), onTensor: print.sample,
       }));
       resident = { net, key: 'none' };
       dropOnnx();
@@ -318,7 +320,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
         name: files.name, config: model.config, parameters: parameterCount(model.config), fingerprint: print.digest(),
         vocabSize: model.tokenizer.vocabSize, targetModules: targetableModules(model.config),
         chatTemplate: model.chatTemplate !== null, endOfTurn: tpl.endOfTurn || null,
-        inferenceBytes: infer.inferenceBytes, trainingBytes: train.trainingBytes, memoryBudget,
+        inferenceBytes: infer.inferenceBytes, trainingBytes: train.trainingBytes, memoryBudget, weights: net.frozenStorage,
       };
       loaded = { info, model, files };
       return info;
@@ -543,7 +545,7 @@ export function serveEngine(core: Engine, port: EnginePort): void {
     try {
       switch (req.kind) {
         case 'probe': post({ id: req.id, kind: 'return', method: req.kind, result: await core.probe() }); break;
-        case 'loadModel': post({ id: req.id, kind: 'return', method: req.kind, result: await core.loadModel(req.args.source, onEvent) }); break;
+        case 'loadModel': post({ id: req.id, kind: 'return', method: req.kind, result: await core.loadModel(req.args.source, onEvent, req.args.weights) }); break;
         case 'startRun': post({ id: req.id, kind: 'return', method: req.kind, result: await core.startRun(req.args, onEvent) }); break;
         case 'resumeRun': post({ id: req.id, kind: 'return', method: req.kind, result: await core.resumeRun(req.args.runId, onEvent) }); break;
         case 'control': post({ id: req.id, kind: 'return', method: req.kind, result: await core.control(req.args.runId, req.args.action) }); break;

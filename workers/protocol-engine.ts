@@ -9,6 +9,7 @@ import type { TokenizerFiles } from '../src/data/tokens';
 import type { ChatMessage } from '../src/data/types';
 import type { MemoryBudget } from '../src/gpu/runtime';
 import type { ModelConfig } from '../src/model/config';
+import type { WeightStorage } from '../src/model/storage';
 import type { RunConfig } from '../src/train/presets';
 import type { AdapterRecord, AdapterRef, CheckpointKind, EvaluationRecord, RunRecord, RunStatus } from '../src/storage/runs';
 import type { SessionEvent } from '../src/engine/session';
@@ -53,6 +54,8 @@ export interface ModelInfo {
   trainingBytes: number;
   /** What the GPU gave when asked for the larger of the two at load (Gpu.probeMemory): the Training tab refuses runs beyond it. */
   memoryBudget: MemoryBudget;
+  /** How the frozen base is kept on the GPU (src/model/storage.ts): the load's option, or the checkpoint's own. */
+  weights: WeightStorage;
 }
 
 export interface StartRunArgs {
@@ -116,7 +119,7 @@ export interface ImportAdapterArgs { name: string; files: { path: string; file: 
 
 export interface EngineCalls {
   probe: { args: Record<string, never>; result: AdapterReport };
-  loadModel: { args: { source: ModelSource }; result: ModelInfo };
+  loadModel: { args: { source: ModelSource; weights?: WeightStorage }; result: ModelInfo };
   startRun: { args: StartRunArgs; result: RunOutcome };
   resumeRun: { args: { runId: string }; result: RunOutcome };
   control: { args: { runId: string; action: 'pause' | 'resume' | 'cancel' }; result: RunStatus };
@@ -180,7 +183,8 @@ export type OnEvent = (e: EngineEvent) => void;
 /** The engine as both ends see it. `onEvent` receives what the call reports while it runs. */
 export interface Engine {
   probe(): Promise<AdapterReport>;
-  loadModel(source: ModelSource, onEvent?: OnEvent): Promise<ModelInfo>;
+  /** `weights`: how the frozen base is kept on the GPU (absent: as the checkpoint ships it); later rebuilds keep it. */
+  loadModel(source: ModelSource, onEvent?: OnEvent, weights?: WeightStorage): Promise<ModelInfo>;
   startRun(args: StartRunArgs, onEvent?: OnEvent): Promise<RunOutcome>;
   resumeRun(runId: string, onEvent?: OnEvent): Promise<RunOutcome>;
   control(runId: string, action: 'pause' | 'resume' | 'cancel'): Promise<RunStatus>;

@@ -56,7 +56,7 @@ export function createEngineClient(channel: EngineChannel): Engine {
 
   return {
     probe: () => call<'probe'>((id) => ({ id, kind: 'probe', args: {} }), (r) => (r.method === 'probe' ? r.result : undefined)),
-    loadModel: (source, onEvent) => call<'loadModel'>((id) => ({ id, kind: 'loadModel', args: { source } }), (r) => (r.method === 'loadModel' ? r.result : undefined), onEvent),
+    loadModel: (source, onEvent, weights) => call<'loadModel'>((id) => ({ id, kind: 'loadModel', args: { source, weights } }), (r) => (r.method === 'loadModel' ? r.result : undefined), onEvent),
     startRun: (args, onEvent) => call<'startRun'>((id) => ({ id, kind: 'startRun', args }), (r) => (r.method === 'startRun' ? r.result : undefined), onEvent),
     resumeRun: (runId, onEvent) => call<'resumeRun'>((id) => ({ id, kind: 'resumeRun', args: { runId } }), (r) => (r.method === 'resumeRun' ? r.result : undefined), onEvent),
     control: (runId, action) => call<'control'>((id) => ({ id, kind: 'control', args: { runId, action } }), (r) => (r.method === 'control' ? r.result : undefined)),

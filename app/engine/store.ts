@@ -5,6 +5,7 @@
 import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { AdapterRecord, EvalPoint, EvaluationRecord, MetricPoint, RunRecord, RunStatus } from '../../src/storage/runs';
+import type { WeightStorage } from '../../src/model/storage';
 import type {
   AdapterFiles, AdapterReport, Engine, EngineEvent, ExportModelArgs, ImportAdapterArgs, ModelInfo, ModelSource, StartRunArgs,
 } from '../../workers/protocol-engine';
@@ -41,7 +42,8 @@ export interface EngineState {
 
 export interface EngineActions {
   probe(): Promise<void>;
-  loadModel(source: ModelSource): Promise<void>;
+  /** `weights`: how the frozen base is kept on the GPU (absent: as the checkpoint ships it). */
+  loadModel(source: ModelSource, weights?: WeightStorage): Promise<void>;
   startRun(args: StartRunArgs): Promise<void>;
   resumeRun(runId: string): Promise<void>;
   control(action: 'pause' | 'resume' | 'cancel'): Promise<void>;
@@ -109,10 +111,10 @@ export function createEngineStore(engine: Engine): EngineStore {
       probe: async () => {
         try { set({ adapter: await engine.probe() }); } catch (e) { set({ error: errorMessage(e) }); }
       },
-      loadModel: async (source) => {
+      loadModel: async (source, weights) => {
         set({ loading: { message: 'Starting', loaded: 0, total: 0 }, error: null });
         try {
-          const model = await engine.loadModel(source, (e) => { if (e.type === 'load') set({ loading: { message: e.message, loaded: e.loaded, total: e.total } }); });
+          const model = await engine.loadModel(source, (e) => { if (e.type === 'load') set({ loading: { message: e.message, loaded: e.loaded, total: e.total } }); }, weights);
           set({ model, deviceLost: null });
           rememberModel(source);
         } catch (e) {

@@ -53,9 +53,16 @@ export function mergeLoraWeight(W: Float32Array, A: Float32Array, B: Float32Arra
   return out;
 }
 
-/** Every parameter of the model as f32, with each LoRA folded into its base weight (fold false: the base alone). */
-export async function mergedWeights(model: Transformer, opts: { fold?: boolean } = {}): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
+/**
+ * Every parameter of the model as f32, with each LoRA folded into its base weight (fold false: the base alone).
+ * A base kept 8-bit or 4-bit on the GPU is refused (its file exports would carry the quantisation error) unless
+ * `dequantised` says the caller wants what the engine computes with (the ONNX decoder of Compare).
+ */
+export async function mergedWeights(model: Transformer, opts: { fold?: boolean; dequantised?: boolean } = {}): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
   const { params } = model;
+  if ((model.frozenStorage === 'q8' || model.frozenStorage === 'q4') && model.mode.kind !== 'full' && !opts.dequantised) {
+    throw new Error(`The base model is kept ${model.frozenStorage === 'q8' ? '8-bit' : '4-bit'} on the GPU; load it with its weights as shipped to export it merged`);
+  }
   const lora = model.mode.kind === 'lora' ? await params.readTrainable() : new Map<string, Float32Array>();
   const loraParams = new Set<string>();
   for (const lin of model.linearModules()) if (lin.lora) { const n = loraNames(lin.name); loraParams.add(n.A); loraParams.add(n.B); }

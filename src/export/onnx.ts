@@ -115,7 +115,8 @@ export async function onnxGraph(model: Transformer, opts: OnnxOptions = {}): Pro
   const r = model.recipe;
   const loraInputs = opts.lora === 'inputs';
   if (loraInputs && model.mode.kind !== 'lora') throw new Error('ONNX export: LoRA inputs asked for a model without LoRA');
-  const W = await mergedWeights(model, { fold: !loraInputs });
+  // A quantised base exports dequantised: the graph then decodes what the engine computes (Compare's ONNX backend).
+  const W = await mergedWeights(model, { fold: !loraInputs, dequantised: true });
   const loraModules = new Map(model.linearModules().filter((l) => l.lora).map((l) => [l.name, l]));
   const loraGraphInputs: onnx.IValueInfoProto[] = [];
   const g = new GraphBuilder();

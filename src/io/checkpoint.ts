@@ -8,11 +8,11 @@
 //    (a file handle in Node, a Blob in the browser) until `close`.
 //  - `tensors` lists every tensor in file order, shard by shard, with its dtype and shape from the header, so a
 //    caller can check names and shapes before reading a byte of data.
-//  - `readF32(name)` reads that tensor's range only and widens it to a fresh Float32Array (safetensors.ts
-//    readTensorF32): the host holds one tensor's bytes at a time, whatever the checkpoint's size.
+//  - `read(name)` reads that tensor's range only, as stored (F16/BF16 bits kept; f32 on demand): the host holds one
+//    tensor's bytes at a time, whatever the checkpoint's size.
 // Not here: which tensors a model needs or how they are named (src/io/hf.ts), GPU upload (src/model).
 import { openFile, type ModelFiles } from './model-files';
-import { openSafetensors, parseShardIndex, SafetensorsError, type Dtype, type SafetensorsReader } from './safetensors';
+import { openSafetensors, parseShardIndex, SafetensorsError, type Dtype, type ReadTensor, type SafetensorsReader } from './safetensors';
 
 export interface CheckpointTensor {
   name: string;
@@ -29,7 +29,7 @@ export interface TensorSource {
   tensors: Map<string, CheckpointTensor>;
   /** Sum of every tensor's bytes: what reading them all reads. */
   totalBytes: number;
-  readF32(name: string): Promise<{ shape: number[]; data: Float32Array }>;
+  read(name: string): Promise<ReadTensor>;
   close(): Promise<void>;
 }
 
@@ -73,10 +73,10 @@ export async function openCheckpoint(files: ModelFiles): Promise<TensorSource> {
     where: indexMap ? INDEX : SINGLE,
     tensors,
     totalBytes: [...tensors.values()].reduce((n, t) => n + t.byteLength, 0),
-    readF32: (name) => {
+    read: (name) => {
       const t = tensors.get(name);
       if (!t) throw new Error(`${files.name}: no tensor ${name} in the checkpoint`);
-      return readers.get(t.shard)!.readF32(name);
+      return readers.get(t.shard)!.read(name);
     },
     close: async () => { await Promise.all([...readers.values()].map((r) => r.close())); },
   };

@@ -20,18 +20,26 @@ import { mib, type MemoryBudget } from '../gpu/runtime';
 import { configFromHf, descriptorOf, expectedWeights, loraTargetShapes, recipeOf, weightTable } from '../model/arch';
 import type { ModelConfig } from '../model/config';
 import { headChunkRows } from '../model/head-chunk';
+import { storageWords, type WeightStorage } from '../model/storage';
 import { ChatTemplate } from '../tokenize/chat';
 import { loadTokenizer, type Tokenizer } from '../tokenize/tokenizer';
 import { openCheckpoint, type CheckpointTensor } from './checkpoint';
+import type { Dtype, ReadTensor } from './safetensors';
 import { missingFile, type ModelFiles } from './model-files';
 import { SafetensorsError } from './safetensors';
-import { assertFinite, validateModelConfig } from './validate';
+import { assertFinite, assertFiniteHalf, validateModelConfig } from './validate';
 
 export type { ModelFiles } from './model-files';
 
 export interface Weight {
   shape: number[];
   data: Float32Array;
+}
+
+/** A tensor as the stream reads it: `data` is widened on first use; F16/BF16 keep their bits in `half` meanwhile. */
+export interface StreamedWeight extends Weight {
+  dtype: Dtype;
+  half: Uint16Array | null;
 }
 
 export interface LoadedModel {
@@ -68,13 +76,13 @@ export type LoadProgress = (p: { loaded: number; total: number }) => void;
 
 /** The checkpoint opened for streaming: names and shapes known, data read on demand (openWeights). */
 export interface WeightStream {
-  /** Every tensor by normalised name with its header shape and no data: what a model allocates before the data arrive. */
-  shapes: Map<string, { shape: number[]; data: null }>;
+  /** Every tensor by normalised name with its header shape and dtype and no data: what a model allocates before the data arrive. */
+  shapes: Map<string, { shape: number[]; dtype: Dtype; data: null }>;
   /**
    * Reads the tensors one at a time in file order, handing each to `use` before the next is read (upload it and
-   * drop it: the host then never holds more than one tensor), then closes the files.
+   * drop it: the host then never holds more than one tensor; 16-bit ones need never be widened), then closes the files.
    */
-  read(use: (name: string, weight: Weight) => void, onProgress?: LoadProgress): Promise<void>;
+  read(use: (name: string, weight: StreamedWeight) => void, onProgress?: LoadProgress): Promise<void>;
   /** Closes the files without reading (after `read`, nothing to do). */
   close(): Promise<void>;
 }
@@ -113,15 +121,17 @@ export async function openWeights(files: ModelFiles, config: ModelConfig): Promi
     throw e;
   }
   return {
-    shapes: new Map([...found].map(([name, t]) => [name, { shape: [...t.shape], data: null }])),
+    shapes: new Map([...found].map(([name, t]) => [name, { shape: [...t.shape], dtype: t.dtype, data: null }])),
     read: async (use, onProgress) => {
       try {
         const total = [...found.values()].reduce((n, t) => n + t.byteLength, 0);
         let loaded = 0;
         onProgress?.({ loaded, total });
         for (const [name, t] of found) {
-          const w = await source.readF32(t.name);
-          assertFinite(w.data, files.name, name);   // NaN/Inf weights are refused before they reach a model
+          const w = streamed(await source.read(t.name));
+          // NaN/Inf weights are refused before they reach a model.
+          if (w.half) assertFiniteHalf(w.half, w.dtype as 'F16' | 'BF16', files.name, name);
+          else assertFinite(w.data, files.name, name);
           use(name, w);
           loaded += t.byteLength;
           onProgress?.({ loaded, total });
@@ -134,10 +144,15 @@ export async function openWeights(files: ModelFiles, config: ModelConfig): Promi
   };
 }
 
+function streamed(t: ReadTensor): StreamedWeight {
+  let data: Float32Array | null = null;
+  return { shape: t.shape, dtype: t.dtype, half: t.half, get data() { return (data ??= t.f32()); } };
+}
+
 /** Every tensor of the checkpoint as f32 by normalised name (openWeights, kept in a Map). */
 export async function loadWeights(files: ModelFiles, config: ModelConfig, onProgress?: LoadProgress): Promise<Map<string, Weight>> {
   const weights = new Map<string, Weight>();
-  await (await openWeights(files, config)).read((name, w) => weights.set(name, w), onProgress);
+  await (await openWeights(files, config)).read((name, w) => weights.set(name, { shape: w.shape, data: w.data }), onProgress);
   return weights;
 }
 
@@ -211,7 +226,7 @@ export function stopTokenIds(model: Pick<LoadedModel, 'config' | 'tokenizer' | '
 // ---- memory estimate ----
 
 export interface MemoryEstimate {
-  /** Base weights as f32. */
+  /** Base weights as stored: matrices in the run's storage (storage.ts), the rest f32. */
   weightsBytes: number;
   /** KV cache for batchTokens positions (inference). */
   kvCacheBytes: number;
@@ -242,7 +257,8 @@ function defaultLoraTargets(config: ModelConfig): string[] {
 const DEFAULT_BINDING_BYTES = 128 * 2 ** 20;
 
 /**
- * Bytes of GPU memory, on the high side of what the engine allocates (f32 everywhere, attention not
+ * Bytes of GPU memory, on the high side of what the engine allocates (f32 everywhere but the frozen matrices,
+ * which take `weights`' storage, default f32; attention not
  * materialising T×T scores; tests/node/memory-estimate.test.ts holds it between 1× and 1.3× of the bytes the
  * runtime holds after a step, pooled temporaries included). Training counts what src/model/transformer.ts keeps:
  * every layer's saved activations, or with `checkpointing` each layer's input plus one layer's (recomputed before its
@@ -255,7 +271,7 @@ export function estimateMemory(
   config: ModelConfig,
   opts: {
     training: boolean; loraRank: number; batchTokens: number; lora?: { targetModules: string[]; dropout: number };
-    checkpointing?: boolean; maxBindingBytes?: number; headChunkBytes?: number;
+    checkpointing?: boolean; maxBindingBytes?: number; headChunkBytes?: number; weights?: WeightStorage;
   },
 ): MemoryEstimate & { bytes: number } {
   const F = 4;
@@ -263,7 +279,10 @@ export function estimateMemory(
   const N = opts.batchTokens;
   const r = opts.loraRank;
   const checkpointing = opts.checkpointing ?? false;
-  const weightsBytes = parameterCount(config) * F;
+  const weightsBytes = weightTable(config).reduce((n, w) => {
+    const count = w.shape.reduce((a, b) => a * b, 1);
+    return n + (w.shape.length === 2 ? storageWords(opts.weights ?? 'f32', count) : count) * F;
+  }, 0);
   const kvCacheBytes = 2 * L * numKvHeads * headDim * N * F;
   const qDim = numHeads * headDim, kvDim = numKvHeads * headDim;
   const shapes = loraTargetShapes(config);

@@ -137,6 +137,14 @@ export function parseSafetensors(bytes: Uint8Array, fileName: string): Safetenso
   return { name: fileName, ...parseHeader(bytes.subarray(8, 8 + n), bytes.byteLength, fileName), bytes };
 }
 
+/** One tensor as read: F16/BF16 keep their bits (`half`, nothing widened yet); `f32()` converts on demand. */
+export interface ReadTensor {
+  shape: number[];
+  dtype: Dtype;
+  half: Uint16Array | null;
+  f32(): Float32Array;
+}
+
 /** A safetensors file read in place: the header up front, each tensor's bytes only when asked for. */
 export interface SafetensorsReader {
   name: string;
@@ -147,6 +155,8 @@ export interface SafetensorsReader {
   size: number;
   /** One tensor, converted as readTensorF32 does; reads only its byte range. */
   readF32(name: string): Promise<{ shape: number[]; data: Float32Array }>;
+  /** One tensor as stored (reads only its byte range). */
+  read(name: string): Promise<ReadTensor>;
   close(): Promise<void>;
 }
 
@@ -166,14 +176,23 @@ export async function openSafetensors(source: ByteSource, fileName: string): Pro
     throw e;
   }
   const { metadata, tensors } = header;
+  const readBytes = async (name: string): Promise<{ info: TensorInfo; buf: ArrayBuffer }> => {
+    const info = tensors.get(name);
+    if (!info) throw new SafetensorsError(fileName, `no tensor "${name}"`);
+    let bytes = await source.read(info.byteOffset, info.byteLength);
+    if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = bytes.slice(); // a view into a pool: own it
+    return { info, buf: bytes.buffer as ArrayBuffer };
+  };
   return {
     name: fileName, metadata, tensors, size: source.size,
     readF32: async (name) => {
-      const info = tensors.get(name);
-      if (!info) throw new SafetensorsError(fileName, `no tensor "${name}"`);
-      let bytes = await source.read(info.byteOffset, info.byteLength);
-      if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = bytes.slice(); // a view into a pool: own it
-      return toF32(decodeTensor(info, bytes.buffer as ArrayBuffer));
+      const { info, buf } = await readBytes(name);
+      return toF32(decodeTensor(info, buf));
+    },
+    read: async (name) => {
+      const { info, buf } = await readBytes(name);
+      const half = info.dtype === 'F16' || info.dtype === 'BF16' ? new Uint16Array(buf) : null;
+      return { shape: [...info.shape], dtype: info.dtype, half, f32: () => toF32(decodeTensor(info, buf)).data };
     },
     close: () => source.close(),
   };

@@ -93,9 +93,19 @@ export function validateLora(lora: LoraConfig, linears: readonly LinearShape[], 
 
 /** Throws when `data` holds NaN or ±Inf. */
 export function assertFinite(data: Float32Array, where: string, name: string): void {
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) throw new Error(`${where}: tensor ${name} holds ${data[i]} at index ${i}; the file is corrupt or was saved after training diverged`);
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) notFinite(data[i], i, where, name);
+}
+
+/** assertFinite on 16-bit bits as stored, without widening the tensor: an all-ones exponent is Inf or NaN. */
+export function assertFiniteHalf(bits: Uint16Array, dtype: 'F16' | 'BF16', where: string, name: string): void {
+  const exp = dtype === 'F16' ? 0x7c00 : 0x7f80;
+  for (let i = 0; i < bits.length; i++) {
+    if ((bits[i] & exp) === exp) notFinite((bits[i] & (exp ^ 0x7fff)) ? NaN : (bits[i] & 0x8000 ? -Infinity : Infinity), i, where, name);
   }
+}
+
+function notFinite(v: number, i: number, where: string, name: string): never {
+  throw new Error(`${where}: tensor ${name} holds ${v} at index ${i}; the file is corrupt or was saved after training diverged`);
 }
 
 /** The studio's built-in model as the page names it (first run; the Train step's button). */

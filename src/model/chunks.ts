@@ -20,12 +20,16 @@ import { VIEW_ALIGN, type Gpu, type Tensor } from '../gpu/runtime';
 import { copyColumns } from '../ops/columns';
 import { embeddingBackward, embeddingForward } from '../ops/embedding';
 import { matmul, type MatmulOptions } from '../ops/matmul';
+import type { WeightStorage } from './storage';
 
 /** Rows [first, first + rows) of a weight: the values and, when the weight trains, their gradient. */
 export interface RowBlock { first: number; rows: number; w: Tensor; dw: Tensor | null }
 
-/** A weight [rows, cols] as row blocks in order (one block when it fits one binding). */
-export interface RowChunked { name: string; rows: number; cols: number; blocks: RowBlock[] }
+/**
+ * A weight [rows, cols] as row blocks in order (one block when it fits one binding), stored as `storage` says
+ * (a frozen weight may be 16-bit or quantised, each block encoded on its own: src/model/storage.ts).
+ */
+export interface RowChunked { name: string; rows: number; cols: number; storage: WeightStorage; blocks: RowBlock[] }
 
 /**
  * Row ranges for a [rows, cols] f32 weight within `maxBytes` per block: the whole weight when it fits, else
@@ -47,7 +51,7 @@ const only = (W: RowChunked): RowBlock | null => (W.blocks.length === 1 ? W.bloc
 
 /** out [N, cols] = W rows of ids (ids >= rows give zeros). */
 export function gatherRows(gpu: Gpu, out: Tensor, ids: Tensor, W: RowChunked, N: number): void {
-  for (const b of W.blocks) embeddingForward(gpu, out, ids, b.w, N, W.cols, b.first);
+  for (const b of W.blocks) embeddingForward(gpu, out, ids, b.w, N, W.cols, b.first, W.storage, b.rows);
 }
 
 /** dW[ids[n]] += dout[n] for the blocks that train; ids must be in [0, rows). */
@@ -71,14 +75,14 @@ function columns(gpu: Gpu, x: Tensor, xCols: number, first: number, width: numbe
 export function matmulWT(gpu: Gpu, out: Tensor, x: Tensor, W: RowChunked, M: number, opts: ChunkedOptions = {}): void {
   const one = only(W);
   if (one) {
-    matmul(gpu, out, x, one.w, M, W.rows, W.cols, { ...opts, transB: true });
+    matmul(gpu, out, x, one.w, M, W.rows, W.cols, { ...opts, transB: true, bStorage: W.storage });
     return;
   }
   const { bias, accumulate = false, extra } = opts;
   for (const b of W.blocks) {
     const part = accumulate ? columns(gpu, out, W.rows, b.first, b.rows, M) : gpu.tensor([M, b.rows], `${out.label}.cols`);
     const blockBias = bias && gpu.view(bias, b.first, [b.rows], `${bias.label}.rows`);
-    matmul(gpu, part, x, b.w, M, b.rows, W.cols, { transB: true, accumulate, bias: blockBias });
+    matmul(gpu, part, x, b.w, M, b.rows, W.cols, { transB: true, accumulate, bias: blockBias, bStorage: W.storage });
     copyColumns(gpu, out, W.rows, b.first, part, b.rows, 0, b.rows, M);
     gpu.release(part);
   }
@@ -92,7 +96,7 @@ export function matmulWT(gpu: Gpu, out: Tensor, x: Tensor, W: RowChunked, M: num
 export function matmulW(gpu: Gpu, out: Tensor, x: Tensor, W: RowChunked, M: number, opts: ChunkedOptions = {}): void {
   const one = only(W);
   if (one) {
-    matmul(gpu, out, x, one.w, M, W.cols, W.rows, opts);
+    matmul(gpu, out, x, one.w, M, W.cols, W.rows, { ...opts, bStorage: W.storage });
     return;
   }
   W.blocks.forEach((b, k) => {
@@ -100,6 +104,7 @@ export function matmulW(gpu: Gpu, out: Tensor, x: Tensor, W: RowChunked, M: numb
     const head = k === 0;
     matmul(gpu, out, xs, b.w, M, W.cols, b.rows, {
       accumulate: !head || opts.accumulate, bias: head ? opts.bias : undefined, extra: head ? opts.extra : undefined,
+      bStorage: W.storage,
     });
     gpu.release(xs);
   });

@@ -1,27 +1,34 @@
 // A Transformer built straight from a checkpoint: allocated from the headers' shapes, then filled tensor by
-// tensor as src/io/hf.ts openWeights reads them (bf16 widened one tensor at a time), so the host never holds the
-// whole model as f32 (the CLI and the engine worker build every model this way). `onTensor` sees each tensor
-// after its upload (the engine's fingerprint samples it). On failure the model's buffers are destroyed and the
-// files closed: nothing is left.
+// tensor as src/io/hf.ts openWeights reads them, so the host never holds the whole model as f32 (the CLI and the
+// engine worker build every model this way). Frozen matrices are stored as `weights` says (default: as shipped,
+// src/model/storage.ts storageAsShipped); a 16-bit tensor whose storage is its own dtype goes to the GPU as its
+// bits, never widened on the host. `onTensor` sees each tensor after its upload (the engine's fingerprint samples
+// it). On failure the model's buffers are destroyed and the files closed: nothing is left.
 import type { Gpu } from '../gpu/runtime';
-import { openWeights, type LoadProgress, type ModelFiles, type Weight } from '../io/hf';
+import { openWeights, type LoadProgress, type ModelFiles, type StreamedWeight } from '../io/hf';
 import type { ModelConfig } from './config';
+import { storageAsShipped, type WeightStorage } from './storage';
 import { Transformer, type TrainMode } from './transformer';
 
 export async function loadTransformer(
   gpu: Gpu, files: ModelFiles, config: ModelConfig, mode: TrainMode,
-  opts: { seed?: number; onProgress?: LoadProgress; onTensor?: (name: string, w: Weight) => void } = {},
+  opts: { seed?: number; weights?: WeightStorage; onProgress?: LoadProgress; onTensor?: (name: string, w: StreamedWeight) => void } = {},
 ): Promise<Transformer> {
   const stream = await openWeights(files, config);
   let net: Transformer;
   try {
-    net = new Transformer(gpu, config, stream.shapes, mode, opts.seed ?? 0);
+    const storage = opts.weights ?? storageAsShipped([...stream.shapes.values()]);
+    net = new Transformer(gpu, config, stream.shapes, mode, opts.seed ?? 0, {}, storage);
   } catch (e) {
     await stream.close();
     throw e;
   }
   try {
-    await stream.read((name, w) => { net.params.write(name, w.data); opts.onTensor?.(name, w); }, opts.onProgress);
+    await stream.read((name, w) => {
+      if (w.half) net.params.writeHalf(name, w.dtype as 'BF16' | 'F16', w.half, () => w.data);
+      else net.params.write(name, w.data);
+      opts.onTensor?.(name, w);
+    }, opts.onProgress);
   } catch (e) {
     net.destroy();
     throw e;

@@ -6,9 +6,13 @@
 //  - A 2-D parameter larger than one storage binding is also described as row blocks (chunks.ts), each within
 //    the limit: views of its one buffer (or of the flat table), or, for a frozen weight over maxBufferSize,
 //    separate buffers (then there is no whole tensor: `get` refuses, `read`/`write` go block by block).
+//  - A frozen matrix may be stored 16-bit or quantised (spec.storage; src/model/storage.ts): one buffer per row block,
+//    each block encoded on its own; only chunks.ts's products read it, `read`/`write` decode and encode on the host,
+//    and `writeHalf` uploads a checkpoint's 16-bit bits unchanged when they are the storage.
 // Layout of the flat table: trainable specs in the order given, each padded to VIEW_ALIGN elements.
 import { numel, VIEW_ALIGN, type Gpu, type Tensor } from '../gpu/runtime';
 import { planRowBlocks, type RowChunked } from './chunks';
+import { decodeWeights, encodeWeights, packHalves, storageWords, type WeightStorage } from './storage';
 
 export interface ParamSpec {
   name: string;
@@ -18,6 +22,8 @@ export interface ParamSpec {
   decay: boolean;
   /** Initial values; null: allocated only, the values written later with `write` (weights streamed from a checkpoint). */
   init: Float32Array | null;
+  /** How a frozen matrix is kept on the GPU (default f32); anything but f32 is only for frozen 2-D specs. */
+  storage?: WeightStorage;
 }
 
 export interface FlatTable {
@@ -55,6 +61,9 @@ export class ParamTable {
     let size = 0;
     for (const s of specs) {
       if (s.init && s.init.length !== numel(s.shape)) throw new Error(`${s.name}: ${s.init.length} values for shape [${s.shape}]`);
+      if ((s.storage ?? 'f32') !== 'f32' && (s.trainable || s.shape.length !== 2)) {
+        throw new Error(`${s.name}: ${s.storage} storage is for frozen matrices; a trained or 1-D parameter stays f32`);
+      }
       this.specs.set(s.name, s);
       if (!s.trainable) continue;
       this.offsets.set(s.name, size);
@@ -89,21 +98,31 @@ export class ParamTable {
       }
       const blockOf = (whole: Tensor, label: string, first: number, n: number) =>
         plan.length === 1 ? whole : gpu.view(whole, first * cols, [n, cols], `${label}.rows${first}`);
+      const storage = s.storage ?? 'f32';
       let chunked: RowChunked;
-      if (s.trainable) {
+      if (storage !== 'f32') {
+        chunked = {
+          name: s.name, rows, cols, storage,
+          blocks: plan.map((b) => {
+            const w = gpu.tensor([storageWords(storage, b.rows * cols)], `${s.name}.${storage}.rows${b.first}`);
+            if (s.init) gpu.writeU32(w, encodeWeights(storage, s.init.subarray(b.first * cols, (b.first + b.rows) * cols)));
+            return { ...b, w, dw: null };
+          }),
+        };
+      } else if (s.trainable) {
         const off = this.offsets.get(s.name)!;
         const w = gpu.view(this.flat!.params, off, s.shape, s.name);
         const dw = gpu.view(this.flat!.grads, off, s.shape, `d.${s.name}`);
         this.tensors.set(s.name, w);
         this.grads.set(s.name, dw);
-        chunked = { name: s.name, rows, cols, blocks: plan.map((b) => ({ ...b, w: blockOf(w, s.name, b.first, b.rows), dw: blockOf(dw, `d.${s.name}`, b.first, b.rows) })) };
+        chunked = { name: s.name, rows, cols, storage, blocks: plan.map((b) => ({ ...b, w: blockOf(w, s.name, b.first, b.rows), dw: blockOf(dw, `d.${s.name}`, b.first, b.rows) })) };
       } else if (numel(s.shape) * 4 <= limits.maxBufferBytes) {
         const w = s.init ? gpu.fromArray(s.shape, s.init, s.name) : gpu.tensor(s.shape, s.name);
         this.tensors.set(s.name, w);
-        chunked = { name: s.name, rows, cols, blocks: plan.map((b) => ({ ...b, w: blockOf(w, s.name, b.first, b.rows), dw: null })) };
+        chunked = { name: s.name, rows, cols, storage, blocks: plan.map((b) => ({ ...b, w: blockOf(w, s.name, b.first, b.rows), dw: null })) };
       } else {
         chunked = {
-          name: s.name, rows, cols,
+          name: s.name, rows, cols, storage,
           blocks: plan.map((b) => ({
             ...b, dw: null,
             w: s.init ? gpu.fromArray([b.rows, cols], s.init.subarray(b.first * cols, (b.first + b.rows) * cols), `${s.name}.rows${b.first}`) : gpu.tensor([b.rows, cols], `${s.name}.rows${b.first}`),
@@ -121,6 +140,7 @@ export class ParamTable {
     const t = this.tensors.get(name);
     if (t) return t;
     const c = this.chunkedMap.get(name);
+    if (c && c.storage !== 'f32') throw new Error(`${name} is stored as ${c.storage}; use chunked(), read() or write()`);
     if (c) throw new Error(`${name} is stored in ${c.blocks.length} buffers (over maxBufferSize); use chunked(), read() or write()`);
     throw new Error(`no parameter named ${name}`);
   }
@@ -140,7 +160,10 @@ export class ParamTable {
   async read(name: string): Promise<Float32Array> {
     const c = this.chunked(name);
     const out = new Float32Array(c.rows * c.cols);
-    for (const b of c.blocks) out.set(await this.gpu.read(b.w), b.first * c.cols);
+    for (const b of c.blocks) {
+      const words = await this.gpu.readU32(b.w);
+      out.set(decodeWeights(c.storage, words, b.rows * c.cols), b.first * c.cols);
+    }
     return out;
   }
 
@@ -148,7 +171,25 @@ export class ParamTable {
   write(name: string, data: Float32Array): void {
     const c = this.chunked(name);
     if (data.length !== c.rows * c.cols) throw new Error(`write(${name}): ${data.length} values for [${this.specs.get(name)!.shape}]`);
-    for (const b of c.blocks) this.gpu.write(b.w, data.subarray(b.first * c.cols, (b.first + b.rows) * c.cols));
+    for (const b of c.blocks) {
+      const part = data.subarray(b.first * c.cols, (b.first + b.rows) * c.cols);
+      if (c.storage === 'f32') this.gpu.write(b.w, part);
+      else this.gpu.writeU32(b.w, encodeWeights(c.storage, part));
+    }
+  }
+
+  /**
+   * Writes a checkpoint's 16-bit tensor: its bits go to the GPU as they are when they are the parameter's storage
+   * (no f32 copy on the host), else they are widened and stored as `write` stores them.
+   */
+  writeHalf(name: string, dtype: 'BF16' | 'F16', bits: Uint16Array, widen: () => Float32Array): void {
+    const c = this.chunked(name);
+    if (bits.length !== c.rows * c.cols) throw new Error(`writeHalf(${name}): ${bits.length} values for [${this.specs.get(name)!.shape}]`);
+    if (c.storage !== dtype.toLowerCase()) {
+      this.write(name, widen());
+      return;
+    }
+    for (const b of c.blocks) this.gpu.writeU32(b.w, packHalves(bits.subarray(b.first * c.cols, (b.first + b.rows) * c.cols)));
   }
 
   /** The gradient view of a trainable parameter, or null when it is frozen. */

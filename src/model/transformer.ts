@@ -12,6 +12,8 @@
 // every layer's activations.
 // Weights over the binding limit (a large vocabulary's embedding and head) are row blocks; every product with a
 // weight goes through chunks.ts, which is the plain kernel call when the weight is one block.
+// Frozen matrices (every base matrix under LoRA or inference: linears, embedding, head) are kept in `frozenStorage`
+// (bf16, f16, or 8-/4-bit blocks: src/model/storage.ts), widened in the kernels' loads; full fine-tuning is all f32.
 import type { Gpu, Tensor } from '../gpu/runtime';
 import { attentionBackward, attentionForward, type AttentionDims } from '../ops/attention';
 import { copyColumns } from '../ops/columns';
@@ -29,6 +31,7 @@ import { initLoraA, isLoraTarget, loraScale, type LoraConfig } from './lora';
 import { HEAD_CHUNK_BYTES, headChunkRows } from './head-chunk';
 import { deviceLimits, ParamTable, type BufferLimits, type ParamSpec } from './params';
 import { Rng } from './random';
+import type { WeightStorage } from './storage';
 
 export type TrainMode = { kind: 'none' } | { kind: 'full' } | { kind: 'lora'; lora: LoraConfig };
 
@@ -113,6 +116,8 @@ export class Transformer {
     seed = 0,
     /** Overrides of the device's buffer limits (tests split tiny models with small ones). */
     limits: Partial<BufferLimits> = {},
+    /** How frozen matrices are stored (trainable and 1-D parameters are f32 whatever this says). */
+    readonly frozenStorage: WeightStorage = 'f32',
   ) {
     const r = this.recipe = recipeOf(config);
     if (!r.mlp.gated && r.mlp.activation !== 'gelu_tanh') throw new Error(`ungated MLP with ${r.mlp.activation}: no kernel`);
@@ -130,7 +135,7 @@ export class Transformer {
     const specs: ParamSpec[] = weightTable(config).map(({ name, shape }) => {
       const w = weights.get(name);
       if (!w) throw new Error(`missing weight ${name}`);
-      return { name, shape: w.shape, trainable: full, decay: shape.length === 2, init: w.data };
+      return { name, shape: w.shape, trainable: full, decay: shape.length === 2, init: w.data, storage: !full && shape.length === 2 ? frozenStorage : 'f32' };
     });
     if (lora) {
       const rng = new Rng(seed);

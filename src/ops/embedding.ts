@@ -9,8 +9,12 @@
 // one block: `first` is the block's first row; the table rows are table.size / C. The block at first = 0 writes
 // zeros for every id outside it, later blocks write only their own ids, so one call per block in order gathers
 // the whole table; backward adds only the ids of its block.
+// The forward's table may be a frozen weight in 16-bit or quantised storage (src/model/storage.ts): then `rows`
+// says how many rows it holds. Backward's dtable is f32 (only a trained table has a gradient).
 // Not here: tied output embeddings (that gradient comes from the LM-head matmul).
 import type { Gpu, Tensor } from '../gpu/runtime';
+import { scalesWord, STORAGE_CODE, type WeightStorage } from '../model/storage';
+import weightLoadWgsl from './weight_load.wgsl?raw';
 import { elementwiseGrid } from './grid';
 import { firstElements } from './elementwise';
 import forwardWgsl from './embedding.wgsl?raw';
@@ -18,13 +22,22 @@ import backwardWgsl from './embedding_backward.wgsl?raw';
 
 const WG = 256;
 
-/** out [N, C] = table rows of ids; `table` holds rows [first, first + table.size / C). */
-export function embeddingForward(gpu: Gpu, out: Tensor, ids: Tensor, table: Tensor, N: number, C: number, first = 0): void {
+const FORWARD_WGSL = `${forwardWgsl}\n${weightLoadWgsl}`;
+
+/**
+ * out [N, C] = table rows of ids; `table` holds rows [first, first + rows) in `storage` (f32: rows defaults to
+ * table.size / C).
+ */
+export function embeddingForward(
+  gpu: Gpu, out: Tensor, ids: Tensor, table: Tensor, N: number, C: number, first = 0,
+  storage: WeightStorage = 'f32', rows = Math.floor(table.size / C),
+): void {
   if (N === 0 || C === 0) return;
   gpu.dispatch({
-    code: forwardWgsl, entryPoint: 'forward', label: 'embedding.forward',
+    code: FORWARD_WGSL, entryPoint: 'forward', label: 'embedding.forward',
     bindings: [firstElements(ids, N), table, firstElements(out, N * C)],
-    params: [N, C, first, Math.floor(table.size / C)], workgroups: elementwiseGrid(N * C, WG),
+    params: [N, C, first, rows, scalesWord(storage, rows * C)], workgroups: elementwiseGrid(N * C, WG),
+    constants: { W_STORAGE: STORAGE_CODE[storage] },
   });
 }
 

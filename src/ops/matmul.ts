@@ -2,7 +2,8 @@
 //   out[M,N] (=|+=) alpha · op(a)·op(b) + extra.alpha · extra.a[M,k]·op(extra.b) + bias[N]
 //   op(a) = a [M,K], or a stored [K,M] when transA;  op(b) = b [K,N], or b stored [N,K] when transB.
 //   Training uses all three:  y = x W^T (transB),  dx = dy W,  dW (+)= dy^T x (transA, accumulate).
-// Contract: row-major f32; any M, N, K ≥ 1; tensors may be views (element offset). `out` must not overlap an
+// Contract: row-major f32 (b may be a frozen weight in 16-bit or quantised storage: bStorage, read through
+// weight_load.wgsl); any M, N, K ≥ 1; tensors may be views (element offset). `out` must not overlap an
 // input's range; it may share a buffer with inputs (views of one table), which switches to a pipeline whose
 // bindings are all read_write, since WebGPU forbids read-only and writable use of one buffer in a dispatch.
 //
@@ -13,10 +14,12 @@
 //    Generated here because the load code changes shape with the layouts (blockedWgsl(spec) below).
 //  - 'tiled': matmul_tiled.wgsl, 64×64 output tiles staged through workgroup memory, 4×4 per thread; the
 //    variant for real GPUs.
-// Not here: batching (callers loop over heads or offset views), f16, split-K.
+// Not here: batching (callers loop over heads or offset views), f16 arithmetic, split-K.
 import type { Gpu, Tensor } from '../gpu/runtime';
+import { scalesWord, STORAGE_CODE, storageWords, type WeightStorage } from '../model/storage';
 import { ceilDiv } from './grid';
 import tiledWgsl from './matmul_tiled.wgsl?raw';
+import weightLoadWgsl from './weight_load.wgsl?raw';
 
 export interface MatmulOptions {
   transA?: boolean;      // a is stored [K, M] instead of [M, K]
@@ -29,6 +32,8 @@ export interface MatmulOptions {
    *  forward  y  = x W^T + b + s·(x A^T) B^T       -> extra = { a: u=[M,r], b: B=[N,r], k: r, transB: true,  alpha: s }
    *  backward dx = dy W + s·(dy B) A               -> extra = { a: dy·B=[M,r], b: A=[r,K], k: r, transB: false, alpha: s } */
   extra?: { a: Tensor; b: Tensor; k: number; transB: boolean; alpha: number };
+  /** How b is stored (default f32): a frozen weight packed as src/model/storage.ts describes, widened as it is loaded. */
+  bStorage?: WeightStorage;
 }
 
 export type MatmulVariant = 'blocked' | 'tiled';
@@ -64,7 +69,7 @@ export function setBlockedBlock(gpu: Gpu, block: { rows: 4 | 8; cols: 4 | 8 } | 
 
 // ---- dispatch ------------------------------------------------------------------------------------------
 
-// Params uniform (both kernels): u32 M, N, K, flags, rk; f32 alpha, extraAlpha. The blocked kernel bakes
+// Params uniform (both kernels): u32 M, N, K, flags, rk, bScales; f32 alpha, extraAlpha. The blocked kernel bakes
 // transA/transB into its code; the tiled one reads them from flags.
 const HAS_BIAS = 1, ACCUMULATE = 2, EXTRA_TRANS_B = 4, TRANS_A = 8, TRANS_B = 16;
 
@@ -73,10 +78,10 @@ export function matmul(gpu: Gpu, out: Tensor, a: Tensor, b: Tensor, M: number, N
   for (const [name, v] of [['M', M], ['N', N], ['K', K]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`matmul(${out.label}): ${name} = ${v}, expected an integer ≥ 1`);
   }
-  const { transA = false, transB = false, bias, alpha = 1, accumulate = false, extra } = opts;
+  const { transA = false, transB = false, bias, alpha = 1, accumulate = false, extra, bStorage = 'f32' } = opts;
   need(out, M * N, 'out', out);
   need(a, M * K, 'a', out);
-  need(b, K * N, 'b', out);
+  need(b, storageWords(bStorage, K * N), 'b', out);
   if (bias) need(bias, N, 'bias', out);
   if (extra) {
     if (!Number.isInteger(extra.k) || extra.k < 1) throw new Error(`matmul(${out.label}): extra.k = ${extra.k}, expected an integer ≥ 1`);
@@ -89,22 +94,23 @@ export function matmul(gpu: Gpu, out: Tensor, a: Tensor, b: Tensor, M: number, N
   const bindings = [out, a, b, bias ?? b, extra?.a ?? b, extra?.b ?? b];
   const flags = (bias ? HAS_BIAS : 0) | (accumulate ? ACCUMULATE : 0) | (extra?.transB ? EXTRA_TRANS_B : 0)
     | (transA ? TRANS_A : 0) | (transB ? TRANS_B : 0);
-  const params = { u32: [M, N, K, flags, extra?.k ?? 0], f32: [alpha, extra?.alpha ?? 0] };
+  const params = { u32: [M, N, K, flags, extra?.k ?? 0, scalesWord(bStorage, K * N)], f32: [alpha, extra?.alpha ?? 0] };
+  const W_STORAGE = STORAGE_CODE[bStorage];
 
   const variant = matmulVariant(gpu);
   if (variant === 'tiled') {
     gpu.dispatch({
-      code: readWriteIf(tiledWgsl, aliasSafe), entryPoint: 'main', label: 'matmul.tiled',
-      bindings, params,
+      code: readWriteIf(TILED_WGSL, aliasSafe), entryPoint: 'main', label: 'matmul.tiled',
+      bindings, params, constants: { W_STORAGE },
       workgroups: [ceilDiv(N, 64), ceilDiv(M, 64)],
     });
     return;
   }
-  const spec = blockedSpec(M, N, K, transA, transB, blocks.get(gpu));
+  const spec = blockedSpec(M, N, K, transA, transB, blocks.get(gpu), bStorage !== 'f32');
   const [wgX, wgY] = blockedWorkgroup(spec);
   gpu.dispatch({
     code: readWriteIf(blockedWgsl(spec), aliasSafe), entryPoint: 'main', label: 'matmul.blocked',
-    bindings, params, constants: { WG_X: wgX, WG_Y: wgY },
+    bindings, params, constants: spec.packedB ? { WG_X: wgX, WG_Y: wgY, W_STORAGE } : { WG_X: wgX, WG_Y: wgY },
     workgroups: [ceilDiv(ceilDiv(N, spec.cols), wgX), ceilDiv(ceilDiv(M, spec.rows), wgY)],
   });
 }
@@ -112,6 +118,8 @@ export function matmul(gpu: Gpu, out: Tensor, a: Tensor, b: Tensor, M: number, N
 function need(t: Tensor, n: number, what: string, out: Tensor): void {
   if (t.size < n) throw new Error(`matmul(${out.label}): ${what} (${t.label}) has ${t.size} elements, needs ${n}`);
 }
+
+const TILED_WGSL = `${tiledWgsl}\n${weightLoadWgsl}`;
 
 function readWriteIf(code: string, aliasSafe: boolean): string {
   return aliasSafe ? code.replaceAll('var<storage, read>', 'var<storage, read_write>') : code;
@@ -133,6 +141,8 @@ export interface BlockedSpec {
   rows: number;
   /** Output columns per thread: 4 or 8. */
   cols: number;
+  /** b is a packed frozen weight (`wq: array<u32>`, read through weight_load.wgsl: weightQuad where vecB, else weightAt). */
+  packedB: boolean;
 }
 
 /**
@@ -144,12 +154,12 @@ export interface BlockedSpec {
  * rows ∈ {1, 4, 8} and cols ∈ {4, 8}; `block` overrides the choice (tests, experiments).
  */
 export function blockedSpec(
-  M: number, N: number, K: number, transA: boolean, transB: boolean, block?: { rows: 4 | 8; cols: 4 | 8 },
+  M: number, N: number, K: number, transA: boolean, transB: boolean, block?: { rows: 4 | 8; cols: 4 | 8 }, packedB = false,
 ): BlockedSpec {
   const rows = M < 4 ? 1 : (block?.rows ?? 4);
   const cols = block?.cols ?? 4;
   return {
-    transA, transB, rows, cols,
+    transA, transB, rows, cols, packedB,
     vecA: transA ? rows >= 4 && M % 4 === 0 : K % 4 === 0,
     vecB: transB ? K % 4 === 0 : N % 4 === 0,
     vecOut: N % 4 === 0,
@@ -197,16 +207,18 @@ export function blockedWgsl(s: BlockedSpec): string {
   // op(b) for one k-step. 'col' form (b stored [N,K] as vec4): bc{n} = vec4 over kk for column n.
   // 'row' form: b{kk}_{g} = vec4 over the 4 columns of group g at k+kk.
   const bCol = s.transB && s.vecB;
+  // 4 contiguous values of b from element index i (a multiple of 4): a vec4 word, or 4 widened from a packed weight.
+  const quadB = (i: string) => (s.packedB ? `weightQuad(${i}, p.bScales)` : `b[(${i}) >> 2u]`);
   const loadB = bCol
-    ? Cn.map((n) => `let bc${n} = b[(c${n} * K + k) >> 2u];`)
+    ? Cn.map((n) => `let bc${n} = ${quadB(`c${n} * K + k`)};`)
     : KK.flatMap((kk) => G.map((g) => !s.transB && s.vecB
-      ? `let b${kk}_${g} = b[((k + ${u(kk)}) * N + n0 + ${u(4 * g)}) >> 2u];`
+      ? `let b${kk}_${g} = ${quadB(`(k + ${u(kk)}) * N + n0 + ${u(4 * g)}`)};`
       : `let b${kk}_${g} = vec4<f32>(${KK.map((j) => `opB(k + ${u(kk)}, c${4 * g + j})`).join(', ')});`));
   const fma = I.flatMap((i) => bCol
     ? [`{ let ar = ${aRow(i)};`, ...G.map((g) => `  acc${i}_${g} += vec4<f32>(${KK.map((j) => `dot(ar, bc${4 * g + j})`).join(', ')});`), '}']
     : G.map((g) => `acc${i}_${g} += ${KK.map((kk) => `${aik(i, kk)} * b${kk}_${g}`).join(' + ')};`));
   const tailB = (g: number) => !s.transB && s.vecB
-    ? `b[(k * N + n0 + ${u(4 * g)}) >> 2u]`
+    ? quadB(`k * N + n0 + ${u(4 * g)}`)
     : `vec4<f32>(${KK.map((j) => `opB(k, c${4 * g + j})`).join(', ')})`;
   const group = (g: number) => `vec4<f32>(${KK.map((j) => `%${4 * g + j}`).join(', ')})`;
 
@@ -217,6 +229,7 @@ struct Params {
   M: u32, N: u32, K: u32,
   flags: u32,      // 1: bias, 2: accumulate into out, 4: extra transB (8, 16: transA, transB, baked in here)
   rk: u32,         // inner size of the extra product (0: none)
+  bScales: u32,    // a q8/q4 b: the word where its scales start (weight_load.wgsl)
   alpha: f32,
   extraAlpha: f32,
 }
@@ -228,7 +241,7 @@ const COLS: u32 = ${u(s.cols)};
 
 @group(0) @binding(0) var<storage, read_write> out: array<${vec(s.vecOut)}>;
 @group(0) @binding(1) var<storage, read> a: array<${vec(s.vecA)}>;
-@group(0) @binding(2) var<storage, read> b: array<${vec(s.vecB)}>;
+@group(0) @binding(2) var<storage, read> ${s.packedB ? 'wq: array<u32>' : `b: array<${vec(s.vecB)}>`};
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read> ea: array<f32>;
 @group(0) @binding(5) var<storage, read> eb: array<f32>;
@@ -241,7 +254,7 @@ fn opA(row: u32, k: u32) -> f32 {
 }
 fn opB(k: u32, col: u32) -> f32 {
   let i = ${s.transB ? 'col * p.K + k' : 'k * p.N + col'};
-  return ${s.vecB ? 'b[i >> 2u][i & 3u]' : 'b[i]'};
+  return ${s.packedB ? 'weightAt(i, p.bScales)' : s.vecB ? 'b[i >> 2u][i & 3u]' : 'b[i]'};
 }
 
 // out[row, n .. n+3] (=|+=) r, dropping columns past N.
@@ -301,8 +314,9 @@ ${lines(I.flatMap((i) => G.map((g) => {
   })), '  ')}
 }
 `;
-  blockedCache.set(key, code);
-  return code;
+  const full = s.packedB ? `${code}\n${weightLoadWgsl}` : code;
+  blockedCache.set(key, full);
+  return full;
 }
 
 // ---- CPU reference (float64) --------------------------------------------------------------------------

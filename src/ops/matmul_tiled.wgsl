@@ -8,12 +8,15 @@
 // Any M, N, K ≥ 1: edge tiles load zeros and skip their stores.
 // The layouts are uniform flags, not override constants: SwiftShader takes seconds to compile each pipeline
 // with barriers, and the branch is uniform and outside the inner loop.
+// b is read through weight_load.wgsl (appended by matmul.ts) as `wq`, so a frozen weight may be f32, 16-bit or
+// quantised (the W_STORAGE override); an f32 b is a bitcast.
 // Bindings: out, a, b, bias, ea, eb (absent ones bound to a dummy; flags say what is present), params.
 
 struct Params {
   M: u32, N: u32, K: u32,
   flags: u32,      // 1: bias, 2: accumulate into out, 4: extra transB, 8: transA, 16: transB
   rk: u32,         // inner size of the extra product (0: none)
+  bScales: u32,    // a q8/q4 b: the word where its scales start (weight_load.wgsl)
   alpha: f32,
   extraAlpha: f32,
 }
@@ -28,7 +31,7 @@ const TRANS_B: u32 = 16u;
 
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read> wq: array<u32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read> ea: array<f32>;
 @group(0) @binding(5) var<storage, read> eb: array<f32>;
@@ -67,7 +70,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       let n = n0 + nn; let kg = k0 + kb;
       var vb = 0.0;
       if (n < N && kg < K) {
-        if (transB) { vb = b[n * K + kg]; } else { vb = b[kg * N + n]; }
+        if (transB) { vb = weightAt(n * K + kg, p.bScales); } else { vb = weightAt(kg * N + n, p.bScales); }
       }
       Bs[kb * TILE + nn] = vb;
     }

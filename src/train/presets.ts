@@ -107,8 +107,11 @@ export function totalSteps(train: TrainConfig, trainExamples: number): number {
  * GPU memory of a run: training at batch × maxSeqLength tokens with the run's LoRA rank, targets and dropout, with
  * activation checkpointing or without (by default, as activationCheckpointingFor decides with no budget measured).
  */
-export function runMemoryEstimate(cfg: RunConfig, model: ModelConfig, checkpointing = activationCheckpointingFor(cfg, model, null)): MemoryEstimate {
-  return estimateMemory(model, { training: true, loraRank: cfg.lora.rank, batchTokens: cfg.train.batchSize * cfg.train.maxSeqLength, lora: cfg.lora, checkpointing });
+export function runMemoryEstimate(cfg: Pick<RunConfig, 'lora' | 'train'>, model: ModelConfig, checkpointing = activationCheckpointingFor(cfg, model, null)): MemoryEstimate {
+  return estimateMemory(model, {
+    training: true, loraRank: cfg.lora.rank, batchTokens: cfg.train.batchSize * cfg.train.maxSeqLength, lora: cfg.lora, checkpointing,
+    weights: cfg.train.weights,
+  });
 }
 
 /**
@@ -116,7 +119,7 @@ export function runMemoryEstimate(cfg: RunConfig, model: ModelConfig, checkpoint
  * would not fit a measured budget (recomputing every layer's forward costs about a third more time per step, so a
  * run that fits keeps its activations; with no budget measured, it keeps them).
  */
-export function activationCheckpointingFor(cfg: RunConfig, model: ModelConfig, budget: MemoryBudget | null): boolean {
+export function activationCheckpointingFor(cfg: Pick<RunConfig, 'lora' | 'train'>, model: ModelConfig, budget: MemoryBudget | null): boolean {
   const knob = cfg.train.activationCheckpointing ?? 'auto';
   if (knob !== 'auto') return knob === 'on';
   if (!budget || budget.limitedBy === null) return false;

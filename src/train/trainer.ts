@@ -8,6 +8,7 @@
 import type { Tensor } from '../gpu/runtime';
 import { adamwUpdate, gradNorm } from '../ops/optim';
 import { Rng } from '../model/random';
+import type { WeightStorage } from '../model/storage';
 import type { Transformer } from '../model/transformer';
 import { makeBatch, type Batch, type Example } from './batch';
 import { learningRate, type LrSchedule } from './schedule';
@@ -36,6 +37,11 @@ export interface TrainConfig {
    * Resolved by the run's caller (presets.ts activationCheckpointingFor), not by the Trainer.
    */
   activationCheckpointing?: 'auto' | 'on' | 'off';
+  /**
+   * How the frozen base is kept on the GPU (src/model/storage.ts); absent: as the checkpoint ships it (the memory
+   * estimate then counts f32, on the high side). Applied where the model is loaded, not by the Trainer.
+   */
+  weights?: WeightStorage;
 }
 
 export const DEFAULT_TRAIN: TrainConfig = {

@@ -5,7 +5,9 @@
 //  - full fine-tuning: per-token losses and every gradient, then 3 AdamW steps (parameters after them);
 //  - LoRA (frozen base in separate buffers per block, over a small maxBufferSize; dropout on): losses and
 //    LoRA gradients, with nonzero B so every LoRA path carries signal;
-//  - inference: logits of a full forward, and greedy decoding with the KV cache token for token.
+//  - inference: logits of a full forward, and greedy decoding with the KV cache token for token;
+//  - LoRA over a bf16 and a 4-bit base (src/model/storage.ts: each row block encoded on its own) split vs whole in
+//    the same storage: losses and LoRA gradients, with the same tolerance.
 // Tolerance 3e-5 relative to the largest magnitude of each compared tensor. The split products are the same f32
 // dot products, except sums over blocks (dx = dy W over vocabulary blocks) that associate differently; measured:
 // losses and logits within 1.3e-6, gradients within 8.3e-6, where two whole models that differ only in the matmul
@@ -20,6 +22,7 @@ import type { ModelConfig } from '../../src/model/config';
 import { initWeights, tinyConfig } from '../../src/model/init';
 import { loraNames } from '../../src/model/linear';
 import type { BufferLimits } from '../../src/model/params';
+import type { WeightStorage } from '../../src/model/storage';
 import { Transformer, type TrainMode } from '../../src/model/transformer';
 import { makeBatch, type Example } from '../../src/train/batch';
 import { DEFAULT_TRAIN, Trainer } from '../../src/train/trainer';
@@ -90,8 +93,8 @@ function lora(config: ModelConfig): TrainMode {
   return { kind: 'lora', lora: { rank: 4, alpha: 8, dropout: 0.1, useRslora: false, targetModules } };
 }
 
-function build(gpu: Gpu, c: Case, mode: TrainMode, limits: Partial<BufferLimits>): Transformer {
-  const model = new Transformer(gpu, c.config, initWeights(c.config, 7, 0.3, { biasStd: 0.1 }), mode, 3, limits);
+function build(gpu: Gpu, c: Case, mode: TrainMode, limits: Partial<BufferLimits>, storage: WeightStorage = 'f32'): Transformer {
+  const model = new Transformer(gpu, c.config, initWeights(c.config, 7, 0.3, { biasStd: 0.1 }), mode, 3, limits, storage);
   if (mode.kind === 'lora') {
     // Nonzero B (the same in both models), so dA and the LoRA part of dx are not trivially zero.
     const r = rng(11);
@@ -148,7 +151,7 @@ describe('weights split at the binding limit', () => {
     expect(plan).toEqual([{ first: 0, rows: 64 }, { first: 64, rows: 64 }, { first: 128, rows: 22 }]);
     const table = randn(V * C, 1), dout = randn(N * C, 2);
     const W: RowChunked = {
-      name: 'table', rows: V, cols: C,
+      name: 'table', rows: V, cols: C, storage: 'f32',
       blocks: plan.map((b) => ({ ...b, w: gpu.fromArray([b.rows, C], table.subarray(b.first * C, (b.first + b.rows) * C), 't'), dw: gpu.zeros([b.rows, C], 'dt') })),
     };
     const ids = Uint32Array.of(149, 0, 63, 64, 127, 128, 64);
@@ -205,6 +208,24 @@ describe('weights split at the binding limit', () => {
       expect(() => split.params.get(name)).toThrow(/stored in \d buffers/);
       expect(relMax(await split.params.read(name), await whole.params.read(name))).toBe(0);
 
+      const a = await trainStepResults(gpu, whole, data), b = await trainStepResults(gpu, split, data);
+      expect(relMax(b.losses, a.losses)).toBeLessThan(TOL);
+      expectSameMaps(b.grads, a.grads, 'grad');
+      whole.destroy();
+      split.destroy();
+    });
+  }
+
+  for (const storage of ['bf16', 'q4'] as const) {
+    const c = cases[1];
+    it(`${c.name}: LoRA over a ${storage} base in row blocks gives the same losses and gradients as whole`, async () => {
+      const gpu = await testGpu();
+      const data = examples(c.config.vocabSize, 2);
+      const whole = build(gpu, c, lora(c.config), {}, storage);
+      const split = build(gpu, c, lora(c.config), { maxBindingBytes: c.maxBindingBytes }, storage);
+      expectSplit(split, c);
+      const name = Object.keys(c.split)[0];
+      expect(relMax(await split.params.read(name), await whole.params.read(name))).toBe(0);
       const a = await trainStepResults(gpu, whole, data), b = await trainStepResults(gpu, split, data);
       expect(relMax(b.losses, a.losses)).toBeLessThan(TOL);
       expectSameMaps(b.grads, a.grads, 'grad');

@@ -1,6 +1,7 @@
 // The engine refuses what the GPU cannot hold, before anything is half-built: loading a model whose
 // inference estimate exceeds what the device gives, and starting a run whose training estimate does; with
-// activation checkpointing 'auto', a run that fits only with checkpointing starts (and 'off' refuses it).
+// activation checkpointing 'auto', a run that fits only with checkpointing starts (and 'off' refuses it); a model too
+// big as f32 loads with a 4-bit base (the load's weights option, through the page's client) and trains on it.
 // The device here is SwiftShader, which takes system RAM: navigator.deviceMemory (what a browser reports)
 // caps its probe, which is how these tests make a small "GPU".
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,7 +13,7 @@ import { createMemoryRunStore } from '../../src/storage/runs';
 import { PRESETS, runMemoryEstimate, type RunConfig } from '../../src/train/presets';
 import { createEngineCore } from '../../workers/engine-worker';
 import type { StartRunArgs } from '../../workers/protocol-engine';
-import { droppedFiles } from '../helpers/engine';
+import { droppedFiles, engineOver } from '../helpers/engine';
 import { testGpu } from '../helpers/gpu';
 
 const nav = globalThis.navigator as { deviceMemory?: number };
@@ -66,5 +67,24 @@ describe('engine memory checks', () => {
     const done = await engine.startRun({ name: 'auto', config, records, dataset: { id: 'd', name: 'd', version: 1 } });
     expect(done.status).toBe('completed');
     expect((await store.list()).map((r) => r.name)).toEqual(['auto']);
+  });
+
+  it('a model too big as f32 loads with 4-bit weights, and a run trains on that base', async () => {
+    const store = createMemoryRunStore();
+    const engine = engineOver(store);
+    const f32 = estimateMemory(modelConfig, { training: false, loraRank: 0, batchTokens: 512 }).inferenceBytes;
+    const q4 = estimateMemory(modelConfig, { training: false, loraRank: 0, batchTokens: 512, weights: 'q4' }).inferenceBytes;
+    expect(q4).toBeLessThan(f32);
+    nav.deviceMemory = (f32 + q4) / 2 / 2 ** 30;
+    await expect(engine.loadModel(source)).rejects.toThrow(`Running this model needs about ${mib(f32)}`);
+    const info = await engine.loadModel(source, undefined, 'q4');
+    expect(info).toMatchObject({ weights: 'q4', inferenceBytes: q4 });
+    // A run that fits only because the base is 4-bit: the engine's check counts the base as it is kept.
+    const train = { ...PRESETS.quick.train, maxSteps: 2, batchSize: 2, maxSeqLength: 32, activationCheckpointing: 'off' as const };
+    const config: RunConfig = { ...PRESETS.quick, evalEvery: 0, checkpointEvery: 0, lora: { ...PRESETS.quick.lora, targetModules: ['q_proj', 'v_proj'] }, train };
+    const asF32 = runMemoryEstimate(config, modelConfig).trainingBytes, asQ4 = runMemoryEstimate({ ...config, train: { ...train, weights: 'q4' } }, modelConfig).trainingBytes;
+    nav.deviceMemory = (asF32 + asQ4) / 2 / 2 ** 30;
+    const done = await engine.startRun({ name: 'q4 base', config, records, dataset: { id: 'd', name: 'd', version: 1 } });
+    expect(done.status).toBe('completed');
   });
 });

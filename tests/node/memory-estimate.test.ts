@@ -1,13 +1,14 @@
 // The memory estimate that refuses models and runs (src/io/hf.ts estimateMemory) against what the engine
 // really allocates: the bytes of every buffer the runtime holds (Gpu.liveBytes, pooled temporaries
 // included, so at least the peak) after building a LoRA model and taking one training step (with and without
-// activation checkpointing), or after a prefill into a KV cache. The estimate must cover the measurement (a
+// activation checkpointing; f32, bf16 and 4-bit frozen weights), or after a prefill into a KV cache. The estimate must cover the measurement (a
 // refusal relies on it never being low) and stay within 1.3× of it (so a run that fits is not refused). Shapes:
 // tiny Llama, GPT-2 and Gemma 3, one with its head in three row chunks, and SmolLM2-135M's widths and vocabulary
 // (49152) with 2 of its 30 layers, random weights. Node + Dawn on SwiftShader.
 import { describe, expect, it } from 'vitest';
 import { estimateMemory } from '../../src/io/hf';
 import type { ModelConfig } from '../../src/model/config';
+import type { WeightStorage } from '../../src/model/storage';
 import { initWeights, tinyConfig } from '../../src/model/init';
 import { Transformer } from '../../src/model/transformer';
 import { DEFAULT_TRAIN, Trainer } from '../../src/train/trainer';
@@ -39,12 +40,15 @@ describe('memory estimate against measured allocations', () => {
     { name: 'llama', config: () => model('llama', 2000), B: 4, T: 64, lora: { targetModules: all, dropout: 0.1 } },
     { name: 'gpt2', config: () => model('gpt2', 8000), B: 2, T: 128, lora: { targetModules: ['c_attn', 'attn.c_proj'], dropout: 0 } },
     { name: 'gemma3', config: () => model('gemma3', 3000), B: 2, T: 64, lora: { targetModules: all, dropout: 0.05 } },
+    // Frozen weights as bf16 and as NF4 blocks (src/model/storage.ts).
+    { name: 'llama, bf16 weights', config: () => model('llama', 2000), B: 4, T: 64, lora: { targetModules: all, dropout: 0.1 }, weights: 'bf16' as WeightStorage },
+    { name: 'llama, 4-bit weights', config: () => model('llama', 2000), B: 4, T: 64, lora: { targetModules: all, dropout: 0.1 }, weights: 'q4' as WeightStorage },
     // The head in 3 chunks of 70 rows (+ 40): a shrunk chunk budget, on the engine and in the estimate alike.
     { name: 'llama, head in chunks', config: () => model('llama', 3000), B: 2, T: 90, lora: { targetModules: all, dropout: 0 }, headChunkBytes: 70 * 3000 * 4 },
     // Real widths take ~1.5 min a step on SwiftShader: checkpointing on only (off measured 1.010× as well).
     { name: 'SmolLM2-135M-shaped (2 layers)', config: () => smolLm2(2), B: 1, T: 128, lora: { targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'], dropout: 0.05 }, only: true },
   ];
-  for (const { name, config: makeConfig, B, T, lora, headChunkBytes, only } of runs) {
+  for (const { name, config: makeConfig, B, T, lora, headChunkBytes, only, weights } of runs) {
     for (const checkpointing of only ? [true] : [false, true]) {
       it(`training ${name}, ${B}×${T} tokens, LoRA on ${lora.targetModules.join(' ')}, dropout ${lora.dropout}, checkpointing ${checkpointing ? 'on' : 'off'}: the estimate covers one step, within ${SLACK}×`, async () => {
         const gpu = await testGpu();
@@ -52,7 +56,7 @@ describe('memory estimate against measured allocations', () => {
         const config = makeConfig();
         const V = config.vocabSize;
         const before = gpu.liveBytes;
-        const net = new Transformer(gpu, config, initWeights(config, 1, 0.2), { kind: 'lora', lora: { rank: 8, alpha: 16, useRslora: false, dropout: lora.dropout, targetModules: [...lora.targetModules] } }, 1);
+        const net = new Transformer(gpu, config, initWeights(config, 1, 0.2), { kind: 'lora', lora: { rank: 8, alpha: 16, useRslora: false, dropout: lora.dropout, targetModules: [...lora.targetModules] } }, 1, {}, weights);
         net.checkpointActivations = checkpointing;
         if (headChunkBytes) net.headChunkBytes = headChunkBytes;
         const data = Array.from({ length: B }, (_, i) => { const inputIds = randomIds(T + 1, V, i); return { inputIds, lossMask: inputIds.map(() => 1) }; });
@@ -60,7 +64,7 @@ describe('memory estimate against measured allocations', () => {
         const measured = gpu.liveBytes - before;
         const estimate = estimateMemory(config, {
           training: true, loraRank: 8, batchTokens: B * T, lora: { targetModules: [...lora.targetModules], dropout: lora.dropout },
-          checkpointing, maxBindingBytes: gpu.device.limits.maxStorageBufferBindingSize, headChunkBytes,
+          checkpointing, maxBindingBytes: gpu.device.limits.maxStorageBufferBindingSize, headChunkBytes, weights,
         }).trainingBytes;
         console.log(`training ${name} ${B}×${T} V=${V} checkpointing ${checkpointing}: measured ${(measured / 2 ** 20).toFixed(2)} MiB, estimate ${(estimate / 2 ** 20).toFixed(2)} MiB (${(estimate / measured).toFixed(3)}×)`);
         expect(estimate).toBeGreaterThanOrEqual(measured);

@@ -4,17 +4,32 @@
 // src/io/download.ts). Says plainly when there
 // is no WebGPU or only a software adapter. With a model loaded, the other sources fold away under a summary.
 // After a reload it offers the last session's model (LastModelOffer). Everything it shows of a model is text, never HTML.
+// "Weights on the GPU" chooses how the next load keeps the frozen base (as shipped, bf16, 8-bit, 4-bit), each with
+// the memory its weights take for the loaded model's shape.
 import { useState, type DragEvent } from 'react';
 import { Alert } from '../../components/Alert';
 import { ProgressBar } from '../../components/ProgressBar';
 import { filesFromDataTransfer, filesFromFileList, type ModelFiles } from '../../../src/io/model-files';
 import { mib } from '../../../src/gpu/runtime';
 import { HF_ENDPOINT, KNOWN_MODELS } from '../../../src/io/download';
+import { estimateMemory } from '../../../src/io/hf';
+import type { ModelConfig } from '../../../src/model/config';
+import type { WeightStorage } from '../../../src/model/storage';
 import { engineSelectors, useEngine } from '../../engine/store';
 import { LastModelOffer } from './LastModelOffer';
 import type { ModelSource } from '../../../workers/protocol-engine';
 
 const DEFAULT_URL = '/models/default/';
+
+const WEIGHT_CHOICES: { value: WeightStorage | ''; label: string }[] = [
+  { value: '', label: 'As shipped' }, { value: 'bf16', label: 'bf16' }, { value: 'q8', label: '8-bit (Q8)' }, { value: 'q4', label: '4-bit (NF4)' },
+];
+
+/** An option's label, with what the weights take for `config` (f32 checkpoints count as f32 when kept as shipped). */
+function weightLabel(choice: (typeof WEIGHT_CHOICES)[number], config: ModelConfig | null): string {
+  if (!config) return choice.label;
+  return `${choice.label}: weights ${mib(estimateMemory(config, { training: false, loraRank: 0, batchTokens: 1, weights: choice.value || undefined }).weightsBytes)}`;
+}
 
 /** Picked/dropped files as blobs the worker can take: the Files themselves, unread (the worker reads them by slices). */
 async function toSource(files: ModelFiles): Promise<ModelSource> {
@@ -46,9 +61,11 @@ export function ModelPicker() {
   const [endpoint, setEndpoint] = useState(HF_ENDPOINT);
   const [endpointError, setEndpointError] = useState<string | null>(null);
   const [over, setOver] = useState(false);
+  const [weights, setWeights] = useState<WeightStorage | ''>('');
 
   const busy = loading !== null || running;
-  const load = (src: Promise<ModelSource>) => { void src.then(loadModel); };
+  const loadWith = (source: ModelSource) => loadModel(source, weights || undefined);
+  const load = (src: Promise<ModelSource>) => { void src.then(loadWith); };
   const onDrop = (e: DragEvent) => {
     e.preventDefault();
     setOver(false);
@@ -63,13 +80,22 @@ export function ModelPicker() {
       {error && <Alert message={error} onDismiss={dismissError} />}
       <p aria-live="polite" className="model-status">
         {model
-          ? `Loaded: ${model.name} — ${model.config.modelType}, ${model.config.numLayers} layers, ${model.parameters.toLocaleString('en')} parameters; about ${mib(model.inferenceBytes)} for inference (training memory is estimated below for the run's own settings).`
+          ? `Loaded: ${model.name} — ${model.config.modelType}, ${model.config.numLayers} layers, ${model.parameters.toLocaleString('en')} parameters, weights ${model.weights}; about ${mib(model.inferenceBytes)} for inference (training memory is estimated below for the run's own settings).`
           : 'No model loaded.'}
       </p>
       {loading && <ProgressBar label={loading.message} fraction={loading.total > 0 ? loading.loaded / loading.total : 0} />}
       <LastModelOffer why="Training, Compare and Export all need one." />
       <div className="row">
-        <button type="button" disabled={busy} onClick={() => void loadModel({ kind: 'url', name: 'default model', baseUrl: new URL(DEFAULT_URL, location.href).href })}>
+        <label>
+          Weights on the GPU
+          <select value={weights} disabled={busy} onChange={(e) => setWeights(WEIGHT_CHOICES.find((c) => c.value === e.target.value)?.value ?? '')}>
+            {WEIGHT_CHOICES.map((c) => <option key={c.value} value={c.value}>{weightLabel(c, model?.config ?? null)}</option>)}
+          </select>
+        </label>
+        <span className="hint">Applies to the next load. 8-bit and 4-bit keep the frozen base quantised (QLoRA-style); the adapter trains in f32.</span>
+      </div>
+      <div className="row">
+        <button type="button" disabled={busy} onClick={() => void loadWith({ kind: 'url', name: 'default model', baseUrl: new URL(DEFAULT_URL, location.href).href })}>
           Load the built-in model
         </button>
       </div>
@@ -102,7 +128,7 @@ export function ModelPicker() {
           e.preventDefault();
           const hub = hubEndpoint(endpoint);
           setEndpointError(hub ? null : `"${endpoint}" is not a web address: the hub endpoint must start with https:// (or http://), like ${HF_ENDPOINT}.`);
-          if (hub && !busy && repo.trim()) void loadModel({ kind: 'hub', repo: repo.trim(), revision: 'main', endpoint: hub });
+          if (hub && !busy && repo.trim()) void loadWith({ kind: 'hub', repo: repo.trim(), revision: 'main', endpoint: hub });
         }}
       >
         <label>

@@ -60,13 +60,15 @@ export function TrainingPage() {
   }), [usable]);
   // Before tokenizing: ~4 characters a token plus template overhead. The run itself uses exact counts.
   const meanTokens = useMemo(() => (usable.length ? usable.reduce((s, r) => s + charLength(r) / 4 + 12, 0) / usable.length : 0), [usable]);
+  // The memory checks count the base as the loaded model keeps it (bf16, 8-bit, 4-bit).
+  const sized = useMemo(() => (model ? { ...run, train: { ...run.train, weights: model.weights } } : run), [run, model]);
   const problems = useMemo(() => {
-    const list = validateRunConfig(run, model?.config ?? null, counts, model ? { model: model.config, budget: model.memoryBudget } : undefined);
+    const list = validateRunConfig(sized, model?.config ?? null, counts, model ? { model: model.config, budget: model.memoryBudget } : undefined);
     return model ? list : [{ field: 'model', severity: 'error' as const, message: 'Load a model first.' }, ...list];
-  }, [run, model, counts]);
+  }, [sized, model, counts]);
   const errors = problems.filter((p) => p.severity === 'error');
   // Sustained FLOP/s guess until a run measures it: a software adapter does ~2 GFLOP/s, a GPU ~1 TFLOP/s here.
-  const estimate = model && errors.length === 0 ? estimateRun(run, model.config, { ...counts, meanTokens }, adapter?.software ? 2e9 : 1e12) : null;
+  const estimate = model && errors.length === 0 ? estimateRun(sized, model.config, { ...counts, meanTokens }, adapter?.software ? 2e9 : 1e12) : null;
   const canStart = errors.length === 0 && !running && !loading && adapter?.available !== false;
 
   const start = () => {

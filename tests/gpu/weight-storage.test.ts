@@ -1,0 +1,104 @@
+// Frozen weights in 16-bit and quantised storage (src/model/storage.ts, src/ops/weight_load.wgsl):
+//  - the host codecs: bf16/f16 round to nearest, q8 within half a step of its block's scale, q4 the nearest NF4
+//    level, sizes as stated;
+//  - matmul with a packed b, both kernel variants, both layouts of b, odd and aligned shapes, against the CPU
+//    reference on the decoded weights (decodeWeights: the dequantise-then-multiply reference). Tolerance as the
+//    f32 matmul test's: |gpu - cpu| <= 1e-5 · Σ|terms| + 1e-6 (f32 sums of K products of the same values);
+//  - the embedding gather of a packed table: exactly the decoded rows.
+import { afterAll, describe, expect, it } from 'vitest';
+import { MATMUL_VARIANTS, matmul, matmulCpu, setMatmulVariant } from '../../src/ops/matmul';
+import { embeddingForward, embeddingForwardCpu } from '../../src/ops/embedding';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../src/io/safetensors';
+import {
+  bytesPerWeight, decodeWeights, encodeWeights, NF4, scalesWord, storageWords, type WeightStorage,
+} from '../../src/model/storage';
+import { randn } from '../helpers/check';
+import { testGpu } from '../helpers/gpu';
+
+const PACKED: WeightStorage[] = ['bf16', 'f16', 'q8', 'q4'];
+const COMPILE_TIMEOUT = 120_000;
+
+describe('weight storage codecs', () => {
+  const x = randn(1000, 11, 0.2);
+  x[5] = 0; x[300] = -0.2;   // a zero and a block's absmax exactly
+  const roundTrip = (s: WeightStorage) => decodeWeights(s, encodeWeights(s, x), x.length);
+
+  it('bf16 and f16 round to nearest, as the checkpoint writer does', () => {
+    expect(roundTrip('bf16')).toEqual(bf16ToF32(f32ToBf16(x)));
+    expect(roundTrip('f16')).toEqual(f16ToF32(f32ToF16(x)));
+    expect(roundTrip('f32')).toEqual(x);
+  });
+
+  it('q8 is within half a step of each 32-block scale (absmax / 127, held as f16)', () => {
+    const y = roundTrip('q8');
+    for (let blk = 0; blk < Math.ceil(x.length / 32); blk++) {
+      const part = x.subarray(blk * 32, blk * 32 + 32);
+      const d = f16ToF32(f32ToF16(Float32Array.of(Math.max(...part.map(Math.abs)) / 127)))[0];
+      for (let i = 0; i < part.length; i++) expect(Math.abs(y[blk * 32 + i] - part[i])).toBeLessThanOrEqual(d / 2 * (1 + 1e-6) + 1e-9);
+    }
+  });
+
+  it('q4 takes the nearest NF4 level of each value over its 64-block absmax', () => {
+    const y = roundTrip('q4');
+    for (let i = 0; i < x.length; i++) {
+      const blk = x.subarray(Math.floor(i / 64) * 64, Math.floor(i / 64) * 64 + 64);
+      const s = f16ToF32(f32ToF16(Float32Array.of(Math.max(...blk.map(Math.abs)))))[0];
+      const best = Math.min(...[...NF4].map((l) => Math.abs(Math.fround(l * s) - x[i])));
+      expect(Math.abs(y[i] - x[i])).toBeLessThanOrEqual(best + 1e-7);
+    }
+  });
+
+  it('sizes: words, scale offsets and bytes per weight', () => {
+    expect(storageWords('bf16', 5)).toBe(3);
+    expect([scalesWord('q8', 70), storageWords('q8', 70)]).toEqual([24, 26]);   // 3 blocks: 24 code words, 2 scale words
+    expect([scalesWord('q4', 70), storageWords('q4', 70)]).toEqual([16, 17]);   // 2 blocks
+    expect(PACKED.map(bytesPerWeight)).toEqual([2, 2, 1.0625, 0.53125]);
+  });
+});
+
+describe('matmul and gather over packed weights', () => {
+  afterAll(async () => setMatmulVariant(await testGpu(), null));
+  // [M, N, K]: decoding (M = 1), odd sizes (blocks straddle rows), aligned sizes.
+  const SHAPES: [number, number, number][] = [[1, 37, 70], [33, 17, 65], [12, 64, 96]];
+
+  for (const variant of MATMUL_VARIANTS) {
+    for (const storage of PACKED) {
+      it(`${variant}: x op(W) with W in ${storage} equals the CPU product of the decoded W`, async () => {
+        const gpu = await testGpu();
+        setMatmulVariant(gpu, variant);
+        for (const [M, N, K] of SHAPES) {
+          for (const transB of [true, false]) {
+            const a = randn(M * K, M + N), w = randn(K * N, K, 0.1);
+            const words = encodeWeights(storage, w);
+            const wDec = decodeWeights(storage, words, K * N);
+            const ta = gpu.fromArray([M * K], a, 'a'), tw = gpu.fromU32([words.length], words, 'w');
+            const out = gpu.tensor([M * N], 'out');
+            matmul(gpu, out, ta, tw, M, N, K, { transB, bStorage: storage });
+            const got = await gpu.read(out);
+            const expected = matmulCpu(a, wDec, M, N, K, { transB });
+            const scale = Math.max(...matmulCpu(a.map(Math.abs), wDec.map(Math.abs), M, N, K, { transB }));
+            for (let i = 0; i < expected.length; i++) {
+              const err = Math.abs(got[i] - expected[i]);
+              if (!(err <= 1e-5 * scale + 1e-6)) expect.fail(`[${M},${N},${K}] transB ${transB}: element ${i} is ${got[i]}, expected ${expected[i]}`);
+            }
+            gpu.release(ta, tw, out);
+          }
+        }
+      }, COMPILE_TIMEOUT);
+    }
+  }
+
+  it('the embedding gather reads exactly the decoded rows, for every storage', async () => {
+    const gpu = await testGpu();
+    const V = 37, C = 10, N = 6;
+    const ids = Uint32Array.of(0, 36, 5, 5, 17, 40);   // 40: past the table, zeros
+    const table = randn(V * C, 3, 0.1);
+    for (const storage of PACKED) {
+      const words = encodeWeights(storage, table);
+      const tw = gpu.fromU32([words.length], words, 'table'), tids = gpu.fromU32([N], ids, 'ids'), out = gpu.tensor([N, C], 'out');
+      embeddingForward(gpu, out, tids, tw, N, C, 0, storage, V);
+      expect(Array.from(await gpu.read(out)), storage).toEqual(Array.from(embeddingForwardCpu(ids, decodeWeights(storage, words, V * C), N, C)));
+      gpu.release(tw, tids, out);
+    }
+  }, COMPILE_TIMEOUT);
+});
