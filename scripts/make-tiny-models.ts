@@ -51,6 +51,8 @@ export interface TinyOptions {
   dtype?: WriteDtype;
   /** Write `model.safetensors.index.json` + shards of at most this many bytes instead of one file. */
   maxShardBytes?: number;
+  /** Config fields over the kind's (another family on the same tokenizer, another layout: the GGUF tests). */
+  config?: Partial<ModelConfig>;
 }
 
 const HIDDEN = 32, LAYERS = 2, HEADS = 4, KV_HEADS = 2, INTERMEDIATE = 64, POSITIONS = 128;
@@ -133,7 +135,7 @@ export function buildTinyModel(kind: TinyKind, seed: number, opts: TinyOptions =
     config = tinyConfig(kind, {
       ...shape, vocabSize: ids.vocab, numKvHeads: KV_HEADS, maxPositions: 256, normEps: kind === 'llama' ? 1e-5 : 1e-6,
       ropeTheta: kind === 'llama' ? 500000 : 1000000, tieWordEmbeddings: tied, bosTokenId: ids.bos, eosTokenId: ids.eos,
-      ...(kind === 'gemma3' ? { headDim: 16, numLayers: 3 } : {}),
+      ...(kind === 'gemma3' ? { headDim: 16, numLayers: 3 } : {}), ...opts.config,
     });
     files.set('generation_config.json', json({ bos_token_id: ids.bos, eos_token_id: ids.stop, ...(kind === 'llama' ? { do_sample: true, temperature: 0.6, top_p: 0.9 } : {}) }));
   } else if (kind === 'llama-small') {

@@ -51,6 +51,7 @@ export type GgufValue =
   | { type: 'f32'; value: number }
   | { type: 'bool'; value: boolean }
   | { type: 'u32[]'; value: number[] }
+  | { type: 'f32[]'; value: Float32Array }
   | { type: 'i32[]'; value: number[] }
   | { type: 'string[]'; value: string[] };
 
@@ -94,6 +95,7 @@ function writeValue(w: ByteWriter, v: GgufValue): void {
     case 'f32': w.u32(T.f32); w.f32(v.value); break;
     case 'bool': w.u32(T.bool); w.u8(v.value ? 1 : 0); break;
     case 'u32[]': w.u32(T.array); w.u32(T.u32); w.u64(v.value.length); v.value.forEach((x) => w.u32(x)); break;
+    case 'f32[]': w.u32(T.array); w.u32(T.f32); w.u64(v.value.length); v.value.forEach((x) => w.f32(x)); break;
     case 'i32[]': w.u32(T.array); w.u32(T.i32); w.u64(v.value.length); v.value.forEach((x) => w.u32(x >>> 0)); break;
     case 'string[]': w.u32(T.array); w.u32(T.string); w.u64(v.value.length); v.value.forEach((x) => w.string(x)); break;
   }

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getLlama, JinjaTemplateChatWrapper, LlamaLogLevel, LlamaText, type Llama, type LlamaModel } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTinyModel } from '../../scripts/make-tiny-models';
+import { buildTinyModel, type TinyKind } from '../../scripts/make-tiny-models';
 import { memorySource } from '../../src/data/bytes';
 import { importSource } from '../../src/data/import';
 import type { ChatMessage } from '../../src/data/types';
@@ -24,6 +24,7 @@ import { GREEDY } from '../../src/generate/sampler';
 import { loadHfModel, stopTokenIds, templateOf, type LoadedModel } from '../../src/io/hf';
 import { filesFromMap } from '../../src/io/model-files';
 import { filesFromDirectory } from '../../src/io/node-files';
+import type { ModelConfig } from '../../src/model/config';
 import { Transformer } from '../../src/model/transformer';
 import { tokenizeConversation } from '../../src/tokenize/chat';
 import { DEFAULT_TRAIN, Trainer } from '../../src/train/trainer';
@@ -112,14 +113,24 @@ const agreement = (a: number[], b: number[]): number => { let i = 0; while (i < 
 
 describe('GGUF exports in llama.cpp', () => {
   const LLAMA_STYLE = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'up_proj'];
-  // Seeds whose random models are decisive from the first greedy steps (seed 3's Qwen2 starts on near-ties).
-  const SEED = { llama: 3, qwen2: 1, qwen3: 3, gpt2: 3 };
-  const TARGETS = { llama: LLAMA_STYLE, qwen2: LLAMA_STYLE, qwen3: LLAMA_STYLE, gpt2: ['c_attn', 'c_proj', 'c_fc'] };
-  for (const kind of ['llama', 'qwen2', 'qwen3', 'gpt2'] as const) {
+  // Each case: the tiny kind (its real tokenizer), config fields over it, the random seed (seeds whose models are
+  // decisive from the first greedy steps: seed 3's Qwen2 starts on near-ties), the LoRA targets.
+  // Gemma 3 (SentencePiece-form vocabulary): layers sliding, full, sliding (llama.cpp's period 2) with
+  // query_pre_attn_scalar = head_dim, as llama.cpp's gemma3 scales. SmolLM3 (Llama 3 tokenizer): 4 layers, the
+  // last without RoPE, as llama.cpp's smollm3 fixes it.
+  const CASES: { name: string; kind: TinyKind; config?: Partial<ModelConfig>; seed: number; targets: string[] }[] = [
+    { name: 'llama', kind: 'llama', seed: 3, targets: LLAMA_STYLE },
+    { name: 'qwen2', kind: 'qwen2', seed: 1, targets: LLAMA_STYLE },
+    { name: 'qwen3', kind: 'qwen3', seed: 3, targets: LLAMA_STYLE },
+    { name: 'gpt2', kind: 'gpt2', seed: 3, targets: ['c_attn', 'c_proj', 'c_fc'] },
+    { name: 'gemma3', kind: 'gemma3', config: { queryPreAttnScalar: 16 }, seed: 3, targets: LLAMA_STYLE },
+    { name: 'smollm3', kind: 'llama', config: { architecture: 'smollm3', modelType: 'smollm3', numLayers: 4, ropeLayers: [true, true, true, false] }, seed: 3, targets: LLAMA_STYLE },
+  ];
+  for (const { name: kind, kind: tiny, config, seed, targets } of CASES) {
     it(`tiny ${kind}${kind === 'gpt2' ? ' (own BPE, plain template)' : ' with real tokenizer'}: merged f16 and base + LoRA give the engine's greedy tokens`, async () => {
-      const source = filesFromMap(`tiny-${kind}`, buildTinyModel(kind, SEED[kind]));
+      const source = filesFromMap(`tiny-${kind}`, buildTinyModel(tiny, seed, { config }));
       const base = await loadHfModel(source);
-      const { model } = await withRandomLora(base, 4, 5, TARGETS[kind]);
+      const { model } = await withRandomLora(base, 4, 5, targets);
       const paths = {
         merged: join(dir, `${kind}-merged-f16.gguf`), q8: join(dir, `${kind}-merged-q8_0.gguf`),
         base: join(dir, `${kind}-base-f32.gguf`), lora: join(dir, `${kind}-lora.gguf`),
@@ -155,7 +166,7 @@ describe('GGUF exports in llama.cpp', () => {
       expect(Math.min(...q8Agree)).toBeGreaterThan(0);
       await Promise.all([merged.dispose(), baseModel.dispose(), q8Model.dispose()]);
       model.destroy();
-    });
+    }, 300_000);
   }
 
   it('the built-in model after a short LoRA run: merged f16 and base f16 + LoRA answer as the engine and stop at end of turn', async () => {
