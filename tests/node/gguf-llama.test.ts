@@ -1,7 +1,7 @@
 // Our GGUF exports in llama.cpp itself (node-llama-cpp's prebuilt CPU binary, never downloaded or built here):
-// for tiny Llama (Llama 3 tokenizer), Qwen2 (Qwen3 tokenizer) and GPT-2 (own BPE, the plain fallback template)
-// models with a random LoRA, and for the built-in model after a few real training steps,
-//  - the merged GGUF (f16) and the base GGUF + GGUF LoRA load, llama.cpp renders the conversation with the
+// for tiny Llama (Llama 3 tokenizer), Qwen2 and Qwen3 (Qwen3 tokenizer), GPT-2 (own BPE, the plain fallback
+// template), Gemma 3 (its SentencePiece-style tokenizer) and SmolLM3 (Llama 3 tokenizer) models with a random LoRA, and for the built-in model after a few real training steps,
+//  - the merged GGUF (f16) and the base GGUF + GGUF LoRA load, llama.cpp tokenises TEXTS to our ids, renders the conversation with the
 //    file's own chat template (node-llama-cpp's handling of tokenizer.chat_template) and tokenises it to the
 //    ids our tokenizer gives for the same rendering by our template, and greedy decoding from the studio's
 //    prompt gives our engine's tokens on every decisive step (see NEAR_TIE) and stops where the engine stops
@@ -40,6 +40,12 @@ afterAll(async () => { await llama?.dispose(); rmSync(dir, { recursive: true, fo
 const CONVERSATIONS: ChatMessage[][] = [
   [{ role: 'user', content: 'What is the capital of France?' }],
   [{ role: 'user', content: 'Hi there!' }, { role: 'assistant', content: 'Hello. How can I help?' }, { role: 'user', content: 'Count to 3, please.' }],
+];
+
+/** Text llama.cpp must tokenise to our ids (spaces, newlines and tabs in runs, non-Latin scripts, emoji, digits, special tokens). */
+const TEXTS = [
+  'Hi there!  Hello.   How can I help?\n\nCount to 3, please.', 'naïve café — 日本語 テキスト 🙂', ' leading space', 'def add(a, b):\n    return a + b\n',
+  'Tabs\tand\t\ttabs', 'Supercalifragilisticexpialidocious antidisestablishmentarianism! 1234567890 3.14159 $%^&*()',
 ];
 
 /** llama.cpp's rendering of a conversation by the GGUF's own chat template, tokenised by llama.cpp. */
@@ -144,6 +150,7 @@ describe('GGUF exports in llama.cpp', () => {
 
       const merged = await llama.loadModel({ modelPath: paths.merged });
       for (const id of stopTokenIds(base)) expect(merged.isEogToken(id as never), `stop id ${id}`).toBe(true);
+      for (const text of TEXTS) expect([...merged.tokenize(text, true)], text).toEqual(base.tokenizer.encode(text, { addSpecialTokens: false }));
       const baseModel = await llama.loadModel({ modelPath: paths.base });
       const q8Model = await llama.loadModel({ modelPath: paths.q8 });
       const q8Agree: number[] = [];
