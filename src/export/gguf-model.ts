@@ -22,12 +22,14 @@
 import { stopTokenIds, templateOf, type LoadedModel } from '../io/hf';
 import type { ModelFiles } from '../io/model-files';
 import type { Transformer } from '../model/transformer';
+import { f16ToF32, f32ToF16 } from '../io/safetensors';
 import { exportGgufLora, GGUF_FILE_TYPE, permuteRopeRows, writeGguf, Q8_0_BLOCK, type GgufDtype, type GgufTensor, type GgufValue } from './gguf';
 import { ggufArch, ggufParamName, type GgufArch } from './gguf-arch';
+import { QK_K } from './kquants';
 import { mergedWeights, type ExportFiles } from './merged';
 import { ollamaModelfile } from './modelfile';
 
-export type GgufModelDtype = 'F32' | 'F16' | 'Q8_0';
+export type GgufModelDtype = 'F32' | 'F16' | 'Q8_0' | 'Q4_K_M';
 export type TokenizerInfo = Pick<LoadedModel, 'config' | 'tokenizer' | 'chatTemplate' | 'generationConfig'>;
 
 export interface GgufModelOptions {
@@ -200,9 +202,33 @@ function transpose(data: Float32Array, rows: number, cols: number): Float32Array
   return out;
 }
 
+/** llama-quantize's use_more_bits: the first and last eighth of the layers and every third one between. */
+const useMoreBits = (i: number, n: number): boolean => i < Math.trunc(n / 8) || i >= Math.trunc((7 * n) / 8) || (i - Math.trunc(n / 8)) % 3 === 2;
+
+/**
+ * llama-quantize's Q4_K_M mix (llama_tensor_get_type in llama-quant.cpp, no importance matrix, for the dense
+ * families here): output.weight, or token_embd.weight when tied, Q6_K (Q8_0 when its rows are not 256-blocks);
+ * attn_v and ffn_down Q6_K on use_more_bits layers (counted in file order as llama-quantize counts them); every
+ * other 2-D weight Q4_K; then its shape fall-back for rows that are not whole blocks (Q4_K → Q5_0, Q6_K → Q8_0,
+ * and F16 when not whole 32-blocks either).
+ */
+function q4kmTypes(names: string[], rows: number[]): GgufDtype[] {
+  const tied = !names.includes('output.weight');
+  const nV = names.filter((n) => n.includes('attn_v.weight')).length, nDown = names.filter((n) => n.includes('ffn_down')).length;
+  let iV = 0, iDown = 0;
+  return names.map((name, t) => {
+    let type: GgufDtype = 'Q4_K';
+    if (name === 'output.weight' || (tied && name === 'token_embd.weight')) type = rows[t] % QK_K ? 'Q8_0' : 'Q6_K';
+    else if (name.includes('attn_v.weight')) { if (useMoreBits(iV++, nV)) type = 'Q6_K'; } else if (name.includes('ffn_down')) { if (useMoreBits(iDown++, nDown)) type = 'Q6_K'; }
+    if (rows[t] % QK_K && type !== 'Q8_0') type = type === 'Q4_K' ? 'Q5_0' : 'Q8_0';
+    return rows[t] % Q8_0_BLOCK ? 'F16' : type;
+  });
+}
+
 /** The model's tensors under llama.cpp's names and layouts. */
 async function ggufTensors(model: Transformer, arch: GgufArch, dtype: GgufModelDtype, fold: boolean): Promise<GgufTensor[]> {
   const c = model.config;
+  if (dtype === 'Q4_K_M' && arch.name === 'gpt2') throw new Error("GGUF export: Q4_K_M for gpt2 needs llama.cpp's Q5_K for the fused attn_qkv, which is not implemented here; use Q8_0 or F16");
   const tensors: GgufTensor[] = [];
   for (const [hfName, w] of await mergedWeights(model, { fold })) {
     const mapped = ggufParamName(arch, hfName);
@@ -213,9 +239,18 @@ async function ggufTensors(model: Transformer, arch: GgufArch, dtype: GgufModelD
       data = permuteRopeRows(data, shape[0], shape[1] ?? 1, mapped.short === 'attn_q' ? c.numHeads : c.numKvHeads);
     }
     if (arch.normShift && shape.length === 1 && /norm\.weight$/.test(mapped.name)) data = data.map((x) => x + arch.normShift);
-    let tdtype: GgufDtype = shape.length === 1 ? 'F32' : dtype;
+    let tdtype: GgufDtype = shape.length === 1 ? 'F32' : dtype === 'Q4_K_M' ? 'F16' : dtype;
     if (tdtype === 'Q8_0' && shape[shape.length - 1] % Q8_0_BLOCK) tdtype = 'F16';
     tensors.push({ name: mapped.name, shape, data, dtype: tdtype });
+  }
+  if (dtype === 'Q4_K_M') {
+    // llama-quantize's input is the F16 file: quantising the f16-rounded weights gives its bytes exactly.
+    const matrices = tensors.filter((t) => t.shape.length === 2);
+    q4kmTypes(matrices.map((t) => t.name), matrices.map((t) => t.shape[1])).forEach((type, i) => {
+      const t = matrices[i];
+      t.dtype = type;
+      if (type !== 'F16') t.data = f16ToF32(f32ToF16(t.data));
+    });
   }
   if (arch.rope && c.ropeScaling?.type === 'llama3') tensors.push({ name: 'rope_freqs.weight', shape: [c.headDim / 2], data: llama3RopeFactors(c), dtype: 'F32' });
   return tensors;

@@ -8,6 +8,7 @@
 //    (llama.cpp's end-of-generation set covers every id the studio stops on);
 //  - q8_0 agreement with the engine's greedy tokens is measured and printed (at least the first token agrees).
 // Files go to a temporary folder removed after the file; llama.cpp runs on 2 threads with a 256-token context.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +32,7 @@ import { DEFAULT_TRAIN, Trainer } from '../../src/train/trainer';
 import { testGpu } from '../helpers/gpu';
 import { withRandomLora } from './random-lora';
 import { logitsOf } from '../helpers/model';
+import { venvPython } from '../helpers/torch';
 
 const dir = mkdtempSync(join(tmpdir(), 'gguf-llama-'));
 let llama: Llama;
@@ -176,6 +178,41 @@ describe('GGUF exports in llama.cpp', () => {
     }, 300_000);
   }
 
+  // llama-quantize's Q4_K_M, without running it: a Llama with hidden 256 (every row whole 256-blocks: real Q4_K and
+  // Q6_K blocks in the mix) and the tiny Llama 3-tokenizer one (hidden 32: the Q5_0 and Q8_0 fall-backs). Our
+  // file has llama.cpp's own quantiser's tensor types and bytes from our F16 file (llama_model_quantize in
+  // node-llama-cpp's libllama, called from Python, tests/node/gguf_q4km_check.py), and its greedy agreement
+  // with the engine is measured beside the F16 file's.
+  it("Q4_K_M: llama_model_quantize's types and bytes from our F16 file, greedy agreement measured", async () => {
+    const LIBLLAMA = join(__dirname, '..', '..', 'node_modules', '@node-llama-cpp', 'linux-x64', 'bins', 'linux-x64', 'libllama.v0.4.0.so');
+    const wide = { hiddenSize: 256, intermediateSize: 512, numHeads: 4, numKvHeads: 2, headDim: 64 };
+    for (const [kind, config] of [['llama-small', wide], ['llama', {}]] as const) {
+      const source = filesFromMap(`q4km-${kind}`, buildTinyModel(kind, 2, { config }));
+      const base = await loadHfModel(source);
+      const { model } = await withRandomLora(base, 4, 5, LLAMA_STYLE);
+      const paths = { f16: join(dir, `${kind}-f16.gguf`), q4: join(dir, `${kind}-q4_k_m.gguf`), theirs: join(dir, `${kind}-llama-quantize.gguf`) };
+      writeFileSync(paths.f16, await exportGgufModel(model, base, source, { dtype: 'F16' }));
+      writeFileSync(paths.q4, await exportGgufModel(model, base, source, { dtype: 'Q4_K_M' }));
+      const out = JSON.parse(execFileSync(venvPython(), [join(__dirname, 'gguf_q4km_check.py'), LIBLLAMA, paths.f16, paths.q4, paths.theirs], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as
+        { rc: number; tensors: number; names_match: boolean; types: Record<string, number>; type_differ: string[]; bytes_differ: string[] };
+      console.log(`${kind} Q4_K_M: ${JSON.stringify(out)}`);
+      expect(out).toMatchObject({ rc: 0, names_match: true, type_differ: [], bytes_differ: [] });
+      expect(Object.keys(out.types).sort()).toEqual(kind === 'llama-small' ? ['F32', 'Q4_K', 'Q6_K'] : ['F32', 'Q5_0', 'Q8_0']);
+      if (kind !== 'llama-small') { model.destroy(); continue; }
+
+      // A random model's greedy path does not survive 4-bit noise (its top logits lie close: 0 of 16 tokens agree
+      // here), so the figure is printed for the record and the floor is asserted on the trained built-in model.
+      const q4 = await llama.loadModel({ modelPath: paths.q4 });
+      const ours = base.tokenizer.encode(templateOf(base).render(CONVERSATIONS[0], { addGenerationPrompt: true }), { addSpecialTokens: false });
+      const engine = await engineGreedy(base, model, ours, 16);
+      const got = await llamaGreedy(q4, ours, 16);
+      expect(got.tokens.length + (got.stopped ? 1 : 0), 'llama.cpp runs the Q4_K/Q6_K file').toBeGreaterThan(0);
+      console.log(`random ${kind} Q4_K_M greedy prefix agreement with the engine: ${agreement(got.tokens, engine.tokens)} of ${engine.tokens.length}`);
+      await q4.dispose();
+      model.destroy();
+    }
+  }, 300_000);
+
   it('the built-in model after a short LoRA run: merged f16 and base f16 + LoRA answer as the engine and stop at end of turn', async () => {
     const source = filesFromDirectory('public/models/default');
     const m = await loadHfModel(source);
@@ -197,13 +234,15 @@ describe('GGUF exports in llama.cpp', () => {
     expect(modelfile).toContain('PARAMETER stop "<|im_end|>"\n');
     expect(new TextDecoder().decode(split.get('Modelfile'))).toContain('FROM ./base-f16.gguf\nADAPTER ./adapter-f32.gguf\n');
     const write = (files: Map<string, Uint8Array>, name: string): string => { const p = join(dir, `default-${name}`); writeFileSync(p, files.get(name)!); return p; };
-    const paths = { merged: write(merged, 'model-f16.gguf'), base: write(split, 'base-f16.gguf'), lora: write(split, 'adapter-f32.gguf'), q8: join(dir, 'default-q8_0.gguf') };
+    const paths = { merged: write(merged, 'model-f16.gguf'), base: write(split, 'base-f16.gguf'), lora: write(split, 'adapter-f32.gguf'), q8: join(dir, 'default-q8_0.gguf'), q4: join(dir, 'default-q4_k_m.gguf') };
     writeFileSync(paths.q8, await exportGgufModel(model, m, source, { dtype: 'Q8_0' }));
-    const [mergedModel, baseModel, q8Model] = await Promise.all([paths.merged, paths.base, paths.q8].map((modelPath) => llama.loadModel({ modelPath })));
+    // hidden 64, intermediate 128: the Q4_K_M mix falls back to Q5_0 (for Q4_K) and Q8_0 (for Q6_K) here
+    writeFileSync(paths.q4, await exportGgufModel(model, m, source, { dtype: 'Q4_K_M' }));
+    const [mergedModel, baseModel, q8Model, q4Model] = await Promise.all([paths.merged, paths.base, paths.q8, paths.q4].map((modelPath) => llama.loadModel({ modelPath })));
     for (const id of stopTokenIds(m)) expect(mergedModel.isEogToken(id as never), `stop id ${id}`).toBe(true);
 
     let stops = 0;
-    const q8Agree: number[] = [];
+    const q8Agree: number[] = [], q4Agree: number[] = [];
     for (const r of rows.slice(0, 2)) {
       const messages = r.messages.slice(0, -1);
       const ours = m.tokenizer.encode(tpl.render(messages, { addGenerationPrompt: true }), { addSpecialTokens: false });
@@ -213,13 +252,16 @@ describe('GGUF exports in llama.cpp', () => {
       expectSameGreedy(await llamaGreedy(baseModel, ours, 40, paths.lora), engine, 'base f16 + GGUF LoRA');
       const q8 = await llamaGreedy(q8Model, ours, 40);
       q8Agree.push(agreement(q8.tokens, engine.tokens) / Math.max(1, engine.tokens.length));
+      const q4 = await llamaGreedy(q4Model, ours, 40);
+      q4Agree.push(agreement(q4.tokens, engine.tokens) / Math.max(1, engine.tokens.length));
       if (engine.stopped) stops++;
-      console.log(`built-in: "${m.tokenizer.decode(engine.tokens)}" stopped ${engine.stopped}, decisive ${engine.decisive}; q8_0 "${m.tokenizer.decode(q8.tokens)}" stopped ${q8.stopped}`);
+      console.log(`built-in: "${m.tokenizer.decode(engine.tokens)}" stopped ${engine.stopped}, decisive ${engine.decisive}; q8_0 "${m.tokenizer.decode(q8.tokens)}" stopped ${q8.stopped}; Q4_K_M "${m.tokenizer.decode(q4.tokens)}" stopped ${q4.stopped}`);
     }
-    console.log(`built-in: q8_0 greedy prefix agreement per conversation ${q8Agree.map((x) => x.toFixed(2)).join(', ')}`);
+    console.log(`built-in: greedy prefix agreement per conversation: q8_0 ${q8Agree.map((x) => x.toFixed(2)).join(', ')}; Q4_K_M ${q4Agree.map((x) => x.toFixed(2)).join(', ')}`);
     expect(stops, 'answers that end at <|im_end|>').toBeGreaterThan(0);
     expect(Math.min(...q8Agree)).toBeGreaterThan(0);
-    await Promise.all([mergedModel, baseModel, q8Model].map((x) => x.dispose()));
+    expect(Math.min(...q4Agree)).toBeGreaterThan(0);
+    await Promise.all([mergedModel, baseModel, q8Model, q4Model].map((x) => x.dispose()));
     model.destroy();
   });
 });
