@@ -151,7 +151,7 @@ describe('GGUF LoRA export', () => {
     oracles.push(oracle);
     writeFileSync(join(oracle.dir, 'x.f32'), new Uint8Array(x.buffer));
     writeFileSync(join(oracle.dir, 'ours.q8_0'), quantizeQ8_0(x));
-    const out = JSON.parse(execFileSync('/usr/bin/python3', [join(__dirname, 'gguf_q8_check.py'), WHEEL, join(oracle.dir, 'x.f32'), join(oracle.dir, 'ours.q8_0')], { encoding: 'utf8' })) as { bytes: number; differ: number };
+    const out = JSON.parse(execFileSync(venvPython(), [join(__dirname, 'gguf_q8_check.py'), WHEEL, join(oracle.dir, 'x.f32'), join(oracle.dir, 'ours.q8_0')], { encoding: 'utf8' })) as { bytes: number; differ: number };
     expect(out).toEqual({ bytes: 512 * 34, differ: 0 });
   });
 });

@@ -1,4 +1,4 @@
-// Our Q4_K, Q6_K and Q5_0 blocks (src/export/kquants.ts, the types of llama.cpp's Q4_K_M mix) against llama.cpp
+// Our Q4_K, Q6_K, Q5_0 and Q8_0 blocks (src/export/kquants.ts and gguf.ts, the types of llama.cpp's Q4_K_M mix) against llama.cpp
 // itself: its C reference quantisers in the libggml-base that node-llama-cpp ships (called from Python through
 // ctypes, tests/node/gguf_kquants_check.py) give the same bytes, and llama.cpp's gguf-py dequantises our blocks to
 // the same float32 bits as ggml's C dequantisers. Values: Gaussian rows of several scales, outliers, all-zero
@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { quantizeQ8_0 } from '../../src/export/gguf';
 import { quantizeQ4_K, quantizeQ5_0, quantizeQ6_K, QK_K } from '../../src/export/kquants';
 import { f16ToF32, f32ToF16 } from '../../src/io/safetensors';
 import { rng } from '../helpers/check';
@@ -35,11 +36,11 @@ function values(): Float32Array {
 }
 
 describe('k-quant blocks', () => {
-  it("Q4_K, Q6_K and Q5_0 bytes are llama.cpp's reference quantisers', and gguf-py dequantises them as ggml does", () => {
+  it("Q4_K, Q6_K, Q5_0 and Q8_0 bytes are llama.cpp's reference quantisers', and gguf-py dequantises them as ggml does", () => {
     const x = values();
     const xPath = join(oracle.dir, 'x.f32');
     writeFileSync(xPath, new Uint8Array(x.buffer));
-    const files = { q4_K: quantizeQ4_K(x), q6_K: quantizeQ6_K(x), q5_0: quantizeQ5_0(x) };
+    const files = { q4_K: quantizeQ4_K(x), q6_K: quantizeQ6_K(x), q5_0: quantizeQ5_0(x), q8_0: quantizeQ8_0(x) };
     const args = Object.entries(files).map(([name, bytes]) => { const p = join(oracle.dir, `${name}.bin`); writeFileSync(p, bytes); return `${name}=${p}`; });
     const out = JSON.parse(execFileSync(venvPython(), [join(__dirname, 'gguf_kquants_check.py'), LIB, xPath, ...args], { encoding: 'utf8' })) as
       Record<string, { bytes: number; differ: number; dequant_differ: number }>;

@@ -1,4 +1,4 @@
-# Quantises f32 values with llama.cpp's own C reference quantisers (quantize_row_{q4_K,q6_K,q5_0}_ref in the
+# Quantises f32 values with llama.cpp's own C reference quantisers (quantize_row_{q4_K,q6_K,q5_0,q8_0}_ref in the
 # libggml-base that node-llama-cpp ships, called through ctypes: the code llama-quantize runs without an importance
 # matrix) and counts the bytes that differ from ours; dequantises our blocks with llama.cpp's gguf-py
 # (gguf.quants.dequantize) and with ggml's dequantize_row_* and counts the values whose bits differ.
