@@ -1,24 +1,27 @@
 // A whole model as one GGUF file that llama.cpp (llama-cli, llama-server), Ollama and LM Studio run: the weights
 // (LoRA folded in, or the base alone), the hyper-parameters, the tokenizer and the chat template, as
-// convert_hf_to_gguf.py writes them. Family facts (names, key prefixes, permutation, transposition) come from
-// gguf-arch.ts; the container and tensor encodings from gguf.ts.
+// convert_hf_to_gguf.py writes them. Family facts (names, key prefixes, permutation, transposition, computed keys
+// such as Gemma 3's sliding period, and refusals of configs llama.cpp would run wrong) come from gguf-arch.ts;
+// the container and tensor encodings from gguf.ts and kquants.ts.
 //
 // Tensors: every 2-D weight in the asked dtype (F16, Q8_0, F32; Q8_0 falls back to F16 for rows that are not
 // whole 32-blocks, as the converter does), 1-D norms and biases in F32 (llama.cpp's kernels want them so).
+// Q4_K_M is llama-quantize's mix over the F16 file (q4kmTypes): the same tensor types and bytes.
 // Tied embeddings write no output.weight (llama.cpp reuses token_embd). Llama 3 RoPE scaling becomes the
 // rope_freqs.weight factors; linear scaling becomes rope.scaling.{type,factor}.
 //
-// Tokenizer (byte-level BPE only, llama.cpp's "gpt2" tokenizer model): tokenizer.ggml.tokens in id order padded
-// to the config's vocab_size with [PADn] (UNUSED), token types (special added tokens CONTROL, other added tokens
-// USER_DEFINED, the rest NORMAL), merges, the pre-tokenizer name llama.cpp keys its regex on (recognised from
-// tokenizer.json's split regex: llama-bpe, qwen2, gpt-2; anything else is refused rather than tokenised wrong),
-// bos/eos/eot/padding ids, add_bos_token as tokenizer.json's post-processor does, and tokenizer.chat_template:
-// the template the studio renders with (the plain fallback for a model without one), so llama.cpp prompts as
-// the studio does. llama.cpp ends generation on eos, eot and its own list of end tokens (<|im_end|>,
-// <|endoftext|>, <|eot_id|>, <end_of_turn>, ...); tests/node/gguf-llama.test.ts checks that this covers every id
-// the studio stops on.
-// Not here: Q4_K and other k-quants (run llama.cpp's `llama-quantize model-f16.gguf model-Q4_K_M.gguf Q4_K_M`
-// on the F16 file), SentencePiece tokenizers (Gemma, Llama 2), the Modelfile's template (modelfile.ts).
+// Tokenizer: tokenizer.ggml.tokens in id order padded to the config's vocab_size, token types, bos/eos/eot/unknown/
+// padding ids, add_bos_token as tokenizer.json's post-processor does, and tokenizer.chat_template: the template
+// the studio renders with (the plain fallback for a model without one), so llama.cpp prompts as the studio does.
+//  - byte-level BPE: llama.cpp's "gpt2" model with the merges and the pre-tokenizer name llama.cpp keys its regex
+//    on (recognised from tokenizer.json's split regex: llama-bpe, qwen2, gpt-2; anything else is refused rather
+//    than tokenised wrong);
+//  - SentencePiece-style BPE (Gemma: byte fallback, spaces as ▁): llama.cpp's SentencePiece "llama" model with
+//    piece scores derived from the merges (ggufVocab), as Gemma's own GGUFs carry it.
+// llama.cpp ends generation on eos, eot and its own list of end tokens (<|im_end|>, <|endoftext|>, <|eot_id|>,
+// <end_of_turn>, ...); tests/node/gguf-llama.test.ts checks that this covers every id the studio stops on.
+// Not here: other k-quant mixes (Q5_K_M, Q4_K_S, ...; GPT-2's Q4_K_M, whose fused attn_qkv takes Q5_K),
+// importance matrices, Llama 2-style SentencePiece files (a ▁ prepended), the Modelfile's template (modelfile.ts).
 import { stopTokenIds, templateOf, type LoadedModel } from '../io/hf';
 import type { ModelFiles } from '../io/model-files';
 import type { Transformer } from '../model/transformer';
