@@ -6,7 +6,10 @@
 //    ids our tokenizer gives for the same rendering by our template, and greedy decoding from the studio's
 //    prompt gives our engine's tokens on every decisive step (see NEAR_TIE) and stops where the engine stops
 //    (llama.cpp's end-of-generation set covers every id the studio stops on);
-//  - q8_0 agreement with the engine's greedy tokens is measured and printed (at least the first token agrees).
+//  - q8_0 agreement with the engine's greedy tokens is measured and printed (at least the first token agrees);
+//  - Q4_K_M: llama.cpp's own quantiser (llama_model_quantize) on our F16 file writes our Q4_K_M file's tensor
+//    types and bytes (a hidden-256 Llama: real Q4_K/Q6_K blocks; the built-in model: the Q5_0/Q8_0 fall-backs),
+//    and the built-in model's Q4_K_M greedy agreement is measured (at least the first token agrees).
 // Files go to a temporary folder removed after the file; llama.cpp runs on 2 threads with a 256-token context.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -117,6 +120,20 @@ function expectSameGreedy(got: { tokens: number[]; stopped: boolean }, engine: {
   expect(got.tokens.slice(0, engine.decisive), what).toEqual(engine.tokens.slice(0, engine.decisive));
 }
 
+/**
+ * llama.cpp's own Q4_K_M quantiser (llama_model_quantize in node-llama-cpp's libllama, what `llama-quantize IN OUT
+ * Q4_K_M` runs; called from Python, tests/node/gguf_q4km_check.py) on our F16 file writes every tensor with our
+ * Q4_K_M file's type and bytes; `types` are the tensor types that file holds.
+ */
+function expectLlamaQuantize(f16: string, q4: string, types: string[]): void {
+  const lib = join(__dirname, '..', '..', 'node_modules', '@node-llama-cpp', 'linux-x64', 'bins', 'linux-x64', 'libllama.v0.4.0.so');
+  const out = JSON.parse(execFileSync(venvPython(), [join(__dirname, 'gguf_q4km_check.py'), lib, f16, q4, `${q4}.llama-quantize`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as
+    { rc: number; names_match: boolean; types: Record<string, number>; type_differ: string[]; bytes_differ: string[] };
+  console.log(`Q4_K_M against llama_model_quantize: ${JSON.stringify(out)}`);
+  expect(out).toMatchObject({ rc: 0, names_match: true, type_differ: [], bytes_differ: [] });
+  expect(Object.keys(out.types).sort()).toEqual(types);
+}
+
 const agreement = (a: number[], b: number[]): number => { let i = 0; while (i < a.length && i < b.length && a[i] === b[i]) i++; return i; };
 
 describe('GGUF exports in llama.cpp', () => {
@@ -179,39 +196,27 @@ describe('GGUF exports in llama.cpp', () => {
   }
 
   // llama-quantize's Q4_K_M, without running it: a Llama with hidden 256 (every row whole 256-blocks: real Q4_K and
-  // Q6_K blocks in the mix) and the tiny Llama 3-tokenizer one (hidden 32: the Q5_0 and Q8_0 fall-backs). Our
-  // file has llama.cpp's own quantiser's tensor types and bytes from our F16 file (llama_model_quantize in
-  // node-llama-cpp's libllama, called from Python, tests/node/gguf_q4km_check.py), and its greedy agreement
-  // with the engine is measured beside the F16 file's.
+  // Q6_K blocks in the mix; the built-in model's test below covers the Q5_0 and Q8_0 fall-backs). Our file has
+  // llama.cpp's own quantiser's tensor types and bytes from our F16 file (expectLlamaQuantize).
   it("Q4_K_M: llama_model_quantize's types and bytes from our F16 file, greedy agreement measured", async () => {
-    const LIBLLAMA = join(__dirname, '..', '..', 'node_modules', '@node-llama-cpp', 'linux-x64', 'bins', 'linux-x64', 'libllama.v0.4.0.so');
-    const wide = { hiddenSize: 256, intermediateSize: 512, numHeads: 4, numKvHeads: 2, headDim: 64 };
-    for (const [kind, config] of [['llama-small', wide], ['llama', {}]] as const) {
-      const source = filesFromMap(`q4km-${kind}`, buildTinyModel(kind, 2, { config }));
-      const base = await loadHfModel(source);
-      const { model } = await withRandomLora(base, 4, 5, LLAMA_STYLE);
-      const paths = { f16: join(dir, `${kind}-f16.gguf`), q4: join(dir, `${kind}-q4_k_m.gguf`), theirs: join(dir, `${kind}-llama-quantize.gguf`) };
-      writeFileSync(paths.f16, await exportGgufModel(model, base, source, { dtype: 'F16' }));
-      writeFileSync(paths.q4, await exportGgufModel(model, base, source, { dtype: 'Q4_K_M' }));
-      const out = JSON.parse(execFileSync(venvPython(), [join(__dirname, 'gguf_q4km_check.py'), LIBLLAMA, paths.f16, paths.q4, paths.theirs], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as
-        { rc: number; tensors: number; names_match: boolean; types: Record<string, number>; type_differ: string[]; bytes_differ: string[] };
-      console.log(`${kind} Q4_K_M: ${JSON.stringify(out)}`);
-      expect(out).toMatchObject({ rc: 0, names_match: true, type_differ: [], bytes_differ: [] });
-      expect(Object.keys(out.types).sort()).toEqual(kind === 'llama-small' ? ['F32', 'Q4_K', 'Q6_K'] : ['F32', 'Q5_0', 'Q8_0']);
-      if (kind !== 'llama-small') { model.destroy(); continue; }
-
-      // A random model's greedy path does not survive 4-bit noise (its top logits lie close: 0 of 16 tokens agree
-      // here), so the figure is printed for the record and the floor is asserted on the trained built-in model.
-      const q4 = await llama.loadModel({ modelPath: paths.q4 });
-      const ours = base.tokenizer.encode(templateOf(base).render(CONVERSATIONS[0], { addGenerationPrompt: true }), { addSpecialTokens: false });
-      const engine = await engineGreedy(base, model, ours, 16);
-      const got = await llamaGreedy(q4, ours, 16);
-      expect(got.tokens.length + (got.stopped ? 1 : 0), 'llama.cpp runs the Q4_K/Q6_K file').toBeGreaterThan(0);
-      console.log(`random ${kind} Q4_K_M greedy prefix agreement with the engine: ${agreement(got.tokens, engine.tokens)} of ${engine.tokens.length}`);
-      await q4.dispose();
-      model.destroy();
-    }
-  }, 300_000);
+    const source = filesFromMap('q4km-wide', buildTinyModel('llama-small', 2, { config: { hiddenSize: 256, intermediateSize: 512, numHeads: 4, numKvHeads: 2, headDim: 64 } }));
+    const base = await loadHfModel(source);
+    const { model } = await withRandomLora(base, 4, 5, LLAMA_STYLE);
+    const paths = { f16: join(dir, 'wide-f16.gguf'), q4: join(dir, 'wide-q4_k_m.gguf') };
+    writeFileSync(paths.f16, await exportGgufModel(model, base, source, { dtype: 'F16' }));
+    writeFileSync(paths.q4, await exportGgufModel(model, base, source, { dtype: 'Q4_K_M' }));
+    expectLlamaQuantize(paths.f16, paths.q4, ['F32', 'Q4_K', 'Q6_K']);
+    // A random model's greedy path does not survive 4-bit noise (its top logits lie close: 0 of 16 tokens agree
+    // here), so the figure is printed for the record and the floor is asserted on the trained built-in model.
+    const q4 = await llama.loadModel({ modelPath: paths.q4 });
+    const ours = base.tokenizer.encode(templateOf(base).render(CONVERSATIONS[0], { addGenerationPrompt: true }), { addSpecialTokens: false });
+    const engine = await engineGreedy(base, model, ours, 16);
+    const got = await llamaGreedy(q4, ours, 16);
+    expect(got.tokens.length + (got.stopped ? 1 : 0), 'llama.cpp runs the Q4_K/Q6_K file').toBeGreaterThan(0);
+    console.log(`random wide Llama Q4_K_M greedy prefix agreement with the engine: ${agreement(got.tokens, engine.tokens)} of ${engine.tokens.length}`);
+    await q4.dispose();
+    model.destroy();
+  });
 
   it('the built-in model after a short LoRA run: merged f16 and base f16 + LoRA answer as the engine and stop at end of turn', async () => {
     const source = filesFromDirectory('public/models/default');
@@ -238,6 +243,7 @@ describe('GGUF exports in llama.cpp', () => {
     writeFileSync(paths.q8, await exportGgufModel(model, m, source, { dtype: 'Q8_0' }));
     // hidden 64, intermediate 128: the Q4_K_M mix falls back to Q5_0 (for Q4_K) and Q8_0 (for Q6_K) here
     writeFileSync(paths.q4, await exportGgufModel(model, m, source, { dtype: 'Q4_K_M' }));
+    expectLlamaQuantize(paths.merged, paths.q4, ['F32', 'Q5_0', 'Q8_0']);
     const [mergedModel, baseModel, q8Model, q4Model] = await Promise.all([paths.merged, paths.base, paths.q8, paths.q4].map((modelPath) => llama.loadModel({ modelPath })));
     for (const id of stopTokenIds(m)) expect(mergedModel.isEogToken(id as never), `stop id ${id}`).toBe(true);
 
