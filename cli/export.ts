@@ -2,8 +2,8 @@
 // The Export tab's files from the command line, made by the same src/export functions the engine worker calls:
 //   peft       the adapter as PEFT writes it (needs --adapter)
 //   merged     Hugging Face folder, LoRA folded in           --dtype F32 (default) | F16 | BF16
-//   gguf       one GGUF model + Ollama Modelfile              --dtype F16 (default) | Q8_0 | F32
-//   gguf-lora  GGUF LoRA + base GGUF + Modelfile (ADAPTER)    --dtype of the base: F16 (default) | Q8_0 | F32
+//   gguf       one GGUF model + Ollama Modelfile              --dtype F16 (default) | Q8_0 | Q4_K_M | F32
+//   gguf-lora  GGUF LoRA + base GGUF + Modelfile (ADAPTER)    --dtype of the base: F16 (default) | Q8_0 | Q4_K_M | F32
 //   onnx       ONNX for transformers.js (LoRA merged)
 //   kit        dataset + TRL script + Axolotl config (needs --data; settings from the adapter's training_log.json)
 // With an adapter, a README.md model card goes beside the files. Output follows train's rules (src/io/output.ts):
@@ -33,7 +33,7 @@ import { onStop } from './stop';
 const FORMATS = ['peft', 'merged', 'gguf', 'gguf-lora', 'onnx', 'kit'] as const;
 type Format = (typeof FORMATS)[number];
 const DTYPES: Record<Format, readonly string[]> = {
-  peft: [], merged: ['F32', 'F16', 'BF16'], gguf: ['F16', 'Q8_0', 'F32'], 'gguf-lora': ['F16', 'Q8_0', 'F32'], onnx: [], kit: [],
+  peft: [], merged: ['F32', 'F16', 'BF16'], gguf: ['F16', 'Q8_0', 'Q4_K_M', 'F32'], 'gguf-lora': ['F16', 'Q8_0', 'Q4_K_M', 'F32'], onnx: [], kit: [],
 };
 const CARD_KIND: Record<Format, ExportKind> = { peft: 'peft', merged: 'merged', gguf: 'gguf-model', 'gguf-lora': 'gguf', onnx: 'onnx', kit: 'training-kit' };
 

@@ -51,6 +51,8 @@ export interface TinyOptions {
   dtype?: WriteDtype;
   /** Write `model.safetensors.index.json` + shards of at most this many bytes instead of one file. */
   maxShardBytes?: number;
+  /** Config fields over the kind's (another family on the same tokenizer, another layout: the GGUF tests). */
+  config?: Partial<ModelConfig>;
 }
 
 const HIDDEN = 32, LAYERS = 2, HEADS = 4, KV_HEADS = 2, INTERMEDIATE = 64, POSITIONS = 128;
@@ -133,20 +135,20 @@ export function buildTinyModel(kind: TinyKind, seed: number, opts: TinyOptions =
     config = tinyConfig(kind, {
       ...shape, vocabSize: ids.vocab, numKvHeads: KV_HEADS, maxPositions: 256, normEps: kind === 'llama' ? 1e-5 : 1e-6,
       ropeTheta: kind === 'llama' ? 500000 : 1000000, tieWordEmbeddings: tied, bosTokenId: ids.bos, eosTokenId: ids.eos,
-      ...(kind === 'gemma3' ? { headDim: 16, numLayers: 3 } : {}),
+      ...(kind === 'gemma3' ? { headDim: 16, numLayers: 3 } : {}), ...opts.config,
     });
     files.set('generation_config.json', json({ bos_token_id: ids.bos, eos_token_id: ids.stop, ...(kind === 'llama' ? { do_sample: true, temperature: 0.6, top_p: 0.9 } : {}) }));
   } else if (kind === 'llama-small') {
     const { tokenizerJson, vocabSize } = ownBpe(200, ['<|endoftext|>', '<|im_start|>', '<|im_end|>']);
     const [endoftext, imStart, imEnd] = [vocabSize - 3, vocabSize - 2, vocabSize - 1];
-    config = tinyConfig('llama', { ...shape, vocabSize: Math.ceil(vocabSize / 64) * 64, numKvHeads: KV_HEADS, maxPositions: 256, normEps: 1e-5, bosTokenId: imStart, eosTokenId: imEnd });
+    config = tinyConfig('llama', { ...shape, vocabSize: Math.ceil(vocabSize / 64) * 64, numKvHeads: KV_HEADS, maxPositions: 256, normEps: 1e-5, bosTokenId: imStart, eosTokenId: imEnd, ...opts.config });
     files.set('tokenizer.json', json(tokenizerJson));
     files.set('tokenizer_config.json', json({ tokenizer_class: 'GPT2Tokenizer', bos_token: '<|im_start|>', eos_token: '<|im_end|>', pad_token: '<|endoftext|>', unk_token: null, model_max_length: 256, clean_up_tokenization_spaces: false, chat_template: CHATML }));
     files.set('generation_config.json', json({ bos_token_id: imStart, eos_token_id: [imEnd, endoftext], pad_token_id: endoftext }));
   } else {
     const { tokenizerJson, vocabSize } = ownBpe(200, ['<|endoftext|>']);
     const eos = vocabSize - 1;
-    config = tinyConfig('gpt2', { ...shape, vocabSize, numKvHeads: HEADS, intermediateSize: 4 * HIDDEN, maxPositions: POSITIONS, bosTokenId: eos, eosTokenId: eos });
+    config = tinyConfig('gpt2', { ...shape, vocabSize, numKvHeads: HEADS, intermediateSize: 4 * HIDDEN, maxPositions: POSITIONS, bosTokenId: eos, eosTokenId: eos, ...opts.config });
     files.set('tokenizer.json', json(tokenizerJson));
     files.set('tokenizer_config.json', json({ tokenizer_class: 'GPT2Tokenizer', bos_token: '<|endoftext|>', eos_token: '<|endoftext|>', unk_token: '<|endoftext|>', model_max_length: POSITIONS, clean_up_tokenization_spaces: false }));
     files.set('generation_config.json', json({ bos_token_id: eos, eos_token_id: eos }));

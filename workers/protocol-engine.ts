@@ -107,7 +107,7 @@ export type ExportModelArgs = ExportSource & {
   /** merged only */
   dtype?: 'F32' | 'F16' | 'BF16';
   /** GGUF weights (gguf: the base model's; gguf-model: the merged model's); default F16 */
-  ggufDtype?: 'F16' | 'Q8_0';
+  ggufDtype?: 'F16' | 'Q8_0' | 'Q4_K_M';
 };
 
 /**

@@ -52,7 +52,7 @@ function usage(input: CardInput): string {
       '```sh',
       'ollama create my-model -f Modelfile',
       'ollama run my-model',
-      'llama-cli -m base-f16.gguf --lora adapter-f32.gguf -cnv',
+      'llama-cli -m base-f16.gguf --lora adapter-f32.gguf -cnv   # the base-*.gguf in this folder',
       '```',
     ].join('\n');
     case 'gguf-model': return [
@@ -60,9 +60,10 @@ function usage(input: CardInput): string {
       '```sh',
       'ollama create my-model -f Modelfile',
       'ollama run my-model',
-      'llama-cli -m model-f16.gguf -cnv       # or model-q8_0.gguf',
+      'llama-cli -m model-f16.gguf -cnv       # the model-*.gguf in this folder: f16, q8_0 or q4_k_m',
       '```',
-      'Smaller files: `llama-quantize model-f16.gguf model-Q4_K_M.gguf Q4_K_M` (llama.cpp\'s own quantiser).',
+      'Q4_K_M (`studio export --format gguf --dtype Q4_K_M`, or Q4_K_M in the Export tab) is the file llama.cpp\'s',
+      '`llama-quantize model-f16.gguf model-Q4_K_M.gguf Q4_K_M` writes from the f16 one: the same tensor types and bytes.',
     ].join('\n');
     case 'onnx': return [
       '```js',

@@ -1,33 +1,38 @@
 // A whole model as one GGUF file that llama.cpp (llama-cli, llama-server), Ollama and LM Studio run: the weights
 // (LoRA folded in, or the base alone), the hyper-parameters, the tokenizer and the chat template, as
-// convert_hf_to_gguf.py writes them. Family facts (names, key prefixes, permutation, transposition) come from
-// gguf-arch.ts; the container and tensor encodings from gguf.ts.
+// convert_hf_to_gguf.py writes them. Family facts (names, key prefixes, permutation, transposition, computed keys
+// such as Gemma 3's sliding period, and refusals of configs llama.cpp would run wrong) come from gguf-arch.ts;
+// the container and tensor encodings from gguf.ts and kquants.ts.
 //
 // Tensors: every 2-D weight in the asked dtype (F16, Q8_0, F32; Q8_0 falls back to F16 for rows that are not
 // whole 32-blocks, as the converter does), 1-D norms and biases in F32 (llama.cpp's kernels want them so).
+// Q4_K_M is llama-quantize's mix over the F16 file (q4kmTypes): the same tensor types and bytes.
 // Tied embeddings write no output.weight (llama.cpp reuses token_embd). Llama 3 RoPE scaling becomes the
 // rope_freqs.weight factors; linear scaling becomes rope.scaling.{type,factor}.
 //
-// Tokenizer (byte-level BPE only, llama.cpp's "gpt2" tokenizer model): tokenizer.ggml.tokens in id order padded
-// to the config's vocab_size with [PADn] (UNUSED), token types (special added tokens CONTROL, other added tokens
-// USER_DEFINED, the rest NORMAL), merges, the pre-tokenizer name llama.cpp keys its regex on (recognised from
-// tokenizer.json's split regex: llama-bpe, qwen2, gpt-2; anything else is refused rather than tokenised wrong),
-// bos/eos/eot/padding ids, add_bos_token as tokenizer.json's post-processor does, and tokenizer.chat_template:
-// the template the studio renders with (the plain fallback for a model without one), so llama.cpp prompts as
-// the studio does. llama.cpp ends generation on eos, eot and its own list of end tokens (<|im_end|>,
-// <|endoftext|>, <|eot_id|>, <end_of_turn>, ...); tests/node/gguf-llama.test.ts checks that this covers every id
-// the studio stops on.
-// Not here: Q4_K and other k-quants (run llama.cpp's `llama-quantize model-f16.gguf model-Q4_K_M.gguf Q4_K_M`
-// on the F16 file), SentencePiece tokenizers (Gemma, Llama 2), the Modelfile's template (modelfile.ts).
+// Tokenizer: tokenizer.ggml.tokens in id order padded to the config's vocab_size, token types, bos/eos/eot/unknown/
+// padding ids, add_bos_token as tokenizer.json's post-processor does, and tokenizer.chat_template: the template
+// the studio renders with (the plain fallback for a model without one), so llama.cpp prompts as the studio does.
+//  - byte-level BPE: llama.cpp's "gpt2" model with the merges and the pre-tokenizer name llama.cpp keys its regex
+//    on (recognised from tokenizer.json's split regex: llama-bpe, qwen2, gpt-2; anything else is refused rather
+//    than tokenised wrong);
+//  - SentencePiece-style BPE (Gemma: byte fallback, spaces as ▁): llama.cpp's SentencePiece "llama" model with
+//    piece scores derived from the merges (ggufVocab), as Gemma's own GGUFs carry it.
+// llama.cpp ends generation on eos, eot and its own list of end tokens (<|im_end|>, <|endoftext|>, <|eot_id|>,
+// <end_of_turn>, ...); tests/node/gguf-llama.test.ts checks that this covers every id the studio stops on.
+// Not here: other k-quant mixes (Q5_K_M, Q4_K_S, ...; GPT-2's Q4_K_M, whose fused attn_qkv takes Q5_K),
+// importance matrices, Llama 2-style SentencePiece files (a ▁ prepended), the Modelfile's template (modelfile.ts).
 import { stopTokenIds, templateOf, type LoadedModel } from '../io/hf';
 import type { ModelFiles } from '../io/model-files';
 import type { Transformer } from '../model/transformer';
+import { f16ToF32, f32ToF16 } from '../io/safetensors';
 import { exportGgufLora, GGUF_FILE_TYPE, permuteRopeRows, writeGguf, Q8_0_BLOCK, type GgufDtype, type GgufTensor, type GgufValue } from './gguf';
 import { ggufArch, ggufParamName, type GgufArch } from './gguf-arch';
+import { QK_K } from './kquants';
 import { mergedWeights, type ExportFiles } from './merged';
 import { ollamaModelfile } from './modelfile';
 
-export type GgufModelDtype = 'F32' | 'F16' | 'Q8_0';
+export type GgufModelDtype = 'F32' | 'F16' | 'Q8_0' | 'Q4_K_M';
 export type TokenizerInfo = Pick<LoadedModel, 'config' | 'tokenizer' | 'chatTemplate' | 'generationConfig'>;
 
 export interface GgufModelOptions {
@@ -38,7 +43,7 @@ export interface GgufModelOptions {
 }
 
 // llama_token_type
-const TOKEN_TYPE = { NORMAL: 1, CONTROL: 3, USER_DEFINED: 4, UNUSED: 5 } as const;
+const TOKEN_TYPE = { NORMAL: 1, UNKNOWN: 2, CONTROL: 3, USER_DEFINED: 4, UNUSED: 5, BYTE: 6 } as const;
 
 /** llama.cpp's pre-tokenizer names (llama-vocab.cpp) for the split regexes of the tokenizers we recognise. */
 const PRE_TOKENIZERS: [regex: string, name: string][] = [
@@ -47,8 +52,9 @@ const PRE_TOKENIZERS: [regex: string, name: string][] = [
 ];
 
 interface TokenizerJson {
-  model?: { type?: string; vocab?: Record<string, number>; merges?: (string | [string, string])[] };
+  model?: { type?: string; vocab?: Record<string, number>; merges?: (string | [string, string])[]; byte_fallback?: boolean; unk_token?: string | null };
   added_tokens?: { id: number; content: string; special?: boolean }[];
+  normalizer?: unknown;
   pre_tokenizer?: unknown;
   post_processor?: unknown;
 }
@@ -70,7 +76,18 @@ export function preTokenizerName(tok: TokenizerJson): string {
   }
   const byteLevel = [...objects(tok.pre_tokenizer)].find((o) => o.type === 'ByteLevel');
   if (regexes.length === 0 && byteLevel && byteLevel.use_regex !== false) return 'gpt-2';
-  throw new Error('GGUF export: tokenizer.json has a pre-tokenizer llama.cpp does not recognise (byte-level BPE with the GPT-2, Llama 3 or Qwen2 split is supported)');
+  throw new Error('GGUF export: tokenizer.json has a pre-tokenizer llama.cpp does not recognise (byte-level BPE with the GPT-2, Llama 3 or Qwen2 split, or SentencePiece-style BPE as Gemma\'s, is supported)');
+}
+
+/**
+ * SentencePiece-style BPE (Gemma's tokenizer.json: byte fallback, the normalizer turns spaces into ▁, no dummy
+ * prefix, no pre-split). Llama 2-style files that prepend ▁ are not recognised.
+ */
+function isSentencePieceBpe(tok: TokenizerJson): boolean {
+  const norms = [...objects(tok.normalizer)];
+  const spaces = norms.some((o) => o.type === 'Replace' && (o.pattern as { String?: unknown })?.String === ' ' && o.content === '\u2581');
+  const prepends = norms.some((o) => o.type === 'Prepend') || [...objects(tok.pre_tokenizer)].some((o) => o.type === 'Metaspace');
+  return tok.model?.byte_fallback === true && spaces && !prepends;
 }
 
 /** tokenizer.json's post-processor puts a special token first (HF adds BOS on encode; llama.cpp's add_bos_token). */
@@ -78,38 +95,89 @@ function addsBos(tok: TokenizerJson): boolean {
   return [...objects(tok.post_processor)].some((o) => o.type === 'TemplateProcessing' && Array.isArray(o.single) && !!(o.single[0] as { SpecialToken?: unknown })?.SpecialToken);
 }
 
-/** The tokenizer.* metadata of a byte-level BPE tokenizer, for a model of `info.config.vocabSize` rows. */
-export function ggufTokenizerKv(tokenizerJson: unknown, info: TokenizerInfo): [string, GgufValue][] {
-  const tok = tokenizerJson as TokenizerJson;
-  if (tok.model?.type !== 'BPE' || !tok.model.vocab) throw new Error(`GGUF export: tokenizer model ${String(tok.model?.type)} is not supported (byte-level BPE only)`);
-  const n = info.config.vocabSize;
+/** convert_hf_to_gguf.py's does_token_look_special: added tokens it makes CONTROL though not marked special. */
+const looksSpecial = (t: string): boolean => ['<pad>', '<mask>', '<2mass>', '[@BOS@]'].includes(t) || (t.startsWith('<|') && t.endsWith('|>')) || (t.startsWith('<unused') && t.endsWith('>'));
+
+const mergePair = (m: string | [string, string]): [string, string] => (typeof m === 'string' ? [m.slice(0, m.indexOf(' ', 1)), m.slice(m.indexOf(' ', 1) + 1)] : m);
+
+/**
+ * The vocabulary by id, padded to the model's n rows with [PADn] (UNUSED); added tokens past n (a multimodal
+ * checkpoint's image tokens, Gemma 3's <image_soft_token>: the text model has no row for them) are left out, as
+ * the converter does. Byte-level BPE (tokenizer.ggml.model "gpt2", _set_vocab_gpt2): special added tokens
+ * CONTROL, other added tokens USER_DEFINED, the rest NORMAL.
+ * SentencePiece form (tokenizer.ggml.model "llama", as _create_vocab_sentencepiece writes it from tokenizer.model):
+ * also <0xNN> BYTE and the unknown token UNKNOWN; added tokens CONTROL when special or looking special, else
+ * USER_DEFINED with ▁ written as a space (llama.cpp matches them on the raw text), scored -1000. tokenizer.json
+ * has merges, not piece scores; llama.cpp's SentencePiece tokenizer merges the adjacent pair whose joined piece
+ * scores highest, so a piece scores minus the rank of the first merge that makes it (HF's converter ordered the
+ * merges by those scores) and pieces no merge makes score below every merge. tests/node/gguf-llama.test.ts
+ * checks that llama.cpp then tokenises as ours.
+ */
+function ggufVocab(tok: TokenizerJson, n: number, sentencePiece: boolean): { tokens: string[]; types: number[]; scores: Float32Array } {
+  const vocab = tok.model!.vocab!;
+  const merges = tok.model!.merges ?? [];
   const tokens: (string | undefined)[] = new Array(n);
   const types = new Array<number>(n).fill(TOKEN_TYPE.NORMAL);
-  for (const [text, id] of Object.entries(tok.model.vocab)) if (id < n) tokens[id] = text;
+  const scores = new Float32Array(n).fill(-(merges.length + 1));
+  for (const [text, id] of Object.entries(vocab)) {
+    if (id >= n) continue;
+    tokens[id] = text;
+    if (sentencePiece && /^<0x[0-9A-F]{2}>$/.test(text)) types[id] = TOKEN_TYPE.BYTE;
+    if (sentencePiece && text === tok.model!.unk_token) types[id] = TOKEN_TYPE.UNKNOWN;
+  }
+  for (let rank = merges.length - 1; sentencePiece && rank >= 0; rank--) {
+    const id = vocab[mergePair(merges[rank]).join('')];
+    if (id !== undefined && id < n) scores[id] = -rank;
+  }
   for (const t of tok.added_tokens ?? []) {
-    if (t.id >= n) throw new Error(`GGUF export: added token ${t.content} has id ${t.id} beyond vocab_size ${n}`);
-    tokens[t.id] = t.content;
-    types[t.id] = t.special ? TOKEN_TYPE.CONTROL : TOKEN_TYPE.USER_DEFINED;
+    if (t.id >= n) continue;
+    const control = t.special || (sentencePiece && looksSpecial(t.content));
+    tokens[t.id] = control || !sentencePiece ? t.content : t.content.replaceAll('\u2581', ' ');
+    types[t.id] = control ? TOKEN_TYPE.CONTROL : TOKEN_TYPE.USER_DEFINED;
+    scores[t.id] = -1000;
   }
   for (let i = 0; i < n; i++) if (tokens[i] === undefined) { tokens[i] = `[PAD${i}]`; types[i] = TOKEN_TYPE.UNUSED; }
-  const merges = (tok.model.merges ?? []).map((m) => (typeof m === 'string' ? m : m.join(' ')));
+  return { tokens: tokens as string[], types, scores };
+}
+
+/** The tokenizer.* metadata of a BPE tokenizer (byte-level, or SentencePiece-style), for a model of `info.config.vocabSize` rows. */
+export function ggufTokenizerKv(tokenizerJson: unknown, info: TokenizerInfo): [string, GgufValue][] {
+  const tok = tokenizerJson as TokenizerJson;
+  if (tok.model?.type !== 'BPE' || !tok.model.vocab) throw new Error(`GGUF export: tokenizer model ${String(tok.model?.type)} is not supported (BPE only)`);
+  const n = info.config.vocabSize;
+  const kv: [string, GgufValue][] = [];
+  const sentencePiece = isSentencePieceBpe(tok);
+  const { tokens, types, scores } = ggufVocab(tok, n, sentencePiece);
+  if (sentencePiece) {
+    kv.push(
+      ['tokenizer.ggml.model', { type: 'string', value: 'llama' }],
+      ['tokenizer.ggml.pre', { type: 'string', value: 'default' }],
+      ['tokenizer.ggml.tokens', { type: 'string[]', value: tokens }],
+      ['tokenizer.ggml.scores', { type: 'f32[]', value: scores }],
+      ['tokenizer.ggml.token_type', { type: 'i32[]', value: types }],
+      ['tokenizer.ggml.add_space_prefix', { type: 'bool', value: false }],
+    );
+  } else {
+    kv.push(
+      ['tokenizer.ggml.model', { type: 'string', value: 'gpt2' }],
+      ['tokenizer.ggml.pre', { type: 'string', value: preTokenizerName(tok) }],
+      ['tokenizer.ggml.tokens', { type: 'string[]', value: tokens }],
+      ['tokenizer.ggml.token_type', { type: 'i32[]', value: types }],
+      ['tokenizer.ggml.merges', { type: 'string[]', value: (tok.model.merges ?? []).map((m) => mergePair(m).join(' ')) }],
+    );
+  }
   const firstEos = Array.isArray(info.config.eosTokenId) ? info.config.eosTokenId[0] : info.config.eosTokenId;
   const eos = info.tokenizer.eosTokenId ?? firstEos ?? null;
   const bos = info.tokenizer.bosTokenId ?? info.config.bosTokenId;
   const template = templateOf(info);
   const eotText = template.endOfTurn;
   const eot = eotText === '' ? undefined : info.tokenizer.tokenToId(eotText);
-  const kv: [string, GgufValue][] = [
-    ['tokenizer.ggml.model', { type: 'string', value: 'gpt2' }],
-    ['tokenizer.ggml.pre', { type: 'string', value: preTokenizerName(tok) }],
-    ['tokenizer.ggml.tokens', { type: 'string[]', value: tokens as string[] }],
-    ['tokenizer.ggml.token_type', { type: 'i32[]', value: types }],
-    ['tokenizer.ggml.merges', { type: 'string[]', value: merges }],
-  ];
+  const unk = tok.model.unk_token ? tok.model.vocab[tok.model.unk_token] : undefined;
   const id = (key: string, v: number | null | undefined): void => { if (v != null) kv.push([`tokenizer.ggml.${key}`, { type: 'u32', value: v }]); };
   id('bos_token_id', bos);
   id('eos_token_id', eos);
   id('eot_token_id', eot);
+  id('unknown_token_id', unk);
   id('padding_token_id', info.tokenizer.padTokenId);
   kv.push(['tokenizer.ggml.add_bos_token', { type: 'bool', value: addsBos(tok) }]);
   kv.push(['tokenizer.ggml.add_eos_token', { type: 'bool', value: false }]);
@@ -137,9 +205,33 @@ function transpose(data: Float32Array, rows: number, cols: number): Float32Array
   return out;
 }
 
+/** llama-quantize's use_more_bits: the first and last eighth of the layers and every third one between. */
+const useMoreBits = (i: number, n: number): boolean => i < Math.trunc(n / 8) || i >= Math.trunc((7 * n) / 8) || (i - Math.trunc(n / 8)) % 3 === 2;
+
+/**
+ * llama-quantize's Q4_K_M mix (llama_tensor_get_type in llama-quant.cpp, no importance matrix, for the dense
+ * families here): output.weight, or token_embd.weight when tied, Q6_K (Q8_0 when its rows are not 256-blocks);
+ * attn_v and ffn_down Q6_K on use_more_bits layers (counted in file order as llama-quantize counts them); every
+ * other 2-D weight Q4_K; then its shape fall-back for rows that are not whole blocks (Q4_K → Q5_0, Q6_K → Q8_0,
+ * and F16 when not whole 32-blocks either).
+ */
+function q4kmTypes(names: string[], rows: number[]): GgufDtype[] {
+  const tied = !names.includes('output.weight');
+  const nV = names.filter((n) => n.includes('attn_v.weight')).length, nDown = names.filter((n) => n.includes('ffn_down')).length;
+  let iV = 0, iDown = 0;
+  return names.map((name, t) => {
+    let type: GgufDtype = 'Q4_K';
+    if (name === 'output.weight' || (tied && name === 'token_embd.weight')) type = rows[t] % QK_K ? 'Q8_0' : 'Q6_K';
+    else if (name.includes('attn_v.weight')) { if (useMoreBits(iV++, nV)) type = 'Q6_K'; } else if (name.includes('ffn_down')) { if (useMoreBits(iDown++, nDown)) type = 'Q6_K'; }
+    if (rows[t] % QK_K && type !== 'Q8_0') type = type === 'Q4_K' ? 'Q5_0' : 'Q8_0';
+    return rows[t] % Q8_0_BLOCK ? 'F16' : type;
+  });
+}
+
 /** The model's tensors under llama.cpp's names and layouts. */
 async function ggufTensors(model: Transformer, arch: GgufArch, dtype: GgufModelDtype, fold: boolean): Promise<GgufTensor[]> {
   const c = model.config;
+  if (dtype === 'Q4_K_M' && arch.name === 'gpt2') throw new Error("GGUF export: Q4_K_M for gpt2 needs llama.cpp's Q5_K for the fused attn_qkv, which is not implemented here; use Q8_0 or F16");
   const tensors: GgufTensor[] = [];
   for (const [hfName, w] of await mergedWeights(model, { fold })) {
     const mapped = ggufParamName(arch, hfName);
@@ -150,9 +242,18 @@ async function ggufTensors(model: Transformer, arch: GgufArch, dtype: GgufModelD
       data = permuteRopeRows(data, shape[0], shape[1] ?? 1, mapped.short === 'attn_q' ? c.numHeads : c.numKvHeads);
     }
     if (arch.normShift && shape.length === 1 && /norm\.weight$/.test(mapped.name)) data = data.map((x) => x + arch.normShift);
-    let tdtype: GgufDtype = shape.length === 1 ? 'F32' : dtype;
+    let tdtype: GgufDtype = shape.length === 1 ? 'F32' : dtype === 'Q4_K_M' ? 'F16' : dtype;
     if (tdtype === 'Q8_0' && shape[shape.length - 1] % Q8_0_BLOCK) tdtype = 'F16';
     tensors.push({ name: mapped.name, shape, data, dtype: tdtype });
+  }
+  if (dtype === 'Q4_K_M') {
+    // llama-quantize's input is the F16 file: quantising the f16-rounded weights gives its bytes exactly.
+    const matrices = tensors.filter((t) => t.shape.length === 2);
+    q4kmTypes(matrices.map((t) => t.name), matrices.map((t) => t.shape[1])).forEach((type, i) => {
+      const t = matrices[i];
+      t.dtype = type;
+      if (type !== 'F16') t.data = f16ToF32(f32ToF16(t.data));
+    });
   }
   if (arch.rope && c.ropeScaling?.type === 'llama3') tensors.push({ name: 'rope_freqs.weight', shape: [c.headDim / 2], data: llama3RopeFactors(c), dtype: 'F32' });
   return tensors;
@@ -190,6 +291,7 @@ export async function exportGgufModel(model: Transformer, info: TokenizerInfo, s
     if (typeof value !== 'number') throw new Error(`GGUF export: ${field} is not set in this ${c.modelType} config (needed for ${arch.name}.${key})`);
     kv.push([`${arch.name}.${key}`, { type, value }]);
   }
+  for (const [key, value, type] of arch.computed) kv.push([`${arch.name}.${key}`, { type, value }]);
   if (arch.rope && c.ropeScaling?.type === 'linear') {
     kv.push([`${arch.name}.rope.scaling.type`, { type: 'string', value: 'linear' }], [`${arch.name}.rope.scaling.factor`, { type: 'f32', value: c.ropeScaling.factor }]);
   }

@@ -23,7 +23,7 @@
 //    is wrong for rsLoRA adapters).
 //  - GPT-2: llama.cpp stores Conv1D weights transposed to [out, in] like a Linear, so the PEFT shapes
 //    A [r, in], B [out, r] already fit (convert_lora_to_gguf.py's transpose of the LoRA pair would swap them).
-// The container writer (writeGguf) and the tensor encodings (f32, f16, bf16, q8_0) are shared with the merged
+// The container writer (writeGguf) and the tensor encodings (f32, f16, bf16, q8_0; q4_K, q6_K, q5_0 from kquants.ts) are shared with the merged
 // model writer (gguf-model.ts); the family facts (names, permutation) come from gguf-arch.ts.
 // Not here: tokenizer or base weights (an adapter carries neither).
 import { f32ToBf16, f32ToF16 } from '../io/safetensors';
@@ -31,6 +31,7 @@ import { loraNames } from '../model/linear';
 import type { Transformer } from '../model/transformer';
 import type { ModelConfig } from '../model/config';
 import { ggufArch, ggufParamName } from './gguf-arch';
+import { quantizeQ4_K, quantizeQ5_0, quantizeQ6_K } from './kquants';
 import type { ExportFiles } from './merged';
 
 export const GGUF_ALIGNMENT = 32;
@@ -38,8 +39,8 @@ export const GGUF_ALIGNMENT = 32;
 // gguf_type
 const T = { u8: 0, i8: 1, u16: 2, i16: 3, u32: 4, i32: 5, f32: 6, bool: 7, string: 8, array: 9, u64: 10, i64: 11, f64: 12 } as const;
 // ggml_type and llama_ftype (general.file_type) of the tensor dtypes we write
-const GGML_TYPE = { F32: 0, F16: 1, Q8_0: 8, BF16: 30 } as const;
-export const GGUF_FILE_TYPE = { F32: 0, F16: 1, Q8_0: 7, BF16: 32 } as const;
+const GGML_TYPE = { F32: 0, F16: 1, Q5_0: 6, Q8_0: 8, Q4_K: 12, Q6_K: 14, BF16: 30 } as const;
+export const GGUF_FILE_TYPE = { F32: 0, F16: 1, Q8_0: 7, Q4_K_M: 15, BF16: 32 } as const;
 /** ggml's Q8_0 block: 32 weights as one f16 scale d and 32 int8 q, x ≈ d·q. */
 export const Q8_0_BLOCK = 32;
 
@@ -51,6 +52,7 @@ export type GgufValue =
   | { type: 'f32'; value: number }
   | { type: 'bool'; value: boolean }
   | { type: 'u32[]'; value: number[] }
+  | { type: 'f32[]'; value: Float32Array }
   | { type: 'i32[]'; value: number[] }
   | { type: 'string[]'; value: string[] };
 
@@ -94,6 +96,7 @@ function writeValue(w: ByteWriter, v: GgufValue): void {
     case 'f32': w.u32(T.f32); w.f32(v.value); break;
     case 'bool': w.u32(T.bool); w.u8(v.value ? 1 : 0); break;
     case 'u32[]': w.u32(T.array); w.u32(T.u32); w.u64(v.value.length); v.value.forEach((x) => w.u32(x)); break;
+    case 'f32[]': w.u32(T.array); w.u32(T.f32); w.u64(v.value.length); v.value.forEach((x) => w.f32(x)); break;
     case 'i32[]': w.u32(T.array); w.u32(T.i32); w.u64(v.value.length); v.value.forEach((x) => w.u32(x >>> 0)); break;
     case 'string[]': w.u32(T.array); w.u32(T.string); w.u64(v.value.length); v.value.forEach((x) => w.string(x)); break;
   }
@@ -127,6 +130,9 @@ export function quantizeQ8_0(x: Float32Array): Uint8Array {
 
 function tensorBytes(t: GgufTensor): Uint8Array {
   if (t.dtype === 'Q8_0') return quantizeQ8_0(t.data);
+  if (t.dtype === 'Q4_K') return quantizeQ4_K(t.data);
+  if (t.dtype === 'Q6_K') return quantizeQ6_K(t.data);
+  if (t.dtype === 'Q5_0') return quantizeQ5_0(t.data);
   if (t.dtype === 'F32') return new Uint8Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + t.data.byteLength));
   return new Uint8Array((t.dtype === 'F16' ? f32ToF16(t.data) : f32ToBf16(t.data)).buffer);
 }
@@ -185,7 +191,7 @@ export interface GgufLoraOptions {
   /** general.name (default: 'LoRA adapter'). */
   name?: string;
   /** Tensor dtype (default F32; llama.cpp's converter defaults to f32 too). */
-  dtype?: Exclude<GgufDtype, 'Q8_0'>;
+  dtype?: 'F32' | 'F16' | 'BF16';
 }
 
 /** The model's LoRA adapter as one GGUF file: `adapter-<dtype>.gguf`. */

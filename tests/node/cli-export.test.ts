@@ -35,9 +35,9 @@ afterAll(() => { model?.destroy(); rmSync(dir, { recursive: true, force: true })
 
 describe('studio export', () => {
   it('gguf and gguf-lora: the Export tab\'s files, with a Modelfile and a model card', async () => {
-    for (const [format, dtype] of [['gguf', 'Q8_0'], ['gguf-lora', 'F16']] as const) {
+    for (const [format, dtype] of [['gguf', 'Q4_K_M'], ['gguf-lora', 'F16']] as const) {
       const out = join(dir, `out-${format}`);
-      const r = studio('export', modelDir, '--adapter', adapterDir, '--format', format, '--dtype', dtype, '--out', out, '--json');
+      const r = studio('export', modelDir, '--adapter', adapterDir, '--format', format, '--dtype', dtype.toLowerCase(), '--out', out, '--json');
       expect(r.code, r.stderr).toBe(0);
       const j = JSON.parse(r.stdout) as { format: string; out: string; files: { name: string; bytes: number }[] };
       const expected = await exportGgufFiles(model, base, filesFromDirectory(modelDir), { format, dtype, name: 'tiny' });

@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ggufArch } from '../../src/export/gguf-arch';
 import { exportGgufLora, ggufTensorName, permuteRopeRows, quantizeQ8_0, type GgufLoraOptions } from '../../src/export/gguf';
 import { initWeights, tinyConfig } from '../../src/model/init';
 import { loraScale, type LoraConfig } from '../../src/model/lora';
@@ -83,7 +84,7 @@ describe('GGUF LoRA export', () => {
   }
 
   it("names tensors by llama.cpp's map and permutes q/k rows as convert_hf_to_gguf.py does", () => {
-    const llama = tinyConfig('llama'), gpt2 = tinyConfig('gpt2'), qwen3 = tinyConfig('qwen3'), gemma3 = tinyConfig('gemma3');
+    const llama = tinyConfig('llama'), gpt2 = tinyConfig('gpt2'), qwen3 = tinyConfig('qwen3'), gemma3 = tinyConfig('gemma3', { queryPreAttnScalar: 16 });
     expect(ggufTensorName('model.layers.3.self_attn.q_proj', llama)).toBe('blk.3.attn_q.weight');
     expect(ggufTensorName('model.layers.0.mlp.down_proj', llama)).toBe('blk.0.ffn_down.weight');
     expect(ggufTensorName('transformer.h.1.attn.c_attn', gpt2)).toBe('blk.1.attn_qkv.weight');
@@ -91,6 +92,13 @@ describe('GGUF LoRA export', () => {
     expect(ggufTensorName('model.layers.2.mlp.up_proj', qwen3)).toBe('blk.2.ffn_up.weight');
     expect(ggufTensorName('model.layers.1.self_attn.o_proj', gemma3)).toBe('blk.1.attn_output.weight');
     expect(() => ggufTensorName('lm_head', llama)).toThrow(/no llama.cpp tensor name/);
+    // what llama.cpp would run wrong is refused: its gemma3 scales scores by head_dim^-1/2 and wants a sliding
+    // period, its smollm3 drops RoPE on every fourth layer only
+    expect(() => ggufArch(tinyConfig('gemma3'))).toThrow(/query_pre_attn_scalar 24/);
+    expect(() => ggufArch(tinyConfig('gemma3', { queryPreAttnScalar: 16, layerTypes: ['sliding', 'full', 'full'] }))).toThrow(/sliding layers in a period/);
+    expect(ggufArch(tinyConfig('gemma3', { queryPreAttnScalar: 16 })).computed).toEqual([['attention.sliding_window', 3, 'u32'], ['attention.sliding_window_pattern', 2, 'u32'], ['rope.freq_base_swa', 10_000, 'f32']]);
+    expect(() => ggufArch(tinyConfig('smollm3'))).toThrow(/no_rope_layers 10 differs/);
+    expect(ggufArch(tinyConfig('smollm3', { numLayers: 4, ropeLayers: [true, true, true, false] })).name).toBe('smollm3');
     // one head of D = 4 rows [r0 r1 | r2 r3] (rotate-half pairs (r0,r2), (r1,r3)) becomes interleaved [r0 r2 r1 r3]
     const rows = Float32Array.from([0, 0, 1, 1, 2, 2, 3, 3]);
     expect([...permuteRopeRows(rows, 4, 2, 1)]).toEqual([0, 0, 2, 2, 1, 1, 3, 3]);
@@ -143,7 +151,7 @@ describe('GGUF LoRA export', () => {
     oracles.push(oracle);
     writeFileSync(join(oracle.dir, 'x.f32'), new Uint8Array(x.buffer));
     writeFileSync(join(oracle.dir, 'ours.q8_0'), quantizeQ8_0(x));
-    const out = JSON.parse(execFileSync('/usr/bin/python3', [join(__dirname, 'gguf_q8_check.py'), WHEEL, join(oracle.dir, 'x.f32'), join(oracle.dir, 'ours.q8_0')], { encoding: 'utf8' })) as { bytes: number; differ: number };
+    const out = JSON.parse(execFileSync(venvPython(), [join(__dirname, 'gguf_q8_check.py'), WHEEL, join(oracle.dir, 'x.f32'), join(oracle.dir, 'ours.q8_0')], { encoding: 'utf8' })) as { bytes: number; differ: number };
     expect(out).toEqual({ bytes: 512 * 34, differ: 0 });
   });
 });

@@ -224,6 +224,7 @@ describe('GGUF', () => {
     fc.boolean().map((value) => ({ type: 'bool' as const, value })),
     fc.array(fc.nat({ max: 2 ** 32 - 1 }), { maxLength: 5 }).map((value) => ({ type: 'u32[]' as const, value })),
     fc.array(tricky, { maxLength: 5 }).map((value) => ({ type: 'string[]' as const, value })),
+    fc.array(fc.float({ noNaN: true }), { maxLength: 5 }).map((value) => ({ type: 'f32[]' as const, value: Float32Array.from(value) })),
   );
   const kvs = fc.uniqueArray(fc.tuple(name.filter((n) => n !== 'general.alignment'), ggufValue), { selector: ([k]) => k, maxLength: 6 });
 
@@ -231,7 +232,7 @@ describe('GGUF', () => {
     fc.assert(fc.property(kvs, tensors, (kv, ts) => {
       const file = writeGguf(kv, ts.map((t): GgufTensor => ({ ...t, dtype: 'F32' })));
       const back = readGguf(file);
-      for (const [k, val] of kv) expect(back.kv.get(k)).toEqual(val.value);
+      for (const [k, val] of kv) expect(back.kv.get(k)).toEqual(val.type === 'f32[]' ? [...val.value] : val.value);
       ts.forEach((t, i) => {
         const info = back.tensors[i];
         expect([info.name, info.shape, info.type]).toEqual([t.name, t.shape, 0]);

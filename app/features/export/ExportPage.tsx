@@ -32,7 +32,7 @@ export function ExportPage() {
   const [choice, setChoice] = useState('');
   const [checkpoint, setCheckpoint] = useState<CheckpointKind>('last');
   const [mergedDtype, setMergedDtype] = useState<'F32' | 'F16' | 'BF16'>('F32');
-  const [ggufDtype, setGgufDtype] = useState<'F16' | 'Q8_0'>('F16');
+  const [ggufDtype, setGgufDtype] = useState<'F16' | 'Q8_0' | 'Q4_K_M'>('F16');
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
@@ -178,8 +178,8 @@ export function ExportPage() {
             <button type="button" disabled={!hasCheckpoint || busy !== null} onClick={() => void modelExport('gguf-model', 'GGUF model')}>Download GGUF model for llama.cpp and Ollama (zip)</button>
             {' '}<button type="button" disabled={!hasCheckpoint || busy !== null} onClick={() => void modelExport('gguf', 'GGUF LoRA adapter')}>Download GGUF LoRA adapter + base (zip)</button>
             <label> weights as{' '}
-              <select value={ggufDtype} onChange={(e) => setGgufDtype(e.target.value === 'Q8_0' ? 'Q8_0' : 'F16')} disabled={busy !== null}>
-                <option value="F16">f16</option><option value="Q8_0">q8_0</option>
+              <select value={ggufDtype} onChange={(e) => setGgufDtype(e.target.value === 'Q8_0' || e.target.value === 'Q4_K_M' ? e.target.value : 'F16')} disabled={busy !== null}>
+                <option value="F16">f16</option><option value="Q8_0">q8_0</option><option value="Q4_K_M">Q4_K_M</option>
               </select>
             </label>
             <span> with an Ollama Modelfile (chat template, stop tokens, sampling defaults); the README says the two commands to run it.</span>

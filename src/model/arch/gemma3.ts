@@ -101,12 +101,25 @@ export const gemma3: ArchitectureDescriptor = {
   loraTargets: LLAMA_LORA_TARGETS,
   presetTargets: (names) => [...names],
   // llama.cpp applies the √hidden embedding scale itself and multiplies its norms by w: the converter writes 1 + w.
-  // (Its Gemma 3 also fixes the local/global pattern at 6 and the score scale at head_dim^-1/2, as every released
-  // Gemma 3 text model has them.)
-  gguf: () => {
+  // Its Gemma 3 reads the sliding layers as a period p (layer l slides when l % p < p - 1; one scalar, not a list),
+  // the local RoPE base from rope.freq_base_swa, and scales scores by head_dim^-1/2 (hidden/heads^-1/2 at 62
+  // layers, the 27B): a config outside that would run wrong in llama.cpp, so it is refused.
+  gguf: (c) => {
     const g = llamaGguf('gemma3', { normShift: 1 });
+    const types = c.layerTypes ?? [];
+    const firstFull = types.indexOf('full');
+    const period = firstFull < 0 ? 0 : firstFull + 1;
+    if (types.some((t, l) => (t === 'sliding') !== (period === 0 || l % period < period - 1))) {
+      throw new Error(`GGUF export: llama.cpp's gemma3 needs sliding layers in a period (every p-th layer global); layer_types ${types.map((t) => t[0]).join('')} is not one`);
+    }
+    const llamaScale = c.numLayers === 62 ? c.hiddenSize / c.numHeads : c.headDim;
+    if ((c.queryPreAttnScalar ?? c.headDim) !== llamaScale) {
+      throw new Error(`GGUF export: llama.cpp's gemma3 scales scores by ${llamaScale}^-1/2 at ${c.numLayers} layers, this model by query_pre_attn_scalar ${c.queryPreAttnScalar}^-1/2`);
+    }
+    const sliding = firstFull !== 0;
     return {
-      ...g, hparams: [...g.hparams, ['attention.sliding_window', 'slidingWindow', 'u32']],
+      ...g,
+      computed: sliding ? [['attention.sliding_window', c.slidingWindow ?? 0, 'u32'], ['attention.sliding_window_pattern', period, 'u32'], ['rope.freq_base_swa', c.ropeLocalTheta ?? 10_000, 'f32']] : [],
       block: {
         ...g.block, ...QK_NORM_GGUF, post_attention_layernorm: 'post_attention_norm', pre_feedforward_layernorm: 'ffn_norm',
         post_feedforward_layernorm: 'post_ffw_norm',

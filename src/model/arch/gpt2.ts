@@ -83,7 +83,7 @@ export const gpt2: ArchitectureDescriptor = {
       ['feed_forward_length', 'intermediateSize', 'u32'], ['attention.head_count', 'numHeads', 'u32'],
       ['attention.layer_norm_epsilon', 'normEps', 'f32'],
     ],
-    ropePermute: false, rope: false, conv1d: true, normShift: 0,
+    computed: [], ropePermute: false, rope: false, conv1d: true, normShift: 0,
   }),
   tiny: (over: Partial<ModelConfig> = {}) => ({
     architecture: 'gpt2', modelType: 'gpt2',

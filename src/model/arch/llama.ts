@@ -66,7 +66,7 @@ export function llamaGguf(name: string, over: Partial<GgufArch> = {}): GgufArch 
       ['attention.value_length', 'headDim', 'u32'], ['rope.dimension_count', 'headDim', 'u32'],
       ['rope.freq_base', 'ropeTheta', 'f32'], ['attention.layer_norm_rms_epsilon', 'normEps', 'f32'], ['vocab_size', 'vocabSize', 'u32'],
     ],
-    ropePermute: false, rope: true, conv1d: false, normShift: 0,
+    computed: [], ropePermute: false, rope: true, conv1d: false, normShift: 0,
     ...over,
   };
 }

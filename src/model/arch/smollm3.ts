@@ -35,8 +35,14 @@ export const smollm3: ArchitectureDescriptor = {
   normaliseName: (name) => name,
   loraTargets: LLAMA_LORA_TARGETS,
   presetTargets: (names) => [...names],
-  // llama.cpp's SmolLM3 leaves RoPE out of every fourth layer itself (its no_rope_layer_interval, fixed at 4).
-  gguf: () => llamaGguf('smollm3', { ropePermute: true }),
+  // llama.cpp's SmolLM3 leaves RoPE out of every fourth layer itself (its no_rope_layer_interval, fixed at 4, no
+  // key): any other no_rope_layers would run wrong there, so it is refused.
+  gguf: (c) => {
+    if (c.ropeLayers?.some((rope, l) => rope !== ((l + 1) % 4 !== 0))) {
+      throw new Error(`GGUF export: llama.cpp's smollm3 leaves RoPE out of every fourth layer only; no_rope_layers ${c.ropeLayers.map(Number).join('')} differs`);
+    }
+    return llamaGguf('smollm3', { ropePermute: true });
+  },
   // Layer 1 without RoPE.
   tiny: (over = {}) => tinyLlamaStyle('smollm3', 'smollm3', { tieWordEmbeddings: true, ropeLayers: [true, false], ...over }),
 };

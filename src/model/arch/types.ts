@@ -79,6 +79,8 @@ export interface GgufArch {
   block: Record<string, string>;
   /** `<name>.<key>` hyper-parameters taken from the config (u32 for integers, f32 for floats). */
   hparams: [key: string, field: NumericField, type: 'u32' | 'f32'][];
+  /** `<name>.<key>` hyper-parameters computed from the config rather than copied from one field. */
+  computed: [key: string, value: number, type: 'u32' | 'f32'][];
   /** q/k rows go from HF's rotate-half RoPE layout to ggml's interleaved one (LlamaModel.permute). */
   ropePermute: boolean;
   /** RoPE keys and llama3 rope_freqs are written (families with rotary positions). */
