@@ -21,7 +21,7 @@ import { exportTrainingKit } from '../src/export/trl';
 import { peftExportFiles, withReadme } from '../src/export/zip';
 import type { ChatMessage } from '../src/data/types';
 import type { Gpu } from '../src/gpu/runtime';
-import type { CliModel } from './studio';
+import type { ModelWithFiles } from '../src/io/hf';
 import { filesFromDirectory } from '../src/io/node-files';
 import type { LoraConfig } from '../src/model/lora';
 import type { Transformer } from '../src/model/transformer';
@@ -38,8 +38,8 @@ const DTYPES: Record<Format, readonly string[]> = {
 const CARD_KIND: Record<Format, ExportKind> = { peft: 'peft', merged: 'merged', gguf: 'gguf-model', 'gguf-lora': 'gguf', onnx: 'onnx', kit: 'training-kit' };
 
 export interface ExportDeps {
-  loadModel(dir: string): Promise<CliModel>;
-  buildModel(gpu: Gpu, m: CliModel, adapterDir: string | undefined): Promise<Transformer>;
+  loadModel(dir: string): Promise<ModelWithFiles>;
+  buildModel(gpu: Gpu, m: ModelWithFiles, adapterDir: string | undefined): Promise<Transformer>;
   createGpu(): Promise<Gpu>;
   readRecords(file: string): Promise<{ records: { messages: ChatMessage[]; split: string }[] }>;
 }

@@ -35,7 +35,7 @@ import { onnxDecoderOf } from '../src/generate/onnx-decoder';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { installNodeWebGPU } from '../src/gpu/node';
 import { errorMessage, oneLine } from '../src/errors';
-import { estimateMemory, loadHfModelMeta, openWeights, parameterCount, stopTokenIds, templateOf, weightShapes, type ModelFiles, type ModelMeta } from '../src/io/hf';
+import { estimateMemory, loadHfModelMeta, openWeights, parameterCount, stopTokenIds, templateOf, weightShapes, type ModelMeta, type ModelWithFiles } from '../src/io/hf';
 import { filesFromDirectory } from '../src/io/node-files';
 import { abandon, claimOutputFolder, commit, keepPartial, partialOf, type OutputClaim } from '../src/io/output';
 import { fingerprinter } from '../src/engine/fingerprint';
@@ -79,9 +79,7 @@ function out(p: Parsed, json: unknown, text: string): void {
 }
 
 /** The model without its weights: they stream onto the GPU when a command builds it (loadTransformer). */
-export type CliModel = ModelMeta & { files: ModelFiles };
-
-async function loadModel(dir: string): Promise<CliModel> {
+async function loadModel(dir: string): Promise<ModelWithFiles> {
   if (!existsSync(dir)) throw new Error(`model folder not found: ${dir}`);
   const files = filesFromDirectory(dir);
   return { ...await loadHfModelMeta(files), files };
@@ -92,7 +90,7 @@ function weightsOf(p: Parsed): WeightStorage | undefined {
   return choice(p, 'weights', WEIGHT_STORAGES);
 }
 
-async function buildModel(gpu: Gpu, m: CliModel, modelDir: string, p: Parsed): Promise<Transformer> {
+async function buildModel(gpu: Gpu, m: ModelWithFiles, modelDir: string, p: Parsed): Promise<Transformer> {
   const adapterDir = p.options.get('adapter')?.at(-1);
   if (!adapterDir) return loadTransformer(gpu, m.files, m.config, { kind: 'none' }, { weights: weightsOf(p) });
   const configFile = join(adapterDir, 'adapter_config.json');
@@ -305,7 +303,7 @@ interface Trained {
 }
 
 /** --activation-checkpointing: 'auto' turns it on only when the run would not fit what the device gives when asked (as the engine decides). */
-async function activationCheckpointing(gpu: Gpu, m: CliModel, lora: LoraConfig, cfg: TrainConfig): Promise<boolean> {
+async function activationCheckpointing(gpu: Gpu, m: ModelWithFiles, lora: LoraConfig, cfg: TrainConfig): Promise<boolean> {
   const budget = cfg.activationCheckpointing === 'auto' ? await gpu.probeMemory(runMemoryEstimate({ lora, train: cfg }, m.config, false).trainingBytes) : null;
   return activationCheckpointingFor({ lora, train: cfg }, m.config, budget);
 }
@@ -315,7 +313,7 @@ async function activationCheckpointing(gpu: Gpu, m: CliModel, lora: LoraConfig, 
  * validation every --eval-every steps and at the end, checkpoints every --checkpoint-every steps into the
  * output's staging folder, and --resume from the folder an interrupted run kept.
  */
-async function trainSft(p: Parsed, m: CliModel, gpu: Gpu, claim: OutputClaim, lora: LoraConfig, cfg: TrainConfig, resumeDir: string | undefined): Promise<Trained> {
+async function trainSft(p: Parsed, m: ModelWithFiles, gpu: Gpu, claim: OutputClaim, lora: LoraConfig, cfg: TrainConfig, resumeDir: string | undefined): Promise<Trained> {
   const modelDir = p.positionals[1];
   const data = await readRecords(str(p, 'data'));
   const records = data.records.map((r) => ({ messages: r.messages, split: r.split }));
@@ -367,7 +365,7 @@ async function trainSft(p: Parsed, m: CliModel, gpu: Gpu, claim: OutputClaim, lo
 }
 
 /** DPO / ORPO (src/train/preference.ts): its own loop, no checkpoints (PreferenceTrainer has no resumable state yet). */
-async function trainPreference(p: Parsed, m: CliModel, gpu: Gpu, lora: LoraConfig, cfg: TrainConfig, pref: PreferenceConfig): Promise<Trained> {
+async function trainPreference(p: Parsed, m: ModelWithFiles, gpu: Gpu, lora: LoraConfig, cfg: TrainConfig, pref: PreferenceConfig): Promise<Trained> {
   const modelDir = p.positionals[1], dataFile = str(p, 'data');
   const start = p.options.get('adapter')?.at(-1);
   // Preference tuning continues an adapter when given one (its own LoRA settings), or starts a fresh one.

@@ -172,6 +172,9 @@ async function loadChatTemplate(files: ModelFiles, tokenizerConfig: Record<strin
 /** A model without its weights: what openWeights streams onto the GPU (src/model/load.ts) goes with it. */
 export type ModelMeta = Omit<LoadedModel, 'weights'>;
 
+/** A model's metadata with its files, from which its weights stream when a Transformer is built (loadTransformer). */
+export type ModelWithFiles = ModelMeta & { files: ModelFiles };
+
 /** config.json, tokenizer, chat template and generation config; the checkpoint's data is not read. */
 export async function loadHfModelMeta(files: ModelFiles): Promise<ModelMeta> {
   if (!has(files, 'config.json')) throw missingFile(files, 'config.json');
