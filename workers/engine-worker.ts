@@ -43,6 +43,7 @@ import type {
   AdapterChoice, AdapterReport, Engine, EngineEvent, EngineReply, EngineRequest, ExportSource, GenerateResult, ModelInfo, ModelSource, OnEvent, RunOutcome,
 } from './protocol-engine';
 import { errorMessage } from '../src/errors';
+import { runPreference } from '../src/engine/preference-run';
 
 export interface EngineDeps {
   store: Promise<RunStore>;
@@ -461,6 +462,37 @@ export function createEngineCore(deps: EngineDeps): Engine {
       return execute(run, data, null, checkpointing, onEvent);
     },
 
+    /**
+     * A preference run: its own handler beside the SFT loop (the loop is src/engine/preference-run.ts). A fresh
+     * model is built for it (fresh optimizer moments); a start's values are written into it first.
+     */
+    async startPreferenceRun(args, onEvent = noop) {
+      if (active) throw new Error('A run is already in progress (running or paused).');
+      const m = requireModel();
+      const from = args.start ? await prepare(args.start) : null;
+      const lora = from?.net.mode.kind === 'lora' ? { ...from.net.mode.lora, dropout: args.config.lora.dropout } : args.config.lora;
+      const config = { ...args.config, lora };
+      await requireTrainingMemory(config);
+      const net = await residentLora(lora, config.train.seed, true);
+      from?.load?.(net);
+      const runId = `pref-${now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+      const ctl: Control = { runId, paused: false, cancelled: false, stepping: true, wake: null, lost: null };
+      active = ctl;
+      try {
+        const res = await runPreference(net, m.model.tokenizer, templateOf(m.model), args.pairs, config.train, args.preference, {
+          onStep: (point, totalSteps) => onEvent({ type: 'preference-step', runId, point, totalSteps }),
+          cancelled: () => ctl.cancelled,
+          proceed: async () => {
+            while (ctl.paused && !ctl.cancelled) await new Promise<void>((wake) => { ctl.wake = wake; });
+            if (ctl.lost) throw new Error(ctl.lost);
+          },
+        });
+        return { runId, status: res.status, points: res.points, adapter: await exportPeftAdapter(net, m.info.name) };
+      } finally {
+        active = null;
+      }
+    },
+
     async resumeRun(runId, onEvent = noop) {
       if (active) throw new Error('A run is already in progress (running or paused).');
       const m = requireModel();
@@ -649,6 +681,7 @@ export function serveEngine(core: Engine, port: EnginePort): void {
         case 'loadModel': post({ id: req.id, kind: 'return', method: req.kind, result: await core.loadModel(req.args.source, onEvent) }); break;
         case 'startRun': post({ id: req.id, kind: 'return', method: req.kind, result: await core.startRun(req.args, onEvent) }); break;
         case 'resumeRun': post({ id: req.id, kind: 'return', method: req.kind, result: await core.resumeRun(req.args.runId, onEvent) }); break;
+        case 'startPreferenceRun': post({ id: req.id, kind: 'return', method: req.kind, result: await core.startPreferenceRun(req.args, onEvent) }); break;
         case 'control': post({ id: req.id, kind: 'return', method: req.kind, result: await core.control(req.args.runId, req.args.action) }); break;
         case 'listRuns': post({ id: req.id, kind: 'return', method: req.kind, result: await core.listRuns() }); break;
         case 'deleteRun': post({ id: req.id, kind: 'return', method: req.kind, result: await core.deleteRun(req.args.runId) }); break;

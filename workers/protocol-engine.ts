@@ -13,6 +13,8 @@ import type { AdapterRecord, AdapterRef, CheckpointKind, EvaluationRecord, Metri
 import type { GenerateBackend } from '../src/generate/decoder';
 import type { SamplingOptions } from '../src/generate/sampler';
 import type { OnnxCheck } from '../src/export/onnx-check';
+import type { PreferencePoint } from '../src/engine/preference-run';
+import type { PreferenceConfig, PreferencePair } from '../src/train/preference';
 
 /** What the browser offers for WebGPU, probed in the worker (where training runs). */
 export interface AdapterReport {
@@ -66,6 +68,20 @@ export interface StartRunArgs {
 
 export interface RunOutcome { runId: string; status: RunStatus; run: RunRecord }
 
+/**
+ * A preference run (DPO / ORPO) on curated pairs. config.lora shapes a fresh adapter; `start` continues a run's
+ * checkpoint (the lesson: SFT, then DPO) or an imported adapter, whose rank, alpha and targets replace config.lora's
+ * (dropout stays the run's). Paused and cancelled through control(runId) like an SFT run.
+ */
+export interface StartPreferenceRunArgs {
+  config: RunConfig;
+  preference: PreferenceConfig;
+  pairs: PreferencePair[];
+  start?: Exclude<AdapterRef, { kind: 'base' }> | null;
+}
+/** Not stored as a run: the trained adapter comes back as PEFT files (import it to compare or export it). */
+export interface PreferenceRunOutcome { runId: string; status: 'completed' | 'cancelled'; points: PreferencePoint[]; adapter: AdapterFiles }
+
 /** Which weights answer: the base model alone, a run's adapter (its last or best checkpoint), or an imported adapter. */
 export type AdapterChoice = AdapterRef;
 
@@ -112,6 +128,7 @@ export interface EngineCalls {
   loadModel: { args: { source: ModelSource }; result: ModelInfo };
   startRun: { args: StartRunArgs; result: RunOutcome };
   resumeRun: { args: { runId: string }; result: RunOutcome };
+  startPreferenceRun: { args: StartPreferenceRunArgs; result: PreferenceRunOutcome };
   control: { args: { runId: string; action: 'pause' | 'resume' | 'cancel' }; result: RunStatus };
   listRuns: { args: Record<string, never>; result: RunRecord[] };
   deleteRun: { args: { runId: string }; result: null };
@@ -146,6 +163,7 @@ export type EngineEvent =
   | { type: 'load'; message: string; loaded: number; total: number }
   | { type: 'run'; run: RunRecord }
   | { type: 'step'; runId: string; point: MetricPoint; totalSteps: number; etaSeconds: number }
+  | { type: 'preference-step'; runId: string; point: PreferencePoint; totalSteps: number }
   | { type: 'eval'; runId: string; step: number; valLoss: number; best: boolean }
   | { type: 'checkpoint'; runId: string; step: number; kind: CheckpointKind }
   | { type: 'status'; runId: string; status: RunStatus; error: string | null }
@@ -169,6 +187,7 @@ export interface Engine {
   loadModel(source: ModelSource, onEvent?: OnEvent): Promise<ModelInfo>;
   startRun(args: StartRunArgs, onEvent?: OnEvent): Promise<RunOutcome>;
   resumeRun(runId: string, onEvent?: OnEvent): Promise<RunOutcome>;
+  startPreferenceRun(args: StartPreferenceRunArgs, onEvent?: OnEvent): Promise<PreferenceRunOutcome>;
   control(runId: string, action: 'pause' | 'resume' | 'cancel'): Promise<RunStatus>;
   listRuns(): Promise<RunRecord[]>;
   deleteRun(runId: string): Promise<null>;
