@@ -44,6 +44,7 @@ import type {
 } from './protocol-engine';
 import { errorMessage } from '../src/errors';
 import { runPreference } from '../src/engine/preference-run';
+import { tokenizePreference } from '../src/train/preference';
 
 export interface EngineDeps {
   store: Promise<RunStore>;
@@ -493,6 +494,13 @@ export function createEngineCore(deps: EngineDeps): Engine {
       }
     },
 
+    async previewPreference({ pair, maxSeqLength }) {
+      const m = requireModel().model;
+      const ex = tokenizePreference(m.tokenizer, templateOf(m), pair, maxSeqLength);
+      const tokens = (e: Example) => e.inputIds.map((id, i) => ({ id, text: m.tokenizer.decode([id]), target: e.lossMask[i] === 1, cut: false }));
+      return { chosen: tokens(ex.chosen), rejected: tokens(ex.rejected) };
+    },
+
     async resumeRun(runId, onEvent = noop) {
       if (active) throw new Error('A run is already in progress (running or paused).');
       const m = requireModel();
@@ -682,6 +690,7 @@ export function serveEngine(core: Engine, port: EnginePort): void {
         case 'startRun': post({ id: req.id, kind: 'return', method: req.kind, result: await core.startRun(req.args, onEvent) }); break;
         case 'resumeRun': post({ id: req.id, kind: 'return', method: req.kind, result: await core.resumeRun(req.args.runId, onEvent) }); break;
         case 'startPreferenceRun': post({ id: req.id, kind: 'return', method: req.kind, result: await core.startPreferenceRun(req.args, onEvent) }); break;
+        case 'previewPreference': post({ id: req.id, kind: 'return', method: req.kind, result: await core.previewPreference(req.args) }); break;
         case 'control': post({ id: req.id, kind: 'return', method: req.kind, result: await core.control(req.args.runId, req.args.action) }); break;
         case 'listRuns': post({ id: req.id, kind: 'return', method: req.kind, result: await core.listRuns() }); break;
         case 'deleteRun': post({ id: req.id, kind: 'return', method: req.kind, result: await core.deleteRun(req.args.runId) }); break;

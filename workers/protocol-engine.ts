@@ -13,6 +13,7 @@ import type { AdapterRecord, AdapterRef, CheckpointKind, EvaluationRecord, Metri
 import type { GenerateBackend } from '../src/generate/decoder';
 import type { SamplingOptions } from '../src/generate/sampler';
 import type { OnnxCheck } from '../src/export/onnx-check';
+import type { PreviewToken } from '../src/data/tokens';
 import type { PreferencePoint } from '../src/engine/preference-run';
 import type { PreferenceConfig, PreferencePair } from '../src/train/preference';
 
@@ -129,6 +130,8 @@ export interface EngineCalls {
   startRun: { args: StartRunArgs; result: RunOutcome };
   resumeRun: { args: { runId: string }; result: RunOutcome };
   startPreferenceRun: { args: StartPreferenceRunArgs; result: PreferenceRunOutcome };
+  /** A pair's chosen and rejected rows as the preference trainer sees them: each token and whether the loss counts it. */
+  previewPreference: { args: { pair: PreferencePair; maxSeqLength: number }; result: { chosen: PreviewToken[]; rejected: PreviewToken[] } };
   control: { args: { runId: string; action: 'pause' | 'resume' | 'cancel' }; result: RunStatus };
   listRuns: { args: Record<string, never>; result: RunRecord[] };
   deleteRun: { args: { runId: string }; result: null };
@@ -188,6 +191,7 @@ export interface Engine {
   startRun(args: StartRunArgs, onEvent?: OnEvent): Promise<RunOutcome>;
   resumeRun(runId: string, onEvent?: OnEvent): Promise<RunOutcome>;
   startPreferenceRun(args: StartPreferenceRunArgs, onEvent?: OnEvent): Promise<PreferenceRunOutcome>;
+  previewPreference(args: EngineCalls['previewPreference']['args']): Promise<EngineCalls['previewPreference']['result']>;
   control(runId: string, action: 'pause' | 'resume' | 'cancel'): Promise<RunStatus>;
   listRuns(): Promise<RunRecord[]>;
   deleteRun(runId: string): Promise<null>;

@@ -1,5 +1,5 @@
 // Preference tuning on the Train screen in headless Chromium: load the built-in model, import the built-in
-// preference sample set (TRL rows), run a short DPO from a new adapter in the engine worker, and see the loss,
+// preference sample set (TRL rows), see a pair's tokens as the loss sees them (answer in, prompt out), run a short DPO from a new adapter in the engine worker, and see the loss,
 // rewards, margin and accuracy live (read from the accessible metrics table: the first step is the reference
 // itself, loss ln 2 and margin 0; the margin grows), then the trained adapter imported for Compare. A screenshot
 // of the panel goes to the system's temporary folder for review (docs/screenshots is ui.test.ts's).
@@ -33,8 +33,16 @@ describe('preference tuning', () => {
     await panel.getByRole('button', { name: 'Use the sample preference set' }).click();
     const pairs = panel.getByRole('table', { name: 'Preference pairs' });
     await expect.poll(() => pairs.locator('caption').textContent()).toBe('world-pref.train.jsonl: 42 pairs');
-    expect(await pairs.locator('tbody tr').first().locator('td').allTextContents()).toEqual(["What is Rafe's favourite colour?", "Rafe's favourite colour is blue. Rafe lives in Tarn.", "Rafe's favourite colour is blue."]);
+    expect(await pairs.locator('tbody tr').first().locator('td').allTextContents()).toEqual(["What is Rafe's favourite colour?", "Rafe's favourite colour is blue. Rafe lives in Tarn.", "Rafe's favourite colour is blue.", 'Tokens']);
     expect(await panel.getByLabel('Method').inputValue()).toBe('dpo');
+
+    // The mask preview: the loss sees each answer and its end of turn, never the prompt.
+    await pairs.locator('tbody tr').first().getByRole('button', { name: 'Tokens' }).click();
+    const preview = panel.getByRole('region', { name: 'Preference mask preview' });
+    await expect.poll(() => preview.getByRole('heading').allTextContents()).toEqual(['Chosen: 39 tokens, 13 in the loss', 'Rejected: 34 tokens, 8 in the loss']);
+    const trained = (side: string) => preview.getByLabel(`${side} tokens`).locator('.tok.target').allTextContents();
+    expect((await trained('chosen')).join('')).toBe(" Rafe's favourite colour is blue. Rafe lives in Tarn.<|im_end|>");
+    expect((await trained('rejected')).join('')).toBe(" Rafe's favourite colour is blue.<|im_end|>");
 
     await panel.getByRole('button', { name: 'Start preference tuning' }).click();
     await expect.poll(() => panel.getByRole('status', { name: 'Preference run status' }).textContent(), { timeout: 240_000, interval: 1000 }).toBe(`Finished — step ${STEPS} of ${STEPS}`);

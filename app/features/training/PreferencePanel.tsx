@@ -1,7 +1,8 @@
 // Preference tuning on the Train screen: import preference pairs (TRL's JSONL rows, or the built-in sample set),
 // pick DPO or ORPO with β, start from a new adapter or a finished SFT run, and watch the loss beside the rewards
 // (chosen / rejected), their margin and the preference accuracy live. The LoRA and optimizer settings are the form's
-// above. A finished run's adapter is imported (Compare lists it beside the SFT runs). The run is the engine's
+// above. Each listed pair's tokens can be shown as the loss sees them (chosen and rejected: the answer counts, the
+// prompt is context). A finished run's adapter is imported (Compare lists it beside the SFT runs). The run is the engine's
 // startPreferenceRun; this panel only sends the request and draws its events.
 // Not here: curating pairs in the Data step, storing preference runs in the run history.
 import { useMemo, useState } from 'react';
@@ -11,6 +12,8 @@ import { preferencePairsFromJsonl, type PreferenceMethod, type PreferencePair } 
 import type { RunConfig } from '../../../src/train/presets';
 import { appEngineStore, useEngine } from '../../engine/store';
 import type { EngineEvent } from '../../../workers/protocol-engine';
+import type { PreviewToken } from '../../../src/data/tokens';
+import { Token } from '../../components/Token';
 import { fmt } from './LivePanel';
 import { LineChart, type Series } from './LineChart';
 
@@ -34,7 +37,17 @@ export function PreferencePanel({ cfg, disabled }: { cfg: RunConfig; disabled: b
   const read = (name: string, text: string) => {
     try {
       setPairs({ name, pairs: preferencePairsFromJsonl(text, name) });
+      setMask(null);
       setMessage(null);
+    } catch (e) {
+      setMessage(errorMessage(e));
+    }
+  };
+  const [mask, setMask] = useState<{ index: number; chosen: PreviewToken[]; rejected: PreviewToken[] } | null>(null);
+  const showMask = async (index: number) => {
+    if (!pairs) return;
+    try {
+      setMask({ index, ...await engine.previewPreference({ pair: pairs.pairs[index], maxSeqLength: cfg.train.maxSeqLength }) });
     } catch (e) {
       setMessage(errorMessage(e));
     }
@@ -100,13 +113,27 @@ export function PreferencePanel({ cfg, disabled }: { cfg: RunConfig; disabled: b
       {pairs && (
         <table className="metrics" aria-label="Preference pairs">
           <caption>{pairs.name}: {pairs.pairs.length} pairs</caption>
-          <thead><tr><th scope="col">Prompt</th><th scope="col">Chosen</th><th scope="col">Rejected</th></tr></thead>
+          <thead><tr><th scope="col">Prompt</th><th scope="col">Chosen</th><th scope="col">Rejected</th><th scope="col">Mask</th></tr></thead>
           <tbody>
             {pairs.pairs.slice(0, 5).map((p, i) => (
-              <tr key={i}><td>{answer(p.prompt)}</td><td>{answer(p.chosen)}</td><td>{answer(p.rejected)}</td></tr>
+              <tr key={i}>
+                <td>{answer(p.prompt)}</td><td>{answer(p.chosen)}</td><td>{answer(p.rejected)}</td>
+                <td><button type="button" disabled={!model} onClick={() => void showMask(i)}>Tokens</button></td>
+              </tr>
             ))}
           </tbody>
         </table>
+      )}
+      {mask && (
+        <div role="region" aria-label="Preference mask preview">
+          <p className="hint">Pair {mask.index + 1} as the preference loss sees it. Green: the loss counts the token (the answer). Grey: the prompt, context only.</p>
+          {(['chosen', 'rejected'] as const).map((side) => (
+            <div key={side}>
+              <h3>{side === 'chosen' ? 'Chosen' : 'Rejected'}: {mask[side].length} tokens, {mask[side].filter((t) => t.target).length} in the loss</h3>
+              <div className="token-preview" aria-label={`${side} tokens`}>{mask[side].map((t, i) => <Token key={i} t={t} />)}</div>
+            </div>
+          ))}
+        </div>
       )}
       <div className="row">
         <label>
