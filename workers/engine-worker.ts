@@ -473,8 +473,10 @@ export function createEngineCore(deps: EngineDeps): Engine {
       const from = args.start ? await prepare(args.start) : null;
       const lora = from?.net.mode.kind === 'lora' ? { ...from.net.mode.lora, dropout: args.config.lora.dropout } : args.config.lora;
       const config = { ...args.config, lora };
-      await requireTrainingMemory(config);
+      // A micro-batch of B pairs is 2B rows (chosen, then rejected): the memory check judges that batch.
+      const checkpointing = await requireTrainingMemory({ ...config, train: { ...config.train, batchSize: 2 * config.train.batchSize } });
       const net = await residentLora(lora, config.train.seed, true);
+      net.checkpointActivations = checkpointing;
       from?.load?.(net);
       const runId = `pref-${now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
       const ctl: Control = { runId, paused: false, cancelled: false, stepping: true, wake: null, lost: null };
