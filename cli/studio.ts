@@ -8,10 +8,11 @@
 //            [--eval-every N] [--checkpoint-every N] [--resume DIR] [--json]
 //            (sft runs the engine's training session, src/engine/session.ts: a stopped run with a checkpoint keeps it
 //             in OUT.studio-partial; --resume that folder continues it to the losses of a run that never stopped)
-//            [--method sft|dpo|orpo [--beta B] [--label-smoothing E] [--reference start|base] [--adapter DIR]]
+//            [--method sft|dpo|orpo [--beta B] [--label-smoothing E] [--reference start|base] [--rpo-alpha A] [--adapter DIR]]
 //            [--activation-checkpointing auto|on|off]
 //            (dpo/orpo: --data is TRL preference JSONL, prompt/chosen/rejected; --adapter starts from an SFT adapter)
 //   eval MODEL [--adapter DIR [--ignore-base-model]] --data FILE [--max-new-tokens N] [--backend engine|onnx] [--json]
+//   eval MODEL [--adapter DIR] --pairs FILE [--max-seq-len T] [--json]   (held-out preference pairs, src/eval/preference.ts)
 //   generate, train, eval, info: [--weights f32|bf16|f16|q8|q4] how the frozen base is kept on the GPU (default: as the
 //            checkpoint ships it; src/model/storage.ts)
 //   data FILE [--json]
@@ -29,6 +30,7 @@ import { memorySource } from '../src/data/bytes';
 import { importSource } from '../src/data/import';
 import type { DatasetRecord } from '../src/data/record';
 import { applyPeftAdapter, exportPeftAdapter, loraFromPeftConfig, type PeftAdapterFiles } from '../src/export/peft';
+import { evaluatePreference } from '../src/eval/preference';
 import type { Decoder } from '../src/generate/decoder';
 import { generateAll } from '../src/generate/generate';
 import { onnxDecoderOf } from '../src/generate/onnx-decoder';
@@ -66,9 +68,9 @@ const GRAMMARS: Record<string, Grammar> = {
     flags: ['json', 'help', 'rslora', 'all-tokens', 'packing', 'ignore-base-model'],
     options: ['data', 'out', 'rank', 'alpha', 'dropout', 'targets', 'lr', 'schedule', 'warmup', 'epochs', 'max-steps',
       'batch-size', 'grad-accum', 'max-seq-len', 'weight-decay', 'max-grad-norm', 'seed', 'eval-every', 'checkpoint-every', 'resume',
-      'method', 'beta', 'label-smoothing', 'reference', 'adapter', 'weights', 'activation-checkpointing'],
+      'method', 'beta', 'label-smoothing', 'reference', 'rpo-alpha', 'adapter', 'weights', 'activation-checkpointing'],
   },
-  eval: { flags: ['json', 'help', 'ignore-base-model'], options: ['adapter', 'data', 'backend', 'max-seq-len', 'weights', ...SAMPLING] },
+  eval: { flags: ['json', 'help', 'ignore-base-model'], options: ['adapter', 'data', 'pairs', 'backend', 'max-seq-len', 'weights', ...SAMPLING] },
   data: { flags: ['json', 'help'], options: [] },
   bench: { flags: ['json', 'help', 'quick'], options: [] },
   export: { flags: ['json', 'help', 'ignore-base-model'], options: ['adapter', 'format', 'dtype', 'data', 'out'] },
@@ -96,6 +98,8 @@ async function buildModel(gpu: Gpu, m: ModelWithFiles, modelDir: string, p: Pars
   const configFile = join(adapterDir, 'adapter_config.json');
   if (!existsSync(configFile)) throw new Error(`${adapterDir}: no adapter_config.json (not a PEFT adapter folder)`);
   const { lora, baseModel } = loraFromPeftConfig(readFileSync(configFile, 'utf8'), configFile);
+  // train --adapter DIR --dropout P: the run continues the adapter with the dropout asked for, not the one it was trained with.
+  if (p.options.has('dropout')) lora.dropout = num(p, 'dropout', 0, { min: 0, max: 1, maxExclusive: true });
   const mismatch = baseModelMismatch(baseModel, modelDir);
   if (mismatch && !p.flags.has('ignore-base-model')) throw new Error(`${configFile}: ${mismatch} (pass --ignore-base-model if they are the same model)`);
   validateLora(lora, linearsOf(weightShapes(m.config)), configFile);
@@ -232,7 +236,7 @@ function preferenceFrom(p: Parsed): PreferenceConfig | null {
   if (method !== 'dpo' && method !== 'orpo') throw new Error(`--method must be sft, dpo or orpo, not ${method}`);
   const reference = str(p, 'reference', DEFAULT_PREFERENCE.reference);
   if (reference !== 'start' && reference !== 'base') throw new Error(`--reference must be start or base, not ${reference}`);
-  return { method, reference, beta: num(p, 'beta', DEFAULT_PREFERENCE.beta), labelSmoothing: num(p, 'label-smoothing', 0) };
+  return { method, reference, beta: num(p, 'beta', DEFAULT_PREFERENCE.beta), labelSmoothing: num(p, 'label-smoothing', 0), rpoAlpha: num(p, 'rpo-alpha', 0, { min: 0 }) };
 }
 
 /** The training settings an SFT run keeps in its folder: with --resume they come from there, not from flags. */
@@ -399,6 +403,7 @@ async function trainPreference(p: Parsed, m: ModelWithFiles, gpu: Gpu, lora: Lor
  * greedy answers scored against each conversation's last assistant turn, and the loss over the same turns.
  */
 async function cmdEval(p: Parsed): Promise<void> {
+  if (p.options.has('pairs')) return cmdEvalPairs(p);
   const backend = backendOf(p);
   const sampling = samplingFrom(p);
   const maxSeqLength = num(p, 'max-seq-len', DEFAULT_TRAIN.maxSeqLength, { min: 2, integer: true });
@@ -428,6 +433,32 @@ async function cmdEval(p: Parsed): Promise<void> {
   const loss = s.loss ?? NaN;
   const res = { loss, perplexity: Math.exp(loss), tokens, exactMatch: s.exactMatch, rougeL: s.rougeL, averageLength: s.averageLength, cleanStopRate: s.cleanStopRate, examples: s.examples };
   out(p, res, `loss ${loss.toFixed(4)}  perplexity ${res.perplexity.toFixed(3)}  exact match ${(100 * res.exactMatch).toFixed(1)}%  ROUGE-L ${res.rougeL.toFixed(3)}  length ${res.averageLength.toFixed(1)}  clean stops ${(100 * res.cleanStopRate).toFixed(0)}% of ${s.examples}`);
+}
+
+/** eval --pairs: log-prob preference accuracy (and, with an adapter, against the adapter off) and greedy answers against chosen/rejected. */
+async function cmdEvalPairs(p: Parsed): Promise<void> {
+  if (p.options.has('data')) throw new Error('eval takes --data (conversations) or --pairs (preference pairs), not both');
+  const file = str(p, 'pairs');
+  if (!existsSync(file)) throw new Error(`pairs file not found: ${file}`);
+  const maxSeqLength = num(p, 'max-seq-len', DEFAULT_TRAIN.maxSeqLength, { min: 2, integer: true });
+  const sampling = samplingFrom(p);
+  const m = await loadModel(p.positionals[1]);
+  const tpl = templateOf(m);
+  const pairs = preferencePairsFromJsonl(readFileSync(file, 'utf8'), file.split('/').pop());
+  const examples = pairs.map((pair) => tokenizePreference(m.tokenizer, tpl, pair, maxSeqLength));
+  const model = await buildModel(await createGpu(), m, p.positionals[1], p);
+  const res = await evaluatePreference(model, pairs, examples, {
+    batchSize: 4, maxSeqLength, padId: m.tokenizer.padTokenId ?? 0, reference: model.mode.kind === 'lora' ? 'base' : undefined,
+    answer: async (prompt) => {
+      const ids = m.tokenizer.encode(tpl.render(prompt, { addGenerationPrompt: true }), { addSpecialTokens: false });
+      const g = await generateAll(model, ids, { ...sampling, maxNewTokens: roomAfter(m, ids.length, sampling.maxNewTokens, p), temperature: 0, stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
+      return g.text;
+    },
+  });
+  const g = res.generation!;
+  out(p, res, `${res.pairs} pairs: log-prob prefers chosen ${(100 * res.logpAccuracy).toFixed(1)}% (margin ${res.logpMargin.toFixed(3)})`
+    + (res.rewardAccuracy === undefined ? '' : `, vs adapter off ${(100 * res.rewardAccuracy).toFixed(1)}% (margin ${res.rewardMargin!.toFixed(3)})`)
+    + `; greedy answer = chosen ${(100 * g.chosenRate).toFixed(1)}%, = rejected ${(100 * g.rejectedRate).toFixed(1)}%`);
 }
 
 async function cmdData(p: Parsed): Promise<void> {

@@ -45,6 +45,9 @@ import { newRunRecord, RunControl, runExamples, runSession } from '../src/engine
 import type {
   AdapterChoice, AdapterReport, Engine, EngineEvent, EngineReply, EngineRequest, ExportSource, GenerateResult, ModelInfo, ModelSource, OnEvent, RunOutcome,
 } from './protocol-engine';
+import { runPreference } from '../src/engine/preference-run';
+import type { Example } from '../src/train/batch';
+import { tokenizePreference } from '../src/train/preference';
 
 export interface EngineDeps {
   store: Promise<RunStore>;
@@ -347,6 +350,46 @@ export function createEngineCore(deps: EngineDeps): Engine {
       return execute(run, data, null, checkpointing, onEvent);
     },
 
+    /**
+     * A preference run: its own handler beside the SFT loop (the loop is src/engine/preference-run.ts). A fresh
+     * model is built for it (fresh optimizer moments); a start's values are written into it first.
+     */
+    async startPreferenceRun(args, onEvent = noop) {
+      if (active) throw new Error('A run is already in progress (running or paused).');
+      const m = requireModel();
+      const from = args.start ? await prepare(args.start) : null;
+      const lora = from?.net.mode.kind === 'lora' ? { ...from.net.mode.lora, dropout: args.config.lora.dropout } : args.config.lora;
+      const config = { ...args.config, lora };
+      // A micro-batch of B pairs is 2B rows (chosen, then rejected): the memory check judges that batch.
+      const checkpointing = await requireTrainingMemory({ ...config, train: { ...config.train, batchSize: 2 * config.train.batchSize } });
+      const net = await residentLora(lora, config.train.seed, true);
+      net.checkpointActivations = checkpointing;
+      from?.load?.(net);
+      const runId = `pref-${now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+      const ctl = new RunControl(runId);
+      active = ctl;
+      try {
+        const res = await runPreference(net, m.model.tokenizer, templateOf(m.model), args.pairs, config.train, args.preference, {
+          onStep: (point, totalSteps) => onEvent({ type: 'preference-step', runId, point, totalSteps }),
+          cancelled: () => ctl.cancelled,
+          proceed: async () => {
+            await ctl.whilePaused();
+            if (ctl.lost) throw new Error(ctl.lost);
+          },
+        });
+        return { runId, status: res.status, points: res.points, adapter: await exportPeftAdapter(net, m.info.name) };
+      } finally {
+        active = null;
+      }
+    },
+
+    async previewPreference({ pair, maxSeqLength }) {
+      const m = requireModel().model;
+      const ex = tokenizePreference(m.tokenizer, templateOf(m), pair, maxSeqLength);
+      const tokens = (e: Example) => e.inputIds.map((id, i) => ({ id, text: m.tokenizer.decode([id]), target: e.lossMask[i] === 1, cut: false }));
+      return { chosen: tokens(ex.chosen), rejected: tokens(ex.rejected) };
+    },
+
     async resumeRun(runId, onEvent = noop) {
       if (active) throw new Error('A run is already in progress (running or paused).');
       const m = requireModel();
@@ -548,6 +591,8 @@ export function serveEngine(core: Engine, port: EnginePort): void {
         case 'loadModel': post({ id: req.id, kind: 'return', method: req.kind, result: await core.loadModel(req.args.source, onEvent, req.args.weights) }); break;
         case 'startRun': post({ id: req.id, kind: 'return', method: req.kind, result: await core.startRun(req.args, onEvent) }); break;
         case 'resumeRun': post({ id: req.id, kind: 'return', method: req.kind, result: await core.resumeRun(req.args.runId, onEvent) }); break;
+        case 'startPreferenceRun': post({ id: req.id, kind: 'return', method: req.kind, result: await core.startPreferenceRun(req.args, onEvent) }); break;
+        case 'previewPreference': post({ id: req.id, kind: 'return', method: req.kind, result: await core.previewPreference(req.args) }); break;
         case 'control': post({ id: req.id, kind: 'return', method: req.kind, result: await core.control(req.args.runId, req.args.action) }); break;
         case 'listRuns': post({ id: req.id, kind: 'return', method: req.kind, result: await core.listRuns() }); break;
         case 'deleteRun': post({ id: req.id, kind: 'return', method: req.kind, result: await core.deleteRun(req.args.runId) }); break;

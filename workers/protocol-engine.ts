@@ -17,6 +17,9 @@ import type { EvaluateArgs, EvaluateEvent, EvaluateResult } from '../src/engine/
 import type { GenerateBackend } from '../src/generate/decoder';
 import type { SamplingOptions } from '../src/generate/sampler';
 import type { OnnxCheck } from '../src/export/onnx-check';
+import type { PreviewToken } from '../src/data/tokens';
+import type { PreferencePoint } from '../src/engine/preference-run';
+import type { PreferenceConfig, PreferencePair } from '../src/train/preference';
 
 /** What the browser offers for WebGPU, probed in the worker (where training runs). */
 export interface AdapterReport {
@@ -72,6 +75,20 @@ export interface StartRunArgs {
 
 export interface RunOutcome { runId: string; status: RunStatus; run: RunRecord }
 
+/**
+ * A preference run (DPO / ORPO) on curated pairs. config.lora shapes a fresh adapter; `start` continues a run's
+ * checkpoint (the lesson: SFT, then DPO) or an imported adapter, whose rank, alpha and targets replace config.lora's
+ * (dropout stays the run's). Paused and cancelled through control(runId) like an SFT run.
+ */
+export interface StartPreferenceRunArgs {
+  config: RunConfig;
+  preference: PreferenceConfig;
+  pairs: PreferencePair[];
+  start?: Exclude<AdapterRef, { kind: 'base' }> | null;
+}
+/** Not stored as a run: the trained adapter comes back as PEFT files (import it to compare or export it). */
+export interface PreferenceRunOutcome { runId: string; status: 'completed' | 'cancelled'; points: PreferencePoint[]; adapter: AdapterFiles }
+
 /** Which weights answer: the base model alone, a run's adapter (its last or best checkpoint), or an imported adapter. */
 export type AdapterChoice = AdapterRef;
 
@@ -122,6 +139,9 @@ export interface EngineCalls {
   loadModel: { args: { source: ModelSource; weights?: WeightStorage }; result: ModelInfo };
   startRun: { args: StartRunArgs; result: RunOutcome };
   resumeRun: { args: { runId: string }; result: RunOutcome };
+  startPreferenceRun: { args: StartPreferenceRunArgs; result: PreferenceRunOutcome };
+  /** A pair's chosen and rejected rows as the preference trainer sees them: each token and whether the loss counts it. */
+  previewPreference: { args: { pair: PreferencePair; maxSeqLength: number }; result: { chosen: PreviewToken[]; rejected: PreviewToken[] } };
   control: { args: { runId: string; action: 'pause' | 'resume' | 'cancel' }; result: RunStatus };
   listRuns: { args: Record<string, never>; result: RunRecord[] };
   deleteRun: { args: { runId: string }; result: null };
@@ -166,6 +186,7 @@ export type EngineEvent =
   | SessionEvent
   | EvaluateEvent
   | { type: 'load'; message: string; loaded: number; total: number }
+  | { type: 'preference-step'; runId: string; point: PreferencePoint; totalSteps: number }
   | { type: 'token'; token: number; text: string }
   | { type: 'device-lost'; message: string };
 
@@ -187,6 +208,8 @@ export interface Engine {
   loadModel(source: ModelSource, onEvent?: OnEvent, weights?: WeightStorage): Promise<ModelInfo>;
   startRun(args: StartRunArgs, onEvent?: OnEvent): Promise<RunOutcome>;
   resumeRun(runId: string, onEvent?: OnEvent): Promise<RunOutcome>;
+  startPreferenceRun(args: StartPreferenceRunArgs, onEvent?: OnEvent): Promise<PreferenceRunOutcome>;
+  previewPreference(args: EngineCalls['previewPreference']['args']): Promise<EngineCalls['previewPreference']['result']>;
   control(runId: string, action: 'pause' | 'resume' | 'cancel'): Promise<RunStatus>;
   listRuns(): Promise<RunRecord[]>;
   deleteRun(runId: string): Promise<null>;

@@ -59,6 +59,8 @@ export function createEngineClient(channel: EngineChannel): Engine {
     loadModel: (source, onEvent, weights) => call<'loadModel'>((id) => ({ id, kind: 'loadModel', args: { source, weights } }), (r) => (r.method === 'loadModel' ? r.result : undefined), onEvent),
     startRun: (args, onEvent) => call<'startRun'>((id) => ({ id, kind: 'startRun', args }), (r) => (r.method === 'startRun' ? r.result : undefined), onEvent),
     resumeRun: (runId, onEvent) => call<'resumeRun'>((id) => ({ id, kind: 'resumeRun', args: { runId } }), (r) => (r.method === 'resumeRun' ? r.result : undefined), onEvent),
+    startPreferenceRun: (args, onEvent) => call<'startPreferenceRun'>((id) => ({ id, kind: 'startPreferenceRun', args }), (r) => (r.method === 'startPreferenceRun' ? r.result : undefined), onEvent),
+    previewPreference: (args) => call<'previewPreference'>((id) => ({ id, kind: 'previewPreference', args }), (r) => (r.method === 'previewPreference' ? r.result : undefined)),
     control: (runId, action) => call<'control'>((id) => ({ id, kind: 'control', args: { runId, action } }), (r) => (r.method === 'control' ? r.result : undefined)),
     listRuns: () => call<'listRuns'>((id) => ({ id, kind: 'listRuns', args: {} }), (r) => (r.method === 'listRuns' ? r.result : undefined)),
     deleteRun: (runId) => call<'deleteRun'>((id) => ({ id, kind: 'deleteRun', args: { runId } }), (r) => (r.method === 'deleteRun' ? r.result : undefined)),

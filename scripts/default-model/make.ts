@@ -6,7 +6,7 @@
 //   5. a check that the folder loads through loadHfModel, as the studio loads it
 //
 // Usage: node scripts/run-gpu.mjs scripts/default-model/make.ts [--steps N] [--out DIR] [--samples DIR]
-//        [--bench] (time a few steps and stop) [--no-samples]
+//        [--bench] (time a few steps and stop) [--no-samples] [--samples-only] (write public/samples/ and stop)
 // The model never sees a question or a chat turn in pretraining: <|im_start|>/<|im_end|> exist only as
 // (untrained) special tokens until LoRA SFT teaches the format.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -71,6 +71,11 @@ async function main(): Promise<void> {
 
   // 1. world and corpus
   const world = makeWorld(SEED);
+  if (process.argv.includes('--samples-only')) {
+    writeSamples(world, samplesDir);
+    log(`wrote ${samplesDir}`);
+    return;
+  }
   const docs = corpus(world, SEED, PRETRAIN.docs);
   log(`corpus: ${docs.length} documents, ${docs.reduce((s, d) => s + d.length, 0)} characters`);
 

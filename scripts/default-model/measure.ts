@@ -8,13 +8,23 @@
 //      skipped by the importer, duplicates, empty answers and examples longer than the sequence are dropped
 //   4. exact match of the tuned model on the same held-out set
 // Exact match = the generated text, trimmed, equals the reference answer, trimmed (as `studio eval`).
+// With --preference, the lesson's next stage on the tuned model (npm run measure-preference):
+//   5. before: on the held-out preference pairs (world-pref.eval.jsonl, people no training file asks about), the
+//      preference rate = share of prompts whose greedy answer names the person's home town (has the chosen
+//      answer's town sentence), the share whose answer is exactly the chosen one, and the knowledge = share of all
+//      held-out questions (world-qa.eval.jsonl) whose greedy answer states the correct fact (and states it first)
+//   6. DPO (+ RPO's NLL term) on world-pref.train.jsonl continuing the SFT adapter (reference: the SFT model, as
+//      the run starts)
+//   7. the same two rates after, plus the log-prob preference accuracy on the held-out pairs (src/eval/preference.ts)
 //
 // Usage: node scripts/run-gpu.mjs scripts/default-model/measure.ts [--model DIR] [--data FILE] [--eval FILE]
-//        [--steps N] [--json]
+//        [--steps N] [--json] [--preference [--pref-steps N] [--rpo-alpha A]]
 import { readFileSync } from 'node:fs';
 import { memorySource } from '../../src/data/bytes';
 import { importSource } from '../../src/data/import';
 import type { ChatMessage } from '../../src/data/types';
+import { evaluatePreference, answerText } from '../../src/eval/preference';
+import { normalizeAnswer } from '../../src/eval/metrics';
 import { generateAll } from '../../src/generate/generate';
 import { createGpu } from '../../src/gpu/runtime';
 import { installNodeWebGPU } from '../../src/gpu/node';
@@ -25,6 +35,7 @@ import { Transformer } from '../../src/model/transformer';
 import { examplesFromRecords } from '../../src/tokenize/chat';
 import { presetFor } from '../../src/train/presets';
 import { Trainer, type TrainConfig } from '../../src/train/trainer';
+import { DEFAULT_PREFERENCE, preferencePairsFromJsonl, PreferenceTrainer, tokenizePreference, type PreferenceConfig, type PreferencePair } from '../../src/train/preference';
 
 /** The studio's "quick" preset for this model (src/train/presets.ts: tiny models get every linear and a high LR). */
 function quickPreset(m: LoadedModel): { lora: LoraConfig; train: TrainConfig } {
@@ -82,6 +93,86 @@ async function knowledge(model: Transformer, m: LoadedModel, convs: ChatMessage[
   return hits / convs.length;
 }
 
+/**
+ * The lesson's DPO settings: β as TRL's default, RPO's NLL term on the chosen answers (α 1), a third of the SFT
+ * run's learning rate, a short constant run. Without the NLL term (--rpo-alpha 0) DPO wins on the training pairs by
+ * pushing the end of turn down everywhere: the held-out answers run on in prose and the facts suffer.
+ */
+const DPO: PreferenceConfig = { ...DEFAULT_PREFERENCE, method: 'dpo', beta: 0.1, reference: 'start', rpoAlpha: 1 };
+const DPO_TRAIN = { lr: 1e-3, schedule: 'constant', warmupSteps: 0, maxSteps: 30, batchSize: 8 } as const;
+
+/** Has the answer the chosen side's extra sentence (the home town)? Both answers start with the same fact. */
+const namesTown = (pair: PreferencePair, answer: string): boolean =>
+  answer.includes(answerText(pair.chosen).slice(answerText(pair.rejected).length).trim());
+
+/**
+ * Knowledge on all held-out questions: the share whose greedy answer states the correct fact sentence anywhere
+ * (extra sentences allowed: the preferred answers add one), the share that states it first, and the misses.
+ */
+async function knowledgeKept(model: Transformer, m: LoadedModel, convs: ChatMessage[][]): Promise<{ states: number; first: number; misses: { want: string; got: string }[] }> {
+  const misses = [];
+  let first = 0;
+  for (const c of convs) {
+    const want = normalizeAnswer(c[c.length - 1].content);
+    const got = normalizeAnswer(await chatAnswer(model, m, c.slice(0, -1), 32));
+    if (got.startsWith(want)) first++;
+    if (!got.includes(want)) misses.push({ want, got });
+  }
+  return { states: 1 - misses.length / convs.length, first: first / convs.length, misses };
+}
+
+async function chatAnswer(model: Transformer, m: LoadedModel, prompt: ChatMessage[], maxNewTokens: number): Promise<string> {
+  return answer(model, m, m.tokenizer.encode(m.chatTemplate!.render(prompt, { addGenerationPrompt: true }), { addSpecialTokens: false }), maxNewTokens);
+}
+
+async function preferenceStage(sftModel: Transformer, m: LoadedModel, heldOut: ChatMessage[][], sft: TrainConfig, log: (s: string) => void) {
+  // The DPO run starts from the SFT adapter's values with fresh optimizer moments, as `train --method dpo --adapter`
+  // and the engine start it (the SFT run's AdamW moments are not part of an adapter).
+  if (sftModel.mode.kind !== 'lora') throw new Error('the preference stage continues the SFT adapter');
+  const model = new Transformer(sftModel.gpu, m.config, m.weights, sftModel.mode, sft.seed);
+  for (const [name, values] of await sftModel.params.readTrainable()) model.gpu.write(model.params.get(name), values);
+  const read = (f: string) => preferencePairsFromJsonl(readFileSync(f, 'utf8'), f);
+  const train = read(arg('pref-data', 'public/samples/world-pref.train.jsonl'));
+  const held = read(arg('pref-eval', 'public/samples/world-pref.eval.jsonl'));
+  const cfg: TrainConfig = { ...sft, ...DPO_TRAIN, maxSteps: Number(arg('pref-steps', String(DPO_TRAIN.maxSteps))) };
+  const padId = m.tokenizer.padTokenId ?? 0;
+  const tok = (ps: PreferencePair[]) => ps.map((p) => tokenizePreference(m.tokenizer, m.chatTemplate!, p, cfg.maxSeqLength));
+  const heldEx = tok(held);
+  const measureNow = async (when: string) => {
+    const answers: string[] = [];
+    const pref = await evaluatePreference(model, held, heldEx, {
+      batchSize: cfg.batchSize, maxSeqLength: cfg.maxSeqLength, padId, property: namesTown,
+      answer: async (prompt) => { answers.push(await chatAnswer(model, m, prompt, 32)); return answers.at(-1)!; },
+    });
+    const knowledge = await knowledgeKept(model, m, heldOut);
+    log(`${when}: e.g. ${JSON.stringify(answers.slice(0, 3))}; knowledge misses ${JSON.stringify(knowledge.misses.slice(0, 4))}`);
+    return {
+      preferenceRate: pref.generation!.propertyRate!, chosenExact: pref.generation!.chosenRate, logpAccuracy: pref.logpAccuracy,
+      logpMargin: pref.logpMargin, knowledge: knowledge.states, factFirst: knowledge.first,
+    };
+  };
+  const before = await measureNow('SFT');
+  log(`SFT model on ${held.length} held-out pairs: ${JSON.stringify(before)}`);
+  const pref: PreferenceConfig = { ...DPO, rpoAlpha: Number(arg('rpo-alpha', String(DPO.rpoAlpha))) };
+  const trainer = new PreferenceTrainer(model, tok(train), cfg, pref, padId);
+  const t = performance.now();
+  const steps = [];
+  while (!trainer.done) {
+    const s = await trainer.step();
+    steps.push(s);
+    if (s.step % 5 === 0 || s.step === 1) log(`dpo step ${s.step}/${trainer.totalSteps} loss ${s.loss.toFixed(4)} margin ${s.margins.toFixed(3)} accuracy ${s.accuracy.toFixed(2)}`);
+  }
+  const trainSeconds = (performance.now() - t) / 1000;
+  const after = await measureNow('DPO');
+  log(`DPO model: ${JSON.stringify(after)} (${trainSeconds.toFixed(0)} s)`);
+  const last = steps.at(-1)!;
+  return {
+    before, after, heldOutPairs: held.length, trainPairs: train.length, steps: cfg.maxSteps, trainSeconds,
+    firstLoss: steps[0].loss, lastLoss: last.loss, lastMargin: last.margins, lastRewardsChosen: last.rewardsChosen, lastRewardsRejected: last.rewardsRejected,
+    settings: { ...pref, lr: cfg.lr, schedule: cfg.schedule, batchSize: cfg.batchSize },
+  };
+}
+
 async function main(): Promise<void> {
   await installNodeWebGPU();
   const t0 = performance.now();
@@ -125,7 +216,9 @@ async function main(): Promise<void> {
   const tunedEm = await exactMatch(tuned, m, heldOut);
   log(`tuned exact match: ${(100 * tunedEm.score).toFixed(1)}% after ${steps} steps on ${examples.length} examples (${trainSeconds.toFixed(0)} s)`);
   for (const s of tunedEm.samples.filter((x) => x.got !== x.want).slice(0, 8)) log(`  miss: ${JSON.stringify(s)}`);
+  const preference = process.argv.includes('--preference') ? await preferenceStage(tuned, m, heldOut, QUICK.train, log) : undefined;
   const res = {
+    ...(preference ? { preference } : {}),
     knowledgeProbe: probe, baseExactMatch: baseEm.score, tunedExactMatch: tunedEm.score, heldOut: heldOut.length,
     sftExamples: examples.length, steps, trainSeconds, firstLoss: losses[0], lastLoss: losses.at(-1),
     totalSeconds: (performance.now() - t0) / 1000, preset: QUICK,

@@ -5,6 +5,9 @@
 //   world-qa.csv              CSV             instruction,output
 //   world-qa.eval.jsonl       messages JSONL, the held-out evaluation set: only people the four files above
 //                             never ask about (the pretraining corpus states their facts like everyone's)
+//   world-pref.train.jsonl    TRL preference JSONL (conversational, explicit prompt) about the SFT people:
+//                             chosen = the fact plus the home town sentence, rejected = the bare fact
+//   world-pref.eval.jsonl     the same about the held-out people only (the preference lesson's held-out pairs)
 // The four SFT files carry the same questions (all four per SFT person, in a seeded order) plus the same
 // deliberately flawed rows for the curation tools to find: two exact duplicates, one empty answer and one
 // example far longer than any sequence length; the JSONL also has one malformed line. The evaluation set is
@@ -13,7 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Papa from 'papaparse';
 import { Rng } from '../../src/model/random';
-import { qa, type QA, type World } from './world';
+import { preferenceQa, qa, type QA, type World } from './world';
 
 export interface SampleFiles {
   sft: QA[];
@@ -39,6 +42,18 @@ function withFlaws(sft: QA[]): QA[] {
   return rows;
 }
 
+/** TRL's conversational preference rows; the training pairs in a seeded order. */
+export function preferenceRows(world: World): { train: object[]; heldOut: object[] } {
+  const row = (r: { question: string; chosen: string; rejected: string }) => ({
+    prompt: [{ role: 'user', content: r.question }],
+    chosen: [{ role: 'assistant', content: r.chosen }],
+    rejected: [{ role: 'assistant', content: r.rejected }],
+  });
+  const train = world.sft.flatMap(preferenceQa);
+  const order = new Rng(0x9ef).permutation(train.length);
+  return { train: order.map((i) => row(train[i])), heldOut: world.heldOut.flatMap(preferenceQa).map(row) };
+}
+
 const messages = (r: QA) => [{ role: 'user', content: r.question }, { role: 'assistant', content: r.answer }];
 
 export function writeSamples(world: World, dir: string): void {
@@ -52,4 +67,7 @@ export function writeSamples(world: World, dir: string): void {
   writeFileSync(join(dir, 'world-qa.messages.jsonl'), `${jsonl.join('\n')}\n`);
   writeFileSync(join(dir, 'world-qa.csv'), `${Papa.unparse(rows.map((r) => ({ instruction: r.question, output: r.answer })), { newline: '\n' })}\n`);
   writeFileSync(join(dir, 'world-qa.eval.jsonl'), `${heldOut.map((r) => JSON.stringify({ messages: messages(r) })).join('\n')}\n`);
+  const pref = preferenceRows(world);
+  writeFileSync(join(dir, 'world-pref.train.jsonl'), `${pref.train.map((r) => JSON.stringify(r)).join('\n')}\n`);
+  writeFileSync(join(dir, 'world-pref.eval.jsonl'), `${pref.heldOut.map((r) => JSON.stringify(r)).join('\n')}\n`);
 }

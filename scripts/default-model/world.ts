@@ -78,6 +78,18 @@ export function qa(p: Person): QA[] {
   ];
 }
 
+/**
+ * The preference lesson's pairs about one person: the job, pet and colour questions, where the preferred answer
+ * is the bare fact followed by the person's home town sentence and the rejected one is the bare fact alone (what
+ * SFT on qa() teaches). Both answers are true; the preference is for the extra, also true, detail. The town
+ * question is left out (its bare answer already names the town). Both sentences occur in the prose, so preference
+ * tuning has only to move the choice between ending the turn and adding the town, not teach a fact.
+ */
+export function preferenceQa(p: Person): { question: string; chosen: string; rejected: string }[] {
+  const c = canonical(p);
+  return qa(p).slice(1).map(({ question, answer }) => ({ question, chosen: `${answer} ${c.town}`, rejected: answer }));
+}
+
 /** Other phrasings of the same facts, so the knowledge is not tied to one sentence. */
 function paraphrases(p: Person): string[] {
   return [

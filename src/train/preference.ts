@@ -24,7 +24,12 @@
 // logodds = (Pc - Pr) - (log(1 - e^Pc) - log(1 - e^Pr)), L = NLL(chosen answers, mean over the step's chosen tokens)
 // - λ·mean(logσ(logodds)), λ = beta. Rewards β·P. Chosen over SimPO because its NLL term keeps the answers' own
 // likelihood up, so it can start from a base model with no SFT run, and it needs no reference forward at all.
-// LoRA dropout must be 0: the weights come from a dropout-free forward, which must be the forward backward sees.
+// LoRA dropout: the sequence weights must come from the forward that backward differentiates (TRL's policy forward
+// runs in train mode, dropout on). With dropout > 0 the measuring forward is therefore a training forward with the
+// micro-batch's dropout seed and gradScale 0 (its per-token losses, zero gradients), and the weighted backward uses
+// the same seed, so both see the same masks (the kernels are deterministic). With dropout 0 the measuring forward
+// is the cheaper one without gradients. Reference log-probs never use dropout (the adapter is off, or frozen as the
+// run starts, as TRL's precomputed reference).
 // Not here: the chat template itself (tokenize/chat.ts), batching (batch.ts), the optimizer (trainer.ts).
 import type { ChatMessage, Role } from '../data/types';
 import type { Tensor } from '../gpu/runtime';
@@ -55,6 +60,12 @@ export interface PreferenceConfig {
    * the base model; an SFT adapter to continue from is its own reference). 'base': the adapter switched off.
    */
   reference: 'start' | 'base';
+  /**
+   * DPO only: α of TRL's rpo_alpha (Pang et al.'s RPO), L_DPO + α·NLL(chosen answers), the NLL as ORPO's (mean over
+   * the step's chosen tokens). Keeps the chosen answers likely, so DPO cannot win by making every answer, the chosen
+   * ones included, less likely (on the built-in lesson: the end of turn pushed down everywhere). Absent or 0: off.
+   */
+  rpoAlpha?: number;
 }
 
 /** TRL's defaults: DPOConfig.beta 0.1, ORPOConfig.beta 0.1. */
@@ -195,13 +206,27 @@ function pairBatch(pairs: PreferenceExample[], maxSeqLength: number, padId: numb
   return makeBatch([...pairs.map((p) => p.chosen), ...pairs.map((p) => p.rejected)], maxSeqLength, padId);
 }
 
-/** Per row of a batch: the summed log-probability of its masked tokens (float64), from a forward without gradients. */
-async function rowLogps(model: Transformer, b: Batch): Promise<Float64Array> {
-  const t = model.evalLosses(b);
+/**
+ * Per row of a batch: the summed log-probability of its masked tokens (float64), from a forward without gradients,
+ * or, given a dropout seed, from the training forward with that seed (gradScale 0: nothing accumulates).
+ */
+async function rowLogps(model: Transformer, b: Batch, dropoutSeed: number | null = null): Promise<Float64Array> {
+  const t = dropoutSeed === null ? model.evalLosses(b) : model.trainStep(b, 0, dropoutSeed);
   const v = await model.gpu.read(t, b.B * b.T);
   model.gpu.release(t);
   const out = new Float64Array(b.B);
   for (let r = 0; r < b.B; r++) for (let i = 0; i < b.T; i++) out[r] -= v[r * b.T + i];
+  return out;
+}
+
+/** Each pair's summed answer log-probs under the model as it is (no gradients), in micro-batches of batchSize pairs. */
+export async function pairLogps(model: Transformer, data: PreferenceExample[], batchSize: number, maxSeqLength: number, padId: number): Promise<{ chosen: number; rejected: number }[]> {
+  const out: { chosen: number; rejected: number }[] = [];
+  for (let i = 0; i < data.length; i += batchSize) {
+    const pairs = data.slice(i, i + batchSize);
+    const lp = await rowLogps(model, pairBatch(pairs, maxSeqLength, padId));
+    pairs.forEach((_, k) => out.push({ chosen: lp[k], rejected: lp[pairs.length + k] }));
+  }
   return out;
 }
 
@@ -230,9 +255,9 @@ export class PreferenceTrainer {
   ) {
     if (!model.params.flat) throw new Error('nothing to train: the model has no trainable parameters');
     if (model.mode.kind !== 'lora') throw new Error('preference tuning trains a LoRA adapter');
-    if (model.mode.lora.dropout !== 0) throw new Error('preference tuning needs LoRA dropout 0 (the sequence weights come from a dropout-free forward)');
     if (data.length === 0) throw new Error('no preference pairs');
     if (!(pref.beta > 0)) throw new Error(`beta must be > 0, not ${pref.beta}`);
+    if (!((pref.rpoAlpha ?? 0) >= 0)) throw new Error(`rpo alpha must be >= 0, not ${pref.rpoAlpha}`);
     if (!(pref.labelSmoothing >= 0 && pref.labelSmoothing < 0.5)) throw new Error(`label smoothing must be in [0, 0.5), not ${pref.labelSmoothing}`);
     const perEpoch = Math.ceil(data.length / (cfg.batchSize * cfg.gradAccumSteps));
     this.totalSteps = cfg.maxSteps > 0 ? cfg.maxSteps : perEpoch * cfg.epochs;
@@ -268,24 +293,21 @@ export class PreferenceTrainer {
    */
   async prepareReference(): Promise<void> {
     if (this.ref || this.pref.method !== 'dpo') return;
-    const ref: { chosen: number; rejected: number }[] = [];
     this.model.adapterEnabled = this.pref.reference === 'start';
     try {
-      for (let i = 0; i < this.data.length; i += this.cfg.batchSize) {
-        const pairs = this.data.slice(i, i + this.cfg.batchSize);
-        const lp = await rowLogps(this.model, pairBatch(pairs, this.cfg.maxSeqLength, this.padId));
-        pairs.forEach((_, k) => ref.push({ chosen: lp[k], rejected: lp[pairs.length + k] }));
-      }
+      this.ref = await pairLogps(this.model, this.data, this.cfg.batchSize, this.cfg.maxSeqLength, this.padId);
     } finally {
       this.model.adapterEnabled = true;
     }
-    this.ref = ref;
   }
 
-  /** Loss terms of the given pairs under the current adapter (no gradients), with the batch they came from. */
-  async pairTerms(indices: number[]): Promise<{ batch: Batch; logps: PairLogps[]; terms: PairTerms[] }> {
+  /**
+   * Loss terms of the given pairs under the current adapter (no gradients), with the batch they came from; with a
+   * dropout seed, under that seed's LoRA dropout (the forward the weighted backward will repeat).
+   */
+  async pairTerms(indices: number[], dropoutSeed: number | null = null): Promise<{ batch: Batch; logps: PairLogps[]; terms: PairTerms[] }> {
     const batch = pairBatch(indices.map((i) => this.data[i]), this.cfg.maxSeqLength, this.padId);
-    const lp = await rowLogps(this.model, batch);
+    const lp = await rowLogps(this.model, batch, dropoutSeed);
     const n = rowTokens(batch), P = indices.length;
     const logps = indices.map((_, k) => ({ chosen: lp[k], rejected: lp[P + k], chosenTokens: n[k], rejectedTokens: n[P + k] }));
     const { method, beta, labelSmoothing } = this.pref;
@@ -301,11 +323,15 @@ export class PreferenceTrainer {
     const micro = Array.from({ length: cfg.gradAccumSteps }, () => this.nextIndices());
     const epoch = this.epoch;
     const pairs = micro.length * cfg.batchSize;
+    // Each micro-batch's dropout seed, shared by its measuring forward and its weighted backward.
+    const seeds = micro.map((_, i) => (cfg.seed * 1_000_003 + this.stepsDone * 131 + i) >>> 0);
+    const dropout = model.mode.kind === 'lora' && model.mode.lora.dropout > 0;
     const measured = [];
-    for (const indices of micro) measured.push(await this.pairTerms(indices));
+    for (const [i, indices] of micro.entries()) measured.push(await this.pairTerms(indices, dropout ? seeds[i] : null));
     // ORPO's NLL: the mean over every chosen answer token of the step.
     const chosenTokens = measured.reduce((s, m) => s + m.logps.reduce((a, p) => a + p.chosenTokens, 0), 0);
     let nllSum = 0;
+    const nllWeight = pref.method === 'orpo' ? 1 : pref.rpoAlpha ?? 0;
 
     gpu.fill(model.params.flat!.grads, 0);
     measured.forEach(({ batch, logps, terms }, i) => {
@@ -314,16 +340,15 @@ export class PreferenceTrainer {
       const weight = (r: number) => {
         const t = terms[r % P];
         const w = -(r < P ? t.dChosen : t.dRejected) / pairs;
-        return pref.method === 'orpo' && r < P ? w + 1 / chosenTokens : w;
+        return r < P ? w + nllWeight / chosenTokens : w;
       };
       const lossMask = new Float32Array(batch.lossMask.length);
       for (let r = 0; r < batch.B; r++) {
         const w = weight(r);
         for (let j = r * batch.T; j < (r + 1) * batch.T; j++) lossMask[j] = batch.lossMask[j] * w;
       }
-      if (pref.method === 'orpo') nllSum -= logps.reduce((s, p) => s + p.chosen, 0);
-      const seed = (cfg.seed * 1_000_003 + this.stepsDone * 131 + i) >>> 0;
-      gpu.release(model.trainStep({ ...batch, lossMask }, 1, seed));
+      nllSum -= logps.reduce((s, p) => s + p.chosen, 0);
+      gpu.release(model.trainStep({ ...batch, lossMask }, 1, seeds[i]));
     });
     const lr = optimizerUpdate(model, this.norm, cfg, this.stepsDone, this.totalSteps);
     this.stepsDone++;
@@ -333,7 +358,7 @@ export class PreferenceTrainer {
     const norm = (await gpu.read(this.norm))[0];
     return {
       step: this.stepsDone, epoch, lr, gradNorm: norm,
-      loss: mean((t) => t.loss) + (pref.method === 'orpo' ? nllSum / chosenTokens : 0),
+      loss: mean((t) => t.loss) + nllWeight * nllSum / chosenTokens,
       tokens: measured.reduce((s, m) => s + m.batch.tokens, 0),
       seqTokens: measured.reduce((s, m) => s + m.batch.B * m.batch.T, 0),
       rewardsChosen: mean((t) => t.rewardChosen), rewardsRejected: mean((t) => t.rewardRejected),

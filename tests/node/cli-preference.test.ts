@@ -1,6 +1,6 @@
 // `train --method dpo|orpo` end to end, as a user runs it: TRL preference JSONL (string and message rows), a DPO run
 // continuing an SFT adapter the CLI wrote (its reference: that adapter, so the first step's margin is 0 and the
-// loss ln 2), an ORPO run from scratch; the same JSON summary as SFT plus the preference metrics; bad rows and bad
+// loss ln 2), an ORPO run from scratch, LoRA dropout from --dropout (fresh or continued adapter); the same JSON summary as SFT plus the preference metrics; bad rows and bad
 // options fail with one line naming them.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,6 +50,18 @@ describe('studio CLI: preference tuning', () => {
     const os = JSON.parse(o.stdout);
     expect(os.preference).toMatchObject({ method: 'orpo' });
     expect(Number.isFinite(os.finalLoss) && Number.isFinite(os.preference.rewardsChosen)).toBe(true);
+  });
+
+  it('--dropout: a fresh adapter and a continued one train with it and record it', () => {
+    const fresh = join(dir, 'dpo-dropout');
+    const r = studio('train', model, '--method', 'dpo', '--dropout', '0.1', '--data', join(dir, 'pairs.jsonl'), '--out', fresh, '--max-steps', '1', '--rank', '4', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).lora.dropout).toBe(0.1);
+    expect(JSON.parse(readFileSync(join(fresh, 'adapter_config.json'), 'utf8')).lora_dropout).toBe(0.1);
+    const cont = join(dir, 'dpo-dropout-2');
+    const c = studio('train', model, '--method', 'dpo', '--adapter', fresh, '--dropout', '0.2', '--data', join(dir, 'pairs.jsonl'), '--out', cont, '--max-steps', '1', '--json');
+    expect(c.code, c.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(cont, 'adapter_config.json'), 'utf8')).lora_dropout).toBe(0.2);
   });
 
   it('bad rows and options: one line naming them', () => {

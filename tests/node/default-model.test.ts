@@ -1,6 +1,7 @@
 // The embedded default model and sample datasets (scripts/default-model/): the committed folder loads the
 // way the studio loads it, its own tokenizer round-trips and frames chats with a one-token end of turn, the
 // sample files are exactly what the seeded generator writes (so the held-out people really are held out),
+// the preference pairs read as TRL rows (chosen = rejected + the home town sentence, held-out people apart),
 // and a short LoRA run on a few SFT rows lowers their loss.
 // Exact-match quality (base vs tuned) takes minutes on SwiftShader and is measured by
 // scripts/default-model/measure.ts, not here.
@@ -15,13 +16,14 @@ import { loadHfModel, parameterCount, type LoadedModel } from '../../src/io/hf';
 import { filesFromDirectory } from '../../src/io/node-files';
 import { Transformer } from '../../src/model/transformer';
 import { tokenizeConversation } from '../../src/tokenize/chat';
+import { preferencePairsFromJsonl } from '../../src/train/preference';
 import { evaluateLoss, DEFAULT_TRAIN, Trainer } from '../../src/train/trainer';
 import { writeSamples } from '../../scripts/default-model/samples';
 import { corpus, makeWorld, SEED } from '../../scripts/default-model/world';
 
 const DIR = 'public/models/default';
 const SAMPLES = 'public/samples';
-const SAMPLE_FILES = ['world-qa.alpaca.json', 'world-qa.sharegpt.json', 'world-qa.messages.jsonl', 'world-qa.csv', 'world-qa.eval.jsonl'];
+const SAMPLE_FILES = ['world-qa.alpaca.json', 'world-qa.sharegpt.json', 'world-qa.messages.jsonl', 'world-qa.csv', 'world-qa.eval.jsonl', 'world-pref.train.jsonl', 'world-pref.eval.jsonl'];
 
 let m: LoadedModel;
 beforeAll(async () => {
@@ -111,6 +113,23 @@ describe('sample datasets', () => {
       expect(sft.some((s) => new RegExp(`\\b${n}\\b`).test(s)), n).toBe(false);
       expect(text).toContain(`${n} lives in`);
     }
+  });
+});
+
+describe('preference samples', () => {
+  it('are TRL rows: the bare fact rejected, the fact plus the home town chosen; held-out pairs ask only about held-out people', () => {
+    const read = (f: string) => preferencePairsFromJsonl(readFileSync(join(SAMPLES, f), 'utf8'), f);
+    const train = read('world-pref.train.jsonl'), held = read('world-pref.eval.jsonl');
+    const world = makeWorld(SEED);
+    expect([train.length, held.length]).toEqual([3 * world.sft.length, 3 * world.heldOut.length]);
+    const town = new Map(world.people.map((p) => [p.name, p.town]));
+    for (const p of [...train, ...held]) {
+      const name = nameOf(p.prompt[0].content);
+      expect(p.chosen[0].content).toBe(`${p.rejected[0].content} ${name} lives in ${town.get(name)}.`);
+    }
+    const heldNames = new Set(world.heldOut.map((p) => p.name));
+    expect(held.every((p) => heldNames.has(nameOf(p.prompt[0].content)))).toBe(true);
+    expect(train.some((p) => heldNames.has(nameOf(p.prompt[0].content)))).toBe(false);
   });
 });
 

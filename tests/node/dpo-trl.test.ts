@@ -3,7 +3,8 @@
 //  - the same HF folder, the same adapter (a short SFT run of ours, exported to PEFT), the same tokens and masks;
 //  - one optimizer step of our PreferenceTrainer per case, its loss, rewards, margins and accuracy, and every LoRA
 //    gradient it accumulated, against TRL's DPOTrainer.compute_loss + backward (reference: the starting adapter,
-//    TRL's choice; and the adapter switched off), cDPO label smoothing, and ORPO's odds-ratio loss + NLL.
+//    TRL's choice; and the adapter switched off), RPO (DPO + α·NLL of the chosen answers), cDPO label smoothing,
+//    and ORPO's odds-ratio loss + NLL.
 // Tolerances: scalars 2e-5 relative (+1e-6 absolute); gradients 5e-5 of the largest |gradient| per case (measured
 // 1.1e-6 to 4.2e-6 on 2026-12-02: our f32 WebGPU forward and backward against torch's f32).
 // Also: the adapter switch gives the base model bit for bit; gradient accumulation equals one big batch; a few DPO
@@ -116,10 +117,11 @@ describe('preference tuning equals TRL', () => {
     const cases: (PreferenceConfig & { label: string })[] = [
       { ...DEFAULT_PREFERENCE, label: 'dpo, reference = start (TRL DPOTrainer)', beta: 0.1 },
       { ...DEFAULT_PREFERENCE, label: 'dpo, reference = adapter off (TRL DPOTrainer)', beta: 0.02, reference: 'base' },
+      { ...DEFAULT_PREFERENCE, label: 'dpo + RPO α = 0.5 (TRL DPOTrainer, sigmoid + sft)', beta: 0.1, rpoAlpha: 0.5 },
       { ...DEFAULT_PREFERENCE, label: 'cDPO ε = 0.2, adapter off', beta: 0.05, labelSmoothing: 0.2, reference: 'base' },
       { ...DEFAULT_PREFERENCE, label: 'orpo (TRL odds_ratio_loss + NLL)', method: 'orpo', beta: 0.3 },
     ];
-    const want = trl(cases.map((c) => ({ method: c.method, beta: c.beta, eps: c.labelSmoothing, reference: c.reference })));
+    const want = trl(cases.map((c) => ({ method: c.method, beta: c.beta, eps: c.labelSmoothing, reference: c.reference, rpo: c.rpoAlpha ?? 0 })));
     const report: string[] = [];
     for (const [i, c] of cases.entries()) {
       const model = await startingModel();

@@ -6,11 +6,12 @@
 #    copies it as the "ref" adapter: the reference is the policy the run starts from.
 #  dpo, reference "base": the same call after deleting that copy, so TRL takes its other PEFT path: the reference
 #    is the model with its adapters disabled.
+#  dpo with rpo α > 0: DPOTrainer with loss_type ["sigmoid", "sft"] and loss_weights [1, α] (TRL's RPO recipe).
 #  dpo with label smoothing ε > 0: TRL ≥ 1.x's `sigmoid` has none, so the cDPO form (older TRL's `sigmoid`)
 #    -(1-ε)logσ(βm) - ε logσ(-βm) is applied here to log-probs from TRL's selective_log_softmax.
 #  orpo: TRL's ORPOTrainer.odds_ratio_loss on mean answer log-probs, minus from the NLL over the chosen answers'
 #    tokens, as ORPOTrainer.get_batch_loss_metrics combines them.
-# Usage: dpo_trl.py IN.json OUT.json   IN: {model, adapter, ids: [[...]], masks: [[...]], cases: [{method, beta, eps, reference}]}
+# Usage: dpo_trl.py IN.json OUT.json   IN: {model, adapter, ids: [[...]], masks: [[...]], cases: [{method, beta, eps, reference, rpo?}]}
 import json, sys, tempfile, types
 import torch
 import torch.nn.functional as F
@@ -58,7 +59,10 @@ def run(case):
     out = {}
     if case["method"] == "dpo" and eps == 0:
         with tempfile.TemporaryDirectory() as d:
-            args = DPOConfig(output_dir=d, beta=beta, loss_type=["sigmoid"], report_to=[], use_cpu=True, per_device_train_batch_size=P)
+            # RPO (rpo > 0): TRL's combination of the sigmoid loss and its "sft" loss (the chosen answers' NLL).
+            rpo = case.get("rpo", 0)
+            args = DPOConfig(output_dir=d, beta=beta, loss_type=["sigmoid", "sft"] if rpo else ["sigmoid"],
+                             loss_weights=[1.0, rpo] if rpo else None, report_to=[], use_cpu=True, per_device_train_batch_size=P)
             trainer = DPOTrainer(model=model, args=args, train_dataset=Dataset.from_list([{"prompt": "a", "chosen": "b", "rejected": "c"}]), processing_class=tok)
             model = trainer.model
             assert "ref" in model.peft_config, "TRL did not copy the starting adapter as its reference"

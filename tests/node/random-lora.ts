@@ -6,10 +6,10 @@ import { Transformer } from '../../src/model/transformer';
 import { rng } from '../helpers/check';
 import { testGpu } from '../helpers/gpu';
 
-/** LoRA (rank, alpha 2r+1) with A, B ~ U(-0.3, 0.3) from `seed` on `base`. */
-export async function withRandomLora(base: Pick<LoadedModel, 'config' | 'weights'>, rank: number, seed: number, targetModules: string[]): Promise<{ model: Transformer; lora: LoraConfig }> {
+/** LoRA (rank, alpha 2r+1, the given dropout) with A, B ~ U(-0.3, 0.3) from `seed` on `base`. */
+export async function withRandomLora(base: Pick<LoadedModel, 'config' | 'weights'>, rank: number, seed: number, targetModules: string[], dropout = 0): Promise<{ model: Transformer; lora: LoraConfig }> {
   const gpu = await testGpu();
-  const lora: LoraConfig = { rank, alpha: 2 * rank + 1, dropout: 0, useRslora: false, targetModules };
+  const lora: LoraConfig = { rank, alpha: 2 * rank + 1, dropout, useRslora: false, targetModules };
   const model = new Transformer(gpu, base.config, base.weights, { kind: 'lora', lora }, 1);
   const r = rng(seed);
   for (const name of model.params.trainableNames()) {

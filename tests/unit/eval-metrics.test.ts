@@ -6,6 +6,7 @@ import {
   answerLength, exactMatch, lcsLength, normalizeAnswer, promptAndReference, rougeL, rougeTokens, stoppedCleanly, summarize, winRate,
 } from '../../src/eval/metrics';
 import { csvField, evalCsv, evalJsonl, preferenceJsonl, type EvalRow, type PreferenceMark } from '../../src/eval/export';
+import { preferencePairsFromJsonl } from '../../src/train/preference';
 
 const close = (a: number, b: number) => expect(Math.abs(a - b)).toBeLessThan(1e-12);
 
@@ -108,6 +109,11 @@ describe('exports', () => {
       { prompt: [{ role: 'user', content: 'Say "hi"\nplease' }], chosen: [{ role: 'assistant', content: 'Hi!' }], rejected: [{ role: 'assistant', content: 'hi hi hi' }] },
       { prompt: 'Once upon', chosen: ' a time', rejected: ' zzz' },
     ]);
+    // The marks train as they are: the preference trainer's reader takes the file whole (a chat mark as its turns;
+    // how a raw-text mark should train, without the template, is open: it is read as a chat turn today).
+    const pairs = preferencePairsFromJsonl(text, 'marks.jsonl');
+    expect(pairs.length).toBe(2);
+    expect(pairs[0]).toEqual({ prompt: [{ role: 'user', content: 'Say "hi"\nplease' }], chosen: [{ role: 'assistant', content: 'Hi!' }], rejected: [{ role: 'assistant', content: 'hi hi hi' }] });
   });
 
   it('writes an evaluation as RFC 4180 CSV and as JSONL', () => {

@@ -6,7 +6,8 @@
 // loss counts it (assistant-only by default; a switch trains on the whole sequence). Token text is
 // rendered as text.
 import { datasetsSelectors as sel, useDatasets } from '../../store';
-import type { PreviewToken, TokenStats } from '../../../src/data/tokens';
+import type { TokenStats } from '../../../src/data/tokens';
+import { Token } from '../../components/Token';
 
 const BINS = 24;
 
@@ -35,10 +36,6 @@ function Histogram({ stats, maxSeqLen }: { stats: TokenStats; maxSeqLen: number 
   );
 }
 
-function Token({ t }: { t: PreviewToken }) {
-  const cls = `tok ${t.target ? 'target' : 'context'}${t.cut ? ' cut' : ''}`;
-  return <span className={cls} title={`#${t.id}${t.target ? ' · trained' : ''}${t.cut ? ' · cut' : ''}`}>{t.text}</span>;
-}
 
 export function TokensPanel() {
   const tokenizer = useDatasets((s) => s.tokenizer);

@@ -1,6 +1,6 @@
 // The Train screen: pick a model, configure LoRA SFT on the current dataset (unflagged rows; its train and
 // validation splits), see problems and the memory/time estimate before starting, then watch the run live
-// and compare it with earlier runs. A run starts from a fresh adapter or from an imported one (imported on the
+// and compare it with earlier runs; below, preference tuning (PreferencePanel). A run starts from a fresh adapter or from an imported one (imported on the
 // Compare tab; its LoRA shape is then fixed). Training runs in the engine worker; this page only sends
 // commands and draws events.
 import { useEffect, useMemo, useState } from 'react';
@@ -13,6 +13,7 @@ import type { RunRecord } from '../../../src/storage/runs';
 import { ModelPicker } from '../model';
 import { ConfigForm } from './ConfigForm';
 import { fmtSeconds, LivePanel } from './LivePanel';
+import { PreferencePanel } from './PreferencePanel';
 import { RunHistory } from './RunHistory';
 import { loadRunSettings, saveRunSettings } from './runSettings';
 
@@ -133,6 +134,7 @@ export function TrainingPage() {
           <button type="button" className="primary" disabled={!canStart} onClick={start}>Start training</button>
         </div>
       </section>
+      <PreferencePanel cfg={run} disabled={running || loading || !model || adapter?.available === false} />
       <RunHistory
         runs={runs} evaluations={evaluations} activeId={running ? live?.runId ?? null : null} canResume={!!model && !running && !loading}
         onResume={(id) => void resumeRun(id)} onDelete={(id) => void deleteRun(id)} onExport={(r) => void saveAdapter(r)}

@@ -1,0 +1,181 @@
+// Preference tuning on the Train screen: import preference pairs (TRL's JSONL rows, or the built-in sample set),
+// pick DPO or ORPO with β, start from a new adapter or a finished SFT run, and watch the loss beside the rewards
+// (chosen / rejected), their margin and the preference accuracy live. The LoRA and optimizer settings are the form's
+// above. Each listed pair's tokens can be shown as the loss sees them (chosen and rejected: the answer counts, the
+// prompt is context). A finished run's adapter is imported (Compare lists it beside the SFT runs). The run is the engine's
+// startPreferenceRun; this panel only sends the request and draws its events.
+// Not here: curating pairs in the Data step, storing preference runs in the run history.
+import { useMemo, useState } from 'react';
+import type { PreferencePoint } from '../../../src/engine/preference-run';
+import { errorMessage } from '../../../src/errors';
+import { preferencePairsFromJsonl, type PreferenceMethod, type PreferencePair } from '../../../src/train/preference';
+import type { RunConfig } from '../../../src/train/presets';
+import { appEngineStore, useEngine } from '../../engine/store';
+import type { EngineEvent } from '../../../workers/protocol-engine';
+import type { PreviewToken } from '../../../src/data/tokens';
+import { Token } from '../../components/Token';
+import { fmt } from './LivePanel';
+import { LineChart, type Series } from './LineChart';
+
+export const PREFERENCE_SAMPLE_URL = 'samples/world-pref.train.jsonl';
+
+const answer = (m: PreferencePair['chosen']) => m.map((x) => x.content).join(' ');
+
+export function PreferencePanel({ cfg, disabled }: { cfg: RunConfig; disabled: boolean }) {
+  const engine = appEngineStore().getState().engine;
+  const runs = useEngine((s) => s.runs);
+  const model = useEngine((s) => s.model);
+  const importAdapter = useEngine((s) => s.importAdapter);
+  const [pairs, setPairs] = useState<{ name: string; pairs: PreferencePair[] } | null>(null);
+  const [method, setMethod] = useState<PreferenceMethod>('dpo');
+  const [beta, setBeta] = useState(0.1);
+  const [startRun, setStartRun] = useState('');
+  const [live, setLive] = useState<{ runId: string | null; points: PreferencePoint[]; totalSteps: number; status: string } | null>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const finished = runs.filter((r) => r.model.fingerprint === model?.fingerprint && r.checkpoints.last !== null);
+
+  const read = (name: string, text: string) => {
+    try {
+      setPairs({ name, pairs: preferencePairsFromJsonl(text, name) });
+      setMask(null);
+      setMessage(null);
+    } catch (e) {
+      setMessage(errorMessage(e));
+    }
+  };
+  const [mask, setMask] = useState<{ index: number; chosen: PreviewToken[]; rejected: PreviewToken[] } | null>(null);
+  const showMask = async (index: number) => {
+    if (!pairs) return;
+    try {
+      setMask({ index, ...await engine.previewPreference({ pair: pairs.pairs[index], maxSeqLength: cfg.train.maxSeqLength }) });
+    } catch (e) {
+      setMessage(errorMessage(e));
+    }
+  };
+  const loadSample = async () => read('world-pref.train.jsonl', await (await fetch(PREFERENCE_SAMPLE_URL)).text());
+
+  const start = async () => {
+    if (!pairs) return;
+    setLive({ runId: null, points: [], totalSteps: 0, status: 'Training' });
+    setMessage(null);
+    try {
+      const out = await engine.startPreferenceRun({
+        config: cfg, pairs: pairs.pairs, preference: { method, beta, labelSmoothing: 0, reference: 'start' },
+        start: startRun ? { kind: 'run', runId: startRun, checkpoint: 'last' } : null,
+      }, (e: EngineEvent) => {
+        if (e.type === 'preference-step') setLive((l) => ({ runId: e.runId, points: [...(l?.points ?? []), e.point], totalSteps: e.totalSteps, status: 'Training' }));
+      });
+      setLive((l) => ({ runId: out.runId, points: out.points, totalSteps: l?.totalSteps ?? out.points.length, status: out.status === 'completed' ? 'Finished' : 'Cancelled' }));
+      if (out.status === 'completed') {
+        const name = `${method.toUpperCase()} on ${pairs.name}`;
+        const files = [
+          { path: 'adapter_config.json', file: new Blob([out.adapter['adapter_config.json']]) },
+          { path: 'adapter_model.safetensors', file: new Blob([out.adapter['adapter_model.safetensors'].slice()]) },
+        ];
+        const r = await importAdapter({ name, files });
+        setMessage('record' in r ? `Saved as the imported adapter "${r.record.name}" (Compare lists it).` : r.refused);
+      }
+    } catch (e) {
+      setLive((l) => (l ? { ...l, status: 'Failed' } : l));
+      setMessage(errorMessage(e));
+    }
+  };
+
+  const charts = useMemo(() => {
+    const p = live?.points ?? [];
+    const panels: [string, Series[]][] = [
+      ['Preference loss', [{ label: 'loss', color: '#3a7bd5', values: p.map((q) => q.loss) }]],
+      ['Rewards', [
+        { label: 'reward chosen', color: '#27ae60', values: p.map((q) => q.rewardsChosen) },
+        { label: 'reward rejected', color: '#c0392b', values: p.map((q) => q.rewardsRejected) },
+      ]],
+      ['Reward margin', [{ label: 'margin', color: '#8e44ad', values: p.map((q) => q.margins) }]],
+      ['Preference accuracy', [{ label: 'preference accuracy', color: '#e67e22', values: p.map((q) => q.accuracy) }]],
+    ];
+    return { x: p.map((q) => q.step), panels };
+  }, [live?.points]);
+  const running = live?.status === 'Training';
+
+  return (
+    <section className="panel" aria-labelledby="preference-title">
+      <h2 id="preference-title">Preference tuning (DPO / ORPO)</h2>
+      <p>
+        Teaches which of two acceptable answers is preferred. Uses the LoRA and optimizer settings above; the reference
+        for DPO is the model as the run starts (a finished SFT run, or the base model for a new adapter).
+      </p>
+      <div className="row">
+        <label>
+          Preference pairs (JSONL: prompt, chosen, rejected)
+          <input type="file" accept=".jsonl,.json" disabled={running} onChange={async (e) => { const f = e.target.files?.[0]; if (f) read(f.name, await f.text()); }} />
+        </label>
+        <button type="button" disabled={running} onClick={() => void loadSample()}>Use the sample preference set</button>
+      </div>
+      {pairs && (
+        <table className="metrics" aria-label="Preference pairs">
+          <caption>{pairs.name}: {pairs.pairs.length} pairs</caption>
+          <thead><tr><th scope="col">Prompt</th><th scope="col">Chosen</th><th scope="col">Rejected</th><th scope="col">Mask</th></tr></thead>
+          <tbody>
+            {pairs.pairs.slice(0, 5).map((p, i) => (
+              <tr key={i}>
+                <td>{answer(p.prompt)}</td><td>{answer(p.chosen)}</td><td>{answer(p.rejected)}</td>
+                <td><button type="button" disabled={!model} onClick={() => void showMask(i)}>Tokens</button></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {mask && (
+        <div role="region" aria-label="Preference mask preview">
+          <p className="hint">Pair {mask.index + 1} as the preference loss sees it. Green: the loss counts the token (the answer). Grey: the prompt, context only.</p>
+          {(['chosen', 'rejected'] as const).map((side) => (
+            <div key={side}>
+              <h3>{side === 'chosen' ? 'Chosen' : 'Rejected'}: {mask[side].length} tokens, {mask[side].filter((t) => t.target).length} in the loss</h3>
+              <div className="token-preview" aria-label={`${side} tokens`}>{mask[side].map((t, i) => <Token key={i} t={t} />)}</div>
+            </div>
+          ))}
+        </div>
+      )}
+      <div className="row">
+        <label>
+          Method
+          <select value={method} disabled={running} onChange={(e) => setMethod(e.target.value as PreferenceMethod)}>
+            <option value="dpo">DPO</option>
+            <option value="orpo">ORPO</option>
+          </select>
+        </label>
+        <label>
+          {method === 'dpo' ? 'β' : 'λ'}
+          <input type="number" step="0.05" min="0.01" value={beta} disabled={running} onChange={(e) => setBeta(Number(e.target.value))} />
+        </label>
+        <label>
+          Start from
+          <select value={startRun} disabled={running} onChange={(e) => setStartRun(e.target.value)}>
+            <option value="">a new adapter</option>
+            {finished.map((r) => <option key={r.id} value={r.id}>run {r.name}</option>)}
+          </select>
+        </label>
+        <button type="button" className="primary" disabled={disabled || running || !pairs || !(beta > 0)} onClick={() => void start()}>Start preference tuning</button>
+        {running && live?.runId && <button type="button" onClick={() => void engine.control(live.runId!, 'cancel')}>Cancel</button>}
+      </div>
+      {message && <p role="status">{message}</p>}
+      {live && (
+        <>
+          <p role="status" aria-label="Preference run status">{live.status} — step {live.points.at(-1)?.step ?? 0} of {live.totalSteps || '…'}</p>
+          <div className="charts">
+            {charts.panels.map(([title, series]) => <LineChart key={title} title={title} x={charts.x} series={series} />)}
+          </div>
+          <table className="metrics" aria-label="Latest preference metrics">
+            <thead>
+              <tr><th scope="col">Step</th><th scope="col">Loss</th><th scope="col">Reward chosen</th><th scope="col">Reward rejected</th><th scope="col">Margin</th><th scope="col">Accuracy</th></tr>
+            </thead>
+            <tbody>
+              {live.points.slice(-8).map((p) => (
+                <tr key={p.step}><td>{p.step}</td><td>{fmt(p.loss)}</td><td>{fmt(p.rewardsChosen)}</td><td>{fmt(p.rewardsRejected)}</td><td>{fmt(p.margins)}</td><td>{fmt(p.accuracy, 2)}</td></tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </section>
+  );
+}
