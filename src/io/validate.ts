@@ -121,7 +121,7 @@ export const BASE_MODEL_MISMATCH = 'BaseModelMismatch';
 
 /**
  * The model an adapter was trained on must be the one it is applied to: base_model_name_or_path and the
- * model's name (as exports record it: the page's "default model" is public/models/default) agree on their
+ * model's name (each as exports record it: the page's "default model" is public/models/default) agree on their
  * last path segment, case aside ('HuggingFaceTB/SmolLM2-135M' matches a folder '/models/smollm2-135m').
  * Passes when either side has no name (an adapter without the field, loose dropped files). Shapes are
  * checked tensor by tensor when the weights are applied. Returns the mismatch, or null.
@@ -129,5 +129,5 @@ export const BASE_MODEL_MISMATCH = 'BaseModelMismatch';
 export function baseModelMismatch(recorded: string | null, modelName: string): string | null {
   const last = (s: string) => s.replace(/[\\/]+$/, '').split(/[\\/]/).pop()!.toLowerCase();
   if (!recorded || !modelName || modelName === UNNAMED_FILES || recorded === UNNAMED_FILES) return null;
-  return last(recorded) === last(baseModelId(modelName)) ? null : `the adapter was trained on ${recorded}, not on ${modelName}`;
+  return last(baseModelId(recorded)) === last(baseModelId(modelName)) ? null : `the adapter was trained on ${recorded}, not on ${modelName}`;
 }

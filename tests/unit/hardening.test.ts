@@ -168,6 +168,7 @@ describe('model config and LoRA validation', () => {
     expect(baseModelMismatch('dropped files', 'b')).toBeNull();
     // The page calls the built-in model "default model"; the studio's exports record its folder.
     expect(baseModelMismatch('public/models/default', 'default model')).toBeNull();
+    expect(baseModelMismatch('default model', 'public/models/default')).toBeNull();
     expect(baseModelMismatch('elsewhere/world-model', 'default model')).toBe('the adapter was trained on elsewhere/world-model, not on default model');
   });
 });
