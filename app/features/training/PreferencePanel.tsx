@@ -104,9 +104,9 @@ export function PreferencePanel({ cfg, disabled }: { cfg: RunConfig; disabled: b
         for DPO is the model as the run starts (a finished SFT run, or the base model for a new adapter).
       </p>
       <div className="row">
-        <label>
-          Preference pairs (JSONL: prompt, chosen, rejected)
-          <input type="file" accept=".jsonl,.json" disabled={running} onChange={async (e) => { const f = e.target.files?.[0]; if (f) read(f.name, await f.text()); }} />
+        <label className="file-pick">
+          Choose preference pairs (JSONL)
+          <input type="file" accept=".jsonl,.json" disabled={running} aria-label="Preference pairs (JSONL: prompt, chosen, rejected)" onChange={async (e) => { const f = e.target.files?.[0]; if (f) read(f.name, await f.text()); }} />
         </label>
         <button type="button" disabled={running} onClick={() => void loadSample()}>Use the sample preference set</button>
       </div>
