@@ -8,7 +8,8 @@ import { parseSafetensors, readTensorF32, writeSafetensors } from '../io/safeten
 import { assertFinite, MAX_LORA_RANK } from '../io/validate';
 import type { LoraConfig } from '../model/lora';
 import type { Transformer } from '../model/transformer';
-import { peftFilesFrom, unzipExport } from './zip';
+import { unzipExport } from './zip';
+import type { ExportFiles } from './merged';
 
 const PREFIX = 'base_model.model.';
 
@@ -120,4 +121,27 @@ export function peftFilesFromUpload(entries: { path: string; bytes: Uint8Array }
     throw new Error(`${name}: adapter_config.json is in ${nested.length > 1 ? 'several folders' : `folder ${nested[0].split('/').slice(0, -1).join('/')}`}; import one adapter folder at a time`);
   }
   return peftFilesFrom(files, name);
+}
+
+/** PEFT's { name: bytes | string } object as files. */
+export function peftExportFiles(files: PeftAdapterFiles): ExportFiles {
+  return new Map([
+    ['adapter_model.safetensors', files['adapter_model.safetensors']],
+    ['adapter_config.json', new TextEncoder().encode(files['adapter_config.json'])],
+  ]);
+}
+
+/**
+ * The two PEFT files from an unzipped (or dropped) adapter folder, for loraFromPeftConfig + applyPeftAdapter.
+ * Accepts the .bin-free safetensors form only; a missing file is a clear error naming the archive.
+ */
+export function peftFilesFrom(files: ExportFiles, name = 'adapter'): PeftAdapterFiles {
+  const weights = files.get('adapter_model.safetensors');
+  const config = files.get('adapter_config.json');
+  if (!config) throw new Error(`${name}: no adapter_config.json (is this a PEFT LoRA adapter?)`);
+  if (!weights) {
+    const bin = files.has('adapter_model.bin') ? ' (adapter_model.bin is PyTorch pickle: re-save it with safe_serialization=True)' : '';
+    throw new Error(`${name}: no adapter_model.safetensors${bin}`);
+  }
+  return { 'adapter_model.safetensors': weights, 'adapter_config.json': new TextDecoder().decode(config) };
 }

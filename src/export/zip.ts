@@ -10,33 +10,9 @@
 //    common to every entry is stripped ('my-adapter/adapter_config.json' → 'adapter_config.json').
 // Not here: what goes into an export (merged.ts, gguf.ts, trl.ts, peft.ts, card.ts).
 import { unzipSync, zipSync, type Zippable } from 'fflate';
-import type { PeftAdapterFiles } from './peft';
 import type { ExportFiles } from './merged';
 
 const STORED = /\.(safetensors|gguf|onnx|bin|zip|pt|model)$/i;
-
-/** PEFT's { name: bytes | string } object as files. */
-export function peftExportFiles(files: PeftAdapterFiles): ExportFiles {
-  return new Map([
-    ['adapter_model.safetensors', files['adapter_model.safetensors']],
-    ['adapter_config.json', new TextEncoder().encode(files['adapter_config.json'])],
-  ]);
-}
-
-/**
- * The two PEFT files from an unzipped (or dropped) adapter folder, for loraFromPeftConfig + applyPeftAdapter.
- * Accepts the .bin-free safetensors form only; a missing file is a clear error naming the archive.
- */
-export function peftFilesFrom(files: ExportFiles, name = 'adapter'): PeftAdapterFiles {
-  const weights = files.get('adapter_model.safetensors');
-  const config = files.get('adapter_config.json');
-  if (!config) throw new Error(`${name}: no adapter_config.json (is this a PEFT LoRA adapter?)`);
-  if (!weights) {
-    const bin = files.has('adapter_model.bin') ? ' (adapter_model.bin is PyTorch pickle: re-save it with safe_serialization=True)' : '';
-    throw new Error(`${name}: no adapter_model.safetensors${bin}`);
-  }
-  return { 'adapter_model.safetensors': weights, 'adapter_config.json': new TextDecoder().decode(config) };
-}
 
 /** Files plus a README.md (the model card), as one map. */
 export function withReadme(files: ExportFiles, readme: string): ExportFiles {

@@ -7,8 +7,8 @@
 // "reload" to the same losses bit for bit; batch evaluations are stored with their runs and adapters.
 import { describe, expect, it } from 'vitest';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
-import { applyPeftAdapter, exportPeftAdapter, loraFromPeftConfig, type PeftAdapterFiles } from '../../src/export/peft';
-import { peftExportFiles, zipExport } from '../../src/export/zip';
+import { applyPeftAdapter, exportPeftAdapter, loraFromPeftConfig, peftExportFiles, type PeftAdapterFiles } from '../../src/export/peft';
+import { zipExport } from '../../src/export/zip';
 import { generateAll } from '../../src/generate/generate';
 import { loadHfModel, stopTokenIds } from '../../src/io/hf';
 import { filesFromMap } from '../../src/io/model-files';

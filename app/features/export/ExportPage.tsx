@@ -10,7 +10,7 @@ import { LastModelOffer } from '../model';
 import { download } from '../../components/download';
 import { useDatasets } from '../../store';
 import { appEngineStore, useEngine } from '../../engine/store';
-import { peftExportFiles } from '../../../src/export/zip';
+import { peftExportFiles } from '../../../src/export/peft';
 import type { CheckpointKind } from '../../../src/storage/runs';
 import type { AdapterChoice } from '../../../workers/protocol-engine';
 import { adapterZip, importedZip, modelZip, trainingKitZip } from './build';

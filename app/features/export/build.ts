@@ -5,7 +5,8 @@
 // An imported adapter has no training record: its card gives its LoRA shape and where it came from.
 import { modelCard, type CardInput } from '../../../src/export/card';
 import { exportTrainingKit } from '../../../src/export/trl';
-import { peftExportFiles, withReadme, zipExport } from '../../../src/export/zip';
+import { peftExportFiles } from '../../../src/export/peft';
+import { withReadme, zipExport } from '../../../src/export/zip';
 import type { ChatMessage } from '../../../src/data/types';
 import type { AdapterRecord, RunRecord } from '../../../src/storage/runs';
 import { baseModelId } from '../../../src/io/validate';
