@@ -37,7 +37,7 @@ const DTYPES: Record<Format, readonly string[]> = {
 };
 const CARD_KIND: Record<Format, ExportKind> = { peft: 'peft', merged: 'merged', gguf: 'gguf-model', 'gguf-lora': 'gguf', onnx: 'onnx', kit: 'training-kit' };
 
-export interface ExportDeps {
+interface ExportDeps {
   loadModel(dir: string): Promise<ModelWithFiles>;
   buildModel(gpu: Gpu, m: ModelWithFiles, adapterDir: string | undefined): Promise<Transformer>;
   createGpu(): Promise<Gpu>;

@@ -10,7 +10,7 @@ export function errorMessage(e: unknown): string {
 }
 
 /** The longest error line the CLI prints; a CSV with 10 000 unknown columns must not print 89 KB. */
-export const ERROR_LINE_MAX = 400;
+const ERROR_LINE_MAX = 400;
 
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 

@@ -8,7 +8,7 @@ import type { DataReply, DataRequest } from './protocol-data';
 import { createLocalEngine, RECORDS_PER_MESSAGE, type DedupeInput } from '../src/data/engine';
 import { packFacts } from '../src/data/quality';
 
-export type PostReply = (reply: DataReply, transfer?: Transferable[]) => void;
+type PostReply = (reply: DataReply, transfer?: Transferable[]) => void;
 
 export function createDataHost(post: PostReply): (req: DataRequest) => Promise<void> {
   const engine = createLocalEngine();

@@ -49,7 +49,7 @@ import { runPreference } from '../src/engine/preference-run';
 import type { Example } from '../src/train/batch';
 import { tokenizePreference } from '../src/train/preference';
 
-export interface EngineDeps {
+interface EngineDeps {
   store: Promise<RunStore>;
   cache: () => Promise<ByteCache>;
   createGpu?: () => Promise<Gpu>;
@@ -573,7 +573,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
 // ---- worker binding ---------------------------------------------------------------------------------
 
 /** The worker's end of a message channel (a DedicatedWorkerGlobalScope, or a MessagePort in tests). */
-export interface EnginePort {
+interface EnginePort {
   postMessage(reply: EngineReply): void;
   onmessage: ((ev: MessageEvent<EngineRequest>) => void) | null;
 }

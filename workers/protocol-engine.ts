@@ -80,14 +80,14 @@ export interface RunOutcome { runId: string; status: RunStatus; run: RunRecord }
  * checkpoint (the lesson: SFT, then DPO) or an imported adapter, whose rank, alpha and targets replace config.lora's
  * (dropout stays the run's). Paused and cancelled through control(runId) like an SFT run.
  */
-export interface StartPreferenceRunArgs {
+interface StartPreferenceRunArgs {
   config: RunConfig;
   preference: PreferenceConfig;
   pairs: PreferencePair[];
   start?: Exclude<AdapterRef, { kind: 'base' }> | null;
 }
 /** Not stored as a run: the trained adapter comes back as PEFT files (import it to compare or export it). */
-export interface PreferenceRunOutcome { runId: string; status: 'completed' | 'cancelled'; points: PreferencePoint[]; adapter: AdapterFiles }
+interface PreferenceRunOutcome { runId: string; status: 'completed' | 'cancelled'; points: PreferencePoint[]; adapter: AdapterFiles }
 
 /** Which weights answer: the base model alone, a run's adapter (its last or best checkpoint), or an imported adapter. */
 export type AdapterChoice = AdapterRef;
@@ -171,7 +171,7 @@ export interface EngineCalls {
   listEvaluations: { args: { subject?: string }; result: EvaluationRecord[] };
 }
 
-export type EvaluateCallArgs = EvaluateArgs<AdapterChoice> & {
+type EvaluateCallArgs = EvaluateArgs<AdapterChoice> & {
   sampling: GenerateArgs['sampling'];
   backend?: GenerateBackend;
   /** Positions scored by the loss (the conversations cut there, as training cuts them). */

@@ -5,7 +5,7 @@ import { Toast } from 'radix-ui';
 import { useStore } from 'zustand';
 import { createStore } from 'zustand/vanilla';
 
-export type ToastTone = 'info' | 'success' | 'error';
+type ToastTone = 'info' | 'success' | 'error';
 interface Note { id: number; text: string; tone: ToastTone }
 
 const toasts = createStore<{ notes: Note[] }>(() => ({ notes: [] }));

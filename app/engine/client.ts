@@ -6,7 +6,7 @@ import type {
 } from '../../workers/protocol-engine';
 
 /** The page's end of the channel: a Worker, or a MessagePort in tests. */
-export interface EngineChannel {
+interface EngineChannel {
   postMessage(req: EngineRequest): void;
   onmessage: ((ev: MessageEvent<EngineReply>) => void) | null;
   terminate?: () => void;

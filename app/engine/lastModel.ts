@@ -5,7 +5,7 @@ import type { ModelSource } from '../../workers/protocol-engine';
 
 const KEY = 'sft-studio.last-model';
 
-export type LastModel =
+type LastModel =
   | { kind: 'url'; name: string; baseUrl: string }
   | { kind: 'hub'; repo: string; revision: string; endpoint: string }
   | { kind: 'files'; name: string };

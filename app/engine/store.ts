@@ -25,7 +25,7 @@ export interface LiveRun {
   lastCheckpoint: number | null;
 }
 
-export interface EngineState {
+interface EngineState {
   adapter: AdapterReport | null;
   model: ModelInfo | null;
   loading: { message: string; loaded: number; total: number } | null;
@@ -40,7 +40,7 @@ export interface EngineState {
   deviceLost: string | null;
 }
 
-export interface EngineActions {
+interface EngineActions {
   probe(): Promise<void>;
   /** `weights`: how the frozen base is kept on the GPU (absent: as the checkpoint ships it). */
   loadModel(source: ModelSource, weights?: WeightStorage): Promise<void>;
@@ -71,11 +71,11 @@ export interface EngineActions {
 
 export type EngineStore = StoreApi<EngineState & EngineActions & { engine: Engine }>;
 
-export const engineInitialState: EngineState = {
+const engineInitialState: EngineState = {
   adapter: null, model: null, loading: null, live: null, runs: [], adapters: [], evaluations: [], error: null, deviceLost: null,
 };
 
-export function createEngineStore(engine: Engine): EngineStore {
+function createEngineStore(engine: Engine): EngineStore {
   const store: EngineStore = createStore<EngineState & EngineActions & { engine: Engine }>()((set, get) => {
     /** Folds a run's events into `live`. */
     const onRunEvent = (e: EngineEvent) => {

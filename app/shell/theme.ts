@@ -4,7 +4,7 @@
 import { useState } from 'react';
 
 export type Theme = 'system' | 'light' | 'dark';
-export const THEME_KEY = 'sft-studio.theme';
+const THEME_KEY = 'sft-studio.theme';
 const ORDER: Theme[] = ['system', 'light', 'dark'];
 
 function stored(): Theme {

@@ -55,7 +55,7 @@ export async function readAll(src: ByteSource, onBytes?: (done: number) => void)
   return out;
 }
 
-export type Encoding = 'utf-8' | 'utf-8-bom' | 'utf-16le' | 'utf-16be';
+type Encoding = 'utf-8' | 'utf-8-bom' | 'utf-16le' | 'utf-16be';
 
 const hasUtf8Bom = (b: Uint8Array): boolean => b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf;
 
@@ -98,12 +98,12 @@ export function utf16ToUtf8(bytes: Uint8Array, enc: 'utf-16le' | 'utf-16be'): Ui
   return new TextEncoder().encode(new TextDecoder(enc).decode(bytes.subarray(2)));
 }
 
-export interface Line {
+interface Line {
   line: number;
   bytes: Uint8Array;
 }
 
-export interface OversizedLine {
+interface OversizedLine {
   line: number;
   /** Bytes seen before giving up on the line (at least maxLineBytes + 1). */
   bytesSeen: number;

@@ -24,7 +24,7 @@ export interface DedupeOptions {
   onProgress?: (fraction: number) => void;
 }
 
-export const DEFAULT_DEDUPE: DedupeOptions = { near: true, threshold: 0.8 };
+const DEFAULT_DEDUPE: DedupeOptions = { near: true, threshold: 0.8 };
 
 const NUM_HASHES = 64;
 const BANDS = 16;

@@ -8,7 +8,7 @@ import { toShape } from './shapes';
 
 export type JsonlForm = 'messages' | 'original';
 
-export function toExportRow(r: DatasetRecord, form: JsonlForm, maps?: Record<string, ColumnMap>): Record<string, unknown> {
+function toExportRow(r: DatasetRecord, form: JsonlForm, maps?: Record<string, ColumnMap>): Record<string, unknown> {
   if (form === 'messages') return { messages: r.messages.map((m) => ({ role: m.role, content: m.content })) };
   return r.edited ? toShape(r.messages, r.shape, r.original, maps?.[r.source.file]) : r.original;
 }

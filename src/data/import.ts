@@ -3,7 +3,7 @@
 // and no remembered ColumnMap fits the file's columns, it returns needsMapping (columns + sample rows)
 // and no records: the caller asks the user and imports again with the map.
 // Contract: never throws for bad input; a file that cannot be read at all is one issue at line 0.
-import { blobSource, type ByteSource } from './bytes';
+import type { ByteSource } from './bytes';
 import { READERS, sniffFormat, type FileFormat } from './formats';
 import { DEFAULT_MAX_ROW_BYTES, type RawRow, type Row } from './formats/rows';
 import { shortId } from './hash';
@@ -100,11 +100,6 @@ function toRecord(row: RawRow, ctx: FileContext, id: string): DatasetRecord | Im
 
 function rawText(row: Row, ctx: FileContext): string {
   return READERS[ctx.format].rowText(row, ctx.header);
-}
-
-/** Imports a browser File/Blob (streamed). */
-export function importBlob(name: string, blob: Blob, opts: ImportOptions = {}): Promise<FileImport> {
-  return importSource(blobSource(name, blob), opts);
 }
 
 /**

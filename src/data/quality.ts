@@ -76,7 +76,7 @@ function computeFacts(c: Messages): QualityFacts {
 }
 
 /** The record's facts, computed once per record object (records are immutable). */
-export function qualityFacts(c: Messages): QualityFacts {
+function qualityFacts(c: Messages): QualityFacts {
   let f = factsCache.get(c);
   if (!f) { f = computeFacts(c); factsCache.set(c, f); }
   return f;

@@ -11,10 +11,10 @@ import type { ChatMessage, Role } from './types';
 import type { ColumnMap, ShapeName } from './record';
 import { MAX_JSON_DEPTH, nestsDeeperThan, type Row } from './formats/rows';
 
-export type Normalised = { ok: true; messages: ChatMessage[] } | { ok: false; reason: string };
+type Normalised = { ok: true; messages: ChatMessage[] } | { ok: false; reason: string };
 
 /** The fields each shape reads; anything else in a row is an "unknown field" (kept, reported once). */
-export const SHAPE_FIELDS: Record<Exclude<ShapeName, 'mapped'>, readonly string[]> = {
+const SHAPE_FIELDS: Record<Exclude<ShapeName, 'mapped'>, readonly string[]> = {
   messages: ['messages', 'id'],
   sharegpt: ['conversations', 'system', 'id'],
   alpaca: ['instruction', 'input', 'output', 'system', 'id'],
@@ -65,7 +65,7 @@ const MATCHERS: Record<Exclude<ShapeName, 'mapped'>, (r: Row) => boolean> = {
   text: (r) => typeof r.text === 'string',
 };
 
-export interface Detection {
+interface Detection {
   shape: ShapeName | null;
   /** Share of the sample rows the chosen shape matched. */
   confidence: number;
@@ -73,7 +73,7 @@ export interface Detection {
 }
 
 /** Below this share of matching sample rows the user is asked to map columns. */
-export const CONFIDENT = 0.6;
+const CONFIDENT = 0.6;
 
 export function columnsOf(rows: readonly Row[]): string[] {
   const seen = new Set<string>();

@@ -9,7 +9,7 @@ export interface ChatMessage {
 }
 
 /** Where a record came from, so errors and the table can name its file and line (1-based). */
-export interface SourceRef {
+interface SourceRef {
   file: string;
   line: number;
 }

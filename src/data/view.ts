@@ -26,7 +26,7 @@ export const EMPTY_QUERY: ViewQuery = {
   duplicates: 'all', minChars: null, maxChars: null, sort: null,
 };
 
-export interface ViewContext {
+interface ViewContext {
   /** A record's quality verdict (computed lazily and cached by the caller: only filters and sorts ask). */
   quality: (r: DatasetRecord) => QualityResult;
   duplicateIds: ReadonlySet<string>;

@@ -17,7 +17,7 @@ import { promptAndReference, summarize, type EvalSummary, type Generation } from
 import { templateOf, type ModelMeta } from '../io/hf';
 
 /** The prompt a model is sent: a chat, or with the template off, the raw text of the last user turn. */
-export type EnginePrompt = { kind: 'chat'; messages: ChatMessage[] } | { kind: 'raw'; text: string };
+type EnginePrompt = { kind: 'chat'; messages: ChatMessage[] } | { kind: 'raw'; text: string };
 
 export function enginePrompt(p: EvalPrompt, chatTemplate: boolean): EnginePrompt {
   if (p.kind === 'raw') return p;
@@ -32,7 +32,7 @@ export function promptIds(m: ModelMeta, prompt: EnginePrompt): number[] {
 }
 
 /** What a batch needs from whoever holds the models; `M` names a model (an AdapterRef in the worker). */
-export interface EvaluateHost<M> {
+interface EvaluateHost<M> {
   generate(model: M, prompt: EnginePrompt): Promise<Generation>;
   /** Mean assistant-token loss of the conversations under `model`, and how many tokens it counted. */
   loss(model: M, records: { messages: ChatMessage[] }[]): Promise<{ loss: number; tokens: number }>;

@@ -26,7 +26,7 @@ export interface PreferencePoint {
   elapsed: number;
 }
 
-export interface PreferenceRunHooks {
+interface PreferenceRunHooks {
   onStep(point: PreferencePoint, totalSteps: number): void;
   /** Checked before each step: true stops the run (status 'cancelled'). */
   cancelled(): boolean;
@@ -34,7 +34,7 @@ export interface PreferenceRunHooks {
   proceed(): Promise<void>;
 }
 
-export interface PreferenceRunResult { status: 'completed' | 'cancelled'; points: PreferencePoint[]; totalSteps: number }
+interface PreferenceRunResult { status: 'completed' | 'cancelled'; points: PreferencePoint[]; totalSteps: number }
 
 export async function runPreference(
   model: Transformer, tokenizer: Tokenizer, template: ChatTemplate, pairs: PreferencePair[],

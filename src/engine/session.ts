@@ -33,7 +33,7 @@ export type SessionEvent =
 /** Where a session keeps its run: the worker's RunStore, or the CLI's output folder. */
 export type RunSink = Pick<RunStore, 'put' | 'putCheckpoint'>;
 
-export interface RunExamples { train: Example[]; validation: Example[] }
+interface RunExamples { train: Example[]; validation: Example[] }
 
 /** Conversations tokenized between two yields to the event loop (and progress reports). */
 export const TOKENIZE_CHUNK = 5000;
@@ -106,7 +106,7 @@ export function newRunRecord(
   };
 }
 
-export interface SessionArgs {
+interface SessionArgs {
   /** The run: config, and (on resume) the curves so far. Updated in place as the session runs. */
   run: RunRecord;
   /** Builds the run's LoRA model (seeded with run.config.train.seed) and its examples; failures count as the run's. */

@@ -15,7 +15,7 @@ export type EvalPrompt = { kind: 'chat'; messages: ChatMessage[] } | { kind: 'ra
 
 export interface PreferenceMark { prompt: EvalPrompt; base: string; tuned: string; verdict: Verdict }
 
-export function preferenceLines(marks: readonly PreferenceMark[]): Record<string, unknown>[] {
+function preferenceLines(marks: readonly PreferenceMark[]): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   for (const m of marks) {
     if (m.verdict === 'tie' || m.base === m.tuned) continue;
@@ -44,13 +44,13 @@ export function promptText(p: EvalPrompt): string {
 
 export interface EvalRow { index: number; prompt: EvalPrompt; reference: string; outputs: Record<string, Generation> }
 
-export interface EvalLine {
+interface EvalLine {
   index: number; model: string; prompt: string; reference: string; output: string;
   exact_match: boolean; rouge_l: number; length: number; finish_reason: string | null; clean_stop: boolean; tokens_per_second: number | null;
 }
 
 /** One line per example and model, in the order of `models`. */
-export function evalLines(models: readonly string[], rows: readonly EvalRow[]): EvalLine[] {
+function evalLines(models: readonly string[], rows: readonly EvalRow[]): EvalLine[] {
   const out: EvalLine[] = [];
   for (const r of rows) {
     for (const model of models) {
@@ -75,7 +75,7 @@ export function csvField(v: unknown): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function toCsv(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
+function toCsv(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
   return [header, ...rows].map((r) => r.map(csvField).join(',') + '\r\n').join('');
 }
 

@@ -13,7 +13,7 @@
 // Not here: generating (the engine), loss and perplexity (src/train/trainer.ts evaluateLoss), exports (export.ts).
 import type { ChatMessage } from '../data/types';
 
-export type FinishReason = 'stop-token' | 'stop-string' | 'length' | null;
+type FinishReason = 'stop-token' | 'stop-string' | 'length' | null;
 
 /** One generated answer as the engine returns it. */
 export interface Generation { text: string; tokens: number[]; finishReason: FinishReason; tokensPerSecond?: number }
@@ -51,7 +51,7 @@ export function lcsLength(a: readonly string[], b: readonly string[]): number {
   return row[b.length];
 }
 
-export interface RougeL { precision: number; recall: number; f: number }
+interface RougeL { precision: number; recall: number; f: number }
 
 export function rougeL(output: string, reference: string): RougeL {
   const c = rougeTokens(output), r = rougeTokens(reference);
@@ -103,7 +103,7 @@ export function summarize(pairs: { output: Generation; reference: string }[], lo
 
 export type Verdict = 'base' | 'tuned' | 'tie';
 
-export interface WinTally { base: number; tuned: number; tie: number; total: number; /** (tuned + tie/2) / total; null with no marks. */ winRate: number | null }
+interface WinTally { base: number; tuned: number; tie: number; total: number; /** (tuned + tie/2) / total; null with no marks. */ winRate: number | null }
 
 export function winRate(verdicts: Iterable<Verdict>): WinTally {
   const t = { base: 0, tuned: 0, tie: 0 };

@@ -15,7 +15,7 @@ import type { Transformer } from '../model/transformer';
 import { pairLogps, type PreferenceExample, type PreferencePair } from '../train/preference';
 import { normalizeAnswer } from './metrics';
 
-export interface PreferenceEval {
+interface PreferenceEval {
   pairs: number;
   logpAccuracy: number;
   logpMargin: number;

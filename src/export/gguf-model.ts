@@ -35,7 +35,7 @@ import { ollamaModelfile } from './modelfile';
 export type GgufModelDtype = 'F32' | 'F16' | 'Q8_0' | 'Q4_K_M';
 export type TokenizerInfo = Pick<LoadedModel, 'config' | 'tokenizer' | 'chatTemplate' | 'generationConfig'>;
 
-export interface GgufModelOptions {
+interface GgufModelOptions {
   dtype?: GgufModelDtype;
   /** Fold the LoRA into the weights (default true); false writes the base model (for base + GGUF LoRA). */
   fold?: boolean;
@@ -67,7 +67,7 @@ function* objects(v: unknown): Generator<Record<string, unknown>> {
 }
 
 /** The pre-tokenizer name llama.cpp needs for this tokenizer.json (its split regex, or GPT-2's byte-level one). */
-export function preTokenizerName(tok: TokenizerJson): string {
+function preTokenizerName(tok: TokenizerJson): string {
   const regexes = [...objects(tok.pre_tokenizer)].flatMap((o) => (o.type === 'Split' && typeof (o.pattern as { Regex?: unknown })?.Regex === 'string' ? [(o.pattern as { Regex: string }).Regex] : []));
   if (regexes.length === 1) {
     const known = PRE_TOKENIZERS.find(([r]) => r === regexes[0]);
@@ -141,7 +141,7 @@ function ggufVocab(tok: TokenizerJson, n: number, sentencePiece: boolean): { tok
 }
 
 /** The tokenizer.* metadata of a BPE tokenizer (byte-level, or SentencePiece-style), for a model of `info.config.vocabSize` rows. */
-export function ggufTokenizerKv(tokenizerJson: unknown, info: TokenizerInfo): [string, GgufValue][] {
+function ggufTokenizerKv(tokenizerJson: unknown, info: TokenizerInfo): [string, GgufValue][] {
   const tok = tokenizerJson as TokenizerJson;
   if (tok.model?.type !== 'BPE' || !tok.model.vocab) throw new Error(`GGUF export: tokenizer model ${String(tok.model?.type)} is not supported (BPE only)`);
   const n = info.config.vocabSize;
@@ -260,7 +260,7 @@ async function ggufTensors(model: Transformer, arch: GgufArch, dtype: GgufModelD
 }
 
 /** The GGUF file name for a dtype: 'model-f16.gguf', 'model-q8_0.gguf' (fold false: 'base-…'). */
-export function ggufModelFileName(dtype: GgufModelDtype, fold = true): string {
+function ggufModelFileName(dtype: GgufModelDtype, fold = true): string {
   return `${fold ? 'model' : 'base'}-${dtype.toLowerCase()}.gguf`;
 }
 

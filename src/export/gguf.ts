@@ -34,7 +34,7 @@ import { ggufArch, ggufParamName } from './gguf-arch';
 import { quantizeQ4_K, quantizeQ5_0, quantizeQ6_K } from './kquants';
 import type { ExportFiles } from './merged';
 
-export const GGUF_ALIGNMENT = 32;
+const GGUF_ALIGNMENT = 32;
 
 // gguf_type
 const T = { u8: 0, i8: 1, u16: 2, i16: 3, u32: 4, i32: 5, f32: 6, bool: 7, string: 8, array: 9, u64: 10, i64: 11, f64: 12 } as const;

@@ -13,10 +13,10 @@
 import { f32ToF16, f16ToF32 } from '../io/safetensors';
 
 export const QK_K = 256;
-export const Q4_K_BYTES = 144;
-export const Q6_K_BYTES = 210;
-export const Q5_0_BLOCK = 32;
-export const Q5_0_BYTES = 22;
+const Q4_K_BYTES = 144;
+const Q6_K_BYTES = 210;
+const Q5_0_BLOCK = 32;
+const Q5_0_BYTES = 22;
 
 const f = Math.fround;
 const GROUP_MAX_EPS = f(1e-15);

@@ -17,7 +17,7 @@ import type { Transformer } from '../model/transformer';
 
 export type ExportFiles = Map<string, Uint8Array>;
 
-export interface MergedOptions {
+interface MergedOptions {
   /** Weight dtype of the safetensors (default F32). */
   dtype?: WriteDtype;
   /** Split into `model-0000k-of-0000n.safetensors` shards of at most this many bytes, with an index. */
@@ -25,7 +25,7 @@ export interface MergedOptions {
 }
 
 /** Tokenizer and chat files copied from the source folder when present. */
-export const TOKENIZER_FILES = [
+const TOKENIZER_FILES = [
   'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json',
   'vocab.json', 'merges.txt', 'tokenizer.model', 'chat_template.jinja', 'chat_template.json',
 ];
@@ -36,7 +36,7 @@ const TORCH_DTYPE: Record<WriteDtype, string> = { F32: 'float32', F16: 'float16'
  * W' = W + s·B·A (or its transpose for Conv1D), float64 accumulation, one rounding to f32.
  * W is [out, in] (conv1d false) or [in, out] (conv1d true); A [r, in]; B [out, r].
  */
-export function mergeLoraWeight(W: Float32Array, A: Float32Array, B: Float32Array, dims: { inF: number; outF: number; rank: number; scale: number; conv1d: boolean }): Float32Array {
+function mergeLoraWeight(W: Float32Array, A: Float32Array, B: Float32Array, dims: { inF: number; outF: number; rank: number; scale: number; conv1d: boolean }): Float32Array {
   const { inF, outF, rank, scale, conv1d } = dims;
   if (W.length !== inF * outF || A.length !== rank * inF || B.length !== outF * rank) {
     throw new Error(`mergeLoraWeight: sizes W ${W.length}, A ${A.length}, B ${B.length} do not fit in ${inF}, out ${outF}, r ${rank}`);

@@ -19,7 +19,7 @@ type Role = 'system' | 'user' | 'assistant';
 type From = 'start' | Role;
 
 /** The text the template puts between two messages, by (previous role → role); 'gen' is the generation prompt. */
-export type Transitions = { from: From; to: Role | 'gen'; text: string }[];
+type Transitions = { from: From; to: Role | 'gen'; text: string }[];
 
 /** The texts between the probe contents of a rendering, in order ([before first, between…, after last]). */
 function gaps(text: string, contents: string[]): string[] {
@@ -36,7 +36,7 @@ function gaps(text: string, contents: string[]): string[] {
 }
 
 /** The template's transitions, measured on probe conversations and cross-checked on a longer one. */
-export function chatTransitions(template: ChatTemplate): Transitions {
+function chatTransitions(template: ChatTemplate): Transitions {
   const { system: S, user1: U1, assistant: A, user2: U2 } = PROBE;
   const render = (msgs: [Role, string][]): string => template.render(msgs.map(([role, content]) => ({ role, content })), { addGenerationPrompt: true });
   const [startUser, userGen] = gaps(render([['user', U1]]), [U1]);
@@ -70,7 +70,7 @@ export function ollamaTemplate(template: ChatTemplate, opts: { dropLeading?: str
   return `{{ $prev := "start" }}{{ range .Messages }}${cases}{{ end }}{{ .Content }}{{ $prev = .Role }}{{ end }}{{ if eq $prev "user" }}${goText(gen.text)}{{ end }}`;
 }
 
-export interface ModelfileInput {
+interface ModelfileInput {
   /** The GGUF file, relative to the Modelfile ('./model-f16.gguf'). */
   from: string;
   /** The GGUF LoRA, for a base model in FROM. */

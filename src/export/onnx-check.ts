@@ -40,7 +40,7 @@ export interface OnnxCheck {
   faster: 'onnx' | 'engine';
 }
 
-export interface OnnxCheckOptions {
+interface OnnxCheckOptions {
   /** Tokens to generate for the speed figure (default 16). */
   decodeSteps?: number;
   /** Default ['wasm']. */

@@ -81,7 +81,7 @@ const tensorType = (elemType: number, dims: (number | string)[]): onnx.ITypeProt
 });
 
 /** Graph input name of a LoRA tensor of module `module` (PEFT's adapter_model.safetensors key). */
-export const onnxLoraInput = (module: string, ab: 'A' | 'B'): string => `base_model.model.${module}.lora_${ab}.weight`;
+const onnxLoraInput = (module: string, ab: 'A' | 'B'): string => `base_model.model.${module}.lora_${ab}.weight`;
 /** Graph input holding the LoRA scale (alpha / r, or alpha / √r with rsLoRA). */
 export const ONNX_LORA_SCALE = 'lora_scale';
 
@@ -104,7 +104,7 @@ export async function onnxLoraOf(model: Transformer): Promise<OnnxLora> {
   return { scale: loraScale(model.mode.lora), tensors };
 }
 
-export interface OnnxOptions {
+interface OnnxOptions {
   /** 'merged' (default): LoRA folded into the weights; 'inputs': LoRA A/B and scale as graph inputs. */
   lora?: 'merged' | 'inputs';
 }

@@ -18,7 +18,7 @@ export interface PeftAdapterFiles {
   'adapter_config.json': string;
 }
 
-export function peftConfig(model: Transformer, lora: LoraConfig, baseModel: string): Record<string, unknown> {
+function peftConfig(model: Transformer, lora: LoraConfig, baseModel: string): Record<string, unknown> {
   return {
     alpha_pattern: {},
     auto_mapping: null,

@@ -26,7 +26,7 @@ export interface TrainingKitInput {
 const SCHEDULER = { linear: 'linear', cosine: 'cosine', constant: 'constant_with_warmup' } as const;
 
 /** PEFT LoraConfig keyword arguments. */
-export function peftLoraArgs(input: TrainingKitInput): Record<string, unknown> {
+function peftLoraArgs(input: TrainingKitInput): Record<string, unknown> {
   const { lora } = input.run;
   return {
     r: lora.rank, lora_alpha: lora.alpha, lora_dropout: lora.dropout, target_modules: [...lora.targetModules],
@@ -35,7 +35,7 @@ export function peftLoraArgs(input: TrainingKitInput): Record<string, unknown> {
 }
 
 /** TRL SFTConfig keyword arguments. */
-export function sftConfigArgs(input: TrainingKitInput): Record<string, unknown> {
+function sftConfigArgs(input: TrainingKitInput): Record<string, unknown> {
   const { train, packing, assistantOnly } = input.run;
   return {
     output_dir: input.outputDir ?? 'outputs/lora',
@@ -111,7 +111,7 @@ function numberText(x: number): string {
 }
 
 /** A JSON-like value as a Python literal. */
-export function pythonLiteral(v: unknown): string {
+function pythonLiteral(v: unknown): string {
   if (v === null || v === undefined) return 'None';
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   if (typeof v === 'number') return numberText(v);
@@ -153,7 +153,7 @@ function kwargs(args: Record<string, unknown>): string {
   return Object.entries(args).map(([k, v]) => `    ${k}=${pythonLiteral(v)},`).join('\n');
 }
 
-export function trlScript(input: TrainingKitInput): string {
+function trlScript(input: TrainingKitInput): string {
   const caveat = input.run.assistantOnly
     ? '# assistant_only_loss=True needs a chat template that marks assistant turns with {% generation %} ... {% endgeneration %};\n# TRL raises an error otherwise: use such a template or set it to False.\n'
     : '';
@@ -183,12 +183,12 @@ trainer.save_model(args.output_dir)
 `;
 }
 
-export function axolotlYaml(input: TrainingKitInput): string {
+function axolotlYaml(input: TrainingKitInput): string {
   return `# The studio's LoRA SFT run, for Axolotl:  axolotl train axolotl.yaml   (train.jsonl beside this file)\n${toYaml(axolotlConfig(input))}`;
 }
 
 /** One conversation per line, messages only (ids, provenance and edit state stay in the studio). */
-export function messagesJsonl(records: { messages: ChatMessage[] }[]): string {
+function messagesJsonl(records: { messages: ChatMessage[] }[]): string {
   return records.map((r) => JSON.stringify({ messages: r.messages.map((m) => ({ role: m.role, content: m.content })) })).join('\n') + (records.length ? '\n' : '');
 }
 

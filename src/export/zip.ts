@@ -35,7 +35,7 @@ export function zipExport(files: ExportFiles, opts: { folder?: string } = {}): U
   return zipSync(tree, { mtime: new Date('2026-01-01T00:00:00Z') });
 }
 
-export interface UnzipLimits {
+interface UnzipLimits {
   /** Sum of the entries' declared uncompressed sizes (default 8 GiB). */
   maxBytes?: number;
   maxFiles?: number;

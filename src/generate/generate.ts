@@ -18,7 +18,7 @@ export interface GenerateOptions extends SamplingOptions {
   decode?: (ids: number[]) => string;
 }
 
-export interface GenerateStep {
+interface GenerateStep {
   token: number;
   /** Full decoded text so far (when decode is given). */
   text: string;

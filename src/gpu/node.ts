@@ -4,7 +4,7 @@
 // points set it before start (vitest.config.ts, cli/). Never imported by the app bundle.
 import { create, globals } from 'webgpu';
 
-export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
 export async function installNodeWebGPU(): Promise<void> {
   const g = globalThis as Record<string, unknown>;

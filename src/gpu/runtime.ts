@@ -36,7 +36,7 @@ export const VIEW_ALIGN = 64;
 export type Uniform = { u32?: number[]; f32?: number[] };
 
 /** What identifies a compiled pipeline: the cache key is (code, entryPoint, constants); the label names it. */
-export interface PipelineSpec {
+interface PipelineSpec {
   code: string;
   entryPoint: string;
   label: string;

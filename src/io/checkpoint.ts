@@ -23,7 +23,7 @@ export interface CheckpointTensor {
   shard: string;
 }
 
-export interface TensorSource {
+interface TensorSource {
   /** model.safetensors, or the index for a sharded checkpoint (for messages). */
   where: string;
   tensors: Map<string, CheckpointTensor>;

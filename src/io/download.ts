@@ -33,7 +33,7 @@ export interface DownloadProgress {
   cached: boolean;
 }
 
-export interface DownloadOptions {
+interface DownloadOptions {
   /** Part size for Range requests (default 16 MiB). */
   partBytes?: number;
   cache?: ByteCache;
@@ -55,7 +55,7 @@ export const KNOWN_MODELS: { repo: string; label: string }[] = [
 ];
 
 /** Where a file lives: a function of its path in the model folder. */
-export type UrlFor = (file: string) => string;
+type UrlFor = (file: string) => string;
 
 export function hubUrlFor(repo: string, revision = 'main', endpoint = HF_ENDPOINT): UrlFor {
   if (!/^[\w.-]+(\/[\w.-]+)?$/.test(repo)) throw new Error(`"${repo}" is not a repository id (expected owner/name)`);
@@ -68,7 +68,7 @@ export function folderUrlFor(base: string): UrlFor {
   return (file) => `${b}${file}`;
 }
 
-export class DownloadError extends Error {
+class DownloadError extends Error {
   constructor(readonly url: string, readonly status: number, message: string) {
     super(message);
     this.name = 'DownloadError';
@@ -141,7 +141,7 @@ interface FetchFileOptions extends DownloadOptions {
 }
 
 /** One file: from the cache, or over HTTP in Range parts that are cached as they finish. */
-export async function fetchFile(url: string, opts: FetchFileOptions): Promise<Uint8Array | null> {
+async function fetchFile(url: string, opts: FetchFileOptions): Promise<Uint8Array | null> {
   const f = opts.fetch ?? fetch;
   const cache = opts.cache;
   const whole = await cache?.get(url);

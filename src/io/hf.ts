@@ -75,7 +75,7 @@ export function weightShapes(config: ModelConfig): Map<string, { shape: number[]
 export type LoadProgress = (p: { loaded: number; total: number }) => void;
 
 /** The checkpoint opened for streaming: names and shapes known, data read on demand (openWeights). */
-export interface WeightStream {
+interface WeightStream {
   /** Every tensor by normalised name with its header shape and dtype and no data: what a model allocates before the data arrive. */
   shapes: Map<string, { shape: number[]; dtype: Dtype; data: null }>;
   /**
@@ -150,7 +150,7 @@ function streamed(t: ReadTensor): StreamedWeight {
 }
 
 /** Every tensor of the checkpoint as f32 by normalised name (openWeights, kept in a Map). */
-export async function loadWeights(files: ModelFiles, config: ModelConfig, onProgress?: LoadProgress): Promise<Map<string, Weight>> {
+async function loadWeights(files: ModelFiles, config: ModelConfig, onProgress?: LoadProgress): Promise<Map<string, Weight>> {
   const weights = new Map<string, Weight>();
   await (await openWeights(files, config)).read((name, w) => weights.set(name, { shape: w.shape, data: w.data }), onProgress);
   return weights;

@@ -22,7 +22,7 @@ import { basename, dirname, join, resolve, sep } from 'node:path';
 export const MANIFEST = '.studio-output.json';
 const VIRTUAL = ['/proc', '/sys', '/dev'];
 
-export interface OutputInput {
+interface OutputInput {
   path: string;
   /** What it is, for the message: 'the model folder', 'the data file'. */
   what: string;

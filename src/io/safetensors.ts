@@ -32,9 +32,9 @@ export type Dtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8
 const DTYPE_BYTES: Record<Dtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 
 /** Headers of real checkpoints are well under 1 MB; anything beyond this is corrupt or hostile. */
-export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
-export interface TensorInfo {
+interface TensorInfo {
   name: string;
   dtype: Dtype;
   shape: number[];
@@ -43,7 +43,7 @@ export interface TensorInfo {
   byteLength: number;
 }
 
-export interface SafetensorsFile {
+interface SafetensorsFile {
   name: string;
   metadata: Record<string, string>;
   /** In file order (by offset). */
@@ -211,7 +211,7 @@ function copyBytes(file: SafetensorsFile, info: TensorInfo): ArrayBuffer {
   return out.buffer;
 }
 
-export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
+type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
 
 /** The tensor in its own dtype (F16/BF16 widened to Float32Array; BOOL as Uint8Array). Little-endian hosts only. */
 export function readTensor(file: SafetensorsFile, name: string): { dtype: Dtype; shape: number[]; data: TensorData } {
@@ -287,7 +287,7 @@ export function writeSafetensors(tensors: WriteTensor[], opts: { dtype?: WriteDt
 
 // ---- sharded checkpoints ----
 
-export interface ShardIndex {
+interface ShardIndex {
   metadata: Record<string, unknown>;
   /** Tensor name → shard file name. */
   weightMap: Map<string, string>;

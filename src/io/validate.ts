@@ -18,7 +18,7 @@ import { isLoraTarget, type LoraConfig } from '../model/lora';
 import { UNNAMED_FILES } from './model-files';
 
 /** Upper bounds, each with room above the largest open models the studio can meet (Llama 3.1 405B has 126 layers, hidden 16 384; Gemma 3 a 262 144 vocabulary). */
-export const LIMITS = {
+const LIMITS = {
   numLayers: MAX_LAYERS,
   hiddenSize: 65_536,
   intermediateSize: 262_144,
@@ -28,7 +28,7 @@ export const LIMITS = {
   maxPositions: 4_194_304,
 };
 /** 2^34 parameters = 64 GiB as f32: more than any browser or the CLI can hold; larger means a corrupt config. */
-export const MAX_PARAMETERS = 2 ** 34;
+const MAX_PARAMETERS = 2 ** 34;
 /** LoRA rank beyond this is a full-rank update with extra steps; PEFT users stay far below it. */
 export const MAX_LORA_RANK = 4096;
 
@@ -43,7 +43,7 @@ function wholeIn(value: number, max: number, where: string, field: string): void
 }
 
 /** Parameters of the config's weights, without building the per-tensor table (an upper estimate). */
-export function parameterBound(c: ModelConfig): number {
+function parameterBound(c: ModelConfig): number {
   const q = c.numHeads * c.headDim, kv = c.numKvHeads * c.headDim;
   const perLayer = c.hiddenSize * (2 * q + 2 * kv) + 3 * c.hiddenSize * c.intermediateSize + 4 * c.hiddenSize + q + 2 * kv + c.intermediateSize;
   return c.numLayers * perLayer + 2 * c.vocabSize * c.hiddenSize + c.maxPositions * c.hiddenSize;
@@ -65,7 +65,7 @@ export function validateModelConfig(c: ModelConfig, where = 'config.json'): void
 }
 
 /** A linear LoRA can target: its module path and [out, in] (any order: only min(in, out) matters). */
-export interface LinearShape {
+interface LinearShape {
   path: string;
   shape: readonly number[];
 }

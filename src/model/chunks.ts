@@ -23,7 +23,7 @@ import { matmul, type MatmulOptions } from '../ops/matmul';
 import type { WeightStorage } from './storage';
 
 /** Rows [first, first + rows) of a weight: the values and, when the weight trains, their gradient. */
-export interface RowBlock { first: number; rows: number; w: Tensor; dw: Tensor | null }
+interface RowBlock { first: number; rows: number; w: Tensor; dw: Tensor | null }
 
 /**
  * A weight [rows, cols] as row blocks in order (one block when it fits one binding), stored as `storage` says

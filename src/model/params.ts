@@ -26,7 +26,7 @@ export interface ParamSpec {
   storage?: WeightStorage;
 }
 
-export interface FlatTable {
+interface FlatTable {
   size: number;       // padded element count
   params: Tensor;     // [size]
   grads: Tensor;      // [size]

@@ -43,7 +43,7 @@ interface LayerSpec extends Omit<BlockRecipe, 'linears'> {
 }
 
 /** Per-batch inputs on the GPU. */
-export interface BatchInputs {
+interface BatchInputs {
   B: number;
   T: number;
   ids: Uint32Array;          // [B*T]
@@ -56,7 +56,7 @@ export interface BatchInputs {
 interface DocTensors { start: Tensor; pos: Tensor }
 
 /** Key/value cache for generation: per layer [B, capacity, Hkv*D]. */
-export interface KvCache { capacity: number; B: number; k: Tensor[]; v: Tensor[]; length: number }
+interface KvCache { capacity: number; B: number; k: Tensor[]; v: Tensor[]; length: number }
 
 type Saved = Record<string, Tensor>;
 interface LayerSaved { t: Saved; lin: Partial<Record<LinearRole, LinearSaved>> }

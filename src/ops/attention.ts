@@ -42,9 +42,9 @@ export interface AttentionDims {
  * Tile per thread: `rows` owned rows (query rows in forward and dq, key rows in dk/dv) scored against
  * `block` streamed rows (keys in forward and dq, queries in dk/dv) per step.
  */
-export interface AttentionTuning { rows: number; block: number }
+interface AttentionTuning { rows: number; block: number }
 
-export const MAX_HEAD_DIM = 256;
+const MAX_HEAD_DIM = 256;
 const WG = 64;
 
 /**
@@ -166,11 +166,6 @@ function kernel(name: KernelName, D: number, tuning: AttentionTuning): string {
     kernels.set(key, code);
   }
   return code;
-}
-
-/** The generated WGSL of one kernel, for reading and debugging. */
-export function attentionKernelSource(name: KernelName, D: number, tuning: AttentionTuning): string {
-  return kernel(name, D, tuning);
 }
 
 /** The rows x block tile of one kernel and the text helpers that unroll it. */

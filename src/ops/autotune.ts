@@ -9,9 +9,9 @@
 import type { Gpu } from '../gpu/runtime';
 import { MATMUL_VARIANTS, matmul, setBlockedBlock, setMatmulVariant, type MatmulVariant } from './matmul';
 
-export interface AutotuneShape { M: number; N: number; K: number; transA?: boolean; transB?: boolean }
+interface AutotuneShape { M: number; N: number; K: number; transA?: boolean; transB?: boolean }
 
-export interface AutotuneResult {
+interface AutotuneResult {
   /** The adapter key the result is cached under. */
   key: string;
   variant: MatmulVariant;
@@ -32,7 +32,7 @@ const CANDIDATES: Candidate[] = MATMUL_VARIANTS.flatMap((variant): Candidate[] =
   ? [{ name: 'blocked', variant, block: null }, { name: 'blocked8x8', variant, block: { rows: 8, cols: 8 } }]
   : [{ name: variant, variant, block: null }]);
 
-export interface AutotuneOptions {
+interface AutotuneOptions {
   /** Shapes to time (default: a training step's three layouts, small on software adapters). */
   shapes?: AutotuneShape[];
   /** Each shape is repeated until one timed batch lasts at least this long (default 20 ms). */

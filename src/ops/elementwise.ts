@@ -99,7 +99,7 @@ function dropout(gpu: Gpu, label: string, dst: Tensor, src: Tensor, n: number, p
 }
 
 /** Elements whose hash is >= this are kept: round(p 2^32), clamped to u32. */
-export function dropoutThreshold(p: number): number {
+function dropoutThreshold(p: number): number {
   return Math.min(0xffffffff, Math.round(p * 2 ** 32));
 }
 
@@ -118,7 +118,7 @@ function lowbias32(v: number): number {
 }
 
 /** The mask's hash, bit-identical to dropout_hash in elementwise_dropout.wgsl. */
-export function dropoutHash(seed: number, i: number): number {
+function dropoutHash(seed: number, i: number): number {
   const k1 = lowbias32((seed ^ 0x9e3779b9) >>> 0);
   const k2 = lowbias32((seed + 0x7f4a7c15) >>> 0);
   return lowbias32((lowbias32((i ^ k1) >>> 0) ^ k2) >>> 0);
@@ -157,10 +157,6 @@ export function dropoutForwardCpu(inp: ArrayLike<number>, p: number, seed: numbe
   const mask = dropoutMaskCpu(inp.length, p, seed);
   const s = p >= 1 ? 0 : 1 / (1 - p);
   return Float64Array.from(inp, (v, i) => (mask[i] ? v * s : 0));
-}
-
-export function dropoutBackwardCpu(dout: ArrayLike<number>, p: number, seed: number): Float64Array {
-  return dropoutForwardCpu(dout, p, seed); // the same linear map: its own transpose
 }
 
 // ---- helpers -------------------------------------------------------------------------------------------

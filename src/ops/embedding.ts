@@ -65,7 +65,7 @@ export function embeddingBackward(
  * list = [ unique ids (U, increasing) | starts (U + 1) | positions (grouped by id, increasing within a group) ]
  * over the positions whose id is in [first, first + rows). Counting over the ids that occur: O(N + U log U).
  */
-export function groupPositionsById(
+function groupPositionsById(
   ids: ArrayLike<number>, N: number, V: number, first = 0, rows = V, skipId = -1,
 ): { list: Uint32Array; U: number } {
   const counts = new Map<number, number>();

@@ -128,7 +128,7 @@ function readWriteIf(code: string, aliasSafe: boolean): string {
 // ---- the register-blocked kernel, generated per layout ------------------------------------------------
 
 /** What changes the shape of the blocked kernel's code: layouts, which operands load as vec4, block size. */
-export interface BlockedSpec {
+interface BlockedSpec {
   transA: boolean;
   transB: boolean;
   /** a as vec4: 4 contiguous, 16-byte-aligned words along k (a [M,K], K % 4 = 0) or along m (a [K,M], M % 4 = 0). */
@@ -167,7 +167,7 @@ export function blockedSpec(
 }
 
 /** Threads per workgroup (x over column blocks, y over row blocks): 64; one row of threads when decoding. */
-export function blockedWorkgroup(s: BlockedSpec): [number, number] {
+function blockedWorkgroup(s: BlockedSpec): [number, number] {
   return s.rows === 1 ? [64, 1] : [8, 8];
 }
 
@@ -180,7 +180,7 @@ const XYZW = ['x', 'y', 'z', 'w'];
  * K runs in steps of 4, loading a vec4 of an operand wherever its layout makes 4 words contiguous, then a
  * scalar tail. Rows and columns past the edge are clamped when loading and skipped when storing.
  */
-export function blockedWgsl(s: BlockedSpec): string {
+function blockedWgsl(s: BlockedSpec): string {
   const key = JSON.stringify(s);
   const hit = blockedCache.get(key);
   if (hit) return hit;

@@ -34,7 +34,7 @@ export type RowReduction = 'workgroup' | 'thread';
 /** 'auto' picks by adapter (gpu.isSoftware); tests force each variant. */
 export const normConfig: { rowReduction: RowReduction | 'auto' } = { rowReduction: 'auto' };
 
-export interface NormBackwardOptions {
+interface NormBackwardOptions {
   /** Add dx to dinp instead of overwriting it. */
   accumulate?: boolean;
   /** RMSNorm's weight offset, as given to the forward (Gemma: 1). */

@@ -62,7 +62,7 @@ function gradNormGrid(layout: GradNormLayout, n: number) {
   return { entryPoint: 'sumSquares', WG, groups, partials: groups, finishWG: WG };
 }
 
-export interface GradNormOptions {
+interface GradNormOptions {
   /** Default: gradNormLayout(gpu). */
   layout?: GradNormLayout;
   /** Largest storage binding in bytes; default the device's (the model's is ParamTable.limits.maxBindingBytes). */

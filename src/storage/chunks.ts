@@ -6,10 +6,10 @@
 import { fnv1a } from '../data/hash';
 import type { DatasetRecord } from '../data/record';
 
-export const AVG_CHUNK = 256;
-export const MAX_CHUNK = 2048;
+const AVG_CHUNK = 256;
+const MAX_CHUNK = 2048;
 
-export interface Chunk {
+interface Chunk {
   key: string;
   records: DatasetRecord[];
 }

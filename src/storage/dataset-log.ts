@@ -32,7 +32,7 @@ export type SaveStatus =
   | { kind: 'saved'; version: number }
   | { kind: 'error'; message: string };
 
-export interface DatasetLogDeps {
+interface DatasetLogDeps {
   repo: DatasetRepository;
   /** The open dataset and its state now; null when none is open. */
   current(): { datasetId: string; snapshot: DatasetSnapshot } | null;
@@ -44,7 +44,7 @@ export interface DatasetLogDeps {
 }
 
 /** An import's records as they arrive: staged slices, then the seqs of the entry that inserts them. */
-export interface ImportStaging {
+interface ImportStaging {
   /** Journals one slice of records as it arrives (each write in a task of its own). */
   stage(records: DatasetRecord[]): void;
   /** Settles when every staged slice's write is issued; the seqs the inserting entry names. */
@@ -53,7 +53,7 @@ export interface ImportStaging {
   end(): void;
 }
 
-export interface DatasetLog {
+interface DatasetLog {
   /** Makes the step from `before` to the current state durable (see Durability); a debounced save follows. */
   record(label: string, before: DatasetSnapshot, durability?: Durability): void;
   beginImport(label: string): ImportStaging;

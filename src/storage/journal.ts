@@ -54,7 +54,7 @@ export interface JournalEntry {
 export const EMPTY_PATCH: SnapshotPatch = { removed: [], changed: [], inserted: [] };
 
 /** One replayed change: its label and the snapshot before it (what undo returns to). */
-export interface ReplayStep {
+interface ReplayStep {
   label: string;
   before: DatasetSnapshot;
 }

@@ -68,7 +68,7 @@ export function versionZero(meta: DatasetMeta): { version: VersionMeta; snapshot
   };
 }
 
-export type StorageErrorKind = 'quota' | 'unavailable' | 'not-found' | 'other';
+type StorageErrorKind = 'quota' | 'unavailable' | 'not-found' | 'other';
 
 export class StorageError extends Error {
   constructor(readonly kind: StorageErrorKind, message: string, readonly cause?: unknown) {

@@ -23,7 +23,7 @@ import type { SamplingOptions } from '../generate/sampler';
 import type { LoraConfig } from '../model/lora';
 import type { RunConfig } from '../train/presets';
 
-export const RUNS_DB_NAME = 'sft-studio-runs';
+const RUNS_DB_NAME = 'sft-studio-runs';
 const RUNS_DB_VERSION = 2;
 
 export type RunStatus = 'running' | 'paused' | 'completed' | 'stopped-early' | 'cancelled' | 'failed' | 'interrupted';

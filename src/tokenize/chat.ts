@@ -90,7 +90,7 @@ function boundedRange(start: number, stop?: number, step = 1): number[] {
 }
 
 /** A character span [start, end) of the rendered text. */
-export interface Span {
+interface Span {
   start: number;
   end: number;
 }
@@ -344,7 +344,7 @@ export function examplesFromRecords(
 }
 
 /** Tokenize `text` so that every span boundary falls on a token boundary, and mark the spans' tokens. */
-export function tokenizeWithSpans(tok: Tokenizer, { text, spans }: { text: string; spans: Span[] }): { inputIds: number[]; lossMask: number[] } {
+function tokenizeWithSpans(tok: Tokenizer, { text, spans }: { text: string; spans: Span[] }): { inputIds: number[]; lossMask: number[] } {
   const inputIds: number[] = [];
   const lossMask: number[] = [];
   let pos = 0;

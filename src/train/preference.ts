@@ -153,7 +153,7 @@ export function tokenizePreference(tok: Tokenizer, tpl: ChatTemplate, pair: Pref
 // ---- losses (float64, per pair) -----------------------------------------------------------------
 
 /** log σ(x), stable for large |x|. */
-export function logSigmoid(x: number): number {
+function logSigmoid(x: number): number {
   return x >= 0 ? -Math.log1p(Math.exp(-x)) : x - Math.log1p(Math.exp(x));
 }
 
@@ -165,12 +165,12 @@ function log1mexp(x: number): number {
 }
 
 /** The policy's summed answer log-probabilities of a pair, and its answers' token counts. */
-export interface PairLogps { chosen: number; rejected: number; chosenTokens: number; rejectedTokens: number }
+interface PairLogps { chosen: number; rejected: number; chosenTokens: number; rejectedTokens: number }
 
 /** One pair's loss, its derivatives by the summed log-probs πc and πr, and its rewards. */
-export interface PairTerms { loss: number; dChosen: number; dRejected: number; rewardChosen: number; rewardRejected: number }
+interface PairTerms { loss: number; dChosen: number; dRejected: number; rewardChosen: number; rewardRejected: number }
 
-export function dpoTerms(p: PairLogps, ref: { chosen: number; rejected: number }, beta: number, eps: number): PairTerms {
+function dpoTerms(p: PairLogps, ref: { chosen: number; rejected: number }, beta: number, eps: number): PairTerms {
   const m = (p.chosen - p.rejected) - (ref.chosen - ref.rejected);
   const loss = -(1 - eps) * logSigmoid(beta * m) - eps * logSigmoid(-beta * m);
   const dm = -(1 - eps) * beta * sigmoid(-beta * m) + eps * beta * sigmoid(beta * m);
@@ -178,7 +178,7 @@ export function dpoTerms(p: PairLogps, ref: { chosen: number; rejected: number }
 }
 
 /** ORPO's odds-ratio term -λ·logσ(logodds) (the NLL term is added per token by the trainer). */
-export function orpoTerms(p: PairLogps, lambda: number): PairTerms {
+function orpoTerms(p: PairLogps, lambda: number): PairTerms {
   const pc = p.chosen / p.chosenTokens, pr = p.rejected / p.rejectedTokens;
   const logodds = (pc - pr) - (log1mexp(pc) - log1mexp(pr));
   const g = -lambda * sigmoid(-logodds);                               // d(-λ logσ(lo)) / d lo

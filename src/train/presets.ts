@@ -67,7 +67,7 @@ export function targetableModules(config: Pick<ModelConfig, 'architecture'>): st
  * with every linear targeted and a learning rate ~10× a real model's (the right rate grows as width shrinks).
  * The quick values are the ones measured on the built-in model (scripts/default-model/measure.ts).
  */
-export const TINY_HIDDEN = 256;
+const TINY_HIDDEN = 256;
 const TINY: Record<PresetName, Pick<TrainConfig, 'lr' | 'schedule' | 'warmupSteps' | 'maxSteps' | 'batchSize' | 'maxSeqLength'>> = {
   quick: { lr: 3e-3, schedule: 'linear', warmupSteps: 5, maxSteps: 150, batchSize: 8, maxSeqLength: 64 },
   balanced: { lr: 2e-3, schedule: 'cosine', warmupSteps: 10, maxSteps: 300, batchSize: 8, maxSeqLength: 128 },
@@ -85,14 +85,14 @@ export function presetFor(name: PresetName, config: Pick<ModelConfig, 'architect
   return { ...p, lora: { ...p.lora, targetModules: targets }, train: { ...train, maxSeqLength: Math.min(train.maxSeqLength, config.maxPositions - 1) } };
 }
 
-export interface ConfigProblem {
+interface ConfigProblem {
   /** Dotted path of the knob ('train.lr', 'lora.rank', 'evalEvery'). */
   field: string;
   severity: 'error' | 'warning';
   message: string;
 }
 
-export interface DataSummary {
+interface DataSummary {
   trainExamples: number;
   validationExamples: number;
 }
@@ -194,7 +194,7 @@ export function validateRunConfig(
   return out.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1));
 }
 
-export interface RunEstimate {
+interface RunEstimate {
   /** GPU bytes for training at batch × maxSeqLength tokens (src/io/hf.ts estimateMemory; checkpointing as 'on'/'off' say, else without). */
   memoryBytes: number;
   stepsPerEpoch: number;

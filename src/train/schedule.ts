@@ -26,7 +26,7 @@ export function learningRate(cfg: ScheduleConfig, step: number): number {
   return cfg.lr * lrMultiplier(cfg, step);
 }
 
-export function lrMultiplier(cfg: ScheduleConfig, step: number): number {
+function lrMultiplier(cfg: ScheduleConfig, step: number): number {
   const warmup = Math.max(0, cfg.warmupSteps);
   if (step < warmup) return step / Math.max(1, warmup);
   if (cfg.schedule === 'constant') return 1;

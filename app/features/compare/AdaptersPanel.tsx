@@ -17,7 +17,7 @@ async function toImport(files: ModelFiles): Promise<ImportAdapterArgs> {
   return { name, files: await Promise.all(paths.map(async (path) => ({ path, file: new Blob([(await files.read(path)).slice()]) }))) };
 }
 
-export const loraSummary = (a: Pick<AdapterRecord, 'lora'>) => `r=${a.lora.rank}, alpha=${a.lora.alpha}${a.lora.useRslora ? ' (rsLoRA)' : ''}, ${a.lora.targetModules.join(' ')}`;
+const loraSummary = (a: Pick<AdapterRecord, 'lora'>) => `r=${a.lora.rank}, alpha=${a.lora.alpha}${a.lora.useRslora ? ' (rsLoRA)' : ''}, ${a.lora.targetModules.join(' ')}`;
 
 function AdapterRow({ a, foreign, onDeleted }: { a: AdapterRecord; foreign: boolean; onDeleted: (id: string) => void }) {
   const renameAdapter = useEngine((s) => s.renameAdapter);

@@ -25,22 +25,22 @@ import { appEngineStore } from '../../engine/store';
 
 export interface Sampling extends SamplingOptions { maxNewTokens: number; stopStrings: string[]; chatTemplate: boolean; backend: GenerateBackend }
 
-export const DEFAULT_SAMPLING: Sampling = {
+const DEFAULT_SAMPLING: Sampling = {
   temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 0, maxNewTokens: 32, stopStrings: [], chatTemplate: true, backend: 'auto',
 };
 
 /** One answering model: a label for the user and what the engine loads. */
 export interface Column { id: string; label: string; adapter: AdapterChoice }
 
-export const BASE_COLUMN: Column = { id: 'base', label: 'Base', adapter: { kind: 'base' } };
+const BASE_COLUMN: Column = { id: 'base', label: 'Base', adapter: { kind: 'base' } };
 
 export interface Answer extends Generation { done: boolean; error: string | null; backend?: GenerateResult['backend'] }
 
 /** The prompt on screen: from a dataset row (with its reference) or typed. */
-export interface CurrentPrompt { key: string; prompt: EvalPrompt; reference: string | null }
+interface CurrentPrompt { key: string; prompt: EvalPrompt; reference: string | null }
 
 /** What a batch was run on, stored with it. */
-export interface BatchContext {
+interface BatchContext {
   model: { name: string; fingerprint: string };
   dataset: { id: string; name: string; version: number } | null;
 }
@@ -60,7 +60,7 @@ export interface BatchState {
   error: string | null;
 }
 
-export interface CompareState {
+interface CompareState {
   sampling: Sampling;
   columns: Column[];
   current: CurrentPrompt | null;
@@ -72,7 +72,7 @@ export interface CompareState {
   error: string | null;
 }
 
-export interface CompareActions {
+interface CompareActions {
   setSampling(patch: Partial<Sampling>): void;
   addColumn(c: Column): void;
   removeColumn(id: string): void;
@@ -88,13 +88,13 @@ export interface CompareActions {
   dismissError(): void;
 }
 
-export type CompareStore = StoreApi<CompareState & CompareActions>;
+type CompareStore = StoreApi<CompareState & CompareActions>;
 
 /** The verdict key of a batch row (marks on batch rows are stored with the evaluation). */
 export const batchKey = (r: { index: number; prompt: EvalRow['prompt'] }) => `batch:${r.index}:${promptText(r.prompt)}`;
 
 /** The batch as the record the engine stores. */
-export function evaluationRecord(b: BatchState, marks: Record<string, PreferenceMark>): EvaluationRecord {
+function evaluationRecord(b: BatchState, marks: Record<string, PreferenceMark>): EvaluationRecord {
   const keys = new Set(b.rows.map(batchKey));
   return {
     id: b.id, createdAt: b.createdAt, model: b.context.model, dataset: b.context.dataset, sampling: b.sampling,
@@ -107,7 +107,7 @@ function engineSampling(s: Sampling): GenerateArgs['sampling'] {
   return { temperature: s.temperature, topK: s.topK, topP: s.topP, repetitionPenalty: s.repetitionPenalty, seed: s.seed, maxNewTokens: s.maxNewTokens, stopStrings: s.stopStrings };
 }
 
-export function createCompareStore(engine: () => Engine, now: () => number = Date.now): CompareStore {
+function createCompareStore(engine: () => Engine, now: () => number = Date.now): CompareStore {
   return createStore<CompareState & CompareActions>()((set, get) => {
     /** Stores the finished batch; a failure to store is shown, the results stay on screen. */
     const persist = async () => {

@@ -4,13 +4,13 @@
 import { useEffect } from 'react';
 import type { DatasetsSlice, DatasetsStore } from '../../store/datasets';
 
-export interface Shortcut {
+interface Shortcut {
   key: string;
   mod?: boolean; // Ctrl, or ⌘ on macOS
   shift?: boolean;
 }
 
-export interface Command {
+interface Command {
   id: string;
   label: string;
   shortcut?: Shortcut;

@@ -17,7 +17,7 @@ import { Token } from '../../components/Token';
 import { fmt } from './LivePanel';
 import { LineChart, type Series } from './LineChart';
 
-export const PREFERENCE_SAMPLE_URL = 'samples/world-pref.train.jsonl';
+const PREFERENCE_SAMPLE_URL = 'samples/world-pref.train.jsonl';
 
 const answer = (m: PreferencePair['chosen']) => m.map((x) => x.content).join(' ');
 

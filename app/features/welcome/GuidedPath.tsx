@@ -2,7 +2,7 @@
 // changes there and what it does not, shown above each tab until the user hides it.
 import { useState } from 'react';
 
-export type StepName = 'Data' | 'Train' | 'Compare' | 'Export';
+type StepName = 'Data' | 'Train' | 'Compare' | 'Export';
 
 const NOTES: Record<StepName, { title: string; text: string }> = {
   Data: {

@@ -6,12 +6,12 @@ import type { DatasetsStore } from '../../store/datasets';
 import type { EngineStore } from '../../engine/store';
 
 const DONE_KEY = 'sft-studio.first-run-done';
-export const SAMPLE_URL = 'samples/world-qa.messages.jsonl';
+const SAMPLE_URL = 'samples/world-qa.messages.jsonl';
 /** Questions about people the SFT set never mentions: the validation split, where tuning must generalise. */
-export const HELD_OUT_URL = 'samples/world-qa.eval.jsonl';
-export const DEFAULT_MODEL_URL = 'models/default/';
+const HELD_OUT_URL = 'samples/world-qa.eval.jsonl';
+const DEFAULT_MODEL_URL = 'models/default/';
 
-export function firstRunWanted(): boolean {
+function firstRunWanted(): boolean {
   return new URLSearchParams(location.search).get('first-run') !== 'off' && localStorage.getItem(DONE_KEY) !== '1';
 }
 

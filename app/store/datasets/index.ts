@@ -7,7 +7,7 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 
 export type DatasetsSlice = DatasetsState & DatasetsActions;
 
-export function createDatasetsSlice(
+function createDatasetsSlice(
   set: StoreApi<DatasetsSlice>['setState'], get: StoreApi<DatasetsSlice>['getState'], deps: DatasetsDeps,
 ): DatasetsSlice {
   return { ...datasetsInitialState, ...createDatasetsActions(set, get, deps) };

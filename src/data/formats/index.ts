@@ -19,7 +19,7 @@ export const READERS = {
 
 export type FileFormat = keyof typeof READERS;
 
-export function formatFromName(name: string): FileFormat | null {
+function formatFromName(name: string): FileFormat | null {
   const ext = name.toLowerCase().split('.').pop() ?? '';
   return (Object.keys(READERS) as FileFormat[]).find((f) => READERS[f].extensions.includes(ext)) ?? null;
 }

@@ -12,7 +12,7 @@ function isSpace(c: number): boolean {
 }
 
 /** One element of a top-level array, as JsonScanner finds it (not parsed). */
-export interface JsonElement {
+interface JsonElement {
   /** Trimmed text ('' for an empty element: a stray comma); only its head when size > maxRowBytes. */
   text: string;
   /** Characters seen. */
@@ -27,7 +27,7 @@ export interface JsonElement {
   index: number;
 }
 
-export interface JsonScanEvents {
+interface JsonScanEvents {
   element(e: JsonElement): void;
   /** A top-level object without any array value: one row on its own. */
   row(text: string, line: number): void;

@@ -18,7 +18,7 @@ export interface LinearRecipe { name: string; inF: number; outF: number; bias: b
  */
 export type LinearRole = 'q' | 'k' | 'v' | 'qkv' | 'o' | 'gate' | 'up' | 'down';
 
-export interface AttentionRecipe {
+interface AttentionRecipe {
   /** Scores are q·k × scale (1/√headDim, or Gemma 3's query_pre_attn_scalar^-1/2). */
   scale: number;
   /** Sliding window: query i sees keys j with i - j < window; null = every earlier key. */
