@@ -137,7 +137,7 @@ describe('hub download in the browser', () => {
       if (v !== null) seen.add(Number(v));
       return [...seen].some((x) => x > 0 && x < 100);
     }, { timeout: 30_000, interval: 50 }).toBe(true);
-    const loaded = new RegExp(`^Loaded: ${REPO} — llama, 2 layers, ${parameters.toLocaleString('en')} parameters; about`);
+    const loaded = new RegExp(`^Loaded: ${REPO} — llama, 2 layers, ${parameters.toLocaleString('en')} parameters, weights f32; about`);
     await expect.poll(outcome, { timeout: 60_000 }).toMatch(loaded);
     expect(await page.getByRole('alert').count()).toBe(0);
 

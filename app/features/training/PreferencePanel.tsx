@@ -148,7 +148,7 @@ export function PreferencePanel({ cfg, disabled }: { cfg: RunConfig; disabled: b
           <input type="number" step="0.05" min="0.01" value={beta} disabled={running} onChange={(e) => setBeta(Number(e.target.value))} />
         </label>
         <label>
-          Start from
+          Preference run starts from
           <select value={startRun} disabled={running} onChange={(e) => setStartRun(e.target.value)}>
             <option value="">a new adapter</option>
             {finished.map((r) => <option key={r.id} value={r.id}>run {r.name}</option>)}
