@@ -14,7 +14,7 @@
 //   eval MODEL [--adapter DIR [--ignore-base-model]] --data FILE [--max-new-tokens N] [--backend engine|onnx] [--json]
 //   eval MODEL [--adapter DIR] --pairs FILE [--max-seq-len T] [--json]   (held-out preference pairs, src/eval/preference.ts)
 //   generate, train, eval, info: [--weights f32|bf16|f16|q8|q4] how the frozen base is kept on the GPU (default: as the
-//            checkpoint ships it; src/model/storage.ts)
+//            checkpoint ships it; src/ops/weight-storage.ts)
 //   data FILE [--json]
 //   export MODEL [--adapter DIR] --format peft|merged|gguf|gguf-lora|onnx|kit [--dtype D] [--data FILE] --out PATH [--json]   (cli/export.ts)
 //   bench [--quick]            (the benchmark of scripts/bench.mjs: JSON on stdout)
@@ -46,8 +46,8 @@ import { evaluateBatch, promptIds } from '../src/engine/evaluate';
 import { newRunRecord, RunControl, runExamples, runSession, tokenizeChunked, TOKENIZE_CHUNK } from '../src/engine/session';
 import { fnv1a } from '../src/data/hash';
 import { baseModelMismatch, linearsOf, MAX_LORA_RANK, validateLora } from '../src/io/validate';
-import { loadTransformer } from '../src/model/load';
-import { WEIGHT_STORAGES, type WeightStorage } from '../src/model/storage';
+import { loadTransformer } from '../src/io/load';
+import { WEIGHT_STORAGES, type WeightStorage } from '../src/ops/weight-storage';
 import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
 import { Transformer } from '../src/model/transformer';
 import type { Example } from '../src/train/batch';

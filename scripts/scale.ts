@@ -16,7 +16,7 @@ import { estimateMemory, expectedWeights, parameterCount } from '../src/io/hf';
 import { configFromHf } from '../src/model/arch';
 import type { ModelConfig } from '../src/model/config';
 import { DEFAULT_LORA } from '../src/model/lora';
-import type { WeightStorage } from '../src/model/storage';
+import type { WeightStorage } from '../src/ops/weight-storage';
 import { Transformer } from '../src/model/transformer';
 import { createGpu } from '../src/gpu/runtime';
 import { installNodeWebGPU } from '../src/gpu/node';

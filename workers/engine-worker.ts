@@ -9,7 +9,7 @@
 // createEngineCore(deps) is the engine itself (the Engine interface of protocol-engine.ts), usable in-thread
 // by tests; the bottom of this file binds it to worker messages when loaded as a worker.
 //
-// GPU memory: one resident Transformer at a time, its base weights streamed from the model's files (src/model/load.ts:
+// GPU memory: one resident Transformer at a time, its base weights streamed from the model's files (src/io/load.ts:
 // the host never holds the model as f32; a rebuild reads the files again). Base and tuned answers
 // share it: a LoRA model with a run's values written into the flat table is that run's tuned model, with an
 // imported PEFT file written into its views it is that adapter, and with the table zeroed (B = 0 adds exactly
@@ -18,7 +18,8 @@
 /// <reference lib="webworker" />
 import { exportGgufFiles } from '../src/export/gguf-model';
 import { exportMergedModel } from '../src/export/merged';
-import { exportOnnxModel, onnxGraph } from '../src/export/onnx';
+import { exportOnnxModel } from '../src/export/onnx';
+import { onnxGraph } from '../src/generate/onnx-graph';
 import { checkOnnxExport } from '../src/export/onnx-check';
 import type { Decoder } from '../src/generate/decoder';
 import { onnxDecoderOf, type OnnxDecoder, type Ort } from '../src/generate/onnx-decoder';
@@ -29,7 +30,7 @@ import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { cacheStorageCache, downloadModel, folderUrlFor, hubUrlFor, memoryCache, type ByteCache } from '../src/io/download';
 import { estimateMemory, expectedWeights, loadHfModelMeta, memoryVerdict, parameterCount, stopTokenIds, templateOf, weightShapes, type ModelMeta } from '../src/io/hf';
 import { filesFromBlobs, type ModelFiles } from '../src/io/model-files';
-import { loadTransformer } from '../src/model/load';
+import { loadTransformer } from '../src/io/load';
 import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
 import { Transformer } from '../src/model/transformer';
 import {

@@ -9,7 +9,7 @@ import type { TokenizerFiles } from '../src/data/tokens';
 import type { ChatMessage } from '../src/data/types';
 import type { MemoryBudget } from '../src/gpu/runtime';
 import type { ModelConfig } from '../src/model/config';
-import type { WeightStorage } from '../src/model/storage';
+import type { WeightStorage } from '../src/ops/weight-storage';
 import type { RunConfig } from '../src/train/presets';
 import type { AdapterRecord, AdapterRef, CheckpointKind, EvaluationRecord, RunRecord, RunStatus } from '../src/storage/runs';
 import type { SessionEvent } from '../src/engine/session';
@@ -57,7 +57,7 @@ export interface ModelInfo {
   trainingBytes: number;
   /** What the GPU gave when asked for the larger of the two at load (Gpu.probeMemory): the Training tab refuses runs beyond it. */
   memoryBudget: MemoryBudget;
-  /** How the frozen base is kept on the GPU (src/model/storage.ts): the load's option, or the checkpoint's own. */
+  /** How the frozen base is kept on the GPU (src/ops/weight-storage.ts): the load's option, or the checkpoint's own. */
   weights: WeightStorage;
 }
 

@@ -5,7 +5,7 @@
 import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { AdapterRecord, EvalPoint, EvaluationRecord, MetricPoint, RunRecord, RunStatus } from '../../src/storage/runs';
-import type { WeightStorage } from '../../src/model/storage';
+import type { WeightStorage } from '../../src/ops/weight-storage';
 import type {
   AdapterFiles, AdapterReport, Engine, EngineEvent, ExportModelArgs, ImportAdapterArgs, ModelInfo, ModelSource, StartRunArgs,
 } from '../../workers/protocol-engine';

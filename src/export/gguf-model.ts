@@ -25,11 +25,12 @@
 import { stopTokenIds, templateOf, type LoadedModel } from '../io/hf';
 import type { ModelFiles } from '../io/model-files';
 import type { Transformer } from '../model/transformer';
-import { f16ToF32, f32ToF16 } from '../io/safetensors';
+import { f16ToF32, f32ToF16 } from '../ops/half';
 import { exportGgufLora, GGUF_FILE_TYPE, permuteRopeRows, writeGguf, Q8_0_BLOCK, type GgufDtype, type GgufTensor, type GgufValue } from './gguf';
 import { ggufArch, ggufParamName, type GgufArch } from './gguf-arch';
 import { QK_K } from './kquants';
-import { mergedWeights, type ExportFiles } from './merged';
+import { mergedWeights } from '../model/merge';
+import type { ExportFiles } from './merged';
 import { ollamaModelfile } from './modelfile';
 
 export type GgufModelDtype = 'F32' | 'F16' | 'Q8_0' | 'Q4_K_M';

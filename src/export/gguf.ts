@@ -26,7 +26,7 @@
 // The container writer (writeGguf) and the tensor encodings (f32, f16, bf16, q8_0; q4_K, q6_K, q5_0 from kquants.ts) are shared with the merged
 // model writer (gguf-model.ts); the family facts (names, permutation) come from gguf-arch.ts.
 // Not here: tokenizer or base weights (an adapter carries neither).
-import { f32ToBf16, f32ToF16 } from '../io/safetensors';
+import { f32ToBf16, f32ToF16 } from '../ops/half';
 import { loraNames } from '../model/linear';
 import type { Transformer } from '../model/transformer';
 import type { ModelConfig } from '../model/config';

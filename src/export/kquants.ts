@@ -10,7 +10,7 @@
 //   Q6_K (210 bytes / 256): 128 bytes low 4 bits, 64 bytes high 2 bits, 16 int8 scales (sub-blocks of 16), f16 d;
 //        x ≈ d·sc·(q − 32).
 //   Q5_0 (22 bytes / 32): f16 d, 4 bytes of fifth bits, 16 bytes of low nibbles; x ≈ d·(q − 16).
-import { f32ToF16, f16ToF32 } from '../io/safetensors';
+import { f32ToF16, f16ToF32 } from '../ops/half';
 
 export const QK_K = 256;
 const Q4_K_BYTES = 144;

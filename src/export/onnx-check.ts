@@ -9,7 +9,7 @@ import { generateAll } from '../generate/generate';
 import { OnnxDecoder, type OnnxDecoderOptions, type Ort } from '../generate/onnx-decoder';
 import { argmax, GREEDY } from '../generate/sampler';
 import type { Transformer } from '../model/transformer';
-import { onnxLoraOf } from './onnx';
+import { onnxLoraOf } from '../generate/onnx-graph';
 
 /**
  * Largest logit difference, relative to the largest |logit|, that still counts as the same model. Both sides

@@ -7,7 +7,7 @@
 // With the 'inputs' export one session serves every adapter: withAdapter(lora) feeds other A/B/scale tensors,
 // withAdapter(null) the base model (rank-1 zeros). Batch 1, float32 only.
 import type * as OrtWeb from 'onnxruntime-web';
-import { ONNX_LORA_SCALE, onnxGraph, type OnnxLora } from '../export/onnx';
+import { ONNX_LORA_SCALE, onnxGraph, type OnnxLora } from './onnx-graph';
 import type { ModelConfig } from '../model/config';
 import type { Transformer } from '../model/transformer';
 import type { Decoder, DecoderSequence } from './decoder';

@@ -35,6 +35,34 @@ export const VIEW_ALIGN = 64;
 
 export type Uniform = { u32?: number[]; f32?: number[] };
 
+/** Byte limits a buffer layout respects (ParamTable's, the optimizer's windows); default: the device's. Tests shrink them. */
+export interface BufferLimits {
+  /** Largest storage binding (one weight block). */
+  maxBindingBytes: number;
+  /** Largest buffer: a frozen weight above it gets one buffer per block. */
+  maxBufferBytes: number;
+}
+
+export function deviceLimits(gpu: Gpu): BufferLimits {
+  return { maxBindingBytes: gpu.device.limits.maxStorageBufferBindingSize, maxBufferBytes: gpu.device.limits.maxBufferSize };
+}
+
+/**
+ * Row ranges for a [rows, cols] f32 weight within `maxBytes` per block: the whole weight when it fits, else
+ * blocks of the largest multiple of VIEW_ALIGN rows that fits, the last one shorter.
+ */
+export function planRowBlocks(name: string, rows: number, cols: number, maxBytes: number): { first: number; rows: number }[] {
+  if (rows * cols * 4 <= maxBytes) return [{ first: 0, rows }];
+  const fit = Math.floor(maxBytes / (4 * cols) / VIEW_ALIGN) * VIEW_ALIGN;
+  if (fit === 0) {
+    throw new Error(`${name} [${rows}, ${cols}] cannot be split under the binding limit of ${maxBytes} bytes: ` +
+      `a block of ${VIEW_ALIGN} rows takes ${VIEW_ALIGN * cols * 4} bytes`);
+  }
+  const out: { first: number; rows: number }[] = [];
+  for (let first = 0; first < rows; first += fit) out.push({ first, rows: Math.min(fit, rows - first) });
+  return out;
+}
+
 /** What identifies a compiled pipeline: the cache key is (code, entryPoint, constants); the label names it. */
 interface PipelineSpec {
   code: string;

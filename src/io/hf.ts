@@ -20,7 +20,7 @@ import { mib, type MemoryBudget } from '../gpu/runtime';
 import { configFromHf, descriptorOf, expectedWeights, loraTargetShapes, recipeOf, weightTable } from '../model/arch';
 import type { ModelConfig } from '../model/config';
 import { headChunkRows } from '../model/head-chunk';
-import { storageWords, type WeightStorage } from '../model/storage';
+import { storageWords, type WeightStorage } from '../ops/weight-storage';
 import { ChatTemplate } from '../tokenize/chat';
 import { loadTokenizer, type Tokenizer } from '../tokenize/tokenizer';
 import { openCheckpoint, type CheckpointTensor } from './checkpoint';
@@ -169,7 +169,7 @@ async function loadChatTemplate(files: ModelFiles, tokenizerConfig: Record<strin
   return ChatTemplate.hasTemplate(config) ? ChatTemplate.fromTokenizerConfig(config) : null;
 }
 
-/** A model without its weights: what openWeights streams onto the GPU (src/model/load.ts) goes with it. */
+/** A model without its weights: what openWeights streams onto the GPU (src/io/load.ts) goes with it. */
 export type ModelMeta = Omit<LoadedModel, 'weights'>;
 
 /** A model's metadata with its files, from which its weights stream when a Transformer is built (loadTransformer). */
@@ -229,7 +229,7 @@ export function stopTokenIds(model: Pick<LoadedModel, 'config' | 'tokenizer' | '
 // ---- memory estimate ----
 
 export interface MemoryEstimate {
-  /** Base weights as stored: matrices in the run's storage (storage.ts), the rest f32. */
+  /** Base weights as stored: matrices in the run's storage (src/ops/weight-storage.ts), the rest f32. */
   weightsBytes: number;
   /** KV cache for batchTokens positions (inference). */
   kvCacheBytes: number;

@@ -16,36 +16,20 @@
 // temporary [M, rows_k]; the sums stay exact (each output element is one block's dot product, or a sum of
 // block partials in block order).
 // Not here: deciding the layout (ParamTable), the trainable flat table's own size (optimizer, checkpoints).
-import { VIEW_ALIGN, type Gpu, type Tensor } from '../gpu/runtime';
+import type { Gpu, Tensor } from '../gpu/runtime';
 import { copyColumns } from '../ops/columns';
 import { embeddingBackward, embeddingForward } from '../ops/embedding';
 import { matmul, type MatmulOptions } from '../ops/matmul';
-import type { WeightStorage } from './storage';
+import type { WeightStorage } from '../ops/weight-storage';
 
 /** Rows [first, first + rows) of a weight: the values and, when the weight trains, their gradient. */
 interface RowBlock { first: number; rows: number; w: Tensor; dw: Tensor | null }
 
 /**
  * A weight [rows, cols] as row blocks in order (one block when it fits one binding), stored as `storage` says
- * (a frozen weight may be 16-bit or quantised, each block encoded on its own: src/model/storage.ts).
+ * (a frozen weight may be 16-bit or quantised, each block encoded on its own: src/ops/weight-storage.ts).
  */
 export interface RowChunked { name: string; rows: number; cols: number; storage: WeightStorage; blocks: RowBlock[] }
-
-/**
- * Row ranges for a [rows, cols] f32 weight within `maxBytes` per block: the whole weight when it fits, else
- * blocks of the largest multiple of VIEW_ALIGN rows that fits, the last one shorter.
- */
-export function planRowBlocks(name: string, rows: number, cols: number, maxBytes: number): { first: number; rows: number }[] {
-  if (rows * cols * 4 <= maxBytes) return [{ first: 0, rows }];
-  const fit = Math.floor(maxBytes / (4 * cols) / VIEW_ALIGN) * VIEW_ALIGN;
-  if (fit === 0) {
-    throw new Error(`${name} [${rows}, ${cols}] cannot be split under the binding limit of ${maxBytes} bytes: ` +
-      `a block of ${VIEW_ALIGN} rows takes ${VIEW_ALIGN * cols * 4} bytes`);
-  }
-  const out: { first: number; rows: number }[] = [];
-  for (let first = 0; first < rows; first += fit) out.push({ first, rows: Math.min(fit, rows - first) });
-  return out;
-}
 
 const only = (W: RowChunked): RowBlock | null => (W.blocks.length === 1 ? W.blocks[0] : null);
 

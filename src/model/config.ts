@@ -8,17 +8,13 @@
 // Weights are named as in Hugging Face checkpoints (e.g. 'model.layers.0.self_attn.q_proj.weight'); GPT-2
 // names are normalised to the 'transformer.' prefix, Gemma 3's multimodal checkpoints to the text model's.
 
+import type { RopeScaling } from '../ops/rope';
+
 /** The family: which descriptor in src/model/arch/ describes this model. */
 export type Architecture = 'llama' | 'gpt2' | 'qwen3' | 'gemma3' | 'smollm3';
 
 /** Attention kind of one layer: full causal, or a sliding window of `slidingWindow` keys (Gemma 3's local layers). */
 export type LayerType = 'full' | 'sliding';
-
-/** RoPE frequency scaling as transformers' rope_scaling: 'linear' divides every frequency by factor;
- *  'llama3' (Llama 3.1/3.2) divides low frequencies by factor, keeps high ones, and blends in between. */
-export type RopeScaling =
-  | { type: 'linear'; factor: number }
-  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
 
 export interface ModelConfig {
   architecture: Architecture;

@@ -6,13 +6,13 @@
 //  - A 2-D parameter larger than one storage binding is also described as row blocks (chunks.ts), each within
 //    the limit: views of its one buffer (or of the flat table), or, for a frozen weight over maxBufferSize,
 //    separate buffers (then there is no whole tensor: `get` refuses, `read`/`write` go block by block).
-//  - A frozen matrix may be stored 16-bit or quantised (spec.storage; src/model/storage.ts): one buffer per row block,
+//  - A frozen matrix may be stored 16-bit or quantised (spec.storage; src/ops/weight-storage.ts): one buffer per row block,
 //    each block encoded on its own; only chunks.ts's products read it, `read`/`write` decode and encode on the host,
 //    and `writeHalf` uploads a checkpoint's 16-bit bits unchanged when they are the storage.
 // Layout of the flat table: trainable specs in the order given, each padded to VIEW_ALIGN elements.
-import { numel, VIEW_ALIGN, type Gpu, type Tensor } from '../gpu/runtime';
-import { planRowBlocks, type RowChunked } from './chunks';
-import { decodeWeights, encodeWeights, packHalves, storageWords, type WeightStorage } from './storage';
+import { deviceLimits, numel, planRowBlocks, VIEW_ALIGN, type BufferLimits, type Gpu, type Tensor } from '../gpu/runtime';
+import type { RowChunked } from './chunks';
+import { decodeWeights, encodeWeights, packHalves, storageWords, type WeightStorage } from '../ops/weight-storage';
 
 export interface ParamSpec {
   name: string;
@@ -33,18 +33,6 @@ interface FlatTable {
   m: Tensor;          // [size] AdamW first moment
   v: Tensor;          // [size] AdamW second moment
   decayMask: Tensor;  // [size] 1 where weight decay applies
-}
-
-/** Byte limits the layout respects; default: the device's. Tests shrink them to split tiny models. */
-export interface BufferLimits {
-  /** Largest storage binding (one weight block). */
-  maxBindingBytes: number;
-  /** Largest buffer: a frozen weight above it gets one buffer per block. */
-  maxBufferBytes: number;
-}
-
-export function deviceLimits(gpu: Gpu): BufferLimits {
-  return { maxBindingBytes: gpu.device.limits.maxStorageBufferBindingSize, maxBufferBytes: gpu.device.limits.maxBufferSize };
 }
 
 export class ParamTable {

@@ -13,8 +13,8 @@
 // Weights over the binding limit (a large vocabulary's embedding and head) are row blocks; every product with a
 // weight goes through chunks.ts, which is the plain kernel call when the weight is one block.
 // Frozen matrices (every base matrix under LoRA or inference: linears, embedding, head) are kept in `frozenStorage`
-// (bf16, f16, or 8-/4-bit blocks: src/model/storage.ts), widened in the kernels' loads; full fine-tuning is all f32.
-import type { Gpu, Tensor } from '../gpu/runtime';
+// (bf16, f16, or 8-/4-bit blocks: src/ops/weight-storage.ts), widened in the kernels' loads; full fine-tuning is all f32.
+import { deviceLimits, type BufferLimits, type Gpu, type Tensor } from '../gpu/runtime';
 import { attentionBackward, attentionForward, type AttentionDims } from '../ops/attention';
 import { copyColumns } from '../ops/columns';
 import { crossEntropyForwardBackward } from '../ops/crossentropy';
@@ -29,9 +29,9 @@ import type { ModelConfig } from './config';
 import { linearBackward, linearForward, loraNames, type LinearSaved, type LinearSpec } from './linear';
 import { initLoraA, isLoraTarget, loraScale, type LoraConfig } from './lora';
 import { HEAD_CHUNK_BYTES, headChunkRows } from './head-chunk';
-import { deviceLimits, ParamTable, type BufferLimits, type ParamSpec } from './params';
+import { ParamTable, type ParamSpec } from './params';
 import { Rng } from './random';
-import type { WeightStorage } from './storage';
+import type { WeightStorage } from '../ops/weight-storage';
 
 export type TrainMode = { kind: 'none' } | { kind: 'full' } | { kind: 'lora'; lora: LoraConfig };
 

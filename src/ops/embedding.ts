@@ -9,11 +9,11 @@
 // one block: `first` is the block's first row; the table rows are table.size / C. The block at first = 0 writes
 // zeros for every id outside it, later blocks write only their own ids, so one call per block in order gathers
 // the whole table; backward adds only the ids of its block.
-// The forward's table may be a frozen weight in 16-bit or quantised storage (src/model/storage.ts): then `rows`
+// The forward's table may be a frozen weight in 16-bit or quantised storage (src/ops/weight-storage.ts): then `rows`
 // says how many rows it holds. Backward's dtable is f32 (only a trained table has a gradient).
 // Not here: tied output embeddings (that gradient comes from the LM-head matmul).
 import type { Gpu, Tensor } from '../gpu/runtime';
-import { scalesWord, STORAGE_CODE, type WeightStorage } from '../model/storage';
+import { scalesWord, STORAGE_CODE, type WeightStorage } from './weight-storage';
 import weightLoadWgsl from './weight_load.wgsl?raw';
 import { elementwiseGrid } from './grid';
 import { firstElements } from './elementwise';

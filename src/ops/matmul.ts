@@ -16,7 +16,7 @@
 //    variant for real GPUs.
 // Not here: batching (callers loop over heads or offset views), f16 arithmetic, split-K.
 import type { Gpu, Tensor } from '../gpu/runtime';
-import { scalesWord, STORAGE_CODE, storageWords, type WeightStorage } from '../model/storage';
+import { scalesWord, STORAGE_CODE, storageWords, type WeightStorage } from './weight-storage';
 import { ceilDiv } from './grid';
 import tiledWgsl from './matmul_tiled.wgsl?raw';
 import weightLoadWgsl from './weight_load.wgsl?raw';
@@ -32,7 +32,7 @@ export interface MatmulOptions {
    *  forward  y  = x W^T + b + s·(x A^T) B^T       -> extra = { a: u=[M,r], b: B=[N,r], k: r, transB: true,  alpha: s }
    *  backward dx = dy W + s·(dy B) A               -> extra = { a: dy·B=[M,r], b: A=[r,K], k: r, transB: false, alpha: s } */
   extra?: { a: Tensor; b: Tensor; k: number; transB: boolean; alpha: number };
-  /** How b is stored (default f32): a frozen weight packed as src/model/storage.ts describes, widened as it is loaded. */
+  /** How b is stored (default f32): a frozen weight packed as src/ops/weight-storage.ts describes, widened as it is loaded. */
   bStorage?: WeightStorage;
 }
 

@@ -19,9 +19,7 @@
 //   the square root; AdamW runs per window with the same scalars and the same norm. When n fits one binding
 //   there is one window: the same dispatches as an unwindowed op.
 // Not here: the learning-rate schedule (src/train/schedule.ts), zeroing grads, reading the norm for metrics.
-import type { Gpu, Tensor } from '../gpu/runtime';
-import { planRowBlocks } from '../model/chunks';
-import { deviceLimits } from '../model/params';
+import { deviceLimits, planRowBlocks, type Gpu, type Tensor } from '../gpu/runtime';
 import { elementwiseGrid } from './grid';
 import gradNormWgsl from './optim_gradnorm.wgsl?raw';
 import adamwWgsl from './optim_adamw.wgsl?raw';
@@ -31,7 +29,7 @@ const WG = 256;
 /** n consecutive elements of the flat buffers; `of(t)` is t's part (t itself when there is one window). */
 interface BindingWindow { n: number; of(t: Tensor): Tensor }
 
-/** [0, n) cut into windows of at most maxBindingBytes each: the row blocks of an [n, 1] tensor (chunks.ts). */
+/** [0, n) cut into windows of at most maxBindingBytes each: the row blocks of an [n, 1] tensor (planRowBlocks). */
 function bindingWindows(gpu: Gpu, op: string, n: number, maxBindingBytes: number): BindingWindow[] {
   const plan = planRowBlocks(op, n, 1, maxBindingBytes);
   return plan.map(({ first, rows }) => ({

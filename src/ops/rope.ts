@@ -9,9 +9,14 @@
 // by -angle (a rotation's transpose) and needs nothing saved from forward.
 // Not here: partial rotary dims, NTK/YaRN/llama3 frequency scaling (they would only change inv_freq).
 import type { Gpu, Tensor } from '../gpu/runtime';
-import type { RopeScaling } from '../model/config';
 import { elementwiseGrid } from './grid';
 import ropeWgsl from './rope.wgsl?raw';
+
+/** RoPE frequency scaling as transformers' rope_scaling: 'linear' divides every frequency by factor;
+ *  'llama3' (Llama 3.1/3.2) divides low frequencies by factor, keeps high ones, and blends in between. */
+export type RopeScaling =
+  | { type: 'linear'; factor: number }
+  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
 
 export interface RopeDims { B: number; T: number; nHeads: number; D: number; theta: number; posOffset?: number; scaling?: RopeScaling | null }
 

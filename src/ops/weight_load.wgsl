@@ -1,6 +1,6 @@
-// A frozen weight's value by element index, however it is stored (src/model/storage.ts has the layouts and the
+// A frozen weight's value by element index, however it is stored (src/ops/weight-storage.ts has the layouts and the
 // CPU reference, decodeWeights). Appended to a kernel that declares the weight as `wq: array<u32>`; `scales` is
-// the word where a q8/q4 tensor's f16 scales start (storage.ts scalesWord). Only core WGSL: bf16 is the high half
+// the word where a q8/q4 tensor's f16 scales start (weight-storage.ts scalesWord). Only core WGSL: bf16 is the high half
 // of an f32, f16 goes through unpack2x16float, so no shader-f16 feature is needed.
 
 override W_STORAGE: u32 = 0u;   // 0 f32, 1 bf16, 2 f16, 3 q8 (int8 codes × f16 scale per 32), 4 q4 (NF4 × f16 absmax per 64)

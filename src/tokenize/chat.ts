@@ -39,8 +39,15 @@
 //     lengths instead (a token straddling a span start is left out of the mask).
 // Not here: the tokenizer itself (tokenizer.ts), batching and padding (the training data pipeline).
 import { Environment, Interpreter, Template } from '@huggingface/jinja';
-import type { ChatMessage } from '../data/types';
 import { specialTokenText, type Tokenizer } from './tokenizer';
+
+export type Role = 'system' | 'user' | 'assistant';
+
+/** One turn of a conversation, as a chat template renders it. */
+export interface ChatMessage {
+  role: Role;
+  content: string;
+}
 
 // ---- render budget ----
 // A chat template is code from the model folder: `range(100000000)` or a loop nested three deep must end in

@@ -8,7 +8,7 @@
 import type { Tensor } from '../gpu/runtime';
 import { adamwUpdate, gradNorm } from '../ops/optim';
 import { Rng } from '../model/random';
-import type { WeightStorage } from '../model/storage';
+import type { WeightStorage } from '../ops/weight-storage';
 import type { Transformer } from '../model/transformer';
 import { makeBatch, type Batch, type Example } from './batch';
 import { learningRate, type LrSchedule } from './schedule';
@@ -38,7 +38,7 @@ export interface TrainConfig {
    */
   activationCheckpointing?: 'auto' | 'on' | 'off';
   /**
-   * How the frozen base is kept on the GPU (src/model/storage.ts); absent: as the checkpoint ships it (the memory
+   * How the frozen base is kept on the GPU (src/ops/weight-storage.ts); absent: as the checkpoint ships it (the memory
    * estimate then counts f32, on the high side). Applied where the model is loaded, not by the Trainer.
    */
   weights?: WeightStorage;

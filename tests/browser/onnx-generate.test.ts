@@ -6,7 +6,7 @@
 import * as ort from 'onnxruntime-web/wasm';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import { describe, expect, it } from 'vitest';
-import { onnxGraph, onnxLoraOf } from '../../src/export/onnx';
+import { onnxGraph, onnxLoraOf } from '../../src/generate/onnx-graph';
 import { checkOnnxExport } from '../../src/export/onnx-check';
 import { generateAll, type GenerateOptions } from '../../src/generate/generate';
 import { OnnxDecoder } from '../../src/generate/onnx-decoder';

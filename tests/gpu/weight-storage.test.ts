@@ -1,4 +1,4 @@
-// Frozen weights in 16-bit and quantised storage (src/model/storage.ts, src/ops/weight_load.wgsl):
+// Frozen weights in 16-bit and quantised storage (src/ops/weight-storage.ts, src/ops/weight_load.wgsl):
 //  - the host codecs: bf16/f16 round to nearest, q8 within half a step of its block's scale, q4 the nearest NF4
 //    level, sizes as stated;
 //  - matmul with a packed b, both kernel variants, both layouts of b, odd and aligned shapes, against the CPU
@@ -8,10 +8,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { MATMUL_VARIANTS, matmul, matmulCpu, setMatmulVariant } from '../../src/ops/matmul';
 import { embeddingForward, embeddingForwardCpu } from '../../src/ops/embedding';
-import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../src/io/safetensors';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../src/ops/half';
 import {
   bytesPerWeight, decodeWeights, encodeWeights, NF4, scalesWord, storageWords, type WeightStorage,
-} from '../../src/model/storage';
+} from '../../src/ops/weight-storage';
 import { randn } from '../helpers/check';
 import { testGpu } from '../helpers/gpu';
 

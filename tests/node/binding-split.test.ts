@@ -6,7 +6,7 @@
 //  - LoRA (frozen base in separate buffers per block, over a small maxBufferSize; dropout on): losses and
 //    LoRA gradients, with nonzero B so every LoRA path carries signal;
 //  - inference: logits of a full forward, and greedy decoding with the KV cache token for token;
-//  - LoRA over a bf16 and a 4-bit base (src/model/storage.ts: each row block encoded on its own) split vs whole in
+//  - LoRA over a bf16 and a 4-bit base (src/ops/weight-storage.ts: each row block encoded on its own) split vs whole in
 //    the same storage: losses and LoRA gradients, with the same tolerance.
 // Tolerance 3e-5 relative to the largest magnitude of each compared tensor. The split products are the same f32
 // dot products, except sums over blocks (dx = dy W over vocabulary blocks) that associate differently; measured:
@@ -16,13 +16,12 @@
 // arithmetic (key biases: softmax ignores a shift shared by all keys) into a full ±lr step, so with the usual
 // eps two exact implementations part ways; a large eps keeps the update proportional to the gradient.
 import { describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/gpu/runtime';
-import { gatherRows, planRowBlocks, scatterRowsGrad, type RowChunked } from '../../src/model/chunks';
+import { planRowBlocks, type BufferLimits, type Gpu } from '../../src/gpu/runtime';
+import { gatherRows, scatterRowsGrad, type RowChunked } from '../../src/model/chunks';
 import type { ModelConfig } from '../../src/model/config';
 import { initWeights, tinyConfig } from '../../src/model/init';
 import { loraNames } from '../../src/model/linear';
-import type { BufferLimits } from '../../src/model/params';
-import type { WeightStorage } from '../../src/model/storage';
+import type { WeightStorage } from '../../src/ops/weight-storage';
 import { Transformer, type TrainMode } from '../../src/model/transformer';
 import { makeBatch, type Example } from '../../src/train/batch';
 import { DEFAULT_TRAIN, Trainer } from '../../src/train/trainer';

@@ -1,4 +1,4 @@
-// The CLI's --weights (how the frozen base is kept on the GPU: src/model/storage.ts) and --activation-checkpointing:
+// The CLI's --weights (how the frozen base is kept on the GPU: src/ops/weight-storage.ts) and --activation-checkpointing:
 // validated before anything loads, counted by info's estimate, applied by train and generate.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -7,7 +7,7 @@
 // into the export), so each part of the recipe moves the logits; prompts longer than Gemma's tiny window (3).
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
-import { onnxGraph } from '../../src/export/onnx';
+import { onnxGraph } from '../../src/generate/onnx-graph';
 import { generateAll, type GenerateOptions } from '../../src/generate/generate';
 import { OnnxDecoder } from '../../src/generate/onnx-decoder';
 import { GREEDY } from '../../src/generate/sampler';

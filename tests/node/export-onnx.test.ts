@@ -6,7 +6,8 @@
 // model's, and another adapter of another rank its own logits, all in one session.
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
-import { exportOnnxModel, onnxLoraOf } from '../../src/export/onnx';
+import { exportOnnxModel } from '../../src/export/onnx';
+import { onnxLoraOf } from '../../src/generate/onnx-graph';
 import { Transformer } from '../../src/model/transformer';
 import { testGpu } from '../helpers/gpu';
 import { relMax } from '../helpers/torch';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { quantizeQ8_0 } from '../../src/export/gguf';
 import { quantizeQ4_K, quantizeQ5_0, quantizeQ6_K, QK_K } from '../../src/export/kquants';
-import { f16ToF32, f32ToF16 } from '../../src/io/safetensors';
+import { f16ToF32, f32ToF16 } from '../../src/ops/half';
 import { rng } from '../helpers/check';
 import { TorchOracle, venvPython } from '../helpers/torch';
 

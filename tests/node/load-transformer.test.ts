@@ -1,11 +1,11 @@
-// loadTransformer (src/model/load.ts): a model streamed from a BF16 sharded checkpoint holds the same parameters,
+// loadTransformer (src/io/load.ts): a model streamed from a BF16 sharded checkpoint holds the same parameters,
 // bit for bit, as one built from the whole f32 Map, with progress reported to the last byte; and a checkpoint that
 // fails mid-read leaves no GPU buffer behind.
 import { describe, expect, it } from 'vitest';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { loadHfModel, loadHfModelMeta } from '../../src/io/hf';
 import { filesFromMap, openFile } from '../../src/io/model-files';
-import { loadTransformer } from '../../src/model/load';
+import { loadTransformer } from '../../src/io/load';
 import { Transformer } from '../../src/model/transformer';
 import { testGpu } from '../helpers/gpu';
 

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { estimateMemory } from '../../src/io/hf';
 import type { ModelConfig } from '../../src/model/config';
-import type { WeightStorage } from '../../src/model/storage';
+import type { WeightStorage } from '../../src/ops/weight-storage';
 import { initWeights, tinyConfig } from '../../src/model/init';
 import { Transformer } from '../../src/model/transformer';
 import { DEFAULT_TRAIN, Trainer } from '../../src/train/trainer';
@@ -40,7 +40,7 @@ describe('memory estimate against measured allocations', () => {
     { name: 'llama', config: () => model('llama', 2000), B: 4, T: 64, lora: { targetModules: all, dropout: 0.1 } },
     { name: 'gpt2', config: () => model('gpt2', 8000), B: 2, T: 128, lora: { targetModules: ['c_attn', 'attn.c_proj'], dropout: 0 } },
     { name: 'gemma3', config: () => model('gemma3', 3000), B: 2, T: 64, lora: { targetModules: all, dropout: 0.05 } },
-    // Frozen weights as bf16 and as NF4 blocks (src/model/storage.ts).
+    // Frozen weights as bf16 and as NF4 blocks (src/ops/weight-storage.ts).
     { name: 'llama, bf16 weights', config: () => model('llama', 2000), B: 4, T: 64, lora: { targetModules: all, dropout: 0.1 }, weights: 'bf16' as WeightStorage },
     { name: 'llama, 4-bit weights', config: () => model('llama', 2000), B: 4, T: 64, lora: { targetModules: all, dropout: 0.1 }, weights: 'q4' as WeightStorage },
     // The head in 3 chunks of 70 rows (+ 40): a shrunk chunk budget, on the engine and in the estimate alike.

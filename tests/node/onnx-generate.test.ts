@@ -8,7 +8,8 @@
 import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
-import { exportOnnxModel, onnxGraph, onnxLoraOf } from '../../src/export/onnx';
+import { exportOnnxModel } from '../../src/export/onnx';
+import { onnxGraph, onnxLoraOf } from '../../src/generate/onnx-graph';
 import { checkOnnxExport, ONNX_CHECK_RTOL } from '../../src/export/onnx-check';
 import { generateAll, type GenerateOptions } from '../../src/generate/generate';
 import { OnnxDecoder } from '../../src/generate/onnx-decoder';

@@ -1,4 +1,4 @@
-// Frozen weights kept 16-bit or quantised on the GPU (src/model/storage.ts), through the whole model as the CLI and
+// Frozen weights kept 16-bit or quantised on the GPU (src/ops/weight-storage.ts), through the whole model as the CLI and
 // the engine load it (loadTransformer from a checkpoint):
 //  - a BF16 checkpoint kept as bf16 computes what the same checkpoint widened to f32 storage computes: logits, a
 //    LoRA step's per-token losses and every LoRA gradient, on Llama (untied head), Qwen2 (biases) and GPT-2 (Conv1D,
@@ -14,11 +14,12 @@ import { describe, expect, it } from 'vitest';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { generateAll } from '../../src/generate/generate';
 import { GREEDY } from '../../src/generate/sampler';
-import { exportMergedModel, mergedWeights } from '../../src/export/merged';
+import { exportMergedModel } from '../../src/export/merged';
+import { mergedWeights } from '../../src/model/merge';
 import { estimateMemory, loadHfModelMeta, type ModelMeta } from '../../src/io/hf';
 import { filesFromMap, type ModelFiles } from '../../src/io/model-files';
-import { loadTransformer } from '../../src/model/load';
-import type { WeightStorage } from '../../src/model/storage';
+import { loadTransformer } from '../../src/io/load';
+import type { WeightStorage } from '../../src/ops/weight-storage';
 import type { TrainMode, Transformer } from '../../src/model/transformer';
 import { makeBatch } from '../../src/train/batch';
 import { targetableModules } from '../../src/train/presets';

@@ -22,7 +22,8 @@ import { DEFAULT_MAX_ROW_BYTES } from '../../src/data/formats/rows';
 import { writeGguf, type GgufTensor, type GgufValue } from '../../src/export/gguf';
 import { peftFilesFromUpload } from '../../src/export/peft';
 import { unzipExport, zipExport } from '../../src/export/zip';
-import { f16ToF32, f32ToF16, parseSafetensors, readTensorF32, SafetensorsError, writeSafetensors } from '../../src/io/safetensors';
+import { f16ToF32, f32ToF16 } from '../../src/ops/half';
+import { parseSafetensors, readTensorF32, SafetensorsError, writeSafetensors } from '../../src/io/safetensors';
 import { ChatTemplate } from '../../src/tokenize/chat';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100);

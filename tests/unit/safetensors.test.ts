@@ -3,9 +3,9 @@
 // file and the problem; random corruption never crashes or hangs.
 import { describe, expect, test } from 'vitest';
 import {
-  bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, parseSafetensors, parseShardIndex, readTensor, readTensorF32,
-  SafetensorsError, writeSafetensors, writeShardedSafetensors,
+  parseSafetensors, parseShardIndex, readTensor, readTensorF32, SafetensorsError, writeSafetensors, writeShardedSafetensors,
 } from '../../src/io/safetensors';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../src/ops/half';
 import { randn, rng } from '../helpers/check';
 
 /** A safetensors file from a header object and raw data, written without our writer. */

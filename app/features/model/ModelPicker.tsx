@@ -14,7 +14,7 @@ import { mib } from '../../../src/gpu/runtime';
 import { HF_ENDPOINT, KNOWN_MODELS } from '../../../src/io/download';
 import { estimateMemory } from '../../../src/io/hf';
 import type { ModelConfig } from '../../../src/model/config';
-import type { WeightStorage } from '../../../src/model/storage';
+import type { WeightStorage } from '../../../src/ops/weight-storage';
 import { engineSelectors, useEngine } from '../../engine/store';
 import { LastModelOffer } from './LastModelOffer';
 import type { ModelSource } from '../../../workers/protocol-engine';

@@ -1,6 +1,6 @@
 // Reading config.json fields for the descriptors: typed getters that fail with one line naming the file and the
 // field, and the pieces several families share (token ids, rope_scaling / rope_parameters).
-import type { RopeScaling } from '../config';
+import type { RopeScaling } from '../../ops/rope';
 
 /** More layers than any open model has (Llama 3.1 405B: 126): a larger num_hidden_layers is a corrupt config, refused
  *  before a descriptor builds a per-layer list from it (src/io/validate.ts checks every other size after mapping). */

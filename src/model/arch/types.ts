@@ -6,7 +6,8 @@
 // loader, init, the memory estimate, the ONNX and GGUF exports, presets, the tiny-model maker and the parity tests
 // read the recipe (weightShapes derives the weight table from it), so none of them branches on a family's name.
 // Not here: the kernels (src/ops), the maths of a step (src/model/transformer.ts).
-import type { Architecture, ModelConfig, RopeScaling } from '../config';
+import type { RopeScaling } from '../../ops/rope';
+import type { Architecture, ModelConfig } from '../config';
 import type { GluActivation } from '../../ops/glu';
 
 /** A linear layer: `${name}.weight` is [out, in] (HF Linear) or [in, out] (Conv1D), `${name}.bias` [out] when bias. */

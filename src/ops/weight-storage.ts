@@ -14,7 +14,7 @@
 // then the f16 scales two per word from word scalesWord(storage, n). A value is the f32 product of its code and
 // its scale, one rounding, on the GPU and in decodeWeights alike.
 // Not here: which weights are frozen (Transformer), the upload itself (ParamTable).
-import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, type Dtype } from '../io/safetensors';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './half';
 
 export type WeightStorage = 'f32' | 'bf16' | 'f16' | 'q8' | 'q4';
 export const WEIGHT_STORAGES: readonly WeightStorage[] = ['f32', 'bf16', 'f16', 'q8', 'q4'];
@@ -120,11 +120,4 @@ export function decodeWeights(storage: WeightStorage, words: Uint32Array, n: num
       return out;
     }
   }
-}
-
-/** The storage a checkpoint ships its matrices in: bf16 or f16 when every matrix is, else f32. */
-export function storageAsShipped(tensors: { shape: number[]; dtype: Dtype }[]): WeightStorage {
-  const dtypes = new Set(tensors.filter((t) => t.shape.length === 2).map((t) => t.dtype));
-  if (dtypes.size !== 1) return 'f32';
-  return dtypes.has('BF16') ? 'bf16' : dtypes.has('F16') ? 'f16' : 'f32';
 }

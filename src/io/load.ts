@@ -1,14 +1,15 @@
 // A Transformer built straight from a checkpoint: allocated from the headers' shapes, then filled tensor by
 // tensor as src/io/hf.ts openWeights reads them, so the host never holds the whole model as f32 (the CLI and the
 // engine worker build every model this way). Frozen matrices are stored as `weights` says (default: as shipped,
-// src/model/storage.ts storageAsShipped); a 16-bit tensor whose storage is its own dtype goes to the GPU as its
+// storageAsShipped below); a 16-bit tensor whose storage is its own dtype goes to the GPU as its
 // bits, never widened on the host. `onTensor` sees each tensor after its upload (the engine's fingerprint samples
 // it). On failure the model's buffers are destroyed and the files closed: nothing is left.
 import type { Gpu } from '../gpu/runtime';
-import { openWeights, type LoadProgress, type ModelFiles, type StreamedWeight } from '../io/hf';
-import type { ModelConfig } from './config';
-import { storageAsShipped, type WeightStorage } from './storage';
-import { Transformer, type TrainMode } from './transformer';
+import type { ModelConfig } from '../model/config';
+import { Transformer, type TrainMode } from '../model/transformer';
+import type { WeightStorage } from '../ops/weight-storage';
+import { openWeights, type LoadProgress, type ModelFiles, type StreamedWeight } from './hf';
+import type { Dtype } from './safetensors';
 
 export async function loadTransformer(
   gpu: Gpu, files: ModelFiles, config: ModelConfig, mode: TrainMode,
@@ -34,4 +35,11 @@ export async function loadTransformer(
     throw e;
   }
   return net;
+}
+
+/** The storage a checkpoint ships its matrices in: bf16 or f16 when every matrix is, else f32. */
+function storageAsShipped(tensors: { shape: number[]; dtype: Dtype }[]): WeightStorage {
+  const dtypes = new Set(tensors.filter((t) => t.shape.length === 2).map((t) => t.dtype));
+  if (dtypes.size !== 1) return 'f32';
+  return dtypes.has('BF16') ? 'bf16' : dtypes.has('F16') ? 'f16' : 'f32';
 }
