@@ -64,6 +64,7 @@ export function createWorkerEngine(worker: Worker): DataEngine {
       return call('duplicates', { batch, options }, (p) => progress(SENDING_SHARE + (1 - SENDING_SHARE) * p.fraction));
     },
     loadTokenizer: (files) => call('loadTokenizer', { files }),
+    loadModelTokenizer: () => call('loadModelTokenizer', {}),
     async tokenStats(records, options, onProgress) {
       // Posted in slices: cloning 100k conversations into one message would stall the page for seconds.
       // The statistics of the slices add up (lengths and failures listed, token sums summed).

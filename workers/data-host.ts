@@ -2,19 +2,46 @@
 // local engine, posting progress, then one 'return' or 'throw'. Kept apart from workers/data-worker.ts
 // (which only wires it to the worker's global scope) so tests drive the real host and the real client
 // (data-client.ts) over a stand-in channel.
-// State it keeps between requests: the loaded tokenizer (in the engine) and the records of duplicate
-// searches being sent in slices, keyed by batch until the search that takes them.
-import type { DataReply, DataRequest } from './protocol-data';
+// State it keeps between requests: the loaded tokenizer (in the engine), the port to the engine worker (handed
+// over by the page) and the records of duplicate searches being sent in slices, keyed by batch until the search
+// that takes them.
+// The model's tokenizer is pulled, not pushed: it is asked of the engine worker when the studio takes it (after
+// each model load, or back from picked files), so the answer is the model resident at that moment, and nothing
+// is sent while nobody counts.
+import type { DataReply, DataRequest, PortHandover, TokenizerFilesAnswer, TokenizerFilesAsk } from './protocol-data';
 import { createLocalEngine, RECORDS_PER_MESSAGE, type DedupeInput } from '../src/data/engine';
 import { packFacts } from '../src/data/quality';
+import type { TokenizerFiles } from '../src/data/tokens';
 
 type PostReply = (reply: DataReply, transfer?: Transferable[]) => void;
 
-export function createDataHost(post: PostReply): (req: DataRequest) => Promise<void> {
-  const engine = createLocalEngine();
+/** The asking end of the channel to the engine worker: each call gets the loaded model's tokenizer files, or its refusal. */
+function tokenizerFilesOver(port: MessagePort): () => Promise<TokenizerFiles> {
+  let nextId = 1;
+  const pending = new Map<number, { resolve: (files: TokenizerFiles) => void; reject: (e: Error) => void }>();
+  port.onmessage = (ev: MessageEvent<TokenizerFilesAnswer>) => {
+    const answer = ev.data;
+    const p = pending.get(answer.id);
+    if (!p) return;
+    pending.delete(answer.id);
+    if ('files' in answer) p.resolve(answer.files);
+    else p.reject(Object.assign(new Error(answer.error.message), { name: answer.error.name }));
+  };
+  return () => new Promise((resolve, reject) => {
+    const id = nextId++;
+    pending.set(id, { resolve, reject });
+    port.postMessage({ id } satisfies TokenizerFilesAsk);
+  });
+}
+
+export function createDataHost(post: PostReply): (msg: DataRequest | PortHandover) => Promise<void> {
+  let askEngine: (() => Promise<TokenizerFiles>) | null = null;
+  const engine = createLocalEngine(() => (askEngine ? askEngine() : Promise.reject(new Error('the engine worker is not connected'))));
   const batches = new Map<number, DedupeInput[]>();
 
-  return async (req) => {
+  return async (msg) => {
+    if (msg.kind === 'port') { askEngine = tokenizerFilesOver(msg.port); return; }
+    const req = msg;
     // Progress is throttled to ~20 messages a second so a 100k-row import does not flood the page.
     let last = 0;
     const progress = (p: DataReply & { kind: 'progress' }) => {
@@ -51,6 +78,10 @@ export function createDataHost(post: PostReply): (req: DataRequest) => Promise<v
         }
         case 'loadTokenizer': {
           post({ id: req.id, kind: 'return', method: 'loadTokenizer', result: await engine.loadTokenizer(req.args.files) });
+          break;
+        }
+        case 'loadModelTokenizer': {
+          post({ id: req.id, kind: 'return', method: 'loadModelTokenizer', result: await engine.loadModelTokenizer() });
           break;
         }
         case 'tokenStats': {

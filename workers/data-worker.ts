@@ -2,9 +2,9 @@
 // thread. All logic lives in src/data; this file only wires requests in and replies out.
 /// <reference lib="webworker" />
 import { createDataHost } from './data-host';
-import type { DataRequest } from './protocol-data';
+import type { DataRequest, PortHandover } from './protocol-data';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const handle = createDataHost((reply, transfer = []) => scope.postMessage(reply, transfer));
 
-scope.onmessage = (ev: MessageEvent<DataRequest>) => { void handle(ev.data); };
+scope.onmessage = (ev: MessageEvent<DataRequest | PortHandover>) => { void handle(ev.data); };

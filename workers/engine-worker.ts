@@ -6,8 +6,9 @@
 // screen's stored batch evaluations in the same run store. The run loop (src/engine/session.ts) and the batch
 // evaluation (src/engine/evaluate.ts) are core modules; this file holds the model, the device and the store for them.
 //
-// createEngineCore(deps) is the engine itself (the Engine interface of protocol-engine.ts), usable in-thread
-// by tests; the bottom of this file binds it to worker messages when loaded as a worker.
+// createEngineCore(deps) is the engine itself (the Engine interface of protocol-engine.ts, plus the tokenizer files
+// the data worker asks for over its own port), usable in-thread by tests; the bottom of this file binds it to
+// worker messages when loaded as a worker.
 //
 // GPU memory: one resident Transformer at a time, its base weights streamed from the model's files (src/io/load.ts:
 // the host never holds the model as f32; a rebuild reads the files again). Base and tuned answers
@@ -46,6 +47,8 @@ import { newRunRecord, RunControl, runExamples, runSession } from '../src/engine
 import type {
   AdapterChoice, AdapterReport, Engine, EngineEvent, EngineReply, EngineRequest, ExportSource, GenerateResult, ModelInfo, ModelSource, OnEvent, RunOutcome,
 } from './protocol-engine';
+import type { PortHandover, TokenizerFilesAnswer, TokenizerFilesAsk } from './protocol-data';
+import type { TokenizerFiles } from '../src/data/tokens';
 import { runPreference } from '../src/engine/preference-run';
 import type { Example } from '../src/train/batch';
 import { tokenizePreference } from '../src/train/preference';
@@ -88,7 +91,13 @@ function defaultOrt(): Promise<Ort> {
   return import(/* @vite-ignore */ nodeEntry) as Promise<Ort>;
 }
 
-export function createEngineCore(deps: EngineDeps): Engine {
+/** The engine, plus what only the data worker asks for (workers/protocol-data.ts TokenizerFilesAsk). */
+export type EngineCore = Engine & {
+  /** The loaded model's tokenizer files, so the data tools count and mask tokens exactly as training will. */
+  tokenizerFiles(): Promise<TokenizerFiles>;
+};
+
+export function createEngineCore(deps: EngineDeps): EngineCore {
   const now = deps.now ?? Date.now;
   let gpu: Gpu | null = null;
   let loaded: Loaded | null = null;
@@ -285,7 +294,7 @@ export function createEngineCore(deps: EngineDeps): Engine {
     return decoder;
   }
 
-  const engine: Engine = {
+  const engine: EngineCore = {
     async probe(): Promise<AdapterReport> {
       const none = (reason: string): AdapterReport => ({ available: false, software: false, vendor: '', architecture: '', description: '', maxBufferSize: 0, maxStorageBufferBindingSize: 0, reason });
       const nav = typeof navigator === 'undefined' ? undefined : navigator;
@@ -576,15 +585,35 @@ export function createEngineCore(deps: EngineDeps): Engine {
 /** The worker's end of a message channel (a DedicatedWorkerGlobalScope, or a MessagePort in tests). */
 interface EnginePort {
   postMessage(reply: EngineReply): void;
-  onmessage: ((ev: MessageEvent<EngineRequest>) => void) | null;
+  onmessage: ((ev: MessageEvent<EngineRequest | PortHandover>) => void) | null;
 }
 
-/** Answers EngineRequests arriving on `port` with the core's results, events and errors. */
-export function serveEngine(core: Engine, port: EnginePort): void {
+/** One error line for the other end: the error's name and message, nothing else crosses. */
+function thrown(e: unknown): { name: string; message: string } {
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { name: err.name, message: err.message };
+}
+
+/** The engine's end of the data worker's channel: each ask is answered from the model loaded at that moment. */
+function serveTokenizerFiles(core: EngineCore, port: MessagePort): void {
+  port.onmessage = async (ev: MessageEvent<TokenizerFilesAsk>) => {
+    const { id } = ev.data;
+    let answer: TokenizerFilesAnswer;
+    try { answer = { id, files: await core.tokenizerFiles() }; } catch (e) { answer = { id, error: thrown(e) }; }
+    port.postMessage(answer);
+  };
+}
+
+/**
+ * Answers EngineRequests arriving on `port` with the core's results, events and errors; a PortHandover (the page
+ * joining the data worker) gets the tokenizer files served on the port it carries.
+ */
+export function serveEngine(core: EngineCore, port: EnginePort): void {
   const post = (reply: EngineReply) => port.postMessage(reply);
   core.onUnsolicited((event) => post({ id: 0, kind: 'event', event }));
   port.onmessage = async (ev) => {
     const req = ev.data;
+    if (req.kind === 'port') { serveTokenizerFiles(core, req.port); return; }
     const onEvent = (event: EngineEvent) => post({ id: req.id, kind: 'event', event });
     try {
       switch (req.kind) {
@@ -601,7 +630,6 @@ export function serveEngine(core: Engine, port: EnginePort): void {
         case 'exportAdapter': post({ id: req.id, kind: 'return', method: req.kind, result: await core.exportAdapter(req.args.runId, req.args.checkpoint) }); break;
         case 'exportModel': post({ id: req.id, kind: 'return', method: req.kind, result: await core.exportModel(req.args) }); break;
         case 'evaluateLoss': post({ id: req.id, kind: 'return', method: req.kind, result: await core.evaluateLoss(req.args) }); break;
-        case 'tokenizerFiles': post({ id: req.id, kind: 'return', method: req.kind, result: await core.tokenizerFiles() }); break;
         case 'checkOnnx': post({ id: req.id, kind: 'return', method: req.kind, result: await core.checkOnnx(req.args) }); break;
         case 'importAdapter': post({ id: req.id, kind: 'return', method: req.kind, result: await core.importAdapter(req.args) }); break;
         case 'listAdapters': post({ id: req.id, kind: 'return', method: req.kind, result: await core.listAdapters() }); break;
@@ -614,8 +642,7 @@ export function serveEngine(core: Engine, port: EnginePort): void {
         case 'listEvaluations': post({ id: req.id, kind: 'return', method: req.kind, result: await core.listEvaluations(req.args.subject) }); break;
       }
     } catch (e) {
-      const err = e instanceof Error ? e : new Error(String(e));
-      post({ id: req.id, kind: 'throw', error: { name: err.name, message: err.message } });
+      post({ id: req.id, kind: 'throw', error: thrown(e) });
     }
   };
 }

@@ -16,6 +16,8 @@ export interface DataCalls {
   /** Searches the records sent for `batch` (then forgets them). */
   duplicates: { args: { batch: number; options: DedupeRequestOptions }; result: DuplicateGroup[] };
   loadTokenizer: { args: { files: TokenizerFiles }; result: TokenizerInfo };
+  /** The loaded model's tokenizer, asked of the engine worker over the port the page handed over. */
+  loadModelTokenizer: { args: Record<string, never>; result: { name: string; info: TokenizerInfo } };
   tokenStats: { args: { records: DedupeInput[]; options: TokenOptions }; result: TokenStats };
   previewTokens: { args: { messages: ChatMessage[]; options: TokenOptions }; result: PreviewToken[] };
 }
@@ -32,3 +34,12 @@ export type DataReply =
   | { id: number; kind: 'records'; records: DatasetRecord[]; facts: PackedFacts }
   | { [M in DataMethod]: { id: number; kind: 'return'; method: M; result: DataCalls[M]['result'] } }[DataMethod]
   | { id: number; kind: 'throw'; error: { name: string; message: string } };
+
+// ---- the data worker's own channel to the engine worker ----
+// The page makes a MessageChannel when it makes both workers and hands one port to each in a PortHandover
+// (transferred, never answered). On it the data worker asks for the loaded model's tokenizer files each time
+// the studio takes the model's tokenizer, and the engine answers from the model resident at that moment: the
+// counts follow the model, and the page never carries the files.
+export interface PortHandover { kind: 'port'; port: MessagePort }
+export interface TokenizerFilesAsk { id: number }
+export type TokenizerFilesAnswer = { id: number; files: TokenizerFiles } | { id: number; error: { name: string; message: string } };

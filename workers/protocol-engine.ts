@@ -5,7 +5,6 @@
 // Engine is the interface both ends implement: the worker's core (createEngineCore) and the page's client
 // (app/engine/client.ts), so the store cannot tell them apart and tests can run the core in-thread.
 // Unsolicited replies use id 0 (the device was lost).
-import type { TokenizerFiles } from '../src/data/tokens';
 import type { ChatMessage } from '../src/data/types';
 import type { MemoryBudget } from '../src/gpu/runtime';
 import type { ModelConfig } from '../src/model/config';
@@ -150,8 +149,6 @@ export interface EngineCalls {
   exportModel: { args: ExportModelArgs; result: { files: [string, Uint8Array][] } };
   /** Mean assistant-token loss of records under an adapter (the CLI's `eval` loss). */
   evaluateLoss: { args: { adapter: AdapterChoice; records: { messages: ChatMessage[] }[]; maxSeqLength: number }; result: { loss: number; tokens: number } };
-  /** The loaded model's tokenizer files, so the data tools count and mask tokens exactly as training will. */
-  tokenizerFiles: { args: Record<string, never>; result: TokenizerFiles };
   /** Runs the ONNX export of an adapter's weights in onnxruntime-web (wasm) against our engine on a prompt. */
   checkOnnx: { args: { adapter: AdapterChoice; prompt: string }; result: OnnxCheck };
   /** Checks a PEFT adapter against the loaded model and stores it; refused whole (nothing stored) on any mismatch. */
@@ -217,7 +214,6 @@ export interface Engine {
   exportAdapter(runId: string, checkpoint: CheckpointKind): Promise<AdapterFiles>;
   exportModel(args: ExportModelArgs): Promise<{ files: [string, Uint8Array][] }>;
   evaluateLoss(args: EngineCalls['evaluateLoss']['args']): Promise<{ loss: number; tokens: number }>;
-  tokenizerFiles(): Promise<TokenizerFiles>;
   checkOnnx(args: EngineCalls['checkOnnx']['args']): Promise<OnnxCheck>;
   importAdapter(args: ImportAdapterArgs): Promise<AdapterRecord>;
   listAdapters(): Promise<AdapterRecord[]>;

@@ -4,6 +4,7 @@
 import type {
   Engine, EngineCalls, EngineMethod, EngineReply, EngineRequest, EngineReturn, OnEvent,
 } from '../../workers/protocol-engine';
+import type { PortHandover } from '../../workers/protocol-data';
 
 /** The page's end of the channel: a Worker, or a MessagePort in tests. */
 interface EngineChannel {
@@ -68,7 +69,6 @@ export function createEngineClient(channel: EngineChannel): Engine {
     exportAdapter: (runId, checkpoint) => call<'exportAdapter'>((id) => ({ id, kind: 'exportAdapter', args: { runId, checkpoint } }), (r) => (r.method === 'exportAdapter' ? r.result : undefined)),
     exportModel: (args) => call<'exportModel'>((id) => ({ id, kind: 'exportModel', args }), (r) => (r.method === 'exportModel' ? r.result : undefined)),
     evaluateLoss: (args) => call<'evaluateLoss'>((id) => ({ id, kind: 'evaluateLoss', args }), (r) => (r.method === 'evaluateLoss' ? r.result : undefined)),
-    tokenizerFiles: () => call<'tokenizerFiles'>((id) => ({ id, kind: 'tokenizerFiles', args: {} }), (r) => (r.method === 'tokenizerFiles' ? r.result : undefined)),
     checkOnnx: (args) => call<'checkOnnx'>((id) => ({ id, kind: 'checkOnnx', args }), (r) => (r.method === 'checkOnnx' ? r.result : undefined)),
     importAdapter: (args) => call<'importAdapter'>((id) => ({ id, kind: 'importAdapter', args }), (r) => (r.method === 'importAdapter' ? r.result : undefined)),
     listAdapters: () => call<'listAdapters'>((id) => ({ id, kind: 'listAdapters', args: {} }), (r) => (r.method === 'listAdapters' ? r.result : undefined)),
@@ -89,16 +89,32 @@ export function createEngineClient(channel: EngineChannel): Engine {
   };
 }
 
+/** What a port can be handed to: a Worker, or a stand-in in tests. */
+interface TakesPorts { postMessage(message: PortHandover, transfer: Transferable[]): void }
+
+/**
+ * A MessageChannel of their own between the engine worker and the data worker, one port to each: the data worker
+ * reads the loaded model's tokenizer over it (workers/protocol-data.ts), so the page never carries those bytes.
+ */
+export function joinWorkers(engine: TakesPorts, data: TakesPorts): void {
+  const { port1, port2 } = new MessageChannel();
+  engine.postMessage({ kind: 'port', port: port1 }, [port1]);
+  data.postMessage({ kind: 'port', port: port2 }, [port2]);
+}
+
 /** The app's engine: one dedicated module worker for the page's lifetime. */
-let shared: Engine | null = null;
-export function appEngine(): Engine {
+let shared: { worker: Worker; client: Engine } | null = null;
+function appEngineWorker(): { worker: Worker; client: Engine } {
   if (!shared) {
     const worker = new Worker(new URL('../../workers/engine-worker.ts', import.meta.url), { type: 'module', name: 'engine' });
     const client = createEngineClient(worker);
     worker.onerror = (ev) => { for (const l of errorListeners) l(`The engine worker failed: ${ev.message}`); };
-    shared = client;
+    shared = { worker, client };
   }
   return shared;
 }
+export function appEngine(): Engine { return appEngineWorker().client; }
+/** Joins the page's data worker to the app's engine worker (joinWorkers). */
+export function joinEngineWorker(data: Worker): void { joinWorkers(appEngineWorker().worker, data); }
 const errorListeners: ((message: string) => void)[] = [];
 export function onEngineError(l: (message: string) => void): void { errorListeners.push(l); }

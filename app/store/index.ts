@@ -3,10 +3,11 @@
 // createDatasetsStore (./datasets) and inject stand-ins. Every store on the page is built the same way:
 // createXStore(deps) builds one, appXStore() is the page's own made on first use, and useX(selector) reads it
 // in components (engine: app/engine/store.ts; compare: app/features/compare/store.ts). It follows the engine's loaded model: each time a model loads,
-// the data tools take its tokenizer (engine.tokenizerFiles), so token counts and the loss-mask preview
-// match what training will do.
+// the data tools take its tokenizer (the data worker reads it from the engine worker over their own channel), so
+// token counts and the loss-mask preview match what training will do.
 import { createWorkerEngine } from '../../workers/data-client';
 import type { ModelInfo } from '../../workers/protocol-engine';
+import { joinEngineWorker } from '../engine/client';
 import { appEngineStore } from '../engine/store';
 import { deferredRepository } from '../../src/storage/deferred';
 import { openIdbRepository } from '../../src/storage/idb-repository';
@@ -14,7 +15,6 @@ import { createMemoryRepository } from '../../src/storage/memory-repository';
 import { useStore } from 'zustand';
 import type { DatasetsSlice } from './datasets';
 import { createDatasetsStore, type DatasetsStore } from './datasets';
-import { errorMessage } from '../../src/errors';
 
 let store: DatasetsStore | null = null;
 let initialised: Promise<void> | null = null;
@@ -34,6 +34,7 @@ export function appDatasetsStore(): DatasetsStore {
   let persistent = true;
   const ready = openIdbRepository().catch(() => { persistent = false; return createMemoryRepository(); });
   const worker = new Worker(new URL('../../workers/data-worker.ts', import.meta.url), { type: 'module', name: 'data' });
+  joinEngineWorker(worker);
   const s = createDatasetsStore({ repo: deferredRepository(ready), engine: createWorkerEngine(worker) });
   store = s;
   initialised = ready.then(() => { s.setState({ persistent }); return s.getState().init(); });
@@ -52,10 +53,7 @@ function followLoadedModel(studio: DatasetsStore) {
   const sync = (model: ModelInfo | null) => {
     if (!model || model === last) return;
     last = model;
-    engineStore.getState().engine.tokenizerFiles().then(
-      (files) => studio.getState().countWithModelTokenizer(files),
-      (e: unknown) => studio.setState({ error: `Could not read the tokenizer of ${model.name}: ${errorMessage(e)}` }),
-    );
+    void studio.getState().countWithModelTokenizer();
   };
   sync(engineStore.getState().model);
   engineStore.subscribe((st) => sync(st.model));

@@ -23,6 +23,8 @@ export type ImportRequestOptions = Omit<ImportOptions, 'onProgress'>;
 export type DedupeRequestOptions = Omit<DedupeOptions, 'onProgress'>;
 export type DedupeInput = Pick<Conversation, 'id' | 'messages'>;
 
+const noModel = (): Promise<TokenizerFiles> => Promise.reject(new Error('no model loaded'));
+
 export interface DataEngine {
   /**
    * onRecords gets the imported records in slices as they arrive, ahead of the result (which still holds
@@ -35,12 +37,18 @@ export interface DataEngine {
   findDuplicates(records: readonly DedupeInput[], opts: DedupeRequestOptions, onProgress?: (p: Progress) => void): Promise<DuplicateGroup[]>;
   /** Loads the tokenizer (and chat template) the next two calls use; replaces any earlier one. */
   loadTokenizer(files: TokenizerFiles): Promise<TokenizerInfo>;
+  /** The same with the loaded model's tokenizer, read at this moment from whoever holds the model; `name` is the model's. */
+  loadModelTokenizer(): Promise<{ name: string; info: TokenizerInfo }>;
   tokenStats(records: readonly DedupeInput[], opts: TokenOptions, onProgress?: (p: Progress) => void): Promise<TokenStats>;
   previewTokens(messages: ChatMessage[], opts: TokenOptions): Promise<PreviewToken[]>;
   dispose(): void;
 }
 
-export function createLocalEngine(): DataEngine {
+/**
+ * `modelTokenizer` reads the loaded model's tokenizer files (in the data worker: the engine worker, over their own
+ * channel); without it, or while no model is loaded, loadModelTokenizer rejects with the reason.
+ */
+export function createLocalEngine(modelTokenizer: () => Promise<TokenizerFiles> = noModel): DataEngine {
   let tokenizer: LoadedTokenizer | null = null;
   const loaded = (): LoadedTokenizer => {
     if (!tokenizer) throw new Error('no tokenizer loaded');
@@ -60,6 +68,10 @@ export function createLocalEngine(): DataEngine {
     async loadTokenizer(files) {
       tokenizer = await loadTokenizerFiles(files);
       return tokenizer.info;
+    },
+    async loadModelTokenizer() {
+      const files = await modelTokenizer();
+      return { name: files.name, info: await this.loadTokenizer(files) };
     },
     async tokenStats(records, opts, onProgress) {
       return tokenStats(loaded(), records, opts, (fraction) => onProgress?.({ phase: 'tokens', fraction, label: 'tokens' }));

@@ -197,7 +197,7 @@ describe('dataset studio', () => {
 });
 
 describe('dataset studio at first run', () => {
-  it('counts tokens and previews an example with the built-in model\'s tokenizer, no file picked', async () => {
+  it('counts tokens and previews an example with the built-in model\'s tokenizer, no file picked; a model switch recounts', async () => {
     // Independent of the page: the trainable-token total of the two sample files under the default
     // model's tokenizer files, computed here in Node from the files on disk.
     const lt = await loadTokenizerFiles({
@@ -208,6 +208,15 @@ describe('dataset studio at first run', () => {
     const records = (await Promise.all(['world-qa.messages.jsonl', 'world-qa.eval.jsonl']
       .map((n) => importSource(memorySource(n, readFileSync(`public/samples/${n}`)))))).flatMap((r) => r.records);
     const expected = tokenStats(lt, records, { maxSeqLen: DEFAULT_QUALITY.maxSeqLen, assistantOnly: true });
+    // A second model with a tokenizer of its own: the counts must follow it (the data worker asks the engine
+    // worker for the loaded model's tokenizer over their own channel; the page carries no tokenizer bytes).
+    const tiny = buildTinyModel('llama-small', 1);
+    const tinyDir = mkdtempSync(join(tmpdir(), 'e2e-tokenizer-'));
+    for (const [n, bytes] of tiny) writeFileSync(join(tinyDir, n), bytes);
+    const tinyText = (n: string) => new TextDecoder().decode(tiny.get(n)!);
+    const tinyLt = await loadTokenizerFiles({ name: 'tiny', tokenizerJson: tinyText('tokenizer.json'), tokenizerConfig: tinyText('tokenizer_config.json') });
+    const tinyExpected = tokenStats(tinyLt, records, { maxSeqLen: DEFAULT_QUALITY.maxSeqLen, assistantOnly: true });
+    expect(tinyExpected.trainable).not.toBe(expected.trainable);
 
     const first = await startApp({ dist, firstRun: true });
     try {
@@ -225,9 +234,18 @@ describe('dataset studio at first run', () => {
       const [all, trained] = (await preview.getByRole('status').textContent())!.match(/\d+/g)!.map(Number);
       expect(trained).toBeGreaterThan(0);
       expect(trained).toBeLessThan(all);
+
+      await p.getByRole('tab', { name: 'Train' }).click();
+      await p.getByLabel('Choose model files').setInputFiles([...tiny.keys()].map((n) => join(tinyDir, n)));
+      await expect.poll(() => p.locator('.model-status').textContent(), { timeout: 30_000 }).toMatch(/^Loaded: dropped model/);
+      const loaded = (await p.getByLabel('Loaded model').textContent())!;
+      await p.getByRole('tab', { name: 'Data' }).click();
+      await expect.poll(() => p.getByText(`Tokenizer of the loaded model: ${loaded}`).count(), { timeout: 30_000 }).toBe(1);
+      await expect.poll(async () => Number((await stats.first().textContent())!.replace(/,/g, '')), { timeout: 30_000 }).toBe(tinyExpected.trainable);
       expect(first.errors).toEqual([]);
     } finally {
       await first.close();
+      rmSync(tinyDir, { recursive: true, force: true });
     }
   });
 });

@@ -12,14 +12,17 @@ import { testGpu } from './gpu';
 const ports: MessagePort[] = [];
 afterAll(() => { for (const p of ports) p.close(); ports.length = 0; });
 
-/** A fresh engine over `store` (runs in memory unless given): a later engine over the same store is a reload. */
-export function engineOver(store: RunStore = createMemoryRunStore()): Engine {
+/** The page's end of a fresh engine's channel (what the Worker is to the page) and the page's client on it. */
+export function enginePair(store: RunStore = createMemoryRunStore()): { worker: MessagePort; engine: Engine } {
   const core = createEngineCore({ store: Promise.resolve(store), cache: async () => memoryCache(), createGpu: testGpu });
   const { port1, port2 } = new MessageChannel();
   ports.push(port1, port2);
   serveEngine(core, port2);
-  return createEngineClient(port1);
+  return { worker: port1, engine: createEngineClient(port1) };
 }
+
+/** A fresh engine over `store` (runs in memory unless given): a later engine over the same store is a reload. */
+export const engineOver = (store: RunStore = createMemoryRunStore()): Engine => enginePair(store).engine;
 
 /** A model folder (path → bytes) as the files a user drops. */
 export function droppedFiles(name: string, files: Map<string, Uint8Array>): ModelSource {

@@ -69,13 +69,23 @@ describe('token statistics', () => {
 
 describe('the studio counts with the loaded model\'s tokenizer', () => {
   it('takes the model\'s files by default, lets picked files override, and goes back', async () => {
-    const store = createDatasetsStore({ repo: createMemoryRepository(), engine: createLocalEngine(), autosaveMs: 5 });
+    // The loaded model, as the engine would hand it over: its folder without tokenizer_config.json (the plain
+    // fallback template); none at first.
+    let model: typeof tokFiles | null = null;
+    const modelFiles = async () => {
+      if (!model) throw new Error('Load a model first.');
+      return { ...model, tokenizerConfig: null };
+    };
+    const store = createDatasetsStore({ repo: createMemoryRepository(), engine: createLocalEngine(modelFiles), autosaveMs: 5 });
     const s = () => store.getState();
     await s().importFiles([new File([readFileSync('tests/fixtures/data/alpaca.jsonl')], 'alpaca.jsonl')]);
     const opts = { maxSeqLen: s().quality.maxSeqLen, assistantOnly: true };
 
-    // The model's folder without tokenizer_config.json: the plain fallback template.
-    await s().countWithModelTokenizer({ ...tokFiles, tokenizerConfig: null });
+    await s().countWithModelTokenizer();
+    expect(s().error).toBe("Could not read the loaded model's tokenizer: Load a model first.");
+    expect(s().tokenizer).toBeNull();
+    model = tokFiles;
+    await s().countWithModelTokenizer();
     const plain = tokenStats(await loadTokenizerFiles({ ...tokFiles, tokenizerConfig: null }), s().records, opts);
     expect(s().tokenizer).toMatchObject({ name: 'tiny llama', origin: 'model', info: { hasTemplate: false } });
     expect(s().modelTokenizer).toBe('tiny llama');

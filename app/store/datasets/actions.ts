@@ -9,7 +9,7 @@ import { warmQualityFacts } from '../../../src/data/quality';
 import { withFlag, withMessages, type ColumnMap } from '../../../src/data/record';
 import { assignSplits, type SplitConfig } from '../../../src/data/split';
 import type { ViewQuery } from '../../../src/data/view';
-import type { TokenizerFiles } from '../../../src/data/tokens';
+import type { TokenizerInfo } from '../../../src/data/tokens';
 import type { ChatMessage } from '../../../src/data/types';
 import { createDatasetLog, type Durability } from '../../../src/storage/dataset-log';
 import { EMPTY_PATCH, replayJournal, type DatasetSnapshot } from '../../../src/storage/journal';
@@ -42,10 +42,10 @@ export interface DatasetsActions {
   /** Loads tokenizer.json + tokenizer_config.json (picked together) into the engine: an override of the model's. */
   loadTokenizer(files: File[]): Promise<void>;
   /**
-   * Counts with the loaded model's tokenizer: given its files (the model changed), remembers and loads them;
-   * without, goes back to the remembered ones after an override.
+   * Counts with the loaded model's tokenizer, which the engine reads from whoever holds the model at this moment:
+   * after each model load, and to go back after picked files.
    */
-  countWithModelTokenizer(files?: TokenizerFiles): Promise<void>;
+  countWithModelTokenizer(): Promise<void>;
   computeTokenStats(): Promise<void>;
   setAssistantOnly(on: boolean): void;
   previewExample(id: string): Promise<void>;
@@ -72,8 +72,6 @@ type Set_ = StoreApi<DatasetsState & DatasetsActions>['setState'];
 type Get = StoreApi<DatasetsState & DatasetsActions>['getState'];
 
 export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): DatasetsActions {
-  let modelTokenizer: TokenizerFiles | null = null;
-
   const snapshotOf = (s: DatasetsState): DatasetSnapshot => ({ records: s.records, issues: s.issues, files: s.files, splitConfig: s.splitConfig });
 
   const log = createDatasetLog({
@@ -160,9 +158,9 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
   };
 
   /** Loads a tokenizer into the engine for statistics and previews, then counts with it. */
-  async function switchTokenizer(origin: 'model' | 'files', files: TokenizerFiles) {
-    const info = await deps.engine.loadTokenizer(files);
-    set({ tokenizer: { name: files.name, origin, info }, tokenStats: null, tokenCounts: null, preview: null });
+  async function switchTokenizer(origin: 'model' | 'files', load: () => Promise<{ name: string; info: TokenizerInfo }>) {
+    const { name, info } = await load();
+    set({ tokenizer: { name, origin, info }, tokenStats: null, tokenCounts: null, preview: null, ...(origin === 'model' ? { modelTokenizer: name } : {}) });
     await get().computeTokenStats();
   }
 
@@ -315,15 +313,14 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
       if (!json) { set({ error: 'Pick the model\'s tokenizer.json (and tokenizer_config.json for its chat template).' }); return; }
       await guarded(async () => {
         const files = { name: json.name + (config ? ` + ${config.name}` : ''), tokenizerJson: await json.text(), tokenizerConfig: config ? await config.text() : null };
-        await switchTokenizer('files', files);
+        await switchTokenizer('files', async () => ({ name: files.name, info: await deps.engine.loadTokenizer(files) }));
       });
     },
 
-    async countWithModelTokenizer(files) {
-      if (files) { modelTokenizer = files; set({ modelTokenizer: files.name }); }
-      const m = modelTokenizer;
-      if (!m) return;
-      await guarded(() => switchTokenizer('model', m));
+    async countWithModelTokenizer() {
+      await guarded(() => switchTokenizer('model', () => deps.engine.loadModelTokenizer().catch((e: unknown) => {
+        throw new Error(`Could not read the loaded model's tokenizer: ${errorMessage(e)}`);
+      })));
     },
 
     async computeTokenStats() {
