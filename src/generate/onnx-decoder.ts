@@ -1,4 +1,4 @@
-// A Decoder (decoder.ts) over an onnxruntime session of our ONNX export (src/export/onnx.ts), so the same
+// A Decoder (decoder.ts) over an onnxruntime session of our ONNX graph (onnx-graph.ts, what the export writes), so the same
 // generation loop runs on onnxruntime-web's wasm backend (CPU) where that is faster than our WebGPU engine,
 // e.g. on a software adapter. The `ort` module is passed in: the worker imports onnxruntime-web/wasm (with its
 // wasm path set for the built app), Node tests pass onnxruntime-web (whose Node build runs the same wasm).
