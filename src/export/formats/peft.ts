@@ -1,5 +1,4 @@
 // The adapter as Hugging Face PEFT writes and loads it: adapter_model.safetensors + adapter_config.json.
-import { exportPeftAdapter, peftExportFiles } from '../peft';
 import { needed, type ExportFormatSpec } from './format';
 
 export const peft = {
@@ -22,5 +21,9 @@ export const peft = {
       '```',
     ].join('\n'),
   },
-  build: async (input) => peftExportFiles(await exportPeftAdapter(needed(input, 'model', 'peft').net, input.name)),
+  build: async (input) => {
+    const { net } = needed(input, 'model', 'peft');
+    const { exportPeftAdapter, peftExportFiles } = await import('../peft');
+    return peftExportFiles(await exportPeftAdapter(net, input.name));
+  },
 } satisfies ExportFormatSpec;
