@@ -16,7 +16,7 @@
 //   generate, train, eval, info: [--weights f32|bf16|f16|q8|q4] how the frozen base is kept on the GPU (default: as the
 //            checkpoint ships it; src/ops/weight-storage.ts)
 //   data FILE [--json]
-//   export MODEL [--adapter DIR] --format peft|merged|gguf|gguf-lora|onnx|kit [--dtype D] [--data FILE] --out PATH [--json]   (cli/export.ts)
+//   export MODEL [--adapter DIR] --format F [--dtype D] [--data FILE] --out PATH [--json]   (cli/export.ts; export --help lists the formats)
 //   bench [--quick]            (the benchmark of scripts/bench.mjs: JSON on stdout)
 // Every failure exits non-zero with one line on stderr: "error: <what went wrong>" (control characters escaped,
 // capped in length; with --json the whole message is also on stdout as {"error": ...}). Unknown options and
@@ -56,7 +56,7 @@ import { activationCheckpointingFor, runMemoryEstimate } from '../src/train/pres
 import { DEFAULT_TRAIN, evaluateLoss, targetTokens, type TrainConfig } from '../src/train/trainer';
 import type { LrSchedule } from '../src/train/schedule';
 import { choice, list, num, parseArgs, str, type Grammar, type Parsed } from './args';
-import { cmdExport } from './export';
+import { cmdExport, exportUsage } from './export';
 import { installStopHandlers, onStop } from './stop';
 
 const SAMPLING = ['max-new-tokens', 'temperature', 'top-k', 'top-p', 'repetition-penalty', 'seed', 'stop'];
@@ -481,6 +481,7 @@ const USAGE = 'usage: npm run studio -- <info|generate|train|eval|data|export|be
 async function main(): Promise<void> {
   const argv = process.argv.slice(2).filter((a) => a !== '--');
   const cmd = argv.find((a) => !a.startsWith('--'));
+  if (cmd === 'export' && argv.includes('--help')) { console.log(exportUsage()); return; }
   if (!cmd || argv.includes('--help')) { console.log(USAGE); return; }
   const grammar = GRAMMARS[cmd];
   if (!grammar) throw new Error(`unknown command "${cmd}". ${USAGE}`);

@@ -17,9 +17,7 @@
 // 0) it is the base model; the resident values are put back afterwards. Generation and export wait for no
 // one: they are refused while a run is stepping.
 /// <reference lib="webworker" />
-import { exportGgufFiles } from '../src/export/gguf-model';
-import { exportMergedModel } from '../src/export/merged';
-import { exportOnnxModel } from '../src/export/onnx';
+import { EXPORT_FORMATS, exportFormat, type ExportFormatSpec } from '../src/export/formats';
 import { onnxGraph } from '../src/generate/onnx-graph';
 import { checkOnnxExport } from '../src/export/onnx-check';
 import type { Decoder } from '../src/generate/decoder';
@@ -461,14 +459,8 @@ export function createEngineCore(deps: EngineDeps): EngineCore {
     async exportModel(args) {
       refuseWhileStepping('exporting');
       const m = requireModel();
-      const files = await withAdapter(exportChoice(args), (net) => {
-        switch (args.format) {
-          case 'merged': return exportMergedModel(net, m.files, { dtype: args.dtype ?? 'F32' });
-          case 'gguf': return exportGgufFiles(net, m.model, m.files, { format: 'gguf-lora', dtype: args.ggufDtype, name: m.info.name });
-          case 'gguf-model': return exportGgufFiles(net, m.model, m.files, { format: 'gguf', dtype: args.ggufDtype, name: m.info.name });
-          case 'onnx': return exportOnnxModel(net, m.files, { lora: 'merged' });
-        }
-      });
+      const format: ExportFormatSpec = EXPORT_FORMATS[exportFormat(args.format)];
+      const files = await withAdapter(exportChoice(args), (net) => format.build({ name: m.info.name, dtype: args.dtype, model: { net, info: m.model, files: m.files } }));
       return { files: [...files] };
     },
 

@@ -15,6 +15,7 @@ import type { SessionEvent } from '../src/engine/session';
 import type { EvaluateArgs, EvaluateEvent, EvaluateResult } from '../src/engine/evaluate';
 import type { GenerateBackend } from '../src/generate/decoder';
 import type { SamplingOptions } from '../src/generate/sampler';
+import type { ExportFormat } from '../src/export/formats';
 import type { OnnxCheck } from '../src/export/onnx-check';
 import type { PreviewToken } from '../src/data/tokens';
 import type { PreferencePoint } from '../src/engine/preference-run';
@@ -116,15 +117,9 @@ export interface AdapterFiles { 'adapter_model.safetensors': Uint8Array; 'adapte
 /** A tuned model to export: a run's checkpoint, or an imported adapter. */
 export type ExportSource = { runId: string; checkpoint: CheckpointKind } | { adapterId: string };
 
-/** Model exports beyond the PEFT adapter (src/export/*): a merged HF folder, a GGUF LoRA (with the base GGUF
- *  and an Ollama Modelfile), a merged GGUF model (with a Modelfile), an ONNX model. */
-export type ExportModelArgs = ExportSource & {
-  format: 'merged' | 'gguf' | 'gguf-model' | 'onnx';
-  /** merged only */
-  dtype?: 'F32' | 'F16' | 'BF16';
-  /** GGUF weights (gguf: the base model's; gguf-model: the merged model's); default F16 */
-  ggufDtype?: 'F16' | 'Q8_0' | 'Q4_K_M';
-};
+/** An export format's files (src/export/formats) made from the chosen weights on the resident model; dtype is
+ *  one of the format's (default: its first). The kit needs no weights and is built in the page. */
+export type ExportModelArgs = ExportSource & { format: ExportFormat; dtype?: string };
 
 /**
  * A dropped or picked PEFT adapter: one zip, or its files (folder-relative paths). An adapter whose

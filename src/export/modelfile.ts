@@ -11,7 +11,7 @@
 // whose probes disagree with that model (e.g. renders depending on position beyond the previous role) is
 // refused with a message rather than written wrong. Jinja filters on the content (Llama 3's and Gemma's `trim`)
 // have no Ollama counterpart: contents are passed as written.
-// Not here: the GGUF files (gguf-model.ts, gguf.ts), the model card's instructions (card.ts).
+// Not here: the GGUF files (gguf-model.ts, gguf.ts), the model card's instructions (formats/gguf*.ts, card.ts).
 import type { ChatTemplate } from '../tokenize/chat';
 
 const PROBE = { system: 'Q7sysQ7', user1: 'Q7u1Q7', assistant: 'Q7a1Q7', user2: 'Q7u2Q7' };

@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXPORT_FORMAT_IDS, EXPORT_FORMATS } from '../../src/export/formats';
 import { parseSafetensors, readTensorF32, writeSafetensors, type WriteTensor } from '../../src/io/safetensors';
 import { mulberry32 } from '../../src/model/random';
 import { startApp, type RunningApp } from './helpers/app';
@@ -193,12 +194,14 @@ describe('imported adapters', () => {
     // Export: the PEFT zip holds the files as imported; the merged model's q_proj is W + (alpha/r)·B·A.
     await tab('Export').click();
     await page.getByLabel('Run or adapter').selectOption({ label: 'world-adapter (imported adapter)' });
+    // The tab offers the registry's formats (src/export/formats), in its order.
+    expect(await page.getByRole('list', { name: 'Export formats' }).getByRole('button').allInnerTexts()).toEqual(EXPORT_FORMAT_IDS.map((id) => `Download ${EXPORT_FORMATS[id].label} (zip)`));
     const peft = await download('Download PEFT adapter (zip)');
-    expect(peft.name).toBe('world-adapter-peft-adapter.zip');
+    expect(peft.name).toBe('world-adapter-peft.zip');
     const peftFiles = unzipSync(peft.bytes);
-    expect(peftFiles['world-adapter-peft-adapter/adapter_model.safetensors']).toEqual(adapter['adapter_model.safetensors']);
-    expect(strFromU8(peftFiles['world-adapter-peft-adapter/adapter_config.json'])).toBe(adapter['adapter_config.json']);
-    expect(strFromU8(peftFiles['world-adapter-peft-adapter/README.md'])).toContain('**Imported from:** world-adapter.zip');
+    expect(peftFiles['world-adapter-peft/adapter_model.safetensors']).toEqual(adapter['adapter_model.safetensors']);
+    expect(strFromU8(peftFiles['world-adapter-peft/adapter_config.json'])).toBe(adapter['adapter_config.json']);
+    expect(strFromU8(peftFiles['world-adapter-peft/README.md'])).toContain('**Imported from:** world-adapter.zip');
     const merged = unzipSync((await download('Download merged model (zip)')).bytes);
     const q = 'model.layers.0.self_attn.q_proj';
     const mergedW = readTensorF32(parseSafetensors(merged['world-adapter-merged/model.safetensors'], 'merged'), `${q}.weight`);

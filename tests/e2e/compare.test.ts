@@ -151,12 +151,12 @@ describe('compare and export', () => {
     // Export: the PEFT adapter zip holds the two PEFT files and a model card.
     await tab('Export').click();
     const zip = await downloadText(() => page.getByRole('button', { name: 'Download PEFT adapter (zip)' }).click());
-    expect(zip.name).toBe('Run_1-peft-adapter.zip');
+    expect(zip.name).toBe('Run_1-peft.zip');
     const files = unzipSync(new Uint8Array(zip.bytes));
     const adapterDir = join(work, 'adapter');
     mkdirSync(adapterDir);
     for (const f of ['adapter_model.safetensors', 'adapter_config.json', 'README.md']) {
-      const bytes = files[`Run_1-peft-adapter/${f}`];
+      const bytes = files[`Run_1-peft/${f}`];
       expect(bytes, f).toBeDefined();
       writeFileSync(join(adapterDir, f), bytes);
     }

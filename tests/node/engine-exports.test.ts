@@ -36,11 +36,11 @@ describe('engine exports and evaluation', () => {
     const back = await loadHfModel(filesFromMap('merged', merged));
     expect(back.config.numLayers).toBe(2);
 
-    const gguf = new Map((await engine.exportModel({ runId, checkpoint: 'last', format: 'gguf' })).files);
+    const gguf = new Map((await engine.exportModel({ runId, checkpoint: 'last', format: 'gguf-lora' })).files);
     const [ggufBytes] = [...gguf.values()];
     expect(new TextDecoder().decode(ggufBytes.slice(0, 4))).toBe('GGUF');
     expect([...gguf.keys()]).toEqual(['adapter-f32.gguf', 'base-f16.gguf', 'Modelfile']);
-    const ggufModel = new Map((await engine.exportModel({ runId, checkpoint: 'last', format: 'gguf-model', ggufDtype: 'Q8_0' })).files);
+    const ggufModel = new Map((await engine.exportModel({ runId, checkpoint: 'last', format: 'gguf', dtype: 'Q8_0' })).files);
     expect([...ggufModel.keys()]).toEqual(['model-q8_0.gguf', 'Modelfile']);
     expect(new TextDecoder().decode(ggufModel.get('Modelfile'))).toContain('FROM ./model-q8_0.gguf\n');
 

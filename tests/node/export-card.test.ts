@@ -18,14 +18,14 @@ const input: CardInput = {
 };
 
 describe('model card', () => {
-  for (const kind of ['peft', 'merged', 'gguf', 'onnx', 'training-kit'] as const) {
+  for (const kind of ['peft', 'merged', 'gguf', 'gguf-lora', 'onnx', 'kit'] as const) {
     it(`${kind}: front matter parses and the body states base, data, config and metrics`, () => {
       const card = modelCard({ ...input, kind });
       const m = /^---\n([\s\S]*?)\n---\n/.exec(card);
       expect(m).not.toBeNull();
       const front = JSON.parse(execFileSync(venvPython(), ['-c', 'import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin.read())))'], { input: m![1], encoding: 'utf8' }));
       expect(front).toMatchObject({ base_model: input.baseModel, license: 'apache-2.0', pipeline_tag: 'text-generation' });
-      expect(front.library_name).toBe({ peft: 'peft', merged: 'transformers', gguf: 'gguf', onnx: 'transformers.js', 'training-kit': 'peft' }[kind]);
+      expect(front.library_name).toBe({ peft: 'peft', merged: 'transformers', gguf: 'gguf', 'gguf-lora': 'gguf', onnx: 'transformers.js', kit: 'peft' }[kind]);
       const { lora, train } = run;
       expect(card).toContain('support-chats, version 7 (1234 conversations, 98765 tokens)');
       for (const [label, value] of [['LoRA rank (r)', lora.rank], ['LoRA alpha', lora.alpha], ['LoRA scale', loraScale(lora)], ['Learning rate', train.lr],

@@ -1,8 +1,11 @@
 // The Export tab's zips (app/features/export/build.ts): built whole in memory from a run record and the
-// engine's adapter files or the dataset's records, each in one top-level folder with a README model card.
+// engine's adapter files or the kit built from the dataset's records, each in one top-level folder
+// `<run>-<format>` with a README model card.
 import { describe, expect, it } from 'vitest';
 import { strFromU8, unzipSync } from 'fflate';
-import { adapterZip, fileStem, trainingKitZip } from '../../app/features/export/build';
+import { fileStem, runZip } from '../../app/features/export/build';
+import { EXPORT_FORMATS } from '../../src/export/formats';
+import { peftExportFiles } from '../../src/export/peft';
 import { PRESETS } from '../../src/train/presets';
 import type { RunRecord } from '../../src/storage/runs';
 
@@ -17,23 +20,24 @@ const run: RunRecord = {
 describe('export zips', () => {
   it('packs the PEFT adapter files unchanged with a model card naming base, dataset version and metrics', () => {
     const weights = new Uint8Array([1, 2, 3, 250]);
-    const { name, bytes } = adapterZip(run, { 'adapter_model.safetensors': weights, 'adapter_config.json': '{"peft_type":"LORA"}' }, '2026-01-01');
-    expect(name).toBe('Run_1_rank_4-peft-adapter.zip');
+    const { name, bytes } = runZip(run, 'peft', peftExportFiles({ 'adapter_model.safetensors': weights, 'adapter_config.json': '{"peft_type":"LORA"}' }), '2026-01-01');
+    expect(name).toBe('Run_1_rank_4-peft.zip');
     const files = unzipSync(bytes);
-    expect(Object.keys(files).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'README.md'].map((f) => `Run_1_rank_4-peft-adapter/${f}`).sort());
-    expect(Array.from(files['Run_1_rank_4-peft-adapter/adapter_model.safetensors'])).toEqual([1, 2, 3, 250]);
-    const card = strFromU8(files['Run_1_rank_4-peft-adapter/README.md']);
+    expect(Object.keys(files).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'README.md'].map((f) => `Run_1_rank_4-peft/${f}`).sort());
+    expect(Array.from(files['Run_1_rank_4-peft/adapter_model.safetensors'])).toEqual([1, 2, 3, 250]);
+    const card = strFromU8(files['Run_1_rank_4-peft/README.md']);
     expect(card).toMatch(/base_model: "?org\/tiny-llama"?/);
     expect(card).toContain('qa, version 3 (9 conversations)');
     expect(card).toContain('0.5123');
   });
 
-  it('packs the training kit from the given records and refuses an empty dataset', () => {
+  it('packs the training kit from the given records and refuses an empty dataset', async () => {
     const records = [{ messages: [{ role: 'user' as const, content: 'q' }, { role: 'assistant' as const, content: 'a' }] }];
-    const files = unzipSync(trainingKitZip(run, records).bytes);
-    expect(strFromU8(files['Run_1_rank_4-training-kit/train.jsonl'])).toBe('{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}]}\n');
-    expect(Object.keys(files)).toContain('Run_1_rank_4-training-kit/README.md');
-    expect(() => trainingKitZip(run, [])).toThrow(/no records/);
+    const kit = (r: typeof records) => EXPORT_FORMATS.kit.build({ name: 'org/tiny-llama', records: r, run: run.config });
+    const files = unzipSync(runZip(run, 'kit', await kit(records)).bytes);
+    expect(strFromU8(files['Run_1_rank_4-kit/train.jsonl'])).toBe('{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}]}\n');
+    expect(Object.keys(files)).toContain('Run_1_rank_4-kit/README.md');
+    await expect(kit([])).rejects.toThrow(/no records/);
     expect(fileStem('../..')).toBe('run');
   });
 });

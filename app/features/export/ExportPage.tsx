@@ -1,8 +1,9 @@
-// The Export tab: pick a run and checkpoint (or an imported adapter), download its PEFT adapter as a zip with
-// a model card, or the training kit (dataset + TRL and Axolotl configs) that repeats the run elsewhere. Every file is built whole
-// before the download starts: a failure shows a message and writes nothing. The merged model, GGUF LoRA and
-// ONNX files come from the engine worker, which holds the weights; the ONNX check runs the export in
-// onnxruntime-web beside our engine and says whether they agree and which decodes faster here.
+// The Export tab: pick a run and checkpoint (or an imported adapter) and download any export format of the
+// registry (src/export/formats) as a zip with a model card. Every file is built whole before the download
+// starts: a failure shows a message and writes nothing. Formats that need the weights come from the engine
+// worker, which holds them; the kit (no weights) is built here from the open dataset and the run's settings.
+// The ONNX check runs the export in onnxruntime-web beside our engine and says whether they agree and which
+// decodes faster here.
 import { useEffect, useMemo, useState } from 'react';
 import { Alert } from '../../components/Alert';
 import { notify } from '../../components/toasts';
@@ -10,17 +11,19 @@ import { LastModelOffer } from '../model';
 import { download } from '../../components/download';
 import { useDatasets } from '../../store';
 import { appEngineStore, useEngine } from '../../engine/store';
+import { EXPORT_FORMATS, type ExportFormat, type ExportFormatSpec } from '../../../src/export/formats';
 import { peftExportFiles } from '../../../src/export/peft';
 import type { CheckpointKind } from '../../../src/storage/runs';
+import { baseModelId } from '../../../src/io/validate';
 import type { AdapterChoice } from '../../../workers/protocol-engine';
-import { adapterZip, importedZip, modelZip, trainingKitZip } from './build';
+import { importedZip, runZip } from './build';
+import { FormatList } from './FormatList';
 import { errorMessage } from '../../../src/errors';
 
 export function ExportPage() {
   const runs = useEngine((e) => e.runs);
   const model = useEngine((e) => e.model);
   const refreshRuns = useEngine((e) => e.refreshRuns);
-  const exportAdapter = useEngine((e) => e.exportAdapter);
   const exportModel = useEngine((e) => e.exportModel);
   const adapters = useEngine((e) => e.adapters);
   const refreshAdapters = useEngine((e) => e.refreshAdapters);
@@ -31,8 +34,7 @@ export function ExportPage() {
   // 'run:<id>' or 'imported:<id>'; empty: the first run (or adapter) listed.
   const [choice, setChoice] = useState('');
   const [checkpoint, setCheckpoint] = useState<CheckpointKind>('last');
-  const [mergedDtype, setMergedDtype] = useState<'F32' | 'F16' | 'BF16'>('F32');
-  const [ggufDtype, setGgufDtype] = useState<'F16' | 'Q8_0' | 'Q4_K_M'>('F16');
+  const [dtypes, setDtypes] = useState<Partial<Record<ExportFormat, string>>>({});
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
@@ -82,31 +84,37 @@ export function ExportPage() {
     return imported;
   };
 
-  const modelExport = (kind: 'merged' | 'gguf' | 'gguf-model' | 'onnx', label: string) => perform(label, async () => {
-    const dtypes = { dtype: kind === 'merged' ? mergedDtype : undefined, ggufDtype: kind.startsWith('gguf') ? ggufDtype : undefined };
-    if (imported) {
-      const a = requireAdapterModel();
-      const files = await exportModel({ adapterId: a.id, format: kind, ...dtypes });
-      if (!files) throw engineFailure(`the engine could not make the ${label}`);
-      return importedZip(a, kind, new Map(files));
-    }
-    const r = requireRunModel();
-    const files = await exportModel({ runId: r.id, checkpoint, format: kind, ...dtypes });
-    if (!files) throw engineFailure(`the engine could not make the ${label}`);
-    return modelZip(r, kind, files);
-  });
+  /** The format's files: from the engine for the chosen weights, or built here when it needs none. */
+  const exportFormat = (id: ExportFormat) => {
+    const f: ExportFormatSpec = EXPORT_FORMATS[id];
+    return perform(`${f.label} export`, async () => {
+      if (!f.needs.weights) {
+        if (!run) throw new Error('no run chosen');
+        const train = records.filter((r) => !r.flagged && r.split === 'train');
+        return runZip(run, id, await f.build({ name: baseModelId(run.model.name), records: train, run: run.config }));
+      }
+      const dtype = dtypes[id];
+      if (imported && id === 'peft') {
+        // An imported adapter's PEFT files go out as they came in, byte for byte, without the model.
+        const stored = await adapterFiles(imported.id);
+        if (!stored) throw engineFailure('the engine could not read the adapter');
+        return importedZip(imported, id, peftExportFiles(stored));
+      }
+      if (imported) {
+        const a = requireAdapterModel();
+        const files = await exportModel({ adapterId: a.id, format: id, dtype });
+        if (!files) throw engineFailure(`the engine could not make the ${f.label}`);
+        return importedZip(a, id, new Map(files));
+      }
+      const r = requireRunModel();
+      const files = await exportModel({ runId: r.id, checkpoint, format: id, dtype });
+      if (!files) throw engineFailure(`the engine could not make the ${f.label}`);
+      return runZip(r, id, new Map(files));
+    });
+  };
 
-  const peft = () => perform('PEFT adapter export', async () => {
-    if (imported) {
-      const files = await adapterFiles(imported.id);
-      if (!files) throw engineFailure('the engine could not read the adapter');
-      return importedZip(imported, 'peft', peftExportFiles(files));
-    }
-    requireRunModel();
-    const files = await exportAdapter(run!.id, checkpoint);
-    if (!files) throw engineFailure('the engine could not export the adapter');
-    return adapterZip(run!, files);
-  });
+  /** Weights come from a checkpoint or an imported adapter; the kit repeats a run, so it needs a run and records. */
+  const ready = (f: ExportFormatSpec) => (!f.needs.weights || hasCheckpoint) && (!f.needs.records || (run !== null && records.length > 0));
 
   /** Runs the ONNX export of the chosen weights in onnxruntime-web beside our engine, on a prompt of the dataset. */
   const checkOnnx = async () => {
@@ -125,12 +133,6 @@ export function ExportPage() {
       setBusy(null);
     }
   };
-
-  const kit = () => perform('Training kit export', async () => {
-    if (!run) throw new Error('no run chosen');
-    const train = records.filter((r) => !r.flagged && r.split === 'train');
-    return trainingKitZip(run, train);
-  });
 
   return (
     <div className="export">
@@ -156,40 +158,9 @@ export function ExportPage() {
       {exportable.length > 0 || adapters.length > 0 ? <LastModelOffer why="Exports read the adapter through the engine, which needs the run's base model loaded." /> : null}
       <section className="panel" aria-labelledby="export-formats">
         <h3 id="export-formats">Formats</h3>
-        <ul className="export-list">
-          <li>
-            <button type="button" disabled={!hasCheckpoint || busy !== null} onClick={() => void peft()}>Download PEFT adapter (zip)</button>
-            <span> adapter_model.safetensors + adapter_config.json + README model card, as Hugging Face PEFT loads them.</span>
-          </li>
-          <li>
-            <button type="button" disabled={!run || busy !== null || records.length === 0} onClick={() => void kit()}>Download training kit for TRL and Axolotl (zip)</button>
-            <span> the open dataset&apos;s train split as messages JSONL, a TRL SFTTrainer script and an Axolotl config with this run&apos;s settings.</span>
-          </li>
-          <li>
-            <button type="button" disabled={!hasCheckpoint || busy !== null} onClick={() => void modelExport('merged', 'merged model')}>Download merged model (zip)</button>
-            <label> weights as{' '}
-              <select value={mergedDtype} onChange={(e) => setMergedDtype(e.target.value === 'F16' ? 'F16' : e.target.value === 'BF16' ? 'BF16' : 'F32')} disabled={busy !== null}>
-                <option value="F32">f32</option><option value="F16">f16</option><option value="BF16">bf16</option>
-              </select>
-            </label>
-            <span> a Hugging Face folder with the LoRA folded into the base weights, loadable here and by transformers.</span>
-          </li>
-          <li>
-            <button type="button" disabled={!hasCheckpoint || busy !== null} onClick={() => void modelExport('gguf-model', 'GGUF model')}>Download GGUF model for llama.cpp and Ollama (zip)</button>
-            {' '}<button type="button" disabled={!hasCheckpoint || busy !== null} onClick={() => void modelExport('gguf', 'GGUF LoRA adapter')}>Download GGUF LoRA adapter + base (zip)</button>
-            <label> weights as{' '}
-              <select value={ggufDtype} onChange={(e) => setGgufDtype(e.target.value === 'Q8_0' || e.target.value === 'Q4_K_M' ? e.target.value : 'F16')} disabled={busy !== null}>
-                <option value="F16">f16</option><option value="Q8_0">q8_0</option><option value="Q4_K_M">Q4_K_M</option>
-              </select>
-            </label>
-            <span> with an Ollama Modelfile (chat template, stop tokens, sampling defaults); the README says the two commands to run it.</span>
-          </li>
-          <li>
-            <button type="button" disabled={!hasCheckpoint || busy !== null} onClick={() => void modelExport('onnx', 'ONNX model')}>Download ONNX model for transformers.js (zip)</button>
-            {' '}<button type="button" disabled={!hasCheckpoint || busy !== null} onClick={() => void checkOnnx()}>Check the ONNX export in onnxruntime-web</button>
-            {onnxCheck ? <p role="status" aria-label="ONNX check">{onnxCheck}</p> : null}
-          </li>
-        </ul>
+        <FormatList ready={ready} busy={busy !== null} dtypes={dtypes} onDtype={(id, d) => setDtypes({ ...dtypes, [id]: d })} onDownload={(id) => void exportFormat(id)} />
+        <p><button type="button" disabled={!hasCheckpoint || busy !== null} onClick={() => void checkOnnx()}>Check the ONNX export in onnxruntime-web</button></p>
+        {onnxCheck ? <p role="status" aria-label="ONNX check">{onnxCheck}</p> : null}
       </section>
       {busy ? <p role="status" aria-label="Export status">{busy}…</p> : done ? <p role="status" aria-label="Export status">{done}</p> : null}
       {error ? <Alert message={error} onDismiss={() => setError(null)} /> : null}
