@@ -1,16 +1,20 @@
-// The curated set, handed on: JSONL in the messages form ({"messages": [...]}) or in each row's original
-// shape (edited rows rebuilt from their messages, other fields kept), and Parquet with a messages column
+// The curated set, handed on: JSONL in the messages form ({"messages": [...]}; a preference pair as TRL's
+// {"prompt", "chosen", "rejected"} messages) or in each row's original shape (edited rows rebuilt from their
+// messages, other fields kept), and Parquet with a messages column
 // of list<struct<role, content>> (what Hugging Face chat datasets use) plus split and source columns.
 // Records flagged for removal are the caller's business: export writes what it is given.
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import type { ColumnMap, DatasetRecord } from './record';
-import { toShape } from './shapes';
+import { preferenceParts, type ColumnMap, type DatasetRecord } from './record';
+import { toShape, trlPreferenceRow } from './shapes';
 
 export type JsonlForm = 'messages' | 'original';
 
 function toExportRow(r: DatasetRecord, form: JsonlForm, maps?: Record<string, ColumnMap>): Record<string, unknown> {
-  if (form === 'messages') return { messages: r.messages.map((m) => ({ role: m.role, content: m.content })) };
-  return r.edited ? toShape(r.messages, r.shape, r.original, maps?.[r.source.file]) : r.original;
+  if (form === 'messages') {
+    const pair = preferenceParts(r);
+    return pair ? trlPreferenceRow(pair) : { messages: r.messages.map((m) => ({ role: m.role, content: m.content })) };
+  }
+  return r.edited ? toShape(r, maps?.[r.source.file]) : r.original;
 }
 
 export function exportJsonl(records: readonly DatasetRecord[], form: JsonlForm, maps?: Record<string, ColumnMap>): string {
