@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { startApp, type RunningApp } from './helpers/app';
+import { dropFile, startApp, type RunningApp } from './helpers/app';
 
 let app: RunningApp;
 let page: Page;
@@ -28,14 +28,6 @@ afterAll(async () => { await app?.close(); });
 const status = () => page.getByRole('toolbar', { name: 'Bulk actions' }).getByRole('status');
 const table = () => page.getByRole('region', { name: 'Examples table' });
 
-async function dropFile(name: string, text: string) {
-  const dt = await page.evaluateHandle(([n, t]) => {
-    const d = new DataTransfer();
-    d.items.add(new File([t], n, { type: 'application/json' }));
-    return d;
-  }, [name, text] as const);
-  await page.getByRole('region', { name: 'Drop files to import' }).dispatchEvent('drop', { dataTransfer: dt });
-}
 
 describe('preference pairs in the Data step', () => {
   it('imports TRL and HH pairs, shows both answers, previews both masks, and trains DPO on the dataset', async () => {
@@ -46,9 +38,9 @@ describe('preference pairs in the Data step', () => {
     await expect.poll(() => page.locator('.model-status').textContent(), { timeout: 30_000 }).toMatch(/^Loaded: default model/);
 
     await page.getByRole('tab', { name: 'Data' }).click();
-    await dropFile('world-pref.train.jsonl', readFileSync(SAMPLE, 'utf8'));
+    await dropFile(page, 'world-pref.train.jsonl', readFileSync(SAMPLE, 'utf8'));
     await expect.poll(() => status().textContent(), { timeout: 15_000 }).toBe(`${sampleRows.length} examples`);
-    await dropFile('hh.jsonl', HH.map((r) => JSON.stringify(r)).join('\n'));
+    await dropFile(page, 'hh.jsonl', HH.map((r) => JSON.stringify(r)).join('\n'));
     await expect.poll(() => status().textContent(), { timeout: 15_000 }).toBe(`${sampleRows.length + 2} examples`);
     // The HH row without a rejected answer is named, not imported.
     await expect.poll(() => page.getByRole('region', { name: 'Rows not imported' }).getByRole('listitem').allTextContents())
@@ -57,24 +49,29 @@ describe('preference pairs in the Data step', () => {
     // The table: a Rejected column beside the chosen response.
     expect(await table().getByRole('columnheader', { name: 'Rejected' }).count()).toBe(1);
     const first = JSON.parse(sampleRows[0]) as { chosen: { content: string }[]; rejected: { content: string }[] };
-    const firstRow = table().getByRole('row').filter({ hasText: 'world-pref.train.jsonl:1' });
+    const rowOf = (source: string) => table().getByRole('row').filter({ has: page.getByRole('cell', { name: source, exact: true }) });
+    const firstRow = rowOf('world-pref.train.jsonl:1');
     expect(await firstRow.getByRole('cell').allTextContents()).toEqual(expect.arrayContaining([first.chosen[0].content, first.rejected[0].content]));
 
     // The mask preview shows both answers, the loss on the answer only.
     const preview = page.getByRole('region', { name: 'Training preview' });
     const trained = (side: string) => preview.getByRole('group', { name: `${side} tokens` }).locator('.tok.target').allTextContents();
-    await page.getByRole('button', { name: 'Preview tokens of world-pref.train.jsonl line 1' }).click();
+    await page.getByRole('button', { name: 'Preview tokens of world-pref.train.jsonl line 1', exact: true }).click();
     await expect.poll(() => preview.getByRole('status').allTextContents(), { timeout: 15_000 })
       .toEqual([expect.stringMatching(/^Chosen: \d+ tokens, \d+ trained on$/), expect.stringMatching(/^Rejected: \d+ tokens, \d+ trained on$/)]);
     expect((await trained('Chosen')).join('')).toBe(` ${first.chosen[0].content}<|im_end|>`);
     expect((await trained('Rejected')).join('')).toBe(` ${first.rejected[0].content}<|im_end|>`);
 
-    await table().getByRole('row').filter({ hasText: 'hh.jsonl:1' }).getByRole('cell', { name: 'Nobody.', exact: true }).waitFor();
-    await page.getByRole('button', { name: 'Preview tokens of hh.jsonl line 1' }).click();
+    // The HH rows sit below the fold of the virtual table: the search brings the first one up (it searches both answers).
+    await page.getByRole('search').getByLabel('Search').fill('nobody');
+    await expect.poll(() => status().textContent()).toBe(`1 of ${sampleRows.length + 2} examples shown`);
+    expect(await rowOf('hh.jsonl:1').getByRole('cell', { name: 'Nobody.', exact: true }).count()).toBe(1);
+    await page.getByRole('button', { name: 'Preview tokens of hh.jsonl line 1', exact: true }).click();
     await expect.poll(async () => (await trained('Rejected')).join(''), { timeout: 15_000 }).toBe(' Nobody.<|im_end|>');
     expect((await trained('Chosen')).join('')).toBe(' Old Bram keeps it.<|im_end|>');
     // The prompt's own assistant turn is there, as context.
     expect(await preview.getByRole('group', { name: 'Chosen tokens' }).textContent()).toContain('Hi.');
+    await page.getByRole('search').getByLabel('Search').fill('');
 
     // A validation share, held out of the preference run.
     await page.getByRole('button', { name: 'Apply split' }).click();
