@@ -10,7 +10,7 @@ import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { memorySource } from '../../src/data/bytes';
 import { findDuplicates } from '../../src/data/dedupe';
 import { createLocalEngine } from '../../src/data/engine';
-import { exportJsonl } from '../../src/data/export';
+import { exportJsonl, exportParquet } from '../../src/data/export';
 import { importSource, type FileImport } from '../../src/data/import';
 import { detectShape } from '../../src/data/shapes';
 import type { ChatMessage } from '../../src/data/types';
@@ -213,5 +213,9 @@ describe('curating pairs', () => {
     const again = await read('again.jsonl', original);
     expect(again.context.shape).toBe('hh-rlhf');
     expect(again.records.map((x) => [x.messages, x.rejected])).toEqual(s().records.map((x) => [x.messages, x.rejected]));
+    // Parquet: a set of pairs only is written as TRL's columns, and reads back as the same pairs.
+    const pq = await read('pairs.parquet', new Uint8Array(exportParquet(s().records)));
+    expect(pq.context.shape).toBe('preference');
+    expect(pq.records.map((x) => [x.messages, x.rejected])).toEqual(s().records.map((x) => [x.messages, x.rejected]));
   });
 });
