@@ -188,6 +188,7 @@ function preferenceRow(row: Row, shape: PreferenceShape): Normalised {
   if (sameTurns(c.messages, j.messages)) return { ok: false, reason: 'chosen and rejected are the same (no preference to learn)' };
   let prompt: ChatMessage[], chosen: ChatMessage[], rejected: ChatMessage[];
   if (shape === 'preference') {
+    if (!has(row, 'prompt')) return missing('prompt');
     const p = stringOrTurns(row.prompt, 'prompt', 'user');
     if (!p.ok) return p;
     [prompt, chosen, rejected] = [p.messages, c.messages, j.messages];
