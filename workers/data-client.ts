@@ -59,7 +59,7 @@ export function createWorkerEngine(worker: Worker): DataEngine {
       const progress = (fraction: number) => onProgress?.({ phase: 'duplicates', fraction, label: 'duplicates' });
       for (let i = 0; i < records.length; i += RECORDS_PER_MESSAGE) {
         progress(SENDING_SHARE * i / records.length);
-        await call('dedupeRecords', { batch, records: records.slice(i, i + RECORDS_PER_MESSAGE).map((r) => ({ id: r.id, messages: r.messages })) });
+        await call('dedupeRecords', { batch, records: records.slice(i, i + RECORDS_PER_MESSAGE).map((r) => ({ id: r.id, messages: r.messages, rejected: r.rejected })) });
       }
       return call('duplicates', { batch, options }, (p) => progress(SENDING_SHARE + (1 - SENDING_SHARE) * p.fraction));
     },

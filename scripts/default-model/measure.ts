@@ -14,11 +14,11 @@
 //      answer's town sentence), the share whose answer is exactly the chosen one, and the knowledge = share of all
 //      held-out questions (world-qa.eval.jsonl) whose greedy answer states the correct fact (and states it first)
 //   6. DPO (+ RPO's NLL term) on world-pref.train.jsonl continuing the SFT adapter (reference: the SFT model, as
-//      the run starts)
-//   7. the same two rates after, plus the log-prob preference accuracy on the held-out pairs (src/eval/preference.ts)
+//      the run starts), and ORPO the same way from the same SFT adapter (--no-orpo leaves it out)
+//   7. the same two rates after each, plus the log-prob preference accuracy on the held-out pairs (src/eval/preference.ts)
 //
 // Usage: node scripts/run-gpu.mjs scripts/default-model/measure.ts [--model DIR] [--data FILE] [--eval FILE]
-//        [--steps N] [--json] [--preference [--pref-steps N] [--rpo-alpha A]]
+//        [--steps N] [--json] [--preference [--pref-steps N] [--rpo-alpha A] [--no-orpo]]
 import { readFileSync } from 'node:fs';
 import { memorySource } from '../../src/data/bytes';
 import { importSource } from '../../src/data/import';
@@ -100,6 +100,11 @@ async function knowledge(model: Transformer, m: LoadedModel, convs: ChatMessage[
  */
 const DPO: PreferenceConfig = { ...DEFAULT_PREFERENCE, method: 'dpo', beta: 0.1, reference: 'start', rpoAlpha: 1 };
 const DPO_TRAIN = { lr: 1e-3, schedule: 'constant', warmupSteps: 0, maxSteps: 30, batchSize: 8 } as const;
+/**
+ * ORPO beside it, from the same SFT adapter with the same run (lr, steps, batch): λ as TRL's default; its NLL term on
+ * the chosen answers is built in, so it needs neither RPO's term nor a reference model.
+ */
+const ORPO: PreferenceConfig = { ...DEFAULT_PREFERENCE, method: 'orpo', beta: 0.1 };
 
 /** Has the answer the chosen side's extra sentence (the home town)? Both answers start with the same fact. */
 const namesTown = (pair: PreferencePair, answer: string): boolean =>
@@ -126,19 +131,15 @@ async function chatAnswer(model: Transformer, m: LoadedModel, prompt: ChatMessag
 }
 
 async function preferenceStage(sftModel: Transformer, m: LoadedModel, heldOut: ChatMessage[][], sft: TrainConfig, log: (s: string) => void) {
-  // The DPO run starts from the SFT adapter's values with fresh optimizer moments, as `train --method dpo --adapter`
-  // and the engine start it (the SFT run's AdamW moments are not part of an adapter).
   if (sftModel.mode.kind !== 'lora') throw new Error('the preference stage continues the SFT adapter');
-  const model = new Transformer(sftModel.gpu, m.config, m.weights, sftModel.mode, sft.seed);
-  for (const [name, values] of await sftModel.params.readTrainable()) model.gpu.write(model.params.get(name), values);
   const read = (f: string) => preferencePairsFromJsonl(readFileSync(f, 'utf8'), f);
   const train = read(arg('pref-data', 'public/samples/world-pref.train.jsonl'));
   const held = read(arg('pref-eval', 'public/samples/world-pref.eval.jsonl'));
   const cfg: TrainConfig = { ...sft, ...DPO_TRAIN, maxSteps: Number(arg('pref-steps', String(DPO_TRAIN.maxSteps))) };
   const padId = m.tokenizer.padTokenId ?? 0;
   const tok = (ps: PreferencePair[]) => ps.map((p) => tokenizePreference(m.tokenizer, m.chatTemplate!, p, cfg.maxSeqLength));
-  const heldEx = tok(held);
-  const measureNow = async (when: string) => {
+  const [trainEx, heldEx] = [tok(train), tok(held)];
+  const measureNow = async (model: Transformer, when: string) => {
     const answers: string[] = [];
     const pref = await evaluatePreference(model, held, heldEx, {
       batchSize: cfg.batchSize, maxSeqLength: cfg.maxSeqLength, padId, property: namesTown,
@@ -151,26 +152,35 @@ async function preferenceStage(sftModel: Transformer, m: LoadedModel, heldOut: C
       logpMargin: pref.logpMargin, knowledge: knowledge.states, factFirst: knowledge.first,
     };
   };
-  const before = await measureNow('SFT');
+  const before = await measureNow(sftModel, 'SFT');
   log(`SFT model on ${held.length} held-out pairs: ${JSON.stringify(before)}`);
-  const pref: PreferenceConfig = { ...DPO, rpoAlpha: Number(arg('rpo-alpha', String(DPO.rpoAlpha))) };
-  const trainer = new PreferenceTrainer(model, tok(train), cfg, pref, padId);
-  const t = performance.now();
-  const steps = [];
-  while (!trainer.done) {
-    const s = await trainer.step();
-    steps.push(s);
-    if (s.step % 5 === 0 || s.step === 1) log(`dpo step ${s.step}/${trainer.totalSteps} loss ${s.loss.toFixed(4)} margin ${s.margins.toFixed(3)} accuracy ${s.accuracy.toFixed(2)}`);
-  }
-  const trainSeconds = (performance.now() - t) / 1000;
-  const after = await measureNow('DPO');
-  log(`DPO model: ${JSON.stringify(after)} (${trainSeconds.toFixed(0)} s)`);
-  const last = steps.at(-1)!;
-  return {
-    before, after, heldOutPairs: held.length, trainPairs: train.length, steps: cfg.maxSteps, trainSeconds,
-    firstLoss: steps[0].loss, lastLoss: last.loss, lastMargin: last.margins, lastRewardsChosen: last.rewardsChosen, lastRewardsRejected: last.rewardsRejected,
-    settings: { ...pref, lr: cfg.lr, schedule: cfg.schedule, batchSize: cfg.batchSize },
+  // Each method starts from the SFT adapter's values with fresh optimizer moments, as `train --method dpo|orpo
+  // --adapter` and the engine start it (the SFT run's AdamW moments are not part of an adapter).
+  const run = async (pref: PreferenceConfig) => {
+    const model = new Transformer(sftModel.gpu, m.config, m.weights, sftModel.mode, sft.seed);
+    for (const [name, values] of await sftModel.params.readTrainable()) model.gpu.write(model.params.get(name), values);
+    const trainer = new PreferenceTrainer(model, trainEx, cfg, pref, padId);
+    const t = performance.now();
+    const steps = [];
+    while (!trainer.done) {
+      const s = await trainer.step();
+      steps.push(s);
+      if (s.step % 5 === 0 || s.step === 1) log(`${pref.method} step ${s.step}/${trainer.totalSteps} loss ${s.loss.toFixed(4)} margin ${s.margins.toFixed(3)} accuracy ${s.accuracy.toFixed(2)}`);
+    }
+    const trainSeconds = (performance.now() - t) / 1000;
+    const after = await measureNow(model, pref.method.toUpperCase());
+    log(`${pref.method.toUpperCase()} model: ${JSON.stringify(after)} (${trainSeconds.toFixed(0)} s)`);
+    model.destroy();
+    const last = steps.at(-1)!;
+    return {
+      after, trainSeconds, firstLoss: steps[0].loss, lastLoss: last.loss, lastMargin: last.margins,
+      lastRewardsChosen: last.rewardsChosen, lastRewardsRejected: last.rewardsRejected,
+      settings: { ...pref, lr: cfg.lr, schedule: cfg.schedule, batchSize: cfg.batchSize },
+    };
   };
+  const dpo = await run({ ...DPO, rpoAlpha: Number(arg('rpo-alpha', String(DPO.rpoAlpha))) });
+  const orpo = process.argv.includes('--no-orpo') ? undefined : await run(ORPO);
+  return { before, ...dpo, ...(orpo ? { orpo } : {}), heldOutPairs: held.length, trainPairs: train.length, steps: cfg.maxSteps };
 }
 
 async function main(): Promise<void> {

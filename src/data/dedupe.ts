@@ -1,5 +1,6 @@
 // Duplicate finding over conversations.
-//   exact: identical role sequence and contents after collapsing whitespace (case kept).
+//   exact: identical role sequence and contents after collapsing whitespace (case kept); a preference pair's
+//          rejected answer is part of it (two pairs are the same only when both answers are).
 //   near:  MinHash over word 3-gram shingles (64 hashes), LSH with 16 bands × 4 rows to find candidate
 //          pairs, each candidate kept when its estimated Jaccard similarity ≥ threshold; groups are the
 //          connected components (union-find). Near groups are found among one representative per exact
@@ -7,7 +8,7 @@
 // Cost: O(total words × 64) for signatures, ~O(n) for bands; 100k records of ~200 words ≈ a few seconds,
 // which is why the worker runs it. Contract: group members keep the input order; groups are sorted by
 // their first member's position.
-import type { Conversation } from './types';
+import type { ChatMessage, Conversation } from './types';
 import { fmix32, fnv1a } from './hash';
 
 export interface DuplicateGroup {
@@ -31,8 +32,12 @@ const BANDS = 16;
 const ROWS = NUM_HASHES / BANDS;
 const SEEDS = Array.from({ length: NUM_HASHES }, (_, i) => fmix32(0x9e3779b9 + i * 0x85ebca6b));
 
-export function exactKey(c: Pick<Conversation, 'messages'>): string {
-  return c.messages.map((m) => `${m.role}\u0000${m.content.replace(/\s+/g, ' ').trim()}`).join('\u0001');
+type Compared = Pick<Conversation, 'messages'> & { rejected?: ChatMessage[] };
+
+const turnsKey = (ms: readonly ChatMessage[]) => ms.map((m) => `${m.role}\u0000${m.content.replace(/\s+/g, ' ').trim()}`).join('\u0001');
+
+export function exactKey(c: Compared): string {
+  return c.rejected ? `${turnsKey(c.messages)}\u0002${turnsKey(c.rejected)}` : turnsKey(c.messages);
 }
 
 /** Word 3-grams of the lowercased, whitespace-collapsed text (the whole text if under 3 words). */
@@ -68,8 +73,8 @@ export function jaccard(a: Set<number>, b: Set<number>): number {
   return inter / (a.size + b.size - inter || 1);
 }
 
-function textOf(c: Pick<Conversation, 'messages'>): string {
-  return c.messages.map((m) => m.content).join('\n');
+function textOf(c: Compared): string {
+  return [...c.messages, ...c.rejected ?? []].map((m) => m.content).join('\n');
 }
 
 class UnionFind {
@@ -85,7 +90,7 @@ class UnionFind {
   }
 }
 
-export function findDuplicates(records: readonly Pick<Conversation, 'id' | 'messages'>[], opts: DedupeOptions = DEFAULT_DEDUPE): DuplicateGroup[] {
+export function findDuplicates(records: readonly (Compared & Pick<Conversation, 'id'>)[], opts: DedupeOptions = DEFAULT_DEDUPE): DuplicateGroup[] {
   const groups: { first: number; group: DuplicateGroup }[] = [];
   const byKey = new Map<string, number[]>();
   records.forEach((r, i) => {

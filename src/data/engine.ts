@@ -6,7 +6,7 @@ import { findDuplicates, type DedupeOptions, type DuplicateGroup } from './dedup
 import { importSource, type FileImport, type ImportOptions } from './import';
 import { loadTokenizerFiles, previewTokens, tokenStats, type LoadedTokenizer, type PreviewToken, type TokenizerFiles, type TokenizerInfo, type TokenOptions, type TokenStats } from './tokens';
 import type { DatasetRecord } from './record';
-import type { ChatMessage, Conversation } from './types';
+import type { ChatMessage } from './types';
 
 export interface Progress {
   phase: 'import' | 'duplicates' | 'tokens';
@@ -21,7 +21,7 @@ export const RECORDS_PER_MESSAGE = 2000;
 
 export type ImportRequestOptions = Omit<ImportOptions, 'onProgress'>;
 export type DedupeRequestOptions = Omit<DedupeOptions, 'onProgress'>;
-export type DedupeInput = Pick<Conversation, 'id' | 'messages'>;
+export type DedupeInput = Pick<DatasetRecord, 'id' | 'messages' | 'rejected'>;
 
 const noModel = (): Promise<TokenizerFiles> => Promise.reject(new Error('no model loaded'));
 

@@ -93,7 +93,7 @@ function toRecord(row: RawRow, ctx: FileContext, id: string): DatasetRecord | Im
   }
   const split: Split = row.group && SPLIT_GROUPS.test(row.group) ? 'validation' : 'train';
   return {
-    id, messages: n.messages, source: { file: ctx.file, line: row.line }, original: row.value,
+    id, messages: n.messages, ...(n.rejected ? { rejected: n.rejected } : {}), source: { file: ctx.file, line: row.line }, original: row.value,
     shape: ctx.shape!, flagged: false, split, edited: false, rev: 0,
   };
 }

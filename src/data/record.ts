@@ -6,11 +6,19 @@
 import type { ChatMessage, Conversation } from './types';
 
 /** The source shapes the importer recognises; 'mapped' means the user mapped columns by hand. */
-export type ShapeName = 'messages' | 'sharegpt' | 'alpaca' | 'prompt-completion' | 'text' | 'mapped';
+export type ShapeName =
+  | 'messages' | 'sharegpt' | 'alpaca' | 'prompt-completion' | 'text'
+  | 'preference' | 'preference-implicit' | 'hh-rlhf'
+  | 'mapped';
 
 export type Split = 'train' | 'validation';
 
 export interface DatasetRecord extends Conversation {
+  /**
+   * A preference pair's rejected answer (its final assistant turns); `messages` then holds the prompt and the
+   * chosen answer (TRL's implicit-prompt form), so every SFT tool reads the chosen side. Absent for SFT rows.
+   */
+  rejected?: ChatMessage[];
   /** The row as read (after JSON/CSV/Parquet decoding): export in the original shape, split by column. */
   original: Record<string, unknown>;
   shape: ShapeName;
@@ -59,8 +67,9 @@ export function nextRev(prev: number): number {
   return Math.max(prev + 1, Date.now() * 1024 + revCounter);
 }
 
-export function withMessages(rec: DatasetRecord, messages: ChatMessage[]): DatasetRecord {
-  return { ...rec, messages, edited: true, rev: nextRev(rec.rev) };
+/** An edit; a pair's rejected answer is replaced too when `rejected` is given. */
+export function withMessages(rec: DatasetRecord, messages: ChatMessage[], rejected?: ChatMessage[]): DatasetRecord {
+  return { ...rec, messages, ...(rec.rejected && rejected ? { rejected } : {}), edited: true, rev: nextRev(rec.rev) };
 }
 
 export function withFlag(rec: DatasetRecord, flagged: boolean): DatasetRecord {
@@ -69,6 +78,22 @@ export function withFlag(rec: DatasetRecord, flagged: boolean): DatasetRecord {
 
 export function withSplit(rec: DatasetRecord, split: Split): DatasetRecord {
   return rec.split === split ? rec : { ...rec, split, rev: nextRev(rec.rev) };
+}
+
+/** A preference pair split in three; null for an SFT record. */
+export interface PreferenceParts {
+  prompt: ChatMessage[];
+  /** The preferred answer: one or more assistant turns. */
+  chosen: ChatMessage[];
+  rejected: ChatMessage[];
+}
+
+/** A pair's parts: the chosen answer is the final run of assistant turns of `messages`, the prompt what precedes it. */
+export function preferenceParts(rec: Pick<DatasetRecord, 'messages' | 'rejected'>): PreferenceParts | null {
+  if (!rec.rejected) return null;
+  let k = rec.messages.length;
+  while (k > 0 && rec.messages[k - 1].role === 'assistant') k--;
+  return { prompt: rec.messages.slice(0, k), chosen: rec.messages.slice(k), rejected: rec.rejected };
 }
 
 /** The first user turn (what the table shows as "prompt"). */

@@ -5,13 +5,19 @@
 //   prompt-completion {prompt, completion} (or {prompt, response})
 //   text              {text}                          → one assistant turn (trained on whole)
 //   mapped            any columns, via a user's ColumnMap
+// Preference pairs (the record keeps the prompt + chosen answer as `messages`, the rejected answer apart):
+//   preference          {prompt, chosen, rejected}, each a string or messages (TRL's explicit prompt; the
+//                       Compare screen's marks export is this form)
+//   preference-implicit {chosen, rejected}: whole conversations sharing the prompt (TRL's implicit prompt)
+//   hh-rlhf             {chosen, rejected}: strings of "\n\nHuman: …\n\nAssistant: …" turns (Anthropic HH)
+// For the implicit forms the prompt is the longest shared run of whole turns, cut back to before the answer.
 // detectShape looks at a sample and says how sure it is; normaliseRow turns one row into messages or says
 // exactly why it cannot. Neither throws. Nothing here knows about files or formats.
 import type { ChatMessage, Role } from './types';
-import type { ColumnMap, ShapeName } from './record';
+import { preferenceParts, type ColumnMap, type DatasetRecord, type PreferenceParts, type ShapeName } from './record';
 import { MAX_JSON_DEPTH, nestsDeeperThan, type Row } from './formats/rows';
 
-type Normalised = { ok: true; messages: ChatMessage[] } | { ok: false; reason: string };
+type Normalised = { ok: true; messages: ChatMessage[]; rejected?: ChatMessage[] } | { ok: false; reason: string };
 
 /** The fields each shape reads; anything else in a row is an "unknown field" (kept, reported once). */
 const SHAPE_FIELDS: Record<Exclude<ShapeName, 'mapped'>, readonly string[]> = {
@@ -20,6 +26,9 @@ const SHAPE_FIELDS: Record<Exclude<ShapeName, 'mapped'>, readonly string[]> = {
   alpaca: ['instruction', 'input', 'output', 'system', 'id'],
   'prompt-completion': ['prompt', 'completion', 'response', 'system', 'id'],
   text: ['text', 'id'],
+  preference: ['prompt', 'chosen', 'rejected', 'id'],
+  'preference-implicit': ['chosen', 'rejected', 'id'],
+  'hh-rlhf': ['chosen', 'rejected', 'id'],
 };
 
 const ROLE_ALIASES: Record<string, Role> = {
@@ -63,6 +72,10 @@ const MATCHERS: Record<Exclude<ShapeName, 'mapped'>, (r: Row) => boolean> = {
   alpaca: (r) => has(r, 'instruction') && has(r, 'output'),
   'prompt-completion': (r) => has(r, 'prompt') && (has(r, 'completion') || has(r, 'response')),
   text: (r) => typeof r.text === 'string',
+  // Preference rows match on `chosen` alone, so a row missing its rejected answer is read and named, not skipped.
+  preference: (r) => has(r, 'prompt') && has(r, 'chosen'),
+  'preference-implicit': (r) => !has(r, 'prompt') && Array.isArray(maybeJson(r.chosen)),
+  'hh-rlhf': (r) => !has(r, 'prompt') && typeof r.chosen === 'string' && HH_TURN.test(r.chosen),
 };
 
 interface Detection {
@@ -130,6 +143,86 @@ function withSystem(row: Row, key: string | undefined, rest: ChatMessage[]): Cha
   return sys ? [{ role: 'system', content: sys }, ...rest] : rest;
 }
 
+// ---- preference pairs ------------------------------------------------------------------------------
+
+type PreferenceShape = 'preference' | 'preference-implicit' | 'hh-rlhf';
+
+/** An HH turn marker: "Human:" or "Assistant:" opening the text or after a blank line. */
+const HH_TURN = /(?:^|\n\n)(Human|Assistant):[ ]?/;
+const HH_ROLE: Record<string, Role> = { Human: 'user', Assistant: 'assistant' };
+const HH_NAME: Record<Role, string> = { system: 'Human', user: 'Human', assistant: 'Assistant' };
+
+function hhTurns(v: unknown, what: string): Normalised {
+  if (typeof v !== 'string') return { ok: false, reason: `field '${what}' is not a string` };
+  const parts = v.split(new RegExp(HH_TURN.source, 'g')); // [before, role, text, role, text, …]
+  if (parts.length < 3) return { ok: false, reason: `field '${what}' has no "Human:" / "Assistant:" turns` };
+  if (parts[0].trim()) return { ok: false, reason: `field '${what}' has text before its first "Human:" turn` };
+  const messages: ChatMessage[] = [];
+  for (let i = 1; i < parts.length; i += 2) messages.push({ role: HH_ROLE[parts[i]], content: parts[i + 1] });
+  return { ok: true, messages };
+}
+
+/** HH's string form of turns (what hhTurns reads back). */
+function hhText(messages: readonly ChatMessage[]): string {
+  return messages.map((m) => `\n\n${HH_NAME[m.role]}: ${m.content}`).join('');
+}
+
+/** A TRL field: a string (one turn of `role`) or a list of messages. */
+function stringOrTurns(v: unknown, what: string, role: Role): Normalised {
+  const x = maybeJson(v);
+  return typeof x === 'string' ? { ok: true, messages: [{ role, content: x }] } : turns(x, 'role', 'content', what);
+}
+
+function sameTurns(a: readonly ChatMessage[], b: readonly ChatMessage[]): boolean {
+  return a.length === b.length && a.every((m, i) => m.role === b[i].role && m.content === b[i].content);
+}
+
+function preferenceRow(row: Row, shape: PreferenceShape): Normalised {
+  if (!has(row, 'chosen')) return missing('chosen');
+  if (!has(row, 'rejected')) return { ok: false, reason: "has 'chosen' but no 'rejected'" };
+  const read = shape === 'hh-rlhf' ? hhTurns : (v: unknown, what: string) => stringOrTurns(v, what, 'assistant');
+  const c = read(row.chosen, 'chosen');
+  if (!c.ok) return c;
+  const j = read(row.rejected, 'rejected');
+  if (!j.ok) return j;
+  if (sameTurns(c.messages, j.messages)) return { ok: false, reason: 'chosen and rejected are the same (no preference to learn)' };
+  let prompt: ChatMessage[], chosen: ChatMessage[], rejected: ChatMessage[];
+  if (shape === 'preference') {
+    if (!has(row, 'prompt')) return missing('prompt');
+    const p = stringOrTurns(row.prompt, 'prompt', 'user');
+    if (!p.ok) return p;
+    [prompt, chosen, rejected] = [p.messages, c.messages, j.messages];
+  } else {
+    // The longest shared run of whole turns, cut back to before the first answer turn.
+    const x = c.messages, y = j.messages;
+    let k = 0;
+    while (k < x.length && k < y.length && x[k].role === y[k].role && x[k].content === y[k].content) k++;
+    while (k > 0 && x[k - 1].role === 'assistant' && (x[k]?.role === 'assistant' || y[k]?.role === 'assistant')) k--;
+    [prompt, chosen, rejected] = [x.slice(0, k), x.slice(k), y.slice(k)];
+    if (prompt.length === 0) return { ok: false, reason: 'chosen and rejected share no prompt (they must start with the same turns)' };
+  }
+  for (const [name, answer] of [['chosen', chosen], ['rejected', rejected]] as const) {
+    if (answer.length === 0 || answer.some((m) => m.role !== 'assistant')) return { ok: false, reason: `${name}: the answer must be assistant messages after the prompt` };
+  }
+  if (prompt.length === 0 || prompt.at(-1)!.role === 'assistant') return { ok: false, reason: 'prompt: must end with a user or system turn' };
+  return { ok: true, messages: [...prompt, ...chosen], rejected };
+}
+
+/**
+ * One row in any preference form, its shape told by its fields (for readers that take pairs row by row rather than
+ * a file with one detected shape): prompt → TRL explicit; chosen a string → HH; otherwise TRL implicit.
+ */
+export function normalisePreference(row: unknown): Normalised {
+  if (!isRecord(row)) return { ok: false, reason: 'expected an object with "chosen" and "rejected"' };
+  return preferenceRow(row, has(row, 'prompt') ? 'preference' : typeof maybeJson(row.chosen) === 'string' ? 'hh-rlhf' : 'preference-implicit');
+}
+
+/** A pair as TRL's conversational explicit-prompt row (what the Data step exports pairs as). */
+export function trlPreferenceRow(pair: PreferenceParts): Row {
+  const plain = (ms: readonly ChatMessage[]) => ms.map((m) => ({ role: m.role, content: m.content }));
+  return { prompt: plain(pair.prompt), chosen: plain(pair.chosen), rejected: plain(pair.rejected) };
+}
+
 export function normaliseRow(row: Row, shape: ShapeName, map?: ColumnMap): Normalised {
   switch (shape) {
     case 'messages':
@@ -158,6 +251,10 @@ export function normaliseRow(row: Row, shape: ShapeName, map?: ColumnMap): Norma
       const text = field(row, 'text');
       return text === null ? missing('text') : { ok: true, messages: [{ role: 'assistant', content: text }] };
     }
+    case 'preference':
+    case 'preference-implicit':
+    case 'hh-rlhf':
+      return preferenceRow(row, shape);
     case 'mapped': {
       if (!map) return { ok: false, reason: 'no column map' };
       const prompt = field(row, map.prompt);
@@ -180,7 +277,8 @@ export function unknownFields(columns: readonly string[], shape: ShapeName, map?
 }
 
 /** Rebuilds a row in the source shape from (possibly edited) messages, keeping the row's other fields. */
-export function toShape(messages: readonly ChatMessage[], shape: ShapeName, original: Row, map?: ColumnMap): Row {
+export function toShape(rec: Pick<DatasetRecord, 'messages' | 'rejected' | 'shape' | 'original'>, map?: ColumnMap): Row {
+  const { messages, shape, original } = rec;
   const system = messages.find((m) => m.role === 'system')?.content;
   const user = messages.find((m) => m.role === 'user')?.content ?? '';
   let assistant = '';
@@ -206,6 +304,21 @@ export function toShape(messages: readonly ChatMessage[], shape: ShapeName, orig
     case 'text':
       out.text = messages.map((m) => m.content).join('\n');
       break;
+    case 'preference':
+    case 'preference-implicit':
+    case 'hh-rlhf': {
+      const pair = preferenceParts(rec);
+      if (!pair) break;
+      if (shape === 'preference') Object.assign(out, trlPreferenceRow(pair));
+      else {
+        const chosen = messages, rejected = [...pair.prompt, ...pair.rejected];
+        Object.assign(out, shape === 'hh-rlhf'
+          ? { chosen: hhText(chosen), rejected: hhText(rejected) }
+          : trlPreferenceRow({ prompt: [], chosen, rejected }));
+        delete out.prompt;
+      }
+      break;
+    }
     case 'mapped':
       if (map) {
         out[map.prompt] = user; out[map.response] = assistant;

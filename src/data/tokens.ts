@@ -3,7 +3,8 @@
 //   tokenStats: per example, the full token length as training would see it (template applied), how many
 //     tokens a maxSeqLen cut removes, and the trainable tokens (loss-mask ones) that remain; totals.
 //   previewTokens: one example's tokens with their text and whether the loss counts them; tokens past
-//     maxSeqLen are marked cut.
+//     maxSeqLen are marked cut. A preference pair is previewed as two calls, prompt + chosen and prompt +
+//     rejected, each with answerFrom = the prompt's length (the preference loss counts the answer only).
 // Examples the template cannot render (e.g. a template that insists on alternating roles) are reported
 // per example, not thrown.
 import { ChatTemplate, tokenizeConversation } from '../tokenize/chat';
@@ -36,6 +37,8 @@ export interface LoadedTokenizer {
 export interface TokenOptions {
   maxSeqLen: number;
   assistantOnly: boolean;
+  /** A preference answer's preview: only assistant turns from this message index count (the preference loss's mask). */
+  answerFrom?: number;
 }
 
 export interface TokenStats {
@@ -87,6 +90,6 @@ export function tokenStats(
 }
 
 export function previewTokens(lt: LoadedTokenizer, messages: ChatMessage[], opts: TokenOptions): PreviewToken[] {
-  const t = tokenizeConversation(lt.tok, lt.template, messages, { assistantOnly: opts.assistantOnly });
+  const t = tokenizeConversation(lt.tok, lt.template, messages, { assistantOnly: opts.assistantOnly || opts.answerFrom !== undefined, answerFrom: opts.answerFrom });
   return t.inputIds.map((id, i) => ({ id, text: lt.tok.decode([id]), target: t.lossMask[i] === 1, cut: i >= opts.maxSeqLen }));
 }

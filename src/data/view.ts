@@ -37,7 +37,7 @@ const haystacks = new WeakMap<DatasetRecord, string>();
 function haystack(r: DatasetRecord): string {
   let h = haystacks.get(r);
   if (h === undefined) {
-    h = r.messages.map((m) => m.content).join('\n').toLowerCase();
+    h = [...r.messages, ...r.rejected ?? []].map((m) => m.content).join('\n').toLowerCase();
     haystacks.set(r, h);
   }
   return h;

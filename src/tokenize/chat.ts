@@ -302,17 +302,28 @@ function visibleContent(content: string): string {
 /**
  * Tokenize a conversation for training. See the file header for what the mask marks and why.
  * Conversations with no assistant message get an all-zero mask under `assistantOnly`.
+ * `answerFrom` (with `assistantOnly`): only the assistant turns at or after this message index are marked, the
+ * earlier ones are context (a preference pair's answer after its prompt).
  */
 export function tokenizeConversation(
   tok: Tokenizer,
   template: ChatTemplate,
   messages: ChatMessage[],
-  opts: { assistantOnly: boolean; maxLength?: number },
+  opts: { assistantOnly: boolean; maxLength?: number; answerFrom?: number },
 ): TokenizedConversation {
   let inputIds: number[];
   let lossMask: number[];
   if (opts.assistantOnly) {
     ({ inputIds, lossMask } = tokenizeWithSpans(tok, template.assistantSpans(messages)));
+    if (opts.answerFrom) {
+      // Each assistant turn is one run of ones; the first `before` runs are context.
+      const before = messages.slice(0, opts.answerFrom).filter((m) => m.role === 'assistant').length;
+      let runs = 0;
+      lossMask = lossMask.map((m, i) => {
+        if (m && !lossMask[i - 1]) runs++;
+        return m && runs > before ? 1 : 0;
+      });
+    }
   } else {
     // The same ids as with assistantOnly where the template allows it, so the option changes only the mask.
     let spanned: { text: string; spans: Span[] } | null = null;

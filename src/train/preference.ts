@@ -1,8 +1,8 @@
 // Preference tuning on the same engine as SFT: DPO (TRL's `sigmoid` loss, with cDPO label smoothing) and ORPO.
 //
-// Data: a pair is a prompt (messages) and two answers, chosen and rejected (assistant messages). TRL's rows are read
-// as they come: explicit prompt ({prompt, chosen, rejected}, each a string or a message list) or implicit prompt
-// (chosen and rejected are whole conversations sharing everything but their last assistant turn).
+// Data: a pair is a prompt (messages) and two answers, chosen and rejected (assistant messages). Rows are read by the
+// Data step's reader (src/data/shapes.ts: TRL's explicit and implicit prompt, Anthropic HH); a curated record with a
+// rejected answer becomes a pair here (pairOfRecord).
 // Tokens: prompt + answer through the chat template (tokenizeConversation); the mask marks the answer's turns
 // only (what the model generates after the prompt's generation header), never an assistant turn of the prompt.
 //
@@ -31,7 +31,9 @@
 // is the cheaper one without gradients. Reference log-probs never use dropout (the adapter is off, or frozen as the
 // run starts, as TRL's precomputed reference).
 // Not here: the chat template itself (tokenize/chat.ts), batching (batch.ts), the optimizer (trainer.ts).
-import type { ChatMessage, Role } from '../data/types';
+import { preferenceParts, type DatasetRecord, type PreferenceParts } from '../data/record';
+import { normalisePreference } from '../data/shapes';
+import type { ChatMessage } from '../data/types';
 import type { Tensor } from '../gpu/runtime';
 import { Rng } from '../model/random';
 import type { Transformer } from '../model/transformer';
@@ -40,12 +42,8 @@ import type { Tokenizer } from '../tokenize/tokenizer';
 import { makeBatch, type Batch, type Example } from './batch';
 import { optimizerUpdate, type StepMetrics, type TrainConfig } from './trainer';
 
-export interface PreferencePair {
-  prompt: ChatMessage[];
-  /** The preferred answer: one or more assistant turns. */
-  chosen: ChatMessage[];
-  rejected: ChatMessage[];
-}
+/** A pair as the trainer takes it: the prompt and two answers (assistant turns), chosen and rejected. */
+export type PreferencePair = PreferenceParts;
 
 export type PreferenceMethod = 'dpo' | 'orpo';
 
@@ -73,46 +71,25 @@ export const DEFAULT_PREFERENCE: PreferenceConfig = { method: 'dpo', beta: 0.1, 
 
 // ---- data ----------------------------------------------------------------------------------------
 
-const ROLES: Role[] = ['system', 'user', 'assistant'];
-
-function messagesOf(value: unknown, field: string, defaultRole: Role): ChatMessage[] {
-  if (typeof value === 'string') return [{ role: defaultRole, content: value }];
-  if (!Array.isArray(value) || value.length === 0) throw new Error(`${field}: expected a string or a non-empty list of messages`);
-  return value.map((m, i) => {
-    const { role, content } = (m ?? {}) as { role?: unknown; content?: unknown };
-    if (!ROLES.includes(role as Role) || typeof content !== 'string') throw new Error(`${field}[${i}]: expected {role: system|user|assistant, content: string}`);
-    return { role: role as Role, content };
-  });
+/** A Data-step record that carries a rejected answer, as a pair; an error naming what is missing otherwise. */
+export function pairOfRecord(rec: Pick<DatasetRecord, 'messages' | 'rejected'>): PreferencePair {
+  const pair = preferenceParts(rec);
+  if (!pair) throw new Error('not a preference pair (no rejected answer)');
+  if (pair.prompt.length === 0) throw new Error('the pair has no prompt (it must end its prompt with a user or system turn)');
+  for (const side of ['chosen', 'rejected'] as const) {
+    if (pair[side].length === 0 || pair[side].some((m) => m.role !== 'assistant')) throw new Error(`${side}: the answer must be assistant messages after the prompt`);
+  }
+  return pair;
 }
 
-/** A row in one of TRL's preference formats (explicit or implicit prompt), as a pair; clear errors otherwise. */
+/** A row in any preference form the Data step reads (src/data/shapes.ts: TRL explicit or implicit prompt, HH), as a pair. */
 export function preferencePairOf(row: unknown): PreferencePair {
-  const r = (row && typeof row === 'object' ? row : {}) as Record<string, unknown>;
-  if (!('chosen' in r) || !('rejected' in r)) throw new Error('a preference row needs "chosen" and "rejected"');
-  let prompt: ChatMessage[], chosen: ChatMessage[], rejected: ChatMessage[];
-  if ('prompt' in r) {
-    prompt = messagesOf(r.prompt, 'prompt', 'user');
-    chosen = messagesOf(r.chosen, 'chosen', 'assistant');
-    rejected = messagesOf(r.rejected, 'rejected', 'assistant');
-  } else {
-    // Implicit prompt: the longest shared prefix of whole messages, cut back to before the first answer turn.
-    const c = messagesOf(r.chosen, 'chosen', 'assistant'), j = messagesOf(r.rejected, 'rejected', 'assistant');
-    let k = 0;
-    while (k < c.length && k < j.length && c[k].role === j[k].role && c[k].content === j[k].content) k++;
-    while (k > 0 && c[k - 1].role === 'assistant' && (c[k]?.role === 'assistant' || j[k]?.role === 'assistant')) k--;
-    prompt = c.slice(0, k);
-    chosen = c.slice(k);
-    rejected = j.slice(k);
-    if (prompt.length === 0) throw new Error('chosen and rejected share no prompt (implicit-prompt rows must start with the same messages)');
-  }
-  for (const [name, answer] of [['chosen', chosen], ['rejected', rejected]] as const) {
-    if (answer.length === 0 || answer.some((m) => m.role !== 'assistant')) throw new Error(`${name}: the answer must be assistant messages after the prompt`);
-  }
-  if (prompt.at(-1)?.role === 'assistant') throw new Error('prompt: must not end with an assistant message');
-  return { prompt, chosen, rejected };
+  const n = normalisePreference(row);
+  if (!n.ok) throw new Error(n.reason);
+  return pairOfRecord(n);
 }
 
-/** JSONL of TRL preference rows (blank lines skipped); the first bad row is an error naming its line. */
+/** JSONL of preference rows in any of those forms (blank lines skipped); the first bad row is an error naming its line. */
 export function preferencePairsFromJsonl(text: string, name = 'data'): PreferencePair[] {
   const pairs: PreferencePair[] = [];
   text.split('\n').forEach((line, i) => {
@@ -131,16 +108,9 @@ export interface PreferenceExample { chosen: Example; rejected: Example }
 
 /** prompt + answer through the template, the mask on the answer's turns only (the prompt's assistant turns are context). */
 function tokenizeAnswer(tok: Tokenizer, tpl: ChatTemplate, prompt: ChatMessage[], answer: ChatMessage[], maxLength: number): Example {
-  const { inputIds, lossMask } = tokenizeConversation(tok, tpl, [...prompt, ...answer], { assistantOnly: true, maxLength });
-  // Each assistant turn is one run of ones; the first `inPrompt` runs belong to the prompt.
-  let runs = 0;
-  const inPrompt = prompt.filter((m) => m.role === 'assistant').length;
-  const mask = lossMask.map((m, i) => {
-    if (m && !lossMask[i - 1]) runs++;
-    return m && runs > inPrompt ? 1 : 0;
-  });
-  if (!mask.some(Boolean)) throw new Error(`no answer tokens left within ${maxLength} tokens (the prompt fills the sequence)`);
-  return { inputIds, lossMask: mask };
+  const { inputIds, lossMask } = tokenizeConversation(tok, tpl, [...prompt, ...answer], { assistantOnly: true, maxLength, answerFrom: prompt.length });
+  if (!lossMask.some(Boolean)) throw new Error(`no answer tokens left within ${maxLength} tokens (the prompt fills the sequence)`);
+  return { inputIds, lossMask };
 }
 
 export function tokenizePreference(tok: Tokenizer, tpl: ChatTemplate, pair: PreferencePair, maxSeqLength: number): PreferenceExample {

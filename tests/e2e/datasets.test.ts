@@ -14,7 +14,7 @@ import { memorySource } from '../../src/data/bytes';
 import { importSource } from '../../src/data/import';
 import { DEFAULT_QUALITY } from '../../src/data/quality';
 import { loadTokenizerFiles, tokenStats } from '../../src/data/tokens';
-import { buildApp, startApp, type RunningApp } from './helpers/app';
+import { buildApp, dropFile, startApp, type RunningApp } from './helpers/app';
 
 const FIX = 'tests/fixtures/data';
 
@@ -34,14 +34,6 @@ afterAll(async () => { await app?.close(); if (dist) rmSync(dist, { recursive: t
 const status = () => page.getByRole('toolbar', { name: 'Bulk actions' }).getByRole('status');
 const table = () => page.getByRole('region', { name: 'Examples table' });
 
-async function dropFile(name: string, text: string) {
-  const dt = await page.evaluateHandle(([n, t]) => {
-    const d = new DataTransfer();
-    d.items.add(new File([t], n, { type: 'application/json' }));
-    return d;
-  }, [name, text] as const);
-  await page.getByRole('region', { name: 'Drop files to import' }).dispatchEvent('drop', { dataTransfer: dt });
-}
 
 describe('dataset studio', () => {
   it('imports picked and dropped files, names bad rows, and shows markup as text', async () => {
@@ -56,7 +48,7 @@ describe('dataset studio', () => {
       expect.stringMatching(/^messages\.jsonl, line 4: expected a JSON object/),
     ]);
 
-    await dropFile('sharegpt.json', readFileSync(`${FIX}/sharegpt.json`, 'utf8'));
+    await dropFile(page, 'sharegpt.json', readFileSync(`${FIX}/sharegpt.json`, 'utf8'));
     await expect.poll(() => status().textContent()).toBe('9 examples');
 
     // User text is rendered as text: the markup is visible verbatim and no element was made from it.
@@ -185,7 +177,7 @@ describe('dataset studio', () => {
     // 6000 rows: three slices as they come from the worker, and a version save long enough to cut short.
     const n = 6000;
     const text = Array.from({ length: n }, (_, i) => JSON.stringify({ instruction: `Dropped question ${i}`, output: `Dropped answer ${i}.` })).join('\n');
-    await dropFile('dropped.jsonl', text);
+    await dropFile(page, 'dropped.jsonl', text);
     await expect.poll(() => status().textContent(), { timeout: 30_000, interval: 20 }).toBe(`${9 + n} examples`);
     await page.reload(); // no wait for the import's version save
     await expect.poll(() => status().textContent(), { timeout: 30_000 }).toBe(`${9 + n} examples`);

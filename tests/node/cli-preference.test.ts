@@ -67,7 +67,7 @@ describe('studio CLI: preference tuning', () => {
   it('bad rows and options: one line naming them', () => {
     const bad = studio('train', model, '--method', 'dpo', '--data', join(dir, 'bad.jsonl'), '--out', join(dir, 'x'));
     expect(bad.code).not.toBe(0);
-    expect(bad.stderr.trim()).toBe('error: bad.jsonl line 2: a preference row needs "chosen" and "rejected"');
+    expect(bad.stderr.trim()).toBe("error: bad.jsonl line 2: has 'chosen' but no 'rejected'");
     const m = studio('train', model, '--method', 'kto', '--data', join(dir, 'pairs.jsonl'), '--out', join(dir, 'x'));
     expect(m.stderr.trim()).toBe('error: --method must be sft, dpo or orpo, not kto');
     const same = studio('train', model, '--method', 'dpo', '--adapter', join(dir, 'dpo'), '--data', join(dir, 'pairs.jsonl'), '--out', join(dir, 'dpo', '.'));

@@ -91,7 +91,7 @@ describe('preference tuning equals TRL', () => {
       prompt: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello.' }, { role: 'user', content: 'Bye' }], chosen: 'Farewell!', rejected: 'Bye.',
     }), 64);
     expect(answer(multi.chosen)).toBe('Farewell!<|im_end|>');
-    expect(() => preferencePairOf({ chosen: 'a' })).toThrow(/needs "chosen" and "rejected"/);
+    expect(() => preferencePairOf({ chosen: 'a' })).toThrow(/has 'chosen' but no 'rejected'/);
     expect(() => preferencePairOf({ prompt: 'q', chosen: [{ role: 'user', content: 'x' }], rejected: 'b' })).toThrow(/chosen: the answer must be assistant messages/);
   });
 

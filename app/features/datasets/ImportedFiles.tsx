@@ -9,7 +9,9 @@ import { ScrollRegion } from '../../components/ScrollRegion';
 
 const SHAPE: Record<ShapeName, string> = {
   messages: 'OpenAI messages', sharegpt: 'ShareGPT', alpaca: 'Alpaca (instruction / input / output)',
-  'prompt-completion': 'prompt / completion', text: 'plain text', mapped: 'columns mapped by hand',
+  'prompt-completion': 'prompt / completion', text: 'plain text',
+  preference: 'preference pairs (prompt / chosen / rejected)', 'preference-implicit': 'preference pairs (chosen / rejected conversations)',
+  'hh-rlhf': 'preference pairs (Anthropic HH)', mapped: 'columns mapped by hand',
 };
 
 export function ImportedFiles() {

@@ -56,6 +56,7 @@ export function RecordsTable() {
   const hasTokenizer = useDatasets((s) => s.tokenizer !== null);
   const [editing, setEditing] = useState<string | null>(null);
   const byId = useDatasets(sel.recordById);
+  const pairs = useDatasets(sel.hasPairs);
   const scrollRef = useRef<HTMLDivElement>(null);
 
   const columns = useMemo(() => helper.columns([
@@ -72,7 +73,9 @@ export function RecordsTable() {
     helper.display({ id: 'source', header: () => <SortButton column="source" label="Source" />, cell: ({ row }) => `${row.original.source.file}:${row.original.source.line}` }),
     helper.display({ id: 'split', header: () => <SortButton column="split" label="Split" />, cell: ({ row }) => row.original.split }),
     helper.display({ id: 'prompt', header: () => <SortButton column="prompt" label="Prompt" />, cell: ({ row }) => promptOf(row.original) }),
-    helper.display({ id: 'response', header: () => <SortButton column="response" label="Response" />, cell: ({ row }) => responseOf(row.original) }),
+    helper.display({ id: 'response', header: () => <SortButton column="response" label={pairs ? 'Response (chosen)' : 'Response'} />, cell: ({ row }) => responseOf(row.original) }),
+    // A preference pair's rejected answer beside its chosen one; SFT rows leave the cell empty.
+    ...(pairs ? [helper.display({ id: 'rejected', header: () => 'Rejected', cell: ({ row }) => (row.original.rejected ? responseOf({ messages: row.original.rejected }) : '') })] : []),
     helper.display({ id: 'turns', header: () => <SortButton column="turns" label="Turns" />, cell: ({ row }) => row.original.messages.length }),
     helper.display({
       id: 'tokens', header: () => <SortButton column="tokens" label="Tokens" />,
@@ -113,7 +116,7 @@ export function RecordsTable() {
         );
       },
     }),
-  ]), [quality, selection, setSelected, setFlag, deleteRecords, hasTokenizer, previewExample]);
+  ]), [quality, selection, setSelected, setFlag, deleteRecords, hasTokenizer, previewExample, pairs]);
 
   // Stable callbacks: the virtualizer re-measures all rows whenever getItemKey changes identity.
   const getItemKey = useCallback((i: number) => rows[i].id, [rows]);

@@ -6,7 +6,7 @@
 // loss counts it (assistant-only by default; a switch trains on the whole sequence). Token text is
 // rendered as text.
 import { datasetsSelectors as sel, useDatasets } from '../../store';
-import type { TokenStats } from '../../../src/data/tokens';
+import type { PreviewToken, TokenStats } from '../../../src/data/tokens';
 import { Token } from '../../components/Token';
 
 const BINS = 24;
@@ -36,6 +36,19 @@ function Histogram({ stats, maxSeqLen }: { stats: TokenStats; maxSeqLen: number 
   );
 }
 
+/** One token sequence and its counts; `label` names a pair's side (Chosen / Rejected). */
+function TokenRun({ label, tokens }: { label?: string; tokens: PreviewToken[] }) {
+  const cut = tokens.filter((t) => t.cut).length;
+  return (
+    <>
+      <p role="status">
+        {label ? `${label}: ` : ''}{tokens.length} tokens, {tokens.filter((t) => t.target && !t.cut).length} trained on
+        {cut ? `, ${cut} cut by the max sequence length` : ''}
+      </p>
+      <div className="token-preview" role="group" aria-label={label ? `${label} tokens` : 'Tokens'}>{tokens.map((t, i) => <Token key={i} t={t} />)}</div>
+    </>
+  );
+}
 
 export function TokensPanel() {
   const tokenizer = useDatasets((s) => s.tokenizer);
@@ -88,13 +101,17 @@ export function TokensPanel() {
       {preview && previewRec && (
         <div role="region" aria-label="Training preview">
           <h3>As training sees {previewRec.source.file} line {previewRec.source.line}</h3>
-          <p role="status">
-            {preview.tokens.length} tokens, {preview.tokens.filter((t) => t.target && !t.cut).length} trained on
-            {preview.tokens.some((t) => t.cut) ? `, ${preview.tokens.filter((t) => t.cut).length} cut by the max sequence length` : ''}
-            {preview.rev !== previewRec.rev ? ' (row edited since: press its Tokens button again)' : ''}
+          {preview.rev !== previewRec.rev && <p role="note">Row edited since: press its Tokens button again.</p>}
+          <p className="hint">
+            Green: the loss counts the token. Grey: context only. Struck through: cut.
+            {preview.rejected ? ' A preference pair: the preference loss counts each answer after the shared prompt.' : ''}
           </p>
-          <p className="hint">Green: the loss counts the token. Grey: context only. Struck through: cut.</p>
-          <div className="token-preview">{preview.tokens.map((t, i) => <Token key={i} t={t} />)}</div>
+          {preview.rejected ? (
+            <>
+              <TokenRun label="Chosen" tokens={preview.tokens} />
+              <TokenRun label="Rejected" tokens={preview.rejected} />
+            </>
+          ) : <TokenRun tokens={preview.tokens} />}
         </div>
       )}
     </section>

@@ -1,16 +1,18 @@
-// Preference tuning on the Train screen: import preference pairs (TRL's JSONL rows, or the built-in sample set),
+// Preference tuning on the Train screen: preference pairs from a JSONL file, the built-in sample set or the current
+// dataset (the Data step's curated pairs: its train split, the validation split held out),
 // pick DPO or ORPO with β, start from a new adapter or a finished SFT run, and watch the loss beside the rewards
 // (chosen / rejected), their margin and the preference accuracy live. The LoRA and optimizer settings are the form's
 // above. Each listed pair's tokens can be shown as the loss sees them (chosen and rejected: the answer counts, the
 // prompt is context). A finished run's adapter is imported (Compare lists it beside the SFT runs). The run is the engine's
 // startPreferenceRun; this panel only sends the request and draws its events.
-// Not here: curating pairs in the Data step, storing preference runs in the run history.
+// Not here: curating pairs (the Data step), storing preference runs in the run history.
 import { useMemo, useState } from 'react';
 import type { PreferencePoint } from '../../../src/engine/preference-run';
 import { errorMessage } from '../../../src/errors';
-import { preferencePairsFromJsonl, type PreferenceMethod, type PreferencePair } from '../../../src/train/preference';
+import { pairOfRecord, preferencePairsFromJsonl, type PreferenceMethod, type PreferencePair } from '../../../src/train/preference';
 import type { RunConfig } from '../../../src/train/presets';
 import { appEngineStore, useEngine } from '../../engine/store';
+import { appDatasetsStore } from '../../store';
 import type { EngineEvent } from '../../../workers/protocol-engine';
 import type { PreviewToken } from '../../../src/data/tokens';
 import { Token } from '../../components/Token';
@@ -26,7 +28,7 @@ export function PreferencePanel({ cfg, disabled }: { cfg: RunConfig; disabled: b
   const runs = useEngine((s) => s.runs);
   const model = useEngine((s) => s.model);
   const importAdapter = useEngine((s) => s.importAdapter);
-  const [pairs, setPairs] = useState<{ name: string; pairs: PreferencePair[] } | null>(null);
+  const [pairs, setPairs] = useState<{ name: string; pairs: PreferencePair[]; heldOut?: number } | null>(null);
   const [method, setMethod] = useState<PreferenceMethod>('dpo');
   const [beta, setBeta] = useState(0.1);
   const [startRun, setStartRun] = useState('');
@@ -53,6 +55,22 @@ export function PreferencePanel({ cfg, disabled }: { cfg: RunConfig; disabled: b
     }
   };
   const loadSample = async () => read('world-pref.train.jsonl', await (await fetch(PREFERENCE_SAMPLE_URL)).text());
+  // The Data step's curated pairs: unflagged, the train split trained on, the validation split held out.
+  const readDataset = () => {
+    const { records, current } = appDatasetsStore().getState();
+    const usable = records.filter((r) => r.rejected && !r.flagged);
+    try {
+      const train = usable.filter((r) => r.split === 'train').map((r) => {
+        try { return pairOfRecord(r); } catch (e) { throw new Error(`${r.source.file} line ${r.source.line}: ${errorMessage(e)}`); }
+      });
+      if (!train.length) throw new Error('the current dataset has no preference pairs in its train split (import pairs in the Data step)');
+      setPairs({ name: current?.name ?? 'the current dataset', pairs: train, heldOut: usable.length - train.length });
+      setMask(null);
+      setMessage(null);
+    } catch (e) {
+      setMessage(errorMessage(e));
+    }
+  };
 
   const start = async () => {
     if (!pairs) return;
@@ -109,10 +127,11 @@ export function PreferencePanel({ cfg, disabled }: { cfg: RunConfig; disabled: b
           <input type="file" accept=".jsonl,.json" disabled={running} aria-label="Preference pairs (JSONL: prompt, chosen, rejected)" onChange={async (e) => { const f = e.target.files?.[0]; if (f) read(f.name, await f.text()); }} />
         </label>
         <button type="button" disabled={running} onClick={() => void loadSample()}>Use the sample preference set</button>
+        <button type="button" disabled={running} onClick={readDataset}>Use the current dataset's pairs</button>
       </div>
       {pairs && (
         <table className="metrics" aria-label="Preference pairs">
-          <caption>{pairs.name}: {pairs.pairs.length} pairs</caption>
+          <caption>{pairs.name}: {pairs.pairs.length} pairs{pairs.heldOut !== undefined ? ` (train split; ${pairs.heldOut} validation pairs held out)` : ''}</caption>
           <thead><tr><th scope="col">Prompt</th><th scope="col">Chosen</th><th scope="col">Rejected</th><th scope="col">Mask</th></tr></thead>
           <tbody>
             {pairs.pairs.slice(0, 5).map((p, i) => (

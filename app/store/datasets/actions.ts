@@ -6,7 +6,7 @@ import type { StoreApi } from 'zustand/vanilla';
 import type { DataEngine } from '../../../src/data/engine';
 import { retryIssue } from '../../../src/data/import';
 import { warmQualityFacts } from '../../../src/data/quality';
-import { withFlag, withMessages, type ColumnMap } from '../../../src/data/record';
+import { preferenceParts, withFlag, withMessages, type ColumnMap } from '../../../src/data/record';
 import { assignSplits, type SplitConfig } from '../../../src/data/split';
 import type { ViewQuery } from '../../../src/data/view';
 import type { TokenizerInfo } from '../../../src/data/tokens';
@@ -22,7 +22,8 @@ export interface DatasetsActions {
   importFiles(files: File[]): Promise<void>;
   applyMapping(map: ColumnMap, remember: boolean): Promise<void>;
   skipMapping(): void;
-  editRecord(id: string, messages: ChatMessage[]): void;
+  /** `rejected`: a preference pair's rejected answer, edited beside its messages. */
+  editRecord(id: string, messages: ChatMessage[], rejected?: ChatMessage[]): void;
   setFlag(ids: readonly string[], flagged: boolean): void;
   deleteRecords(ids: readonly string[]): void;
   undo(): void;
@@ -197,8 +198,8 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
       set((s) => ({ pendingMappings: s.pendingMappings.slice(1) }));
     },
 
-    editRecord(id, messages) {
-      change('edit row', { records: get().records.map((r) => (r.id === id ? withMessages(r, messages) : r)) });
+    editRecord(id, messages, rejected) {
+      change('edit row', { records: get().records.map((r) => (r.id === id ? withMessages(r, messages, rejected) : r)) });
     },
 
     setFlag(ids, flagged) {
@@ -345,8 +346,17 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
       const r = get().records.find((x) => x.id === id);
       if (!r || !get().tokenizer) return;
       await guarded(async () => {
-        const tokens = await deps.engine.previewTokens(r.messages, { maxSeqLen: get().quality.maxSeqLen, assistantOnly: get().assistantOnly });
-        set({ preview: { id, rev: r.rev, tokens } });
+        const opts = { maxSeqLen: get().quality.maxSeqLen, assistantOnly: get().assistantOnly };
+        const pair = preferenceParts(r);
+        if (!pair) {
+          set({ preview: { id, rev: r.rev, tokens: await deps.engine.previewTokens(r.messages, opts) } });
+          return;
+        }
+        // A pair as the preference loss sees it: each answer after the shared prompt, the answer's tokens counted.
+        const answerFrom = pair.prompt.length;
+        const tokens = await deps.engine.previewTokens(r.messages, { ...opts, answerFrom });
+        const rejected = await deps.engine.previewTokens([...pair.prompt, ...pair.rejected], { ...opts, answerFrom });
+        set({ preview: { id, rev: r.rev, tokens, rejected } });
       });
     },
 

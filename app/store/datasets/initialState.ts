@@ -45,7 +45,8 @@ export interface DatasetsState {
   tokenStats: TokenStats | null;
   /** Train on assistant turns only (the default), or on the whole sequence. */
   assistantOnly: boolean;
-  preview: { id: string; rev: number; tokens: PreviewToken[] } | null;
+  /** The previewed example's tokens; for a preference pair `tokens` is prompt + chosen, `rejected` prompt + rejected. */
+  preview: { id: string; rev: number; tokens: PreviewToken[]; rejected?: PreviewToken[] } | null;
   progress: Progress | null;
   pendingMappings: PendingMapping[];
   undoStack: UndoEntry[];

@@ -51,7 +51,11 @@ const byId = memo((records: DatasetRecord[]) => {
   return { get: (id: string) => (map ??= new Map(records.map((r) => [r.id, r]))).get(id) };
 });
 
+const hasPairs = memo((records: DatasetRecord[]) => records.some((r) => r.rejected));
+
 export const datasetsSelectors = {
+  /** True when some record is a preference pair (the table then shows the rejected answers). */
+  hasPairs: (s: DatasetsState) => hasPairs(s.records),
   /** The verdict of one record under the current options: (record) => QualityResult. */
   quality: (s: DatasetsState) => qualityOf(qualityOptions(s.quality, s.tokenCounts)),
   duplicateIds: (s: DatasetsState) => duplicateIds(s.duplicates),

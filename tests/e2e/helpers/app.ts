@@ -107,3 +107,13 @@ export async function startApp(opts: { dist?: string; firstRun?: boolean } = {})
     },
   };
 }
+
+/** Drops one file on the Data step's drop zone, as a user dragging it from the desktop. */
+export async function dropFile(page: Page, name: string, text: string): Promise<void> {
+  const dt = await page.evaluateHandle(([n, t]) => {
+    const d = new DataTransfer();
+    d.items.add(new File([t], n, { type: 'application/json' }));
+    return d;
+  }, [name, text] as const);
+  await page.getByRole('region', { name: 'Drop files to import' }).dispatchEvent('drop', { dataTransfer: dt });
+}
