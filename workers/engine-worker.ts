@@ -47,7 +47,7 @@ import type {
 } from './protocol-engine';
 import { runPreference } from '../src/engine/preference-run';
 import type { Example } from '../src/train/batch';
-import { tokenizePreference } from '../src/train/preference';
+import { pairLogps, tokenizePreference } from '../src/train/preference';
 
 interface EngineDeps {
   store: Promise<RunStore>;
@@ -546,6 +546,11 @@ export function createEngineCore(deps: EngineDeps): Engine {
         return await evaluateBatch({
           generate: (adapter, prompt) => engine.generate({ adapter, prompt, sampling: args.sampling, backend: args.backend }),
           loss: (adapter, records) => engine.evaluateLoss({ adapter, records, maxSeqLength: args.maxSeqLength }),
+          pairLogps: (adapter, pairs) => {
+            const m = requireModel().model;
+            const examples = pairs.map((p) => tokenizePreference(m.tokenizer, templateOf(m), p, args.maxSeqLength));
+            return withAdapter(adapter, (net) => pairLogps(net, examples, 4, args.maxSeqLength, m.tokenizer.padTokenId ?? 0));
+          },
         }, args, onEvent, () => mine.stopped);
       } finally {
         if (evaluation === mine) evaluation = null;
