@@ -49,7 +49,7 @@ import type { PortHandover, TokenizerFilesAnswer, TokenizerFilesAsk } from './pr
 import type { TokenizerFiles } from '../src/data/tokens';
 import { runPreference } from '../src/engine/preference-run';
 import type { Example } from '../src/train/batch';
-import { tokenizePreference } from '../src/train/preference';
+import { pairLogps, tokenizePreference } from '../src/train/preference';
 
 interface EngineDeps {
   store: Promise<RunStore>;
@@ -548,6 +548,11 @@ export function createEngineCore(deps: EngineDeps): EngineCore {
         return await evaluateBatch({
           generate: (adapter, prompt) => engine.generate({ adapter, prompt, sampling: args.sampling, backend: args.backend }),
           loss: (adapter, records) => engine.evaluateLoss({ adapter, records, maxSeqLength: args.maxSeqLength }),
+          pairLogps: (adapter, pairs) => {
+            const m = requireModel().model;
+            const examples = pairs.map((p) => tokenizePreference(m.tokenizer, templateOf(m), p, args.maxSeqLength));
+            return withAdapter(adapter, (net) => pairLogps(net, examples, 4, args.maxSeqLength, m.tokenizer.padTokenId ?? 0));
+          },
         }, args, onEvent, () => mine.stopped);
       } finally {
         if (evaluation === mine) evaluation = null;

@@ -4,6 +4,10 @@
 // event per row; then each model's loss over the same conversations' assistant tokens; then one summary per
 // model (src/eval/metrics.ts summarize).
 //
+// A conversation that also carries a rejected answer (a preference pair: `messages` ends with the chosen answer) gives
+// its row a `pair`; after the losses each model's log-probs of both answers are added to those rows, so Compare
+// can set one model against another on held-out pairs (src/eval/preference.ts batchPreference, versus).
+//
 // Contract: rows run in order, models in the order given, one generation at a time (every model shares one
 // resident Transformer in the worker). `stopped()` is read between rows: a stopped or failed batch returns
 // the rows it finished, summarised, with `error` saying why it stopped early (no losses then); a failure
@@ -15,6 +19,7 @@ import { errorMessage } from '../errors';
 import type { EvalPrompt, EvalRow } from '../eval/export';
 import { promptAndReference, summarize, type EvalSummary, type Generation } from '../eval/metrics';
 import { templateOf, type ModelMeta } from '../io/hf';
+import type { PreferencePair } from '../train/preference';
 
 /** The prompt a model is sent: a chat, or with the template off, the raw text of the last user turn. */
 type EnginePrompt = { kind: 'chat'; messages: ChatMessage[] } | { kind: 'raw'; text: string };
@@ -36,10 +41,15 @@ interface EvaluateHost<M> {
   generate(model: M, prompt: EnginePrompt): Promise<Generation>;
   /** Mean assistant-token loss of the conversations under `model`, and how many tokens it counted. */
   loss(model: M, records: { messages: ChatMessage[] }[]): Promise<{ loss: number; tokens: number }>;
+  /** Summed answer log-probs of each pair's chosen and rejected answers under `model`; without it pairs get answers only. */
+  pairLogps?(model: M, pairs: PreferencePair[]): Promise<{ chosen: number; rejected: number }[]>;
 }
 
+/** A conversation to evaluate; with `rejected`, a preference pair whose chosen answer ends `messages`. */
+type EvaluateRecord = { messages: ChatMessage[]; rejected?: ChatMessage[] };
+
 export interface EvaluateArgs<M> {
-  records: { messages: ChatMessage[] }[];
+  records: EvaluateRecord[];
   /** The models, each with an id the result is keyed by. */
   columns: { id: string; adapter: M }[];
   chatTemplate: boolean;
@@ -70,7 +80,8 @@ export async function evaluateBatch<M>(
         const r = await host.generate(c.adapter, enginePrompt(prompt, args.chatTemplate));
         outputs[c.id] = { text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokensPerSecond };
       }
-      const row: EvalRow = { index: i, prompt, reference, outputs };
+      const rejected = evaluable[i].rejected;
+      const row: EvalRow = { index: i, prompt, reference, outputs, ...(rejected?.length ? { pair: { rejected: rejected.map((m) => m.content).join('\n') } } : {}) };
       rows.push(row);
       onEvent({ type: 'evaluate', done: rows.length, total: evaluable.length, row });
     }
@@ -88,6 +99,28 @@ export async function evaluateBatch<M>(
       error = errorMessage(e);
     }
   }
+  if (host.pairLogps && !stopped() && error === null) {
+    try {
+      await scorePairs(host, args.columns, rows, evaluable);
+    } catch (e) {
+      error = errorMessage(e);
+    }
+  }
   const summaries = Object.fromEntries(args.columns.map((c) => [c.id, summarize(rows.map((r) => ({ output: r.outputs[c.id], reference: r.reference })), losses[c.id])]));
   return { total: evaluable.length, rows, summaries, error };
+}
+
+/** Adds every model's log-probs of both answers to the rows that are pairs (all models or none). */
+async function scorePairs<M>(host: EvaluateHost<M>, columns: EvaluateArgs<M>['columns'], rows: EvalRow[], records: EvaluateRecord[]): Promise<void> {
+  const at = rows.flatMap((r, i) => (r.pair ? [i] : []));
+  if (at.length === 0) return;
+  const pairs: PreferencePair[] = at.map((i) => {
+    const { prompt, reference } = promptAndReference(records[i].messages)!;
+    return { prompt, chosen: [{ role: 'assistant', content: reference }], rejected: records[i].rejected! };
+  });
+  const scored = new Map<string, { chosen: number; rejected: number }[]>();
+  for (const c of columns) scored.set(c.id, await host.pairLogps!(c.adapter, pairs));
+  at.forEach((i, k) => {
+    rows[i] = { ...rows[i], pair: { ...rows[i].pair!, logps: Object.fromEntries(columns.map((c) => [c.id, scored.get(c.id)![k]])) } };
+  });
 }

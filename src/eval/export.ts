@@ -42,7 +42,13 @@ export function promptText(p: EvalPrompt): string {
   return (users.at(-1) ?? p.messages.at(-1))?.content ?? '';
 }
 
-export interface EvalRow { index: number; prompt: EvalPrompt; reference: string; outputs: Record<string, Generation> }
+/**
+ * A preference pair's other side, on a row whose conversation also has a rejected answer: its text and, once the
+ * batch has scored them, each model's summed answer log-probs of the reference (chosen) and rejected answers.
+ */
+export interface EvalPair { rejected: string; logps?: Record<string, { chosen: number; rejected: number }> }
+
+export interface EvalRow { index: number; prompt: EvalPrompt; reference: string; outputs: Record<string, Generation>; pair?: EvalPair }
 
 interface EvalLine {
   index: number; model: string; prompt: string; reference: string; output: string;

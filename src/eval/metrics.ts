@@ -103,7 +103,7 @@ export function summarize(pairs: { output: Generation; reference: string }[], lo
 
 export type Verdict = 'base' | 'tuned' | 'tie';
 
-interface WinTally { base: number; tuned: number; tie: number; total: number; /** (tuned + tie/2) / total; null with no marks. */ winRate: number | null }
+export interface WinTally { base: number; tuned: number; tie: number; total: number; /** (tuned + tie/2) / total; null with no marks. */ winRate: number | null }
 
 export function winRate(verdicts: Iterable<Verdict>): WinTally {
   const t = { base: 0, tuned: 0, tie: 0 };

@@ -10,10 +10,19 @@
 //  - generation, when greedy answers are given (one per pair, to the pair's prompt): chosenRate / rejectedRate,
 //    the share whose answer equals the chosen / rejected answer (normalizeAnswer on both sides), and
 //    propertyRate, the share whose answer has the caller's property (the lesson's "names the home town").
+//
+// The same questions on a batch evaluation whose rows are pairs (batchPreference, versus): held-out pairs answered by
+// several models side by side, so a DPO run can be set against the SFT run it started from.
+//  - lean(answer) = ROUGE-L F1 against chosen - ROUGE-L F1 against rejected, in [-1, 1]: > 0 when the answer reads
+//    more like the preferred answer. closerToChosen is the share of answers with lean > 0.
+//  - versus(model, against), per pair: the model wins when its answer leans further towards chosen than the other
+//    model's (answers), or when its log-prob margin πc - πr is larger (margins); equal values are ties. The win rate
+//    is (wins + ties / 2) / pairs, as for the marks a person makes (metrics.ts winRate).
 // Not here: tokenizing pairs (src/train/preference.ts), generating (the caller's decoder).
 import type { Transformer } from '../model/transformer';
 import { pairLogps, type PreferenceExample, type PreferencePair } from '../train/preference';
-import { normalizeAnswer } from './metrics';
+import type { EvalRow } from './export';
+import { normalizeAnswer, rougeL, winRate, type Verdict, type WinTally } from './metrics';
 
 interface PreferenceEval {
   pairs: number;
@@ -92,4 +101,60 @@ export async function evaluatePreference(
     for (const p of pairs) answers.push(await opts.answer(p.prompt));
   }
   return preferenceScores(pairs, logps, { reference, answers, property: opts.property });
+}
+
+// ---- Batch rows that are pairs ----
+
+export function lean(answer: string, chosen: string, rejected: string): number {
+  return rougeL(answer, chosen).f - rougeL(answer, rejected).f;
+}
+
+export interface BatchPreference {
+  pairs: number;
+  /** Share of answers closer to chosen than to rejected (lean > 0), and the mean lean. */
+  closerToChosen: number;
+  meanLean: number;
+  /** From the model's log-probs of both answers; null when the batch stopped before scoring them. */
+  logpAccuracy: number | null;
+  logpMargin: number | null;
+}
+
+const pairRows = (rows: readonly EvalRow[], model: string) => rows.filter((r) => r.pair && r.outputs[model]);
+const rowLean = (r: EvalRow, model: string) => lean(r.outputs[model].text, r.reference, r.pair!.rejected);
+const rowMargin = (r: EvalRow, model: string) => {
+  const lp = r.pair!.logps?.[model];
+  return lp ? lp.chosen - lp.rejected : null;
+};
+
+/** One model's scores over the rows that are pairs; null when none is. */
+export function batchPreference(rows: readonly EvalRow[], model: string): BatchPreference | null {
+  const rs = pairRows(rows, model);
+  if (rs.length === 0) return null;
+  const leans = rs.map((r) => rowLean(r, model));
+  const margins = rs.map((r) => rowMargin(r, model));
+  const scored = margins.every((m) => m !== null) ? (margins as number[]) : null;
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return {
+    pairs: rs.length,
+    closerToChosen: leans.filter((x) => x > 0).length / rs.length,
+    meanLean: mean(leans),
+    logpAccuracy: scored && scored.filter((m) => m > 0).length / rs.length,
+    logpMargin: scored && mean(scored),
+  };
+}
+
+const verdict = (mine: number, theirs: number): Verdict => (mine > theirs ? 'tuned' : mine < theirs ? 'base' : 'tie');
+
+/**
+ * `model` against `against` on the pairs both answered ('tuned' = model wins, 'base' = against wins); margins is
+ * null unless every such pair has both models' log-probs.
+ */
+export function versus(rows: readonly EvalRow[], model: string, against: string): { answers: WinTally; margins: WinTally | null } | null {
+  const rs = pairRows(rows, model).filter((r) => r.outputs[against]);
+  if (rs.length === 0) return null;
+  const margins = rs.map((r) => [rowMargin(r, model), rowMargin(r, against)]);
+  return {
+    answers: winRate(rs.map((r) => verdict(rowLean(r, model), rowLean(r, against)))),
+    margins: margins.every(([a, b]) => a !== null && b !== null) ? winRate(margins.map(([a, b]) => verdict(a!, b!))) : null,
+  };
 }

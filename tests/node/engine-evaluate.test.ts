@@ -3,6 +3,8 @@
 // at the end, exactly what the Compare screen used to assemble from one generate call per row and column and
 // one evaluateLoss per column (the same tokens, the same summaries to the last bit). A stop lands between
 // rows and returns the rows done. The CLI's `eval` runs the same function: its numbers equal the base column's.
+// Conversations that are preference pairs get each model's log-probs of both answers: the base column's
+// preference accuracy and margin equal `studio eval --pairs` on the same pairs (an independent path).
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTinyModel } from '../../scripts/make-tiny-models';
 import type { EvaluateEvent } from '../../src/engine/evaluate';
 import { promptAndReference, summarize } from '../../src/eval/metrics';
+import { batchPreference, versus } from '../../src/eval/preference';
 import { PRESETS } from '../../src/train/presets';
 import type { AdapterChoice, Engine, EngineEvent } from '../../workers/protocol-engine';
 import { studioJson } from '../helpers/cli';
@@ -87,5 +90,29 @@ describe('engine evaluate', () => {
     expect(r.rows.length).toBeLessThan(4);
     expect(r.summaries.base.examples).toBe(r.rows.length);
     expect(r.summaries.tuned.loss).toBeNull();
+  });
+});
+
+describe('engine evaluate on preference pairs', () => {
+  it('rows that are pairs get every model\'s log-probs of both answers; the base column agrees with eval --pairs', async () => {
+    const { engine, tuned } = await loaded();
+    const columns = [{ id: 'base', adapter: { kind: 'base' } as AdapterChoice }, { id: 'tuned', adapter: tuned }];
+    const pairs = QA.map(([q, a], i) => ({ messages: [{ role: 'user' as const, content: q }, { role: 'assistant' as const, content: a }], rejected: [{ role: 'assistant' as const, content: QA[(i + 1) % QA.length][1] }] }));
+    const mixed = [...pairs, records[0]]; // the last row is a plain conversation: no pair
+    const r = await engine.evaluate({ records: mixed, columns, chatTemplate: true, sampling, backend: 'engine', maxSeqLength });
+    expect(r.error).toBeNull();
+    expect(r.rows.map((row) => row.pair?.rejected ?? null)).toEqual([...pairs.map((p) => p.rejected[0].content), null]);
+    for (const row of r.rows.slice(0, 4)) expect(Object.keys(row.pair!.logps!).sort()).toEqual(['base', 'tuned']);
+    const base = batchPreference(r.rows, 'base')!;
+    const tunedScores = batchPreference(r.rows, 'tuned')!;
+    expect(base.pairs).toBe(4);
+    expect(tunedScores.logpMargin).not.toBe(base.logpMargin);
+    expect(versus(r.rows, 'tuned', 'base')!.margins!.total).toBe(4);
+
+    const file = join(dir, 'pairs.jsonl');
+    writeFileSync(file, pairs.map((p) => JSON.stringify({ prompt: p.messages.slice(0, 1), chosen: p.messages.slice(1), rejected: p.rejected })).join('\n') + '\n');
+    const cli = studioJson('eval', model, '--pairs', file, '--max-new-tokens', '5', '--max-seq-len', String(maxSeqLength), '--json');
+    expect(cli.logpAccuracy).toBe(base.logpAccuracy);
+    expect(Math.abs((cli.logpMargin as number) - base.logpMargin!)).toBeLessThan(1e-5);
   });
 });

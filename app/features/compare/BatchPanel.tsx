@@ -1,6 +1,7 @@
 // Batch evaluation: every column over the validation split with a progress bar, then a table per model
 // (exact match, ROUGE-L, average length, clean stops, tokens/s), a bar chart of the same rates, the
-// per-example answers with a verdict each, and CSV / JSONL downloads. Finished batches are stored; any stored
+// per-example answers with a verdict each, and CSV / JSONL downloads; when the validation rows are preference
+// pairs, their scores and win rates (PairResults). Finished batches are stored; any stored
 // one can be shown again, with the model, dataset version and sampling settings it was run with.
 import { download } from '../../components/download';
 import { ProgressBar } from '../../components/ProgressBar';
@@ -8,6 +9,7 @@ import { evalCsv, evalJsonl } from '../../../src/eval/export';
 import type { EvalSummary, Verdict } from '../../../src/eval/metrics';
 import type { EvaluationRecord } from '../../../src/storage/runs';
 import { BatchAnswersTable } from './BatchAnswersTable';
+import { PairResults } from './PairResults';
 import { type BatchState, type Column, type Sampling } from './store';
 import { ScrollRegion } from '../../components/ScrollRegion';
 
@@ -126,6 +128,7 @@ export function BatchPanel(props: {
           </table>
           </ScrollRegion>
           <RateChart columns={batch.columns} summaries={batch.summaries} />
+          <PairResults batch={batch} />
           <div className="toolbar" role="toolbar" aria-label="Batch downloads">
             <button type="button" onClick={() => download('evaluation.csv', evalCsv(batch.columns.map((c) => c.id), batch.rows), 'text/csv')}>Download results as CSV</button>
             <button type="button" onClick={() => download('evaluation.jsonl', evalJsonl(batch.columns.map((c) => c.id), batch.rows), 'application/jsonl')}>Download results as JSONL</button>
