@@ -183,7 +183,7 @@ describe('curating pairs', () => {
   });
 
   it('the store previews both answers as the preference loss sees them, edits the rejected answer, and exports TRL rows', async () => {
-    const store = createDatasetsStore({ repo: createMemoryRepository(), engine: createLocalEngine(), autosaveMs: 5 });
+    const store = createDatasetsStore({ repo: createMemoryRepository(), engine: createLocalEngine(async () => tokFiles), autosaveMs: 5 });
     const s = () => store.getState();
     const hh = jsonl([
       { chosen: '\n\nHuman: Hi\n\nAssistant: Hello.\n\nHuman: Name a colour.\n\nAssistant: Blue.', rejected: '\n\nHuman: Hi\n\nAssistant: Hello.\n\nHuman: Name a colour.\n\nAssistant: I cannot say.' },
@@ -191,7 +191,7 @@ describe('curating pairs', () => {
     ]);
     await s().importFiles([new File([hh], 'hh.jsonl')]);
     expect(s().records).toHaveLength(2);
-    await s().countWithModelTokenizer(tokFiles);
+    await s().countWithModelTokenizer();
     const id = s().records[0].id;
     await s().previewExample(id);
     const answer = (ts: { text: string; target: boolean }[]) => ts.filter((t) => t.target).map((t) => t.text).join('');
