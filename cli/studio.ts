@@ -12,6 +12,7 @@
 //            [--activation-checkpointing auto|on|off]
 //            (dpo/orpo: --data is TRL preference JSONL, prompt/chosen/rejected; --adapter starts from an SFT adapter)
 //   eval MODEL [--adapter DIR [--ignore-base-model]] --data FILE [--max-new-tokens N] [--backend engine|onnx] [--json]
+//        (rows that are preference pairs are also scored as preferences: answers closer to chosen, log-prob accuracy)
 //   eval MODEL [--adapter DIR] --pairs FILE [--max-seq-len T] [--json]   (held-out preference pairs, src/eval/preference.ts)
 //   generate, train, eval, info: [--weights f32|bf16|f16|q8|q4] how the frozen base is kept on the GPU (default: as the
 //            checkpoint ships it; src/ops/weight-storage.ts)
@@ -30,7 +31,7 @@ import { memorySource } from '../src/data/bytes';
 import { importSource } from '../src/data/import';
 import type { DatasetRecord } from '../src/data/record';
 import { applyPeftAdapter, exportPeftAdapter, loraFromPeftConfig, type PeftAdapterFiles } from '../src/export/peft';
-import { evaluatePreference } from '../src/eval/preference';
+import { batchPreference, evaluatePreference } from '../src/eval/preference';
 import type { Decoder } from '../src/generate/decoder';
 import { generateAll } from '../src/generate/generate';
 import { onnxDecoderOf } from '../src/generate/onnx-decoder';
@@ -51,7 +52,7 @@ import { WEIGHT_STORAGES, type WeightStorage } from '../src/ops/weight-storage';
 import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
 import { Transformer } from '../src/model/transformer';
 import type { Example } from '../src/train/batch';
-import { DEFAULT_PREFERENCE, preferencePairsFromJsonl, PreferenceTrainer, tokenizePreference, type PreferenceConfig, type PreferenceMetrics } from '../src/train/preference';
+import { DEFAULT_PREFERENCE, pairLogps, preferencePairsFromJsonl, PreferenceTrainer, tokenizePreference, type PreferenceConfig, type PreferenceMetrics } from '../src/train/preference';
 import { activationCheckpointingFor, runMemoryEstimate } from '../src/train/presets';
 import { DEFAULT_TRAIN, evaluateLoss, targetTokens, type TrainConfig } from '../src/train/trainer';
 import type { LrSchedule } from '../src/train/schedule';
@@ -427,12 +428,16 @@ async function cmdEval(p: Parsed): Promise<void> {
       tokens = scored.tokens;
       return scored;
     },
+    pairLogps: (_, pairs) => pairLogps(model, pairs.map((x) => tokenizePreference(m.tokenizer, templateOf(m), x, maxSeqLength)), 4, maxSeqLength, m.tokenizer.padTokenId ?? 0),
   }, { records: data.records, columns: [{ id: 'model', adapter: null }], chatTemplate: true });
   if (r.error) throw new Error(r.error);
   const s = r.summaries.model;
   const loss = s.loss ?? NaN;
-  const res = { loss, perplexity: Math.exp(loss), tokens, exactMatch: s.exactMatch, rougeL: s.rougeL, averageLength: s.averageLength, cleanStopRate: s.cleanStopRate, examples: s.examples };
-  out(p, res, `loss ${loss.toFixed(4)}  perplexity ${res.perplexity.toFixed(3)}  exact match ${(100 * res.exactMatch).toFixed(1)}%  ROUGE-L ${res.rougeL.toFixed(3)}  length ${res.averageLength.toFixed(1)}  clean stops ${(100 * res.cleanStopRate).toFixed(0)}% of ${s.examples}`);
+  // Pair rows (a rejected answer beside the chosen one) are also scored as preferences, as Compare scores them.
+  const preference = batchPreference(r.rows, 'model');
+  const res = { loss, perplexity: Math.exp(loss), tokens, exactMatch: s.exactMatch, rougeL: s.rougeL, averageLength: s.averageLength, cleanStopRate: s.cleanStopRate, examples: s.examples, ...(preference ? { preference } : {}) };
+  out(p, res, `loss ${loss.toFixed(4)}  perplexity ${res.perplexity.toFixed(3)}  exact match ${(100 * res.exactMatch).toFixed(1)}%  ROUGE-L ${res.rougeL.toFixed(3)}  length ${res.averageLength.toFixed(1)}  clean stops ${(100 * res.cleanStopRate).toFixed(0)}% of ${s.examples}`
+    + (preference ? `; ${preference.pairs} pairs: answers closer to chosen ${(100 * preference.closerToChosen).toFixed(1)}%, log-prob prefers chosen ${(100 * preference.logpAccuracy!).toFixed(1)}% (margin ${preference.logpMargin!.toFixed(3)})` : ''));
 }
 
 /** eval --pairs: log-prob preference accuracy (and, with an adapter, against the adapter off) and greedy answers against chosen/rejected. */

@@ -4,7 +4,8 @@
 // one evaluateLoss per column (the same tokens, the same summaries to the last bit). A stop lands between
 // rows and returns the rows done. The CLI's `eval` runs the same function: its numbers equal the base column's.
 // Conversations that are preference pairs get each model's log-probs of both answers: the base column's
-// preference accuracy and margin equal `studio eval --pairs` on the same pairs (an independent path).
+// preference accuracy and margin equal `studio eval --pairs` on the same pairs (an independent path), and `studio
+// eval --data` on the pairs file reports the same preference scores as the batch.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,5 +115,8 @@ describe('engine evaluate on preference pairs', () => {
     const cli = studioJson('eval', model, '--pairs', file, '--max-new-tokens', '5', '--max-seq-len', String(maxSeqLength), '--json');
     expect(cli.logpAccuracy).toBe(base.logpAccuracy);
     expect(Math.abs((cli.logpMargin as number) - base.logpMargin!)).toBeLessThan(1e-5);
+    // `eval --data` on the same file reads the rows as pairs and scores them as the batch does.
+    const data = studioJson('eval', model, '--data', file, '--max-new-tokens', '5', '--max-seq-len', String(maxSeqLength), '--json');
+    expect(data.preference).toEqual({ ...base, logpMargin: expect.closeTo(base.logpMargin!, 5) });
   });
 });
