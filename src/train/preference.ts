@@ -30,7 +30,10 @@
 // the same seed, so both see the same masks (the kernels are deterministic). With dropout 0 the measuring forward
 // is the cheaper one without gradients. Reference log-probs never use dropout (the adapter is off, or frozen as the
 // run starts, as TRL's precomputed reference).
-// Not here: the chat template itself (tokenize/chat.ts), batching (batch.ts), the optimizer (trainer.ts).
+// Resumable as the SFT Trainer is: the same TrainerState (step, epoch, data order, RNG) and, for DPO, the cached
+// reference log-probs go into the run's checkpoint (checkpoint.ts), so a resumed run gives the same losses bit for bit.
+// Not here: the chat template itself (tokenize/chat.ts), batching (batch.ts), the optimizer (trainer.ts), the run
+// loop (src/engine/session.ts).
 import type { ChatMessage, Role } from '../data/types';
 import type { Tensor } from '../gpu/runtime';
 import { Rng } from '../model/random';
