@@ -6,8 +6,8 @@
 //            [--lr LR] [--schedule constant|linear|cosine] [--warmup N] [--epochs E] [--max-steps N] [--batch-size B]
 //            [--grad-accum N] [--max-seq-len T] [--weight-decay W] [--max-grad-norm G] [--seed S] [--all-tokens] [--packing]
 //            [--eval-every N] [--checkpoint-every N] [--resume DIR] [--json]
-//            (sft runs the engine's training session, src/engine/session.ts: a stopped run with a checkpoint keeps it
-//             in OUT.studio-partial; --resume that folder continues it to the losses of a run that never stopped)
+//            (sft, dpo and orpo run the engine's training session, src/engine/session.ts: a stopped run with a checkpoint
+//             keeps it in OUT.studio-partial; --resume that folder continues it to the losses of a run that never stopped)
 //            [--method sft|dpo|orpo [--beta B] [--label-smoothing E] [--reference start|base] [--rpo-alpha A] [--adapter DIR]]
 //            [--activation-checkpointing auto|on|off]
 //            (dpo/orpo: --data is TRL preference JSONL, prompt/chosen/rejected; --adapter starts from an SFT adapter)
@@ -52,8 +52,10 @@ import { WEIGHT_STORAGES, type WeightStorage } from '../src/ops/weight-storage';
 import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
 import { Transformer } from '../src/model/transformer';
 import type { Example } from '../src/train/batch';
-import { DEFAULT_PREFERENCE, pairLogps, preferencePairsFromJsonl, PreferenceTrainer, tokenizePreference, type PreferenceConfig, type PreferenceMetrics } from '../src/train/preference';
-import { activationCheckpointingFor, runMemoryEstimate } from '../src/train/presets';
+import { DEFAULT_PREFERENCE, pairLogps, preferencePairsFromJsonl, tokenizePreference, type PreferenceConfig, type PreferenceMetrics, type PreferencePair } from '../src/train/preference';
+import { activationCheckpointingFor, runMemoryEstimate, type RunConfig } from '../src/train/presets';
+import type { RunRecord } from '../src/storage/runs';
+import type { ChatMessage } from '../src/data/types';
 import { DEFAULT_TRAIN, evaluateLoss, targetTokens, type TrainConfig } from '../src/train/trainer';
 import type { LrSchedule } from '../src/train/schedule';
 import { choice, list, num, parseArgs, str, type Grammar, type Parsed } from './args';
@@ -96,6 +98,14 @@ function weightsOf(p: Parsed): WeightStorage | undefined {
 async function buildModel(gpu: Gpu, m: ModelWithFiles, modelDir: string, p: Parsed): Promise<Transformer> {
   const adapterDir = p.options.get('adapter')?.at(-1);
   if (!adapterDir) return loadTransformer(gpu, m.files, m.config, { kind: 'none' }, { weights: weightsOf(p) });
+  const a = adapterOf(adapterDir, m, modelDir, p);
+  const model = await loadTransformer(gpu, m.files, m.config, { kind: 'lora', lora: a.lora }, { weights: weightsOf(p) });
+  applyPeftAdapter(model, a.weights, a.path);
+  return model;
+}
+
+/** --adapter DIR: its LoRA settings (checked against the model; --dropout replaces its own) and its weights file. */
+function adapterOf(adapterDir: string, m: ModelWithFiles, modelDir: string, p: Parsed): { lora: LoraConfig; weights: Uint8Array; path: string } {
   const configFile = join(adapterDir, 'adapter_config.json');
   if (!existsSync(configFile)) throw new Error(`${adapterDir}: no adapter_config.json (not a PEFT adapter folder)`);
   const { lora, baseModel } = loraFromPeftConfig(readFileSync(configFile, 'utf8'), configFile);
@@ -104,9 +114,8 @@ async function buildModel(gpu: Gpu, m: ModelWithFiles, modelDir: string, p: Pars
   const mismatch = baseModelMismatch(baseModel, modelDir);
   if (mismatch && !p.flags.has('ignore-base-model')) throw new Error(`${configFile}: ${mismatch} (pass --ignore-base-model if they are the same model)`);
   validateLora(lora, linearsOf(weightShapes(m.config)), configFile);
-  const model = await loadTransformer(gpu, m.files, m.config, { kind: 'lora', lora }, { weights: weightsOf(p) });
-  applyPeftAdapter(model, new Uint8Array(readFileSync(join(adapterDir, 'adapter_model.safetensors'))), join(adapterDir, 'adapter_model.safetensors'));
-  return model;
+  const path = join(adapterDir, 'adapter_model.safetensors');
+  return { lora, weights: new Uint8Array(readFileSync(path)), path };
 }
 
 async function readRecords(file: string): Promise<{ records: DatasetRecord[]; issues: { line: number; message: string }[]; format: string; shape: string | null; rows: number }> {
@@ -240,23 +249,23 @@ function preferenceFrom(p: Parsed): PreferenceConfig | null {
   return { method, reference, beta: num(p, 'beta', DEFAULT_PREFERENCE.beta), labelSmoothing: num(p, 'label-smoothing', 0), rpoAlpha: num(p, 'rpo-alpha', 0, { min: 0 }) };
 }
 
-/** The training settings an SFT run keeps in its folder: with --resume they come from there, not from flags. */
+/** The settings a run keeps in its folder: with --resume they come from there (the method too), not from flags. */
 const RUN_SETTINGS = ['rank', 'alpha', 'dropout', 'targets', 'lr', 'schedule', 'warmup', 'epochs', 'max-steps', 'batch-size', 'grad-accum',
-  'max-seq-len', 'weight-decay', 'max-grad-norm', 'seed', 'eval-every', 'checkpoint-every'];
+  'max-seq-len', 'weight-decay', 'max-grad-norm', 'seed', 'eval-every', 'checkpoint-every',
+  'method', 'beta', 'label-smoothing', 'reference', 'rpo-alpha', 'adapter'];
 
 async function cmdTrain(p: Parsed): Promise<void> {
   const { lora, cfg } = trainSettings(p);
-  const pref = preferenceFrom(p);
   const modelDir = p.positionals[1], dataFile = str(p, 'data'), outDir = str(p, 'out');
   const start = p.options.get('adapter')?.at(-1);
   const resumeDir = p.options.get('resume')?.at(-1);
-  if (start && !pref) throw new Error('--adapter (an adapter to continue) is for --method dpo or orpo');
-  if (start && resolve(start) === resolve(outDir)) throw new Error('--out must not be the --adapter folder the run starts from');
-  if (pref && (['resume', 'checkpoint-every', 'eval-every'].some((o) => p.options.has(o)) || p.flags.has('packing'))) {
-    throw new Error('--resume, --checkpoint-every, --eval-every and --packing are for --method sft');
-  }
   const fixed = resumeDir ? RUN_SETTINGS.filter((o) => p.options.has(o)).concat(['rslora', 'all-tokens', 'packing'].filter((f) => p.flags.has(f))) : [];
   if (fixed.length) throw new Error(`--resume continues the run with its own settings; drop --${fixed.join(', --')}`);
+  const saved = resumeDir ? readRunFolder(resumeDir) : null;
+  const pref = saved ? saved.run.config.preference ?? null : preferenceFrom(p);
+  if (start && !pref) throw new Error('--adapter (an adapter to continue) is for --method dpo or orpo');
+  if (start && resolve(start) === resolve(outDir)) throw new Error('--out must not be the --adapter folder the run starts from');
+  if (pref && (p.options.has('eval-every') || p.flags.has('packing'))) throw new Error('--eval-every and --packing are for --method sft (a preference run has no validation split)');
   // Claimed first: a refused or unwritable --out fails before any loading or training.
   const claim = claimOutputFolder(outDir, [
     { path: modelDir, what: 'the model folder' }, { path: dataFile, what: 'the data file' },
@@ -281,7 +290,7 @@ async function cmdTrain(p: Parsed): Promise<void> {
       validateLora(lora, linearsOf(weightShapes(m.config)), 'LoRA settings');
     }
     const gpu = await createGpu();
-    const r = pref ? await trainPreference(p, m, gpu, lora, cfg, pref) : await trainSft(p, m, gpu, claim, lora, cfg, resumeDir);
+    const r = await trainSession(p, m, gpu, claim, { lora, cfg, pref }, saved && { dir: resumeDir!, ...saved });
     commit(claim, 'peft-adapter', { ...r.files, 'training_log.json': JSON.stringify({ ...r.summary, log: r.log, ...(r.evals ? { evals: r.evals } : {}) }, null, 2) });
     finished = true;
     // The partial run this one continued is finished: its output is in place.
@@ -308,34 +317,46 @@ interface Trained {
 }
 
 /** --activation-checkpointing: 'auto' turns it on only when the run would not fit what the device gives when asked (as the engine decides). */
-async function activationCheckpointing(gpu: Gpu, m: ModelWithFiles, lora: LoraConfig, cfg: TrainConfig): Promise<boolean> {
-  const budget = cfg.activationCheckpointing === 'auto' ? await gpu.probeMemory(runMemoryEstimate({ lora, train: cfg }, m.config, false).trainingBytes) : null;
-  return activationCheckpointingFor({ lora, train: cfg }, m.config, budget);
+async function activationCheckpointing(gpu: Gpu, m: ModelWithFiles, run: Pick<RunConfig, 'lora' | 'train' | 'preference'>): Promise<boolean> {
+  const budget = run.train.activationCheckpointing === 'auto' ? await gpu.probeMemory(runMemoryEstimate(run, m.config, false).trainingBytes) : null;
+  return activationCheckpointingFor(run, m.config, budget);
 }
 
 /**
- * SFT through the engine's training session (src/engine/session.ts), the loop the Training tab runs: packing,
- * validation every --eval-every steps and at the end, checkpoints every --checkpoint-every steps into the
- * output's staging folder, and --resume from the folder an interrupted run kept.
+ * SFT, DPO or ORPO through the engine's training session (src/engine/session.ts), the loop the Training tab runs:
+ * packing and validation every --eval-every steps and at the end (SFT), checkpoints every --checkpoint-every steps
+ * into the output's staging folder, and --resume from the folder an interrupted run kept.
  */
-async function trainSft(p: Parsed, m: ModelWithFiles, gpu: Gpu, claim: OutputClaim, lora: LoraConfig, cfg: TrainConfig, resumeDir: string | undefined): Promise<Trained> {
-  const modelDir = p.positionals[1];
-  const data = await readRecords(str(p, 'data'));
-  const records = data.records.map((r) => ({ messages: r.messages, split: r.split }));
-  // The data's identity: a resume must train on exactly the same conversations.
-  const dataId = fnv1a(JSON.stringify(records)).toString(16);
-  const saved = resumeDir ? readRunFolder(resumeDir) : null;
-  if (saved && saved.run.dataset?.id !== dataId) throw new Error(`--resume ${resumeDir}: the run trained on other data than ${str(p, 'data')}`);
+async function trainSession(
+  p: Parsed, m: ModelWithFiles, gpu: Gpu, claim: OutputClaim, flags: { lora: LoraConfig; cfg: TrainConfig; pref: PreferenceConfig | null },
+  saved: { dir: string; run: RunRecord; last: Uint8Array } | null,
+): Promise<Trained> {
+  const modelDir = p.positionals[1], dataFile = str(p, 'data');
+  const { pref } = flags;
+  let records: { messages: ChatMessage[]; split: 'train' | 'validation' }[] = [], pairs: PreferencePair[] | undefined;
+  if (pref) {
+    if (!existsSync(dataFile)) throw new Error(`data file not found: ${dataFile}`);
+    pairs = preferencePairsFromJsonl(readFileSync(dataFile, 'utf8'), basename(dataFile));
+  } else {
+    records = (await readRecords(dataFile)).records.map((r) => ({ messages: r.messages, split: r.split }));
+  }
+  // The data's identity: a resume must train on exactly the same conversations (or pairs).
+  const dataId = fnv1a(JSON.stringify(pairs ?? records)).toString(16);
+  if (saved && saved.run.dataset?.id !== dataId) throw new Error(`--resume ${saved.dir}: the run trained on other data than ${dataFile}`);
+  // Preference tuning continues an adapter when given one (its own LoRA settings), or starts a fresh one.
+  const adapterDir = p.options.get('adapter')?.at(-1);
+  const start = adapterDir ? adapterOf(adapterDir, m, modelDir, p) : null;
   const run = saved?.run ?? newRunRecord({
     name: basename(claim.dir), model: { name: basename(resolve(modelDir)), parameters: parameterCount(m.config), fingerprint: '' },
-    dataset: { id: dataId, name: basename(str(p, 'data')), version: 1 },
+    dataset: { id: dataId, name: basename(dataFile), version: 1 },
     config: {
-      lora, train: cfg, packing: p.flags.has('packing'), assistantOnly: !p.flags.has('all-tokens'),
+      lora: start?.lora ?? flags.lora, train: flags.cfg, packing: p.flags.has('packing'), assistantOnly: !p.flags.has('all-tokens'),
       evalEvery: num(p, 'eval-every', 0, { min: 0, integer: true }), checkpointEvery: num(p, 'checkpoint-every', 0, { min: 0, integer: true }), earlyStopPatience: 0,
+      ...(pref ? { preference: pref } : {}),
     },
-    trainExamples: records.filter((r) => r.split === 'train').length, validationExamples: records.filter((r) => r.split === 'validation').length,
+    trainExamples: pairs?.length ?? records.filter((r) => r.split === 'train').length, validationExamples: records.filter((r) => r.split === 'validation').length,
   }, Date.now());
-  if (saved) copyRunFiles(resumeDir!, claim);
+  if (saved) copyRunFiles(saved.dir, claim);
   const json = p.flags.has('json');
   const showTokenizing = records.length > 2 * TOKENIZE_CHUNK && !json;
   let net: Transformer | null = null;
@@ -343,58 +364,35 @@ async function trainSft(p: Parsed, m: ModelWithFiles, gpu: Gpu, claim: OutputCla
   await runSession({
     run, sink: folderRunSink(claim), control: new RunControl(run.id), resumeFrom: saved?.last ?? null, padId: m.tokenizer.padTokenId ?? 0,
     setup: async () => {
-      const examples = await runExamples(m, records, run.config, (done, total) => { if (showTokenizing) process.stderr.write(`tokenized ${done} of ${total} conversations\n`); });
+      const examples = await runExamples(m, { records, pairs }, run.config, (done, total) => { if (showTokenizing) process.stderr.write(`tokenized ${done} of ${total} conversations\n`); });
       const print = fingerprinter(m.config);
       net = await loadTransformer(gpu, m.files, m.config, { kind: 'lora', lora: run.config.lora }, { seed: run.config.train.seed, weights: run.config.train.weights, onTensor: print.sample });
-      net.checkpointActivations = await activationCheckpointing(gpu, m, run.config.lora, run.config.train);
-      if (saved && print.digest() !== run.model.fingerprint) throw new Error(`--resume ${resumeDir}: the run trained on other weights than ${modelDir}`);
+      net.checkpointActivations = await activationCheckpointing(gpu, m, run.config);
+      if (saved && print.digest() !== run.model.fingerprint) throw new Error(`--resume ${saved.dir}: the run trained on other weights than ${modelDir}`);
       run.model.fingerprint = print.digest();
       return { net, examples };
     },
+    init: start ? (model) => applyPeftAdapter(model, start.weights, start.path) : null,
     onEvent: (e) => {
       if (json) return;
-      if (e.type === 'step') process.stderr.write(`step ${e.point.step}/${e.totalSteps} loss ${e.point.loss.toFixed(4)} lr ${e.point.lr.toExponential(2)} grad-norm ${e.point.gradNorm.toFixed(3)}\n`);
+      if (e.type === 'step') {
+        const q = e.point;
+        process.stderr.write(`step ${q.step}/${e.totalSteps} loss ${q.loss.toFixed(4)} lr ${q.lr.toExponential(2)} grad-norm ${q.gradNorm.toFixed(3)}${q.margins === undefined ? '' : ` margin ${q.margins.toFixed(4)} accuracy ${q.accuracy!.toFixed(2)}`}\n`);
+      }
       if (e.type === 'eval') process.stderr.write(`step ${e.step} validation loss ${e.valLoss.toFixed(4)}${e.best ? ' (best)' : ''}\n`);
     },
   });
   const seconds = (performance.now() - t0) / 1000;
   const files = await exportPeftAdapter(net!, modelDir);
   dropRunFiles(claim);
+  const last = run.metrics.at(-1)!;
+  const preference = run.config.preference;
   return {
-    files, log: run.metrics, evals: run.evals,
+    files, log: run.metrics, evals: preference ? undefined : run.evals,
     summary: {
-      steps: run.totalSteps, seconds, finalLoss: run.metrics.at(-1)!.loss, validationLoss: run.final?.valLoss ?? null,
+      steps: run.totalSteps, seconds, finalLoss: last.loss, validationLoss: run.final?.valLoss ?? null,
       examples: run.trainExamples, lora: run.config.lora, train: run.config.train,
-    },
-  };
-}
-
-/** DPO / ORPO (src/train/preference.ts): its own loop, no checkpoints (PreferenceTrainer has no resumable state yet). */
-async function trainPreference(p: Parsed, m: ModelWithFiles, gpu: Gpu, lora: LoraConfig, cfg: TrainConfig, pref: PreferenceConfig): Promise<Trained> {
-  const modelDir = p.positionals[1], dataFile = str(p, 'data');
-  const start = p.options.get('adapter')?.at(-1);
-  // Preference tuning continues an adapter when given one (its own LoRA settings), or starts a fresh one.
-  if (!existsSync(dataFile)) throw new Error(`data file not found: ${dataFile}`);
-  const pairs = preferencePairsFromJsonl(readFileSync(dataFile, 'utf8'), dataFile.split('/').pop());
-  const tokenized = pairs.map((pair) => tokenizePreference(m.tokenizer, templateOf(m), pair, cfg.maxSeqLength));
-  const model = start ? await buildModel(gpu, m, modelDir, p) : await loadTransformer(gpu, m.files, m.config, { kind: 'lora', lora }, { seed: cfg.seed, weights: cfg.weights });
-  model.checkpointActivations = await activationCheckpointing(gpu, m, model.mode.kind === 'lora' ? model.mode.lora : lora, cfg);
-  const trainer = new PreferenceTrainer(model, tokenized, cfg, pref, m.tokenizer.padTokenId ?? 0);
-  const log: PreferenceMetrics[] = [];
-  const t0 = performance.now();
-  while (!trainer.done) {
-    const s = await trainer.step();
-    log.push(s);
-    if (!p.flags.has('json')) process.stderr.write(`step ${s.step}/${trainer.totalSteps} loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)} grad-norm ${s.gradNorm.toFixed(3)} margin ${s.margins.toFixed(4)} accuracy ${s.accuracy.toFixed(2)}\n`);
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  const last = log.at(-1)!;
-  return {
-    files: await exportPeftAdapter(model, modelDir), log,
-    summary: {
-      steps: trainer.totalSteps, seconds, finalLoss: last.loss, validationLoss: null, examples: pairs.length,
-      lora: model.mode.kind === 'lora' ? model.mode.lora : lora, train: cfg,
-      preference: { ...pref, rewardsChosen: last.rewardsChosen, rewardsRejected: last.rewardsRejected, margins: last.margins, accuracy: last.accuracy },
+      ...(preference ? { preference: { ...preference, rewardsChosen: last.rewardsChosen!, rewardsRejected: last.rewardsRejected!, margins: last.margins!, accuracy: last.accuracy! } } : {}),
     },
   };
 }

@@ -1,5 +1,5 @@
 // The engine worker: the ONE place that owns the GPUDevice and the loaded model. It loads models (dropped
-// files, a served folder, the hub), runs LoRA training with live metrics, pause/resume/cancel, checkpoints to
+// files, a served folder, the hub), runs LoRA training (SFT, DPO or ORPO) with live metrics, pause/resume/cancel, checkpoints to
 // IndexedDB (src/storage/runs.ts) every N steps and on pause, resumes runs from their last checkpoint after a
 // reload or a lost device, generates (base, any run's adapter, or an imported PEFT adapter) and exports adapters.
 // It also keeps imported adapters (checked against the loaded model on import, then stored) and the Compare
@@ -47,7 +47,6 @@ import type {
 } from './protocol-engine';
 import type { PortHandover, TokenizerFilesAnswer, TokenizerFilesAsk } from './protocol-data';
 import type { TokenizerFiles } from '../src/data/tokens';
-import { runPreference } from '../src/engine/preference-run';
 import type { Example } from '../src/train/batch';
 import { pairLogps, tokenizePreference } from '../src/train/preference';
 
@@ -198,7 +197,7 @@ export function createEngineCore(deps: EngineDeps): EngineCore {
       await runSession({
         run, sink: s, control: ctl, resumeFrom, onEvent, now, padId: m.model.tokenizer.padTokenId ?? 0,
         setup: async () => {
-          const examples = await runExamples(m.model, data.records, run.config);
+          const examples = await runExamples(m.model, data, run.config);
           const net = await residentLora(run.config.lora, run.config.train.seed, true);
           net.checkpointActivations = checkpointing;
           return { net, examples };
@@ -222,6 +221,33 @@ export function createEngineCore(deps: EngineDeps): EngineCore {
     if (!record || !files) throw new Error(`No imported adapter ${adapterId}.`);
     if (record.model.fingerprint !== m.info.fingerprint) throw new Error(`Adapter "${record.name}" was imported onto ${record.model.name}; load that model first.`);
     return { record, files };
+  }
+
+  /** Checks a new run's settings against the model and the GPU, stores the run and its data, and runs it. */
+  async function launch(
+    a: Pick<RunRecord, 'name' | 'dataset' | 'config' | 'init' | 'trainExamples' | 'validationExamples'>, data: RunData, onEvent: OnEvent,
+  ): Promise<RunOutcome> {
+    const m = requireModel();
+    const errors = validateRunConfig(a.config, m.model.config, a).filter((p) => p.severity === 'error');
+    if (errors.length) throw new Error(errors.map((p) => p.message).join(' '));
+    const checkpointing = await requireTrainingMemory(a.config);
+    const s = await store();
+    const run = newRunRecord({ ...a, model: { name: m.info.name, parameters: m.info.parameters, fingerprint: m.info.fingerprint } }, now());
+    await s.putData(run.id, data);
+    await s.put(run);
+    return execute(run, data, null, checkpointing, onEvent);
+  }
+
+  /** What a run starts from: the LoRA shape and PEFT files of an imported adapter or (a preference run) of a run's last checkpoint. */
+  async function startOf(ref: Exclude<AdapterChoice, { kind: 'base' }>): Promise<{ lora: LoraConfig; files: PeftAdapterFiles; init: NonNullable<RunRecord['init']> }> {
+    if (ref.kind === 'imported') {
+      const { record, files } = await importedAdapter(ref.adapterId);
+      return { lora: record.lora, files, init: { adapterId: record.id, name: record.name } };
+    }
+    const run = await (await store()).get(ref.runId);
+    if (!run) throw new Error(`No run ${ref.runId}.`);
+    const files = await withAdapter({ ...ref, checkpoint: 'last' }, (net) => exportPeftAdapter(net, requireModel().info.name));
+    return { lora: run.config.lora, files, init: { runId: run.id, name: run.name } };
   }
 
   /** The model that answers for `choice`, and how to write the choice's values into its flat table (null: nothing to write). */
@@ -339,56 +365,32 @@ export function createEngineCore(deps: EngineDeps): EngineCore {
 
     async startRun(args, onEvent = noop) {
       if (active) throw new Error('A run is already in progress (running or paused).');
-      const m = requireModel();
-      const counts = { trainExamples: args.records.filter((r) => r.split === 'train').length, validationExamples: args.records.filter((r) => r.split === 'validation').length };
       // An imported start fixes the LoRA shape (rank, alpha, rsLoRA, targets); dropout stays the run's.
-      const start = args.init ? await importedAdapter(args.init.adapterId) : null;
-      const config = start ? { ...args.config, lora: { ...start.record.lora, dropout: args.config.lora.dropout } } : args.config;
-      const errors = validateRunConfig(config, m.model.config, counts).filter((p) => p.severity === 'error');
-      if (errors.length) throw new Error(errors.map((p) => p.message).join(' '));
-      const checkpointing = await requireTrainingMemory(config);
-      const s = await store();
-      const run = newRunRecord({
-        name: args.name, model: { name: m.info.name, parameters: m.info.parameters, fingerprint: m.info.fingerprint },
-        dataset: args.dataset, config, ...counts, init: start ? { adapterId: start.record.id, name: start.record.name } : null,
-      }, now());
+      const start = args.init ? await startOf(args.init) : null;
+      const config = start ? { ...args.config, lora: { ...start.lora, dropout: args.config.lora.dropout } } : args.config;
       const data: RunData = { records: args.records.map((r) => ({ messages: r.messages, split: r.split })), init: start?.files ?? null };
-      await s.putData(run.id, data);
-      await s.put(run);
-      return execute(run, data, null, checkpointing, onEvent);
+      return launch({
+        name: args.name, dataset: args.dataset, config, init: start?.init ?? null,
+        trainExamples: args.records.filter((r) => r.split === 'train').length, validationExamples: args.records.filter((r) => r.split === 'validation').length,
+      }, data, onEvent);
     },
 
     /**
-     * A preference run: its own handler beside the SFT loop (the loop is src/engine/preference-run.ts). A fresh
-     * model is built for it (fresh optimizer moments); a start's values are written into it first.
+     * A preference run: a run like startRun's, on pairs (run.config.preference), through the same session. What it
+     * starts from is copied as PEFT files into its data (a run's last checkpoint, exported; an imported adapter's
+     * files), so a resume without a checkpoint yet starts from the same values even if the start was deleted since.
      */
     async startPreferenceRun(args, onEvent = noop) {
       if (active) throw new Error('A run is already in progress (running or paused).');
-      const m = requireModel();
-      const from = args.start ? await prepare(args.start) : null;
-      const lora = from?.net.mode.kind === 'lora' ? { ...from.net.mode.lora, dropout: args.config.lora.dropout } : args.config.lora;
-      const config = { ...args.config, lora };
-      // A micro-batch of B pairs is 2B rows (chosen, then rejected): the memory check judges that batch.
-      const checkpointing = await requireTrainingMemory({ ...config, train: { ...config.train, batchSize: 2 * config.train.batchSize } });
-      const net = await residentLora(lora, config.train.seed, true);
-      net.checkpointActivations = checkpointing;
-      from?.load?.(net);
-      const runId = `pref-${now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
-      const ctl = new RunControl(runId);
-      active = ctl;
-      try {
-        const res = await runPreference(net, m.model.tokenizer, templateOf(m.model), args.pairs, config.train, args.preference, {
-          onStep: (point, totalSteps) => onEvent({ type: 'preference-step', runId, point, totalSteps }),
-          cancelled: () => ctl.cancelled,
-          proceed: async () => {
-            await ctl.whilePaused();
-            if (ctl.lost) throw new Error(ctl.lost);
-          },
-        });
-        return { runId, status: res.status, points: res.points, adapter: await exportPeftAdapter(net, m.info.name) };
-      } finally {
-        active = null;
-      }
+      const start = args.start ? await startOf(args.start) : null;
+      // No validation split: nothing to evaluate or stop early on; pairs are never packed.
+      const config: RunConfig = {
+        ...args.config, evalEvery: 0, earlyStopPatience: 0, packing: false, preference: args.preference,
+        lora: start ? { ...start.lora, dropout: args.config.lora.dropout } : args.config.lora,
+      };
+      return launch({
+        name: args.name, dataset: args.dataset ?? null, config, init: start?.init ?? null, trainExamples: args.pairs.length, validationExamples: 0,
+      }, { records: [], pairs: args.pairs, init: start?.files ?? null }, onEvent);
     },
 
     async previewPreference({ pair, maxSeqLength }) {

@@ -18,7 +18,6 @@ import type { SamplingOptions } from '../src/generate/sampler';
 import type { ExportFormat } from '../src/export/formats';
 import type { OnnxCheck } from '../src/export/onnx-check';
 import type { PreviewToken } from '../src/data/tokens';
-import type { PreferencePoint } from '../src/engine/preference-run';
 import type { PreferenceConfig, PreferencePair } from '../src/train/preference';
 
 /** What the browser offers for WebGPU, probed in the worker (where training runs). */
@@ -76,18 +75,19 @@ export interface StartRunArgs {
 export interface RunOutcome { runId: string; status: RunStatus; run: RunRecord }
 
 /**
- * A preference run (DPO / ORPO) on curated pairs. config.lora shapes a fresh adapter; `start` continues a run's
- * checkpoint (the lesson: SFT, then DPO) or an imported adapter, whose rank, alpha and targets replace config.lora's
- * (dropout stays the run's). Paused and cancelled through control(runId) like an SFT run.
+ * A preference run (DPO / ORPO) on curated pairs: a run like an SFT one (stored with its points and checkpoints,
+ * paused, cancelled and resumed through control(runId) and resumeRun, listed in Compare). config.lora shapes a fresh
+ * adapter; `start` continues a run's last checkpoint (the lesson: SFT, then DPO) or an imported adapter, whose rank,
+ * alpha and targets replace config.lora's (dropout stays the run's).
  */
-interface StartPreferenceRunArgs {
+export interface StartPreferenceRunArgs {
+  name: string;
   config: RunConfig;
   preference: PreferenceConfig;
   pairs: PreferencePair[];
+  dataset?: { id: string; name: string; version: number } | null;
   start?: Exclude<AdapterRef, { kind: 'base' }> | null;
 }
-/** Not stored as a run: the trained adapter comes back as PEFT files (import it to compare or export it). */
-interface PreferenceRunOutcome { runId: string; status: 'completed' | 'cancelled'; points: PreferencePoint[]; adapter: AdapterFiles }
 
 /** Which weights answer: the base model alone, a run's adapter (its last or best checkpoint), or an imported adapter. */
 export type AdapterChoice = AdapterRef;
@@ -133,7 +133,7 @@ export interface EngineCalls {
   loadModel: { args: { source: ModelSource; weights?: WeightStorage }; result: ModelInfo };
   startRun: { args: StartRunArgs; result: RunOutcome };
   resumeRun: { args: { runId: string }; result: RunOutcome };
-  startPreferenceRun: { args: StartPreferenceRunArgs; result: PreferenceRunOutcome };
+  startPreferenceRun: { args: StartPreferenceRunArgs; result: RunOutcome };
   /** A pair's chosen and rejected rows as the preference trainer sees them: each token and whether the loss counts it. */
   previewPreference: { args: { pair: PreferencePair; maxSeqLength: number }; result: { chosen: PreviewToken[]; rejected: PreviewToken[] } };
   control: { args: { runId: string; action: 'pause' | 'resume' | 'cancel' }; result: RunStatus };
@@ -178,7 +178,6 @@ export type EngineEvent =
   | SessionEvent
   | EvaluateEvent
   | { type: 'load'; message: string; loaded: number; total: number }
-  | { type: 'preference-step'; runId: string; point: PreferencePoint; totalSteps: number }
   | { type: 'token'; token: number; text: string }
   | { type: 'device-lost'; message: string };
 
@@ -200,7 +199,7 @@ export interface Engine {
   loadModel(source: ModelSource, onEvent?: OnEvent, weights?: WeightStorage): Promise<ModelInfo>;
   startRun(args: StartRunArgs, onEvent?: OnEvent): Promise<RunOutcome>;
   resumeRun(runId: string, onEvent?: OnEvent): Promise<RunOutcome>;
-  startPreferenceRun(args: StartPreferenceRunArgs, onEvent?: OnEvent): Promise<PreferenceRunOutcome>;
+  startPreferenceRun(args: StartPreferenceRunArgs, onEvent?: OnEvent): Promise<RunOutcome>;
   previewPreference(args: EngineCalls['previewPreference']['args']): Promise<EngineCalls['previewPreference']['result']>;
   control(runId: string, action: 'pause' | 'resume' | 'cancel'): Promise<RunStatus>;
   listRuns(): Promise<RunRecord[]>;

@@ -7,8 +7,9 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { AdapterRecord, EvalPoint, EvaluationRecord, MetricPoint, RunRecord, RunStatus } from '../../src/storage/runs';
 import type { WeightStorage } from '../../src/ops/weight-storage';
 import type {
-  AdapterFiles, AdapterReport, Engine, EngineEvent, ExportModelArgs, ImportAdapterArgs, ModelInfo, ModelSource, StartRunArgs,
+  AdapterFiles, AdapterReport, Engine, EngineEvent, ExportModelArgs, ImportAdapterArgs, ModelInfo, ModelSource, StartPreferenceRunArgs, StartRunArgs,
 } from '../../workers/protocol-engine';
+import type { PreferenceMethod } from '../../src/train/preference';
 import { appEngine, onEngineError } from './client';
 import { rememberModel } from './lastModel';
 import { errorMessage } from '../../src/errors';
@@ -17,6 +18,8 @@ import { BASE_MODEL_MISMATCH } from '../../src/io/validate';
 export interface LiveRun {
   runId: string;
   name: string;
+  /** 'sft', or the preference method (its points then carry rewards, margins and accuracy). */
+  method: 'sft' | PreferenceMethod;
   status: RunStatus;
   points: MetricPoint[];
   evals: EvalPoint[];
@@ -45,6 +48,8 @@ interface EngineActions {
   /** `weights`: how the frozen base is kept on the GPU (absent: as the checkpoint ships it). */
   loadModel(source: ModelSource, weights?: WeightStorage): Promise<void>;
   startRun(args: StartRunArgs): Promise<void>;
+  /** A DPO / ORPO run: watched, stored and resumed like an SFT run. */
+  startPreferenceRun(args: StartPreferenceRunArgs): Promise<void>;
   resumeRun(runId: string): Promise<void>;
   control(action: 'pause' | 'resume' | 'cancel'): Promise<void>;
   refreshRuns(): Promise<void>;
@@ -82,7 +87,7 @@ function createEngineStore(engine: Engine): EngineStore {
       const live = get().live;
       switch (e.type) {
         case 'run':
-          set({ live: { runId: e.run.id, name: e.run.name, status: e.run.status, points: e.run.metrics, evals: e.run.evals, totalSteps: e.run.totalSteps, etaSeconds: null, lastCheckpoint: e.run.checkpoints.last } });
+          set({ live: { runId: e.run.id, name: e.run.name, method: e.run.config.preference?.method ?? 'sft', status: e.run.status, points: e.run.metrics, evals: e.run.evals, totalSteps: e.run.totalSteps, etaSeconds: null, lastCheckpoint: e.run.checkpoints.last } });
           void get().refreshRuns(); // the run history lists the new run at once
           break;
         case 'step':
@@ -124,6 +129,7 @@ function createEngineStore(engine: Engine): EngineStore {
         }
       },
       startRun: (args) => run(() => engine.startRun(args, onRunEvent)),
+      startPreferenceRun: (args) => run(() => engine.startPreferenceRun(args, onRunEvent)),
       resumeRun: (runId) => run(() => engine.resumeRun(runId, onRunEvent)),
       control: async (action) => {
         const live = get().live;

@@ -1,5 +1,6 @@
-// A training session: the ONE SFT run loop, used by the engine worker (runs in IndexedDB) and the CLI's `train`
-// (runs in its output folder). It steps a Trainer on a run's examples and keeps the RunRecord up to date: the
+// A training session: the ONE run loop, used by the engine worker (runs in IndexedDB) and the CLI's `train`
+// (runs in its output folder), for SFT and preference runs alike. It steps a trainer (the SFT Trainer on a run's
+// examples, or the PreferenceTrainer on its pairs when run.config.preference is set) and keeps the RunRecord up to date: the
 // metric curve, validation evaluations (every config.evalEvery steps and at the end), checkpoints through a
 // RunSink ('last' every config.checkpointEvery steps, on pause and at the end; 'best' at each new best
 // validation loss), early stopping, pause/resume/cancel through a RunControl, and the run's status.
@@ -8,7 +9,8 @@
 // failure it stores the run as 'interrupted' (a checkpoint exists, or the device was lost) or 'failed', then
 // rethrows. A resume (`resumeFrom`: bytes of a 'last' checkpoint) builds the same model and trainer and applies
 // them: the following steps give the same losses bit for bit as a run that never stopped. The guards against
-// non-finite steps and data with nothing to learn are the Trainer's (src/train/trainer.ts).
+// non-finite steps and data with nothing to learn are the trainers' (src/train/trainer.ts, src/train/preference.ts).
+// A preference run has no validation split: no evaluations, no 'best' checkpoint.
 // Not here: where runs are stored, which model is resident, memory checks (the worker; the CLI).
 import { errorMessage } from '../errors';
 import type { ChatMessage } from '../data/types';
@@ -18,9 +20,10 @@ import type { Transformer } from '../model/transformer';
 import type { CheckpointKind, MetricPoint, RunRecord, RunStatus, RunStore } from '../storage/runs';
 import { examplesFromRecords } from '../tokenize/chat';
 import type { Example } from '../train/batch';
-import { applyCheckpoint, captureCheckpoint, deserializeCheckpoint, serializeCheckpoint } from '../train/checkpoint';
+import { applyCheckpoint, captureCheckpoint, deserializeCheckpoint, serializeCheckpoint, type CheckpointedTrainer } from '../train/checkpoint';
+import { PreferenceTrainer, tokenizePreference, type PreferenceExample, type PreferenceMetrics, type PreferencePair } from '../train/preference';
 import { packExamples, type RunConfig } from '../train/presets';
-import { evaluateLoss, Trainer } from '../train/trainer';
+import { evaluateLoss, Trainer, type StepMetrics } from '../train/trainer';
 
 /** What a session reports while it runs. */
 export type SessionEvent =
@@ -33,7 +36,28 @@ export type SessionEvent =
 /** Where a session keeps its run: the worker's RunStore, or the CLI's output folder. */
 export type RunSink = Pick<RunStore, 'put' | 'putCheckpoint'>;
 
-interface RunExamples { train: Example[]; validation: Example[] }
+/** What a run trains on: conversations (SFT: train and validation examples) or preference pairs. */
+type RunExamples = { train: Example[]; validation: Example[] } | { pairs: PreferenceExample[] };
+
+/** The loop's view of a trainer: the SFT Trainer and the PreferenceTrainer both are one. */
+interface SessionTrainer extends CheckpointedTrainer {
+  readonly totalSteps: number;
+  readonly done: boolean;
+  /** Work before the first step (compiling its pipelines; a DPO run's reference log-probs). */
+  prepare(): Promise<unknown>;
+  step(): Promise<StepMetrics | PreferenceMetrics>;
+}
+
+function trainerFor(config: RunConfig, net: Transformer, examples: RunExamples, padId: number): SessionTrainer {
+  if (!('pairs' in examples)) return new Trainer(net, examples.train, config.train, padId);
+  if (!config.preference) throw new Error('preference pairs need a preference method (config.preference)');
+  return new PreferenceTrainer(net, examples.pairs, config.train, config.preference, padId);
+}
+
+/** A preference step's rewards, margins and accuracy for its point (nothing for an SFT step). */
+function rewardsOf(st: StepMetrics | PreferenceMetrics): Pick<MetricPoint, 'rewardsChosen' | 'rewardsRejected' | 'margins' | 'accuracy'> {
+  return 'margins' in st ? { rewardsChosen: st.rewardsChosen, rewardsRejected: st.rewardsRejected, margins: st.margins, accuracy: st.accuracy } : {};
+}
 
 /** Conversations tokenized between two yields to the event loop (and progress reports). */
 export const TOKENIZE_CHUNK = 5000;
@@ -57,13 +81,28 @@ export async function tokenizeChunked(
 
 /**
  * A run's training and validation examples: the train split with the run's loss mask (packed when the run
- * packs), the validation split on assistant turns. `onProgress(done, total)` counts conversations.
+ * packs), the validation split on assistant turns; or, for a preference run, its pairs through the chat template
+ * (a pair that leaves no answer token is an error naming it). `onProgress(done, total)` counts conversations.
  */
 export async function runExamples(
-  m: ModelMeta, records: readonly { messages: ChatMessage[]; split: 'train' | 'validation' }[], config: RunConfig,
-  onProgress?: (done: number, total: number) => void,
+  m: ModelMeta, data: { records: readonly { messages: ChatMessage[]; split: 'train' | 'validation' }[]; pairs?: readonly PreferencePair[] },
+  config: RunConfig, onProgress?: (done: number, total: number) => void,
 ): Promise<RunExamples> {
   const maxSeqLength = config.train.maxSeqLength;
+  if (config.preference) {
+    if (!data.pairs?.length) throw new Error('no preference pairs');
+    const tpl = templateOf(m);
+    return {
+      pairs: data.pairs.map((p, i) => {
+        try {
+          return tokenizePreference(m.tokenizer, tpl, p, maxSeqLength);
+        } catch (e) {
+          throw new Error(`pair ${i + 1}: ${errorMessage(e)}`);
+        }
+      }),
+    };
+  }
+  const { records } = data;
   const trainRecords = records.filter((r) => r.split === 'train');
   const report = (offset: number) => (done: number) => onProgress?.(offset + done, records.length);
   const train = await tokenizeChunked(m, trainRecords, { assistantOnly: config.assistantOnly, maxSeqLength }, report(0));
@@ -109,7 +148,7 @@ export function newRunRecord(
 interface SessionArgs {
   /** The run: config, and (on resume) the curves so far. Updated in place as the session runs. */
   run: RunRecord;
-  /** Builds the run's LoRA model (seeded with run.config.train.seed) and its examples; failures count as the run's. */
+  /** Builds the run's LoRA model (seeded with run.config.train.seed) and its examples (runExamples); failures count as the run's. */
   setup: () => Promise<{ net: Transformer; examples: RunExamples }>;
   padId: number;
   sink: RunSink;
@@ -134,8 +173,9 @@ export async function runSession(args: SessionArgs): Promise<RunStatus> {
     onEvent({ type: 'status', runId: run.id, status, error });
   };
   try {
-    const { net, examples: { train, validation } } = await args.setup();
-    const trainer = new Trainer(net, train, run.config.train, args.padId);
+    const { net, examples } = await args.setup();
+    const trainer = trainerFor(run.config, net, examples, args.padId);
+    const validation = 'validation' in examples ? examples.validation : [];
     run.totalSteps = trainer.totalSteps;
     if (!args.resumeFrom) args.init?.(net);
     else {
@@ -145,7 +185,7 @@ export async function runSession(args: SessionArgs): Promise<RunStatus> {
       run.evals = run.evals.filter((e) => e.step <= at);
       run.bestValLoss = run.evals.length ? Math.min(...run.evals.map((e) => e.valLoss)) : null;
     }
-    if (!trainer.done) await trainer.prepare(); // the first step's pipelines, compiled in parallel
+    if (!trainer.done) await trainer.prepare(); // the first step's pipelines, compiled in parallel; DPO's reference
     await setStatus('running');
     onEvent({ type: 'run', run: structuredClone(run) });
     const { evalEvery, checkpointEvery, earlyStopPatience } = run.config;
@@ -192,7 +232,7 @@ export async function runSession(args: SessionArgs): Promise<RunStatus> {
       if (stepTimes.length > 10) stepTimes.shift();
       const point: MetricPoint = {
         step: st.step, epoch: st.epoch, loss: st.loss, lr: st.lr, gradNorm: st.gradNorm,
-        tokensPerSecond: st.seqTokens / Math.max(dt, 1e-6), elapsed: elapsed0 + (performance.now() - t0) / 1000,
+        tokensPerSecond: st.seqTokens / Math.max(dt, 1e-6), elapsed: elapsed0 + (performance.now() - t0) / 1000, ...rewardsOf(st),
       };
       run.metrics.push(point);
       run.updatedAt = now();

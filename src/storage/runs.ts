@@ -3,10 +3,11 @@
 // in-memory store with the same interface (tests, and browsers that refuse IndexedDB).
 //
 // Stores (schema version 2):
-//   runs          RunRecord by id: config, model, dataset version, metric curves, status, final metrics
+//   runs          RunRecord by id: config (a preference run's: config.preference), model, dataset version, metric
+//                 curves (a preference run's points also carry rewards, margins and accuracy), status, final metrics
 //   checkpoints   { runId, kind: 'last' | 'best', step, bytes } by [runId, kind] (bytes: src/train/checkpoint.ts)
-//   data          { runId, records, init } by runId: the conversations the run trains and validates on (and the
-//                 adapter it started from), so a resume after a reload uses exactly the same data and start
+//   data          { runId, records, pairs, init } by runId: the conversations the run trains and validates on (a
+//                 preference run's pairs), and the adapter it started from, so a resume after a reload uses exactly the same data and start
 //                 even if the dataset was edited or the adapter deleted since
 //   adapters      AdapterRecord by id (v2): a PEFT adapter imported onto a model, without its weights
 //   adapterFiles  { adapterId, files } by adapterId (v2): the adapter's PEFT files as imported
@@ -21,6 +22,7 @@ import type { PeftAdapterFiles } from '../export/peft';
 import type { GenerateBackend } from '../generate/decoder';
 import type { SamplingOptions } from '../generate/sampler';
 import type { LoraConfig } from '../model/lora';
+import type { PreferencePair, PreferenceRewards } from '../train/preference';
 import type { RunConfig } from '../train/presets';
 
 const RUNS_DB_NAME = 'sft-studio-runs';
@@ -28,7 +30,8 @@ const RUNS_DB_VERSION = 2;
 
 export type RunStatus = 'running' | 'paused' | 'completed' | 'stopped-early' | 'cancelled' | 'failed' | 'interrupted';
 
-export interface MetricPoint {
+/** One optimizer step as charted; a preference run's steps also carry their rewards, margins and accuracy. */
+export interface MetricPoint extends Partial<PreferenceRewards> {
   step: number;
   epoch: number;
   loss: number;
@@ -60,12 +63,17 @@ export interface RunRecord {
   checkpoints: { last: number | null; best: number | null };
   bestValLoss: number | null;
   final: { trainLoss: number; valLoss: number | null; steps: number; seconds: number } | null;
-  /** The imported adapter the run started from (absent on runs stored before v2, and on fresh runs: null). */
-  init?: { adapterId: string; name: string } | null;
+  /**
+   * What the run started from: an imported adapter, or (a preference run) another run's last checkpoint. Absent on
+   * runs stored before v2; null on runs from a fresh adapter.
+   */
+  init?: { adapterId: string; name: string } | { runId: string; name: string } | null;
 }
 
 export interface RunData {
   records: { messages: ChatMessage[]; split: 'train' | 'validation' }[];
+  /** A preference run's pairs (config.preference set; `records` then empty). */
+  pairs?: PreferencePair[];
   /** The PEFT adapter whose values the run starts from, copied at the start (absent: a fresh adapter). */
   init?: PeftAdapterFiles | null;
 }
@@ -185,10 +193,10 @@ export async function openRunStore(dbName = RUNS_DB_NAME): Promise<RunStore> {
       const row = await db.get('checkpoints', [runId, kind]);
       return row ? { step: row.step, bytes: row.bytes } : null;
     },
-    putData: async (runId, data) => { await db.put('data', { runId, records: data.records, init: data.init ?? null }); },
+    putData: async (runId, data) => { await db.put('data', { runId, records: data.records, pairs: data.pairs, init: data.init ?? null }); },
     getData: async (runId) => {
       const row = await db.get('data', runId);
-      return row ? { records: row.records, init: row.init ?? null } : null;
+      return row ? { records: row.records, pairs: row.pairs, init: row.init ?? null } : null;
     },
     listAdapters: async () => (await db.getAll('adapters')).sort(byNewest),
     getAdapter: async (id) => (await db.get('adapters', id)) ?? null,

@@ -1,9 +1,11 @@
 // Training checkpoints: everything an exact resume needs, as one byte string.
 //   the flat trainable table (params [size]), AdamW moments (m [size], v [size]),
-//   TrainerState (step, epoch, cursor, data order, RNG state), the train and LoRA configs, and free metadata.
-// Resume contract: build the same model (same base weights, same LoraConfig, same seed), a Trainer on the
-// same examples and TrainConfig, then `applyCheckpoint(ckpt, model, trainer)`; the following steps give the
-// same losses, bit for bit, as a run that never stopped (tests/node/checkpoint-resume.test.ts).
+//   TrainerState (step, epoch, cursor, data order, RNG state), the train and LoRA configs, a preference run's
+//   cached reference log-probs (DPO: float64 in the header's JSON, which round-trips every double), and free metadata.
+// Resume contract: build the same model (same base weights, same LoraConfig, same seed), a trainer (the SFT
+// Trainer or the PreferenceTrainer) on the same data and TrainConfig, then `applyCheckpoint(ckpt, model, trainer)`;
+// the following steps give the same losses, bit for bit, as a run that never stopped
+// (tests/node/checkpoint-resume.test.ts, tests/node/preference-resume.test.ts).
 //
 // Byte layout (little-endian):
 //   0  'SFTCKPT1' (8 bytes magic)
@@ -13,16 +15,29 @@
 // Deliberately not here: where checkpoints are stored (src/storage/runs.ts) or when they are taken.
 import type { LoraConfig } from '../model/lora';
 import type { Transformer } from '../model/transformer';
-import type { Trainer, TrainConfig, TrainerState } from './trainer';
+import type { ReferenceLogps } from './preference';
+import type { TrainConfig, TrainerState } from './trainer';
 
 const MAGIC = 'SFTCKPT1';
 export const CHECKPOINT_VERSION = 1;
+
+/** What a checkpoint reads from a trainer and writes back into it: the SFT Trainer and the PreferenceTrainer. */
+export interface CheckpointedTrainer {
+  readonly cfg: TrainConfig;
+  readonly data: readonly unknown[];
+  readonly state: TrainerState;
+  /** DPO's cached reference log-probs; absent or null for a method without a reference. */
+  readonly reference?: ReferenceLogps | null;
+  restore(state: TrainerState, reference: ReferenceLogps | null): void;
+}
 
 export interface Checkpoint {
   version: number;
   train: TrainConfig;
   lora: LoraConfig | null;
   state: TrainerState;
+  /** The trainer's reference log-probs (DPO), or null. */
+  reference: ReferenceLogps | null;
   /** Padded element count of the flat table (params, m, v all have this length). */
   size: number;
   params: Float32Array;
@@ -33,18 +48,19 @@ export interface Checkpoint {
 }
 
 /** Reads the model's flat table and the trainer's state into a checkpoint (awaits three GPU readbacks). */
-export async function captureCheckpoint(model: Transformer, trainer: Trainer, meta: Record<string, unknown> = {}): Promise<Checkpoint> {
+export async function captureCheckpoint(model: Transformer, trainer: CheckpointedTrainer, meta: Record<string, unknown> = {}): Promise<Checkpoint> {
   const [params, m, v] = [await model.params.readFlat('params'), await model.params.readFlat('m'), await model.params.readFlat('v')];
   const s = trainer.state;
   return {
     version: CHECKPOINT_VERSION, train: { ...trainer.cfg }, lora: model.mode.kind === 'lora' ? { ...model.mode.lora } : null,
     state: { step: s.step, epoch: s.epoch, cursor: s.cursor, order: [...s.order], rngState: s.rngState },
+    reference: trainer.reference ? trainer.reference.map((r) => ({ ...r })) : null,
     size: params.length, params, m, v, meta,
   };
 }
 
 /** Writes a checkpoint back into a model and trainer built as the contract above says. */
-export function applyCheckpoint(ckpt: Checkpoint, model: Transformer, trainer: Trainer): void {
+export function applyCheckpoint(ckpt: Checkpoint, model: Transformer, trainer: CheckpointedTrainer): void {
   const flat = model.params.flat;
   if (!flat) throw new Error('checkpoint: the model has no trainable parameters');
   if (flat.size !== ckpt.size) throw new Error(`checkpoint: ${ckpt.size} trainable values, the model has ${flat.size} (different LoRA settings or model?)`);
@@ -54,12 +70,12 @@ export function applyCheckpoint(ckpt: Checkpoint, model: Transformer, trainer: T
   model.params.writeFlat('params', ckpt.params);
   model.params.writeFlat('m', ckpt.m);
   model.params.writeFlat('v', ckpt.v);
-  trainer.restore(ckpt.state);
+  trainer.restore(ckpt.state, ckpt.reference);
 }
 
 export function serializeCheckpoint(c: Checkpoint): Uint8Array {
   if (c.params.length !== c.size || c.m.length !== c.size || c.v.length !== c.size) throw new Error('checkpoint: params, m and v must all have `size` values');
-  const header = new TextEncoder().encode(JSON.stringify({ version: c.version, train: c.train, lora: c.lora, state: c.state, size: c.size, meta: c.meta }));
+  const header = new TextEncoder().encode(JSON.stringify({ version: c.version, train: c.train, lora: c.lora, state: c.state, reference: c.reference, size: c.size, meta: c.meta }));
   const headerEnd = 12 + header.length;
   const dataStart = Math.ceil(headerEnd / 4) * 4;
   const out = new Uint8Array(dataStart + 3 * c.size * 4);
@@ -91,12 +107,13 @@ export function deserializeCheckpoint(bytes: Uint8Array): Checkpoint {
   const floats = new Float32Array(bytes.slice(dataStart).buffer);
   const n = header.size;
   return {
-    version: header.version, train: header.train, lora: header.lora, state: header.state, size: n, meta: header.meta,
+    version: header.version, train: header.train, lora: header.lora, state: header.state, reference: header.reference ?? null, size: n, meta: header.meta,
     params: floats.slice(0, n), m: floats.slice(n, 2 * n), v: floats.slice(2 * n, 3 * n),
   };
 }
 
-interface Header { version: number; train: TrainConfig; lora: LoraConfig | null; state: TrainerState; size: number; meta: Record<string, unknown> }
+/** `reference` is absent in checkpoints written before preference runs were checkpointed (SFT: null either way). */
+interface Header { version: number; train: TrainConfig; lora: LoraConfig | null; state: TrainerState; reference?: ReferenceLogps | null; size: number; meta: Record<string, unknown> }
 
 function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -105,6 +122,8 @@ function isRecord(x: unknown): x is Record<string, unknown> {
 function isHeader(h: unknown): h is Header {
   if (!isRecord(h) || !isRecord(h.train) || !isRecord(h.state) || !isRecord(h.meta)) return false;
   if (h.lora !== null && !isRecord(h.lora)) return false;
+  const ref = h.reference;
+  if (ref !== undefined && ref !== null && !(Array.isArray(ref) && ref.every((r) => isRecord(r) && typeof r.chosen === 'number' && typeof r.rejected === 'number'))) return false;
   const s = h.state;
   return typeof h.version === 'number' && Number.isInteger(h.size) && typeof h.size === 'number' && h.size >= 0
     && typeof s.step === 'number' && typeof s.epoch === 'number' && typeof s.cursor === 'number'

@@ -30,7 +30,10 @@
 // the same seed, so both see the same masks (the kernels are deterministic). With dropout 0 the measuring forward
 // is the cheaper one without gradients. Reference log-probs never use dropout (the adapter is off, or frozen as the
 // run starts, as TRL's precomputed reference).
-// Not here: the chat template itself (tokenize/chat.ts), batching (batch.ts), the optimizer (trainer.ts).
+// Resumable as the SFT Trainer is: the same TrainerState (step, epoch, data order, RNG) and, for DPO, the cached
+// reference log-probs go into the run's checkpoint (checkpoint.ts), so a resumed run gives the same losses bit for bit.
+// Not here: the chat template itself (tokenize/chat.ts), batching (batch.ts), the optimizer (trainer.ts), the run
+// loop (src/engine/session.ts).
 import { preferenceParts, type DatasetRecord, type PreferenceParts } from '../data/record';
 import { normalisePreference } from '../data/shapes';
 import type { ChatMessage } from '../data/types';
@@ -40,7 +43,7 @@ import type { Transformer } from '../model/transformer';
 import { tokenizeConversation, type ChatTemplate } from '../tokenize/chat';
 import type { Tokenizer } from '../tokenize/tokenizer';
 import { makeBatch, type Batch, type Example } from './batch';
-import { optimizerUpdate, type StepMetrics, type TrainConfig } from './trainer';
+import { assertFiniteStep, optimizerUpdate, type StepMetrics, type TrainConfig, type TrainerState } from './trainer';
 
 /** A pair as the trainer takes it: the prompt and two answers (assistant turns), chosen and rejected. */
 export type PreferencePair = PreferenceParts;
@@ -162,14 +165,19 @@ function orpoTerms(p: PairLogps, lambda: number): PairTerms {
 
 // ---- trainer -------------------------------------------------------------------------------------
 
-export interface PreferenceMetrics extends StepMetrics {
-  /** Means over the step's pairs. */
+/** What a preference step reports beyond the loss: means over the step's pairs. */
+export interface PreferenceRewards {
   rewardsChosen: number;
   rewardsRejected: number;
   margins: number;
   /** Share of pairs whose chosen reward beats the rejected one. */
   accuracy: number;
 }
+
+export interface PreferenceMetrics extends StepMetrics, PreferenceRewards {}
+
+/** Per pair (in data order), the reference policy's summed answer log-probs: DPO's cache, kept in checkpoints. */
+export type ReferenceLogps = { chosen: number; rejected: number }[];
 
 /** The rows of a micro-batch: the pairs' chosen answers, then their rejected ones (TRL's layout). */
 function pairBatch(pairs: PreferenceExample[], maxSeqLength: number, padId: number): Batch {
@@ -206,15 +214,12 @@ function rowTokens(b: Batch): number[] {
 
 export class PreferenceTrainer {
   readonly totalSteps: number;
-  /** Optimizer steps done. */
-  stepsDone = 0;
-  private epoch = 0;
-  private cursor = 0;
-  private order: number[];
+  /** Step, epoch and data order, as the SFT Trainer keeps them (the same checkpoint fields). */
+  state: TrainerState;
   private readonly rng: Rng;
   private readonly norm: Tensor;
-  /** Reference log-probs per pair (DPO), computed before the first update (prepareReference). */
-  private ref: { chosen: number; rejected: number }[] | null = null;
+  /** Reference log-probs per pair (DPO), computed before the first update (prepare) or restored from a checkpoint. */
+  private ref: ReferenceLogps | null = null;
 
   constructor(
     readonly model: Transformer,
@@ -232,12 +237,17 @@ export class PreferenceTrainer {
     const perEpoch = Math.ceil(data.length / (cfg.batchSize * cfg.gradAccumSteps));
     this.totalSteps = cfg.maxSteps > 0 ? cfg.maxSteps : perEpoch * cfg.epochs;
     this.rng = new Rng(cfg.seed);
-    this.order = this.newOrder();
+    this.state = { step: 0, epoch: 0, cursor: 0, order: this.newOrder(), rngState: this.rng.state };
     this.norm = model.gpu.tensor([1], 'gradNorm');
   }
 
   get done(): boolean {
-    return this.stepsDone >= this.totalSteps;
+    return this.state.step >= this.totalSteps;
+  }
+
+  /** The cached reference log-probs (DPO, once prepared); null for ORPO, which has no reference. */
+  get reference(): ReferenceLogps | null {
+    return this.ref;
   }
 
   private newOrder(): number[] {
@@ -247,28 +257,37 @@ export class PreferenceTrainer {
   private nextIndices(): number[] {
     const picked: number[] = [];
     while (picked.length < this.cfg.batchSize) {
-      if (this.cursor >= this.order.length) {
-        this.epoch++;
-        this.cursor = 0;
-        this.order = this.newOrder();
+      if (this.state.cursor >= this.state.order.length) {
+        this.state.epoch++;
+        this.state.cursor = 0;
+        this.state.order = this.newOrder();
       }
-      picked.push(this.order[this.cursor++]);
+      picked.push(this.state.order[this.state.cursor++]);
     }
     return picked;
   }
 
   /**
    * Every pair's reference log-probs, once, in micro-batches: the model as it is now (before any update), or with
-   * its adapter switched off. step() calls it first; a caller may call it earlier (to show progress).
+   * its adapter switched off. step() calls it first; the session calls it before the first step.
    */
-  async prepareReference(): Promise<void> {
+  async prepare(): Promise<void> {
     if (this.ref || this.pref.method !== 'dpo') return;
+    if (this.state.step > 0 && this.pref.reference === 'start') throw new Error('the reference is the model as the run started: a resumed DPO run needs it from its checkpoint');
     this.model.adapterEnabled = this.pref.reference === 'start';
     try {
       this.ref = await pairLogps(this.model, this.data, this.cfg.batchSize, this.cfg.maxSeqLength, this.padId);
     } finally {
       this.model.adapterEnabled = true;
     }
+  }
+
+  /** Restores the data order, RNG and (DPO) the reference for an exact resume (params and moments: the ParamTable). */
+  restore(state: TrainerState, reference: ReferenceLogps | null = null): void {
+    if (reference && reference.length !== this.data.length) throw new Error(`checkpoint: reference log-probs for ${reference.length} pairs, the run has ${this.data.length}`);
+    this.state = { ...state, order: [...state.order] };
+    this.rng.state = state.rngState;
+    this.ref = reference ? reference.map((r) => ({ ...r })) : null;
   }
 
   /**
@@ -281,7 +300,7 @@ export class PreferenceTrainer {
     const n = rowTokens(batch), P = indices.length;
     const logps = indices.map((_, k) => ({ chosen: lp[k], rejected: lp[P + k], chosenTokens: n[k], rejectedTokens: n[P + k] }));
     const { method, beta, labelSmoothing } = this.pref;
-    if (method === 'dpo') await this.prepareReference();
+    if (method === 'dpo') await this.prepare();
     const terms = logps.map((p, k) => (method === 'dpo' ? dpoTerms(p, this.ref![indices[k]], beta, labelSmoothing) : orpoTerms(p, beta)));
     return { batch, logps, terms };
   }
@@ -291,10 +310,10 @@ export class PreferenceTrainer {
     const { model, cfg, pref } = this;
     const { gpu } = model;
     const micro = Array.from({ length: cfg.gradAccumSteps }, () => this.nextIndices());
-    const epoch = this.epoch;
+    const epoch = this.state.epoch;
     const pairs = micro.length * cfg.batchSize;
     // Each micro-batch's dropout seed, shared by its measuring forward and its weighted backward.
-    const seeds = micro.map((_, i) => (cfg.seed * 1_000_003 + this.stepsDone * 131 + i) >>> 0);
+    const seeds = micro.map((_, i) => (cfg.seed * 1_000_003 + this.state.step * 131 + i) >>> 0);
     const dropout = model.mode.kind === 'lora' && model.mode.lora.dropout > 0;
     const measured = [];
     for (const [i, indices] of micro.entries()) measured.push(await this.pairTerms(indices, dropout ? seeds[i] : null));
@@ -320,15 +339,17 @@ export class PreferenceTrainer {
       nllSum -= logps.reduce((s, p) => s + p.chosen, 0);
       gpu.release(model.trainStep({ ...batch, lossMask }, 1, seeds[i]));
     });
-    const lr = optimizerUpdate(model, this.norm, cfg, this.stepsDone, this.totalSteps);
-    this.stepsDone++;
+    const lr = optimizerUpdate(model, this.norm, cfg, this.state.step, this.totalSteps);
+    this.state.step++;
+    this.state.rngState = this.rng.state;
 
     const all = measured.flatMap((m) => m.terms);
     const mean = (f: (t: PairTerms) => number) => all.reduce((s, t) => s + f(t), 0) / all.length;
     const norm = (await gpu.read(this.norm))[0];
+    const loss = mean((t) => t.loss) + nllWeight * nllSum / chosenTokens;
+    assertFiniteStep(this.state.step, loss, norm);
     return {
-      step: this.stepsDone, epoch, lr, gradNorm: norm,
-      loss: mean((t) => t.loss) + nllWeight * nllSum / chosenTokens,
+      step: this.state.step, epoch, lr, gradNorm: norm, loss,
       tokens: measured.reduce((s, m) => s + m.batch.tokens, 0),
       seqTokens: measured.reduce((s, m) => s + m.batch.B * m.batch.T, 0),
       rewardsChosen: mean((t) => t.rewardChosen), rewardsRejected: mean((t) => t.rewardRejected),

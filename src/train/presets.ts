@@ -13,6 +13,7 @@ import type { ModelConfig } from '../model/config';
 import { estimateMemory, memoryVerdict, type MemoryEstimate } from '../io/hf';
 import { DEFAULT_LORA, type LoraConfig } from '../model/lora';
 import type { Example } from './batch';
+import type { PreferenceConfig } from './preference';
 import { DEFAULT_TRAIN, type TrainConfig } from './trainer';
 
 export interface RunConfig {
@@ -25,6 +26,8 @@ export interface RunConfig {
   evalEvery: number;
   checkpointEvery: number;
   earlyStopPatience: number;
+  /** A preference run (DPO / ORPO on pairs, src/train/preference.ts); absent: SFT on conversations. */
+  preference?: PreferenceConfig;
 }
 
 export type PresetName = 'quick' | 'balanced' | 'thorough';
@@ -107,9 +110,11 @@ export function totalSteps(train: TrainConfig, trainExamples: number): number {
  * GPU memory of a run: training at batch × maxSeqLength tokens with the run's LoRA rank, targets and dropout, with
  * activation checkpointing or without (by default, as activationCheckpointingFor decides with no budget measured).
  */
-export function runMemoryEstimate(cfg: Pick<RunConfig, 'lora' | 'train'>, model: ModelConfig, checkpointing = activationCheckpointingFor(cfg, model, null)): MemoryEstimate {
+export function runMemoryEstimate(cfg: Pick<RunConfig, 'lora' | 'train' | 'preference'>, model: ModelConfig, checkpointing = activationCheckpointingFor(cfg, model, null)): MemoryEstimate {
+  // A preference micro-batch of B pairs is 2B rows: the chosen answers, then the rejected ones.
+  const rows = (cfg.preference ? 2 : 1) * cfg.train.batchSize;
   return estimateMemory(model, {
-    training: true, loraRank: cfg.lora.rank, batchTokens: cfg.train.batchSize * cfg.train.maxSeqLength, lora: cfg.lora, checkpointing,
+    training: true, loraRank: cfg.lora.rank, batchTokens: rows * cfg.train.maxSeqLength, lora: cfg.lora, checkpointing,
     weights: cfg.train.weights,
   });
 }
@@ -119,7 +124,7 @@ export function runMemoryEstimate(cfg: Pick<RunConfig, 'lora' | 'train'>, model:
  * would not fit a measured budget (recomputing every layer's forward costs about a third more time per step, so a
  * run that fits keeps its activations; with no budget measured, it keeps them).
  */
-export function activationCheckpointingFor(cfg: Pick<RunConfig, 'lora' | 'train'>, model: ModelConfig, budget: MemoryBudget | null): boolean {
+export function activationCheckpointingFor(cfg: Pick<RunConfig, 'lora' | 'train' | 'preference'>, model: ModelConfig, budget: MemoryBudget | null): boolean {
   const knob = cfg.train.activationCheckpointing ?? 'auto';
   if (knob !== 'auto') return knob === 'on';
   if (!budget || budget.limitedBy === null) return false;

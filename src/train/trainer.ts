@@ -158,10 +158,7 @@ export class Trainer {
       gpu.release(t);
     }
     const norm = (await gpu.read(this.norm))[0];
-    // A step that went non-finite has already poisoned the weights: stop here, before anyone saves them.
-    if (!Number.isFinite(lossSum) || !Number.isFinite(norm)) {
-      throw new Error(`training diverged at step ${this.state.step} (loss ${lossSum / Math.max(tokens, 1)}, gradient norm ${norm}): stopped before this step's weights were saved; lower the learning rate, or check the model's weights`);
-    }
+    assertFiniteStep(this.state.step, lossSum / Math.max(tokens, 1), norm);
     return {
       step: this.state.step, epoch, loss: tokens > 0 ? lossSum / tokens : 0, lr, gradNorm: norm, tokens,
       seqTokens: batches.reduce((s, b) => s + b.B * b.T, 0),
@@ -173,6 +170,15 @@ export class Trainer {
     this.state = { ...state, order: [...state.order] };
     this.rng.state = state.rngState;
   }
+}
+
+/**
+ * Every trainer's guard after its update: a step that went non-finite has already poisoned the weights, so the run
+ * stops here, before anyone saves them.
+ */
+export function assertFiniteStep(step: number, loss: number, gradNorm: number): void {
+  if (Number.isFinite(loss) && Number.isFinite(gradNorm)) return;
+  throw new Error(`training diverged at step ${step} (loss ${loss}, gradient norm ${gradNorm}): stopped before this step's weights were saved; lower the learning rate, or check the model's weights`);
 }
 
 /** Target tokens the examples give a batch of maxSeqLength positions (token i > 0 is predicted at position i - 1). */

@@ -1,7 +1,8 @@
 // The runs database in Chromium's real IndexedDB: a version-1 database (runs, checkpoints, data only, as the
 // studio wrote it before imported adapters) opens as version 2 with its runs, checkpoints and data intact and
 // the new stores ready; imported adapters (record + files in one transaction) and evaluations survive a
-// reopen; deleting a run or an adapter deletes the evaluations that name it, and nothing else.
+// reopen; deleting a run or an adapter deletes the evaluations that name it, and nothing else. A preference run's
+// record (its method, start and points with rewards) and its pairs survive a reopen, as a resume after a reload reads them.
 import { openDB } from 'idb';
 import { describe, expect, it } from 'vitest';
 import { openRunStore, type AdapterRecord, type EvaluationRecord, type RunRecord } from '../../src/storage/runs';
@@ -68,5 +69,21 @@ describe('runs database v2', () => {
     expect(await again.listEvaluations()).toEqual([]);
     expect(await again.getAdapterFiles(adapter.id)).toBeNull();
     expect((await again.list()).map((r) => r.id)).toEqual(['new']);
+  });
+
+  it('keeps a preference run\'s record and pairs across a reopen', async () => {
+    const name = `runs-preference-${Date.now()}`;
+    const pref: RunRecord = {
+      ...run('dpo', 3), config: { ...PRESETS.quick, preference: { method: 'dpo', beta: 0.1, labelSmoothing: 0, reference: 'start' } },
+      init: { runId: 'sft', name: 'sft run' },
+      metrics: [{ step: 1, epoch: 0, loss: Math.LN2, lr: 1e-4, gradNorm: 0.5, tokensPerSecond: 10, elapsed: 1, rewardsChosen: 0, rewardsRejected: 0, margins: 0, accuracy: 0 }],
+    };
+    const pairs = [{ prompt: [{ role: 'user' as const, content: 'Colour?' }], chosen: [{ role: 'assistant' as const, content: 'Blue, like the sea.' }], rejected: [{ role: 'assistant' as const, content: 'Blue.' }] }];
+    const s = await openRunStore(name);
+    await s.put(pref);
+    await s.putData('dpo', { records: [], pairs, init: null });
+    const again = await openRunStore(name);
+    expect(await again.get('dpo')).toEqual(pref);
+    expect(await again.getData('dpo')).toEqual({ records: [], pairs, init: null });
   });
 });

@@ -1,7 +1,8 @@
 // Preference tuning on the Train screen in headless Chromium: load the built-in model, import the built-in
 // preference sample set (TRL rows), see a pair's tokens as the loss sees them (answer in, prompt out), run a short DPO from a new adapter in the engine worker, and see the loss,
 // rewards, margin and accuracy live (read from the accessible metrics table: the first step is the reference
-// itself, loss ln 2 and margin 0; the margin grows), then the trained adapter imported for Compare. A screenshot
+// itself, loss ln 2 and margin 0; the margin grows), then the run in the run history (its method and β) and in Compare's
+// models, as SFT runs are. A screenshot
 // of the panel goes to the system's temporary folder for review (docs/screenshots is ui.test.ts's).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,8 @@ describe('preference tuning', () => {
     await page.getByRole('button', { name: 'Load the built-in model' }).click();
     await expect.poll(() => page.locator('.model-status').textContent(), { timeout: 30_000 }).toMatch(/^Loaded: default model/);
     await page.getByLabel('Max steps', { exact: true }).fill(String(STEPS));
+    // A preference run is checked like an SFT run: a warm-up as long as the run would be refused.
+    await page.getByLabel('Warm-up steps', { exact: true }).fill('0');
 
     const panel = page.getByRole('region', { name: 'Preference tuning (DPO / ORPO)' });
     await panel.getByRole('button', { name: 'Use the sample preference set' }).click();
@@ -58,9 +61,13 @@ describe('preference tuning', () => {
     for (const title of ['Preference loss', 'Rewards', 'Reward margin', 'Preference accuracy']) {
       expect(await panel.getByRole('group', { name: title }).locator('canvas').count(), title).toBeGreaterThan(0);
     }
-    await expect.poll(() => panel.getByText(/Saved as the imported adapter/).textContent()).toBe('Saved as the imported adapter "DPO on world-pref.train.jsonl" (Compare lists it).');
+    const name = 'DPO on world-pref.train.jsonl';
+    const history = page.getByRole('table', { name: 'Runs' }).getByRole('row', { name: new RegExp(name) });
+    await expect.poll(() => history.innerText()).toMatch(new RegExp(`${name} \\(DPO, β 0\\.1\\)\\s+completed\\s+—\\s+${STEPS}/${STEPS}\\s+0\\.6931`));
     await panel.screenshot({ path: join(shots, 'preference-panel.png') });
     console.log(`screenshot: ${join(shots, 'preference-panel.png')}`);
+    await page.getByRole('tab', { name: 'Compare' }).click();
+    await expect.poll(() => page.locator('body').textContent()).toContain(`${name} (last)`);
     expect(app.errors).toEqual([]);
   }, 360_000);
 });

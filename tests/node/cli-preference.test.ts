@@ -1,13 +1,17 @@
 // `train --method dpo|orpo` end to end, as a user runs it: TRL preference JSONL (string and message rows), a DPO run
 // continuing an SFT adapter the CLI wrote (its reference: that adapter, so the first step's margin is 0 and the
 // loss ln 2), an ORPO run from scratch, LoRA dropout from --dropout (fresh or continued adapter); the same JSON summary as SFT plus the preference metrics; bad rows and bad
-// options fail with one line naming them.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// options fail with one line naming them. And checkpoints, as for SFT (the same session): a DPO run stopped by SIGTERM
+// after a few steps keeps its last checkpoint (nothing replaced), and `--resume` that folder, with the run's own
+// settings, ends with the losses, rewards and adapter bytes of a run that never stopped.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTinyModel } from '../../scripts/make-tiny-models';
-import { studio } from '../helpers/cli';
+import type { MetricPoint } from '../../src/storage/runs';
+import { REPO_ROOT, STUDIO_LAUNCHER, studio, studioJson } from '../helpers/cli';
 
 let dir = '';
 let model = '';
@@ -72,7 +76,45 @@ describe('studio CLI: preference tuning', () => {
     expect(m.stderr.trim()).toBe('error: --method must be sft, dpo or orpo, not kto');
     const same = studio('train', model, '--method', 'dpo', '--adapter', join(dir, 'dpo'), '--data', join(dir, 'pairs.jsonl'), '--out', join(dir, 'dpo', '.'));
     expect(same.stderr.trim()).toBe('error: --out must not be the --adapter folder the run starts from');
+    const packed = studio('train', model, '--method', 'orpo', '--packing', '--data', join(dir, 'pairs.jsonl'), '--out', join(dir, 'x'));
+    expect(packed.stderr.trim()).toBe('error: --eval-every and --packing are for --method sft (a preference run has no validation split)');
     expect(existsSync(join(dir, 'dpo', 'adapter_model.safetensors'))).toBe(true);
     expect(existsSync(join(dir, 'x'))).toBe(false);
   });
+
+  it('a DPO run stopped after a checkpoint and resumed ends as a run that never stopped, adapter bytes and all', async () => {
+    // Dropout, shuffling over several epochs, a warm-up and a cosine schedule; the reference is the fresh adapter's start.
+    const flags = ['--method', 'dpo', '--data', join(dir, 'pairs.jsonl'), '--max-steps', '8', '--checkpoint-every', '2', '--batch-size', '1',
+      '--lr', '5e-3', '--dropout', '0.1', '--rank', '4', '--schedule', 'cosine', '--warmup', '1', '--seed', '7', '--max-seq-len', '48'];
+    const straight = join(dir, 'dpo-straight');
+    studioJson('train', model, ...flags, '--out', straight, '--json');
+
+    const out = join(dir, 'dpo-resumed');
+    const child = spawn(process.execPath, [STUDIO_LAUNCHER, 'cli/studio.ts', 'train', model, ...flags, '--out', out], { cwd: REPO_ROOT });
+    let stderr = '';
+    const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
+    await new Promise<void>((ok) => child.stderr.on('data', (d: Buffer) => { stderr += d; if (stderr.includes('step 3/')) ok(); }));
+    child.kill('SIGTERM');
+    expect(await exited, stderr).toBe(143);
+    const partial = stderr.trim().split('\n').at(-1)!.split('continue with --resume ')[1];
+    expect(partial).toBe(`${out}.studio-partial`);
+    const stopped = JSON.parse(readFileSync(join(partial, 'run.json'), 'utf8'));
+    expect(stopped.config.preference).toMatchObject({ method: 'dpo', beta: 0.1 });
+    expect(stopped.checkpoints.last).toBeGreaterThanOrEqual(2);
+    expect(stopped.checkpoints.last).toBeLessThan(8);
+
+    // The method and its settings come from the run folder too.
+    const refused = studio('train', model, '--data', join(dir, 'pairs.jsonl'), '--out', out, '--resume', partial, '--method', 'dpo', '--beta', '0.5');
+    expect(refused.stderr.trim()).toBe('error: --resume continues the run with its own settings; drop --method, --beta');
+    const resumed = studioJson('train', model, '--data', join(dir, 'pairs.jsonl'), '--out', out, '--resume', partial, '--json');
+    expect(resumed).toMatchObject({ steps: 8, preference: { method: 'dpo' } });
+    type Log = { log: MetricPoint[] };
+    const curve = (folder: string) => (JSON.parse(readFileSync(join(folder, 'training_log.json'), 'utf8')) as Log).log
+      .map((p) => [p.step, p.epoch, p.loss, p.lr, p.gradNorm, p.rewardsChosen, p.rewardsRejected, p.margins, p.accuracy]);
+    expect(curve(out)).toEqual(curve(straight));
+    expect(curve(out).map((c) => c[0])).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(readFileSync(join(out, 'adapter_model.safetensors')).equals(readFileSync(join(straight, 'adapter_model.safetensors')))).toBe(true);
+    expect(existsSync(partial)).toBe(false);
+    expect(readdirSync(out).sort()).toEqual(['.studio-output.json', 'adapter_config.json', 'adapter_model.safetensors', 'training_log.json']);
+  }, 300_000);
 });

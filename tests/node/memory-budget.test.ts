@@ -59,6 +59,9 @@ describe('probeMemory', () => {
     const smaller = { ...cfg, train: { ...cfg.train, batchSize: 1 } };
     expect(runMemoryEstimate(smaller, model).trainingBytes).toBeLessThan(need / 2);
     expect(validateRunConfig(smaller, model, data, { model, budget }).filter((p) => p.field === 'memory')).toEqual([]);
+    // A preference run's micro-batch of B pairs is 2B rows: batch 2 of pairs is estimated as batch 4 of conversations.
+    const pairs = { ...cfg, train: { ...cfg.train, batchSize: 2 }, preference: { method: 'dpo' as const, beta: 0.1, labelSmoothing: 0, reference: 'start' as const } };
+    expect(runMemoryEstimate(pairs, model).trainingBytes).toBe(need);
 
     // Uncapped, the device gives it all, and the same run passes.
     delete nav.deviceMemory;

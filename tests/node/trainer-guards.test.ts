@@ -1,9 +1,11 @@
 // The trainer refuses a run with nothing to learn and stops a run that diverges, before anything could be
 // saved (issue 17): zero target tokens, a zero batch size, accumulation or sequence length, zero steps, and a
-// non-finite loss or gradient norm (here from a NaN planted in a weight, as a corrupt checkpoint would).
+// non-finite loss or gradient norm (here from a NaN planted in a weight, as a corrupt checkpoint would), for the SFT
+// trainer and the preference trainer alike.
 import { describe, expect, it } from 'vitest';
 import { initWeights, tinyConfig } from '../../src/model/init';
 import { Transformer } from '../../src/model/transformer';
+import { DEFAULT_PREFERENCE, PreferenceTrainer } from '../../src/train/preference';
 import { DEFAULT_TRAIN, targetTokens, Trainer } from '../../src/train/trainer';
 import { testGpu } from '../helpers/gpu';
 
@@ -40,5 +42,17 @@ describe('trainer guards', () => {
     const model = new Transformer(gpu, config, weights, { kind: 'lora', lora: LORA }, 1);
     const trainer = new Trainer(model, [example([0, 1, 1, 1])], { ...DEFAULT_TRAIN, maxSteps: 3, batchSize: 1, maxSeqLength: 8 });
     await expect(trainer.step()).rejects.toThrow(/^training diverged at step 1 \(loss NaN, gradient norm NaN\): stopped before/);
+  });
+
+  it('stops a preference run at the first step whose loss is not finite', async () => {
+    const gpu = await testGpu();
+    const weights = initWeights(config, 3);
+    weights.get('model.norm.weight')!.data[0] = NaN;
+    const model = new Transformer(gpu, config, weights, { kind: 'lora', lora: LORA }, 1);
+    const pair = { chosen: example([0, 0, 1, 1]), rejected: example([0, 0, 0, 1]) };
+    for (const method of ['dpo', 'orpo'] as const) {
+      const trainer = new PreferenceTrainer(model, [pair], { ...DEFAULT_TRAIN, maxSteps: 3, batchSize: 1, maxSeqLength: 8 }, { ...DEFAULT_PREFERENCE, method });
+      await expect(trainer.step(), method).rejects.toThrow(/^training diverged at step 1 \(loss NaN, gradient norm NaN\): stopped before/);
+    }
   });
 });

@@ -1,5 +1,5 @@
 // Checkpoint format without a GPU: bytes round-trip exactly (every f32 bit, NaN payloads and -0 included),
-// the header keeps config, LoRA, data order and RNG state, and foreign, truncated or tampered bytes are
+// the header keeps config, LoRA, data order, RNG state and a DPO run's reference log-probs (every float64 bit), and foreign, truncated or tampered bytes are
 // refused with a message that says what is wrong.
 import { describe, expect, it } from 'vitest';
 import { CHECKPOINT_VERSION, deserializeCheckpoint, serializeCheckpoint, type Checkpoint } from '../../src/train/checkpoint';
@@ -14,7 +14,7 @@ function sample(size: number, headerPad = ''): Checkpoint {
   if (size > 2) { params[0] = -0; params[1] = Number.NaN; params[2] = 1e-45; }
   return {
     version: CHECKPOINT_VERSION, train: { ...DEFAULT_TRAIN, seed: 5, maxSteps: 9 }, lora: { ...DEFAULT_LORA, rank: 4 },
-    state: { step: 3, epoch: 1, cursor: 2, order: [4, 0, 3, 1, 2], rngState: 0xdeadbeef },
+    state: { step: 3, epoch: 1, cursor: 2, order: [4, 0, 3, 1, 2], rngState: 0xdeadbeef }, reference: null,
     size, params, m: f(), v: f(), meta: { runId: 'r1', note: headerPad },
   };
 }
@@ -35,6 +35,20 @@ describe('checkpoint bytes', () => {
       expect(back.meta).toEqual(c.meta);
       expect(back.size).toBe(131);
     }
+  });
+
+  it('keeps a DPO run\'s reference log-probs, every float64 bit (and reads a header without them as null)', () => {
+    const r = rng(3);
+    const reference = Array.from({ length: 5 }, () => ({ chosen: -100 * r() - Math.PI * 1e-9, rejected: -1e3 * r() / 3 }));
+    const back = deserializeCheckpoint(serializeCheckpoint({ ...sample(12), reference }));
+    const f64 = (x: number) => new BigUint64Array(new Float64Array([x]).buffer)[0];
+    expect(back.reference!.flatMap((p) => [f64(p.chosen), f64(p.rejected)])).toEqual(reference.flatMap((p) => [f64(p.chosen), f64(p.rejected)]));
+    expect(deserializeCheckpoint(serializeCheckpoint(sample(12))).reference).toBeNull();
+    // A reference that is not numbers: "rejected":22 becomes "rejected":[] (same length, still JSON).
+    const tampered = serializeCheckpoint({ ...sample(12), reference: [{ chosen: 1, rejected: 22 }] });
+    const at = Buffer.from(tampered).indexOf('"rejected":22') + '"rejected":'.length;
+    tampered.set(new TextEncoder().encode('[]'), at);
+    expect(() => deserializeCheckpoint(tampered)).toThrow(/malformed header/);
   });
 
   it('reads a checkpoint that sits at an odd offset inside a larger buffer', () => {

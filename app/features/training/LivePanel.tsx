@@ -9,7 +9,7 @@ import { LineChart } from './LineChart';
 export const fmt = (v: number | null | undefined, digits = 4) => (v === null || v === undefined || Number.isNaN(v) ? '—' : v.toFixed(digits));
 export const fmtSeconds = (s: number) => (s < 90 ? `${Math.round(s)} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
 
-const STATUS_TEXT: Record<LiveRun['status'], string> = {
+export const STATUS_TEXT: Record<LiveRun['status'], string> = {
   running: 'Training', paused: 'Paused', completed: 'Finished', 'stopped-early': 'Stopped early (validation loss stopped improving)',
   cancelled: 'Cancelled', failed: 'Failed', interrupted: 'Interrupted',
 };

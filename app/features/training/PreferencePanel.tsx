@@ -3,20 +3,19 @@
 // pick DPO or ORPO with β, start from a new adapter or a finished SFT run, and watch the loss beside the rewards
 // (chosen / rejected), their margin and the preference accuracy live. The LoRA and optimizer settings are the form's
 // above. Each listed pair's tokens can be shown as the loss sees them (chosen and rejected: the answer counts, the
-// prompt is context). A finished run's adapter is imported (Compare lists it beside the SFT runs). The run is the engine's
-// startPreferenceRun; this panel only sends the request and draws its events.
-// Not here: curating pairs (the Data step), storing preference runs in the run history.
+// prompt is context). The run is a run like an SFT one (the engine store's startPreferenceRun): the live panel above
+// pauses and cancels it, the run history keeps it and resumes it after a reload, Compare lists it; this panel
+// draws its preference metrics while it is the run being watched.
+// Not here: curating pairs in the Data step.
 import { useMemo, useState } from 'react';
-import type { PreferencePoint } from '../../../src/engine/preference-run';
 import { errorMessage } from '../../../src/errors';
 import { pairOfRecord, preferencePairsFromJsonl, type PreferenceMethod, type PreferencePair } from '../../../src/train/preference';
 import type { RunConfig } from '../../../src/train/presets';
 import { appEngineStore, useEngine } from '../../engine/store';
 import { appDatasetsStore } from '../../store';
-import type { EngineEvent } from '../../../workers/protocol-engine';
 import type { PreviewToken } from '../../../src/data/tokens';
 import { Token } from '../../components/Token';
-import { fmt } from './LivePanel';
+import { fmt, STATUS_TEXT } from './LivePanel';
 import { LineChart, type Series } from './LineChart';
 
 const PREFERENCE_SAMPLE_URL = 'samples/world-pref.train.jsonl';
@@ -27,12 +26,12 @@ export function PreferencePanel({ cfg, disabled }: { cfg: RunConfig; disabled: b
   const engine = appEngineStore().getState().engine;
   const runs = useEngine((s) => s.runs);
   const model = useEngine((s) => s.model);
-  const importAdapter = useEngine((s) => s.importAdapter);
-  const [pairs, setPairs] = useState<{ name: string; pairs: PreferencePair[]; heldOut?: number } | null>(null);
+  const live = useEngine((s) => s.live);
+  const startPreferenceRun = useEngine((s) => s.startPreferenceRun);
+  const [pairs, setPairs] = useState<{ name: string; pairs: PreferencePair[]; heldOut?: number; dataset?: { id: string; name: string; version: number } } | null>(null);
   const [method, setMethod] = useState<PreferenceMethod>('dpo');
   const [beta, setBeta] = useState(0.1);
   const [startRun, setStartRun] = useState('');
-  const [live, setLive] = useState<{ runId: string | null; points: PreferencePoint[]; totalSteps: number; status: string } | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const finished = runs.filter((r) => r.model.fingerprint === model?.fingerprint && r.checkpoints.last !== null);
 
@@ -64,7 +63,7 @@ export function PreferencePanel({ cfg, disabled }: { cfg: RunConfig; disabled: b
         try { return pairOfRecord(r); } catch (e) { throw new Error(`${r.source.file} line ${r.source.line}: ${errorMessage(e)}`); }
       });
       if (!train.length) throw new Error('the current dataset has no preference pairs in its train split (import pairs in the Data step)');
-      setPairs({ name: current?.name ?? 'the current dataset', pairs: train, heldOut: usable.length - train.length });
+      setPairs({ name: current?.name ?? 'the current dataset', pairs: train, heldOut: usable.length - train.length, dataset: current ? { id: current.id, name: current.name, version: current.head } : undefined });
       setMask(null);
       setMessage(null);
     } catch (e) {
@@ -74,45 +73,29 @@ export function PreferencePanel({ cfg, disabled }: { cfg: RunConfig; disabled: b
 
   const start = async () => {
     if (!pairs) return;
-    setLive({ runId: null, points: [], totalSteps: 0, status: 'Training' });
     setMessage(null);
-    try {
-      const out = await engine.startPreferenceRun({
-        config: cfg, pairs: pairs.pairs, preference: { method, beta, labelSmoothing: 0, reference: 'start' },
-        start: startRun ? { kind: 'run', runId: startRun, checkpoint: 'last' } : null,
-      }, (e: EngineEvent) => {
-        if (e.type === 'preference-step') setLive((l) => ({ runId: e.runId, points: [...(l?.points ?? []), e.point], totalSteps: e.totalSteps, status: 'Training' }));
-      });
-      setLive((l) => ({ runId: out.runId, points: out.points, totalSteps: l?.totalSteps ?? out.points.length, status: out.status === 'completed' ? 'Finished' : 'Cancelled' }));
-      if (out.status === 'completed') {
-        const name = `${method.toUpperCase()} on ${pairs.name}`;
-        const files = [
-          { path: 'adapter_config.json', file: new Blob([out.adapter['adapter_config.json']]) },
-          { path: 'adapter_model.safetensors', file: new Blob([out.adapter['adapter_model.safetensors'].slice()]) },
-        ];
-        const r = await importAdapter({ name, files });
-        setMessage('record' in r ? `Saved as the imported adapter "${r.record.name}" (Compare lists it).` : r.refused);
-      }
-    } catch (e) {
-      setLive((l) => (l ? { ...l, status: 'Failed' } : l));
-      setMessage(errorMessage(e));
-    }
+    await startPreferenceRun({
+      name: `${method.toUpperCase()} on ${pairs.name}`, config: cfg, pairs: pairs.pairs, preference: { method, beta, labelSmoothing: 0, reference: 'start' },
+      start: startRun ? { kind: 'run', runId: startRun, checkpoint: 'last' } : null, dataset: pairs.dataset ?? null,
+    });
   };
 
+  // The run being watched, when it is a preference run (started here, or resumed from the run history).
+  const watched = live && live.method !== 'sft' ? live : null;
   const charts = useMemo(() => {
-    const p = live?.points ?? [];
+    const p = watched?.points ?? [];
     const panels: [string, Series[]][] = [
       ['Preference loss', [{ label: 'loss', color: '#3a7bd5', values: p.map((q) => q.loss) }]],
       ['Rewards', [
-        { label: 'reward chosen', color: '#27ae60', values: p.map((q) => q.rewardsChosen) },
-        { label: 'reward rejected', color: '#c0392b', values: p.map((q) => q.rewardsRejected) },
+        { label: 'reward chosen', color: '#27ae60', values: p.map((q) => q.rewardsChosen ?? null) },
+        { label: 'reward rejected', color: '#c0392b', values: p.map((q) => q.rewardsRejected ?? null) },
       ]],
-      ['Reward margin', [{ label: 'margin', color: '#8e44ad', values: p.map((q) => q.margins) }]],
-      ['Preference accuracy', [{ label: 'preference accuracy', color: '#e67e22', values: p.map((q) => q.accuracy) }]],
+      ['Reward margin', [{ label: 'margin', color: '#8e44ad', values: p.map((q) => q.margins ?? null) }]],
+      ['Preference accuracy', [{ label: 'preference accuracy', color: '#e67e22', values: p.map((q) => q.accuracy ?? null) }]],
     ];
     return { x: p.map((q) => q.step), panels };
-  }, [live?.points]);
-  const running = live?.status === 'Training';
+  }, [watched?.points]);
+  const running = live?.status === 'running' || live?.status === 'paused';
 
   return (
     <section className="panel" aria-labelledby="preference-title">
@@ -174,12 +157,12 @@ export function PreferencePanel({ cfg, disabled }: { cfg: RunConfig; disabled: b
           </select>
         </label>
         <button type="button" className="primary" disabled={disabled || running || !pairs || !(beta > 0)} onClick={() => void start()}>Start preference tuning</button>
-        {running && live?.runId && <button type="button" onClick={() => void engine.control(live.runId!, 'cancel')}>Cancel</button>}
       </div>
       {message && <p role="status">{message}</p>}
-      {live && (
+      {watched && (
         <>
-          <p role="status" aria-label="Preference run status">{live.status} — step {live.points.at(-1)?.step ?? 0} of {live.totalSteps || '…'}</p>
+          <p role="status" aria-label="Preference run status">{STATUS_TEXT[watched.status]} — step {watched.points.at(-1)?.step ?? 0} of {watched.totalSteps || '…'}</p>
+          {watched.status === 'completed' && <p>Run &quot;{watched.name}&quot; is in the run history; Compare answers with its adapter.</p>}
           <div className="charts">
             {charts.panels.map(([title, series]) => <LineChart key={title} title={title} x={charts.x} series={series} />)}
           </div>
@@ -188,7 +171,7 @@ export function PreferencePanel({ cfg, disabled }: { cfg: RunConfig; disabled: b
               <tr><th scope="col">Step</th><th scope="col">Loss</th><th scope="col">Reward chosen</th><th scope="col">Reward rejected</th><th scope="col">Margin</th><th scope="col">Accuracy</th></tr>
             </thead>
             <tbody>
-              {live.points.slice(-8).map((p) => (
+              {watched.points.slice(-8).map((p) => (
                 <tr key={p.step}><td>{p.step}</td><td>{fmt(p.loss)}</td><td>{fmt(p.rewardsChosen)}</td><td>{fmt(p.rewardsRejected)}</td><td>{fmt(p.margins)}</td><td>{fmt(p.accuracy, 2)}</td></tr>
               ))}
             </tbody>

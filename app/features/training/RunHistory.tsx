@@ -1,5 +1,5 @@
-// Every run with its config, model, dataset version, curve summary, final metrics and its latest stored batch
-// evaluation (from Compare); interrupted runs can be resumed from their last checkpoint; any runs can be ticked
+// Every run (SFT or preference: DPO / ORPO with its β and the run it started from) with its config, model, dataset
+// version, curve summary, final metrics and its latest stored batch evaluation (from Compare); interrupted runs can be resumed from their last checkpoint; any runs can be ticked
 // to compare their loss curves and settings side by side.
 import { useMemo, useState } from 'react';
 import type { EvaluationRecord, RunRecord } from '../../../src/storage/runs';
@@ -8,6 +8,18 @@ import { fmt } from './LivePanel';
 
 const COLORS = ['#3a7bd5', '#e67e22', '#27ae60', '#8e44ad', '#c0392b', '#16a085'];
 const resumable = (r: RunRecord) => r.status === 'interrupted' || r.status === 'paused' || r.status === 'cancelled' || r.status === 'failed';
+
+/** What the run started from: a new adapter, an imported one, or (a preference run) another run. */
+function startedFrom(r: RunRecord): string {
+  if (!r.init) return 'a new adapter';
+  return 'runId' in r.init ? `run ${r.init.name}` : `imported adapter ${r.init.name}`;
+}
+
+/** SFT, or the preference method with its β (ORPO's λ). */
+function methodOf(r: RunRecord): string {
+  const p = r.config.preference;
+  return p ? `${p.method.toUpperCase()}, ${p.method === 'dpo' ? 'β' : 'λ'} ${p.beta}` : 'SFT';
+}
 
 /** The run's exact match in the newest stored evaluation that has a column for it. */
 function latestEvaluation(r: RunRecord, evaluations: EvaluationRecord[]): string {
@@ -23,7 +35,8 @@ function summary(r: RunRecord): [string, string][] {
   const { lora: l, train: t } = r.config;
   return [
     ['Model', r.model.name],
-    ['Started from', r.init ? `imported adapter ${r.init.name}` : 'a new adapter'],
+    ['Method', methodOf(r)],
+    ['Started from', startedFrom(r)],
     ['Dataset', r.dataset ? `${r.dataset.name} v${r.dataset.version}` : '—'],
     ['Examples (train / validation)', `${r.trainExamples} / ${r.validationExamples}`],
     ['LoRA', `r=${l.rank}, alpha=${l.alpha}${l.useRslora ? ' (rsLoRA)' : ''}, dropout ${l.dropout}, ${l.targetModules.join(' ')}`],
@@ -81,7 +94,7 @@ export function RunHistory({ runs, evaluations, activeId, canResume, onResume, o
                     onChange={(e) => setPicked((p) => (e.target.checked ? [...p, r.id] : p.filter((x) => x !== r.id)))}
                   />
                 </td>
-                <td>{r.name}</td>
+                <td>{r.name}{r.config.preference ? ` (${methodOf(r)})` : ''}</td>
                 <td>{r.status}{r.error ? ` (${r.error})` : ''}</td>
                 <td>{r.dataset ? `${r.dataset.name} v${r.dataset.version}` : '—'}</td>
                 <td>{r.metrics.at(-1)?.step ?? 0}/{r.totalSteps}</td>
