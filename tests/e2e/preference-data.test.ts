@@ -2,8 +2,11 @@
 // file written here, see the pairs in the table (the rejected answer beside the chosen one), preview a pair's chosen
 // and rejected tokens as the preference loss sees them (the loaded model's tokenizer: answer in, prompt out, an
 // assistant turn of the prompt too), split off a validation share, then start a 2-step DPO in the Train tab from
-// the dataset's train split with the validation pairs held out.
+// the dataset's train split with the validation pairs held out; Compare's batch evaluation then scores the DPO run
+// against the base on those held-out pairs (its win rate by log-prob margins above one half).
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { dropFile, startApp, type RunningApp } from './helpers/app';
@@ -81,6 +84,7 @@ describe('preference pairs in the Data step', () => {
 
     await page.getByRole('tab', { name: 'Train' }).click();
     await page.getByLabel('Max steps', { exact: true }).fill(String(STEPS));
+    await page.getByLabel('Warm-up steps', { exact: true }).fill('0'); // a warm-up as long as the run is refused
     const panel = page.getByRole('region', { name: 'Preference tuning (DPO / ORPO)' });
     await panel.getByRole('button', { name: "Use the current dataset's pairs" }).click();
     const pairs = panel.getByRole('table', { name: 'Preference pairs' });
@@ -91,6 +95,25 @@ describe('preference pairs in the Data step', () => {
       .evaluateAll((trs) => trs.map((tr) => [...(tr as HTMLTableRowElement).cells].map((c) => Number(c.textContent))));
     expect(rows.map((r) => r[0])).toEqual([1, 2]);
     expect(rows[0][1]).toBe(0.6931); // a new adapter is its own reference: the first loss is ln 2
+
+    // Compare: the DPO run against the base on the held-out pairs (the validation split).
+    await page.getByRole('tab', { name: 'Compare' }).click();
+    const models = page.getByRole('list', { name: 'Answering models' });
+    await expect.poll(() => models.getByRole('listitem').allInnerTexts(), { timeout: 10_000 }).toEqual(['Base', expect.stringMatching(/^DPO on .* \(last\)/)]);
+    await page.getByRole('button', { name: 'Evaluate the validation split' }).click();
+    await expect.poll(() => page.getByRole('status', { name: 'Batch status' }).textContent(), { timeout: 240_000, interval: 1000 }).toBe(`Done: ${validation} of ${validation} examples`);
+    expect(await page.getByRole('heading', { name: `Preference pairs (${validation} held out)` }).count()).toBe(1);
+    await page.getByLabel('Win rate against').selectOption({ label: 'Base' });
+    const scores = page.getByRole('table', { name: 'Preference pair results' });
+    const cells = async (row: RegExp) => scores.getByRole('row', { name: row }).locator('td').evaluateAll((tds) => tds.map((td) => ({ text: td.textContent, value: td.getAttribute('data-value') })));
+    const base = await cells(/^Base/);
+    const dpo = await cells(/^DPO on/);
+    expect(base.slice(3).map((c) => c.text)).toEqual(['the reference', 'the reference']);
+    for (const c of [...base.slice(0, 3), ...dpo]) expect(Number.isFinite(Number(c.value)), JSON.stringify(c)).toBe(true);
+    // Two DPO steps already separate chosen from rejected by more than the base does on most held-out pairs.
+    expect(Number(dpo[4].value)).toBeGreaterThan(0.5);
+    expect(dpo[4].text).toMatch(/^\d+\.\d% \(\d+ won, \d+ tied, \d+ lost\)$/);
+    await page.getByRole('region', { name: 'Batch evaluation' }).screenshot({ path: join(tmpdir(), 'e2e-preference-batch.png') });
     expect(app.errors).toEqual([]);
   }, 420_000);
 });
