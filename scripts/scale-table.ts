@@ -16,6 +16,9 @@ export interface ScaleStep {
   /** Pipeline compilation before the step (Trainer.prepare), not in `seconds`. */
   compileSeconds: number;
   loss: number;
+  /** GPU bytes after the step (model, LoRA state, pooled temporaries: at least the peak) and the estimate's. */
+  liveBytes: number;
+  estimatedBytes: number;
 }
 
 export interface ScaleLive {
@@ -69,7 +72,7 @@ function estimateTable(results: ScaleResult[], batch: string): string {
 /** One row per model built × storage: bytes live vs estimated, load, host peak, the step with checkpointing off/on, greedy. */
 function liveTable(run: ScaleRun): string {
   const tokens = run.stepTokens.replace('x', '×');
-  const head = ['model', 'weights', 'weights + LoRA GiB, live / estimate', 'load s', 'host peak GiB', `step ${tokens} s (ckpt off / on)`, 'loss (ckpt off / on)', 'greedy = f32'];
+  const head = ['model', 'weights', 'weights + LoRA GiB, live / estimate', 'load s', 'host peak GiB', `step ${tokens} s (ckpt off / on)`, 'loss (ckpt off / on)', 'GPU GiB after the step, live / estimate (ckpt off; on)', 'greedy = f32'];
   const lines = [row(head), row(head.map(() => '---'))];
   for (const r of run.results) {
     for (const l of r.live) {
@@ -77,6 +80,7 @@ function liveTable(run: ScaleRun): string {
       const both = (f: (s: ScaleStep) => string) => [false, true].map((c) => { const s = step(c); return s ? f(s) : '–'; }).join(' / ');
       lines.push(row([r.model, label(l.weights), `${fixed(l.modelBytes / GiB, 3)} / ${fixed(l.estimatedModelBytes / GiB, 3)}`, fixed(l.loadSeconds, 1),
         fixed(l.hostPeakBytes / GiB, 2), both((s) => fixed(s.seconds, 1)), both((s) => fixed(s.loss, 4)),
+        [false, true].map((c) => { const s = step(c); return s ? `${fixed(s.liveBytes / GiB, 3)} / ${fixed(s.estimatedBytes / GiB, 3)}` : '–'; }).join('; '),
         l.greedyEqualsF32 === undefined ? '–' : l.greedyEqualsF32 ? 'yes' : '**no**']));
     }
   }

@@ -129,7 +129,7 @@ async function greedyTokens(net: Transformer): Promise<number[]> {
 }
 
 /** One optimizer step on one fixed example of STEP tokens; GPU bytes after it (pooled temporaries included, so at least its peak). */
-async function trainingStep(net: Transformer, checkpointing: boolean): Promise<ScaleStep & { liveBytes: number }> {
+async function trainingStep(net: Transformer, checkpointing: boolean): Promise<Omit<ScaleStep, 'estimatedBytes'>> {
   const { gpu, config } = net;
   const [B, T] = STEP;
   const inputIds = Array.from({ length: T + 1 }, (_, i) => (i * 7919 + 13) % config.vocabSize);

@@ -17,7 +17,7 @@ const RUN: ScaleRun = {
         mode('bf16', true, '4x512', 0.618, 1.303)],
       live: [
         { weights: 'bf16', modelBytes: 2 ** 30 * 0.25, estimatedModelBytes: 2 ** 30 * 0.5, loadSeconds: 3.54, hostPeakBytes: 2 ** 30 * 1.5,
-          steps: [{ checkpointing: false, seconds: 99.1, compileSeconds: 3, loss: 10.95691 }, { checkpointing: true, seconds: 183, compileSeconds: 0.2, loss: 10.95692 }], greedyEqualsF32: true },
+          steps: [{ checkpointing: false, seconds: 99.1, compileSeconds: 3, loss: 10.95691, liveBytes: 2 ** 30 * 0.5, estimatedBytes: 2 ** 30 * 0.625 }, { checkpointing: true, seconds: 183, compileSeconds: 0.2, loss: 10.95692, liveBytes: 2 ** 30 * 0.375, estimatedBytes: 2 ** 30 * 0.4 }], greedyEqualsF32: true },
         { weights: 'q4', modelBytes: 2 ** 30 * 0.125, estimatedModelBytes: 2 ** 30 * 0.125, loadSeconds: 9, hostPeakBytes: 2 ** 30, steps: [], },
       ],
     },
@@ -39,14 +39,14 @@ describe('scale tables', () => {
     expect(rows(tables[1], 'Small')[0]).toEqual(['Small', '135M', '–', '0.62', '–', '–', '1.30', '–']);
   });
 
-  it('lists each built model × storage with bytes, load, host peak, the two steps and the greedy check', () => {
+  it('lists each built model × storage with bytes, load, host peak, the two steps (time, loss, GPU bytes) and the greedy check', () => {
     const built = rows(md, 'Small');
     expect(built).toHaveLength(4);   // two estimate rows, two built rows
-    expect(built[2]).toEqual(['Small', 'bf16', '0.250 / 0.500', '3.5', '1.50', '99.1 / 183.0', '10.9569 / 10.9569', 'yes']);
-    expect(built[3]).toEqual(['Small', '4-bit', '0.125 / 0.125', '9.0', '1.00', '– / –', '– / –', '–']);
+    expect(built[2]).toEqual(['Small', 'bf16', '0.250 / 0.500', '3.5', '1.50', '99.1 / 183.0', '10.9569 / 10.9569', '0.500 / 0.625; 0.375 / 0.400', 'yes']);
+    expect(built[3]).toEqual(['Small', '4-bit', '0.125 / 0.125', '9.0', '1.00', '– / –', '– / –', '–; –', '–']);
     expect(rows(md, 'Big')).toHaveLength(2);   // its two estimate rows: not built
     const mismatch = scaleTables({ ...RUN, results: [{ ...RUN.results[0], live: [{ ...RUN.results[0].live[0], greedyEqualsF32: false }] }] });
-    expect(rows(mismatch, 'Small')[2][7]).toBe('**no**');
+    expect(rows(mismatch, 'Small')[2][8]).toBe('**no**');
   });
 
   it('has no built table when nothing was built', () => {
