@@ -1,25 +1,37 @@
-// `npm run scale` (opt-in, not part of npm test): GPU memory of LoRA training at real model sizes, as JSON on stdout.
-// For the shapes of seven public models (their config.json values, written below; random weights drawn here, never
-// saved), in each frozen-base storage (bf16, q8, q4) × activation checkpointing off/on, at 1×512 and 4×512 tokens:
-//  - estimatedBytes: src/io/hf.ts estimateMemory (LoRA r=8 on q/k/v/o, the studio's default). Held within 1.0-1.3× of
-//    live bytes after a step by tests/node/memory-estimate.test.ts (1.01-1.15× measured, bf16 and 4-bit included);
-//  - live: for the models up to --live-max-params (default 0.6e9) the model is really built on this machine's
-//    adapter in each storage, weights streamed tensor by tensor: the GPU bytes it holds (weights + LoRA state), the
-//    estimate's count of the same, the load time (random draws and quantisation on the host included), and the host
-//    RSS after the load (SwiftShader's GPU memory is in it). Bigger models are estimated only: on SwiftShader the GPU
-//    is host memory and this machine has 23 GiB. A training step at 512 tokens of real widths
-//    takes many minutes on SwiftShader, so the step's activations are the estimate's (see above for its measured
-//    accuracy), not measured here;
+// `npm run scale` (opt-in, not part of npm test): GPU and host memory, load time and a LoRA step at real model sizes,
+// as JSON on stdout. For the shapes of seven public models (their config.json values, written below; random weights
+// drawn here, rounded to bf16 as the checkpoints ship, never saved), in each frozen-base storage (bf16, q8, q4) ×
+// activation checkpointing off/on:
+//  - estimatedBytes at 1×512 and 4×512 tokens: src/io/hf.ts estimateMemory (LoRA r=8 on q/k/v/o, the studio's
+//    default), held within 1.0-1.3× of live bytes after a step by tests/node/memory-estimate.test.ts;
+//  - live: models up to --live-max-params (default 0.6e9) are really built on this machine's adapter, one child
+//    process per model × storage (so VmHWM, the kernel's RSS high-water mark, is that case's own peak: it includes
+//    the runtime's start-up and, on SwiftShader, the GPU's memory, which is host memory). Each child streams the
+//    weights tensor by tensor (the bf16 bits through ParamTable.writeHalf, as a checkpoint loads), then records:
+//    the GPU bytes the model holds and the estimate's count of them, the load time, one LoRA training step of
+//    stepTokens (pipelines compiled first and timed apart) with checkpointing off, then from the same LoRA state
+//    with it on (the losses must match), the GPU bytes after each step against the estimate at that size, and the
+//    host peak. For bf16, the greedy tokens of a fixed prompt are then compared with the same weights stored as f32
+//    (built after the peak is read). Bigger models are estimated only: on SwiftShader the GPU is host memory.
 //  - pytorchPeftGiB: what PyTorch + PEFT need for the same run, by arithmetic (pytorchBytes below), not measured.
-// Usage: npm run scale [-- --live-max-params N]
+// Usage: npm run scale [-- --models SmolLM2-135M,Qwen3-0.6B] [--weights bf16,q4] [--live-max-params N]
+//        npm run scale -- --readme bench/results/FILE.json   (rewrites the README's tables from that JSON)
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { estimateMemory, expectedWeights, parameterCount } from '../src/io/hf';
 import { configFromHf } from '../src/model/arch';
 import type { ModelConfig } from '../src/model/config';
 import { DEFAULT_LORA } from '../src/model/lora';
 import type { WeightStorage } from '../src/ops/weight-storage';
 import { Transformer } from '../src/model/transformer';
-import { createGpu } from '../src/gpu/runtime';
+import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { installNodeWebGPU } from '../src/gpu/node';
+import { bf16ToF32, f32ToBf16 } from '../src/io/safetensors';
+import { generateAll } from '../src/generate/generate';
+import { GREEDY } from '../src/generate/sampler';
+import { DEFAULT_TRAIN, Trainer } from '../src/train/trainer';
+import { replaceScaleSection, scaleTables, type ScaleLive, type ScaleRun, type ScaleStep } from './scale-table';
 
 const llama = (o: Record<string, unknown>) => ({ model_type: 'llama', architectures: ['LlamaForCausalLM'], hidden_act: 'silu', rms_norm_eps: 1e-5, max_position_embeddings: 8192, ...o });
 const qwen3 = (o: Record<string, unknown>) => ({ model_type: 'qwen3', architectures: ['Qwen3ForCausalLM'], hidden_act: 'silu', rms_norm_eps: 1e-6, rope_theta: 1000000, max_position_embeddings: 40960, vocab_size: 151936, head_dim: 128, tie_word_embeddings: true, ...o });
@@ -43,6 +55,11 @@ const MODELS: { name: string; hf: Record<string, unknown> }[] = [
 
 const STORAGES: WeightStorage[] = ['bf16', 'q8', 'q4'];
 const BATCHES: [number, number][] = [[1, 512], [4, 512]];
+/** The training step each built model takes: 1×128 tokens (a step at 512 tokens of these widths takes many minutes on SwiftShader). */
+const STEP: [number, number] = [1, 128];
+/** The greedy check: 8 new tokens after a fixed prompt of 8 ids. */
+const PROMPT = [1, 17, 300, 4000, 42, 9, 1234, 77];
+const NEW_TOKENS = 8;
 const LORA = { targetModules: DEFAULT_LORA.targetModules, dropout: 0 };
 const GiB = 2 ** 30;
 const gib = (b: number) => Number((b / GiB).toFixed(3));
@@ -69,26 +86,160 @@ function pytorchBytes(c: ModelConfig, storage: WeightStorage, N: number, checkpo
   return base + lora + acts + N * V * 10;
 }
 
-function randomFill(out: Float32Array, seed: number, std: number): void {
+/** bf16 bits of n values drawn uniform with the given standard deviation (xorshift32), drawn in f32 chunks so no f32 copy of a whole tensor is held. */
+function randomBf16(n: number, seed: number, std: number): Uint16Array {
+  const out = new Uint16Array(n);
+  const chunk = new Float32Array(1 << 20);
   let s = seed >>> 0 || 1;
-  for (let i = 0; i < out.length; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    out[i] = (s / 2 ** 32 - 0.5) * 3.4641 * std;   // uniform with the given standard deviation
+  for (let at = 0; at < n; at += chunk.length) {
+    const part = chunk.subarray(0, Math.min(chunk.length, n - at));
+    for (let i = 0; i < part.length; i++) {
+      s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+      part[i] = (s / 2 ** 32 - 0.5) * 3.4641 * std;
+    }
+    out.set(f32ToBf16(part), at);
   }
+  return out;
+}
+
+/** The kernel's RSS figures of this process (bytes): VmHWM, the high-water mark, and VmRSS now. */
+function hostMemory(): { peak: number; now: number } {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  return { peak: kib('VmHWM'), now: kib('VmRSS') };
+}
+
+const seconds = (t0: number) => Number(((performance.now() - t0) / 1000).toFixed(1));
+
+/** A LoRA model of `config` with its frozen base in `storage`, random bf16 weights written as a checkpoint's are (same seeds, same values, in any storage). */
+async function buildModel(gpu: Gpu, config: ModelConfig, storage: WeightStorage): Promise<Transformer> {
+  const shapes = expectedWeights(config);
+  const net = new Transformer(gpu, config, new Map([...shapes].map(([n, shape]) => [n, { shape, data: null }])), { kind: 'lora', lora: DEFAULT_LORA }, 0, {}, storage);
+  let seed = 1;
+  for (const [name, shape] of shapes) {
+    const bits = randomBf16(shape.reduce((a, b) => a * b, 1), seed++, shape.length === 2 ? 0.02 : 1);
+    net.params.writeHalf(name, 'BF16', bits, () => bf16ToF32(bits));
+  }
+  await gpu.read(net.params.get(net.params.trainableNames()[0]));   // every upload landed
+  return net;
+}
+
+async function greedyTokens(net: Transformer): Promise<number[]> {
+  return (await generateAll(net, PROMPT, { ...GREEDY, maxNewTokens: NEW_TOKENS, stopTokenIds: [], stopStrings: [] })).tokens;
+}
+
+/** One optimizer step on one fixed example of STEP tokens; GPU bytes after it (pooled temporaries included, so at least its peak). */
+async function trainingStep(net: Transformer, checkpointing: boolean): Promise<Omit<ScaleStep, 'estimatedBytes'>> {
+  const { gpu, config } = net;
+  const [B, T] = STEP;
+  const inputIds = Array.from({ length: T + 1 }, (_, i) => (i * 7919 + 13) % config.vocabSize);
+  net.checkpointActivations = checkpointing;
+  gpu.trimPool();
+  const before = gpu.liveBytes;
+  const trainer = new Trainer(net, [{ inputIds, lossMask: inputIds.map(() => 1) }], { ...DEFAULT_TRAIN, batchSize: B, maxSeqLength: T, maxSteps: 1 });
+  let t0 = performance.now();
+  await trainer.prepare();
+  const compileSeconds = seconds(t0);
+  t0 = performance.now();
+  const { loss } = await trainer.step();
+  return { checkpointing, seconds: seconds(t0), compileSeconds, loss, liveBytes: gpu.liveBytes - before };
+}
+
+/** One model × storage, in its own process (see the header): its line of the JSON's `live`. */
+async function runCase(config: ModelConfig, storage: WeightStorage): Promise<ScaleLive & Record<string, unknown>> {
+  await installNodeWebGPU();
+  const gpu = await createGpu();
+  const hostBase = hostMemory().now;
+  const before = gpu.liveBytes;
+  let t0 = performance.now();
+  const net = await buildModel(gpu, config, storage);
+  const loadSeconds = seconds(t0);
+  const modelBytes = gpu.liveBytes - before;
+  const estimate = (tokens: number, checkpointing: boolean) => estimateMemory(config, { training: true, loraRank: DEFAULT_LORA.rank, batchTokens: tokens, lora: LORA, checkpointing, weights: storage });
+  const e = estimate(STEP[0] * STEP[1], false);
+  const hostAfterLoad = hostMemory().peak;
+  t0 = performance.now();
+  const greedy = storage === 'bf16' ? await greedyTokens(net) : null;
+  const greedySeconds = seconds(t0);
+  // Checkpointing on starts from the LoRA state the first step started from, so both losses are of the same weights.
+  const lora = await net.params.readFlat('params');
+  const off = await trainingStep(net, false);
+  net.params.writeFlat('params', lora);
+  net.params.writeFlat('m', new Float32Array(lora.length));
+  net.params.writeFlat('v', new Float32Array(lora.length));
+  const on = await trainingStep(net, true);
+  const steps = [off, on].map(({ liveBytes, ...s }) => ({ ...s, liveBytes: modelBytes + liveBytes, estimatedBytes: estimate(STEP[0] * STEP[1], s.checkpointing).trainingBytes }));
+  const hostPeakBytes = hostMemory().peak;
+  net.destroy();
+  gpu.trimPool();
+  let greedyEqualsF32: boolean | undefined;
+  if (greedy) {
+    const ref = await buildModel(gpu, config, 'f32');
+    const refTokens = await greedyTokens(ref);
+    ref.destroy();
+    greedyEqualsF32 = refTokens.every((t, i) => t === greedy[i]);
+    process.stderr.write(`  greedy bf16 ${greedy.join(' ')} / f32 ${refTokens.join(' ')}\n`);
+  }
+  return {
+    weights: storage, modelBytes, estimatedModelBytes: e.weightsBytes + e.loraBytes, loadSeconds, hostBaseBytes: hostBase,
+    hostAfterLoadBytes: hostAfterLoad, hostPeakBytes, steps, ...(greedy ? { greedySeconds, greedyTokens: greedy, greedyEqualsF32 } : {}),
+    adapter: gpu.isSoftware ? 'software' : 'hardware',
+  };
+}
+
+/** Runs this script again as `--case MODEL STORAGE` in a new process (a fresh VmHWM) and parses its JSON line. */
+function spawnCase(model: string, storage: WeightStorage): Promise<ScaleLive & Record<string, unknown>> {
+  const launcher = fileURLToPath(new URL('./run-gpu.mjs', import.meta.url));
+  const child = spawn(process.execPath, [launcher, fileURLToPath(import.meta.url), '--case', model, storage], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  return new Promise((resolve, reject) => child.on('close', (code) => {
+    const line = out.trim().split('\n').pop() ?? '';
+    if (code !== 0 || !line.startsWith('{')) reject(new Error(`${model} ${storage}: the case's process exited with ${code}`));
+    else resolve(JSON.parse(line));
+  }));
+}
+
+function option(argv: string[], name: string): string | undefined {
+  const at = argv.indexOf(name);
+  return at >= 0 ? argv[at + 1] : undefined;
+}
+
+function chosen<T extends string>(value: string | undefined, all: readonly T[], what: string): T[] {
+  if (value === undefined) return [...all];
+  const picked = value.split(',').map((v) => all.find((a) => a.toLowerCase() === v.trim().toLowerCase()));
+  if (picked.some((p) => p === undefined)) throw new Error(`${what}: one of ${all.join(', ')} (got ${value})`);
+  return picked as T[];
 }
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  const at = argv.indexOf('--live-max-params');
-  const liveMax = at >= 0 ? Number(argv[at + 1]) : 0.6e9;
-  await installNodeWebGPU();
-  const gpu = await createGpu();
+  const names = MODELS.map((m) => m.name);
+  const readme = option(argv, '--readme');
+  if (readme !== undefined) {
+    const run = JSON.parse(readFileSync(readme, 'utf8')) as ScaleRun;
+    const file = fileURLToPath(new URL('../README.md', import.meta.url));
+    writeFileSync(file, replaceScaleSection(readFileSync(file, 'utf8'), scaleTables(run)));
+    return;
+  }
+  const at = argv.indexOf('--case');
+  if (at >= 0) {
+    const m = MODELS.find((x) => x.name === argv[at + 1])!;
+    const storage = chosen(argv[at + 2], STORAGES, '--case storage')[0];
+    process.stdout.write(`${JSON.stringify(await runCase(configFromHf(m.hf, `${m.name}/config.json`), storage))}\n`);
+    return;
+  }
+  const liveMax = Number(option(argv, '--live-max-params') ?? 0.6e9);
+  const models = chosen(option(argv, '--models'), names, '--models');
+  const storages = chosen(option(argv, '--weights'), STORAGES, '--weights');
+  const t0 = performance.now();
   const results = [];
-  for (const m of MODELS) {
+  let adapter = 'none built';
+  for (const m of MODELS.filter((x) => models.includes(x.name))) {
     const config = configFromHf(m.hf, `${m.name}/config.json`);
     const params = parameterCount(config);
     const modes = [];
-    for (const weights of STORAGES) {
+    for (const weights of storages) {
       for (const checkpointing of [false, true]) {
         for (const [B, T] of BATCHES) {
           const e = estimateMemory(config, { training: true, loraRank: DEFAULT_LORA.rank, batchTokens: B * T, lora: LORA, checkpointing, weights });
@@ -98,36 +249,26 @@ async function main(): Promise<void> {
     }
     const live = [];
     if (params <= liveMax) {
-      for (const weights of STORAGES) {
-        gpu.trimPool();
-        const before = gpu.liveBytes;
-        const t0 = performance.now();
-        const shapes = expectedWeights(config);
-        const net = new Transformer(gpu, config, new Map([...shapes].map(([n, shape]) => [n, { shape, data: null }])), { kind: 'lora', lora: DEFAULT_LORA }, 0, {}, weights);
-        let seed = 1;
-        for (const [name, shape] of shapes) {
-          const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-          randomFill(data, seed++, shape.length === 2 ? 0.02 : 1);
-          net.params.write(name, data);
-        }
-        await gpu.read(net.params.get(net.params.trainableNames()[0]));   // every upload landed
-        const loadSeconds = (performance.now() - t0) / 1000;
-        const measured = gpu.liveBytes - before;
-        const e = estimateMemory(config, { training: true, loraRank: DEFAULT_LORA.rank, batchTokens: 512, lora: LORA, weights });
-        live.push({ weights, modelBytes: measured, estimatedModelBytes: e.weightsBytes + e.loraBytes, loadSeconds: Number(loadSeconds.toFixed(1)), hostRssBytes: process.memoryUsage().rss });
-        net.destroy();
-        gpu.trimPool();
-        process.stderr.write(`${m.name} ${weights}: ${gib(measured)} GiB live (estimate ${gib(e.weightsBytes + e.loraBytes)}), ${loadSeconds.toFixed(1)} s\n`);
+      for (const weights of storages) {
+        const c0 = performance.now();
+        const r = await spawnCase(m.name, weights);
+        adapter = r.adapter === 'software' ? 'SwiftShader (software; its GPU memory is host memory)' : 'hardware';
+        live.push(r);
+        process.stderr.write(`${m.name} ${weights}: ${gib(r.modelBytes)} GiB live, load ${r.loadSeconds} s, host peak ${gib(r.hostPeakBytes)} GiB, step ${r.steps.map((s) => `${s.seconds} s loss ${s.loss}`).join(' / ')}${r.greedyEqualsF32 === undefined ? '' : `, greedy = f32: ${r.greedyEqualsF32}`} (${seconds(c0)} s)\n`);
       }
     }
     results.push({ model: m.name, parameters: params, modes, live, liveNote: params <= liveMax ? 'model built on the GPU in each storage' : `estimate only: over --live-max-params ${liveMax}` });
   }
-  process.stdout.write(`${JSON.stringify({
-    adapter: gpu.isSoftware ? 'SwiftShader (software; its GPU memory is host memory)' : 'hardware',
+  const run: ScaleRun & Record<string, unknown> = {
+    adapter,
+    command: `npm run scale -- ${argv.join(' ')}`.trim(),
+    wallSeconds: seconds(t0),
     lora: { rank: DEFAULT_LORA.rank, targets: DEFAULT_LORA.targetModules },
-    note: 'estimatedBytes: src/io/hf.ts estimateMemory (tested 1.01-1.15x of live bytes after a step); live.modelBytes: the model built here; pytorchPeftGiB: arithmetic, see scripts/scale.ts',
+    stepTokens: `${STEP[0]}x${STEP[1]}`,
+    note: 'estimatedBytes: src/io/hf.ts estimateMemory; live: one child process per model x storage: modelBytes the model built here, hostPeakBytes its VmHWM (runtime start-up and, on SwiftShader, GPU memory included; before the f32 reference of the greedy check is built), steps one LoRA step of stepTokens with checkpointing off then on from the same LoRA state (compileSeconds apart; liveBytes vs estimatedBytes at that size); pytorchPeftGiB: arithmetic, see scripts/scale.ts',
     results,
-  }, null, 1)}\n`);
+  };
+  process.stdout.write(`${JSON.stringify(run, null, 1)}\n`);
 }
 
 main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });

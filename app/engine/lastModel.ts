@@ -1,9 +1,13 @@
 // The model the last session loaded, remembered in localStorage so that after a reload the studio can offer
 // it again in one click (the weights of a URL or hub model are in the browser's cache; a model picked from
 // disk must be picked again, which the offer says). Only the source's address is stored, never file contents.
+// Beside it, the model picker's "Weights on the GPU" choice: one for every model, since what fits follows the
+// GPU's memory more than the model (a small GPU wants 4-bit whatever is loaded).
+import { WEIGHT_STORAGES, type WeightStorage } from '../../src/model/storage';
 import type { ModelSource } from '../../workers/protocol-engine';
 
 const KEY = 'sft-studio.last-model';
+const WEIGHTS_KEY = 'sft-studio.weights-on-gpu';
 
 type LastModel =
   | { kind: 'url'; name: string; baseUrl: string }
@@ -25,3 +29,14 @@ export function lastModel(): LastModel | null {
 }
 
 export const lastModelName = (m: LastModel) => (m.kind === 'hub' ? m.repo : m.name);
+
+/** The picker's weights choice, '' for as shipped. */
+export function rememberWeights(weights: WeightStorage | ''): void {
+  globalThis.localStorage?.setItem(WEIGHTS_KEY, weights);
+}
+
+/** The weights choice last made, '' (as shipped) when none was or what is stored is not a storage. */
+export function lastWeights(): WeightStorage | '' {
+  const v = globalThis.localStorage?.getItem(WEIGHTS_KEY);
+  return WEIGHT_STORAGES.find((w) => w === v) ?? '';
+}

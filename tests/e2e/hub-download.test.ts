@@ -4,8 +4,8 @@
 // /{owner}/{repo}/resolve/{revision}/{file}, weights redirected to a CDN path, Range requests answered
 // with 206 + Content-Range, CORS headers for a page on another origin, 404 for files the repo lacks.
 // It also drops the connection half-way through the weights once: the download resumes with a Range
-// request from the first missing byte. Then the page reloads, the server stops, and the same repository
-// loads again from the browser's cache.
+// request from the first missing byte. Then 4-bit weights are chosen, the page reloads (the choice is still
+// there), the server stops, and the same repository loads again from the browser's cache, 4-bit.
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -119,7 +119,7 @@ async function downloadFromHub(repo: string, at: string): Promise<void> {
 }
 
 describe('hub download in the browser', () => {
-  it('downloads with a progress bar, resumes a dropped connection with Range, and loads offline from the cache after a reload', async () => {
+  it('downloads with a progress bar, resumes a dropped connection with Range, and loads offline from the cache after a reload, with the remembered weights choice', async () => {
     const parameters = parametersInHeader(weights);
     expect(parameters).toBeGreaterThan(1000);
 
@@ -155,15 +155,21 @@ describe('hub download in the browser', () => {
     // Files the repository lacks were asked for once and answered 404 (remembered as absent).
     expect(log.filter((l) => l.path.endsWith('model.safetensors.index.json')).map((l) => l.status)).toEqual([404]);
 
+    // The "Weights on the GPU" choice is remembered across the reload, and the next load keeps the base so.
+    const storage = () => page.getByLabel('Weights on the GPU');
+    expect(await storage().inputValue()).toBe('');
+    await storage().selectOption('q4');
+
     // Offline: reload, stop the hub, load the same repository again: it comes from the cache.
     await page.reload();
     await page.getByRole('tab', { name: 'Train' }).click();
     await expect.poll(() => status().textContent()).toBe('No model loaded.');
+    expect(await storage().inputValue()).toBe('q4');
     hub.closeAllConnections();
     await new Promise((ok) => hub.close(ok));
     const before = log.length;
     await downloadFromHub(REPO, endpoint);
-    await expect.poll(outcome, { timeout: 60_000 }).toMatch(loaded);
+    await expect.poll(outcome, { timeout: 60_000 }).toMatch(new RegExp(loaded.source.replace('weights f32', 'weights q4')));
     expect(log.length).toBe(before);
     expect(await page.getByRole('alert').count()).toBe(0);
     expect(app.errors).toEqual([]);

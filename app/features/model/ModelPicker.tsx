@@ -5,7 +5,7 @@
 // is no WebGPU or only a software adapter. With a model loaded, the other sources fold away under a summary.
 // After a reload it offers the last session's model (LastModelOffer). Everything it shows of a model is text, never HTML.
 // "Weights on the GPU" chooses how the next load keeps the frozen base (as shipped, bf16, 8-bit, 4-bit), each with
-// the memory its weights take for the loaded model's shape.
+// the memory its weights take for the loaded model's shape; the choice is remembered across reloads (lastModel.ts).
 import { useState, type DragEvent } from 'react';
 import { Alert } from '../../components/Alert';
 import { ProgressBar } from '../../components/ProgressBar';
@@ -16,6 +16,7 @@ import { estimateMemory } from '../../../src/io/hf';
 import type { ModelConfig } from '../../../src/model/config';
 import type { WeightStorage } from '../../../src/ops/weight-storage';
 import { engineSelectors, useEngine } from '../../engine/store';
+import { lastWeights, rememberWeights } from '../../engine/lastModel';
 import { LastModelOffer } from './LastModelOffer';
 import type { ModelSource } from '../../../workers/protocol-engine';
 
@@ -61,7 +62,8 @@ export function ModelPicker() {
   const [endpoint, setEndpoint] = useState(HF_ENDPOINT);
   const [endpointError, setEndpointError] = useState<string | null>(null);
   const [over, setOver] = useState(false);
-  const [weights, setWeights] = useState<WeightStorage | ''>('');
+  const [weights, setWeights] = useState<WeightStorage | ''>(lastWeights);
+  const chooseWeights = (w: WeightStorage | '') => { setWeights(w); rememberWeights(w); };
 
   const busy = loading !== null || running;
   const loadWith = (source: ModelSource) => loadModel(source, weights || undefined);
@@ -88,7 +90,7 @@ export function ModelPicker() {
       <div className="row">
         <label>
           Weights on the GPU
-          <select value={weights} disabled={busy} onChange={(e) => setWeights(WEIGHT_CHOICES.find((c) => c.value === e.target.value)?.value ?? '')}>
+          <select value={weights} disabled={busy} onChange={(e) => chooseWeights(WEIGHT_CHOICES.find((c) => c.value === e.target.value)?.value ?? '')}>
             {WEIGHT_CHOICES.map((c) => <option key={c.value} value={c.value}>{weightLabel(c, model?.config ?? null)}</option>)}
           </select>
         </label>
