@@ -27,7 +27,7 @@ import type { WeightStorage } from '../src/ops/weight-storage';
 import { Transformer } from '../src/model/transformer';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { installNodeWebGPU } from '../src/gpu/node';
-import { bf16ToF32, f32ToBf16 } from '../src/io/safetensors';
+import { bf16ToF32, f32ToBf16 } from '../src/ops/half';
 import { generateAll } from '../src/generate/generate';
 import { GREEDY } from '../src/generate/sampler';
 import { DEFAULT_TRAIN, Trainer } from '../src/train/trainer';

@@ -3,7 +3,7 @@
 // disk must be picked again, which the offer says). Only the source's address is stored, never file contents.
 // Beside it, the model picker's "Weights on the GPU" choice: one for every model, since what fits follows the
 // GPU's memory more than the model (a small GPU wants 4-bit whatever is loaded).
-import { WEIGHT_STORAGES, type WeightStorage } from '../../src/model/storage';
+import { WEIGHT_STORAGES, type WeightStorage } from '../../src/ops/weight-storage';
 import type { ModelSource } from '../../workers/protocol-engine';
 
 const KEY = 'sft-studio.last-model';

@@ -1,7 +1,7 @@
 // After a reload no model is loaded: where a page needs one (Train, Compare, Export), offer the model the last
-// session used (app/engine/lastModel.ts) in one click, or say how to get it back when it came from disk.
+// session used (app/engine/lastModel.ts) in one click, kept on the GPU as the picker's remembered weights choice, or say how to get it back when it came from disk.
 import { useState } from 'react';
-import { lastModel, lastModelName } from '../../engine/lastModel';
+import { lastModel, lastModelName, lastWeights } from '../../engine/lastModel';
 import { engineSelectors, useEngine } from '../../engine/store';
 
 export function LastModelOffer({ why }: { why: string }) {
@@ -17,7 +17,7 @@ export function LastModelOffer({ why }: { why: string }) {
       <p>{why}</p>
       {last === null ? <p>Load one on the Train step.</p>
         : last.kind === 'files' ? <p>Last time you used {lastModelName(last)}, picked from disk: choose its folder or files again on the Train step.</p>
-          : <button type="button" className="primary" disabled={running} onClick={() => void loadModel(last)}>Load {lastModelName(last)} again</button>}
+          : <button type="button" className="primary" disabled={running} onClick={() => void loadModel(last, lastWeights() || undefined)}>Load {lastModelName(last)} again</button>}
     </div>
   );
 }
