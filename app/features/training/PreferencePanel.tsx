@@ -31,6 +31,7 @@ export function PreferencePanel({ cfg, disabled }: { cfg: RunConfig; disabled: b
   const [pairs, setPairs] = useState<{ name: string; pairs: PreferencePair[]; heldOut?: number; dataset?: { id: string; name: string; version: number } } | null>(null);
   const [method, setMethod] = useState<PreferenceMethod>('dpo');
   const [beta, setBeta] = useState(0.1);
+  const [rpoAlpha, setRpoAlpha] = useState(0);
   const [startRun, setStartRun] = useState('');
   const [message, setMessage] = useState<string | null>(null);
   const finished = runs.filter((r) => r.model.fingerprint === model?.fingerprint && r.checkpoints.last !== null);
@@ -75,7 +76,7 @@ export function PreferencePanel({ cfg, disabled }: { cfg: RunConfig; disabled: b
     if (!pairs) return;
     setMessage(null);
     await startPreferenceRun({
-      name: `${method.toUpperCase()} on ${pairs.name}`, config: cfg, pairs: pairs.pairs, preference: { method, beta, labelSmoothing: 0, reference: 'start' },
+      name: `${method.toUpperCase()} on ${pairs.name}`, config: cfg, pairs: pairs.pairs, preference: { method, beta, labelSmoothing: 0, reference: 'start', ...(method === 'dpo' && rpoAlpha > 0 ? { rpoAlpha } : {}) },
       start: startRun ? { kind: 'run', runId: startRun, checkpoint: 'last' } : null, dataset: pairs.dataset ?? null,
     });
   };
@@ -149,6 +150,15 @@ export function PreferencePanel({ cfg, disabled }: { cfg: RunConfig; disabled: b
           {method === 'dpo' ? 'β' : 'λ'}
           <input type="number" step="0.05" min="0.01" value={beta} disabled={running} onChange={(e) => setBeta(Number(e.target.value))} />
         </label>
+        {method === 'dpo' && (
+          <>
+            <label>
+              NLL weight on chosen (RPO α)
+              <input type="number" step="0.5" min="0" value={rpoAlpha} disabled={running} aria-describedby="rpo-help" onChange={(e) => setRpoAlpha(Number(e.target.value))} />
+            </label>
+            <span id="rpo-help" className="hint">0 is plain DPO; 1 also trains on the chosen answer, as the lesson does (DPO alone can push end-of-turn down, and answers ramble).</span>
+          </>
+        )}
         <label>
           Preference run starts from
           <select value={startRun} disabled={running} onChange={(e) => setStartRun(e.target.value)}>
@@ -156,7 +166,7 @@ export function PreferencePanel({ cfg, disabled }: { cfg: RunConfig; disabled: b
             {finished.map((r) => <option key={r.id} value={r.id}>run {r.name}</option>)}
           </select>
         </label>
-        <button type="button" className="primary" disabled={disabled || running || !pairs || !(beta > 0)} onClick={() => void start()}>Start preference tuning</button>
+        <button type="button" className="primary" disabled={disabled || running || !pairs || !(beta > 0) || !(rpoAlpha >= 0)} onClick={() => void start()}>Start preference tuning</button>
       </div>
       {message && <p role="status">{message}</p>}
       {watched && (
