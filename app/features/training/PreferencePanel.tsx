@@ -151,13 +151,10 @@ export function PreferencePanel({ cfg, disabled }: { cfg: RunConfig; disabled: b
           <input type="number" step="0.05" min="0.01" value={beta} disabled={running} onChange={(e) => setBeta(Number(e.target.value))} />
         </label>
         {method === 'dpo' && (
-          <>
-            <label>
-              NLL weight on chosen (RPO α)
-              <input type="number" step="0.5" min="0" value={rpoAlpha} disabled={running} aria-describedby="rpo-help" onChange={(e) => setRpoAlpha(Number(e.target.value))} />
-            </label>
-            <span id="rpo-help" className="hint">0 is plain DPO; 1 also trains on the chosen answer, as the lesson does (DPO alone can push end-of-turn down, and answers ramble).</span>
-          </>
+          <label>
+            NLL weight on chosen (RPO α)
+            <input type="number" step="0.5" min="0" value={rpoAlpha} disabled={running} aria-describedby="rpo-help" onChange={(e) => setRpoAlpha(Number(e.target.value))} />
+          </label>
         )}
         <label>
           Preference run starts from
@@ -168,6 +165,7 @@ export function PreferencePanel({ cfg, disabled }: { cfg: RunConfig; disabled: b
         </label>
         <button type="button" className="primary" disabled={disabled || running || !pairs || !(beta > 0) || !(rpoAlpha >= 0)} onClick={() => void start()}>Start preference tuning</button>
       </div>
+      {method === 'dpo' && <p id="rpo-help" className="help">RPO α: 0 is plain DPO; 1 also trains on the chosen answer, as the lesson does (DPO alone can push end-of-turn down, and answers ramble).</p>}
       {message && <p role="status">{message}</p>}
       {watched && (
         <>
