@@ -61,6 +61,15 @@ describe('new families: config.json → ModelConfig → recipe', () => {
     expect(configFromHf({ model_type: 'gemma3', text_config: { ...text, model_type: 'gemma3_text' }, vision_config: {} })).toEqual(v4);
   });
 
+  test('llama3 RoPE: a top-level original_max_position_embeddings wins over rope_scaling\'s, as transformers\' model builds it', () => {
+    const json = {
+      model_type: 'llama', vocab_size: 64, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 4, max_position_embeddings: 1024,
+      rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 400 },
+    };
+    expect(configFromHf(json).ropeScaling).toMatchObject({ originalMaxPositions: 400 });
+    expect(configFromHf({ ...json, original_max_position_embeddings: 200 }).ropeScaling).toMatchObject({ originalMaxPositions: 200 });
+  });
+
   test('SmolLM3: RoPE off on every fourth layer (no_rope_layers)', () => {
     const r = recipeOf(configFromHf(SMOLLM3_3B));
     expect(r.blocks.slice(0, 8).map((b) => (b.attention.rope ? 1 : 0))).toEqual([1, 1, 1, 0, 1, 1, 1, 0]);

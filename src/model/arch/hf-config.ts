@@ -1,7 +1,7 @@
 // Reading config.json fields for the descriptors: typed getters that fail with one line naming the file and the
 // field, and the pieces several families share (token ids, rope_scaling / rope_parameters, layer_types).
 // Every key a getter reads and every key refused is recorded while recordConfigKeys runs: the config-keys test
-// (tests/unit/config-keys.test.ts) asks the descriptors what they read and refuse rather than keeping its own list.
+// (tests/node/config-keys.test.ts) asks the descriptors what they read and refuse rather than keeping its own list.
 // Not here: what a key means for one family (the descriptors), size limits (src/io/validate.ts).
 import type { RopeScaling } from '../../ops/rope';
 import type { LayerType } from '../config';
@@ -142,18 +142,24 @@ export class HfConfig {
    */
   rope(layerType: 'full_attention' | 'sliding_attention', fallbacks: { theta: number; thetaKey?: string; scaling: boolean }): { theta: number; scaling: RopeScaling | null } {
     this.refuse('partial_rotary_factor', 'RoPE on part of each head is not implemented', (v) => v == null || v === 1);
+    this.refuse('default_rope_type', 'a RoPE kind other than the default is not implemented', (v) => v == null || v === 'default');
+    // transformers gives a top-level original_max_position_embeddings (Phi-3's spelling) priority over the one in a
+    // flat rope_parameters / rope_scaling (standardize_rope_params); a per-layer-type dict keeps its own.
+    const original = this.value('original_max_position_embeddings');
+    const flat = (s: unknown): unknown => (original != null && s && typeof s === 'object' ? { ...s, original_max_position_embeddings: original } : s);
     const params = this.value('rope_parameters') as Record<string, unknown> | undefined;
     if (params && typeof params === 'object') {
-      const own = (params[layerType] ?? (params.rope_type !== undefined || params.rope_theta !== undefined ? params : null)) as Record<string, unknown> | null;
+      const nested = params[layerType];
+      const own = (nested ?? (params.rope_type !== undefined || params.rope_theta !== undefined ? params : null)) as Record<string, unknown> | null;
       if (own && typeof own === 'object') {
         const theta = own.rope_theta ?? this.value(fallbacks.thetaKey ?? 'rope_theta') ?? fallbacks.theta;
         if (typeof theta !== 'number' || !(theta > 0)) this.fail(`rope_parameters.${layerType}.rope_theta must be a positive number`);
-        return { theta, scaling: ropeScaling(own, `${this.fileName}: rope_parameters`) };
+        return { theta, scaling: ropeScaling(nested ? own : flat(own), `${this.fileName}: rope_parameters`) };
       }
     }
     const theta = this.num(fallbacks.thetaKey ?? 'rope_theta', fallbacks.theta);
     if (!(theta > 0)) this.fail(`${fallbacks.thetaKey ?? 'rope_theta'} must be a positive number (got ${theta})`);
-    return { theta, scaling: fallbacks.scaling ? ropeScaling(this.value('rope_scaling'), `${this.fileName}: rope_scaling`) : null };
+    return { theta, scaling: fallbacks.scaling ? ropeScaling(flat(this.value('rope_scaling')), `${this.fileName}: rope_scaling`) : null };
   }
 
   /**
