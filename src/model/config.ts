@@ -42,7 +42,8 @@ export interface ModelConfig {
   eosTokenId: number | number[] | null;
   /** pad_token_id where the family's embedding takes it as torch's padding_idx (its row gets no gradient); absent otherwise. */
   padTokenId?: number;
-  // Sliding windows (absent when no layer slides, so the configs and fingerprints of models without one are unchanged):
+  // Sliding windows (absent when no layer slides, so the configs and fingerprints of models without one are unchanged;
+  // Gemma 3 always lists its layers):
   /** Per layer: 'sliding' layers see only the last slidingWindow keys (query i, key j: i - j < slidingWindow). */
   layerTypes?: LayerType[];
   slidingWindow?: number;

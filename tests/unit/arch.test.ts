@@ -140,6 +140,7 @@ describe('sliding windows: applied as transformers reads them, or refused by nam
     [{ model_type: 'qwen2', use_sliding_window: 'yes' }, /use_sliding_window must be true or false/],
     [{ model_type: 'qwen2', use_sliding_window: true, sliding_window: 0 }, /sliding_window must be a positive integer \(got 0\)/],
     [{ model_type: 'qwen2', use_sliding_window: true, max_window_layers: -1 }, /max_window_layers must be a whole number ≥ 0/],
+    [{ model_type: 'mistral', sliding_window: 2 ** 32 + 1 }, /sliding_window must be a whole number from 1 to 2147483648 \(got 4294967297\)/],
     [{ model_type: 'gpt2', n_embd: 32, n_layer: 2, n_head: 4, sliding_window: 4 }, /sliding_window = 4 is not supported \(GPT-2 has no sliding window\)/],
     [{ model_type: 'gpt2', n_embd: 32, n_layer: 2, n_head: 4, scale_attn_weights: false }, /scale_attn_weights = false is not supported/],
     [{ model_type: 'gpt2', n_embd: 32, n_layer: 2, n_head: 4, scale_attn_by_inverse_layer_idx: true }, /scale_attn_by_inverse_layer_idx = true is not supported/],

@@ -4,7 +4,8 @@
 // Every RMSNorm is x·(1 + w) (weights stored as offsets from one). Embedding rows × √hidden. Scores × query_pre_attn_scalar^-1/2.
 // layer_types (or sliding_window_pattern, default every 6th layer global) makes layers 'sliding': a window of
 // sliding_window keys and the local RoPE base (rope_local_base_freq, or rope_parameters.sliding_attention);
-// global layers use rope_theta with rope_scaling (or rope_parameters.full_attention). Tied embeddings.
+// global layers use rope_theta with rope_scaling (or rope_parameters.full_attention). Tied embeddings (a multimodal
+// config's own tie_word_embeddings decides, not its text_config's, as in transformers).
 // Softcapping (attn_logit_softcapping, final_logit_softcapping) is Gemma 2's; null in every Gemma 3 config, refused when set.
 // The multimodal checkpoint's language-model tensors (language_model.model.*, or model.language_model.* as
 // transformers v5 saves them) are read as model.*; its vision tower and projector are dropped by name (only the text
@@ -56,7 +57,7 @@ export const gemma3: ArchitectureDescriptor = {
       tieWordEmbeddings: tied,
       bosTokenId: h.tokenId('bos_token_id'), eosTokenId: h.eos(), ...h.pad(),
       queryPreAttnScalar: h.num('query_pre_attn_scalar', 256),
-      layerTypes, slidingWindow: h.int('sliding_window', 4096), ropeLocalTheta: local.theta,
+      layerTypes, slidingWindow: h.slidingWindow(4096), ropeLocalTheta: local.theta,
     };
   },
 

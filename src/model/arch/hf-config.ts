@@ -84,6 +84,13 @@ export class HfConfig {
     return v;
   }
 
+  /** sliding_window (or the fallback when absent), at most 2^31: the attention kernels take it as a u32. */
+  slidingWindow(fallback?: number): number {
+    const w = this.int('sliding_window', fallback);
+    if (w > 2 ** 31) this.fail(`sliding_window must be a whole number from 1 to ${2 ** 31} (got ${w})`);
+    return w;
+  }
+
   /** num_hidden_layers (or the key given), at most MAX_LAYERS. */
   layers(key = 'num_hidden_layers'): number {
     const n = this.int(key);

@@ -94,7 +94,7 @@ export function windowFields(types: LayerType[], window: number | null): Window 
  */
 export function qwenWindow(h: HfConfig, numLayers: number): Window {
   const on = h.bool('use_sliding_window', false), given = h.value('sliding_window');
-  const window = on && given !== null ? h.int('sliding_window', 4096) : null;
+  const window = on && given !== null ? h.slidingWindow(4096) : null;
   const from = h.count('max_window_layers', 28);
   const types = h.layerTypes(numLayers, (l) => (window !== null && l >= from ? 'sliding' : 'full'));
   if (window === null && types.includes('sliding')) h.fail('layer_types marks sliding_attention layers but there is no window (use_sliding_window false or sliding_window null)');
@@ -140,7 +140,7 @@ export function tinyLlamaStyle(family: ModelConfig['architecture'], modelType: s
  *  layer_types (alternating layers are Ministral's), so a config giving one is refused rather than misread. */
 function mistralWindow(h: HfConfig, numLayers: number): Window {
   h.refuse('layer_types', 'transformers\' Mistral slides every layer when sliding_window is set and ignores layer_types');
-  const window = h.value('sliding_window') === null ? null : h.int('sliding_window', 4096);
+  const window = h.value('sliding_window') === null ? null : h.slidingWindow(4096);
   return windowFields(Array<LayerType>(numLayers).fill(window === null ? 'full' : 'sliding'), window);
 }
 

@@ -23,7 +23,7 @@ export const smollm3: ArchitectureDescriptor = {
     }
     const ropeLayers = Array.isArray(given) ? given.map((v) => v === 1) : Array.from({ length: base.numLayers }, (_, l) => (l + 1) % interval !== 0);
     const on = h.bool('use_sliding_window', false);
-    const window = h.value('sliding_window') == null ? null : h.int('sliding_window');
+    const window = h.value('sliding_window') == null ? null : h.slidingWindow();
     const types = h.layerTypes(base.numLayers, (l): LayerType => (on && window !== null && !ropeLayers[l] ? 'sliding' : 'full'));
     if (types.includes('sliding') && window === null) h.fail('layer_types marks sliding_attention layers but sliding_window is null');
     // transformers' eager and SDPA masks would slide them, its flash-attention path would not
