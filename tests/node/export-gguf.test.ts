@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ggufArch } from '../../src/export/gguf-arch';
 import { exportGgufLora, ggufTensorName, permuteRopeRows, quantizeQ8_0, type GgufLoraOptions } from '../../src/export/gguf';
 import { initWeights, tinyConfig } from '../../src/model/init';
+import type { ModelConfig } from '../../src/model/config';
 import { loraScale, type LoraConfig } from '../../src/model/lora';
 import { Transformer } from '../../src/model/transformer';
 import { rng } from '../helpers/check';
@@ -99,6 +100,14 @@ describe('GGUF LoRA export', () => {
     expect(ggufArch(tinyConfig('gemma3', { queryPreAttnScalar: 16 })).computed).toEqual([['attention.sliding_window', 3, 'u32'], ['attention.sliding_window_pattern', 2, 'u32'], ['rope.freq_base_swa', 10_000, 'f32']]);
     expect(() => ggufArch(tinyConfig('smollm3'))).toThrow(/no_rope_layers 10 differs/);
     expect(ggufArch(tinyConfig('smollm3', { numLayers: 4, ropeLayers: [true, true, true, false] })).name).toBe('smollm3');
+    // llama.cpp's llama, qwen2, qwen3 and smollm3 have no sliding window: one shorter than the context is refused,
+    // one that cannot bite (at least the context) is not
+    const sliding: Partial<ModelConfig> = { layerTypes: ['full', 'sliding'], slidingWindow: 4 };
+    expect(() => ggufArch(tinyConfig('llama', { modelType: 'mistral', layerTypes: ['sliding', 'sliding'], slidingWindow: 4 }))).toThrow(/GGUF export: llama.cpp's llama has no sliding-window attention, and this model's sliding_window 4 is shorter than its context \(64\)/);
+    expect(() => ggufArch(tinyConfig('qwen2', sliding))).toThrow(/llama.cpp's qwen2 has no sliding-window attention/);
+    expect(() => ggufArch(tinyConfig('qwen3', sliding))).toThrow(/llama.cpp's qwen3 has no sliding-window attention/);
+    expect(() => ggufArch(tinyConfig('smollm3', { numLayers: 4, ropeLayers: [true, true, true, false], layerTypes: ['full', 'full', 'full', 'sliding'], slidingWindow: 4 }))).toThrow(/llama.cpp's smollm3 has no sliding-window attention/);
+    expect(ggufArch(tinyConfig('llama', { modelType: 'mistral', layerTypes: ['sliding', 'sliding'], slidingWindow: 64 })).name).toBe('llama');
     // one head of D = 4 rows [r0 r1 | r2 r3] (rotate-half pairs (r0,r2), (r1,r3)) becomes interleaved [r0 r2 r1 r3]
     const rows = Float32Array.from([0, 0, 1, 1, 2, 2, 3, 3]);
     expect([...permuteRopeRows(rows, 4, 2, 1)]).toEqual([0, 0, 2, 2, 1, 1, 3, 3]);
