@@ -16,7 +16,7 @@
 // nothing outside its own body but its argument and the language's globals. The messages are SandboxRequest and
 // SandboxReply. sandboxOpener is the host side both hosts share: the load, a time limit per call, a fresh worker
 // after one that hung or died. Not here: what a value means as a reward (rewards.ts).
-import type { OpenSandbox, RewardInput, ScriptSandbox } from './rewards';
+import { checkRewardSource, type OpenSandbox, type RewardInput, type ScriptSandbox } from './rewards';
 
 export type SandboxRequest = { type: 'load'; source: string } | { type: 'call'; id: number; input: RewardInput };
 
@@ -48,7 +48,7 @@ export function workerSource(portExpression: string): string {
 
 export function rewardSandboxMain(port: SandboxPort): void {
   const { post, load } = port;
-  const describe = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
+  const describe = (v: unknown): string => (v === null || v === undefined ? String(v) : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
   const messageOf = (e: unknown): string => {
     try {
       return e instanceof Error ? `${e.name}: ${e.message}` : `threw ${describe(e)}: ${String(e)}`;
@@ -139,6 +139,7 @@ export interface SandboxWorker {
  */
 export function sandboxOpener(spawn: () => SandboxWorker): OpenSandbox {
   return async (source, { name, timeoutMs }) => {
+    checkRewardSource(source, name);   // the lockdown cannot stop an import the module's own text makes
     let worker: SandboxWorker | null = null;
     let pending: { id: number; settle: (m: unknown, crash: string | null) => void } | null = null;
     let nextId = 1;

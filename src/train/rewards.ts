@@ -130,7 +130,7 @@ function builtin(r: Exclude<RewardCheck, { kind: 'function' }>, s: RewardSample,
 /** What a function's value says when it is not a reward. */
 function notAReward(v: unknown): string | null {
   if (typeof v === 'number') return Number.isFinite(v) ? null : `returned ${v} (a reward must be a finite number)`;
-  const what = v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+  const what = v === null || v === undefined ? String(v) : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
   return `returned ${what}, not a number`;
 }
 
