@@ -239,7 +239,8 @@ export interface GenerationBatch {
   ref: number[][] | null;
 }
 
-export interface GrpoMetrics extends StepMetrics {
+/** What a GRPO step reports beyond the loss (a run's metric points keep it). */
+export interface GrpoPoint {
   /** Mean weighted reward of the generation batch's scorable answers, and its standard deviation. */
   reward: number;
   rewardStd: number;
@@ -259,6 +260,8 @@ export interface GrpoMetrics extends StepMetrics {
   unscorable: number;
   errors: string[];
 }
+
+export interface GrpoMetrics extends StepMetrics, GrpoPoint {}
 
 const ERRORS_KEPT = 5;
 
