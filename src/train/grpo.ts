@@ -343,11 +343,7 @@ export class GrpoTrainer {
   restore(state: TrainerState, _reference: unknown, method: MethodState | null = null): void {
     this.state = { ...state, order: [...state.order] };
     this.rng.state = state.rngState;
-    const json = method?.json as { generation?: GenerationBatch | null } | undefined;
-    this.generation = json?.generation ? structuredClone(json.generation) : null;
-    if (this.generation && this.generation.samples.length !== this.cfg.batchSize * this.cfg.gradAccumSteps) {
-      throw new Error(`checkpoint: a generation batch of ${this.generation.samples.length} answers, the run makes ${this.cfg.batchSize * this.cfg.gradAccumSteps}`);
-    }
+    this.generation = generationOf(method?.json, this.cfg.batchSize * this.cfg.gradAccumSteps, this.data.length);
     if (this.start) {
       if (!method?.floats) throw new Error('checkpoint: no reference adapter (the run has β > 0 against the adapter it started from)');
       this.model.gpu.write(this.start, method.floats);
@@ -403,7 +399,7 @@ export class GrpoTrainer {
   }
 
   /** Samples the next generation batch and scores it; π_old and π_ref when the loss needs them. */
-  async generate(): Promise<GenerationBatch> {
+  private async generate(): Promise<GenerationBatch> {
     const { grpo } = this;
     const G = grpo.numGenerations;
     const prompts = this.nextPrompts();
@@ -501,4 +497,26 @@ export class GrpoTrainer {
       unscorable: failed.length, errors: failed.slice(0, ERRORS_KEPT),
     };
   }
+}
+
+/**
+ * A checkpoint's generation batch, checked (a batch of `answers` answers to prompts below `prompts`), with the NaN
+ * rewards of unscorable answers back (JSON wrote them as null); null when the checkpoint holds none.
+ */
+function generationOf(json: unknown, answers: number, prompts: number): GenerationBatch | null {
+  const g = (json as { generation?: unknown } | null | undefined)?.generation;
+  if (g === null || g === undefined) return null;
+  const fail = (why: string): never => { throw new Error(`checkpoint: the GRPO generation batch ${why}`); };
+  const b = g as GenerationBatch;
+  if (!Array.isArray(b.samples) || !Number.isInteger(b.iteration)) fail('is malformed');
+  if (b.samples.length !== answers) fail(`has ${b.samples.length} answers, the run makes ${answers}`);
+  const numbers = (xs: unknown) => Array.isArray(xs) && xs.every((x) => typeof x === 'number' || x === null);
+  for (const s of b.samples) {
+    if (!(Number.isInteger(s.prompt) && s.prompt >= 0 && s.prompt < prompts) || !numbers(s.ids) || !numbers(s.rewards) || typeof s.advantage !== 'number') fail('is malformed');
+  }
+  for (const per of [b.old, b.ref]) if (per !== null && !(Array.isArray(per) && per.length === answers && per.every((t, i) => numbers(t) && t.length === b.samples[i].ids.length))) fail('has log-probs of another shape');
+  return {
+    iteration: b.iteration, old: b.old, ref: b.ref,
+    samples: b.samples.map((s) => ({ ...s, ids: [...s.ids], rewards: s.rewards.map((v) => v ?? NaN), reward: s.reward ?? NaN })),
+  };
 }

@@ -6,7 +6,7 @@
 //  - paused in the middle of a generation batch (μ = 2, β > 0 against the adapter as it started, LoRA dropout,
 //    shuffled prompts), checkpointed, and resumed in a fresh session on a fresh model, the run ends with the
 //    uninterrupted run's points bit for bit (loss, gradient norm, rewards, KL, clip ratio) and the same adapter:
-//    the checkpoint carries the generation batch, π_old, π_ref and the reference copy;
+//    the checkpoint carries the generation batch (unscorable answers included), π_old, π_ref and the reference copy;
 //  - a reward function that fails on some answers is reported on the run's points and the run completes.
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../../src/data/types';
@@ -96,7 +96,10 @@ describe('GRPO on the training session', () => {
   });
 
   it('pause in the middle of a generation batch and resume: the uninterrupted run\'s points and adapter, bit for bit', async () => {
-    const cfg = config({ numIterations: 2, beta: 0.05, reference: 'start' }, { maxSteps: 5, lr: 1e-2 }, 0.1);
+    // A second reward fails on about a third of the answers: their NaN rewards go through the checkpoint too.
+    const picky = `export default ({ completion }) => { if (completion.length % 3 === 0) throw new Error('not this one'); return 0.5; };`;
+    const rewards = [config({}, {}).grpo!.rewards[0], { kind: 'function' as const, name: 'picky', source: picky, weight: 0.5 }];
+    const cfg = config({ numIterations: 2, beta: 0.05, reference: 'start', rewards }, { maxSteps: 5, lr: 1e-2 }, 0.1);
     const straight = await run(cfg);
     expect(straight.status).toBe('completed');
     const stopped = await run(cfg, { pauseAfter: 3 });   // after step 3, the second generation batch has one step left
@@ -109,6 +112,7 @@ describe('GRPO on the training session', () => {
     expect(curve(resumed.run.metrics)).toEqual(curve(straight.run.metrics));
     expect(straight.run.metrics.every((p) => p.kl !== null && Number.isFinite(p.kl))).toBe(true);
     expect(straight.run.metrics.slice(1).some((p) => p.kl! > 0)).toBe(true);
+    expect(straight.run.metrics.some((p) => p.unscorable! > 0)).toBe(true);
     expect(await resumed.net.params.readFlat('params')).toEqual(await straight.net.params.readFlat('params'));
     straight.net.destroy();
     resumed.net.destroy();
