@@ -4,10 +4,11 @@
 //    sample, naming the function, and makes every reward of that sample NaN (unscorable, never 0); a thread stopped for
 //    running past the limit is replaced and the function answers again;
 //  - bad rewards are refused before a run: weights, regexes, bands, duplicates, imports, no default export, a module
-//    that does not load or exports no function.
+//    that does not load or exports no function;
+//  - rewards as a command line names them.
 import { afterAll, describe, expect, it } from 'vitest';
 import { openNodeSandbox } from '../../src/train/rewards-node';
-import { RewardScorer, validateRewards, type RewardSample, type RewardSpec } from '../../src/train/rewards';
+import { parseRewardArg, RewardScorer, validateRewards, type RewardSample, type RewardSpec } from '../../src/train/rewards';
 
 const sample = (completion: string, over: Partial<RewardSample> = {}): RewardSample => ({
   prompt: 'Capital of France?', messages: [{ role: 'user', content: 'Capital of France?' }], completion, reference: 'Paris.', finishReason: 'stop-token', ...over,
@@ -73,5 +74,18 @@ describe('rewards', () => {
     await expect(RewardScorer.open([fn('g', 'export default 3')], openNodeSandbox)).rejects.toThrow(/reward g could not be loaded: its default export is a number, not a function/);
     await expect(RewardScorer.open([fn('g', 'export default () => {\n  return 1 +;\n}')], openNodeSandbox)).rejects.toThrow(/reward g could not be loaded: SyntaxError/);
     await expect(RewardScorer.open([fn('g', 'for (;;) {}\nexport default () => 1')], openNodeSandbox, 500)).rejects.toThrow(/reward g could not be loaded|did not answer within 500 ms/);
+  });
+
+  it('reads rewards as a command line names them', () => {
+    const read = (path: string) => ({ name: path.replace(/^.*\//, ''), source: 'export default () => 1' });
+    expect(parseRewardArg('exact', 1, read)).toEqual({ kind: 'exact', weight: 1 });
+    expect(parseRewardArg('ends-cleanly', 0.5, read)).toEqual({ kind: 'ends-cleanly', weight: 0.5 });
+    expect(parseRewardArg('contains:a:b', 1, read)).toEqual({ kind: 'contains', text: 'a:b', weight: 1 });
+    expect(parseRewardArg('regex:^\\d+$', 1, read)).toEqual({ kind: 'regex', pattern: '^\\d+$', weight: 1 });
+    expect(parseRewardArg('regex:/yes/i', 1, read)).toEqual({ kind: 'regex', pattern: 'yes', flags: 'i', weight: 1 });
+    expect(parseRewardArg('length:10-80', 2, read)).toEqual({ kind: 'length', min: 10, max: 80, weight: 2 });
+    expect(parseRewardArg('rewards/format.mjs', 1, read)).toEqual({ kind: 'function', name: 'format.mjs', source: 'export default () => 1', weight: 1 });
+    expect(() => parseRewardArg('length:ten', 1, read)).toThrow(/length:MIN-MAX/);
+    expect(() => parseRewardArg('fuzzy', 1, read)).toThrow(/reward fuzzy: not one of/);
   });
 });
