@@ -7,7 +7,8 @@
 //    data: URL worker without the lockdown does reach it); a module whose text imports is refused before it loads;
 //  - it cannot reach the studio's storage: the page's IndexedDB keeps its value and gains nothing, and caches and the
 //    origin's file system are not there; and even a worker that skipped the lockdown, started from a data: URL as the
-//    sandbox is, is refused the page's IndexedDB by the browser (the opaque origin).
+//    sandbox is, is refused the page's IndexedDB by the browser (the opaque origin);
+//  - the sandbox works from inside a worker too (the engine's): a looping function there is stopped and replaced.
 import { describe, expect, inject, it } from 'vitest';
 import { RewardScorer, type RewardSample, type RewardSpec } from '../../src/train/rewards';
 import { openBrowserSandbox } from '../../workers/reward-worker';
@@ -142,5 +143,16 @@ describe('reward functions in a sandboxed worker', () => {
     const said = await new Promise<string>((resolve) => { bare.onmessage = (e) => resolve(String(e.data)); });
     bare.terminate();
     expect(said).toMatch(/SecurityError/);
+  });
+
+  it('works from inside a worker, as the engine\'s worker will use it', async () => {
+    const host = new Worker(new URL('./fixtures/reward-host-worker.ts', import.meta.url), { type: 'module' });
+    const scores = await new Promise<{ values: number[][]; errors: (string | null)[] }>((resolve) => {
+      host.onmessage = (e) => resolve(e.data);
+      host.postMessage({ completions: ['abc', 'loop', 'throw', 'abcd'] });
+    });
+    host.terminate();
+    expect(scores.errors).toEqual([null, 'reward f: did not answer within 1000 ms (stopped)', 'reward f: Error: no', null]);
+    expect([scores.values[0], scores.values[3]]).toEqual([[3], [4]]);
   });
 });
