@@ -50,6 +50,8 @@ interface BatchInputs {
   targets?: Uint32Array;     // [B*T] next token per position
   lossMask?: Float32Array;   // [B*T] 1 where the loss counts
   docStart?: Uint32Array;    // [B*T] packed sequences: where each token's document starts (see train/batch.ts)
+  /** The loss on logits × logitScale (GRPO: 1/temperature, the log-probs of the distribution it sampled); absent: 1. */
+  logitScale?: number;
 }
 
 /** Packed documents on the GPU: attention masks keys before `start`; RoPE positions restart at each document. */
@@ -432,6 +434,7 @@ export class Transformer {
     const N = inp.B * inp.T, C = c.hiddenSize, V = c.vocabSize;
     const W = p.chunked(this.recipe.head);
     const R = headChunkRows(N, V, p.limits.maxBindingBytes, this.headChunkBytes);
+    const logitScale = inp.logitScale ?? 1;
     const losses = gpu.tensor([N], 'losses');
     for (let r0 = 0; r0 < N; r0 += R) {
       const rows = Math.min(R, N - r0);
@@ -441,10 +444,12 @@ export class Transformer {
       if (!whole) gpu.copy(hf, h, rows * C, r0 * C, 0);
       const logits = gpu.tensor([rows, V], 'logits');
       matmulWT(gpu, logits, h, W, rows);
+      if (logitScale !== 1) scale(gpu, logits, logitScale, rows * V);
       const targets = gpu.fromU32([rows], inp.targets!.subarray(r0, r0 + rows), 'targets');
       const mask = gpu.fromArray([rows], inp.lossMask!.subarray(r0, r0 + rows), 'lossMask');
       const l = whole ? losses : gpu.tensor([rows], 'losses.rows');
-      crossEntropyForwardBackward(gpu, l, dhf ? logits : null, logits, targets, mask, rows, V, gradScale);
+      // d(raw logits) = logitScale · d(scaled logits): folded into the kernel's gradient scale.
+      crossEntropyForwardBackward(gpu, l, dhf ? logits : null, logits, targets, mask, rows, V, gradScale * logitScale);
       if (!whole) gpu.copy(l, losses, rows, 0, r0);
       if (dhf) {
         accumulateGradATB(gpu, W, logits, h, rows);                                                // dW += dlogits^T hf (when it trains)

@@ -22,6 +22,7 @@ import type { PeftAdapterFiles } from '../export/peft';
 import type { GenerateBackend } from '../generate/decoder';
 import type { SamplingOptions } from '../generate/sampler';
 import type { LoraConfig } from '../model/lora';
+import type { GrpoPoint } from '../train/grpo';
 import type { PreferencePair, PreferenceRewards } from '../train/preference';
 import type { RunConfig } from '../train/presets';
 
@@ -31,7 +32,7 @@ const RUNS_DB_VERSION = 2;
 export type RunStatus = 'running' | 'paused' | 'completed' | 'stopped-early' | 'cancelled' | 'failed' | 'interrupted';
 
 /** One optimizer step as charted; a preference run's steps also carry their rewards, margins and accuracy. */
-export interface MetricPoint extends Partial<PreferenceRewards> {
+export interface MetricPoint extends Partial<PreferenceRewards>, Partial<GrpoPoint> {
   step: number;
   epoch: number;
   loss: number;

@@ -13,6 +13,7 @@ import type { ModelConfig } from '../model/config';
 import { estimateMemory, memoryVerdict, type MemoryEstimate } from '../io/hf';
 import { DEFAULT_LORA, type LoraConfig } from '../model/lora';
 import type { Example } from './batch';
+import { grpoProblem, type GrpoConfig } from './grpo';
 import type { PreferenceConfig } from './preference';
 import { DEFAULT_TRAIN, type TrainConfig } from './trainer';
 
@@ -28,6 +29,8 @@ export interface RunConfig {
   earlyStopPatience: number;
   /** A preference run (DPO / ORPO on pairs, src/train/preference.ts); absent: SFT on conversations. */
   preference?: PreferenceConfig;
+  /** A GRPO run (prompts, sampled answers, rewards: src/train/grpo.ts); absent: SFT or a preference run. */
+  grpo?: GrpoConfig;
 }
 
 export type PresetName = 'quick' | 'balanced' | 'thorough';
@@ -173,6 +176,11 @@ export function validateRunConfig(
   if (!['auto', 'on', 'off', undefined].includes(train.activationCheckpointing)) err('train.activationCheckpointing', 'Activation checkpointing must be auto, on or off.');
   for (const k of ['evalEvery', 'checkpointEvery', 'earlyStopPatience'] as const) {
     if (!(Number.isInteger(cfg[k]) && cfg[k] >= 0)) err(k, `${k} must be a whole number, 0 or more.`);
+  }
+
+  if (cfg.grpo) {
+    const problem = grpoProblem(cfg.grpo, train);
+    if (problem) err('grpo', `GRPO: ${problem}.`);
   }
 
   if (data.trainExamples === 0) err('data', 'The dataset has no training examples (unflagged rows in the train split).');

@@ -15,16 +15,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { applyPeftAdapter, exportPeftAdapter } from '../../src/export/peft';
 import { loadHfModel, templateOf, type LoadedModel } from '../../src/io/hf';
 import { filesFromDirectory } from '../../src/io/node-files';
 import type { LoraConfig } from '../../src/model/lora';
 import { Transformer } from '../../src/model/transformer';
 import { DEFAULT_PREFERENCE, preferencePairOf, PreferenceTrainer, tokenizePreference, type PreferenceConfig, type PreferenceExample } from '../../src/train/preference';
-import { DEFAULT_TRAIN, Trainer, type TrainConfig } from '../../src/train/trainer';
+import { DEFAULT_TRAIN, type TrainConfig } from '../../src/train/trainer';
 import { testGpu } from '../helpers/gpu';
 import { relMax } from '../helpers/torch';
-import { logitsOf } from '../helpers/model';
+import { logitsOf, sftAdapter } from '../helpers/model';
 
 const ROOT = join(__dirname, '..', '..');
 const MODEL = join(ROOT, 'tests', 'fixtures', 'models', 'llama-small');
@@ -42,27 +41,17 @@ const cfg: TrainConfig = { ...DEFAULT_TRAIN, lr: 1e-2, batchSize: ROWS.length, m
 
 let loaded: LoadedModel;
 let pairs: PreferenceExample[];
-let adapter: { config: string; weights: Uint8Array };
+let adapter: Awaited<ReturnType<typeof sftAdapter>>;
 
 async function setup(): Promise<void> {
   if (loaded) return;
   loaded = await loadHfModel(filesFromDirectory(MODEL));
   pairs = ROWS.map((r) => tokenizePreference(loaded.tokenizer, templateOf(loaded), preferencePairOf(r), cfg.maxSeqLength));
-  // The starting adapter: a short SFT run on the chosen answers (LoRA B nonzero, so the adapter matters).
-  const gpu = await testGpu();
-  const model = new Transformer(gpu, loaded.config, loaded.weights, { kind: 'lora', lora: LORA }, 3);
-  const sft = new Trainer(model, pairs.map((p) => p.chosen), { ...cfg, maxSteps: 3, maxGradNorm: 1 });
-  while (!sft.done) await sft.step();
-  const files = await exportPeftAdapter(model, MODEL);
-  adapter = { config: files['adapter_config.json'], weights: files['adapter_model.safetensors'] };
-  model.destroy();
+  // The starting adapter: a short SFT run on the chosen answers.
+  adapter = await sftAdapter(loaded, LORA, pairs.map((p) => p.chosen), cfg, MODEL);
 }
 
-async function startingModel(): Promise<Transformer> {
-  const model = new Transformer(await testGpu(), loaded.config, loaded.weights, { kind: 'lora', lora: LORA }, 99);
-  applyPeftAdapter(model, adapter.weights);
-  return model;
-}
+const startingModel = () => adapter.fresh();
 
 interface TrlCase { loss: number; rewardsChosen: number; rewardsRejected: number; margins: number; accuracy: number; grads: Record<string, number[]> }
 
