@@ -61,6 +61,7 @@ import type { LrSchedule } from '../src/train/schedule';
 import { choice, list, num, parseArgs, str, type Grammar, type Parsed } from './args';
 import { cmdExport, exportUsage } from './export';
 import { readHubRecords, type DataImport } from './hub-data';
+import { cmdPush } from './push';
 import { HUB_PREFIX } from '../src/data/hub';
 import { installStopHandlers, onStop } from './stop';
 
@@ -79,6 +80,7 @@ const GRAMMARS: Record<string, Grammar> = {
   data: { flags: ['json', 'help'], options: ['config', 'split', 'endpoint'] },
   bench: { flags: ['json', 'help', 'quick'], options: [] },
   export: { flags: ['json', 'help', 'ignore-base-model'], options: ['adapter', 'format', 'dtype', 'data', 'out'] },
+  push: { flags: ['json', 'help', 'private'], options: ['repo', 'endpoint'] },
 };
 
 function out(p: Parsed, json: unknown, text: string): void {
@@ -485,7 +487,7 @@ async function cmdBench(p: Parsed): Promise<void> {
   if (r.status !== 0) throw new Error(`bench failed (exit ${r.status})`);
 }
 
-const USAGE = 'usage: npm run studio -- <info|generate|train|eval|data|export|bench> ... (see README)';
+const USAGE = 'usage: npm run studio -- <info|generate|train|eval|data|export|push|bench> ... (see README)';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2).filter((a) => a !== '--');
@@ -499,7 +501,7 @@ async function main(): Promise<void> {
   if (['info', 'generate', 'train', 'eval', 'export'].includes(cmd) && !p.positionals[1]) throw new Error(`usage: ${cmd} MODEL_DIR ...`);
   if (p.positionals.length > (cmd === 'bench' ? 1 : 2)) throw new Error(`unexpected argument "${p.positionals.at(-1)}"`);
   installStopHandlers();
-  if (!['data', 'info', 'bench'].includes(cmd)) await installNodeWebGPU();
+  if (!['data', 'info', 'bench', 'push'].includes(cmd)) await installNodeWebGPU();
   switch (cmd) {
     case 'info': return cmdInfo(p);
     case 'generate': return cmdGenerate(p);
@@ -509,6 +511,10 @@ async function main(): Promise<void> {
     case 'bench': return cmdBench(p);
     case 'export': {
       const r = await cmdExport(p, { loadModel, buildModel: (gpu, m) => buildModel(gpu, m, p.positionals[1], p), createGpu, readRecords });
+      return out(p, r.json, r.text);
+    }
+    case 'push': {
+      const r = await cmdPush(p);
       return out(p, r.json, r.text);
     }
   }

@@ -4,8 +4,12 @@
 //  - a trained adapter's PEFT export and a GGUF export, each with its model card: the files the repository holds
 //    afterwards are byte for byte the export zip's; the weights went by LFS (the GGUF in parts), the card and config
 //    in the commit; pushing again into the existing repository works;
+//  - `studio push DIR --repo` pushes an export folder (the token from HF_TOKEN), and without a token says so;
 //  - the token goes on the Hub's API calls only (not on the LFS storage URLs); no token, a malformed one, one the Hub
 //    refuses (401) or a read-only one (403) gives one clear line, never containing the token, and changes nothing.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelCard } from '../../src/export/card';
 import { exportGgufFiles } from '../../src/export/gguf-model';
@@ -15,6 +19,7 @@ import { exportPeftAdapter, peftExportFiles } from '../../src/export/peft';
 import { unzipExport, withReadme, zipExport } from '../../src/export/zip';
 import type { Transformer } from '../../src/model/transformer';
 import { PRESETS } from '../../src/train/presets';
+import { studioAsync } from '../helpers/cli';
 import { startHubStandin, type HubStandin } from '../helpers/hub-standin';
 import { tunedTiny } from './tuned-model';
 
@@ -44,7 +49,12 @@ beforeAll(async () => {
   peftZip = zipped('peft', peftExportFiles(await exportPeftAdapter(model, 'tiny-org/tiny-llama')));
   ggufZip = zipped('gguf', await exportGgufFiles(model, t.base, t.source, { format: 'gguf', dtype: 'F16', name: 'tiny-llama' }));
 }, 120_000);
-afterAll(async () => { model?.destroy(); await hub?.close(); });
+const dirs: string[] = [];
+afterAll(async () => {
+  model?.destroy();
+  await hub?.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 describe('push to the Hub (local stand-in)', () => {
   it('a PEFT export and a GGUF export land byte for byte as the zips hold them; LFS for the weights, in parts when large', async () => {
@@ -102,4 +112,28 @@ describe('push to the Hub (local stand-in)', () => {
     expect(hub.repos.has('models/standin-user/refused')).toBe(false);
     expect(await pushToHub({ files, repo: 'not a repo', token: WRITE, endpoint: hub.endpoint }).catch((e: Error) => e.message)).toBe('"not a repo" is not a repository name (expected OWNER/NAME)');
   });
+
+  it('studio push DIR --repo: the export folder (its manifest left out), the token from HF_TOKEN; without one, one line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'push-'));
+    dirs.push(dir);
+    const files = unzipped(ggufZip);
+    for (const [name, bytes] of files) {
+      mkdirSync(dirname(join(dir, name)), { recursive: true });
+      writeFileSync(join(dir, name), bytes);
+    }
+    writeFileSync(join(dir, '.studio-output.json'), '{"writtenBy": "webgpu-sft-studio"}');
+    const env = { ...process.env, HF_TOKEN: WRITE, HF_ENDPOINT: hub.endpoint };
+    const r = await studioAsync(['push', dir, '--repo', 'standin-user/cli-gguf', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { url: string; files: { name: string; bytes: number }[] };
+    expect(j.url).toBe(`${hub.endpoint}/standin-user/cli-gguf`);
+    expect(j.files.map((f) => f.name).sort()).toEqual([...files.keys()].sort());
+    const held = hub.repos.get('models/standin-user/cli-gguf')!.files;
+    for (const [name, bytes] of files) expect(Buffer.compare(held.get(name)!, bytes), name).toBe(0);
+    expect(r.stderr).not.toContain(WRITE);
+
+    const none = await studioAsync(['push', dir, '--repo', 'standin-user/cli-none'], { ...env, HF_TOKEN: '' });
+    expect(none.code).toBe(1);
+    expect(none.stderr.trim()).toBe('error: no Hub token: set HF_TOKEN to an access token with write access (Hugging Face: Settings → Access Tokens)');
+  }, 120_000);
 });
