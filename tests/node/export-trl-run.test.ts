@@ -1,4 +1,7 @@
-// The training kit runs as shipped, in real TRL (the .venv's trl 1.13, transformers 5.18, PEFT 0.21, CPU torch):
+// The training kit runs as shipped, in real TRL (the .venv's trl 1.13, transformers 5.18, PEFT 0.21, CPU torch).
+// A kit naming a Hub model by its id: with that repository in the Hugging Face cache (the built-in model's files
+// under models--OWNER--NAME, the Hub offline), `python train_trl.py` runs unmodified a few steps and saves its adapter.
+// The quick run's kit, carrying the built-in model:
 //  1. the studio's quick run on the built-in model (`studio train` with presetFor('quick')'s settings on the SFT
 //     sample), then `studio export --format kit` from that run's folder;
 //  2. the kit zipped as the Export tab zips it, unzipped by Python's zipfile, and `python train_trl.py` run in it
@@ -14,10 +17,11 @@
 // 0.73) and 87.5% (scripts/default-model/measure.ts, curated). Measured 2026-12-07. On 2 busy cores the studio's
 // run takes most of the test's 4-11 minutes; TRL's 150 steps about half a minute.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { exportTrainingKit } from '../../src/export/trl';
 import { zipExport } from '../../src/export/zip';
 import { loadHfModel } from '../../src/io/hf';
 import { filesFromDirectory } from '../../src/io/node-files';
@@ -31,6 +35,8 @@ const HELD_OUT = join(REPO_ROOT, 'public/samples/world-qa.eval.jsonl');
 
 const dir = mkdtempSync(join(tmpdir(), 'kit-run-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+/** One thread (the machine's cores are shared), the Hub offline, a cache of the test's own. */
+const env = { ...process.env, OMP_NUM_THREADS: '1', HF_HUB_OFFLINE: '1', HF_HOME: join(dir, 'hf-home'), TOKENIZERS_PARALLELISM: 'false' };
 
 interface Scored { exactMatch: number; hits: number; total: number; loss: number; answers: { want: string; got: string }[] }
 
@@ -58,7 +64,6 @@ describe('the TRL kit runs as shipped', () => {
     const kit = join(unzipped, 'quick-kit');
 
     // python train_trl.py, from the kit's folder, nothing edited.
-    const env = { ...process.env, OMP_NUM_THREADS: '1', HF_HUB_OFFLINE: '1', HF_HOME: join(dir, 'hf-home'), TOKENIZERS_PARALLELISM: 'false' };
     execFileSync(venvPython(), ['train_trl.py'], { cwd: kit, env, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * 2 ** 20 });
     const adapter = join(kit, 'outputs', 'lora');
     const saved = JSON.parse(readFileSync(join(adapter, 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
@@ -74,4 +79,24 @@ describe('the TRL kit runs as shipped', () => {
     expect(scores.kit.exactMatch, JSON.stringify(scores.kit.answers.filter((a) => a.got !== a.want))).toBeGreaterThanOrEqual(0.6);
     expect(scores.kit.loss - scores.studio.loss).toBeLessThan(0.4);
   }, 1_200_000);
+
+  it('a Hub model by its id: the kit names it, and runs unmodified from the Hugging Face cache', async () => {
+    const repo = 'standin-org/world-llama';
+    const snapshot = join(dir, 'hf-home', 'hub', `models--${repo.replace('/', '--')}`, 'snapshots', '0'.repeat(40));
+    mkdirSync(snapshot, { recursive: true });
+    cpSync(join(REPO_ROOT, MODEL), snapshot, { recursive: true });
+    mkdirSync(join(snapshot, '..', '..', 'refs'));
+    writeFileSync(join(snapshot, '..', '..', 'refs', 'main'), '0'.repeat(40));
+    const { config } = await loadHfModel(filesFromDirectory(join(REPO_ROOT, MODEL)));
+    const quick = presetFor('quick', config);
+    const records = readFileSync(join(REPO_ROOT, DATA), 'utf8').split('\n').slice(0, 12).flatMap((l) => { try { return [JSON.parse(l) as { messages: [] }]; } catch { return []; } });
+    const files = exportTrainingKit({ model: { hub: repo }, records, run: { ...quick, train: { ...quick.train, maxSteps: 3 } } });
+    expect([...files.keys()]).toEqual(['train.jsonl', 'train_trl.py', 'axolotl.yaml']);
+    const kit = join(dir, 'hub-kit');
+    mkdirSync(kit);
+    for (const [name, bytes] of files) writeFileSync(join(kit, name), bytes);
+    execFileSync(venvPython(), ['train_trl.py'], { cwd: kit, env, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * 2 ** 20 });
+    const saved = JSON.parse(readFileSync(join(kit, 'outputs', 'lora', 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
+    expect(saved).toMatchObject({ peft_type: 'LORA', r: quick.lora.rank, base_model_name_or_path: repo });
+  }, 300_000);
 });
