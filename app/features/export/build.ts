@@ -6,13 +6,14 @@
 // name (its path is asked for when the script runs: the page keeps no copy to carry).
 import { modelCard, type CardInput } from '../../../src/export/card';
 import type { ExportFormat } from '../../../src/export/formats';
-import { kitModel } from '../../../src/export/formats/kit';
 import type { KitModel } from '../../../src/export/trl';
-import { downloadModel, folderUrlFor } from '../../../src/io/download';
 import type { ExportFiles } from '../../../src/export/merged';
 import { withReadme, zipExport } from '../../../src/export/zip';
 import type { AdapterRecord, RunRecord } from '../../../src/storage/runs';
 import { baseModelId, BUILT_IN_PATH } from '../../../src/io/validate';
+
+/** The built-in model's folder (public/models/default), as scripts/default-model/make.ts writes it. */
+const BUILT_IN_FILES = ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
 
 /** A file-system-safe stem from a run's name ('Run 1' → 'Run_1'). */
 export function fileStem(name: string): string {
@@ -47,8 +48,15 @@ export function importedZip(a: AdapterRecord, format: ExportFormat, files: Expor
   return zipWithCard(a.name, format, files, card);
 }
 
-/** The built-in model's files for a kit to carry (fetched from the page's own folder); other models: undefined (the kit names them). */
+/** The built-in model's files, for a kit to carry (fetched from the page's own folder); other models: undefined (the kit names them). */
 export async function builtInKitModel(modelName: string): Promise<KitModel | undefined> {
   const id = baseModelId(modelName);
-  return id === BUILT_IN_PATH ? kitModel(await downloadModel(id, folderUrlFor(new URL('models/default/', document.baseURI).href)), id) : undefined;
+  if (id !== BUILT_IN_PATH) return undefined;
+  const files = new Map<string, Uint8Array>();
+  for (const name of BUILT_IN_FILES) {
+    const res = await fetch(new URL(`models/default/${name}`, document.baseURI));
+    if (!res.ok) throw new Error(`${id}/${name}: HTTP ${res.status}`);
+    files.set(name, new Uint8Array(await res.arrayBuffer()));
+  }
+  return { folder: id, files };
 }
