@@ -13,7 +13,8 @@
 // loss on the held-out answers at most 0.4 nats above the studio adapter's (the base model's: 4.1). The gap is the
 // runs' noise, not the kit's: on this tiny model the stop is a near tie (the end-of-turn token wins at about 1%), and
 // the kit's script gave 71%, 92%, 67%, 92% exact with seeds 42, 1, 2, 3 (loss 0.87, 0.78, 0.76, 0.85; two threads)
-// and 83% (loss 0.96) with seed 42 on one thread, as here; the studio's runs 100% (this file's uncurated data; loss
+// and 83% and 92% (loss 0.96, 0.84) in two runs of this test (seed 42, one thread: TRL's runs are not bit-repeatable
+// here); the studio's runs 100% (this file's uncurated data; loss
 // 0.73) and 87.5% (scripts/default-model/measure.ts, curated). Measured 2026-12-07. On 2 busy cores the studio's
 // run takes most of the test's 4-11 minutes; TRL's 150 steps about half a minute.
 import { execFileSync } from 'node:child_process';
