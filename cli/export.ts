@@ -6,9 +6,10 @@
 // swapped in whole, so a failure or a signal leaves what was there.
 // --json prints { format, out, files: [{ name, bytes }] }.
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { modelCard } from '../src/export/card';
 import { EXPORT_FORMATS, EXPORT_FORMAT_IDS, exportFormat, pickDtype, type ExportFormat, type ExportFormatSpec } from '../src/export/formats';
+import { kitModel as kitModelOf } from '../src/export/formats/kit';
 import type { ExportFiles } from '../src/export/merged';
 import { loraFromPeftConfig } from '../src/export/peft';
 import { withReadme } from '../src/export/zip';
@@ -16,6 +17,7 @@ import type { ChatMessage } from '../src/data/types';
 import type { Gpu } from '../src/gpu/runtime';
 import type { ModelWithFiles } from '../src/io/hf';
 import { filesFromDirectory } from '../src/io/node-files';
+import { BUILT_IN_PATH } from '../src/io/validate';
 import type { LoraConfig } from '../src/model/lora';
 import type { Transformer } from '../src/model/transformer';
 import { PRESETS } from '../src/train/presets';
@@ -87,14 +89,18 @@ export async function cmdExport(p: Parsed, deps: ExportDeps): Promise<{ json: un
 async function exportFiles(p: Parsed, deps: ExportDeps, format: ExportFormat, dtype: string | undefined, modelDir: string, adapterDir: string | undefined): Promise<ExportFiles> {
   const spec: ExportFormatSpec = EXPORT_FORMATS[format];
   const m = await deps.loadModel(modelDir);
-  const name = basename(modelDir.replace(/\/+$/, ''));
+  const source = filesFromDirectory(modelDir);
+  // As exports name it: the built-in model by its folder, a Hugging Face cache folder by its repository id.
+  const name = resolve(modelDir) === resolve(BUILT_IN_PATH) ? BUILT_IN_PATH : source.name;
   const configPath = adapterDir && join(adapterDir, 'adapter_config.json');
   const run = configPath ? adapterRun(adapterDir!, loraFromPeftConfig(readFileSync(configPath, 'utf8'), configPath).lora) : undefined;
   const records = spec.needs.records ? (await deps.readRecords(str(p, 'data'))).records.filter((r) => r.split === 'train') : undefined;
+  // The kit's base model: a cache folder's repository by id, any other folder carried in the kit.
+  const kitModel = format !== 'kit' ? undefined : source.name.includes('/') ? { hub: source.name } : await kitModelOf(source, name);
   const net = spec.needs.weights ? await deps.buildModel(await deps.createGpu(), m, adapterDir) : null;
   let files: ExportFiles;
   try {
-    files = await spec.build({ name, dtype, run, records, model: net ? { net, info: m, files: filesFromDirectory(modelDir) } : undefined });
+    files = await spec.build({ name, dtype, run, records, kitModel, model: net ? { net, info: m, files: source } : undefined });
   } finally {
     net?.destroy();
   }

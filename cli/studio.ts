@@ -60,6 +60,9 @@ import { DEFAULT_TRAIN, evaluateLoss, targetTokens, type TrainConfig } from '../
 import type { LrSchedule } from '../src/train/schedule';
 import { choice, list, num, parseArgs, str, type Grammar, type Parsed } from './args';
 import { cmdExport, exportUsage } from './export';
+import { readHubRecords, type DataImport } from './hub-data';
+import { cmdPush } from './push';
+import { HUB_PREFIX } from '../src/data/hub';
 import { installStopHandlers, onStop } from './stop';
 
 const SAMPLING = ['max-new-tokens', 'temperature', 'top-k', 'top-p', 'repetition-penalty', 'seed', 'stop'];
@@ -74,9 +77,10 @@ const GRAMMARS: Record<string, Grammar> = {
       'method', 'beta', 'label-smoothing', 'reference', 'rpo-alpha', 'adapter', 'weights', 'activation-checkpointing'],
   },
   eval: { flags: ['json', 'help', 'ignore-base-model'], options: ['adapter', 'data', 'pairs', 'backend', 'max-seq-len', 'weights', ...SAMPLING] },
-  data: { flags: ['json', 'help'], options: [] },
+  data: { flags: ['json', 'help'], options: ['config', 'split', 'endpoint'] },
   bench: { flags: ['json', 'help', 'quick'], options: [] },
   export: { flags: ['json', 'help', 'ignore-base-model'], options: ['adapter', 'format', 'dtype', 'data', 'out'] },
+  push: { flags: ['json', 'help', 'private'], options: ['repo', 'endpoint'] },
 };
 
 function out(p: Parsed, json: unknown, text: string): void {
@@ -118,10 +122,13 @@ function adapterOf(adapterDir: string, m: ModelWithFiles, modelDir: string, p: P
   return { lora, weights: new Uint8Array(readFileSync(path)), path };
 }
 
-async function readRecords(file: string): Promise<{ records: DatasetRecord[]; issues: { line: number; message: string }[]; format: string; shape: string | null; rows: number }> {
+async function readRecords(file: string): Promise<DataImport> {
   if (!existsSync(file)) throw new Error(`data file not found: ${file}`);
-  const name = file.split('/').pop()!;
-  const r = await importSource(memorySource(name, new Uint8Array(readFileSync(file))));
+  return importBytes(file.split('/').pop()!, new Uint8Array(readFileSync(file)));
+}
+
+async function importBytes(name: string, bytes: Uint8Array): Promise<DataImport> {
+  const r = await importSource(memorySource(name, bytes));
   if (r.needsMapping) {
     const cols = r.needsMapping.columns;
     throw new Error(`${name}: could not detect the dataset shape (${cols.length} columns: ${cols.slice(0, 10).join(', ')}${cols.length > 10 ? ', …' : ''})`);
@@ -466,9 +473,10 @@ async function cmdEvalPairs(p: Parsed): Promise<void> {
 
 async function cmdData(p: Parsed): Promise<void> {
   const file = p.positionals[1];
-  if (!file) throw new Error('usage: data FILE [--json]');
-  const d = await readRecords(file);
-  const res = { file, format: d.format, shape: d.shape, rows: d.rows, records: d.records.length, errors: d.issues };
+  if (!file) throw new Error('usage: data FILE|hub:OWNER/NAME[@REVISION] [--config C] [--split S] [--endpoint URL] [--json]');
+  const hub = file.startsWith(HUB_PREFIX) ? await readHubRecords(file, p, importBytes) : null;
+  const d = hub ?? await readRecords(file);
+  const res = { file, ...(hub && { config: hub.config, split: hub.split, files: hub.files }), format: d.format, shape: d.shape, rows: d.rows, records: d.records.length, errors: d.issues };
   out(p, res, [`${file}: ${d.format}, shape ${d.shape ?? 'unknown'}, ${d.records.length} records of ${d.rows} rows`, ...d.issues.map((i) => `  line ${i.line}: ${i.message}`)].join('\n'));
 }
 
@@ -479,7 +487,7 @@ async function cmdBench(p: Parsed): Promise<void> {
   if (r.status !== 0) throw new Error(`bench failed (exit ${r.status})`);
 }
 
-const USAGE = 'usage: npm run studio -- <info|generate|train|eval|data|export|bench> ... (see README)';
+const USAGE = 'usage: npm run studio -- <info|generate|train|eval|data|export|push|bench> ... (see README)';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2).filter((a) => a !== '--');
@@ -493,7 +501,7 @@ async function main(): Promise<void> {
   if (['info', 'generate', 'train', 'eval', 'export'].includes(cmd) && !p.positionals[1]) throw new Error(`usage: ${cmd} MODEL_DIR ...`);
   if (p.positionals.length > (cmd === 'bench' ? 1 : 2)) throw new Error(`unexpected argument "${p.positionals.at(-1)}"`);
   installStopHandlers();
-  if (!['data', 'info', 'bench'].includes(cmd)) await installNodeWebGPU();
+  if (!['data', 'info', 'bench', 'push'].includes(cmd)) await installNodeWebGPU();
   switch (cmd) {
     case 'info': return cmdInfo(p);
     case 'generate': return cmdGenerate(p);
@@ -503,6 +511,10 @@ async function main(): Promise<void> {
     case 'bench': return cmdBench(p);
     case 'export': {
       const r = await cmdExport(p, { loadModel, buildModel: (gpu, m) => buildModel(gpu, m, p.positionals[1], p), createGpu, readRecords });
+      return out(p, r.json, r.text);
+    }
+    case 'push': {
+      const r = await cmdPush(p);
       return out(p, r.json, r.text);
     }
   }

@@ -1,6 +1,6 @@
 // Model downloads over HTTP: the Hugging Face hub by repository id, or any folder served with the same
 // file names (the embedded default at /models/default/). Resumable, with byte progress, cached so the
-// second open needs no network.
+// second open needs no network. `downloadFile` is the same for any one file (a Hub dataset's shards).
 //
 // URL layout (the hub's): {endpoint}/{repo}/resolve/{revision}/{file}; a plain folder is {base}{file}.
 // Files fetched: config.json, tokenizer.json, tokenizer_config.json (required), generation_config.json
@@ -33,7 +33,7 @@ export interface DownloadProgress {
   cached: boolean;
 }
 
-interface DownloadOptions {
+export interface DownloadOptions {
   /** Part size for Range requests (default 16 MiB). */
   partBytes?: number;
   cache?: ByteCache;
@@ -57,10 +57,11 @@ export const KNOWN_MODELS: { repo: string; label: string }[] = [
 /** Where a file lives: a function of its path in the model folder. */
 type UrlFor = (file: string) => string;
 
-export function hubUrlFor(repo: string, revision = 'main', endpoint = HF_ENDPOINT): UrlFor {
+/** A file of a Hub repository: {endpoint}/{repo}/resolve/{revision}/{file}, datasets under {endpoint}/datasets/. */
+export function hubUrlFor(repo: string, revision = 'main', endpoint = HF_ENDPOINT, type: 'model' | 'dataset' = 'model'): UrlFor {
   if (!/^[\w.-]+(\/[\w.-]+)?$/.test(repo)) throw new Error(`"${repo}" is not a repository id (expected owner/name)`);
   const enc = (s: string) => s.split('/').map(encodeURIComponent).join('/');
-  return (file) => `${endpoint.replace(/\/$/, '')}/${enc(repo)}/resolve/${encodeURIComponent(revision)}/${enc(file)}`;
+  return (file) => `${endpoint.replace(/\/$/, '')}/${type === 'dataset' ? 'datasets/' : ''}${enc(repo)}/resolve/${encodeURIComponent(revision)}/${enc(file)}`;
 }
 
 export function folderUrlFor(base: string): UrlFor {
@@ -133,6 +134,11 @@ export async function downloadModel(name: string, urlFor: UrlFor, opts: Download
     files.set('model.safetensors', (await get('model.safetensors', false))!);
   }
   return filesFromMap(name, files);
+}
+
+/** One file (a dataset's shard), resumable and cached like a model's files; `onBytes` reports its bytes done and total. */
+export async function downloadFile(url: string, opts: DownloadOptions & { onBytes?: (loaded: number, total: number) => void } = {}): Promise<Uint8Array> {
+  return (await fetchFile(url, { ...opts, optional: false, onBytes: opts.onBytes ?? (() => {}) }))!;
 }
 
 interface FetchFileOptions extends DownloadOptions {

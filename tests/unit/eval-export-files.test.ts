@@ -33,7 +33,7 @@ describe('export zips', () => {
 
   it('packs the training kit from the given records and refuses an empty dataset', async () => {
     const records = [{ messages: [{ role: 'user' as const, content: 'q' }, { role: 'assistant' as const, content: 'a' }] }];
-    const kit = (r: typeof records) => EXPORT_FORMATS.kit.build({ name: 'org/tiny-llama', records: r, run: run.config });
+    const kit = (r: typeof records) => EXPORT_FORMATS.kit.build({ name: 'org/tiny-llama', records: r, run: run.config, kitModel: { hub: 'org/tiny-llama' } });
     const files = unzipSync(runZip(run, 'kit', await kit(records)).bytes);
     expect(strFromU8(files['Run_1_rank_4-kit/train.jsonl'])).toBe('{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}]}\n');
     expect(Object.keys(files)).toContain('Run_1_rank_4-kit/README.md');

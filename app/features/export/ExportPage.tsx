@@ -16,7 +16,7 @@ import { peftExportFiles } from '../../../src/export/peft';
 import type { CheckpointKind } from '../../../src/storage/runs';
 import { baseModelId } from '../../../src/io/validate';
 import type { AdapterChoice } from '../../../workers/protocol-engine';
-import { importedZip, runZip } from './build';
+import { builtInKitModel, importedZip, runZip } from './build';
 import { FormatList } from './FormatList';
 import { errorMessage } from '../../../src/errors';
 
@@ -91,7 +91,7 @@ export function ExportPage() {
       if (!f.needs.weights) {
         if (!run) throw new Error('no run chosen');
         const train = records.filter((r) => !r.flagged && r.split === 'train');
-        return runZip(run, id, await f.build({ name: baseModelId(run.model.name), records: train, run: run.config }));
+        return runZip(run, id, await f.build({ name: baseModelId(run.model.name), records: train, run: run.config, kitModel: await builtInKitModel(run.model.name) }));
       }
       const dtype = dtypes[id];
       if (imported && id === 'peft') {

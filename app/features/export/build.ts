@@ -1,13 +1,19 @@
 // The Export tab's zips, built whole in memory before anything is offered for download (so a failure leaves
 // nothing half-written): a format's files (made in the engine worker, which holds the weights, or here for a
 // format that needs none, the kit) in one folder `<run or adapter>-<format id>` with its README model card.
-// An imported adapter has no training record: its card gives its LoRA shape and where it came from.
+// An imported adapter has no training record: its card gives its LoRA shape and where it came from. A kit carries
+// the built-in model (fetched from the page's own folder); a Hub model is named by its id, a dropped folder by its
+// name (its path is asked for when the script runs: the page keeps no copy to carry).
 import { modelCard, type CardInput } from '../../../src/export/card';
 import type { ExportFormat } from '../../../src/export/formats';
+import type { KitModel } from '../../../src/export/trl';
 import type { ExportFiles } from '../../../src/export/merged';
 import { withReadme, zipExport } from '../../../src/export/zip';
 import type { AdapterRecord, RunRecord } from '../../../src/storage/runs';
-import { baseModelId } from '../../../src/io/validate';
+import { baseModelId, BUILT_IN_PATH } from '../../../src/io/validate';
+
+/** The built-in model's folder (public/models/default), as scripts/default-model/make.ts writes it. */
+const BUILT_IN_FILES = ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
 
 /** A file-system-safe stem from a run's name ('Run 1' → 'Run_1'). */
 export function fileStem(name: string): string {
@@ -40,4 +46,17 @@ export function runZip(run: RunRecord, format: ExportFormat, files: ExportFiles,
 export function importedZip(a: AdapterRecord, format: ExportFormat, files: ExportFiles, date?: string): { name: string; bytes: Uint8Array } {
   const card = modelCard({ kind: format, baseModel: baseModelId(a.model.name), title: a.name, date, dataset: null, run: { lora: a.lora, importedFrom: a.source }, metrics: {} });
   return zipWithCard(a.name, format, files, card);
+}
+
+/** The built-in model's files, for a kit to carry (fetched from the page's own folder); other models: undefined (the kit names them). */
+export async function builtInKitModel(modelName: string): Promise<KitModel | undefined> {
+  const id = baseModelId(modelName);
+  if (id !== BUILT_IN_PATH) return undefined;
+  const files = new Map<string, Uint8Array>();
+  for (const name of BUILT_IN_FILES) {
+    const res = await fetch(new URL(`models/default/${name}`, document.baseURI));
+    if (!res.ok) throw new Error(`${id}/${name}: HTTP ${res.status}`);
+    files.set(name, new Uint8Array(await res.arrayBuffer()));
+  }
+  return { folder: id, files };
 }

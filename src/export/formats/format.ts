@@ -7,7 +7,7 @@ import type { ModelFiles } from '../../io/model-files';
 import type { Transformer } from '../../model/transformer';
 import type { TokenizerInfo } from '../gguf-model';
 import type { ExportFiles } from '../merged';
-import type { TrainingKitInput } from '../trl';
+import type { KitModel, TrainingKitInput } from '../trl';
 
 export interface ExportInput {
   /** The base model's name: PEFT's base_model_name_or_path, GGUF's general.name, the kit's base model. */
@@ -20,6 +20,8 @@ export interface ExportInput {
   records?: { messages: ChatMessage[] }[];
   /** The settings a kit repeats. */
   run?: TrainingKitInput['run'];
+  /** Where a kit's script finds the base model (formats/kit.ts `kitModel` makes one from a local folder); default: from `name`. */
+  kitModel?: KitModel;
 }
 
 export interface ExportFormatSpec {
