@@ -2,7 +2,8 @@
 // its rows of a KV cache and attends over its keys 0..pos[b] (the last `window` of them on a sliding-window
 // layer). Positions live in a tensor, not in the dispatch's parameters, so one recorded step serves every step
 // of a generation (src/generate/batch.ts replays it) and the sequences of a batch need not have equal lengths.
-// Shapes: k, v [B, Hkv*D]; q, out [B, H*D]; cacheK, cacheV [B, cap, Hkv*D]; pos u32 [B], pos[b] < cap.
+// Shapes: k, v [B, Hkv*D]; q, out [B, H*D]; cacheK, cacheV [B, cap, Hkv*D]; pos u32 [B], pos[b] < cap. Three passes
+// (scores, softmax, weighted sum) through a [B, H, cap] scratch, without barriers (attention_decode.wgsl says why).
 // Contract: out is the same softmax attention as attentionForward for a query at position pos[b] (no lse: decoding
 // has no backward); a cache row past pos[b] is never read, so rows a sequence has not written may hold anything.
 // Not here: prefill (attentionForward with a KV cache), the training kernels, RoPE.
@@ -23,14 +24,12 @@ export interface DecodeAttentionDims {
 }
 
 const WG = 64;
-const MAX_HEAD_DIM = 4 * WG;
 const NO_WINDOW = 0xffffffff;
 
 function params(d: DecodeAttentionDims, scale = 0): { u32: number[]; f32: number[] } {
   const { B, H, Hkv, D, cap, window = null } = d;
   if (![B, H, Hkv, D, cap].every((x) => Number.isInteger(x) && x > 0)) throw new Error(`decode attention: bad dims ${JSON.stringify(d)}`);
   if (H % Hkv !== 0) throw new Error(`decode attention: H=${H} is not a multiple of Hkv=${Hkv}`);
-  if (D > MAX_HEAD_DIM) throw new Error(`decode attention: head dim ${D} > ${MAX_HEAD_DIM}`);
   if (window !== null && !(Number.isInteger(window) && window >= 1)) throw new Error(`decode attention: window ${window} must be a positive integer`);
   return { u32: [B, H, Hkv, D, cap, window ?? NO_WINDOW], f32: [scale] };
 }
@@ -64,10 +63,14 @@ export function attentionDecode(gpu: Gpu, out: Tensor, q: Tensor, cacheK: Tensor
   need(cacheK, B * cap * Hkv * D, 'cacheK');
   need(cacheV, B * cap * Hkv * D, 'cacheV');
   if (out.buffer === q.buffer || out.buffer === cacheK.buffer || out.buffer === cacheV.buffer) throw new Error(`decode attention: ${out.label} shares a buffer with an input`);
-  gpu.dispatch({
-    code: decodeWgsl, entryPoint: 'attend', label: 'attention.decode.attend',
-    bindings: [q, cacheK, cacheV, pos, out], params: u, workgroups: [B * H], constants: { WG },
+  const s = gpu.tensor([B, H, cap], 'attention.decode.scores');
+  const pass = (entryPoint: string, bindings: Tensor[], n: number) => gpu.dispatch({
+    code: decodeWgsl, entryPoint, label: `attention.decode.${entryPoint}`, bindings, params: u, workgroups: elementwiseGrid(n, WG), constants: { WG },
   });
+  pass('scores', [q, cacheK, pos, s], B * H * cap);
+  pass('softmax', [pos, s], B * H);
+  pass('weighted', [s, cacheV, pos, out], B * H * D);
+  gpu.release(s);   // later writes to its pooled buffer are queue-ordered after these passes
 }
 
 // ---- CPU reference: the training reference (attention.ts) at one query per sequence ---------------------
