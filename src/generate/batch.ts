@@ -8,16 +8,19 @@
 //
 // How a step runs: the step (embedding → layers → head → sample) reads everything from GPU buffers (the tokens and
 // positions the previous step's sampler wrote), so it is captured once (Gpu.capture: bind groups, uniforms and
-// buffers made once per generation) and replayed each step, one submit per step. The host does not wait for a step's
-// tokens before submitting the next one: up to DEPTH steps are in flight while it reads back earlier ones, checks
-// stop strings and streams tokens. The GPU ends a sequence itself at a stop token or its last allowed token (it is
+// buffers made once per generation) and replayed each step. The host does not wait for a step's tokens before
+// submitting the next ones: steps go in chunks (1, 2, 4, then CHUNK steps: one command buffer, one submit, one
+// readback of every step's tokens), up to DEPTH chunks in flight while it reads back earlier ones, checks stop
+// strings and streams tokens. Each hand-off between the host and the GPU's queue costs scheduling latency (on a
+// software adapter, a switch between threads), so a chunk pays it once for several tokens. The GPU ends a sequence itself at a stop token or its last allowed token (it is
 // then masked: its slot computes but changes nothing); a stop string, found on the host, ends it a step or two
 // later on the GPU and the tokens after it are dropped. A finished sequence leaves its slot to the next waiting one
 // (its prompt prefilled into that slot's cache rows), so maxBatch slots serve any number of sequences.
 //
-// Same results as one sequence at a time: sequence i (prompt-major) draws from its own stream, Rng(seed) for the
-// first and a derived seed for the others, one draw per token (none when greedy), so a prompt answers the same alone
-// or in a batch and with N = 1 this is the single-sequence path (generate.ts uses it for our Transformer). The
+// Same results as one sequence at a time: each sequence draws from its own stream, one draw per token (none when
+// greedy): Rng(seed) for a prompt's first sample, derived seeds for its others (sequenceSeed), so a prompt answers
+// the same alone or in any batch, and with N = 1 this is the single-sequence path (generate.ts uses it for our
+// Transformer). The
 // prompt's last token goes through the decoding step (the prefill covers the tokens before it).
 // Not here: chat templates and tokenizing (callers pass ids), the ONNX decoder (generate.ts, on the CPU sampler).
 import type { Gpu, Program, Tensor } from '../gpu/runtime';
@@ -66,8 +69,9 @@ export interface TokenEvent {
   finishReason: FinishReason | null;
 }
 
-/** Steps submitted ahead of the one being read back. */
-const DEPTH = 3;
+/** Chunks of steps in flight, and the most steps in one chunk. */
+const DEPTH = 2;
+const CHUNK = 8;
 const DEFAULT_MAX_BATCH = 32;
 
 /**
@@ -82,9 +86,9 @@ export function newTokenLimit(config: ModelConfig, promptLength: number, maxNewT
   return Math.min(maxNewTokens, Math.max(1, config.maxPositions - promptLength + 1));
 }
 
-/** The draw stream of sequence i: the generation's seed for the first, decorrelated seeds after it. */
-export function sequenceSeed(seed: number, i: number): number {
-  return (seed + Math.imul(i, 0x9e3779b9)) >>> 0;
+/** The draw stream of a prompt's sample g: the generation's seed for the first, decorrelated seeds after it. */
+export function sequenceSeed(seed: number, g: number): number {
+  return (seed + Math.imul(g, 0x9e3779b9)) >>> 0;
 }
 
 interface Sequence extends SequenceResult {
@@ -110,13 +114,14 @@ export async function generateBatch(
     for (const id of ids) if (!(Number.isInteger(id) && id >= 0 && id < config.vocabSize)) throw new Error(`generate: prompt ${p} has token ${id} outside the vocabulary of ${config.vocabSize}`);
     const limit = newTokenLimit(config, ids.length, opts.maxNewTokens);
     return Array.from({ length: G }, (_, g) => ({
-      index: p * G + g, prompt: p, sample: g, ids, rng: new Rng(sequenceSeed(opts.seed, p * G + g)), limit, submitted: 0, tokens: [], text: '', finishReason: null,
+      index: p * G + g, prompt: p, sample: g, ids, rng: new Rng(sequenceSeed(opts.seed, g)), limit, submitted: 0, tokens: [], text: '', finishReason: null,
     }));
   });
   const results = (): SequenceResult[] => seqs.map(({ prompt, sample, tokens, text, finishReason }) => ({ prompt, sample, tokens, text, finishReason }));
   const live = seqs.filter((s) => s.limit > 0);
   if (live.length === 0) return results();
-  const batch = await DecodeBatch.create(model, Math.min(opts.maxBatch ?? DEFAULT_MAX_BATCH, live.length), Math.max(...live.map((s) => s.ids.length + s.limit - 1)), opts);
+  const capacity = Math.max(...live.map((s) => s.ids.length + s.limit - 1));
+  const batch = await DecodeBatch.create(model, Math.min(opts.maxBatch ?? DEFAULT_MAX_BATCH, live.length, slotsThatFit(model, capacity)), capacity, opts);
   try {
     await batch.run(live, opts, onToken);
   } finally {
@@ -125,13 +130,24 @@ export async function generateBatch(
   return results();
 }
 
+/**
+ * Most slots whose per-layer tensors fit one storage binding: the KV cache [B, capacity, Hkv·D], the attention
+ * scores [B, H, capacity] and the logits [B, V] (at least 1: a single sequence that does not fit fails as it would alone).
+ */
+function slotsThatFit(model: Transformer, capacity: number): number {
+  const c = model.config;
+  const row = Math.max(capacity * c.numKvHeads * c.headDim, c.numHeads * capacity, c.vocabSize) * 4;
+  return Math.max(1, Math.floor(model.gpu.device.limits.maxStorageBufferBindingSize / row));
+}
+
 /** The GPU side of one generation: the KV cache, the decoding state, and the captured step. */
 class DecodeBatch {
   private readonly gpu: Gpu;
   private readonly stride: number;
   private readonly cache: KvCache;
   private readonly state: Tensor;    // u32 [STATE_SECTIONS, stride] (src/ops/sample.ts)
-  private readonly draws: Tensor;    // f32 [B]
+  private readonly draws: Tensor;    // f32 [CHUNK, B]: row k holds the draws of the steps with step % CHUNK = k
+  private readonly tokens: Tensor;   // u32 [CHUNK, B]: the tokens of a chunk's steps, read back together
   private readonly stopIds: Tensor;  // u32 [max(n, 1)]
   private readonly seen: Tensor | null;   // u32 [B, seenWords(V)] when a repetition penalty applies
   private step: Program | null = null;
@@ -163,7 +179,8 @@ class DecodeBatch {
     this.sampling = opts.temperature > 0;
     this.cache = model.createCache(B, capacity);
     this.state = gpu.zeros([STATE_SECTIONS * this.stride], 'decode.state');
-    this.draws = gpu.zeros([B], 'decode.draws');
+    this.draws = gpu.zeros([CHUNK, B], 'decode.draws');
+    this.tokens = gpu.zeros([CHUNK, B], 'decode.tokens');
     this.stopIds = gpu.fromU32([Math.max(1, opts.stopTokenIds.length)], opts.stopTokenIds.length ? opts.stopTokenIds : [0], 'decode.stopIds');
     this.seen = opts.repetitionPenalty !== 1 ? gpu.zeros([B * seenWords(V)], 'decode.seen') : null;
     // Every slot starts done, so a slot with no sequence is masked from the first step.
@@ -213,29 +230,42 @@ class DecodeBatch {
     const waiting = [...live];
     const owner: (Sequence | null)[] = Array(B).fill(null);
     for (let b = 0; b < B; b++) this.fill(b, owner[b] = waiting.shift()!);
-    const inflight: { tokens: Promise<Float32Array>; owners: (Sequence | null)[] }[] = [];
+    const out = gpu.view(this.state, STATE.out * this.stride, [B], 'decode.out');
+    const inflight: { tokens: Promise<Float32Array>; steps: number; owners: (Sequence | null)[] }[] = [];
     const wants = (s: Sequence | null) => s !== null && s.finishReason === null && s.submitted < s.limit;
-    const draws = new Float32Array(B);
+    const draws = new Float32Array(CHUNK * B);
+    let steps = 0, chunks = 0;   // replayed so far: every slot's step count (sample.wgsl)
     try {
       for (;;) {
         const aborted = opts.signal?.aborted ?? false;
-        if (!aborted && inflight.length < DEPTH && owner.some(wants)) {
-          if (this.sampling) {
-            for (let b = 0; b < B; b++) draws[b] = wants(owner[b]) ? owner[b]!.rng.next() : 0;
-            gpu.write(this.draws, draws);
+        const remaining = Math.max(0, ...owner.map((s) => (wants(s) ? s!.limit - s!.submitted : 0)));
+        if (!aborted && inflight.length < DEPTH && remaining > 0) {
+          const n = Math.min(CHUNK, 2 ** chunks++, remaining);
+          for (let k = 0; k < n; k++) {
+            const row = (steps + k) % CHUNK;
+            for (let b = 0; b < B; b++) {
+              const s = owner[b];
+              if (!wants(s)) continue;
+              if (this.sampling) draws[row * B + b] = s!.rng.next();
+              s!.submitted++;
+            }
           }
-          for (const s of owner) if (wants(s)) s!.submitted++;
-          gpu.replay(this.step!);
-          inflight.push({ tokens: gpu.read(this.state, B, STATE.out * this.stride), owners: [...owner] });
+          if (this.sampling) gpu.write(this.draws, draws);
+          for (let k = 0; k < n; k++) {
+            gpu.replay(this.step!);
+            gpu.copy(out, this.tokens, B, 0, k * B);
+          }
+          steps += n;
+          inflight.push({ tokens: gpu.read(this.tokens, n * B), steps: n, owners: [...owner] });
           continue;
         }
         const next = inflight.shift();
         if (!next) break;
-        const out = new Uint32Array((await next.tokens).buffer);
-        for (let b = 0; b < B; b++) {
-          const s = next.owners[b];
-          if (!s || s.finishReason !== null || out[b] === NO_TOKEN) continue;
-          this.accept(s, out[b], opts, onToken);
+        const tokens = new Uint32Array((await next.tokens).buffer);
+        for (let k = 0; k < next.steps; k++) for (let b = 0; b < B; b++) {
+          const s = next.owners[b], token = tokens[k * B + b];
+          if (!s || s.finishReason !== null || token === NO_TOKEN) continue;
+          this.accept(s, token, opts, onToken);
           if (s.finishReason === null || owner[b] !== s) continue;
           if (s.finishReason === 'stop-string') this.end(b);
           owner[b] = waiting.shift() ?? null;
@@ -262,6 +292,6 @@ class DecodeBatch {
     const { gpu } = this;
     if (this.step) gpu.dispose(this.step);
     this.model.releaseCache(this.cache);
-    gpu.release(this.state, this.draws, this.stopIds, this.seen);
+    gpu.release(this.state, this.draws, this.tokens, this.stopIds, this.seen);
   }
 }

@@ -3,8 +3,8 @@
 // softmax at temperature → top-p → the token where the running probability first exceeds a uniform draw. Given
 // the same logits and the same draw, both pick the same token, except when the draw lands within float rounding
 // (~1e-6 of the kept mass) of a boundary between two tokens: the GPU sums in f32 and in another order.
-// The GPU side also advances each sequence's decoding state (ids, pos, done, left, out: see sample.wgsl), so a
-// decoding step needs nothing from the host but the draws, and gives back one u32 per sequence.
+// The GPU side also advances each sequence's decoding state (ids, pos, done, left, out, step: see sample.wgsl), so
+// a decoding step needs nothing from the host but the draws, and gives back one u32 per sequence.
 // Not here: where draws come from (src/generate/batch.ts: one seeded stream per sequence), stop strings.
 import type { Gpu, Tensor } from '../gpu/runtime';
 import sampleWgsl from './sample.wgsl?raw';
@@ -21,8 +21,8 @@ export interface SamplingParams {
 }
 
 /** Sections of the decoding state tensor, each `stride` u32s long (decodeStateStride). */
-export const STATE = { ids: 0, pos: 1, done: 2, left: 3, out: 4 } as const;
-export const STATE_SECTIONS = 5;
+export const STATE = { ids: 0, pos: 1, done: 2, left: 3, out: 4, step: 5 } as const;
+export const STATE_SECTIONS = 6;
 /** What `out` holds for a sequence that was already done before the step. */
 export const NO_TOKEN = 0xffffffff;
 
@@ -47,8 +47,9 @@ export function sampleWorkgroup(gpu: Gpu): number {
 
 /**
  * One token for each of B sequences from logits [B, V] (penalised in place when repetitionPenalty != 1), written to
- * state's out and ids sections, with pos/done/left advanced. draws [B] (read unless greedy); stopIds [max(n, 1)]
- * with `nStop` used; seen [B, seenWords(V)] (read and updated when repetitionPenalty != 1).
+ * state's out and ids sections, with pos/done/left/step advanced. draws [drawRows, B]: slot b's draw is row
+ * step[b] % drawRows (read unless greedy); stopIds [max(n, 1)] with `nStop` used; seen [B, seenWords(V)] (read and
+ * updated when repetitionPenalty != 1).
  */
 export function sampleTokens(
   gpu: Gpu, logits: Tensor, state: Tensor, draws: Tensor, stopIds: Tensor, nStop: number, seen: Tensor | null,
@@ -59,7 +60,8 @@ export function sampleTokens(
   const penalty = opts.repetitionPenalty !== 1;
   if (logits.size !== B * V) throw new Error(`sample: logits (${logits.label}) has ${logits.size} elements, expected ${B * V}`);
   if (state.size !== STATE_SECTIONS * stride) throw new Error(`sample: state has ${state.size} elements, expected ${STATE_SECTIONS * stride}`);
-  if (draws.size < B) throw new Error(`sample: draws has ${draws.size} elements, expected ${B}`);
+  const drawRows = Math.floor(draws.size / B);
+  if (drawRows < 1) throw new Error(`sample: draws has ${draws.size} elements, expected at least ${B}`);
   if (stopIds.size < Math.max(nStop, 1)) throw new Error(`sample: stopIds has ${stopIds.size} elements, expected ${nStop}`);
   if (penalty && (!seen || seen.size !== B * seenWords(V))) throw new Error(`sample: a repetition penalty needs seen [${B}, ${seenWords(V)}]`);
   if (!(opts.repetitionPenalty > 0) || !(opts.topP >= 0) || !(opts.temperature >= 0) || !(Number.isInteger(opts.topK) && opts.topK >= 0)) {
@@ -70,7 +72,7 @@ export function sampleTokens(
     // Without a penalty the seen slot is never touched; the state stands in (it is read_write too, but never
     // written through that slot).
     bindings: [logits, draws, stopIds, seen ?? gpu.absent(0), state],
-    params: { u32: [B, V, opts.topK, nStop, stride, seenWords(V)], f32: [opts.temperature, opts.topP, opts.repetitionPenalty] },
+    params: { u32: [B, V, opts.topK, nStop, stride, seenWords(V), drawRows], f32: [opts.temperature, opts.topP, opts.repetitionPenalty] },
     workgroups: [B],
     constants: { WG: sampleWorkgroup(gpu), GREEDY: opts.temperature <= 0 ? 1 : 0, PENALTY: penalty ? 1 : 0 },
   });

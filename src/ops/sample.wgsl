@@ -11,11 +11,13 @@
 // Each thread owns the row elements j = lid + n·WG in every pass (the penalty pass writes only its own), so only
 // the reductions need barriers; a reduction writes WG partials and every thread adds them all (two barriers).
 // The sequence's state (one u32 buffer, sections of `stride`): ids (next input), pos (its position), done,
-// left (tokens it may still make), out (the token made this step, or NONE when the sequence was already done).
+// left (tokens it may still make), out (the token made this step, or NONE when the sequence was already done),
+// step (steps its slot has run: the draw of a step is row step % drawRows of draws, so the host can write the draws
+// of several steps before submitting them together).
 // A token ends its sequence (done = 1, pos kept) when it is a stop id or the last one allowed; otherwise pos + 1.
 // Bindings: logits (penalised in place), draws, stopIds, seen, state, params.
 
-struct Params { B: u32, V: u32, topK: u32, nStop: u32, stride: u32, words: u32, temperature: f32, topP: f32, penalty: f32 }
+struct Params { B: u32, V: u32, topK: u32, nStop: u32, stride: u32, words: u32, drawRows: u32, temperature: f32, topP: f32, penalty: f32 }
 
 override WG: u32 = 64;
 override GREEDY: bool = true;
@@ -26,13 +28,14 @@ const POS: u32 = 1u;
 const DONE: u32 = 2u;
 const LEFT: u32 = 3u;
 const OUT: u32 = 4u;
+const STEP: u32 = 5u;
 const NONE: u32 = 0xffffffffu;
 
 @group(0) @binding(0) var<storage, read_write> logits: array<f32>;  // [B, V]
-@group(0) @binding(1) var<storage, read> draws: array<f32>;         // [B] uniform in [0, 1)
+@group(0) @binding(1) var<storage, read> draws: array<f32>;         // [drawRows, B] uniform in [0, 1)
 @group(0) @binding(2) var<storage, read> stopIds: array<u32>;       // [max(nStop, 1)]
 @group(0) @binding(3) var<storage, read_write> seen: array<u32>;    // [B, words] bitset (PENALTY)
-@group(0) @binding(4) var<storage, read_write> state: array<u32>;   // [5, stride]
+@group(0) @binding(4) var<storage, read_write> state: array<u32>;   // [6, stride]
 @group(0) @binding(5) var<uniform> p: Params;
 
 var<workgroup> redF: array<f32, WG>;
@@ -133,7 +136,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let s = p.stride;
   if (lid == 0u) { doneFlag = state[DONE * s + b]; }
   if (workgroupUniformLoad(&doneFlag) != 0u) {
-    if (lid == 0u) { state[OUT * s + b] = NONE; }
+    if (lid == 0u) { state[OUT * s + b] = NONE; state[STEP * s + b] += 1u; }
     return;
   }
   row = b * p.V;
@@ -158,7 +161,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (p.topK > 0u && p.topK < p.V) { cutK = selectFirst(false, f32(p.topK - 1u), false, lid); }
     if (p.topP < 1.0) { cutP = selectFirst(true, p.topP * massUpTo(all, true, lid), true, lid); }
     let total = massUpTo(all, true, lid);
-    let draw = min(draws[b], 0.99999994);
+    let draw = min(draws[(state[STEP * s + b] % p.drawRows) * p.B + b], 0.99999994);
     let chosen = selectFirst(true, draw * total, false, lid);
     // The draw passed the whole kept mass only by rounding: the CPU sampler then takes the last kept element.
     var last = vec2<u32>(0u, NONE);
@@ -172,6 +175,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (lid == 0u) {
     state[OUT * s + b] = token;
     state[IDS * s + b] = token;
+    state[STEP * s + b] += 1u;
     if (PENALTY) { seen[b * p.words + token / 32u] |= 1u << (token % 32u); }
     let left = state[LEFT * s + b] - 1u;
     state[LEFT * s + b] = left;

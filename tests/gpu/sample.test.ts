@@ -4,7 +4,8 @@
 // draw on both sides. Tolerance: the same token, except where the draw lies within 1e-5 of a boundary between two
 // tokens (f32 sums in another order on the GPU): then the CPU's token for a draw 1e-5 away must be the GPU's.
 // And the decoding state each step advances: ids and out take the token, pos moves on, left counts down, a stop id
-// or the last allowed token ends the sequence (pos kept), a done sequence gives NO_TOKEN and is left alone.
+// or the last allowed token ends the sequence (pos kept), a done sequence gives NO_TOKEN and is left alone; and the
+// draws of several steps written at once, each step taking the row its step count names.
 import { describe, expect, it } from 'vitest';
 import { decodeStateStride, NO_TOKEN, sampleCpu, sampleTokens, seenWords, STATE, STATE_SECTIONS, type SamplingParams } from '../../src/ops/sample';
 import type { Gpu, Tensor } from '../../src/gpu/runtime';
@@ -108,7 +109,26 @@ describe('GPU sampling', () => {
     expect(section('done')).toEqual([0, 1, 1, 1]);     // 1: its last token; 2: a stop id; 3: was done
     expect(section('pos')).toEqual([11, 11, 12, 13]);   // only a sequence that goes on moves
     expect(section('left')).toEqual([4, 0, 4, 5]);
+    expect(section('step')).toEqual([1, 1, 1, 1]);     // every slot counts its steps, a done one too
     gpu.release(state, stopIds, l, d);
+  });
+
+  it('takes each step\'s draw from the row its step count names', async () => {
+    const gpu = await testGpu();
+    const B = 2, V = 3, rows = 3;
+    const logits = Float32Array.from([0, 0, 0, 0, 0, 0]);     // uniform: draw d picks token floor(3d)
+    const draws = gpu.fromArray([rows, B], [0.1, 0.9, 0.5, 0.1, 0.9, 0.5], 'draws');
+    const state = stateTensor(gpu, B, [9, 9]), stopIds = gpu.fromU32([1], [99], 'stopIds');
+    const picks: number[][] = [];
+    for (let step = 0; step < 4; step++) {
+      const l = gpu.fromArray([B, V], logits, 'logits');
+      sampleTokens(gpu, l, state, draws, stopIds, 0, null, { B, V }, { temperature: 1, topK: 0, topP: 1, repetitionPenalty: 1 });
+      const st = await gpu.readU32(state), s = decodeStateStride(B);
+      picks.push([st[STATE.out * s], st[STATE.out * s + 1]]);
+      gpu.release(l);
+    }
+    expect(picks).toEqual([[0, 2], [1, 0], [2, 1], [0, 2]]);
+    gpu.release(draws, state, stopIds);
   });
 
   it('the penalty marks each sampled token as seen', async () => {
