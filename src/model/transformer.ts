@@ -16,7 +16,7 @@
 // (bf16, f16, or 8-/4-bit blocks: src/ops/weight-storage.ts), widened in the kernels' loads; full fine-tuning is all f32.
 import { deviceLimits, type BufferLimits, type Gpu, type Tensor } from '../gpu/runtime';
 import { attentionBackward, attentionForward, type AttentionDims } from '../ops/attention';
-import { attentionDecode, kvAppend } from '../ops/attention-decode';
+import { attentionDecode } from '../ops/attention-decode';
 import { copyColumns } from '../ops/columns';
 import { crossEntropyForwardBackward } from '../ops/crossentropy';
 import { add, addInPlace, scale } from '../ops/elementwise';
@@ -371,8 +371,7 @@ export class Transformer {
     t.att = gpu.tensor([N, qDim], 'att');
     if (decodePos && cache) {
       const dims = { B, H, Hkv, D: c.headDim, cap: cache.capacity, window: L.attention.window };
-      kvAppend(gpu, cache.k[l], cache.v[l], t.kr, t.v, decodePos, dims);
-      attentionDecode(gpu, t.att, t.qr, cache.k[l], cache.v[l], decodePos, dims, L.attention.scale);
+      attentionDecode(gpu, t.att, t.qr, t.kr, t.v, cache.k[l], cache.v[l], decodePos, dims, L.attention.scale);
     } else {
       let kAll = t.kr, vAll = t.v;
       if (cache) {

@@ -2,8 +2,8 @@
 // its rows of a KV cache and attends over its keys 0..pos[b] (the last `window` of them on a sliding-window
 // layer). Positions live in a tensor, not in the dispatch's parameters, so one recorded step serves every step
 // of a generation (src/generate/batch.ts replays it) and the sequences of a batch need not have equal lengths.
-// Shapes: k, v [B, Hkv*D]; q, out [B, H*D]; cacheK, cacheV [B, cap, Hkv*D]; pos u32 [B], pos[b] < cap. Three passes
-// (scores, softmax, weighted sum) through a [B, H, cap] scratch, without barriers (attention_decode.wgsl says why).
+// Shapes: k, v [B, Hkv*D]; q, out [B, H*D]; cacheK, cacheV [B, cap, Hkv*D]; pos u32 [B], pos[b] < cap. Two variants
+// without barriers (attention_decode.wgsl says why): passes through a [B, H, cap] scratch, or one fused pass.
 // Contract: out is the same softmax attention as attentionForward for a query at position pos[b] (no lse: decoding
 // has no backward); a cache row past pos[b] is never read, so rows a sequence has not written may hold anything.
 // Not here: prefill (attentionForward with a KV cache), the training kernels, RoPE.
@@ -53,20 +53,44 @@ export function kvAppend(gpu: Gpu, cacheK: Tensor, cacheV: Tensor, k: Tensor, v:
   });
 }
 
-/** out[b] = attention of q[b] (position pos[b]) over cache rows 0..pos[b] of sequence b. */
-export function attentionDecode(gpu: Gpu, out: Tensor, q: Tensor, cacheK: Tensor, cacheV: Tensor, pos: Tensor, dims: DecodeAttentionDims, scale: number): void {
+/**
+ * How decoding attention runs: 'passes' (append, then scores, softmax and weighted sum over a scratch: parallel over
+ * keys, for GPUs) or 'fused' (one dispatch, each thread scoring every key itself: for software adapters, where a
+ * dispatch costs more than the extra arithmetic at decoding sizes). See attention_decode.wgsl.
+ */
+export type DecodeAttentionVariant = 'passes' | 'fused';
+
+export function defaultDecodeAttentionVariant(gpu: Gpu): DecodeAttentionVariant {
+  return gpu.isSoftware ? 'fused' : 'passes';
+}
+
+/**
+ * Appends k[b], v[b] at row pos[b] of sequence b's cache rows, then out[b] = attention of q[b] (position pos[b]) over
+ * rows 0..pos[b] of them.
+ */
+export function attentionDecode(
+  gpu: Gpu, out: Tensor, q: Tensor, k: Tensor, v: Tensor, cacheK: Tensor, cacheV: Tensor, pos: Tensor, dims: DecodeAttentionDims, scale: number,
+  variant = defaultDecodeAttentionVariant(gpu),
+): void {
   const u = params(dims, scale);
   const { B, H, Hkv, D, cap } = dims;
   need(q, B * H * D, 'q');
   need(out, B * H * D, 'out');
+  need(k, B * Hkv * D, 'k');
+  need(v, B * Hkv * D, 'v');
   need(pos, B, 'pos');
   need(cacheK, B * cap * Hkv * D, 'cacheK');
   need(cacheV, B * cap * Hkv * D, 'cacheV');
-  if (out.buffer === q.buffer || out.buffer === cacheK.buffer || out.buffer === cacheV.buffer) throw new Error(`decode attention: ${out.label} shares a buffer with an input`);
-  const s = gpu.tensor([B, H, cap], 'attention.decode.scores');
+  if ([q, k, v, cacheK, cacheV].some((t) => t.buffer === out.buffer)) throw new Error(`decode attention: ${out.label} shares a buffer with an input`);
   const pass = (entryPoint: string, bindings: Tensor[], n: number) => gpu.dispatch({
     code: decodeWgsl, entryPoint, label: `attention.decode.${entryPoint}`, bindings, params: u, workgroups: elementwiseGrid(n, WG), constants: { WG },
   });
+  if (variant === 'fused') {
+    pass('fused', [q, k, v, pos, cacheK, cacheV, out], B * H * Math.ceil(D / 4));
+    return;
+  }
+  kvAppend(gpu, cacheK, cacheV, k, v, pos, dims);
+  const s = gpu.tensor([B, H, cap], 'attention.decode.scores');
   pass('scores', [q, cacheK, pos, s], B * H * cap);
   pass('softmax', [pos, s], B * H);
   pass('weighted', [s, cacheV, pos, out], B * H * D);

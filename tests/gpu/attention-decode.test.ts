@@ -1,7 +1,8 @@
-// Decoding attention (src/ops/attention-decode.ts): sequences at different positions in one batch, against the
-// float64 CPU reference (the training attention's reference at one query per sequence), with grouped-query heads,
-// head dims that are and are not multiples of the workgroup's dims, more keys than one block, and sliding windows;
-// and the append kernel writing each sequence's row at its own position and nowhere else.
+// Decoding attention (src/ops/attention-decode.ts), both variants (passes, fused): sequences at different positions
+// in one batch append their new k/v row at their own position and attend over their keys, against the float64 CPU
+// reference (the training attention's reference at one query per sequence), with grouped-query heads, head dims
+// that are and are not multiples of 4 and of the workgroup, more keys than one workgroup, and sliding windows; and
+// the append kernel alone writing each sequence's row at its own position and nowhere else.
 // Tolerance as the training forward's: f32 dot products of length D and softmax sums over up to cap keys against
 // float64, rtol 1e-4, atol 2e-5.
 import { describe, expect, it } from 'vitest';
@@ -22,17 +23,26 @@ const CASES: (DecodeAttentionDims & { pos: number[] })[] = [
 ];
 
 describe('decoding attention', () => {
-  for (const c of CASES) {
-    it(`matches the reference at positions ${c.pos.join(', ')} (B=${c.B} H=${c.H} Hkv=${c.Hkv} D=${c.D}${c.window ? ` window=${c.window}` : ''})`, async () => {
+  for (const c of CASES) for (const variant of ['passes', 'fused'] as const) {
+    it(`${variant}: appends the new rows and matches the reference at positions ${c.pos.join(', ')} (B=${c.B} H=${c.H} Hkv=${c.Hkv} D=${c.D}${c.window ? ` window=${c.window}` : ''})`, async () => {
       const gpu = await testGpu();
       const { B, H, Hkv, D, cap } = c;
-      const qv = randn(B * H * D, 11), kv = randn(B * cap * Hkv * D, 12), vv = randn(B * cap * Hkv * D, 13);
-      const q = gpu.fromArray([B, H * D], qv, 'q'), k = gpu.fromArray([B, cap, Hkv * D], kv, 'k'), v = gpu.fromArray([B, cap, Hkv * D], vv, 'v');
+      const w = Hkv * D;
+      const qv = randn(B * H * D, 11), kc = randn(B * cap * w, 12), vc = randn(B * cap * w, 13), kn = randn(B * w, 14), vn = randn(B * w, 15);
+      const q = gpu.fromArray([B, H * D], qv, 'q'), k = gpu.fromArray([B, w], kn, 'k'), v = gpu.fromArray([B, w], vn, 'v');
+      const cacheK = gpu.fromArray([B, cap, w], kc, 'cacheK'), cacheV = gpu.fromArray([B, cap, w], vc, 'cacheV');
       const pos = gpu.fromU32([B], c.pos, 'pos'), out = gpu.tensor([B, H * D], 'out');
       const scale = 1 / Math.sqrt(D);
-      attentionDecode(gpu, out, q, k, v, pos, c, scale);
-      expectClose(await gpu.read(out), attentionDecodeCpu(qv, kv, vv, c.pos, c, scale), TOL, 'attention.decode');
-      gpu.release(q, k, v, pos, out);
+      attentionDecode(gpu, out, q, k, v, cacheK, cacheV, pos, c, scale, variant);
+      const wantK = Float32Array.from(kc), wantV = Float32Array.from(vc);
+      for (let b = 0; b < B; b++) {
+        wantK.set(kn.subarray(b * w, (b + 1) * w), (b * cap + c.pos[b]) * w);
+        wantV.set(vn.subarray(b * w, (b + 1) * w), (b * cap + c.pos[b]) * w);
+      }
+      expect(Array.from(await gpu.read(cacheK))).toEqual(Array.from(wantK));
+      expect(Array.from(await gpu.read(cacheV))).toEqual(Array.from(wantV));
+      expectClose(await gpu.read(out), attentionDecodeCpu(qv, wantK, wantV, c.pos, c, scale), TOL, `attention.decode.${variant}`);
+      gpu.release(q, k, v, cacheK, cacheV, pos, out);
     });
   }
 
