@@ -9,19 +9,19 @@
 // How a step runs: the step (embedding → layers → head → sample) reads everything from GPU buffers (the tokens and
 // positions the previous step's sampler wrote), so it is captured once (Gpu.capture: bind groups, uniforms and
 // buffers made once per generation) and replayed each step. The host does not wait for a step's tokens before
-// submitting the next ones: steps go in chunks (1, 2, 4, then CHUNK steps: one command buffer, one submit, one
+// submitting the next ones: steps go in chunks (1, 2, 4, then CHUNK steps: one command buffer, one submit and one
 // readback of every step's tokens), up to DEPTH chunks in flight while it reads back earlier ones, checks stop
 // strings and streams tokens. Each hand-off between the host and the GPU's queue costs scheduling latency (on a
-// software adapter, a switch between threads), so a chunk pays it once for several tokens. The GPU ends a sequence itself at a stop token or its last allowed token (it is
-// then masked: its slot computes but changes nothing); a stop string, found on the host, ends it a step or two
-// later on the GPU and the tokens after it are dropped. A finished sequence leaves its slot to the next waiting one
-// (its prompt prefilled into that slot's cache rows), so maxBatch slots serve any number of sequences.
+// software adapter, a switch between threads), so a chunk pays it once for several tokens. The GPU ends a sequence
+// itself at a stop token or its last allowed token (it is then masked: its slot computes but changes nothing); a
+// stop string, found on the host, ends it a chunk or two later on the GPU and the tokens after it are dropped. A
+// finished sequence leaves its slot to the next waiting one (its prompt prefilled into that slot's cache rows), so
+// maxBatch slots serve any number of sequences.
 //
 // Same results as one sequence at a time: each sequence draws from its own stream, one draw per token (none when
 // greedy): Rng(seed) for a prompt's first sample, derived seeds for its others (sequenceSeed), so a prompt answers
 // the same alone or in any batch, and with N = 1 this is the single-sequence path (generate.ts uses it for our
-// Transformer). The
-// prompt's last token goes through the decoding step (the prefill covers the tokens before it).
+// Transformer). The prompt's last token goes through the decoding step (the prefill covers the tokens before it).
 // Not here: chat templates and tokenizing (callers pass ids), the ONNX decoder (generate.ts, on the CPU sampler).
 import type { Gpu, Program, Tensor } from '../gpu/runtime';
 import { recipeOf } from '../model/arch';
@@ -108,6 +108,8 @@ export async function generateBatch(
   const G = opts.samplesPerPrompt ?? 1;
   if (!Number.isInteger(G) || G < 1) throw new Error(`generateBatch: samplesPerPrompt ${G} must be a whole number ≥ 1`);
   if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) throw new Error(`generateBatch: maxNewTokens ${opts.maxNewTokens} must be a whole number ≥ 0`);
+  const maxBatch = opts.maxBatch ?? DEFAULT_MAX_BATCH;
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new Error(`generateBatch: maxBatch ${maxBatch} must be a whole number ≥ 1`);
   const { config } = model;
   const seqs: Sequence[] = prompts.flatMap((ids, p) => {
     if (ids.length === 0) throw new Error(`generate: prompt ${p} is empty`);
@@ -121,7 +123,7 @@ export async function generateBatch(
   const live = seqs.filter((s) => s.limit > 0);
   if (live.length === 0) return results();
   const capacity = Math.max(...live.map((s) => s.ids.length + s.limit - 1));
-  const batch = await DecodeBatch.create(model, Math.min(opts.maxBatch ?? DEFAULT_MAX_BATCH, live.length, slotsThatFit(model, capacity)), capacity, opts);
+  const batch = await DecodeBatch.create(model, Math.min(maxBatch, live.length, slotsThatFit(model, capacity)), capacity, opts);
   try {
     await batch.run(live, opts, onToken);
   } finally {
