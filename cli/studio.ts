@@ -34,6 +34,7 @@ import { applyPeftAdapter, exportPeftAdapter, loraFromPeftConfig, type PeftAdapt
 import { batchPreference, evaluatePreference } from '../src/eval/preference';
 import type { Decoder } from '../src/generate/decoder';
 import { generateAll } from '../src/generate/generate';
+import { generateBatch } from '../src/generate/batch';
 import { onnxDecoderOf } from '../src/generate/onnx-decoder';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { installNodeWebGPU } from '../src/gpu/node';
@@ -428,6 +429,15 @@ async function cmdEval(p: Parsed): Promise<void> {
       const maxNewTokens = roomAfter(m, ids.length, sampling.maxNewTokens, p);
       return generateAll(decoder, ids, { ...sampling, maxNewTokens, temperature: 0, stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
     },
+    // Our engine answers a chunk's prompts together (src/generate/batch.ts); tokens/s is the chunk's throughput.
+    generateBatch: backend === 'engine' ? async (_, prompts) => {
+      const ids = prompts.map((pr) => promptIds(m, pr));
+      for (const x of ids) roomAfter(m, x.length, sampling.maxNewTokens, p);
+      const t0 = performance.now();
+      const r = await generateBatch(model, ids, { ...sampling, temperature: 0, stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
+      const perSecond = r.reduce((n, a) => n + a.tokens.length, 0) / Math.max(1e-6, (performance.now() - t0) / 1000);
+      return r.map((a) => ({ ...a, tokensPerSecond: perSecond }));
+    } : undefined,
     loss: async (_, records) => {
       const scored = await evaluateLoss(model, records.map((x) => exampleOf.get(x)!), 4, maxSeqLength);
       tokens = scored.tokens;

@@ -25,6 +25,7 @@ import { onnxDecoderOf, type OnnxDecoder, type Ort } from '../src/generate/onnx-
 import { applyPeftAdapter, exportPeftAdapter, loraFromPeftConfig, peftFilesFromUpload, type PeftAdapterFiles } from '../src/export/peft';
 import { BASE_MODEL_MISMATCH, baseModelMismatch, linearsOf, validateLora } from '../src/io/validate';
 import { generate as generateTokens } from '../src/generate/generate';
+import { generateBatch } from '../src/generate/batch';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { cacheStorageCache, downloadModel, folderUrlFor, hubUrlFor, memoryCache, type ByteCache } from '../src/io/download';
 import { estimateMemory, expectedWeights, loadHfModelMeta, memoryVerdict, parameterCount, stopTokenIds, templateOf, weightShapes, type ModelMeta } from '../src/io/hf';
@@ -546,9 +547,20 @@ export function createEngineCore(deps: EngineDeps): EngineCore {
     async evaluate(args, onEvent = noop) {
       const mine = { stopped: false };
       evaluation = mine;
+      // Our engine answers a chunk's prompts together (src/generate/batch.ts); onnxruntime, one at a time.
+      const backend = args.backend ?? 'auto';
+      const batched = backend === 'engine' || (backend === 'auto' && !(await device()).isSoftware);
       try {
         return await evaluateBatch({
           generate: (adapter, prompt) => engine.generate({ adapter, prompt, sampling: args.sampling, backend: args.backend }),
+          generateBatch: batched ? (adapter, prompts) => {
+            refuseWhileStepping('generating');
+            const m = requireModel().model;
+            const t0 = performance.now();
+            return withAdapter(adapter, async (net) => (await generateBatch(net, prompts.map((p) => promptIds(m, p)), {
+              ...args.sampling, stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }),
+            })).map((r, _, all) => ({ ...r, tokensPerSecond: all.reduce((n, a) => n + a.tokens.length, 0) / Math.max(1e-6, (performance.now() - t0) / 1000) })));
+          } : undefined,
           loss: (adapter, records) => engine.evaluateLoss({ adapter, records, maxSeqLength: args.maxSeqLength }),
           pairLogps: (adapter, pairs) => {
             const m = requireModel().model;

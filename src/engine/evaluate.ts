@@ -8,10 +8,12 @@
 // its row a `pair`; after the losses each model's log-probs of both answers are added to those rows, so Compare
 // can set one model against another on held-out pairs (src/eval/preference.ts batchPreference, versus).
 //
-// Contract: rows run in order, models in the order given, one generation at a time (every model shares one
-// resident Transformer in the worker). `stopped()` is read between rows: a stopped or failed batch returns
-// the rows it finished, summarised, with `error` saying why it stopped early (no losses then); a failure
-// never loses the rows already done.
+// Contract: rows run in order, in chunks of 1, 2, 4, … up to EVALUATE_BATCH rows (the first answers come quickly);
+// a chunk's prompts are answered by every model in turn, all at once when the host decodes batches
+// (`generateBatch`: src/generate/batch.ts), else one at a time (every model shares one resident Transformer in the
+// worker). Then a progress event per row. `stopped()` is read between chunks: a stopped or failed batch returns
+// the rows it finished, summarised, with `error` saying why it stopped early (no losses then); a failure never
+// loses the rows already done.
 // Not here: generating or scoring a loss (the host's `generate` and `loss`: the engine worker, or the CLI's
 // one model), storing the result (the page stores it with its marks through saveEvaluation).
 import type { ChatMessage } from '../data/types';
@@ -39,6 +41,8 @@ export function promptIds(m: ModelMeta, prompt: EnginePrompt): number[] {
 /** What a batch needs from whoever holds the models; `M` names a model (an AdapterRef in the worker). */
 interface EvaluateHost<M> {
   generate(model: M, prompt: EnginePrompt): Promise<Generation>;
+  /** Answers to several prompts at once, in order (the same answers as `generate` one by one); optional. */
+  generateBatch?(model: M, prompts: EnginePrompt[]): Promise<Generation[]>;
   /** Mean assistant-token loss of the conversations under `model`, and how many tokens it counted. */
   loss(model: M, records: { messages: ChatMessage[] }[]): Promise<{ loss: number; tokens: number }>;
   /** Summed answer log-probs of each pair's chosen and rejected answers under `model`; without it pairs get answers only. */
@@ -65,6 +69,9 @@ export interface EvaluateResult {
   error: string | null;
 }
 
+/** The most rows whose prompts are generated together. */
+const EVALUATE_BATCH = 16;
+
 export async function evaluateBatch<M>(
   host: EvaluateHost<M>, args: EvaluateArgs<M>, onEvent: (e: EvaluateEvent) => void = () => {}, stopped: () => boolean = () => false,
 ): Promise<EvaluateResult> {
@@ -72,18 +79,21 @@ export async function evaluateBatch<M>(
   const rows: EvalRow[] = [];
   let error: string | null = null;
   try {
-    for (let i = 0; i < evaluable.length && !stopped(); i++) {
-      const { prompt: messages, reference } = promptAndReference(evaluable[i].messages)!;
-      const prompt: EvalPrompt = { kind: 'chat', messages };
-      const outputs: Record<string, Generation> = {};
+    for (let start = 0, size = 1; start < evaluable.length && !stopped(); start += size, size = Math.min(2 * size, EVALUATE_BATCH)) {
+      const chunk = evaluable.slice(start, start + size).map((r) => ({ record: r, ...promptAndReference(r.messages)! }));
+      const prompts = chunk.map((r): EvalPrompt => ({ kind: 'chat', messages: r.prompt }));
+      const outputs: Record<string, Generation>[] = chunk.map(() => ({}));
       for (const c of args.columns) {
-        const r = await host.generate(c.adapter, enginePrompt(prompt, args.chatTemplate));
-        outputs[c.id] = { text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokensPerSecond };
+        const asked = prompts.map((p) => enginePrompt(p, args.chatTemplate));
+        const answers = host.generateBatch ? await host.generateBatch(c.adapter, asked) : await inTurn(asked, (p) => host.generate(c.adapter, p));
+        answers.forEach((r, k) => { outputs[k][c.id] = { text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokensPerSecond }; });
       }
-      const rejected = evaluable[i].rejected;
-      const row: EvalRow = { index: i, prompt, reference, outputs, ...(rejected?.length ? { pair: { rejected: rejected.map((m) => m.content).join('\n') } } : {}) };
-      rows.push(row);
-      onEvent({ type: 'evaluate', done: rows.length, total: evaluable.length, row });
+      chunk.forEach(({ record, reference }, k) => {
+        const rejected = record.rejected;
+        const row: EvalRow = { index: start + k, prompt: prompts[k], reference, outputs: outputs[k], ...(rejected?.length ? { pair: { rejected: rejected.map((m) => m.content).join('\n') } } : {}) };
+        rows.push(row);
+        onEvent({ type: 'evaluate', done: rows.length, total: evaluable.length, row });
+      });
     }
   } catch (e) {
     error = errorMessage(e);
@@ -108,6 +118,13 @@ export async function evaluateBatch<M>(
   }
   const summaries = Object.fromEntries(args.columns.map((c) => [c.id, summarize(rows.map((r) => ({ output: r.outputs[c.id], reference: r.reference })), losses[c.id])]));
   return { total: evaluable.length, rows, summaries, error };
+}
+
+/** f over the items one after another. */
+async function inTurn<T, R>(items: T[], f: (x: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (const x of items) out.push(await f(x));
+  return out;
 }
 
 /** Adds every model's log-probs of both answers to the rows that are pairs (all models or none). */

@@ -16,6 +16,7 @@
 // (bf16, f16, or 8-/4-bit blocks: src/ops/weight-storage.ts), widened in the kernels' loads; full fine-tuning is all f32.
 import { deviceLimits, type BufferLimits, type Gpu, type Tensor } from '../gpu/runtime';
 import { attentionBackward, attentionForward, type AttentionDims } from '../ops/attention';
+import { attentionDecode } from '../ops/attention-decode';
 import { copyColumns } from '../ops/columns';
 import { crossEntropyForwardBackward } from '../ops/crossentropy';
 import { add, addInPlace, scale } from '../ops/elementwise';
@@ -58,7 +59,7 @@ interface BatchInputs {
 interface DocTensors { start: Tensor; pos: Tensor }
 
 /** Key/value cache for generation: per layer [B, capacity, Hkv*D]. */
-interface KvCache { capacity: number; B: number; k: Tensor[]; v: Tensor[]; length: number }
+export interface KvCache { capacity: number; B: number; k: Tensor[]; v: Tensor[]; length: number }
 
 type Saved = Record<string, Tensor>;
 interface LayerSaved { t: Saved; lin: Partial<Record<LinearRole, LinearSaved>> }
@@ -190,17 +191,11 @@ export class Transformer {
       ? { start: gpu.fromU32([N], inp.docStart, 'docStart'), pos: gpu.fromU32([N], relPos, 'doc.positions') }
       : null;
     const r = this.recipe;
-    const x0 = gpu.tensor([N, C], 'resid.0');
-    gatherRows(gpu, x0, ids, this.params.chunked(r.embed), N);
-    if (r.embedScale !== 1) scale(gpu, x0, Math.fround(r.embedScale), N * C);   // Gemma: × √C, rounded to the weights' f32 as HF does
     if (r.positions) {
       posCpu = relPos;
       pos = gpu.fromU32([N], posCpu, 'positions');
-      const pe = gpu.tensor([N, C], 'positions.rows');
-      gatherRows(gpu, pe, pos, this.params.chunked(r.positions), N);
-      addInPlace(gpu, x0, pe, N * C);
-      gpu.release(pe);
     }
+    const x0 = this.embedRows(ids, pos, N);
     const resid = [x0];
     const layers: LayerSaved[] = [];
     const seed = opts.seed ?? 0;
@@ -227,13 +222,36 @@ export class Transformer {
       if (!opts.save) gpu.release(xf);
       xf = last;
     }
-    const hf = gpu.tensor([rows, C], 'final.norm');
-    const fRstd = gpu.tensor([rows], 'final.rstd');
-    const fMean = r.norm.kind === 'layer' ? gpu.tensor([rows], 'final.mean') : null;
-    this.normForward(hf, fMean, fRstd, xf, r.finalNorm, rows);
+    const { hf, fMean, fRstd } = this.finalNorm(xf, rows);
     if (!opts.save) gpu.release(xf);
     if (!opts.save && doc) gpu.release(doc.start, doc.pos);
     return { B, T, N, ids, idsCpu: inp.ids, pos, posCpu, doc: opts.save ? doc : null, resid: opts.save ? resid : [], layers, checkpointed, seed, hf, fMean, fRstd };
+  }
+
+  /** x0 [N, C] = embed[ids]·embedScale (+ positions[pos] when the recipe has learned positions). */
+  private embedRows(ids: Tensor, pos: Tensor | null, N: number): Tensor {
+    const { gpu, recipe: r } = this;
+    const C = this.config.hiddenSize;
+    const x0 = gpu.tensor([N, C], 'resid.0');
+    gatherRows(gpu, x0, ids, this.params.chunked(r.embed), N);
+    if (r.embedScale !== 1) scale(gpu, x0, Math.fround(r.embedScale), N * C);   // Gemma: × √C, rounded to the weights' f32 as HF does
+    if (r.positions) {
+      const pe = gpu.tensor([N, C], 'positions.rows');
+      gatherRows(gpu, pe, pos!, this.params.chunked(r.positions), N);
+      addInPlace(gpu, x0, pe, N * C);
+      gpu.release(pe);
+    }
+    return x0;
+  }
+
+  /** The final norm of rows [rows, C], with its statistics (kept by training for backward). */
+  private finalNorm(xf: Tensor, rows: number): { hf: Tensor; fMean: Tensor | null; fRstd: Tensor } {
+    const { gpu, recipe: r } = this;
+    const hf = gpu.tensor([rows, this.config.hiddenSize], 'final.norm');
+    const fRstd = gpu.tensor([rows], 'final.rstd');
+    const fMean = r.norm.kind === 'layer' ? gpu.tensor([rows], 'final.mean') : null;
+    this.normForward(hf, fMean, fRstd, xf, r.finalNorm, rows);
+    return { hf, fMean, fRstd };
   }
 
   /** The recipe's norm over rows of width `width` (the hidden size, or head_dim for q/k norms). */
@@ -303,7 +321,13 @@ export class Transformer {
     return y;
   }
 
-  private layerForward(l: number, x: Tensor, B: number, T: number, pastLen: number, cache: KvCache | undefined, seed: number | null, doc: DocTensors | null): LayerSaved {
+  /**
+   * Layer l on x [B·T, C]. With `decodePos` (decoding, T = 1) each sequence's row sits at its own position pos[b],
+   * read on the GPU: RoPE, the cache append and attention take it from there instead of from pastLen.
+   */
+  private layerForward(
+    l: number, x: Tensor, B: number, T: number, pastLen: number, cache: KvCache | undefined, seed: number | null, doc: DocTensors | null, decodePos?: Tensor,
+  ): LayerSaved {
     const { gpu, config: c } = this;
     const L = this.layers[l];
     const { gated, activation } = this.recipe.mlp;
@@ -338,24 +362,29 @@ export class Transformer {
     if (L.attention.rope) {
       t.qr = gpu.tensor([N, qDim], 'q.rope');
       t.kr = gpu.tensor([N, kvDim], 'k.rope');
-      ropeForward(gpu, t.qr, qn, this.ropeDims(L, B, T, H, pastLen), doc?.pos);
-      ropeForward(gpu, t.kr, kn, this.ropeDims(L, B, T, Hkv, pastLen), doc?.pos);
+      ropeForward(gpu, t.qr, qn, this.ropeDims(L, B, T, H, pastLen), decodePos ?? doc?.pos);
+      ropeForward(gpu, t.kr, kn, this.ropeDims(L, B, T, Hkv, pastLen), decodePos ?? doc?.pos);
       gpu.release(qn, kn);                                                     // q/k themselves stay when a head norm saved them
     } else {
       t.qr = qn;
       t.kr = kn;
     }
 
-    let kAll = t.kr, vAll = t.v;
-    if (cache) {
-      this.writeCache(cache.k[l], t.kr, B, T, pastLen, cache.capacity);
-      this.writeCache(cache.v[l], t.v, B, T, pastLen, cache.capacity);
-      kAll = cache.k[l];
-      vAll = cache.v[l];
-    }
     t.att = gpu.tensor([N, qDim], 'att');
-    t.lse = gpu.tensor([B, H, T], 'lse');
-    attentionForward(gpu, t.att, t.lse, t.qr, kAll, vAll, this.attentionDims(L, B, T, pastLen, cache), L.attention.scale, doc?.start);
+    if (decodePos && cache) {
+      const dims = { B, H, Hkv, D: c.headDim, cap: cache.capacity, window: L.attention.window };
+      attentionDecode(gpu, t.att, t.qr, t.kr, t.v, cache.k[l], cache.v[l], decodePos, dims, L.attention.scale);
+    } else {
+      let kAll = t.kr, vAll = t.v;
+      if (cache) {
+        this.writeCache(cache.k[l], t.kr, B, T, pastLen, cache.capacity);
+        this.writeCache(cache.v[l], t.v, B, T, pastLen, cache.capacity);
+        kAll = cache.k[l];
+        vAll = cache.v[l];
+      }
+      t.lse = gpu.tensor([B, H, T], 'lse');
+      attentionForward(gpu, t.att, t.lse, t.qr, kAll, vAll, this.attentionDims(L, B, T, pastLen, cache), L.attention.scale, doc?.start);
+    }
     const o = gpu.tensor([N, C], 'o');
     run('o', o, t.att);
     t.x2 = gpu.tensor([N, C], 'x2');
@@ -582,6 +611,36 @@ export class Transformer {
   }
 
   // ---- generation support --------------------------------------------------------------------------
+
+  /**
+   * One decoding step of cache.B sequences with every input on the GPU: token ids [B] (u32) at positions pos [B];
+   * each sequence's key and value rows are written at its own position of its rows of `cache` and attended over
+   * rows 0..pos[b]. Returns logits [B, V] (release it). Nothing here comes from the host, so the same commands
+   * serve every step of a generation (src/generate/batch.ts captures them once and replays them).
+   */
+  decodeLogits(ids: Tensor, pos: Tensor, cache: KvCache): Tensor {
+    const { gpu } = this;
+    const B = cache.B;
+    let x = this.embedRows(ids, pos, B);
+    for (let l = 0; l < this.layers.length; l++) {
+      const saved = this.layerForward(l, x, B, 1, 0, cache, null, null, pos);
+      this.releaseLayer(saved);
+      gpu.release(x);
+      x = saved.t.out;
+    }
+    const { hf, fMean, fRstd } = this.finalNorm(x, B);
+    gpu.release(x, fMean, fRstd);
+    const logits = gpu.tensor([B, this.config.vocabSize], 'logits');
+    matmulWT(gpu, logits, hf, this.params.chunked(this.recipe.head), B);
+    gpu.release(hf);
+    return logits;
+  }
+
+  /** Runs ids [1, T] into an empty one-sequence cache (its rows 0..T-1), computing no logits: a prompt's prefill. */
+  prefill(ids: number[], cache: KvCache): void {
+    if (cache.B !== 1 || cache.length !== 0) throw new Error('prefill: needs an empty one-sequence cache');
+    this.release(this.forwardHidden({ B: 1, T: ids.length, ids: Uint32Array.from(ids) }, { save: false, cache, lastOnly: true }));
+  }
 
   createCache(B: number, capacity: number): KvCache {
     const w = this.config.numKvHeads * this.config.headDim;
