@@ -10,6 +10,9 @@
 // with barriers, and the branch is uniform and outside the inner loop.
 // b is read through weight_load.wgsl (appended by matmul.ts) as `wq`, so a frozen weight may be f32, 16-bit or
 // quantised (the W_STORAGE override); an f32 b is a bitcast.
+// Operand type: matmul.ts prepends matmul_f32.wgsl or matmul_f16.wgsl, which define `op_t`, F16, weightOp and
+// the row scaling (rowShift). With f16 (an f16 b on a shader-f16 device) the tiles hold f16, each product is an
+// f16 multiply and the sums stay f32; op(a)'s rows are scaled by a power of two first (see matmul_f16.wgsl).
 // Bindings: out, a, b, bias, ea, eb (absent ones bound to a dummy; flags say what is present), params.
 
 struct Params {
@@ -37,8 +40,14 @@ const TRANS_B: u32 = 16u;
 @group(0) @binding(5) var<storage, read> eb: array<f32>;
 @group(0) @binding(6) var<uniform> p: Params;
 
-var<workgroup> As: array<f32, 1024>;   // [BK][TILE]: As[kk * TILE + mm] = op(a)[m0 + mm, k0 + kk]
-var<workgroup> Bs: array<f32, 1024>;   // [BK][TILE]: Bs[kk * TILE + nn] = op(b)[k0 + kk, n0 + nn]
+var<workgroup> As: array<op_t, 1024>;   // [BK][TILE]: As[kk * TILE + mm] = op(a)[m0 + mm, k0 + kk] (scaled, f16)
+var<workgroup> Bs: array<op_t, 1024>;   // [BK][TILE]: Bs[kk * TILE + nn] = op(b)[k0 + kk, n0 + nn]
+var<workgroup> rowAbsMax: array<atomic<u32>, 64>;   // f16 only: the bits of max_k |op(a)[m0 + mm, k]|
+
+fn opA(m: u32, k: u32, transA: bool) -> f32 {
+  if (transA) { return a[k * p.M + m]; }
+  return a[m * p.K + k];
+}
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -50,6 +59,17 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let m0 = wid.y * TILE;
   let n0 = wid.x * TILE;
   var acc0 = vec4<f32>(); var acc1 = vec4<f32>(); var acc2 = vec4<f32>(); var acc3 = vec4<f32>();
+  if (F16) {
+    // Four threads per tile row; max of non-negative floats = max of their bits, so the atomics' order is moot.
+    let mm = t >> 2u;
+    let m = m0 + mm;
+    var bits = 0u;
+    if (m < M) {
+      for (var k = t & 3u; k < K; k += 4u) { bits = max(bits, bitcast<u32>(abs(opA(m, k, transA)))); }
+    }
+    atomicMax(&rowAbsMax[mm], bits);
+    workgroupBarrier();
+  }
 
   for (var k0 = 0u; k0 < K; k0 += BK) {
     // Stage a 64×16 slice of op(a) and a 16×64 slice of op(b); 4 words each per thread. The word order
@@ -60,26 +80,25 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       if (transA) { mm = e % TILE; kk = e / TILE; } else { kk = e % BK; mm = e / BK; }
       let m = m0 + mm; let ka = k0 + kk;
       var va = 0.0;
-      if (m < M && ka < K) {
-        if (transA) { va = a[ka * M + m]; } else { va = a[m * K + ka]; }
-      }
-      As[kk * TILE + mm] = va;
+      if (m < M && ka < K) { va = opA(m, ka, transA); }
+      if (F16) { va = ldexp(va, rowShift(atomicLoad(&rowAbsMax[mm]))); }
+      As[kk * TILE + mm] = op_t(va);
 
       var nn: u32; var kb: u32;
       if (transB) { kb = e % BK; nn = e / BK; } else { nn = e % TILE; kb = e / TILE; }
       let n = n0 + nn; let kg = k0 + kb;
-      var vb = 0.0;
+      var vb = op_t(0.0);
       if (n < N && kg < K) {
-        if (transB) { vb = weightAt(n * K + kg, p.bScales); } else { vb = weightAt(kg * N + n, p.bScales); }
+        if (transB) { vb = weightOp(n * K + kg); } else { vb = weightOp(kg * N + n); }
       }
       Bs[kb * TILE + nn] = vb;
     }
     workgroupBarrier();
     for (var kk = 0u; kk < BK; kk++) {
       let row = kk * TILE;
-      let av = vec4<f32>(As[row + ty], As[row + ty + 16u], As[row + ty + 32u], As[row + ty + 48u]);
-      let bv = vec4<f32>(Bs[row + tx], Bs[row + tx + 16u], Bs[row + tx + 32u], Bs[row + tx + 48u]);
-      acc0 += av.x * bv; acc1 += av.y * bv; acc2 += av.z * bv; acc3 += av.w * bv;
+      let av = vec4<op_t>(As[row + ty], As[row + ty + 16u], As[row + ty + 32u], As[row + ty + 48u]);
+      let bv = vec4<op_t>(Bs[row + tx], Bs[row + tx + 16u], Bs[row + tx + 32u], Bs[row + tx + 48u]);
+      acc0 += vec4<f32>(av.x * bv); acc1 += vec4<f32>(av.y * bv); acc2 += vec4<f32>(av.z * bv); acc3 += vec4<f32>(av.w * bv);
     }
     workgroupBarrier();
   }
@@ -88,10 +107,12 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   for (var i = 0u; i < 4u; i++) {
     let m = m0 + ty + 16u * i;
     if (m >= M) { break; }
+    var rowAcc = acc[i];
+    if (F16) { rowAcc = ldexp(rowAcc, vec4<i32>(-rowShift(atomicLoad(&rowAbsMax[ty + 16u * i])))); }
     for (var j = 0u; j < 4u; j++) {
       let n = n0 + tx + 16u * j;
       if (n >= N) { break; }
-      var v = p.alpha * acc[i][j];
+      var v = p.alpha * rowAcc[j];
       if (p.rk > 0u) {
         var e = 0.0;
         let ebT = (p.flags & EXTRA_TRANS_B) != 0u;

@@ -3,7 +3,8 @@
 //    level, sizes as stated;
 //  - matmul with a packed b, both kernel variants, both layouts of b, odd and aligned shapes, against the CPU
 //    reference on the decoded weights (decodeWeights: the dequantise-then-multiply reference). Tolerance as the
-//    f32 matmul test's: |gpu - cpu| <= 1e-5 · Σ|terms| + 1e-6 (f32 sums of K products of the same values);
+//    f32 matmul test's: |gpu - cpu| <= 1e-5 · Σ|terms| + 1e-6 (f32 sums of K products of the same values); an f16 W
+//    on the f32 kernels here (f16Math: false): the f16 kernels are tests/gpu/matmul.test.ts's;
 //  - the embedding gather of a packed table: exactly the decoded rows.
 import { afterAll, describe, expect, it } from 'vitest';
 import { MATMUL_VARIANTS, matmul, matmulCpu, setMatmulVariant } from '../../src/ops/matmul';
@@ -73,7 +74,7 @@ describe('matmul and gather over packed weights', () => {
             const wDec = decodeWeights(storage, words, K * N);
             const ta = gpu.fromArray([M * K], a, 'a'), tw = gpu.fromU32([words.length], words, 'w');
             const out = gpu.tensor([M * N], 'out');
-            matmul(gpu, out, ta, tw, M, N, K, { transB, bStorage: storage });
+            matmul(gpu, out, ta, tw, M, N, K, { transB, bStorage: storage, f16Math: false });
             const got = await gpu.read(out);
             const expected = matmulCpu(a, wDec, M, N, K, { transB });
             const scale = Math.max(...matmulCpu(a.map(Math.abs), wDec.map(Math.abs), M, N, K, { transB }));
