@@ -150,7 +150,7 @@ describe('weights split at the binding limit', () => {
     expect(plan).toEqual([{ first: 0, rows: 64 }, { first: 64, rows: 64 }, { first: 128, rows: 22 }]);
     const table = randn(V * C, 1), dout = randn(N * C, 2);
     const W: RowChunked = {
-      name: 'table', rows: V, cols: C, storage: 'f32',
+      name: 'table', rows: V, cols: C, storage: 'f32', f16Math: false,
       blocks: plan.map((b) => ({ ...b, w: gpu.fromArray([b.rows, C], table.subarray(b.first * C, (b.first + b.rows) * C), 't'), dw: gpu.zeros([b.rows, C], 'dt') })),
     };
     const ids = Uint32Array.of(149, 0, 63, 64, 127, 128, 64);
