@@ -15,9 +15,11 @@ const SAME_BODY_TOL = { rtol: 1e-6, atol: 1e-12 };
 const GUARD = 64; // elements of sentinel around each view: kernels must not write outside it
 const SENTINEL = 5;
 // Every layout crossEntropyLayout can pick runs everywhere, whatever it would pick for this adapter:
-// real GPUs take the first, software adapters the other two (by N).
+// real GPUs take the first, software adapters the other two (by N); the subgroup merge wherever the device has
+// `subgroups` (subgroups of 4 on SwiftShader, 8 on lavapipe), at both workgroup sizes.
 const LAYOUTS: { layout: CrossEntropyLayout; WG: number }[] = [
   { layout: 'rowPerWorkgroup', WG: 256 }, { layout: 'rowPerWorkgroup', WG: 64 }, { layout: 'rowPerInvocation', WG: 16 },
+  ...((await testGpu()).subgroups ? [{ layout: 'rowPerWorkgroupSubgroups', WG: 256 }, { layout: 'rowPerWorkgroupSubgroups', WG: 64 }] as const : []),
 ];
 
 interface Case { logits: Float32Array; targets: Uint32Array; mask: Float32Array; gradScale: number }

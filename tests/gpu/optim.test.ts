@@ -55,8 +55,10 @@ function expectBindingsWithin(dispatches: DispatchOptions[], tables: Tensor[], m
   expect(seen, 'the flat buffers were bound').toBeGreaterThan(0);
 }
 
-// Both layouts run everywhere, whatever gradNormLayout would pick for this adapter.
-describe.each(['tree', 'perInvocation'] as GradNormLayout[])('gradNorm (%s)', (layout) => {
+// Every layout runs everywhere, whatever gradNormLayout would pick for this adapter ('subgroup' where the device has
+// `subgroups`: subgroups of 4 on SwiftShader, 8 on lavapipe).
+const LAYOUTS: GradNormLayout[] = (await testGpu()).subgroups ? ['tree', 'perInvocation', 'subgroup'] : ['tree', 'perInvocation'];
+describe.each(LAYOUTS)('gradNorm (%s)', (layout) => {
   for (const n of [1, 63, 64, 100_003]) {
     it(`matches the CPU norm and repeats bit for bit (n=${n})`, async () => {
       const gpu = await testGpu();
