@@ -7,13 +7,15 @@
 // input's range; it may share a buffer with inputs (views of one table), which switches to a pipeline whose
 // bindings are all read_write, since WebGPU forbids read-only and writable use of one buffer in a dispatch.
 //
-// Two kernel variants, chosen per adapter (src/ops/autotune.ts times them; until then, the default below):
+// Three kernel variants, chosen per adapter (src/ops/autotune.ts times them; until then, the default below):
 //  - 'blocked': no workgroup memory; each thread computes a 4×4 output block (8×8 when autotune finds it faster,
 //    1×C for M < 4) straight from global memory, with vec4 loads wherever the layout makes 4 words contiguous
 //    and aligned. 2.5–5× the tiled kernel on SwiftShader, where barriers are expensive.
 //    Generated here because the load code changes shape with the layouts (blockedWgsl(spec) below).
 //  - 'tiled': matmul_tiled.wgsl, 64×64 output tiles staged through workgroup memory, 4×4 per thread; the
 //    variant for real GPUs.
+//  - 'subgroup': matmul_subgroup.wgsl, 4 rows × 4 columns per thread, op(a) loaded once per subgroup and shared by
+//    subgroupShuffle; only on devices with `subgroups` (matmulVariants), any subgroup size.
 // Each variant has an f16 form, used for a frozen weight stored 'f16' on a device with shader-f16 (Gpu.f16) unless
 // the caller says otherwise (f16Math: false, for weights of |w| >= F16_MAX_WEIGHT): matmul_f16.wgsl in place of
 // matmul_f32.wgsl, so the f16 and f32 kernels are one source. f16 multiplies, f32 sums, op(a) rounded to f16 after
@@ -23,6 +25,8 @@ import type { Gpu, Tensor } from '../gpu/runtime';
 import { scalesWord, STORAGE_CODE, storageWords, type WeightStorage } from './weight-storage';
 import { ceilDiv } from './grid';
 import tiledWgsl from './matmul_tiled.wgsl?raw';
+import subgroupWgsl from './matmul_subgroup.wgsl?raw';
+import commonWgsl from './matmul_common.wgsl?raw';
 import f32Wgsl from './matmul_f32.wgsl?raw';
 import f16Wgsl from './matmul_f16.wgsl?raw';
 import weightLoadWgsl from './weight_load.wgsl?raw';
@@ -50,8 +54,28 @@ export function usesF16(gpu: Gpu, opts: Pick<MatmulOptions, 'bStorage' | 'f16Mat
   return gpu.f16 && opts.bStorage === 'f16' && opts.f16Math !== false;
 }
 
-export type MatmulVariant = 'blocked' | 'tiled';
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['blocked', 'tiled'];
+export type MatmulVariant = 'blocked' | 'tiled' | 'subgroup';
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['blocked', 'tiled', 'subgroup'];
+
+/** The variants this device can run ('subgroup' needs the subgroups feature). */
+export function matmulVariants(gpu: Gpu): MatmulVariant[] {
+  return MATMUL_VARIANTS.filter((v) => v !== 'subgroup' || gpu.subgroups);
+}
+
+/**
+ * Every matmul kernel by name, with the device features it needs (for benchmarks: GFLOP/s per kernel). To run one:
+ * setMatmulVariant(gpu, k.variant), and for an f16 kernel pass b as an f16 weight (encodeWeights('f16', …)) with
+ * bStorage 'f16' on a Gpu whose f16 is true. The blocked kernel's 8×8 block (setBlockedBlock) is a size, not a kernel.
+ */
+export interface MatmulKernel { name: string; variant: MatmulVariant; f16: boolean; needs: { f16: boolean; subgroups: boolean } }
+export const MATMUL_KERNELS: readonly MatmulKernel[] = MATMUL_VARIANTS.flatMap((variant) => [false, true].map((f16) => ({
+  name: f16 ? `${variant}.f16` : variant, variant, f16, needs: { f16, subgroups: variant === 'subgroup' },
+})));
+
+/** The kernels this device can run. */
+export function matmulKernels(gpu: Gpu): MatmulKernel[] {
+  return MATMUL_KERNELS.filter((k) => (!k.needs.f16 || gpu.f16) && (!k.needs.subgroups || gpu.subgroups));
+}
 
 // ---- variant choice ----------------------------------------------------------------------------------
 
@@ -69,6 +93,7 @@ export function matmulVariant(gpu: Gpu): MatmulVariant {
 
 /** Forces a variant on this device (autotune's result, or tests covering each variant); null restores the default. */
 export function setMatmulVariant(gpu: Gpu, variant: MatmulVariant | null): void {
+  if (variant === 'subgroup' && !gpu.subgroups) throw new Error('matmul: the subgroup variant needs a device with the subgroups feature');
   if (variant === null) chosen.delete(gpu);
   else chosen.set(gpu, variant);
 }
@@ -113,18 +138,27 @@ export function matmul(gpu: Gpu, out: Tensor, a: Tensor, b: Tensor, M: number, N
   const f16 = usesF16(gpu, opts);
 
   const variant = matmulVariant(gpu);
+  const label = `matmul.${variant}${f16 ? '.f16' : ''}`;
   if (variant === 'tiled') {
     gpu.dispatch({
-      code: readWriteIf(f16 ? TILED_F16_WGSL : TILED_WGSL, aliasSafe), entryPoint: 'main', label: f16 ? 'matmul.tiled.f16' : 'matmul.tiled',
+      code: readWriteIf(WORKGROUP_KERNELS.tiled[f16 ? 'f16' : 'f32'], aliasSafe), entryPoint: 'main', label,
       bindings, params, constants: { W_STORAGE },
       workgroups: [ceilDiv(N, 64), ceilDiv(M, 64)],
+    });
+    return;
+  }
+  if (variant === 'subgroup') {
+    gpu.dispatch({
+      code: readWriteIf(WORKGROUP_KERNELS.subgroup[f16 ? 'f16' : 'f32'], aliasSafe), entryPoint: 'main', label,
+      bindings, params, constants: { W_STORAGE, WG: SUBGROUP_WG },
+      workgroups: [ceilDiv(N, 4 * SUBGROUP_WG), ceilDiv(M, 4)],
     });
     return;
   }
   const spec = blockedSpec(M, N, K, transA, transB, blocks.get(gpu), bStorage !== 'f32', f16);
   const [wgX, wgY] = blockedWorkgroup(spec);
   gpu.dispatch({
-    code: readWriteIf(blockedWgsl(spec), aliasSafe), entryPoint: 'main', label: f16 ? 'matmul.blocked.f16' : 'matmul.blocked',
+    code: readWriteIf(blockedWgsl(spec), aliasSafe), entryPoint: 'main', label,
     bindings, params, constants: spec.packedB ? { WG_X: wgX, WG_Y: wgY, W_STORAGE } : { WG_X: wgX, WG_Y: wgY },
     workgroups: [ceilDiv(ceilDiv(N, spec.cols), wgX), ceilDiv(ceilDiv(M, spec.rows), wgY)],
   });
@@ -134,8 +168,15 @@ function need(t: Tensor, n: number, what: string, out: Tensor): void {
   if (t.size < n) throw new Error(`matmul(${out.label}): ${what} (${t.label}) has ${t.size} elements, needs ${n}`);
 }
 
-const TILED_WGSL = `${f32Wgsl}\n${tiledWgsl}\n${weightLoadWgsl}`;
-const TILED_F16_WGSL = `${f16Wgsl}\n${tiledWgsl}\n${weightLoadWgsl}`;
+// The workgroup kernels as modules: [enable subgroups] + operand prelude + what they share + kernel + b's loads.
+const module = (kernel: string, prelude: string, subgroups: boolean) =>
+  `${subgroups ? 'enable subgroups;\n' : ''}${prelude}\n${commonWgsl}\n${kernel}\n${weightLoadWgsl}`;
+const WORKGROUP_KERNELS = {
+  tiled: { f32: module(tiledWgsl, f32Wgsl, false), f16: module(tiledWgsl, f16Wgsl, false) },
+  subgroup: { f32: module(subgroupWgsl, f32Wgsl, true), f16: module(subgroupWgsl, f16Wgsl, true) },
+};
+/** Threads per workgroup of the subgroup kernel: a multiple of every subgroup size up to 64. */
+const SUBGROUP_WG = 64;
 
 function readWriteIf(code: string, aliasSafe: boolean): string {
   return aliasSafe ? code.replaceAll('var<storage, read>', 'var<storage, read_write>') : code;

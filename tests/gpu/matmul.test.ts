@@ -1,17 +1,16 @@
 // Matmul: every kernel variant × transA/transB × bias × accumulate × extra (fused LoRA) on odd and aligned
 // shapes, GPU vs the float64 CPU reference; views sharing one buffer; the CPU reference's training
-// transposes vs central finite differences; autotune's per-adapter cache.
+// transposes vs central finite differences; the f16 kernels (below). Autotune: tests/gpu/autotune.test.ts.
 // Tolerance: f32 sums of K terms. |gpu - cpu| <= RTOL · Σ|terms| + ATOL per element, where Σ|terms| is the
 // same computation on absolute values (recursive f32 summation is within K·2^-24 of that scale, and
 // K·2^-24 < 1e-5 for the K ≤ 129 used here).
 import { afterAll, describe, expect, it } from 'vitest';
 import { createGpu, type Gpu } from '../../src/gpu/runtime';
 import {
-  MATMUL_VARIANTS, blockedSpec, defaultMatmulVariant, matmul, matmulCpu, matmulVariant, setBlockedBlock, setMatmulVariant,
-  usesF16, type MatmulCpuOptions, type MatmulOptions,
+  MATMUL_KERNELS, blockedSpec, matmul, matmulCpu, matmulKernels,
+  matmulVariants, setBlockedBlock, setMatmulVariant, usesF16, type MatmulCpuOptions, type MatmulOptions,
 } from '../../src/ops/matmul';
 import { decodeWeights, encodeWeights } from '../../src/ops/weight-storage';
-import { autotune, autotuneKey, clearAutotuneCache } from '../../src/ops/autotune';
 import { dot, expectClose, finiteDiff, pick, probeCoords, randn } from '../helpers/check';
 import { testGpu } from '../helpers/gpu';
 
@@ -70,10 +69,13 @@ async function runCase(gpu: Gpu, M: number, N: number, K: number, transA: boolea
   return { got, ...reference(a, b, M, N, K, { transA, transB, alpha, bias, out: old, accumulate: !!old, extra }) };
 }
 
-describe('matmul', () => {
+// Every variant this device runs: 'subgroup' where it has `subgroups` (subgroups of 4 on SwiftShader, 8 on lavapipe).
+const VARIANTS = matmulVariants(await testGpu());
+
+describe(`matmul (variants here: ${VARIANTS.join(', ')})`, () => {
   afterAll(async () => setMatmulVariant(await testGpu(), null));
 
-  for (const variant of MATMUL_VARIANTS) {
+  for (const variant of VARIANTS) {
     for (const [M, N, K] of SHAPES) {
       it(`${variant}: ${M}×${N}×${K}, every transA/transB × bias × accumulate × extra`, async () => {
         const gpu = await testGpu();
@@ -151,6 +153,19 @@ describe('matmul', () => {
     for (const f of ['A00', 'A01', 'A10', 'A11', 'B00', 'B01', 'B10', 'B11', 'O0', 'O1', 'R1', 'R4']) expect(forms, f).toContain(f);
   });
 
+  it('the kernel list names each variant in f32 and f16 with the features it needs; without them, only blocked and tiled', async () => {
+    expect(MATMUL_KERNELS.map((k) => k.name)).toEqual(['blocked', 'blocked.f16', 'tiled', 'tiled.f16', 'subgroup', 'subgroup.f16']);
+    const gpu = await testGpu();
+    expect(matmulKernels(gpu).map((k) => k.name)).toEqual(MATMUL_KERNELS.filter((k) => (gpu.f16 || !k.f16) && (gpu.subgroups || k.variant !== 'subgroup')).map((k) => k.name));
+    const off = await createGpu({ f16: false, subgroups: false });
+    try {
+      expect(matmulKernels(off).map((k) => k.name)).toEqual(['blocked', 'tiled']);
+      expect(() => setMatmulVariant(off, 'subgroup')).toThrow(/subgroups feature/);
+    } finally {
+      off.destroy();
+    }
+  });
+
   it('rejects shapes that do not fit the tensors', async () => {
     const gpu = await testGpu();
     const a = gpu.tensor([6], 'a'), b = gpu.tensor([6], 'b'), out = gpu.tensor([4], 'out');
@@ -190,25 +205,6 @@ describe('matmul CPU reference: the training transposes are the gradients of y =
     check('dB', matmulCpu(dy, u, O, r, T, { transA: true, alpha: s }), (v) => dot(forward(x, W, A, v), dy), B);
     check('dA', matmulCpu(g, x, r, I, T, { transA: true, alpha: s }), (v) => dot(forward(x, W, v, B), dy), A);
   });
-});
-
-describe('matmul autotune', () => {
-  it('times every variant, records the winner per adapter, and reuses it', async () => {
-    const gpu = await testGpu();
-    setMatmulVariant(gpu, null);
-    expect(matmulVariant(gpu)).toBe(defaultMatmulVariant(gpu));
-    clearAutotuneCache();
-    const first = await autotune(gpu, { shapes: [{ M: 8, N: 16, K: 12 }], minMs: 1 });
-    expect(MATMUL_VARIANTS).toContain(first.variant);
-    expect(first.cached).toBe(false);
-    expect(Object.keys(first.timings).sort()).toEqual(['blocked', 'blocked8x8', 'tiled']);
-    expect(matmulVariant(gpu)).toBe(first.variant);
-    const second = await autotune(gpu);
-    expect(second).toMatchObject({ variant: first.variant, block: first.block, cached: true, key: autotuneKey(gpu) });
-    setMatmulVariant(gpu, null);
-    setBlockedBlock(gpu, null);
-    clearAutotuneCache();
-  }, COMPILE_TIMEOUT);
 });
 
 // The f16 kernels (shader-f16: an 'f16' b, op(a) rounded to f16 after its row is scaled by a power of two, f16
@@ -257,7 +253,7 @@ describe(`matmul f16 kernels (this adapter: ${(await testGpu()).f16 ? 'shader-f1
     return worst;
   }
 
-  for (const variant of MATMUL_VARIANTS) {
+  for (const variant of VARIANTS) {
     it.runIf(gpu.f16)(`${variant}.f16: odd and aligned shapes × transA/transB × bias, accumulate, extra`, async () => {
       setMatmulVariant(gpu, variant);
       let worst = 0, seed = 1;
