@@ -19,7 +19,7 @@
 // Each variant has an f16 form, used for a frozen weight stored 'f16' on a device with shader-f16 (Gpu.f16) unless
 // the caller says otherwise (f16Math: false, for weights of |w| >= F16_MAX_WEIGHT): matmul_f16.wgsl in place of
 // matmul_f32.wgsl, so the f16 and f32 kernels are one source. f16 multiplies, f32 sums, op(a) rounded to f16 after
-// a per-row power-of-two scale: within 2^-10 of Σ|a_k b_k| of the f32 result (tests/gpu/matmul-f16.test.ts).
+// a per-row power-of-two scale: within 2^-9 of Σ|a_k b_k| of the exact product (tests/gpu/matmul.test.ts).
 // Not here: batching (callers loop over heads or offset views), split-K.
 import type { Gpu, Tensor } from '../gpu/runtime';
 import { scalesWord, STORAGE_CODE, storageWords, type WeightStorage } from './weight-storage';
