@@ -8,8 +8,8 @@
 // (v ~ g² ~ 1e-3; its (1 - beta2) g² term is the least precise). AdamW given the same norm is elementwise, so
 // windowed and unwindowed states must be identical bit for bit.
 import { describe, expect, it, vi } from 'vitest';
-import type { DispatchOptions, Gpu, Tensor } from '../../src/gpu/runtime';
-import { adamwCpu, adamwUpdate, gradNorm, gradNormCpu, type AdamWOptions, type GradNormLayout } from '../../src/ops/optim';
+import { createGpu, type DispatchOptions, type Gpu, type Tensor } from '../../src/gpu/runtime';
+import { adamwCpu, adamwUpdate, gradNorm, gradNormCpu, gradNormLayout, type AdamWOptions, type GradNormLayout } from '../../src/ops/optim';
 import { expectClose, randn } from '../helpers/check';
 import { testGpu } from '../helpers/gpu';
 
@@ -125,6 +125,19 @@ function adamState(gpu: Gpu, p0: Float32Array, decay: Float32Array | null) {
 
 // n = 1001 under 1000 bytes: 6 windows, the last of 41 elements (see the gradNorm windows above).
 const N = 1001, SMALL_LIMIT = 1000, SMALL_WINDOWS = 6;
+
+describe('gradNorm without subgroups', () => {
+  it('a device created without the feature never picks the subgroup layout and refuses it', async () => {
+    const off = await createGpu({ subgroups: false });
+    try {
+      expect(gradNormLayout(off)).not.toBe('subgroup');
+      const g = off.tensor([100], 'g'), out = off.tensor([1], 'out');
+      expect(() => gradNorm(off, out, g, 100, { layout: 'subgroup' })).toThrow(/subgroups feature/);
+    } finally {
+      off.destroy();
+    }
+  });
+});
 
 describe('adamw', () => {
   for (const { name, opts, mask } of VARIANTS) {
