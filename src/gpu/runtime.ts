@@ -157,6 +157,12 @@ export function numel(shape: readonly number[]): number {
 export class Gpu {
   readonly device: GPUDevice;
   readonly adapterInfo: { vendor: string; architecture: string; description: string };
+  /** The device has `shader-f16`: frozen 16-bit weights take the f16 kernels (src/ops/matmul.ts). */
+  readonly f16: boolean;
+  /** The device has `subgroups`: the subgroup kernel variants exist (autotune chooses among them). */
+  readonly subgroups: boolean;
+  /** The adapter's subgroup size range (null without `subgroups`); kernels never assume a size within it. */
+  readonly subgroupSizes: { min: number; max: number } | null;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly modules = new Map<string, GPUShaderModule>();
   private readonly pool = new Map<number, GPUBuffer[]>();
@@ -186,6 +192,10 @@ export class Gpu {
       architecture: adapterInfo?.architecture ?? '',
       description: adapterInfo?.description ?? '',
     };
+    this.f16 = device.features.has('shader-f16');
+    this.subgroups = device.features.has('subgroups');
+    const sg = adapterInfo as { subgroupMinSize?: number; subgroupMaxSize?: number } | undefined;
+    this.subgroupSizes = this.subgroups ? { min: sg?.subgroupMinSize ?? 4, max: sg?.subgroupMaxSize ?? 128 } : null;
     this.uniformBuffer = device.createBuffer({
       label: 'Gpu.uniformRing',
       size: this.uniformData.byteLength,
@@ -694,15 +704,20 @@ export class Gpu {
   }
 }
 
+/** Optional device features, requested when the adapter has them; `false` leaves one off (tests of the fallback). */
+export interface GpuFeatureOptions { f16?: boolean; subgroups?: boolean }
+
 /** Requests an adapter and device from `navigator.gpu` (the page, a worker, or Node after installNodeWebGPU). */
-export async function createGpu(): Promise<Gpu> {
+export async function createGpu(opts: GpuFeatureOptions = {}): Promise<Gpu> {
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (!gpu) throw new Error('WebGPU is not available here (navigator.gpu is missing).');
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new Error('WebGPU is present but no GPU adapter was found.');
   const limits = adapter.limits;
+  const wanted: [GPUFeatureName, boolean | undefined][] = [['shader-f16', opts.f16], ['subgroups', opts.subgroups]];
   const device = await adapter.requestDevice({
     label: 'studio',
+    requiredFeatures: wanted.filter(([name, on]) => on !== false && adapter.features.has(name)).map(([name]) => name),
     requiredLimits: {
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
       maxBufferSize: limits.maxBufferSize,
