@@ -118,7 +118,7 @@ async function main() {
   const torch = torchCpu(ids);
   const want = tokens.get('engine')![0];
   const result: Record<string, unknown> = {
-    adapter: gpu.adapterInfo, software: gpu.isSoftware, matmul: { variant: tune.variant, block: tune.block }, model: 'public/models/default', prompt: PROMPT, promptTokens: ids.length, newTokens: NEW_TOKENS, rounds: ROUNDS,
+    adapter: gpu.adapterInfo, software: gpu.isSoftware, matmul: tune.matmul, model: 'public/models/default', prompt: PROMPT, promptTokens: ids.length, newTokens: NEW_TOKENS, rounds: ROUNDS,
     machine: { cpus: cpus().length, loadavg: load },
   };
   for (const c of cases) {
