@@ -8,31 +8,13 @@
 // The model's tokenizer is pulled, not pushed: it is asked of the engine worker when the studio takes it (after
 // each model load, or back from picked files), so the answer is the model resident at that moment, and nothing
 // is sent while nobody counts.
-import type { DataReply, DataRequest, PortHandover, TokenizerFilesAnswer, TokenizerFilesAsk } from './protocol-data';
+import type { DataReply, DataRequest, PortHandover } from './protocol-data';
+import { engineClient } from './engine-channel';
 import { createLocalEngine, RECORDS_PER_MESSAGE, type DedupeInput } from '../src/data/engine';
 import { packFacts } from '../src/data/quality';
 import type { TokenizerFiles } from '../src/data/tokens';
 
 type PostReply = (reply: DataReply, transfer?: Transferable[]) => void;
-
-/** The asking end of the channel to the engine worker: each call gets the loaded model's tokenizer files, or its refusal. */
-function tokenizerFilesOver(port: MessagePort): () => Promise<TokenizerFiles> {
-  let nextId = 1;
-  const pending = new Map<number, { resolve: (files: TokenizerFiles) => void; reject: (e: Error) => void }>();
-  port.onmessage = (ev: MessageEvent<TokenizerFilesAnswer>) => {
-    const answer = ev.data;
-    const p = pending.get(answer.id);
-    if (!p) return;
-    pending.delete(answer.id);
-    if ('files' in answer) p.resolve(answer.files);
-    else p.reject(Object.assign(new Error(answer.error.message), { name: answer.error.name }));
-  };
-  return () => new Promise((resolve, reject) => {
-    const id = nextId++;
-    pending.set(id, { resolve, reject });
-    port.postMessage({ id } satisfies TokenizerFilesAsk);
-  });
-}
 
 export function createDataHost(post: PostReply): (msg: DataRequest | PortHandover) => Promise<void> {
   let askEngine: (() => Promise<TokenizerFiles>) | null = null;
@@ -40,7 +22,7 @@ export function createDataHost(post: PostReply): (msg: DataRequest | PortHandove
   const batches = new Map<number, DedupeInput[]>();
 
   return async (msg) => {
-    if (msg.kind === 'port') { askEngine = tokenizerFilesOver(msg.port); return; }
+    if (msg.kind === 'port') { const engine = engineClient(msg.port); askEngine = () => engine.tokenizerFiles(); return; }
     const req = msg;
     // Progress is throttled to ~20 messages a second so a 100k-row import does not flood the page.
     let last = 0;

@@ -37,9 +37,7 @@ export type DataReply =
 
 // ---- the data worker's own channel to the engine worker ----
 // The page makes a MessageChannel when it makes both workers and hands one port to each in a PortHandover
-// (transferred, never answered). On it the data worker asks for the loaded model's tokenizer files each time
-// the studio takes the model's tokenizer, and the engine answers from the model resident at that moment: the
-// counts follow the model, and the page never carries the files.
+// (transferred, never answered). On it the engine worker serves the engine (workers/engine-channel.ts) and the data
+// worker asks it for the loaded model's tokenizer files each time the studio takes the model's tokenizer: the
+// answer is the model resident at that moment, so the counts follow the model, and the page never carries the files.
 export interface PortHandover { kind: 'port'; port: MessagePort }
-export interface TokenizerFilesAsk { id: number }
-export type TokenizerFilesAnswer = { id: number; files: TokenizerFiles } | { id: number; error: { name: string; message: string } };

@@ -7,8 +7,8 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { AdapterRecord, EvalPoint, EvaluationRecord, MetricPoint, RunRecord, RunStatus } from '../../src/storage/runs';
 import type { WeightStorage } from '../../src/ops/weight-storage';
 import type {
-  AdapterFiles, AdapterReport, Engine, EngineEvent, ExportModelArgs, ImportAdapterArgs, ModelInfo, ModelSource, StartPreferenceRunArgs, StartRunArgs,
-} from '../../workers/protocol-engine';
+  AdapterFiles, AdapterReport, Engine, EngineEvent, ExportModelArgs, ExportResult, ImportAdapterArgs, ModelInfo, ModelSource, StartPreferenceRunArgs, StartRunArgs,
+} from '../../src/engine/api';
 import type { PreferenceMethod } from '../../src/train/preference';
 import { appEngine, onEngineError } from './client';
 import { rememberModel } from './lastModel';
@@ -56,8 +56,8 @@ interface EngineActions {
   deleteRun(runId: string): Promise<void>;
   /** The run's adapter as PEFT files (adapter_model.safetensors + adapter_config.json), or null on failure (error set). */
   exportAdapter(runId: string, checkpoint: 'last' | 'best'): Promise<AdapterFiles | null>;
-  /** Merged HF folder, GGUF LoRA or ONNX files of a run's checkpoint (null on failure: see `error`). */
-  exportModel(args: ExportModelArgs): Promise<[string, Uint8Array][] | null>;
+  /** Any export format's files with their model card (null on failure: see `error`). */
+  exportModel(args: ExportModelArgs): Promise<ExportResult | null>;
   /**
    * Imports onto the loaded model: the stored record, or why it was refused (nothing stored; `error` untouched,
    * the caller shows it). `otherBaseModel`: refused only because it names another base model (the caller may
@@ -119,7 +119,7 @@ function createEngineStore(engine: Engine): EngineStore {
       loadModel: async (source, weights) => {
         set({ loading: { message: 'Starting', loaded: 0, total: 0 }, error: null });
         try {
-          const model = await engine.loadModel(source, (e) => { if (e.type === 'load') set({ loading: { message: e.message, loaded: e.loaded, total: e.total } }); }, weights);
+          const model = await engine.loadModel({ source, weights }, (e) => { if (e.type === 'load') set({ loading: { message: e.message, loaded: e.loaded, total: e.total } }); });
           set({ model, deviceLost: null });
           rememberModel(source);
         } catch (e) {
@@ -130,21 +130,21 @@ function createEngineStore(engine: Engine): EngineStore {
       },
       startRun: (args) => run(() => engine.startRun(args, onRunEvent)),
       startPreferenceRun: (args) => run(() => engine.startPreferenceRun(args, onRunEvent)),
-      resumeRun: (runId) => run(() => engine.resumeRun(runId, onRunEvent)),
+      resumeRun: (runId) => run(() => engine.resumeRun({ runId }, onRunEvent)),
       control: async (action) => {
         const live = get().live;
         if (!live) return;
-        try { await engine.control(live.runId, action); } catch (e) { set({ error: errorMessage(e) }); }
+        try { await engine.control({ runId: live.runId, action }); } catch (e) { set({ error: errorMessage(e) }); }
       },
       refreshRuns: async () => {
         try { set({ runs: await engine.listRuns() }); } catch (e) { set({ error: errorMessage(e) }); }
       },
-      deleteRun: (runId) => run(async () => { await engine.deleteRun(runId); await get().refreshEvaluations(); }),
+      deleteRun: (runId) => run(async () => { await engine.deleteRun({ runId }); await get().refreshEvaluations(); }),
       exportAdapter: async (runId, checkpoint) => {
-        try { return await engine.exportAdapter(runId, checkpoint); } catch (e) { set({ error: errorMessage(e) }); return null; }
+        try { return await engine.exportAdapter({ runId, checkpoint }); } catch (e) { set({ error: errorMessage(e) }); return null; }
       },
       exportModel: async (args) => {
-        try { return (await engine.exportModel(args)).files; } catch (e) { set({ error: errorMessage(e) }); return null; }
+        try { return await engine.exportModel(args); } catch (e) { set({ error: errorMessage(e) }); return null; }
       },
       importAdapter: async (args) => {
         try {
@@ -159,19 +159,19 @@ function createEngineStore(engine: Engine): EngineStore {
         try { set({ adapters: await engine.listAdapters() }); } catch (e) { set({ error: errorMessage(e) }); }
       },
       renameAdapter: async (adapterId, name) => {
-        try { await engine.renameAdapter(adapterId, name); } catch (e) { set({ error: errorMessage(e) }); } finally { await get().refreshAdapters(); }
+        try { await engine.renameAdapter({ adapterId, name }); } catch (e) { set({ error: errorMessage(e) }); } finally { await get().refreshAdapters(); }
       },
       deleteAdapter: async (adapterId) => {
-        try { await engine.deleteAdapter(adapterId); } catch (e) { set({ error: errorMessage(e) }); } finally { await get().refreshAdapters(); await get().refreshEvaluations(); }
+        try { await engine.deleteAdapter({ adapterId }); } catch (e) { set({ error: errorMessage(e) }); } finally { await get().refreshAdapters(); await get().refreshEvaluations(); }
       },
       adapterFiles: async (adapterId) => {
-        try { return await engine.adapterFiles(adapterId); } catch (e) { set({ error: errorMessage(e) }); return null; }
+        try { return await engine.adapterFiles({ adapterId }); } catch (e) { set({ error: errorMessage(e) }); return null; }
       },
       saveEvaluation: async (e) => {
         try { await engine.saveEvaluation(e); } catch (err) { set({ error: errorMessage(err) }); } finally { await get().refreshEvaluations(); }
       },
       refreshEvaluations: async () => {
-        try { set({ evaluations: await engine.listEvaluations() }); } catch (e) { set({ error: errorMessage(e) }); }
+        try { set({ evaluations: await engine.listEvaluations({}) }); } catch (e) { set({ error: errorMessage(e) }); }
       },
       dismissError: () => set({ error: null }),
     };

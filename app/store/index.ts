@@ -6,7 +6,7 @@
 // the data tools take its tokenizer (the data worker reads it from the engine worker over their own channel), so
 // token counts and the loss-mask preview match what training will do.
 import { createWorkerEngine } from '../../workers/data-client';
-import type { ModelInfo } from '../../workers/protocol-engine';
+import type { ModelInfo } from '../../src/engine/api';
 import { joinEngineWorker } from '../engine/client';
 import { appEngineStore } from '../engine/store';
 import { deferredRepository } from '../../src/storage/deferred';

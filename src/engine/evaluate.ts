@@ -62,6 +62,8 @@ export interface EvaluateResult {
   total: number;
   rows: EvalRow[];
   summaries: Record<string, EvalSummary>;
+  /** Assistant tokens each model's loss counted (0: no loss measured). */
+  tokens: Record<string, number>;
   error: string | null;
 }
 
@@ -88,13 +90,15 @@ export async function evaluateBatch<M>(
   } catch (e) {
     error = errorMessage(e);
   }
-  const losses: Record<string, number | null> = {};
+  const losses: Record<string, number | null> = {}, tokens: Record<string, number> = {};
   for (const c of args.columns) {
     losses[c.id] = null;
+    tokens[c.id] = 0;
     if (stopped() || error !== null || rows.length === 0) continue;
     try {
       const r = await host.loss(c.adapter, evaluable.slice(0, rows.length));
       losses[c.id] = r.tokens > 0 ? r.loss : null;
+      tokens[c.id] = r.tokens;
     } catch (e) {
       error = errorMessage(e);
     }
@@ -107,7 +111,7 @@ export async function evaluateBatch<M>(
     }
   }
   const summaries = Object.fromEntries(args.columns.map((c) => [c.id, summarize(rows.map((r) => ({ output: r.outputs[c.id], reference: r.reference })), losses[c.id])]));
-  return { total: evaluable.length, rows, summaries, error };
+  return { total: evaluable.length, rows, summaries, tokens, error };
 }
 
 /** Adds every model's log-probs of both answers to the rows that are pairs (all models or none). */

@@ -24,7 +24,7 @@ import { pairLogps, type PreferenceExample, type PreferencePair } from '../train
 import type { EvalRow } from './export';
 import { normalizeAnswer, rougeL, winRate, type Verdict, type WinTally } from './metrics';
 
-interface PreferenceEval {
+export interface PreferenceEval {
   pairs: number;
   logpAccuracy: number;
   logpMargin: number;

@@ -8,10 +8,13 @@
 //    divide, key/value heads divide heads, RoPE's head size even), rope_theta > 0 and 0 < eps < 1, and the
 //    parameter count (a closed form, computed without building any per-tensor table) within MAX_PARAMETERS.
 //    Throws one sentence naming the file and the field (HF's name for it).
-//  - validateLora(lora, linears, where): rank a whole number 1 ≤ r ≤ min(in, out) of every targeted linear,
-//    alpha > 0, 0 ≤ dropout < 1, and every target matching at least one linear of the model.
+//  - The one LoRA rule, for a run's settings, an imported adapter and the command line's flags alike:
+//    loraProblem(lora, loraLinears(config)) / validateLora(lora, linears, where): rank a whole number
+//    1 ≤ r ≤ min(in, out) of every targeted linear, alpha > 0, 0 ≤ dropout < 1, and every target matching (by
+//    suffix, as PEFT matches) at least one linear the model's descriptor lets LoRA target.
 //  - assertFinite(data, where, name): throws naming the tensor and the first bad index.
 // Not here: what the architecture supports at all (src/io/hf.ts refuses unknown model types and features).
+import { descriptorOf, weightTable } from '../model/arch';
 import { MAX_LAYERS } from '../model/arch/hf-config';
 import type { ModelConfig } from '../model/config';
 import { isLoraTarget, type LoraConfig } from '../model/lora';
@@ -70,25 +73,35 @@ interface LinearShape {
   shape: readonly number[];
 }
 
-/** The 2-D `.weight` tensors of a weight map, as linears LoRA may target. */
-export function linearsOf(weights: ReadonlyMap<string, { shape: number[] }>): LinearShape[] {
-  const out: LinearShape[] = [];
-  for (const [name, w] of weights) if (w.shape.length === 2 && name.endsWith('.weight')) out.push({ path: name.slice(0, -'.weight'.length), shape: w.shape });
-  return out;
+/** The linears LoRA can target in this model (its descriptor's targets), with their shapes. */
+export function loraLinears(config: ModelConfig): LinearShape[] {
+  const targets = descriptorOf(config).loraTargets;
+  return weightTable(config).filter((w) => w.kind === 'linear').map((w) => ({ path: w.name.slice(0, -'.weight'.length), shape: w.shape }))
+    .filter((l) => targets.some((t) => l.path.endsWith(`.${t}`)));
 }
 
-export function validateLora(lora: LoraConfig, linears: readonly LinearShape[], where: string): void {
-  if (!Number.isInteger(lora.rank) || lora.rank < 1 || lora.rank > MAX_LORA_RANK) throw new Error(`${where}: rank must be a whole number from 1 to ${MAX_LORA_RANK} (got ${lora.rank})`);
-  if (!(Number.isFinite(lora.alpha) && lora.alpha > 0)) throw new Error(`${where}: alpha must be a positive number (got ${lora.alpha})`);
-  if (!(Number.isFinite(lora.dropout) && lora.dropout >= 0 && lora.dropout < 1)) throw new Error(`${where}: dropout must be at least 0 and below 1 (got ${lora.dropout})`);
-  if (lora.targetModules.length === 0) throw new Error(`${where}: no target modules`);
+/** What is wrong with `lora` on these linears, in one sentence, or null. */
+export function loraProblem(lora: LoraConfig, linears: readonly LinearShape[]): string | null {
+  if (!Number.isInteger(lora.rank) || lora.rank < 1 || lora.rank > MAX_LORA_RANK) return `rank must be a whole number from 1 to ${MAX_LORA_RANK} (got ${lora.rank})`;
+  if (!(Number.isFinite(lora.alpha) && lora.alpha > 0)) return `alpha must be a positive number (got ${lora.alpha})`;
+  if (!(Number.isFinite(lora.dropout) && lora.dropout >= 0 && lora.dropout < 1)) return `dropout must be at least 0 and below 1 (got ${lora.dropout})`;
+  if (lora.targetModules.length === 0) return 'no target modules';
   let smallest = Infinity;
   for (const target of lora.targetModules) {
     const hits = linears.filter((l) => isLoraTarget({ ...lora, targetModules: [target] }, l.path));
-    if (hits.length === 0) throw new Error(`${where}: target module "${target}" matches no linear layer of this model`);
+    if (hits.length === 0) {
+      const names = [...new Set(linears.map((l) => l.path.split('.').pop()))];
+      return `target module "${target}" matches no linear layer of this model (its modules: ${names.join(', ')})`;
+    }
     for (const h of hits) smallest = Math.min(smallest, ...h.shape);
   }
-  if (lora.rank > smallest) throw new Error(`${where}: rank ${lora.rank} is larger than the smallest targeted layer (${smallest} features); LoRA needs r ≤ min(in, out)`);
+  if (lora.rank > smallest) return `rank ${lora.rank} is larger than the smallest targeted layer (${smallest} features); LoRA needs r ≤ min(in, out)`;
+  return null;
+}
+
+export function validateLora(lora: LoraConfig, linears: readonly LinearShape[], where: string): void {
+  const problem = loraProblem(lora, linears);
+  if (problem) throw new Error(`${where}: ${problem}`);
 }
 
 /** Throws when `data` holds NaN or ±Inf. */

@@ -94,6 +94,8 @@ export interface AdapterRecord {
   lora: LoraConfig;
   /** Trainable values in the adapter. */
   parameters: number;
+  /** The settings of the run that made it, when its training_log.json came with it (`studio train`'s): for its card and kit. */
+  trainedWith?: RunConfig;
 }
 
 /** Which weights answer: the base model alone, a run's adapter (its last or best checkpoint), or an imported adapter. */

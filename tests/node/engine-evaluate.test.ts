@@ -15,7 +15,7 @@ import type { EvaluateEvent } from '../../src/engine/evaluate';
 import { promptAndReference, summarize } from '../../src/eval/metrics';
 import { batchPreference, versus } from '../../src/eval/preference';
 import { PRESETS } from '../../src/train/presets';
-import type { AdapterChoice, Engine, EngineEvent } from '../../workers/protocol-engine';
+import type { AdapterChoice, Engine, EngineEvent } from '../../src/engine/api';
 import { studioJson } from '../helpers/cli';
 import { droppedFiles, engineOver } from '../helpers/engine';
 

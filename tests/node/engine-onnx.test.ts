@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { PRESETS, type RunConfig } from '../../src/train/presets';
-import type { GenerateArgs, StartRunArgs } from '../../workers/protocol-engine';
+import type { GenerateArgs, StartRunArgs } from '../../src/engine/api';
 import { droppedFiles, engineOver } from '../helpers/engine';
 import { testGpu } from '../helpers/gpu';
 

@@ -18,7 +18,7 @@ import type { EvalPrompt, EvalRow, PreferenceMark } from '../../../src/eval/expo
 import { promptText } from '../../../src/eval/export';
 import { subjectOf, type EvaluationRecord } from '../../../src/storage/runs';
 import type { GenerateBackend } from '../../../src/generate/decoder';
-import type { AdapterChoice, Engine, GenerateArgs, GenerateResult } from '../../../workers/protocol-engine';
+import type { AdapterChoice, Engine, GenerateArgs, GenerateResult } from '../../../src/engine/api';
 import { enginePrompt } from '../../../src/engine/evaluate';
 import { errorMessage } from '../../../src/errors';
 import { appEngineStore } from '../../engine/store';

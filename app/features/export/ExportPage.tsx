@@ -1,7 +1,7 @@
 // The Export tab: pick a run and checkpoint (or an imported adapter) and download any export format of the
 // registry (src/export/formats) as a zip with a model card. Every file is built whole before the download
-// starts: a failure shows a message and writes nothing. Formats that need the weights come from the engine
-// worker, which holds them; the kit (no weights) is built here from the open dataset and the run's settings.
+// starts: a failure shows a message and writes nothing. The engine makes every format with its card (those that
+// need the weights from the loaded model; the kit from the open dataset's train split and the run's settings).
 // The ONNX check runs the export in onnxruntime-web beside our engine and says whether they agree and which
 // decodes faster here.
 import { useEffect, useMemo, useState } from 'react';
@@ -12,11 +12,9 @@ import { download } from '../../components/download';
 import { useDatasets } from '../../store';
 import { appEngineStore, useEngine } from '../../engine/store';
 import { EXPORT_FORMATS, type ExportFormat, type ExportFormatSpec } from '../../../src/export/formats';
-import { peftExportFiles } from '../../../src/export/peft';
 import type { CheckpointKind } from '../../../src/storage/runs';
-import { baseModelId } from '../../../src/io/validate';
-import type { AdapterChoice } from '../../../workers/protocol-engine';
-import { importedZip, runZip } from './build';
+import type { AdapterChoice } from '../../../src/engine/api';
+import { exportZip } from './build';
 import { FormatList } from './FormatList';
 import { errorMessage } from '../../../src/errors';
 
@@ -27,7 +25,6 @@ export function ExportPage() {
   const exportModel = useEngine((e) => e.exportModel);
   const adapters = useEngine((e) => e.adapters);
   const refreshAdapters = useEngine((e) => e.refreshAdapters);
-  const adapterFiles = useEngine((e) => e.adapterFiles);
   const engineError = useEngine((e) => e.error);
   const dismissEngineError = useEngine((e) => e.dismissError);
   const records = useDatasets((s) => s.records);
@@ -84,32 +81,20 @@ export function ExportPage() {
     return imported;
   };
 
-  /** The format's files: from the engine for the chosen weights, or built here when it needs none. */
+  /** The format's files with their card, from the engine; weights need the chosen weights' model loaded. */
   const exportFormat = (id: ExportFormat) => {
     const f: ExportFormatSpec = EXPORT_FORMATS[id];
     return perform(`${f.label} export`, async () => {
-      if (!f.needs.weights) {
-        if (!run) throw new Error('no run chosen');
-        const train = records.filter((r) => !r.flagged && r.split === 'train');
-        return runZip(run, id, await f.build({ name: baseModelId(run.model.name), records: train, run: run.config }));
-      }
-      const dtype = dtypes[id];
-      if (imported && id === 'peft') {
-        // An imported adapter's PEFT files go out as they came in, byte for byte, without the model.
-        const stored = await adapterFiles(imported.id);
-        if (!stored) throw engineFailure('the engine could not read the adapter');
-        return importedZip(imported, id, peftExportFiles(stored));
-      }
-      if (imported) {
-        const a = requireAdapterModel();
-        const files = await exportModel({ adapterId: a.id, format: id, dtype });
-        if (!files) throw engineFailure(`the engine could not make the ${f.label}`);
-        return importedZip(a, id, new Map(files));
-      }
-      const r = requireRunModel();
-      const files = await exportModel({ runId: r.id, checkpoint, format: id, dtype });
-      if (!files) throw engineFailure(`the engine could not make the ${f.label}`);
-      return runZip(r, id, new Map(files));
+      // An imported adapter's PEFT files go out as they came in (the engine reads them from its store, no model needed).
+      const needsModel = f.needs.weights && !(imported && id === 'peft');
+      const adapter: AdapterChoice = imported
+        ? { kind: 'imported', adapterId: needsModel ? requireAdapterModel().id : imported.id }
+        : { kind: 'run', runId: needsModel ? requireRunModel().id : run?.id ?? '', checkpoint };
+      if (!imported && !run) throw new Error('no run chosen');
+      const train = f.needs.records ? records.filter((r) => !r.flagged && r.split === 'train').map((r) => ({ messages: r.messages })) : undefined;
+      const r = await exportModel({ adapter, format: id, dtype: dtypes[id], records: train });
+      if (!r) throw engineFailure(`the engine could not make the ${f.label}`);
+      return exportZip(r.name, id, new Map(r.files));
     });
   };
 

@@ -18,7 +18,7 @@ import type { WeightStorage } from '../../../src/ops/weight-storage';
 import { engineSelectors, useEngine } from '../../engine/store';
 import { lastWeights, rememberWeights } from '../../engine/lastModel';
 import { LastModelOffer } from './LastModelOffer';
-import type { ModelSource } from '../../../workers/protocol-engine';
+import type { ModelSource } from '../../../src/engine/api';
 
 const DEFAULT_URL = '/models/default/';
 
