@@ -4,7 +4,7 @@
 // postMessage does. The token counts must be those of the model loaded at that moment: after a switch to a model
 // with another tokenizer they follow it, checked against counts computed here from each model's own files.
 import { describe, expect, it } from 'vitest';
-import { joinWorkers } from '../../app/engine/client';
+import { joinWorkers } from '../../app/store/engine-worker';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { loadTokenizerFiles, tokenStats, type TokenizerFiles } from '../../src/data/tokens';
 import { createWorkerEngine } from '../../workers/data-client';

@@ -10,7 +10,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { Alert } from '../../components/Alert';
 import { download } from '../../components/download';
 import { useDatasets } from '../../store';
-import { useEngine } from '../../engine/store';
+import { useEngine } from '../../store/engine';
 import { preferenceJsonl, promptText } from '../../../src/eval/export';
 import { answerLength, promptAndReference, winRate, type Verdict } from '../../../src/eval/metrics';
 import { LastModelOffer } from '../model';
