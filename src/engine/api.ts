@@ -19,7 +19,8 @@ import type { ExportFormat } from '../export/formats';
 import type { OnnxCheck } from '../export/onnx-check';
 import type { PreviewToken, TokenizerFiles } from '../data/tokens';
 import type { PreferenceEval } from '../eval/preference';
-import type { PreferenceConfig, PreferencePair } from '../train/preference';
+import type { PreferenceConfig } from '../train/preference';
+import type { PreferencePair } from '../train/preference-pairs';
 
 /** What the browser offers for WebGPU, probed in the worker (where training runs). */
 export interface AdapterReport {

@@ -19,7 +19,7 @@ import { errorMessage } from '../errors';
 import type { EvalPrompt, EvalRow } from '../eval/export';
 import { promptAndReference, summarize, type EvalSummary, type Generation } from '../eval/metrics';
 import { templateOf, type ModelMeta } from '../io/hf';
-import type { PreferencePair } from '../train/preference';
+import type { PreferencePair } from '../train/preference-pairs';
 
 /** The prompt a model is sent: a chat, or with the template off, the raw text of the last user turn. */
 type EnginePrompt = { kind: 'chat'; messages: ChatMessage[] } | { kind: 'raw'; text: string };

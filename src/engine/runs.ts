@@ -8,7 +8,7 @@ import { templateOf } from '../io/hf';
 import type { LoraConfig } from '../model/lora';
 import type { RunData, RunRecord } from '../storage/runs';
 import type { Example } from '../train/batch';
-import { tokenizePreference } from '../train/preference';
+import { tokenizePreference } from '../train/preference-pairs';
 import { validateRunConfig, type RunConfig } from '../train/presets';
 import type { AdapterChoice, EngineMethods, OnEvent, RunOutcome } from './api';
 import type { EngineContext } from './context';

@@ -18,10 +18,11 @@ import type { ModelMeta } from '../io/hf';
 import { templateOf } from '../io/hf';
 import type { Transformer } from '../model/transformer';
 import type { CheckpointKind, MetricPoint, RunRecord, RunStatus, RunStore } from '../storage/runs';
-import { examplesFromRecords } from '../tokenize/chat';
+import { examplesFromRecords } from '../tokenize/loss-mask';
 import type { Example } from '../train/batch';
 import { applyCheckpoint, captureCheckpoint, deserializeCheckpoint, serializeCheckpoint, type CheckpointedTrainer } from '../train/checkpoint';
-import { PreferenceTrainer, tokenizePreference, type PreferenceExample, type PreferenceMetrics, type PreferencePair } from '../train/preference';
+import { PreferenceTrainer, type PreferenceMetrics } from '../train/preference';
+import { tokenizePreference, type PreferenceExample, type PreferencePair } from '../train/preference-pairs';
 import { packExamples, type RunConfig } from '../train/presets';
 import { evaluateLoss, Trainer, type StepMetrics } from '../train/trainer';
 

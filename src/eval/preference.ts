@@ -20,7 +20,8 @@
 //    is (wins + ties / 2) / pairs, as for the marks a person makes (metrics.ts winRate).
 // Not here: tokenizing pairs (src/train/preference.ts), generating (the caller's decoder).
 import type { Transformer } from '../model/transformer';
-import { pairLogps, type PreferenceExample, type PreferencePair } from '../train/preference';
+import { pairLogps } from '../train/preference';
+import { type PreferenceExample, type PreferencePair } from '../train/preference-pairs';
 import type { EvalRow } from './export';
 import { normalizeAnswer, rougeL, winRate, type Verdict, type WinTally } from './metrics';
 

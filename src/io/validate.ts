@@ -6,7 +6,7 @@
 // Contract:
 //  - validateModelConfig(config, where): every size within LIMITS, sizes consistent with each other (heads
 //    divide, key/value heads divide heads, RoPE's head size even), rope_theta > 0 and 0 < eps < 1, and the
-//    parameter count (a closed form, computed without building any per-tensor table) within MAX_PARAMETERS.
+//    parameter count (the weight table's, once every size is within its limit) within MAX_PARAMETERS.
 //    Throws one sentence naming the file and the field (HF's name for it).
 //  - The one LoRA rule, for a run's settings, an imported adapter and the command line's flags alike:
 //    loraProblem(lora, loraLinears(config)) / validateLora(lora, linears, where): rank a whole number
@@ -14,7 +14,7 @@
 //    suffix, as PEFT matches) at least one linear the model's descriptor lets LoRA target.
 //  - assertFinite(data, where, name): throws naming the tensor and the first bad index.
 // Not here: what the architecture supports at all (src/io/hf.ts refuses unknown model types and features).
-import { descriptorOf, weightTable } from '../model/arch';
+import { descriptorOf, parameterCount, recipeOf, weightTable } from '../model/arch';
 import { MAX_LAYERS } from '../model/arch/hf-config';
 import type { ModelConfig } from '../model/config';
 import { isLoraTarget, type LoraConfig } from '../model/lora';
@@ -45,23 +45,18 @@ function wholeIn(value: number, max: number, where: string, field: string): void
   if (!Number.isInteger(value) || value < 1 || value > max) throw new Error(`${where}: ${field} must be a whole number from 1 to ${max} (got ${value})`);
 }
 
-/** Parameters of the config's weights, without building the per-tensor table (an upper estimate). */
-function parameterBound(c: ModelConfig): number {
-  const q = c.numHeads * c.headDim, kv = c.numKvHeads * c.headDim;
-  const perLayer = c.hiddenSize * (2 * q + 2 * kv) + 3 * c.hiddenSize * c.intermediateSize + 4 * c.hiddenSize + q + 2 * kv + c.intermediateSize;
-  return c.numLayers * perLayer + 2 * c.vocabSize * c.hiddenSize + c.maxPositions * c.hiddenSize;
-}
-
 export function validateModelConfig(c: ModelConfig, where = 'config.json'): void {
   for (const key of Object.keys(LIMITS) as (keyof typeof LIMITS)[]) wholeIn(c[key], LIMITS[key], where, HF_NAME[key]);
   wholeIn(c.numKvHeads, c.numHeads, where, 'num_key_value_heads');
   if (c.numHeads % c.numKvHeads !== 0) throw new Error(`${where}: num_attention_heads ${c.numHeads} is not a multiple of num_key_value_heads ${c.numKvHeads}`);
   if (!(Number.isFinite(c.normEps) && c.normEps > 0 && c.normEps < 1)) throw new Error(`${where}: the norm epsilon must be between 0 and 1 (got ${c.normEps})`);
-  if (c.architecture !== 'gpt2') {
+  // Rotary embeddings (every family but those with learned positions) need a positive theta and an even head size.
+  if (recipeOf(c).blocks.some((b) => b.attention.rope !== null)) {
     if (!(Number.isFinite(c.ropeTheta) && c.ropeTheta > 0)) throw new Error(`${where}: rope_theta must be a positive number (got ${c.ropeTheta})`);
     if (c.headDim % 2 !== 0) throw new Error(`${where}: head size ${c.headDim} is odd; rotary embeddings need an even one`);
   }
-  const params = parameterBound(c);
+  // After the per-field limits, so the weight table it sums is small however absurd the numbers were.
+  const params = parameterCount(c);
   if (params > MAX_PARAMETERS) {
     throw new Error(`${where}: describes about ${params.toExponential(2)} parameters (${(params * 4 / 2 ** 30).toFixed(0)} GiB as f32), more than the studio can hold (${MAX_PARAMETERS.toExponential(2)})`);
   }

@@ -22,7 +22,8 @@ import type { PeftAdapterFiles } from '../export/peft';
 import type { GenerateBackend } from '../generate/decoder';
 import type { SamplingOptions } from '../generate/sampler';
 import type { LoraConfig } from '../model/lora';
-import type { PreferencePair, PreferenceRewards } from '../train/preference';
+import type { PreferenceRewards } from '../train/preference';
+import type { PreferencePair } from '../train/preference-pairs';
 import type { RunConfig } from '../train/presets';
 
 const RUNS_DB_NAME = 'sft-studio-runs';

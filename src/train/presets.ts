@@ -7,13 +7,14 @@
 //   checkpoints. earlyStopPatience: stop after this many evaluations without a new best validation loss
 //   (0 = off); the best checkpoint is kept either way.
 // Not here: running anything (src/engine), storing runs (src/storage/runs.ts).
-import { descriptorOf } from '../model/arch';
+import { descriptorOf, parameterCount } from '../model/arch';
 import { mib, type MemoryBudget } from '../gpu/runtime';
 import type { ModelConfig } from '../model/config';
 import { estimateMemory, memoryVerdict, type MemoryEstimate } from '../io/hf';
 import { loraLinears, loraProblem } from '../io/validate';
 import { DEFAULT_LORA, type LoraConfig } from '../model/lora';
 import type { Example } from './batch';
+import { totalSteps } from './data-order';
 import type { PreferenceConfig } from './preference';
 import { DEFAULT_TRAIN, type TrainConfig } from './trainer';
 
@@ -101,11 +102,6 @@ interface DataSummary {
   validationExamples: number;
 }
 
-/** Optimizer steps the run will take (as the Trainer computes them). */
-export function totalSteps(train: TrainConfig, trainExamples: number): number {
-  if (train.maxSteps > 0) return train.maxSteps;
-  return Math.ceil(trainExamples / Math.max(1, train.batchSize * train.gradAccumSteps)) * train.epochs;
-}
 
 /**
  * GPU memory of a run: training at batch × maxSeqLength tokens with the run's LoRA rank, targets and dropout, with
@@ -224,8 +220,7 @@ export function estimateRun(cfg: RunConfig, model: ModelConfig, data: DataSummar
   const memoryBytes = runMemoryEstimate(cfg, model).trainingBytes;
   const examplesPerEpoch = cfg.packing ? Math.ceil((data.trainExamples * data.meanTokens) / (train.maxSeqLength + 1)) : data.trainExamples;
   const stepsPerEpoch = Math.max(1, Math.ceil(examplesPerEpoch / Math.max(1, train.batchSize * train.gradAccumSteps)));
-  const params = model.numLayers * (model.hiddenSize * (model.numHeads + 2 * model.numKvHeads) * model.headDim
-    + model.numHeads * model.headDim * model.hiddenSize + 3 * model.hiddenSize * model.intermediateSize) + model.hiddenSize * model.vocabSize;
+  const params = parameterCount(model, 'matmuls');
   const tokensPerStep = batchTokens * train.gradAccumSteps;
   const flopsPerStep = 4 * params * tokensPerStep;
   return {

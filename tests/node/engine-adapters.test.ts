@@ -19,7 +19,7 @@ import type { LoraConfig } from '../../src/model/lora';
 import { mulberry32 } from '../../src/model/random';
 import { Transformer } from '../../src/model/transformer';
 import { createMemoryRunStore, type EvaluationRecord } from '../../src/storage/runs';
-import { tokenizeConversation } from '../../src/tokenize/chat';
+import { tokenizeConversation } from '../../src/tokenize/loss-mask';
 import { PRESETS, type RunConfig } from '../../src/train/presets';
 import { evaluateLoss } from '../../src/train/trainer';
 import type { EngineEvent, ImportAdapterArgs, StartRunArgs } from '../../src/engine/api';

@@ -13,7 +13,8 @@ import { evaluatePreference, preferenceScores } from '../../src/eval/preference'
 import { loadHfModel, templateOf } from '../../src/io/hf';
 import { filesFromDirectory } from '../../src/io/node-files';
 import { Transformer } from '../../src/model/transformer';
-import { pairLogps, preferencePairOf, tokenizePreference, type PreferencePair } from '../../src/train/preference';
+import { pairLogps } from '../../src/train/preference';
+import { preferencePairOf, tokenizePreference, type PreferencePair } from '../../src/train/preference-pairs';
 import { studioJson } from '../helpers/cli';
 import { testGpu } from '../helpers/gpu';
 import { logitsOf } from '../helpers/model';

@@ -30,7 +30,7 @@ import { filesFromMap } from '../../src/io/model-files';
 import { filesFromDirectory } from '../../src/io/node-files';
 import type { ModelConfig } from '../../src/model/config';
 import { Transformer } from '../../src/model/transformer';
-import { tokenizeConversation } from '../../src/tokenize/chat';
+import { tokenizeConversation } from '../../src/tokenize/loss-mask';
 import { DEFAULT_TRAIN, Trainer } from '../../src/train/trainer';
 import { testGpu } from '../helpers/gpu';
 import { withRandomLora } from './random-lora';

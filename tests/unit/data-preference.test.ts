@@ -16,7 +16,7 @@ import { detectShape } from '../../src/data/shapes';
 import type { ChatMessage } from '../../src/data/types';
 import { preferenceJsonl } from '../../src/eval/export';
 import { createMemoryRepository } from '../../src/storage/memory-repository';
-import { pairOfRecord, preferencePairOf } from '../../src/train/preference';
+import { pairOfRecord, preferencePairOf } from '../../src/train/preference-pairs';
 
 const enc = (t: string) => new TextEncoder().encode(t);
 const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';

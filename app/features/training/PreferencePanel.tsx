@@ -8,7 +8,8 @@
 // draws its preference metrics while it is the run being watched. Its state and actions are its store's (store.ts).
 // Not here: curating pairs in the Data step.
 import { useMemo } from 'react';
-import type { PreferenceMethod, PreferencePair } from '../../../src/train/preference';
+import type { PreferenceMethod } from '../../../src/train/preference';
+import type { PreferencePair } from '../../../src/train/preference-pairs';
 import type { RunConfig } from '../../../src/train/presets';
 import { useEngine } from '../../store/engine';
 import { Token } from '../../components/Token';
