@@ -162,10 +162,10 @@ function samplingFrom(p: Parsed) {
 
 /** Who decodes: our WebGPU engine (default) or onnxruntime-web's wasm backend on the ONNX export of the same
  * weights: the same tokens, and several times faster where WebGPU is a software rasteriser. */
-function backendOf(p: Parsed): 'engine' | 'onnx' {
+function backendOf(p: Parsed): 'webgpu' | 'onnx' {
   const backend = str(p, 'backend', 'engine');
   if (backend !== 'engine' && backend !== 'onnx') throw new Error(`--backend must be engine or onnx, not ${backend}`);
-  return backend;
+  return backend === 'engine' ? 'webgpu' : backend;
 }
 
 /** The model's figures without the GPU (the engine's describeModel), after every tensor is read once and dropped. */

@@ -1,7 +1,7 @@
 // Messages between the page and workers/data-worker.ts. Requests and replies are discriminated unions
 // keyed by `kind`, matched by `id`; every request gets progress replies, then exactly one 'return' or
 // 'throw'. DataCalls is the one table of method → (args, result), so both ends are typed from it.
-import type { DedupeInput, DedupeRequestOptions, ImportRequestOptions, Progress } from '../src/data/engine';
+import type { DedupeInput, DedupeRequestOptions, ImportRequestOptions, Progress } from '../src/data/tools';
 import type { DuplicateGroup } from '../src/data/dedupe';
 import type { FileImport } from '../src/data/import';
 import type { PackedFacts } from '../src/data/quality';

@@ -5,7 +5,7 @@
 // in components (engine: ./engine.ts; compare, training, export: their feature's store.ts). It follows the engine's loaded model: each time a model loads,
 // the data tools take its tokenizer (the data worker reads it from the engine worker over their own channel), so
 // token counts and the loss-mask preview match what training will do.
-import { createWorkerEngine } from '../../workers/data-client';
+import { dataToolsClient } from '../../workers/data-client';
 import type { ModelInfo } from '../../src/engine/api';
 import { joinEngineWorker } from './engine-worker';
 import { appEngineStore } from './engine';
@@ -35,7 +35,7 @@ export function appDatasetsStore(): DatasetsStore {
   const ready = openIdbRepository().catch(() => { persistent = false; return createMemoryRepository(); });
   const worker = new Worker(new URL('../../workers/data-worker.ts', import.meta.url), { type: 'module', name: 'data' });
   joinEngineWorker(worker);
-  const s = createDatasetsStore({ repo: deferredRepository(ready), engine: createWorkerEngine(worker) });
+  const s = createDatasetsStore({ repo: deferredRepository(ready), tools: dataToolsClient(worker) });
   store = s;
   initialised = ready.then(() => { s.setState({ persistent }); return s.getState().init(); });
   followLoadedModel(s);

@@ -78,7 +78,7 @@ export function answerCalls(ctx: EngineContext): Pick<EngineMethods, 'generate' 
       if (backend === 'onnx' || (backend === 'auto' && (await resident.device()).isSoftware)) {
         return { ...await decode(await onnxDecoder(args.adapter), ids, args.sampling, onEvent), backend: 'onnx' };
       }
-      return withAdapter(ctx, args.adapter, async (net) => ({ ...await decode(net, ids, args.sampling, onEvent), backend: 'engine' }));
+      return withAdapter(ctx, args.adapter, async (net) => ({ ...await decode(net, ids, args.sampling, onEvent), backend: 'webgpu' }));
     },
 
     async evaluateLoss(args, onEvent = noop) {

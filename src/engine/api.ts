@@ -104,8 +104,8 @@ export interface GenerateArgs {
   /** A conversation rendered with the model's chat template, or raw text. */
   prompt: { kind: 'chat'; messages: ChatMessage[] } | { kind: 'raw'; text: string };
   sampling: SamplingOptions & { maxNewTokens: number; stopStrings: string[] };
-  /** Who decodes: our WebGPU engine, onnxruntime-web's wasm backend on the ONNX export of the same weights
-   * (much faster on a software adapter), or 'auto' (default): onnx on a software adapter, else the engine. */
+  /** Who decodes: our WebGPU decoder, onnxruntime-web's wasm backend on the ONNX export of the same weights
+   * (much faster on a software adapter), or 'auto' (default): onnx on a software adapter, else WebGPU. */
   backend?: GenerateBackend;
 }
 
@@ -115,7 +115,7 @@ export interface GenerateResult {
   finishReason: 'stop-token' | 'stop-string' | 'length' | null;
   tokensPerSecond: number;
   /** Which backend answered. */
-  backend: 'engine' | 'onnx';
+  backend: 'webgpu' | 'onnx';
 }
 
 export interface AdapterFiles { 'adapter_model.safetensors': Uint8Array; 'adapter_config.json': string }

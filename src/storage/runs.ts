@@ -108,6 +108,7 @@ export interface EvaluationRecord {
   createdAt: number;
   model: { name: string; fingerprint: string };
   dataset: { id: string; name: string; version: number } | null;
+  /** `backend`: records stored before the WebGPU decoder was called 'webgpu' say 'engine' (read with generateBackend). */
   sampling: SamplingOptions & { maxNewTokens: number; stopStrings: string[]; chatTemplate: boolean; backend?: GenerateBackend };
   columns: { id: string; label: string; adapter: AdapterRef }[];
   /** Ids of the runs and imported adapters among the columns (the base model has none). */

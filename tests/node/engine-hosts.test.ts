@@ -45,9 +45,9 @@ async function session(engine: Engine, source: ModelSource) {
   const info = await engine.loadModel({ source });
   const run = await engine.startRun({ name: 'same', config, records, dataset: { id: 'd', name: 'qa', version: 1 } });
   const adapter = { kind: 'run' as const, runId: run.runId, checkpoint: 'last' as const };
-  const generated = await engine.generate({ adapter, prompt: { kind: 'chat', messages: [{ role: 'user', content: 'Say hi.' }] }, sampling, backend: 'engine' });
+  const generated = await engine.generate({ adapter, prompt: { kind: 'chat', messages: [{ role: 'user', content: 'Say hi.' }] }, sampling, backend: 'webgpu' });
   const loss = await engine.evaluateLoss({ adapter, records, maxSeqLength: 48 });
-  const batch: EvaluateCallArgs = { records, columns: [{ id: 'base', adapter: { kind: 'base' } }, { id: 'tuned', adapter }], chatTemplate: true, sampling, backend: 'engine', maxSeqLength: 48 };
+  const batch: EvaluateCallArgs = { records, columns: [{ id: 'base', adapter: { kind: 'base' } }, { id: 'tuned', adapter }], chatTemplate: true, sampling, backend: 'webgpu', maxSeqLength: 48 };
   const evaluated = await engine.evaluate(batch);
   const gguf = await engine.exportModel({ adapter, format: 'gguf', dtype: 'F16' });
   return {

@@ -1,6 +1,7 @@
 // The Compare screen's store (app/features/compare/store.ts), built with createCompareStore on the engine through the
 // page's client: ask() streams every column's answer in turn (greedy: the engine's own tokens), a batch runs as one
-// engine call whose rows arrive as progress and is stored with its marks, and a stored one is shown again.
+// engine call whose rows arrive as progress and is stored with its marks, and a stored one is shown again (an older
+// record's decoder 'engine' read as today's 'webgpu').
 import { describe, expect, it } from 'vitest';
 import { createCompareStore } from '../../app/features/compare/store';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
@@ -14,12 +15,12 @@ describe('compare store', () => {
     const info = await engine.loadModel(droppedFiles('tiny', buildTinyModel('llama-small', 2)));
     const store = createCompareStore(() => engine, () => 1000);
     const s = () => store.getState();
-    s().setSampling({ maxNewTokens: 4, backend: 'engine' });
+    s().setSampling({ maxNewTokens: 4, backend: 'webgpu' });
     const seen: number[] = [];
     const unsubscribe = store.subscribe((st) => { const a = st.answers.base; if (a && !a.done) seen.push(a.tokens.length); });
     await s().ask({ key: 'typed', prompt: { kind: 'chat', messages: [{ role: 'user', content: 'Say hi.' }] }, reference: null });
     unsubscribe();
-    const direct = await engine.generate({ adapter: { kind: 'base' }, prompt: { kind: 'chat', messages: [{ role: 'user', content: 'Say hi.' }] }, sampling: { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 0, maxNewTokens: 4, stopStrings: [] }, backend: 'engine' });
+    const direct = await engine.generate({ adapter: { kind: 'base' }, prompt: { kind: 'chat', messages: [{ role: 'user', content: 'Say hi.' }] }, sampling: { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 0, maxNewTokens: 4, stopStrings: [] }, backend: 'webgpu' });
     expect(s().answers.base).toMatchObject({ done: true, error: null, tokens: direct.tokens });
     expect(seen.length).toBeGreaterThan(0);   // streamed, token by token
 
@@ -34,8 +35,10 @@ describe('compare store', () => {
     const stored = await engine.listEvaluations({});
     expect(stored.map((e) => e.id)).toEqual([s().batch!.id]);
 
+    // Shown again in a fresh store; a record stored when the WebGPU decoder was named 'engine' reads as 'webgpu'.
     const other = createCompareStore(() => engine);
-    other.getState().showStored(stored[0]);
-    expect(other.getState().batch).toMatchObject({ id: s().batch!.id, rows: s().batch!.rows, running: false });
+    const older = { ...stored[0], sampling: { ...stored[0].sampling, backend: 'engine' } } as unknown as typeof stored[0];
+    other.getState().showStored(older);
+    expect(other.getState().batch).toMatchObject({ id: s().batch!.id, rows: s().batch!.rows, running: false, sampling: { backend: 'webgpu' } });
   });
 });

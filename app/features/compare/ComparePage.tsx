@@ -23,7 +23,7 @@ import { appCompareStore, useCompare, type Column } from './store';
 
 
 const FINISH: Record<string, string> = { 'stop-token': 'stopped at end of turn', 'stop-string': 'stopped at a stop string', length: 'hit max new tokens' };
-const BACKEND: Record<'engine' | 'onnx', string> = { engine: 'WebGPU engine', onnx: 'onnxruntime-web' };
+const BACKEND: Record<'webgpu' | 'onnx', string> = { webgpu: 'WebGPU engine', onnx: 'onnxruntime-web' };
 
 export function ComparePage() {
   const s = appCompareStore();

@@ -17,7 +17,7 @@ import { promptAndReference, type EvalSummary, type Generation, type Verdict } f
 import type { EvalPrompt, EvalRow, PreferenceMark } from '../../../src/eval/export';
 import { promptText } from '../../../src/eval/export';
 import { subjectOf, type EvaluationRecord } from '../../../src/storage/runs';
-import type { GenerateBackend } from '../../../src/generate/decoder';
+import { generateBackend, type GenerateBackend } from '../../../src/generate/decoder';
 import type { AdapterChoice, Engine, GenerateArgs, GenerateResult } from '../../../src/engine/api';
 import { enginePrompt } from '../../../src/engine/evaluate';
 import { errorMessage } from '../../../src/errors';
@@ -193,7 +193,7 @@ export function createCompareStore(engine: () => Engine, now: () => number = Dat
         if (get().batch?.running) return;
         set({
           batch: {
-            id: e.id, createdAt: e.createdAt, context: { model: e.model, dataset: e.dataset }, sampling: { ...e.sampling, backend: e.sampling.backend ?? 'auto' },
+            id: e.id, createdAt: e.createdAt, context: { model: e.model, dataset: e.dataset }, sampling: { ...e.sampling, backend: generateBackend(e.sampling.backend) },
             total: e.total, done: e.rows.length, running: false, columns: e.columns, rows: e.rows, summaries: e.summaries, error: e.error,
           },
           marks: { ...get().marks, ...e.marks },

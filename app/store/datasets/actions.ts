@@ -39,10 +39,10 @@ export interface DatasetsActions {
   keepFirstOfAll(): void;
   applySplit(cfg: SplitConfig): void;
   setQualityOptions(q: Partial<DatasetsState['quality']>): void;
-  /** Loads tokenizer.json + tokenizer_config.json (picked together) into the engine: an override of the model's. */
+  /** Loads tokenizer.json + tokenizer_config.json (picked together) into the data tools: an override of the model's. */
   loadTokenizer(files: File[]): Promise<void>;
   /**
-   * Counts with the loaded model's tokenizer, which the engine reads from whoever holds the model at this moment:
+   * Counts with the loaded model's tokenizer, which the data tools read from whoever holds the model at this moment:
    * after each model load, and to go back after picked files.
    */
   countWithModelTokenizer(): Promise<void>;

@@ -2,7 +2,7 @@
 // and versions, src/storage/dataset-log.ts), and `change`, the one way records, issues and files change: an undo
 // entry, the redo stack cleared, the step handed to the log, which makes it durable at once.
 import type { StoreApi } from 'zustand/vanilla';
-import type { DataEngine } from '../../../src/data/engine';
+import type { DataTools } from '../../../src/data/tools';
 import { warmQualityFacts } from '../../../src/data/quality';
 import { errorMessage } from '../../../src/errors';
 import { createDatasetLog, type Durability } from '../../../src/storage/dataset-log';
@@ -13,7 +13,7 @@ import type { DatasetsState, UndoEntry } from './initialState';
 
 export interface DatasetsDeps {
   repo: DatasetRepository;
-  engine: DataEngine;
+  tools: DataTools;
   autosaveMs?: number;
   persistent?: boolean;
 }

@@ -8,7 +8,7 @@ export function curationActions({ set, get, deps, change, guarded }: DatasetsCon
   return {
     async findDuplicates(opts = { near: true, threshold: 0.8 }) {
       await guarded(async () => {
-        const groups = await deps.engine.findDuplicates(get().records, opts, (p) => set({ progress: p }));
+        const groups = await deps.tools.findDuplicates(get().records, opts, (p) => set({ progress: p }));
         set({ duplicates: groups });
       });
       set({ progress: null });

@@ -17,7 +17,7 @@ export function importActions({ set, get, deps, log, change, ensureDataset, guar
     const label = `import ${file.name}`;
     const staging = log.beginImport(label);
     try {
-      const result = await deps.engine.importFile(file, { columnMaps, columnMap: map }, (p) => set({ progress: p }), (records) => staging.stage(records));
+      const result = await deps.tools.importFile(file, { columnMaps, columnMap: map }, (p) => set({ progress: p }), (records) => staging.stage(records));
       const seqs = await staging.written();
       if (result.needsMapping) {
         set((s) => ({ pendingMappings: [...s.pendingMappings, { file, needs: result.needsMapping! }] }));

@@ -7,7 +7,7 @@ import type { DatasetsActions } from './actions';
 import type { DatasetsContext } from './context';
 
 export function tokenActions({ set, get, deps, guarded }: DatasetsContext): Pick<DatasetsActions, 'loadTokenizer' | 'countWithModelTokenizer' | 'computeTokenStats' | 'setAssistantOnly' | 'previewExample'> {
-  /** Loads a tokenizer into the engine for statistics and previews, then counts with it. */
+  /** Loads a tokenizer into the data tools for statistics and previews, then counts with it. */
   async function switchTokenizer(origin: 'model' | 'files', load: () => Promise<{ name: string; info: TokenizerInfo }>) {
     const { name, info } = await load();
     set({ tokenizer: { name, origin, info }, tokenStats: null, tokenCounts: null, preview: null, ...(origin === 'model' ? { modelTokenizer: name } : {}) });
@@ -20,12 +20,12 @@ export function tokenActions({ set, get, deps, guarded }: DatasetsContext): Pick
       if (!json) { set({ error: 'Pick the model\'s tokenizer.json (and tokenizer_config.json for its chat template).' }); return; }
       await guarded(async () => {
         const files = { name: json.name + (config ? ` + ${config.name}` : ''), tokenizerJson: await json.text(), tokenizerConfig: config ? await config.text() : null };
-        await switchTokenizer('files', async () => ({ name: files.name, info: await deps.engine.loadTokenizer(files) }));
+        await switchTokenizer('files', async () => ({ name: files.name, info: await deps.tools.loadTokenizer(files) }));
       });
     },
 
     async countWithModelTokenizer() {
-      await guarded(() => switchTokenizer('model', () => deps.engine.loadModelTokenizer().catch((e: unknown) => {
+      await guarded(() => switchTokenizer('model', () => deps.tools.loadModelTokenizer().catch((e: unknown) => {
         throw new Error(`Could not read the loaded model's tokenizer: ${errorMessage(e)}`);
       })));
     },
@@ -34,7 +34,7 @@ export function tokenActions({ set, get, deps, guarded }: DatasetsContext): Pick
       if (!get().tokenizer) return;
       await guarded(async () => {
         const { records, quality, assistantOnly } = get();
-        const stats = await deps.engine.tokenStats(records, { maxSeqLen: quality.maxSeqLen, assistantOnly }, (p) => set({ progress: p }));
+        const stats = await deps.tools.tokenStats(records, { maxSeqLen: quality.maxSeqLen, assistantOnly }, (p) => set({ progress: p }));
         const rev = new Map(records.map((r) => [r.id, r.rev]));
         set({ tokenStats: stats, tokenCounts: new Map(stats.lengths.map(([id, n]) => [`${id}:${rev.get(id)}`, n])) });
       });
@@ -55,13 +55,13 @@ export function tokenActions({ set, get, deps, guarded }: DatasetsContext): Pick
         const opts = { maxSeqLen: get().quality.maxSeqLen, assistantOnly: get().assistantOnly };
         const pair = preferenceParts(r);
         if (!pair) {
-          set({ preview: { id, rev: r.rev, tokens: await deps.engine.previewTokens(r.messages, opts) } });
+          set({ preview: { id, rev: r.rev, tokens: await deps.tools.previewTokens(r.messages, opts) } });
           return;
         }
         // A pair as the preference loss sees it: each answer after the shared prompt, the answer's tokens counted.
         const answerFrom = pair.prompt.length;
-        const tokens = await deps.engine.previewTokens(r.messages, { ...opts, answerFrom });
-        const rejected = await deps.engine.previewTokens([...pair.prompt, ...pair.rejected], { ...opts, answerFrom });
+        const tokens = await deps.tools.previewTokens(r.messages, { ...opts, answerFrom });
+        const rejected = await deps.tools.previewTokens([...pair.prompt, ...pair.rejected], { ...opts, answerFrom });
         set({ preview: { id, rev: r.rev, tokens, rejected } });
       });
     },
