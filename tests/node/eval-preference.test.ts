@@ -18,7 +18,7 @@ import { preferencePairOf, tokenizePreference, type PreferencePair } from '../..
 import { studioJson } from '../helpers/cli';
 import { testGpu } from '../helpers/gpu';
 import { logitsOf } from '../helpers/model';
-import { withRandomLora } from './random-lora';
+import { withRandomLora } from '../helpers/random-lora';
 
 const MODEL = join(__dirname, '..', 'fixtures', 'models', 'llama-small');
 const ROWS = [

@@ -15,7 +15,7 @@ import { makeBatch } from '../../src/train/batch';
 import { DEFAULT_PREFERENCE, PreferenceTrainer } from '../../src/train/preference';
 import { preferencePairOf, tokenizePreference } from '../../src/train/preference-pairs';
 import { DEFAULT_TRAIN } from '../../src/train/trainer';
-import { withRandomLora } from './random-lora';
+import { withRandomLora } from '../helpers/random-lora';
 
 const MODEL = join(__dirname, '..', 'fixtures', 'models', 'llama-small');
 const ROWS = [
