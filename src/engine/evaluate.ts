@@ -1,5 +1,5 @@
 // Batch evaluation: N conversations × M models (the base model, runs' checkpoints, imported adapters), the one
-// loop behind the Compare screen's batch (through the engine worker's `evaluate` call) and the CLI's `eval`.
+// loop behind the Compare screen's batch (through the engine's `evaluate` call, answers.ts) and the CLI's `eval` alike.
 // Each conversation's prompt (up to its last assistant turn) is answered by every model in turn, a progress
 // event per row; then each model's loss over the same conversations' assistant tokens; then one summary per
 // model (src/eval/metrics.ts summarize).
@@ -12,8 +12,7 @@
 // resident Transformer in the worker). `stopped()` is read between rows: a stopped or failed batch returns
 // the rows it finished, summarised, with `error` saying why it stopped early (no losses then); a failure
 // never loses the rows already done.
-// Not here: generating or scoring a loss (the host's `generate` and `loss`: the engine worker, or the CLI's
-// one model), storing the result (the page stores it with its marks through saveEvaluation).
+// Not here: generating or scoring a loss (the caller's `generate` and `loss`: the engine's answers.ts), storing the result (the page stores it with its marks through saveEvaluation).
 import type { ChatMessage } from '../data/types';
 import { errorMessage } from '../errors';
 import type { EvalPrompt, EvalRow } from '../eval/export';

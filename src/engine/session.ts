@@ -1,5 +1,5 @@
-// A training session: the ONE run loop, used by the engine worker (runs in IndexedDB) and the CLI's `train`
-// (runs in its output folder), for SFT and preference runs alike. It steps a trainer (the SFT Trainer on a run's
+// A training session: the ONE run loop, run by the engine (src/engine/runs.ts) for the page (runs in IndexedDB) and
+// the CLI's `train` (runs in its output folder), for SFT and preference runs alike. It steps a trainer (the SFT Trainer on a run's
 // examples, or the PreferenceTrainer on its pairs when run.config.preference is set) and keeps the RunRecord up to date: the
 // metric curve, validation evaluations (every config.evalEvery steps and at the end), checkpoints through a
 // RunSink ('last' every config.checkpointEvery steps, on pause and at the end; 'best' at each new best
@@ -11,7 +11,7 @@
 // them: the following steps give the same losses bit for bit as a run that never stopped. The guards against
 // non-finite steps and data with nothing to learn are the trainers' (src/train/trainer.ts, src/train/preference.ts).
 // A preference run has no validation split: no evaluations, no 'best' checkpoint.
-// Not here: where runs are stored, which model is resident, memory checks (the worker; the CLI).
+// Not here: where runs are stored, which model is resident, memory checks (the engine: runs.ts, resident.ts).
 import { errorMessage } from '../errors';
 import type { ChatMessage } from '../data/types';
 import type { ModelMeta } from '../io/hf';

@@ -18,7 +18,7 @@
 //  - versus(model, against), per pair: the model wins when its answer leans further towards chosen than the other
 //    model's (answers), or when its log-prob margin πc - πr is larger (margins); equal values are ties. The win rate
 //    is (wins + ties / 2) / pairs, as for the marks a person makes (metrics.ts winRate).
-// Not here: tokenizing pairs (src/train/preference.ts), generating (the caller's decoder).
+// Not here: tokenizing pairs (src/train/preference-pairs.ts), generating (the caller's decoder).
 import type { Transformer } from '../model/transformer';
 import { pairLogps } from '../train/preference';
 import { type PreferenceExample, type PreferencePair } from '../train/preference-pairs';

@@ -13,7 +13,7 @@
 //   adapterFiles  { adapterId, files } by adapterId (v2): the adapter's PEFT files as imported
 //   evaluations   EvaluationRecord by id (v2), indexed by `subjects` (the runs and adapters it evaluated)
 // Deleting a run or an adapter deletes the evaluations that name it.
-// The engine worker is the only writer; pages read through the engine, never through idb.
+// The engine (src/engine, in the page's worker) is the only writer; pages read through the engine, never through idb.
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPObjectStore, type StoreNames } from 'idb';
 import type { ChatMessage } from '../data/types';
 import type { EvalRow, PreferenceMark } from '../eval/export';
