@@ -33,7 +33,7 @@ describe('engine store', () => {
     expect(s().loading).toBeNull();
 
     const steps: number[] = [];
-    const unsubscribe = store.subscribe((st, prev) => { if (st.live && st.live.points.length !== prev.live?.points.length) steps.push(st.live.points.at(-1)!.step); });
+    const unsubscribe = store.subscribe((st, prev) => { const last = st.live?.points.at(-1); if (last && st.live!.points.length !== prev.live?.points.length) steps.push(last.step); });
     await s().startRun({ name: 'watched', config, records, dataset: null });
     unsubscribe();
     expect(steps).toEqual([1, 2, 3]);
