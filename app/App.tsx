@@ -4,7 +4,7 @@
 // only lays them out. Notifications (app/components/toasts.tsx) are mounted here once.
 import { useEffect, useState } from 'react';
 import { Tabs } from 'radix-ui';
-import { appEngineStore, useEngine } from './engine/store';
+import { appEngineStore, useEngine } from './store/engine';
 import { appDatasetsStore, datasetsStoreReady, useDatasets } from './store';
 import { Toasts } from './components/toasts';
 import { useTheme } from './shell/theme';

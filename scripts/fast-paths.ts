@@ -17,7 +17,7 @@ import { setCrossEntropyLayout } from '../src/ops/crossentropy';
 import { setMatmulVariant } from '../src/ops/matmul';
 import { setRowReduction } from '../src/ops/norm';
 import { setGradNormLayout } from '../src/ops/optim';
-import { examplesFromRecords } from '../src/tokenize/chat';
+import { examplesFromRecords } from '../src/tokenize/loss-mask';
 import { presetFor } from '../src/train/presets';
 import { Trainer } from '../src/train/trainer';
 

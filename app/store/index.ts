@@ -2,13 +2,13 @@
 // then says) and the data worker as engine. Created on first use; tests build their own with
 // createDatasetsStore (./datasets) and inject stand-ins. Every store on the page is built the same way:
 // createXStore(deps) builds one, appXStore() is the page's own made on first use, and useX(selector) reads it
-// in components (engine: app/engine/store.ts; compare: app/features/compare/store.ts). It follows the engine's loaded model: each time a model loads,
+// in components (engine: ./engine.ts; compare, training, export: their feature's store.ts). It follows the engine's loaded model: each time a model loads,
 // the data tools take its tokenizer (the data worker reads it from the engine worker over their own channel), so
 // token counts and the loss-mask preview match what training will do.
-import { createWorkerEngine } from '../../workers/data-client';
-import type { ModelInfo } from '../../workers/protocol-engine';
-import { joinEngineWorker } from '../engine/client';
-import { appEngineStore } from '../engine/store';
+import { dataToolsClient } from '../../workers/data-client';
+import type { ModelInfo } from '../../src/engine/api';
+import { joinEngineWorker } from './engine-worker';
+import { appEngineStore } from './engine';
 import { deferredRepository } from '../../src/storage/deferred';
 import { openIdbRepository } from '../../src/storage/idb-repository';
 import { createMemoryRepository } from '../../src/storage/memory-repository';
@@ -35,7 +35,7 @@ export function appDatasetsStore(): DatasetsStore {
   const ready = openIdbRepository().catch(() => { persistent = false; return createMemoryRepository(); });
   const worker = new Worker(new URL('../../workers/data-worker.ts', import.meta.url), { type: 'module', name: 'data' });
   joinEngineWorker(worker);
-  const s = createDatasetsStore({ repo: deferredRepository(ready), engine: createWorkerEngine(worker) });
+  const s = createDatasetsStore({ repo: deferredRepository(ready), tools: dataToolsClient(worker) });
   store = s;
   initialised = ready.then(() => { s.setState({ persistent }); return s.getState().init(); });
   followLoadedModel(s);

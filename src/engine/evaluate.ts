@@ -1,5 +1,5 @@
 // Batch evaluation: N conversations × M models (the base model, runs' checkpoints, imported adapters), the one
-// loop behind the Compare screen's batch (through the engine worker's `evaluate` call) and the CLI's `eval`.
+// loop behind the Compare screen's batch (through the engine's `evaluate` call, answers.ts) and the CLI's `eval` alike.
 // Each conversation's prompt (up to its last assistant turn) is answered by every model in turn, a progress
 // event per row; then each model's loss over the same conversations' assistant tokens; then one summary per
 // model (src/eval/metrics.ts summarize).
@@ -11,17 +11,17 @@
 // Contract: rows run in order, in chunks of 1, 2, 4, … up to EVALUATE_BATCH rows (the first answers come quickly);
 // a chunk's prompts are answered by every model in turn, all at once when the host decodes batches
 // (`generateBatch`: src/generate/batch.ts), else one at a time (every model shares one resident Transformer in the
-// worker). Then a progress event per row. `stopped()` is read between chunks: a stopped or failed batch returns
+// engine). Then a progress event per row. `stopped()` is read between chunks: a stopped or failed batch returns
 // the rows it finished, summarised, with `error` saying why it stopped early (no losses then); a failure never
 // loses the rows already done.
-// Not here: generating or scoring a loss (the host's `generate` and `loss`: the engine worker, or the CLI's
-// one model), storing the result (the page stores it with its marks through saveEvaluation).
+// Not here: generating or scoring a loss (the caller's `generate` and `loss`: the engine's answers.ts), storing the
+// result (the page stores it with its marks through saveEvaluation).
 import type { ChatMessage } from '../data/types';
 import { errorMessage } from '../errors';
 import type { EvalPrompt, EvalRow } from '../eval/export';
 import { promptAndReference, summarize, type EvalSummary, type Generation } from '../eval/metrics';
 import { templateOf, type ModelMeta } from '../io/hf';
-import type { PreferencePair } from '../train/preference';
+import type { PreferencePair } from '../train/preference-pairs';
 
 /** The prompt a model is sent: a chat, or with the template off, the raw text of the last user turn. */
 type EnginePrompt = { kind: 'chat'; messages: ChatMessage[] } | { kind: 'raw'; text: string };
@@ -66,6 +66,8 @@ export interface EvaluateResult {
   total: number;
   rows: EvalRow[];
   summaries: Record<string, EvalSummary>;
+  /** Assistant tokens each model's loss counted (0: no loss measured). */
+  tokens: Record<string, number>;
   error: string | null;
 }
 
@@ -98,13 +100,15 @@ export async function evaluateBatch<M>(
   } catch (e) {
     error = errorMessage(e);
   }
-  const losses: Record<string, number | null> = {};
+  const losses: Record<string, number | null> = {}, tokens: Record<string, number> = {};
   for (const c of args.columns) {
     losses[c.id] = null;
+    tokens[c.id] = 0;
     if (stopped() || error !== null || rows.length === 0) continue;
     try {
       const r = await host.loss(c.adapter, evaluable.slice(0, rows.length));
       losses[c.id] = r.tokens > 0 ? r.loss : null;
+      tokens[c.id] = r.tokens;
     } catch (e) {
       error = errorMessage(e);
     }
@@ -117,7 +121,7 @@ export async function evaluateBatch<M>(
     }
   }
   const summaries = Object.fromEntries(args.columns.map((c) => [c.id, summarize(rows.map((r) => ({ output: r.outputs[c.id], reference: r.reference })), losses[c.id])]));
-  return { total: evaluable.length, rows, summaries, error };
+  return { total: evaluable.length, rows, summaries, tokens, error };
 }
 
 /** f over the items one after another. */

@@ -1,8 +1,8 @@
-// A training session: the ONE run loop, used by the engine worker (runs in IndexedDB) and the CLI's `train`
-// (runs in its output folder), for SFT and preference runs alike. It steps a trainer (the SFT Trainer on a run's
-// examples, the PreferenceTrainer on its pairs when run.config.preference is set, the GrpoTrainer on its prompts when
-// run.config.grpo is: answers sampled by sample-groups.ts, scored by the run's rewards, JavaScript ones in the host's
-// sandbox, SessionArgs.openSandbox) and keeps the RunRecord up to date: the
+// A training session: the ONE run loop, run by the engine (src/engine/runs.ts) for the page (runs in IndexedDB) and
+// the CLI's `train` (runs in its output folder), for SFT, preference and GRPO runs alike. It steps a trainer (the SFT
+// Trainer on a run's examples, the PreferenceTrainer on its pairs when run.config.preference is set, the GrpoTrainer on
+// its prompts when run.config.grpo is: answers sampled by sample-groups.ts, scored by the run's rewards, JavaScript
+// ones in the host's sandbox, SessionArgs.openSandbox) and keeps the RunRecord up to date: the
 // metric curve, validation evaluations (every config.evalEvery steps and at the end), checkpoints through a
 // RunSink ('last' every config.checkpointEvery steps, on pause and at the end; 'best' at each new best
 // validation loss), early stopping, pause/resume/cancel through a RunControl, and the run's status.
@@ -13,18 +13,19 @@
 // them: the following steps give the same losses bit for bit as a run that never stopped. The guards against
 // non-finite steps and data with nothing to learn are the trainers' (src/train/trainer.ts, src/train/preference.ts).
 // A preference or GRPO run has no validation split: no evaluations, no 'best' checkpoint.
-// Not here: where runs are stored, which model is resident, memory checks (the worker; the CLI).
+// Not here: where runs are stored, which model is resident, memory checks (the engine: runs.ts, resident.ts).
 import { errorMessage } from '../errors';
 import type { ChatMessage } from '../data/types';
 import type { ModelMeta } from '../io/hf';
 import { stopTokenIds, templateOf } from '../io/hf';
 import type { Transformer } from '../model/transformer';
 import type { CheckpointKind, MetricPoint, RunRecord, RunStatus, RunStore } from '../storage/runs';
-import { examplesFromRecords } from '../tokenize/chat';
+import { examplesFromRecords } from '../tokenize/loss-mask';
 import type { Example } from '../train/batch';
 import { applyCheckpoint, captureCheckpoint, deserializeCheckpoint, serializeCheckpoint, type CheckpointedTrainer } from '../train/checkpoint';
 import { GrpoTrainer, tokenizeGrpoPrompt, type GrpoMetrics, type GrpoPoint, type GrpoPrompt } from '../train/grpo';
-import { PreferenceTrainer, tokenizePreference, type PreferenceExample, type PreferenceMetrics, type PreferencePair } from '../train/preference';
+import { PreferenceTrainer, type PreferenceMetrics } from '../train/preference';
+import { tokenizePreference, type PreferenceExample, type PreferencePair } from '../train/preference-pairs';
 import { packExamples, type RunConfig } from '../train/presets';
 import { RewardScorer, type OpenSandbox } from '../train/rewards';
 import { evaluateLoss, Trainer, type StepMetrics } from '../train/trainer';

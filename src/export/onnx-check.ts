@@ -37,7 +37,7 @@ export interface OnnxCheck {
   ortTokensPerSecond: number;
   engineTokensPerSecond: number;
   /** The backend with more tokens/s here. */
-  faster: 'onnx' | 'engine';
+  faster: 'onnx' | 'webgpu';
 }
 
 interface OnnxCheckOptions {
@@ -89,7 +89,7 @@ export async function checkOnnxExport(ort: Ort, net: Transformer, onnxBytes: Uin
       ok: maxRelDiff <= ONNX_CHECK_RTOL && sameArgmax && sameTokens,
       ortMs: theirs.ms, engineMs: ours.ms,
       ortTokensPerSecond: ortGen.perSecond, engineTokensPerSecond: engineGen.perSecond,
-      faster: ortGen.perSecond > engineGen.perSecond ? 'onnx' : 'engine',
+      faster: ortGen.perSecond > engineGen.perSecond ? 'onnx' : 'webgpu',
     };
   } finally {
     await onnx.release();

@@ -247,9 +247,7 @@ export interface MemoryEstimate {
   largestBufferBytes: number;
 }
 
-export function parameterCount(config: ModelConfig): number {
-  return weightTable(config).reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
-}
+export { parameterCount } from '../model/arch';
 
 /** LoRA on the attention projections without dropout, when an estimate is not told the run's. */
 function defaultLoraTargets(config: ModelConfig): string[] {

@@ -13,7 +13,7 @@
 //   adapterFiles  { adapterId, files } by adapterId (v2): the adapter's PEFT files as imported
 //   evaluations   EvaluationRecord by id (v2), indexed by `subjects` (the runs and adapters it evaluated)
 // Deleting a run or an adapter deletes the evaluations that name it.
-// The engine worker is the only writer; pages read through the engine, never through idb.
+// The engine (src/engine, in the page's worker) is the only writer; pages read through the engine, never through idb.
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPObjectStore, type StoreNames } from 'idb';
 import type { ChatMessage } from '../data/types';
 import type { EvalRow, PreferenceMark } from '../eval/export';
@@ -23,7 +23,8 @@ import type { GenerateBackend } from '../generate/decoder';
 import type { SamplingOptions } from '../generate/sampler';
 import type { LoraConfig } from '../model/lora';
 import type { GrpoPoint } from '../train/grpo';
-import type { PreferencePair, PreferenceRewards } from '../train/preference';
+import type { PreferenceRewards } from '../train/preference';
+import type { PreferencePair } from '../train/preference-pairs';
 import type { RunConfig } from '../train/presets';
 
 const RUNS_DB_NAME = 'sft-studio-runs';
@@ -95,6 +96,8 @@ export interface AdapterRecord {
   lora: LoraConfig;
   /** Trainable values in the adapter. */
   parameters: number;
+  /** The settings of the run that made it, when its training_log.json came with it (`studio train`'s): for its card and kit. */
+  trainedWith?: RunConfig;
 }
 
 /** Which weights answer: the base model alone, a run's adapter (its last or best checkpoint), or an imported adapter. */
@@ -106,6 +109,7 @@ export interface EvaluationRecord {
   createdAt: number;
   model: { name: string; fingerprint: string };
   dataset: { id: string; name: string; version: number } | null;
+  /** `backend`: records stored before the WebGPU decoder was called 'webgpu' say 'engine' (read with generateBackend). */
   sampling: SamplingOptions & { maxNewTokens: number; stopStrings: string[]; chatTemplate: boolean; backend?: GenerateBackend };
   columns: { id: string; label: string; adapter: AdapterRef }[];
   /** Ids of the runs and imported adapters among the columns (the base model has none). */

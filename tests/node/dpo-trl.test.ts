@@ -1,4 +1,4 @@
-// Preference tuning (src/train/preference.ts) against TRL itself (tests/node/dpo_trl.py: real trl + transformers +
+// Preference tuning (src/train/preference.ts) against TRL itself (tests/oracle/dpo_trl.py: real trl + transformers +
 // PEFT on CPU torch), on the committed tiny Llama (tests/fixtures/models/llama-small, ChatML template):
 //  - the same HF folder, the same adapter (a short SFT run of ours, exported to PEFT), the same tokens and masks;
 //  - one optimizer step of our PreferenceTrainer per case, its loss, rewards, margins and accuracy, and every LoRA
@@ -19,7 +19,8 @@ import { loadHfModel, templateOf, type LoadedModel } from '../../src/io/hf';
 import { filesFromDirectory } from '../../src/io/node-files';
 import type { LoraConfig } from '../../src/model/lora';
 import { Transformer } from '../../src/model/transformer';
-import { DEFAULT_PREFERENCE, preferencePairOf, PreferenceTrainer, tokenizePreference, type PreferenceConfig, type PreferenceExample } from '../../src/train/preference';
+import { DEFAULT_PREFERENCE, PreferenceTrainer, type PreferenceConfig } from '../../src/train/preference';
+import { preferencePairOf, tokenizePreference, type PreferenceExample } from '../../src/train/preference-pairs';
 import { DEFAULT_TRAIN, type TrainConfig } from '../../src/train/trainer';
 import { testGpu } from '../helpers/gpu';
 import { relMax } from '../helpers/torch';
@@ -62,7 +63,7 @@ function trl(cases: { method: string; beta: number; eps: number; reference: stri
   writeFileSync(join(dir, 'adapter_model.safetensors'), adapter.weights);
   const rows = [...pairs.map((p) => p.chosen), ...pairs.map((p) => p.rejected)];
   writeFileSync(join(dir, 'in.json'), JSON.stringify({ model: MODEL, adapter: dir, ids: rows.map((r) => r.inputIds), masks: rows.map((r) => r.lossMask), cases }));
-  execFileSync(PYTHON, [join(__dirname, 'dpo_trl.py'), join(dir, 'in.json'), join(dir, 'out.json')], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, TOKENIZERS_PARALLELISM: 'false' } });
+  execFileSync(PYTHON, [join(__dirname, '..', 'oracle', 'dpo_trl.py'), join(dir, 'in.json'), join(dir, 'out.json')], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, TOKENIZERS_PARALLELISM: 'false' } });
   return JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')) as TrlCase[];
 }
 

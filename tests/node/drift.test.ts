@@ -14,7 +14,7 @@ import { GREEDY } from '../../src/generate/sampler';
 import { descriptorOf, DESCRIPTORS } from '../../src/model/arch';
 import type { ModelConfig } from '../../src/model/config';
 import { initWeights, tinyConfig } from '../../src/model/init';
-import { withRandomLora } from './random-lora';
+import { withRandomLora } from '../helpers/random-lora';
 
 ort.env.wasm.numThreads = 1;
 const PROMPT = [5, 77, 40, 3, 25, 12, 90, 61, 8, 33, 70, 2];

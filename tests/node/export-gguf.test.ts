@@ -1,4 +1,4 @@
-// GGUF LoRA export, checked by an independent Python parser (tests/node/gguf_check.py, numpy + PyTorch, written
+// GGUF LoRA export, checked by an independent Python parser (tests/oracle/gguf_check.py, numpy + PyTorch, written
 // from the GGUF spec and llama.cpp's loader rules): the container parses (magic, version 3, alignment 32,
 // offsets, padding), the metadata is what llama.cpp requires, every A/B comes back equal to ours (exactly in
 // f32; to f16 rounding in f16) after undoing the q/k row permutation, and (Llama with rsLoRA) merging by
@@ -135,7 +135,7 @@ describe('GGUF LoRA export', () => {
       const path = join(oracle.dir, 'adapter.gguf');
       writeFileSync(path, files.get('adapter-f32.gguf')!);
       const modules = model.linearModules().filter((l) => l.lora).map((l) => l.name);
-      const out = JSON.parse(execFileSync(venvPython(), [join(__dirname, 'gguf_official_check.py'), WHEEL, path, arch, String(config.numLayers), JSON.stringify(modules)], { encoding: 'utf8', maxBuffer: 1 << 26 })) as
+      const out = JSON.parse(execFileSync(venvPython(), [join(__dirname, '..', 'oracle', 'gguf_official_check.py'), WHEEL, path, arch, String(config.numLayers), JSON.stringify(modules)], { encoding: 'utf8', maxBuffer: 1 << 26 })) as
         { kv: Record<string, unknown>; tensors: Record<string, { ne: number[]; type: number; data: number[] }>; mapped: Record<string, string>; alignment: number };
       expect(out.alignment).toBe(32);
       expect(out.kv).toMatchObject({ 'general.architecture': arch, 'general.type': 'adapter', 'adapter.type': 'lora', 'adapter.lora.alpha': 5 });
@@ -160,7 +160,7 @@ describe('GGUF LoRA export', () => {
     oracles.push(oracle);
     writeFileSync(join(oracle.dir, 'x.f32'), new Uint8Array(x.buffer));
     writeFileSync(join(oracle.dir, 'ours.q8_0'), quantizeQ8_0(x));
-    const out = JSON.parse(execFileSync(venvPython(), [join(__dirname, 'gguf_q8_check.py'), WHEEL, join(oracle.dir, 'x.f32'), join(oracle.dir, 'ours.q8_0')], { encoding: 'utf8' })) as { bytes: number; differ: number };
+    const out = JSON.parse(execFileSync(venvPython(), [join(__dirname, '..', 'oracle', 'gguf_q8_check.py'), WHEEL, join(oracle.dir, 'x.f32'), join(oracle.dir, 'ours.q8_0')], { encoding: 'utf8' })) as { bytes: number; differ: number };
     expect(out).toEqual({ bytes: 512 * 34, differ: 0 });
   });
 });

@@ -6,7 +6,7 @@
 //     sample), then `studio export --format kit` from that run's folder;
 //  2. the kit zipped as the Export tab zips it, unzipped by Python's zipfile, and `python train_trl.py` run in it
 //     with nothing edited (only the environment: one thread, the Hub offline, a fresh cache);
-//  3. the adapter it saves loads in real transformers + PEFT (tests/node/kit_eval.py), with the run's LoRA shape, and
+//  3. the adapter it saves loads in real transformers + PEFT (tests/oracle/kit_eval.py), with the run's LoRA shape, and
 //     answers the held-out questions (world-qa.eval.jsonl: people the SFT file never asks about) like the studio's own
 //     adapter scored the same way.
 // Bar: the base model answers none exactly; the studio's adapter at least 75%; the kit's at least 60%, and its mean
@@ -71,7 +71,7 @@ describe('the TRL kit runs as shipped', () => {
     expect(saved).toMatchObject({ peft_type: 'LORA', r: lora.rank, lora_alpha: lora.alpha, lora_dropout: lora.dropout });
     expect([...(saved.target_modules as string[])].sort()).toEqual([...lora.targetModules].sort());
 
-    const scores = JSON.parse(execFileSync(venvPython(), [join(__dirname, 'kit_eval.py'), join(kit, 'model'), HELD_OUT, `studio=${studioRun}`, `kit=${adapter}`],
+    const scores = JSON.parse(execFileSync(venvPython(), [join(__dirname, '..', 'oracle', 'kit_eval.py'), join(kit, 'model'), HELD_OUT, `studio=${studioRun}`, `kit=${adapter}`],
       { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as Record<'base' | 'studio' | 'kit', Scored>;
     const line = (k: keyof typeof scores) => `${k} ${scores[k].hits}/${scores[k].total} exact, loss ${scores[k].loss.toFixed(3)}`;
     console.log(`held-out (transformers + PEFT): ${line('base')}; ${line('studio')}; ${line('kit')}`);

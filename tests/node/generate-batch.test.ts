@@ -17,7 +17,7 @@ import { configFromHf, recipeOf } from '../../src/model/arch';
 import { initWeights } from '../../src/model/init';
 import type { Transformer } from '../../src/model/transformer';
 import { FAMILIES } from '../helpers/hf-families';
-import { withRandomLora } from './random-lora';
+import { withRandomLora } from '../helpers/random-lora';
 
 const PROMPTS = [[7], [5, 77, 40, 3, 25, 12], [9, 14, 200, 31, 8, 33, 70, 2, 61, 90, 11, 4, 150]];
 const greedy: GenerateOptions = { ...GREEDY, maxNewTokens: 16, stopTokenIds: [], stopStrings: [] };

@@ -1,4 +1,4 @@
-// GRPO (src/train/grpo.ts) against TRL's GRPOTrainer itself (tests/node/grpo_trl.py: real trl 1.13 + transformers +
+// GRPO (src/train/grpo.ts) against TRL's GRPOTrainer itself (tests/oracle/grpo_trl.py: real trl 1.13 + transformers +
 // PEFT on CPU torch), on the committed tiny Llama (tests/fixtures/models/llama-small, ChatML template):
 //  - the same HF folder, the same adapter (a short SFT run of ours, exported to PEFT), the same prompt tokens, the same
 //    sampled answers (fixed: some end on <|im_end|>, some run into the token limit) and the same rewards (two reward
@@ -93,7 +93,7 @@ function trl(cases: Record<string, unknown>[]): TrlCase[] {
     model: MODEL, adapter: dir, prompts: PROMPTS, prompt_ids: flat.map((_, i) => prompts[Math.floor(i / G)].ids),
     completions: flat.map((a) => a.ids), rewards: REWARDS, cases,
   }));
-  execFileSync(PYTHON, [join(__dirname, 'grpo_trl.py'), join(dir, 'in.json'), join(dir, 'out.json')], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, TOKENIZERS_PARALLELISM: 'false' } });
+  execFileSync(PYTHON, [join(__dirname, '..', 'oracle', 'grpo_trl.py'), join(dir, 'in.json'), join(dir, 'out.json')], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, TOKENIZERS_PARALLELISM: 'false' } });
   return JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')) as TrlCase[];
 }
 

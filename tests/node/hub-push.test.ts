@@ -21,7 +21,7 @@ import type { Transformer } from '../../src/model/transformer';
 import { PRESETS } from '../../src/train/presets';
 import { studioAsync } from '../helpers/cli';
 import { startHubStandin, type HubStandin } from '../helpers/hub-standin';
-import { tunedTiny } from './tuned-model';
+import { tunedTiny } from '../helpers/tuned-model';
 
 const WRITE = 'hf_standinWriteToken0123456789';
 const READ = 'hf_standinReadToken0123456789';

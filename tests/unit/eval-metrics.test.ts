@@ -6,7 +6,7 @@ import {
   answerLength, exactMatch, lcsLength, normalizeAnswer, promptAndReference, rougeL, rougeTokens, stoppedCleanly, summarize, winRate,
 } from '../../src/eval/metrics';
 import { csvField, evalCsv, evalJsonl, preferenceJsonl, type EvalRow, type PreferenceMark } from '../../src/eval/export';
-import { preferencePairsFromJsonl } from '../../src/train/preference';
+import { preferencePairsFromJsonl } from '../../src/train/preference-pairs';
 
 const close = (a: number, b: number) => expect(Math.abs(a - b)).toBeLessThan(1e-12);
 

@@ -10,7 +10,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { Alert } from '../../components/Alert';
 import { download } from '../../components/download';
 import { useDatasets } from '../../store';
-import { useEngine } from '../../engine/store';
+import { useEngine } from '../../store/engine';
 import { preferenceJsonl, promptText } from '../../../src/eval/export';
 import { answerLength, promptAndReference, winRate, type Verdict } from '../../../src/eval/metrics';
 import { LastModelOffer } from '../model';
@@ -23,7 +23,7 @@ import { appCompareStore, useCompare, type Column } from './store';
 
 
 const FINISH: Record<string, string> = { 'stop-token': 'stopped at end of turn', 'stop-string': 'stopped at a stop string', length: 'hit max new tokens' };
-const BACKEND: Record<'engine' | 'onnx', string> = { engine: 'WebGPU engine', onnx: 'onnxruntime-web' };
+const BACKEND: Record<'webgpu' | 'onnx', string> = { webgpu: 'WebGPU engine', onnx: 'onnxruntime-web' };
 
 export function ComparePage() {
   const s = appCompareStore();

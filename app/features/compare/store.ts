@@ -2,7 +2,7 @@
 // answers, the marks and a finished batch): sampling settings, the columns (base, runs, imported adapters), the
 // current prompt and its answers, per-prompt verdicts, and the batch evaluation.
 //
-// Generation goes through the Engine (app/engine/store.ts's engine); calls are made one after another, never
+// Generation goes through the Engine (the page's: app/store/engine-worker.ts); calls are made one after another, never
 // in parallel, because base and every adapter share one resident model in the worker. A batch is one engine
 // call (evaluate: src/engine/evaluate.ts), its rows arriving as progress and its summaries at the end. A finished (or stopped)
 // batch is stored through the engine with its sampling settings, dataset version and marks
@@ -17,11 +17,11 @@ import { promptAndReference, type EvalSummary, type Generation, type Verdict } f
 import type { EvalPrompt, EvalRow, PreferenceMark } from '../../../src/eval/export';
 import { promptText } from '../../../src/eval/export';
 import { subjectOf, type EvaluationRecord } from '../../../src/storage/runs';
-import type { GenerateBackend } from '../../../src/generate/decoder';
-import type { AdapterChoice, Engine, GenerateArgs, GenerateResult } from '../../../workers/protocol-engine';
+import { generateBackend, type GenerateBackend } from '../../../src/generate/decoder';
+import type { AdapterChoice, Engine, GenerateArgs, GenerateResult } from '../../../src/engine/api';
 import { enginePrompt } from '../../../src/engine/evaluate';
 import { errorMessage } from '../../../src/errors';
-import { appEngineStore } from '../../engine/store';
+import { appEngine } from '../../store/engine-worker';
 
 export interface Sampling extends SamplingOptions { maxNewTokens: number; stopStrings: string[]; chatTemplate: boolean; backend: GenerateBackend }
 
@@ -88,7 +88,7 @@ interface CompareActions {
   dismissError(): void;
 }
 
-type CompareStore = StoreApi<CompareState & CompareActions>;
+export type CompareStore = StoreApi<CompareState & CompareActions>;
 
 /** The verdict key of a batch row (marks on batch rows are stored with the evaluation). */
 export const batchKey = (r: { index: number; prompt: EvalRow['prompt'] }) => `batch:${r.index}:${promptText(r.prompt)}`;
@@ -107,7 +107,7 @@ function engineSampling(s: Sampling): GenerateArgs['sampling'] {
   return { temperature: s.temperature, topK: s.topK, topP: s.topP, repetitionPenalty: s.repetitionPenalty, seed: s.seed, maxNewTokens: s.maxNewTokens, stopStrings: s.stopStrings };
 }
 
-function createCompareStore(engine: () => Engine, now: () => number = Date.now): CompareStore {
+export function createCompareStore(engine: () => Engine, now: () => number = Date.now): CompareStore {
   return createStore<CompareState & CompareActions>()((set, get) => {
     /** Stores the finished batch; a failure to store is shown, the results stay on screen. */
     const persist = async () => {
@@ -193,7 +193,7 @@ function createCompareStore(engine: () => Engine, now: () => number = Date.now):
         if (get().batch?.running) return;
         set({
           batch: {
-            id: e.id, createdAt: e.createdAt, context: { model: e.model, dataset: e.dataset }, sampling: { ...e.sampling, backend: e.sampling.backend ?? 'auto' },
+            id: e.id, createdAt: e.createdAt, context: { model: e.model, dataset: e.dataset }, sampling: { ...e.sampling, backend: generateBackend(e.sampling.backend) },
             total: e.total, done: e.rows.length, running: false, columns: e.columns, rows: e.rows, summaries: e.summaries, error: e.error,
           },
           marks: { ...get().marks, ...e.marks },
@@ -210,7 +210,7 @@ let shared: CompareStore | null = null;
 
 /** The page's Compare store, on the page's engine; made on first use. */
 export function appCompareStore(): CompareStore {
-  shared ??= createCompareStore(() => appEngineStore().getState().engine);
+  shared ??= createCompareStore(appEngine);
   return shared;
 }
 

@@ -1,7 +1,7 @@
 // What every export format is: its name and line for the Export tab and `studio export --help`, the dtypes it
-// writes, what a host must have to make it, how its files are made and what its README model card says.
-// The hosts gather the inputs (the engine worker its resident model, the CLI a model folder and an adapter
-// folder, the page a run's records) and call the same build. Packaging (zip, output folders) is the hosts'.
+// writes, what the engine must have to make it, how its files are made and what its README model card says.
+// The engine gathers the inputs (its resident model with the chosen adapter's values, a run's settings and the
+// records the caller gives) and calls the build. Packaging (zip, output folders) is the callers' (the page, the CLI).
 import type { ChatMessage } from '../../data/types';
 import type { ModelFiles } from '../../io/model-files';
 import type { Transformer } from '../../model/transformer';

@@ -1,24 +1,26 @@
-// Messages between the page and workers/engine-worker.ts, the one worker that owns the GPUDevice and the
-// loaded model. Requests and replies are discriminated unions keyed by `kind`, matched by `id`; a request
-// gets any number of 'event' replies, then exactly one 'return' or 'throw'. EngineCalls is the one table of
-// method → (args, result); EngineEvent lists everything a long call reports while it runs.
-// Engine is the interface both ends implement: the worker's core (createEngineCore) and the page's client
-// (app/engine/client.ts), so the store cannot tell them apart and tests can run the core in-thread.
-// Unsolicited replies use id 0 (the device was lost).
-import type { ChatMessage } from '../src/data/types';
-import type { MemoryBudget } from '../src/gpu/runtime';
-import type { ModelConfig } from '../src/model/config';
-import type { WeightStorage } from '../src/ops/weight-storage';
-import type { RunConfig } from '../src/train/presets';
-import type { AdapterRecord, AdapterRef, CheckpointKind, EvaluationRecord, RunRecord, RunStatus } from '../src/storage/runs';
-import type { SessionEvent } from '../src/engine/session';
-import type { EvaluateArgs, EvaluateEvent, EvaluateResult } from '../src/engine/evaluate';
-import type { GenerateBackend } from '../src/generate/decoder';
-import type { SamplingOptions } from '../src/generate/sampler';
-import type { ExportFormat } from '../src/export/formats';
-import type { OnnxCheck } from '../src/export/onnx-check';
-import type { PreviewToken } from '../src/data/tokens';
-import type { PreferenceConfig, PreferencePair } from '../src/train/preference';
+// The engine's calls, as the page, the worker and the command line all see them: EngineCalls is the one table of
+// method → (args, result), and every method has one shape, `(args, onEvent?) => Promise<result>`, so one typed
+// dispatch serves a message channel (workers/engine-channel.ts) and one typed client is built from it without a
+// line per method. EngineEvent lists everything a long call reports while it runs; unsolicited events (the
+// device was lost) go to onUnsolicited listeners.
+// A new engine call is its method (src/engine/*) and its line here; nothing else lists the calls.
+// Not here: what the calls do (createEngine in engine.ts), how they travel (workers/engine-channel.ts).
+import type { ChatMessage } from '../data/types';
+import type { MemoryBudget } from '../gpu/runtime';
+import type { ModelConfig } from '../model/config';
+import type { WeightStorage } from '../ops/weight-storage';
+import type { RunConfig } from '../train/presets';
+import type { AdapterRecord, AdapterRef, CheckpointKind, EvaluationRecord, RunRecord, RunStatus } from '../storage/runs';
+import type { SessionEvent } from './session';
+import type { EvaluateArgs, EvaluateEvent, EvaluateResult } from './evaluate';
+import type { GenerateBackend } from '../generate/decoder';
+import type { SamplingOptions } from '../generate/sampler';
+import type { ExportFormat } from '../export/formats';
+import type { OnnxCheck } from '../export/onnx-check';
+import type { PreviewToken, TokenizerFiles } from '../data/tokens';
+import type { PreferenceEval } from '../eval/preference';
+import type { PreferenceConfig } from '../train/preference';
+import type { PreferencePair } from '../train/preference-pairs';
 
 /** What the browser offers for WebGPU, probed in the worker (where training runs). */
 export interface AdapterReport {
@@ -34,9 +36,10 @@ export interface AdapterReport {
   reason: string | null;
 }
 
-/** Where a model comes from. Files keep their folder-relative paths. */
+/** Where a model comes from. Files keep their folder-relative paths; a folder on disk is the command line's (the Node host's). */
 export type ModelSource =
   | { kind: 'files'; name: string; files: { path: string; file: Blob }[] }
+  | { kind: 'folder'; path: string }
   | { kind: 'url'; name: string; baseUrl: string }
   | { kind: 'hub'; repo: string; revision: string; endpoint: string };
 
@@ -92,16 +95,19 @@ export interface StartPreferenceRunArgs {
 /** Which weights answer: the base model alone, a run's adapter (its last or best checkpoint), or an imported adapter. */
 export type AdapterChoice = AdapterRef;
 
+/**
+ * A prompt as long as the model's context or longer is refused; one that leaves less room than maxNewTokens gets
+ * fewer new tokens, with a 'note' event saying so.
+ */
 export interface GenerateArgs {
   adapter: AdapterChoice;
   /** A conversation rendered with the model's chat template, or raw text. */
   prompt: { kind: 'chat'; messages: ChatMessage[] } | { kind: 'raw'; text: string };
   sampling: SamplingOptions & { maxNewTokens: number; stopStrings: string[] };
-  /** Who decodes: our WebGPU engine, onnxruntime-web's wasm backend on the ONNX export of the same weights
-   * (much faster on a software adapter), or 'auto' (default): onnx on a software adapter, else the engine. */
+  /** Who decodes: our WebGPU decoder, onnxruntime-web's wasm backend on the ONNX export of the same weights
+   * (much faster on a software adapter), or 'auto' (default): onnx on a software adapter, else WebGPU. */
   backend?: GenerateBackend;
 }
-
 
 export interface GenerateResult {
   text: string;
@@ -109,27 +115,44 @@ export interface GenerateResult {
   finishReason: 'stop-token' | 'stop-string' | 'length' | null;
   tokensPerSecond: number;
   /** Which backend answered. */
-  backend: 'engine' | 'onnx';
+  backend: 'webgpu' | 'onnx';
 }
 
 export interface AdapterFiles { 'adapter_model.safetensors': Uint8Array; 'adapter_config.json': string }
 
-/** A tuned model to export: a run's checkpoint, or an imported adapter. */
-export type ExportSource = { runId: string; checkpoint: CheckpointKind } | { adapterId: string };
+/**
+ * An export format's files (src/export/formats) made from the chosen weights on the resident model, with its README
+ * model card when the weights are a run's or an imported adapter's (the card names the run's data, settings and
+ * metrics, or the adapter's shape and origin). dtype is one of the format's (default: its first); `records` is
+ * the train split a format that needs records (the kit) repeats. An imported adapter's 'peft' export is its files
+ * as they were imported, byte for byte.
+ */
+export interface ExportModelArgs { adapter: AdapterChoice; format: ExportFormat; dtype?: string; records?: { messages: ChatMessage[] }[] }
 
-/** An export format's files (src/export/formats) made from the chosen weights on the resident model; dtype is
- *  one of the format's (default: its first). The kit needs no weights and is built in the page. */
-export type ExportModelArgs = ExportSource & { format: ExportFormat; dtype?: string };
+/** An export's files and the name of what was exported (the run's or adapter's; the model's for the base). */
+export interface ExportResult { name: string; files: [string, Uint8Array][] }
 
 /**
  * A dropped or picked PEFT adapter: one zip, or its files (folder-relative paths). An adapter whose
  * base_model_name_or_path names another model is refused (error name BASE_MODEL_MISMATCH) unless
  * ignoreBaseModel: the user's "Import anyway", like the CLI's --ignore-base-model. Shapes are checked either way.
+ * A training_log.json beside the files (what `studio train` writes) gives the record the run's settings.
  */
 export interface ImportAdapterArgs { name: string; files: { path: string; file: Blob }[]; ignoreBaseModel?: boolean }
 
+export type EvaluateCallArgs = EvaluateArgs<AdapterChoice> & {
+  sampling: GenerateArgs['sampling'];
+  backend?: GenerateBackend;
+  /** Positions scored by the loss (the conversations cut there, as training cuts them). */
+  maxSeqLength: number;
+};
+
+/** Held-out preference pairs scored under one model (src/eval/preference.ts): log-probs, greedy answers, and with an adapter its implicit reward against the adapter switched off. */
+export interface EvaluatePairsArgs { adapter: AdapterChoice; pairs: PreferencePair[]; maxSeqLength: number; sampling: GenerateArgs['sampling'] }
+
 export interface EngineCalls {
-  probe: { args: Record<string, never>; result: AdapterReport };
+  probe: { args: void; result: AdapterReport };
+  /** `weights`: how the frozen base is kept on the GPU (absent: as the checkpoint ships it); later rebuilds keep it. */
   loadModel: { args: { source: ModelSource; weights?: WeightStorage }; result: ModelInfo };
   startRun: { args: StartRunArgs; result: RunOutcome };
   resumeRun: { args: { runId: string }; result: RunOutcome };
@@ -137,18 +160,20 @@ export interface EngineCalls {
   /** A pair's chosen and rejected rows as the preference trainer sees them: each token and whether the loss counts it. */
   previewPreference: { args: { pair: PreferencePair; maxSeqLength: number }; result: { chosen: PreviewToken[]; rejected: PreviewToken[] } };
   control: { args: { runId: string; action: 'pause' | 'resume' | 'cancel' }; result: RunStatus };
-  listRuns: { args: Record<string, never>; result: RunRecord[] };
+  listRuns: { args: void; result: RunRecord[] };
   deleteRun: { args: { runId: string }; result: null };
   generate: { args: GenerateArgs; result: GenerateResult };
+  /** A run's checkpoint as PEFT files (adapter_model.safetensors + adapter_config.json), nothing else. */
   exportAdapter: { args: { runId: string; checkpoint: CheckpointKind }; result: AdapterFiles };
-  exportModel: { args: ExportModelArgs; result: { files: [string, Uint8Array][] } };
-  /** Mean assistant-token loss of records under an adapter (the CLI's `eval` loss). */
+  exportModel: { args: ExportModelArgs; result: ExportResult };
+  /** Mean assistant-token loss of records under an adapter, and the tokens it counted. */
   evaluateLoss: { args: { adapter: AdapterChoice; records: { messages: ChatMessage[] }[]; maxSeqLength: number }; result: { loss: number; tokens: number } };
+  evaluatePairs: { args: EvaluatePairsArgs; result: PreferenceEval };
   /** Runs the ONNX export of an adapter's weights in onnxruntime-web (wasm) against our engine on a prompt. */
   checkOnnx: { args: { adapter: AdapterChoice; prompt: string }; result: OnnxCheck };
   /** Checks a PEFT adapter against the loaded model and stores it; refused whole (nothing stored) on any mismatch. */
   importAdapter: { args: ImportAdapterArgs; result: AdapterRecord };
-  listAdapters: { args: Record<string, never>; result: AdapterRecord[] };
+  listAdapters: { args: void; result: AdapterRecord[] };
   renameAdapter: { args: { adapterId: string; name: string }; result: AdapterRecord };
   deleteAdapter: { args: { adapterId: string }; result: null };
   /** An imported adapter's PEFT files, as stored. */
@@ -156,68 +181,38 @@ export interface EngineCalls {
   /** Batch evaluation of conversations × models (src/engine/evaluate.ts): an 'evaluate' event per row, then the rows and summaries. */
   evaluate: { args: EvaluateCallArgs; result: EvaluateResult };
   /** Stops the running batch evaluation after its current row (it then returns what it finished). */
-  stopEvaluation: { args: Record<string, never>; result: null };
+  stopEvaluation: { args: void; result: null };
   /** Stores (or replaces, by id) a batch evaluation with the runs and adapters it evaluated. */
   saveEvaluation: { args: EvaluationRecord; result: null };
   /** Stored evaluations, newest first; with `subject`, those of that run or adapter. */
   listEvaluations: { args: { subject?: string }; result: EvaluationRecord[] };
+  /** The loaded model's tokenizer files, so the data tools count and mask tokens exactly as training will. */
+  tokenizerFiles: { args: void; result: TokenizerFiles };
 }
-
-type EvaluateCallArgs = EvaluateArgs<AdapterChoice> & {
-  sampling: GenerateArgs['sampling'];
-  backend?: GenerateBackend;
-  /** Positions scored by the loss (the conversations cut there, as training cuts them). */
-  maxSeqLength: number;
-};
-
 
 export type EngineMethod = keyof EngineCalls;
 
-/** A run's events are the training session's (src/engine/session.ts). */
+/** What long calls report while they run; a run's events are the training session's (src/engine/session.ts). */
 export type EngineEvent =
   | SessionEvent
   | EvaluateEvent
   | { type: 'load'; message: string; loaded: number; total: number }
+  /** Conversations of a run tokenized so far (reported per chunk). */
+  | { type: 'tokenize'; done: number; total: number }
   | { type: 'token'; token: number; text: string }
+  /** Something the caller should be told that is not a failure (a prompt that leaves less room than asked). */
+  | { type: 'note'; message: string }
   | { type: 'device-lost'; message: string };
-
-export type EngineRequest = { [M in EngineMethod]: { id: number; kind: M; args: EngineCalls[M]['args'] } }[EngineMethod];
-
-export type EngineReturn = { [M in EngineMethod]: { id: number; kind: 'return'; method: M; result: EngineCalls[M]['result'] } }[EngineMethod];
-
-export type EngineReply =
-  | { id: number; kind: 'event'; event: EngineEvent }
-  | EngineReturn
-  | { id: number; kind: 'throw'; error: { name: string; message: string } };
 
 export type OnEvent = (e: EngineEvent) => void;
 
-/** The engine as both ends see it. `onEvent` receives what the call reports while it runs. */
-export interface Engine {
-  probe(): Promise<AdapterReport>;
-  /** `weights`: how the frozen base is kept on the GPU (absent: as the checkpoint ships it); later rebuilds keep it. */
-  loadModel(source: ModelSource, onEvent?: OnEvent, weights?: WeightStorage): Promise<ModelInfo>;
-  startRun(args: StartRunArgs, onEvent?: OnEvent): Promise<RunOutcome>;
-  resumeRun(runId: string, onEvent?: OnEvent): Promise<RunOutcome>;
-  startPreferenceRun(args: StartPreferenceRunArgs, onEvent?: OnEvent): Promise<RunOutcome>;
-  previewPreference(args: EngineCalls['previewPreference']['args']): Promise<EngineCalls['previewPreference']['result']>;
-  control(runId: string, action: 'pause' | 'resume' | 'cancel'): Promise<RunStatus>;
-  listRuns(): Promise<RunRecord[]>;
-  deleteRun(runId: string): Promise<null>;
-  generate(args: GenerateArgs, onEvent?: OnEvent): Promise<GenerateResult>;
-  exportAdapter(runId: string, checkpoint: CheckpointKind): Promise<AdapterFiles>;
-  exportModel(args: ExportModelArgs): Promise<{ files: [string, Uint8Array][] }>;
-  evaluateLoss(args: EngineCalls['evaluateLoss']['args']): Promise<{ loss: number; tokens: number }>;
-  checkOnnx(args: EngineCalls['checkOnnx']['args']): Promise<OnnxCheck>;
-  importAdapter(args: ImportAdapterArgs): Promise<AdapterRecord>;
-  listAdapters(): Promise<AdapterRecord[]>;
-  renameAdapter(adapterId: string, name: string): Promise<AdapterRecord>;
-  deleteAdapter(adapterId: string): Promise<null>;
-  adapterFiles(adapterId: string): Promise<AdapterFiles>;
-  evaluate(args: EvaluateCallArgs, onEvent?: OnEvent): Promise<EvaluateResult>;
-  stopEvaluation(): Promise<null>;
-  saveEvaluation(e: EvaluationRecord): Promise<null>;
-  listEvaluations(subject?: string): Promise<EvaluationRecord[]>;
+/** The one shape of an engine method. */
+export type EngineCall<M extends EngineMethod> = (args: EngineCalls[M]['args'], onEvent?: OnEvent) => Promise<EngineCalls[M]['result']>;
+
+export type EngineMethods = { [M in EngineMethod]: EngineCall<M> };
+
+/** The engine as every caller sees it: its methods, events not tied to a call, and its end. */
+export interface Engine extends EngineMethods {
   /** Events not tied to a call (device lost). */
   onUnsolicited(listener: OnEvent): void;
   dispose(): void;
