@@ -33,8 +33,11 @@ import { loadTransformer } from '../src/io/load';
 import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
 import { Transformer } from '../src/model/transformer';
 import {
-  createMemoryRunStore, openRunStore, type AdapterRecord, type RunData, type RunRecord, type RunStore,
+  createMemoryRunStore, interruptStaleRuns, openRunStore, type AdapterRecord, type RunData, type RunRecord, type RunStore,
 } from '../src/storage/runs';
+import { roomCheckedCache } from '../src/storage/model-cache';
+import { writerRunStore } from '../src/storage/runs-writer';
+import { tabOfWorker } from '../src/storage/writer';
 import { examplesFromRecords } from '../src/tokenize/chat';
 import { deserializeCheckpoint } from '../src/train/checkpoint';
 import { activationCheckpointingFor, runMemoryEstimate, targetableModules, validateRunConfig, type RunConfig } from '../src/train/presets';
@@ -170,9 +173,7 @@ export function createEngineCore(deps: EngineDeps): EngineCore {
     if (!seenStale) {
       // Runs left 'running' or 'paused' by a closed page or a crash are interrupted: resumable from a checkpoint.
       seenStale = true;
-      for (const r of await s.list()) {
-        if ((r.status === 'running' || r.status === 'paused') && r.id !== active?.runId) await s.put({ ...r, status: 'interrupted', updatedAt: now() });
-      }
+      await interruptStaleRuns(s, active?.runId ?? null, now());
     }
     return s;
   }
@@ -648,9 +649,12 @@ export function serveEngine(core: EngineCore, port: EnginePort): void {
 
 // Bind only when this module runs as a dedicated worker (tests import createEngineCore in-thread).
 if (typeof DedicatedWorkerGlobalScope !== 'undefined' && self instanceof DedicatedWorkerGlobalScope) {
-  const core = createEngineCore({
-    store: openRunStore().catch(() => createMemoryRunStore()),
-    cache: () => cacheStorageCache().catch(() => memoryCache()),
+  // The run store writes only while this worker's tab holds the writer role (its page named the tab in our name).
+  const tab = tabOfWorker(self.name);
+  const core: EngineCore = createEngineCore({
+    store: openRunStore().catch(() => createMemoryRunStore())
+      .then((s) => (tab && navigator.locks ? writerRunStore(s, { tab, control: (runId, action) => core.control(runId, action) }) : s)),
+    cache: () => cacheStorageCache().then(roomCheckedCache).catch(() => memoryCache()),
   });
   serveEngine(core, self);
 }

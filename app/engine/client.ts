@@ -5,6 +5,7 @@ import type {
   Engine, EngineCalls, EngineMethod, EngineReply, EngineRequest, EngineReturn, OnEvent,
 } from '../../workers/protocol-engine';
 import type { PortHandover } from '../../workers/protocol-data';
+import { tabId, workerName } from '../../src/storage/writer';
 
 /** The page's end of the channel: a Worker, or a MessagePort in tests. */
 interface EngineChannel {
@@ -106,7 +107,8 @@ export function joinWorkers(engine: TakesPorts, data: TakesPorts): void {
 let shared: { worker: Worker; client: Engine } | null = null;
 function appEngineWorker(): { worker: Worker; client: Engine } {
   if (!shared) {
-    const worker = new Worker(new URL('../../workers/engine-worker.ts', import.meta.url), { type: 'module', name: 'engine' });
+    // The tab's id in its name: the worker writes runs only while this tab holds the writer role (src/storage/writer.ts).
+    const worker = new Worker(new URL('../../workers/engine-worker.ts', import.meta.url), { type: 'module', name: workerName('engine', tabId()) });
     const client = createEngineClient(worker);
     worker.onerror = (ev) => { for (const l of errorListeners) l(`The engine worker failed: ${ev.message}`); };
     shared = { worker, client };

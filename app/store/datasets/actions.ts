@@ -91,8 +91,16 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
     return { label, records: s.records, issues: s.issues, files: s.files };
   }
 
+  /** True (and the reason shown) when this tab may not write the change: another tab holds the writer role. */
+  function refused(label: string): boolean {
+    const e = log.refuse(label);
+    if (e) set({ error: e.message });
+    return e !== null;
+  }
+
   /** Applies a change to records/issues/files as one undoable, durable step. */
   function change(label: string, next: Partial<Pick<DatasetsState, 'records' | 'issues' | 'files' | 'duplicates' | 'splitConfig'>>, durability: Durability = 'diff') {
+    if (refused(label)) return;
     const before = snapshotOf(get());
     const entry = snapshotFor(label);
     set((s) => ({ ...next, undoStack: [...s.undoStack, entry].slice(-UNDO_LIMIT), redoStack: [] }));
@@ -132,8 +140,9 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
   async function importOne(file: File, map?: ColumnMap) {
     const columnMaps = await deps.repo.columnMaps();
     const label = `import ${file.name}`;
-    const staging = log.beginImport(label);
+    const staging = log.beginImport(label, file.size);
     try {
+      await staging.ready;
       const result = await deps.engine.importFile(file, { columnMaps, columnMap: map }, (p) => set({ progress: p }), (records) => staging.stage(records));
       const seqs = await staging.written();
       if (result.needsMapping) {
@@ -225,7 +234,7 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
     undo() {
       const s = get();
       const entry = s.undoStack[s.undoStack.length - 1];
-      if (!entry) return;
+      if (!entry || refused(`undo ${entry.label}`)) return;
       set({
         records: entry.records, issues: entry.issues, files: entry.files,
         undoStack: s.undoStack.slice(0, -1), redoStack: [...s.redoStack, snapshotFor(entry.label)],
@@ -236,7 +245,7 @@ export function createDatasetsActions(set: Set_, get: Get, deps: DatasetsDeps): 
     redo() {
       const s = get();
       const entry = s.redoStack[s.redoStack.length - 1];
-      if (!entry) return;
+      if (!entry || refused(`redo ${entry.label}`)) return;
       set({
         records: entry.records, issues: entry.issues, files: entry.files,
         redoStack: s.redoStack.slice(0, -1), undoStack: [...s.undoStack, snapshotFor(entry.label)],
