@@ -136,7 +136,7 @@ export function createDatasetLog(deps: DatasetLogDeps): DatasetLog {
       const writes: Promise<void>[] = [];
       let failure: unknown = null;
       // Its slices, then the version that folds them in (until that save the journal holds them too).
-      const ready = ensureRoom(2 * bytes, `"${label}"`);
+      const ready = bytes > 0 ? ensureRoom(2 * bytes, `"${label}"`) : Promise.resolve();
       // Each staged write in a task of its own: the message that brought the slice has just spent its time
       // deserialising it, and the write clones it once more.
       let issued: Promise<void> = ready.catch((e: unknown) => { failure = e; });

@@ -10,7 +10,7 @@ import { shortId } from '../data/hash';
 import type { ColumnMap, DatasetRecord } from '../data/record';
 import { chunkRecords } from './chunks';
 import type { DatasetSnapshot } from './journal';
-import { storedBytes, writeWithRoom } from './quota';
+import { CHECK_ABOVE_BYTES, storedBytes, writeWithRoom } from './quota';
 import type { WriterGate } from './writer';
 import {
   StorageError, toStorageError, versionZero,
@@ -91,7 +91,7 @@ export async function openIdbRepository(dbName = DB_NAME, writer: WriterGate = U
       // wait on the estimate: IndexedDB commits a transaction left idle).
       const storedBefore = new Set((await guard('saving the dataset', () => db.getAllKeys('chunks', chunkKeys))).map((k) => k[1]));
       const bytes = storedBytes(chunks.filter((c) => !storedBefore.has(c.key)).map((c) => c.records)) + storedBytes(snapshot.issues) + storedBytes(snapshot.files);
-      return guardWrite('saving the dataset', bytes, async () => {
+      return guardWrite('saving the dataset', bytes > CHECK_ABOVE_BYTES ? bytes : () => bytes, async () => {
         const tx = db.transaction(['datasets', 'versions', 'chunks', 'journal'], 'readwrite');
         return committed(tx, async () => {
           const meta = await tx.objectStore('datasets').get(id);

@@ -21,7 +21,10 @@ export interface Room {
   left: number;
 }
 
-/** Writes below this skip the up-front check: a journal entry must be issued at once, not after a round trip. */
+/**
+ * Saves below this size skip the up-front check (their size is then given as a function): a save at page hide must
+ * be issued at once, not after a round trip to the browser.
+ */
 export const CHECK_ABOVE_BYTES = 2 ** 20;
 
 /** The browser's estimate of this origin's storage, or null where it has none. */
@@ -58,7 +61,6 @@ function refusal(doing: string, needed: number, r: Room | null, cause?: unknown)
 
 /** Throws the quota StorageError when the browser's own estimate says `bytes` will not fit. */
 export async function ensureRoom(bytes: number, doing: string): Promise<void> {
-  if (bytes < CHECK_ABOVE_BYTES) return;
   const r = await room();
   if (r && r.left < bytes) throw refusal(doing, bytes, r);
 }
