@@ -15,7 +15,7 @@
 // In a tab without the writer role (repository.refuse) a change is refused before the holder applies it (`refuse`).
 import { createAutosaver, type Autosaver } from './autosave';
 import { diffSnapshots, EMPTY_PATCH, patchSize, type DatasetSnapshot, type JournalEntry, type SnapshotPatch } from './journal';
-import { ensureRoom } from './quota';
+import { ensureRoom, isQuotaExceeded, quotaRefusal } from './quota';
 import type { DatasetRepository, StorageError, VersionMeta } from './repository';
 import type { DatasetRecord } from '../data/record';
 import { errorMessage } from '../errors';
@@ -136,7 +136,8 @@ export function createDatasetLog(deps: DatasetLogDeps): DatasetLog {
       const writes: Promise<void>[] = [];
       let failure: unknown = null;
       // Its slices, then the version that folds them in (until that save the journal holds them too).
-      const ready = bytes > 0 ? ensureRoom(2 * bytes, `"${label}"`) : Promise.resolve();
+      const doing = `"${label}"`;
+      const ready = bytes > 0 ? ensureRoom(2 * bytes, doing) : Promise.resolve();
       // Each staged write in a task of its own: the message that brought the slice has just spent its time
       // deserialising it, and the write clones it once more.
       let issued: Promise<void> = ready.catch((e: unknown) => { failure = e; });
@@ -155,7 +156,8 @@ export function createDatasetLog(deps: DatasetLogDeps): DatasetLog {
         written: async () => {
           await issued;
           await Promise.all(writes);
-          if (failure !== null) throw failure;
+          // A slice refused for space is told as the import's need, not the slice's.
+          if (failure !== null) throw isQuotaExceeded(failure) && bytes > 0 ? await quotaRefusal(doing, 2 * bytes, failure) : failure;
           return seqs;
         },
         end() { staging = null; ended(); },

@@ -75,7 +75,6 @@ export function isQuotaExceeded(e: unknown): boolean {
 
 /** The quota StorageError for a write of `bytes` that the browser refused, with what the estimate says is left. */
 export async function quotaRefusal(doing: string, bytes: number, cause: unknown): Promise<StorageError> {
-  if (cause instanceof StorageError && cause.kind === 'quota') return cause;
   return refusal(doing, bytes, await room(), cause);
 }
 
@@ -89,7 +88,8 @@ export async function writeWithRoom<T>(doing: string, bytes: number | (() => num
   try {
     return await write();
   } catch (e) {
-    throw isQuotaExceeded(e) ? await quotaRefusal(doing, typeof bytes === 'number' ? bytes : bytes(), e) : e;
+    const told = e instanceof StorageError && e.kind === 'quota';
+    throw isQuotaExceeded(e) && !told ? await quotaRefusal(doing, typeof bytes === 'number' ? bytes : bytes(), e) : e;
   }
 }
 
