@@ -59,6 +59,8 @@ class HeldLock implements WriterGate {
   private letGo: (() => void) | null = null;
   private pending: AbortController | null = null;
   private acquisition: Promise<boolean> | null = null;
+  /** The acquisition in progress takes over from another holder: what this context shows may be stale until its hook ran. */
+  private takingOver = false;
 
   constructor(private readonly locks: LockManager, private readonly name: string, private readonly changed: () => void) {}
 
@@ -73,6 +75,7 @@ class HeldLock implements WriterGate {
   /** Takes the lock: at once if it is free (`wait` false), else queued until granted or cancelled. Then `granted` runs, writes waiting. */
   acquire(wait: boolean, granted?: Hook): Promise<boolean> {
     if (this.current !== 'reader') return this.acquisition ?? Promise.resolve(this.current === 'writer');
+    this.takingOver = granted !== undefined;
     this.set('acquiring');
     const abort = new AbortController();
     this.pending = abort;
@@ -113,15 +116,15 @@ class HeldLock implements WriterGate {
     return true;
   }
 
+  /** Refused unless held; while the lock is being taken a write waits, but a change up front is refused only during a takeover. */
   refuse(doing: string): ReadOnlyError | null {
-    if (this.current === 'writer' || this.current === 'releasing') return null;
+    if (this.current === 'writer' || this.current === 'releasing' || (this.current === 'acquiring' && !this.takingOver)) return null;
     return new ReadOnlyError(doing, this.current === 'acquiring' ? TAKING_OVER : ELSEWHERE);
   }
 
   async write<T>(doing: string, f: () => Promise<T>): Promise<T> {
     while (this.current === 'acquiring') await new Promise<void>((ok) => { this.settled.push(ok); });
-    const refused = this.refuse(doing);
-    if (refused) throw refused;
+    if (this.current === 'reader') throw new ReadOnlyError(doing, ELSEWHERE);
     this.inflight++;
     try {
       return await f();
