@@ -30,9 +30,11 @@ export function writerRunStore(store: RunStore, opts: RunsWriterOptions): RunSto
 
   const role = followerRole({
     tab: opts.tab, names: opts.names, locks: opts.locks,
-    granted: () => interruptStaleRuns(store, null, now()),
+    // A sweep the quota refuses leaves those runs listed as running (each resumes all the same); the role is taken.
+    granted: () => interruptStaleRuns(store, null, now()).catch(() => {}),
     release: async () => {
       const ids = [...training];
+      // A run the engine refuses to pause is not training in this session any more: nothing to wait for.
       await Promise.all(ids.map((id) => opts.control(id, 'pause').catch(() => { training.delete(id); })));
       paused.push(...ids.filter((id) => training.has(id)));
       const timeout = new Promise<void>((ok) => { setTimeout(ok, opts.pauseTimeoutMs ?? 120_000); });
@@ -40,6 +42,7 @@ export function writerRunStore(store: RunStore, opts: RunsWriterOptions): RunSto
       stopped = null;
     },
     released: () => {
+      // Ends each paused session (its writes are refused now); one that has ended by itself needs no cancel.
       for (const id of paused.splice(0)) void opts.control(id, 'cancel').catch(() => {});
       training.clear();
     },
