@@ -177,7 +177,8 @@ export function pageRole(opts: { tab?: string; names?: RoleNames; locks?: LockMa
     else if (m.kind === 'who' && lock.state() === 'writer') post({ kind: 'writer', tab });
     else if (m.kind === 'runs' && m.tab === tab) { runs = true; notify(); }
   };
-  void lock.acquire(false).then(tookRole);
+  // A lock manager that refuses the request (an opaque origin) leaves the tab read-only, which its banner says.
+  void lock.acquire(false).then(tookRole, () => {});
 
   return {
     tab,
