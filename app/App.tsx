@@ -7,6 +7,7 @@ import { Tabs } from 'radix-ui';
 import { appEngineStore, useEngine } from './store/engine';
 import { appDatasetsStore, datasetsStoreReady, useDatasets } from './store';
 import { Toasts } from './components/toasts';
+import { WriterBanner } from './components/WriterBanner';
 import { useTheme } from './shell/theme';
 import { GuidedPath } from './features/welcome/GuidedPath';
 import { seedFirstRun } from './features/welcome/firstRun';
@@ -35,6 +36,7 @@ export function App() {
   useEffect(() => { void datasetsStoreReady().then(() => seedFirstRun(appDatasetsStore(), appEngineStore())); }, []);
   return (
     <Tabs.Root className="studio" value={step} onValueChange={(v) => { if (isStep(v)) setStep(v); }}>
+      <WriterBanner />
       <header className="shell-header">
         <h1 className="brand"><img src="/favicon.svg" alt="" />SFT Studio</h1>
         <Tabs.List className="steps" aria-label="Studio steps">

@@ -3,6 +3,7 @@
 import type { Engine } from '../../src/engine/api';
 import { engineClient } from '../../workers/engine-channel';
 import type { PortHandover } from '../../workers/protocol-data';
+import { tabId, workerName } from '../../src/storage/writer';
 
 /** What a port can be handed to: a Worker, or a stand-in in tests. */
 interface TakesPorts { postMessage(message: PortHandover, transfer: Transferable[]): void }
@@ -21,7 +22,8 @@ export function joinWorkers(engine: TakesPorts, data: TakesPorts): void {
 let shared: { worker: Worker; client: Engine } | null = null;
 function appEngineWorker(): { worker: Worker; client: Engine } {
   if (!shared) {
-    const worker = new Worker(new URL('../../workers/engine-worker.ts', import.meta.url), { type: 'module', name: 'engine' });
+    // The tab's id in its name: the worker writes runs only while this tab holds the writer role (src/storage/writer.ts).
+    const worker = new Worker(new URL('../../workers/engine-worker.ts', import.meta.url), { type: 'module', name: workerName('engine', tabId()) });
     const client = engineClient(worker);
     worker.onerror = (ev) => { for (const l of errorListeners) l(`The engine worker failed: ${ev.message}`); };
     shared = { worker, client };

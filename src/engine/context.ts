@@ -1,7 +1,7 @@
 // What the engine's parts share (engine.ts composes them): the host, the resident model, and the run store, opened
 // on first use. Runs a closed page or a crash left 'running' or 'paused' are marked 'interrupted' then (resumable
-// from their checkpoint), once.
-import type { RunStore } from '../storage/runs';
+// from their checkpoint), once (a read-only tab's engine leaves them: the writer's are not stale).
+import { interruptStaleRuns, type RunStore } from '../storage/runs';
 import type { OnEvent } from './api';
 import type { EngineHost } from './host';
 import { Resident } from './resident';
@@ -19,9 +19,7 @@ export function createContext(host: EngineHost, unsolicited: OnEvent): EngineCon
   let opened: Promise<RunStore> | null = null;
   const open = async (): Promise<RunStore> => {
     const s = await host.runStore();
-    for (const r of await s.list()) {
-      if ((r.status === 'running' || r.status === 'paused') && r.id !== resident.active?.runId) await s.put({ ...r, status: 'interrupted', updatedAt: host.now() });
-    }
+    await interruptStaleRuns(s, resident.active?.runId ?? null, host.now());
     return s;
   };
   return { host, resident, unsolicited, store: () => (opened ??= open()) };

@@ -14,7 +14,12 @@
 //   evaluations   EvaluationRecord by id (v2), indexed by `subjects` (the runs and adapters it evaluated)
 // Deleting a run or an adapter deletes the evaluations that name it.
 // The engine (src/engine, in the page's worker) is the only writer; pages read through the engine, never through idb.
+// Of several tabs, only the engine of the tab holding the writer role writes (runs-writer.ts). A write the origin's
+// quota refuses is a StorageError naming the space it needed and the space left (quota.ts); a checkpoint of known
+// size is checked first.
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPObjectStore, type StoreNames } from 'idb';
+import { storedBytes, writeWithRoom } from './quota';
+import { READ_ONLY } from './repository';
 import type { ChatMessage } from '../data/types';
 import type { EvalRow, PreferenceMark } from '../eval/export';
 import type { EvalSummary } from '../eval/metrics';
@@ -159,6 +164,23 @@ interface RunsDB extends DBSchema {
 
 const byNewest = (a: { createdAt: number }, b: { createdAt: number }) => b.createdAt - a.createdAt;
 
+/**
+ * Marks runs left 'running' or 'paused' (by a page closed or crashed, or an engine that handed the writer role over)
+ * as interrupted: resumable from their last checkpoint. `active`: a run this engine is training, left alone. In a
+ * read-only tab nothing is marked: the tab that writes does it (runs-writer.ts, when it takes the role).
+ */
+export async function interruptStaleRuns(store: RunStore, active: string | null, now: number): Promise<void> {
+  for (const r of await store.list()) {
+    if ((r.status !== 'running' && r.status !== 'paused') || r.id === active) continue;
+    try {
+      await store.put({ ...r, status: 'interrupted', updatedAt: now });
+    } catch (e) {
+      if (e instanceof Error && e.name === READ_ONLY) return;
+      throw e;
+    }
+  }
+}
+
 /** Deletes, inside the caller's transaction, every evaluation that names `subject`. */
 async function dropEvaluationsOf<S extends StoreNames<RunsDB>[]>(store: IDBPObjectStore<RunsDB, S, 'evaluations', 'readwrite'>, subject: string): Promise<void> {
   for (const key of await store.index('subjects').getAllKeys(subject)) await store.delete(key);
@@ -184,7 +206,7 @@ export async function openRunStore(dbName = RUNS_DB_NAME): Promise<RunStore> {
   return {
     list: async () => (await db.getAll('runs')).sort(byNewest),
     get: async (id) => (await db.get('runs', id)) ?? null,
-    put: async (run) => { await db.put('runs', run); },
+    put: (run) => writeWithRoom(`saving run "${run.name}"`, () => storedBytes(run), async () => { await db.put('runs', run); }),
     remove: async (id) => {
       const tx = db.transaction(['runs', 'checkpoints', 'data', 'evaluations'], 'readwrite');
       await tx.objectStore('runs').delete(id);
@@ -193,24 +215,33 @@ export async function openRunStore(dbName = RUNS_DB_NAME): Promise<RunStore> {
       await dropEvaluationsOf(tx.objectStore('evaluations'), id);
       await tx.done;
     },
-    putCheckpoint: async (runId, kind, step, bytes) => { await db.put('checkpoints', { runId, kind, step, bytes }); },
+    // One put: a refused checkpoint leaves the previous one of its kind in place.
+    putCheckpoint: (runId, kind, step, bytes) => writeWithRoom(`saving the ${kind} checkpoint at step ${step}`, bytes.byteLength, async () => {
+      await db.put('checkpoints', { runId, kind, step, bytes });
+    }),
     getCheckpoint: async (runId, kind) => {
       const row = await db.get('checkpoints', [runId, kind]);
       return row ? { step: row.step, bytes: row.bytes } : null;
     },
-    putData: async (runId, data) => { await db.put('data', { runId, records: data.records, pairs: data.pairs, init: data.init ?? null }); },
+    putData: (runId, data) => writeWithRoom('saving the run\'s data', () => storedBytes(data), async () => {
+      await db.put('data', { runId, records: data.records, pairs: data.pairs, init: data.init ?? null });
+    }),
     getData: async (runId) => {
       const row = await db.get('data', runId);
       return row ? { records: row.records, pairs: row.pairs, init: row.init ?? null } : null;
     },
     listAdapters: async () => (await db.getAll('adapters')).sort(byNewest),
     getAdapter: async (id) => (await db.get('adapters', id)) ?? null,
-    putAdapter: async (record, files) => {
+    putAdapter: (record, files) => writeWithRoom(`saving adapter "${record.name}"`, () => storedBytes(files ?? record), async () => {
       const tx = db.transaction(['adapters', 'adapterFiles'], 'readwrite');
-      await tx.objectStore('adapters').put(record);
-      if (files) await tx.objectStore('adapterFiles').put({ adapterId: record.id, files });
-      await tx.done;
-    },
+      try {
+        await tx.objectStore('adapters').put(record);
+        if (files) await tx.objectStore('adapterFiles').put({ adapterId: record.id, files });
+        await tx.done;
+      } catch (e) {
+        throw tx.error ?? e;   // a request of an aborted transaction fails with AbortError; the transaction says why
+      }
+    }),
     getAdapterFiles: async (id) => (await db.get('adapterFiles', id))?.files ?? null,
     removeAdapter: async (id) => {
       const tx = db.transaction(['adapters', 'adapterFiles', 'evaluations'], 'readwrite');
@@ -219,7 +250,7 @@ export async function openRunStore(dbName = RUNS_DB_NAME): Promise<RunStore> {
       await dropEvaluationsOf(tx.objectStore('evaluations'), id);
       await tx.done;
     },
-    putEvaluation: async (e) => { await db.put('evaluations', e); },
+    putEvaluation: (e) => writeWithRoom('saving an evaluation', () => storedBytes(e), async () => { await db.put('evaluations', e); }),
     listEvaluations: async (subject) => (subject === undefined ? await db.getAll('evaluations') : await db.getAllFromIndex('evaluations', 'subjects', subject)).sort(byNewest),
   };
 }

@@ -44,8 +44,16 @@ export function createDatasetsContext(set: Set_, get: Get, deps: DatasetsDeps) {
     return { label, records: s.records, issues: s.issues, files: s.files };
   }
 
+  /** True (and the reason shown) when this tab may not write the change: another tab holds the writer role. */
+  function refused(label: string): boolean {
+    const e = log.refuse(label);
+    if (e) set({ error: e.message });
+    return e !== null;
+  }
+
   /** Applies a change to records/issues/files as one undoable, durable step. */
   function change(label: string, next: Partial<Pick<DatasetsState, 'records' | 'issues' | 'files' | 'duplicates' | 'splitConfig'>>, durability: Durability = 'diff') {
+    if (refused(label)) return;
     const before = snapshotOf(get());
     const entry = snapshotFor(label);
     set((s) => ({ ...next, undoStack: [...s.undoStack, entry].slice(-UNDO_LIMIT), redoStack: [] }));
@@ -79,5 +87,5 @@ export function createDatasetsContext(set: Set_, get: Get, deps: DatasetsDeps) {
 
   const byIds = (ids: readonly string[]) => new Set(ids);
 
-  return { set, get, deps, log, snapshotOf, snapshotFor, change, loadInto, ensureDataset, guarded, byIds };
+  return { set, get, deps, log, snapshotOf, snapshotFor, refused, change, loadInto, ensureDataset, guarded, byIds };
 }

@@ -3,7 +3,7 @@ import { withFlag, withMessages } from '../../../src/data/record';
 import type { DatasetsActions } from './actions';
 import type { DatasetsContext } from './context';
 
-export function editActions({ set, get, log, change, snapshotOf, snapshotFor, byIds }: DatasetsContext): Pick<DatasetsActions, 'editRecord' | 'setFlag' | 'deleteRecords' | 'undo' | 'redo'> {
+export function editActions({ set, get, log, change, refused, snapshotOf, snapshotFor, byIds }: DatasetsContext): Pick<DatasetsActions, 'editRecord' | 'setFlag' | 'deleteRecords' | 'undo' | 'redo'> {
   return {
     editRecord(id, messages, rejected) {
       change('edit row', { records: get().records.map((r) => (r.id === id ? withMessages(r, messages, rejected) : r)) });
@@ -32,7 +32,7 @@ export function editActions({ set, get, log, change, snapshotOf, snapshotFor, by
     undo() {
       const s = get();
       const entry = s.undoStack[s.undoStack.length - 1];
-      if (!entry) return;
+      if (!entry || refused(`undo ${entry.label}`)) return;
       set({
         records: entry.records, issues: entry.issues, files: entry.files,
         undoStack: s.undoStack.slice(0, -1), redoStack: [...s.redoStack, snapshotFor(entry.label)],
@@ -43,7 +43,7 @@ export function editActions({ set, get, log, change, snapshotOf, snapshotFor, by
     redo() {
       const s = get();
       const entry = s.redoStack[s.redoStack.length - 1];
-      if (!entry) return;
+      if (!entry || refused(`redo ${entry.label}`)) return;
       set({
         records: entry.records, issues: entry.issues, files: entry.files,
         redoStack: s.redoStack.slice(0, -1), undoStack: [...s.undoStack, snapshotFor(entry.label)],

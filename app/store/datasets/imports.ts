@@ -15,8 +15,9 @@ export function importActions({ set, get, deps, log, change, ensureDataset, guar
   async function importOne(file: File, map?: ColumnMap) {
     const columnMaps = await deps.repo.columnMaps();
     const label = `import ${file.name}`;
-    const staging = log.beginImport(label);
+    const staging = log.beginImport(label, file.size);
     try {
+      await staging.ready;
       const result = await deps.tools.importFile(file, { columnMaps, columnMap: map }, (p) => set({ progress: p }), (records) => staging.stage(records));
       const seqs = await staging.written();
       if (result.needsMapping) {
