@@ -11,7 +11,7 @@ import { Alert } from '../../components/Alert';
 import { download } from '../../components/download';
 import { useDatasets } from '../../store';
 import { useEngine } from '../../store/engine';
-import { preferenceJsonl, promptText } from '../../../src/eval/export';
+import { markedPairs, preferenceJsonl, promptText } from '../../../src/eval/export';
 import { answerLength, promptAndReference, winRate, type Verdict } from '../../../src/eval/metrics';
 import { LastModelOffer } from '../model';
 import { AdaptersPanel } from './AdaptersPanel';
@@ -217,7 +217,7 @@ export function ComparePage() {
         <p role="status" aria-label="Win rate">
           {tally.total === 0 ? 'No answers marked yet.' : `Tuned wins ${tally.tuned}, base wins ${tally.base}, ties ${tally.tie}: win rate ${(100 * tally.winRate!).toFixed(1)}% of ${tally.total}`}
         </p>
-        <button type="button" disabled={tally.base + tally.tuned === 0} onClick={() => download('preferences.jsonl', preferenceJsonl(Object.values(marks)), 'application/jsonl')}>
+        <button type="button" disabled={tally.base + tally.tuned === 0} onClick={() => download('preferences.jsonl', preferenceJsonl(markedPairs(Object.values(marks))), 'application/jsonl')}>
           Download preferences as JSONL
         </button>
       </section>
