@@ -29,7 +29,7 @@ export function SamplesPanel({ disabled }: { disabled: boolean }) {
           </select>
         </label>
         <label>
-          Answers
+          Number of answers
           <input type="number" min={2} max={MOST} step={1} value={count} disabled={disabled} onChange={(e) => { const v = Math.round(Number(e.target.value)); if (v >= 2 && v <= MOST) setCount(v); }} />
         </label>
         <button type="button" disabled={disabled || greedy || !column} aria-describedby="samples-help" onClick={() => column && void askSamples(column, count)}>Sample answers</button>
