@@ -15,7 +15,7 @@ import { AnswerStats } from './AnswerStats';
 import { appChatStore, useChat, type ChatSetup } from './chat-store';
 
 const HISTORY_HELP = {
-  shared: 'Every model answers the same conversation: your turns, and for earlier turns the picked answer (the one marked better, or your edit; else the first model\'s). Each turn then compares the models on the same prompt, and marked pairs and the picked rows are consistent training data. This is the default.',
+  shared: 'Every model answers the same conversation: your turns, and for earlier turns the picked answer (your edit, else the one marked better, else the first model\'s). Each turn then compares the models on the same prompt, and marked pairs and the picked rows are consistent training data. This is the default.',
   own: 'Each model continues its own conversation, with its own earlier answers, as someone using that model would see it: a model that drifts carries its drift. A marked pair\'s prompt is then the better model\'s conversation, which the other answer did not see.',
 };
 
