@@ -107,7 +107,7 @@ export function ConversationView({ setup, busy, onBusyChange }: {
             const pickedColumn = picked === null ? undefined : c.columns.find((col) => { const a = turn.answers[col.id]; return a?.done && !a.error && a.text === picked; })?.id;
             return (
               <li key={t} className="turn">
-                <p className="user-turn" aria-label={`Turn ${t + 1}: you`}><span className="who">You</span>{turn.user}</p>
+                <p className="user-turn"><span className="who">You</span>{turn.user}</p>
                 <div className="answer-grid" role="group" aria-label={`Answers to turn ${t + 1}`} tabIndex={0}>
                   {c.columns.map((col) => {
                     const a = turn.answers[col.id];
@@ -131,7 +131,7 @@ export function ConversationView({ setup, busy, onBusyChange }: {
                   })}
                 </div>
                 {picked !== null && pickedColumn === undefined ? (
-                  <p className="picked-text" aria-label={`Picked answer to turn ${t + 1}`}><span className="who">Picked: your answer</span>{picked}</p>
+                  <p className="picked-text"><span className="who">Picked: your answer</span>{picked}</p>
                 ) : null}
                 {t === last && !generating ? (
                   <details className="edit-pick" onToggle={(e) => { if ((e.target as HTMLDetailsElement).open) setDraft(picked ?? ''); }}>
