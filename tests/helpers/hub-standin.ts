@@ -12,7 +12,8 @@
 //                                                               URLs + completion) above `multipartAbove` bytes
 //   PUT  /lfs/{oid}, /lfs/{oid}/{part}; POST /lfs/{oid}/complete the object store (parts answer an ETag)
 //   POST /api/{models|datasets}/{id}/commit/{branch}             NDJSON: header, file (base64), lfsFile (oid) → commitOid
-// Writes need `Authorization: Bearer <token>` with a token in `tokens`: none or an unknown one → 401, a read token
+// Every answer carries CORS headers, as the Hub's do, so a page on another origin can call it (preflights are
+// answered and not logged). Writes need `Authorization: Bearer <token>` with a token in `tokens`: none or an unknown one → 401, a read token
 // → 403, as the Hub does. Every request is logged (method, path, range, status, whether it carried a token).
 // It is not the Hub: one branch per repository, revisions are names, no auth on reads, no xet transfers (the
 // client is told "basic", as for a git-lfs client).
@@ -24,6 +25,8 @@ export interface StandinRepo {
   files: Map<string, Uint8Array>;
   /** cardData as the Hub's API gives it (the README's YAML front matter). */
   card?: Record<string, unknown>;
+  /** A gated repository: listed to anyone, its files refused (401) to a request without a token. */
+  gated?: 'auto' | 'manual';
 }
 
 export interface StandinLog {
@@ -100,7 +103,7 @@ export async function startHubStandin(opts: Partial<Pick<HubStandin, 'pageSize' 
       const repo = repoOf('datasets', m[1]);
       if (!repo) return json(404, { error: 'Repository not found' });
       return json(200, {
-        _id: `standin-${m[1]}`, id: m[1], private: false, gated: false, downloads: 0, likes: 0,
+        _id: `standin-${m[1]}`, id: m[1], private: false, gated: repo.gated ?? false, downloads: 0, likes: 0,
         lastModified: '2026-12-07T00:00:00.000Z', sha: 'standin', ...(repo.card ? { cardData: repo.card } : {}),
       });
     }
@@ -131,6 +134,7 @@ export async function startHubStandin(opts: Partial<Pick<HubStandin, 'pageSize' 
     }
     if ((req.method === 'GET' || req.method === 'HEAD') && (m = /^\/(?:(datasets)\/)?([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path))) {
       const type = m[1] ?? 'models';
+      if (repoOf(type, m[2])?.gated && !auth) return json(401, { error: `Access to ${type.slice(0, -1)} ${m[2]} is restricted. You must have access to it and be authenticated to access it. Please log in.` });
       const bytes = repoOf(type, m[2])?.files.get(m[4]);
       if (!bytes) { entry.status = 404; res.writeHead(404, { 'content-type': 'text/plain' }).end('Entry not found'); return; }
       // The Hub answers for LFS files with a redirect to its CDN.
@@ -239,6 +243,18 @@ export async function startHubStandin(opts: Partial<Pick<HubStandin, 'pageSize' 
   };
 
   const server: Server = createServer((req, res) => {
+    // Pages on another origin (the studio's) may call it, as they may call the Hub: the headers the client reads
+    // (Link for the tree's pages, Content-Range for resumes, ETag for LFS parts) exposed, preflights answered.
+    res.setHeader('access-control-allow-origin', '*');
+    res.setHeader('access-control-expose-headers', 'Link, Content-Range, Accept-Ranges, Content-Length, ETag, X-Error-Code, X-Error-Message');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        'access-control-allow-methods': 'GET, HEAD, POST, PUT',
+        'access-control-allow-headers': req.headers['access-control-request-headers'] ?? '',
+        'access-control-max-age': '600',
+      }).end();
+      return;
+    }
     const entry: StandinLog = {
       method: req.method ?? '', path: decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname), range: req.headers.range ?? null,
       status: 0, sent: 0, token: req.headers.authorization !== undefined,
