@@ -5,7 +5,8 @@
 //   GET  /api/{models|datasets}/{id}/tree/{rev}?recursive=true   the files, `pageSize` a page, Link: <…>; rel="next"
 //   GET  [/datasets]/{id}/resolve/{rev}/{path}                   the bytes; LFS files (weights, Parquet) by a 302 to
 //                                                               /cdn/…; Range → 206 + Content-Range; `dropOnce`
-//                                                               breaks the first response for a path off midway
+//                                                               breaks the first response for a path off midway,
+//                                                               `trickle` sends a path's bytes in timed pieces
 //   POST /api/repos/create                                       {name, organization, type} → {url, id}; 409 if it exists
 //   POST /api/{models|datasets}/{id}/preupload/{branch}          {files: [{path, size, sample}]} → uploadMode lfs|regular
 //   POST /[datasets/]{id}.git/info/lfs/objects/batch             LFS batch: basic PUT, or multipart (chunk_size + part
@@ -48,6 +49,8 @@ export interface HubStandin {
   log: StandinLog[];
   /** Paths (within a repository) whose next download is broken off after this many bytes, once. */
   dropOnce: Map<string, number>;
+  /** Paths (within a repository) whose bytes are sent in `pieces` writes `ms` apart, so a progress bar can be watched. */
+  trickle: Map<string, { pieces: number; ms: number }>;
   /** Tree pages of this many entries (the Hub's are 1000). */
   pageSize: number;
   /** LFS objects above this size are uploaded in parts of `partBytes`. */
@@ -73,11 +76,12 @@ export async function startHubStandin(opts: Partial<Pick<HubStandin, 'pageSize' 
   const tokens = new Map<string, 'write' | 'read'>();
   const log: StandinLog[] = [];
   const dropOnce = new Map<string, number>();
+  const trickle = new Map<string, { pieces: number; ms: number }>();
   const objects = new Map<string, Uint8Array>();
   const parts = new Map<string, Map<number, Uint8Array>>();
   let commits = 0;
   const hub: HubStandin = {
-    endpoint: '', repos, tokens, log, dropOnce,
+    endpoint: '', repos, tokens, log, dropOnce, trickle,
     pageSize: opts.pageSize ?? 1000, multipartAbove: opts.multipartAbove ?? 5 * 2 ** 30, partBytes: opts.partBytes ?? 2 ** 20,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
@@ -177,15 +181,18 @@ export async function startHubStandin(opts: Partial<Pick<HubStandin, 'pageSize' 
     }
     if (req.method === 'PUT' && (m = /^\/lfs\/([0-9a-f]{64})(?:\/(\d+))?$/.exec(path))) {
       const bytes = await body(req);
+      // Answered as S3 answers a PUT: an ETag and a Content-Length. (The browser client rebuilds the XHR's response
+      // from the headers CORS lets it read, and a response with none of them never settles its upload.)
+      const stored = { etag: `"${sha256(bytes).slice(0, 32)}"`, 'content-length': '0' };
       if (m[2] === undefined) {
         if (sha256(bytes) !== m[1]) return json(400, { error: 'sha256 does not match the object id' });
         objects.set(m[1], bytes);
-        entry.status = 200; res.writeHead(200).end(); return;
+        entry.status = 200; res.writeHead(200, stored).end(); return;
       }
       const got = parts.get(m[1]) ?? new Map<number, Uint8Array>();
       got.set(Number(m[2]), bytes);
       parts.set(m[1], got);
-      entry.status = 200; res.writeHead(200, { etag: `"${sha256(bytes).slice(0, 32)}"` }).end(); return;
+      entry.status = 200; res.writeHead(200, stored).end(); return;
     }
     if (req.method === 'POST' && (m = /^\/lfs\/([0-9a-f]{64})\/complete$/.exec(path))) {
       const b = JSON.parse(new TextDecoder().decode(await body(req))) as { oid: string; parts: { partNumber: number; etag: string }[] };
@@ -219,7 +226,7 @@ export async function startHubStandin(opts: Partial<Pick<HubStandin, 'pageSize' 
     res.writeHead(404, { 'content-type': 'text/plain' }).end(`stand-in: no route for ${req.method} ${path}`);
   };
 
-  /** The bytes (or the Range asked for), broken off midway once when the path is in dropOnce. */
+  /** The bytes (or the Range asked for), broken off midway once when the path is in dropOnce, in pieces when in trickle. */
   const sendBytes = (req: IncomingMessage, res: ServerResponse, entry: StandinLog, bytes: Uint8Array, file: string): void => {
     const r = req.headers.range ? /^bytes=(\d+)-(\d*)$/.exec(req.headers.range) : null;
     const start = r ? Number(r[1]) : 0;
@@ -230,16 +237,23 @@ export async function startHubStandin(opts: Partial<Pick<HubStandin, 'pageSize' 
       'content-type': 'application/octet-stream', 'content-length': String(slice.length), 'accept-ranges': 'bytes',
       ...(r ? { 'content-range': `bytes ${start}-${end}/${bytes.length}` } : {}),
     });
+    if (req.method === 'HEAD') { res.end(); return; }
     const drop = dropOnce.get(file);
-    if (drop !== undefined && req.method === 'GET') {
-      dropOnce.delete(file);
-      const cut = Math.min(drop, slice.length - 1);
-      entry.sent = cut;
-      res.write(slice.subarray(0, cut), () => setTimeout(() => res.destroy(), 20));
-      return;
-    }
-    entry.sent = req.method === 'HEAD' ? 0 : slice.length;
-    res.end(req.method === 'HEAD' ? undefined : slice);
+    dropOnce.delete(file);
+    const cut = drop === undefined ? slice.length : Math.min(drop, slice.length - 1);
+    const { pieces, ms } = trickle.get(file) ?? { pieces: 1, ms: 0 };
+    const step = Math.max(1, Math.ceil(slice.length / pieces));
+    const next = (): void => {
+      const n = Math.min(step, cut - entry.sent);
+      const last = entry.sent + n >= cut;
+      const piece = slice.subarray(entry.sent, entry.sent + n);
+      entry.sent += n;
+      if (!last) { res.write(piece, () => setTimeout(next, ms)); return; }
+      // Broken off: the bytes so far, then the connection closed with Content-Length unmet.
+      if (drop !== undefined) res.write(piece, () => setTimeout(() => res.destroy(), 20));
+      else res.end(piece);
+    };
+    next();
   };
 
   const server: Server = createServer((req, res) => {
