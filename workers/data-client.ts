@@ -79,6 +79,9 @@ export function dataToolsClient(worker: Worker): DataTools {
       return out;
     },
     previewTokens: (messages, options) => call('previewTokens', { messages, options }),
+    listHubDataset: (spec, endpoint) => call('hubList', { spec, endpoint }),
+    downloadHubFiles: async (ref, files, endpoint, onProgress) =>
+      (await call('hubDownload', { ref, files, endpoint }, onProgress)).map((f) => new File([f.blob], f.name)),
     dispose: () => worker.terminate(),
   };
 }

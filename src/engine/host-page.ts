@@ -4,8 +4,7 @@
 // Not here: the worker's messages (workers/engine-worker.ts carries them).
 import { createGpu } from '../gpu/runtime';
 import type { Ort } from '../generate/onnx-decoder';
-import { cacheStorageCache, memoryCache } from '../io/download';
-import { roomCheckedCache } from '../storage/model-cache';
+import { browserModelCache } from '../storage/model-cache';
 import { createMemoryRunStore, openRunStore, type RunStore } from '../storage/runs';
 import { writerRunStore } from '../storage/runs-writer';
 import { fetchedModelFiles, type EngineHost } from './host';
@@ -32,14 +31,13 @@ export interface PageHostOptions {
 
 export function pageHost(opts: PageHostOptions = {}): EngineHost {
   let store: Promise<RunStore> | null = null;
-  const cache = () => cacheStorageCache().then(roomCheckedCache).catch(() => memoryCache());
   const { tab, control } = opts;
   const open = () => openRunStore().catch(() => createMemoryRunStore())
     .then((s) => (tab && control && navigator.locks ? writerRunStore(s, { tab, control }) : s));
   return {
     createGpu,
     runStore: () => (store ??= open()),
-    modelFiles: (source, onProgress) => fetchedModelFiles(source, onProgress, { cache }),
+    modelFiles: (source, onProgress) => fetchedModelFiles(source, onProgress, { cache: browserModelCache }),
     ort: browserOrt,
     now: Date.now,
   };
