@@ -105,6 +105,17 @@ export function grpoProblem(g: GrpoConfig, train: Pick<TrainConfig, 'batchSize' 
   return null;
 }
 
+/** Prompts of one generation batch: its answers (batch size × gradient accumulation) over G. */
+export function promptsPerGeneration(g: Pick<GrpoConfig, 'numGenerations'>, train: Pick<TrainConfig, 'batchSize' | 'gradAccumSteps'>): number {
+  return (train.batchSize * train.gradAccumSteps) / g.numGenerations;
+}
+
+/** Optimizer steps of a GRPO run on `prompts` prompts: maxSteps, or μ per generation batch over every epoch's prompts. */
+export function grpoSteps(g: Pick<GrpoConfig, 'numGenerations' | 'numIterations'>, train: Pick<TrainConfig, 'batchSize' | 'gradAccumSteps' | 'maxSteps' | 'epochs'>, prompts: number): number {
+  if (train.maxSteps > 0) return train.maxSteps;
+  return Math.ceil(prompts / promptsPerGeneration(g, train)) * g.numIterations * train.epochs;
+}
+
 // ---- prompts -------------------------------------------------------------------------------------
 
 /** A prompt as the trainer takes it: the turns to answer, the last user turn's text, the reference, the tokens. */
@@ -292,9 +303,8 @@ export class GrpoTrainer {
     if (data.length === 0) throw new Error('no prompts');
     const problem = grpoProblem(grpo, cfg);
     if (problem) throw new Error(problem);
-    this.promptsPerGeneration = (cfg.batchSize * cfg.gradAccumSteps) / grpo.numGenerations;
-    const perEpoch = Math.ceil(data.length / this.promptsPerGeneration) * grpo.numIterations;
-    this.totalSteps = cfg.maxSteps > 0 ? cfg.maxSteps : perEpoch * cfg.epochs;
+    this.promptsPerGeneration = promptsPerGeneration(grpo, cfg);
+    this.totalSteps = grpoSteps(grpo, cfg, data.length);
     this.rng = new Rng(cfg.seed);
     this.state = { step: 0, epoch: 0, cursor: 0, order: this.newOrder(), rngState: this.rng.state };
     this.norm = model.gpu.tensor([1], 'gradNorm');
