@@ -19,6 +19,7 @@ import type { ExportFormat } from '../export/formats';
 import type { OnnxCheck } from '../export/onnx-check';
 import type { PreviewToken, TokenizerFiles } from '../data/tokens';
 import type { PreferenceEval } from '../eval/preference';
+import type { GrpoConfig } from '../train/grpo';
 import type { PreferenceConfig } from '../train/preference';
 import type { PreferencePair } from '../train/preference-pairs';
 
@@ -92,6 +93,23 @@ export interface StartPreferenceRunArgs {
   start?: Exclude<AdapterRef, { kind: 'base' }> | null;
 }
 
+/**
+ * A GRPO run (src/train/grpo.ts) on prompts: a run like the others (stored with its points and checkpoints, paused,
+ * cancelled and resumed through control(runId) and resumeRun, listed in Compare). `records` are the Data step's: the
+ * train split's are the prompts, an assistant turn at the end of one is its reference answer (what rewards like exact
+ * match read). config.train.batchSize counts answers (batch × accumulation = the prompts of a generation batch × G);
+ * JavaScript rewards run in the host's sandbox. config.lora shapes a fresh adapter; `start` continues a run's last
+ * checkpoint (the lesson: SFT, then GRPO) or an imported adapter, whose rank, alpha and targets replace config.lora's.
+ */
+export interface StartGrpoRunArgs {
+  name: string;
+  config: RunConfig;
+  grpo: GrpoConfig;
+  records: { messages: ChatMessage[]; split: 'train' | 'validation' }[];
+  dataset?: { id: string; name: string; version: number } | null;
+  start?: Exclude<AdapterRef, { kind: 'base' }> | null;
+}
+
 /** Which weights answer: the base model alone, a run's adapter (its last or best checkpoint), or an imported adapter. */
 export type AdapterChoice = AdapterRef;
 
@@ -157,6 +175,7 @@ export interface EngineCalls {
   startRun: { args: StartRunArgs; result: RunOutcome };
   resumeRun: { args: { runId: string }; result: RunOutcome };
   startPreferenceRun: { args: StartPreferenceRunArgs; result: RunOutcome };
+  startGrpoRun: { args: StartGrpoRunArgs; result: RunOutcome };
   /** A pair's chosen and rejected rows as the preference trainer sees them: each token and whether the loss counts it. */
   previewPreference: { args: { pair: PreferencePair; maxSeqLength: number }; result: { chosen: PreviewToken[]; rejected: PreviewToken[] } };
   control: { args: { runId: string; action: 'pause' | 'resume' | 'cancel' }; result: RunStatus };

@@ -23,7 +23,7 @@ import type { CheckpointKind, MetricPoint, RunRecord, RunStatus, RunStore } from
 import { examplesFromRecords } from '../tokenize/loss-mask';
 import type { Example } from '../train/batch';
 import { applyCheckpoint, captureCheckpoint, deserializeCheckpoint, serializeCheckpoint, type CheckpointedTrainer } from '../train/checkpoint';
-import { GrpoTrainer, tokenizeGrpoPrompt, type GrpoMetrics, type GrpoPoint, type GrpoPrompt } from '../train/grpo';
+import { GrpoTrainer, tokenizeGrpoPrompt, type GrpoGroup, type GrpoMetrics, type GrpoPoint, type GrpoPrompt } from '../train/grpo';
 import { PreferenceTrainer, type PreferenceMetrics } from '../train/preference';
 import { tokenizePreference, type PreferenceExample, type PreferencePair } from '../train/preference-pairs';
 import { packExamples, type RunConfig } from '../train/presets';
@@ -35,6 +35,8 @@ import { sampleGroupsWith } from './sample-groups';
 export type SessionEvent =
   | { type: 'run'; run: RunRecord }
   | { type: 'step'; runId: string; point: MetricPoint; totalSteps: number; etaSeconds: number }
+  /** A GRPO step that sampled a new generation batch: its prompts, answers, rewards and advantages (after the step's event). */
+  | { type: 'groups'; runId: string; step: number; groups: GrpoGroup[] }
   | { type: 'eval'; runId: string; step: number; valLoss: number; best: boolean }
   | { type: 'checkpoint'; runId: string; step: number; kind: CheckpointKind }
   | { type: 'status'; runId: string; status: RunStatus; error: string | null };
@@ -57,6 +59,8 @@ interface SessionTrainer extends CheckpointedTrainer {
   /** Work before the first step (compiling its pipelines; a DPO run's reference log-probs). */
   prepare(): Promise<unknown>;
   step(): Promise<AnyMetrics>;
+  /** GRPO's: the generation batch the last step sampled, as groups (null when it sampled none). */
+  sampledGroups?(): GrpoGroup[] | null;
 }
 
 function trainerFor(config: RunConfig, net: Transformer, examples: RunExamples, padId: number, rewards: RewardScorer | null): SessionTrainer {
@@ -279,6 +283,8 @@ export async function runSession(args: SessionArgs): Promise<RunStatus> {
       run.updatedAt = now();
       const mean = stepTimes.reduce((a, b) => a + b, 0) / stepTimes.length;
       onEvent({ type: 'step', runId: run.id, point, totalSteps: trainer.totalSteps, etaSeconds: mean * (trainer.totalSteps - st.step) });
+      const groups = trainer.sampledGroups?.();
+      if (groups) onEvent({ type: 'groups', runId: run.id, step: st.step, groups });
       const last = trainer.done;
       if ((evalEvery > 0 && st.step % evalEvery === 0) || last) stoppedEarly = await evaluate();
       if ((checkpointEvery > 0 && st.step % checkpointEvery === 0) || last || stoppedEarly) await checkpoint('last');

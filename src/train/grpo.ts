@@ -274,6 +274,12 @@ export interface GrpoPoint {
 
 export interface GrpoMetrics extends StepMetrics, GrpoPoint {}
 
+/** A prompt of a generation batch as a person reads it: its text and its G answers, each with what it was scored. */
+export interface GrpoGroup {
+  prompt: string;
+  answers: (Pick<GrpoSample, 'text' | 'finishReason' | 'rewards' | 'reward' | 'advantage' | 'error'> & { tokens: number })[];
+}
+
 const ERRORS_KEPT = 5;
 
 export class GrpoTrainer {
@@ -288,6 +294,8 @@ export class GrpoTrainer {
   private startReady = false;
   private swap: Tensor | null = null;
   private readonly promptsPerGeneration: number;
+  /** The generation batch the last step sampled, or null when it trained on an earlier one (μ > 1). */
+  private sampled: GenerationBatch | null = null;
 
   constructor(
     readonly model: Transformer,
@@ -438,8 +446,8 @@ export class GrpoTrainer {
     const { model, cfg, grpo } = this;
     const { gpu } = model;
     await this.prepare();
-    this.generation ??= await this.generate();
-    const gen = this.generation;
+    this.sampled = this.generation ? null : await this.generate();
+    const gen = this.generation ??= this.sampled!;
     const epoch = this.state.epoch;
     const B = cfg.batchSize, answers = gen.samples.length;
     const seeds = Array.from({ length: cfg.gradAccumSteps }, (_, i) => (cfg.seed * 1_000_003 + this.state.step * 131 + i) >>> 0);
@@ -484,6 +492,20 @@ export class GrpoTrainer {
     const norm = (await gpu.read(this.norm))[0];
     assertFiniteStep(this.state.step, loss, norm);
     return { step: this.state.step, epoch, lr, gradNorm: norm, loss, tokens: allTokens, seqTokens, ...this.batchMetrics(gen), kl: grpo.beta > 0 ? klSum / Math.max(1, allTokens) : null, clipRatio: clipped / Math.max(1, allTokens) };
+  }
+
+  /** The groups of the generation batch the last step sampled (prompt-major), or null when it sampled none. */
+  sampledGroups(): GrpoGroup[] | null {
+    const batch = this.sampled;
+    if (!batch) return null;
+    const G = this.grpo.numGenerations;
+    return Array.from({ length: batch.samples.length / G }, (_, g) => {
+      const answers = batch.samples.slice(g * G, (g + 1) * G);
+      return {
+        prompt: this.data[answers[0].prompt].prompt,
+        answers: answers.map((s) => ({ text: s.text, finishReason: s.finishReason, tokens: s.ids.length, rewards: [...s.rewards], reward: s.reward, advantage: s.advantage, error: s.error })),
+      };
+    });
   }
 
   /** What the generation batch says, whichever of its μ steps this is. */
