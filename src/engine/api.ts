@@ -21,6 +21,7 @@ import type { PreviewToken, TokenizerFiles } from '../data/tokens';
 import type { PreferenceEval } from '../eval/preference';
 import type { PreferenceConfig } from '../train/preference';
 import type { PreferencePair } from '../train/preference-pairs';
+import type { PreviewRewardsArgs, RewardPreview } from './rewards';
 
 /** What the browser offers for WebGPU, probed in the worker (where training runs). */
 export interface AdapterReport {
@@ -69,10 +70,10 @@ export interface StartRunArgs {
   records: { messages: ChatMessage[]; split: 'train' | 'validation' }[];
   dataset: { id: string; name: string; version: number } | null;
   /**
-   * Start from an imported adapter's values instead of a fresh LoRA (B = 0). Its rank, alpha, rsLoRA and
-   * target modules replace config.lora's (dropout stays the run's choice).
+   * Start from an imported adapter's values, or a run's last checkpoint (a GRPO run after SFT), instead of a fresh
+   * LoRA (B = 0). Its rank, alpha, rsLoRA and target modules replace config.lora's (dropout stays the run's choice).
    */
-  init?: { kind: 'imported'; adapterId: string } | null;
+  init?: Exclude<AdapterRef, { kind: 'base' }> | null;
 }
 
 export interface RunOutcome { runId: string; status: RunStatus; run: RunRecord }
@@ -186,6 +187,8 @@ export interface EngineCalls {
   saveEvaluation: { args: EvaluationRecord; result: null };
   /** Stored evaluations, newest first; with `subject`, those of that run or adapter. */
   listEvaluations: { args: { subject?: string }; result: EvaluationRecord[] };
+  /** A GRPO run's rewards tried before it starts: a few prompts answered as the run would, each reward's value or error per answer (rewards.ts). */
+  previewRewards: { args: PreviewRewardsArgs; result: RewardPreview };
   /** The loaded model's tokenizer files, so the data tools count and mask tokens exactly as training will. */
   tokenizerFiles: { args: void; result: TokenizerFiles };
 }

@@ -1,6 +1,7 @@
 // The engine's host in a page's worker: the browser's WebGPU, runs in IndexedDB (in memory when the browser refuses
 // it), written only while the worker's tab holds the writer role (src/storage/runs-writer.ts), model downloads in the
-// Cache Storage with room checked against the origin's quota (in memory likewise), and onnxruntime-web's wasm-only build.
+// Cache Storage with room checked against the origin's quota (in memory likewise), onnxruntime-web's wasm-only build,
+// and the reward sandbox the worker hands in.
 // Not here: the worker's messages (workers/engine-worker.ts carries them).
 import { createGpu } from '../gpu/runtime';
 import type { Ort } from '../generate/onnx-decoder';
@@ -8,6 +9,7 @@ import { cacheStorageCache, memoryCache } from '../io/download';
 import { roomCheckedCache } from '../storage/model-cache';
 import { createMemoryRunStore, openRunStore, type RunStore } from '../storage/runs';
 import { writerRunStore } from '../storage/runs-writer';
+import type { OpenSandbox } from '../train/rewards';
 import { fetchedModelFiles, type EngineHost } from './host';
 
 let ortModule: Promise<Ort> | null = null;
@@ -28,6 +30,8 @@ export interface PageHostOptions {
   tab?: string | null;
   /** The engine's run control, to pause the runs this worker trains when another tab takes the role over. */
   control?(runId: string, action: 'pause' | 'cancel'): Promise<unknown>;
+  /** The reward sandbox (workers/reward-worker.ts: a worker the core cannot name, so the worker hands it in). */
+  openSandbox?: OpenSandbox;
 }
 
 export function pageHost(opts: PageHostOptions = {}): EngineHost {
@@ -42,5 +46,6 @@ export function pageHost(opts: PageHostOptions = {}): EngineHost {
     modelFiles: (source, onProgress) => fetchedModelFiles(source, onProgress, { cache }),
     ort: browserOrt,
     now: Date.now,
+    openSandbox: opts.openSandbox,
   };
 }

@@ -29,7 +29,7 @@ export function runCalls(ctx: EngineContext): Pick<EngineMethods, 'startRun' | '
     resident.active = ctl;
     try {
       await runSession({
-        run, sink: s, control: ctl, resumeFrom, onEvent, now: ctx.host.now, padId: m.model.tokenizer.padTokenId ?? 0,
+        run, sink: s, control: ctl, resumeFrom, onEvent, now: ctx.host.now, padId: m.model.tokenizer.padTokenId ?? 0, openSandbox: ctx.host.openSandbox,
         setup: async () => {
           const examples = await runExamples(m.model, data, run.config, (done, total) => onEvent({ type: 'tokenize', done, total }));
           const net = await resident.lora(run.config.lora, run.config.train.seed, true);

@@ -229,6 +229,23 @@ export interface GrpoSample {
   error: string | null;
 }
 
+/** One prompt's group of a generation batch as a person reads it: the prompt's text and its G answers, scored. */
+export interface GrpoGroup {
+  prompt: string;
+  reference: string | null;
+  answers: Pick<GrpoSample, 'text' | 'finishReason' | 'rewards' | 'reward' | 'advantage' | 'error'>[];
+}
+
+/** A generation batch's answers (prompt-major, G per prompt) as its groups. */
+export function groupsOf(samples: readonly GrpoSample[], prompts: readonly Pick<GrpoPrompt, 'prompt' | 'reference'>[], G: number): GrpoGroup[] {
+  const out: GrpoGroup[] = [];
+  for (let g0 = 0; g0 < samples.length; g0 += G) {
+    const { prompt, reference } = prompts[samples[g0].prompt];
+    out.push({ prompt, reference, answers: samples.slice(g0, g0 + G).map(({ text, finishReason, rewards, reward, advantage, error }) => ({ text, finishReason, rewards, reward, advantage, error })) });
+  }
+  return out;
+}
+
 /** The generation batch the next steps train on; what a checkpoint keeps of GRPO besides the reference copy. */
 export interface GenerationBatch {
   /** Optimizer steps already taken on it (0 … μ - 1). */
@@ -261,7 +278,10 @@ export interface GrpoPoint {
   errors: string[];
 }
 
-export interface GrpoMetrics extends StepMetrics, GrpoPoint {}
+export interface GrpoMetrics extends StepMetrics, GrpoPoint {
+  /** The generation batch's answers this step trained on (the same array for each of its μ steps). */
+  samples: readonly GrpoSample[];
+}
 
 const ERRORS_KEPT = 5;
 
@@ -473,11 +493,11 @@ export class GrpoTrainer {
 
     const norm = (await gpu.read(this.norm))[0];
     assertFiniteStep(this.state.step, loss, norm);
-    return { step: this.state.step, epoch, lr, gradNorm: norm, loss, tokens: allTokens, seqTokens, ...this.batchMetrics(gen), kl: grpo.beta > 0 ? klSum / Math.max(1, allTokens) : null, clipRatio: clipped / Math.max(1, allTokens) };
+    return { step: this.state.step, epoch, lr, gradNorm: norm, loss, tokens: allTokens, seqTokens, ...this.batchMetrics(gen), kl: grpo.beta > 0 ? klSum / Math.max(1, allTokens) : null, clipRatio: clipped / Math.max(1, allTokens), samples: gen.samples };
   }
 
   /** What the generation batch says, whichever of its μ steps this is. */
-  private batchMetrics(gen: GenerationBatch): Omit<GrpoMetrics, keyof StepMetrics | 'kl' | 'clipRatio'> {
+  private batchMetrics(gen: GenerationBatch): Omit<GrpoMetrics, keyof StepMetrics | 'kl' | 'clipRatio' | 'samples'> {
     const G = this.grpo.numGenerations;
     const rewards = gen.samples.map((s) => s.reward);
     const groups = rewards.length / G;
