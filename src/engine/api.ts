@@ -21,7 +21,6 @@ import type { PreviewToken, TokenizerFiles } from '../data/tokens';
 import type { PreferenceEval } from '../eval/preference';
 import type { PreferenceConfig } from '../train/preference';
 import type { PreferencePair } from '../train/preference-pairs';
-import type { PreviewRewardsArgs, RewardPreview } from './rewards';
 
 /** What the browser offers for WebGPU, probed in the worker (where training runs). */
 export interface AdapterReport {
@@ -150,6 +149,39 @@ export type EvaluateCallArgs = EvaluateArgs<AdapterChoice> & {
 
 /** Held-out preference pairs scored under one model (src/eval/preference.ts): log-probs, greedy answers, and with an adapter its implicit reward against the adapter switched off. */
 export interface EvaluatePairsArgs { adapter: AdapterChoice; pairs: PreferencePair[]; maxSeqLength: number; sampling: GenerateArgs['sampling'] }
+
+/**
+ * A GRPO run's rewards tried before it starts (src/engine/rewards.ts): each answer scored by each reward on its own,
+ * so one reward's error on an answer leaves the others' values.
+ */
+export interface PreviewRewardsArgs {
+  /** The weights that answer: the base model (a GRPO run from a new adapter) or what the run starts from. */
+  adapter: AdapterChoice;
+  /** Data-step records: a final assistant turn is the reference, the turns before it the prompt. */
+  records: { messages: ChatMessage[] }[];
+  /** The run's settings: config.grpo (rewards, sampling, time limit) and config.train (sequence length, seed). */
+  config: RunConfig;
+}
+
+/** One answer and what each reward gave it. */
+export interface PreviewedSample {
+  prompt: string;
+  reference: string | null;
+  completion: string;
+  finishReason: 'stop-token' | 'length';
+  /** Per reward (the config's order): its value, or null with its error beside it. */
+  values: (number | null)[];
+  errors: (string | null)[];
+  /** The weighted sum the run would take its advantage from; null when any reward failed (the run's "unscorable"). */
+  reward: number | null;
+}
+
+export interface RewardPreview {
+  /** The rewards' names (rewards.ts rewardName) and weights, in the config's order. */
+  names: string[];
+  weights: number[];
+  samples: PreviewedSample[];
+}
 
 export interface EngineCalls {
   probe: { args: void; result: AdapterReport };

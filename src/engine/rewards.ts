@@ -9,10 +9,8 @@
 // Refused while a run steps; at most PREVIEW_MAX_PROMPTS prompts.
 // Not here: the rewards themselves (src/train/rewards.ts), the run (runs.ts, session.ts).
 import { errorMessage, oneLine } from '../errors';
-import type { ChatMessage } from '../data/types';
-import type { RunConfig } from '../train/presets';
 import { RewardScorer, rewardName, type RewardSample } from '../train/rewards';
-import type { AdapterChoice, EngineMethods } from './api';
+import type { EngineMethods } from './api';
 import type { EngineContext } from './context';
 import { sampleGroupsWith } from './sample-groups';
 import { runExamples } from './session';
@@ -20,35 +18,6 @@ import { withAdapter } from './weights';
 
 /** The most prompts one preview answers (each answer is generated one at a time: this is a look, not a run). */
 export const PREVIEW_MAX_PROMPTS = 16;
-
-export interface PreviewRewardsArgs {
-  /** The weights that answer: the base model (a GRPO run from a new adapter) or what the run starts from. */
-  adapter: AdapterChoice;
-  /** Data-step records: a final assistant turn is the reference, the turns before it the prompt. */
-  records: { messages: ChatMessage[] }[];
-  /** The run's settings: config.grpo (rewards, sampling, time limit) and config.train (sequence length, seed). */
-  config: RunConfig;
-}
-
-/** One answer and what each reward gave it. */
-export interface PreviewedSample {
-  prompt: string;
-  reference: string | null;
-  completion: string;
-  finishReason: 'stop-token' | 'length';
-  /** Per reward (the config's order): its value, or null with its error beside it. */
-  values: (number | null)[];
-  errors: (string | null)[];
-  /** The weighted sum the run would take its advantage from; null when any reward failed (the run's "unscorable"). */
-  reward: number | null;
-}
-
-export interface RewardPreview {
-  /** The rewards' names (rewards.ts rewardName) and weights, in the config's order. */
-  names: string[];
-  weights: number[];
-  samples: PreviewedSample[];
-}
 
 export function rewardCalls(ctx: EngineContext): Pick<EngineMethods, 'previewRewards'> {
   const { resident } = ctx;

@@ -5,7 +5,7 @@
 // user or a function wrote is shown as text.
 // Not here: scoring (the engine's previewRewards; src/train/rewards.ts), the state (grpoStore.ts).
 import { useId, useState } from 'react';
-import type { RewardPreview } from '../../../src/engine/rewards';
+import type { RewardPreview } from '../../../src/engine/api';
 import type { RewardCheck, RewardSpec } from '../../../src/train/rewards';
 import { ScrollRegion } from '../../components/ScrollRegion';
 import { NumberField } from './ConfigForm';

@@ -10,7 +10,7 @@ import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { DatasetRecord } from '../../../src/data/record';
 import type { Engine, StartRunArgs } from '../../../src/engine/api';
-import type { RewardPreview } from '../../../src/engine/rewards';
+import type { RewardPreview } from '../../../src/engine/api';
 import { errorMessage } from '../../../src/errors';
 import type { DatasetMeta } from '../../../src/storage/repository';
 import { DEFAULT_GRPO, type GrpoConfig } from '../../../src/train/grpo';
