@@ -185,6 +185,39 @@ export type EvaluateCallArgs = EvaluateArgs<AdapterChoice> & {
 /** Held-out preference pairs scored under one model (src/eval/preference.ts): log-probs, greedy answers, and with an adapter its implicit reward against the adapter switched off. */
 export interface EvaluatePairsArgs { adapter: AdapterChoice; pairs: PreferencePair[]; maxSeqLength: number; sampling: GenerateArgs['sampling'] }
 
+/**
+ * A GRPO run's rewards tried before it starts (src/engine/rewards.ts): each answer scored by each reward on its own,
+ * so one reward's error on an answer leaves the others' values.
+ */
+export interface PreviewRewardsArgs {
+  /** The weights that answer: the base model (a GRPO run from a new adapter) or what the run starts from. */
+  adapter: AdapterChoice;
+  /** Data-step records: a final assistant turn is the reference, the turns before it the prompt. */
+  records: { messages: ChatMessage[] }[];
+  /** The run's settings: config.grpo (rewards, sampling, time limit) and config.train (sequence length, seed). */
+  config: RunConfig;
+}
+
+/** One answer and what each reward gave it. */
+export interface PreviewedSample {
+  prompt: string;
+  reference: string | null;
+  completion: string;
+  finishReason: 'stop-token' | 'length';
+  /** Per reward (the config's order): its value, or null with its error beside it. */
+  values: (number | null)[];
+  errors: (string | null)[];
+  /** The weighted sum the run would take its advantage from; null when any reward failed (the run's "unscorable"). */
+  reward: number | null;
+}
+
+export interface RewardPreview {
+  /** The rewards' names (rewards.ts rewardName) and weights, in the config's order. */
+  names: string[];
+  weights: number[];
+  samples: PreviewedSample[];
+}
+
 export interface EngineCalls {
   probe: { args: void; result: AdapterReport };
   /** `weights`: how the frozen base is kept on the GPU (absent: as the checkpoint ships it); later rebuilds keep it. */
@@ -229,6 +262,8 @@ export interface EngineCalls {
   saveEvaluation: { args: EvaluationRecord; result: null };
   /** Stored evaluations, newest first; with `subject`, those of that run or adapter. */
   listEvaluations: { args: { subject?: string }; result: EvaluationRecord[] };
+  /** A GRPO run's rewards tried before it starts: a few prompts answered as the run would, each reward's value or error per answer (rewards.ts). */
+  previewRewards: { args: PreviewRewardsArgs; result: RewardPreview };
   /** The loaded model's tokenizer files, so the data tools count and mask tokens exactly as training will. */
   tokenizerFiles: { args: void; result: TokenizerFiles };
 }

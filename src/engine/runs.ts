@@ -62,11 +62,12 @@ export function runCalls(ctx: EngineContext): Pick<EngineMethods, 'startRun' | '
   }
 
   /**
-   * A preference or GRPO run's config: no validation split (nothing to evaluate or stop early on), never packed, and
-   * the LoRA shape of what it starts from (its dropout stays the run's).
+   * A preference or GRPO run's config, before its method's settings are added: no validation split (nothing to
+   * evaluate or stop early on), never packed, and the LoRA shape of what it starts from (its dropout stays the run's).
    */
   function continuing(config: RunConfig, start: { lora: LoraConfig } | null): RunConfig {
-    return { ...config, evalEvery: 0, earlyStopPatience: 0, packing: false, lora: start ? { ...start.lora, dropout: config.lora.dropout } : config.lora };
+    const { preference: _preference, grpo: _grpo, ...rest } = config;
+    return { ...rest, evalEvery: 0, earlyStopPatience: 0, packing: false, lora: start ? { ...start.lora, dropout: config.lora.dropout } : config.lora };
   }
 
   /** What a run starts from: the LoRA shape and PEFT files of an imported adapter or (a preference or GRPO run) of a run's last checkpoint. */
@@ -84,6 +85,7 @@ export function runCalls(ctx: EngineContext): Pick<EngineMethods, 'startRun' | '
   return {
     async startRun(args, onEvent = noop) {
       if (resident.active) throw new Error('A run is already in progress (running or paused).');
+      if (args.config.grpo) throw new Error('startRun is for SFT runs; a GRPO run (config.grpo) starts with startGrpoRun');
       // An imported start fixes the LoRA shape (rank, alpha, rsLoRA, targets); dropout stays the run's.
       const start = args.init ? await startOf(args.init) : null;
       const config = start ? { ...args.config, lora: { ...start.lora, dropout: args.config.lora.dropout } } : args.config;

@@ -2,10 +2,11 @@
 // the CLI's `train` (runs in its output folder), for SFT, preference and GRPO runs alike. It steps a trainer (the SFT
 // Trainer on a run's examples, the PreferenceTrainer on its pairs when run.config.preference is set, the GrpoTrainer on
 // its prompts when run.config.grpo is: answers sampled by sample-groups.ts, scored by the run's rewards, JavaScript
-// ones in the host's sandbox, SessionArgs.openSandbox) and keeps the RunRecord up to date: the
-// metric curve, validation evaluations (every config.evalEvery steps and at the end), checkpoints through a
-// RunSink ('last' every config.checkpointEvery steps, on pause and at the end; 'best' at each new best
-// validation loss), early stopping, pause/resume/cancel through a RunControl, and the run's status.
+// ones in the host's sandbox, SessionArgs.openSandbox) and keeps the RunRecord up to date: the metric curve (a GRPO
+// run also reports each generation batch's groups as it samples them, not stored), validation evaluations (every
+// config.evalEvery steps and at the end), checkpoints through a RunSink ('last' every config.checkpointEvery steps,
+// on pause and at the end; 'best' at each new best validation loss), early stopping, pause/resume/cancel through a
+// RunControl, and the run's status.
 //
 // Contract: `runSession` resolves with the final status ('completed' | 'stopped-early' | 'cancelled'); on any
 // failure it stores the run as 'interrupted' (a checkpoint exists, or the device was lost) or 'failed', then

@@ -274,9 +274,13 @@ export interface GrpoPoint {
 
 export interface GrpoMetrics extends StepMetrics, GrpoPoint {}
 
-/** A prompt of a generation batch as a person reads it: its text and its G answers, each with what it was scored. */
+/**
+ * A prompt of a generation batch as a person reads it (the run's latest-groups table): its text, its reference answer
+ * (null without one) and its G answers, each with its length in tokens and what it was scored.
+ */
 export interface GrpoGroup {
   prompt: string;
+  reference: string | null;
   answers: (Pick<GrpoSample, 'text' | 'finishReason' | 'rewards' | 'reward' | 'advantage' | 'error'> & { tokens: number })[];
 }
 
@@ -501,8 +505,9 @@ export class GrpoTrainer {
     const G = this.grpo.numGenerations;
     return Array.from({ length: batch.samples.length / G }, (_, g) => {
       const answers = batch.samples.slice(g * G, (g + 1) * G);
+      const { prompt, reference } = this.data[answers[0].prompt];
       return {
-        prompt: this.data[answers[0].prompt].prompt,
+        prompt, reference,
         answers: answers.map((s) => ({ text: s.text, finishReason: s.finishReason, tokens: s.ids.length, rewards: [...s.rewards], reward: s.reward, advantage: s.advantage, error: s.error })),
       };
     });
