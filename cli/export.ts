@@ -48,6 +48,7 @@ export async function cmdExport(p: Parsed, deps: ExportDeps): Promise<{ json: un
     ...(adapterDir ? [{ path: adapterDir, what: 'the adapter folder' }] : []),
     ...(p.options.has('data') ? [{ path: str(p, 'data'), what: 'the data file' }] : []),
   ]);
+  for (const line of claim.recovered) process.stderr.write(`note: ${line}\n`); // what killed runs left beside it, cleaned
   const release = onStop(() => abandon(claim));
   try {
     const records = spec.needs.records ? (await deps.readRecords(str(p, 'data'))).records.filter((r) => r.split === 'train') : undefined;
