@@ -29,11 +29,9 @@
 // wrote before (src/io/output.ts), never over its inputs, and replaces the previous adapter only after a
 // run that finished; a signal or the launcher's death stops it with nothing replaced (cli/stop.ts).
 // --json output is one JSON object on stdout (documented in the README), stable for scripts.
-import { readFileSync, existsSync, rmSync } from 'node:fs';
+import { readFileSync, existsSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { memorySource } from '../src/data/bytes';
-import { fnv1a } from '../src/data/hash';
-import { importSource } from '../src/data/import';
+import { fnv1aJsonArray } from '../src/data/hash';
 import type { AdapterChoice, Engine, ModelInfo, OnEvent, RunOutcome } from '../src/engine/api';
 import { createEngine } from '../src/engine/engine';
 import { nodeHost } from '../src/engine/host-node';
@@ -56,6 +54,7 @@ import type { LrSchedule } from '../src/train/schedule';
 import { DEFAULT_TRAIN, type TrainConfig } from '../src/train/trainer';
 import { choice, list, num, parseArgs, str, type Grammar, type Parsed } from './args';
 import { cmdExport, exportUsage } from './export';
+import { assertTrainable, assertUsable, dataReport, importBytes, NoUsableRecords, readDataFile, refusalNote } from './data-file';
 import { readHubRecords, type DataImport } from './hub-data';
 import { cmdPush } from './push';
 import { HUB_PREFIX } from '../src/data/hub';
@@ -89,7 +88,8 @@ function progress(p: Parsed): OnEvent {
   return (e) => {
     if (quiet) return;
     if (e.type === 'note') process.stderr.write(`note: ${e.message}\n`);
-    if (e.type === 'tokenize' && e.total > 2 * TOKENIZE_CHUNK) process.stderr.write(`tokenized ${e.done} of ${e.total} conversations\n`);
+    // A run tokenizes as its steps take conversations (src/engine/session.ts): a line per chunk, and the last.
+    if (e.type === 'tokenize' && e.total > 2 * TOKENIZE_CHUNK && (e.done % TOKENIZE_CHUNK === 0 || e.done === e.total)) process.stderr.write(`tokenized ${e.done} of ${e.total} conversations\n`);
     if (e.type === 'step') {
       const q = e.point;
       process.stderr.write(`step ${q.step}/${e.totalSteps} loss ${q.loss.toFixed(4)} lr ${q.lr.toExponential(2)} grad-norm ${q.gradNorm.toFixed(3)}${q.margins === undefined ? '' : ` margin ${q.margins.toFixed(4)} accuracy ${q.accuracy!.toFixed(2)}`}\n`);
@@ -110,10 +110,18 @@ async function engineWith(p: Parsed, weights: WeightStorage | undefined, runStor
   return { engine, info };
 }
 
+/** --adapter DIR without its trailing slashes, checked to be a PEFT adapter folder before anything loads. */
+function adapterFolder(folder: string): string {
+  const dir = folder.replace(/\/+$/, '') || folder;
+  if (!existsSync(dir)) throw new Error(`--adapter ${dir}: no such folder`);
+  if (!statSync(dir).isDirectory()) throw new Error(`--adapter ${dir} is a file; it takes a PEFT adapter folder`);
+  if (!existsSync(join(dir, 'adapter_config.json'))) throw new Error(`--adapter ${dir}: no adapter_config.json (not a PEFT adapter folder)`);
+  return dir;
+}
+
 /** A PEFT adapter folder imported into the engine: checked against the loaded model (the engine's adapter checks). */
 async function importAdapterFolder(engine: Engine, folder: string, p: Parsed): Promise<AdapterRecord> {
-  const dir = folder.replace(/\/+$/, '') || folder;
-  if (!existsSync(join(dir, 'adapter_config.json'))) throw new Error(`${dir}: no adapter_config.json (not a PEFT adapter folder)`);
+  const dir = adapterFolder(folder);
   // training_log.json (what train writes) brings the run's settings: the card and the kit of an export repeat them.
   const files = ['adapter_config.json', 'adapter_model.safetensors', 'training_log.json'].filter((f) => existsSync(join(dir, f)))
     .map((f) => ({ path: f, file: new Blob([readFileSync(join(dir, f))]) }));
@@ -131,24 +139,26 @@ async function adapterChoice(engine: Engine, p: Parsed): Promise<AdapterChoice> 
   return dir ? { kind: 'imported', adapterId: (await importAdapterFolder(engine, dir, p)).id } : { kind: 'base' };
 }
 
-async function readRecords(file: string): Promise<DataImport> {
-  if (!existsSync(file)) throw new Error(`data file not found: ${file}`);
-  return importBytes(file.split('/').pop()!, new Uint8Array(readFileSync(file)));
+/**
+ * A data file's records for a command that uses them (`need`: 'train' takes the train split), refused plainly when
+ * there is none (cli/data-file.ts); the read's progress on stderr for a large file, and a note when rows were refused.
+ */
+async function readRecords(p: Parsed, file: string, need: 'any' | 'train'): Promise<DataImport> {
+  const d = await readDataFile(file, readingProgress(p, file));
+  if (need === 'train') assertTrainable(file, d);
+  else assertUsable(file, d);
+  const note = refusalNote(file, d);
+  if (note && !p.flags.has('json')) process.stderr.write(`note: ${note}\n`);
+  return d;
 }
 
-async function importBytes(name: string, bytes: Uint8Array): Promise<DataImport> {
-  const r = await importSource(memorySource(name, bytes));
-  if (r.needsMapping) {
-    const cols = r.needsMapping.columns;
-    throw new Error(`${name}: could not detect the dataset shape (${cols.length} columns: ${cols.slice(0, 10).join(', ')}${cols.length > 10 ? ', …' : ''})`);
-  }
-  // One JSON value followed by more: most likely JSON Lines under a .json name; reading on would train on its first row.
-  if (r.context.format === 'json' && r.issues.some((i) => i.reason.startsWith('text after the top-level JSON value'))) {
-    throw new Error(`${name}: more than one JSON value; if it is JSON Lines (one object per line), name it .jsonl`);
-  }
-  return {
-    records: r.records, rows: r.rowsRead, format: r.context.format, shape: r.context.shape,
-    issues: r.issues.map((i) => ({ line: i.line, message: `${i.severity}: ${i.reason}` })),
+/** How far the read of a data file has gone, on stderr every 2 s (so only a large file says it; not with --json). */
+function readingProgress(p: Parsed, file: string): (fraction: number) => void {
+  let said = Date.now();
+  return (f) => {
+    if (p.flags.has('json') || f >= 1 || Date.now() - said < 2000) return;
+    said = Date.now();
+    process.stderr.write(`reading ${file}: ${Math.round(100 * f)}%\n`);
   };
 }
 
@@ -262,6 +272,8 @@ async function cmdTrain(p: Parsed): Promise<void> {
     ...(start ? [{ path: start, what: 'the adapter the run starts from' }] : []),
     ...(resumeDir ? [{ path: resumeDir, what: 'the run folder --resume continues' }] : []),
   ]);
+  // What killed runs left beside it, cleaned by the claim: named.
+  for (const line of claim.recovered) process.stderr.write(`note: ${line}\n`);
   // A stopped run keeps its checkpoint (if it has one) for --resume; nothing is replaced either way.
   const keep = () => {
     const partial = keepPartial(claim);
@@ -270,10 +282,10 @@ async function cmdTrain(p: Parsed): Promise<void> {
   const release = onStop(keep);
   let finished = false;
   try {
-    const records = pref ? [] : (await readRecords(dataFile)).records.map((r) => ({ messages: r.messages, split: r.split }));
+    const records = pref ? [] : (await readRecords(p, dataFile, 'train')).records.map((r) => ({ messages: r.messages, split: r.split }));
     const pairs = pref ? readPairs(dataFile) : undefined;
     // The data's identity: a resume must train on exactly the same conversations (or pairs).
-    const dataset = { id: fnv1a(JSON.stringify(pairs ?? records)).toString(16), name: basename(dataFile), version: 1 };
+    const dataset = { id: fnv1aJsonArray(pairs ?? records).toString(16), name: basename(dataFile), version: 1 };
     if (saved && saved.dataset?.id !== dataset.id) throw new Error(`--resume ${resumeDir}: the run trained on other data than ${dataFile}`);
     if (saved) copyRunFiles(resumeDir!, claim);
     const store = folderRunStore(claim);
@@ -341,7 +353,7 @@ async function cmdEval(p: Parsed): Promise<void> {
   const backend = backendOf(p);
   const sampling = { ...samplingFrom(p), temperature: 0 };
   const maxSeqLength = num(p, 'max-seq-len', DEFAULT_TRAIN.maxSeqLength, { min: 2, integer: true });
-  const data = await readRecords(str(p, 'data'));
+  const data = await readRecords(p, str(p, 'data'), 'any');
   const { engine } = await engineWith(p, weightsOf(p));
   const adapter = await adapterChoice(engine, p);
   const r = await engine.evaluate({ records: data.records, columns: [{ id: 'model', adapter }], chatTemplate: true, sampling, backend, maxSeqLength }, progress(p));
@@ -376,9 +388,11 @@ async function cmdEvalPairs(p: Parsed): Promise<void> {
 async function cmdData(p: Parsed): Promise<void> {
   const file = p.positionals[1];
   if (!file) throw new Error('usage: data FILE|hub:OWNER/NAME[@REVISION] [--config C] [--split S] [--endpoint URL] [--json]');
-  const hub = file.startsWith(HUB_PREFIX) ? await readHubRecords(file, p, importBytes) : null;
-  const d = hub ?? await readRecords(file);
-  const res = { file, ...(hub && { config: hub.config, split: hub.split, files: hub.files }), format: d.format, shape: d.shape, rows: d.rows, records: d.records.length, errors: d.issues };
+  const hub = file.startsWith(HUB_PREFIX) ? await readHubRecords(file, p, (name, bytes) => importBytes(name, bytes)) : null;
+  const d = hub ?? await readDataFile(file, readingProgress(p, file));
+  const res = { ...dataReport(file, d), ...(hub && { config: hub.config, split: hub.split, files: hub.files }) };
+  // A file that yields no usable record is a failure a script can see (exit 1), said first.
+  assertUsable(file, d, res);
   out(p, res, [`${file}: ${d.format}, shape ${d.shape ?? 'unknown'}, ${d.records.length} records of ${d.rows} rows`, ...d.issues.map((i) => `  line ${i.line}: ${i.message}`)].join('\n'));
 }
 
@@ -402,6 +416,8 @@ async function main(): Promise<void> {
   json = p.flags.has('json');
   if (['info', 'generate', 'train', 'eval', 'export'].includes(cmd) && !p.positionals[1]) throw new Error(`usage: ${cmd} MODEL_DIR ...`);
   if (p.positionals.length > (cmd === 'bench' ? 1 : 2)) throw new Error(`unexpected argument "${p.positionals.at(-1)}"`);
+  const adapter = p.options.get('adapter')?.at(-1);
+  if (adapter) adapterFolder(adapter);
   installStopHandlers();
   switch (cmd) {
     case 'info': return cmdInfo(p);
@@ -411,7 +427,7 @@ async function main(): Promise<void> {
     case 'data': return cmdData(p);
     case 'bench': return cmdBench(p);
     case 'export': {
-      const r = await cmdExport(p, { engineWith: () => engineWith(p, undefined), importAdapterFolder: (engine, dir) => importAdapterFolder(engine, dir, p), readRecords });
+      const r = await cmdExport(p, { engineWith: () => engineWith(p, undefined), importAdapterFolder: (engine, dir) => importAdapterFolder(engine, dir, p), readRecords: (file) => readRecords(p, file, 'train') });
       return out(p, r.json, r.text);
     }
     case 'push': {
@@ -426,7 +442,7 @@ let json = false;
 
 function fail(e: unknown): never {
   const message = errorMessage(e);
-  if (json) process.stdout.write(`${JSON.stringify({ error: message })}\n`);
+  if (json) process.stdout.write(`${JSON.stringify({ error: message, ...(e instanceof NoUsableRecords ? e.report : {}) })}\n`);
   process.stderr.write(`error: ${oneLine(message)}\n`);
   process.exit(1);
 }
