@@ -1,14 +1,16 @@
 // The engine's answers and scores: generating with any adapter choice (our WebGPU decoder, or onnxruntime-web on the
-// ONNX export of the same weights), the loss of conversations, held-out preference pairs, and the batch evaluation
-// of conversations × models (evaluate.ts) with its stored results. Every call here runs on the resident model with
+// ONNX export of the same weights), several sampled answers to one prompt, the loss of conversations, held-out
+// preference pairs, and the batch evaluation of conversations × models (evaluate.ts) with its stored results. Every call here runs on the resident model with
 // the choice's values written in (weights.ts), and is refused while a run steps.
 //
 // Contract: a prompt as long as the model's context or longer is refused; one that leaves less room than asked gets
 // fewer new tokens and a 'note' event. 'auto' decodes with onnxruntime on a software adapter, where its wasm kernels
 // are several times faster than ours (measured 3–20× on SwiftShader); on a GPU our decoder needs no second copy of
 // the weights. The ONNX decoder of one choice's weights is kept (resident.ts) until other weights are asked for.
+// Several answers to one prompt are one batch on our decoder (generateBatch's samplesPerPrompt) and one after another
+// on onnxruntime, each with the same draw stream either way (sequenceSeed).
 import type { Decoder } from '../generate/decoder';
-import { generateBatch } from '../generate/batch';
+import { generateBatch, sequenceSeed } from '../generate/batch';
 import { generate as generateTokens } from '../generate/generate';
 import { onnxDecoderOf, type OnnxDecoder } from '../generate/onnx-decoder';
 import { evaluatePreference } from '../eval/preference';
@@ -25,6 +27,8 @@ import { choiceKey, withAdapter } from './weights';
 
 /** Sequences scored per forward by the loss and the pair log-probs. */
 const SCORE_BATCH = 4;
+/** Most answers generateSamples makes for one prompt. */
+const MAX_SAMPLES = 16;
 
 const noop: OnEvent = () => {};
 
@@ -39,7 +43,7 @@ function roomAfter(m: ModelMeta, promptTokens: number, asked: number, onEvent: O
 
 const pairExamples = (m: ModelMeta, pairs: PreferencePair[], maxSeqLength: number) => pairs.map((p) => tokenizePreference(m.tokenizer, templateOf(m), p, maxSeqLength));
 
-export function answerCalls(ctx: EngineContext): Pick<EngineMethods, 'generate' | 'evaluateLoss' | 'evaluatePairs' | 'evaluate' | 'stopEvaluation' | 'saveEvaluation' | 'listEvaluations'> {
+export function answerCalls(ctx: EngineContext): Pick<EngineMethods, 'generate' | 'generateSamples' | 'evaluateLoss' | 'evaluatePairs' | 'evaluate' | 'stopEvaluation' | 'saveEvaluation' | 'listEvaluations'> {
   const { resident } = ctx;
   /** The batch evaluation in progress, stopped between rows by stopEvaluation. */
   let evaluation: { stopped: boolean } | null = null;
@@ -71,15 +75,47 @@ export function answerCalls(ctx: EngineContext): Pick<EngineMethods, 'generate' 
     return { text, tokens, finishReason, tokensPerSecond: tokens.length / Math.max(1e-6, (performance.now() - t0) / 1000) };
   }
 
+  /** Whether a call with this choice decodes with onnxruntime ('auto': on a software adapter). */
+  const onOnnx = async (backend: GenerateArgs['backend']) => backend === 'onnx' || ((backend ?? 'auto') === 'auto' && (await resident.device()).isSoftware);
+
   const calls: ReturnType<typeof answerCalls> = {
     async generate(args, onEvent = noop) {
       resident.refuseWhileStepping('generating');
       const ids = promptIds(resident.model().model, args.prompt);
-      const backend = args.backend ?? 'auto';
-      if (backend === 'onnx' || (backend === 'auto' && (await resident.device()).isSoftware)) {
-        return { ...await decode(await onnxDecoder(args.adapter), ids, args.sampling, onEvent), backend: 'onnx' };
-      }
+      if (await onOnnx(args.backend)) return { ...await decode(await onnxDecoder(args.adapter), ids, args.sampling, onEvent), backend: 'onnx' };
       return withAdapter(ctx, args.adapter, async (net) => ({ ...await decode(net, ids, args.sampling, onEvent), backend: 'webgpu' }));
+    },
+
+    async generateSamples(args, onEvent = noop) {
+      const n = args.samples;
+      if (!Number.isInteger(n) || n < 2 || n > MAX_SAMPLES) throw new Error(`samples ${n}: ask for 2 to ${MAX_SAMPLES} answers`);
+      if (!(args.sampling.temperature > 0)) throw new Error('several answers need sampling: with temperature 0 (greedy) every answer is the same');
+      resident.refuseWhileStepping('generating');
+      const m = resident.model().model;
+      const ids = promptIds(m, args.prompt);
+      if (await onOnnx(args.backend)) {
+        const decoder = await onnxDecoder(args.adapter);
+        const out: GenerateResult[] = [];
+        for (let g = 0; g < n; g++) {
+          const r = await decode(decoder, ids, { ...args.sampling, seed: sequenceSeed(args.sampling.seed, g) }, (e) => onEvent(e.type === 'token' ? { ...e, sample: g } : e));
+          out.push({ ...r, backend: 'onnx' });
+        }
+        return out;
+      }
+      const maxNewTokens = roomAfter(m, ids.length, args.sampling.maxNewTokens, onEvent);
+      return withAdapter(ctx, args.adapter, async (net) => {
+        const t0 = performance.now();
+        const seconds = new Array<number>(n).fill(0);   // each answer's time to its last token: they decode together
+        const results = await generateBatch(net, [ids], {
+          ...args.sampling, maxNewTokens, samplesPerPrompt: n, stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }),
+        }, (e) => {
+          seconds[e.sample] = (performance.now() - t0) / 1000;
+          onEvent({ type: 'token', token: e.token, text: e.text, sample: e.sample });
+        });
+        return results.map((r, g): GenerateResult => ({
+          text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokens.length / Math.max(1e-6, seconds[g]), backend: 'webgpu',
+        }));
+      });
     },
 
     async evaluateLoss(args, onEvent = noop) {
@@ -108,8 +144,7 @@ export function answerCalls(ctx: EngineContext): Pick<EngineMethods, 'generate' 
       // A row's notes (a prompt cut short) and the loss's tokenizing progress reach the caller; generated tokens do not.
       const notes: OnEvent = (e) => { if (e.type === 'note' || e.type === 'tokenize') onEvent(e); };
       // Our decoder answers a chunk's prompts together (src/generate/batch.ts); onnxruntime, one at a time.
-      const backend = args.backend ?? 'auto';
-      const batched = backend === 'webgpu' || (backend === 'auto' && !(await resident.device()).isSoftware);
+      const batched = !(await onOnnx(args.backend));
       try {
         return await evaluateBatch({
           generate: (adapter, prompt) => calls.generate({ adapter, prompt, sampling: args.sampling, backend: args.backend }, notes),

@@ -10,7 +10,7 @@ import type { MemoryBudget } from '../gpu/runtime';
 import type { ModelConfig } from '../model/config';
 import type { WeightStorage } from '../ops/weight-storage';
 import type { RunConfig } from '../train/presets';
-import type { AdapterRecord, AdapterRef, CheckpointKind, EvaluationRecord, RunRecord, RunStatus } from '../storage/runs';
+import type { AdapterRecord, AdapterRef, CheckpointKind, ConversationRecord, EvaluationRecord, RunRecord, RunStatus } from '../storage/runs';
 import type { SessionEvent } from './session';
 import type { EvaluateArgs, EvaluateEvent, EvaluateResult } from './evaluate';
 import type { GenerateBackend } from '../generate/decoder';
@@ -118,6 +118,23 @@ export interface GenerateResult {
   backend: 'webgpu' | 'onnx';
 }
 
+/**
+ * Several sampled answers to one prompt from one model (for marking the better one): answer g draws from seed
+ * sequenceSeed(seed, g) (src/generate/batch.ts), so it is what `generate` gives with that seed, on either decoder.
+ * Greedy decoding (temperature 0) is refused: it would give the same answer each time.
+ */
+export interface GenerateSamplesArgs extends GenerateArgs { samples: number }
+
+/**
+ * A conversation's next answer (src/engine/conversations.ts): `messages` is an optional system message, then user and
+ * assistant turns, ending with the user's; rendered with the model's chat template. When it and maxNewTokens do not
+ * fit the model's context, its earliest user + assistant exchanges are left out (a 'note' says how many).
+ */
+export interface ChatArgs { adapter: AdapterChoice; messages: ChatMessage[]; sampling: GenerateArgs['sampling']; backend?: GenerateBackend }
+
+/** The answer, and how many earliest exchanges were left out to fit the context (0: none). */
+export interface ChatResult extends GenerateResult { dropped: number }
+
 export interface AdapterFiles { 'adapter_model.safetensors': Uint8Array; 'adapter_config.json': string }
 
 /**
@@ -163,6 +180,13 @@ export interface EngineCalls {
   listRuns: { args: void; result: RunRecord[] };
   deleteRun: { args: { runId: string }; result: null };
   generate: { args: GenerateArgs; result: GenerateResult };
+  generateSamples: { args: GenerateSamplesArgs; result: GenerateResult[] };
+  chat: { args: ChatArgs; result: ChatResult };
+  /** Stores (or replaces, by id) a Compare conversation with the runs and adapters it compared. */
+  saveConversation: { args: ConversationRecord; result: null };
+  /** Stored conversations, the last changed first; with `subject`, those of that run or adapter. */
+  listConversations: { args: { subject?: string }; result: ConversationRecord[] };
+  deleteConversation: { args: { conversationId: string }; result: null };
   /** A run's checkpoint as PEFT files (adapter_model.safetensors + adapter_config.json), nothing else. */
   exportAdapter: { args: { runId: string; checkpoint: CheckpointKind }; result: AdapterFiles };
   exportModel: { args: ExportModelArgs; result: ExportResult };
@@ -199,7 +223,8 @@ export type EngineEvent =
   | { type: 'load'; message: string; loaded: number; total: number }
   /** Conversations of a run tokenized so far (reported per chunk). */
   | { type: 'tokenize'; done: number; total: number }
-  | { type: 'token'; token: number; text: string }
+  /** `sample`: which answer, in a call that makes several (generateSamples). */
+  | { type: 'token'; token: number; text: string; sample?: number }
   /** Something the caller should be told that is not a failure (a prompt that leaves less room than asked). */
   | { type: 'note'; message: string }
   | { type: 'device-lost'; message: string };

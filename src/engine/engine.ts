@@ -6,12 +6,13 @@
 // run store, where model files come from, onnxruntime, the clock.
 //
 // Its calls live by subject, each file one idea: model.ts (probe, load, tokenizer files), runs.ts, adapters.ts,
-// answers.ts (generation and scores), exports.ts; resident.ts holds the device and the one resident model, weights.ts
+// answers.ts (generation and scores), conversations.ts (multi-turn answers, stored conversations), exports.ts; resident.ts holds the device and the one resident model, weights.ts
 // writes a choice's values into it. A new call is its method there and its line in api.ts's EngineCalls.
 import { adapterCalls } from './adapters';
 import { answerCalls } from './answers';
 import type { Engine, OnEvent } from './api';
 import { createContext } from './context';
+import { conversationCalls } from './conversations';
 import { exportCalls } from './exports';
 import type { EngineHost } from './host';
 import { modelCalls } from './model';
@@ -20,11 +21,13 @@ import { runCalls } from './runs';
 export function createEngine(host: EngineHost): Engine {
   const listeners: OnEvent[] = [];
   const ctx = createContext(host, (e) => { for (const l of listeners) l(e); });
+  const answers = answerCalls(ctx);
   return {
     ...modelCalls(ctx),
     ...runCalls(ctx),
     ...adapterCalls(ctx),
-    ...answerCalls(ctx),
+    ...answers,
+    ...conversationCalls(ctx, answers.generate),
     ...exportCalls(ctx),
     onUnsolicited(listener) { listeners.push(listener); },
     dispose() { ctx.resident.dispose(); },

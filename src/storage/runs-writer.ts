@@ -64,5 +64,7 @@ export function writerRunStore(store: RunStore, opts: RunsWriterOptions): RunSto
     putAdapter: (record, files) => role.write(`saving adapter "${record.name}"`, () => store.putAdapter(record, files)),
     removeAdapter: (id) => role.write('deleting an adapter', () => store.removeAdapter(id)),
     putEvaluation: (e) => role.write('saving an evaluation', () => store.putEvaluation(e)),
+    putConversation: (c) => role.write('saving a conversation', () => store.putConversation(c)),
+    removeConversation: (id) => role.write('deleting a conversation', () => store.removeConversation(id)),
   };
 }

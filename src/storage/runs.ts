@@ -2,7 +2,7 @@
 // their OWN database name ('sft-studio-runs'), so this schema never meets the dataset studio's. Also an
 // in-memory store with the same interface (tests, and browsers that refuse IndexedDB).
 //
-// Stores (schema version 2):
+// Stores (schema version 3):
 //   runs          RunRecord by id: config (a preference run's: config.preference), model, dataset version, metric
 //                 curves (a preference run's points also carry rewards, margins and accuracy), status, final metrics
 //   checkpoints   { runId, kind: 'last' | 'best', step, bytes } by [runId, kind] (bytes: src/train/checkpoint.ts)
@@ -12,7 +12,8 @@
 //   adapters      AdapterRecord by id (v2): a PEFT adapter imported onto a model, without its weights
 //   adapterFiles  { adapterId, files } by adapterId (v2): the adapter's PEFT files as imported
 //   evaluations   EvaluationRecord by id (v2), indexed by `subjects` (the runs and adapters it evaluated)
-// Deleting a run or an adapter deletes the evaluations that name it.
+//   conversations ConversationRecord by id (v3), indexed by `subjects` (the runs and adapters it compared)
+// Deleting a run or an adapter deletes the evaluations and conversations that name it.
 // The engine (src/engine, in the page's worker) is the only writer; pages read through the engine, never through idb.
 // Of several tabs, only the engine of the tab holding the writer role writes (runs-writer.ts). A write the origin's
 // quota refuses is a StorageError naming the space it needed and the space left (quota.ts); a checkpoint of known
@@ -21,6 +22,7 @@ import { openDB, type DBSchema, type IDBPDatabase, type IDBPObjectStore, type St
 import { storedBytes, writeWithRoom } from './quota';
 import { READ_ONLY } from './repository';
 import type { ChatMessage } from '../data/types';
+import type { Conversation } from '../eval/conversation';
 import type { EvalRow, PreferenceMark } from '../eval/export';
 import type { EvalSummary } from '../eval/metrics';
 import type { PeftAdapterFiles } from '../export/peft';
@@ -33,7 +35,7 @@ import type { PreferencePair } from '../train/preference-pairs';
 import type { RunConfig } from '../train/presets';
 
 const RUNS_DB_NAME = 'sft-studio-runs';
-const RUNS_DB_VERSION = 2;
+const RUNS_DB_VERSION = 3;
 
 export type RunStatus = 'running' | 'paused' | 'completed' | 'stopped-early' | 'cancelled' | 'failed' | 'interrupted';
 
@@ -128,6 +130,23 @@ export interface EvaluationRecord {
   error: string | null;
 }
 
+/**
+ * A conversation from the Compare screen (src/eval/conversation.ts), with the runs and adapters it compared and the
+ * sampling settings it was answered with; stored after each turn and each mark.
+ */
+export interface ConversationRecord extends Conversation {
+  id: string;
+  createdAt: number;
+  updatedAt: number;
+  /** The first user turn, for lists. */
+  title: string;
+  model: { name: string; fingerprint: string };
+  sampling: EvaluationRecord['sampling'];
+  columns: { id: string; label: string; adapter: AdapterRef }[];
+  /** Ids of the runs and imported adapters among the columns (the base model has none). */
+  subjects: string[];
+}
+
 /** The run or adapter id a column stands for, or null for the base model. */
 export function subjectOf(a: AdapterRef): string | null {
   return a.kind === 'run' ? a.runId : a.kind === 'imported' ? a.adapterId : null;
@@ -151,6 +170,10 @@ export interface RunStore {
   putEvaluation(e: EvaluationRecord): Promise<void>;
   /** Newest first; with `subject`, only those that evaluated that run or adapter. */
   listEvaluations(subject?: string): Promise<EvaluationRecord[]>;
+  putConversation(c: ConversationRecord): Promise<void>;
+  /** Newest first (by the last change); with `subject`, only those that compared that run or adapter. */
+  listConversations(subject?: string): Promise<ConversationRecord[]>;
+  removeConversation(id: string): Promise<void>;
 }
 
 interface RunsDB extends DBSchema {
@@ -160,9 +183,11 @@ interface RunsDB extends DBSchema {
   adapters: { key: string; value: AdapterRecord };
   adapterFiles: { key: string; value: { adapterId: string; files: PeftAdapterFiles } };
   evaluations: { key: string; value: EvaluationRecord; indexes: { subjects: string } };
+  conversations: { key: string; value: ConversationRecord; indexes: { subjects: string } };
 }
 
 const byNewest = (a: { createdAt: number }, b: { createdAt: number }) => b.createdAt - a.createdAt;
+const byLastChange = (a: { updatedAt: number }, b: { updatedAt: number }) => b.updatedAt - a.updatedAt;
 
 /**
  * Marks runs left 'running' or 'paused' (by a page closed or crashed, or an engine that handed the writer role over)
@@ -181,9 +206,9 @@ export async function interruptStaleRuns(store: RunStore, active: string | null,
   }
 }
 
-/** Deletes, inside the caller's transaction, every evaluation that names `subject`. */
-async function dropEvaluationsOf<S extends StoreNames<RunsDB>[]>(store: IDBPObjectStore<RunsDB, S, 'evaluations', 'readwrite'>, subject: string): Promise<void> {
-  for (const key of await store.index('subjects').getAllKeys(subject)) await store.delete(key);
+/** Deletes, inside the caller's transaction, every evaluation or conversation that names `subject`. */
+async function dropRecordsOf<S extends StoreNames<RunsDB>[], N extends 'evaluations' | 'conversations'>(store: IDBPObjectStore<RunsDB, S, N, 'readwrite'>, subject: string): Promise<void> {
+  for (const key of await store.index('subjects').getAllKeys(IDBKeyRange.only(subject))) await store.delete(key);
 }
 
 export async function openRunStore(dbName = RUNS_DB_NAME): Promise<RunStore> {
@@ -201,6 +226,7 @@ export async function openRunStore(dbName = RUNS_DB_NAME): Promise<RunStore> {
         d.createObjectStore('adapterFiles', { keyPath: 'adapterId' });
         d.createObjectStore('evaluations', { keyPath: 'id' }).createIndex('subjects', 'subjects', { multiEntry: true });
       }
+      if (oldVersion < 3) d.createObjectStore('conversations', { keyPath: 'id' }).createIndex('subjects', 'subjects', { multiEntry: true });
     },
   });
   return {
@@ -208,11 +234,12 @@ export async function openRunStore(dbName = RUNS_DB_NAME): Promise<RunStore> {
     get: async (id) => (await db.get('runs', id)) ?? null,
     put: (run) => writeWithRoom(`saving run "${run.name}"`, () => storedBytes(run), async () => { await db.put('runs', run); }),
     remove: async (id) => {
-      const tx = db.transaction(['runs', 'checkpoints', 'data', 'evaluations'], 'readwrite');
+      const tx = db.transaction(['runs', 'checkpoints', 'data', 'evaluations', 'conversations'], 'readwrite');
       await tx.objectStore('runs').delete(id);
       await tx.objectStore('checkpoints').delete(IDBKeyRange.bound([id, ''], [id, '\uffff']));
       await tx.objectStore('data').delete(id);
-      await dropEvaluationsOf(tx.objectStore('evaluations'), id);
+      await dropRecordsOf(tx.objectStore('evaluations'), id);
+      await dropRecordsOf(tx.objectStore('conversations'), id);
       await tx.done;
     },
     // One put: a refused checkpoint leaves the previous one of its kind in place.
@@ -244,14 +271,18 @@ export async function openRunStore(dbName = RUNS_DB_NAME): Promise<RunStore> {
     }),
     getAdapterFiles: async (id) => (await db.get('adapterFiles', id))?.files ?? null,
     removeAdapter: async (id) => {
-      const tx = db.transaction(['adapters', 'adapterFiles', 'evaluations'], 'readwrite');
+      const tx = db.transaction(['adapters', 'adapterFiles', 'evaluations', 'conversations'], 'readwrite');
       await tx.objectStore('adapters').delete(id);
       await tx.objectStore('adapterFiles').delete(id);
-      await dropEvaluationsOf(tx.objectStore('evaluations'), id);
+      await dropRecordsOf(tx.objectStore('evaluations'), id);
+      await dropRecordsOf(tx.objectStore('conversations'), id);
       await tx.done;
     },
     putEvaluation: (e) => writeWithRoom('saving an evaluation', () => storedBytes(e), async () => { await db.put('evaluations', e); }),
     listEvaluations: async (subject) => (subject === undefined ? await db.getAll('evaluations') : await db.getAllFromIndex('evaluations', 'subjects', subject)).sort(byNewest),
+    putConversation: (c) => writeWithRoom('saving a conversation', () => storedBytes(c), async () => { await db.put('conversations', c); }),
+    listConversations: async (subject) => (subject === undefined ? await db.getAll('conversations') : await db.getAllFromIndex('conversations', 'subjects', subject)).sort(byLastChange),
+    removeConversation: async (id) => { await db.delete('conversations', id); },
   };
 }
 
@@ -263,7 +294,10 @@ export function createMemoryRunStore(): RunStore {
   const adapters = new Map<string, AdapterRecord>();
   const adapterFiles = new Map<string, PeftAdapterFiles>();
   const evaluations = new Map<string, EvaluationRecord>();
-  const dropEvaluations = (subject: string) => { for (const [k, e] of evaluations) if (e.subjects.includes(subject)) evaluations.delete(k); };
+  const conversations = new Map<string, ConversationRecord>();
+  const dropNaming = (subject: string) => {
+    for (const records of [evaluations, conversations]) for (const [k, e] of records) if (e.subjects.includes(subject)) records.delete(k);
+  };
   return {
     list: async () => [...runs.values()].map((r) => structuredClone(r)).sort(byNewest),
     get: async (id) => { const r = runs.get(id); return r ? structuredClone(r) : null; },
@@ -271,7 +305,7 @@ export function createMemoryRunStore(): RunStore {
     remove: async (id) => {
       runs.delete(id); data.delete(id);
       for (const k of ['last', 'best']) checkpoints.delete(`${id}/${k}`);
-      dropEvaluations(id);
+      dropNaming(id);
     },
     putCheckpoint: async (runId, kind, step, bytes) => { checkpoints.set(`${runId}/${kind}`, { step, bytes: bytes.slice() }); },
     getCheckpoint: async (runId, kind) => checkpoints.get(`${runId}/${kind}`) ?? null,
@@ -284,8 +318,11 @@ export function createMemoryRunStore(): RunStore {
       if (files) adapterFiles.set(record.id, structuredClone(files));
     },
     getAdapterFiles: async (id) => { const f = adapterFiles.get(id); return f ? structuredClone(f) : null; },
-    removeAdapter: async (id) => { adapters.delete(id); adapterFiles.delete(id); dropEvaluations(id); },
+    removeAdapter: async (id) => { adapters.delete(id); adapterFiles.delete(id); dropNaming(id); },
     putEvaluation: async (e) => { evaluations.set(e.id, structuredClone(e)); },
     listEvaluations: async (subject) => [...evaluations.values()].filter((e) => subject === undefined || e.subjects.includes(subject)).map((e) => structuredClone(e)).sort(byNewest),
+    putConversation: async (c) => { conversations.set(c.id, structuredClone(c)); },
+    listConversations: async (subject) => [...conversations.values()].filter((c) => subject === undefined || c.subjects.includes(subject)).map((c) => structuredClone(c)).sort(byLastChange),
+    removeConversation: async (id) => { conversations.delete(id); },
   };
 }

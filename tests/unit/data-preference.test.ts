@@ -14,7 +14,7 @@ import { exportJsonl, exportParquet } from '../../src/data/export';
 import { importSource, type FileImport } from '../../src/data/import';
 import { detectShape } from '../../src/data/shapes';
 import type { ChatMessage } from '../../src/data/types';
-import { preferenceJsonl } from '../../src/eval/export';
+import { markedPairs, preferenceJsonl } from '../../src/eval/export';
 import { createMemoryRepository } from '../../src/storage/memory-repository';
 import { pairOfRecord, preferencePairOf } from '../../src/train/preference-pairs';
 
@@ -47,10 +47,10 @@ describe('TRL explicit prompt', () => {
       [[u('Name a colour.'), a('Blue.')], [a('Blue blue blue.')]],
       [[sys('Be brief.'), u('Hi'), a('Hello.')], [a('Hello there, how are you today?')]],
     ]);
-    const marks = preferenceJsonl([
+    const marks = preferenceJsonl(markedPairs([
       { prompt: { kind: 'chat', messages: [u('Capital of France?')] }, base: 'Paris, Paris.', tuned: 'Paris.', verdict: 'tuned' },
       { prompt: { kind: 'raw', text: 'Once upon' }, base: ' a time', tuned: ' zzz', verdict: 'base' },
-    ]);
+    ]));
     const m = await read('marks.jsonl', marks);
     expect(m.context.shape).toBe('preference');
     expect(m.records.map((x) => [x.messages, x.rejected])).toEqual([
