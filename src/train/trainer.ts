@@ -62,6 +62,9 @@ export interface StepMetrics {
 
 export type { TrainerState } from './data-order';
 
+/** Data none of whose examples has a target token: a run would "succeed" with a loss of 0 over 0 tokens. */
+export class NothingToLearn extends Error {}
+
 export class Trainer {
   readonly totalSteps: number;
   private readonly order: DataOrder;
@@ -74,7 +77,7 @@ export class Trainer {
       if (!Number.isInteger(cfg[key]) || cfg[key] < 1) throw new Error(`nothing to train: ${key} must be a whole number ≥ 1 (got ${cfg[key]})`);
     }
     if (!someTarget(data, cfg.maxSeqLength)) {
-      throw new Error(`nothing to learn: none of the ${data.length} examples has a target token within the first ${cfg.maxSeqLength} positions (no assistant turns, or all cut off)`);
+      throw new NothingToLearn(`nothing to learn: none of the ${data.length} examples has a target token within the first ${cfg.maxSeqLength} positions (no assistant turns, or all cut off)`);
     }
     this.padId = padId;
     this.totalSteps = totalSteps(cfg, data.length);

@@ -217,11 +217,11 @@ describe('say what was understood', () => {
 describe('say what went wrong', () => {
   const file = (name: string, content: string | Buffer) => { const f = join(dir, name); writeFileSync(f, content); return f; };
 
-  it('data: a file that yields no usable record exits 1 and says so first; --json carries the report', () => {
+  it('data: a file that yields no usable record exits 3 and says so first; --json carries the report', () => {
     const empty = file('empty.jsonl', '');
     expectRefused(studio('data', empty), new RegExp(`^error: ${empty} is empty: no rows, so no record to use$`));
     const j = studio('data', empty, '--json');
-    expect(j.code).toBe(1);
+    expect(j.code).toBe(3);
     expect(JSON.parse(j.stdout)).toMatchObject({ error: `${empty} is empty: no rows, so no record to use`, rows: 0, records: 0 });
     const refused = file('refused.jsonl', [{ messages: [{ role: 'wizard', content: 'x' }] }, { messages: [] }, { messages: [{ role: 'user' }] }, { messages: 'x' }]
       .map((r) => JSON.stringify(r)).join('\n'));
@@ -281,5 +281,28 @@ describe('what a killed command leaves is cleaned and named by the next one that
     expect(snapshot(adapter)).toEqual(before);
     rmSync(foreign, { recursive: true });
     rmSync(join(dir, 'exported'), { recursive: true });
+  });
+});
+
+describe('the exit status says the class of failure (cli/exit.ts)', () => {
+  it('usage 2, data 3, model or adapter 4, --out 5, anything else 1; each with its one line', () => {
+    const empty = join(dir, 'empty-status.jsonl');
+    writeFileSync(empty, '');
+    const cases: [string[], number, RegExp][] = [
+      [['train', model, '--data', data, '--out', join(dir, 'status'), '--rnak', '4'], 2, /unknown option --rnak/],
+      [['eval', model, '--data', data, '--pairs', data], 2, /not both/],
+      [['data', empty], 3, /is empty: no rows/],
+      [['train', model, '--data', empty, '--out', join(dir, 'status')], 3, /is empty: no rows/],
+      [['info', '/'], 4, /is not a model folder/],
+      [['generate', model, '--adapter', join(dir, 'no-such-adapter'), '--prompt', 'hi'], 4, /no such folder/],
+      [['train', model, '--data', data, '--out', data], 5, /is the data file/],
+      [['generate', model, '--prompt', 'hello '.repeat(2000), '--max-new-tokens', '4'], 1, /this model's context is 256 positions/],
+    ];
+    for (const [args, code, why] of cases) {
+      const r = studio(...args);
+      expectRefused(r, why);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(code);
+    }
+    expect(existsSync(join(dir, 'status'))).toBe(false);
   });
 });
