@@ -12,14 +12,14 @@ import { basename } from 'node:path';
 import type { MetricPoint, RunRecord } from '../src/storage/runs';
 import { DEFAULT_GRPO, type GrpoConfig, type GrpoLossType } from '../src/train/grpo';
 import { parseRewardArg, rewardName, validateRewards } from '../src/train/rewards';
-import { choice, list, num, type Parsed } from './args';
+import { choice, list, num, UsageError, type Parsed } from './args';
 
 /** Options that mean something only to a GRPO run (refused by name with another method). */
 export const GRPO_OPTIONS = ['reward', 'reward-weights', 'num-generations', 'max-new-tokens', 'temperature', 'loss-type', 'num-iterations'];
 
 /** A reward module's name (its file name) and text. */
 function readModule(path: string): { name: string; source: string } {
-  if (!existsSync(path)) throw new Error(`reward ${path}: file not found`); // grpoFrom adds the dashes, as to parseRewardArg's errors
+  if (!existsSync(path)) throw new UsageError(`reward ${path}: file not found`); // grpoFrom adds the dashes, as to parseRewardArg's errors
   return { name: basename(path), source: readFileSync(path, 'utf8') };
 }
 
@@ -28,20 +28,20 @@ export function grpoFrom(p: Parsed): GrpoConfig {
   const args = list(p, 'reward');
   const rewards = args.length ? args : ['ends-cleanly'];
   const weights = p.options.has('reward-weights') ? p.options.get('reward-weights')!.at(-1)!.split(',').map((w) => w.trim()) : rewards.map(() => '1');
-  if (weights.length !== rewards.length) throw new Error(`--reward-weights gives ${weights.length} weights for ${rewards.length} rewards (one per --reward, in order)`);
+  if (weights.length !== rewards.length) throw new UsageError(`--reward-weights gives ${weights.length} weights for ${rewards.length} rewards (one per --reward, in order)`);
   const specs = rewards.map((r, i) => {
     const w = Number(weights[i]);
-    if (weights[i] === '' || !Number.isFinite(w)) throw new Error(`--reward-weights: "${weights[i]}" is not a number`);
+    if (weights[i] === '' || !Number.isFinite(w)) throw new UsageError(`--reward-weights: "${weights[i]}" is not a number`);
     try {
       return parseRewardArg(r, w, readModule);
     } catch (e) {
-      throw new Error(`--${(e as Error).message}`);
+      throw new UsageError(`--${(e as Error).message}`);
     }
   });
   try {
     validateRewards(specs);
   } catch (e) {
-    throw new Error(`--${(e as Error).message}`);
+    throw new UsageError(`--${(e as Error).message}`);
   }
   return {
     ...DEFAULT_GRPO, rewards: specs,

@@ -64,7 +64,7 @@ export function parseHubDataset(spec: string): HubDatasetRef {
   const s = spec.startsWith(HUB_PREFIX) ? spec.slice(HUB_PREFIX.length) : spec;
   const at = s.indexOf('@');
   const repo = at < 0 ? s : s.slice(0, at), revision = at < 0 ? 'main' : s.slice(at + 1);
-  if (!/^[\w.-]+(\/[\w.-]+)?$/.test(repo) || revision === '' || /[\s]/.test(revision)) {
+  if (!/^[\w.-]+(\/[\w.-]+)?$/.test(repo) || revision === '' || /[\s\p{Cc}]/u.test(revision)) {
     throw new Error(`"${spec}" is not a Hub dataset (expected hub:OWNER/NAME or hub:OWNER/NAME@REVISION)`);
   }
   return { repo, revision };
@@ -91,7 +91,12 @@ export function globRegExp(pattern: string): RegExp {
       i = end;
     } else re += c.replace(/[.+^${}()|\\/[\]]/g, '\\$&');
   }
-  return new RegExp(`^${re}$`);
+  try {
+    return new RegExp(`^${re}$`);
+  } catch {
+    // A class the pattern spells but RegExp refuses ([z-a]): the card's fault, said as the card wrote it.
+    throw new Error(`the file pattern ${JSON.stringify(pattern)} is not a glob the studio can read`);
+  }
 }
 
 // datasets/data_files.py: the split keywords and where they may stand.
@@ -192,22 +197,68 @@ export interface HubOptions {
   fetch?: typeof fetch;
 }
 
-/** A Hub failure as one line: what was asked, and the status, or that the endpoint did not answer. */
+/** A failure of the request itself (the network, an abort), told apart from the client's failure to read an answer. */
+class RequestFailure extends Error {}
+
+/** `fetch` whose own failures are RequestFailures: what else the client throws is about the answer it got. */
+function requests(f: typeof fetch = fetch): typeof fetch {
+  return async (...args) => {
+    try {
+      return await f(...args);
+    } catch (e) {
+      throw new RequestFailure(errorMessage(e));
+    }
+  };
+}
+
+/** A Hub failure as one line: what was asked, and the status, the network's error, or an answer that is not the API's. */
 function hubFailure(repo: string, what: string, endpoint: string, e: unknown): Error {
-  const status = (e as { statusCode?: number }).statusCode;
+  const status = (e as { statusCode?: number } | null)?.statusCode;
   const why = status === 401 || status === 404 ? 'not found (or private or gated: this asks without a token)'
-    : status ? `HTTP ${status}` : `no answer from ${endpoint} (${errorMessage(e)})`;
+    : status ? `HTTP ${status}`
+    : e instanceof RequestFailure ? `no answer from ${endpoint} (${e.message})`
+    // The client read JSON of another shape (or HTML): the endpoint answers, but not as the Hub's API does.
+    : e instanceof TypeError || e instanceof SyntaxError ? 'the answer is not what the Hub API gives (is the endpoint a Hub?)'
+    : errorMessage(e);
   return new Error(oneLine(`${repo}: could not ${what}: ${why}`));
+}
+
+/** A value of the card as its error names it: 'a number', 'a list', 'null'. */
+const describe = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : `${typeof v === 'object' ? 'an' : 'a'} ${typeof v}`);
+
+/** What a file pattern or list of patterns in a card may be. */
+const isPatterns = (x: unknown): x is string | string[] => typeof x === 'string' || (Array.isArray(x) && x.every((p) => typeof p === 'string'));
+
+/**
+ * The card's `configs:` as the API gave them (the card's YAML, written by anyone): null when there is none, the
+ * list when every entry has the shape CardConfig says, and otherwise an error naming the first entry that does not.
+ */
+export function cardConfigsOf(value: unknown): CardConfig[] | null {
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value)) throw new Error(`the dataset card's configs is ${describe(value)}, not a list`);
+  value.forEach((c: unknown, i) => {
+    const bad = (why: string) => new Error(`the dataset card's configs[${i}]: ${why}`);
+    if (typeof c !== 'object' || c === null || Array.isArray(c)) throw bad(`${describe(c)}, not a mapping`);
+    const { config_name: name, data_dir: dir, data_files: files } = c as Record<string, unknown>;
+    if (name !== undefined && typeof name !== 'string') throw bad(`config_name is ${describe(name)}, not a string`);
+    if (dir !== undefined && typeof dir !== 'string') throw bad(`data_dir is ${describe(dir)}, not a string`);
+    const entry = (x: unknown) => typeof x === 'object' && x !== null && typeof (x as { split?: unknown }).split === 'string' && isPatterns((x as { path?: unknown }).path);
+    if (files !== undefined && !isPatterns(files) && !(Array.isArray(files) && files.every(entry))) {
+      throw bad('data_files must be a pattern, a list of patterns, or a list of {split, path}');
+    }
+  });
+  return value as CardConfig[];
 }
 
 /** The repository's configs and splits, read through the Hub API. */
 export async function listHubDataset(ref: HubDatasetRef, opts: HubOptions = {}): Promise<DatasetLayout> {
   const hubUrl = (opts.endpoint ?? HF_ENDPOINT).replace(/\/$/, '');
-  let card: { configs?: CardConfig[] } | undefined;
+  const hubFetch = requests(opts.fetch);
+  let card: { configs?: unknown } | undefined;
   let gated: false | 'auto' | 'manual' = false;
   try {
-    const info = await datasetInfo({ name: ref.repo, revision: ref.revision, hubUrl, fetch: opts.fetch, additionalFields: ['cardData'] });
-    card = info.cardData as { configs?: CardConfig[] } | undefined;
+    const info = await datasetInfo({ name: ref.repo, revision: ref.revision, hubUrl, fetch: hubFetch, additionalFields: ['cardData'] });
+    card = typeof info.cardData === 'object' && info.cardData !== null ? info.cardData as { configs?: unknown } : undefined;
     gated = info.gated;
   } catch (e) {
     throw hubFailure(ref.repo, `read the dataset at ${ref.revision}`, hubUrl, e);
@@ -216,13 +267,21 @@ export async function listHubDataset(ref: HubDatasetRef, opts: HubOptions = {}):
   if (gated) throw new Error(`${ref.repo} is gated (its files need a signed-in account that accepted its conditions): the studio downloads public datasets only, without a token`);
   const files: DatasetFile[] = [];
   try {
-    for await (const f of listFiles({ repo: { type: 'dataset', name: ref.repo }, revision: ref.revision, recursive: true, hubUrl, fetch: opts.fetch })) {
-      if (f.type === 'file') files.push({ path: f.path, size: f.size });
+    for await (const f of listFiles({ repo: { type: 'dataset', name: ref.repo }, revision: ref.revision, recursive: true, hubUrl, fetch: hubFetch })) {
+      if (f.type !== 'file') continue;
+      // The listing is the server's word (a mirror's too): a file without a path and a size is not one we can fetch.
+      if (typeof f.path !== 'string' || !Number.isSafeInteger(f.size) || f.size < 0) throw new Error(`an entry of type file has no path and size (${oneLine(JSON.stringify(f), 120)})`);
+      files.push({ path: f.path, size: f.size });
     }
   } catch (e) {
     throw hubFailure(ref.repo, 'list its files', hubUrl, e);
   }
-  const layout = datasetLayout(files, card?.configs);
+  let layout: DatasetLayout;
+  try {
+    layout = datasetLayout(files, cardConfigsOf(card?.configs));
+  } catch (e) {
+    throw new Error(`${ref.repo}: ${errorMessage(e)}`);
+  }
   if (!layout.configs.some((c) => c.splits.some((sp) => sp.files.length > 0))) throw new Error(noDataFiles(ref.repo));
   return layout;
 }

@@ -88,7 +88,7 @@ describe('studio CLI: GRPO', () => {
     ];
     for (const [flags, line] of cases) {
       const r = studio(...base, '--out', join(dir, 'refused'), ...flags);
-      expect(r.code, flags.join(' ')).not.toBe(0);
+      expect(r.code, flags.join(' ')).toBe(2);
       expect(r.stderr.trim(), flags.join(' ')).toBe(line);
       expect(existsSync(join(dir, 'refused')), flags.join(' ')).toBe(false);
     }

@@ -119,11 +119,11 @@ describe('Hub datasets by name (local stand-in)', () => {
       [['--config', 'fr'], `error: ${REPO} has no config "fr" (its configs: chat, alpaca)`],
     ] as const) {
       const r = await studioAsync(['data', `hub:${REPO}`, ...args], env);
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(3);
       expect(r.stderr.trim()).toBe(message);
     }
     const missing = await studioAsync(['data', 'hub:standin-org/nothing-here'], env);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(3);
     expect(missing.stderr.trim()).toBe('error: standin-org/nothing-here: could not read the dataset at main: not found (or private or gated: this asks without a token)');
   }, 120_000);
 });
