@@ -15,7 +15,7 @@ export function EngineLostBanner() {
     try { await restartEngine(); } finally { setRestarting(false); }
   };
   return (
-    <div className="writer-banner engine-lost" role="alert" aria-label="Engine stopped">
+    <div className="page-banner danger" role="alert" aria-label="Engine stopped">
       <span>{lost} Your datasets, runs and adapters are kept; a run that was training can be resumed from its last checkpoint in the run history.</span>
       <button type="button" className="primary" disabled={restarting} onClick={() => void restart()}>Restart the engine</button>
     </div>
