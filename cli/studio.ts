@@ -9,8 +9,11 @@
 //            (sft, dpo and orpo run the engine's training session, src/engine/session.ts: a stopped run with a checkpoint
 //             keeps it in OUT.studio-partial; --resume that folder continues it to the losses of a run that never stopped)
 //            [--method sft|dpo|orpo [--beta B] [--label-smoothing E] [--reference start|base] [--rpo-alpha A] [--adapter DIR]]
+//            [--method grpo --reward R [--reward R]... [--reward-weights W,...] [--num-generations G] [--max-new-tokens N]
+//             [--temperature T] [--beta B] [--reference start|base] [--loss-type grpo|dr_grpo|dapo] [--num-iterations μ] [--adapter DIR]]
 //            [--activation-checkpointing auto|on|off]
-//            (dpo/orpo: --data is TRL preference JSONL, prompt/chosen/rejected; --adapter starts from an SFT adapter)
+//            (dpo/orpo: --data is TRL preference JSONL, prompt/chosen/rejected; --adapter starts from an SFT adapter;
+//             grpo: --data holds prompts, records as the Data step reads them, a last assistant turn the reference; cli/grpo.ts)
 //   eval MODEL [--adapter DIR [--ignore-base-model]] --data FILE [--max-new-tokens N] [--backend engine|onnx] [--json]
 //        (rows that are preference pairs are also scored as preferences: answers closer to chosen, log-prob accuracy)
 //   eval MODEL [--adapter DIR] --pairs FILE [--max-seq-len T] [--json]   (held-out preference pairs, src/eval/preference.ts)
@@ -56,6 +59,7 @@ import type { LrSchedule } from '../src/train/schedule';
 import { DEFAULT_TRAIN, type TrainConfig } from '../src/train/trainer';
 import { choice, list, num, parseArgs, str, type Grammar, type Parsed } from './args';
 import { cmdExport, exportUsage } from './export';
+import { GRPO_OPTIONS, grpoFrom, grpoSummary } from './grpo';
 import { readHubRecords, type DataImport } from './hub-data';
 import { cmdPush } from './push';
 import { HUB_PREFIX } from '../src/data/hub';
@@ -70,7 +74,7 @@ const GRAMMARS: Record<string, Grammar> = {
     flags: ['json', 'help', 'rslora', 'all-tokens', 'packing', 'ignore-base-model'],
     options: ['data', 'out', 'rank', 'alpha', 'dropout', 'targets', 'lr', 'schedule', 'warmup', 'epochs', 'max-steps',
       'batch-size', 'grad-accum', 'max-seq-len', 'weight-decay', 'max-grad-norm', 'seed', 'eval-every', 'checkpoint-every', 'resume',
-      'method', 'beta', 'label-smoothing', 'reference', 'rpo-alpha', 'adapter', 'weights', 'activation-checkpointing'],
+      'method', 'beta', 'label-smoothing', 'reference', 'rpo-alpha', 'adapter', 'weights', 'activation-checkpointing', ...GRPO_OPTIONS],
   },
   eval: { flags: ['json', 'help', 'ignore-base-model'], options: ['adapter', 'data', 'pairs', 'backend', 'max-seq-len', 'weights', ...SAMPLING] },
   data: { flags: ['json', 'help'], options: ['config', 'split', 'endpoint'] },
@@ -92,7 +96,9 @@ function progress(p: Parsed): OnEvent {
     if (e.type === 'tokenize' && e.total > 2 * TOKENIZE_CHUNK) process.stderr.write(`tokenized ${e.done} of ${e.total} conversations\n`);
     if (e.type === 'step') {
       const q = e.point;
-      process.stderr.write(`step ${q.step}/${e.totalSteps} loss ${q.loss.toFixed(4)} lr ${q.lr.toExponential(2)} grad-norm ${q.gradNorm.toFixed(3)}${q.margins === undefined ? '' : ` margin ${q.margins.toFixed(4)} accuracy ${q.accuracy!.toFixed(2)}`}\n`);
+      const grpo = q.reward === undefined ? '' : ` reward ${q.reward.toFixed(3)} ± ${q.rewardStd!.toFixed(3)} length ${q.completionLength!.toFixed(1)}`
+        + `${q.kl === null || q.kl === undefined ? '' : ` kl ${q.kl.toFixed(4)}`}${q.unscorable ? ` unscorable ${q.unscorable} (${q.errors![0]})` : ''}`;
+      process.stderr.write(`step ${q.step}/${e.totalSteps} loss ${q.loss.toFixed(4)} lr ${q.lr.toExponential(2)} grad-norm ${q.gradNorm.toFixed(3)}${q.margins === undefined ? '' : ` margin ${q.margins.toFixed(4)} accuracy ${q.accuracy!.toFixed(2)}`}${grpo}\n`);
     }
     if (e.type === 'eval') process.stderr.write(`step ${e.step} validation loss ${e.valLoss.toFixed(4)}${e.best ? ' (best)' : ''}\n`);
   };
@@ -229,11 +235,10 @@ function trainSettings(p: Parsed): { lora: LoraConfig; cfg: TrainConfig } {
   return { lora, cfg };
 }
 
-/** --method dpo|orpo: the preference settings, or null for SFT. */
+/** --method dpo|orpo: the preference settings (null for SFT and GRPO). */
 function preferenceFrom(p: Parsed): PreferenceConfig | null {
-  const method = str(p, 'method', 'sft');
-  if (method === 'sft') return null;
-  if (method !== 'dpo' && method !== 'orpo') throw new Error(`--method must be sft, dpo or orpo, not ${method}`);
+  const method = choice(p, 'method', ['sft', 'dpo', 'orpo', 'grpo'] as const, 'sft');
+  if (method === 'sft' || method === 'grpo') return null;
   const reference = str(p, 'reference', DEFAULT_PREFERENCE.reference);
   if (reference !== 'start' && reference !== 'base') throw new Error(`--reference must be start or base, not ${reference}`);
   return { method, reference, beta: num(p, 'beta', DEFAULT_PREFERENCE.beta), labelSmoothing: num(p, 'label-smoothing', 0), rpoAlpha: num(p, 'rpo-alpha', 0, { min: 0 }) };
@@ -242,7 +247,7 @@ function preferenceFrom(p: Parsed): PreferenceConfig | null {
 /** The settings a run keeps in its folder: with --resume they come from there (the method too), not from flags. */
 const RUN_SETTINGS = ['rank', 'alpha', 'dropout', 'targets', 'lr', 'schedule', 'warmup', 'epochs', 'max-steps', 'batch-size', 'grad-accum',
   'max-seq-len', 'weight-decay', 'max-grad-norm', 'seed', 'eval-every', 'checkpoint-every',
-  'method', 'beta', 'label-smoothing', 'reference', 'rpo-alpha', 'adapter'];
+  'method', 'beta', 'label-smoothing', 'reference', 'rpo-alpha', 'adapter', ...GRPO_OPTIONS];
 
 async function cmdTrain(p: Parsed): Promise<void> {
   const { lora, cfg } = trainSettings(p);
@@ -253,9 +258,21 @@ async function cmdTrain(p: Parsed): Promise<void> {
   if (fixed.length) throw new Error(`--resume continues the run with its own settings; drop --${fixed.join(', --')}`);
   const saved = resumeDir ? readRunFolder(resumeDir) : null;
   const pref = saved ? saved.config.preference ?? null : preferenceFrom(p);
-  if (start && !pref) throw new Error('--adapter (an adapter to continue) is for --method dpo or orpo');
+  const grpo = saved ? saved.config.grpo ?? null : str(p, 'method', 'sft') === 'grpo' ? grpoFrom(p) : null;
+  if (!grpo && !saved) {
+    const wrong = GRPO_OPTIONS.filter((o) => p.options.has(o));
+    if (wrong.length) throw new Error(`--${wrong[0]} is for --method grpo`);
+  }
+  if (grpo && !saved) {
+    const wrong = ['label-smoothing', 'rpo-alpha'].filter((o) => p.options.has(o));
+    if (wrong.length) throw new Error(`--${wrong[0]} is for --method dpo (GRPO's loss has no such term)`);
+    if (p.flags.has('all-tokens')) throw new Error('--all-tokens is for --method sft (GRPO trains on its sampled answers)');
+  }
+  // A GRPO micro-batch counts answers: by default one prompt's G.
+  if (grpo && !saved && !p.options.has('batch-size')) cfg.batchSize = grpo.numGenerations;
+  if (start && !pref && !grpo) throw new Error('--adapter (an adapter to continue) is for --method dpo, orpo or grpo');
   if (start && resolve(start) === resolve(outDir)) throw new Error('--out must not be the --adapter folder the run starts from');
-  if (pref && (p.options.has('eval-every') || p.flags.has('packing'))) throw new Error('--eval-every and --packing are for --method sft (a preference run has no validation split)');
+  if ((pref || grpo) && (p.options.has('eval-every') || p.flags.has('packing'))) throw new Error(`--eval-every and --packing are for --method sft (a ${pref ? 'preference' : 'GRPO'} run has no validation split)`);
   // Claimed first: a refused or unwritable --out fails before any loading or training.
   const claim = claimOutputFolder(outDir, [
     { path: modelDir, what: 'the model folder' }, { path: dataFile, what: 'the data file' },
@@ -295,14 +312,13 @@ async function cmdTrain(p: Parsed): Promise<void> {
         evalEvery: num(p, 'eval-every', 0, { min: 0, integer: true }), checkpointEvery: num(p, 'checkpoint-every', 0, { min: 0, integer: true }), earlyStopPatience: 0,
       };
       const name = basename(claim.dir);
-      if (pref) {
-        // Preference tuning continues an adapter when given one (its own LoRA shape; --dropout replaces its dropout), or starts a fresh one.
+      if (pref || grpo) {
+        // Preference tuning and GRPO continue an adapter when given one (its own LoRA shape; --dropout replaces its dropout), or start a fresh one.
         const from = start ? await importAdapterFolder(engine, start, p) : null;
         const dropout = from && !p.options.has('dropout') ? from.lora.dropout : lora.dropout;
-        outcome = await engine.startPreferenceRun({
-          name, config: { ...config, lora: { ...lora, dropout } }, preference: pref, pairs: pairs!, dataset,
-          start: from ? { kind: 'imported', adapterId: from.id } : null,
-        }, progress(p));
+        const args = { name, config: { ...config, lora: { ...lora, dropout } }, dataset, start: from ? { kind: 'imported' as const, adapterId: from.id } : null };
+        outcome = pref ? await engine.startPreferenceRun({ ...args, preference: pref, pairs: pairs! }, progress(p))
+          : await engine.startGrpoRun({ ...args, grpo: grpo!, records }, progress(p));
       } else {
         outcome = await engine.startRun({ name, config, records, dataset }, progress(p));
       }
@@ -317,8 +333,9 @@ async function cmdTrain(p: Parsed): Promise<void> {
       steps: run.totalSteps, seconds, finalLoss: last.loss, validationLoss: run.final?.valLoss ?? null,
       examples: run.trainExamples, lora: run.config.lora, train: run.config.train,
       ...(preference ? { preference: { ...preference, rewardsChosen: last.rewardsChosen!, rewardsRejected: last.rewardsRejected!, margins: last.margins!, accuracy: last.accuracy! } } : {}),
+      ...(run.config.grpo ? { grpo: grpoSummary(run) } : {}),
     };
-    commit(claim, 'peft-adapter', { ...files, 'training_log.json': JSON.stringify({ ...summary, log: run.metrics, ...(preference ? {} : { evals: run.evals }) }, null, 2) });
+    commit(claim, 'peft-adapter', { ...files, 'training_log.json': JSON.stringify({ ...summary, log: run.metrics, ...(preference || run.config.grpo ? {} : { evals: run.evals }) }, null, 2) });
     finished = true;
     // The partial run this one continued is finished: its output is in place.
     if (resumeDir && resolve(resumeDir) === partialOf(claim.dir)) rmSync(resumeDir, { recursive: true, force: true });

@@ -82,6 +82,9 @@ export function dataToolsClient(worker: Worker): DataToolsClient {
       return out;
     },
     previewTokens: (messages, options) => call('previewTokens', { messages, options }),
+    listHubDataset: (spec, endpoint) => call('hubList', { spec, endpoint }),
+    downloadHubFiles: async (ref, files, endpoint, onProgress) =>
+      (await call('hubDownload', { ref, files, endpoint }, onProgress)).map((f) => new File([f.blob], f.name)),
     dispose: () => { requests.lose('the data worker was closed'); worker.terminate(); },
   };
 }

@@ -1,16 +1,17 @@
 // The engine's state on the page, one zustand store built like every store here (createEngineStore(deps) for tests,
 // appEngineStore() the page's own on the engine worker, useEngine(selector) in components): the adapter report, the
-// loaded model, load progress, the run being watched (live curves), the run history, imported PEFT adapters, stored
-// batch evaluations, and messages. Actions call the Engine (src/engine/api.ts: the worker's client in the app, any
+// loaded model, load progress, the run being watched (live curves; a GRPO run's latest groups), the run history,
+// imported PEFT adapters, stored batch evaluations, and messages. Actions call the Engine (src/engine/api.ts: the worker's client in the app, any
 // Engine in tests); components read the state and dispatch the actions, and never call the engine.
 import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { AdapterRecord, EvalPoint, EvaluationRecord, MetricPoint, RunRecord, RunStatus } from '../../src/storage/runs';
 import type { WeightStorage } from '../../src/ops/weight-storage';
 import type {
-  AdapterFiles, AdapterReport, Engine, EngineEvent, ImportAdapterArgs, ModelInfo, ModelSource, StartPreferenceRunArgs, StartRunArgs,
+  AdapterFiles, AdapterReport, Engine, EngineEvent, ImportAdapterArgs, ModelInfo, ModelSource, StartGrpoRunArgs, StartPreferenceRunArgs, StartRunArgs,
 } from '../../src/engine/api';
 import type { PreferenceMethod } from '../../src/train/preference';
+import type { GrpoGroup } from '../../src/train/grpo';
 import { appEngine, restartAppEngine } from './engine-worker';
 import { isWorkerLost } from '../../workers/requests';
 import { rememberModel } from '../features/model/lastModel';
@@ -20,14 +21,16 @@ import { BASE_MODEL_MISMATCH } from '../../src/io/validate';
 export interface LiveRun {
   runId: string;
   name: string;
-  /** 'sft', or the preference method (its points then carry rewards, margins and accuracy). */
-  method: 'sft' | PreferenceMethod;
+  /** 'sft', the preference method (its points then carry rewards, margins and accuracy), or 'grpo' (rewards, KL, clipping). */
+  method: 'sft' | PreferenceMethod | 'grpo';
   status: RunStatus;
   points: MetricPoint[];
   evals: EvalPoint[];
   totalSteps: number;
   etaSeconds: number | null;
   lastCheckpoint: number | null;
+  /** A GRPO run's latest generation batch as groups (prompt, answers, rewards, advantages), from the step that sampled it. */
+  groups: { step: number; groups: GrpoGroup[] } | null;
 }
 
 interface EngineState {
@@ -54,6 +57,8 @@ interface EngineActions {
   startRun(args: StartRunArgs): Promise<void>;
   /** A DPO / ORPO run: watched, stored and resumed like an SFT run. */
   startPreferenceRun(args: StartPreferenceRunArgs): Promise<void>;
+  /** A GRPO run: watched like the others, with its latest groups. */
+  startGrpoRun(args: StartGrpoRunArgs): Promise<void>;
   resumeRun(runId: string): Promise<void>;
   control(action: 'pause' | 'resume' | 'cancel'): Promise<void>;
   refreshRuns(): Promise<void>;
@@ -102,11 +107,14 @@ export function createEngineStore({ engine, onModelLoaded, restart }: EngineStor
       const live = get().live;
       switch (e.type) {
         case 'run':
-          set({ live: { runId: e.run.id, name: e.run.name, method: e.run.config.preference?.method ?? 'sft', status: e.run.status, points: e.run.metrics, evals: e.run.evals, totalSteps: e.run.totalSteps, etaSeconds: null, lastCheckpoint: e.run.checkpoints.last } });
+          set({ live: { runId: e.run.id, name: e.run.name, method: e.run.config.grpo ? 'grpo' : e.run.config.preference?.method ?? 'sft', status: e.run.status, points: e.run.metrics, evals: e.run.evals, totalSteps: e.run.totalSteps, etaSeconds: null, lastCheckpoint: e.run.checkpoints.last, groups: null } });
           void get().refreshRuns(); // the run history lists the new run at once
           break;
         case 'step':
           if (live?.runId === e.runId) set({ live: { ...live, points: [...live.points, e.point], totalSteps: e.totalSteps, etaSeconds: e.etaSeconds } });
+          break;
+        case 'groups':
+          if (live?.runId === e.runId) set({ live: { ...live, groups: { step: e.step, groups: e.groups } } });
           break;
         case 'eval':
           if (live?.runId === e.runId) set({ live: { ...live, evals: [...live.evals, { step: e.step, valLoss: e.valLoss }] } });
@@ -145,6 +153,7 @@ export function createEngineStore({ engine, onModelLoaded, restart }: EngineStor
       },
       startRun: (args) => run(() => engine.startRun(args, onRunEvent)),
       startPreferenceRun: (args) => run(() => engine.startPreferenceRun(args, onRunEvent)),
+      startGrpoRun: (args) => run(() => engine.startGrpoRun(args, onRunEvent)),
       resumeRun: (runId) => run(() => engine.resumeRun({ runId }, onRunEvent)),
       control: async (action) => {
         const live = get().live;

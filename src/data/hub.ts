@@ -17,10 +17,10 @@
 //  3. otherwise one config "default": the first of these that matches any file decides the splits: split
 //     keywords in a folder name (train/, validation/ or dev/, test/ ...), then in a file name (train.jsonl,
 //     my-test-1.csv), else every file is "train".
-// Not here: reading the files (import.ts), the page's picker (wave 2).
+// Not here: reading the files (import.ts); the data tools (tools.ts) run this for the page's Data step.
 import { datasetInfo, listFiles } from '@huggingface/hub';
 import { downloadFile, HF_ENDPOINT, hubUrlFor, type ByteCache } from '../io/download';
-import { errorMessage } from '../errors';
+import { errorMessage, oneLine } from '../errors';
 import { READERS } from './formats';
 
 export interface HubDatasetRef {
@@ -159,6 +159,8 @@ export function datasetLayout(allFiles: DatasetFile[], cardConfigs?: CardConfig[
   return { configs: [{ name: 'default', splits: splitsByKeyword(files, (p) => p) }], defaultConfig: 'default' };
 }
 
+const noDataFiles = (what: string) => `${what} has no data files we read (Parquet, JSON Lines, JSON, CSV, TSV)`;
+
 /** The config and split asked for (or the defaults: the default config, its "train" split or its only one). */
 export function pickSplit(layout: DatasetLayout, repo: string, config?: string, split?: string): { config: string; split: DatasetSplit } {
   const names = (xs: { name: string }[]) => xs.map((x) => x.name).join(', ');
@@ -171,7 +173,7 @@ export function pickSplit(layout: DatasetLayout, repo: string, config?: string, 
       : `${repo} has no config "${config}" (its configs: ${names(layout.configs)})`);
   }
   const nonEmpty = c.splits.filter((s) => s.files.length > 0);
-  if (nonEmpty.length === 0) throw new Error(`${repo}${c.name === 'default' ? '' : ` (config ${c.name})`} has no data files we read (Parquet, JSON Lines, JSON, CSV, TSV)`);
+  if (nonEmpty.length === 0) throw new Error(noDataFiles(`${repo}${c.name === 'default' ? '' : ` (config ${c.name})`}`));
   const s = split === undefined
     ? nonEmpty.find((x) => x.name === 'train') ?? (nonEmpty.length === 1 ? nonEmpty[0] : undefined)
     : c.splits.find((x) => x.name === split);
@@ -190,32 +192,39 @@ export interface HubOptions {
   fetch?: typeof fetch;
 }
 
-/** A Hub failure as one line: what was asked, and the status or network error. */
-function hubFailure(repo: string, what: string, e: unknown): Error {
+/** A Hub failure as one line: what was asked, and the status, or that the endpoint did not answer. */
+function hubFailure(repo: string, what: string, endpoint: string, e: unknown): Error {
   const status = (e as { statusCode?: number }).statusCode;
-  const why = status === 401 || status === 404 ? 'not found (or private or gated: this asks without a token)' : status ? `HTTP ${status}` : errorMessage(e);
-  return new Error(`${repo}: could not ${what}: ${why}`);
+  const why = status === 401 || status === 404 ? 'not found (or private or gated: this asks without a token)'
+    : status ? `HTTP ${status}` : `no answer from ${endpoint} (${errorMessage(e)})`;
+  return new Error(oneLine(`${repo}: could not ${what}: ${why}`));
 }
 
 /** The repository's configs and splits, read through the Hub API. */
 export async function listHubDataset(ref: HubDatasetRef, opts: HubOptions = {}): Promise<DatasetLayout> {
   const hubUrl = (opts.endpoint ?? HF_ENDPOINT).replace(/\/$/, '');
   let card: { configs?: CardConfig[] } | undefined;
+  let gated: false | 'auto' | 'manual' = false;
   try {
     const info = await datasetInfo({ name: ref.repo, revision: ref.revision, hubUrl, fetch: opts.fetch, additionalFields: ['cardData'] });
     card = info.cardData as { configs?: CardConfig[] } | undefined;
+    gated = info.gated;
   } catch (e) {
-    throw hubFailure(ref.repo, `read the dataset at ${ref.revision}`, e);
+    throw hubFailure(ref.repo, `read the dataset at ${ref.revision}`, hubUrl, e);
   }
+  // A gated dataset lists its files to anyone but serves them only to a signed-in user who accepted its terms.
+  if (gated) throw new Error(`${ref.repo} is gated (its files need a signed-in account that accepted its conditions): the studio downloads public datasets only, without a token`);
   const files: DatasetFile[] = [];
   try {
     for await (const f of listFiles({ repo: { type: 'dataset', name: ref.repo }, revision: ref.revision, recursive: true, hubUrl, fetch: opts.fetch })) {
       if (f.type === 'file') files.push({ path: f.path, size: f.size });
     }
   } catch (e) {
-    throw hubFailure(ref.repo, 'list its files', e);
+    throw hubFailure(ref.repo, 'list its files', hubUrl, e);
   }
-  return datasetLayout(files, card?.configs);
+  const layout = datasetLayout(files, card?.configs);
+  if (!layout.configs.some((c) => c.splits.some((sp) => sp.files.length > 0))) throw new Error(noDataFiles(ref.repo));
+  return layout;
 }
 
 export interface HubDownloadProgress {
@@ -223,6 +232,19 @@ export interface HubDownloadProgress {
   /** Bytes of the split's files, done and total (the listing gives every size up front). */
   loaded: number;
   total: number;
+}
+
+/**
+ * A file's download failure as one line. HTTP errors keep download.ts's line (its URL and status; 401 and 403 said
+ * as the Hub means them); a fetch that got no answer (the network gone) says so, and that the parts already
+ * downloaded are kept (download.ts caches each finished part) so the next try resumes. A cancel stays as it is.
+ */
+function downloadFailure(repo: string, path: string, e: unknown, signal?: AbortSignal): unknown {
+  if (signal?.aborted) return e;
+  const status = (e as { status?: number }).status;
+  if (status === 401 || status === 403) return new Error(oneLine(`${repo}/${path}: refused (HTTP ${status}: private or gated; the studio downloads without a token)`));
+  if (status !== undefined) return e;
+  return new Error(oneLine(`${repo}/${path}: the download stopped, the network failed (${errorMessage(e)}); download again to resume (finished parts are kept)`));
 }
 
 /** The split's files, each resumable and cached (`cache`) as model files are; bytes in the order given. */
@@ -238,7 +260,7 @@ export async function downloadHubDataset(
     const bytes = await downloadFile(urlFor(f.path), {
       cache: opts.cache, fetch: opts.fetch, partBytes: opts.partBytes, signal: opts.signal,
       onBytes: (loaded) => opts.onProgress?.({ file: f.path, loaded: before + loaded, total }),
-    });
+    }).catch((e: unknown) => { throw downloadFailure(ref.repo, f.path, e, opts.signal); });
     if (bytes.length !== f.size) throw new Error(`${ref.repo}/${f.path}: got ${bytes.length} bytes, the listing says ${f.size}`);
     out.push({ path: f.path, bytes });
     before += f.size;

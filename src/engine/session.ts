@@ -2,10 +2,11 @@
 // the CLI's `train` (runs in its output folder), for SFT, preference and GRPO runs alike. It steps a trainer (the SFT
 // Trainer on a run's examples, the PreferenceTrainer on its pairs when run.config.preference is set, the GrpoTrainer on
 // its prompts when run.config.grpo is: answers sampled by sample-groups.ts, scored by the run's rewards, JavaScript
-// ones in the host's sandbox, SessionArgs.openSandbox) and keeps the RunRecord up to date: the
-// metric curve, validation evaluations (every config.evalEvery steps and at the end), checkpoints through a
-// RunSink ('last' every config.checkpointEvery steps, on pause and at the end; 'best' at each new best
-// validation loss), early stopping, pause/resume/cancel through a RunControl, and the run's status.
+// ones in the host's sandbox, SessionArgs.openSandbox) and keeps the RunRecord up to date: the metric curve (a GRPO
+// run also reports each generation batch's groups as it samples them, not stored), validation evaluations (every
+// config.evalEvery steps and at the end), checkpoints through a RunSink ('last' every config.checkpointEvery steps,
+// on pause and at the end; 'best' at each new best validation loss), early stopping, pause/resume/cancel through a
+// RunControl, and the run's status.
 //
 // Contract: `runSession` resolves with the final status ('completed' | 'stopped-early' | 'cancelled'); on any
 // failure it stores the run as 'interrupted' (a checkpoint exists, or the device was lost) or 'failed', then
@@ -23,7 +24,7 @@ import type { CheckpointKind, MetricPoint, RunRecord, RunStatus, RunStore } from
 import { examplesFromRecords } from '../tokenize/loss-mask';
 import type { Example } from '../train/batch';
 import { applyCheckpoint, captureCheckpoint, deserializeCheckpoint, serializeCheckpoint, type CheckpointedTrainer } from '../train/checkpoint';
-import { GrpoTrainer, tokenizeGrpoPrompt, type GrpoMetrics, type GrpoPoint, type GrpoPrompt } from '../train/grpo';
+import { GrpoTrainer, tokenizeGrpoPrompt, type GrpoGroup, type GrpoMetrics, type GrpoPoint, type GrpoPrompt } from '../train/grpo';
 import { PreferenceTrainer, type PreferenceMetrics } from '../train/preference';
 import { tokenizePreference, type PreferenceExample, type PreferencePair } from '../train/preference-pairs';
 import { packExamples, type RunConfig } from '../train/presets';
@@ -35,6 +36,8 @@ import { sampleGroupsWith } from './sample-groups';
 export type SessionEvent =
   | { type: 'run'; run: RunRecord }
   | { type: 'step'; runId: string; point: MetricPoint; totalSteps: number; etaSeconds: number }
+  /** A GRPO step that sampled a new generation batch: its prompts, answers, rewards and advantages (after the step's event). */
+  | { type: 'groups'; runId: string; step: number; groups: GrpoGroup[] }
   | { type: 'eval'; runId: string; step: number; valLoss: number; best: boolean }
   | { type: 'checkpoint'; runId: string; step: number; kind: CheckpointKind }
   | { type: 'status'; runId: string; status: RunStatus; error: string | null };
@@ -57,6 +60,8 @@ interface SessionTrainer extends CheckpointedTrainer {
   /** Work before the first step (compiling its pipelines; a DPO run's reference log-probs). */
   prepare(): Promise<unknown>;
   step(): Promise<AnyMetrics>;
+  /** GRPO's: the generation batch the last step sampled, as groups (null when it sampled none). */
+  sampledGroups?(): GrpoGroup[] | null;
 }
 
 function trainerFor(config: RunConfig, net: Transformer, examples: RunExamples, padId: number, rewards: RewardScorer | null): SessionTrainer {
@@ -279,6 +284,8 @@ export async function runSession(args: SessionArgs): Promise<RunStatus> {
       run.updatedAt = now();
       const mean = stepTimes.reduce((a, b) => a + b, 0) / stepTimes.length;
       onEvent({ type: 'step', runId: run.id, point, totalSteps: trainer.totalSteps, etaSeconds: mean * (trainer.totalSteps - st.step) });
+      const groups = trainer.sampledGroups?.();
+      if (groups) onEvent({ type: 'groups', runId: run.id, step: st.step, groups });
       const last = trainer.done;
       if ((evalEvery > 0 && st.step % evalEvery === 0) || last) stoppedEarly = await evaluate();
       if ((checkpointEvery > 0 && st.step % checkpointEvery === 0) || last || stoppedEarly) await checkpoint('last');

@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { joinWorkers } from '../../app/store/engine-worker';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { loadTokenizerFiles, tokenStats, type TokenizerFiles } from '../../src/data/tokens';
-import { droppedFiles, enginePair } from '../helpers/engine';
 import { dataWorker } from '../helpers/data-worker';
+import { droppedFiles, enginePair } from '../helpers/engine';
 
 const text = (files: Map<string, Uint8Array>, name: string) => new TextDecoder().decode(files.get(name)!);
 const tokenizerOf = (name: string, files: Map<string, Uint8Array>): TokenizerFiles =>
