@@ -8,6 +8,7 @@ import { appEngineStore, useEngine } from './store/engine';
 import { appDatasetsStore, datasetsStoreReady, useDatasets } from './store';
 import { Toasts } from './components/toasts';
 import { WriterBanner } from './components/WriterBanner';
+import { EngineLostBanner } from './components/EngineLostBanner';
 import { useTheme } from './shell/theme';
 import { GuidedPath } from './features/welcome/GuidedPath';
 import { seedFirstRun } from './features/welcome/firstRun';
@@ -40,6 +41,7 @@ export function App() {
   return (
     <Tabs.Root className="studio" value={step} onValueChange={(v) => { if (isStep(v)) setStep(v); }}>
       <WriterBanner />
+      <EngineLostBanner />
       <header className="shell-header">
         <h1 className="brand"><img src="/favicon.svg" alt="" />SFT Studio</h1>
         <Tabs.List className="steps" aria-label="Studio steps">

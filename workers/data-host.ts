@@ -4,27 +4,27 @@
 // (data-client.ts) over a stand-in channel.
 // Hub datasets download into the models' Cache Storage (quota minded: src/storage/model-cache.ts).
 // State it keeps between requests: the loaded tokenizer (in the data tools), the port to the engine worker (handed
-// over by the page) and the records of duplicate searches being sent in slices, keyed by batch until the search
-// that takes them.
+// over by the page, again after each restart of the engine; the page says when that worker is gone) and the records
+// of duplicate searches being sent in slices, keyed by batch until the search that takes them.
 // The model's tokenizer is pulled, not pushed: it is asked of the engine worker when the studio takes it (after
 // each model load, or back from picked files), so the answer is the model resident at that moment, and nothing
 // is sent while nobody counts.
-import type { DataReply, DataRequest, PortHandover } from './protocol-data';
-import { engineClient } from './engine-channel';
+import type { DataReply, DataRequest, EngineLost, PortHandover } from './protocol-data';
+import { engineClient, type EngineClient } from './engine-channel';
 import { createLocalDataTools, RECORDS_PER_MESSAGE, type DedupeInput } from '../src/data/tools';
 import { packFacts } from '../src/data/quality';
 import { browserModelCache } from '../src/storage/model-cache';
-import type { TokenizerFiles } from '../src/data/tokens';
 
 type PostReply = (reply: DataReply, transfer?: Transferable[]) => void;
 
-export function createDataHost(post: PostReply): (msg: DataRequest | PortHandover) => Promise<void> {
-  let askEngine: (() => Promise<TokenizerFiles>) | null = null;
-  const tools = createLocalDataTools(() => (askEngine ? askEngine() : Promise.reject(new Error('the engine worker is not connected'))), browserModelCache);
+export function createDataHost(post: PostReply): (msg: DataRequest | PortHandover | EngineLost) => Promise<void> {
+  let engine: EngineClient | null = null;
+  const tools = createLocalDataTools(() => (engine ? engine.tokenizerFiles() : Promise.reject(new Error('the engine worker is not connected'))), browserModelCache);
   const batches = new Map<number, DedupeInput[]>();
 
   return async (msg) => {
-    if (msg.kind === 'port') { const engine = engineClient(msg.port); askEngine = () => engine.tokenizerFiles(); return; }
+    if (msg.kind === 'port') { engine = engineClient(msg.port); return; }
+    if (msg.kind === 'engine-lost') { engine?.lose(msg.message); return; }
     const req = msg;
     // Progress is throttled to ~20 messages a second so a 100k-row import does not flood the page.
     let last = 0;

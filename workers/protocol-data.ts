@@ -45,3 +45,8 @@ export type DataReply =
 // worker asks it for the loaded model's tokenizer files each time the studio takes the model's tokenizer: the
 // answer is the model resident at that moment, so the counts follow the model, and the page never carries the files.
 export interface PortHandover { kind: 'port'; port: MessagePort }
+/**
+ * The page's word that the engine worker at the other end of the port is gone: the requests waiting on it reject
+ * with `message`, later ones at once, until the page hands over a port to a fresh engine worker.
+ */
+export interface EngineLost { kind: 'engine-lost'; message: string }

@@ -12,7 +12,8 @@ import type {
 } from '../../src/engine/api';
 import type { PreferenceMethod } from '../../src/train/preference';
 import type { GrpoGroup } from '../../src/train/grpo';
-import { appEngine, onEngineError } from './engine-worker';
+import { appEngine, restartAppEngine } from './engine-worker';
+import { isWorkerLost } from '../../workers/requests';
 import { rememberModel } from '../features/model/lastModel';
 import { errorMessage } from '../../src/errors';
 import { BASE_MODEL_MISMATCH } from '../../src/io/validate';
@@ -45,6 +46,8 @@ interface EngineState {
   /** A message for the user (role=alert). */
   error: string | null;
   deviceLost: string | null;
+  /** The engine's worker is gone (one line saying so); restartEngine brings it back. */
+  engineLost: string | null;
 }
 
 interface EngineActions {
@@ -74,6 +77,8 @@ interface EngineActions {
   saveEvaluation(e: EvaluationRecord): Promise<void>;
   refreshEvaluations(): Promise<void>;
   dismissError(): void;
+  /** A fresh engine after a loss: probed, the lists re-read, and the model that was loaded loaded again from where the page has it. */
+  restartEngine(): Promise<void>;
 }
 
 export type EngineSlice = EngineState & EngineActions;
@@ -83,14 +88,20 @@ export interface EngineStoreDeps {
   engine: Engine;
   /** Told of each model that loads (the page remembers it for a one-click reload). */
   onModelLoaded?: (source: ModelSource) => void;
+  /** Starts a fresh worker behind `engine` after it was lost (the page's: restartAppEngine). */
+  restart?: () => void;
 }
 
 const engineInitialState: EngineState = {
-  adapter: null, model: null, loading: null, live: null, runs: [], adapters: [], evaluations: [], error: null, deviceLost: null,
+  adapter: null, model: null, loading: null, live: null, runs: [], adapters: [], evaluations: [], error: null, deviceLost: null, engineLost: null,
 };
 
-export function createEngineStore({ engine, onModelLoaded }: EngineStoreDeps): EngineStore {
+export function createEngineStore({ engine, onModelLoaded, restart }: EngineStoreDeps): EngineStore {
+  /** What loaded last, to load it again after a restart (the page's own files included: the page still has them). */
+  let lastLoad: { source: ModelSource; weights?: WeightStorage } | null = null;
   const store: EngineStore = createStore<EngineSlice>()((set, get) => {
+    /** A failed call's message; a lost engine's is the banner's (engineLost), not said twice. */
+    const fail = (e: unknown) => { if (!isWorkerLost(e)) set({ error: errorMessage(e) }); };
     /** Folds a run's events into `live`. */
     const onRunEvent = (e: EngineEvent) => {
       const live = get().live;
@@ -120,21 +131,22 @@ export function createEngineStore({ engine, onModelLoaded }: EngineStoreDeps): E
       }
     };
     const run = async (f: () => Promise<unknown>) => {
-      try { await f(); } catch (e) { set({ error: errorMessage(e) }); } finally { void get().refreshRuns(); }
+      try { await f(); } catch (e) { fail(e); } finally { void get().refreshRuns(); }
     };
     return {
       ...engineInitialState,
       probe: async () => {
-        try { set({ adapter: await engine.probe() }); } catch (e) { set({ error: errorMessage(e) }); }
+        try { set({ adapter: await engine.probe() }); } catch (e) { fail(e); }
       },
       loadModel: async (source, weights) => {
         set({ loading: { message: 'Starting', loaded: 0, total: 0 }, error: null });
         try {
           const model = await engine.loadModel({ source, weights }, (e) => { if (e.type === 'load') set({ loading: { message: e.message, loaded: e.loaded, total: e.total } }); });
           set({ model, deviceLost: null });
+          lastLoad = { source, weights };
           onModelLoaded?.(source);
         } catch (e) {
-          set({ error: errorMessage(e) });
+          fail(e);
         } finally {
           set({ loading: null });
         }
@@ -146,14 +158,14 @@ export function createEngineStore({ engine, onModelLoaded }: EngineStoreDeps): E
       control: async (action) => {
         const live = get().live;
         if (!live) return;
-        try { await engine.control({ runId: live.runId, action }); } catch (e) { set({ error: errorMessage(e) }); }
+        try { await engine.control({ runId: live.runId, action }); } catch (e) { fail(e); }
       },
       refreshRuns: async () => {
-        try { set({ runs: await engine.listRuns() }); } catch (e) { set({ error: errorMessage(e) }); }
+        try { set({ runs: await engine.listRuns() }); } catch (e) { fail(e); }
       },
       deleteRun: (runId) => run(async () => { await engine.deleteRun({ runId }); await get().refreshEvaluations(); }),
       exportAdapter: async (runId, checkpoint) => {
-        try { return await engine.exportAdapter({ runId, checkpoint }); } catch (e) { set({ error: errorMessage(e) }); return null; }
+        try { return await engine.exportAdapter({ runId, checkpoint }); } catch (e) { fail(e); return null; }
       },
       importAdapter: async (args) => {
         try {
@@ -165,26 +177,42 @@ export function createEngineStore({ engine, onModelLoaded }: EngineStoreDeps): E
         }
       },
       refreshAdapters: async () => {
-        try { set({ adapters: await engine.listAdapters() }); } catch (e) { set({ error: errorMessage(e) }); }
+        try { set({ adapters: await engine.listAdapters() }); } catch (e) { fail(e); }
       },
       renameAdapter: async (adapterId, name) => {
-        try { await engine.renameAdapter({ adapterId, name }); } catch (e) { set({ error: errorMessage(e) }); } finally { await get().refreshAdapters(); }
+        try { await engine.renameAdapter({ adapterId, name }); } catch (e) { fail(e); } finally { await get().refreshAdapters(); }
       },
       deleteAdapter: async (adapterId) => {
-        try { await engine.deleteAdapter({ adapterId }); } catch (e) { set({ error: errorMessage(e) }); } finally { await get().refreshAdapters(); await get().refreshEvaluations(); }
+        try { await engine.deleteAdapter({ adapterId }); } catch (e) { fail(e); } finally { await get().refreshAdapters(); await get().refreshEvaluations(); }
       },
       saveEvaluation: async (e) => {
-        try { await engine.saveEvaluation(e); } catch (err) { set({ error: errorMessage(err) }); } finally { await get().refreshEvaluations(); }
+        try { await engine.saveEvaluation(e); } catch (err) { fail(err); } finally { await get().refreshEvaluations(); }
       },
       refreshEvaluations: async () => {
-        try { set({ evaluations: await engine.listEvaluations({}) }); } catch (e) { set({ error: errorMessage(e) }); }
+        try { set({ evaluations: await engine.listEvaluations({}) }); } catch (e) { fail(e); }
       },
       dismissError: () => set({ error: null }),
+      restartEngine: async () => {
+        if (!restart) return;
+        restart();
+        set({ engineLost: null, deviceLost: null, model: null, error: null });
+        await get().probe();
+        await Promise.all([get().refreshRuns(), get().refreshAdapters(), get().refreshEvaluations()]);
+        if (lastLoad) await get().loadModel(lastLoad.source, lastLoad.weights);
+      },
     };
   });
   engine.onUnsolicited((e) => {
     // The worker keeps the model's weights on the CPU and makes a new device on the next call.
     if (e.type === 'device-lost') store.setState({ deviceLost: e.message });
+    // Nothing of it is left: no model, no load going on, and a run it trained ends where its last checkpoint is.
+    if (e.type === 'engine-lost') {
+      const live = store.getState().live;
+      store.setState({
+        engineLost: e.message, model: null, loading: null,
+        live: live && (live.status === 'running' || live.status === 'paused') ? { ...live, status: 'interrupted', etaSeconds: null } : live,
+      });
+    }
   });
   return store;
 }
@@ -194,8 +222,7 @@ let shared: EngineStore | null = null;
 /** The app's engine store, on the engine worker; created on first use. */
 export function appEngineStore(): EngineStore {
   if (!shared) {
-    const s = createEngineStore({ engine: appEngine(), onModelLoaded: rememberModel });
-    onEngineError((message) => s.setState({ error: message }));
+    const s = createEngineStore({ engine: appEngine(), onModelLoaded: rememberModel, restart: restartAppEngine });
     shared = s;
     void s.getState().probe();
     void s.getState().refreshRuns();

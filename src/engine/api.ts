@@ -281,7 +281,9 @@ export type EngineEvent =
   | { type: 'token'; token: number; text: string; sample?: number }
   /** Something the caller should be told that is not a failure (a prompt that leaves less room than asked). */
   | { type: 'note'; message: string }
-  | { type: 'device-lost'; message: string };
+  | { type: 'device-lost'; message: string }
+  /** The worker the engine ran in is gone (sent by the channel's client, workers/engine-channel.ts, never the engine). */
+  | { type: 'engine-lost'; message: string };
 
 export type OnEvent = (e: EngineEvent) => void;
 
@@ -292,7 +294,7 @@ export type EngineMethods = { [M in EngineMethod]: EngineCall<M> };
 
 /** The engine as every caller sees it: its methods, events not tied to a call, and its end. */
 export interface Engine extends EngineMethods {
-  /** Events not tied to a call (device lost). */
+  /** Events not tied to a call (device lost, engine lost). */
   onUnsolicited(listener: OnEvent): void;
   dispose(): void;
 }

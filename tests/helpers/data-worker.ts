@@ -3,14 +3,13 @@
 // message (ports transferred) and delivers it in a later task. `sent` holds the requests as the worker got them.
 import { dataToolsClient } from '../../workers/data-client';
 import { createDataHost } from '../../workers/data-host';
-import type { DataReply, DataRequest, PortHandover } from '../../workers/protocol-data';
+import type { DataReply, DataRequest, EngineLost, PortHandover } from '../../workers/protocol-data';
 
 export function dataWorker() {
-  const sent: (DataRequest | PortHandover)[] = [];
+  const sent: (DataRequest | PortHandover | EngineLost)[] = [];
   const worker = {
     onmessage: null as ((ev: MessageEvent<DataReply>) => void) | null,
-    onerror: null,
-    postMessage(msg: DataRequest | PortHandover, transfer: Transferable[] = []) {
+    postMessage(msg: DataRequest | PortHandover | EngineLost, transfer: Transferable[] = []) {
       const copy = structuredClone(msg, { transfer });
       sent.push(copy);
       setTimeout(() => void host(copy), 0);
