@@ -35,7 +35,8 @@ export function RowPicker({ rows, currentKey, disabled, onPick }: {
       {rows.length === 0 ? (
         <p className="empty"><strong>No dataset rows to ask</strong>Import a dataset on the Data step, or type a prompt above.</p>
       ) : (
-        <ul aria-label="Dataset prompts" className="prompt-list">
+        // Focusable itself: with its buttons disabled (no model yet) the keyboard could not scroll it otherwise.
+        <ul aria-label="Dataset prompts" className="prompt-list" tabIndex={0}>
           {shown.slice(0, SHOWN).map((r) => (
             <li key={r.id}>
               {/* The name is the content (no aria-label), so what is seen is what is read: "Compare on validation row: …". */}
