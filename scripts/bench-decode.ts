@@ -1,7 +1,9 @@
 // Decode speed on the embedded default model, printed as JSON (stdout; progress on stderr), all in one run:
 //  - ours: the engine's generation (src/generate/batch.ts) for one sequence (what generate() runs) and batched,
-//    B = 1, 8, 32 sequences of the same prompt; and `engineBefore`, the single-sequence loop the engine ran before
-//    batching (a forward per token, full logits read back, the CPU sampler: generate() over transformerDecoder),
+//    B = 1, 8, 32 sequences of the same prompt (on the default model up to DECODE_STEP_MAX_BATCH sequences take the
+//    one-dispatch step, src/ops/decode-step.ts); `engineLayers`, one sequence stepped layer by layer; and
+//    `engineBefore`, the single-sequence loop the engine ran before batching (a forward per token, full logits read
+//    back, the CPU sampler: generate() over transformerDecoder),
 //  - onnxruntime-web on the ONNX export of the same weights through the same loop: wasm (1 thread, as the studio
 //    runs it) and WebGPU when its EP starts here (else its error),
 //  - real transformers (PyTorch, CPU, the .venv) `generate`, greedy, B = 1, 8, 32.
@@ -97,6 +99,7 @@ async function main() {
   const cases: Case[] = [
     { name: 'engine', sequences: 1, run: one(model) },
     ...BATCHES.map((B) => ({ name: `engineBatch${B}`, sequences: B, run: async () => (await generateBatch(model, Array(B).fill(ids), opts)).map((r) => r.tokens) })),
+    { name: 'engineLayers', sequences: 1, run: async () => (await generateBatch(model, [ids], { ...opts, stepPath: 'layers' })).map((r) => r.tokens) },
     { name: 'engineBefore', sequences: 1, run: one(transformerDecoder(model)) },
     { name: 'ortWasm', sequences: 1, run: one(ortWasm) },
     ...(ortWebgpu instanceof OnnxDecoder ? [{ name: 'ortWebgpu', sequences: 1, run: one(ortWebgpu) }] : []),
@@ -136,6 +139,7 @@ async function main() {
   result.ratios = {
     engineVsOrtWasm: +(tps('engine')! / tps('ortWasm')!).toFixed(2),
     engineVsBefore: +(tps('engine')! / tps('engineBefore')!).toFixed(2),
+    engineVsLayers: +(tps('engine')! / tps('engineLayers')!).toFixed(2),
     batch32VsSingle: +(tps('engineBatch32')! / tps('engine')!).toFixed(2),
   };
   console.log(JSON.stringify(result, null, 2));

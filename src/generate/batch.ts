@@ -27,9 +27,11 @@
 import type { Gpu, Program, Tensor } from '../gpu/runtime';
 import { recipeOf } from '../model/arch';
 import type { ModelConfig } from '../model/config';
+import { decodeStepPlan, packForDecodeStep, type DecodeStepPlan } from '../model/decode-pack';
 import { Rng } from '../model/random';
 import type { KvCache, Transformer } from '../model/transformer';
-import { decodeStateStride, NO_TOKEN, sampleTokens, seenWords, STATE, STATE_SECTIONS } from '../ops/sample';
+import { decodeStep, kvCacheOffset, kvCacheSize } from '../ops/decode-step';
+import { decodeStateStride, NO_TOKEN, sampleTokens, seenWords, STATE, STATE_SECTIONS, type DecodingState } from '../ops/sample';
 import type { SamplingOptions } from './sampler';
 
 export type FinishReason = 'stop-token' | 'stop-string' | 'length';
@@ -50,6 +52,11 @@ export interface BatchOptions extends SamplingOptions {
   maxBatch?: number;
   /** Aborting stops at the next step; each sequence keeps what it has (finishReason null if unfinished). */
   signal?: AbortSignal;
+  /**
+   * How a step runs: 'auto' (default) is the whole model in one dispatch where decodeStepPlan allows it (a small
+   * f32 model, a few sequences), else 'layers', kernel by kernel (tests and the benchmark compare the two).
+   */
+  stepPath?: 'auto' | 'layers';
 }
 
 export interface SequenceResult {
@@ -150,7 +157,10 @@ function slotsThatFit(model: Transformer, capacity: number): number {
 class DecodeBatch {
   private readonly gpu: Gpu;
   private readonly stride: number;
-  private readonly cache: KvCache;
+  /** The layer-by-layer step's cache, or (one-dispatch step) the pack and its kv [L, 2, B, cap, Hkv·D]. */
+  private readonly cache: KvCache | null = null;
+  private readonly fused: { plan: DecodeStepPlan; pack: Tensor; kv: Tensor } | null = null;
+  private readonly capacity: number;
   private readonly state: Tensor;    // u32 [STATE_SECTIONS, stride] (src/ops/sample.ts)
   private readonly draws: Tensor;    // f32 [CHUNK, B]: row k holds the draws of the steps with step % CHUNK = k
   private readonly tokens: Tensor;   // u32 [CHUNK, B]: the tokens of a chunk's steps, read back together
@@ -181,9 +191,9 @@ class DecodeBatch {
   private constructor(private readonly model: Transformer, readonly B: number, capacity: number, opts: BatchOptions) {
     const gpu = this.gpu = model.gpu;
     const V = model.config.vocabSize;
+    this.capacity = capacity;
     this.stride = decodeStateStride(B);
     this.sampling = opts.temperature > 0;
-    this.cache = model.createCache(B, capacity);
     this.state = gpu.zeros([STATE_SECTIONS * this.stride], 'decode.state');
     this.draws = gpu.zeros([CHUNK, B], 'decode.draws');
     this.tokens = gpu.zeros([CHUNK, B], 'decode.tokens');
@@ -191,26 +201,47 @@ class DecodeBatch {
     this.seen = opts.repetitionPenalty !== 1 ? gpu.zeros([B * seenWords(V)], 'decode.seen') : null;
     // Every slot starts done, so a slot with no sequence is masked from the first step.
     gpu.writeU32(this.state, new Uint32Array(B).fill(1), STATE.done * this.stride);
+    const decoding: DecodingState = { state: this.state, draws: this.draws, stopIds: this.stopIds, nStop: opts.stopTokenIds.length, seen: this.seen };
+    const plan = (opts.stepPath ?? 'auto') === 'auto' ? decodeStepPlan(model, B, capacity) : null;
+    if (plan) {
+      const fused = this.fused = { plan, pack: packForDecodeStep(model, plan, capacity), kv: gpu.tensor([kvCacheSize(plan.layout.dims, B, capacity)], 'decode.kv') };
+      this.stepCommands = () => {
+        const logits = gpu.tensor([B, V], 'logits');
+        decodeStep(gpu, fused.pack, fused.kv, logits, decoding, plan.kind, plan.layout, B, capacity, opts);
+        gpu.release(logits);
+      };
+      return;
+    }
+    const cache = this.cache = model.createCache(B, capacity);
     const ids = gpu.view(this.state, STATE.ids * this.stride, [B], 'decode.ids');
     const pos = gpu.view(this.state, STATE.pos * this.stride, [B], 'decode.pos');
     this.stepCommands = () => {
-      const logits = model.decodeLogits(ids, pos, this.cache);
-      sampleTokens(gpu, logits, this.state, this.draws, this.stopIds, opts.stopTokenIds.length, this.seen, { B, V }, opts);
+      const logits = model.decodeLogits(ids, pos, cache);
+      sampleTokens(gpu, logits, decoding, { B, V }, opts);
       gpu.release(logits);
     };
   }
 
-  /** Puts sequence `s` in slot b: its prompt but the last token prefilled into the slot's cache rows, its state reset. */
+  /** Where slot b's keys (or values) of layer l start: its tensor and element offset. */
+  private cacheRows(l: number, values: boolean, b: number): [Tensor, number] {
+    const c = this.model.config;
+    if (this.fused) return [this.fused.kv, kvCacheOffset({ Hkv: c.numKvHeads, D: c.headDim }, this.B, this.capacity, l, values, b)];
+    return [(values ? this.cache!.v : this.cache!.k)[l], b * this.capacity * c.numKvHeads * c.headDim];
+  }
+
+  /** Puts sequence s in slot b: its prompt but the last token prefilled into the slot's cache rows, its state reset. */
   private fill(b: number, s: Sequence): void {
-    const { gpu, model, cache } = this;
+    const { gpu, model } = this;
     const P = s.ids.length;
     if (P > 1) {
       const one = model.createCache(1, P - 1);
       model.prefill(s.ids.slice(0, -1), one);
       const w = model.config.numKvHeads * model.config.headDim;
-      for (let l = 0; l < cache.k.length; l++) {
-        gpu.copy(one.k[l], cache.k[l], (P - 1) * w, 0, b * cache.capacity * w);
-        gpu.copy(one.v[l], cache.v[l], (P - 1) * w, 0, b * cache.capacity * w);
+      for (let l = 0; l < one.k.length; l++) {
+        for (const values of [false, true]) {
+          const [dst, at] = this.cacheRows(l, values, b);
+          gpu.copy((values ? one.v : one.k)[l], dst, (P - 1) * w, 0, at);
+        }
       }
       model.releaseCache(one);
     }
@@ -297,7 +328,7 @@ class DecodeBatch {
   destroy(): void {
     const { gpu } = this;
     if (this.step) gpu.dispose(this.step);
-    this.model.releaseCache(this.cache);
-    gpu.release(this.state, this.draws, this.tokens, this.stopIds, this.seen);
+    if (this.cache) this.model.releaseCache(this.cache);
+    gpu.release(this.state, this.draws, this.tokens, this.stopIds, this.seen, this.fused?.pack, this.fused?.kv);
   }
 }

@@ -10,7 +10,10 @@
 // Not here: partial rotary dims, NTK/YaRN/llama3 frequency scaling (they would only change inv_freq).
 import type { Gpu, Tensor } from '../gpu/runtime';
 import { elementwiseGrid } from './grid';
-import ropeWgsl from './rope.wgsl?raw';
+import cosSinWgsl from './cos_sin.wgsl?raw';
+import ropeSource from './rope.wgsl?raw';
+
+const ropeWgsl = `${cosSinWgsl}\n${ropeSource}`;
 
 /** RoPE frequency scaling as transformers' rope_scaling: 'linear' divides every frequency by factor;
  *  'llama3' (Llama 3.1/3.2) divides low frequencies by factor, keeps high ones, and blends in between. */

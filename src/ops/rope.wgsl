@@ -5,8 +5,8 @@
 //   backward: the same with -a (the transpose of a rotation is the rotation back)
 // pos = posOffset + t, or positions[b*T + t] when HAS_POS (packing). invFreq [D/2] comes from the CPU,
 // rounded to f32 exactly as HF computes it (rope.ts). cos/sin are computed here with an explicit range
-// reduction and polynomials, because WGSL's built-in sin/cos only promise 2^-11 absolute error on
-// [-pi, pi] and nothing outside it, and angles reach thousands of radians.
+// reduction and polynomials (cos_sin.wgsl, prepended by rope.ts), because WGSL's built-in sin/cos only promise
+// 2^-11 absolute error on [-pi, pi] and nothing outside it, and angles reach thousands of radians.
 // Bindings: inp, invFreq, positions (u32; read only when HAS_POS), out, params.
 // Layouts: inp, out [B, T, nHeads*D]; positions [B*T].
 
@@ -20,29 +20,6 @@ override HAS_POS: bool = false;
 @group(0) @binding(2) var<storage, read> positions: array<u32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
-
-// (cos a, sin a) for a >= 0 up to ~1e5, to about 1 ulp (cephes sinf/cosf).
-// a = k*(pi/2) + r with |r| <= pi/4; pi/2 split in three parts (Cody-Waite) so k*PIO2_1 is exact.
-const TWO_OVER_PI: f32 = 0.6366197723675814;
-const PIO2_1: f32 = 1.5703125;
-const PIO2_2: f32 = 4.837512969970703125e-4;
-const PIO2_3: f32 = 7.549789954891882e-8;
-
-fn cos_sin(a: f32) -> vec2<f32> {
-  let k = round(a * TWO_OVER_PI);
-  var r = fma(-k, PIO2_1, a);
-  r = fma(-k, PIO2_2, r);
-  r = fma(-k, PIO2_3, r);
-  let z = r * r;
-  let s = ((-1.9515295891e-4 * z + 8.3321608736e-3) * z - 1.6666654611e-1) * z * r + r;
-  let c = ((2.443315711809948e-5 * z - 1.388731625493765e-3) * z + 4.166664568298827e-2) * z * z - 0.5 * z + 1.0;
-  switch (u32(k) & 3u) {
-    case 0u: { return vec2<f32>(c, s); }
-    case 1u: { return vec2<f32>(-s, c); }
-    case 2u: { return vec2<f32>(-c, -s); }
-    default: { return vec2<f32>(s, -c); }
-  }
-}
 
 fn rotate(gid: vec3<u32>, nwg: vec3<u32>, direction: f32) {
   let idx = gid.x + gid.y * nwg.x * WG;

@@ -7,7 +7,10 @@
 // a decoding step needs nothing from the host but the draws, and gives back one u32 per sequence.
 // Not here: where draws come from (src/generate/batch.ts: one seeded stream per sequence), stop strings.
 import type { Gpu, Tensor } from '../gpu/runtime';
-import sampleWgsl from './sample.wgsl?raw';
+import sampleSequenceWgsl from './sample_sequence.wgsl?raw';
+import sampleMainWgsl from './sample.wgsl?raw';
+
+const sampleWgsl = `${sampleSequenceWgsl}\n${sampleMainWgsl}`;
 
 export interface SamplingParams {
   /** 0 = greedy. */
@@ -45,17 +48,26 @@ export function sampleWorkgroup(gpu: Gpu): number {
   return gpu.isSoftware ? 4 : 64;
 }
 
+/** The sequences' decoding inputs and state: what sample.wgsl binds besides the logits. */
+export interface DecodingState {
+  /** u32 [STATE_SECTIONS, decodeStateStride(B)] */
+  state: Tensor;
+  /** f32 [drawRows, B]: slot b's draw is row step[b] % drawRows (read unless greedy). */
+  draws: Tensor;
+  /** u32 [max(nStop, 1)], the first nStop used. */
+  stopIds: Tensor;
+  nStop: number;
+  /** u32 [B, seenWords(V)], read and updated when repetitionPenalty != 1. */
+  seen: Tensor | null;
+}
+
 /**
- * One token for each of B sequences from logits [B, V] (penalised in place when repetitionPenalty != 1), written to
- * state's out and ids sections, with pos/done/left/step advanced. draws [drawRows, B]: slot b's draw is row
- * step[b] % drawRows (read unless greedy); stopIds [max(n, 1)] with `nStop` used; seen [B, seenWords(V)] (read and
- * updated when repetitionPenalty != 1).
+ * The storage bindings sampleSequence reads (logits, draws, stopIds, seen, state), its params and constants, for B
+ * sequences over logits [B, V], checked (decode-step.ts binds them too and calls sampleSequence from its own kernel).
  */
-export function sampleTokens(
-  gpu: Gpu, logits: Tensor, state: Tensor, draws: Tensor, stopIds: Tensor, nStop: number, seen: Tensor | null,
-  dims: { B: number; V: number }, opts: SamplingParams,
-): void {
+export function samplingBindings(gpu: Gpu, logits: Tensor, s: DecodingState, dims: { B: number; V: number }, opts: SamplingParams) {
   const { B, V } = dims;
+  const { state, draws, stopIds, nStop, seen } = s;
   const stride = decodeStateStride(B);
   const penalty = opts.repetitionPenalty !== 1;
   if (logits.size !== B * V) throw new Error(`sample: logits (${logits.label}) has ${logits.size} elements, expected ${B * V}`);
@@ -67,15 +79,21 @@ export function sampleTokens(
   if (!(opts.repetitionPenalty > 0) || !(opts.topP >= 0) || !(opts.temperature >= 0) || !(Number.isInteger(opts.topK) && opts.topK >= 0)) {
     throw new Error(`sample: bad sampling options ${JSON.stringify(opts)}`);
   }
-  gpu.dispatch({
-    code: sampleWgsl, entryPoint: 'main', label: 'sample',
+  return {
     // Without a penalty the seen slot is never touched; the state stands in (it is read_write too, but never
     // written through that slot).
     bindings: [logits, draws, stopIds, seen ?? gpu.absent(0), state],
     params: { u32: [B, V, opts.topK, nStop, stride, seenWords(V), drawRows], f32: [opts.temperature, opts.topP, opts.repetitionPenalty] },
-    workgroups: [B],
     constants: { WG: sampleWorkgroup(gpu), GREEDY: opts.temperature <= 0 ? 1 : 0, PENALTY: penalty ? 1 : 0 },
-  });
+  };
+}
+
+/**
+ * One token for each of B sequences from logits [B, V] (penalised in place when repetitionPenalty != 1), written to
+ * state's out and ids sections, with pos/done/left/step advanced.
+ */
+export function sampleTokens(gpu: Gpu, logits: Tensor, s: DecodingState, dims: { B: number; V: number }, opts: SamplingParams): void {
+  gpu.dispatch({ code: sampleWgsl, entryPoint: 'main', label: 'sample', workgroups: [dims.B], ...samplingBindings(gpu, logits, s, dims, opts) });
 }
 
 // ---- CPU reference --------------------------------------------------------------------------------

@@ -72,7 +72,7 @@ describe('GPU sampling', () => {
         const l = gpu.fromArray([B, V], logits, 'logits'), d = gpu.fromArray([B], draws, 'draws');
         const state = stateTensor(gpu, B, Array(B).fill(100));
         const seen = o.repetitionPenalty !== 1 ? gpu.fromU32([B * seenWords(V)], seenOf(context, V), 'seen') : null;   // a step marks its token
-        sampleTokens(gpu, l, state, d, stopIds, 0, seen, { B, V }, o);
+        sampleTokens(gpu, l, { state, draws: d, stopIds, nStop: 0, seen }, { B, V }, o);
         const out = await gpu.readU32(state);
         const s = decodeStateStride(B);
         for (let b = 0; b < B; b++) {
@@ -101,7 +101,7 @@ describe('GPU sampling', () => {
     const state = stateTensor(gpu, B, [5, 1, 5, 5], [0, 0, 0, 1]);
     const stopIds = gpu.fromU32([2], [17, 40], 'stopIds');
     const l = gpu.fromArray([B, V], logits, 'logits'), d = gpu.zeros([B], 'draws');
-    sampleTokens(gpu, l, state, d, stopIds, 2, null, { B, V }, { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1 });
+    sampleTokens(gpu, l, { state, draws: d, stopIds, nStop: 2, seen: null }, { B, V }, { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1 });
     const s = decodeStateStride(B), st = await gpu.readU32(state);
     const section = (k: keyof typeof STATE) => Array.from(st.subarray(STATE[k] * s, STATE[k] * s + B));
     expect(section('out')).toEqual([3, 9, 17, NO_TOKEN]);
@@ -122,7 +122,7 @@ describe('GPU sampling', () => {
     const picks: number[][] = [];
     for (let step = 0; step < 4; step++) {
       const l = gpu.fromArray([B, V], logits, 'logits');
-      sampleTokens(gpu, l, state, draws, stopIds, 0, null, { B, V }, { temperature: 1, topK: 0, topP: 1, repetitionPenalty: 1 });
+      sampleTokens(gpu, l, { state, draws, stopIds, nStop: 0, seen: null }, { B, V }, { temperature: 1, topK: 0, topP: 1, repetitionPenalty: 1 });
       const st = await gpu.readU32(state), s = decodeStateStride(B);
       picks.push([st[STATE.out * s], st[STATE.out * s + 1]]);
       gpu.release(l);
@@ -142,7 +142,7 @@ describe('GPU sampling', () => {
     const picks: number[] = [];
     for (let step = 0; step < 2; step++) {
       const l = gpu.fromArray([B, V], logits, 'logits'), d = gpu.zeros([B], 'draws');
-      sampleTokens(gpu, l, state, d, stopIds, 0, seen, { B, V }, opts);
+      sampleTokens(gpu, l, { state, draws: d, stopIds, nStop: 0, seen }, { B, V }, opts);
       picks.push((await gpu.readU32(state))[STATE.out * decodeStateStride(B)]);
       gpu.release(l, d);
     }

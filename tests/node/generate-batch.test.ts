@@ -1,6 +1,7 @@
 // Batched generation on the GPU (src/generate/batch.ts) against the single-sequence path it replaces (each prompt
 // alone through transformerDecoder: a full forward per step, logits read back, the CPU sampler), for every family of
-// tests/helpers/hf-families.ts with a random LoRA on its targets: ragged prompts (1, 6 and 13 tokens: past Gemma's
+// tests/helpers/hf-families.ts with a random LoRA on its targets, each step in one dispatch (src/ops/decode-step.ts,
+// the LoRA folded into the pack) and layer by layer (stepPath 'layers'): ragged prompts (1, 6 and 13 tokens: past Gemma's
 // window of 4, across SmolLM3's RoPE-less layer) give the same greedy tokens decoded together, and with fewer slots
 // than sequences (a finished sequence's slot takes the next prompt); seeded sampling (temperature, top-k, top-p,
 // repetition penalty) gives each sequence the tokens the CPU sampler picks from the same draws, several answers per
@@ -14,6 +15,7 @@ import { transformerDecoder } from '../../src/generate/decoder';
 import { generateAll, type GenerateOptions } from '../../src/generate/generate';
 import { GREEDY } from '../../src/generate/sampler';
 import { configFromHf, recipeOf } from '../../src/model/arch';
+import { decodeStepPlan } from '../../src/model/decode-pack';
 import { initWeights } from '../../src/model/init';
 import type { Transformer } from '../../src/model/transformer';
 import { FAMILIES } from '../helpers/hf-families';
@@ -45,15 +47,18 @@ describe('batched generation: the same tokens as one sequence at a time', () => 
       const model = await tinyModel(family);
       const want = await oneByOne(model, PROMPTS, greedy);
       expect(new Set(want.flatMap((w) => w.tokens)).size, 'a degenerate model would agree by accident').toBeGreaterThan(4);
-      for (const maxBatch of [3, 2]) {
-        const got = await generateBatch(model, PROMPTS, { ...greedy, maxBatch });
-        expect(got.map((g) => g.tokens), `greedy, ${maxBatch} slots`).toEqual(want.map((w) => w.tokens));
+      expect(decodeStepPlan(model, 2, 13 + greedy.maxNewTokens), 'two slots of this small f32 model take the one-dispatch step').not.toBeNull();
+      for (const [maxBatch, stepPath] of [[2, 'auto'], [1, 'auto'], [3, 'layers']] as const) {
+        const got = await generateBatch(model, PROMPTS, { ...greedy, maxBatch, stepPath });
+        expect(got.map((g) => g.tokens), `greedy, ${maxBatch} slots, ${stepPath} steps`).toEqual(want.map((w) => w.tokens));
         expect(got.map((g) => g.finishReason)).toEqual(['length', 'length', 'length']);
       }
       const wantSampled = await oneByOne(model, PROMPTS, sampled, 2);
       const gotSampled = await generateBatch(model, PROMPTS, { ...sampled, samplesPerPrompt: 2 });
       expect(gotSampled.map((g) => [g.prompt, g.sample])).toEqual([[0, 0], [0, 1], [1, 0], [1, 1], [2, 0], [2, 1]]);
-      expect(gotSampled.map((g) => g.tokens), 'sampled').toEqual(wantSampled.map((w) => w.tokens));
+      expect(gotSampled.map((g) => g.tokens), 'sampled, six slots, layer by layer').toEqual(wantSampled.map((w) => w.tokens));
+      const inTwoSlots = await generateBatch(model, PROMPTS, { ...sampled, samplesPerPrompt: 2, maxBatch: 2 });
+      expect(inTwoSlots.map((g) => g.tokens), 'sampled, two slots, one dispatch a step').toEqual(wantSampled.map((w) => w.tokens));
       expect(gotSampled[2].tokens, 'two samples of a prompt differ').not.toEqual(gotSampled[3].tokens);
       model.destroy();
     });
@@ -108,16 +113,18 @@ describe('batched generation: stops, limits and cost', () => {
 
   it('a repeated generation allocates nothing, compiles nothing and submits at most once per step', async () => {
     const model = await tinyModel(FAMILIES[0]);
-    const opts: BatchOptions = { ...sampled, maxNewTokens: 10, samplesPerPrompt: 2 };
-    await generateBatch(model, PROMPTS, opts);
-    const before = { ...model.gpu.stats };
-    const got = await generateBatch(model, PROMPTS, opts);
-    const steps = Math.max(...got.map((g) => g.tokens.length));
-    const d = (k: keyof typeof before) => model.gpu.stats[k] - before[k];
-    expect(d('buffersCreated')).toBe(0);
-    expect(d('pipelinesCreated')).toBe(0);
-    expect(d('submits')).toBeLessThanOrEqual(steps);
-    console.log(JSON.stringify({ steps, submits: d('submits'), dispatches: d('dispatches') }));
+    for (const maxBatch of [6, 2]) {   // six slots step layer by layer, two in one dispatch
+      const opts: BatchOptions = { ...sampled, maxNewTokens: 10, samplesPerPrompt: 2, maxBatch };
+      await generateBatch(model, PROMPTS, opts);
+      const before = { ...model.gpu.stats };
+      const got = await generateBatch(model, PROMPTS, opts);
+      const steps = maxBatch === 6 ? Math.max(...got.map((g) => g.tokens.length)) : got.reduce((n, g) => n + g.tokens.length, 0);
+      const d = (k: keyof typeof before) => model.gpu.stats[k] - before[k];
+      expect(d('buffersCreated')).toBe(0);
+      expect(d('pipelinesCreated')).toBe(0);
+      expect(d('submits')).toBeLessThanOrEqual(steps);
+      console.log(JSON.stringify({ maxBatch, steps, submits: d('submits'), dispatches: d('dispatches') }));
+    }
     model.destroy();
   });
 });
