@@ -2,7 +2,7 @@
 // as JSON on stdout. For the shapes of seven public models (their config.json values, written below; random weights
 // drawn here, rounded to bf16 as the checkpoints ship, never saved), in each frozen-base storage (bf16, q8, q4) ×
 // activation checkpointing off/on:
-//  - estimatedBytes at 1×512 and 4×512 tokens: src/io/hf.ts estimateMemory (LoRA r=8 on q/k/v/o, the studio's
+//  - estimatedBytes at 1×512 and 4×512 tokens: src/model/memory-estimate.ts estimateMemory (LoRA r=8 on q/k/v/o, the studio's
 //    default), held within 1.0-1.3× of live bytes after a step by tests/node/memory-estimate.test.ts;
 //  - live: models up to --live-max-params (default 0.6e9) are really built on this machine's adapter, one child
 //    process per model × storage (so VmHWM, the kernel's RSS high-water mark, is that case's own peak: it includes
@@ -19,7 +19,8 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { estimateMemory, expectedWeights, parameterCount } from '../src/io/hf';
+import { expectedWeights, parameterCount } from '../src/io/hf';
+import { estimateMemory } from '../src/model/memory-estimate';
 import { configFromHf } from '../src/model/arch';
 import type { ModelConfig } from '../src/model/config';
 import { DEFAULT_LORA } from '../src/model/lora';
@@ -265,7 +266,7 @@ async function main(): Promise<void> {
     wallSeconds: seconds(t0),
     lora: { rank: DEFAULT_LORA.rank, targets: DEFAULT_LORA.targetModules },
     stepTokens: `${STEP[0]}x${STEP[1]}`,
-    note: 'estimatedBytes: src/io/hf.ts estimateMemory; live: one child process per model x storage: modelBytes the model built here, hostPeakBytes its VmHWM (runtime start-up and, on SwiftShader, GPU memory included; before the f32 reference of the greedy check is built), steps one LoRA step of stepTokens with checkpointing off then on from the same LoRA state (compileSeconds apart; liveBytes vs estimatedBytes at that size); pytorchPeftGiB: arithmetic, see scripts/scale.ts',
+    note: 'estimatedBytes: src/model/memory-estimate.ts estimateMemory; live: one child process per model x storage: modelBytes the model built here, hostPeakBytes its VmHWM (runtime start-up and, on SwiftShader, GPU memory included; before the f32 reference of the greedy check is built), steps one LoRA step of stepTokens with checkpointing off then on from the same LoRA state (compileSeconds apart; liveBytes vs estimatedBytes at that size); pytorchPeftGiB: arithmetic, see scripts/scale.ts',
     results,
   };
   process.stdout.write(`${JSON.stringify(run, null, 1)}\n`);

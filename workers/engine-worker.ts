@@ -27,7 +27,8 @@ import { BASE_MODEL_MISMATCH, baseModelMismatch, linearsOf, validateLora } from 
 import { generate as generateTokens } from '../src/generate/generate';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { cacheStorageCache, downloadModel, folderUrlFor, hubUrlFor, memoryCache, type ByteCache } from '../src/io/download';
-import { estimateMemory, expectedWeights, loadHfModelMeta, memoryVerdict, parameterCount, stopTokenIds, templateOf, weightShapes, type ModelMeta } from '../src/io/hf';
+import { expectedWeights, loadHfModelMeta, parameterCount, stopTokenIds, templateOf, weightShapes, type ModelMeta } from '../src/io/hf';
+import { estimateMemory, memoryVerdict } from '../src/model/memory-estimate';
 import { filesFromBlobs, type ModelFiles } from '../src/io/model-files';
 import { loadTransformer } from '../src/io/load';
 import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';

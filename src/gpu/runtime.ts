@@ -9,7 +9,7 @@
 //    the same temporaries every step reuses the same buffers (no allocation per step once warm).
 //  - Every buffer `tensor` creates is counted in `liveBuffers` until `free` (or `destroy`) destroys it.
 //  - Memory: WebGPU reports no total. `probeMemory(bytes)` asks the device for that much, in chunks, and
-//    gives it straight back: the measured budget that src/io/hf.ts memoryVerdict compares with an estimate.
+//    gives it straight back: the measured budget that src/model/memory-estimate.ts memoryVerdict compares with an estimate.
 //    `withOomScope(label, f)` turns an allocation the device refuses inside f into one clear error and
 //    destroys every buffer f created, so nothing half-allocated stays.
 //  - Pipelines: `dispatch` compiles what it has not seen synchronously (the fallback that always works).

@@ -10,7 +10,7 @@
 import { descriptorOf } from '../model/arch';
 import { mib, type MemoryBudget } from '../gpu/runtime';
 import type { ModelConfig } from '../model/config';
-import { estimateMemory, memoryVerdict, type MemoryEstimate } from '../io/hf';
+import { estimateMemory, memoryVerdict, type MemoryEstimate } from '../model/memory-estimate';
 import { DEFAULT_LORA, type LoraConfig } from '../model/lora';
 import type { Example } from './batch';
 import type { PreferenceConfig } from './preference';
@@ -200,7 +200,7 @@ export function validateRunConfig(
 }
 
 interface RunEstimate {
-  /** GPU bytes for training at batch × maxSeqLength tokens (src/io/hf.ts estimateMemory; checkpointing as 'on'/'off' say, else without). */
+  /** GPU bytes for training at batch × maxSeqLength tokens (src/model/memory-estimate.ts estimateMemory; checkpointing as 'on'/'off' say, else without). */
   memoryBytes: number;
   stepsPerEpoch: number;
   totalSteps: number;

@@ -7,7 +7,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { mib } from '../../src/gpu/runtime';
-import { configFromHf, estimateMemory } from '../../src/io/hf';
+import { configFromHf } from '../../src/io/hf';
+import { estimateMemory } from '../../src/model/memory-estimate';
 import { memoryCache } from '../../src/io/download';
 import { createMemoryRunStore } from '../../src/storage/runs';
 import { PRESETS, runMemoryEstimate, type RunConfig } from '../../src/train/presets';

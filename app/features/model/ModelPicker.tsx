@@ -12,7 +12,7 @@ import { ProgressBar } from '../../components/ProgressBar';
 import { filesFromDataTransfer, filesFromFileList, type ModelFiles } from '../../../src/io/model-files';
 import { mib } from '../../../src/gpu/runtime';
 import { HF_ENDPOINT, KNOWN_MODELS } from '../../../src/io/download';
-import { estimateMemory } from '../../../src/io/hf';
+import { estimateMemory } from '../../../src/model/memory-estimate';
 import type { ModelConfig } from '../../../src/model/config';
 import type { WeightStorage } from '../../../src/ops/weight-storage';
 import { engineSelectors, useEngine } from '../../engine/store';
