@@ -26,6 +26,7 @@ import { applyPeftAdapter, exportPeftAdapter, loraFromPeftConfig, peftFilesFromU
 import { BASE_MODEL_MISMATCH, baseModelMismatch, linearsOf, validateLora } from '../src/io/validate';
 import { generate as generateTokens } from '../src/generate/generate';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
+import { isSoftwareAdapter } from '../src/gpu/adapter';
 import { cacheStorageCache, downloadModel, folderUrlFor, hubUrlFor, memoryCache, type ByteCache } from '../src/io/download';
 import { expectedWeights, loadHfModelMeta, parameterCount, stopTokenIds, templateOf, weightShapes, type ModelMeta } from '../src/io/hf';
 import { estimateMemory, memoryVerdict } from '../src/model/memory-estimate';
@@ -327,7 +328,7 @@ export function createEngineCore(deps: EngineDeps): EngineCore {
       const adapter = await nav.gpu.requestAdapter({ powerPreference: 'high-performance' });
       if (!adapter) return none('WebGPU is present but found no GPU adapter: the GPU may be blocklisted or disabled (check chrome://gpu), or this machine has none.');
       const info = adapter.info;
-      const software = info.isFallbackAdapter === true || info.architecture === 'swiftshader' || /swiftshader|llvmpipe|lavapipe|software/i.test(info.description);
+      const software = isSoftwareAdapter(info);
       return {
         available: true, software, vendor: info.vendor, architecture: info.architecture, description: info.description,
         maxBufferSize: adapter.limits.maxBufferSize, maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, reason: null,

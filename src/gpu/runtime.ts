@@ -18,6 +18,7 @@
 //    `preparePipelines` compiles those with createComputePipelineAsync, all at once, into the same cache, so the
 //    step's dispatches find them compiled (src/train/trainer.ts prepare).
 // Not here: kernels themselves (src/ops/*), model layout (src/model/*).
+import { isSoftwareAdapter } from './adapter';
 
 export interface Tensor {
   readonly buffer: GPUBuffer;
@@ -123,7 +124,7 @@ export function numel(shape: readonly number[]): number {
 
 export class Gpu {
   readonly device: GPUDevice;
-  readonly adapterInfo: { vendor: string; architecture: string; description: string };
+  readonly adapterInfo: { vendor: string; architecture: string; description: string; isFallbackAdapter: boolean };
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly modules = new Map<string, GPUShaderModule>();
   private readonly pool = new Map<number, GPUBuffer[]>();
@@ -150,6 +151,7 @@ export class Gpu {
       vendor: adapterInfo?.vendor ?? '',
       architecture: adapterInfo?.architecture ?? '',
       description: adapterInfo?.description ?? '',
+      isFallbackAdapter: adapterInfo?.isFallbackAdapter === true,
     };
     this.uniformBuffer = device.createBuffer({
       label: 'Gpu.uniformRing',
@@ -158,9 +160,9 @@ export class Gpu {
     });
   }
 
-  /** True on a software rasteriser (SwiftShader), where kernel choices differ from real GPUs. */
+  /** True on a software rasteriser (SwiftShader, lavapipe: adapter.ts's rule), where kernel choices differ from real GPUs. */
   get isSoftware(): boolean {
-    return this.adapterInfo.architecture === 'swiftshader' || /swiftshader/i.test(this.adapterInfo.description);
+    return isSoftwareAdapter(this.adapterInfo);
   }
 
   // ---- tensors ---------------------------------------------------------------------------------
