@@ -1,28 +1,36 @@
-// Runs a TypeScript entry point of ours under vite-node (WGSL is imported with ?raw) with WebGPU available
-// in Node: Dawn reads VK_ICD_FILENAMES once at start-up, so this probes for a real adapter first and, when
-// there is none, points Dawn at SwiftShader (shipped by Debian's chromium package).
+// Runs a TypeScript entry point of ours under vite-node (WGSL is imported with ?raw) with WebGPU available in Node.
+// The adapter is chosen once per command: `--gpu auto|swiftshader|lavapipe` anywhere among the arguments (taken out
+// before the command sees them) or STUDIO_GPU; src/gpu/node.ts applies it (default auto: a hardware GPU, else
+// SwiftShader). Dawn's start-up warnings ("maxDynamic…BuffersPerPipelineLayout artificially reduced") are kept off
+// stderr unless STUDIO_GPU_VERBOSE=1; every other line passes through as it comes.
 // Signals: SIGINT, SIGTERM and SIGHUP are passed on to the command, and if this launcher's own launcher goes
 // (`npm run studio` killed with -9) the command is sent SIGTERM; the command watches for this launcher's
 // death itself (cli/stop.ts). vite-node runs in one child process, started directly (not through npx, which
 // would add a process that does not pass signals on).
-// Usage: node scripts/run-gpu.mjs FILE.ts [args...]
-import { spawn, spawnSync } from 'node:child_process';
+// Usage: node scripts/run-gpu.mjs FILE.ts [--gpu auto|swiftshader|lavapipe] [args...]
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
-const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-const [entry, ...args] = process.argv.slice(2);
+const GPU_CHOICES = ['auto', 'swiftshader', 'lavapipe']; // src/gpu/node.ts GPU_CHOICES
+const [entry, ...rest] = process.argv.slice(2);
 if (!entry) {
-  console.error('usage: node scripts/run-gpu.mjs FILE.ts [args...]');
+  console.error('usage: node scripts/run-gpu.mjs FILE.ts [--gpu auto|swiftshader|lavapipe] [args...]');
   process.exit(2);
 }
 const env = { ...process.env };
-if (!env.VK_ICD_FILENAMES) {
-  const probe = spawnSync(process.execPath, ['-e',
-    "import('webgpu').then(m => m.create([]).requestAdapter()).then(a => process.exit(a ? 0 : 1), () => process.exit(1))"], { stdio: 'ignore' });
-  if (probe.status !== 0 && existsSync(ICD)) env.VK_ICD_FILENAMES = ICD;
+const args = [];
+for (let i = 0; i < rest.length; i++) {
+  const a = rest[i];
+  const value = a === '--gpu' ? rest[++i] : a.startsWith('--gpu=') ? a.slice(6) : null;
+  if (value === null) { args.push(a); continue; }
+  if (!GPU_CHOICES.includes(value ?? '')) {
+    console.error(`error: --gpu must be one of ${GPU_CHOICES.join(', ')}${value === undefined ? '' : `, not ${JSON.stringify(value).slice(0, 60)}`}`);
+    process.exit(2);
+  }
+  env.STUDIO_GPU = value;
 }
 // Vulkan's loader complains on stderr when the session has no runtime folder (root shells, CI); give it one so
 // a failing command prints only its own one-line error.
@@ -32,7 +40,22 @@ if (!env.XDG_RUNTIME_DIR) {
 }
 const require = createRequire(import.meta.url);
 const viteNode = join(dirname(require.resolve('vite-node/package.json')), require('vite-node/package.json').bin['vite-node']);
-const child = spawn(process.execPath, [viteNode, entry, '--', ...args], { stdio: 'inherit', env });
+const verbose = env.STUDIO_GPU_VERBOSE === '1';
+const child = spawn(process.execPath, [viteNode, entry, '--', ...args], { stdio: ['inherit', 'inherit', verbose ? 'inherit' : 'pipe'], env });
+if (!verbose) {
+  // Whole lines are checked; a partial line (progress redrawn with \r) passes at once unless it may begin a warning.
+  const DAWN_WARNING = /^Warning: maxDynamic\w+BuffersPerPipelineLayout artificially reduced/;
+  const PREFIX = 'Warning: maxDynamic';
+  let held = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => {
+    const lines = (held + chunk).split('\n');
+    held = lines.pop();
+    for (const line of lines) if (!DAWN_WARNING.test(line)) process.stderr.write(`${line}\n`);
+    if (!(PREFIX.startsWith(held) || held.startsWith(PREFIX))) { process.stderr.write(held); held = ''; }
+  });
+  child.stderr.on('end', () => { if (held && !DAWN_WARNING.test(held)) process.stderr.write(held); });
+}
 const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 };
 let forwarded = null;
 for (const signal of Object.keys(SIGNALS)) process.on(signal, () => { forwarded = signal; child.kill(signal); });
@@ -45,4 +68,5 @@ setInterval(() => { if (launchers().some((pid, i) => pid !== first[i])) child.ki
 // After a stop we passed on, the command cleans up, says so and exits 128 + signal; its process can still die in
 // the native WebGPU teardown on the way out (Dawn with work in flight), which would read as a crash: the exit
 // status is then the stop's, as it was the stop that ended the command.
-child.on('exit', (code, signal) => process.exit(code ?? 128 + (SIGNALS[forwarded ?? signal] ?? 9)));
+// 'close', not 'exit': the command's last stderr lines pass through the filter above before this process ends.
+child.on('close', (code, signal) => process.exit(code ?? 128 + (SIGNALS[forwarded ?? signal] ?? 9)));
