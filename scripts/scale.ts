@@ -28,31 +28,12 @@ import type { WeightStorage } from '../src/ops/weight-storage';
 import { Transformer } from '../src/model/transformer';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { installNodeWebGPU } from '../src/gpu/node';
-import { bf16ToF32, f32ToBf16 } from '../src/ops/half';
+import { bf16ToF32 } from '../src/ops/half';
 import { generateAll } from '../src/generate/generate';
 import { GREEDY } from '../src/generate/sampler';
 import { DEFAULT_TRAIN, Trainer } from '../src/train/trainer';
+import { MODELS, randomBf16 } from './model-shapes';
 import { replaceScaleSection, scaleTables, type ScaleLive, type ScaleRun, type ScaleStep } from './scale-table';
-
-const llama = (o: Record<string, unknown>) => ({ model_type: 'llama', architectures: ['LlamaForCausalLM'], hidden_act: 'silu', rms_norm_eps: 1e-5, max_position_embeddings: 8192, ...o });
-const qwen3 = (o: Record<string, unknown>) => ({ model_type: 'qwen3', architectures: ['Qwen3ForCausalLM'], hidden_act: 'silu', rms_norm_eps: 1e-6, rope_theta: 1000000, max_position_embeddings: 40960, vocab_size: 151936, head_dim: 128, tie_word_embeddings: true, ...o });
-const llama32 = { vocab_size: 128256, rope_theta: 500000, tie_word_embeddings: true, head_dim: 64, rope_scaling: null };
-
-/** config.json values of each model (the fields the studio reads). */
-const MODELS: { name: string; hf: Record<string, unknown> }[] = [
-  { name: 'SmolLM2-135M', hf: llama({ vocab_size: 49152, hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, rope_theta: 100000, tie_word_embeddings: true }) },
-  { name: 'Gemma-3-270M', hf: {
-    model_type: 'gemma3_text', architectures: ['Gemma3ForCausalLM'], vocab_size: 262144, hidden_size: 640, intermediate_size: 2048, num_hidden_layers: 18,
-    num_attention_heads: 4, num_key_value_heads: 1, head_dim: 256, hidden_activation: 'gelu_pytorch_tanh', rms_norm_eps: 1e-6, max_position_embeddings: 32768,
-    rope_theta: 1000000, rope_local_base_freq: 10000, sliding_window: 512, query_pre_attn_scalar: 256, tie_word_embeddings: true,
-    layer_types: Array.from({ length: 18 }, (_, i) => ((i + 1) % 6 === 0 ? 'full_attention' : 'sliding_attention')),
-  } },
-  { name: 'Qwen2.5-0.5B', hf: { model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'], vocab_size: 151936, hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2, hidden_act: 'silu', rms_norm_eps: 1e-6, rope_theta: 1000000, max_position_embeddings: 32768, tie_word_embeddings: true } },
-  { name: 'Qwen3-0.6B', hf: qwen3({ hidden_size: 1024, intermediate_size: 3072, num_hidden_layers: 28, num_attention_heads: 16, num_key_value_heads: 8 }) },
-  { name: 'Llama-3.2-1B', hf: llama({ ...llama32, hidden_size: 2048, intermediate_size: 8192, num_hidden_layers: 16, num_attention_heads: 32, num_key_value_heads: 8 }) },
-  { name: 'Qwen3-1.7B', hf: qwen3({ hidden_size: 2048, intermediate_size: 6144, num_hidden_layers: 28, num_attention_heads: 16, num_key_value_heads: 8 }) },
-  { name: 'Llama-3.2-3B', hf: llama({ ...llama32, head_dim: 128, hidden_size: 3072, intermediate_size: 8192, num_hidden_layers: 28, num_attention_heads: 24, num_key_value_heads: 8 }) },
-];
 
 const STORAGES: WeightStorage[] = ['bf16', 'q8', 'q4'];
 const BATCHES: [number, number][] = [[1, 512], [4, 512]];
@@ -85,22 +66,6 @@ function pytorchBytes(c: ModelConfig, storage: WeightStorage, N: number, checkpo
   const layer = N * (4 * C + 3 * q + 3 * kv + 3 * I) * 2;
   const acts = checkpointing ? L * N * C * 2 + layer : L * layer;
   return base + lora + acts + N * V * 10;
-}
-
-/** bf16 bits of n values drawn uniform with the given standard deviation (xorshift32), drawn in f32 chunks so no f32 copy of a whole tensor is held. */
-function randomBf16(n: number, seed: number, std: number): Uint16Array {
-  const out = new Uint16Array(n);
-  const chunk = new Float32Array(1 << 20);
-  let s = seed >>> 0 || 1;
-  for (let at = 0; at < n; at += chunk.length) {
-    const part = chunk.subarray(0, Math.min(chunk.length, n - at));
-    for (let i = 0; i < part.length; i++) {
-      s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-      part[i] = (s / 2 ** 32 - 0.5) * 3.4641 * std;
-    }
-    out.set(f32ToBf16(part), at);
-  }
-  return out;
 }
 
 /** The kernel's RSS figures of this process (bytes): VmHWM, the high-water mark, and VmRSS now. */
