@@ -37,9 +37,11 @@ import { generateAll } from '../src/generate/generate';
 import { onnxDecoderOf } from '../src/generate/onnx-decoder';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
 import { installNodeWebGPU } from '../src/gpu/node';
+import { gpuSummary, type GpuSummary } from '../src/gpu/adapter';
 import { errorMessage, oneLine } from '../src/errors';
 import { loadHfModelMeta, openWeights, parameterCount, stopTokenIds, templateOf, weightShapes, type ModelMeta, type ModelWithFiles } from '../src/io/hf';
-import { estimateMemory } from '../src/model/memory-estimate';
+import { loraMemoryByStorage } from '../src/model/memory-estimate';
+import { storageAsShipped } from '../src/io/load';
 import { filesFromDirectory } from '../src/io/node-files';
 import { abandon, claimOutputFolder, commit, keepPartial, partialOf, type OutputClaim } from '../src/io/output';
 import { fingerprinter } from '../src/engine/fingerprint';
@@ -182,19 +184,41 @@ async function decoderFor(backend: 'engine' | 'onnx', model: Transformer): Promi
 async function cmdInfo(p: Parsed): Promise<void> {
   const m = await loadModel(p.positionals[1]);
   // Every tensor is read once and dropped (one at a time): info vouches for the checkpoint (names, shapes, no NaN).
-  await (await openWeights(m.files, m.config)).read(() => {});
+  const stream = await openWeights(m.files, m.config);
+  await stream.read(() => {});
   const params = parameterCount(m.config);
-  const mem = estimateMemory(m.config, { training: true, loraRank: DEFAULT_LORA.rank, batchTokens: 4 * 512, weights: weightsOf(p) });
+  const gpu = await infoGpu();
+  const memory = loraMemoryByStorage(m.config, {
+    shipped: storageAsShipped([...stream.shapes.values()]), batchTokens: 4 * 512, loraRank: DEFAULT_LORA.rank, weights: weightsOf(p),
+    maxBindingBytes: gpu?.maxStorageBufferBindingSize,
+  });
   const info = {
-    config: m.config, parameters: params, trainingMemoryBytes: mem.bytes,
-    vocabSize: m.tokenizer.vocabSize, chatTemplate: m.chatTemplate !== null, endOfTurn: templateOf(m).endOfTurn,
+    config: m.config, parameters: params, trainingMemoryBytes: memory.default.bytes, trainingMemory: memory,
+    vocabSize: m.tokenizer.vocabSize, chatTemplate: m.chatTemplate !== null, endOfTurn: templateOf(m).endOfTurn, gpu,
   };
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
   out(p, info, [
     `${m.config.modelType} (${m.config.architecture}): ${m.config.numLayers} layers, hidden ${m.config.hiddenSize}, heads ${m.config.numHeads}/${m.config.numKvHeads}, vocab ${m.config.vocabSize}`,
     `parameters: ${params.toLocaleString('en')}`,
     `chat template: ${m.chatTemplate ? `yes (end of turn ${JSON.stringify(info.endOfTurn)})` : 'none (plain fallback)'}`,
-    `training memory (LoRA r=${DEFAULT_LORA.rank}, 4×512 tokens, weights ${weightsOf(p) ?? 'f32'}): ${(mem.bytes / 2 ** 20).toFixed(1)} MiB`,
+    `LoRA training memory (r=${DEFAULT_LORA.rank}, 4×512 tokens), weights shipped as ${memory.shipped}; without / with activation checkpointing:`,
+    ...memory.byWeights.map((w) => `  ${w.weights.padEnd(5)} ${gib(w.bytes).padStart(10)} / ${gib(w.bytesWithCheckpointing)}${w.weights === memory.default.weights ? '   <- train\'s default' : ''}`),
+    `train's default (weights ${memory.default.weights}, checkpointing on when memory is short): at least ${gib(memory.default.bytes)}, ${gib(memory.default.bytesWithoutCheckpointing)} where the GPU has it`,
+    `gpu: ${gpu ? gpu.adapter : 'none found'}`,
   ].join('\n'));
+}
+
+/** info needs no GPU: the adapter it would use when there is one, else null. */
+async function infoGpu(): Promise<GpuSummary | null> {
+  try {
+    await installNodeWebGPU();
+    const gpu = await createGpu();
+    const summary = gpuSummary(gpu);
+    gpu.destroy();
+    return summary;
+  } catch {
+    return null;
+  }
 }
 
 async function cmdGenerate(p: Parsed): Promise<void> {
@@ -210,7 +234,7 @@ async function cmdGenerate(p: Parsed): Promise<void> {
   const t0 = performance.now();
   const r = await generateAll(decoder, ids, { ...sampling, maxNewTokens, stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
   const seconds = (performance.now() - t0) / 1000;
-  out(p, { text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokens.length / seconds }, r.text);
+  out(p, { text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokens.length / seconds, gpu: gpuSummary(gpu) }, r.text);
 }
 
 /** The run's LoRA and training settings from the flags, each checked against its range before anything loads. */
@@ -297,7 +321,7 @@ async function cmdTrain(p: Parsed): Promise<void> {
     // The partial run this one continued is finished: its output is in place.
     if (resumeDir && resolve(resumeDir) === partialOf(claim.dir)) rmSync(resumeDir, { recursive: true, force: true });
     const s = r.summary;
-    out(p, { ...s, out: outDir }, `trained ${s.steps} steps in ${s.seconds.toFixed(1)} s; final loss ${s.finalLoss.toFixed(4)}; adapter written to ${outDir}`);
+    out(p, { ...s, out: outDir, gpu: gpuSummary(gpu) }, `trained ${s.steps} steps in ${s.seconds.toFixed(1)} s; final loss ${s.finalLoss.toFixed(4)}; adapter written to ${outDir}`);
   } catch (e) {
     const note = keep();
     throw note ? new Error(`${errorMessage(e)}; ${note}`) : e;
@@ -434,7 +458,7 @@ async function cmdEval(p: Parsed): Promise<void> {
   const loss = s.loss ?? NaN;
   // Pair rows (a rejected answer beside the chosen one) are also scored as preferences, as Compare scores them.
   const preference = batchPreference(r.rows, 'model');
-  const res = { loss, perplexity: Math.exp(loss), tokens, exactMatch: s.exactMatch, rougeL: s.rougeL, averageLength: s.averageLength, cleanStopRate: s.cleanStopRate, examples: s.examples, ...(preference ? { preference } : {}) };
+  const res = { gpu: gpuSummary(gpu), loss, perplexity: Math.exp(loss), tokens, exactMatch: s.exactMatch, rougeL: s.rougeL, averageLength: s.averageLength, cleanStopRate: s.cleanStopRate, examples: s.examples, ...(preference ? { preference } : {}) };
   out(p, res, `loss ${loss.toFixed(4)}  perplexity ${res.perplexity.toFixed(3)}  exact match ${(100 * res.exactMatch).toFixed(1)}%  ROUGE-L ${res.rougeL.toFixed(3)}  length ${res.averageLength.toFixed(1)}  clean stops ${(100 * res.cleanStopRate).toFixed(0)}% of ${s.examples}`
     + (preference ? `; ${preference.pairs} pairs: answers closer to chosen ${(100 * preference.closerToChosen).toFixed(1)}%, log-prob prefers chosen ${(100 * preference.logpAccuracy!).toFixed(1)}% (margin ${preference.logpMargin!.toFixed(3)})` : ''));
 }
@@ -450,7 +474,8 @@ async function cmdEvalPairs(p: Parsed): Promise<void> {
   const tpl = templateOf(m);
   const pairs = preferencePairsFromJsonl(readFileSync(file, 'utf8'), file.split('/').pop());
   const examples = pairs.map((pair) => tokenizePreference(m.tokenizer, tpl, pair, maxSeqLength));
-  const model = await buildModel(await createGpu(), m, p.positionals[1], p);
+  const gpu = await createGpu();
+  const model = await buildModel(gpu, m, p.positionals[1], p);
   const res = await evaluatePreference(model, pairs, examples, {
     batchSize: 4, maxSeqLength, padId: m.tokenizer.padTokenId ?? 0, reference: model.mode.kind === 'lora' ? 'base' : undefined,
     answer: async (prompt) => {
@@ -460,7 +485,7 @@ async function cmdEvalPairs(p: Parsed): Promise<void> {
     },
   });
   const g = res.generation!;
-  out(p, res, `${res.pairs} pairs: log-prob prefers chosen ${(100 * res.logpAccuracy).toFixed(1)}% (margin ${res.logpMargin.toFixed(3)})`
+  out(p, { ...res, gpu: gpuSummary(gpu) }, `${res.pairs} pairs: log-prob prefers chosen ${(100 * res.logpAccuracy).toFixed(1)}% (margin ${res.logpMargin.toFixed(3)})`
     + (res.rewardAccuracy === undefined ? '' : `, vs adapter off ${(100 * res.rewardAccuracy).toFixed(1)}% (margin ${res.rewardMargin!.toFixed(3)})`)
     + `; greedy answer = chosen ${(100 * g.chosenRate).toFixed(1)}%, = rejected ${(100 * g.rejectedRate).toFixed(1)}%`);
 }

@@ -9,7 +9,7 @@ import { mib, type MemoryBudget } from '../gpu/runtime';
 import { descriptorOf, expectedWeights, loraTargetShapes, recipeOf, weightTable } from './arch';
 import type { ModelConfig } from './config';
 import { headChunkRows } from './head-chunk';
-import { storageWords, type WeightStorage } from '../ops/weight-storage';
+import { storageWords, WEIGHT_STORAGES, type WeightStorage } from '../ops/weight-storage';
 
 export interface MemoryEstimate {
   /** Base weights as stored: matrices in the run's storage (src/ops/weight-storage.ts), the rest f32. */
@@ -135,3 +135,43 @@ export function memoryVerdict(use: 'inference' | 'training', estimate: MemoryEst
   return `${what}; this GPU could give ${mib(budget.obtainedBytes)} when asked (${budget.limitedBy}). ${change}`;
 }
 
+/** One weights storage's LoRA training bytes at a batch, without and with activation checkpointing. */
+export interface StorageMemory {
+  weights: WeightStorage;
+  bytes: number;
+  bytesWithCheckpointing: number;
+}
+
+/** What a model needs for LoRA at one batch, per weights storage, and with `train`'s defaults (loraMemoryByStorage). */
+export interface LoraMemoryByStorage {
+  batchTokens: number;
+  loraRank: number;
+  /** The storage the checkpoint ships its matrices in (src/io/load.ts storageAsShipped). */
+  shipped: WeightStorage;
+  byWeights: StorageMemory[];
+  /**
+   * `train`'s choice: the weights as shipped (or as asked), activation checkpointing 'auto', which turns on when the run
+   * without it would not fit what the device gives; `bytes` is what the run then needs at least (with checkpointing),
+   * `bytesWithoutCheckpointing` what it takes where the device has that much.
+   */
+  default: { weights: WeightStorage; activationCheckpointing: 'auto'; bytes: number; bytesWithoutCheckpointing: number };
+}
+
+/**
+ * The number to read before a download: LoRA training at `batchTokens` in every weights storage, with and without
+ * activation checkpointing, and which of them `train` takes by default (`weights`: the storage asked for, else shipped).
+ */
+export function loraMemoryByStorage(
+  config: ModelConfig,
+  opts: { shipped: WeightStorage; batchTokens: number; loraRank: number; weights?: WeightStorage; lora?: { targetModules: string[]; dropout: number }; maxBindingBytes?: number },
+): LoraMemoryByStorage {
+  const bytes = (weights: WeightStorage, checkpointing: boolean) => estimateMemory(config, {
+    training: true, loraRank: opts.loraRank, batchTokens: opts.batchTokens, lora: opts.lora, checkpointing, maxBindingBytes: opts.maxBindingBytes, weights,
+  }).trainingBytes;
+  const byWeights = WEIGHT_STORAGES.map((weights) => ({ weights, bytes: bytes(weights, false), bytesWithCheckpointing: bytes(weights, true) }));
+  const chosen = byWeights.find((s) => s.weights === (opts.weights ?? opts.shipped))!;
+  return {
+    batchTokens: opts.batchTokens, loraRank: opts.loraRank, shipped: opts.shipped, byWeights,
+    default: { weights: chosen.weights, activationCheckpointing: 'auto', bytes: chosen.bytesWithCheckpointing, bytesWithoutCheckpointing: chosen.bytes },
+  };
+}
