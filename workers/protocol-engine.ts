@@ -6,7 +6,7 @@
 // (app/engine/client.ts), so the store cannot tell them apart and tests can run the core in-thread.
 // Unsolicited replies use id 0 (the device was lost).
 import type { ChatMessage } from '../src/data/types';
-import type { MemoryBudget } from '../src/gpu/runtime';
+import type { MemoryBudget } from '../src/gpu/memory';
 import type { ModelConfig } from '../src/model/config';
 import type { WeightStorage } from '../src/ops/weight-storage';
 import type { RunConfig } from '../src/train/presets';

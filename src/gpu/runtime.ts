@@ -1,24 +1,23 @@
-// The GPU runtime: one GPUDevice, a pipeline cache, pooled f32 tensors, a uniform ring and one command
-// encoder per step. Every kernel module dispatches through `Gpu.dispatch`; nothing else creates pipelines.
+// The GPU runtime: one GPUDevice, tensors over pooled buffers (buffers.ts), a pipeline cache (pipelines.ts), a
+// uniform ring and one command encoder per step. Every kernel module dispatches through `Gpu.dispatch`; nothing else
+// creates pipelines.
 //
 // Contract:
 //  - Tensors are dense row-major f32 storage buffers. Shapes are written down at each call site.
 //  - `dispatch` records into the current encoder; `flush()` submits it (with the uniforms written for it).
 //    Reading a tensor flushes first. Readback happens only for metrics and tests.
-//  - Buffers come from a pool keyed by byte size: `release` returns them, so a training step that allocates
-//    the same temporaries every step reuses the same buffers (no allocation per step once warm).
-//  - Every buffer `tensor` creates is counted in `liveBuffers` until `free` (or `destroy`) destroys it.
-//  - Memory: WebGPU reports no total. `probeMemory(bytes)` asks the device for that much, in chunks, and
-//    gives it straight back: the measured budget that src/model/memory-estimate.ts memoryVerdict compares with an estimate.
-//    `withOomScope(label, f)` turns an allocation the device refuses inside f into one clear error and
-//    destroys every buffer f created, so nothing half-allocated stays.
-//  - Pipelines: `dispatch` compiles what it has not seen synchronously (the fallback that always works).
-//    Before a first step, `recordPipelines(f)` runs f as a dry run (dispatches recorded, not run; clears and
-//    copies dropped; reads giving zeros) to learn the pipelines it uses, and
-//    `preparePipelines` compiles those with createComputePipelineAsync, all at once, into the same cache, so the
-//    step's dispatches find them compiled (src/train/trainer.ts prepare).
-// Not here: kernels themselves (src/ops/*), model layout (src/model/*).
+//  - Buffers come from a pool keyed by byte size (buffers.ts): `release` returns them. Every buffer `tensor` creates
+//    is counted in `liveBuffers` until `free` (or `destroy`) destroys it.
+//  - Memory: `probeMemory(bytes)` and `withOomScope(label, f)` (memory.ts) run on this runtime's pool and encoder.
+//  - Pipelines: `dispatch` compiles what it has not seen synchronously (pipelines.ts). Before a first step,
+//    `recordPipelines(f)` runs f as a dry run (dispatches recorded, not run; clears and copies dropped; reads giving
+//    zeros) to learn the pipelines it uses, and `preparePipelines` compiles those up front into the same cache.
+// Not here: kernels themselves (src/ops/*), model layout (src/model/*), size limits and row-block plans (limits.ts).
 import { isSoftwareAdapter } from './adapter';
+import { BufferPool } from './buffers';
+import { VIEW_ALIGN } from './limits';
+import { probeDeviceMemory, withOomScope, type MemoryBudget } from './memory';
+import { PipelineCache, type PipelineSpec } from './pipelines';
 
 export interface Tensor {
   readonly buffer: GPUBuffer;
@@ -31,46 +30,7 @@ export interface Tensor {
   readonly isView: boolean;
 }
 
-/** Storage-buffer binding offsets must be multiples of 256 bytes: views start on 64-element boundaries. */
-export const VIEW_ALIGN = 64;
-
 export type Uniform = { u32?: number[]; f32?: number[] };
-
-/** Byte limits a buffer layout respects (ParamTable's, the optimizer's windows); default: the device's. Tests shrink them. */
-export interface BufferLimits {
-  /** Largest storage binding (one weight block). */
-  maxBindingBytes: number;
-  /** Largest buffer: a frozen weight above it gets one buffer per block. */
-  maxBufferBytes: number;
-}
-
-export function deviceLimits(gpu: Gpu): BufferLimits {
-  return { maxBindingBytes: gpu.device.limits.maxStorageBufferBindingSize, maxBufferBytes: gpu.device.limits.maxBufferSize };
-}
-
-/**
- * Row ranges for a [rows, cols] f32 weight within `maxBytes` per block: the whole weight when it fits, else
- * blocks of the largest multiple of VIEW_ALIGN rows that fits, the last one shorter.
- */
-export function planRowBlocks(name: string, rows: number, cols: number, maxBytes: number): { first: number; rows: number }[] {
-  if (rows * cols * 4 <= maxBytes) return [{ first: 0, rows }];
-  const fit = Math.floor(maxBytes / (4 * cols) / VIEW_ALIGN) * VIEW_ALIGN;
-  if (fit === 0) {
-    throw new Error(`${name} [${rows}, ${cols}] cannot be split under the binding limit of ${maxBytes} bytes: ` +
-      `a block of ${VIEW_ALIGN} rows takes ${VIEW_ALIGN * cols * 4} bytes`);
-  }
-  const out: { first: number; rows: number }[] = [];
-  for (let first = 0; first < rows; first += fit) out.push({ first, rows: Math.min(fit, rows - first) });
-  return out;
-}
-
-/** What identifies a compiled pipeline: the cache key is (code, entryPoint, constants); the label names it. */
-interface PipelineSpec {
-  code: string;
-  entryPoint: string;
-  label: string;
-  constants?: Record<string, number>;
-}
 
 export interface DispatchOptions {
   /** WGSL source; the pipeline cache keys on (code, entryPoint, constants). */
@@ -87,32 +47,6 @@ export interface DispatchOptions {
   constants?: Record<string, number>;
 }
 
-/**
- * What the device could give when asked (Gpu.probeMemory). WebGPU exposes no memory total, so this is a
- * measurement, not a capacity: `limitedBy` null means everything asked for was given (more may exist).
- */
-export interface MemoryBudget {
-  requestedBytes: number;
-  /** Bytes actually allocated before the device refused or a cap applied (= requestedBytes when none did). */
-  obtainedBytes: number;
-  /** Why it stopped short ('out of memory: …', or the system-memory cap of a software adapter); null when it did not. */
-  limitedBy: string | null;
-}
-
-/** The device refused memory (or a buffer) while `label` was being built; everything it had allocated is destroyed. */
-export class GpuMemoryError extends Error {
-  constructor(readonly label: string, message: string) {
-    super(message);
-    this.name = 'GpuMemoryError';
-  }
-}
-
-const MiB = 2 ** 20;
-export const mib = (bytes: number): string => `${(bytes / MiB).toLocaleString('en', { maximumFractionDigits: bytes < 10 * MiB ? 1 : 0 })} MiB`;
-
-/** Probe allocations in pieces of at most this: drivers cap single allocations below maxBufferSize (SwiftShader refuses 1 GiB). */
-const PROBE_CHUNK = 256 * MiB;
-
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment is at most 256 on every adapter
 const UNIFORM_SLOTS = 1024;
 
@@ -125,9 +59,6 @@ export function numel(shape: readonly number[]): number {
 export class Gpu {
   readonly device: GPUDevice;
   readonly adapterInfo: { vendor: string; architecture: string; description: string; isFallbackAdapter: boolean };
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
-  private readonly modules = new Map<string, GPUShaderModule>();
-  private readonly pool = new Map<number, GPUBuffer[]>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly uniformBuffer: GPUBuffer;
@@ -137,13 +68,9 @@ export class Gpu {
   private readonly pending = new Set<GPUBuffer>();
   /** Counters for tests and benchmarks: how much the runtime allocates and dispatches. */
   readonly stats = { buffersCreated: 0, pipelinesCreated: 0, dispatches: 0, submits: 0 };
-  /** Buffers `tensor` created that no `free`/`destroy`/failed scope has destroyed (in use or pooled). */
-  private readonly live = new Set<GPUBuffer>();
+  private readonly pool: BufferPool;
+  private readonly pipelines: PipelineCache;
   private absent_: [Tensor, Tensor] | null = null;
-  /** One list per open withOomScope (innermost last): the buffers created inside it. */
-  private readonly scopes: GPUBuffer[][] = [];
-  /** While recordPipelines runs: the pipelines dispatched, by cache key. */
-  private recording: Map<string, PipelineSpec> | null = null;
 
   constructor(device: GPUDevice, adapterInfo?: Partial<GPUAdapterInfo>) {
     this.device = device;
@@ -153,6 +80,8 @@ export class Gpu {
       description: adapterInfo?.description ?? '',
       isFallbackAdapter: adapterInfo?.isFallbackAdapter === true,
     };
+    this.pool = new BufferPool(device, this.stats);
+    this.pipelines = new PipelineCache(device, this.stats);
     this.uniformBuffer = device.createBuffer({
       label: 'Gpu.uniformRing',
       size: this.uniformData.byteLength,
@@ -170,20 +99,7 @@ export class Gpu {
   tensor(shape: readonly number[], label: string): Tensor {
     const size = numel(shape);
     const bytes = Math.max(16, Math.ceil((size * 4) / 16) * 16);
-    const free = this.pool.get(bytes);
-    let buffer = free?.pop();
-    if (!buffer) {
-      const max = this.device.limits.maxBufferSize;
-      if (bytes > max) throw new GpuMemoryError(label, `${label}: a buffer of ${mib(bytes)} is larger than this GPU allows for one buffer (maxBufferSize ${mib(max)}).`);
-      buffer = this.device.createBuffer({
-        label,
-        size: bytes,
-        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-      });
-      this.stats.buffersCreated++;
-      this.live.add(buffer);
-      for (const created of this.scopes) created.push(buffer);
-    }
+    const buffer = this.pool.take(bytes, label);
     return { buffer, shape: [...shape], size, label, offset: 0, isView: false };
   }
 
@@ -194,7 +110,7 @@ export class Gpu {
    */
   absent(slot: 0 | 1): Tensor {
     // Made again if a failed withOomScope destroyed it with everything else it allocated.
-    if (!this.absent_ || !this.live.has(this.absent_[0].buffer)) {
+    if (!this.absent_ || !this.pool.has(this.absent_[0].buffer)) {
       const table = this.zeros([2 * VIEW_ALIGN], 'absent');
       this.absent_ = [this.view(table, 0, [1], 'absent0'), this.view(table, VIEW_ALIGN, [1], 'absent1')];
     }
@@ -249,7 +165,7 @@ export class Gpu {
   }
 
   fill(t: Tensor, value: number): void {
-    if (this.recording) return;
+    if (this.pipelines.recording) return;
     if (value === 0) {
       this.pending.add(t.buffer);
       this.commandEncoder().clearBuffer(t.buffer, t.offset * 4, t.size * 4);
@@ -268,7 +184,7 @@ export class Gpu {
   }
 
   copy(src: Tensor, dst: Tensor, count = src.size, srcOffset = 0, dstOffset = 0): void {
-    if (this.recording) return;
+    if (this.pipelines.recording) return;
     this.pending.add(src.buffer).add(dst.buffer);
     this.commandEncoder().copyBufferToBuffer(src.buffer, (src.offset + srcOffset) * 4, dst.buffer, (dst.offset + dstOffset) * 4, count * 4);
   }
@@ -277,9 +193,7 @@ export class Gpu {
   release(...ts: (Tensor | null | undefined)[]): void {
     for (const t of ts) {
       if (!t || t.isView) continue;
-      const list = this.pool.get(t.buffer.size) ?? [];
-      list.push(t.buffer);
-      this.pool.set(t.buffer.size, list);
+      this.pool.give(t.buffer);
     }
   }
 
@@ -290,103 +204,44 @@ export class Gpu {
 
   /** Buffers created by `tensor` and not yet destroyed through the runtime (pooled ones included). */
   get liveBuffers(): number {
-    return this.live.size;
+    return this.pool.liveCount;
   }
 
   /** Bytes of those buffers: what this runtime holds on the device (the uniform ring and readback staging aside). */
   get liveBytes(): number {
-    let n = 0;
-    for (const b of this.live) n += b.size;
-    return n;
+    return this.pool.liveBytes;
   }
 
   /** Destroys the pooled (released, unused) buffers, so their memory counts as free. */
   trimPool(): void {
-    for (const list of this.pool.values()) for (const b of list) { b.destroy(); this.live.delete(b); }
-    this.pool.clear();
+    this.pool.trim();
   }
 
   private destroyBuffer(buffer: GPUBuffer): void {
     // Work recorded against it (a fresh model's zeroing, say) must be submitted before it goes, or the
     // submit fails validation; submitted work still completes after destroy().
     if (this.pending.has(buffer)) this.flush();
-    buffer.destroy();
-    this.live.delete(buffer);
-    const list = this.pool.get(buffer.size);
-    const i = list ? list.indexOf(buffer) : -1;
-    if (i >= 0) list!.splice(i, 1);
+    this.pool.destroy(buffer);
   }
 
   // ---- memory ------------------------------------------------------------------------------------
 
-  /**
-   * Asks the device for `bytes` (after trimming the pool, whose buffers would be reused anyway), in chunks,
-   * each in its own out-of-memory scope, and destroys them again. A software adapter (SwiftShader) takes
-   * system RAM and the OS may promise more than it has: there the probe stops at navigator.deviceMemory
-   * when the browser reports it. Drivers that page GPU memory out may give more than fits at full speed.
-   */
+  /** What the device gives when asked for `bytes` (memory.ts), after trimming the pool, whose buffers would be reused anyway. */
   async probeMemory(bytes: number): Promise<MemoryBudget> {
     this.flush();
     this.trimPool();
-    const chunk = Math.max(4, Math.min(PROBE_CHUNK, Math.floor(this.device.limits.maxBufferSize / 2 / 4) * 4)); // 4-byte multiples
-    let cap = bytes;
-    let limitedBy: string | null = null;
-    const gib = (globalThis as { navigator?: { deviceMemory?: number } }).navigator?.deviceMemory;
-    if (this.isSoftware && typeof gib === 'number' && gib > 0 && gib * 2 ** 30 < bytes) {
-      cap = gib * 2 ** 30;
-      limitedBy = `this software adapter uses system memory, and this computer reports about ${gib} GiB`;
-    }
-    const held: GPUBuffer[] = [];
-    let obtained = 0;
-    try {
-      while (obtained < cap) {
-        const size = Math.ceil(Math.min(chunk, cap - obtained) / 4) * 4;
-        this.device.pushErrorScope('out-of-memory');
-        held.push(this.device.createBuffer({ label: 'Gpu.probeMemory', size, usage: GPUBufferUsage.STORAGE }));
-        const error = await this.device.popErrorScope();
-        if (error) { limitedBy = `out of memory (${error.message.split('\n')[0]})`; break; }
-        obtained += size;
-      }
-    } finally {
-      for (const b of held) b.destroy();
-    }
-    return { requestedBytes: bytes, obtainedBytes: Math.min(obtained, bytes), limitedBy };
+    return probeDeviceMemory(this.device, bytes, this.isSoftware);
   }
 
-  /**
-   * Runs `f` (building a model, a trainer, a first step) inside out-of-memory and validation error scopes,
-   * with the recorded work submitted before they close. If the device refused anything, or f threw, every
-   * buffer created inside is destroyed (pooled ones too) and a GpuMemoryError names `label` and the
-   * device's reason (a buffer over maxBufferSize included); f's other errors are rethrown as they are. The scopes are the device's: work from
-   * elsewhere that interleaves with an async f reports into them too.
-   */
+  /** `f` inside the device's error scopes; on a refusal every buffer it created is destroyed (memory.ts withOomScope). */
   async withOomScope<T>(label: string, f: () => T | Promise<T>): Promise<T> {
-    const created: GPUBuffer[] = [];
-    this.scopes.push(created);
-    this.device.pushErrorScope('out-of-memory');
-    this.device.pushErrorScope('validation');
-    let result: T | undefined;
-    let failure: { error: unknown } | null = null;
-    try {
-      result = await f();
-    } catch (error) {
-      failure = { error };
-    } finally {
-      this.scopes.splice(this.scopes.indexOf(created), 1);
-      this.flush(); // recorded work reports its errors into these scopes, and runs before any buffer is destroyed
-    }
-    const invalid = await this.device.popErrorScope();
-    const oom = await this.device.popErrorScope();
-    if (!failure && !invalid && !oom) return result as T;
-    for (const b of created) this.destroyBuffer(b);
-    if (failure && !(failure.error instanceof GpuMemoryError)) throw failure.error;
-    const reason = failure ? (failure.error as GpuMemoryError).message
-      : oom ? `the GPU ran out of memory (${oom.message.split('\n')[0]})` : `the GPU refused it (${invalid!.message.split('\n')[0]})`;
-    throw new GpuMemoryError(label, `${label}: ${reason}; everything it had allocated was freed.`);
+    return withOomScope({
+      device: this.device, flush: () => this.flush(), trackBuffers: () => this.pool.track(), destroyBuffer: (b) => this.destroyBuffer(b),
+    }, label, f);
   }
 
   async read(t: Tensor, count = t.size, elementOffset = 0): Promise<Float32Array> {
-    if (this.recording) return new Float32Array(count);
+    if (this.pipelines.recording) return new Float32Array(count);
     const bytes = count * 4;
     const staging = this.device.createBuffer({
       label: `read(${t.label})`,
@@ -404,34 +259,9 @@ export class Gpu {
 
   // ---- pipelines and dispatch --------------------------------------------------------------------
 
-  private static pipelineKey(p: PipelineSpec): string {
-    return `${p.entryPoint}|${JSON.stringify(p.constants ?? {})}|${p.code}`;
-  }
-
-  private shaderModule(code: string, label: string): GPUShaderModule {
-    let module = this.modules.get(code);
-    if (!module) {
-      module = this.device.createShaderModule({ label: `${label}.module`, code });
-      this.modules.set(code, module);
-    }
-    return module;
-  }
-
-  private pipelineDescriptor(p: PipelineSpec): GPUComputePipelineDescriptor {
-    return { label: `${p.label}.pipeline`, layout: 'auto', compute: { module: this.shaderModule(p.code, p.label), entryPoint: p.entryPoint, constants: p.constants } };
-  }
-
   /** The cached pipeline, compiled now (synchronously) when it is not there yet. */
   pipeline(code: string, entryPoint: string, label: string, constants?: Record<string, number>): GPUComputePipeline {
-    const spec = { code, entryPoint, label, constants };
-    const key = Gpu.pipelineKey(spec);
-    let p = this.pipelines.get(key);
-    if (!p) {
-      p = this.device.createComputePipeline(this.pipelineDescriptor(spec));
-      this.pipelines.set(key, p);
-      this.stats.pipelinesCreated++;
-    }
-    return p;
+    return this.pipelines.get({ code, entryPoint, label, constants });
   }
 
   /**
@@ -441,37 +271,25 @@ export class Gpu {
    * pool). Nothing else may use this Gpu until it resolves.
    */
   async recordPipelines(f: () => unknown): Promise<PipelineSpec[]> {
-    if (this.recording) throw new Error('recordPipelines: already recording');
+    this.pipelines.startRecording();
     this.flush();
-    const recorded = new Map<string, PipelineSpec>();
-    this.recording = recorded;
+    let specs: PipelineSpec[] = [];
     try {
       await f();
     } finally {
-      this.recording = null;
+      specs = this.pipelines.stopRecording();
     }
-    return [...recorded.values()];
+    return specs;
   }
 
-  /**
-   * Compiles the pipelines not in the cache yet with createComputePipelineAsync, all started at once so the
-   * implementation may compile them in parallel, and caches them for `dispatch`. Resolves with how many it compiled.
-   */
+  /** Compiles `specs` not in the cache yet, all started at once (pipelines.ts prepare); resolves with how many it compiled. */
   async preparePipelines(specs: PipelineSpec[]): Promise<number> {
-    const todo = new Map(specs.map((p) => [Gpu.pipelineKey(p), p]));
-    for (const key of todo.keys()) if (this.pipelines.has(key)) todo.delete(key);
-    await Promise.all([...todo].map(async ([key, spec]) => {
-      const p = await this.device.createComputePipelineAsync(this.pipelineDescriptor(spec));
-      if (this.pipelines.has(key)) return; // a dispatch compiled it meanwhile
-      this.pipelines.set(key, p);
-      this.stats.pipelinesCreated++;
-    }));
-    return todo.size;
+    return this.pipelines.prepare(specs);
   }
 
   dispatch(o: DispatchOptions): void {
-    if (this.recording) {
-      this.recording.set(Gpu.pipelineKey(o), { code: o.code, entryPoint: o.entryPoint, label: o.label, constants: o.constants });
+    if (this.pipelines.recording) {
+      this.pipelines.record(o);
       return;
     }
     const pipeline = this.pipeline(o.code, o.entryPoint, o.label, o.constants);

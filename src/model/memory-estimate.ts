@@ -5,7 +5,7 @@
 // Contract: on the high side of what the engine allocates; tests/node/memory-estimate.test.ts holds it between 1×
 // and 1.3× of the bytes the runtime holds after a step. Pure: no GPU, no files.
 // Not here: reading a checkpoint (src/io/hf.ts), the run's settings (src/train/presets.ts runMemoryEstimate).
-import { mib, type MemoryBudget } from '../gpu/runtime';
+import { mib, type MemoryBudget } from '../gpu/memory';
 import { descriptorOf, expectedWeights, loraTargetShapes, recipeOf, weightTable } from './arch';
 import type { ModelConfig } from './config';
 import { headChunkRows } from './head-chunk';

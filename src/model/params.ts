@@ -10,7 +10,8 @@
 //    each block encoded on its own; only chunks.ts's products read it, `read`/`write` decode and encode on the host,
 //    and `writeHalf` uploads a checkpoint's 16-bit bits unchanged when they are the storage.
 // Layout of the flat table: trainable specs in the order given, each padded to VIEW_ALIGN elements.
-import { deviceLimits, numel, planRowBlocks, VIEW_ALIGN, type BufferLimits, type Gpu, type Tensor } from '../gpu/runtime';
+import { numel, type Gpu, type Tensor } from '../gpu/runtime';
+import { deviceLimits, planRowBlocks, VIEW_ALIGN, type BufferLimits } from '../gpu/limits';
 import type { RowChunked } from './chunks';
 import { decodeWeights, encodeWeights, packHalves, storageWords, type WeightStorage } from '../ops/weight-storage';
 

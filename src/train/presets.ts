@@ -8,7 +8,7 @@
 //   (0 = off); the best checkpoint is kept either way.
 // Not here: running anything (workers/engine-worker.ts), storing runs (src/storage/runs.ts).
 import { descriptorOf } from '../model/arch';
-import { mib, type MemoryBudget } from '../gpu/runtime';
+import { mib, type MemoryBudget } from '../gpu/memory';
 import type { ModelConfig } from '../model/config';
 import { estimateMemory, memoryVerdict, type MemoryEstimate } from '../model/memory-estimate';
 import { DEFAULT_LORA, type LoraConfig } from '../model/lora';

@@ -16,7 +16,8 @@
 // arithmetic (key biases: softmax ignores a shift shared by all keys) into a full ±lr step, so with the usual
 // eps two exact implementations part ways; a large eps keeps the update proportional to the gradient.
 import { describe, expect, it } from 'vitest';
-import { planRowBlocks, type BufferLimits, type Gpu } from '../../src/gpu/runtime';
+import { type Gpu } from '../../src/gpu/runtime';
+import { planRowBlocks, type BufferLimits } from '../../src/gpu/limits';
 import { gatherRows, scatterRowsGrad, type RowChunked } from '../../src/model/chunks';
 import type { ModelConfig } from '../../src/model/config';
 import { initWeights, tinyConfig } from '../../src/model/init';

@@ -6,7 +6,7 @@
 // caps its probe, which is how these tests make a small "GPU".
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
-import { mib } from '../../src/gpu/runtime';
+import { mib } from '../../src/gpu/memory';
 import { configFromHf } from '../../src/io/hf';
 import { estimateMemory } from '../../src/model/memory-estimate';
 import { memoryCache } from '../../src/io/download';

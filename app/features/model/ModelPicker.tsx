@@ -10,7 +10,7 @@ import { useState, type DragEvent } from 'react';
 import { Alert } from '../../components/Alert';
 import { ProgressBar } from '../../components/ProgressBar';
 import { filesFromDataTransfer, filesFromFileList, type ModelFiles } from '../../../src/io/model-files';
-import { mib } from '../../../src/gpu/runtime';
+import { mib } from '../../../src/gpu/memory';
 import { HF_ENDPOINT, KNOWN_MODELS } from '../../../src/io/download';
 import { estimateMemory } from '../../../src/model/memory-estimate';
 import type { ModelConfig } from '../../../src/model/config';
