@@ -32,7 +32,7 @@ want="${missing[*]}"
 if [ $need_mesa -eq 1 ]; then want="${want:+$want }mesa-vulkan-drivers (Mesa >= $MESA_MIN, bookworm-backports)"; fi
 echo "ensure-system-deps: installing $want" >&2
 if [ "$(id -u)" != 0 ]; then
-  echo "ensure-system-deps: need root to install $want; install them and rerun (README, "Tests": lavapipe from bookworm-backports)." >&2
+  echo "ensure-system-deps: need root to install $want; install them and rerun (README: the node-lavapipe test project)." >&2
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
