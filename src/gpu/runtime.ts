@@ -18,6 +18,7 @@ import { BufferPool } from './buffers';
 import { VIEW_ALIGN } from './limits';
 import { probeDeviceMemory, withOomScope, type MemoryBudget } from './memory';
 import { PipelineCache, type PipelineSpec } from './pipelines';
+import { KernelTimes, type KernelTime } from './timestamps';
 
 export interface Tensor {
   readonly buffer: GPUBuffer;
@@ -71,6 +72,8 @@ export class Gpu {
   private readonly pool: BufferPool;
   private readonly pipelines: PipelineCache;
   private absent_: [Tensor, Tensor] | null = null;
+  /** While attached (timeKernels): every dispatch's GPU time, by label. */
+  private kernelTimes: KernelTimes | null = null;
 
   constructor(device: GPUDevice, adapterInfo?: Partial<GPUAdapterInfo>) {
     this.device = device;
@@ -316,12 +319,41 @@ export class Gpu {
       layout: pipeline.getBindGroupLayout(0),
       entries,
     });
-    const pass = this.computePass();
+    const pass = this.kernelTimes ? this.timedPass(o.label) : this.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     const [x, y = 1, z = 1] = o.workgroups;
     if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
     this.stats.dispatches++;
+  }
+
+  /**
+   * Times every dispatch from now on with timestamp queries (timestamps.ts: a pass per dispatch) until `stop` is
+   * called; `stop` resolves with the GPU time per dispatch label. The device needs 'timestamp-query'.
+   */
+  timeKernels(): { stop: () => Promise<KernelTime[]> } {
+    if (this.kernelTimes) throw new Error('timeKernels: already timing');
+    this.flush();
+    const times = new KernelTimes(this.device);
+    this.kernelTimes = times;
+    return {
+      stop: async () => {
+        this.flush();
+        this.kernelTimes = null;
+        const result = await times.settle();
+        times.destroy();
+        return result;
+      },
+    };
+  }
+
+  /** A compute pass of its own for one timed dispatch (the timestamps bracket the pass). */
+  private timedPass(label: string): GPUComputePassEncoder {
+    let writes = this.kernelTimes!.next(label);
+    if (!writes) { this.flush(); writes = this.kernelTimes!.next(label)!; }
+    const encoder = this.commandEncoder(); // ends the pass before
+    this.pass = encoder.beginComputePass({ label: `${label}.pass`, timestampWrites: writes });
+    return this.pass;
   }
 
   /** Submits everything recorded so far, uniforms first. */
@@ -335,7 +367,9 @@ export class Gpu {
       this.device.queue.writeBuffer(this.uniformBuffer, 0, this.uniformData, 0, this.uniformSlot * UNIFORM_SLOT);
       this.uniformSlot = 0;
     }
+    const readTimes = this.kernelTimes?.resolve(this.encoder);
     this.device.queue.submit([this.encoder.finish()]);
+    readTimes?.();
     this.encoder = null;
     this.pending.clear();
     this.stats.submits++;
@@ -371,7 +405,10 @@ export class Gpu {
 }
 
 /** Requests an adapter and device from `navigator.gpu` (the page, a worker, or Node after installNodeWebGPU). */
-export async function createGpu(): Promise<Gpu> {
+/** Optional device features (off unless asked): 'timestamp-query' for Gpu.timeKernels (profiles, benchmarks). */
+export interface GpuOptions { timestampQuery?: boolean }
+
+export async function createGpu(opts: GpuOptions = {}): Promise<Gpu> {
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (!gpu) throw new Error('WebGPU is not available here (navigator.gpu is missing).');
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
@@ -379,6 +416,7 @@ export async function createGpu(): Promise<Gpu> {
   const limits = adapter.limits;
   const device = await adapter.requestDevice({
     label: 'studio',
+    requiredFeatures: opts.timestampQuery && adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
     requiredLimits: {
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
       maxBufferSize: limits.maxBufferSize,
