@@ -1,10 +1,8 @@
 // The shapes of public models (their config.json values, the fields the studio reads) and random weights for them:
 // what the real-size measurements (scripts/scale.ts), the benchmark (bench/) and the tests at real sizes build, with
 // weights drawn locally (never downloaded), rounded to bf16 as the checkpoints ship.
-// Not here: building models from them (each user does), the measurements.
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { weightTable } from '../src/model/arch';
-import type { ModelConfig } from '../src/model/config';
+// Pure (runs in a page too). Not here: building models from them (each user does), writing checkpoints
+// (tests/helpers/random-checkpoint.ts), the measurements.
 import { f32ToBf16 } from '../src/ops/half';
 
 const llama = (o: Record<string, unknown>) => ({ model_type: 'llama', architectures: ['LlamaForCausalLM'], hidden_act: 'silu', rms_norm_eps: 1e-5, max_position_embeddings: 8192, ...o });
@@ -48,35 +46,4 @@ export function modelShape(name: string): Record<string, unknown> {
   const m = MODELS.find((x) => x.name === name);
   if (!m) throw new Error(`no model shape ${name}: one of ${MODELS.map((x) => x.name).join(', ')}`);
   return m.hf;
-}
-
-/**
- * Writes `config`'s every weight as a bf16 safetensors file at `path`, one tensor at a time (randomBf16: matrices with
- * standard deviation 0.02, the rest 1), so that no whole model is held in memory.
- */
-export function writeRandomBf16Checkpoint(path: string, config: ModelConfig): void {
-  const table = weightTable(config);
-  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
-  let offset = 0;
-  for (const { name, shape } of table) {
-    const bytes = 2 * shape.reduce((a, b) => a * b, 1);
-    header[name] = { dtype: 'BF16', shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (new TextEncoder().encode(json).byteLength % 8)) % 8);
-  const headerBytes = new TextEncoder().encode(json);
-  const size = new Uint8Array(8);
-  new DataView(size.buffer).setBigUint64(0, BigInt(headerBytes.byteLength), true);
-  const fd = openSync(path, 'w');
-  try {
-    writeSync(fd, size);
-    writeSync(fd, headerBytes);
-    table.forEach(({ shape }, i) => {
-      const bits = randomBf16(shape.reduce((a, b) => a * b, 1), i + 1, shape.length === 2 ? 0.02 : 1);
-      writeSync(fd, new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength));
-    });
-  } finally {
-    closeSync(fd);
-  }
 }

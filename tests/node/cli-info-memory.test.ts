@@ -9,10 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTinyModel } from '../../scripts/make-tiny-models';
-import { modelShape, writeRandomBf16Checkpoint } from '../../scripts/model-shapes';
+import { modelShape } from '../../scripts/model-shapes';
 import { configFromHf } from '../../src/io/hf';
 import { estimateMemory } from '../../src/model/memory-estimate';
 import { studioJson } from '../helpers/cli';
+import { writeRandomBf16Checkpoint } from '../helpers/random-checkpoint';
 
 const GiB = 2 ** 30;
 let dir = '';
