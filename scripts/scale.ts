@@ -11,11 +11,17 @@
 //    the GPU bytes the model holds and the estimate's count of them, the load time, one LoRA training step of
 //    stepTokens (pipelines compiled first and timed apart) with checkpointing off, then from the same LoRA state
 //    with it on (the losses must match), the GPU bytes after each step against the estimate at that size, and the
-//    host peak. For bf16, the greedy tokens of a fixed prompt are then compared with the same weights stored as f32
-//    (built after the peak is read). Bigger models are estimated only: on SwiftShader the GPU is host memory.
+//    host peak; then one more step timed kernel by kernel with timestamp queries (src/gpu/timestamps.ts: which kernels
+//    dominate a real step), where the adapter has them. For bf16, the greedy tokens of a fixed prompt are then
+//    compared with the same weights stored as f32 (built after the peak is read): on a device with shader-f16 the bf16
+//    matrices take the f16 kernels (`greedyPath: 'f16'`), so this compares the f16 path with the f32 one; without it
+//    both run the f32 kernels (`greedyPath: 'f32'`, the f16 path n/a). Bigger models are estimated only: on a
+//    software adapter the GPU is host memory.
+//  - The adapter is chosen as for every command: `--gpu swiftshader|lavapipe|auto` (scripts/run-gpu.mjs), inherited
+//    by the case processes.
 //  - pytorchPeftGiB: what PyTorch + PEFT need for the same run, by arithmetic (pytorchBytes below), not measured.
-// Usage: npm run scale [-- --models SmolLM2-135M,Qwen3-0.6B] [--weights bf16,q4] [--live-max-params N]
-//        npm run scale -- --readme bench/results/FILE.json   (rewrites the README's tables from that JSON)
+// Usage: npm run scale [-- --models SmolLM2-135M,Qwen3-0.6B] [--weights bf16,q4] [--live-max-params N] [--gpu lavapipe]
+//        npm run scale -- --readme A.json[,B.json]   (rewrites the README's tables from runs on one adapter each)
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +33,7 @@ import { DEFAULT_LORA } from '../src/model/lora';
 import type { WeightStorage } from '../src/ops/weight-storage';
 import { Transformer } from '../src/model/transformer';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
+import { gpuSummary, type GpuSummary } from '../src/gpu/adapter';
 import { installNodeWebGPU } from '../src/gpu/node';
 import { bf16ToF32 } from '../src/ops/half';
 import { generateAll } from '../src/generate/generate';
@@ -34,6 +41,7 @@ import { GREEDY } from '../src/generate/sampler';
 import { DEFAULT_TRAIN, Trainer } from '../src/train/trainer';
 import { MODELS, randomBf16 } from './model-shapes';
 import { replaceScaleSection, scaleTables, type ScaleLive, type ScaleRun, type ScaleStep } from './scale-table';
+import type { KernelTime } from '../src/gpu/timestamps';
 
 const STORAGES: WeightStorage[] = ['bf16', 'q8', 'q4'];
 const BATCHES: [number, number][] = [[1, 512], [4, 512]];
@@ -111,10 +119,22 @@ async function trainingStep(net: Transformer, checkpointing: boolean): Promise<O
   return { checkpointing, seconds: seconds(t0), compileSeconds, loss, liveBytes: gpu.liveBytes - before };
 }
 
+/** One more step (checkpointing off) with every dispatch timed by timestamp queries: GPU milliseconds per kernel label. */
+async function timedStep(net: Transformer): Promise<KernelTime[]> {
+  const [B, T] = STEP;
+  const inputIds = Array.from({ length: T + 1 }, (_, i) => (i * 7919 + 13) % net.config.vocabSize);
+  net.checkpointActivations = false;
+  const trainer = new Trainer(net, [{ inputIds, lossMask: inputIds.map(() => 1) }], { ...DEFAULT_TRAIN, batchSize: B, maxSeqLength: T, maxSteps: 1 });
+  await trainer.prepare();
+  const timing = net.gpu.timeKernels();
+  await trainer.step();
+  return (await timing.stop()).map((k) => ({ ...k, ms: Number(k.ms.toFixed(3)) }));
+}
+
 /** One model × storage, in its own process (see the header): its line of the JSON's `live`. */
-async function runCase(config: ModelConfig, storage: WeightStorage): Promise<ScaleLive & Record<string, unknown>> {
+async function runCase(config: ModelConfig, storage: WeightStorage): Promise<ScaleLive & { gpu: GpuSummary; software: boolean } & Record<string, unknown>> {
   await installNodeWebGPU();
-  const gpu = await createGpu();
+  const gpu = await createGpu({ timestampQuery: true });
   const hostBase = hostMemory().now;
   const before = gpu.liveBytes;
   let t0 = performance.now();
@@ -136,6 +156,7 @@ async function runCase(config: ModelConfig, storage: WeightStorage): Promise<Sca
   const on = await trainingStep(net, true);
   const steps = [off, on].map(({ liveBytes, ...s }) => ({ ...s, liveBytes: modelBytes + liveBytes, estimatedBytes: estimate(STEP[0] * STEP[1], s.checkpointing).trainingBytes }));
   const hostPeakBytes = hostMemory().peak;
+  const kernels = gpu.device.features.has('timestamp-query') ? await timedStep(net) : undefined;
   net.destroy();
   gpu.trimPool();
   let greedyEqualsF32: boolean | undefined;
@@ -148,13 +169,14 @@ async function runCase(config: ModelConfig, storage: WeightStorage): Promise<Sca
   }
   return {
     weights: storage, modelBytes, estimatedModelBytes: e.weightsBytes + e.loraBytes, loadSeconds, hostBaseBytes: hostBase,
-    hostAfterLoadBytes: hostAfterLoad, hostPeakBytes, steps, ...(greedy ? { greedySeconds, greedyTokens: greedy, greedyEqualsF32 } : {}),
-    adapter: gpu.isSoftware ? 'software' : 'hardware',
+    hostAfterLoadBytes: hostAfterLoad, hostPeakBytes, steps, ...(kernels ? { kernels } : {}),
+    ...(greedy ? { greedySeconds, greedyTokens: greedy, greedyEqualsF32, greedyPath: gpu.device.features.has('shader-f16') ? 'f16' as const : 'f32' as const } : {}),
+    gpu: gpuSummary(gpu), software: gpu.isSoftware,
   };
 }
 
 /** Runs this script again as `--case MODEL STORAGE` in a new process (a fresh VmHWM) and parses its JSON line. */
-function spawnCase(model: string, storage: WeightStorage): Promise<ScaleLive & Record<string, unknown>> {
+function spawnCase(model: string, storage: WeightStorage): Promise<ScaleLive & { gpu: GpuSummary; software: boolean }> {
   const launcher = fileURLToPath(new URL('./run-gpu.mjs', import.meta.url));
   const child = spawn(process.execPath, [launcher, fileURLToPath(import.meta.url), '--case', model, storage], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
@@ -183,9 +205,9 @@ async function main(): Promise<void> {
   const names = MODELS.map((m) => m.name);
   const readme = option(argv, '--readme');
   if (readme !== undefined) {
-    const run = JSON.parse(readFileSync(readme, 'utf8')) as ScaleRun;
+    const runs = readme.split(',').map((f) => JSON.parse(readFileSync(f, 'utf8')) as ScaleRun);
     const file = fileURLToPath(new URL('../README.md', import.meta.url));
-    writeFileSync(file, replaceScaleSection(readFileSync(file, 'utf8'), scaleTables(run)));
+    writeFileSync(file, replaceScaleSection(readFileSync(file, 'utf8'), scaleTables(runs)));
     return;
   }
   const at = argv.indexOf('--case');
@@ -218,7 +240,7 @@ async function main(): Promise<void> {
       for (const weights of storages) {
         const c0 = performance.now();
         const r = await spawnCase(m.name, weights);
-        adapter = r.adapter === 'software' ? 'SwiftShader (software; its GPU memory is host memory)' : 'hardware';
+        adapter = `${r.gpu.adapter}${r.software ? ' (software; its GPU memory is host memory)' : ''}`;
         live.push(r);
         process.stderr.write(`${m.name} ${weights}: ${gib(r.modelBytes)} GiB live, load ${r.loadSeconds} s, host peak ${gib(r.hostPeakBytes)} GiB, step ${r.steps.map((s) => `${s.seconds} s loss ${s.loss}`).join(' / ')}${r.greedyEqualsF32 === undefined ? '' : `, greedy = f32: ${r.greedyEqualsF32}`} (${seconds(c0)} s)\n`);
       }
