@@ -168,6 +168,8 @@ export function summarise(result) {
       oursVsPeers: Object.fromEntries(Object.entries(e.ratios).filter(([k]) => k.startsWith('ours /')).map(([k, r]) => [k.slice(7), r.median])),
     })),
     loraStep: { tokensPerSecond: result.loraStep.tokensPerSecond, mfu: result.loraStep.mfu },
+    // Start to first step (model build + prepare + step), the faster of the rounds on fresh devices.
+    firstStepMs: Object.fromEntries(Object.entries(result.loraStep.firstStep).map(([k, v]) => [k, Math.min(...v.map((t) => t.totalMs))])),
     loraShapes: Array.isArray(result.loraShapes) ? result.loraShapes.map((s) => ({ model: s.model, tokensPerSecond: s.tokensPerSecond, mfu: s.mfu })) : result.loraShapes,
     compileMs: result.compile.totalMs,
     slowestCompiles: result.compile.kernels.slice(0, 5),
