@@ -49,6 +49,8 @@ export default defineConfig({
         test: {
           name: 'browser',
           include: ['tests/gpu/**/*.test.ts', 'tests/browser/**/*.test.ts'],
+          // A local server standing in for the network a sandboxed reward function must not reach.
+          globalSetup: ['tests/browser/network-trap.ts'],
           fileParallelism: false,
           browser: {
             enabled: true,

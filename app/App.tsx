@@ -2,19 +2,23 @@
 // (Radix Tabs: arrow keys move between steps; each shows its number, or a tick once done), the loaded model
 // and the theme toggle; below it the current step's page. Features live in app/features/<name>/; this file
 // only lays them out. Notifications (app/components/toasts.tsx) are mounted here once.
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { Tabs } from 'radix-ui';
-import { appEngineStore, useEngine } from './engine/store';
+import { appEngineStore, useEngine } from './store/engine';
 import { appDatasetsStore, datasetsStoreReady, useDatasets } from './store';
 import { Toasts } from './components/toasts';
+import { WriterBanner } from './components/WriterBanner';
 import { useTheme } from './shell/theme';
 import { GuidedPath } from './features/welcome/GuidedPath';
 import { seedFirstRun } from './features/welcome/firstRun';
-import { ComparePage } from './features/compare/ComparePage';
 import { DatasetsPage } from './features/datasets/DatasetsPage';
 import { ExportPage } from './features/export/ExportPage';
 import { ModelBadge } from './features/model';
 import { TrainingPage } from './features/training/TrainingPage';
+
+// Compare (its tables, word diff and conversation view) loads when first opened: it keeps the first visit's
+// JavaScript under its budget (scripts/ui-report.ts).
+const ComparePage = lazy(async () => ({ default: (await import('./features/compare/ComparePage')).ComparePage }));
 
 const STEPS = ['Data', 'Train', 'Compare', 'Export'] as const;
 type Step = (typeof STEPS)[number];
@@ -35,6 +39,7 @@ export function App() {
   useEffect(() => { void datasetsStoreReady().then(() => seedFirstRun(appDatasetsStore(), appEngineStore())); }, []);
   return (
     <Tabs.Root className="studio" value={step} onValueChange={(v) => { if (isStep(v)) setStep(v); }}>
+      <WriterBanner />
       <header className="shell-header">
         <h1 className="brand"><img src="/favicon.svg" alt="" />SFT Studio</h1>
         <Tabs.List className="steps" aria-label="Studio steps">
@@ -55,7 +60,7 @@ export function App() {
       </header>
       <Tabs.Content value={step} className="shell-main">
         <GuidedPath step={step} />
-        {step === 'Data' ? <DatasetsPage /> : step === 'Train' ? <TrainingPage /> : step === 'Compare' ? <ComparePage /> : <ExportPage />}
+        {step === 'Data' ? <DatasetsPage /> : step === 'Train' ? <TrainingPage /> : step === 'Compare' ? <Suspense fallback={<p role="status" className="empty">Loading Compare…</p>}><ComparePage /></Suspense> : <ExportPage />}
       </Tabs.Content>
       <Toasts />
     </Tabs.Root>

@@ -1,25 +1,16 @@
 // `studio export MODEL [--adapter DIR] --format F [--dtype D] [--data FILE] --out PATH [--json]`
-// The Export tab's files from the command line, made by the same builds the engine worker calls: the formats,
-// their dtypes and what each needs come from the registry (src/export/formats; `studio export --help` lists them).
-// With an adapter, a README.md model card goes beside the files. Output follows train's rules (src/io/output.ts):
+// The Export tab's files from the command line, made by the same engine call (exportModel): the formats, their
+// dtypes and what each needs come from the registry (src/export/formats; `studio export --help` lists them).
+// With an adapter (imported into the engine, its training_log.json bringing the run's settings), the engine's
+// README.md model card goes beside the files. Output follows train's rules (src/io/output.ts):
 // never an input or its folder, never a folder the studio did not write; written into a staging folder and
 // swapped in whole, so a failure or a signal leaves what was there.
 // --json prints { format, out, files: [{ name, bytes }] }.
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { modelCard } from '../src/export/card';
-import { EXPORT_FORMATS, EXPORT_FORMAT_IDS, exportFormat, pickDtype, type ExportFormat, type ExportFormatSpec } from '../src/export/formats';
-import type { ExportFiles } from '../src/export/merged';
-import { loraFromPeftConfig } from '../src/export/peft';
-import { withReadme } from '../src/export/zip';
 import type { ChatMessage } from '../src/data/types';
-import type { Gpu } from '../src/gpu/runtime';
-import type { ModelWithFiles } from '../src/io/hf';
-import { filesFromDirectory } from '../src/io/node-files';
-import type { LoraConfig } from '../src/model/lora';
-import type { Transformer } from '../src/model/transformer';
-import { PRESETS } from '../src/train/presets';
+import type { AdapterChoice, Engine } from '../src/engine/api';
+import { EXPORT_FORMATS, EXPORT_FORMAT_IDS, exportFormat, pickDtype, type ExportFormatSpec } from '../src/export/formats';
 import { abandon, claimOutputFolder, commit } from '../src/io/output';
+import type { AdapterRecord } from '../src/storage/runs';
 import { str, type Parsed } from './args';
 import { onStop } from './stop';
 
@@ -37,19 +28,10 @@ export function exportUsage(): string {
 }
 
 interface ExportDeps {
-  loadModel(dir: string): Promise<ModelWithFiles>;
-  buildModel(gpu: Gpu, m: ModelWithFiles, adapterDir: string | undefined): Promise<Transformer>;
-  createGpu(): Promise<Gpu>;
+  /** The engine with MODEL loaded. */
+  engineWith(): Promise<{ engine: Engine }>;
+  importAdapterFolder(engine: Engine, dir: string): Promise<AdapterRecord>;
   readRecords(file: string): Promise<{ records: { messages: ChatMessage[]; split: string }[] }>;
-}
-
-/** The run settings the adapter was trained with (cli train's training_log.json), for the kit and the card. */
-function adapterRun(adapterDir: string, lora: LoraConfig) {
-  const log = join(adapterDir, 'training_log.json');
-  const base = PRESETS.quick;
-  if (!existsSync(log)) return { ...base, lora };
-  const saved = JSON.parse(readFileSync(log, 'utf8')) as { train?: typeof base.train };
-  return { ...base, lora, train: { ...base.train, ...saved.train } };
 }
 
 export async function cmdExport(p: Parsed, deps: ExportDeps): Promise<{ json: unknown; text: string }> {
@@ -68,9 +50,12 @@ export async function cmdExport(p: Parsed, deps: ExportDeps): Promise<{ json: un
   ]);
   const release = onStop(() => abandon(claim));
   try {
-    const files = await exportFiles(p, deps, format, dtype, modelDir, adapterDir);
+    const records = spec.needs.records ? (await deps.readRecords(str(p, 'data'))).records.filter((r) => r.split === 'train') : undefined;
+    const { engine } = await deps.engineWith();
+    const adapter: AdapterChoice = adapterDir ? { kind: 'imported', adapterId: (await deps.importAdapterFolder(engine, adapterDir)).id } : { kind: 'base' };
+    const { files } = await engine.exportModel({ adapter, format, dtype, records });
     commit(claim, `export-${format}`, Object.fromEntries(files));
-    const list = [...files].map(([file, bytes]) => ({ name: file, bytes: bytes.length }));
+    const list = files.map(([file, bytes]) => ({ name: file, bytes: bytes.length }));
     return {
       json: { format, out, files: list },
       text: [`${format} export written to ${out}:`, ...list.map((f) => `  ${f.name} (${(f.bytes / 1024).toFixed(1)} KiB)`)].join('\n'),
@@ -81,29 +66,4 @@ export async function cmdExport(p: Parsed, deps: ExportDeps): Promise<{ json: un
   } finally {
     release();
   }
-}
-
-/** The export's files, in memory: the registry's build, as the Export tab runs it. */
-async function exportFiles(p: Parsed, deps: ExportDeps, format: ExportFormat, dtype: string | undefined, modelDir: string, adapterDir: string | undefined): Promise<ExportFiles> {
-  const spec: ExportFormatSpec = EXPORT_FORMATS[format];
-  const m = await deps.loadModel(modelDir);
-  const name = basename(modelDir.replace(/\/+$/, ''));
-  const configPath = adapterDir && join(adapterDir, 'adapter_config.json');
-  const run = configPath ? adapterRun(adapterDir!, loraFromPeftConfig(readFileSync(configPath, 'utf8'), configPath).lora) : undefined;
-  const records = spec.needs.records ? (await deps.readRecords(str(p, 'data'))).records.filter((r) => r.split === 'train') : undefined;
-  const net = spec.needs.weights ? await deps.buildModel(await deps.createGpu(), m, adapterDir) : null;
-  let files: ExportFiles;
-  try {
-    files = await spec.build({ name, dtype, run, records, model: net ? { net, info: m, files: filesFromDirectory(modelDir) } : undefined });
-  } finally {
-    net?.destroy();
-  }
-  if (adapterDir && run) {
-    const trained = existsSync(join(adapterDir, 'training_log.json'));
-    files = withReadme(files, modelCard({
-      kind: format, baseModel: name, title: `${name} + ${basename(adapterDir)}`, dataset: null, metrics: {},
-      run: trained ? run : { lora: run.lora, importedFrom: adapterDir },
-    }));
-  }
-  return files;
 }

@@ -19,6 +19,10 @@
 //   data FILE [--json]
 //   export MODEL [--adapter DIR] --format F [--dtype D] [--data FILE] --out PATH [--json]   (cli/export.ts; export --help lists the formats)
 //   bench [--quick]            (the benchmark of scripts/bench.mjs: JSON on stdout)
+// Every command that needs the GPU is a client of the engine (src/engine/engine.ts) in Node, the same engine the page's
+// worker carries: loads, runs, generation, evaluation, exports and their checks (memory admission with both numbers,
+// run settings, the LoRA rule, fingerprints, adapters against the model) are the engine's, so a page and a terminal
+// cannot disagree. This file parses flags, reads the data file, holds the output folder, and prints.
 // Every failure exits non-zero with one line on stderr: "error: <what went wrong>" (control characters escaped,
 // capped in length; with --json the whole message is also on stdout as {"error": ...}). Unknown options and
 // numbers out of range are refused before anything loads. `train` writes only into a new folder or one it
@@ -28,41 +32,36 @@
 import { readFileSync, existsSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { memorySource } from '../src/data/bytes';
-import { importSource } from '../src/data/import';
-import type { DatasetRecord } from '../src/data/record';
-import { applyPeftAdapter, exportPeftAdapter, loraFromPeftConfig, type PeftAdapterFiles } from '../src/export/peft';
-import { batchPreference, evaluatePreference } from '../src/eval/preference';
-import type { Decoder } from '../src/generate/decoder';
-import { generateAll } from '../src/generate/generate';
-import { onnxDecoderOf } from '../src/generate/onnx-decoder';
-import { createGpu, type Gpu } from '../src/gpu/runtime';
-import { installNodeWebGPU } from '../src/gpu/node';
-import { gpuSummary, type GpuSummary } from '../src/gpu/adapter';
-import { errorMessage, oneLine } from '../src/errors';
-import { loadHfModelMeta, openWeights, parameterCount, stopTokenIds, templateOf, weightShapes, type ModelMeta, type ModelWithFiles } from '../src/io/hf';
-import { loraMemoryByStorage } from '../src/model/memory-estimate';
-import { storageAsShipped } from '../src/io/load';
-import { filesFromDirectory } from '../src/io/node-files';
-import { abandon, claimOutputFolder, commit, keepPartial, partialOf, type OutputClaim } from '../src/io/output';
-import { fingerprinter } from '../src/engine/fingerprint';
-import { copyRunFiles, dropRunFiles, folderRunSink, readRunFolder } from '../src/engine/run-folder';
-import { evaluateBatch, promptIds } from '../src/engine/evaluate';
-import { newRunRecord, RunControl, runExamples, runSession, tokenizeChunked, TOKENIZE_CHUNK } from '../src/engine/session';
 import { fnv1a } from '../src/data/hash';
-import { baseModelMismatch, linearsOf, MAX_LORA_RANK, validateLora } from '../src/io/validate';
-import { loadTransformer } from '../src/io/load';
-import { WEIGHT_STORAGES, type WeightStorage } from '../src/ops/weight-storage';
+import { importSource } from '../src/data/import';
+import type { AdapterChoice, Engine, ModelInfo, OnEvent, RunOutcome } from '../src/engine/api';
+import { createEngine } from '../src/engine/engine';
+import { nodeHost } from '../src/engine/host-node';
+import { describeModel } from '../src/engine/model';
+import { gpuSummary, type GpuSummary } from '../src/gpu/adapter';
+import { storageAsShipped } from '../src/io/load';
+import { loraMemoryByStorage } from '../src/model/memory-estimate';
+import { copyRunFiles, dropRunFiles, folderRunStore, readRunFolder } from '../src/engine/run-folder';
+import { TOKENIZE_CHUNK } from '../src/engine/session';
+import { errorMessage, oneLine } from '../src/errors';
+import { batchPreference } from '../src/eval/preference';
+import { loadHfModelMeta, openWeights, templateOf } from '../src/io/hf';
+import { filesFromDirectory } from '../src/io/node-files';
+import { abandon, claimOutputFolder, commit, keepPartial, partialOf } from '../src/io/output';
+import { BASE_MODEL_MISMATCH, MAX_LORA_RANK } from '../src/io/validate';
 import { DEFAULT_LORA, type LoraConfig } from '../src/model/lora';
-import { Transformer } from '../src/model/transformer';
-import type { Example } from '../src/train/batch';
-import { DEFAULT_PREFERENCE, pairLogps, preferencePairsFromJsonl, tokenizePreference, type PreferenceConfig, type PreferenceMetrics, type PreferencePair } from '../src/train/preference';
-import { activationCheckpointingFor, runMemoryEstimate, type RunConfig } from '../src/train/presets';
-import type { RunRecord } from '../src/storage/runs';
-import type { ChatMessage } from '../src/data/types';
-import { DEFAULT_TRAIN, evaluateLoss, targetTokens, type TrainConfig } from '../src/train/trainer';
+import { WEIGHT_STORAGES, type WeightStorage } from '../src/ops/weight-storage';
+import type { AdapterRecord, RunStore } from '../src/storage/runs';
+import { DEFAULT_PREFERENCE, type PreferenceConfig } from '../src/train/preference';
+import { preferencePairsFromJsonl, type PreferencePair } from '../src/train/preference-pairs';
+import type { RunConfig } from '../src/train/presets';
 import type { LrSchedule } from '../src/train/schedule';
+import { DEFAULT_TRAIN, type TrainConfig } from '../src/train/trainer';
 import { choice, list, num, parseArgs, str, type Grammar, type Parsed } from './args';
 import { cmdExport, exportUsage } from './export';
+import { readHubRecords, type DataImport } from './hub-data';
+import { cmdPush } from './push';
+import { HUB_PREFIX } from '../src/data/hub';
 import { installStopHandlers, onStop } from './stop';
 
 const SAMPLING = ['max-new-tokens', 'temperature', 'top-k', 'top-p', 'repetition-penalty', 'seed', 'stop'];
@@ -77,20 +76,29 @@ const GRAMMARS: Record<string, Grammar> = {
       'method', 'beta', 'label-smoothing', 'reference', 'rpo-alpha', 'adapter', 'weights', 'activation-checkpointing'],
   },
   eval: { flags: ['json', 'help', 'ignore-base-model'], options: ['adapter', 'data', 'pairs', 'backend', 'max-seq-len', 'weights', ...SAMPLING] },
-  data: { flags: ['json', 'help'], options: [] },
+  data: { flags: ['json', 'help'], options: ['config', 'split', 'endpoint'] },
   bench: { flags: ['json', 'help', 'quick'], options: [] },
   export: { flags: ['json', 'help', 'ignore-base-model'], options: ['adapter', 'format', 'dtype', 'data', 'out'] },
+  push: { flags: ['json', 'help', 'private'], options: ['repo', 'endpoint'] },
 };
 
 function out(p: Parsed, json: unknown, text: string): void {
   process.stdout.write(p.flags.has('json') ? `${JSON.stringify(json)}\n` : `${text}\n`);
 }
 
-/** The model without its weights: they stream onto the GPU when a command builds it (loadTransformer). */
-async function loadModel(dir: string): Promise<ModelWithFiles> {
-  if (!existsSync(dir)) throw new Error(`model folder not found: ${dir}`);
-  const files = filesFromDirectory(dir);
-  return { ...await loadHfModelMeta(files), files };
+/** What the engine reports while it works, on stderr (unless --json): notes, and tokenizing progress on large data. */
+function progress(p: Parsed): OnEvent {
+  const quiet = p.flags.has('json');
+  return (e) => {
+    if (quiet) return;
+    if (e.type === 'note') process.stderr.write(`note: ${e.message}\n`);
+    if (e.type === 'tokenize' && e.total > 2 * TOKENIZE_CHUNK) process.stderr.write(`tokenized ${e.done} of ${e.total} conversations\n`);
+    if (e.type === 'step') {
+      const q = e.point;
+      process.stderr.write(`step ${q.step}/${e.totalSteps} loss ${q.loss.toFixed(4)} lr ${q.lr.toExponential(2)} grad-norm ${q.gradNorm.toFixed(3)}${q.margins === undefined ? '' : ` margin ${q.margins.toFixed(4)} accuracy ${q.accuracy!.toFixed(2)}`}\n`);
+    }
+    if (e.type === 'eval') process.stderr.write(`step ${e.step} validation loss ${e.valLoss.toFixed(4)}${e.best ? ' (best)' : ''}\n`);
+  };
 }
 
 /** --weights: how the frozen base is stored; undefined: as the checkpoint ships it. */
@@ -98,33 +106,41 @@ function weightsOf(p: Parsed): WeightStorage | undefined {
   return choice(p, 'weights', WEIGHT_STORAGES);
 }
 
-async function buildModel(gpu: Gpu, m: ModelWithFiles, modelDir: string, p: Parsed): Promise<Transformer> {
-  const adapterDir = p.options.get('adapter')?.at(-1);
-  if (!adapterDir) return loadTransformer(gpu, m.files, m.config, { kind: 'none' }, { weights: weightsOf(p) });
-  const a = adapterOf(adapterDir, m, modelDir, p);
-  const model = await loadTransformer(gpu, m.files, m.config, { kind: 'lora', lora: a.lora }, { weights: weightsOf(p) });
-  applyPeftAdapter(model, a.weights, a.path);
-  return model;
+/** The engine on this machine's WebGPU (Dawn) with MODEL loaded (`weights`: the base's storage), runs in `runStore` (default: memory). */
+async function engineWith(p: Parsed, weights: WeightStorage | undefined, runStore?: RunStore): Promise<{ engine: Engine; info: ModelInfo }> {
+  const engine = createEngine(nodeHost({ runStore }));
+  const info = await engine.loadModel({ source: { kind: 'folder', path: p.positionals[1] }, weights }, progress(p));
+  return { engine, info };
 }
 
-/** --adapter DIR: its LoRA settings (checked against the model; --dropout replaces its own) and its weights file. */
-function adapterOf(adapterDir: string, m: ModelWithFiles, modelDir: string, p: Parsed): { lora: LoraConfig; weights: Uint8Array; path: string } {
-  const configFile = join(adapterDir, 'adapter_config.json');
-  if (!existsSync(configFile)) throw new Error(`${adapterDir}: no adapter_config.json (not a PEFT adapter folder)`);
-  const { lora, baseModel } = loraFromPeftConfig(readFileSync(configFile, 'utf8'), configFile);
-  // train --adapter DIR --dropout P: the run continues the adapter with the dropout asked for, not the one it was trained with.
-  if (p.options.has('dropout')) lora.dropout = num(p, 'dropout', 0, { min: 0, max: 1, maxExclusive: true });
-  const mismatch = baseModelMismatch(baseModel, modelDir);
-  if (mismatch && !p.flags.has('ignore-base-model')) throw new Error(`${configFile}: ${mismatch} (pass --ignore-base-model if they are the same model)`);
-  validateLora(lora, linearsOf(weightShapes(m.config)), configFile);
-  const path = join(adapterDir, 'adapter_model.safetensors');
-  return { lora, weights: new Uint8Array(readFileSync(path)), path };
+/** A PEFT adapter folder imported into the engine: checked against the loaded model (the engine's adapter checks). */
+async function importAdapterFolder(engine: Engine, folder: string, p: Parsed): Promise<AdapterRecord> {
+  const dir = folder.replace(/\/+$/, '') || folder;
+  if (!existsSync(join(dir, 'adapter_config.json'))) throw new Error(`${dir}: no adapter_config.json (not a PEFT adapter folder)`);
+  // training_log.json (what train writes) brings the run's settings: the card and the kit of an export repeat them.
+  const files = ['adapter_config.json', 'adapter_model.safetensors', 'training_log.json'].filter((f) => existsSync(join(dir, f)))
+    .map((f) => ({ path: f, file: new Blob([readFileSync(join(dir, f))]) }));
+  try {
+    return await engine.importAdapter({ name: dir, files, ignoreBaseModel: p.flags.has('ignore-base-model') });
+  } catch (e) {
+    if (e instanceof Error && e.name === BASE_MODEL_MISMATCH) throw new Error(`${e.message} (pass --ignore-base-model if they are the same model)`);
+    throw e;
+  }
 }
 
-async function readRecords(file: string): Promise<{ records: DatasetRecord[]; issues: { line: number; message: string }[]; format: string; shape: string | null; rows: number }> {
+/** Which weights answer: --adapter DIR imported, or the base model. */
+async function adapterChoice(engine: Engine, p: Parsed): Promise<AdapterChoice> {
+  const dir = p.options.get('adapter')?.at(-1);
+  return dir ? { kind: 'imported', adapterId: (await importAdapterFolder(engine, dir, p)).id } : { kind: 'base' };
+}
+
+async function readRecords(file: string): Promise<DataImport> {
   if (!existsSync(file)) throw new Error(`data file not found: ${file}`);
-  const name = file.split('/').pop()!;
-  const r = await importSource(memorySource(name, new Uint8Array(readFileSync(file))));
+  return importBytes(file.split('/').pop()!, new Uint8Array(readFileSync(file)));
+}
+
+async function importBytes(name: string, bytes: Uint8Array): Promise<DataImport> {
+  const r = await importSource(memorySource(name, bytes));
   if (r.needsMapping) {
     const cols = r.needsMapping.columns;
     throw new Error(`${name}: could not detect the dataset shape (${cols.length} columns: ${cols.slice(0, 10).join(', ')}${cols.length > 10 ? ', …' : ''})`);
@@ -139,6 +155,11 @@ async function readRecords(file: string): Promise<{ records: DatasetRecord[]; is
   };
 }
 
+function readPairs(file: string): PreferencePair[] {
+  if (!existsSync(file)) throw new Error(`data file not found: ${file}`);
+  return preferencePairsFromJsonl(readFileSync(file, 'utf8'), basename(file));
+}
+
 function samplingFrom(p: Parsed) {
   return {
     temperature: num(p, 'temperature', 0, { min: 0 }), topK: num(p, 'top-k', 0, { min: 0, integer: true }),
@@ -148,59 +169,38 @@ function samplingFrom(p: Parsed) {
   };
 }
 
-/**
- * New tokens that fit after a prompt of `promptTokens` in the model's context: the prompt must leave room
- * for one; fewer than asked are generated when it leaves less room (said on stderr).
- */
-function roomAfter(m: ModelMeta, promptTokens: number, asked: number, p: Parsed): number {
-  const context = m.config.maxPositions;
-  if (promptTokens >= context) throw new Error(`the prompt is ${promptTokens} tokens; this model's context is ${context} positions`);
-  const room = context - promptTokens;
-  if (room < asked && !p.flags.has('json')) process.stderr.write(`note: the prompt leaves room for ${room} of the ${asked} new tokens asked (context ${context})\n`);
-  return Math.min(asked, room);
-}
-
-/** Conversations tokenized with a progress line on stderr every chunk for large data (src/engine/session.ts). */
-function tokenizeWithProgress(m: ModelMeta, records: readonly DatasetRecord[], maxSeqLength: number, assistantOnly: boolean, p: Parsed): Promise<Example[]> {
-  const show = records.length > 2 * TOKENIZE_CHUNK && !p.flags.has('json');
-  return tokenizeChunked(m, records, { assistantOnly, maxSeqLength }, (done) => { if (show) process.stderr.write(`tokenized ${done} of ${records.length} conversations\n`); });
-}
-
 /** Who decodes: our WebGPU engine (default) or onnxruntime-web's wasm backend on the ONNX export of the same
  * weights: the same tokens, and several times faster where WebGPU is a software rasteriser. */
-function backendOf(p: Parsed): 'engine' | 'onnx' {
+function backendOf(p: Parsed): 'webgpu' | 'onnx' {
   const backend = str(p, 'backend', 'engine');
   if (backend !== 'engine' && backend !== 'onnx') throw new Error(`--backend must be engine or onnx, not ${backend}`);
-  return backend;
+  return backend === 'engine' ? 'webgpu' : backend;
 }
 
-async function decoderFor(backend: 'engine' | 'onnx', model: Transformer): Promise<Transformer | Decoder> {
-  if (backend === 'engine') return model;
-  const ort = await import('onnxruntime-web');
-  ort.env.wasm.numThreads = 1;
-  return onnxDecoderOf(ort, model);
-}
-
+/** The model's figures without the GPU (the engine's describeModel), after every tensor is read once and dropped. */
 async function cmdInfo(p: Parsed): Promise<void> {
-  const m = await loadModel(p.positionals[1]);
-  // Every tensor is read once and dropped (one at a time): info vouches for the checkpoint (names, shapes, no NaN).
-  const stream = await openWeights(m.files, m.config);
+  const dir = p.positionals[1];
+  if (!existsSync(dir)) throw new Error(`model folder not found: ${dir}`);
+  const files = filesFromDirectory(dir);
+  const m = await loadHfModelMeta(files);
+  // One at a time: info vouches for the checkpoint (names, shapes, no NaN).
+  const stream = await openWeights(files, m.config);
   await stream.read(() => {});
-  const params = parameterCount(m.config);
+  const d = describeModel(m, weightsOf(p));
   const gpu = await infoGpu();
   const memory = loraMemoryByStorage(m.config, {
     shipped: storageAsShipped([...stream.shapes.values()]), batchTokens: 4 * 512, loraRank: DEFAULT_LORA.rank, weights: weightsOf(p),
     maxBindingBytes: gpu?.maxStorageBufferBindingSize,
   });
   const info = {
-    config: m.config, parameters: params, trainingMemoryBytes: memory.default.bytes, trainingMemory: memory,
-    vocabSize: m.tokenizer.vocabSize, chatTemplate: m.chatTemplate !== null, endOfTurn: templateOf(m).endOfTurn, gpu,
+    config: d.config, parameters: d.parameters, trainingMemoryBytes: memory.default.bytes, trainingMemory: memory,
+    vocabSize: d.vocabSize, chatTemplate: d.chatTemplate, endOfTurn: templateOf(m).endOfTurn, gpu,
   };
   const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
   out(p, info, [
     `${m.config.modelType} (${m.config.architecture}): ${m.config.numLayers} layers, hidden ${m.config.hiddenSize}, heads ${m.config.numHeads}/${m.config.numKvHeads}, vocab ${m.config.vocabSize}`,
-    `parameters: ${params.toLocaleString('en')}`,
-    `chat template: ${m.chatTemplate ? `yes (end of turn ${JSON.stringify(info.endOfTurn)})` : 'none (plain fallback)'}`,
+    `parameters: ${d.parameters.toLocaleString('en')}`,
+    `chat template: ${d.chatTemplate ? `yes (end of turn ${JSON.stringify(info.endOfTurn)})` : 'none (plain fallback)'}`,
     `LoRA training memory (r=${DEFAULT_LORA.rank}, 4×512 tokens), weights shipped as ${memory.shipped}; without / with activation checkpointing:`,
     ...memory.byWeights.map((w) => `  ${w.weights.padEnd(5)} ${gib(w.bytes).padStart(10)} / ${gib(w.bytesWithCheckpointing)}${w.weights === memory.default.weights ? '   <- train\'s default' : ''}`),
     `train's default (weights ${memory.default.weights}, checkpointing on when memory is short): at least ${gib(memory.default.bytes)}, ${gib(memory.default.bytesWithoutCheckpointing)} where the GPU has it`,
@@ -211,8 +211,7 @@ async function cmdInfo(p: Parsed): Promise<void> {
 /** info needs no GPU: the adapter it would use when there is one, else null. */
 async function infoGpu(): Promise<GpuSummary | null> {
   try {
-    await installNodeWebGPU();
-    const gpu = await createGpu();
+    const gpu = await nodeHost().createGpu();
     const summary = gpuSummary(gpu);
     gpu.destroy();
     return summary;
@@ -224,17 +223,11 @@ async function infoGpu(): Promise<GpuSummary | null> {
 async function cmdGenerate(p: Parsed): Promise<void> {
   const backend = backendOf(p);
   const sampling = samplingFrom(p);
-  const m = await loadModel(p.positionals[1]);
   const prompt = str(p, 'prompt');
-  const ids = promptIds(m, p.flags.has('raw') ? { kind: 'raw', text: prompt } : { kind: 'chat', messages: [{ role: 'user', content: prompt }] });
-  const maxNewTokens = roomAfter(m, ids.length, sampling.maxNewTokens, p);
-  const gpu = await createGpu();
-  const model = await buildModel(gpu, m, p.positionals[1], p);
-  const decoder = await decoderFor(backend, model);
-  const t0 = performance.now();
-  const r = await generateAll(decoder, ids, { ...sampling, maxNewTokens, stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
-  const seconds = (performance.now() - t0) / 1000;
-  out(p, { text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokens.length / seconds, gpu: gpuSummary(gpu) }, r.text);
+  const { engine, info } = await engineWith(p, weightsOf(p));
+  const adapter = await adapterChoice(engine, p);
+  const r = await engine.generate({ adapter, prompt: p.flags.has('raw') ? { kind: 'raw', text: prompt } : { kind: 'chat', messages: [{ role: 'user', content: prompt }] }, sampling, backend }, progress(p));
+  out(p, { text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokensPerSecond, gpu: info.gpu }, r.text);
 }
 
 /** The run's LoRA and training settings from the flags, each checked against its range before anything loads. */
@@ -287,7 +280,7 @@ async function cmdTrain(p: Parsed): Promise<void> {
   const fixed = resumeDir ? RUN_SETTINGS.filter((o) => p.options.has(o)).concat(['rslora', 'all-tokens', 'packing'].filter((f) => p.flags.has(f))) : [];
   if (fixed.length) throw new Error(`--resume continues the run with its own settings; drop --${fixed.join(', --')}`);
   const saved = resumeDir ? readRunFolder(resumeDir) : null;
-  const pref = saved ? saved.run.config.preference ?? null : preferenceFrom(p);
+  const pref = saved ? saved.config.preference ?? null : preferenceFrom(p);
   if (start && !pref) throw new Error('--adapter (an adapter to continue) is for --method dpo or orpo');
   if (start && resolve(start) === resolve(outDir)) throw new Error('--out must not be the --adapter folder the run starts from');
   if (pref && (p.options.has('eval-every') || p.flags.has('packing'))) throw new Error('--eval-every and --packing are for --method sft (a preference run has no validation split)');
@@ -305,23 +298,59 @@ async function cmdTrain(p: Parsed): Promise<void> {
   const release = onStop(keep);
   let finished = false;
   try {
-    const m = await loadModel(modelDir);
-    // A resumed run keeps the settings it was checked with when it started.
-    if (!resumeDir) {
-      if (cfg.maxSeqLength + 1 > m.config.maxPositions) {
-        if (p.options.has('max-seq-len')) throw new Error(`--max-seq-len ${cfg.maxSeqLength} exceeds the model's context of ${m.config.maxPositions} positions (use at most ${m.config.maxPositions - 1})`);
-        cfg.maxSeqLength = m.config.maxPositions - 1; // the default, fitted to a short-context model
+    const records = pref ? [] : (await readRecords(dataFile)).records.map((r) => ({ messages: r.messages, split: r.split }));
+    const pairs = pref ? readPairs(dataFile) : undefined;
+    // The data's identity: a resume must train on exactly the same conversations (or pairs).
+    const dataset = { id: fnv1a(JSON.stringify(pairs ?? records)).toString(16), name: basename(dataFile), version: 1 };
+    if (saved && saved.dataset?.id !== dataset.id) throw new Error(`--resume ${resumeDir}: the run trained on other data than ${dataFile}`);
+    if (saved) copyRunFiles(resumeDir!, claim);
+    const store = folderRunStore(claim);
+    // A resumed run keeps its base as it was kept.
+    const { engine, info } = await engineWith(p, saved ? saved.config.train.weights : cfg.weights, store);
+    const t0 = performance.now();
+    let outcome: RunOutcome;
+    if (saved) {
+      if (saved.model.fingerprint !== info.fingerprint) throw new Error(`--resume ${resumeDir}: the run trained on other weights than ${modelDir}`);
+      await store.putData(saved.id, { records, pairs, init: (await store.getData(saved.id))?.init ?? null });
+      outcome = await engine.resumeRun({ runId: saved.id }, progress(p));
+    } else {
+      if (cfg.maxSeqLength + 1 > info.config.maxPositions) {
+        if (p.options.has('max-seq-len')) throw new Error(`--max-seq-len ${cfg.maxSeqLength} exceeds the model's context of ${info.config.maxPositions} positions (use at most ${info.config.maxPositions - 1})`);
+        cfg.maxSeqLength = info.config.maxPositions - 1; // the default, fitted to a short-context model
       }
-      validateLora(lora, linearsOf(weightShapes(m.config)), 'LoRA settings');
+      const config: RunConfig = {
+        lora, train: cfg, packing: p.flags.has('packing'), assistantOnly: !p.flags.has('all-tokens'),
+        evalEvery: num(p, 'eval-every', 0, { min: 0, integer: true }), checkpointEvery: num(p, 'checkpoint-every', 0, { min: 0, integer: true }), earlyStopPatience: 0,
+      };
+      const name = basename(claim.dir);
+      if (pref) {
+        // Preference tuning continues an adapter when given one (its own LoRA shape; --dropout replaces its dropout), or starts a fresh one.
+        const from = start ? await importAdapterFolder(engine, start, p) : null;
+        const dropout = from && !p.options.has('dropout') ? from.lora.dropout : lora.dropout;
+        outcome = await engine.startPreferenceRun({
+          name, config: { ...config, lora: { ...lora, dropout } }, preference: pref, pairs: pairs!, dataset,
+          start: from ? { kind: 'imported', adapterId: from.id } : null,
+        }, progress(p));
+      } else {
+        outcome = await engine.startRun({ name, config, records, dataset }, progress(p));
+      }
     }
-    const gpu = await createGpu();
-    const r = await trainSession(p, m, gpu, claim, { lora, cfg, pref }, saved && { dir: resumeDir!, ...saved });
-    commit(claim, 'peft-adapter', { ...r.files, 'training_log.json': JSON.stringify({ ...r.summary, log: r.log, ...(r.evals ? { evals: r.evals } : {}) }, null, 2) });
+    const seconds = (performance.now() - t0) / 1000;
+    const run = outcome.run;
+    const files = await engine.exportAdapter({ runId: run.id, checkpoint: 'last' });
+    dropRunFiles(claim);
+    const last = run.metrics.at(-1)!;
+    const preference = run.config.preference;
+    const summary = {
+      steps: run.totalSteps, seconds, finalLoss: last.loss, validationLoss: run.final?.valLoss ?? null,
+      examples: run.trainExamples, lora: run.config.lora, train: run.config.train,
+      ...(preference ? { preference: { ...preference, rewardsChosen: last.rewardsChosen!, rewardsRejected: last.rewardsRejected!, margins: last.margins!, accuracy: last.accuracy! } } : {}),
+    };
+    commit(claim, 'peft-adapter', { ...files, 'training_log.json': JSON.stringify({ ...summary, log: run.metrics, ...(preference ? {} : { evals: run.evals }) }, null, 2) });
     finished = true;
     // The partial run this one continued is finished: its output is in place.
     if (resumeDir && resolve(resumeDir) === partialOf(claim.dir)) rmSync(resumeDir, { recursive: true, force: true });
-    const s = r.summary;
-    out(p, { ...s, out: outDir, gpu: gpuSummary(gpu) }, `trained ${s.steps} steps in ${s.seconds.toFixed(1)} s; final loss ${s.finalLoss.toFixed(4)}; adapter written to ${outDir}`);
+    out(p, { ...summary, out: outDir, gpu: info.gpu }, `trained ${summary.steps} steps in ${summary.seconds.toFixed(1)} s; final loss ${summary.finalLoss.toFixed(4)}; adapter written to ${outDir}`);
   } catch (e) {
     const note = keep();
     throw note ? new Error(`${errorMessage(e)}; ${note}`) : e;
@@ -331,97 +360,6 @@ async function cmdTrain(p: Parsed): Promise<void> {
   }
 }
 
-interface Trained {
-  files: PeftAdapterFiles;
-  summary: {
-    steps: number; seconds: number; finalLoss: number; validationLoss: number | null; examples: number; lora: LoraConfig; train: TrainConfig;
-    preference?: PreferenceConfig & Pick<PreferenceMetrics, 'rewardsChosen' | 'rewardsRejected' | 'margins' | 'accuracy'>;
-  };
-  log: unknown[];
-  evals?: unknown[];
-}
-
-/** --activation-checkpointing: 'auto' turns it on only when the run would not fit what the device gives when asked (as the engine decides). */
-async function activationCheckpointing(gpu: Gpu, m: ModelWithFiles, run: Pick<RunConfig, 'lora' | 'train' | 'preference'>): Promise<boolean> {
-  const budget = run.train.activationCheckpointing === 'auto' ? await gpu.probeMemory(runMemoryEstimate(run, m.config, false).trainingBytes) : null;
-  return activationCheckpointingFor(run, m.config, budget);
-}
-
-/**
- * SFT, DPO or ORPO through the engine's training session (src/engine/session.ts), the loop the Training tab runs:
- * packing and validation every --eval-every steps and at the end (SFT), checkpoints every --checkpoint-every steps
- * into the output's staging folder, and --resume from the folder an interrupted run kept.
- */
-async function trainSession(
-  p: Parsed, m: ModelWithFiles, gpu: Gpu, claim: OutputClaim, flags: { lora: LoraConfig; cfg: TrainConfig; pref: PreferenceConfig | null },
-  saved: { dir: string; run: RunRecord; last: Uint8Array } | null,
-): Promise<Trained> {
-  const modelDir = p.positionals[1], dataFile = str(p, 'data');
-  const { pref } = flags;
-  let records: { messages: ChatMessage[]; split: 'train' | 'validation' }[] = [], pairs: PreferencePair[] | undefined;
-  if (pref) {
-    if (!existsSync(dataFile)) throw new Error(`data file not found: ${dataFile}`);
-    pairs = preferencePairsFromJsonl(readFileSync(dataFile, 'utf8'), basename(dataFile));
-  } else {
-    records = (await readRecords(dataFile)).records.map((r) => ({ messages: r.messages, split: r.split }));
-  }
-  // The data's identity: a resume must train on exactly the same conversations (or pairs).
-  const dataId = fnv1a(JSON.stringify(pairs ?? records)).toString(16);
-  if (saved && saved.run.dataset?.id !== dataId) throw new Error(`--resume ${saved.dir}: the run trained on other data than ${dataFile}`);
-  // Preference tuning continues an adapter when given one (its own LoRA settings), or starts a fresh one.
-  const adapterDir = p.options.get('adapter')?.at(-1);
-  const start = adapterDir ? adapterOf(adapterDir, m, modelDir, p) : null;
-  const run = saved?.run ?? newRunRecord({
-    name: basename(claim.dir), model: { name: basename(resolve(modelDir)), parameters: parameterCount(m.config), fingerprint: '' },
-    dataset: { id: dataId, name: basename(dataFile), version: 1 },
-    config: {
-      lora: start?.lora ?? flags.lora, train: flags.cfg, packing: p.flags.has('packing'), assistantOnly: !p.flags.has('all-tokens'),
-      evalEvery: num(p, 'eval-every', 0, { min: 0, integer: true }), checkpointEvery: num(p, 'checkpoint-every', 0, { min: 0, integer: true }), earlyStopPatience: 0,
-      ...(pref ? { preference: pref } : {}),
-    },
-    trainExamples: pairs?.length ?? records.filter((r) => r.split === 'train').length, validationExamples: records.filter((r) => r.split === 'validation').length,
-  }, Date.now());
-  if (saved) copyRunFiles(saved.dir, claim);
-  const json = p.flags.has('json');
-  const showTokenizing = records.length > 2 * TOKENIZE_CHUNK && !json;
-  let net: Transformer | null = null;
-  const t0 = performance.now();
-  await runSession({
-    run, sink: folderRunSink(claim), control: new RunControl(run.id), resumeFrom: saved?.last ?? null, padId: m.tokenizer.padTokenId ?? 0,
-    setup: async () => {
-      const examples = await runExamples(m, { records, pairs }, run.config, (done, total) => { if (showTokenizing) process.stderr.write(`tokenized ${done} of ${total} conversations\n`); });
-      const print = fingerprinter(m.config);
-      net = await loadTransformer(gpu, m.files, m.config, { kind: 'lora', lora: run.config.lora }, { seed: run.config.train.seed, weights: run.config.train.weights, onTensor: print.sample });
-      net.checkpointActivations = await activationCheckpointing(gpu, m, run.config);
-      if (saved && print.digest() !== run.model.fingerprint) throw new Error(`--resume ${saved.dir}: the run trained on other weights than ${modelDir}`);
-      run.model.fingerprint = print.digest();
-      return { net, examples };
-    },
-    init: start ? (model) => applyPeftAdapter(model, start.weights, start.path) : null,
-    onEvent: (e) => {
-      if (json) return;
-      if (e.type === 'step') {
-        const q = e.point;
-        process.stderr.write(`step ${q.step}/${e.totalSteps} loss ${q.loss.toFixed(4)} lr ${q.lr.toExponential(2)} grad-norm ${q.gradNorm.toFixed(3)}${q.margins === undefined ? '' : ` margin ${q.margins.toFixed(4)} accuracy ${q.accuracy!.toFixed(2)}`}\n`);
-      }
-      if (e.type === 'eval') process.stderr.write(`step ${e.step} validation loss ${e.valLoss.toFixed(4)}${e.best ? ' (best)' : ''}\n`);
-    },
-  });
-  const seconds = (performance.now() - t0) / 1000;
-  const files = await exportPeftAdapter(net!, modelDir);
-  dropRunFiles(claim);
-  const last = run.metrics.at(-1)!;
-  const preference = run.config.preference;
-  return {
-    files, log: run.metrics, evals: preference ? undefined : run.evals,
-    summary: {
-      steps: run.totalSteps, seconds, finalLoss: last.loss, validationLoss: run.final?.valLoss ?? null,
-      examples: run.trainExamples, lora: run.config.lora, train: run.config.train,
-      ...(preference ? { preference: { ...preference, rewardsChosen: last.rewardsChosen!, rewardsRejected: last.rewardsRejected!, margins: last.margins!, accuracy: last.accuracy! } } : {}),
-    },
-  };
-}
-
 /**
  * The batch evaluation of the Compare screen (src/engine/evaluate.ts) with one model, the base or --adapter:
  * greedy answers scored against each conversation's last assistant turn, and the loss over the same turns.
@@ -429,36 +367,20 @@ async function trainSession(
 async function cmdEval(p: Parsed): Promise<void> {
   if (p.options.has('pairs')) return cmdEvalPairs(p);
   const backend = backendOf(p);
-  const sampling = samplingFrom(p);
+  const sampling = { ...samplingFrom(p), temperature: 0 };
   const maxSeqLength = num(p, 'max-seq-len', DEFAULT_TRAIN.maxSeqLength, { min: 2, integer: true });
-  const m = await loadModel(p.positionals[1]);
   const data = await readRecords(str(p, 'data'));
-  const examples = await tokenizeWithProgress(m, data.records, maxSeqLength, true, p);
-  if (targetTokens(examples, maxSeqLength) === 0) throw new Error(`nothing to evaluate: none of the ${examples.length} conversations has an assistant turn within --max-seq-len ${maxSeqLength}`);
-  const exampleOf = new Map<{ messages: unknown }, Example>(data.records.map((r, i) => [r, examples[i]]));
-  const gpu = await createGpu();
-  const model = await buildModel(gpu, m, p.positionals[1], p);
-  const decoder = await decoderFor(backend, model);
-  let tokens = 0;
-  const r = await evaluateBatch<null>({
-    generate: async (_, prompt) => {
-      const ids = promptIds(m, prompt);
-      const maxNewTokens = roomAfter(m, ids.length, sampling.maxNewTokens, p);
-      return generateAll(decoder, ids, { ...sampling, maxNewTokens, temperature: 0, stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
-    },
-    loss: async (_, records) => {
-      const scored = await evaluateLoss(model, records.map((x) => exampleOf.get(x)!), 4, maxSeqLength);
-      tokens = scored.tokens;
-      return scored;
-    },
-    pairLogps: (_, pairs) => pairLogps(model, pairs.map((x) => tokenizePreference(m.tokenizer, templateOf(m), x, maxSeqLength)), 4, maxSeqLength, m.tokenizer.padTokenId ?? 0),
-  }, { records: data.records, columns: [{ id: 'model', adapter: null }], chatTemplate: true });
+  const { engine, info } = await engineWith(p, weightsOf(p));
+  const adapter = await adapterChoice(engine, p);
+  const r = await engine.evaluate({ records: data.records, columns: [{ id: 'model', adapter }], chatTemplate: true, sampling, backend, maxSeqLength }, progress(p));
   if (r.error) throw new Error(r.error);
+  const tokens = r.tokens.model;
+  if (tokens === 0) throw new Error(`nothing to evaluate: none of the ${data.records.length} conversations has an assistant turn within --max-seq-len ${maxSeqLength}`);
   const s = r.summaries.model;
   const loss = s.loss ?? NaN;
   // Pair rows (a rejected answer beside the chosen one) are also scored as preferences, as Compare scores them.
   const preference = batchPreference(r.rows, 'model');
-  const res = { gpu: gpuSummary(gpu), loss, perplexity: Math.exp(loss), tokens, exactMatch: s.exactMatch, rougeL: s.rougeL, averageLength: s.averageLength, cleanStopRate: s.cleanStopRate, examples: s.examples, ...(preference ? { preference } : {}) };
+  const res = { gpu: info.gpu, loss, perplexity: Math.exp(loss), tokens, exactMatch: s.exactMatch, rougeL: s.rougeL, averageLength: s.averageLength, cleanStopRate: s.cleanStopRate, examples: s.examples, ...(preference ? { preference } : {}) };
   out(p, res, `loss ${loss.toFixed(4)}  perplexity ${res.perplexity.toFixed(3)}  exact match ${(100 * res.exactMatch).toFixed(1)}%  ROUGE-L ${res.rougeL.toFixed(3)}  length ${res.averageLength.toFixed(1)}  clean stops ${(100 * res.cleanStopRate).toFixed(0)}% of ${s.examples}`
     + (preference ? `; ${preference.pairs} pairs: answers closer to chosen ${(100 * preference.closerToChosen).toFixed(1)}%, log-prob prefers chosen ${(100 * preference.logpAccuracy!).toFixed(1)}% (margin ${preference.logpMargin!.toFixed(3)})` : ''));
 }
@@ -470,31 +392,21 @@ async function cmdEvalPairs(p: Parsed): Promise<void> {
   if (!existsSync(file)) throw new Error(`pairs file not found: ${file}`);
   const maxSeqLength = num(p, 'max-seq-len', DEFAULT_TRAIN.maxSeqLength, { min: 2, integer: true });
   const sampling = samplingFrom(p);
-  const m = await loadModel(p.positionals[1]);
-  const tpl = templateOf(m);
   const pairs = preferencePairsFromJsonl(readFileSync(file, 'utf8'), file.split('/').pop());
-  const examples = pairs.map((pair) => tokenizePreference(m.tokenizer, tpl, pair, maxSeqLength));
-  const gpu = await createGpu();
-  const model = await buildModel(gpu, m, p.positionals[1], p);
-  const res = await evaluatePreference(model, pairs, examples, {
-    batchSize: 4, maxSeqLength, padId: m.tokenizer.padTokenId ?? 0, reference: model.mode.kind === 'lora' ? 'base' : undefined,
-    answer: async (prompt) => {
-      const ids = m.tokenizer.encode(tpl.render(prompt, { addGenerationPrompt: true }), { addSpecialTokens: false });
-      const g = await generateAll(model, ids, { ...sampling, maxNewTokens: roomAfter(m, ids.length, sampling.maxNewTokens, p), temperature: 0, stopTokenIds: stopTokenIds(m), decode: (x) => m.tokenizer.decode(x, { skipSpecialTokens: true }) });
-      return g.text;
-    },
-  });
+  const { engine, info } = await engineWith(p, weightsOf(p));
+  const res = await engine.evaluatePairs({ adapter: await adapterChoice(engine, p), pairs, maxSeqLength, sampling }, progress(p));
   const g = res.generation!;
-  out(p, { ...res, gpu: gpuSummary(gpu) }, `${res.pairs} pairs: log-prob prefers chosen ${(100 * res.logpAccuracy).toFixed(1)}% (margin ${res.logpMargin.toFixed(3)})`
+  out(p, { ...res, gpu: info.gpu }, `${res.pairs} pairs: log-prob prefers chosen ${(100 * res.logpAccuracy).toFixed(1)}% (margin ${res.logpMargin.toFixed(3)})`
     + (res.rewardAccuracy === undefined ? '' : `, vs adapter off ${(100 * res.rewardAccuracy).toFixed(1)}% (margin ${res.rewardMargin!.toFixed(3)})`)
     + `; greedy answer = chosen ${(100 * g.chosenRate).toFixed(1)}%, = rejected ${(100 * g.rejectedRate).toFixed(1)}%`);
 }
 
 async function cmdData(p: Parsed): Promise<void> {
   const file = p.positionals[1];
-  if (!file) throw new Error('usage: data FILE [--json]');
-  const d = await readRecords(file);
-  const res = { file, format: d.format, shape: d.shape, rows: d.rows, records: d.records.length, errors: d.issues };
+  if (!file) throw new Error('usage: data FILE|hub:OWNER/NAME[@REVISION] [--config C] [--split S] [--endpoint URL] [--json]');
+  const hub = file.startsWith(HUB_PREFIX) ? await readHubRecords(file, p, importBytes) : null;
+  const d = hub ?? await readRecords(file);
+  const res = { file, ...(hub && { config: hub.config, split: hub.split, files: hub.files }), format: d.format, shape: d.shape, rows: d.rows, records: d.records.length, errors: d.issues };
   out(p, res, [`${file}: ${d.format}, shape ${d.shape ?? 'unknown'}, ${d.records.length} records of ${d.rows} rows`, ...d.issues.map((i) => `  line ${i.line}: ${i.message}`)].join('\n'));
 }
 
@@ -505,7 +417,7 @@ async function cmdBench(p: Parsed): Promise<void> {
   if (r.status !== 0) throw new Error(`bench failed (exit ${r.status})`);
 }
 
-const USAGE = 'usage: npm run studio -- <info|generate|train|eval|data|export|bench> ... (see README)';
+const USAGE = 'usage: npm run studio -- <info|generate|train|eval|data|export|push|bench> ... (see README)';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2).filter((a) => a !== '--');
@@ -519,7 +431,6 @@ async function main(): Promise<void> {
   if (['info', 'generate', 'train', 'eval', 'export'].includes(cmd) && !p.positionals[1]) throw new Error(`usage: ${cmd} MODEL_DIR ...`);
   if (p.positionals.length > (cmd === 'bench' ? 1 : 2)) throw new Error(`unexpected argument "${p.positionals.at(-1)}"`);
   installStopHandlers();
-  if (!['data', 'info', 'bench'].includes(cmd)) await installNodeWebGPU();
   switch (cmd) {
     case 'info': return cmdInfo(p);
     case 'generate': return cmdGenerate(p);
@@ -528,7 +439,11 @@ async function main(): Promise<void> {
     case 'data': return cmdData(p);
     case 'bench': return cmdBench(p);
     case 'export': {
-      const r = await cmdExport(p, { loadModel, buildModel: (gpu, m) => buildModel(gpu, m, p.positionals[1], p), createGpu, readRecords });
+      const r = await cmdExport(p, { engineWith: () => engineWith(p, undefined), importAdapterFolder: (engine, dir) => importAdapterFolder(engine, dir, p), readRecords });
+      return out(p, r.json, r.text);
+    }
+    case 'push': {
+      const r = await cmdPush(p);
       return out(p, r.json, r.text);
     }
   }

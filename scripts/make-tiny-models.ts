@@ -11,10 +11,11 @@
 //                (sliding, sliding, full; head_dim 16)
 //   llama-small  llama, untied                   own byte-level BPE (see below), ChatML specials     ChatML
 //   gpt2         gpt2 (Conv1D [in,out]), tied     own byte-level BPE, <|endoftext|>                  none (plain fallback)
+//   smollm3 and any other family of the descriptors without a real tokenizer here: its tiny config, own BPE  ChatML
 //
 // All: hidden 32, 2 layers, 4 heads (head_dim 8) unless said; Llama-style kinds have 2 KV heads and intermediate 64.
-// The config and the weight table come from the family's descriptor (src/model/arch), so a new family is a new kind
-// here with its tokenizer and nothing else.
+// The kinds, the config and the weight table come from the descriptors (src/model/arch DESCRIPTORS): a new family is
+// a new kind here by itself (on the own tokenizer; a REAL entry gives it its real one).
 // The own tokenizer is GPT-2-style byte-level BPE (256 byte tokens + merges learned on a fixed small English
 // corpus + special tokens, ~460 ids): small vocabularies keep training and generation tests fast.
 // Weights (recipeWeights): linear N(0, 1/in), embeddings N(0, 1), norm weights 1 + N(0, 0.1²), biases N(0, 0.1²):
@@ -31,20 +32,29 @@ import { join } from 'node:path';
 import { mulberry32 } from '../src/model/random';
 import { trainBpe } from './default-model/bpe';
 import { writeSafetensors, writeShardedSafetensors, type WriteDtype, type WriteTensor } from '../src/io/safetensors';
-import { descriptorOf, recipeOf, weightTable } from '../src/model/arch';
-import type { ModelConfig } from '../src/model/config';
+import { descriptorOf, DESCRIPTORS, recipeOf, weightTable } from '../src/model/arch';
+import type { Architecture, ModelConfig } from '../src/model/config';
 import { tinyConfig } from '../src/model/init';
 
-export type TinyKind = 'llama' | 'qwen2' | 'qwen3' | 'gemma3' | 'llama-small' | 'gpt2';
-export const TINY_KINDS: TinyKind[] = ['llama', 'qwen2', 'qwen3', 'gemma3', 'llama-small', 'gpt2'];
 
-/** The real tokenizers' vocabulary (config vocab_size, padded as the real models pad it) and special ids. */
-const LENML_IDS = {
-  llama: { vocab: 128256, bos: 128000, eos: 128001, stop: [128001, 128009] },
-  qwen2: { vocab: 151936, bos: 151643, eos: 151645, stop: [151645, 151643] },
-  qwen3: { vocab: 151936, bos: 151643, eos: 151645, stop: [151645, 151643] },
-  gemma3: { vocab: 262144, bos: 2, eos: 1, stop: [1, 106] },
-};
+/**
+ * The kinds whose tests want a real tokenizer (real vocabularies, special tokens and chat templates): @lenml's files,
+ * the config vocab_size as the real models pad it, their special ids, and what their real checkpoints set.
+ */
+const REAL = {
+  llama: { pkg: 'llama3', vocab: 128256, bos: 128000, eos: 128001, stop: [128001, 128009], normEps: 1e-5, ropeTheta: 500000, tied: true, config: {}, sampling: { do_sample: true, temperature: 0.6, top_p: 0.9 } },
+  qwen2: { pkg: 'qwen3', vocab: 151936, bos: 151643, eos: 151645, stop: [151645, 151643], normEps: 1e-6, ropeTheta: 1000000, tied: false, config: {}, sampling: {} },
+  qwen3: { pkg: 'qwen3', vocab: 151936, bos: 151643, eos: 151645, stop: [151645, 151643], normEps: 1e-6, ropeTheta: 1000000, tied: true, config: {}, sampling: {} },
+  gemma3: { pkg: 'gemma3', vocab: 262144, bos: 2, eos: 1, stop: [1, 106], normEps: 1e-6, ropeTheta: 1000000, tied: true, config: { headDim: 16, numLayers: 3 }, sampling: {} },
+} as const;
+
+/**
+ * One kind per family the descriptors list (src/model/arch: a new family is a kind here by itself) and per REAL
+ * entry; 'llama-small' is an untied Llama on the project's own tokenizer. A family without a REAL entry gets the own
+ * byte-level BPE with ChatML; GPT-2 the own BPE without a template, as the hub's gpt2 ships.
+ */
+export type TinyKind = Architecture | keyof typeof REAL | 'llama-small';
+export const TINY_KINDS: TinyKind[] = [...new Set<TinyKind>([...Object.keys(REAL) as (keyof typeof REAL)[], ...DESCRIPTORS.map((d) => d.family), 'llama-small'])];
 
 export interface TinyOptions {
   /** Weight dtype in the safetensors file (default F32). */
@@ -72,7 +82,7 @@ function normal(rand: () => number, n: number, std: number, mean = 0): Float32Ar
 
 // ---- tokenizers ----
 
-function lenmlFiles(pkg: 'llama3' | 'qwen3' | 'gemma3'): { tokenizerJson: string; tokenizerConfig: string } {
+function lenmlFiles(pkg: (typeof REAL)[keyof typeof REAL]['pkg']): { tokenizerJson: string; tokenizerConfig: string } {
   const require = createRequire(import.meta.url);
   return {
     tokenizerJson: readFileSync(require.resolve(`@lenml/tokenizer-${pkg}/models/tokenizer.json`), 'utf8'),
@@ -126,32 +136,30 @@ export function buildTinyModel(kind: TinyKind, seed: number, opts: TinyOptions =
   const text = (s: string) => new TextEncoder().encode(s);
   const shape = { hiddenSize: HIDDEN, numLayers: LAYERS, numHeads: HEADS, headDim: HIDDEN / HEADS, intermediateSize: INTERMEDIATE };
   let config: ModelConfig;
-  if (kind === 'llama' || kind === 'qwen2' || kind === 'qwen3' || kind === 'gemma3') {
-    const tok = lenmlFiles(kind === 'llama' ? 'llama3' : kind === 'gemma3' ? 'gemma3' : 'qwen3');
+  if (kind in REAL) {
+    const real = REAL[kind as keyof typeof REAL];
+    const tok = lenmlFiles(real.pkg);
     files.set('tokenizer.json', text(tok.tokenizerJson));
     files.set('tokenizer_config.json', text(tok.tokenizerConfig));
-    const ids = LENML_IDS[kind];
-    const tied = kind !== 'qwen2';
     config = tinyConfig(kind, {
-      ...shape, vocabSize: ids.vocab, numKvHeads: KV_HEADS, maxPositions: 256, normEps: kind === 'llama' ? 1e-5 : 1e-6,
-      ropeTheta: kind === 'llama' ? 500000 : 1000000, tieWordEmbeddings: tied, bosTokenId: ids.bos, eosTokenId: ids.eos,
-      ...(kind === 'gemma3' ? { headDim: 16, numLayers: 3 } : {}), ...opts.config,
+      ...shape, vocabSize: real.vocab, numKvHeads: KV_HEADS, maxPositions: 256, normEps: real.normEps,
+      ropeTheta: real.ropeTheta, tieWordEmbeddings: real.tied, bosTokenId: real.bos, eosTokenId: real.eos, ...real.config, ...opts.config,
     });
-    files.set('generation_config.json', json({ bos_token_id: ids.bos, eos_token_id: ids.stop, ...(kind === 'llama' ? { do_sample: true, temperature: 0.6, top_p: 0.9 } : {}) }));
-  } else if (kind === 'llama-small') {
-    const { tokenizerJson, vocabSize } = ownBpe(200, ['<|endoftext|>', '<|im_start|>', '<|im_end|>']);
-    const [endoftext, imStart, imEnd] = [vocabSize - 3, vocabSize - 2, vocabSize - 1];
-    config = tinyConfig('llama', { ...shape, vocabSize: Math.ceil(vocabSize / 64) * 64, numKvHeads: KV_HEADS, maxPositions: 256, normEps: 1e-5, bosTokenId: imStart, eosTokenId: imEnd, ...opts.config });
-    files.set('tokenizer.json', json(tokenizerJson));
-    files.set('tokenizer_config.json', json({ tokenizer_class: 'GPT2Tokenizer', bos_token: '<|im_start|>', eos_token: '<|im_end|>', pad_token: '<|endoftext|>', unk_token: null, model_max_length: 256, clean_up_tokenization_spaces: false, chat_template: CHATML }));
-    files.set('generation_config.json', json({ bos_token_id: imStart, eos_token_id: [imEnd, endoftext], pad_token_id: endoftext }));
-  } else {
+    files.set('generation_config.json', json({ bos_token_id: real.bos, eos_token_id: real.stop, ...real.sampling }));
+  } else if (kind === 'gpt2') {
     const { tokenizerJson, vocabSize } = ownBpe(200, ['<|endoftext|>']);
     const eos = vocabSize - 1;
     config = tinyConfig('gpt2', { ...shape, vocabSize, numKvHeads: HEADS, intermediateSize: 4 * HIDDEN, maxPositions: POSITIONS, bosTokenId: eos, eosTokenId: eos, ...opts.config });
     files.set('tokenizer.json', json(tokenizerJson));
     files.set('tokenizer_config.json', json({ tokenizer_class: 'GPT2Tokenizer', bos_token: '<|endoftext|>', eos_token: '<|endoftext|>', unk_token: '<|endoftext|>', model_max_length: POSITIONS, clean_up_tokenization_spaces: false }));
     files.set('generation_config.json', json({ bos_token_id: eos, eos_token_id: eos }));
+  } else {
+    const { tokenizerJson, vocabSize } = ownBpe(200, ['<|endoftext|>', '<|im_start|>', '<|im_end|>']);
+    const [endoftext, imStart, imEnd] = [vocabSize - 3, vocabSize - 2, vocabSize - 1];
+    config = tinyConfig(kind === 'llama-small' ? 'llama' : kind, { ...shape, vocabSize: Math.ceil(vocabSize / 64) * 64, numKvHeads: KV_HEADS, maxPositions: 256, normEps: 1e-5, bosTokenId: imStart, eosTokenId: imEnd, ...opts.config });
+    files.set('tokenizer.json', json(tokenizerJson));
+    files.set('tokenizer_config.json', json({ tokenizer_class: 'GPT2Tokenizer', bos_token: '<|im_start|>', eos_token: '<|im_end|>', pad_token: '<|endoftext|>', unk_token: null, model_max_length: 256, clean_up_tokenization_spaces: false, chat_template: CHATML }));
+    files.set('generation_config.json', json({ bos_token_id: imStart, eos_token_id: [imEnd, endoftext], pad_token_id: endoftext }));
   }
   files.set('config.json', json({ ...descriptorOf(config).toHf(config), torch_dtype: 'float32' }));
   let tensors = recipeWeights(rand, config);

@@ -1,7 +1,7 @@
-// The page's side of the data worker: a DataEngine whose calls become DataRequests (protocol-data.ts) and whose promises settle on the matching 'return' / 'throw' reply. Same interface as
-// createLocalEngine, so the store cannot tell them apart.
+// The page's side of the data worker: a DataTools whose calls become DataRequests (protocol-data.ts) and whose promises settle on the matching 'return' / 'throw' reply. Same interface as
+// createLocalDataTools, so the store cannot tell them apart.
 import type { DataCalls, DataMethod, DataReply, DataRequest } from './protocol-data';
-import { RECORDS_PER_MESSAGE, type DataEngine, type Progress } from '../src/data/engine';
+import { RECORDS_PER_MESSAGE, type DataTools, type Progress } from '../src/data/tools';
 import { rememberPackedFacts } from '../src/data/quality';
 import type { DatasetRecord } from '../src/data/record';
 import type { TokenStats } from '../src/data/tokens';
@@ -19,7 +19,7 @@ interface Pending {
   onRecords?: (records: DatasetRecord[]) => void;
 }
 
-export function createWorkerEngine(worker: Worker): DataEngine {
+export function dataToolsClient(worker: Worker): DataTools {
   let nextId = 1;
   let nextBatch = 1;
   const pending = new Map<number, Pending>();

@@ -1,46 +1,28 @@
 // The worker's side of the data protocol (workers/protocol-data.ts): answers each DataRequest with the
-// local engine, posting progress, then one 'return' or 'throw'. Kept apart from workers/data-worker.ts
+// data tools (src/data/tools.ts), posting progress, then one 'return' or 'throw'. Kept apart from workers/data-worker.ts
 // (which only wires it to the worker's global scope) so tests drive the real host and the real client
 // (data-client.ts) over a stand-in channel.
-// State it keeps between requests: the loaded tokenizer (in the engine), the port to the engine worker (handed
+// State it keeps between requests: the loaded tokenizer (in the data tools), the port to the engine worker (handed
 // over by the page) and the records of duplicate searches being sent in slices, keyed by batch until the search
 // that takes them.
 // The model's tokenizer is pulled, not pushed: it is asked of the engine worker when the studio takes it (after
 // each model load, or back from picked files), so the answer is the model resident at that moment, and nothing
 // is sent while nobody counts.
-import type { DataReply, DataRequest, PortHandover, TokenizerFilesAnswer, TokenizerFilesAsk } from './protocol-data';
-import { createLocalEngine, RECORDS_PER_MESSAGE, type DedupeInput } from '../src/data/engine';
+import type { DataReply, DataRequest, PortHandover } from './protocol-data';
+import { engineClient } from './engine-channel';
+import { createLocalDataTools, RECORDS_PER_MESSAGE, type DedupeInput } from '../src/data/tools';
 import { packFacts } from '../src/data/quality';
 import type { TokenizerFiles } from '../src/data/tokens';
 
 type PostReply = (reply: DataReply, transfer?: Transferable[]) => void;
 
-/** The asking end of the channel to the engine worker: each call gets the loaded model's tokenizer files, or its refusal. */
-function tokenizerFilesOver(port: MessagePort): () => Promise<TokenizerFiles> {
-  let nextId = 1;
-  const pending = new Map<number, { resolve: (files: TokenizerFiles) => void; reject: (e: Error) => void }>();
-  port.onmessage = (ev: MessageEvent<TokenizerFilesAnswer>) => {
-    const answer = ev.data;
-    const p = pending.get(answer.id);
-    if (!p) return;
-    pending.delete(answer.id);
-    if ('files' in answer) p.resolve(answer.files);
-    else p.reject(Object.assign(new Error(answer.error.message), { name: answer.error.name }));
-  };
-  return () => new Promise((resolve, reject) => {
-    const id = nextId++;
-    pending.set(id, { resolve, reject });
-    port.postMessage({ id } satisfies TokenizerFilesAsk);
-  });
-}
-
 export function createDataHost(post: PostReply): (msg: DataRequest | PortHandover) => Promise<void> {
   let askEngine: (() => Promise<TokenizerFiles>) | null = null;
-  const engine = createLocalEngine(() => (askEngine ? askEngine() : Promise.reject(new Error('the engine worker is not connected'))));
+  const tools = createLocalDataTools(() => (askEngine ? askEngine() : Promise.reject(new Error('the engine worker is not connected'))));
   const batches = new Map<number, DedupeInput[]>();
 
   return async (msg) => {
-    if (msg.kind === 'port') { askEngine = tokenizerFilesOver(msg.port); return; }
+    if (msg.kind === 'port') { const engine = engineClient(msg.port); askEngine = () => engine.tokenizerFiles(); return; }
     const req = msg;
     // Progress is throttled to ~20 messages a second so a 100k-row import does not flood the page.
     let last = 0;
@@ -53,7 +35,7 @@ export function createDataHost(post: PostReply): (msg: DataRequest | PortHandove
         case 'import': {
           const { file, name, options } = req.args;
           const named = Object.assign(file.slice(0, file.size, file.type), { name });
-          const result = await engine.importFile(named, options, (pr) => progress({ id: req.id, kind: 'progress', progress: pr }));
+          const result = await tools.importFile(named, options, (pr) => progress({ id: req.id, kind: 'progress', progress: pr }));
           for (let i = 0; i < result.records.length; i += RECORDS_PER_MESSAGE) {
             const records = result.records.slice(i, i + RECORDS_PER_MESSAGE);
             const facts = packFacts(records);
@@ -72,25 +54,25 @@ export function createDataHost(post: PostReply): (msg: DataRequest | PortHandove
         case 'duplicates': {
           const records = batches.get(req.args.batch) ?? [];
           batches.delete(req.args.batch);
-          const result = await engine.findDuplicates(records, req.args.options, (pr) => progress({ id: req.id, kind: 'progress', progress: pr }));
+          const result = await tools.findDuplicates(records, req.args.options, (pr) => progress({ id: req.id, kind: 'progress', progress: pr }));
           post({ id: req.id, kind: 'return', method: 'duplicates', result });
           break;
         }
         case 'loadTokenizer': {
-          post({ id: req.id, kind: 'return', method: 'loadTokenizer', result: await engine.loadTokenizer(req.args.files) });
+          post({ id: req.id, kind: 'return', method: 'loadTokenizer', result: await tools.loadTokenizer(req.args.files) });
           break;
         }
         case 'loadModelTokenizer': {
-          post({ id: req.id, kind: 'return', method: 'loadModelTokenizer', result: await engine.loadModelTokenizer() });
+          post({ id: req.id, kind: 'return', method: 'loadModelTokenizer', result: await tools.loadModelTokenizer() });
           break;
         }
         case 'tokenStats': {
-          const result = await engine.tokenStats(req.args.records, req.args.options, (pr) => progress({ id: req.id, kind: 'progress', progress: pr }));
+          const result = await tools.tokenStats(req.args.records, req.args.options, (pr) => progress({ id: req.id, kind: 'progress', progress: pr }));
           post({ id: req.id, kind: 'return', method: 'tokenStats', result });
           break;
         }
         case 'previewTokens': {
-          post({ id: req.id, kind: 'return', method: 'previewTokens', result: await engine.previewTokens(req.args.messages, req.args.options) });
+          post({ id: req.id, kind: 'return', method: 'previewTokens', result: await tools.previewTokens(req.args.messages, req.args.options) });
           break;
         }
       }

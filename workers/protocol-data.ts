@@ -1,7 +1,7 @@
 // Messages between the page and workers/data-worker.ts. Requests and replies are discriminated unions
 // keyed by `kind`, matched by `id`; every request gets progress replies, then exactly one 'return' or
 // 'throw'. DataCalls is the one table of method → (args, result), so both ends are typed from it.
-import type { DedupeInput, DedupeRequestOptions, ImportRequestOptions, Progress } from '../src/data/engine';
+import type { DedupeInput, DedupeRequestOptions, ImportRequestOptions, Progress } from '../src/data/tools';
 import type { DuplicateGroup } from '../src/data/dedupe';
 import type { FileImport } from '../src/data/import';
 import type { PackedFacts } from '../src/data/quality';
@@ -37,9 +37,7 @@ export type DataReply =
 
 // ---- the data worker's own channel to the engine worker ----
 // The page makes a MessageChannel when it makes both workers and hands one port to each in a PortHandover
-// (transferred, never answered). On it the data worker asks for the loaded model's tokenizer files each time
-// the studio takes the model's tokenizer, and the engine answers from the model resident at that moment: the
-// counts follow the model, and the page never carries the files.
+// (transferred, never answered). On it the engine worker serves the engine (workers/engine-channel.ts) and the data
+// worker asks it for the loaded model's tokenizer files each time the studio takes the model's tokenizer: the
+// answer is the model resident at that moment, so the counts follow the model, and the page never carries the files.
 export interface PortHandover { kind: 'port'; port: MessagePort }
-export interface TokenizerFilesAsk { id: number }
-export type TokenizerFilesAnswer = { id: number; files: TokenizerFiles } | { id: number; error: { name: string; message: string } };

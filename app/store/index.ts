@@ -2,16 +2,17 @@
 // then says) and the data worker as engine. Created on first use; tests build their own with
 // createDatasetsStore (./datasets) and inject stand-ins. Every store on the page is built the same way:
 // createXStore(deps) builds one, appXStore() is the page's own made on first use, and useX(selector) reads it
-// in components (engine: app/engine/store.ts; compare: app/features/compare/store.ts). It follows the engine's loaded model: each time a model loads,
+// in components (engine: ./engine.ts; compare, training, export: their feature's store.ts). It follows the engine's loaded model: each time a model loads,
 // the data tools take its tokenizer (the data worker reads it from the engine worker over their own channel), so
 // token counts and the loss-mask preview match what training will do.
-import { createWorkerEngine } from '../../workers/data-client';
-import type { ModelInfo } from '../../workers/protocol-engine';
-import { joinEngineWorker } from '../engine/client';
-import { appEngineStore } from '../engine/store';
+import { dataToolsClient } from '../../workers/data-client';
+import type { ModelInfo } from '../../src/engine/api';
+import { joinEngineWorker } from './engine-worker';
+import { appEngineStore } from './engine';
 import { deferredRepository } from '../../src/storage/deferred';
 import { openIdbRepository } from '../../src/storage/idb-repository';
 import { createMemoryRepository } from '../../src/storage/memory-repository';
+import { pageWriter } from '../shell/writer';
 import { useStore } from 'zustand';
 import type { DatasetsSlice } from './datasets';
 import { createDatasetsStore, type DatasetsStore } from './datasets';
@@ -32,11 +33,19 @@ export function useDatasets<T>(selector: (s: DatasetsSlice) => T): T {
 export function appDatasetsStore(): DatasetsStore {
   if (store) return store;
   let persistent = true;
-  const ready = openIdbRepository().catch(() => { persistent = false; return createMemoryRepository(); });
+  // Writes go through this tab's writer role: a second tab of the studio reads but does not write.
+  const writer = pageWriter() ?? undefined;
+  const ready = openIdbRepository(undefined, writer).catch(() => { persistent = false; return createMemoryRepository(); });
   const worker = new Worker(new URL('../../workers/data-worker.ts', import.meta.url), { type: 'module', name: 'data' });
   joinEngineWorker(worker);
-  const s = createDatasetsStore({ repo: deferredRepository(ready), engine: createWorkerEngine(worker) });
+  const s = createDatasetsStore({ repo: deferredRepository(ready, writer), tools: dataToolsClient(worker) });
   store = s;
+  // Handing the role over saves what is pending; taking it over re-reads what the other tab changed.
+  writer?.beforeRelease(() => s.getState().flush());
+  writer?.afterTakeOver(async () => {
+    const open = s.getState().current;
+    await (open ? s.getState().openDataset(open.id) : s.getState().init());
+  });
   initialised = ready.then(() => { s.setState({ persistent }); return s.getState().init(); });
   followLoadedModel(s);
   // Ask the browser not to evict the datasets under storage pressure (it may say no; saving still works).

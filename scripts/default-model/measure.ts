@@ -32,10 +32,11 @@ import { loadHfModel, type LoadedModel } from '../../src/io/hf';
 import { filesFromDirectory } from '../../src/io/node-files';
 import type { LoraConfig } from '../../src/model/lora';
 import { Transformer } from '../../src/model/transformer';
-import { examplesFromRecords } from '../../src/tokenize/chat';
+import { examplesFromRecords } from '../../src/tokenize/loss-mask';
 import { presetFor } from '../../src/train/presets';
 import { Trainer, type TrainConfig } from '../../src/train/trainer';
-import { DEFAULT_PREFERENCE, preferencePairsFromJsonl, PreferenceTrainer, tokenizePreference, type PreferenceConfig, type PreferencePair } from '../../src/train/preference';
+import { DEFAULT_PREFERENCE, PreferenceTrainer, type PreferenceConfig } from '../../src/train/preference';
+import { preferencePairsFromJsonl, tokenizePreference, type PreferencePair } from '../../src/train/preference-pairs';
 
 /** The studio's "quick" preset for this model (src/train/presets.ts: tiny models get every linear and a high LR). */
 function quickPreset(m: LoadedModel): { lora: LoraConfig; train: TrainConfig } {

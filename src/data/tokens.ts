@@ -7,7 +7,8 @@
 //     rejected, each with answerFrom = the prompt's length (the preference loss counts the answer only).
 // Examples the template cannot render (e.g. a template that insists on alternating roles) are reported
 // per example, not thrown.
-import { ChatTemplate, tokenizeConversation } from '../tokenize/chat';
+import { ChatTemplate } from '../tokenize/chat';
+import { tokenizeConversation } from '../tokenize/loss-mask';
 import { loadTokenizer, type Tokenizer } from '../tokenize/tokenizer';
 import type { ChatMessage, Conversation } from './types';
 

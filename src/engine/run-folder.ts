@@ -1,21 +1,33 @@
-// A training session's run kept in a folder (Node only): the CLI's RunSink. While `train` runs, its output's
-// staging folder (src/io/output.ts) holds run.json (the RunRecord: config, curves, checkpoint steps) and the
-// checkpoints (src/train/checkpoint.ts bytes), each file written whole; an interrupted run's folder is what
-// `train --resume DIR` reads back. The committed output holds the adapter, not these files.
+// A run kept in a folder (Node only): the command line's run store. While `train` runs, its output's staging folder
+// (src/io/output.ts) holds run.json (the RunRecord: config, curves, checkpoint steps), data.json (the conversations
+// or pairs it trains on; start-adapter.safetensors, the weights of the adapter it started from) and the checkpoints (src/train/checkpoint.ts bytes), each file written whole; an interrupted
+// run's folder is what `train --resume DIR` reads back. The committed output holds the adapter, not these files.
+// Imported adapters and evaluations are the command's own, kept in memory for its life (it imports its --adapter
+// each time it runs).
 import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RESUME_FILE, writeStaged, type OutputClaim } from '../io/output';
-import type { CheckpointKind, RunRecord } from '../storage/runs';
-import type { RunSink } from './session';
+import { createMemoryRunStore, type CheckpointKind, type RunData, type RunRecord, type RunStore } from '../storage/runs';
 
 const RUN_JSON = 'run.json';
+const DATA_JSON = 'data.json';
+const START_WEIGHTS = 'start-adapter.safetensors';
 const CHECKPOINT: Record<CheckpointKind, string> = { last: RESUME_FILE, best: 'checkpoint-best.ckpt' };
-const RUN_FILES = [RUN_JSON, ...Object.values(CHECKPOINT)];
+const RUN_FILES = [RUN_JSON, DATA_JSON, START_WEIGHTS, ...Object.values(CHECKPOINT)];
 
-export function folderRunSink(claim: OutputClaim): RunSink {
+/** The run store of one run, in the claim's staging folder. */
+export function folderRunStore(claim: OutputClaim): RunStore {
+  const memory = createMemoryRunStore();
+  const file = (name: string) => join(claim.staging, name);
+  let current: RunRecord | null = existsSync(file(RUN_JSON)) ? readRun(claim.staging) : null;
   let written = '';
+  const mine = (id: string) => current !== null && current.id === id;
   return {
+    ...memory,
+    list: async () => (current ? [structuredClone(current)] : []),
+    get: async (id) => (mine(id) ? structuredClone(current) : null),
     async put(run) {
+      current = structuredClone(run);
       // Rewritten when the status or a checkpoint changes, not every step: the whole curve each step would cost
       // O(steps²) bytes, and a resume starts from the last checkpoint anyway.
       const key = JSON.stringify([run.status, run.checkpoints]);
@@ -23,19 +35,41 @@ export function folderRunSink(claim: OutputClaim): RunSink {
       writeStaged(claim, RUN_JSON, JSON.stringify(run));
       written = key;
     },
+    async remove(id) {
+      if (!mine(id)) return;
+      for (const f of RUN_FILES) rmSync(file(f), { force: true });
+      current = null;
+    },
     async putCheckpoint(_runId, kind, _step, bytes) {
       writeStaged(claim, CHECKPOINT[kind], bytes);
+    },
+    async getCheckpoint(runId, kind) {
+      if (!mine(runId) || !existsSync(file(CHECKPOINT[kind]))) return null;
+      return { step: current!.checkpoints[kind] ?? 0, bytes: new Uint8Array(readFileSync(file(CHECKPOINT[kind]))) };
+    },
+    async putData(_runId, data) {
+      if (data.init) writeStaged(claim, START_WEIGHTS, data.init['adapter_model.safetensors']);
+      writeStaged(claim, DATA_JSON, JSON.stringify({ records: data.records, pairs: data.pairs, startConfig: data.init?.['adapter_config.json'] ?? null }));
+    },
+    async getData(runId) {
+      if (!mine(runId) || !existsSync(file(DATA_JSON))) return null;
+      const d = JSON.parse(readFileSync(file(DATA_JSON), 'utf8')) as Omit<RunData, 'init'> & { startConfig: string | null };
+      const init = d.startConfig === null ? null : { 'adapter_config.json': d.startConfig, 'adapter_model.safetensors': new Uint8Array(readFileSync(file(START_WEIGHTS))) };
+      return { records: d.records, pairs: d.pairs, init };
     },
   };
 }
 
-/** The run and its last checkpoint from a folder a run left (an interrupted run's `<out>.studio-partial`). */
-export function readRunFolder(dir: string): { run: RunRecord; last: Uint8Array } {
-  const runFile = join(dir, RUN_JSON), last = join(dir, CHECKPOINT.last);
-  if (!existsSync(runFile) || !existsSync(last)) throw new Error(`--resume ${dir}: not a run folder with a checkpoint (no ${RUN_JSON} or ${CHECKPOINT.last})`);
-  const run: unknown = JSON.parse(readFileSync(runFile, 'utf8'));
+function readRun(dir: string): RunRecord {
+  const run: unknown = JSON.parse(readFileSync(join(dir, RUN_JSON), 'utf8'));
   if (!isRun(run)) throw new Error(`--resume ${dir}: ${RUN_JSON} is not a run record`);
-  return { run, last: new Uint8Array(readFileSync(last)) };
+  return run;
+}
+
+/** The run a folder holds (an interrupted run's `<out>.studio-partial`), refused unless it has a checkpoint to resume from. */
+export function readRunFolder(dir: string): RunRecord {
+  if (!existsSync(join(dir, RUN_JSON)) || !existsSync(join(dir, CHECKPOINT.last))) throw new Error(`--resume ${dir}: not a run folder with a checkpoint (no ${RUN_JSON} or ${CHECKPOINT.last})`);
+  return readRun(dir);
 }
 
 /** Enough of a RunRecord to resume: what the session and the CLI read from it. */

@@ -1,6 +1,8 @@
-// A training session: the ONE run loop, used by the engine worker (runs in IndexedDB) and the CLI's `train`
-// (runs in its output folder), for SFT and preference runs alike. It steps a trainer (the SFT Trainer on a run's
-// examples, or the PreferenceTrainer on its pairs when run.config.preference is set) and keeps the RunRecord up to date: the
+// A training session: the ONE run loop, run by the engine (src/engine/runs.ts) for the page (runs in IndexedDB) and
+// the CLI's `train` (runs in its output folder), for SFT, preference and GRPO runs alike. It steps a trainer (the SFT
+// Trainer on a run's examples, the PreferenceTrainer on its pairs when run.config.preference is set, the GrpoTrainer on
+// its prompts when run.config.grpo is: answers sampled by sample-groups.ts, scored by the run's rewards, JavaScript
+// ones in the host's sandbox, SessionArgs.openSandbox) and keeps the RunRecord up to date: the
 // metric curve, validation evaluations (every config.evalEvery steps and at the end), checkpoints through a
 // RunSink ('last' every config.checkpointEvery steps, on pause and at the end; 'best' at each new best
 // validation loss), early stopping, pause/resume/cancel through a RunControl, and the run's status.
@@ -10,20 +12,24 @@
 // rethrows. A resume (`resumeFrom`: bytes of a 'last' checkpoint) builds the same model and trainer and applies
 // them: the following steps give the same losses bit for bit as a run that never stopped. The guards against
 // non-finite steps and data with nothing to learn are the trainers' (src/train/trainer.ts, src/train/preference.ts).
-// A preference run has no validation split: no evaluations, no 'best' checkpoint.
-// Not here: where runs are stored, which model is resident, memory checks (the worker; the CLI).
+// A preference or GRPO run has no validation split: no evaluations, no 'best' checkpoint.
+// Not here: where runs are stored, which model is resident, memory checks (the engine: runs.ts, resident.ts).
 import { errorMessage } from '../errors';
 import type { ChatMessage } from '../data/types';
 import type { ModelMeta } from '../io/hf';
-import { templateOf } from '../io/hf';
+import { stopTokenIds, templateOf } from '../io/hf';
 import type { Transformer } from '../model/transformer';
 import type { CheckpointKind, MetricPoint, RunRecord, RunStatus, RunStore } from '../storage/runs';
-import { examplesFromRecords } from '../tokenize/chat';
+import { examplesFromRecords } from '../tokenize/loss-mask';
 import type { Example } from '../train/batch';
 import { applyCheckpoint, captureCheckpoint, deserializeCheckpoint, serializeCheckpoint, type CheckpointedTrainer } from '../train/checkpoint';
-import { PreferenceTrainer, tokenizePreference, type PreferenceExample, type PreferenceMetrics, type PreferencePair } from '../train/preference';
+import { GrpoTrainer, tokenizeGrpoPrompt, type GrpoMetrics, type GrpoPoint, type GrpoPrompt } from '../train/grpo';
+import { PreferenceTrainer, type PreferenceMetrics } from '../train/preference';
+import { tokenizePreference, type PreferenceExample, type PreferencePair } from '../train/preference-pairs';
 import { packExamples, type RunConfig } from '../train/presets';
+import { RewardScorer, type OpenSandbox } from '../train/rewards';
 import { evaluateLoss, Trainer, type StepMetrics } from '../train/trainer';
+import { sampleGroupsWith } from './sample-groups';
 
 /** What a session reports while it runs. */
 export type SessionEvent =
@@ -36,8 +42,13 @@ export type SessionEvent =
 /** Where a session keeps its run: the worker's RunStore, or the CLI's output folder. */
 export type RunSink = Pick<RunStore, 'put' | 'putCheckpoint'>;
 
-/** What a run trains on: conversations (SFT: train and validation examples) or preference pairs. */
-type RunExamples = { train: Example[]; validation: Example[] } | { pairs: PreferenceExample[] };
+/** What a run trains on: conversations (SFT: train and validation examples), preference pairs, or GRPO's prompts. */
+type RunExamples = { train: Example[]; validation: Example[] } | { pairs: PreferenceExample[] } | GrpoExamples;
+
+/** GRPO's prompts, and what sampling needs of the model's tokenizer: its decoding and its stop tokens. */
+interface GrpoExamples { prompts: GrpoPrompt[]; decode: (ids: number[]) => string; stopTokenIds: number[] }
+
+type AnyMetrics = StepMetrics | PreferenceMetrics | GrpoMetrics;
 
 /** The loop's view of a trainer: the SFT Trainer and the PreferenceTrainer both are one. */
 interface SessionTrainer extends CheckpointedTrainer {
@@ -45,18 +56,26 @@ interface SessionTrainer extends CheckpointedTrainer {
   readonly done: boolean;
   /** Work before the first step (compiling its pipelines; a DPO run's reference log-probs). */
   prepare(): Promise<unknown>;
-  step(): Promise<StepMetrics | PreferenceMetrics>;
+  step(): Promise<AnyMetrics>;
 }
 
-function trainerFor(config: RunConfig, net: Transformer, examples: RunExamples, padId: number): SessionTrainer {
+function trainerFor(config: RunConfig, net: Transformer, examples: RunExamples, padId: number, rewards: RewardScorer | null): SessionTrainer {
+  if ('prompts' in examples) {
+    if (!config.grpo || !rewards) throw new Error('GRPO prompts need a GRPO config (config.grpo) and its rewards');
+    return new GrpoTrainer(net, examples.prompts, config.train, config.grpo, sampleGroupsWith(net, examples.decode, examples.stopTokenIds), rewards, padId);
+  }
   if (!('pairs' in examples)) return new Trainer(net, examples.train, config.train, padId);
   if (!config.preference) throw new Error('preference pairs need a preference method (config.preference)');
   return new PreferenceTrainer(net, examples.pairs, config.train, config.preference, padId);
 }
 
-/** A preference step's rewards, margins and accuracy for its point (nothing for an SFT step). */
-function rewardsOf(st: StepMetrics | PreferenceMetrics): Pick<MetricPoint, 'rewardsChosen' | 'rewardsRejected' | 'margins' | 'accuracy'> {
-  return 'margins' in st ? { rewardsChosen: st.rewardsChosen, rewardsRejected: st.rewardsRejected, margins: st.margins, accuracy: st.accuracy } : {};
+/** A preference step's rewards, margins and accuracy, or a GRPO step's rewards, KL and clipping, for its point (nothing for an SFT step). */
+function rewardsOf(st: AnyMetrics): Partial<MetricPoint> {
+  if ('margins' in st) return { rewardsChosen: st.rewardsChosen, rewardsRejected: st.rewardsRejected, margins: st.margins, accuracy: st.accuracy };
+  if (!('reward' in st)) return {};
+  const { reward, rewardStd, rewardMeans, rewardStds, fracZeroStd, kl, clipRatio, completionLength, truncated, unscorable, errors } = st;
+  const point: GrpoPoint = { reward, rewardStd, rewardMeans, rewardStds, fracZeroStd, kl, clipRatio, completionLength, truncated, unscorable, errors };
+  return point;
 }
 
 /** Conversations tokenized between two yields to the event loop (and progress reports). */
@@ -82,13 +101,30 @@ export async function tokenizeChunked(
 /**
  * A run's training and validation examples: the train split with the run's loss mask (packed when the run
  * packs), the validation split on assistant turns; or, for a preference run, its pairs through the chat template
- * (a pair that leaves no answer token is an error naming it). `onProgress(done, total)` counts conversations.
+ * (a pair that leaves no answer token is an error naming it); or, for a GRPO run, the train split's prompts (an
+ * assistant turn at the end is the reference answer; a row that does not fit is an error naming it).
+ * `onProgress(done, total)` counts conversations.
  */
 export async function runExamples(
   m: ModelMeta, data: { records: readonly { messages: ChatMessage[]; split: 'train' | 'validation' }[]; pairs?: readonly PreferencePair[] },
   config: RunConfig, onProgress?: (done: number, total: number) => void,
 ): Promise<RunExamples> {
   const maxSeqLength = config.train.maxSeqLength;
+  if (config.grpo) {
+    const tpl = templateOf(m), maxNew = config.grpo.maxNewTokens;
+    const rows = data.records.filter((r) => r.split === 'train');
+    if (rows.length === 0) throw new Error('no prompts');
+    return {
+      prompts: rows.map((r, i) => {
+        try {
+          return tokenizeGrpoPrompt(m.tokenizer, tpl, r.messages, maxNew, maxSeqLength);
+        } catch (e) {
+          throw new Error(`prompt ${i + 1}: ${errorMessage(e)}`);
+        }
+      }),
+      decode: (ids) => m.tokenizer.decode(ids), stopTokenIds: stopTokenIds(m),
+    };
+  }
   if (config.preference) {
     if (!data.pairs?.length) throw new Error('no preference pairs');
     const tpl = templateOf(m);
@@ -158,6 +194,8 @@ interface SessionArgs {
   /** Writes starting values into a fresh run's model (an imported adapter); not called on resume. */
   init?: ((net: Transformer) => void) | null;
   onEvent?: (e: SessionEvent) => void;
+  /** Runs a GRPO run's JavaScript rewards (the page's sandboxed worker; worker_threads in Node); absent: built-ins only. */
+  openSandbox?: OpenSandbox;
   /** Awaited before a failure is recorded (the worker lets a lost device report itself first). */
   beforeFailure?: () => Promise<void>;
   now?: () => number;
@@ -172,9 +210,12 @@ export async function runSession(args: SessionArgs): Promise<RunStatus> {
     await sink.put(run);
     onEvent({ type: 'status', runId: run.id, status, error });
   };
+  let rewards: RewardScorer | null = null;
   try {
     const { net, examples } = await args.setup();
-    const trainer = trainerFor(run.config, net, examples, args.padId);
+    const { grpo } = run.config;
+    if (grpo) rewards = await RewardScorer.open(grpo.rewards, args.openSandbox ?? null, grpo.rewardTimeoutMs);
+    const trainer = trainerFor(run.config, net, examples, args.padId, rewards);
     const validation = 'validation' in examples ? examples.validation : [];
     run.totalSteps = trainer.totalSteps;
     if (!args.resumeFrom) args.init?.(net);
@@ -185,7 +226,7 @@ export async function runSession(args: SessionArgs): Promise<RunStatus> {
       run.evals = run.evals.filter((e) => e.step <= at);
       run.bestValLoss = run.evals.length ? Math.min(...run.evals.map((e) => e.valLoss)) : null;
     }
-    if (!trainer.done) await trainer.prepare(); // the first step's pipelines, compiled in parallel; DPO's reference
+    if (!trainer.done) await trainer.prepare(); // the first step's pipelines, compiled in parallel; DPO's and GRPO's reference
     await setStatus('running');
     onEvent({ type: 'run', run: structuredClone(run) });
     const { evalEvery, checkpointEvery, earlyStopPatience } = run.config;
@@ -260,5 +301,7 @@ export async function runSession(args: SessionArgs): Promise<RunStatus> {
     // A lost device or a crash mid-run leaves the last checkpoint: the run can be resumed.
     await setStatus(ctl.lost || run.checkpoints.last !== null ? 'interrupted' : 'failed', ctl.lost ?? errorMessage(e));
     throw e;
+  } finally {
+    rewards?.close();
   }
 }

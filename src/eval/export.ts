@@ -1,5 +1,6 @@
 // What leaves the Compare screen as files: an evaluation as CSV or JSONL (one line per example and model), and
-// the marked pairs as a preference dataset (prompt / chosen / rejected JSONL, the form TRL's DPOTrainer reads).
+// preferences as a dataset (prompt / chosen / rejected JSONL, the form TRL's DPOTrainer reads): the base-vs-tuned
+// marks (markedPairs), and the pairs of several answers to one prompt and of conversation turns, all one form.
 //
 // Contract:
 //  - Preference lines follow TRL's two dataset forms: a chat prompt gives the conversational form
@@ -15,24 +16,25 @@ export type EvalPrompt = { kind: 'chat'; messages: ChatMessage[] } | { kind: 'ra
 
 export interface PreferenceMark { prompt: EvalPrompt; base: string; tuned: string; verdict: Verdict }
 
-function preferenceLines(marks: readonly PreferenceMark[]): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
-  for (const m of marks) {
-    if (m.verdict === 'tie' || m.base === m.tuned) continue;
-    const [chosen, rejected] = m.verdict === 'tuned' ? [m.tuned, m.base] : [m.base, m.tuned];
-    out.push(m.prompt.kind === 'chat'
-      ? {
-        prompt: m.prompt.messages.map((x) => ({ role: x.role, content: x.content })),
-        chosen: [{ role: 'assistant', content: chosen }],
-        rejected: [{ role: 'assistant', content: rejected }],
-      }
-      : { prompt: m.prompt.text, chosen, rejected });
-  }
-  return out;
+/** One preference: a prompt, the better answer to it and a worse one. */
+export interface ChosenRejected { prompt: EvalPrompt; chosen: string; rejected: string }
+
+/** The preferences base-vs-tuned marks carry: the verdict's answer chosen; a tie carries none. */
+export function markedPairs(marks: readonly PreferenceMark[]): ChosenRejected[] {
+  return marks.filter((m) => m.verdict !== 'tie').map((m) => ({
+    prompt: m.prompt, ...(m.verdict === 'tuned' ? { chosen: m.tuned, rejected: m.base } : { chosen: m.base, rejected: m.tuned }),
+  }));
 }
 
-export function preferenceJsonl(marks: readonly PreferenceMark[]): string {
-  return preferenceLines(marks).map((l) => JSON.stringify(l) + '\n').join('');
+/** TRL's preference JSONL; a pair whose two answers are the same carries no preference and is left out. */
+export function preferenceJsonl(pairs: readonly ChosenRejected[]): string {
+  return pairs.filter((p) => p.chosen !== p.rejected).map((p) => JSON.stringify(p.prompt.kind === 'chat'
+    ? {
+      prompt: p.prompt.messages.map((x) => ({ role: x.role, content: x.content })),
+      chosen: [{ role: 'assistant', content: p.chosen }],
+      rejected: [{ role: 'assistant', content: p.rejected }],
+    }
+    : { prompt: p.prompt.text, chosen: p.chosen, rejected: p.rejected }) + '\n').join('');
 }
 
 /** The prompt as one line of text for tables: the last user turn of a chat, or the raw text. */

@@ -18,13 +18,14 @@
 //  - versus(model, against), per pair: the model wins when its answer leans further towards chosen than the other
 //    model's (answers), or when its log-prob margin πc - πr is larger (margins); equal values are ties. The win rate
 //    is (wins + ties / 2) / pairs, as for the marks a person makes (metrics.ts winRate).
-// Not here: tokenizing pairs (src/train/preference.ts), generating (the caller's decoder).
+// Not here: tokenizing pairs (src/train/preference-pairs.ts), generating (the caller's decoder).
 import type { Transformer } from '../model/transformer';
-import { pairLogps, type PreferenceExample, type PreferencePair } from '../train/preference';
+import { pairLogps } from '../train/preference';
+import { type PreferenceExample, type PreferencePair } from '../train/preference-pairs';
 import type { EvalRow } from './export';
 import { normalizeAnswer, rougeL, winRate, type Verdict, type WinTally } from './metrics';
 
-interface PreferenceEval {
+export interface PreferenceEval {
   pairs: number;
   logpAccuracy: number;
   logpMargin: number;

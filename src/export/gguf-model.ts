@@ -24,6 +24,7 @@
 // importance matrices, Llama 2-style SentencePiece files (a ▁ prepended), the Modelfile's template (modelfile.ts).
 import { stopTokenIds, templateOf, type LoadedModel } from '../io/hf';
 import type { ModelFiles } from '../io/model-files';
+import { recipeOf } from '../model/arch';
 import type { Transformer } from '../model/transformer';
 import { f16ToF32, f32ToF16 } from '../ops/half';
 import { exportGgufLora, GGUF_FILE_TYPE, permuteRopeRows, writeGguf, Q8_0_BLOCK, type GgufDtype, type GgufTensor, type GgufValue } from './gguf';
@@ -232,7 +233,8 @@ function q4kmTypes(names: string[], rows: number[]): GgufDtype[] {
 /** The model's tensors under llama.cpp's names and layouts. */
 async function ggufTensors(model: Transformer, arch: GgufArch, dtype: GgufModelDtype, fold: boolean): Promise<GgufTensor[]> {
   const c = model.config;
-  if (dtype === 'Q4_K_M' && arch.name === 'gpt2') throw new Error("GGUF export: Q4_K_M for gpt2 needs llama.cpp's Q5_K for the fused attn_qkv, which is not implemented here; use Q8_0 or F16");
+  // llama.cpp's Q4_K_M mix quantises a fused attn_qkv (GPT-2's c_attn) with Q5_K, which is not written here.
+  if (dtype === 'Q4_K_M' && recipeOf(c).blocks.some((b) => b.linears.qkv)) throw new Error(`GGUF export: Q4_K_M for ${arch.name} needs llama.cpp's Q5_K for the fused attn_qkv, which is not implemented here; use Q8_0 or F16`);
   const tensors: GgufTensor[] = [];
   for (const [hfName, w] of await mergedWeights(model, { fold })) {
     const mapped = ggufParamName(arch, hfName);

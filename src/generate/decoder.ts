@@ -5,9 +5,14 @@
 import type { ModelConfig } from '../model/config';
 import type { Transformer } from '../model/transformer';
 
-/** Who decodes: our WebGPU engine, onnxruntime on the ONNX export of the same weights, or 'auto' (the
- * engine worker picks onnxruntime on a software adapter, where it decodes several times faster). */
-export type GenerateBackend = 'auto' | 'engine' | 'onnx';
+/** Who decodes: our WebGPU decoder ('webgpu'), onnxruntime on the ONNX export of the same weights, or 'auto' (the
+ * engine picks onnxruntime on a software adapter, where it decodes several times faster). */
+export type GenerateBackend = 'auto' | 'webgpu' | 'onnx';
+
+/** A stored choice as it is now named: evaluations stored before the WebGPU decoder was called 'webgpu' say 'engine'. */
+export function generateBackend(stored: string | undefined): GenerateBackend {
+  return stored === 'engine' ? 'webgpu' : stored === 'webgpu' || stored === 'onnx' ? stored : 'auto';
+}
 
 export interface DecoderSequence {
   /** Tokens the cache holds. */

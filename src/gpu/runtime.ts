@@ -12,6 +12,10 @@
 //  - Pipelines: `dispatch` compiles what it has not seen synchronously (pipelines.ts). Before a first step,
 //    `recordPipelines(f)` runs f as a dry run (dispatches recorded, not run; clears and copies dropped; reads giving
 //    zeros) to learn the pipelines it uses, and `preparePipelines` compiles those up front into the same cache.
+//  - Programs: `capture(label, f)` runs f once and keeps its commands (dispatches with their bind groups and
+//    uniforms, copies, clears) and the buffers it allocated; `replay(program)` encodes those commands again, so a
+//    step whose inputs live on the GPU (a decoding step: src/generate/batch.ts) costs no bind group, uniform write
+//    or allocation per step. Writes inside f land once, at capture; reads are refused.
 // Not here: kernels themselves (src/ops/*), model layout (src/model/*), size limits and row-block plans (limits.ts).
 import { isSoftwareAdapter } from './adapter';
 import { BufferPool } from './buffers';
@@ -48,6 +52,35 @@ export interface DispatchOptions {
   constants?: Record<string, number>;
 }
 
+/** Commands a Program replays (see Gpu.capture). */
+type Command =
+  | { kind: 'dispatch'; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; workgroups: [number, number, number] }
+  | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; bytes: number }
+  | { kind: 'clear'; buffer: GPUBuffer; offset: number; bytes: number };
+
+/** A captured sequence of commands with everything they bind, made once (Gpu.capture, replay, dispose). */
+export interface Program {
+  readonly label: string;
+  readonly commands: readonly Command[];
+  /** Every buffer the commands touch. */
+  readonly buffers: readonly GPUBuffer[];
+  /** The buffers the capture released (its temporaries): the program's until dispose. */
+  readonly owned: readonly GPUBuffer[];
+  readonly uniforms: GPUBuffer | null;
+}
+
+/** A capture in progress: bind groups wait for the uniform buffer, made once the slots are counted. */
+interface Capture {
+  label: string;
+  commands: (Exclude<Command, { kind: 'dispatch' }> | { kind: 'pending-dispatch'; label: string; pipeline: GPUComputePipeline; entries: GPUBindGroupEntry[]; slot: number | null; workgroups: [number, number, number] })[];
+  buffers: Set<GPUBuffer>;
+  /** What f released, by size: its later tensors take from here first. */
+  free: Map<number, GPUBuffer[]>;
+  /** Buffers taken back from `free`, with the label of the tensor that took each. */
+  reused: Map<GPUBuffer, string>;
+  params: ArrayBuffer[];
+}
+
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment is at most 256 on every adapter
 const UNIFORM_SLOTS = 1024;
 
@@ -60,6 +93,12 @@ export function numel(shape: readonly number[]): number {
 export class Gpu {
   readonly device: GPUDevice;
   readonly adapterInfo: { vendor: string; architecture: string; description: string; isFallbackAdapter: boolean };
+  /** The device has `shader-f16`: frozen 16-bit weights take the f16 kernels (src/ops/matmul.ts). */
+  readonly f16: boolean;
+  /** The device has `subgroups`: the subgroup kernel variants exist (autotune chooses among them). */
+  readonly subgroups: boolean;
+  /** The adapter's subgroup size range (null without `subgroups`); kernels never assume a size within it. */
+  readonly subgroupSizes: { min: number; max: number } | null;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly uniformBuffer: GPUBuffer;
@@ -74,6 +113,8 @@ export class Gpu {
   private absent_: [Tensor, Tensor] | null = null;
   /** While attached (timeKernels): every dispatch's GPU time, by label. */
   private kernelTimes: KernelTimes | null = null;
+  /** While capture runs: what it has recorded. */
+  private capturing: Capture | null = null;
 
   constructor(device: GPUDevice, adapterInfo?: Partial<GPUAdapterInfo>) {
     this.device = device;
@@ -83,6 +124,10 @@ export class Gpu {
       description: adapterInfo?.description ?? '',
       isFallbackAdapter: adapterInfo?.isFallbackAdapter === true,
     };
+    this.f16 = device.features.has('shader-f16');
+    this.subgroups = device.features.has('subgroups');
+    const sg = adapterInfo as { subgroupMinSize?: number; subgroupMaxSize?: number } | undefined;
+    this.subgroupSizes = this.subgroups ? { min: sg?.subgroupMinSize ?? 4, max: sg?.subgroupMaxSize ?? 128 } : null;
     this.pool = new BufferPool(device, this.stats);
     this.pipelines = new PipelineCache(device, this.stats);
     this.uniformBuffer = device.createBuffer({
@@ -102,7 +147,9 @@ export class Gpu {
   tensor(shape: readonly number[], label: string): Tensor {
     const size = numel(shape);
     const bytes = Math.max(16, Math.ceil((size * 4) / 16) * 16);
-    const buffer = this.pool.take(bytes, label);
+    let buffer = this.capturing?.free.get(bytes)?.pop();
+    if (buffer) this.capturing!.reused.set(buffer, label);
+    buffer ??= this.pool.take(bytes, label);
     return { buffer, shape: [...shape], size, label, offset: 0, isView: false };
   }
 
@@ -169,6 +216,11 @@ export class Gpu {
 
   fill(t: Tensor, value: number): void {
     if (this.pipelines.recording) return;
+    if (value === 0 && this.capturing) {
+      this.capturing.commands.push({ kind: 'clear', buffer: t.buffer, offset: t.offset * 4, bytes: t.size * 4 });
+      this.capturing.buffers.add(t.buffer);
+      return;
+    }
     if (value === 0) {
       this.pending.add(t.buffer);
       this.commandEncoder().clearBuffer(t.buffer, t.offset * 4, t.size * 4);
@@ -188,6 +240,11 @@ export class Gpu {
 
   copy(src: Tensor, dst: Tensor, count = src.size, srcOffset = 0, dstOffset = 0): void {
     if (this.pipelines.recording) return;
+    if (this.capturing) {
+      this.capturing.commands.push({ kind: 'copy', src: src.buffer, srcOffset: (src.offset + srcOffset) * 4, dst: dst.buffer, dstOffset: (dst.offset + dstOffset) * 4, bytes: count * 4 });
+      this.capturing.buffers.add(src.buffer).add(dst.buffer);
+      return;
+    }
     this.pending.add(src.buffer).add(dst.buffer);
     this.commandEncoder().copyBufferToBuffer(src.buffer, (src.offset + srcOffset) * 4, dst.buffer, (dst.offset + dstOffset) * 4, count * 4);
   }
@@ -196,7 +253,15 @@ export class Gpu {
   release(...ts: (Tensor | null | undefined)[]): void {
     for (const t of ts) {
       if (!t || t.isView) continue;
-      this.pool.give(t.buffer);
+      // Inside a capture a released buffer becomes the program's: it serves the capture's later tensors, and
+      // the next replays, until dispose.
+      if (!this.capturing) {
+        this.pool.give(t.buffer);
+        continue;
+      }
+      const list = this.capturing.free.get(t.buffer.size) ?? [];
+      list.push(t.buffer);
+      this.capturing.free.set(t.buffer.size, list);
     }
   }
 
@@ -245,6 +310,7 @@ export class Gpu {
 
   async read(t: Tensor, count = t.size, elementOffset = 0): Promise<Float32Array> {
     if (this.pipelines.recording) return new Float32Array(count);
+    if (this.capturing) throw new Error(`read(${t.label}) inside capture(${this.capturing.label}): a program cannot read back`);
     const bytes = count * 4;
     const staging = this.device.createBuffer({
       label: `read(${t.label})`,
@@ -296,11 +362,15 @@ export class Gpu {
       return;
     }
     const pipeline = this.pipeline(o.code, o.entryPoint, o.label, o.constants);
-    for (const b of o.bindings) this.pending.add('buffer' in b ? b.buffer : b);
     const entries: GPUBindGroupEntry[] = o.bindings.map((b, i) => ({
       binding: i,
       resource: 'buffer' in b ? { buffer: b.buffer, offset: b.offset * 4, size: Math.max(4, b.size * 4) } : { buffer: b },
     }));
+    if (this.capturing) {
+      this.captureDispatch(this.capturing, o, pipeline, entries);
+      return;
+    }
+    for (const b of o.bindings) this.pending.add('buffer' in b ? b.buffer : b);
     if (o.params) {
       if (this.uniformSlot === UNIFORM_SLOTS) this.flush();
       const slot = this.uniformSlot++;
@@ -325,6 +395,96 @@ export class Gpu {
     const [x, y = 1, z = 1] = o.workgroups;
     if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
     this.stats.dispatches++;
+  }
+
+  // ---- captured programs -------------------------------------------------------------------------
+
+  /**
+   * Runs `f` once, recording its dispatches, copies and clears instead of encoding them, and returns them as a
+   * Program whose bind groups and uniforms are made now: `replay` encodes the same commands on the same buffers.
+   * The buffers f releases (its temporaries) belong to the program until `dispose`, reused only by f's later
+   * tensors; what f allocates and keeps (its outputs, a table a kernel caches) stays the caller's, as outside a
+   * capture. So what f computes must depend on nothing but buffer contents. Writes land once, now. A kept tensor
+   * that would take a buffer f released is refused: make such tables before (a recordPipelines dry run of f does).
+   */
+  capture(label: string, f: () => void): Program {
+    if (this.capturing || this.pipelines.recording) throw new Error(`capture(${label}): already capturing or recording`);
+    const c: Capture = { label, commands: [], buffers: new Set(), free: new Map(), reused: new Map(), params: [] };
+    this.capturing = c;
+    try {
+      f();
+      const released = new Set([...c.free.values()].flat());
+      const kept = [...c.reused].find(([b]) => !released.has(b));
+      // Replays would keep using it as the temporary it was before: the holder's contents would change under it.
+      if (kept) throw new Error(`capture(${label}): ${kept[1]} takes a buffer released earlier in the capture and keeps it; allocate what outlives the program before capturing`);
+    } catch (e) {
+      this.capturing = null;
+      for (const buffer of [...c.free.values()].flat()) this.pool.give(buffer);
+      throw e;
+    } finally {
+      this.capturing = null;
+    }
+    let uniforms: GPUBuffer | null = null;
+    if (c.params.length > 0) {
+      uniforms = this.device.createBuffer({ label: `${label}.uniforms`, size: c.params.length * UNIFORM_SLOT, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      const data = new ArrayBuffer(c.params.length * UNIFORM_SLOT);
+      c.params.forEach((slot, i) => new Uint8Array(data, i * UNIFORM_SLOT, UNIFORM_SLOT).set(new Uint8Array(slot)));
+      this.device.queue.writeBuffer(uniforms, 0, data);
+    }
+    const commands: Command[] = c.commands.map((cmd) => {
+      if (cmd.kind !== 'pending-dispatch') return cmd;
+      const entries = cmd.slot === null ? cmd.entries
+        : [...cmd.entries, { binding: cmd.entries.length, resource: { buffer: uniforms!, offset: cmd.slot * UNIFORM_SLOT, size: UNIFORM_SLOT } }];
+      const bindGroup = this.device.createBindGroup({ label: `${label}.${cmd.label}.bindGroup`, layout: cmd.pipeline.getBindGroupLayout(0), entries });
+      return { kind: 'dispatch', pipeline: cmd.pipeline, bindGroup, workgroups: cmd.workgroups };
+    });
+    return { label, commands, buffers: [...c.buffers], owned: [...c.free.values()].flat(), uniforms };
+  }
+
+  private captureDispatch(c: Capture, o: DispatchOptions, pipeline: GPUComputePipeline, entries: GPUBindGroupEntry[]): void {
+    for (const b of o.bindings) c.buffers.add('buffer' in b ? b.buffer : b);
+    let slot: number | null = null;
+    if (o.params) {
+      slot = c.params.length;
+      const data = new ArrayBuffer(UNIFORM_SLOT);
+      const u32 = Array.isArray(o.params) ? o.params : o.params.u32;
+      const f32 = Array.isArray(o.params) ? [] : (o.params.f32 ?? []);
+      const view = new DataView(data);
+      u32.forEach((v, i) => view.setUint32(i * 4, v >>> 0, true));
+      f32.forEach((v, i) => view.setFloat32((u32.length + i) * 4, v, true));
+      c.params.push(data);
+    }
+    const [x, y = 1, z = 1] = o.workgroups;
+    c.commands.push({ kind: 'pending-dispatch', label: o.label, pipeline, entries, slot, workgroups: [x, y, z] });
+  }
+
+  /** Encodes a captured program's commands into the current step (submitted by the next flush). */
+  replay(p: Program): void {
+    if (this.capturing || this.pipelines.recording) throw new Error(`replay(${p.label}) inside a capture or recording`);
+    for (const b of p.buffers) this.pending.add(b);
+    for (const cmd of p.commands) {
+      if (cmd.kind === 'dispatch') {
+        const pass = this.computePass();
+        pass.setPipeline(cmd.pipeline);
+        pass.setBindGroup(0, cmd.bindGroup);
+        const [x, y, z] = cmd.workgroups;
+        if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
+        this.stats.dispatches++;
+      } else if (cmd.kind === 'copy') {
+        this.commandEncoder().copyBufferToBuffer(cmd.src, cmd.srcOffset, cmd.dst, cmd.dstOffset, cmd.bytes);
+      } else {
+        this.commandEncoder().clearBuffer(cmd.buffer, cmd.offset, cmd.bytes);
+      }
+    }
+  }
+
+  /** Gives a program's buffers back to the pool and destroys its uniforms; the program must not be replayed again. */
+  dispose(p: Program): void {
+    for (const buffer of p.owned) this.pool.give(buffer);
+    if (p.uniforms) {
+      if (this.pending.has(p.uniforms)) this.flush();
+      p.uniforms.destroy();
+    }
   }
 
   /**
@@ -404,19 +564,25 @@ export class Gpu {
   }
 }
 
-/** Requests an adapter and device from `navigator.gpu` (the page, a worker, or Node after installNodeWebGPU). */
-/** Optional device features (off unless asked): 'timestamp-query' for Gpu.timeKernels (profiles, benchmarks). */
-export interface GpuOptions { timestampQuery?: boolean }
+/**
+ * Optional device features. `shader-f16` and `subgroups` are requested when the adapter has them (`false` leaves
+ * one off: tests of the fallback); 'timestamp-query', for Gpu.timeKernels (profiles, benchmarks), only when asked.
+ */
+export interface GpuOptions { f16?: boolean; subgroups?: boolean; timestampQuery?: boolean }
 
+/** Requests an adapter and device from `navigator.gpu` (the page, a worker, or Node after installNodeWebGPU). */
 export async function createGpu(opts: GpuOptions = {}): Promise<Gpu> {
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (!gpu) throw new Error('WebGPU is not available here (navigator.gpu is missing).');
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new Error('WebGPU is present but no GPU adapter was found.');
   const limits = adapter.limits;
+  const wanted: [GPUFeatureName, boolean][] = [
+    ['shader-f16', opts.f16 !== false], ['subgroups', opts.subgroups !== false], ['timestamp-query', opts.timestampQuery === true],
+  ];
   const device = await adapter.requestDevice({
     label: 'studio',
-    requiredFeatures: opts.timestampQuery && adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
+    requiredFeatures: wanted.filter(([name, on]) => on && adapter.features.has(name)).map(([name]) => name),
     requiredLimits: {
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
       maxBufferSize: limits.maxBufferSize,

@@ -1,6 +1,6 @@
 // Model downloads over HTTP: the Hugging Face hub by repository id, or any folder served with the same
 // file names (the embedded default at /models/default/). Resumable, with byte progress, cached so the
-// second open needs no network.
+// second open needs no network. `downloadFile` is the same for any one file (a Hub dataset's shards).
 //
 // URL layout (the hub's): {endpoint}/{repo}/resolve/{revision}/{file}; a plain folder is {base}{file}.
 // Files fetched: config.json, tokenizer.json, tokenizer_config.json (required), generation_config.json
@@ -14,7 +14,9 @@
 // (200 instead of 206) is read in one piece. An optional file that is 404 is cached as absent; so is an
 // HTML page in its place (static servers of single-page apps answer every unknown path with index.html).
 // Cache: any ByteCache; cacheStorageCache() uses Cache Storage (pages and workers), memoryCache() is for
-// tests and for environments without it. Deliberately not here: parsing (src/io/hf.ts reads the files).
+// tests and for environments without it. A cache that can run out of room is told each file's size before its
+// bytes are fetched (`expect`: parts and the whole file, which are both stored until the parts are deleted), so it
+// can refuse at once (src/storage/model-cache.ts). Deliberately not here: parsing (src/io/hf.ts reads the files).
 import { filesFromMap, type ModelFiles } from './model-files';
 import { errorMessage } from '../errors';
 
@@ -22,6 +24,8 @@ export interface ByteCache {
   get(key: string): Promise<Uint8Array | null>;
   put(key: string, bytes: Uint8Array): Promise<void>;
   delete(key: string): Promise<void>;
+  /** Told before `url`'s bytes are fetched: about `bytes` more will be stored under it (may refuse for want of room). */
+  expect?(url: string, bytes: number): Promise<void>;
 }
 
 export interface DownloadProgress {
@@ -33,7 +37,7 @@ export interface DownloadProgress {
   cached: boolean;
 }
 
-interface DownloadOptions {
+export interface DownloadOptions {
   /** Part size for Range requests (default 16 MiB). */
   partBytes?: number;
   cache?: ByteCache;
@@ -57,10 +61,11 @@ export const KNOWN_MODELS: { repo: string; label: string }[] = [
 /** Where a file lives: a function of its path in the model folder. */
 type UrlFor = (file: string) => string;
 
-export function hubUrlFor(repo: string, revision = 'main', endpoint = HF_ENDPOINT): UrlFor {
+/** A file of a Hub repository: {endpoint}/{repo}/resolve/{revision}/{file}, datasets under {endpoint}/datasets/. */
+export function hubUrlFor(repo: string, revision = 'main', endpoint = HF_ENDPOINT, type: 'model' | 'dataset' = 'model'): UrlFor {
   if (!/^[\w.-]+(\/[\w.-]+)?$/.test(repo)) throw new Error(`"${repo}" is not a repository id (expected owner/name)`);
   const enc = (s: string) => s.split('/').map(encodeURIComponent).join('/');
-  return (file) => `${endpoint.replace(/\/$/, '')}/${enc(repo)}/resolve/${encodeURIComponent(revision)}/${enc(file)}`;
+  return (file) => `${endpoint.replace(/\/$/, '')}/${type === 'dataset' ? 'datasets/' : ''}${enc(repo)}/resolve/${encodeURIComponent(revision)}/${enc(file)}`;
 }
 
 export function folderUrlFor(base: string): UrlFor {
@@ -135,6 +140,11 @@ export async function downloadModel(name: string, urlFor: UrlFor, opts: Download
   return filesFromMap(name, files);
 }
 
+/** One file (a dataset's shard), resumable and cached like a model's files; `onBytes` reports its bytes done and total. */
+export async function downloadFile(url: string, opts: DownloadOptions & { onBytes?: (loaded: number, total: number) => void } = {}): Promise<Uint8Array> {
+  return (await fetchFile(url, { ...opts, optional: false, onBytes: opts.onBytes ?? (() => {}) }))!;
+}
+
 interface FetchFileOptions extends DownloadOptions {
   optional: boolean;
   onBytes: (loaded: number, total: number) => void;
@@ -159,6 +169,7 @@ async function fetchFile(url: string, opts: FetchFileOptions): Promise<Uint8Arra
     total = meta ? Number(new TextDecoder().decode(meta)) : NaN;
     if (!Number.isFinite(total)) return restart();
     parts.push(first);
+    await cache?.expect?.(url, 2 * total - first.length);
   } else {
     const res = await f(url, { headers: { Range: `bytes=0-${partBytes - 1}` }, signal: opts.signal });
     // Single-page-app servers answer unknown paths with index.html (200): none of our files is HTML.
@@ -167,7 +178,9 @@ async function fetchFile(url: string, opts: FetchFileOptions): Promise<Uint8Arra
     if (html) throw new DownloadError(url, 404, `${url}: not found (the server sent an HTML page)`);
     if (!res.ok) throw new DownloadError(url, res.status, `${url}: HTTP ${res.status}`);
     if (res.status !== 206) {
-      const body = await readBody(res, (n) => opts.onBytes(n, Number(res.headers.get('content-length')) || n));
+      const length = Number(res.headers.get('content-length'));
+      if (length > 0) await cache?.expect?.(url, length).catch(async (e: unknown) => { await res.body?.cancel(); throw e; });
+      const body = await readBody(res, (n) => opts.onBytes(n, length || n));
       await cache?.put(url, body);
       opts.onBytes(body.length, body.length);
       return body;
@@ -176,6 +189,8 @@ async function fetchFile(url: string, opts: FetchFileOptions): Promise<Uint8Arra
     if (range.start !== 0) throw new DownloadError(url, 206, `${url}: asked for bytes from 0, the server sent ${range.start}-${range.end}`);
     total = range.total;
     if (range.end + 1 !== Math.min(total, partBytes)) throw new DownloadError(url, 206, `${url}: asked for bytes 0-${partBytes - 1}, the server sent 0-${range.end}`);
+    // Its parts, then the whole file, are stored (a file in one part: only the whole).
+    await cache?.expect?.(url, total > partBytes ? 2 * total : total).catch(async (e: unknown) => { await res.body?.cancel(); throw e; });
     const body = await readPart(res, url, 0, range.end, opts, (n) => opts.onBytes(n, total));
     parts.push(body);
     if (total > body.length && cache) {

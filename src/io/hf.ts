@@ -16,7 +16,7 @@
 //    (an upload) so the whole model is never in host memory.
 // Not here: GPU upload (src/io/load.ts), the memory estimate (src/model/memory-estimate.ts), downloads and caching
 // (they produce a ModelFiles).
-import { configFromHf, descriptorOf, expectedWeights, weightTable } from '../model/arch';
+import { configFromHf, descriptorOf, expectedWeights } from '../model/arch';
 import type { ModelConfig } from '../model/config';
 import { ChatTemplate } from '../tokenize/chat';
 import { loadTokenizer, type Tokenizer } from '../tokenize/tokenizer';
@@ -223,6 +223,4 @@ export function stopTokenIds(model: Pick<LoadedModel, 'config' | 'tokenizer' | '
   return [...ids].sort((a, b) => a - b);
 }
 
-export function parameterCount(config: ModelConfig): number {
-  return weightTable(config).reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
-}
+export { parameterCount } from '../model/arch';

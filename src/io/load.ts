@@ -1,6 +1,6 @@
 // A Transformer built straight from a checkpoint: allocated from the headers' shapes, then filled tensor by
-// tensor as src/io/hf.ts openWeights reads them, so the host never holds the whole model as f32 (the CLI and the
-// engine worker build every model this way). Frozen matrices are stored as `weights` says (default: as shipped,
+// tensor as src/io/hf.ts openWeights reads them, so the host never holds the whole model as f32 (the engine, for the
+// page and the CLI, builds every model this way). Frozen matrices are stored as `weights` says (default: as shipped,
 // storageAsShipped below); a 16-bit tensor whose storage is its own dtype goes to the GPU as its
 // bits, never widened on the host. `onTensor` sees each tensor after its upload (the engine's fingerprint samples
 // it). On failure the model's buffers are destroyed and the files closed: nothing is left.

@@ -9,9 +9,13 @@
 //    files are links into ../../blobs/. The folder is then named `org/name`.
 //  - `open` reads byte ranges through a file handle (no 2 GiB limit, nothing read but what is asked for);
 //    `read` reads a whole file (configs, tokenizers).
+//  - `directoryCache` is download.ts's ByteCache on disk (the command line's Hub downloads): one file per key,
+//    named by the key's SHA-256, written whole to a temporary name and renamed, so a stop never leaves half a file.
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
+import type { ByteCache } from './download';
 import { missingFile, type ByteSource, type ModelFiles } from './model-files';
 
 /** The largest single read (Node refuses reads of 2 GiB and more into one call). */
@@ -93,4 +97,27 @@ function hfCacheFolder(dir: string): { snapshot: string; repo: string } | null {
     throw new Error(`${dir}: a Hugging Face cache folder with ${found} and no refs/main naming one of them; pass the snapshots/<hash> folder to use`);
   }
   return { snapshot: join(snapshots, hash), repo: repoId(dir) };
+}
+
+/** A ByteCache in a folder (created when first written). */
+export function directoryCache(dir: string): ByteCache {
+  const pathOf = (key: string) => join(dir, createHash('sha256').update(key).digest('hex'));
+  return {
+    get: async (key) => {
+      try {
+        const buf = await readFile(pathOf(key));
+        return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw e;
+      }
+    },
+    put: async (key, bytes) => {
+      await mkdir(dir, { recursive: true });
+      const tmp = `${pathOf(key)}.${process.pid}.tmp`;
+      await writeFile(tmp, bytes);
+      await rename(tmp, pathOf(key));
+    },
+    delete: async (key) => { await rm(pathOf(key), { force: true }); },
+  };
 }

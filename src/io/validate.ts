@@ -6,12 +6,15 @@
 // Contract:
 //  - validateModelConfig(config, where): every size within LIMITS, sizes consistent with each other (heads
 //    divide, key/value heads divide heads, RoPE's head size even), rope_theta > 0 and 0 < eps < 1, and the
-//    parameter count (a closed form, computed without building any per-tensor table) within MAX_PARAMETERS.
+//    parameter count (the weight table's, once every size is within its limit) within MAX_PARAMETERS.
 //    Throws one sentence naming the file and the field (HF's name for it).
-//  - validateLora(lora, linears, where): rank a whole number 1 ≤ r ≤ min(in, out) of every targeted linear,
-//    alpha > 0, 0 ≤ dropout < 1, and every target matching at least one linear of the model.
+//  - The one LoRA rule, for a run's settings, an imported adapter and the command line's flags alike:
+//    loraProblem(lora, loraLinears(config)) / validateLora(lora, linears, where): rank a whole number
+//    1 ≤ r ≤ min(in, out) of every targeted linear, alpha > 0, 0 ≤ dropout < 1, and every target matching (by
+//    suffix, as PEFT matches) at least one linear the model's descriptor lets LoRA target.
 //  - assertFinite(data, where, name): throws naming the tensor and the first bad index.
 // Not here: what the architecture supports at all (src/io/hf.ts refuses unknown model types and features).
+import { descriptorOf, parameterCount, recipeOf, weightTable } from '../model/arch';
 import { MAX_LAYERS } from '../model/arch/hf-config';
 import type { ModelConfig } from '../model/config';
 import { isLoraTarget, type LoraConfig } from '../model/lora';
@@ -42,23 +45,18 @@ function wholeIn(value: number, max: number, where: string, field: string): void
   if (!Number.isInteger(value) || value < 1 || value > max) throw new Error(`${where}: ${field} must be a whole number from 1 to ${max} (got ${value})`);
 }
 
-/** Parameters of the config's weights, without building the per-tensor table (an upper estimate). */
-function parameterBound(c: ModelConfig): number {
-  const q = c.numHeads * c.headDim, kv = c.numKvHeads * c.headDim;
-  const perLayer = c.hiddenSize * (2 * q + 2 * kv) + 3 * c.hiddenSize * c.intermediateSize + 4 * c.hiddenSize + q + 2 * kv + c.intermediateSize;
-  return c.numLayers * perLayer + 2 * c.vocabSize * c.hiddenSize + c.maxPositions * c.hiddenSize;
-}
-
 export function validateModelConfig(c: ModelConfig, where = 'config.json'): void {
   for (const key of Object.keys(LIMITS) as (keyof typeof LIMITS)[]) wholeIn(c[key], LIMITS[key], where, HF_NAME[key]);
   wholeIn(c.numKvHeads, c.numHeads, where, 'num_key_value_heads');
   if (c.numHeads % c.numKvHeads !== 0) throw new Error(`${where}: num_attention_heads ${c.numHeads} is not a multiple of num_key_value_heads ${c.numKvHeads}`);
   if (!(Number.isFinite(c.normEps) && c.normEps > 0 && c.normEps < 1)) throw new Error(`${where}: the norm epsilon must be between 0 and 1 (got ${c.normEps})`);
-  if (c.architecture !== 'gpt2') {
+  // Rotary embeddings (every family but those with learned positions) need a positive theta and an even head size.
+  if (recipeOf(c).blocks.some((b) => b.attention.rope !== null)) {
     if (!(Number.isFinite(c.ropeTheta) && c.ropeTheta > 0)) throw new Error(`${where}: rope_theta must be a positive number (got ${c.ropeTheta})`);
     if (c.headDim % 2 !== 0) throw new Error(`${where}: head size ${c.headDim} is odd; rotary embeddings need an even one`);
   }
-  const params = parameterBound(c);
+  // After the per-field limits, so the weight table it sums is small however absurd the numbers were.
+  const params = parameterCount(c);
   if (params > MAX_PARAMETERS) {
     throw new Error(`${where}: describes about ${params.toExponential(2)} parameters (${(params * 4 / 2 ** 30).toFixed(0)} GiB as f32), more than the studio can hold (${MAX_PARAMETERS.toExponential(2)})`);
   }
@@ -70,25 +68,35 @@ interface LinearShape {
   shape: readonly number[];
 }
 
-/** The 2-D `.weight` tensors of a weight map, as linears LoRA may target. */
-export function linearsOf(weights: ReadonlyMap<string, { shape: number[] }>): LinearShape[] {
-  const out: LinearShape[] = [];
-  for (const [name, w] of weights) if (w.shape.length === 2 && name.endsWith('.weight')) out.push({ path: name.slice(0, -'.weight'.length), shape: w.shape });
-  return out;
+/** The linears LoRA can target in this model (its descriptor's targets), with their shapes. */
+export function loraLinears(config: ModelConfig): LinearShape[] {
+  const targets = descriptorOf(config).loraTargets;
+  return weightTable(config).filter((w) => w.kind === 'linear').map((w) => ({ path: w.name.slice(0, -'.weight'.length), shape: w.shape }))
+    .filter((l) => targets.some((t) => l.path.endsWith(`.${t}`)));
 }
 
-export function validateLora(lora: LoraConfig, linears: readonly LinearShape[], where: string): void {
-  if (!Number.isInteger(lora.rank) || lora.rank < 1 || lora.rank > MAX_LORA_RANK) throw new Error(`${where}: rank must be a whole number from 1 to ${MAX_LORA_RANK} (got ${lora.rank})`);
-  if (!(Number.isFinite(lora.alpha) && lora.alpha > 0)) throw new Error(`${where}: alpha must be a positive number (got ${lora.alpha})`);
-  if (!(Number.isFinite(lora.dropout) && lora.dropout >= 0 && lora.dropout < 1)) throw new Error(`${where}: dropout must be at least 0 and below 1 (got ${lora.dropout})`);
-  if (lora.targetModules.length === 0) throw new Error(`${where}: no target modules`);
+/** What is wrong with `lora` on these linears, in one sentence, or null. */
+export function loraProblem(lora: LoraConfig, linears: readonly LinearShape[]): string | null {
+  if (!Number.isInteger(lora.rank) || lora.rank < 1 || lora.rank > MAX_LORA_RANK) return `rank must be a whole number from 1 to ${MAX_LORA_RANK} (got ${lora.rank})`;
+  if (!(Number.isFinite(lora.alpha) && lora.alpha > 0)) return `alpha must be a positive number (got ${lora.alpha})`;
+  if (!(Number.isFinite(lora.dropout) && lora.dropout >= 0 && lora.dropout < 1)) return `dropout must be at least 0 and below 1 (got ${lora.dropout})`;
+  if (lora.targetModules.length === 0) return 'no target modules';
   let smallest = Infinity;
   for (const target of lora.targetModules) {
     const hits = linears.filter((l) => isLoraTarget({ ...lora, targetModules: [target] }, l.path));
-    if (hits.length === 0) throw new Error(`${where}: target module "${target}" matches no linear layer of this model`);
+    if (hits.length === 0) {
+      const names = [...new Set(linears.map((l) => l.path.split('.').pop()))];
+      return `target module "${target}" matches no linear layer of this model (its modules: ${names.join(', ')})`;
+    }
     for (const h of hits) smallest = Math.min(smallest, ...h.shape);
   }
-  if (lora.rank > smallest) throw new Error(`${where}: rank ${lora.rank} is larger than the smallest targeted layer (${smallest} features); LoRA needs r ≤ min(in, out)`);
+  if (lora.rank > smallest) return `rank ${lora.rank} is larger than the smallest targeted layer (${smallest} features); LoRA needs r ≤ min(in, out)`;
+  return null;
+}
+
+export function validateLora(lora: LoraConfig, linears: readonly LinearShape[], where: string): void {
+  const problem = loraProblem(lora, linears);
+  if (problem) throw new Error(`${where}: ${problem}`);
 }
 
 /** Throws when `data` holds NaN or ±Inf. */

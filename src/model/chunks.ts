@@ -29,7 +29,11 @@ interface RowBlock { first: number; rows: number; w: Tensor; dw: Tensor | null }
  * A weight [rows, cols] as row blocks in order (one block when it fits one binding), stored as `storage` says
  * (a frozen weight may be 16-bit or quantised, each block encoded on its own: src/ops/weight-storage.ts).
  */
-export interface RowChunked { name: string; rows: number; cols: number; storage: WeightStorage; blocks: RowBlock[] }
+export interface RowChunked {
+  name: string; rows: number; cols: number; storage: WeightStorage; blocks: RowBlock[];
+  /** The matmul's f16 kernels read it (an f16 weight within F16_MAX_WEIGHT on a device with shader-f16: params.ts). */
+  f16Math: boolean;
+}
 
 const only = (W: RowChunked): RowBlock | null => (W.blocks.length === 1 ? W.blocks[0] : null);
 
@@ -59,14 +63,14 @@ function columns(gpu: Gpu, x: Tensor, xCols: number, first: number, width: numbe
 export function matmulWT(gpu: Gpu, out: Tensor, x: Tensor, W: RowChunked, M: number, opts: ChunkedOptions = {}): void {
   const one = only(W);
   if (one) {
-    matmul(gpu, out, x, one.w, M, W.rows, W.cols, { ...opts, transB: true, bStorage: W.storage });
+    matmul(gpu, out, x, one.w, M, W.rows, W.cols, { ...opts, transB: true, bStorage: W.storage, f16Math: W.f16Math });
     return;
   }
   const { bias, accumulate = false, extra } = opts;
   for (const b of W.blocks) {
     const part = accumulate ? columns(gpu, out, W.rows, b.first, b.rows, M) : gpu.tensor([M, b.rows], `${out.label}.cols`);
     const blockBias = bias && gpu.view(bias, b.first, [b.rows], `${bias.label}.rows`);
-    matmul(gpu, part, x, b.w, M, b.rows, W.cols, { transB: true, accumulate, bias: blockBias, bStorage: W.storage });
+    matmul(gpu, part, x, b.w, M, b.rows, W.cols, { transB: true, accumulate, bias: blockBias, bStorage: W.storage, f16Math: W.f16Math });
     copyColumns(gpu, out, W.rows, b.first, part, b.rows, 0, b.rows, M);
     gpu.release(part);
   }
@@ -80,7 +84,7 @@ export function matmulWT(gpu: Gpu, out: Tensor, x: Tensor, W: RowChunked, M: num
 export function matmulW(gpu: Gpu, out: Tensor, x: Tensor, W: RowChunked, M: number, opts: ChunkedOptions = {}): void {
   const one = only(W);
   if (one) {
-    matmul(gpu, out, x, one.w, M, W.cols, W.rows, { ...opts, bStorage: W.storage });
+    matmul(gpu, out, x, one.w, M, W.cols, W.rows, { ...opts, bStorage: W.storage, f16Math: W.f16Math });
     return;
   }
   W.blocks.forEach((b, k) => {
@@ -88,7 +92,7 @@ export function matmulW(gpu: Gpu, out: Tensor, x: Tensor, W: RowChunked, M: numb
     const head = k === 0;
     matmul(gpu, out, xs, b.w, M, W.cols, b.rows, {
       accumulate: !head || opts.accumulate, bias: head ? opts.bias : undefined, extra: head ? opts.extra : undefined,
-      bStorage: W.storage,
+      bStorage: W.storage, f16Math: W.f16Math,
     });
     gpu.release(xs);
   });

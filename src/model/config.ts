@@ -13,7 +13,7 @@ import type { RopeScaling } from '../ops/rope';
 /** The family: which descriptor in src/model/arch/ describes this model. */
 export type Architecture = 'llama' | 'gpt2' | 'qwen3' | 'gemma3' | 'smollm3';
 
-/** Attention kind of one layer: full causal, or a sliding window of `slidingWindow` keys (Gemma 3's local layers). */
+/** Attention kind of one layer: full causal, or a sliding window of `slidingWindow` keys (Gemma 3's local layers, Mistral, Qwen2/Qwen3 and SmolLM3 with their windows on). */
 export type LayerType = 'full' | 'sliding';
 
 export interface ModelConfig {
@@ -42,12 +42,15 @@ export interface ModelConfig {
   eosTokenId: number | number[] | null;
   /** pad_token_id where the family's embedding takes it as torch's padding_idx (its row gets no gradient); absent otherwise. */
   padTokenId?: number;
-  // Gemma 3 only (absent elsewhere, so the other families' configs and fingerprints are unchanged):
-  /** Attention scores are scaled by queryPreAttnScalar^-1/2 instead of headDim^-1/2. */
-  queryPreAttnScalar?: number;
-  /** Per layer: 'sliding' layers see only the last slidingWindow keys and use RoPE base ropeLocalTheta unscaled. */
+  // Sliding windows (absent when no layer slides, so the configs and fingerprints of models without one are unchanged;
+  // Gemma 3 always lists its layers):
+  /** Per layer: 'sliding' layers see only the last slidingWindow keys (query i, key j: i - j < slidingWindow). */
   layerTypes?: LayerType[];
   slidingWindow?: number;
+  // Gemma 3 only (absent elsewhere):
+  /** Attention scores are scaled by queryPreAttnScalar^-1/2 instead of headDim^-1/2. */
+  queryPreAttnScalar?: number;
+  /** RoPE base of Gemma 3's sliding layers (unscaled). */
   ropeLocalTheta?: number;
   // SmolLM3 only:
   /** Per layer: whether q and k are rotated (SmolLM3's no_rope_layers, 1 = RoPE, 0 = none). */

@@ -2,8 +2,8 @@
 // pretraining of a tiny model starts from (and what parity tests feed both us and transformers). Linear and
 // embedding weights ~ N(0, std²), learned positions N(0, (std/2)²), biases N(0, biasStd²) (0 by default), norm
 // weights 1 (0 where the recipe's norm adds one itself, Gemma's x·(1 + w)), LayerNorm biases as biases. Seeded.
-import { descriptorOf, recipeOf, weightTable } from './arch';
-import type { Architecture, ModelConfig } from './config';
+import { descriptorNamed, recipeOf, weightTable } from './arch';
+import type { ModelConfig } from './config';
 import { Rng } from './random';
 import type { NamedWeight } from './transformer';
 
@@ -29,8 +29,8 @@ export function initWeights(c: ModelConfig, seed: number, std = 0.02, opts: { no
   return w;
 }
 
-/** Small configs for tests, one per family (qwen2 and mistral are Llama-family model types). */
-export function tinyConfig(kind: Architecture | 'qwen2', over: Partial<ModelConfig> = {}): ModelConfig {
-  if (kind === 'qwen2') return descriptorOf({ architecture: 'llama' }).tiny({ modelType: 'qwen2', ...over });
-  return descriptorOf({ architecture: kind }).tiny(over);
+/** Small configs for tests: a family's, or one of its model types' (qwen2 and mistral are Llama-family model types). */
+export function tinyConfig(name: string, over: Partial<ModelConfig> = {}): ModelConfig {
+  const d = descriptorNamed(name);
+  return d.family === name ? d.tiny(over) : d.tiny({ modelType: name, ...over });
 }

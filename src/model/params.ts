@@ -8,12 +8,15 @@
 //    separate buffers (then there is no whole tensor: `get` refuses, `read`/`write` go block by block).
 //  - A frozen matrix may be stored 16-bit or quantised (spec.storage; src/ops/weight-storage.ts): one buffer per row block,
 //    each block encoded on its own; only chunks.ts's products read it, `read`/`write` decode and encode on the host,
-//    and `writeHalf` uploads a checkpoint's 16-bit bits unchanged when they are the storage.
+//    and `writeHalf` uploads a checkpoint's 16-bit bits unchanged when they are the storage. On a device with
+//    shader-f16 a 16-bit matrix is held as f16 for the matmul's f16 kernels when it fits them (bf16 converted:
+//    halvesForF16Kernels; each upload decides for the whole matrix), else as its storage on the f32 kernels.
 // Layout of the flat table: trainable specs in the order given, each padded to VIEW_ALIGN elements.
 import { numel, type Gpu, type Tensor } from '../gpu/runtime';
 import { deviceLimits, planRowBlocks, VIEW_ALIGN, type BufferLimits } from '../gpu/limits';
 import type { RowChunked } from './chunks';
-import { decodeWeights, encodeWeights, packHalves, storageWords, type WeightStorage } from '../ops/weight-storage';
+import { f32ToBf16, f32ToF16 } from '../ops/half';
+import { decodeWeights, encodeWeights, halvesForF16Kernels, packHalves, storageWords, type WeightStorage } from '../ops/weight-storage';
 
 export interface ParamSpec {
   name: string;
@@ -91,27 +94,28 @@ export class ParamTable {
       let chunked: RowChunked;
       if (storage !== 'f32') {
         chunked = {
-          name: s.name, rows, cols, storage,
+          name: s.name, rows, cols, storage, f16Math: false,
           blocks: plan.map((b) => {
             const w = gpu.tensor([storageWords(storage, b.rows * cols)], `${s.name}.${storage}.rows${b.first}`);
-            if (s.init) gpu.writeU32(w, encodeWeights(storage, s.init.subarray(b.first * cols, (b.first + b.rows) * cols)));
+            if (s.init && !isHalf(storage)) gpu.writeU32(w, encodeWeights(storage, s.init.subarray(b.first * cols, (b.first + b.rows) * cols)));
             return { ...b, w, dw: null };
           }),
         };
+        if (s.init && isHalf(storage)) this.writeHalves(chunked, storage, halves(storage, s.init));
       } else if (s.trainable) {
         const off = this.offsets.get(s.name)!;
         const w = gpu.view(this.flat!.params, off, s.shape, s.name);
         const dw = gpu.view(this.flat!.grads, off, s.shape, `d.${s.name}`);
         this.tensors.set(s.name, w);
         this.grads.set(s.name, dw);
-        chunked = { name: s.name, rows, cols, storage, blocks: plan.map((b) => ({ ...b, w: blockOf(w, s.name, b.first, b.rows), dw: blockOf(dw, `d.${s.name}`, b.first, b.rows) })) };
+        chunked = { name: s.name, rows, cols, storage, f16Math: false, blocks: plan.map((b) => ({ ...b, w: blockOf(w, s.name, b.first, b.rows), dw: blockOf(dw, `d.${s.name}`, b.first, b.rows) })) };
       } else if (numel(s.shape) * 4 <= limits.maxBufferBytes) {
         const w = s.init ? gpu.fromArray(s.shape, s.init, s.name) : gpu.tensor(s.shape, s.name);
         this.tensors.set(s.name, w);
-        chunked = { name: s.name, rows, cols, storage, blocks: plan.map((b) => ({ ...b, w: blockOf(w, s.name, b.first, b.rows), dw: null })) };
+        chunked = { name: s.name, rows, cols, storage, f16Math: false, blocks: plan.map((b) => ({ ...b, w: blockOf(w, s.name, b.first, b.rows), dw: null })) };
       } else {
         chunked = {
-          name: s.name, rows, cols, storage,
+          name: s.name, rows, cols, storage, f16Math: false,
           blocks: plan.map((b) => ({
             ...b, dw: null,
             w: s.init ? gpu.fromArray([b.rows, cols], s.init.subarray(b.first * cols, (b.first + b.rows) * cols), `${s.name}.rows${b.first}`) : gpu.tensor([b.rows, cols], `${s.name}.rows${b.first}`),
@@ -160,6 +164,11 @@ export class ParamTable {
   write(name: string, data: Float32Array): void {
     const c = this.chunked(name);
     if (data.length !== c.rows * c.cols) throw new Error(`write(${name}): ${data.length} values for [${this.specs.get(name)!.shape}]`);
+    const storage = this.specs.get(name)!.storage ?? 'f32';
+    if (isHalf(storage)) {
+      this.writeHalves(c, storage, halves(storage, data));
+      return;
+    }
     for (const b of c.blocks) {
       const part = data.subarray(b.first * c.cols, (b.first + b.rows) * c.cols);
       if (c.storage === 'f32') this.gpu.write(b.w, part);
@@ -174,11 +183,21 @@ export class ParamTable {
   writeHalf(name: string, dtype: 'BF16' | 'F16', bits: Uint16Array, widen: () => Float32Array): void {
     const c = this.chunked(name);
     if (bits.length !== c.rows * c.cols) throw new Error(`writeHalf(${name}): ${bits.length} values for [${this.specs.get(name)!.shape}]`);
-    if (c.storage !== dtype.toLowerCase()) {
+    const storage = this.specs.get(name)!.storage;
+    if (storage !== dtype.toLowerCase()) {
       this.write(name, widen());
       return;
     }
-    for (const b of c.blocks) this.gpu.writeU32(b.w, packHalves(bits.subarray(b.first * c.cols, (b.first + b.rows) * c.cols)));
+    this.writeHalves(c, storage as 'bf16' | 'f16', bits);
+  }
+
+  /** A 16-bit matrix's bits in `storage`, or as f16 for the f16 kernels where the device and the values allow. */
+  private writeHalves(c: RowChunked, storage: 'bf16' | 'f16', bits: Uint16Array): void {
+    const f16 = this.gpu.f16 ? halvesForF16Kernels(storage, bits) : null;
+    c.storage = f16 ? 'f16' : storage;
+    c.f16Math = f16 !== null;
+    const held = f16 ?? bits;
+    for (const b of c.blocks) this.gpu.writeU32(b.w, packHalves(held.subarray(b.first * c.cols, (b.first + b.rows) * c.cols)));
   }
 
   /** The gradient view of a trainable parameter, or null when it is frozen. */
@@ -220,3 +239,8 @@ export class ParamTable {
     if (this.flat) this.gpu.free(this.flat.params, this.flat.grads, this.flat.m, this.flat.v, this.flat.decayMask);
   }
 }
+
+const isHalf = (s: WeightStorage): s is 'bf16' | 'f16' => s === 'bf16' || s === 'f16';
+
+/** f32 values rounded to 16-bit `storage` (nearest even), as encodeWeights packs them. */
+const halves = (storage: 'bf16' | 'f16', x: Float32Array): Uint16Array => (storage === 'bf16' ? f32ToBf16(x) : f32ToF16(x));

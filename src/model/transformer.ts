@@ -17,6 +17,7 @@
 import { type Gpu, type Tensor } from '../gpu/runtime';
 import { deviceLimits, type BufferLimits } from '../gpu/limits';
 import { attentionBackward, attentionForward, type AttentionDims } from '../ops/attention';
+import { attentionDecode } from '../ops/attention-decode';
 import { copyColumns } from '../ops/columns';
 import { crossEntropyForwardBackward } from '../ops/crossentropy';
 import { add, addInPlace, scale } from '../ops/elementwise';
@@ -51,13 +52,15 @@ interface BatchInputs {
   targets?: Uint32Array;     // [B*T] next token per position
   lossMask?: Float32Array;   // [B*T] 1 where the loss counts
   docStart?: Uint32Array;    // [B*T] packed sequences: where each token's document starts (see train/batch.ts)
+  /** The loss on logits × logitScale (GRPO: 1/temperature, the log-probs of the distribution it sampled); absent: 1. */
+  logitScale?: number;
 }
 
 /** Packed documents on the GPU: attention masks keys before `start`; RoPE positions restart at each document. */
 interface DocTensors { start: Tensor; pos: Tensor }
 
 /** Key/value cache for generation: per layer [B, capacity, Hkv*D]. */
-interface KvCache { capacity: number; B: number; k: Tensor[]; v: Tensor[]; length: number }
+export interface KvCache { capacity: number; B: number; k: Tensor[]; v: Tensor[]; length: number }
 
 type Saved = Record<string, Tensor>;
 interface LayerSaved { t: Saved; lin: Partial<Record<LinearRole, LinearSaved>> }
@@ -189,17 +192,11 @@ export class Transformer {
       ? { start: gpu.fromU32([N], inp.docStart, 'docStart'), pos: gpu.fromU32([N], relPos, 'doc.positions') }
       : null;
     const r = this.recipe;
-    const x0 = gpu.tensor([N, C], 'resid.0');
-    gatherRows(gpu, x0, ids, this.params.chunked(r.embed), N);
-    if (r.embedScale !== 1) scale(gpu, x0, Math.fround(r.embedScale), N * C);   // Gemma: × √C, rounded to the weights' f32 as HF does
     if (r.positions) {
       posCpu = relPos;
       pos = gpu.fromU32([N], posCpu, 'positions');
-      const pe = gpu.tensor([N, C], 'positions.rows');
-      gatherRows(gpu, pe, pos, this.params.chunked(r.positions), N);
-      addInPlace(gpu, x0, pe, N * C);
-      gpu.release(pe);
     }
+    const x0 = this.embedRows(ids, pos, N);
     const resid = [x0];
     const layers: LayerSaved[] = [];
     const seed = opts.seed ?? 0;
@@ -226,13 +223,36 @@ export class Transformer {
       if (!opts.save) gpu.release(xf);
       xf = last;
     }
-    const hf = gpu.tensor([rows, C], 'final.norm');
-    const fRstd = gpu.tensor([rows], 'final.rstd');
-    const fMean = r.norm.kind === 'layer' ? gpu.tensor([rows], 'final.mean') : null;
-    this.normForward(hf, fMean, fRstd, xf, r.finalNorm, rows);
+    const { hf, fMean, fRstd } = this.finalNorm(xf, rows);
     if (!opts.save) gpu.release(xf);
     if (!opts.save && doc) gpu.release(doc.start, doc.pos);
     return { B, T, N, ids, idsCpu: inp.ids, pos, posCpu, doc: opts.save ? doc : null, resid: opts.save ? resid : [], layers, checkpointed, seed, hf, fMean, fRstd };
+  }
+
+  /** x0 [N, C] = embed[ids]·embedScale (+ positions[pos] when the recipe has learned positions). */
+  private embedRows(ids: Tensor, pos: Tensor | null, N: number): Tensor {
+    const { gpu, recipe: r } = this;
+    const C = this.config.hiddenSize;
+    const x0 = gpu.tensor([N, C], 'resid.0');
+    gatherRows(gpu, x0, ids, this.params.chunked(r.embed), N);
+    if (r.embedScale !== 1) scale(gpu, x0, Math.fround(r.embedScale), N * C);   // Gemma: × √C, rounded to the weights' f32 as HF does
+    if (r.positions) {
+      const pe = gpu.tensor([N, C], 'positions.rows');
+      gatherRows(gpu, pe, pos!, this.params.chunked(r.positions), N);
+      addInPlace(gpu, x0, pe, N * C);
+      gpu.release(pe);
+    }
+    return x0;
+  }
+
+  /** The final norm of rows [rows, C], with its statistics (kept by training for backward). */
+  private finalNorm(xf: Tensor, rows: number): { hf: Tensor; fMean: Tensor | null; fRstd: Tensor } {
+    const { gpu, recipe: r } = this;
+    const hf = gpu.tensor([rows, this.config.hiddenSize], 'final.norm');
+    const fRstd = gpu.tensor([rows], 'final.rstd');
+    const fMean = r.norm.kind === 'layer' ? gpu.tensor([rows], 'final.mean') : null;
+    this.normForward(hf, fMean, fRstd, xf, r.finalNorm, rows);
+    return { hf, fMean, fRstd };
   }
 
   /** The recipe's norm over rows of width `width` (the hidden size, or head_dim for q/k norms). */
@@ -302,7 +322,13 @@ export class Transformer {
     return y;
   }
 
-  private layerForward(l: number, x: Tensor, B: number, T: number, pastLen: number, cache: KvCache | undefined, seed: number | null, doc: DocTensors | null): LayerSaved {
+  /**
+   * Layer l on x [B·T, C]. With `decodePos` (decoding, T = 1) each sequence's row sits at its own position pos[b],
+   * read on the GPU: RoPE, the cache append and attention take it from there instead of from pastLen.
+   */
+  private layerForward(
+    l: number, x: Tensor, B: number, T: number, pastLen: number, cache: KvCache | undefined, seed: number | null, doc: DocTensors | null, decodePos?: Tensor,
+  ): LayerSaved {
     const { gpu, config: c } = this;
     const L = this.layers[l];
     const { gated, activation } = this.recipe.mlp;
@@ -337,24 +363,29 @@ export class Transformer {
     if (L.attention.rope) {
       t.qr = gpu.tensor([N, qDim], 'q.rope');
       t.kr = gpu.tensor([N, kvDim], 'k.rope');
-      ropeForward(gpu, t.qr, qn, this.ropeDims(L, B, T, H, pastLen), doc?.pos);
-      ropeForward(gpu, t.kr, kn, this.ropeDims(L, B, T, Hkv, pastLen), doc?.pos);
+      ropeForward(gpu, t.qr, qn, this.ropeDims(L, B, T, H, pastLen), decodePos ?? doc?.pos);
+      ropeForward(gpu, t.kr, kn, this.ropeDims(L, B, T, Hkv, pastLen), decodePos ?? doc?.pos);
       gpu.release(qn, kn);                                                     // q/k themselves stay when a head norm saved them
     } else {
       t.qr = qn;
       t.kr = kn;
     }
 
-    let kAll = t.kr, vAll = t.v;
-    if (cache) {
-      this.writeCache(cache.k[l], t.kr, B, T, pastLen, cache.capacity);
-      this.writeCache(cache.v[l], t.v, B, T, pastLen, cache.capacity);
-      kAll = cache.k[l];
-      vAll = cache.v[l];
-    }
     t.att = gpu.tensor([N, qDim], 'att');
-    t.lse = gpu.tensor([B, H, T], 'lse');
-    attentionForward(gpu, t.att, t.lse, t.qr, kAll, vAll, this.attentionDims(L, B, T, pastLen, cache), L.attention.scale, doc?.start);
+    if (decodePos && cache) {
+      const dims = { B, H, Hkv, D: c.headDim, cap: cache.capacity, window: L.attention.window };
+      attentionDecode(gpu, t.att, t.qr, t.kr, t.v, cache.k[l], cache.v[l], decodePos, dims, L.attention.scale);
+    } else {
+      let kAll = t.kr, vAll = t.v;
+      if (cache) {
+        this.writeCache(cache.k[l], t.kr, B, T, pastLen, cache.capacity);
+        this.writeCache(cache.v[l], t.v, B, T, pastLen, cache.capacity);
+        kAll = cache.k[l];
+        vAll = cache.v[l];
+      }
+      t.lse = gpu.tensor([B, H, T], 'lse');
+      attentionForward(gpu, t.att, t.lse, t.qr, kAll, vAll, this.attentionDims(L, B, T, pastLen, cache), L.attention.scale, doc?.start);
+    }
     const o = gpu.tensor([N, C], 'o');
     run('o', o, t.att);
     t.x2 = gpu.tensor([N, C], 'x2');
@@ -433,6 +464,7 @@ export class Transformer {
     const N = inp.B * inp.T, C = c.hiddenSize, V = c.vocabSize;
     const W = p.chunked(this.recipe.head);
     const R = headChunkRows(N, V, p.limits.maxBindingBytes, this.headChunkBytes);
+    const logitScale = inp.logitScale ?? 1;
     const losses = gpu.tensor([N], 'losses');
     for (let r0 = 0; r0 < N; r0 += R) {
       const rows = Math.min(R, N - r0);
@@ -442,10 +474,12 @@ export class Transformer {
       if (!whole) gpu.copy(hf, h, rows * C, r0 * C, 0);
       const logits = gpu.tensor([rows, V], 'logits');
       matmulWT(gpu, logits, h, W, rows);
+      if (logitScale !== 1) scale(gpu, logits, logitScale, rows * V);
       const targets = gpu.fromU32([rows], inp.targets!.subarray(r0, r0 + rows), 'targets');
       const mask = gpu.fromArray([rows], inp.lossMask!.subarray(r0, r0 + rows), 'lossMask');
       const l = whole ? losses : gpu.tensor([rows], 'losses.rows');
-      crossEntropyForwardBackward(gpu, l, dhf ? logits : null, logits, targets, mask, rows, V, gradScale);
+      // d(raw logits) = logitScale · d(scaled logits): folded into the kernel's gradient scale.
+      crossEntropyForwardBackward(gpu, l, dhf ? logits : null, logits, targets, mask, rows, V, gradScale * logitScale);
       if (!whole) gpu.copy(l, losses, rows, 0, r0);
       if (dhf) {
         accumulateGradATB(gpu, W, logits, h, rows);                                                // dW += dlogits^T hf (when it trains)
@@ -578,6 +612,36 @@ export class Transformer {
   }
 
   // ---- generation support --------------------------------------------------------------------------
+
+  /**
+   * One decoding step of cache.B sequences with every input on the GPU: token ids [B] (u32) at positions pos [B];
+   * each sequence's key and value rows are written at its own position of its rows of `cache` and attended over
+   * rows 0..pos[b]. Returns logits [B, V] (release it). Nothing here comes from the host, so the same commands
+   * serve every step of a generation (src/generate/batch.ts captures them once and replays them).
+   */
+  decodeLogits(ids: Tensor, pos: Tensor, cache: KvCache): Tensor {
+    const { gpu } = this;
+    const B = cache.B;
+    let x = this.embedRows(ids, pos, B);
+    for (let l = 0; l < this.layers.length; l++) {
+      const saved = this.layerForward(l, x, B, 1, 0, cache, null, null, pos);
+      this.releaseLayer(saved);
+      gpu.release(x);
+      x = saved.t.out;
+    }
+    const { hf, fMean, fRstd } = this.finalNorm(x, B);
+    gpu.release(x, fMean, fRstd);
+    const logits = gpu.tensor([B, this.config.vocabSize], 'logits');
+    matmulWT(gpu, logits, hf, this.params.chunked(this.recipe.head), B);
+    gpu.release(hf);
+    return logits;
+  }
+
+  /** Runs ids [1, T] into an empty one-sequence cache (its rows 0..T-1), computing no logits: a prompt's prefill. */
+  prefill(ids: number[], cache: KvCache): void {
+    if (cache.B !== 1 || cache.length !== 0) throw new Error('prefill: needs an empty one-sequence cache');
+    this.release(this.forwardHidden({ B: 1, T: ids.length, ids: Uint32Array.from(ids) }, { save: false, cache, lastOnly: true }));
+  }
 
   createCache(B: number, capacity: number): KvCache {
     const w = this.config.numKvHeads * this.config.headDim;

@@ -12,19 +12,41 @@
 //   null (evaluation: losses only, logits untouched).
 //   targets[i] must be < V on rows with a nonzero mask; otherwise losses[i] is NaN.
 // GPU layout (crossEntropyLayout): on real GPUs a workgroup per row, V reduced in parallel (online max/sum, then
-// a fixed tree); on software adapters an invocation per row. Either way the result is deterministic.
+// a fixed tree, or subgroup sums on a device with `subgroups`); on software adapters an invocation per row. Either
+// way the result is deterministic. autotune (src/ops/autotune.ts) may choose the layout per device.
 // Not here: the mean over tokens (the caller sums `losses`, or folds 1/count into gradScale).
 import type { Gpu, Tensor } from '../gpu/runtime';
 import { elementwiseGrid } from './grid';
 import commonWgsl from './crossentropy_common.wgsl?raw';
 import separateWgsl from './crossentropy.wgsl?raw';
 import inPlaceWgsl from './crossentropy_inplace.wgsl?raw';
+import treeWgsl from './crossentropy_rows_tree.wgsl?raw';
+import subgroupRowsWgsl from './crossentropy_rows_subgroup.wgsl?raw';
+import subgroupSumWgsl from './subgroup_sum.wgsl?raw';
 
-const separateCode = `${commonWgsl}\n${separateWgsl}`;
-const inPlaceCode = `${commonWgsl}\n${inPlaceWgsl}`;
+/**
+ * How rows map to invocations (crossentropy_common.wgsl): a workgroup per row (its pairs merged in a tree, or through
+ * subgroups: 'rowPerWorkgroupSubgroups', devices with `subgroups`), or an invocation per row.
+ */
+export type CrossEntropyLayout = 'rowPerWorkgroup' | 'rowPerWorkgroupSubgroups' | 'rowPerInvocation';
+export const CROSS_ENTROPY_LAYOUTS: readonly CrossEntropyLayout[] = ['rowPerWorkgroup', 'rowPerWorkgroupSubgroups', 'rowPerInvocation'];
 
-/** How rows map to invocations (crossentropy_common.wgsl): a workgroup per row, or an invocation per row. */
-export type CrossEntropyLayout = 'rowPerWorkgroup' | 'rowPerInvocation';
+const merged = (rows: string) => ({ separate: `${rows}\n${commonWgsl}\n${separateWgsl}`, inPlace: `${rows}\n${commonWgsl}\n${inPlaceWgsl}` });
+const CODE = { tree: merged(treeWgsl), subgroup: merged(`${subgroupSumWgsl}\n${subgroupRowsWgsl}`) };
+
+const chosen = new WeakMap<Gpu, CrossEntropyLayout>();
+
+/** Sets the layout crossEntropyLayout gives on this device (autotune's result, for N >= 64); null restores the default. */
+export function setCrossEntropyLayout(gpu: Gpu, layout: CrossEntropyLayout | null): void {
+  if (layout === null) chosen.delete(gpu);
+  else chosen.set(gpu, layout);
+}
+
+/** Threads per workgroup of a layout as chosen for this device (the per-invocation layout's own grouping). */
+function layoutWG(gpu: Gpu, layout: CrossEntropyLayout): number {
+  if (layout === 'rowPerInvocation') return 16;
+  return gpu.isSoftware ? 64 : 256;
+}
 
 /**
  * The layout for this adapter and shape. Real GPUs: a 256-wide workgroup per row. Software adapters (SwiftShader,
@@ -33,6 +55,8 @@ export type CrossEntropyLayout = 'rowPerWorkgroup' | 'rowPerInvocation';
  * N = 64, V = 50257; so an invocation per row once there are enough rows to fill the cores.
  */
 export function crossEntropyLayout(gpu: Gpu, N: number): { layout: CrossEntropyLayout; WG: number } {
+  const tuned = chosen.get(gpu);
+  if (tuned && N >= 64) return { layout: tuned, WG: layoutWG(gpu, tuned) };
   if (!gpu.isSoftware) return { layout: 'rowPerWorkgroup', WG: 256 };
   return N >= 64 ? { layout: 'rowPerInvocation', WG: 16 } : { layout: 'rowPerWorkgroup', WG: 64 };
 }
@@ -51,10 +75,14 @@ export function crossEntropyForwardBackward(
     }
   }
   const separate = dlogits !== null && !inPlace;
-  const { layout: entryPoint, WG } = layout;
+  const { WG } = layout;
+  const subgroups = layout.layout === 'rowPerWorkgroupSubgroups';
+  if (subgroups && !gpu.subgroups) throw new Error('crossEntropy: the rowPerWorkgroupSubgroups layout needs a device with the subgroups feature');
+  const entryPoint = layout.layout === 'rowPerInvocation' ? 'rowPerInvocation' : 'rowPerWorkgroup';
+  const code = CODE[subgroups ? 'subgroup' : 'tree'];
   gpu.dispatch({
-    code: separate ? separateCode : inPlaceCode, entryPoint,
-    label: `crossEntropy.${dlogits ? (inPlace ? 'forwardBackwardInPlace' : 'forwardBackward') : 'forward'}.${entryPoint}`,
+    code: separate ? code.separate : code.inPlace, entryPoint,
+    label: `crossEntropy.${dlogits ? (inPlace ? 'forwardBackwardInPlace' : 'forwardBackward') : 'forward'}.${layout.layout}`,
     bindings: separate ? [logits, targets, lossMask, losses, dlogits] : [logits, targets, lossMask, losses],
     params: { u32: [N, V, dlogits ? 1 : 0], f32: [gradScale] },
     workgroups: elementwiseGrid(N, entryPoint === 'rowPerWorkgroup' ? 1 : WG),

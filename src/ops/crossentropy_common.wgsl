@@ -1,6 +1,8 @@
 // Softmax cross-entropy, one row at a time: the part shared by crossentropy.wgsl (separate dlogits) and
-// crossentropy_inplace.wgsl (dlogits overwrite logits). crossentropy.ts prepends this file to each; each declares
-// the bindings (with `p`) and the accessors the row code calls; the two entry points are at the end of this file:
+// crossentropy_inplace.wgsl (dlogits overwrite logits). crossentropy.ts prepends this file to each, after the file
+// that merges a workgroup's (max, sum) pairs (crossentropy_rows_tree.wgsl, or crossentropy_rows_subgroup.wgsl on a
+// device with `subgroups`: row_setup, row_merge); each declares the bindings (with `p`) and the accessors the row
+// code calls; the two entry points are at the end of this file:
 //   fn logit(i: u32) -> f32          reads logits[i]   (i indexes the flat [N, V] tensor)
 //   fn store_grad(i: u32, g: f32)    writes dlogits[i]
 //
@@ -11,7 +13,7 @@
 // Rows with mask 0 skip the reduction: loss 0, and zeros written to their dlogits.
 // Two layouts of the same arithmetic:
 //   cross_entropy_row         one workgroup per row, V split over WG invocations, (max, sum) pairs merged in a
-//                             fixed tree: for real GPUs and large V.
+//                             fixed order (row_merge): for real GPUs and large V.
 //   cross_entropy_row_serial  one invocation per row, no barriers: for software adapters (SwiftShader), where a
 //                             workgroup barrier costs more than a row's worth of arithmetic.
 // In-place safety: an invocation reads and then writes only its own elements (j ≡ first mod step), and the one
@@ -24,8 +26,6 @@ override WG: u32 = 256; // a power of two
 
 const NEG_BIG: f32 = -3.0e38; // the running max before any element; exp(NEG_BIG - x) underflows to 0
 
-var<workgroup> red_max: array<f32, WG>;
-var<workgroup> red_sum: array<f32, WG>;
 var<workgroup> row_mask: f32;
 var<private> NAN_BITS: u32 = 0x7fc00000u; // a var, not a const: WGSL rejects NaN in constant expressions
 
@@ -68,6 +68,7 @@ fn cross_entropy_row(row: u32, lid: u32) {
   let V = p.V;
   let base = row * V;
   let t = targets[row];
+  row_setup(lid);
   if (lid == 0u) { row_mask = lossMask[row]; }
   let mask = workgroupUniformLoad(&row_mask);
 
@@ -77,19 +78,8 @@ fn cross_entropy_row(row: u32, lid: u32) {
     return;
   }
 
-  let own = partial_stats(base, V, lid, WG);
-  red_max[lid] = own.x;
-  red_sum[lid] = own.y;
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    workgroupBarrier();
-    if (lid < stride) {
-      let r = merge(vec2<f32>(red_max[lid], red_sum[lid]), vec2<f32>(red_max[lid + stride], red_sum[lid + stride]));
-      red_max[lid] = r.x;
-      red_sum[lid] = r.y;
-    }
-  }
-  workgroupBarrier();
-  let lse = red_max[0] + log(red_sum[0]);
+  let stats = row_merge(partial_stats(base, V, lid, WG), lid);
+  let lse = stats.x + log(stats.y);
 
   if (lid == select(0u, t % WG, t < V)) { losses[row] = row_loss(base, V, t, lse, mask); }
   if (p.writeGrad != 0u) { write_grads(base, V, lid, WG, lse, t, p.gradScale * mask); }

@@ -7,18 +7,28 @@
 // input's range; it may share a buffer with inputs (views of one table), which switches to a pipeline whose
 // bindings are all read_write, since WebGPU forbids read-only and writable use of one buffer in a dispatch.
 //
-// Two kernel variants, chosen per adapter (src/ops/autotune.ts times them; until then, the default below):
+// Three kernel variants, chosen per adapter (src/ops/autotune.ts times them; until then, the default below):
 //  - 'blocked': no workgroup memory; each thread computes a 4×4 output block (8×8 when autotune finds it faster,
 //    1×C for M < 4) straight from global memory, with vec4 loads wherever the layout makes 4 words contiguous
 //    and aligned. 2.5–5× the tiled kernel on SwiftShader, where barriers are expensive.
 //    Generated here because the load code changes shape with the layouts (blockedWgsl(spec) below).
 //  - 'tiled': matmul_tiled.wgsl, 64×64 output tiles staged through workgroup memory, 4×4 per thread; the
 //    variant for real GPUs.
-// Not here: batching (callers loop over heads or offset views), f16 arithmetic, split-K.
+//  - 'subgroup': matmul_subgroup.wgsl, 4 rows × 4 columns per thread, op(a) loaded once per subgroup and shared by
+//    subgroupShuffle; only on devices with `subgroups` (matmulVariants), any subgroup size.
+// Each variant has an f16 form, used for a frozen weight stored 'f16' on a device with shader-f16 (Gpu.f16) unless
+// the caller says otherwise (f16Math: false, for weights of |w| >= F16_MAX_WEIGHT): matmul_f16.wgsl in place of
+// matmul_f32.wgsl, so the f16 and f32 kernels are one source. f16 multiplies, f32 sums, op(a) rounded to f16 after
+// a per-row power-of-two scale: within 2^-9 of Σ|a_k b_k| of the exact product (tests/gpu/matmul.test.ts).
+// Not here: batching (callers loop over heads or offset views), split-K.
 import type { Gpu, Tensor } from '../gpu/runtime';
 import { scalesWord, STORAGE_CODE, storageWords, type WeightStorage } from './weight-storage';
 import { ceilDiv } from './grid';
 import tiledWgsl from './matmul_tiled.wgsl?raw';
+import subgroupWgsl from './matmul_subgroup.wgsl?raw';
+import commonWgsl from './matmul_common.wgsl?raw';
+import f32Wgsl from './matmul_f32.wgsl?raw';
+import f16Wgsl from './matmul_f16.wgsl?raw';
 import weightLoadWgsl from './weight_load.wgsl?raw';
 
 export interface MatmulOptions {
@@ -34,10 +44,38 @@ export interface MatmulOptions {
   extra?: { a: Tensor; b: Tensor; k: number; transB: boolean; alpha: number };
   /** How b is stored (default f32): a frozen weight packed as src/ops/weight-storage.ts describes, widened as it is loaded. */
   bStorage?: WeightStorage;
+  /** An 'f16' b on a device with shader-f16 takes the f16 kernels unless this is false (default true): a weight with
+   *  some |w| >= F16_MAX_WEIGHT (weight-storage.ts) must say false. */
+  f16Math?: boolean;
 }
 
-export type MatmulVariant = 'blocked' | 'tiled';
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['blocked', 'tiled'];
+/** True when `matmul` multiplies in f16 for this b: an f16 weight, f16Math not refused, a device with shader-f16. */
+export function usesF16(gpu: Gpu, opts: Pick<MatmulOptions, 'bStorage' | 'f16Math'>): boolean {
+  return gpu.f16 && opts.bStorage === 'f16' && opts.f16Math !== false;
+}
+
+export type MatmulVariant = 'blocked' | 'tiled' | 'subgroup';
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['blocked', 'tiled', 'subgroup'];
+
+/** The variants this device can run ('subgroup' needs the subgroups feature). */
+export function matmulVariants(gpu: Gpu): MatmulVariant[] {
+  return MATMUL_VARIANTS.filter((v) => v !== 'subgroup' || gpu.subgroups);
+}
+
+/**
+ * Every matmul kernel by name, with the device features it needs (for benchmarks: GFLOP/s per kernel). To run one:
+ * setMatmulVariant(gpu, k.variant), and for an f16 kernel pass b as an f16 weight (encodeWeights('f16', …)) with
+ * bStorage 'f16' on a Gpu whose f16 is true. The blocked kernel's 8×8 block (setBlockedBlock) is a size, not a kernel.
+ */
+export interface MatmulKernel { name: string; variant: MatmulVariant; f16: boolean; needs: { f16: boolean; subgroups: boolean } }
+export const MATMUL_KERNELS: readonly MatmulKernel[] = MATMUL_VARIANTS.flatMap((variant) => [false, true].map((f16) => ({
+  name: f16 ? `${variant}.f16` : variant, variant, f16, needs: { f16, subgroups: variant === 'subgroup' },
+})));
+
+/** The kernels this device can run. */
+export function matmulKernels(gpu: Gpu): MatmulKernel[] {
+  return MATMUL_KERNELS.filter((k) => (!k.needs.f16 || gpu.f16) && (!k.needs.subgroups || gpu.subgroups));
+}
 
 // ---- variant choice ----------------------------------------------------------------------------------
 
@@ -55,6 +93,7 @@ export function matmulVariant(gpu: Gpu): MatmulVariant {
 
 /** Forces a variant on this device (autotune's result, or tests covering each variant); null restores the default. */
 export function setMatmulVariant(gpu: Gpu, variant: MatmulVariant | null): void {
+  if (variant === 'subgroup' && !gpu.subgroups) throw new Error('matmul: the subgroup variant needs a device with the subgroups feature');
   if (variant === null) chosen.delete(gpu);
   else chosen.set(gpu, variant);
 }
@@ -96,20 +135,30 @@ export function matmul(gpu: Gpu, out: Tensor, a: Tensor, b: Tensor, M: number, N
     | (transA ? TRANS_A : 0) | (transB ? TRANS_B : 0);
   const params = { u32: [M, N, K, flags, extra?.k ?? 0, scalesWord(bStorage, K * N)], f32: [alpha, extra?.alpha ?? 0] };
   const W_STORAGE = STORAGE_CODE[bStorage];
+  const f16 = usesF16(gpu, opts);
 
   const variant = matmulVariant(gpu);
+  const label = `matmul.${variant}${f16 ? '.f16' : ''}`;
   if (variant === 'tiled') {
     gpu.dispatch({
-      code: readWriteIf(TILED_WGSL, aliasSafe), entryPoint: 'main', label: 'matmul.tiled',
+      code: readWriteIf(WORKGROUP_KERNELS.tiled[f16 ? 'f16' : 'f32'], aliasSafe), entryPoint: 'main', label,
       bindings, params, constants: { W_STORAGE },
       workgroups: [ceilDiv(N, 64), ceilDiv(M, 64)],
     });
     return;
   }
-  const spec = blockedSpec(M, N, K, transA, transB, blocks.get(gpu), bStorage !== 'f32');
+  if (variant === 'subgroup') {
+    gpu.dispatch({
+      code: readWriteIf(WORKGROUP_KERNELS.subgroup[f16 ? 'f16' : 'f32'], aliasSafe), entryPoint: 'main', label,
+      bindings, params, constants: { W_STORAGE, WG: SUBGROUP_WG },
+      workgroups: [ceilDiv(N, 4 * SUBGROUP_WG), ceilDiv(M, 4)],
+    });
+    return;
+  }
+  const spec = blockedSpec(M, N, K, transA, transB, blocks.get(gpu), bStorage !== 'f32', f16);
   const [wgX, wgY] = blockedWorkgroup(spec);
   gpu.dispatch({
-    code: readWriteIf(blockedWgsl(spec), aliasSafe), entryPoint: 'main', label: 'matmul.blocked',
+    code: readWriteIf(blockedWgsl(spec), aliasSafe), entryPoint: 'main', label,
     bindings, params, constants: spec.packedB ? { WG_X: wgX, WG_Y: wgY, W_STORAGE } : { WG_X: wgX, WG_Y: wgY },
     workgroups: [ceilDiv(ceilDiv(N, spec.cols), wgX), ceilDiv(ceilDiv(M, spec.rows), wgY)],
   });
@@ -119,7 +168,15 @@ function need(t: Tensor, n: number, what: string, out: Tensor): void {
   if (t.size < n) throw new Error(`matmul(${out.label}): ${what} (${t.label}) has ${t.size} elements, needs ${n}`);
 }
 
-const TILED_WGSL = `${tiledWgsl}\n${weightLoadWgsl}`;
+// The workgroup kernels as modules: [enable subgroups] + operand prelude + what they share + kernel + b's loads.
+const module = (kernel: string, prelude: string, subgroups: boolean) =>
+  `${subgroups ? 'enable subgroups;\n' : ''}${prelude}\n${commonWgsl}\n${kernel}\n${weightLoadWgsl}`;
+const WORKGROUP_KERNELS = {
+  tiled: { f32: module(tiledWgsl, f32Wgsl, false), f16: module(tiledWgsl, f16Wgsl, false) },
+  subgroup: { f32: module(subgroupWgsl, f32Wgsl, true), f16: module(subgroupWgsl, f16Wgsl, true) },
+};
+/** Threads per workgroup of the subgroup kernel: a multiple of every subgroup size up to 64. */
+const SUBGROUP_WG = 64;
 
 function readWriteIf(code: string, aliasSafe: boolean): string {
   return aliasSafe ? code.replaceAll('var<storage, read>', 'var<storage, read_write>') : code;
@@ -143,6 +200,8 @@ interface BlockedSpec {
   cols: number;
   /** b is a packed frozen weight (`wq: array<u32>`, read through weight_load.wgsl: weightQuad where vecB, else weightAt). */
   packedB: boolean;
+  /** f16 operands (matmul_f16.wgsl): b an f16 weight, op(a)'s rows scaled and rounded to f16, f16 products, f32 sums. */
+  f16: boolean;
 }
 
 /**
@@ -155,11 +214,12 @@ interface BlockedSpec {
  */
 export function blockedSpec(
   M: number, N: number, K: number, transA: boolean, transB: boolean, block?: { rows: 4 | 8; cols: 4 | 8 }, packedB = false,
+  f16 = false,
 ): BlockedSpec {
   const rows = M < 4 ? 1 : (block?.rows ?? 4);
   const cols = block?.cols ?? 4;
   return {
-    transA, transB, rows, cols, packedB,
+    transA, transB, rows, cols, packedB: packedB || f16, f16,
     vecA: transA ? rows >= 4 && M % 4 === 0 : K % 4 === 0,
     vecB: transB ? K % 4 === 0 : N % 4 === 0,
     vecOut: N % 4 === 0,
@@ -189,7 +249,10 @@ function blockedWgsl(s: BlockedSpec): string {
   const Cn = [...Array(s.cols).keys()];         // columns of the block
   const KK = [0, 1, 2, 3];                      // k within a step
   const vec = (v: boolean) => (v ? 'vec4<f32>' : 'f32');
+  const T = s.f16 ? 'f16' : 'f32';   // operand type
   const u = (i: number) => `${i}u`;
+  // f16: an f32 value (or vec4) of op(a) in f16, scaled by its row's power of two (shifts sh{i}, matmul_f16.wgsl).
+  const toOp = (x: string, shift: string, vector: boolean) => (s.f16 ? `${vector ? 'vec4<f16>' : 'f16'}(ldexp(${x}, ${shift}))` : x);
   const lines = (xs: string[], indent: string) => xs.map((l) => indent + l).join('\n');
 
   // op(a) for one k-step. 'col' form (a stored [K,M] as vec4): ac{kk}_{h} = rows 4h..4h+3 at k+kk.
@@ -197,29 +260,33 @@ function blockedWgsl(s: BlockedSpec): string {
   const aCol = s.transA && s.vecA;
   const H = [...Array(Math.max(1, s.rows / 4)).keys()];
   const loadA = aCol
-    ? KK.flatMap((kk) => H.map((h) => `let ac${kk}_${h} = a[((k + ${u(kk)}) * M + m0 + ${u(4 * h)}) >> 2u];`))
-    : I.map((i) => s.vecA
-      ? `let a${i} = a[(r${i} * K + k) >> 2u];`
-      : `let a${i} = vec4<f32>(${KK.map((kk) => `opA(r${i}, k + ${u(kk)})`).join(', ')});`);
+    ? KK.flatMap((kk) => H.map((h) => `let ac${kk}_${h} = ${toOp(`a[((k + ${u(kk)}) * M + m0 + ${u(4 * h)}) >> 2u]`,
+      `vec4<i32>(${KK.map((j) => `sh${4 * h + j}`).join(', ')})`, true)};`))
+    : I.map((i) => `let a${i} = ${toOp(s.vecA
+      ? `a[(r${i} * K + k) >> 2u]`
+      : `vec4<f32>(${KK.map((kk) => `opA(r${i}, k + ${u(kk)})`).join(', ')})`, `vec4<i32>(sh${i})`, true)};`);
   const aik = (i: number, kk: number) => (aCol ? `ac${kk}_${i >> 2}.${XYZW[i & 3]}` : `a${i}.${XYZW[kk]}`);
-  const aRow = (i: number) => (aCol ? `vec4<f32>(${KK.map((kk) => aik(i, kk)).join(', ')})` : `a${i}`);
+  const aRow = (i: number) => (aCol ? `vec4<${T}>(${KK.map((kk) => aik(i, kk)).join(', ')})` : `a${i}`);
 
   // op(b) for one k-step. 'col' form (b stored [N,K] as vec4): bc{n} = vec4 over kk for column n.
   // 'row' form: b{kk}_{g} = vec4 over the 4 columns of group g at k+kk.
   const bCol = s.transB && s.vecB;
   // 4 contiguous values of b from element index i (a multiple of 4): a vec4 word, or 4 widened from a packed weight.
-  const quadB = (i: string) => (s.packedB ? `weightQuad(${i}, p.bScales)` : `b[(${i}) >> 2u]`);
+  const quadB = (i: string) => (s.f16 ? `weightQuadOp(${i})` : s.packedB ? `weightQuad(${i}, p.bScales)` : `b[(${i}) >> 2u]`);
   const loadB = bCol
     ? Cn.map((n) => `let bc${n} = ${quadB(`c${n} * K + k`)};`)
     : KK.flatMap((kk) => G.map((g) => !s.transB && s.vecB
       ? `let b${kk}_${g} = ${quadB(`(k + ${u(kk)}) * N + n0 + ${u(4 * g)}`)};`
-      : `let b${kk}_${g} = vec4<f32>(${KK.map((j) => `opB(k + ${u(kk)}, c${4 * g + j})`).join(', ')});`));
+      : `let b${kk}_${g} = vec4<${T}>(${KK.map((j) => `opB(k + ${u(kk)}, c${4 * g + j})`).join(', ')});`));
+  // f16: each product an f16 multiply, widened before any sum (dot() would sum in f16).
+  const product = (x: string) => (s.f16 ? `vec4<f32>(${x})` : x);
+  const dotB = (n: number) => (s.f16 ? `sumF32(ar * bc${n})` : `dot(ar, bc${n})`);
   const fma = I.flatMap((i) => bCol
-    ? [`{ let ar = ${aRow(i)};`, ...G.map((g) => `  acc${i}_${g} += vec4<f32>(${KK.map((j) => `dot(ar, bc${4 * g + j})`).join(', ')});`), '}']
-    : G.map((g) => `acc${i}_${g} += ${KK.map((kk) => `${aik(i, kk)} * b${kk}_${g}`).join(' + ')};`));
+    ? [`{ let ar = ${aRow(i)};`, ...G.map((g) => `  acc${i}_${g} += vec4<f32>(${KK.map((j) => dotB(4 * g + j)).join(', ')});`), '}']
+    : G.map((g) => `acc${i}_${g} += ${KK.map((kk) => product(`${aik(i, kk)} * b${kk}_${g}`)).join(' + ')};`));
   const tailB = (g: number) => !s.transB && s.vecB
     ? quadB(`k * N + n0 + ${u(4 * g)}`)
-    : `vec4<f32>(${KK.map((j) => `opB(k, c${4 * g + j})`).join(', ')})`;
+    : `vec4<${T}>(${KK.map((j) => `opB(k, c${4 * g + j})`).join(', ')})`;
   const group = (g: number) => `vec4<f32>(${KK.map((j) => `%${4 * g + j}`).join(', ')})`;
 
   const code = `// Matmul, register-blocked (generated by src/ops/matmul.ts for ${key}).
@@ -252,10 +319,19 @@ fn opA(row: u32, k: u32) -> f32 {
   let i = ${s.transA ? 'k * p.M + row' : 'row * p.K + k'};
   return ${s.vecA ? 'a[i >> 2u][i & 3u]' : 'a[i]'};
 }
-fn opB(k: u32, col: u32) -> f32 {
+fn opB(k: u32, col: u32) -> ${T} {
   let i = ${s.transB ? 'col * p.K + k' : 'k * p.N + col'};
-  return ${s.packedB ? 'weightAt(i, p.bScales)' : s.vecB ? 'b[i >> 2u][i & 3u]' : 'b[i]'};
+  return ${s.f16 ? 'weightOp(i)' : s.packedB ? 'weightAt(i, p.bScales)' : s.vecB ? 'b[i >> 2u][i & 3u]' : 'b[i]'};
 }
+${s.f16 ? `
+// The bits of max_k |op(a)[row, k]| (row scaling, matmul_f16.wgsl); the sum of an f16 vector's terms in f32.
+fn rowAbsMaxBits(row: u32) -> u32 {
+  var bits = 0u;
+  for (var k = 0u; k < p.K; k++) { bits = max(bits, bitcast<u32>(abs(opA(row, k)))); }
+  return bits;
+}
+fn sumF32(v: vec4<f16>) -> f32 { let w = vec4<f32>(v); return (w.x + w.y) + (w.z + w.w); }
+` : ''}
 
 // out[row, n .. n+3] (=|+=) r, dropping columns past N.
 fn storeGroup(row: u32, n: u32, r: vec4<f32>, accumulate: bool) {
@@ -283,13 +359,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 ${lines(I.map((i) => `let r${i} = min(m0 + ${u(i)}, M - 1u);`), '  ')}
 ${lines(Cn.map((n) => `let c${n} = min(n0 + ${u(n)}, N - 1u);`), '  ')}
 ${lines(I.flatMap((i) => G.map((g) => `var acc${i}_${g} = vec4<f32>();`)), '  ')}
+${s.f16 ? lines(I.map((i) => `let sh${i} = rowShift(rowAbsMaxBits(r${i}));`), '  ') : ''}
   var k = 0u;
   for (; k + 4u <= K; k += 4u) {
 ${lines([...loadA, ...loadB, ...fma], '    ')}
   }
   for (; k < K; k++) {
 ${lines(G.map((g) => `let bk${g} = ${tailB(g)};`), '    ')}
-${lines(I.map((i) => `{ let x = opA(r${i}, k);${G.map((g) => ` acc${i}_${g} += x * bk${g};`).join('')} }`), '    ')}
+${lines(I.map((i) => `{ let x = ${toOp(`opA(r${i}, k)`, `sh${i}`, false)};${G.map((g) => ` acc${i}_${g} += ${product(`x * bk${g}`)};`).join('')} }`), '    ')}
   }
 
   // Epilogue: the extra (LoRA) product, bias, alpha, accumulate.
@@ -309,12 +386,13 @@ ${lines(G.map((g) => `let bias${g} = select(vec4<f32>(), ${group(g).replace(/%(\
   let accumulate = (p.flags & 2u) != 0u;
 ${lines(I.flatMap((i) => G.map((g) => {
     const guard = [i > 0 ? `m0 + ${u(i)} < M` : '', g > 0 ? `n0 + ${u(4 * g)} < N` : ''].filter(Boolean).join(' && ');
-    const st = `storeGroup(m0 + ${u(i)}, n0 + ${u(4 * g)}, p.alpha * acc${i}_${g} + p.extraAlpha * e${i}_${g} + bias${g}, accumulate);`;
+    const acc = s.f16 ? `ldexp(acc${i}_${g}, vec4<i32>(-sh${i}))` : `acc${i}_${g}`;
+    const st = `storeGroup(m0 + ${u(i)}, n0 + ${u(4 * g)}, p.alpha * ${acc} + p.extraAlpha * e${i}_${g} + bias${g}, accumulate);`;
     return guard ? `if (${guard}) { ${st} }` : st;
   })), '  ')}
 }
 `;
-  const full = s.packedB ? `${code}\n${weightLoadWgsl}` : code;
+  const full = s.f16 ? `${f16Wgsl}\n${code}\n${weightLoadWgsl}` : s.packedB ? `${code}\n${weightLoadWgsl}` : code;
   blockedCache.set(key, full);
   return full;
 }

@@ -7,10 +7,10 @@
 // Contract:
 //  - dinp is overwritten, or accumulated with opts.accumulate (the residual stream's gradient).
 //  - dweight/dbias are ACCUMULATED (+=); the caller zeroes them once per optimizer step. null = frozen, skipped.
-//  - Everything is deterministic: a row's sums over C run in a fixed order (a tree reduction in one workgroup per
-//    row on GPUs, one thread per row on software adapters: see RowReduction); the sums over N for dweight/dbias
+//  - Everything is deterministic: a row's sums over C run in a fixed order (a tree reduction or subgroup sums in one
+//    workgroup per row on GPUs, one thread per row on software adapters: see RowReduction); the sums over N for dweight/dbias
 //    run in chunks of SUM_CHUNK_ROWS rows in increasing order, then over the chunks in order (no atomics), so the
-//    bits depend only on the inputs, (N, C) and the adapter kind.
+//    bits depend only on the inputs, (N, C), the row reduction and the adapter.
 //  - Operands may be disjoint views of one buffer; none may overlap another.
 // Not here: fused residual-add + norm (the model calls add() then the norm).
 import type { Gpu, Tensor } from '../gpu/runtime';
@@ -18,6 +18,8 @@ import { ceilDiv, elementwiseGrid } from './grid';
 import { firstElements, SUM_CHUNK_ROWS, sumChunksInto, sumRows } from './elementwise';
 import rowsWorkgroupWgsl from './norm_rows_workgroup.wgsl?raw';
 import rowsThreadWgsl from './norm_rows_thread.wgsl?raw';
+import rowsSubgroupWgsl from './norm_rows_subgroup.wgsl?raw';
+import subgroupSumWgsl from './subgroup_sum.wgsl?raw';
 import forwardSource from './norm_forward.wgsl?raw';
 import backwardSource from './norm_backward.wgsl?raw';
 import dweightWgsl from './norm_dweight.wgsl?raw';
@@ -26,13 +28,22 @@ import dweightWgsl from './norm_dweight.wgsl?raw';
  * How a row's sums over C are computed. 'workgroup': one workgroup per row, threads striding over C, a tree
  * reduction in workgroup memory (GPUs; C can be 2048+). 'thread': one thread per row, sequential sums (software
  * adapters: on SwiftShader a barrier costs more than the parallelism buys; measured 10-60x faster there at
- * N = 256, C = 576).
- * The two give slightly different bits; each is deterministic.
+ * N = 256, C = 576). 'subgroup': as 'workgroup' with the sums through subgroups (devices with `subgroups`).
+ * They give slightly different bits; each is deterministic.
  */
-export type RowReduction = 'workgroup' | 'thread';
+export type RowReduction = 'workgroup' | 'thread' | 'subgroup';
+export const ROW_REDUCTIONS: readonly RowReduction[] = ['workgroup', 'thread', 'subgroup'];
 
-/** 'auto' picks by adapter (gpu.isSoftware); tests force each variant. */
+/** 'auto': autotune's choice for this device (src/ops/autotune.ts), else by adapter kind; tests force each variant. */
 export const normConfig: { rowReduction: RowReduction | 'auto' } = { rowReduction: 'auto' };
+
+const chosen = new WeakMap<Gpu, RowReduction>();
+
+/** Sets the row reduction 'auto' means on this device (autotune's result); null restores the default. */
+export function setRowReduction(gpu: Gpu, r: RowReduction | null): void {
+  if (r === null) chosen.delete(gpu);
+  else chosen.set(gpu, r);
+}
 
 interface NormBackwardOptions {
   /** Add dx to dinp instead of overwriting it. */
@@ -47,6 +58,7 @@ interface NormBackwardOptions {
 const rowKernel = (source: string): Record<RowReduction, string> => ({
   workgroup: `${rowsWorkgroupWgsl}\n${source}`,
   thread: `${rowsThreadWgsl}\n${source}`,
+  subgroup: `${subgroupSumWgsl}\n${rowsSubgroupWgsl}\n${source}`,
 });
 const forwardWgsl = rowKernel(forwardSource);
 const backwardWgsl = rowKernel(backwardSource);
@@ -114,8 +126,9 @@ function normBackward(
 }
 
 export function rowReduction(gpu: Gpu): RowReduction {
-  if (normConfig.rowReduction !== 'auto') return normConfig.rowReduction;
-  return gpu.isSoftware ? 'thread' : 'workgroup';
+  const r = normConfig.rowReduction !== 'auto' ? normConfig.rowReduction : chosen.get(gpu) ?? (gpu.isSoftware ? 'thread' : 'workgroup');
+  if (r === 'subgroup' && !gpu.subgroups) throw new Error('norm: the subgroup row reduction needs a device with the subgroups feature');
+  return r;
 }
 
 /** Rows per workgroup of the 'thread' variant. */

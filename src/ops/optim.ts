@@ -5,8 +5,8 @@
 // Shapes: params, grads, m, v, decayMask: f32 [n] (views allowed); norm: f32 [1].
 // Contract:
 //   gradNorm:    out[0] = sqrt(sum_i grads[i]^2), on the GPU, no readback. Deterministic: a fixed-order two-stage
-//                reduction whose order depends only on n, the layout (gradNormLayout: per adapter kind) and the
-//                binding windows.
+//                reduction whose order depends only on n, the layout (gradNormLayout: per adapter kind, or autotune's
+//                choice), the binding windows and, for 'subgroup', the device's subgroup layout.
 //   adamwUpdate: one torch.optim.AdamW step (decoupled decay p -= lr*wd*p, then the moments, then the
 //                bias-corrected step), with the gradient first multiplied by
 //                clip = min(1, maxGradNorm / (norm[0] + 1e-6)) when maxGradNorm > 0 and norm is given
@@ -23,6 +23,8 @@ import { type Gpu, type Tensor } from '../gpu/runtime';
 import { deviceLimits, planRowBlocks } from '../gpu/limits';
 import { elementwiseGrid } from './grid';
 import gradNormWgsl from './optim_gradnorm.wgsl?raw';
+import gradNormSubgroupWgsl from './optim_gradnorm_subgroup.wgsl?raw';
+import subgroupSumWgsl from './subgroup_sum.wgsl?raw';
 import adamwWgsl from './optim_adamw.wgsl?raw';
 
 const WG = 256;
@@ -39,8 +41,19 @@ function bindingWindows(gpu: Gpu, op: string, n: number, maxBindingBytes: number
   }));
 }
 
-/** gradNorm's layout (optim_gradnorm.wgsl): a workgroup-memory tree, or one partial per invocation. */
-export type GradNormLayout = 'tree' | 'perInvocation';
+/** gradNorm's layout (optim_gradnorm.wgsl): a workgroup-memory tree, one partial per invocation, or the tree's
+ *  grid with subgroup sums (devices with `subgroups`). */
+export type GradNormLayout = 'tree' | 'perInvocation' | 'subgroup';
+export const GRAD_NORM_LAYOUTS: readonly GradNormLayout[] = ['tree', 'perInvocation', 'subgroup'];
+
+const GRAD_NORM_SUBGROUP_WGSL = `${subgroupSumWgsl}\n${gradNormWgsl}\n${gradNormSubgroupWgsl}`;
+const chosen = new WeakMap<Gpu, GradNormLayout>();
+
+/** Sets the layout gradNormLayout gives on this device (autotune's result); null restores the default. */
+export function setGradNormLayout(gpu: Gpu, layout: GradNormLayout | null): void {
+  if (layout === null) chosen.delete(gpu);
+  else chosen.set(gpu, layout);
+}
 
 /**
  * Real GPUs: the tree, up to 256 workgroups of 256, then one workgroup adds the partials. Software adapters
@@ -49,7 +62,7 @@ export type GradNormLayout = 'tree' | 'perInvocation';
  * the 1024 partials in order.
  */
 export function gradNormLayout(gpu: Gpu): GradNormLayout {
-  return gpu.isSoftware ? 'perInvocation' : 'tree';
+  return chosen.get(gpu) ?? (gpu.isSoftware ? 'perInvocation' : 'tree');
 }
 
 function gradNormGrid(layout: GradNormLayout, n: number) {
@@ -58,7 +71,7 @@ function gradNormGrid(layout: GradNormLayout, n: number) {
     return { entryPoint: 'sumSquaresPerInvocation', WG, groups, partials: groups * WG, finishWG: 1 };
   }
   const groups = Math.min(256, Math.max(1, Math.ceil(n / WG)));
-  return { entryPoint: 'sumSquares', WG, groups, partials: groups, finishWG: WG };
+  return { entryPoint: layout === 'subgroup' ? 'sumSquaresSubgroup' : 'sumSquares', WG, groups, partials: groups, finishWG: WG };
 }
 
 interface GradNormOptions {
@@ -71,6 +84,8 @@ interface GradNormOptions {
 export function gradNorm(gpu: Gpu, out: Tensor, grads: Tensor, n: number, opts: GradNormOptions = {}): void {
   const { layout = gradNormLayout(gpu), maxBindingBytes = deviceLimits(gpu).maxBindingBytes } = opts;
   if (grads.size < n) throw new Error(`gradNorm: grads (${grads.label}) has ${grads.size} elements, needs ${n}`);
+  if (layout === 'subgroup' && !gpu.subgroups) throw new Error('gradNorm: the subgroup layout needs a device with the subgroups feature');
+  const code = layout === 'subgroup' ? GRAD_NORM_SUBGROUP_WGSL : gradNormWgsl;
   // Stage 1 per window into its own slice of one partials buffer: [window 0's partials, window 1's, ...].
   const windows = bindingWindows(gpu, `gradNorm(${grads.label})`, n, maxBindingBytes)
     .map((w) => ({ ...w, grid: gradNormGrid(layout, w.n) }));
@@ -79,7 +94,7 @@ export function gradNorm(gpu: Gpu, out: Tensor, grads: Tensor, n: number, opts: 
   let dstOffset = 0;
   for (const w of windows) {
     gpu.dispatch({
-      code: gradNormWgsl, entryPoint: w.grid.entryPoint, label: `gradNorm.partials.${w.grid.entryPoint}`,
+      code, entryPoint: w.grid.entryPoint, label: `gradNorm.partials.${w.grid.entryPoint}`,
       bindings: [w.of(grads), partials], params: [w.n, 1, 0, dstOffset], workgroups: [w.grid.groups],
       constants: { WG: w.grid.WG },
     });
@@ -87,7 +102,7 @@ export function gradNorm(gpu: Gpu, out: Tensor, grads: Tensor, n: number, opts: 
   }
   const { entryPoint, finishWG } = windows[0].grid;
   gpu.dispatch({
-    code: gradNormWgsl, entryPoint, label: `gradNorm.finish.${entryPoint}`,
+    code, entryPoint, label: `gradNorm.finish.${entryPoint}`,
     bindings: [partials, out], params: [total, 0, 1, 0], workgroups: [1], constants: { WG: finishWG },
   });
   gpu.release(partials); // reuse is ordered after these dispatches on the queue

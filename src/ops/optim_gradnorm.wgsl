@@ -5,6 +5,8 @@
 //     stage 2: one workgroup over all windows' partials, dst[0] = sqrt(sum src[i])   (p.square = 0, p.root = 1)
 //   sumSquaresPerInvocation (software adapters): the same without workgroup memory or barriers, one partial
 //     per invocation; stage 2 is one invocation.
+//   sumSquaresSubgroup (optim_gradnorm_subgroup.wgsl, appended on devices with `subgroups`): as sumSquares with the
+//     workgroup's sum through subgroups.
 // The order of every addition is fixed by (n, layout, windows), so the result is the same bit for bit on every run.
 // Bindings: src [n], dst [partials or 1], params { n, square, root, dstOffset }. Both read_write: see crossentropy.wgsl.
 
@@ -18,16 +20,20 @@ override WG: u32 = 256; // a power of two
 
 var<workgroup> red: array<f32, WG>;
 
-@compute @workgroup_size(WG)
-fn sumSquares(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-              @builtin(local_invocation_index) lid: u32) {
-  let stride = nwg.x * WG;
+// sum over i = first, first + stride, ... < n of src[i]^2 (or src[i] when p.square = 0), in that order.
+fn strided_sum(first: u32, stride: u32) -> f32 {
   var acc = 0.0;
-  for (var i = wid.x * WG + lid; i < p.n; i += stride) {
+  for (var i = first; i < p.n; i += stride) {
     let x = src[i];
     acc += select(x, x * x, p.square != 0u);
   }
-  red[lid] = acc;
+  return acc;
+}
+
+@compute @workgroup_size(WG)
+fn sumSquares(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+  red[lid] = strided_sum(wid.x * WG + lid, nwg.x * WG);
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     workgroupBarrier();
     if (lid < s) { red[lid] += red[lid + s]; }
@@ -42,11 +48,6 @@ fn sumSquares(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 // Stage 2 runs it as a single invocation (WG = 1, one workgroup).
 @compute @workgroup_size(WG)
 fn sumSquaresPerInvocation(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let stride = nwg.x * WG;
-  var acc = 0.0;
-  for (var k = gid.x; k < p.n; k += stride) {
-    let x = src[k];
-    acc += select(x, x * x, p.square != 0u);
-  }
+  let acc = strided_sum(gid.x, nwg.x * WG);
   dst[p.dstOffset + gid.x] = select(acc, sqrt(acc), p.root != 0u);
 }

@@ -3,7 +3,9 @@
 // trainable parameters, LoRA A/B, gradients and AdamW state are always f32.
 //   f32   one value per u32 word
 //   bf16  two per word, element 2j in the low half: a checkpoint's bf16 bits go to the GPU unchanged
-//   f16   two per word, as bf16 (unpack2x16float in WGSL: core WGSL, no shader-f16 needed)
+//   f16   two per word, as bf16 (unpack2x16float in WGSL: core WGSL, no shader-f16 needed; on a device with
+//         shader-f16 the matmul's f16 kernels read it as f16, and a bf16 weight becomes f16 for them where it fits:
+//         halvesForF16Kernels)
 //   q8    Q8_0-like: blocks of 32, int8 codes q = round(x / d) with d = absmax / 127 held as f16; x ≈ q·d.
 //         8.5 bits a weight. Chosen for its simplicity and near-lossless error (½ step of absmax/127 per block).
 //   q4    NF4 as in QLoRA/bitsandbytes: blocks of 64, 4-bit codes into the normal-quantile codebook NF4 scaled by
@@ -58,6 +60,25 @@ export function packHalves(bits: Uint16Array): Uint32Array {
   new Uint16Array(out.buffer).set(bits);
   return out;
 }
+
+/**
+ * The largest |w| of a weight the f16 matmul kernels take: their products of w and a row of op(a) scaled below 64
+ * (src/ops/matmul_f16.wgsl) must stay within f16's range, 65504.
+ */
+export const F16_MAX_WEIGHT = 1024;
+
+/**
+ * A 16-bit weight's bits as the f16 kernels read them, or null when it must stay on the f32 kernels because some
+ * |w| >= F16_MAX_WEIGHT (or is Inf or NaN). f16 bits are returned as they are. bf16 becomes f16 exactly for
+ * |w| in [2^-14, F16_MAX_WEIGHT) (bf16's 8 significant bits fit in f16's 11); smaller values round to nearest on
+ * f16's subnormal grid, an absolute error of at most 2^-25 (3.0e-8), and below 2^-25 become zero.
+ */
+export function halvesForF16Kernels(storage: 'bf16' | 'f16', bits: Uint16Array): Uint16Array | null {
+  const f16 = storage === 'f16' ? bits : f32ToF16(bf16ToF32(bits));
+  for (let i = 0; i < f16.length; i++) if ((f16[i] & 0x7fff) >= F16_MAX_WEIGHT_BITS) return null;
+  return f16;
+}
+const F16_MAX_WEIGHT_BITS = 0x6400;   // f16 bits of 1024 (exponent 10), sign cleared: every larger magnitude and Inf/NaN compares above
 
 /** f32 values in `storage` (bf16/f16: round to nearest even; q8/q4: quantised as the header says). */
 export function encodeWeights(storage: WeightStorage, x: Float32Array): Uint32Array {

@@ -8,10 +8,15 @@
 // The log knows the dataset only through `current()` (its id and state now); it keeps the journal's
 // sequence, the labels of unsaved changes and the autosaver. A save waits for an import's staging to be
 // written: it folds the journal up to the newest seq, which may hold staged slices, and a reload would
-// otherwise find the slices gone and the inserting entry broken.
+// otherwise find the slices gone and the inserting entry broken. For the same reason the inserting entry is
+// written only once every staged slice is on disk: a slice the quota refused fails the import, which then shows
+// nothing (its written slices are ignored on replay and cleared by the next save). An import is refused before it
+// starts when the browser's estimate leaves no room for about twice the file (its slices, then its version).
+// In a tab without the writer role (repository.refuse) a change is refused before the holder applies it (`refuse`).
 import { createAutosaver, type Autosaver } from './autosave';
 import { diffSnapshots, EMPTY_PATCH, patchSize, type DatasetSnapshot, type JournalEntry, type SnapshotPatch } from './journal';
-import type { DatasetRepository, VersionMeta } from './repository';
+import { ensureRoom, isQuotaExceeded, quotaRefusal } from './quota';
+import type { DatasetRepository, StorageError, VersionMeta } from './repository';
 import type { DatasetRecord } from '../data/record';
 import { errorMessage } from '../errors';
 
@@ -45,9 +50,11 @@ interface DatasetLogDeps {
 
 /** An import's records as they arrive: staged slices, then the seqs of the entry that inserts them. */
 interface ImportStaging {
+  /** Settles when the import may start: rejects when the browser's estimate leaves no room for it. */
+  ready: Promise<void>;
   /** Journals one slice of records as it arrives (each write in a task of its own). */
   stage(records: DatasetRecord[]): void;
-  /** Settles when every staged slice's write is issued; the seqs the inserting entry names. */
+  /** Settles when every staged slice is written, with the seqs the inserting entry names; rejects when one failed. */
   written(): Promise<number[]>;
   /** Always called, inserted or not: a save may proceed. */
   end(): void;
@@ -56,7 +63,10 @@ interface ImportStaging {
 interface DatasetLog {
   /** Makes the step from `before` to the current state durable (see Durability); a debounced save follows. */
   record(label: string, before: DatasetSnapshot, durability?: Durability): void;
-  beginImport(label: string): ImportStaging;
+  /** The error a change would get now (this tab does not hold the writer role), or null: check before applying it. */
+  refuse(label: string): StorageError | null;
+  /** Starts an import of about `bytes` (the file's size); throws at once in a tab that may not write. */
+  beginImport(label: string, bytes?: number): ImportStaging;
   /** A dataset was opened with `journal` replayed over its version: its changes are unsaved under `labels`. */
   opened(journal: readonly JournalEntry[], labels: string[]): void;
   /** A new or emptied dataset: nothing journaled yet. */
@@ -115,23 +125,41 @@ export function createDatasetLog(deps: DatasetLogDeps): DatasetLog {
       }
     },
 
-    beginImport(label) {
+    refuse: (label) => deps.repo.refuse?.(label) ?? null,
+
+    beginImport(label, bytes = 0) {
       const datasetId = deps.current()?.datasetId;
       if (!datasetId) throw new Error('No dataset is open to import into.');
+      const refused = deps.repo.refuse?.(label);
+      if (refused) throw refused;
       const seqs: number[] = [];
+      const writes: Promise<void>[] = [];
+      let failure: unknown = null;
+      // Its slices, then the version that folds them in (until that save the journal holds them too).
+      const doing = `"${label}"`;
+      const ready = bytes > 0 ? ensureRoom(2 * bytes, doing) : Promise.resolve();
       // Each staged write in a task of its own: the message that brought the slice has just spent its time
       // deserialising it, and the write clones it once more.
-      let issued = Promise.resolve();
+      let issued: Promise<void> = ready.catch((e: unknown) => { failure = e; });
       let ended!: () => void;
       staging = new Promise((resolve) => { ended = resolve; });
       return {
+        ready,
         stage(records) {
           const entry: JournalEntry = { seq: ++journalSeq, label, patch: EMPTY_PATCH, staged: records };
           seqs.push(entry.seq);
-          issued = issued.then(nextTask).then(() => write(datasetId, entry));
+          issued = issued.then(nextTask).then(() => {
+            if (failure === null) writes.push(deps.repo.appendJournal(datasetId, entry).catch((e: unknown) => { failure ??= e; }));
+          });
         },
-        // Before the entry that inserts them: IndexedDB commits transactions in the order they were made.
-        written: async () => { await issued; return seqs; },
+        // The inserting entry follows them only once they are all on disk.
+        written: async () => {
+          await issued;
+          await Promise.all(writes);
+          // A slice refused for space is told as the import's need, not the slice's.
+          if (failure !== null) throw isQuotaExceeded(failure) && bytes > 0 ? await quotaRefusal(doing, 2 * bytes, failure) : failure;
+          return seqs;
+        },
         end() { staging = null; ended(); },
       };
     },
@@ -140,7 +168,8 @@ export function createDatasetLog(deps: DatasetLogDeps): DatasetLog {
       // Past every entry, staged slices of an import that never finished included: the next save clears them.
       journalSeq = journal.length ? journal[journal.length - 1].seq : 0;
       pendingLabels = labels;
-      if (journal.length) autosaver().schedule();
+      // A read-only tab leaves the journal to the tab that writes.
+      if (journal.length && !deps.repo.refuse?.('saving the dataset')) autosaver().schedule();
     },
 
     reset() { journalSeq = 0; },

@@ -58,6 +58,11 @@ export interface DatasetRepository {
   versions(id: string): Promise<VersionMeta[]>;
   columnMaps(): Promise<Record<string, ColumnMap>>;
   putColumnMap(signature: string, map: ColumnMap): Promise<void>;
+  /**
+   * The error a write would get now, without waiting: a ReadOnlyError in a tab without the writer role
+   * (writer.ts). Absent, or null: writes go through.
+   */
+  refuse?(doing: string): StorageError | null;
 }
 
 /** Version 0: the empty dataset that a journal written before the first save applies to. */
@@ -68,12 +73,23 @@ export function versionZero(meta: DatasetMeta): { version: VersionMeta; snapshot
   };
 }
 
-type StorageErrorKind = 'quota' | 'unavailable' | 'not-found' | 'other';
+type StorageErrorKind = 'quota' | 'read-only' | 'unavailable' | 'not-found' | 'other';
 
 export class StorageError extends Error {
   constructor(readonly kind: StorageErrorKind, message: string, readonly cause?: unknown) {
     super(message);
     this.name = 'StorageError';
+  }
+}
+
+/** The name a write refused for want of the writer role carries (also across a worker's message channel). */
+export const READ_ONLY = 'ReadOnlyError';
+
+/** A write refused because another tab of the studio holds the writer role (src/storage/writer.ts). */
+export class ReadOnlyError extends StorageError {
+  constructor(doing: string, why: string) {
+    super('read-only', `${doing[0].toUpperCase()}${doing.slice(1)} was refused: this tab is read-only, because ${why}.`);
+    this.name = READ_ONLY;
   }
 }
 

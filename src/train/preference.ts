@@ -1,10 +1,6 @@
 // Preference tuning on the same engine as SFT: DPO (TRL's `sigmoid` loss, with cDPO label smoothing) and ORPO.
 //
-// Data: a pair is a prompt (messages) and two answers, chosen and rejected (assistant messages). Rows are read by the
-// Data step's reader (src/data/shapes.ts: TRL's explicit and implicit prompt, Anthropic HH); a curated record with a
-// rejected answer becomes a pair here (pairOfRecord).
-// Tokens: prompt + answer through the chat template (tokenizeConversation); the mask marks the answer's turns
-// only (what the model generates after the prompt's generation header), never an assistant turn of the prompt.
+// Data: pairs and their tokens (preference-pairs.ts).
 //
 // Why the engine needs no new kernel: every loss here depends on the policy only through each sequence's summed
 // answer log-probability π = Σ_t mask_t log p(t). So dL/d(log p(t)) = dL/dπ for every answer token t of that
@@ -32,21 +28,14 @@
 // run starts, as TRL's precomputed reference).
 // Resumable as the SFT Trainer is: the same TrainerState (step, epoch, data order, RNG) and, for DPO, the cached
 // reference log-probs go into the run's checkpoint (checkpoint.ts), so a resumed run gives the same losses bit for bit.
-// Not here: the chat template itself (tokenize/chat.ts), batching (batch.ts), the optimizer (trainer.ts), the run
+// Not here: reading pairs and tokenizing them (preference-pairs.ts), batching (batch.ts), the optimizer (trainer.ts), the run
 // loop (src/engine/session.ts).
-import { preferenceParts, type DatasetRecord, type PreferenceParts } from '../data/record';
-import { normalisePreference } from '../data/shapes';
-import type { ChatMessage } from '../data/types';
 import type { Tensor } from '../gpu/runtime';
-import { Rng } from '../model/random';
 import type { Transformer } from '../model/transformer';
-import { tokenizeConversation, type ChatTemplate } from '../tokenize/chat';
-import type { Tokenizer } from '../tokenize/tokenizer';
-import { makeBatch, type Batch, type Example } from './batch';
-import { assertFiniteStep, optimizerUpdate, type StepMetrics, type TrainConfig, type TrainerState } from './trainer';
-
-/** A pair as the trainer takes it: the prompt and two answers (assistant turns), chosen and rejected. */
-export type PreferencePair = PreferenceParts;
+import { makeBatch, type Batch } from './batch';
+import { DataOrder, totalSteps, type TrainerState } from './data-order';
+import type { PreferenceExample } from './preference-pairs';
+import { assertFiniteStep, optimizerUpdate, type StepMetrics, type TrainConfig } from './trainer';
 
 export type PreferenceMethod = 'dpo' | 'orpo';
 
@@ -71,57 +60,6 @@ export interface PreferenceConfig {
 
 /** TRL's defaults: DPOConfig.beta 0.1, ORPOConfig.beta 0.1. */
 export const DEFAULT_PREFERENCE: PreferenceConfig = { method: 'dpo', beta: 0.1, labelSmoothing: 0, reference: 'start' };
-
-// ---- data ----------------------------------------------------------------------------------------
-
-/** A Data-step record that carries a rejected answer, as a pair; an error naming what is missing otherwise. */
-export function pairOfRecord(rec: Pick<DatasetRecord, 'messages' | 'rejected'>): PreferencePair {
-  const pair = preferenceParts(rec);
-  if (!pair) throw new Error('not a preference pair (no rejected answer)');
-  if (pair.prompt.length === 0) throw new Error('the pair has no prompt (it must end its prompt with a user or system turn)');
-  for (const side of ['chosen', 'rejected'] as const) {
-    if (pair[side].length === 0 || pair[side].some((m) => m.role !== 'assistant')) throw new Error(`${side}: the answer must be assistant messages after the prompt`);
-  }
-  return pair;
-}
-
-/** A row in any preference form the Data step reads (src/data/shapes.ts: TRL explicit or implicit prompt, HH), as a pair. */
-export function preferencePairOf(row: unknown): PreferencePair {
-  const n = normalisePreference(row);
-  if (!n.ok) throw new Error(n.reason);
-  return pairOfRecord(n);
-}
-
-/** JSONL of preference rows in any of those forms (blank lines skipped); the first bad row is an error naming its line. */
-export function preferencePairsFromJsonl(text: string, name = 'data'): PreferencePair[] {
-  const pairs: PreferencePair[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (!line.trim()) return;
-    try {
-      pairs.push(preferencePairOf(JSON.parse(line)));
-    } catch (e) {
-      throw new Error(`${name} line ${i + 1}: ${(e as Error).message.slice(0, 200)}`);
-    }
-  });
-  if (pairs.length === 0) throw new Error(`${name}: no preference rows`);
-  return pairs;
-}
-
-export interface PreferenceExample { chosen: Example; rejected: Example }
-
-/** prompt + answer through the template, the mask on the answer's turns only (the prompt's assistant turns are context). */
-function tokenizeAnswer(tok: Tokenizer, tpl: ChatTemplate, prompt: ChatMessage[], answer: ChatMessage[], maxLength: number): Example {
-  const { inputIds, lossMask } = tokenizeConversation(tok, tpl, [...prompt, ...answer], { assistantOnly: true, maxLength, answerFrom: prompt.length });
-  if (!lossMask.some(Boolean)) throw new Error(`no answer tokens left within ${maxLength} tokens (the prompt fills the sequence)`);
-  return { inputIds, lossMask };
-}
-
-export function tokenizePreference(tok: Tokenizer, tpl: ChatTemplate, pair: PreferencePair, maxSeqLength: number): PreferenceExample {
-  return {
-    chosen: tokenizeAnswer(tok, tpl, pair.prompt, pair.chosen, maxSeqLength + 1),
-    rejected: tokenizeAnswer(tok, tpl, pair.prompt, pair.rejected, maxSeqLength + 1),
-  };
-}
 
 // ---- losses (float64, per pair) -----------------------------------------------------------------
 
@@ -214,9 +152,8 @@ function rowTokens(b: Batch): number[] {
 
 export class PreferenceTrainer {
   readonly totalSteps: number;
-  /** Step, epoch and data order, as the SFT Trainer keeps them (the same checkpoint fields). */
-  state: TrainerState;
-  private readonly rng: Rng;
+  /** Step, epoch and data order, as the SFT Trainer keeps them (data-order.ts: the same checkpoint fields). */
+  private readonly order: DataOrder;
   private readonly norm: Tensor;
   /** Reference log-probs per pair (DPO), computed before the first update (prepare) or restored from a checkpoint. */
   private ref: ReferenceLogps | null = null;
@@ -234,11 +171,13 @@ export class PreferenceTrainer {
     if (!(pref.beta > 0)) throw new Error(`beta must be > 0, not ${pref.beta}`);
     if (!((pref.rpoAlpha ?? 0) >= 0)) throw new Error(`rpo alpha must be >= 0, not ${pref.rpoAlpha}`);
     if (!(pref.labelSmoothing >= 0 && pref.labelSmoothing < 0.5)) throw new Error(`label smoothing must be in [0, 0.5), not ${pref.labelSmoothing}`);
-    const perEpoch = Math.ceil(data.length / (cfg.batchSize * cfg.gradAccumSteps));
-    this.totalSteps = cfg.maxSteps > 0 ? cfg.maxSteps : perEpoch * cfg.epochs;
-    this.rng = new Rng(cfg.seed);
-    this.state = { step: 0, epoch: 0, cursor: 0, order: this.newOrder(), rngState: this.rng.state };
+    this.totalSteps = totalSteps(cfg, data.length);
+    this.order = new DataOrder(data.length, cfg);
     this.norm = model.gpu.tensor([1], 'gradNorm');
+  }
+
+  get state(): TrainerState {
+    return this.order.state;
   }
 
   get done(): boolean {
@@ -250,22 +189,6 @@ export class PreferenceTrainer {
     return this.ref;
   }
 
-  private newOrder(): number[] {
-    return this.cfg.shuffle ? this.rng.permutation(this.data.length) : this.data.map((_, i) => i);
-  }
-
-  private nextIndices(): number[] {
-    const picked: number[] = [];
-    while (picked.length < this.cfg.batchSize) {
-      if (this.state.cursor >= this.state.order.length) {
-        this.state.epoch++;
-        this.state.cursor = 0;
-        this.state.order = this.newOrder();
-      }
-      picked.push(this.state.order[this.state.cursor++]);
-    }
-    return picked;
-  }
 
   /**
    * Every pair's reference log-probs, once, in micro-batches: the model as it is now (before any update), or with
@@ -285,8 +208,7 @@ export class PreferenceTrainer {
   /** Restores the data order, RNG and (DPO) the reference for an exact resume (params and moments: the ParamTable). */
   restore(state: TrainerState, reference: ReferenceLogps | null = null): void {
     if (reference && reference.length !== this.data.length) throw new Error(`checkpoint: reference log-probs for ${reference.length} pairs, the run has ${this.data.length}`);
-    this.state = { ...state, order: [...state.order] };
-    this.rng.state = state.rngState;
+    this.order.restore(state);
     this.ref = reference ? reference.map((r) => ({ ...r })) : null;
   }
 
@@ -309,7 +231,7 @@ export class PreferenceTrainer {
   async step(): Promise<PreferenceMetrics> {
     const { model, cfg, pref } = this;
     const { gpu } = model;
-    const micro = Array.from({ length: cfg.gradAccumSteps }, () => this.nextIndices());
+    const micro = Array.from({ length: cfg.gradAccumSteps }, () => this.order.next(cfg.batchSize));
     const epoch = this.state.epoch;
     const pairs = micro.length * cfg.batchSize;
     // Each micro-batch's dropout seed, shared by its measuring forward and its weighted backward.
@@ -340,8 +262,7 @@ export class PreferenceTrainer {
       gpu.release(model.trainStep({ ...batch, lossMask }, 1, seeds[i]));
     });
     const lr = optimizerUpdate(model, this.norm, cfg, this.state.step, this.totalSteps);
-    this.state.step++;
-    this.state.rngState = this.rng.state;
+    this.order.stepped();
 
     const all = measured.flatMap((m) => m.terms);
     const mean = (f: (t: PairTerms) => number) => all.reduce((s, t) => s + f(t), 0) / all.length;

@@ -1,18 +1,21 @@
 // One typed run config (LoRA + trainer + what the run loop around the trainer does), three named presets,
 // the checks that explain an invalid combination before a run starts, a pre-run estimate of GPU memory and
-// time per epoch, and sequence packing. Pure functions: no GPU, no DOM, used by the page and the engine worker.
+// time per epoch, and sequence packing. Pure functions: no GPU, no DOM, used by the page and the engine.
 //
 // RunConfig = { lora, train, packing, assistantOnly, evalEvery, checkpointEvery, earlyStopPatience }.
 //   evalEvery / checkpointEvery: every N optimizer steps (0 = never); the last step always evaluates and
 //   checkpoints. earlyStopPatience: stop after this many evaluations without a new best validation loss
 //   (0 = off); the best checkpoint is kept either way.
-// Not here: running anything (workers/engine-worker.ts), storing runs (src/storage/runs.ts).
-import { descriptorOf } from '../model/arch';
+// Not here: running anything (src/engine), storing runs (src/storage/runs.ts).
+import { descriptorOf, parameterCount } from '../model/arch';
 import { mib, type MemoryBudget } from '../gpu/memory';
 import type { ModelConfig } from '../model/config';
 import { estimateMemory, memoryVerdict, type MemoryEstimate } from '../model/memory-estimate';
+import { loraLinears, loraProblem } from '../io/validate';
 import { DEFAULT_LORA, type LoraConfig } from '../model/lora';
 import type { Example } from './batch';
+import { grpoProblem, type GrpoConfig } from './grpo';
+import { totalSteps } from './data-order';
 import type { PreferenceConfig } from './preference';
 import { DEFAULT_TRAIN, type TrainConfig } from './trainer';
 
@@ -28,6 +31,8 @@ export interface RunConfig {
   earlyStopPatience: number;
   /** A preference run (DPO / ORPO on pairs, src/train/preference.ts); absent: SFT on conversations. */
   preference?: PreferenceConfig;
+  /** A GRPO run (prompts, sampled answers, rewards: src/train/grpo.ts); absent: SFT or a preference run. */
+  grpo?: GrpoConfig;
 }
 
 export type PresetName = 'quick' | 'balanced' | 'thorough';
@@ -100,11 +105,6 @@ interface DataSummary {
   validationExamples: number;
 }
 
-/** Optimizer steps the run will take (as the Trainer computes them). */
-export function totalSteps(train: TrainConfig, trainExamples: number): number {
-  if (train.maxSteps > 0) return train.maxSteps;
-  return Math.ceil(trainExamples / Math.max(1, train.batchSize * train.gradAccumSteps)) * train.epochs;
-}
 
 /**
  * GPU memory of a run: training at batch × maxSeqLength tokens with the run's LoRA rank, targets and dropout, with
@@ -138,7 +138,7 @@ export function activationCheckpointingFor(cfg: Pick<RunConfig, 'lora' | 'train'
  * warning, since the start of the run measures again.
  */
 export function validateRunConfig(
-  cfg: RunConfig, model: Pick<ModelConfig, 'architecture' | 'maxPositions'> | null, data: DataSummary,
+  cfg: RunConfig, model: ModelConfig | null, data: DataSummary,
   memory?: { model: ModelConfig; budget: MemoryBudget },
 ): ConfigProblem[] {
   const out: ConfigProblem[] = [];
@@ -151,10 +151,10 @@ export function validateRunConfig(
   if (!(lora.alpha > 0)) err('lora.alpha', 'LoRA alpha must be greater than 0.');
   if (!(lora.dropout >= 0 && lora.dropout < 1)) err('lora.dropout', 'LoRA dropout must be at least 0 and below 1.');
   if (lora.targetModules.length === 0) err('lora.targetModules', 'Pick at least one target module: with none, nothing would be trained.');
-  if (model) {
-    const known = targetableModules(model);
-    const unknown = lora.targetModules.filter((t) => !known.includes(t));
-    if (unknown.length) err('lora.targetModules', `This model has no module named ${unknown.join(', ')}; it has ${known.join(', ')}.`);
+  if (model && out.length === 0) {
+    // The one LoRA rule (src/io/validate.ts) the command line and adapter imports meet too: targets and rank against this model's layers.
+    const problem = loraProblem(lora, loraLinears(model));
+    if (problem) err('lora.targetModules', `LoRA settings: ${problem}.`);
   }
   if (!(train.lr > 0)) err('train.lr', 'Learning rate must be greater than 0.');
   else if (train.lr > 1e-2) warn('train.lr', `A learning rate of ${train.lr} is unusually high for LoRA (typical: 1e-4 to 5e-4); the loss may diverge.`);
@@ -173,6 +173,11 @@ export function validateRunConfig(
   if (!['auto', 'on', 'off', undefined].includes(train.activationCheckpointing)) err('train.activationCheckpointing', 'Activation checkpointing must be auto, on or off.');
   for (const k of ['evalEvery', 'checkpointEvery', 'earlyStopPatience'] as const) {
     if (!(Number.isInteger(cfg[k]) && cfg[k] >= 0)) err(k, `${k} must be a whole number, 0 or more.`);
+  }
+
+  if (cfg.grpo) {
+    const problem = grpoProblem(cfg.grpo, train);
+    if (problem) err('grpo', `GRPO: ${problem}.`);
   }
 
   if (data.trainExamples === 0) err('data', 'The dataset has no training examples (unflagged rows in the train split).');
@@ -223,8 +228,7 @@ export function estimateRun(cfg: RunConfig, model: ModelConfig, data: DataSummar
   const memoryBytes = runMemoryEstimate(cfg, model).trainingBytes;
   const examplesPerEpoch = cfg.packing ? Math.ceil((data.trainExamples * data.meanTokens) / (train.maxSeqLength + 1)) : data.trainExamples;
   const stepsPerEpoch = Math.max(1, Math.ceil(examplesPerEpoch / Math.max(1, train.batchSize * train.gradAccumSteps)));
-  const params = model.numLayers * (model.hiddenSize * (model.numHeads + 2 * model.numKvHeads) * model.headDim
-    + model.numHeads * model.headDim * model.hiddenSize + 3 * model.hiddenSize * model.intermediateSize) + model.hiddenSize * model.vocabSize;
+  const params = parameterCount(model, 'matmuls');
   const tokensPerStep = batchTokens * train.gradAccumSteps;
   const flopsPerStep = 4 * params * tokensPerStep;
   return {

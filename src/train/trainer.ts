@@ -7,9 +7,9 @@
 // one big batch.
 import type { Tensor } from '../gpu/runtime';
 import { adamwUpdate, gradNorm } from '../ops/optim';
-import { Rng } from '../model/random';
 import type { WeightStorage } from '../ops/weight-storage';
 import type { Transformer } from '../model/transformer';
+import { DataOrder, totalSteps, type TrainerState } from './data-order';
 import { makeBatch, type Batch, type Example } from './batch';
 import { learningRate, type LrSchedule } from './schedule';
 
@@ -60,19 +60,11 @@ export interface StepMetrics {
   seqTokens: number;   // all positions processed (B·T summed)
 }
 
-/** Everything needed to resume exactly (besides the flat params and AdamW moments). */
-export interface TrainerState {
-  step: number;
-  epoch: number;
-  cursor: number;      // index into `order` of the next example
-  order: number[];
-  rngState: number;
-}
+export type { TrainerState } from './data-order';
 
 export class Trainer {
   readonly totalSteps: number;
-  state: TrainerState;
-  private readonly rng: Rng;
+  private readonly order: DataOrder;
   private readonly norm: Tensor;
 
   constructor(readonly model: Transformer, readonly data: Example[], readonly cfg: TrainConfig, padId = 0) {
@@ -85,36 +77,26 @@ export class Trainer {
       throw new Error(`nothing to learn: none of the ${data.length} examples has a target token within the first ${cfg.maxSeqLength} positions (no assistant turns, or all cut off)`);
     }
     this.padId = padId;
-    const perEpoch = Math.ceil(data.length / (cfg.batchSize * cfg.gradAccumSteps));
-    this.totalSteps = cfg.maxSteps > 0 ? cfg.maxSteps : perEpoch * cfg.epochs;
+    this.totalSteps = totalSteps(cfg, data.length);
     if (!(this.totalSteps >= 1)) throw new Error(`nothing to train: ${cfg.epochs} epochs of ${data.length} examples make no optimizer step`);
-    this.rng = new Rng(cfg.seed);
-    this.state = { step: 0, epoch: 0, cursor: 0, order: this.newOrder(), rngState: this.rng.state };
+    this.order = new DataOrder(data.length, cfg);
     this.norm = model.gpu.tensor([1], 'gradNorm');
   }
 
   private readonly padId: number;
 
-  private newOrder(): number[] {
-    return this.cfg.shuffle ? this.rng.permutation(this.data.length) : this.data.map((_, i) => i);
+  /** Step, epoch and data order (data-order.ts), as checkpoints keep them. */
+  get state(): TrainerState {
+    return this.order.state;
   }
 
   get done(): boolean {
     return this.state.step >= this.totalSteps;
   }
 
-  /** The next micro-batch in data order, wrapping into a new (reshuffled) epoch. */
+  /** The next micro-batch in data order. */
   private nextBatch(): Batch {
-    const picked: Example[] = [];
-    while (picked.length < this.cfg.batchSize) {
-      if (this.state.cursor >= this.state.order.length) {
-        this.state.epoch++;
-        this.state.cursor = 0;
-        this.state.order = this.newOrder();
-      }
-      picked.push(this.data[this.state.order[this.state.cursor++]]);
-    }
-    return makeBatch(picked, this.cfg.maxSeqLength, this.padId);
+    return makeBatch(this.order.next(this.cfg.batchSize).map((i) => this.data[i]), this.cfg.maxSeqLength, this.padId);
   }
 
   /**
@@ -124,10 +106,9 @@ export class Trainer {
    * pipelines were compiled.
    */
   async prepare(): Promise<number> {
-    const state = { ...this.state, order: [...this.state.order] }, rngState = this.rng.state;
+    const state = this.order.save();
     const specs = await this.model.gpu.recordPipelines(() => this.step());
-    this.state = state;
-    this.rng.state = rngState;
+    this.order.restore(state);
     return this.model.gpu.preparePipelines(specs);
   }
 
@@ -148,8 +129,7 @@ export class Trainer {
       losses.push({ t: model.trainStep(b, gradScale, seed), n: b.B * b.T });
     });
     const lr = optimizerUpdate(model, this.norm, cfg, this.state.step, this.totalSteps);
-    this.state.step++;
-    this.state.rngState = this.rng.state;
+    this.order.stepped();
 
     let lossSum = 0;
     for (const { t, n } of losses) {
@@ -167,8 +147,7 @@ export class Trainer {
 
   /** Restores the data order and RNG for an exact resume (params and moments restored via the ParamTable). */
   restore(state: TrainerState): void {
-    this.state = { ...state, order: [...state.order] };
-    this.rng.state = state.rngState;
+    this.order.restore(state);
   }
 }
 

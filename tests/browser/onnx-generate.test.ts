@@ -14,7 +14,7 @@ import { GREEDY } from '../../src/generate/sampler';
 import { loadHfModel } from '../../src/io/hf';
 import { filesFromMap } from '../../src/io/model-files';
 import { Transformer } from '../../src/model/transformer';
-import { withRandomLora } from '../node/random-lora';
+import { withRandomLora } from '../helpers/random-lora';
 
 ort.env.wasm.wasmPaths = { wasm: ortWasmUrl };
 ort.env.wasm.numThreads = 1;

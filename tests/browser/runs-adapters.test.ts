@@ -3,9 +3,11 @@
 // the new stores ready; imported adapters (record + files in one transaction) and evaluations survive a
 // reopen; deleting a run or an adapter deletes the evaluations that name it, and nothing else. A preference run's
 // record (its method, start and points with rewards) and its pairs survive a reopen, as a resume after a reload reads them.
+// A version-2 database opens as version 3 with its evaluations kept and a conversations store: Compare's conversations
+// survive a reopen, list the last changed first, delete one by one, and go with a run or adapter they compared.
 import { openDB } from 'idb';
 import { describe, expect, it } from 'vitest';
-import { openRunStore, type AdapterRecord, type EvaluationRecord, type RunRecord } from '../../src/storage/runs';
+import { openRunStore, type AdapterRecord, type ConversationRecord, type EvaluationRecord, type RunRecord } from '../../src/storage/runs';
 import { PRESETS } from '../../src/train/presets';
 
 const run = (id: string, createdAt: number): RunRecord => ({
@@ -25,7 +27,7 @@ const evaluation = (id: string, subjects: string[], createdAt: number): Evaluati
   columns: [{ id: 'base', label: 'Base', adapter: { kind: 'base' } }], subjects, total: 0, rows: [], summaries: {}, marks: {}, error: null,
 });
 
-describe('runs database v2', () => {
+describe('runs database', () => {
   it('upgrades a v1 database keeping its runs, and stores adapters and evaluations beside them', async () => {
     const name = `runs-upgrade-${Date.now()}`;
     const v1 = await openDB(name, 1, {
@@ -85,5 +87,41 @@ describe('runs database v2', () => {
     const again = await openRunStore(name);
     expect(await again.get('dpo')).toEqual(pref);
     expect(await again.getData('dpo')).toEqual({ records: [], pairs, init: null });
+  });
+
+  it('upgrades a v2 database keeping its evaluations, and keeps conversations with what they compared', async () => {
+    const name = `runs-conversations-${Date.now()}`;
+    const v2 = await openDB(name, 2, {
+      upgrade(d) {
+        for (const store of ['runs', 'adapters']) d.createObjectStore(store, { keyPath: 'id' });
+        d.createObjectStore('checkpoints', { keyPath: ['runId', 'kind'] });
+        d.createObjectStore('data', { keyPath: 'runId' });
+        d.createObjectStore('adapterFiles', { keyPath: 'adapterId' });
+        d.createObjectStore('evaluations', { keyPath: 'id' }).createIndex('subjects', 'subjects', { multiEntry: true });
+      },
+    });
+    await v2.put('evaluations', evaluation('e-kept', ['r'], 1));
+    v2.close();
+
+    const conversation = (id: string, updatedAt: number, subjects: string[]): ConversationRecord => ({
+      id, createdAt: 1, updatedAt, title: 'Name a colour.', model: { name: 'm', fingerprint: 'fp' },
+      sampling: { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 0, maxNewTokens: 8, stopStrings: [], chatTemplate: true, backend: 'auto' },
+      columns: [{ id: 'base', label: 'Base', adapter: { kind: 'base' } }], subjects, history: 'own', system: 'Be brief.',
+      turns: [{ user: 'Name a colour.', answers: { base: { text: 'Blue.', tokens: [5, 6], finishReason: 'stop-token', done: true, error: null, note: null } }, better: null, edited: 'Red.', reference: null }],
+    });
+    const s = await openRunStore(name);
+    expect((await s.listEvaluations()).map((e) => e.id)).toEqual(['e-kept']);
+    await s.put(run('r', 1));
+    await s.putConversation(conversation('c-run', 30, ['r']));
+    await s.putConversation(conversation('c-adapter', 20, [adapter.id]));
+    await s.putConversation(conversation('c-base', 10, []));
+    const again = await openRunStore(name);
+    expect((await again.listConversations()).map((c) => c.id)).toEqual(['c-run', 'c-adapter', 'c-base']);
+    expect((await again.listConversations('r'))).toEqual([conversation('c-run', 30, ['r'])]);
+    await again.removeConversation('c-base');
+    await again.remove('r');
+    await again.removeAdapter(adapter.id);
+    expect(await again.listConversations()).toEqual([]);
+    expect(await again.listEvaluations()).toEqual([]);
   });
 });

@@ -210,7 +210,8 @@ describe('compare and export', () => {
     page.on('download', () => { downloads++; });
     await page.getByRole('button', { name: 'Download PEFT adapter (zip)' }).click();
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/^PEFT adapter export failed, nothing was saved: load the run's base model/);
-    await page.waitForTimeout(300);
+    // The export has ended (its status is gone) without offering a file.
+    await expect.poll(() => page.getByRole('status', { name: 'Export status' }).count()).toBe(0);
     expect(downloads).toBe(0);
     expect(app.errors).toEqual([]);
   });

@@ -1,9 +1,9 @@
-// Scale: a 100k-row JSONL file (~25 MB) imported through the page. Checks what can be checked without
-// timing assertions: every row arrives, the import shows progress, the table keeps only a window of rows
-// in the DOM, scrolling to the end reaches the last row, search still works, and the data survives a
-// reload, and duplicates are found among the 100k (every thousandth row repeats the one before it). It
-// prints the measured figures (import time, longest main-thread stall, scroll frame times, the longest
-// task while duplicates are found) for the report; it asserts none of them.
+// Scale: a 100k-row JSONL file (~25 MB) imported through the page: every row arrives, the import shows progress,
+// the page keeps painting while it imports and saves (no gap between animation frames over MAX_FRAME_GAP_MS), the
+// table keeps only a window of rows in the DOM, scrolling to the end reaches the last row, search still works, the
+// data survives a reload, and duplicates are found among the 100k (every thousandth row repeats the one before it).
+// It prints the measured figures (import time, longest frame gap and main-thread stall, scroll frame times, the
+// longest task while duplicates are found) for the report.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,13 @@ import type { Page } from 'playwright-core';
 import { startApp, type RunningApp } from './helpers/app';
 
 const N = 100_000;
+/**
+ * The longest a frame may wait while 100k rows are imported and saved: a bound a responsive page meets with margin on
+ * this slow, shared machine and a page that does the import's work in one task does not. Measured (SwiftShader
+ * machine, 2 shared cores): 0.47 s quiet, long tasks up to ~1.1 s under heavy load; the same import parsed, checked
+ * and landed on the page in one task (the data tools in the page, facts and rows at once): 2.2 s quiet.
+ */
+const MAX_FRAME_GAP_MS = 1500;
 let app: RunningApp;
 let page: Page;
 let dir: string;
@@ -69,6 +76,7 @@ describe('100k rows', () => {
       };
     });
     expect(sawProgress).toBe(true);
+    expect(maxGap, 'the longest gap between two painted frames during the import and its first save').toBeLessThan(MAX_FRAME_GAP_MS);
     const domRows = await table().getByRole('row').count();
     expect(domRows).toBeLessThan(100);
 
@@ -104,7 +112,8 @@ describe('100k rows', () => {
     await page.reload();
     await expect.poll(() => status().textContent(), { timeout: 60_000 }).toBe(`${N} examples`);
     const reloadMs = Date.now() - r0;
-    await page.waitForTimeout(1000); // let the quality counts and the first paint after the rows finish
+    // The quality counts and the first paint after the rows: two painted frames.
+    await page.evaluate(() => new Promise((painted) => requestAnimationFrame(() => requestAnimationFrame(painted))));
     const reloadLongest = await page.evaluate(() => Math.max(0, ...(window as unknown as { __long: number[] }).__long));
     console.log(`[scale] ${N} rows: import ${importMs} ms, longest frame gap during import and first save ${maxGap.toFixed(0)} ms, ` +
       `long tasks ${longCount} (longest ${longest.toFixed(0)} ms, total ${longTotal.toFixed(0)} ms), ` +
@@ -121,8 +130,7 @@ describe('100k rows', () => {
     await panel.getByRole('button', { name: 'Find duplicates' }).click();
     await expect.poll(() => panel.getByRole('status').count(), { timeout: 120_000, interval: 250 }).toBe(1);
     const dedupeMs = Date.now() - d0;
-    await page.waitForTimeout(500); // the groups' first paint
-    expect(await panel.getByRole('status').textContent()).toBe(`${N / 1000} duplicate groups, ${N / 1000} extra examples.`);
+    await expect.poll(() => panel.getByRole('status').textContent()).toBe(`${N / 1000} duplicate groups, ${N / 1000} extra examples.`);
     const longest = await page.evaluate(() => Math.max(0, ...(window as unknown as { __long: number[] }).__long));
     console.log(`[scale] duplicates among ${N} rows: ${dedupeMs} ms to the groups, longest main-thread task ${longest.toFixed(0)} ms`);
     expect(app.errors).toEqual([]);

@@ -85,8 +85,12 @@ describe('training screen', () => {
     await page.getByRole('button', { name: 'Pause' }).click();
     await expect.poll(() => runStatus().textContent(), { timeout: 30_000 }).toMatch(/^Paused — step \d+ of 40; last checkpoint at step \d+/);
     const pausedText = await runStatus().textContent();
-    await page.waitForTimeout(500);
-    expect(await runStatus().textContent()).toBe(pausedText); // nothing moves while paused
+    // Nothing moves while paused: a round trip to the engine worker (the Export tab lists the runs) lands after any
+    // step it could have sent, since the worker's messages arrive in order.
+    await tab('Export').click();
+    await expect.poll(() => page.getByRole('option', { name: /^Run 1 \(paused\)$/ }).count(), { timeout: 30_000 }).toBe(1);
+    await tab('Train').click();
+    expect(await runStatus().textContent()).toBe(pausedText);
     await page.getByRole('button', { name: 'Resume' }).click();
     await expect.poll(() => runStatus().textContent(), { timeout: 30_000 }).toMatch(/^Training/);
     await expect.poll(() => runStatus().textContent(), { timeout: 60_000 }).toMatch(/last checkpoint at step [2-9]/);

@@ -4,8 +4,8 @@
 // dlogits are gradScale * (softmax - onehot) in f32: rtol 1e-4 / atol 1e-8 (probabilities go down to ~1e-9).
 // The in-place and losses-only variants run the same row body as the separate one: rtol 1e-6 against it.
 import { describe, expect, it } from 'vitest';
-import type { Gpu, Tensor } from '../../src/gpu/runtime';
-import { crossEntropyCpu, crossEntropyForwardBackward, type CrossEntropyLayout } from '../../src/ops/crossentropy';
+import { createGpu, type Gpu, type Tensor } from '../../src/gpu/runtime';
+import { crossEntropyCpu, crossEntropyForwardBackward, crossEntropyLayout, type CrossEntropyLayout } from '../../src/ops/crossentropy';
 import { expectClose, finiteDiff, probeCoords, randn, rng } from '../helpers/check';
 import { testGpu } from '../helpers/gpu';
 
@@ -15,9 +15,11 @@ const SAME_BODY_TOL = { rtol: 1e-6, atol: 1e-12 };
 const GUARD = 64; // elements of sentinel around each view: kernels must not write outside it
 const SENTINEL = 5;
 // Every layout crossEntropyLayout can pick runs everywhere, whatever it would pick for this adapter:
-// real GPUs take the first, software adapters the other two (by N).
+// real GPUs take the first, software adapters the other two (by N); the subgroup merge wherever the device has
+// `subgroups` (subgroups of 4 on SwiftShader, 8 on lavapipe), at both workgroup sizes.
 const LAYOUTS: { layout: CrossEntropyLayout; WG: number }[] = [
   { layout: 'rowPerWorkgroup', WG: 256 }, { layout: 'rowPerWorkgroup', WG: 64 }, { layout: 'rowPerInvocation', WG: 16 },
+  ...((await testGpu()).subgroups ? [{ layout: 'rowPerWorkgroupSubgroups', WG: 256 }, { layout: 'rowPerWorkgroupSubgroups', WG: 64 }] as const : []),
 ];
 
 interface Case { logits: Float32Array; targets: Uint32Array; mask: Float32Array; gradScale: number }
@@ -156,6 +158,19 @@ describe.each(LAYOUTS)('crossEntropy ($layout, WG $WG)', (L) => {
     expectClose(losses, ref.losses, LOSS_TOL, 'crossEntropy.large.losses');
     expectClose(grads, ref.dlogits, GRAD_TOL, 'crossEntropy.large.dlogits');
     release(gpu, u);
+  });
+});
+
+describe('crossEntropy without subgroups', () => {
+  it('a device created without the feature never picks the subgroup merge and refuses it', async () => {
+    const off = await createGpu({ subgroups: false });
+    try {
+      for (const N of [1, 64, 1000]) expect(crossEntropyLayout(off, N).layout).not.toBe('rowPerWorkgroupSubgroups');
+      const t = off.tensor([8], 't');
+      expect(() => crossEntropyForwardBackward(off, t, null, t, t, t, 1, 8, 1, { layout: 'rowPerWorkgroupSubgroups', WG: 64 })).toThrow(/subgroups feature/);
+    } finally {
+      off.destroy();
+    }
   });
 });
 

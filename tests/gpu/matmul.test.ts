@@ -1,16 +1,16 @@
 // Matmul: every kernel variant × transA/transB × bias × accumulate × extra (fused LoRA) on odd and aligned
 // shapes, GPU vs the float64 CPU reference; views sharing one buffer; the CPU reference's training
-// transposes vs central finite differences; autotune's per-adapter cache.
+// transposes vs central finite differences; the f16 kernels (below). Autotune: tests/gpu/autotune.test.ts.
 // Tolerance: f32 sums of K terms. |gpu - cpu| <= RTOL · Σ|terms| + ATOL per element, where Σ|terms| is the
 // same computation on absolute values (recursive f32 summation is within K·2^-24 of that scale, and
 // K·2^-24 < 1e-5 for the K ≤ 129 used here).
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/gpu/runtime';
+import { createGpu, type Gpu } from '../../src/gpu/runtime';
 import {
-  MATMUL_VARIANTS, blockedSpec, defaultMatmulVariant, matmul, matmulCpu, matmulVariant, setBlockedBlock, setMatmulVariant,
-  type MatmulCpuOptions, type MatmulOptions,
+  MATMUL_KERNELS, blockedSpec, matmul, matmulCpu, matmulKernels,
+  matmulVariants, setBlockedBlock, setMatmulVariant, usesF16, type MatmulCpuOptions, type MatmulOptions,
 } from '../../src/ops/matmul';
-import { autotune, autotuneKey, clearAutotuneCache } from '../../src/ops/autotune';
+import { decodeWeights, encodeWeights } from '../../src/ops/weight-storage';
 import { dot, expectClose, finiteDiff, pick, probeCoords, randn } from '../helpers/check';
 import { testGpu } from '../helpers/gpu';
 
@@ -69,10 +69,13 @@ async function runCase(gpu: Gpu, M: number, N: number, K: number, transA: boolea
   return { got, ...reference(a, b, M, N, K, { transA, transB, alpha, bias, out: old, accumulate: !!old, extra }) };
 }
 
-describe('matmul', () => {
+// Every variant this device runs: 'subgroup' where it has `subgroups` (subgroups of 4 on SwiftShader, 8 on lavapipe).
+const VARIANTS = matmulVariants(await testGpu());
+
+describe(`matmul (variants here: ${VARIANTS.join(', ')})`, () => {
   afterAll(async () => setMatmulVariant(await testGpu(), null));
 
-  for (const variant of MATMUL_VARIANTS) {
+  for (const variant of VARIANTS) {
     for (const [M, N, K] of SHAPES) {
       it(`${variant}: ${M}×${N}×${K}, every transA/transB × bias × accumulate × extra`, async () => {
         const gpu = await testGpu();
@@ -150,6 +153,19 @@ describe('matmul', () => {
     for (const f of ['A00', 'A01', 'A10', 'A11', 'B00', 'B01', 'B10', 'B11', 'O0', 'O1', 'R1', 'R4']) expect(forms, f).toContain(f);
   });
 
+  it('the kernel list names each variant in f32 and f16 with the features it needs; without them, only blocked and tiled', async () => {
+    expect(MATMUL_KERNELS.map((k) => k.name)).toEqual(['blocked', 'blocked.f16', 'tiled', 'tiled.f16', 'subgroup', 'subgroup.f16']);
+    const gpu = await testGpu();
+    expect(matmulKernels(gpu).map((k) => k.name)).toEqual(MATMUL_KERNELS.filter((k) => (gpu.f16 || !k.f16) && (gpu.subgroups || k.variant !== 'subgroup')).map((k) => k.name));
+    const off = await createGpu({ f16: false, subgroups: false });
+    try {
+      expect(matmulKernels(off).map((k) => k.name)).toEqual(['blocked', 'tiled']);
+      expect(() => setMatmulVariant(off, 'subgroup')).toThrow(/subgroups feature/);
+    } finally {
+      off.destroy();
+    }
+  });
+
   it('rejects shapes that do not fit the tensors', async () => {
     const gpu = await testGpu();
     const a = gpu.tensor([6], 'a'), b = gpu.tensor([6], 'b'), out = gpu.tensor([4], 'out');
@@ -191,21 +207,92 @@ describe('matmul CPU reference: the training transposes are the gradients of y =
   });
 });
 
-describe('matmul autotune', () => {
-  it('times every variant, records the winner per adapter, and reuses it', async () => {
-    const gpu = await testGpu();
-    setMatmulVariant(gpu, null);
-    expect(matmulVariant(gpu)).toBe(defaultMatmulVariant(gpu));
-    clearAutotuneCache();
-    const first = await autotune(gpu, { shapes: [{ M: 8, N: 16, K: 12 }], minMs: 1 });
-    expect(MATMUL_VARIANTS).toContain(first.variant);
-    expect(first.cached).toBe(false);
-    expect(Object.keys(first.timings).sort()).toEqual(['blocked', 'blocked8x8', 'tiled']);
-    expect(matmulVariant(gpu)).toBe(first.variant);
-    const second = await autotune(gpu);
-    expect(second).toMatchObject({ variant: first.variant, block: first.block, cached: true, key: autotuneKey(gpu) });
-    setMatmulVariant(gpu, null);
-    setBlockedBlock(gpu, null);
-    clearAutotuneCache();
-  }, COMPILE_TIMEOUT);
+// The f16 kernels (shader-f16: an 'f16' b, op(a) rounded to f16 after its row is scaled by a power of two, f16
+// products, f32 sums) against the float64 product of the same decoded weights. Error model per output element:
+// op(a)'s rounding and each product's rounding, at most 2^-10 relative each (WGSL lets f32 -> f16 round either
+// way), so |gpu - cpu| <= 2^-9 · Σ_k |a_k b_k| + 1e-5 · Σ|terms| (f32 sums, the fused LoRA term) + a floor for f16's
+// flushed subnormal products: K · 2^-18 · max_k |a_mk| (products below 2^-14 of a row scaled into [32, 64)).
+describe(`matmul f16 kernels (this adapter: ${(await testGpu()).f16 ? 'shader-f16, the f16 path runs' : 'no shader-f16, skipped here; lavapipe runs them'})`, async () => {
+  const gpu = await testGpu();
+  afterAll(() => setMatmulVariant(gpu, null));
+  const F16_RTOL = 2 ** -9;
+
+  /** One f16-weight case; rowScales multiplies op(a)'s rows (activations past f16's range, gradients below it). */
+  async function f16Case(M: number, N: number, K: number, transA: boolean, transB: boolean, mask: number, seed: number, rowScales?: number[]) {
+    const r = 3;
+    const a = randn(M * K, seed);
+    if (rowScales) for (let i = 0; i < a.length; i++) a[i] *= rowScales[transA ? i % M : Math.floor(i / K)];
+    const words = encodeWeights('f16', randn(K * N, seed + 1, 0.5));
+    const b = decodeWeights('f16', words, K * N);
+    const bias = mask & 1 ? randn(N, seed + 2) : undefined;
+    const old = mask & 2 ? randn(M * N, seed + 3) : undefined;
+    const extra = mask & 4 ? { a: randn(M * r, seed + 4), b: randn(r * N, seed + 5), k: r, transB: true, alpha: 0.5 } : undefined;
+    const ta = gpu.fromArray([M * K], a, 'a'), tb = gpu.fromU32([words.length], words, 'b');
+    const out = gpu.fromArray([M * N], old ?? new Float32Array(M * N).fill(Number.NaN), 'out');
+    const tbias = bias && gpu.fromArray([N], bias, 'bias');
+    const tea = extra && gpu.fromArray([M * r], extra.a, 'extra.a'), teb = extra && gpu.fromArray([r * N], extra.b, 'extra.b');
+    const alpha = mask & 1 ? 1 : -0.75;
+    matmul(gpu, out, ta, tb, M, N, K, {
+      transA, transB, alpha, bias: tbias, accumulate: !!old, bStorage: 'f16',
+      extra: extra && { a: tea!, b: teb!, k: r, transB: true, alpha: extra.alpha },
+    });
+    const got = await gpu.read(out);
+    gpu.release(ta, tb, out, tbias, tea, teb);
+    const o: MatmulCpuOptions = { transA, transB, alpha, bias, out: old, accumulate: !!old, extra };
+    const { expected, scale } = reference(a, b, M, N, K, o);
+    const products = matmulCpu(abs(a), abs(b), M, N, K, { transA, transB, alpha: Math.abs(alpha) });   // Σ|a_k b_k|
+    const rowMax = Array.from({ length: M }, (_, m) => Math.max(...Array.from({ length: K }, (_, k) => Math.abs(a[transA ? k * M + m : m * K + k]))));
+    let worst = 0;
+    for (let i = 0; i < expected.length; i++) {
+      const m = Math.floor(i / N);
+      const allowed = F16_RTOL * products[i] + RTOL * scale[i] + K * 2 ** -18 * rowMax[m] * Math.abs(alpha) + ATOL;
+      const err = Math.abs(got[i] - expected[i]);
+      if (!(err <= allowed)) expect.fail(`f16 ${M}×${N}×${K} transA=${transA} transB=${transB} mask=${mask}: element ${i} is ${got[i]}, expected ${expected[i]} (|err| ${err}, allowed ${allowed})`);
+      if (products[i] > 0) worst = Math.max(worst, err / products[i]);
+    }
+    return worst;
+  }
+
+  for (const variant of VARIANTS) {
+    it.runIf(gpu.f16)(`${variant}.f16: odd and aligned shapes × transA/transB × bias, accumulate, extra`, async () => {
+      setMatmulVariant(gpu, variant);
+      let worst = 0, seed = 1;
+      // Decoding (M = 1), scalar loads (odd sizes), every operand as vec4, and the 'col' forms (a [K,M], b [N,K]).
+      for (const [M, N, K] of [[1, 37, 70], [33, 17, 65], [12, 64, 96], [16, 24, 12]] as const) {
+        for (const transA of [false, true]) {
+          for (const transB of [true, false]) {
+            for (const mask of [0, 7]) worst = Math.max(worst, await f16Case(M, N, K, transA, transB, mask, seed += 7));
+          }
+        }
+      }
+      // The f16 path ran: f16 rounding shows (an f32 kernel stays within ~1e-6 of these sums).
+      expect(worst).toBeGreaterThan(2 ** -16);
+      console.log(`matmul ${variant}.f16 on ${gpu.adapterInfo.description}: worst |err| / Σ|a_k b_k| = ${worst.toExponential(2)} (allowed ${F16_RTOL.toExponential(2)})`);
+    }, 4 * COMPILE_TIMEOUT);   // a blocked layout is its own pipeline: 16 of them, seconds each on lavapipe cold
+
+    it.runIf(gpu.f16)(`${variant}.f16: rows far outside f16's range (1e6, 1e-7), zero rows, and Inf propagate as in f32`, async () => {
+      setMatmulVariant(gpu, variant);
+      const M = 8, N = 12, K = 20;
+      await f16Case(M, N, K, false, true, 0, 99, [1e6, 1e-7, 0, 3e-30, 1, 7e4, 2 ** -20, 1]);
+      await f16Case(M, N, K, false, false, 2, 98, [1e-7, 1e6, 1, 0, 5e4, 1, 1e-12, 1]);
+      const a = randn(M * K, 5);
+      a[3 * K + 2] = Infinity;
+      const words = encodeWeights('f16', randn(K * N, 6, 0.5));
+      const ta = gpu.fromArray([M * K], a, 'a'), tb = gpu.fromU32([words.length], words, 'b'), out = gpu.tensor([M * N], 'out');
+      matmul(gpu, out, ta, tb, M, N, K, { transB: true, bStorage: 'f16' });
+      const got = await gpu.read(out);
+      gpu.release(ta, tb, out);
+      for (let n = 0; n < N; n++) expect(Number.isFinite(got[3 * N + n]), `row with Inf, column ${n}`).toBe(false);
+      for (const m of [0, 7]) for (let n = 0; n < N; n++) expect(Number.isFinite(got[m * N + n]), `row ${m}`).toBe(true);
+    }, COMPILE_TIMEOUT);
+  }
+
+  it(`an f16 b takes the f16 kernels exactly when the device has shader-f16 (here: ${gpu.f16}) and f16Math is not refused`, async () => {
+    expect(usesF16(gpu, { bStorage: 'f16' })).toBe(gpu.f16);
+    expect(usesF16(gpu, { bStorage: 'f16', f16Math: false })).toBe(false);
+    expect(usesF16(gpu, { bStorage: 'bf16' })).toBe(false);
+    const off = await createGpu({ f16: false });
+    expect([off.f16, usesF16(off, { bStorage: 'f16' })]).toEqual([false, false]);
+    off.destroy();
+  });
 });

@@ -2,18 +2,19 @@
 // view into shared flat tables (as the model lays them out); dinp overwrite vs accumulate; dweight/dbias
 // accumulate, null (frozen) weights, bit-for-bit determinism; RMSNorm's weight offset (Gemma's x·(1 + w)); and the
 // CPU backward vs central finite differences.
-// Both row-reduction variants run here ('thread' on every shape, 'workgroup' on a few: its pipelines compile
-// slowly on SwiftShader), whatever the adapter would pick.
+// Every row-reduction variant runs here ('thread' on every shape, 'workgroup' on a few: its pipelines compile
+// slowly on SwiftShader; 'subgroup' on those and C = 2048 where the device has `subgroups`: subgroups of 4 on
+// SwiftShader, 8 on lavapipe), whatever the adapter would pick; without the feature, 'subgroup' is refused.
 // Tolerances (f32 kernels vs float64, inputs in [-1, 1) plus an offset, weights around 1):
 //   forward out / rstd / mean: rtol 1e-5, atol 2e-6   (measured worst |err| 3.2e-6 at C = 2048, |out| ~ 3)
 //   dinp: rtol 1e-5, atol 5e-6                        (measured 1.0e-6)
 //   dweight / dbias: rtol 1e-5, atol 2e-5             (sums over up to 129 rows; measured 6.5e-6)
 import { describe, expect, it } from 'vitest';
-import type { Gpu, Tensor } from '../../src/gpu/runtime';
+import { createGpu, type Gpu, type Tensor } from '../../src/gpu/runtime';
 import { addCpu } from '../../src/ops/elementwise';
 import {
   layernormBackward, layernormBackwardCpu, layernormForward, layernormForwardCpu, normConfig, type RowReduction,
-  rmsnormBackward, rmsnormBackwardCpu, rmsnormForward, rmsnormForwardCpu,
+  rmsnormBackward, rmsnormBackwardCpu, rmsnormForward, rmsnormForwardCpu, rowReduction,
 } from '../../src/ops/norm';
 import { dot, expectClose, finiteDiff, pick, probeCoords, randn } from '../helpers/check';
 import { testGpu } from '../helpers/gpu';
@@ -23,10 +24,13 @@ const DX_TOL = { rtol: 1e-5, atol: 5e-6 };
 const DW_TOL = { rtol: 1e-5, atol: 2e-5 };
 const EPS = 1e-5;
 const SHAPES: [number, number][] = [[1, 1], [1, 3], [7, 67], [129, 67], [33, 1000], [2, 2048]];
+const subgroups = (await testGpu()).subgroups;
 const CASES: [RowReduction, number, number][] = [
   ...SHAPES.map(([N, C]): [RowReduction, number, number] => ['thread', N, C]),
   ['workgroup', 1, 3], ['workgroup', 129, 67], ['workgroup', 3, 1000],
+  ...(subgroups ? [[1, 3], [129, 67], [3, 1000], [2, 2048]].map(([N, C]): [RowReduction, number, number] => ['subgroup', N, C]) : []),
 ];
+const VARIANTS: RowReduction[] = subgroups ? ['thread', 'workgroup', 'subgroup'] : ['thread', 'workgroup'];
 
 /** Runs f with the given row-reduction variant forced. */
 async function withVariant(variant: RowReduction, f: () => Promise<void>): Promise<void> {
@@ -97,7 +101,7 @@ describe('rmsnorm', () => {
 
   // Gemma's x·(1 + w): weights stored as offsets from one (around 0), on both row variants; the rows are heads
   // (C = head_dim) as the q/k norms run it.
-  for (const variant of ['thread', 'workgroup'] as RowReduction[]) {
+  for (const variant of VARIANTS) {
     it(`weight offset 1 (Gemma) matches the CPU reference (${variant})`, () => withVariant(variant, async () => {
       const gpu = await testGpu();
       const N = 37, C = 16;
@@ -115,6 +119,17 @@ describe('rmsnorm', () => {
       gpu.release(tx, tw, tdy, y, rstd, dx, dw);
     }));
   }
+
+  it(`the subgroup variant needs the feature: refused on a device without it (this adapter has it: ${subgroups})`, async () => {
+    const off = await createGpu({ subgroups: false });
+    try {
+      expect(off.subgroups).toBe(false);
+      expect(rowReduction(off)).not.toBe('subgroup');
+      await withVariant('subgroup', async () => expect(() => rowReduction(off)).toThrow(/subgroups feature/));
+    } finally {
+      off.destroy();
+    }
+  });
 
   it('CPU backward equals central finite differences of the CPU forward (offset 0 and 1)', () => {
     const N = 3, C = 5, x = offset(randn(N * C, 1, 2), 0.3), w = weights(C, 2), dy = randn(N * C, 3);

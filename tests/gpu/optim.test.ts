@@ -8,8 +8,8 @@
 // (v ~ g² ~ 1e-3; its (1 - beta2) g² term is the least precise). AdamW given the same norm is elementwise, so
 // windowed and unwindowed states must be identical bit for bit.
 import { describe, expect, it, vi } from 'vitest';
-import type { DispatchOptions, Gpu, Tensor } from '../../src/gpu/runtime';
-import { adamwCpu, adamwUpdate, gradNorm, gradNormCpu, type AdamWOptions, type GradNormLayout } from '../../src/ops/optim';
+import { createGpu, type DispatchOptions, type Gpu, type Tensor } from '../../src/gpu/runtime';
+import { adamwCpu, adamwUpdate, gradNorm, gradNormCpu, gradNormLayout, type AdamWOptions, type GradNormLayout } from '../../src/ops/optim';
 import { expectClose, randn } from '../helpers/check';
 import { testGpu } from '../helpers/gpu';
 
@@ -55,8 +55,10 @@ function expectBindingsWithin(dispatches: DispatchOptions[], tables: Tensor[], m
   expect(seen, 'the flat buffers were bound').toBeGreaterThan(0);
 }
 
-// Both layouts run everywhere, whatever gradNormLayout would pick for this adapter.
-describe.each(['tree', 'perInvocation'] as GradNormLayout[])('gradNorm (%s)', (layout) => {
+// Every layout runs everywhere, whatever gradNormLayout would pick for this adapter ('subgroup' where the device has
+// `subgroups`: subgroups of 4 on SwiftShader, 8 on lavapipe).
+const LAYOUTS: GradNormLayout[] = (await testGpu()).subgroups ? ['tree', 'perInvocation', 'subgroup'] : ['tree', 'perInvocation'];
+describe.each(LAYOUTS)('gradNorm (%s)', (layout) => {
   for (const n of [1, 63, 64, 100_003]) {
     it(`matches the CPU norm and repeats bit for bit (n=${n})`, async () => {
       const gpu = await testGpu();
@@ -123,6 +125,19 @@ function adamState(gpu: Gpu, p0: Float32Array, decay: Float32Array | null) {
 
 // n = 1001 under 1000 bytes: 6 windows, the last of 41 elements (see the gradNorm windows above).
 const N = 1001, SMALL_LIMIT = 1000, SMALL_WINDOWS = 6;
+
+describe('gradNorm without subgroups', () => {
+  it('a device created without the feature never picks the subgroup layout and refuses it', async () => {
+    const off = await createGpu({ subgroups: false });
+    try {
+      expect(gradNormLayout(off)).not.toBe('subgroup');
+      const g = off.tensor([100], 'g'), out = off.tensor([1], 'out');
+      expect(() => gradNorm(off, out, g, 100, { layout: 'subgroup' })).toThrow(/subgroups feature/);
+    } finally {
+      off.destroy();
+    }
+  });
+});
 
 describe('adamw', () => {
   for (const { name, opts, mask } of VARIANTS) {

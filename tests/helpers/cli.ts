@@ -1,6 +1,6 @@
 // The studio's command line as a test runs it: `npm run studio -- ...` is scripts/run-gpu.mjs cli/studio.ts, run
 // from the repository root.
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 export const REPO_ROOT = join(__dirname, '..', '..');
@@ -18,4 +18,13 @@ export function studioJson(...args: string[]): Record<string, unknown> {
   const r = studio(...args);
   if (r.code !== 0) throw new Error(`studio ${args[0]} exited ${r.code}: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+}
+
+/** `studio` without blocking the event loop, for a command that talks to a server the test itself runs. */
+export function studioAsync(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [STUDIO_LAUNCHER, 'cli/studio.ts', ...args], { cwd: REPO_ROOT, env, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
 }

@@ -1,6 +1,7 @@
 // The tiny model of each architecture family the parity tests run, as the config.json a Hugging Face checkpoint
 // of that family carries: the real model's head layout (GQA ratio, head_dim against hidden/heads, biases, tied
-// embeddings, norms and attention options) at small widths, 2-3 layers, vocabularies of a few hundred.
+// embeddings, norms and attention options) at small widths, 2-3 layers, vocabularies of a few hundred. Sliding
+// windows are 4 keys where a family has one, so they bite on the parity test's 11-token rows and 14-token greedy runs.
 // The engine's ModelConfig comes from configFromHf(config) and the reference from transformers' from_config(config),
 // so both read the same file as a user's checkpoint would be read.
 
@@ -38,14 +39,36 @@ export const FAMILIES: HfFamily[] = [
     loraTargets: ['q_proj', 'k_proj', 'down_proj'],
   },
   {
-    // Qwen2.5 0.5B layout: q/k/v biases, GQA 7:1, tied head
+    // Qwen2.5 0.5B layout: q/k/v biases, GQA 7:1, tied head; a sliding_window that use_sliding_window false turns off
     name: 'qwen2',
     config: {
       architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', vocab_size: 256, hidden_size: 56, intermediate_size: 96,
       num_hidden_layers: 2, num_attention_heads: 7, num_key_value_heads: 1, max_position_embeddings: 64, rms_norm_eps: 1e-6,
-      rope_theta: 1000000, hidden_act: 'silu', tie_word_embeddings: true, use_sliding_window: false,
+      rope_theta: 1000000, hidden_act: 'silu', tie_word_embeddings: true, use_sliding_window: false, sliding_window: 4,
+      max_window_layers: 0,
     },
     loraTargets: ['q_proj', 'v_proj', 'down_proj'],
+  },
+  {
+    // Qwen2 with its window on: layer 0 full, layer 1 sliding (max_window_layers 1), untied head
+    name: 'qwen2-sliding',
+    config: {
+      architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', vocab_size: 256, hidden_size: 32, intermediate_size: 64,
+      num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64, rms_norm_eps: 1e-6,
+      rope_theta: 1000000, hidden_act: 'silu', tie_word_embeddings: false, use_sliding_window: true, sliding_window: 4,
+      max_window_layers: 1,
+    },
+    loraTargets: ['q_proj', 'k_proj', 'o_proj', 'up_proj'],
+  },
+  {
+    // Mistral 7B v0.1 layout: GQA 4:1, untied head, a sliding window on every layer
+    name: 'mistral',
+    config: {
+      architectures: ['MistralForCausalLM'], model_type: 'mistral', vocab_size: 256, hidden_size: 32, intermediate_size: 64,
+      num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 1, max_position_embeddings: 64, rms_norm_eps: 1e-5,
+      rope_theta: 10000, hidden_act: 'silu', tie_word_embeddings: false, sliding_window: 4, bos_token_id: 1, eos_token_id: 2,
+    },
+    loraTargets: LLAMA_TARGETS,
   },
   {
     name: 'gpt2',
@@ -56,24 +79,26 @@ export const FAMILIES: HfFamily[] = [
     loraTargets: ['c_attn', 'c_proj', 'c_fc'],
   },
   {
-    // Qwen3 0.6B layout: head_dim 2 x hidden/heads, q_norm/k_norm over head_dim, GQA 2:1, tied head
+    // Qwen3 0.6B layout: head_dim 2 x hidden/heads, q_norm/k_norm over head_dim, GQA 2:1, tied head; its window
+    // (off in the released models) on layer 1 by layer_types
     name: 'qwen3',
     config: {
       architectures: ['Qwen3ForCausalLM'], model_type: 'qwen3', vocab_size: 300, hidden_size: 32, intermediate_size: 64,
       num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 16, max_position_embeddings: 64,
       rms_norm_eps: 1e-6, rope_theta: 1000000, hidden_act: 'silu', tie_word_embeddings: true, attention_bias: false,
-      use_sliding_window: false,
+      use_sliding_window: true, sliding_window: 4, layer_types: ['full_attention', 'sliding_attention'],
     },
     loraTargets: LLAMA_TARGETS,
   },
   {
-    // SmolLM3 3B layout: GQA 4:1, tied head, no RoPE on every fourth layer (here layer 1 of 2, as no_rope_layers says)
+    // SmolLM3 3B layout: GQA 4:1, tied head, no RoPE on every fourth layer (here layer 1 of 2, as no_rope_layers says);
+    // its window (off in the released models) on, so the RoPE-less layer 1 slides
     name: 'smollm3',
     config: {
       architectures: ['SmolLM3ForCausalLM'], model_type: 'smollm3', vocab_size: 256, hidden_size: 32, intermediate_size: 64,
       num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 1, max_position_embeddings: 64, rms_norm_eps: 1e-6,
-      rope_theta: 5000000, hidden_act: 'silu', tie_word_embeddings: true, no_rope_layers: [1, 0], use_sliding_window: false,
-      pad_token_id: null,
+      rope_theta: 5000000, hidden_act: 'silu', tie_word_embeddings: true, no_rope_layers: [1, 0], use_sliding_window: true,
+      sliding_window: 4, pad_token_id: null,
     },
     loraTargets: LLAMA_TARGETS,
   },

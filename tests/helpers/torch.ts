@@ -1,4 +1,4 @@
-// Hands weights to a Python oracle (tests/node/*.py, tests/oracle/*.py): raw float32 files + a JSON manifest
+// Hands weights to a Python oracle (tests/oracle/*.py): raw float32 files + a JSON manifest
 // in a temporary folder, run the repository's .venv Python (real torch; scripts/ensure-python-venv.sh), read back
 // its JSON. transformers.ts builds the transformers reference on this exchange format.
 import { execFileSync } from 'node:child_process';
@@ -30,7 +30,7 @@ export class TorchOracle {
   }
 
   run<T>(script: string, args: string[], resultFile: string): T {
-    execFileSync(venvPython(), [join(__dirname, '..', 'node', script), this.dir, ...args], { stdio: 'inherit' });
+    execFileSync(venvPython(), [join(__dirname, '..', 'oracle', script), this.dir, ...args], { stdio: 'inherit' });
     return this.readJson<T>(resultFile);
   }
 

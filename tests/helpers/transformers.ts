@@ -115,3 +115,19 @@ export function peftGreedy(baseDir: string, adapterDir: string, prompt: number[]
     o.dispose();
   }
 }
+
+/** Per model type: the keys of its config class (declared), the keys transformers' code read off the config while it
+ *  built and ran the given config.json files (consulted), and the class's default config. */
+export interface TransformersConfigKeys { declared: string[]; consulted: string[]; defaults: Record<string, unknown> }
+
+/** What transformers' config classes and modeling code read, per model type (tests/oracle/config_keys.py), in one Python run. */
+export function transformersConfigKeys(cases: { modelType: string; configs: Record<string, unknown>[] }[]): Record<string, TransformersConfigKeys> {
+  const o = new TorchOracle();
+  try {
+    o.writeManifest(new Map(), { cases });
+    runOracle('config_keys.py', [o.dir]);
+    return o.readJson('keys.json');
+  } finally {
+    o.dispose();
+  }
+}

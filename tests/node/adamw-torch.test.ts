@@ -1,5 +1,5 @@
 // AdamW + clip_grad_norm_ against PyTorch itself (the .venv's torch, scripts/ensure-python-venv.sh; the oracle is
-// tests/node/adamw_torch.py, run once for all cases): 5 steps on the same f32 numbers, with the learning rate of
+// tests/oracle/adamw_torch.py, run once for all cases): 5 steps on the same f32 numbers, with the learning rate of
 // a warm-up + cosine schedule (step 0 runs at lr 0, as in transformers), weight decay with a decay mask,
 // clipping on and off.
 // Tolerance: both sides compute in f32 with the same formula; rtol 1e-5, with atol for values crossing zero:
@@ -13,7 +13,7 @@ import { expectClose, randn } from '../helpers/check';
 import { testGpu } from '../helpers/gpu';
 import { venvPython } from '../helpers/torch';
 
-const ORACLE = fileURLToPath(new URL('./adamw_torch.py', import.meta.url));
+const ORACLE = fileURLToPath(new URL('../oracle/adamw_torch.py', import.meta.url));
 const TIMEOUT = 60_000; // importing torch takes seconds on a loaded 2-core machine
 
 interface Case {

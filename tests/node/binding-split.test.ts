@@ -15,6 +15,9 @@
 // is an O(1) error. AdamW runs with eps 1e-2: Adam's m/√v turns roundoff in a gradient that is zero in exact
 // arithmetic (key biases: softmax ignores a shift shared by all keys) into a full ±lr step, so with the usual
 // eps two exact implementations part ways; a large eps keeps the update proportional to the gradient.
+// On a device with shader-f16 the bf16 base takes the f16 kernels (src/ops/matmul_f16.wgsl), whose rounding of
+// op(a) to f16 follows each row's largest value over the columns a block sees: a split dx = dy W rounds dy per
+// vocabulary block, so split and whole part at f16's precision: F16_TOL there.
 import { describe, expect, it } from 'vitest';
 import { type Gpu } from '../../src/gpu/runtime';
 import { planRowBlocks, type BufferLimits } from '../../src/gpu/limits';
@@ -32,6 +35,7 @@ import { testGpu } from '../helpers/gpu';
 import { relMax } from '../helpers/torch';
 
 const TOL = 3e-5;
+const F16_TOL = 3e-3;
 /** Parameter updates after 3 AdamW steps: each step's gradient roundoff moves the next step's point; measured 7.9e-5. */
 const UPDATE_TOL = 5e-4;
 
@@ -151,7 +155,7 @@ describe('weights split at the binding limit', () => {
     expect(plan).toEqual([{ first: 0, rows: 64 }, { first: 64, rows: 64 }, { first: 128, rows: 22 }]);
     const table = randn(V * C, 1), dout = randn(N * C, 2);
     const W: RowChunked = {
-      name: 'table', rows: V, cols: C, storage: 'f32',
+      name: 'table', rows: V, cols: C, storage: 'f32', f16Math: false,
       blocks: plan.map((b) => ({ ...b, w: gpu.fromArray([b.rows, C], table.subarray(b.first * C, (b.first + b.rows) * C), 't'), dw: gpu.zeros([b.rows, C], 'dt') })),
     };
     const ids = Uint32Array.of(149, 0, 63, 64, 127, 128, 64);
@@ -227,8 +231,10 @@ describe('weights split at the binding limit', () => {
       const name = Object.keys(c.split)[0];
       expect(relMax(await split.params.read(name), await whole.params.read(name))).toBe(0);
       const a = await trainStepResults(gpu, whole, data), b = await trainStepResults(gpu, split, data);
-      expect(relMax(b.losses, a.losses)).toBeLessThan(TOL);
-      expectSameMaps(b.grads, a.grads, 'grad');
+      const f16 = storage === 'bf16' && gpu.f16, tol = f16 ? F16_TOL : TOL;
+      console.log(`split vs whole, ${storage} base${f16 ? ' (f16 kernels)' : ''}: losses ${relMax(b.losses, a.losses).toExponential(2)}, worst gradient ${Math.max(...[...a.grads].map(([n, g]) => relMax(b.grads.get(n)!, g))).toExponential(2)}`);
+      expect(relMax(b.losses, a.losses)).toBeLessThan(tol);
+      expectSameMaps(b.grads, a.grads, 'grad', tol);
       whole.destroy();
       split.destroy();
     });

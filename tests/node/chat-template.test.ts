@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, test } from 'vitest';
 import type { ChatMessage } from '../../src/data/types';
-import { ChatTemplate, tokenizeConversation, type TokenizedConversation } from '../../src/tokenize/chat';
+import { ChatTemplate } from '../../src/tokenize/chat';
+import { tokenizeConversation, type TokenizedConversation } from '../../src/tokenize/loss-mask';
 import { loadTokenizer, type Tokenizer } from '../../src/tokenize/tokenizer';
 
 const require = createRequire(import.meta.url);

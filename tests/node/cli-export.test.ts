@@ -12,7 +12,7 @@ import { exportPeftAdapter } from '../../src/export/peft';
 import { loadHfModel, type LoadedModel } from '../../src/io/hf';
 import { filesFromDirectory } from '../../src/io/node-files';
 import type { Transformer } from '../../src/model/transformer';
-import { withRandomLora } from './random-lora';
+import { withRandomLora } from '../helpers/random-lora';
 import { studio } from '../helpers/cli';
 
 let dir = '', modelDir = '', adapterDir = '';

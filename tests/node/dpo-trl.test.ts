@@ -1,4 +1,4 @@
-// Preference tuning (src/train/preference.ts) against TRL itself (tests/node/dpo_trl.py: real trl + transformers +
+// Preference tuning (src/train/preference.ts) against TRL itself (tests/oracle/dpo_trl.py: real trl + transformers +
 // PEFT on CPU torch), on the committed tiny Llama (tests/fixtures/models/llama-small, ChatML template):
 //  - the same HF folder, the same adapter (a short SFT run of ours, exported to PEFT), the same tokens and masks;
 //  - one optimizer step of our PreferenceTrainer per case, its loss, rewards, margins and accuracy, and every LoRA
@@ -15,16 +15,16 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { applyPeftAdapter, exportPeftAdapter } from '../../src/export/peft';
 import { loadHfModel, templateOf, type LoadedModel } from '../../src/io/hf';
 import { filesFromDirectory } from '../../src/io/node-files';
 import type { LoraConfig } from '../../src/model/lora';
 import { Transformer } from '../../src/model/transformer';
-import { DEFAULT_PREFERENCE, preferencePairOf, PreferenceTrainer, tokenizePreference, type PreferenceConfig, type PreferenceExample } from '../../src/train/preference';
-import { DEFAULT_TRAIN, Trainer, type TrainConfig } from '../../src/train/trainer';
+import { DEFAULT_PREFERENCE, PreferenceTrainer, type PreferenceConfig } from '../../src/train/preference';
+import { preferencePairOf, tokenizePreference, type PreferenceExample } from '../../src/train/preference-pairs';
+import { DEFAULT_TRAIN, type TrainConfig } from '../../src/train/trainer';
 import { testGpu } from '../helpers/gpu';
 import { relMax } from '../helpers/torch';
-import { logitsOf } from '../helpers/model';
+import { logitsOf, sftAdapter } from '../helpers/model';
 
 const ROOT = join(__dirname, '..', '..');
 const MODEL = join(ROOT, 'tests', 'fixtures', 'models', 'llama-small');
@@ -42,27 +42,17 @@ const cfg: TrainConfig = { ...DEFAULT_TRAIN, lr: 1e-2, batchSize: ROWS.length, m
 
 let loaded: LoadedModel;
 let pairs: PreferenceExample[];
-let adapter: { config: string; weights: Uint8Array };
+let adapter: Awaited<ReturnType<typeof sftAdapter>>;
 
 async function setup(): Promise<void> {
   if (loaded) return;
   loaded = await loadHfModel(filesFromDirectory(MODEL));
   pairs = ROWS.map((r) => tokenizePreference(loaded.tokenizer, templateOf(loaded), preferencePairOf(r), cfg.maxSeqLength));
-  // The starting adapter: a short SFT run on the chosen answers (LoRA B nonzero, so the adapter matters).
-  const gpu = await testGpu();
-  const model = new Transformer(gpu, loaded.config, loaded.weights, { kind: 'lora', lora: LORA }, 3);
-  const sft = new Trainer(model, pairs.map((p) => p.chosen), { ...cfg, maxSteps: 3, maxGradNorm: 1 });
-  while (!sft.done) await sft.step();
-  const files = await exportPeftAdapter(model, MODEL);
-  adapter = { config: files['adapter_config.json'], weights: files['adapter_model.safetensors'] };
-  model.destroy();
+  // The starting adapter: a short SFT run on the chosen answers.
+  adapter = await sftAdapter(loaded, LORA, pairs.map((p) => p.chosen), cfg, MODEL);
 }
 
-async function startingModel(): Promise<Transformer> {
-  const model = new Transformer(await testGpu(), loaded.config, loaded.weights, { kind: 'lora', lora: LORA }, 99);
-  applyPeftAdapter(model, adapter.weights);
-  return model;
-}
+const startingModel = () => adapter.fresh();
 
 interface TrlCase { loss: number; rewardsChosen: number; rewardsRejected: number; margins: number; accuracy: number; grads: Record<string, number[]> }
 
@@ -73,7 +63,7 @@ function trl(cases: { method: string; beta: number; eps: number; reference: stri
   writeFileSync(join(dir, 'adapter_model.safetensors'), adapter.weights);
   const rows = [...pairs.map((p) => p.chosen), ...pairs.map((p) => p.rejected)];
   writeFileSync(join(dir, 'in.json'), JSON.stringify({ model: MODEL, adapter: dir, ids: rows.map((r) => r.inputIds), masks: rows.map((r) => r.lossMask), cases }));
-  execFileSync(PYTHON, [join(__dirname, 'dpo_trl.py'), join(dir, 'in.json'), join(dir, 'out.json')], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, TOKENIZERS_PARALLELISM: 'false' } });
+  execFileSync(PYTHON, [join(__dirname, '..', 'oracle', 'dpo_trl.py'), join(dir, 'in.json'), join(dir, 'out.json')], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, TOKENIZERS_PARALLELISM: 'false' } });
   return JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')) as TrlCase[];
 }
 

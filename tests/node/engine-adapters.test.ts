@@ -19,10 +19,10 @@ import type { LoraConfig } from '../../src/model/lora';
 import { mulberry32 } from '../../src/model/random';
 import { Transformer } from '../../src/model/transformer';
 import { createMemoryRunStore, type EvaluationRecord } from '../../src/storage/runs';
-import { tokenizeConversation } from '../../src/tokenize/chat';
+import { tokenizeConversation } from '../../src/tokenize/loss-mask';
 import { PRESETS, type RunConfig } from '../../src/train/presets';
 import { evaluateLoss } from '../../src/train/trainer';
-import type { EngineEvent, ImportAdapterArgs, StartRunArgs } from '../../workers/protocol-engine';
+import type { EngineEvent, ImportAdapterArgs, StartRunArgs } from '../../src/engine/api';
 import { droppedFiles, engineOver } from '../helpers/engine';
 import { testGpu } from '../helpers/gpu';
 
@@ -98,10 +98,10 @@ describe('engine: imported PEFT adapters', () => {
     expect((await engine.generate({ adapter: { kind: 'base' }, prompt: { kind: 'raw', text }, sampling })).tokens).toEqual(base.tokens);
 
     // Stored files come back as imported; the merged export of it loads back and scores like the adapter.
-    const stored = await engine.adapterFiles(record.id);
+    const stored = await engine.adapterFiles({ adapterId: record.id });
     expect(stored['adapter_config.json']).toBe(adapter['adapter_config.json']);
     expect([...stored['adapter_model.safetensors']]).toEqual([...adapter['adapter_model.safetensors']]);
-    const merged = new Map((await engine.exportModel({ adapterId: record.id, format: 'merged', dtype: 'F32' })).files);
+    const merged = new Map((await engine.exportModel({ adapter: { kind: 'imported', adapterId: record.id }, format: 'merged', dtype: 'F32' })).files);
     const back = await loadHfModel(filesFromMap('merged', merged));
     const mergedNet = new Transformer(await testGpu(), back.config, back.weights, { kind: 'none' });
     const mergedLoss = await evaluateLoss(mergedNet, examples, 4, MAX_LEN, m.tokenizer.padTokenId ?? 0);
@@ -109,10 +109,10 @@ describe('engine: imported PEFT adapters', () => {
     // W + s·B·A folded in f32 vs applied as a side branch: rounding differs slightly (1e-4 relative).
     expect(Math.abs(mergedLoss.loss - loss.loss) / loss.loss).toBeLessThan(1e-4);
 
-    const renamed = await engine.renameAdapter(record.id, '  Tuned elsewhere ');
+    const renamed = await engine.renameAdapter({ adapterId: record.id, name: '  Tuned elsewhere ' });
     expect(renamed.name).toBe('Tuned elsewhere');
-    await expect(engine.renameAdapter(record.id, ' ')).rejects.toThrow(/needs a name/);
-    await engine.deleteAdapter(record.id);
+    await expect(engine.renameAdapter({ adapterId: record.id, name: ' ' })).rejects.toThrow(/needs a name/);
+    await engine.deleteAdapter({ adapterId: record.id });
     expect(await engine.listAdapters()).toEqual([]);
     await expect(engine.generate({ adapter: imported, prompt: { kind: 'raw', text }, sampling })).rejects.toThrow(/No imported adapter/);
     engine.dispose();
@@ -136,7 +136,7 @@ describe('engine: imported PEFT adapters', () => {
       // "Import anyway" overrides the name, never the shapes.
       ['other base (shapes)', { ...upload('default.zip', [['default.zip', zipOf(otherBase)]]), ignoreBaseModel: true }, /default\.zip\/adapter_model\.safetensors: base_model\.model\.model\.layers\.0\.\S+ has shape \[4,64\] but this model needs \[4,32\]/],
       ['GPT-2 targets on a Llama', upload('gpt2', [['gpt2/adapter_config.json', JSON.stringify({ ...cfg, target_modules: ['c_attn', 'q_proj'] })], ['gpt2/adapter_model.safetensors', good['adapter_model.safetensors']]]),
-        /gpt2\/adapter_config\.json: target module c_attn is not in this llama model \(its modules: q_proj, k_proj/],
+        /gpt2\/adapter_config\.json: target module "c_attn" matches no linear layer of this model \(its modules: q_proj, k_proj/],
       ['unknown key', upload('extra', [['adapter_config.json', good['adapter_config.json']], ['adapter_model.safetensors', rewrite((name, shape, data) => ({ name, shape, data }), [{ name: 'base_model.model.model.layers.7.self_attn.q_proj.lora_A.weight', shape: [4, 32], data: new Float32Array(128) }])]]),
         /extra\/adapter_model\.safetensors: tensor base_model\.model\.model\.layers\.7\.self_attn\.q_proj\.lora_A\.weight does not match any LoRA module/],
       ['rank differs from the config', upload('rank', [['adapter_config.json', JSON.stringify({ ...cfg, r: 2 })], ['adapter_model.safetensors', good['adapter_model.safetensors']]]), /has shape \[4,32\] but this model needs \[2,32\]/],
@@ -190,14 +190,14 @@ describe('engine: imported PEFT adapters', () => {
     await new Promise<void>((ok) => {
       void b.startRun({ ...runArgs, name: 'paused', init: { kind: 'imported', adapterId } }, (e: EngineEvent) => {
         if (e.type === 'run') runId = e.run.id;
-        if (e.type === 'step' && e.point.step === 1) void b.control(e.runId, 'pause');
+        if (e.type === 'step' && e.point.step === 1) void b.control({ runId: e.runId, action: 'pause' });
         if (e.type === 'status' && e.status === 'paused') ok();
       });
     });
     const c = engineOver(store);
-    await c.deleteAdapter(adapterId); // the run keeps its own copy of the starting values
+    await c.deleteAdapter({ adapterId: adapterId }); // the run keeps its own copy of the starting values
     await c.loadModel(source);
-    const resumed = await c.resumeRun(runId);
+    const resumed = await c.resumeRun({ runId: runId });
     expect(resumed.status).toBe('completed');
     expect(resumed.run.metrics.map((p) => [p.step, p.loss, p.gradNorm])).toEqual(straight.run.metrics.map((p) => [p.step, p.loss, p.gradNorm]));
     expect(resumed.run.evals).toEqual(straight.run.evals);
@@ -225,12 +225,12 @@ describe('engine: imported PEFT adapters', () => {
     await a.saveEvaluation(e);
     await a.saveEvaluation({ ...e, id: 'eval-2', createdAt: 2000, subjects: [adapter.id] });
     const b = engineOver(store);
-    expect((await b.listEvaluations()).map((x) => x.id)).toEqual(['eval-2', 'eval-1']);
-    expect((await b.listEvaluations(run.runId)).map((x) => x.id)).toEqual(['eval-1']);
-    expect((await b.listEvaluations(run.runId))[0]).toEqual(e);
-    await b.deleteRun(run.runId);
-    expect((await b.listEvaluations()).map((x) => x.id)).toEqual(['eval-2']);
-    await b.deleteAdapter(adapter.id);
-    expect(await b.listEvaluations()).toEqual([]);
+    expect((await b.listEvaluations({})).map((x) => x.id)).toEqual(['eval-2', 'eval-1']);
+    expect((await b.listEvaluations({ subject: run.runId })).map((x) => x.id)).toEqual(['eval-1']);
+    expect((await b.listEvaluations({ subject: run.runId }))[0]).toEqual(e);
+    await b.deleteRun({ runId: run.runId });
+    expect((await b.listEvaluations({})).map((x) => x.id)).toEqual(['eval-2']);
+    await b.deleteAdapter({ adapterId: adapter.id });
+    expect(await b.listEvaluations({})).toEqual([]);
   });
 });

@@ -15,7 +15,7 @@ import type { EvaluateEvent } from '../../src/engine/evaluate';
 import { promptAndReference, summarize } from '../../src/eval/metrics';
 import { batchPreference, versus } from '../../src/eval/preference';
 import { PRESETS } from '../../src/train/presets';
-import type { AdapterChoice, Engine, EngineEvent } from '../../workers/protocol-engine';
+import type { AdapterChoice, Engine, EngineEvent } from '../../src/engine/api';
 import { studioJson } from '../helpers/cli';
 import { droppedFiles, engineOver } from '../helpers/engine';
 
@@ -50,7 +50,7 @@ describe('engine evaluate', () => {
     const { engine, tuned } = await loaded();
     const columns = [{ id: 'base', adapter: { kind: 'base' } as AdapterChoice }, { id: 'tuned', adapter: tuned }];
     const events: EngineEvent[] = [];
-    const r = await engine.evaluate({ records, columns, chatTemplate: true, sampling, backend: 'engine', maxSeqLength }, (e) => events.push(e));
+    const r = await engine.evaluate({ records, columns, chatTemplate: true, sampling, backend: 'webgpu', maxSeqLength }, (e) => events.push(e));
     expect(r.error).toBeNull();
     expect(r.total).toBe(4);
     const progress = events.filter((e): e is EvaluateEvent => e.type === 'evaluate');
@@ -62,7 +62,7 @@ describe('engine evaluate', () => {
       const pairs = [];
       for (const rec of records.slice(0, 4)) {
         const pr = promptAndReference(rec.messages)!;
-        const g = await engine.generate({ adapter: c.adapter, prompt: { kind: 'chat', messages: pr.prompt }, sampling, backend: 'engine' });
+        const g = await engine.generate({ adapter: c.adapter, prompt: { kind: 'chat', messages: pr.prompt }, sampling, backend: 'webgpu' });
         pairs.push({ output: g, reference: pr.reference });
       }
       expect(r.rows.map((row) => row.outputs[c.id].tokens)).toEqual(pairs.map((x) => x.output.tokens));
@@ -83,7 +83,7 @@ describe('engine evaluate', () => {
   it('a stop lands between rows and returns the rows done, without losses', async () => {
     const { engine, tuned } = await loaded();
     const columns = [{ id: 'base', adapter: { kind: 'base' } as AdapterChoice }, { id: 'tuned', adapter: tuned }];
-    const r = await engine.evaluate({ records, columns, chatTemplate: true, sampling, backend: 'engine', maxSeqLength }, (e) => {
+    const r = await engine.evaluate({ records, columns, chatTemplate: true, sampling, backend: 'webgpu', maxSeqLength }, (e) => {
       if (e.type === 'evaluate' && e.done === 1) void engine.stopEvaluation();
     });
     expect(r.error).toBeNull();
@@ -100,7 +100,7 @@ describe('engine evaluate on preference pairs', () => {
     const columns = [{ id: 'base', adapter: { kind: 'base' } as AdapterChoice }, { id: 'tuned', adapter: tuned }];
     const pairs = QA.map(([q, a], i) => ({ messages: [{ role: 'user' as const, content: q }, { role: 'assistant' as const, content: a }], rejected: [{ role: 'assistant' as const, content: QA[(i + 1) % QA.length][1] }] }));
     const mixed = [...pairs, records[0]]; // the last row is a plain conversation: no pair
-    const r = await engine.evaluate({ records: mixed, columns, chatTemplate: true, sampling, backend: 'engine', maxSeqLength });
+    const r = await engine.evaluate({ records: mixed, columns, chatTemplate: true, sampling, backend: 'webgpu', maxSeqLength });
     expect(r.error).toBeNull();
     expect(r.rows.map((row) => row.pair?.rejected ?? null)).toEqual([...pairs.map((p) => p.rejected[0].content), null]);
     for (const row of r.rows.slice(0, 4)) expect(Object.keys(row.pair!.logps!).sort()).toEqual(['base', 'tuned']);

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { PRESETS, type RunConfig } from '../../src/train/presets';
-import type { GenerateArgs, StartRunArgs } from '../../workers/protocol-engine';
+import type { GenerateArgs, StartRunArgs } from '../../src/engine/api';
 import { droppedFiles, engineOver } from '../helpers/engine';
 import { testGpu } from '../helpers/gpu';
 
@@ -36,19 +36,19 @@ describe('engine generation backends', () => {
     const sampled = { ...greedy, temperature: 0.9, topK: 20, topP: 0.9, repetitionPenalty: 1.1, seed: 7 };
 
     for (const sampling of [greedy, sampled]) {
-      const viaEngine = await engine.generate({ adapter: tuned, prompt, sampling, backend: 'engine' });
+      const viaEngine = await engine.generate({ adapter: tuned, prompt, sampling, backend: 'webgpu' });
       const viaOnnx = await engine.generate({ adapter: tuned, prompt, sampling, backend: 'onnx' });
-      expect(viaEngine.backend).toBe('engine');
+      expect(viaEngine.backend).toBe('webgpu');
       expect(viaOnnx.backend).toBe('onnx');
       expect(viaEngine.tokens.length).toBeGreaterThan(0);
       expect(viaOnnx.tokens).toEqual(viaEngine.tokens);
       expect(viaOnnx.text).toBe(viaEngine.text);
     }
     const auto = await engine.generate({ adapter: tuned, prompt, sampling: greedy });
-    expect(auto.backend).toBe((await testGpu()).isSoftware ? 'onnx' : 'engine');
+    expect(auto.backend).toBe((await testGpu()).isSoftware ? 'onnx' : 'webgpu');
 
     const baseOnnx = await engine.generate({ adapter: { kind: 'base' }, prompt, sampling: greedy, backend: 'onnx' });
-    const baseEngine = await engine.generate({ adapter: { kind: 'base' }, prompt, sampling: greedy, backend: 'engine' });
+    const baseEngine = await engine.generate({ adapter: { kind: 'base' }, prompt, sampling: greedy, backend: 'webgpu' });
     expect(baseOnnx.tokens).toEqual(baseEngine.tokens);
     expect(baseOnnx.tokens).not.toEqual(auto.tokens);
 
@@ -56,7 +56,7 @@ describe('engine generation backends', () => {
     const { runId: shortRun } = await engine.startRun({ name: 's', config: { ...config, train: { ...config.train, maxSteps: 1 } }, records, dataset: null });
     const early = { kind: 'run', runId: shortRun, checkpoint: 'last' } as const;
     const earlyOnnx = await engine.generate({ adapter: early, prompt, sampling: greedy, backend: 'onnx' });
-    expect(earlyOnnx.tokens).toEqual((await engine.generate({ adapter: early, prompt, sampling: greedy, backend: 'engine' })).tokens);
+    expect(earlyOnnx.tokens).toEqual((await engine.generate({ adapter: early, prompt, sampling: greedy, backend: 'webgpu' })).tokens);
 
     const check = await engine.checkOnnx({ adapter: tuned, prompt: 'Say bye.' });
     expect(check.ok).toBe(true);

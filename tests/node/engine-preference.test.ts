@@ -16,9 +16,10 @@ import { loadHfModel, templateOf } from '../../src/io/hf';
 import { filesFromMap } from '../../src/io/model-files';
 import { Transformer } from '../../src/model/transformer';
 import { createMemoryRunStore, type MetricPoint } from '../../src/storage/runs';
-import { preferencePairOf, PreferenceTrainer, tokenizePreference, type PreferenceConfig } from '../../src/train/preference';
+import { PreferenceTrainer, type PreferenceConfig } from '../../src/train/preference';
+import { preferencePairOf, tokenizePreference } from '../../src/train/preference-pairs';
 import { PRESETS, type RunConfig } from '../../src/train/presets';
-import type { EngineEvent } from '../../workers/protocol-engine';
+import type { EngineEvent } from '../../src/engine/api';
 import { droppedFiles, engineOver } from '../helpers/engine';
 import { testGpu } from '../helpers/gpu';
 
@@ -72,7 +73,7 @@ describe('engine: preference runs', () => {
       expect(Math.abs(s.margins - p.margins!)).toBeLessThan(1e-6 * Math.max(1, Math.abs(p.margins!)));
     }
     // The run's adapter (last checkpoint) holds those trained values.
-    const adapter = await engine.exportAdapter(out.runId, 'last');
+    const adapter = await engine.exportAdapter({ runId: out.runId, checkpoint: 'last' });
     expect(loraFromPeftConfig(adapter['adapter_config.json']).lora).toMatchObject({ rank: 4, alpha: 8 });
     const trained = await net.params.readFlat('params');
     const back = new Transformer(await testGpu(), m.config, m.weights, { kind: 'lora', lora: config.lora });
@@ -98,7 +99,7 @@ describe('engine: preference runs', () => {
       events.push(e);
       if (e.type === 'step' && e.point.step === 1) {
         runId = e.runId;
-        void engine.control(runId, 'cancel');
+        void engine.control({ runId: runId, action: 'cancel' });
       }
     });
     expect(out.runId).toBe(runId);
@@ -130,7 +131,7 @@ describe('engine: preference runs', () => {
     await new Promise<void>((ok) => {
       void b.startPreferenceRun(args, (e) => {
         before.push(e);
-        if (e.type === 'step' && e.point.step === 3) { runId = e.runId; void b.control(e.runId, 'pause'); }
+        if (e.type === 'step' && e.point.step === 3) { runId = e.runId; void b.control({ runId: e.runId, action: 'pause' }); }
         if (e.type === 'status' && e.status === 'paused') ok();
       });
     });
@@ -145,12 +146,12 @@ describe('engine: preference runs', () => {
     expect(listed.status).toBe('interrupted');
     expect(listed.checkpoints.last).toBe(pausedAt);
     const after: EngineEvent[] = [];
-    const resumed = await c.resumeRun(runId, (e) => after.push(e));
+    const resumed = await c.resumeRun({ runId: runId }, (e) => after.push(e));
     expect(resumed.status).toBe('completed');
     expect(curve([...steps(before), ...steps(after)])).toEqual(curve(straight.run.metrics));
     expect(curve(resumed.run.metrics)).toEqual(curve(straight.run.metrics));
     expect(straight.run.metrics.at(-1)!.margins).toBeGreaterThan(0);
-    const bytes = async (engine: typeof a, id: string) => (await engine.exportAdapter(id, 'last'))['adapter_model.safetensors'];
+    const bytes = async (engine: typeof a, id: string) => (await engine.exportAdapter({ runId: id, checkpoint: 'last' }))['adapter_model.safetensors'];
     expect(Buffer.from(await bytes(c, runId)).equals(Buffer.from(await bytes(a, straight.runId)))).toBe(true);
   });
 });

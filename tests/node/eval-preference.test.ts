@@ -13,11 +13,12 @@ import { evaluatePreference, preferenceScores } from '../../src/eval/preference'
 import { loadHfModel, templateOf } from '../../src/io/hf';
 import { filesFromDirectory } from '../../src/io/node-files';
 import { Transformer } from '../../src/model/transformer';
-import { pairLogps, preferencePairOf, tokenizePreference, type PreferencePair } from '../../src/train/preference';
+import { pairLogps } from '../../src/train/preference';
+import { preferencePairOf, tokenizePreference, type PreferencePair } from '../../src/train/preference-pairs';
 import { studioJson } from '../helpers/cli';
 import { testGpu } from '../helpers/gpu';
 import { logitsOf } from '../helpers/model';
-import { withRandomLora } from './random-lora';
+import { withRandomLora } from '../helpers/random-lora';
 
 const MODEL = join(__dirname, '..', 'fixtures', 'models', 'llama-small');
 const ROWS = [

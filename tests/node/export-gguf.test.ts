@@ -1,4 +1,4 @@
-// GGUF LoRA export, checked by an independent Python parser (tests/node/gguf_check.py, numpy + PyTorch, written
+// GGUF LoRA export, checked by an independent Python parser (tests/oracle/gguf_check.py, numpy + PyTorch, written
 // from the GGUF spec and llama.cpp's loader rules): the container parses (magic, version 3, alignment 32,
 // offsets, padding), the metadata is what llama.cpp requires, every A/B comes back equal to ours (exactly in
 // f32; to f16 rounding in f16) after undoing the q/k row permutation, and (Llama with rsLoRA) merging by
@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ggufArch } from '../../src/export/gguf-arch';
 import { exportGgufLora, ggufTensorName, permuteRopeRows, quantizeQ8_0, type GgufLoraOptions } from '../../src/export/gguf';
 import { initWeights, tinyConfig } from '../../src/model/init';
+import type { ModelConfig } from '../../src/model/config';
 import { loraScale, type LoraConfig } from '../../src/model/lora';
 import { Transformer } from '../../src/model/transformer';
 import { rng } from '../helpers/check';
@@ -99,6 +100,14 @@ describe('GGUF LoRA export', () => {
     expect(ggufArch(tinyConfig('gemma3', { queryPreAttnScalar: 16 })).computed).toEqual([['attention.sliding_window', 3, 'u32'], ['attention.sliding_window_pattern', 2, 'u32'], ['rope.freq_base_swa', 10_000, 'f32']]);
     expect(() => ggufArch(tinyConfig('smollm3'))).toThrow(/no_rope_layers 10 differs/);
     expect(ggufArch(tinyConfig('smollm3', { numLayers: 4, ropeLayers: [true, true, true, false] })).name).toBe('smollm3');
+    // llama.cpp's llama, qwen2, qwen3 and smollm3 have no sliding window: one shorter than the context is refused,
+    // one that cannot bite (at least the context) is not
+    const sliding: Partial<ModelConfig> = { layerTypes: ['full', 'sliding'], slidingWindow: 4 };
+    expect(() => ggufArch(tinyConfig('llama', { modelType: 'mistral', layerTypes: ['sliding', 'sliding'], slidingWindow: 4 }))).toThrow(/GGUF export: llama.cpp's llama has no sliding-window attention, and this model's sliding_window 4 is shorter than its context \(64\)/);
+    expect(() => ggufArch(tinyConfig('qwen2', sliding))).toThrow(/llama.cpp's qwen2 has no sliding-window attention/);
+    expect(() => ggufArch(tinyConfig('qwen3', sliding))).toThrow(/llama.cpp's qwen3 has no sliding-window attention/);
+    expect(() => ggufArch(tinyConfig('smollm3', { numLayers: 4, ropeLayers: [true, true, true, false], layerTypes: ['full', 'full', 'full', 'sliding'], slidingWindow: 4 }))).toThrow(/llama.cpp's smollm3 has no sliding-window attention/);
+    expect(ggufArch(tinyConfig('llama', { modelType: 'mistral', layerTypes: ['sliding', 'sliding'], slidingWindow: 64 })).name).toBe('llama');
     // one head of D = 4 rows [r0 r1 | r2 r3] (rotate-half pairs (r0,r2), (r1,r3)) becomes interleaved [r0 r2 r1 r3]
     const rows = Float32Array.from([0, 0, 1, 1, 2, 2, 3, 3]);
     expect([...permuteRopeRows(rows, 4, 2, 1)]).toEqual([0, 0, 2, 2, 1, 1, 3, 3]);
@@ -126,7 +135,7 @@ describe('GGUF LoRA export', () => {
       const path = join(oracle.dir, 'adapter.gguf');
       writeFileSync(path, files.get('adapter-f32.gguf')!);
       const modules = model.linearModules().filter((l) => l.lora).map((l) => l.name);
-      const out = JSON.parse(execFileSync(venvPython(), [join(__dirname, 'gguf_official_check.py'), WHEEL, path, arch, String(config.numLayers), JSON.stringify(modules)], { encoding: 'utf8', maxBuffer: 1 << 26 })) as
+      const out = JSON.parse(execFileSync(venvPython(), [join(__dirname, '..', 'oracle', 'gguf_official_check.py'), WHEEL, path, arch, String(config.numLayers), JSON.stringify(modules)], { encoding: 'utf8', maxBuffer: 1 << 26 })) as
         { kv: Record<string, unknown>; tensors: Record<string, { ne: number[]; type: number; data: number[] }>; mapped: Record<string, string>; alignment: number };
       expect(out.alignment).toBe(32);
       expect(out.kv).toMatchObject({ 'general.architecture': arch, 'general.type': 'adapter', 'adapter.type': 'lora', 'adapter.lora.alpha': 5 });
@@ -151,7 +160,7 @@ describe('GGUF LoRA export', () => {
     oracles.push(oracle);
     writeFileSync(join(oracle.dir, 'x.f32'), new Uint8Array(x.buffer));
     writeFileSync(join(oracle.dir, 'ours.q8_0'), quantizeQ8_0(x));
-    const out = JSON.parse(execFileSync(venvPython(), [join(__dirname, 'gguf_q8_check.py'), WHEEL, join(oracle.dir, 'x.f32'), join(oracle.dir, 'ours.q8_0')], { encoding: 'utf8' })) as { bytes: number; differ: number };
+    const out = JSON.parse(execFileSync(venvPython(), [join(__dirname, '..', 'oracle', 'gguf_q8_check.py'), WHEEL, join(oracle.dir, 'x.f32'), join(oracle.dir, 'ours.q8_0')], { encoding: 'utf8' })) as { bytes: number; differ: number };
     expect(out).toEqual({ bytes: 512 * 34, differ: 0 });
   });
 });

@@ -11,7 +11,7 @@ import { onnxLoraOf } from '../../src/generate/onnx-graph';
 import { Transformer } from '../../src/model/transformer';
 import { testGpu } from '../helpers/gpu';
 import { relMax } from '../helpers/torch';
-import { tunedTiny } from './tuned-model';
+import { tunedTiny } from '../helpers/tuned-model';
 import { logitsOf } from '../helpers/model';
 
 

@@ -1,6 +1,6 @@
 // Our Q4_K, Q6_K, Q5_0 and Q8_0 blocks (src/export/kquants.ts and gguf.ts, the types of llama.cpp's Q4_K_M mix) against llama.cpp
 // itself: its C reference quantisers in the libggml-base that node-llama-cpp ships (called from Python through
-// ctypes, tests/node/gguf_kquants_check.py) give the same bytes, and llama.cpp's gguf-py dequantises our blocks to
+// ctypes, tests/oracle/gguf_kquants_check.py) give the same bytes, and llama.cpp's gguf-py dequantises our blocks to
 // the same float32 bits as ggml's C dequantisers. Values: Gaussian rows of several scales, outliers, all-zero
 // blocks and sub-blocks, all-positive and all-negative blocks, values on rounding half-way points, tiny and huge
 // magnitudes, f16-rounded weights (what llama-quantize reads from an F16 GGUF).
@@ -42,7 +42,7 @@ describe('k-quant blocks', () => {
     writeFileSync(xPath, new Uint8Array(x.buffer));
     const files = { q4_K: quantizeQ4_K(x), q6_K: quantizeQ6_K(x), q5_0: quantizeQ5_0(x), q8_0: quantizeQ8_0(x) };
     const args = Object.entries(files).map(([name, bytes]) => { const p = join(oracle.dir, `${name}.bin`); writeFileSync(p, bytes); return `${name}=${p}`; });
-    const out = JSON.parse(execFileSync(venvPython(), [join(__dirname, 'gguf_kquants_check.py'), LIB, xPath, ...args], { encoding: 'utf8' })) as
+    const out = JSON.parse(execFileSync(venvPython(), [join(__dirname, '..', 'oracle', 'gguf_kquants_check.py'), LIB, xPath, ...args], { encoding: 'utf8' })) as
       Record<string, { bytes: number; differ: number; dequant_differ: number }>;
     console.log(`${x.length / QK_K} blocks of 256: ${JSON.stringify(out)}`);
     for (const [name, bytes] of Object.entries(files)) {

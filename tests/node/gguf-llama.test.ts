@@ -30,10 +30,10 @@ import { filesFromMap } from '../../src/io/model-files';
 import { filesFromDirectory } from '../../src/io/node-files';
 import type { ModelConfig } from '../../src/model/config';
 import { Transformer } from '../../src/model/transformer';
-import { tokenizeConversation } from '../../src/tokenize/chat';
+import { tokenizeConversation } from '../../src/tokenize/loss-mask';
 import { DEFAULT_TRAIN, Trainer } from '../../src/train/trainer';
 import { testGpu } from '../helpers/gpu';
-import { withRandomLora } from './random-lora';
+import { withRandomLora } from '../helpers/random-lora';
 import { logitsOf } from '../helpers/model';
 import { venvPython } from '../helpers/torch';
 
@@ -122,12 +122,12 @@ function expectSameGreedy(got: { tokens: number[]; stopped: boolean }, engine: {
 
 /**
  * llama.cpp's own Q4_K_M quantiser (llama_model_quantize in node-llama-cpp's libllama, what `llama-quantize IN OUT
- * Q4_K_M` runs; called from Python, tests/node/gguf_q4km_check.py) on our F16 file writes every tensor with our
+ * Q4_K_M` runs; called from Python, tests/oracle/gguf_q4km_check.py) on our F16 file writes every tensor with our
  * Q4_K_M file's type and bytes; `types` are the tensor types that file holds.
  */
 function expectLlamaQuantize(f16: string, q4: string, types: string[]): void {
   const lib = join(__dirname, '..', '..', 'node_modules', '@node-llama-cpp', 'linux-x64', 'bins', 'linux-x64', 'libllama.v0.4.0.so');
-  const out = JSON.parse(execFileSync(venvPython(), [join(__dirname, 'gguf_q4km_check.py'), lib, f16, q4, `${q4}.llama-quantize`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as
+  const out = JSON.parse(execFileSync(venvPython(), [join(__dirname, '..', 'oracle', 'gguf_q4km_check.py'), lib, f16, q4, `${q4}.llama-quantize`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as
     { rc: number; names_match: boolean; types: Record<string, number>; type_differ: string[]; bytes_differ: string[] };
   console.log(`Q4_K_M against llama_model_quantize: ${JSON.stringify(out)}`);
   expect(out).toMatchObject({ rc: 0, names_match: true, type_differ: [], bytes_differ: [] });

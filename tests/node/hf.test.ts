@@ -9,7 +9,7 @@ import { buildTinyModel, makeTinyModel, TINY_KINDS, type TinyKind } from '../../
 import { expectedWeights, loadHfModel, stopTokenIds } from '../../src/io/hf';
 import { filesFromDirectory } from '../../src/io/node-files';
 import { parseSafetensors, readTensorF32 } from '../../src/io/safetensors';
-import { tokenizeConversation } from '../../src/tokenize/chat';
+import { tokenizeConversation } from '../../src/tokenize/loss-mask';
 
 /** Bitwise equality (expect.toEqual walks millions of elements far too slowly for 128k-row embeddings). */
 const sameBits = (a: Float32Array, b: Float32Array): boolean =>
@@ -25,6 +25,7 @@ const EXPECT: Record<TinyKind, { modelType: string; vocab: number; tied: boolean
   gemma3: { modelType: 'gemma3_text', vocab: 262144, tied: true, endOfTurn: '<end_of_turn>' },
   'llama-small': { modelType: 'llama', vocab: 384, tied: false, endOfTurn: '<|im_end|>' },
   gpt2: { modelType: 'gpt2', vocab: 330, tied: true, endOfTurn: null },
+  smollm3: { modelType: 'smollm3', vocab: 384, tied: true, endOfTurn: '<|im_end|>' },
 };
 
 describe.each(TINY_KINDS)('tiny %s', (kind) => {

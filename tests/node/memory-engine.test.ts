@@ -9,13 +9,10 @@ import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { mib } from '../../src/gpu/memory';
 import { configFromHf } from '../../src/io/hf';
 import { estimateMemory } from '../../src/model/memory-estimate';
-import { memoryCache } from '../../src/io/download';
 import { createMemoryRunStore } from '../../src/storage/runs';
 import { PRESETS, runMemoryEstimate, type RunConfig } from '../../src/train/presets';
-import { createEngineCore } from '../../workers/engine-worker';
-import type { StartRunArgs } from '../../workers/protocol-engine';
-import { droppedFiles, engineOver } from '../helpers/engine';
-import { testGpu } from '../helpers/gpu';
+import type { StartRunArgs } from '../../src/engine/api';
+import { droppedFiles, engineHere, engineOver } from '../helpers/engine';
 
 const nav = globalThis.navigator as { deviceMemory?: number };
 afterEach(() => { delete nav.deviceMemory; });
@@ -27,7 +24,7 @@ const records: StartRunArgs['records'] = Array.from({ length: 4 }, (_, i) => ({ 
 
 describe('engine memory checks', () => {
   it('refuses to load a model the GPU could not run, keeping nothing', async () => {
-    const engine = createEngineCore({ store: Promise.resolve(createMemoryRunStore()), cache: async () => memoryCache(), createGpu: testGpu });
+    const engine = engineHere();
     const need = estimateMemory(modelConfig, { training: false, loraRank: 0, batchTokens: 512 }).inferenceBytes;
     nav.deviceMemory = need / 2 / 2 ** 30;
     await expect(engine.loadModel(source)).rejects.toThrow(`tiny-llama: Running this model needs about ${mib(need)} of GPU memory`);
@@ -40,7 +37,7 @@ describe('engine memory checks', () => {
 
   it('refuses a run the GPU could not hold, before any run is recorded', async () => {
     const store = createMemoryRunStore();
-    const engine = createEngineCore({ store: Promise.resolve(store), cache: async () => memoryCache(), createGpu: testGpu });
+    const engine = engineHere(store);
     await engine.loadModel(source);
     const config: RunConfig = { ...PRESETS.quick, evalEvery: 0, checkpointEvery: 0, lora: { ...PRESETS.quick.lora, targetModules: ['q_proj', 'v_proj'] }, train: { ...PRESETS.quick.train, maxSteps: 1, batchSize: 8, maxSeqLength: 64 } };
     const need = runMemoryEstimate(config, modelConfig, true).trainingBytes;   // 'auto' judges the checkpointed run
@@ -55,7 +52,7 @@ describe('engine memory checks', () => {
 
   it("with checkpointing 'auto', starts a run that fits only with it; 'off' refuses the same run", async () => {
     const store = createMemoryRunStore();
-    const engine = createEngineCore({ store: Promise.resolve(store), cache: async () => memoryCache(), createGpu: testGpu });
+    const engine = engineHere(store);
     await engine.loadModel(source);
     const train = { ...PRESETS.quick.train, maxSteps: 1, batchSize: 8, maxSeqLength: 64 };
     const config: RunConfig = { ...PRESETS.quick, evalEvery: 0, checkpointEvery: 0, lora: { ...PRESETS.quick.lora, targetModules: ['q_proj', 'v_proj'] }, train };
@@ -78,7 +75,7 @@ describe('engine memory checks', () => {
     expect(q4).toBeLessThan(f32);
     nav.deviceMemory = (f32 + q4) / 2 / 2 ** 30;
     await expect(engine.loadModel(source)).rejects.toThrow(`Running this model needs about ${mib(f32)}`);
-    const info = await engine.loadModel(source, undefined, 'q4');
+    const info = await engine.loadModel({ ...source, weights: 'q4' });
     expect(info).toMatchObject({ weights: 'q4', inferenceBytes: q4 });
     // A run that fits only because the base is 4-bit: the engine's check counts the base as it is kept.
     const train = { ...PRESETS.quick.train, maxSteps: 2, batchSize: 2, maxSeqLength: 32, activationCheckpointing: 'off' as const };

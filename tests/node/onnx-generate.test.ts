@@ -18,8 +18,8 @@ import { loadHfModel } from '../../src/io/hf';
 import { filesFromDirectory } from '../../src/io/node-files';
 import { Transformer } from '../../src/model/transformer';
 import { testGpu } from '../helpers/gpu';
-import { withRandomLora } from './random-lora';
-import { tunedTiny } from './tuned-model';
+import { withRandomLora } from '../helpers/random-lora';
+import { tunedTiny } from '../helpers/tuned-model';
 
 ort.env.wasm.numThreads = 1;
 const PROMPT = [5, 77, 140, 3, 250, 12, 99];

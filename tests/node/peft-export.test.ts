@@ -1,5 +1,5 @@
 // PEFT adapter export, proven three ways:
-//  1. an independent Python reader (tests/node/peft_check.py: safetensors parsed by the spec, merged by PEFT's
+//  1. an independent Python reader (tests/oracle/peft_check.py: safetensors parsed by the spec, merged by PEFT's
 //     rules, run through the independent PyTorch model) reproduces our tuned logits (1e-4 relative);
 //  2. a round trip (export, import onto a fresh model) gives bit-identical logits;
 //  3. mismatched adapters are refused with clear errors.

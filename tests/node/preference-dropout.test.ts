@@ -12,9 +12,10 @@ import { loadHfModel, templateOf, type LoadedModel } from '../../src/io/hf';
 import { filesFromDirectory } from '../../src/io/node-files';
 import type { Transformer } from '../../src/model/transformer';
 import { makeBatch } from '../../src/train/batch';
-import { DEFAULT_PREFERENCE, preferencePairOf, PreferenceTrainer, tokenizePreference } from '../../src/train/preference';
+import { DEFAULT_PREFERENCE, PreferenceTrainer } from '../../src/train/preference';
+import { preferencePairOf, tokenizePreference } from '../../src/train/preference-pairs';
 import { DEFAULT_TRAIN } from '../../src/train/trainer';
-import { withRandomLora } from './random-lora';
+import { withRandomLora } from '../helpers/random-lora';
 
 const MODEL = join(__dirname, '..', 'fixtures', 'models', 'llama-small');
 const ROWS = [

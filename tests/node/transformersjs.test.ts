@@ -15,8 +15,8 @@ import { loadHfModel, type LoadedModel } from '../../src/io/hf';
 import type { ModelFiles } from '../../src/io/model-files';
 import { filesFromDirectory } from '../../src/io/node-files';
 import { Transformer } from '../../src/model/transformer';
-import { withRandomLora } from './random-lora';
-import { tunedTiny } from './tuned-model';
+import { withRandomLora } from '../helpers/random-lora';
+import { tunedTiny } from '../helpers/tuned-model';
 
 env.allowRemoteModels = false;   // a lookup on the hub would be a bug: the folder must be complete
 env.useFSCache = false;

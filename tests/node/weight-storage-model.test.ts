@@ -2,8 +2,9 @@
 // the engine load it (loadTransformer from a checkpoint):
 //  - a BF16 checkpoint kept as bf16 computes what the same checkpoint widened to f32 storage computes: logits, a
 //    LoRA step's per-token losses and every LoRA gradient, on Llama (untied head), Qwen2 (biases) and GPT-2 (Conv1D,
-//    fused qkv, learned positions, tied head). Equal bit for bit (the kernels widen each value exactly and sum
-//    in the same order);
+//    fused qkv, learned positions, tied head). Equal bit for bit (the f32 kernels widen each value exactly and sum
+//    in the same order; run on a device created without shader-f16, whose f16 kernels tests/node/f16-path.test.ts
+//    compares with these);
 //  - an F32 checkpoint stored as bf16 is the f32 model within bf16 rounding (stated below), greedy tokens equal;
 //  - 8-bit and 4-bit storage against bf16 on the same checkpoint: loss on a bf16-greedy continuation and top-1
 //    agreement, measured and printed, with floors;
@@ -13,6 +14,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { generateAll } from '../../src/generate/generate';
+import { createGpu } from '../../src/gpu/runtime';
 import { GREEDY } from '../../src/generate/sampler';
 import { exportMergedModel } from '../../src/export/merged';
 import { mergedWeights } from '../../src/model/merge';
@@ -55,7 +57,7 @@ const argmaxRows = (logits: Float32Array, V: number) =>
 describe('frozen weights in 16-bit and quantised storage', () => {
   for (const kind of ['llama-small', 'qwen2', 'gpt2'] as const) {
     it(`${kind}: a BF16 checkpoint kept as bf16 gives the f32-storage logits, LoRA losses and gradients, bit for bit`, async () => {
-      const gpu = await testGpu();
+      const gpu = await createGpu({ f16: false });
       const { files, meta } = await open(kind, 'BF16');
       const V = meta.config.vocabSize;
       const mode: TrainMode = { kind: 'lora', lora: { rank: 4, alpha: 8, useRslora: false, dropout: 0.1, targetModules: targetableModules(meta.config) } };
@@ -76,6 +78,7 @@ describe('frozen weights in 16-bit and quantised storage', () => {
       };
       const packed = await run('bf16');
       const wide = await run('f32');
+      gpu.destroy();
       expect(packed.logits).toEqual(wide.logits);
       expect(packed.losses).toEqual(wide.losses);
       for (const [name, g] of wide.grads) {

@@ -1,7 +1,10 @@
-// A chat template is code from a model folder: rendering it is bounded in time, output and range() length,
-// and the bound is an error naming what ran over (tests/node/cli-hardening.test.ts sees it from the CLI).
+// A chat template is code from a model folder: rendering it is bounded in time, output and range() length
+// (src/tokenize/render-budget.ts), and the bound is an error naming what ran over (tests/node/cli-hardening.test.ts
+// sees it from the CLI). The budget lives exactly as long as a render: the interpreter is the library's own outside.
+import { Environment, Interpreter, Template } from '@huggingface/jinja';
 import { describe, expect, it } from 'vitest';
-import { ChatTemplate, RENDER_BUDGET } from '../../src/tokenize/chat';
+import { ChatTemplate } from '../../src/tokenize/chat';
+import { RENDER_BUDGET } from '../../src/tokenize/render-budget';
 
 const user = [{ role: 'user' as const, content: 'hi' }];
 const template = (source: string) => ChatTemplate.fromTokenizerConfig({ chat_template: source, eos_token: '</s>' });
@@ -27,5 +30,15 @@ describe('chat template render budget', () => {
   it('leaves ordinary templates exactly as they were', () => {
     const chatml = "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
     expect(template(chatml).render(user, { addGenerationPrompt: true })).toBe('<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n');
+  });
+
+  it('patches nothing outside a render: the library renders as shipped before, after and after a refused render', () => {
+    const evaluate = Interpreter.prototype.evaluate, set = Environment.prototype.set;
+    const long = new Template('{{ range(200000) | length }}');
+    expect(long.render({})).toBe('200000');
+    expect(() => template('{{ range(200000) | length }}').render(user, { addGenerationPrompt: false })).toThrow(/over the limit/);
+    expect(Interpreter.prototype.evaluate).toBe(evaluate);
+    expect(Environment.prototype.set).toBe(set);
+    expect(long.render({})).toBe('200000');
   });
 });

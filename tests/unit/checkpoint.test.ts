@@ -1,5 +1,6 @@
 // Checkpoint format without a GPU: bytes round-trip exactly (every f32 bit, NaN payloads and -0 included),
-// the header keeps config, LoRA, data order, RNG state and a DPO run's reference log-probs (every float64 bit), and foreign, truncated or tampered bytes are
+// the header keeps config, LoRA, data order, RNG state and a DPO run's reference log-probs (every float64 bit), a GRPO
+// run's method state (JSON and a float block after the moments), and foreign, truncated or tampered bytes are
 // refused with a message that says what is wrong.
 import { describe, expect, it } from 'vitest';
 import { CHECKPOINT_VERSION, deserializeCheckpoint, serializeCheckpoint, type Checkpoint } from '../../src/train/checkpoint';
@@ -14,7 +15,7 @@ function sample(size: number, headerPad = ''): Checkpoint {
   if (size > 2) { params[0] = -0; params[1] = Number.NaN; params[2] = 1e-45; }
   return {
     version: CHECKPOINT_VERSION, train: { ...DEFAULT_TRAIN, seed: 5, maxSteps: 9 }, lora: { ...DEFAULT_LORA, rank: 4 },
-    state: { step: 3, epoch: 1, cursor: 2, order: [4, 0, 3, 1, 2], rngState: 0xdeadbeef }, reference: null,
+    state: { step: 3, epoch: 1, cursor: 2, order: [4, 0, 3, 1, 2], rngState: 0xdeadbeef }, reference: null, method: null,
     size, params, m: f(), v: f(), meta: { runId: 'r1', note: headerPad },
   };
 }
@@ -49,6 +50,21 @@ describe('checkpoint bytes', () => {
     const at = Buffer.from(tampered).indexOf('"rejected":22') + '"rejected":'.length;
     tampered.set(new TextEncoder().encode('[]'), at);
     expect(() => deserializeCheckpoint(tampered)).toThrow(/malformed header/);
+  });
+
+  it('keeps a method\'s state: its JSON and its floats, bit for bit (none: null)', () => {
+    const floats = Float32Array.from([1.5, -0, Number.NaN, 3e-39, -7]);
+    const json = { generation: { iteration: 1, samples: [{ prompt: 2, ids: [5, 6], advantage: -0.25 }], old: [[-1.25, -0.5]], ref: null } };
+    for (const method of [{ json, floats }, { json, floats: null }]) {
+      const c = { ...sample(9), method };
+      const back = deserializeCheckpoint(serializeCheckpoint(c));
+      expect(back.method!.json).toEqual(json);
+      expect(back.method!.floats === null ? null : bits(back.method!.floats)).toEqual(method.floats === null ? null : bits(method.floats));
+      expect(bits(back.v)).toEqual(bits(c.v));
+    }
+    expect(deserializeCheckpoint(serializeCheckpoint(sample(9))).method).toBeNull();
+    const bytes = serializeCheckpoint({ ...sample(9), method: { json, floats } });
+    expect(() => deserializeCheckpoint(bytes.subarray(0, bytes.length - 4))).toThrow(/truncated or corrupt/);
   });
 
   it('reads a checkpoint that sits at an odd offset inside a larger buffer', () => {

@@ -5,10 +5,10 @@
 // including groups whose members sit in different slices.
 import { describe, expect, it } from 'vitest';
 import { findDuplicates } from '../../src/data/dedupe';
-import { RECORDS_PER_MESSAGE } from '../../src/data/engine';
+import { RECORDS_PER_MESSAGE } from '../../src/data/tools';
 import { mulberry32 } from '../../src/data/hash';
 import { createDataHost } from '../../workers/data-host';
-import { createWorkerEngine } from '../../workers/data-client';
+import { dataToolsClient } from '../../workers/data-client';
 import type { DataReply, DataRequest } from '../../workers/protocol-data';
 
 function channel() {
@@ -27,7 +27,7 @@ function channel() {
     const copy = structuredClone(reply);
     setTimeout(() => worker.onmessage?.({ data: copy } as MessageEvent<DataReply>), 0);
   });
-  return { engine: createWorkerEngine(worker as unknown as Worker), sent };
+  return { tools: dataToolsClient(worker as unknown as Worker), sent };
 }
 
 const WORDS = 'alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon'.split(' ');
@@ -51,9 +51,9 @@ describe('duplicates through the worker', () => {
     expect(whole.filter((g) => g.kind === 'exact').length).toBe(3);
     expect(whole.some((g) => g.kind === 'near' && g.ids.includes('r500') && g.ids.includes('r2500'))).toBe(true);
 
-    const { engine, sent } = channel();
+    const { tools, sent } = channel();
     const fractions: number[] = [];
-    const groups = await engine.findDuplicates(records, opts, (p) => fractions.push(p.fraction));
+    const groups = await tools.findDuplicates(records, opts, (p) => fractions.push(p.fraction));
     expect(groups).toEqual(whole);
     expect(sent.map((r) => (r.kind === 'dedupeRecords' ? r.args.records.length : r.kind)))
       .toEqual([RECORDS_PER_MESSAGE, RECORDS_PER_MESSAGE, 4500 - 2 * RECORDS_PER_MESSAGE, 'duplicates']);
@@ -61,6 +61,6 @@ describe('duplicates through the worker', () => {
     expect(fractions.every((f, i) => i === 0 || f >= fractions[i - 1])).toBe(true);
 
     // A second search starts from nothing: the first batch's records were let go.
-    expect(await engine.findDuplicates(records.slice(0, 50), opts)).toEqual(findDuplicates(records.slice(0, 50), opts));
+    expect(await tools.findDuplicates(records.slice(0, 50), opts)).toEqual(findDuplicates(records.slice(0, 50), opts));
   });
 });

@@ -4,7 +4,7 @@
 // sees it, can undo it, and the next save folds the journal into one version.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createLocalEngine } from '../../src/data/engine';
+import { createLocalDataTools } from '../../src/data/tools';
 import type { DatasetRecord } from '../../src/data/record';
 import { applyPatch, diffSnapshots, EMPTY_PATCH, patchSize, replayJournal, type DatasetSnapshot } from '../../src/storage/journal';
 import { createMemoryRepository } from '../../src/storage/memory-repository';
@@ -78,7 +78,7 @@ describe('staged imports', () => {
 describe('durable edits in the store', () => {
   const file = (name: string) => new File([readFileSync(`tests/fixtures/data/${name}`)], name);
   const open = (repo: ReturnType<typeof createMemoryRepository>) =>
-    createDatasetsStore({ repo, engine: createLocalEngine(), autosaveMs: 60_000 });
+    createDatasetsStore({ repo, tools: createLocalDataTools(), autosaveMs: 60_000 });
 
   it('an edit is on disk before the debounced save, replays on open, undoes, and folds into one version', async () => {
     const repo = createMemoryRepository();
@@ -114,7 +114,7 @@ describe('durable edits in the store', () => {
   it('an import is on disk when its rows appear, even if the page goes away during its version save', async () => {
     const repo = createMemoryRepository();
     // The first page's saves never finish: the reload comes in the middle of the import's version save.
-    const a = createDatasetsStore({ repo: { ...repo, save: () => new Promise(() => {}) }, engine: createLocalEngine(), autosaveMs: 60_000 });
+    const a = createDatasetsStore({ repo: { ...repo, save: () => new Promise(() => {}) }, tools: createLocalDataTools(), autosaveMs: 60_000 });
     const n = 4500; // three slices of RECORDS_PER_MESSAGE
     const text = Array.from({ length: n }, (_, i) => JSON.stringify({ instruction: `q ${i}`, output: `a ${i}` })).join('\n');
     await a.getState().importFiles([file('alpaca.jsonl')]);

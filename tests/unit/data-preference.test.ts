@@ -9,14 +9,14 @@ import { createDatasetsStore } from '../../app/store/datasets';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { memorySource } from '../../src/data/bytes';
 import { findDuplicates } from '../../src/data/dedupe';
-import { createLocalEngine } from '../../src/data/engine';
+import { createLocalDataTools } from '../../src/data/tools';
 import { exportJsonl, exportParquet } from '../../src/data/export';
 import { importSource, type FileImport } from '../../src/data/import';
 import { detectShape } from '../../src/data/shapes';
 import type { ChatMessage } from '../../src/data/types';
-import { preferenceJsonl } from '../../src/eval/export';
+import { markedPairs, preferenceJsonl } from '../../src/eval/export';
 import { createMemoryRepository } from '../../src/storage/memory-repository';
-import { pairOfRecord, preferencePairOf } from '../../src/train/preference';
+import { pairOfRecord, preferencePairOf } from '../../src/train/preference-pairs';
 
 const enc = (t: string) => new TextEncoder().encode(t);
 const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
@@ -47,10 +47,10 @@ describe('TRL explicit prompt', () => {
       [[u('Name a colour.'), a('Blue.')], [a('Blue blue blue.')]],
       [[sys('Be brief.'), u('Hi'), a('Hello.')], [a('Hello there, how are you today?')]],
     ]);
-    const marks = preferenceJsonl([
+    const marks = preferenceJsonl(markedPairs([
       { prompt: { kind: 'chat', messages: [u('Capital of France?')] }, base: 'Paris, Paris.', tuned: 'Paris.', verdict: 'tuned' },
       { prompt: { kind: 'raw', text: 'Once upon' }, base: ' a time', tuned: ' zzz', verdict: 'base' },
-    ]);
+    ]));
     const m = await read('marks.jsonl', marks);
     expect(m.context.shape).toBe('preference');
     expect(m.records.map((x) => [x.messages, x.rejected])).toEqual([
@@ -183,7 +183,7 @@ describe('curating pairs', () => {
   });
 
   it('the store previews both answers as the preference loss sees them, edits the rejected answer, and exports TRL rows', async () => {
-    const store = createDatasetsStore({ repo: createMemoryRepository(), engine: createLocalEngine(async () => tokFiles), autosaveMs: 5 });
+    const store = createDatasetsStore({ repo: createMemoryRepository(), tools: createLocalDataTools(async () => tokFiles), autosaveMs: 5 });
     const s = () => store.getState();
     const hh = jsonl([
       { chosen: '\n\nHuman: Hi\n\nAssistant: Hello.\n\nHuman: Name a colour.\n\nAssistant: Blue.', rejected: '\n\nHuman: Hi\n\nAssistant: Hello.\n\nHuman: Name a colour.\n\nAssistant: I cannot say.' },

@@ -1,16 +1,16 @@
-// The datasets slice end to end without a browser: the in-thread engine and the in-memory repository
+// The datasets slice end to end without a browser: the in-thread data tools and the in-memory repository
 // stand in for the worker and IndexedDB (same interfaces). Import, mapping, edit/flag/delete with undo,
 // duplicates, splits, versions, and save errors surfaced to the user.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createLocalEngine } from '../../src/data/engine';
+import { createLocalDataTools } from '../../src/data/tools';
 import { createMemoryRepository } from '../../src/storage/memory-repository';
 import { createDatasetsStore, datasetsSelectors as sel } from '../../app/store/datasets';
 
 const file = (name: string) => new File([readFileSync(`tests/fixtures/data/${name}`)], name);
 
 function setup(repo = createMemoryRepository()) {
-  const store = createDatasetsStore({ repo, engine: createLocalEngine(), autosaveMs: 5 });
+  const store = createDatasetsStore({ repo, tools: createLocalDataTools(), autosaveMs: 5 });
   return { store, repo, s: () => store.getState() };
 }
 

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createDatasetsStore } from '../../app/store/datasets';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
-import { createLocalEngine } from '../../src/data/engine';
-import { createWorkerEngine } from '../../workers/data-client';
+import { createLocalDataTools } from '../../src/data/tools';
+import { dataToolsClient } from '../../workers/data-client';
 import { loadTokenizerFiles, previewTokens, tokenStats } from '../../src/data/tokens';
 import { createMemoryRepository } from '../../src/storage/memory-repository';
 import type { ChatMessage } from '../../src/data/types';
@@ -57,12 +57,12 @@ describe('token statistics', () => {
     expect(cut.map((t) => t.cut)).toEqual(toks.map((_, i) => i >= 4));
   });
 
-  it('the engine keeps the loaded tokenizer and refuses work without one', async () => {
-    const engine = createLocalEngine();
-    await expect(engine.previewTokens(conv('a', 'b'), { maxSeqLen: 10, assistantOnly: true })).rejects.toThrow(/no tokenizer/);
-    const info = await engine.loadTokenizer(tokFiles);
+  it('the data tools keep the loaded tokenizer and refuse work without one', async () => {
+    const tools = createLocalDataTools();
+    await expect(tools.previewTokens(conv('a', 'b'), { maxSeqLen: 10, assistantOnly: true })).rejects.toThrow(/no tokenizer/);
+    const info = await tools.loadTokenizer(tokFiles);
     expect(info.vocabSize).toBeGreaterThan(256);
-    const s = await engine.tokenStats([{ id: 'x', messages: conv('a b c', 'd e f') }], { maxSeqLen: 64, assistantOnly: true });
+    const s = await tools.tokenStats([{ id: 'x', messages: conv('a b c', 'd e f') }], { maxSeqLen: 64, assistantOnly: true });
     expect(s.lengths[0][0]).toBe('x');
   });
 });
@@ -76,7 +76,7 @@ describe('the studio counts with the loaded model\'s tokenizer', () => {
       if (!model) throw new Error('Load a model first.');
       return { ...model, tokenizerConfig: null };
     };
-    const store = createDatasetsStore({ repo: createMemoryRepository(), engine: createLocalEngine(modelFiles), autosaveMs: 5 });
+    const store = createDatasetsStore({ repo: createMemoryRepository(), tools: createLocalDataTools(modelFiles), autosaveMs: 5 });
     const s = () => store.getState();
     await s().importFiles([new File([readFileSync('tests/fixtures/data/alpaca.jsonl')], 'alpaca.jsonl')]);
     const opts = { maxSeqLen: s().quality.maxSeqLen, assistantOnly: true };
@@ -105,8 +105,8 @@ describe('the studio counts with the loaded model\'s tokenizer', () => {
 
 describe('the worker client', () => {
   it('sends token statistics work in slices whose results add up to the whole', async () => {
-    // A stand-in worker answering with the in-thread engine, as workers/data-worker.ts does.
-    const local = createLocalEngine();
+    // A stand-in worker answering with the in-thread data tools, as workers/data-worker.ts does.
+    const local = createLocalDataTools();
     const posts: number[] = [];
     const worker = {
       onmessage: null as ((ev: MessageEvent) => void) | null,
@@ -121,11 +121,11 @@ describe('the worker client', () => {
       },
       terminate() {},
     };
-    const engine = createWorkerEngine(worker as unknown as Worker);
-    await engine.loadTokenizer(tokFiles);
+    const tools = dataToolsClient(worker as unknown as Worker);
+    await tools.loadTokenizer(tokFiles);
     const records = Array.from({ length: 4500 }, (_, i) => ({ id: `r${i}`, messages: conv(`q${i}`, i % 7 ? `a${i}` : 'a longer answer '.repeat(i % 30)) }));
     const opts = { maxSeqLen: 64, assistantOnly: true };
-    const sliced = await engine.tokenStats(records, opts);
+    const sliced = await tools.tokenStats(records, opts);
     expect(posts).toEqual([2000, 2000, 500]);
     const whole = await local.tokenStats(records, opts);
     expect(sliced).toEqual(whole);

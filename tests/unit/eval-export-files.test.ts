@@ -1,9 +1,14 @@
-// The Export tab's zips (app/features/export/build.ts): built whole in memory from a run record and the
-// engine's adapter files or the kit built from the dataset's records, each in one top-level folder
-// `<run>-<format>` with a README model card.
+// The Export tab's zips (app/features/export/build.ts) of the engine's files with the card it writes for a run
+// (src/engine/cards.ts): the adapter files or the kit built from the dataset's records, each in one top-level
+// folder `<run>-<format>` with a README model card.
 import { describe, expect, it } from 'vitest';
 import { strFromU8, unzipSync } from 'fflate';
-import { fileStem, runZip } from '../../app/features/export/build';
+import { exportZip, fileStem } from '../../app/features/export/build';
+import { modelCard } from '../../src/export/card';
+import type { ExportFormat } from '../../src/export/formats';
+import type { ExportFiles } from '../../src/export/merged';
+import { withReadme } from '../../src/export/zip';
+import { runCard } from '../../src/engine/cards';
 import { EXPORT_FORMATS } from '../../src/export/formats';
 import { peftExportFiles } from '../../src/export/peft';
 import { PRESETS } from '../../src/train/presets';
@@ -16,6 +21,9 @@ const run: RunRecord = {
   trainExamples: 6, validationExamples: 3, totalSteps: 10, metrics: [{ step: 10, epoch: 1, loss: 0.51234, lr: 0, gradNorm: 1, tokensPerSecond: 1, elapsed: 1 }],
   evals: [], checkpoints: { last: 10, best: null }, bestValLoss: null, final: { trainLoss: 0.51234, valLoss: null, steps: 10, seconds: 1 },
 };
+
+/** What the engine returns for a run's export (its files and card), zipped as the Export tab zips it. */
+const runZip = (r: RunRecord, format: ExportFormat, files: ExportFiles, date?: string) => exportZip(r.name, format, withReadme(files, modelCard(runCard(r, format, date))));
 
 describe('export zips', () => {
   it('packs the PEFT adapter files unchanged with a model card naming base, dataset version and metrics', () => {
@@ -33,7 +41,7 @@ describe('export zips', () => {
 
   it('packs the training kit from the given records and refuses an empty dataset', async () => {
     const records = [{ messages: [{ role: 'user' as const, content: 'q' }, { role: 'assistant' as const, content: 'a' }] }];
-    const kit = (r: typeof records) => EXPORT_FORMATS.kit.build({ name: 'org/tiny-llama', records: r, run: run.config });
+    const kit = (r: typeof records) => EXPORT_FORMATS.kit.build({ name: 'org/tiny-llama', records: r, run: run.config, kitModel: { hub: 'org/tiny-llama' } });
     const files = unzipSync(runZip(run, 'kit', await kit(records)).bytes);
     expect(strFromU8(files['Run_1_rank_4-kit/train.jsonl'])).toBe('{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}]}\n');
     expect(Object.keys(files)).toContain('Run_1_rank_4-kit/README.md');

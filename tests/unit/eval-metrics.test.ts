@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import {
   answerLength, exactMatch, lcsLength, normalizeAnswer, promptAndReference, rougeL, rougeTokens, stoppedCleanly, summarize, winRate,
 } from '../../src/eval/metrics';
-import { csvField, evalCsv, evalJsonl, preferenceJsonl, type EvalRow, type PreferenceMark } from '../../src/eval/export';
-import { preferencePairsFromJsonl } from '../../src/train/preference';
+import { csvField, evalCsv, evalJsonl, markedPairs, preferenceJsonl, type EvalRow, type PreferenceMark } from '../../src/eval/export';
+import { preferencePairsFromJsonl } from '../../src/train/preference-pairs';
 
 const close = (a: number, b: number) => expect(Math.abs(a - b)).toBeLessThan(1e-12);
 
@@ -102,7 +102,7 @@ describe('exports', () => {
       { prompt: { kind: 'raw', text: 'x' }, base: 'a', tuned: 'b', verdict: 'tie' },
       { prompt: { kind: 'raw', text: 'y' }, base: 'same', tuned: 'same', verdict: 'tuned' },
     ];
-    const text = preferenceJsonl(marks);
+    const text = preferenceJsonl(markedPairs(marks));
     expect(text.endsWith('\n')).toBe(true);
     const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l));
     expect(lines).toEqual([

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadHfModel, templateOf } from '../../src/io/hf';
 import { filesFromDirectory } from '../../src/io/node-files';
-import { examplesFromRecords, tokenizeConversation } from '../../src/tokenize/chat';
+import { examplesFromRecords, tokenizeConversation } from '../../src/tokenize/loss-mask';
 import { makeBatch } from '../../src/train/batch';
 
 const model = await loadHfModel(filesFromDirectory('public/models/default'));

@@ -26,7 +26,7 @@ async function cliExport(...args: string[]): Promise<string> {
   const p = parseArgs(['export', join(dir, 'model'), ...args], { flags: ['json'], options: ['adapter', 'format', 'dtype', 'data', 'out'] });
   const stop = () => Promise.reject(new Error('accepted'));
   try {
-    await cmdExport(p, { loadModel: stop, buildModel: stop, createGpu: stop, readRecords: stop });
+    await cmdExport(p, { engineWith: stop, importAdapterFolder: stop, readRecords: stop });
     return 'finished';
   } catch (e) {
     return (e as Error).message;

@@ -2,11 +2,14 @@
 // file under src/ is read with TypeScript's own pre-processor (static, `import type`, re-exports and literal
 // dynamic `import()`; comments and strings are not imports), each file is given the layer of its first folder under
 // src/, and the test fails naming every edge that goes up a layer, across peers, out of src/ (app/, workers/,
-// cli/ are hosts of the core, never its dependencies) or round a cycle.
+// cli/ are hosts of the core, never its dependencies) or round a cycle. And an architecture is described once: no file
+// outside src/model/arch (in src/, app/, workers/ or cli/) compares a value with a family's name or a model_type
+// (`=== 'gpt2'`, `case 'qwen2':`); it asks the descriptor's recipe instead.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, test } from 'vitest';
+import { DESCRIPTORS, SUPPORTED_MODEL_TYPES } from '../../src/model/arch';
 
 const SRC = join(__dirname, '../../src');
 
@@ -116,5 +119,50 @@ describe('src/ layers', () => {
       { from: f('data/a.ts'), to: f('data/b.ts') }, { from: f('data/b.ts'), to: f('data/c.ts') },
       { from: f('data/c.ts'), to: f('data/a.ts') }, { from: f('data/c.ts'), to: f('data/d.ts') },
     ])).toEqual([['data/a.ts (data) → data/b.ts (data)', 'data/b.ts (data) → data/c.ts (data)', 'data/c.ts (data) → data/a.ts (data)']]);
+  });
+});
+
+/** Family names and model types, as the descriptors list them. */
+const FAMILY_NAMES = new Set<string>([...DESCRIPTORS.map((d) => d.family), ...SUPPORTED_MODEL_TYPES]);
+const COMPARISONS = new Set([ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsEqualsToken, ts.SyntaxKind.EqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsToken]);
+
+/** Each place in `source` that compares with a family name (`x === 'gpt2'`, `case 'llama':`), as `line: text`. */
+function familyComparisons(name: string, source: string): string[] {
+  const file = ts.createSourceFile(name, source, ts.ScriptTarget.Latest, true, name.endsWith('x') ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
+  const named = (n: ts.Node) => ts.isStringLiteralLike(n) && FAMILY_NAMES.has(n.text);
+  const found: string[] = [];
+  const visit = (n: ts.Node): void => {
+    const hit = (ts.isBinaryExpression(n) && COMPARISONS.has(n.operatorToken.kind) && (named(n.left) || named(n.right))) || (ts.isCaseClause(n) && named(n.expression));
+    if (hit) found.push(`${name}:${file.getLineAndCharacterOfPosition(n.getStart()).line + 1}: ${n.getText().split('\n')[0]}`);
+    ts.forEachChild(n, visit);
+  };
+  visit(file);
+  return found;
+}
+
+describe('an architecture is described once', () => {
+  const ROOT = join(__dirname, '../..');
+  const ARCH = join(SRC, 'model/arch');
+  const files = ['src', 'app', 'workers', 'cli'].flatMap((d) => sourceFiles(join(ROOT, d))).filter((f) => !f.startsWith(`${ARCH}/`));
+
+  test('nothing outside src/model/arch compares a family name', () => {
+    expect(files.length).toBeGreaterThan(150);
+    expect(files.flatMap((f) => familyComparisons(relative(ROOT, f), readFileSync(f, 'utf8')))).toEqual([]);
+  });
+
+  test('the check finds what it looks for', () => {
+    expect(FAMILY_NAMES).toContain('gpt2');
+    expect(FAMILY_NAMES).toContain('qwen2');
+    expect(familyComparisons('x.ts', [
+      "if (c.architecture !== 'gpt2') f();",
+      "const q = kind === 'qwen2' ? 1 : 0;",
+      "switch (t) { case 'smollm3': break; }",
+      "const name = 'llama'; const ok = name === 'mistral-like';",
+      "const table = { llama: 1 }; const s = 'gpt2';",
+    ].join('\n'))).toEqual([
+      "x.ts:1: c.architecture !== 'gpt2'",
+      "x.ts:2: kind === 'qwen2'",
+      "x.ts:3: case 'smollm3': break;",
+    ]);
   });
 });

@@ -7,8 +7,8 @@ import { useState, type DragEvent } from 'react';
 import { Alert } from '../../components/Alert';
 import { filesFromDataTransfer, filesFromFileList, type ModelFiles } from '../../../src/io/model-files';
 import type { AdapterRecord } from '../../../src/storage/runs';
-import { useEngine } from '../../engine/store';
-import type { ImportAdapterArgs } from '../../../workers/protocol-engine';
+import { useEngine } from '../../store/engine';
+import type { ImportAdapterArgs } from '../../../src/engine/api';
 
 /** Dropped or picked files as the engine takes them; a lone zip is named after itself, loose files 'adapter'. */
 async function toImport(files: ModelFiles): Promise<ImportAdapterArgs> {

@@ -2,28 +2,29 @@
 // chosen run (last or best checkpoint) or imported adapter answer in turn, streaming, with the same sampling settings and seed,
 // beside the reference answer; each tuned answer shows its word differences from the base answer, with
 // tokens/s and length. Mark which answer is better (base, tuned, tie): the tally is a win rate and the marked
-// pairs download as preference JSONL. Below, the batch evaluation over the validation split, stored with the
+// pairs download as preference JSONL, with those of several sampled answers from one model (SamplesPanel). The
+// conversation mode (ConversationView, loaded when first chosen) puts the same columns in a multi-turn chat. Below, the batch evaluation over the validation split, stored with the
 // runs and adapters it evaluated: after a reload the newest stored one is shown again. Answers stand in
 // columns side by side (app/styles.css .answer-grid scrolls sideways past three); keyboard shortcuts step
 // through the rows and mark the better answer.
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useRef, useState } from 'react';
 import { Alert } from '../../components/Alert';
 import { download } from '../../components/download';
 import { useDatasets } from '../../store';
-import { useEngine } from '../../engine/store';
-import { preferenceJsonl, promptText } from '../../../src/eval/export';
-import { answerLength, promptAndReference, winRate, type Verdict } from '../../../src/eval/metrics';
+import { useEngine } from '../../store/engine';
+import { markedPairs, preferenceJsonl, promptText } from '../../../src/eval/export';
+import { promptAndReference, winRate, type Verdict } from '../../../src/eval/metrics';
 import { LastModelOffer } from '../model';
 import { AdaptersPanel } from './AdaptersPanel';
 import { AnswerDiff } from './AnswerDiff';
+import { AnswerStats } from './AnswerStats';
 import { BatchPanel } from './BatchPanel';
 import { RowPicker, type PickRow } from './RowPicker';
+import { SamplesPanel } from './SamplesPanel';
 import { SamplingControls } from './SamplingControls';
 import { appCompareStore, useCompare, type Column } from './store';
 
-
-const FINISH: Record<string, string> = { 'stop-token': 'stopped at end of turn', 'stop-string': 'stopped at a stop string', length: 'hit max new tokens' };
-const BACKEND: Record<'engine' | 'onnx', string> = { engine: 'WebGPU engine', onnx: 'onnxruntime-web' };
+const ConversationView = lazy(async () => ({ default: (await import('./ConversationView')).ConversationView }));
 
 export function ComparePage() {
   const s = appCompareStore();
@@ -37,6 +38,7 @@ export function ComparePage() {
   const records = useDatasets((st) => st.records);
   const dataset = useDatasets((st) => st.current);
   const error = useCompare((x) => x.error);
+  const mode = useCompare((x) => x.mode);
   const sampling = useCompare((x) => x.sampling);
   const columns = useCompare((x) => x.columns);
   const current = useCompare((x) => x.current);
@@ -44,7 +46,10 @@ export function ComparePage() {
   const generating = useCompare((x) => x.generating);
   const marks = useCompare((x) => x.marks);
   const batch = useCompare((x) => x.batch);
+  const samplePairs = useCompare((x) => x.samplePairs);
   const [typed, setTyped] = useState('');
+  /** The conversation view is answering (it shares the one resident model: nothing else may ask meanwhile). */
+  const [chatBusy, setChatBusy] = useState(false);
   const [pick, setPick] = useState('');
 
   useEffect(() => { void refreshRuns(); void refreshAdapters(); void refreshEvaluations(); }, [refreshRuns, refreshAdapters, refreshEvaluations]);
@@ -79,7 +84,8 @@ export function ComparePage() {
   }, [records]);
   const validation = useMemo(() => records.filter((r) => r.split === 'validation' && !r.flagged && promptAndReference(r.messages) !== null), [records]);
 
-  const busy = generating || !!batch?.running;
+  const busy = generating || !!batch?.running || chatBusy;
+  const sampled = Object.values(samplePairs).flat();
   const tuned = columns.find((c) => c.id !== 'base');
   const base = columns.find((c) => c.id === 'base');
   const tally = winRate(Object.values(marks).map((m) => m.verdict));
@@ -93,12 +99,13 @@ export function ComparePage() {
   const askRow = (r: PickRow) => { void s.getState().ask({ key: r.key, prompt: { kind: 'chat', messages: r.prompt }, reference: r.reference }); };
 
   // Keyboard shortcuts (not while typing): J / K next / previous dataset row, 1 / 2 / 3 base better / tuned better / tie.
-  const keys = useRef({ rows, current, canMark, busy, model, askRow, markCurrent });
-  keys.current = { rows, current, canMark, busy, model, askRow, markCurrent };
+  const keys = useRef({ rows, current, canMark, busy, model, askRow, markCurrent, mode });
+  keys.current = { rows, current, canMark, busy, model, askRow, markCurrent, mode };
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.altKey || e.ctrlKey || e.metaKey || (e.target instanceof HTMLElement && e.target.closest('input, textarea, select, [contenteditable]'))) return;
       const k = keys.current;
+      if (k.mode !== 'prompt') return;
       const key = e.key.toLowerCase();
       if ((key === 'j' || key === 'k') && k.model && !k.busy && k.rows.length > 0) {
         const at = k.rows.findIndex((r) => r.key === k.current?.key);
@@ -120,6 +127,20 @@ export function ComparePage() {
       <LastModelOffer why="The base model, every run of it and imported adapters answer here." />
       {error ? <Alert message={error} onDismiss={() => s.getState().dismissError()} /> : null}
 
+      <fieldset className="mode-switch" disabled={busy}>
+        <legend className="visually-hidden">Compare mode</legend>
+        <label><input type="radio" name="compare-mode" checked={mode === 'prompt'} onChange={() => s.getState().setMode('prompt')} />One prompt</label>
+        <label><input type="radio" name="compare-mode" checked={mode === 'conversation'} onChange={() => s.getState().setMode('conversation')} />Conversation</label>
+      </fieldset>
+
+      {mode === 'conversation' ? (
+        <Suspense fallback={<p role="status" className="empty">Loading the conversation view…</p>}>
+          <ConversationView
+            setup={model ? { columns, sampling, model: { name: model.name, fingerprint: model.fingerprint } } : null}
+            busy={generating || !!batch?.running} onBusyChange={setChatBusy}
+          />
+        </Suspense>
+      ) : <>
       <section className="panel prompt-panel" aria-labelledby="prompt-heading">
         <h3 id="prompt-heading">Prompt</h3>
         <div className="prompt-columns">
@@ -152,9 +173,7 @@ export function ComparePage() {
                 <article key={c.id} aria-label={`Answer from ${c.label}`} className="answer" aria-busy={!a.done}>
                   <h4>{c.label}</h4>
                   <p className="answer-text" aria-live="polite" data-testid={`answer-${c.id}`}><AnswerDiff text={a.text} against={against} /></p>
-                  <p className="answer-stats" aria-label={`Statistics for ${c.label}`}>
-                    {a.error ? `Failed: ${a.error}` : `${answerLength(a)} tokens · ${(a.tokensPerSecond ?? 0).toFixed(1)} tokens/s${a.backend ? ` · ${BACKEND[a.backend]}` : ''}${a.done && a.finishReason ? ` · ${FINISH[a.finishReason]}` : a.done ? '' : ' · generating…'}`}
-                  </p>
+                  <AnswerStats answer={a} label={c.label} />
                 </article>
               );
             })}
@@ -169,12 +188,14 @@ export function ComparePage() {
               ))}
             </div>
           ) : null}
+          <SamplesPanel disabled={!model || busy} />
         </section>
       ) : (
         <section className="panel answers" aria-label="Answers">
           <p className="empty"><strong>No answers yet</strong>Pick a dataset row or type a prompt: every model in the list answers it, side by side.</p>
         </section>
       )}
+      </>}
 
       <div className="compare-settings">
           <section className="panel" aria-labelledby="columns-heading">
@@ -217,7 +238,8 @@ export function ComparePage() {
         <p role="status" aria-label="Win rate">
           {tally.total === 0 ? 'No answers marked yet.' : `Tuned wins ${tally.tuned}, base wins ${tally.base}, ties ${tally.tie}: win rate ${(100 * tally.winRate!).toFixed(1)}% of ${tally.total}`}
         </p>
-        <button type="button" disabled={tally.base + tally.tuned === 0} onClick={() => download('preferences.jsonl', preferenceJsonl(Object.values(marks)), 'application/jsonl')}>
+        {sampled.length > 0 ? <p role="status" aria-label="Pairs from several answers">{sampled.length} {sampled.length === 1 ? 'pair' : 'pairs'} from several answers marked.</p> : null}
+        <button type="button" disabled={tally.base + tally.tuned === 0 && sampled.length === 0} onClick={() => download('preferences.jsonl', preferenceJsonl([...markedPairs(Object.values(marks)), ...sampled]), 'application/jsonl')}>
           Download preferences as JSONL
         </button>
       </section>

@@ -47,7 +47,7 @@ export function SamplingControls({ value, onChange, disabled }: { value: Samplin
           Decoder
           <select value={value.backend} disabled={disabled} onChange={(e) => onChange({ backend: e.target.value as Sampling['backend'] })}>
             <option value="auto">Automatic (fastest here)</option>
-            <option value="engine">WebGPU engine</option>
+            <option value="webgpu">WebGPU engine</option>
             <option value="onnx">onnxruntime-web (wasm)</option>
           </select>
         </label>

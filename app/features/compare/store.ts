@@ -1,8 +1,10 @@
 // The Compare screen's state, as one zustand store that outlives the tab (switching to Train and back keeps the
 // answers, the marks and a finished batch): sampling settings, the columns (base, runs, imported adapters), the
-// current prompt and its answers, per-prompt verdicts, and the batch evaluation.
+// mode (one prompt, or a conversation: chat-store.ts), the current prompt and its answers, per-prompt verdicts,
+// several sampled answers from one column with the one marked better (preference pairs beside the verdicts'), and
+// the batch evaluation.
 //
-// Generation goes through the Engine (app/engine/store.ts's engine); calls are made one after another, never
+// Generation goes through the Engine (the page's: app/store/engine-worker.ts); calls are made one after another, never
 // in parallel, because base and every adapter share one resident model in the worker. A batch is one engine
 // call (evaluate: src/engine/evaluate.ts), its rows arriving as progress and its summaries at the end. A finished (or stopped)
 // batch is stored through the engine with its sampling settings, dataset version and marks
@@ -14,14 +16,14 @@ import type { ChatMessage } from '../../../src/data/types';
 import type { SamplingOptions } from '../../../src/generate/sampler';
 import { DEFAULT_TRAIN } from '../../../src/train/trainer';
 import { promptAndReference, type EvalSummary, type Generation, type Verdict } from '../../../src/eval/metrics';
-import type { EvalPrompt, EvalRow, PreferenceMark } from '../../../src/eval/export';
+import type { ChosenRejected, EvalPrompt, EvalRow, PreferenceMark } from '../../../src/eval/export';
 import { promptText } from '../../../src/eval/export';
 import { subjectOf, type EvaluationRecord } from '../../../src/storage/runs';
-import type { GenerateBackend } from '../../../src/generate/decoder';
-import type { AdapterChoice, Engine, GenerateArgs, GenerateResult } from '../../../workers/protocol-engine';
+import { generateBackend, type GenerateBackend } from '../../../src/generate/decoder';
+import type { AdapterChoice, Engine, GenerateArgs, GenerateResult } from '../../../src/engine/api';
 import { enginePrompt } from '../../../src/engine/evaluate';
 import { errorMessage } from '../../../src/errors';
-import { appEngineStore } from '../../engine/store';
+import { appEngine } from '../../store/engine-worker';
 
 export interface Sampling extends SamplingOptions { maxNewTokens: number; stopStrings: string[]; chatTemplate: boolean; backend: GenerateBackend }
 
@@ -38,6 +40,18 @@ export interface Answer extends Generation { done: boolean; error: string | null
 
 /** The prompt on screen: from a dataset row (with its reference) or typed. */
 interface CurrentPrompt { key: string; prompt: EvalPrompt; reference: string | null }
+
+/** Several sampled answers from one column to the prompt on screen (generateSamples), and the one marked better. */
+export interface SamplesState {
+  /** This set's id: its marked pairs are kept under it. */
+  id: string;
+  prompt: EvalPrompt;
+  column: Column;
+  answers: Answer[];
+  running: boolean;
+  /** The answer marked better, or null. */
+  better: number | null;
+}
 
 /** What a batch was run on, stored with it. */
 interface BatchContext {
@@ -61,6 +75,7 @@ export interface BatchState {
 }
 
 interface CompareState {
+  mode: 'prompt' | 'conversation';
   sampling: Sampling;
   columns: Column[];
   current: CurrentPrompt | null;
@@ -68,11 +83,15 @@ interface CompareState {
   generating: boolean;
   /** Verdicts keyed by prompt key; base vs the first tuned column. */
   marks: Record<string, PreferenceMark>;
+  samples: SamplesState | null;
+  /** The pairs each marked set of samples gives (the better answer against each other one), by set id. */
+  samplePairs: Record<string, ChosenRejected[]>;
   batch: BatchState | null;
   error: string | null;
 }
 
 interface CompareActions {
+  setMode(mode: CompareState['mode']): void;
   setSampling(patch: Partial<Sampling>): void;
   addColumn(c: Column): void;
   removeColumn(id: string): void;
@@ -80,6 +99,10 @@ interface CompareActions {
   /** Answers `prompt` with every column in turn, streaming into `answers`. */
   ask(p: CurrentPrompt): Promise<void>;
   mark(key: string, verdict: Verdict | null, answers?: { prompt: EvalPrompt; base: string; tuned: string }): void;
+  /** `count` sampled answers from `column` to the prompt on screen, streaming into `samples`. */
+  askSamples(column: Column, count: number): Promise<void>;
+  /** Marks sample i better than the others (null: no mark); the pairs go with the preferences download. */
+  markSample(i: number | null): void;
   /** Runs every column over `records` (prompt up to the last assistant turn, its content as reference), then stores it. */
   runBatch(records: { messages: ChatMessage[] }[], context: BatchContext): Promise<void>;
   /** Shows a stored evaluation as the batch (with its marks). */
@@ -88,7 +111,9 @@ interface CompareActions {
   dismissError(): void;
 }
 
-type CompareStore = StoreApi<CompareState & CompareActions>;
+export type CompareStore = StoreApi<CompareState & CompareActions>;
+
+const EMPTY_ANSWER: Answer = { text: '', tokens: [], finishReason: null, tokensPerSecond: 0, done: false, error: null };
 
 /** The verdict key of a batch row (marks on batch rows are stored with the evaluation). */
 export const batchKey = (r: { index: number; prompt: EvalRow['prompt'] }) => `batch:${r.index}:${promptText(r.prompt)}`;
@@ -103,11 +128,11 @@ function evaluationRecord(b: BatchState, marks: Record<string, PreferenceMark>):
   };
 }
 
-function engineSampling(s: Sampling): GenerateArgs['sampling'] {
+export function engineSampling(s: Sampling): GenerateArgs['sampling'] {
   return { temperature: s.temperature, topK: s.topK, topP: s.topP, repetitionPenalty: s.repetitionPenalty, seed: s.seed, maxNewTokens: s.maxNewTokens, stopStrings: s.stopStrings };
 }
 
-function createCompareStore(engine: () => Engine, now: () => number = Date.now): CompareStore {
+export function createCompareStore(engine: () => Engine, now: () => number = Date.now): CompareStore {
   return createStore<CompareState & CompareActions>()((set, get) => {
     /** Stores the finished batch; a failure to store is shown, the results stay on screen. */
     const persist = async () => {
@@ -116,15 +141,19 @@ function createCompareStore(engine: () => Engine, now: () => number = Date.now):
       try { await engine().saveEvaluation(evaluationRecord(b, get().marks)); } catch (e) { set({ error: `The results could not be stored: ${errorMessage(e)}` }); }
     };
     return {
+      mode: 'prompt',
       sampling: DEFAULT_SAMPLING,
       columns: [BASE_COLUMN],
       current: null,
       answers: {},
       generating: false,
       marks: {},
+      samples: null,
+      samplePairs: {},
       batch: null,
       error: null,
 
+      setMode: (mode) => set({ mode }),
       setSampling: (patch) => set({ sampling: { ...get().sampling, ...patch } }),
       addColumn: (c) => { if (!get().columns.some((x) => x.id === c.id)) set({ columns: [...get().columns, c] }); },
       removeColumn: (id) => set({ columns: get().columns.filter((c) => c.id !== id) }),
@@ -133,8 +162,7 @@ function createCompareStore(engine: () => Engine, now: () => number = Date.now):
       ask: async (p) => {
         if (get().generating || get().batch?.running) return;
         const { columns, sampling } = get();
-        const empty: Answer = { text: '', tokens: [], finishReason: null, tokensPerSecond: 0, done: false, error: null };
-        set({ current: p, generating: true, error: null, answers: Object.fromEntries(columns.map((c) => [c.id, empty])) });
+        set({ current: p, generating: true, error: null, answers: Object.fromEntries(columns.map((c) => [c.id, EMPTY_ANSWER])), samples: null });
         for (const c of columns) {
           const put = (a: Partial<Answer>) => set({ answers: { ...get().answers, [c.id]: { ...get().answers[c.id], ...a } } });
           const t0 = performance.now();
@@ -166,6 +194,44 @@ function createCompareStore(engine: () => Engine, now: () => number = Date.now):
         if (key.startsWith('batch:')) void persist();
       },
 
+      askSamples: async (column, count) => {
+        const { current, sampling } = get();
+        if (!current || get().generating || get().batch?.running) return;
+        const id = `samples-${now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+        set({ generating: true, error: null, samples: { id, prompt: current.prompt, column, answers: Array(count).fill(EMPTY_ANSWER), running: true, better: null } });
+        const put = (i: number, a: Partial<Answer>) => {
+          const s = get().samples!;
+          set({ samples: { ...s, answers: s.answers.map((x, j) => (j === i ? { ...x, ...a } : x)) } });
+        };
+        const t0 = performance.now();
+        const tokens: number[][] = Array.from({ length: count }, () => []);
+        try {
+          const rs = await engine().generateSamples({ adapter: column.adapter, prompt: enginePrompt(current.prompt, sampling.chatTemplate), sampling: engineSampling(sampling), backend: sampling.backend, samples: count }, (e) => {
+            if (e.type !== 'token' || e.sample === undefined) return;
+            tokens[e.sample].push(e.token);
+            put(e.sample, { text: e.text, tokens: [...tokens[e.sample]], tokensPerSecond: tokens[e.sample].length / Math.max(1e-3, (performance.now() - t0) / 1000) });
+          });
+          rs.forEach((r, i) => put(i, { ...r, done: true }));
+        } catch (e) {
+          const s = get().samples!;
+          set({ samples: { ...s, answers: s.answers.map((a) => ({ ...a, done: true, error: a.done ? a.error : errorMessage(e) })) } });
+        }
+        set({ generating: false, samples: { ...get().samples!, running: false } });
+      },
+
+      markSample: (i) => {
+        const s = get().samples;
+        if (!s || s.running) return;
+        const samplePairs = { ...get().samplePairs };
+        if (i === null) delete samplePairs[s.id];
+        else {
+          const counted = (a: Answer) => a.done && a.error === null;
+          if (!counted(s.answers[i])) return;
+          samplePairs[s.id] = s.answers.filter((a, j) => j !== i && counted(a)).map((a) => ({ prompt: s.prompt, chosen: s.answers[i].text, rejected: a.text }));
+        }
+        set({ samples: { ...s, better: i }, samplePairs });
+      },
+
       runBatch: async (records, context) => {
         if (get().generating || get().batch?.running) return;
         const { columns, sampling } = get();
@@ -193,7 +259,7 @@ function createCompareStore(engine: () => Engine, now: () => number = Date.now):
         if (get().batch?.running) return;
         set({
           batch: {
-            id: e.id, createdAt: e.createdAt, context: { model: e.model, dataset: e.dataset }, sampling: { ...e.sampling, backend: e.sampling.backend ?? 'auto' },
+            id: e.id, createdAt: e.createdAt, context: { model: e.model, dataset: e.dataset }, sampling: { ...e.sampling, backend: generateBackend(e.sampling.backend) },
             total: e.total, done: e.rows.length, running: false, columns: e.columns, rows: e.rows, summaries: e.summaries, error: e.error,
           },
           marks: { ...get().marks, ...e.marks },
@@ -210,7 +276,7 @@ let shared: CompareStore | null = null;
 
 /** The page's Compare store, on the page's engine; made on first use. */
 export function appCompareStore(): CompareStore {
-  shared ??= createCompareStore(() => appEngineStore().getState().engine);
+  shared ??= createCompareStore(appEngine);
   return shared;
 }
 

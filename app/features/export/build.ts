@@ -1,43 +1,18 @@
-// The Export tab's zips, built whole in memory before anything is offered for download (so a failure leaves
-// nothing half-written): a format's files (made in the engine worker, which holds the weights, or here for a
-// format that needs none, the kit) in one folder `<run or adapter>-<format id>` with its README model card.
-// An imported adapter has no training record: its card gives its LoRA shape and where it came from.
-import { modelCard, type CardInput } from '../../../src/export/card';
+// The Export tab's zips: an export's files (the engine's, with their README model card) in one folder
+// `<run or adapter>-<format>` inside one zip, built whole in memory before anything is offered for download (so a
+// failure leaves nothing half-written).
 import type { ExportFormat } from '../../../src/export/formats';
 import type { ExportFiles } from '../../../src/export/merged';
-import { withReadme, zipExport } from '../../../src/export/zip';
-import type { AdapterRecord, RunRecord } from '../../../src/storage/runs';
-import { baseModelId } from '../../../src/io/validate';
+import { zipExport } from '../../../src/export/zip';
 
 /** A file-system-safe stem from a run's name ('Run 1' → 'Run_1'). */
 export function fileStem(name: string): string {
   return name.replace(/[^\w.-]+/g, '_').replace(/^[._]+|_+$/g, '') || 'run';
 }
 
-function cardInput(run: RunRecord, kind: ExportFormat, date?: string): CardInput {
-  const metrics: Record<string, number | string> = { Steps: run.final?.steps ?? run.metrics.at(-1)?.step ?? 0 };
-  const lastLoss = run.final?.trainLoss ?? run.metrics.at(-1)?.loss;
-  if (lastLoss !== undefined) metrics['Final train loss'] = Number(lastLoss.toFixed(4));
-  if (run.bestValLoss !== null) metrics['Best validation loss'] = Number(run.bestValLoss.toFixed(4));
-  return {
-    kind, baseModel: baseModelId(run.model.name), date,
-    dataset: { name: run.dataset?.name ?? 'unnamed dataset', version: run.dataset?.version ?? '—', records: run.trainExamples + run.validationExamples },
-    run: run.config, metrics,
-  };
-}
-
-function zipWithCard(name: string, format: ExportFormat, files: ExportFiles, card: string): { name: string; bytes: Uint8Array } {
+/** The zip of an export of `name` (a run's or an adapter's) in `format`. */
+export function exportZip(name: string, format: ExportFormat, files: ExportFiles): { name: string; bytes: Uint8Array } {
   const stem = `${fileStem(name)}-${format}`;
-  return { name: `${stem}.zip`, bytes: zipExport(withReadme(files, card), { folder: stem }) };
+  return { name: `${stem}.zip`, bytes: zipExport(files, { folder: stem }) };
 }
 
-/** A run's export: its files with the card naming the run's data, settings and metrics. */
-export function runZip(run: RunRecord, format: ExportFormat, files: ExportFiles, date?: string): { name: string; bytes: Uint8Array } {
-  return zipWithCard(run.name, format, files, modelCard(cardInput(run, format, date)));
-}
-
-/** An imported adapter's export (or its PEFT files as imported) with a card giving its LoRA shape and origin. */
-export function importedZip(a: AdapterRecord, format: ExportFormat, files: ExportFiles, date?: string): { name: string; bytes: Uint8Array } {
-  const card = modelCard({ kind: format, baseModel: baseModelId(a.model.name), title: a.name, date, dataset: null, run: { lora: a.lora, importedFrom: a.source }, metrics: {} });
-  return zipWithCard(a.name, format, files, card);
-}

@@ -1,8 +1,8 @@
 // After a reload no model is loaded: where a page needs one (Train, Compare, Export), offer the model the last
-// session used (app/engine/lastModel.ts) in one click, kept on the GPU as the picker's remembered weights choice, or say how to get it back when it came from disk.
+// session used (lastModel.ts) in one click, kept on the GPU as the picker's remembered weights choice, or say how to get it back when it came from disk.
 import { useState } from 'react';
-import { lastModel, lastModelName, lastWeights } from '../../engine/lastModel';
-import { engineSelectors, useEngine } from '../../engine/store';
+import { lastModel, lastModelName, lastWeights } from './lastModel';
+import { engineSelectors, useEngine } from '../../store/engine';
 
 export function LastModelOffer({ why }: { why: string }) {
   const model = useEngine((s) => s.model);

@@ -15,10 +15,10 @@ import { HF_ENDPOINT, KNOWN_MODELS } from '../../../src/io/download';
 import { estimateMemory } from '../../../src/model/memory-estimate';
 import type { ModelConfig } from '../../../src/model/config';
 import type { WeightStorage } from '../../../src/ops/weight-storage';
-import { engineSelectors, useEngine } from '../../engine/store';
-import { lastWeights, rememberWeights } from '../../engine/lastModel';
+import { engineSelectors, useEngine } from '../../store/engine';
+import { lastWeights, rememberWeights } from './lastModel';
 import { LastModelOffer } from './LastModelOffer';
-import type { ModelSource } from '../../../workers/protocol-engine';
+import type { ModelSource } from '../../../src/engine/api';
 
 const DEFAULT_URL = '/models/default/';
 

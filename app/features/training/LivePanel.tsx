@@ -3,7 +3,7 @@
 // tests). Status changes are announced in a live region.
 import { useMemo } from 'react';
 import { ProgressBar } from '../../components/ProgressBar';
-import type { LiveRun } from '../../engine/store';
+import type { LiveRun } from '../../store/engine';
 import { LineChart } from './LineChart';
 
 export const fmt = (v: number | null | undefined, digits = 4) => (v === null || v === undefined || Number.isNaN(v) ? '—' : v.toFixed(digits));

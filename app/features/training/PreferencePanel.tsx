@@ -5,81 +5,27 @@
 // above. Each listed pair's tokens can be shown as the loss sees them (chosen and rejected: the answer counts, the
 // prompt is context). The run is a run like an SFT one (the engine store's startPreferenceRun): the live panel above
 // pauses and cancels it, the run history keeps it and resumes it after a reload, Compare lists it; this panel
-// draws its preference metrics while it is the run being watched.
+// draws its preference metrics while it is the run being watched. Its state and actions are its store's (store.ts).
 // Not here: curating pairs in the Data step.
-import { useMemo, useState } from 'react';
-import { errorMessage } from '../../../src/errors';
-import { pairOfRecord, preferencePairsFromJsonl, type PreferenceMethod, type PreferencePair } from '../../../src/train/preference';
+import { useMemo } from 'react';
+import type { PreferenceMethod } from '../../../src/train/preference';
+import type { PreferencePair } from '../../../src/train/preference-pairs';
 import type { RunConfig } from '../../../src/train/presets';
-import { appEngineStore, useEngine } from '../../engine/store';
-import { appDatasetsStore } from '../../store';
-import type { PreviewToken } from '../../../src/data/tokens';
+import { useEngine } from '../../store/engine';
 import { Token } from '../../components/Token';
 import { fmt, STATUS_TEXT } from './LivePanel';
 import { LineChart, type Series } from './LineChart';
-
-const PREFERENCE_SAMPLE_URL = 'samples/world-pref.train.jsonl';
+import { useTraining } from './store';
 
 const answer = (m: PreferencePair['chosen']) => m.map((x) => x.content).join(' ');
 
 export function PreferencePanel({ cfg, disabled }: { cfg: RunConfig; disabled: boolean }) {
-  const engine = appEngineStore().getState().engine;
   const runs = useEngine((s) => s.runs);
   const model = useEngine((s) => s.model);
   const live = useEngine((s) => s.live);
-  const startPreferenceRun = useEngine((s) => s.startPreferenceRun);
-  const [pairs, setPairs] = useState<{ name: string; pairs: PreferencePair[]; heldOut?: number; dataset?: { id: string; name: string; version: number } } | null>(null);
-  const [method, setMethod] = useState<PreferenceMethod>('dpo');
-  const [beta, setBeta] = useState(0.1);
-  const [rpoAlpha, setRpoAlpha] = useState(0);
-  const [startRun, setStartRun] = useState('');
-  const [message, setMessage] = useState<string | null>(null);
+  const { pairs, method, beta, rpoAlpha, startRun, mask, message } = useTraining((s) => s);
+  const { set, readPairs, loadSample, readDataset, showMask, start } = useTraining((s) => s);
   const finished = runs.filter((r) => r.model.fingerprint === model?.fingerprint && r.checkpoints.last !== null);
-
-  const read = (name: string, text: string) => {
-    try {
-      setPairs({ name, pairs: preferencePairsFromJsonl(text, name) });
-      setMask(null);
-      setMessage(null);
-    } catch (e) {
-      setMessage(errorMessage(e));
-    }
-  };
-  const [mask, setMask] = useState<{ index: number; chosen: PreviewToken[]; rejected: PreviewToken[] } | null>(null);
-  const showMask = async (index: number) => {
-    if (!pairs) return;
-    try {
-      setMask({ index, ...await engine.previewPreference({ pair: pairs.pairs[index], maxSeqLength: cfg.train.maxSeqLength }) });
-    } catch (e) {
-      setMessage(errorMessage(e));
-    }
-  };
-  const loadSample = async () => read('world-pref.train.jsonl', await (await fetch(PREFERENCE_SAMPLE_URL)).text());
-  // The Data step's curated pairs: unflagged, the train split trained on, the validation split held out.
-  const readDataset = () => {
-    const { records, current } = appDatasetsStore().getState();
-    const usable = records.filter((r) => r.rejected && !r.flagged);
-    try {
-      const train = usable.filter((r) => r.split === 'train').map((r) => {
-        try { return pairOfRecord(r); } catch (e) { throw new Error(`${r.source.file} line ${r.source.line}: ${errorMessage(e)}`); }
-      });
-      if (!train.length) throw new Error('the current dataset has no preference pairs in its train split (import pairs in the Data step)');
-      setPairs({ name: current?.name ?? 'the current dataset', pairs: train, heldOut: usable.length - train.length, dataset: current ? { id: current.id, name: current.name, version: current.head } : undefined });
-      setMask(null);
-      setMessage(null);
-    } catch (e) {
-      setMessage(errorMessage(e));
-    }
-  };
-
-  const start = async () => {
-    if (!pairs) return;
-    setMessage(null);
-    await startPreferenceRun({
-      name: `${method.toUpperCase()} on ${pairs.name}`, config: cfg, pairs: pairs.pairs, preference: { method, beta, labelSmoothing: 0, reference: 'start', ...(method === 'dpo' && rpoAlpha > 0 ? { rpoAlpha } : {}) },
-      start: startRun ? { kind: 'run', runId: startRun, checkpoint: 'last' } : null, dataset: pairs.dataset ?? null,
-    });
-  };
 
   // The run being watched, when it is a preference run (started here, or resumed from the run history).
   const watched = live && live.method !== 'sft' ? live : null;
@@ -108,7 +54,7 @@ export function PreferencePanel({ cfg, disabled }: { cfg: RunConfig; disabled: b
       <div className="row">
         <label className="file-pick">
           Choose preference pairs (JSONL)
-          <input type="file" accept=".jsonl,.json" disabled={running} aria-label="Preference pairs (JSONL: prompt, chosen, rejected)" onChange={async (e) => { const f = e.target.files?.[0]; if (f) read(f.name, await f.text()); }} />
+          <input type="file" accept=".jsonl,.json" disabled={running} aria-label="Preference pairs (JSONL: prompt, chosen, rejected)" onChange={async (e) => { const f = e.target.files?.[0]; if (f) readPairs(f.name, await f.text()); }} />
         </label>
         <button type="button" disabled={running} onClick={() => void loadSample()}>Use the sample preference set</button>
         <button type="button" disabled={running} onClick={readDataset}>Use the current dataset's pairs</button>
@@ -121,7 +67,7 @@ export function PreferencePanel({ cfg, disabled }: { cfg: RunConfig; disabled: b
             {pairs.pairs.slice(0, 5).map((p, i) => (
               <tr key={i}>
                 <td>{answer(p.prompt)}</td><td>{answer(p.chosen)}</td><td>{answer(p.rejected)}</td>
-                <td><button type="button" disabled={!model} onClick={() => void showMask(i)}>Tokens</button></td>
+                <td><button type="button" disabled={!model} onClick={() => void showMask(i, cfg.train.maxSeqLength)}>Tokens</button></td>
               </tr>
             ))}
           </tbody>
@@ -141,29 +87,29 @@ export function PreferencePanel({ cfg, disabled }: { cfg: RunConfig; disabled: b
       <div className="row">
         <label>
           Method
-          <select value={method} disabled={running} onChange={(e) => setMethod(e.target.value as PreferenceMethod)}>
+          <select value={method} disabled={running} onChange={(e) => set({ method: e.target.value as PreferenceMethod })}>
             <option value="dpo">DPO</option>
             <option value="orpo">ORPO</option>
           </select>
         </label>
         <label>
           {method === 'dpo' ? 'β' : 'λ'}
-          <input type="number" step="0.05" min="0.01" value={beta} disabled={running} onChange={(e) => setBeta(Number(e.target.value))} />
+          <input type="number" step="0.05" min="0.01" value={beta} disabled={running} onChange={(e) => set({ beta: Number(e.target.value) })} />
         </label>
         {method === 'dpo' && (
           <label>
             NLL weight on chosen (RPO α)
-            <input type="number" step="0.5" min="0" value={rpoAlpha} disabled={running} aria-describedby="rpo-help" onChange={(e) => setRpoAlpha(Number(e.target.value))} />
+            <input type="number" step="0.5" min="0" value={rpoAlpha} disabled={running} aria-describedby="rpo-help" onChange={(e) => set({ rpoAlpha: Number(e.target.value) })} />
           </label>
         )}
         <label>
           Preference run starts from
-          <select value={startRun} disabled={running} onChange={(e) => setStartRun(e.target.value)}>
+          <select value={startRun} disabled={running} onChange={(e) => set({ startRun: e.target.value })}>
             <option value="">a new adapter</option>
             {finished.map((r) => <option key={r.id} value={r.id}>run {r.name}</option>)}
           </select>
         </label>
-        <button type="button" className="primary" disabled={disabled || running || !pairs || !(beta > 0) || !(rpoAlpha >= 0)} onClick={() => void start()}>Start preference tuning</button>
+        <button type="button" className="primary" disabled={disabled || running || !pairs || !(beta > 0) || !(rpoAlpha >= 0)} onClick={() => void start(cfg)}>Start preference tuning</button>
       </div>
       {method === 'dpo' && <p id="rpo-help" className="help">RPO α: 0 is plain DPO; 1 also trains on the chosen answer, as the lesson does (DPO alone can push end-of-turn down, and answers ramble).</p>}
       {message && <p role="status">{message}</p>}

@@ -6,7 +6,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { charLength } from '../../../src/data/record';
 import { estimateRun, presetFor, validateRunConfig, type PresetName, type RunConfig } from '../../../src/train/presets';
-import { engineSelectors, useEngine } from '../../engine/store';
+import { engineSelectors, useEngine } from '../../store/engine';
 import { useDatasets } from '../../store';
 import { download } from '../../components/download';
 import type { RunRecord } from '../../../src/storage/runs';

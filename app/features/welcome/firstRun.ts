@@ -3,7 +3,7 @@
 // localStorage); a dataset the user deletes afterwards is not brought back.
 // `?first-run=off` in the URL skips it: the end-to-end tests of other features start from an empty studio.
 import type { DatasetsStore } from '../../store/datasets';
-import type { EngineStore } from '../../engine/store';
+import type { EngineStore } from '../../store/engine';
 
 const DONE_KEY = 'sft-studio.first-run-done';
 const SAMPLE_URL = 'samples/world-qa.messages.jsonl';

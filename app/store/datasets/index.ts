@@ -1,5 +1,5 @@
 // The datasets store: state + actions + selectors. createDatasetsStore builds one (tests inject the in-memory
-// repository and the in-thread data engine); the page's own is app/store/index.ts.
+// repository and the in-thread data tools); the page's own is app/store/index.ts.
 import type { DatasetsActions, DatasetsDeps } from './actions';
 import { createDatasetsActions } from './actions';
 import { datasetsInitialState, type DatasetsState } from './initialState';

@@ -1,7 +1,7 @@
 // The datasets slice's state: the open dataset (records, open import issues, file contexts, split), the
 // table's query and selection, duplicate groups, progress of long jobs, undo history and save status.
 import type { DuplicateGroup } from '../../../src/data/dedupe';
-import type { Progress } from '../../../src/data/engine';
+import type { Progress } from '../../../src/data/tools';
 import type { FileContext, NeedsMapping } from '../../../src/data/import';
 import { DEFAULT_QUALITY } from '../../../src/data/quality';
 import type { DatasetRecord, ImportIssue } from '../../../src/data/record';

@@ -1,13 +1,13 @@
 // What every export format is: its name and line for the Export tab and `studio export --help`, the dtypes it
-// writes, what a host must have to make it, how its files are made and what its README model card says.
-// The hosts gather the inputs (the engine worker its resident model, the CLI a model folder and an adapter
-// folder, the page a run's records) and call the same build. Packaging (zip, output folders) is the hosts'.
+// writes, what the engine must have to make it, how its files are made and what its README model card says.
+// The engine gathers the inputs (its resident model with the chosen adapter's values, a run's settings and the
+// records the caller gives) and calls the build. Packaging (zip, output folders) is the callers' (the page, the CLI).
 import type { ChatMessage } from '../../data/types';
 import type { ModelFiles } from '../../io/model-files';
 import type { Transformer } from '../../model/transformer';
 import type { TokenizerInfo } from '../gguf-model';
 import type { ExportFiles } from '../merged';
-import type { TrainingKitInput } from '../trl';
+import type { KitModel, TrainingKitInput } from '../trl';
 
 export interface ExportInput {
   /** The base model's name: PEFT's base_model_name_or_path, GGUF's general.name, the kit's base model. */
@@ -20,6 +20,8 @@ export interface ExportInput {
   records?: { messages: ChatMessage[] }[];
   /** The settings a kit repeats. */
   run?: TrainingKitInput['run'];
+  /** Where a kit's script finds the base model (formats/kit.ts `kitModel` makes one from a local folder); default: from `name`. */
+  kitModel?: KitModel;
 }
 
 export interface ExportFormatSpec {

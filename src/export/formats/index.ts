@@ -1,6 +1,6 @@
 // Export formats: the registry. Each format is one file here (its label and line, dtypes, needs, model card
 // text and build); adding one is that file, a line below and its check in the runtime users load it with
-// (tests/node/export-*). `studio export`, the engine worker's exportModel, the model card and the Export tab
+// (tests/node/export-*). the engine's exportModel (the Export tab and `studio export`), the model card and the Export tab
 // all read this record and use its keys as the formats' names. A build that needs the weights imports its
 // writer when called: the page reads the descriptors (the Export tab, the card) but never makes those exports,
 // and its bundle leaves the writers out (vite.config.ts).

@@ -4,69 +4,67 @@
 // Every RMSNorm is x·(1 + w) (weights stored as offsets from one). Embedding rows × √hidden. Scores × query_pre_attn_scalar^-1/2.
 // layer_types (or sliding_window_pattern, default every 6th layer global) makes layers 'sliding': a window of
 // sliding_window keys and the local RoPE base (rope_local_base_freq, or rope_parameters.sliding_attention);
-// global layers use rope_theta with rope_scaling (or rope_parameters.full_attention). Tied embeddings.
+// global layers use rope_theta with rope_scaling (or rope_parameters.full_attention). Tied embeddings (a multimodal
+// config's own tie_word_embeddings decides, not its text_config's, as in transformers).
 // Softcapping (attn_logit_softcapping, final_logit_softcapping) is Gemma 2's; null in every Gemma 3 config, refused when set.
 // The multimodal checkpoint's language-model tensors (language_model.model.*, or model.language_model.* as
 // transformers v5 saves them) are read as model.*; its vision tower and projector are dropped by name (only the text
 // model is tuned); any other tensor the recipe does not consume is refused by the loader.
-import type { LayerType, ModelConfig } from '../config';
-import { HfConfig, ropeScalingToHf } from './hf-config';
-import { LLAMA_LORA_TARGETS, llamaBlock, llamaGguf, llamaRecipe, llamaStyleHf, QK_NORM_GGUF, tinyLlamaStyle } from './llama';
+import type { ModelConfig } from '../config';
+import { HfConfig, layerTypesToHf, ropeScalingToHf } from './hf-config';
+import { LLAMA_LORA_TARGETS, llamaBlock, llamaGguf, llamaRecipe, llamaStyleHf, QK_NORM_GGUF, refuseAttentionDropout, tinyLlamaStyle } from './llama';
 import type { ArchitectureDescriptor } from './types';
-
-function layerTypes(h: HfConfig, numLayers: number): LayerType[] {
-  const given = h.json.layer_types;
-  if (Array.isArray(given)) {
-    if (given.length !== numLayers) h.fail(`layer_types has ${given.length} entries for ${numLayers} layers`);
-    return given.map((t, i) => {
-      if (t === 'sliding_attention') return 'sliding';
-      if (t === 'full_attention') return 'full';
-      return h.fail(`layer_types[${i}] ${JSON.stringify(t)} is not sliding_attention or full_attention`);
-    });
-  }
-  const pattern = h.int('sliding_window_pattern', 6);
-  return Array.from({ length: numLayers }, (_, i) => ((i + 1) % pattern === 0 ? 'full' : 'sliding'));
-}
 
 export const gemma3: ArchitectureDescriptor = {
   family: 'gemma3',
   modelTypes: ['gemma3_text', 'gemma3'],
 
   fromHf(outer, fileName) {
-    // gemma3 (multimodal) nests the text model's config; its tokens ids may sit at either level.
-    const json = outer.model_type === 'gemma3'
-      ? { bos_token_id: outer.bos_token_id, eos_token_id: outer.eos_token_id, ...(outer.text_config as Record<string, unknown> ?? {}) }
-      : outer;
-    if (outer.model_type === 'gemma3' && (outer.text_config == null || typeof outer.text_config !== 'object')) throw new Error(`${fileName}: gemma3 config without a text_config`);
-    const h = new HfConfig(json, outer.model_type === 'gemma3' ? `${fileName} text_config` : fileName);
-    const act = json.hidden_activation ?? json.hidden_act ?? 'gelu_pytorch_tanh';
+    // gemma3 (multimodal) nests the text model's config; its token ids may sit at either level, and its own
+    // tie_word_embeddings (not the text config's) ties the head, as transformers' Gemma3ForConditionalGeneration does.
+    let json = outer, h: HfConfig, tied: boolean;
+    if (outer.model_type === 'gemma3') {
+      const top = new HfConfig(outer, fileName, { nested: 'text_config' });
+      const text = top.value('text_config');
+      if (text == null || typeof text !== 'object') top.fail('gemma3 config without a text_config');
+      json = { bos_token_id: top.value('bos_token_id'), eos_token_id: top.value('eos_token_id'), ...(text as Record<string, unknown>) };
+      h = new HfConfig(json, `${fileName} text_config`, { scope: 'text_config.' });
+      tied = top.bool('tie_word_embeddings', true);
+    } else {
+      h = new HfConfig(json, fileName);
+      tied = h.bool('tie_word_embeddings', true);
+    }
+    const act = h.value('hidden_activation') ?? h.value('hidden_act') ?? 'gelu_pytorch_tanh';
     if (act !== 'gelu_pytorch_tanh') h.fail(`hidden_activation ${JSON.stringify(act)} is not supported (only gelu_pytorch_tanh)`);
     h.refuse('attn_logit_softcapping', 'Gemma 3 has none');
     h.refuse('final_logit_softcapping', 'Gemma 3 has none');
     h.refuse('use_bidirectional_attention', 'a causal language model is tuned here');
+    refuseAttentionDropout(h);
     const hiddenSize = h.int('hidden_size'), numHeads = h.int('num_attention_heads'), numLayers = h.layers();
     const global = h.rope('full_attention', { theta: 1_000_000, scaling: true });
     const local = h.rope('sliding_attention', { theta: 10_000, thetaKey: 'rope_local_base_freq', scaling: false });
     if (local.scaling) h.fail('RoPE scaling on sliding layers is not supported');
     const headDim = h.int('head_dim', 256);
+    // without layer_types, every sliding_window_pattern-th layer (default 6th) is global
+    const layerTypes = h.layerTypes(numLayers, (l) => ((l + 1) % h.int('sliding_window_pattern', 6) === 0 ? 'full' : 'sliding'));
     return {
       architecture: 'gemma3', modelType: 'gemma3_text',
       vocabSize: h.int('vocab_size', 262_208), hiddenSize, intermediateSize: h.int('intermediate_size'),
       numLayers, numHeads, numKvHeads: h.kvHeads(numHeads), headDim,
       maxPositions: h.int('max_position_embeddings', 131_072), normEps: h.num('rms_norm_eps', 1e-6),
       ropeTheta: global.theta, ropeScaling: global.scaling,
-      attentionBias: json.attention_bias === true, mlpBias: false,
-      tieWordEmbeddings: json.tie_word_embeddings !== false,
+      attentionBias: h.bool('attention_bias', false), mlpBias: false,
+      tieWordEmbeddings: tied,
       bosTokenId: h.tokenId('bos_token_id'), eosTokenId: h.eos(), ...h.pad(),
       queryPreAttnScalar: h.num('query_pre_attn_scalar', 256),
-      layerTypes: layerTypes(h, numLayers), slidingWindow: h.int('sliding_window', 4096), ropeLocalTheta: local.theta,
+      layerTypes, slidingWindow: h.slidingWindow(4096), ropeLocalTheta: local.theta,
     };
   },
 
   toHf: (c) => ({
     architectures: ['Gemma3ForCausalLM'], model_type: 'gemma3_text', ...llamaStyleHf(c), hidden_activation: 'gelu_pytorch_tanh',
     attention_bias: c.attentionBias, query_pre_attn_scalar: c.queryPreAttnScalar, sliding_window: c.slidingWindow,
-    layer_types: c.layerTypes!.map((t) => (t === 'sliding' ? 'sliding_attention' : 'full_attention')),
+    layer_types: layerTypesToHf(c.layerTypes!),
     rope_parameters: {
       full_attention: { rope_type: 'default', rope_theta: c.ropeTheta, ...(ropeScalingToHf(c.ropeScaling) ?? {}) },
       sliding_attention: { rope_type: 'default', rope_theta: c.ropeLocalTheta },

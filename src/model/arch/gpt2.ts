@@ -2,6 +2,7 @@
 // c_proj → +x → LayerNorm → c_fc → GELU (tanh) → c_proj → +x → LayerNorm → wteᵀ. Conv1D weights are [in, out];
 // every linear has a bias. Checkpoints name tensors 'h.0...' (base model) or 'transformer.h.0...' (LM head model):
 // both are read under 'transformer.'; the causal-mask buffers attn.bias / attn.masked_bias are not parameters.
+// Options that change the attention (no 1/√d scaling, 1/layer scaling, cross-attention, a window) are refused.
 import type { ModelConfig } from '../config';
 import { HfConfig } from './hf-config';
 import type { ArchitectureDescriptor } from './types';
@@ -18,16 +19,22 @@ export const gpt2: ArchitectureDescriptor = {
 
   fromHf(json, fileName) {
     const h = new HfConfig(json, fileName);
-    const act = json.activation_function ?? 'gelu_new';
+    const act = h.value('activation_function') ?? 'gelu_new';
     if (act !== 'gelu_new' && act !== 'gelu_pytorch_tanh') h.fail(`GPT-2 activation_function ${JSON.stringify(act)} is not supported (only gelu_new, the tanh GELU)`);
     const hiddenSize = h.int('n_embd'), numHeads = h.int('n_head');
     if (hiddenSize % numHeads !== 0) h.fail(`n_embd ${hiddenSize} is not divisible by n_head ${numHeads}`);
+    h.refuse('scale_attn_weights', 'scores without the 1/√head_dim scale are not implemented', (v) => v == null || v === true);
+    h.refuse('scale_attn_by_inverse_layer_idx', 'scores scaled by 1/(layer + 1) are not implemented');
+    h.refuse('add_cross_attention', 'cross-attention blocks belong to an encoder-decoder model');
+    // transformers' GPT-2 mask has no window, but its KV cache builds sliding layers from these keys when set
+    h.refuse('sliding_window', 'GPT-2 has no sliding window');
+    h.refuse('layer_types', 'GPT-2 has no sliding window');
     return {
       architecture: 'gpt2', modelType: 'gpt2',
-      vocabSize: h.int('vocab_size'), hiddenSize, intermediateSize: json.n_inner == null ? 4 * hiddenSize : h.int('n_inner'),
+      vocabSize: h.int('vocab_size'), hiddenSize, intermediateSize: h.value('n_inner') == null ? 4 * hiddenSize : h.int('n_inner'),
       numLayers: h.layers('n_layer'), numHeads, numKvHeads: numHeads, headDim: hiddenSize / numHeads,
-      maxPositions: h.int('n_positions', json.n_ctx as number | undefined), normEps: h.num('layer_norm_epsilon', 1e-5),
-      ropeTheta: 0, attentionBias: true, mlpBias: true, tieWordEmbeddings: json.tie_word_embeddings !== false,
+      maxPositions: h.int('n_positions', h.value('n_ctx') as number | undefined), normEps: h.num('layer_norm_epsilon', 1e-5),
+      ropeTheta: 0, attentionBias: true, mlpBias: true, tieWordEmbeddings: h.bool('tie_word_embeddings', true),
       bosTokenId: h.tokenId('bos_token_id'), eosTokenId: h.eos(),
     };
   },

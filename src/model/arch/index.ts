@@ -16,6 +16,13 @@ export const DESCRIPTORS: readonly ArchitectureDescriptor[] = [llama, gpt2, qwen
 /** Every config.json model_type the studio loads. */
 export const SUPPORTED_MODEL_TYPES: readonly string[] = DESCRIPTORS.flatMap((d) => d.modelTypes);
 
+/** The descriptor a family or model_type names ('qwen2': the Llama family's), or an error listing the supported ones. */
+export function descriptorNamed(name: string): ArchitectureDescriptor {
+  const d = DESCRIPTORS.find((x) => x.family === name) ?? DESCRIPTORS.find((x) => x.modelTypes.includes(name));
+  if (!d) throw new Error(`unsupported architecture ${name} (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`);
+  return d;
+}
+
 export function descriptorOf(config: Pick<ModelConfig, 'architecture'>): ArchitectureDescriptor {
   const d = DESCRIPTORS.find((x) => x.family === config.architecture);
   if (!d) throw new Error(`no descriptor for architecture ${config.architecture}`);
@@ -65,6 +72,17 @@ export function weightTable(config: ModelConfig): { name: string; shape: number[
   norm(r.finalNorm, C);
   if (r.head !== r.embed) out.push({ name: r.head, shape: [config.vocabSize, C], kind: 'embedding' });
   return out;
+}
+
+/**
+ * The one parameter count: the weight table's tensors. `matmuls`: only the weights a token is multiplied by (every
+ * linear and the head, tied or not), what the FLOP estimate of a step counts.
+ */
+export function parameterCount(config: ModelConfig, which: 'all' | 'matmuls' = 'all'): number {
+  const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+  const table = weightTable(config);
+  if (which === 'all') return table.reduce((n, w) => n + size(w.shape), 0);
+  return table.filter((w) => w.kind === 'linear').reduce((n, w) => n + size(w.shape), 0) + config.vocabSize * config.hiddenSize;
 }
 
 /** name → shape of every parameter tensor (what a checkpoint must hold). */

@@ -77,17 +77,17 @@ export interface RunningApp {
 }
 
 /**
- * Builds (or reuses `dist`), serves, and launches Chromium with a fresh profile. Pages open with
- * `?first-run=off` (an empty studio) unless `firstRun` is set: then the built-in sample and model load.
+ * Builds (or reuses `dist`), serves, and launches Chromium with a fresh profile (and `args`, if given). Pages open
+ * with `?first-run=off` (an empty studio) unless `firstRun` is set: then the built-in sample and model load.
  */
-export async function startApp(opts: { dist?: string; firstRun?: boolean } = {}): Promise<RunningApp> {
+export async function startApp(opts: { dist?: string; firstRun?: boolean; args?: string[] } = {}): Promise<RunningApp> {
   const dist = opts.dist ?? await buildApp();
   const served = await serveStatic(dist);
   const server = served.server;
   const url = opts.firstRun ? served.url : `${served.url}?first-run=off`;
   const profile = await mkdtemp(join(tmpdir(), 'studio-e2e-profile-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, acceptDownloads: true,
+    executablePath: '/usr/bin/chromium', headless: true, args: [...CHROMIUM_ARGS, ...opts.args ?? []], acceptDownloads: true,
   });
   const errors: string[] = [];
   return {

@@ -3,8 +3,8 @@
 // disk must be picked again, which the offer says). Only the source's address is stored, never file contents.
 // Beside it, the model picker's "Weights on the GPU" choice: one for every model, since what fits follows the
 // GPU's memory more than the model (a small GPU wants 4-bit whatever is loaded).
-import { WEIGHT_STORAGES, type WeightStorage } from '../../src/ops/weight-storage';
-import type { ModelSource } from '../../workers/protocol-engine';
+import { WEIGHT_STORAGES, type WeightStorage } from '../../../src/ops/weight-storage';
+import type { ModelSource } from '../../../src/engine/api';
 
 const KEY = 'sft-studio.last-model';
 const WEIGHTS_KEY = 'sft-studio.weights-on-gpu';
@@ -15,6 +15,7 @@ type LastModel =
   | { kind: 'files'; name: string };
 
 export function rememberModel(source: ModelSource): void {
+  if (source.kind === 'folder') return;   // the command line's; a page never loads one
   const last: LastModel = source.kind === 'files' ? { kind: 'files', name: source.name } : source;
   globalThis.localStorage?.setItem(KEY, JSON.stringify(last));
 }

@@ -1,5 +1,5 @@
-// The data engine: the heavy operations the page must not run on its main thread. One interface, two
-// implementations: createLocalEngine (in-thread; Node tests, and the worker's own body) and the worker
+// The data tools: the heavy operations the page must not run on its main thread. One interface, two
+// implementations: createLocalDataTools (in-thread; Node tests, and the worker's own body) and the worker
 // client (workers/data-client.ts), which forwards each call to workers/data-worker.ts and has the same shape.
 import { blobSource } from './bytes';
 import { findDuplicates, type DedupeOptions, type DuplicateGroup } from './dedupe';
@@ -25,7 +25,7 @@ export type DedupeInput = Pick<DatasetRecord, 'id' | 'messages' | 'rejected'>;
 
 const noModel = (): Promise<TokenizerFiles> => Promise.reject(new Error('no model loaded'));
 
-export interface DataEngine {
+export interface DataTools {
   /**
    * onRecords gets the imported records in slices as they arrive, ahead of the result (which still holds
    * them all), so the caller can store them while the import runs.
@@ -48,7 +48,7 @@ export interface DataEngine {
  * `modelTokenizer` reads the loaded model's tokenizer files (in the data worker: the engine worker, over their own
  * channel); without it, or while no model is loaded, loadModelTokenizer rejects with the reason.
  */
-export function createLocalEngine(modelTokenizer: () => Promise<TokenizerFiles> = noModel): DataEngine {
+export function createLocalDataTools(modelTokenizer: () => Promise<TokenizerFiles> = noModel): DataTools {
   let tokenizer: LoadedTokenizer | null = null;
   const loaded = (): LoadedTokenizer => {
     if (!tokenizer) throw new Error('no tokenizer loaded');

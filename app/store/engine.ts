@@ -1,17 +1,18 @@
-// The engine's state on the page, as one zustand store beside the studio's (app/store/** is the dataset
-// studio's): the adapter report, the loaded model, load progress, the run being watched (live curves), the
-// run history, imported PEFT adapters, stored batch evaluations, and messages. Actions call the Engine (the worker client in the app, an in-thread core in
-// tests); no component talks to the worker directly.
+// The engine's state on the page, one zustand store built like every store here (createEngineStore(deps) for tests,
+// appEngineStore() the page's own on the engine worker, useEngine(selector) in components): the adapter report, the
+// loaded model, load progress, the run being watched (live curves), the run history, imported PEFT adapters, stored
+// batch evaluations, and messages. Actions call the Engine (src/engine/api.ts: the worker's client in the app, any
+// Engine in tests); components read the state and dispatch the actions, and never call the engine.
 import { useStore } from 'zustand';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { AdapterRecord, EvalPoint, EvaluationRecord, MetricPoint, RunRecord, RunStatus } from '../../src/storage/runs';
 import type { WeightStorage } from '../../src/ops/weight-storage';
 import type {
-  AdapterFiles, AdapterReport, Engine, EngineEvent, ExportModelArgs, ImportAdapterArgs, ModelInfo, ModelSource, StartPreferenceRunArgs, StartRunArgs,
-} from '../../workers/protocol-engine';
+  AdapterFiles, AdapterReport, Engine, EngineEvent, ImportAdapterArgs, ModelInfo, ModelSource, StartPreferenceRunArgs, StartRunArgs,
+} from '../../src/engine/api';
 import type { PreferenceMethod } from '../../src/train/preference';
-import { appEngine, onEngineError } from './client';
-import { rememberModel } from './lastModel';
+import { appEngine, onEngineError } from './engine-worker';
+import { rememberModel } from '../features/model/lastModel';
 import { errorMessage } from '../../src/errors';
 import { BASE_MODEL_MISMATCH } from '../../src/io/validate';
 
@@ -56,8 +57,6 @@ interface EngineActions {
   deleteRun(runId: string): Promise<void>;
   /** The run's adapter as PEFT files (adapter_model.safetensors + adapter_config.json), or null on failure (error set). */
   exportAdapter(runId: string, checkpoint: 'last' | 'best'): Promise<AdapterFiles | null>;
-  /** Merged HF folder, GGUF LoRA or ONNX files of a run's checkpoint (null on failure: see `error`). */
-  exportModel(args: ExportModelArgs): Promise<[string, Uint8Array][] | null>;
   /**
    * Imports onto the loaded model: the stored record, or why it was refused (nothing stored; `error` untouched,
    * the caller shows it). `otherBaseModel`: refused only because it names another base model (the caller may
@@ -67,21 +66,26 @@ interface EngineActions {
   refreshAdapters(): Promise<void>;
   renameAdapter(adapterId: string, name: string): Promise<void>;
   deleteAdapter(adapterId: string): Promise<void>;
-  /** An imported adapter's stored PEFT files (null on failure: see `error`). */
-  adapterFiles(adapterId: string): Promise<AdapterFiles | null>;
   saveEvaluation(e: EvaluationRecord): Promise<void>;
   refreshEvaluations(): Promise<void>;
   dismissError(): void;
 }
 
-export type EngineStore = StoreApi<EngineState & EngineActions & { engine: Engine }>;
+export type EngineSlice = EngineState & EngineActions;
+export type EngineStore = StoreApi<EngineSlice>;
+
+export interface EngineStoreDeps {
+  engine: Engine;
+  /** Told of each model that loads (the page remembers it for a one-click reload). */
+  onModelLoaded?: (source: ModelSource) => void;
+}
 
 const engineInitialState: EngineState = {
   adapter: null, model: null, loading: null, live: null, runs: [], adapters: [], evaluations: [], error: null, deviceLost: null,
 };
 
-function createEngineStore(engine: Engine): EngineStore {
-  const store: EngineStore = createStore<EngineState & EngineActions & { engine: Engine }>()((set, get) => {
+export function createEngineStore({ engine, onModelLoaded }: EngineStoreDeps): EngineStore {
+  const store: EngineStore = createStore<EngineSlice>()((set, get) => {
     /** Folds a run's events into `live`. */
     const onRunEvent = (e: EngineEvent) => {
       const live = get().live;
@@ -112,16 +116,15 @@ function createEngineStore(engine: Engine): EngineStore {
     };
     return {
       ...engineInitialState,
-      engine,
       probe: async () => {
         try { set({ adapter: await engine.probe() }); } catch (e) { set({ error: errorMessage(e) }); }
       },
       loadModel: async (source, weights) => {
         set({ loading: { message: 'Starting', loaded: 0, total: 0 }, error: null });
         try {
-          const model = await engine.loadModel(source, (e) => { if (e.type === 'load') set({ loading: { message: e.message, loaded: e.loaded, total: e.total } }); }, weights);
+          const model = await engine.loadModel({ source, weights }, (e) => { if (e.type === 'load') set({ loading: { message: e.message, loaded: e.loaded, total: e.total } }); });
           set({ model, deviceLost: null });
-          rememberModel(source);
+          onModelLoaded?.(source);
         } catch (e) {
           set({ error: errorMessage(e) });
         } finally {
@@ -130,21 +133,18 @@ function createEngineStore(engine: Engine): EngineStore {
       },
       startRun: (args) => run(() => engine.startRun(args, onRunEvent)),
       startPreferenceRun: (args) => run(() => engine.startPreferenceRun(args, onRunEvent)),
-      resumeRun: (runId) => run(() => engine.resumeRun(runId, onRunEvent)),
+      resumeRun: (runId) => run(() => engine.resumeRun({ runId }, onRunEvent)),
       control: async (action) => {
         const live = get().live;
         if (!live) return;
-        try { await engine.control(live.runId, action); } catch (e) { set({ error: errorMessage(e) }); }
+        try { await engine.control({ runId: live.runId, action }); } catch (e) { set({ error: errorMessage(e) }); }
       },
       refreshRuns: async () => {
         try { set({ runs: await engine.listRuns() }); } catch (e) { set({ error: errorMessage(e) }); }
       },
-      deleteRun: (runId) => run(async () => { await engine.deleteRun(runId); await get().refreshEvaluations(); }),
+      deleteRun: (runId) => run(async () => { await engine.deleteRun({ runId }); await get().refreshEvaluations(); }),
       exportAdapter: async (runId, checkpoint) => {
-        try { return await engine.exportAdapter(runId, checkpoint); } catch (e) { set({ error: errorMessage(e) }); return null; }
-      },
-      exportModel: async (args) => {
-        try { return (await engine.exportModel(args)).files; } catch (e) { set({ error: errorMessage(e) }); return null; }
+        try { return await engine.exportAdapter({ runId, checkpoint }); } catch (e) { set({ error: errorMessage(e) }); return null; }
       },
       importAdapter: async (args) => {
         try {
@@ -159,19 +159,16 @@ function createEngineStore(engine: Engine): EngineStore {
         try { set({ adapters: await engine.listAdapters() }); } catch (e) { set({ error: errorMessage(e) }); }
       },
       renameAdapter: async (adapterId, name) => {
-        try { await engine.renameAdapter(adapterId, name); } catch (e) { set({ error: errorMessage(e) }); } finally { await get().refreshAdapters(); }
+        try { await engine.renameAdapter({ adapterId, name }); } catch (e) { set({ error: errorMessage(e) }); } finally { await get().refreshAdapters(); }
       },
       deleteAdapter: async (adapterId) => {
-        try { await engine.deleteAdapter(adapterId); } catch (e) { set({ error: errorMessage(e) }); } finally { await get().refreshAdapters(); await get().refreshEvaluations(); }
-      },
-      adapterFiles: async (adapterId) => {
-        try { return await engine.adapterFiles(adapterId); } catch (e) { set({ error: errorMessage(e) }); return null; }
+        try { await engine.deleteAdapter({ adapterId }); } catch (e) { set({ error: errorMessage(e) }); } finally { await get().refreshAdapters(); await get().refreshEvaluations(); }
       },
       saveEvaluation: async (e) => {
         try { await engine.saveEvaluation(e); } catch (err) { set({ error: errorMessage(err) }); } finally { await get().refreshEvaluations(); }
       },
       refreshEvaluations: async () => {
-        try { set({ evaluations: await engine.listEvaluations() }); } catch (e) { set({ error: errorMessage(e) }); }
+        try { set({ evaluations: await engine.listEvaluations({}) }); } catch (e) { set({ error: errorMessage(e) }); }
       },
       dismissError: () => set({ error: null }),
     };
@@ -188,7 +185,7 @@ let shared: EngineStore | null = null;
 /** The app's engine store, on the engine worker; created on first use. */
 export function appEngineStore(): EngineStore {
   if (!shared) {
-    const s = createEngineStore(appEngine());
+    const s = createEngineStore({ engine: appEngine(), onModelLoaded: rememberModel });
     onEngineError((message) => s.setState({ error: message }));
     shared = s;
     void s.getState().probe();

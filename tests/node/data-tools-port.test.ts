@@ -1,13 +1,13 @@
 // The data worker reads the loaded model's tokenizer from the engine worker over a channel of their own, which
-// the page makes and hands out (app/engine/client.ts joinWorkers): the real engine core behind serveEngine, the
+// the page makes and hands out (app/store/engine-worker.ts joinWorkers): the real engine behind serveEngine, the
 // real page client, and the real data host and client, every message structured-cloned (ports transferred) as
 // postMessage does. The token counts must be those of the model loaded at that moment: after a switch to a model
 // with another tokenizer they follow it, checked against counts computed here from each model's own files.
 import { describe, expect, it } from 'vitest';
-import { joinWorkers } from '../../app/engine/client';
+import { joinWorkers } from '../../app/store/engine-worker';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { loadTokenizerFiles, tokenStats, type TokenizerFiles } from '../../src/data/tokens';
-import { createWorkerEngine } from '../../workers/data-client';
+import { dataToolsClient } from '../../workers/data-client';
 import { createDataHost } from '../../workers/data-host';
 import type { DataReply, DataRequest, PortHandover } from '../../workers/protocol-data';
 import { droppedFiles, enginePair } from '../helpers/engine';
@@ -27,7 +27,7 @@ function dataWorker() {
     const copy = structuredClone(reply);
     setTimeout(() => worker.onmessage?.({ data: copy } as MessageEvent<DataReply>), 0);
   });
-  return { worker, data: createWorkerEngine(worker as unknown as Worker) };
+  return { worker, data: dataToolsClient(worker as unknown as Worker) };
 }
 
 const text = (files: Map<string, Uint8Array>, name: string) => new TextDecoder().decode(files.get(name)!);
