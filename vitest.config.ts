@@ -1,7 +1,8 @@
 // Test projects over one suite, one per adapter, each named for it (see README, "Tests"):
 //  - node-swiftshader: Node + Dawn (`webgpu` package) on SwiftShader; kernels, models, CPU refs, PyTorch parity, CLI, e2e drivers.
 //  - node-lavapipe:    Node + Dawn on Mesa's lavapipe (shader-f16, subgroups, a 128 MiB storage binding limit): the GPU
-//                      kernel suite, the whole-model parity tests and the CLI's real-shape step run a second time here.
+//                      kernel suite (with its f16 and subgroup variants, which SwiftShader lacks), the whole-model
+//                      parity tests, the f16 path against the f32 path and the CLI's real-shape step run here.
 //  - browser:          headless Debian Chromium on its SwiftShader; the same kernel tests plus what needs a real
 //                      browser (IndexedDB, workers).
 // Each Node project pins its adapter (STUDIO_GPU and VK_ICD_FILENAMES, read by src/gpu/node.ts and inherited by the
@@ -41,7 +42,8 @@ export default defineConfig({
       nodeProject('swiftshader', '/usr/lib/chromium/vk_swiftshader_icd.json',
         ['tests/gpu/**/*.test.ts', 'tests/node/**/*.test.ts', 'tests/unit/**/*.test.ts', 'tests/e2e/**/*.test.ts']),
       nodeProject('lavapipe', '/usr/share/vulkan/icd.d/lvp_icd.json',
-        ['tests/gpu/**/*.test.ts', 'tests/node/parity.test.ts', 'tests/node/hf-parity.test.ts', 'tests/node/cli-real-shape.test.ts']),
+        ['tests/gpu/**/*.test.ts', 'tests/node/parity.test.ts', 'tests/node/hf-parity.test.ts', 'tests/node/f16-path.test.ts',
+          'tests/node/cli-real-shape.test.ts']),
       {
         extends: true,
         // Pre-bundled up front: found mid-test, Vite would re-optimise and reload the page under a running test.
