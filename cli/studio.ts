@@ -38,7 +38,7 @@ import type { AdapterChoice, Engine, ModelInfo, OnEvent, RunOutcome } from '../s
 import { createEngine } from '../src/engine/engine';
 import { nodeHost } from '../src/engine/host-node';
 import { describeModel } from '../src/engine/model';
-import { gpuSummary, type GpuSummary } from '../src/gpu/adapter';
+import { gpuLine, gpuSummary, type GpuSummary } from '../src/gpu/adapter';
 import { storageAsShipped } from '../src/io/load';
 import { loraMemoryByStorage } from '../src/model/memory-estimate';
 import { copyRunFiles, dropRunFiles, folderRunStore, readRunFolder } from '../src/engine/run-folder';
@@ -204,7 +204,7 @@ async function cmdInfo(p: Parsed): Promise<void> {
     `LoRA training memory (r=${DEFAULT_LORA.rank}, 4×512 tokens), weights shipped as ${memory.shipped}; without / with activation checkpointing:`,
     ...memory.byWeights.map((w) => `  ${w.weights.padEnd(5)} ${gib(w.bytes).padStart(10)} / ${gib(w.bytesWithCheckpointing)}${w.weights === memory.default.weights ? '   <- train\'s default' : ''}`),
     `train's default (weights ${memory.default.weights}, checkpointing on when memory is short): at least ${gib(memory.default.bytes)}, ${gib(memory.default.bytesWithoutCheckpointing)} where the GPU has it`,
-    `gpu: ${gpu ? gpu.adapter : 'none found'}`,
+    `gpu: ${gpu ? gpuLine(gpu) : 'none found'}`,
   ].join('\n'));
 }
 

@@ -6,7 +6,9 @@
 // Mesa's llvmpipe/lavapipe and softpipe, Microsoft's WARP ("Basic Render Driver"), and any adapter the browser
 // marks as a fallback. `gpuSummary` reads the device the Gpu holds: features are what was granted, not what the
 // adapter offers.
+// `gpuLine` is that summary in words, the same in `studio info` and on the Train tab.
 // Not here: choosing the adapter in Node (node.ts), requesting features (runtime.ts createGpu).
+import { mib } from './memory';
 
 /** The adapter's self-description, as GPUAdapterInfo gives it (any field may be empty: browsers may withhold them). */
 export interface AdapterIdentity {
@@ -52,4 +54,10 @@ export function gpuSummary(gpu: { device: GPUDevice; adapterInfo: AdapterIdentit
     subgroups: gpu.device.features.has('subgroups'),
     maxStorageBufferBindingSize: gpu.device.limits.maxStorageBufferBindingSize,
   };
+}
+
+/** The summary as one line of text: the adapter, its fast paths and the binding limit the model is split under. */
+export function gpuLine(g: GpuSummary): string {
+  const yes = (on: boolean) => (on ? 'yes' : 'no');
+  return `${g.adapter}; shader-f16 ${yes(g.f16)}, subgroups ${yes(g.subgroups)}, storage binding limit ${mib(g.maxStorageBufferBindingSize)}`;
 }

@@ -140,6 +140,9 @@ describe('hub download in the browser', () => {
     const loaded = new RegExp(`^Loaded: ${REPO} — llama, 2 layers, ${parameters.toLocaleString('en')} parameters, weights f32; about`);
     await expect.poll(outcome, { timeout: 60_000 }).toMatch(loaded);
     expect(await page.getByRole('alert').count()).toBe(0);
+    // The adapter line, the engine's gpu summary: Chromium's SwiftShader, which has no shader-f16.
+    expect(await page.getByLabel('GPU', { exact: true }).textContent())
+      .toMatch(/^GPU: .*swiftshader.*; shader-f16 no, subgroups (yes|no), storage binding limit [\d,]+ MiB$/i);
 
     // The weights: asked from byte 0, dropped half-way, then resumed from the first missing byte to the end.
     const weightRequests = log.filter((l) => l.path === `/cdn/${REPO}/model.safetensors`);

@@ -1,7 +1,7 @@
 // The one software-adapter rule and the adapter's name (src/gpu/adapter.ts), over the GPUAdapterInfo that real
 // adapters give (as Dawn in Node and Chrome report them), and the Node adapter choice's parsing (src/gpu/node.ts).
 import { describe, expect, it } from 'vitest';
-import { adapterName, isSoftwareAdapter } from '../../src/gpu/adapter';
+import { adapterName, gpuLine, isSoftwareAdapter } from '../../src/gpu/adapter';
 import { gpuChoice } from '../../src/gpu/node';
 
 const SOFTWARE = [
@@ -28,6 +28,13 @@ describe('the software-adapter rule', () => {
     expect(adapterName(SOFTWARE[2])).toBe('llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1');
     expect(adapterName(SOFTWARE[0])).toBe('google swiftshader');
     expect(adapterName({})).toBe('unknown adapter');
+  });
+
+  it('says the summary in one line: adapter, fast paths, binding limit', () => {
+    expect(gpuLine({ adapter: 'llvmpipe (LLVM 15.0.6)', f16: true, subgroups: true, maxStorageBufferBindingSize: 128 * 2 ** 20 }))
+      .toBe('llvmpipe (LLVM 15.0.6); shader-f16 yes, subgroups yes, storage binding limit 128 MiB');
+    expect(gpuLine({ adapter: 'SwiftShader Device', f16: false, subgroups: false, maxStorageBufferBindingSize: 2 ** 30 }))
+      .toBe('SwiftShader Device; shader-f16 no, subgroups no, storage binding limit 1,024 MiB');
   });
 });
 

@@ -2,7 +2,8 @@
 // well-known small model (or any repo id) downloaded from the Hugging Face hub, or a mirror of it at another
 // endpoint, with progress, resumable and cached for offline use (the engine worker does the fetching:
 // src/io/download.ts). Says plainly when there
-// is no WebGPU or only a software adapter. With a model loaded, the other sources fold away under a summary.
+// is no WebGPU or only a software adapter; with a model loaded, the adapter it runs on and its fast paths (shader-f16,
+// subgroups, binding limit: the engine's gpu summary). With a model loaded, the other sources fold away under a summary.
 // After a reload it offers the last session's model (LastModelOffer). Everything it shows of a model is text, never HTML.
 // "Weights on the GPU" chooses how the next load keeps the frozen base (as shipped, bf16, 8-bit, 4-bit), each with
 // the memory its weights take for the loaded model's shape; the choice is remembered across reloads (lastModel.ts).
@@ -10,6 +11,7 @@ import { useState, type DragEvent } from 'react';
 import { Alert } from '../../components/Alert';
 import { ProgressBar } from '../../components/ProgressBar';
 import { filesFromDataTransfer, filesFromFileList, type ModelFiles } from '../../../src/io/model-files';
+import { gpuLine } from '../../../src/gpu/adapter';
 import { mib } from '../../../src/gpu/memory';
 import { HF_ENDPOINT, KNOWN_MODELS } from '../../../src/io/download';
 import { estimateMemory } from '../../../src/model/memory-estimate';
@@ -85,6 +87,7 @@ export function ModelPicker() {
           ? `Loaded: ${model.name} — ${model.config.modelType}, ${model.config.numLayers} layers, ${model.parameters.toLocaleString('en')} parameters, weights ${model.weights}; about ${mib(model.inferenceBytes)} for inference (training memory is estimated below for the run's own settings).`
           : 'No model loaded.'}
       </p>
+      {model && <p className="hint" aria-label="GPU">GPU: {gpuLine(model.gpu)}</p>}
       {loading && <ProgressBar label={loading.message} fraction={loading.total > 0 ? loading.loaded / loading.total : 0} />}
       <LastModelOffer why="Training, Compare and Export all need one." />
       <div className="row">
