@@ -40,7 +40,6 @@ import { nodeHost } from '../src/engine/host-node';
 import { describeModel } from '../src/engine/model';
 import { gpuLine, gpuSummary, type GpuSummary } from '../src/gpu/adapter';
 import { storageAsShipped } from '../src/io/load';
-import { loraMemoryByStorage } from '../src/model/memory-estimate';
 import { copyRunFiles, dropRunFiles, folderRunStore, readRunFolder } from '../src/engine/run-folder';
 import { TOKENIZE_CHUNK } from '../src/engine/session';
 import { errorMessage, oneLine } from '../src/errors';
@@ -186,12 +185,9 @@ async function cmdInfo(p: Parsed): Promise<void> {
   // One at a time: info vouches for the checkpoint (names, shapes, no NaN).
   const stream = await openWeights(files, m.config);
   await stream.read(() => {});
-  const d = describeModel(m, weightsOf(p));
   const gpu = await infoGpu();
-  const memory = loraMemoryByStorage(m.config, {
-    shipped: storageAsShipped([...stream.shapes.values()]), batchTokens: 4 * 512, loraRank: DEFAULT_LORA.rank, weights: weightsOf(p),
-    maxBindingBytes: gpu?.maxStorageBufferBindingSize,
-  });
+  const d = describeModel(m, weightsOf(p), { shipped: storageAsShipped([...stream.shapes.values()]), maxBindingBytes: gpu?.maxStorageBufferBindingSize });
+  const memory = d.trainingMemory;
   const info = {
     config: d.config, parameters: d.parameters, trainingMemoryBytes: memory.default.bytes, trainingMemory: memory,
     vocabSize: d.vocabSize, chatTemplate: d.chatTemplate, endOfTurn: templateOf(m).endOfTurn, gpu,

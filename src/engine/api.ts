@@ -8,6 +8,7 @@
 import type { ChatMessage } from '../data/types';
 import type { GpuSummary } from '../gpu/adapter';
 import type { MemoryBudget } from '../gpu/memory';
+import type { LoraMemoryByStorage } from '../model/memory-estimate';
 import type { ModelConfig } from '../model/config';
 import type { WeightStorage } from '../ops/weight-storage';
 import type { RunConfig } from '../train/presets';
@@ -58,6 +59,8 @@ export interface ModelInfo {
   /** Memory for inference and for training at the default LoRA settings (bytes), for the picker. */
   inferenceBytes: number;
   trainingBytes: number;
+  /** LoRA training at that batch for every weights storage, with and without activation checkpointing, and train's default. */
+  trainingMemory: LoraMemoryByStorage;
   /** What the GPU gave when asked for the larger of the two at load (Gpu.probeMemory): the Training tab refuses runs beyond it. */
   memoryBudget: MemoryBudget;
   /** How the frozen base is kept on the GPU (src/ops/weight-storage.ts): the load's option, or the checkpoint's own. */
