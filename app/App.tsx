@@ -8,17 +8,18 @@ import { appEngineStore, useEngine } from './store/engine';
 import { appDatasetsStore, datasetsStoreReady, useDatasets } from './store';
 import { Toasts } from './components/toasts';
 import { WriterBanner } from './components/WriterBanner';
+import { EngineLostBanner } from './components/EngineLostBanner';
 import { useTheme } from './shell/theme';
 import { GuidedPath } from './features/welcome/GuidedPath';
 import { seedFirstRun } from './features/welcome/firstRun';
 import { DatasetsPage } from './features/datasets/DatasetsPage';
-import { ExportPage } from './features/export/ExportPage';
 import { ModelBadge } from './features/model';
 import { TrainingPage } from './features/training/TrainingPage';
 
-// Compare (its tables, word diff and conversation view) loads when first opened: it keeps the first visit's
-// JavaScript under its budget (scripts/ui-report.ts).
+// Compare (its tables, word diff and conversation view) and Export (its formats and the Hub push) load when first
+// opened: they keep the first visit's JavaScript under its budget (scripts/ui-report.ts).
 const ComparePage = lazy(async () => ({ default: (await import('./features/compare/ComparePage')).ComparePage }));
+const ExportPage = lazy(async () => ({ default: (await import('./features/export/ExportPage')).ExportPage }));
 
 const STEPS = ['Data', 'Train', 'Compare', 'Export'] as const;
 type Step = (typeof STEPS)[number];
@@ -40,6 +41,7 @@ export function App() {
   return (
     <Tabs.Root className="studio" value={step} onValueChange={(v) => { if (isStep(v)) setStep(v); }}>
       <WriterBanner />
+      <EngineLostBanner />
       <header className="shell-header">
         <h1 className="brand"><img src="/favicon.svg" alt="" />SFT Studio</h1>
         <Tabs.List className="steps" aria-label="Studio steps">
@@ -60,7 +62,9 @@ export function App() {
       </header>
       <Tabs.Content value={step} className="shell-main">
         <GuidedPath step={step} />
-        {step === 'Data' ? <DatasetsPage /> : step === 'Train' ? <TrainingPage /> : step === 'Compare' ? <Suspense fallback={<p role="status" className="empty">Loading Compare…</p>}><ComparePage /></Suspense> : <ExportPage />}
+        {step === 'Data' ? <DatasetsPage /> : step === 'Train' ? <TrainingPage /> : step === 'Compare'
+          ? <Suspense fallback={<p role="status" className="empty">Loading Compare…</p>}><ComparePage /></Suspense>
+          : <Suspense fallback={<p role="status" className="empty">Loading Export…</p>}><ExportPage /></Suspense>}
       </Tabs.Content>
       <Toasts />
     </Tabs.Root>

@@ -2,6 +2,10 @@
 // options. Each command declares the flags and options it knows; anything else is an error naming the
 // closest known one (a mistyped `--rnak 4` must not train at the default rank). Numbers are checked against
 // the range the option allows before anything is loaded.
+
+/** The command line refusing its own arguments: an unknown command or option, a missing or malformed value (exit 2). */
+export class UsageError extends Error {}
+
 export interface Parsed {
   positionals: string[];
   options: Map<string, string[]>;
@@ -26,13 +30,13 @@ export function parseArgs(argv: string[], grammar: Grammar): Parsed {
     const eq = a.indexOf('=');
     const name = a.slice(2, eq > 0 ? eq : undefined);
     if (grammar.flags.includes(name)) {
-      if (eq > 0) throw new Error(`--${name} takes no value`);
+      if (eq > 0) throw new UsageError(`--${name} takes no value`);
       flags.add(name);
       continue;
     }
-    if (!grammar.options.includes(name)) throw new Error(unknownOption(name, grammar));
+    if (!grammar.options.includes(name)) throw new UsageError(unknownOption(name, grammar));
     const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new Error(`--${name} needs a value`);
+    if (value === undefined) throw new UsageError(`--${name} needs a value`);
     options.set(name, [...(options.get(name) ?? []), value]);
   }
   return { positionals, options, flags };
@@ -58,7 +62,7 @@ function editDistance(a: string, b: string): number {
 
 export function str(p: Parsed, name: string, fallback?: string): string {
   const v = p.options.get(name)?.at(-1) ?? fallback;
-  if (v === undefined) throw new Error(`missing --${name}`);
+  if (v === undefined) throw new UsageError(`missing --${name}`);
   return v;
 }
 
@@ -76,12 +80,12 @@ export function num(p: Parsed, name: string, fallback: number, range: Range = {}
   const v = p.options.get(name)?.at(-1);
   if (v === undefined) return fallback;
   const n = v.trim() === '' ? NaN : Number(v);
-  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got "${v}"`);
-  if (range.integer && !Number.isInteger(n)) throw new Error(`--${name} must be a whole number, got ${v}`);
+  if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${v}"`);
+  if (range.integer && !Number.isInteger(n)) throw new UsageError(`--${name} must be a whole number, got ${v}`);
   const { min, max } = range;
   const low = min !== undefined && (range.minExclusive ? n <= min : n < min);
   const high = max !== undefined && (range.maxExclusive ? n >= max : n > max);
-  if (low || high) throw new Error(`--${name} must be ${describe(range)}, got ${v}`);
+  if (low || high) throw new UsageError(`--${name} must be ${describe(range)}, got ${v}`);
   return n;
 }
 
@@ -98,7 +102,7 @@ export function choice<T extends string>(p: Parsed, name: string, allowed: reado
   const v = p.options.get(name)?.at(-1);
   if (v === undefined) return fallback;
   const hit = allowed.find((a) => a === v);
-  if (hit === undefined) throw new Error(`--${name} must be ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}, got "${v}"`);
+  if (hit === undefined) throw new UsageError(`--${name} must be ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}, got "${v}"`);
   return hit;
 }
 

@@ -11,7 +11,8 @@ import type { AdapterChoice, Engine } from '../src/engine/api';
 import { EXPORT_FORMATS, EXPORT_FORMAT_IDS, exportFormat, pickDtype, type ExportFormatSpec } from '../src/export/formats';
 import { abandon, claimOutputFolder, commit } from '../src/io/output';
 import type { AdapterRecord } from '../src/storage/runs';
-import { str, type Parsed } from './args';
+import { str, UsageError, type Parsed } from './args';
+import { classed, EXIT } from './exit';
 import { onStop } from './stop';
 
 /** `studio export --help`: each format's line, dtypes and needs, from the registry. */
@@ -36,18 +37,19 @@ interface ExportDeps {
 
 export async function cmdExport(p: Parsed, deps: ExportDeps): Promise<{ json: unknown; text: string }> {
   const modelDir = p.positionals[1];
-  const format = exportFormat(str(p, 'format'), '--format');
+  const format = classed(EXIT.usage, () => exportFormat(str(p, 'format'), '--format'));
   const spec: ExportFormatSpec = EXPORT_FORMATS[format];
-  const dtype = pickDtype(spec, p.options.has('dtype') ? str(p, 'dtype') : undefined, '--dtype');
+  const dtype = classed(EXIT.usage, () => pickDtype(spec, p.options.has('dtype') ? str(p, 'dtype') : undefined, '--dtype'));
   const out = str(p, 'out');
   const adapterDir = p.options.get('adapter')?.at(-1);
-  if (spec.needs.adapter && !adapterDir) throw new Error(`--format ${format} needs --adapter DIR`);
+  if (spec.needs.adapter && !adapterDir) throw new UsageError(`--format ${format} needs --adapter DIR`);
   // The same rules as train's output (src/io/output.ts): never an input, never a folder the studio did not write.
-  const claim = claimOutputFolder(out, [
+  const claim = classed(EXIT.output, () => claimOutputFolder(out, [
     { path: modelDir, what: 'the model folder' },
     ...(adapterDir ? [{ path: adapterDir, what: 'the adapter folder' }] : []),
     ...(p.options.has('data') ? [{ path: str(p, 'data'), what: 'the data file' }] : []),
-  ]);
+  ]));
+  for (const line of claim.recovered) process.stderr.write(`note: ${line}\n`); // what killed runs left beside it, cleaned
   const release = onStop(() => abandon(claim));
   try {
     const records = spec.needs.records ? (await deps.readRecords(str(p, 'data'))).records.filter((r) => r.split === 'train') : undefined;

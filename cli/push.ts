@@ -10,11 +10,11 @@ import { pushToHub } from '../src/export/hub-push';
 import type { ExportFiles } from '../src/export/merged';
 import { HF_ENDPOINT } from '../src/io/download';
 import { MANIFEST } from '../src/io/output';
-import { str, type Parsed } from './args';
+import { str, UsageError, type Parsed } from './args';
 
 /** Every file under `dir` but the studio's output manifest, by its path in the folder. */
 function folderFiles(dir: string): ExportFiles {
-  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`${dir}: not a folder (push takes a folder studio export wrote)`);
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${dir}: not a folder (push takes a folder studio export wrote)`);
   const files: ExportFiles = new Map();
   for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
     const path = join(entry.parentPath, entry.name);
@@ -26,9 +26,9 @@ function folderFiles(dir: string): ExportFiles {
 
 export async function cmdPush(p: Parsed): Promise<{ json: unknown; text: string }> {
   const dir = p.positionals[1];
-  if (!dir) throw new Error('usage: push DIR --repo OWNER/NAME [--endpoint URL] [--private] [--json]   (the token in HF_TOKEN)');
+  if (!dir) throw new UsageError('usage: push DIR --repo OWNER/NAME [--endpoint URL] [--private] [--json]   (the token in HF_TOKEN)');
   const repo = str(p, 'repo');
-  if (!process.env.HF_TOKEN?.trim()) throw new Error('no Hub token: set HF_TOKEN to an access token with write access (Hugging Face: Settings → Access Tokens)');
+  if (!process.env.HF_TOKEN?.trim()) throw new UsageError('no Hub token: set HF_TOKEN to an access token with write access (Hugging Face: Settings → Access Tokens)');
   const files = folderFiles(dir);
   let said = '';
   const r = await pushToHub({

@@ -9,8 +9,11 @@
 //            (sft, dpo and orpo run the engine's training session, src/engine/session.ts: a stopped run with a checkpoint
 //             keeps it in OUT.studio-partial; --resume that folder continues it to the losses of a run that never stopped)
 //            [--method sft|dpo|orpo [--beta B] [--label-smoothing E] [--reference start|base] [--rpo-alpha A] [--adapter DIR]]
+//            [--method grpo --reward R [--reward R]... [--reward-weights W,...] [--num-generations G] [--max-new-tokens N]
+//             [--temperature T] [--beta B] [--reference start|base] [--loss-type grpo|dr_grpo|dapo] [--num-iterations μ] [--adapter DIR]]
 //            [--activation-checkpointing auto|on|off]
-//            (dpo/orpo: --data is TRL preference JSONL, prompt/chosen/rejected; --adapter starts from an SFT adapter)
+//            (dpo/orpo: --data is TRL preference JSONL, prompt/chosen/rejected; --adapter starts from an SFT adapter;
+//             grpo: --data holds prompts, records as the Data step reads them, a last assistant turn the reference; cli/grpo.ts)
 //   eval MODEL [--adapter DIR [--ignore-base-model]] --data FILE [--max-new-tokens N] [--backend engine|onnx] [--json]
 //        (rows that are preference pairs are also scored as preferences: answers closer to chosen, log-prob accuracy)
 //   eval MODEL [--adapter DIR] --pairs FILE [--max-seq-len T] [--json]   (held-out preference pairs, src/eval/preference.ts)
@@ -29,11 +32,9 @@
 // wrote before (src/io/output.ts), never over its inputs, and replaces the previous adapter only after a
 // run that finished; a signal or the launcher's death stops it with nothing replaced (cli/stop.ts).
 // --json output is one JSON object on stdout (documented in the README), stable for scripts.
-import { readFileSync, existsSync, rmSync } from 'node:fs';
+import { readFileSync, existsSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { memorySource } from '../src/data/bytes';
-import { fnv1a } from '../src/data/hash';
-import { importSource } from '../src/data/import';
+import { fnv1aJsonArray } from '../src/data/hash';
 import type { AdapterChoice, Engine, ModelInfo, OnEvent, RunOutcome } from '../src/engine/api';
 import { createEngine } from '../src/engine/engine';
 import { nodeHost } from '../src/engine/host-node';
@@ -56,8 +57,11 @@ import { preferencePairsFromJsonl, type PreferencePair } from '../src/train/pref
 import type { RunConfig } from '../src/train/presets';
 import type { LrSchedule } from '../src/train/schedule';
 import { DEFAULT_TRAIN, type TrainConfig } from '../src/train/trainer';
-import { choice, list, num, parseArgs, str, type Grammar, type Parsed } from './args';
+import { choice, list, num, parseArgs, str, UsageError, type Grammar, type Parsed } from './args';
 import { cmdExport, exportUsage } from './export';
+import { GRPO_OPTIONS, grpoFrom, grpoSummary } from './grpo';
+import { classed, EXIT, exitCodeOf, failure, sameClass } from './exit';
+import { assertTrainable, assertUsable, dataReport, importBytes, NoUsableRecords, readDataFile, refusalNote } from './data-file';
 import { readHubRecords, type DataImport } from './hub-data';
 import { cmdPush } from './push';
 import { HUB_PREFIX } from '../src/data/hub';
@@ -72,7 +76,7 @@ const GRAMMARS: Record<string, Grammar> = {
     flags: ['json', 'help', 'rslora', 'all-tokens', 'packing', 'ignore-base-model'],
     options: ['data', 'out', 'rank', 'alpha', 'dropout', 'targets', 'lr', 'schedule', 'warmup', 'epochs', 'max-steps',
       'batch-size', 'grad-accum', 'max-seq-len', 'weight-decay', 'max-grad-norm', 'seed', 'eval-every', 'checkpoint-every', 'resume',
-      'method', 'beta', 'label-smoothing', 'reference', 'rpo-alpha', 'adapter', 'weights', 'activation-checkpointing'],
+      'method', 'beta', 'label-smoothing', 'reference', 'rpo-alpha', 'adapter', 'weights', 'activation-checkpointing', ...GRPO_OPTIONS],
   },
   eval: { flags: ['json', 'help', 'ignore-base-model'], options: ['adapter', 'data', 'pairs', 'backend', 'max-seq-len', 'weights', ...SAMPLING] },
   data: { flags: ['json', 'help'], options: ['config', 'split', 'endpoint'] },
@@ -91,10 +95,13 @@ function progress(p: Parsed): OnEvent {
   return (e) => {
     if (quiet) return;
     if (e.type === 'note') process.stderr.write(`note: ${e.message}\n`);
-    if (e.type === 'tokenize' && e.total > 2 * TOKENIZE_CHUNK) process.stderr.write(`tokenized ${e.done} of ${e.total} conversations\n`);
+    // A run tokenizes as its steps take conversations (src/engine/session.ts): a line per chunk, and the last.
+    if (e.type === 'tokenize' && e.total > 2 * TOKENIZE_CHUNK && (e.done % TOKENIZE_CHUNK === 0 || e.done === e.total)) process.stderr.write(`tokenized ${e.done} of ${e.total} conversations\n`);
     if (e.type === 'step') {
       const q = e.point;
-      process.stderr.write(`step ${q.step}/${e.totalSteps} loss ${q.loss.toFixed(4)} lr ${q.lr.toExponential(2)} grad-norm ${q.gradNorm.toFixed(3)}${q.margins === undefined ? '' : ` margin ${q.margins.toFixed(4)} accuracy ${q.accuracy!.toFixed(2)}`}\n`);
+      const grpo = q.reward === undefined ? '' : ` reward ${q.reward.toFixed(3)} ± ${q.rewardStd!.toFixed(3)} length ${q.completionLength!.toFixed(1)}`
+        + `${q.kl === null || q.kl === undefined ? '' : ` kl ${q.kl.toFixed(4)}`}${q.unscorable ? ` unscorable ${q.unscorable} (${q.errors![0]})` : ''}`;
+      process.stderr.write(`step ${q.step}/${e.totalSteps} loss ${q.loss.toFixed(4)} lr ${q.lr.toExponential(2)} grad-norm ${q.gradNorm.toFixed(3)}${q.margins === undefined ? '' : ` margin ${q.margins.toFixed(4)} accuracy ${q.accuracy!.toFixed(2)}`}${grpo}\n`);
     }
     if (e.type === 'eval') process.stderr.write(`step ${e.step} validation loss ${e.valLoss.toFixed(4)}${e.best ? ' (best)' : ''}\n`);
   };
@@ -108,21 +115,29 @@ function weightsOf(p: Parsed): WeightStorage | undefined {
 /** The engine on this machine's WebGPU (Dawn) with MODEL loaded (`weights`: the base's storage), runs in `runStore` (default: memory). */
 async function engineWith(p: Parsed, weights: WeightStorage | undefined, runStore?: RunStore): Promise<{ engine: Engine; info: ModelInfo }> {
   const engine = createEngine(nodeHost({ runStore }));
-  const info = await engine.loadModel({ source: { kind: 'folder', path: p.positionals[1] }, weights }, progress(p));
+  const info = await classed(EXIT.model, () => engine.loadModel({ source: { kind: 'folder', path: p.positionals[1] }, weights }, progress(p)));
   return { engine, info };
+}
+
+/** --adapter DIR without its trailing slashes, checked to be a PEFT adapter folder before anything loads. */
+function adapterFolder(folder: string): string {
+  const dir = folder.replace(/\/+$/, '') || folder;
+  if (!existsSync(dir)) throw failure(EXIT.model, `--adapter ${dir}: no such folder`);
+  if (!statSync(dir).isDirectory()) throw failure(EXIT.model, `--adapter ${dir} is a file; it takes a PEFT adapter folder`);
+  if (!existsSync(join(dir, 'adapter_config.json'))) throw failure(EXIT.model, `--adapter ${dir}: no adapter_config.json (not a PEFT adapter folder)`);
+  return dir;
 }
 
 /** A PEFT adapter folder imported into the engine: checked against the loaded model (the engine's adapter checks). */
 async function importAdapterFolder(engine: Engine, folder: string, p: Parsed): Promise<AdapterRecord> {
-  const dir = folder.replace(/\/+$/, '') || folder;
-  if (!existsSync(join(dir, 'adapter_config.json'))) throw new Error(`${dir}: no adapter_config.json (not a PEFT adapter folder)`);
+  const dir = adapterFolder(folder);
   // training_log.json (what train writes) brings the run's settings: the card and the kit of an export repeat them.
   const files = ['adapter_config.json', 'adapter_model.safetensors', 'training_log.json'].filter((f) => existsSync(join(dir, f)))
     .map((f) => ({ path: f, file: new Blob([readFileSync(join(dir, f))]) }));
   try {
-    return await engine.importAdapter({ name: dir, files, ignoreBaseModel: p.flags.has('ignore-base-model') });
+    return await classed(EXIT.model, () => engine.importAdapter({ name: dir, files, ignoreBaseModel: p.flags.has('ignore-base-model') }));
   } catch (e) {
-    if (e instanceof Error && e.name === BASE_MODEL_MISMATCH) throw new Error(`${e.message} (pass --ignore-base-model if they are the same model)`);
+    if (e instanceof Error && e.name === BASE_MODEL_MISMATCH) throw failure(EXIT.model, `${e.message} (pass --ignore-base-model if they are the same model)`);
     throw e;
   }
 }
@@ -133,30 +148,37 @@ async function adapterChoice(engine: Engine, p: Parsed): Promise<AdapterChoice> 
   return dir ? { kind: 'imported', adapterId: (await importAdapterFolder(engine, dir, p)).id } : { kind: 'base' };
 }
 
-async function readRecords(file: string): Promise<DataImport> {
-  if (!existsSync(file)) throw new Error(`data file not found: ${file}`);
-  return importBytes(file.split('/').pop()!, new Uint8Array(readFileSync(file)));
+/**
+ * A data file's records for a command that uses them (`need`: 'train' takes the train split), refused plainly when
+ * there is none (cli/data-file.ts); the read's progress on stderr for a large file, and a note when rows were refused.
+ */
+async function readRecords(p: Parsed, file: string, need: 'any' | 'train'): Promise<DataImport> {
+  const d = await classed(EXIT.data, async () => {
+    const d = await readDataFile(file, readingProgress(p, file));
+    if (need === 'train') assertTrainable(file, d);
+    else assertUsable(file, d);
+    return d;
+  });
+  const note = refusalNote(file, d);
+  if (note && !p.flags.has('json')) process.stderr.write(`note: ${note}\n`);
+  return d;
 }
 
-async function importBytes(name: string, bytes: Uint8Array): Promise<DataImport> {
-  const r = await importSource(memorySource(name, bytes));
-  if (r.needsMapping) {
-    const cols = r.needsMapping.columns;
-    throw new Error(`${name}: could not detect the dataset shape (${cols.length} columns: ${cols.slice(0, 10).join(', ')}${cols.length > 10 ? ', …' : ''})`);
-  }
-  // One JSON value followed by more: most likely JSON Lines under a .json name; reading on would train on its first row.
-  if (r.context.format === 'json' && r.issues.some((i) => i.reason.startsWith('text after the top-level JSON value'))) {
-    throw new Error(`${name}: more than one JSON value; if it is JSON Lines (one object per line), name it .jsonl`);
-  }
-  return {
-    records: r.records, rows: r.rowsRead, format: r.context.format, shape: r.context.shape,
-    issues: r.issues.map((i) => ({ line: i.line, message: `${i.severity}: ${i.reason}` })),
+/** How far the read of a data file has gone, on stderr every 2 s (so only a large file says it; not with --json). */
+function readingProgress(p: Parsed, file: string): (fraction: number) => void {
+  let said = Date.now();
+  return (f) => {
+    if (p.flags.has('json') || f >= 1 || Date.now() - said < 2000) return;
+    said = Date.now();
+    process.stderr.write(`reading ${file}: ${Math.round(100 * f)}%\n`);
   };
 }
 
 function readPairs(file: string): PreferencePair[] {
-  if (!existsSync(file)) throw new Error(`data file not found: ${file}`);
-  return preferencePairsFromJsonl(readFileSync(file, 'utf8'), basename(file));
+  return classed(EXIT.data, () => {
+    if (!existsSync(file)) throw new Error(`data file not found: ${file}`);
+    return preferencePairsFromJsonl(readFileSync(file, 'utf8'), basename(file));
+  });
 }
 
 function samplingFrom(p: Parsed) {
@@ -172,21 +194,24 @@ function samplingFrom(p: Parsed) {
  * weights: the same tokens, and several times faster where WebGPU is a software rasteriser. */
 function backendOf(p: Parsed): 'webgpu' | 'onnx' {
   const backend = str(p, 'backend', 'engine');
-  if (backend !== 'engine' && backend !== 'onnx') throw new Error(`--backend must be engine or onnx, not ${backend}`);
+  if (backend !== 'engine' && backend !== 'onnx') throw new UsageError(`--backend must be engine or onnx, not ${backend}`);
   return backend === 'engine' ? 'webgpu' : backend;
 }
 
 /** The model's figures without the GPU (the engine's describeModel), after every tensor is read once and dropped. */
 async function cmdInfo(p: Parsed): Promise<void> {
   const dir = p.positionals[1];
-  if (!existsSync(dir)) throw new Error(`model folder not found: ${dir}`);
-  const files = filesFromDirectory(dir);
-  const m = await loadHfModelMeta(files);
-  // One at a time: info vouches for the checkpoint (names, shapes, no NaN).
-  const stream = await openWeights(files, m.config);
-  await stream.read(() => {});
+  const { m, shipped } = await classed(EXIT.model, async () => {
+    if (!existsSync(dir)) throw new Error(`model folder not found: ${dir}`);
+    const files = filesFromDirectory(dir);
+    const m = await loadHfModelMeta(files);
+    // One at a time: info vouches for the checkpoint (names, shapes, no NaN).
+    const stream = await openWeights(files, m.config);
+    await stream.read(() => {});
+    return { m, shipped: storageAsShipped([...stream.shapes.values()]) };
+  });
   const gpu = await infoGpu();
-  const d = describeModel(m, weightsOf(p), { shipped: storageAsShipped([...stream.shapes.values()]), maxBindingBytes: gpu?.maxStorageBufferBindingSize });
+  const d = describeModel(m, weightsOf(p), { shipped, maxBindingBytes: gpu?.maxStorageBufferBindingSize });
   const memory = d.trainingMemory;
   const info = {
     config: d.config, parameters: d.parameters, trainingMemoryBytes: memory.default.bytes, trainingMemory: memory,
@@ -235,7 +260,7 @@ function trainSettings(p: Parsed): { lora: LoraConfig; cfg: TrainConfig } {
     useRslora: p.flags.has('rslora'),
     targetModules: p.options.has('targets') ? str(p, 'targets').split(',').map((s) => s.trim()).filter(Boolean) : DEFAULT_LORA.targetModules,
   };
-  if (lora.targetModules.length === 0) throw new Error('--targets names no module');
+  if (lora.targetModules.length === 0) throw new UsageError('--targets names no module');
   const cfg: TrainConfig = {
     ...DEFAULT_TRAIN,
     lr: num(p, 'lr', DEFAULT_TRAIN.lr, { min: 0, minExclusive: true }), schedule: str(p, 'schedule', DEFAULT_TRAIN.schedule) as LrSchedule,
@@ -249,24 +274,23 @@ function trainSettings(p: Parsed): { lora: LoraConfig; cfg: TrainConfig } {
     activationCheckpointing: choice(p, 'activation-checkpointing', ['auto', 'on', 'off'] as const, 'auto'),
     ...(p.options.has('weights') ? { weights: weightsOf(p) } : {}),
   };
-  if (!['constant', 'linear', 'cosine'].includes(cfg.schedule)) throw new Error(`--schedule must be constant, linear or cosine`);
+  if (!['constant', 'linear', 'cosine'].includes(cfg.schedule)) throw new UsageError(`--schedule must be constant, linear or cosine`);
   return { lora, cfg };
 }
 
-/** --method dpo|orpo: the preference settings, or null for SFT. */
+/** --method dpo|orpo: the preference settings (null for SFT and GRPO). */
 function preferenceFrom(p: Parsed): PreferenceConfig | null {
-  const method = str(p, 'method', 'sft');
-  if (method === 'sft') return null;
-  if (method !== 'dpo' && method !== 'orpo') throw new Error(`--method must be sft, dpo or orpo, not ${method}`);
+  const method = choice(p, 'method', ['sft', 'dpo', 'orpo', 'grpo'] as const, 'sft');
+  if (method === 'sft' || method === 'grpo') return null;
   const reference = str(p, 'reference', DEFAULT_PREFERENCE.reference);
-  if (reference !== 'start' && reference !== 'base') throw new Error(`--reference must be start or base, not ${reference}`);
+  if (reference !== 'start' && reference !== 'base') throw new UsageError(`--reference must be start or base, not ${reference}`);
   return { method, reference, beta: num(p, 'beta', DEFAULT_PREFERENCE.beta), labelSmoothing: num(p, 'label-smoothing', 0), rpoAlpha: num(p, 'rpo-alpha', 0, { min: 0 }) };
 }
 
 /** The settings a run keeps in its folder: with --resume they come from there (the method too), not from flags. */
 const RUN_SETTINGS = ['rank', 'alpha', 'dropout', 'targets', 'lr', 'schedule', 'warmup', 'epochs', 'max-steps', 'batch-size', 'grad-accum',
   'max-seq-len', 'weight-decay', 'max-grad-norm', 'seed', 'eval-every', 'checkpoint-every',
-  'method', 'beta', 'label-smoothing', 'reference', 'rpo-alpha', 'adapter'];
+  'method', 'beta', 'label-smoothing', 'reference', 'rpo-alpha', 'adapter', ...GRPO_OPTIONS];
 
 async function cmdTrain(p: Parsed): Promise<void> {
   const { lora, cfg } = trainSettings(p);
@@ -274,18 +298,32 @@ async function cmdTrain(p: Parsed): Promise<void> {
   const start = p.options.get('adapter')?.at(-1);
   const resumeDir = p.options.get('resume')?.at(-1);
   const fixed = resumeDir ? RUN_SETTINGS.filter((o) => p.options.has(o)).concat(['rslora', 'all-tokens', 'packing'].filter((f) => p.flags.has(f))) : [];
-  if (fixed.length) throw new Error(`--resume continues the run with its own settings; drop --${fixed.join(', --')}`);
-  const saved = resumeDir ? readRunFolder(resumeDir) : null;
+  if (fixed.length) throw new UsageError(`--resume continues the run with its own settings; drop --${fixed.join(', --')}`);
+  const saved = resumeDir ? classed(EXIT.usage, () => readRunFolder(resumeDir)) : null;
   const pref = saved ? saved.config.preference ?? null : preferenceFrom(p);
-  if (start && !pref) throw new Error('--adapter (an adapter to continue) is for --method dpo or orpo');
-  if (start && resolve(start) === resolve(outDir)) throw new Error('--out must not be the --adapter folder the run starts from');
-  if (pref && (p.options.has('eval-every') || p.flags.has('packing'))) throw new Error('--eval-every and --packing are for --method sft (a preference run has no validation split)');
+  const grpo = saved ? saved.config.grpo ?? null : str(p, 'method', 'sft') === 'grpo' ? grpoFrom(p) : null;
+  if (!grpo && !saved) {
+    const wrong = GRPO_OPTIONS.filter((o) => p.options.has(o));
+    if (wrong.length) throw new UsageError(`--${wrong[0]} is for --method grpo`);
+  }
+  if (grpo && !saved) {
+    const wrong = ['label-smoothing', 'rpo-alpha'].filter((o) => p.options.has(o));
+    if (wrong.length) throw new UsageError(`--${wrong[0]} is for --method dpo (GRPO's loss has no such term)`);
+    if (p.flags.has('all-tokens')) throw new UsageError('--all-tokens is for --method sft (GRPO trains on its sampled answers)');
+  }
+  // A GRPO micro-batch counts answers: by default one prompt's G.
+  if (grpo && !saved && !p.options.has('batch-size')) cfg.batchSize = grpo.numGenerations;
+  if (start && !pref && !grpo) throw new UsageError('--adapter (an adapter to continue) is for --method dpo, orpo or grpo');
+  if (start && resolve(start) === resolve(outDir)) throw new UsageError('--out must not be the --adapter folder the run starts from');
+  if ((pref || grpo) && (p.options.has('eval-every') || p.flags.has('packing'))) throw new UsageError(`--eval-every and --packing are for --method sft (a ${pref ? 'preference' : 'GRPO'} run has no validation split)`);
   // Claimed first: a refused or unwritable --out fails before any loading or training.
-  const claim = claimOutputFolder(outDir, [
+  const claim = classed(EXIT.output, () => claimOutputFolder(outDir, [
     { path: modelDir, what: 'the model folder' }, { path: dataFile, what: 'the data file' },
     ...(start ? [{ path: start, what: 'the adapter the run starts from' }] : []),
     ...(resumeDir ? [{ path: resumeDir, what: 'the run folder --resume continues' }] : []),
-  ]);
+  ]));
+  // What killed runs left beside it, cleaned by the claim: named.
+  for (const line of claim.recovered) process.stderr.write(`note: ${line}\n`);
   // A stopped run keeps its checkpoint (if it has one) for --resume; nothing is replaced either way.
   const keep = () => {
     const partial = keepPartial(claim);
@@ -294,11 +332,11 @@ async function cmdTrain(p: Parsed): Promise<void> {
   const release = onStop(keep);
   let finished = false;
   try {
-    const records = pref ? [] : (await readRecords(dataFile)).records.map((r) => ({ messages: r.messages, split: r.split }));
+    const records = pref ? [] : (await readRecords(p, dataFile, 'train')).records.map((r) => ({ messages: r.messages, split: r.split }));
     const pairs = pref ? readPairs(dataFile) : undefined;
     // The data's identity: a resume must train on exactly the same conversations (or pairs).
-    const dataset = { id: fnv1a(JSON.stringify(pairs ?? records)).toString(16), name: basename(dataFile), version: 1 };
-    if (saved && saved.dataset?.id !== dataset.id) throw new Error(`--resume ${resumeDir}: the run trained on other data than ${dataFile}`);
+    const dataset = { id: fnv1aJsonArray(pairs ?? records).toString(16), name: basename(dataFile), version: 1 };
+    if (saved && saved.dataset?.id !== dataset.id) throw failure(EXIT.data, `--resume ${resumeDir}: the run trained on other data than ${dataFile}`);
     if (saved) copyRunFiles(resumeDir!, claim);
     const store = folderRunStore(claim);
     // A resumed run keeps its base as it was kept.
@@ -306,12 +344,12 @@ async function cmdTrain(p: Parsed): Promise<void> {
     const t0 = performance.now();
     let outcome: RunOutcome;
     if (saved) {
-      if (saved.model.fingerprint !== info.fingerprint) throw new Error(`--resume ${resumeDir}: the run trained on other weights than ${modelDir}`);
+      if (saved.model.fingerprint !== info.fingerprint) throw failure(EXIT.model, `--resume ${resumeDir}: the run trained on other weights than ${modelDir}`);
       await store.putData(saved.id, { records, pairs, init: (await store.getData(saved.id))?.init ?? null });
       outcome = await engine.resumeRun({ runId: saved.id }, progress(p));
     } else {
       if (cfg.maxSeqLength + 1 > info.config.maxPositions) {
-        if (p.options.has('max-seq-len')) throw new Error(`--max-seq-len ${cfg.maxSeqLength} exceeds the model's context of ${info.config.maxPositions} positions (use at most ${info.config.maxPositions - 1})`);
+        if (p.options.has('max-seq-len')) throw new UsageError(`--max-seq-len ${cfg.maxSeqLength} exceeds the model's context of ${info.config.maxPositions} positions (use at most ${info.config.maxPositions - 1})`);
         cfg.maxSeqLength = info.config.maxPositions - 1; // the default, fitted to a short-context model
       }
       const config: RunConfig = {
@@ -319,14 +357,13 @@ async function cmdTrain(p: Parsed): Promise<void> {
         evalEvery: num(p, 'eval-every', 0, { min: 0, integer: true }), checkpointEvery: num(p, 'checkpoint-every', 0, { min: 0, integer: true }), earlyStopPatience: 0,
       };
       const name = basename(claim.dir);
-      if (pref) {
-        // Preference tuning continues an adapter when given one (its own LoRA shape; --dropout replaces its dropout), or starts a fresh one.
+      if (pref || grpo) {
+        // Preference tuning and GRPO continue an adapter when given one (its own LoRA shape; --dropout replaces its dropout), or start a fresh one.
         const from = start ? await importAdapterFolder(engine, start, p) : null;
         const dropout = from && !p.options.has('dropout') ? from.lora.dropout : lora.dropout;
-        outcome = await engine.startPreferenceRun({
-          name, config: { ...config, lora: { ...lora, dropout } }, preference: pref, pairs: pairs!, dataset,
-          start: from ? { kind: 'imported', adapterId: from.id } : null,
-        }, progress(p));
+        const args = { name, config: { ...config, lora: { ...lora, dropout } }, dataset, start: from ? { kind: 'imported' as const, adapterId: from.id } : null };
+        outcome = pref ? await engine.startPreferenceRun({ ...args, preference: pref, pairs: pairs! }, progress(p))
+          : await engine.startGrpoRun({ ...args, grpo: grpo!, records }, progress(p));
       } else {
         outcome = await engine.startRun({ name, config, records, dataset }, progress(p));
       }
@@ -341,15 +378,16 @@ async function cmdTrain(p: Parsed): Promise<void> {
       steps: run.totalSteps, seconds, finalLoss: last.loss, validationLoss: run.final?.valLoss ?? null,
       examples: run.trainExamples, lora: run.config.lora, train: run.config.train,
       ...(preference ? { preference: { ...preference, rewardsChosen: last.rewardsChosen!, rewardsRejected: last.rewardsRejected!, margins: last.margins!, accuracy: last.accuracy! } } : {}),
+      ...(run.config.grpo ? { grpo: grpoSummary(run) } : {}),
     };
-    commit(claim, 'peft-adapter', { ...files, 'training_log.json': JSON.stringify({ ...summary, log: run.metrics, ...(preference ? {} : { evals: run.evals }) }, null, 2) });
+    commit(claim, 'peft-adapter', { ...files, 'training_log.json': JSON.stringify({ ...summary, log: run.metrics, ...(preference || run.config.grpo ? {} : { evals: run.evals }) }, null, 2) });
     finished = true;
     // The partial run this one continued is finished: its output is in place.
     if (resumeDir && resolve(resumeDir) === partialOf(claim.dir)) rmSync(resumeDir, { recursive: true, force: true });
     out(p, { ...summary, out: outDir, gpu: info.gpu }, `trained ${summary.steps} steps in ${summary.seconds.toFixed(1)} s; final loss ${summary.finalLoss.toFixed(4)}; adapter written to ${outDir}`);
   } catch (e) {
     const note = keep();
-    throw note ? new Error(`${errorMessage(e)}; ${note}`) : e;
+    throw note ? sameClass(new Error(`${errorMessage(e)}; ${note}`), e) : e;
   } finally {
     release();
     if (!finished) abandon(claim);
@@ -365,13 +403,13 @@ async function cmdEval(p: Parsed): Promise<void> {
   const backend = backendOf(p);
   const sampling = { ...samplingFrom(p), temperature: 0 };
   const maxSeqLength = num(p, 'max-seq-len', DEFAULT_TRAIN.maxSeqLength, { min: 2, integer: true });
-  const data = await readRecords(str(p, 'data'));
+  const data = await readRecords(p, str(p, 'data'), 'any');
   const { engine, info } = await engineWith(p, weightsOf(p));
   const adapter = await adapterChoice(engine, p);
   const r = await engine.evaluate({ records: data.records, columns: [{ id: 'model', adapter }], chatTemplate: true, sampling, backend, maxSeqLength }, progress(p));
   if (r.error) throw new Error(r.error);
   const tokens = r.tokens.model;
-  if (tokens === 0) throw new Error(`nothing to evaluate: none of the ${data.records.length} conversations has an assistant turn within --max-seq-len ${maxSeqLength}`);
+  if (tokens === 0) throw failure(EXIT.data, `nothing to evaluate: none of the ${data.records.length} conversations has an assistant turn within --max-seq-len ${maxSeqLength}`);
   const s = r.summaries.model;
   const loss = s.loss ?? NaN;
   // Pair rows (a rejected answer beside the chosen one) are also scored as preferences, as Compare scores them.
@@ -383,9 +421,9 @@ async function cmdEval(p: Parsed): Promise<void> {
 
 /** eval --pairs: log-prob preference accuracy (and, with an adapter, against the adapter off) and greedy answers against chosen/rejected. */
 async function cmdEvalPairs(p: Parsed): Promise<void> {
-  if (p.options.has('data')) throw new Error('eval takes --data (conversations) or --pairs (preference pairs), not both');
+  if (p.options.has('data')) throw new UsageError('eval takes --data (conversations) or --pairs (preference pairs), not both');
   const file = str(p, 'pairs');
-  if (!existsSync(file)) throw new Error(`pairs file not found: ${file}`);
+  if (!existsSync(file)) throw failure(EXIT.data, `pairs file not found: ${file}`);
   const maxSeqLength = num(p, 'max-seq-len', DEFAULT_TRAIN.maxSeqLength, { min: 2, integer: true });
   const sampling = samplingFrom(p);
   const pairs = preferencePairsFromJsonl(readFileSync(file, 'utf8'), file.split('/').pop());
@@ -399,10 +437,12 @@ async function cmdEvalPairs(p: Parsed): Promise<void> {
 
 async function cmdData(p: Parsed): Promise<void> {
   const file = p.positionals[1];
-  if (!file) throw new Error('usage: data FILE|hub:OWNER/NAME[@REVISION] [--config C] [--split S] [--endpoint URL] [--json]');
-  const hub = file.startsWith(HUB_PREFIX) ? await readHubRecords(file, p, importBytes) : null;
-  const d = hub ?? await readRecords(file);
-  const res = { file, ...(hub && { config: hub.config, split: hub.split, files: hub.files }), format: d.format, shape: d.shape, rows: d.rows, records: d.records.length, errors: d.issues };
+  if (!file) throw new UsageError('usage: data FILE|hub:OWNER/NAME[@REVISION] [--config C] [--split S] [--endpoint URL] [--json]');
+  const hub = file.startsWith(HUB_PREFIX) ? await classed(EXIT.data, () => readHubRecords(file, p, (name, bytes) => importBytes(name, bytes))) : null;
+  const d = hub ?? await classed(EXIT.data, () => readDataFile(file, readingProgress(p, file)));
+  const res = { ...dataReport(file, d), ...(hub && { config: hub.config, split: hub.split, files: hub.files }) };
+  // A file that yields no usable record is a failure a script can see (exit 1), said first.
+  assertUsable(file, d, res);
   out(p, res, [`${file}: ${d.format}, shape ${d.shape ?? 'unknown'}, ${d.records.length} records of ${d.rows} rows`, ...d.issues.map((i) => `  line ${i.line}: ${i.message}`)].join('\n'));
 }
 
@@ -421,11 +461,13 @@ async function main(): Promise<void> {
   if (cmd === 'export' && argv.includes('--help')) { console.log(exportUsage()); return; }
   if (!cmd || argv.includes('--help')) { console.log(USAGE); return; }
   const grammar = GRAMMARS[cmd];
-  if (!grammar) throw new Error(`unknown command "${cmd}". ${USAGE}`);
+  if (!grammar) throw new UsageError(`unknown command "${cmd}". ${USAGE}`);
   const p = parseArgs(argv, grammar);
   json = p.flags.has('json');
-  if (['info', 'generate', 'train', 'eval', 'export'].includes(cmd) && !p.positionals[1]) throw new Error(`usage: ${cmd} MODEL_DIR ...`);
-  if (p.positionals.length > (cmd === 'bench' ? 1 : 2)) throw new Error(`unexpected argument "${p.positionals.at(-1)}"`);
+  if (['info', 'generate', 'train', 'eval', 'export'].includes(cmd) && !p.positionals[1]) throw new UsageError(`usage: ${cmd} MODEL_DIR ...`);
+  if (p.positionals.length > (cmd === 'bench' ? 1 : 2)) throw new UsageError(`unexpected argument "${p.positionals.at(-1)}"`);
+  const adapter = p.options.get('adapter')?.at(-1);
+  if (adapter) adapterFolder(adapter);
   installStopHandlers();
   switch (cmd) {
     case 'info': return cmdInfo(p);
@@ -435,7 +477,7 @@ async function main(): Promise<void> {
     case 'data': return cmdData(p);
     case 'bench': return cmdBench(p);
     case 'export': {
-      const r = await cmdExport(p, { engineWith: () => engineWith(p, undefined), importAdapterFolder: (engine, dir) => importAdapterFolder(engine, dir, p), readRecords });
+      const r = await cmdExport(p, { engineWith: () => engineWith(p, undefined), importAdapterFolder: (engine, dir) => importAdapterFolder(engine, dir, p), readRecords: (file) => readRecords(p, file, 'train') });
       return out(p, r.json, r.text);
     }
     case 'push': {
@@ -450,9 +492,9 @@ let json = false;
 
 function fail(e: unknown): never {
   const message = errorMessage(e);
-  if (json) process.stdout.write(`${JSON.stringify({ error: message })}\n`);
+  if (json) process.stdout.write(`${JSON.stringify({ error: message, ...(e instanceof NoUsableRecords ? e.report : {}) })}\n`);
   process.stderr.write(`error: ${oneLine(message)}\n`);
-  process.exit(1);
+  process.exit(exitCodeOf(e));
 }
 
 // A library that lets a rejection go unobserved (hyparquet on a damaged column chunk) still ends in one line.

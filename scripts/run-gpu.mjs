@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 const GPU_CHOICES = ['auto', 'swiftshader', 'lavapipe']; // src/gpu/node.ts GPU_CHOICES
@@ -56,17 +56,14 @@ if (!verbose) {
   });
   child.stderr.on('end', () => { if (held && !DAWN_WARNING.test(held)) process.stderr.write(held); });
 }
-const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 };
-let forwarded = null;
-for (const signal of Object.keys(SIGNALS)) process.on(signal, () => { forwarded = signal; child.kill(signal); });
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
 // `npm run` starts us through `sh -c`, which outlives a killed npm: watch the parent and its parent (Linux's
 // /proc; elsewhere the parent only) and stop the command when either goes.
 const parentOf = (pid) => { try { return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]); } catch { return null; } };
 const launchers = () => [process.ppid, parentOf(process.ppid)];
 const first = launchers();
 setInterval(() => { if (launchers().some((pid, i) => pid !== first[i])) child.kill('SIGTERM'); }, 500).unref();
-// After a stop we passed on, the command cleans up, says so and exits 128 + signal; its process can still die in
-// the native WebGPU teardown on the way out (Dawn with work in flight), which would read as a crash: the exit
-// status is then the stop's, as it was the stop that ended the command.
+// The command's own status, as a shell would say it: a stop it cleaned up after ends it by that signal (cli/stop.ts),
+// 128 + the signal's number; a crash says which one it was (139 for SIGSEGV), never the stop's.
 // 'close', not 'exit': the command's last stderr lines pass through the filter above before this process ends.
-child.on('close', (code, signal) => process.exit(code ?? 128 + (SIGNALS[forwarded ?? signal] ?? 9)));
+child.on('close', (code, signal) => process.exit(code ?? 128 + (constants.signals[signal] ?? 0)));

@@ -1,10 +1,12 @@
 // The page's side of the data worker: a DataTools whose calls become DataRequests (protocol-data.ts) and whose promises settle on the matching 'return' / 'throw' reply. Same interface as
-// createLocalDataTools, so the store cannot tell them apart.
+// createLocalDataTools, so the store cannot tell them apart. When the worker is gone its owner says so (lose: workers/life.ts
+// notices it in a page), and no call waits for an answer that cannot come.
 import type { DataCalls, DataMethod, DataReply, DataRequest } from './protocol-data';
 import { RECORDS_PER_MESSAGE, type DataTools, type Progress } from '../src/data/tools';
 import { rememberPackedFacts } from '../src/data/quality';
 import type { DatasetRecord } from '../src/data/record';
 import type { TokenStats } from '../src/data/tokens';
+import { Requests } from './requests';
 
 /** The part of a duplicate search's progress bar given to sending the records. */
 const SENDING_SHARE = 0.1;
@@ -19,38 +21,39 @@ interface Pending {
   onRecords?: (records: DatasetRecord[]) => void;
 }
 
-export function dataToolsClient(worker: Worker): DataTools {
-  let nextId = 1;
+/** The page's end: DataTools, told by its owner when the worker is gone. */
+export interface DataToolsClient extends DataTools {
+  /** The worker is gone: every call waiting rejects with `message` (a WorkerLost error), every later call at once. */
+  lose(message: string): void;
+}
+
+export function dataToolsClient(worker: Worker): DataToolsClient {
   let nextBatch = 1;
-  const pending = new Map<number, Pending>();
+  const requests = new Requests<Pending>();
   worker.onmessage = (ev: MessageEvent<DataReply>) => {
     const reply = ev.data;
-    const p = pending.get(reply.id);
+    // Messages without a request's id are no replies (the worker's notice that it is alive, workers/life.ts).
+    const p = requests.get(reply.id);
     if (!p) return;
     if (reply.kind === 'progress') { p.onProgress?.(reply.progress); return; }
     if (reply.kind === 'records') { rememberPackedFacts(reply.records, reply.facts); p.parts.push(reply.records); p.onRecords?.(reply.records); return; }
-    pending.delete(reply.id);
+    requests.take(reply.id);
     if (reply.kind === 'return' && reply.method === 'import') p.resolve({ ...reply.result, records: p.parts.flat() });
     else if (reply.kind === 'return') p.resolve(reply.result);
     else p.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name }));
-  };
-  worker.onerror = (ev) => {
-    const err = new Error(`data worker failed: ${ev.message}`);
-    for (const p of pending.values()) p.reject(err);
-    pending.clear();
   };
 
   function call<M extends DataMethod>(
     kind: M, args: DataCalls[M]['args'], onProgress?: (p: Progress) => void, onRecords?: (records: DatasetRecord[]) => void,
   ): Promise<DataCalls[M]['result']> {
-    const id = nextId++;
     return new Promise<DataCalls[M]['result']>((resolve, reject) => {
-      pending.set(id, { method: kind, parts: [], resolve: resolve as (v: unknown) => void, reject, onProgress, onRecords });
-      worker.postMessage({ id, kind, args } as DataRequest);
+      requests.open({ method: kind, parts: [], resolve: resolve as (v: unknown) => void, reject, onProgress, onRecords },
+        (id) => worker.postMessage({ id, kind, args } as DataRequest));
     });
   }
 
   return {
+    lose: (message) => requests.lose(message),
     importFile: (file, options, onProgress, onRecords) => call('import', { file: file as File, name: file.name, options }, onProgress, onRecords),
     async findDuplicates(records, options, onProgress) {
       // The records go over in slices, one message each awaited (so the page runs between them), and the
@@ -79,6 +82,9 @@ export function dataToolsClient(worker: Worker): DataTools {
       return out;
     },
     previewTokens: (messages, options) => call('previewTokens', { messages, options }),
-    dispose: () => worker.terminate(),
+    listHubDataset: (spec, endpoint) => call('hubList', { spec, endpoint }),
+    downloadHubFiles: async (ref, files, endpoint, onProgress) =>
+      (await call('hubDownload', { ref, files, endpoint }, onProgress)).map((f) => new File([f.blob], f.name)),
+    dispose: () => { requests.lose('the data worker was closed'); worker.terminate(); },
   };
 }

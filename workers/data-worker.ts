@@ -2,9 +2,11 @@
 // thread. All logic lives in src/data; this file only wires requests in and replies out.
 /// <reference lib="webworker" />
 import { createDataHost } from './data-host';
-import type { DataRequest, PortHandover } from './protocol-data';
+import { holdLife } from './life';
+import type { DataRequest, EngineLost, PortHandover } from './protocol-data';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const handle = createDataHost((reply, transfer = []) => scope.postMessage(reply, transfer));
 
-scope.onmessage = (ev: MessageEvent<DataRequest | PortHandover>) => { void handle(ev.data); };
+scope.onmessage = (ev: MessageEvent<DataRequest | PortHandover | EngineLost>) => { void handle(ev.data); };
+holdLife(scope);   // so the page notices when this worker is gone (workers/life.ts)

@@ -3,9 +3,11 @@
 // the engine itself, so a store cannot tell them apart). Both are derived from the EngineCalls table
 // (src/engine/api.ts): a new engine call needs nothing here.
 // A request gets any number of 'event' replies, then exactly one 'return' or 'throw'; unsolicited events (the device
-// was lost) come with id 0. Only an error's name and message cross.
+// was lost) come with id 0. Only an error's name and message cross. When the worker is gone, its owner tells the client
+// (lose: workers/life.ts notices it in a page), and no call waits for an answer that cannot come.
 import type { Engine, EngineCalls, EngineEvent, EngineMethod, EngineMethods, OnEvent } from '../src/engine/api';
 import type { PortHandover } from './protocol-data';
+import { Requests } from './requests';
 
 export type EngineRequest<M extends EngineMethod = EngineMethod> = { [K in M]: { id: number; kind: K; args: EngineCalls[K]['args'] } }[M];
 
@@ -65,43 +67,65 @@ export interface EngineChannel {
 
 interface Pending { onEvent: OnEvent; resolve: (result: unknown) => void; reject: (e: Error) => void }
 
+/** The page's end: an Engine over a channel, told by its owner when the worker behind the channel is gone. */
+export interface EngineClient extends Engine {
+  /**
+   * The worker is gone (it crashed, ran out of memory, was closed or terminated): every call waiting rejects with
+   * `message` (a WorkerLost error, workers/requests.ts), every later call at once, until `reconnect`; the unsolicited
+   * listeners get an 'engine-lost' event with it.
+   */
+  lose(message: string): void;
+  /** Calls go over `channel` from now on (a fresh worker's); the unsolicited listeners stay. */
+  reconnect(channel: EngineChannel): void;
+}
+
 /**
  * An Engine whose calls become requests on `channel` and whose promises settle on the matching reply. Its methods
  * are made on first use, by name (a Proxy): the channel carries whatever EngineCalls lists.
  */
-export function engineClient(channel: EngineChannel): Engine {
-  let nextId = 1;
-  const pending = new Map<number, Pending>();
+export function engineClient(first: EngineChannel): EngineClient {
+  let channel = first;
+  const requests = new Requests<Pending>();
   const unsolicited: OnEvent[] = [];
 
-  channel.onmessage = (ev) => {
-    const reply = ev.data;
-    if (reply.id === 0 && reply.kind === 'event') { for (const l of unsolicited) l(reply.event); return; }
-    const p = pending.get(reply.id);
-    if (!p) return;
-    if (reply.kind === 'event') { p.onEvent(reply.event); return; }
-    pending.delete(reply.id);
-    if (reply.kind === 'return') p.resolve(reply.result);
-    else p.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name }));
+  const listen = (c: EngineChannel) => {
+    c.onmessage = (ev) => {
+      if (c !== channel) return;   // a channel left behind by reconnect
+      const reply = ev.data;
+      if (reply.id === 0 && reply.kind === 'event') { for (const l of unsolicited) l(reply.event); return; }
+      // Messages without a request's id are no replies (the worker's notice that it is alive, workers/life.ts).
+      const p = requests.get(reply.id);
+      if (!p) return;
+      if (reply.kind === 'event') { p.onEvent(reply.event); return; }
+      requests.take(reply.id);
+      if (reply.kind === 'return') p.resolve(reply.result);
+      else p.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name }));
+    };
   };
+  listen(channel);
 
   const call = <M extends EngineMethod>(kind: M) => (args: EngineCalls[M]['args'], onEvent: OnEvent = () => {}) => new Promise((resolve, reject) => {
-    const id = nextId++;
-    pending.set(id, { onEvent, resolve, reject });
-    channel.postMessage<M>({ id, kind, args });
+    requests.open({ onEvent, resolve, reject }, (id) => channel.postMessage<M>({ id, kind, args }));
   });
 
-  const own: Pick<Engine, 'onUnsolicited' | 'dispose'> = {
+  const own: Pick<EngineClient, 'onUnsolicited' | 'dispose' | 'lose' | 'reconnect'> = {
     onUnsolicited: (l) => { unsolicited.push(l); },
     dispose: () => {
-      const err = new Error('engine closed');
-      for (const p of pending.values()) p.reject(err);
-      pending.clear();
+      requests.lose('engine closed');
       channel.terminate?.();
+    },
+    lose: (message) => {
+      requests.lose(message);
+      for (const l of unsolicited) l({ type: 'engine-lost', message });
+    },
+    reconnect: (next) => {
+      channel = next;
+      listen(next);
+      requests.reopen();
     },
   };
   // The one cast of the channel: a method's reply is the result its own call returned on the other side (dispatch).
   return new Proxy(own, {
     get: (target, name) => (name in target ? target[name as keyof typeof target] : typeof name === 'string' && name !== 'then' ? call(name as EngineMethod) : undefined),
-  }) as Engine;
+  }) as EngineClient;
 }

@@ -1,7 +1,8 @@
 // Messages between the page and workers/data-worker.ts. Requests and replies are discriminated unions
 // keyed by `kind`, matched by `id`; every request gets progress replies, then exactly one 'return' or
 // 'throw'. DataCalls is the one table of method → (args, result), so both ends are typed from it.
-import type { DedupeInput, DedupeRequestOptions, ImportRequestOptions, Progress } from '../src/data/tools';
+import type { DedupeInput, DedupeRequestOptions, HubListing, ImportRequestOptions, Progress } from '../src/data/tools';
+import type { DatasetFile, HubDatasetRef } from '../src/data/hub';
 import type { DuplicateGroup } from '../src/data/dedupe';
 import type { FileImport } from '../src/data/import';
 import type { PackedFacts } from '../src/data/quality';
@@ -20,6 +21,9 @@ export interface DataCalls {
   loadModelTokenizer: { args: Record<string, never>; result: { name: string; info: TokenizerInfo } };
   tokenStats: { args: { records: DedupeInput[]; options: TokenOptions }; result: TokenStats };
   previewTokens: { args: { messages: ChatMessage[]; options: TokenOptions }; result: PreviewToken[] };
+  hubList: { args: { spec: string; endpoint: string }; result: HubListing };
+  /** The files come back as named Blobs (cloned by reference, not copied; a File's name does not survive every clone). */
+  hubDownload: { args: { ref: HubDatasetRef; files: DatasetFile[]; endpoint: string }; result: { name: string; blob: Blob }[] };
 }
 
 export type DataMethod = keyof DataCalls;
@@ -41,3 +45,8 @@ export type DataReply =
 // worker asks it for the loaded model's tokenizer files each time the studio takes the model's tokenizer: the
 // answer is the model resident at that moment, so the counts follow the model, and the page never carries the files.
 export interface PortHandover { kind: 'port'; port: MessagePort }
+/**
+ * The page's word that the engine worker at the other end of the port is gone: the requests waiting on it reject
+ * with `message`, later ones at once, until the page hands over a port to a fresh engine worker.
+ */
+export interface EngineLost { kind: 'engine-lost'; message: string }

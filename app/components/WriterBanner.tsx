@@ -16,7 +16,7 @@ export function WriterBanner() {
     try { await pageWriter()?.useHere(); } catch (e) { setError(errorMessage(e)); } finally { setAsked(false); }
   };
   return (
-    <div className="writer-banner" role="status" aria-label="Read-only tab">
+    <div className="page-banner" role="status" aria-label="Read-only tab">
       {state === 'acquiring'
         ? <span>Taking over: the other tab is saving its work and pausing any training at a checkpoint…</span>
         : <span><strong>Read-only.</strong> The studio is open in another tab, which saves its datasets and runs; changes made here are refused.{error ? ` ${error}` : ''}</span>}

@@ -6,6 +6,7 @@
 // the data tools take its tokenizer (the data worker reads it from the engine worker over their own channel), so
 // token counts and the loss-mask preview match what training will do.
 import { dataToolsClient } from '../../workers/data-client';
+import { watchLife } from '../../workers/life';
 import type { ModelInfo } from '../../src/engine/api';
 import { joinEngineWorker } from './engine-worker';
 import { appEngineStore } from './engine';
@@ -38,7 +39,10 @@ export function appDatasetsStore(): DatasetsStore {
   const ready = openIdbRepository(undefined, writer).catch(() => { persistent = false; return createMemoryRepository(); });
   const worker = new Worker(new URL('../../workers/data-worker.ts', import.meta.url), { type: 'module', name: 'data' });
   joinEngineWorker(worker);
-  const s = createDatasetsStore({ repo: deferredRepository(ready, writer), tools: dataToolsClient(worker) });
+  const tools = dataToolsClient(worker);
+  // What the worker was asked settles with this line; the datasets in IndexedDB are the page's, untouched.
+  watchLife(worker, (why) => tools.lose(`The data worker ${why}; reload the page to import or count tokens again.`));
+  const s = createDatasetsStore({ repo: deferredRepository(ready, writer), tools });
   store = s;
   // Handing the role over saves what is pending; taking it over re-reads what the other tab changed.
   writer?.beforeRelease(() => s.getState().flush());

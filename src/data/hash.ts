@@ -11,6 +11,13 @@ export function fnv1a(s: string, seed = 0x811c9dc5): number {
   return h >>> 0;
 }
 
+/** fnv1a(JSON.stringify(items)) without building the whole string (a million records make one of 100 MB). */
+export function fnv1aJsonArray(items: readonly unknown[]): number {
+  let h = fnv1a('[');
+  items.forEach((item, i) => { h = fnv1a(`${i ? ',' : ''}${JSON.stringify(item) ?? 'null'}`, h); });
+  return fnv1a(']', h);
+}
+
 /** murmur3's finaliser: a good avalanche on one 32-bit word. */
 export function fmix32(h: number): number {
   h ^= h >>> 16;

@@ -17,10 +17,10 @@
 //  3. otherwise one config "default": the first of these that matches any file decides the splits: split
 //     keywords in a folder name (train/, validation/ or dev/, test/ ...), then in a file name (train.jsonl,
 //     my-test-1.csv), else every file is "train".
-// Not here: reading the files (import.ts), the page's picker (wave 2).
+// Not here: reading the files (import.ts); the data tools (tools.ts) run this for the page's Data step.
 import { datasetInfo, listFiles } from '@huggingface/hub';
 import { downloadFile, HF_ENDPOINT, hubUrlFor, type ByteCache } from '../io/download';
-import { errorMessage } from '../errors';
+import { errorMessage, oneLine } from '../errors';
 import { READERS } from './formats';
 
 export interface HubDatasetRef {
@@ -64,7 +64,7 @@ export function parseHubDataset(spec: string): HubDatasetRef {
   const s = spec.startsWith(HUB_PREFIX) ? spec.slice(HUB_PREFIX.length) : spec;
   const at = s.indexOf('@');
   const repo = at < 0 ? s : s.slice(0, at), revision = at < 0 ? 'main' : s.slice(at + 1);
-  if (!/^[\w.-]+(\/[\w.-]+)?$/.test(repo) || revision === '' || /[\s]/.test(revision)) {
+  if (!/^[\w.-]+(\/[\w.-]+)?$/.test(repo) || revision === '' || /[\s\p{Cc}]/u.test(revision)) {
     throw new Error(`"${spec}" is not a Hub dataset (expected hub:OWNER/NAME or hub:OWNER/NAME@REVISION)`);
   }
   return { repo, revision };
@@ -91,7 +91,12 @@ export function globRegExp(pattern: string): RegExp {
       i = end;
     } else re += c.replace(/[.+^${}()|\\/[\]]/g, '\\$&');
   }
-  return new RegExp(`^${re}$`);
+  try {
+    return new RegExp(`^${re}$`);
+  } catch {
+    // A class the pattern spells but RegExp refuses ([z-a]): the card's fault, said as the card wrote it.
+    throw new Error(`the file pattern ${JSON.stringify(pattern)} is not a glob the studio can read`);
+  }
 }
 
 // datasets/data_files.py: the split keywords and where they may stand.
@@ -159,6 +164,8 @@ export function datasetLayout(allFiles: DatasetFile[], cardConfigs?: CardConfig[
   return { configs: [{ name: 'default', splits: splitsByKeyword(files, (p) => p) }], defaultConfig: 'default' };
 }
 
+const noDataFiles = (what: string) => `${what} has no data files we read (Parquet, JSON Lines, JSON, CSV, TSV)`;
+
 /** The config and split asked for (or the defaults: the default config, its "train" split or its only one). */
 export function pickSplit(layout: DatasetLayout, repo: string, config?: string, split?: string): { config: string; split: DatasetSplit } {
   const names = (xs: { name: string }[]) => xs.map((x) => x.name).join(', ');
@@ -171,7 +178,7 @@ export function pickSplit(layout: DatasetLayout, repo: string, config?: string, 
       : `${repo} has no config "${config}" (its configs: ${names(layout.configs)})`);
   }
   const nonEmpty = c.splits.filter((s) => s.files.length > 0);
-  if (nonEmpty.length === 0) throw new Error(`${repo}${c.name === 'default' ? '' : ` (config ${c.name})`} has no data files we read (Parquet, JSON Lines, JSON, CSV, TSV)`);
+  if (nonEmpty.length === 0) throw new Error(noDataFiles(`${repo}${c.name === 'default' ? '' : ` (config ${c.name})`}`));
   const s = split === undefined
     ? nonEmpty.find((x) => x.name === 'train') ?? (nonEmpty.length === 1 ? nonEmpty[0] : undefined)
     : c.splits.find((x) => x.name === split);
@@ -190,32 +197,93 @@ export interface HubOptions {
   fetch?: typeof fetch;
 }
 
-/** A Hub failure as one line: what was asked, and the status or network error. */
-function hubFailure(repo: string, what: string, e: unknown): Error {
-  const status = (e as { statusCode?: number }).statusCode;
-  const why = status === 401 || status === 404 ? 'not found (or private or gated: this asks without a token)' : status ? `HTTP ${status}` : errorMessage(e);
-  return new Error(`${repo}: could not ${what}: ${why}`);
+/** A failure of the request itself (the network, an abort), told apart from the client's failure to read an answer. */
+class RequestFailure extends Error {}
+
+/** `fetch` whose own failures are RequestFailures: what else the client throws is about the answer it got. */
+function requests(f: typeof fetch = fetch): typeof fetch {
+  return async (...args) => {
+    try {
+      return await f(...args);
+    } catch (e) {
+      throw new RequestFailure(errorMessage(e));
+    }
+  };
+}
+
+/** A Hub failure as one line: what was asked, and the status, the network's error, or an answer that is not the API's. */
+function hubFailure(repo: string, what: string, endpoint: string, e: unknown): Error {
+  const status = (e as { statusCode?: number } | null)?.statusCode;
+  const why = status === 401 || status === 404 ? 'not found (or private or gated: this asks without a token)'
+    : status ? `HTTP ${status}`
+    : e instanceof RequestFailure ? `no answer from ${endpoint} (${e.message})`
+    // The client read JSON of another shape (or HTML): the endpoint answers, but not as the Hub's API does.
+    : e instanceof TypeError || e instanceof SyntaxError ? 'the answer is not what the Hub API gives (is the endpoint a Hub?)'
+    : errorMessage(e);
+  return new Error(oneLine(`${repo}: could not ${what}: ${why}`));
+}
+
+/** A value of the card as its error names it: 'a number', 'a list', 'null'. */
+const describe = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : `${typeof v === 'object' ? 'an' : 'a'} ${typeof v}`);
+
+/** What a file pattern or list of patterns in a card may be. */
+const isPatterns = (x: unknown): x is string | string[] => typeof x === 'string' || (Array.isArray(x) && x.every((p) => typeof p === 'string'));
+
+/**
+ * The card's `configs:` as the API gave them (the card's YAML, written by anyone): null when there is none, the
+ * list when every entry has the shape CardConfig says, and otherwise an error naming the first entry that does not.
+ */
+export function cardConfigsOf(value: unknown): CardConfig[] | null {
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value)) throw new Error(`the dataset card's configs is ${describe(value)}, not a list`);
+  value.forEach((c: unknown, i) => {
+    const bad = (why: string) => new Error(`the dataset card's configs[${i}]: ${why}`);
+    if (typeof c !== 'object' || c === null || Array.isArray(c)) throw bad(`${describe(c)}, not a mapping`);
+    const { config_name: name, data_dir: dir, data_files: files } = c as Record<string, unknown>;
+    if (name !== undefined && typeof name !== 'string') throw bad(`config_name is ${describe(name)}, not a string`);
+    if (dir !== undefined && typeof dir !== 'string') throw bad(`data_dir is ${describe(dir)}, not a string`);
+    const entry = (x: unknown) => typeof x === 'object' && x !== null && typeof (x as { split?: unknown }).split === 'string' && isPatterns((x as { path?: unknown }).path);
+    if (files !== undefined && !isPatterns(files) && !(Array.isArray(files) && files.every(entry))) {
+      throw bad('data_files must be a pattern, a list of patterns, or a list of {split, path}');
+    }
+  });
+  return value as CardConfig[];
 }
 
 /** The repository's configs and splits, read through the Hub API. */
 export async function listHubDataset(ref: HubDatasetRef, opts: HubOptions = {}): Promise<DatasetLayout> {
   const hubUrl = (opts.endpoint ?? HF_ENDPOINT).replace(/\/$/, '');
-  let card: { configs?: CardConfig[] } | undefined;
+  const hubFetch = requests(opts.fetch);
+  let card: { configs?: unknown } | undefined;
+  let gated: false | 'auto' | 'manual' = false;
   try {
-    const info = await datasetInfo({ name: ref.repo, revision: ref.revision, hubUrl, fetch: opts.fetch, additionalFields: ['cardData'] });
-    card = info.cardData as { configs?: CardConfig[] } | undefined;
+    const info = await datasetInfo({ name: ref.repo, revision: ref.revision, hubUrl, fetch: hubFetch, additionalFields: ['cardData'] });
+    card = typeof info.cardData === 'object' && info.cardData !== null ? info.cardData as { configs?: unknown } : undefined;
+    gated = info.gated;
   } catch (e) {
-    throw hubFailure(ref.repo, `read the dataset at ${ref.revision}`, e);
+    throw hubFailure(ref.repo, `read the dataset at ${ref.revision}`, hubUrl, e);
   }
+  // A gated dataset lists its files to anyone but serves them only to a signed-in user who accepted its terms.
+  if (gated) throw new Error(`${ref.repo} is gated (its files need a signed-in account that accepted its conditions): the studio downloads public datasets only, without a token`);
   const files: DatasetFile[] = [];
   try {
-    for await (const f of listFiles({ repo: { type: 'dataset', name: ref.repo }, revision: ref.revision, recursive: true, hubUrl, fetch: opts.fetch })) {
-      if (f.type === 'file') files.push({ path: f.path, size: f.size });
+    for await (const f of listFiles({ repo: { type: 'dataset', name: ref.repo }, revision: ref.revision, recursive: true, hubUrl, fetch: hubFetch })) {
+      if (f.type !== 'file') continue;
+      // The listing is the server's word (a mirror's too): a file without a path and a size is not one we can fetch.
+      if (typeof f.path !== 'string' || !Number.isSafeInteger(f.size) || f.size < 0) throw new Error(`an entry of type file has no path and size (${oneLine(JSON.stringify(f), 120)})`);
+      files.push({ path: f.path, size: f.size });
     }
   } catch (e) {
-    throw hubFailure(ref.repo, 'list its files', e);
+    throw hubFailure(ref.repo, 'list its files', hubUrl, e);
   }
-  return datasetLayout(files, card?.configs);
+  let layout: DatasetLayout;
+  try {
+    layout = datasetLayout(files, cardConfigsOf(card?.configs));
+  } catch (e) {
+    throw new Error(`${ref.repo}: ${errorMessage(e)}`);
+  }
+  if (!layout.configs.some((c) => c.splits.some((sp) => sp.files.length > 0))) throw new Error(noDataFiles(ref.repo));
+  return layout;
 }
 
 export interface HubDownloadProgress {
@@ -223,6 +291,19 @@ export interface HubDownloadProgress {
   /** Bytes of the split's files, done and total (the listing gives every size up front). */
   loaded: number;
   total: number;
+}
+
+/**
+ * A file's download failure as one line. HTTP errors keep download.ts's line (its URL and status; 401 and 403 said
+ * as the Hub means them); a fetch that got no answer (the network gone) says so, and that the parts already
+ * downloaded are kept (download.ts caches each finished part) so the next try resumes. A cancel stays as it is.
+ */
+function downloadFailure(repo: string, path: string, e: unknown, signal?: AbortSignal): unknown {
+  if (signal?.aborted) return e;
+  const status = (e as { status?: number }).status;
+  if (status === 401 || status === 403) return new Error(oneLine(`${repo}/${path}: refused (HTTP ${status}: private or gated; the studio downloads without a token)`));
+  if (status !== undefined) return e;
+  return new Error(oneLine(`${repo}/${path}: the download stopped, the network failed (${errorMessage(e)}); download again to resume (finished parts are kept)`));
 }
 
 /** The split's files, each resumable and cached (`cache`) as model files are; bytes in the order given. */
@@ -238,7 +319,7 @@ export async function downloadHubDataset(
     const bytes = await downloadFile(urlFor(f.path), {
       cache: opts.cache, fetch: opts.fetch, partBytes: opts.partBytes, signal: opts.signal,
       onBytes: (loaded) => opts.onProgress?.({ file: f.path, loaded: before + loaded, total }),
-    });
+    }).catch((e: unknown) => { throw downloadFailure(ref.repo, f.path, e, opts.signal); });
     if (bytes.length !== f.size) throw new Error(`${ref.repo}/${f.path}: got ${bytes.length} bytes, the listing says ${f.size}`);
     out.push({ path: f.path, bytes });
     before += f.size;

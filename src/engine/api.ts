@@ -21,6 +21,7 @@ import type { ExportFormat } from '../export/formats';
 import type { OnnxCheck } from '../export/onnx-check';
 import type { PreviewToken, TokenizerFiles } from '../data/tokens';
 import type { PreferenceEval } from '../eval/preference';
+import type { GrpoConfig } from '../train/grpo';
 import type { PreferenceConfig } from '../train/preference';
 import type { PreferencePair } from '../train/preference-pairs';
 
@@ -94,6 +95,23 @@ export interface StartPreferenceRunArgs {
   config: RunConfig;
   preference: PreferenceConfig;
   pairs: PreferencePair[];
+  dataset?: { id: string; name: string; version: number } | null;
+  start?: Exclude<AdapterRef, { kind: 'base' }> | null;
+}
+
+/**
+ * A GRPO run (src/train/grpo.ts) on prompts: a run like the others (stored with its points and checkpoints, paused,
+ * cancelled and resumed through control(runId) and resumeRun, listed in Compare). `records` are the Data step's: the
+ * train split's are the prompts, an assistant turn at the end of one is its reference answer (what rewards like exact
+ * match read). config.train.batchSize counts answers (batch × accumulation = the prompts of a generation batch × G);
+ * JavaScript rewards run in the host's sandbox. config.lora shapes a fresh adapter; `start` continues a run's last
+ * checkpoint (the lesson: SFT, then GRPO) or an imported adapter, whose rank, alpha and targets replace config.lora's.
+ */
+export interface StartGrpoRunArgs {
+  name: string;
+  config: RunConfig;
+  grpo: GrpoConfig;
+  records: { messages: ChatMessage[]; split: 'train' | 'validation' }[];
   dataset?: { id: string; name: string; version: number } | null;
   start?: Exclude<AdapterRef, { kind: 'base' }> | null;
 }
@@ -173,6 +191,39 @@ export type EvaluateCallArgs = EvaluateArgs<AdapterChoice> & {
 /** Held-out preference pairs scored under one model (src/eval/preference.ts): log-probs, greedy answers, and with an adapter its implicit reward against the adapter switched off. */
 export interface EvaluatePairsArgs { adapter: AdapterChoice; pairs: PreferencePair[]; maxSeqLength: number; sampling: GenerateArgs['sampling'] }
 
+/**
+ * A GRPO run's rewards tried before it starts (src/engine/rewards.ts): each answer scored by each reward on its own,
+ * so one reward's error on an answer leaves the others' values.
+ */
+export interface PreviewRewardsArgs {
+  /** The weights that answer: the base model (a GRPO run from a new adapter) or what the run starts from. */
+  adapter: AdapterChoice;
+  /** Data-step records: a final assistant turn is the reference, the turns before it the prompt. */
+  records: { messages: ChatMessage[] }[];
+  /** The run's settings: config.grpo (rewards, sampling, time limit) and config.train (sequence length, seed). */
+  config: RunConfig;
+}
+
+/** One answer and what each reward gave it. */
+export interface PreviewedSample {
+  prompt: string;
+  reference: string | null;
+  completion: string;
+  finishReason: 'stop-token' | 'length';
+  /** Per reward (the config's order): its value, or null with its error beside it. */
+  values: (number | null)[];
+  errors: (string | null)[];
+  /** The weighted sum the run would take its advantage from; null when any reward failed (the run's "unscorable"). */
+  reward: number | null;
+}
+
+export interface RewardPreview {
+  /** The rewards' names (rewards.ts rewardName) and weights, in the config's order. */
+  names: string[];
+  weights: number[];
+  samples: PreviewedSample[];
+}
+
 export interface EngineCalls {
   probe: { args: void; result: AdapterReport };
   /** `weights`: how the frozen base is kept on the GPU (absent: as the checkpoint ships it); later rebuilds keep it. */
@@ -180,6 +231,7 @@ export interface EngineCalls {
   startRun: { args: StartRunArgs; result: RunOutcome };
   resumeRun: { args: { runId: string }; result: RunOutcome };
   startPreferenceRun: { args: StartPreferenceRunArgs; result: RunOutcome };
+  startGrpoRun: { args: StartGrpoRunArgs; result: RunOutcome };
   /** A pair's chosen and rejected rows as the preference trainer sees them: each token and whether the loss counts it. */
   previewPreference: { args: { pair: PreferencePair; maxSeqLength: number }; result: { chosen: PreviewToken[]; rejected: PreviewToken[] } };
   control: { args: { runId: string; action: 'pause' | 'resume' | 'cancel' }; result: RunStatus };
@@ -216,6 +268,8 @@ export interface EngineCalls {
   saveEvaluation: { args: EvaluationRecord; result: null };
   /** Stored evaluations, newest first; with `subject`, those of that run or adapter. */
   listEvaluations: { args: { subject?: string }; result: EvaluationRecord[] };
+  /** A GRPO run's rewards tried before it starts: a few prompts answered as the run would, each reward's value or error per answer (rewards.ts). */
+  previewRewards: { args: PreviewRewardsArgs; result: RewardPreview };
   /** The loaded model's tokenizer files, so the data tools count and mask tokens exactly as training will. */
   tokenizerFiles: { args: void; result: TokenizerFiles };
 }
@@ -233,7 +287,9 @@ export type EngineEvent =
   | { type: 'token'; token: number; text: string; sample?: number }
   /** Something the caller should be told that is not a failure (a prompt that leaves less room than asked). */
   | { type: 'note'; message: string }
-  | { type: 'device-lost'; message: string };
+  | { type: 'device-lost'; message: string }
+  /** The worker the engine ran in is gone (sent by the channel's client, workers/engine-channel.ts, never the engine). */
+  | { type: 'engine-lost'; message: string };
 
 export type OnEvent = (e: EngineEvent) => void;
 
@@ -244,7 +300,7 @@ export type EngineMethods = { [M in EngineMethod]: EngineCall<M> };
 
 /** The engine as every caller sees it: its methods, events not tied to a call, and its end. */
 export interface Engine extends EngineMethods {
-  /** Events not tied to a call (device lost). */
+  /** Events not tied to a call (device lost, engine lost). */
   onUnsolicited(listener: OnEvent): void;
   dispose(): void;
 }

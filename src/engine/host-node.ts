@@ -1,7 +1,7 @@
 // The engine's host in Node (the command line, tests): Dawn's WebGPU (src/gpu/node.ts), the run store it is given
 // (the CLI's train: its output folder, run-folder.ts; otherwise in memory for the command's life), model folders on
-// disk besides the sources every host reaches (downloads kept in memory), and onnxruntime-web's Node entry, which
-// finds its .wasm on disk, on one thread.
+// disk besides the sources every host reaches (downloads kept in memory), onnxruntime-web's Node entry, which
+// finds its .wasm on disk, on one thread, and reward functions in worker_threads (src/train/rewards-node.ts).
 import { createGpu, type Gpu } from '../gpu/runtime';
 import { installNodeWebGPU } from '../gpu/node';
 import type { Ort } from '../generate/onnx-decoder';
@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import { BUILT_IN_PATH } from '../io/validate';
 import { filesFromDirectory } from '../io/node-files';
 import { createMemoryRunStore, type RunStore } from '../storage/runs';
+import { openNodeSandbox } from '../train/rewards-node';
 import { fetchedModelFiles, type EngineHost } from './host';
 
 let ortModule: Promise<Ort> | null = null;
@@ -49,6 +50,7 @@ export function nodeHost(opts: NodeHostOptions = {}): EngineHost {
       return resolve(source.path) === resolve(BUILT_IN_PATH) ? { ...files, name: BUILT_IN_PATH } : files;
     },
     ort: nodeOrt,
+    openSandbox: openNodeSandbox,
     now: opts.now ?? Date.now,
   };
 }

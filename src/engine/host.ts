@@ -4,12 +4,15 @@
 //
 // Contract: createGpu is called again after the device is lost; the run store is opened once, when first used;
 // modelFiles resolves a ModelSource (a host refuses sources it cannot reach: a page has no folder paths);
-// ort loads onnxruntime-web once, on first use (the ONNX decoder and check); now is the clock of ids and timestamps.
+// ort loads onnxruntime-web once, on first use (the ONNX decoder and check); openSandbox runs a GRPO run's JavaScript
+// reward in a sandbox of its own (src/train/rewards.ts; null: the host offers none, and such a reward is refused by
+// name); now is the clock of ids and timestamps.
 import type { Gpu } from '../gpu/runtime';
 import type { Ort } from '../generate/onnx-decoder';
 import { downloadModel, folderUrlFor, hubUrlFor, type ByteCache } from '../io/download';
 import { filesFromBlobs, type ModelFiles } from '../io/model-files';
 import type { RunStore } from '../storage/runs';
+import type { OpenSandbox } from '../train/rewards';
 import type { ModelSource } from './api';
 
 /** Download progress of a model's files, with what is being fetched. */
@@ -20,6 +23,7 @@ export interface EngineHost {
   runStore(): Promise<RunStore>;
   modelFiles(source: ModelSource, onProgress: FilesProgress): Promise<ModelFiles>;
   ort(): Promise<Ort>;
+  openSandbox: OpenSandbox | null;
   now(): number;
 }
 

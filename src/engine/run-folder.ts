@@ -1,7 +1,10 @@
 // A run kept in a folder (Node only): the command line's run store. While `train` runs, its output's staging folder
-// (src/io/output.ts) holds run.json (the RunRecord: config, curves, checkpoint steps), data.json (the conversations
-// or pairs it trains on; start-adapter.safetensors, the weights of the adapter it started from) and the checkpoints (src/train/checkpoint.ts bytes), each file written whole; an interrupted
-// run's folder is what `train --resume DIR` reads back. The committed output holds the adapter, not these files.
+// (src/io/output.ts) holds run.json (the RunRecord: config, curves, checkpoint steps, the data's identity), data.json
+// (the config of the adapter it started from; start-adapter.safetensors, that adapter's weights) and the checkpoints
+// (src/train/checkpoint.ts bytes), each file written whole; an interrupted run's folder is what `train --resume DIR`
+// reads back. The conversations or pairs are not copied there: they are the --data file's, which `--resume` reads
+// again and checks against the run's dataset id, then puts here before the engine resumes (getData gives the rows put
+// in this process). The committed output holds the adapter, not these files.
 // Imported adapters and evaluations are the command's own, kept in memory for its life (it imports its --adapter
 // each time it runs).
 import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
@@ -21,6 +24,7 @@ export function folderRunStore(claim: OutputClaim): RunStore {
   const file = (name: string) => join(claim.staging, name);
   let current: RunRecord | null = existsSync(file(RUN_JSON)) ? readRun(claim.staging) : null;
   let written = '';
+  let rows: Pick<RunData, 'records' | 'pairs'> = { records: [] };
   const mine = (id: string) => current !== null && current.id === id;
   return {
     ...memory,
@@ -48,14 +52,15 @@ export function folderRunStore(claim: OutputClaim): RunStore {
       return { step: current!.checkpoints[kind] ?? 0, bytes: new Uint8Array(readFileSync(file(CHECKPOINT[kind]))) };
     },
     async putData(_runId, data) {
+      rows = { records: data.records, pairs: data.pairs };
       if (data.init) writeStaged(claim, START_WEIGHTS, data.init['adapter_model.safetensors']);
-      writeStaged(claim, DATA_JSON, JSON.stringify({ records: data.records, pairs: data.pairs, startConfig: data.init?.['adapter_config.json'] ?? null }));
+      writeStaged(claim, DATA_JSON, JSON.stringify({ startConfig: data.init?.['adapter_config.json'] ?? null }));
     },
     async getData(runId) {
       if (!mine(runId) || !existsSync(file(DATA_JSON))) return null;
-      const d = JSON.parse(readFileSync(file(DATA_JSON), 'utf8')) as Omit<RunData, 'init'> & { startConfig: string | null };
+      const d = JSON.parse(readFileSync(file(DATA_JSON), 'utf8')) as { startConfig: string | null };
       const init = d.startConfig === null ? null : { 'adapter_config.json': d.startConfig, 'adapter_model.safetensors': new Uint8Array(readFileSync(file(START_WEIGHTS))) };
-      return { records: d.records, pairs: d.pairs, init };
+      return { ...rows, init };
     },
   };
 }

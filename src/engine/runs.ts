@@ -1,8 +1,8 @@
-// The engine's run calls: start an SFT or a preference run, resume one, pause / resume / cancel it, list and delete
-// runs, and show a pair as the preference trainer sees it. A run is checked before anything is stored (the run's
+// The engine's run calls: start an SFT, a preference or a GRPO run, resume one, pause / resume / cancel it, list and
+// delete runs, and show a pair as the preference trainer sees it. A run is checked before anything is stored (the run's
 // settings against the model, the one LoRA rule among them, then the GPU's memory: resident.ts admitRun), stored with its data
 // (a resume after a reload or a lost device uses exactly the same data and start), and run by the training session
-// (session.ts) with the run store as its sink.
+// (session.ts) with the run store as its sink and the host's sandbox for a GRPO run's JavaScript rewards.
 import { applyPeftAdapter, exportPeftAdapter, type PeftAdapterFiles } from '../export/peft';
 import { templateOf } from '../io/hf';
 import type { LoraConfig } from '../model/lora';
@@ -17,7 +17,7 @@ import { importedAdapter, withAdapter } from './weights';
 
 const noop: OnEvent = () => {};
 
-export function runCalls(ctx: EngineContext): Pick<EngineMethods, 'startRun' | 'startPreferenceRun' | 'resumeRun' | 'previewPreference' | 'control' | 'listRuns' | 'deleteRun'> {
+export function runCalls(ctx: EngineContext): Pick<EngineMethods, 'startRun' | 'startPreferenceRun' | 'startGrpoRun' | 'resumeRun' | 'previewPreference' | 'control' | 'listRuns' | 'deleteRun'> {
   const { resident } = ctx;
 
   /** Runs a session (session.ts) on the loaded model, with the run store as its sink. */
@@ -30,6 +30,7 @@ export function runCalls(ctx: EngineContext): Pick<EngineMethods, 'startRun' | '
     try {
       await runSession({
         run, sink: s, control: ctl, resumeFrom, onEvent, now: ctx.host.now, padId: m.model.tokenizer.padTokenId ?? 0,
+        openSandbox: ctx.host.openSandbox ?? undefined,
         setup: async () => {
           const examples = await runExamples(m.model, data, run.config, (done, total) => onEvent({ type: 'tokenize', done, total }));
           const net = await resident.lora(run.config.lora, run.config.train.seed, true);
@@ -60,7 +61,16 @@ export function runCalls(ctx: EngineContext): Pick<EngineMethods, 'startRun' | '
     return execute(run, data, null, checkpointing, onEvent);
   }
 
-  /** What a run starts from: the LoRA shape and PEFT files of an imported adapter or (a preference run) of a run's last checkpoint. */
+  /**
+   * A preference or GRPO run's config, before its method's settings are added: no validation split (nothing to
+   * evaluate or stop early on), never packed, and the LoRA shape of what it starts from (its dropout stays the run's).
+   */
+  function continuing(config: RunConfig, start: { lora: LoraConfig } | null): RunConfig {
+    const { preference: _preference, grpo: _grpo, ...rest } = config;
+    return { ...rest, evalEvery: 0, earlyStopPatience: 0, packing: false, lora: start ? { ...start.lora, dropout: config.lora.dropout } : config.lora };
+  }
+
+  /** What a run starts from: the LoRA shape and PEFT files of an imported adapter or (a preference or GRPO run) of a run's last checkpoint. */
   async function startOf(ref: Exclude<AdapterChoice, { kind: 'base' }>): Promise<{ lora: LoraConfig; files: PeftAdapterFiles; init: NonNullable<RunRecord['init']> }> {
     if (ref.kind === 'imported') {
       const { record, files } = await importedAdapter(ctx, ref.adapterId);
@@ -75,6 +85,7 @@ export function runCalls(ctx: EngineContext): Pick<EngineMethods, 'startRun' | '
   return {
     async startRun(args, onEvent = noop) {
       if (resident.active) throw new Error('A run is already in progress (running or paused).');
+      if (args.config.grpo) throw new Error('startRun is for SFT runs; a GRPO run (config.grpo) starts with startGrpoRun');
       // An imported start fixes the LoRA shape (rank, alpha, rsLoRA, targets); dropout stays the run's.
       const start = args.init ? await startOf(args.init) : null;
       const config = start ? { ...args.config, lora: { ...start.lora, dropout: args.config.lora.dropout } } : args.config;
@@ -93,14 +104,24 @@ export function runCalls(ctx: EngineContext): Pick<EngineMethods, 'startRun' | '
     async startPreferenceRun(args, onEvent = noop) {
       if (resident.active) throw new Error('A run is already in progress (running or paused).');
       const start = args.start ? await startOf(args.start) : null;
-      // No validation split: nothing to evaluate or stop early on; pairs are never packed.
-      const config: RunConfig = {
-        ...args.config, evalEvery: 0, earlyStopPatience: 0, packing: false, preference: args.preference,
-        lora: start ? { ...start.lora, dropout: args.config.lora.dropout } : args.config.lora,
-      };
       return launch({
-        name: args.name, dataset: args.dataset ?? null, config, init: start?.init ?? null, trainExamples: args.pairs.length, validationExamples: 0,
+        name: args.name, dataset: args.dataset ?? null, config: { ...continuing(args.config, start), preference: args.preference },
+        init: start?.init ?? null, trainExamples: args.pairs.length, validationExamples: 0,
       }, { records: [], pairs: args.pairs, init: start?.files ?? null }, onEvent);
+    },
+
+    /**
+     * A GRPO run: a run like startRun's, on the train split's prompts, through the same session (sampling, rewards,
+     * advantages: src/train/grpo.ts); its start is copied into its data as startPreferenceRun's is.
+     */
+    async startGrpoRun(args, onEvent = noop) {
+      if (resident.active) throw new Error('A run is already in progress (running or paused).');
+      const start = args.start ? await startOf(args.start) : null;
+      const records = args.records.filter((r) => r.split === 'train').map((r) => ({ messages: r.messages, split: r.split }));
+      return launch({
+        name: args.name, dataset: args.dataset ?? null, config: { ...continuing(args.config, start), grpo: args.grpo },
+        init: start?.init ?? null, trainExamples: records.length, validationExamples: 0,
+      }, { records, init: start?.files ?? null }, onEvent);
     },
 
     async previewPreference({ pair, maxSeqLength }) {

@@ -1,11 +1,12 @@
 // A training session: the ONE run loop, run by the engine (src/engine/runs.ts) for the page (runs in IndexedDB) and
 // the CLI's `train` (runs in its output folder), for SFT, preference and GRPO runs alike. It steps a trainer (the SFT
-// Trainer on a run's examples, the PreferenceTrainer on its pairs when run.config.preference is set, the GrpoTrainer on
+// Trainer on a run's examples, each conversation tokenized as the run first takes it, the PreferenceTrainer on its pairs when run.config.preference is set, the GrpoTrainer on
 // its prompts when run.config.grpo is: answers sampled by sample-groups.ts, scored by the run's rewards, JavaScript
-// ones in the host's sandbox, SessionArgs.openSandbox) and keeps the RunRecord up to date: the
-// metric curve, validation evaluations (every config.evalEvery steps and at the end), checkpoints through a
-// RunSink ('last' every config.checkpointEvery steps, on pause and at the end; 'best' at each new best
-// validation loss), early stopping, pause/resume/cancel through a RunControl, and the run's status.
+// ones in the host's sandbox, SessionArgs.openSandbox) and keeps the RunRecord up to date: the metric curve (a GRPO
+// run also reports each generation batch's groups as it samples them, not stored), validation evaluations (every
+// config.evalEvery steps and at the end), checkpoints through a RunSink ('last' every config.checkpointEvery steps,
+// on pause and at the end; 'best' at each new best validation loss), early stopping, pause/resume/cancel through a
+// RunControl, and the run's status.
 //
 // Contract: `runSession` resolves with the final status ('completed' | 'stopped-early' | 'cancelled'); on any
 // failure it stores the run as 'interrupted' (a checkpoint exists, or the device was lost) or 'failed', then
@@ -20,21 +21,23 @@ import type { ModelMeta } from '../io/hf';
 import { stopTokenIds, templateOf } from '../io/hf';
 import type { Transformer } from '../model/transformer';
 import type { CheckpointKind, MetricPoint, RunRecord, RunStatus, RunStore } from '../storage/runs';
-import { examplesFromRecords } from '../tokenize/loss-mask';
-import type { Example } from '../train/batch';
+import { examplesFromRecords, ExamplesOnDemand } from '../tokenize/loss-mask';
+import type { Example, Examples } from '../train/batch';
 import { applyCheckpoint, captureCheckpoint, deserializeCheckpoint, serializeCheckpoint, type CheckpointedTrainer } from '../train/checkpoint';
-import { GrpoTrainer, tokenizeGrpoPrompt, type GrpoMetrics, type GrpoPoint, type GrpoPrompt } from '../train/grpo';
+import { GrpoTrainer, tokenizeGrpoPrompt, type GrpoGroup, type GrpoMetrics, type GrpoPoint, type GrpoPrompt } from '../train/grpo';
 import { PreferenceTrainer, type PreferenceMetrics } from '../train/preference';
 import { tokenizePreference, type PreferenceExample, type PreferencePair } from '../train/preference-pairs';
 import { packExamples, type RunConfig } from '../train/presets';
 import { RewardScorer, type OpenSandbox } from '../train/rewards';
-import { evaluateLoss, Trainer, type StepMetrics } from '../train/trainer';
+import { evaluateLoss, targetTokens, Trainer, type StepMetrics } from '../train/trainer';
 import { sampleGroupsWith } from './sample-groups';
 
 /** What a session reports while it runs. */
 export type SessionEvent =
   | { type: 'run'; run: RunRecord }
   | { type: 'step'; runId: string; point: MetricPoint; totalSteps: number; etaSeconds: number }
+  /** A GRPO step that sampled a new generation batch: its prompts, answers, rewards and advantages (after the step's event). */
+  | { type: 'groups'; runId: string; step: number; groups: GrpoGroup[] }
   | { type: 'eval'; runId: string; step: number; valLoss: number; best: boolean }
   | { type: 'checkpoint'; runId: string; step: number; kind: CheckpointKind }
   | { type: 'status'; runId: string; status: RunStatus; error: string | null };
@@ -43,7 +46,7 @@ export type SessionEvent =
 export type RunSink = Pick<RunStore, 'put' | 'putCheckpoint'>;
 
 /** What a run trains on: conversations (SFT: train and validation examples), preference pairs, or GRPO's prompts. */
-type RunExamples = { train: Example[]; validation: Example[] } | { pairs: PreferenceExample[] } | GrpoExamples;
+type RunExamples = { train: Examples; validation: Examples } | { pairs: PreferenceExample[] } | GrpoExamples;
 
 /** GRPO's prompts, and what sampling needs of the model's tokenizer: its decoding and its stop tokens. */
 interface GrpoExamples { prompts: GrpoPrompt[]; decode: (ids: number[]) => string; stopTokenIds: number[] }
@@ -57,6 +60,8 @@ interface SessionTrainer extends CheckpointedTrainer {
   /** Work before the first step (compiling its pipelines; a DPO run's reference log-probs). */
   prepare(): Promise<unknown>;
   step(): Promise<AnyMetrics>;
+  /** GRPO's: the generation batch the last step sampled, as groups (null when it sampled none). */
+  sampledGroups?(): GrpoGroup[] | null;
 }
 
 function trainerFor(config: RunConfig, net: Transformer, examples: RunExamples, padId: number, rewards: RewardScorer | null): SessionTrainer {
@@ -78,7 +83,7 @@ function rewardsOf(st: AnyMetrics): Partial<MetricPoint> {
   return point;
 }
 
-/** Conversations tokenized between two yields to the event loop (and progress reports). */
+/** Conversations tokenized between two yields to the event loop (and between progress reports). */
 export const TOKENIZE_CHUNK = 5000;
 
 /**
@@ -99,11 +104,15 @@ export async function tokenizeChunked(
 }
 
 /**
- * A run's training and validation examples: the train split with the run's loss mask (packed when the run
- * packs), the validation split on assistant turns; or, for a preference run, its pairs through the chat template
- * (a pair that leaves no answer token is an error naming it); or, for a GRPO run, the train split's prompts (an
- * assistant turn at the end is the reference answer; a row that does not fit is an error naming it).
- * `onProgress(done, total)` counts conversations.
+ * A run's training and validation examples: the train split with the run's loss mask, the validation split on
+ * assistant turns, each conversation tokenized when the run first takes it (ExamplesOnDemand: the data order needs
+ * only the count, so the first step waits for its own batches, not for the file); examples up to the first one
+ * with a target token are tokenized here, a chunk at a time, so that data with nothing to learn is refused before
+ * the run starts. A run that packs tokenizes its train split here, whole (the packed rows depend on every
+ * conversation's length). Or, for a preference run, its pairs through the chat template (a pair that leaves no
+ * answer token is an error naming it); or, for a GRPO run, the train split's prompts (an assistant turn at the end
+ * is the reference answer; a row that does not fit is an error naming it).
+ * `onProgress(done, total)` counts conversations tokenized, at most every TOKENIZE_CHUNK, and at the first and the last.
  */
 export async function runExamples(
   m: ModelMeta, data: { records: readonly { messages: ChatMessage[]; split: 'train' | 'validation' }[]; pairs?: readonly PreferencePair[] },
@@ -139,11 +148,26 @@ export async function runExamples(
     };
   }
   const { records } = data;
-  const trainRecords = records.filter((r) => r.split === 'train');
-  const report = (offset: number) => (done: number) => onProgress?.(offset + done, records.length);
-  const train = await tokenizeChunked(m, trainRecords, { assistantOnly: config.assistantOnly, maxSeqLength }, report(0));
-  const validation = await tokenizeChunked(m, records.filter((r) => r.split === 'validation'), { assistantOnly: true, maxSeqLength }, report(trainRecords.length));
-  return { train: config.packing ? packExamples(train, maxSeqLength) : train, validation };
+  const total = records.length;
+  let done = 0;
+  const counted = () => { if (++done === 1 || done % TOKENIZE_CHUNK === 0 || done === total) onProgress?.(done, total); };
+  const tpl = templateOf(m);
+  const onDemand = (split: 'train' | 'validation', assistantOnly: boolean) => new ExamplesOnDemand(
+    m.tokenizer, tpl, records.filter((r) => r.split === split), { assistantOnly, maxSeqLength },
+    { onTokenized: counted, describe: (i) => `${split} conversation ${i + 1}` },
+  );
+  const validation = onDemand('validation', true);
+  if (config.packing) {
+    const trainRecords = records.filter((r) => r.split === 'train');
+    const train = await tokenizeChunked(m, trainRecords, { assistantOnly: config.assistantOnly, maxSeqLength }, (n) => onProgress?.(n, total));
+    done = trainRecords.length;
+    return { train: packExamples(train, maxSeqLength), validation };
+  }
+  const train = onDemand('train', config.assistantOnly);
+  for (let i = 0; i < train.length && targetTokens(train.at(i)!, maxSeqLength) === 0; i++) {
+    if ((i + 1) % TOKENIZE_CHUNK === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  return { train, validation };
 }
 
 /** Pause, resume, cancel and device loss, as seen by a running session (set from anywhere, read at step boundaries). */
@@ -279,6 +303,8 @@ export async function runSession(args: SessionArgs): Promise<RunStatus> {
       run.updatedAt = now();
       const mean = stepTimes.reduce((a, b) => a + b, 0) / stepTimes.length;
       onEvent({ type: 'step', runId: run.id, point, totalSteps: trainer.totalSteps, etaSeconds: mean * (trainer.totalSteps - st.step) });
+      const groups = trainer.sampledGroups?.();
+      if (groups) onEvent({ type: 'groups', runId: run.id, step: st.step, groups });
       const last = trainer.done;
       if ((evalEvery > 0 && st.step % evalEvery === 0) || last) stoppedEarly = await evaluate();
       if ((checkpointEvery > 0 && st.step % checkpointEvery === 0) || last || stoppedEarly) await checkpoint('last');

@@ -21,7 +21,7 @@ export interface CardInput {
   /** Named numbers or strings (final train loss, best validation loss, steps, tokens/s, ...), in display order. */
   metrics: Record<string, number | string>;
   license?: string;
-  /** ISO date of the export (default: now). */
+  /** ISO date of the export (default: today, UTC; a day, not a time, so one day's exports of the same weights are the same bytes: a push equals the zip). */
   date?: string;
 }
 
@@ -64,7 +64,7 @@ ${card.what} ${trained ? 'Fine-tuned with supervised fine-tuning (SFT) in WebGPU
 
 - **Base model:** ${input.baseModel}
 ${input.dataset ? `- **Dataset:** ${input.dataset.name}, version ${input.dataset.version} (${input.dataset.records} conversations${input.dataset.tokens !== undefined ? `, ${input.dataset.tokens} tokens` : ''})` : ''}${'importedFrom' in input.run ? `- **Imported from:** ${input.run.importedFrom}` : ''}
-- **Exported:** ${input.date ?? new Date().toISOString()}
+- **Exported:** ${input.date ?? new Date().toISOString().slice(0, 10)}
 
 ## Usage
 

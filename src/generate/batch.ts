@@ -20,8 +20,9 @@
 //
 // Same results as one sequence at a time: each sequence draws from its own stream, one draw per token (none when
 // greedy): Rng(seed) for a prompt's first sample, derived seeds for its others (sequenceSeed), so a prompt answers
-// the same alone or in any batch, and with N = 1 this is the single-sequence path (generate.ts uses it for our
-// Transformer). The prompt's last token goes through the decoding step (the prefill covers the tokens before it).
+// the same alone or in any batch (a caller whose prompts must not share streams, GRPO's, gives each its own seed),
+// and with N = 1 this is the single-sequence path (generate.ts uses it for our Transformer). The prompt's last token
+// goes through the decoding step (the prefill covers the tokens before it).
 // Not here: chat templates and tokenizing (callers pass ids), the ONNX decoder (generate.ts, on the CPU sampler).
 import type { Gpu, Program, Tensor } from '../gpu/runtime';
 import { recipeOf } from '../model/arch';
@@ -43,6 +44,8 @@ export interface BatchOptions extends SamplingOptions {
   decode?: (ids: number[]) => string;
   /** Answers per prompt (default 1), each its own sequence with its own draws. */
   samplesPerPrompt?: number;
+  /** Each prompt's seed in place of `seed` (default: `seed` for all: a prompt answers the same alone or in any batch). */
+  promptSeeds?: number[];
   /** Sequences decoded at once (default 32); the others wait for a slot. */
   maxBatch?: number;
   /** Aborting stops at the next step; each sequence keeps what it has (finishReason null if unfinished). */
@@ -110,13 +113,14 @@ export async function generateBatch(
   if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) throw new Error(`generateBatch: maxNewTokens ${opts.maxNewTokens} must be a whole number ≥ 0`);
   const maxBatch = opts.maxBatch ?? DEFAULT_MAX_BATCH;
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new Error(`generateBatch: maxBatch ${maxBatch} must be a whole number ≥ 1`);
+  if (opts.promptSeeds && opts.promptSeeds.length !== prompts.length) throw new Error(`generateBatch: ${opts.promptSeeds.length} prompt seeds for ${prompts.length} prompts`);
   const { config } = model;
   const seqs: Sequence[] = prompts.flatMap((ids, p) => {
     if (ids.length === 0) throw new Error(`generate: prompt ${p} is empty`);
     for (const id of ids) if (!(Number.isInteger(id) && id >= 0 && id < config.vocabSize)) throw new Error(`generate: prompt ${p} has token ${id} outside the vocabulary of ${config.vocabSize}`);
     const limit = newTokenLimit(config, ids.length, opts.maxNewTokens);
     return Array.from({ length: G }, (_, g) => ({
-      index: p * G + g, prompt: p, sample: g, ids, rng: new Rng(sequenceSeed(opts.seed, g)), limit, submitted: 0, tokens: [], text: '', finishReason: null,
+      index: p * G + g, prompt: p, sample: g, ids, rng: new Rng(sequenceSeed(opts.promptSeeds?.[p] ?? opts.seed, g)), limit, submitted: 0, tokens: [], text: '', finishReason: null,
     }));
   });
   const results = (): SequenceResult[] => seqs.map(({ prompt, sample, tokens, text, finishReason }) => ({ prompt, sample, tokens, text, finishReason }));

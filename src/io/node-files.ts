@@ -2,6 +2,8 @@
 // model-files.ts so the browser bundle never imports node:fs.
 //
 // Contract:
+//  - The folder must hold config.json at its top (a cache folder: its snapshot) before anything is walked: `/` or a
+//    home folder given by mistake is refused as not a model folder, not walked file by file.
 //  - Symbolic links are followed (files and folders; a folder reached twice is walked once, so link loops end);
 //    dangling links are left out of the listing, so a half-downloaded shard reads as a missing file.
 //  - A Hugging Face cache folder is accepted as it is: the repository folder `models--org--name` (its
@@ -26,6 +28,7 @@ export function filesFromDirectory(dir: string, name?: string): ModelFiles {
   const cache = hfCacheFolder(dir);
   const root = cache?.snapshot ?? dir;
   const folder = name ?? cache?.repo ?? basename(dir);
+  if (!statSync(join(root, 'config.json'), { throwIfNoEntry: false })?.isFile()) throw new Error(`${dir} is not a model folder: it has no config.json`);
   const paths: string[] = [];
   const walked = new Set<string>();
   const walk = (d: string): void => {

@@ -10,8 +10,13 @@
 //    two renames; abandon() removes the staging folder (a failed or interrupted run). All of it is
 //    synchronous, so a signal handler never runs between the two renames.
 //  - The previous output survives any failure and kill -9: until the first rename it is untouched; between
-//    the renames it lives at `<out>.studio-old-<pid>`, and the next claim of `out` renames it back. Staging
-//    folders left by a killed run are removed by the next claim once their process is gone.
+//    the renames it lives at `<out>.studio-old-<pid>`, and the next claim beside it renames it back.
+//  - What a killed run leaves beside its output is cleaned by the next claim of any output in the same folder
+//    (not only of the same `out`), once the run's process is gone, and named in the claim's `recovered` lines:
+//    a staging folder is removed (or kept as the partial run when it holds a checkpoint), an old output put
+//    back or removed. Only folders the studio wrote are touched: a staging folder carries STAGING_MARK from
+//    its creation until commit writes the manifest (an empty one is taken too: the run died before marking
+//    it), an old output its manifest; anything else with such a name is named and left as it is.
 //  - A run that checkpoints (cli train --checkpoint-every) writes its checkpoint into the staging folder
 //    (writeStaged: whole files or none). A run that will not commit but holds a checkpoint (RESUME_FILE) keeps
 //    its staging folder as `<out>.studio-partial` (keepPartial; the next claim does the same for a killed
@@ -33,7 +38,12 @@ export interface OutputClaim {
   dir: string;
   /** The staging folder the output is written into before the swap. */
   staging: string;
+  /** What the claim found and did beside the output (what killed runs left), one sentence each, for the user. */
+  recovered: string[];
 }
+
+/** Marks a staging folder as the studio's, from its creation until commit writes the manifest. */
+export const STAGING_MARK = '.studio-staging.json';
 
 /** The real path of `p`, following symbolic links as far as the path exists. */
 function realPath(p: string): string {
@@ -45,10 +55,19 @@ function realPath(p: string): string {
 
 const within = (child: string, parent: string): boolean => child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
 
-function siblings(dir: string, tag: 'new' | 'old'): { path: string; pid: number }[] {
-  const parent = dirname(dir), prefix = `${basename(dir)}.studio-${tag}-`;
+/** A folder a run leaves beside its output while it writes: `<out>.studio-new-<pid>` (staging) or `…-old-<pid>`. */
+interface Leftover { path: string; name: string; out: string; tag: 'new' | 'old'; pid: number }
+
+const LEFTOVER = /^(.+)\.studio-(new|old)-(\d+)$/;
+
+/** The leftovers of runs whose process is gone, in `parent`. */
+function deadLeftovers(parent: string): Leftover[] {
   if (!existsSync(parent)) return [];
-  return readdirSync(parent).filter((n) => n.startsWith(prefix)).map((n) => ({ path: join(parent, n), pid: Number(n.slice(prefix.length)) }));
+  return readdirSync(parent, { withFileTypes: true }).flatMap((e) => {
+    const m = LEFTOVER.exec(e.name);
+    if (!m || !e.isDirectory() || alive(Number(m[3]))) return [];
+    return [{ path: join(parent, e.name), name: e.name, out: join(parent, m[1]), tag: m[2] as 'new' | 'old', pid: Number(m[3]) }];
+  });
 }
 
 function alive(pid: number): boolean {
@@ -77,16 +96,35 @@ function movePartial(staging: string, dir: string): string {
   return partial;
 }
 
-/** Finish or undo what a killed run left: the previous output back in place, dead staging folders gone (or kept as the partial run). */
-function recover(dir: string): void {
-  const old = siblings(dir, 'old').filter((s) => !alive(s.pid) && isStudioOutput(s.path));
-  if (!existsSync(dir) && old.length > 0) renameSync(old[0].path, dir);
-  for (const s of siblings(dir, 'old')) if (!alive(s.pid) && isStudioOutput(s.path)) rmSync(s.path, { recursive: true, force: true });
-  for (const s of siblings(dir, 'new')) {
-    if (alive(s.pid)) continue;
-    if (existsSync(join(s.path, RESUME_FILE))) movePartial(s.path, dir);
-    else rmSync(s.path, { recursive: true, force: true });
+/** A staging folder the studio made: marked, or committed as far as its manifest, or still empty. */
+function isStaging(path: string): boolean {
+  return existsSync(join(path, STAGING_MARK)) || isStudioOutput(path) || readdirSync(path).length === 0;
+}
+
+/**
+ * Finishes or undoes what killed runs left in `parent` (beside any output there): a previous output back in place,
+ * dead staging folders gone or kept as the partial run. Returns what it did and what it left, for the user.
+ */
+function recoverBeside(parent: string): string[] {
+  const said: string[] = [];
+  for (const s of deadLeftovers(parent)) {
+    if (!(s.tag === 'old' ? isStudioOutput(s.path) : isStaging(s.path))) {
+      said.push(`left ${s.name} as it is: named like a studio folder, but the studio did not write it`);
+    } else if (s.tag === 'old' && !existsSync(s.out)) {
+      renameSync(s.path, s.out);
+      said.push(`${basename(s.out)} put back from ${s.name}: a run (process ${s.pid}) was killed while replacing it`);
+    } else if (s.tag === 'old') {
+      rmSync(s.path, { recursive: true, force: true });
+      said.push(`removed ${s.name}, the previous ${basename(s.out)} of a run (process ${s.pid}) killed as it replaced it`);
+    } else if (existsSync(join(s.path, RESUME_FILE))) {
+      const partial = movePartial(s.path, s.out);
+      said.push(`${s.name}, the staging folder of a killed run (process ${s.pid}), holds a checkpoint: kept as ${basename(partial)}; continue it with --resume ${partial}`);
+    } else {
+      rmSync(s.path, { recursive: true, force: true });
+      said.push(`removed ${s.name}, the staging folder of a killed run (process ${s.pid}); ${basename(s.out)} is as it was`);
+    }
   }
+  return said;
 }
 
 export function claimOutputFolder(out: string, inputs: readonly OutputInput[]): OutputClaim {
@@ -99,7 +137,7 @@ export function claimOutputFolder(out: string, inputs: readonly OutputInput[]): 
     if (real === dir) throw new Error(`--out ${out} is ${input.what}; choose a new folder`);
     if (within(real, dir)) throw new Error(`--out ${out} contains ${input.what} (${input.path}); choose a new folder`);
   }
-  recover(dir);
+  const recovered = recoverBeside(dirname(dir));
   if (existsSync(dir)) {
     const st = lstatSync(dir);
     if (!st.isDirectory()) throw new Error(`--out ${out} exists and is not a folder; choose a new folder`);
@@ -110,10 +148,11 @@ export function claimOutputFolder(out: string, inputs: readonly OutputInput[]): 
   const staging = `${dir}.studio-new-${process.pid}`;
   try {
     mkdirSync(staging, { recursive: true });
+    writeSynced(join(staging, STAGING_MARK), JSON.stringify({ writtenBy: 'webgpu-sft-studio', out: dir, pid: process.pid }));
   } catch (e) {
     throw new Error(`--out ${out}: cannot write there (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  return { dir, staging };
+  return { dir, staging, recovered };
 }
 
 function writeSynced(path: string, data: Uint8Array | string): void {
@@ -132,6 +171,7 @@ function writeSynced(path: string, data: Uint8Array | string): void {
 export function commit(claim: OutputClaim, kind: string, files: Record<string, Uint8Array | string>): void {
   for (const [name, data] of Object.entries(files)) writeSynced(join(claim.staging, name), data);
   writeSynced(join(claim.staging, MANIFEST), JSON.stringify({ writtenBy: 'webgpu-sft-studio', kind, files: Object.keys(files), at: new Date().toISOString() }, null, 2));
+  rmSync(join(claim.staging, STAGING_MARK), { force: true }); // the manifest says whose it is from here on
   const old = `${claim.dir}.studio-old-${process.pid}`;
   const hadPrevious = existsSync(claim.dir);
   if (hadPrevious) renameSync(claim.dir, old);

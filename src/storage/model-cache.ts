@@ -5,7 +5,7 @@
 // so the cache holds what it held before, models cached earlier and parts of an earlier, stopped download included.
 // Two tabs may download the same model at once: entries are keyed by URL and hold the same bytes, so the cache is
 // not guarded by the writer role (writer.ts).
-import type { ByteCache } from '../io/download';
+import { cacheStorageCache, memoryCache, type ByteCache } from '../io/download';
 import { ensureRoom, isQuotaExceeded, quotaRefusal } from './quota';
 
 const fileOf = (url: string): string => decodeURIComponent(new URL(url).pathname.split('/').pop() ?? url);
@@ -37,4 +37,9 @@ export function roomCheckedCache(cache: ByteCache): ByteCache {
       }
     },
   };
+}
+
+/** The browser's download cache (Cache Storage, quota minded) for models and Hub datasets; in memory where there is none. */
+export function browserModelCache(): Promise<ByteCache> {
+  return cacheStorageCache().then(roomCheckedCache).catch(() => memoryCache());
 }

@@ -14,6 +14,7 @@
 //    never are. Without `assistantOnly`, every token but the first is a target.
 //  - `examplesFromRecords` is the one way records become training and evaluation examples: each conversation as
 //    above, cut to maxSeqLength + 1 tokens (a batch row's maxSeqLength positions, plus the last target).
+//    `ExamplesOnDemand` gives the same examples one at a time, each tokenized when first asked for.
 //
 // How the mask is found without {% generation %} markers (Qwen3, Llama 3.x and Gemma 3 have none):
 //  1. R = the full rendering. The assistant header H is what `add_generation_prompt` appends to the
@@ -103,6 +104,50 @@ export function examplesFromRecords(
 ): TokenizedConversation[] {
   const maxLength = opts.maxSeqLength + 1;
   return records.map((r) => tokenizeConversation(tok, template, r.messages, { assistantOnly: opts.assistantOnly, maxLength }));
+}
+
+/**
+ * examplesFromRecords one record at a time, on first use: `at(i)` tokenizes record i the first time it is asked
+ * for and keeps the result, so a run on a huge file tokenizes what its steps take, not the file, before its first
+ * step. The same examples as examplesFromRecords, index for index. `onTokenized()` is called after each record
+ * tokenized for the first time. A conversation the template or tokenizer refuses throws, naming `describe(i)`.
+ */
+export class ExamplesOnDemand {
+  private readonly done: (TokenizedConversation | undefined)[];
+  private count = 0;
+
+  constructor(
+    private readonly tok: Tokenizer, private readonly template: ChatTemplate, private readonly records: readonly { messages: ChatMessage[] }[],
+    private readonly opts: { assistantOnly: boolean; maxSeqLength: number },
+    private readonly hooks: { onTokenized?: () => void; describe?: (i: number) => string } = {},
+  ) {
+    this.done = new Array(records.length);
+  }
+
+  get length(): number {
+    return this.records.length;
+  }
+
+  /** Records tokenized so far. */
+  get tokenized(): number {
+    return this.count;
+  }
+
+  at(i: number): TokenizedConversation | undefined {
+    if (!(i >= 0 && i < this.records.length)) return undefined;
+    let e = this.done[i];
+    if (!e) {
+      try {
+        [e] = examplesFromRecords(this.tok, this.template, [this.records[i]], this.opts);
+      } catch (err) {
+        throw new Error(`${this.hooks.describe?.(i) ?? `conversation ${i + 1}`}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      this.done[i] = e;
+      this.count++;
+      this.hooks.onTokenized?.();
+    }
+    return e;
+  }
 }
 
 /** Tokenize `text` so that every span boundary falls on a token boundary, and mark the spans' tokens. */

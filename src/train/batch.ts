@@ -11,6 +11,12 @@ export interface Example {
   docStart?: number[];
 }
 
+/**
+ * Examples by index: an array, or examples made on first use (ExamplesOnDemand, src/tokenize/loss-mask.ts: a run
+ * tokenizes what its steps take). `at(i)` is defined for 0 ≤ i < length.
+ */
+export type Examples = Pick<readonly Example[], 'length' | 'at'>;
+
 export interface Batch {
   B: number;
   T: number;

@@ -31,7 +31,7 @@ export interface MethodState {
 /** What a checkpoint reads from a trainer and writes back into it: the SFT Trainer, the PreferenceTrainer, the GrpoTrainer. */
 export interface CheckpointedTrainer {
   readonly cfg: TrainConfig;
-  readonly data: readonly unknown[];
+  readonly data: { readonly length: number };
   readonly state: TrainerState;
   /** DPO's cached reference log-probs; absent or null for a method without a reference. */
   readonly reference?: ReferenceLogps | null;

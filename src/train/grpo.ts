@@ -105,6 +105,17 @@ export function grpoProblem(g: GrpoConfig, train: Pick<TrainConfig, 'batchSize' 
   return null;
 }
 
+/** Prompts of one generation batch: its answers (batch size × gradient accumulation) over G. */
+export function promptsPerGeneration(g: Pick<GrpoConfig, 'numGenerations'>, train: Pick<TrainConfig, 'batchSize' | 'gradAccumSteps'>): number {
+  return (train.batchSize * train.gradAccumSteps) / g.numGenerations;
+}
+
+/** Optimizer steps of a GRPO run on `prompts` prompts: maxSteps, or μ per generation batch over every epoch's prompts. */
+export function grpoSteps(g: Pick<GrpoConfig, 'numGenerations' | 'numIterations'>, train: Pick<TrainConfig, 'batchSize' | 'gradAccumSteps' | 'maxSteps' | 'epochs'>, prompts: number): number {
+  if (train.maxSteps > 0) return train.maxSteps;
+  return Math.ceil(prompts / promptsPerGeneration(g, train)) * g.numIterations * train.epochs;
+}
+
 // ---- prompts -------------------------------------------------------------------------------------
 
 /** A prompt as the trainer takes it: the turns to answer, the last user turn's text, the reference, the tokens. */
@@ -263,6 +274,16 @@ export interface GrpoPoint {
 
 export interface GrpoMetrics extends StepMetrics, GrpoPoint {}
 
+/**
+ * A prompt of a generation batch as a person reads it (the run's latest-groups table): its text, its reference answer
+ * (null without one) and its G answers, each with its length in tokens and what it was scored.
+ */
+export interface GrpoGroup {
+  prompt: string;
+  reference: string | null;
+  answers: (Pick<GrpoSample, 'text' | 'finishReason' | 'rewards' | 'reward' | 'advantage' | 'error'> & { tokens: number })[];
+}
+
 const ERRORS_KEPT = 5;
 
 export class GrpoTrainer {
@@ -277,6 +298,8 @@ export class GrpoTrainer {
   private startReady = false;
   private swap: Tensor | null = null;
   private readonly promptsPerGeneration: number;
+  /** The generation batch the last step sampled, or null when it trained on an earlier one (μ > 1). */
+  private sampled: GenerationBatch | null = null;
 
   constructor(
     readonly model: Transformer,
@@ -292,9 +315,8 @@ export class GrpoTrainer {
     if (data.length === 0) throw new Error('no prompts');
     const problem = grpoProblem(grpo, cfg);
     if (problem) throw new Error(problem);
-    this.promptsPerGeneration = (cfg.batchSize * cfg.gradAccumSteps) / grpo.numGenerations;
-    const perEpoch = Math.ceil(data.length / this.promptsPerGeneration) * grpo.numIterations;
-    this.totalSteps = cfg.maxSteps > 0 ? cfg.maxSteps : perEpoch * cfg.epochs;
+    this.promptsPerGeneration = promptsPerGeneration(grpo, cfg);
+    this.totalSteps = grpoSteps(grpo, cfg, data.length);
     this.rng = new Rng(cfg.seed);
     this.state = { step: 0, epoch: 0, cursor: 0, order: this.newOrder(), rngState: this.rng.state };
     this.norm = model.gpu.tensor([1], 'gradNorm');
@@ -428,8 +450,8 @@ export class GrpoTrainer {
     const { model, cfg, grpo } = this;
     const { gpu } = model;
     await this.prepare();
-    this.generation ??= await this.generate();
-    const gen = this.generation;
+    this.sampled = this.generation ? null : await this.generate();
+    const gen = this.generation ??= this.sampled!;
     const epoch = this.state.epoch;
     const B = cfg.batchSize, answers = gen.samples.length;
     const seeds = Array.from({ length: cfg.gradAccumSteps }, (_, i) => (cfg.seed * 1_000_003 + this.state.step * 131 + i) >>> 0);
@@ -474,6 +496,21 @@ export class GrpoTrainer {
     const norm = (await gpu.read(this.norm))[0];
     assertFiniteStep(this.state.step, loss, norm);
     return { step: this.state.step, epoch, lr, gradNorm: norm, loss, tokens: allTokens, seqTokens, ...this.batchMetrics(gen), kl: grpo.beta > 0 ? klSum / Math.max(1, allTokens) : null, clipRatio: clipped / Math.max(1, allTokens) };
+  }
+
+  /** The groups of the generation batch the last step sampled (prompt-major), or null when it sampled none. */
+  sampledGroups(): GrpoGroup[] | null {
+    const batch = this.sampled;
+    if (!batch) return null;
+    const G = this.grpo.numGenerations;
+    return Array.from({ length: batch.samples.length / G }, (_, g) => {
+      const answers = batch.samples.slice(g * G, (g + 1) * G);
+      const { prompt, reference } = this.data[answers[0].prompt];
+      return {
+        prompt, reference,
+        answers: answers.map((s) => ({ text: s.text, finishReason: s.finishReason, tokens: s.ids.length, rewards: [...s.rewards], reward: s.reward, advantage: s.advantage, error: s.error })),
+      };
+    });
   }
 
   /** What the generation batch says, whichever of its μ steps this is. */

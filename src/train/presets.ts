@@ -14,7 +14,7 @@ import { estimateMemory, memoryVerdict, type MemoryEstimate } from '../model/mem
 import { loraLinears, loraProblem } from '../io/validate';
 import { DEFAULT_LORA, type LoraConfig } from '../model/lora';
 import type { Example } from './batch';
-import { grpoProblem, type GrpoConfig } from './grpo';
+import { grpoProblem, grpoSteps, promptsPerGeneration, type GrpoConfig } from './grpo';
 import { totalSteps } from './data-order';
 import type { PreferenceConfig } from './preference';
 import { DEFAULT_TRAIN, type TrainConfig } from './trainer';
@@ -106,17 +106,43 @@ interface DataSummary {
 }
 
 
+type MemoryConfig = Pick<RunConfig, 'lora' | 'train' | 'preference' | 'grpo'>;
+
 /**
  * GPU memory of a run: training at batch × maxSeqLength tokens with the run's LoRA rank, targets and dropout, with
- * activation checkpointing or without (by default, as activationCheckpointingFor decides with no budget measured).
+ * activation checkpointing or without (by default, as activationCheckpointingFor decides with no budget measured);
+ * a GRPO run's sampling on top (grpoBytes, counted with the activations).
  */
-export function runMemoryEstimate(cfg: Pick<RunConfig, 'lora' | 'train' | 'preference'>, model: ModelConfig, checkpointing = activationCheckpointingFor(cfg, model, null)): MemoryEstimate {
+export function runMemoryEstimate(cfg: MemoryConfig, model: ModelConfig, checkpointing = activationCheckpointingFor(cfg, model, null)): MemoryEstimate {
   // A preference micro-batch of B pairs is 2B rows: the chosen answers, then the rejected ones.
   const rows = (cfg.preference ? 2 : 1) * cfg.train.batchSize;
-  return estimateMemory(model, {
+  const training = estimateMemory(model, {
     training: true, loraRank: cfg.lora.rank, batchTokens: rows * cfg.train.maxSeqLength, lora: cfg.lora, checkpointing,
     weights: cfg.train.weights,
   });
+  if (!cfg.grpo) return training;
+  const extra = grpoBytes(cfg.grpo, cfg.train, model, training.loraBytes);
+  return { ...training, activationBytes: training.activationBytes + extra, trainingBytes: training.trainingBytes + extra };
+}
+
+/**
+ * What a GRPO run holds beside its training micro-batch (pooled buffers are reused by size, so neither's are the
+ * other's): the generation batch, all P × G answers decoded at once (src/engine/sample-groups.ts): their KV cache rows
+ * for up to maxSeqLength positions (a prompt and its answer fit it), one decoding step's working set, logits and
+ * attention scores for all of them, and one prompt's prefill; with β > 0 against the adapter as the run started, two
+ * copies of the trainable table (the reference, and room to swap it in). The measuring forwards (π_old, π_ref) have
+ * the micro-batch's shapes and reuse the training step's buffers.
+ */
+function grpoBytes(grpo: GrpoConfig, train: TrainConfig, model: ModelConfig, loraBytes: number): number {
+  const answers = train.batchSize * train.gradAccumSteps, T = train.maxSeqLength;
+  const inference = (tokens: number) => estimateMemory(model, { training: false, loraRank: 0, batchTokens: tokens, weights: train.weights });
+  const cache = inference(answers * T).kvCacheBytes;
+  const step = inference(answers), prefill = inference(T);
+  const stepBytes = step.inferenceBytes - step.weightsBytes - step.kvCacheBytes + answers * model.numHeads * T * 4;
+  const prefillBytes = prefill.inferenceBytes - prefill.weightsBytes;
+  // loraBytes counts the table five times (values, gradients, two moments, decay mask).
+  const reference = grpo.beta > 0 && grpo.reference === 'start' ? (2 * loraBytes) / 5 : 0;
+  return cache + stepBytes + prefillBytes + reference;
 }
 
 /**
@@ -124,7 +150,7 @@ export function runMemoryEstimate(cfg: Pick<RunConfig, 'lora' | 'train' | 'prefe
  * would not fit a measured budget (recomputing every layer's forward costs about a third more time per step, so a
  * run that fits keeps its activations; with no budget measured, it keeps them).
  */
-export function activationCheckpointingFor(cfg: Pick<RunConfig, 'lora' | 'train' | 'preference'>, model: ModelConfig, budget: MemoryBudget | null): boolean {
+export function activationCheckpointingFor(cfg: MemoryConfig, model: ModelConfig, budget: MemoryBudget | null): boolean {
   const knob = cfg.train.activationCheckpointing ?? 'auto';
   if (knob !== 'auto') return knob === 'on';
   if (!budget || budget.limitedBy === null) return false;
@@ -175,17 +201,17 @@ export function validateRunConfig(
     if (!(Number.isInteger(cfg[k]) && cfg[k] >= 0)) err(k, `${k} must be a whole number, 0 or more.`);
   }
 
-  if (cfg.grpo) {
-    const problem = grpoProblem(cfg.grpo, train);
-    if (problem) err('grpo', `GRPO: ${problem}.`);
-  }
+  const grpo = cfg.grpo && grpoProblem(cfg.grpo, train) === null ? cfg.grpo : null;
+  if (cfg.grpo && !grpo) err('grpo', `GRPO: ${grpoProblem(cfg.grpo, train)}.`);
 
   if (data.trainExamples === 0) err('data', 'The dataset has no training examples (unflagged rows in the train split).');
-  const steps = totalSteps(train, data.trainExamples);
+  const steps = grpo ? grpoSteps(grpo, train, data.trainExamples) : totalSteps(train, data.trainExamples);
   if (data.trainExamples > 0 && train.warmupSteps >= steps && train.warmupSteps > 0) {
     err('train.warmupSteps', `Warm-up (${train.warmupSteps} steps) is as long as the whole run (${steps} steps): the learning rate would never reach its peak.`);
   }
-  if (data.trainExamples > 0 && !cfg.packing && train.batchSize * train.gradAccumSteps > data.trainExamples) {
+  if (grpo && data.trainExamples > 0 && promptsPerGeneration(grpo, train) > data.trainExamples) {
+    warn('train.batchSize', `One generation batch asks ${promptsPerGeneration(grpo, train)} prompts (${train.batchSize * train.gradAccumSteps} answers, ${grpo.numGenerations} a prompt) but there are ${data.trainExamples}: prompts repeat within it.`);
+  } else if (!grpo && data.trainExamples > 0 && !cfg.packing && train.batchSize * train.gradAccumSteps > data.trainExamples) {
     warn('train.batchSize', `One optimizer step uses ${train.batchSize * train.gradAccumSteps} examples but there are ${data.trainExamples}: examples repeat within a step.`);
   }
   if (cfg.evalEvery > 0 && data.validationExamples === 0) err('evalEvery', 'Evaluation needs a validation split: split the dataset first, or set "eval every" to 0.');
@@ -220,17 +246,27 @@ interface RunEstimate {
  * Memory and time before a run. Time uses ~6·P·tokens FLOPs for the base weights' forward and backward
  * (LoRA still back-propagates through every frozen matmul; the frozen weight gradient itself is skipped, so
  * ~4·P) and the adapter's sustained FLOP/s, which the caller passes (measured, or a guess by adapter kind).
+ * A GRPO run (data.meanTokens: its prompts', each answer counted at maxNewTokens, an upper bound) adds, per
+ * generation batch spread over its μ steps, the forwards of sampling (2·P per token of every answer's row) and of
+ * π_old (μ > 1) and π_ref (β > 0), and per step the forward that measures π when either is on.
  */
 export function estimateRun(cfg: RunConfig, model: ModelConfig, data: DataSummary & { meanTokens: number }, flopsPerSecond: number): RunEstimate {
-  const { train } = cfg;
-  const seqTokens = cfg.packing ? train.maxSeqLength : Math.min(train.maxSeqLength, Math.max(1, Math.round(data.meanTokens)));
+  const { train, grpo } = cfg;
+  const meanTokens = grpo ? data.meanTokens + grpo.maxNewTokens : data.meanTokens;
+  const seqTokens = cfg.packing ? train.maxSeqLength : Math.min(train.maxSeqLength, Math.max(1, Math.round(meanTokens)));
   const batchTokens = train.batchSize * seqTokens;
   const memoryBytes = runMemoryEstimate(cfg, model).trainingBytes;
   const examplesPerEpoch = cfg.packing ? Math.ceil((data.trainExamples * data.meanTokens) / (train.maxSeqLength + 1)) : data.trainExamples;
-  const stepsPerEpoch = Math.max(1, Math.ceil(examplesPerEpoch / Math.max(1, train.batchSize * train.gradAccumSteps)));
+  const stepsPerEpoch = grpo ? Math.max(1, grpoSteps(grpo, { ...train, maxSteps: 0, epochs: 1 }, data.trainExamples))
+    : Math.max(1, Math.ceil(examplesPerEpoch / Math.max(1, train.batchSize * train.gradAccumSteps)));
   const params = parameterCount(model, 'matmuls');
   const tokensPerStep = batchTokens * train.gradAccumSteps;
-  const flopsPerStep = 4 * params * tokensPerStep;
+  let flopsPerStep = 4 * params * tokensPerStep;
+  if (grpo) {
+    const forward = 2 * params * tokensPerStep;
+    const perGeneration = forward * (1 + (grpo.numIterations > 1 ? 1 : 0) + (grpo.beta > 0 ? 1 : 0));
+    flopsPerStep += perGeneration / grpo.numIterations + (grpo.numIterations > 1 || grpo.beta > 0 ? forward : 0);
+  }
   return {
     memoryBytes, stepsPerEpoch, totalSteps: train.maxSteps > 0 ? train.maxSteps : stepsPerEpoch * train.epochs,
     tokensPerStep, flopsPerStep, secondsPerEpoch: (stepsPerEpoch * flopsPerStep) / Math.max(1, flopsPerSecond),

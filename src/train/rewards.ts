@@ -90,11 +90,12 @@ export function checkRewardSource(source: string, name: string): void {
 
 /**
  * A reward as a command line names it: exact, contains:TEXT, regex:RE (or regex:/RE/FLAGS), length:MIN-MAX,
- * ends-cleanly, or a module's path (.mjs or .js), which `readModule` turns into its name and source.
+ * ends-cleanly (or eot), or a module's path (.mjs or .js), which `readModule` turns into its name and source.
  */
 export function parseRewardArg(arg: string, weight: number, readModule: (path: string) => { name: string; source: string }): RewardSpec {
   const [kind, rest] = arg.includes(':') ? [arg.slice(0, arg.indexOf(':')), arg.slice(arg.indexOf(':') + 1)] : [arg, ''];
   if (arg === 'exact' || arg === 'ends-cleanly') return { kind: arg, weight };
+  if (arg === 'eot') return { kind: 'ends-cleanly', weight };
   if (kind === 'contains') return { kind, text: rest, weight };
   if (kind === 'regex') {
     const slashed = /^\/(.*)\/([a-z]*)$/s.exec(rest);
@@ -106,7 +107,7 @@ export function parseRewardArg(arg: string, weight: number, readModule: (path: s
     return { kind, min: Number(band[1]), max: Number(band[2]), weight };
   }
   if (/\.m?js$/.test(arg)) return { kind: 'function', ...readModule(arg), weight };
-  throw new Error(`reward ${oneLine(arg, 80)}: not one of exact, contains:TEXT, regex:RE, length:MIN-MAX, ends-cleanly or a .mjs file`);
+  throw new Error(`reward ${oneLine(arg, 80)}: not one of exact, contains:TEXT, regex:RE, length:MIN-MAX, ends-cleanly (eot) or a .mjs file`);
 }
 
 /** Checks a set of rewards before a run: weights, regexes, bands, names; an error naming the first bad one. */

@@ -10,7 +10,7 @@ import { adamwUpdate, gradNorm } from '../ops/optim';
 import type { WeightStorage } from '../ops/weight-storage';
 import type { Transformer } from '../model/transformer';
 import { DataOrder, totalSteps, type TrainerState } from './data-order';
-import { makeBatch, type Batch, type Example } from './batch';
+import { makeBatch, type Batch, type Example, type Examples } from './batch';
 import { learningRate, type LrSchedule } from './schedule';
 
 export interface TrainConfig {
@@ -62,19 +62,22 @@ export interface StepMetrics {
 
 export type { TrainerState } from './data-order';
 
+/** Data none of whose examples has a target token: a run would "succeed" with a loss of 0 over 0 tokens. */
+export class NothingToLearn extends Error {}
+
 export class Trainer {
   readonly totalSteps: number;
   private readonly order: DataOrder;
   private readonly norm: Tensor;
 
-  constructor(readonly model: Transformer, readonly data: Example[], readonly cfg: TrainConfig, padId = 0) {
+  constructor(readonly model: Transformer, readonly data: Examples, readonly cfg: TrainConfig, padId = 0) {
     if (!model.params.flat) throw new Error('nothing to train: the model has no trainable parameters');
     if (data.length === 0) throw new Error('no training examples');
     for (const key of ['batchSize', 'gradAccumSteps', 'maxSeqLength'] as const) {
       if (!Number.isInteger(cfg[key]) || cfg[key] < 1) throw new Error(`nothing to train: ${key} must be a whole number ≥ 1 (got ${cfg[key]})`);
     }
-    if (targetTokens(data, cfg.maxSeqLength) === 0) {
-      throw new Error(`nothing to learn: none of the ${data.length} examples has a target token within the first ${cfg.maxSeqLength} positions (no assistant turns, or all cut off)`);
+    if (!someTarget(data, cfg.maxSeqLength)) {
+      throw new NothingToLearn(`nothing to learn: none of the ${data.length} examples has a target token within the first ${cfg.maxSeqLength} positions (no assistant turns, or all cut off)`);
     }
     this.padId = padId;
     this.totalSteps = totalSteps(cfg, data.length);
@@ -96,7 +99,7 @@ export class Trainer {
 
   /** The next micro-batch in data order. */
   private nextBatch(): Batch {
-    return makeBatch(this.order.next(this.cfg.batchSize).map((i) => this.data[i]), this.cfg.maxSeqLength, this.padId);
+    return makeBatch(this.order.next(this.cfg.batchSize).map((i) => this.data.at(i)!), this.cfg.maxSeqLength, this.padId);
   }
 
   /**
@@ -160,11 +163,17 @@ export function assertFiniteStep(step: number, loss: number, gradNorm: number): 
   throw new Error(`training diverged at step ${step} (loss ${loss}, gradient norm ${gradNorm}): stopped before this step's weights were saved; lower the learning rate, or check the model's weights`);
 }
 
-/** Target tokens the examples give a batch of maxSeqLength positions (token i > 0 is predicted at position i - 1). */
-export function targetTokens(data: readonly Example[], maxSeqLength: number): number {
+/** Target tokens an example gives a batch row of maxSeqLength positions (token i > 0 is predicted at position i - 1). */
+export function targetTokens(e: Example, maxSeqLength: number): number {
   let n = 0;
-  for (const e of data) for (let i = 1; i < Math.min(e.lossMask.length, maxSeqLength + 1); i++) n += e.lossMask[i];
+  for (let i = 1; i < Math.min(e.lossMask.length, maxSeqLength + 1); i++) n += e.lossMask[i];
   return n;
+}
+
+/** Whether any example has a target token; looks no further than the first that has one (examples made on first use). */
+export function someTarget(data: Examples, maxSeqLength: number): boolean {
+  for (let i = 0; i < data.length; i++) if (targetTokens(data.at(i)!, maxSeqLength) > 0) return true;
+  return false;
 }
 
 /**
@@ -187,10 +196,10 @@ export function optimizerUpdate(model: Transformer, norm: Tensor, cfg: TrainConf
 }
 
 /** Mean masked loss over a set of examples (validation), no gradients. */
-export async function evaluateLoss(model: Transformer, data: Example[], batchSize: number, maxSeqLength: number, padId = 0): Promise<{ loss: number; tokens: number }> {
+export async function evaluateLoss(model: Transformer, data: Examples, batchSize: number, maxSeqLength: number, padId = 0): Promise<{ loss: number; tokens: number }> {
   let sum = 0, tokens = 0;
   for (let i = 0; i < data.length; i += batchSize) {
-    const b = makeBatch(data.slice(i, i + batchSize), maxSeqLength, padId);
+    const b = makeBatch(Array.from({ length: Math.min(batchSize, data.length - i) }, (_, k) => data.at(i + k)!), maxSeqLength, padId);
     const t = model.evalLosses(b);
     const v = await model.gpu.read(t, b.B * b.T);
     model.gpu.release(t);

@@ -8,7 +8,9 @@
 //  - it cannot reach the studio's storage: the page's IndexedDB keeps its value and gains nothing, and caches and the
 //    origin's file system are not there; and even a worker that skipped the lockdown, started from a data: URL as the
 //    sandbox is, is refused the page's IndexedDB by the browser (the opaque origin);
-//  - the sandbox works from inside a worker too (the engine's): a looping function there is stopped and replaced.
+//  - the sandbox works from inside a worker too (the engine's): a looping function there is stopped and replaced;
+//  - a worker that dies in the middle of a call (an error nobody catches) settles that call at once, saying so, well
+//    before the time limit, and the next call gets a fresh worker.
 import { describe, expect, inject, it } from 'vitest';
 import { RewardScorer, type RewardSample, type RewardSpec } from '../../src/train/rewards';
 import { openBrowserSandbox } from '../../workers/reward-worker';
@@ -48,6 +50,23 @@ describe('reward functions in a sandboxed worker', () => {
       expect(again.values[0]).toEqual([1, 2]);
       expect(again.errors[1]).toMatch(/did not answer/);
       expect(again.values[2]).toEqual([0, 0.5]);
+    } finally {
+      scorer.close();
+    }
+  });
+
+  it('a worker that dies mid-call settles the call at once and is replaced', async () => {
+    const scorer = await RewardScorer.open([fn('fragile', `export default ({ completion }) => {
+      if (completion !== 'x') return 1;
+      setTimeout(() => { throw new Error('gone'); }, 0);   // the worker fails while the call waits
+      return new Promise(() => {});
+    }`)], openBrowserSandbox, 600_000);   // a limit the test never reaches: only the failure can settle the call
+    try {
+      const { values, errors } = await scorer.score(['a', 'x', 'b'].map(sample));
+      expect(errors[0]).toBeNull();
+      expect(errors[1]).toMatch(/^reward fragile: its worker stopped: .*gone/);
+      expect(errors[2]).toBeNull();
+      expect(values.map((v) => v[0])).toEqual([1, NaN, 1]);
     } finally {
       scorer.close();
     }

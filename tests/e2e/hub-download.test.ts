@@ -1,12 +1,11 @@
 // Downloading a model from the Hugging Face hub, in the browser, as a user does it: type a repository id
-// and the hub endpoint (here a local server with the hub's URL layout; no test reaches the internet), watch
-// the progress bar, and see the model load. The server behaves like the hub where it matters: files under
+// and the hub endpoint (here the local Hub stand-in, tests/helpers/hub-standin.ts; no test reaches the internet), watch
+// the progress bar, and see the model load. The stand-in behaves like the hub where it matters: files under
 // /{owner}/{repo}/resolve/{revision}/{file}, weights redirected to a CDN path, Range requests answered
 // with 206 + Content-Range, CORS headers for a page on another origin, 404 for files the repo lacks.
 // It also drops the connection half-way through the weights once: the download resumes with a Range
 // request from the first missing byte. Then 4-bit weights are chosen, the page reloads (the choice is still
-// there), the server stops, and the same repository loads again from the browser's cache, 4-bit.
-import { createServer, type Server } from 'node:http';
+// there), the stand-in stops, and the same repository loads again from the browser's cache, 4-bit.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
@@ -14,8 +13,10 @@ import { mib } from '../../src/gpu/memory';
 import { configFromHf } from '../../src/io/hf';
 import { DEFAULT_LORA } from '../../src/model/lora';
 import { loraMemoryByStorage } from '../../src/model/memory-estimate';
+import { startHubStandin, type HubStandin } from '../helpers/hub-standin';
 import { startApp, type RunningApp } from './helpers/app';
 import { axeProblems } from './helpers/axe';
+import { seenPartWay } from './helpers/progress';
 
 const REPO = 'tiny-org/tiny-llama';
 const files = buildTinyModel('llama-small', 7);
@@ -28,75 +29,19 @@ function parametersInHeader(bytes: Uint8Array): number {
   return Object.entries(header).filter(([k]) => k !== '__metadata__').reduce((s, [, t]) => s + (t.shape ?? []).reduce((a, b) => a * b, 1), 0);
 }
 
-interface Logged { path: string; range: string | null; status: number; sent: number }
-const log: Logged[] = [];
-let dropOnce = true;
 /** Bytes sent before the connection is dropped (the first weights response only). */
 const DROP_AFTER = Math.floor(weights.length / 2);
 
-const CORS = {
-  'access-control-allow-origin': '*',
-  'access-control-expose-headers': 'Content-Range, Accept-Ranges, Content-Length, ETag',
-};
-
-let hub: Server;
+let hub: HubStandin;
 let endpoint = '';
 
 beforeAll(async () => {
-  hub = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const path = decodeURIComponent(url.pathname);
-    const range = req.headers.range ?? null;
-    const entry: Logged = { path, range, status: 0, sent: 0 };
-    log.push(entry);
-    const reply = (status: number, headers: Record<string, string> = {}, body?: Uint8Array | string) => {
-      entry.status = status;
-      res.writeHead(status, { ...CORS, ...headers }).end(body);
-    };
-    if (req.method === 'OPTIONS') {
-      reply(204, { 'access-control-allow-headers': 'Range', 'access-control-allow-methods': 'GET, HEAD', 'access-control-max-age': '600' });
-      return;
-    }
-    const resolve = /^\/([\w.-]+\/[\w.-]+)\/resolve\/main\/(.+)$/.exec(path);
-    if (resolve && resolve[1] === REPO && resolve[2].endsWith('.safetensors') && files.has(resolve[2])) {
-      // The hub answers for large (LFS) files with a redirect to its CDN.
-      reply(302, { location: `/cdn/${REPO}/${resolve[2]}` });
-      return;
-    }
-    const cdn = /^\/cdn\/([\w.-]+\/[\w.-]+)\/(.+)$/.exec(path);
-    const [repo, file] = resolve ? [resolve[1], resolve[2]] : cdn ? [cdn[1], cdn[2]] : [null, null];
-    const body = repo === REPO && file ? files.get(file) : undefined;
-    if (!body) { reply(404, { 'content-type': 'text/plain' }, 'Entry not found'); return; }
-    const r = range ? /^bytes=(\d+)-(\d*)$/.exec(range) : null;
-    const start = r ? Number(r[1]) : 0;
-    const end = r && r[2] ? Math.min(Number(r[2]), body.length - 1) : body.length - 1;
-    const slice = body.subarray(start, end + 1);
-    entry.status = r ? 206 : 200;
-    res.writeHead(entry.status, {
-      ...CORS, 'content-type': 'application/octet-stream', 'content-length': String(slice.length), 'accept-ranges': 'bytes',
-      ...(r ? { 'content-range': `bytes ${start}-${end}/${body.length}` } : {}),
-    });
-    const drop = file === 'model.safetensors' && dropOnce;
-    if (drop) dropOnce = false;
-    // Weights trickle out in 16 pieces so the progress bar has time to show; the first response stops half-way.
-    const pieces = file === 'model.safetensors' ? 16 : 1;
-    const step = Math.ceil(weights.length / pieces);
-    let at = 0;
-    const next = () => {
-      if (drop && at >= DROP_AFTER) { res.socket?.end(); return; } // closes with Content-Length unmet: a dropped download
-      if (at >= slice.length) { res.end(); return; }
-      const n = Math.min(step, slice.length - at, drop ? DROP_AFTER - at : Infinity);
-      res.write(slice.subarray(at, at + n));
-      at += n;
-      entry.sent = at;
-      setTimeout(next, 100);
-    };
-    next();
-  });
-  await new Promise<void>((ok) => hub.listen(0, '127.0.0.1', ok));
-  const addr = hub.address();
-  if (!addr || typeof addr === 'string') throw new Error('no port');
-  endpoint = `http://127.0.0.1:${addr.port}`;
+  hub = await startHubStandin();
+  hub.repos.set(`models/${REPO}`, { files });
+  // Weights trickle out in 16 pieces so the progress bar has time to show; the first response stops half-way.
+  hub.trickle.set('model.safetensors', { pieces: 16, ms: 100 });
+  hub.dropOnce.set('model.safetensors', DROP_AFTER);
+  endpoint = hub.endpoint;
 });
 
 let app: RunningApp;
@@ -108,8 +53,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close();
-  hub.closeAllConnections();
-  await new Promise((ok) => hub.close(ok));
+  await hub.close();
 });
 
 const status = () => page.getByText(/^(Loaded: |No model loaded)/);
@@ -131,17 +75,11 @@ describe('hub download in the browser', () => {
     // A mistyped endpoint is refused with a message, before any request.
     await downloadFromHub(REPO, 'huggingface.co');
     await expect.poll(() => page.getByRole('alert').allTextContents()).toContainEqual(expect.stringMatching(/"huggingface\.co" is not a web address: the hub endpoint must start with https:\/\//));
-    expect(log).toEqual([]);
+    expect(hub.log).toEqual([]);
 
     await downloadFromHub(REPO, endpoint);
     // The progress bar shows part-way values while the weights trickle in.
-    const bar = page.getByRole('progressbar', { name: `Downloading ${REPO}` });
-    const seen = new Set<number>();
-    await expect.poll(async () => {
-      const v = await bar.getAttribute('aria-valuenow', { timeout: 200 }).catch(() => null);
-      if (v !== null) seen.add(Number(v));
-      return [...seen].some((x) => x > 0 && x < 100);
-    }, { timeout: 30_000, interval: 50 }).toBe(true);
+    await seenPartWay(page.getByRole('progressbar', { name: `Downloading ${REPO}` }));
     const loaded = new RegExp(`^Loaded: ${REPO} — llama, 2 layers, ${parameters.toLocaleString('en')} parameters, weights f32; about`);
     await expect.poll(outcome, { timeout: 60_000 }).toMatch(loaded);
     expect(await page.getByRole('alert').count()).toBe(0);
@@ -150,7 +88,7 @@ describe('hub download in the browser', () => {
       .toMatch(/^GPU: .*swiftshader.*; shader-f16 no, subgroups (yes|no), storage binding limit [\d,]+ MiB$/i);
 
     // The weights: asked from byte 0, dropped half-way, then resumed from the first missing byte to the end.
-    const weightRequests = log.filter((l) => l.path === `/cdn/${REPO}/model.safetensors`);
+    const weightRequests = hub.log.filter((l) => l.path === `/cdn/models/${REPO}/model.safetensors`);
     expect(weightRequests).toHaveLength(2);
     expect(weightRequests[0]).toMatchObject({ range: `bytes=0-${16 * 2 ** 20 - 1}`, status: 206, sent: DROP_AFTER });
     const resume = /^bytes=(\d+)-(\d+)$/.exec(weightRequests[1].range ?? '');
@@ -161,7 +99,7 @@ describe('hub download in the browser', () => {
     expect(Number(resume![2])).toBe(weights.length - 1);
     expect(weightRequests[1]).toMatchObject({ status: 206, sent: weights.length - from });
     // Files the repository lacks were asked for once and answered 404 (remembered as absent).
-    expect(log.filter((l) => l.path.endsWith('model.safetensors.index.json')).map((l) => l.status)).toEqual([404]);
+    expect(hub.log.filter((l) => l.path.endsWith('model.safetensors.index.json')).map((l) => l.status)).toEqual([404]);
 
     // The "Weights on the GPU" choice is remembered across the reload, and the next load keeps the base so.
     const storage = () => page.getByLabel('Weights on the GPU');
@@ -182,12 +120,11 @@ describe('hub download in the browser', () => {
     await page.getByRole('tab', { name: 'Train' }).click();
     await expect.poll(() => status().textContent()).toBe('No model loaded.');
     expect(await storage().inputValue()).toBe('q4');
-    hub.closeAllConnections();
-    await new Promise((ok) => hub.close(ok));
-    const before = log.length;
+    await hub.close();
+    const before = hub.log.length;
     await downloadFromHub(REPO, endpoint);
     await expect.poll(outcome, { timeout: 60_000 }).toMatch(new RegExp(loaded.source.replace('weights f32', 'weights q4')));
-    expect(log.length).toBe(before);
+    expect(hub.log.length).toBe(before);
     expect(await page.getByRole('alert').count()).toBe(0);
     expect(app.errors).toEqual([]);
   });

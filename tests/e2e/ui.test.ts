@@ -27,6 +27,8 @@ beforeAll(async () => {
 afterAll(async () => { await app?.close(); });
 
 const tab = (name: string) => page.getByRole('tab', { name });
+/** Waits out a step's "Loading …" line (Compare and Export load when first opened). */
+const loaded = () => expect.poll(() => page.getByText(/^Loading \w+…$/).count()).toBe(0);
 
 async function ready() {
   await expect.poll(() => page.getByLabel('Loaded model').textContent(), { timeout: 90_000 }).toBe('built-in model');
@@ -76,6 +78,7 @@ describe('studio UI', () => {
       for (const step of STEPS) {
         await tab(step).click();
         await expect.poll(() => tab(step).getAttribute('aria-selected')).toBe('true');
+        await loaded();
         expect(await axeProblems(page), `${step}, ${theme} theme`).toEqual([]);
         await page.evaluate(() => scrollTo(0, 0));
         const dark = theme === 'dark' ? '-dark' : '';
@@ -90,6 +93,7 @@ describe('studio UI', () => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const step of STEPS) {
       await tab(step).click();
+      await loaded();
       await page.evaluate(() => scrollTo(0, 0));
       expect(await axeProblems(page), `${step} at 390 px`).toEqual([]);
       await page.screenshot({ path: join(SHOTS, `${step.toLowerCase()}-390.png`) });

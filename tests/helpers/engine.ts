@@ -6,7 +6,7 @@ import { afterAll } from 'vitest';
 import { createEngine } from '../../src/engine/engine';
 import { nodeHost } from '../../src/engine/host-node';
 import { createMemoryRunStore, type RunStore } from '../../src/storage/runs';
-import { engineClient, serveEngine } from '../../workers/engine-channel';
+import { engineClient, serveEngine, type EngineClient } from '../../workers/engine-channel';
 import type { Engine, ModelSource } from '../../src/engine/api';
 import { testGpu } from './gpu';
 
@@ -16,12 +16,18 @@ afterAll(() => { for (const p of ports) p.close(); ports.length = 0; });
 /** The engine in this thread on the test GPU (what the CLI runs), over `store`. */
 export const engineHere = (store: RunStore = createMemoryRunStore()): Engine => createEngine(nodeHost({ runStore: store, createGpu: testGpu }));
 
-/** The page's end of a fresh engine's channel (what the Worker is to the page) and the page's client on it. */
-export function enginePair(store: RunStore = createMemoryRunStore()): { worker: MessagePort; engine: Engine } {
+/** The page's end of a fresh engine's channel (what the Worker is to the page): a restarted worker, to a client. */
+export function engineWorkerPort(store: RunStore = createMemoryRunStore()): MessagePort {
   const { port1, port2 } = new MessageChannel();
   ports.push(port1, port2);
   serveEngine(engineHere(store), port2);
-  return { worker: port1, engine: engineClient(port1) };
+  return port1;
+}
+
+/** The page's end of a fresh engine's channel and the page's client on it. */
+export function enginePair(store: RunStore = createMemoryRunStore()): { worker: MessagePort; engine: EngineClient } {
+  const worker = engineWorkerPort(store);
+  return { worker, engine: engineClient(worker) };
 }
 
 /** A fresh engine over `store` (runs in memory unless given): a later engine over the same store is a reload. */

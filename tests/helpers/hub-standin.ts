@@ -5,14 +5,16 @@
 //   GET  /api/{models|datasets}/{id}/tree/{rev}?recursive=true   the files, `pageSize` a page, Link: <…>; rel="next"
 //   GET  [/datasets]/{id}/resolve/{rev}/{path}                   the bytes; LFS files (weights, Parquet) by a 302 to
 //                                                               /cdn/…; Range → 206 + Content-Range; `dropOnce`
-//                                                               breaks the first response for a path off midway
+//                                                               breaks the first response for a path off midway,
+//                                                               `trickle` sends a path's bytes in timed pieces
 //   POST /api/repos/create                                       {name, organization, type} → {url, id}; 409 if it exists
 //   POST /api/{models|datasets}/{id}/preupload/{branch}          {files: [{path, size, sample}]} → uploadMode lfs|regular
 //   POST /[datasets/]{id}.git/info/lfs/objects/batch             LFS batch: basic PUT, or multipart (chunk_size + part
 //                                                               URLs + completion) above `multipartAbove` bytes
 //   PUT  /lfs/{oid}, /lfs/{oid}/{part}; POST /lfs/{oid}/complete the object store (parts answer an ETag)
 //   POST /api/{models|datasets}/{id}/commit/{branch}             NDJSON: header, file (base64), lfsFile (oid) → commitOid
-// Writes need `Authorization: Bearer <token>` with a token in `tokens`: none or an unknown one → 401, a read token
+// Every answer carries CORS headers, as the Hub's do, so a page on another origin can call it (preflights are
+// answered and not logged). Writes need `Authorization: Bearer <token>` with a token in `tokens`: none or an unknown one → 401, a read token
 // → 403, as the Hub does. Every request is logged (method, path, range, status, whether it carried a token).
 // It is not the Hub: one branch per repository, revisions are names, no auth on reads, no xet transfers (the
 // client is told "basic", as for a git-lfs client).
@@ -24,6 +26,8 @@ export interface StandinRepo {
   files: Map<string, Uint8Array>;
   /** cardData as the Hub's API gives it (the README's YAML front matter). */
   card?: Record<string, unknown>;
+  /** A gated repository: listed to anyone, its files refused (401) to a request without a token. */
+  gated?: 'auto' | 'manual';
 }
 
 export interface StandinLog {
@@ -45,6 +49,8 @@ export interface HubStandin {
   log: StandinLog[];
   /** Paths (within a repository) whose next download is broken off after this many bytes, once. */
   dropOnce: Map<string, number>;
+  /** Paths (within a repository) whose bytes are sent in `pieces` writes `ms` apart, so a progress bar can be watched. */
+  trickle: Map<string, { pieces: number; ms: number }>;
   /** Tree pages of this many entries (the Hub's are 1000). */
   pageSize: number;
   /** LFS objects above this size are uploaded in parts of `partBytes`. */
@@ -70,11 +76,12 @@ export async function startHubStandin(opts: Partial<Pick<HubStandin, 'pageSize' 
   const tokens = new Map<string, 'write' | 'read'>();
   const log: StandinLog[] = [];
   const dropOnce = new Map<string, number>();
+  const trickle = new Map<string, { pieces: number; ms: number }>();
   const objects = new Map<string, Uint8Array>();
   const parts = new Map<string, Map<number, Uint8Array>>();
   let commits = 0;
   const hub: HubStandin = {
-    endpoint: '', repos, tokens, log, dropOnce,
+    endpoint: '', repos, tokens, log, dropOnce, trickle,
     pageSize: opts.pageSize ?? 1000, multipartAbove: opts.multipartAbove ?? 5 * 2 ** 30, partBytes: opts.partBytes ?? 2 ** 20,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
@@ -100,7 +107,7 @@ export async function startHubStandin(opts: Partial<Pick<HubStandin, 'pageSize' 
       const repo = repoOf('datasets', m[1]);
       if (!repo) return json(404, { error: 'Repository not found' });
       return json(200, {
-        _id: `standin-${m[1]}`, id: m[1], private: false, gated: false, downloads: 0, likes: 0,
+        _id: `standin-${m[1]}`, id: m[1], private: false, gated: repo.gated ?? false, downloads: 0, likes: 0,
         lastModified: '2026-12-07T00:00:00.000Z', sha: 'standin', ...(repo.card ? { cardData: repo.card } : {}),
       });
     }
@@ -131,6 +138,7 @@ export async function startHubStandin(opts: Partial<Pick<HubStandin, 'pageSize' 
     }
     if ((req.method === 'GET' || req.method === 'HEAD') && (m = /^\/(?:(datasets)\/)?([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path))) {
       const type = m[1] ?? 'models';
+      if (repoOf(type, m[2])?.gated && !auth) return json(401, { error: `Access to ${type.slice(0, -1)} ${m[2]} is restricted. You must have access to it and be authenticated to access it. Please log in.` });
       const bytes = repoOf(type, m[2])?.files.get(m[4]);
       if (!bytes) { entry.status = 404; res.writeHead(404, { 'content-type': 'text/plain' }).end('Entry not found'); return; }
       // The Hub answers for LFS files with a redirect to its CDN.
@@ -173,15 +181,18 @@ export async function startHubStandin(opts: Partial<Pick<HubStandin, 'pageSize' 
     }
     if (req.method === 'PUT' && (m = /^\/lfs\/([0-9a-f]{64})(?:\/(\d+))?$/.exec(path))) {
       const bytes = await body(req);
+      // Answered as S3 answers a PUT: an ETag and a Content-Length. (The browser client rebuilds the XHR's response
+      // from the headers CORS lets it read, and a response with none of them never settles its upload.)
+      const stored = { etag: `"${sha256(bytes).slice(0, 32)}"`, 'content-length': '0' };
       if (m[2] === undefined) {
         if (sha256(bytes) !== m[1]) return json(400, { error: 'sha256 does not match the object id' });
         objects.set(m[1], bytes);
-        entry.status = 200; res.writeHead(200).end(); return;
+        entry.status = 200; res.writeHead(200, stored).end(); return;
       }
       const got = parts.get(m[1]) ?? new Map<number, Uint8Array>();
       got.set(Number(m[2]), bytes);
       parts.set(m[1], got);
-      entry.status = 200; res.writeHead(200, { etag: `"${sha256(bytes).slice(0, 32)}"` }).end(); return;
+      entry.status = 200; res.writeHead(200, stored).end(); return;
     }
     if (req.method === 'POST' && (m = /^\/lfs\/([0-9a-f]{64})\/complete$/.exec(path))) {
       const b = JSON.parse(new TextDecoder().decode(await body(req))) as { oid: string; parts: { partNumber: number; etag: string }[] };
@@ -215,7 +226,7 @@ export async function startHubStandin(opts: Partial<Pick<HubStandin, 'pageSize' 
     res.writeHead(404, { 'content-type': 'text/plain' }).end(`stand-in: no route for ${req.method} ${path}`);
   };
 
-  /** The bytes (or the Range asked for), broken off midway once when the path is in dropOnce. */
+  /** The bytes (or the Range asked for), broken off midway once when the path is in dropOnce, in pieces when in trickle. */
   const sendBytes = (req: IncomingMessage, res: ServerResponse, entry: StandinLog, bytes: Uint8Array, file: string): void => {
     const r = req.headers.range ? /^bytes=(\d+)-(\d*)$/.exec(req.headers.range) : null;
     const start = r ? Number(r[1]) : 0;
@@ -226,19 +237,38 @@ export async function startHubStandin(opts: Partial<Pick<HubStandin, 'pageSize' 
       'content-type': 'application/octet-stream', 'content-length': String(slice.length), 'accept-ranges': 'bytes',
       ...(r ? { 'content-range': `bytes ${start}-${end}/${bytes.length}` } : {}),
     });
+    if (req.method === 'HEAD') { res.end(); return; }
     const drop = dropOnce.get(file);
-    if (drop !== undefined && req.method === 'GET') {
-      dropOnce.delete(file);
-      const cut = Math.min(drop, slice.length - 1);
-      entry.sent = cut;
-      res.write(slice.subarray(0, cut), () => setTimeout(() => res.destroy(), 20));
-      return;
-    }
-    entry.sent = req.method === 'HEAD' ? 0 : slice.length;
-    res.end(req.method === 'HEAD' ? undefined : slice);
+    dropOnce.delete(file);
+    const cut = drop === undefined ? slice.length : Math.min(drop, slice.length - 1);
+    const { pieces, ms } = trickle.get(file) ?? { pieces: 1, ms: 0 };
+    const step = Math.max(1, Math.ceil(slice.length / pieces));
+    const next = (): void => {
+      const n = Math.min(step, cut - entry.sent);
+      const last = entry.sent + n >= cut;
+      const piece = slice.subarray(entry.sent, entry.sent + n);
+      entry.sent += n;
+      if (!last) { res.write(piece, () => setTimeout(next, ms)); return; }
+      // Broken off: the bytes so far, then the connection closed with Content-Length unmet.
+      if (drop !== undefined) res.write(piece, () => setTimeout(() => res.destroy(), 20));
+      else res.end(piece);
+    };
+    next();
   };
 
   const server: Server = createServer((req, res) => {
+    // Pages on another origin (the studio's) may call it, as they may call the Hub: the headers the client reads
+    // (Link for the tree's pages, Content-Range for resumes, ETag for LFS parts) exposed, preflights answered.
+    res.setHeader('access-control-allow-origin', '*');
+    res.setHeader('access-control-expose-headers', 'Link, Content-Range, Accept-Ranges, Content-Length, ETag, X-Error-Code, X-Error-Message');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        'access-control-allow-methods': 'GET, HEAD, POST, PUT',
+        'access-control-allow-headers': req.headers['access-control-request-headers'] ?? '',
+        'access-control-max-age': '600',
+      }).end();
+      return;
+    }
     const entry: StandinLog = {
       method: req.method ?? '', path: decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname), range: req.headers.range ?? null,
       status: 0, sent: 0, token: req.headers.authorization !== undefined,

@@ -3,7 +3,7 @@
 // checkpoints, pause mid-run (after step 3 or so), "reload" (a fresh engine on the same run store, the old one abandoned), resume
 // from the checkpoint and finish. The resumed run's losses, learning rates, grad norms and validation losses
 // equal an uninterrupted run's, bit for bit. Also: base vs tuned generation share one model, invalid configs
-// are refused before anything runs, and the adapter exports.
+// are refused before anything runs, and the adapter exports; conversations are tokenized as the run takes them.
 import { describe, expect, it } from 'vitest';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { createMemoryRunStore } from '../../src/storage/runs';
@@ -105,6 +105,20 @@ describe('engine: train, pause, reload, resume', () => {
     const second = await c.startRun({ ...args, name: 'second', config: { ...config, train: { ...config.train, maxSteps: 2 } } });
     expect(second.status).toBe('completed');
     expect((await c.listRuns()).map((r) => r.name).sort()).toEqual(['second', 'tiny run']);
+  });
+
+  it('tokenizes conversations as the run takes them: the first step comes before the last one is tokenized', async () => {
+    const { events } = await uninterrupted();
+    const tokenized = events.flatMap((e, i) => (e.type === 'tokenize' ? [{ i, done: e.done, total: e.total }] : []));
+    const firstStep = events.findIndex((e) => e.type === 'step');
+    const all = tokenized.find((t) => t.done === t.total);
+    // Told at the first conversation (the one that shows there is something to learn) and when the last is done:
+    // 6 steps of 2 over 5 training conversations and the validation split's evaluations take every one.
+    expect(tokenized[0]).toMatchObject({ done: 1, total: records.length });
+    expect(tokenized[0].i).toBeLessThan(firstStep);
+    expect(all).toBeDefined();
+    expect(firstStep).toBeGreaterThan(-1);
+    expect(all!.i).toBeGreaterThan(firstStep);
   });
 
   it('refuses an invalid combination before anything runs, and says why', async () => {

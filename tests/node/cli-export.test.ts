@@ -63,7 +63,7 @@ describe('studio export', () => {
     mkdirSync(foreign);
     writeFileSync(join(foreign, 'notes.txt'), 'keep me');
     const refused = studio('export', modelDir, '--format', 'gguf', '--out', foreign);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(5);
     expect(refused.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: /)]);
     expect(readdirSync(foreign)).toEqual(['notes.txt']);
     expect(readdirSync(dir).filter((f) => f.includes('.studio-new-'))).toEqual([]);
@@ -73,7 +73,7 @@ describe('studio export', () => {
     for (const args of [['--format', 'exe'], ['--format', 'gguf', '--dtype', 'Q4_0'], ['--format', 'gguf-lora']]) {
       const out = join(dir, `bad-${args.join('')}`);
       const r = studio('export', modelDir, ...args, '--out', out);
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(/^error: (--format must be one of|--dtype for gguf must be one of|--format gguf-lora needs --adapter)/);
       expect(existsSync(out)).toBe(false);

@@ -2,7 +2,9 @@
 // case must end in one clear "error: ..." line and a non-zero exit, with every input and the previous adapter
 // untouched, or (for the cases the studio accepts) do what was meant. Issue 17's classes, one test each:
 // outputs never destroy inputs, a stop is a stop, nothing to learn is an error, validation before
-// allocation, one-line errors, content over extension, adapters for another model.
+// allocation, one-line errors, content over extension, adapters for another model. Issue 27's: each message says
+// what happened (an empty or unusable data file, a missing adapter folder, / as a model folder, only a test
+// split), and what a killed command leaves is cleaned and named by the next command that writes beside it.
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -154,7 +156,7 @@ describe('validate before allocating', () => {
     const cases: [string, (c: Record<string, unknown>) => void, RegExp][] = [
       ['layers', (c) => { c.num_hidden_layers = 1e12; }, /num_hidden_layers must be a whole number from 1 to 1024/],
       ['theta', (c) => { c.rope_theta = 0; }, /rope_theta must be a positive number/],
-      ['eps', (c) => { c.rms_norm_eps = -1e-6; }, /epsilon must be between 0 and 1/],
+      ['eps', (c) => { c.rms_norm_eps = -1e-6; }, /config\.json: rms_norm_eps must be a number above 0 and below 1 \(got -0\.000001\)/],
     ];
     for (const [name, edit, why] of cases) expectRefused(studio('info', modelWith(`cfg-${name}`, 'config.json', edit)), why);
   });
@@ -209,5 +211,98 @@ describe('say what was understood', () => {
     const d = studio('data', misnamed, '--json');
     expect(d.code, d.stderr).toBe(0);
     expect(JSON.parse(d.stdout)).toMatchObject({ format: 'jsonl', records: 3 });
+  });
+});
+
+describe('say what went wrong', () => {
+  const file = (name: string, content: string | Buffer) => { const f = join(dir, name); writeFileSync(f, content); return f; };
+
+  it('data: a file that yields no usable record exits 3 and says so first; --json carries the report', () => {
+    const empty = file('empty.jsonl', '');
+    expectRefused(studio('data', empty), new RegExp(`^error: ${empty} is empty: no rows, so no record to use$`));
+    const j = studio('data', empty, '--json');
+    expect(j.code).toBe(3);
+    expect(JSON.parse(j.stdout)).toMatchObject({ error: `${empty} is empty: no rows, so no record to use`, rows: 0, records: 0 });
+    const refused = file('refused.jsonl', [{ messages: [{ role: 'wizard', content: 'x' }] }, { messages: [] }, { messages: [{ role: 'user' }] }, { messages: 'x' }]
+      .map((r) => JSON.stringify(r)).join('\n'));
+    expectRefused(studio('data', refused), /refused\.jsonl has no usable record: all 4 rows were refused \(line 1: messages\[0\] has unknown role 'wizard'; line 2: field 'messages' is empty; line 3: messages\[0\] has no text content; … \(1 more\)\)$/);
+    // Usable rows beside refused ones: exit 0, the refusals listed.
+    const mixed = studio('data', file('mixed.jsonl', `${ROWS.map((r) => JSON.stringify(r)).join('\n')}\n${JSON.stringify({ instruction: 'x', output: {} })}\n`), '--json');
+    expect(mixed.code, mixed.stderr).toBe(0);
+    expect(JSON.parse(mixed.stdout)).toMatchObject({ records: 3, errors: [{ line: 4, message: "error: missing field 'output'" }] });
+  });
+
+  it('train: rows all refused, binary garbage, only a test split: how many, why, and which split', () => {
+    const before = snapshot(adapter);
+    const train = (data: string) => studio('train', model, '--data', data, '--out', adapter, '--max-steps', '1');
+    const garbage = file('garbage.jsonl', Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7919 + 13) % 256)));
+    expectRefused(train(garbage), /garbage\.jsonl has no usable record: all \d+ rows were refused \(line 1: .*; line 2: .*; line 3: .*; … \(\d+ more\)\)$/);
+    const invalid = file('invalid.jsonl', `${JSON.stringify({ instruction: 'x', output: {} })}\n${JSON.stringify({ instruction: {}, output: 'y' })}\n`);
+    expectRefused(train(invalid), /invalid\.jsonl has no usable record: all 2 rows were refused \(line 1: missing field 'output'; line 2: missing field 'instruction'\)$/);
+    const testOnly = file('test-only.json', JSON.stringify({ test: ROWS }));
+    expectRefused(train(testOnly), /test-only\.json has no training rows: all 3 records are in the validation split \(grouped under val, validation, dev, eval or test\); training takes the train split$/);
+    expect(snapshot(adapter)).toEqual(before);
+  });
+
+  it('eval on an empty file, a missing --adapter folder, / as a model folder', () => {
+    const empty = file('empty-eval.jsonl', '\n\n');
+    const e = studio('eval', model, '--data', empty);
+    expectRefused(e, /empty-eval\.jsonl is empty: no rows, so no record to use$/);
+    expect(e.stderr).not.toMatch(/none of the 0/);
+    expectRefused(studio('generate', model, '--adapter', join(dir, 'no-such-adapter'), '--prompt', 'hi'), /--adapter .*no-such-adapter: no such folder$/);
+    expectRefused(studio('info', '/'), /^error: \/ is not a model folder: it has no config\.json$/);
+  });
+});
+
+describe('what a killed command leaves is cleaned and named by the next one that writes beside it', () => {
+  it('SIGKILL to the command itself leaves its staging folder; an export to another folder beside it removes it and says so, and leaves a folder the studio did not write', async () => {
+    const before = snapshot(adapter);
+    const out = join(dir, 'killed');
+    const child = spawn(process.execPath, [STUDIO_LAUNCHER, 'cli/studio.ts', 'train', model, '--data', big, '--out', out, '--max-steps', '100000', '--rank', '4'], { cwd: REPO_ROOT });
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => { stderr += d; if (stderr.includes('step ')) resolve(); }));
+    const [staging] = readdirSync(dir).filter((n) => n.startsWith('killed.studio-new-'));
+    const pid = Number(staging.slice('killed.studio-new-'.length));
+    // The command (the launcher's child) dies at once: no handler runs, its staging folder stays.
+    process.kill(pid, 'SIGKILL');
+    expect(await exited).toBe(137);
+    expect(existsSync(join(dir, staging))).toBe(true);
+    const foreign = join(dir, `notes.studio-new-${2 ** 22 + 7}`);
+    mkdirSync(foreign);
+    writeFileSync(join(foreign, 'notes.txt'), 'mine');
+
+    const r = studio('export', model, '--adapter', adapter, '--format', 'peft', '--out', join(dir, 'exported'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`note: removed ${staging}, the staging folder of a killed run (process ${pid}); killed is as it was`);
+    expect(r.stderr).toContain(`note: left notes.studio-new-${2 ** 22 + 7} as it is: named like a studio folder, but the studio did not write it`);
+    expect(readdirSync(dir).filter((n) => n.startsWith('killed'))).toEqual([]);
+    expect(readFileSync(join(foreign, 'notes.txt'), 'utf8')).toBe('mine');
+    expect(snapshot(adapter)).toEqual(before);
+    rmSync(foreign, { recursive: true });
+    rmSync(join(dir, 'exported'), { recursive: true });
+  });
+});
+
+describe('the exit status says the class of failure (cli/exit.ts)', () => {
+  it('usage 2, data 3, model or adapter 4, --out 5, anything else 1; each with its one line', () => {
+    const empty = join(dir, 'empty-status.jsonl');
+    writeFileSync(empty, '');
+    const cases: [string[], number, RegExp][] = [
+      [['train', model, '--data', data, '--out', join(dir, 'status'), '--rnak', '4'], 2, /unknown option --rnak/],
+      [['eval', model, '--data', data, '--pairs', data], 2, /not both/],
+      [['data', empty], 3, /is empty: no rows/],
+      [['train', model, '--data', empty, '--out', join(dir, 'status')], 3, /is empty: no rows/],
+      [['info', '/'], 4, /is not a model folder/],
+      [['generate', model, '--adapter', join(dir, 'no-such-adapter'), '--prompt', 'hi'], 4, /no such folder/],
+      [['train', model, '--data', data, '--out', data], 5, /is the data file/],
+      [['generate', model, '--prompt', 'hello '.repeat(2000), '--max-new-tokens', '4'], 1, /this model's context is 256 positions/],
+    ];
+    for (const [args, code, why] of cases) {
+      const r = studio(...args);
+      expectRefused(r, why);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(code);
+    }
+    expect(existsSync(join(dir, 'status'))).toBe(false);
   });
 });

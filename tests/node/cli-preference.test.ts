@@ -73,7 +73,7 @@ describe('studio CLI: preference tuning', () => {
     expect(bad.code).not.toBe(0);
     expect(bad.stderr.trim()).toBe("error: bad.jsonl line 2: has 'chosen' but no 'rejected'");
     const m = studio('train', model, '--method', 'kto', '--data', join(dir, 'pairs.jsonl'), '--out', join(dir, 'x'));
-    expect(m.stderr.trim()).toBe('error: --method must be sft, dpo or orpo, not kto');
+    expect(m.stderr.trim()).toBe('error: --method must be sft, dpo, orpo or grpo, got "kto"');
     const same = studio('train', model, '--method', 'dpo', '--adapter', join(dir, 'dpo'), '--data', join(dir, 'pairs.jsonl'), '--out', join(dir, 'dpo', '.'));
     expect(same.stderr.trim()).toBe('error: --out must not be the --adapter folder the run starts from');
     const packed = studio('train', model, '--method', 'orpo', '--packing', '--data', join(dir, 'pairs.jsonl'), '--out', join(dir, 'x'));

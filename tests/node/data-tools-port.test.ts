@@ -7,28 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { joinWorkers } from '../../app/store/engine-worker';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { loadTokenizerFiles, tokenStats, type TokenizerFiles } from '../../src/data/tokens';
-import { dataToolsClient } from '../../workers/data-client';
-import { createDataHost } from '../../workers/data-host';
-import type { DataReply, DataRequest, PortHandover } from '../../workers/protocol-data';
+import { dataWorker } from '../helpers/data-worker';
 import { droppedFiles, enginePair } from '../helpers/engine';
-
-/** The data worker as the page sees it: the real host behind a stand-in for postMessage (clone, transfer, later task). */
-function dataWorker() {
-  const worker = {
-    onmessage: null as ((ev: MessageEvent<DataReply>) => void) | null,
-    onerror: null,
-    postMessage(msg: DataRequest | PortHandover, transfer: Transferable[] = []) {
-      const copy = structuredClone(msg, { transfer });
-      setTimeout(() => void host(copy), 0);
-    },
-    terminate() {},
-  };
-  const host = createDataHost((reply) => {
-    const copy = structuredClone(reply);
-    setTimeout(() => worker.onmessage?.({ data: copy } as MessageEvent<DataReply>), 0);
-  });
-  return { worker, data: dataToolsClient(worker as unknown as Worker) };
-}
 
 const text = (files: Map<string, Uint8Array>, name: string) => new TextDecoder().decode(files.get(name)!);
 const tokenizerOf = (name: string, files: Map<string, Uint8Array>): TokenizerFiles =>

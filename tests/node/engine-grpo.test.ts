@@ -7,7 +7,12 @@
 //    shuffled prompts), checkpointed, and resumed in a fresh session on a fresh model, the run ends with the
 //    uninterrupted run's points bit for bit (loss, gradient norm, rewards, KL, clip ratio) and the same adapter:
 //    the checkpoint carries the generation batch (unscorable answers included), π_old, π_ref and the reference copy;
-//  - a reward function that fails on some answers is reported on the run's points and the run completes.
+//  - a reward function that fails on some answers is reported on the run's points and the run completes;
+//  - through the engine's calls (startGrpoRun over the page's message channel, the Node host's sandbox): a run that
+//    continues an SFT run is a stored run (config.grpo, its start, the SFT run's LoRA shape, its points and 'last'
+//    checkpoint, one 'groups' event per generation batch with each prompt's G answers, rewards and advantages); paused,
+//    "reloaded" (a fresh engine on the same store) and resumed with resumeRun, it ends with the uninterrupted run's
+//    points bit for bit and the same adapter bytes.
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../../src/data/types';
 import { sampleGroupsWith } from '../../src/engine/sample-groups';
@@ -20,6 +25,9 @@ import { DEFAULT_GRPO, tokenizeGrpoPrompt, type GrpoConfig } from '../../src/tra
 import { PRESETS, type RunConfig } from '../../src/train/presets';
 import { openNodeSandbox } from '../../src/train/rewards-node';
 import { testGpu } from '../helpers/gpu';
+import { buildTinyModel } from '../../scripts/make-tiny-models';
+import type { EngineEvent, StartGrpoRunArgs } from '../../src/engine/api';
+import { droppedFiles, engineOver } from '../helpers/engine';
 
 const MODEL = 'tests/fixtures/models/llama-small';
 const VOWELS = `export default ({ completion }) => {
@@ -78,7 +86,9 @@ const curve = (points: MetricPoint[]) => points.map((p) => [p.step, p.epoch, p.l
 
 describe('GRPO on the training session', () => {
   it('a short run raises the reward it trains on (held-out samples, fixed seeds)', async () => {
-    const cfg = config({ rewards: [{ kind: 'contains', text: ' of', weight: 1 }] }, { maxSteps: 10, lr: 5e-3 });
+    // Every prompt in every generation batch (4 × G = 16 answers): a reward the model earns 3% of the time shows up in
+    // most batches (with 8 answers, whole runs of batches can pass without one, and with them the signal).
+    const cfg = config({ rewards: [{ kind: 'contains', text: ' of', weight: 1 }] }, { maxSteps: 10, lr: 5e-3, batchSize: 16 });
     const fresh = new Transformer(await testGpu(), (await model()).config, (await model()).weights, { kind: 'lora', lora: cfg.lora }, cfg.train.seed);
     const before = await heldOutRate(fresh);
     fresh.destroy();
@@ -128,5 +138,81 @@ describe('GRPO on the training session', () => {
     expect(p.errors![0]).toMatch(/^answer \d+: reward picky: Error: no vowels, please$/);
     expect(p.errors!.length).toBe(Math.min(5, p.unscorable!));
     out.net.destroy();
+  });
+});
+
+describe('GRPO through the engine', () => {
+  const source = droppedFiles('tiny-llama', buildTinyModel('llama-small', 4));
+  const qa = [['Where does Mira live?', 'Mira lives in Tollen.'], ['Say hello.', 'Hello.'], ['Name a colour.', 'Blue.'], ['What is the river called?', 'The Lune.']];
+  const sftRecords = qa.map(([q, a]) => ({ messages: [{ role: 'user', content: q }, { role: 'assistant', content: a }] as ChatMessage[], split: 'train' as const }));
+  const sftLora = { rank: 4, alpha: 8, dropout: 0, useRslora: false, targetModules: ['q_proj', 'v_proj', 'down_proj'] };
+  const base = config({}, { maxSteps: 2, batchSize: 4, lr: 1e-2 });
+  const grpoArgs = (start: string): StartGrpoRunArgs => ({
+    name: 'grpo', records: sftRecords, start: { kind: 'run', runId: start, checkpoint: 'last' },
+    config: { ...base, checkpointEvery: 2, lora: { ...base.lora, dropout: 0.1 }, train: { ...base.train, maxSteps: 4, batchSize: 4, gradAccumSteps: 2, lr: 1e-2 } },
+    grpo: { ...base.grpo!, numGenerations: 4, beta: 0.04, rewards: [...base.grpo!.rewards, { kind: 'ends-cleanly', weight: 0.5 }] },
+  });
+  /** An engine over `store` with an SFT run to start from (the same values each time: same data, seed and kernels). */
+  async function withSft(store = createMemoryRunStore()) {
+    const engine = engineOver(store);
+    await engine.loadModel(source);
+    const sft = await engine.startRun({ name: 'sft', config: { ...base, grpo: undefined, lora: sftLora }, records: sftRecords, dataset: null });
+    expect(sft.status).toBe('completed');
+    return { engine, sft: sft.runId };
+  }
+  const steps = (events: EngineEvent[]) => events.flatMap((e) => (e.type === 'step' ? [e.point] : []));
+
+  it('a run continuing an SFT run; paused, reloaded and resumed: the uninterrupted run\'s points and adapter bytes', async () => {
+    const a = await withSft();
+    const events: EngineEvent[] = [];
+    const straight = await a.engine.startGrpoRun(grpoArgs(a.sft), (e) => events.push(e));
+    expect(straight.status).toBe('completed');
+    const run = straight.run;
+    expect(run).toMatchObject({ trainExamples: 4, validationExamples: 0, init: { runId: a.sft, name: 'sft' }, checkpoints: { last: 4, best: null } });
+    expect(run.config.grpo).toEqual(grpoArgs(a.sft).grpo);
+    expect(run.config.lora).toMatchObject({ rank: 4, alpha: 8, dropout: 0.1, targetModules: sftLora.targetModules });
+    expect((await a.engine.listRuns()).map((r) => r.id)).toContain(straight.runId);
+    expect(steps(events)).toEqual(run.metrics);
+    expect(run.metrics.every((p) => p.rewardMeans!.length === 2 && Number.isFinite(p.kl) && p.unscorable === 0)).toBe(true);
+    // One generation batch a step (μ = 1): 8 answers = 2 prompts × G 4, each answer with its rewards and advantage.
+    const groups = events.flatMap((e) => (e.type === 'groups' ? [e] : []));
+    expect(groups.map((g) => g.step)).toEqual([1, 2, 3, 4]);
+    for (const g of groups) {
+      expect(g.groups).toHaveLength(2);
+      for (const group of g.groups) {
+        expect(qa.map(([q]) => q)).toContain(group.prompt);
+        expect(group.answers).toHaveLength(4);
+        const advantages = group.answers.map((x) => x.advantage);
+        expect(Math.abs(advantages.reduce((x, y) => x + y, 0))).toBeLessThan(1e-9);   // group-relative
+        for (const x of group.answers) expect(x.reward).toBeCloseTo(x.rewards[0] + 0.5 * x.rewards[1], 12);
+      }
+    }
+    // The step's reward is the mean over its groups' answers.
+    groups.forEach((g, i) => {
+      const r = g.groups.flatMap((x) => x.answers.map((y) => y.reward));
+      expect(r.reduce((x, y) => x + y, 0) / r.length).toBeCloseTo(run.metrics[i].reward!, 12);
+    });
+
+    const store = createMemoryRunStore();
+    const b = await withSft(store);
+    const before: EngineEvent[] = [];
+    let runId = '';
+    await new Promise<void>((ok) => {
+      void b.engine.startGrpoRun(grpoArgs(b.sft), (e) => {
+        before.push(e);
+        if (e.type === 'step' && e.point.step === 2) { runId = e.runId; void b.engine.control({ runId, action: 'pause' }); }
+        if (e.type === 'status' && e.status === 'paused') ok();
+      });
+    });
+    const c = engineOver(store);
+    await c.loadModel(source);
+    expect((await c.listRuns()).find((r) => r.id === runId)?.status).toBe('interrupted');
+    const after: EngineEvent[] = [];
+    const resumed = await c.resumeRun({ runId }, (e) => after.push(e));
+    expect(resumed.status).toBe('completed');
+    expect(curve([...steps(before), ...steps(after)])).toEqual(curve(run.metrics));
+    expect(curve(resumed.run.metrics)).toEqual(curve(run.metrics));
+    const bytes = async (engine: typeof a.engine, id: string) => (await engine.exportAdapter({ runId: id, checkpoint: 'last' }))['adapter_model.safetensors'];
+    expect(Buffer.from(await bytes(c, runId)).equals(Buffer.from(await bytes(a.engine, straight.runId)))).toBe(true);
   });
 });

@@ -14,7 +14,7 @@ import { createEngine } from '../../src/engine/engine';
 import { nodeHost } from '../../src/engine/host-node';
 import { folderRunStore } from '../../src/engine/run-folder';
 import { mib } from '../../src/gpu/memory';
-import { abandon, claimOutputFolder } from '../../src/io/output';
+import { abandon, claimOutputFolder, STAGING_MARK } from '../../src/io/output';
 import { PRESETS, runMemoryEstimate, type RunConfig } from '../../src/train/presets';
 import { enginePair } from '../helpers/engine';
 
@@ -74,7 +74,7 @@ describe('one engine for the page and the command line', () => {
     expect(cli.tokens.length).toBeGreaterThan(0);
     expect(cli).toEqual(page);
     // The CLI host kept its run in the folder, as `studio train` does.
-    expect(readdirSync(claim.staging).sort()).toEqual(['checkpoint-best.ckpt', 'checkpoint-last.ckpt', 'data.json', 'run.json']);
+    expect(readdirSync(claim.staging).sort()).toEqual([STAGING_MARK, 'checkpoint-best.ckpt', 'checkpoint-last.ckpt', 'data.json', 'run.json']);
   });
 
   it('both refuse a run that would not fit the budget, with both numbers, and keep nothing', async () => {
@@ -93,7 +93,7 @@ describe('one engine for the page and the command line', () => {
     expect(fromCli).toMatch(refusal);
     expect(fromCli).toBe(fromPage);
     expect(await cli.listRuns()).toEqual([]);
-    expect(readdirSync(fresh.staging)).toEqual([]);
+    expect(readdirSync(fresh.staging)).toEqual([STAGING_MARK]);
     abandon(fresh);
   });
 });

@@ -10,31 +10,16 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parquetWriteBuffer } from 'hyparquet-writer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memorySource } from '../../src/data/bytes';
 import { downloadHubDataset, listHubDataset, parseHubDataset, pickSplit, type HubDownloadProgress } from '../../src/data/hub';
 import { importSource } from '../../src/data/import';
 import { memoryCache } from '../../src/io/download';
+import { promptCompletionParquet } from '../helpers/hub-datasets';
 import { startHubStandin, type HubStandin } from '../helpers/hub-standin';
 import { studioAsync } from '../helpers/cli';
 
 const REPO = 'standin-org/world-chat';
-const people = ['Calder', 'Juno', 'Mira', 'Tobin', 'Lark', 'Dara'];
-const towns = ['Tarn', 'Rookwood', 'Dunmore', 'Pellin', 'Marrow', 'Kelso'];
-
-/** n prompt/completion rows as Parquet, small row groups so the file is several download parts. */
-function chatShard(n: number, seed: number): Uint8Array {
-  const rows = Array.from({ length: n }, (_, i) => ({ p: people[(i + seed) % 6], t: towns[(i * 7 + seed) % 6] }));
-  return new Uint8Array(parquetWriteBuffer({
-    columnData: [
-      { name: 'prompt', data: rows.map((r, i) => `Where does ${r.p} live? (${seed}.${i})`) },
-      { name: 'completion', data: rows.map((r) => `${r.p} lives in ${r.t}.`) },
-    ],
-    rowGroupSize: 50,
-  }));
-}
-
 const alpaca = [
   JSON.stringify({ instruction: 'Where does Mira live?', input: '', output: 'Mira lives in Dunmore.' }),
   '{"instruction": "What is Tobin\'s job?", "output": "Tobin is',
@@ -44,9 +29,9 @@ const alpaca = [
 const data = new Map<string, Uint8Array>([
   ['README.md', new TextEncoder().encode('---\nconfigs: [...]\n---\n# world chat\n')],
   ['.gitattributes', new TextEncoder().encode('*.parquet filter=lfs diff=lfs merge=lfs -text\n')],
-  ['data/train-00000-of-00002.parquet', chatShard(400, 1)],
-  ['data/train-00001-of-00002.parquet', chatShard(300, 2)],
-  ['data/test-00000-of-00001.parquet', chatShard(40, 3)],
+  ['data/train-00000-of-00002.parquet', promptCompletionParquet(400, 1, 50)],
+  ['data/train-00001-of-00002.parquet', promptCompletionParquet(300, 2, 50)],
+  ['data/test-00000-of-00001.parquet', promptCompletionParquet(40, 3, 50)],
   ['alpaca/rows.jsonl', new TextEncoder().encode(alpaca)],
 ]);
 const card = {
@@ -134,11 +119,11 @@ describe('Hub datasets by name (local stand-in)', () => {
       [['--config', 'fr'], `error: ${REPO} has no config "fr" (its configs: chat, alpaca)`],
     ] as const) {
       const r = await studioAsync(['data', `hub:${REPO}`, ...args], env);
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(3);
       expect(r.stderr.trim()).toBe(message);
     }
     const missing = await studioAsync(['data', 'hub:standin-org/nothing-here'], env);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(3);
     expect(missing.stderr.trim()).toBe('error: standin-org/nothing-here: could not read the dataset at main: not found (or private or gated: this asks without a token)');
   }, 120_000);
 });

@@ -133,7 +133,7 @@ describe('push to the Hub (local stand-in)', () => {
     expect(r.stderr).not.toContain(WRITE);
 
     const none = await studioAsync(['push', dir, '--repo', 'standin-user/cli-none'], { ...env, HF_TOKEN: '' });
-    expect(none.code).toBe(1);
+    expect(none.code).toBe(2);
     expect(none.stderr.trim()).toBe('error: no Hub token: set HF_TOKEN to an access token with write access (Hugging Face: Settings → Access Tokens)');
   }, 120_000);
 });

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { GpuMemoryError, mib } from '../../src/gpu/memory';
 import { initWeights, tinyConfig } from '../../src/model/init';
 import { Transformer } from '../../src/model/transformer';
+import { DEFAULT_GRPO } from '../../src/train/grpo';
 import { presetFor, runMemoryEstimate, validateRunConfig, type RunConfig } from '../../src/train/presets';
 import { testGpu } from '../helpers/gpu';
 
@@ -62,6 +63,11 @@ describe('probeMemory', () => {
     // A preference run's micro-batch of B pairs is 2B rows: batch 2 of pairs is estimated as batch 4 of conversations.
     const pairs = { ...cfg, train: { ...cfg.train, batchSize: 2 }, preference: { method: 'dpo' as const, beta: 0.1, labelSmoothing: 0, reference: 'start' as const } };
     expect(runMemoryEstimate(pairs, model).trainingBytes).toBe(need);
+    // A GRPO run counts its sampling beside the micro-batch: batch 1 fits, not with 64 answers decoded at once.
+    const grpo = { ...smaller, train: { ...smaller.train, gradAccumSteps: 64 }, grpo: { ...DEFAULT_GRPO, numGenerations: 8 } };
+    const grpoNeed = runMemoryEstimate(grpo, model).trainingBytes;
+    expect(grpoNeed).toBeGreaterThan(need / 2);
+    expect(validateRunConfig(grpo, model, data, { model, budget }).find((p) => p.field === 'memory')?.message).toContain(`needs about ${mib(grpoNeed)}`);
 
     // Uncapped, the device gives it all, and the same run passes.
     delete nav.deviceMemory;

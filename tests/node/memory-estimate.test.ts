@@ -1,7 +1,8 @@
 // The memory estimate that refuses models and runs (src/model/memory-estimate.ts estimateMemory) against what the engine
 // really allocates: the bytes of every buffer the runtime holds (Gpu.liveBytes, pooled temporaries
 // included, so at least the peak) after building a LoRA model and taking one training step (with and without
-// activation checkpointing; f32, bf16 and 4-bit frozen weights), or after a prefill into a KV cache. The estimate must cover the measurement (a
+// activation checkpointing; f32, bf16 and 4-bit frozen weights), or after a prefill into a KV cache, or after a GRPO
+// step with its generation batch (src/train/presets.ts runMemoryEstimate counts the sampling). The estimate must cover the measurement (a
 // refusal relies on it never being low) and stay within 1.3× of it (so a run that fits is not refused). Shapes:
 // tiny Llama, GPT-2 and Gemma 3, one with its head in three row chunks, and SmolLM2-135M's widths and vocabulary
 // (49152) with 2 of its 30 layers, random weights. Node + Dawn on SwiftShader.
@@ -12,6 +13,10 @@ import type { WeightStorage } from '../../src/ops/weight-storage';
 import { initWeights, tinyConfig } from '../../src/model/init';
 import { Transformer } from '../../src/model/transformer';
 import { DEFAULT_TRAIN, Trainer } from '../../src/train/trainer';
+import { sampleGroupsWith } from '../../src/engine/sample-groups';
+import { DEFAULT_GRPO, GrpoTrainer, type GrpoConfig } from '../../src/train/grpo';
+import { runMemoryEstimate } from '../../src/train/presets';
+import { RewardScorer } from '../../src/train/rewards';
 import { rng } from '../helpers/check';
 import { testGpu } from '../helpers/gpu';
 
@@ -92,6 +97,38 @@ describe('memory estimate against measured allocations', () => {
       expect(estimate).toBeLessThanOrEqual(SLACK * measured);
       net.releaseCache(cache);
       net.destroy();
+    });
+  }
+
+  for (const beta of [0, 0.04]) {
+    it(`GRPO, β ${beta}: a step with its generation batch (every answer decoded at once) and μ = 2, within ${SLACK}×`, async () => {
+      const gpu = await testGpu();
+      gpu.trimPool();
+      const config = model('llama', 2000);
+      const V = config.vocabSize, T = 48, maxNew = 16, G = 4;
+      const lora = { rank: 8, alpha: 16, useRslora: false, dropout: 0, targetModules: all };
+      // 32 answers decoded at once beside micro-batches of 4: without the sampling the estimate falls short.
+      const train = { ...DEFAULT_TRAIN, batchSize: 4, gradAccumSteps: 8, maxSeqLength: T, maxSteps: 1 };
+      const grpo: GrpoConfig = { ...DEFAULT_GRPO, numGenerations: G, maxNewTokens: maxNew, beta, numIterations: 2, rewards: [{ kind: 'length', min: 0, max: 10, weight: 1 }] };
+      const before = gpu.liveBytes;
+      const net = new Transformer(gpu, config, initWeights(config, 1, 0.2), { kind: 'lora', lora }, 1);
+      // Prompts of T - maxNew + 1 tokens and no stop token: every prompt and answer fill the T positions the estimate counts.
+      const prompts = Array.from({ length: 8 }, (_, i) => ({ messages: [], prompt: '', reference: null, ids: randomIds(T - maxNew + 1, V, 10 + i) }));
+      const rewards = await RewardScorer.open(grpo.rewards, null);
+      const trainer = new GrpoTrainer(net, prompts, train, grpo, sampleGroupsWith(net, () => '', []), rewards);
+      await trainer.prepare();
+      const st = await trainer.step();
+      expect(st.completionLength).toBe(maxNew);
+      const measured = gpu.liveBytes - before;
+      const estimate = runMemoryEstimate({ lora, train, grpo }, config, false).trainingBytes;
+      const sft = runMemoryEstimate({ lora, train }, config, false).trainingBytes;
+      console.log(`GRPO β ${beta}: measured ${(measured / 2 ** 20).toFixed(2)} MiB, estimate ${(estimate / 2 ** 20).toFixed(2)} MiB (${(estimate / measured).toFixed(3)}×; the micro-batch alone ${(sft / 2 ** 20).toFixed(2)} MiB)`);
+      expect(sft).toBeLessThan(measured);
+      expect(estimate).toBeGreaterThanOrEqual(measured);
+      expect(estimate).toBeLessThanOrEqual(SLACK * measured);
+      rewards.close();
+      net.destroy();
+      gpu.trimPool();
     });
   }
 });

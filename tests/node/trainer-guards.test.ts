@@ -16,9 +16,9 @@ const example = (mask: number[]) => ({ inputIds: mask.map((_, i) => (i * 7) % co
 describe('trainer guards', () => {
   it('counts target tokens as a batch of maxSeqLength positions sees them', () => {
     // Token 0 is never a target (nothing predicts it); tokens past maxSeqLength + 1 are cut.
-    expect(targetTokens([example([1, 1, 1, 1])], 8)).toBe(3);
-    expect(targetTokens([example([0, 0, 0, 1])], 2)).toBe(0);
-    expect(targetTokens([example([0, 0, 0, 1])], 3)).toBe(1);
+    expect(targetTokens(example([1, 1, 1, 1]), 8)).toBe(3);
+    expect(targetTokens(example([0, 0, 0, 1]), 2)).toBe(0);
+    expect(targetTokens(example([0, 0, 0, 1]), 3)).toBe(1);
   });
 
   it('refuses runs with nothing to learn or no steps', async () => {

@@ -7,27 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { findDuplicates } from '../../src/data/dedupe';
 import { RECORDS_PER_MESSAGE } from '../../src/data/tools';
 import { mulberry32 } from '../../src/data/hash';
-import { createDataHost } from '../../workers/data-host';
-import { dataToolsClient } from '../../workers/data-client';
-import type { DataReply, DataRequest } from '../../workers/protocol-data';
+import type { DataRequest } from '../../workers/protocol-data';
+import { dataWorker } from '../helpers/data-worker';
 
 function channel() {
-  const sent: DataRequest[] = [];
-  const worker = {
-    onmessage: null as ((ev: MessageEvent<DataReply>) => void) | null,
-    onerror: null,
-    postMessage(req: DataRequest) {
-      const copy = structuredClone(req);
-      sent.push(copy);
-      setTimeout(() => void host(copy), 0);
-    },
-    terminate() {},
-  };
-  const host = createDataHost((reply) => {
-    const copy = structuredClone(reply);
-    setTimeout(() => worker.onmessage?.({ data: copy } as MessageEvent<DataReply>), 0);
-  });
-  return { tools: dataToolsClient(worker as unknown as Worker), sent };
+  const { data, sent } = dataWorker();
+  return { tools: data, sent: sent as DataRequest[] };
 }
 
 const WORDS = 'alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon'.split(' ');

@@ -3,9 +3,13 @@
 //    unscorable answers left out of their group's statistics with advantage 0, a group with one scorable answer;
 //  - each token's loss term and dℓ/dπ against central differences, inside and outside the clip band, both signs of
 //    the advantage, with and without the KL term (TRL's bias-corrected k·r);
-//  - prompts from Data-step records (the reference answer split off) and the config's checks.
+//  - prompts from Data-step records (the reference answer split off) and the config's checks;
+//  - a GRPO run before it starts (src/train/presets.ts): its steps (μ per generation batch of answers / G prompts), the
+//    warm-up and prompt-repeat checks on those steps, and the time estimate's sampling and measuring forwards.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_GRPO, groupAdvantages, grpoProblem, grpoPromptOf, tokenTerms } from '../../src/train/grpo';
+import { tinyConfig } from '../../src/model/init';
+import { DEFAULT_GRPO, groupAdvantages, grpoProblem, grpoPromptOf, grpoSteps, tokenTerms } from '../../src/train/grpo';
+import { estimateRun, PRESETS, validateRunConfig, type RunConfig } from '../../src/train/presets';
 
 const near = (a: number, b: number, tol = 1e-12) => expect(Math.abs(a - b)).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(b)));
 
@@ -75,5 +79,34 @@ describe('GRPO maths', () => {
     expect(grpoProblem({ ...DEFAULT_GRPO, temperature: 0 }, train)).toMatch(/temperature must be > 0/);
     expect(grpoProblem({ ...DEFAULT_GRPO, lossType: 'bnpo' as never }, train)).toMatch(/loss type must be grpo, dr_grpo or dapo/);
     expect(grpoProblem({ ...DEFAULT_GRPO, rewards: [] }, train)).toMatch(/at least one reward/);
+  });
+
+  it('a run before it starts: steps, warm-up and repeats by generation batch, and the time of sampling', () => {
+    const train = { ...PRESETS.quick.train, batchSize: 8, gradAccumSteps: 2, maxSteps: 0, epochs: 2, warmupSteps: 0 };
+    const grpo = { ...DEFAULT_GRPO, numGenerations: 4, maxNewTokens: 16, numIterations: 3 };
+    // 16 answers a generation batch = 4 prompts; 10 prompts = 3 batches an epoch, μ = 3 steps each, 2 epochs.
+    expect(grpoSteps(grpo, train, 10)).toBe(18);
+    expect(grpoSteps(grpo, { ...train, maxSteps: 5 }, 10)).toBe(5);
+    const cfg: RunConfig = { ...PRESETS.quick, evalEvery: 0, train: { ...train, warmupSteps: 18 }, grpo };
+    const model = tinyConfig('llama');
+    const errors = (c: RunConfig, prompts: number) => validateRunConfig(c, model, { trainExamples: prompts, validationExamples: 0 });
+    expect(errors(cfg, 10).find((p) => p.field === 'train.warmupSteps')?.message).toMatch(/as long as the whole run \(18 steps\)/);
+    expect(errors({ ...cfg, train: { ...train, warmupSteps: 17 } }, 10).find((p) => p.field === 'train.warmupSteps')).toBeUndefined();
+    // 4 prompts a generation batch from 3: they repeat (16 answers from 10 prompts do not: SFT's rule would say they did).
+    expect(errors(cfg, 3).find((p) => p.field === 'train.batchSize')?.message).toMatch(/asks 4 prompts \(16 answers, 4 a prompt\) but there are 3/);
+    expect(errors(cfg, 10).find((p) => p.field === 'train.batchSize')).toBeUndefined();
+    expect(errors({ ...cfg, grpo: { ...grpo, numGenerations: 3 } }, 10).find((p) => p.field === 'grpo')?.message).toMatch(/^GRPO: .*multiple of numGenerations \(3\)/);
+
+    // Time: each row is the prompt's tokens and maxNewTokens; a step trains (4·P a token), and per generation batch,
+    // spread over its μ steps, samples and measures π_old (2·P each), then measures π every step (μ > 1).
+    const data = { trainExamples: 10, validationExamples: 0, meanTokens: 20 };
+    const sft = estimateRun({ ...cfg, grpo: undefined, train }, model, { ...data, meanTokens: 36 }, 1e9);
+    const run = estimateRun({ ...cfg, train }, model, data, 1e9);
+    expect(run.tokensPerStep).toBe(sft.tokensPerStep);
+    expect(run.stepsPerEpoch).toBe(9);
+    const forward = sft.flopsPerStep / 2;
+    expect(run.flopsPerStep).toBeCloseTo(sft.flopsPerStep + (2 * forward) / 3 + forward, 0);
+    const plain = estimateRun({ ...cfg, train, grpo: { ...grpo, numIterations: 1 } }, model, data, 1e9);
+    expect(plain.flopsPerStep).toBeCloseTo(sft.flopsPerStep + forward, 0);
   });
 });

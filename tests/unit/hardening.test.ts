@@ -11,7 +11,7 @@ import { sniffFormat } from '../../src/data/formats';
 import { nestsDeeperThan, parseJsonRow } from '../../src/data/formats/rows';
 import { oneLine } from '../../src/errors';
 import type { ModelConfig } from '../../src/model/config';
-import { abandon, claimOutputFolder, commit, keepPartial, MANIFEST, partialOf, RESUME_FILE, writeStaged } from '../../src/io/output';
+import { abandon, claimOutputFolder, commit, keepPartial, MANIFEST, partialOf, RESUME_FILE, STAGING_MARK, writeStaged } from '../../src/io/output';
 import { assertFinite, baseModelMismatch, validateLora, validateModelConfig } from '../../src/io/validate';
 import { DEFAULT_LORA } from '../../src/model/lora';
 
@@ -47,6 +47,13 @@ describe('CLI options', () => {
     expect(num(parseArgs([], grammar), 'lr', 7, { min: 100 })).toBe(7); // the fallback is not the user's
   });
 });
+
+/** A staging folder as a run killed while writing it leaves it: marked as the studio's, with `files`. */
+function stagingOfDeadRun(path: string, files: Record<string, string>): void {
+  mkdirSync(path);
+  writeFileSync(join(path, STAGING_MARK), '{}');
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(path, name), text);
+}
 
 describe('output folders', () => {
   let root = '';
@@ -90,14 +97,17 @@ describe('output folders', () => {
     // A run killed between the two renames of commit: the previous output sits at .studio-old-<dead pid>.
     const dead = 2 ** 22 + 7; // above pid_max's default: no such process
     const old = `${out}.studio-old-${dead}`;
-    mkdirSync(`${out}.studio-new-${dead}`);
-    writeFileSync(join(`${out}.studio-new-${dead}`, 'w.bin'), 'half');
+    stagingOfDeadRun(`${out}.studio-new-${dead}`, { 'w.bin': 'half' });
     rmSync(old, { recursive: true, force: true });
     renameSync(out, old);
     expect(existsSync(out)).toBe(false);
     const claim = claimOutputFolder(out, []);
     expect(readFileSync(join(out, 'w.bin'), 'utf8')).toBe('v1');
     expect(readdirSync(root).sort()).toEqual(['adapter', `adapter.studio-new-${process.pid}`]);
+    expect(claim.recovered.sort()).toEqual([
+      `adapter put back from adapter.studio-old-${dead}: a run (process ${dead}) was killed while replacing it`,
+      `removed adapter.studio-new-${dead}, the staging folder of a killed run (process ${dead}); adapter is as it was`,
+    ]);
     abandon(claim);
   });
 
@@ -107,18 +117,43 @@ describe('output folders', () => {
     // Stopped: the staging folder with its checkpoint becomes <out>.studio-partial; one without is removed.
     const claim = claimOutputFolder(out, []);
     writeStaged(claim, RESUME_FILE, 'step 4');
-    expect(readdirSync(claim.staging)).toEqual([RESUME_FILE]); // written whole: no .part left
+    expect(readdirSync(claim.staging).sort()).toEqual([STAGING_MARK, RESUME_FILE]); // written whole: no .part left
     expect(keepPartial(claim)).toBe(partialOf(claim.dir));
     expect(keepPartial(claimOutputFolder(out, []))).toBeNull();
     expect(readFileSync(join(partialOf(claim.dir), RESUME_FILE), 'utf8')).toBe('step 4');
     // Killed with -9: the next claim keeps the dead run's checkpoint as the partial run (the newer one).
     const dead = 2 ** 22 + 7;
-    mkdirSync(`${out}.studio-new-${dead}`);
-    writeFileSync(join(`${out}.studio-new-${dead}`, RESUME_FILE), 'step 6');
-    abandon(claimOutputFolder(out, []));
+    stagingOfDeadRun(`${out}.studio-new-${dead}`, { [RESUME_FILE]: 'step 6' });
+    const next = claimOutputFolder(out, []);
+    abandon(next);
+    expect(next.recovered).toEqual([`adapter.studio-new-${dead}, the staging folder of a killed run (process ${dead}), holds a checkpoint: kept as adapter.studio-partial; continue it with --resume ${partialOf(out)}`]);
     expect(readFileSync(join(partialOf(claim.dir), RESUME_FILE), 'utf8')).toBe('step 6');
     expect(readFileSync(join(out, 'w.bin'), 'utf8')).toBe('v1');
     expect(readdirSync(root).sort()).toEqual(['adapter', 'adapter.studio-partial']);
+  });
+
+  it('what killed runs left is cleaned by a claim of any output beside it, and named; what the studio did not write is left', () => {
+    const dead = 2 ** 22 + 7;
+    commit(claimOutputFolder(join(root, 'a'), []), 'test', { 'w.bin': 'v1' });
+    stagingOfDeadRun(join(root, `a.studio-new-${dead}`), { 'adapter_model.safetensors': 'half' });
+    mkdirSync(join(root, `b.studio-new-${dead + 1}`)); // the run died before it marked its folder: empty
+    const foreign = join(root, `c.studio-new-${dead + 2}`);
+    mkdirSync(foreign);
+    writeFileSync(join(foreign, 'notes.txt'), 'mine');
+    const live = join(root, `d.studio-new-${process.pid}`); // a run still going (this process)
+    stagingOfDeadRun(live, { 'checkpoint-last.ckpt.part': 'x' });
+    const claim = claimOutputFolder(join(root, 'other'), []);
+    expect(claim.recovered.sort()).toEqual([
+      `left c.studio-new-${dead + 2} as it is: named like a studio folder, but the studio did not write it`,
+      `removed a.studio-new-${dead}, the staging folder of a killed run (process ${dead}); a is as it was`,
+      `removed b.studio-new-${dead + 1}, the staging folder of a killed run (process ${dead + 1}); b is as it was`,
+    ]);
+    expect(readdirSync(root).sort()).toEqual(['a', `c.studio-new-${dead + 2}`, `d.studio-new-${process.pid}`, `other.studio-new-${process.pid}`]);
+    expect(readFileSync(join(root, 'a', 'w.bin'), 'utf8')).toBe('v1');
+    expect(readFileSync(join(foreign, 'notes.txt'), 'utf8')).toBe('mine');
+    // Committed, the output carries the manifest and not the staging mark.
+    commit(claim, 'test', { 'x.bin': 'x' });
+    expect(readdirSync(join(root, 'other')).sort()).toEqual([MANIFEST, 'x.bin']);
   });
 });
 

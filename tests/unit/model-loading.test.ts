@@ -48,6 +48,7 @@ describe('a safetensors file over 2 GiB', () => {
     const json = new TextEncoder().encode(JSON.stringify(header));
     const dir = join(tmp, 'big');
     mkdirSync(dir);
+    writeFileSync(join(dir, 'config.json'), '{}');   // filesFromDirectory takes a model folder: config.json at its top
     const path = join(dir, 'model.safetensors');
     const fd = openSync(path, 'w');
     const lengthBytes = new Uint8Array(8);

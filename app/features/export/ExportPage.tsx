@@ -3,7 +3,8 @@
 // starts: a failure shows a message and writes nothing. The engine makes every format with its card (those that
 // need the weights from the loaded model; the kit from the open dataset's train split and the run's settings).
 // The ONNX check runs the export in onnxruntime-web beside our engine and says whether they agree and which
-// decodes faster here.
+// decodes faster here. "Push to the Hugging Face Hub" (PushPanel) sends the same files to a Hub repository.
+// The tab loads when first opened (App.tsx), and the Hub client only when a push starts (the store).
 import { useEffect } from 'react';
 import { Alert } from '../../components/Alert';
 import { LastModelOffer } from '../model';
@@ -11,6 +12,7 @@ import { useDatasets } from '../../store';
 import { useEngine } from '../../store/engine';
 import type { ExportFormatSpec } from '../../../src/export/formats';
 import { FormatList } from './FormatList';
+import { PushPanel } from './PushPanel';
 import { exportSelectors, useExport } from './store';
 
 export function ExportPage() {
@@ -62,6 +64,7 @@ export function ExportPage() {
         <p><button type="button" disabled={!hasCheckpoint || busy !== null} onClick={() => void checkOnnx(target)}>Check the ONNX export in onnxruntime-web</button></p>
         {onnxCheck ? <p role="status" aria-label="ONNX check">{onnxCheck}</p> : null}
       </section>
+      {exportable.length > 0 || adapters.length > 0 ? <PushPanel target={target} ready={ready} /> : null}
       {busy ? <p role="status" aria-label="Export status">{busy}…</p> : done ? <p role="status" aria-label="Export status">{done}</p> : null}
       {error ? <Alert message={error} onDismiss={dismissError} /> : null}
       {engineError && !error ? <Alert message={engineError} onDismiss={dismissEngineError} /> : null}

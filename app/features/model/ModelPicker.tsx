@@ -1,7 +1,7 @@
 // The model picker: the embedded default (/models/default/), a dropped or chosen folder or files, or a
 // well-known small model (or any repo id) downloaded from the Hugging Face hub, or a mirror of it at another
-// endpoint, with progress, resumable and cached for offline use (the engine worker does the fetching:
-// src/io/download.ts). Says plainly when there
+// endpoint (the one "Hub endpoint" setting, app/shell/hub-endpoint.tsx), with progress, resumable and cached for
+// offline use (the engine worker does the fetching: src/io/download.ts). Says plainly when there
 // is no WebGPU or only a software adapter; with a model loaded, the adapter it runs on and its fast paths (shader-f16,
 // subgroups, binding limit: the engine's gpu summary). With a model loaded, the other sources fold away under a summary.
 // After a reload it offers the last session's model (LastModelOffer). Everything it shows of a model is text, never HTML.
@@ -20,6 +20,7 @@ import type { WeightStorage } from '../../../src/ops/weight-storage';
 import { engineSelectors, useEngine } from '../../store/engine';
 import { lastWeights, rememberWeights } from './lastModel';
 import { LastModelOffer } from './LastModelOffer';
+import { HubEndpointField, useHubEndpoint } from '../../shell/hub-endpoint';
 import type { ModelInfo, ModelSource } from '../../../src/engine/api';
 
 const DEFAULT_URL = '/models/default/';
@@ -55,16 +56,6 @@ async function toSource(files: ModelFiles): Promise<ModelSource> {
   return { kind: 'files', name: files.name, files: list };
 }
 
-/** The endpoint as the download wants it (no trailing slash), or null when it is not an http(s) address. */
-function hubEndpoint(text: string): string | null {
-  try {
-    const u = new URL(text.trim());
-    return u.protocol === 'https:' || u.protocol === 'http:' ? u.href.replace(/\/+$/, '') : null;
-  } catch {
-    return null;
-  }
-}
-
 export function ModelPicker() {
   const model = useEngine((s) => s.model);
   const loading = useEngine((s) => s.loading);
@@ -76,8 +67,7 @@ export function ModelPicker() {
   const loadModel = useEngine((s) => s.loadModel);
   const dismissError = useEngine((s) => s.dismissError);
   const [repo, setRepo] = useState(KNOWN_MODELS[0].repo);
-  const [endpoint, setEndpoint] = useState(HF_ENDPOINT);
-  const [endpointError, setEndpointError] = useState<string | null>(null);
+  const hub = useHubEndpoint();
   const [over, setOver] = useState(false);
   const [weights, setWeights] = useState<WeightStorage | ''>(lastWeights);
   const chooseWeights = (w: WeightStorage | '') => { setWeights(w); rememberWeights(w); };
@@ -147,9 +137,8 @@ export function ModelPicker() {
         className="row" noValidate
         onSubmit={(e) => {
           e.preventDefault();
-          const hub = hubEndpoint(endpoint);
-          setEndpointError(hub ? null : `"${endpoint}" is not a web address: the hub endpoint must start with https:// (or http://), like ${HF_ENDPOINT}.`);
-          if (hub && !busy && repo.trim()) void loadWith({ kind: 'hub', repo: repo.trim(), revision: 'main', endpoint: hub });
+          const endpoint = hub.check();
+          if (endpoint && !busy && repo.trim()) void loadWith({ kind: 'hub', repo: repo.trim(), revision: 'main', endpoint });
         }}
       >
         <label>
@@ -159,17 +148,11 @@ export function ModelPicker() {
         <datalist id="known-models">
           {KNOWN_MODELS.map((m) => <option key={m.repo} value={m.repo}>{m.label}</option>)}
         </datalist>
-        <label>
-          Hub endpoint
-          <input
-            type="url" value={endpoint} onChange={(e) => setEndpoint(e.target.value)} aria-label="Hub endpoint" spellCheck={false}
-            aria-invalid={endpointError !== null} aria-describedby="hub-endpoint-hint"
-          />
-        </label>
+        <HubEndpointField hub={hub} describedBy="hub-endpoint-hint" />
         <button type="submit" disabled={busy}>Download and load</button>
-        {endpointError && <p role="alert" className="alert">{endpointError}</p>}
+        {hub.error && <p role="alert" className="alert">{hub.error}</p>}
         <span className="hint" id="hub-endpoint-hint">
-          The endpoint is {HF_ENDPOINT} unless you use a mirror. Downloads resume where they stopped and are kept in this browser, so the next open works offline.
+          The endpoint is {HF_ENDPOINT} unless you use a mirror (the same setting serves Hub datasets and pushes). Downloads resume where they stopped and are kept in this browser, so the next open works offline.
         </span>
       </form>
       </details>

@@ -7,7 +7,8 @@ import { useEffect, useId, useState } from 'react';
 import type { LrSchedule } from '../../../src/train/schedule';
 import { PRESETS, type PresetName, type RunConfig } from '../../../src/train/presets';
 
-function NumberField({ label, value, onChange, hint, disabled }: { label: string; value: number; onChange: (v: number) => void; hint?: string; disabled?: boolean }) {
+/** A labelled number box (help text under it); the GRPO panel's knobs use it too. */
+export function NumberField({ label, value, onChange, hint, disabled }: { label: string; value: number; onChange: (v: number) => void; hint?: string; disabled?: boolean }) {
   // Text, not type=number: '2e-4' must be typeable. Unparseable text becomes NaN, which validation explains.
   const [text, setText] = useState(String(value));
   const id = useId();

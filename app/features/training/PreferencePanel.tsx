@@ -28,7 +28,7 @@ export function PreferencePanel({ cfg, disabled }: { cfg: RunConfig; disabled: b
   const finished = runs.filter((r) => r.model.fingerprint === model?.fingerprint && r.checkpoints.last !== null);
 
   // The run being watched, when it is a preference run (started here, or resumed from the run history).
-  const watched = live && live.method !== 'sft' ? live : null;
+  const watched = live && (live.method === 'dpo' || live.method === 'orpo') ? live : null;
   const charts = useMemo(() => {
     const p = watched?.points ?? [];
     const panels: [string, Series[]][] = [

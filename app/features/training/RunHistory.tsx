@@ -1,4 +1,4 @@
-// Every run (SFT or preference: DPO / ORPO with its β and the run it started from) with its config, model, dataset
+// Every run (SFT, preference: DPO / ORPO with its β, or GRPO with G and β; and the run it started from) with its config, model, dataset
 // version, curve summary, final metrics and its latest stored batch evaluation (from Compare); interrupted runs can be resumed from their last checkpoint; any runs can be ticked
 // to compare their loss curves and settings side by side.
 import { useMemo, useState } from 'react';
@@ -15,9 +15,10 @@ function startedFrom(r: RunRecord): string {
   return 'runId' in r.init ? `run ${r.init.name}` : `imported adapter ${r.init.name}`;
 }
 
-/** SFT, or the preference method with its β (ORPO's λ). */
+/** SFT, the preference method with its β (ORPO's λ), or GRPO with G and β. */
 function methodOf(r: RunRecord): string {
-  const p = r.config.preference;
+  const { preference: p, grpo: g } = r.config;
+  if (g) return `GRPO, G ${g.numGenerations}, β ${g.beta}`;
   return p ? `${p.method.toUpperCase()}, ${p.method === 'dpo' ? 'β' : 'λ'} ${p.beta}` : 'SFT';
 }
 
@@ -94,7 +95,7 @@ export function RunHistory({ runs, evaluations, activeId, canResume, onResume, o
                     onChange={(e) => setPicked((p) => (e.target.checked ? [...p, r.id] : p.filter((x) => x !== r.id)))}
                   />
                 </td>
-                <td>{r.name}{r.config.preference ? ` (${methodOf(r)})` : ''}</td>
+                <td>{r.name}{r.config.preference || r.config.grpo ? ` (${methodOf(r)})` : ''}</td>
                 <td>{r.status}{r.error ? ` (${r.error})` : ''}</td>
                 <td>{r.dataset ? `${r.dataset.name} v${r.dataset.version}` : '—'}</td>
                 <td>{r.metrics.at(-1)?.step ?? 0}/{r.totalSteps}</td>

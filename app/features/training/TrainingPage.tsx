@@ -1,23 +1,25 @@
 // The Train screen: pick a model, configure LoRA SFT on the current dataset (unflagged rows; its train and
 // validation splits), see problems and the memory/time estimate before starting, then watch the run live
-// and compare it with earlier runs; below, preference tuning (PreferencePanel). A run starts from a fresh adapter or from an imported one (imported on the
+// and compare it with earlier runs; below, preference tuning (PreferencePanel) and reinforcement learning with rewards
+// (GrpoPanel, loaded on demand). A run starts from a fresh adapter or from an imported one (imported on the
 // Compare tab; its LoRA shape is then fixed). Training runs in the engine worker; this page only sends
 // commands and draws events.
-import { useEffect, useMemo, useState } from 'react';
-import { charLength } from '../../../src/data/record';
-import { estimateRun, presetFor, validateRunConfig, type PresetName, type RunConfig } from '../../../src/train/presets';
+import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
+import { presetFor, type PresetName, type RunConfig } from '../../../src/train/presets';
 import { engineSelectors, useEngine } from '../../store/engine';
 import { useDatasets } from '../../store';
 import { download } from '../../components/download';
 import type { RunRecord } from '../../../src/storage/runs';
 import { ModelPicker } from '../model';
 import { ConfigForm } from './ConfigForm';
-import { fmtSeconds, LivePanel } from './LivePanel';
+import { LivePanel } from './LivePanel';
 import { PreferencePanel } from './PreferencePanel';
+import { meanTokensOf, RunCheck, useRunCheck } from './RunCheck';
 import { RunHistory } from './RunHistory';
 import { loadRunSettings, saveRunSettings } from './runSettings';
 
-const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+/** The GRPO panel, fetched when the Train screen first shows (its editor, live view and store stay out of the first load). */
+const GrpoPanel = lazy(() => import('./GrpoPanel'));
 const NO_MODEL = { architecture: 'llama' as const, maxPositions: 2048, hiddenSize: 2048 };
 
 export function TrainingPage() {
@@ -59,18 +61,9 @@ export function TrainingPage() {
     trainExamples: usable.filter((r) => r.split === 'train').length,
     validationExamples: usable.filter((r) => r.split === 'validation').length,
   }), [usable]);
-  // Before tokenizing: ~4 characters a token plus template overhead. The run itself uses exact counts.
-  const meanTokens = useMemo(() => (usable.length ? usable.reduce((s, r) => s + charLength(r) / 4 + 12, 0) / usable.length : 0), [usable]);
-  // The memory checks count the base as the loaded model keeps it (bf16, 8-bit, 4-bit).
-  const sized = useMemo(() => (model ? { ...run, train: { ...run.train, weights: model.weights } } : run), [run, model]);
-  const problems = useMemo(() => {
-    const list = validateRunConfig(sized, model?.config ?? null, counts, model ? { model: model.config, budget: model.memoryBudget } : undefined);
-    return model ? list : [{ field: 'model', severity: 'error' as const, message: 'Load a model first.' }, ...list];
-  }, [sized, model, counts]);
-  const errors = problems.filter((p) => p.severity === 'error');
-  // Sustained FLOP/s guess until a run measures it: a software adapter does ~2 GFLOP/s, a GPU ~1 TFLOP/s here.
-  const estimate = model && errors.length === 0 ? estimateRun(sized, model.config, { ...counts, meanTokens }, adapter?.software ? 2e9 : 1e12) : null;
-  const canStart = errors.length === 0 && !running && !loading && adapter?.available !== false;
+  const meanTokens = useMemo(() => meanTokensOf(usable), [usable]);
+  const check = useRunCheck(run, counts, meanTokens);
+  const canStart = check.errors.length === 0 && !running && !loading && adapter?.available !== false;
 
   const start = () => {
     const runName = name.trim() || `Run ${runs.length + 1}`;
@@ -115,17 +108,7 @@ export function TrainingPage() {
           onChange={(c) => { setCfg(c); setPreset(null); }} preset={preset}
           onPreset={(p) => { setPreset(p); setCfg(presetFor(p, model?.config ?? NO_MODEL)); }} disabled={running}
         />
-        {problems.length > 0 && (
-          <ul aria-label="Problems with this configuration" className="problems">
-            {problems.map((p, i) => <li key={i} className={p.severity}>{p.severity === 'error' ? 'Error' : 'Warning'}: {p.message}</li>)}
-          </ul>
-        )}
-        {estimate && (
-          <p aria-label="Estimate">
-            Estimated GPU memory {mib(estimate.memoryBytes)}; {estimate.stepsPerEpoch} steps per epoch, {estimate.totalSteps} in all;
-            roughly {fmtSeconds(estimate.secondsPerEpoch)} per epoch{adapter?.software ? ' on this software adapter' : ''} (measured once the run starts).
-          </p>
-        )}
+        <RunCheck check={check} problemsLabel="Problems with this configuration" estimateLabel="Estimate" />
         <div className="row">
           <label>
             Run name
@@ -135,6 +118,9 @@ export function TrainingPage() {
         </div>
       </section>
       <PreferencePanel cfg={run} disabled={running || loading || !model || adapter?.available === false} />
+      <Suspense fallback={<p className="hint">Loading reinforcement learning with rewards (GRPO)…</p>}>
+        <GrpoPanel cfg={run} disabled={running || loading || !model || adapter?.available === false} />
+      </Suspense>
       <RunHistory
         runs={runs} evaluations={evaluations} activeId={running ? live?.runId ?? null : null} canResume={!!model && !running && !loading}
         onResume={(id) => void resumeRun(id)} onDelete={(id) => void deleteRun(id)} onExport={(r) => void saveAdapter(r)}

@@ -19,6 +19,10 @@ export type { DatasetsDeps };
 export interface DatasetsActions {
   init(): Promise<void>;
   importFiles(files: File[]): Promise<void>;
+  /** Lists Hub dataset `spec` (OWNER/NAME[@revision]) at `endpoint` into hubListing; a failure is the error line. */
+  listHubDataset(spec: string, endpoint: string): Promise<void>;
+  /** Downloads the listed dataset's `split` of `config` (with progress) and imports its files as importFiles does. */
+  importHubSplit(config: string, split: string, endpoint: string): Promise<void>;
   applyMapping(map: ColumnMap, remember: boolean): Promise<void>;
   skipMapping(): void;
   /** `rejected`: a preference pair's rejected answer, edited beside its messages. */

@@ -1,12 +1,13 @@
 // The datasets slice's imports: files read by the data tools (a worker in the app) into the open dataset, a column
-// mapping for files whose shape is not detected, and fixing or dropping the rows an import could not read.
+// mapping for files whose shape is not detected, and fixing or dropping the rows an import could not read. A Hub
+// dataset is listed, then its chosen split downloaded by the data tools and imported file by file the same way.
 import { retryIssue } from '../../../src/data/import';
 import type { ColumnMap } from '../../../src/data/record';
 import { EMPTY_PATCH } from '../../../src/storage/journal';
 import type { DatasetsActions } from './actions';
 import type { DatasetsContext } from './context';
 
-export function importActions({ set, get, deps, log, change, ensureDataset, guarded, byIds }: DatasetsContext): Pick<DatasetsActions, 'importFiles' | 'applyMapping' | 'skipMapping' | 'fixIssue' | 'dropIssues'> {
+export function importActions({ set, get, deps, log, change, ensureDataset, guarded, byIds }: DatasetsContext): Pick<DatasetsActions, 'importFiles' | 'listHubDataset' | 'importHubSplit' | 'applyMapping' | 'skipMapping' | 'fixIssue' | 'dropIssues'> {
   /**
    * Imports one file into the open dataset. Its records are journaled as staged slices while they arrive,
    * and the entry that inserts them is written in the task that shows them, so the rows are on disk when
@@ -39,6 +40,23 @@ export function importActions({ set, get, deps, log, change, ensureDataset, guar
       await guarded(async () => {
         await ensureDataset(files[0].name.replace(/\.[^.]+$/, ''));
         for (const f of files) await importOne(f);
+      });
+      set({ progress: null });
+    },
+
+    async listHubDataset(spec, endpoint) {
+      set({ hubListing: null });
+      await guarded(async () => set({ hubListing: await deps.tools.listHubDataset(spec, endpoint) }));
+    },
+
+    async importHubSplit(config, split, endpoint) {
+      const listing = get().hubListing;
+      const files = listing?.layout.configs.find((c) => c.name === config)?.splits.find((s) => s.name === split)?.files;
+      if (!listing || !files?.length) return;
+      await guarded(async () => {
+        const got = await deps.tools.downloadHubFiles({ repo: listing.repo, revision: listing.revision }, files, endpoint, (p) => set({ progress: p }));
+        await ensureDataset(listing.repo.split('/').pop()!);
+        for (const f of got) await importOne(f);
       });
       set({ progress: null });
     },

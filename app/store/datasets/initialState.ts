@@ -1,7 +1,7 @@
 // The datasets slice's state: the open dataset (records, open import issues, file contexts, split), the
 // table's query and selection, duplicate groups, progress of long jobs, undo history and save status.
 import type { DuplicateGroup } from '../../../src/data/dedupe';
-import type { Progress } from '../../../src/data/tools';
+import type { HubListing, Progress } from '../../../src/data/tools';
 import type { FileContext, NeedsMapping } from '../../../src/data/import';
 import { DEFAULT_QUALITY } from '../../../src/data/quality';
 import type { DatasetRecord, ImportIssue } from '../../../src/data/record';
@@ -48,6 +48,8 @@ export interface DatasetsState {
   /** The previewed example's tokens; for a preference pair `tokens` is prompt + chosen, `rejected` prompt + rejected. */
   preview: { id: string; rev: number; tokens: PreviewToken[]; rejected?: PreviewToken[] } | null;
   progress: Progress | null;
+  /** The Hub dataset last listed for import (its configs, splits and files), or null. */
+  hubListing: HubListing | null;
   pendingMappings: PendingMapping[];
   undoStack: UndoEntry[];
   redoStack: UndoEntry[];
@@ -62,6 +64,6 @@ export const datasetsInitialState: DatasetsState = {
   datasets: [], current: null, records: [], issues: [], files: [], splitConfig: DEFAULT_SPLIT, versions: [],
   query: EMPTY_QUERY, selection: new Set(), duplicates: null,
   quality: { maxSeqLen: DEFAULT_QUALITY.maxSeqLen, minAnswerWords: DEFAULT_QUALITY.minAnswerWords },
-  tokenCounts: null, tokenizer: null, modelTokenizer: null, tokenStats: null, assistantOnly: true, preview: null, progress: null, pendingMappings: [], undoStack: [], redoStack: [],
+  tokenCounts: null, tokenizer: null, modelTokenizer: null, tokenStats: null, assistantOnly: true, preview: null, progress: null, hubListing: null, pendingMappings: [], undoStack: [], redoStack: [],
   save: { kind: 'idle' }, error: null, persistent: true,
 };

@@ -51,7 +51,7 @@ export const gemma3: ArchitectureDescriptor = {
       architecture: 'gemma3', modelType: 'gemma3_text',
       vocabSize: h.int('vocab_size', 262_208), hiddenSize, intermediateSize: h.int('intermediate_size'),
       numLayers, numHeads, numKvHeads: h.kvHeads(numHeads), headDim,
-      maxPositions: h.int('max_position_embeddings', 131_072), normEps: h.num('rms_norm_eps', 1e-6),
+      maxPositions: h.int('max_position_embeddings', 131_072), normEps: h.epsilon('rms_norm_eps', 1e-6),
       ropeTheta: global.theta, ropeScaling: global.scaling,
       attentionBias: h.bool('attention_bias', false), mlpBias: false,
       tieWordEmbeddings: tied,

@@ -33,7 +33,7 @@ export const gpt2: ArchitectureDescriptor = {
       architecture: 'gpt2', modelType: 'gpt2',
       vocabSize: h.int('vocab_size'), hiddenSize, intermediateSize: h.value('n_inner') == null ? 4 * hiddenSize : h.int('n_inner'),
       numLayers: h.layers('n_layer'), numHeads, numKvHeads: numHeads, headDim: hiddenSize / numHeads,
-      maxPositions: h.int('n_positions', h.value('n_ctx') as number | undefined), normEps: h.num('layer_norm_epsilon', 1e-5),
+      maxPositions: h.int('n_positions', h.value('n_ctx') as number | undefined), normEps: h.epsilon('layer_norm_epsilon', 1e-5),
       ropeTheta: 0, attentionBias: true, mlpBias: true, tieWordEmbeddings: h.bool('tie_word_embeddings', true),
       bosTokenId: h.tokenId('bos_token_id'), eosTokenId: h.eos(),
     };

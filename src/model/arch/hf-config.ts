@@ -105,6 +105,13 @@ export class HfConfig {
     return v;
   }
 
+  /** A norm's epsilon (or the fallback when absent): a number above 0 and below 1, refused by its key otherwise. */
+  epsilon(key: string, fallback: number): number {
+    const v = this.num(key, fallback);
+    if (!(v > 0 && v < 1)) this.fail(`${key} must be a number above 0 and below 1 (got ${JSON.stringify(this.json[key])})`);
+    return v;
+  }
+
   tokenId(key: string): number | null {
     const v = this.value(key);
     return typeof v === 'number' ? v : null;

@@ -178,7 +178,7 @@ export const llama: ArchitectureDescriptor = {
       architecture: 'llama', modelType,
       vocabSize: h.int('vocab_size'), hiddenSize, intermediateSize: h.int('intermediate_size'),
       numLayers, numHeads, numKvHeads: h.kvHeads(numHeads), headDim: h.headDim(hiddenSize, numHeads),
-      maxPositions: h.int('max_position_embeddings', 2048), normEps: h.num('rms_norm_eps', 1e-6),
+      maxPositions: h.int('max_position_embeddings', 2048), normEps: h.epsilon('rms_norm_eps', 1e-6),
       ropeTheta: rope.theta, ropeScaling: rope.scaling,
       attentionBias: modelType === 'qwen2' || llamaAttnBias, mlpBias,
       // transformers' LlamaConfig/MistralConfig/Qwen2Config default to untied embeddings.

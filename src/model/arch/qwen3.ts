@@ -25,7 +25,7 @@ export const qwen3: ArchitectureDescriptor = {
       architecture: 'qwen3', modelType: 'qwen3',
       vocabSize: h.int('vocab_size'), hiddenSize, intermediateSize: h.int('intermediate_size'),
       numLayers, numHeads, numKvHeads: h.kvHeads(numHeads), headDim: h.headDim(hiddenSize, numHeads),
-      maxPositions: h.int('max_position_embeddings', 40960), normEps: h.num('rms_norm_eps', 1e-6),
+      maxPositions: h.int('max_position_embeddings', 40960), normEps: h.epsilon('rms_norm_eps', 1e-6),
       ropeTheta: rope.theta, ropeScaling: rope.scaling,
       // Qwen3's attention_bias is on q, k, v and o alike; the MLP never has one.
       attentionBias: bias, mlpBias: false,

@@ -27,7 +27,7 @@ export async function loadModelFiles(page: Page, files: string[]): Promise<void>
   await expect.poll(() => page.locator('.model-status').textContent(), { timeout: 60_000 }).toMatch(/^Loaded: dropped model/);
 }
 
-/** Fills the run form: each field by its exact label. */
-export async function setRunFields(page: Page, fields: Record<string, string | number>): Promise<void> {
+/** Fills the run form (or the fields within a panel): each field by its exact label. */
+export async function setRunFields(page: Pick<Page, 'getByLabel'>, fields: Record<string, string | number>): Promise<void> {
   for (const [label, value] of Object.entries(fields)) await page.getByLabel(label, { exact: true }).fill(String(value));
 }
