@@ -63,7 +63,9 @@ export function modelCalls(ctx: EngineContext): Pick<EngineMethods, 'probe' | 'l
       if (resident.active) throw new Error('A paused run holds the model; finish or cancel it before loading another model.');
       const files = await ctx.host.modelFiles(source, (message, p) => onEvent({ type: 'load', message, ...p }));
       const model = await loadHfModelMeta(files);
-      const shipped = storageAsShipped([...(await openWeights(files, model.config)).shapes.values()]);
+      const headers = await openWeights(files, model.config);
+      await headers.close(); // the shapes are read; the load opens the files again
+      const shipped = storageAsShipped([...headers.shapes.values()]);
       const g = await resident.device();
       const described = describeModel(model, weights, { shipped, maxBindingBytes: g.device.limits.maxStorageBufferBindingSize });
       resident.drop(); // its memory counts as free for the probe
