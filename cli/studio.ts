@@ -39,6 +39,8 @@ import type { AdapterChoice, Engine, ModelInfo, OnEvent, RunOutcome } from '../s
 import { createEngine } from '../src/engine/engine';
 import { nodeHost } from '../src/engine/host-node';
 import { describeModel } from '../src/engine/model';
+import { gpuLine, gpuSummary, type GpuSummary } from '../src/gpu/adapter';
+import { storageAsShipped } from '../src/io/load';
 import { copyRunFiles, dropRunFiles, folderRunStore, readRunFolder } from '../src/engine/run-folder';
 import { TOKENIZE_CHUNK } from '../src/engine/session';
 import { errorMessage, oneLine } from '../src/errors';
@@ -199,32 +201,54 @@ function backendOf(p: Parsed): 'webgpu' | 'onnx' {
 /** The model's figures without the GPU (the engine's describeModel), after every tensor is read once and dropped. */
 async function cmdInfo(p: Parsed): Promise<void> {
   const dir = p.positionals[1];
-  const m = await classed(EXIT.model, async () => {
+  const { m, shipped } = await classed(EXIT.model, async () => {
     if (!existsSync(dir)) throw new Error(`model folder not found: ${dir}`);
     const files = filesFromDirectory(dir);
     const m = await loadHfModelMeta(files);
     // One at a time: info vouches for the checkpoint (names, shapes, no NaN).
-    await (await openWeights(files, m.config)).read(() => {});
-    return m;
+    const stream = await openWeights(files, m.config);
+    await stream.read(() => {});
+    return { m, shipped: storageAsShipped([...stream.shapes.values()]) };
   });
-  const d = describeModel(m, weightsOf(p));
-  const info = { config: d.config, parameters: d.parameters, trainingMemoryBytes: d.trainingBytes, vocabSize: d.vocabSize, chatTemplate: d.chatTemplate, endOfTurn: templateOf(m).endOfTurn };
+  const gpu = await infoGpu();
+  const d = describeModel(m, weightsOf(p), { shipped, maxBindingBytes: gpu?.maxStorageBufferBindingSize });
+  const memory = d.trainingMemory;
+  const info = {
+    config: d.config, parameters: d.parameters, trainingMemoryBytes: memory.default.bytes, trainingMemory: memory,
+    vocabSize: d.vocabSize, chatTemplate: d.chatTemplate, endOfTurn: templateOf(m).endOfTurn, gpu,
+  };
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
   out(p, info, [
     `${m.config.modelType} (${m.config.architecture}): ${m.config.numLayers} layers, hidden ${m.config.hiddenSize}, heads ${m.config.numHeads}/${m.config.numKvHeads}, vocab ${m.config.vocabSize}`,
     `parameters: ${d.parameters.toLocaleString('en')}`,
     `chat template: ${d.chatTemplate ? `yes (end of turn ${JSON.stringify(info.endOfTurn)})` : 'none (plain fallback)'}`,
-    `training memory (LoRA r=${DEFAULT_LORA.rank}, 4×512 tokens, weights ${weightsOf(p) ?? 'f32'}): ${(d.trainingBytes / 2 ** 20).toFixed(1)} MiB`,
+    `LoRA training memory (r=${DEFAULT_LORA.rank}, 4×512 tokens), weights shipped as ${memory.shipped}; without / with activation checkpointing:`,
+    ...memory.byWeights.map((w) => `  ${w.weights.padEnd(5)} ${gib(w.bytes).padStart(10)} / ${gib(w.bytesWithCheckpointing)}${w.weights === memory.default.weights ? '   <- train\'s default' : ''}`),
+    `train's default (weights ${memory.default.weights}, checkpointing on when memory is short): at least ${gib(memory.default.bytes)}, ${gib(memory.default.bytesWithoutCheckpointing)} where the GPU has it`,
+    `gpu: ${gpu ? gpuLine(gpu) : 'none found'}`,
   ].join('\n'));
+}
+
+/** info needs no GPU: the adapter it would use when there is one, else null. */
+async function infoGpu(): Promise<GpuSummary | null> {
+  try {
+    const gpu = await nodeHost().createGpu();
+    const summary = gpuSummary(gpu);
+    gpu.destroy();
+    return summary;
+  } catch {
+    return null;
+  }
 }
 
 async function cmdGenerate(p: Parsed): Promise<void> {
   const backend = backendOf(p);
   const sampling = samplingFrom(p);
   const prompt = str(p, 'prompt');
-  const { engine } = await engineWith(p, weightsOf(p));
+  const { engine, info } = await engineWith(p, weightsOf(p));
   const adapter = await adapterChoice(engine, p);
   const r = await engine.generate({ adapter, prompt: p.flags.has('raw') ? { kind: 'raw', text: prompt } : { kind: 'chat', messages: [{ role: 'user', content: prompt }] }, sampling, backend }, progress(p));
-  out(p, { text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokensPerSecond }, r.text);
+  out(p, { text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokensPerSecond, gpu: info.gpu }, r.text);
 }
 
 /** The run's LoRA and training settings from the flags, each checked against its range before anything loads. */
@@ -360,7 +384,7 @@ async function cmdTrain(p: Parsed): Promise<void> {
     finished = true;
     // The partial run this one continued is finished: its output is in place.
     if (resumeDir && resolve(resumeDir) === partialOf(claim.dir)) rmSync(resumeDir, { recursive: true, force: true });
-    out(p, { ...summary, out: outDir }, `trained ${summary.steps} steps in ${summary.seconds.toFixed(1)} s; final loss ${summary.finalLoss.toFixed(4)}; adapter written to ${outDir}`);
+    out(p, { ...summary, out: outDir, gpu: info.gpu }, `trained ${summary.steps} steps in ${summary.seconds.toFixed(1)} s; final loss ${summary.finalLoss.toFixed(4)}; adapter written to ${outDir}`);
   } catch (e) {
     const note = keep();
     throw note ? sameClass(new Error(`${errorMessage(e)}; ${note}`), e) : e;
@@ -380,7 +404,7 @@ async function cmdEval(p: Parsed): Promise<void> {
   const sampling = { ...samplingFrom(p), temperature: 0 };
   const maxSeqLength = num(p, 'max-seq-len', DEFAULT_TRAIN.maxSeqLength, { min: 2, integer: true });
   const data = await readRecords(p, str(p, 'data'), 'any');
-  const { engine } = await engineWith(p, weightsOf(p));
+  const { engine, info } = await engineWith(p, weightsOf(p));
   const adapter = await adapterChoice(engine, p);
   const r = await engine.evaluate({ records: data.records, columns: [{ id: 'model', adapter }], chatTemplate: true, sampling, backend, maxSeqLength }, progress(p));
   if (r.error) throw new Error(r.error);
@@ -390,7 +414,7 @@ async function cmdEval(p: Parsed): Promise<void> {
   const loss = s.loss ?? NaN;
   // Pair rows (a rejected answer beside the chosen one) are also scored as preferences, as Compare scores them.
   const preference = batchPreference(r.rows, 'model');
-  const res = { loss, perplexity: Math.exp(loss), tokens, exactMatch: s.exactMatch, rougeL: s.rougeL, averageLength: s.averageLength, cleanStopRate: s.cleanStopRate, examples: s.examples, ...(preference ? { preference } : {}) };
+  const res = { gpu: info.gpu, loss, perplexity: Math.exp(loss), tokens, exactMatch: s.exactMatch, rougeL: s.rougeL, averageLength: s.averageLength, cleanStopRate: s.cleanStopRate, examples: s.examples, ...(preference ? { preference } : {}) };
   out(p, res, `loss ${loss.toFixed(4)}  perplexity ${res.perplexity.toFixed(3)}  exact match ${(100 * res.exactMatch).toFixed(1)}%  ROUGE-L ${res.rougeL.toFixed(3)}  length ${res.averageLength.toFixed(1)}  clean stops ${(100 * res.cleanStopRate).toFixed(0)}% of ${s.examples}`
     + (preference ? `; ${preference.pairs} pairs: answers closer to chosen ${(100 * preference.closerToChosen).toFixed(1)}%, log-prob prefers chosen ${(100 * preference.logpAccuracy!).toFixed(1)}% (margin ${preference.logpMargin!.toFixed(3)})` : ''));
 }
@@ -403,10 +427,10 @@ async function cmdEvalPairs(p: Parsed): Promise<void> {
   const maxSeqLength = num(p, 'max-seq-len', DEFAULT_TRAIN.maxSeqLength, { min: 2, integer: true });
   const sampling = samplingFrom(p);
   const pairs = preferencePairsFromJsonl(readFileSync(file, 'utf8'), file.split('/').pop());
-  const { engine } = await engineWith(p, weightsOf(p));
+  const { engine, info } = await engineWith(p, weightsOf(p));
   const res = await engine.evaluatePairs({ adapter: await adapterChoice(engine, p), pairs, maxSeqLength, sampling }, progress(p));
   const g = res.generation!;
-  out(p, res, `${res.pairs} pairs: log-prob prefers chosen ${(100 * res.logpAccuracy).toFixed(1)}% (margin ${res.logpMargin.toFixed(3)})`
+  out(p, { ...res, gpu: info.gpu }, `${res.pairs} pairs: log-prob prefers chosen ${(100 * res.logpAccuracy).toFixed(1)}% (margin ${res.logpMargin.toFixed(3)})`
     + (res.rewardAccuracy === undefined ? '' : `, vs adapter off ${(100 * res.rewardAccuracy).toFixed(1)}% (margin ${res.rewardMargin!.toFixed(3)})`)
     + `; greedy answer = chosen ${(100 * g.chosenRate).toFixed(1)}%, = rejected ${(100 * g.rejectedRate).toFixed(1)}%`);
 }

@@ -13,7 +13,7 @@
 // timed round-robin (one run of each per round, so load from other processes falls on all alike); we report the
 // median and the best round. `sameTokens` checks that every implementation produced the engine's greedy tokens.
 // Usage: node scripts/run-gpu.mjs scripts/bench-decode.ts [--quick] [--rounds N]
-// (VK_ICD_FILENAMES picks the Vulkan driver Dawn uses; the JSON names the adapter.)
+// (--gpu swiftshader|lavapipe, or STUDIO_GPU, chooses the adapter; the JSON names it.)
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';

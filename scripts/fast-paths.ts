@@ -4,7 +4,7 @@
 // only (every subgroup variant forced: matmul, norm rows, cross-entropy, grad norm), both. Per case: milliseconds
 // per step (after warm-up steps that compile the pipelines), the first and last losses. Prints one JSON naming the
 // adapter. Usage: node scripts/run-gpu.mjs scripts/fast-paths.ts [--steps 20] [--warmup 3] [--rounds 2]
-// (set VK_ICD_FILENAMES to choose the adapter). Timings are wall clock; on a software adapter they say nothing of a GPU.
+// (--gpu swiftshader|lavapipe, or STUDIO_GPU, chooses the adapter). Timings are wall clock; on a software adapter they say nothing of a GPU.
 import { readFileSync } from 'node:fs';
 import { memorySource } from '../src/data/bytes';
 import { importSource } from '../src/data/import';

@@ -1,4 +1,6 @@
-// The README's real-size tables from a `npm run scale` JSON (scripts/scale.ts writes it; this only reads it).
+// The README's real-size tables from `npm run scale` JSONs, one run per adapter (scripts/scale.ts writes them; this
+// only reads them): the estimates (the first run's: they do not depend on the adapter), the built cases of every run
+// with its adapter in a column, and the kernels that dominate each built case's step.
 // Pure: no GPU, no file system. replaceScaleSection swaps the text between the README's two markers, so the
 // tables are regenerated from the JSON rather than edited by hand. Prose around the tables is not here.
 
@@ -30,6 +32,10 @@ export interface ScaleLive {
   steps: ScaleStep[];
   /** bf16 only: the greedy tokens equal those of the same weights stored as f32. */
   greedyEqualsF32?: boolean;
+  /** bf16 only: the kernels the bf16 matrices ran on ('f16' on a device with shader-f16; 'f32' without: no f16 path). */
+  greedyPath?: 'f16' | 'f32';
+  /** One step's GPU time per kernel label (timestamp queries), longest first; absent without them. */
+  kernels?: { label: string; ms: number; dispatches: number }[];
 }
 
 export interface ScaleResult {
@@ -69,31 +75,66 @@ function estimateTable(results: ScaleResult[], batch: string): string {
   return lines.join('\n');
 }
 
-/** One row per model built × storage: bytes live vs estimated, load, host peak, the step with checkpointing off/on, greedy. */
-function liveTable(run: ScaleRun): string {
-  const tokens = run.stepTokens.replace('x', '×');
-  const head = ['model', 'weights', 'weights + LoRA GiB, live / estimate', 'load s', 'host peak GiB', `step ${tokens} s (ckpt off / on)`, 'loss (ckpt off / on)', 'GPU GiB after the step, live / estimate (ckpt off; on)', 'greedy = f32'];
+/** The adapter as a table cell: its driver's common name where known. */
+function adapterCell(adapter: string): string {
+  if (/swiftshader/i.test(adapter)) return 'SwiftShader';
+  if (/llvmpipe|lavapipe/i.test(adapter)) return 'lavapipe';
+  return adapter.replace(/\s*\(.*$/, '');
+}
+
+function greedyCell(l: ScaleLive): string {
+  if (l.greedyEqualsF32 === undefined) return '–';
+  const same = l.greedyEqualsF32 ? 'yes' : '**no**';
+  return l.greedyPath === 'f32' ? `${same} (f32 kernels; f16 path n/a)` : l.greedyPath === 'f16' ? `${same} (f16 kernels)` : same;
+}
+
+/** One row per run × model built × storage: bytes live vs estimated, load, host peak, the step with checkpointing off/on, greedy. */
+function liveTable(runs: ScaleRun[]): string {
+  const tokens = runs[0].stepTokens.replace('x', '×');
+  const head = ['model', 'adapter', 'weights', 'weights + LoRA GiB, live / estimate', 'load s', 'host peak GiB', `step ${tokens} s (ckpt off / on)`, 'loss (ckpt off / on)', 'GPU GiB after the step, live / estimate (ckpt off; on)', 'greedy = f32'];
   const lines = [row(head), row(head.map(() => '---'))];
-  for (const r of run.results) {
-    for (const l of r.live) {
-      const step = (ckpt: boolean) => l.steps.find((s) => s.checkpointing === ckpt);
-      const both = (f: (s: ScaleStep) => string) => [false, true].map((c) => { const s = step(c); return s ? f(s) : '–'; }).join(' / ');
-      lines.push(row([r.model, label(l.weights), `${fixed(l.modelBytes / GiB, 3)} / ${fixed(l.estimatedModelBytes / GiB, 3)}`, fixed(l.loadSeconds, 1),
-        fixed(l.hostPeakBytes / GiB, 2), both((s) => fixed(s.seconds, 1)), both((s) => fixed(s.loss, 4)),
-        [false, true].map((c) => { const s = step(c); return s ? `${fixed(s.liveBytes / GiB, 3)} / ${fixed(s.estimatedBytes / GiB, 3)}` : '–'; }).join('; '),
-        l.greedyEqualsF32 === undefined ? '–' : l.greedyEqualsF32 ? 'yes' : '**no**']));
+  for (const run of runs) {
+    for (const r of run.results) {
+      for (const l of r.live) {
+        const step = (ckpt: boolean) => l.steps.find((s) => s.checkpointing === ckpt);
+        const both = (f: (s: ScaleStep) => string) => [false, true].map((c) => { const s = step(c); return s ? f(s) : '–'; }).join(' / ');
+        lines.push(row([r.model, adapterCell(run.adapter), label(l.weights), `${fixed(l.modelBytes / GiB, 3)} / ${fixed(l.estimatedModelBytes / GiB, 3)}`, fixed(l.loadSeconds, 1),
+          fixed(l.hostPeakBytes / GiB, 2), both((s) => fixed(s.seconds, 1)), both((s) => fixed(s.loss, 4)),
+          [false, true].map((c) => { const s = step(c); return s ? `${fixed(s.liveBytes / GiB, 3)} / ${fixed(s.estimatedBytes / GiB, 3)}` : '–'; }).join('; '),
+          greedyCell(l)]));
+      }
     }
   }
   return lines.join('\n');
 }
 
+/** The kernels taking most of one timed step per built case: label, share of the step's GPU time, milliseconds. */
+function kernelTable(runs: ScaleRun[], top = 5): string | null {
+  const lines: string[] = [];
+  for (const run of runs) {
+    for (const r of run.results) {
+      for (const l of r.live) {
+        if (!l.kernels?.length) continue;
+        const total = l.kernels.reduce((n, k) => n + k.ms, 0);
+        const cells = l.kernels.slice(0, top).map((k) => `${k.label} ${fixed(total > 0 ? (100 * k.ms) / total : 0, 0)}% (${fixed(k.ms, 0)} ms)`);
+        lines.push(row([r.model, adapterCell(run.adapter), label(l.weights), fixed(total, 0), ...cells, ...Array(top - cells.length).fill('–')]));
+      }
+    }
+  }
+  if (lines.length === 0) return null;
+  const head = ['model', 'adapter', 'weights', 'GPU ms, one step', ...Array.from({ length: top }, (_, i) => `kernel ${i + 1}`)];
+  return [row(head), row(head.map(() => '---')), ...lines].join('\n');
+}
+
 /** The markdown of every table, in the README's order. */
-export function scaleTables(run: ScaleRun): string {
-  const batches = [...new Set(run.results.flatMap((r) => r.modes.map((m) => m.batch)))];
-  const built = run.results.some((r) => r.live.length > 0);
+export function scaleTables(runs: ScaleRun[]): string {
+  const batches = [...new Set(runs[0].results.flatMap((r) => r.modes.map((m) => m.batch)))];
+  const built = runs.some((run) => run.results.some((r) => r.live.length > 0));
+  const kernels = kernelTable(runs);
   return [
-    ...batches.map((b) => estimateTable(run.results, b)),
-    ...(built ? [`Built and stepped on this machine's adapter (${run.adapter}):`, liveTable(run)] : []),
+    ...batches.map((b) => estimateTable(runs[0].results, b)),
+    ...(built ? [`Built and stepped on this machine's adapters (${runs.map((r) => r.adapter).join('; ')}):`, liveTable(runs)] : []),
+    ...(kernels ? [`Where one ${runs[0].stepTokens.replace('x', '×')} step's GPU time goes (checkpointing off; timestamp queries, a pass per dispatch):`, kernels] : []),
   ].join('\n\n');
 }
 

@@ -2,7 +2,7 @@
 // as JSON on stdout. For the shapes of seven public models (their config.json values, written below; random weights
 // drawn here, rounded to bf16 as the checkpoints ship, never saved), in each frozen-base storage (bf16, q8, q4) ×
 // activation checkpointing off/on:
-//  - estimatedBytes at 1×512 and 4×512 tokens: src/io/hf.ts estimateMemory (LoRA r=8 on q/k/v/o, the studio's
+//  - estimatedBytes at 1×512 and 4×512 tokens: src/model/memory-estimate.ts estimateMemory (LoRA r=8 on q/k/v/o, the studio's
 //    default), held within 1.0-1.3× of live bytes after a step by tests/node/memory-estimate.test.ts;
 //  - live: models up to --live-max-params (default 0.6e9) are really built on this machine's adapter, one child
 //    process per model × storage (so VmHWM, the kernel's RSS high-water mark, is that case's own peak: it includes
@@ -11,47 +11,37 @@
 //    the GPU bytes the model holds and the estimate's count of them, the load time, one LoRA training step of
 //    stepTokens (pipelines compiled first and timed apart) with checkpointing off, then from the same LoRA state
 //    with it on (the losses must match), the GPU bytes after each step against the estimate at that size, and the
-//    host peak. For bf16, the greedy tokens of a fixed prompt are then compared with the same weights stored as f32
-//    (built after the peak is read). Bigger models are estimated only: on SwiftShader the GPU is host memory.
+//    host peak; then one more step timed kernel by kernel with timestamp queries (src/gpu/timestamps.ts: which kernels
+//    dominate a real step), where the adapter has them. For bf16, the greedy tokens of a fixed prompt are then
+//    compared with the same weights stored as f32 (built after the peak is read): on a device with shader-f16 the bf16
+//    matrices take the f16 kernels (`greedyPath: 'f16'`), so this compares the f16 path with the f32 one; without it
+//    both run the f32 kernels (`greedyPath: 'f32'`, the f16 path n/a). Bigger models are estimated only: on a
+//    software adapter the GPU is host memory.
+//  - The adapter is chosen as for every command: `--gpu swiftshader|lavapipe|auto` (scripts/run-gpu.mjs), inherited
+//    by the case processes.
 //  - pytorchPeftGiB: what PyTorch + PEFT need for the same run, by arithmetic (pytorchBytes below), not measured.
-// Usage: npm run scale [-- --models SmolLM2-135M,Qwen3-0.6B] [--weights bf16,q4] [--live-max-params N]
-//        npm run scale -- --readme bench/results/FILE.json   (rewrites the README's tables from that JSON)
+// Usage: npm run scale [-- --models SmolLM2-135M,Qwen3-0.6B] [--weights bf16,q4] [--live-max-params N] [--gpu lavapipe]
+//        npm run scale -- --readme A.json[,B.json]   (rewrites the README's tables from runs on one adapter each)
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { estimateMemory, expectedWeights, parameterCount } from '../src/io/hf';
+import { expectedWeights, parameterCount } from '../src/io/hf';
+import { estimateMemory } from '../src/model/memory-estimate';
 import { configFromHf } from '../src/model/arch';
 import type { ModelConfig } from '../src/model/config';
 import { DEFAULT_LORA } from '../src/model/lora';
 import type { WeightStorage } from '../src/ops/weight-storage';
 import { Transformer } from '../src/model/transformer';
 import { createGpu, type Gpu } from '../src/gpu/runtime';
+import { gpuSummary, type GpuSummary } from '../src/gpu/adapter';
 import { installNodeWebGPU } from '../src/gpu/node';
-import { bf16ToF32, f32ToBf16 } from '../src/ops/half';
+import { bf16ToF32 } from '../src/ops/half';
 import { generateAll } from '../src/generate/generate';
 import { GREEDY } from '../src/generate/sampler';
 import { DEFAULT_TRAIN, Trainer } from '../src/train/trainer';
+import { MODELS, randomBf16 } from './model-shapes';
 import { replaceScaleSection, scaleTables, type ScaleLive, type ScaleRun, type ScaleStep } from './scale-table';
-
-const llama = (o: Record<string, unknown>) => ({ model_type: 'llama', architectures: ['LlamaForCausalLM'], hidden_act: 'silu', rms_norm_eps: 1e-5, max_position_embeddings: 8192, ...o });
-const qwen3 = (o: Record<string, unknown>) => ({ model_type: 'qwen3', architectures: ['Qwen3ForCausalLM'], hidden_act: 'silu', rms_norm_eps: 1e-6, rope_theta: 1000000, max_position_embeddings: 40960, vocab_size: 151936, head_dim: 128, tie_word_embeddings: true, ...o });
-const llama32 = { vocab_size: 128256, rope_theta: 500000, tie_word_embeddings: true, head_dim: 64, rope_scaling: null };
-
-/** config.json values of each model (the fields the studio reads). */
-const MODELS: { name: string; hf: Record<string, unknown> }[] = [
-  { name: 'SmolLM2-135M', hf: llama({ vocab_size: 49152, hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, rope_theta: 100000, tie_word_embeddings: true }) },
-  { name: 'Gemma-3-270M', hf: {
-    model_type: 'gemma3_text', architectures: ['Gemma3ForCausalLM'], vocab_size: 262144, hidden_size: 640, intermediate_size: 2048, num_hidden_layers: 18,
-    num_attention_heads: 4, num_key_value_heads: 1, head_dim: 256, hidden_activation: 'gelu_pytorch_tanh', rms_norm_eps: 1e-6, max_position_embeddings: 32768,
-    rope_theta: 1000000, rope_local_base_freq: 10000, sliding_window: 512, query_pre_attn_scalar: 256, tie_word_embeddings: true,
-    layer_types: Array.from({ length: 18 }, (_, i) => ((i + 1) % 6 === 0 ? 'full_attention' : 'sliding_attention')),
-  } },
-  { name: 'Qwen2.5-0.5B', hf: { model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'], vocab_size: 151936, hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2, hidden_act: 'silu', rms_norm_eps: 1e-6, rope_theta: 1000000, max_position_embeddings: 32768, tie_word_embeddings: true } },
-  { name: 'Qwen3-0.6B', hf: qwen3({ hidden_size: 1024, intermediate_size: 3072, num_hidden_layers: 28, num_attention_heads: 16, num_key_value_heads: 8 }) },
-  { name: 'Llama-3.2-1B', hf: llama({ ...llama32, hidden_size: 2048, intermediate_size: 8192, num_hidden_layers: 16, num_attention_heads: 32, num_key_value_heads: 8 }) },
-  { name: 'Qwen3-1.7B', hf: qwen3({ hidden_size: 2048, intermediate_size: 6144, num_hidden_layers: 28, num_attention_heads: 16, num_key_value_heads: 8 }) },
-  { name: 'Llama-3.2-3B', hf: llama({ ...llama32, head_dim: 128, hidden_size: 3072, intermediate_size: 8192, num_hidden_layers: 28, num_attention_heads: 24, num_key_value_heads: 8 }) },
-];
+import type { KernelTime } from '../src/gpu/timestamps';
 
 const STORAGES: WeightStorage[] = ['bf16', 'q8', 'q4'];
 const BATCHES: [number, number][] = [[1, 512], [4, 512]];
@@ -84,22 +74,6 @@ function pytorchBytes(c: ModelConfig, storage: WeightStorage, N: number, checkpo
   const layer = N * (4 * C + 3 * q + 3 * kv + 3 * I) * 2;
   const acts = checkpointing ? L * N * C * 2 + layer : L * layer;
   return base + lora + acts + N * V * 10;
-}
-
-/** bf16 bits of n values drawn uniform with the given standard deviation (xorshift32), drawn in f32 chunks so no f32 copy of a whole tensor is held. */
-function randomBf16(n: number, seed: number, std: number): Uint16Array {
-  const out = new Uint16Array(n);
-  const chunk = new Float32Array(1 << 20);
-  let s = seed >>> 0 || 1;
-  for (let at = 0; at < n; at += chunk.length) {
-    const part = chunk.subarray(0, Math.min(chunk.length, n - at));
-    for (let i = 0; i < part.length; i++) {
-      s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-      part[i] = (s / 2 ** 32 - 0.5) * 3.4641 * std;
-    }
-    out.set(f32ToBf16(part), at);
-  }
-  return out;
 }
 
 /** The kernel's RSS figures of this process (bytes): VmHWM, the high-water mark, and VmRSS now. */
@@ -145,10 +119,22 @@ async function trainingStep(net: Transformer, checkpointing: boolean): Promise<O
   return { checkpointing, seconds: seconds(t0), compileSeconds, loss, liveBytes: gpu.liveBytes - before };
 }
 
+/** One more step (checkpointing off) with every dispatch timed by timestamp queries: GPU milliseconds per kernel label. */
+async function timedStep(net: Transformer): Promise<KernelTime[]> {
+  const [B, T] = STEP;
+  const inputIds = Array.from({ length: T + 1 }, (_, i) => (i * 7919 + 13) % net.config.vocabSize);
+  net.checkpointActivations = false;
+  const trainer = new Trainer(net, [{ inputIds, lossMask: inputIds.map(() => 1) }], { ...DEFAULT_TRAIN, batchSize: B, maxSeqLength: T, maxSteps: 1 });
+  await trainer.prepare();
+  const timing = net.gpu.timeKernels();
+  await trainer.step();
+  return (await timing.stop()).map((k) => ({ ...k, ms: Number(k.ms.toFixed(3)) }));
+}
+
 /** One model × storage, in its own process (see the header): its line of the JSON's `live`. */
-async function runCase(config: ModelConfig, storage: WeightStorage): Promise<ScaleLive & Record<string, unknown>> {
+async function runCase(config: ModelConfig, storage: WeightStorage): Promise<ScaleLive & { gpu: GpuSummary; software: boolean } & Record<string, unknown>> {
   await installNodeWebGPU();
-  const gpu = await createGpu();
+  const gpu = await createGpu({ timestampQuery: true });
   const hostBase = hostMemory().now;
   const before = gpu.liveBytes;
   let t0 = performance.now();
@@ -170,6 +156,7 @@ async function runCase(config: ModelConfig, storage: WeightStorage): Promise<Sca
   const on = await trainingStep(net, true);
   const steps = [off, on].map(({ liveBytes, ...s }) => ({ ...s, liveBytes: modelBytes + liveBytes, estimatedBytes: estimate(STEP[0] * STEP[1], s.checkpointing).trainingBytes }));
   const hostPeakBytes = hostMemory().peak;
+  const kernels = gpu.device.features.has('timestamp-query') ? await timedStep(net) : undefined;
   net.destroy();
   gpu.trimPool();
   let greedyEqualsF32: boolean | undefined;
@@ -182,13 +169,14 @@ async function runCase(config: ModelConfig, storage: WeightStorage): Promise<Sca
   }
   return {
     weights: storage, modelBytes, estimatedModelBytes: e.weightsBytes + e.loraBytes, loadSeconds, hostBaseBytes: hostBase,
-    hostAfterLoadBytes: hostAfterLoad, hostPeakBytes, steps, ...(greedy ? { greedySeconds, greedyTokens: greedy, greedyEqualsF32 } : {}),
-    adapter: gpu.isSoftware ? 'software' : 'hardware',
+    hostAfterLoadBytes: hostAfterLoad, hostPeakBytes, steps, ...(kernels ? { kernels } : {}),
+    ...(greedy ? { greedySeconds, greedyTokens: greedy, greedyEqualsF32, greedyPath: gpu.device.features.has('shader-f16') ? 'f16' as const : 'f32' as const } : {}),
+    gpu: gpuSummary(gpu), software: gpu.isSoftware,
   };
 }
 
 /** Runs this script again as `--case MODEL STORAGE` in a new process (a fresh VmHWM) and parses its JSON line. */
-function spawnCase(model: string, storage: WeightStorage): Promise<ScaleLive & Record<string, unknown>> {
+function spawnCase(model: string, storage: WeightStorage): Promise<ScaleLive & { gpu: GpuSummary; software: boolean }> {
   const launcher = fileURLToPath(new URL('./run-gpu.mjs', import.meta.url));
   const child = spawn(process.execPath, [launcher, fileURLToPath(import.meta.url), '--case', model, storage], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
@@ -217,9 +205,9 @@ async function main(): Promise<void> {
   const names = MODELS.map((m) => m.name);
   const readme = option(argv, '--readme');
   if (readme !== undefined) {
-    const run = JSON.parse(readFileSync(readme, 'utf8')) as ScaleRun;
+    const runs = readme.split(',').map((f) => JSON.parse(readFileSync(f, 'utf8')) as ScaleRun);
     const file = fileURLToPath(new URL('../README.md', import.meta.url));
-    writeFileSync(file, replaceScaleSection(readFileSync(file, 'utf8'), scaleTables(run)));
+    writeFileSync(file, replaceScaleSection(readFileSync(file, 'utf8'), scaleTables(runs)));
     return;
   }
   const at = argv.indexOf('--case');
@@ -252,7 +240,7 @@ async function main(): Promise<void> {
       for (const weights of storages) {
         const c0 = performance.now();
         const r = await spawnCase(m.name, weights);
-        adapter = r.adapter === 'software' ? 'SwiftShader (software; its GPU memory is host memory)' : 'hardware';
+        adapter = `${r.gpu.adapter}${r.software ? ' (software; its GPU memory is host memory)' : ''}`;
         live.push(r);
         process.stderr.write(`${m.name} ${weights}: ${gib(r.modelBytes)} GiB live, load ${r.loadSeconds} s, host peak ${gib(r.hostPeakBytes)} GiB, step ${r.steps.map((s) => `${s.seconds} s loss ${s.loss}`).join(' / ')}${r.greedyEqualsF32 === undefined ? '' : `, greedy = f32: ${r.greedyEqualsF32}`} (${seconds(c0)} s)\n`);
       }
@@ -265,7 +253,7 @@ async function main(): Promise<void> {
     wallSeconds: seconds(t0),
     lora: { rank: DEFAULT_LORA.rank, targets: DEFAULT_LORA.targetModules },
     stepTokens: `${STEP[0]}x${STEP[1]}`,
-    note: 'estimatedBytes: src/io/hf.ts estimateMemory; live: one child process per model x storage: modelBytes the model built here, hostPeakBytes its VmHWM (runtime start-up and, on SwiftShader, GPU memory included; before the f32 reference of the greedy check is built), steps one LoRA step of stepTokens with checkpointing off then on from the same LoRA state (compileSeconds apart; liveBytes vs estimatedBytes at that size); pytorchPeftGiB: arithmetic, see scripts/scale.ts',
+    note: 'estimatedBytes: src/model/memory-estimate.ts estimateMemory; live: one child process per model x storage: modelBytes the model built here, hostPeakBytes its VmHWM (runtime start-up and, on SwiftShader, GPU memory included; before the f32 reference of the greedy check is built), steps one LoRA step of stepTokens with checkpointing off then on from the same LoRA state (compileSeconds apart; liveBytes vs estimatedBytes at that size); pytorchPeftGiB: arithmetic, see scripts/scale.ts',
     results,
   };
   process.stdout.write(`${JSON.stringify(run, null, 1)}\n`);

@@ -6,7 +6,9 @@
 // A new engine call is its method (src/engine/*) and its line here; nothing else lists the calls.
 // Not here: what the calls do (createEngine in engine.ts), how they travel (workers/engine-channel.ts).
 import type { ChatMessage } from '../data/types';
-import type { MemoryBudget } from '../gpu/runtime';
+import type { GpuSummary } from '../gpu/adapter';
+import type { MemoryBudget } from '../gpu/memory';
+import type { LoraMemoryByStorage } from '../model/memory-estimate';
 import type { ModelConfig } from '../model/config';
 import type { WeightStorage } from '../ops/weight-storage';
 import type { RunConfig } from '../train/presets';
@@ -58,10 +60,14 @@ export interface ModelInfo {
   /** Memory for inference and for training at the default LoRA settings (bytes), for the picker. */
   inferenceBytes: number;
   trainingBytes: number;
+  /** LoRA training at that batch for every weights storage, with and without activation checkpointing, and train's default. */
+  trainingMemory: LoraMemoryByStorage;
   /** What the GPU gave when asked for the larger of the two at load (Gpu.probeMemory): the Training tab refuses runs beyond it. */
   memoryBudget: MemoryBudget;
   /** How the frozen base is kept on the GPU (src/ops/weight-storage.ts): the load's option, or the checkpoint's own. */
   weights: WeightStorage;
+  /** The adapter the model was loaded on and its fast paths (src/gpu/adapter.ts): what a command's --json and the Train tab say. */
+  gpu: GpuSummary;
 }
 
 export interface StartRunArgs {

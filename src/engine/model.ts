@@ -1,9 +1,11 @@
 // The engine's model calls: what WebGPU offers here (probe), loading a model (memory admission, weights straight to
 // the GPU, fingerprinted on the way) and the loaded model's tokenizer files for the data tools. describeModel is what
 // the engine reports of a model before any GPU is asked (the command line's `info` prints it).
-import { estimateMemory, loadHfModelMeta, memoryVerdict, parameterCount, templateOf, type MemoryEstimate, type ModelMeta } from '../io/hf';
-import { loadTransformer } from '../io/load';
+import { gpuSummary, isSoftwareAdapter } from '../gpu/adapter';
+import { loadHfModelMeta, openWeights, parameterCount, templateOf, type ModelMeta } from '../io/hf';
+import { loadTransformer, storageAsShipped } from '../io/load';
 import { DEFAULT_LORA } from '../model/lora';
+import { estimateMemory, loraMemoryByStorage, memoryVerdict, type MemoryEstimate } from '../model/memory-estimate';
 import type { WeightStorage } from '../ops/weight-storage';
 import { targetableModules } from '../train/presets';
 import type { AdapterReport, EngineMethods, ModelInfo } from './api';
@@ -20,13 +22,22 @@ function estimates(model: ModelMeta, weights?: WeightStorage): { infer: MemoryEs
   };
 }
 
-/** A model's figures without the GPU: its size, LoRA targets, template, and the memory estimates the picker shows. */
-export function describeModel(model: ModelMeta, weights?: WeightStorage): Omit<ModelInfo, 'name' | 'fingerprint' | 'memoryBudget' | 'weights'> {
+/**
+ * A model's figures without the GPU: its size, LoRA targets, template, and the memory estimates the picker shows
+ * (`shipped`: the storage its checkpoint ships its matrices in; `maxBindingBytes`: the adapter's binding limit, when
+ * one is known, which splits large weights).
+ */
+export function describeModel(
+  model: ModelMeta, weights: WeightStorage | undefined, opts: { shipped: WeightStorage; maxBindingBytes?: number },
+): Omit<ModelInfo, 'name' | 'fingerprint' | 'memoryBudget' | 'weights' | 'gpu'> {
   const { infer, train } = estimates(model, weights);
+  const trainingMemory = loraMemoryByStorage(model.config, {
+    shipped: opts.shipped, batchTokens: TRAINING_TOKENS, loraRank: DEFAULT_LORA.rank, weights, maxBindingBytes: opts.maxBindingBytes,
+  });
   return {
     config: model.config, parameters: parameterCount(model.config), vocabSize: model.tokenizer.vocabSize, targetModules: targetableModules(model.config),
     chatTemplate: model.chatTemplate !== null, endOfTurn: templateOf(model).endOfTurn || null,
-    inferenceBytes: infer.inferenceBytes, trainingBytes: train.trainingBytes,
+    inferenceBytes: infer.inferenceBytes, trainingBytes: train.trainingBytes, trainingMemory,
   };
 }
 
@@ -40,7 +51,7 @@ export function modelCalls(ctx: EngineContext): Pick<EngineMethods, 'probe' | 'l
       const adapter = await nav.gpu.requestAdapter({ powerPreference: 'high-performance' });
       if (!adapter) return none('WebGPU is present but found no GPU adapter: the GPU may be blocklisted or disabled (check chrome://gpu), or this machine has none.');
       const info = adapter.info;
-      const software = info.isFallbackAdapter === true || info.architecture === 'swiftshader' || /swiftshader|llvmpipe|lavapipe|software/i.test(info.description);
+      const software = isSoftwareAdapter(info);
       return {
         available: true, software, vendor: info.vendor, architecture: info.architecture, description: info.description,
         maxBufferSize: adapter.limits.maxBufferSize, maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, reason: null,
@@ -52,8 +63,11 @@ export function modelCalls(ctx: EngineContext): Pick<EngineMethods, 'probe' | 'l
       if (resident.active) throw new Error('A paused run holds the model; finish or cancel it before loading another model.');
       const files = await ctx.host.modelFiles(source, (message, p) => onEvent({ type: 'load', message, ...p }));
       const model = await loadHfModelMeta(files);
-      const described = describeModel(model, weights);
+      const headers = await openWeights(files, model.config);
+      await headers.close(); // the shapes are read; the load opens the files again
+      const shipped = storageAsShipped([...headers.shapes.values()]);
       const g = await resident.device();
+      const described = describeModel(model, weights, { shipped, maxBindingBytes: g.device.limits.maxStorageBufferBindingSize });
       resident.drop(); // its memory counts as free for the probe
       const memoryBudget = await g.probeMemory(Math.max(described.inferenceBytes, described.trainingBytes));
       const refusal = memoryVerdict('inference', estimates(model, weights).infer, memoryBudget);
@@ -65,7 +79,7 @@ export function modelCalls(ctx: EngineContext): Pick<EngineMethods, 'probe' | 'l
       }));
       resident.keep(net, 'none');
       resident.dropOnnx();
-      const info: ModelInfo = { name: files.name, ...described, fingerprint: print.digest(), memoryBudget, weights: net.frozenStorage };
+      const info: ModelInfo = { name: files.name, ...described, fingerprint: print.digest(), memoryBudget, weights: net.frozenStorage, gpu: gpuSummary(g) };
       resident.loaded = { info, model, files };
       return info;
     },

@@ -10,7 +10,8 @@
 // needs (the resident model dropped first: the run rebuilds it), with both numbers in the refusal.
 import type { Gpu } from '../gpu/runtime';
 import type { OnnxDecoder } from '../generate/onnx-decoder';
-import { memoryVerdict, type ModelMeta } from '../io/hf';
+import type { ModelMeta } from '../io/hf';
+import { memoryVerdict } from '../model/memory-estimate';
 import { loadTransformer } from '../io/load';
 import type { ModelFiles } from '../io/model-files';
 import type { LoraConfig } from '../model/lora';

@@ -1,27 +1,28 @@
-// The GPU runtime: one GPUDevice, a pipeline cache, pooled f32 tensors, a uniform ring and one command
-// encoder per step. Every kernel module dispatches through `Gpu.dispatch`; nothing else creates pipelines.
+// The GPU runtime: one GPUDevice, tensors over pooled buffers (buffers.ts), a pipeline cache (pipelines.ts), a
+// uniform ring and one command encoder per step. Every kernel module dispatches through `Gpu.dispatch`; nothing else
+// creates pipelines.
 //
 // Contract:
 //  - Tensors are dense row-major f32 storage buffers. Shapes are written down at each call site.
 //  - `dispatch` records into the current encoder; `flush()` submits it (with the uniforms written for it).
 //    Reading a tensor flushes first. Readback happens only for metrics and tests.
-//  - Buffers come from a pool keyed by byte size: `release` returns them, so a training step that allocates
-//    the same temporaries every step reuses the same buffers (no allocation per step once warm).
-//  - Every buffer `tensor` creates is counted in `liveBuffers` until `free` (or `destroy`) destroys it.
-//  - Memory: WebGPU reports no total. `probeMemory(bytes)` asks the device for that much, in chunks, and
-//    gives it straight back: the measured budget that src/io/hf.ts memoryVerdict compares with an estimate.
-//    `withOomScope(label, f)` turns an allocation the device refuses inside f into one clear error and
-//    destroys every buffer f created, so nothing half-allocated stays.
-//  - Pipelines: `dispatch` compiles what it has not seen synchronously (the fallback that always works).
-//    Before a first step, `recordPipelines(f)` runs f as a dry run (dispatches recorded, not run; clears and
-//    copies dropped; reads giving zeros) to learn the pipelines it uses, and
-//    `preparePipelines` compiles those with createComputePipelineAsync, all at once, into the same cache, so the
-//    step's dispatches find them compiled (src/train/trainer.ts prepare).
+//  - Buffers come from a pool keyed by byte size (buffers.ts): `release` returns them. Every buffer `tensor` creates
+//    is counted in `liveBuffers` until `free` (or `destroy`) destroys it.
+//  - Memory: `probeMemory(bytes)` and `withOomScope(label, f)` (memory.ts) run on this runtime's pool and encoder.
+//  - Pipelines: `dispatch` compiles what it has not seen synchronously (pipelines.ts). Before a first step,
+//    `recordPipelines(f)` runs f as a dry run (dispatches recorded, not run; clears and copies dropped; reads giving
+//    zeros) to learn the pipelines it uses, and `preparePipelines` compiles those up front into the same cache.
 //  - Programs: `capture(label, f)` runs f once and keeps its commands (dispatches with their bind groups and
 //    uniforms, copies, clears) and the buffers it allocated; `replay(program)` encodes those commands again, so a
 //    step whose inputs live on the GPU (a decoding step: src/generate/batch.ts) costs no bind group, uniform write
 //    or allocation per step. Writes inside f land once, at capture; reads are refused.
-// Not here: kernels themselves (src/ops/*), model layout (src/model/*).
+// Not here: kernels themselves (src/ops/*), model layout (src/model/*), size limits and row-block plans (limits.ts).
+import { isSoftwareAdapter } from './adapter';
+import { BufferPool } from './buffers';
+import { VIEW_ALIGN } from './limits';
+import { probeDeviceMemory, withOomScope, type MemoryBudget } from './memory';
+import { PipelineCache, type PipelineSpec } from './pipelines';
+import { KernelTimes, type KernelTime } from './timestamps';
 
 export interface Tensor {
   readonly buffer: GPUBuffer;
@@ -34,44 +35,20 @@ export interface Tensor {
   readonly isView: boolean;
 }
 
-/** Storage-buffer binding offsets must be multiples of 256 bytes: views start on 64-element boundaries. */
-export const VIEW_ALIGN = 64;
-
 export type Uniform = { u32?: number[]; f32?: number[] };
 
-/** Byte limits a buffer layout respects (ParamTable's, the optimizer's windows); default: the device's. Tests shrink them. */
-export interface BufferLimits {
-  /** Largest storage binding (one weight block). */
-  maxBindingBytes: number;
-  /** Largest buffer: a frozen weight above it gets one buffer per block. */
-  maxBufferBytes: number;
-}
-
-export function deviceLimits(gpu: Gpu): BufferLimits {
-  return { maxBindingBytes: gpu.device.limits.maxStorageBufferBindingSize, maxBufferBytes: gpu.device.limits.maxBufferSize };
-}
-
-/**
- * Row ranges for a [rows, cols] f32 weight within `maxBytes` per block: the whole weight when it fits, else
- * blocks of the largest multiple of VIEW_ALIGN rows that fits, the last one shorter.
- */
-export function planRowBlocks(name: string, rows: number, cols: number, maxBytes: number): { first: number; rows: number }[] {
-  if (rows * cols * 4 <= maxBytes) return [{ first: 0, rows }];
-  const fit = Math.floor(maxBytes / (4 * cols) / VIEW_ALIGN) * VIEW_ALIGN;
-  if (fit === 0) {
-    throw new Error(`${name} [${rows}, ${cols}] cannot be split under the binding limit of ${maxBytes} bytes: ` +
-      `a block of ${VIEW_ALIGN} rows takes ${VIEW_ALIGN * cols * 4} bytes`);
-  }
-  const out: { first: number; rows: number }[] = [];
-  for (let first = 0; first < rows; first += fit) out.push({ first, rows: Math.min(fit, rows - first) });
-  return out;
-}
-
-/** What identifies a compiled pipeline: the cache key is (code, entryPoint, constants); the label names it. */
-interface PipelineSpec {
+export interface DispatchOptions {
+  /** WGSL source; the pipeline cache keys on (code, entryPoint, constants). */
   code: string;
   entryPoint: string;
   label: string;
+  /** Storage buffers at @group(0) @binding(0..n-1), in order. */
+  bindings: (Tensor | GPUBuffer)[];
+  /** Optional params: written to a 256-byte uniform slot bound at @binding(n) after the storage buffers.
+   * Layout: the u32 words first, then the f32 words, each 4 bytes, in the order given. */
+  params?: number[] | { u32: number[]; f32?: number[] };
+  workgroups: [number, number?, number?];
+  /** Pipeline-overridable constants (workgroup size, tile sizes). */
   constants?: Record<string, number>;
 }
 
@@ -104,47 +81,6 @@ interface Capture {
   params: ArrayBuffer[];
 }
 
-export interface DispatchOptions {
-  /** WGSL source; the pipeline cache keys on (code, entryPoint, constants). */
-  code: string;
-  entryPoint: string;
-  label: string;
-  /** Storage buffers at @group(0) @binding(0..n-1), in order. */
-  bindings: (Tensor | GPUBuffer)[];
-  /** Optional params: written to a 256-byte uniform slot bound at @binding(n) after the storage buffers.
-   * Layout: the u32 words first, then the f32 words, each 4 bytes, in the order given. */
-  params?: number[] | { u32: number[]; f32?: number[] };
-  workgroups: [number, number?, number?];
-  /** Pipeline-overridable constants (workgroup size, tile sizes). */
-  constants?: Record<string, number>;
-}
-
-/**
- * What the device could give when asked (Gpu.probeMemory). WebGPU exposes no memory total, so this is a
- * measurement, not a capacity: `limitedBy` null means everything asked for was given (more may exist).
- */
-export interface MemoryBudget {
-  requestedBytes: number;
-  /** Bytes actually allocated before the device refused or a cap applied (= requestedBytes when none did). */
-  obtainedBytes: number;
-  /** Why it stopped short ('out of memory: …', or the system-memory cap of a software adapter); null when it did not. */
-  limitedBy: string | null;
-}
-
-/** The device refused memory (or a buffer) while `label` was being built; everything it had allocated is destroyed. */
-export class GpuMemoryError extends Error {
-  constructor(readonly label: string, message: string) {
-    super(message);
-    this.name = 'GpuMemoryError';
-  }
-}
-
-const MiB = 2 ** 20;
-export const mib = (bytes: number): string => `${(bytes / MiB).toLocaleString('en', { maximumFractionDigits: bytes < 10 * MiB ? 1 : 0 })} MiB`;
-
-/** Probe allocations in pieces of at most this: drivers cap single allocations below maxBufferSize (SwiftShader refuses 1 GiB). */
-const PROBE_CHUNK = 256 * MiB;
-
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment is at most 256 on every adapter
 const UNIFORM_SLOTS = 1024;
 
@@ -156,16 +92,13 @@ export function numel(shape: readonly number[]): number {
 
 export class Gpu {
   readonly device: GPUDevice;
-  readonly adapterInfo: { vendor: string; architecture: string; description: string };
+  readonly adapterInfo: { vendor: string; architecture: string; description: string; isFallbackAdapter: boolean };
   /** The device has `shader-f16`: frozen 16-bit weights take the f16 kernels (src/ops/matmul.ts). */
   readonly f16: boolean;
   /** The device has `subgroups`: the subgroup kernel variants exist (autotune chooses among them). */
   readonly subgroups: boolean;
   /** The adapter's subgroup size range (null without `subgroups`); kernels never assume a size within it. */
   readonly subgroupSizes: { min: number; max: number } | null;
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
-  private readonly modules = new Map<string, GPUShaderModule>();
-  private readonly pool = new Map<number, GPUBuffer[]>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly uniformBuffer: GPUBuffer;
@@ -175,13 +108,11 @@ export class Gpu {
   private readonly pending = new Set<GPUBuffer>();
   /** Counters for tests and benchmarks: how much the runtime allocates and dispatches. */
   readonly stats = { buffersCreated: 0, pipelinesCreated: 0, dispatches: 0, submits: 0 };
-  /** Buffers `tensor` created that no `free`/`destroy`/failed scope has destroyed (in use or pooled). */
-  private readonly live = new Set<GPUBuffer>();
+  private readonly pool: BufferPool;
+  private readonly pipelines: PipelineCache;
   private absent_: [Tensor, Tensor] | null = null;
-  /** One list per open withOomScope (innermost last): the buffers created inside it. */
-  private readonly scopes: GPUBuffer[][] = [];
-  /** While recordPipelines runs: the pipelines dispatched, by cache key. */
-  private recording: Map<string, PipelineSpec> | null = null;
+  /** While attached (timeKernels): every dispatch's GPU time, by label. */
+  private kernelTimes: KernelTimes | null = null;
   /** While capture runs: what it has recorded. */
   private capturing: Capture | null = null;
 
@@ -191,11 +122,14 @@ export class Gpu {
       vendor: adapterInfo?.vendor ?? '',
       architecture: adapterInfo?.architecture ?? '',
       description: adapterInfo?.description ?? '',
+      isFallbackAdapter: adapterInfo?.isFallbackAdapter === true,
     };
     this.f16 = device.features.has('shader-f16');
     this.subgroups = device.features.has('subgroups');
     const sg = adapterInfo as { subgroupMinSize?: number; subgroupMaxSize?: number } | undefined;
     this.subgroupSizes = this.subgroups ? { min: sg?.subgroupMinSize ?? 4, max: sg?.subgroupMaxSize ?? 128 } : null;
+    this.pool = new BufferPool(device, this.stats);
+    this.pipelines = new PipelineCache(device, this.stats);
     this.uniformBuffer = device.createBuffer({
       label: 'Gpu.uniformRing',
       size: this.uniformData.byteLength,
@@ -203,9 +137,9 @@ export class Gpu {
     });
   }
 
-  /** True on a software rasteriser (SwiftShader), where kernel choices differ from real GPUs. */
+  /** True on a software rasteriser (SwiftShader, lavapipe: adapter.ts's rule), where kernel choices differ from real GPUs. */
   get isSoftware(): boolean {
-    return this.adapterInfo.architecture === 'swiftshader' || /swiftshader/i.test(this.adapterInfo.description);
+    return isSoftwareAdapter(this.adapterInfo);
   }
 
   // ---- tensors ---------------------------------------------------------------------------------
@@ -215,19 +149,7 @@ export class Gpu {
     const bytes = Math.max(16, Math.ceil((size * 4) / 16) * 16);
     let buffer = this.capturing?.free.get(bytes)?.pop();
     if (buffer) this.capturing!.reused.set(buffer, label);
-    buffer ??= this.pool.get(bytes)?.pop();
-    if (!buffer) {
-      const max = this.device.limits.maxBufferSize;
-      if (bytes > max) throw new GpuMemoryError(label, `${label}: a buffer of ${mib(bytes)} is larger than this GPU allows for one buffer (maxBufferSize ${mib(max)}).`);
-      buffer = this.device.createBuffer({
-        label,
-        size: bytes,
-        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-      });
-      this.stats.buffersCreated++;
-      this.live.add(buffer);
-      for (const created of this.scopes) created.push(buffer);
-    }
+    buffer ??= this.pool.take(bytes, label);
     return { buffer, shape: [...shape], size, label, offset: 0, isView: false };
   }
 
@@ -238,7 +160,7 @@ export class Gpu {
    */
   absent(slot: 0 | 1): Tensor {
     // Made again if a failed withOomScope destroyed it with everything else it allocated.
-    if (!this.absent_ || !this.live.has(this.absent_[0].buffer)) {
+    if (!this.absent_ || !this.pool.has(this.absent_[0].buffer)) {
       const table = this.zeros([2 * VIEW_ALIGN], 'absent');
       this.absent_ = [this.view(table, 0, [1], 'absent0'), this.view(table, VIEW_ALIGN, [1], 'absent1')];
     }
@@ -293,7 +215,7 @@ export class Gpu {
   }
 
   fill(t: Tensor, value: number): void {
-    if (this.recording) return;
+    if (this.pipelines.recording) return;
     if (value === 0 && this.capturing) {
       this.capturing.commands.push({ kind: 'clear', buffer: t.buffer, offset: t.offset * 4, bytes: t.size * 4 });
       this.capturing.buffers.add(t.buffer);
@@ -317,7 +239,7 @@ export class Gpu {
   }
 
   copy(src: Tensor, dst: Tensor, count = src.size, srcOffset = 0, dstOffset = 0): void {
-    if (this.recording) return;
+    if (this.pipelines.recording) return;
     if (this.capturing) {
       this.capturing.commands.push({ kind: 'copy', src: src.buffer, srcOffset: (src.offset + srcOffset) * 4, dst: dst.buffer, dstOffset: (dst.offset + dstOffset) * 4, bytes: count * 4 });
       this.capturing.buffers.add(src.buffer).add(dst.buffer);
@@ -333,10 +255,13 @@ export class Gpu {
       if (!t || t.isView) continue;
       // Inside a capture a released buffer becomes the program's: it serves the capture's later tensors, and
       // the next replays, until dispose.
-      const pool = this.capturing?.free ?? this.pool;
-      const list = pool.get(t.buffer.size) ?? [];
+      if (!this.capturing) {
+        this.pool.give(t.buffer);
+        continue;
+      }
+      const list = this.capturing.free.get(t.buffer.size) ?? [];
       list.push(t.buffer);
-      pool.set(t.buffer.size, list);
+      this.capturing.free.set(t.buffer.size, list);
     }
   }
 
@@ -347,103 +272,44 @@ export class Gpu {
 
   /** Buffers created by `tensor` and not yet destroyed through the runtime (pooled ones included). */
   get liveBuffers(): number {
-    return this.live.size;
+    return this.pool.liveCount;
   }
 
   /** Bytes of those buffers: what this runtime holds on the device (the uniform ring and readback staging aside). */
   get liveBytes(): number {
-    let n = 0;
-    for (const b of this.live) n += b.size;
-    return n;
+    return this.pool.liveBytes;
   }
 
   /** Destroys the pooled (released, unused) buffers, so their memory counts as free. */
   trimPool(): void {
-    for (const list of this.pool.values()) for (const b of list) { b.destroy(); this.live.delete(b); }
-    this.pool.clear();
+    this.pool.trim();
   }
 
   private destroyBuffer(buffer: GPUBuffer): void {
     // Work recorded against it (a fresh model's zeroing, say) must be submitted before it goes, or the
     // submit fails validation; submitted work still completes after destroy().
     if (this.pending.has(buffer)) this.flush();
-    buffer.destroy();
-    this.live.delete(buffer);
-    const list = this.pool.get(buffer.size);
-    const i = list ? list.indexOf(buffer) : -1;
-    if (i >= 0) list!.splice(i, 1);
+    this.pool.destroy(buffer);
   }
 
   // ---- memory ------------------------------------------------------------------------------------
 
-  /**
-   * Asks the device for `bytes` (after trimming the pool, whose buffers would be reused anyway), in chunks,
-   * each in its own out-of-memory scope, and destroys them again. A software adapter (SwiftShader) takes
-   * system RAM and the OS may promise more than it has: there the probe stops at navigator.deviceMemory
-   * when the browser reports it. Drivers that page GPU memory out may give more than fits at full speed.
-   */
+  /** What the device gives when asked for `bytes` (memory.ts), after trimming the pool, whose buffers would be reused anyway. */
   async probeMemory(bytes: number): Promise<MemoryBudget> {
     this.flush();
     this.trimPool();
-    const chunk = Math.max(4, Math.min(PROBE_CHUNK, Math.floor(this.device.limits.maxBufferSize / 2 / 4) * 4)); // 4-byte multiples
-    let cap = bytes;
-    let limitedBy: string | null = null;
-    const gib = (globalThis as { navigator?: { deviceMemory?: number } }).navigator?.deviceMemory;
-    if (this.isSoftware && typeof gib === 'number' && gib > 0 && gib * 2 ** 30 < bytes) {
-      cap = gib * 2 ** 30;
-      limitedBy = `this software adapter uses system memory, and this computer reports about ${gib} GiB`;
-    }
-    const held: GPUBuffer[] = [];
-    let obtained = 0;
-    try {
-      while (obtained < cap) {
-        const size = Math.ceil(Math.min(chunk, cap - obtained) / 4) * 4;
-        this.device.pushErrorScope('out-of-memory');
-        held.push(this.device.createBuffer({ label: 'Gpu.probeMemory', size, usage: GPUBufferUsage.STORAGE }));
-        const error = await this.device.popErrorScope();
-        if (error) { limitedBy = `out of memory (${error.message.split('\n')[0]})`; break; }
-        obtained += size;
-      }
-    } finally {
-      for (const b of held) b.destroy();
-    }
-    return { requestedBytes: bytes, obtainedBytes: Math.min(obtained, bytes), limitedBy };
+    return probeDeviceMemory(this.device, bytes, this.isSoftware);
   }
 
-  /**
-   * Runs `f` (building a model, a trainer, a first step) inside out-of-memory and validation error scopes,
-   * with the recorded work submitted before they close. If the device refused anything, or f threw, every
-   * buffer created inside is destroyed (pooled ones too) and a GpuMemoryError names `label` and the
-   * device's reason (a buffer over maxBufferSize included); f's other errors are rethrown as they are. The scopes are the device's: work from
-   * elsewhere that interleaves with an async f reports into them too.
-   */
+  /** `f` inside the device's error scopes; on a refusal every buffer it created is destroyed (memory.ts withOomScope). */
   async withOomScope<T>(label: string, f: () => T | Promise<T>): Promise<T> {
-    const created: GPUBuffer[] = [];
-    this.scopes.push(created);
-    this.device.pushErrorScope('out-of-memory');
-    this.device.pushErrorScope('validation');
-    let result: T | undefined;
-    let failure: { error: unknown } | null = null;
-    try {
-      result = await f();
-    } catch (error) {
-      failure = { error };
-    } finally {
-      this.scopes.splice(this.scopes.indexOf(created), 1);
-      this.flush(); // recorded work reports its errors into these scopes, and runs before any buffer is destroyed
-    }
-    const invalid = await this.device.popErrorScope();
-    const oom = await this.device.popErrorScope();
-    if (!failure && !invalid && !oom) return result as T;
-    for (const b of created) this.destroyBuffer(b);
-    if (failure && !(failure.error instanceof GpuMemoryError)) throw failure.error;
-    const reason = failure ? (failure.error as GpuMemoryError).message
-      : oom ? `the GPU ran out of memory (${oom.message.split('\n')[0]})` : `the GPU refused it (${invalid!.message.split('\n')[0]})`;
-    throw new GpuMemoryError(label, `${label}: ${reason}; everything it had allocated was freed.`);
+    return withOomScope({
+      device: this.device, flush: () => this.flush(), trackBuffers: () => this.pool.track(), destroyBuffer: (b) => this.destroyBuffer(b),
+    }, label, f);
   }
 
   async read(t: Tensor, count = t.size, elementOffset = 0): Promise<Float32Array> {
-    if (this.recording) return new Float32Array(count);
+    if (this.pipelines.recording) return new Float32Array(count);
     if (this.capturing) throw new Error(`read(${t.label}) inside capture(${this.capturing.label}): a program cannot read back`);
     const bytes = count * 4;
     const staging = this.device.createBuffer({
@@ -462,34 +328,9 @@ export class Gpu {
 
   // ---- pipelines and dispatch --------------------------------------------------------------------
 
-  private static pipelineKey(p: PipelineSpec): string {
-    return `${p.entryPoint}|${JSON.stringify(p.constants ?? {})}|${p.code}`;
-  }
-
-  private shaderModule(code: string, label: string): GPUShaderModule {
-    let module = this.modules.get(code);
-    if (!module) {
-      module = this.device.createShaderModule({ label: `${label}.module`, code });
-      this.modules.set(code, module);
-    }
-    return module;
-  }
-
-  private pipelineDescriptor(p: PipelineSpec): GPUComputePipelineDescriptor {
-    return { label: `${p.label}.pipeline`, layout: 'auto', compute: { module: this.shaderModule(p.code, p.label), entryPoint: p.entryPoint, constants: p.constants } };
-  }
-
   /** The cached pipeline, compiled now (synchronously) when it is not there yet. */
   pipeline(code: string, entryPoint: string, label: string, constants?: Record<string, number>): GPUComputePipeline {
-    const spec = { code, entryPoint, label, constants };
-    const key = Gpu.pipelineKey(spec);
-    let p = this.pipelines.get(key);
-    if (!p) {
-      p = this.device.createComputePipeline(this.pipelineDescriptor(spec));
-      this.pipelines.set(key, p);
-      this.stats.pipelinesCreated++;
-    }
-    return p;
+    return this.pipelines.get({ code, entryPoint, label, constants });
   }
 
   /**
@@ -499,37 +340,25 @@ export class Gpu {
    * pool). Nothing else may use this Gpu until it resolves.
    */
   async recordPipelines(f: () => unknown): Promise<PipelineSpec[]> {
-    if (this.recording) throw new Error('recordPipelines: already recording');
+    this.pipelines.startRecording();
     this.flush();
-    const recorded = new Map<string, PipelineSpec>();
-    this.recording = recorded;
+    let specs: PipelineSpec[] = [];
     try {
       await f();
     } finally {
-      this.recording = null;
+      specs = this.pipelines.stopRecording();
     }
-    return [...recorded.values()];
+    return specs;
   }
 
-  /**
-   * Compiles the pipelines not in the cache yet with createComputePipelineAsync, all started at once so the
-   * implementation may compile them in parallel, and caches them for `dispatch`. Resolves with how many it compiled.
-   */
+  /** Compiles `specs` not in the cache yet, all started at once (pipelines.ts prepare); resolves with how many it compiled. */
   async preparePipelines(specs: PipelineSpec[]): Promise<number> {
-    const todo = new Map(specs.map((p) => [Gpu.pipelineKey(p), p]));
-    for (const key of todo.keys()) if (this.pipelines.has(key)) todo.delete(key);
-    await Promise.all([...todo].map(async ([key, spec]) => {
-      const p = await this.device.createComputePipelineAsync(this.pipelineDescriptor(spec));
-      if (this.pipelines.has(key)) return; // a dispatch compiled it meanwhile
-      this.pipelines.set(key, p);
-      this.stats.pipelinesCreated++;
-    }));
-    return todo.size;
+    return this.pipelines.prepare(specs);
   }
 
   dispatch(o: DispatchOptions): void {
-    if (this.recording) {
-      this.recording.set(Gpu.pipelineKey(o), { code: o.code, entryPoint: o.entryPoint, label: o.label, constants: o.constants });
+    if (this.pipelines.recording) {
+      this.pipelines.record(o);
       return;
     }
     const pipeline = this.pipeline(o.code, o.entryPoint, o.label, o.constants);
@@ -560,7 +389,7 @@ export class Gpu {
       layout: pipeline.getBindGroupLayout(0),
       entries,
     });
-    const pass = this.computePass();
+    const pass = this.kernelTimes ? this.timedPass(o.label) : this.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     const [x, y = 1, z = 1] = o.workgroups;
@@ -579,7 +408,7 @@ export class Gpu {
    * that would take a buffer f released is refused: make such tables before (a recordPipelines dry run of f does).
    */
   capture(label: string, f: () => void): Program {
-    if (this.capturing || this.recording) throw new Error(`capture(${label}): already capturing or recording`);
+    if (this.capturing || this.pipelines.recording) throw new Error(`capture(${label}): already capturing or recording`);
     const c: Capture = { label, commands: [], buffers: new Set(), free: new Map(), reused: new Map(), params: [] };
     this.capturing = c;
     try {
@@ -590,7 +419,7 @@ export class Gpu {
       if (kept) throw new Error(`capture(${label}): ${kept[1]} takes a buffer released earlier in the capture and keeps it; allocate what outlives the program before capturing`);
     } catch (e) {
       this.capturing = null;
-      this.release(...[...c.free.values()].flat().map((buffer) => ({ buffer, isView: false }) as Tensor));
+      for (const buffer of [...c.free.values()].flat()) this.pool.give(buffer);
       throw e;
     } finally {
       this.capturing = null;
@@ -631,7 +460,7 @@ export class Gpu {
 
   /** Encodes a captured program's commands into the current step (submitted by the next flush). */
   replay(p: Program): void {
-    if (this.capturing || this.recording) throw new Error(`replay(${p.label}) inside a capture or recording`);
+    if (this.capturing || this.pipelines.recording) throw new Error(`replay(${p.label}) inside a capture or recording`);
     for (const b of p.buffers) this.pending.add(b);
     for (const cmd of p.commands) {
       if (cmd.kind === 'dispatch') {
@@ -651,11 +480,40 @@ export class Gpu {
 
   /** Gives a program's buffers back to the pool and destroys its uniforms; the program must not be replayed again. */
   dispose(p: Program): void {
-    this.release(...p.owned.map((buffer) => ({ buffer, isView: false }) as Tensor));
+    for (const buffer of p.owned) this.pool.give(buffer);
     if (p.uniforms) {
       if (this.pending.has(p.uniforms)) this.flush();
       p.uniforms.destroy();
     }
+  }
+
+  /**
+   * Times every dispatch from now on with timestamp queries (timestamps.ts: a pass per dispatch) until `stop` is
+   * called; `stop` resolves with the GPU time per dispatch label. The device needs 'timestamp-query'.
+   */
+  timeKernels(): { stop: () => Promise<KernelTime[]> } {
+    if (this.kernelTimes) throw new Error('timeKernels: already timing');
+    this.flush();
+    const times = new KernelTimes(this.device);
+    this.kernelTimes = times;
+    return {
+      stop: async () => {
+        this.flush();
+        this.kernelTimes = null;
+        const result = await times.settle();
+        times.destroy();
+        return result;
+      },
+    };
+  }
+
+  /** A compute pass of its own for one timed dispatch (the timestamps bracket the pass). */
+  private timedPass(label: string): GPUComputePassEncoder {
+    let writes = this.kernelTimes!.next(label);
+    if (!writes) { this.flush(); writes = this.kernelTimes!.next(label)!; }
+    const encoder = this.commandEncoder(); // ends the pass before
+    this.pass = encoder.beginComputePass({ label: `${label}.pass`, timestampWrites: writes });
+    return this.pass;
   }
 
   /** Submits everything recorded so far, uniforms first. */
@@ -669,7 +527,9 @@ export class Gpu {
       this.device.queue.writeBuffer(this.uniformBuffer, 0, this.uniformData, 0, this.uniformSlot * UNIFORM_SLOT);
       this.uniformSlot = 0;
     }
+    const readTimes = this.kernelTimes?.resolve(this.encoder);
     this.device.queue.submit([this.encoder.finish()]);
+    readTimes?.();
     this.encoder = null;
     this.pending.clear();
     this.stats.submits++;
@@ -704,20 +564,25 @@ export class Gpu {
   }
 }
 
-/** Optional device features, requested when the adapter has them; `false` leaves one off (tests of the fallback). */
-export interface GpuFeatureOptions { f16?: boolean; subgroups?: boolean }
+/**
+ * Optional device features. `shader-f16` and `subgroups` are requested when the adapter has them (`false` leaves
+ * one off: tests of the fallback); 'timestamp-query', for Gpu.timeKernels (profiles, benchmarks), only when asked.
+ */
+export interface GpuOptions { f16?: boolean; subgroups?: boolean; timestampQuery?: boolean }
 
 /** Requests an adapter and device from `navigator.gpu` (the page, a worker, or Node after installNodeWebGPU). */
-export async function createGpu(opts: GpuFeatureOptions = {}): Promise<Gpu> {
+export async function createGpu(opts: GpuOptions = {}): Promise<Gpu> {
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (!gpu) throw new Error('WebGPU is not available here (navigator.gpu is missing).');
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new Error('WebGPU is present but no GPU adapter was found.');
   const limits = adapter.limits;
-  const wanted: [GPUFeatureName, boolean | undefined][] = [['shader-f16', opts.f16], ['subgroups', opts.subgroups]];
+  const wanted: [GPUFeatureName, boolean][] = [
+    ['shader-f16', opts.f16 !== false], ['subgroups', opts.subgroups !== false], ['timestamp-query', opts.timestampQuery === true],
+  ];
   const device = await adapter.requestDevice({
     label: 'studio',
-    requiredFeatures: wanted.filter(([name, on]) => on !== false && adapter.features.has(name)).map(([name]) => name),
+    requiredFeatures: wanted.filter(([name, on]) => on && adapter.features.has(name)).map(([name]) => name),
     requiredLimits: {
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
       maxBufferSize: limits.maxBufferSize,

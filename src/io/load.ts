@@ -38,7 +38,7 @@ export async function loadTransformer(
 }
 
 /** The storage a checkpoint ships its matrices in: bf16 or f16 when every matrix is, else f32. */
-function storageAsShipped(tensors: { shape: number[]; dtype: Dtype }[]): WeightStorage {
+export function storageAsShipped(tensors: { shape: number[]; dtype: Dtype }[]): WeightStorage {
   const dtypes = new Set(tensors.filter((t) => t.shape.length === 2).map((t) => t.dtype));
   if (dtypes.size !== 1) return 'f32';
   return dtypes.has('BF16') ? 'bf16' : dtypes.has('F16') ? 'f16' : 'f32';

@@ -1,5 +1,5 @@
 // How many rows of logits the training and evaluation head computes at once (Transformer.headLoss), as a pure
-// function so the memory estimate (src/io/hf.ts) counts the same chunk the engine allocates without importing
+// function so the memory estimate (src/model/memory-estimate.ts) counts the same chunk the engine allocates without importing
 // the GPU code. A chunk is [rows, V] f32 within HEAD_CHUNK_BYTES and the binding limit, at least one row.
 
 /** Largest logits chunk [rows, V] kept at once in training/evaluation (also bounded by the binding limit). */

@@ -12,7 +12,8 @@
 //    shader-f16 a 16-bit matrix is held as f16 for the matmul's f16 kernels when it fits them (bf16 converted:
 //    halvesForF16Kernels; each upload decides for the whole matrix), else as its storage on the f32 kernels.
 // Layout of the flat table: trainable specs in the order given, each padded to VIEW_ALIGN elements.
-import { deviceLimits, numel, planRowBlocks, VIEW_ALIGN, type BufferLimits, type Gpu, type Tensor } from '../gpu/runtime';
+import { numel, type Gpu, type Tensor } from '../gpu/runtime';
+import { deviceLimits, planRowBlocks, VIEW_ALIGN, type BufferLimits } from '../gpu/limits';
 import type { RowChunked } from './chunks';
 import { f32ToBf16, f32ToF16 } from '../ops/half';
 import { decodeWeights, encodeWeights, halvesForF16Kernels, packHalves, storageWords, type WeightStorage } from '../ops/weight-storage';

@@ -14,7 +14,8 @@
 // weight goes through chunks.ts, which is the plain kernel call when the weight is one block.
 // Frozen matrices (every base matrix under LoRA or inference: linears, embedding, head) are kept in `frozenStorage`
 // (bf16, f16, or 8-/4-bit blocks: src/ops/weight-storage.ts), widened in the kernels' loads; full fine-tuning is all f32.
-import { deviceLimits, type BufferLimits, type Gpu, type Tensor } from '../gpu/runtime';
+import { type Gpu, type Tensor } from '../gpu/runtime';
+import { deviceLimits, type BufferLimits } from '../gpu/limits';
 import { attentionBackward, attentionForward, type AttentionDims } from '../ops/attention';
 import { attentionDecode } from '../ops/attention-decode';
 import { copyColumns } from '../ops/columns';

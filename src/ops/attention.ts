@@ -23,6 +23,9 @@
 // because that rows x block tile is unrolled (its size changes the code's shape). Why not keep a head
 // row in a private array: SwiftShader ran that at ~0.03 GFLOP/s, and fully unrolled vec4 registers took
 // minutes to compile at D = 64; this tiling is 2-4x faster than the former and compiles in seconds.
+// The head-dim loops stay loops: their bound DU is a uniform, not a constant. With a constant bound,
+// Mesa's compiler (lavapipe) unrolled every short one (D = 8, 20) into straight-line code that LLVM then took
+// minutes to compile per pipeline; the kernel text is also one per tile, whatever the head dim.
 // Not here: the q/k/v/out projections, RoPE (rope.ts), KV-cache bookkeeping.
 import type { Gpu, Tensor } from '../gpu/runtime';
 import { elementwiseGrid } from './grid';
@@ -48,13 +51,16 @@ const MAX_HEAD_DIM = 256;
 const WG = 64;
 
 /**
- * SwiftShader: 2 x 2. Measured at B=1 T=256 H=4 Hkv=2 D=64 on a loaded 2-core machine: forward 237 ms
- * (1x1: 600-750 ms, 4x4: 310-370 ms), backward 1.2 s (4x4: 0.9-1.0 s, 1x1: 1.9-2.3 s); 4x4 is not the
- * default because with document masks SwiftShader's shader compiler did not finish in minutes.
+ * Software adapters: 2 x 2. Measured at B=1 T=256 H=4 Hkv=2 D=64 on a loaded 2-core machine, SwiftShader: forward
+ * 237 ms (1x1: 600-750 ms, 4x4: 310-370 ms), backward 1.2 s (4x4: 0.9-1.0 s, 1x1: 1.9-2.3 s); lavapipe: backward
+ * 180 ms against 1 x 8's 350-400 ms, and a third of its cold compile. (4x4 once took minutes to compile with
+ * document masks on SwiftShader, before the masks lost their `&&`; 2 x 2 stays for both adapters.)
  * Real GPUs: not measured yet; one row per thread keeps the most threads in flight.
  */
+export const ATTENTION_TUNINGS = { software: { rows: 2, block: 2 }, hardware: { rows: 1, block: 8 } } as const satisfies Record<string, AttentionTuning>;
+
 export function defaultAttentionTuning(gpu: Gpu): AttentionTuning {
-  return gpu.isSoftware ? { rows: 2, block: 2 } : { rows: 1, block: 8 };
+  return gpu.isSoftware ? ATTENTION_TUNINGS.software : ATTENTION_TUNINGS.hardware;
 }
 
 /** The window as the kernels' u32 param: NO_WINDOW (never reached) when there is none. */
@@ -109,7 +115,7 @@ export function attentionForward(
     code: kernel('forward', D, tuning), entryPoint: 'forward', label: 'attention.forward',
     // Without packing the docStart slot is never read; q stands in (two read-only bindings may alias).
     bindings: [q, k, v, docStart ?? q, out, lse],
-    params: { u32: [B, Tq, Tk, H, Hkv, kvStride, window], f32: [scale] },
+    params: { u32: [B, Tq, Tk, H, Hkv, kvStride, window, headUnits(D)], f32: [scale] },
     workgroups: elementwiseGrid(B * H * Math.ceil(Tq / R), WG),
     constants: { WG, HAS_DOC: docStart ? 1 : 0 },
   });
@@ -133,7 +139,7 @@ export function attentionBackward(
   checkTuning(tuning);
   const R = tuning.rows;
   const constants = { WG, HAS_DOC: docStart ? 1 : 0 };
-  const params = { u32: [B, T, H, Hkv, window], f32: [scale] };
+  const params = { u32: [B, T, H, Hkv, window, headUnits(D)], f32: [scale] };
   const delta = gpu.tensor([B, H, T], 'attention.delta'); // rowsum(dout ∘ out), from pass 1 to pass 2
   gpu.dispatch({
     code: kernel('backward_dq', D, tuning), entryPoint: 'backward_dq', label: 'attention.backward.dq',
@@ -152,16 +158,24 @@ export function attentionBackward(
 // Naming in the generated code: x indexes the rows a thread owns, t the streamed rows of the current
 // block, c the head-dim step (one vec4, or one f32 when D % 4 != 0). Scores live in the log2 domain
 // (scale * log2(e) applied to each dot product), so every exp is an exp2. A row index past the end is
-// clamped to the last row, its results masked out and never stored.
+// clamped to the last row, its results masked out and never stored. The tile's masks combine their tests
+// with `&`, not `&&`: a short-circuit `&&` whose right side reads a `var` becomes branches in the SPIR-V, and
+// with docStart's per-row bounds SwiftShader then took 40 s and more to compile dk/dv's 1 x 8 tile.
 
 type KernelName = 'forward' | 'backward_dq' | 'backward_dkdv';
 const kernels = new Map<string, string>();
 
+/** Head rows are read in vec4s when the head dim allows it. */
+const isVec4 = (D: number): boolean => D % 4 === 0;
+
+/** Storage elements per head row (the kernels' DU param). */
+const headUnits = (D: number): number => (isVec4(D) ? D / 4 : D);
+
 function kernel(name: KernelName, D: number, tuning: AttentionTuning): string {
-  const key = `${name}|${D}|${tuning.rows}|${tuning.block}`;
+  const key = `${name}|${isVec4(D)}|${tuning.rows}|${tuning.block}`;
   let code = kernels.get(key);
   if (!code) {
-    const tile = new Tile(D, tuning.rows, tuning.block);
+    const tile = new Tile(isVec4(D), tuning.rows, tuning.block);
     code = { forward: forwardKernel, backward_dq: backwardDqKernel, backward_dkdv: backwardDkDvKernel }[name](tile);
     kernels.set(key, code);
   }
@@ -170,11 +184,9 @@ function kernel(name: KernelName, D: number, tuning: AttentionTuning): string {
 
 /** The rows x block tile of one kernel and the text helpers that unroll it. */
 class Tile {
-  readonly E: string;   // storage element: vec4<f32> when D % 4 == 0, else f32
-  readonly DU: number;  // storage elements per head
-  constructor(readonly D: number, readonly R: number, readonly BK: number) {
-    this.E = D % 4 === 0 ? 'vec4<f32>' : 'f32';
-    this.DU = D % 4 === 0 ? D / 4 : D;
+  readonly E: string;   // storage element of a head row
+  constructor(vec4: boolean, readonly R: number, readonly BK: number) {
+    this.E = vec4 ? 'vec4<f32>' : 'f32';
   }
   rows(f: (x: number) => string): string { return lines(this.R, f); }
   block(f: (t: number) => string): string { return lines(this.BK, f); }
@@ -183,8 +195,7 @@ class Tile {
   sumBlock(f: (t: number) => string): string { return Array.from({ length: this.BK }, (_, t) => f(t)).join(' + '); }
   maxBlock(f: (t: number) => string): string { return Array.from({ length: this.BK }, (_, t) => f(t)).reduce((a, b) => `max(${a}, ${b})`); }
   prelude(what: string): string {
-    return `// Generated by src/ops/attention.ts: ${what}; head dim ${this.D}, tile ${this.R} rows x ${this.BK}.
-const DU: u32 = ${this.DU}u; // storage elements (${this.E}) per head
+    return `// Generated by src/ops/attention.ts: ${what}; head rows of ${this.E}, tile ${this.R} rows x ${this.BK}.
 const LOG2E: f32 = 1.4426950408889634;
 const LN2: f32 = 0.6931471805599453;
 const NEG_BIG: f32 = -3.0e38; // stands in for -inf (WGSL has no infinity literal)
@@ -213,6 +224,7 @@ fn dotE(a: ${this.E}, b: ${this.E}) -> f32 { return ${this.E === 'f32' ? 'a * b'
   entry(name: string, rows: string, heads: string, first: string, head: string): string {
     return `@compute @workgroup_size(WG)
 fn ${name}(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let DU = p.DU; // storage elements per head row: a uniform, so no compiler unrolls the head-dim loops (see the header)
   let blocks = (${rows} + ${this.R - 1}u) / ${this.R}u;
   let r = gid.x + gid.y * nwg.x * WG;
   if (r >= p.B * ${heads} * blocks) { return; }
@@ -260,7 +272,7 @@ function lines(n: number, f: (i: number) => string): string {
  */
 function forwardKernel(T: Tile): string {
   return `${T.prelude('flash attention forward')}
-${T.bindings('B: u32, Tq: u32, Tk: u32, H: u32, Hkv: u32, kvStride: u32, window: u32, scale: f32', ['q', 'k', 'v', 'docStart'], ['out', 'lse'])}
+${T.bindings('B: u32, Tq: u32, Tk: u32, H: u32, Hkv: u32, kvStride: u32, window: u32, DU: u32, scale: f32', ['q', 'k', 'v', 'docStart'], ['out', 'lse'])}
 
 ${T.entry('forward', 'p.Tq', 'p.H', 'iBlock', 'h')}
   let g = h / (p.H / p.Hkv);
@@ -288,7 +300,7 @@ ${T.block((t) => `      let k${t} = k[kb${t} + c];`)}
 ${T.rows((x) => `      let q${x} = q[qb${x} + c];`)}
 ${T.tile((x, t) => `      s${x}_${t} += dotE(q${x}, k${t});`)}
     }
-${T.rows((x) => `${T.block((t) => `    let ok${x}_${t} = j0 + ${t}u >= first${x} && j0 + ${t}u <= last${x};
+${T.rows((x) => `${T.block((t) => `    let ok${x}_${t} = (j0 + ${t}u >= first${x}) & (j0 + ${t}u <= last${x});
     let z${x}_${t} = select(NEG_BIG, s${x}_${t} * qs, ok${x}_${t});`)}
     let mNew${x} = max(m${x}, ${T.maxBlock((t) => `z${x}_${t}`)});
     let alpha${x} = exp2(m${x} - mNew${x});
@@ -314,7 +326,7 @@ ${T.rows((x) => `  if (valid${x}) {
 }
 
 /** The backward kernels' params, as attentionBackward writes them. */
-const BACKWARD_PARAMS = 'B: u32, T: u32, H: u32, Hkv: u32, window: u32, scale: f32';
+const BACKWARD_PARAMS = 'B: u32, T: u32, H: u32, Hkv: u32, window: u32, DU: u32, scale: f32';
 
 /**
  * Backward pass 1. Thread = R consecutive query rows of one (b, h). delta = dout·out per row (stored for
@@ -349,7 +361,7 @@ ${T.rows((x) => `  let valid${x} = iBlock + ${x}u < p.T;
 ${T.block((t) => `    let kb${t} = kvBase + min(j0 + ${t}u, jLast) * kvRow;`)}
 ${backwardDots(T, '    ', 'queries', 'rb', 'kb')}
 ${T.tile((x, t) => `    let ds${x}_${t} = select(0.0, exp2(s${x}_${t} * qs - lse${x}) * (dp${x}_${t} - delta${x}) * p.scale,
-        j0 + ${t}u >= first${x} && j0 + ${t}u <= i${x});`)}
+        (j0 + ${t}u >= first${x}) & (j0 + ${t}u <= i${x}));`)}
     for (var c = 0u; c < DU; c++) {
 ${T.block((t) => `      let k${t} = k[kb${t} + c];`)}
 ${T.rows((x) => `      if (valid${x}) {
@@ -404,7 +416,7 @@ ${T.block((t) => `      let i${t} = min(iStart + ${t}u, end - 1u);
       if (HAS_DOC) { docFirst${t} = docStart[b * p.T + i${t}]; }`)}
 ${backwardDots(T, '      ', 'keys', 'qb', 'kb')}
 ${T.tile((x, t) => `      let p${x}_${t} = select(0.0, exp2(s${x}_${t} * ks - lse${t}),
-          iStart + ${t}u < end && i${t} >= j${x} && i${t} - j${x} < p.window && docFirst${t} <= j${x});
+          (iStart + ${t}u < end) & (i${t} >= j${x}) & (i${t} - j${x} < p.window) & (docFirst${t} <= j${x}));
       let ds${x}_${t} = p${x}_${t} * (dp${x}_${t} - delta${t}) * p.scale;`)}
       for (var c = 0u; c < DU; c++) {
 ${T.block((t) => `        let q${t} = q[qb${t} + c];

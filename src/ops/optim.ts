@@ -19,7 +19,8 @@
 //   the square root; AdamW runs per window with the same scalars and the same norm. When n fits one binding
 //   there is one window: the same dispatches as an unwindowed op.
 // Not here: the learning-rate schedule (src/train/schedule.ts), zeroing grads, reading the norm for metrics.
-import { deviceLimits, planRowBlocks, type Gpu, type Tensor } from '../gpu/runtime';
+import { type Gpu, type Tensor } from '../gpu/runtime';
+import { deviceLimits, planRowBlocks } from '../gpu/limits';
 import { elementwiseGrid } from './grid';
 import gradNormWgsl from './optim_gradnorm.wgsl?raw';
 import gradNormSubgroupWgsl from './optim_gradnorm_subgroup.wgsl?raw';

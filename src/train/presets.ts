@@ -8,9 +8,9 @@
 //   (0 = off); the best checkpoint is kept either way.
 // Not here: running anything (src/engine), storing runs (src/storage/runs.ts).
 import { descriptorOf, parameterCount } from '../model/arch';
-import { mib, type MemoryBudget } from '../gpu/runtime';
+import { mib, type MemoryBudget } from '../gpu/memory';
 import type { ModelConfig } from '../model/config';
-import { estimateMemory, memoryVerdict, type MemoryEstimate } from '../io/hf';
+import { estimateMemory, memoryVerdict, type MemoryEstimate } from '../model/memory-estimate';
 import { loraLinears, loraProblem } from '../io/validate';
 import { DEFAULT_LORA, type LoraConfig } from '../model/lora';
 import type { Example } from './batch';
@@ -231,7 +231,7 @@ export function validateRunConfig(
 }
 
 interface RunEstimate {
-  /** GPU bytes for training at batch × maxSeqLength tokens (src/io/hf.ts estimateMemory; checkpointing as 'on'/'off' say, else without). */
+  /** GPU bytes for training at batch × maxSeqLength tokens (src/model/memory-estimate.ts estimateMemory; checkpointing as 'on'/'off' say, else without). */
   memoryBytes: number;
   stepsPerEpoch: number;
   totalSteps: number;

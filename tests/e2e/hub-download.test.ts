@@ -9,8 +9,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
+import { mib } from '../../src/gpu/memory';
+import { configFromHf } from '../../src/io/hf';
+import { DEFAULT_LORA } from '../../src/model/lora';
+import { loraMemoryByStorage } from '../../src/model/memory-estimate';
 import { startHubStandin, type HubStandin } from '../helpers/hub-standin';
 import { startApp, type RunningApp } from './helpers/app';
+import { axeProblems } from './helpers/axe';
 import { seenPartWay } from './helpers/progress';
 
 const REPO = 'tiny-org/tiny-llama';
@@ -78,6 +83,9 @@ describe('hub download in the browser', () => {
     const loaded = new RegExp(`^Loaded: ${REPO} — llama, 2 layers, ${parameters.toLocaleString('en')} parameters, weights f32; about`);
     await expect.poll(outcome, { timeout: 60_000 }).toMatch(loaded);
     expect(await page.getByRole('alert').count()).toBe(0);
+    // The adapter line, the engine's gpu summary: Chromium's SwiftShader, which has no shader-f16.
+    expect(await page.getByLabel('GPU', { exact: true }).textContent())
+      .toMatch(/^GPU: .*swiftshader.*; shader-f16 no, subgroups (yes|no), storage binding limit [\d,]+ MiB$/i);
 
     // The weights: asked from byte 0, dropped half-way, then resumed from the first missing byte to the end.
     const weightRequests = hub.log.filter((l) => l.path === `/cdn/models/${REPO}/model.safetensors`);
@@ -96,6 +104,15 @@ describe('hub download in the browser', () => {
     // The "Weights on the GPU" choice is remembered across the reload, and the next load keeps the base so.
     const storage = () => page.getByLabel('Weights on the GPU');
     expect(await storage().inputValue()).toBe('');
+    // What LoRA training needs in each storage, with and without checkpointing: the engine's estimate for this
+    // model (f32 as shipped) at its default batch.
+    const config = configFromHf(JSON.parse(new TextDecoder().decode(files.get('config.json')!)));
+    const memory = loraMemoryByStorage(config, { shipped: 'f32', batchTokens: 4 * 512, loraRank: DEFAULT_LORA.rank });
+    const figures = (w: string) => { const m = memory.byWeights.find((s) => s.weights === w)!; return `${mib(m.bytesWithCheckpointing)} / ${mib(m.bytes)}`; };
+    expect(await page.getByLabel('LoRA training memory by weights').textContent()).toBe(
+      `LoRA training (r=${DEFAULT_LORA.rank}, 2048 tokens), with / without activation checkpointing: as shipped (f32) ${figures('f32')}; `
+      + `bf16 ${figures('bf16')}; 8-bit (Q8) ${figures('q8')}; 4-bit (NF4) ${figures('q4')}.`);
+    expect(await axeProblems(page)).toEqual([]);
     await storage().selectOption('q4');
 
     // Offline: reload, stop the hub, load the same repository again: it comes from the cache.

@@ -6,7 +6,7 @@
 //   out, lse: rtol 1e-4, atol 2e-5;  dq, dk, dv: rtol 1e-3, atol 1e-5 x (largest |gradient| of the case).
 import { describe, expect, it } from 'vitest';
 import {
-  attentionBackward, attentionBackwardCpu, attentionForward, attentionForwardCpu, defaultAttentionTuning,
+  ATTENTION_TUNINGS, attentionBackward, attentionBackwardCpu, attentionForward, attentionForwardCpu, defaultAttentionTuning,
   type AttentionDims,
 } from '../../src/ops/attention';
 import type { Gpu, Tensor } from '../../src/gpu/runtime';
@@ -72,8 +72,8 @@ describe('attention', () => {
 
       const ref = attentionForwardCpu(qx, kx, vx, dims, scale, ds);
       const grad = attentionBackwardCpu(dy, qx, kx, vx, dims, scale, ds);
-      // The adapter's default kernels, plus one row per thread and an odd row count (partial row blocks).
-      for (const tuning of [defaultAttentionTuning(gpu), { rows: 1, block: 1 }, { rows: 3, block: 2 }]) {
+      // Both adapter classes' default kernels on every adapter, plus one row per thread and an odd row count (partial row blocks).
+      for (const tuning of [ATTENTION_TUNINGS.software, ATTENTION_TUNINGS.hardware, { rows: 1, block: 1 }, { rows: 3, block: 2 }]) {
         const tag = `tile ${tuning.rows}x${tuning.block}`;
         // Backward overwrites: poison the gradients first so accumulation would show.
         gpu.fill(dq, 7); gpu.fill(dk, 7); gpu.fill(dv, 7);

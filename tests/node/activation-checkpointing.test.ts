@@ -6,7 +6,7 @@
 // bytes the runtime holds after a step (pooled temporaries included, so at least the step's peak) drop.
 // Node + Dawn on SwiftShader.
 import { describe, expect, it } from 'vitest';
-import { mib } from '../../src/gpu/runtime';
+import { mib } from '../../src/gpu/memory';
 import { initWeights, tinyConfig } from '../../src/model/init';
 import { Transformer, type TrainMode } from '../../src/model/transformer';
 import { makeBatch } from '../../src/train/batch';

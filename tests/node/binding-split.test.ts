@@ -19,7 +19,8 @@
 // op(a) to f16 follows each row's largest value over the columns a block sees: a split dx = dy W rounds dy per
 // vocabulary block, so split and whole part at f16's precision: F16_TOL there.
 import { describe, expect, it } from 'vitest';
-import { planRowBlocks, type BufferLimits, type Gpu } from '../../src/gpu/runtime';
+import { type Gpu } from '../../src/gpu/runtime';
+import { planRowBlocks, type BufferLimits } from '../../src/gpu/limits';
 import { gatherRows, scatterRowsGrad, type RowChunked } from '../../src/model/chunks';
 import type { ModelConfig } from '../../src/model/config';
 import { initWeights, tinyConfig } from '../../src/model/init';

@@ -13,7 +13,7 @@ import type { Engine, EvaluateCallArgs, ModelSource, StartRunArgs } from '../../
 import { createEngine } from '../../src/engine/engine';
 import { nodeHost } from '../../src/engine/host-node';
 import { folderRunStore } from '../../src/engine/run-folder';
-import { mib } from '../../src/gpu/runtime';
+import { mib } from '../../src/gpu/memory';
 import { abandon, claimOutputFolder, STAGING_MARK } from '../../src/io/output';
 import { PRESETS, runMemoryEstimate, type RunConfig } from '../../src/train/presets';
 import { enginePair } from '../helpers/engine';

@@ -4,7 +4,7 @@
 // (memoryVerdict, validateRunConfig). Node + Dawn on SwiftShader, which takes its memory from system RAM:
 // probes here stay at a few tens of MiB.
 import { afterEach, describe, expect, it } from 'vitest';
-import { GpuMemoryError, mib } from '../../src/gpu/runtime';
+import { GpuMemoryError, mib } from '../../src/gpu/memory';
 import { initWeights, tinyConfig } from '../../src/model/init';
 import { Transformer } from '../../src/model/transformer';
 import { DEFAULT_GRPO } from '../../src/train/grpo';

@@ -6,8 +6,9 @@
 // caps its probe, which is how these tests make a small "GPU".
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
-import { mib } from '../../src/gpu/runtime';
-import { configFromHf, estimateMemory } from '../../src/io/hf';
+import { mib } from '../../src/gpu/memory';
+import { configFromHf } from '../../src/io/hf';
+import { estimateMemory } from '../../src/model/memory-estimate';
 import { createMemoryRunStore } from '../../src/storage/runs';
 import { PRESETS, runMemoryEstimate, type RunConfig } from '../../src/train/presets';
 import type { StartRunArgs } from '../../src/engine/api';

@@ -1,4 +1,4 @@
-// The memory estimate that refuses models and runs (src/io/hf.ts estimateMemory) against what the engine
+// The memory estimate that refuses models and runs (src/model/memory-estimate.ts estimateMemory) against what the engine
 // really allocates: the bytes of every buffer the runtime holds (Gpu.liveBytes, pooled temporaries
 // included, so at least the peak) after building a LoRA model and taking one training step (with and without
 // activation checkpointing; f32, bf16 and 4-bit frozen weights), or after a prefill into a KV cache, or after a GRPO
@@ -7,7 +7,7 @@
 // tiny Llama, GPT-2 and Gemma 3, one with its head in three row chunks, and SmolLM2-135M's widths and vocabulary
 // (49152) with 2 of its 30 layers, random weights. Node + Dawn on SwiftShader.
 import { describe, expect, it } from 'vitest';
-import { estimateMemory } from '../../src/io/hf';
+import { estimateMemory } from '../../src/model/memory-estimate';
 import type { ModelConfig } from '../../src/model/config';
 import type { WeightStorage } from '../../src/ops/weight-storage';
 import { initWeights, tinyConfig } from '../../src/model/init';

@@ -1,4 +1,4 @@
-// Node test setup: Dawn's WebGPU as navigator.gpu (SwiftShader on this machine).
+// Node test setup: Dawn's WebGPU as navigator.gpu on the adapter the vitest project names (STUDIO_GPU, vitest.config.ts).
 import { installNodeWebGPU } from '../../src/gpu/node';
 
 await installNodeWebGPU();

@@ -4,7 +4,8 @@
 // shapes that disagree with the config, corrupt safetensors.
 import { describe, expect, test } from 'vitest';
 import { buildTinyModel } from '../../scripts/make-tiny-models';
-import { configFromHf, estimateMemory, loadHfModel, memoryVerdict, parameterCount } from '../../src/io/hf';
+import { configFromHf, loadHfModel, parameterCount } from '../../src/io/hf';
+import { estimateMemory, memoryVerdict } from '../../src/model/memory-estimate';
 import { filesFromFileList, filesFromMap } from '../../src/io/model-files';
 import { parseSafetensors, readTensorF32, writeSafetensors } from '../../src/io/safetensors';
 

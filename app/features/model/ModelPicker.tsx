@@ -2,24 +2,26 @@
 // well-known small model (or any repo id) downloaded from the Hugging Face hub, or a mirror of it at another
 // endpoint (the one "Hub endpoint" setting, app/shell/hub-endpoint.tsx), with progress, resumable and cached for
 // offline use (the engine worker does the fetching: src/io/download.ts). Says plainly when there
-// is no WebGPU or only a software adapter. With a model loaded, the other sources fold away under a summary.
+// is no WebGPU or only a software adapter; with a model loaded, the adapter it runs on and its fast paths (shader-f16,
+// subgroups, binding limit: the engine's gpu summary). With a model loaded, the other sources fold away under a summary.
 // After a reload it offers the last session's model (LastModelOffer). Everything it shows of a model is text, never HTML.
 // "Weights on the GPU" chooses how the next load keeps the frozen base (as shipped, bf16, 8-bit, 4-bit), each with
-// the memory its weights take for the loaded model's shape; the choice is remembered across reloads (lastModel.ts).
+// the memory its weights take for the loaded model's shape and LoRA training's, with and without activation
+// checkpointing; the choice is remembered across reloads (lastModel.ts).
 import { useState, type DragEvent } from 'react';
 import { Alert } from '../../components/Alert';
 import { ProgressBar } from '../../components/ProgressBar';
 import { filesFromDataTransfer, filesFromFileList, type ModelFiles } from '../../../src/io/model-files';
-import { mib } from '../../../src/gpu/runtime';
+import { gpuLine } from '../../../src/gpu/adapter';
+import { mib } from '../../../src/gpu/memory';
 import { HF_ENDPOINT, KNOWN_MODELS } from '../../../src/io/download';
-import { estimateMemory } from '../../../src/io/hf';
-import type { ModelConfig } from '../../../src/model/config';
+import { estimateMemory } from '../../../src/model/memory-estimate';
 import type { WeightStorage } from '../../../src/ops/weight-storage';
 import { engineSelectors, useEngine } from '../../store/engine';
 import { lastWeights, rememberWeights } from './lastModel';
 import { LastModelOffer } from './LastModelOffer';
 import { HubEndpointField, useHubEndpoint } from '../../shell/hub-endpoint';
-import type { ModelSource } from '../../../src/engine/api';
+import type { ModelInfo, ModelSource } from '../../../src/engine/api';
 
 const DEFAULT_URL = '/models/default/';
 
@@ -27,10 +29,25 @@ const WEIGHT_CHOICES: { value: WeightStorage | ''; label: string }[] = [
   { value: '', label: 'As shipped' }, { value: 'bf16', label: 'bf16' }, { value: 'q8', label: '8-bit (Q8)' }, { value: 'q4', label: '4-bit (NF4)' },
 ];
 
-/** An option's label, with what the weights take for `config` (f32 checkpoints count as f32 when kept as shipped). */
-function weightLabel(choice: (typeof WEIGHT_CHOICES)[number], config: ModelConfig | null): string {
-  if (!config) return choice.label;
-  return `${choice.label}: weights ${mib(estimateMemory(config, { training: false, loraRank: 0, batchTokens: 1, weights: choice.value || undefined }).weightsBytes)}`;
+/** An option's label, with what the weights take for the loaded model in that storage ("as shipped": the checkpoint's own). */
+function weightLabel(choice: (typeof WEIGHT_CHOICES)[number], model: ModelInfo | null): string {
+  if (!model) return choice.label;
+  const weights = choice.value || model.trainingMemory.shipped;
+  return `${choice.label}: weights ${mib(estimateMemory(model.config, { training: false, loraRank: 0, batchTokens: 1, weights }).weightsBytes)}`;
+}
+
+/**
+ * LoRA training at the engine's default batch for each choice, with activation checkpointing (what a run that would
+ * not fit without it turns on) and without (src/model/memory-estimate.ts loraMemoryByStorage): the number to read
+ * before choosing.
+ */
+function loraMemoryLine(model: ModelInfo): string {
+  const m = model.trainingMemory;
+  const each = WEIGHT_CHOICES.map((c) => {
+    const s = m.byWeights.find((x) => x.weights === (c.value || m.shipped))!;
+    return `${c.value ? c.label : `as shipped (${m.shipped})`} ${mib(s.bytesWithCheckpointing)} / ${mib(s.bytes)}`;
+  });
+  return `LoRA training (r=${m.loraRank}, ${m.batchTokens} tokens), with / without activation checkpointing: ${each.join('; ')}.`;
 }
 
 /** Picked/dropped files as blobs the worker can take: the Files themselves, unread (the worker reads them by slices). */
@@ -75,17 +92,19 @@ export function ModelPicker() {
           ? `Loaded: ${model.name} — ${model.config.modelType}, ${model.config.numLayers} layers, ${model.parameters.toLocaleString('en')} parameters, weights ${model.weights}; about ${mib(model.inferenceBytes)} for inference (training memory is estimated below for the run's own settings).`
           : 'No model loaded.'}
       </p>
+      {model && <p className="hint" aria-label="GPU">GPU: {gpuLine(model.gpu)}</p>}
       {loading && <ProgressBar label={loading.message} fraction={loading.total > 0 ? loading.loaded / loading.total : 0} />}
       <LastModelOffer why="Training, Compare and Export all need one." />
       <div className="row">
         <label>
           Weights on the GPU
           <select value={weights} disabled={busy} onChange={(e) => chooseWeights(WEIGHT_CHOICES.find((c) => c.value === e.target.value)?.value ?? '')}>
-            {WEIGHT_CHOICES.map((c) => <option key={c.value} value={c.value}>{weightLabel(c, model?.config ?? null)}</option>)}
+            {WEIGHT_CHOICES.map((c) => <option key={c.value} value={c.value}>{weightLabel(c, model)}</option>)}
           </select>
         </label>
         <span className="hint">Applies to the next load. 8-bit and 4-bit keep the frozen base quantised (QLoRA-style); the adapter trains in f32.</span>
       </div>
+      {model && <p className="hint" aria-label="LoRA training memory by weights">{loraMemoryLine(model)}</p>}
       <div className="row">
         <button type="button" disabled={busy} onClick={() => void loadWith({ kind: 'url', name: 'default model', baseUrl: new URL(DEFAULT_URL, location.href).href })}>
           Load the built-in model
