@@ -10,7 +10,8 @@
 // weight once per token, which pays while a dispatch costs more than that and stops paying once the weights or the
 // sequences are many (the layer-by-layer matmuls share each weight read across the batch and the cores).
 // Not here: the kernel, the KV cache and the decoding loop (src/generate/batch.ts).
-import { VIEW_ALIGN, type Gpu, type Tensor } from '../gpu/runtime';
+import { VIEW_ALIGN } from '../gpu/limits';
+import type { Gpu, Tensor } from '../gpu/runtime';
 import {
   ABSENT, decodeStepFits, decodeStepHeader, decodeStepHeaderWords, kvCacheSize,
   type DecodeLayerSlots, type DecodeStepKind, type DecodeStepLayout, type MatrixSlot, type NormSlot,

@@ -10,7 +10,7 @@
 // Tolerance: f32 dot products of length ≤ 96 and softmax over ≤ 40 keys through two layers against float64 on the
 // same f32 weights: rtol 2e-4, atol 2e-4 on logits of magnitude ~1-10; cache rows rtol 1e-4, atol 1e-5.
 import { describe, expect, it } from 'vitest';
-import { VIEW_ALIGN } from '../../src/gpu/runtime';
+import { VIEW_ALIGN } from '../../src/gpu/limits';
 import {
   ABSENT, decodeStep, decodeStepCpu, decodeStepHeader, decodeStepHeaderWords, kvCacheSize,
   type DecodeLayerSlots, type DecodeStepKind, type DecodeStepLayout, type MatrixSlot, type NormSlot,
