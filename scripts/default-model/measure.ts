@@ -200,7 +200,7 @@ async function preferenceStage(sftModel: Transformer, m: LoadedModel, heldOut: C
  * sentence: 16 tokens hold the longest with room to run on), the sampling temperature, the built-in exact-match
  * reward and 4 prompts a generation batch; the DPO stage's learning rate. Temperature 0.3, not TRL's 1: this small
  * model states the fact first when sampled but its next-token distribution after the fact has a long tail (stray
- * bytes, other people's facts), so at 1 almost no sampled answer ends its turn after the fact: 1.5% of the training
+ * bytes, other people's facts), so at 1 almost no sampled answer ends its turn after the fact: 1.4% of the training
  * prompts' answers earned the reward, most groups were all zeros (no signal) and 20 steps changed nothing on the
  * held-out samples (0% before and after; --grpo-temperature 1 --grpo-steps 20). On the training prompts after SFT,
  * 29% of the answers sampled at 0.3 earn it, 3% at 0.5: the choice was made there, never on the held-out set.
