@@ -23,10 +23,12 @@
 //      the share of G answers per question, sampled as the run samples (its temperature, fixed seeds), that earn the
 //      reward; and the facts = the SFT stage's greedy exact match on the same questions
 //   9. GRPO from the SFT adapter (fresh optimizer moments) on the SFT file's questions, their answers as references
-//  10. the same two figures after it
+//  10. the same two figures after it, and the exact-match rate of the training prompts' samples (fixed seeds), which
+//      is what settings were chosen on
 //
 // Usage: node scripts/run-gpu.mjs scripts/default-model/measure.ts [--model DIR] [--data FILE] [--eval FILE]
-//        [--steps N] [--json] [--preference [--pref-steps N] [--rpo-alpha A] [--no-orpo]] [--grpo [--grpo-steps N] [--grpo-lr LR] [--grpo-temperature T]]
+//        [--steps N] [--json] [--preference [--pref-steps N] [--rpo-alpha A] [--no-orpo]] [--grpo [--grpo-steps N] [--grpo-lr LR] [--grpo-temperature T]
+//        [--grpo-reward exact|fact+stop|fact-then-stop] [--grpo-beta B] [--grpo-batch ANSWERS]]
 import { readFileSync } from 'node:fs';
 import { memorySource } from '../../src/data/bytes';
 import { importSource } from '../../src/data/import';
@@ -45,7 +47,8 @@ import { examplesFromRecords } from '../../src/tokenize/loss-mask';
 import { presetFor } from '../../src/train/presets';
 import { Trainer, type TrainConfig } from '../../src/train/trainer';
 import { DEFAULT_GRPO, GrpoTrainer, tokenizeGrpoPrompt, type GrpoConfig } from '../../src/train/grpo';
-import { RewardScorer } from '../../src/train/rewards';
+import { RewardScorer, type RewardSpec } from '../../src/train/rewards';
+import { openNodeSandbox } from '../../src/train/rewards-node';
 import { DEFAULT_PREFERENCE, PreferenceTrainer, type PreferenceConfig } from '../../src/train/preference';
 import { preferencePairsFromJsonl, tokenizePreference, type PreferencePair } from '../../src/train/preference-pairs';
 
@@ -197,45 +200,75 @@ async function preferenceStage(sftModel: Transformer, m: LoadedModel, heldOut: C
 
 /**
  * The lesson's GRPO settings: TRL's defaults (G 8, β 0, dapo, μ 1) but for the answer budget (the facts are one
- * sentence: 16 tokens hold the longest with room to run on), the sampling temperature, the built-in exact-match
- * reward and 4 prompts a generation batch; the DPO stage's learning rate. Temperature 0.3, not TRL's 1: this small
- * model states the fact first when sampled but its next-token distribution after the fact has a long tail (stray
- * bytes, other people's facts), so at 1 almost no sampled answer ends its turn after the fact: 1.4% of the training
- * prompts' answers earned the reward, most groups were all zeros (no signal) and 20 steps changed nothing on the
- * held-out samples (0% before and after; --grpo-temperature 1 --grpo-steps 20). On the training prompts after SFT,
- * 29% of the answers sampled at 0.3 earn it, 3% at 0.5: the choice was made there, never on the held-out set.
+ * sentence: 16 tokens hold the longest with room to run on), the sampling temperature, the rewards and 4 prompts a
+ * generation batch; the DPO stage's learning rate. Temperature 0.3, not TRL's 1: this small model states the fact
+ * first when sampled but its next-token distribution after the fact has a long tail (stray bytes, other people's
+ * facts), so at 1 almost no sampled answer ends its turn after the fact (1.4% of the training prompts' answers are
+ * exact, most groups all zeros); at 0.3, 29%: the choice was made on the training prompts, never on the held-out set.
+ * The figure the lesson reports is exact match (`EXACT`); what the run is rewarded for is `--grpo-reward`: `exact`
+ * itself (default), or one of two shaped rewards that credit the fact and the stop apart (tried, none raised exact match
+ * on the training prompts: the README has the runs).
  */
-const LESSON_GRPO: GrpoConfig = { ...DEFAULT_GRPO, numGenerations: 8, maxNewTokens: 16, temperature: 0.3, rewards: [{ kind: 'exact', weight: 1 }] };
+const LESSON_GRPO: GrpoConfig = { ...DEFAULT_GRPO, numGenerations: 8, maxNewTokens: 16, temperature: 0.3, rewards: [] };
 const GRPO_TRAIN = { lr: 1e-3, schedule: 'constant', warmupSteps: 0, maxSteps: 30, batchSize: 32, gradAccumSteps: 1 } as const;
+const EXACT: RewardSpec[] = [{ kind: 'exact', weight: 1 }];
+/** The answer starts with the reference fact sentence (whatever follows it): the fact half of exact match (`fact+stop`
+ * adds `ends-cleanly`, the stop half; it pays a stray byte after the fact and then the end of turn in full). */
+const FACT_FIRST = 'export default ({ completion, reference }) => (completion.trim().startsWith(reference.trim()) ? 1 : 0);\n';
+/**
+ * The fact first, credited by how little follows it: the reference's share of the answer's length, 1 exactly when the
+ * answer is the fact alone (exact match), so among answers that all state the fact the shorter run-on still scores higher.
+ */
+const FACT_THEN_STOP = 'export default ({ completion, reference }) => { const c = completion.trim(), r = reference.trim(); return c.startsWith(r) ? r.length / c.length : 0; };\n';
+const GRPO_REWARDS: Record<string, RewardSpec[]> = {
+  exact: EXACT,
+  'fact-then-stop': [{ kind: 'function', name: 'fact-then-stop', source: FACT_THEN_STOP, weight: 1 }],
+  'fact+stop': [{ kind: 'function', name: 'fact-first', source: FACT_FIRST, weight: 1 }, { kind: 'ends-cleanly', weight: 1 }],
+};
 /** The held-out samples' seed: the same draws before and after (never the run's own samples). */
 const HELD_OUT_SEED = 20261207;
 
 async function grpoStage(sftModel: Transformer, m: LoadedModel, heldOut: ChatMessage[][], trainConvs: ChatMessage[][], sft: TrainConfig, log: (s: string) => void) {
   if (sftModel.mode.kind !== 'lora') throw new Error('the GRPO stage continues the SFT adapter');
-  const cfg: TrainConfig = { ...sft, ...GRPO_TRAIN, maxSteps: Number(arg('grpo-steps', String(GRPO_TRAIN.maxSteps))), lr: Number(arg('grpo-lr', String(GRPO_TRAIN.lr))) };
-  const GRPO: GrpoConfig = { ...LESSON_GRPO, temperature: Number(arg('grpo-temperature', String(LESSON_GRPO.temperature))) };
+  const cfg: TrainConfig = {
+    ...sft, ...GRPO_TRAIN, maxSteps: Number(arg('grpo-steps', String(GRPO_TRAIN.maxSteps))), lr: Number(arg('grpo-lr', String(GRPO_TRAIN.lr))),
+    batchSize: Number(arg('grpo-batch', String(GRPO_TRAIN.batchSize))),
+  };
+  const reward = arg('grpo-reward', 'exact');
+  if (!GRPO_REWARDS[reward]) throw new Error(`--grpo-reward must be one of ${Object.keys(GRPO_REWARDS).join(', ')}, not ${reward}`);
+  const GRPO: GrpoConfig = {
+    ...LESSON_GRPO, rewards: GRPO_REWARDS[reward], temperature: Number(arg('grpo-temperature', String(LESSON_GRPO.temperature))),
+    beta: Number(arg('grpo-beta', String(LESSON_GRPO.beta))),
+  };
   const tok = (cs: ChatMessage[][]) => cs.map((c) => tokenizeGrpoPrompt(m.tokenizer, m.chatTemplate!, c, GRPO.maxNewTokens, cfg.maxSeqLength));
   const [train, held] = [tok(trainConvs), tok(heldOut)];
   const decode = (ids: number[]) => m.tokenizer.decode(ids, { skipSpecialTokens: true });
-  const scorer = await RewardScorer.open(GRPO.rewards, null);
-  const measureNow = async (model: Transformer, when: string) => {
-    const groups = await sampleGroupsWith(model, decode, stopIds(m))(held.map((p) => p.ids), GRPO.numGenerations, { ...GRPO, seed: HELD_OUT_SEED });
-    const samples = groups.flatMap((g, i) => g.map((a) => ({ ...held[i], completion: a.text, finishReason: a.finishReason })));
-    const { values } = await scorer.score(samples);
+  const exact = await RewardScorer.open(EXACT, null);
+  // The exact-match rate of G answers per prompt, sampled as the run samples with fixed seeds (the same draws before
+  // and after): on the held-out prompts (the lesson's figure) and on the training prompts (what settings were chosen on).
+  const rate = async (model: Transformer, prompts: typeof held) => {
+    const groups = await sampleGroupsWith(model, decode, stopIds(m))(prompts.map((p) => p.ids), GRPO.numGenerations, { ...GRPO, seed: HELD_OUT_SEED });
+    const samples = groups.flatMap((g, i) => g.map((a) => ({ ...prompts[i], completion: a.text, finishReason: a.finishReason })));
+    const { values } = await exact.score(samples);
     const rewarded = values.filter((v) => v[0] === 1).length;
+    return {
+      groups, rewardRate: rewarded / samples.length, rewarded, samples: samples.length,
+      promptsAllRewarded: groups.filter((_, i) => values.slice(i * GRPO.numGenerations, (i + 1) * GRPO.numGenerations).every((v) => v[0] === 1)).length,
+    };
+  };
+  const measureNow = async (model: Transformer, when: string) => {
+    const { groups, ...heldRate } = await rate(model, held);
+    const { rewardRate: trainRewardRate } = await rate(model, train);
     const facts = await exactMatch(model, m, heldOut);
     log(`${when}: held-out samples e.g. ${JSON.stringify(groups[0].slice(0, 4).map((a) => a.text))}; greedy misses ${JSON.stringify(facts.samples.filter((x) => x.got !== x.want).slice(0, 4))}`);
-    return {
-      rewardRate: rewarded / samples.length, rewarded, samples: samples.length,
-      promptsAllRewarded: groups.filter((_, i) => values.slice(i * GRPO.numGenerations, (i + 1) * GRPO.numGenerations).every((v) => v[0] === 1)).length,
-      factsExactMatch: facts.score, factsHits: facts.samples.filter((x) => x.got === x.want).length,
-    };
+    return { ...heldRate, trainRewardRate, factsExactMatch: facts.score, factsHits: facts.samples.filter((x) => x.got === x.want).length };
   };
   const before = await measureNow(sftModel, 'SFT');
   log(`SFT model on ${held.length} held-out questions: ${JSON.stringify(before)}`);
   // From the SFT adapter's values with fresh optimizer moments, as `train --method grpo --adapter` starts it.
   const model = new Transformer(sftModel.gpu, m.config, m.weights, sftModel.mode, sft.seed);
   for (const [name, values] of await sftModel.params.readTrainable()) model.gpu.write(model.params.get(name), values);
+  const scorer = await RewardScorer.open(GRPO.rewards, openNodeSandbox, GRPO.rewardTimeoutMs);
   const trainer = new GrpoTrainer(model, train, cfg, GRPO, sampleGroupsWith(model, decode, stopIds(m)), scorer, m.tokenizer.padTokenId ?? 0);
   const t = performance.now();
   const steps = [];
@@ -245,18 +278,19 @@ async function grpoStage(sftModel: Transformer, m: LoadedModel, heldOut: ChatMes
     log(`grpo step ${s.step}/${trainer.totalSteps} reward ${s.reward.toFixed(3)} (groups without signal ${s.fracZeroStd.toFixed(2)}) length ${s.completionLength.toFixed(1)} loss ${s.loss.toFixed(4)}`);
   }
   const trainSeconds = (performance.now() - t) / 1000;
+  scorer.close();
   const after = await measureNow(model, 'GRPO');
   log(`GRPO model: ${JSON.stringify(after)} (${trainSeconds.toFixed(0)} s)`);
   model.destroy();
-  scorer.close();
+  exact.close();
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const ends = Math.min(3, steps.length);
   return {
-    reward: 'exact', before, after, trainSeconds, steps: cfg.maxSteps, trainPrompts: train.length, heldOutPrompts: held.length,
-    // The run's own reward (its training prompts' samples), the mean of its first and of its last few steps.
+    reward, measured: 'exact', before, after, trainSeconds, steps: cfg.maxSteps, trainPrompts: train.length, heldOutPrompts: held.length,
+    // The run's own reward (its training prompts' samples, weighted sum), the mean of its first and of its last few steps.
     trainRewardFirst: mean(steps.slice(0, ends).map((s) => s.reward)), trainRewardLast: mean(steps.slice(-ends).map((s) => s.reward)),
     heldOutSampling: { temperature: GRPO.temperature, numGenerations: GRPO.numGenerations, maxNewTokens: GRPO.maxNewTokens, seed: HELD_OUT_SEED },
-    settings: { ...GRPO, lr: cfg.lr, schedule: cfg.schedule, batchSize: cfg.batchSize, gradAccumSteps: cfg.gradAccumSteps },
+    settings: { ...GRPO, rewards: GRPO.rewards.map((r) => (r.kind === 'function' ? { kind: r.kind, name: r.name, weight: r.weight } : r)), lr: cfg.lr, schedule: cfg.schedule, batchSize: cfg.batchSize, gradAccumSteps: cfg.gradAccumSteps },
   };
 }
 
