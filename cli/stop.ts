@@ -39,6 +39,10 @@ function stop(why: string, signal: NodeJS.Signals): never {
 
 export function installStopHandlers(): void {
   for (const signal of SIGNALS) process.on(signal, () => stop(`interrupted by ${signal}`, signal));
+  // The launcher reads our stderr through a pipe (to filter Dawn's warnings): killed with -9, it leaves a pipe
+  // without a reader, and the next progress line fails with EPIPE. Unheard, that error would end the command as an
+  // uncaught exception, before the check below could run the cleanups; heard, the lines go nowhere and the check stops us.
+  process.stderr.on('error', (e: NodeJS.ErrnoException) => { if (e.code !== 'EPIPE') throw e; });
   const parent = process.ppid;
   setInterval(() => {
     if (process.ppid !== parent) stop('the launching process exited', 'SIGHUP');
