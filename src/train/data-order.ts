@@ -1,4 +1,4 @@
-// A trainer's data order, shared by the SFT Trainer and the PreferenceTrainer: examples in a seeded order, reshuffled
+// A trainer's data order, shared by the SFT Trainer, the PreferenceTrainer and the GrpoTrainer (prompts): examples in a seeded order, reshuffled
 // every epoch (in file order without shuffle), taken a micro-batch at a time across epoch boundaries; and where a run
 // stands in it (step, epoch, cursor, the order, the RNG), which checkpoints keep so a resumed run takes the same
 // examples bit for bit.

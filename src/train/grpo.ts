@@ -34,11 +34,11 @@
 // Not here: scoring (rewards.ts), sampling (src/engine), the optimizer (trainer.ts), the run loop (src/engine/session.ts).
 import type { ChatMessage } from '../data/types';
 import type { Tensor } from '../gpu/runtime';
-import { Rng } from '../model/random';
 import type { Transformer } from '../model/transformer';
 import type { ChatTemplate } from '../tokenize/chat';
 import type { Tokenizer } from '../tokenize/tokenizer';
 import { makeBatch, type Batch, type Example } from './batch';
+import { DataOrder } from './data-order';
 import type { MethodState } from './checkpoint';
 import { validateRewards, type RewardSample, type RewardScorer, type RewardSpec } from './rewards';
 import { assertFiniteStep, optimizerUpdate, type StepMetrics, type TrainConfig, type TrainerState } from './trainer';
@@ -288,10 +288,9 @@ const ERRORS_KEPT = 5;
 
 export class GrpoTrainer {
   readonly totalSteps: number;
-  state: TrainerState;
   /** The generation batch in use (null: the next step samples one). */
   generation: GenerationBatch | null = null;
-  private readonly rng: Rng;
+  private readonly order: DataOrder;
   private readonly norm: Tensor;
   /** The trainable table as the run started ('start' reference with β > 0), and room to swap it in. */
   private start: Tensor | null = null;
@@ -317,8 +316,7 @@ export class GrpoTrainer {
     if (problem) throw new Error(problem);
     this.promptsPerGeneration = promptsPerGeneration(grpo, cfg);
     this.totalSteps = grpoSteps(grpo, cfg, data.length);
-    this.rng = new Rng(cfg.seed);
-    this.state = { step: 0, epoch: 0, cursor: 0, order: this.newOrder(), rngState: this.rng.state };
+    this.order = new DataOrder(data.length, cfg);
     this.norm = model.gpu.tensor([1], 'gradNorm');
     if (grpo.beta > 0 && grpo.reference === 'start') {
       const size = model.params.flat.size;
@@ -331,21 +329,9 @@ export class GrpoTrainer {
     return this.state.step >= this.totalSteps;
   }
 
-  private newOrder(): number[] {
-    return this.cfg.shuffle ? this.rng.permutation(this.data.length) : this.data.map((_, i) => i);
-  }
-
-  private nextPrompts(): number[] {
-    const picked: number[] = [];
-    while (picked.length < this.promptsPerGeneration) {
-      if (this.state.cursor >= this.state.order.length) {
-        this.state.epoch++;
-        this.state.cursor = 0;
-        this.state.order = this.newOrder();
-      }
-      picked.push(this.state.order[this.state.cursor++]);
-    }
-    return picked;
+  /** Where the run stands in its prompts (checkpointed). */
+  get state(): TrainerState {
+    return this.order.state;
   }
 
   /** Before the first step: the reference copy ('start', β > 0) of the adapter as the run starts. */
@@ -363,8 +349,7 @@ export class GrpoTrainer {
   }
 
   restore(state: TrainerState, _reference: unknown, method: MethodState | null = null): void {
-    this.state = { ...state, order: [...state.order] };
-    this.rng.state = state.rngState;
+    this.order.restore(state);
     this.generation = generationOf(method?.json, this.cfg.batchSize * this.cfg.gradAccumSteps, this.data.length);
     if (this.start) {
       if (!method?.floats) throw new Error('checkpoint: no reference adapter (the run has β > 0 against the adapter it started from)');
@@ -424,7 +409,7 @@ export class GrpoTrainer {
   private async generate(): Promise<GenerationBatch> {
     const { grpo } = this;
     const G = grpo.numGenerations;
-    const prompts = this.nextPrompts();
+    const prompts = this.order.next(this.promptsPerGeneration);
     const round = Math.floor(this.state.step / grpo.numIterations);
     const seed = (this.cfg.seed * 1_000_003 + round * 7919 + 17) >>> 0;
     const answers = await this.sample(prompts.map((i) => this.data[i].ids), G, { maxNewTokens: grpo.maxNewTokens, temperature: grpo.temperature, topK: grpo.topK, topP: grpo.topP, seed });
@@ -488,8 +473,7 @@ export class GrpoTrainer {
       gpu.release(model.trainStep({ ...batch, lossMask }, 1, seeds[k]));
     }
     const lr = optimizerUpdate(model, this.norm, cfg, this.state.step, this.totalSteps);
-    this.state.step++;
-    this.state.rngState = this.rng.state;
+    this.order.stepped();
     gen.iteration++;
     if (gen.iteration >= grpo.numIterations) this.generation = null;
 
