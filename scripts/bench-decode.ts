@@ -1,7 +1,9 @@
 // Decode speed on the embedded default model, printed as JSON (stdout; progress on stderr), all in one run:
-//  - ours: the engine's generation (src/generate/batch.ts) for one sequence (what generate() runs) and batched,
-//    B = 1, 8, 32 sequences of the same prompt (on the default model up to DECODE_STEP_MAX_BATCH sequences take the
-//    one-dispatch step, src/ops/decode-step.ts); `engineLayers`, one sequence stepped layer by layer; and
+//  - ours: the engine's generation (src/generate/batch.ts, stepPath 'auto') for one sequence (what generate() runs)
+//    and batched, B = 1, 8, 32 sequences of the same prompt: on a software adapter the default model decodes on the
+//    CPU from the one-dispatch step's pack (src/generate/cpu-decode.ts), on a hardware GPU up to
+//    DECODE_STEP_MAX_BATCH sequences take the one-dispatch step (src/ops/decode-step.ts); then one sequence forced
+//    onto each GPU path, `engineFused` (one dispatch a step) and `engineLayers` (layer by layer); and
 //    `engineBefore`, the single-sequence loop the engine ran before batching (a forward per token, full logits read
 //    back, the CPU sampler: generate() over transformerDecoder),
 //  - onnxruntime-web on the ONNX export of the same weights through the same loop: wasm (1 thread, as the studio
@@ -99,6 +101,7 @@ async function main() {
   const cases: Case[] = [
     { name: 'engine', sequences: 1, run: one(model) },
     ...BATCHES.map((B) => ({ name: `engineBatch${B}`, sequences: B, run: async () => (await generateBatch(model, Array(B).fill(ids), opts)).map((r) => r.tokens) })),
+    { name: 'engineFused', sequences: 1, run: async () => (await generateBatch(model, [ids], { ...opts, stepPath: 'fused' })).map((r) => r.tokens) },
     { name: 'engineLayers', sequences: 1, run: async () => (await generateBatch(model, [ids], { ...opts, stepPath: 'layers' })).map((r) => r.tokens) },
     { name: 'engineBefore', sequences: 1, run: one(transformerDecoder(model)) },
     { name: 'ortWasm', sequences: 1, run: one(ortWasm) },
@@ -138,6 +141,7 @@ async function main() {
   const tps = (name: string) => (result[name] as { tokensPerSecond?: number } | undefined)?.tokensPerSecond;
   result.ratios = {
     engineVsOrtWasm: +(tps('engine')! / tps('ortWasm')!).toFixed(2),
+    engineFusedVsOrtWasm: +(tps('engineFused')! / tps('ortWasm')!).toFixed(2),
     engineVsBefore: +(tps('engine')! / tps('engineBefore')!).toFixed(2),
     engineVsLayers: +(tps('engine')! / tps('engineLayers')!).toFixed(2),
     batch32VsSingle: +(tps('engineBatch32')! / tps('engine')!).toFixed(2),

@@ -4,13 +4,15 @@
 // the choice's values written in (weights.ts), and is refused while a run steps.
 //
 // Contract: a prompt as long as the model's context or longer is refused; one that leaves less room than asked gets
-// fewer new tokens and a 'note' event. 'auto' decodes with onnxruntime on a software adapter, where its wasm kernels
-// are several times faster than ours (measured 3–20× on SwiftShader); on a GPU our decoder needs no second copy of
-// the weights. The ONNX decoder of one choice's weights is kept (resident.ts) until other weights are asked for.
+// fewer new tokens and a 'note' event. 'auto' decodes with ours, except on a software adapter with a model our
+// decoder cannot step on the CPU there (larger than the one-dispatch step's bound, or 16-bit or quantised weights:
+// src/generate/cpu-decode.ts): then onnxruntime's wasm kernels are several times faster than our kernels run by the
+// emulator (measured 3–20× on SwiftShader). On the default model our CPU step is ~1.5× onnxruntime-web's wasm
+// (scripts/bench-decode.ts), and on a GPU our decoder needs no second copy of the weights. The ONNX decoder of one choice's weights is kept (resident.ts) until other weights are asked for.
 // Several answers to one prompt are one batch on our decoder (generateBatch's samplesPerPrompt) and one after another
 // on onnxruntime, each with the same draw stream either way (sequenceSeed).
 import type { Decoder } from '../generate/decoder';
-import { generateBatch, sequenceSeed } from '../generate/batch';
+import { decodesOnCpu, generateBatch, sequenceSeed } from '../generate/batch';
 import { generate as generateTokens } from '../generate/generate';
 import { onnxDecoderOf, type OnnxDecoder } from '../generate/onnx-decoder';
 import { evaluatePreference } from '../eval/preference';
@@ -75,8 +77,9 @@ export function answerCalls(ctx: EngineContext): Pick<EngineMethods, 'generate' 
     return { text, tokens, finishReason, tokensPerSecond: tokens.length / Math.max(1e-6, (performance.now() - t0) / 1000) };
   }
 
-  /** Whether a call with this choice decodes with onnxruntime ('auto': on a software adapter). */
-  const onOnnx = async (backend: GenerateArgs['backend']) => backend === 'onnx' || ((backend ?? 'auto') === 'auto' && (await resident.device()).isSoftware);
+  /** Whether a call with this choice decodes with onnxruntime ('auto': on a software adapter, unless ours decodes on its CPU). */
+  const onOnnx = async (backend: GenerateArgs['backend']) => backend === 'onnx'
+    || ((backend ?? 'auto') === 'auto' && (await resident.device()).isSoftware && !decodesOnCpu(resident.current ?? await resident.base()));
 
   const calls: ReturnType<typeof answerCalls> = {
     async generate(args, onEvent = noop) {

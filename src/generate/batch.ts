@@ -23,6 +23,9 @@
 // the same alone or in any batch (a caller whose prompts must not share streams, GRPO's, gives each its own seed),
 // and with N = 1 this is the single-sequence path (generate.ts uses it for our Transformer). The prompt's last token
 // goes through the decoding step (the prefill covers the tokens before it).
+// On a software adapter a small f32 model decodes on the CPU instead, from the one-dispatch step's pack
+// (cpu-decode.ts: the emulator's per-lane loads make our kernels slower there than the same arithmetic in this thread),
+// with the same sampler rules, draws, stops and events.
 // Not here: chat templates and tokenizing (callers pass ids), the ONNX decoder (generate.ts, on the CPU sampler).
 import type { Gpu, Program, Tensor } from '../gpu/runtime';
 import { recipeOf } from '../model/arch';
@@ -31,6 +34,7 @@ import { decodeStepPlan, packForDecodeStep, type DecodeStepPlan } from '../model
 import { Rng } from '../model/random';
 import type { KvCache, Transformer } from '../model/transformer';
 import { decodeStep, kvCacheOffset, kvCacheSize } from '../ops/decode-step';
+import { decodeOnCpu } from './cpu-decode';
 import { decodeStateStride, NO_TOKEN, sampleTokens, seenWords, STATE, STATE_SECTIONS, type DecodingState } from '../ops/sample';
 import type { SamplingOptions } from './sampler';
 
@@ -53,10 +57,12 @@ export interface BatchOptions extends SamplingOptions {
   /** Aborting stops at the next step; each sequence keeps what it has (finishReason null if unfinished). */
   signal?: AbortSignal;
   /**
-   * How a step runs: 'auto' (default) is the whole model in one dispatch where decodeStepPlan allows it (a small
-   * f32 model, a few sequences), else 'layers', kernel by kernel (tests and the benchmark compare the two).
+   * How a step runs: 'fused', the whole model in one dispatch where decodeStepPlan allows it (a small f32 model, a
+   * few sequences), else kernel by kernel; 'layers', kernel by kernel; 'cpu', the one-dispatch step's arithmetic
+   * on the CPU (cpu-decode.ts; a small f32 model, any number of sequences). 'auto' (default): 'cpu' on a software
+   * adapter where the model allows it (cpu-decode.ts says why), else 'fused'. Tests and the benchmark compare them.
    */
-  stepPath?: 'auto' | 'layers';
+  stepPath?: 'auto' | 'fused' | 'cpu' | 'layers';
 }
 
 export interface SequenceResult {
@@ -94,6 +100,11 @@ export function newTokenLimit(config: ModelConfig, promptLength: number, maxNewT
     throw new Error(`prompt of ${promptLength} tokens leaves no room under the model's ${config.maxPositions} positions`);
   }
   return Math.min(maxNewTokens, Math.max(1, config.maxPositions - promptLength + 1));
+}
+
+/** Whether 'auto' decodes `model` on the CPU (cpu-decode.ts): on a software adapter, a model the CPU step takes. */
+export function decodesOnCpu(model: Transformer, capacity = model.config.maxPositions): boolean {
+  return model.gpu.isSoftware && decodeStepPlan(model, 1, capacity, 'cpu') !== null;
 }
 
 /** The draw stream of a prompt's sample g: the generation's seed for the first, decorrelated seeds after it. */
@@ -134,6 +145,13 @@ export async function generateBatch(
   const live = seqs.filter((s) => s.limit > 0);
   if (live.length === 0) return results();
   const capacity = Math.max(...live.map((s) => s.ids.length + s.limit - 1));
+  const path = opts.stepPath ?? 'auto';
+  const cpu = path === 'cpu' || (path === 'auto' && decodesOnCpu(model, capacity)) ? decodeStepPlan(model, 1, capacity, 'cpu') : null;
+  if (path === 'cpu' && !cpu) throw new Error('generateBatch: the CPU step takes a small model with f32 weights (decodeStepPlan)');
+  if (cpu) {
+    await decodeOnCpu(model, cpu, capacity, live, maxBatch, opts, (s, token) => accept(s, token, opts, onToken));
+    return results();
+  }
   const batch = await DecodeBatch.create(model, Math.min(maxBatch, live.length, slotsThatFit(model, capacity)), capacity, opts);
   try {
     await batch.run(live, opts, onToken);
@@ -202,7 +220,7 @@ class DecodeBatch {
     // Every slot starts done, so a slot with no sequence is masked from the first step.
     gpu.writeU32(this.state, new Uint32Array(B).fill(1), STATE.done * this.stride);
     const decoding: DecodingState = { state: this.state, draws: this.draws, stopIds: this.stopIds, nStop: opts.stopTokenIds.length, seen: this.seen };
-    const plan = (opts.stepPath ?? 'auto') === 'auto' ? decodeStepPlan(model, B, capacity) : null;
+    const plan = opts.stepPath !== 'layers' ? decodeStepPlan(model, B, capacity) : null;
     if (plan) {
       const fused = this.fused = { plan, pack: packForDecodeStep(model, plan, capacity), kv: gpu.tensor([kvCacheSize(plan.layout.dims, B, capacity)], 'decode.kv') };
       this.stepCommands = () => {
@@ -302,7 +320,7 @@ class DecodeBatch {
         for (let k = 0; k < next.steps; k++) for (let b = 0; b < B; b++) {
           const s = next.owners[b], token = tokens[k * B + b];
           if (!s || s.finishReason !== null || token === NO_TOKEN) continue;
-          this.accept(s, token, opts, onToken);
+          accept(s, token, opts, onToken);
           if (s.finishReason === null || owner[b] !== s) continue;
           if (s.finishReason === 'stop-string') this.end(b);
           owner[b] = waiting.shift() ?? null;
@@ -314,21 +332,21 @@ class DecodeBatch {
     }
   }
 
-  /** Takes sequence s's next token: its stop checks and its event. */
-  private accept(s: Sequence, token: number, opts: BatchOptions, onToken: (e: TokenEvent) => void): void {
-    s.tokens.push(token);
-    const stopToken = opts.stopTokenIds.includes(token);
-    const text = opts.decode ? opts.decode(stopToken ? s.tokens.slice(0, -1) : s.tokens) : '';
-    const stopString = opts.stopStrings.find((x) => x && text.includes(x));
-    s.text = stopString ? text.slice(0, text.indexOf(stopString)) : text;
-    s.finishReason = stopToken ? 'stop-token' : stopString ? 'stop-string' : s.tokens.length >= s.limit ? 'length' : null;
-    onToken({ sequence: s.index, prompt: s.prompt, sample: s.sample, token, text: s.text, done: s.finishReason !== null, finishReason: s.finishReason });
-  }
-
   destroy(): void {
     const { gpu } = this;
     if (this.step) gpu.dispose(this.step);
     if (this.cache) this.model.releaseCache(this.cache);
     gpu.release(this.state, this.draws, this.tokens, this.stopIds, this.seen, this.fused?.pack, this.fused?.kv);
   }
+}
+
+/** Takes sequence s's next token: its stop checks and its event. */
+function accept(s: Sequence, token: number, opts: BatchOptions, onToken: (e: TokenEvent) => void): void {
+  s.tokens.push(token);
+  const stopToken = opts.stopTokenIds.includes(token);
+  const text = opts.decode ? opts.decode(stopToken ? s.tokens.slice(0, -1) : s.tokens) : '';
+  const stopString = opts.stopStrings.find((x) => x && text.includes(x));
+  s.text = stopString ? text.slice(0, text.indexOf(stopString)) : text;
+  s.finishReason = stopToken ? 'stop-token' : stopString ? 'stop-string' : s.tokens.length >= s.limit ? 'length' : null;
+  onToken({ sequence: s.index, prompt: s.prompt, sample: s.sample, token, text: s.text, done: s.finishReason !== null, finishReason: s.finishReason });
 }

@@ -13,7 +13,7 @@
 import { VIEW_ALIGN } from '../gpu/limits';
 import type { Gpu, Tensor } from '../gpu/runtime';
 import {
-  ABSENT, decodeStepFits, decodeStepHeader, decodeStepHeaderWords, kvCacheSize,
+  ABSENT, decodeStepFits, decodeStepHeader, decodeStepShapes, decodeStepHeaderWords, kvCacheSize,
   type DecodeLayerSlots, type DecodeStepKind, type DecodeStepLayout, type MatrixSlot, type NormSlot,
 } from '../ops/decode-step';
 import { matmul } from '../ops/matmul';
@@ -52,18 +52,21 @@ export interface DecodeStepPlan {
  * The pack's layout for `model` and caches of up to `capacity` rows, or null when the one-dispatch step does not apply
  * (see the header). The scores' room is the capacity rounded up to a power of two (at most maxPositions), so that
  * generations of similar lengths share one pipeline and a long position table does not crowd workgroup memory.
+ * For the step on the CPU (src/generate/cpu-decode.ts) the bounds that are the GPU's (the batch, workgroup memory,
+ * one binding for the cache) do not apply.
  */
-export function decodeStepPlan(model: Transformer, B: number, capacity: number): DecodeStepPlan | null {
+export function decodeStepPlan(model: Transformer, B: number, capacity: number, where: 'gpu' | 'cpu' = 'gpu'): DecodeStepPlan | null {
   const { config: c, recipe: r, params } = model;
-  if (B > DECODE_STEP_MAX_BATCH || capacity > c.maxPositions) return null;
+  const gpu = where === 'gpu';
+  if ((gpu && B > DECODE_STEP_MAX_BATCH) || capacity > c.maxPositions) return null;
   let weights = 0;
   for (const { name, shape } of weightTable(c)) {
     if ((params.specs.get(name)!.storage ?? 'f32') !== 'f32') return null;
     weights += shape.reduce((a, b) => a * b, 1);
   }
   const dims = { L: c.numLayers, C: c.hiddenSize, H: c.numHeads, Hkv: c.numKvHeads, D: c.headDim, F: c.intermediateSize, V: c.vocabSize, maxPositions: Math.min(c.maxPositions, 2 ** Math.ceil(Math.log2(Math.max(capacity, 1)))) };
-  if (weights > DECODE_STEP_MAX_WEIGHTS || !decodeStepFits(model.gpu, dims)) return null;
-  if (4 * kvCacheSize(dims, B, capacity) > model.gpu.device.limits.maxStorageBufferBindingSize) return null;
+  if (weights > DECODE_STEP_MAX_WEIGHTS || !(gpu ? decodeStepFits(model.gpu, dims) : decodeStepShapes(dims))) return null;
+  if (gpu && 4 * kvCacheSize(dims, B, capacity) > model.gpu.device.limits.maxStorageBufferBindingSize) return null;
 
   let size = Math.ceil(decodeStepHeaderWords(dims.L) / VIEW_ALIGN) * VIEW_ALIGN;
   const copies: DecodeStepPlan['copies'] = new Map();

@@ -13,7 +13,7 @@
 // Not here: prefill (the layer-by-layer forward fills the cache), building the pack, training.
 import type { Gpu, Tensor } from '../gpu/runtime';
 import type { GluActivation } from './glu';
-import { geluForwardCpu } from './gelu';
+import { geluCpu } from './gelu';
 import { samplingBindings, sampleWorkgroup, type DecodingState, type SamplingParams } from './sample';
 import activationsWgsl from './activations.wgsl?raw';
 import cosSinWgsl from './cos_sin.wgsl?raw';
@@ -138,8 +138,12 @@ export function decodeStepWorkgroupFloats(d: DecodeStepDims): number {
  */
 export function decodeStepFits(gpu: Gpu, d: DecodeStepDims): boolean {
   const bytes = 4 * (decodeStepWorkgroupFloats(d) + 1) + 4 * (3 * sampleWorkgroup(gpu) + 1);
-  const widths = [d.C, d.H * d.D, d.Hkv * d.D, d.F];
-  return bytes <= gpu.device.limits.maxComputeWorkgroupStorageSize && d.D % 2 === 0 && d.H % d.Hkv === 0 && widths.every((n) => n % 4 === 0);
+  return bytes <= gpu.device.limits.maxComputeWorkgroupStorageSize && decodeStepShapes(d);
+}
+
+/** The model's shapes are ones the step reads (the CPU step needs no more): widths multiples of 4, whole head groups. */
+export function decodeStepShapes(d: DecodeStepDims): boolean {
+  return d.D % 2 === 0 && d.H % d.Hkv === 0 && [d.C, d.H * d.D, d.Hkv * d.D, d.F].every((n) => n % 4 === 0);
 }
 
 /** Elements of the kv cache [L, 2, B, cap, Hkv·D], and where sequence b's keys (or values) of layer l start. */
@@ -174,99 +178,176 @@ export function decodeStep(
   });
 }
 
-// ---- CPU reference (float64 on the pack's f32 weights) ------------------------------------------------
+// ---- On the CPU (float64 arithmetic on the pack's f32 weights; the reference, and the step the engine runs where
+// the adapter is itself the CPU: src/generate/cpu-decode.ts) ----------------------------------------------------
+
+/**
+ * The step for one sequence at a time, on the CPU: reads the same pack words the kernel reads, keeps its activations
+ * in float64 scratch made once, and stores k/v rows as f32 (what the kernel stores). No allocation per step.
+ */
+export class DecodeStepCpu {
+  private readonly w: Float32Array;
+  private readonly dims: { L: number; C: number; H: number; Hkv: number; D: number; F: number; cap: number };
+  private readonly x: Float64Array; private readonly n: Float64Array; private readonly y: Float64Array;
+  private readonly q: Float64Array; private readonly k: Float64Array; private readonly v: Float64Array; private readonly a: Float64Array;
+  private readonly up: Float64Array; private readonly gate: Float64Array; private readonly scores: Float64Array;
+
+  constructor(private readonly pack: Uint32Array, private readonly kind: DecodeStepKind, private readonly V: number) {
+    this.w = new Float32Array(pack.buffer, pack.byteOffset, pack.length);
+    const [L, C, H, Hkv, D, F, cap, maxPositions] = pack;
+    if (!decodeStepShapes({ L, C, H, Hkv, D, F, V, maxPositions })) throw new Error('decode step: a width a matrix is read along is not a multiple of 4, or the heads do not group (decodeStepShapes)');
+    this.dims = { L, C, H, Hkv, D, F, cap };
+    [this.x, this.n, this.y] = [C, C, C].map((m) => new Float64Array(m));
+    [this.q, this.k, this.v, this.a] = [H * D, Hkv * D, Hkv * D, H * D].map((m) => new Float64Array(m));
+    [this.up, this.gate, this.scores] = [F, F, maxPositions].map((m) => new Float64Array(m));
+  }
+
+  /**
+   * Sequence b of B (kv [L, 2, B, cap, Hkv·D]) with token `id` at position `pos`: its k/v rows written into kv, and,
+   * unless `logits` is null (a prefill), its logits [V] into logits at `at`.
+   */
+  step(kv: Float32Array, B: number, b: number, id: number, pos: number, logits: Float64Array | Float32Array | null, at = 0): void {
+    const { pack, w, kind } = this;
+    const { L, C, H, Hkv, D, cap } = this.dims;
+    const { x, n, y, q, k, v, a, scores } = this;
+    const kvDim = Hkv * D, group = H / Hkv;
+    const embed = pack[HW.embed] + id * C, embedScale = w[HW.embedScale], positions = pack[HW.positions];
+    for (let i = 0; i < C; i++) x[i] = w[embed + i] * embedScale + (positions !== ABSENT ? w[positions + pos * C + i] : 0);
+    for (let l = 0; l < L; l++) {
+      const r = HEADER + l * LAYER;
+      this.norm(x, 0, n, 0, C, r + LW.attnNorm);
+      this.linear(n, C, r + LW.q, q, H * D);
+      this.linear(n, C, r + LW.k, k, kvDim);
+      this.linear(n, C, r + LW.v, v, kvDim);
+      const invFreq = pack[r + LW.invFreq];
+      for (let h = 0; h < H + Hkv; h++) {
+        const [t, off, slot] = h < H ? [q, h * D, r + LW.qNorm] : [k, (h - H) * D, r + LW.kNorm];
+        if (pack[slot] !== ABSENT) this.norm(t, off, t, off, D, slot);
+        if (invFreq === ABSENT) continue;
+        for (let i = 0, half = D / 2; i < half; i++) {
+          const angle = Math.fround(pos * w[invFreq + i]), c = Math.cos(angle), s = Math.sin(angle);
+          const x1 = t[off + i], x2 = t[off + i + half];
+          t[off + i] = x1 * c - x2 * s;
+          t[off + i + half] = x2 * c + x1 * s;
+        }
+      }
+      const keys = kvCacheOffset({ Hkv, D }, B, cap, l, false, b), values = kvCacheOffset({ Hkv, D }, B, cap, l, true, b);
+      kv.set(k, keys + pos * kvDim);
+      kv.set(v, values + pos * kvDim);
+      const window = pack[r + LW.window], scale = w[r + LW.scale];
+      const first = window !== ABSENT && pos + 1 > window ? pos + 1 - window : 0;
+      for (let h = 0; h < H; h++) {
+        const qh = h * D, g = Math.floor(h / group) * D;
+        let m = -Infinity;
+        for (let j = first; j <= pos; j++) {
+          let dot = 0;
+          for (let d = 0, kj = keys + j * kvDim + g; d < D; d++) dot += q[qh + d] * kv[kj + d];
+          scores[j - first] = dot * scale;
+          if (dot * scale > m) m = dot * scale;
+        }
+        let sum = 0;
+        for (let j = 0; j <= pos - first; j++) sum += (scores[j] = Math.exp(scores[j] - m));
+        a.fill(0, qh, qh + D);
+        for (let j = first; j <= pos; j++) {
+          const p = scores[j - first] / sum;
+          for (let d = 0, vj = values + j * kvDim + g; d < D; d++) a[qh + d] += p * kv[vj + d];
+        }
+      }
+      this.linear(a, H * D, r + LW.o, y, C);
+      this.residual(r + LW.postAttnNorm);
+      this.norm(x, 0, n, 0, C, r + LW.mlpNorm);
+      const { up, gate } = this, F = this.dims.F;
+      this.linear(n, C, r + LW.up, up, F);
+      if (kind.gated) this.linear(n, C, r + LW.gate, gate, F);
+      for (let f = 0; f < F; f++) up[f] = kind.gated ? this.act(gate[f]) * up[f] : this.act(up[f]);
+      this.linear(up, F, r + LW.down, y, C);
+      this.residual(r + LW.postMlpNorm);
+    }
+    if (logits === null) return;
+    this.norm(x, 0, n, 0, C, HW.finalNorm);
+    rowsDot(w, pack[HW.head], C, n, C, logits, at, this.V);
+  }
+
+  /** dst[d0 ..] = the recipe's norm of src[s0 .. s0 + m) with the weights (and LayerNorm's bias) at header word `slot`. */
+  private norm(src: Float64Array, s0: number, dst: Float64Array, d0: number, m: number, slot: number): void {
+    const { pack, w, kind } = this;
+    const wt = pack[slot], bs = pack[slot + 1], eps = w[HW.eps];
+    let mean = 0;
+    if (kind.norm === 'layer') {
+      for (let i = 0; i < m; i++) mean += src[s0 + i];
+      mean /= m;
+    }
+    let ss = 0;
+    for (let i = 0; i < m; i++) ss += (src[s0 + i] - mean) ** 2;
+    const rstd = 1 / Math.sqrt(ss / m + eps);
+    for (let i = 0; i < m; i++) {
+      const z = (src[s0 + i] - mean) * rstd;
+      dst[d0 + i] = kind.norm === 'layer' ? z * w[wt + i] + w[bs + i] : z * (kind.normOffset + w[wt + i]);
+    }
+  }
+
+  /** y[0 .. nOut) = x[0 .. nIn)·W + bias, W the linear at layer word `slot` ([out, in] rows, or [in, out] for Conv1D). */
+  private linear(x: Float64Array, nIn: number, slot: number, y: Float64Array, nOut: number): void {
+    const { pack, w } = this;
+    const m = pack[slot], ld = pack[slot + 1], bias = pack[slot + 2];
+    if (this.kind.conv1d) {
+      for (let o = 0; o < nOut; o++) y[o] = bias === ABSENT ? 0 : w[bias + o];
+      for (let i = 0; i < nIn; i++) {
+        const xi = x[i], row = m + i * ld;
+        for (let o = 0; o < nOut; o++) y[o] += xi * w[row + o];
+      }
+      return;
+    }
+    rowsDot(w, m, ld, x, nIn, y, 0, nOut);
+    if (bias !== ABSENT) for (let o = 0; o < nOut; o++) y[o] += w[bias + o];
+  }
+
+  /** x += post?(y): the residual add of a sub-layer whose output is in y. */
+  private residual(slot: number): void {
+    const { x, y } = this;
+    if (this.pack[slot] !== ABSENT) this.norm(y, 0, y, 0, x.length, slot);
+    for (let i = 0; i < x.length; i++) x[i] += y[i];
+  }
+
+  private act(z: number): number {
+    return this.kind.activation === 'gelu_tanh' ? geluCpu(z) : z / (1 + Math.exp(-z));
+  }
+}
+
+/**
+ * y[at + o] = Σ_i x[i]·w[m + o·ld + i] for o < rows, i < n: four rows at a time, so each x[i] is read once for four
+ * rows and the four chains of adds overlap.
+ */
+function rowsDot(w: Float32Array, m: number, ld: number, x: Float64Array, n: number, y: Float64Array | Float32Array, at: number, rows: number): void {
+  let o = 0;
+  for (; o + 3 < rows; o += 4) {
+    const r0 = m + o * ld, r1 = r0 + ld, r2 = r1 + ld, r3 = r2 + ld;
+    let a = 0, b = 0, c = 0, d = 0;
+    for (let i = 0; i < n; i++) {
+      const xi = x[i];
+      a += xi * w[r0 + i]; b += xi * w[r1 + i]; c += xi * w[r2 + i]; d += xi * w[r3 + i];
+    }
+    y[at + o] = a; y[at + o + 1] = b; y[at + o + 2] = c; y[at + o + 3] = d;
+  }
+  for (; o < rows; o++) {
+    const r0 = m + o * ld;
+    let a = 0;
+    for (let i = 0; i < n; i++) a += x[i] * w[r0 + i];
+    y[at + o] = a;
+  }
+}
 
 /**
  * The logits [B, V] of one step for sequences with token ids[b] at positions pos[b] (skipping b where done[b]), and
- * kv with their rows appended (a copy), read from the same pack words the kernel reads.
+ * kv with their rows appended (a copy): the reference the kernel is tested against.
  */
 export function decodeStepCpu(
   pack: Uint32Array, kind: DecodeStepKind, kvIn: Float32Array, B: number, V: number, ids: ArrayLike<number>, pos: ArrayLike<number>,
   done: ArrayLike<number> = [],
 ): { logits: Float64Array; kv: Float32Array } {
-  const w = new Float32Array(pack.buffer, pack.byteOffset, pack.length);
-  const [L, C, H, Hkv, D, F, cap] = pack;
-  const eps = w[HW.eps], embedScale = w[HW.embedScale];
-  const kvDim = Hkv * D, group = H / Hkv;
+  const step = new DecodeStepCpu(pack, kind, V);
   const kv = Float32Array.from(kvIn);
   const logits = new Float64Array(B * V);
-  const has = (word: number) => pack[word] !== ABSENT;
-  const normRow = (x: Float64Array, slot: number): Float64Array => {
-    const n = x.length, wt = pack[slot], bs = pack[slot + 1];
-    const mean = kind.norm === 'layer' ? x.reduce((a, v) => a + v, 0) / n : 0;
-    const rstd = 1 / Math.sqrt(x.reduce((a, v) => a + (v - mean) ** 2, 0) / n + eps);
-    return x.map((v, i) => (kind.norm === 'layer' ? (v - mean) * rstd * w[wt + i] + w[bs + i] : (v - mean) * rstd * (kind.normOffset + w[wt + i])));
-  };
-  const linear = (x: Float64Array, slot: number, nOut: number): Float64Array => {
-    const [m, ld, bias] = [pack[slot], pack[slot + 1], pack[slot + 2]];
-    const y = new Float64Array(nOut);
-    for (let o = 0; o < nOut; o++) {
-      let acc = bias === ABSENT ? 0 : w[bias + o];
-      for (let i = 0; i < x.length; i++) acc += x[i] * w[kind.conv1d ? m + i * ld + o : m + o * ld + i];
-      y[o] = acc;
-    }
-    return y;
-  };
-  const act = (x: number) => (kind.activation === 'gelu_tanh' ? geluForwardCpu([x])[0] : x / (1 + Math.exp(-x)));
-  const residual = (x: Float64Array, y: Float64Array, slot: number) => {
-    const z = has(slot) ? normRow(y, slot) : y;
-    for (let i = 0; i < C; i++) x[i] += z[i];
-  };
-  for (let b = 0; b < B; b++) {
-    if (done[b]) continue;
-    const p = pos[b];
-    const x = new Float64Array(C);
-    for (let i = 0; i < C; i++) x[i] = w[pack[HW.embed] + ids[b] * C + i] * embedScale + (has(HW.positions) ? w[pack[HW.positions] + p * C + i] : 0);
-    for (let l = 0; l < L; l++) {
-      const r = HEADER + l * LAYER;
-      const n = normRow(x, r + LW.attnNorm);
-      const q = linear(n, r + LW.q, H * D), k = linear(n, r + LW.k, kvDim), v = linear(n, r + LW.v, kvDim);
-      for (let h = 0; h < H + Hkv; h++) {
-        const [t, at, slot] = h < H ? [q, h * D, r + LW.qNorm] : [k, (h - H) * D, r + LW.kNorm];
-        if (has(slot)) t.set(normRow(t.slice(at, at + D), slot), at);
-        if (has(r + LW.invFreq)) {
-          for (let i = 0; i < D / 2; i++) {
-            const a = Math.fround(p * w[pack[r + LW.invFreq] + i]), c = Math.cos(a), s = Math.sin(a);
-            const x1 = t[at + i], x2 = t[at + i + D / 2];
-            t[at + i] = x1 * c - x2 * s;
-            t[at + i + D / 2] = x2 * c + x1 * s;
-          }
-        }
-      }
-      const keys = kvCacheOffset({ Hkv, D }, B, cap, l, false, b), values = kvCacheOffset({ Hkv, D }, B, cap, l, true, b);
-      kv.set(k, keys + p * kvDim);
-      kv.set(v, values + p * kvDim);
-      const window = pack[r + LW.window], scale = w[r + LW.scale];
-      const first = window !== ABSENT && p + 1 > window ? p + 1 - window : 0;
-      const a = new Float64Array(H * D);
-      for (let h = 0; h < H; h++) {
-        const g = Math.floor(h / group) * D;
-        const sc: number[] = [];
-        for (let j = first; j <= p; j++) {
-          let dot = 0;
-          for (let d = 0; d < D; d++) dot += q[h * D + d] * kv[keys + j * kvDim + g + d];
-          sc.push(dot * scale);
-        }
-        const m = Math.max(...sc), e = sc.map((z) => Math.exp(z - m)), sum = e.reduce((s, z) => s + z, 0);
-        for (let d = 0; d < D; d++) {
-          let acc = 0;
-          for (let j = first; j <= p; j++) acc += (e[j - first] / sum) * kv[values + j * kvDim + g + d];
-          a[h * D + d] = acc;
-        }
-      }
-      residual(x, linear(a, r + LW.o, C), r + LW.postAttnNorm);
-      const n2 = normRow(x, r + LW.mlpNorm);
-      const up = linear(n2, r + LW.up, F);
-      const gate = kind.gated ? linear(n2, r + LW.gate, F) : null;
-      const m = up.map((u, f) => (gate ? act(gate[f]) * u : act(u)));
-      residual(x, linear(m, r + LW.down, C), r + LW.postMlpNorm);
-    }
-    const hf = normRow(x, HW.finalNorm);
-    for (let t = 0; t < V; t++) {
-      let acc = 0;
-      for (let i = 0; i < C; i++) acc += hf[i] * w[pack[HW.head] + t * C + i];
-      logits[b * V + t] = acc;
-    }
-  }
+  for (let b = 0; b < B; b++) if (!done[b]) step.step(kv, B, b, ids[b], pos[b], logits, b * V);
   return { logits, kv };
 }

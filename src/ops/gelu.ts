@@ -28,13 +28,13 @@ export function geluBackward(gpu: Gpu, dinp: Tensor, dout: Tensor, inp: Tensor):
 const K = Math.sqrt(2 / Math.PI);
 const C = 0.044715;
 
+/** The tanh GELU of one number. */
+export function geluCpu(x: number): number {
+  return 0.5 * x * (1 + Math.tanh(K * (x + C * x * x * x)));
+}
+
 export function geluForwardCpu(inp: ArrayLike<number>): Float64Array {
-  const out = new Float64Array(inp.length);
-  for (let i = 0; i < inp.length; i++) {
-    const x = inp[i];
-    out[i] = 0.5 * x * (1 + Math.tanh(K * (x + C * x * x * x)));
-  }
-  return out;
+  return Float64Array.from(inp, geluCpu);
 }
 
 export function geluBackwardCpu(dout: ArrayLike<number>, inp: ArrayLike<number>): Float64Array {

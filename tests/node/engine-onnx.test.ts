@@ -8,7 +8,6 @@ import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { PRESETS, type RunConfig } from '../../src/train/presets';
 import type { GenerateArgs, StartRunArgs } from '../../src/engine/api';
 import { droppedFiles, engineOver } from '../helpers/engine';
-import { testGpu } from '../helpers/gpu';
 
 
 describe('engine generation backends', () => {
@@ -45,7 +44,8 @@ describe('engine generation backends', () => {
       expect(viaOnnx.text).toBe(viaEngine.text);
     }
     const auto = await engine.generate({ adapter: tuned, prompt, sampling: greedy });
-    expect(auto.backend).toBe((await testGpu()).isSoftware ? 'onnx' : 'webgpu');
+    // 'auto' is ours on any adapter for this small f32 model (on a software adapter, its CPU step: cpu-decode.ts).
+    expect(auto.backend).toBe('webgpu');
 
     const baseOnnx = await engine.generate({ adapter: { kind: 'base' }, prompt, sampling: greedy, backend: 'onnx' });
     const baseEngine = await engine.generate({ adapter: { kind: 'base' }, prompt, sampling: greedy, backend: 'webgpu' });

@@ -1,7 +1,8 @@
 // Batched generation on the GPU (src/generate/batch.ts) against the single-sequence path it replaces (each prompt
 // alone through transformerDecoder: a full forward per step, logits read back, the CPU sampler), for every family of
 // tests/helpers/hf-families.ts with a random LoRA on its targets, each step in one dispatch (src/ops/decode-step.ts,
-// the LoRA folded into the pack) and layer by layer (stepPath 'layers'): ragged prompts (1, 6 and 13 tokens: past Gemma's
+// the LoRA folded into the pack), layer by layer (stepPath 'layers') and on the CPU from the same pack ('cpu',
+// src/generate/cpu-decode.ts: what 'auto' takes on a software adapter): ragged prompts (1, 6 and 13 tokens: past Gemma's
 // window of 4, across SmolLM3's RoPE-less layer) give the same greedy tokens decoded together, and with fewer slots
 // than sequences (a finished sequence's slot takes the next prompt); seeded sampling (temperature, top-k, top-p,
 // repetition penalty) gives each sequence the tokens the CPU sampler picks from the same draws, several answers per
@@ -48,17 +49,19 @@ describe('batched generation: the same tokens as one sequence at a time', () => 
       const want = await oneByOne(model, PROMPTS, greedy);
       expect(new Set(want.flatMap((w) => w.tokens)).size, 'a degenerate model would agree by accident').toBeGreaterThan(4);
       expect(decodeStepPlan(model, 2, 13 + greedy.maxNewTokens), 'two slots of this small f32 model take the one-dispatch step').not.toBeNull();
-      for (const [maxBatch, stepPath] of [[2, 'auto'], [1, 'auto'], [3, 'layers']] as const) {
+      for (const [maxBatch, stepPath] of [[2, 'fused'], [1, 'fused'], [3, 'layers'], [2, 'cpu'], [1, 'auto']] as const) {
         const got = await generateBatch(model, PROMPTS, { ...greedy, maxBatch, stepPath });
         expect(got.map((g) => g.tokens), `greedy, ${maxBatch} slots, ${stepPath} steps`).toEqual(want.map((w) => w.tokens));
         expect(got.map((g) => g.finishReason)).toEqual(['length', 'length', 'length']);
       }
       const wantSampled = await oneByOne(model, PROMPTS, sampled, 2);
-      const gotSampled = await generateBatch(model, PROMPTS, { ...sampled, samplesPerPrompt: 2 });
+      const gotSampled = await generateBatch(model, PROMPTS, { ...sampled, samplesPerPrompt: 2, stepPath: 'layers' });
       expect(gotSampled.map((g) => [g.prompt, g.sample])).toEqual([[0, 0], [0, 1], [1, 0], [1, 1], [2, 0], [2, 1]]);
       expect(gotSampled.map((g) => g.tokens), 'sampled, six slots, layer by layer').toEqual(wantSampled.map((w) => w.tokens));
-      const inTwoSlots = await generateBatch(model, PROMPTS, { ...sampled, samplesPerPrompt: 2, maxBatch: 2 });
+      const inTwoSlots = await generateBatch(model, PROMPTS, { ...sampled, samplesPerPrompt: 2, maxBatch: 2, stepPath: 'fused' });
       expect(inTwoSlots.map((g) => g.tokens), 'sampled, two slots, one dispatch a step').toEqual(wantSampled.map((w) => w.tokens));
+      const onCpu = await generateBatch(model, PROMPTS, { ...sampled, samplesPerPrompt: 2, stepPath: 'cpu' });
+      expect(onCpu.map((g) => g.tokens), 'sampled, on the CPU').toEqual(wantSampled.map((w) => w.tokens));
       expect(gotSampled[2].tokens, 'two samples of a prompt differ').not.toEqual(gotSampled[3].tokens);
       model.destroy();
     });
@@ -68,13 +71,13 @@ describe('batched generation: the same tokens as one sequence at a time', () => 
 describe('batched generation: stops, limits and cost', () => {
   const decode = (ids: number[]) => ids.map((i) => String.fromCharCode(97 + (i % 26))).join('');
 
-  it('a stop token, a stop string and the token limit end each sequence where the single path does', async () => {
+  it.each(['fused', 'cpu'] as const)('a stop token, a stop string and the token limit end each sequence where the single path does (%s)', async (stepPath) => {
     const model = await tinyModel(FAMILIES[0]);
     const free = await oneByOne(model, PROMPTS, greedy);
     // A stop token from the middle of one answer, and a stop string from the middle of another's text.
     const stopToken = free[1].tokens[5];
     const stopString = decode(free[2].tokens).slice(7, 9);
-    const opts: GenerateOptions = { ...greedy, maxNewTokens: 14, stopTokenIds: [stopToken], stopStrings: [stopString], decode };
+    const opts: BatchOptions = { ...greedy, maxNewTokens: 14, stopTokenIds: [stopToken], stopStrings: [stopString], decode, stepPath };
     const want = await oneByOne(model, PROMPTS, opts);
     expect(new Set(want.map((w) => w.finishReason)).size, 'the case covers more than one way to stop').toBeGreaterThan(1);
     const events: TokenEvent[] = [];
@@ -89,21 +92,21 @@ describe('batched generation: stops, limits and cost', () => {
     model.destroy();
   });
 
-  it('a prompt near the end of a learned position table gets the tokens that fit', async () => {
+  it.each(['fused', 'cpu'] as const)('a prompt near the end of a learned position table gets the tokens that fit (%s)', async (stepPath) => {
     const gpt2 = FAMILIES.find((f) => f.name === 'gpt2')!;
     const model = await tinyModel(gpt2);
     const long = Array.from({ length: 62 }, (_, i) => (i * 37) % 250);    // 64 positions
-    const got = await generateBatch(model, [long, PROMPTS[1]], greedy);
+    const got = await generateBatch(model, [long, PROMPTS[1]], { ...greedy, stepPath });
     expect(got.map((g) => g.tokens.length)).toEqual([3, 16]);
     expect(got[0].tokens).toEqual((await generateAll(transformerDecoder(model), long, greedy)).tokens);
     await expect(generateBatch(model, [Array(64).fill(1)], greedy)).rejects.toThrow(/no room under the model's 64 positions/);
     model.destroy();
   });
 
-  it('aborting ends every sequence at the next step with what it has', async () => {
+  it.each(['fused', 'cpu'] as const)('aborting ends every sequence at the next step with what it has (%s)', async (stepPath) => {
     const model = await tinyModel(FAMILIES[0]);
     const stop = new AbortController();
-    const got = await generateBatch(model, PROMPTS, { ...greedy, signal: stop.signal }, () => stop.abort());
+    const got = await generateBatch(model, PROMPTS, { ...greedy, signal: stop.signal, stepPath }, () => stop.abort());
     for (const g of got) {
       expect(g.finishReason).toBeNull();
       expect(g.tokens.length).toBeLessThan(greedy.maxNewTokens);
@@ -114,7 +117,7 @@ describe('batched generation: stops, limits and cost', () => {
   it('a repeated generation allocates nothing, compiles nothing and submits at most once per step', async () => {
     const model = await tinyModel(FAMILIES[0]);
     for (const maxBatch of [6, 2]) {   // six slots step layer by layer, two in one dispatch
-      const opts: BatchOptions = { ...sampled, maxNewTokens: 10, samplesPerPrompt: 2, maxBatch };
+      const opts: BatchOptions = { ...sampled, maxNewTokens: 10, samplesPerPrompt: 2, maxBatch, stepPath: 'fused' };
       await generateBatch(model, PROMPTS, opts);
       const before = { ...model.gpu.stats };
       const got = await generateBatch(model, PROMPTS, opts);
