@@ -16,7 +16,8 @@ import { MATMUL_VARIANTS, matmul, matmulVariant, setBlockedBlock, setMatmulVaria
 import { encodeWeights } from '../src/ops/weight-storage';
 import { autotune } from '../src/ops/autotune';
 import { coldCompileTimes } from './compile_times';
-import { benchDecode } from './decode';
+import { benchDecode, type DecodePeer } from './decode';
+import type { ModelFiles } from '../src/io/model-files';
 import { benchFirstStep, benchLoraShapes, benchLoraStep } from './lora_step';
 
 /** The ONNX Runtime Web module (either bundle) as the harness uses it. */
@@ -137,7 +138,7 @@ export async function setupTfjs(tf: typeof import('@tensorflow/tfjs-core'), M: n
 }
 
 /** The harness over the peers this environment offers (by name: 'ort.webgpu', 'tfjs.webgpu', ...). */
-export function createBench(peers: Record<string, PeerSetup>) {
+export function createBench(peers: Record<string, PeerSetup>, decode?: { files: () => Promise<ModelFiles>; peers: DecodePeer[] }) {
   return {
     /** The implementations this harness can set up: ours, then the peers. */
     impls: (): string[] => [...OUR_IMPLS, ...Object.keys(peers)],
@@ -209,9 +210,13 @@ export function createBench(peers: Record<string, PeerSetup>) {
     /** Start to first step on fresh devices, without and with Trainer.prepare (bench/lora_step.ts). */
     firstStep: () => benchFirstStep(),
 
-    /** Decode tokens/s (decode.ts); null until the decode benchmark fills it. */
+    /** Decode tokens/s on the embedded default model (decode.ts), beside the driver's peers; null when the driver
+     * gives no model source (the Node driver runs scripts/bench-decode.ts instead, which adds transformers). */
     async decode() {
-      return benchDecode(await oursGpu());
+      if (!decode) return null;
+      const gpu = await oursGpu();
+      await autotune(gpu);
+      return benchDecode(gpu, await decode.files(), decode.peers, { rounds: 5, newTokens: 64 });
     },
   };
 }

@@ -190,8 +190,8 @@ function samplingFrom(p: Parsed) {
   };
 }
 
-/** Who decodes: our WebGPU engine (default) or onnxruntime-web's wasm backend on the ONNX export of the same
- * weights: the same tokens, and several times faster where WebGPU is a software rasteriser. */
+/** Who decodes: our engine (default; on a software adapter a small f32 model steps on the CPU, src/generate/cpu-decode.ts)
+ * or onnxruntime-web's wasm backend on the ONNX export of the same weights: the same tokens. */
 function backendOf(p: Parsed): 'webgpu' | 'onnx' {
   const backend = str(p, 'backend', 'engine');
   if (backend !== 'engine' && backend !== 'onnx') throw new UsageError(`--backend must be engine or onnx, not ${backend}`);

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     const peak = option('--peak-tflops');
     const result = await run.runBench(bench, { quick, loraShapes: option('--lora-shapes') ?? 'auto', peakGflops: peak ? Number(peak) * 1000 : undefined });
     result.driver = 'node (Dawn)';
-    result.decodeScript = run.decodeScript(gpuChoice(), quick) ?? { pending: 'scripts/bench-decode.ts (the decode benchmark) is not here yet' };
+    result.decodeScript = run.decodeScript(gpuChoice(), quick);
     const torch = run.torchCpu(run.matmulShapes(quick));
     result.torch = torch.error ? { error: torch.error } : { version: torch.version, threads: torch.threads };
     if (torch.shapes) result.matmul.forEach((entry: { shape: { M: number; N: number; K: number }; gflops: Record<string, unknown> }, i: number) => { entry.gflops['torch.cpu'] = run.stats(torch.shapes[i], 2 * entry.shape.M * entry.shape.N * entry.shape.K); });

@@ -138,7 +138,8 @@ export async function runBench(bench, opts) {
   }
   log('firstStep');
   result.loraStep.firstStep = await bench.firstStep();
-  result.decode = (await bench.decode()) ?? { pending: 'bench/decode.ts benchDecode() returns null: the decode benchmark fills it (greedy tokens/s, batched and not)' };
+  log('decode');
+  result.decode = (await bench.decode()) ?? { elsewhere: 'this driver runs scripts/bench-decode.ts for decoding (decodeScript), which adds transformers on the CPU' };
   result.host.loadavg1m.end = loadavg()[0];
   return result;
 }
@@ -174,5 +175,11 @@ export function summarise(result) {
     compileMs: result.compile.totalMs,
     slowestCompiles: result.compile.kernels.slice(0, 5),
   };
+  // Decode tokens/s (median) by case, and ours against the peers: the page's own run, or the Node driver's script.
+  const decode = result.decode?.cases ? result.decode : result.decodeScript;
+  if (decode && !decode.error) {
+    const cases = decode.cases ?? Object.fromEntries(Object.entries(decode).filter(([, v]) => v?.tokensPerSecond !== undefined));
+    result.summary.decode = { tokensPerSecond: Object.fromEntries(Object.entries(cases).map(([k, v]) => [k, v.tokensPerSecond])), ratios: decode.ratios };
+  }
   return result;
 }

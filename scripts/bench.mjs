@@ -27,6 +27,7 @@ async function main() {
   if (spawnSync('bash', [join(root, 'scripts/ensure-python-venv.sh')], { stdio: ['ignore', process.stderr, 'inherit'] }).status !== 0) process.exit(1);
   const server = await createServer({
     root: join(root, 'bench'),
+    publicDir: join(root, 'public'),   // the embedded default model at /models/default/, for the decode benchmark
     configFile: false,
     logLevel: 'warn',
     server: {

@@ -28,7 +28,7 @@
 //
 // Usage: node scripts/run-gpu.mjs scripts/default-model/measure.ts [--model DIR] [--data FILE] [--eval FILE]
 //        [--steps N] [--json] [--preference [--pref-steps N] [--rpo-alpha A] [--no-orpo]] [--grpo [--grpo-steps N] [--grpo-lr LR] [--grpo-temperature T]
-//        [--grpo-reward exact|fact+stop|fact-then-stop] [--grpo-beta B] [--grpo-batch ANSWERS]]
+//        [--grpo-reward exact|fact+stop|fact-then-stop] [--grpo-beta B] [--grpo-batch ANSWERS] [--grpo-iterations MU]]
 import { readFileSync } from 'node:fs';
 import { memorySource } from '../../src/data/bytes';
 import { importSource } from '../../src/data/import';
@@ -238,7 +238,7 @@ async function grpoStage(sftModel: Transformer, m: LoadedModel, heldOut: ChatMes
   if (!GRPO_REWARDS[reward]) throw new Error(`--grpo-reward must be one of ${Object.keys(GRPO_REWARDS).join(', ')}, not ${reward}`);
   const GRPO: GrpoConfig = {
     ...LESSON_GRPO, rewards: GRPO_REWARDS[reward], temperature: Number(arg('grpo-temperature', String(LESSON_GRPO.temperature))),
-    beta: Number(arg('grpo-beta', String(LESSON_GRPO.beta))),
+    beta: Number(arg('grpo-beta', String(LESSON_GRPO.beta))), numIterations: Number(arg('grpo-iterations', String(LESSON_GRPO.numIterations))),
   };
   const tok = (cs: ChatMessage[][]) => cs.map((c) => tokenizeGrpoPrompt(m.tokenizer, m.chatTemplate!, c, GRPO.maxNewTokens, cfg.maxSeqLength));
   const [train, held] = [tok(trainConvs), tok(heldOut)];

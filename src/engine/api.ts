@@ -128,8 +128,8 @@ export interface GenerateArgs {
   /** A conversation rendered with the model's chat template, or raw text. */
   prompt: { kind: 'chat'; messages: ChatMessage[] } | { kind: 'raw'; text: string };
   sampling: SamplingOptions & { maxNewTokens: number; stopStrings: string[] };
-  /** Who decodes: our WebGPU decoder, onnxruntime-web's wasm backend on the ONNX export of the same weights
-   * (much faster on a software adapter), or 'auto' (default): onnx on a software adapter, else WebGPU. */
+  /** Who decodes: our decoder, onnxruntime-web's wasm backend on the ONNX export of the same weights, or 'auto'
+   * (default): ours, but onnx on a software adapter for a model our CPU step does not take (answers.ts). */
   backend?: GenerateBackend;
 }
 

@@ -5,8 +5,8 @@
 import type { ModelConfig } from '../model/config';
 import type { Transformer } from '../model/transformer';
 
-/** Who decodes: our WebGPU decoder ('webgpu'), onnxruntime on the ONNX export of the same weights, or 'auto' (the
- * engine picks onnxruntime on a software adapter, where it decodes several times faster). */
+/** Who decodes: our decoder ('webgpu'), onnxruntime on the ONNX export of the same weights, or 'auto' (ours, but
+ * onnxruntime on a software adapter for a model our CPU step does not take: src/engine/answers.ts says why). */
 export type GenerateBackend = 'auto' | 'webgpu' | 'onnx';
 
 /** A stored choice as it is now named: evaluations stored before the WebGPU decoder was called 'webgpu' say 'engine'. */

@@ -1,7 +1,7 @@
 // Sampling settings shared by every column and the batch evaluation: greedy or temperature / top-p / top-k,
 // max new tokens, stop strings (one per line), seed, repetition penalty, the chat template on or off, and the
-// decoder: our WebGPU engine or onnxruntime-web on the ONNX export of the same weights (same tokens; the
-// automatic choice takes onnxruntime on a software adapter, where it decodes several times faster).
+// decoder: our engine or onnxruntime-web on the ONNX export of the same weights (same tokens; the automatic choice
+// is ours, and onnxruntime only on a software adapter for a model our CPU step does not take: engine/answers.ts).
 import { useState } from 'react';
 import type { Sampling } from './store';
 
