@@ -56,7 +56,7 @@ export interface DecodeResult {
 }
 
 /** Median and best tokens/s of timed runs making `tokens` new tokens each. */
-export function decodeSummary(ms: number[], tokens: number): Pick<DecodeCase, 'tokensPerSecond' | 'bestTokensPerSecond' | 'ms'> {
+function decodeSummary(ms: number[], tokens: number): Pick<DecodeCase, 'tokensPerSecond' | 'bestTokensPerSecond' | 'ms'> {
   const sorted = [...ms].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)];
   return { tokensPerSecond: +(tokens / (median / 1000)).toFixed(1), bestTokensPerSecond: +(tokens / (sorted[0] / 1000)).toFixed(1), ms: ms.map((t) => +t.toFixed(1)) };

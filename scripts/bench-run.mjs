@@ -78,6 +78,21 @@ print(json.dumps(out))
   return JSON.parse(r.stdout);
 }
 
+/**
+ * transformers' greedy generate on the CPU (scripts/bench_decode_torch.py) after the decode benchmark's prompt, B = 1,
+ * 8, 32, each batch's tokens/s and whether its first sequence made `want` (the engine's tokens); or { error }.
+ */
+export function torchDecode(modelDir, promptIds, newTokens, rounds, want) {
+  const args = [join(root, 'scripts/bench_decode_torch.py'), modelDir, JSON.stringify(promptIds), String(newTokens), JSON.stringify([1, 8, 32]), String(rounds)];
+  const r = spawnSync(join(root, '.venv/bin/python'), args, { encoding: 'utf8' });
+  if (r.status !== 0) return { error: (r.stderr || r.error?.message || 'python failed').trim().split('\n').slice(-2).join(' | ') };
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1));
+  for (const v of Object.values(out)) {
+    if (v?.tokens) { v.sameTokens = v.tokens.join() === want.join(); delete v.tokens; }
+  }
+  return out;
+}
+
 /** scripts/bench-decode.ts's JSON (the decode benchmark) on the adapter `gpu` names, when that script exists. */
 export function decodeScript(gpu, quick) {
   const script = join(root, 'scripts/bench-decode.ts');

@@ -14,7 +14,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'vite';
 import { chromium } from 'playwright-core';
-import { log, matmulShapes, root, runBench, stats, summarise, torchCpu } from './bench-run.mjs';
+import { log, matmulShapes, root, runBench, stats, summarise, torchCpu, torchDecode } from './bench-run.mjs';
 
 const argv = process.argv.slice(2);
 const option = (name) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
@@ -82,6 +82,11 @@ async function main() {
     } else {
       result.loraStep.torchCpu = { error: (r.stderr || 'python failed').trim().split('\n').at(-1) };
     }
+  }
+  if (result.decode?.cases) {
+    log('decode torch');
+    const d = result.decode;
+    d.torchCpu = torchDecode(join(root, 'public/models/default'), d.promptIds, d.newTokens, d.rounds, d.tokens);
   }
   log('torch');
   const shapes = matmulShapes(quick);
