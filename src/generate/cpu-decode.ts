@@ -15,8 +15,7 @@ import type { Transformer } from '../model/transformer';
 import { packForDecodeStep, type DecodeStepPlan } from '../model/decode-pack';
 import type { Rng } from '../model/random';
 import { DecodeStepCpu, kvCacheSize } from '../ops/decode-step';
-import { sampleCpu } from '../ops/sample';
-import type { BatchOptions } from './batch';
+import { sampleCpu, type SamplingParams } from '../ops/sample';
 
 /** What decoding reads and `accept` updates of a sequence. */
 export interface CpuSequence {
@@ -29,7 +28,7 @@ export interface CpuSequence {
 const YIELD_MS = 20;
 
 export async function decodeOnCpu<S extends CpuSequence>(
-  model: Transformer, plan: DecodeStepPlan, capacity: number, sequences: S[], maxBatch: number, opts: BatchOptions,
+  model: Transformer, plan: DecodeStepPlan, capacity: number, sequences: S[], maxBatch: number, opts: SamplingParams & { signal?: AbortSignal },
   accept: (s: S, token: number) => void,
 ): Promise<void> {
   const { gpu } = model;
