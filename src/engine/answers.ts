@@ -86,7 +86,7 @@ export function answerCalls(ctx: EngineContext): Pick<EngineMethods, 'generate' 
       resident.refuseWhileStepping('generating');
       const ids = promptIds(resident.model().model, args.prompt);
       if (await onOnnx(args.backend)) return { ...await decode(await onnxDecoder(args.adapter), ids, args.sampling, onEvent), backend: 'onnx' };
-      return withAdapter(ctx, args.adapter, async (net) => ({ ...await decode(net, ids, args.sampling, onEvent), backend: 'webgpu' }));
+      return withAdapter(ctx, args.adapter, async (net) => ({ ...await decode(net, ids, args.sampling, onEvent), backend: 'webgpu', cpuStep: decodesOnCpu(net) }));
     },
 
     async generateSamples(args, onEvent = noop) {
@@ -116,7 +116,7 @@ export function answerCalls(ctx: EngineContext): Pick<EngineMethods, 'generate' 
           onEvent({ type: 'token', token: e.token, text: e.text, sample: e.sample });
         });
         return results.map((r, g): GenerateResult => ({
-          text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokens.length / Math.max(1e-6, seconds[g]), backend: 'webgpu',
+          text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokens.length / Math.max(1e-6, seconds[g]), backend: 'webgpu', cpuStep: decodesOnCpu(net),
         }));
       });
     },

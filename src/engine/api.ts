@@ -140,6 +140,8 @@ export interface GenerateResult {
   tokensPerSecond: number;
   /** Which backend answered. */
   backend: 'webgpu' | 'onnx';
+  /** Ours stepped on the CPU (a software adapter: src/generate/cpu-decode.ts). */
+  cpuStep?: boolean;
 }
 
 /**

@@ -157,7 +157,7 @@ describe('imported adapters', () => {
     // this small model); onnxruntime-web, chosen by hand, gives the same greedy answer.
     const stats = page.getByLabel('Statistics for world-adapter (imported)');
     const answerText = answer.locator('[aria-live="polite"]');
-    expect(await stats.textContent()).toMatch(/ · WebGPU engine · /);
+    expect(await stats.textContent()).toMatch(/ · WebGPU engine · on the CPU · /);
     const viaEngine = await answerText.innerText();
     expect(viaEngine.length).toBeGreaterThan(0);
     await page.getByLabel('Decoder').selectOption({ label: 'onnxruntime-web (wasm)' });

@@ -8,6 +8,7 @@ import { buildTinyModel } from '../../scripts/make-tiny-models';
 import { PRESETS, type RunConfig } from '../../src/train/presets';
 import type { GenerateArgs, StartRunArgs } from '../../src/engine/api';
 import { droppedFiles, engineOver } from '../helpers/engine';
+import { testGpu } from '../helpers/gpu';
 
 
 describe('engine generation backends', () => {
@@ -46,6 +47,7 @@ describe('engine generation backends', () => {
     const auto = await engine.generate({ adapter: tuned, prompt, sampling: greedy });
     // 'auto' is ours on any adapter for this small f32 model (on a software adapter, its CPU step: cpu-decode.ts).
     expect(auto.backend).toBe('webgpu');
+    expect(auto.cpuStep).toBe((await testGpu()).isSoftware);
 
     const baseOnnx = await engine.generate({ adapter: { kind: 'base' }, prompt, sampling: greedy, backend: 'onnx' });
     const baseEngine = await engine.generate({ adapter: { kind: 'base' }, prompt, sampling: greedy, backend: 'webgpu' });

@@ -36,7 +36,7 @@ export interface Column { id: string; label: string; adapter: AdapterChoice }
 
 const BASE_COLUMN: Column = { id: 'base', label: 'Base', adapter: { kind: 'base' } };
 
-export interface Answer extends Generation { done: boolean; error: string | null; backend?: GenerateResult['backend'] }
+export interface Answer extends Generation { done: boolean; error: string | null; backend?: GenerateResult['backend']; cpuStep?: boolean }
 
 /** The prompt on screen: from a dataset row (with its reference) or typed. */
 interface CurrentPrompt { key: string; prompt: EvalPrompt; reference: string | null }
