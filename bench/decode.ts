@@ -23,7 +23,7 @@ import { loadHfModel } from '../src/io/hf';
 import type { ModelFiles } from '../src/io/model-files';
 import { Transformer } from '../src/model/transformer';
 
-export const DECODE_PROMPT = 'Calder lives in Tarn. Calder is a';
+const DECODE_PROMPT = 'Calder lives in Tarn. Calder is a';
 const BATCHES = [1, 8, 32];
 
 /** A peer decoder: onnxruntime-web (the module the driver loaded) on one execution provider. */

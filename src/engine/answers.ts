@@ -7,12 +7,13 @@
 // fewer new tokens and a 'note' event. 'auto' decodes with ours, except on a software adapter with a model our
 // decoder cannot step on the CPU there (larger than the one-dispatch step's bound, or 16-bit or quantised weights:
 // src/generate/cpu-decode.ts): then onnxruntime's wasm kernels are several times faster than our kernels run by the
-// emulator (measured 3–20× on SwiftShader). On the default model our CPU step is ~1.5× onnxruntime-web's wasm
-// (scripts/bench-decode.ts), and on a GPU our decoder needs no second copy of the weights. The ONNX decoder of one choice's weights is kept (resident.ts) until other weights are asked for.
+// emulator (measured 3–20× on SwiftShader). On the default model our CPU step is 1.4-3.9× onnxruntime-web's wasm
+// (scripts/bench-decode.ts, the bench page), and on a GPU our decoder needs no second copy of the weights. The ONNX
+// decoder of one choice's weights is kept (resident.ts) until other weights are asked for.
 // Several answers to one prompt are one batch on our decoder (generateBatch's samplesPerPrompt) and one after another
 // on onnxruntime, each with the same draw stream either way (sequenceSeed).
 import type { Decoder } from '../generate/decoder';
-import { decodesOnCpu, generateBatch, sequenceSeed } from '../generate/batch';
+import { cpuStepPlan, generateBatch, sequenceSeed } from '../generate/batch';
 import { generate as generateTokens } from '../generate/generate';
 import { onnxDecoderOf, type OnnxDecoder } from '../generate/onnx-decoder';
 import { evaluatePreference } from '../eval/preference';
@@ -79,14 +80,14 @@ export function answerCalls(ctx: EngineContext): Pick<EngineMethods, 'generate' 
 
   /** Whether a call with this choice decodes with onnxruntime ('auto': on a software adapter, unless ours decodes on its CPU). */
   const onOnnx = async (backend: GenerateArgs['backend']) => backend === 'onnx'
-    || ((backend ?? 'auto') === 'auto' && (await resident.device()).isSoftware && !decodesOnCpu(resident.current ?? await resident.base()));
+    || ((backend ?? 'auto') === 'auto' && (await resident.device()).isSoftware && cpuStepPlan(resident.current ?? await resident.base()) === null);
 
   const calls: ReturnType<typeof answerCalls> = {
     async generate(args, onEvent = noop) {
       resident.refuseWhileStepping('generating');
       const ids = promptIds(resident.model().model, args.prompt);
       if (await onOnnx(args.backend)) return { ...await decode(await onnxDecoder(args.adapter), ids, args.sampling, onEvent), backend: 'onnx' };
-      return withAdapter(ctx, args.adapter, async (net) => ({ ...await decode(net, ids, args.sampling, onEvent), backend: 'webgpu', cpuStep: decodesOnCpu(net) }));
+      return withAdapter(ctx, args.adapter, async (net) => ({ ...await decode(net, ids, args.sampling, onEvent), backend: 'webgpu', cpuStep: cpuStepPlan(net) !== null }));
     },
 
     async generateSamples(args, onEvent = noop) {
@@ -116,7 +117,7 @@ export function answerCalls(ctx: EngineContext): Pick<EngineMethods, 'generate' 
           onEvent({ type: 'token', token: e.token, text: e.text, sample: e.sample });
         });
         return results.map((r, g): GenerateResult => ({
-          text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokens.length / Math.max(1e-6, seconds[g]), backend: 'webgpu', cpuStep: decodesOnCpu(net),
+          text: r.text, tokens: r.tokens, finishReason: r.finishReason, tokensPerSecond: r.tokens.length / Math.max(1e-6, seconds[g]), backend: 'webgpu', cpuStep: cpuStepPlan(net) !== null,
         }));
       });
     },

@@ -102,9 +102,9 @@ export function newTokenLimit(config: ModelConfig, promptLength: number, maxNewT
   return Math.min(maxNewTokens, Math.max(1, config.maxPositions - promptLength + 1));
 }
 
-/** Whether 'auto' decodes `model` on the CPU (cpu-decode.ts): on a software adapter, a model the CPU step takes. */
-export function decodesOnCpu(model: Transformer, capacity = model.config.maxPositions): boolean {
-  return model.gpu.isSoftware && decodeStepPlan(model, 1, capacity, 'cpu') !== null;
+/** The CPU step's plan where 'auto' takes it (cpu-decode.ts): on a software adapter, for a model the step takes; else null. */
+export function cpuStepPlan(model: Transformer, capacity = model.config.maxPositions): DecodeStepPlan | null {
+  return model.gpu.isSoftware ? decodeStepPlan(model, 1, capacity, 'cpu') : null;
 }
 
 /** The draw stream of a prompt's sample g: the generation's seed for the first, decorrelated seeds after it. */
@@ -146,7 +146,7 @@ export async function generateBatch(
   if (live.length === 0) return results();
   const capacity = Math.max(...live.map((s) => s.ids.length + s.limit - 1));
   const path = opts.stepPath ?? 'auto';
-  const cpu = path === 'cpu' || (path === 'auto' && decodesOnCpu(model, capacity)) ? decodeStepPlan(model, 1, capacity, 'cpu') : null;
+  const cpu = path === 'cpu' ? decodeStepPlan(model, 1, capacity, 'cpu') : path === 'auto' ? cpuStepPlan(model, capacity) : null;
   if (path === 'cpu' && !cpu) throw new Error('generateBatch: the CPU step takes a small model with f32 weights (decodeStepPlan)');
   if (cpu) {
     await decodeOnCpu(model, cpu, capacity, live, maxBatch, opts, (s, token) => accept(s, token, opts, onToken));

@@ -209,7 +209,8 @@ export class DecodeStepCpu {
   step(kv: Float32Array, B: number, b: number, id: number, pos: number, logits: Float64Array | Float32Array | null, at = 0): void {
     const { pack, w, kind } = this;
     const { L, C, H, Hkv, D, cap } = this.dims;
-    const { x, n, y, q, k, v, a, scores } = this;
+    const { x, n, y, q, k, v, a, up, gate, scores } = this;
+    const F = this.dims.F;
     const kvDim = Hkv * D, group = H / Hkv;
     const embed = pack[HW.embed] + id * C, embedScale = w[HW.embedScale], positions = pack[HW.positions];
     for (let i = 0; i < C; i++) x[i] = w[embed + i] * embedScale + (positions !== ABSENT ? w[positions + pos * C + i] : 0);
@@ -221,7 +222,7 @@ export class DecodeStepCpu {
       this.linear(n, C, r + LW.v, v, kvDim);
       const invFreq = pack[r + LW.invFreq];
       for (let h = 0; h < H + Hkv; h++) {
-        const [t, off, slot] = h < H ? [q, h * D, r + LW.qNorm] : [k, (h - H) * D, r + LW.kNorm];
+        const isQ = h < H, t = isQ ? q : k, off = isQ ? h * D : (h - H) * D, slot = r + (isQ ? LW.qNorm : LW.kNorm);
         if (pack[slot] !== ABSENT) this.norm(t, off, t, off, D, slot);
         if (invFreq === ABSENT) continue;
         for (let i = 0, half = D / 2; i < half; i++) {
@@ -256,7 +257,6 @@ export class DecodeStepCpu {
       this.linear(a, H * D, r + LW.o, y, C);
       this.residual(r + LW.postAttnNorm);
       this.norm(x, 0, n, 0, C, r + LW.mlpNorm);
-      const { up, gate } = this, F = this.dims.F;
       this.linear(n, C, r + LW.up, up, F);
       if (kind.gated) this.linear(n, C, r + LW.gate, gate, F);
       for (let f = 0; f < F; f++) up[f] = kind.gated ? this.act(gate[f]) * up[f] : this.act(up[f]);
